@@ -1,0 +1,421 @@
+//! Engine tests over an in-memory network: one relay, several clients, a
+//! storage map, and full control over when commits land.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ReadDoc, ROOT};
+use proptest::prelude::*;
+
+use super::*;
+
+const RELAY: &str = "relay";
+
+fn pid(name: &str) -> PeerId {
+    name.parse().unwrap()
+}
+
+/// A relay and clients wired together, delivering messages in FIFO order.
+struct Net {
+    relay: Engine,
+    clients: BTreeMap<String, Engine>,
+    storage: HashMap<DocumentId, Vec<u8>>,
+    in_flight: VecDeque<(PeerId, PeerId, Message)>,
+    pending_commits: Vec<(DocumentId, u64, Write)>,
+    hold_commits: bool,
+    access: HashMap<String, Access>,
+    disconnected: Vec<(PeerId, String)>,
+    now: Millis,
+}
+
+impl Net {
+    fn new() -> Self {
+        let relay = Engine::new(
+            pid(RELAY),
+            PeerMetadata { storage_id: Some("relay-storage".into()), is_ephemeral: false },
+            EngineConfig::relay(),
+        );
+        Self {
+            relay,
+            clients: BTreeMap::new(),
+            storage: HashMap::new(),
+            in_flight: VecDeque::new(),
+            pending_commits: Vec::new(),
+            hold_commits: false,
+            access: HashMap::new(),
+            disconnected: Vec::new(),
+            now: 1_000,
+        }
+    }
+
+    fn add_client(&mut self, name: &str) {
+        let engine = Engine::new(pid(name), PeerMetadata::default(), EngineConfig::client(false));
+        self.clients.insert(name.to_owned(), engine);
+        self.connect(name);
+    }
+
+    fn connect(&mut self, name: &str) {
+        let fx = self.relay.handle(self.now, Event::PeerConnected { peer: pid(name), metadata: None });
+        self.relay_effects(fx);
+        let fx = self.clients.get_mut(name).unwrap().handle(self.now, Event::PeerConnected { peer: pid(RELAY), metadata: None });
+        self.client_effects(name, fx);
+    }
+
+    fn disconnect(&mut self, name: &str) {
+        self.in_flight.retain(|(from, to, _)| from.as_str() != name && to.as_str() != name);
+        let fx = self.relay.handle(self.now, Event::PeerDisconnected { peer: pid(name) });
+        self.relay_effects(fx);
+        let fx = self.clients.get_mut(name).unwrap().handle(self.now, Event::PeerDisconnected { peer: pid(RELAY) });
+        self.client_effects(name, fx);
+    }
+
+    fn relay_effects(&mut self, fx: Vec<Effect>) {
+        for effect in fx {
+            match effect {
+                Effect::Send { to, message } => self.in_flight.push_back((pid(RELAY), to, message)),
+                Effect::Load { document } => {
+                    let stored = self.storage.get(&document).cloned();
+                    let more = self.relay.handle(self.now, Event::Loaded { document, stored });
+                    self.relay_effects(more);
+                }
+                Effect::Persist { document, seq, write } => {
+                    self.pending_commits.push((document, seq, write));
+                    if !self.hold_commits {
+                        self.commit_all();
+                    }
+                }
+                Effect::Disconnect { peer, reason } => self.disconnected.push((peer, reason)),
+                Effect::Unloaded { .. } | Effect::Notify(_) => {}
+            }
+        }
+    }
+
+    fn commit_all(&mut self) {
+        for (document, seq, write) in std::mem::take(&mut self.pending_commits) {
+            let stored = self.storage.entry(document).or_default();
+            match write {
+                Write::Append(bytes) => stored.extend_from_slice(&bytes),
+                Write::Replace(bytes) => *stored = bytes,
+            }
+            let fx = self.relay.handle(self.now, Event::Persisted { document, seq });
+            self.relay_effects(fx);
+        }
+    }
+
+    fn client_effects(&mut self, _name: &str, fx: Vec<Effect>) {
+        for effect in fx {
+            if let Effect::Send { to, message } = effect {
+                let from = match &message {
+                    Message::Request(m) | Message::Sync(m) => m.sender_id.clone(),
+                    Message::Ephemeral(m) => m.sender_id.clone(),
+                    _ => pid(_name),
+                };
+                self.in_flight.push_back((from, to, message));
+            }
+        }
+    }
+
+    /// Delivers the oldest message in flight; links stay FIFO, like a WebSocket.
+    fn deliver_one(&mut self) -> bool {
+        let Some((from, to, message)) = self.in_flight.pop_front() else { return false };
+        if to.as_str() == RELAY {
+            let access = self.access.get(from.as_str()).copied().unwrap_or(Access::Write);
+            let fx = self.relay.handle(self.now, Event::Message { from, message, access });
+            self.relay_effects(fx);
+        } else if let Some(client) = self.clients.get_mut(to.as_str()) {
+            let fx = client.handle(self.now, Event::Message { from, message, access: Access::Write });
+            let name = to.as_str().to_owned();
+            self.client_effects(&name, fx);
+        }
+        true
+    }
+
+    /// Delivers messages until the network is quiet (bounded to catch livelock).
+    fn run(&mut self) -> usize {
+        let mut delivered = 0;
+        while self.deliver_one() {
+            delivered += 1;
+            assert!(delivered < 5_000, "sync did not settle");
+        }
+        delivered
+    }
+
+    fn create(&mut self, name: &str, id: DocumentId, text: &str) {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "title", text).unwrap();
+        let fx = self.clients.get_mut(name).unwrap().handle(self.now, Event::Open { document: id, doc: Some(Box::new(doc.document().clone())) });
+        self.client_effects(name, fx);
+    }
+
+    fn open(&mut self, name: &str, id: DocumentId) -> Vec<Effect> {
+        let fx = self.clients.get_mut(name).unwrap().handle(self.now, Event::Open { document: id, doc: None });
+        self.client_effects(name, fx.clone());
+        fx
+    }
+
+    fn edit(&mut self, name: &str, id: DocumentId, key: &str, value: i64) {
+        let engine = self.clients.get_mut(name).unwrap();
+        engine.document_mut(&id).unwrap().transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(ROOT, key, value)?;
+            Ok(())
+        }).unwrap();
+        let fx = engine.handle(self.now, Event::LocalChange { document: id });
+        self.client_effects(name, fx);
+    }
+
+    fn heads(&self, name: &str, id: &DocumentId) -> Vec<ChangeHash> {
+        let mut heads = self.clients[name].document(id).map(Automerge::get_heads).unwrap_or_default();
+        heads.sort();
+        heads
+    }
+}
+
+fn doc_id(n: u8) -> DocumentId {
+    DocumentId::from_bytes([n; 16])
+}
+
+#[test]
+fn two_clients_converge_through_the_relay() {
+    let mut net = Net::new();
+    net.add_client("a");
+    net.add_client("b");
+    let id = doc_id(1);
+    net.create("a", id, "MOU");
+    net.run();
+    net.open("b", id);
+    net.run();
+    net.edit("a", id, "x", 1);
+    net.edit("b", id, "y", 2);
+    net.run();
+    assert_eq!(net.heads("a", &id), net.heads("b", &id));
+    let b = net.clients["b"].document(&id).unwrap();
+    assert_eq!(b.get(ROOT, "title").unwrap().unwrap().0.into_string().unwrap(), "MOU");
+    assert!(net.clients["a"].is_synced_with(&id, &pid(RELAY)));
+    assert_eq!(net.clients["a"].changes_not_on(&id, &pid(RELAY)), 0);
+}
+
+#[test]
+fn relay_says_nothing_about_new_heads_until_they_are_committed() {
+    let mut net = Net::new();
+    net.add_client("a");
+    let id = doc_id(2);
+    net.create("a", id, "draft");
+    net.run();
+    net.hold_commits = true;
+    net.edit("a", id, "x", 1);
+    net.run();
+    assert!(!net.pending_commits.is_empty(), "the relay asked storage to commit");
+    assert!(!net.clients["a"].is_synced_with(&id, &pid(RELAY)), "heads advertised before commit");
+    assert_eq!(net.clients["a"].changes_not_on(&id, &pid(RELAY)), 1);
+    net.hold_commits = false;
+    net.commit_all();
+    net.run();
+    assert!(net.clients["a"].is_synced_with(&id, &pid(RELAY)));
+    let mut stored = Automerge::new();
+    stored.load_incremental(&net.storage[&id]).unwrap();
+    assert_eq!(stored.get_heads(), net.clients["a"].document(&id).unwrap().get_heads());
+}
+
+#[test]
+fn unknown_document_is_unavailable_but_not_while_it_is_arriving() {
+    let mut net = Net::new();
+    net.add_client("a");
+    net.add_client("b");
+    let id = doc_id(3);
+    let fx = net.open("b", id);
+    assert!(fx.iter().any(|e| matches!(e, Effect::Send { message: Message::Request(_), .. })));
+    net.run();
+    let fx: Vec<Effect> = net.clients.get_mut("b").unwrap().handle(0, Event::Tick);
+    assert!(fx.is_empty());
+    // b was told the document is unavailable; now a publishes it and b receives it.
+    net.create("a", id, "late");
+    net.run();
+    assert_eq!(net.heads("a", &id), net.heads("b", &id));
+}
+
+#[test]
+fn request_waits_while_another_peer_is_uploading() {
+    let mut net = Net::new();
+    net.add_client("a");
+    net.add_client("b");
+    let id = doc_id(4);
+    net.hold_commits = true;
+    net.create("a", id, "uploading");
+    net.run();
+    assert!(!net.pending_commits.is_empty());
+    net.open("b", id);
+    net.run();
+    assert!(net.heads("b", &id).is_empty());
+    net.hold_commits = false;
+    net.commit_all();
+    net.run();
+    assert_eq!(net.heads("a", &id), net.heads("b", &id));
+}
+
+#[test]
+fn viewer_changes_are_not_applied_but_viewer_receives() {
+    let mut net = Net::new();
+    net.add_client("owner");
+    net.add_client("viewer");
+    net.access.insert("viewer".into(), Access::Read);
+    let id = doc_id(5);
+    net.create("owner", id, "terms");
+    net.run();
+    net.open("viewer", id);
+    net.run();
+    assert_eq!(net.heads("owner", &id), net.heads("viewer", &id));
+    net.edit("viewer", id, "sneaky", 1);
+    net.run();
+    let relay_doc = net.relay.document(&id).unwrap();
+    assert!(relay_doc.get(ROOT, "sneaky").unwrap().is_none());
+    assert!(net.clients["owner"].document(&id).unwrap().get(ROOT, "sneaky").unwrap().is_none());
+}
+
+#[test]
+fn undecodable_sync_payload_closes_only_that_peer() {
+    let mut net = Net::new();
+    net.add_client("a");
+    net.add_client("bad");
+    let id = doc_id(6);
+    net.create("a", id, "x");
+    net.run();
+    let message = Message::Sync(DocMessage { sender_id: pid("bad"), target_id: pid(RELAY), document_id: id, data: vec![0xde, 0xad] });
+    let fx = net.relay.handle(1, Event::Message { from: pid("bad"), message, access: Access::Write });
+    assert!(fx.iter().any(|e| matches!(e, Effect::Send { to, message: Message::Error { .. } } if to.as_str() == "bad")));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Disconnect { peer, .. } if peer.as_str() == "bad")));
+    net.edit("a", id, "still", 1);
+    net.run();
+    assert!(net.clients["a"].is_synced_with(&id, &pid(RELAY)));
+}
+
+#[test]
+fn ephemeral_messages_fan_out_to_other_peers_of_the_document() {
+    let mut net = Net::new();
+    for name in ["a", "b", "c"] {
+        net.add_client(name);
+    }
+    let id = doc_id(7);
+    net.create("a", id, "board");
+    net.run();
+    net.open("b", id);
+    net.open("c", id);
+    net.run();
+    let message = Message::Ephemeral(EphemeralMessage {
+        sender_id: pid("a"),
+        target_id: pid(RELAY),
+        count: 1,
+        session_id: "s".into(),
+        document_id: id,
+        data: vec![1],
+    });
+    let fx = net.relay.handle(1, Event::Message { from: pid("a"), message, access: Access::Write });
+    let mut targets: Vec<String> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send { to, message: Message::Ephemeral(m) } if m.sender_id.as_str() == "a" => Some(to.to_string()),
+            _ => None,
+        })
+        .collect();
+    targets.sort();
+    assert_eq!(targets, ["b", "c"]);
+}
+
+#[test]
+fn idle_documents_unload_and_reload_from_storage() {
+    let mut net = Net::new();
+    net.add_client("a");
+    let id = doc_id(8);
+    net.create("a", id, "persisted");
+    net.edit("a", id, "n", 5);
+    net.run();
+    net.disconnect("a");
+    let fx = net.relay.handle(net.now + 60_000, Event::Tick);
+    assert_eq!(fx, vec![Effect::Unloaded { document: id }]);
+    assert_eq!(net.relay.loaded_documents(), 0);
+    net.add_client("b");
+    net.open("b", id);
+    net.run();
+    assert_eq!(net.heads("a", &id), net.heads("b", &id));
+}
+
+#[test]
+fn storage_failure_drops_peers_of_that_document_and_reports() {
+    let mut net = Net::new();
+    net.add_client("a");
+    let id = doc_id(9);
+    net.hold_commits = true;
+    net.create("a", id, "x");
+    net.run();
+    let (document, seq, _) = net.pending_commits.pop().unwrap();
+    let fx = net.relay.handle(1, Event::PersistFailed { document, seq, reason: "disk full".into() });
+    assert!(fx.iter().any(|e| matches!(e, Effect::Disconnect { .. })));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Notify(Notification::StorageFailed(..)))));
+    assert_eq!(net.relay.loaded_documents(), 0);
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Edit { client: usize, value: i64 },
+    Toggle { client: usize },
+    Deliver { count: usize },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0..3usize, any::<i64>()).prop_map(|(client, value)| Step::Edit { client, value }),
+        1 => (0..3usize).prop_map(|client| Step::Toggle { client }),
+        2 => (1..20usize).prop_map(|count| Step::Deliver { count }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Random edits on three replicas with random disconnects and partial
+    /// delivery: once everyone is connected and the network drains, all agree.
+    #[test]
+    fn replicas_converge_after_random_edits_and_disconnects(steps in proptest::collection::vec(step(), 1..60), hold in any::<bool>()) {
+        let names = ["a", "b", "c"];
+        let mut net = Net::new();
+        let id = doc_id(42);
+        for name in names {
+            net.add_client(name);
+        }
+        net.create("a", id, "start");
+        net.run();
+        net.open("b", id);
+        net.open("c", id);
+        net.run();
+        let mut online = [true; 3];
+        net.hold_commits = hold;
+        for step in steps {
+            match step {
+                Step::Edit { client, value } => net.edit(names[client], id, names[client], value),
+                Step::Toggle { client } => {
+                    if online[client] { net.disconnect(names[client]); } else { net.connect(names[client]); }
+                    online[client] = !online[client];
+                }
+                Step::Deliver { count } => {
+                    for _ in 0..count {
+                        net.deliver_one();
+                    }
+                    if hold { net.commit_all(); }
+                }
+            }
+        }
+        net.hold_commits = false;
+        for (i, name) in names.iter().enumerate() {
+            if !online[i] { net.connect(name); }
+        }
+        net.commit_all();
+        net.run();
+        let reference = net.heads("a", &id);
+        prop_assert!(!reference.is_empty());
+        for name in names {
+            prop_assert_eq!(net.heads(name, &id), reference.clone());
+        }
+        let mut relay_heads = net.relay.document(&id).unwrap().get_heads();
+        relay_heads.sort();
+        prop_assert_eq!(relay_heads, reference);
+    }
+}

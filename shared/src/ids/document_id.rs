@@ -1,0 +1,107 @@
+use std::fmt;
+use std::str::FromStr;
+
+/// The URL scheme automerge-repo uses for document links.
+const URL_PREFIX: &str = "automerge:";
+
+/// A document identifier: 16 random bytes, written as bs58check
+/// (the form automerge-repo uses on the wire and in `automerge:` URLs).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocumentId([u8; 16]);
+
+/// Why a string is not a document id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentIdError {
+    /// The text is not valid bs58check (bad alphabet or checksum).
+    #[error("document id is not valid bs58check: {0}")]
+    Encoding(String),
+    /// The decoded payload has the wrong length.
+    #[error("document id must decode to 16 bytes, got {0}")]
+    Length(usize),
+}
+
+impl DocumentId {
+    /// Builds an id from raw bytes (callers supply the randomness).
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw 16 bytes.
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// The `automerge:<id>` URL for this document.
+    pub fn url(&self) -> String {
+        format!("{URL_PREFIX}{self}")
+    }
+
+    /// Parses either a bare id or an `automerge:<id>` URL.
+    pub fn parse_url_or_id(text: &str) -> Result<Self, DocumentIdError> {
+        text.strip_prefix(URL_PREFIX).unwrap_or(text).parse()
+    }
+}
+
+impl FromStr for DocumentId {
+    type Err = DocumentIdError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bytes = bs58::decode(text)
+            .with_check(None)
+            .into_vec()
+            .map_err(|e| DocumentIdError::Encoding(e.to_string()))?;
+        let array: [u8; 16] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| DocumentIdError::Length(bytes.len()))?;
+        Ok(Self(array))
+    }
+}
+
+impl fmt::Display for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&bs58::encode(self.0).with_check().into_string())
+    }
+}
+
+impl fmt::Debug for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DocumentId({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn url_round_trips() {
+        let id = DocumentId::from_bytes(*b"accord-partners!");
+        let url = id.url();
+        assert!(url.starts_with("automerge:"));
+        assert_eq!(DocumentId::parse_url_or_id(&url).unwrap(), id);
+        assert_eq!(DocumentId::parse_url_or_id(&id.to_string()).unwrap(), id);
+    }
+
+    #[test]
+    fn rejects_bad_checksum_and_length() {
+        let good = DocumentId::from_bytes([7; 16]).to_string();
+        let mut bad = good.clone().into_bytes();
+        let last = bad.len() - 1;
+        bad[last] = if bad[last] == b'2' { b'3' } else { b'2' };
+        let bad = String::from_utf8(bad).unwrap();
+        assert!(matches!(bad.parse::<DocumentId>(), Err(DocumentIdError::Encoding(_))));
+        let short = bs58::encode([1u8; 8]).with_check().into_string();
+        assert_eq!(short.parse::<DocumentId>(), Err(DocumentIdError::Length(8)));
+        assert!("not-base58-0OIl".parse::<DocumentId>().is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_round_trip(bytes in any::<[u8; 16]>()) {
+            let id = DocumentId::from_bytes(bytes);
+            prop_assert_eq!(id.to_string().parse::<DocumentId>().unwrap(), id);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Identifiers used on the wire: one file per identifier type.
+
+mod document_id;
+mod peer_id;
+
+pub use document_id::{DocumentId, DocumentIdError};
+pub use peer_id::{PeerId, PeerIdError};

@@ -1,0 +1,15 @@
+//! Accord's platform-neutral core.
+//!
+//! Nothing here performs I/O or reads a clock: the relay (native, tokio) and the
+//! browser client (wasm32) both drive the same code and feed it time and
+//! randomness from outside.
+//!
+//! - [`ids`]: document and peer identifiers as they appear on the wire.
+//! - [`protocol`]: the automerge-repo v1 messages and their CBOR codec.
+//! - [`engine`]: the sans-IO sync state machine (`handle(now, event) -> effects`).
+
+pub mod engine;
+pub mod ids;
+pub mod protocol;
+
+pub use automerge;
