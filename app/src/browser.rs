@@ -1,0 +1,143 @@
+//! Small wrappers over browser APIs: clock, randomness, timers, the page's origin.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+/// Why a browser API could not be used.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BrowserError {
+    /// There is no `window` (not running in a page).
+    #[error("no window: not running in a browser page")]
+    NoWindow,
+    /// A browser API threw.
+    #[error("{0}")]
+    Js(String),
+}
+
+impl From<JsValue> for BrowserError {
+    fn from(value: JsValue) -> Self {
+        Self::Js(describe(&value))
+    }
+}
+
+/// Renders a thrown JavaScript value as text for error messages.
+pub fn describe(value: &JsValue) -> String {
+    if let Some(error) = value.dyn_ref::<js_sys::Error>() {
+        return String::from(error.message());
+    }
+    value.as_string().unwrap_or_else(|| format!("{value:?}"))
+}
+
+/// The page's window.
+pub fn window() -> Result<web_sys::Window, BrowserError> {
+    web_sys::window().ok_or(BrowserError::NoWindow)
+}
+
+/// Milliseconds since the Unix epoch from the browser clock.
+pub fn now_ms() -> u64 {
+    // `Date.now()` is a non-negative integer well inside f64's exact range.
+    js_sys::Date::now().max(0.0) as u64
+}
+
+/// Fills `buf` from the browser's cryptographic random source.
+pub fn random_bytes(buf: &mut [u8]) -> Result<(), BrowserError> {
+    let crypto = window()?.crypto()?;
+    crypto.get_random_values_with_u8_array(buf)?;
+    Ok(())
+}
+
+/// A uniformly distributed number in `[0, 1)` (for jitter; not cryptographic).
+pub fn random_unit() -> f64 {
+    js_sys::Math::random()
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Parses lowercase or uppercase hex into exactly `N` bytes.
+pub fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    if text.len() != N * 2 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Resolves after `ms` milliseconds (uses `setTimeout`).
+pub async fn sleep(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let scheduled = web_sys::window().map(|w| {
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, i32::try_from(ms).unwrap_or(i32::MAX))
+        });
+        if !matches!(scheduled, Some(Ok(_))) {
+            // No timer available: resolve at once rather than hang forever.
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// The page's origin, e.g. `http://127.0.0.1:8080`.
+pub fn origin() -> Result<String, BrowserError> {
+    Ok(window()?.location().origin()?)
+}
+
+/// The relay's WebSocket URL for `origin` (`http` → `ws`, `https` → `wss`).
+pub fn sync_url(origin: &str, token: &str) -> String {
+    let ws = if let Some(rest) = origin.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = origin.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        origin.to_owned()
+    };
+    format!("{ws}/sync?token={}", encode_query(token))
+}
+
+/// Percent-encodes everything but unreserved characters.
+fn encode_query(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Writes a line to the browser console.
+pub fn log(message: &str) {
+    web_sys::console::log_1(&JsValue::from_str(message));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        let bytes = [0u8, 1, 0xab, 0xff];
+        assert_eq!(hex(&bytes), "0001abff");
+        assert_eq!(unhex::<4>("0001ABff"), Some(bytes));
+        assert_eq!(unhex::<4>("0001ab"), None);
+        assert_eq!(unhex::<2>("zz00"), None);
+    }
+
+    #[test]
+    fn sync_url_follows_the_page_scheme() {
+        assert_eq!(sync_url("http://127.0.0.1:8080", "a b"), "ws://127.0.0.1:8080/sync?token=a%20b");
+        assert_eq!(sync_url("https://accord.example", "t-1"), "wss://accord.example/sync?token=t-1");
+    }
+}

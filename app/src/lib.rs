@@ -1,0 +1,4 @@
+//! Accord's browser client.
+
+pub mod browser;
+pub mod storage;
