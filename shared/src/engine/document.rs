@@ -45,7 +45,11 @@ pub(super) struct PeerDoc {
 impl PeerDoc {
     pub fn new(read_only: bool) -> Self {
         Self {
-            sync: if read_only { sync::State::new_read_only() } else { sync::State::new() },
+            sync: if read_only {
+                sync::State::new_read_only()
+            } else {
+                sync::State::new()
+            },
             ..Self::default()
         }
     }
@@ -85,6 +89,8 @@ impl DocEntry {
 
     /// Whether a peer other than `asker` claims to hold the document, so it may be arriving.
     pub fn arriving_from_other_than(&self, asker: &PeerId) -> bool {
-        self.peers.iter().any(|(peer, state)| peer != asker && state.holds_document)
+        self.peers
+            .iter()
+            .any(|(peer, state)| peer != asker && state.holds_document)
     }
 }

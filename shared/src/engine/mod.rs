@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
 
-use self::document::{DocEntry, Inbound, Phase, PeerDoc};
+use self::document::{DocEntry, Inbound, PeerDoc, Phase};
 pub use self::event::{Access, Effect, Event, Millis, Notification, Write};
 use crate::ids::{DocumentId, PeerId};
 use crate::protocol::{
@@ -50,12 +50,22 @@ pub struct EngineConfig {
 impl EngineConfig {
     /// Defaults for a relay.
     pub fn relay() -> Self {
-        Self { role: Role::Relay, persist: true, idle_unload_ms: 30_000, snapshot_every: 64 }
+        Self {
+            role: Role::Relay,
+            persist: true,
+            idle_unload_ms: 30_000,
+            snapshot_every: 64,
+        }
     }
 
     /// Defaults for a client; `persist` asks for persist effects (browser storage).
     pub fn client(persist: bool) -> Self {
-        Self { role: Role::Client, persist, idle_unload_ms: Millis::MAX, snapshot_every: 64 }
+        Self {
+            role: Role::Client,
+            persist,
+            idle_unload_ms: Millis::MAX,
+            snapshot_every: 64,
+        }
     }
 }
 
@@ -65,7 +75,6 @@ struct PeerEntry {
     documents: HashSet<DocumentId>,
     /// The peer asked to hear about our storage's heads.
     follows_our_storage: bool,
-    metadata: Option<PeerMetadata>,
 }
 
 /// The sync state machine. See the module docs.
@@ -85,7 +94,14 @@ type Effects = Vec<Effect>;
 impl Engine {
     /// A new engine speaking as `me`, advertising `metadata` in handshakes.
     pub fn new(me: PeerId, metadata: PeerMetadata, config: EngineConfig) -> Self {
-        Self { me, metadata, config, docs: HashMap::new(), peers: HashMap::new(), next_seq: 1 }
+        Self {
+            me,
+            metadata,
+            config,
+            docs: HashMap::new(),
+            peers: HashMap::new(),
+            next_seq: 1,
+        }
     }
 
     /// This engine's own peer id.
@@ -125,22 +141,37 @@ impl Engine {
 
     /// The heads `peer` last told us it has for `id`.
     pub fn peer_heads(&self, id: &DocumentId, peer: &PeerId) -> Option<&[ChangeHash]> {
-        self.docs.get(id)?.peers.get(peer)?.sync.their_heads.as_deref()
+        self.docs
+            .get(id)?
+            .peers
+            .get(peer)?
+            .sync
+            .their_heads
+            .as_deref()
     }
 
     /// True when `peer` has told us it holds every change we hold of `id`.
     pub fn is_synced_with(&self, id: &DocumentId, peer: &PeerId) -> bool {
-        let Some(entry) = self.docs.get(id) else { return false };
-        let Some(theirs) = self.peer_heads(id, peer) else { return false };
+        let Some(entry) = self.docs.get(id) else {
+            return false;
+        };
+        let Some(theirs) = self.peer_heads(id, peer) else {
+            return false;
+        };
         entry.doc.get_heads().iter().all(|h| theirs.contains(h))
     }
 
     /// Number of local changes `peer` is not known to hold yet.
     pub fn changes_not_on(&self, id: &DocumentId, peer: &PeerId) -> usize {
-        let Some(entry) = self.docs.get(id) else { return 0 };
+        let Some(entry) = self.docs.get(id) else {
+            return 0;
+        };
         let theirs = self.peer_heads(id, peer).unwrap_or(&[]);
-        let known: Vec<ChangeHash> =
-            theirs.iter().copied().filter(|h| entry.doc.get_change_meta_by_hash(h).is_some()).collect();
+        let known: Vec<ChangeHash> = theirs
+            .iter()
+            .copied()
+            .filter(|h| entry.doc.get_change_meta_by_hash(h).is_some())
+            .collect();
         entry.doc.get_changes_meta(&known).len()
     }
 
@@ -148,13 +179,25 @@ impl Engine {
     pub fn handle(&mut self, now: Millis, event: Event) -> Vec<Effect> {
         let mut fx = Effects::new();
         match event {
-            Event::PeerConnected { peer, metadata } => self.peer_connected(now, peer, metadata, &mut fx),
+            Event::PeerConnected { peer, metadata } => {
+                self.peer_connected(now, peer, metadata, &mut fx)
+            }
             Event::PeerDisconnected { peer } => self.peer_left(now, &peer),
-            Event::Message { from, message, access } => self.message(now, from, message, access, &mut fx),
+            Event::Message {
+                from,
+                message,
+                access,
+            } => self.message(now, from, message, access, &mut fx),
             Event::Loaded { document, stored } => self.loaded(now, document, stored, &mut fx),
-            Event::LoadFailed { document, reason } => self.storage_failed(document, reason, &mut fx),
+            Event::LoadFailed { document, reason } => {
+                self.storage_failed(document, reason, &mut fx)
+            }
             Event::Persisted { document, seq } => self.persisted(now, document, seq, &mut fx),
-            Event::PersistFailed { document, seq, reason } => {
+            Event::PersistFailed {
+                document,
+                seq,
+                reason,
+            } => {
                 let current = matches!(self.docs.get(&document).map(|e| e.phase), Some(Phase::Committing { seq: s }) if s == seq);
                 if current {
                     self.storage_failed(document, reason, &mut fx);
@@ -176,12 +219,19 @@ impl Engine {
         fx
     }
 
-    fn peer_connected(&mut self, now: Millis, peer: PeerId, metadata: Option<PeerMetadata>, fx: &mut Effects) {
+    fn peer_connected(
+        &mut self,
+        now: Millis,
+        peer: PeerId,
+        metadata: Option<PeerMetadata>,
+        fx: &mut Effects,
+    ) {
         if self.peers.contains_key(&peer) {
             // A reconnect that overtook its own disconnect: start afresh.
             self.peer_left(now, &peer);
         }
-        self.peers.insert(peer.clone(), PeerEntry { metadata, ..PeerEntry::default() });
+        let _ = metadata;
+        self.peers.insert(peer.clone(), PeerEntry::default());
         if self.config.role == Role::Client {
             let ids: Vec<DocumentId> = self.docs.keys().copied().collect();
             for id in ids {
@@ -191,7 +241,9 @@ impl Engine {
     }
 
     fn peer_left(&mut self, now: Millis, peer: &PeerId) {
-        let Some(entry) = self.peers.remove(peer) else { return };
+        let Some(entry) = self.peers.remove(peer) else {
+            return;
+        };
         for id in entry.documents {
             if let Some(doc) = self.docs.get_mut(&id) {
                 doc.peers.remove(peer);
@@ -210,7 +262,14 @@ impl Engine {
         }
     }
 
-    fn message(&mut self, now: Millis, from: PeerId, message: Message, access: Access, fx: &mut Effects) {
+    fn message(
+        &mut self,
+        now: Millis,
+        from: PeerId,
+        message: Message,
+        access: Access,
+        fx: &mut Effects,
+    ) {
         if !self.peers.contains_key(&from) {
             return;
         }
@@ -221,7 +280,9 @@ impl Engine {
             Message::DocUnavailable { document_id, .. } => self.peer_lacks(document_id, &from, fx),
             Message::Leave { .. } => self.peer_left(now, &from),
             Message::RemoteSubscriptionChange(change) => {
-                if let (Some(ours), Some(peer)) = (&self.metadata.storage_id, self.peers.get_mut(&from)) {
+                if let (Some(ours), Some(peer)) =
+                    (&self.metadata.storage_id, self.peers.get_mut(&from))
+                {
                     if change.add.contains(ours) {
                         peer.follows_our_storage = true;
                     }
@@ -231,10 +292,16 @@ impl Engine {
                 }
             }
             Message::RemoteHeadsChanged(change) => {
-                fx.push(Effect::Notify(Notification::PeerHeadsChanged(change.document_id, from)));
+                fx.push(Effect::Notify(Notification::PeerHeadsChanged(
+                    change.document_id,
+                    from,
+                )));
             }
             Message::Error { message } => {
-                fx.push(Effect::Disconnect { peer: from, reason: format!("peer reported: {message}") });
+                fx.push(Effect::Disconnect {
+                    peer: from,
+                    reason: format!("peer reported: {message}"),
+                });
             }
             Message::Join { .. } | Message::Peer { .. } => {
                 Self::reject(from, "handshake message after the handshake".into(), fx);
@@ -242,7 +309,15 @@ impl Engine {
         }
     }
 
-    fn doc_message(&mut self, now: Millis, from: PeerId, m: DocMessage, is_request: bool, access: Access, fx: &mut Effects) {
+    fn doc_message(
+        &mut self,
+        now: Millis,
+        from: PeerId,
+        m: DocMessage,
+        is_request: bool,
+        access: Access,
+        fx: &mut Effects,
+    ) {
         let id = m.document_id;
         let role = self.config.role;
         let entry = self.docs.entry(id).or_insert_with(|| {
@@ -255,12 +330,19 @@ impl Engine {
         });
         entry.last_active = now;
         let read_only = access == Access::Read;
-        let peer_doc = entry.peers.entry(from.clone()).or_insert_with(|| PeerDoc::new(read_only));
+        let peer_doc = entry
+            .peers
+            .entry(from.clone())
+            .or_insert_with(|| PeerDoc::new(read_only));
         peer_doc.sync.set_read_only(read_only);
         if let Some(peer) = self.peers.get_mut(&from) {
             peer.documents.insert(id);
         }
-        entry.queue.push(Inbound { from, is_request, data: m.data });
+        entry.queue.push(Inbound {
+            from,
+            is_request,
+            data: m.data,
+        });
         if entry.phase == Phase::Ready {
             self.drain(now, id, fx);
         }
@@ -268,13 +350,22 @@ impl Engine {
 
     /// Applies every queued message of a ready document, then persists or replies.
     fn drain(&mut self, now: Millis, id: DocumentId, fx: &mut Effects) {
-        let Some(entry) = self.docs.get_mut(&id) else { return };
+        let Some(entry) = self.docs.get_mut(&id) else {
+            return;
+        };
         let inbound = std::mem::take(&mut entry.queue);
         let before = entry.doc.get_heads();
         let mut repliers: Vec<PeerId> = Vec::new();
         let mut rejected: Vec<(PeerId, String)> = Vec::new();
-        for Inbound { from, is_request, data } in inbound {
-            let Some(peer_doc) = entry.peers.get_mut(&from) else { continue };
+        for Inbound {
+            from,
+            is_request,
+            data,
+        } in inbound
+        {
+            let Some(peer_doc) = entry.peers.get_mut(&from) else {
+                continue;
+            };
             let message = match sync::Message::decode(&data) {
                 Ok(message) => message,
                 Err(error) => {
@@ -289,7 +380,10 @@ impl Engine {
             }
             peer_doc.said_unavailable = false;
             if let Err(error) = entry.doc.receive_sync_message(&mut peer_doc.sync, message) {
-                rejected.push((from, format!("sync message for {id} does not apply: {error}")));
+                rejected.push((
+                    from,
+                    format!("sync message for {id} does not apply: {error}"),
+                ));
                 continue;
             }
             if !repliers.contains(&from) {
@@ -302,10 +396,15 @@ impl Engine {
         }
         if self.config.role == Role::Client {
             for peer in &repliers {
-                fx.push(Effect::Notify(Notification::PeerHeadsChanged(id, peer.clone())));
+                fx.push(Effect::Notify(Notification::PeerHeadsChanged(
+                    id,
+                    peer.clone(),
+                )));
             }
         }
-        let Some(entry) = self.docs.get_mut(&id) else { return };
+        let Some(entry) = self.docs.get_mut(&id) else {
+            return;
+        };
         let changed = entry.doc.get_heads() != before;
         if changed && self.config.role == Role::Relay {
             self.persist(id, fx);
@@ -327,7 +426,9 @@ impl Engine {
     /// Hands new changes to storage. In the relay role the document then waits
     /// for [`Event::Persisted`] before anything is advertised.
     fn persist(&mut self, id: DocumentId, fx: &mut Effects) {
-        let Some(entry) = self.docs.get_mut(&id) else { return };
+        let Some(entry) = self.docs.get_mut(&id) else {
+            return;
+        };
         let seq = self.next_seq;
         self.next_seq += 1;
         let heads = entry.doc.get_heads();
@@ -342,11 +443,17 @@ impl Engine {
         if self.config.role == Role::Relay {
             entry.phase = Phase::Committing { seq };
         }
-        fx.push(Effect::Persist { document: id, seq, write });
+        fx.push(Effect::Persist {
+            document: id,
+            seq,
+            write,
+        });
     }
 
     fn persisted(&mut self, now: Millis, id: DocumentId, seq: u64, fx: &mut Effects) {
-        let Some(entry) = self.docs.get_mut(&id) else { return };
+        let Some(entry) = self.docs.get_mut(&id) else {
+            return;
+        };
         if entry.phase != (Phase::Committing { seq }) {
             return;
         }
@@ -359,7 +466,9 @@ impl Engine {
     }
 
     fn loaded(&mut self, now: Millis, id: DocumentId, stored: Option<Vec<u8>>, fx: &mut Effects) {
-        let Some(entry) = self.docs.get_mut(&id) else { return };
+        let Some(entry) = self.docs.get_mut(&id) else {
+            return;
+        };
         if entry.phase != Phase::Loading {
             return;
         }
@@ -377,7 +486,9 @@ impl Engine {
     }
 
     fn storage_failed(&mut self, id: DocumentId, reason: String, fx: &mut Effects) {
-        let Some(entry) = self.docs.remove(&id) else { return };
+        let Some(entry) = self.docs.remove(&id) else {
+            return;
+        };
         for peer in entry.peers.into_keys() {
             if let Some(p) = self.peers.get_mut(&peer) {
                 p.documents.remove(&id);
@@ -390,7 +501,11 @@ impl Engine {
 
     /// Sends each peer of the document whatever sync message it now needs.
     fn sync_all(&mut self, _now: Millis, id: DocumentId, fx: &mut Effects) {
-        let peers: Vec<PeerId> = self.docs.get(&id).map(|e| e.peers.keys().cloned().collect()).unwrap_or_default();
+        let peers: Vec<PeerId> = self
+            .docs
+            .get(&id)
+            .map(|e| e.peers.keys().cloned().collect())
+            .unwrap_or_default();
         for peer in peers {
             self.reply(id, &peer, fx);
         }
@@ -400,31 +515,56 @@ impl Engine {
     fn reply(&mut self, id: DocumentId, peer: &PeerId, fx: &mut Effects) {
         let role = self.config.role;
         let me = self.me.clone();
-        let Some(entry) = self.docs.get_mut(&id) else { return };
+        let Some(entry) = self.docs.get_mut(&id) else {
+            return;
+        };
         let has_content = entry.has_content();
         let arriving = role == Role::Relay && !has_content && entry.arriving_from_other_than(peer);
-        let Some(peer_doc) = entry.peers.get_mut(peer) else { return };
+        let Some(peer_doc) = entry.peers.get_mut(peer) else {
+            return;
+        };
         if role == Role::Relay && !has_content && peer_doc.requested && !peer_doc.holds_document {
             if !arriving && !peer_doc.told_unavailable {
                 peer_doc.told_unavailable = true;
                 fx.push(Effect::Send {
                     to: peer.clone(),
-                    message: Message::DocUnavailable { sender_id: me, target_id: peer.clone(), document_id: id },
+                    message: Message::DocUnavailable {
+                        sender_id: me,
+                        target_id: peer.clone(),
+                        document_id: id,
+                    },
                 });
             }
             return;
         }
         if let Some(message) = entry.doc.generate_sync_message(&mut peer_doc.sync) {
             peer_doc.told_unavailable = false;
-            let body = DocMessage { sender_id: me, target_id: peer.clone(), document_id: id, data: message.encode() };
-            let message = if role == Role::Client && !has_content { Message::Request(body) } else { Message::Sync(body) };
-            fx.push(Effect::Send { to: peer.clone(), message });
+            let body = DocMessage {
+                sender_id: me,
+                target_id: peer.clone(),
+                document_id: id,
+                data: message.encode(),
+            };
+            let message = if role == Role::Client && !has_content {
+                Message::Request(body)
+            } else {
+                Message::Sync(body)
+            };
+            fx.push(Effect::Send {
+                to: peer.clone(),
+                message,
+            });
         }
     }
 
     fn begin_sync(&mut self, id: DocumentId, peer: &PeerId, fx: &mut Effects) {
-        let Some(entry) = self.docs.get_mut(&id) else { return };
-        entry.peers.entry(peer.clone()).or_insert_with(|| PeerDoc::new(false));
+        let Some(entry) = self.docs.get_mut(&id) else {
+            return;
+        };
+        entry
+            .peers
+            .entry(peer.clone())
+            .or_insert_with(|| PeerDoc::new(false));
         if let Some(p) = self.peers.get_mut(peer) {
             p.documents.insert(id);
         }
@@ -433,15 +573,31 @@ impl Engine {
 
     /// Tells peers that follow our storage which heads are now stored.
     fn announce_stored_heads(&mut self, now: Millis, id: DocumentId, fx: &mut Effects) {
-        let Some(storage_id) = self.metadata.storage_id.clone() else { return };
-        let Some(entry) = self.docs.get(&id) else { return };
-        let heads: Vec<String> =
-            entry.doc.get_heads().iter().map(|h| bs58::encode(h.0).with_check().into_string()).collect();
+        let Some(storage_id) = self.metadata.storage_id.clone() else {
+            return;
+        };
+        let Some(entry) = self.docs.get(&id) else {
+            return;
+        };
+        let heads: Vec<String> = entry
+            .doc
+            .get_heads()
+            .iter()
+            .map(|h| bs58::encode(h.0).with_check().into_string())
+            .collect();
         for peer in entry.peers.keys() {
             if !self.peers.get(peer).is_some_and(|p| p.follows_our_storage) {
                 continue;
             }
-            let new_heads = [(storage_id.clone(), HeadsInfo { heads: heads.clone(), timestamp: now })].into_iter().collect();
+            let new_heads = [(
+                storage_id.clone(),
+                HeadsInfo {
+                    heads: heads.clone(),
+                    timestamp: now,
+                },
+            )]
+            .into_iter()
+            .collect();
             fx.push(Effect::Send {
                 to: peer.clone(),
                 message: Message::RemoteHeadsChanged(RemoteHeadsChanged {
@@ -455,12 +611,17 @@ impl Engine {
     }
 
     fn ephemeral(&mut self, from: &PeerId, m: EphemeralMessage, fx: &mut Effects) {
-        let Some(entry) = self.docs.get(&m.document_id) else { return };
+        let Some(entry) = self.docs.get(&m.document_id) else {
+            return;
+        };
         if self.config.role == Role::Relay {
             for peer in entry.peers.keys().filter(|p| *p != from) {
                 fx.push(Effect::Send {
                     to: peer.clone(),
-                    message: Message::Ephemeral(EphemeralMessage { target_id: peer.clone(), ..m.clone() }),
+                    message: Message::Ephemeral(EphemeralMessage {
+                        target_id: peer.clone(),
+                        ..m.clone()
+                    }),
                 });
             }
         } else {
@@ -469,7 +630,9 @@ impl Engine {
     }
 
     fn peer_lacks(&mut self, id: DocumentId, from: &PeerId, fx: &mut Effects) {
-        let Some(entry) = self.docs.get_mut(&id) else { return };
+        let Some(entry) = self.docs.get_mut(&id) else {
+            return;
+        };
         if let Some(peer_doc) = entry.peers.get_mut(from) {
             peer_doc.said_unavailable = true;
         }
@@ -496,7 +659,9 @@ impl Engine {
     }
 
     fn local_change(&mut self, now: Millis, id: DocumentId, fx: &mut Effects) {
-        let Some(entry) = self.docs.get_mut(&id) else { return };
+        let Some(entry) = self.docs.get_mut(&id) else {
+            return;
+        };
         entry.last_active = now;
         if entry.doc.get_heads() == entry.persisted_heads {
             return;
@@ -516,7 +681,10 @@ impl Engine {
             .docs
             .iter()
             .filter(|(_, e)| {
-                e.phase == Phase::Ready && e.peers.is_empty() && e.queue.is_empty() && now.saturating_sub(e.last_active) >= idle_after
+                e.phase == Phase::Ready
+                    && e.peers.is_empty()
+                    && e.queue.is_empty()
+                    && now.saturating_sub(e.last_active) >= idle_after
             })
             .map(|(id, _)| *id)
             .collect();
@@ -528,7 +696,12 @@ impl Engine {
 
     /// Sends `error` and closes: the standard answer to a misbehaving peer.
     fn reject(peer: PeerId, reason: String, fx: &mut Effects) {
-        fx.push(Effect::Send { to: peer.clone(), message: Message::Error { message: reason.clone() } });
+        fx.push(Effect::Send {
+            to: peer.clone(),
+            message: Message::Error {
+                message: reason.clone(),
+            },
+        });
         fx.push(Effect::Disconnect { peer, reason });
     }
 }

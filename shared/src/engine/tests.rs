@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ReadDoc, ROOT};
+use automerge::{AutoCommit, ROOT, ReadDoc};
 use proptest::prelude::*;
 
 use super::*;
@@ -32,7 +32,10 @@ impl Net {
     fn new() -> Self {
         let relay = Engine::new(
             pid(RELAY),
-            PeerMetadata { storage_id: Some("relay-storage".into()), is_ephemeral: false },
+            PeerMetadata {
+                storage_id: Some("relay-storage".into()),
+                is_ephemeral: false,
+            },
             EngineConfig::relay(),
         );
         Self {
@@ -49,23 +52,46 @@ impl Net {
     }
 
     fn add_client(&mut self, name: &str) {
-        let engine = Engine::new(pid(name), PeerMetadata::default(), EngineConfig::client(false));
+        let engine = Engine::new(
+            pid(name),
+            PeerMetadata::default(),
+            EngineConfig::client(false),
+        );
         self.clients.insert(name.to_owned(), engine);
         self.connect(name);
     }
 
     fn connect(&mut self, name: &str) {
-        let fx = self.relay.handle(self.now, Event::PeerConnected { peer: pid(name), metadata: None });
+        let fx = self.relay.handle(
+            self.now,
+            Event::PeerConnected {
+                peer: pid(name),
+                metadata: None,
+            },
+        );
         self.relay_effects(fx);
-        let fx = self.clients.get_mut(name).unwrap().handle(self.now, Event::PeerConnected { peer: pid(RELAY), metadata: None });
+        let fx = self.clients.get_mut(name).unwrap().handle(
+            self.now,
+            Event::PeerConnected {
+                peer: pid(RELAY),
+                metadata: None,
+            },
+        );
         self.client_effects(name, fx);
     }
 
     fn disconnect(&mut self, name: &str) {
-        self.in_flight.retain(|(from, to, _)| from.as_str() != name && to.as_str() != name);
-        let fx = self.relay.handle(self.now, Event::PeerDisconnected { peer: pid(name) });
+        self.in_flight
+            .retain(|(from, to, _)| from.as_str() != name && to.as_str() != name);
+        let fx = self
+            .relay
+            .handle(self.now, Event::PeerDisconnected { peer: pid(name) });
         self.relay_effects(fx);
-        let fx = self.clients.get_mut(name).unwrap().handle(self.now, Event::PeerDisconnected { peer: pid(RELAY) });
+        let fx = self
+            .clients
+            .get_mut(name)
+            .unwrap()
+            .handle(self.now, Event::PeerDisconnected { peer: pid(RELAY) });
         self.client_effects(name, fx);
     }
 
@@ -75,10 +101,16 @@ impl Net {
                 Effect::Send { to, message } => self.in_flight.push_back((pid(RELAY), to, message)),
                 Effect::Load { document } => {
                     let stored = self.storage.get(&document).cloned();
-                    let more = self.relay.handle(self.now, Event::Loaded { document, stored });
+                    let more = self
+                        .relay
+                        .handle(self.now, Event::Loaded { document, stored });
                     self.relay_effects(more);
                 }
-                Effect::Persist { document, seq, write } => {
+                Effect::Persist {
+                    document,
+                    seq,
+                    write,
+                } => {
                     self.pending_commits.push((document, seq, write));
                     if !self.hold_commits {
                         self.commit_all();
@@ -97,7 +129,9 @@ impl Net {
                 Write::Append(bytes) => stored.extend_from_slice(&bytes),
                 Write::Replace(bytes) => *stored = bytes,
             }
-            let fx = self.relay.handle(self.now, Event::Persisted { document, seq });
+            let fx = self
+                .relay
+                .handle(self.now, Event::Persisted { document, seq });
             self.relay_effects(fx);
         }
     }
@@ -117,13 +151,33 @@ impl Net {
 
     /// Delivers the oldest message in flight; links stay FIFO, like a WebSocket.
     fn deliver_one(&mut self) -> bool {
-        let Some((from, to, message)) = self.in_flight.pop_front() else { return false };
+        let Some((from, to, message)) = self.in_flight.pop_front() else {
+            return false;
+        };
         if to.as_str() == RELAY {
-            let access = self.access.get(from.as_str()).copied().unwrap_or(Access::Write);
-            let fx = self.relay.handle(self.now, Event::Message { from, message, access });
+            let access = self
+                .access
+                .get(from.as_str())
+                .copied()
+                .unwrap_or(Access::Write);
+            let fx = self.relay.handle(
+                self.now,
+                Event::Message {
+                    from,
+                    message,
+                    access,
+                },
+            );
             self.relay_effects(fx);
         } else if let Some(client) = self.clients.get_mut(to.as_str()) {
-            let fx = client.handle(self.now, Event::Message { from, message, access: Access::Write });
+            let fx = client.handle(
+                self.now,
+                Event::Message {
+                    from,
+                    message,
+                    access: Access::Write,
+                },
+            );
             let name = to.as_str().to_owned();
             self.client_effects(&name, fx);
         }
@@ -143,28 +197,47 @@ impl Net {
     fn create(&mut self, name: &str, id: DocumentId, text: &str) {
         let mut doc = AutoCommit::new();
         doc.put(ROOT, "title", text).unwrap();
-        let fx = self.clients.get_mut(name).unwrap().handle(self.now, Event::Open { document: id, doc: Some(Box::new(doc.document().clone())) });
+        let fx = self.clients.get_mut(name).unwrap().handle(
+            self.now,
+            Event::Open {
+                document: id,
+                doc: Some(Box::new(doc.document().clone())),
+            },
+        );
         self.client_effects(name, fx);
     }
 
     fn open(&mut self, name: &str, id: DocumentId) -> Vec<Effect> {
-        let fx = self.clients.get_mut(name).unwrap().handle(self.now, Event::Open { document: id, doc: None });
+        let fx = self.clients.get_mut(name).unwrap().handle(
+            self.now,
+            Event::Open {
+                document: id,
+                doc: None,
+            },
+        );
         self.client_effects(name, fx.clone());
         fx
     }
 
     fn edit(&mut self, name: &str, id: DocumentId, key: &str, value: i64) {
         let engine = self.clients.get_mut(name).unwrap();
-        engine.document_mut(&id).unwrap().transact::<_, _, automerge::AutomergeError>(|tx| {
-            tx.put(ROOT, key, value)?;
-            Ok(())
-        }).unwrap();
+        engine
+            .document_mut(&id)
+            .unwrap()
+            .transact::<_, _, automerge::AutomergeError>(|tx| {
+                tx.put(ROOT, key, value)?;
+                Ok(())
+            })
+            .unwrap();
         let fx = engine.handle(self.now, Event::LocalChange { document: id });
         self.client_effects(name, fx);
     }
 
     fn heads(&self, name: &str, id: &DocumentId) -> Vec<ChangeHash> {
-        let mut heads = self.clients[name].document(id).map(Automerge::get_heads).unwrap_or_default();
+        let mut heads = self.clients[name]
+            .document(id)
+            .map(Automerge::get_heads)
+            .unwrap_or_default();
         heads.sort();
         heads
     }
@@ -189,7 +262,15 @@ fn two_clients_converge_through_the_relay() {
     net.run();
     assert_eq!(net.heads("a", &id), net.heads("b", &id));
     let b = net.clients["b"].document(&id).unwrap();
-    assert_eq!(b.get(ROOT, "title").unwrap().unwrap().0.into_string().unwrap(), "MOU");
+    assert_eq!(
+        b.get(ROOT, "title")
+            .unwrap()
+            .unwrap()
+            .0
+            .into_string()
+            .unwrap(),
+        "MOU"
+    );
     assert!(net.clients["a"].is_synced_with(&id, &pid(RELAY)));
     assert_eq!(net.clients["a"].changes_not_on(&id, &pid(RELAY)), 0);
 }
@@ -204,8 +285,14 @@ fn relay_says_nothing_about_new_heads_until_they_are_committed() {
     net.hold_commits = true;
     net.edit("a", id, "x", 1);
     net.run();
-    assert!(!net.pending_commits.is_empty(), "the relay asked storage to commit");
-    assert!(!net.clients["a"].is_synced_with(&id, &pid(RELAY)), "heads advertised before commit");
+    assert!(
+        !net.pending_commits.is_empty(),
+        "the relay asked storage to commit"
+    );
+    assert!(
+        !net.clients["a"].is_synced_with(&id, &pid(RELAY)),
+        "heads advertised before commit"
+    );
     assert_eq!(net.clients["a"].changes_not_on(&id, &pid(RELAY)), 1);
     net.hold_commits = false;
     net.commit_all();
@@ -213,7 +300,10 @@ fn relay_says_nothing_about_new_heads_until_they_are_committed() {
     assert!(net.clients["a"].is_synced_with(&id, &pid(RELAY)));
     let mut stored = Automerge::new();
     stored.load_incremental(&net.storage[&id]).unwrap();
-    assert_eq!(stored.get_heads(), net.clients["a"].document(&id).unwrap().get_heads());
+    assert_eq!(
+        stored.get_heads(),
+        net.clients["a"].document(&id).unwrap().get_heads()
+    );
 }
 
 #[test]
@@ -223,7 +313,13 @@ fn unknown_document_is_unavailable_but_not_while_it_is_arriving() {
     net.add_client("b");
     let id = doc_id(3);
     let fx = net.open("b", id);
-    assert!(fx.iter().any(|e| matches!(e, Effect::Send { message: Message::Request(_), .. })));
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            message: Message::Request(_),
+            ..
+        }
+    )));
     net.run();
     let fx: Vec<Effect> = net.clients.get_mut("b").unwrap().handle(0, Event::Tick);
     assert!(fx.is_empty());
@@ -268,7 +364,14 @@ fn viewer_changes_are_not_applied_but_viewer_receives() {
     net.run();
     let relay_doc = net.relay.document(&id).unwrap();
     assert!(relay_doc.get(ROOT, "sneaky").unwrap().is_none());
-    assert!(net.clients["owner"].document(&id).unwrap().get(ROOT, "sneaky").unwrap().is_none());
+    assert!(
+        net.clients["owner"]
+            .document(&id)
+            .unwrap()
+            .get(ROOT, "sneaky")
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -279,10 +382,27 @@ fn undecodable_sync_payload_closes_only_that_peer() {
     let id = doc_id(6);
     net.create("a", id, "x");
     net.run();
-    let message = Message::Sync(DocMessage { sender_id: pid("bad"), target_id: pid(RELAY), document_id: id, data: vec![0xde, 0xad] });
-    let fx = net.relay.handle(1, Event::Message { from: pid("bad"), message, access: Access::Write });
-    assert!(fx.iter().any(|e| matches!(e, Effect::Send { to, message: Message::Error { .. } } if to.as_str() == "bad")));
-    assert!(fx.iter().any(|e| matches!(e, Effect::Disconnect { peer, .. } if peer.as_str() == "bad")));
+    let message = Message::Sync(DocMessage {
+        sender_id: pid("bad"),
+        target_id: pid(RELAY),
+        document_id: id,
+        data: vec![0xde, 0xad],
+    });
+    let fx = net.relay.handle(
+        1,
+        Event::Message {
+            from: pid("bad"),
+            message,
+            access: Access::Write,
+        },
+    );
+    assert!(fx.iter().any(
+        |e| matches!(e, Effect::Send { to, message: Message::Error { .. } } if to.as_str() == "bad")
+    ));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Disconnect { peer, .. } if peer.as_str() == "bad"))
+    );
     net.edit("a", id, "still", 1);
     net.run();
     assert!(net.clients["a"].is_synced_with(&id, &pid(RELAY)));
@@ -308,11 +428,21 @@ fn ephemeral_messages_fan_out_to_other_peers_of_the_document() {
         document_id: id,
         data: vec![1],
     });
-    let fx = net.relay.handle(1, Event::Message { from: pid("a"), message, access: Access::Write });
+    let fx = net.relay.handle(
+        1,
+        Event::Message {
+            from: pid("a"),
+            message,
+            access: Access::Write,
+        },
+    );
     let mut targets: Vec<String> = fx
         .iter()
         .filter_map(|e| match e {
-            Effect::Send { to, message: Message::Ephemeral(m) } if m.sender_id.as_str() == "a" => Some(to.to_string()),
+            Effect::Send {
+                to,
+                message: Message::Ephemeral(m),
+            } if m.sender_id.as_str() == "a" => Some(to.to_string()),
             _ => None,
         })
         .collect();
@@ -347,9 +477,19 @@ fn storage_failure_drops_peers_of_that_document_and_reports() {
     net.create("a", id, "x");
     net.run();
     let (document, seq, _) = net.pending_commits.pop().unwrap();
-    let fx = net.relay.handle(1, Event::PersistFailed { document, seq, reason: "disk full".into() });
+    let fx = net.relay.handle(
+        1,
+        Event::PersistFailed {
+            document,
+            seq,
+            reason: "disk full".into(),
+        },
+    );
     assert!(fx.iter().any(|e| matches!(e, Effect::Disconnect { .. })));
-    assert!(fx.iter().any(|e| matches!(e, Effect::Notify(Notification::StorageFailed(..)))));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Notify(Notification::StorageFailed(..))))
+    );
     assert_eq!(net.relay.loaded_documents(), 0);
 }
 

@@ -91,7 +91,10 @@ mod tests {
         let last = bad.len() - 1;
         bad[last] = if bad[last] == b'2' { b'3' } else { b'2' };
         let bad = String::from_utf8(bad).unwrap();
-        assert!(matches!(bad.parse::<DocumentId>(), Err(DocumentIdError::Encoding(_))));
+        assert!(matches!(
+            bad.parse::<DocumentId>(),
+            Err(DocumentIdError::Encoding(_))
+        ));
         let short = bs58::encode([1u8; 8]).with_check().into_string();
         assert_eq!(short.parse::<DocumentId>(), Err(DocumentIdError::Length(8)));
         assert!("not-base58-0OIl".parse::<DocumentId>().is_err());

@@ -68,6 +68,9 @@ mod tests {
         assert_eq!("peer-1".parse::<PeerId>().unwrap().as_str(), "peer-1");
         assert_eq!("".parse::<PeerId>(), Err(PeerIdError::Empty));
         assert_eq!("a\nb".parse::<PeerId>(), Err(PeerIdError::ControlCharacter));
-        assert!(matches!("x".repeat(200).parse::<PeerId>(), Err(PeerIdError::TooLong(200))));
+        assert!(matches!(
+            "x".repeat(200).parse::<PeerId>(),
+            Err(PeerIdError::TooLong(200))
+        ));
     }
 }

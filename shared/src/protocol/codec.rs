@@ -157,16 +157,26 @@ impl Fields {
         let message = match t {
             "join" => Message::Join {
                 sender_id: f.sender(t)?,
-                supported_protocol_versions: take(&mut f.supported_protocol_versions, t, "supportedProtocolVersions")?,
+                supported_protocol_versions: take(
+                    &mut f.supported_protocol_versions,
+                    t,
+                    "supportedProtocolVersions",
+                )?,
                 metadata: f.metadata.take(),
             },
             "peer" => Message::Peer {
                 sender_id: f.sender(t)?,
                 target_id: f.target(t)?,
-                selected_protocol_version: take(&mut f.selected_protocol_version, t, "selectedProtocolVersion")?,
+                selected_protocol_version: take(
+                    &mut f.selected_protocol_version,
+                    t,
+                    "selectedProtocolVersion",
+                )?,
                 metadata: f.metadata.take(),
             },
-            "leave" => Message::Leave { sender_id: f.sender(t)? },
+            "leave" => Message::Leave {
+                sender_id: f.sender(t)?,
+            },
             "request" => Message::Request(f.doc_message(t)?),
             "sync" => Message::Sync(f.doc_message(t)?),
             "doc-unavailable" => Message::DocUnavailable {
@@ -226,8 +236,15 @@ impl Fields {
     }
 }
 
-fn take<T>(slot: &mut Option<T>, message_type: &'static str, field: &'static str) -> Result<T, DecodeError> {
-    slot.take().ok_or(DecodeError::MissingField { message_type, field })
+fn take<T>(
+    slot: &mut Option<T>,
+    message_type: &'static str,
+    field: &'static str,
+) -> Result<T, DecodeError> {
+    slot.take().ok_or(DecodeError::MissingField {
+        message_type,
+        field,
+    })
 }
 
 /// Calls `entry` once per key/value pair of the map at the cursor, definite or not.
@@ -321,7 +338,9 @@ fn read_optional_strings(d: &mut Decoder<'_>) -> Result<Option<Vec<String>>, Dec
             d.skip()?;
             Ok(None)
         }
-        other => Err(DecodeError::Cbor(format!("expected an array of strings, found {other}"))),
+        other => Err(DecodeError::Cbor(format!(
+            "expected an array of strings, found {other}"
+        ))),
     }
 }
 
@@ -330,7 +349,8 @@ fn read_number(d: &mut Decoder<'_>, field: &'static str) -> Result<u64, DecodeEr
     match d.datatype()? {
         Type::F16 | Type::F32 | Type::F64 => {
             let value = d.f64()?;
-            let in_range = value >= 0.0 && value.fract() == 0.0 && value <= 9.007_199_254_740_991e15;
+            let in_range =
+                value >= 0.0 && value.fract() == 0.0 && value <= 9.007_199_254_740_991e15;
             if in_range {
                 // Exact: an integral f64 within 2^53 converts losslessly.
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -390,11 +410,16 @@ type EncodeResult = Result<(), minicbor::encode::Error<std::convert::Infallible>
 
 fn write_message(e: &mut Encoder<Vec<u8>>, message: &Message) -> EncodeResult {
     match message {
-        Message::Join { sender_id, supported_protocol_versions, metadata } => {
+        Message::Join {
+            sender_id,
+            supported_protocol_versions,
+            metadata,
+        } => {
             e.map(3 + u64::from(metadata.is_some()))?;
             e.str("type")?.str("join")?;
             e.str("senderId")?.str(sender_id.as_str())?;
-            e.str("supportedProtocolVersions")?.array(supported_protocol_versions.len() as u64)?;
+            e.str("supportedProtocolVersions")?
+                .array(supported_protocol_versions.len() as u64)?;
             for version in supported_protocol_versions {
                 e.str(version)?;
             }
@@ -402,12 +427,18 @@ fn write_message(e: &mut Encoder<Vec<u8>>, message: &Message) -> EncodeResult {
                 write_metadata(e, metadata)?;
             }
         }
-        Message::Peer { sender_id, target_id, selected_protocol_version, metadata } => {
+        Message::Peer {
+            sender_id,
+            target_id,
+            selected_protocol_version,
+            metadata,
+        } => {
             e.map(4 + u64::from(metadata.is_some()))?;
             e.str("type")?.str("peer")?;
             e.str("senderId")?.str(sender_id.as_str())?;
             e.str("targetId")?.str(target_id.as_str())?;
-            e.str("selectedProtocolVersion")?.str(selected_protocol_version)?;
+            e.str("selectedProtocolVersion")?
+                .str(selected_protocol_version)?;
             if let Some(metadata) = metadata {
                 write_metadata(e, metadata)?;
             }
@@ -425,7 +456,11 @@ fn write_message(e: &mut Encoder<Vec<u8>>, message: &Message) -> EncodeResult {
             e.str("documentId")?.str(&m.document_id.to_string())?;
             e.str("data")?.bytes(&m.data)?;
         }
-        Message::DocUnavailable { sender_id, target_id, document_id } => {
+        Message::DocUnavailable {
+            sender_id,
+            target_id,
+            document_id,
+        } => {
             e.map(4)?;
             e.str("type")?.str("doc-unavailable")?;
             e.str("senderId")?.str(sender_id.as_str())?;

@@ -21,7 +21,10 @@ fn sample_messages() -> Vec<Message> {
         Message::Join {
             sender_id: peer("client-1"),
             supported_protocol_versions: vec!["1".into()],
-            metadata: Some(PeerMetadata { storage_id: Some("s1".into()), is_ephemeral: false }),
+            metadata: Some(PeerMetadata {
+                storage_id: Some("s1".into()),
+                is_ephemeral: false,
+            }),
         },
         Message::Peer {
             sender_id: peer("relay"),
@@ -29,10 +32,16 @@ fn sample_messages() -> Vec<Message> {
             selected_protocol_version: "1".into(),
             metadata: None,
         },
-        Message::Leave { sender_id: peer("a") },
+        Message::Leave {
+            sender_id: peer("a"),
+        },
         Message::Request(doc_message.clone()),
         Message::Sync(doc_message),
-        Message::DocUnavailable { sender_id: peer("a"), target_id: peer("b"), document_id: doc() },
+        Message::DocUnavailable {
+            sender_id: peer("a"),
+            target_id: peer("b"),
+            document_id: doc(),
+        },
         Message::Ephemeral(EphemeralMessage {
             sender_id: peer("a"),
             target_id: peer("b"),
@@ -41,7 +50,9 @@ fn sample_messages() -> Vec<Message> {
             document_id: doc(),
             data: vec![9; 20],
         }),
-        Message::Error { message: "nope".into() },
+        Message::Error {
+            message: "nope".into(),
+        },
         Message::RemoteSubscriptionChange(RemoteSubscriptionChange {
             sender_id: peer("a"),
             target_id: peer("b"),
@@ -52,9 +63,15 @@ fn sample_messages() -> Vec<Message> {
             sender_id: peer("a"),
             target_id: peer("b"),
             document_id: doc(),
-            new_heads: [("s1".to_owned(), HeadsInfo { heads: vec!["h".into()], timestamp: 5 })]
-                .into_iter()
-                .collect(),
+            new_heads: [(
+                "s1".to_owned(),
+                HeadsInfo {
+                    heads: vec!["h".into()],
+                    timestamp: 5,
+                },
+            )]
+            .into_iter()
+            .collect(),
         }),
     ]
 }
@@ -78,27 +95,54 @@ fn reads_javascript_style_encoding() {
     e.str("extra").unwrap().array(1).unwrap().u8(1).unwrap();
     e.str("targetId").unwrap().str("relay").unwrap();
     e.str("sessionId").unwrap().str("s").unwrap();
-    e.str("documentId").unwrap().str(&doc().to_string()).unwrap();
-    e.str("data").unwrap().tag(minicbor::data::Tag::new(64)).unwrap().bytes(&[1, 2]).unwrap();
+    e.str("documentId")
+        .unwrap()
+        .str(&doc().to_string())
+        .unwrap();
+    e.str("data")
+        .unwrap()
+        .tag(minicbor::data::Tag::new(64))
+        .unwrap()
+        .bytes(&[1, 2])
+        .unwrap();
     e.str("type").unwrap().str("ephemeral").unwrap();
     e.end().unwrap();
-    let Message::Ephemeral(m) = decode(&e.into_writer()).unwrap() else { panic!("not ephemeral") };
-    assert_eq!((m.count, m.data.as_slice(), m.document_id), (12, &[1u8, 2][..], doc()));
+    let Message::Ephemeral(m) = decode(&e.into_writer()).unwrap() else {
+        panic!("not ephemeral")
+    };
+    assert_eq!(
+        (m.count, m.data.as_slice(), m.document_id),
+        (12, &[1u8, 2][..], doc())
+    );
 }
 
 #[test]
 fn rejects_bad_input_with_typed_errors() {
-    assert!(matches!(decode(b"\xff\x00garbage"), Err(DecodeError::Cbor(_) | DecodeError::NotAMap)));
+    assert!(matches!(
+        decode(b"\xff\x00garbage"),
+        Err(DecodeError::Cbor(_) | DecodeError::NotAMap)
+    ));
     assert_eq!(decode(&[0x01]), Err(DecodeError::NotAMap));
     let good = encode(&sample_messages()[3]);
-    assert!(matches!(decode(&good[..good.len() - 3]), Err(DecodeError::Cbor(_))));
+    assert!(matches!(
+        decode(&good[..good.len() - 3]),
+        Err(DecodeError::Cbor(_))
+    ));
     let mut trailing = good.clone();
     trailing.push(0);
     assert_eq!(decode(&trailing), Err(DecodeError::TrailingBytes(1)));
 
     let mut e = Encoder::new(Vec::new());
-    e.map(1).unwrap().str("type").unwrap().str("teleport").unwrap();
-    assert_eq!(decode(&e.into_writer()), Err(DecodeError::UnknownType("teleport".into())));
+    e.map(1)
+        .unwrap()
+        .str("type")
+        .unwrap()
+        .str("teleport")
+        .unwrap();
+    assert_eq!(
+        decode(&e.into_writer()),
+        Err(DecodeError::UnknownType("teleport".into()))
+    );
 
     let mut e = Encoder::new(Vec::new());
     e.map(4).unwrap();
@@ -106,7 +150,10 @@ fn rejects_bad_input_with_typed_errors() {
     e.str("senderId").unwrap().str("a").unwrap();
     e.str("targetId").unwrap().str("b").unwrap();
     e.str("documentId").unwrap().str("not-an-id").unwrap();
-    assert!(matches!(decode(&e.into_writer()), Err(DecodeError::DocumentId(_))));
+    assert!(matches!(
+        decode(&e.into_writer()),
+        Err(DecodeError::DocumentId(_))
+    ));
 
     let mut e = Encoder::new(Vec::new());
     e.map(1).unwrap().str("senderId").unwrap().str("a").unwrap();

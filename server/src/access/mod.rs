@@ -1,0 +1,559 @@
+//! Who may do what: devices and their bearer tokens, grants of documents to
+//! devices (role and party), invites, and revocation.
+//!
+//! Everything is kept in memory for per-message checks and written through to
+//! an [`AccessStore`]. Tokens and invite codes are stored only as SHA-256
+//! hashes and compared in constant time.
+
+mod rate;
+pub(crate) mod secret;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, RwLock};
+
+use accord_shared::engine::Access;
+use accord_shared::ids::DocumentId;
+use serde::{Deserialize, Serialize};
+
+use crate::storage::{AccessStore, StorageError};
+pub use rate::RateLimiter;
+
+/// A document role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// May read, write, invite and revoke.
+    Owner,
+    /// May read and write.
+    Editor,
+    /// May read.
+    Viewer,
+}
+
+impl Role {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Editor => "editor",
+            Self::Viewer => "viewer",
+        }
+    }
+
+    /// What the sync engine lets this role do.
+    pub fn sync_access(self) -> Access {
+        match self {
+            Self::Owner | Self::Editor => Access::Write,
+            Self::Viewer => Access::Read,
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = AccessError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "owner" => Ok(Self::Owner),
+            "editor" => Ok(Self::Editor),
+            "viewer" => Ok(Self::Viewer),
+            other => Err(AccessError::Invalid(format!(
+                "unknown role {other:?}: use owner, editor or viewer"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A registered device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Relay-assigned id.
+    pub id: String,
+    /// The device's Ed25519 public key (attested to other members).
+    pub public_key: [u8; 32],
+    /// A label chosen by the user.
+    pub name: String,
+    /// SHA-256 of its bearer token.
+    pub token_hash: [u8; 32],
+    /// Registration time (ms since the Unix epoch).
+    pub created_at: u64,
+}
+
+/// A device's right to a document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    /// The document.
+    #[serde(serialize_with = "crate::api::document_as_text")]
+    pub document: DocumentId,
+    /// The device id.
+    pub device: String,
+    /// What it may do.
+    pub role: Role,
+    /// The organization it acts for.
+    pub party: String,
+    /// When granted (ms since the Unix epoch).
+    pub created_at: u64,
+}
+
+/// An invitation to a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invite {
+    /// SHA-256 of the code.
+    pub code_hash: [u8; 32],
+    /// The document.
+    pub document: DocumentId,
+    /// The role redeemers get.
+    pub role: Role,
+    /// The party redeemers act for.
+    pub party: String,
+    /// Expiry (ms since the Unix epoch).
+    pub expires_at: u64,
+    /// Redemptions left.
+    pub uses_left: u32,
+    /// The device (or `operator`) that created it.
+    pub created_by: String,
+}
+
+/// Whether anyone may register or only invitees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Registration {
+    /// Any device may register.
+    #[default]
+    Open,
+    /// Registration needs a valid invite code, which it redeems.
+    Invite,
+}
+
+/// Why an access operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// The bearer token is unknown.
+    #[error("unknown token")]
+    BadToken,
+    /// Registration is invite-only and no valid invite was given.
+    #[error("registration on this relay requires an invite code")]
+    InviteRequired,
+    /// The public key is not 32 bytes of hex encoding a valid Ed25519 point.
+    #[error("public_key must be an Ed25519 public key as 64 hex characters")]
+    BadPublicKey,
+    /// The caller is not an owner of the document.
+    #[error("only an owner of this document may do that")]
+    NotOwner,
+    /// No invite has this code.
+    #[error("this invite code is not valid")]
+    InviteNotFound,
+    /// The invite expired.
+    #[error("this invite has expired; ask the partner for a new one")]
+    InviteExpired,
+    /// The invite has no uses left.
+    #[error("this invite has already been used; ask the partner for a new one")]
+    InviteUsedUp,
+    /// Too many redemption attempts.
+    #[error("too many attempts; wait a minute and try again")]
+    RateLimited,
+    /// The document already has grants.
+    #[error("this document already belongs to someone")]
+    AlreadyOwned,
+    /// Nothing to revoke.
+    #[error("that device has no grant for this document")]
+    NoSuchGrant,
+    /// A request field is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// Storage failed; nothing changed.
+    #[error("storage error: {0}")]
+    Storage(#[from] StorageError),
+}
+
+#[derive(Default)]
+struct State {
+    devices: HashMap<String, Device>,
+    device_by_token: HashMap<[u8; 32], String>,
+    grants: HashMap<DocumentId, HashMap<String, Grant>>,
+    invites: HashMap<[u8; 32], Invite>,
+}
+
+/// A grant check's answer for one device and document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentAccess {
+    /// The device holds this grant.
+    Granted(Grant),
+    /// Nobody holds a grant: the first to publish becomes owner.
+    Unclaimed,
+    /// Others hold grants; this device does not.
+    Denied,
+}
+
+/// The access rules, in memory, written through to storage.
+pub struct AccessControl {
+    store: Arc<dyn AccessStore>,
+    state: RwLock<State>,
+    registration: Registration,
+    redeem_limiter: Mutex<RateLimiter>,
+}
+
+/// Longest accepted device name or party.
+const MAX_LABEL: usize = 200;
+
+impl AccessControl {
+    /// Loads everything from `store`.
+    pub fn load(
+        store: Arc<dyn AccessStore>,
+        registration: Registration,
+    ) -> Result<Self, AccessError> {
+        let snapshot = store.load_access()?;
+        let mut state = State::default();
+        for device in snapshot.devices {
+            state
+                .device_by_token
+                .insert(device.token_hash, device.id.clone());
+            state.devices.insert(device.id.clone(), device);
+        }
+        for grant in snapshot.grants {
+            state
+                .grants
+                .entry(grant.document)
+                .or_default()
+                .insert(grant.device.clone(), grant);
+        }
+        for invite in snapshot.invites {
+            state.invites.insert(invite.code_hash, invite);
+        }
+        Ok(Self {
+            store,
+            state: RwLock::new(state),
+            registration,
+            redeem_limiter: Mutex::new(RateLimiter::new(10, 60_000)),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Registers a device; returns it and its bearer token (shown once, stored hashed).
+    pub fn register(
+        &self,
+        public_key_hex: &str,
+        name: &str,
+        invite: Option<&str>,
+        now: u64,
+    ) -> Result<(Device, String), AccessError> {
+        let public_key = parse_public_key(public_key_hex)?;
+        let name = label(name, "name")?;
+        if self.registration == Registration::Invite {
+            let code = invite.ok_or(AccessError::InviteRequired)?;
+            self.check_invite(code, now)?;
+        }
+        let token = secret::generate(32);
+        let device = Device {
+            id: format!("dev_{}", secret::random_hex(8)),
+            public_key,
+            name,
+            token_hash: secret::hash(&token),
+            created_at: now,
+        };
+        self.store.put_device(&device)?;
+        {
+            let mut state = self.write();
+            state
+                .device_by_token
+                .insert(device.token_hash, device.id.clone());
+            state.devices.insert(device.id.clone(), device.clone());
+        }
+        if let Some(code) = invite {
+            self.redeem(&device.id, code, now)?;
+        }
+        Ok((device, token))
+    }
+
+    /// The device a bearer token belongs to.
+    pub fn authenticate(&self, token: &str) -> Result<String, AccessError> {
+        let hash = secret::hash(token);
+        let state = self.read();
+        let id = state
+            .device_by_token
+            .get(&hash)
+            .ok_or(AccessError::BadToken)?;
+        let device = state.devices.get(id).ok_or(AccessError::BadToken)?;
+        if secret::same(&device.token_hash, &hash) {
+            Ok(id.clone())
+        } else {
+            Err(AccessError::BadToken)
+        }
+    }
+
+    /// A registered device.
+    pub fn device(&self, id: &str) -> Option<Device> {
+        self.read().devices.get(id).cloned()
+    }
+
+    /// What `device` may do with `document`.
+    pub fn check(&self, device: &str, document: &DocumentId) -> DocumentAccess {
+        let state = self.read();
+        match state.grants.get(document) {
+            None => DocumentAccess::Unclaimed,
+            Some(grants) if grants.is_empty() => DocumentAccess::Unclaimed,
+            Some(grants) => grants
+                .get(device)
+                .cloned()
+                .map_or(DocumentAccess::Denied, DocumentAccess::Granted),
+        }
+    }
+
+    /// Makes `device` the owner of an unclaimed document.
+    pub fn claim(
+        &self,
+        document: DocumentId,
+        device: &str,
+        party: &str,
+        now: u64,
+    ) -> Result<Grant, AccessError> {
+        let party = label(party, "party")?;
+        let mut state = self.write();
+        if let Some(existing) = state.grants.get(&document).and_then(|g| g.get(device)) {
+            if existing.role == Role::Owner {
+                return Ok(existing.clone());
+            }
+        }
+        if state.grants.get(&document).is_some_and(|g| !g.is_empty()) {
+            return Err(AccessError::AlreadyOwned);
+        }
+        let grant = Grant {
+            document,
+            device: device.to_owned(),
+            role: Role::Owner,
+            party,
+            created_at: now,
+        };
+        self.store.put_grant(&grant)?;
+        state
+            .grants
+            .entry(document)
+            .or_default()
+            .insert(device.to_owned(), grant.clone());
+        Ok(grant)
+    }
+
+    /// Every grant `device` holds.
+    pub fn grants_of(&self, device: &str) -> Vec<Grant> {
+        let state = self.read();
+        let mut grants: Vec<Grant> = state
+            .grants
+            .values()
+            .filter_map(|g| g.get(device).cloned())
+            .collect();
+        grants.sort_by_key(|g| g.created_at);
+        grants
+    }
+
+    fn require_owner(&self, document: &DocumentId, device: &str) -> Result<(), AccessError> {
+        match self.check(device, document) {
+            DocumentAccess::Granted(grant) if grant.role == Role::Owner => Ok(()),
+            _ => Err(AccessError::NotOwner),
+        }
+    }
+
+    /// Every grant on a document, for its owners.
+    pub fn grants_on(
+        &self,
+        document: &DocumentId,
+        requester: &str,
+    ) -> Result<Vec<Grant>, AccessError> {
+        self.require_owner(document, requester)?;
+        let mut grants: Vec<Grant> = self
+            .read()
+            .grants
+            .get(document)
+            .map(|g| g.values().cloned().collect())
+            .unwrap_or_default();
+        grants.sort_by_key(|g| g.created_at);
+        Ok(grants)
+    }
+
+    /// Creates an invite; `requester: None` is the operator (no owner check).
+    pub fn create_invite(
+        &self,
+        document: DocumentId,
+        requester: Option<&str>,
+        spec: &InviteSpec,
+        now: u64,
+    ) -> Result<(String, Invite), AccessError> {
+        if let Some(device) = requester {
+            self.require_owner(&document, device)?;
+        }
+        if spec.uses == 0 || spec.uses > 1000 {
+            return Err(AccessError::Invalid(
+                "uses must be between 1 and 1000".into(),
+            ));
+        }
+        if spec.expires_in_ms == 0 || spec.expires_in_ms > 365 * 24 * 3_600_000 {
+            return Err(AccessError::Invalid(
+                "expiry must be between 1 second and 365 days".into(),
+            ));
+        }
+        let code = secret::generate(24);
+        let invite = Invite {
+            code_hash: secret::hash(&code),
+            document,
+            role: spec.role,
+            party: label(&spec.party, "party")?,
+            expires_at: now.saturating_add(spec.expires_in_ms),
+            uses_left: spec.uses,
+            created_by: requester.unwrap_or("operator").to_owned(),
+        };
+        self.store.put_invite(&invite)?;
+        self.write()
+            .invites
+            .insert(invite.code_hash, invite.clone());
+        Ok((code, invite))
+    }
+
+    fn check_invite(&self, code: &str, now: u64) -> Result<Invite, AccessError> {
+        let hash = secret::hash(code);
+        let state = self.read();
+        let invite = state
+            .invites
+            .get(&hash)
+            .filter(|i| secret::same(&i.code_hash, &hash))
+            .ok_or(AccessError::InviteNotFound)?;
+        if invite.expires_at <= now {
+            return Err(AccessError::InviteExpired);
+        }
+        if invite.uses_left == 0 {
+            return Err(AccessError::InviteUsedUp);
+        }
+        Ok(invite.clone())
+    }
+
+    /// Redeems an invite for `device`, creating (or upgrading) its grant.
+    pub fn redeem(&self, device: &str, code: &str, now: u64) -> Result<Grant, AccessError> {
+        if !self
+            .redeem_limiter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .allow(device, now)
+        {
+            return Err(AccessError::RateLimited);
+        }
+        let invite = self.check_invite(code, now)?;
+        let mut state = self.write();
+        let current = state
+            .invites
+            .get(&invite.code_hash)
+            .map_or(0, |i| i.uses_left);
+        if current == 0 {
+            return Err(AccessError::InviteUsedUp);
+        }
+        let existing = state
+            .grants
+            .get(&invite.document)
+            .and_then(|g| g.get(device))
+            .cloned();
+        if let Some(existing) = existing.filter(|g| g.role == Role::Owner) {
+            return Ok(existing);
+        }
+        let updated = Invite {
+            uses_left: current - 1,
+            ..invite.clone()
+        };
+        let grant = Grant {
+            document: invite.document,
+            device: device.to_owned(),
+            role: invite.role,
+            party: invite.party.clone(),
+            created_at: now,
+        };
+        self.store.redeem(&updated, &grant)?;
+        state.invites.insert(updated.code_hash, updated);
+        state
+            .grants
+            .entry(grant.document)
+            .or_default()
+            .insert(device.to_owned(), grant.clone());
+        Ok(grant)
+    }
+
+    /// Removes `target`'s grant on `document`; the caller must own it (`None`: operator).
+    pub fn revoke(
+        &self,
+        document: &DocumentId,
+        requester: Option<&str>,
+        target: &str,
+    ) -> Result<Grant, AccessError> {
+        if let Some(device) = requester {
+            self.require_owner(document, device)?;
+        }
+        let mut state = self.write();
+        let grant = state
+            .grants
+            .get(document)
+            .and_then(|g| g.get(target))
+            .cloned()
+            .ok_or(AccessError::NoSuchGrant)?;
+        self.store.delete_grant(document, target)?;
+        if let Some(grants) = state.grants.get_mut(document) {
+            grants.remove(target);
+        }
+        Ok(grant)
+    }
+}
+
+/// What an invite grants.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InviteSpec {
+    /// Role for redeemers.
+    pub role: Role,
+    /// Party redeemers act for.
+    pub party: String,
+    /// Lifetime in milliseconds.
+    pub expires_in_ms: u64,
+    /// How many redemptions.
+    pub uses: u32,
+}
+
+fn label(text: &str, field: &str) -> Result<String, AccessError> {
+    let text = text.trim();
+    if text.len() > MAX_LABEL || text.chars().any(char::is_control) {
+        return Err(AccessError::Invalid(format!(
+            "{field} must be at most {MAX_LABEL} characters of plain text"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_public_key(hex: &str) -> Result<[u8; 32], AccessError> {
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(AccessError::BadPublicKey);
+    }
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+            .map_err(|_| AccessError::BadPublicKey)?;
+    }
+    ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| AccessError::BadPublicKey)?;
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests;
+
+/// A random suffix for a new storage id.
+pub fn new_storage_suffix() -> String {
+    secret::random_hex(8)
+}

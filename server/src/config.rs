@@ -1,0 +1,60 @@
+//! Relay configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::access::Registration;
+
+/// Limits that protect the relay from one client.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest accepted WebSocket message, in bytes.
+    pub max_frame_bytes: usize,
+    /// Most distinct documents one connection may touch.
+    pub max_documents_per_connection: usize,
+    /// Sustained messages per second per connection (bursts of twice this pass).
+    pub max_messages_per_second: u32,
+    /// Messages queued for a client before it counts as not reading and is dropped.
+    pub outbox_messages: usize,
+    /// Unload a document from memory this long after its last peer left.
+    pub idle_unload_ms: u64,
+    /// Time a new connection has to send `join`.
+    pub handshake_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 32 * 1024 * 1024,
+            max_documents_per_connection: 2_000,
+            max_messages_per_second: 2_000,
+            outbox_messages: 4_096,
+            idle_unload_ms: 30_000,
+            handshake_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Everything `accord serve` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database.
+    pub data_dir: PathBuf,
+    /// Directory of the built web app, served at `/`.
+    pub web_dir: Option<PathBuf>,
+    /// Open or invite-only registration.
+    pub registration: Registration,
+    /// Per-connection limits.
+    pub limits: Limits,
+    /// This relay's storage id (advertised in the handshake).
+    pub storage_id: String,
+}
+
+impl Config {
+    /// The SQLite database path inside the data directory.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("accord.sqlite3")
+    }
+}

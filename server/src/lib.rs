@@ -1,0 +1,140 @@
+//! The Accord relay.
+//!
+//! It syncs partnership documents between members' devices over the
+//! automerge-repo v1 WebSocket protocol, stores them durably (SQLite by
+//! default), and enforces who may read and write each one.
+//!
+//! [`app`] builds the HTTP router (testable with `tower::ServiceExt::oneshot`);
+//! [`serve`] runs it on a listener until a shutdown signal, then commits all.
+
+pub mod access;
+mod api;
+pub mod client;
+pub mod config;
+mod hub;
+pub mod metrics;
+mod persistence;
+mod static_files;
+pub mod storage;
+mod ws;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use accord_shared::engine::{Engine, EngineConfig};
+use accord_shared::ids::PeerId;
+use accord_shared::protocol::PeerMetadata;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::access::{AccessControl, AccessError};
+pub use crate::config::{Config, Limits};
+use crate::hub::HubHandle;
+use crate::metrics::Metrics;
+use crate::storage::Storage;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Everything request handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    access: Arc<AccessControl>,
+    hub: HubHandle,
+    metrics: Arc<Metrics>,
+    limits: Limits,
+    relay_peer: PeerId,
+    relay_metadata: PeerMetadata,
+    next_connection: Arc<AtomicU64>,
+    web_dir: Option<PathBuf>,
+}
+
+/// Why the relay could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The access tables could not be loaded.
+    #[error("loading access rules: {0}")]
+    Access(#[from] AccessError),
+}
+
+impl AppState {
+    /// Loads access rules and starts the sync hub and commit thread on the
+    /// current tokio runtime.
+    pub fn start(config: &Config, storage: Arc<dyn Storage>) -> Result<Self, StartError> {
+        let access = Arc::new(AccessControl::load(storage.clone(), config.registration)?);
+        let metrics = Arc::new(Metrics::default());
+        let suffix = access::secret::random_hex(8);
+        let relay_peer: PeerId = format!("accord-relay-{suffix}")
+            .parse()
+            .expect("relay peer id is valid");
+        let relay_metadata = PeerMetadata {
+            storage_id: Some(config.storage_id.clone()),
+            is_ephemeral: false,
+        };
+        let mut engine_config = EngineConfig::relay();
+        engine_config.idle_unload_ms = config.limits.idle_unload_ms;
+        let engine = Engine::new(relay_peer.clone(), relay_metadata.clone(), engine_config);
+        let document_store: Arc<dyn storage::DocumentStore> = storage;
+        let hub = hub::spawn(
+            engine,
+            document_store,
+            metrics.clone(),
+            Duration::from_secs(5),
+        );
+        Ok(Self {
+            access,
+            hub,
+            metrics,
+            limits: config.limits.clone(),
+            relay_peer,
+            relay_metadata,
+            next_connection: Arc::new(AtomicU64::new(1)),
+            web_dir: config.web_dir.clone(),
+        })
+    }
+
+    /// The access rules (for operator commands and tests).
+    pub fn access(&self) -> &AccessControl {
+        &self.access
+    }
+
+    /// The relay's counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Commits everything queued and stops the hub.
+    pub async fn shutdown(&self) {
+        self.hub.shutdown().await;
+    }
+}
+
+/// The relay's HTTP routes: `/sync`, `/api/…`, `/healthz`, `/metrics`, and the web app.
+pub fn app(state: AppState) -> Router {
+    api::routes()
+        .route("/sync", axum::routing::get(ws::upgrade))
+        .fallback(static_files::serve)
+        .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` resolves, then commits
+/// everything queued before returning.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = app(state.clone());
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    state.shutdown().await;
+    Ok(())
+}

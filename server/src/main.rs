@@ -1,0 +1,263 @@
+//! `accord`: the relay and its operator commands.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use accord_server::access::{AccessControl, InviteSpec, Registration, Role};
+use accord_server::storage::{DocumentStore, SqliteStore};
+use accord_server::{AppState, Config, Limits};
+use accord_shared::automerge::{AutoSerde, Automerge};
+use accord_shared::ids::DocumentId;
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "accord",
+    version,
+    about = "Accord relay: syncs and stores partnership documents"
+)]
+struct Cli {
+    /// Directory holding the database.
+    #[arg(
+        long,
+        global = true,
+        env = "ACCORD_DATA_DIR",
+        default_value = "accord-data"
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the relay.
+    Serve(ServeArgs),
+    /// Inspect stored documents.
+    #[command(subcommand)]
+    Documents(DocumentsCommand),
+    /// Manage invites.
+    #[command(subcommand)]
+    Invite(InviteCommand),
+    /// Write a consistent copy of the database to a file.
+    Backup {
+        /// Target file (must not exist).
+        target: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ACCORD_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Built web app to serve at `/`.
+    #[arg(long, env = "ACCORD_WEB_DIR")]
+    web_dir: Option<PathBuf>,
+    /// Who may register devices.
+    #[arg(long, value_enum, default_value = "open")]
+    registration: Registration,
+    /// Largest accepted WebSocket message in bytes.
+    #[arg(long, default_value_t = Limits::default().max_frame_bytes)]
+    max_frame_bytes: usize,
+    /// Most documents one connection may touch.
+    #[arg(long, default_value_t = Limits::default().max_documents_per_connection)]
+    max_documents_per_connection: usize,
+    /// Sustained messages per second per connection.
+    #[arg(long, default_value_t = Limits::default().max_messages_per_second)]
+    max_messages_per_second: u32,
+}
+
+#[derive(Subcommand)]
+enum DocumentsCommand {
+    /// List stored documents with their sizes.
+    List,
+    /// Export one document.
+    Export {
+        /// Document id or automerge: URL.
+        document: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: ExportFormat,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// The document's content as JSON.
+    Json,
+    /// The compacted Automerge binary.
+    Automerge,
+}
+
+#[derive(Subcommand)]
+enum InviteCommand {
+    /// Create an invite to a document (as the operator).
+    Create {
+        /// Document id or automerge: URL.
+        #[arg(long)]
+        document: String,
+        /// Role of redeemers.
+        #[arg(long, value_enum, default_value = "editor")]
+        role: RoleArg,
+        /// Party (organization) of redeemers.
+        #[arg(long, default_value = "")]
+        party: String,
+        /// Hours until it expires.
+        #[arg(long, default_value_t = 168)]
+        expires_in_hours: u64,
+        /// How many times it can be redeemed.
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Owner,
+    Editor,
+    Viewer,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Owner => Self::Owner,
+            RoleArg::Editor => Self::Editor,
+            RoleArg::Viewer => Self::Viewer,
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    std::fs::create_dir_all(&cli.data_dir)
+        .with_context(|| format!("creating {}", cli.data_dir.display()))?;
+    let database = cli.data_dir.join("accord.sqlite3");
+    match cli.command {
+        Command::Serve(args) => serve(&cli.data_dir, args),
+        Command::Documents(DocumentsCommand::List) => {
+            let store = SqliteStore::open(&database)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{:<30} {:>8} {:>12}", "document", "chunks", "bytes")?;
+            for doc in store.list()? {
+                writeln!(
+                    out,
+                    "{:<30} {:>8} {:>12}",
+                    doc.document, doc.chunks, doc.bytes
+                )?;
+            }
+            Ok(())
+        }
+        Command::Documents(DocumentsCommand::Export {
+            document,
+            format,
+            output,
+        }) => {
+            let store = SqliteStore::open(&database)?;
+            let id = DocumentId::parse_url_or_id(&document)?;
+            let bytes = store
+                .load(&id)?
+                .with_context(|| format!("document {id} is not stored here"))?;
+            let mut doc = Automerge::new();
+            doc.load_incremental(&bytes)
+                .context("stored bytes do not load")?;
+            let data = match format {
+                ExportFormat::Json => serde_json::to_vec_pretty(&AutoSerde::from(&doc))?,
+                ExportFormat::Automerge => doc.save(),
+            };
+            match output {
+                Some(path) => std::fs::write(&path, data)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => std::io::stdout().lock().write_all(&data)?,
+            }
+            Ok(())
+        }
+        Command::Invite(InviteCommand::Create {
+            document,
+            role,
+            party,
+            expires_in_hours,
+            uses,
+        }) => {
+            let store = Arc::new(SqliteStore::open(&database)?);
+            let access = AccessControl::load(store, Registration::Open)?;
+            let id = DocumentId::parse_url_or_id(&document)?;
+            let spec = InviteSpec {
+                role: role.into(),
+                party,
+                expires_in_ms: expires_in_hours.saturating_mul(3_600_000),
+                uses,
+            };
+            let (code, invite) = access.create_invite(id, None, &spec, accord_server::now_ms())?;
+            println!("{code}");
+            eprintln!(
+                "invite to {id} as {} for {:?}, {} use(s), expires at {} ms",
+                invite.role, invite.party, invite.uses_left, invite.expires_at
+            );
+            Ok(())
+        }
+        Command::Backup { target } => {
+            if target.exists() {
+                bail!("{} already exists", target.display());
+            }
+            SqliteStore::open(&database)?.backup(&target)?;
+            eprintln!("backed up to {}", target.display());
+            Ok(())
+        }
+    }
+}
+
+/// The storage id is fixed per data directory so peers recognise the relay across restarts.
+fn storage_id(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("storage-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        return Ok(id.trim().to_owned());
+    }
+    let id = format!("accord-{}", accord_server::access::new_storage_suffix());
+    std::fs::write(&path, &id)?;
+    Ok(id)
+}
+
+#[tokio::main]
+async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config {
+        listen: args.listen,
+        data_dir: data_dir.to_owned(),
+        web_dir: args.web_dir,
+        registration: args.registration,
+        limits: Limits {
+            max_frame_bytes: args.max_frame_bytes,
+            max_documents_per_connection: args.max_documents_per_connection,
+            max_messages_per_second: args.max_messages_per_second,
+            ..Limits::default()
+        },
+        storage_id: storage_id(data_dir)?,
+    };
+    let store = Arc::new(SqliteStore::open(&config.database_path())?);
+    let state = AppState::start(&config, store)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, data_dir = %data_dir.display(), "relay listening");
+    println!("accord relay listening on http://{address}");
+    accord_server::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: committing queued writes");
+    })
+    .await?;
+    Ok(())
+}

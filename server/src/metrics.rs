@@ -1,0 +1,150 @@
+//! Relay counters, rendered in the Prometheus text format at `/metrics`.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Counters and gauges, updated lock-free from every task.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Open WebSocket connections.
+    pub connections_open: AtomicU64,
+    /// Connections accepted since start.
+    pub connections_total: AtomicU64,
+    /// Documents held in memory.
+    pub documents_loaded: AtomicU64,
+    /// Messages received.
+    pub messages_in: AtomicU64,
+    /// Messages sent.
+    pub messages_out: AtomicU64,
+    /// Bytes received in binary frames.
+    pub bytes_in: AtomicU64,
+    /// Bytes sent in binary frames.
+    pub bytes_out: AtomicU64,
+    /// Connections closed for bad input or limits.
+    pub protocol_errors: AtomicU64,
+    /// Connections dropped because they did not read fast enough.
+    pub slow_clients_dropped: AtomicU64,
+    /// Group commits completed.
+    pub commits: AtomicU64,
+    /// Writes in those commits.
+    pub committed_writes: AtomicU64,
+    /// Failed commits.
+    pub commit_failures: AtomicU64,
+    /// Total commit time in microseconds.
+    pub commit_micros: AtomicU64,
+}
+
+impl Metrics {
+    /// Records one group commit.
+    pub fn observe_commit(&self, took: Duration, writes: usize, ok: bool) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.committed_writes
+            .fetch_add(writes as u64, Ordering::Relaxed);
+        self.commit_micros.fetch_add(
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        if !ok {
+            self.commit_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds one to a counter.
+    pub fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus exposition text.
+    pub fn render(&self) -> String {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut out = String::new();
+        let mut line = |name: &str, kind: &str, help: &str, value: String| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        line(
+            "accord_connections_open",
+            "gauge",
+            "Open WebSocket connections.",
+            get(&self.connections_open).to_string(),
+        );
+        line(
+            "accord_connections_total",
+            "counter",
+            "Connections accepted.",
+            get(&self.connections_total).to_string(),
+        );
+        line(
+            "accord_documents_loaded",
+            "gauge",
+            "Documents held in memory.",
+            get(&self.documents_loaded).to_string(),
+        );
+        line(
+            "accord_messages_received_total",
+            "counter",
+            "Protocol messages received.",
+            get(&self.messages_in).to_string(),
+        );
+        line(
+            "accord_messages_sent_total",
+            "counter",
+            "Protocol messages sent.",
+            get(&self.messages_out).to_string(),
+        );
+        line(
+            "accord_bytes_received_total",
+            "counter",
+            "Bytes received.",
+            get(&self.bytes_in).to_string(),
+        );
+        line(
+            "accord_bytes_sent_total",
+            "counter",
+            "Bytes sent.",
+            get(&self.bytes_out).to_string(),
+        );
+        line(
+            "accord_protocol_errors_total",
+            "counter",
+            "Connections closed for bad input or limits.",
+            get(&self.protocol_errors).to_string(),
+        );
+        line(
+            "accord_slow_clients_dropped_total",
+            "counter",
+            "Connections dropped for not reading.",
+            get(&self.slow_clients_dropped).to_string(),
+        );
+        line(
+            "accord_commits_total",
+            "counter",
+            "Group commits.",
+            get(&self.commits).to_string(),
+        );
+        line(
+            "accord_committed_writes_total",
+            "counter",
+            "Writes committed.",
+            get(&self.committed_writes).to_string(),
+        );
+        line(
+            "accord_commit_failures_total",
+            "counter",
+            "Failed group commits.",
+            get(&self.commit_failures).to_string(),
+        );
+        #[allow(clippy::cast_precision_loss)]
+        let seconds = get(&self.commit_micros) as f64 / 1e6;
+        line(
+            "accord_commit_seconds_total",
+            "counter",
+            "Time spent committing.",
+            format!("{seconds:.6}"),
+        );
+        out
+    }
+}

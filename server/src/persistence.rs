@@ -1,0 +1,108 @@
+//! The group-commit writer: one thread that takes every write queued while the
+//! previous commit was on its way to disk and commits them in one transaction.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use accord_shared::engine::Write;
+use accord_shared::ids::DocumentId;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::hub::HubInput;
+use crate::metrics::Metrics;
+use crate::storage::{DocumentStore, DocumentWrite};
+
+/// Most writes in one transaction.
+const MAX_BATCH: usize = 1024;
+
+/// One queued write.
+struct Job {
+    seq: u64,
+    write: DocumentWrite,
+}
+
+/// Handle to the writer thread.
+pub(crate) struct Writer {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Starts the thread; outcomes go back to the hub as [`HubInput::Committed`].
+    pub fn spawn(
+        store: Arc<dyn DocumentStore>,
+        hub: UnboundedSender<HubInput>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("accord-commit".into())
+            .spawn(move || run(&*store, &queue, &hub, &metrics))
+            .expect("spawning the commit thread");
+        Self {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        }
+    }
+
+    /// A writer that has already finished (placeholder after shutdown).
+    pub fn idle() -> Self {
+        Self {
+            jobs: None,
+            thread: None,
+        }
+    }
+
+    /// Queues a write.
+    pub fn submit(&self, document: DocumentId, seq: u64, write: Write) {
+        if let Some(jobs) = &self.jobs {
+            let _ = jobs.send(Job {
+                seq,
+                write: DocumentWrite { document, write },
+            });
+        }
+    }
+
+    /// Commits everything queued, then stops the thread.
+    pub fn finish(&mut self) {
+        self.jobs.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(
+    store: &dyn DocumentStore,
+    queue: &mpsc::Receiver<Job>,
+    hub: &UnboundedSender<HubInput>,
+    metrics: &Metrics,
+) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let (tickets, writes): (Vec<(DocumentId, u64)>, Vec<DocumentWrite>) = batch
+            .into_iter()
+            .map(|job| ((job.write.document, job.seq), job.write))
+            .unzip();
+        let started = Instant::now();
+        let result = store.commit(&writes);
+        metrics.observe_commit(started.elapsed(), writes.len(), result.is_ok());
+        let outcome = result.map_err(|error| {
+            tracing::error!(%error, writes = writes.len(), "group commit failed");
+            error.to_string()
+        });
+        let outcomes = tickets
+            .into_iter()
+            .map(|(document, seq)| (document, seq, outcome.clone()))
+            .collect();
+        let _ = hub.send(HubInput::Committed { outcomes });
+    }
+}

@@ -1,0 +1,142 @@
+//! In-memory storage for tests and throwaway relays. It can be told to fail,
+//! to exercise the relay's storage-error path.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use accord_shared::engine::Write;
+use accord_shared::ids::DocumentId;
+
+use super::{
+    AccessSnapshot, AccessStore, DocumentStore, DocumentWrite, StorageError, StoredDocument,
+};
+use crate::access::{Device, Grant, Invite};
+
+/// Storage held in process memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    chunks: Mutex<BTreeMap<DocumentId, Vec<Vec<u8>>>>,
+    access: Mutex<Access>,
+    failing: AtomicBool,
+}
+
+#[derive(Default)]
+struct Access {
+    devices: HashMap<String, Device>,
+    grants: HashMap<(DocumentId, String), Grant>,
+    invites: HashMap<[u8; 32], Invite>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes every later document commit fail (or succeed again).
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    fn check(&self) -> Result<(), StorageError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StorageError::Unavailable("injected failure".into()));
+        }
+        Ok(())
+    }
+}
+
+fn poisoned<T>(_: T) -> StorageError {
+    StorageError::Unavailable("a previous storage operation panicked".into())
+}
+
+impl DocumentStore for MemoryStore {
+    fn load(&self, document: &DocumentId) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .chunks
+            .lock()
+            .map_err(poisoned)?
+            .get(document)
+            .map(|chunks| chunks.concat()))
+    }
+
+    fn commit(&self, batch: &[DocumentWrite]) -> Result<(), StorageError> {
+        self.check()?;
+        let mut chunks = self.chunks.lock().map_err(poisoned)?;
+        for DocumentWrite { document, write } in batch {
+            let stored = chunks.entry(*document).or_default();
+            match write {
+                Write::Append(bytes) => stored.push(bytes.clone()),
+                Write::Replace(bytes) => *stored = vec![bytes.clone()],
+            }
+        }
+        Ok(())
+    }
+
+    fn list(&self) -> Result<Vec<StoredDocument>, StorageError> {
+        Ok(self
+            .chunks
+            .lock()
+            .map_err(poisoned)?
+            .iter()
+            .map(|(document, chunks)| StoredDocument {
+                document: *document,
+                chunks: chunks.len() as u64,
+                bytes: chunks.iter().map(|c| c.len() as u64).sum(),
+            })
+            .collect())
+    }
+}
+
+impl AccessStore for MemoryStore {
+    fn load_access(&self) -> Result<AccessSnapshot, StorageError> {
+        let access = self.access.lock().map_err(poisoned)?;
+        Ok(AccessSnapshot {
+            devices: access.devices.values().cloned().collect(),
+            grants: access.grants.values().cloned().collect(),
+            invites: access.invites.values().cloned().collect(),
+        })
+    }
+
+    fn put_device(&self, device: &Device) -> Result<(), StorageError> {
+        self.access
+            .lock()
+            .map_err(poisoned)?
+            .devices
+            .insert(device.id.clone(), device.clone());
+        Ok(())
+    }
+
+    fn put_grant(&self, grant: &Grant) -> Result<(), StorageError> {
+        self.access
+            .lock()
+            .map_err(poisoned)?
+            .grants
+            .insert((grant.document, grant.device.clone()), grant.clone());
+        Ok(())
+    }
+
+    fn delete_grant(&self, document: &DocumentId, device: &str) -> Result<(), StorageError> {
+        self.access
+            .lock()
+            .map_err(poisoned)?
+            .grants
+            .remove(&(*document, device.to_owned()));
+        Ok(())
+    }
+
+    fn put_invite(&self, invite: &Invite) -> Result<(), StorageError> {
+        self.access
+            .lock()
+            .map_err(poisoned)?
+            .invites
+            .insert(invite.code_hash, invite.clone());
+        Ok(())
+    }
+
+    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
+        self.put_invite(invite)?;
+        self.put_grant(grant)
+    }
+}

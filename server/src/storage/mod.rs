@@ -1,0 +1,90 @@
+//! Durable storage behind narrow, fallible traits so the relay can run on
+//! SQLite (the default), in memory (tests), or a future PostgreSQL backend.
+
+mod memory;
+mod sqlite;
+
+use accord_shared::engine::Write;
+use accord_shared::ids::DocumentId;
+
+use crate::access::{Device, Grant, Invite};
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The SQLite layer failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A filesystem operation failed.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    /// Stored data does not parse.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The store refuses writes (for example after a disk error, or in tests).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One write of a group commit.
+#[derive(Debug, Clone)]
+pub struct DocumentWrite {
+    /// The document.
+    pub document: DocumentId,
+    /// Append a chunk or replace all chunks with a snapshot.
+    pub write: Write,
+}
+
+/// A stored document as listed by operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDocument {
+    /// The document.
+    pub document: DocumentId,
+    /// Number of stored chunks.
+    pub chunks: u64,
+    /// Total stored bytes.
+    pub bytes: u64,
+}
+
+/// Where Automerge documents live.
+pub trait DocumentStore: Send + Sync {
+    /// All chunks of a document, concatenated in write order; `None` if never stored.
+    fn load(&self, document: &DocumentId) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Applies every write in one atomic, durable transaction (a group commit).
+    fn commit(&self, batch: &[DocumentWrite]) -> Result<(), StorageError>;
+    /// Every stored document with its size.
+    fn list(&self) -> Result<Vec<StoredDocument>, StorageError>;
+}
+
+/// Everything the access rules persist.
+#[derive(Debug, Default, Clone)]
+pub struct AccessSnapshot {
+    /// Registered devices.
+    pub devices: Vec<Device>,
+    /// Grants of documents to devices.
+    pub grants: Vec<Grant>,
+    /// Outstanding invites.
+    pub invites: Vec<Invite>,
+}
+
+/// Where devices, grants and invites live.
+pub trait AccessStore: Send + Sync {
+    /// Reads everything (done once at start-up).
+    fn load_access(&self) -> Result<AccessSnapshot, StorageError>;
+    /// Inserts or replaces a device.
+    fn put_device(&self, device: &Device) -> Result<(), StorageError>;
+    /// Inserts or replaces a grant.
+    fn put_grant(&self, grant: &Grant) -> Result<(), StorageError>;
+    /// Removes a grant.
+    fn delete_grant(&self, document: &DocumentId, device: &str) -> Result<(), StorageError>;
+    /// Inserts or replaces an invite (its remaining uses change on redemption).
+    fn put_invite(&self, invite: &Invite) -> Result<(), StorageError>;
+    /// Stores an invite's decremented use count and the grant it created, atomically.
+    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError>;
+}
+
+/// A complete storage backend.
+pub trait Storage: DocumentStore + AccessStore {}
+impl<T: DocumentStore + AccessStore> Storage for T {}

@@ -1,0 +1,361 @@
+//! SQLite storage in WAL mode with `synchronous=FULL`: a commit returns only
+//! once it is on disk, so the relay may advertise what it committed.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use accord_shared::engine::Write;
+use accord_shared::ids::DocumentId;
+use rusqlite::{Connection, params};
+
+use super::{
+    AccessSnapshot, AccessStore, DocumentStore, DocumentWrite, StorageError, StoredDocument,
+};
+use crate::access::{Device, Grant, Invite, Role};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS chunks (
+    document TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (document, seq)
+);
+CREATE TABLE IF NOT EXISTS devices (
+    id TEXT PRIMARY KEY,
+    public_key BLOB NOT NULL,
+    name TEXT NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grants (
+    document TEXT NOT NULL,
+    device TEXT NOT NULL,
+    role TEXT NOT NULL,
+    party TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (document, device)
+);
+CREATE TABLE IF NOT EXISTS invites (
+    code_hash BLOB PRIMARY KEY,
+    document TEXT NOT NULL,
+    role TEXT NOT NULL,
+    party TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    uses_left INTEGER NOT NULL,
+    created_by TEXT NOT NULL
+);
+";
+
+/// SQLite-backed storage: one file, separate connections for writing and reading.
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StorageError> {
+        let writer = Connection::open(path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        writer.busy_timeout(std::time::Duration::from_secs(5))?;
+        writer.execute_batch(SCHEMA)?;
+        let reader = Connection::open(path)?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Self {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// Writes a consistent copy of the database to `target` (`VACUUM INTO`).
+    pub fn backup(&self, target: &Path) -> Result<(), StorageError> {
+        let target = target
+            .to_str()
+            .ok_or_else(|| StorageError::Corrupt("backup path is not UTF-8".into()))?;
+        self.reader
+            .lock()
+            .map_err(poisoned)?
+            .execute("VACUUM INTO ?1", params![target])?;
+        Ok(())
+    }
+}
+
+fn poisoned<T>(_: T) -> StorageError {
+    StorageError::Unavailable("a previous storage operation panicked".into())
+}
+
+fn millis(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn signed(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn parse_document(text: &str) -> Result<DocumentId, StorageError> {
+    text.parse()
+        .map_err(|e| StorageError::Corrupt(format!("document id {text:?}: {e}")))
+}
+
+fn parse_role(text: &str) -> Result<Role, StorageError> {
+    text.parse()
+        .map_err(|_| StorageError::Corrupt(format!("role {text:?}")))
+}
+
+fn hash32(bytes: Vec<u8>) -> Result<[u8; 32], StorageError> {
+    bytes
+        .try_into()
+        .map_err(|_| StorageError::Corrupt("hash is not 32 bytes".into()))
+}
+
+impl DocumentStore for SqliteStore {
+    fn load(&self, document: &DocumentId) -> Result<Option<Vec<u8>>, StorageError> {
+        let conn = self.reader.lock().map_err(poisoned)?;
+        let mut statement =
+            conn.prepare_cached("SELECT bytes FROM chunks WHERE document = ?1 ORDER BY seq")?;
+        let mut rows = statement.query(params![document.to_string()])?;
+        let mut out: Option<Vec<u8>> = None;
+        while let Some(row) = rows.next()? {
+            let bytes: Vec<u8> = row.get(0)?;
+            out.get_or_insert_with(Vec::new).extend_from_slice(&bytes);
+        }
+        Ok(out)
+    }
+
+    fn commit(&self, batch: &[DocumentWrite]) -> Result<(), StorageError> {
+        let mut conn = self.writer.lock().map_err(poisoned)?;
+        let tx = conn.transaction()?;
+        for DocumentWrite { document, write } in batch {
+            let id = document.to_string();
+            match write {
+                Write::Append(bytes) => {
+                    tx.execute(
+                        "INSERT INTO chunks (document, seq, bytes)
+                         VALUES (?1, COALESCE((SELECT MAX(seq) FROM chunks WHERE document = ?1), 0) + 1, ?2)",
+                        params![id, bytes],
+                    )?;
+                }
+                Write::Replace(bytes) => {
+                    let next: i64 = tx.query_row(
+                        "SELECT COALESCE(MAX(seq), 0) + 1 FROM chunks WHERE document = ?1",
+                        params![id],
+                        |row| row.get(0),
+                    )?;
+                    tx.execute("DELETE FROM chunks WHERE document = ?1", params![id])?;
+                    tx.execute(
+                        "INSERT INTO chunks (document, seq, bytes) VALUES (?1, ?2, ?3)",
+                        params![id, next, bytes],
+                    )?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn list(&self) -> Result<Vec<StoredDocument>, StorageError> {
+        let conn = self.reader.lock().map_err(poisoned)?;
+        let mut statement = conn.prepare(
+            "SELECT document, COUNT(*), SUM(LENGTH(bytes)) FROM chunks GROUP BY document ORDER BY document",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (id, chunks, bytes) = row?;
+            Ok(StoredDocument {
+                document: parse_document(&id)?,
+                chunks: millis(chunks),
+                bytes: millis(bytes),
+            })
+        })
+        .collect()
+    }
+}
+
+impl AccessStore for SqliteStore {
+    fn load_access(&self) -> Result<AccessSnapshot, StorageError> {
+        let conn = self.reader.lock().map_err(poisoned)?;
+        let mut snapshot = AccessSnapshot::default();
+        let mut statement =
+            conn.prepare("SELECT id, public_key, name, token_hash, created_at FROM devices")?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, Vec<u8>>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, Vec<u8>>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, public_key, name, token_hash, created_at) = row?;
+            snapshot.devices.push(Device {
+                id,
+                public_key: hash32(public_key)?,
+                name,
+                token_hash: hash32(token_hash)?,
+                created_at: millis(created_at),
+            });
+        }
+        let mut statement =
+            conn.prepare("SELECT document, device, role, party, created_at FROM grants")?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
+        })?;
+        for row in rows {
+            let (document, device, role, party, created_at) = row?;
+            snapshot.grants.push(Grant {
+                document: parse_document(&document)?,
+                device,
+                role: parse_role(&role)?,
+                party,
+                created_at: millis(created_at),
+            });
+        }
+        let mut statement =
+            conn.prepare("SELECT code_hash, document, role, party, expires_at, uses_left, created_by FROM invites")?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, Vec<u8>>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, i64>(4)?,
+                row.get::<_, i64>(5)?,
+                row.get::<_, String>(6)?,
+            ))
+        })?;
+        for row in rows {
+            let (code_hash, document, role, party, expires_at, uses_left, created_by) = row?;
+            snapshot.invites.push(Invite {
+                code_hash: hash32(code_hash)?,
+                document: parse_document(&document)?,
+                role: parse_role(&role)?,
+                party,
+                expires_at: millis(expires_at),
+                uses_left: u32::try_from(uses_left).unwrap_or(0),
+                created_by,
+            });
+        }
+        Ok(snapshot)
+    }
+
+    fn put_device(&self, device: &Device) -> Result<(), StorageError> {
+        self.writer.lock().map_err(poisoned)?.execute(
+            "INSERT OR REPLACE INTO devices (id, public_key, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![device.id, &device.public_key[..], device.name, &device.token_hash[..], signed(device.created_at)],
+        )?;
+        Ok(())
+    }
+
+    fn put_grant(&self, grant: &Grant) -> Result<(), StorageError> {
+        insert_grant(&*self.writer.lock().map_err(poisoned)?, grant)
+    }
+
+    fn delete_grant(&self, document: &DocumentId, device: &str) -> Result<(), StorageError> {
+        self.writer.lock().map_err(poisoned)?.execute(
+            "DELETE FROM grants WHERE document = ?1 AND device = ?2",
+            params![document.to_string(), device],
+        )?;
+        Ok(())
+    }
+
+    fn put_invite(&self, invite: &Invite) -> Result<(), StorageError> {
+        insert_invite(&*self.writer.lock().map_err(poisoned)?, invite)
+    }
+
+    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
+        let mut conn = self.writer.lock().map_err(poisoned)?;
+        let tx = conn.transaction()?;
+        insert_invite(&tx, invite)?;
+        insert_grant(&tx, grant)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn insert_grant(conn: &Connection, grant: &Grant) -> Result<(), StorageError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO grants (document, device, role, party, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![grant.document.to_string(), grant.device, grant.role.as_str(), grant.party, signed(grant.created_at)],
+    )?;
+    Ok(())
+}
+
+fn insert_invite(conn: &Connection, invite: &Invite) -> Result<(), StorageError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO invites (code_hash, document, role, party, expires_at, uses_left, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            &invite.code_hash[..],
+            invite.document.to_string(),
+            invite.role.as_str(),
+            invite.party,
+            signed(invite.expires_at),
+            i64::from(invite.uses_left),
+            invite.created_by
+        ],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_replace_and_reload() {
+        let dir = std::env::temp_dir().join(format!("accord-sqlite-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SqliteStore::open(&dir.join("t.sqlite3")).unwrap();
+        let id = DocumentId::from_bytes([1; 16]);
+        assert_eq!(store.load(&id).unwrap(), None);
+        store
+            .commit(&[
+                DocumentWrite {
+                    document: id,
+                    write: Write::Append(vec![1, 2]),
+                },
+                DocumentWrite {
+                    document: id,
+                    write: Write::Append(vec![3]),
+                },
+            ])
+            .unwrap();
+        assert_eq!(store.load(&id).unwrap(), Some(vec![1, 2, 3]));
+        store
+            .commit(&[DocumentWrite {
+                document: id,
+                write: Write::Replace(vec![9]),
+            }])
+            .unwrap();
+        store
+            .commit(&[DocumentWrite {
+                document: id,
+                write: Write::Append(vec![10]),
+            }])
+            .unwrap();
+        assert_eq!(store.load(&id).unwrap(), Some(vec![9, 10]));
+        assert_eq!(
+            store.list().unwrap(),
+            vec![StoredDocument {
+                document: id,
+                chunks: 2,
+                bytes: 2
+            }]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

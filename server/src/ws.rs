@@ -1,0 +1,349 @@
+//! One WebSocket connection: token check at upgrade, the handshake, limits,
+//! per-document access checks, and frames in and out.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use accord_shared::engine::Access;
+use accord_shared::ids::{DocumentId, PeerId};
+use accord_shared::protocol::{self, Message, PROTOCOL_VERSION};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use crate::access::DocumentAccess;
+use crate::api::ApiError;
+use crate::hub::{HubInput, Outbound};
+use crate::metrics::Metrics;
+use crate::{AppState, now_ms};
+
+/// Query string of `/sync` (browsers cannot set headers on WebSockets).
+#[derive(Debug, Deserialize)]
+pub(crate) struct SyncQuery {
+    token: Option<String>,
+}
+
+/// `GET /sync?token=…`: refuses a missing or unknown token before upgrading.
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    Query(query): Query<SyncQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let device = match query.token.as_deref().map(|t| state.access.authenticate(t)) {
+        Some(Ok(device)) => device,
+        Some(Err(error)) => return ApiError::from(error).into_response(),
+        None => {
+            return ApiError::unauthorized("missing token: connect to /sync?token=<device token>")
+                .into_response();
+        }
+    };
+    let max = state.limits.max_frame_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| async move { Connection::run(socket, state, device).await })
+}
+
+/// Token bucket for the per-connection message rate.
+struct RateBudget {
+    tokens: f64,
+    per_second: f64,
+    last: Instant,
+}
+
+impl RateBudget {
+    fn new(per_second: u32) -> Self {
+        let per_second = f64::from(per_second);
+        Self {
+            tokens: per_second * 2.0,
+            per_second,
+            last: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + refill).min(self.per_second * 2.0);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Why a connection is being closed by us.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("malformed message: {0}")]
+    Decode(#[from] protocol::DecodeError),
+    #[error("text frames are not part of the protocol; send binary CBOR")]
+    TextFrame,
+    #[error("frame rejected: {0}")]
+    Transport(String),
+    #[error("the first message must be join")]
+    NoJoin,
+    #[error("no join within the handshake timeout")]
+    HandshakeTimeout,
+    #[error("unsupported protocol versions {0:?}; this relay speaks 1")]
+    Version(Vec<String>),
+    #[error("senderId {0} does not match the peer that joined")]
+    Spoofed(String),
+    #[error("too many documents on one connection (limit {0})")]
+    TooManyDocuments(usize),
+    #[error("message rate limit exceeded")]
+    RateLimited,
+    #[error("storage error: {0}")]
+    Access(String),
+}
+
+struct Connection {
+    state: AppState,
+    device: String,
+    id: u64,
+    outbox: mpsc::Sender<Outbound>,
+    documents: HashSet<DocumentId>,
+    budget: RateBudget,
+}
+
+impl Connection {
+    async fn run(socket: WebSocket, state: AppState, device: String) {
+        let id = state.next_connection.fetch_add(1, Ordering::Relaxed);
+        let metrics = state.metrics.clone();
+        Metrics::inc(&metrics.connections_total);
+        metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+        let (sink, mut stream) = socket.split();
+        let (outbox, outgoing) = mpsc::channel(state.limits.outbox_messages);
+        let sender = tokio::spawn(send_loop(sink, outgoing, metrics.clone()));
+        let mut connection = Self {
+            budget: RateBudget::new(state.limits.max_messages_per_second),
+            state,
+            device,
+            id,
+            outbox,
+            documents: HashSet::new(),
+        };
+        let outcome = connection.session(&mut stream).await;
+        if let Err((peer, refusal)) = outcome {
+            Metrics::inc(&metrics.protocol_errors);
+            tracing::info!(connection = id, peer = ?peer, %refusal, "refusing connection");
+            let _ = connection
+                .outbox
+                .send(Outbound::Close(refusal.to_string()))
+                .await;
+        }
+        let Connection { outbox, .. } = connection;
+        drop(outbox);
+        let _ = tokio::time::timeout(Duration::from_secs(5), sender).await;
+        metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Handshake then message loop; returns the reason when we close it.
+    async fn session(
+        &mut self,
+        stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    ) -> Result<(), (Option<PeerId>, Refusal)> {
+        let timeout = Duration::from_millis(self.state.limits.handshake_timeout_ms);
+        let first = match tokio::time::timeout(timeout, self.next_message(stream)).await {
+            Err(_) => return Err((None, Refusal::HandshakeTimeout)),
+            Ok(None) => return Ok(()),
+            Ok(Some(result)) => result.map_err(|r| (None, r))?,
+        };
+        let Message::Join {
+            sender_id: peer,
+            supported_protocol_versions,
+            metadata,
+        } = first
+        else {
+            return Err((None, Refusal::NoJoin));
+        };
+        if !supported_protocol_versions
+            .iter()
+            .any(|v| v == PROTOCOL_VERSION)
+        {
+            return Err((Some(peer), Refusal::Version(supported_protocol_versions)));
+        }
+        let answer = Message::Peer {
+            sender_id: self.state.relay_peer.clone(),
+            target_id: peer.clone(),
+            selected_protocol_version: PROTOCOL_VERSION.into(),
+            metadata: Some(self.state.relay_metadata.clone()),
+        };
+        let _ = self.outbox.send(Outbound::Frame(answer)).await;
+        self.state.hub.send(HubInput::Connected {
+            conn: self.id,
+            peer: peer.clone(),
+            device: self.device.clone(),
+            metadata,
+            outbox: self.outbox.clone(),
+        });
+        let result = self.serve(stream, &peer).await;
+        self.state.hub.send(HubInput::Disconnected {
+            conn: self.id,
+            peer: peer.clone(),
+        });
+        result.map_err(|r| (Some(peer), r))
+    }
+
+    async fn serve(
+        &mut self,
+        stream: &mut futures_util::stream::SplitStream<WebSocket>,
+        peer: &PeerId,
+    ) -> Result<(), Refusal> {
+        while let Some(result) = self.next_message(stream).await {
+            let message = result?;
+            if !self.budget.take() {
+                return Err(Refusal::RateLimited);
+            }
+            match message {
+                Message::Leave { .. } => return Ok(()),
+                Message::Join { .. } => return Err(Refusal::NoJoin),
+                message => self.forward(peer, message).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the next protocol message; `None` when the peer closed.
+    async fn next_message(
+        &mut self,
+        stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    ) -> Option<Result<Message, Refusal>> {
+        loop {
+            let frame = match stream.next().await? {
+                Ok(frame) => frame,
+                Err(error) => return Some(Err(Refusal::Transport(error.to_string()))),
+            };
+            match frame {
+                WsMessage::Binary(bytes) => {
+                    Metrics::inc(&self.state.metrics.messages_in);
+                    self.state
+                        .metrics
+                        .bytes_in
+                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    return Some(protocol::decode(&bytes).map_err(Refusal::from));
+                }
+                WsMessage::Text(_) => return Some(Err(Refusal::TextFrame)),
+                WsMessage::Close(_) => return None,
+                WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+            }
+        }
+    }
+
+    /// Checks the sender and its access, then hands the message to the hub.
+    async fn forward(&mut self, peer: &PeerId, message: Message) -> Result<(), Refusal> {
+        if let Some(sender) = sender_of(&message) {
+            if sender != peer {
+                return Err(Refusal::Spoofed(sender.to_string()));
+            }
+        }
+        let Some(document) = message.document_id() else {
+            self.state.hub.send(HubInput::Message {
+                conn: self.id,
+                peer: peer.clone(),
+                message,
+                access: Access::Read,
+            });
+            return Ok(());
+        };
+        if self.documents.insert(document)
+            && self.documents.len() > self.state.limits.max_documents_per_connection
+        {
+            return Err(Refusal::TooManyDocuments(
+                self.state.limits.max_documents_per_connection,
+            ));
+        }
+        let access = match self.state.access.check(&self.device, &document) {
+            DocumentAccess::Granted(grant) => grant.role.sync_access(),
+            DocumentAccess::Unclaimed if matches!(message, Message::Sync(_)) => {
+                self.state
+                    .access
+                    .claim(document, &self.device, "", now_ms())
+                    .map_err(|e| Refusal::Access(e.to_string()))?;
+                tracing::info!(%document, device = %self.device, "document published");
+                Access::Write
+            }
+            DocumentAccess::Unclaimed | DocumentAccess::Denied => {
+                if matches!(message, Message::Request(_) | Message::Sync(_)) {
+                    let unavailable = Message::DocUnavailable {
+                        sender_id: self.state.relay_peer.clone(),
+                        target_id: peer.clone(),
+                        document_id: document,
+                    };
+                    let _ = self.outbox.send(Outbound::Frame(unavailable)).await;
+                }
+                return Ok(());
+            }
+        };
+        self.state.hub.send(HubInput::Message {
+            conn: self.id,
+            peer: peer.clone(),
+            message,
+            access,
+        });
+        Ok(())
+    }
+}
+
+fn sender_of(message: &Message) -> Option<&PeerId> {
+    match message {
+        Message::Request(m) | Message::Sync(m) => Some(&m.sender_id),
+        Message::DocUnavailable { sender_id, .. } => Some(sender_id),
+        Message::RemoteSubscriptionChange(m) => Some(&m.sender_id),
+        Message::RemoteHeadsChanged(m) => Some(&m.sender_id),
+        Message::Ephemeral(m) => Some(&m.sender_id),
+        _ => None,
+    }
+}
+
+async fn send_loop(
+    mut sink: futures_util::stream::SplitSink<WebSocket, WsMessage>,
+    mut outgoing: mpsc::Receiver<Outbound>,
+    metrics: std::sync::Arc<Metrics>,
+) {
+    while let Some(outbound) = outgoing.recv().await {
+        match outbound {
+            Outbound::Frame(message) => {
+                let bytes = protocol::encode(&message);
+                Metrics::inc(&metrics.messages_out);
+                metrics
+                    .bytes_out
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                if sink.send(WsMessage::Binary(bytes.into())).await.is_err() {
+                    return;
+                }
+            }
+            Outbound::End(reason) => {
+                let reason: String = reason.chars().take(100).collect();
+                let _ = sink
+                    .send(WsMessage::Close(Some(CloseFrame {
+                        code: 1008,
+                        reason: reason.into(),
+                    })))
+                    .await;
+                return;
+            }
+            Outbound::Close(reason) => {
+                let error = protocol::encode(&Message::Error {
+                    message: reason.clone(),
+                });
+                let _ = sink.send(WsMessage::Binary(error.into())).await;
+                let reason: String = reason.chars().take(100).collect();
+                let _ = sink
+                    .send(WsMessage::Close(Some(CloseFrame {
+                        code: 1008,
+                        reason: reason.into(),
+                    })))
+                    .await;
+                return;
+            }
+        }
+    }
+    let _ = sink.send(WsMessage::Close(None)).await;
+}
