@@ -401,6 +401,27 @@ impl Client {
         }
     }
 
+    /// The heads the relay last advertised for `id` (it advertises only committed heads).
+    pub fn acknowledged_heads(&self, id: DocumentId, relay: &PeerId) -> Option<Vec<ChangeHash>> {
+        self.lock()
+            .engine
+            .peer_heads(&id, relay)
+            .map(<[ChangeHash]>::to_vec)
+    }
+
+    /// Holds a copy of an existing document (as if received out of band) and syncs it.
+    pub fn insert(&self, id: DocumentId, doc: Automerge) {
+        let mut state = self.lock();
+        let effects = state.engine.handle(
+            now_ms(),
+            Event::Open {
+                document: id,
+                doc: Some(Box::new(doc)),
+            },
+        );
+        dispatch(&mut state, effects);
+    }
+
     /// Waits until the relay has durably stored every change this client holds.
     pub async fn wait_synced(&self, id: DocumentId, timeout: Duration) -> Result<(), ClientError> {
         self.wait_for("the relay to confirm our heads", timeout, |state| {
@@ -427,6 +448,19 @@ impl Client {
                 .unwrap_or_default();
             ours.sort();
             (ours == want).then_some(())
+        })
+        .await
+    }
+
+    /// Waits until `ready` holds for the document's content.
+    pub async fn wait_doc(
+        &self,
+        id: DocumentId,
+        timeout: Duration,
+        ready: impl Fn(&Automerge) -> bool,
+    ) -> Result<(), ClientError> {
+        self.wait_for("the document to change", timeout, move |state| {
+            state.engine.document(&id).filter(|d| ready(d)).map(|_| ())
         })
         .await
     }

@@ -1,1 +1,11 @@
-//! Integration tests.
+//! Accord's integration tests, one module per area, against real relay
+//! processes on 127.0.0.1 (see `helpers`).
+
+mod access;
+mod bad_input;
+mod browser;
+mod durability;
+mod helpers;
+mod interop;
+mod relay_api;
+mod sync;

@@ -426,6 +426,9 @@ impl AccessControl {
 
     fn check_invite(&self, code: &str, now: u64) -> Result<Invite, AccessError> {
         let hash = secret::hash(code);
+        if !self.read().invites.contains_key(&hash) {
+            self.refresh_invites()?;
+        }
         let state = self.read();
         let invite = state
             .invites
@@ -439,6 +442,16 @@ impl AccessControl {
             return Err(AccessError::InviteUsedUp);
         }
         Ok(invite.clone())
+    }
+
+    /// Picks up invites written by operator commands while the relay runs.
+    fn refresh_invites(&self) -> Result<(), AccessError> {
+        let snapshot = self.store.load_access()?;
+        let mut state = self.write();
+        for invite in snapshot.invites {
+            state.invites.entry(invite.code_hash).or_insert(invite);
+        }
+        Ok(())
     }
 
     /// Redeems an invite for `device`, creating (or upgrading) its grant.

@@ -1,0 +1,216 @@
+//! Access rules enforced by the relay: grants, roles, revocation, tokens, invites.
+
+use std::time::Duration;
+
+use accord_server::client::{Client, ClientError};
+use accord_shared::automerge::transaction::Transactable;
+use accord_shared::automerge::{ROOT, ReadDoc};
+use serde_json::json;
+
+use crate::helpers::{Relay, WAIT, content};
+
+/// Long enough for a relay on loopback to have applied and forwarded a change.
+const SETTLE: Duration = Duration::from_millis(700);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_without_a_grant_can_neither_read_nor_write() {
+    let relay = Relay::start();
+    let (owner, outsider) = (relay.register("owner"), relay.register("outsider"));
+    let a = relay.client(&owner).await;
+    let id = a
+        .create(|tx| tx.put(ROOT, "terms", "confidential"))
+        .unwrap();
+    a.wait_synced(id, WAIT).await.unwrap();
+
+    let x = relay.client(&outsider).await;
+    assert!(
+        matches!(x.find(id, WAIT).await, Err(ClientError::Unavailable(_))),
+        "reads are refused"
+    );
+
+    // The outsider somehow holds a copy and tries to push a change.
+    let mut stolen = a.read(id, Clone::clone).unwrap();
+    stolen
+        .transact::<_, _, accord_shared::automerge::AutomergeError>(|tx| {
+            tx.put(ROOT, "terms", "tampered")?;
+            Ok(())
+        })
+        .unwrap();
+    let y = relay.client(&outsider).await;
+    y.insert(id, stolen);
+    tokio::time::sleep(SETTLE).await;
+    let fresh = relay.client(&owner).await;
+    fresh.find(id, WAIT).await.unwrap();
+    assert_eq!(
+        content(&fresh, id)["terms"],
+        "confidential",
+        "writes are refused"
+    );
+    assert!(
+        y.unsynced_changes(id) > 0,
+        "the relay never acknowledged the outsider's change"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_receives_but_its_changes_are_not_applied() {
+    let relay = Relay::start();
+    let (owner, viewer) = (relay.register("owner"), relay.register("viewer"));
+    let a = relay.client(&owner).await;
+    let id = a.create(|tx| tx.put(ROOT, "status", "draft")).unwrap();
+    a.wait_synced(id, WAIT).await.unwrap();
+    relay.share(&owner, id, &viewer, "viewer", "Observer Org");
+    let v = relay.client(&viewer).await;
+    v.find(id, WAIT).await.unwrap();
+    v.change(id, |tx| tx.put(ROOT, "status", "agreed")).unwrap();
+    a.change(id, |tx| tx.put(ROOT, "owner-edit", 1)).unwrap();
+    v.wait_doc(id, WAIT, |doc| {
+        doc.get(ROOT, "owner-edit").ok().flatten().is_some()
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(SETTLE).await;
+    assert!(
+        a.read(id, |d| d
+            .get(ROOT, "status")
+            .unwrap()
+            .unwrap()
+            .0
+            .to_string())
+            .unwrap()
+            .contains("draft")
+    );
+    let fresh = relay.client(&owner).await;
+    fresh.find(id, WAIT).await.unwrap();
+    assert_eq!(content(&fresh, id)["status"], "draft");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_grant_stops_sync_for_that_document() {
+    let relay = Relay::start();
+    let (owner, editor) = (relay.register("owner"), relay.register("editor"));
+    let a = relay.client(&owner).await;
+    let id = a.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
+    a.wait_synced(id, WAIT).await.unwrap();
+    relay.share(&owner, id, &editor, "editor", "Beta");
+    let e = relay.client(&editor).await;
+    e.find(id, WAIT).await.unwrap();
+
+    let (status, grants) = relay.api(
+        "GET",
+        &format!("/api/documents/{id}/grants"),
+        Some(&owner.token),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(grants.as_array().unwrap().len(), 2);
+    let (status, _) = relay.api(
+        "DELETE",
+        &format!("/api/documents/{id}/grants/{}", editor.id),
+        Some(&editor.token),
+        None,
+    );
+    assert_eq!(status, 403, "only owners revoke");
+    let (status, _) = relay.api(
+        "DELETE",
+        &format!("/api/documents/{id}/grants/{}", editor.id),
+        Some(&owner.token),
+        None,
+    );
+    assert_eq!(status, 204);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    a.change(id, |tx| tx.put(ROOT, "round", 1)).unwrap();
+    e.change(id, |tx| tx.put(ROOT, "after-revoke", true))
+        .unwrap();
+    a.wait_synced(id, WAIT).await.unwrap();
+    tokio::time::sleep(SETTLE).await;
+    assert_eq!(
+        content(&e, id)["round"],
+        0,
+        "the revoked device no longer receives"
+    );
+    let fresh = relay.client(&owner).await;
+    fresh.find(id, WAIT).await.unwrap();
+    assert!(
+        content(&fresh, id).get("after-revoke").is_none(),
+        "nor does its change land"
+    );
+    let again = relay.client(&editor).await;
+    assert!(matches!(
+        again.find(id, WAIT).await,
+        Err(ClientError::Unavailable(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_token_is_refused_at_upgrade() {
+    let relay = Relay::start();
+    let error = Client::connect(&relay.ws_url("not-a-token"))
+        .await
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("401"), "{error}");
+    let error = Client::connect(&format!("ws://{}/sync", relay.addr))
+        .await
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("401"), "{error}");
+    let (status, body) = relay.api("GET", "/api/me", Some("nope"), None);
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (401, "unknown token")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_and_used_up_invites_are_refused_clearly() {
+    let relay = Relay::start();
+    let (owner, first, second) = (
+        relay.register("owner"),
+        relay.register("first"),
+        relay.register("second"),
+    );
+    let a = relay.client(&owner).await;
+    let id = a.create(|tx| tx.put(ROOT, "x", 1)).unwrap();
+    a.wait_synced(id, WAIT).await.unwrap();
+
+    let once = relay.invite(&owner, id, "editor", "Beta", 3600, 1);
+    let redeem = |device: &crate::helpers::Device, code: &str| {
+        relay.api(
+            "POST",
+            "/api/invites/redeem",
+            Some(&device.token),
+            Some(&json!({ "code": code })),
+        )
+    };
+    assert_eq!(redeem(&first, &once).0, 200);
+    let (status, body) = redeem(&second, &once);
+    assert_eq!(status, 410);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("already been used"),
+        "{body}"
+    );
+
+    let short = relay.invite(&owner, id, "editor", "Beta", 1, 5);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, body) = redeem(&second, &short);
+    assert_eq!(status, 410);
+    assert!(
+        body["error"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+
+    let (status, body) = redeem(&second, "made-up-code");
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = relay.api(
+        "POST",
+        &format!("/api/documents/{id}/invites"),
+        Some(&first.token),
+        Some(&json!({"role": "editor"})),
+    );
+    assert_eq!(status, 403, "an editor cannot invite: {body}");
+}

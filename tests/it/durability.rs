@@ -1,0 +1,71 @@
+//! `kill -9` of the relay never loses a change whose heads it advertised.
+
+use std::time::Duration;
+
+use accord_shared::automerge::ROOT;
+use accord_shared::automerge::transaction::Transactable;
+
+use crate::helpers::{Relay, WAIT};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_a_stream_of_edits_loses_nothing_acknowledged() {
+    let mut relay = Relay::start();
+    let device = relay.register("writer");
+    for cycle in 0..3u32 {
+        let writer = relay.client(&device).await;
+        let id = writer
+            .create(|tx| tx.put(ROOT, "cycle", i64::from(cycle)))
+            .unwrap();
+        writer.wait_synced(id, WAIT).await.unwrap();
+        let relay_peer = writer.relay_peer().unwrap();
+        let mut acknowledged = Vec::new();
+        for i in 0..400 {
+            writer
+                .change(id, |tx| {
+                    tx.put(ROOT, format!("edit-{}", i % 50), i64::from(i))
+                })
+                .unwrap();
+            if let Some(heads) = writer.acknowledged_heads(id, &relay_peer) {
+                acknowledged = heads;
+            }
+            if i % 40 == 0 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5 * u64::from(cycle))).await;
+        if let Some(heads) = writer.acknowledged_heads(id, &relay_peer) {
+            acknowledged = heads;
+        }
+        relay.kill9();
+        assert!(
+            !acknowledged.is_empty(),
+            "the relay acknowledged something before the kill"
+        );
+        relay.restart();
+
+        let reader = relay.client(&device).await;
+        reader.find(id, WAIT).await.unwrap();
+        let missing: Vec<_> = acknowledged
+            .iter()
+            .filter(|hash| {
+                reader
+                    .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
+                    .unwrap_or(true)
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "cycle {cycle}: acknowledged changes lost after kill -9: {missing:?}"
+        );
+        // The writer's unacknowledged tail is not lost either: it resyncs.
+        writer
+            .reconnect(&relay.ws_url(&device.token))
+            .await
+            .unwrap();
+        writer.wait_synced(id, WAIT).await.unwrap();
+        reader
+            .wait_heads(id, &writer.heads(id), WAIT)
+            .await
+            .unwrap();
+    }
+}

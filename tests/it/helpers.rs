@@ -1,0 +1,367 @@
+//! Shared test helpers: a real relay process on 127.0.0.1, a tiny HTTP client
+//! for its JSON API, and waiting for clients to converge.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use accord_server::client::Client;
+use accord_shared::automerge::AutoSerde;
+use accord_shared::ids::DocumentId;
+use serde_json::{Value, json};
+
+/// How long any single wait in a test may take before it fails.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
+}
+
+/// The `accord` binary: `ACCORD_BIN`, or built once with cargo.
+pub fn relay_binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(path) = std::env::var("ACCORD_BIN") {
+            return PathBuf::from(path);
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "accord-server", "--bin", "accord"])
+            .current_dir(workspace_root())
+            .status()
+            .expect("running cargo build for the relay");
+        assert!(status.success(), "building the relay failed");
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
+        target.join("debug").join("accord")
+    })
+}
+
+/// A fresh, uniquely named directory under the system temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates one.
+    pub fn new(label: &str) -> Self {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("accord-test-{label}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("creating a temp dir");
+        Self(path)
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A registered device.
+#[derive(Debug, Clone)]
+pub struct Device {
+    /// Relay-assigned id.
+    pub id: String,
+    /// Bearer token.
+    pub token: String,
+}
+
+/// A relay process listening on 127.0.0.1 with its own data directory.
+pub struct Relay {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    child: Child,
+    data: std::sync::Arc<TempDir>,
+    args: Vec<String>,
+}
+
+impl Relay {
+    /// A relay with default settings.
+    pub fn start() -> Self {
+        Self::start_with_args(&[])
+    }
+
+    /// A relay that also serves the built web app in `dist`.
+    pub fn start_with_web(dist: &Path) -> Self {
+        Self::start_with_args(&["--web-dir", dist.to_str().expect("UTF-8 path")])
+    }
+
+    /// A relay with extra `accord serve` arguments.
+    pub fn start_with_args(args: &[&str]) -> Self {
+        let data = std::sync::Arc::new(TempDir::new("relay"));
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let (child, addr) = spawn(data.path(), &args);
+        Self {
+            addr,
+            child,
+            data,
+            args,
+        }
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The sync endpoint for a token.
+    pub fn ws_url(&self, token: &str) -> String {
+        format!("ws://{}/sync?token={token}", self.addr)
+    }
+
+    /// Kills the process with SIGKILL: no shutdown, no flush.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the relay again on the same data directory (new port).
+    pub fn restart(&mut self) {
+        self.kill9();
+        let (child, addr) = spawn(self.data.path(), &self.args);
+        self.child = child;
+        self.addr = addr;
+    }
+
+    /// Runs an operator subcommand against this relay's data directory.
+    pub fn operator(&self, args: &[&str]) -> std::process::Output {
+        Command::new(relay_binary())
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(args)
+            .output()
+            .expect("running an accord subcommand")
+    }
+
+    /// A JSON API call; returns the status and the parsed body (`Null` if empty).
+    pub fn api(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let (status, text) = http(
+            self.addr,
+            method,
+            path,
+            token,
+            body.map(Value::to_string).as_deref(),
+        );
+        let value = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    /// Registers a device with a valid (fixed) public key.
+    pub fn register(&self, name: &str) -> Device {
+        let (status, body) = self.api(
+            "POST",
+            "/api/devices",
+            None,
+            Some(&json!({ "public_key": TEST_PUBLIC_KEY, "name": name })),
+        );
+        assert_eq!(status, 201, "registering {name}: {body}");
+        Device {
+            id: body["device_id"].as_str().unwrap().to_owned(),
+            token: body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Creates an invite as `owner` and redeems it as `guest`.
+    pub fn share(
+        &self,
+        owner: &Device,
+        document: DocumentId,
+        guest: &Device,
+        role: &str,
+        party: &str,
+    ) {
+        let code = self.invite(owner, document, role, party, 3600, 1);
+        let (status, body) = self.api(
+            "POST",
+            "/api/invites/redeem",
+            Some(&guest.token),
+            Some(&json!({ "code": code })),
+        );
+        assert_eq!(status, 200, "redeeming: {body}");
+    }
+
+    /// Creates an invite; returns its code.
+    pub fn invite(
+        &self,
+        owner: &Device,
+        document: DocumentId,
+        role: &str,
+        party: &str,
+        expires_in_seconds: u64,
+        uses: u32,
+    ) -> String {
+        let (status, body) = self.api(
+            "POST",
+            &format!("/api/documents/{document}/invites"),
+            Some(&owner.token),
+            Some(&json!({ "role": role, "party": party, "expires_in_seconds": expires_in_seconds, "uses": uses })),
+        );
+        assert_eq!(status, 201, "creating an invite: {body}");
+        body["code"].as_str().unwrap().to_owned()
+    }
+
+    /// Connects a native client as `device`.
+    pub async fn client(&self, device: &Device) -> Client {
+        Client::connect(&self.ws_url(&device.token))
+            .await
+            .expect("connecting a client")
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// An Ed25519 public key (RFC 8032 test vector 1) for registering test devices.
+pub const TEST_PUBLIC_KEY: &str =
+    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+
+fn spawn(data_dir: &Path, args: &[String]) -> (Child, SocketAddr) {
+    let mut child = Command::new(relay_binary())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting the relay");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(line)) = lines.next() {
+            let _ = tx.send(line);
+        }
+        for _ in lines {}
+    });
+    let line = rx
+        .recv_timeout(WAIT)
+        .expect("the relay printed its address");
+    let addr = line
+        .rsplit("http://")
+        .next()
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    (child, addr)
+}
+
+/// A minimal HTTP/1.1 request with `Connection: close`.
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connecting to the relay");
+    stream
+        .set_read_timeout(Some(WAIT))
+        .expect("setting a timeout");
+    let body = body.unwrap_or("");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .expect("sending the request");
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .expect("reading the response");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    (status, body)
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || tail.len() < size {
+            break;
+        }
+        out.push_str(&tail[..size]);
+        rest = tail[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// The document's content as JSON, for comparing replicas.
+pub fn content(client: &Client, id: DocumentId) -> Value {
+    client
+        .read(id, |doc| {
+            serde_json::to_value(AutoSerde::from(doc)).expect("serializable")
+        })
+        .unwrap_or(Value::Null)
+}
+
+/// Waits until every client holds the same, non-empty heads for `id`.
+pub async fn converge(clients: &[&Client], id: DocumentId) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let first = clients[0].heads(id);
+        if !first.is_empty() && clients.iter().all(|c| c.heads(id) == first) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "clients did not converge within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
