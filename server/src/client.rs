@@ -155,6 +155,12 @@ impl Client {
         self.lock().relay.clone()
     }
 
+    /// A receiver that changes whenever anything arrives or the connection changes
+    /// (await `changed()`, then read what you need).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.shared.version.subscribe()
+    }
+
     /// Traffic so far.
     pub fn stats(&self) -> Stats {
         self.lock().stats
