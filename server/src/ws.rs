@@ -238,10 +238,10 @@ impl Connection {
 
     /// Checks the sender and its access, then hands the message to the hub.
     async fn forward(&mut self, peer: &PeerId, message: Message) -> Result<(), Refusal> {
-        if let Some(sender) = sender_of(&message) {
-            if sender != peer {
-                return Err(Refusal::Spoofed(sender.to_string()));
-            }
+        if let Some(sender) = sender_of(&message)
+            && sender != peer
+        {
+            return Err(Refusal::Spoofed(sender.to_string()));
         }
         let Some(document) = message.document_id() else {
             self.state.hub.send(HubInput::Message {

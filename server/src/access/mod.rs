@@ -326,10 +326,10 @@ impl AccessControl {
     ) -> Result<Grant, AccessError> {
         let party = label(party, "party")?;
         let mut state = self.write();
-        if let Some(existing) = state.grants.get(&document).and_then(|g| g.get(device)) {
-            if existing.role == Role::Owner {
-                return Ok(existing.clone());
-            }
+        if let Some(existing) = state.grants.get(&document).and_then(|g| g.get(device))
+            && existing.role == Role::Owner
+        {
+            return Ok(existing.clone());
         }
         if state.grants.get(&document).is_some_and(|g| !g.is_empty()) {
             return Err(AccessError::AlreadyOwned);

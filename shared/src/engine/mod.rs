@@ -75,6 +75,8 @@ struct PeerEntry {
     documents: HashSet<DocumentId>,
     /// The peer asked to hear about our storage's heads.
     follows_our_storage: bool,
+    /// What it said about its storage in the handshake.
+    metadata: Option<PeerMetadata>,
 }
 
 /// The sync state machine. See the module docs.
@@ -139,6 +141,11 @@ impl Engine {
         self.peers.len()
     }
 
+    /// What a connected peer said about its storage in the handshake.
+    pub fn peer_metadata(&self, peer: &PeerId) -> Option<&PeerMetadata> {
+        self.peers.get(peer)?.metadata.as_ref()
+    }
+
     /// The heads `peer` last told us it has for `id`.
     pub fn peer_heads(&self, id: &DocumentId, peer: &PeerId) -> Option<&[ChangeHash]> {
         self.docs
@@ -180,7 +187,7 @@ impl Engine {
         let mut fx = Effects::new();
         match event {
             Event::PeerConnected { peer, metadata } => {
-                self.peer_connected(now, peer, metadata, &mut fx)
+                self.peer_connected(now, &peer, metadata, &mut fx)
             }
             Event::PeerDisconnected { peer } => self.peer_left(now, &peer),
             Event::Message {
@@ -222,20 +229,25 @@ impl Engine {
     fn peer_connected(
         &mut self,
         now: Millis,
-        peer: PeerId,
+        peer: &PeerId,
         metadata: Option<PeerMetadata>,
         fx: &mut Effects,
     ) {
-        if self.peers.contains_key(&peer) {
+        if self.peers.contains_key(peer) {
             // A reconnect that overtook its own disconnect: start afresh.
-            self.peer_left(now, &peer);
+            self.peer_left(now, peer);
         }
-        let _ = metadata;
-        self.peers.insert(peer.clone(), PeerEntry::default());
+        self.peers.insert(
+            peer.clone(),
+            PeerEntry {
+                metadata,
+                ..PeerEntry::default()
+            },
+        );
         if self.config.role == Role::Client {
             let ids: Vec<DocumentId> = self.docs.keys().copied().collect();
             for id in ids {
-                self.begin_sync(id, &peer, fx);
+                self.begin_sync(id, peer, fx);
             }
         }
     }
