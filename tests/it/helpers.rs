@@ -128,6 +128,17 @@ impl Relay {
         format!("ws://{}/sync?token={token}", self.addr)
     }
 
+    /// The relay process's resident memory in KiB (from `/proc`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Kills the process with SIGKILL: no shutdown, no flush.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();

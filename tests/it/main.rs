@@ -5,6 +5,7 @@ mod access;
 mod bad_input;
 mod browser;
 mod durability;
+mod faults;
 mod helpers;
 mod interop;
 mod relay_api;

@@ -1,0 +1,200 @@
+//! Fault injection: storage failures, clients that never read, reconnect storms.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord_server::client::Client;
+use accord_server::storage::MemoryStore;
+use accord_server::{AppState, Config, Limits};
+use accord_shared::automerge::ROOT;
+use accord_shared::automerge::sync::SyncDoc;
+use accord_shared::automerge::transaction::Transactable;
+use accord_shared::protocol::{self, Message, PROTOCOL_VERSION};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::helpers::{Relay, TEST_PUBLIC_KEY, WAIT, content, converge, http};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_failure_refuses_writes_and_loses_nothing_once_it_recovers() {
+    let store = Arc::new(MemoryStore::new());
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: std::env::temp_dir(),
+        web_dir: None,
+        registration: accord_server::access::Registration::Open,
+        limits: Limits::default(),
+        storage_id: "in-process".into(),
+    };
+    let state = AppState::start(&config, store.clone()).unwrap();
+    let (device, token) = state
+        .access()
+        .register(TEST_PUBLIC_KEY, "writer", None, 0)
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(accord_server::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let url = format!("ws://{addr}/sync?token={token}");
+
+    let client = Client::connect(&url).await.unwrap();
+    let id = client
+        .create(|tx| tx.put(ROOT, "title", "before the disk failed"))
+        .unwrap();
+    client.wait_synced(id, WAIT).await.unwrap();
+
+    store.set_failing(true);
+    client
+        .change(id, |tx| tx.put(ROOT, "title", "written while failing"))
+        .unwrap();
+    let reason = client.wait_closed(WAIT).await.unwrap();
+    assert!(
+        reason.contains("storage error"),
+        "the client is told why: {reason}"
+    );
+    assert!(
+        client.unsynced_changes(id) > 0,
+        "the failed write was never acknowledged"
+    );
+    let (status, metrics) = http(addr, "GET", "/metrics", None, None);
+    assert_eq!(status, 200, "the relay itself stays up");
+    assert!(
+        !metrics.contains("accord_commit_failures_total 0"),
+        "{metrics}"
+    );
+
+    store.set_failing(false);
+    client.reconnect(&url).await.unwrap();
+    client.wait_synced(id, WAIT).await.unwrap();
+    let reader = Client::connect(&url).await.unwrap();
+    reader.find(id, WAIT).await.unwrap();
+    reader
+        .wait_heads(id, &client.heads(id), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(content(&reader, id)["title"], "written while failing");
+    assert_eq!(device.name, "writer");
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_dropped_and_memory_stays_bounded() {
+    let relay = Relay::start_with_args(&["--max-messages-per-second", "100000"]);
+    let owner = relay.register("owner");
+    let writer = relay.client(&owner).await;
+    let id = writer
+        .create(|tx| tx.put(ROOT, "board", "workshop"))
+        .unwrap();
+    writer.wait_synced(id, WAIT).await.unwrap();
+
+    // A raw peer joins, subscribes to the document, then stops reading.
+    let (mut silent, _) = tokio_tungstenite::connect_async(relay.ws_url(&owner.token))
+        .await
+        .unwrap();
+    let me: accord_shared::ids::PeerId = "silent-peer".parse().unwrap();
+    let join = Message::Join {
+        sender_id: me.clone(),
+        supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
+        metadata: None,
+    };
+    silent
+        .send(WsMessage::Binary(protocol::encode(&join).into()))
+        .await
+        .unwrap();
+    let Some(Ok(WsMessage::Binary(_peer))) = silent.next().await else {
+        panic!("no handshake")
+    };
+    let mut empty = accord_shared::automerge::sync::State::new();
+    let hello = accord_shared::automerge::Automerge::new()
+        .generate_sync_message(&mut empty)
+        .unwrap();
+    let request = Message::Request(accord_shared::protocol::DocMessage {
+        sender_id: me,
+        target_id: writer.relay_peer().unwrap(),
+        document_id: id,
+        data: hello.encode(),
+    });
+    silent
+        .send(WsMessage::Binary(protocol::encode(&request).into()))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_before = relay.rss_kib();
+
+    let payload = vec![7u8; 1024];
+    for _ in 0..30_000 {
+        writer.broadcast(id, payload.clone());
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (_, metrics) = http(relay.addr, "GET", "/metrics", None, None);
+        if !metrics.contains("accord_slow_clients_dropped_total 0") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the silent client was never dropped:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let growth = relay.rss_kib().saturating_sub(rss_before);
+    println!(
+        "relay RSS grew by {growth} KiB while 30 MB of ephemeral traffic targeted a client that never reads"
+    );
+    assert!(growth < 64 * 1024, "relay memory grew by {growth} KiB");
+    writer
+        .change(id, |tx| tx.put(ROOT, "still", "working"))
+        .unwrap();
+    writer.wait_synced(id, WAIT).await.unwrap();
+    drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_storm_converges() {
+    let relay = Relay::start();
+    let owner = relay.register("owner");
+    let anchor = relay.client(&owner).await;
+    let id = anchor.create(|tx| tx.put(ROOT, "title", "storm")).unwrap();
+    anchor.wait_synced(id, WAIT).await.unwrap();
+    let url = relay.ws_url(&owner.token);
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        let client = Client::connect(&url).await.unwrap();
+        client.find(id, WAIT).await.unwrap();
+        clients.push(client);
+    }
+    for round in 0..5i64 {
+        for (n, client) in clients.iter().enumerate() {
+            client.disconnect();
+            client
+                .change(id, |tx| tx.put(ROOT, format!("c{n}"), round))
+                .unwrap();
+        }
+        anchor
+            .change(id, |tx| tx.put(ROOT, "round", round))
+            .unwrap();
+        let reconnects = clients.iter().map(|c| c.reconnect(&url));
+        for result in futures_util::future::join_all(reconnects).await {
+            result.unwrap();
+        }
+    }
+    let mut all: Vec<&Client> = clients.iter().collect();
+    all.push(&anchor);
+    converge(&all, id).await;
+    let doc = content(&anchor, id);
+    assert_eq!(doc["round"], 4);
+    for n in 0..20 {
+        assert_eq!(doc[format!("c{n}")], 4, "{doc}");
+    }
+    let (status, _) = relay.api(
+        "POST",
+        "/api/devices",
+        None,
+        Some(&json!({"public_key": TEST_PUBLIC_KEY})),
+    );
+    assert_eq!(status, 201, "the relay still serves the API");
+}
