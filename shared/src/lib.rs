@@ -7,9 +7,11 @@
 //! - [`ids`]: document and peer identifiers as they appear on the wire.
 //! - [`protocol`]: the automerge-repo v1 messages and their CBOR codec.
 //! - [`engine`]: the sans-IO sync state machine (`handle(now, event) -> effects`).
+//! - [`text`]: character-level splices of Automerge text, validated.
 
 pub mod engine;
 pub mod ids;
 pub mod protocol;
+pub mod text;
 
 pub use automerge;
