@@ -77,7 +77,10 @@ pub fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
 pub async fn sleep(ms: u32) {
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         let scheduled = web_sys::window().map(|w| {
-            w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, i32::try_from(ms).unwrap_or(i32::MAX))
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                i32::try_from(ms).unwrap_or(i32::MAX),
+            )
         });
         if !matches!(scheduled, Some(Ok(_))) {
             // No timer available: resolve at once rather than hang forever.
@@ -137,7 +140,13 @@ mod tests {
 
     #[test]
     fn sync_url_follows_the_page_scheme() {
-        assert_eq!(sync_url("http://127.0.0.1:8080", "a b"), "ws://127.0.0.1:8080/sync?token=a%20b");
-        assert_eq!(sync_url("https://accord.example", "t-1"), "wss://accord.example/sync?token=t-1");
+        assert_eq!(
+            sync_url("http://127.0.0.1:8080", "a b"),
+            "ws://127.0.0.1:8080/sync?token=a%20b"
+        );
+        assert_eq!(
+            sync_url("https://accord.example", "t-1"),
+            "wss://accord.example/sync?token=t-1"
+        );
     }
 }

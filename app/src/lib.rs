@@ -1,4 +1,30 @@
-//! Accord's browser client.
+//! Accord's browser client: a Leptos CSR app that keeps each partnership as an
+//! Automerge document in IndexedDB and syncs it through the relay.
+//!
+//! - [`storage`]: IndexedDB (document chunks, the partnership list, settings).
+//! - [`identity`]: the device key and relay registration.
+//! - [`api`]: the relay's HTTP API.
+//! - [`sync_client`]: the engine, the relay WebSocket, reconnects.
+//! - [`store`]: signals the UI renders from.
+//! - [`pages`], [`components`]: the UI.
 
+pub mod api;
 pub mod browser;
+pub mod components;
+pub mod identity;
+pub mod pages;
 pub mod storage;
+pub mod store;
+pub mod sync_client;
+
+use wasm_bindgen::prelude::*;
+
+/// Entry point called by `index.html` after the module is initialised:
+/// mounts the UI and boots the sync client in the background.
+#[wasm_bindgen]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&JsValue::from_str(&format!("accord panicked: {info}")));
+    }));
+    leptos::mount::mount_to_body(pages::App);
+}

@@ -127,21 +127,39 @@ impl Storage {
         let tx = self.write_tx(&[CHUNKS])?;
         let store = tx.object_store(CHUNKS)?;
         // Read the last key inside the same transaction so concurrent tabs never collide.
-        let keys: Vec<JsValue> =
-            store.get_all_keys::<JsValue>().with_query::<JsValue, _>(doc_range(&id)).await?.collect::<Result<_, _>>()?;
+        let keys: Vec<JsValue> = store
+            .get_all_keys::<JsValue>()
+            .with_query::<JsValue, _>(doc_range(&id))
+            .await?
+            .collect::<Result<_, _>>()?;
         let next = keys.iter().filter_map(seq_of).fold(0.0_f64, f64::max) + 1.0;
-        store.put(bytes_value(bytes)).with_key(chunk_key(&id, next)).primitive()?.await?;
+        store
+            .put(bytes_value(bytes))
+            .with_key(chunk_key(&id, next))
+            .primitive()?
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Replaces every chunk of the document with one snapshot (compaction).
-    pub async fn replace(&self, document: &DocumentId, snapshot: &[u8]) -> Result<(), StorageError> {
+    pub async fn replace(
+        &self,
+        document: &DocumentId,
+        snapshot: &[u8],
+    ) -> Result<(), StorageError> {
         let id = document.to_string();
         let tx = self.write_tx(&[CHUNKS])?;
         let store = tx.object_store(CHUNKS)?;
-        store.delete::<JsValue, _>(doc_range(&id)).primitive()?.await?;
-        store.put(bytes_value(snapshot)).with_key(chunk_key(&id, 0.0)).primitive()?.await?;
+        store
+            .delete::<JsValue, _>(doc_range(&id))
+            .primitive()?
+            .await?;
+        store
+            .put(bytes_value(snapshot))
+            .with_key(chunk_key(&id, 0.0))
+            .primitive()?
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -151,14 +169,19 @@ impl Storage {
         let id = document.to_string();
         let tx = self.read_tx(&[CHUNKS])?;
         let store = tx.object_store(CHUNKS)?;
-        let values: Vec<JsValue> =
-            store.get_all::<JsValue>().with_query::<JsValue, _>(doc_range(&id)).await?.collect::<Result<_, _>>()?;
+        let values: Vec<JsValue> = store
+            .get_all::<JsValue>()
+            .with_query::<JsValue, _>(doc_range(&id))
+            .await?
+            .collect::<Result<_, _>>()?;
         values
             .into_iter()
             .map(|v| {
                 v.dyn_into::<js_sys::Uint8Array>()
                     .map(|a| a.to_vec())
-                    .map_err(|v| StorageError::Malformed(format!("chunk is not bytes: {}", describe(&v))))
+                    .map_err(|v| {
+                        StorageError::Malformed(format!("chunk is not bytes: {}", describe(&v)))
+                    })
             })
             .collect()
     }
@@ -174,10 +197,15 @@ impl Storage {
 
     /// Adds or updates a document's list entry.
     pub async fn put_record(&self, record: &DocRecord) -> Result<(), StorageError> {
-        let json = serde_json::to_string(record).map_err(|e| StorageError::Malformed(e.to_string()))?;
+        let json =
+            serde_json::to_string(record).map_err(|e| StorageError::Malformed(e.to_string()))?;
         let tx = self.write_tx(&[DOCS])?;
         let store = tx.object_store(DOCS)?;
-        store.put(json).with_key(record.id.clone()).primitive()?.await?;
+        store
+            .put(json)
+            .with_key(record.id.clone())
+            .primitive()?
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -189,7 +217,10 @@ impl Storage {
         let values: Vec<String> = store.get_all::<String>().await?.collect::<Result<_, _>>()?;
         let mut records = values
             .iter()
-            .map(|json| serde_json::from_str::<DocRecord>(json).map_err(|e| StorageError::Malformed(e.to_string())))
+            .map(|json| {
+                serde_json::from_str::<DocRecord>(json)
+                    .map_err(|e| StorageError::Malformed(e.to_string()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         records.sort_by(|a, b| a.added_at.cmp(&b.added_at).then_with(|| a.id.cmp(&b.id)));
         Ok(records)
@@ -199,14 +230,21 @@ impl Storage {
     pub async fn get_meta(&self, key: &str) -> Result<Option<String>, StorageError> {
         let tx = self.read_tx(&[META])?;
         let store = tx.object_store(META)?;
-        Ok(store.get::<String, _, _>(key.to_owned()).primitive()?.await?)
+        Ok(store
+            .get::<String, _, _>(key.to_owned())
+            .primitive()?
+            .await?)
     }
 
     /// Writes a device setting.
     pub async fn put_meta(&self, key: &str, value: &str) -> Result<(), StorageError> {
         let tx = self.write_tx(&[META])?;
         let store = tx.object_store(META)?;
-        store.put(value.to_owned()).with_key(key.to_owned()).primitive()?.await?;
+        store
+            .put(value.to_owned())
+            .with_key(key.to_owned())
+            .primitive()?
+            .await?;
         tx.commit().await?;
         Ok(())
     }

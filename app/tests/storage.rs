@@ -73,7 +73,10 @@ async fn replace_compacts_to_one_snapshot_and_appends_continue() {
     }
     assert_eq!(storage.chunks(&id).await.unwrap().len(), 5);
 
-    storage.write(&id, &Write::Replace(doc.save())).await.unwrap();
+    storage
+        .write(&id, &Write::Replace(doc.save()))
+        .await
+        .unwrap();
     assert_eq!(storage.chunks(&id).await.unwrap().len(), 1);
 
     let after = set_title(&mut doc, "final");
@@ -82,23 +85,42 @@ async fn replace_compacts_to_one_snapshot_and_appends_continue() {
 
     let reopened = Storage::open(&name).await.unwrap();
     assert_eq!(reopened.chunks(&id).await.unwrap().len(), 2);
-    assert_eq!(title_of(&reopened.load(&id).await.unwrap().unwrap()), "final");
+    assert_eq!(
+        title_of(&reopened.load(&id).await.unwrap().unwrap()),
+        "final"
+    );
 }
 
 #[wasm_bindgen_test]
 async fn records_and_meta_round_trip() {
     let (name, storage) = open_fresh().await;
-    let a = DocRecord { id: fresh_id().to_string(), title: "A".into(), added_at: 2, claimed: true };
-    let b = DocRecord { id: fresh_id().to_string(), title: "B".into(), added_at: 1, claimed: false };
+    let a = DocRecord {
+        id: fresh_id().to_string(),
+        title: "A".into(),
+        added_at: 2,
+        claimed: true,
+    };
+    let b = DocRecord {
+        id: fresh_id().to_string(),
+        title: "B".into(),
+        added_at: 1,
+        claimed: false,
+    };
     storage.put_record(&a).await.unwrap();
     storage.put_record(&b).await.unwrap();
-    let renamed = DocRecord { title: "A renamed".into(), ..a.clone() };
+    let renamed = DocRecord {
+        title: "A renamed".into(),
+        ..a.clone()
+    };
     storage.put_record(&renamed).await.unwrap();
     storage.put_meta("organization", "Acme").await.unwrap();
     storage.close();
 
     let reopened = Storage::open(&name).await.unwrap();
     assert_eq!(reopened.records().await.unwrap(), vec![b, renamed]);
-    assert_eq!(reopened.get_meta("organization").await.unwrap().as_deref(), Some("Acme"));
+    assert_eq!(
+        reopened.get_meta("organization").await.unwrap().as_deref(),
+        Some("Acme")
+    );
     assert_eq!(reopened.get_meta("missing").await.unwrap(), None);
 }

@@ -1,0 +1,144 @@
+//! The relay's HTTP API (`/api/...`), called with `fetch` on the page's own origin.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestInit, Response};
+
+use crate::browser::{self, describe};
+
+/// Why an API call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The request did not reach the relay (offline, refused, aborted).
+    #[error("relay unreachable: {0}")]
+    Network(String),
+    /// The relay answered with an error status.
+    #[error("relay answered {status}: {message}")]
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// The relay's `error` text, or the raw body.
+        message: String,
+    },
+    /// The relay's answer was not the JSON we expected.
+    #[error("unexpected answer from relay: {0}")]
+    Decode(String),
+}
+
+impl ApiError {
+    /// True when the relay is simply not reachable right now (retry later).
+    pub fn is_network(&self) -> bool {
+        matches!(self, Self::Network(_))
+    }
+}
+
+/// What `POST /api/devices` returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRegistration {
+    /// The relay's id for this device.
+    pub device_id: String,
+    /// Bearer token for `/sync` and the API.
+    pub token: String,
+}
+
+#[derive(Serialize)]
+struct RegisterBody<'a> {
+    public_key: &'a str,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct ClaimBody<'a> {
+    party: &'a str,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+}
+
+/// Registers this device's Ed25519 public key (64 hex characters).
+pub async fn register_device(
+    origin: &str,
+    public_key_hex: &str,
+    name: &str,
+) -> Result<DeviceRegistration, ApiError> {
+    let body = serde_json::to_string(&RegisterBody {
+        public_key: public_key_hex,
+        name,
+    })
+    .map_err(|e| ApiError::Decode(e.to_string()))?;
+    let (status, text) = send("POST", &format!("{origin}/api/devices"), None, Some(&body)).await?;
+    expect_success(status, &text)?;
+    parse(&text)
+}
+
+/// Claims ownership of a new document for `party` (`PUT /api/documents/{id}`).
+pub async fn claim_document(
+    origin: &str,
+    token: &str,
+    document: &str,
+    party: &str,
+) -> Result<(), ApiError> {
+    let body =
+        serde_json::to_string(&ClaimBody { party }).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let (status, text) = send(
+        "PUT",
+        &format!("{origin}/api/documents/{document}"),
+        Some(token),
+        Some(&body),
+    )
+    .await?;
+    expect_success(status, &text)
+}
+
+fn expect_success(status: u16, text: &str) -> Result<(), ApiError> {
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let message = serde_json::from_str::<ErrorBody>(text)
+        .map(|b| b.error)
+        .unwrap_or_else(|_| text.to_owned());
+    Err(ApiError::Status { status, message })
+}
+
+fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+async fn send(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Result<(u16, String), ApiError> {
+    let network = |e: JsValue| ApiError::Network(describe(&e));
+    let init = RequestInit::new();
+    init.set_method(method);
+    let headers = Headers::new().map_err(network)?;
+    if let Some(body) = body {
+        headers
+            .set("content-type", "application/json")
+            .map_err(network)?;
+        init.set_body(&JsValue::from_str(body));
+    }
+    if let Some(token) = token {
+        headers
+            .set("authorization", &format!("Bearer {token}"))
+            .map_err(network)?;
+    }
+    init.set_headers(&headers);
+    let request = Request::new_with_str_and_init(url, &init).map_err(network)?;
+    let window = browser::window().map_err(|e| ApiError::Network(e.to_string()))?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(network)?
+        .dyn_into()
+        .map_err(network)?;
+    let text = JsFuture::from(response.text().map_err(network)?)
+        .await
+        .map_err(network)?;
+    Ok((response.status(), text.as_string().unwrap_or_default()))
+}

@@ -1,0 +1,138 @@
+//! This device's identity: an Ed25519 key made from the browser's random source,
+//! kept in IndexedDB, and the relay registration (device id and bearer token).
+
+use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{self, ApiError, DeviceRegistration};
+use crate::browser::{self, BrowserError, hex, unhex};
+use crate::storage::{Storage, StorageError};
+
+const META_KEY: &str = "identity";
+
+/// Why the identity could not be loaded, created or registered.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum IdentityError {
+    /// Reading or writing IndexedDB failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The browser could not supply randomness.
+    #[error("cannot make a device key: {0}")]
+    Random(#[from] BrowserError),
+    /// The stored identity is unreadable.
+    #[error("stored identity is malformed: {0}")]
+    Malformed(String),
+    /// Registration with the relay failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    secret_key: String,
+    name: String,
+    registration: Option<DeviceRegistration>,
+}
+
+/// The device key and, once registered, the relay's credentials for it.
+#[derive(Clone)]
+pub struct Identity {
+    key: SigningKey,
+    name: String,
+    registration: Option<DeviceRegistration>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("public_key", &self.public_key_hex())
+            .field("name", &self.name)
+            .field(
+                "device_id",
+                &self.registration.as_ref().map(|r| &r.device_id),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    /// Loads the stored identity, or makes and stores a new key on first run.
+    pub async fn load_or_create(storage: &Storage) -> Result<Self, IdentityError> {
+        if let Some(json) = storage.get_meta(META_KEY).await? {
+            let stored: Stored =
+                serde_json::from_str(&json).map_err(|e| IdentityError::Malformed(e.to_string()))?;
+            let bytes = unhex::<32>(&stored.secret_key).ok_or_else(|| {
+                IdentityError::Malformed("secret key is not 64 hex characters".into())
+            })?;
+            return Ok(Self {
+                key: SigningKey::from_bytes(&bytes),
+                name: stored.name,
+                registration: stored.registration,
+            });
+        }
+        let mut secret = [0u8; 32];
+        browser::random_bytes(&mut secret)?;
+        let identity = Self {
+            key: SigningKey::from_bytes(&secret),
+            name: default_device_name(),
+            registration: None,
+        };
+        identity.save(storage).await?;
+        Ok(identity)
+    }
+
+    async fn save(&self, storage: &Storage) -> Result<(), IdentityError> {
+        let stored = Stored {
+            secret_key: hex(self.key.as_bytes()),
+            name: self.name.clone(),
+            registration: self.registration.clone(),
+        };
+        let json =
+            serde_json::to_string(&stored).map_err(|e| IdentityError::Malformed(e.to_string()))?;
+        storage.put_meta(META_KEY, &json).await?;
+        Ok(())
+    }
+
+    /// The public key as 64 lowercase hex characters.
+    pub fn public_key_hex(&self) -> String {
+        hex(self.key.verifying_key().as_bytes())
+    }
+
+    /// The relay credentials, if registered.
+    pub fn registration(&self) -> Option<&DeviceRegistration> {
+        self.registration.as_ref()
+    }
+
+    /// Registers with the relay at `origin` unless already registered; stores the token.
+    pub async fn ensure_registered(
+        &mut self,
+        storage: &Storage,
+        origin: &str,
+    ) -> Result<DeviceRegistration, IdentityError> {
+        if let Some(registration) = &self.registration {
+            return Ok(registration.clone());
+        }
+        let registration = api::register_device(origin, &self.public_key_hex(), &self.name).await?;
+        self.registration = Some(registration.clone());
+        self.save(storage).await?;
+        Ok(registration)
+    }
+
+    /// Forgets the registration (the relay no longer accepts the token).
+    pub async fn forget_registration(&mut self, storage: &Storage) -> Result<(), IdentityError> {
+        self.registration = None;
+        self.save(storage).await
+    }
+}
+
+fn default_device_name() -> String {
+    let agent = web_sys::window()
+        .and_then(|w| w.navigator().user_agent().ok())
+        .unwrap_or_default();
+    let browser = ["Firefox", "Edg", "Chrome", "Safari"]
+        .into_iter()
+        .find(|b| agent.contains(b))
+        .unwrap_or("browser");
+    let browser = if browser == "Edg" { "Edge" } else { browser };
+    format!("Accord web ({browser})")
+}

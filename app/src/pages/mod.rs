@@ -1,0 +1,103 @@
+//! Pages and the top-level [`App`]. Navigation uses the URL fragment
+//! (`#/` for the list, `#/p/<document id>` for one partnership), so a reload
+//! returns to the same page and the relay's SPA fallback is never needed.
+
+mod home;
+mod partnership;
+
+use accord_shared::ids::DocumentId;
+use leptos::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+
+pub use self::home::HomePage;
+pub use self::partnership::PartnershipPage;
+use crate::components::{ErrorBanner, SyncStatusBadge};
+use crate::store::Store;
+use crate::sync_client;
+
+/// Which page the fragment selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The partnership list.
+    Home,
+    /// One partnership.
+    Partnership(DocumentId),
+}
+
+impl Route {
+    /// Parses a fragment such as `#/p/<id>`; anything else is [`Route::Home`].
+    pub fn from_hash(hash: &str) -> Self {
+        hash.trim_start_matches('#')
+            .strip_prefix("/p/")
+            .and_then(|id| DocumentId::parse_url_or_id(id).ok())
+            .map_or(Self::Home, Self::Partnership)
+    }
+
+    /// The fragment for this route.
+    pub fn hash(&self) -> String {
+        match self {
+            Self::Home => "#/".to_owned(),
+            Self::Partnership(id) => format!("#/p/{id}"),
+        }
+    }
+}
+
+fn current_route() -> Route {
+    let hash = web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default();
+    Route::from_hash(&hash)
+}
+
+/// Navigates to `route` (updates the fragment; the `hashchange` listener re-renders).
+pub fn navigate(route: Route) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_hash(&route.hash());
+    }
+}
+
+/// The whole app: header with sync status, error banner, current page.
+#[component]
+pub fn App() -> impl IntoView {
+    let store = Store::new();
+    provide_context(store);
+    spawn_local(async move {
+        if let Err(error) = sync_client::boot(store).await {
+            store.report(format!("cannot start: {error}"));
+        }
+    });
+    let route = RwSignal::new(current_route());
+    let listener =
+        window_event_listener(leptos::ev::hashchange, move |_| route.set(current_route()));
+    on_cleanup(move || listener.remove());
+    view! {
+        <header class="top">
+            <a class="brand" href="#/">"Accord"</a>
+            <SyncStatusBadge/>
+        </header>
+        <ErrorBanner/>
+        <main>
+            {move || match route.get() {
+                Route::Home => view! { <HomePage/> }.into_any(),
+                Route::Partnership(id) => view! { <PartnershipPage id=id/> }.into_any(),
+            }}
+        </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_round_trip_through_the_fragment() {
+        let id = DocumentId::from_bytes([9; 16]);
+        assert_eq!(
+            Route::from_hash(&Route::Partnership(id).hash()),
+            Route::Partnership(id)
+        );
+        assert_eq!(Route::from_hash("#/"), Route::Home);
+        assert_eq!(Route::from_hash(""), Route::Home);
+        assert_eq!(Route::from_hash("#/p/not-an-id"), Route::Home);
+    }
+}

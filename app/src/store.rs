@@ -1,0 +1,135 @@
+//! UI state as Leptos signals. The documents themselves live in the sync
+//! client's engine; views read them through [`crate::sync_client::Client`] and
+//! re-read when [`Store::revision`] moves.
+
+use std::fmt;
+
+use accord_shared::automerge::{Automerge, ROOT, ReadDoc};
+use accord_shared::ids::DocumentId;
+use leptos::prelude::*;
+
+/// What the sync status element shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncStatus {
+    /// No handshaken connection to the relay.
+    Offline,
+    /// Connected; this many local changes are not yet confirmed stored by the relay.
+    Syncing(usize),
+    /// Connected and the relay has every change of every open document on disk.
+    Saved,
+}
+
+impl fmt::Display for SyncStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Offline => f.write_str("offline"),
+            Self::Syncing(n) => write!(f, "syncing ({n})"),
+            Self::Saved => f.write_str("saved on relay"),
+        }
+    }
+}
+
+/// One row of the partnership list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocSummary {
+    /// The document.
+    pub id: DocumentId,
+    /// Its title as last seen.
+    pub title: String,
+}
+
+/// The app's reactive state. `Copy`, so views can capture it freely.
+#[derive(Debug, Clone, Copy)]
+pub struct Store {
+    /// Partnerships on this device, in the order they were added.
+    pub docs: RwSignal<Vec<DocSummary>>,
+    /// Relay connection and save state.
+    pub status: RwSignal<SyncStatus>,
+    /// Bumped whenever any open document changes (local or remote).
+    pub revision: RwSignal<u64>,
+    /// True once storage is open and documents are loaded.
+    pub ready: RwSignal<bool>,
+    /// The last error worth showing the user.
+    pub error: RwSignal<Option<String>>,
+    /// The user's organization, used as the party when claiming new partnerships.
+    pub organization: RwSignal<String>,
+}
+
+impl Store {
+    /// Fresh signals (call inside the app's reactive owner).
+    pub fn new() -> Self {
+        Self {
+            docs: RwSignal::new(Vec::new()),
+            status: RwSignal::new(SyncStatus::Offline),
+            revision: RwSignal::new(0),
+            ready: RwSignal::new(false),
+            error: RwSignal::new(None),
+            organization: RwSignal::new(String::new()),
+        }
+    }
+
+    /// Marks every open document as possibly changed.
+    pub fn bump(&self) {
+        self.revision.update(|r| *r = r.wrapping_add(1));
+    }
+
+    /// Sets the list title of one document, if it differs.
+    pub fn set_title(&self, id: &DocumentId, title: &str) {
+        let differs = self
+            .docs
+            .with_untracked(|docs| docs.iter().any(|d| d.id == *id && d.title != title));
+        if differs {
+            self.docs.update(|docs| {
+                if let Some(doc) = docs.iter_mut().find(|d| d.id == *id) {
+                    title.clone_into(&mut doc.title);
+                }
+            });
+        }
+    }
+
+    /// Shows an error to the user.
+    pub fn report(&self, error: impl fmt::Display) {
+        let text = error.to_string();
+        crate::browser::log(&format!("accord: {text}"));
+        self.error.set(Some(text));
+    }
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A string field at the document's root, or empty when absent or not a string.
+pub fn root_string(doc: &Automerge, key: &str) -> String {
+    match doc.get(ROOT, key) {
+        Ok(Some((value, _))) => value.as_str().map(str::to_owned).unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use accord_shared::automerge::transaction::Transactable;
+
+    #[test]
+    fn status_texts_match_the_ui_contract() {
+        assert_eq!(SyncStatus::Offline.to_string(), "offline");
+        assert_eq!(SyncStatus::Syncing(3).to_string(), "syncing (3)");
+        assert_eq!(SyncStatus::Saved.to_string(), "saved on relay");
+    }
+
+    #[test]
+    fn root_string_reads_scalars_only() {
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "title", "Acme").unwrap();
+        tx.put(ROOT, "schema", 1_u64).unwrap();
+        tx.commit();
+        assert_eq!(root_string(&doc, "title"), "Acme");
+        assert_eq!(root_string(&doc, "schema"), "");
+        assert_eq!(root_string(&doc, "missing"), "");
+    }
+}

@@ -1,0 +1,244 @@
+//! Builds the browser app into `dist/`: `cargo build` for wasm32, `wasm-bindgen`,
+//! `wasm-opt` (release only, binaryen from npm), static files, and `.gz`/`.br`
+//! precompressed copies for the relay to serve.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// The `wasm-bindgen` CLI version; must equal the `wasm-bindgen` crate pin in `app/Cargo.toml`.
+pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
+/// The npm `binaryen` version whose `wasm-opt` we use (Debian's is too old).
+pub const BINARYEN_VERSION: &str = "132.0.0";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Static files copied from `app/` into `dist/`.
+const STATIC_FILES: &[&str] = &["index.html", "style.css", "sw.js"];
+/// WebAssembly features rustc enables by default for wasm32; wasm-opt must accept them.
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// Installs what [`build_web`] needs, doing nothing that is already in place:
+/// the `wasm32-unknown-unknown` target and `wasm-bindgen-cli` at [`WASM_BINDGEN_VERSION`].
+pub fn ensure_web_tools() -> anyhow::Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup (is rustup installed?)")?;
+    if !String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+    let version = Command::new("wasm-bindgen").arg("--version").output();
+    let current = version
+        .as_ref()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(WASM_BINDGEN_VERSION));
+    if !current {
+        run(Command::new(cargo()).args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            WASM_BINDGEN_VERSION,
+        ]))?;
+    }
+    Ok(())
+}
+
+/// Builds the app and returns the `dist/` directory (under `workspace_root`).
+/// `release` selects the `wasm-release` profile, runs `wasm-opt -Oz` and uses
+/// the strongest compression.
+pub fn build_web(workspace_root: &Path, release: bool) -> anyhow::Result<PathBuf> {
+    let mut build = Command::new(cargo());
+    build.current_dir(workspace_root).args([
+        "build",
+        "-p",
+        "accord-app",
+        "--lib",
+        "--target",
+        WASM_TARGET,
+    ]);
+    if release {
+        build.args(["--profile", "wasm-release"]);
+    }
+    run(&mut build)?;
+
+    let profile_dir = if release { "wasm-release" } else { "debug" };
+    let wasm = target_dir(workspace_root)
+        .join(WASM_TARGET)
+        .join(profile_dir)
+        .join("accord_app.wasm");
+    if !wasm.is_file() {
+        bail!("cargo build finished but {} is missing", wasm.display());
+    }
+
+    let dist = workspace_root.join("dist");
+    if dist.exists() {
+        fs::remove_dir_all(&dist).with_context(|| format!("clearing {}", dist.display()))?;
+    }
+    let pkg = dist.join("pkg");
+    fs::create_dir_all(&pkg).with_context(|| format!("creating {}", pkg.display()))?;
+
+    let mut bindgen = Command::new("wasm-bindgen");
+    bindgen
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(&pkg)
+        .arg(&wasm);
+    run(&mut bindgen)
+        .context("wasm-bindgen failed (run `cargo xtask` setup to install the matching CLI)")?;
+
+    let bg = pkg.join("accord_app_bg.wasm");
+    if release {
+        let wasm_opt = ensure_wasm_opt(workspace_root)?;
+        let optimized = pkg.join("accord_app_bg.opt.wasm");
+        let mut opt = Command::new(&wasm_opt);
+        opt.arg("-Oz")
+            .args(WASM_FEATURES)
+            .arg(&bg)
+            .arg("-o")
+            .arg(&optimized);
+        run(&mut opt)?;
+        fs::rename(&optimized, &bg).with_context(|| format!("replacing {}", bg.display()))?;
+    }
+
+    for name in STATIC_FILES {
+        let from = workspace_root.join("app").join(name);
+        fs::copy(&from, dist.join(name)).with_context(|| format!("copying {}", from.display()))?;
+    }
+
+    let level = if release { Level::Best } else { Level::Fast };
+    for dir in [&dist, &pkg] {
+        for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+            let path = entry?.path();
+            let compressible = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e, "wasm" | "js" | "html" | "css"));
+            if path.is_file() && compressible {
+                precompress(&path, level)?;
+            }
+        }
+    }
+    let (raw, gz, br) = wasm_sizes(&dist)?;
+    eprintln!(
+        "xtask: web app in {}; wasm {raw} bytes, gzip {gz}, brotli {br}",
+        dist.display()
+    );
+    Ok(dist)
+}
+
+/// The raw, gzip and brotli sizes of the built wasm, for reports.
+pub fn wasm_sizes(dist: &Path) -> anyhow::Result<(u64, u64, u64)> {
+    let base = dist.join("pkg").join("accord_app_bg.wasm");
+    let size = |p: PathBuf| {
+        fs::metadata(&p)
+            .map(|m| m.len())
+            .with_context(|| format!("reading {}", p.display()))
+    };
+    Ok((
+        size(base.clone())?,
+        size(with_suffix(&base, ".gz"))?,
+        size(with_suffix(&base, ".br"))?,
+    ))
+}
+
+#[derive(Clone, Copy)]
+enum Level {
+    Fast,
+    Best,
+}
+
+fn precompress(path: &Path, level: Level) -> anyhow::Result<()> {
+    let data = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+
+    let gz_level = match level {
+        Level::Fast => flate2::Compression::fast(),
+        Level::Best => flate2::Compression::best(),
+    };
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), gz_level);
+    gz.write_all(&data)?;
+    fs::write(with_suffix(path, ".gz"), gz.finish()?)?;
+
+    let (quality, window) = match level {
+        Level::Fast => (4, 22),
+        Level::Best => (11, 22),
+    };
+    let mut br = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut br, 64 * 1024, quality, window);
+        writer.write_all(&data)?;
+        writer.flush()?;
+    }
+    fs::write(with_suffix(path, ".br"), br)?;
+    Ok(())
+}
+
+/// `wasm-opt` from the npm package `binaryen`, installed into `xtask/node_modules` on first use.
+fn ensure_wasm_opt(workspace_root: &Path) -> anyhow::Result<PathBuf> {
+    let xtask = workspace_root.join("xtask");
+    let bin = xtask.join("node_modules").join(".bin").join("wasm-opt");
+    let wanted = BINARYEN_VERSION
+        .split('.')
+        .next()
+        .unwrap_or(BINARYEN_VERSION);
+    let current = Command::new(&bin).arg("--version").output();
+    if current
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("version {wanted}")))
+    {
+        return Ok(bin);
+    }
+    let mut npm = Command::new("npm");
+    npm.current_dir(&xtask)
+        .args([
+            "install",
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "--no-package-lock",
+        ])
+        .arg(format!("binaryen@{BINARYEN_VERSION}"));
+    run(&mut npm).context("installing binaryen with npm (is Node.js installed?)")?;
+    if !bin.exists() {
+        bail!("npm installed binaryen but {} is missing", bin.display());
+    }
+    Ok(bin)
+}
+
+fn cargo() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+fn target_dir(workspace_root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace_root.join(dir),
+        None => workspace_root.join("target"),
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let shown = format!("{command:?}");
+    eprintln!("xtask: {shown}");
+    let status = command
+        .status()
+        .with_context(|| format!("starting {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
