@@ -1,1 +1,153 @@
-fn main() {}
+//! `cargo xtask <task>`: the README's two commands and their helpers.
+//!
+//! - `run`: set up the web toolchain, build the web app and the relay, and
+//!   serve both on <http://127.0.0.1:8080> with SQLite in `./accord-data`.
+//! - `test`: set up everything the tests need (wasm toolchain, Chromium and
+//!   chromedriver, npm packages for the interop peers), build the web app,
+//!   and run every test: native, wasm-in-Chromium, and end-to-end.
+//! - `lint`: `cargo fmt --check` and clippy with warnings denied (native and wasm).
+//! - `web`: only build the web app into `dist/`.
+//! - `fuzz [seconds]`: run each fuzz target (default 300 s each).
+
+mod web;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+fn main() -> anyhow::Result<()> {
+    let root = workspace_root()?;
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match task.as_str() {
+        "run" => run(&root, &rest),
+        "test" => test(&root, &rest),
+        "lint" => lint(&root),
+        "fuzz" => fuzz_briefly(&root, rest.first().and_then(|s| s.parse().ok()).unwrap_or(300)),
+        "web" => {
+            web::ensure_web_tools()?;
+            let dist = web::build_web(&root, true)?;
+            println!("web app built into {}", dist.display());
+            Ok(())
+        }
+        _ => {
+            eprintln!("usage: cargo xtask <run|test|lint|web> [args]\n\n  run   build and serve the app on http://127.0.0.1:8080\n  test  set up and run every test\n  lint  rustfmt and clippy checks\n  web   build the web app into dist/");
+            if task.is_empty() { Ok(()) } else { bail!("unknown task {task:?}") }
+        }
+    }
+}
+
+fn workspace_root() -> anyhow::Result<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    Ok(manifest.parent().context("xtask lives inside the workspace")?.to_owned())
+}
+
+/// Runs a command in `dir`, failing with its name if it fails.
+fn step(dir: &Path, program: &str, args: &[&str]) -> anyhow::Result<()> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program).args(args).current_dir(dir).status().with_context(|| format!("starting {program}"))?;
+    if !status.success() {
+        bail!("{program} {} failed with {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn run(root: &Path, extra: &[String]) -> anyhow::Result<()> {
+    web::ensure_web_tools()?;
+    let dist = web::build_web(root, true)?;
+    step(root, &cargo(), &["build", "--release", "-p", "accord-server", "--bin", "accord"])?;
+    let relay = root.join("target/release/accord");
+    let dist = dist.to_str().context("dist path is not UTF-8")?;
+    let mut args = vec!["--data-dir", "accord-data", "serve", "--listen", "127.0.0.1:8080", "--web-dir", dist];
+    args.extend(extra.iter().map(String::as_str));
+    eprintln!("open http://127.0.0.1:8080 (Ctrl-C stops the relay after committing everything)");
+    step(root, relay.to_str().context("relay path is not UTF-8")?, &args)
+}
+
+/// Installs Chromium and chromedriver from Debian when they are missing.
+fn ensure_browser() -> anyhow::Result<()> {
+    let present = |name: &str| Command::new("sh").args(["-c", &format!("command -v {name}")]).output().is_ok_and(|o| o.status.success());
+    if present("chromium") && present("chromedriver") {
+        return Ok(());
+    }
+    let sudo = if Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0") { "" } else { "sudo " };
+    let script = format!("{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq chromium chromium-driver");
+    step(Path::new("."), "sh", &["-c", &script])
+}
+
+/// Installs the JavaScript peers used by the interop tests.
+fn ensure_interop_packages(root: &Path) -> anyhow::Result<()> {
+    let js = root.join("tests/interop/js");
+    if js.join("package-lock.json").exists() && !js.join("node_modules").exists() {
+        step(&js, "npm", &["ci", "--no-audit", "--no-fund"])?;
+    }
+    Ok(())
+}
+
+fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
+    web::ensure_web_tools()?;
+    ensure_browser()?;
+    ensure_interop_packages(root)?;
+    let dist = web::build_web(root, true)?;
+    step(root, &cargo(), &["build", "-p", "accord-server", "--bin", "accord"])?;
+    let mut args = vec!["test", "--workspace", "--exclude", "accord-app"];
+    args.extend(extra.iter().map(String::as_str));
+    let status = Command::new(cargo())
+        .args(&args)
+        .current_dir(root)
+        .env("ACCORD_WEB_DIST", &dist)
+        .env("ACCORD_BIN", root.join("target/debug/accord"))
+        .status()
+        .context("running cargo test")?;
+    if !status.success() {
+        bail!("native and end-to-end tests failed");
+    }
+    eprintln!("$ cargo test -p accord-app --target wasm32-unknown-unknown (IndexedDB tests in headless Chromium)");
+    let status = Command::new(cargo())
+        .args(["test", "-p", "accord-app", "--target", "wasm32-unknown-unknown"])
+        .current_dir(root)
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .status()
+        .context("running the wasm tests")?;
+    if !status.success() {
+        bail!("browser (wasm-bindgen-test) tests failed");
+    }
+    fuzz_briefly(root, 20)
+}
+
+/// Runs each cargo-fuzz target for `seconds` (longer runs: see README).
+/// cargo-fuzz needs unstable compiler flags; `RUSTC_BOOTSTRAP=1` lets the
+/// stable toolchain accept them.
+fn fuzz_briefly(root: &Path, seconds: u32) -> anyhow::Result<()> {
+    let installed = Command::new(cargo()).args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success());
+    if !installed {
+        step(root, &cargo(), &["install", "cargo-fuzz", "--locked"])?;
+    }
+    let shared = root.join("shared");
+    for target in ["wire_decoder", "engine_messages"] {
+        let budget = format!("-max_total_time={seconds}");
+        eprintln!("$ cargo fuzz run -O {target} -- {budget}");
+        let status = Command::new(cargo())
+            .args(["fuzz", "run", "-O", target, "--", &budget])
+            .current_dir(&shared)
+            .env("RUSTC_BOOTSTRAP", "1")
+            .status()
+            .context("running cargo fuzz")?;
+        if !status.success() {
+            bail!("fuzz target {target} found a failure (see shared/fuzz/artifacts/{target})");
+        }
+    }
+    Ok(())
+}
+
+fn lint(root: &Path) -> anyhow::Result<()> {
+    step(root, &cargo(), &["fmt", "--all", "--", "--check"])?;
+    step(root, &cargo(), &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    step(root, &cargo(), &["clippy", "-p", "accord-app", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"])
+}
