@@ -8,9 +8,11 @@
 //! - [`protocol`]: the automerge-repo v1 messages and their CBOR codec.
 //! - [`engine`]: the sans-IO sync state machine (`handle(now, event) -> effects`).
 //! - [`text`]: character-level splices of Automerge text, validated.
+//! - [`model`]: the partnership document schema, typed reads and validated operations.
 
 pub mod engine;
 pub mod ids;
+pub mod model;
 pub mod protocol;
 pub mod text;
 

@@ -1,0 +1,299 @@
+//! The communication plan: what is communicated, to whom, how and how
+//! often.
+//!
+//! `comm_plan{id → {what, audience, medium, frequency (days), owner (member
+//! id)?, last_sent?, created_at, order, deleted_at?}}`
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ReadDoc};
+
+use super::error::OpError;
+use super::fields::{
+    DAY_MS, check_date, check_range, get_str, get_string, get_u64, non_empty, put, put_opt,
+};
+use super::ids::{ItemId, MemberId};
+use super::items::{self, Collection};
+use super::members;
+
+/// Longest frequency accepted, in days.
+pub const MAX_FREQUENCY_DAYS: u32 = 366;
+
+/// One line of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Communication {
+    /// Its id.
+    pub id: ItemId,
+    /// What is communicated (for example "pipeline report").
+    pub what: String,
+    /// To whom.
+    pub audience: String,
+    /// How (email, call, meeting, newsletter…).
+    pub medium: String,
+    /// Every how many days.
+    pub frequency_days: u32,
+    /// Who sends it.
+    pub owner: Option<MemberId>,
+    /// When it was last sent (UTC ms).
+    pub last_sent: Option<u64>,
+    /// When it was planned (UTC ms).
+    pub created_at: Option<u64>,
+    /// When it is next due: last sent + frequency; if never sent, when it
+    /// was planned (it is due straight away).
+    pub next_due: Option<u64>,
+}
+
+/// The fields of a new line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewCommunication {
+    /// What (required).
+    pub what: String,
+    /// To whom.
+    pub audience: String,
+    /// How.
+    pub medium: String,
+    /// Every how many days (1–366).
+    pub frequency_days: u32,
+    /// Who sends it (a current member).
+    pub owner: Option<MemberId>,
+}
+
+/// Changes to a line; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CommunicationPatch {
+    /// New what.
+    pub what: Option<String>,
+    /// New audience.
+    pub audience: Option<String>,
+    /// New medium.
+    pub medium: Option<String>,
+    /// New frequency.
+    pub frequency_days: Option<u32>,
+    /// New owner (`Some(None)` clears it).
+    pub owner: Option<Option<MemberId>>,
+}
+
+/// When a communication is next due.
+pub fn next_due(
+    last_sent: Option<u64>,
+    created_at: Option<u64>,
+    frequency_days: u32,
+) -> Option<u64> {
+    match last_sent {
+        Some(sent) => Some(sent.saturating_add(u64::from(frequency_days) * DAY_MS)),
+        None => created_at,
+    }
+}
+
+fn check_frequency(days: u32) -> Result<u32, OpError> {
+    check_range(
+        "frequency (days)",
+        days.into(),
+        1,
+        MAX_FREQUENCY_DAYS.into(),
+    )
+    .map(|_| days)
+}
+
+fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Communication {
+    let frequency_days = get_u64(doc, obj, "frequency")
+        .and_then(|f| u32::try_from(f).ok())
+        .unwrap_or(30);
+    let last_sent = get_u64(doc, obj, "last_sent");
+    let created_at = get_u64(doc, obj, "created_at");
+    Communication {
+        id,
+        what: get_string(doc, obj, "what"),
+        audience: get_string(doc, obj, "audience"),
+        medium: get_string(doc, obj, "medium"),
+        frequency_days,
+        owner: get_str(doc, obj, "owner").and_then(|o| o.parse().ok()),
+        last_sent,
+        created_at,
+        next_due: next_due(last_sent, created_at, frequency_days),
+    }
+}
+
+/// The plan, in display order.
+pub fn list<R: ReadDoc>(doc: &R) -> Vec<Communication> {
+    let Ok(map) = Collection::CommPlan.locate(doc) else {
+        return Vec::new();
+    };
+    items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| read_one(doc, id, &obj))
+        .collect()
+}
+
+/// Adds a line to the plan.
+pub fn add<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    new: &NewCommunication,
+    now: u64,
+) -> Result<(), OpError> {
+    let what = non_empty("what", &new.what)?;
+    let frequency = check_frequency(new.frequency_days)?;
+    let now = check_date("time", now)?;
+    if let Some(owner) = new.owner {
+        members::require(tx, owner)?;
+    }
+    let map = Collection::CommPlan.locate(tx)?;
+    let obj = items::create(tx, &map, "communication", id)?;
+    tx.put(&obj, "what", what)?;
+    tx.put(&obj, "audience", new.audience.trim())?;
+    tx.put(&obj, "medium", new.medium.trim())?;
+    tx.put(&obj, "frequency", u64::from(frequency))?;
+    put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
+    tx.put(&obj, "created_at", now)?;
+    Ok(())
+}
+
+/// Edits a line, field by field.
+pub fn update<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    patch: &CommunicationPatch,
+) -> Result<(), OpError> {
+    let what = patch
+        .what
+        .as_deref()
+        .map(|w| non_empty("what", w))
+        .transpose()?;
+    let frequency = patch.frequency_days.map(check_frequency).transpose()?;
+    if let Some(Some(owner)) = patch.owner {
+        members::require(tx, owner)?;
+    }
+    let obj = items::require(tx, Collection::CommPlan, id)?;
+    if let Some(what) = what {
+        put(tx, &obj, "what", what)?;
+    }
+    if let Some(audience) = &patch.audience {
+        put(tx, &obj, "audience", audience.trim())?;
+    }
+    if let Some(medium) = &patch.medium {
+        put(tx, &obj, "medium", medium.trim())?;
+    }
+    if let Some(frequency) = frequency {
+        put(tx, &obj, "frequency", u64::from(frequency))?;
+    }
+    if let Some(owner) = patch.owner {
+        put_opt(tx, &obj, "owner", owner.map(|o| o.key()))?;
+    }
+    Ok(())
+}
+
+/// Records that it was sent at `at`. An earlier date than the one recorded
+/// is ignored, so the latest send always wins.
+pub fn mark_sent<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    at: u64,
+) -> Result<(), OpError> {
+    let at = check_date("date sent", at)?;
+    let obj = items::require(tx, Collection::CommPlan, id)?;
+    if get_u64(tx, &obj, "last_sent").is_some_and(|last| last >= at) {
+        return Ok(());
+    }
+    put(tx, &obj, "last_sent", at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::test_support::{T0, id, partnership};
+
+    #[test]
+    fn plan_lines_and_next_due() {
+        let mut fixture = partnership();
+        let (alice, bob) = (fixture.alice, fixture.bob);
+        let doc = &mut fixture.doc;
+        let new = NewCommunication {
+            what: "Pipeline report".into(),
+            audience: "Steering committee".into(),
+            medium: "email".into(),
+            frequency_days: 14,
+            owner: Some(alice),
+        };
+        for (bad, now) in [
+            (
+                NewCommunication {
+                    what: " ".into(),
+                    ..new.clone()
+                },
+                T0,
+            ),
+            (
+                NewCommunication {
+                    frequency_days: 0,
+                    ..new.clone()
+                },
+                T0,
+            ),
+            (
+                NewCommunication {
+                    frequency_days: 400,
+                    ..new.clone()
+                },
+                T0,
+            ),
+            (
+                NewCommunication {
+                    owner: Some(MemberId::from_bytes([1; 16])),
+                    ..new.clone()
+                },
+                T0,
+            ),
+            (new.clone(), 0),
+        ] {
+            assert!(add(doc, id(90), &bad, now).is_err());
+        }
+        assert!(list(doc).is_empty());
+        add(doc, id(90), &new, T0).unwrap();
+        let line = &list(doc)[0];
+        assert_eq!(line.what, "Pipeline report");
+        assert_eq!(line.owner, Some(alice));
+        assert_eq!(line.next_due, Some(T0));
+
+        assert!(matches!(
+            mark_sent(doc, id(90), 0),
+            Err(OpError::InvalidDate { .. })
+        ));
+        assert!(matches!(
+            mark_sent(doc, id(91), T0),
+            Err(OpError::NotFound { .. })
+        ));
+        mark_sent(doc, id(90), T0 + DAY_MS).unwrap();
+        mark_sent(doc, id(90), T0).unwrap();
+        assert_eq!(list(doc)[0].next_due, Some(T0 + 15 * DAY_MS));
+
+        assert!(
+            update(
+                doc,
+                id(90),
+                &CommunicationPatch {
+                    frequency_days: Some(0),
+                    ..CommunicationPatch::default()
+                }
+            )
+            .is_err()
+        );
+        update(
+            doc,
+            id(90),
+            &CommunicationPatch {
+                medium: Some("video call".into()),
+                frequency_days: Some(7),
+                owner: Some(Some(bob)),
+                ..CommunicationPatch::default()
+            },
+        )
+        .unwrap();
+        let line = &list(doc)[0];
+        assert_eq!(
+            (line.medium.as_str(), line.owner),
+            ("video call", Some(bob))
+        );
+        assert_eq!(line.audience, "Steering committee");
+        assert_eq!(line.next_due, Some(T0 + 8 * DAY_MS));
+    }
+}

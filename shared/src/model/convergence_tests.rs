@@ -1,0 +1,303 @@
+//! Two replicas editing the same items concurrently, then syncing.
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{ActorId, AutoCommit};
+
+use super::items::{self, Collection};
+use super::kpis::{self, Direction, KpiKind, KpiPatch, NewKpi, NewMeasurement};
+use super::objectives::{self, NewObjective, ObjectivePatch, ObjectiveStatus};
+use super::test_support::{T0, id, partnership};
+use super::{DAY_MS, OpError, Partnership};
+
+/// Runs the Automerge sync protocol between two replicas until quiet.
+fn sync_pair(a: &mut AutoCommit, b: &mut AutoCommit) {
+    let (mut a_state, mut b_state) = (sync::State::new(), sync::State::new());
+    for _ in 0..20 {
+        let to_b = a.sync().generate_sync_message(&mut a_state);
+        let to_a = b.sync().generate_sync_message(&mut b_state);
+        if to_b.is_none() && to_a.is_none() {
+            return;
+        }
+        if let Some(message) = to_b {
+            b.sync()
+                .receive_sync_message(&mut b_state, message)
+                .unwrap();
+        }
+        if let Some(message) = to_a {
+            a.sync()
+                .receive_sync_message(&mut a_state, message)
+                .unwrap();
+        }
+    }
+    panic!("sync did not settle");
+}
+
+const OBJECTIVE: u8 = 40;
+const KPI: u8 = 60;
+
+/// Alice's replica with an objective and a KPI, and Bob's fork of it.
+fn two_replicas() -> (AutoCommit, AutoCommit, super::test_support::Fixture) {
+    let mut fixture = partnership();
+    let doc = &mut fixture.doc;
+    doc.set_actor(ActorId::from(b"alice-laptop".as_slice()));
+    objectives::add(
+        doc,
+        id(OBJECTIVE),
+        &NewObjective {
+            title: "Launch".into(),
+            owner: Some(fixture.acme),
+            deliverables: "Two pilots in Benelux.".into(),
+            due: None,
+        },
+        T0,
+    )
+    .unwrap();
+    kpis::add(
+        doc,
+        id(KPI),
+        &NewKpi {
+            name: "Joint revenue".into(),
+            objective: Some(id(OBJECTIVE)),
+            kind: KpiKind::Quantitative {
+                unit: "kEUR".into(),
+                baseline: 0.0,
+                target: 100.0,
+                direction: Direction::Up,
+            },
+            cadence_days: 30,
+        },
+        T0,
+    )
+    .unwrap();
+    doc.commit();
+    let alice = doc
+        .fork()
+        .with_actor(ActorId::from(b"alice-laptop-2".as_slice()));
+    let bob = doc
+        .fork()
+        .with_actor(ActorId::from(b"bob-phone".as_slice()));
+    (alice, bob, fixture)
+}
+
+#[test]
+fn concurrent_edits_of_one_objective_and_kpi_merge_field_by_field() {
+    let (mut alice_doc, mut bob_doc, fixture) = two_replicas();
+    let (alice, bob) = (fixture.alice, fixture.bob);
+
+    // Alice submits the whole edit form: unchanged fields are not rewritten.
+    objectives::update(
+        &mut alice_doc,
+        id(OBJECTIVE),
+        &ObjectivePatch {
+            title: Some("Launch".into()),
+            owner: Some(Some(fixture.acme)),
+            deliverables: Some("Two paid pilots in Benelux.".into()),
+            due: Some(None),
+            status: Some(ObjectiveStatus::InProgress),
+        },
+    )
+    .unwrap();
+    kpis::update(
+        &mut alice_doc,
+        id(KPI),
+        &KpiPatch {
+            kind: Some(KpiKind::Quantitative {
+                unit: "kEUR".into(),
+                baseline: 0.0,
+                target: 120.0,
+                direction: Direction::Up,
+            }),
+            ..KpiPatch::default()
+        },
+    )
+    .unwrap();
+    kpis::record(
+        &mut alice_doc,
+        id(KPI),
+        id(70),
+        &NewMeasurement {
+            value: 40.0,
+            note: "Q1".into(),
+            at: T0 + DAY_MS,
+            by: alice,
+        },
+    )
+    .unwrap();
+
+    // Bob, offline, edits other fields of the same items.
+    objectives::update(
+        &mut bob_doc,
+        id(OBJECTIVE),
+        &ObjectivePatch {
+            title: Some("Launch in Benelux".into()),
+            deliverables: Some("Two pilots in Benelux and one in France.".into()),
+            due: Some(Some(T0 + 90 * DAY_MS)),
+            owner: Some(Some(fixture.globex)),
+            ..ObjectivePatch::default()
+        },
+    )
+    .unwrap();
+    kpis::update(
+        &mut bob_doc,
+        id(KPI),
+        &KpiPatch {
+            name: Some("Joint revenue (signed)".into()),
+            cadence_days: Some(14),
+            ..KpiPatch::default()
+        },
+    )
+    .unwrap();
+    kpis::record(
+        &mut bob_doc,
+        id(KPI),
+        id(71),
+        &NewMeasurement {
+            value: 100.0,
+            note: "Q2".into(),
+            at: T0 + 2 * DAY_MS,
+            by: bob,
+        },
+    )
+    .unwrap();
+
+    sync_pair(&mut alice_doc, &mut bob_doc);
+    let merged = Partnership::read(&alice_doc).unwrap();
+    assert_eq!(merged, Partnership::read(&bob_doc).unwrap());
+
+    let objective = &merged.objectives[0];
+    assert_eq!(objective.title, "Launch in Benelux");
+    assert_eq!(objective.status, ObjectiveStatus::InProgress);
+    assert_eq!(objective.due, Some(T0 + 90 * DAY_MS));
+    assert_eq!(objective.owner, Some(fixture.globex));
+    assert_eq!(
+        objective.deliverables,
+        "Two paid pilots in Benelux and one in France."
+    );
+
+    let kpi = &merged.kpis[0];
+    assert_eq!(kpi.name, "Joint revenue (signed)");
+    assert_eq!(kpi.cadence_days, 14);
+    assert!(matches!(kpi.kind, KpiKind::Quantitative { target, .. } if target == 120.0));
+    let values: Vec<f64> = kpi.measurements.iter().map(|m| m.value).collect();
+    assert_eq!(values, [40.0, 100.0]);
+    assert_eq!(kpi.health, kpis::Health::OnTrack);
+}
+
+#[test]
+fn concurrent_inserts_never_collide() {
+    let (mut alice_doc, mut bob_doc, _) = two_replicas();
+    let new = |title: &str| NewObjective {
+        title: title.into(),
+        ..NewObjective::default()
+    };
+    objectives::add(&mut alice_doc, id(41), &new("From Alice"), T0).unwrap();
+    objectives::add(&mut bob_doc, id(42), &new("From Bob"), T0).unwrap();
+    sync_pair(&mut alice_doc, &mut bob_doc);
+    let titles: Vec<String> = objectives::list(&bob_doc)
+        .into_iter()
+        .map(|o| o.title)
+        .collect();
+    assert_eq!(titles, ["Launch", "From Alice", "From Bob"]);
+    assert_eq!(objectives::list(&alice_doc), objectives::list(&bob_doc));
+}
+
+#[test]
+fn delete_wins_over_a_concurrent_edit_which_restore_brings_back() {
+    let (mut alice_doc, mut bob_doc, fixture) = two_replicas();
+    items::delete(&mut alice_doc, Collection::Objectives, id(OBJECTIVE), T0).unwrap();
+    items::delete(&mut alice_doc, Collection::Kpis, id(KPI), T0).unwrap();
+    objectives::update(
+        &mut bob_doc,
+        id(OBJECTIVE),
+        &ObjectivePatch {
+            title: Some("Launch in Benelux".into()),
+            deliverables: Some("Two pilots in Benelux, signed.".into()),
+            ..ObjectivePatch::default()
+        },
+    )
+    .unwrap();
+    kpis::record(
+        &mut bob_doc,
+        id(KPI),
+        id(71),
+        &NewMeasurement {
+            value: 55.0,
+            note: String::new(),
+            at: T0 + DAY_MS,
+            by: fixture.bob,
+        },
+    )
+    .unwrap();
+
+    sync_pair(&mut alice_doc, &mut bob_doc);
+    for doc in [&alice_doc, &bob_doc] {
+        assert!(objectives::list(doc).is_empty());
+        assert!(kpis::list(doc).is_empty());
+        assert_eq!(
+            items::deleted(doc, Collection::Objectives).unwrap()[0].label,
+            "Launch in Benelux"
+        );
+    }
+    // On either side the deleted item now refuses further edits.
+    assert!(matches!(
+        objectives::update(
+            &mut bob_doc,
+            id(OBJECTIVE),
+            &ObjectivePatch {
+                status: Some(ObjectiveStatus::Done),
+                ..ObjectivePatch::default()
+            }
+        ),
+        Err(OpError::NotFound {
+            kind: "objective",
+            ..
+        })
+    ));
+
+    // Restoring brings the items back with Bob's concurrent edits.
+    items::restore(&mut bob_doc, Collection::Objectives, id(OBJECTIVE)).unwrap();
+    items::restore(&mut bob_doc, Collection::Kpis, id(KPI)).unwrap();
+    sync_pair(&mut alice_doc, &mut bob_doc);
+    let objective = objectives::get(&alice_doc, id(OBJECTIVE)).unwrap();
+    assert_eq!(objective.title, "Launch in Benelux");
+    assert_eq!(objective.deliverables, "Two pilots in Benelux, signed.");
+    assert_eq!(
+        kpis::get(&alice_doc, id(KPI)).unwrap().measurements[0].value,
+        55.0
+    );
+    assert_eq!(
+        Partnership::read(&alice_doc).unwrap(),
+        Partnership::read(&bob_doc).unwrap()
+    );
+}
+
+#[test]
+fn merge_instead_of_sync_gives_the_same_result() {
+    let (mut alice_doc, mut bob_doc, _) = two_replicas();
+    objectives::update(
+        &mut alice_doc,
+        id(OBJECTIVE),
+        &ObjectivePatch {
+            status: Some(ObjectiveStatus::Blocked),
+            ..ObjectivePatch::default()
+        },
+    )
+    .unwrap();
+    objectives::update(
+        &mut bob_doc,
+        id(OBJECTIVE),
+        &ObjectivePatch {
+            title: Some("Launch now".into()),
+            ..ObjectivePatch::default()
+        },
+    )
+    .unwrap();
+    alice_doc.merge(&mut bob_doc).unwrap();
+    bob_doc.merge(&mut alice_doc).unwrap();
+    let objective = objectives::get(&bob_doc, id(OBJECTIVE)).unwrap();
+    assert_eq!(
+        (objective.title.as_str(), objective.status),
+        ("Launch now", ObjectiveStatus::Blocked)
+    );
+    assert_eq!(objectives::list(&alice_doc), objectives::list(&bob_doc));
+}

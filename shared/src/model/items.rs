@@ -1,0 +1,374 @@
+//! The collections of the document and what every item in them shares:
+//! creation under a fresh random key, an `order` for display, and deletion.
+//!
+//! # Deleting while someone else edits
+//!
+//! Deleting an item does not remove its map: it sets `deleted_at`. Reads skip
+//! deleted items and operations refuse them ([`OpError::NotFound`]), so on any
+//! one replica a deleted item is gone. When one partner deletes an item while
+//! the other edits it offline, **the delete wins** after merging — the item
+//! stays deleted — **and the edit is not lost**: it merged into the hidden
+//! item, and [`restore`] brings the item back with that edit included. (Had we
+//! removed the map key instead, the concurrent edit would land in an
+//! unreachable object and be lost for good.) A delete and a restore made
+//! concurrently resolve like any other field: one of them wins, the same on
+//! every replica.
+//!
+//! # Order
+//!
+//! `order` is a float. New items go after the last one; [`move_to`] puts an
+//! item halfway between its new neighbours, so two people reordering
+//! different items never conflict. Ties (two items moved into the same gap at
+//! once) are broken by id, identically everywhere.
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ObjType, ROOT, ReadDoc};
+
+use super::error::OpError;
+use super::fields::{self, check_date, child_map, get_f64, get_string, get_u64};
+use super::ids::ItemId;
+
+/// Key of the "deleted at" timestamp on every item.
+pub(crate) const DELETED_AT: &str = "deleted_at";
+/// Key of the display order on every item.
+pub(crate) const ORDER: &str = "order";
+
+/// A collection whose items can be deleted, restored and reordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    /// `parties{}`.
+    Parties,
+    /// `vetting.criteria{}`.
+    Criteria,
+    /// `vetting.diligence{}`.
+    Diligence,
+    /// `objectives{}`.
+    Objectives,
+    /// `kpis{}`.
+    Kpis,
+    /// `kpis{kpi}.measurements{}`.
+    Measurements {
+        /// The KPI the measurements belong to.
+        kpi: ItemId,
+    },
+    /// `raci.activities{}`.
+    Activities,
+    /// `comm_plan{}`.
+    CommPlan,
+    /// `milestones{}`.
+    Milestones,
+}
+
+impl Collection {
+    /// What one item is called, for messages.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Parties => "party",
+            Self::Criteria => "criterion",
+            Self::Diligence => "due-diligence item",
+            Self::Objectives => "objective",
+            Self::Kpis => "KPI",
+            Self::Measurements { .. } => "measurement",
+            Self::Activities => "activity",
+            Self::CommPlan => "communication",
+            Self::Milestones => "milestone",
+        }
+    }
+
+    /// The field that names an item, shown in a list of deleted items.
+    fn label_key(self) -> &'static str {
+        match self {
+            Self::Parties | Self::Criteria | Self::Kpis | Self::Activities => "name",
+            Self::Diligence => "item",
+            Self::Objectives | Self::Milestones => "title",
+            Self::Measurements { .. } => "value",
+            Self::CommPlan => "what",
+        }
+    }
+
+    /// The map holding the collection's items.
+    pub(crate) fn locate<R: ReadDoc>(self, doc: &R) -> Result<ObjId, OpError> {
+        let root =
+            |key: &'static str| child_map(doc, &ROOT, key).ok_or(OpError::NotInitialized(key));
+        let nested = |outer: &'static str, inner: &'static str, name: &'static str| {
+            child_map(doc, &root(outer)?, inner).ok_or(OpError::NotInitialized(name))
+        };
+        match self {
+            Self::Parties => root("parties"),
+            Self::Criteria => nested("vetting", "criteria", "vetting.criteria"),
+            Self::Diligence => nested("vetting", "diligence", "vetting.diligence"),
+            Self::Objectives => root("objectives"),
+            Self::Kpis => root("kpis"),
+            Self::Measurements { kpi } => {
+                let kpi_obj = require(doc, Self::Kpis, kpi)?;
+                child_map(doc, &kpi_obj, "measurements")
+                    .ok_or(OpError::NotInitialized("kpi.measurements"))
+            }
+            Self::Activities => nested("raci", "activities", "raci.activities"),
+            Self::CommPlan => root("comm_plan"),
+            Self::Milestones => root("milestones"),
+        }
+    }
+}
+
+/// The item's map if it exists and is not deleted.
+pub(crate) fn live<R: ReadDoc>(doc: &R, items: &ObjId, key: &str) -> Option<ObjId> {
+    child_map(doc, items, key).filter(|item| get_u64(doc, item, DELETED_AT).is_none())
+}
+
+/// The live item `id` of `collection`, or [`OpError::NotFound`].
+pub(crate) fn require<R: ReadDoc>(
+    doc: &R,
+    collection: Collection,
+    id: ItemId,
+) -> Result<ObjId, OpError> {
+    let items = collection.locate(doc)?;
+    live(doc, &items, &id.key()).ok_or_else(|| OpError::not_found(collection.kind(), &id))
+}
+
+/// The live items of a collection map, sorted by `order` then id.
+pub(crate) fn entries<R: ReadDoc>(doc: &R, items: &ObjId) -> Vec<(ItemId, ObjId)> {
+    let mut found: Vec<(f64, ItemId, ObjId)> = doc
+        .keys(items)
+        .filter_map(|key| {
+            let id = key.parse::<ItemId>().ok()?;
+            let obj = live(doc, items, &key)?;
+            Some((get_f64(doc, &obj, ORDER).unwrap_or(0.0), id, obj))
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    found.into_iter().map(|(_, id, obj)| (id, obj)).collect()
+}
+
+/// Creates the item `id` (a fresh map placed after every existing item).
+/// Fails with [`OpError::Duplicate`] if the key was ever used, deleted or not.
+pub(crate) fn create<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    items: &ObjId,
+    kind: &'static str,
+    id: ItemId,
+) -> Result<ObjId, OpError> {
+    let key = id.key();
+    if tx.get(items, &key)?.is_some() {
+        return Err(OpError::Duplicate { kind, id: key });
+    }
+    let last = tx
+        .keys(items)
+        .filter_map(|k| child_map(tx, items, &k))
+        .filter_map(|item| get_f64(tx, &item, ORDER))
+        .fold(0.0_f64, f64::max);
+    let item = tx.put_object(items, key.as_str(), ObjType::Map)?;
+    tx.put(&item, ORDER, last + 1.0)?;
+    Ok(item)
+}
+
+/// Deletes an item (sets `deleted_at`; see the module docs for why).
+///
+/// A party still having members who have not left cannot be deleted.
+pub fn delete<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    collection: Collection,
+    id: ItemId,
+    now: u64,
+) -> Result<(), OpError> {
+    let now = check_date("deletion time", now)?;
+    let item = require(tx, collection, id)?;
+    if collection == Collection::Parties && super::members::has_current_members(tx, id.into()) {
+        return Err(OpError::InUse {
+            kind: "party",
+            reason: "it still has members",
+        });
+    }
+    tx.put(&item, DELETED_AT, now)?;
+    Ok(())
+}
+
+/// Brings a deleted item back, with any edits merged in since.
+pub fn restore<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    collection: Collection,
+    id: ItemId,
+) -> Result<(), OpError> {
+    let items = collection.locate(tx)?;
+    let key = id.key();
+    let item = child_map(tx, &items, &key)
+        .filter(|item| get_u64(tx, item, DELETED_AT).is_some())
+        .ok_or_else(|| OpError::not_found(collection.kind(), &key))?;
+    tx.delete(&item, DELETED_AT)?;
+    Ok(())
+}
+
+/// A deleted item, as listed for a "recently deleted" view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeletedItem {
+    /// Its id.
+    pub id: ItemId,
+    /// Its name or title (for a measurement, its value).
+    pub label: String,
+    /// When it was deleted (UTC ms).
+    pub deleted_at: u64,
+}
+
+/// The deleted items of a collection, most recently deleted first.
+pub fn deleted<R: ReadDoc>(doc: &R, collection: Collection) -> Result<Vec<DeletedItem>, OpError> {
+    let items = collection.locate(doc)?;
+    let mut found: Vec<DeletedItem> = doc
+        .keys(&items)
+        .filter_map(|key| {
+            let id = key.parse::<ItemId>().ok()?;
+            let item = child_map(doc, &items, &key)?;
+            let deleted_at = get_u64(doc, &item, DELETED_AT)?;
+            let label_key = collection.label_key();
+            let label = match get_f64(doc, &item, label_key) {
+                Some(number) if label_key == "value" => number.to_string(),
+                _ => get_string(doc, &item, label_key),
+            };
+            Some(DeletedItem {
+                id,
+                label,
+                deleted_at,
+            })
+        })
+        .collect();
+    found.sort_by(|a, b| b.deleted_at.cmp(&a.deleted_at).then(a.id.cmp(&b.id)));
+    Ok(found)
+}
+
+/// Moves an item so it is shown at `index` among the live items (clamped to
+/// the end).
+pub fn move_to<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    collection: Collection,
+    id: ItemId,
+    index: usize,
+) -> Result<(), OpError> {
+    let item = require(tx, collection, id)?;
+    let items = collection.locate(tx)?;
+    let others: Vec<f64> = entries(tx, &items)
+        .into_iter()
+        .filter(|(other, _)| *other != id)
+        .map(|(_, obj)| get_f64(tx, &obj, ORDER).unwrap_or(0.0))
+        .collect();
+    let index = index.min(others.len());
+    let order = match (index.checked_sub(1).map(|i| others[i]), others.get(index)) {
+        (None, None) => 1.0,
+        (None, Some(next)) => next - 1.0,
+        (Some(prev), None) => prev + 1.0,
+        (Some(prev), Some(next)) => prev + (next - prev) / 2.0,
+    };
+    fields::put(tx, &item, ORDER, order)
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::AutoCommit;
+
+    use super::*;
+    use crate::model::test_support::{T0, id, partnership};
+    use crate::model::{milestones, parties};
+
+    fn names(doc: &AutoCommit) -> Vec<String> {
+        milestones::list(doc).into_iter().map(|m| m.title).collect()
+    }
+
+    fn add(doc: &mut AutoCommit, n: u8, title: &str) -> ItemId {
+        let id = id(n);
+        milestones::add(
+            doc,
+            id,
+            &milestones::NewMilestone {
+                title: title.into(),
+                due: None,
+            },
+        )
+        .unwrap();
+        id
+    }
+
+    #[test]
+    fn items_keep_creation_order_and_can_be_moved() {
+        let mut doc = partnership().doc;
+        let a = add(&mut doc, 101, "a");
+        let b = add(&mut doc, 102, "b");
+        let c = add(&mut doc, 103, "c");
+        assert_eq!(names(&doc), ["a", "b", "c"]);
+        move_to(&mut doc, Collection::Milestones, c, 0).unwrap();
+        assert_eq!(names(&doc), ["c", "a", "b"]);
+        move_to(&mut doc, Collection::Milestones, c, 1).unwrap();
+        assert_eq!(names(&doc), ["a", "c", "b"]);
+        move_to(&mut doc, Collection::Milestones, a, 99).unwrap();
+        assert_eq!(names(&doc), ["c", "b", "a"]);
+        assert!(matches!(
+            move_to(&mut doc, Collection::Milestones, id(1), 0),
+            Err(OpError::NotFound {
+                kind: "milestone",
+                ..
+            })
+        ));
+        let _ = b;
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused() {
+        let mut doc = partnership().doc;
+        add(&mut doc, 101, "a");
+        let again = milestones::add(
+            &mut doc,
+            id(101),
+            &milestones::NewMilestone {
+                title: "b".into(),
+                due: None,
+            },
+        );
+        assert!(matches!(
+            again,
+            Err(OpError::Duplicate {
+                kind: "milestone",
+                ..
+            })
+        ));
+        assert_eq!(names(&doc), ["a"]);
+    }
+
+    #[test]
+    fn delete_hides_restore_brings_back() {
+        let mut doc = partnership().doc;
+        let a = add(&mut doc, 101, "a");
+        add(&mut doc, 102, "b");
+        assert!(matches!(
+            delete(&mut doc, Collection::Milestones, a, 0),
+            Err(OpError::InvalidDate { .. })
+        ));
+        delete(&mut doc, Collection::Milestones, a, T0).unwrap();
+        assert_eq!(names(&doc), ["b"]);
+        assert!(matches!(
+            delete(&mut doc, Collection::Milestones, a, T0),
+            Err(OpError::NotFound { .. })
+        ));
+        assert_eq!(
+            deleted(&doc, Collection::Milestones).unwrap(),
+            [DeletedItem {
+                id: a,
+                label: "a".into(),
+                deleted_at: T0
+            }]
+        );
+        restore(&mut doc, Collection::Milestones, a).unwrap();
+        assert_eq!(names(&doc), ["a", "b"]);
+        assert!(matches!(
+            restore(&mut doc, Collection::Milestones, a),
+            Err(OpError::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn a_party_with_members_cannot_be_deleted() {
+        let mut fixture = partnership();
+        let party = fixture.acme.into();
+        assert!(matches!(
+            delete(&mut fixture.doc, Collection::Parties, party, T0),
+            Err(OpError::InUse { kind: "party", .. })
+        ));
+        assert_eq!(parties::list(&fixture.doc).len(), 2);
+    }
+}

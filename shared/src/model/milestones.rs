@@ -1,0 +1,233 @@
+//! Milestones, and celebrating them.
+//!
+//! `milestones{id → {title, due?, achieved_at?, celebration (Text), order,
+//! deleted_at?}}`
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ReadDoc};
+
+use super::error::OpError;
+use super::fields::{
+    check_date, check_opt_date, get_string, get_text, get_u64, new_text, non_empty, put, put_opt,
+    set_text,
+};
+use super::ids::ItemId;
+use super::items::{self, Collection};
+
+/// A milestone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Milestone {
+    /// Its id.
+    pub id: ItemId,
+    /// What is reached.
+    pub title: String,
+    /// When it is due (UTC ms).
+    pub due: Option<u64>,
+    /// When it was achieved (UTC ms).
+    pub achieved_at: Option<u64>,
+    /// How the partners celebrated (prose).
+    pub celebration: String,
+}
+
+/// The fields of a new milestone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewMilestone {
+    /// What is reached (required).
+    pub title: String,
+    /// When it is due.
+    pub due: Option<u64>,
+}
+
+/// Changes to a milestone; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MilestonePatch {
+    /// New title.
+    pub title: Option<String>,
+    /// New due date (`Some(None)` clears it).
+    pub due: Option<Option<u64>>,
+}
+
+fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Milestone {
+    Milestone {
+        id,
+        title: get_string(doc, obj, "title"),
+        due: get_u64(doc, obj, "due"),
+        achieved_at: get_u64(doc, obj, "achieved_at"),
+        celebration: get_text(doc, obj, "celebration"),
+    }
+}
+
+/// The milestones, in display order.
+pub fn list<R: ReadDoc>(doc: &R) -> Vec<Milestone> {
+    let Ok(map) = Collection::Milestones.locate(doc) else {
+        return Vec::new();
+    };
+    items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| read_one(doc, id, &obj))
+        .collect()
+}
+
+/// Adds a milestone.
+pub fn add<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    new: &NewMilestone,
+) -> Result<(), OpError> {
+    let title = non_empty("title", &new.title)?;
+    let due = check_opt_date("due date", new.due)?;
+    let map = Collection::Milestones.locate(tx)?;
+    let obj = items::create(tx, &map, "milestone", id)?;
+    tx.put(&obj, "title", title)?;
+    put_opt(tx, &obj, "due", due)?;
+    new_text(tx, &obj, "celebration", "")?;
+    Ok(())
+}
+
+/// Edits a milestone, field by field.
+pub fn update<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    patch: &MilestonePatch,
+) -> Result<(), OpError> {
+    let title = patch
+        .title
+        .as_deref()
+        .map(|t| non_empty("title", t))
+        .transpose()?;
+    let due = patch
+        .due
+        .map(|d| check_opt_date("due date", d))
+        .transpose()?;
+    let obj = items::require(tx, Collection::Milestones, id)?;
+    if let Some(title) = title {
+        put(tx, &obj, "title", title)?;
+    }
+    if let Some(due) = due {
+        put_opt(tx, &obj, "due", due)?;
+    }
+    Ok(())
+}
+
+/// Marks a milestone achieved at `at`, with how it was celebrated.
+pub fn achieve<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    at: u64,
+    celebration: &str,
+) -> Result<(), OpError> {
+    let at = check_date("date achieved", at)?;
+    let obj = items::require(tx, Collection::Milestones, id)?;
+    put(tx, &obj, "achieved_at", at)?;
+    set_text(tx, &obj, "celebration", celebration)
+}
+
+/// Marks a milestone not achieved (yet). The celebration note is kept.
+pub fn reopen<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
+    let obj = items::require(tx, Collection::Milestones, id)?;
+    put_opt::<_, u64>(tx, &obj, "achieved_at", None)
+}
+
+/// Rewrites the celebration note of an achieved milestone.
+pub fn set_celebration<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    note: &str,
+) -> Result<(), OpError> {
+    let obj = items::require(tx, Collection::Milestones, id)?;
+    if get_u64(tx, &obj, "achieved_at").is_none() {
+        return Err(OpError::Invalid {
+            field: "celebration",
+            reason: "the milestone has not been achieved yet",
+        });
+    }
+    set_text(tx, &obj, "celebration", note)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::test_support::{T0, id, partnership};
+
+    #[test]
+    fn milestones_due_achieved_and_celebrated() {
+        let mut doc = partnership().doc;
+        let new = NewMilestone {
+            title: "First joint customer".into(),
+            due: Some(T0),
+        };
+        assert!(matches!(
+            add(
+                &mut doc,
+                id(100),
+                &NewMilestone {
+                    title: "".into(),
+                    due: None
+                }
+            ),
+            Err(OpError::Empty { .. })
+        ));
+        assert!(matches!(
+            add(
+                &mut doc,
+                id(100),
+                &NewMilestone {
+                    due: Some(1),
+                    ..new.clone()
+                }
+            ),
+            Err(OpError::InvalidDate { .. })
+        ));
+        add(&mut doc, id(100), &new).unwrap();
+        assert!(matches!(
+            set_celebration(&mut doc, id(100), "Cake"),
+            Err(OpError::Invalid {
+                field: "celebration",
+                ..
+            })
+        ));
+        assert!(matches!(
+            achieve(&mut doc, id(100), 0, ""),
+            Err(OpError::InvalidDate { .. })
+        ));
+        assert!(matches!(
+            achieve(&mut doc, id(101), T0, ""),
+            Err(OpError::NotFound { .. })
+        ));
+        achieve(&mut doc, id(100), T0 + 5, "Team dinner in Ghent.").unwrap();
+        set_celebration(&mut doc, id(100), "Team dinner in Ghent, with both CEOs.").unwrap();
+        assert!(
+            update(
+                &mut doc,
+                id(100),
+                &MilestonePatch {
+                    title: Some(" ".into()),
+                    due: None
+                }
+            )
+            .is_err()
+        );
+        update(
+            &mut doc,
+            id(100),
+            &MilestonePatch {
+                title: Some("First joint customer signed".into()),
+                due: Some(None),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            list(&doc),
+            [Milestone {
+                id: id(100),
+                title: "First joint customer signed".into(),
+                due: None,
+                achieved_at: Some(T0 + 5),
+                celebration: "Team dinner in Ghent, with both CEOs.".into(),
+            }]
+        );
+        reopen(&mut doc, id(100)).unwrap();
+        assert_eq!(list(&doc)[0].achieved_at, None);
+        assert!(reopen(&mut doc, id(101)).is_err());
+    }
+}

@@ -1,0 +1,260 @@
+//! The partnership document (schema v1): a hand-written typed mapping over
+//! Automerge, typed reads, and every mutation the UI can make as an
+//! operation with validation and typed errors.
+//!
+//! - Every operation takes `&mut T where T: Transactable + ReadDoc` (an
+//!   `AutoCommit`, or a `Transaction` of an `Automerge`), validates its input
+//!   first, and on error returns [`OpError`] having written nothing.
+//! - Ids of new items come from the caller (16 random bytes; see [`ids`]),
+//!   and so does the time (`now`, UTC milliseconds).
+//! - Reads return plain structs and are lenient: missing or mistyped fields
+//!   read as defaults, so a document touched by an older or buggy client
+//!   still opens.
+//! - Collections are maps keyed by random ids, so concurrent inserts never
+//!   collide; fields are separate keys, so concurrent edits of one item
+//!   merge field by field; prose is Automerge Text, edited by minimal
+//!   splices, so concurrent typing merges character by character.
+//! - Deleting an item marks it deleted; a concurrent edit is kept and comes
+//!   back with [`items::restore`] (see [`items`]).
+//!
+//! The full shape is documented in `docs/schema.md`.
+//!
+//! Modules, one concept each:
+//! - [`schema`]: version, [`init`] and [`migrate`];
+//! - [`overview`]: title, purpose, lifecycle stage and its history, review
+//!   cadence and check-ins;
+//! - [`parties`], [`members`] (with devices and partnership managers);
+//! - [`vetting`]: weighted criteria, scores, due diligence;
+//! - [`objectives`], [`kpis`] (measurements and health);
+//! - [`raci`], [`comm_plan`], [`milestones`];
+//! - [`items`]: what every collection item shares (order, delete, restore);
+//! - [`ids`], [`error`].
+
+pub mod comm_plan;
+pub mod error;
+mod fields;
+pub mod ids;
+pub mod items;
+pub mod kpis;
+pub mod members;
+pub mod milestones;
+pub mod objectives;
+pub mod overview;
+pub mod parties;
+pub mod raci;
+pub mod schema;
+pub mod vetting;
+
+#[cfg(test)]
+mod convergence_tests;
+#[cfg(test)]
+pub(crate) mod test_support;
+
+use automerge::ReadDoc;
+
+pub use error::OpError;
+pub use fields::{DAY_MS, MAX_DATE, MIN_DATE};
+pub use ids::{IdError, ItemId, MemberId, PartyId};
+pub use items::Collection;
+pub use schema::{Migration, SCHEMA_VERSION, init, migrate};
+
+/// Everything in a partnership document, read at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partnership {
+    /// The schema version.
+    pub schema: u64,
+    /// Title, purpose, stage, check-ins.
+    pub overview: overview::Overview,
+    /// The partner organizations.
+    pub parties: Vec<parties::Party>,
+    /// Everyone, including who left.
+    pub members: Vec<members::Member>,
+    /// Devices and their members.
+    pub devices: Vec<members::Device>,
+    /// Criteria, scores, totals, due diligence.
+    pub vetting: vetting::Vetting,
+    /// Objectives.
+    pub objectives: Vec<objectives::Objective>,
+    /// KPIs with their logs and health.
+    pub kpis: Vec<kpis::Kpi>,
+    /// The RACI matrix.
+    pub raci: raci::Raci,
+    /// RACI rows needing a fix.
+    pub raci_issues: Vec<raci::ActivityIssue>,
+    /// The communication plan.
+    pub comm_plan: Vec<comm_plan::Communication>,
+    /// Milestones.
+    pub milestones: Vec<milestones::Milestone>,
+}
+
+impl Partnership {
+    /// Reads the whole document. Fails only if it is not a partnership or
+    /// was written by a newer schema than this code knows.
+    pub fn read<R: ReadDoc>(doc: &R) -> Result<Self, OpError> {
+        let schema = schema::version(doc).ok_or(OpError::NotInitialized(schema::SCHEMA))?;
+        if schema > SCHEMA_VERSION {
+            return Err(OpError::UnsupportedSchema {
+                found: schema,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(Self {
+            schema,
+            overview: overview::read(doc),
+            parties: parties::list(doc),
+            members: members::list(doc),
+            devices: members::devices(doc),
+            vetting: vetting::read(doc),
+            objectives: objectives::list(doc),
+            kpis: kpis::list(doc),
+            raci: raci::read(doc),
+            raci_issues: raci::issues(doc),
+            comm_plan: comm_plan::list(doc),
+            milestones: milestones::list(doc),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, Value};
+
+    use super::*;
+    use crate::model::test_support::{T0, partnership};
+
+    #[test]
+    fn init_makes_a_v1_document() {
+        let mut doc = AutoCommit::new();
+        assert!(matches!(
+            init(&mut doc, " ", T0),
+            Err(OpError::Empty { .. })
+        ));
+        assert!(matches!(
+            init(&mut doc, "x", 0),
+            Err(OpError::InvalidDate { .. })
+        ));
+        assert_eq!(doc.length(ROOT), 0);
+        init(&mut doc, "Acme × Globex", T0).unwrap();
+        assert!(matches!(
+            init(&mut doc, "Again", T0),
+            Err(OpError::Invalid { .. })
+        ));
+        let read = Partnership::read(&doc).unwrap();
+        assert_eq!(read.schema, SCHEMA_VERSION);
+        assert_eq!(read.overview.title, "Acme × Globex");
+        assert_eq!(read.vetting.criteria.len(), 7);
+        assert!(read.parties.is_empty() && read.objectives.is_empty());
+        assert!(matches!(
+            doc.get(ROOT, "purpose").unwrap(),
+            Some((Value::Object(ObjType::Text), _))
+        ));
+        // Migrating a current document changes nothing.
+        let migration = migrate(&mut doc, T0).unwrap();
+        assert_eq!(
+            migration,
+            Migration {
+                from: Some(1),
+                to: 1,
+                changed: false
+            }
+        );
+    }
+
+    #[test]
+    fn migration_from_no_schema_is_init() {
+        let mut doc = AutoCommit::new();
+        assert!(matches!(
+            Partnership::read(&doc),
+            Err(OpError::NotInitialized("schema"))
+        ));
+        let migration = migrate(&mut doc, T0).unwrap();
+        assert_eq!(
+            migration,
+            Migration {
+                from: None,
+                to: 1,
+                changed: true
+            }
+        );
+        let mut fresh = AutoCommit::new();
+        init(&mut fresh, "Untitled partnership", T0).unwrap();
+        assert_eq!(
+            Partnership::read(&doc).unwrap(),
+            Partnership::read(&fresh).unwrap()
+        );
+    }
+
+    #[test]
+    fn migration_repairs_an_early_client_document() {
+        // What the first browser build wrote: schema 1, plain strings only.
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "schema", 1_u64).unwrap();
+        doc.put(ROOT, "title", "Acme").unwrap();
+        doc.put(ROOT, "purpose", "Sell more.").unwrap();
+        let migration = migrate(&mut doc, T0).unwrap();
+        assert!(migration.changed);
+        let read = Partnership::read(&doc).unwrap();
+        assert_eq!(read.overview.title, "Acme");
+        assert_eq!(read.overview.purpose, "Sell more.");
+        assert_eq!(read.vetting.criteria.len(), 7);
+        assert!(matches!(
+            doc.get(ROOT, "purpose").unwrap(),
+            Some((Value::Object(ObjType::Text), _))
+        ));
+        overview::set_purpose(&mut doc, "Sell more, together.").unwrap();
+        assert_eq!(overview::read(&doc).purpose, "Sell more, together.");
+    }
+
+    #[test]
+    fn newer_schemas_are_refused_and_left_alone() {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "schema", 2_u64).unwrap();
+        doc.commit();
+        let heads = doc.get_heads();
+        assert!(matches!(
+            migrate(&mut doc, T0),
+            Err(OpError::UnsupportedSchema {
+                found: 2,
+                supported: 1
+            })
+        ));
+        assert!(matches!(
+            Partnership::read(&doc),
+            Err(OpError::UnsupportedSchema { .. })
+        ));
+        doc.commit();
+        assert_eq!(doc.get_heads(), heads);
+    }
+
+    #[test]
+    fn ops_on_an_uninitialised_document_say_so() {
+        let mut doc = AutoCommit::new();
+        let err = objectives::add(
+            &mut doc,
+            ItemId::from_bytes([1; 16]),
+            &objectives::NewObjective {
+                title: "x".into(),
+                ..Default::default()
+            },
+            T0,
+        )
+        .unwrap_err();
+        assert!(matches!(err, OpError::NotInitialized("objectives")));
+        assert_eq!(doc.length(ROOT), 0);
+    }
+
+    #[test]
+    fn works_inside_an_automerge_transaction() {
+        let mut doc = automerge::Automerge::new();
+        let mut tx = doc.transaction();
+        init(&mut tx, "Acme × Globex", T0).unwrap();
+        tx.commit();
+        assert_eq!(
+            Partnership::read(&doc).unwrap().overview.title,
+            "Acme × Globex"
+        );
+        let fixture = partnership();
+        assert_eq!(Partnership::read(&fixture.doc).unwrap().parties.len(), 2);
+    }
+}

@@ -1,0 +1,368 @@
+//! Objectives: `objectives{id → {title, owner (party id)?, deliverables
+//! (Text), due?, status, order, created_at, deleted_at?}}`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ReadDoc};
+
+use super::error::OpError;
+use super::fields::{
+    check_date, check_opt_date, get_str, get_string, get_text, get_u64, new_text, non_empty, put,
+    put_opt, set_text,
+};
+use super::ids::{ItemId, PartyId};
+use super::items::{self, Collection};
+use super::parties;
+
+const TITLE: &str = "title";
+const OWNER: &str = "owner";
+const DELIVERABLES: &str = "deliverables";
+const DUE: &str = "due";
+const STATUS: &str = "status";
+const CREATED_AT: &str = "created_at";
+
+/// Where an objective stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectiveStatus {
+    /// Agreed, not started.
+    NotStarted,
+    /// Being worked on.
+    InProgress,
+    /// Stuck on something.
+    Blocked,
+    /// Achieved.
+    Done,
+    /// Abandoned by agreement.
+    Dropped,
+}
+
+impl ObjectiveStatus {
+    /// Every status, in display order.
+    pub const ALL: [ObjectiveStatus; 5] = [
+        Self::NotStarted,
+        Self::InProgress,
+        Self::Blocked,
+        Self::Done,
+        Self::Dropped,
+    ];
+
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotStarted => "not_started",
+            Self::InProgress => "in_progress",
+            Self::Blocked => "blocked",
+            Self::Done => "done",
+            Self::Dropped => "dropped",
+        }
+    }
+}
+
+impl fmt::Display for ObjectiveStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ObjectiveStatus {
+    type Err = OpError;
+
+    fn from_str(text: &str) -> Result<Self, OpError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or(OpError::Invalid {
+                field: "status",
+                reason: "unknown status",
+            })
+    }
+}
+
+/// An objective of the partnership.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Objective {
+    /// Its id.
+    pub id: ItemId,
+    /// What the partners want to achieve.
+    pub title: String,
+    /// The party that owns it.
+    pub owner: Option<PartyId>,
+    /// What will be delivered (prose).
+    pub deliverables: String,
+    /// When it is due (UTC ms).
+    pub due: Option<u64>,
+    /// Where it stands.
+    pub status: ObjectiveStatus,
+    /// When it was created (UTC ms).
+    pub created_at: Option<u64>,
+}
+
+/// The fields of a new objective (status starts as "not started").
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewObjective {
+    /// What the partners want to achieve (required).
+    pub title: String,
+    /// The owning party (must exist).
+    pub owner: Option<PartyId>,
+    /// What will be delivered.
+    pub deliverables: String,
+    /// When it is due.
+    pub due: Option<u64>,
+}
+
+/// Changes to an objective; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObjectivePatch {
+    /// New title (must not be blank).
+    pub title: Option<String>,
+    /// New owner (`Some(None)` clears it).
+    pub owner: Option<Option<PartyId>>,
+    /// New deliverables text (applied as a minimal splice).
+    pub deliverables: Option<String>,
+    /// New due date (`Some(None)` clears it).
+    pub due: Option<Option<u64>>,
+    /// New status.
+    pub status: Option<ObjectiveStatus>,
+}
+
+fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Objective {
+    Objective {
+        id,
+        title: get_string(doc, obj, TITLE),
+        owner: get_str(doc, obj, OWNER).and_then(|o| o.parse().ok()),
+        deliverables: get_text(doc, obj, DELIVERABLES),
+        due: get_u64(doc, obj, DUE),
+        status: get_str(doc, obj, STATUS)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(ObjectiveStatus::NotStarted),
+        created_at: get_u64(doc, obj, CREATED_AT),
+    }
+}
+
+/// The objectives, in display order.
+pub fn list<R: ReadDoc>(doc: &R) -> Vec<Objective> {
+    let Ok(map) = Collection::Objectives.locate(doc) else {
+        return Vec::new();
+    };
+    items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| read_one(doc, id, &obj))
+        .collect()
+}
+
+/// One objective, or [`OpError::NotFound`].
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Objective, OpError> {
+    let obj = items::require(doc, Collection::Objectives, id)?;
+    Ok(read_one(doc, id, &obj))
+}
+
+/// Adds an objective.
+pub fn add<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    new: &NewObjective,
+    now: u64,
+) -> Result<(), OpError> {
+    let title = non_empty("title", &new.title)?;
+    let due = check_opt_date("due date", new.due)?;
+    let now = check_date("time", now)?;
+    if let Some(owner) = new.owner {
+        parties::require(tx, owner)?;
+    }
+    let map = Collection::Objectives.locate(tx)?;
+    let obj = items::create(tx, &map, "objective", id)?;
+    tx.put(&obj, TITLE, title)?;
+    put_opt(tx, &obj, OWNER, new.owner.map(|o| o.key()))?;
+    new_text(tx, &obj, DELIVERABLES, &new.deliverables)?;
+    put_opt(tx, &obj, DUE, due)?;
+    tx.put(&obj, STATUS, ObjectiveStatus::NotStarted.as_str())?;
+    tx.put(&obj, CREATED_AT, now)?;
+    Ok(())
+}
+
+/// Edits an objective, field by field: only the fields given are written,
+/// so a partner's concurrent edit of another field survives the merge.
+pub fn update<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    patch: &ObjectivePatch,
+) -> Result<(), OpError> {
+    let title = patch
+        .title
+        .as_deref()
+        .map(|t| non_empty("title", t))
+        .transpose()?;
+    let due = patch
+        .due
+        .map(|d| check_opt_date("due date", d))
+        .transpose()?;
+    if let Some(Some(owner)) = patch.owner {
+        parties::require(tx, owner)?;
+    }
+    let obj = items::require(tx, Collection::Objectives, id)?;
+    if let Some(title) = title {
+        put(tx, &obj, TITLE, title)?;
+    }
+    if let Some(owner) = patch.owner {
+        put_opt(tx, &obj, OWNER, owner.map(|o| o.key()))?;
+    }
+    if let Some(deliverables) = &patch.deliverables {
+        set_text(tx, &obj, DELIVERABLES, deliverables)?;
+    }
+    if let Some(due) = due {
+        put_opt(tx, &obj, DUE, due)?;
+    }
+    if let Some(status) = patch.status {
+        put(tx, &obj, STATUS, status.as_str())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::test_support::{T0, id, partnership};
+
+    #[test]
+    fn add_and_read() {
+        let mut fixture = partnership();
+        let acme = fixture.acme;
+        let doc = &mut fixture.doc;
+        let new = NewObjective {
+            title: " Launch in Benelux ".into(),
+            owner: Some(acme),
+            deliverables: "Localized product.".into(),
+            due: Some(T0 + 1000),
+        };
+        add(doc, id(40), &new, T0).unwrap();
+        assert_eq!(
+            list(doc),
+            [Objective {
+                id: id(40),
+                title: "Launch in Benelux".into(),
+                owner: Some(acme),
+                deliverables: "Localized product.".into(),
+                due: Some(T0 + 1000),
+                status: ObjectiveStatus::NotStarted,
+                created_at: Some(T0),
+            }]
+        );
+    }
+
+    #[test]
+    fn add_validates() {
+        let mut doc = partnership().doc;
+        let ok = NewObjective {
+            title: "x".into(),
+            ..NewObjective::default()
+        };
+        let cases = [
+            (
+                NewObjective {
+                    title: "".into(),
+                    ..ok.clone()
+                },
+                T0,
+            ),
+            (
+                NewObjective {
+                    due: Some(0),
+                    ..ok.clone()
+                },
+                T0,
+            ),
+            (
+                NewObjective {
+                    due: Some(u64::MAX),
+                    ..ok.clone()
+                },
+                T0,
+            ),
+            (
+                NewObjective {
+                    owner: Some(PartyId::from_bytes([1; 16])),
+                    ..ok.clone()
+                },
+                T0,
+            ),
+            (ok.clone(), 1),
+        ];
+        for (new, now) in cases {
+            assert!(add(&mut doc, id(40), &new, now).is_err(), "{new:?}");
+        }
+        assert!(list(&doc).is_empty());
+        add(&mut doc, id(40), &ok, T0).unwrap();
+        assert!(matches!(
+            add(&mut doc, id(40), &ok, T0),
+            Err(OpError::Duplicate { .. })
+        ));
+    }
+
+    #[test]
+    fn update_each_field_and_validation() {
+        let mut fixture = partnership();
+        let globex = fixture.globex;
+        let doc = &mut fixture.doc;
+        let new = NewObjective {
+            title: "Launch".into(),
+            due: Some(T0),
+            ..NewObjective::default()
+        };
+        add(doc, id(40), &new, T0).unwrap();
+        for bad in [
+            ObjectivePatch {
+                title: Some(" ".into()),
+                ..ObjectivePatch::default()
+            },
+            ObjectivePatch {
+                due: Some(Some(12)),
+                ..ObjectivePatch::default()
+            },
+            ObjectivePatch {
+                owner: Some(Some(PartyId::from_bytes([1; 16]))),
+                status: Some(ObjectiveStatus::Done),
+                ..ObjectivePatch::default()
+            },
+        ] {
+            assert!(update(doc, id(40), &bad).is_err());
+        }
+        assert_eq!(
+            get(doc, id(40)).unwrap().status,
+            ObjectiveStatus::NotStarted
+        );
+        assert!(matches!(
+            update(doc, id(41), &ObjectivePatch::default()),
+            Err(OpError::NotFound {
+                kind: "objective",
+                ..
+            })
+        ));
+        update(
+            doc,
+            id(40),
+            &ObjectivePatch {
+                title: Some("Launch in Benelux".into()),
+                owner: Some(Some(globex)),
+                deliverables: Some("Two pilots.".into()),
+                due: Some(None),
+                status: Some(ObjectiveStatus::InProgress),
+            },
+        )
+        .unwrap();
+        let objective = get(doc, id(40)).unwrap();
+        assert_eq!(objective.title, "Launch in Benelux");
+        assert_eq!(objective.owner, Some(globex));
+        assert_eq!(objective.deliverables, "Two pilots.");
+        assert_eq!(objective.due, None);
+        assert_eq!(objective.status, ObjectiveStatus::InProgress);
+        for status in ObjectiveStatus::ALL {
+            assert_eq!(
+                status.to_string().parse::<ObjectiveStatus>().unwrap(),
+                status
+            );
+        }
+        assert!("nope".parse::<ObjectiveStatus>().is_err());
+    }
+}

@@ -1,0 +1,85 @@
+//! Shared fixtures for the model's unit tests.
+
+use automerge::AutoCommit;
+
+use super::ids::{ItemId, MemberId, PartyId};
+use super::members::{self, NewMember};
+use super::parties::{self, NewParty};
+use super::schema::init;
+
+/// A plausible "now": 2023-11-14.
+pub(crate) const T0: u64 = 1_700_000_000_000;
+
+/// An item id made of one repeated byte.
+pub(crate) fn id(n: u8) -> ItemId {
+    ItemId::from_bytes([n; 16])
+}
+
+/// A v1 partnership with two parties and one member in each.
+pub(crate) struct Fixture {
+    pub(crate) doc: AutoCommit,
+    pub(crate) acme: PartyId,
+    pub(crate) globex: PartyId,
+    pub(crate) alice: MemberId,
+    pub(crate) bob: MemberId,
+}
+
+pub(crate) fn partnership() -> Fixture {
+    let mut doc = AutoCommit::new();
+    init(&mut doc, "Acme × Globex", T0).unwrap();
+    let acme = PartyId::from_bytes([0xa1; 16]);
+    let globex = PartyId::from_bytes([0xb1; 16]);
+    parties::add(
+        &mut doc,
+        acme,
+        &NewParty {
+            name: "Acme".into(),
+            role: "lead".into(),
+            ..NewParty::default()
+        },
+    )
+    .unwrap();
+    parties::add(
+        &mut doc,
+        globex,
+        &NewParty {
+            name: "Globex".into(),
+            role: "distribution partner".into(),
+            strengths: "Reach in Benelux.".into(),
+            wiifm: "Access to Acme's products.".into(),
+        },
+    )
+    .unwrap();
+    let alice = MemberId::from_bytes([0xa2; 16]);
+    let bob = MemberId::from_bytes([0xb2; 16]);
+    members::add(
+        &mut doc,
+        alice,
+        &NewMember {
+            name: "Alice".into(),
+            party: acme,
+            title: "VP Partnerships".into(),
+            public_key: Some("ab".repeat(32)),
+        },
+    )
+    .unwrap();
+    members::add(
+        &mut doc,
+        bob,
+        &NewMember {
+            name: "Bob".into(),
+            party: globex,
+            title: "Alliance manager".into(),
+            public_key: None,
+        },
+    )
+    .unwrap();
+    doc.commit();
+    Fixture {
+        doc,
+        acme,
+        globex,
+        alice,
+        bob,
+    }
+}
