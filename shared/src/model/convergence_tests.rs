@@ -301,3 +301,108 @@ fn merge_instead_of_sync_gives_the_same_result() {
     );
     assert_eq!(objectives::list(&alice_doc), objectives::list(&bob_doc));
 }
+
+mod random_edits {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One edit a replica may make to the shared objective and KPI.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Title(String),
+        Deliverables(String),
+        Status(usize),
+        Target(u8),
+        Measure(u8, u8),
+        Delete,
+        Restore,
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            "[a-c ]{1,6}".prop_map(Edit::Title),
+            "[a-cé ]{0,8}".prop_map(Edit::Deliverables),
+            (0..ObjectiveStatus::ALL.len()).prop_map(Edit::Status),
+            (1..200_u8).prop_map(Edit::Target),
+            (any::<u8>(), any::<u8>()).prop_map(|(key, value)| Edit::Measure(key, value)),
+            Just(Edit::Delete),
+            Just(Edit::Restore),
+        ]
+    }
+
+    fn apply(doc: &mut AutoCommit, edit: &Edit, by: super::super::MemberId) {
+        let mut patch = |p: ObjectivePatch| objectives::update(&mut *doc, id(OBJECTIVE), &p);
+        // Refused edits (for example of a deleted item) are part of the game.
+        let _ = match edit {
+            Edit::Title(title) => patch(ObjectivePatch {
+                title: Some(title.clone()),
+                ..ObjectivePatch::default()
+            }),
+            Edit::Deliverables(text) => patch(ObjectivePatch {
+                deliverables: Some(text.clone()),
+                ..ObjectivePatch::default()
+            }),
+            Edit::Status(i) => patch(ObjectivePatch {
+                status: Some(ObjectiveStatus::ALL[*i]),
+                ..ObjectivePatch::default()
+            }),
+            Edit::Target(target) => kpis::update(
+                doc,
+                id(KPI),
+                &KpiPatch {
+                    kind: Some(KpiKind::Quantitative {
+                        unit: "kEUR".into(),
+                        baseline: 0.0,
+                        target: f64::from(*target),
+                        direction: Direction::Up,
+                    }),
+                    ..KpiPatch::default()
+                },
+            ),
+            Edit::Measure(key, value) => kpis::record(
+                doc,
+                id(KPI),
+                id(*key),
+                &NewMeasurement {
+                    value: f64::from(*value),
+                    note: String::new(),
+                    at: T0 + u64::from(*key) * DAY_MS,
+                    by,
+                },
+            ),
+            Edit::Delete => items::delete(doc, Collection::Objectives, id(OBJECTIVE), T0),
+            Edit::Restore => items::restore(doc, Collection::Objectives, id(OBJECTIVE)),
+        };
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn replicas_converge_after_any_concurrent_edits(
+            rounds in prop::collection::vec(
+                (prop::collection::vec(edit(), 0..4), prop::collection::vec(edit(), 0..4), any::<bool>()),
+                1..4,
+            )
+        ) {
+            let (mut alice_doc, mut bob_doc, fixture) = two_replicas();
+            for (alice_edits, bob_edits, sync_now) in &rounds {
+                for e in alice_edits {
+                    apply(&mut alice_doc, e, fixture.alice);
+                }
+                for e in bob_edits {
+                    apply(&mut bob_doc, e, fixture.bob);
+                }
+                if *sync_now {
+                    sync_pair(&mut alice_doc, &mut bob_doc);
+                }
+            }
+            sync_pair(&mut alice_doc, &mut bob_doc);
+            prop_assert_eq!(
+                Partnership::read(&alice_doc).unwrap(),
+                Partnership::read(&bob_doc).unwrap()
+            );
+        }
+    }
+}

@@ -245,6 +245,115 @@ mod tests {
     }
 
     #[test]
+    fn refused_ops_write_nothing() {
+        use automerge::AutoCommit;
+
+        let mut fixture = partnership();
+        let (alice, acme) = (fixture.alice, fixture.acme);
+        let doc = &mut fixture.doc;
+        let missing = ItemId::from_bytes([1; 16]);
+        type Op = Box<dyn Fn(&mut AutoCommit) -> Result<(), OpError>>;
+        let failing: Vec<(&str, Op)> = vec![
+            ("title", Box::new(|d| overview::set_title(d, ""))),
+            ("cadence", Box::new(|d| overview::set_review_cadence(d, 0))),
+            ("check-in", Box::new(|d| overview::record_check_in(d, 1))),
+            (
+                "stage",
+                Box::new(move |d| {
+                    overview::move_stage(d, missing, overview::Stage::Active, alice, 0)
+                }),
+            ),
+            (
+                "party",
+                Box::new(|d| parties::add(d, PartyId::from_bytes([3; 16]), &Default::default())),
+            ),
+            (
+                "member",
+                Box::new(move |d| {
+                    members::add(
+                        d,
+                        MemberId::from_bytes([3; 16]),
+                        &members::NewMember {
+                            name: "Carol".into(),
+                            party: acme,
+                            title: String::new(),
+                            public_key: Some("zz".into()),
+                        },
+                    )
+                }),
+            ),
+            (
+                "score",
+                Box::new(move |d| {
+                    vetting::set_score(d, acme, vetting::default_criterion_id(0), Some(9))
+                }),
+            ),
+            (
+                "score note",
+                Box::new(move |d| vetting::set_score_note(d, acme, missing, "x")),
+            ),
+            (
+                "objective",
+                Box::new(move |d| {
+                    objectives::update(
+                        d,
+                        missing,
+                        &objectives::ObjectivePatch {
+                            title: Some("x".into()),
+                            ..Default::default()
+                        },
+                    )
+                }),
+            ),
+            (
+                "kpi",
+                Box::new(move |d| {
+                    kpis::add(
+                        d,
+                        missing,
+                        &kpis::NewKpi {
+                            name: "Revenue".into(),
+                            objective: None,
+                            kind: kpis::KpiKind::Quantitative {
+                                unit: String::new(),
+                                baseline: 0.0,
+                                target: 1.0,
+                                direction: kpis::Direction::Up,
+                            },
+                            cadence_days: 30,
+                        },
+                        T0,
+                    )
+                }),
+            ),
+            (
+                "raci",
+                Box::new(move |d| raci::assign(d, missing, alice, Some(raci::Role::Accountable))),
+            ),
+            (
+                "comm",
+                Box::new(move |d| comm_plan::mark_sent(d, missing, T0)),
+            ),
+            (
+                "milestone",
+                Box::new(move |d| milestones::achieve(d, missing, T0, "")),
+            ),
+            (
+                "delete party",
+                Box::new(move |d| items::delete(d, Collection::Parties, acme.into(), T0)),
+            ),
+            (
+                "restore",
+                Box::new(move |d| items::restore(d, Collection::Milestones, missing)),
+            ),
+        ];
+        for (name, op) in failing {
+            assert!(op(doc).is_err(), "{name} should fail");
+            assert_eq!(doc.pending_ops(), 0, "{name} wrote to the document");
+        }
+    }
+
+    #[test]
     fn works_inside_an_automerge_transaction() {
         let mut doc = automerge::Automerge::new();
         let mut tx = doc.transaction();
