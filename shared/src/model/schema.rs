@@ -85,11 +85,24 @@ fn to_v1<T: Transactable + ReadDoc>(tx: &mut T, now: u64) -> Result<(), OpError>
         "kpis",
         "comm_plan",
         "milestones",
+        "meetings",
+        "conflicts",
+        "risks",
+        "health",
+        "reviews",
+        "boards",
     ] {
         ensure_map(tx, &ROOT, key)?;
     }
+    let (agreement, _) = ensure_map(tx, &ROOT, "agreement")?;
+    for key in ["clauses", "comments", "signoffs"] {
+        ensure_map(tx, &agreement, key)?;
+    }
     let (governance, _) = ensure_map(tx, &ROOT, GOVERNANCE)?;
     ensure_map(tx, &governance, MANAGERS)?;
+    for key in ["committees", "decision_rights", "escalation"] {
+        ensure_map(tx, &governance, key)?;
+    }
     let (raci, _) = ensure_map(tx, &ROOT, RACI)?;
     ensure_map(tx, &raci, ACTIVITIES)?;
     ensure_map(tx, &raci, ASSIGNMENTS)?;
