@@ -30,6 +30,7 @@
 //! - [`items`]: what every collection item shares (order, delete, restore);
 //! - [`ids`], [`error`].
 
+pub mod agreement;
 pub mod comm_plan;
 pub mod error;
 mod fields;

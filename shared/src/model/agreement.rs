@@ -1,0 +1,926 @@
+//! The agreement (memorandum of understanding) the partners negotiate:
+//! `agreement.clauses{}`, `agreement.comments{}`; sign-offs live in
+//! `agreement.signoffs{}` (see [`super::signoff`]).
+//!
+//! - `clauses{id → {title: str, body: Text, status, created_at, order,
+//!   deleted_at?}}`. The body is edited by splices ([`edit_clause_body`], or
+//!   [`set_clause_body`] which computes the smallest splice), so two people
+//!   typing in one clause both keep their words.
+//! - `comments{id → {clause, author, body: Text, reply_to?, resolved,
+//!   resolved_by?, resolved_at?, created_at, order, deleted_at?}}`: threads
+//!   one level deep (a reply to a reply joins the thread of its root); the
+//!   root carries the thread's `resolved` flag.
+//!
+//! Removing a clause or a comment marks it deleted (the model's usual soft
+//! delete, see [`super::items`]); [`restore_clause`] brings a clause back.
+
+use std::fmt;
+use std::str::FromStr;
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ObjType, ROOT, ReadDoc, Value};
+
+use super::error::OpError;
+use super::fields::{
+    self, check_date, child_map, get_bool, get_f64, get_str, get_string, get_text, get_u64,
+    new_text, non_empty, put, put_opt, set_text,
+};
+use super::ids::{ItemId, MemberId};
+use super::items::{self, DELETED_AT, ORDER};
+use super::members;
+use crate::text::{self, Splice};
+
+pub(crate) const AGREEMENT: &str = "agreement";
+pub(crate) const CLAUSES: &str = "clauses";
+pub(crate) const COMMENTS: &str = "comments";
+pub(crate) const SIGNOFFS: &str = "signoffs";
+pub(crate) const TITLE: &str = "title";
+pub(crate) const BODY: &str = "body";
+pub(crate) const STATUS: &str = "status";
+const CREATED_AT: &str = "created_at";
+pub(crate) const CLAUSE: &str = "clause";
+const AUTHOR: &str = "author";
+const REPLY_TO: &str = "reply_to";
+const RESOLVED: &str = "resolved";
+const RESOLVED_BY: &str = "resolved_by";
+const RESOLVED_AT: &str = "resolved_at";
+
+/// The longest clause title accepted, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// Where a clause stands in the negotiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ClauseStatus {
+    /// Being written; not yet put to the other side.
+    Draft,
+    /// Put to the other side for agreement.
+    Proposed,
+    /// Both sides say it is settled (sign-offs are what proves it).
+    Agreed,
+}
+
+impl ClauseStatus {
+    /// Every status, in workflow order.
+    pub const ALL: [ClauseStatus; 3] = [Self::Draft, Self::Proposed, Self::Agreed];
+
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Proposed => "proposed",
+            Self::Agreed => "agreed",
+        }
+    }
+}
+
+impl fmt::Display for ClauseStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ClauseStatus {
+    type Err = OpError;
+
+    fn from_str(text: &str) -> Result<Self, OpError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .ok_or(OpError::Invalid {
+                field: "status",
+                reason: "unknown status",
+            })
+    }
+}
+
+/// A clause of the agreement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clause {
+    /// Its id.
+    pub id: ItemId,
+    /// Its heading.
+    pub title: String,
+    /// Its text.
+    pub body: String,
+    /// Where it stands.
+    pub status: ClauseStatus,
+    /// When it was added (UTC ms).
+    pub created_at: Option<u64>,
+}
+
+/// The fields of a new clause (status starts as draft).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewClause {
+    /// Its heading (required, at most [`MAX_TITLE_CHARS`]).
+    pub title: String,
+    /// Its text.
+    pub body: String,
+}
+
+/// A comment on a clause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comment {
+    /// Its id.
+    pub id: ItemId,
+    /// The clause it is about.
+    pub clause: ItemId,
+    /// Who wrote it.
+    pub author: Option<MemberId>,
+    /// What it says.
+    pub body: String,
+    /// The thread root it replies to (`None` for a root).
+    pub reply_to: Option<ItemId>,
+    /// Whether the thread is resolved (meaningful on a root).
+    pub resolved: bool,
+    /// Who resolved the thread.
+    pub resolved_by: Option<MemberId>,
+    /// When the thread was resolved (UTC ms).
+    pub resolved_at: Option<u64>,
+    /// When it was written (UTC ms).
+    pub created_at: Option<u64>,
+}
+
+/// A comment and its replies, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thread {
+    /// The comment that opened the thread (carries `resolved`).
+    pub root: Comment,
+    /// The replies.
+    pub replies: Vec<Comment>,
+}
+
+/// The fields of a new comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewComment {
+    /// The clause it is about (must exist).
+    pub clause: ItemId,
+    /// Who writes it (a current member).
+    pub author: MemberId,
+    /// What it says (required).
+    pub body: String,
+    /// The comment it answers (same clause); a reply to a reply joins the
+    /// thread of its root.
+    pub reply_to: Option<ItemId>,
+}
+
+/// The whole agreement, read at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Agreement {
+    /// The clauses in display order.
+    pub clauses: Vec<Clause>,
+    /// Every live comment thread, by clause order then age.
+    pub threads: Vec<Thread>,
+}
+
+/// The standard outline: each heading with a neutral starter sentence.
+pub const STANDARD_OUTLINE: [(&str, &str); 11] = [
+    (
+        "Purpose",
+        "This agreement sets out why the parties are working together and what they expect the partnership to achieve.",
+    ),
+    (
+        "Objectives",
+        "The parties will pursue the shared objectives listed here, each with its deliverables and target dates.",
+    ),
+    (
+        "Roles and responsibilities",
+        "Each party is responsible for the activities assigned to it; the responsibilities matrix names who does, approves, advises and is kept informed.",
+    ),
+    (
+        "Resources",
+        "Each party will contribute the people, budget, tools and facilities described here.",
+    ),
+    (
+        "Governance and decision-making",
+        "A joint steering group oversees the partnership; this clause states who decides what and how decisions are recorded.",
+    ),
+    (
+        "Communication",
+        "The parties will keep each other informed through the channels and at the frequency set out in the communication plan.",
+    ),
+    (
+        "KPIs and reviews",
+        "Progress is measured against the agreed indicators and reviewed together at least once a quarter.",
+    ),
+    (
+        "Conflict resolution and escalation",
+        "Disagreements are first raised between the partnership managers and, if unresolved, escalated step by step as described here.",
+    ),
+    (
+        "Confidentiality",
+        "Information shared under this partnership is used only for its purposes and is not disclosed to others without consent.",
+    ),
+    (
+        "Term",
+        "This agreement takes effect on signature and runs for the period stated here unless extended or ended earlier.",
+    ),
+    (
+        "Renegotiation and exit",
+        "Either party may ask to revisit these terms; this clause describes the notice required and how the partnership is wound down.",
+    ),
+];
+
+/// One of the agreement's maps (`clauses`, `comments`, `signoffs`).
+pub(crate) fn agreement_map<R: ReadDoc>(doc: &R, key: &'static str) -> Result<ObjId, OpError> {
+    child_map(doc, &ROOT, AGREEMENT)
+        .and_then(|agreement| child_map(doc, &agreement, key))
+        .ok_or(OpError::NotInitialized(match key {
+            CLAUSES => "agreement.clauses",
+            COMMENTS => "agreement.comments",
+            _ => "agreement.signoffs",
+        }))
+}
+
+/// The live clause's map, or [`OpError::NotFound`].
+pub(crate) fn require_clause<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+    let clauses = agreement_map(doc, CLAUSES)?;
+    items::live(doc, &clauses, &id.key()).ok_or_else(|| OpError::not_found("clause", &id))
+}
+
+fn check_title(title: &str) -> Result<String, OpError> {
+    let title = non_empty("title", title)?;
+    if title.chars().count() > MAX_TITLE_CHARS || title.contains(['\n', '\r']) {
+        return Err(OpError::Invalid {
+            field: "title",
+            reason: "a clause title is one line of at most 200 characters",
+        });
+    }
+    Ok(title)
+}
+
+fn read_clause<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Clause {
+    Clause {
+        id,
+        title: get_string(doc, obj, TITLE),
+        body: get_text(doc, obj, BODY),
+        status: get_str(doc, obj, STATUS)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(ClauseStatus::Draft),
+        created_at: get_u64(doc, obj, CREATED_AT),
+    }
+}
+
+/// The clauses, in display order (empty if the document has none).
+pub fn clauses<R: ReadDoc>(doc: &R) -> Vec<Clause> {
+    let Ok(map) = agreement_map(doc, CLAUSES) else {
+        return Vec::new();
+    };
+    items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| read_clause(doc, id, &obj))
+        .collect()
+}
+
+/// One clause, or [`OpError::NotFound`].
+pub fn clause<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Clause, OpError> {
+    let obj = require_clause(doc, id)?;
+    Ok(read_clause(doc, id, &obj))
+}
+
+/// The clause body's Text object, for a text editor that keeps cursors
+/// (for example with Automerge cursors) and applies splices itself.
+pub fn clause_body_text<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+    let obj = require_clause(doc, id)?;
+    match doc.get(&obj, BODY)? {
+        Some((Value::Object(ObjType::Text), text)) => Ok(text),
+        _ => Err(OpError::Invalid {
+            field: "body",
+            reason: "the clause body is not text",
+        }),
+    }
+}
+
+/// The whole agreement.
+pub fn read<R: ReadDoc>(doc: &R) -> Agreement {
+    let clauses = clauses(doc);
+    let threads = clauses
+        .iter()
+        .flat_map(|clause| comments(doc, clause.id))
+        .collect();
+    Agreement { clauses, threads }
+}
+
+/// Adds a clause at the end, as a draft.
+pub fn add_clause<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    new: &NewClause,
+    now: u64,
+) -> Result<(), OpError> {
+    let title = check_title(&new.title)?;
+    let now = check_date("time", now)?;
+    let map = agreement_map(tx, CLAUSES)?;
+    let obj = items::create(tx, &map, "clause", id)?;
+    write_new_clause(tx, &obj, &title, &new.body, now)
+}
+
+fn write_new_clause<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    obj: &ObjId,
+    title: &str,
+    body: &str,
+    now: u64,
+) -> Result<(), OpError> {
+    tx.put(obj, TITLE, title)?;
+    new_text(tx, obj, BODY, body)?;
+    tx.put(obj, STATUS, ClauseStatus::Draft.as_str())?;
+    tx.put(obj, CREATED_AT, now)?;
+    Ok(())
+}
+
+/// Adds the standard outline (see [`STANDARD_OUTLINE`]) after any existing
+/// clauses, one clause per id in `ids` (exactly as many ids as headings,
+/// all fresh).
+pub fn standard_outline<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    ids: &[ItemId],
+    now: u64,
+) -> Result<(), OpError> {
+    if ids.len() != STANDARD_OUTLINE.len() {
+        return Err(OpError::Invalid {
+            field: "ids",
+            reason: "the standard outline needs one fresh id per clause (11)",
+        });
+    }
+    let now = check_date("time", now)?;
+    let map = agreement_map(tx, CLAUSES)?;
+    for (index, id) in ids.iter().enumerate() {
+        let key = id.key();
+        if tx.get(&map, &key)?.is_some() || ids[..index].contains(id) {
+            return Err(OpError::Duplicate {
+                kind: "clause",
+                id: key,
+            });
+        }
+    }
+    for (id, (title, body)) in ids.iter().zip(STANDARD_OUTLINE) {
+        let obj = items::create(tx, &map, "clause", *id)?;
+        write_new_clause(tx, &obj, title, body, now)?;
+    }
+    Ok(())
+}
+
+/// Renames a clause.
+pub fn set_clause_title<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    title: &str,
+) -> Result<(), OpError> {
+    let title = check_title(title)?;
+    let obj = require_clause(tx, id)?;
+    put(tx, &obj, TITLE, title)
+}
+
+/// Applies one splice to a clause body (what a text editor reports as the
+/// user types).
+pub fn edit_clause_body<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    edit: &Splice,
+) -> Result<(), OpError> {
+    let text = clause_body_text(tx, id)?;
+    text::splice(tx, &text, edit)?;
+    Ok(())
+}
+
+/// Makes a clause body read `body`, by the smallest splice (for a text box
+/// that reports its whole value).
+pub fn set_clause_body<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    body: &str,
+) -> Result<(), OpError> {
+    let obj = require_clause(tx, id)?;
+    set_text(tx, &obj, BODY, body)
+}
+
+/// Moves a clause to be shown at `index` among the live clauses (clamped
+/// to the end): halfway between its new neighbours, so two people moving
+/// different clauses never conflict.
+pub fn move_clause<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    index: usize,
+) -> Result<(), OpError> {
+    let obj = require_clause(tx, id)?;
+    let map = agreement_map(tx, CLAUSES)?;
+    let others: Vec<f64> = items::entries(tx, &map)
+        .into_iter()
+        .filter(|(other, _)| *other != id)
+        .map(|(_, item)| get_f64(tx, &item, ORDER).unwrap_or(0.0))
+        .collect();
+    let index = index.min(others.len());
+    let order = match (index.checked_sub(1).map(|i| others[i]), others.get(index)) {
+        (None, None) => 1.0,
+        (None, Some(next)) => next - 1.0,
+        (Some(prev), None) => prev + 1.0,
+        (Some(prev), Some(next)) => prev + (next - prev) / 2.0,
+    };
+    fields::put(tx, &obj, ORDER, order)
+}
+
+/// Sets a clause's status.
+pub fn set_clause_status<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    status: ClauseStatus,
+) -> Result<(), OpError> {
+    let obj = require_clause(tx, id)?;
+    put(tx, &obj, STATUS, status.as_str())
+}
+
+/// Removes a clause (marks it deleted; a concurrent edit is kept and comes
+/// back with [`restore_clause`]).
+pub fn remove_clause<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    now: u64,
+) -> Result<(), OpError> {
+    let now = check_date("deletion time", now)?;
+    let obj = require_clause(tx, id)?;
+    tx.put(&obj, DELETED_AT, now)?;
+    Ok(())
+}
+
+/// Brings a removed clause back, with any edits merged in since.
+pub fn restore_clause<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
+    let map = agreement_map(tx, CLAUSES)?;
+    let key = id.key();
+    let obj = child_map(tx, &map, &key)
+        .filter(|obj| get_u64(tx, obj, DELETED_AT).is_some())
+        .ok_or_else(|| OpError::not_found("clause", &key))?;
+    tx.delete(&obj, DELETED_AT)?;
+    Ok(())
+}
+
+/// Removed clauses, most recently removed first: `(clause, removed at)`.
+pub fn removed_clauses<R: ReadDoc>(doc: &R) -> Vec<(Clause, u64)> {
+    let Ok(map) = agreement_map(doc, CLAUSES) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(Clause, u64)> = doc
+        .keys(&map)
+        .filter_map(|key| {
+            let id = key.parse::<ItemId>().ok()?;
+            let obj = child_map(doc, &map, &key)?;
+            let at = get_u64(doc, &obj, DELETED_AT)?;
+            Some((read_clause(doc, id, &obj), at))
+        })
+        .collect();
+    found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.id.cmp(&b.0.id)));
+    found
+}
+
+fn read_comment<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Option<Comment> {
+    Some(Comment {
+        id,
+        clause: get_str(doc, obj, CLAUSE)?.parse().ok()?,
+        author: get_str(doc, obj, AUTHOR).and_then(|a| a.parse().ok()),
+        body: get_text(doc, obj, BODY),
+        reply_to: get_str(doc, obj, REPLY_TO).and_then(|r| r.parse().ok()),
+        resolved: get_bool(doc, obj, RESOLVED),
+        resolved_by: get_str(doc, obj, RESOLVED_BY).and_then(|m| m.parse().ok()),
+        resolved_at: get_u64(doc, obj, RESOLVED_AT),
+        created_at: get_u64(doc, obj, CREATED_AT),
+    })
+}
+
+fn all_comments<R: ReadDoc>(doc: &R) -> Vec<Comment> {
+    let Ok(map) = agreement_map(doc, COMMENTS) else {
+        return Vec::new();
+    };
+    let mut found: Vec<Comment> = items::entries(doc, &map)
+        .into_iter()
+        .filter_map(|(id, obj)| read_comment(doc, id, &obj))
+        .collect();
+    found.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    found
+}
+
+/// The comment threads on a clause, oldest first. Replies whose root was
+/// removed are shown as threads of their own.
+pub fn comments<R: ReadDoc>(doc: &R, clause: ItemId) -> Vec<Thread> {
+    let on_clause: Vec<Comment> = all_comments(doc)
+        .into_iter()
+        .filter(|c| c.clause == clause)
+        .collect();
+    let roots: Vec<ItemId> = on_clause
+        .iter()
+        .filter(|c| {
+            c.reply_to
+                .is_none_or(|root| !on_clause.iter().any(|r| r.id == root))
+        })
+        .map(|c| c.id)
+        .collect();
+    let mut threads: Vec<Thread> = Vec::new();
+    for comment in on_clause {
+        if roots.contains(&comment.id) {
+            threads.push(Thread {
+                root: comment,
+                replies: Vec::new(),
+            });
+        } else if let Some(thread) = threads
+            .iter_mut()
+            .find(|t| Some(t.root.id) == comment.reply_to)
+        {
+            thread.replies.push(comment);
+        } else {
+            // A reply older than its root (clock skew): show it on its own.
+            threads.push(Thread {
+                root: comment,
+                replies: Vec::new(),
+            });
+        }
+    }
+    threads
+}
+
+/// How many unresolved threads a clause has.
+pub fn open_threads<R: ReadDoc>(doc: &R, clause: ItemId) -> usize {
+    comments(doc, clause)
+        .iter()
+        .filter(|t| !t.root.resolved)
+        .count()
+}
+
+fn require_comment<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+    let map = agreement_map(doc, COMMENTS)?;
+    items::live(doc, &map, &id.key()).ok_or_else(|| OpError::not_found("comment", &id))
+}
+
+/// Comments on a clause, or replies to a comment.
+pub fn add_comment<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    new: &NewComment,
+    now: u64,
+) -> Result<(), OpError> {
+    let body = non_empty("comment", &new.body)?;
+    let now = check_date("time", now)?;
+    require_clause(tx, new.clause)?;
+    members::require(tx, new.author)?;
+    let reply_to = match new.reply_to {
+        None => None,
+        Some(parent) => {
+            let obj = require_comment(tx, parent)?;
+            let parent_comment = read_comment(tx, parent, &obj)
+                .ok_or_else(|| OpError::not_found("comment", &parent))?;
+            if parent_comment.clause != new.clause {
+                return Err(OpError::Invalid {
+                    field: "reply",
+                    reason: "it answers a comment on another clause",
+                });
+            }
+            Some(parent_comment.reply_to.unwrap_or(parent))
+        }
+    };
+    let map = agreement_map(tx, COMMENTS)?;
+    let obj = items::create(tx, &map, "comment", id)?;
+    tx.put(&obj, CLAUSE, new.clause.key())?;
+    tx.put(&obj, AUTHOR, new.author.key())?;
+    new_text(tx, &obj, BODY, &body)?;
+    put_opt(tx, &obj, REPLY_TO, reply_to.map(|r| r.key()))?;
+    tx.put(&obj, RESOLVED, false)?;
+    tx.put(&obj, CREATED_AT, now)?;
+    Ok(())
+}
+
+/// Rewrites a comment (by the smallest splice).
+pub fn edit_comment<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    body: &str,
+) -> Result<(), OpError> {
+    let body = non_empty("comment", body)?;
+    let obj = require_comment(tx, id)?;
+    set_text(tx, &obj, BODY, &body)
+}
+
+/// Resolves (or reopens) the thread `id` belongs to.
+pub fn resolve_thread<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    resolved: bool,
+    by: MemberId,
+    now: u64,
+) -> Result<(), OpError> {
+    let now = check_date("time", now)?;
+    members::require(tx, by)?;
+    let obj = require_comment(tx, id)?;
+    let comment = read_comment(tx, id, &obj).ok_or_else(|| OpError::not_found("comment", &id))?;
+    let root = match comment.reply_to {
+        Some(root) => require_comment(tx, root).unwrap_or(obj),
+        None => obj,
+    };
+    put(tx, &root, RESOLVED, resolved)?;
+    if resolved {
+        put(tx, &root, RESOLVED_BY, by.key())?;
+        put(tx, &root, RESOLVED_AT, now)?;
+    } else {
+        put_opt::<_, String>(tx, &root, RESOLVED_BY, None)?;
+        put_opt::<_, u64>(tx, &root, RESOLVED_AT, None)?;
+    }
+    Ok(())
+}
+
+/// Removes a comment (marks it deleted); its replies stay, shown as threads
+/// of their own.
+pub fn remove_comment<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    now: u64,
+) -> Result<(), OpError> {
+    let now = check_date("deletion time", now)?;
+    let obj = require_comment(tx, id)?;
+    tx.put(&obj, DELETED_AT, now)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::sync::{self, SyncDoc};
+    use automerge::{ActorId, AutoCommit};
+
+    use super::*;
+    use crate::model::test_support::{T0, id, partnership};
+
+    pub(crate) fn sync_pair(a: &mut AutoCommit, b: &mut AutoCommit) {
+        let (mut a_state, mut b_state) = (sync::State::new(), sync::State::new());
+        for _ in 0..20 {
+            let to_b = a.sync().generate_sync_message(&mut a_state);
+            let to_a = b.sync().generate_sync_message(&mut b_state);
+            if to_b.is_none() && to_a.is_none() {
+                return;
+            }
+            if let Some(message) = to_b {
+                b.sync()
+                    .receive_sync_message(&mut b_state, message)
+                    .unwrap();
+            }
+            if let Some(message) = to_a {
+                a.sync()
+                    .receive_sync_message(&mut a_state, message)
+                    .unwrap();
+            }
+        }
+        panic!("sync did not settle");
+    }
+
+    fn titles(doc: &AutoCommit) -> Vec<String> {
+        clauses(doc).into_iter().map(|c| c.title).collect()
+    }
+
+    fn new(title: &str, body: &str) -> NewClause {
+        NewClause {
+            title: title.into(),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn add_edit_move_status_remove_restore() {
+        let mut doc = partnership().doc;
+        add_clause(&mut doc, id(1), &new(" Purpose ", "We agree."), T0).unwrap();
+        add_clause(&mut doc, id(2), &new("Term", "One year."), T0).unwrap();
+        add_clause(&mut doc, id(3), &new("Exit", ""), T0).unwrap();
+        assert_eq!(titles(&doc), ["Purpose", "Term", "Exit"]);
+        let purpose = clause(&doc, id(1)).unwrap();
+        assert_eq!(purpose.body, "We agree.");
+        assert_eq!(purpose.status, ClauseStatus::Draft);
+        assert_eq!(purpose.created_at, Some(T0));
+
+        set_clause_title(&mut doc, id(1), "Purpose and scope").unwrap();
+        edit_clause_body(
+            &mut doc,
+            id(1),
+            &Splice {
+                position: 3,
+                delete: 0,
+                insert: "both ".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(clause(&doc, id(1)).unwrap().body, "We both agree.");
+        set_clause_body(&mut doc, id(1), "We both fully agree.").unwrap();
+        assert_eq!(clause(&doc, id(1)).unwrap().body, "We both fully agree.");
+        set_clause_status(&mut doc, id(1), ClauseStatus::Proposed).unwrap();
+        assert_eq!(clause(&doc, id(1)).unwrap().status, ClauseStatus::Proposed);
+
+        move_clause(&mut doc, id(3), 0).unwrap();
+        assert_eq!(titles(&doc), ["Exit", "Purpose and scope", "Term"]);
+        move_clause(&mut doc, id(3), 99).unwrap();
+        assert_eq!(titles(&doc), ["Purpose and scope", "Term", "Exit"]);
+
+        remove_clause(&mut doc, id(2), T0 + 5).unwrap();
+        assert_eq!(titles(&doc), ["Purpose and scope", "Exit"]);
+        assert!(matches!(
+            set_clause_title(&mut doc, id(2), "x"),
+            Err(OpError::NotFound { kind: "clause", .. })
+        ));
+        let removed = removed_clauses(&doc);
+        assert_eq!(removed.len(), 1);
+        assert_eq!(
+            (removed[0].0.title.as_str(), removed[0].1),
+            ("Term", T0 + 5)
+        );
+        restore_clause(&mut doc, id(2)).unwrap();
+        assert_eq!(titles(&doc), ["Purpose and scope", "Term", "Exit"]);
+        assert!(restore_clause(&mut doc, id(2)).is_err());
+        for status in ClauseStatus::ALL {
+            assert_eq!(status.to_string().parse::<ClauseStatus>().unwrap(), status);
+        }
+    }
+
+    #[test]
+    fn refused_clause_ops_write_nothing() {
+        let mut doc = partnership().doc;
+        add_clause(&mut doc, id(1), &new("Purpose", "abc"), T0).unwrap();
+        doc.commit();
+        type Op = Box<dyn Fn(&mut AutoCommit) -> Result<(), OpError>>;
+        let long = "x".repeat(MAX_TITLE_CHARS + 1);
+        let failing: Vec<(&str, Op)> = vec![
+            (
+                "blank",
+                Box::new(|d| add_clause(d, id(2), &new(" ", ""), T0)),
+            ),
+            (
+                "long",
+                Box::new(move |d| add_clause(d, id(2), &new(&long, ""), T0)),
+            ),
+            (
+                "two lines",
+                Box::new(|d| set_clause_title(d, id(1), "a\nb")),
+            ),
+            ("date", Box::new(|d| add_clause(d, id(2), &new("x", ""), 1))),
+            (
+                "duplicate",
+                Box::new(|d| add_clause(d, id(1), &new("x", ""), T0)),
+            ),
+            (
+                "splice",
+                Box::new(|d| {
+                    edit_clause_body(
+                        d,
+                        id(1),
+                        &Splice {
+                            position: 2,
+                            delete: 5,
+                            insert: String::new(),
+                        },
+                    )
+                }),
+            ),
+            ("missing", Box::new(|d| set_clause_body(d, id(9), "x"))),
+            (
+                "status",
+                Box::new(|d| set_clause_status(d, id(9), ClauseStatus::Agreed)),
+            ),
+            ("move", Box::new(|d| move_clause(d, id(9), 0))),
+            ("remove", Box::new(|d| remove_clause(d, id(1), 0))),
+            (
+                "outline count",
+                Box::new(|d| standard_outline(d, &[id(20)], T0)),
+            ),
+            (
+                "outline reuse",
+                Box::new(|d| {
+                    let mut ids: Vec<ItemId> = (20..31).map(id).collect();
+                    ids[10] = id(1);
+                    standard_outline(d, &ids, T0)
+                }),
+            ),
+            (
+                "outline twice",
+                Box::new(|d| {
+                    let mut ids: Vec<ItemId> = (20..31).map(id).collect();
+                    ids[10] = id(20);
+                    standard_outline(d, &ids, T0)
+                }),
+            ),
+        ];
+        for (name, op) in failing {
+            assert!(op(&mut doc).is_err(), "{name} should fail");
+            assert_eq!(doc.pending_ops(), 0, "{name} wrote to the document");
+        }
+        assert_eq!(titles(&doc), ["Purpose"]);
+    }
+
+    #[test]
+    fn standard_outline_adds_every_heading_after_existing_clauses() {
+        let mut doc = partnership().doc;
+        add_clause(&mut doc, id(1), &new("Preamble", ""), T0).unwrap();
+        let ids: Vec<ItemId> = (20..31).map(id).collect();
+        standard_outline(&mut doc, &ids, T0).unwrap();
+        let read = clauses(&doc);
+        assert_eq!(read.len(), 12);
+        assert_eq!(read[0].title, "Preamble");
+        assert_eq!(read[1].title, "Purpose");
+        assert_eq!(read[11].title, "Renegotiation and exit");
+        assert!(read[1..].iter().all(|c| !c.body.is_empty()));
+        assert!(read.iter().all(|c| c.status == ClauseStatus::Draft));
+    }
+
+    #[test]
+    fn concurrent_typing_in_one_clause_merges() {
+        let mut alice = partnership()
+            .doc
+            .with_actor(ActorId::from(b"alice".as_slice()));
+        add_clause(&mut alice, id(1), &new("Term", "The term is one year."), T0).unwrap();
+        alice.commit();
+        let mut bob = alice.fork().with_actor(ActorId::from(b"bob".as_slice()));
+        set_clause_body(&mut alice, id(1), "The initial term is one year.").unwrap();
+        edit_clause_body(
+            &mut bob,
+            id(1),
+            &Splice {
+                position: 20,
+                delete: 0,
+                insert: ", renewable once".into(),
+            },
+        )
+        .unwrap();
+        sync_pair(&mut alice, &mut bob);
+        let merged = "The initial term is one year, renewable once.";
+        assert_eq!(clause(&alice, id(1)).unwrap().body, merged);
+        assert_eq!(clause(&bob, id(1)).unwrap().body, merged);
+    }
+
+    #[test]
+    fn removed_while_edited_keeps_the_edit() {
+        let mut alice = partnership().doc;
+        add_clause(&mut alice, id(1), &new("Term", "One year."), T0).unwrap();
+        alice.commit();
+        let mut bob = alice.fork();
+        remove_clause(&mut alice, id(1), T0).unwrap();
+        set_clause_body(&mut bob, id(1), "Two years.").unwrap();
+        sync_pair(&mut alice, &mut bob);
+        assert!(clauses(&alice).is_empty());
+        restore_clause(&mut alice, id(1)).unwrap();
+        assert_eq!(clause(&alice, id(1)).unwrap().body, "Two years.");
+    }
+
+    #[test]
+    fn threaded_comments() {
+        let mut fixture = partnership();
+        let (alice, bob) = (fixture.alice, fixture.bob);
+        let doc = &mut fixture.doc;
+        add_clause(doc, id(1), &new("Term", ""), T0).unwrap();
+        add_clause(doc, id(2), &new("Exit", ""), T0).unwrap();
+        let comment = |clause, author, body: &str, reply_to| NewComment {
+            clause,
+            author,
+            body: body.into(),
+            reply_to,
+        };
+        add_comment(doc, id(10), &comment(id(1), alice, "Two years?", None), T0).unwrap();
+        add_comment(
+            doc,
+            id(11),
+            &comment(id(1), bob, "Fine.", Some(id(10))),
+            T0 + 1,
+        )
+        .unwrap();
+        add_comment(
+            doc,
+            id(12),
+            &comment(id(1), alice, "Great.", Some(id(11))),
+            T0 + 2,
+        )
+        .unwrap();
+        add_comment(doc, id(13), &comment(id(1), bob, "Notice?", None), T0 + 3).unwrap();
+        for bad in [
+            comment(id(2), bob, "x", Some(id(10))),
+            comment(id(1), bob, " ", None),
+            comment(id(9), bob, "x", None),
+            comment(id(1), MemberId::from_bytes([9; 16]), "x", None),
+        ] {
+            assert!(add_comment(doc, id(14), &bad, T0).is_err(), "{bad:?}");
+        }
+        let threads = comments(doc, id(1));
+        assert_eq!(threads.len(), 2);
+        assert_eq!(threads[0].root.body, "Two years?");
+        assert_eq!(threads[0].root.author, Some(alice));
+        let replies: Vec<_> = threads[0].replies.iter().map(|c| c.id).collect();
+        assert_eq!(replies, [id(11), id(12)]);
+        assert_eq!(threads[0].replies[1].reply_to, Some(id(10)));
+        assert_eq!(open_threads(doc, id(1)), 2);
+
+        resolve_thread(doc, id(12), true, bob, T0 + 4).unwrap();
+        let root = &comments(doc, id(1))[0].root;
+        assert!(root.resolved);
+        assert_eq!(
+            (root.resolved_by, root.resolved_at),
+            (Some(bob), Some(T0 + 4))
+        );
+        assert_eq!(open_threads(doc, id(1)), 1);
+        resolve_thread(doc, id(10), false, alice, T0 + 5).unwrap();
+        assert!(!comments(doc, id(1))[0].root.resolved);
+
+        edit_comment(doc, id(13), "Notice period?").unwrap();
+        remove_comment(doc, id(10), T0).unwrap();
+        let threads = comments(doc, id(1));
+        assert_eq!(threads.len(), 3, "orphaned replies become threads");
+        assert_eq!(read(doc).threads.len(), 3);
+        assert!(comments(doc, id(2)).is_empty());
+    }
+}
