@@ -637,7 +637,7 @@ pub fn remove_comment<T: Transactable + ReadDoc>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use automerge::sync::{self, SyncDoc};
     use automerge::{ActorId, AutoCommit};
 

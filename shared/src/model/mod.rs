@@ -44,6 +44,7 @@ pub mod overview;
 pub mod parties;
 pub mod raci;
 pub mod schema;
+pub mod signoff;
 pub mod vetting;
 
 #[cfg(test)]
