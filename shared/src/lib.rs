@@ -9,8 +9,10 @@
 //! - [`engine`]: the sans-IO sync state machine (`handle(now, event) -> effects`).
 //! - [`text`]: character-level splices of Automerge text, validated.
 //! - [`model`]: the partnership document schema, typed reads and validated operations.
+//! - [`ics`]: meetings as iCalendar (RFC 5545) files.
 
 pub mod engine;
+pub mod ics;
 pub mod ids;
 pub mod model;
 pub mod protocol;

@@ -32,17 +32,22 @@
 
 pub mod agreement;
 pub mod comm_plan;
+pub mod conflicts;
 pub mod error;
 mod fields;
+pub mod governance;
 pub mod ids;
 pub mod items;
 pub mod kpis;
+pub mod meetings;
 pub mod members;
 pub mod milestones;
 pub mod objectives;
 pub mod overview;
 pub mod parties;
 pub mod raci;
+pub mod reviews;
+pub mod risks;
 pub mod schema;
 pub mod signoff;
 pub mod vetting;

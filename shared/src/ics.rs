@@ -1,0 +1,292 @@
+//! Calendar export of meetings as iCalendar (RFC 5545).
+//!
+//! One `VCALENDAR` with a `VEVENT` per meeting: `UID` (the meeting id, stable
+//! across exports so calendars update rather than duplicate), `DTSTAMP` (the
+//! export time), `DTSTART`/`DTEND` in UTC, `SUMMARY`, `LOCATION` and a
+//! `DESCRIPTION` holding the agenda. Text values are escaped (`\\`, `\;`,
+//! `\,`, `\n`) and content lines are folded at 75 octets without splitting
+//! a UTF-8 character; lines end with CRLF.
+
+use std::fmt::Write as _;
+
+use crate::model::meetings::Meeting;
+
+/// A UTC calendar date and time, to the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UtcDateTime {
+    /// Year (for example 2024).
+    pub year: i64,
+    /// Month, 1–12.
+    pub month: u32,
+    /// Day of the month, 1–31.
+    pub day: u32,
+    /// Hour, 0–23.
+    pub hour: u32,
+    /// Minute, 0–59.
+    pub minute: u32,
+    /// Second, 0–59.
+    pub second: u32,
+}
+
+impl UtcDateTime {
+    /// The date and time of `ms` milliseconds after 1970-01-01T00:00:00Z
+    /// (proleptic Gregorian calendar).
+    pub fn from_millis(ms: u64) -> Self {
+        let secs = ms / 1000;
+        let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
+        let rem = secs % 86_400;
+        // Shift the epoch to 0000-03-01 so leap days fall at the end of a
+        // year; eras are 400-year cycles of 146,097 days.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        let small = |n: i64| u32::try_from(n).unwrap_or(0);
+        let small_u = |n: u64| u32::try_from(n).unwrap_or(0);
+        Self {
+            year,
+            month: small(month),
+            day: small(day),
+            hour: small_u(rem / 3600),
+            minute: small_u(rem % 3600 / 60),
+            second: small_u(rem % 60),
+        }
+    }
+
+    /// iCalendar UTC form: `20240131T093000Z`.
+    pub fn ical(&self) -> String {
+        format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
+
+    /// ISO date: `2024-01-31`.
+    pub fn date(&self) -> String {
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+
+    /// ISO date and time to the minute, UTC: `2024-01-31 09:30 UTC`.
+    pub fn date_time(&self) -> String {
+        format!("{} {:02}:{:02} UTC", self.date(), self.hour, self.minute)
+    }
+}
+
+/// Escapes a TEXT value (RFC 5545 §3.3.11): backslash, semicolon, comma
+/// and newlines (a CR or CRLF becomes one `\n`).
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push_str("\\n");
+            }
+            // Other control characters are not allowed in TEXT.
+            c if c.is_control() && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Folds one content line (RFC 5545 §3.1): no line longer than 75 octets
+/// (excluding CRLF), continuation lines start with one space, and a
+/// multi-byte character is never split. Returns the line with its CRLF.
+pub fn fold_line(line: &str) -> String {
+    const LIMIT: usize = 75;
+    let mut out = String::with_capacity(line.len() + line.len() / 70 * 3 + 2);
+    let mut used = 0;
+    for c in line.chars() {
+        let len = c.len_utf8();
+        if used + len > LIMIT {
+            out.push_str("\r\n ");
+            used = 1;
+        }
+        out.push(c);
+        used += len;
+    }
+    out.push_str("\r\n");
+    out
+}
+
+/// The description of a meeting's event: its kind and agenda.
+fn description(meeting: &Meeting, partnership: &str) -> String {
+    let mut text = format!("{} — {}", meeting.kind.label(), partnership);
+    if !meeting.agenda.is_empty() {
+        text.push_str("\n\nAgenda:");
+        for (n, item) in meeting.agenda.iter().enumerate() {
+            let _ = write!(text, "\n{}. {}", n + 1, item.title);
+        }
+    }
+    text
+}
+
+/// The content lines of one meeting's `VEVENT` (unfolded).
+fn event_lines(meeting: &Meeting, partnership: &str, now: u64) -> Vec<String> {
+    let mut lines = vec![
+        "BEGIN:VEVENT".to_owned(),
+        format!("UID:{}@accord", meeting.id),
+        format!("DTSTAMP:{}", UtcDateTime::from_millis(now).ical()),
+        format!("DTSTART:{}", UtcDateTime::from_millis(meeting.at).ical()),
+        format!(
+            "DTEND:{}",
+            UtcDateTime::from_millis(meeting.ends_at()).ical()
+        ),
+        format!("SUMMARY:{}", escape_text(&meeting.title)),
+    ];
+    if !meeting.location.is_empty() {
+        lines.push(format!("LOCATION:{}", escape_text(&meeting.location)));
+    }
+    lines.push(format!(
+        "DESCRIPTION:{}",
+        escape_text(&description(meeting, partnership))
+    ));
+    lines.push("END:VEVENT".to_owned());
+    lines
+}
+
+/// An iCalendar file with one event per meeting, exported at `now`
+/// (UTC ms). `partnership` is the partnership's title, named in each
+/// description and in the calendar name.
+pub fn calendar(meetings: &[Meeting], partnership: &str, now: u64) -> String {
+    let mut lines = vec![
+        "BEGIN:VCALENDAR".to_owned(),
+        "VERSION:2.0".to_owned(),
+        "PRODID:-//Accord//Partnership meetings//EN".to_owned(),
+        "CALSCALE:GREGORIAN".to_owned(),
+        "METHOD:PUBLISH".to_owned(),
+        format!("X-WR-CALNAME:{}", escape_text(partnership)),
+    ];
+    for meeting in meetings {
+        lines.extend(event_lines(meeting, partnership, now));
+    }
+    lines.push("END:VCALENDAR".to_owned());
+    lines.iter().map(|line| fold_line(line)).collect()
+}
+
+/// An iCalendar file for one meeting.
+pub fn meeting(meeting: &Meeting, partnership: &str, now: u64) -> String {
+    calendar(std::slice::from_ref(meeting), partnership, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ItemId;
+    use crate::model::meetings::{AgendaItem, MeetingKind};
+
+    #[test]
+    fn utc_dates() {
+        let cases = [
+            (0, "19700101T000000Z"),
+            (951_782_400_000, "20000229T000000Z"),
+            (1_700_000_000_000, "20231114T221320Z"),
+            (1_709_164_799_000, "20240228T235959Z"),
+            (1_709_251_200_000, "20240301T000000Z"),
+            (4_102_444_800_000, "21000101T000000Z"),
+        ];
+        for (ms, expected) in cases {
+            assert_eq!(UtcDateTime::from_millis(ms).ical(), expected, "{ms}");
+        }
+        let t = UtcDateTime::from_millis(1_700_000_000_000);
+        assert_eq!(t.date(), "2023-11-14");
+        assert_eq!(t.date_time(), "2023-11-14 22:13 UTC");
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(
+            escape_text("a\\b;c,d\ne\r\nf\rg\u{7}h\ti"),
+            "a\\\\b\\;c\\,d\\ne\\nf\\ng".to_owned() + "h\ti"
+        );
+        assert_eq!(escape_text("plain: text"), "plain: text");
+    }
+
+    #[test]
+    fn folding_at_75_octets_without_splitting_characters() {
+        let short = "SUMMARY:short";
+        assert_eq!(fold_line(short), "SUMMARY:short\r\n");
+        let exact = "X".repeat(75);
+        assert_eq!(fold_line(&exact), format!("{exact}\r\n"));
+        let long = format!("DESCRIPTION:{}", "a".repeat(200));
+        let folded = fold_line(&long);
+        for line in folded.split("\r\n").filter(|l| !l.is_empty()) {
+            assert!(line.len() <= 75, "{} octets", line.len());
+        }
+        // Unfolding (removing CRLF + space) gives the line back.
+        assert_eq!(folded.replace("\r\n ", "").trim_end(), long);
+        let lines: Vec<&str> = folded.split("\r\n").collect();
+        assert_eq!(lines[0].len(), 75);
+        assert_eq!(lines[1].len(), 75);
+        assert!(lines[1].starts_with(' '));
+
+        // Multi-byte characters: 'é' is two octets, '€' three.
+        let accents = format!("SUMMARY:{}", "é€".repeat(40));
+        let folded = fold_line(&accents);
+        for line in folded.split("\r\n") {
+            assert!(line.len() <= 75);
+        }
+        assert_eq!(folded.replace("\r\n ", "").trim_end(), accents);
+    }
+
+    #[test]
+    fn a_meeting_becomes_a_vevent() {
+        let meeting = Meeting {
+            id: ItemId::from_bytes([0xab; 16]),
+            kind: MeetingKind::QuarterlyBusinessReview,
+            title: "Q1 review; pipeline, risks".into(),
+            at: 1_700_000_000_000,
+            duration_minutes: 90,
+            location: "Room 4, HQ".into(),
+            held_at: None,
+            agenda: vec![
+                AgendaItem {
+                    id: ItemId::from_bytes([1; 16]),
+                    title: "Pipeline".into(),
+                },
+                AgendaItem {
+                    id: ItemId::from_bytes([2; 16]),
+                    title: "A very long agenda item about the joint go-to-market plan for the Benelux region".into(),
+                },
+            ],
+            minutes: String::new(),
+            decisions: Vec::new(),
+            actions: Vec::new(),
+            created_at: None,
+        };
+        let ics = meeting_calendar_for_test(&meeting);
+        assert!(ics.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n"));
+        assert!(ics.ends_with("END:VEVENT\r\nEND:VCALENDAR\r\n"));
+        assert!(ics.contains(&format!("\r\nUID:{}@accord\r\n", "ab".repeat(16))));
+        assert!(ics.contains("\r\nDTSTAMP:20240101T000000Z\r\n"));
+        assert!(ics.contains("\r\nDTSTART:20231114T221320Z\r\n"));
+        assert!(ics.contains("\r\nDTEND:20231114T234320Z\r\n"));
+        assert!(ics.contains("\r\nSUMMARY:Q1 review\\; pipeline\\, risks\r\n"));
+        assert!(ics.contains("\r\nLOCATION:Room 4\\, HQ\r\n"));
+        let unfolded = ics.replace("\r\n ", "");
+        assert!(unfolded.contains(
+            "DESCRIPTION:Quarterly business review — Acme × Globex\\n\\nAgenda:\\n1. Pipeline\\n2. A very long agenda item about the joint go-to-market plan for the Benelux region\r\n"
+        ));
+        for line in ics.split("\r\n") {
+            assert!(line.len() <= 75, "{line:?}");
+        }
+        assert!(!ics.replace("\r\n", "").contains('\n'));
+    }
+
+    fn meeting_calendar_for_test(m: &Meeting) -> String {
+        meeting(m, "Acme × Globex", 1_704_067_200_000)
+    }
+}

@@ -1,0 +1,639 @@
+//! Conflicts and their way up the escalation ladder.
+//!
+//! ```text
+//! conflicts: { id → { title, description (Text), raised_by (member id), raised_at,
+//!                     severity, status ("open" | "resolved"), resolution (Text),
+//!                     resolved_at?, resolved_by?, order, deleted_at?,
+//!                     escalations: { id → { level (escalation level id), at, by?,
+//!                                           reopened: bool? } } } }
+//! ```
+//!
+//! The **current level** is the level of the latest `escalations` entry (by
+//! `at`, then id), shown as its index in the ladder
+//! ([`super::governance::ladder`]). Raising a conflict puts it at the bottom
+//! level; [`escalate`] adds an entry one level up. Two people escalating at
+//! once both leave an entry; both name the same next level, so the result is
+//! one level up, not two.
+//!
+//! A conflict is **overdue** when it is open, sits at a level, and `now` is
+//! later than the time it reached that level plus the level's `within`
+//! days: `now > entered_at + within × 1 day`. Exactly at the deadline it is
+//! not overdue yet. Reopening a resolved conflict restarts the clock at its
+//! level.
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ObjType, ReadDoc};
+
+use super::error::OpError;
+use super::fields::{
+    DAY_MS, check_date, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text,
+    non_empty, put, put_opt, set_text,
+};
+use super::governance::{self, EscalationLevel};
+use super::ids::{ItemId, MemberId};
+use super::items;
+use super::meetings::{delete_in, require_in, restore_in, root_map, sub_map};
+use super::members;
+
+pub(crate) const CONFLICTS: &str = "conflicts";
+const ESCALATIONS: &str = "escalations";
+
+/// How serious a conflict is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    /// A friction.
+    Low,
+    /// Needs attention.
+    Medium,
+    /// Hurts the partnership.
+    High,
+    /// Threatens the partnership.
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, lowest first.
+    pub const ALL: [Severity; 4] = [Self::Low, Self::Medium, Self::High, Self::Critical];
+
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// Open or resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConflictStatus {
+    /// Being worked on.
+    Open,
+    /// Settled.
+    Resolved,
+}
+
+/// One step of a conflict's way up the ladder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Escalation {
+    /// The entry's id.
+    pub id: ItemId,
+    /// The level reached.
+    pub level: ItemId,
+    /// When (UTC ms).
+    pub at: u64,
+    /// Who escalated.
+    pub by: Option<MemberId>,
+    /// Whether this entry reopened the conflict (restarting the clock).
+    pub reopened: bool,
+}
+
+/// Where a conflict currently sits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrentLevel {
+    /// The level's id.
+    pub id: ItemId,
+    /// Its index in the ladder (0 = bottom).
+    pub index: usize,
+    /// The level.
+    pub level: EscalationLevel,
+    /// When the conflict got there (UTC ms).
+    pub since: u64,
+    /// When it is overdue there: `since` + the level's days (UTC ms).
+    pub deadline: u64,
+}
+
+/// A conflict as shown on the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    /// Its id.
+    pub id: ItemId,
+    /// A short title.
+    pub title: String,
+    /// What it is about (prose).
+    pub description: String,
+    /// Who raised it.
+    pub raised_by: Option<MemberId>,
+    /// When (UTC ms).
+    pub raised_at: u64,
+    /// How serious it is.
+    pub severity: Severity,
+    /// Open or resolved.
+    pub status: ConflictStatus,
+    /// How it was resolved (prose).
+    pub resolution: String,
+    /// When it was resolved (UTC ms).
+    pub resolved_at: Option<u64>,
+    /// Who resolved it.
+    pub resolved_by: Option<MemberId>,
+    /// The level it sits at (`None`: no ladder yet, or its level was removed).
+    pub level: Option<CurrentLevel>,
+    /// Every escalation, oldest first (the first is where it was raised).
+    pub escalations: Vec<Escalation>,
+}
+
+impl Conflict {
+    /// Whether it is open.
+    pub fn is_open(&self) -> bool {
+        self.status == ConflictStatus::Open
+    }
+
+    /// Open and past its current level's deadline (`now > deadline`).
+    pub fn is_overdue(&self, now: u64) -> bool {
+        self.is_open() && self.level.as_ref().is_some_and(|l| now > l.deadline)
+    }
+}
+
+/// The fields of a new conflict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConflict {
+    /// A short title (required).
+    pub title: String,
+    /// What it is about.
+    pub description: String,
+    /// How serious.
+    pub severity: Severity,
+    /// Who raises it (a current member).
+    pub raised_by: MemberId,
+}
+
+/// Changes to a conflict; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConflictPatch {
+    /// New title.
+    pub title: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New severity.
+    pub severity: Option<Severity>,
+}
+
+fn escalations<R: ReadDoc>(doc: &R, obj: &ObjId) -> Vec<Escalation> {
+    let Some(map) = child_map(doc, obj, ESCALATIONS) else {
+        return Vec::new();
+    };
+    let mut found: Vec<Escalation> = doc
+        .keys(&map)
+        .filter_map(|key| {
+            let entry = child_map(doc, &map, &key)?;
+            Some(Escalation {
+                id: key.parse().ok()?,
+                level: get_str(doc, &entry, "level")?.parse().ok()?,
+                at: get_u64(doc, &entry, "at")?,
+                by: get_str(doc, &entry, "by").and_then(|b| b.parse().ok()),
+                reopened: get_bool(doc, &entry, "reopened"),
+            })
+        })
+        .collect();
+    found.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    found
+}
+
+/// The level of the latest entry, located in the ladder. The clock at a
+/// level starts at the first of the latest run of entries naming it (or at
+/// the latest reopening), so a concurrent duplicate escalation does not
+/// restart it.
+fn current_level(ladder: &[EscalationLevel], history: &[Escalation]) -> Option<CurrentLevel> {
+    let latest = history.last()?;
+    let mut since = latest.at;
+    let mut previous = None;
+    for entry in history {
+        if previous != Some(entry.level) || entry.reopened {
+            since = entry.at;
+        }
+        previous = Some(entry.level);
+    }
+    let (index, level) = ladder
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.id == latest.level)?;
+    Some(CurrentLevel {
+        id: level.id,
+        index,
+        level: level.clone(),
+        since,
+        deadline: since.saturating_add(u64::from(level.within_days) * DAY_MS),
+    })
+}
+
+fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, ladder: &[EscalationLevel]) -> Conflict {
+    let history = escalations(doc, obj);
+    Conflict {
+        id,
+        title: get_string(doc, obj, "title"),
+        description: get_text(doc, obj, "description"),
+        raised_by: get_str(doc, obj, "raised_by").and_then(|m| m.parse().ok()),
+        raised_at: get_u64(doc, obj, "raised_at").unwrap_or(0),
+        severity: get_str(doc, obj, "severity")
+            .and_then(|s| Severity::ALL.into_iter().find(|x| x.as_str() == s))
+            .unwrap_or(Severity::Medium),
+        status: if get_str(doc, obj, "status").as_deref() == Some("resolved") {
+            ConflictStatus::Resolved
+        } else {
+            ConflictStatus::Open
+        },
+        resolution: get_text(doc, obj, "resolution"),
+        resolved_at: get_u64(doc, obj, "resolved_at"),
+        resolved_by: get_str(doc, obj, "resolved_by").and_then(|m| m.parse().ok()),
+        level: current_level(ladder, &history),
+        escalations: history,
+    }
+}
+
+/// Every conflict, open ones first, then by when raised (then id).
+pub fn list<R: ReadDoc>(doc: &R) -> Vec<Conflict> {
+    let Ok(map) = root_map(doc, CONFLICTS) else {
+        return Vec::new();
+    };
+    let ladder = governance::ladder(doc);
+    let mut found: Vec<Conflict> = items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| read_one(doc, id, &obj, &ladder))
+        .collect();
+    found.sort_by(|a, b| {
+        b.is_open()
+            .cmp(&a.is_open())
+            .then(a.raised_at.cmp(&b.raised_at))
+            .then(a.id.cmp(&b.id))
+    });
+    found
+}
+
+/// One conflict, or [`OpError::NotFound`].
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Conflict, OpError> {
+    let obj = require(doc, id)?;
+    Ok(read_one(doc, id, &obj, &governance::ladder(doc)))
+}
+
+/// The open conflicts past their deadline at their level, most overdue first.
+pub fn overdue<R: ReadDoc>(doc: &R, now: u64) -> Vec<Conflict> {
+    let mut found: Vec<Conflict> = list(doc)
+        .into_iter()
+        .filter(|c| c.is_overdue(now))
+        .collect();
+    found.sort_by_key(|c| c.level.as_ref().map(|l| l.deadline));
+    found
+}
+
+fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+    let map = root_map(doc, CONFLICTS)?;
+    require_in(doc, &map, "conflict", id)
+}
+
+fn add_entry<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    obj: &ObjId,
+    entry: ItemId,
+    level: ItemId,
+    by: MemberId,
+    at: u64,
+) -> Result<(), OpError> {
+    let map = sub_map(tx, obj, ESCALATIONS, "conflict.escalations")?;
+    let key = entry.key();
+    if tx.get(&map, &key)?.is_some() {
+        return Err(OpError::Duplicate {
+            kind: "escalation",
+            id: key,
+        });
+    }
+    let item = tx.put_object(&map, key.as_str(), ObjType::Map)?;
+    tx.put(&item, "level", level.key())?;
+    tx.put(&item, "at", at)?;
+    tx.put(&item, "by", by.key())?;
+    Ok(())
+}
+
+/// Raises a conflict at the bottom level of the ladder (if there is one).
+/// Its first escalation entry is keyed by the conflict's own id.
+pub fn raise<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    new: &NewConflict,
+    now: u64,
+) -> Result<(), OpError> {
+    let title = non_empty("title", &new.title)?;
+    let now = check_date("time", now)?;
+    members::require(tx, new.raised_by)?;
+    let bottom = governance::ladder(tx).first().map(|l| l.id);
+    let map = root_map(tx, CONFLICTS)?;
+    let obj = items::create(tx, &map, "conflict", id)?;
+    tx.put(&obj, "title", title)?;
+    new_text(tx, &obj, "description", &new.description)?;
+    tx.put(&obj, "raised_by", new.raised_by.key())?;
+    tx.put(&obj, "raised_at", now)?;
+    tx.put(&obj, "severity", new.severity.as_str())?;
+    tx.put(&obj, "status", "open")?;
+    new_text(tx, &obj, "resolution", "")?;
+    tx.put_object(&obj, ESCALATIONS, ObjType::Map)?;
+    if let Some(level) = bottom {
+        add_entry(tx, &obj, id, level, new.raised_by, now)?;
+    }
+    Ok(())
+}
+
+/// Edits a conflict, field by field.
+pub fn update<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    patch: &ConflictPatch,
+) -> Result<(), OpError> {
+    let title = patch
+        .title
+        .as_deref()
+        .map(|t| non_empty("title", t))
+        .transpose()?;
+    let obj = require(tx, id)?;
+    if let Some(title) = title {
+        put(tx, &obj, "title", title)?;
+    }
+    if let Some(description) = &patch.description {
+        set_text(tx, &obj, "description", description)?;
+    }
+    if let Some(severity) = patch.severity {
+        put(tx, &obj, "severity", severity.as_str())?;
+    }
+    Ok(())
+}
+
+/// Moves an open conflict one level up the ladder at `now`, recorded as
+/// the entry `entry` (a fresh id). A conflict at no level (raised before
+/// the ladder existed, or whose level was removed) goes to the bottom
+/// level. Refused at the top of the ladder.
+pub fn escalate<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    entry: ItemId,
+    by: MemberId,
+    now: u64,
+) -> Result<(), OpError> {
+    let now = check_date("time", now)?;
+    members::require(tx, by)?;
+    let conflict = get(tx, id)?;
+    if !conflict.is_open() {
+        return Err(OpError::Invalid {
+            field: "conflict",
+            reason: "it is resolved",
+        });
+    }
+    let ladder = governance::ladder(tx);
+    let next = match &conflict.level {
+        None => 0,
+        Some(level) => level.index + 1,
+    };
+    let level = ladder.get(next).ok_or(OpError::Invalid {
+        field: "escalation",
+        reason: if ladder.is_empty() {
+            "there is no escalation ladder yet"
+        } else {
+            "the conflict is already at the top of the ladder"
+        },
+    })?;
+    let obj = require(tx, id)?;
+    add_entry(tx, &obj, entry, level.id, by, now)
+}
+
+/// Resolves a conflict, recording how, by whom and when.
+pub fn resolve<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    resolution: &str,
+    by: MemberId,
+    now: u64,
+) -> Result<(), OpError> {
+    let resolution = non_empty("resolution", resolution)?;
+    let now = check_date("time", now)?;
+    members::require(tx, by)?;
+    let obj = require(tx, id)?;
+    put(tx, &obj, "status", "resolved")?;
+    set_text(tx, &obj, "resolution", &resolution)?;
+    put(tx, &obj, "resolved_at", now)?;
+    put(tx, &obj, "resolved_by", by.key())
+}
+
+/// Reopens a resolved conflict at its level; the clock at that level starts
+/// again at `now` (recorded as the entry `entry`).
+pub fn reopen<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    entry: ItemId,
+    by: MemberId,
+    now: u64,
+) -> Result<(), OpError> {
+    let now = check_date("time", now)?;
+    members::require(tx, by)?;
+    let conflict = get(tx, id)?;
+    if conflict.is_open() {
+        return Err(OpError::Invalid {
+            field: "conflict",
+            reason: "it is already open",
+        });
+    }
+    let obj = require(tx, id)?;
+    put(tx, &obj, "status", "open")?;
+    put_opt::<_, u64>(tx, &obj, "resolved_at", None)?;
+    put_opt::<_, String>(tx, &obj, "resolved_by", None)?;
+    if let Some(level) = conflict.level {
+        add_entry(tx, &obj, entry, level.id, by, now)?;
+        let map = sub_map(tx, &obj, ESCALATIONS, "conflict.escalations")?;
+        let added =
+            child_map(tx, &map, &entry.key()).ok_or(OpError::NotInitialized("escalation"))?;
+        tx.put(&added, "reopened", true)?;
+    }
+    Ok(())
+}
+
+/// Deletes a conflict.
+pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
+    let map = root_map(tx, CONFLICTS)?;
+    delete_in(tx, &map, "conflict", id, now)
+}
+
+/// Brings a deleted conflict back.
+pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
+    let map = root_map(tx, CONFLICTS)?;
+    restore_in(tx, &map, "conflict", id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::test_support::{T0, id, partnership};
+
+    fn ladder(doc: &mut automerge::AutoCommit) {
+        governance::add_level(doc, id(201), "Partnership managers", "Alice and Bob", 7).unwrap();
+        governance::add_level(doc, id(202), "Steering committee", "JSC", 14).unwrap();
+        governance::add_level(doc, id(203), "Executives", "CEOs", 30).unwrap();
+    }
+
+    fn new(raised_by: MemberId) -> NewConflict {
+        NewConflict {
+            title: "Lead sharing".into(),
+            description: "Leads are not shared within 48 hours.".into(),
+            severity: Severity::High,
+            raised_by,
+        }
+    }
+
+    #[test]
+    fn raise_validates_and_starts_at_the_bottom() {
+        let mut fixture = partnership();
+        let alice = fixture.alice;
+        let doc = &mut fixture.doc;
+        ladder(doc);
+        doc.commit();
+        assert!(
+            raise(
+                doc,
+                id(1),
+                &NewConflict {
+                    title: " ".into(),
+                    ..new(alice)
+                },
+                T0
+            )
+            .is_err()
+        );
+        assert!(raise(doc, id(1), &new(MemberId::from_bytes([9; 16])), T0).is_err());
+        assert!(raise(doc, id(1), &new(alice), 3).is_err());
+        assert_eq!(doc.pending_ops(), 0);
+        raise(doc, id(1), &new(alice), T0).unwrap();
+        let conflict = get(doc, id(1)).unwrap();
+        assert_eq!(conflict.raised_by, Some(alice));
+        assert_eq!(conflict.severity, Severity::High);
+        assert!(conflict.is_open());
+        let level = conflict.level.unwrap();
+        assert_eq!((level.index, level.id, level.since), (0, id(201), T0));
+        assert_eq!(level.deadline, T0 + 7 * DAY_MS);
+        update(
+            doc,
+            id(1),
+            &ConflictPatch {
+                severity: Some(Severity::Critical),
+                description: Some("Leads are not shared within 2 days.".into()),
+                ..ConflictPatch::default()
+            },
+        )
+        .unwrap();
+        let conflict = get(doc, id(1)).unwrap();
+        assert_eq!(conflict.severity, Severity::Critical);
+        assert_eq!(conflict.description, "Leads are not shared within 2 days.");
+    }
+
+    #[test]
+    fn escalation_timing() {
+        let mut fixture = partnership();
+        let (alice, bob) = (fixture.alice, fixture.bob);
+        let doc = &mut fixture.doc;
+        ladder(doc);
+        raise(doc, id(1), &new(alice), T0).unwrap();
+        // Level 0 allows 7 days: overdue only strictly after T0 + 7 days.
+        let deadline = T0 + 7 * DAY_MS;
+        assert!(!get(doc, id(1)).unwrap().is_overdue(deadline - 1));
+        assert!(!get(doc, id(1)).unwrap().is_overdue(deadline));
+        assert!(get(doc, id(1)).unwrap().is_overdue(deadline + 1));
+        assert!(overdue(doc, deadline).is_empty());
+        assert_eq!(overdue(doc, deadline + 1).len(), 1);
+
+        // Escalating at day 8 moves one level up and restarts the clock
+        // there with that level's 14 days.
+        let at = T0 + 8 * DAY_MS;
+        escalate(doc, id(1), id(2), bob, at).unwrap();
+        let conflict = get(doc, id(1)).unwrap();
+        let level = conflict.level.clone().unwrap();
+        assert_eq!(
+            (level.index, level.since, level.deadline),
+            (1, at, at + 14 * DAY_MS)
+        );
+        assert_eq!(conflict.escalations.len(), 2);
+        assert_eq!(conflict.escalations[1].by, Some(bob));
+        assert!(!conflict.is_overdue(at + 14 * DAY_MS));
+        assert!(conflict.is_overdue(at + 14 * DAY_MS + 1));
+
+        escalate(doc, id(1), id(3), bob, at + DAY_MS).unwrap();
+        assert_eq!(get(doc, id(1)).unwrap().level.unwrap().index, 2);
+        assert!(matches!(
+            escalate(doc, id(1), id(4), bob, at + 2 * DAY_MS),
+            Err(OpError::Invalid {
+                field: "escalation",
+                ..
+            })
+        ));
+        assert!(matches!(
+            escalate(doc, id(1), id(3), bob, at + 2 * DAY_MS),
+            Err(OpError::Invalid { .. })
+        ));
+
+        // Resolved conflicts are never overdue; reopening restarts the clock.
+        assert!(resolve(doc, id(1), " ", alice, at).is_err());
+        resolve(doc, id(1), "Shared CRM pipeline.", alice, at + 3 * DAY_MS).unwrap();
+        let conflict = get(doc, id(1)).unwrap();
+        assert_eq!(conflict.status, ConflictStatus::Resolved);
+        assert_eq!(conflict.resolution, "Shared CRM pipeline.");
+        assert_eq!(conflict.resolved_by, Some(alice));
+        assert!(!conflict.is_overdue(at + 1000 * DAY_MS));
+        assert!(escalate(doc, id(1), id(5), bob, at + 4 * DAY_MS).is_err());
+        let reopened = at + 100 * DAY_MS;
+        reopen(doc, id(1), id(6), bob, reopened).unwrap();
+        assert!(reopen(doc, id(1), id(7), bob, reopened).is_err());
+        let conflict = get(doc, id(1)).unwrap();
+        assert!(conflict.is_open());
+        assert_eq!(conflict.resolved_at, None);
+        let level = conflict.level.unwrap();
+        assert_eq!((level.index, level.since), (2, reopened));
+        assert!(!get(doc, id(1)).unwrap().is_overdue(reopened + 30 * DAY_MS));
+        assert!(
+            get(doc, id(1))
+                .unwrap()
+                .is_overdue(reopened + 30 * DAY_MS + 1)
+        );
+    }
+
+    #[test]
+    fn concurrent_escalations_move_one_level_and_keep_the_first_time() {
+        let mut fixture = partnership();
+        let (alice, bob) = (fixture.alice, fixture.bob);
+        ladder(&mut fixture.doc);
+        raise(&mut fixture.doc, id(1), &new(alice), T0).unwrap();
+        let mut other = fixture.doc.fork();
+        escalate(&mut fixture.doc, id(1), id(2), alice, T0 + DAY_MS).unwrap();
+        escalate(&mut other, id(1), id(3), bob, T0 + 2 * DAY_MS).unwrap();
+        fixture.doc.merge(&mut other).unwrap();
+        let conflict = get(&fixture.doc, id(1)).unwrap();
+        assert_eq!(conflict.escalations.len(), 3);
+        let level = conflict.level.unwrap();
+        assert_eq!((level.index, level.since), (1, T0 + DAY_MS));
+    }
+
+    #[test]
+    fn without_a_ladder_and_after_removing_levels() {
+        let mut fixture = partnership();
+        let alice = fixture.alice;
+        let doc = &mut fixture.doc;
+        raise(doc, id(1), &new(alice), T0).unwrap();
+        let conflict = get(doc, id(1)).unwrap();
+        assert!(conflict.level.is_none() && !conflict.is_overdue(T0 + 1000 * DAY_MS));
+        assert!(matches!(
+            escalate(doc, id(1), id(2), alice, T0),
+            Err(OpError::Invalid {
+                reason: "there is no escalation ladder yet",
+                ..
+            })
+        ));
+        ladder(doc);
+        escalate(doc, id(1), id(2), alice, T0 + DAY_MS).unwrap();
+        assert_eq!(get(doc, id(1)).unwrap().level.unwrap().index, 0);
+        assert!(matches!(
+            governance::delete_level(doc, id(201), T0),
+            Err(OpError::InUse { .. })
+        ));
+        resolve(doc, id(1), "Done", alice, T0 + DAY_MS).unwrap();
+        governance::delete_level(doc, id(201), T0).unwrap();
+        assert!(get(doc, id(1)).unwrap().level.is_none());
+        delete(doc, id(1), T0).unwrap();
+        assert!(list(doc).is_empty());
+        restore(doc, id(1)).unwrap();
+        assert_eq!(list(doc).len(), 1);
+    }
+}

@@ -1,0 +1,689 @@
+//! Governance: joint committees, decision rights and the escalation ladder.
+//! (The partnership managers live in [`super::members`].)
+//!
+//! ```text
+//! governance: {
+//!   managers:        { member id → true },
+//!   committees:      { id → { name, mandate (Text), cadence (days),
+//!                             members: { member id → true }, order, deleted_at? } },
+//!   decision_rights: { id → { decision, decider, rule, order, deleted_at? } },
+//!   escalation:      { id → { name, who, within (days), order, deleted_at? } } }
+//! ```
+//!
+//! `decider` is `"joint"`, `"party:<id>"`, `"committee:<id>"` or
+//! `"member:<id>"`. The escalation ladder is the live `escalation` items in
+//! `order`: the first is where a conflict starts, each next level is where
+//! escalating takes it. A conflict at a level is overdue once it has been
+//! there longer than that level's `within` days (see [`super::conflicts`]).
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ObjType, ReadDoc};
+
+use super::error::OpError;
+use super::fields::{
+    check_range, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text, non_empty,
+    put, put_opt, set_text,
+};
+use super::ids::{ItemId, MemberId, PartyId};
+use super::items;
+use super::meetings::{delete_in, move_in, require_in, restore_in, root_map, sub_map};
+use super::members::{self, GOVERNANCE};
+use super::parties;
+
+const COMMITTEES: &str = "committees";
+const DECISION_RIGHTS: &str = "decision_rights";
+const ESCALATION: &str = "escalation";
+const MEMBERS: &str = "members";
+
+/// Longest committee cadence or escalation deadline, in days.
+pub const MAX_DAYS: u32 = 366;
+
+/// A joint committee.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committee {
+    /// Its id.
+    pub id: ItemId,
+    /// Its name ("Joint steering committee").
+    pub name: String,
+    /// What it decides and oversees (prose).
+    pub mandate: String,
+    /// Days between its meetings.
+    pub cadence_days: u32,
+    /// Its members, in id order.
+    pub members: Vec<MemberId>,
+    /// The parties its members come from, in id order.
+    pub parties: Vec<PartyId>,
+}
+
+/// The fields of a new committee.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewCommittee {
+    /// Its name (required).
+    pub name: String,
+    /// Its mandate.
+    pub mandate: String,
+    /// Days between meetings (1–366).
+    pub cadence_days: u32,
+    /// Its members (current members).
+    pub members: Vec<MemberId>,
+}
+
+/// Changes to a committee; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CommitteePatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New mandate.
+    pub mandate: Option<String>,
+    /// New cadence.
+    pub cadence_days: Option<u32>,
+}
+
+/// Who takes a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decider {
+    /// Both parties together.
+    Joint,
+    /// One party.
+    Party(PartyId),
+    /// A committee.
+    Committee(ItemId),
+    /// One person.
+    Member(MemberId),
+}
+
+impl Decider {
+    fn encode(self) -> String {
+        match self {
+            Self::Joint => "joint".to_owned(),
+            Self::Party(p) => format!("party:{p}"),
+            Self::Committee(c) => format!("committee:{c}"),
+            Self::Member(m) => format!("member:{m}"),
+        }
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        match text.split_once(':') {
+            None if text == "joint" => Some(Self::Joint),
+            Some(("party", id)) => id.parse().ok().map(Self::Party),
+            Some(("committee", id)) => id.parse().ok().map(Self::Committee),
+            Some(("member", id)) => id.parse().ok().map(Self::Member),
+            _ => None,
+        }
+    }
+}
+
+/// How a decision is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// The decider alone.
+    Sole,
+    /// The decider, after consulting the other party.
+    AfterConsulting,
+    /// Everyone involved agrees (no formal vote).
+    Consensus,
+    /// A majority vote.
+    Majority,
+    /// Every member votes for it.
+    Unanimous,
+}
+
+impl Rule {
+    /// Every rule.
+    pub const ALL: [Rule; 5] = [
+        Self::Sole,
+        Self::AfterConsulting,
+        Self::Consensus,
+        Self::Majority,
+        Self::Unanimous,
+    ];
+
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sole => "sole",
+            Self::AfterConsulting => "after_consulting",
+            Self::Consensus => "consensus",
+            Self::Majority => "majority",
+            Self::Unanimous => "unanimous",
+        }
+    }
+}
+
+/// One decision right.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRight {
+    /// Its id.
+    pub id: ItemId,
+    /// What is decided ("pricing of joint offers").
+    pub decision: String,
+    /// Who decides (`None`: unreadable or refers to something deleted).
+    pub decider: Option<Decider>,
+    /// How.
+    pub rule: Rule,
+}
+
+/// One level of the escalation ladder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EscalationLevel {
+    /// Its id.
+    pub id: ItemId,
+    /// Its name ("Partnership managers").
+    pub name: String,
+    /// Who handles a conflict at this level.
+    pub who: String,
+    /// How many days a conflict may stay at this level.
+    pub within_days: u32,
+}
+
+/// The governance page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Governance {
+    /// The committees, in order.
+    pub committees: Vec<Committee>,
+    /// The decision rights, in order.
+    pub decision_rights: Vec<DecisionRight>,
+    /// The escalation ladder, bottom first.
+    pub ladder: Vec<EscalationLevel>,
+}
+
+fn governance_map<R: ReadDoc>(
+    doc: &R,
+    key: &'static str,
+    name: &'static str,
+) -> Result<ObjId, OpError> {
+    let governance = root_map(doc, GOVERNANCE)?;
+    sub_map(doc, &governance, key, name)
+}
+
+fn check_days(field: &'static str, days: u32) -> Result<u32, OpError> {
+    check_range(field, days.into(), 1, MAX_DAYS.into()).map(|_| days)
+}
+
+fn read_committee<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Committee {
+    let mut ids: Vec<MemberId> = child_map(doc, obj, MEMBERS)
+        .map(|m| {
+            doc.keys(&m)
+                .filter(|k| get_bool(doc, &m, k))
+                .filter_map(|k| k.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    let everyone = members::list(doc);
+    let mut parties: Vec<PartyId> = ids
+        .iter()
+        .filter_map(|id| everyone.iter().find(|m| m.id == *id)?.party)
+        .collect();
+    parties.sort();
+    parties.dedup();
+    Committee {
+        id,
+        name: get_string(doc, obj, "name"),
+        mandate: get_text(doc, obj, "mandate"),
+        cadence_days: get_u64(doc, obj, "cadence")
+            .and_then(|c| u32::try_from(c).ok())
+            .unwrap_or(91),
+        members: ids,
+        parties,
+    }
+}
+
+/// The committees, in order.
+pub fn committees<R: ReadDoc>(doc: &R) -> Vec<Committee> {
+    let Ok(map) = governance_map(doc, COMMITTEES, "governance.committees") else {
+        return Vec::new();
+    };
+    items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| read_committee(doc, id, &obj))
+        .collect()
+}
+
+/// The decision rights, in order.
+pub fn decision_rights<R: ReadDoc>(doc: &R) -> Vec<DecisionRight> {
+    let Ok(map) = governance_map(doc, DECISION_RIGHTS, "governance.decision_rights") else {
+        return Vec::new();
+    };
+    items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| DecisionRight {
+            id,
+            decision: get_string(doc, &obj, "decision"),
+            decider: get_str(doc, &obj, "decider").and_then(|d| Decider::decode(&d)),
+            rule: get_str(doc, &obj, "rule")
+                .and_then(|r| Rule::ALL.into_iter().find(|x| x.as_str() == r))
+                .unwrap_or(Rule::Consensus),
+        })
+        .collect()
+}
+
+/// The escalation ladder, bottom level first.
+pub fn ladder<R: ReadDoc>(doc: &R) -> Vec<EscalationLevel> {
+    let Ok(map) = governance_map(doc, ESCALATION, "governance.escalation") else {
+        return Vec::new();
+    };
+    items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| EscalationLevel {
+            id,
+            name: get_string(doc, &obj, "name"),
+            who: get_string(doc, &obj, "who"),
+            within_days: get_u64(doc, &obj, "within")
+                .and_then(|d| u32::try_from(d).ok())
+                .unwrap_or(14),
+        })
+        .collect()
+}
+
+/// The whole governance page.
+pub fn read<R: ReadDoc>(doc: &R) -> Governance {
+    Governance {
+        committees: committees(doc),
+        decision_rights: decision_rights(doc),
+        ladder: ladder(doc),
+    }
+}
+
+// --- committees -------------------------------------------------------------
+
+/// Sets up a committee.
+pub fn add_committee<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    new: &NewCommittee,
+) -> Result<(), OpError> {
+    let name = non_empty("name", &new.name)?;
+    let cadence = check_days("cadence (days)", new.cadence_days)?;
+    for member in &new.members {
+        members::require(tx, *member)?;
+    }
+    let map = governance_map(tx, COMMITTEES, "governance.committees")?;
+    let obj = items::create(tx, &map, "committee", id)?;
+    tx.put(&obj, "name", name)?;
+    new_text(tx, &obj, "mandate", &new.mandate)?;
+    tx.put(&obj, "cadence", u64::from(cadence))?;
+    let roster = tx.put_object(&obj, MEMBERS, ObjType::Map)?;
+    for member in &new.members {
+        tx.put(&roster, member.key(), true)?;
+    }
+    Ok(())
+}
+
+fn require_committee<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+    let map = governance_map(doc, COMMITTEES, "governance.committees")?;
+    require_in(doc, &map, "committee", id)
+}
+
+/// Edits a committee, field by field.
+pub fn update_committee<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    patch: &CommitteePatch,
+) -> Result<(), OpError> {
+    let name = patch
+        .name
+        .as_deref()
+        .map(|n| non_empty("name", n))
+        .transpose()?;
+    let cadence = patch
+        .cadence_days
+        .map(|d| check_days("cadence (days)", d))
+        .transpose()?;
+    let obj = require_committee(tx, id)?;
+    if let Some(name) = name {
+        put(tx, &obj, "name", name)?;
+    }
+    if let Some(mandate) = &patch.mandate {
+        set_text(tx, &obj, "mandate", mandate)?;
+    }
+    if let Some(cadence) = cadence {
+        put(tx, &obj, "cadence", u64::from(cadence))?;
+    }
+    Ok(())
+}
+
+/// Puts a member on a committee (`true`) or takes them off.
+pub fn set_committee_member<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    committee: ItemId,
+    member: MemberId,
+    on: bool,
+) -> Result<(), OpError> {
+    if on {
+        members::require(tx, member)?;
+    }
+    let obj = require_committee(tx, committee)?;
+    let roster = sub_map(tx, &obj, MEMBERS, "committee.members")?;
+    if on {
+        put(tx, &roster, &member.key(), true)
+    } else {
+        put_opt::<_, bool>(tx, &roster, &member.key(), None)
+    }
+}
+
+/// Disbands a committee.
+pub fn delete_committee<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    now: u64,
+) -> Result<(), OpError> {
+    let map = governance_map(tx, COMMITTEES, "governance.committees")?;
+    delete_in(tx, &map, "committee", id, now)
+}
+
+/// Brings a disbanded committee back.
+pub fn restore_committee<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
+    let map = governance_map(tx, COMMITTEES, "governance.committees")?;
+    restore_in(tx, &map, "committee", id)
+}
+
+// --- decision rights ----------------------------------------------------------
+
+fn check_decider<R: ReadDoc>(doc: &R, decider: Decider) -> Result<(), OpError> {
+    match decider {
+        Decider::Joint => Ok(()),
+        Decider::Party(p) => parties::require(doc, p).map(|_| ()),
+        Decider::Committee(c) => require_committee(doc, c).map(|_| ()),
+        Decider::Member(m) => members::require(doc, m).map(|_| ()),
+    }
+}
+
+/// Records who decides what, and how.
+pub fn add_decision_right<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    decision: &str,
+    decider: Decider,
+    rule: Rule,
+) -> Result<(), OpError> {
+    let decision = non_empty("decision", decision)?;
+    check_decider(tx, decider)?;
+    let map = governance_map(tx, DECISION_RIGHTS, "governance.decision_rights")?;
+    let obj = items::create(tx, &map, "decision right", id)?;
+    tx.put(&obj, "decision", decision)?;
+    tx.put(&obj, "decider", decider.encode())?;
+    tx.put(&obj, "rule", rule.as_str())?;
+    Ok(())
+}
+
+/// Edits a decision right; `None` leaves a field alone.
+pub fn update_decision_right<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    decision: Option<&str>,
+    decider: Option<Decider>,
+    rule: Option<Rule>,
+) -> Result<(), OpError> {
+    let decision = decision.map(|d| non_empty("decision", d)).transpose()?;
+    if let Some(decider) = decider {
+        check_decider(tx, decider)?;
+    }
+    let map = governance_map(tx, DECISION_RIGHTS, "governance.decision_rights")?;
+    let obj = require_in(tx, &map, "decision right", id)?;
+    if let Some(decision) = decision {
+        put(tx, &obj, "decision", decision)?;
+    }
+    if let Some(decider) = decider {
+        put(tx, &obj, "decider", decider.encode())?;
+    }
+    if let Some(rule) = rule {
+        put(tx, &obj, "rule", rule.as_str())?;
+    }
+    Ok(())
+}
+
+/// Removes a decision right.
+pub fn delete_decision_right<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    now: u64,
+) -> Result<(), OpError> {
+    let map = governance_map(tx, DECISION_RIGHTS, "governance.decision_rights")?;
+    delete_in(tx, &map, "decision right", id, now)
+}
+
+// --- escalation ladder --------------------------------------------------------
+
+/// Adds a level at the top of the ladder.
+pub fn add_level<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    name: &str,
+    who: &str,
+    within_days: u32,
+) -> Result<(), OpError> {
+    let name = non_empty("name", name)?;
+    let who = non_empty("who", who)?;
+    let within = check_days("within (days)", within_days)?;
+    let map = governance_map(tx, ESCALATION, "governance.escalation")?;
+    let obj = items::create(tx, &map, "escalation level", id)?;
+    tx.put(&obj, "name", name)?;
+    tx.put(&obj, "who", who)?;
+    tx.put(&obj, "within", u64::from(within))?;
+    Ok(())
+}
+
+/// Edits a level; `None` leaves a field alone.
+pub fn update_level<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    name: Option<&str>,
+    who: Option<&str>,
+    within_days: Option<u32>,
+) -> Result<(), OpError> {
+    let name = name.map(|n| non_empty("name", n)).transpose()?;
+    let who = who.map(|w| non_empty("who", w)).transpose()?;
+    let within = within_days
+        .map(|d| check_days("within (days)", d))
+        .transpose()?;
+    let map = governance_map(tx, ESCALATION, "governance.escalation")?;
+    let obj = require_in(tx, &map, "escalation level", id)?;
+    if let Some(name) = name {
+        put(tx, &obj, "name", name)?;
+    }
+    if let Some(who) = who {
+        put(tx, &obj, "who", who)?;
+    }
+    if let Some(within) = within {
+        put(tx, &obj, "within", u64::from(within))?;
+    }
+    Ok(())
+}
+
+/// Moves a level to position `index` of the ladder (0 = bottom).
+pub fn move_level<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    index: usize,
+) -> Result<(), OpError> {
+    let map = governance_map(tx, ESCALATION, "governance.escalation")?;
+    move_in(tx, &map, "escalation level", id, index)
+}
+
+/// Removes a level. Refused while an open conflict sits at it.
+pub fn delete_level<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    now: u64,
+) -> Result<(), OpError> {
+    if super::conflicts::list(tx)
+        .iter()
+        .any(|c| c.is_open() && c.level.as_ref().is_some_and(|l| l.id == id))
+    {
+        return Err(OpError::InUse {
+            kind: "escalation level",
+            reason: "an open conflict is at this level",
+        });
+    }
+    let map = governance_map(tx, ESCALATION, "governance.escalation")?;
+    delete_in(tx, &map, "escalation level", id, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::test_support::{T0, id, partnership};
+
+    #[test]
+    fn committees_span_both_parties() {
+        let mut fixture = partnership();
+        let (alice, bob) = (fixture.alice, fixture.bob);
+        let (acme, globex) = (fixture.acme, fixture.globex);
+        let doc = &mut fixture.doc;
+        let new = NewCommittee {
+            name: "Joint steering committee".into(),
+            mandate: "Strategy and budget.".into(),
+            cadence_days: 91,
+            members: vec![alice],
+        };
+        assert!(
+            add_committee(
+                doc,
+                id(1),
+                &NewCommittee {
+                    name: " ".into(),
+                    ..new.clone()
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            add_committee(
+                doc,
+                id(1),
+                &NewCommittee {
+                    cadence_days: 0,
+                    ..new.clone()
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            add_committee(
+                doc,
+                id(1),
+                &NewCommittee {
+                    members: vec![MemberId::from_bytes([9; 16])],
+                    ..new.clone()
+                }
+            )
+            .is_err()
+        );
+        assert_eq!(doc.pending_ops(), 0);
+        add_committee(doc, id(1), &new).unwrap();
+        set_committee_member(doc, id(1), bob, true).unwrap();
+        assert!(set_committee_member(doc, id(1), MemberId::from_bytes([9; 16]), true).is_err());
+        update_committee(
+            doc,
+            id(1),
+            &CommitteePatch {
+                mandate: Some("Strategy, budget and escalations.".into()),
+                cadence_days: Some(30),
+                ..CommitteePatch::default()
+            },
+        )
+        .unwrap();
+        let committee = &committees(doc)[0];
+        assert_eq!(committee.members.len(), 2);
+        let mut both = vec![acme, globex];
+        both.sort();
+        assert_eq!(committee.parties, both);
+        assert_eq!(committee.mandate, "Strategy, budget and escalations.");
+        assert_eq!(committee.cadence_days, 30);
+        set_committee_member(doc, id(1), bob, false).unwrap();
+        assert_eq!(committees(doc)[0].members, [alice]);
+        delete_committee(doc, id(1), T0).unwrap();
+        assert!(committees(doc).is_empty());
+        restore_committee(doc, id(1)).unwrap();
+        assert_eq!(committees(doc).len(), 1);
+    }
+
+    #[test]
+    fn decision_rights_name_who_and_how() {
+        let mut fixture = partnership();
+        let (acme, alice) = (fixture.acme, fixture.alice);
+        let doc = &mut fixture.doc;
+        add_committee(
+            doc,
+            id(1),
+            &NewCommittee {
+                name: "JSC".into(),
+                cadence_days: 30,
+                ..NewCommittee::default()
+            },
+        )
+        .unwrap();
+        assert!(add_decision_right(doc, id(2), "", Decider::Joint, Rule::Consensus).is_err());
+        assert!(
+            add_decision_right(doc, id(2), "x", Decider::Committee(id(9)), Rule::Majority).is_err()
+        );
+        add_decision_right(
+            doc,
+            id(2),
+            "Joint pricing",
+            Decider::Committee(id(1)),
+            Rule::Majority,
+        )
+        .unwrap();
+        add_decision_right(
+            doc,
+            id(3),
+            "Product roadmap",
+            Decider::Party(acme),
+            Rule::AfterConsulting,
+        )
+        .unwrap();
+        add_decision_right(
+            doc,
+            id(4),
+            "Co-marketing spend",
+            Decider::Joint,
+            Rule::Unanimous,
+        )
+        .unwrap();
+        update_decision_right(
+            doc,
+            id(4),
+            None,
+            Some(Decider::Member(alice)),
+            Some(Rule::Sole),
+        )
+        .unwrap();
+        let rights = decision_rights(doc);
+        assert_eq!(rights.len(), 3);
+        assert_eq!(rights[0].decider, Some(Decider::Committee(id(1))));
+        assert_eq!(rights[1].rule, Rule::AfterConsulting);
+        assert_eq!(rights[2].decider, Some(Decider::Member(alice)));
+        assert_eq!(rights[2].rule, Rule::Sole);
+        delete_decision_right(doc, id(3), T0).unwrap();
+        assert_eq!(decision_rights(doc).len(), 2);
+        for d in [
+            Decider::Joint,
+            Decider::Party(acme),
+            Decider::Committee(id(1)),
+            Decider::Member(alice),
+        ] {
+            assert_eq!(Decider::decode(&d.encode()), Some(d));
+        }
+        assert_eq!(Decider::decode("party:zz"), None);
+    }
+
+    #[test]
+    fn the_ladder_is_ordered() {
+        let mut doc = partnership().doc;
+        assert!(add_level(&mut doc, id(1), "Managers", "", 7).is_err());
+        assert!(add_level(&mut doc, id(1), "Managers", "Alice and Bob", 0).is_err());
+        add_level(&mut doc, id(1), "Managers", "Alice and Bob", 7).unwrap();
+        add_level(&mut doc, id(3), "Executives", "CEOs", 30).unwrap();
+        add_level(&mut doc, id(2), "Steering committee", "JSC", 14).unwrap();
+        move_level(&mut doc, id(2), 1).unwrap();
+        update_level(&mut doc, id(3), None, Some("Both CEOs"), Some(21)).unwrap();
+        let names: Vec<String> = ladder(&doc).into_iter().map(|l| l.name).collect();
+        assert_eq!(names, ["Managers", "Steering committee", "Executives"]);
+        assert_eq!(ladder(&doc)[2].within_days, 21);
+        assert_eq!(ladder(&doc)[2].who, "Both CEOs");
+        delete_level(&mut doc, id(3), T0).unwrap();
+        assert_eq!(read(&doc).ladder.len(), 2);
+    }
+}

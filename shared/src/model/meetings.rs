@@ -1,0 +1,1040 @@
+//! Meetings: check-ins, quarterly business reviews, steering committees and
+//! workshops, with their agenda, minutes, decision log and action items.
+//!
+//! ```text
+//! meetings: { id → { kind, title, at (date), duration (minutes), location,
+//!                    held_at?, minutes (Text), created_at, order, deleted_at?,
+//!                    agenda:    { id → { title, order, deleted_at? } },
+//!                    decisions: { id → { text, at, by (member id)?, order, deleted_at? } },
+//!                    actions:   { id → { title, owner (member id)?, due?, done, done_at?,
+//!                                        order, deleted_at? } } } }
+//! ```
+//!
+//! A meeting's time may be left for the review cadence to set: scheduling
+//! without a time uses the overview's next check-in ([`overview::next_check_in`]).
+//! Marking a check-in or a quarterly business review held records the
+//! check-in on the overview, which moves the next one.
+//!
+//! Action items live in the meeting (or review, see [`super::reviews`]) that
+//! produced them; [`all_actions`] is the one list across both. An action is
+//! **overdue** when it is not done and `now` is past its due date
+//! (`now > due`).
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ObjType, ROOT, ReadDoc};
+
+use super::error::OpError;
+use super::fields::{
+    check_date, check_opt_date, check_range, child_map, get_bool, get_str, get_string, get_text,
+    get_u64, non_empty, put, put_opt, set_text,
+};
+use super::ids::{ItemId, MemberId};
+use super::items::{self, DELETED_AT, ORDER};
+use super::{members, overview, reviews};
+
+pub(crate) const MEETINGS: &str = "meetings";
+const AGENDA: &str = "agenda";
+const DECISIONS: &str = "decisions";
+pub(crate) const ACTIONS: &str = "actions";
+
+/// Longest meeting accepted, in minutes (a day).
+pub const MAX_DURATION_MINUTES: u32 = 24 * 60;
+/// Length of a meeting scheduled without one, in minutes.
+pub const DEFAULT_DURATION_MINUTES: u32 = 60;
+
+/// What kind of meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MeetingKind {
+    /// A regular check-in between the partnership managers.
+    CheckIn,
+    /// A quarterly business review.
+    QuarterlyBusinessReview,
+    /// A meeting of a joint steering committee.
+    SteeringCommittee,
+    /// A joint workshop (kick-off, planning, post-mortem).
+    Workshop,
+}
+
+impl MeetingKind {
+    /// Every kind.
+    pub const ALL: [MeetingKind; 4] = [
+        MeetingKind::CheckIn,
+        MeetingKind::QuarterlyBusinessReview,
+        MeetingKind::SteeringCommittee,
+        MeetingKind::Workshop,
+    ];
+
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CheckIn => "check_in",
+            Self::QuarterlyBusinessReview => "qbr",
+            Self::SteeringCommittee => "steering_committee",
+            Self::Workshop => "workshop",
+        }
+    }
+
+    /// A human label ("Check-in", …), also the title of an untitled meeting.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::CheckIn => "Check-in",
+            Self::QuarterlyBusinessReview => "Quarterly business review",
+            Self::SteeringCommittee => "Steering committee",
+            Self::Workshop => "Workshop",
+        }
+    }
+
+    /// Whether holding this meeting counts as a check-in on the overview.
+    pub fn is_check_in(self) -> bool {
+        matches!(self, Self::CheckIn | Self::QuarterlyBusinessReview)
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// One agenda item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgendaItem {
+    /// Its id.
+    pub id: ItemId,
+    /// What is discussed.
+    pub title: String,
+}
+
+/// One entry of the decision log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Its id.
+    pub id: ItemId,
+    /// What was decided.
+    pub text: String,
+    /// When (UTC ms).
+    pub at: u64,
+    /// Who recorded it.
+    pub by: Option<MemberId>,
+}
+
+/// An action item (of a meeting or a review).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionItem {
+    /// Its id.
+    pub id: ItemId,
+    /// What is to be done.
+    pub title: String,
+    /// Who does it.
+    pub owner: Option<MemberId>,
+    /// By when (UTC ms).
+    pub due: Option<u64>,
+    /// Whether it is done.
+    pub done: bool,
+    /// When it was marked done (UTC ms).
+    pub done_at: Option<u64>,
+}
+
+impl ActionItem {
+    /// Not done and `now` is past the due date.
+    pub fn is_overdue(&self, now: u64) -> bool {
+        !self.done && self.due.is_some_and(|due| now > due)
+    }
+}
+
+/// A meeting as shown on the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meeting {
+    /// Its id.
+    pub id: ItemId,
+    /// Its kind.
+    pub kind: MeetingKind,
+    /// Its title.
+    pub title: String,
+    /// When it starts (UTC ms).
+    pub at: u64,
+    /// How long it lasts, in minutes.
+    pub duration_minutes: u32,
+    /// Where (a room or a call link).
+    pub location: String,
+    /// When it was marked held (UTC ms).
+    pub held_at: Option<u64>,
+    /// The agenda, in order.
+    pub agenda: Vec<AgendaItem>,
+    /// The minutes (prose).
+    pub minutes: String,
+    /// The decision log, oldest first.
+    pub decisions: Vec<Decision>,
+    /// The action items, in order.
+    pub actions: Vec<ActionItem>,
+    /// When it was scheduled (UTC ms).
+    pub created_at: Option<u64>,
+}
+
+impl Meeting {
+    /// When it ends (UTC ms).
+    pub fn ends_at(&self) -> u64 {
+        self.at
+            .saturating_add(u64::from(self.duration_minutes) * 60_000)
+    }
+}
+
+/// The fields of a new meeting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMeeting {
+    /// Its kind.
+    pub kind: MeetingKind,
+    /// Its title (blank: the kind's label).
+    pub title: String,
+    /// When it starts; `None`: at the next check-in due by the review
+    /// cadence.
+    pub at: Option<u64>,
+    /// How long, in minutes (1–1440).
+    pub duration_minutes: u32,
+    /// Where.
+    pub location: String,
+}
+
+/// Changes to a meeting; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MeetingPatch {
+    /// New kind.
+    pub kind: Option<MeetingKind>,
+    /// New title (must not be blank).
+    pub title: Option<String>,
+    /// New start.
+    pub at: Option<u64>,
+    /// New length.
+    pub duration_minutes: Option<u32>,
+    /// New location.
+    pub location: Option<String>,
+}
+
+/// A new decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDecision {
+    /// What was decided (required).
+    pub text: String,
+    /// When.
+    pub at: u64,
+    /// Who records it (a current member).
+    pub by: MemberId,
+}
+
+/// A new action item.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewAction {
+    /// What is to be done (required).
+    pub title: String,
+    /// Who does it (a current member).
+    pub owner: Option<MemberId>,
+    /// By when.
+    pub due: Option<u64>,
+}
+
+/// Changes to an action item; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionPatch {
+    /// New title.
+    pub title: Option<String>,
+    /// New owner (`Some(None)` clears it).
+    pub owner: Option<Option<MemberId>>,
+    /// New due date (`Some(None)` clears it).
+    pub due: Option<Option<u64>>,
+}
+
+/// Where an action item lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ActionSource {
+    /// A meeting's action items.
+    Meeting(ItemId),
+    /// A review's (or post-mortem's) action items.
+    Review(ItemId),
+}
+
+/// An action item with where it came from, for the one list of actions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRef {
+    /// The meeting or review holding it.
+    pub source: ActionSource,
+    /// That meeting's or review's title.
+    pub source_title: String,
+    /// The action.
+    pub action: ActionItem,
+}
+
+// ---------------------------------------------------------------------------
+// Helpers for ordered sub-collections inside an item (agenda, actions,
+// escalation levels…), shared by the operate modules.
+
+/// The map `parent[key]`, or [`OpError::NotInitialized`] naming `name`.
+pub(crate) fn sub_map<R: ReadDoc>(
+    doc: &R,
+    parent: &ObjId,
+    key: &str,
+    name: &'static str,
+) -> Result<ObjId, OpError> {
+    child_map(doc, parent, key).ok_or(OpError::NotInitialized(name))
+}
+
+/// The live item `id` of `map`, or [`OpError::NotFound`].
+pub(crate) fn require_in<R: ReadDoc>(
+    doc: &R,
+    map: &ObjId,
+    kind: &'static str,
+    id: ItemId,
+) -> Result<ObjId, OpError> {
+    items::live(doc, map, &id.key()).ok_or_else(|| OpError::not_found(kind, &id))
+}
+
+/// The top-level collection map `key`.
+pub(crate) fn root_map<R: ReadDoc>(doc: &R, key: &'static str) -> Result<ObjId, OpError> {
+    child_map(doc, &ROOT, key).ok_or(OpError::NotInitialized(key))
+}
+
+/// Marks the live item `id` of `map` deleted.
+pub(crate) fn delete_in<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    map: &ObjId,
+    kind: &'static str,
+    id: ItemId,
+    now: u64,
+) -> Result<(), OpError> {
+    let now = check_date("deletion time", now)?;
+    let obj = require_in(tx, map, kind, id)?;
+    tx.put(&obj, DELETED_AT, now)?;
+    Ok(())
+}
+
+/// Brings the deleted item `id` of `map` back.
+pub(crate) fn restore_in<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    map: &ObjId,
+    kind: &'static str,
+    id: ItemId,
+) -> Result<(), OpError> {
+    let obj = child_map(tx, map, &id.key())
+        .filter(|obj| get_u64(tx, obj, DELETED_AT).is_some())
+        .ok_or_else(|| OpError::not_found(kind, &id))?;
+    tx.delete(&obj, DELETED_AT)?;
+    Ok(())
+}
+
+/// Moves item `id` of `map` to position `index` among the live items
+/// (clamped to the end), halfway between its new neighbours.
+pub(crate) fn move_in<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    map: &ObjId,
+    kind: &'static str,
+    id: ItemId,
+    index: usize,
+) -> Result<(), OpError> {
+    let obj = require_in(tx, map, kind, id)?;
+    let others: Vec<f64> = items::entries(tx, map)
+        .into_iter()
+        .filter(|(other, _)| *other != id)
+        .map(|(_, o)| super::fields::get_f64(tx, &o, ORDER).unwrap_or(0.0))
+        .collect();
+    let index = index.min(others.len());
+    let order = match (index.checked_sub(1).map(|i| others[i]), others.get(index)) {
+        (None, None) => 1.0,
+        (None, Some(next)) => next - 1.0,
+        (Some(prev), None) => prev + 1.0,
+        (Some(prev), Some(next)) => prev + (next - prev) / 2.0,
+    };
+    put(tx, &obj, ORDER, order)
+}
+
+/// An optional member reference, checked to be a current member.
+pub(crate) fn check_member<R: ReadDoc>(doc: &R, member: Option<MemberId>) -> Result<(), OpError> {
+    if let Some(member) = member {
+        members::require(doc, member)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Action items, wherever they live.
+
+pub(crate) fn read_actions<R: ReadDoc>(doc: &R, parent: &ObjId) -> Vec<ActionItem> {
+    let Some(map) = child_map(doc, parent, ACTIONS) else {
+        return Vec::new();
+    };
+    items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| ActionItem {
+            id,
+            title: get_string(doc, &obj, "title"),
+            owner: get_str(doc, &obj, "owner").and_then(|o| o.parse().ok()),
+            due: get_u64(doc, &obj, "due"),
+            done: get_bool(doc, &obj, "done"),
+            done_at: get_u64(doc, &obj, "done_at"),
+        })
+        .collect()
+}
+
+pub(crate) fn add_action_in<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    parent: &ObjId,
+    id: ItemId,
+    new: &NewAction,
+) -> Result<(), OpError> {
+    let title = non_empty("title", &new.title)?;
+    let due = check_opt_date("due date", new.due)?;
+    check_member(tx, new.owner)?;
+    let map = sub_map(tx, parent, ACTIONS, "actions")?;
+    let obj = items::create(tx, &map, "action item", id)?;
+    tx.put(&obj, "title", title)?;
+    put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
+    put_opt(tx, &obj, "due", due)?;
+    tx.put(&obj, "done", false)?;
+    Ok(())
+}
+
+pub(crate) fn update_action_in<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    parent: &ObjId,
+    id: ItemId,
+    patch: &ActionPatch,
+) -> Result<(), OpError> {
+    let title = patch
+        .title
+        .as_deref()
+        .map(|t| non_empty("title", t))
+        .transpose()?;
+    let due = patch
+        .due
+        .map(|d| check_opt_date("due date", d))
+        .transpose()?;
+    if let Some(owner) = patch.owner {
+        check_member(tx, owner)?;
+    }
+    let map = sub_map(tx, parent, ACTIONS, "actions")?;
+    let obj = require_in(tx, &map, "action item", id)?;
+    if let Some(title) = title {
+        put(tx, &obj, "title", title)?;
+    }
+    if let Some(owner) = patch.owner {
+        put_opt(tx, &obj, "owner", owner.map(|o| o.key()))?;
+    }
+    if let Some(due) = due {
+        put_opt(tx, &obj, "due", due)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn set_action_done_in<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    parent: &ObjId,
+    id: ItemId,
+    done: bool,
+    now: u64,
+) -> Result<(), OpError> {
+    let now = check_date("time", now)?;
+    let map = sub_map(tx, parent, ACTIONS, "actions")?;
+    let obj = require_in(tx, &map, "action item", id)?;
+    put(tx, &obj, "done", done)?;
+    put_opt(tx, &obj, "done_at", done.then_some(now))
+}
+
+// ---------------------------------------------------------------------------
+// Meetings.
+
+fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Meeting {
+    let agenda = child_map(doc, obj, AGENDA)
+        .map(|map| {
+            items::entries(doc, &map)
+                .into_iter()
+                .map(|(id, o)| AgendaItem {
+                    id,
+                    title: get_string(doc, &o, "title"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut decisions: Vec<Decision> = child_map(doc, obj, DECISIONS)
+        .map(|map| {
+            items::entries(doc, &map)
+                .into_iter()
+                .map(|(id, o)| Decision {
+                    id,
+                    text: get_string(doc, &o, "text"),
+                    at: get_u64(doc, &o, "at").unwrap_or(0),
+                    by: get_str(doc, &o, "by").and_then(|b| b.parse().ok()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    decisions.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    let kind = get_str(doc, obj, "kind")
+        .and_then(|k| MeetingKind::parse(&k))
+        .unwrap_or(MeetingKind::CheckIn);
+    Meeting {
+        id,
+        kind,
+        title: get_string(doc, obj, "title"),
+        at: get_u64(doc, obj, "at").unwrap_or(0),
+        duration_minutes: get_u64(doc, obj, "duration")
+            .and_then(|d| u32::try_from(d).ok())
+            .unwrap_or(DEFAULT_DURATION_MINUTES),
+        location: get_string(doc, obj, "location"),
+        held_at: get_u64(doc, obj, "held_at"),
+        agenda,
+        minutes: get_text(doc, obj, "minutes"),
+        decisions,
+        actions: read_actions(doc, obj),
+        created_at: get_u64(doc, obj, "created_at"),
+    }
+}
+
+/// Every meeting, by start time (then id).
+pub fn list<R: ReadDoc>(doc: &R) -> Vec<Meeting> {
+    let Ok(map) = root_map(doc, MEETINGS) else {
+        return Vec::new();
+    };
+    let mut found: Vec<Meeting> = items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| read_one(doc, id, &obj))
+        .collect();
+    found.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    found
+}
+
+/// One meeting, or [`OpError::NotFound`].
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Meeting, OpError> {
+    let map = root_map(doc, MEETINGS)?;
+    let obj = require_in(doc, &map, "meeting", id)?;
+    Ok(read_one(doc, id, &obj))
+}
+
+fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+    let map = root_map(doc, MEETINGS)?;
+    require_in(doc, &map, "meeting", id)
+}
+
+fn check_duration(minutes: u32) -> Result<u32, OpError> {
+    check_range(
+        "duration (minutes)",
+        minutes.into(),
+        1,
+        MAX_DURATION_MINUTES.into(),
+    )
+    .map(|_| minutes)
+}
+
+/// When a meeting scheduled without a time would take place: the next
+/// check-in due by the review cadence.
+pub fn suggested_time<R: ReadDoc>(doc: &R) -> Option<u64> {
+    overview::read(doc).next_check_in
+}
+
+/// Schedules a meeting. Without a time it is put at the next check-in due
+/// by the review cadence ([`suggested_time`]).
+pub fn schedule<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    new: &NewMeeting,
+    now: u64,
+) -> Result<(), OpError> {
+    let now = check_date("time", now)?;
+    let title = match new.title.trim() {
+        "" => new.kind.label().to_owned(),
+        title => title.to_owned(),
+    };
+    let at = match new.at {
+        Some(at) => at,
+        None => suggested_time(tx).ok_or(OpError::Invalid {
+            field: "time",
+            reason: "no time given and no review cadence to derive one from",
+        })?,
+    };
+    let at = check_date("meeting time", at)?;
+    let duration = check_duration(new.duration_minutes)?;
+    let map = root_map(tx, MEETINGS)?;
+    let obj = items::create(tx, &map, "meeting", id)?;
+    tx.put(&obj, "kind", new.kind.as_str())?;
+    tx.put(&obj, "title", title)?;
+    tx.put(&obj, "at", at)?;
+    tx.put(&obj, "duration", u64::from(duration))?;
+    tx.put(&obj, "location", new.location.trim())?;
+    super::fields::new_text(tx, &obj, "minutes", "")?;
+    tx.put(&obj, "created_at", now)?;
+    for key in [AGENDA, DECISIONS, ACTIONS] {
+        tx.put_object(&obj, key, ObjType::Map)?;
+    }
+    Ok(())
+}
+
+/// Edits a meeting, field by field.
+pub fn update<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    patch: &MeetingPatch,
+) -> Result<(), OpError> {
+    let title = patch
+        .title
+        .as_deref()
+        .map(|t| non_empty("title", t))
+        .transpose()?;
+    let at = patch
+        .at
+        .map(|at| check_date("meeting time", at))
+        .transpose()?;
+    let duration = patch.duration_minutes.map(check_duration).transpose()?;
+    let obj = require(tx, id)?;
+    if let Some(kind) = patch.kind {
+        put(tx, &obj, "kind", kind.as_str())?;
+    }
+    if let Some(title) = title {
+        put(tx, &obj, "title", title)?;
+    }
+    if let Some(at) = at {
+        put(tx, &obj, "at", at)?;
+    }
+    if let Some(duration) = duration {
+        put(tx, &obj, "duration", u64::from(duration))?;
+    }
+    if let Some(location) = &patch.location {
+        put(tx, &obj, "location", location.trim())?;
+    }
+    Ok(())
+}
+
+/// Marks the meeting held at `at`. A check-in or quarterly business review
+/// also records the check-in on the overview (moving the next one).
+pub fn mark_held<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    at: u64,
+) -> Result<(), OpError> {
+    let at = check_date("date held", at)?;
+    let obj = require(tx, id)?;
+    let kind = get_str(tx, &obj, "kind").and_then(|k| MeetingKind::parse(&k));
+    put(tx, &obj, "held_at", at)?;
+    if kind.is_some_and(MeetingKind::is_check_in) {
+        overview::record_check_in(tx, at)?;
+    }
+    Ok(())
+}
+
+/// Rewrites the minutes (as a minimal splice of the Text).
+pub fn set_minutes<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    minutes: &str,
+) -> Result<(), OpError> {
+    let obj = require(tx, id)?;
+    set_text(tx, &obj, "minutes", minutes)
+}
+
+/// Deletes a meeting (see [`items`] for what deleting means).
+pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
+    let map = root_map(tx, MEETINGS)?;
+    delete_in(tx, &map, "meeting", id, now)
+}
+
+/// Brings a deleted meeting back.
+pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
+    let map = root_map(tx, MEETINGS)?;
+    restore_in(tx, &map, "meeting", id)
+}
+
+/// Adds an agenda item at the end of the agenda.
+pub fn add_agenda_item<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    meeting: ItemId,
+    id: ItemId,
+    title: &str,
+) -> Result<(), OpError> {
+    let title = non_empty("agenda item", title)?;
+    let obj = require(tx, meeting)?;
+    let map = sub_map(tx, &obj, AGENDA, "meeting.agenda")?;
+    let item = items::create(tx, &map, "agenda item", id)?;
+    tx.put(&item, "title", title)?;
+    Ok(())
+}
+
+/// Renames an agenda item.
+pub fn rename_agenda_item<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    meeting: ItemId,
+    id: ItemId,
+    title: &str,
+) -> Result<(), OpError> {
+    let title = non_empty("agenda item", title)?;
+    let obj = require(tx, meeting)?;
+    let map = sub_map(tx, &obj, AGENDA, "meeting.agenda")?;
+    let item = require_in(tx, &map, "agenda item", id)?;
+    put(tx, &item, "title", title)
+}
+
+/// Moves an agenda item to `index`.
+pub fn move_agenda_item<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    meeting: ItemId,
+    id: ItemId,
+    index: usize,
+) -> Result<(), OpError> {
+    let obj = require(tx, meeting)?;
+    let map = sub_map(tx, &obj, AGENDA, "meeting.agenda")?;
+    move_in(tx, &map, "agenda item", id, index)
+}
+
+/// Removes an agenda item.
+pub fn remove_agenda_item<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    meeting: ItemId,
+    id: ItemId,
+    now: u64,
+) -> Result<(), OpError> {
+    let obj = require(tx, meeting)?;
+    let map = sub_map(tx, &obj, AGENDA, "meeting.agenda")?;
+    delete_in(tx, &map, "agenda item", id, now)
+}
+
+/// Logs a decision taken in the meeting.
+pub fn record_decision<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    meeting: ItemId,
+    id: ItemId,
+    new: &NewDecision,
+) -> Result<(), OpError> {
+    let text = non_empty("decision", &new.text)?;
+    let at = check_date("decision date", new.at)?;
+    members::require(tx, new.by)?;
+    let obj = require(tx, meeting)?;
+    let map = sub_map(tx, &obj, DECISIONS, "meeting.decisions")?;
+    let item = items::create(tx, &map, "decision", id)?;
+    tx.put(&item, "text", text)?;
+    tx.put(&item, "at", at)?;
+    tx.put(&item, "by", new.by.key())?;
+    Ok(())
+}
+
+/// Removes a decision from the log (for one logged by mistake).
+pub fn remove_decision<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    meeting: ItemId,
+    id: ItemId,
+    now: u64,
+) -> Result<(), OpError> {
+    let obj = require(tx, meeting)?;
+    let map = sub_map(tx, &obj, DECISIONS, "meeting.decisions")?;
+    delete_in(tx, &map, "decision", id, now)
+}
+
+/// Adds an action item to the meeting.
+pub fn add_action<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    meeting: ItemId,
+    id: ItemId,
+    new: &NewAction,
+) -> Result<(), OpError> {
+    let obj = require(tx, meeting)?;
+    add_action_in(tx, &obj, id, new)
+}
+
+/// Edits an action item of the meeting, field by field.
+pub fn update_action<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    meeting: ItemId,
+    id: ItemId,
+    patch: &ActionPatch,
+) -> Result<(), OpError> {
+    let obj = require(tx, meeting)?;
+    update_action_in(tx, &obj, id, patch)
+}
+
+/// Marks an action item of the meeting done (at `now`) or not done.
+pub fn set_action_done<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    meeting: ItemId,
+    id: ItemId,
+    done: bool,
+    now: u64,
+) -> Result<(), OpError> {
+    let obj = require(tx, meeting)?;
+    set_action_done_in(tx, &obj, id, done, now)
+}
+
+/// Removes an action item of the meeting.
+pub fn remove_action<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    meeting: ItemId,
+    id: ItemId,
+    now: u64,
+) -> Result<(), OpError> {
+    let obj = require(tx, meeting)?;
+    let map = sub_map(tx, &obj, ACTIONS, "meeting.actions")?;
+    delete_in(tx, &map, "action item", id, now)
+}
+
+/// Every action item of every meeting and review: meetings first (by time),
+/// then reviews (by period).
+pub fn all_actions<R: ReadDoc>(doc: &R) -> Vec<ActionRef> {
+    let meetings = list(doc).into_iter().flat_map(|m| {
+        let (id, title) = (m.id, m.title);
+        m.actions.into_iter().map(move |action| ActionRef {
+            source: ActionSource::Meeting(id),
+            source_title: title.clone(),
+            action,
+        })
+    });
+    let reviews = reviews::list(doc).into_iter().flat_map(|r| {
+        let (id, title) = (r.id, r.title);
+        r.actions.into_iter().map(move |action| ActionRef {
+            source: ActionSource::Review(id),
+            source_title: title.clone(),
+            action,
+        })
+    });
+    meetings.chain(reviews).collect()
+}
+
+/// The open action items past their due date, most overdue first.
+pub fn overdue_actions<R: ReadDoc>(doc: &R, now: u64) -> Vec<ActionRef> {
+    let mut found: Vec<ActionRef> = all_actions(doc)
+        .into_iter()
+        .filter(|a| a.action.is_overdue(now))
+        .collect();
+    found.sort_by(|a, b| {
+        a.action
+            .due
+            .cmp(&b.action.due)
+            .then(a.action.id.cmp(&b.action.id))
+    });
+    found
+}
+
+/// The meetings not yet held that start at or after `now`, soonest first.
+pub fn upcoming<R: ReadDoc>(doc: &R, now: u64) -> Vec<Meeting> {
+    list(doc)
+        .into_iter()
+        .filter(|m| m.held_at.is_none() && m.at >= now)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fields::DAY_MS;
+    use crate::model::test_support::{T0, id, partnership};
+
+    fn check_in(at: Option<u64>) -> NewMeeting {
+        NewMeeting {
+            kind: MeetingKind::CheckIn,
+            title: String::new(),
+            at,
+            duration_minutes: 45,
+            location: " Call ".into(),
+        }
+    }
+
+    #[test]
+    fn schedule_validates_and_derives_time_from_the_cadence() {
+        let mut doc = partnership().doc;
+        assert!(matches!(
+            schedule(&mut doc, id(1), &check_in(Some(5)), T0),
+            Err(OpError::InvalidDate { .. })
+        ));
+        assert!(matches!(
+            schedule(
+                &mut doc,
+                id(1),
+                &NewMeeting {
+                    duration_minutes: 0,
+                    ..check_in(None)
+                },
+                T0
+            ),
+            Err(OpError::OutOfRange { .. })
+        ));
+        assert!(schedule(&mut doc, id(1), &check_in(None), 0).is_err());
+        assert_eq!(doc.pending_ops(), 0);
+        schedule(&mut doc, id(1), &check_in(None), T0).unwrap();
+        let meeting = get(&doc, id(1)).unwrap();
+        assert_eq!(meeting.at, T0 + 91 * DAY_MS);
+        assert_eq!(meeting.title, "Check-in");
+        assert_eq!(meeting.location, "Call");
+        assert_eq!(meeting.ends_at(), meeting.at + 45 * 60_000);
+        assert!(matches!(
+            schedule(&mut doc, id(1), &check_in(Some(T0)), T0),
+            Err(OpError::Duplicate { .. })
+        ));
+        // Without a created_at there is no cadence to derive from.
+        let mut bare = automerge::AutoCommit::new();
+        bare.put_object(ROOT, MEETINGS, ObjType::Map).unwrap();
+        assert!(matches!(
+            schedule(&mut bare, id(2), &check_in(None), T0),
+            Err(OpError::Invalid { field: "time", .. })
+        ));
+    }
+
+    #[test]
+    fn agenda_minutes_decisions_and_actions() {
+        let mut fixture = partnership();
+        let (alice, bob) = (fixture.alice, fixture.bob);
+        let doc = &mut fixture.doc;
+        schedule(doc, id(1), &check_in(Some(T0 + DAY_MS)), T0).unwrap();
+        add_agenda_item(doc, id(1), id(10), "Pipeline").unwrap();
+        add_agenda_item(doc, id(1), id(11), "Risks").unwrap();
+        add_agenda_item(doc, id(1), id(12), "AOB").unwrap();
+        assert!(add_agenda_item(doc, id(1), id(13), " ").is_err());
+        assert!(add_agenda_item(doc, id(9), id(13), "x").is_err());
+        move_agenda_item(doc, id(1), id(12), 0).unwrap();
+        rename_agenda_item(doc, id(1), id(11), "Risk register").unwrap();
+        remove_agenda_item(doc, id(1), id(10), T0).unwrap();
+        assert!(rename_agenda_item(doc, id(1), id(10), "x").is_err());
+        set_minutes(doc, id(1), "We met.").unwrap();
+        set_minutes(doc, id(1), "We met and agreed.").unwrap();
+        let decision = |text: &str, at| NewDecision {
+            text: text.into(),
+            at,
+            by: alice,
+        };
+        assert!(record_decision(doc, id(1), id(20), &decision(" ", T0)).is_err());
+        assert!(record_decision(doc, id(1), id(20), &decision("x", 1)).is_err());
+        record_decision(doc, id(1), id(21), &decision("Second", T0 + 2)).unwrap();
+        record_decision(doc, id(1), id(20), &decision("First", T0 + 1)).unwrap();
+        record_decision(doc, id(1), id(22), &decision("Oops", T0 + 3)).unwrap();
+        remove_decision(doc, id(1), id(22), T0).unwrap();
+        let new = NewAction {
+            title: "Send deck".into(),
+            owner: Some(bob),
+            due: Some(T0 + 7 * DAY_MS),
+        };
+        assert!(
+            add_action(
+                doc,
+                id(1),
+                id(30),
+                &NewAction {
+                    owner: Some(MemberId::from_bytes([9; 16])),
+                    ..new.clone()
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            add_action(
+                doc,
+                id(1),
+                id(30),
+                &NewAction {
+                    due: Some(3),
+                    ..new.clone()
+                }
+            )
+            .is_err()
+        );
+        add_action(doc, id(1), id(30), &new).unwrap();
+        add_action(
+            doc,
+            id(1),
+            id(31),
+            &NewAction {
+                title: "Book venue".into(),
+                ..NewAction::default()
+            },
+        )
+        .unwrap();
+        update_action(
+            doc,
+            id(1),
+            id(31),
+            &ActionPatch {
+                owner: Some(Some(alice)),
+                due: Some(Some(T0 + DAY_MS)),
+                ..ActionPatch::default()
+            },
+        )
+        .unwrap();
+        assert!(
+            update_action(
+                doc,
+                id(1),
+                id(31),
+                &ActionPatch {
+                    title: Some("".into()),
+                    ..ActionPatch::default()
+                }
+            )
+            .is_err()
+        );
+        let meeting = get(doc, id(1)).unwrap();
+        let agenda: Vec<&str> = meeting.agenda.iter().map(|a| a.title.as_str()).collect();
+        assert_eq!(agenda, ["AOB", "Risk register"]);
+        assert_eq!(meeting.minutes, "We met and agreed.");
+        let decisions: Vec<&str> = meeting.decisions.iter().map(|d| d.text.as_str()).collect();
+        assert_eq!(decisions, ["First", "Second"]);
+        assert_eq!(meeting.actions.len(), 2);
+        assert_eq!(meeting.actions[1].owner, Some(alice));
+
+        // Overdue is strictly after the due date, and done actions never are.
+        let due = T0 + DAY_MS;
+        assert!(overdue_actions(doc, due).is_empty());
+        let overdue = overdue_actions(doc, due + 1);
+        assert_eq!(overdue.len(), 1);
+        assert_eq!(overdue[0].action.id, id(31));
+        assert_eq!(overdue[0].source, ActionSource::Meeting(id(1)));
+        assert_eq!(overdue_actions(doc, T0 + 8 * DAY_MS).len(), 2);
+        set_action_done(doc, id(1), id(31), true, T0 + 2 * DAY_MS).unwrap();
+        assert_eq!(overdue_actions(doc, T0 + 8 * DAY_MS).len(), 1);
+        let action = &get(doc, id(1)).unwrap().actions[1];
+        assert_eq!(action.done_at, Some(T0 + 2 * DAY_MS));
+        set_action_done(doc, id(1), id(31), false, T0 + 3 * DAY_MS).unwrap();
+        assert_eq!(get(doc, id(1)).unwrap().actions[1].done_at, None);
+        remove_action(doc, id(1), id(31), T0).unwrap();
+        assert!(set_action_done(doc, id(1), id(31), true, T0).is_err());
+        assert_eq!(all_actions(doc).len(), 1);
+    }
+
+    #[test]
+    fn holding_a_check_in_moves_the_next_one() {
+        let mut doc = partnership().doc;
+        schedule(&mut doc, id(1), &check_in(Some(T0 + DAY_MS)), T0).unwrap();
+        let workshop = NewMeeting {
+            kind: MeetingKind::Workshop,
+            title: "Kick-off".into(),
+            ..check_in(Some(T0 + 2 * DAY_MS))
+        };
+        schedule(&mut doc, id(2), &workshop, T0).unwrap();
+        assert_eq!(upcoming(&doc, T0).len(), 2);
+        mark_held(&mut doc, id(2), T0 + 2 * DAY_MS).unwrap();
+        assert_eq!(overview::read(&doc).last_check_in, None);
+        mark_held(&mut doc, id(1), T0 + DAY_MS).unwrap();
+        assert_eq!(overview::read(&doc).last_check_in, Some(T0 + DAY_MS));
+        assert_eq!(suggested_time(&doc), Some(T0 + 92 * DAY_MS));
+        assert!(upcoming(&doc, T0).is_empty());
+        assert!(mark_held(&mut doc, id(3), T0).is_err());
+        update(
+            &mut doc,
+            id(2),
+            &MeetingPatch {
+                kind: Some(MeetingKind::SteeringCommittee),
+                title: Some("Steering Q1".into()),
+                at: Some(T0 + 3 * DAY_MS),
+                duration_minutes: Some(90),
+                location: Some("HQ".into()),
+            },
+        )
+        .unwrap();
+        assert!(
+            update(
+                &mut doc,
+                id(2),
+                &MeetingPatch {
+                    duration_minutes: Some(2000),
+                    ..MeetingPatch::default()
+                }
+            )
+            .is_err()
+        );
+        let meetings = list(&doc);
+        assert_eq!(meetings[1].kind, MeetingKind::SteeringCommittee);
+        assert_eq!(meetings[1].title, "Steering Q1");
+        delete(&mut doc, id(2), T0).unwrap();
+        assert_eq!(list(&doc).len(), 1);
+        restore(&mut doc, id(2)).unwrap();
+        assert_eq!(list(&doc).len(), 2);
+        assert!(restore(&mut doc, id(2)).is_err());
+    }
+}

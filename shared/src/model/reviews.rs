@@ -1,0 +1,409 @@
+//! Performance reviews, retrospectives and post-mortems: what went well,
+//! what to improve, and the actions that follow.
+//!
+//! ```text
+//! reviews: { id → { kind, title, from (date), to (date), went_well (Text),
+//!                   to_improve (Text), created_at, order, deleted_at?,
+//!                   actions: { id → action item, as in meetings } } }
+//! ```
+//!
+//! A review's actions are action items like a meeting's: they appear in
+//! [`meetings::all_actions`] and in the attention panel. The milestones
+//! achieved within the review's period are listed with it, to celebrate.
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ObjType, ReadDoc};
+
+use super::error::OpError;
+use super::fields::{
+    check_date, get_str, get_string, get_text, get_u64, new_text, non_empty, put, set_text,
+};
+use super::ids::ItemId;
+use super::items;
+use super::meetings::{
+    self, ActionItem, ActionPatch, NewAction, delete_in, require_in, restore_in, root_map,
+};
+use super::milestones::{self, Milestone};
+
+pub(crate) const REVIEWS: &str = "reviews";
+
+/// What kind of review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReviewKind {
+    /// A periodic performance review.
+    Performance,
+    /// A retrospective.
+    Retrospective,
+    /// A post-mortem (after an incident, a lost deal or the end).
+    PostMortem,
+}
+
+impl ReviewKind {
+    /// Every kind.
+    pub const ALL: [ReviewKind; 3] = [Self::Performance, Self::Retrospective, Self::PostMortem];
+
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Performance => "performance",
+            Self::Retrospective => "retrospective",
+            Self::PostMortem => "post_mortem",
+        }
+    }
+
+    /// A human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Performance => "Performance review",
+            Self::Retrospective => "Retrospective",
+            Self::PostMortem => "Post-mortem",
+        }
+    }
+}
+
+/// A review as shown on the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    /// Its id.
+    pub id: ItemId,
+    /// Its kind.
+    pub kind: ReviewKind,
+    /// Its title.
+    pub title: String,
+    /// First day of the period reviewed (UTC ms).
+    pub from: u64,
+    /// End of the period reviewed (UTC ms, inclusive).
+    pub to: u64,
+    /// What went well (prose).
+    pub went_well: String,
+    /// What to improve (prose).
+    pub to_improve: String,
+    /// The actions that follow.
+    pub actions: Vec<ActionItem>,
+    /// Milestones achieved within the period, to celebrate.
+    pub milestones_achieved: Vec<Milestone>,
+    /// When it was created (UTC ms).
+    pub created_at: Option<u64>,
+}
+
+/// The fields of a new review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReview {
+    /// Its kind.
+    pub kind: ReviewKind,
+    /// Its title (blank: the kind's label).
+    pub title: String,
+    /// First day of the period.
+    pub from: u64,
+    /// End of the period (not before `from`).
+    pub to: u64,
+}
+
+/// Changes to a review; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReviewPatch {
+    /// New title.
+    pub title: Option<String>,
+    /// New period `(from, to)`.
+    pub period: Option<(u64, u64)>,
+    /// New "went well".
+    pub went_well: Option<String>,
+    /// New "to improve".
+    pub to_improve: Option<String>,
+}
+
+fn check_period(from: u64, to: u64) -> Result<(u64, u64), OpError> {
+    let from = check_date("period start", from)?;
+    let to = check_date("period end", to)?;
+    if to < from {
+        return Err(OpError::Invalid {
+            field: "period",
+            reason: "it ends before it starts",
+        });
+    }
+    Ok((from, to))
+}
+
+fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, all: &[Milestone]) -> Review {
+    let from = get_u64(doc, obj, "from").unwrap_or(0);
+    let to = get_u64(doc, obj, "to").unwrap_or(0);
+    Review {
+        id,
+        kind: get_str(doc, obj, "kind")
+            .and_then(|k| ReviewKind::ALL.into_iter().find(|r| r.as_str() == k))
+            .unwrap_or(ReviewKind::Performance),
+        title: get_string(doc, obj, "title"),
+        from,
+        to,
+        went_well: get_text(doc, obj, "went_well"),
+        to_improve: get_text(doc, obj, "to_improve"),
+        actions: meetings::read_actions(doc, obj),
+        milestones_achieved: all
+            .iter()
+            .filter(|m| m.achieved_at.is_some_and(|at| (from..=to).contains(&at)))
+            .cloned()
+            .collect(),
+        created_at: get_u64(doc, obj, "created_at"),
+    }
+}
+
+/// Every review, by period start (then id).
+pub fn list<R: ReadDoc>(doc: &R) -> Vec<Review> {
+    let Ok(map) = root_map(doc, REVIEWS) else {
+        return Vec::new();
+    };
+    let all = milestones::list(doc);
+    let mut found: Vec<Review> = items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| read_one(doc, id, &obj, &all))
+        .collect();
+    found.sort_by(|a, b| a.from.cmp(&b.from).then(a.id.cmp(&b.id)));
+    found
+}
+
+/// One review, or [`OpError::NotFound`].
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Review, OpError> {
+    let obj = require(doc, id)?;
+    Ok(read_one(doc, id, &obj, &milestones::list(doc)))
+}
+
+fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+    let map = root_map(doc, REVIEWS)?;
+    require_in(doc, &map, "review", id)
+}
+
+/// Starts a review of a period.
+pub fn add<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    new: &NewReview,
+    now: u64,
+) -> Result<(), OpError> {
+    let now = check_date("time", now)?;
+    let (from, to) = check_period(new.from, new.to)?;
+    let title = match new.title.trim() {
+        "" => new.kind.label().to_owned(),
+        title => title.to_owned(),
+    };
+    let map = root_map(tx, REVIEWS)?;
+    let obj = items::create(tx, &map, "review", id)?;
+    tx.put(&obj, "kind", new.kind.as_str())?;
+    tx.put(&obj, "title", title)?;
+    tx.put(&obj, "from", from)?;
+    tx.put(&obj, "to", to)?;
+    new_text(tx, &obj, "went_well", "")?;
+    new_text(tx, &obj, "to_improve", "")?;
+    tx.put(&obj, "created_at", now)?;
+    tx.put_object(&obj, meetings::ACTIONS, ObjType::Map)?;
+    Ok(())
+}
+
+/// Edits a review, field by field (prose by minimal splices).
+pub fn update<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    patch: &ReviewPatch,
+) -> Result<(), OpError> {
+    let title = patch
+        .title
+        .as_deref()
+        .map(|t| non_empty("title", t))
+        .transpose()?;
+    let period = patch
+        .period
+        .map(|(from, to)| check_period(from, to))
+        .transpose()?;
+    let obj = require(tx, id)?;
+    if let Some(title) = title {
+        put(tx, &obj, "title", title)?;
+    }
+    if let Some((from, to)) = period {
+        put(tx, &obj, "from", from)?;
+        put(tx, &obj, "to", to)?;
+    }
+    if let Some(text) = &patch.went_well {
+        set_text(tx, &obj, "went_well", text)?;
+    }
+    if let Some(text) = &patch.to_improve {
+        set_text(tx, &obj, "to_improve", text)?;
+    }
+    Ok(())
+}
+
+/// Deletes a review.
+pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
+    let map = root_map(tx, REVIEWS)?;
+    delete_in(tx, &map, "review", id, now)
+}
+
+/// Brings a deleted review back.
+pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
+    let map = root_map(tx, REVIEWS)?;
+    restore_in(tx, &map, "review", id)
+}
+
+/// Adds an action item to the review.
+pub fn add_action<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    review: ItemId,
+    id: ItemId,
+    new: &NewAction,
+) -> Result<(), OpError> {
+    let obj = require(tx, review)?;
+    meetings::add_action_in(tx, &obj, id, new)
+}
+
+/// Edits an action item of the review.
+pub fn update_action<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    review: ItemId,
+    id: ItemId,
+    patch: &ActionPatch,
+) -> Result<(), OpError> {
+    let obj = require(tx, review)?;
+    meetings::update_action_in(tx, &obj, id, patch)
+}
+
+/// Marks an action item of the review done (at `now`) or not done.
+pub fn set_action_done<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    review: ItemId,
+    id: ItemId,
+    done: bool,
+    now: u64,
+) -> Result<(), OpError> {
+    let obj = require(tx, review)?;
+    meetings::set_action_done_in(tx, &obj, id, done, now)
+}
+
+/// Removes an action item of the review.
+pub fn remove_action<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    review: ItemId,
+    id: ItemId,
+    now: u64,
+) -> Result<(), OpError> {
+    let obj = require(tx, review)?;
+    let map = meetings::sub_map(tx, &obj, meetings::ACTIONS, "review.actions")?;
+    delete_in(tx, &map, "action item", id, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fields::DAY_MS;
+    use crate::model::meetings::ActionSource;
+    use crate::model::milestones::NewMilestone;
+    use crate::model::test_support::{T0, id, partnership};
+
+    #[test]
+    fn reviews_with_actions_and_celebrated_milestones() {
+        let mut fixture = partnership();
+        let bob = fixture.bob;
+        let doc = &mut fixture.doc;
+        let new = NewReview {
+            kind: ReviewKind::PostMortem,
+            title: String::new(),
+            from: T0,
+            to: T0 + 90 * DAY_MS,
+        };
+        assert!(matches!(
+            add(
+                doc,
+                id(1),
+                &NewReview {
+                    to: T0 - 1,
+                    ..new.clone()
+                },
+                T0
+            ),
+            Err(OpError::Invalid {
+                field: "period",
+                ..
+            })
+        ));
+        assert!(add(doc, id(1), &new, 1).is_err());
+        assert_eq!(doc.pending_ops(), 0);
+        add(doc, id(1), &new, T0).unwrap();
+        update(
+            doc,
+            id(1),
+            &ReviewPatch {
+                went_well: Some("Joint pipeline reviews.".into()),
+                to_improve: Some("Faster legal turnaround.".into()),
+                ..ReviewPatch::default()
+            },
+        )
+        .unwrap();
+        assert!(
+            update(
+                doc,
+                id(1),
+                &ReviewPatch {
+                    period: Some((T0, 1)),
+                    ..ReviewPatch::default()
+                }
+            )
+            .is_err()
+        );
+        add_action(
+            doc,
+            id(1),
+            id(10),
+            &NewAction {
+                title: "Template NDA".into(),
+                owner: Some(bob),
+                due: Some(T0 + 100 * DAY_MS),
+            },
+        )
+        .unwrap();
+        milestones::add(
+            doc,
+            id(20),
+            &NewMilestone {
+                title: "First deal".into(),
+                due: None,
+            },
+        )
+        .unwrap();
+        milestones::achieve(doc, id(20), T0 + 10 * DAY_MS, "Dinner").unwrap();
+        milestones::add(
+            doc,
+            id(21),
+            &NewMilestone {
+                title: "Later".into(),
+                due: None,
+            },
+        )
+        .unwrap();
+        milestones::achieve(doc, id(21), T0 + 91 * DAY_MS, "").unwrap();
+        let review = get(doc, id(1)).unwrap();
+        assert_eq!(review.title, "Post-mortem");
+        assert_eq!(review.went_well, "Joint pipeline reviews.");
+        assert_eq!(review.to_improve, "Faster legal turnaround.");
+        assert_eq!(review.milestones_achieved.len(), 1);
+        assert_eq!(review.milestones_achieved[0].title, "First deal");
+        let actions = meetings::all_actions(doc);
+        assert_eq!(actions.len(), 1);
+        assert_eq!(actions[0].source, ActionSource::Review(id(1)));
+        assert_eq!(meetings::overdue_actions(doc, T0 + 101 * DAY_MS).len(), 1);
+        set_action_done(doc, id(1), id(10), true, T0 + DAY_MS).unwrap();
+        assert!(meetings::overdue_actions(doc, T0 + 101 * DAY_MS).is_empty());
+        update_action(
+            doc,
+            id(1),
+            id(10),
+            &ActionPatch {
+                title: Some("Template NDA v2".into()),
+                ..ActionPatch::default()
+            },
+        )
+        .unwrap();
+        remove_action(doc, id(1), id(10), T0).unwrap();
+        assert!(get(doc, id(1)).unwrap().actions.is_empty());
+        delete(doc, id(1), T0).unwrap();
+        assert!(list(doc).is_empty());
+        restore(doc, id(1)).unwrap();
+        assert_eq!(list(doc).len(), 1);
+    }
+}

@@ -1,0 +1,425 @@
+//! The risk register: likelihood × impact, owner, mitigation and a
+//! contingency plan.
+//!
+//! ```text
+//! risks: { id → { title, likelihood (1–5), impact (1–5), owner (member id)?,
+//!                 mitigation (Text), contingency (Text), status,
+//!                 created_at, order, deleted_at? } }
+//! ```
+//!
+//! The **score** is likelihood × impact (1–25). A risk is **high** when its
+//! score is at least [`HIGH_SCORE`] (15: for example likelihood 3 and impact
+//! 5, or 4 and 4) and it is not closed. The heat map counts the risks that
+//! are not closed in each (likelihood, impact) cell.
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ReadDoc};
+
+use super::error::OpError;
+use super::fields::{
+    check_date, check_range, get_str, get_string, get_text, get_u64, new_text, non_empty, put,
+    put_opt, set_text,
+};
+use super::ids::{ItemId, MemberId};
+use super::items;
+use super::meetings::{check_member, delete_in, require_in, restore_in, root_map};
+
+pub(crate) const RISKS: &str = "risks";
+
+/// The score from which a risk counts as high.
+pub const HIGH_SCORE: u8 = 15;
+
+/// Where a risk stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RiskStatus {
+    /// Identified, nothing done yet.
+    Open,
+    /// Mitigation under way.
+    Mitigating,
+    /// Accepted as it is.
+    Accepted,
+    /// It happened: the contingency plan applies.
+    Occurred,
+    /// No longer a risk.
+    Closed,
+}
+
+impl RiskStatus {
+    /// Every status.
+    pub const ALL: [RiskStatus; 5] = [
+        Self::Open,
+        Self::Mitigating,
+        Self::Accepted,
+        Self::Occurred,
+        Self::Closed,
+    ];
+
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Mitigating => "mitigating",
+            Self::Accepted => "accepted",
+            Self::Occurred => "occurred",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// A risk as shown on the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Risk {
+    /// Its id.
+    pub id: ItemId,
+    /// What could happen.
+    pub title: String,
+    /// How likely, 1–5.
+    pub likelihood: u8,
+    /// How bad, 1–5.
+    pub impact: u8,
+    /// Who watches it.
+    pub owner: Option<MemberId>,
+    /// What is done to make it less likely or less bad (prose).
+    pub mitigation: String,
+    /// What is done if it happens (prose).
+    pub contingency: String,
+    /// Where it stands.
+    pub status: RiskStatus,
+    /// When it was registered (UTC ms).
+    pub created_at: Option<u64>,
+}
+
+impl Risk {
+    /// Likelihood × impact, 1–25.
+    pub fn score(&self) -> u8 {
+        self.likelihood * self.impact
+    }
+
+    /// Not closed and scoring at least [`HIGH_SCORE`].
+    pub fn is_high(&self) -> bool {
+        self.status != RiskStatus::Closed && self.score() >= HIGH_SCORE
+    }
+}
+
+/// The fields of a new risk.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewRisk {
+    /// What could happen (required).
+    pub title: String,
+    /// How likely, 1–5.
+    pub likelihood: u8,
+    /// How bad, 1–5.
+    pub impact: u8,
+    /// Who watches it (a current member).
+    pub owner: Option<MemberId>,
+    /// Mitigation.
+    pub mitigation: String,
+    /// Contingency plan.
+    pub contingency: String,
+}
+
+/// Changes to a risk; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RiskPatch {
+    /// New title.
+    pub title: Option<String>,
+    /// New likelihood.
+    pub likelihood: Option<u8>,
+    /// New impact.
+    pub impact: Option<u8>,
+    /// New owner (`Some(None)` clears it).
+    pub owner: Option<Option<MemberId>>,
+    /// New mitigation.
+    pub mitigation: Option<String>,
+    /// New contingency plan.
+    pub contingency: Option<String>,
+    /// New status.
+    pub status: Option<RiskStatus>,
+}
+
+/// Counts of risks that are not closed, `cells[likelihood - 1][impact - 1]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeatMap {
+    /// The counts.
+    pub cells: [[u32; 5]; 5],
+}
+
+impl HeatMap {
+    /// The count at likelihood `l` and impact `i` (both 1–5; 0 outside).
+    pub fn count(&self, l: u8, i: u8) -> u32 {
+        let (l, i) = (usize::from(l), usize::from(i));
+        if (1..=5).contains(&l) && (1..=5).contains(&i) {
+            self.cells[l - 1][i - 1]
+        } else {
+            0
+        }
+    }
+}
+
+fn check_level(field: &'static str, value: u8) -> Result<u8, OpError> {
+    check_range(field, value.into(), 1, 5).map(|_| value)
+}
+
+fn small<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> u8 {
+    get_u64(doc, obj, key)
+        .and_then(|v| u8::try_from(v).ok())
+        .filter(|v| (1..=5).contains(v))
+        .unwrap_or(1)
+}
+
+fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Risk {
+    Risk {
+        id,
+        title: get_string(doc, obj, "title"),
+        likelihood: small(doc, obj, "likelihood"),
+        impact: small(doc, obj, "impact"),
+        owner: get_str(doc, obj, "owner").and_then(|o| o.parse().ok()),
+        mitigation: get_text(doc, obj, "mitigation"),
+        contingency: get_text(doc, obj, "contingency"),
+        status: get_str(doc, obj, "status")
+            .and_then(|s| RiskStatus::ALL.into_iter().find(|x| x.as_str() == s))
+            .unwrap_or(RiskStatus::Open),
+        created_at: get_u64(doc, obj, "created_at"),
+    }
+}
+
+/// The register, in display order.
+pub fn list<R: ReadDoc>(doc: &R) -> Vec<Risk> {
+    let Ok(map) = root_map(doc, RISKS) else {
+        return Vec::new();
+    };
+    items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| read_one(doc, id, &obj))
+        .collect()
+}
+
+/// One risk, or [`OpError::NotFound`].
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Risk, OpError> {
+    let map = root_map(doc, RISKS)?;
+    let obj = require_in(doc, &map, "risk", id)?;
+    Ok(read_one(doc, id, &obj))
+}
+
+/// The high risks (see [`Risk::is_high`]), highest score first.
+pub fn high<R: ReadDoc>(doc: &R) -> Vec<Risk> {
+    let mut found: Vec<Risk> = list(doc).into_iter().filter(Risk::is_high).collect();
+    found.sort_by(|a, b| b.score().cmp(&a.score()).then(a.id.cmp(&b.id)));
+    found
+}
+
+/// The 5×5 heat map of the risks that are not closed.
+pub fn heat_map(risks: &[Risk]) -> HeatMap {
+    let mut map = HeatMap::default();
+    for risk in risks.iter().filter(|r| r.status != RiskStatus::Closed) {
+        map.cells[usize::from(risk.likelihood) - 1][usize::from(risk.impact) - 1] += 1;
+    }
+    map
+}
+
+/// Registers a risk (status open).
+pub fn add<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    new: &NewRisk,
+    now: u64,
+) -> Result<(), OpError> {
+    let title = non_empty("title", &new.title)?;
+    let likelihood = check_level("likelihood", new.likelihood)?;
+    let impact = check_level("impact", new.impact)?;
+    let now = check_date("time", now)?;
+    check_member(tx, new.owner)?;
+    let map = root_map(tx, RISKS)?;
+    let obj = items::create(tx, &map, "risk", id)?;
+    tx.put(&obj, "title", title)?;
+    tx.put(&obj, "likelihood", u64::from(likelihood))?;
+    tx.put(&obj, "impact", u64::from(impact))?;
+    put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
+    new_text(tx, &obj, "mitigation", &new.mitigation)?;
+    new_text(tx, &obj, "contingency", &new.contingency)?;
+    tx.put(&obj, "status", RiskStatus::Open.as_str())?;
+    tx.put(&obj, "created_at", now)?;
+    Ok(())
+}
+
+/// Edits a risk, field by field.
+pub fn update<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    patch: &RiskPatch,
+) -> Result<(), OpError> {
+    let title = patch
+        .title
+        .as_deref()
+        .map(|t| non_empty("title", t))
+        .transpose()?;
+    let likelihood = patch
+        .likelihood
+        .map(|l| check_level("likelihood", l))
+        .transpose()?;
+    let impact = patch.impact.map(|i| check_level("impact", i)).transpose()?;
+    if let Some(owner) = patch.owner {
+        check_member(tx, owner)?;
+    }
+    let map = root_map(tx, RISKS)?;
+    let obj = require_in(tx, &map, "risk", id)?;
+    if let Some(title) = title {
+        put(tx, &obj, "title", title)?;
+    }
+    if let Some(likelihood) = likelihood {
+        put(tx, &obj, "likelihood", u64::from(likelihood))?;
+    }
+    if let Some(impact) = impact {
+        put(tx, &obj, "impact", u64::from(impact))?;
+    }
+    if let Some(owner) = patch.owner {
+        put_opt(tx, &obj, "owner", owner.map(|o| o.key()))?;
+    }
+    if let Some(text) = &patch.mitigation {
+        set_text(tx, &obj, "mitigation", text)?;
+    }
+    if let Some(text) = &patch.contingency {
+        set_text(tx, &obj, "contingency", text)?;
+    }
+    if let Some(status) = patch.status {
+        put(tx, &obj, "status", status.as_str())?;
+    }
+    Ok(())
+}
+
+/// Deletes a risk (closing it is usually what is meant).
+pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
+    let map = root_map(tx, RISKS)?;
+    delete_in(tx, &map, "risk", id, now)
+}
+
+/// Brings a deleted risk back.
+pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
+    let map = root_map(tx, RISKS)?;
+    restore_in(tx, &map, "risk", id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::test_support::{T0, id, partnership};
+
+    fn risk(title: &str, likelihood: u8, impact: u8) -> NewRisk {
+        NewRisk {
+            title: title.into(),
+            likelihood,
+            impact,
+            ..NewRisk::default()
+        }
+    }
+
+    #[test]
+    fn add_validates() {
+        let mut fixture = partnership();
+        let doc = &mut fixture.doc;
+        assert!(matches!(
+            add(doc, id(1), &risk("", 3, 3), T0),
+            Err(OpError::Empty { .. })
+        ));
+        assert!(matches!(
+            add(doc, id(1), &risk("x", 0, 3), T0),
+            Err(OpError::OutOfRange {
+                field: "likelihood",
+                ..
+            })
+        ));
+        assert!(matches!(
+            add(doc, id(1), &risk("x", 3, 6), T0),
+            Err(OpError::OutOfRange {
+                field: "impact",
+                ..
+            })
+        ));
+        assert!(
+            add(
+                doc,
+                id(1),
+                &NewRisk {
+                    owner: Some(MemberId::from_bytes([9; 16])),
+                    ..risk("x", 3, 3)
+                },
+                T0
+            )
+            .is_err()
+        );
+        assert!(add(doc, id(1), &risk("x", 3, 3), 0).is_err());
+        assert_eq!(doc.pending_ops(), 0);
+        add(
+            doc,
+            id(1),
+            &NewRisk {
+                owner: Some(fixture.alice),
+                mitigation: "Second supplier.".into(),
+                contingency: "Pause the launch.".into(),
+                ..risk("Supplier fails", 2, 4)
+            },
+            T0,
+        )
+        .unwrap();
+        let r = get(doc, id(1)).unwrap();
+        assert_eq!((r.likelihood, r.impact, r.score()), (2, 4, 8));
+        assert_eq!(r.owner, Some(fixture.alice));
+        assert_eq!(r.contingency, "Pause the launch.");
+        assert_eq!(r.status, RiskStatus::Open);
+    }
+
+    #[test]
+    fn high_risks_and_heat_map() {
+        let mut doc = partnership().doc;
+        add(&mut doc, id(1), &risk("a", 3, 5), T0).unwrap(); // 15: high
+        add(&mut doc, id(2), &risk("b", 4, 4), T0).unwrap(); // 16: high
+        add(&mut doc, id(3), &risk("c", 2, 7 - 2), T0).unwrap(); // 10
+        add(&mut doc, id(4), &risk("d", 5, 5), T0).unwrap(); // 25, closed below
+        add(&mut doc, id(5), &risk("e", 3, 5), T0).unwrap(); // 15, same cell as a
+        add(&mut doc, id(6), &risk("f", 2, 7), T0).unwrap_err();
+        update(
+            &mut doc,
+            id(4),
+            &RiskPatch {
+                status: Some(RiskStatus::Closed),
+                ..RiskPatch::default()
+            },
+        )
+        .unwrap();
+        update(
+            &mut doc,
+            id(5),
+            &RiskPatch {
+                impact: Some(4),
+                likelihood: Some(3),
+                ..RiskPatch::default()
+            },
+        )
+        .unwrap(); // 12: not high
+        assert!(
+            update(
+                &mut doc,
+                id(5),
+                &RiskPatch {
+                    impact: Some(0),
+                    ..RiskPatch::default()
+                }
+            )
+            .is_err()
+        );
+        let found: Vec<ItemId> = high(&doc).into_iter().map(|r| r.id).collect();
+        assert_eq!(found, [id(2), id(1)]);
+        let map = heat_map(&list(&doc));
+        assert_eq!(map.count(3, 5), 1);
+        assert_eq!(map.count(4, 4), 1);
+        assert_eq!(map.count(2, 5), 1);
+        assert_eq!(map.count(3, 4), 1);
+        assert_eq!(map.count(5, 5), 0);
+        assert_eq!(map.count(0, 9), 0);
+        assert_eq!(map.cells.iter().flatten().sum::<u32>(), 4);
+        delete(&mut doc, id(1), T0).unwrap();
+        assert_eq!(high(&doc).len(), 1);
+        restore(&mut doc, id(1)).unwrap();
+        assert_eq!(high(&doc).len(), 2);
+    }
+}
