@@ -13,6 +13,7 @@
 
 pub mod engine;
 pub mod ics;
+pub mod history;
 pub mod ids;
 pub mod model;
 pub mod protocol;
