@@ -12,6 +12,7 @@
 //! - [`ics`]: meetings as iCalendar (RFC 5545) files.
 
 pub mod engine;
+pub mod export;
 pub mod ics;
 pub mod history;
 pub mod ids;
