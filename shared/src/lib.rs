@@ -13,8 +13,8 @@
 
 pub mod engine;
 pub mod export;
-pub mod ics;
 pub mod history;
+pub mod ics;
 pub mod ids;
 pub mod model;
 pub mod protocol;
