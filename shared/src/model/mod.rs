@@ -36,6 +36,7 @@ pub mod conflicts;
 pub mod error;
 mod fields;
 pub mod governance;
+pub mod health;
 pub mod ids;
 pub mod items;
 pub mod kpis;

@@ -1,0 +1,1294 @@
+//! Health checks: a survey round every member answers, with each party's
+//! answers **sealed** until every party has submitted.
+//!
+//! ```text
+//! health: { round id → { title, opened_at, opened_by (member id), order, deleted_at?,
+//!   participants: { member id → party id },          # who is asked, fixed at opening
+//!   closed:       { party id → { by, at } },          # "submit our party as it is"
+//!   answers:      { member id → { party, sealed_at,
+//!                                 nonce (bytes 12), sealed (bytes), commitment (bytes 32),
+//!                                 key (bytes 32)? } } } }   # key: published at the reveal
+//! ```
+//!
+//! # How the sealing works (commit, then reveal)
+//!
+//! 1. **Answer**: the member's device encrypts the answer (five ratings 1–5
+//!    and a free text, padded to a multiple of 256 bytes) with
+//!    ChaCha20-Poly1305 under a 32-byte **answer key** that only that device
+//!    holds, and writes the ciphertext, the nonce and a **commitment**
+//!    `SHA-256("accord/health/commitment/v1" ‖ key ‖ round ‖ member)`. The
+//!    associated data binds the ciphertext to its round, member and party, so
+//!    it cannot be moved to another slot. Nothing else about the answer
+//!    enters the document. The key is random bytes from the caller or,
+//!    so nothing must be stored, derived from the device's secret with
+//!    [`AnswerKey::derive`].
+//! 2. **Submitted**: a party has submitted when every participant of that
+//!    party (who has not left) has answered, or when one of its participants
+//!    closed the party's submission ([`close_party`]) with at least one
+//!    answer in.
+//! 3. **Reveal**: once *every* party has submitted, each answering device
+//!    publishes its key ([`reveal`]; the app calls it whenever
+//!    [`should_reveal`] says so). A key is accepted only if it matches the
+//!    commitment and opens the ciphertext. Results are computed by
+//!    decrypting the answers whose keys are published.
+//!
+//! What this protects: before the reveal, the shared document — on every
+//! replica, on the relay, in its history — holds only ciphertext, so no
+//! client, curious or modified, can read another member's answers; and an
+//! honest device publishes its key only after every party is in, so a party
+//! cannot see the other's answers before its own are committed. The
+//! commitment makes the key binding: a member cannot later publish a
+//! different key that opens their ciphertext to a different answer.
+//!
+//! What it does not protect against (a member running a modified client
+//! can write anything the document allows; their changes are attributed to
+//! their device in the history): publishing their *own* key early (it
+//! reveals only their own answer); marking another party closed or adding
+//! answers after seeing results (ops refuse both; a modified client can
+//! bypass the ops, and the history shows who did it). Who answered, when,
+//! and the padded length of the free text are visible to everyone; ratings
+//! are not. A member whose device never comes back after everyone
+//! submitted leaves their answer sealed: results show "n of m revealed".
+//! Within a party there is no anonymity beyond averages: with one
+//! respondent, the party average is their answer.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use sha2::{Digest, Sha256};
+
+use super::error::OpError;
+use super::fields::{check_date, child_map, get_str, get_string, get_u64, non_empty};
+use super::ids::{ItemId, MemberId, PartyId};
+use super::items;
+use super::meetings::{delete_in, require_in, restore_in, root_map, sub_map};
+use super::members;
+
+pub(crate) const HEALTH: &str = "health";
+const PARTICIPANTS: &str = "participants";
+const CLOSED: &str = "closed";
+const ANSWERS: &str = "answers";
+
+/// Longest free-text answer, in bytes of UTF-8.
+pub const MAX_COMMENT_BYTES: usize = 4000;
+/// A perception gap this large (or larger) is highlighted.
+pub const GAP_THRESHOLD: f64 = 1.0;
+const PAD: usize = 256;
+const FORMAT: u8 = 1;
+
+/// The questions of a round, each rated 1–5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Question {
+    /// "I trust the partner."
+    Trust,
+    /// "Communication works."
+    Communication,
+    /// "The partnership delivers value to us."
+    ValueDelivered,
+    /// "We are aligned on goals."
+    Alignment,
+    /// "The partner responds promptly."
+    Responsiveness,
+}
+
+impl Question {
+    /// Every question, in order.
+    pub const ALL: [Question; 5] = [
+        Self::Trust,
+        Self::Communication,
+        Self::ValueDelivered,
+        Self::Alignment,
+        Self::Responsiveness,
+    ];
+
+    /// A short label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Trust => "Trust",
+            Self::Communication => "Communication",
+            Self::ValueDelivered => "Value delivered",
+            Self::Alignment => "Alignment",
+            Self::Responsiveness => "Responsiveness",
+        }
+    }
+
+    /// Position in [`Question::ALL`] (and in rating arrays).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One member's answer: a rating 1–5 per question (in [`Question::ALL`]
+/// order) and free text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answers {
+    /// Ratings, 1–5.
+    pub ratings: [u8; 5],
+    /// Free text.
+    pub comment: String,
+}
+
+/// The 32-byte key sealing one member's answer in one round.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AnswerKey([u8; 32]);
+
+impl std::fmt::Debug for AnswerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AnswerKey(…)")
+    }
+}
+
+impl AnswerKey {
+    /// A key from 32 random bytes supplied by the caller.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// A key derived from a device secret (for example its Ed25519 seed),
+    /// so the device can find it again without storing it:
+    /// `SHA-256("accord/health/answer-key/v1" ‖ len ‖ secret ‖ round ‖ member)`.
+    /// Publishing it reveals nothing about the secret.
+    pub fn derive(secret: &[u8], round: ItemId, member: MemberId) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(b"accord/health/answer-key/v1");
+        hash.update((secret.len() as u64).to_be_bytes());
+        hash.update(secret);
+        hash.update(round.as_bytes());
+        hash.update(member.as_bytes());
+        Self(hash.finalize().into())
+    }
+
+    fn commitment(&self, round: ItemId, member: MemberId) -> [u8; 32] {
+        let mut hash = Sha256::new();
+        hash.update(b"accord/health/commitment/v1");
+        hash.update(self.0);
+        hash.update(round.as_bytes());
+        hash.update(member.as_bytes());
+        hash.finalize().into()
+    }
+}
+
+fn aad(round: ItemId, member: MemberId, party: PartyId) -> Vec<u8> {
+    let mut aad = b"accord/health/answer/v1".to_vec();
+    aad.extend_from_slice(round.as_bytes());
+    aad.extend_from_slice(member.as_bytes());
+    aad.extend_from_slice(party.as_bytes());
+    aad
+}
+
+fn check_answers(answers: &Answers) -> Result<(), OpError> {
+    for (question, &rating) in Question::ALL.iter().zip(&answers.ratings) {
+        if !(1..=5).contains(&rating) {
+            return Err(OpError::OutOfRange {
+                field: question.label(),
+                min: 1.0,
+                max: 5.0,
+                value: f64::from(rating),
+            });
+        }
+    }
+    if answers.comment.len() > MAX_COMMENT_BYTES {
+        return Err(OpError::Invalid {
+            field: "comment",
+            reason: "it is longer than 4000 bytes",
+        });
+    }
+    Ok(())
+}
+
+/// `[format, r1..r5, len (u16 BE), comment…, zero padding to 256·k]`.
+fn encode(answers: &Answers) -> Vec<u8> {
+    let comment = answers.comment.trim().as_bytes();
+    let mut plain = Vec::with_capacity(PAD);
+    plain.push(FORMAT);
+    plain.extend_from_slice(&answers.ratings);
+    let len = u16::try_from(comment.len()).unwrap_or(u16::MAX);
+    plain.extend_from_slice(&len.to_be_bytes());
+    plain.extend_from_slice(&comment[..usize::from(len)]);
+    plain.resize(plain.len().div_ceil(PAD) * PAD, 0);
+    plain
+}
+
+fn decode(plain: &[u8]) -> Option<Answers> {
+    let (&format, rest) = plain.split_first()?;
+    if format != FORMAT || rest.len() < 7 {
+        return None;
+    }
+    let ratings: [u8; 5] = rest[..5].try_into().ok()?;
+    if ratings.iter().any(|r| !(1..=5).contains(r)) {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes([rest[5], rest[6]]));
+    let comment = rest.get(7..7 + len)?;
+    Some(Answers {
+        ratings,
+        comment: String::from_utf8(comment.to_vec()).ok()?,
+    })
+}
+
+fn seal(
+    answers: &Answers,
+    key: &AnswerKey,
+    nonce: &[u8; 12],
+    round: ItemId,
+    member: MemberId,
+    party: PartyId,
+) -> Result<Vec<u8>, OpError> {
+    let cipher = ChaCha20Poly1305::new(&Key::from(key.0));
+    let plain = encode(answers);
+    cipher
+        .encrypt(
+            &Nonce::from(*nonce),
+            Payload {
+                msg: &plain,
+                aad: &aad(round, member, party),
+            },
+        )
+        .map_err(|_| OpError::Invalid {
+            field: "answers",
+            reason: "they could not be sealed",
+        })
+}
+
+fn open(sealed: &SealedAnswer, key: &AnswerKey, round: ItemId) -> Option<Answers> {
+    if key.commitment(round, sealed.member) != sealed.commitment {
+        return None;
+    }
+    let nonce: [u8; 12] = sealed.nonce.as_slice().try_into().ok()?;
+    let cipher = ChaCha20Poly1305::new(&Key::from(key.0));
+    let plain = cipher
+        .decrypt(
+            &Nonce::from(nonce),
+            Payload {
+                msg: &sealed.sealed,
+                aad: &aad(round, sealed.member, sealed.party),
+            },
+        )
+        .ok()?;
+    decode(&plain)
+}
+
+// ---------------------------------------------------------------------------
+// Reading.
+
+#[derive(Debug, Clone)]
+struct SealedAnswer {
+    member: MemberId,
+    party: PartyId,
+    sealed_at: u64,
+    nonce: Vec<u8>,
+    sealed: Vec<u8>,
+    commitment: [u8; 32],
+    key: Option<AnswerKey>,
+}
+
+fn get_bytes<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Option<Vec<u8>> {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Scalar(value), _))) => match value.as_ref() {
+            ScalarValue::Bytes(bytes) => Some(bytes.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn sealed_answers<R: ReadDoc>(doc: &R, round: &ObjId) -> Vec<SealedAnswer> {
+    let Some(map) = child_map(doc, round, ANSWERS) else {
+        return Vec::new();
+    };
+    doc.keys(&map)
+        .filter_map(|key| {
+            let obj = child_map(doc, &map, &key)?;
+            Some(SealedAnswer {
+                member: key.parse().ok()?,
+                party: get_str(doc, &obj, "party")?.parse().ok()?,
+                sealed_at: get_u64(doc, &obj, "sealed_at").unwrap_or(0),
+                nonce: get_bytes(doc, &obj, "nonce")?,
+                sealed: get_bytes(doc, &obj, "sealed")?,
+                commitment: get_bytes(doc, &obj, "commitment")?.try_into().ok()?,
+                key: get_bytes(doc, &obj, "key")
+                    .and_then(|k| <[u8; 32]>::try_from(k).ok())
+                    .map(AnswerKey),
+            })
+        })
+        .collect()
+}
+
+/// One party's progress in a round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartyProgress {
+    /// The party.
+    pub party: PartyId,
+    /// Its participants who have not left.
+    pub expected: Vec<MemberId>,
+    /// Those of its members who have answered (sealed).
+    pub answered: Vec<MemberId>,
+    /// Who closed the party's submission early, and when.
+    pub closed: Option<(MemberId, u64)>,
+    /// Everyone expected answered, or closed with at least one answer.
+    pub submitted: bool,
+}
+
+/// Where a round stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundStatus {
+    /// Each party with participants, in party id order.
+    pub parties: Vec<PartyProgress>,
+    /// Every party has submitted: keys may be published.
+    pub all_submitted: bool,
+    /// How many answers are sealed in the document.
+    pub sealed: usize,
+    /// How many of them have their key published.
+    pub revealed: usize,
+}
+
+/// One party's view after the reveal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartyResult {
+    /// The party.
+    pub party: PartyId,
+    /// Answers opened (key published and valid).
+    pub revealed: usize,
+    /// Answers sealed.
+    pub sealed: usize,
+    /// Average rating per question (in [`Question::ALL`] order); `None`
+    /// before any of the party's answers is revealed.
+    pub averages: [Option<f64>; 5],
+    /// The free-text answers that are not blank, sorted (not in answer
+    /// order, so they cannot be matched to who answered when).
+    pub comments: Vec<String>,
+}
+
+/// How far apart the parties see one question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gap {
+    /// The question.
+    pub question: Question,
+    /// The lowest party average, and whose.
+    pub low: (PartyId, f64),
+    /// The highest party average, and whose.
+    pub high: (PartyId, f64),
+    /// `high − low` (for two parties, |A − B|).
+    pub gap: f64,
+    /// `gap ≥` [`GAP_THRESHOLD`].
+    pub highlighted: bool,
+}
+
+/// The results of a revealed round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Results {
+    /// Per party, in party id order.
+    pub parties: Vec<PartyResult>,
+    /// Per question where at least two parties have an average.
+    pub gaps: Vec<Gap>,
+    /// Every sealed answer is revealed.
+    pub complete: bool,
+}
+
+/// A health-check round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Round {
+    /// Its id.
+    pub id: ItemId,
+    /// Its title ("Health check 2024").
+    pub title: String,
+    /// When it was opened (UTC ms).
+    pub opened_at: u64,
+    /// Who opened it.
+    pub opened_by: Option<MemberId>,
+    /// Who has submitted.
+    pub status: RoundStatus,
+    /// After every party submitted and at least one key is published.
+    pub results: Option<Results>,
+}
+
+fn participants<R: ReadDoc>(doc: &R, round: &ObjId) -> BTreeMap<MemberId, PartyId> {
+    let Some(map) = child_map(doc, round, PARTICIPANTS) else {
+        return BTreeMap::new();
+    };
+    doc.keys(&map)
+        .filter_map(|key| Some((key.parse().ok()?, get_str(doc, &map, &key)?.parse().ok()?)))
+        .collect()
+}
+
+fn status<R: ReadDoc>(doc: &R, round: &ObjId, answers: &[SealedAnswer]) -> RoundStatus {
+    let left: BTreeSet<MemberId> = members::list(doc)
+        .into_iter()
+        .filter(|m| m.left_at.is_some())
+        .map(|m| m.id)
+        .collect();
+    let closed_map = child_map(doc, round, CLOSED);
+    let mut by_party: BTreeMap<PartyId, PartyProgress> = BTreeMap::new();
+    for (member, party) in participants(doc, round) {
+        let entry = by_party.entry(party).or_insert_with(|| PartyProgress {
+            party,
+            expected: Vec::new(),
+            answered: Vec::new(),
+            closed: None,
+            submitted: false,
+        });
+        if !left.contains(&member) {
+            entry.expected.push(member);
+        }
+    }
+    for answer in answers {
+        if let Some(entry) = by_party.get_mut(&answer.party) {
+            entry.answered.push(answer.member);
+        }
+    }
+    for entry in by_party.values_mut() {
+        entry.answered.sort();
+        entry.closed = closed_map.as_ref().and_then(|map| {
+            let obj = child_map(doc, map, &entry.party.key())?;
+            Some((
+                get_str(doc, &obj, "by")?.parse().ok()?,
+                get_u64(doc, &obj, "at")?,
+            ))
+        });
+        let everyone = entry.expected.iter().all(|m| entry.answered.contains(m));
+        entry.submitted = !entry.answered.is_empty() && (everyone || entry.closed.is_some());
+    }
+    // A party whose participants all left without answering is not waited for.
+    let parties: Vec<PartyProgress> = by_party
+        .into_values()
+        .filter(|p| !p.expected.is_empty() || !p.answered.is_empty())
+        .collect();
+    RoundStatus {
+        all_submitted: !parties.is_empty() && parties.iter().all(|p| p.submitted),
+        parties,
+        sealed: answers.len(),
+        revealed: answers.iter().filter(|a| a.key.is_some()).count(),
+    }
+}
+
+fn results(round: ItemId, status: &RoundStatus, answers: &[SealedAnswer]) -> Option<Results> {
+    if !status.all_submitted || status.revealed == 0 {
+        return None;
+    }
+    let mut parties = Vec::new();
+    let mut complete = true;
+    for progress in &status.parties {
+        let mine: Vec<&SealedAnswer> = answers
+            .iter()
+            .filter(|a| a.party == progress.party)
+            .collect();
+        let opened: Vec<Answers> = mine
+            .iter()
+            .filter_map(|a| open(a, a.key.as_ref()?, round))
+            .collect();
+        complete &= opened.len() == mine.len();
+        let mut averages = [None; 5];
+        if !opened.is_empty() {
+            for (q, average) in averages.iter_mut().enumerate() {
+                let sum: u32 = opened.iter().map(|a| u32::from(a.ratings[q])).sum();
+                *average = Some(f64::from(sum) / opened.len() as f64);
+            }
+        }
+        let mut comments: Vec<String> = opened
+            .iter()
+            .map(|a| a.comment.clone())
+            .filter(|c| !c.trim().is_empty())
+            .collect();
+        comments.sort();
+        parties.push(PartyResult {
+            party: progress.party,
+            revealed: opened.len(),
+            sealed: mine.len(),
+            averages,
+            comments,
+        });
+    }
+    let gaps = Question::ALL
+        .into_iter()
+        .filter_map(|question| {
+            let values: Vec<(PartyId, f64)> = parties
+                .iter()
+                .filter_map(|p| Some((p.party, p.averages[question.index()]?)))
+                .collect();
+            if values.len() < 2 {
+                return None;
+            }
+            let low = *values.iter().min_by(|a, b| a.1.total_cmp(&b.1))?;
+            let high = *values.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+            let gap = high.1 - low.1;
+            Some(Gap {
+                question,
+                low,
+                high,
+                gap,
+                highlighted: gap >= GAP_THRESHOLD,
+            })
+        })
+        .collect();
+    Some(Results {
+        parties,
+        gaps,
+        complete,
+    })
+}
+
+fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Round {
+    let answers = sealed_answers(doc, obj);
+    let status = status(doc, obj, &answers);
+    Round {
+        id,
+        title: get_string(doc, obj, "title"),
+        opened_at: get_u64(doc, obj, "opened_at").unwrap_or(0),
+        opened_by: get_str(doc, obj, "opened_by").and_then(|m| m.parse().ok()),
+        results: results(id, &status, &answers),
+        status,
+    }
+}
+
+/// Every round, oldest first.
+pub fn list<R: ReadDoc>(doc: &R) -> Vec<Round> {
+    let Ok(map) = root_map(doc, HEALTH) else {
+        return Vec::new();
+    };
+    let mut found: Vec<Round> = items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| read_one(doc, id, &obj))
+        .collect();
+    found.sort_by(|a, b| a.opened_at.cmp(&b.opened_at).then(a.id.cmp(&b.id)));
+    found
+}
+
+/// One round, or [`OpError::NotFound`].
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Round, OpError> {
+    let obj = require(doc, id)?;
+    Ok(read_one(doc, id, &obj))
+}
+
+/// One point of the trend: a round's per-party averages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrendPoint {
+    /// The round.
+    pub round: ItemId,
+    /// Its title.
+    pub title: String,
+    /// When it was opened (UTC ms).
+    pub opened_at: u64,
+    /// Per party (party id order): averages per question.
+    pub parties: Vec<(PartyId, [Option<f64>; 5])>,
+}
+
+/// The revealed rounds, oldest first, for the trend chart.
+pub fn trend<R: ReadDoc>(doc: &R) -> Vec<TrendPoint> {
+    list(doc)
+        .into_iter()
+        .filter_map(|round| {
+            let results = round.results?;
+            Some(TrendPoint {
+                round: round.id,
+                title: round.title,
+                opened_at: round.opened_at,
+                parties: results
+                    .parties
+                    .into_iter()
+                    .map(|p| (p.party, p.averages))
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// Whether `member`'s device should publish its key now: every party has
+/// submitted, the member answered, and their key is not yet published.
+pub fn should_reveal<R: ReadDoc>(doc: &R, round: ItemId, member: MemberId) -> bool {
+    let Ok(obj) = require(doc, round) else {
+        return false;
+    };
+    let answers = sealed_answers(doc, &obj);
+    status(doc, &obj, &answers).all_submitted
+        && answers
+            .iter()
+            .any(|a| a.member == member && a.key.is_none())
+}
+
+/// Opens the member's own sealed answer with their key (to show them what
+/// they submitted before the reveal). `None` if there is none or the key
+/// does not open it.
+pub fn open_own<R: ReadDoc>(
+    doc: &R,
+    round: ItemId,
+    member: MemberId,
+    key: &AnswerKey,
+) -> Option<Answers> {
+    let obj = require(doc, round).ok()?;
+    let answer = sealed_answers(doc, &obj)
+        .into_iter()
+        .find(|a| a.member == member)?;
+    open(&answer, key, round)
+}
+
+// ---------------------------------------------------------------------------
+// Operations.
+
+fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+    let map = root_map(doc, HEALTH)?;
+    require_in(doc, &map, "health-check round", id)
+}
+
+/// Opens a round asking every current member (of a party) to answer.
+/// Refused unless at least two parties have members.
+pub fn open_round<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    title: &str,
+    by: MemberId,
+    now: u64,
+) -> Result<(), OpError> {
+    let title = non_empty("title", title)?;
+    let now = check_date("time", now)?;
+    members::require(tx, by)?;
+    let live_parties: BTreeSet<PartyId> =
+        super::parties::list(tx).into_iter().map(|p| p.id).collect();
+    let asked: Vec<(MemberId, PartyId)> = members::list(tx)
+        .into_iter()
+        .filter(|m| m.left_at.is_none())
+        .filter_map(|m| Some((m.id, m.party.filter(|p| live_parties.contains(p))?)))
+        .collect();
+    let parties: BTreeSet<PartyId> = asked.iter().map(|(_, p)| *p).collect();
+    if parties.len() < 2 {
+        return Err(OpError::Invalid {
+            field: "round",
+            reason: "at least two parties need members to answer",
+        });
+    }
+    let map = root_map(tx, HEALTH)?;
+    let obj = items::create(tx, &map, "health-check round", id)?;
+    tx.put(&obj, "title", title)?;
+    tx.put(&obj, "opened_at", now)?;
+    tx.put(&obj, "opened_by", by.key())?;
+    let roster = tx.put_object(&obj, PARTICIPANTS, ObjType::Map)?;
+    for (member, party) in asked {
+        tx.put(&roster, member.key(), party.key())?;
+    }
+    tx.put_object(&obj, CLOSED, ObjType::Map)?;
+    tx.put_object(&obj, ANSWERS, ObjType::Map)?;
+    Ok(())
+}
+
+/// Seals and submits `member`'s answers under `key` with a fresh random
+/// `nonce`. Only the ciphertext, nonce and commitment are written. Refused
+/// if the member is not a participant, already answered (answers are
+/// final), or their party's submission is closed, or every party has
+/// already submitted.
+pub fn submit<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    round: ItemId,
+    member: MemberId,
+    answers: &Answers,
+    key: &AnswerKey,
+    nonce: [u8; 12],
+    now: u64,
+) -> Result<(), OpError> {
+    check_answers(answers)?;
+    let now = check_date("time", now)?;
+    members::require(tx, member)?;
+    let obj = require(tx, round)?;
+    let party = *participants(tx, &obj)
+        .get(&member)
+        .ok_or(OpError::Invalid {
+            field: "member",
+            reason: "they were not asked in this round",
+        })?;
+    let existing = sealed_answers(tx, &obj);
+    if existing.iter().any(|a| a.member == member) {
+        return Err(OpError::Duplicate {
+            kind: "answer",
+            id: member.key(),
+        });
+    }
+    let status = status(tx, &obj, &existing);
+    if status.all_submitted {
+        return Err(OpError::Invalid {
+            field: "round",
+            reason: "every party has submitted; the answers are being revealed",
+        });
+    }
+    if status
+        .parties
+        .iter()
+        .any(|p| p.party == party && p.closed.is_some())
+    {
+        return Err(OpError::Invalid {
+            field: "round",
+            reason: "your party's submission is closed",
+        });
+    }
+    let sealed = seal(answers, key, &nonce, round, member, party)?;
+    let map = sub_map(tx, &obj, ANSWERS, "health.answers")?;
+    let entry = tx.put_object(&map, member.key().as_str(), ObjType::Map)?;
+    tx.put(&entry, "party", party.key())?;
+    tx.put(&entry, "sealed_at", now)?;
+    tx.put(&entry, "nonce", ScalarValue::Bytes(nonce.to_vec()))?;
+    tx.put(&entry, "sealed", ScalarValue::Bytes(sealed))?;
+    tx.put(
+        &entry,
+        "commitment",
+        ScalarValue::Bytes(key.commitment(round, member).to_vec()),
+    )?;
+    Ok(())
+}
+
+/// Closes `party`'s submission as it stands (for members who will not
+/// answer), by one of that party's participants. Needs at least one answer
+/// from the party.
+pub fn close_party<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    round: ItemId,
+    party: PartyId,
+    by: MemberId,
+    now: u64,
+) -> Result<(), OpError> {
+    let now = check_date("time", now)?;
+    members::require(tx, by)?;
+    let obj = require(tx, round)?;
+    if participants(tx, &obj).get(&by) != Some(&party) {
+        return Err(OpError::Invalid {
+            field: "member",
+            reason: "only a participant of that party can close its submission",
+        });
+    }
+    let answers = sealed_answers(tx, &obj);
+    if !answers.iter().any(|a| a.party == party) {
+        return Err(OpError::Invalid {
+            field: "round",
+            reason: "nobody of the party has answered yet",
+        });
+    }
+    let closed = sub_map(tx, &obj, CLOSED, "health.closed")?;
+    if child_map(tx, &closed, &party.key()).is_some() {
+        return Ok(());
+    }
+    let entry = tx.put_object(&closed, party.key().as_str(), ObjType::Map)?;
+    tx.put(&entry, "by", by.key())?;
+    tx.put(&entry, "at", now)?;
+    Ok(())
+}
+
+/// Publishes `member`'s answer key, revealing their answer. Refused until
+/// every party has submitted, and for a key that does not match the
+/// commitment or does not open the sealed answer. Publishing the same key
+/// again changes nothing.
+pub fn reveal<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    round: ItemId,
+    member: MemberId,
+    key: &AnswerKey,
+) -> Result<(), OpError> {
+    let obj = require(tx, round)?;
+    let answers = sealed_answers(tx, &obj);
+    if !status(tx, &obj, &answers).all_submitted {
+        return Err(OpError::Invalid {
+            field: "round",
+            reason: "not every party has submitted yet",
+        });
+    }
+    let answer = answers
+        .iter()
+        .find(|a| a.member == member)
+        .ok_or_else(|| OpError::not_found("answer", &member))?;
+    if answer.key.as_ref() == Some(key) {
+        return Ok(());
+    }
+    if open(answer, key, round).is_none() {
+        return Err(OpError::Invalid {
+            field: "key",
+            reason: "it does not open this member's sealed answer",
+        });
+    }
+    let map = sub_map(tx, &obj, ANSWERS, "health.answers")?;
+    let entry = child_map(tx, &map, &member.key()).ok_or(OpError::NotInitialized("answer"))?;
+    tx.put(&entry, "key", ScalarValue::Bytes(key.0.to_vec()))?;
+    Ok(())
+}
+
+/// Deletes a round.
+pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
+    let map = root_map(tx, HEALTH)?;
+    delete_in(tx, &map, "health-check round", id, now)
+}
+
+/// Brings a deleted round back.
+pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
+    let map = root_map(tx, HEALTH)?;
+    restore_in(tx, &map, "health-check round", id)
+}
+
+/// When each answer was sealed, for a "who has answered" list:
+/// `(member, party, sealed_at)`, by time.
+pub fn answered<R: ReadDoc>(doc: &R, round: ItemId) -> Vec<(MemberId, PartyId, u64)> {
+    let Ok(obj) = require(doc, round) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(MemberId, PartyId, u64)> = sealed_answers(doc, &obj)
+        .into_iter()
+        .map(|a| (a.member, a.party, a.sealed_at))
+        .collect();
+    found.sort_by_key(|(m, _, at)| (*at, *m));
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::AutoCommit;
+
+    use super::*;
+    use crate::model::fields::DAY_MS;
+    use crate::model::members::NewMember;
+    use crate::model::test_support::{T0, id, partnership};
+
+    const ACME_SECRET: &str = "Acme-only: we doubt Globex's pipeline numbers";
+    const CAROL_SECRET: &str = "Carol thinks the QBRs are too long";
+    const BOB_SECRET: &str = "Globex: Acme answers emails slowly";
+
+    fn key(n: u8) -> AnswerKey {
+        AnswerKey::from_bytes([n; 32])
+    }
+
+    fn answers(ratings: [u8; 5], comment: &str) -> Answers {
+        Answers {
+            ratings,
+            comment: comment.into(),
+        }
+    }
+
+    /// Every string and byte value in the document, as text, walking every
+    /// object; plus the raw saved bytes.
+    fn everything_visible(doc: &mut AutoCommit) -> (String, Vec<u8>) {
+        let mut out = String::new();
+        walk_into(doc, &automerge::ROOT, &mut out);
+        (out, doc.save_nocompress())
+    }
+
+    fn walk_into(doc: &AutoCommit, obj: &ObjId, out: &mut String) {
+        fn walk(doc: &AutoCommit, obj: &ObjId, out: &mut String) {
+            for key in doc.keys(obj) {
+                out.push_str(&key);
+                out.push('\n');
+                for (value, id) in doc.get_all(obj, &key).unwrap() {
+                    match value {
+                        Value::Object(ObjType::Map) => walk(doc, &id, out),
+                        Value::Object(ObjType::Text) => out.push_str(&doc.text(&id).unwrap()),
+                        Value::Object(_) => {}
+                        Value::Scalar(s) => {
+                            out.push_str(&format!("{s:?}\n"));
+                            if let ScalarValue::Bytes(b) = s.as_ref() {
+                                out.push_str(&String::from_utf8_lossy(b));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        walk(doc, obj, out);
+    }
+
+    fn contains(haystack: &[u8], needle: &str) -> bool {
+        haystack
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    }
+
+    #[test]
+    fn answers_stay_sealed_until_every_party_submits() {
+        let mut fixture = partnership();
+        let (alice, bob, acme, globex) = (fixture.alice, fixture.bob, fixture.acme, fixture.globex);
+        let carol = MemberId::from_bytes([0xc3; 16]);
+        let doc = &mut fixture.doc;
+        members::add(
+            doc,
+            carol,
+            &NewMember {
+                name: "Carol".into(),
+                party: acme,
+                title: String::new(),
+                public_key: None,
+            },
+        )
+        .unwrap();
+        open_round(doc, id(1), "Health check 2024", alice, T0).unwrap();
+        let round = id(1);
+
+        submit(
+            doc,
+            round,
+            alice,
+            &answers([4, 4, 3, 4, 2], ACME_SECRET),
+            &key(1),
+            [1; 12],
+            T0 + 1,
+        )
+        .unwrap();
+        // Acme is not complete until Carol answers; Globex has nothing yet.
+        let status = get(doc, round).unwrap().status;
+        assert_eq!(status.parties.len(), 2);
+        assert!(!status.all_submitted);
+        assert!(status.parties.iter().all(|p| !p.submitted));
+        assert!(matches!(
+            reveal(doc, round, alice, &key(1)),
+            Err(OpError::Invalid {
+                reason: "not every party has submitted yet",
+                ..
+            })
+        ));
+        submit(
+            doc,
+            round,
+            carol,
+            &answers([5, 3, 3, 4, 3], CAROL_SECRET),
+            &key(3),
+            [3; 12],
+            T0 + 2,
+        )
+        .unwrap();
+        let status = get(doc, round).unwrap().status;
+        assert!(
+            status
+                .parties
+                .iter()
+                .any(|p| p.party == acme && p.submitted)
+        );
+        assert!(!status.all_submitted);
+        assert!(!should_reveal(doc, round, alice));
+        // Alice's device can show her own answer before the reveal.
+        assert_eq!(
+            open_own(doc, round, alice, &key(1)).unwrap().comment,
+            ACME_SECRET
+        );
+        assert_eq!(open_own(doc, round, alice, &key(2)), None);
+
+        submit(
+            doc,
+            round,
+            bob,
+            &answers([2, 3, 4, 3, 4], BOB_SECRET),
+            &key(2),
+            [2; 12],
+            T0 + 3,
+        )
+        .unwrap();
+        let round_now = get(doc, round).unwrap();
+        assert!(round_now.status.all_submitted);
+        assert_eq!((round_now.status.sealed, round_now.status.revealed), (3, 0));
+        assert!(round_now.results.is_none());
+
+        // Everyone has submitted, nobody has revealed: the document — every
+        // value in it and its saved bytes — holds none of the answers.
+        doc.commit();
+        let (values, bytes) = everything_visible(doc);
+        for secret in [ACME_SECRET, CAROL_SECRET, BOB_SECRET, "doubt", "slowly"] {
+            assert!(
+                !values.contains(secret),
+                "{secret} readable in the document"
+            );
+            assert!(!contains(&bytes, secret), "{secret} in the saved bytes");
+            assert!(!contains(&doc.save(), secret));
+        }
+        // Nor does the health map name any question or rating.
+        let health_map = root_map(doc, HEALTH).unwrap();
+        let mut health_values = String::new();
+        walk_into(doc, &health_map, &mut health_values);
+        for field in ["rating", "trust", "comment", "communication", "value"] {
+            assert!(
+                !health_values.to_lowercase().contains(field),
+                "{field} stored in plain"
+            );
+        }
+        let obj = require(doc, round).unwrap();
+        let answer_map = child_map(doc, &obj, ANSWERS).unwrap();
+        let entry = child_map(doc, &answer_map, &alice.key()).unwrap();
+        let mut keys: Vec<String> = doc.keys(&entry).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["commitment", "nonce", "party", "sealed", "sealed_at"]
+        );
+        // Padded: both Acme answers are 256 bytes + the tag, whatever their length.
+        let lengths: Vec<usize> = sealed_answers(doc, &obj)
+            .iter()
+            .map(|a| a.sealed.len())
+            .collect();
+        assert!(lengths.iter().all(|&l| l == 256 + 16), "{lengths:?}");
+
+        // The reveal: wrong keys are refused; each device publishes its own.
+        assert!(should_reveal(doc, round, bob));
+        assert!(matches!(
+            reveal(doc, round, bob, &key(1)),
+            Err(OpError::Invalid { field: "key", .. })
+        ));
+        reveal(doc, round, bob, &key(2)).unwrap();
+        reveal(doc, round, bob, &key(2)).unwrap();
+        assert!(!should_reveal(doc, round, bob));
+        let partial = get(doc, round).unwrap().results.unwrap();
+        assert!(!partial.complete);
+        assert!(partial.gaps.is_empty());
+        reveal(doc, round, alice, &key(1)).unwrap();
+        reveal(doc, round, carol, &key(3)).unwrap();
+        let results = get(doc, round).unwrap().results.unwrap();
+        assert!(results.complete);
+        let acme_result = results.parties.iter().find(|p| p.party == acme).unwrap();
+        let globex_result = results.parties.iter().find(|p| p.party == globex).unwrap();
+        assert_eq!(
+            acme_result.averages,
+            [Some(4.5), Some(3.5), Some(3.0), Some(4.0), Some(2.5)]
+        );
+        assert_eq!((acme_result.revealed, acme_result.sealed), (2, 2));
+        assert_eq!(acme_result.comments, [ACME_SECRET, CAROL_SECRET]);
+        assert_eq!(
+            globex_result.averages,
+            [Some(2.0), Some(3.0), Some(4.0), Some(3.0), Some(4.0)]
+        );
+        let gaps: Vec<(Question, f64, bool)> = results
+            .gaps
+            .iter()
+            .map(|g| (g.question, g.gap, g.highlighted))
+            .collect();
+        assert_eq!(
+            gaps,
+            [
+                (Question::Trust, 2.5, true),
+                (Question::Communication, 0.5, false),
+                (Question::ValueDelivered, 1.0, true),
+                (Question::Alignment, 1.0, true),
+                (Question::Responsiveness, 1.5, true),
+            ]
+        );
+        assert_eq!(results.gaps[0].low, (globex, 2.0));
+        assert_eq!(results.gaps[0].high, (acme, 4.5));
+    }
+
+    #[test]
+    fn submission_rules() {
+        let mut fixture = partnership();
+        let (alice, bob, acme, globex) = (fixture.alice, fixture.bob, fixture.acme, fixture.globex);
+        let doc = &mut fixture.doc;
+        assert!(open_round(doc, id(1), " ", alice, T0).is_err());
+        open_round(doc, id(1), "Q1", alice, T0).unwrap();
+        doc.commit();
+        let good = answers([3; 5], "");
+        for bad in [
+            answers([0, 3, 3, 3, 3], ""),
+            answers([3, 3, 3, 3, 6], ""),
+            answers([3; 5], &"x".repeat(4001)),
+        ] {
+            assert!(submit(doc, id(1), alice, &bad, &key(1), [1; 12], T0).is_err());
+        }
+        assert!(submit(doc, id(2), alice, &good, &key(1), [1; 12], T0).is_err());
+        assert!(submit(doc, id(1), alice, &good, &key(1), [1; 12], 0).is_err());
+        assert_eq!(doc.pending_ops(), 0);
+        // A member added after the round opened was not asked.
+        let dave = MemberId::from_bytes([0xd4; 16]);
+        members::add(
+            doc,
+            dave,
+            &NewMember {
+                name: "Dave".into(),
+                party: globex,
+                title: String::new(),
+                public_key: None,
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            submit(doc, id(1), dave, &good, &key(4), [4; 12], T0),
+            Err(OpError::Invalid {
+                field: "member",
+                ..
+            })
+        ));
+        assert!(
+            close_party(doc, id(1), acme, alice, T0).is_err(),
+            "nobody answered yet"
+        );
+        submit(doc, id(1), alice, &good, &key(1), [1; 12], T0).unwrap();
+        assert!(matches!(
+            submit(doc, id(1), alice, &good, &key(1), [9; 12], T0),
+            Err(OpError::Duplicate { .. })
+        ));
+        assert!(
+            close_party(doc, id(1), acme, bob, T0).is_err(),
+            "bob is not acme"
+        );
+        close_party(doc, id(1), acme, alice, T0 + 5).unwrap();
+        close_party(doc, id(1), acme, alice, T0 + 6).unwrap();
+        let status = get(doc, id(1)).unwrap().status;
+        assert_eq!(
+            status
+                .parties
+                .iter()
+                .find(|p| p.party == acme)
+                .unwrap()
+                .closed,
+            Some((alice, T0 + 5))
+        );
+        submit(
+            doc,
+            id(1),
+            bob,
+            &answers([1; 5], "late?"),
+            &key(2),
+            [2; 12],
+            T0,
+        )
+        .unwrap();
+        assert!(get(doc, id(1)).unwrap().status.all_submitted);
+        // Nobody answers once every party is in.
+        assert!(members::leave(doc, dave, T0).is_ok());
+
+        // A round needs two parties with members.
+        let mut lonely = partnership();
+        members::leave(&mut lonely.doc, lonely.bob, T0).unwrap();
+        assert!(matches!(
+            open_round(&mut lonely.doc, id(1), "Q1", lonely.alice, T0),
+            Err(OpError::Invalid { field: "round", .. })
+        ));
+        delete(doc, id(1), T0).unwrap();
+        assert!(list(doc).is_empty());
+        restore(doc, id(1)).unwrap();
+        assert_eq!(answered(doc, id(1)).len(), 2);
+    }
+
+    #[test]
+    fn tampering_is_refused_and_never_shown() {
+        let mut fixture = partnership();
+        let (alice, bob) = (fixture.alice, fixture.bob);
+        let doc = &mut fixture.doc;
+        open_round(doc, id(1), "Q1", alice, T0).unwrap();
+        submit(
+            doc,
+            id(1),
+            alice,
+            &answers([5; 5], "fine"),
+            &key(1),
+            [1; 12],
+            T0,
+        )
+        .unwrap();
+        submit(
+            doc,
+            id(1),
+            bob,
+            &answers([1; 5], "bad"),
+            &key(2),
+            [2; 12],
+            T0,
+        )
+        .unwrap();
+        // Flip one byte of Alice's ciphertext, as a modified client could.
+        let obj = require(doc, id(1)).unwrap();
+        let map = child_map(doc, &obj, ANSWERS).unwrap();
+        let entry = child_map(doc, &map, &alice.key()).unwrap();
+        let mut sealed = get_bytes(doc, &entry, "sealed").unwrap();
+        sealed[0] ^= 1;
+        doc.put(&entry, "sealed", ScalarValue::Bytes(sealed))
+            .unwrap();
+        assert!(matches!(
+            reveal(doc, id(1), alice, &key(1)),
+            Err(OpError::Invalid { field: "key", .. })
+        ));
+        // Even a key written directly is only used if it opens the answer.
+        doc.put(&entry, "key", ScalarValue::Bytes(vec![1; 32]))
+            .unwrap();
+        reveal(doc, id(1), bob, &key(2)).unwrap();
+        let results = get(doc, id(1)).unwrap().results.unwrap();
+        assert!(!results.complete);
+        let opened: usize = results.parties.iter().map(|p| p.revealed).sum();
+        assert_eq!(opened, 1);
+    }
+
+    #[test]
+    fn concurrent_submissions_merge_and_the_trend_follows_rounds() {
+        let mut fixture = partnership();
+        let (alice, bob, acme) = (fixture.alice, fixture.bob, fixture.acme);
+        let secret_a = b"alice device seed";
+        let secret_b = b"bob device seed";
+        for (n, (a, b)) in [
+            ([4, 4, 4, 4, 4], [2, 2, 2, 2, 2]),
+            ([5, 4, 4, 4, 4], [4, 3, 2, 2, 2]),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let round = id(10 + u8::try_from(n).unwrap());
+            let at = T0 + n as u64 * 91 * DAY_MS;
+            open_round(&mut fixture.doc, round, &format!("Round {n}"), alice, at).unwrap();
+            let mut other = fixture.doc.fork();
+            let (ka, kb) = (
+                AnswerKey::derive(secret_a, round, alice),
+                AnswerKey::derive(secret_b, round, bob),
+            );
+            submit(
+                &mut fixture.doc,
+                round,
+                alice,
+                &answers(a, ""),
+                &ka,
+                [7; 12],
+                at + 1,
+            )
+            .unwrap();
+            submit(
+                &mut other,
+                round,
+                bob,
+                &answers(b, ""),
+                &kb,
+                [8; 12],
+                at + 2,
+            )
+            .unwrap();
+            assert!(!should_reveal(&other, round, bob));
+            fixture.doc.merge(&mut other).unwrap();
+            assert!(should_reveal(&fixture.doc, round, alice));
+            reveal(
+                &mut fixture.doc,
+                round,
+                alice,
+                &AnswerKey::derive(secret_a, round, alice),
+            )
+            .unwrap();
+            reveal(
+                &mut fixture.doc,
+                round,
+                bob,
+                &AnswerKey::derive(secret_b, round, bob),
+            )
+            .unwrap();
+        }
+        let trend = trend(&fixture.doc);
+        assert_eq!(trend.len(), 2);
+        let acme_trust: Vec<Option<f64>> = trend
+            .iter()
+            .map(|t| t.parties.iter().find(|(p, _)| *p == acme).unwrap().1[0])
+            .collect();
+        assert_eq!(acme_trust, [Some(4.0), Some(5.0)]);
+        assert_ne!(
+            AnswerKey::derive(secret_a, id(10), alice),
+            AnswerKey::derive(secret_a, id(11), alice)
+        );
+    }
+
+    #[test]
+    fn plaintext_encoding_round_trips_and_rejects_junk() {
+        let a = answers([1, 2, 3, 4, 5], "héllo");
+        let plain = encode(&a);
+        assert_eq!(plain.len(), 256);
+        assert_eq!(decode(&plain), Some(a));
+        assert_eq!(encode(&answers([1; 5], &"x".repeat(300))).len(), 512);
+        assert_eq!(decode(&[2, 1, 1, 1, 1, 1, 0, 0]), None);
+        assert_eq!(decode(&[1, 9, 1, 1, 1, 1, 0, 0]), None);
+        assert_eq!(decode(&[1, 1, 1, 1, 1, 1, 0, 9, b'x']), None);
+        assert_eq!(format!("{:?}", key(1)), "AnswerKey(…)");
+    }
+}
