@@ -31,6 +31,7 @@
 //! - [`ids`], [`error`].
 
 pub mod agreement;
+pub mod attention;
 pub mod comm_plan;
 pub mod conflicts;
 pub mod error;
