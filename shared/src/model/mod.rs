@@ -48,6 +48,7 @@ pub mod objectives;
 pub mod overview;
 pub mod parties;
 pub mod raci;
+pub mod report;
 pub mod reviews;
 pub mod risks;
 pub mod schema;
