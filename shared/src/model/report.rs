@@ -193,8 +193,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
     out.push_str("## Health check\n\n");
     let round = health::list(doc)
         .into_iter()
-        .filter(|r| r.opened_at <= period.to && r.results.is_some())
-        .next_back();
+        .rfind(|r| r.opened_at <= period.to && r.results.is_some());
     match round.as_ref().and_then(|r| Some((r, r.results.as_ref()?))) {
         None => out.push_str("No health-check round revealed by the end of the period.\n\n"),
         Some((round, results)) => {
