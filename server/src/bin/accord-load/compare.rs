@@ -624,9 +624,12 @@ pub fn table(results: &Results) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "| relay | typists | p50 ms | p95 ms | p99 ms | delivered/s | undelivered | relay CPU % | relay RSS peak MiB | load-gen CPU % |"
+        "| relay | typists | p50 ms | p95 ms | p99 ms | delivered/s | undelivered | relay CPU % | relay RSS peak MiB | load-gen CPU % | machine busy % | load avg |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for r in [a, j] {
         let steps = r
             .ramp
@@ -638,7 +641,7 @@ pub fn table(results: &Results) -> String {
                 Ok(t) => {
                     let _ = writeln!(
                         out,
-                        "| {} | {} | {:.1} | {:.1} | {:.1} | {:.0} | {} | {} | {} | {} |",
+                        "| {} | {} | {:.1} | {:.1} | {:.1} | {:.0} | {} | {} | {} | {} | {:.0} | {:.1} |",
                         r.relay.name(),
                         typists,
                         t.p50_ms,
@@ -654,12 +657,14 @@ pub fn table(results: &Results) -> String {
                         )),
                         t.load_generator
                             .map_or("—".into(), |p| format!("{:.0}", p.cpu_percent)),
+                        t.machine_busy_percent,
+                        t.load_average,
                     );
                 }
                 Err(e) => {
                     let _ = writeln!(
                         out,
-                        "| {} | {} | failed: {} | | | | | | | |",
+                        "| {} | {} | failed: {} | | | | | | | | | |",
                         r.relay.name(),
                         typists,
                         e.replace('|', "/")

@@ -121,6 +121,10 @@ fn print_typing(report: &TypingReport) {
             me.cpu_percent, me.rss_peak_kib
         );
     }
+    println!(
+        "machine: {:.0}% of all CPUs busy, load average {:.1}",
+        report.machine_busy_percent, report.load_average
+    );
 }
 
 async fn run_once(args: RunArgs) -> anyhow::Result<()> {

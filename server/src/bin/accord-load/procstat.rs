@@ -124,3 +124,35 @@ impl Monitor {
         })
     }
 }
+
+/// Busy and total jiffies of all CPUs together, from the first line of `/proc/stat`.
+pub fn machine_jiffies() -> std::io::Result<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let values: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = values.iter().take(8).sum();
+    // idle (4th) and iowait (5th) are not busy.
+    let idle = values.get(3).copied().unwrap_or(0) + values.get(4).copied().unwrap_or(0);
+    Ok((total - idle, total))
+}
+
+/// Percentage of all CPUs busy between two [`machine_jiffies`] readings.
+pub fn machine_busy_percent(start: (u64, u64), end: (u64, u64)) -> f64 {
+    let busy = end.0.saturating_sub(start.0) as f64;
+    let total = end.1.saturating_sub(start.1).max(1) as f64;
+    100.0 * busy / total
+}
+
+/// The 1-minute load average.
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
+}

@@ -22,7 +22,7 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::error::LoadError;
-use crate::procstat::{Monitor, ProcReport};
+use crate::procstat::{self, Monitor, ProcReport};
 
 /// How long setup waits for any one client step.
 const SETUP_WAIT: Duration = Duration::from_secs(30);
@@ -81,6 +81,11 @@ pub struct TypingReport {
     pub relay: Option<ProcReport>,
     /// This load generator while typists typed (it shares the machine).
     pub load_generator: Option<ProcReport>,
+    /// All CPUs of the machine while typists typed, percent busy (relay, load
+    /// generator and anything else running).
+    pub machine_busy_percent: f64,
+    /// 1-minute load average when typing ended.
+    pub load_average: f64,
 }
 
 /// One document under load.
@@ -276,6 +281,7 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
 
     let relay_monitor = config.relay_pid.map(Monitor::start).transpose()?;
     let self_monitor = Monitor::start(std::process::id())?;
+    let machine_start = procstat::machine_jiffies()?;
     let period = Duration::from_secs_f64(1.0 / config.rate);
     let start = tokio::time::Instant::now() + Duration::from_millis(100);
     let end = start + config.duration;
@@ -318,6 +324,9 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
     writers_done.store(true, Ordering::Release);
     let relay = relay_monitor.map(Monitor::finish).transpose()?;
     let load_generator = self_monitor.finish().ok();
+    let machine_busy_percent =
+        procstat::machine_busy_percent(machine_start, procstat::machine_jiffies()?);
+    let load_average = procstat::load_average();
     let mut latencies = Vec::new();
     let mut undelivered = 0u64;
     while let Some(done) = readers.join_next().await {
@@ -354,5 +363,7 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
         max_ms: percentile(&latencies, 100.0),
         relay,
         load_generator,
+        machine_busy_percent,
+        load_average,
     })
 }
