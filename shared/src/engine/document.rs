@@ -40,6 +40,11 @@ pub(super) struct PeerDoc {
     pub told_unavailable: bool,
     /// The peer answered `doc-unavailable`.
     pub said_unavailable: bool,
+    /// Heads we last actually sent this peer. Automerge also marks heads as
+    /// "sent" when a peer's empty message echoes them; when that echo was
+    /// queued behind a commit we never said them, so the relay restores this
+    /// before generating a reply.
+    pub advertised_heads: Vec<ChangeHash>,
 }
 
 impl PeerDoc {

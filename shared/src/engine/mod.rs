@@ -549,7 +549,16 @@ impl Engine {
             }
             return;
         }
+        if role == Role::Relay {
+            peer_doc
+                .sync
+                .last_sent_heads
+                .clone_from(&peer_doc.advertised_heads);
+        }
         if let Some(message) = entry.doc.generate_sync_message(&mut peer_doc.sync) {
+            peer_doc
+                .advertised_heads
+                .clone_from(&peer_doc.sync.last_sent_heads);
             peer_doc.told_unavailable = false;
             let body = DocMessage {
                 sender_id: me,

@@ -307,6 +307,35 @@ fn relay_says_nothing_about_new_heads_until_they_are_committed() {
 }
 
 #[test]
+fn relay_confirms_heads_that_a_queued_echo_already_claimed() {
+    // A change and the client's empty echo of its heads can queue together
+    // while an earlier commit is in flight; the relay must still tell the
+    // client it holds those heads once they are committed.
+    let mut net = Net::new();
+    net.add_client("a");
+    let id = doc_id(10);
+    net.create("a", id, "echo");
+    net.run();
+    net.hold_commits = true;
+    net.edit("a", id, "x", 1);
+    net.run();
+    net.edit("a", id, "x", 2);
+    net.run();
+    net.commit_all();
+    net.edit("a", id, "x", 3);
+    net.run();
+    net.commit_all();
+    net.run();
+    net.commit_all();
+    net.run();
+    assert!(net.pending_commits.is_empty());
+    assert!(
+        net.clients["a"].is_synced_with(&id, &pid(RELAY)),
+        "the relay never confirmed the last change"
+    );
+}
+
+#[test]
 fn unknown_document_is_unavailable_but_not_while_it_is_arriving() {
     let mut net = Net::new();
     net.add_client("a");
@@ -553,6 +582,9 @@ proptest! {
         prop_assert!(!reference.is_empty());
         for name in names {
             prop_assert_eq!(net.heads(name, &id), reference.clone());
+        }
+        for name in names {
+            prop_assert!(net.clients[name].is_synced_with(&id, &pid(RELAY)), "{} never saw the relay confirm its heads", name);
         }
         let mut relay_heads = net.relay.document(&id).unwrap().get_heads();
         relay_heads.sort();
