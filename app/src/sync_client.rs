@@ -8,7 +8,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use accord_shared::automerge::transaction::{CommitOptions, Transactable};
+use accord_shared::automerge::transaction::{CommitOptions, Transactable, Transaction};
 use accord_shared::automerge::{Automerge, ROOT};
 use accord_shared::engine::{Access, Effect, Engine, EngineConfig, Event, Notification, Write};
 use accord_shared::ids::{DocumentId, PeerId};
@@ -292,6 +292,46 @@ impl Client {
         };
         api::claim_document(&self.origin, &token, &id.to_string(), &party).await?;
         Ok(())
+    }
+
+    /// Reads an open document; `None` when it is not open on this device.
+    pub fn read_doc<R>(&self, id: &DocumentId, read: impl FnOnce(&Automerge) -> R) -> Option<R> {
+        self.engine.borrow().document(id).map(read)
+    }
+
+    /// Applies `edit` to an open document as one local change, then syncs
+    /// and persists it like [`Self::set_field`]. When `edit` fails, or
+    /// writes nothing, the transaction is rolled back and nothing is sent.
+    pub fn change<R, E: From<ClientError>>(
+        &self,
+        id: &DocumentId,
+        edit: impl FnOnce(&mut Transaction<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let value = {
+            let mut engine = self.engine.borrow_mut();
+            let doc = engine.document_mut(id).ok_or(ClientError::NotOpen(*id))?;
+            let mut tx = doc.transaction();
+            match edit(&mut tx) {
+                Ok(value) if tx.pending_ops() > 0 => {
+                    tx.commit_with(commit_options());
+                    value
+                }
+                Ok(value) => {
+                    tx.rollback();
+                    return Ok(value);
+                }
+                Err(error) => {
+                    tx.rollback();
+                    return Err(error);
+                }
+            }
+        };
+        self.handle(Event::LocalChange { document: *id });
+        self.store.bump();
+        if let Some(title) = self.field(id, "title") {
+            self.title_changed(id, &title);
+        }
+        Ok(value)
     }
 
     /// Sets a string field at the document's root as one local change.
