@@ -25,7 +25,10 @@ fn main() -> anyhow::Result<()> {
         "run" => run(&root, &rest),
         "test" => test(&root, &rest),
         "lint" => lint(&root),
-        "fuzz" => fuzz_briefly(&root, rest.first().and_then(|s| s.parse().ok()).unwrap_or(300)),
+        "fuzz" => fuzz_briefly(
+            &root,
+            rest.first().and_then(|s| s.parse().ok()).unwrap_or(300),
+        ),
         "web" => {
             web::ensure_web_tools()?;
             let dist = web::build_web(&root, true)?;
@@ -33,21 +36,34 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         _ => {
-            eprintln!("usage: cargo xtask <run|test|lint|web> [args]\n\n  run   build and serve the app on http://127.0.0.1:8080\n  test  set up and run every test\n  lint  rustfmt and clippy checks\n  web   build the web app into dist/");
-            if task.is_empty() { Ok(()) } else { bail!("unknown task {task:?}") }
+            eprintln!(
+                "usage: cargo xtask <run|test|lint|web> [args]\n\n  run   build and serve the app on http://127.0.0.1:8080\n  test  set up and run every test\n  lint  rustfmt and clippy checks\n  web   build the web app into dist/"
+            );
+            if task.is_empty() {
+                Ok(())
+            } else {
+                bail!("unknown task {task:?}")
+            }
         }
     }
 }
 
 fn workspace_root() -> anyhow::Result<PathBuf> {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    Ok(manifest.parent().context("xtask lives inside the workspace")?.to_owned())
+    Ok(manifest
+        .parent()
+        .context("xtask lives inside the workspace")?
+        .to_owned())
 }
 
 /// Runs a command in `dir`, failing with its name if it fails.
 fn step(dir: &Path, program: &str, args: &[&str]) -> anyhow::Result<()> {
     eprintln!("$ {program} {}", args.join(" "));
-    let status = Command::new(program).args(args).current_dir(dir).status().with_context(|| format!("starting {program}"))?;
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .with_context(|| format!("starting {program}"))?;
     if !status.success() {
         bail!("{program} {} failed with {status}", args.join(" "));
     }
@@ -61,23 +77,61 @@ fn cargo() -> String {
 fn run(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     web::ensure_web_tools()?;
     let dist = web::build_web(root, true)?;
-    step(root, &cargo(), &["build", "--release", "-p", "accord-server", "--bin", "accord"])?;
+    step(
+        root,
+        &cargo(),
+        &[
+            "build",
+            "--release",
+            "-p",
+            "accord-server",
+            "--bin",
+            "accord",
+        ],
+    )?;
     let relay = root.join("target/release/accord");
     let dist = dist.to_str().context("dist path is not UTF-8")?;
-    let mut args = vec!["--data-dir", "accord-data", "serve", "--listen", "127.0.0.1:8080", "--web-dir", dist];
+    let mut args = vec![
+        "--data-dir",
+        "accord-data",
+        "serve",
+        "--listen",
+        "127.0.0.1:8080",
+        "--web-dir",
+        dist,
+    ];
     args.extend(extra.iter().map(String::as_str));
     eprintln!("open http://127.0.0.1:8080 (Ctrl-C stops the relay after committing everything)");
-    step(root, relay.to_str().context("relay path is not UTF-8")?, &args)
+    step(
+        root,
+        relay.to_str().context("relay path is not UTF-8")?,
+        &args,
+    )
 }
 
 /// Installs Chromium and chromedriver from Debian when they are missing.
 fn ensure_browser() -> anyhow::Result<()> {
-    let present = |name: &str| Command::new("sh").args(["-c", &format!("command -v {name}")]).output().is_ok_and(|o| o.status.success());
+    let present = |name: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {name}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
     if present("chromium") && present("chromedriver") {
         return Ok(());
     }
-    let sudo = if Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0") { "" } else { "sudo " };
-    let script = format!("{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq chromium chromium-driver");
+    let sudo = if Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    {
+        ""
+    } else {
+        "sudo "
+    };
+    let script = format!(
+        "{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq chromium chromium-driver"
+    );
     step(Path::new("."), "sh", &["-c", &script])
 }
 
@@ -95,7 +149,11 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     ensure_browser()?;
     ensure_interop_packages(root)?;
     let dist = web::build_web(root, true)?;
-    step(root, &cargo(), &["build", "-p", "accord-server", "--bin", "accord"])?;
+    step(
+        root,
+        &cargo(),
+        &["build", "-p", "accord-server", "--bin", "accord"],
+    )?;
     let mut args = vec!["test", "--workspace", "--exclude", "accord-app"];
     args.extend(extra.iter().map(String::as_str));
     let status = Command::new(cargo())
@@ -108,9 +166,17 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     if !status.success() {
         bail!("native and end-to-end tests failed");
     }
-    eprintln!("$ cargo test -p accord-app --target wasm32-unknown-unknown (IndexedDB tests in headless Chromium)");
+    eprintln!(
+        "$ cargo test -p accord-app --target wasm32-unknown-unknown (IndexedDB tests in headless Chromium)"
+    );
     let status = Command::new(cargo())
-        .args(["test", "-p", "accord-app", "--target", "wasm32-unknown-unknown"])
+        .args([
+            "test",
+            "-p",
+            "accord-app",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
         .current_dir(root)
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .status()
@@ -125,7 +191,10 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
 /// cargo-fuzz needs unstable compiler flags; `RUSTC_BOOTSTRAP=1` lets the
 /// stable toolchain accept them.
 fn fuzz_briefly(root: &Path, seconds: u32) -> anyhow::Result<()> {
-    let installed = Command::new(cargo()).args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success());
+    let installed = Command::new(cargo())
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !installed {
         step(root, &cargo(), &["install", "cargo-fuzz", "--locked"])?;
     }
@@ -148,6 +217,30 @@ fn fuzz_briefly(root: &Path, seconds: u32) -> anyhow::Result<()> {
 
 fn lint(root: &Path) -> anyhow::Result<()> {
     step(root, &cargo(), &["fmt", "--all", "--", "--check"])?;
-    step(root, &cargo(), &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    step(root, &cargo(), &["clippy", "-p", "accord-app", "--target", "wasm32-unknown-unknown", "--", "-D", "warnings"])
+    step(
+        root,
+        &cargo(),
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    step(
+        root,
+        &cargo(),
+        &[
+            "clippy",
+            "-p",
+            "accord-app",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )
 }
