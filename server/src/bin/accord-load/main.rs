@@ -94,6 +94,9 @@ struct CompareArgs {
     /// Measure only one relay.
     #[arg(long, value_enum)]
     only: Option<relay::Kind>,
+    /// Also write all measurements as JSON to this file.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
 }
 
 fn print_typing(report: &TypingReport) {
@@ -169,6 +172,10 @@ async fn main() -> anyhow::Result<()> {
                 only: args.only,
             };
             let results = compare::run(&options).await.context("comparison")?;
+            if let Some(path) = &args.json_out {
+                std::fs::write(path, serde_json::to_string_pretty(&results)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&results)?);
             } else {

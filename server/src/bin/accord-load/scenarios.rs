@@ -20,7 +20,7 @@ use crate::relay::{Kind, Launcher, RelayProcess, ScratchDir};
 /// Longest any single wait in a scenario may take.
 const WAIT: Duration = Duration::from_secs(120);
 /// Documents created per connection before waiting for the relay to confirm them.
-const CREATE_BATCH: usize = 100;
+const CREATE_BATCH: usize = 25;
 /// Longest wait for the JS server's data directory to stop changing before it
 /// is stopped: it acknowledges sync before storing (saves are debounced and
 /// asynchronous), while ours acknowledges only after a commit.
