@@ -94,6 +94,93 @@ pub async fn claim_document(
     expect_success(status, &text)
 }
 
+/// What an invite lets its redeemer do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// May read, write, invite and revoke.
+    Owner,
+    /// May read and write.
+    Editor,
+    /// May read.
+    Viewer,
+}
+
+/// What the owner asks for when inviting the partner organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewInvite {
+    /// The role the redeemer gets.
+    pub role: Role,
+    /// The party (organization name) the redeemer acts for.
+    pub party: String,
+    /// How long the link stays valid.
+    pub expires_in_seconds: u64,
+}
+
+/// An invite the relay created (`POST /api/documents/{id}/invites`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Invite {
+    /// The secret code that goes into the link.
+    pub code: String,
+    /// The role it grants.
+    pub role: Role,
+    /// The party it grants for.
+    pub party: String,
+    /// When it expires (ms since the Unix epoch).
+    pub expires_at: u64,
+}
+
+/// The grant a redeemed invite created (`POST /api/invites/redeem`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Grant {
+    /// The document, as text.
+    pub document: String,
+    /// The role granted.
+    pub role: Role,
+    /// The party the device acts for.
+    pub party: String,
+}
+
+#[derive(Serialize)]
+struct RedeemBody<'a> {
+    code: &'a str,
+}
+
+/// Creates an invite for `document` (the caller must own it).
+pub async fn create_invite(
+    origin: &str,
+    token: &str,
+    document: &str,
+    invite: &NewInvite,
+) -> Result<Invite, ApiError> {
+    let body = serde_json::to_string(invite).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let (status, text) = send(
+        "POST",
+        &format!("{origin}/api/documents/{document}/invites"),
+        Some(token),
+        Some(&body),
+    )
+    .await?;
+    expect_success(status, &text)?;
+    parse(&text)
+}
+
+/// Redeems an invite code. A revoked, expired or used-up code comes back as
+/// [`ApiError::Status`] carrying the relay's own explanation.
+pub async fn redeem_invite(origin: &str, token: &str, code: &str) -> Result<Grant, ApiError> {
+    let body =
+        serde_json::to_string(&RedeemBody { code }).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let (status, text) = send(
+        "POST",
+        &format!("{origin}/api/invites/redeem"),
+        Some(token),
+        Some(&body),
+    )
+    .await?;
+    expect_success(status, &text)?;
+    parse(&text)
+}
+
 fn expect_success(status: u16, text: &str) -> Result<(), ApiError> {
     if (200..300).contains(&status) {
         return Ok(());

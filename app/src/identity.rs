@@ -9,6 +9,63 @@ use crate::browser::{self, BrowserError, hex, unhex};
 use crate::storage::{Storage, StorageError};
 
 const META_KEY: &str = "identity";
+const PROFILE_KEY: &str = "profile";
+
+/// The person using this device, as shown to partners: asked on first run and
+/// written into each partnership as a member of their organization's party.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Their name.
+    pub name: String,
+    /// Their organization (the party they belong to).
+    pub organization: String,
+    /// Their job title.
+    pub title: String,
+}
+
+impl Profile {
+    /// True once the user has given at least a name and an organization.
+    pub fn is_complete(&self) -> bool {
+        !self.name.trim().is_empty() && !self.organization.trim().is_empty()
+    }
+
+    /// The name to record, with a placeholder while the profile is incomplete.
+    pub fn display_name(&self) -> String {
+        non_blank(&self.name, "Unnamed member")
+    }
+
+    /// The organization to record, with a placeholder while incomplete.
+    pub fn party_name(&self) -> String {
+        non_blank(&self.organization, "My organization")
+    }
+
+    /// Loads the stored profile (empty on first run).
+    pub async fn load(storage: &Storage) -> Result<Self, IdentityError> {
+        match storage.get_meta(PROFILE_KEY).await? {
+            Some(json) => {
+                serde_json::from_str(&json).map_err(|e| IdentityError::Malformed(e.to_string()))
+            }
+            None => Ok(Self::default()),
+        }
+    }
+
+    /// Stores the profile.
+    pub async fn save(&self, storage: &Storage) -> Result<(), IdentityError> {
+        let json =
+            serde_json::to_string(self).map_err(|e| IdentityError::Malformed(e.to_string()))?;
+        storage.put_meta(PROFILE_KEY, &json).await?;
+        Ok(())
+    }
+}
+
+fn non_blank(text: &str, fallback: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        fallback.to_owned()
+    } else {
+        text.to_owned()
+    }
+}
 
 /// Why the identity could not be loaded, created or registered.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -96,6 +153,16 @@ impl Identity {
     /// The public key as 64 lowercase hex characters.
     pub fn public_key_hex(&self) -> String {
         hex(self.key.verifying_key().as_bytes())
+    }
+
+    /// The Automerge actor for this page session: the first 16 bytes of the
+    /// device's public key followed by `session` (random per page load), so two
+    /// tabs of one profile never reuse an actor and sequence number, while the
+    /// device stays recognizable in the actor.
+    pub fn session_actor(&self, session: &[u8; 8]) -> accord_shared::automerge::ActorId {
+        let mut bytes = self.key.verifying_key().as_bytes()[..16].to_vec();
+        bytes.extend_from_slice(session);
+        accord_shared::automerge::ActorId::from(bytes)
     }
 
     /// The relay credentials, if registered.

@@ -6,6 +6,7 @@
 //! - [`api`]: the relay's HTTP API.
 //! - [`sync_client`]: the engine, the relay WebSocket, reconnects.
 //! - [`store`]: signals the UI renders from.
+//! - [`presence`]: who else has a partnership open.
 //! - [`pages`], [`components`]: the UI.
 
 pub mod api;
@@ -13,6 +14,7 @@ pub mod browser;
 pub mod components;
 pub mod identity;
 pub mod pages;
+pub mod presence;
 pub mod storage;
 pub mod store;
 pub mod sync_client;

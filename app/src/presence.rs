@@ -1,0 +1,202 @@
+//! Presence: who else has a partnership open, and on which page.
+//!
+//! Each tab that shows a partnership sends a small [`Beacon`] as an ephemeral
+//! message (relayed to the document's other peers, never stored) every
+//! [`HEARTBEAT_MS`], and a `leaving` beacon when it navigates away or the page
+//! is hidden for good. A peer not heard from for [`EXPIRY_MS`] is dropped.
+//! The payload is JSON; ephemeral data is opaque to the relay.
+//!
+//! This module is pure bookkeeping (no browser APIs), so it is unit-tested natively.
+
+use accord_shared::ids::DocumentId;
+use serde::{Deserialize, Serialize};
+
+/// How often a tab announces itself.
+pub const HEARTBEAT_MS: u32 = 2_000;
+/// How long after the last beacon a peer is considered gone.
+pub const EXPIRY_MS: u64 = 6_000;
+
+/// The page this tab shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Here {
+    /// The partnership.
+    pub document: DocumentId,
+    /// A short page name such as `overview`.
+    pub page: String,
+}
+
+/// What one tab announces about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Beacon {
+    /// Random id of the sending tab (one person may have several).
+    pub session: String,
+    /// The person's name.
+    pub name: String,
+    /// Their organization (party name), which also picks their colour.
+    pub organization: String,
+    /// The page they are on.
+    pub page: String,
+    /// True when the tab is going away.
+    #[serde(default)]
+    pub leaving: bool,
+}
+
+impl Beacon {
+    /// The beacon as ephemeral message data.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Reads ephemeral message data; `None` for anything that is not a beacon.
+    pub fn decode(data: &[u8]) -> Option<Self> {
+        serde_json::from_slice(data).ok()
+    }
+}
+
+/// Another tab that has a partnership open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// The partnership they have open.
+    pub document: DocumentId,
+    /// Their last beacon.
+    pub beacon: Beacon,
+    /// When it arrived (ms since the epoch).
+    pub last_seen: u64,
+}
+
+impl Peer {
+    /// Up to two initials of the person's name, for the avatar.
+    pub fn initials(&self) -> String {
+        initials(&self.beacon.name)
+    }
+}
+
+/// Up to two initials of `name` (`?` when blank).
+pub fn initials(name: &str) -> String {
+    let text: String = name
+        .split_whitespace()
+        .filter_map(|word| word.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect();
+    if text.is_empty() {
+        "?".to_owned()
+    } else {
+        text
+    }
+}
+
+/// Records `beacon` about `document` from another tab. Returns whether the
+/// list changed in a way the UI shows (not for a mere heartbeat).
+pub fn receive(peers: &mut Vec<Peer>, document: DocumentId, beacon: Beacon, now: u64) -> bool {
+    let found = peers
+        .iter()
+        .position(|p| p.beacon.session == beacon.session);
+    if beacon.leaving {
+        return match found {
+            Some(i) => {
+                peers.remove(i);
+                true
+            }
+            None => false,
+        };
+    }
+    match found {
+        Some(i) => {
+            let peer = &mut peers[i];
+            let changed = peer.document != document || peer.beacon != beacon;
+            peer.document = document;
+            peer.beacon = beacon;
+            peer.last_seen = now;
+            changed
+        }
+        None => {
+            peers.push(Peer {
+                document,
+                beacon,
+                last_seen: now,
+            });
+            peers.sort_by(|a, b| a.beacon.name.cmp(&b.beacon.name));
+            true
+        }
+    }
+}
+
+/// Drops peers not heard from for [`EXPIRY_MS`]; returns whether any were dropped.
+pub fn expire(peers: &mut Vec<Peer>, now: u64) -> bool {
+    let before = peers.len();
+    peers.retain(|p| now.saturating_sub(p.last_seen) < EXPIRY_MS);
+    peers.len() != before
+}
+
+/// A stable colour for an organization, so each party reads as one colour.
+pub fn party_colour(organization: &str) -> &'static str {
+    const PALETTE: [&str; 6] = [
+        "#2f5bd3", "#b25e09", "#157f3b", "#8e3bb5", "#b42318", "#0e7490",
+    ];
+    // FNV-1a: tiny and stable across builds.
+    let hash = organization
+        .trim()
+        .to_lowercase()
+        .bytes()
+        .fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+    PALETTE[hash as usize % PALETTE.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn beacon(session: &str, page: &str) -> Beacon {
+        Beacon {
+            session: session.into(),
+            name: "Bea Baker".into(),
+            organization: "Globex".into(),
+            page: page.into(),
+            leaving: false,
+        }
+    }
+
+    #[test]
+    fn peers_join_move_leave_and_expire() {
+        let doc = DocumentId::from_bytes([1; 16]);
+        let mut peers = Vec::new();
+        assert!(receive(&mut peers, doc, beacon("s1", "overview"), 1_000));
+        assert!(!receive(&mut peers, doc, beacon("s1", "overview"), 3_000));
+        assert!(receive(&mut peers, doc, beacon("s1", "plan"), 3_500));
+        assert_eq!(peers[0].beacon.page, "plan");
+        assert!(!expire(&mut peers, 3_500 + EXPIRY_MS - 1));
+        assert!(expire(&mut peers, 3_500 + EXPIRY_MS));
+        assert!(peers.is_empty());
+
+        assert!(receive(&mut peers, doc, beacon("s2", "overview"), 10_000));
+        let leaving = Beacon {
+            leaving: true,
+            ..beacon("s2", "overview")
+        };
+        assert!(receive(&mut peers, doc, leaving.clone(), 10_100));
+        assert!(peers.is_empty());
+        assert!(!receive(&mut peers, doc, leaving, 10_200));
+    }
+
+    #[test]
+    fn beacons_round_trip_and_junk_is_ignored() {
+        let b = beacon("s", "overview");
+        assert_eq!(Beacon::decode(&b.encode()), Some(b));
+        assert_eq!(Beacon::decode(b"\xa1\x01"), None);
+    }
+
+    #[test]
+    fn initials_and_colours_are_stable() {
+        let doc = DocumentId::from_bytes([1; 16]);
+        let peer = Peer {
+            document: doc,
+            beacon: beacon("s", "overview"),
+            last_seen: 0,
+        };
+        assert_eq!(peer.initials(), "BB");
+        assert_eq!(party_colour("Globex"), party_colour(" globex "));
+    }
+}
