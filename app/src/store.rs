@@ -8,6 +8,9 @@ use accord_shared::automerge::{Automerge, ROOT, ReadDoc};
 use accord_shared::ids::DocumentId;
 use leptos::prelude::*;
 
+use crate::identity::Profile;
+pub use crate::presence::{Here, Peer};
+
 /// What the sync status element shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncStatus {
@@ -51,8 +54,12 @@ pub struct Store {
     pub ready: RwSignal<bool>,
     /// The last error worth showing the user.
     pub error: RwSignal<Option<String>>,
-    /// The user's organization, used as the party when claiming new partnerships.
-    pub organization: RwSignal<String>,
+    /// The person using this device (first-run profile).
+    pub profile: RwSignal<Profile>,
+    /// Other people who have an open partnership on screen, newest first.
+    pub presence: RwSignal<Vec<Peer>>,
+    /// The page this tab shows, as announced to others (`None` on the list).
+    pub here: RwSignal<Option<Here>>,
 }
 
 impl Store {
@@ -64,7 +71,9 @@ impl Store {
             revision: RwSignal::new(0),
             ready: RwSignal::new(false),
             error: RwSignal::new(None),
-            organization: RwSignal::new(String::new()),
+            profile: RwSignal::new(Profile::default()),
+            presence: RwSignal::new(Vec::new()),
+            here: RwSignal::new(None),
         }
     }
 

@@ -6,16 +6,22 @@
 //! [`client`] once [`boot`] has finished.
 
 use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use accord_shared::automerge::transaction::{CommitOptions, Transactable, Transaction};
-use accord_shared::automerge::{Automerge, ROOT};
+use accord_shared::automerge::{ActorId, Automerge};
 use accord_shared::engine::{Access, Effect, Engine, EngineConfig, Event, Notification, Write};
 use accord_shared::ids::{DocumentId, PeerId};
-use accord_shared::protocol::{Message, PROTOCOL_VERSION, PeerMetadata, decode, encode};
+use accord_shared::model::members::{self, NewMember};
+use accord_shared::model::parties::{self, NewParty};
+use accord_shared::model::{self, MemberId, OpError, PartyId, overview};
+use accord_shared::protocol::{
+    EphemeralMessage, Message, PROTOCOL_VERSION, PeerMetadata, decode, encode,
+};
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures_util::StreamExt;
-use leptos::prelude::{GetUntracked, Set, Update};
+use leptos::prelude::{GetUntracked, Notify, Set, Update, UpdateUntracked, WithUntracked};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
@@ -23,14 +29,18 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use crate::api::{self, ApiError};
 use crate::browser::{self, BrowserError, describe, now_ms};
-use crate::identity::{Identity, IdentityError};
+use crate::identity::{Identity, IdentityError, Profile};
+use crate::presence::{self, Beacon, HEARTBEAT_MS};
 use crate::storage::{DB_NAME, DocRecord, Storage, StorageError};
 use crate::store::{DocSummary, Store, SyncStatus, root_string};
 
-/// Meta key of the organization name.
+/// Meta key of the organization name kept by earlier versions (read once, into the profile).
 const ORGANIZATION_KEY: &str = "organization";
-/// Party used when the user has not named their organization.
-pub const DEFAULT_ORGANIZATION: &str = "My organization";
+/// Meta key prefix of the party this device acts for in one partnership
+/// (set when joining through an invite; otherwise the profile's organization).
+const PARTY_KEY_PREFIX: &str = "party:";
+/// How long joining waits for the relay to send the partnership.
+const JOIN_WAIT_MS: u64 = 20_000;
 /// Shortest and longest wait between reconnect attempts.
 const BACKOFF_MIN_MS: u32 = 500;
 const BACKOFF_MAX_MS: u32 = 30_000;
@@ -56,6 +66,12 @@ pub enum ClientError {
     /// Automerge refused an edit.
     #[error("edit failed: {0}")]
     Edit(String),
+    /// The document model refused an operation (its message says why).
+    #[error("{0}")]
+    Model(String),
+    /// The partnership did not arrive from the relay in time.
+    #[error("the relay did not send the partnership; try again when online")]
+    NotReceived,
     /// The relay broke the protocol.
     #[error("relay protocol error: {0}")]
     Protocol(String),
@@ -94,6 +110,22 @@ pub struct Client {
     writes: UnboundedSender<WriteJob>,
     pending_writes: Cell<usize>,
     registering: Cell<bool>,
+    /// This page session's Automerge actor (see [`Identity::session_actor`]).
+    actor: ActorId,
+    /// Random id of this tab, for presence.
+    session: String,
+    /// Sequence number of the next ephemeral message.
+    ephemeral_count: Cell<u64>,
+    /// Party per partnership for those joined through an invite.
+    parties: RefCell<HashMap<DocumentId, String>>,
+    /// Documents in which this session's actor is already tied to our member.
+    attributed: RefCell<HashSet<DocumentId>>,
+}
+
+impl From<OpError> for ClientError {
+    fn from(error: OpError) -> Self {
+        Self::Model(error.to_string())
+    }
 }
 
 thread_local! {
@@ -110,11 +142,16 @@ pub fn client() -> Option<Rc<Client>> {
 pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
     let storage = Storage::open(DB_NAME).await?;
     let identity = Identity::load_or_create(&storage).await?;
-    let organization = storage
-        .get_meta(ORGANIZATION_KEY)
-        .await?
-        .unwrap_or_else(|| DEFAULT_ORGANIZATION.to_owned());
-    store.organization.set(organization);
+    let mut profile = Profile::load(&storage).await?;
+    if profile.organization.is_empty()
+        && let Some(organization) = storage.get_meta(ORGANIZATION_KEY).await?
+    {
+        profile.organization = organization;
+    }
+    store.profile.set(profile);
+    let mut session = [0u8; 8];
+    browser::random_bytes(&mut session)?;
+    let actor = identity.session_actor(&session);
 
     let mut peer_bytes = [0u8; 8];
     browser::random_bytes(&mut peer_bytes)?;
@@ -125,6 +162,8 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
 
     let records = storage.records().await?;
     let mut summaries = Vec::with_capacity(records.len());
+    let mut party_by_doc = HashMap::new();
+    let mut opened = Vec::with_capacity(records.len());
     let now = now_ms();
     for record in &records {
         let Ok(id) = DocumentId::parse_url_or_id(&record.id) else {
@@ -134,9 +173,12 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
             ));
             continue;
         };
+        if let Some(party) = storage.get_meta(&party_key(&id)).await? {
+            party_by_doc.insert(id, party);
+        }
         let doc = match storage.load(&id).await? {
             Some(bytes) => match Automerge::load(&bytes) {
-                Ok(doc) => Some(Box::new(doc)),
+                Ok(doc) => Some(Box::new(doc.with_actor(actor.clone()))),
                 Err(error) => {
                     store.report(format!("stored partnership {id} does not load: {error}"));
                     continue;
@@ -146,10 +188,13 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         };
         let title = doc
             .as_deref()
-            .map(|d| root_string(d, "title"))
+            .map(|d| overview::read(d).title)
             .unwrap_or_else(|| record.title.clone());
         summaries.push(DocSummary { id, title });
         // Offline at boot: no peers yet, so opening produces no effects.
+        if doc.is_some() {
+            opened.push(id);
+        }
         let _ = engine.handle(now, Event::Open { document: id, doc });
     }
 
@@ -165,13 +210,32 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         writes,
         pending_writes: Cell::new(0),
         registering: Cell::new(false),
+        actor,
+        session: browser::hex(&session),
+        ephemeral_count: Cell::new(0),
+        parties: RefCell::new(party_by_doc),
+        attributed: RefCell::new(HashSet::new()),
     });
     CLIENT.with(|c| *c.borrow_mut() = Some(Rc::clone(&client)));
+    // Bring documents written by older versions up to the current schema.
+    for id in opened {
+        if let Err(error) = client.edit(&id, |tx| model::migrate(tx, now_ms()).map(|_| ())) {
+            store.report(format!("partnership {id} could not be upgraded: {error}"));
+        }
+    }
     store.docs.set(summaries);
     store.ready.set(true);
     store.bump();
     spawn_local(Rc::clone(&client).run_writer(queue));
     spawn_local(Rc::clone(&client).run_sync());
+    spawn_local(Rc::clone(&client).run_presence());
+    let leaving = Rc::clone(&client);
+    let on_pagehide = Closure::<dyn FnMut()>::new(move || leaving.announce(true));
+    browser::window()?
+        .add_event_listener_with_callback("pagehide", on_pagehide.as_ref().unchecked_ref())
+        .map_err(BrowserError::from)?;
+    // The listener lives as long as the page.
+    on_pagehide.forget();
     Ok(client)
 }
 
@@ -193,12 +257,61 @@ impl Client {
         self.store
     }
 
-    /// Reads a string field at the root of an open document.
+    /// Reads a field of the overview (`title` or `purpose`, whichever Automerge
+    /// type it is stored as) or another string at the root of an open document.
     pub fn field(&self, id: &DocumentId, key: &str) -> Option<String> {
+        self.engine.borrow().document(id).map(|doc| match key {
+            "title" => overview::read(doc).title,
+            "purpose" => overview::read(doc).purpose,
+            _ => root_string(doc, key),
+        })
+    }
+
+    /// The partnership's lifecycle stage.
+    pub fn stage(&self, id: &DocumentId) -> Option<overview::Stage> {
+        self.engine.borrow().document(id).map(overview::stage)
+    }
+
+    /// Each party's name with the names of its current members.
+    pub fn parties(&self, id: &DocumentId) -> Vec<(String, Vec<String>)> {
+        let engine = self.engine.borrow();
+        let Some(doc) = engine.document(id) else {
+            return Vec::new();
+        };
+        let members = members::list(doc);
+        parties::list(doc)
+            .into_iter()
+            .map(|party| {
+                let names = members
+                    .iter()
+                    .filter(|m| m.party == Some(party.id) && m.left_at.is_none())
+                    .map(|m| m.name.clone())
+                    .collect();
+                (party.name, names)
+            })
+            .collect()
+    }
+
+    /// True once the document has content on this device (not just requested).
+    pub fn has_content(&self, id: &DocumentId) -> bool {
         self.engine
             .borrow()
             .document(id)
-            .map(|doc| root_string(doc, key))
+            .is_some_and(|doc| model::schema::version(doc).is_some() || !doc.get_heads().is_empty())
+    }
+
+    /// The organization this device acts for in `id` (for display).
+    pub fn party_name(&self, id: &DocumentId) -> String {
+        self.party_for(id)
+    }
+
+    /// The party this device acts for in `id`.
+    fn party_for(&self, id: &DocumentId) -> String {
+        self.parties
+            .borrow()
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| self.store.profile.get_untracked().party_name())
     }
 
     /// The relay's token, registering this device first if needed.
@@ -222,10 +335,10 @@ impl Client {
         Ok(result?.token)
     }
 
-    /// Sets the organization name used for new partnerships, and stores it.
-    pub async fn set_organization(&self, name: &str) -> Result<(), ClientError> {
-        self.store.organization.set(name.to_owned());
-        self.storage.put_meta(ORGANIZATION_KEY, name).await?;
+    /// Stores the member profile used for new partnerships and presence.
+    pub async fn set_profile(&self, profile: Profile) -> Result<(), ClientError> {
+        profile.save(&self.storage).await?;
+        self.store.profile.set(profile);
         Ok(())
     }
 
@@ -238,15 +351,17 @@ impl Client {
         let mut bytes = [0u8; 16];
         browser::random_bytes(&mut bytes)?;
         let id = DocumentId::from_bytes(bytes);
-        let mut doc = Automerge::new();
+        let mut doc = Automerge::new().with_actor(self.actor.clone());
         let mut tx = doc.transaction();
-        tx.put(ROOT, "schema", 1_u64)
-            .map_err(|e| ClientError::Edit(e.to_string()))?;
-        tx.put(ROOT, "title", title)
-            .map_err(|e| ClientError::Edit(e.to_string()))?;
-        tx.put(ROOT, "purpose", "")
-            .map_err(|e| ClientError::Edit(e.to_string()))?;
+        let made = model::init(&mut tx, title, now_ms())
+            .map_err(ClientError::from)
+            .and_then(|()| self.attribute(&mut tx, &self.party_for(&id), true));
+        if let Err(error) = made {
+            tx.rollback();
+            return Err(error);
+        }
         tx.commit_with(commit_options());
+        self.attributed.borrow_mut().insert(id);
         self.storage.replace(&id, &doc.save()).await?;
         let mut record = DocRecord {
             id: id.to_string(),
@@ -284,70 +399,123 @@ impl Client {
 
     async fn claim(&self, id: &DocumentId) -> Result<(), ClientError> {
         let token = self.token().await?;
-        let party = self.store.organization.get_untracked();
-        let party = if party.trim().is_empty() {
-            DEFAULT_ORGANIZATION.to_owned()
-        } else {
-            party
-        };
+        let party = self.party_for(id);
         api::claim_document(&self.origin, &token, &id.to_string(), &party).await?;
         Ok(())
     }
 
-    /// Reads an open document; `None` when it is not open on this device.
-    pub fn read_doc<R>(&self, id: &DocumentId, read: impl FnOnce(&Automerge) -> R) -> Option<R> {
-        self.engine.borrow().document(id).map(read)
+    /// Sets the title or purpose of the overview as one local change. A blank
+    /// title (mid-typing) is not saved: a partnership always has a name.
+    pub fn set_field(&self, id: &DocumentId, key: &str, value: &str) -> Result<(), ClientError> {
+        match key {
+            "title" if value.trim().is_empty() => Ok(()),
+            "title" => self.edit(id, |tx| overview::set_title(tx, value)),
+            "purpose" => self.edit(id, |tx| overview::set_purpose(tx, value)),
+            _ => Err(ClientError::Model(format!(
+                "{key} is not an overview field"
+            ))),
+        }
     }
 
-    /// Applies `edit` to an open document as one local change, then syncs
-    /// and persists it like [`Self::set_field`]. When `edit` fails, or
-    /// writes nothing, the transaction is rolled back and nothing is sent.
-    pub fn change<R, E: From<ClientError>>(
+    /// Runs `op` on an open document as one local change, attributed to this
+    /// device's member; commits, persists and syncs it. When `op` fails or
+    /// writes nothing, the transaction is rolled back.
+    pub fn edit(
         &self,
         id: &DocumentId,
-        edit: impl FnOnce(&mut Transaction<'_>) -> Result<R, E>,
-    ) -> Result<R, E> {
-        let value = {
+        op: impl FnOnce(&mut Transaction<'_>) -> Result<(), OpError>,
+    ) -> Result<(), ClientError> {
+        let party = self.party_for(id);
+        let first = !self.attributed.borrow().contains(id);
+        {
             let mut engine = self.engine.borrow_mut();
             let doc = engine.document_mut(id).ok_or(ClientError::NotOpen(*id))?;
+            if doc.get_actor() != &self.actor {
+                doc.set_actor(self.actor.clone());
+            }
             let mut tx = doc.transaction();
-            match edit(&mut tx) {
-                Ok(value) if tx.pending_ops() > 0 => {
-                    tx.commit_with(commit_options());
-                    value
+            let result = op(&mut tx).map_err(ClientError::from).and_then(|()| {
+                let wrote = tx.pending_ops() > 0;
+                if wrote && first {
+                    self.attribute(&mut tx, &party, true)
+                } else {
+                    Ok(())
                 }
-                Ok(value) => {
+            });
+            match result {
+                Ok(()) if tx.pending_ops() > 0 => {
+                    tx.commit_with(commit_options());
+                }
+                Ok(()) => {
                     tx.rollback();
-                    return Ok(value);
+                    return Ok(());
                 }
                 Err(error) => {
                     tx.rollback();
                     return Err(error);
                 }
             }
-        };
+        }
+        if first {
+            self.attributed.borrow_mut().insert(*id);
+        }
         self.handle(Event::LocalChange { document: *id });
         self.store.bump();
         if let Some(title) = self.field(id, "title") {
             self.title_changed(id, &title);
         }
-        Ok(value)
+        Ok(())
     }
 
-    /// Sets a string field at the document's root as one local change.
-    pub fn set_field(&self, id: &DocumentId, key: &str, value: &str) -> Result<(), ClientError> {
-        {
-            let mut engine = self.engine.borrow_mut();
-            let doc = engine.document_mut(id).ok_or(ClientError::NotOpen(*id))?;
-            let mut tx = doc.transaction();
-            tx.put(ROOT, key, value)
-                .map_err(|e| ClientError::Edit(e.to_string()))?;
-            tx.commit_with(commit_options());
+    /// Makes sure this device's person is a member of `party` in the document
+    /// (adding the party and the member if missing) and, with `device`, that
+    /// this session's actor is registered to that member, so every change it
+    /// makes is attributable. Does nothing on a document without a schema.
+    fn attribute(
+        &self,
+        tx: &mut Transaction<'_>,
+        party: &str,
+        device: bool,
+    ) -> Result<(), ClientError> {
+        if model::schema::version(tx).is_none() {
+            return Ok(());
         }
-        self.handle(Event::LocalChange { document: *id });
-        self.store.bump();
-        if key == "title" {
-            self.title_changed(id, value);
+        let public_key = self.identity.borrow().public_key_hex();
+        let existing = members::list(tx)
+            .into_iter()
+            .find(|m| m.left_at.is_none() && m.public_key.as_deref() == Some(public_key.as_str()));
+        let member = match existing {
+            Some(member) => member.id,
+            None => {
+                let party_id = match parties::list(tx)
+                    .into_iter()
+                    .find(|p| p.name.trim().eq_ignore_ascii_case(party.trim()))
+                {
+                    Some(found) => found.id,
+                    None => {
+                        let id = PartyId::from_bytes(random_id()?);
+                        let new = NewParty {
+                            name: party.to_owned(),
+                            ..NewParty::default()
+                        };
+                        parties::add(tx, id, &new)?;
+                        id
+                    }
+                };
+                let profile = self.store.profile.get_untracked();
+                let id = MemberId::from_bytes(random_id()?);
+                let new = NewMember {
+                    name: profile.display_name(),
+                    party: party_id,
+                    title: profile.title.trim().to_owned(),
+                    public_key: Some(public_key),
+                };
+                members::add(tx, id, &new)?;
+                id
+            }
+        };
+        if device && members::attribute(tx, &self.actor).is_none() {
+            members::register_device(tx, &self.actor, member)?;
         }
         Ok(())
     }
@@ -415,8 +583,8 @@ impl Client {
             Effect::Load { document } => {
                 browser::log(&format!("accord: unexpected load request for {document}"));
             }
-            Effect::Unloaded { .. }
-            | Effect::Notify(Notification::PeerHeadsChanged(..) | Notification::Ephemeral(_)) => {}
+            Effect::Unloaded { .. } | Effect::Notify(Notification::PeerHeadsChanged(..)) => {}
+            Effect::Notify(Notification::Ephemeral(message)) => self.heard(&message),
             Effect::Notify(Notification::Changed(id)) => {
                 self.store.bump();
                 if let Some(title) = self.field(&id, "title") {
@@ -632,14 +800,212 @@ impl Client {
     }
 }
 
+/// Invites, joining and presence.
+impl Client {
+    /// Creates an invite link for the partner organization on a partnership
+    /// this device owns: `<origin>/#/join/<document id>/<code>`.
+    pub async fn invite(
+        &self,
+        id: &DocumentId,
+        invite: &api::NewInvite,
+    ) -> Result<String, ClientError> {
+        let token = self.token().await?;
+        let created = api::create_invite(&self.origin, &token, &id.to_string(), invite).await?;
+        Ok(format!("{}/#/join/{id}/{}", self.origin, created.code))
+    }
+
+    /// Redeems an invite for `id`, fetches the partnership from the relay and
+    /// adds this device's person as a member of the invited party. Joining a
+    /// partnership already on this device only redeems the code.
+    pub async fn join(self: &Rc<Self>, id: DocumentId, code: &str) -> Result<(), ClientError> {
+        let token = self.token().await?;
+        let grant = api::redeem_invite(&self.origin, &token, code).await?;
+        self.storage.put_meta(&party_key(&id), &grant.party).await?;
+        self.parties.borrow_mut().insert(id, grant.party.clone());
+        let held = self.engine.borrow().document(&id).is_some();
+        if !held {
+            let record = DocRecord {
+                id: id.to_string(),
+                title: String::new(),
+                added_at: now_ms(),
+                claimed: true,
+            };
+            self.storage.put_record(&record).await?;
+            self.records.borrow_mut().push(record);
+            self.store.docs.update(|docs| {
+                docs.push(DocSummary {
+                    id,
+                    title: String::new(),
+                });
+            });
+            self.handle(Event::Open {
+                document: id,
+                doc: None,
+            });
+        }
+        let deadline = now_ms() + JOIN_WAIT_MS;
+        while !self.has_content(&id) {
+            if now_ms() > deadline {
+                return Err(ClientError::NotReceived);
+            }
+            browser::sleep(100).await;
+        }
+        if grant.role == api::Role::Viewer {
+            // A viewer's changes are not applied by the relay; record nothing.
+            return Ok(());
+        }
+        self.edit(&id, |_| Ok(()))?;
+        let party = self.party_for(&id);
+        self.change_member(&id, &party)
+    }
+
+    /// Adds this person (and their party) to the document if missing, as its own change.
+    fn change_member(&self, id: &DocumentId, party: &str) -> Result<(), ClientError> {
+        let wrote = {
+            let mut engine = self.engine.borrow_mut();
+            let doc = engine.document_mut(id).ok_or(ClientError::NotOpen(*id))?;
+            if doc.get_actor() != &self.actor {
+                doc.set_actor(self.actor.clone());
+            }
+            let mut tx = doc.transaction();
+            if let Err(error) = self.attribute(&mut tx, party, true) {
+                tx.rollback();
+                return Err(error);
+            }
+            let wrote = tx.pending_ops() > 0;
+            tx.commit_with(commit_options());
+            wrote
+        };
+        self.attributed.borrow_mut().insert(*id);
+        if wrote {
+            self.handle(Event::LocalChange { document: *id });
+            self.store.bump();
+        }
+        Ok(())
+    }
+
+    /// Moves the partnership's lifecycle stage, recorded as done by this person.
+    pub fn move_stage(&self, id: &DocumentId, to: overview::Stage) -> Result<(), ClientError> {
+        let party = self.party_for(id);
+        self.change_member(id, &party)?;
+        let public_key = self.identity.borrow().public_key_hex();
+        let by = self
+            .engine
+            .borrow()
+            .document(id)
+            .and_then(|doc| {
+                members::list(doc).into_iter().find(|m| {
+                    m.left_at.is_none() && m.public_key.as_deref() == Some(public_key.as_str())
+                })
+            })
+            .map(|m| m.id)
+            .ok_or(ClientError::NotOpen(*id))?;
+        let entry = random_id()?;
+        self.edit(id, |tx| {
+            overview::move_stage(tx, model::ItemId::from_bytes(entry), to, by, now_ms())
+        })
+    }
+
+    /// Sends this tab's presence for the page it shows (or a `leaving` one).
+    pub fn announce(&self, leaving: bool) {
+        let Some(here) = self.store.here.get_untracked() else {
+            return;
+        };
+        self.beacon(&here.document, &here.page, leaving);
+    }
+
+    /// Sends one presence beacon about `document` to the relay.
+    pub fn beacon(&self, document: &DocumentId, page: &str, leaving: bool) {
+        let relay = match self.link.borrow().as_ref() {
+            Some(link) => link.relay.clone(),
+            None => return,
+        };
+        let profile = self.store.profile.get_untracked();
+        let beacon = Beacon {
+            session: self.session.clone(),
+            name: profile.display_name(),
+            organization: self.party_for(document),
+            page: page.to_owned(),
+            leaving,
+        };
+        let count = self.ephemeral_count.get();
+        self.ephemeral_count.set(count + 1);
+        let message = Message::Ephemeral(EphemeralMessage {
+            sender_id: self.engine.borrow().peer_id().clone(),
+            target_id: relay.clone(),
+            count,
+            session_id: self.session.clone(),
+            document_id: *document,
+            data: beacon.encode(),
+        });
+        self.send(&relay, &message);
+    }
+
+    fn heard(&self, message: &EphemeralMessage) {
+        let Some(beacon) = Beacon::decode(&message.data) else {
+            return;
+        };
+        if beacon.session == self.session {
+            return;
+        }
+        let now = now_ms();
+        // Heartbeats only refresh `last_seen`: re-render only on a visible change.
+        let changed = self
+            .store
+            .presence
+            .try_update_untracked(|peers| {
+                presence::receive(peers, message.document_id, beacon, now)
+            })
+            .unwrap_or(false);
+        if changed {
+            self.store.presence.notify();
+        }
+    }
+
+    async fn run_presence(self: Rc<Self>) {
+        loop {
+            browser::sleep(HEARTBEAT_MS).await;
+            self.announce(false);
+            let now = now_ms();
+            let stale = self.store.presence.with_untracked(|peers| {
+                peers
+                    .iter()
+                    .any(|p| now.saturating_sub(p.last_seen) >= presence::EXPIRY_MS)
+            });
+            if stale {
+                self.store.presence.update(|peers| {
+                    presence::expire(peers, now);
+                });
+            }
+        }
+    }
+}
+
+fn party_key(id: &DocumentId) -> String {
+    format!("{PARTY_KEY_PREFIX}{id}")
+}
+
+fn random_id() -> Result<[u8; 16], ClientError> {
+    let mut bytes = [0u8; 16];
+    browser::random_bytes(&mut bytes)?;
+    Ok(bytes)
+}
+
 fn commit_options() -> CommitOptions {
     CommitOptions::default().with_time(i64::try_from(now_ms() / 1000).unwrap_or(i64::MAX))
 }
 
 fn is_offline(error: &ClientError) -> bool {
-    match error {
-        ClientError::Api(e) | ClientError::Identity(IdentityError::Api(e)) => e.is_network(),
-        _ => false,
+    error.is_offline()
+}
+
+impl ClientError {
+    /// True when the relay was simply unreachable (retry later).
+    pub fn is_offline(&self) -> bool {
+        match self {
+            Self::Api(e) | Self::Identity(IdentityError::Api(e)) => e.is_network(),
+            _ => false,
+        }
     }
 }
 

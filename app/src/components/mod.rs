@@ -1,6 +1,10 @@
 //! Small reusable views.
 
+mod presence;
+
 use leptos::prelude::*;
+
+pub use self::presence::PresenceBar;
 
 use crate::store::{Store, SyncStatus};
 

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 use super::{Route, navigate};
+use crate::identity::Profile;
 use crate::store::Store;
 use crate::sync_client::client;
 
@@ -26,27 +27,11 @@ pub fn HomePage() -> impl IntoView {
             busy.set(false);
         });
     };
-    let rename_org = move |ev: leptos::ev::Event| {
-        let name = event_target_value(&ev);
-        let Some(client) = client() else { return };
-        spawn_local(async move {
-            if let Err(error) = client.set_organization(name.trim()).await {
-                store.report(error);
-            }
-        });
-    };
     view! {
         <section class="home">
+            <ProfileForm/>
             <div class="toolbar">
-                <label>
-                    "Your organization "
-                    <input
-                        data-testid="organization-input"
-                        type="text"
-                        prop:value=move || store.organization.get()
-                        on:change=rename_org
-                    />
-                </label>
+                <h1>"Partnerships"</h1>
                 <button
                     data-testid="new-partnership"
                     on:click=create
@@ -83,5 +68,59 @@ fn display_title(title: &str) -> String {
         "(untitled)".to_owned()
     } else {
         title.to_owned()
+    }
+}
+
+/// The member profile: asked on first run (open until name and organization
+/// are given), then folded away. Saved to IndexedDB on every change.
+#[component]
+fn ProfileForm() -> impl IntoView {
+    let store = expect_context::<Store>();
+    let save = move |update: fn(&mut Profile, String)| {
+        move |ev: leptos::ev::Event| {
+            let mut profile = store.profile.get_untracked();
+            update(&mut profile, event_target_value(&ev).trim().to_owned());
+            let Some(client) = client() else { return };
+            spawn_local(async move {
+                if let Err(error) = client.set_profile(profile).await {
+                    store.report(format!("could not save your profile: {error}"));
+                }
+            });
+        }
+    };
+    let complete = move || store.profile.with(Profile::is_complete);
+    view! {
+        <details class="profile" prop:open=move || store.ready.get() && !complete()>
+            <summary data-testid="profile-summary">
+                {move || {
+                    let p = store.profile.get();
+                    if p.is_complete() {
+                        format!("You: {} · {}", p.name, p.organization)
+                    } else {
+                        "Who are you? Partners see this name and organization.".to_owned()
+                    }
+                }}
+            </summary>
+            <div class="profile-fields">
+                <label class="field">
+                    <span>"Your name"</span>
+                    <input data-testid="profile-name" type="text" autocomplete="name"
+                        prop:value=move || store.profile.with(|p| p.name.clone())
+                        on:change=save(|p, v| p.name = v)/>
+                </label>
+                <label class="field">
+                    <span>"Organization"</span>
+                    <input data-testid="profile-organization" type="text" autocomplete="organization"
+                        prop:value=move || store.profile.with(|p| p.organization.clone())
+                        on:change=save(|p, v| p.organization = v)/>
+                </label>
+                <label class="field">
+                    <span>"Title"</span>
+                    <input data-testid="profile-title" type="text" autocomplete="organization-title"
+                        prop:value=move || store.profile.with(|p| p.title.clone())
+                        on:change=save(|p, v| p.title = v)/>
+                </label>
+            </div>
+        </details>
     }
 }

@@ -3,6 +3,7 @@
 //! returns to the same page and the relay's SPA fallback is never needed.
 
 mod home;
+mod join;
 mod partnership;
 
 use accord_shared::ids::DocumentId;
@@ -10,6 +11,7 @@ use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 pub use self::home::HomePage;
+pub use self::join::JoinPage;
 pub use self::partnership::PartnershipPage;
 use crate::components::{ErrorBanner, SyncStatusBadge};
 use crate::store::Store;
@@ -22,11 +24,17 @@ pub enum Route {
     Home,
     /// One partnership.
     Partnership(DocumentId),
+    /// Joining a partnership from an invite link (`#/join/<id>/<code>`; the
+    /// join page reads the code from the fragment).
+    Join(DocumentId),
 }
 
 impl Route {
     /// Parses a fragment such as `#/p/<id>`; anything else is [`Route::Home`].
     pub fn from_hash(hash: &str) -> Self {
+        if let Some(id) = join::document_from_hash(hash) {
+            return Self::Join(id);
+        }
         hash.trim_start_matches('#')
             .strip_prefix("/p/")
             .and_then(|id| DocumentId::parse_url_or_id(id).ok())
@@ -38,6 +46,7 @@ impl Route {
         match self {
             Self::Home => "#/".to_owned(),
             Self::Partnership(id) => format!("#/p/{id}"),
+            Self::Join(id) => format!("#/join/{id}"),
         }
     }
 }
@@ -80,6 +89,7 @@ pub fn App() -> impl IntoView {
             {move || match route.get() {
                 Route::Home => view! { <HomePage/> }.into_any(),
                 Route::Partnership(id) => view! { <PartnershipPage id=id/> }.into_any(),
+                Route::Join(id) => view! { <JoinPage id=id/> }.into_any(),
             }}
         </main>
     }

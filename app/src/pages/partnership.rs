@@ -1,18 +1,47 @@
-//! One partnership: its title and purpose, edited in place.
+//! One partnership's overview: title, purpose and stage edited in place, the
+//! parties and members, who else is here, and (for the owner) invite links
+//! for the partner organization.
 
 use accord_shared::ids::DocumentId;
+use accord_shared::model::overview::Stage;
 use leptos::prelude::*;
+use wasm_bindgen_futures::spawn_local;
 
+use crate::api::{NewInvite, Role};
+use crate::components::PresenceBar;
+use crate::presence::Here;
 use crate::store::Store;
 use crate::sync_client::client;
 
-/// Edits one partnership's basic fields.
+/// The page name announced in presence.
+const PAGE: &str = "overview";
+
+/// Edits one partnership's overview.
 #[component]
 pub fn PartnershipPage(
     /// The partnership's document.
     id: DocumentId,
 ) -> impl IntoView {
     let store = expect_context::<Store>();
+    store.here.set(Some(Here {
+        document: id,
+        page: PAGE.to_owned(),
+    }));
+    if let Some(client) = client() {
+        client.announce(false);
+    }
+    on_cleanup(move || {
+        if let Some(client) = client() {
+            client.beacon(&id, PAGE, true);
+        }
+        if store
+            .here
+            .with_untracked(|h| h.as_ref().is_some_and(|h| h.document == id))
+        {
+            store.here.set(None);
+        }
+    });
+
     let field = move |key: &'static str| {
         move || {
             store.revision.track();
@@ -28,21 +57,46 @@ pub fn PartnershipPage(
             }
         }
     };
+    let stage = move || {
+        store.revision.track();
+        client()
+            .and_then(|c| c.stage(&id))
+            .unwrap_or(Stage::Exploring)
+    };
+    let move_stage = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        let Some(to) = Stage::ALL.into_iter().find(|s| s.as_str() == value) else {
+            return;
+        };
+        let Some(client) = client() else { return };
+        if let Err(error) = client.move_stage(&id, to) {
+            store.report(format!("could not change the stage: {error}"));
+        }
+    };
+    let people = move || {
+        store.revision.track();
+        client().map(|c| c.parties(&id)).unwrap_or_default()
+    };
     let held = move || {
         store.revision.track();
-        client().is_some_and(|c| c.field(&id, "title").is_some())
+        client().is_some_and(|c| c.has_content(&id))
     };
     let missing = move || {
-        if store.ready.get() {
-            "This partnership is not on this device."
-        } else {
+        if !store.ready.get() {
             "Loading…"
+        } else if client().is_some_and(|c| c.field(&id, "title").is_some()) {
+            "Fetching the partnership from the relay…"
+        } else {
+            "This partnership is not on this device."
         }
     };
     view! {
         <Show when=held fallback=move || view! { <p class="muted">{missing}</p> }>
             <article class="partnership">
-                <p><a href="#/" data-testid="back">"← All partnerships"</a></p>
+                <div class="toolbar">
+                    <a href="#/" data-testid="back">"← All partnerships"</a>
+                    <PresenceBar id=id/>
+                </div>
                 <label class="field">
                     <span>"Title"</span>
                     <input data-testid="title-input" type="text" prop:value=field("title") on:input=edit("title")/>
@@ -51,8 +105,99 @@ pub fn PartnershipPage(
                     <span>"Purpose"</span>
                     <textarea data-testid="purpose-input" rows="4" prop:value=field("purpose") on:input=edit("purpose")></textarea>
                 </label>
+                <label class="field">
+                    <span>"Stage"</span>
+                    <select data-testid="stage-select" prop:value=move || stage().as_str() on:change=move_stage>
+                        {Stage::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <section class="parties" aria-label="Parties">
+                    <h2>"Parties"</h2>
+                    <ul data-testid="party-list">
+                        {move || people().into_iter().map(|(party, names)| view! {
+                            <li><strong>{party}</strong>" "<span class="muted">{names.join(", ")}</span></li>
+                        }).collect_view()}
+                    </ul>
+                </section>
+                <InvitePanel id=id/>
                 <p class="muted doc-url" data-testid="document-url">{id.url()}</p>
             </article>
         </Show>
+    }
+}
+
+/// Creates an invite link for the partner organization (owners only; the
+/// relay refuses anyone else, and that refusal is shown).
+#[component]
+fn InvitePanel(id: DocumentId) -> impl IntoView {
+    let party = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::Editor);
+    let days = RwSignal::new(7_u64);
+    let link = RwSignal::new(None::<String>);
+    let problem = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(client) = client() else { return };
+        let invite = NewInvite {
+            role: role.get_untracked(),
+            party: party.get_untracked().trim().to_owned(),
+            expires_in_seconds: days.get_untracked() * 24 * 3600,
+        };
+        if invite.party.is_empty() {
+            problem.set(Some("Name the partner organization first.".into()));
+            return;
+        }
+        busy.set(true);
+        problem.set(None);
+        spawn_local(async move {
+            match client.invite(&id, &invite).await {
+                Ok(url) => link.set(Some(url)),
+                Err(error) => problem.set(Some(format!("Could not create the invite: {error}"))),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <details class="invite">
+            <summary data-testid="invite-open">"Invite the partner organization"</summary>
+            <form class="invite-form" on:submit=create>
+                <label class="field">
+                    <span>"Their organization"</span>
+                    <input data-testid="invite-party" type="text" required
+                        prop:value=move || party.get()
+                        on:input=move |ev| party.set(event_target_value(&ev))/>
+                </label>
+                <label class="field">
+                    <span>"Role"</span>
+                    <select data-testid="invite-role" on:change=move |ev| {
+                        role.set(if event_target_value(&ev) == "viewer" { Role::Viewer } else { Role::Editor });
+                    }>
+                        <option value="editor" selected>"Editor (can edit)"</option>
+                        <option value="viewer">"Viewer (read only)"</option>
+                    </select>
+                </label>
+                <label class="field">
+                    <span>"Link expires after"</span>
+                    <select data-testid="invite-expiry" on:change=move |ev| {
+                        days.set(event_target_value(&ev).parse().unwrap_or(7));
+                    }>
+                        <option value="1">"1 day"</option>
+                        <option value="7" selected>"7 days"</option>
+                        <option value="30">"30 days"</option>
+                    </select>
+                </label>
+                <button type="submit" data-testid="invite-create" disabled=move || busy.get()>
+                    "Create invite link"
+                </button>
+            </form>
+            {move || problem.get().map(|text| view! { <p class="error-text" role="alert" data-testid="invite-error">{text}</p> })}
+            {move || link.get().map(|url| view! {
+                <label class="field">
+                    <span>"Send this link to the partner (it works once)"</span>
+                    <input data-testid="invite-link" type="text" readonly prop:value=url/>
+                </label>
+            })}
+        </details>
     }
 }
