@@ -404,6 +404,46 @@ impl Client {
         Ok(())
     }
 
+    /// Reads an open document; `None` when it is not open on this device.
+    pub fn read_doc<R>(&self, id: &DocumentId, read: impl FnOnce(&Automerge) -> R) -> Option<R> {
+        self.engine.borrow().document(id).map(read)
+    }
+
+    /// Applies `edit` to an open document as one local change, then syncs
+    /// and persists it like [`Self::set_field`]. When `edit` fails, or
+    /// writes nothing, the transaction is rolled back and nothing is sent.
+    pub fn change<R, E: From<ClientError>>(
+        &self,
+        id: &DocumentId,
+        edit: impl FnOnce(&mut Transaction<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let value = {
+            let mut engine = self.engine.borrow_mut();
+            let doc = engine.document_mut(id).ok_or(ClientError::NotOpen(*id))?;
+            let mut tx = doc.transaction();
+            match edit(&mut tx) {
+                Ok(value) if tx.pending_ops() > 0 => {
+                    tx.commit_with(commit_options());
+                    value
+                }
+                Ok(value) => {
+                    tx.rollback();
+                    return Ok(value);
+                }
+                Err(error) => {
+                    tx.rollback();
+                    return Err(error);
+                }
+            }
+        };
+        self.handle(Event::LocalChange { document: *id });
+        self.store.bump();
+        if let Some(title) = self.field(id, "title") {
+            self.title_changed(id, &title);
+        }
+        Ok(value)
+    }
+
     /// Sets the title or purpose of the overview as one local change. A blank
     /// title (mid-typing) is not saved: a partnership always has a name.
     pub fn set_field(&self, id: &DocumentId, key: &str, value: &str) -> Result<(), ClientError> {
