@@ -12,6 +12,7 @@
 pub mod api;
 pub mod browser;
 pub mod components;
+pub mod edit;
 pub mod identity;
 pub mod pages;
 pub mod presence;

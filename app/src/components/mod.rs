@@ -1,11 +1,12 @@
 //! Small reusable views.
 
+pub mod chart;
+pub mod form;
 mod presence;
 
 use leptos::prelude::*;
 
 pub use self::presence::PresenceBar;
-
 use crate::store::{Store, SyncStatus};
 
 /// The always-visible sync status: `offline`, `syncing (N)` or `saved on relay`.

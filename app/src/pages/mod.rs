@@ -5,6 +5,7 @@
 mod home;
 mod join;
 mod partnership;
+pub mod plan;
 
 use accord_shared::ids::DocumentId;
 use leptos::prelude::*;
@@ -27,6 +28,8 @@ pub enum Route {
     /// Joining a partnership from an invite link (`#/join/<id>/<code>`; the
     /// join page reads the code from the fragment).
     Join(DocumentId),
+    /// One of a partnership's plan pages (`#/p/<id>/<page>`).
+    Plan(DocumentId, plan::PlanPage),
 }
 
 impl Route {
@@ -35,10 +38,15 @@ impl Route {
         if let Some(id) = join::document_from_hash(hash) {
             return Self::Join(id);
         }
-        hash.trim_start_matches('#')
-            .strip_prefix("/p/")
-            .and_then(|id| DocumentId::parse_url_or_id(id).ok())
-            .map_or(Self::Home, Self::Partnership)
+        let Some(rest) = hash.trim_start_matches('#').strip_prefix("/p/") else {
+            return Self::Home;
+        };
+        let (id, page) = rest.split_once('/').unwrap_or((rest, ""));
+        match (DocumentId::parse_url_or_id(id), page) {
+            (Ok(id), "") => Self::Partnership(id),
+            (Ok(id), page) => plan::PlanPage::from_slug(page).map_or(Self::Home, |p| Self::Plan(id, p)),
+            (Err(_), _) => Self::Home,
+        }
     }
 
     /// The fragment for this route.
@@ -47,6 +55,7 @@ impl Route {
             Self::Home => "#/".to_owned(),
             Self::Partnership(id) => format!("#/p/{id}"),
             Self::Join(id) => format!("#/join/{id}"),
+            Self::Plan(id, page) => format!("#/p/{id}/{}", page.slug()),
         }
     }
 }
@@ -90,6 +99,7 @@ pub fn App() -> impl IntoView {
                 Route::Home => view! { <HomePage/> }.into_any(),
                 Route::Partnership(id) => view! { <PartnershipPage id=id/> }.into_any(),
                 Route::Join(id) => view! { <JoinPage id=id/> }.into_any(),
+                Route::Plan(id, page) => view! { <plan::PlanView id=id page=page/> }.into_any(),
             }}
         </main>
     }
@@ -109,5 +119,10 @@ mod tests {
         assert_eq!(Route::from_hash("#/"), Route::Home);
         assert_eq!(Route::from_hash(""), Route::Home);
         assert_eq!(Route::from_hash("#/p/not-an-id"), Route::Home);
+        for page in plan::PlanPage::ALL {
+            let route = Route::Plan(id, page);
+            assert_eq!(Route::from_hash(&route.hash()), route);
+        }
+        assert_eq!(Route::from_hash(&format!("#/p/{id}/nope")), Route::Home);
     }
 }

@@ -1,0 +1,257 @@
+//! How pages read a partnership and change it through the model's ops.
+//!
+//! - [`read`] reads an open document and re-runs when any document changes.
+//! - [`apply`] runs one validated op as one local change; when the op refuses,
+//!   nothing is written and its message comes back for inline display.
+//! - [`parse_date`], [`format_date`], [`parse_number`] turn form text into
+//!   op input, reporting bad text with the same [`OpError`] messages the ops use.
+
+use accord_shared::automerge::transaction::Transaction;
+use accord_shared::automerge::Automerge;
+use accord_shared::ids::DocumentId;
+use accord_shared::model::{DAY_MS, ItemId, MemberId, OpError, members};
+use leptos::prelude::*;
+
+use crate::browser;
+use crate::store::Store;
+use crate::sync_client::{ClientError, client};
+
+/// Why an edit was not made; its text is shown next to the form.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    /// The op refused the input; the document is unchanged.
+    #[error(transparent)]
+    Op(#[from] OpError),
+    /// The client could not apply the change.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The app has not finished starting.
+    #[error("the app is still starting; try again in a moment")]
+    NotReady,
+}
+
+/// Reads the open document `id` with `f`, tracking [`Store::revision`] so the
+/// calling view re-renders after local and remote changes. `None` when the
+/// document is not open on this device (or the client is not running yet).
+pub fn read<R>(store: Store, id: &DocumentId, f: impl FnOnce(&Automerge) -> R) -> Option<R> {
+    store.revision.track();
+    client()?.read_doc(id, f)
+}
+
+/// A memo over [`read`], so views re-render only when what they show changed.
+pub fn memo<R>(store: Store, id: DocumentId, f: fn(&Automerge) -> R) -> Memo<Option<R>>
+where
+    R: PartialEq + Send + Sync + 'static,
+{
+    Memo::new(move |_| read(store, &id, f))
+}
+
+/// Runs `op` on the document `id` as one local change (synced and stored).
+/// When `op` refuses, nothing is written and the error says why.
+///
+/// `op` runs while the document is borrowed for writing: it must not call
+/// [`read`], [`me`] or anything else that reads through the client.
+pub fn apply(
+    id: &DocumentId,
+    op: impl FnOnce(&mut Transaction<'_>) -> Result<(), OpError>,
+) -> Result<(), EditError> {
+    let client = client().ok_or(EditError::NotReady)?;
+    client.change(id, |tx| op(tx).map_err(EditError::from))
+}
+
+/// Runs [`apply`] and puts its outcome into `message`: cleared on success,
+/// the error's text on failure. Returns whether the edit was made.
+pub fn apply_into(
+    message: RwSignal<Option<String>>,
+    id: &DocumentId,
+    op: impl FnOnce(&mut Transaction<'_>) -> Result<(), OpError>,
+) -> bool {
+    match apply(id, op) {
+        Ok(()) => {
+            message.set(None);
+            true
+        }
+        Err(error) => {
+            message.set(Some(error.to_string()));
+            false
+        }
+    }
+}
+
+/// Sixteen fresh random bytes for a new item's id.
+pub fn fresh_bytes() -> Result<[u8; 16], EditError> {
+    let mut bytes = [0u8; 16];
+    browser::random_bytes(&mut bytes).map_err(|e| EditError::Client(e.into()))?;
+    Ok(bytes)
+}
+
+/// A fresh random item id.
+pub fn fresh_id() -> Result<ItemId, EditError> {
+    fresh_bytes().map(ItemId::from_bytes)
+}
+
+/// A fresh item id; on failure (no randomness) the error goes into
+/// `message` and the caller makes no edit.
+pub fn new_id(message: RwSignal<Option<String>>) -> Option<ItemId> {
+    match fresh_id() {
+        Ok(id) => Some(id),
+        Err(error) => {
+            message.set(Some(error.to_string()));
+            None
+        }
+    }
+}
+
+/// The current time, UTC milliseconds.
+pub fn now() -> u64 {
+    browser::now_ms()
+}
+
+/// The member this device edits `id` as (its actor's registered member),
+/// if the device has joined the partnership as a member.
+pub fn me(id: &DocumentId) -> Option<MemberId> {
+    client()?.read_doc(id, |doc| {
+        members::attribute(doc, doc.get_actor()).map(|(member, _)| member)
+    })?
+}
+
+/// [`me`], or an error the form can show.
+pub fn me_or_error(id: &DocumentId) -> Result<MemberId, OpError> {
+    me(id).ok_or(OpError::Invalid {
+        field: "member",
+        reason: "this device has not joined the partnership as a member yet",
+    })
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01, as (year, month, day).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    days_from_civil(year + i64::from(month == 12), month % 12 + 1, 1)
+        - days_from_civil(year, month, 1)
+}
+
+/// Parses a date input's `YYYY-MM-DD` into UTC midnight in milliseconds;
+/// empty text is `None` (no date). Anything else that is not a real
+/// calendar date is [`OpError::InvalidDate`] for `field`; the op checks
+/// the allowed range.
+pub fn parse_date(field: &'static str, text: &str) -> Result<Option<u64>, OpError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let invalid = OpError::InvalidDate { field };
+    let mut parts = text.splitn(3, '-');
+    let mut next = || -> Option<i64> {
+        let part = parts.next()?;
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) || part.len() > 4 {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let (Some(year), Some(month), Some(day)) = (next(), next(), next()) else {
+        return Err(invalid);
+    };
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return Err(invalid);
+    }
+    let days = days_from_civil(year, month, day);
+    let ms = u64::try_from(days)
+        .ok()
+        .and_then(|d| d.checked_mul(DAY_MS))
+        .ok_or(invalid)?;
+    Ok(Some(ms))
+}
+
+/// `YYYY-MM-DD` of a UTC millisecond time (the form a date input takes).
+pub fn format_date(ms: u64) -> String {
+    let days = i64::try_from(ms / DAY_MS).unwrap_or(i64::MAX / 2);
+    let (year, month, day) = civil_from_days(days);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// [`format_date`] of an optional time; empty when absent.
+pub fn format_opt_date(ms: Option<u64>) -> String {
+    ms.map(format_date).unwrap_or_default()
+}
+
+/// Parses a number typed into a form (a decimal comma is accepted);
+/// anything else is [`OpError::NotANumber`] for `field`.
+pub fn parse_number(field: &'static str, text: &str) -> Result<f64, OpError> {
+    text.trim()
+        .replace(',', ".")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or(OpError::NotANumber { field })
+}
+
+/// Parses a whole number within `min..=max`; text that is not a whole
+/// number is [`OpError::NotANumber`], one out of range [`OpError::OutOfRange`].
+pub fn parse_whole(field: &'static str, text: &str, min: u32, max: u32) -> Result<u32, OpError> {
+    let value = parse_number(field, text)?;
+    if value.fract() != 0.0 || value < f64::from(min) || value > f64::from(max) {
+        return Err(OpError::OutOfRange {
+            field,
+            min: f64::from(min),
+            max: f64::from(max),
+            value,
+        });
+    }
+    // In range and whole, so the conversion is exact.
+    Ok(value as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_and_bad_ones_are_refused() {
+        for text in ["1970-01-01", "2000-02-29", "2026-11-23", "2199-12-31"] {
+            let ms = parse_date("due", text).unwrap().unwrap();
+            assert_eq!(format_date(ms), text);
+        }
+        assert_eq!(parse_date("due", "2026-11-23").unwrap(), Some(1_795_392_000_000));
+        assert_eq!(parse_date("due", "  ").unwrap(), None);
+        for bad in ["2026-02-30", "2025-13-01", "2026-1", "tomorrow", "2026-00-10", "20x6-01-01"] {
+            let error = parse_date("due", bad).unwrap_err();
+            assert_eq!(error.to_string(), "due is not a valid date", "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbers_parse_like_people_type_them() {
+        assert_eq!(parse_number("target", " 12,5 ").unwrap(), 12.5);
+        assert!(matches!(parse_number("target", "lots"), Err(OpError::NotANumber { .. })));
+        assert!(matches!(parse_number("target", "NaN"), Err(OpError::NotANumber { .. })));
+        assert_eq!(parse_whole("weight", "3", 1, 10).unwrap(), 3);
+        assert_eq!(
+            parse_whole("score", "7", 1, 5).unwrap_err().to_string(),
+            "score must be between 1 and 5 (got 7)"
+        );
+        assert!(parse_whole("score", "2.5", 1, 5).is_err());
+    }
+}

@@ -1,0 +1,164 @@
+//! The communication plan: what, to whom, by which medium, how often, who
+//! owns it, and when each is next due (overdue ones are flagged).
+
+use accord_shared::automerge::Automerge;
+use accord_shared::ids::DocumentId;
+use accord_shared::model::comm_plan::{self, Communication, CommunicationPatch, MAX_FREQUENCY_DAYS, NewCommunication};
+use accord_shared::model::members::{self, Member};
+use accord_shared::model::{Collection, MemberId, items};
+use leptos::prelude::*;
+
+use crate::components::form::{InlineError, feedback};
+use crate::edit::{self, apply_into, format_opt_date, parse_whole};
+use crate::store::Store;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Data {
+    plan: Vec<Communication>,
+    members: Vec<Member>,
+}
+
+fn load(doc: &Automerge) -> Data {
+    Data {
+        plan: comm_plan::list(doc),
+        members: members::list(doc)
+            .into_iter()
+            .filter(|m| m.left_at.is_none())
+            .collect(),
+    }
+}
+
+fn owner_options(members: &[Member], selected: Option<MemberId>) -> impl IntoView + use<> {
+    let options = members
+        .iter()
+        .map(|m| view! { <option value=m.id.key() selected=selected == Some(m.id)>{m.name.clone()}</option> })
+        .collect_view();
+    view! {
+        <option value="" selected=selected.is_none()>"(no owner)"</option>
+        {options}
+    }
+}
+
+/// The communication plan page.
+#[component]
+pub fn CommPlanPage(
+    /// The partnership.
+    id: DocumentId,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let data = edit::memo(store, id, load);
+    let error = feedback();
+    let rows = move || {
+        let Some(data) = data.get() else {
+            return ().into_any();
+        };
+        let now = edit::now();
+        data.plan
+            .iter()
+            .map(|c| {
+                let cid = c.id;
+                let update = move |patch: CommunicationPatch| {
+                    apply_into(error, &id, |tx| comm_plan::update(tx, cid, &patch));
+                };
+                let overdue = c.next_due.is_some_and(|d| d < now);
+                let text = move |field: &'static str| {
+                    move |ev: leptos::ev::Event| {
+                        let value = event_target_value(&ev);
+                        let mut patch = CommunicationPatch::default();
+                        match field {
+                            "what" => patch.what = Some(value),
+                            "audience" => patch.audience = Some(value),
+                            _ => patch.medium = Some(value),
+                        }
+                        update(patch);
+                    }
+                };
+                view! {
+                    <tr data-testid="comm-row">
+                        <td><input type="text" data-testid="comm-what" aria-label="What" prop:value=c.what.clone() on:change=text("what")/></td>
+                        <td><input type="text" data-testid="comm-audience" aria-label="Audience" prop:value=c.audience.clone() on:change=text("audience")/></td>
+                        <td><input type="text" data-testid="comm-medium" aria-label="Medium" prop:value=c.medium.clone() on:change=text("medium")/></td>
+                        <td>
+                            <input type="number" class="narrow" data-testid="comm-frequency" aria-label="Every (days)"
+                                prop:value=c.frequency_days.to_string()
+                                on:change=move |ev| {
+                                    match parse_whole("frequency (days)", &event_target_value(&ev), 1, MAX_FREQUENCY_DAYS) {
+                                        Ok(days) => update(CommunicationPatch { frequency_days: Some(days), ..CommunicationPatch::default() }),
+                                        Err(e) => error.set(Some(e.to_string())),
+                                    }
+                                }/>
+                        </td>
+                        <td>
+                            <select data-testid="comm-owner" aria-label="Owner"
+                                on:change=move |ev| {
+                                    let owner = event_target_value(&ev).parse::<MemberId>().ok();
+                                    update(CommunicationPatch { owner: Some(owner), ..CommunicationPatch::default() });
+                                }>
+                                {owner_options(&data.members, c.owner)}
+                            </select>
+                        </td>
+                        <td data-testid="comm-next-due" class:overdue=overdue>
+                            {format_opt_date(c.next_due)}
+                            {overdue.then_some(" (overdue)")}
+                        </td>
+                        <td>
+                            <button data-testid="comm-sent"
+                                on:click=move |_| { apply_into(error, &id, |tx| comm_plan::mark_sent(tx, cid, edit::now())); }>
+                                "Sent today"
+                            </button>
+                            <button class="link" data-testid="comm-delete"
+                                on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::CommPlan, cid, edit::now())); }>
+                                "Remove"
+                            </button>
+                        </td>
+                    </tr>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let what = RwSignal::new(String::new());
+    let audience = RwSignal::new(String::new());
+    let medium = RwSignal::new(String::new());
+    let frequency = RwSignal::new("7".to_owned());
+    let add_error = feedback();
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(add_error) else { return };
+        let owner = edit::me(&id);
+        let made = apply_into(add_error, &id, |tx| {
+            let new = NewCommunication {
+                what: what.get_untracked(),
+                audience: audience.get_untracked(),
+                medium: medium.get_untracked(),
+                frequency_days: parse_whole("frequency (days)", &frequency.get_untracked(), 1, MAX_FREQUENCY_DAYS)?,
+                owner,
+            };
+            comm_plan::add(tx, item, &new, edit::now())
+        });
+        if made {
+            what.set(String::new());
+            audience.set(String::new());
+            medium.set(String::new());
+        }
+    };
+    view! {
+        <h2>"Communication plan"</h2>
+        <table class="matrix comm">
+            <thead><tr>
+                <th scope="col">"What"</th><th scope="col">"To whom"</th><th scope="col">"Medium"</th>
+                <th scope="col">"Every (days)"</th><th scope="col">"Owner"</th><th scope="col">"Next due"</th><th></th>
+            </tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <InlineError message=error test_id="comm-row-error"/>
+        <form class="inline-form" on:submit=add>
+            <input type="text" data-testid="new-comm-what" placeholder="What (e.g. status report)" aria-label="What" bind:value=what/>
+            <input type="text" data-testid="new-comm-audience" placeholder="To whom" aria-label="Audience" bind:value=audience/>
+            <input type="text" data-testid="new-comm-medium" placeholder="Medium" aria-label="Medium" bind:value=medium/>
+            <input type="number" class="narrow" data-testid="new-comm-frequency" aria-label="Every (days)" bind:value=frequency/>
+            <button type="submit" data-testid="add-comm">"Add"</button>
+        </form>
+        <InlineError message=add_error test_id="comm-error"/>
+    }
+}

@@ -1,0 +1,142 @@
+//! The plan pages of one partnership (issue 5): vetting, objectives and KPIs,
+//! roles (RACI), communication plan and milestones, each at
+//! `#/p/<id>/<slug>`, plus [`overview_panels`] for the overview page and
+//! the [`PlanTabs`] bar linking all of a partnership's pages.
+//!
+//! Every form goes through [`crate::edit`]: a model op validates the input and
+//! either writes only the fields that changed or refuses, in which case the
+//! op's message is shown inline and the document is unchanged.
+
+mod comm_plan;
+mod milestones;
+mod objectives;
+pub mod overview_panels;
+mod roles;
+mod vetting;
+
+use accord_shared::ids::DocumentId;
+use leptos::prelude::*;
+
+use super::Route;
+use crate::edit;
+use crate::store::Store;
+
+/// One plan page of a partnership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PlanPage {
+    /// Criteria, scores, totals and due diligence.
+    Vetting,
+    /// Objectives and KPIs with their trend charts.
+    Objectives,
+    /// The RACI matrix.
+    Roles,
+    /// What is communicated, to whom, how often, and when next.
+    Communication,
+    /// Milestones, due and achieved.
+    Milestones,
+}
+
+impl PlanPage {
+    /// Every page, in tab order.
+    pub const ALL: [PlanPage; 5] = [
+        Self::Vetting,
+        Self::Objectives,
+        Self::Roles,
+        Self::Communication,
+        Self::Milestones,
+    ];
+
+    /// The fragment segment after `#/p/<id>/`.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Vetting => "vetting",
+            Self::Objectives => "objectives",
+            Self::Roles => "roles",
+            Self::Communication => "communication",
+            Self::Milestones => "milestones",
+        }
+    }
+
+    /// The page for a fragment segment, if any.
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.slug() == slug)
+    }
+
+    /// The tab label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Vetting => "Vetting",
+            Self::Objectives => "Objectives & KPIs",
+            Self::Roles => "Roles",
+            Self::Communication => "Communication",
+            Self::Milestones => "Milestones",
+        }
+    }
+}
+
+/// The tab bar linking a partnership's overview and plan pages; `current` is
+/// the page shown (`None` for the overview).
+#[component]
+pub fn PlanTabs(
+    /// The partnership.
+    id: DocumentId,
+    /// The page shown, `None` for the overview.
+    #[prop(optional)]
+    current: Option<PlanPage>,
+) -> impl IntoView {
+    let tab = move |route: Route, label: &'static str, slug: &'static str, active: bool| {
+        view! {
+            <a
+                href=route.hash()
+                class=if active { "tab active" } else { "tab" }
+                aria-current=if active { Some("page") } else { None }
+                data-testid=format!("tab-{slug}")
+            >
+                {label}
+            </a>
+        }
+    };
+    view! {
+        <nav class="tabs" aria-label="Partnership pages">
+            <a href="#/" class="tab back" data-testid="tab-home">"← All"</a>
+            {tab(Route::Partnership(id), "Overview", "overview", current.is_none())}
+            {PlanPage::ALL
+                .into_iter()
+                .map(|page| tab(Route::Plan(id, page), page.label(), page.slug(), current == Some(page)))
+                .collect_view()}
+        </nav>
+    }
+}
+
+/// A plan page of one partnership with the tab bar above it.
+#[component]
+pub fn PlanView(
+    /// The partnership.
+    id: DocumentId,
+    /// Which page.
+    page: PlanPage,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let held = move || edit::read(store, &id, |_| ()).is_some();
+    let missing = move || {
+        if store.ready.get() {
+            "This partnership is not on this device."
+        } else {
+            "Loading…"
+        }
+    };
+    view! {
+        <PlanTabs id=id current=page/>
+        <Show when=held fallback=move || view! { <p class="muted">{missing}</p> }>
+            <article class="plan" data-testid=format!("page-{}", page.slug())>
+                {match page {
+                    PlanPage::Vetting => view! { <vetting::VettingPage id=id/> }.into_any(),
+                    PlanPage::Objectives => view! { <objectives::ObjectivesPage id=id/> }.into_any(),
+                    PlanPage::Roles => view! { <roles::RolesPage id=id/> }.into_any(),
+                    PlanPage::Communication => view! { <comm_plan::CommPlanPage id=id/> }.into_any(),
+                    PlanPage::Milestones => view! { <milestones::MilestonesPage id=id/> }.into_any(),
+                }}
+            </article>
+        </Show>
+    }
+}

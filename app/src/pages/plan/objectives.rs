@@ -1,0 +1,408 @@
+//! Objectives and KPIs: objectives with owner party, deliverables, due date
+//! and status; KPIs, quantitative (unit, baseline, target, direction) or
+//! qualitative (rating scale), with a cadence, a measurement log, a trend
+//! chart with the target line, and health derived from the latest values.
+
+use accord_shared::automerge::Automerge;
+use accord_shared::ids::DocumentId;
+use accord_shared::model::kpis::{
+    self, Direction, Health, Kpi, KpiKind, KpiPatch, NewKpi, NewMeasurement,
+};
+use accord_shared::model::members::{self, Member};
+use accord_shared::model::objectives::{self, NewObjective, Objective, ObjectivePatch, ObjectiveStatus};
+use accord_shared::model::parties::{self, Party};
+use accord_shared::model::{Collection, ItemId, OpError, PartyId, items};
+use leptos::prelude::*;
+
+use crate::components::chart::TrendChart;
+use crate::components::form::{InlineError, feedback};
+use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole};
+use crate::store::Store;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Data {
+    objectives: Vec<Objective>,
+    kpis: Vec<Kpi>,
+    parties: Vec<Party>,
+    members: Vec<Member>,
+}
+
+fn load(doc: &Automerge) -> Data {
+    Data {
+        objectives: objectives::list(doc),
+        kpis: kpis::list(doc),
+        parties: parties::list(doc),
+        members: members::list(doc),
+    }
+}
+
+/// A status as people read it ("in progress").
+fn status_label(status: ObjectiveStatus) -> String {
+    status.as_str().replace('_', " ")
+}
+
+/// The health badge's text and CSS class.
+fn health_label(health: Health) -> (&'static str, &'static str) {
+    match health {
+        Health::NoData => ("no data", "health none"),
+        Health::OffTrack => ("off track", "health off"),
+        Health::AtRisk => ("at risk", "health risk"),
+        Health::OnTrack => ("on track", "health on"),
+    }
+}
+
+/// The target of a KPI as a line for the chart, and as text.
+fn target_of(kind: &KpiKind) -> (f64, String) {
+    match kind {
+        KpiKind::Quantitative {
+            unit,
+            baseline,
+            target,
+            direction,
+        } => {
+            let arrow = if *direction == Direction::Up { "↑" } else { "↓" };
+            (*target, format!("{baseline} → {target} {unit} {arrow}"))
+        }
+        KpiKind::Qualitative { scale, target } => {
+            (f64::from(*target), format!("rating {target} of {scale}"))
+        }
+    }
+}
+
+/// Party choices for an objective's owner.
+fn party_options(parties: &[Party], selected: Option<PartyId>) -> impl IntoView + use<> {
+    let options = parties
+        .iter()
+        .map(|p| {
+            let chosen = selected == Some(p.id);
+            view! { <option value=p.id.key() selected=chosen>{p.name.clone()}</option> }
+        })
+        .collect_view();
+    view! {
+        <option value="" selected=selected.is_none()>"(no owner)"</option>
+        {options}
+    }
+}
+
+/// The objectives and KPIs page.
+#[component]
+pub fn ObjectivesPage(
+    /// The partnership.
+    id: DocumentId,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let data = edit::memo(store, id, load);
+    view! {
+        <h2>"Objectives"</h2>
+        <ObjectiveList id=id data=data/>
+        <NewObjectiveForm id=id data=data/>
+        <h2>"KPIs"</h2>
+        <KpiList id=id data=data/>
+        <NewKpiForm id=id data=data/>
+    }
+}
+
+#[component]
+fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+    let error = feedback();
+    let rows = move || {
+        let Some(data) = data.get() else {
+            return ().into_any();
+        };
+        data.objectives
+            .iter()
+            .map(|objective| {
+                let oid = objective.id;
+                let update = move |patch: ObjectivePatch| {
+                    apply_into(error, &id, |tx| objectives::update(tx, oid, &patch));
+                };
+                let statuses = ObjectiveStatus::ALL
+                    .into_iter()
+                    .map(|s| {
+                        let chosen = s == objective.status;
+                        view! { <option value=s.as_str() selected=chosen>{status_label(s)}</option> }
+                    })
+                    .collect_view();
+                view! {
+                    <li class="card" data-testid="objective-row">
+                        <div class="row">
+                            <input type="text" class="grow" data-testid="objective-title" aria-label="Objective"
+                                prop:value=objective.title.clone()
+                                on:change=move |ev| update(ObjectivePatch { title: Some(event_target_value(&ev)), ..ObjectivePatch::default() })/>
+                            <select data-testid="objective-status" aria-label="Status"
+                                on:change=move |ev| {
+                                    match event_target_value(&ev).parse::<ObjectiveStatus>() {
+                                        Ok(status) => update(ObjectivePatch { status: Some(status), ..ObjectivePatch::default() }),
+                                        Err(e) => error.set(Some(e.to_string())),
+                                    }
+                                }>
+                                {statuses}
+                            </select>
+                        </div>
+                        <div class="row">
+                            <label>"Owner "
+                                <select data-testid="objective-owner"
+                                    on:change=move |ev| {
+                                        let owner = event_target_value(&ev).parse::<PartyId>().ok();
+                                        update(ObjectivePatch { owner: Some(owner), ..ObjectivePatch::default() });
+                                    }>
+                                    {party_options(&data.parties, objective.owner)}
+                                </select>
+                            </label>
+                            <label>"Due "
+                                <input type="date" data-testid="objective-due"
+                                    prop:value=format_opt_date(objective.due)
+                                    on:change=move |ev| {
+                                        match parse_date("due date", &event_target_value(&ev)) {
+                                            Ok(due) => update(ObjectivePatch { due: Some(due), ..ObjectivePatch::default() }),
+                                            Err(e) => error.set(Some(e.to_string())),
+                                        }
+                                    }/>
+                            </label>
+                            <button class="link" data-testid="objective-delete"
+                                on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Objectives, oid, edit::now())); }>
+                                "Remove"
+                            </button>
+                        </div>
+                        <textarea rows="2" data-testid="objective-deliverables" placeholder="Deliverables" aria-label="Deliverables"
+                            prop:value=objective.deliverables.clone()
+                            on:change=move |ev| update(ObjectivePatch { deliverables: Some(event_target_value(&ev)), ..ObjectivePatch::default() })>
+                        </textarea>
+                    </li>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        <ul class="cards">{rows}</ul>
+        <InlineError message=error test_id="objective-row-error"/>
+    }
+}
+
+#[component]
+fn NewObjectiveForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+    let error = feedback();
+    let title = RwSignal::new(String::new());
+    let due = RwSignal::new(String::new());
+    let owner = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(error) else { return };
+        let made = apply_into(error, &id, |tx| {
+            let new = NewObjective {
+                title: title.get_untracked(),
+                owner: owner.get_untracked().parse::<PartyId>().ok(),
+                deliverables: String::new(),
+                due: parse_date("due date", &due.get_untracked())?,
+            };
+            objectives::add(tx, item, &new, edit::now())
+        });
+        if made {
+            title.set(String::new());
+            due.set(String::new());
+        }
+    };
+    let parties = move || data.get().map(|d| party_options(&d.parties, None));
+    view! {
+        <form class="inline-form" on:submit=submit>
+            <input type="text" data-testid="new-objective-title" placeholder="New objective" aria-label="New objective" bind:value=title/>
+            <select data-testid="new-objective-owner" aria-label="Owner party" bind:value=owner>{parties}</select>
+            <input type="date" data-testid="new-objective-due" aria-label="Due date" bind:value=due/>
+            <button type="submit" data-testid="add-objective">"Add objective"</button>
+        </form>
+        <InlineError message=error test_id="objective-error"/>
+    }
+}
+
+#[component]
+fn KpiList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+    move || {
+        let Some(data) = data.get() else {
+            return ().into_any();
+        };
+        data.kpis
+            .iter()
+            .map(|kpi| view! { <KpiCard id=id kpi=kpi.clone() members=data.members.clone()/> })
+            .collect_view()
+            .into_any()
+    }
+}
+
+#[component]
+fn KpiCard(id: DocumentId, kpi: Kpi, members: Vec<Member>) -> impl IntoView {
+    let error = feedback();
+    let kid = kpi.id;
+    let (target, target_text) = target_of(&kpi.kind);
+    let (health_text, health_class) = health_label(kpi.health);
+    let points: Vec<(u64, f64)> = kpi.measurements.iter().map(|m| (m.at, m.value)).collect();
+    let who = move |by: Option<accord_shared::model::MemberId>| {
+        by.and_then(|b| members.iter().find(|m| m.id == b))
+            .map(|m| m.name.clone())
+            .unwrap_or_default()
+    };
+    let log = kpi
+        .measurements
+        .iter()
+        .rev()
+        .map(|m| {
+            view! {
+                <tr data-testid="measurement-row">
+                    <td>{format_date(m.at)}</td>
+                    <td data-testid="measurement-value">{m.value.to_string()}</td>
+                    <td>{m.note.clone()}</td>
+                    <td>{who(m.by)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let value = RwSignal::new(String::new());
+    let date = RwSignal::new(format_date(edit::now()));
+    let note = RwSignal::new(String::new());
+    let record = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let by = match edit::me_or_error(&id) {
+            Ok(by) => by,
+            Err(e) => return error.set(Some(e.to_string())),
+        };
+        let Some(item) = edit::new_id(error) else { return };
+        let made = apply_into(error, &id, |tx| {
+            let new = NewMeasurement {
+                value: parse_number("value", &value.get_untracked())?,
+                note: note.get_untracked(),
+                at: parse_date("date", &date.get_untracked())?.ok_or(OpError::InvalidDate { field: "date" })?,
+                by,
+            };
+            kpis::record(tx, kid, item, &new)
+        });
+        if made {
+            value.set(String::new());
+            note.set(String::new());
+        }
+    };
+    let next_due = kpi.next_due.map(format_date);
+    view! {
+        <section class="card kpi" data-testid="kpi-card">
+            <div class="row">
+                <input type="text" class="grow" data-testid="kpi-name" aria-label="KPI"
+                    prop:value=kpi.name.clone()
+                    on:change=move |ev| {
+                        let patch = KpiPatch { name: Some(event_target_value(&ev)), ..KpiPatch::default() };
+                        apply_into(error, &id, |tx| kpis::update(tx, kid, &patch));
+                    }/>
+                <span class=health_class data-testid="kpi-health">{health_text}</span>
+                <button class="link" data-testid="kpi-delete"
+                    on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Kpis, kid, edit::now())); }>
+                    "Remove"
+                </button>
+            </div>
+            <p class="muted">
+                <span data-testid="kpi-target">{target_text}</span>
+                {format!(" · every {} days", kpi.cadence_days)}
+                {next_due.map(|d| format!(" · next measurement {d}"))}
+            </p>
+            <TrendChart points=points target=target label=kpi.name.clone()/>
+            <table class="log">
+                <thead><tr><th>"Date"</th><th>"Value"</th><th>"Note"</th><th>"By"</th></tr></thead>
+                <tbody>{log}</tbody>
+            </table>
+            <form class="inline-form" on:submit=record>
+                <input type="text" inputmode="decimal" class="narrow" data-testid="measurement-value-input" placeholder="Value" aria-label="Value" bind:value=value/>
+                <input type="date" data-testid="measurement-date" aria-label="Date" bind:value=date/>
+                <input type="text" data-testid="measurement-note" placeholder="Note" aria-label="Note" bind:value=note/>
+                <button type="submit" data-testid="record-measurement">"Record"</button>
+            </form>
+            <InlineError message=error test_id="measurement-error"/>
+        </section>
+    }
+}
+
+#[component]
+fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+    let error = feedback();
+    let name = RwSignal::new(String::new());
+    let kind = RwSignal::new("quantitative".to_owned());
+    let unit = RwSignal::new(String::new());
+    let baseline = RwSignal::new("0".to_owned());
+    let target = RwSignal::new(String::new());
+    let direction = RwSignal::new("up".to_owned());
+    let scale = RwSignal::new("5".to_owned());
+    let cadence = RwSignal::new("30".to_owned());
+    let objective = RwSignal::new(String::new());
+    let read_kind = move || -> Result<KpiKind, OpError> {
+        if kind.get_untracked() == "qualitative" {
+            let scale = parse_whole("scale", &scale.get_untracked(), 2, u32::from(kpis::MAX_SCALE))?;
+            let target = parse_whole("target", &target.get_untracked(), 1, scale)?;
+            Ok(KpiKind::Qualitative {
+                scale: u8::try_from(scale).unwrap_or(kpis::MAX_SCALE),
+                target: u8::try_from(target).unwrap_or(1),
+            })
+        } else {
+            Ok(KpiKind::Quantitative {
+                unit: unit.get_untracked(),
+                baseline: parse_number("baseline", &baseline.get_untracked())?,
+                target: parse_number("target", &target.get_untracked())?,
+                direction: if direction.get_untracked() == "down" { Direction::Down } else { Direction::Up },
+            })
+        }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(error) else { return };
+        let made = apply_into(error, &id, |tx| {
+            let new = NewKpi {
+                name: name.get_untracked(),
+                objective: objective.get_untracked().parse::<ItemId>().ok(),
+                kind: read_kind()?,
+                cadence_days: parse_whole("cadence", &cadence.get_untracked(), 1, kpis::MAX_CADENCE_DAYS)?,
+            };
+            kpis::add(tx, item, &new, edit::now())
+        });
+        if made {
+            name.set(String::new());
+            target.set(String::new());
+        }
+    };
+    let objective_options = move || {
+        data.get().map(|d| {
+            d.objectives
+                .iter()
+                .map(|o| view! { <option value=o.id.key()>{o.title.clone()}</option> })
+                .collect_view()
+        })
+    };
+    let quantitative = move || kind.get() != "qualitative";
+    view! {
+        <form class="stacked-form" on:submit=submit>
+            <div class="row">
+                <input type="text" class="grow" data-testid="new-kpi-name" placeholder="New KPI" aria-label="New KPI" bind:value=name/>
+                <select data-testid="new-kpi-kind" aria-label="Kind" bind:value=kind>
+                    <option value="quantitative">"quantitative"</option>
+                    <option value="qualitative">"qualitative (rating)"</option>
+                </select>
+                <select data-testid="new-kpi-objective" aria-label="Objective" bind:value=objective>
+                    <option value="">"(no objective)"</option>
+                    {objective_options}
+                </select>
+            </div>
+            <div class="row">
+                <Show when=quantitative fallback=move || view! {
+                    <label>"Scale 1–" <input type="number" class="narrow" data-testid="new-kpi-scale" bind:value=scale/></label>
+                }>
+                    <label>"Unit " <input type="text" class="narrow" data-testid="new-kpi-unit" placeholder="%" bind:value=unit/></label>
+                    <label>"Baseline " <input type="text" inputmode="decimal" class="narrow" data-testid="new-kpi-baseline" bind:value=baseline/></label>
+                    <label>"Direction "
+                        <select data-testid="new-kpi-direction" bind:value=direction>
+                            <option value="up">"higher is better"</option>
+                            <option value="down">"lower is better"</option>
+                        </select>
+                    </label>
+                </Show>
+                <label>"Target " <input type="text" inputmode="decimal" class="narrow" data-testid="new-kpi-target" bind:value=target/></label>
+                <label>"Every " <input type="number" class="narrow" data-testid="new-kpi-cadence" bind:value=cadence/> " days"</label>
+                <button type="submit" data-testid="add-kpi">"Add KPI"</button>
+            </div>
+        </form>
+        <InlineError message=error test_id="kpi-error"/>
+    }
+}

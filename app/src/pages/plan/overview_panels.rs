@@ -1,0 +1,1 @@
+//! Overview panels of the plan (lifecycle stage, parties, managers, review cadence); filled in next.

@@ -1,0 +1,173 @@
+//! Roles: the RACI matrix (activities × current members), with an inline
+//! warning on each activity that lacks exactly one Accountable or at least
+//! one Responsible.
+
+use accord_shared::automerge::Automerge;
+use accord_shared::ids::DocumentId;
+use accord_shared::model::members::{self, Member};
+use accord_shared::model::raci::{self, ActivityIssue, Raci, Role};
+use accord_shared::model::{Collection, ItemId, MemberId, items};
+use leptos::prelude::*;
+
+use crate::components::form::{InlineError, feedback};
+use crate::edit::{self, apply_into};
+use crate::store::Store;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Data {
+    raci: Raci,
+    issues: Vec<ActivityIssue>,
+    members: Vec<Member>,
+}
+
+fn load(doc: &Automerge) -> Data {
+    Data {
+        raci: raci::read(doc),
+        issues: raci::issues(doc),
+        members: members::list(doc)
+            .into_iter()
+            .filter(|m| m.left_at.is_none())
+            .collect(),
+    }
+}
+
+/// The cell choices: empty, then R, A, C, I.
+const ROLES: [Role; 4] = [
+    Role::Responsible,
+    Role::Accountable,
+    Role::Consulted,
+    Role::Informed,
+];
+
+/// The warning shown under an activity, or `None` when it is fine.
+fn warning(issues: &[ActivityIssue], activity: ItemId) -> Option<String> {
+    issues
+        .iter()
+        .find(|i| i.activity == activity)
+        .filter(|i| !i.problems.is_empty())
+        .map(|i| {
+            let text = i
+                .problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            format!("⚠ {text}")
+        })
+}
+
+/// The roles page.
+#[component]
+pub fn RolesPage(
+    /// The partnership.
+    id: DocumentId,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let data = edit::memo(store, id, load);
+    let error = feedback();
+    let matrix = move || {
+        let Some(data) = data.get() else {
+            return ().into_any();
+        };
+        let header = data
+            .members
+            .iter()
+            .map(|m| view! { <th scope="col" data-testid="raci-member">{m.name.clone()}</th> })
+            .collect_view();
+        let rows = data
+            .raci
+            .activities
+            .iter()
+            .map(|activity| {
+                let aid = activity.id;
+                let cells = data
+                    .members
+                    .iter()
+                    .map(|member| role_cell(id, aid, member, data.raci.cells.get(&(aid, member.id)).copied(), error))
+                    .collect_view();
+                let warn = warning(&data.issues, aid);
+                let flagged = warn.is_some();
+                view! {
+                    <tr data-testid="raci-row" class:warn=flagged>
+                        <th scope="row">
+                            <input type="text" data-testid="activity-name" aria-label="Activity"
+                                prop:value=activity.name.clone()
+                                on:change=move |ev| {
+                                    let name = event_target_value(&ev);
+                                    apply_into(error, &id, |tx| raci::rename_activity(tx, aid, &name));
+                                }/>
+                            {warn.map(|w| view! { <p class="inline-warning" data-testid="raci-warning">{w}</p> })}
+                        </th>
+                        {cells}
+                        <td>
+                            <button class="link" data-testid="activity-delete"
+                                on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Activities, aid, edit::now())); }>
+                                "Remove"
+                            </button>
+                        </td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let no_members = data.members.is_empty();
+        view! {
+            <table class="matrix raci">
+                <thead><tr><th scope="col">"Activity"</th>{header}<th></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            {no_members.then(|| view! { <p class="muted">"No members yet: people appear here once they join the partnership."</p> })}
+        }
+        .into_any()
+    };
+    let name = RwSignal::new(String::new());
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(error) else { return };
+        if apply_into(error, &id, |tx| raci::add_activity(tx, item, &name.get_untracked())) {
+            name.set(String::new());
+        }
+    };
+    view! {
+        <h2>"Roles and responsibilities"</h2>
+        <p class="muted">"R responsible · A accountable (exactly one) · C consulted · I informed"</p>
+        {matrix}
+        <form class="inline-form" on:submit=add>
+            <input type="text" data-testid="new-activity" placeholder="New activity" aria-label="New activity" bind:value=name/>
+            <button type="submit" data-testid="add-activity">"Add activity"</button>
+        </form>
+        <InlineError message=error test_id="raci-error"/>
+    }
+}
+
+/// One cell: a select of nothing / R / A / C / I.
+fn role_cell(
+    id: DocumentId,
+    activity: ItemId,
+    member: &Member,
+    role: Option<Role>,
+    error: crate::components::form::Feedback,
+) -> impl IntoView + use<> {
+    let mid: MemberId = member.id;
+    let options = ROLES
+        .into_iter()
+        .map(|r| view! { <option value=r.letter() selected=role == Some(r)>{r.letter()}</option> })
+        .collect_view();
+    view! {
+        <td>
+            <select data-testid="raci-cell" data-member=member.name.clone()
+                aria-label=format!("Role of {}", member.name)
+                on:change=move |ev| {
+                    let text = event_target_value(&ev);
+                    match (!text.is_empty()).then(|| text.parse::<Role>()).transpose() {
+                        Ok(role) => {
+                            apply_into(error, &id, |tx| raci::assign(tx, activity, mid, role));
+                        }
+                        Err(e) => error.set(Some(e.to_string())),
+                    }
+                }>
+                <option value="" selected=role.is_none()>"–"</option>
+                {options}
+            </select>
+        </td>
+    }
+}
