@@ -7,6 +7,7 @@ mod presence;
 use leptos::prelude::*;
 
 pub use self::presence::PresenceBar;
+
 use crate::store::{Store, SyncStatus};
 
 /// The always-visible sync status: `offline`, `syncing (N)` or `saved on relay`.
