@@ -92,6 +92,7 @@ pub fn PartnershipPage(
     };
     view! {
         <Show when=held fallback=move || view! { <p class="muted">{missing}</p> }>
+            <super::plan::PlanTabs id=id/>
             <article class="partnership">
                 <div class="toolbar">
                     <a href="#/" data-testid="back">"← All partnerships"</a>
@@ -119,6 +120,7 @@ pub fn PartnershipPage(
                         }).collect_view()}
                     </ul>
                 </section>
+                <super::plan::overview_panels::OverviewPanels id=id/>
                 <InvitePanel id=id/>
                 <p class="muted doc-url" data-testid="document-url">{id.url()}</p>
             </article>
