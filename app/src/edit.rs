@@ -6,8 +6,13 @@
 //! - [`parse_date`], [`format_date`], [`parse_number`] turn form text into
 //!   op input, reporting bad text with the same [`OpError`] messages the ops use.
 
-use accord_shared::automerge::transaction::Transaction;
+// The model's `OpError` carries Automerge's error inline (128 bytes on
+// 64-bit targets); these results are short-lived and go straight to an
+// inline message, so boxing them buys nothing.
+#![allow(clippy::result_large_err)]
+
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::{DAY_MS, ItemId, MemberId, OpError, members};
 use leptos::prelude::*;
@@ -234,9 +239,19 @@ mod tests {
             let ms = parse_date("due", text).unwrap().unwrap();
             assert_eq!(format_date(ms), text);
         }
-        assert_eq!(parse_date("due", "2026-11-23").unwrap(), Some(1_795_392_000_000));
+        assert_eq!(
+            parse_date("due", "2026-11-23").unwrap(),
+            Some(1_795_392_000_000)
+        );
         assert_eq!(parse_date("due", "  ").unwrap(), None);
-        for bad in ["2026-02-30", "2025-13-01", "2026-1", "tomorrow", "2026-00-10", "20x6-01-01"] {
+        for bad in [
+            "2026-02-30",
+            "2025-13-01",
+            "2026-1",
+            "tomorrow",
+            "2026-00-10",
+            "20x6-01-01",
+        ] {
             let error = parse_date("due", bad).unwrap_err();
             assert_eq!(error.to_string(), "due is not a valid date", "{bad}");
         }
@@ -245,8 +260,14 @@ mod tests {
     #[test]
     fn numbers_parse_like_people_type_them() {
         assert_eq!(parse_number("target", " 12,5 ").unwrap(), 12.5);
-        assert!(matches!(parse_number("target", "lots"), Err(OpError::NotANumber { .. })));
-        assert!(matches!(parse_number("target", "NaN"), Err(OpError::NotANumber { .. })));
+        assert!(matches!(
+            parse_number("target", "lots"),
+            Err(OpError::NotANumber { .. })
+        ));
+        assert!(matches!(
+            parse_number("target", "NaN"),
+            Err(OpError::NotANumber { .. })
+        ));
         assert_eq!(parse_whole("weight", "3", 1, 10).unwrap(), 3);
         assert_eq!(
             parse_whole("score", "7", 1, 5).unwrap_err().to_string(),

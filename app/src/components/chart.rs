@@ -44,10 +44,10 @@ pub fn layout(points: &[(u64, f64)], target: f64) -> Layout {
         .collect();
     points.sort_by_key(|(at, _)| *at);
     let target = if target.is_finite() { target } else { 0.0 };
-    let (mut low, mut high) = points
-        .iter()
-        .fold((target, target), |(lo, hi), (_, v)| (lo.min(*v), hi.max(*v)));
-    if high - low < f64::EPSILON {
+    let (mut low, mut high) = points.iter().fold((target, target), |(lo, hi), (_, v)| {
+        (lo.min(*v), hi.max(*v))
+    });
+    if (high - low).abs() < f64::EPSILON {
         low -= 1.0;
         high += 1.0;
     }
@@ -70,6 +70,7 @@ pub fn layout(points: &[(u64, f64)], target: f64) -> Layout {
 }
 
 /// A KPI's trend with its target line. `points` are (time ms, value).
+#[allow(clippy::needless_pass_by_value)] // component props are owned
 #[component]
 pub fn TrendChart(
     /// The measurements, (time in ms, value).

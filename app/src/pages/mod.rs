@@ -44,7 +44,9 @@ impl Route {
         let (id, page) = rest.split_once('/').unwrap_or((rest, ""));
         match (DocumentId::parse_url_or_id(id), page) {
             (Ok(id), "") => Self::Partnership(id),
-            (Ok(id), page) => plan::PlanPage::from_slug(page).map_or(Self::Home, |p| Self::Plan(id, p)),
+            (Ok(id), page) => {
+                plan::PlanPage::from_slug(page).map_or(Self::Home, |p| Self::Plan(id, p))
+            }
             (Err(_), _) => Self::Home,
         }
     }

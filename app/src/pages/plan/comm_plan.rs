@@ -3,7 +3,9 @@
 
 use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
-use accord_shared::model::comm_plan::{self, Communication, CommunicationPatch, MAX_FREQUENCY_DAYS, NewCommunication};
+use accord_shared::model::comm_plan::{
+    self, Communication, CommunicationPatch, MAX_FREQUENCY_DAYS, NewCommunication,
+};
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::{Collection, MemberId, items};
 use leptos::prelude::*;
@@ -124,14 +126,21 @@ pub fn CommPlanPage(
     let add_error = feedback();
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(item) = edit::new_id(add_error) else { return };
+        let Some(item) = edit::new_id(add_error) else {
+            return;
+        };
         let owner = edit::me(&id);
         let made = apply_into(add_error, &id, |tx| {
             let new = NewCommunication {
                 what: what.get_untracked(),
                 audience: audience.get_untracked(),
                 medium: medium.get_untracked(),
-                frequency_days: parse_whole("frequency (days)", &frequency.get_untracked(), 1, MAX_FREQUENCY_DAYS)?,
+                frequency_days: parse_whole(
+                    "frequency (days)",
+                    &frequency.get_untracked(),
+                    1,
+                    MAX_FREQUENCY_DAYS,
+                )?,
                 owner,
             };
             comm_plan::add(tx, item, &new, edit::now())

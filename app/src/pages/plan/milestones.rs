@@ -92,7 +92,9 @@ pub fn MilestonesPage(
     let add_error = feedback();
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(item) = edit::new_id(add_error) else { return };
+        let Some(item) = edit::new_id(add_error) else {
+            return;
+        };
         let made = apply_into(add_error, &id, |tx| {
             let new = NewMilestone {
                 title: title.get_untracked(),

@@ -9,14 +9,18 @@ use accord_shared::model::kpis::{
     self, Direction, Health, Kpi, KpiKind, KpiPatch, NewKpi, NewMeasurement,
 };
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::objectives::{self, NewObjective, Objective, ObjectivePatch, ObjectiveStatus};
+use accord_shared::model::objectives::{
+    self, NewObjective, Objective, ObjectivePatch, ObjectiveStatus,
+};
 use accord_shared::model::parties::{self, Party};
 use accord_shared::model::{Collection, ItemId, OpError, PartyId, items};
 use leptos::prelude::*;
 
 use crate::components::chart::TrendChart;
 use crate::components::form::{InlineError, feedback};
-use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole};
+use crate::edit::{
+    self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole,
+};
 use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +64,11 @@ fn target_of(kind: &KpiKind) -> (f64, String) {
             target,
             direction,
         } => {
-            let arrow = if *direction == Direction::Up { "↑" } else { "↓" };
+            let arrow = if *direction == Direction::Up {
+                "↑"
+            } else {
+                "↓"
+            };
             (*target, format!("{baseline} → {target} {unit} {arrow}"))
         }
         KpiKind::Qualitative { scale, target } => {
@@ -188,7 +196,9 @@ fn NewObjectiveForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let owner = RwSignal::new(String::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(item) = edit::new_id(error) else { return };
+        let Some(item) = edit::new_id(error) else {
+            return;
+        };
         let made = apply_into(error, &id, |tx| {
             let new = NewObjective {
                 title: title.get_untracked(),
@@ -265,12 +275,15 @@ fn KpiCard(id: DocumentId, kpi: Kpi, members: Vec<Member>) -> impl IntoView {
             Ok(by) => by,
             Err(e) => return error.set(Some(e.to_string())),
         };
-        let Some(item) = edit::new_id(error) else { return };
+        let Some(item) = edit::new_id(error) else {
+            return;
+        };
         let made = apply_into(error, &id, |tx| {
             let new = NewMeasurement {
                 value: parse_number("value", &value.get_untracked())?,
                 note: note.get_untracked(),
-                at: parse_date("date", &date.get_untracked())?.ok_or(OpError::InvalidDate { field: "date" })?,
+                at: parse_date("date", &date.get_untracked())?
+                    .ok_or(OpError::InvalidDate { field: "date" })?,
                 by,
             };
             kpis::record(tx, kid, item, &new)
@@ -331,7 +344,12 @@ fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let objective = RwSignal::new(String::new());
     let read_kind = move || -> Result<KpiKind, OpError> {
         if kind.get_untracked() == "qualitative" {
-            let scale = parse_whole("scale", &scale.get_untracked(), 2, u32::from(kpis::MAX_SCALE))?;
+            let scale = parse_whole(
+                "scale",
+                &scale.get_untracked(),
+                2,
+                u32::from(kpis::MAX_SCALE),
+            )?;
             let target = parse_whole("target", &target.get_untracked(), 1, scale)?;
             Ok(KpiKind::Qualitative {
                 scale: u8::try_from(scale).unwrap_or(kpis::MAX_SCALE),
@@ -342,19 +360,30 @@ fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
                 unit: unit.get_untracked(),
                 baseline: parse_number("baseline", &baseline.get_untracked())?,
                 target: parse_number("target", &target.get_untracked())?,
-                direction: if direction.get_untracked() == "down" { Direction::Down } else { Direction::Up },
+                direction: if direction.get_untracked() == "down" {
+                    Direction::Down
+                } else {
+                    Direction::Up
+                },
             })
         }
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(item) = edit::new_id(error) else { return };
+        let Some(item) = edit::new_id(error) else {
+            return;
+        };
         let made = apply_into(error, &id, |tx| {
             let new = NewKpi {
                 name: name.get_untracked(),
                 objective: objective.get_untracked().parse::<ItemId>().ok(),
                 kind: read_kind()?,
-                cadence_days: parse_whole("cadence", &cadence.get_untracked(), 1, kpis::MAX_CADENCE_DAYS)?,
+                cadence_days: parse_whole(
+                    "cadence",
+                    &cadence.get_untracked(),
+                    1,
+                    kpis::MAX_CADENCE_DAYS,
+                )?,
             };
             kpis::add(tx, item, &new, edit::now())
         });

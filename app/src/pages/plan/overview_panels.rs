@@ -183,9 +183,21 @@ fn ManagersPanel(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
 #[component]
 fn ReviewPanel(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let cadence = move || data.get().map(|d| d.overview.review_cadence_days.to_string()).unwrap_or_default();
-    let last = move || data.get().map(|d| format_opt_date(d.overview.last_check_in)).unwrap_or_default();
-    let next = move || data.get().map(|d| format_opt_date(d.overview.next_check_in)).unwrap_or_default();
+    let cadence = move || {
+        data.get()
+            .map(|d| d.overview.review_cadence_days.to_string())
+            .unwrap_or_default()
+    };
+    let last = move || {
+        data.get()
+            .map(|d| format_opt_date(d.overview.last_check_in))
+            .unwrap_or_default()
+    };
+    let next = move || {
+        data.get()
+            .map(|d| format_opt_date(d.overview.next_check_in))
+            .unwrap_or_default()
+    };
     let overdue = move || {
         data.get()
             .and_then(|d| d.overview.next_check_in)

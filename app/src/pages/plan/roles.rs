@@ -122,8 +122,12 @@ pub fn RolesPage(
     let name = RwSignal::new(String::new());
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(item) = edit::new_id(error) else { return };
-        if apply_into(error, &id, |tx| raci::add_activity(tx, item, &name.get_untracked())) {
+        let Some(item) = edit::new_id(error) else {
+            return;
+        };
+        if apply_into(error, &id, |tx| {
+            raci::add_activity(tx, item, &name.get_untracked())
+        }) {
             name.set(String::new());
         }
     };

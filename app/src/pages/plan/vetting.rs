@@ -194,9 +194,16 @@ pub fn VettingPage(
     let new_weight = RwSignal::new("1".to_owned());
     let add_criterion = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(item) = edit::new_id(criterion_error) else { return };
+        let Some(item) = edit::new_id(criterion_error) else {
+            return;
+        };
         let made = apply_into(criterion_error, &id, |tx| {
-            let weight = parse_whole("weight", &new_weight.get_untracked(), WEIGHT_RANGE.0, WEIGHT_RANGE.1)?;
+            let weight = parse_whole(
+                "weight",
+                &new_weight.get_untracked(),
+                WEIGHT_RANGE.0,
+                WEIGHT_RANGE.1,
+            )?;
             vetting::add_criterion(tx, item, &new_name.get_untracked(), weight)
         });
         if made {
@@ -273,7 +280,9 @@ pub fn VettingPage(
     let new_evidence = RwSignal::new(String::new());
     let add_diligence = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(item) = edit::new_id(diligence_error) else { return };
+        let Some(item) = edit::new_id(diligence_error) else {
+            return;
+        };
         let owner = edit::me(&id);
         let made = apply_into(diligence_error, &id, |tx| {
             let new = NewDiligence {
