@@ -110,6 +110,8 @@ pub struct Client {
     writes: UnboundedSender<WriteJob>,
     pending_writes: Cell<usize>,
     registering: Cell<bool>,
+    /// Set when the browser reports the network back: skip the backoff.
+    wake: Cell<bool>,
     /// This page session's Automerge actor (see [`Identity::session_actor`]).
     actor: ActorId,
     /// Random id of this tab, for presence.
@@ -210,6 +212,7 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         writes,
         pending_writes: Cell::new(0),
         registering: Cell::new(false),
+        wake: Cell::new(false),
         actor,
         session: browser::hex(&session),
         ephemeral_count: Cell::new(0),
@@ -236,6 +239,16 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         .map_err(BrowserError::from)?;
     // The listener lives as long as the page.
     on_pagehide.forget();
+    // The browser knows before a dead socket times out: drop the connection
+    // when it goes offline, reconnect as soon as it is back.
+    for (name, online) in [("offline", false), ("online", true)] {
+        let client = Rc::clone(&client);
+        let listener = Closure::<dyn FnMut()>::new(move || client.network_changed(online));
+        browser::window()?
+            .add_event_listener_with_callback(name, listener.as_ref().unchecked_ref())
+            .map_err(BrowserError::from)?;
+        listener.forget();
+    }
     Ok(client)
 }
 
@@ -599,13 +612,27 @@ impl Client {
         }
     }
 
-    /// Feeds one event to the engine and carries out its effects.
+    /// Feeds one event to the engine and carries out its effects. After the
+    /// first local change to a document in this session (whoever made it, e.g.
+    /// [`Self::change`]), this tab's actor is tied to our member there.
     fn handle(&self, event: Event) {
+        let local = match &event {
+            Event::LocalChange { document } => Some(*document),
+            _ => None,
+        };
         let effects = self.engine.borrow_mut().handle(now_ms(), event);
         for effect in effects {
             self.apply(effect);
         }
         self.refresh_status();
+        if let Some(id) = local.filter(|id| !self.attributed.borrow().contains(id)) {
+            let party = self.party_for(&id);
+            if let Err(error) = self.change_member(&id, &party) {
+                browser::log(&format!(
+                    "accord: cannot record this device in {id}: {error}"
+                ));
+            }
+        }
     }
 
     fn apply(&self, effect: Effect) {
@@ -626,6 +653,13 @@ impl Client {
             Effect::Unloaded { .. } | Effect::Notify(Notification::PeerHeadsChanged(..)) => {}
             Effect::Notify(Notification::Ephemeral(message)) => self.heard(&message),
             Effect::Notify(Notification::Changed(id)) => {
+                // A document first received from the relay has a random actor:
+                // make local edits use this tab's actor, which is attributable.
+                if let Some(doc) = self.engine.borrow_mut().document_mut(&id)
+                    && doc.get_actor() != &self.actor
+                {
+                    doc.set_actor(self.actor.clone());
+                }
                 self.store.bump();
                 if let Some(title) = self.field(&id, "title") {
                     self.title_changed(&id, &title);
@@ -712,7 +746,14 @@ impl Client {
             }
             let delay = backoff_ms(attempt, browser::random_unit());
             attempt = attempt.saturating_add(1);
-            browser::sleep(delay).await;
+            // Wait out the backoff, but retry at once when the browser says
+            // the network is back.
+            let mut waited = 0;
+            while waited < delay && !self.wake.replace(false) {
+                let step = delay.saturating_sub(waited).min(250);
+                browser::sleep(step).await;
+                waited += step;
+            }
         }
     }
 
@@ -894,7 +935,6 @@ impl Client {
             // A viewer's changes are not applied by the relay; record nothing.
             return Ok(());
         }
-        self.edit(&id, |_| Ok(()))?;
         let party = self.party_for(&id);
         self.change_member(&id, &party)
     }
@@ -944,6 +984,16 @@ impl Client {
         self.edit(id, |tx| {
             overview::move_stage(tx, model::ItemId::from_bytes(entry), to, by, now_ms())
         })
+    }
+
+    /// Reacts to the browser's `online`/`offline` events.
+    fn network_changed(&self, online: bool) {
+        browser::log(&format!("accord: network {}", if online { "back" } else { "lost" }));
+        if online {
+            self.wake.set(true);
+        } else if let Some(link) = self.link.borrow().as_ref() {
+            let _ = link.socket.close();
+        }
     }
 
     /// Sends this tab's presence for the page it shows (or a `leaving` one).

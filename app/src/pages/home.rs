@@ -78,8 +78,11 @@ fn ProfileForm() -> impl IntoView {
     let store = expect_context::<Store>();
     let save = move |update: fn(&mut Profile, String)| {
         move |ev: leptos::ev::Event| {
-            let mut profile = store.profile.get_untracked();
-            update(&mut profile, event_target_value(&ev).trim().to_owned());
+            // Update the signal at once, so a second field changed before the
+            // first is stored builds on it instead of overwriting it.
+            let value = event_target_value(&ev).trim().to_owned();
+            store.profile.update(|p| update(p, value));
+            let profile = store.profile.get_untracked();
             let Some(client) = client() else { return };
             spawn_local(async move {
                 if let Err(error) = client.set_profile(profile).await {
@@ -88,9 +91,18 @@ fn ProfileForm() -> impl IntoView {
             });
         }
     };
-    let complete = move || store.profile.with(Profile::is_complete);
+    // Open on first run; after that the user folds it as they like (it must
+    // not fold itself while they are still filling it in).
+    let open = RwSignal::new(false);
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) || !store.ready.get() {
+            return done.unwrap_or(false);
+        }
+        open.set(!store.profile.with_untracked(Profile::is_complete));
+        true
+    });
     view! {
-        <details class="profile" prop:open=move || store.ready.get() && !complete()>
+        <details class="profile" prop:open=move || open.get()>
             <summary data-testid="profile-summary">
                 {move || {
                     let p = store.profile.get();
