@@ -61,7 +61,8 @@ pub fn apply(
     op: impl FnOnce(&mut Transaction<'_>) -> Result<(), OpError>,
 ) -> Result<(), EditError> {
     let client = client().ok_or(EditError::NotReady)?;
-    client.change(id, |tx| op(tx).map_err(EditError::from))
+    // `edit` also registers this tab's actor to the device's member.
+    Ok(client.edit(id, op)?)
 }
 
 /// Runs [`apply`] and puts its outcome into `message`: cleared on success,
@@ -112,11 +113,28 @@ pub fn now() -> u64 {
     browser::now_ms()
 }
 
-/// The member this device edits `id` as (its actor's registered member),
-/// if the device has joined the partnership as a member.
+/// The member this device edits `id` as, if the device has joined the
+/// partnership as a member: its actor's registered member, or else (a new
+/// tab whose actor is not registered yet) the current member whose public
+/// key starts with the actor's first 16 bytes — the app makes each tab's
+/// actor from the device key that way.
 pub fn me(id: &DocumentId) -> Option<MemberId> {
     client()?.read_doc(id, |doc| {
-        members::attribute(doc, doc.get_actor()).map(|(member, _)| member)
+        let actor = doc.get_actor();
+        if let Some((member, _)) = members::attribute(doc, actor) {
+            return Some(member);
+        }
+        let bytes = actor.to_bytes();
+        let prefix = browser::hex(bytes.get(..16)?);
+        members::list(doc)
+            .into_iter()
+            .find(|m| {
+                m.left_at.is_none()
+                    && m.public_key
+                        .as_deref()
+                        .is_some_and(|key| key.starts_with(&prefix))
+            })
+            .map(|m| m.id)
     })?
 }
 
