@@ -174,7 +174,7 @@ impl Client {
     /// Opens a new connection (after [`Self::disconnect`] or a drop) and resumes every document.
     pub async fn reconnect(&self, url: &str) -> Result<(), ClientError> {
         self.disconnect();
-        let (socket, _) = tokio_tungstenite::connect_async(url)
+        let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
             .await
             .map_err(|e| ClientError::Connect(e.to_string()))?;
         let (mut sink, mut stream) = socket.split();
@@ -317,7 +317,7 @@ impl Client {
         &self,
         init: impl FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>,
     ) -> Result<DocumentId, ClientError> {
-        let id = DocumentId::from_bytes(random_bytes());
+        let id = DocumentId::generate(random_bytes());
         let mut doc = Automerge::new();
         doc.transact(|tx| init(tx))
             .map_err(|failure| failure.error)?;

@@ -21,6 +21,9 @@ use crate::hub::{HubInput, Outbound};
 use crate::metrics::Metrics;
 use crate::{AppState, now_ms};
 
+/// Per-connection read buffer; larger frames are read in several steps.
+const CONNECTION_BUFFER_BYTES: usize = 8 * 1024;
+
 /// Query string of `/sync` (browsers cannot set headers on WebSockets).
 #[derive(Debug, Deserialize)]
 pub(crate) struct SyncQuery {
@@ -42,8 +45,12 @@ pub(crate) async fn upgrade(
         }
     };
     let max = state.limits.max_frame_bytes;
+    // Small buffers: tungstenite's 128 KiB defaults are allocated per
+    // connection, which dominated an idle connection's memory.
     ws.max_message_size(max)
         .max_frame_size(max)
+        .read_buffer_size(CONNECTION_BUFFER_BYTES)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move { Connection::run(socket, state, device).await })
 }
 

@@ -26,6 +26,14 @@ impl DocumentId {
         Self(bytes)
     }
 
+    /// A new id from 16 random bytes, stamped as a version-4 UUID: stock
+    /// automerge-repo peers ignore documents whose id is not a valid UUID.
+    pub const fn generate(mut random: [u8; 16]) -> Self {
+        random[6] = (random[6] & 0x0f) | 0x40;
+        random[8] = (random[8] & 0x3f) | 0x80;
+        Self(random)
+    }
+
     /// The raw 16 bytes.
     pub const fn as_bytes(&self) -> &[u8; 16] {
         &self.0
@@ -98,6 +106,15 @@ mod tests {
         let short = bs58::encode([1u8; 8]).with_check().into_string();
         assert_eq!(short.parse::<DocumentId>(), Err(DocumentIdError::Length(8)));
         assert!("not-base58-0OIl".parse::<DocumentId>().is_err());
+    }
+
+    #[test]
+    fn generated_ids_are_version_4_uuids() {
+        let id = DocumentId::generate([0xff; 16]);
+        assert_eq!(id.as_bytes()[6] >> 4, 4);
+        assert_eq!(id.as_bytes()[8] >> 6, 0b10);
+        let id = DocumentId::generate([0; 16]);
+        assert_eq!((id.as_bytes()[6], id.as_bytes()[8]), (0x40, 0x80));
     }
 
     proptest! {
