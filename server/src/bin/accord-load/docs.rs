@@ -14,9 +14,7 @@ use rand::RngCore;
 pub fn new_id() -> DocumentId {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    DocumentId::from_bytes(bytes)
+    DocumentId::generate(bytes)
 }
 
 /// Creates a document with a UUID id on `client`, applies `init`, and starts syncing it.

@@ -10,6 +10,7 @@ mod compare;
 mod docs;
 mod error;
 mod http;
+mod kill_loop;
 mod procstat;
 mod relay;
 mod scenarios;
@@ -41,6 +42,15 @@ struct Cli {
 enum Command {
     /// Start our relay and the JavaScript sync server and run the same workloads on both.
     Compare(CompareArgs),
+    /// SIGKILL our relay mid-stream, restart it, and check nothing acknowledged was lost.
+    KillLoop {
+        /// Our relay binary.
+        #[arg(long, default_value = "target/release/accord")]
+        accord_bin: std::path::PathBuf,
+        /// Kill/restart cycles.
+        #[arg(long, default_value_t = 200)]
+        cycles: u32,
+    },
 }
 
 /// Flags of the live-typing run.
@@ -163,6 +173,16 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         None => run_once(cli.run).await,
+        Some(Command::KillLoop { accord_bin, cycles }) => {
+            let report = kill_loop::run(accord_bin, cycles)
+                .await
+                .context("kill -9 loop")?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if report.acknowledged_lost > 0 {
+                bail!("{} acknowledged change(s) lost", report.acknowledged_lost);
+            }
+            Ok(())
+        }
         Some(Command::Compare(args)) => {
             let options = compare::Options {
                 accord_bin: args.accord_bin,

@@ -215,6 +215,12 @@ impl RelayProcess {
         self.token = token;
     }
 
+    /// Kills the process with SIGKILL: no shutdown, nothing flushed.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Stops the process: SIGINT (both relays shut down cleanly on it), then SIGKILL after 10 s.
     pub fn stop(mut self) {
         self.terminate();
