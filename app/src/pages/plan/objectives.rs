@@ -77,6 +77,18 @@ fn target_of(kind: &KpiKind) -> (f64, String) {
     }
 }
 
+/// When a measurement dated `text` was taken: the current time when it is
+/// dated today (so several measurements of one day keep their order and the
+/// latest one drives the health), else that day's UTC midnight.
+fn measured_at(text: &str, now: u64) -> Result<u64, OpError> {
+    let day = parse_date("date", text)?.ok_or(OpError::InvalidDate { field: "date" })?;
+    Ok(if format_date(day) == format_date(now) {
+        now
+    } else {
+        day
+    })
+}
+
 /// Party choices for an objective's owner.
 fn party_options(parties: &[Party], selected: Option<PartyId>) -> impl IntoView + use<> {
     let options = parties
@@ -282,8 +294,7 @@ fn KpiCard(id: DocumentId, kpi: Kpi, members: Vec<Member>) -> impl IntoView {
             let new = NewMeasurement {
                 value: parse_number("value", &value.get_untracked())?,
                 note: note.get_untracked(),
-                at: parse_date("date", &date.get_untracked())?
-                    .ok_or(OpError::InvalidDate { field: "date" })?,
+                at: measured_at(&date.get_untracked(), edit::now())?,
                 by,
             };
             kpis::record(tx, kid, item, &new)
@@ -433,5 +444,25 @@ fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             </div>
         </form>
         <InlineError message=error test_id="kpi-error"/>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measurements_of_today_keep_the_time_of_day() {
+        let midnight = 1_795_392_000_000; // 2026-11-23
+        let now = midnight + 15 * 3_600_000;
+        assert_eq!(measured_at("2026-11-23", now).unwrap(), now);
+        assert_eq!(
+            measured_at("2026-11-20", now).unwrap(),
+            midnight - 3 * 86_400_000
+        );
+        assert_eq!(
+            measured_at("", now).unwrap_err().to_string(),
+            "date is not a valid date"
+        );
     }
 }
