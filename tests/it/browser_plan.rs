@@ -198,12 +198,12 @@ impl Device {
         }
     }
 
-    fn try_cmd(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+    fn try_cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
         let (status, value) = request(
             self.driver,
             method,
             &format!("/session/{}{path}", self.session),
-            body.as_ref(),
+            body,
         );
         if status == 200 {
             Ok(value["value"].clone())
@@ -212,13 +212,13 @@ impl Device {
         }
     }
 
-    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    fn cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
         self.try_cmd(method, path, body)
             .unwrap_or_else(|e| panic!("[{}] {method} {path}: {e}", self.name))
     }
 
     fn goto(&self, url: &str) {
-        self.cmd("POST", "/url", Some(json!({ "url": url })));
+        self.cmd("POST", "/url", Some(&json!({ "url": url })));
     }
 
     fn url(&self) -> String {
@@ -233,7 +233,7 @@ impl Device {
         self.try_cmd(
             "POST",
             "/elements",
-            Some(json!({ "using": "css selector", "value": css })),
+            Some(&json!({ "using": "css selector", "value": css })),
         )
         .ok()
         .and_then(|v| v.as_array().cloned())
@@ -274,7 +274,7 @@ impl Device {
     }
 
     fn console(&self) -> String {
-        self.try_cmd("POST", "/se/log", Some(json!({ "type": "browser" })))
+        self.try_cmd("POST", "/se/log", Some(&json!({ "type": "browser" })))
             .ok()
             .and_then(|v| v.as_array().cloned())
             .unwrap_or_default()
@@ -325,7 +325,7 @@ impl Device {
 
     fn click(&self, css: &str) {
         let id = self.element(css);
-        self.cmd("POST", &format!("/element/{id}/click"), Some(json!({})));
+        self.cmd("POST", &format!("/element/{id}/click"), Some(&json!({})));
     }
 
     fn keys(&self, css: &str, text: &str) {
@@ -333,7 +333,7 @@ impl Device {
         self.cmd(
             "POST",
             &format!("/element/{id}/value"),
-            Some(json!({ "text": text })),
+            Some(&json!({ "text": text })),
         );
     }
 
@@ -355,7 +355,7 @@ impl Device {
         self.cmd(
             "POST",
             "/execute/sync",
-            Some(json!({
+            Some(&json!({
                 "script": "const [el, v] = arguments; el.value = v; \
                            el.dispatchEvent(new Event('input', { bubbles: true })); \
                            el.dispatchEvent(new Event('change', { bubbles: true }));",
