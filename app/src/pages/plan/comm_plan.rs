@@ -169,5 +169,6 @@ pub fn CommPlanPage(
             <button type="submit" data-testid="add-comm">"Add"</button>
         </form>
         <InlineError message=add_error test_id="comm-error"/>
+        <super::RemovedItems id=id collection=Collection::CommPlan/>
     }
 }

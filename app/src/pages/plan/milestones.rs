@@ -116,5 +116,6 @@ pub fn MilestonesPage(
             <button type="submit" data-testid="add-milestone">"Add milestone"</button>
         </form>
         <InlineError message=add_error test_id="milestone-error"/>
+        <super::RemovedItems id=id collection=Collection::Milestones/>
     }
 }

@@ -22,7 +22,10 @@ mod vetting;
 use accord_shared::ids::DocumentId;
 use leptos::prelude::*;
 
+use accord_shared::model::{Collection, items};
+
 use super::Route;
+use crate::components::form::{InlineError, feedback};
 use crate::edit;
 use crate::store::Store;
 
@@ -142,6 +145,54 @@ pub fn PlanView(
                     PlanPage::Milestones => view! { <milestones::MilestonesPage id=id/> }.into_any(),
                 }}
             </article>
+        </Show>
+    }
+}
+
+/// The removed items of one collection, each with a Restore button. A
+/// removal only marks the item deleted, so an edit the partner made to it
+/// concurrently is kept and comes back with it (see the model's `items`).
+#[component]
+pub fn RemovedItems(
+    /// The partnership.
+    id: DocumentId,
+    /// Which collection.
+    collection: Collection,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let error = feedback();
+    let removed = Memo::new(move |_| {
+        edit::read(store, &id, |doc| {
+            items::deleted(doc, collection).unwrap_or_default()
+        })
+        .unwrap_or_default()
+    });
+    let rows = move || {
+        removed
+            .get()
+            .into_iter()
+            .map(|item| {
+                let iid = item.id;
+                view! {
+                    <li data-testid="removed-item">
+                        <span>{item.label}</span>
+                        <span class="muted">{format!(" removed {} ", edit::format_date(item.deleted_at))}</span>
+                        <button class="link restore" data-testid="restore-item"
+                            on:click=move |_| { edit::apply_into(error, &id, |tx| items::restore(tx, collection, iid)); }>
+                            "Restore"
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        <Show when=move || removed.with(|r| !r.is_empty())>
+            <details class="removed">
+                <summary data-testid="removed-summary">{move || format!("Removed ({})", removed.with(Vec::len))}</summary>
+                <ul class="plain">{rows}</ul>
+                <InlineError message=error test_id="restore-error"/>
+            </details>
         </Show>
     }
 }

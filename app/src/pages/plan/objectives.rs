@@ -116,9 +116,11 @@ pub fn ObjectivesPage(
         <h2>"Objectives"</h2>
         <ObjectiveList id=id data=data/>
         <NewObjectiveForm id=id data=data/>
+        <super::RemovedItems id=id collection=Collection::Objectives/>
         <h2>"KPIs"</h2>
         <KpiList id=id data=data/>
         <NewKpiForm id=id data=data/>
+        <super::RemovedItems id=id collection=Collection::Kpis/>
     }
 }
 

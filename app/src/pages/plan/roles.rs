@@ -140,6 +140,7 @@ pub fn RolesPage(
             <button type="submit" data-testid="add-activity">"Add activity"</button>
         </form>
         <InlineError message=error test_id="raci-error"/>
+        <super::RemovedItems id=id collection=Collection::Activities/>
     }
 }
 

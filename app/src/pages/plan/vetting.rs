@@ -311,6 +311,7 @@ pub fn VettingPage(
             <button type="submit" data-testid="add-criterion">"Add criterion"</button>
         </form>
         <InlineError message=criterion_error test_id="criterion-error"/>
+        <super::RemovedItems id=id collection=Collection::Criteria/>
         <h3>"Due diligence"</h3>
         <ul class="checklist">{diligence}</ul>
         <form class="inline-form" on:submit=add_diligence>
@@ -321,6 +322,7 @@ pub fn VettingPage(
             <button type="submit" data-testid="add-diligence">"Add check"</button>
         </form>
         <InlineError message=diligence_error test_id="diligence-error"/>
+        <super::RemovedItems id=id collection=Collection::Diligence/>
     }
 }
 
