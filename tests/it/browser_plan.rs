@@ -598,6 +598,15 @@ fn milestones(a: &Device, b: &Device, base: &str) {
     b.wait_text(&tid("milestone-achieved"), "achieved");
     b.enter(&tid("milestone-title"), "Pilot agreement signed by both");
     a.wait_value(&tid("milestone-title"), "Pilot agreement signed by both");
+
+    // Removing only marks it deleted: the partner restores it, edits intact.
+    a.click(&tid("milestone-delete"));
+    b.wait_count(&tid("milestone-row"), 0);
+    b.click(&tid("removed-summary"));
+    b.wait_text(&tid("removed-item"), "Pilot agreement signed by both");
+    b.click(&tid("restore-item"));
+    a.wait_count(&tid("milestone-row"), 1);
+    a.wait_value(&tid("milestone-celebration"), "Team dinner in Oslo");
 }
 
 fn overview(a: &Device, b: &Device, base: &str) {
