@@ -443,7 +443,9 @@ fn two_organizations_invite_edit_live_go_offline_and_converge() {
     // B really is cut off: A's saved edit does not reach it.
     std::thread::sleep(Duration::from_millis(500));
     assert!(
-        !b.value("purpose-input").unwrap_or_default().contains("Acme brings"),
+        !b.value("purpose-input")
+            .unwrap_or_default()
+            .contains("Acme brings"),
         "B received an edit while offline"
     );
     // A sees B leave within seconds: no heartbeat while B is cut off.
