@@ -197,12 +197,12 @@ impl Device {
         }
     }
 
-    fn try_cmd(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+    fn try_cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
         let (status, value) = request(
             self.driver,
             method,
             &format!("/session/{}{path}", self.session),
-            body.as_ref(),
+            body,
         );
         if status == 200 {
             Ok(value["value"].clone())
@@ -211,17 +211,17 @@ impl Device {
         }
     }
 
-    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    fn cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
         self.try_cmd(method, path, body)
             .unwrap_or_else(|e| panic!("[{}] {method} {path}: {e}", self.name))
     }
 
     fn goto(&self, url: &str) {
-        self.cmd("POST", "/url", Some(json!({ "url": url })));
+        self.cmd("POST", "/url", Some(&json!({ "url": url })));
     }
 
     fn reload(&self) {
-        self.cmd("POST", "/refresh", Some(json!({})));
+        self.cmd("POST", "/refresh", Some(&json!({})));
     }
 
     /// Cuts this device off the network (page fetches and WebSocket), or restores it.
@@ -229,7 +229,7 @@ impl Device {
         self.cmd(
             "POST",
             "/chromium/network_conditions",
-            Some(json!({ "network_conditions": {
+            Some(&json!({ "network_conditions": {
                 "offline": offline, "latency": 0,
                 "download_throughput": -1, "upload_throughput": -1,
             }})),
@@ -240,7 +240,9 @@ impl Device {
         self.try_cmd(
             "POST",
             "/elements",
-            Some(json!({ "using": "css selector", "value": format!("[data-testid='{test_id}']") })),
+            Some(
+                &json!({ "using": "css selector", "value": format!("[data-testid='{test_id}']") }),
+            ),
         )
         .ok()
         .and_then(|v| v.as_array().cloned())
@@ -277,7 +279,7 @@ impl Device {
     }
 
     fn console(&self) -> String {
-        self.try_cmd("POST", "/se/log", Some(json!({ "type": "browser" })))
+        self.try_cmd("POST", "/se/log", Some(&json!({ "type": "browser" })))
             .ok()
             .and_then(|v| v.as_array().cloned())
             .unwrap_or_default()
@@ -326,7 +328,7 @@ impl Device {
 
     fn click(&self, test_id: &str) {
         let id = self.element(test_id);
-        self.cmd("POST", &format!("/element/{id}/click"), Some(json!({})));
+        self.cmd("POST", &format!("/element/{id}/click"), Some(&json!({})));
     }
 
     /// Types at the end of the field's current text, as a user would.
@@ -335,14 +337,14 @@ impl Device {
         self.cmd(
             "POST",
             &format!("/element/{id}/value"),
-            Some(json!({ "text": text })),
+            Some(&json!({ "text": text })),
         );
     }
 
     /// Replaces the field's text.
     fn replace(&self, test_id: &str, text: &str) {
         let id = self.element(test_id);
-        self.cmd("POST", &format!("/element/{id}/clear"), Some(json!({})));
+        self.cmd("POST", &format!("/element/{id}/clear"), Some(&json!({})));
         self.append(test_id, text);
     }
 
@@ -544,7 +546,7 @@ fn load_time_with_1000_changes() {
         let ms = a.cmd(
             "POST",
             "/execute/async",
-            Some(json!({ "script": script, "args": [] })),
+            Some(&json!({ "script": script, "args": [] })),
         );
         samples.push(ms.as_f64().unwrap_or(f64::NAN));
     }
