@@ -367,7 +367,7 @@ impl Client {
     ) -> Result<DocumentId, ClientError> {
         let mut bytes = [0u8; 16];
         browser::random_bytes(&mut bytes)?;
-        let id = DocumentId::from_bytes(bytes);
+        let id = DocumentId::generate(bytes);
         let mut doc = Automerge::new().with_actor(self.actor.clone());
         let mut tx = doc.transaction();
         let made = model::init(&mut tx, title, now_ms())
