@@ -166,6 +166,7 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     if !status.success() {
         bail!("native and end-to-end tests failed");
     }
+    step(root, &cargo(), &["test", "-p", "accord-app", "--lib"])?;
     eprintln!(
         "$ cargo test -p accord-app --target wasm32-unknown-unknown (IndexedDB tests in headless Chromium)"
     );
