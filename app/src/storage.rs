@@ -210,6 +210,23 @@ impl Storage {
         Ok(())
     }
 
+    /// Removes a document from this device: every chunk and its list entry,
+    /// in one transaction (all or nothing).
+    pub async fn delete(&self, document: &DocumentId) -> Result<(), StorageError> {
+        let id = document.to_string();
+        let tx = self.write_tx(&[CHUNKS, DOCS])?;
+        tx.object_store(CHUNKS)?
+            .delete::<JsValue, _>(doc_range(&id))
+            .primitive()?
+            .await?;
+        tx.object_store(DOCS)?
+            .delete::<String, _>(id)
+            .primitive()?
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Every document held on this device, oldest first.
     pub async fn records(&self) -> Result<Vec<DocRecord>, StorageError> {
         let tx = self.read_tx(&[DOCS])?;

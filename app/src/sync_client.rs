@@ -82,6 +82,9 @@ pub enum ClientError {
 enum WriteJob {
     Chunk(DocumentId, Write),
     Record(DocRecord),
+    /// Remove a document from this device (queued after its earlier writes,
+    /// so none of them re-creates it).
+    Delete(DocumentId),
 }
 
 /// The live connection after a successful handshake.
@@ -414,6 +417,27 @@ impl Client {
         Ok(id)
     }
 
+    /// Removes a partnership from this device only: stops syncing it, then
+    /// deletes its stored chunks and list entry through the write queue (after
+    /// any writes already queued for it). The relay's copy is untouched.
+    pub fn remove_partnership(&self, id: &DocumentId) {
+        self.handle(Event::Close { document: *id });
+        let text = id.to_string();
+        self.records.borrow_mut().retain(|r| r.id != text);
+        self.attributed.borrow_mut().remove(id);
+        self.store.docs.update(|docs| docs.retain(|d| d.id != *id));
+        if self
+            .store
+            .here
+            .get_untracked()
+            .is_some_and(|here| here.document == *id)
+        {
+            self.store.here.set(None);
+        }
+        self.enqueue(WriteJob::Delete(*id));
+        self.refresh_status();
+    }
+
     async fn claim(&self, id: &DocumentId) -> Result<(), ClientError> {
         let token = self.token().await?;
         let party = self.party_for(id);
@@ -727,6 +751,7 @@ impl Client {
             let result = match &job {
                 WriteJob::Chunk(id, write) => self.storage.write(id, write).await,
                 WriteJob::Record(record) => self.storage.put_record(record).await,
+                WriteJob::Delete(id) => self.storage.delete(id).await,
             };
             if let Err(error) = result {
                 self.store

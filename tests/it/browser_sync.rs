@@ -508,6 +508,48 @@ fn bad_invite_links_say_why() {
     });
 }
 
+#[test]
+fn remove_a_partnership_from_this_device() {
+    let Some(setup) = setup() else { return };
+    let relay = Relay::start_with_web(&setup.dist);
+    let driver = Driver::start(&setup.chromedriver);
+    let a = Device::open(&driver, &setup.chromium, "remover");
+    let home = format!("{}/", relay.http_url());
+    a.goto(&home);
+    a.wait_status("saved on relay");
+    a.profile("Alice Adams", "Acme", "Head of partnerships");
+    a.click("new-partnership");
+    a.wait_value(WAIT, "title-input", "Untitled partnership");
+    a.wait_status("saved on relay");
+    a.goto(&home);
+    a.wait_for(WAIT, "the partnership in the list", |d| {
+        d.elements("partnership-link").len() == 1
+    });
+    // Accept the confirmation dialog without showing it.
+    a.cmd(
+        "POST",
+        "/execute/sync",
+        Some(&json!({ "script": "window.confirm = () => true;", "args": [] })),
+    );
+    a.click("remove-partnership");
+    a.wait_for(WAIT, "the partnership gone from the list", |d| {
+        d.elements("partnership-link").is_empty()
+    });
+    // Every queued write (the delete included) is done once saved.
+    a.wait_status("saved on relay");
+    a.reload();
+    a.wait_status("saved on relay");
+    assert!(
+        a.elements("partnership-link").is_empty(),
+        "the removed partnership came back after a reload"
+    );
+    a.wait_for(WAIT, "the empty list note", |d| {
+        d.texts("partnership-list").join(" ").trim().is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(a.elements("partnership-link").is_empty());
+}
+
 /// Measurement for the closing note, run only with `ACCORD_MEASURE_LOAD=1`:
 /// one partnership with 1,000 local changes (1,000 keystrokes, one change
 /// each), then a reload; prints the time from navigation start to the title

@@ -51,6 +51,16 @@ pub fn HomePage() -> impl IntoView {
                             <a data-testid="partnership-link" href=Route::Partnership(doc.id).hash()>
                                 {display_title(&doc.title)}
                             </a>
+                            <button
+                                data-testid="remove-partnership"
+                                class="secondary"
+                                on:click={
+                                    let title = display_title(&doc.title);
+                                    move |_| remove(doc.id, &title)
+                                }
+                            >
+                                "Remove from this device"
+                            </button>
                         </li>
                     </For>
                 </ul>
@@ -60,6 +70,22 @@ pub fn HomePage() -> impl IntoView {
                 }}
             </Show>
         </section>
+    }
+}
+
+/// Asks, then removes a partnership from this device (partners keep theirs).
+fn remove(id: accord_shared::ids::DocumentId, title: &str) {
+    let question = format!(
+        "Remove \u{201c}{title}\u{201d} from this device? Partners keep their copies; you can rejoin with an invite."
+    );
+    let confirmed = web_sys::window()
+        .and_then(|w| w.confirm_with_message(&question).ok())
+        .unwrap_or(false);
+    if !confirmed {
+        return;
+    }
+    if let Some(client) = client() {
+        client.remove_partnership(&id);
     }
 }
 
