@@ -27,7 +27,8 @@ use accord_shared::model::{Collection, items};
 use super::Route;
 use crate::components::form::{InlineError, feedback};
 use crate::edit;
-use crate::store::Store;
+use crate::store::{Here, Store};
+use crate::sync_client::client;
 
 /// One plan page of a partnership.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,6 +126,7 @@ pub fn PlanView(
     page: PlanPage,
 ) -> impl IntoView {
     let store = expect_context::<Store>();
+    announce_page(store, id, page.slug());
     let held = move || edit::read(store, &id, |_| ()).is_some();
     let missing = move || {
         if store.ready.get() {
@@ -147,6 +149,31 @@ pub fn PlanView(
             </article>
         </Show>
     }
+}
+
+/// Tells partners which plan page this tab shows, as the overview does, and
+/// that it left when the page goes away. A cleanup that runs after the next
+/// page already announced itself leaves that announcement alone.
+fn announce_page(store: Store, id: DocumentId, slug: &'static str) {
+    store.here.set(Some(Here {
+        document: id,
+        page: slug.to_owned(),
+    }));
+    if let Some(client) = client() {
+        client.announce(false);
+    }
+    on_cleanup(move || {
+        let still_here = store.here.with_untracked(|h| {
+            h.as_ref()
+                .is_some_and(|h| h.document == id && h.page == slug)
+        });
+        if still_here {
+            store.here.set(None);
+            if let Some(client) = client() {
+                client.beacon(&id, slug, true);
+            }
+        }
+    });
 }
 
 /// The removed items of one collection, each with a Restore button. A
