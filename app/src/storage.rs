@@ -21,6 +21,7 @@ use indexed_db_futures::transaction::{
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
+use crate::api::Role;
 use crate::browser::describe;
 
 /// The name of the app's database.
@@ -70,6 +71,11 @@ pub struct DocRecord {
     /// Whether the relay confirmed our ownership claim.
     #[serde(default)]
     pub claimed: bool,
+    /// This device's role in the partnership (owner when it created it, the
+    /// invite's role when it joined); `None` in records written before roles
+    /// were kept, which are treated as able to edit.
+    #[serde(default)]
+    pub role: Option<Role>,
 }
 
 /// A handle on the app's IndexedDB database. Cheap to clone.

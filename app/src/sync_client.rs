@@ -320,6 +320,16 @@ impl Client {
             .is_some_and(|doc| model::schema::version(doc).is_some() || !doc.get_heads().is_empty())
     }
 
+    /// True when this device joined `id` with a viewer invite: the relay
+    /// discards its changes, so the UI offers no editing.
+    pub fn is_viewer(&self, id: &DocumentId) -> bool {
+        let text = id.to_string();
+        self.records
+            .borrow()
+            .iter()
+            .any(|r| r.id == text && r.role == Some(api::Role::Viewer))
+    }
+
     /// The organization this device acts for in `id` (for display).
     pub fn party_name(&self, id: &DocumentId) -> String {
         self.party_for(id)
@@ -388,6 +398,7 @@ impl Client {
             title: title.to_owned(),
             added_at: now_ms(),
             claimed: false,
+            role: Some(api::Role::Owner),
         };
         self.storage.put_record(&record).await?;
         self.records.borrow_mut().push(record.clone());
@@ -937,12 +948,26 @@ impl Client {
         self.storage.put_meta(&party_key(&id), &grant.party).await?;
         self.parties.borrow_mut().insert(id, grant.party.clone());
         let held = self.engine.borrow().document(&id).is_some();
-        if !held {
+        if held {
+            // Already here: keep the record's role in step with the new grant.
+            let text = id.to_string();
+            let updated = self
+                .records
+                .borrow()
+                .iter()
+                .find(|r| r.id == text && r.role != Some(grant.role))
+                .cloned();
+            if let Some(mut record) = updated {
+                record.role = Some(grant.role);
+                self.save_record(record);
+            }
+        } else {
             let record = DocRecord {
                 id: id.to_string(),
                 title: String::new(),
                 added_at: now_ms(),
                 claimed: true,
+                role: Some(grant.role),
             };
             self.storage.put_record(&record).await?;
             self.records.borrow_mut().push(record);
@@ -965,7 +990,9 @@ impl Client {
             browser::sleep(100).await;
         }
         if grant.role == api::Role::Viewer {
-            // A viewer's changes are not applied by the relay; record nothing.
+            // A viewer's changes are not applied by the relay; record nothing,
+            // but let the pages re-read the role and turn editing off.
+            self.store.bump();
             return Ok(());
         }
         let party = self.party_for(&id);

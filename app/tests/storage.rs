@@ -99,12 +99,14 @@ async fn records_and_meta_round_trip() {
         title: "A".into(),
         added_at: 2,
         claimed: true,
+        role: None,
     };
     let b = DocRecord {
         id: fresh_id().to_string(),
         title: "B".into(),
         added_at: 1,
         claimed: false,
+        role: None,
     };
     storage.put_record(&a).await.unwrap();
     storage.put_record(&b).await.unwrap();

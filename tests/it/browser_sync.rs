@@ -550,6 +550,60 @@ fn remove_a_partnership_from_this_device() {
     assert!(a.elements("partnership-link").is_empty());
 }
 
+#[test]
+fn a_viewer_sees_view_only_with_editing_disabled() {
+    let Some(setup) = setup() else { return };
+    let relay = Relay::start_with_web(&setup.dist);
+    let driver = Driver::start(&setup.chromedriver);
+    let a = Device::open(&driver, &setup.chromium, "owner");
+    let b = Device::open(&driver, &setup.chromium, "viewer");
+    let home = format!("{}/", relay.http_url());
+    a.goto(&home);
+    a.wait_status("saved on relay");
+    a.profile("Alice Adams", "Acme", "Head of partnerships");
+    a.click("new-partnership");
+    a.replace("title-input", "Viewed pilot");
+    a.wait_value(WAIT, "title-input", "Viewed pilot");
+    assert!(
+        a.elements("view-only").is_empty(),
+        "the owner is not a viewer"
+    );
+    a.click("invite-open");
+    a.replace("invite-party", "Globex");
+    let role = a.element("invite-role");
+    a.cmd(
+        "POST",
+        "/execute/sync",
+        Some(&json!({
+            "script": "const s = arguments[0]; s.value = 'viewer'; \
+                       s.dispatchEvent(new Event('change', { bubbles: true }));",
+            "args": [{ ELEMENT: role }],
+        })),
+    );
+    a.click("invite-create");
+    a.wait_for(WAIT, "an invite link", |d| {
+        d.value("invite-link")
+            .is_some_and(|l| l.contains("#/join/"))
+    });
+    let link = a.value("invite-link").unwrap_or_default();
+
+    b.goto(&home);
+    b.wait_status("saved on relay");
+    b.profile("Vic Viewer", "Globex", "Observer");
+    b.goto(&link);
+    b.wait_value(WAIT, "title-input", "Viewed pilot");
+    b.wait_for(WAIT, "the view-only note", |d| {
+        d.texts("view-only")
+            .first()
+            .is_some_and(|t| t.contains("View only"))
+    });
+    for field in ["title-input", "purpose-input", "stage-select"] {
+        let id = b.element(field);
+        let enabled = b.cmd("GET", &format!("/element/{id}/enabled"), None);
+        assert_eq!(enabled, json!(false), "{field} is editable for a viewer");
+    }
+}
+
 /// Measurement for the closing note, run only with `ACCORD_MEASURE_LOAD=1`:
 /// one partnership with 1,000 local changes (1,000 keystrokes, one change
 /// each), then a reload; prints the time from navigation start to the title

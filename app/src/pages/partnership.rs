@@ -90,6 +90,7 @@ pub fn PartnershipPage(
             "This partnership is not on this device."
         }
     };
+    let viewer = super::plan::viewer(store, id);
     view! {
         <Show when=held fallback=move || view! { <p class="muted">{missing}</p> }>
             <super::plan::PlanTabs id=id/>
@@ -98,6 +99,8 @@ pub fn PartnershipPage(
                     <a href="#/" data-testid="back">"← All partnerships"</a>
                     <PresenceBar id=id/>
                 </div>
+                <super::plan::ViewOnlyNote id=id/>
+                <fieldset class="edit-area" disabled=viewer>
                 <label class="field">
                     <span>"Title"</span>
                     <input data-testid="title-input" type="text" prop:value=field("title") on:input=edit("title")/>
@@ -121,6 +124,7 @@ pub fn PartnershipPage(
                     </ul>
                 </section>
                 <super::plan::overview_panels::OverviewPanels id=id/>
+                </fieldset>
                 <InvitePanel id=id/>
                 <p class="muted doc-url" data-testid="document-url">{id.url()}</p>
             </article>

@@ -138,6 +138,8 @@ pub fn PlanView(
     view! {
         <PlanTabs id=id current=page/>
         <Show when=held fallback=move || view! { <p class="muted">{missing}</p> }>
+            <ViewOnlyNote id=id/>
+            <fieldset class="edit-area" disabled=viewer(store, id)>
             <article class="plan" data-testid=format!("page-{}", page.slug())>
                 {match page {
                     PlanPage::Vetting => view! { <vetting::VettingPage id=id/> }.into_any(),
@@ -147,7 +149,37 @@ pub fn PlanView(
                     PlanPage::Milestones => view! { <milestones::MilestonesPage id=id/> }.into_any(),
                 }}
             </article>
+            </fieldset>
         </Show>
+    }
+}
+
+/// Whether this device only views `id` (joined with a viewer invite), as a
+/// signal-like closure for `disabled` attributes.
+pub fn viewer(store: Store, id: DocumentId) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
+    move || {
+        store.revision.track();
+        client().is_some_and(|c| c.is_viewer(&id))
+    }
+}
+
+/// "View only" above a page's controls for a viewer, who may not edit
+/// (the relay would discard the change).
+#[component]
+pub fn ViewOnlyNote(
+    /// The partnership.
+    id: DocumentId,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let viewer = viewer(store, id);
+    move || {
+        viewer().then(|| {
+            view! {
+                <p class="note" data-testid="view-only" role="status">
+                    "View only: you joined as a viewer, so you can read this partnership but not change it."
+                </p>
+            }
+        })
     }
 }
 
