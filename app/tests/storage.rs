@@ -126,3 +126,38 @@ async fn records_and_meta_round_trip() {
     );
     assert_eq!(reopened.get_meta("missing").await.unwrap(), None);
 }
+
+#[wasm_bindgen_test]
+async fn delete_removes_one_document_and_leaves_the_others() {
+    let (name, storage) = open_fresh().await;
+    let (gone, kept) = (fresh_id(), fresh_id());
+    let mut doc = Automerge::new();
+    for id in [gone, kept] {
+        let chunk = set_title(&mut doc, &id.to_string());
+        storage.write(&id, &Write::Append(chunk)).await.unwrap();
+        let more = set_title(&mut doc, "more");
+        storage.write(&id, &Write::Append(more)).await.unwrap();
+        let record = DocRecord {
+            id: id.to_string(),
+            title: "T".into(),
+            added_at: 1,
+            claimed: true,
+            role: None,
+        };
+        storage.put_record(&record).await.unwrap();
+    }
+    storage.delete(&gone).await.unwrap();
+    storage.close();
+
+    let reopened = Storage::open(&name).await.unwrap();
+    assert_eq!(reopened.load(&gone).await.unwrap(), None);
+    assert_eq!(reopened.chunks(&kept).await.unwrap().len(), 2);
+    let ids: Vec<String> = reopened
+        .records()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, vec![kept.to_string()]);
+}
