@@ -602,6 +602,17 @@ fn a_viewer_sees_view_only_with_editing_disabled() {
         let enabled = b.cmd("GET", &format!("/element/{id}/enabled"), None);
         assert_eq!(enabled, json!(false), "{field} is editable for a viewer");
     }
+
+    // A plan page says which page it is in presence, as the overview does.
+    a.click("tab-vetting");
+    b.wait_for(WAIT, "A on vetting in presence", |d| {
+        d.elements("presence-peer").iter().any(|id| {
+            d.try_cmd("GET", &format!("/element/{id}/attribute/title"), None)
+                .ok()
+                .and_then(|t| t.as_str().map(str::to_owned))
+                .is_some_and(|t| t.contains("Alice Adams") && t.ends_with("on vetting"))
+        })
+    });
 }
 
 /// Measurement for the closing note, run only with `ACCORD_MEASURE_LOAD=1`:
