@@ -332,6 +332,11 @@ impl Engine {
     ) {
         let id = m.document_id;
         let role = self.config.role;
+        if role == Role::Client && !self.docs.contains_key(&id) {
+            // A client holds only what it opened; after `Close`, late messages
+            // for the document must not bring it back.
+            return;
+        }
         let entry = self.docs.entry(id).or_insert_with(|| {
             if role == Role::Relay {
                 fx.push(Effect::Load { document: id });

@@ -336,6 +336,31 @@ fn relay_confirms_heads_that_a_queued_echo_already_claimed() {
 }
 
 #[test]
+fn a_closed_document_is_not_brought_back_by_late_messages() {
+    let mut net = Net::new();
+    net.add_client("a");
+    net.add_client("b");
+    let id = doc_id(11);
+    net.create("a", id, "shared");
+    net.run();
+    net.open("b", id);
+    net.run();
+    let fx = net
+        .clients
+        .get_mut("b")
+        .unwrap()
+        .handle(net.now, Event::Close { document: id });
+    assert_eq!(fx, vec![Effect::Unloaded { document: id }]);
+    net.edit("a", id, "after", 1);
+    net.run();
+    assert!(
+        net.clients["b"].document(&id).is_none(),
+        "b removed it and must not hold it again"
+    );
+    assert!(net.clients["a"].is_synced_with(&id, &pid(RELAY)));
+}
+
+#[test]
 fn unknown_document_is_unavailable_but_not_while_it_is_arriving() {
     let mut net = Net::new();
     net.add_client("a");
