@@ -46,8 +46,10 @@ pub struct DocSummary {
 pub struct Store {
     /// Partnerships on this device, in the order they were added.
     pub docs: RwSignal<Vec<DocSummary>>,
-    /// Relay connection and save state.
+    /// Relay connection and save state, over every open document.
     pub status: RwSignal<SyncStatus>,
+    /// The same state for each partnership on this device (the home list).
+    pub doc_status: RwSignal<std::collections::HashMap<DocumentId, SyncStatus>>,
     /// Bumped whenever any open document changes (local or remote).
     pub revision: RwSignal<u64>,
     /// True once storage is open and documents are loaded.
@@ -68,6 +70,7 @@ impl Store {
         Self {
             docs: RwSignal::new(Vec::new()),
             status: RwSignal::new(SyncStatus::Offline),
+            doc_status: RwSignal::new(std::collections::HashMap::new()),
             revision: RwSignal::new(0),
             ready: RwSignal::new(false),
             error: RwSignal::new(None),

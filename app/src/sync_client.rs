@@ -733,19 +733,35 @@ impl Client {
     }
 
     fn refresh_status(&self) {
+        let writes_pending = self.pending_writes.get() != 0;
+        let mut per_document = std::collections::HashMap::new();
         let status = match self.link.borrow().as_ref() {
-            None => SyncStatus::Offline,
+            None => {
+                for id in self.engine.borrow().documents() {
+                    per_document.insert(*id, SyncStatus::Offline);
+                }
+                SyncStatus::Offline
+            }
             Some(link) => {
                 let engine = self.engine.borrow();
                 let mut all_synced = true;
                 let mut unsynced = 0;
                 for id in engine.documents() {
-                    if !engine.is_synced_with(id, &link.relay) {
+                    let document = if engine.is_synced_with(id, &link.relay) {
+                        if writes_pending {
+                            SyncStatus::Syncing(0)
+                        } else {
+                            SyncStatus::Saved
+                        }
+                    } else {
                         all_synced = false;
-                        unsynced += engine.changes_not_on(id, &link.relay);
-                    }
+                        let changes = engine.changes_not_on(id, &link.relay);
+                        unsynced += changes;
+                        SyncStatus::Syncing(changes.max(1))
+                    };
+                    per_document.insert(*id, document);
                 }
-                if all_synced && self.pending_writes.get() == 0 {
+                if all_synced && !writes_pending {
                     SyncStatus::Saved
                 } else {
                     SyncStatus::Syncing(unsynced.max(usize::from(!all_synced)))
@@ -754,6 +770,13 @@ impl Client {
         };
         if self.store.status.get_untracked() != status {
             self.store.status.set(status);
+        }
+        if self
+            .store
+            .doc_status
+            .with_untracked(|current| *current != per_document)
+        {
+            self.store.doc_status.set(per_document);
         }
     }
 

@@ -438,6 +438,9 @@ fn partnership_is_saved_on_relay_and_survives_reload() {
         b.texts("partnership-link") == ["Acme + Globex pilot"]
     });
     alice.wait_status("saved on relay");
+    alice.wait_until("the list to show that partnership's sync state", |b| {
+        b.texts("partnership-status") == ["saved on relay"]
+    });
 
     // A second profile is a separate device: nothing of Alice's is stored there.
     bob.goto(&home);

@@ -51,6 +51,14 @@ pub fn HomePage() -> impl IntoView {
                             <a data-testid="partnership-link" href=Route::Partnership(doc.id).hash()>
                                 {display_title(&doc.title)}
                             </a>
+                            <span data-testid="partnership-status" class="status-chip">
+                                {move || {
+                                    store
+                                        .doc_status
+                                        .with(|all| all.get(&doc.id).copied())
+                                        .map_or_else(|| "not open".to_owned(), |s| s.to_string())
+                                }}
+                            </span>
                             <button
                                 data-testid="remove-partnership"
                                 class="secondary"
