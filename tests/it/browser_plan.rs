@@ -8,15 +8,14 @@
 //! chromedriver; `ACCORD_SKIP_BROWSER=1` skips. Every wait polls with a
 //! timeout, so the test does not depend on timing.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::helpers::{Relay, TempDir, WAIT};
+use crate::webdriver::{Driver, Setup, request, setup};
 
 /// W3C WebDriver's key for element references.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -24,133 +23,6 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// Control, and the null key that releases modifiers.
 const TAB: &str = "\u{E004}";
 const SELECT_ALL: &str = "\u{E009}a\u{E000}";
-
-/// A program from `$env` or the first of `names` on `PATH`.
-fn program(env: &str, names: &[&str]) -> PathBuf {
-    if let Some(path) = std::env::var_os(env) {
-        return PathBuf::from(path);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "{} not found (set {env}), or set ACCORD_SKIP_BROWSER=1",
-                names[0]
-            )
-        })
-}
-
-/// The built app, Chromium and chromedriver, or `None` when told to skip.
-fn setup() -> Option<(PathBuf, PathBuf, PathBuf)> {
-    if std::env::var("ACCORD_SKIP_BROWSER").is_ok_and(|v| v == "1") {
-        println!("SKIPPED plan pages end-to-end test: ACCORD_SKIP_BROWSER=1");
-        return None;
-    }
-    let dist = PathBuf::from(std::env::var_os("ACCORD_WEB_DIST").expect(
-        "ACCORD_WEB_DIST is not set: run `cargo xtask web` and point it at dist/, or set ACCORD_SKIP_BROWSER=1",
-    ));
-    assert!(
-        dist.join("pkg").join("accord_app_bg.wasm").is_file(),
-        "ACCORD_WEB_DIST={} holds no built app",
-        dist.display()
-    );
-    let chromium = program("CHROME", &["chromium", "chromium-browser", "google-chrome"]);
-    let chromedriver = program("CHROMEDRIVER", &["chromedriver"]);
-    Some((dist, chromium, chromedriver))
-}
-
-/// One HTTP/1.1 request to chromedriver; the JSON body comes back parsed.
-fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let mut stream = TcpStream::connect(addr).expect("connecting to chromedriver");
-    stream
-        .set_read_timeout(Some(WAIT * 2))
-        .expect("setting a read timeout");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("writing to chromedriver");
-    let mut reader = BufReader::new(stream);
-    let mut status_line = String::new();
-    reader.read_line(&mut status_line).expect("status line");
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut length = None;
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).expect("header line");
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse::<usize>().ok();
-        }
-    }
-    let mut bytes = Vec::new();
-    match length {
-        Some(n) => {
-            bytes.resize(n, 0);
-            reader.read_exact(&mut bytes).expect("body");
-        }
-        None => {
-            reader.read_to_end(&mut bytes).expect("body");
-        }
-    }
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-/// chromedriver on a free loopback port, killed on drop.
-struct Driver {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Driver {
-    fn start(path: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(path)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", path.display()));
-        let driver = Self {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        };
-        let deadline = Instant::now() + WAIT;
-        while TcpStream::connect(driver.addr).is_err()
-            || request(driver.addr, "GET", "/status", None).1["value"]["ready"] != true
-        {
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        driver
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One Chromium session with a fresh profile: one device.
 struct Device {
@@ -628,7 +500,12 @@ fn overview(a: &Device, b: &Device, base: &str) {
 
 #[test]
 fn plan_pages_create_edit_and_reach_the_partner() {
-    let Some((dist, chromium, chromedriver)) = setup() else {
+    let Some(Setup {
+        dist,
+        chromium,
+        chromedriver,
+    }) = setup("plan pages end-to-end test")
+    else {
         return;
     };
     let relay = Relay::start_with_web(&dist);

@@ -10,146 +10,19 @@
 //! `ACCORD_MEASURE_LOAD=1` additionally runs [`load_time_with_1000_changes`]'s
 //! measurement (it is ignored by default: it is a measurement, not a check).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::helpers::{Relay, TempDir, WAIT};
+use crate::webdriver::{Driver, request, setup};
 
 /// How soon a live edit must show on the other device.
 const LIVE: Duration = Duration::from_secs(1);
 /// W3C WebDriver's key for element references.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-/// What the test needs, or `None` when told to skip.
-struct Setup {
-    dist: PathBuf,
-    chromium: PathBuf,
-    chromedriver: PathBuf,
-}
-
-fn setup() -> Option<Setup> {
-    if std::env::var("ACCORD_SKIP_BROWSER").is_ok_and(|v| v == "1") {
-        println!("SKIPPED browser sync test: ACCORD_SKIP_BROWSER=1");
-        return None;
-    }
-    let dist = std::env::var_os("ACCORD_WEB_DIST")
-        .map(PathBuf::from)
-        .expect("ACCORD_WEB_DIST is not set: run `cargo xtask web` and point it at dist/, or set ACCORD_SKIP_BROWSER=1");
-    assert!(
-        dist.join("pkg").join("accord_app_bg.wasm").is_file(),
-        "ACCORD_WEB_DIST={} holds no built web app",
-        dist.display()
-    );
-    let program = |env: &str, names: &[&str]| -> PathBuf {
-        if let Some(path) = std::env::var_os(env) {
-            return PathBuf::from(path);
-        }
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        std::env::split_paths(&path)
-            .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
-            .find(|p| p.is_file())
-            .unwrap_or_else(|| {
-                panic!("{names:?} not found (or set {env}, or ACCORD_SKIP_BROWSER=1)")
-            })
-    };
-    Some(Setup {
-        dist,
-        chromium: program("CHROME", &["chromium", "chromium-browser", "google-chrome"]),
-        chromedriver: program("CHROMEDRIVER", &["chromedriver"]),
-    })
-}
-
-/// One request to chromedriver; the body is read by `Content-Length`.
-fn request(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let mut stream = TcpStream::connect(addr).expect("connecting to chromedriver");
-    stream
-        .set_read_timeout(Some(WAIT * 2))
-        .expect("setting a timeout");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("writing to chromedriver");
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line).expect("status line");
-    let status = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut length = None;
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).expect("header");
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse::<usize>().ok();
-        }
-    }
-    let mut bytes = vec![0; length.unwrap_or(0)];
-    if length.is_some() {
-        reader.read_exact(&mut bytes).expect("body");
-    } else {
-        reader.read_to_end(&mut bytes).expect("body");
-    }
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-/// chromedriver on a free port, killed on drop.
-struct Driver {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Driver {
-    fn start(program: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new(program)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting chromedriver");
-        let driver = Self {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        };
-        let deadline = Instant::now() + WAIT;
-        while TcpStream::connect(driver.addr).is_err()
-            || request(driver.addr, "GET", "/status", None).1["value"]["ready"] != true
-        {
-            assert!(Instant::now() < deadline, "chromedriver never became ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        driver
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One browser profile (one device).
 struct Device {
@@ -377,7 +250,9 @@ impl Drop for Device {
 
 #[test]
 fn two_organizations_invite_edit_live_go_offline_and_converge() {
-    let Some(setup) = setup() else { return };
+    let Some(setup) = setup("browser sync test") else {
+        return;
+    };
     let relay = Relay::start_with_web(&setup.dist);
     let driver = Driver::start(&setup.chromedriver);
     let a = Device::open(&driver, &setup.chromium, "acme");
@@ -490,7 +365,9 @@ fn two_organizations_invite_edit_live_go_offline_and_converge() {
 
 #[test]
 fn bad_invite_links_say_why() {
-    let Some(setup) = setup() else { return };
+    let Some(setup) = setup("browser sync test") else {
+        return;
+    };
     let relay = Relay::start_with_web(&setup.dist);
     let driver = Driver::start(&setup.chromedriver);
     let b = Device::open(&driver, &setup.chromium, "stranger");
@@ -510,7 +387,9 @@ fn bad_invite_links_say_why() {
 
 #[test]
 fn remove_a_partnership_from_this_device() {
-    let Some(setup) = setup() else { return };
+    let Some(setup) = setup("browser sync test") else {
+        return;
+    };
     let relay = Relay::start_with_web(&setup.dist);
     let driver = Driver::start(&setup.chromedriver);
     let a = Device::open(&driver, &setup.chromium, "remover");
@@ -552,7 +431,9 @@ fn remove_a_partnership_from_this_device() {
 
 #[test]
 fn a_viewer_sees_view_only_with_editing_disabled() {
-    let Some(setup) = setup() else { return };
+    let Some(setup) = setup("browser sync test") else {
+        return;
+    };
     let relay = Relay::start_with_web(&setup.dist);
     let driver = Driver::start(&setup.chromedriver);
     let a = Device::open(&driver, &setup.chromium, "owner");
@@ -625,7 +506,9 @@ fn load_time_with_1000_changes() {
         println!("SKIPPED load measurement: set ACCORD_MEASURE_LOAD=1");
         return;
     }
-    let Some(setup) = setup() else { return };
+    let Some(setup) = setup("browser sync test") else {
+        return;
+    };
     let relay = Relay::start_with_web(&setup.dist);
     let driver = Driver::start(&setup.chromedriver);
     let a = Device::open(&driver, &setup.chromium, "measure");

@@ -12,3 +12,4 @@ mod helpers;
 mod interop;
 mod relay_api;
 mod sync;
+mod webdriver;
