@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::access::{AccessError, Grant, InviteSpec, Role};
+use crate::access::{AccessError, AttestedKey, Grant, InviteSpec, Role};
 use crate::hub::HubInput;
 use crate::{AppState, now_ms};
 
@@ -41,7 +41,9 @@ impl From<AccessError> for ApiError {
     fn from(error: AccessError) -> Self {
         let status = match &error {
             AccessError::BadToken => StatusCode::UNAUTHORIZED,
-            AccessError::InviteRequired | AccessError::NotOwner => StatusCode::FORBIDDEN,
+            AccessError::InviteRequired | AccessError::NotOwner | AccessError::NoAccess => {
+                StatusCode::FORBIDDEN
+            }
             AccessError::BadPublicKey | AccessError::Invalid(_) => StatusCode::BAD_REQUEST,
             AccessError::InviteNotFound | AccessError::NoSuchGrant => StatusCode::NOT_FOUND,
             AccessError::InviteExpired | AccessError::InviteUsedUp => StatusCode::GONE,
@@ -128,6 +130,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/documents/{document}", put(claim))
         .route("/api/documents/{document}/grants", get(grants))
         .route("/api/documents/{document}/grants/{device}", delete(revoke))
+        .route("/api/documents/{document}/keys", get(keys))
         .route("/api/documents/{document}/invites", post(create_invite))
         .route("/api/invites/redeem", post(redeem))
 }
@@ -241,6 +244,14 @@ async fn grants(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<Grant>>> {
     Ok(Json(state.access.grants_on(&document(&id)?, &device)?))
+}
+
+async fn keys(
+    State(state): State<AppState>,
+    Caller(device): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<AttestedKey>>> {
+    Ok(Json(state.access.keys_on(&document(&id)?, &device)?))
 }
 
 async fn revoke(

@@ -214,3 +214,31 @@ async fn expired_and_used_up_invites_are_refused_clearly() {
     );
     assert_eq!(status, 403, "an editor cannot invite: {body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_read_the_keys_the_relay_attests_and_outsiders_cannot() {
+    let relay = Relay::start();
+    let (owner, editor, outsider) = (
+        relay.register("owner"),
+        relay.register("editor"),
+        relay.register("outsider"),
+    );
+    let a = relay.client(&owner).await;
+    let id = a.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
+    a.wait_synced(id, WAIT).await.unwrap();
+    relay.share(&owner, id, &editor, "editor", "Beta");
+
+    let path = format!("/api/documents/{id}/keys");
+    let (status, keys) = relay.api("GET", &path, Some(&editor.token), None);
+    assert_eq!(status, 200, "{keys}");
+    let keys = keys.as_array().unwrap();
+    let devices: Vec<&str> = keys.iter().map(|k| k["device"].as_str().unwrap()).collect();
+    assert_eq!(devices, [owner.id.as_str(), editor.id.as_str()]);
+    assert_eq!(keys[1]["party"], "Beta");
+    assert_eq!(keys[1]["role"], "editor");
+    assert_eq!(keys[0]["public_key"].as_str().unwrap().len(), 64);
+
+    let (status, body) = relay.api("GET", &path, Some(&outsider.token), None);
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("no access"));
+}

@@ -164,12 +164,29 @@ pub enum AccessError {
     /// Nothing to revoke.
     #[error("that device has no grant for this document")]
     NoSuchGrant,
+    /// The caller holds no grant on the document.
+    #[error("this device has no access to that document")]
+    NoAccess,
     /// A request field is invalid.
     #[error("{0}")]
     Invalid(String),
     /// Storage failed; nothing changed.
     #[error("storage error: {0}")]
     Storage(#[from] StorageError),
+}
+
+/// A device granted a document, and its public key: the relay's word that
+/// this key speaks for a member of that document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttestedKey {
+    /// The device id.
+    pub device: String,
+    /// Its Ed25519 public key, 64 lowercase hex digits.
+    pub public_key: String,
+    /// What the device may do with the document.
+    pub role: Role,
+    /// The organization it acts for.
+    pub party: String,
 }
 
 #[derive(Default)]
@@ -384,6 +401,42 @@ impl AccessControl {
             .unwrap_or_default();
         grants.sort_by_key(|g| g.created_at);
         Ok(grants)
+    }
+
+    /// The public keys of every device granted `document`, for anyone who
+    /// holds a grant on it: what the relay attests when clients verify
+    /// sign-offs. Sorted by when the grant was made.
+    pub fn keys_on(
+        &self,
+        document: &DocumentId,
+        requester: &str,
+    ) -> Result<Vec<AttestedKey>, AccessError> {
+        if !matches!(self.check(requester, document), DocumentAccess::Granted(_)) {
+            return Err(AccessError::NoAccess);
+        }
+        let state = self.read();
+        let mut grants: Vec<&Grant> = state
+            .grants
+            .get(document)
+            .map(|g| g.values().collect())
+            .unwrap_or_default();
+        grants.sort_by_key(|g| g.created_at);
+        Ok(grants
+            .into_iter()
+            .filter_map(|grant| {
+                let device = state.devices.get(&grant.device)?;
+                Some(AttestedKey {
+                    device: device.id.clone(),
+                    public_key: device
+                        .public_key
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect(),
+                    role: grant.role,
+                    party: grant.party.clone(),
+                })
+            })
+            .collect())
     }
 
     /// Creates an invite; `requester: None` is the operator (no owner check).
