@@ -95,6 +95,44 @@ pub fn diff(old: &str, new: &str) -> Option<Splice> {
     })
 }
 
+/// Where a caret at character `position` ends up once `edit` (made by
+/// someone else) is applied: before the edit it stays put, after it it
+/// shifts by the edit's length change, and inside the removed span it moves
+/// to the end of the inserted text.
+pub fn map_position(position: usize, edit: &Splice) -> usize {
+    let inserted = edit.insert.chars().count();
+    if position <= edit.position {
+        position
+    } else if position >= edit.position + edit.delete {
+        position - edit.delete + inserted
+    } else {
+        edit.position + inserted
+    }
+}
+
+/// Rewrites `local`, made against the same text as `remote`, so that it
+/// applies after `remote`: what the local edit removes that `remote`
+/// already removed is not removed twice, and what `remote` inserted is kept
+/// unless the local edit removed text on both sides of it.
+pub fn rebase(local: &Splice, remote: &Splice) -> Splice {
+    let inserted = remote.insert.chars().count();
+    let remote_end = remote.position + remote.delete;
+    let start = map_position(local.position, remote);
+    let end_before = local.position + local.delete;
+    let end = if end_before <= remote.position {
+        end_before
+    } else if end_before >= remote_end {
+        end_before - remote.delete + inserted
+    } else {
+        remote.position
+    };
+    Splice {
+        position: start,
+        delete: end.saturating_sub(start),
+        insert: local.insert.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use automerge::sync::SyncDoc;
@@ -164,6 +202,73 @@ mod tests {
                 splice(&mut doc, &text, &edit).unwrap();
             }
             prop_assert_eq!(doc.text(&text).unwrap(), new);
+        }
+    }
+
+    fn apply(text: &str, edit: &Splice) -> String {
+        let chars: Vec<char> = text.chars().collect();
+        let mut out: String = chars[..edit.position].iter().collect();
+        out.push_str(&edit.insert);
+        out.extend(&chars[edit.position + edit.delete..]);
+        out
+    }
+
+    #[test]
+    fn a_caret_follows_the_text_around_it() {
+        let edit = Splice {
+            position: 4,
+            delete: 3,
+            insert: "ab".into(),
+        };
+        assert_eq!(map_position(2, &edit), 2);
+        assert_eq!(
+            map_position(4, &edit),
+            4,
+            "an insert at the caret stays after it"
+        );
+        assert_eq!(
+            map_position(5, &edit),
+            6,
+            "inside the removed span: end of the insert"
+        );
+        assert_eq!(map_position(7, &edit), 6);
+        assert_eq!(map_position(10, &edit), 9);
+    }
+
+    #[test]
+    fn rebased_local_edits_keep_both_sides_words() {
+        let base = "We share data monthly.";
+        let remote = diff(base, "We share sales data monthly.").unwrap();
+        let local = diff(base, "We share data weekly.").unwrap();
+        let merged = apply(&apply(base, &remote), &rebase(&local, &remote));
+        assert_eq!(merged, "We share sales data weekly.");
+        // Both remove "data": it goes once and the local insert lands
+        // where it was, as the two concurrent splices merge in the document.
+        let remote = diff(base, "We share monthly.").unwrap();
+        let local = diff(base, "We share all monthly.").unwrap();
+        assert_eq!(
+            apply(&apply(base, &remote), &rebase(&local, &remote)),
+            "We share allmonthly."
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn rebase_always_fits_the_remote_result(
+            base in "[a-cé ]{0,12}",
+            a in "[a-cé ]{0,12}",
+            b in "[a-cé ]{0,12}",
+        ) {
+            let (Some(remote), Some(local)) = (diff(&base, &a), diff(&base, &b)) else {
+                return Ok(());
+            };
+            let after_remote = apply(&base, &remote);
+            let rebased = rebase(&local, &remote);
+            prop_assert!(rebased.position + rebased.delete <= after_remote.chars().count());
+            let merged = apply(&after_remote, &rebased);
+            prop_assert!(merged.contains(&local.insert));
+            let caret = map_position(local.position, &remote);
+            prop_assert!(caret <= after_remote.chars().count());
         }
     }
 }
