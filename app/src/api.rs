@@ -181,6 +181,37 @@ pub async fn redeem_invite(origin: &str, token: &str, code: &str) -> Result<Gran
     parse(&text)
 }
 
+/// A device the relay has granted a document, with its public key: the
+/// relay's word that the key speaks for someone in that partnership.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestedKey {
+    /// The relay's device id.
+    pub device: String,
+    /// The device's Ed25519 public key, 64 hex digits.
+    pub public_key: String,
+    /// Its role on the document.
+    pub role: Role,
+    /// The organization it acts for.
+    pub party: String,
+}
+
+/// The public keys of every device granted `document` (any grant holder may ask).
+pub async fn document_keys(
+    origin: &str,
+    token: &str,
+    document: &str,
+) -> Result<Vec<AttestedKey>, ApiError> {
+    let (status, text) = send(
+        "GET",
+        &format!("{origin}/api/documents/{document}/keys"),
+        Some(token),
+        None,
+    )
+    .await?;
+    expect_success(status, &text)?;
+    parse(&text)
+}
+
 fn expect_success(status: u16, text: &str) -> Result<(), ApiError> {
     if (200..300).contains(&status) {
         return Ok(());

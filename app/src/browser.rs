@@ -120,6 +120,27 @@ fn encode_query(text: &str) -> String {
     out
 }
 
+/// Offers `text` to the user as a file download named `filename`.
+pub fn download(filename: &str, mime: &str, text: &str) -> Result<(), BrowserError> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let document = window()?.document().ok_or(BrowserError::NoWindow)?;
+    let link: web_sys::HtmlAnchorElement = document.create_element("a")?.unchecked_into();
+    link.set_href(&url);
+    link.set_download(filename);
+    link.click();
+    web_sys::Url::revoke_object_url(&url)?;
+    Ok(())
+}
+
+/// Opens the browser's print dialog (the print stylesheet gives a clean PDF).
+pub fn print() -> Result<(), BrowserError> {
+    Ok(window()?.print()?)
+}
+
 /// Writes a line to the browser console.
 pub fn log(message: &str) {
     web_sys::console::log_1(&JsValue::from_str(message));

@@ -165,6 +165,11 @@ impl Identity {
         accord_shared::automerge::ActorId::from(bytes)
     }
 
+    /// The device's signing key (sign-offs are made with it).
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
     /// The relay credentials, if registered.
     pub fn registration(&self) -> Option<&DeviceRegistration> {
         self.registration.as_ref()

@@ -1189,6 +1189,8 @@ impl ClientError {
     }
 }
 
+mod agreement;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,16 +43,19 @@ pub enum PlanPage {
     Communication,
     /// Milestones, due and achieved.
     Milestones,
+    /// The agreement: clauses, comments, sign-off, history, export.
+    Agreement,
 }
 
 impl PlanPage {
     /// Every page, in tab order.
-    pub const ALL: [PlanPage; 5] = [
+    pub const ALL: [PlanPage; 6] = [
         Self::Vetting,
         Self::Objectives,
         Self::Roles,
         Self::Communication,
         Self::Milestones,
+        Self::Agreement,
     ];
 
     /// The fragment segment after `#/p/<id>/`.
@@ -63,6 +66,7 @@ impl PlanPage {
             Self::Roles => "roles",
             Self::Communication => "communication",
             Self::Milestones => "milestones",
+            Self::Agreement => "agreement",
         }
     }
 
@@ -79,6 +83,7 @@ impl PlanPage {
             Self::Roles => "Roles",
             Self::Communication => "Communication",
             Self::Milestones => "Milestones",
+            Self::Agreement => "Agreement",
         }
     }
 }
@@ -147,6 +152,7 @@ pub fn PlanView(
                     PlanPage::Roles => view! { <roles::RolesPage id=id/> }.into_any(),
                     PlanPage::Communication => view! { <comm_plan::CommPlanPage id=id/> }.into_any(),
                     PlanPage::Milestones => view! { <milestones::MilestonesPage id=id/> }.into_any(),
+                    PlanPage::Agreement => view! { <super::agreement::AgreementPage id=id/> }.into_any(),
                 }}
             </article>
             </fieldset>

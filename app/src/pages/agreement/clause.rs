@@ -1,0 +1,250 @@
+//! One clause: number, title, status, order, body editor, each party's
+//! sign-off of the text as it reads now, and its comment threads.
+
+use std::collections::HashMap;
+
+use accord_shared::model::agreement::{self, ClauseStatus};
+use accord_shared::model::signoff::{self, InvalidReason, PartyState, Validity};
+use accord_shared::model::{ItemId, PartyId, members};
+use leptos::prelude::*;
+
+use super::comments::Comments;
+use super::editor::BodyEditor;
+use super::{AgreementContext, attested, member_name, party_name};
+use crate::components::form::{InlineError, feedback};
+use crate::edit::{self, apply_into};
+use crate::store::Store;
+use crate::sync_client::client;
+
+/// One party's sign-off of a clause, as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PartyLine {
+    party: PartyId,
+    name: String,
+    state: PartyState,
+    /// Who signed (for signed and void), or why it is invalid.
+    detail: String,
+}
+
+fn reason_text(reason: InvalidReason, keys_known: bool) -> &'static str {
+    match reason {
+        InvalidReason::Malformed => "the sign-off is malformed",
+        InvalidReason::KeyNotAttested if keys_known => {
+            "the relay does not vouch for the signer's key"
+        }
+        InvalidReason::KeyNotAttested => "not yet verified with the relay",
+        InvalidReason::BadSignature => "the signature does not verify",
+        InvalidReason::WrongParty => "the signer is not in that organization",
+    }
+}
+
+/// The card of one clause.
+#[component]
+pub fn ClauseCard(
+    /// The clause.
+    clause: ItemId,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let ctx = expect_context::<AgreementContext>();
+    let order = expect_context::<Memo<Vec<ItemId>>>();
+    let changed = expect_context::<Memo<Option<HashMap<ItemId, String>>>>();
+    let id = ctx.id;
+    let error = feedback();
+    let data = Memo::new(move |_| {
+        edit::read(store, &id, |doc| agreement::clause(doc, clause).ok()).flatten()
+    });
+    let number = move || order.with(|o| o.iter().position(|c| *c == clause).map_or(0, |i| i + 1));
+    let title = move || data.with(|c| c.as_ref().map(|c| c.title.clone()).unwrap_or_default());
+    let status = move || data.with(|c| c.as_ref().map_or(ClauseStatus::Draft, |c| c.status));
+    let change_note = move || changed.with(|c| c.as_ref().and_then(|c| c.get(&clause).cloned()));
+    let shift = move |by: isize| {
+        let Some(index) = order.with_untracked(|o| o.iter().position(|c| *c == clause)) else {
+            return;
+        };
+        let Some(target) = index.checked_add_signed(by) else {
+            return;
+        };
+        apply_into(error, &id, |tx| agreement::move_clause(tx, clause, target));
+    };
+    view! {
+        <li class="card clause" class:changed=move || change_note().is_some()
+            data-testid="clause" data-clause=clause.key()>
+            <div class="row">
+                <span class="clause-number">{move || format!("{}.", number())}</span>
+                <input type="text" class="grow clause-title" data-testid="clause-title" aria-label="Clause title"
+                    prop:value=title
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        apply_into(error, &id, |tx| agreement::set_clause_title(tx, clause, &text));
+                    }/>
+                <select data-testid="clause-status" aria-label="Clause status"
+                    prop:value=move || status().as_str()
+                    on:change=move |ev| {
+                        match event_target_value(&ev).parse::<ClauseStatus>() {
+                            Ok(s) => { apply_into(error, &id, |tx| agreement::set_clause_status(tx, clause, s)); }
+                            Err(e) => error.set(Some(e.to_string())),
+                        }
+                    }>
+                    {ClauseStatus::ALL.into_iter().map(|s| view! {
+                        <option value=s.as_str()>{s.as_str()}</option>
+                    }).collect_view()}
+                </select>
+                <button class="link" title="Move up" aria-label="Move up" data-testid="clause-up"
+                    on:click=move |_| shift(-1)>"↑"</button>
+                <button class="link" title="Move down" aria-label="Move down" data-testid="clause-down"
+                    on:click=move |_| shift(1)>"↓"</button>
+                <button class="link" data-testid="clause-remove"
+                    on:click=move |_| { apply_into(error, &id, |tx| agreement::remove_clause(tx, clause, edit::now())); }>
+                    "Remove"
+                </button>
+            </div>
+            {move || change_note().map(|note| view! {
+                <p class="badge changed" data-testid="clause-changed">{note}</p>
+            })}
+            <BodyEditor id=id clause=clause error=error/>
+            <InlineError message=error test_id="clause-error"/>
+            <SignoffRow clause=clause/>
+            <Comments clause=clause/>
+        </li>
+    }
+}
+
+/// Each party's sign-off of the clause as it reads now, and this member's
+/// sign or withdraw button.
+#[component]
+fn SignoffRow(
+    /// The clause.
+    clause: ItemId,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let ctx = expect_context::<AgreementContext>();
+    let id = ctx.id;
+    let error = feedback();
+    let lines = Memo::new(move |_| {
+        let keys = ctx.keys.get();
+        let known = keys.is_some();
+        edit::read(store, &id, |doc| {
+            let summary =
+                signoff::clause_summary(doc, &id, clause, &attested(doc, keys.as_deref())).ok()?;
+            let lines = summary
+                .parties
+                .iter()
+                .map(|p| {
+                    let names: Vec<String> =
+                        p.members.iter().map(|m| member_name(doc, *m)).collect();
+                    let detail = match p.state {
+                        PartyState::Signed => format!("signed by {}", names.join(", ")),
+                        PartyState::Void => {
+                            format!("void: the text changed after {} signed", names.join(", "))
+                        }
+                        PartyState::Invalid => summary
+                            .statuses
+                            .iter()
+                            .find_map(|s| match s.validity {
+                                Validity::Invalid(reason) if s.party == Some(p.party) => {
+                                    Some(format!("invalid: {}", reason_text(reason, known)))
+                                }
+                                _ => None,
+                            })
+                            .unwrap_or_else(|| "invalid".to_owned()),
+                        PartyState::Unsigned => "not signed".to_owned(),
+                    };
+                    PartyLine {
+                        party: p.party,
+                        name: party_name(doc, p.party),
+                        state: p.state,
+                        detail,
+                    }
+                })
+                .collect::<Vec<_>>();
+            Some(lines)
+        })
+        .flatten()
+        .unwrap_or_default()
+    });
+    // This device's member and whether their current sign-off counts.
+    let mine = Memo::new(move |_| {
+        store.revision.track();
+        let keys = ctx.keys.get();
+        let member = edit::me(&id)?;
+        let signed = edit::read(store, &id, |doc| {
+            let party = members::get(doc, member).ok()?.party?;
+            let statuses = signoff::verify(doc, &id, clause, &attested(doc, keys.as_deref()));
+            let valid = statuses
+                .iter()
+                .any(|s| s.member == Some(member) && s.validity == Validity::Valid);
+            let any = statuses.iter().any(|s| s.member == Some(member));
+            Some((party_name(doc, party), valid, any))
+        })
+        .flatten()?;
+        Some((member, signed))
+    });
+    let sign = move |_| {
+        let Some((member, _)) = mine.get_untracked() else {
+            error.set(Some(
+                "this device has not joined the partnership as a member yet".into(),
+            ));
+            return;
+        };
+        match client() {
+            Some(client) => match client.sign_clause(&id, clause, member, edit::now()) {
+                Ok(()) => error.set(None),
+                Err(e) => error.set(Some(e.to_string())),
+            },
+            None => error.set(Some("the app is still starting".into())),
+        }
+    };
+    let withdraw = move |_| {
+        if let Some((member, _)) = mine.get_untracked() {
+            apply_into(error, &id, |tx| signoff::withdraw(tx, clause, member));
+        }
+    };
+    view! {
+        <div class="signoffs">
+            <ul class="plain signoff-list">
+                {move || lines.get().into_iter().map(|line| {
+                    let class = match line.state {
+                        PartyState::Signed => "signoff signed",
+                        PartyState::Void => "signoff void",
+                        PartyState::Invalid => "signoff invalid",
+                        PartyState::Unsigned => "signoff unsigned",
+                    };
+                    let mark = match line.state {
+                        PartyState::Signed => "✓",
+                        PartyState::Void => "⚠",
+                        PartyState::Invalid => "✗",
+                        PartyState::Unsigned => "○",
+                    };
+                    let state = match line.state {
+                        PartyState::Signed => "signed",
+                        PartyState::Void => "void",
+                        PartyState::Invalid => "invalid",
+                        PartyState::Unsigned => "unsigned",
+                    };
+                    view! {
+                        <li class=class data-testid="signoff-state" data-party=line.party.key() data-state=state>
+                            {format!("{mark} {}: {}", line.name, line.detail)}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {move || mine.get().map(|(_, (party, valid, any))| {
+                if valid {
+                    view! {
+                        <button class="link" data-testid="clause-withdraw" on:click=withdraw>
+                            "Withdraw my sign-off"
+                        </button>
+                    }.into_any()
+                } else {
+                    let label = if any {
+                        format!("Sign off again for {party}")
+                    } else {
+                        format!("Sign off for {party}")
+                    };
+                    view! { <button data-testid="clause-sign" on:click=sign>{label}</button> }.into_any()
+                }
+            })}
+            <InlineError message=error test_id="signoff-error"/>
+        </div>
+    }
+}

@@ -1,0 +1,182 @@
+//! Threaded comments on a clause: start a thread, reply, resolve and reopen.
+
+use accord_shared::automerge::Automerge;
+use accord_shared::model::ItemId;
+use accord_shared::model::agreement::{self, Comment, NewComment};
+use leptos::prelude::*;
+
+use super::{AgreementContext, member_name};
+use crate::components::form::{Feedback, InlineError, feedback};
+use crate::edit::{self, apply_into};
+use crate::store::Store;
+
+/// A comment as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shown {
+    id: ItemId,
+    author: String,
+    when: String,
+    body: String,
+}
+
+/// A thread as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ShownThread {
+    root: Shown,
+    replies: Vec<Shown>,
+    resolved: Option<String>,
+}
+
+fn shown(doc: &Automerge, comment: &Comment) -> Shown {
+    Shown {
+        id: comment.id,
+        author: comment
+            .author
+            .map_or_else(|| "someone".to_owned(), |m| member_name(doc, m)),
+        when: edit::format_opt_date(comment.created_at),
+        body: comment.body.clone(),
+    }
+}
+
+/// Adds a comment (a new thread, or a reply to `reply_to`) by this device's member.
+fn post(
+    error: Feedback,
+    ctx: AgreementContext,
+    clause: ItemId,
+    body: String,
+    reply_to: Option<ItemId>,
+) -> bool {
+    let Some(comment) = edit::new_id(error) else {
+        return false;
+    };
+    let author = match edit::me_or_error(&ctx.id) {
+        Ok(author) => author,
+        Err(e) => {
+            error.set(Some(e.to_string()));
+            return false;
+        }
+    };
+    let new = NewComment {
+        clause,
+        author,
+        body,
+        reply_to,
+    };
+    apply_into(error, &ctx.id, |tx| {
+        agreement::add_comment(tx, comment, &new, edit::now())
+    })
+}
+
+/// The comment threads of one clause.
+#[component]
+pub fn Comments(
+    /// The clause.
+    clause: ItemId,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let ctx = expect_context::<AgreementContext>();
+    let error = feedback();
+    let threads = Memo::new(move |_| {
+        edit::read(store, &ctx.id, |doc| {
+            agreement::comments(doc, clause)
+                .iter()
+                .map(|t| ShownThread {
+                    root: shown(doc, &t.root),
+                    replies: t.replies.iter().map(|r| shown(doc, r)).collect(),
+                    resolved: t.root.resolved.then(|| {
+                        t.root
+                            .resolved_by
+                            .map_or_else(|| "someone".to_owned(), |m| member_name(doc, m))
+                    }),
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+    });
+    let open = move || threads.with(|t| t.iter().filter(|t| t.resolved.is_none()).count());
+    let draft = RwSignal::new(String::new());
+    let start = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if post(error, ctx, clause, draft.get_untracked(), None) {
+            draft.set(String::new());
+        }
+    };
+    view! {
+        <details class="comments" data-testid="comments">
+            <summary data-testid="comments-summary">
+                {move || match (threads.with(Vec::len), open()) {
+                    (0, _) => "Comments".to_owned(),
+                    (n, 0) => format!("Comments ({n}, all resolved)"),
+                    (n, o) => format!("Comments ({n}, {o} open)"),
+                }}
+            </summary>
+            <ul class="plain threads">
+                {move || threads.get().into_iter().map(|thread| view! {
+                    <ThreadView thread=thread clause=clause error=error/>
+                }).collect_view()}
+            </ul>
+            <form class="inline-form" on:submit=start>
+                <input type="text" class="grow" data-testid="new-comment" placeholder="Comment on this clause"
+                    aria-label="New comment" bind:value=draft/>
+                <button type="submit" data-testid="add-comment">"Comment"</button>
+            </form>
+            <InlineError message=error test_id="comment-error"/>
+        </details>
+    }
+}
+
+#[component]
+fn ThreadView(thread: ShownThread, clause: ItemId, error: Feedback) -> impl IntoView {
+    let ctx = expect_context::<AgreementContext>();
+    let root = thread.root.id;
+    let resolved = thread.resolved.is_some();
+    let reply = RwSignal::new(String::new());
+    let send_reply = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if post(error, ctx, clause, reply.get_untracked(), Some(root)) {
+            reply.set(String::new());
+        }
+    };
+    let set_resolved = move |to: bool| {
+        let by = match edit::me_or_error(&ctx.id) {
+            Ok(by) => by,
+            Err(e) => {
+                error.set(Some(e.to_string()));
+                return;
+            }
+        };
+        apply_into(error, &ctx.id, |tx| {
+            agreement::resolve_thread(tx, root, to, by, edit::now())
+        });
+    };
+    let line = |c: &Shown| {
+        view! {
+            <p class="comment" data-testid="comment">
+                <strong>{c.author.clone()}</strong>
+                <span class="muted">{format!(" {} ", c.when)}</span>
+                <span data-testid="comment-body">{c.body.clone()}</span>
+            </p>
+        }
+    };
+    view! {
+        <li class="thread" class:resolved=resolved data-testid="thread">
+            {line(&thread.root)}
+            {thread.replies.iter().map(line).collect_view()}
+            {match thread.resolved {
+                Some(by) => view! {
+                    <p class="muted">
+                        {format!("Resolved by {by}. ")}
+                        <button class="link" data-testid="reopen-thread" on:click=move |_| set_resolved(false)>"Reopen"</button>
+                    </p>
+                }.into_any(),
+                None => view! {
+                    <form class="inline-form reply" on:submit=send_reply>
+                        <input type="text" class="grow" data-testid="reply" placeholder="Reply" aria-label="Reply" bind:value=reply/>
+                        <button type="submit" data-testid="send-reply">"Reply"</button>
+                        <button type="button" class="link" data-testid="resolve-thread" on:click=move |_| set_resolved(true)>"Resolve"</button>
+                    </form>
+                }.into_any(),
+            }}
+        </li>
+    }
+}

@@ -1,0 +1,165 @@
+//! The clause body editor: a text area whose typing becomes splices of the
+//! clause's Automerge Text, and which takes in a partner's edits without
+//! moving the local cursor.
+//!
+//! The editor remembers the text it last showed (`shown`). On input it
+//! diffs what the user now sees against `shown` into one splice; if the
+//! document moved on meanwhile (a partner's edit that the area has not shown
+//! yet) the splice is rebased over that change first, so it never removes
+//! the partner's words. When the document changes, the area takes the new
+//! text and its selection is carried across the change with
+//! [`text::map_position`].
+
+use accord_shared::ids::DocumentId;
+use accord_shared::model::{ItemId, agreement};
+use accord_shared::text;
+use leptos::html::Textarea;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::components::form::Feedback;
+use crate::edit;
+use crate::store::Store;
+use crate::sync_client::client;
+
+/// The character index of a UTF-16 offset in `text` (what a text area's
+/// selection reports), clamped to the text's end.
+pub fn char_index(text: &str, utf16_offset: u32) -> usize {
+    let mut units = 0u32;
+    for (index, c) in text.chars().enumerate() {
+        if units >= utf16_offset {
+            return index;
+        }
+        units += u32::try_from(c.len_utf16()).unwrap_or(2);
+    }
+    text.chars().count()
+}
+
+/// The UTF-16 offset of character `index` in `text`, clamped to the end.
+pub fn utf16_offset(text: &str, index: usize) -> u32 {
+    text.chars()
+        .take(index)
+        .map(|c| u32::try_from(c.len_utf16()).unwrap_or(2))
+        .sum()
+}
+
+fn current_body(id: &DocumentId, clause: ItemId) -> Option<String> {
+    client()?.read_doc(id, |doc| {
+        agreement::clause(doc, clause).ok().map(|c| c.body)
+    })?
+}
+
+fn is_focused(area: &web_sys::HtmlTextAreaElement) -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+        .is_some_and(|active| {
+            active.unchecked_ref::<web_sys::Node>() == area.unchecked_ref::<web_sys::Node>()
+        })
+}
+
+/// Puts `body` into the area; if it has focus, its selection is carried
+/// across the change from `before`.
+fn show(area: &web_sys::HtmlTextAreaElement, before: &str, body: &str) {
+    let selection = is_focused(area)
+        .then(|| {
+            let start = area.selection_start().ok().flatten()?;
+            let end = area.selection_end().ok().flatten()?;
+            Some((char_index(before, start), char_index(before, end)))
+        })
+        .flatten();
+    area.set_value(body);
+    if let (Some((start, end)), Some(change)) = (selection, text::diff(before, body)) {
+        let start = utf16_offset(body, text::map_position(start, &change));
+        let end = utf16_offset(body, text::map_position(end, &change));
+        let _ = area.set_selection_range(start, end);
+    }
+}
+
+/// The body of one clause as an editable text area.
+#[component]
+pub fn BodyEditor(
+    /// The partnership.
+    id: DocumentId,
+    /// The clause.
+    clause: ItemId,
+    /// Where a refused edit is explained.
+    error: Feedback,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let area = NodeRef::<Textarea>::new();
+    let shown = StoredValue::new(String::new());
+    let body = Memo::new(move |_| {
+        edit::read(store, &id, |doc| {
+            agreement::clause(doc, clause).ok().map(|c| c.body)
+        })
+        .flatten()
+    });
+    Effect::new(move |_| {
+        let (Some(body), Some(area)) = (body.get(), area.get()) else {
+            return;
+        };
+        let before = area.value();
+        if before != body {
+            show(&area, &before, &body);
+        }
+        shown.set_value(body);
+    });
+    let on_input = move |_| {
+        let Some(area) = area.get_untracked() else {
+            return;
+        };
+        let typed = area.value();
+        let base = shown.get_value();
+        let Some(local) = text::diff(&base, &typed) else {
+            return;
+        };
+        let Some(current) = current_body(&id, clause) else {
+            return;
+        };
+        let splice = match text::diff(&base, &current) {
+            None => local,
+            Some(remote) => text::rebase(&local, &remote),
+        };
+        if edit::apply_into(error, &id, |tx| {
+            agreement::edit_clause_body(tx, clause, &splice)
+        }) {
+            shown.set_value(typed);
+        } else {
+            // Refused: show the document's text again, nothing was written.
+            show(&area, &typed, &current);
+            shown.set_value(current);
+        }
+    };
+    view! {
+        <textarea
+            node_ref=area
+            class="clause-body"
+            data-testid="clause-body"
+            aria-label="Clause text"
+            rows="4"
+            placeholder="The text of this clause"
+            on:input=on_input
+        ></textarea>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_offsets_and_char_indexes_agree() {
+        let text = "a€😀b";
+        // a: 1 unit, €: 1 unit, 😀: 2 units, b: 1 unit.
+        assert_eq!(utf16_offset(text, 0), 0);
+        assert_eq!(utf16_offset(text, 2), 2);
+        assert_eq!(utf16_offset(text, 3), 4);
+        assert_eq!(utf16_offset(text, 4), 5);
+        assert_eq!(utf16_offset(text, 99), 5);
+        for index in 0..=4 {
+            assert_eq!(char_index(text, utf16_offset(text, index)), index);
+        }
+        assert_eq!(char_index(text, 99), 4);
+    }
+}

@@ -1,0 +1,499 @@
+//! The agreement page (issue 6): ordered clauses co-edited as Automerge
+//! Text, their status, threaded comments, clause-by-clause sign-off with the
+//! device key, what the partner changed since this device last looked, the
+//! history with any past version and its diff, and export to Markdown and
+//! print.
+//!
+//! Sign-offs are judged against the keys the relay attests for the
+//! partnership (`GET /api/documents/{id}/keys`, remembered on the device
+//! for offline use): a member's key counts only when the relay vouches for
+//! it. Until the relay has been asked once, sign-offs show as unverified,
+//! never as signed.
+
+// The model's `OpError` carries Automerge's error inline; see `plan`.
+#![allow(clippy::result_large_err)]
+
+mod clause;
+mod comments;
+mod editor;
+mod history;
+
+use std::collections::HashMap;
+
+use accord_shared::automerge::{Automerge, ChangeHash};
+use accord_shared::export;
+use accord_shared::history::{self as doc_history, ClauseChangeKind};
+use accord_shared::ids::DocumentId;
+use accord_shared::model::agreement::{self, NewClause, STANDARD_OUTLINE};
+use accord_shared::model::signoff::{self, PartyState};
+use accord_shared::model::{ItemId, MemberId, members, overview, parties};
+use ed25519_dalek::VerifyingKey;
+use leptos::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+
+use crate::browser;
+use crate::components::form::{InlineError, feedback};
+use crate::edit::{self, apply_into};
+use crate::store::Store;
+use crate::sync_client::client;
+
+/// What the clause cards share with the page.
+#[derive(Debug, Clone, Copy)]
+struct AgreementContext {
+    /// The partnership.
+    id: DocumentId,
+    /// Public keys (hex) the relay attests for this partnership; `None`
+    /// until the relay (or this device's memory of it) has answered.
+    keys: RwSignal<Option<Vec<String>>>,
+    /// The version this device last looked at (`None`: first visit).
+    seen: RwSignal<Option<Vec<ChangeHash>>>,
+}
+
+/// The key the relay attests for `member`: the member's public key in the
+/// document, if the relay lists that key for this partnership.
+fn attested<'a>(
+    doc: &Automerge,
+    keys: Option<&'a [String]>,
+) -> impl Fn(MemberId) -> Option<VerifyingKey> + 'a {
+    let members = members::list(doc);
+    move |member| {
+        let key = members
+            .iter()
+            .find(|m| m.id == member)?
+            .public_key
+            .as_deref()?
+            .to_ascii_lowercase();
+        keys?
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(&key))
+            .then_some(())?;
+        signoff::parse_public_key(&key)
+    }
+}
+
+/// A member's name, or a placeholder for one not in the document.
+fn member_name(doc: &Automerge, member: MemberId) -> String {
+    members::list(doc)
+        .into_iter()
+        .find(|m| m.id == member)
+        .map_or_else(|| "someone".to_owned(), |m| m.name)
+}
+
+/// A party's name, or a placeholder.
+fn party_name(doc: &Automerge, party: accord_shared::model::PartyId) -> String {
+    parties::list(doc)
+        .into_iter()
+        .find(|p| p.id == party)
+        .map_or_else(|| "another organization".to_owned(), |p| p.name)
+}
+
+/// Each clause the other side changed since this device last looked, with
+/// who changed it ("Beta Ltd") and how.
+fn changed_by_others(
+    doc: &Automerge,
+    seen: &[ChangeHash],
+    me: Option<MemberId>,
+) -> HashMap<ItemId, String> {
+    let Ok(changes) = doc_history::changed_since(doc, seen) else {
+        return HashMap::new();
+    };
+    changes
+        .into_iter()
+        .filter(|c| c.unattributed || c.members.iter().any(|m| Some(*m) != me))
+        .map(|c| {
+            let who: Vec<String> = c.parties.iter().map(|p| party_name(doc, *p)).collect();
+            let who = if who.is_empty() {
+                "someone".to_owned()
+            } else {
+                who.join(" and ")
+            };
+            let what = match c.kind {
+                ClauseChangeKind::Added => "added",
+                ClauseChangeKind::Removed => "removed",
+                ClauseChangeKind::Edited => "changed",
+            };
+            (c.clause, format!("{what} by {who} since you last looked"))
+        })
+        .collect()
+}
+
+/// Loads the attested keys (remembered first, then fresh from the relay)
+/// and the last-seen version; on leaving, records the version now shown as
+/// seen.
+fn load_device_state(ctx: AgreementContext) {
+    let id = ctx.id;
+    spawn_local(async move {
+        let Some(client) = client() else {
+            return;
+        };
+        if let Ok(Some(keys)) = client.remembered_keys(&id).await {
+            ctx.keys.set(Some(keys));
+        }
+        match client.seen_heads(&id).await {
+            Ok(Some(heads)) => ctx.seen.set(Some(heads)),
+            _ => {
+                // First visit: everything is new to this device, so nothing
+                // is singled out; from now on changes are.
+                if let Some(heads) = client.heads(&id) {
+                    let _ = client.mark_seen(&id, &heads).await;
+                    ctx.seen.set(Some(heads));
+                }
+            }
+        }
+        refresh_keys(ctx).await;
+    });
+    on_cleanup(move || {
+        spawn_local(async move {
+            if let Some(client) = client()
+                && let Some(heads) = client.heads(&id)
+            {
+                let _ = client.mark_seen(&id, &heads).await;
+            }
+        });
+    });
+}
+
+/// Asks the relay for the keys it attests now.
+async fn refresh_keys(ctx: AgreementContext) {
+    let Some(client) = client() else {
+        return;
+    };
+    match client.attested_keys(&ctx.id).await {
+        Ok(Some(keys)) => ctx.keys.set(Some(keys)),
+        Ok(None) => {}
+        Err(error) => browser::log(&format!("attested keys: {error}")),
+    }
+}
+
+/// The agreement page.
+#[component]
+pub fn AgreementPage(
+    /// The partnership.
+    id: DocumentId,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let ctx = AgreementContext {
+        id,
+        keys: RwSignal::new(None),
+        seen: RwSignal::new(None),
+    };
+    provide_context(ctx);
+    load_device_state(ctx);
+
+    // A member whose key the relay has not been asked about yet (someone
+    // just joined): ask again, at most every ten seconds.
+    let last_refresh = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let keys = ctx.keys.get();
+        let unknown = edit::read(store, &id, |doc| {
+            members::list(doc).iter().any(|m| {
+                m.public_key.as_deref().is_some_and(|k| {
+                    keys.as_ref()
+                        .is_some_and(|keys| !keys.iter().any(|x| x.eq_ignore_ascii_case(k)))
+                })
+            })
+        })
+        .unwrap_or(false);
+        let now = edit::now();
+        if unknown && now.saturating_sub(last_refresh.get_value()) > 10_000 {
+            last_refresh.set_value(now);
+            spawn_local(refresh_keys(ctx));
+        }
+    });
+
+    let order = Memo::new(move |_| {
+        edit::read(store, &id, |doc| {
+            agreement::clauses(doc)
+                .iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+    });
+    let me = Memo::new(move |_| {
+        store.revision.track();
+        edit::me(&id)
+    });
+    let changed = Memo::new(move |_| {
+        let seen = ctx.seen.get()?;
+        let me = me.get();
+        edit::read(store, &id, |doc| changed_by_others(doc, &seen, me))
+    });
+    provide_context(changed);
+    provide_context(order);
+
+    let error = feedback();
+    let add_title = RwSignal::new(String::new());
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(clause) = edit::new_id(error) else {
+            return;
+        };
+        let new = NewClause {
+            title: add_title.get_untracked(),
+            body: String::new(),
+        };
+        if apply_into(error, &id, |tx| {
+            agreement::add_clause(tx, clause, &new, edit::now())
+        }) {
+            add_title.set(String::new());
+        }
+    };
+    let outline = move |_| {
+        let ids: Option<Vec<ItemId>> = (0..STANDARD_OUTLINE.len())
+            .map(|_| edit::new_id(error))
+            .collect();
+        if let Some(ids) = ids {
+            apply_into(error, &id, |tx| {
+                agreement::standard_outline(tx, &ids, edit::now())
+            });
+        }
+    };
+    let mark_seen = move |_| {
+        spawn_local(async move {
+            if let Some(client) = client()
+                && let Some(heads) = client.heads(&id)
+            {
+                let _ = client.mark_seen(&id, &heads).await;
+                ctx.seen.set(Some(heads));
+            }
+        });
+    };
+    let export = move |_| {
+        let keys = ctx.keys.get_untracked();
+        let made = edit::read(store, &id, |doc| {
+            let title = overview::read(doc).title;
+            let markdown = export::agreement_markdown(doc, &id, &attested(doc, keys.as_deref()));
+            (title, markdown)
+        });
+        if let Some((title, markdown)) = made {
+            let name = format!("{} agreement.md", file_stem(&title));
+            if let Err(e) = browser::download(&name, "text/markdown;charset=utf-8", &markdown) {
+                error.set(Some(format!("could not export: {e}")));
+            }
+        }
+    };
+    let print = move |_| {
+        if let Err(e) = browser::print() {
+            error.set(Some(format!("could not print: {e}")));
+        }
+    };
+    let changed_count = move || changed.with(|c| c.as_ref().map_or(0, HashMap::len));
+
+    view! {
+        <div class="agreement-head screen-only">
+            <h2>"Agreement"</h2>
+            <SignoffOverview/>
+            <div class="row">
+                <button data-testid="agreement-export" on:click=export>"Export Markdown"</button>
+                <button data-testid="agreement-print" on:click=print>"Print / PDF"</button>
+            </div>
+            <Show when=move || { changed_count() > 0 }>
+                <p class="note changed-note" data-testid="changed-since" role="status">
+                    {move || match changed_count() {
+                        1 => "1 clause changed since you last looked (highlighted).".to_owned(),
+                        n => format!("{n} clauses changed since you last looked (highlighted)."),
+                    }}
+                    " "
+                    <button class="link" data-testid="mark-seen" on:click=mark_seen>"Mark as seen"</button>
+                </p>
+            </Show>
+        </div>
+        <ol class="clauses screen-only">
+            <For each=move || order.get() key=|clause| *clause let:clause>
+                <clause::ClauseCard clause=clause/>
+            </For>
+        </ol>
+        <Show when=move || order.with(Vec::is_empty)>
+            <p class="muted screen-only">"No clauses yet."</p>
+            <button class="screen-only" data-testid="agreement-outline" on:click=outline>
+                "Start from the standard outline"
+            </button>
+        </Show>
+        <form class="inline-form screen-only" on:submit=add>
+            <input type="text" data-testid="new-clause-title" placeholder="New clause title"
+                aria-label="New clause title" bind:value=add_title/>
+            <button type="submit" data-testid="add-clause">"Add clause"</button>
+        </form>
+        <InlineError message=error test_id="agreement-error"/>
+        <RemovedClauses/>
+        <history::HistoryPanel/>
+        <PrintView/>
+    }
+}
+
+/// A file name made from a partnership title.
+fn file_stem(title: &str) -> String {
+    let stem: String = title
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == ' ' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let stem = stem.trim();
+    if stem.is_empty() {
+        "partnership".to_owned()
+    } else {
+        stem.to_owned()
+    }
+}
+
+/// Per party, how many of the clauses it has signed as they read now.
+#[component]
+fn SignoffOverview() -> impl IntoView {
+    let store = expect_context::<Store>();
+    let ctx = expect_context::<AgreementContext>();
+    let rows = Memo::new(move |_| {
+        let keys = ctx.keys.get();
+        edit::read(store, &ctx.id, |doc| {
+            let summary = signoff::summary(doc, &ctx.id, &attested(doc, keys.as_deref()));
+            let total = summary.clauses.len();
+            parties::list(doc)
+                .into_iter()
+                .map(|party| {
+                    let signed = summary
+                        .clauses
+                        .iter()
+                        .filter(|c| c.signed_by().contains(&party.id))
+                        .count();
+                    let void = summary
+                        .clauses
+                        .iter()
+                        .filter(|c| {
+                            c.parties
+                                .iter()
+                                .any(|p| p.party == party.id && p.state == PartyState::Void)
+                        })
+                        .count();
+                    (party.name, signed, void, total)
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+    });
+    view! {
+        <ul class="signoff-overview plain" data-testid="signoff-overview">
+            {move || rows.get().into_iter().map(|(name, signed, void, total)| {
+                let all = total > 0 && signed == total;
+                view! {
+                    <li class:all-signed=all data-testid="party-signoff-total">
+                        <strong>{name}</strong>
+                        {format!(": signed {signed} of {total} clauses")}
+                        {(void > 0).then(|| format!(" ({void} void after later edits)"))}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+        <Show when=move || ctx.keys.with(Option::is_none)>
+            <p class="muted" data-testid="keys-unverified">
+                "Sign-offs are unverified until the relay has confirmed the members' keys."
+            </p>
+        </Show>
+    }
+}
+
+/// Removed clauses, each with a Restore button.
+#[component]
+fn RemovedClauses() -> impl IntoView {
+    let store = expect_context::<Store>();
+    let ctx = expect_context::<AgreementContext>();
+    let error = feedback();
+    let removed = Memo::new(move |_| {
+        edit::read(store, &ctx.id, |doc| {
+            agreement::removed_clauses(doc)
+                .into_iter()
+                .map(|(c, at)| (c.id, c.title, at))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+    });
+    view! {
+        <Show when=move || removed.with(|r| !r.is_empty())>
+            <details class="removed screen-only">
+                <summary>{move || format!("Removed clauses ({})", removed.with(Vec::len))}</summary>
+                <ul class="plain">
+                    {move || removed.get().into_iter().map(|(clause, title, at)| view! {
+                        <li data-testid="removed-clause">
+                            {title}
+                            <span class="muted">{format!(" removed {} ", edit::format_date(at))}</span>
+                            <button class="link" data-testid="restore-clause"
+                                on:click=move |_| { apply_into(error, &ctx.id, |tx| agreement::restore_clause(tx, clause)); }>
+                                "Restore"
+                            </button>
+                        </li>
+                    }).collect_view()}
+                </ul>
+                <InlineError message=error test_id="restore-clause-error"/>
+            </details>
+        </Show>
+    }
+}
+
+/// The agreement as it prints: clause text as paragraphs and each party's
+/// sign-off state (hidden on screen; the print stylesheet shows only this).
+#[component]
+fn PrintView() -> impl IntoView {
+    let store = expect_context::<Store>();
+    let ctx = expect_context::<AgreementContext>();
+    let content = move || {
+        let keys = ctx.keys.get();
+        edit::read(store, &ctx.id, |doc| {
+            let title = overview::read(doc).title;
+            let attested = attested(doc, keys.as_deref());
+            let clauses = agreement::clauses(doc);
+            let rows = clauses
+                .into_iter()
+                .enumerate()
+                .map(|(n, c)| {
+                    let state = signoff::clause_summary(doc, &ctx.id, c.id, &attested)
+                        .map(|s| {
+                            s.parties
+                                .iter()
+                                .map(|p| format!("{}: {}", party_name(doc, p.party), state_label(p.state)))
+                                .collect::<Vec<_>>()
+                                .join(" · ")
+                        })
+                        .unwrap_or_default();
+                    view! {
+                        <section class="print-clause">
+                            <h3>{format!("{}. {}", n + 1, c.title)}</h3>
+                            <p class="print-status">{format!("Status: {} — {state}", c.status)}</p>
+                            {c.body.split("\n\n").map(|p| view! { <p>{p.to_owned()}</p> }).collect_view()}
+                        </section>
+                    }
+                })
+                .collect_view();
+            view! {
+                <h1>{title}</h1>
+                <p>"Partnership agreement, printed " {edit::format_date(edit::now())}</p>
+                {rows}
+            }
+        })
+    };
+    view! { <div class="print-only" data-testid="print-view">{content}</div> }
+}
+
+/// How a party's sign-off state reads.
+fn state_label(state: PartyState) -> &'static str {
+    match state {
+        PartyState::Signed => "signed",
+        PartyState::Void => "void (changed since signed)",
+        PartyState::Invalid => "invalid sign-off",
+        PartyState::Unsigned => "not signed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_keep_words_and_drop_path_characters() {
+        assert_eq!(file_stem("Acme / Beta: 2027"), "Acme _ Beta_ 2027");
+        assert_eq!(file_stem("  "), "partnership");
+    }
+}
