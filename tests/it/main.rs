@@ -4,8 +4,10 @@
 mod access;
 mod bad_input;
 mod browser;
+mod browser_agreement;
 mod browser_plan;
 mod browser_sync;
+mod device;
 mod durability;
 mod faults;
 mod helpers;

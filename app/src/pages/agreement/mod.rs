@@ -79,6 +79,15 @@ fn member_name(doc: &Automerge, member: MemberId) -> String {
         .map_or_else(|| "someone".to_owned(), |m| m.name)
 }
 
+/// "Name (Organization)" of a member.
+fn member_with_party(doc: &Automerge, member: MemberId) -> String {
+    let party = members::get(doc, member).ok().and_then(|m| m.party);
+    match party {
+        Some(party) => format!("{} ({})", member_name(doc, member), party_name(doc, party)),
+        None => member_name(doc, member),
+    }
+}
+
 /// A party's name, or a placeholder.
 fn party_name(doc: &Automerge, party: accord_shared::model::PartyId) -> String {
     parties::list(doc)
@@ -87,8 +96,8 @@ fn party_name(doc: &Automerge, party: accord_shared::model::PartyId) -> String {
         .map_or_else(|| "another organization".to_owned(), |p| p.name)
 }
 
-/// Each clause the other side changed since this device last looked, with
-/// who changed it ("Beta Ltd") and how.
+/// Each clause someone else changed since this device last looked, with
+/// who ("Bob Brown (Globex)") and how.
 fn changed_by_others(
     doc: &Automerge,
     seen: &[ChangeHash],
@@ -101,18 +110,25 @@ fn changed_by_others(
         .into_iter()
         .filter(|c| c.unattributed || c.members.iter().any(|m| Some(*m) != me))
         .map(|c| {
-            let who: Vec<String> = c.parties.iter().map(|p| party_name(doc, *p)).collect();
-            let who = if who.is_empty() {
-                "someone".to_owned()
-            } else {
-                who.join(" and ")
-            };
+            let mut who: Vec<String> = c
+                .members
+                .iter()
+                .filter(|m| Some(**m) != me)
+                .map(|m| member_with_party(doc, *m))
+                .collect();
+            if c.unattributed {
+                who.push("an unregistered device".to_owned());
+            }
+            let mine = me.is_some_and(|me| c.members.contains(&me));
             let what = match c.kind {
-                ClauseChangeKind::Added => "added",
+                ClauseChangeKind::Added if !mine => "added",
                 ClauseChangeKind::Removed => "removed",
-                ClauseChangeKind::Edited => "changed",
+                _ => "changed",
             };
-            (c.clause, format!("{what} by {who} since you last looked"))
+            (
+                c.clause,
+                format!("{what} by {} since you last looked", who.join(" and ")),
+            )
         })
         .collect()
 }

@@ -1,0 +1,168 @@
+//! Browser end-to-end for the agreement (issue 6): two organizations start
+//! from the standard outline, type in the same clause at the same moment
+//! and both keep their words; Acme signs a clause off, Globex edits it
+//! offline, and once Globex is back the sign-off shows as void on both
+//! devices. Comments, "changed since you last looked" and the history's
+//! past version are checked on the way.
+//!
+//! Needs the built app in `ACCORD_WEB_DIST`, Chromium and chromedriver;
+//! `ACCORD_SKIP_BROWSER=1` skips.
+
+use crate::device::{Device, open_page, partnership, tid};
+use crate::helpers::Relay;
+use crate::webdriver::{Driver, Setup, setup};
+
+/// Ctrl+Home, Ctrl+End, then the null key releasing Ctrl.
+const TO_START: &str = "\u{E009}\u{E011}\u{E000}";
+const TO_END: &str = "\u{E009}\u{E010}\u{E000}";
+
+const FIRST: &str = "[data-testid='clause']:nth-child(1)";
+const SECOND: &str = "[data-testid='clause']:nth-child(2)";
+
+fn within(clause: &str, id: &str) -> String {
+    format!("{clause} {}", tid(id))
+}
+
+/// Both type into the first clause at once, from two threads: Acme at the
+/// end, Globex at the start. Both texts survive whole, on both devices.
+fn concurrent_typing(a: &Device, b: &Device) {
+    let body = within(FIRST, "clause-body");
+    let acme = " Acme adds its own sentence here.";
+    let globex = "Globex opens with this. ";
+    std::thread::scope(|s| {
+        s.spawn(|| a.keys(&body, &format!("{TO_END}{acme}")));
+        s.spawn(|| b.keys(&body, &format!("{TO_START}{globex}")));
+    });
+    for device in [a, b] {
+        device.wait("both typists' words in the clause", |d| {
+            let text = d.value(&body);
+            text.contains(acme) && text.contains(globex)
+        });
+    }
+    let (on_a, on_b) = (a.value(&body), b.value(&body));
+    assert_eq!(on_a, on_b, "the devices disagree on the clause text");
+    assert!(on_a.starts_with(globex), "{on_a:?}");
+    assert!(on_a.ends_with(acme), "{on_a:?}");
+}
+
+fn signoff_voided_by_offline_edit(a: &Device, b: &Device) {
+    let state = |clause: &str, state: &str| {
+        format!("{clause} [data-testid='signoff-state'][data-state='{state}']")
+    };
+    a.click(&within(FIRST, "clause-sign"));
+    for device in [a, b] {
+        device.wait_text(&state(FIRST, "signed"), "Acme: signed by Alice Adams");
+        device.wait_text(&tid("signoff-overview"), "Acme: signed 1 of 11 clauses");
+    }
+    // The second clause is untouched and stays unsigned.
+    assert!(
+        a.text(&state(SECOND, "unsigned"))
+            .contains("Acme: not signed")
+    );
+
+    b.set_offline(true);
+    b.wait_text(&tid("sync-status"), "offline");
+    b.keys(
+        &within(FIRST, "clause-body"),
+        &format!("{TO_END} Amended offline."),
+    );
+    b.wait_text(
+        &state(FIRST, "void"),
+        "Acme: void: the text changed after Alice Adams signed",
+    );
+    // Acme has not received the edit yet: its sign-off still stands there.
+    assert!(a.text(&state(FIRST, "signed")).contains("Acme: signed"));
+
+    b.set_offline(false);
+    b.wait_text(&tid("sync-status"), "saved on relay");
+    a.wait_text(
+        &state(FIRST, "void"),
+        "Acme: void: the text changed after Alice Adams signed",
+    );
+    for device in [a, b] {
+        device.wait_text(&tid("signoff-overview"), "Acme: signed 0 of 11 clauses");
+        assert!(device.all(&state(FIRST, "signed")).is_empty());
+    }
+    // Signing again covers the amended text.
+    a.click(&within(FIRST, "clause-sign"));
+    b.wait_text(&state(FIRST, "signed"), "Acme: signed by Alice Adams");
+}
+
+fn comments(a: &Device, b: &Device) {
+    b.click(&within(SECOND, "comments-summary"));
+    b.fill(
+        &within(SECOND, "new-comment"),
+        "Can we name the objectives here?",
+    );
+    b.click(&within(SECOND, "add-comment"));
+    a.click(&within(SECOND, "comments-summary"));
+    a.wait_text(
+        &within(SECOND, "comment"),
+        "Can we name the objectives here?",
+    );
+    a.wait_text(&within(SECOND, "comments-summary"), "1 open");
+    a.fill(&within(SECOND, "reply"), "Yes, see the plan page.");
+    a.click(&within(SECOND, "send-reply"));
+    b.wait_text(&within(SECOND, "thread"), "Yes, see the plan page.");
+    b.click(&within(SECOND, "resolve-thread"));
+    a.wait_text(&within(SECOND, "comments-summary"), "all resolved");
+}
+
+fn changed_since_and_history(a: &Device) {
+    // Globex typed in the first clause since Acme opened the page.
+    a.wait_text(
+        &within(FIRST, "clause-changed"),
+        "changed by Bob Brown (Globex) since you last looked",
+    );
+    a.click(&tid("mark-seen"));
+    a.wait("the change note to clear", |d| {
+        d.all(&tid("changed-since")).is_empty()
+    });
+
+    a.click(&tid("history-summary"));
+    a.wait_text(&tid("history-entry"), "Bob Brown (Globex)");
+    // The oldest entry is the outline: its version lacks everything typed since.
+    let views = a.all(&tid("history-view"));
+    assert!(views.len() > 3, "{} history entries", views.len());
+    a.click(&format!(
+        "{} li:last-child {}",
+        tid("history"),
+        tid("history-view")
+    ));
+    a.wait_text(&tid("version-view"), "compared with now");
+    a.wait("the first clause's typed words shown as added", |d| {
+        d.text(&format!("{} ins", tid("version-diff")))
+            .contains("Acme")
+    });
+    a.click(&tid("version-close"));
+}
+
+#[test]
+fn agreement_co_editing_signoff_and_offline_void() {
+    let Some(Setup {
+        dist,
+        chromium,
+        chromedriver,
+    }) = setup("agreement end-to-end test")
+    else {
+        return;
+    };
+    let relay = Relay::start_with_web(&dist);
+    let driver = Driver::start(&chromedriver);
+    let a = Device::open(&driver, &chromium, "acme");
+    let b = Device::open(&driver, &chromium, "globex");
+    let base = partnership(&relay, &a, &b);
+    open_page(&a, &b, &base, "agreement");
+    a.click(&tid("agreement-outline"));
+    for device in [&a, &b] {
+        device.wait_count(&tid("clause"), 11);
+        device.wait_value(&within(FIRST, "clause-title"), "Purpose");
+    }
+    concurrent_typing(&a, &b);
+    signoff_voided_by_offline_edit(&a, &b);
+    comments(&a, &b);
+    changed_since_and_history(&a);
+    for device in [&a, &b] {
+        device.wait_text(&tid("sync-status"), "saved on relay");
+    }
+}

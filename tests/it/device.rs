@@ -1,0 +1,310 @@
+//! One browser device for the end-to-end suites: a Chromium session with a
+//! fresh profile driven over WebDriver, with waits that poll until a
+//! timeout, plus the two-organization partnership most suites start from.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Relay, TempDir, WAIT};
+use crate::webdriver::{Driver, request};
+
+/// W3C WebDriver's key for element references.
+pub const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// WebDriver key codes: Tab (commits a field: `change` fires on blur),
+/// Control, and the null key that releases modifiers.
+pub const TAB: &str = "\u{E004}";
+pub const SELECT_ALL: &str = "\u{E009}a\u{E000}";
+
+/// One Chromium session with a fresh profile: one device.
+pub struct Device {
+    driver: SocketAddr,
+    session: String,
+    name: &'static str,
+    _profile: TempDir,
+}
+
+impl Device {
+    pub fn open(driver: &Driver, chromium: &Path, name: &'static str) -> Self {
+        let profile = TempDir::new(&format!("chromium-device-{name}"));
+        let args: Vec<String> = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-background-timer-throttling",
+            "--disable-renderer-backgrounding",
+            "--window-size=1280,1000",
+        ]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .chain([format!("--user-data-dir={}", profile.path().display())])
+        .collect();
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "chrome",
+            "goog:loggingPrefs": { "browser": "ALL" },
+            "goog:chromeOptions": { "binary": chromium, "args": args },
+        }}});
+        let (status, value) = request(driver.addr, "POST", "/session", Some(&caps));
+        let session = value["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("chromedriver refused a session ({status}): {value}"))
+            .to_owned();
+        Self {
+            driver: driver.addr,
+            session,
+            name,
+            _profile: profile,
+        }
+    }
+
+    pub fn try_cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+        let (status, value) = request(
+            self.driver,
+            method,
+            &format!("/session/{}{path}", self.session),
+            body,
+        );
+        if status == 200 {
+            Ok(value["value"].clone())
+        } else {
+            Err(format!("{status}: {}", value["value"]))
+        }
+    }
+
+    pub fn cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        self.try_cmd(method, path, body)
+            .unwrap_or_else(|e| panic!("[{}] {method} {path}: {e}", self.name))
+    }
+
+    /// Cuts this device off the network (page fetches and WebSocket), or restores it.
+    pub fn set_offline(&self, offline: bool) {
+        self.cmd(
+            "POST",
+            "/chromium/network_conditions",
+            Some(&json!({ "network_conditions": {
+                "offline": offline, "latency": 0,
+                "download_throughput": -1, "upload_throughput": -1,
+            }})),
+        );
+    }
+
+    pub fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", Some(&json!({ "url": url })));
+    }
+
+    pub fn url(&self) -> String {
+        self.cmd("GET", "/url", None)
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Elements matching a CSS selector, in document order.
+    pub fn all(&self, css: &str) -> Vec<String> {
+        self.try_cmd(
+            "POST",
+            "/elements",
+            Some(&json!({ "using": "css selector", "value": css })),
+        )
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e[ELEMENT].as_str().map(str::to_owned))
+        .collect()
+    }
+
+    /// Visible texts of the elements matching `css`.
+    pub fn texts(&self, css: &str) -> Vec<String> {
+        self.all(css)
+            .iter()
+            .filter_map(|id| {
+                self.try_cmd("GET", &format!("/element/{id}/text"), None)
+                    .ok()
+            })
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// All visible text under the elements matching `css`, joined.
+    pub fn text(&self, css: &str) -> String {
+        self.texts(css).join(" | ")
+    }
+
+    /// A property (`value`, `checked`…) of the first element matching `css`.
+    pub fn prop(&self, css: &str, name: &str) -> Option<Value> {
+        let id = self.all(css).into_iter().next()?;
+        self.try_cmd("GET", &format!("/element/{id}/property/{name}"), None)
+            .ok()
+    }
+
+    pub fn value(&self, css: &str) -> String {
+        self.prop(css, "value")
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    pub fn console(&self) -> String {
+        self.try_cmd("POST", "/se/log", Some(&json!({ "type": "browser" })))
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .map(|e| format!("  {}", e["message"].as_str().unwrap_or("")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Polls `check` until it holds or [`WAIT`] passes, then fails saying what was awaited.
+    pub fn wait(&self, what: &str, check: impl Fn(&Self) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !check(self) {
+            if Instant::now() > deadline {
+                panic!(
+                    "[{}] timed out waiting for {what}; at {}; errors {:?}; inline {:?}; console:\n{}",
+                    self.name,
+                    self.url(),
+                    self.texts("[data-testid='error']"),
+                    self.texts(".inline-error"),
+                    self.console()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn wait_text(&self, css: &str, expected: &str) {
+        self.wait(&format!("{css} to show {expected:?}"), |d| {
+            d.text(css).contains(expected)
+        });
+    }
+
+    pub fn wait_value(&self, css: &str, expected: &str) {
+        self.wait(&format!("{css} to hold {expected:?}"), |d| {
+            d.value(css) == expected
+        });
+    }
+
+    pub fn wait_count(&self, css: &str, n: usize) {
+        self.wait(&format!("{n} × {css}"), |d| d.all(css).len() == n);
+    }
+
+    pub fn element(&self, css: &str) -> String {
+        self.wait(&format!("{css} to appear"), |d| !d.all(css).is_empty());
+        self.all(css).remove(0)
+    }
+
+    pub fn click(&self, css: &str) {
+        let id = self.element(css);
+        self.cmd("POST", &format!("/element/{id}/click"), Some(&json!({})));
+    }
+
+    pub fn keys(&self, css: &str, text: &str) {
+        let id = self.element(css);
+        self.cmd(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(&json!({ "text": text })),
+        );
+    }
+
+    /// Replaces a field's text as a user would (select all, type) and
+    /// leaves it with Tab, so its `change` handler commits the edit once.
+    pub fn enter(&self, css: &str, text: &str) {
+        self.keys(css, &format!("{SELECT_ALL}{text}{TAB}"));
+    }
+
+    /// Types into an empty form field (no commit; forms are submitted).
+    pub fn fill(&self, css: &str, text: &str) {
+        self.keys(css, &format!("{SELECT_ALL}{text}"));
+    }
+
+    /// Picks `value` in a `<select>` (fires `input` and `change`).
+    pub fn choose(&self, css: &str, value: &str) {
+        let mut element = serde_json::Map::new();
+        element.insert(ELEMENT.to_owned(), Value::String(self.element(css)));
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(&json!({
+                "script": "const [el, v] = arguments; el.value = v; \
+                           el.dispatchEvent(new Event('input', { bubbles: true })); \
+                           el.dispatchEvent(new Event('change', { bubbles: true }));",
+                "args": [element, value],
+            })),
+        );
+    }
+
+    /// First-run profile, each field committed on blur.
+    pub fn profile(&self, name: &str, organization: &str) {
+        for (id, text) in [
+            ("profile-name", name),
+            ("profile-organization", organization),
+        ] {
+            self.enter(&tid(id), text);
+        }
+        self.wait("the profile to be saved", |d| {
+            let summary = d.text(&tid("profile-summary"));
+            summary.contains(name) && summary.contains(organization)
+        });
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        let _ = self.try_cmd("DELETE", "", None);
+    }
+}
+
+/// The selector of `data-testid=id`.
+pub fn tid(id: &str) -> String {
+    format!("[data-testid='{id}']")
+}
+
+/// Two devices of two organizations on one partnership: Acme created it,
+/// Globex joined through an invite link. Returns the partnership's base
+/// URL (`…/#/p/<id>`).
+pub fn partnership(relay: &Relay, a: &Device, b: &Device) -> String {
+    let home = format!("{}/", relay.http_url());
+    a.goto(&home);
+    a.wait_text(&tid("sync-status"), "saved on relay");
+    a.profile("Alice Adams", "Acme");
+    a.click(&tid("new-partnership"));
+    a.wait_value(&tid("title-input"), "Untitled partnership");
+    let base = a.url();
+    assert!(base.contains("#/p/"), "{base}");
+    a.click(&tid("invite-open"));
+    a.fill(&tid("invite-party"), "Globex");
+    a.click(&tid("invite-create"));
+    a.wait("an invite link", |d| {
+        d.value(&tid("invite-link")).contains("#/join/")
+    });
+    let link = a.value(&tid("invite-link"));
+    b.goto(&home);
+    b.wait_text(&tid("sync-status"), "saved on relay");
+    b.profile("Bob Brown", "Globex");
+    b.goto(&link);
+    b.wait_value(&tid("title-input"), "Untitled partnership");
+    for device in [a, b] {
+        device.wait("both parties with their members", |d| {
+            let parties = d.text(&tid("party-list"));
+            parties.contains("Alice Adams") && parties.contains("Bob Brown")
+        });
+    }
+    base
+}
+
+/// Opens a plan page on both devices, through the tab bar on `a`.
+pub fn open_page(a: &Device, b: &Device, base: &str, slug: &str) {
+    a.click(&tid(&format!("tab-{slug}")));
+    a.element(&tid(&format!("page-{slug}")));
+    b.goto(&format!("{base}/{slug}"));
+    b.element(&tid(&format!("page-{slug}")));
+}
