@@ -104,6 +104,19 @@ pub fn remove_column<T: Transactable + ReadDoc>(
     delete_in(tx, &map, "column", column, now)
 }
 
+/// Brings a removed column back, with any notes still placed in it.
+pub fn restore_column<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    board: ItemId,
+    column: ItemId,
+    by: MemberId,
+) -> Result<(), OpError> {
+    let obj = require(tx, board)?;
+    require_editor(tx, &obj, by)?;
+    let map = columns_map(tx, &obj)?;
+    restore_in(tx, &map, "column", column)
+}
+
 // ---------------------------------------------------------------------------
 // Notes.
 

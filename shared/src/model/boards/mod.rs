@@ -25,7 +25,9 @@
 //!   for both keys, so two people dragging one note to different columns
 //!   at once converge on one column *and* that mover's order. A note whose
 //!   column was removed (concurrently with the note being added or moved
-//!   there) reads as being in the first live column.
+//!   there) reads as being in the first live column. Two people removing
+//!   the last two columns at once leave none; [`restore_column`] brings one
+//!   back (the notes were never touched).
 //! - **Lock.** While a board is locked, every edit of its columns and notes
 //!   is refused unless made by the facilitator (a replica offline when the
 //!   lock was set can still merge edits it made before; the history shows
@@ -59,7 +61,7 @@ use super::members;
 
 pub use content::{
     add_column, add_note, edit_note, group_notes, move_column, move_note, remove_column,
-    remove_note, rename_column, restore_note, set_colour, ungroup_note,
+    remove_note, rename_column, restore_column, restore_note, set_colour, ungroup_note,
 };
 pub(crate) use content::{columns_map, create_note};
 pub use seal::SealKey;
@@ -440,9 +442,9 @@ fn read_notes<R: ReadDoc>(doc: &R, board: &ObjId) -> Vec<Note> {
     let Some(map) = child_map(doc, board, NOTES) else {
         return Vec::new();
     };
-    let Some(&first) = columns.first() else {
-        return Vec::new();
-    };
+    // With no live column (two people removing the last two at once), notes
+    // keep their stored column until one is restored.
+    let first = columns.first().copied();
     let mut notes: Vec<(usize, Note)> = doc
         .keys(&map)
         .filter_map(|key| {
@@ -451,7 +453,7 @@ fn read_notes<R: ReadDoc>(doc: &R, board: &ObjId) -> Vec<Note> {
             let stored = get_str(doc, &obj, COLUMN).and_then(|c| c.parse::<ItemId>().ok());
             let (index, column) = stored
                 .and_then(|c| columns.iter().position(|x| *x == c).map(|i| (i, c)))
-                .unwrap_or((0, first));
+                .or_else(|| Some((0, first.or(stored)?)))?;
             let private = facilitation::read_private(doc, &obj);
             let sealed = private.as_ref().is_some_and(|p| !p.opened);
             Some((

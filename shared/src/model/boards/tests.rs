@@ -372,6 +372,56 @@ fn a_note_in_a_removed_column_shows_in_the_first() {
     let board = get(&fixture.doc, board_id()).unwrap();
     assert_eq!(board.columns.len(), 3);
     assert_eq!(board.notes[0].column, col(0));
+    restore_column(&mut fixture.doc, board_id(), col(2), bob).unwrap();
+    assert!(restore_column(&mut fixture.doc, board_id(), col(2), bob).is_err());
+    assert_eq!(
+        get(&fixture.doc, board_id()).unwrap().notes[0].column,
+        col(2)
+    );
+}
+
+#[test]
+fn removing_the_last_two_columns_at_once_loses_no_note() {
+    let mut fixture = partnership();
+    let (alice, bob) = (fixture.alice, fixture.bob);
+    create(
+        &mut fixture.doc,
+        board_id(),
+        &NewBoard {
+            title: String::new(),
+            template: Template::Brainstorm,
+            facilitator: alice,
+        },
+        T0,
+    )
+    .unwrap();
+    add_column(&mut fixture.doc, board_id(), id(50), "Later", alice).unwrap();
+    add_note(
+        &mut fixture.doc,
+        board_id(),
+        id(1),
+        &NewNote {
+            column: id(50),
+            ..new_note(0, "Keep me", bob)
+        },
+        T0,
+    )
+    .unwrap();
+    move_note(&mut fixture.doc, board_id(), id(1), col(0), 0, bob).unwrap();
+    let mut other = fixture.doc.fork();
+    remove_column(&mut fixture.doc, board_id(), id(50), alice, T0).unwrap();
+    // Offline, Bob moves the note to "Later" and removes the first column:
+    // each side removed an empty column, together they removed both.
+    move_note(&mut other, board_id(), id(1), id(50), 0, bob).unwrap();
+    remove_column(&mut other, board_id(), col(0), bob, T0).unwrap();
+    fixture.doc.merge(&mut other).unwrap();
+    let board = get(&fixture.doc, board_id()).unwrap();
+    assert!(board.columns.is_empty());
+    assert_eq!(board.notes.len(), 1);
+    restore_column(&mut fixture.doc, board_id(), id(50), alice).unwrap();
+    let board = get(&fixture.doc, board_id()).unwrap();
+    assert_eq!(board.notes[0].column, id(50));
+    assert_eq!(board.notes[0].text, "Keep me");
 }
 
 #[test]
