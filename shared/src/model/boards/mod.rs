@@ -31,7 +31,8 @@
 //! - **Lock.** While a board is locked, every edit of its columns and notes
 //!   is refused unless made by the facilitator (a replica offline when the
 //!   lock was set can still merge edits it made before; the history shows
-//!   them).
+//!   them). Casting a ballot is not an edit of the board: it works on a
+//!   locked board, as facilitators often lock the notes before a vote.
 //! - Facilitator-only controls, the timer, "follow me" focus and private
 //!   writing are in [`facilitation`]; dot voting in [`voting`]; turning a
 //!   note into an action, risk, objective or conflict in [`convert`].

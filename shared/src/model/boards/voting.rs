@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! votes: { id → { votes_each, opened_at, opened_by, revealed_at?, closed_at?,
-//!                 order, deleted_at?,
+//!                 order,
 //!   ballots: { member id → { party?, cast_at, nonce, sealed, commitment, key? } } } }
 //! ```
 //!
