@@ -38,6 +38,11 @@
 //! the key against the commitment and writes the opened words as the
 //! note's ordinary Text, so from then on it is edited like any note.
 //!
+//! A note added on a replica that had not yet heard that private writing
+//! started is an ordinary note: its author was never shown private mode.
+//! A facilitator starting private writing again before every author has
+//! published leaves those notes sealed until it is revealed again.
+//!
 //! Protected: nobody but the author can read a private note before the
 //! reveal, on any replica or in the history. Not protected: an author
 //! publishing early (reveals only their own note); a note whose author's
@@ -438,7 +443,9 @@ pub fn add_private_note<T: Transactable + ReadDoc>(
 }
 
 /// Rewrites the author's own sealed note before the reveal, sealing the new
-/// text under the same key with a new `nonce` (a nonce is never reused).
+/// text under the same key with a new random `nonce` (never reuse one: the
+/// earlier ciphertexts stay in the history; the op only refuses a repeat of
+/// the current nonce).
 pub fn rewrite_private_note<T: Transactable + ReadDoc>(
     tx: &mut T,
     board: ItemId,

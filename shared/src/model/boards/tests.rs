@@ -216,7 +216,10 @@ fn columns_add_rename_reorder_remove() {
         remove_column(doc, b, col(1), alice, T0),
         Err(OpError::InUse { .. })
     ));
+    assert!(move_column(doc, b, id(59), 0, alice).is_err());
+    assert!(remove_column(doc, b, id(50), alice, 0).is_err());
     remove_column(doc, b, id(50), alice, T0).unwrap();
+    assert!(remove_column(doc, b, id(50), alice, T0).is_err());
     assert_eq!(titles(doc).len(), 4);
     for n in 0..8 {
         add_column(doc, b, id(60 + n), "More", bob).unwrap();
@@ -313,6 +316,9 @@ fn notes_add_edit_colour_move_group_remove() {
         })
     ));
     assert_eq!(get(doc, b).unwrap().notes[0].colour, Colour::Green);
+    assert!(set_colour(doc, b, id(99), Colour::Pink, bob).is_err());
+    assert!(ungroup_note(doc, b, id(99), bob).is_err());
+    assert!(remove_note(doc, b, a, bob, 0).is_err());
 
     // Within a column, then across.
     move_note(doc, b, c, col(0), 0, bob).unwrap();
@@ -530,6 +536,8 @@ fn the_timer_survives_a_reload_and_pauses() {
     let resumed = get(doc, b).unwrap().timer.unwrap();
     assert_eq!(resumed.paused_ms, 50_000);
     assert_eq!(resumed.remaining_ms(T0 + 250_000), 100_000);
+    assert!(facilitation::start_timer(doc, b, 300_000, alice, 0).is_err());
+    assert!(facilitation::stop_timer(doc, b, bob).is_err());
     facilitation::stop_timer(doc, b, alice).unwrap();
     assert!(get(doc, b).unwrap().timer.is_none());
     assert!(facilitation::stop_timer(doc, b, alice).is_err());
@@ -582,6 +590,8 @@ fn dot_votes_are_sealed_until_revealed_then_ranked() {
     }
     let [pipeline, invoicing, legal] = ids;
     let vote = id(70);
+    // Facilitators often lock the notes before a vote: ballots still go in.
+    set_locked(doc, b, true, alice).unwrap();
     doc.commit();
     assert!(voting::open(doc, b, vote, 3, bob, T0).is_err());
     assert!(matches!(

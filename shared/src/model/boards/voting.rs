@@ -289,7 +289,9 @@ pub fn open<T: Transactable + ReadDoc>(
 }
 
 /// Seals and casts `member`'s ballot under `key` with a fresh random
-/// `nonce`, replacing their earlier ballot. Refused once the vote is
+/// `nonce` (never reuse one with the same key: replaced ballots stay in the
+/// history; the op only refuses a repeat of the current ballot's nonce),
+/// replacing their earlier ballot. Refused once the vote is
 /// revealed or closed, for more dots than the vote gives, no dots, and dots
 /// on notes not on the board.
 #[allow(clippy::too_many_arguments)]
