@@ -70,7 +70,7 @@ pub use seal::SealKey;
 pub(crate) const BOARDS: &str = "boards";
 const COLUMNS: &str = "columns";
 const NOTES: &str = "notes";
-const VOTES: &str = "votes";
+pub(crate) const VOTES: &str = "votes";
 const LOCKED: &str = "locked";
 const FACILITATOR: &str = "facilitator";
 const TEXT: &str = "text";
@@ -383,15 +383,9 @@ pub(crate) fn board_map<R: ReadDoc>(
     sub_map(doc, board, key, name)
 }
 
-pub(crate) const VOTES_KEY: &str = VOTES;
-
+/// A note's text, trimmed: not blank and at most [`MAX_NOTE_CHARS`].
 fn check_note_text(text: &str) -> Result<String, OpError> {
     let text = non_empty("note", text)?;
-    check_note_length(&text)?;
-    Ok(text)
-}
-
-pub(crate) fn check_note_length(text: &str) -> Result<(), OpError> {
     let chars = text.chars().count();
     if chars > MAX_NOTE_CHARS {
         return Err(OpError::OutOfRange {
@@ -401,7 +395,7 @@ pub(crate) fn check_note_length(text: &str) -> Result<(), OpError> {
             value: chars as f64,
         });
     }
-    Ok(())
+    Ok(text)
 }
 
 /// An `order` putting an item at `index` among `others` (sorted orders).

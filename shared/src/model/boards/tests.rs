@@ -660,7 +660,7 @@ fn dot_votes_are_sealed_until_revealed_then_ranked() {
         assert!(!contains(&doc.save(), note.as_bytes()));
     }
     let board_obj = require(doc, b).unwrap();
-    let votes = board_map(doc, &board_obj, VOTES_KEY, "votes").unwrap();
+    let votes = board_map(doc, &board_obj, VOTES, "votes").unwrap();
     let vote_obj = child_map(doc, &votes, &vote.key()).unwrap();
     let ballots = child_map(doc, &vote_obj, "ballots").unwrap();
     let entry = child_map(doc, &ballots, &bob.key()).unwrap();
@@ -722,7 +722,7 @@ fn a_forged_ballot_over_the_limit_is_not_counted() {
     voting::cast(doc, b, id(70), bob, &dots(&[(n, 5)]), &key(2), [2; 12], T0).unwrap();
     // A modified client lowers the limit after Bob cast five dots.
     let board_obj = require(doc, b).unwrap();
-    let votes = board_map(doc, &board_obj, VOTES_KEY, "votes").unwrap();
+    let votes = board_map(doc, &board_obj, VOTES, "votes").unwrap();
     let vote_obj = child_map(doc, &votes, &id(70).key()).unwrap();
     doc.put(&vote_obj, "votes_each", 2_u64).unwrap();
     voting::reveal(doc, b, id(70), alice, T0).unwrap();
@@ -1168,4 +1168,153 @@ fn concurrent_moves_of_one_note_settle_on_one_placement() {
         assert_eq!(texts(&one, 2), expected.0);
         assert_eq!(texts(&one, 3), expected.1);
     }
+}
+
+/// Runs the Automerge sync protocol between two replicas until quiet.
+fn sync_pair(a: &mut AutoCommit, b: &mut AutoCommit) {
+    use automerge::sync::{State, SyncDoc};
+    let (mut a_state, mut b_state) = (State::new(), State::new());
+    for _ in 0..20 {
+        let to_b = a.sync().generate_sync_message(&mut a_state);
+        let to_a = b.sync().generate_sync_message(&mut b_state);
+        if to_b.is_none() && to_a.is_none() {
+            return;
+        }
+        if let Some(message) = to_b {
+            b.sync()
+                .receive_sync_message(&mut b_state, message)
+                .unwrap();
+        }
+        if let Some(message) = to_a {
+            a.sync()
+                .receive_sync_message(&mut a_state, message)
+                .unwrap();
+        }
+    }
+    panic!("sync did not settle");
+}
+
+#[test]
+fn three_participants_one_offline_converge_with_correct_totals() {
+    // Alice (Acme, facilitator) and Carol (Acme) stay online through the
+    // relay's copy; Bob (Globex) drops out mid-session and comes back.
+    let mut fixture = retro();
+    let (alice, bob, acme) = (fixture.alice, fixture.bob, fixture.acme);
+    let carol = MemberId::from_bytes([0xc3; 16]);
+    crate::model::members::add(
+        &mut fixture.doc,
+        carol,
+        &NewMember {
+            name: "Carol".into(),
+            party: acme,
+            title: String::new(),
+            public_key: None,
+        },
+    )
+    .unwrap();
+    let b = board_id();
+    let mut relay = fixture.doc;
+    let mut replicas: Vec<AutoCommit> = (0..3)
+        .map(|n| {
+            let mut doc = relay.fork();
+            doc.set_actor(ActorId::from(vec![0xd0 + n]));
+            doc
+        })
+        .collect();
+    let [a_doc, b_doc, c_doc] = replicas.as_mut_slice() else {
+        unreachable!()
+    };
+    let secret = |m: MemberId| m.key().into_bytes();
+    let ballot_key = |m: MemberId| SealKey::derive(&secret(m), b, id(70), m);
+
+    add(a_doc, 1, 0, "Shared pipeline", alice);
+    add(b_doc, 2, 1, "Slow invoicing", bob);
+    add(c_doc, 3, 2, "Joint webinar", carol);
+    for doc in [&mut *a_doc, &mut *b_doc, &mut *c_doc] {
+        sync_pair(doc, &mut relay);
+    }
+    for doc in [&mut *a_doc, &mut *b_doc, &mut *c_doc] {
+        sync_pair(doc, &mut relay);
+    }
+    assert_eq!(get(b_doc, b).unwrap().notes.len(), 3);
+
+    // Bob goes offline. Alice opens a vote; Carol votes. Bob keeps working.
+    voting::open(a_doc, b, id(70), 3, alice, T0 + 10).unwrap();
+    sync_pair(a_doc, &mut relay);
+    sync_pair(c_doc, &mut relay);
+    voting::cast(
+        c_doc,
+        b,
+        id(70),
+        carol,
+        &dots(&[(id(3), 3)]),
+        &ballot_key(carol),
+        [3; 12],
+        T0 + 11,
+    )
+    .unwrap();
+    voting::cast(
+        a_doc,
+        b,
+        id(70),
+        alice,
+        &dots(&[(id(1), 1), (id(3), 2)]),
+        &ballot_key(alice),
+        [1; 12],
+        T0 + 11,
+    )
+    .unwrap();
+    edit_note(b_doc, b, id(2), "Slow invoicing from both sides", bob).unwrap();
+    add(b_doc, 4, 3, "Monthly finance sync", bob);
+    sync_pair(a_doc, &mut relay);
+    sync_pair(c_doc, &mut relay);
+
+    // Bob reconnects, sees the open vote, votes on his offline note.
+    sync_pair(b_doc, &mut relay);
+    assert!(voting::get(b_doc, b, id(70)).unwrap().is_open());
+    voting::cast(
+        b_doc,
+        b,
+        id(70),
+        bob,
+        &dots(&[(id(4), 2), (id(3), 1)]),
+        &ballot_key(bob),
+        [2; 12],
+        T0 + 20,
+    )
+    .unwrap();
+    sync_pair(b_doc, &mut relay);
+    sync_pair(a_doc, &mut relay);
+    assert_eq!(voting::get(a_doc, b, id(70)).unwrap().voters.len(), 3);
+    assert!(voting::get(a_doc, b, id(70)).unwrap().results.is_none());
+    voting::reveal(a_doc, b, id(70), alice, T0 + 30).unwrap();
+    sync_pair(a_doc, &mut relay);
+
+    // Every device publishes its own key once it sees the reveal.
+    for _ in 0..2 {
+        for (doc, member) in [
+            (&mut *a_doc, alice),
+            (&mut *b_doc, bob),
+            (&mut *c_doc, carol),
+        ] {
+            sync_pair(doc, &mut relay);
+            if voting::should_publish(doc, b, id(70), member) {
+                voting::publish_key(doc, b, id(70), member, &ballot_key(member)).unwrap();
+            }
+            sync_pair(doc, &mut relay);
+        }
+    }
+    let boards: Vec<Board> = replicas.iter().map(|d| get(d, b).unwrap()).collect();
+    assert!(boards.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(boards[0].notes.len(), 4);
+    let results: Vec<voting::Results> = replicas
+        .iter()
+        .map(|d| voting::get(d, b, id(70)).unwrap().results.unwrap())
+        .collect();
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    assert!(results[0].complete);
+    assert_eq!(
+        results[0].ranking,
+        [(id(3), 6), (id(4), 2), (id(1), 1), (id(2), 0)]
+    );
 }

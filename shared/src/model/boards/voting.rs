@@ -37,7 +37,7 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::seal::{self, SealKey};
-use super::{VOTES_KEY, board_map, read_notes, require, require_facilitator};
+use super::{VOTES, board_map, read_notes, require, require_facilitator};
 use crate::model::error::OpError;
 use crate::model::fields::{check_date, check_range, child_map, get_str, get_u64, put};
 use crate::model::ids::{ItemId, MemberId, PartyId};
@@ -235,7 +235,7 @@ pub fn list<R: ReadDoc>(doc: &R, board: ItemId) -> Vec<Vote> {
     let Ok(board_obj) = require(doc, board) else {
         return Vec::new();
     };
-    let Ok(map) = board_map(doc, &board_obj, VOTES_KEY, "board.votes") else {
+    let Ok(map) = board_map(doc, &board_obj, VOTES, "board.votes") else {
         return Vec::new();
     };
     let mut found: Vec<Vote> = items::entries(doc, &map)
@@ -254,7 +254,7 @@ pub fn get<R: ReadDoc>(doc: &R, board: ItemId, vote: ItemId) -> Result<Vote, OpE
 
 fn locate<R: ReadDoc>(doc: &R, board: ItemId, vote: ItemId) -> Result<(ObjId, ObjId), OpError> {
     let board_obj = require(doc, board)?;
-    let map = board_map(doc, &board_obj, VOTES_KEY, "board.votes")?;
+    let map = board_map(doc, &board_obj, VOTES, "board.votes")?;
     let obj = require_in(doc, &map, "vote", vote)?;
     Ok((board_obj, obj))
 }
@@ -279,7 +279,7 @@ pub fn open<T: Transactable + ReadDoc>(
             reason: "another vote on this board is still open",
         });
     }
-    let map = board_map(tx, &board_obj, VOTES_KEY, "board.votes")?;
+    let map = board_map(tx, &board_obj, VOTES, "board.votes")?;
     let obj = items::create(tx, &map, "vote", id)?;
     tx.put(&obj, "votes_each", votes_each)?;
     tx.put(&obj, "opened_at", now)?;
