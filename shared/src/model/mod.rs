@@ -27,11 +27,14 @@
 //! - [`vetting`]: weighted criteria, scores, due diligence;
 //! - [`objectives`], [`kpis`] (measurements and health);
 //! - [`raci`], [`comm_plan`], [`milestones`];
+//! - [`boards`]: live workshop boards (notes, dot voting, timer,
+//!   facilitation, notes turned into plan items);
 //! - [`items`]: what every collection item shares (order, delete, restore);
 //! - [`ids`], [`error`].
 
 pub mod agreement;
 pub mod attention;
+pub mod boards;
 pub mod comm_plan;
 pub mod conflicts;
 pub mod error;
