@@ -107,6 +107,33 @@ fn objectives(a: &Device, b: &Device, base: &str) {
     a.wait_value(&tid("objective-title"), "Launch in Norway and Sweden");
     let dots = a.all("[data-testid='kpi-chart'] circle").len();
     assert_eq!(dots, 2, "one dot per measurement");
+
+    // The partner corrects the newest value (listed first): 30 is 60 %.
+    b.wait_count(&tid("measurement-row"), 2);
+    b.enter(&tid("measurement-value"), "thirty");
+    b.wait_text(&tid("measurement-error"), "value must be a number");
+    b.enter(&tid("measurement-value"), "30");
+    a.wait_value(&tid("measurement-value"), "30");
+    a.wait_text(&tid("kpi-health"), "at risk");
+    // Removing it leaves the first measurement on both devices.
+    a.click(&tid("measurement-delete"));
+    for device in [a, b] {
+        device.wait_count(&tid("measurement-row"), 1);
+        device.wait_value(&tid("measurement-value"), "20");
+    }
+    // A lower target and a slower cadence; a zero cadence is refused.
+    a.click(&tid("kpi-settings"));
+    a.fill(&tid("kpi-edit-cadence"), "0");
+    a.click(&tid("kpi-edit-save"));
+    a.wait_text(&tid("kpi-edit-error"), "between 1 and 366");
+    a.fill(&tid("kpi-edit-target"), "25");
+    a.fill(&tid("kpi-edit-cadence"), "90");
+    a.click(&tid("kpi-edit-save"));
+    for device in [a, b] {
+        device.wait_text(&tid("kpi-target"), "0 → 25 leads");
+        device.wait_text(&tid("kpi-health"), "on track");
+        device.wait_text(&tid("kpi-card"), "every 90 days");
+    }
 }
 
 fn roles(a: &Device, b: &Device, base: &str) {

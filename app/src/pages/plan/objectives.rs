@@ -6,7 +6,7 @@
 use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::kpis::{
-    self, Direction, Health, Kpi, KpiKind, KpiPatch, NewKpi, NewMeasurement,
+    self, Direction, Health, Kpi, KpiKind, KpiPatch, MeasurementPatch, NewKpi, NewMeasurement,
 };
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::objectives::{
@@ -270,12 +270,41 @@ fn KpiCard(id: DocumentId, kpi: Kpi, members: Vec<Member>) -> impl IntoView {
         .iter()
         .rev()
         .map(|m| {
+            let mid = m.id;
+            let correct = move |patch: MeasurementPatch| {
+                apply_into(error, &id, |tx| kpis::update_measurement(tx, kid, mid, &patch));
+            };
             view! {
                 <tr data-testid="measurement-row">
-                    <td>{format_date(m.at)}</td>
-                    <td data-testid="measurement-value">{m.value.to_string()}</td>
-                    <td>{m.note.clone()}</td>
+                    <td>
+                        <input type="date" data-testid="measurement-row-date" aria-label="Date"
+                            prop:value=format_date(m.at)
+                            on:change=move |ev| match parse_date("date", &event_target_value(&ev)) {
+                                Ok(Some(at)) => correct(MeasurementPatch { at: Some(at), ..MeasurementPatch::default() }),
+                                Ok(None) => error.set(Some(OpError::InvalidDate { field: "date" }.to_string())),
+                                Err(e) => error.set(Some(e.to_string())),
+                            }/>
+                    </td>
+                    <td>
+                        <input type="text" inputmode="decimal" class="narrow" data-testid="measurement-value"
+                            aria-label="Value" prop:value=m.value.to_string()
+                            on:change=move |ev| match parse_number("value", &event_target_value(&ev)) {
+                                Ok(v) => correct(MeasurementPatch { value: Some(v), ..MeasurementPatch::default() }),
+                                Err(e) => error.set(Some(e.to_string())),
+                            }/>
+                    </td>
+                    <td>
+                        <input type="text" data-testid="measurement-row-note" aria-label="Note"
+                            prop:value=m.note.clone()
+                            on:change=move |ev| correct(MeasurementPatch { note: Some(event_target_value(&ev)), ..MeasurementPatch::default() })/>
+                    </td>
                     <td>{who(m.by)}</td>
+                    <td>
+                        <button class="link" data-testid="measurement-delete"
+                            on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Measurements { kpi: kid }, mid, edit::now())); }>
+                            "Remove"
+                        </button>
+                    </td>
                 </tr>
             }
         })
@@ -327,9 +356,10 @@ fn KpiCard(id: DocumentId, kpi: Kpi, members: Vec<Member>) -> impl IntoView {
                 {format!(" · every {} days", kpi.cadence_days)}
                 {next_due.map(|d| format!(" · next measurement {d}"))}
             </p>
+            <KpiSettings id=id kpi=kpi.clone()/>
             <TrendChart points=points target=target label=kpi.name.clone()/>
             <table class="log">
-                <thead><tr><th>"Date"</th><th>"Value"</th><th>"Note"</th><th>"By"</th></tr></thead>
+                <thead><tr><th>"Date"</th><th>"Value"</th><th>"Note"</th><th>"By"</th><th></th></tr></thead>
                 <tbody>{log}</tbody>
             </table>
             <form class="inline-form" on:submit=record>
@@ -340,6 +370,112 @@ fn KpiCard(id: DocumentId, kpi: Kpi, members: Vec<Member>) -> impl IntoView {
             </form>
             <InlineError message=error test_id="measurement-error"/>
         </section>
+    }
+}
+
+/// The KPI's unit, baseline, target, direction (or rating scale and
+/// target) and cadence, changed together and validated as the new KPI
+/// form is.
+#[component]
+fn KpiSettings(id: DocumentId, kpi: Kpi) -> impl IntoView {
+    let error = feedback();
+    let kid = kpi.id;
+    let qualitative = matches!(kpi.kind, KpiKind::Qualitative { .. });
+    let (unit, baseline, target, direction, scale) = match &kpi.kind {
+        KpiKind::Quantitative {
+            unit,
+            baseline,
+            target,
+            direction,
+        } => (
+            unit.clone(),
+            baseline.to_string(),
+            target.to_string(),
+            if *direction == Direction::Down {
+                "down"
+            } else {
+                "up"
+            },
+            "5".to_owned(),
+        ),
+        KpiKind::Qualitative { scale, target } => (
+            String::new(),
+            String::new(),
+            target.to_string(),
+            "up",
+            scale.to_string(),
+        ),
+    };
+    let unit = RwSignal::new(unit);
+    let baseline = RwSignal::new(baseline);
+    let target = RwSignal::new(target);
+    let direction = RwSignal::new(direction.to_owned());
+    let scale = RwSignal::new(scale);
+    let cadence = RwSignal::new(kpi.cadence_days.to_string());
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        apply_into(error, &id, |tx| {
+            let kind = if qualitative {
+                let scale = parse_whole(
+                    "scale",
+                    &scale.get_untracked(),
+                    2,
+                    u32::from(kpis::MAX_SCALE),
+                )?;
+                let target = parse_whole("target", &target.get_untracked(), 1, scale)?;
+                KpiKind::Qualitative {
+                    scale: u8::try_from(scale).unwrap_or(kpis::MAX_SCALE),
+                    target: u8::try_from(target).unwrap_or(1),
+                }
+            } else {
+                KpiKind::Quantitative {
+                    unit: unit.get_untracked(),
+                    baseline: parse_number("baseline", &baseline.get_untracked())?,
+                    target: parse_number("target", &target.get_untracked())?,
+                    direction: if direction.get_untracked() == "down" {
+                        Direction::Down
+                    } else {
+                        Direction::Up
+                    },
+                }
+            };
+            let patch = KpiPatch {
+                kind: Some(kind),
+                cadence_days: Some(parse_whole(
+                    "cadence",
+                    &cadence.get_untracked(),
+                    1,
+                    kpis::MAX_CADENCE_DAYS,
+                )?),
+                ..KpiPatch::default()
+            };
+            kpis::update(tx, kid, &patch)
+        });
+    };
+    view! {
+        <details class="kpi-settings">
+            <summary data-testid="kpi-settings">"Change target or cadence"</summary>
+            <form class="inline-form" on:submit=save>
+                {if qualitative {
+                    view! {
+                        <label>"Scale 1–"<input type="text" class="narrow" data-testid="kpi-edit-scale" bind:value=scale/></label>
+                    }.into_any()
+                } else {
+                    view! {
+                        <label>"Unit "<input type="text" class="narrow" data-testid="kpi-edit-unit" bind:value=unit/></label>
+                        <label>"Baseline "<input type="text" class="narrow" data-testid="kpi-edit-baseline" bind:value=baseline/></label>
+                        <select data-testid="kpi-edit-direction" aria-label="Direction" bind:value=direction>
+                            <option value="up">"higher is better"</option>
+                            <option value="down">"lower is better"</option>
+                        </select>
+                    }.into_any()
+                }}
+                <label>"Target "<input type="text" class="narrow" data-testid="kpi-edit-target" bind:value=target/></label>
+                <label>"Every "<input type="text" class="narrow" data-testid="kpi-edit-cadence" bind:value=cadence/>" days"</label>
+                <button type="submit" data-testid="kpi-edit-save">"Save"</button>
+            </form>
+            <InlineError message=error test_id="kpi-edit-error"/>
+        </details>
     }
 }
 
