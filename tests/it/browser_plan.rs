@@ -217,6 +217,14 @@ fn milestones(a: &Device, b: &Device, base: &str) {
     b.click(&tid("restore-item"));
     a.wait_count(&tid("milestone-row"), 1);
     a.wait_value(&tid("milestone-celebration"), "Team dinner in Oslo");
+
+    // A second milestone, moved to the top, is on top for the partner too.
+    a.fill(&tid("new-milestone-title"), "Kick-off workshop");
+    a.click(&tid("add-milestone"));
+    a.wait_count(&tid("milestone-row"), 2);
+    a.click("[data-testid='milestone-row']:nth-child(2) [data-testid='move-up']");
+    b.wait_value(&tid("milestone-title"), "Kick-off workshop");
+    a.wait_value(&tid("milestone-title"), "Kick-off workshop");
 }
 
 fn overview(a: &Device, b: &Device, base: &str) {

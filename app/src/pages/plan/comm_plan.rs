@@ -55,9 +55,11 @@ pub fn CommPlanPage(
             return ().into_any();
         };
         let now = edit::now();
+        let count = data.plan.len();
         data.plan
             .iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(index, c)| {
                 let cid = c.id;
                 let update = move |patch: CommunicationPatch| {
                     apply_into(error, &id, |tx| comm_plan::update(tx, cid, &patch));
@@ -108,6 +110,7 @@ pub fn CommPlanPage(
                                 on:click=move |_| { apply_into(error, &id, |tx| comm_plan::mark_sent(tx, cid, edit::now())); }>
                                 "Sent today"
                             </button>
+                            <super::MoveButtons id=id collection=Collection::CommPlan item=cid index=index count=count error=error/>
                             <button class="link" data-testid="comm-delete"
                                 on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::CommPlan, cid, edit::now())); }>
                                 "Remove"

@@ -24,8 +24,10 @@ pub fn MilestonesPage(
             return ().into_any();
         };
         let now = edit::now();
+        let count = list.len();
         list.iter()
-            .map(|m: &Milestone| {
+            .enumerate()
+            .map(|(index, m): (usize, &Milestone)| {
                 let mid = m.id;
                 let achieved = m.achieved_at.is_some();
                 let late = !achieved && m.due.is_some_and(|d| d < now);
@@ -65,6 +67,7 @@ pub fn MilestonesPage(
                                     </button>
                                 }.into_any()
                             }}
+                            <super::MoveButtons id=id collection=Collection::Milestones item=mid index=index count=count error=error/>
                             <button class="link" data-testid="milestone-delete"
                                 on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Milestones, mid, edit::now())); }>
                                 "Remove"

@@ -22,7 +22,7 @@ mod vetting;
 use accord_shared::ids::DocumentId;
 use leptos::prelude::*;
 
-use accord_shared::model::{Collection, items};
+use accord_shared::model::{Collection, ItemId, items};
 
 use super::Route;
 use crate::components::form::{InlineError, feedback};
@@ -212,6 +212,36 @@ fn announce_page(store: Store, id: DocumentId, slug: &'static str) {
             }
         }
     });
+}
+
+/// "Move up" and "move down" buttons for the item at `index` of `count`
+/// live items of `collection`; a refused move shows in `error`.
+#[component]
+pub fn MoveButtons(
+    /// The partnership.
+    id: DocumentId,
+    /// Which collection.
+    collection: Collection,
+    /// The item.
+    item: ItemId,
+    /// Where it is shown now.
+    index: usize,
+    /// How many live items there are.
+    count: usize,
+    /// Where a refusal is explained.
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let shift = move |to: usize| {
+        edit::apply_into(error, &id, |tx| items::move_to(tx, collection, item, to));
+    };
+    let first = index == 0;
+    let last = index + 1 >= count;
+    view! {
+        <button class="link" title="Move up" aria-label="Move up" data-testid="move-up"
+            disabled=first on:click=move |_| shift(index.saturating_sub(1))>"↑"</button>
+        <button class="link" title="Move down" aria-label="Move down" data-testid="move-down"
+            disabled=last on:click=move |_| shift(index + 1)>"↓"</button>
+    }
 }
 
 /// The removed items of one collection, each with a Restore button. A

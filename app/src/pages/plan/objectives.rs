@@ -131,9 +131,11 @@ fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         let Some(data) = data.get() else {
             return ().into_any();
         };
+        let count = data.objectives.len();
         data.objectives
             .iter()
-            .map(|objective| {
+            .enumerate()
+            .map(|(index, objective)| {
                 let oid = objective.id;
                 let update = move |patch: ObjectivePatch| {
                     apply_into(error, &id, |tx| objectives::update(tx, oid, &patch));
@@ -181,6 +183,7 @@ fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
                                         }
                                     }/>
                             </label>
+                            <super::MoveButtons id=id collection=Collection::Objectives item=oid index=index count=count error=error/>
                             <button class="link" data-testid="objective-delete"
                                 on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Objectives, oid, edit::now())); }>
                                 "Remove"
