@@ -507,6 +507,55 @@ fn state_label(state: PartyState) -> &'static str {
 mod tests {
     use super::*;
 
+    use accord_shared::automerge::AutoCommit;
+    use accord_shared::model::members::NewMember;
+    use accord_shared::model::parties::NewParty;
+    use accord_shared::model::{PartyId, schema};
+    use ed25519_dalek::SigningKey;
+
+    fn hex(key: &SigningKey) -> String {
+        key.verifying_key()
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    #[test]
+    fn only_keys_the_relay_lists_are_attested() {
+        let (alice_key, bob_key) = (
+            SigningKey::from_bytes(&[1; 32]),
+            SigningKey::from_bytes(&[2; 32]),
+        );
+        let mut doc = AutoCommit::new();
+        schema::init(&mut doc, "Acme and Globex", 1_700_000_000_000).unwrap();
+        let party = PartyId::from_bytes([7; 16]);
+        let new_party = NewParty {
+            name: "Acme".into(),
+            ..NewParty::default()
+        };
+        parties::add(&mut doc, party, &new_party).unwrap();
+        let (alice, bob) = (MemberId::from_bytes([1; 16]), MemberId::from_bytes([2; 16]));
+        for (member, name, key) in [(alice, "Alice", &alice_key), (bob, "Bob", &bob_key)] {
+            let new = NewMember {
+                name: name.into(),
+                party,
+                title: String::new(),
+                public_key: Some(hex(key)),
+            };
+            members::add(&mut doc, member, &new).unwrap();
+        }
+        let doc = doc.document().clone();
+        // The relay vouches for Alice's key only (upper case is the same key).
+        let listed = vec![hex(&alice_key).to_ascii_uppercase()];
+        let keys = attested(&doc, Some(&listed));
+        assert_eq!(keys(alice), Some(alice_key.verifying_key()));
+        assert_eq!(keys(bob), None);
+        assert_eq!(keys(MemberId::from_bytes([9; 16])), None);
+        // Before the relay has answered, nobody's key is attested.
+        assert_eq!(attested(&doc, None)(alice), None);
+    }
+
     #[test]
     fn file_names_keep_words_and_drop_path_characters() {
         assert_eq!(file_stem("Acme / Beta: 2027"), "Acme _ Beta_ 2027");
