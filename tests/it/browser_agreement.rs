@@ -17,6 +17,7 @@ const TO_START: &str = "\u{E009}\u{E011}\u{E000}";
 const TO_END: &str = "\u{E009}\u{E010}\u{E000}";
 
 const FIRST: &str = "[data-testid='clause']:nth-child(1)";
+const THIRD: &str = "[data-testid='clause']:nth-child(3)";
 const SECOND: &str = "[data-testid='clause']:nth-child(2)";
 
 fn within(clause: &str, id: &str) -> String {
@@ -43,6 +44,24 @@ fn concurrent_typing(a: &Device, b: &Device) {
     assert_eq!(on_a, on_b, "the devices disagree on the clause text");
     assert!(on_a.starts_with(globex), "{on_a:?}");
     assert!(on_a.ends_with(acme), "{on_a:?}");
+}
+
+/// Acme's caret stays after its own words while Globex inserts before
+/// them: what Acme types next lands where Acme was typing.
+fn remote_edit_keeps_the_caret(a: &Device, b: &Device) {
+    let body = within(THIRD, "clause-body");
+    a.keys(&body, &format!("{TO_START}A1 "));
+    b.wait("Acme's first words", |d| d.value(&body).starts_with("A1 "));
+    b.keys(&body, &format!("{TO_START}Globex first. "));
+    a.wait("Globex's words before Acme's", |d| {
+        d.value(&body).starts_with("Globex first. A1 ")
+    });
+    a.type_keys("A2 ");
+    for device in [a, b] {
+        device.wait("Acme's next words right after its first", |d| {
+            d.value(&body).starts_with("Globex first. A1 A2 ")
+        });
+    }
 }
 
 fn signoff_voided_by_offline_edit(a: &Device, b: &Device) {
@@ -167,6 +186,7 @@ fn agreement_co_editing_signoff_and_offline_void() {
         device.wait_value(&within(FIRST, "clause-title"), "Purpose");
     }
     concurrent_typing(&a, &b);
+    remote_edit_keeps_the_caret(&a, &b);
     signoff_voided_by_offline_edit(&a, &b);
     comments(&a, &b);
     changed_since_and_history(&a);

@@ -83,6 +83,28 @@ impl Device {
             .unwrap_or_else(|e| panic!("[{}] {method} {path}: {e}", self.name))
     }
 
+    /// Types `text` into whatever has focus, as key presses that leave the
+    /// caret where the page put it (sending keys to an element would place
+    /// the caret first).
+    pub fn type_keys(&self, text: &str) {
+        let presses: Vec<Value> = text
+            .chars()
+            .flat_map(|c| {
+                let key = c.to_string();
+                [
+                    json!({ "type": "keyDown", "value": key }),
+                    json!({ "type": "keyUp", "value": key }),
+                ]
+            })
+            .collect();
+        self.cmd(
+            "POST",
+            "/actions",
+            Some(&json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": presses }] })),
+        );
+        self.cmd("DELETE", "/actions", None);
+    }
+
     /// Cuts this device off the network (page fetches and WebSocket), or restores it.
     pub fn set_offline(&self, offline: bool) {
         self.cmd(
