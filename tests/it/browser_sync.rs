@@ -383,6 +383,33 @@ fn bad_invite_links_say_why() {
             .first()
             .is_some_and(|t| t.contains("invite link"))
     });
+
+    // A real link whose single use someone else already took: the relay's
+    // 410 explanation reaches the page.
+    let owner = relay.register("owner");
+    let id = accord_shared::ids::DocumentId::from_bytes([6; 16]);
+    let (status, body) = relay.api(
+        "PUT",
+        &format!("/api/documents/{id}"),
+        Some(&owner.token),
+        Some(&json!({ "party": "Acme" })),
+    );
+    assert!((200..300).contains(&status), "claiming: {status} {body}");
+    let code = relay.invite(&owner, id, "editor", "Globex", 3600, 1);
+    let first = relay.register("first");
+    let (status, body) = relay.api(
+        "POST",
+        "/api/invites/redeem",
+        Some(&first.token),
+        Some(&json!({ "code": code })),
+    );
+    assert_eq!(status, 200, "{body}");
+    b.goto(&format!("{}/#/join/{id}/{code}", relay.http_url()));
+    b.wait_for(WAIT, "the used-up link explained", |d| {
+        d.texts("join-error")
+            .first()
+            .is_some_and(|t| t.contains("already been used"))
+    });
 }
 
 #[test]
