@@ -216,11 +216,22 @@ impl Storage {
         Ok(())
     }
 
-    /// Removes a document from this device: every chunk and its list entry,
-    /// in one transaction (all or nothing).
-    pub async fn delete(&self, document: &DocumentId) -> Result<(), StorageError> {
+    /// Removes a document from this device: every chunk, its list entry and
+    /// the device settings named in `settings` (the ones kept per
+    /// document), in one transaction (all or nothing).
+    pub async fn delete(
+        &self,
+        document: &DocumentId,
+        settings: &[String],
+    ) -> Result<(), StorageError> {
         let id = document.to_string();
-        let tx = self.write_tx(&[CHUNKS, DOCS])?;
+        let tx = self.write_tx(&[CHUNKS, DOCS, META])?;
+        for key in settings {
+            tx.object_store(META)?
+                .delete::<String, _>(key.clone())
+                .primitive()?
+                .await?;
+        }
         tx.object_store(CHUNKS)?
             .delete::<JsValue, _>(doc_range(&id))
             .primitive()?

@@ -39,6 +39,17 @@ const ORGANIZATION_KEY: &str = "organization";
 /// Meta key prefix of the party this device acts for in one partnership
 /// (set when joining through an invite; otherwise the profile's organization).
 const PARTY_KEY_PREFIX: &str = "party:";
+
+/// The device settings kept for one document, removed with it: the party
+/// this device joined as, and (see `agreement`) the attested keys and the
+/// last-seen version.
+fn document_settings(id: &DocumentId) -> Vec<String> {
+    vec![
+        format!("{PARTY_KEY_PREFIX}{id}"),
+        agreement::keys_key(id),
+        agreement::seen_key(id),
+    ]
+}
 /// How long joining waits for the relay to send the partnership.
 const JOIN_WAIT_MS: u64 = 20_000;
 /// Shortest and longest wait between reconnect attempts.
@@ -785,7 +796,7 @@ impl Client {
             let result = match &job {
                 WriteJob::Chunk(id, write) => self.storage.write(id, write).await,
                 WriteJob::Record(record) => self.storage.put_record(record).await,
-                WriteJob::Delete(id) => self.storage.delete(id).await,
+                WriteJob::Delete(id) => self.storage.delete(id, &document_settings(id)).await,
             };
             if let Err(error) = result {
                 self.store

@@ -146,7 +146,16 @@ async fn delete_removes_one_document_and_leaves_the_others() {
         };
         storage.put_record(&record).await.unwrap();
     }
-    storage.delete(&gone).await.unwrap();
+    for id in [gone, kept] {
+        storage
+            .put_meta(&format!("party:{id}"), "Acme")
+            .await
+            .unwrap();
+    }
+    storage
+        .delete(&gone, &[format!("party:{gone}")])
+        .await
+        .unwrap();
     storage.close();
 
     let reopened = Storage::open(&name).await.unwrap();
@@ -160,4 +169,10 @@ async fn delete_removes_one_document_and_leaves_the_others() {
         .map(|r| r.id)
         .collect();
     assert_eq!(ids, vec![kept.to_string()]);
+    let setting = |id: DocumentId| format!("party:{id}");
+    assert_eq!(reopened.get_meta(&setting(gone)).await.unwrap(), None);
+    assert_eq!(
+        reopened.get_meta(&setting(kept)).await.unwrap().as_deref(),
+        Some("Acme")
+    );
 }

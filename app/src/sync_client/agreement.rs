@@ -13,11 +13,13 @@ use accord_shared::model::{ItemId, MemberId, signoff};
 use super::{Client, ClientError};
 use crate::api;
 
-fn keys_key(id: &DocumentId) -> String {
+/// The setting holding the keys the relay attested for `id`.
+pub(super) fn keys_key(id: &DocumentId) -> String {
     format!("keys:{id}")
 }
 
-fn seen_key(id: &DocumentId) -> String {
+/// The setting holding the version of `id` this device last looked at.
+pub(super) fn seen_key(id: &DocumentId) -> String {
     format!("seen:{id}")
 }
 
