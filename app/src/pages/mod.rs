@@ -4,6 +4,7 @@
 
 mod home;
 mod join;
+pub mod operate;
 mod partnership;
 pub mod plan;
 

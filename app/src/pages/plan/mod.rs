@@ -24,7 +24,7 @@ use leptos::prelude::*;
 
 use accord_shared::model::{Collection, items};
 
-use super::Route;
+use super::{Route, operate};
 use crate::components::form::{InlineError, feedback};
 use crate::edit;
 use crate::store::{Here, Store};
@@ -43,16 +43,25 @@ pub enum PlanPage {
     Communication,
     /// Milestones, due and achieved.
     Milestones,
+    /// Meetings with agenda, minutes, decisions and action items.
+    Meetings,
+    /// The risk register with its heat map.
+    Risks,
+    /// Health-check rounds, sealed until every party has submitted.
+    Health,
 }
 
 impl PlanPage {
     /// Every page, in tab order.
-    pub const ALL: [PlanPage; 5] = [
+    pub const ALL: [PlanPage; 8] = [
         Self::Vetting,
         Self::Objectives,
         Self::Roles,
         Self::Communication,
         Self::Milestones,
+        Self::Meetings,
+        Self::Risks,
+        Self::Health,
     ];
 
     /// The fragment segment after `#/p/<id>/`.
@@ -63,6 +72,9 @@ impl PlanPage {
             Self::Roles => "roles",
             Self::Communication => "communication",
             Self::Milestones => "milestones",
+            Self::Meetings => "meetings",
+            Self::Risks => "risks",
+            Self::Health => "health",
         }
     }
 
@@ -79,6 +91,9 @@ impl PlanPage {
             Self::Roles => "Roles",
             Self::Communication => "Communication",
             Self::Milestones => "Milestones",
+            Self::Meetings => "Meetings",
+            Self::Risks => "Risks",
+            Self::Health => "Health check",
         }
     }
 }
@@ -147,6 +162,9 @@ pub fn PlanView(
                     PlanPage::Roles => view! { <roles::RolesPage id=id/> }.into_any(),
                     PlanPage::Communication => view! { <comm_plan::CommPlanPage id=id/> }.into_any(),
                     PlanPage::Milestones => view! { <milestones::MilestonesPage id=id/> }.into_any(),
+                    PlanPage::Meetings => view! { <operate::meetings::MeetingsPage id=id/> }.into_any(),
+                    PlanPage::Health => view! { <operate::health::HealthPage id=id/> }.into_any(),
+                    PlanPage::Risks => view! { <operate::risks::RisksPage id=id/> }.into_any(),
                 }}
             </article>
             </fieldset>
