@@ -25,7 +25,7 @@ const TAB: &str = "\u{E004}";
 const SELECT_ALL: &str = "\u{E009}a\u{E000}";
 
 /// One Chromium session with a fresh profile: one device.
-struct Device {
+pub(crate) struct Device {
     driver: SocketAddr,
     session: String,
     name: &'static str,
@@ -33,7 +33,7 @@ struct Device {
 }
 
 impl Device {
-    fn open(driver: &Driver, chromium: &Path, name: &'static str) -> Self {
+    pub(crate) fn open(driver: &Driver, chromium: &Path, name: &'static str) -> Self {
         let profile = TempDir::new(&format!("chromium-plan-{name}"));
         let args: Vec<String> = [
             "--headless",
@@ -70,7 +70,12 @@ impl Device {
         }
     }
 
-    fn try_cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+    pub(crate) fn try_cmd(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, String> {
         let (status, value) = request(
             self.driver,
             method,
@@ -84,16 +89,16 @@ impl Device {
         }
     }
 
-    fn cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+    pub(crate) fn cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
         self.try_cmd(method, path, body)
             .unwrap_or_else(|e| panic!("[{}] {method} {path}: {e}", self.name))
     }
 
-    fn goto(&self, url: &str) {
+    pub(crate) fn goto(&self, url: &str) {
         self.cmd("POST", "/url", Some(&json!({ "url": url })));
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.cmd("GET", "/url", None)
             .as_str()
             .unwrap_or_default()
@@ -101,7 +106,7 @@ impl Device {
     }
 
     /// Elements matching a CSS selector, in document order.
-    fn all(&self, css: &str) -> Vec<String> {
+    pub(crate) fn all(&self, css: &str) -> Vec<String> {
         self.try_cmd(
             "POST",
             "/elements",
@@ -116,7 +121,7 @@ impl Device {
     }
 
     /// Visible texts of the elements matching `css`.
-    fn texts(&self, css: &str) -> Vec<String> {
+    pub(crate) fn texts(&self, css: &str) -> Vec<String> {
         self.all(css)
             .iter()
             .filter_map(|id| {
@@ -128,24 +133,24 @@ impl Device {
     }
 
     /// All visible text under the elements matching `css`, joined.
-    fn text(&self, css: &str) -> String {
+    pub(crate) fn text(&self, css: &str) -> String {
         self.texts(css).join(" | ")
     }
 
     /// A property (`value`, `checked`…) of the first element matching `css`.
-    fn prop(&self, css: &str, name: &str) -> Option<Value> {
+    pub(crate) fn prop(&self, css: &str, name: &str) -> Option<Value> {
         let id = self.all(css).into_iter().next()?;
         self.try_cmd("GET", &format!("/element/{id}/property/{name}"), None)
             .ok()
     }
 
-    fn value(&self, css: &str) -> String {
+    pub(crate) fn value(&self, css: &str) -> String {
         self.prop(css, "value")
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default()
     }
 
-    fn console(&self) -> String {
+    pub(crate) fn console(&self) -> String {
         self.try_cmd("POST", "/se/log", Some(&json!({ "type": "browser" })))
             .ok()
             .and_then(|v| v.as_array().cloned())
@@ -157,7 +162,7 @@ impl Device {
     }
 
     /// Polls `check` until it holds or [`WAIT`] passes, then fails saying what was awaited.
-    fn wait(&self, what: &str, check: impl Fn(&Self) -> bool) {
+    pub(crate) fn wait(&self, what: &str, check: impl Fn(&Self) -> bool) {
         let deadline = Instant::now() + WAIT;
         while !check(self) {
             if Instant::now() > deadline {
@@ -174,33 +179,33 @@ impl Device {
         }
     }
 
-    fn wait_text(&self, css: &str, expected: &str) {
+    pub(crate) fn wait_text(&self, css: &str, expected: &str) {
         self.wait(&format!("{css} to show {expected:?}"), |d| {
             d.text(css).contains(expected)
         });
     }
 
-    fn wait_value(&self, css: &str, expected: &str) {
+    pub(crate) fn wait_value(&self, css: &str, expected: &str) {
         self.wait(&format!("{css} to hold {expected:?}"), |d| {
             d.value(css) == expected
         });
     }
 
-    fn wait_count(&self, css: &str, n: usize) {
+    pub(crate) fn wait_count(&self, css: &str, n: usize) {
         self.wait(&format!("{n} × {css}"), |d| d.all(css).len() == n);
     }
 
-    fn element(&self, css: &str) -> String {
+    pub(crate) fn element(&self, css: &str) -> String {
         self.wait(&format!("{css} to appear"), |d| !d.all(css).is_empty());
         self.all(css).remove(0)
     }
 
-    fn click(&self, css: &str) {
+    pub(crate) fn click(&self, css: &str) {
         let id = self.element(css);
         self.cmd("POST", &format!("/element/{id}/click"), Some(&json!({})));
     }
 
-    fn keys(&self, css: &str, text: &str) {
+    pub(crate) fn keys(&self, css: &str, text: &str) {
         let id = self.element(css);
         self.cmd(
             "POST",
@@ -211,17 +216,17 @@ impl Device {
 
     /// Replaces a field's text as a user would (select all, type) and
     /// leaves it with Tab, so its `change` handler commits the edit once.
-    fn enter(&self, css: &str, text: &str) {
+    pub(crate) fn enter(&self, css: &str, text: &str) {
         self.keys(css, &format!("{SELECT_ALL}{text}{TAB}"));
     }
 
     /// Types into an empty form field (no commit; forms are submitted).
-    fn fill(&self, css: &str, text: &str) {
+    pub(crate) fn fill(&self, css: &str, text: &str) {
         self.keys(css, &format!("{SELECT_ALL}{text}"));
     }
 
     /// Picks `value` in a `<select>` (fires `input` and `change`).
-    fn choose(&self, css: &str, value: &str) {
+    pub(crate) fn choose(&self, css: &str, value: &str) {
         let mut element = serde_json::Map::new();
         element.insert(ELEMENT.to_owned(), Value::String(self.element(css)));
         self.cmd(
@@ -237,7 +242,7 @@ impl Device {
     }
 
     /// First-run profile, each field committed on blur.
-    fn profile(&self, name: &str, organization: &str) {
+    pub(crate) fn profile(&self, name: &str, organization: &str) {
         for (id, text) in [
             ("profile-name", name),
             ("profile-organization", organization),
@@ -258,14 +263,14 @@ impl Drop for Device {
 }
 
 /// The selector of `data-testid=id`.
-fn tid(id: &str) -> String {
+pub(crate) fn tid(id: &str) -> String {
     format!("[data-testid='{id}']")
 }
 
 /// Two devices of two organizations on one partnership: Acme created it,
 /// Globex joined through an invite link. Returns the partnership's base
 /// URL (`…/#/p/<id>`).
-fn partnership(relay: &Relay, a: &Device, b: &Device) -> String {
+pub(crate) fn partnership(relay: &Relay, a: &Device, b: &Device) -> String {
     let home = format!("{}/", relay.http_url());
     a.goto(&home);
     a.wait_text(&tid("sync-status"), "saved on relay");
@@ -296,7 +301,7 @@ fn partnership(relay: &Relay, a: &Device, b: &Device) -> String {
 }
 
 /// Opens a plan page on both devices, through the tab bar on `a`.
-fn open_page(a: &Device, b: &Device, base: &str, slug: &str) {
+pub(crate) fn open_page(a: &Device, b: &Device, base: &str, slug: &str) {
     a.click(&tid(&format!("tab-{slug}")));
     a.element(&tid(&format!("page-{slug}")));
     b.goto(&format!("{base}/{slug}"));

@@ -4,6 +4,7 @@
 mod access;
 mod bad_input;
 mod browser;
+mod browser_operate;
 mod browser_plan;
 mod browser_sync;
 mod durability;
