@@ -1,5 +1,5 @@
-//! The operate pages of one partnership (issue 7): meetings and the health
-//! check, shown as tabs of [`super::plan::PlanView`] like the plan pages and
+//! The operate pages of one partnership (issue 7): meetings, governance,
+//! conflicts, risks and the health check, shown as tabs of [`super::plan::PlanView`] like the plan pages and
 //! written the same way, through [`crate::edit`].
 //!
 //! Times are shown and entered in UTC, the form the model stores.
@@ -9,6 +9,8 @@
 // inline message, so boxing them buys nothing.
 #![allow(clippy::result_large_err)]
 
+pub mod conflicts;
+pub mod governance;
 pub mod health;
 pub mod meetings;
 pub mod risks;

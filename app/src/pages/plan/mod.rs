@@ -45,6 +45,10 @@ pub enum PlanPage {
     Milestones,
     /// Meetings with agenda, minutes, decisions and action items.
     Meetings,
+    /// Committees, decision rights and the escalation ladder.
+    Governance,
+    /// Conflicts and their way up the escalation ladder.
+    Conflicts,
     /// The risk register with its heat map.
     Risks,
     /// Health-check rounds, sealed until every party has submitted.
@@ -53,13 +57,15 @@ pub enum PlanPage {
 
 impl PlanPage {
     /// Every page, in tab order.
-    pub const ALL: [PlanPage; 8] = [
+    pub const ALL: [PlanPage; 10] = [
         Self::Vetting,
         Self::Objectives,
         Self::Roles,
         Self::Communication,
         Self::Milestones,
         Self::Meetings,
+        Self::Governance,
+        Self::Conflicts,
         Self::Risks,
         Self::Health,
     ];
@@ -73,6 +79,8 @@ impl PlanPage {
             Self::Communication => "communication",
             Self::Milestones => "milestones",
             Self::Meetings => "meetings",
+            Self::Governance => "governance",
+            Self::Conflicts => "conflicts",
             Self::Risks => "risks",
             Self::Health => "health",
         }
@@ -92,6 +100,8 @@ impl PlanPage {
             Self::Communication => "Communication",
             Self::Milestones => "Milestones",
             Self::Meetings => "Meetings",
+            Self::Governance => "Governance",
+            Self::Conflicts => "Conflicts",
             Self::Risks => "Risks",
             Self::Health => "Health check",
         }
@@ -163,6 +173,8 @@ pub fn PlanView(
                     PlanPage::Communication => view! { <comm_plan::CommPlanPage id=id/> }.into_any(),
                     PlanPage::Milestones => view! { <milestones::MilestonesPage id=id/> }.into_any(),
                     PlanPage::Meetings => view! { <operate::meetings::MeetingsPage id=id/> }.into_any(),
+                    PlanPage::Governance => view! { <operate::governance::GovernancePage id=id/> }.into_any(),
+                    PlanPage::Conflicts => view! { <operate::conflicts::ConflictsPage id=id/> }.into_any(),
                     PlanPage::Health => view! { <operate::health::HealthPage id=id/> }.into_any(),
                     PlanPage::Risks => view! { <operate::risks::RisksPage id=id/> }.into_any(),
                 }}
