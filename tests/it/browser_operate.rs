@@ -14,6 +14,10 @@
 //! - A risk registered with likelihood and impact lands on both devices'
 //!   heat maps and leaves them when the partner closes it.
 //!
+//! - Governance sets up an escalation ladder, a committee with members of
+//!   both parties and a decision right; a conflict raised by Acme starts at
+//!   the bottom, Globex escalates it, Acme resolves it.
+//!
 //! Needs the built app in `ACCORD_WEB_DIST` (`cargo xtask web`), Chromium and
 //! chromedriver; `ACCORD_SKIP_BROWSER=1` skips.
 
@@ -184,6 +188,77 @@ fn risks(a: &Device, b: &Device, base: &str) {
     });
 }
 
+fn governance_and_conflicts(a: &Device, b: &Device, base: &str) {
+    open_page(a, b, base, "governance");
+
+    // The ladder: a level of 0 days is refused; two levels.
+    a.fill(&tid("new-level-name"), "Partnership managers");
+    a.fill(&tid("new-level-who"), "Alice and Bob");
+    a.fill(&tid("new-level-days"), "0");
+    a.click(&tid("add-level"));
+    a.wait_text(
+        &tid("level-error"),
+        "within (days) must be between 1 and 366 (got 0)",
+    );
+    assert!(a.all(&tid("level-row")).is_empty());
+    a.fill(&tid("new-level-days"), "14");
+    a.click(&tid("add-level"));
+    a.wait_count(&tid("level-row"), 1);
+    a.fill(&tid("new-level-name"), "Steering committee");
+    a.fill(&tid("new-level-who"), "Both CEOs");
+    a.fill(&tid("new-level-days"), "30");
+    a.click(&tid("add-level"));
+    a.wait_count(&tid("level-row"), 2);
+
+    // A committee with a member of each party, and a decision right.
+    a.fill(&tid("new-committee-name"), "Joint steering committee");
+    a.click(&tid("add-committee"));
+    a.wait_count(&tid("committee-row"), 1);
+    a.click("[data-testid='committee-member'][data-member='Alice Adams']");
+    a.wait_text(&tid("committee-parties"), "1 member(s) from 1 party(ies)");
+    b.click("[data-testid='committee-member'][data-member='Bob Brown']");
+    a.wait_text(&tid("committee-parties"), "2 member(s) from 2 party(ies)");
+    a.fill(&tid("new-right-decision"), "Pricing of joint offers");
+    choose_label(a, &tid("new-right-decider"), "Joint steering committee");
+    a.click(&tid("add-right"));
+    a.wait_count(&tid("right-row"), 1);
+    b.wait_value(&tid("right-decision"), "Pricing of joint offers");
+    b.wait("the committee as decider", |d| {
+        d.value(&tid("right-decider")).starts_with("committee:")
+    });
+    b.wait("both ladder levels in order", |d| {
+        values(d, &tid("level-name")) == ["Partnership managers", "Steering committee"]
+    });
+
+    // A conflict starts at the bottom; Globex escalates it; Acme resolves it.
+    open_page(a, b, base, "conflicts");
+    a.click(&tid("raise-conflict"));
+    a.wait_text(&tid("conflict-error"), "title must not be empty");
+    assert!(a.all(&tid("conflict-row")).is_empty());
+    a.fill(&tid("new-conflict-title"), "Lead sharing is one-sided");
+    a.choose(&tid("new-conflict-severity"), "high");
+    a.click(&tid("raise-conflict"));
+    a.wait_count(&tid("conflict-row"), 1);
+    a.wait_text(&tid("conflict-level"), "Level 1 of 2: Partnership managers");
+    b.wait_text(&tid("conflict-level"), "Level 1 of 2: Partnership managers");
+    b.wait_value(&tid("conflict-severity"), "high");
+    b.click(&tid("conflict-escalate"));
+    a.wait_text(
+        &tid("conflict-level"),
+        "Level 2 of 2: Steering committee (Both CEOs)",
+    );
+    a.wait_count(&tid("escalation-entry"), 2);
+    a.wait("escalating further to be impossible at the top", |d| {
+        d.prop(&tid("conflict-escalate"), "disabled") == Some(Value::Bool(true))
+    });
+    a.click(&tid("conflict-resolve"));
+    a.wait_text(&tid("conflict-row-error"), "resolution must not be empty");
+    a.fill(&tid("conflict-resolution"), "Monthly lead exchange agreed");
+    a.click(&tid("conflict-resolve"));
+    b.wait_text(&tid("conflict-status"), "resolved");
+    b.wait_text(&tid("conflict-resolved"), "Monthly lead exchange agreed");
+}
+
 /// The average cell of `party` for `question` in the results table.
 fn result(question: &str, party: &str) -> String {
     format!(
@@ -292,6 +367,7 @@ fn operate_check_in_and_health_round_reach_the_partner() {
     meetings(&a, &b, &base);
     health(&a, &b, &base);
     risks(&a, &b, &base);
+    governance_and_conflicts(&a, &b, &base);
     for device in [&a, &b] {
         device.wait_text(&tid("sync-status"), "saved on relay");
     }
