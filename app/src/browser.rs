@@ -75,6 +75,19 @@ pub fn download(filename: &str, mime: &str, text: &str) -> Result<(), BrowserErr
     Ok(())
 }
 
+/// The value stored under `key` in this origin's `localStorage`, if any.
+pub fn local_get(key: &str) -> Option<String> {
+    window().ok()?.local_storage().ok()??.get_item(key).ok()?
+}
+
+/// Stores `value` under `key` in `localStorage` (best effort: a browser
+/// that refuses storage only loses what the key remembers).
+pub fn local_set(key: &str, value: &str) {
+    if let Some(storage) = window().ok().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.set_item(key, value);
+    }
+}
+
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;

@@ -4,6 +4,7 @@
 //! took place, and exported to calendars as `.ics`.
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ics;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::meetings::{
@@ -11,7 +12,7 @@ use accord_shared::model::meetings::{
     NewAction, NewDecision, NewMeeting,
 };
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::{MemberId, OpError, overview};
+use accord_shared::model::{ItemId, MemberId, OpError, overview, reviews};
 use leptos::prelude::*;
 
 use super::{format_date_time, format_time, member_name, member_options, parse_time};
@@ -260,10 +261,10 @@ fn MeetingCard(
             <h4>{format!("Action items ({open_actions} open)")}</h4>
             <ul class="plain actions">
                 {meeting.actions.iter().map(|action| view! {
-                    <ActionRow id=id meeting=mid action=action.clone() members=members.clone() now=now/>
+                    <ActionRow id=id host=ActionHost::Meeting(mid) action=action.clone() members=members.clone() now=now/>
                 }).collect_view()}
             </ul>
-            <NewActionForm id=id meeting=mid members=members.clone()/>
+            <NewActionForm id=id host=ActionHost::Meeting(mid) members=members.clone()/>
         </li>
     }
 }
@@ -377,6 +378,57 @@ fn Decisions(id: DocumentId, meeting: Meeting, members: Vec<Member>) -> impl Int
     }
 }
 
+/// What an action item belongs to: a meeting or a review (the model keeps
+/// each action in the item that produced it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionHost {
+    /// A meeting.
+    Meeting(ItemId),
+    /// A review.
+    Review(ItemId),
+}
+
+impl ActionHost {
+    fn add(self, tx: &mut Transaction<'_>, id: ItemId, new: &NewAction) -> Result<(), OpError> {
+        match self {
+            Self::Meeting(m) => meetings::add_action(tx, m, id, new),
+            Self::Review(r) => reviews::add_action(tx, r, id, new),
+        }
+    }
+
+    fn update(
+        self,
+        tx: &mut Transaction<'_>,
+        id: ItemId,
+        patch: &ActionPatch,
+    ) -> Result<(), OpError> {
+        match self {
+            Self::Meeting(m) => meetings::update_action(tx, m, id, patch),
+            Self::Review(r) => reviews::update_action(tx, r, id, patch),
+        }
+    }
+
+    fn set_done(
+        self,
+        tx: &mut Transaction<'_>,
+        id: ItemId,
+        done: bool,
+        now: u64,
+    ) -> Result<(), OpError> {
+        match self {
+            Self::Meeting(m) => meetings::set_action_done(tx, m, id, done, now),
+            Self::Review(r) => reviews::set_action_done(tx, r, id, done, now),
+        }
+    }
+
+    fn remove(self, tx: &mut Transaction<'_>, id: ItemId, now: u64) -> Result<(), OpError> {
+        match self {
+            Self::Meeting(m) => meetings::remove_action(tx, m, id, now),
+            Self::Review(r) => reviews::remove_action(tx, r, id, now),
+        }
+    }
+}
+
 /// The member id chosen in an owner `<select>` (empty: nobody).
 fn chosen_member(value: &str) -> Option<MemberId> {
     value.parse().ok()
@@ -385,19 +437,22 @@ fn chosen_member(value: &str) -> Option<MemberId> {
 /// One action item: title, owner, due date, done; overdue highlighted.
 #[allow(clippy::needless_pass_by_value)] // component props are owned
 #[component]
-fn ActionRow(
+pub fn ActionRow(
+    /// The partnership.
     id: DocumentId,
-    meeting: accord_shared::model::ItemId,
+    /// The meeting or review holding the action.
+    host: ActionHost,
+    /// The action item.
     action: ActionItem,
+    /// Every member, for the owner choice.
     members: Vec<Member>,
+    /// The time overdue is judged at.
     now: u64,
 ) -> impl IntoView {
     let aid = action.id;
     let error = feedback();
     let update = move |patch: ActionPatch| {
-        apply_into(error, &id, |tx| {
-            meetings::update_action(tx, meeting, aid, &patch)
-        });
+        apply_into(error, &id, |tx| host.update(tx, aid, &patch));
     };
     let overdue = action.is_overdue(now);
     let done = action.done;
@@ -407,7 +462,7 @@ fn ActionRow(
                 <input type="checkbox" data-testid="action-done" aria-label="Done" prop:checked=done
                     on:change=move |ev| {
                         let checked = event_target_checked(&ev);
-                        apply_into(error, &id, |tx| meetings::set_action_done(tx, meeting, aid, checked, edit::now()));
+                        apply_into(error, &id, |tx| host.set_done(tx, aid, checked, edit::now()));
                     }/>
                 <input type="text" class="grow" data-testid="action-title" aria-label="Action item"
                     prop:value=action.title.clone()
@@ -428,7 +483,7 @@ fn ActionRow(
                 {overdue.then(|| view! { <span class="badge late" data-testid="action-overdue">"overdue"</span> })}
                 {action.done_at.map(|at| view! { <span class="muted" data-testid="action-done-at">{format!("done {}", format_date(at))}</span> })}
                 <button type="button" class="link" data-testid="action-remove"
-                    on:click=move |_| { apply_into(error, &id, |tx| meetings::remove_action(tx, meeting, aid, edit::now())); }>
+                    on:click=move |_| { apply_into(error, &id, |tx| host.remove(tx, aid, edit::now())); }>
                     "Remove"
                 </button>
             </div>
@@ -440,9 +495,12 @@ fn ActionRow(
 /// Adds an action item with an owner and a due date.
 #[allow(clippy::needless_pass_by_value)] // component props are owned
 #[component]
-fn NewActionForm(
+pub fn NewActionForm(
+    /// The partnership.
     id: DocumentId,
-    meeting: accord_shared::model::ItemId,
+    /// The meeting or review to add the action to.
+    host: ActionHost,
+    /// Every member, for the owner choice.
     members: Vec<Member>,
 ) -> impl IntoView {
     let error = feedback();
@@ -460,7 +518,7 @@ fn NewActionForm(
                 owner: chosen_member(&owner.get_untracked()),
                 due: parse_date("due date", &due.get_untracked())?,
             };
-            meetings::add_action(tx, meeting, item, &new)
+            host.add(tx, item, &new)
         });
         if made {
             title.set(String::new());

@@ -1,5 +1,5 @@
 //! The operate pages of one partnership (issue 7): meetings, governance,
-//! conflicts, risks and the health check, shown as tabs of [`super::plan::PlanView`] like the plan pages and
+//! conflicts, risks, the health check and reviews, shown as tabs of [`super::plan::PlanView`] like the plan pages and
 //! written the same way, through [`crate::edit`].
 //!
 //! Times are shown and entered in UTC, the form the model stores.
@@ -9,10 +9,12 @@
 // inline message, so boxing them buys nothing.
 #![allow(clippy::result_large_err)]
 
+pub mod attention;
 pub mod conflicts;
 pub mod governance;
 pub mod health;
 pub mod meetings;
+pub mod reviews;
 pub mod risks;
 
 use accord_shared::model::members::Member;

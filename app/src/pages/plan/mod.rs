@@ -53,11 +53,13 @@ pub enum PlanPage {
     Risks,
     /// Health-check rounds, sealed until every party has submitted.
     Health,
+    /// Reviews and post-mortems with their actions.
+    Reviews,
 }
 
 impl PlanPage {
     /// Every page, in tab order.
-    pub const ALL: [PlanPage; 10] = [
+    pub const ALL: [PlanPage; 11] = [
         Self::Vetting,
         Self::Objectives,
         Self::Roles,
@@ -68,6 +70,7 @@ impl PlanPage {
         Self::Conflicts,
         Self::Risks,
         Self::Health,
+        Self::Reviews,
     ];
 
     /// The fragment segment after `#/p/<id>/`.
@@ -83,6 +86,7 @@ impl PlanPage {
             Self::Conflicts => "conflicts",
             Self::Risks => "risks",
             Self::Health => "health",
+            Self::Reviews => "reviews",
         }
     }
 
@@ -104,6 +108,7 @@ impl PlanPage {
             Self::Conflicts => "Conflicts",
             Self::Risks => "Risks",
             Self::Health => "Health check",
+            Self::Reviews => "Reviews",
         }
     }
 }
@@ -177,6 +182,7 @@ pub fn PlanView(
                     PlanPage::Conflicts => view! { <operate::conflicts::ConflictsPage id=id/> }.into_any(),
                     PlanPage::Health => view! { <operate::health::HealthPage id=id/> }.into_any(),
                     PlanPage::Risks => view! { <operate::risks::RisksPage id=id/> }.into_any(),
+                    PlanPage::Reviews => view! { <operate::reviews::ReviewsPage id=id/> }.into_any(),
                 }}
             </article>
             </fieldset>
