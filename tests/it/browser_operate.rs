@@ -18,6 +18,10 @@
 //!   both parties and a decision right; a conflict raised by Acme starts at
 //!   the bottom, Globex escalates it, Acme resolves it.
 //!
+//! - A retrospective with an overdue action reaches the partner; Acme's
+//!   overview then lists that action and Globex's activity under "Needs
+//!   attention".
+//!
 //! Needs the built app in `ACCORD_WEB_DIST` (`cargo xtask web`), Chromium and
 //! chromedriver; `ACCORD_SKIP_BROWSER=1` skips.
 
@@ -259,6 +263,56 @@ fn governance_and_conflicts(a: &Device, b: &Device, base: &str) {
     b.wait_text(&tid("conflict-resolved"), "Monthly lead exchange agreed");
 }
 
+fn reviews_and_attention(a: &Device, b: &Device, base: &str) {
+    open_page(a, b, base, "reviews");
+
+    // A period that ends before it starts is refused inline.
+    a.choose(&tid("new-review-kind"), "retrospective");
+    a.choose(&tid("new-review-from"), "2026-10-01");
+    a.choose(&tid("new-review-to"), "2026-09-01");
+    a.click(&tid("add-review"));
+    a.wait_text(
+        &tid("review-error"),
+        "period is not valid: it ends before it starts",
+    );
+    assert!(a.all(&tid("review-card")).is_empty());
+    a.choose(&tid("new-review-to"), "2026-10-31");
+    a.click(&tid("add-review"));
+    a.wait_count(&tid("review-card"), 1);
+    a.wait_text(&tid("review-kind"), "Retrospective");
+    a.enter(&tid("review-went-well"), "Joint pipeline doubled");
+    a.fill(&tid("new-action-title"), "Share the retro notes");
+    choose_label(a, &tid("new-action-owner"), "Alice Adams");
+    a.choose(&tid("new-action-due"), "2026-11-01");
+    a.click(&tid("add-action"));
+    a.wait_count(&tid("action-row"), 1);
+    a.wait_text(&tid("action-overdue"), "overdue");
+
+    // The partner sees the review and its action and adds to it.
+    b.wait_value(&tid("review-went-well"), "Joint pipeline doubled");
+    b.wait_value(&tid("action-title"), "Share the retro notes");
+    b.enter(&tid("review-to-improve"), "Answer leads within a day");
+    a.wait_value(&tid("review-to-improve"), "Answer leads within a day");
+
+    // Acme's overview lists the overdue action and what Globex did since
+    // Acme last looked; a report period ending before it starts is refused.
+    a.click(&tid("tab-overview"));
+    a.wait_text(&tid("attention-action"), "Share the retro notes");
+    a.wait_text(&tid("attention-activity"), "Bob Brown (Globex) made");
+    assert!(
+        !a.text(&tid("attention-panel"))
+            .contains("Send the webinar brief"),
+        "a done action is not overdue"
+    );
+    a.choose(&tid("report-from"), "2026-12-01");
+    a.choose(&tid("report-to"), "2026-01-01");
+    a.click(&tid("report-markdown"));
+    a.wait_text(
+        &tid("report-error"),
+        "report period is not valid: it ends before it starts",
+    );
+}
+
 /// The average cell of `party` for `question` in the results table.
 fn result(question: &str, party: &str) -> String {
     format!(
@@ -368,6 +422,7 @@ fn operate_check_in_and_health_round_reach_the_partner() {
     health(&a, &b, &base);
     risks(&a, &b, &base);
     governance_and_conflicts(&a, &b, &base);
+    reviews_and_attention(&a, &b, &base);
     for device in [&a, &b] {
         device.wait_text(&tid("sync-status"), "saved on relay");
     }
