@@ -120,6 +120,10 @@ fn meetings(a: &Device, b: &Device, base: &str) {
     a.click(&tid("add-decision"));
     a.wait_text(&tid("decision-text"), "Co-host the March webinar");
     a.fill(&tid("new-action-title"), "Send the webinar brief");
+    // A change from the partner re-renders the card; the typed text stays.
+    b.enter(&tid("meeting-title"), "Check-in with Globex");
+    a.wait_value(&tid("meeting-title"), "Check-in with Globex");
+    assert_eq!(a.value(&tid("new-action-title")), "Send the webinar brief");
     choose_label(a, &tid("new-action-owner"), "Bob Brown");
     a.choose(&tid("new-action-due"), "2026-01-15");
     a.click(&tid("add-action"));

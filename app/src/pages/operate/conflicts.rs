@@ -69,6 +69,7 @@ pub fn ConflictsPage(
 ) -> impl IntoView {
     let store = expect_context::<Store>();
     let data = edit::memo(store, id, load);
+    super::Drafts::provide();
     let rows = move || {
         let Some(data) = data.get() else {
             return ().into_any();
@@ -144,7 +145,8 @@ fn ConflictCard(id: DocumentId, conflict: Conflict, data: Data, now: u64) -> imp
             }
         })
         .collect_view();
-    let resolution = RwSignal::new(conflict.resolution.clone());
+    let resolution =
+        super::Drafts::field(format!("resolution:{cid}"), || conflict.resolution.clone());
     let resolve = move |_| {
         let text = resolution.get_untracked();
         with_me_and_id(error, &id, |tx, me, _| {

@@ -96,6 +96,7 @@ pub fn HealthPage(
 ) -> impl IntoView {
     let store = expect_context::<Store>();
     let data = edit::memo(store, id, load);
+    super::Drafts::provide();
     let me = Memo::new(move |_| {
         store.revision.track();
         edit::me(&id)
@@ -310,8 +311,9 @@ fn RoundCard(
 /// This member's answer: five ratings and free text, sealed on submit.
 #[component]
 fn AnswerForm(id: DocumentId, round: ItemId, me: Option<MemberId>) -> impl IntoView {
-    let ratings: [RwSignal<String>; 5] = std::array::from_fn(|_| RwSignal::new(String::new()));
-    let comment = RwSignal::new(String::new());
+    let ratings: [RwSignal<String>; 5] =
+        std::array::from_fn(|q| super::Drafts::field(format!("rating:{round}:{q}"), String::new));
+    let comment = super::Drafts::field(format!("comment:{round}"), String::new);
     let error = feedback();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -347,9 +349,16 @@ fn AnswerForm(id: DocumentId, round: ItemId, me: Option<MemberId>) -> impl IntoV
             ratings: values,
             comment: comment.get_untracked(),
         };
-        apply_into(error, &id, |tx| {
+        let sealed = apply_into(error, &id, |tx| {
             health::submit(tx, round, me, &answers, &key, nonce, edit::now())
         });
+        if sealed {
+            // The plain answer is not kept in the page once sealed.
+            for rating in ratings {
+                rating.set(String::new());
+            }
+            comment.set(String::new());
+        }
     };
     let fields = Question::ALL
         .into_iter()

@@ -15,7 +15,7 @@ use accord_shared::model::members::{self, Member};
 use accord_shared::model::{ItemId, MemberId, OpError, overview, reviews};
 use leptos::prelude::*;
 
-use super::{format_date_time, format_time, member_name, member_options, parse_time};
+use super::{Drafts, format_date_time, format_time, member_name, member_options, parse_time};
 use crate::browser;
 use crate::components::form::{InlineError, feedback};
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date, parse_whole};
@@ -81,6 +81,7 @@ pub fn MeetingsPage(
 ) -> impl IntoView {
     let store = expect_context::<Store>();
     let data = edit::memo(store, id, load);
+    super::Drafts::provide();
     let export_error = feedback();
     let export_all = move |_| {
         if let Some(data) = data.get_untracked() {
@@ -275,7 +276,7 @@ fn MeetingCard(
 fn Agenda(id: DocumentId, meeting: Meeting) -> impl IntoView {
     let mid = meeting.id;
     let error = feedback();
-    let new_item = RwSignal::new(String::new());
+    let new_item = Drafts::field(format!("agenda:{mid}"), String::new);
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(item) = edit::new_id(error) else {
@@ -326,7 +327,7 @@ fn Agenda(id: DocumentId, meeting: Meeting) -> impl IntoView {
 fn Decisions(id: DocumentId, meeting: Meeting, members: Vec<Member>) -> impl IntoView {
     let mid = meeting.id;
     let error = feedback();
-    let text = RwSignal::new(String::new());
+    let text = Drafts::field(format!("decision:{mid}"), String::new);
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(item) = edit::new_id(error) else {
@@ -504,9 +505,13 @@ pub fn NewActionForm(
     members: Vec<Member>,
 ) -> impl IntoView {
     let error = feedback();
-    let title = RwSignal::new(String::new());
-    let owner = RwSignal::new(String::new());
-    let due = RwSignal::new(String::new());
+    let key = match host {
+        ActionHost::Meeting(m) => format!("meeting:{m}"),
+        ActionHost::Review(r) => format!("review:{r}"),
+    };
+    let title = Drafts::field(format!("action-title:{key}"), String::new);
+    let owner = Drafts::field(format!("action-owner:{key}"), String::new);
+    let due = Drafts::field(format!("action-due:{key}"), String::new);
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(item) = edit::new_id(error) else {
@@ -522,6 +527,7 @@ pub fn NewActionForm(
         });
         if made {
             title.set(String::new());
+            due.set(String::new());
         }
     };
     view! {

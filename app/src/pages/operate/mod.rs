@@ -17,9 +17,44 @@ pub mod meetings;
 pub mod reviews;
 pub mod risks;
 
+use std::collections::HashMap;
+
 use accord_shared::model::members::Member;
 use accord_shared::model::{DAY_MS, MemberId, OpError};
 use leptos::prelude::*;
+
+/// Text typed into the forms inside a list's cards, kept per form field
+/// for the page's lifetime. Every change to the document (the partner's
+/// too) renders the cards afresh; a card's form takes its fields from here,
+/// so what the user was typing survives that.
+#[derive(Clone, Copy)]
+pub struct Drafts(StoredValue<HashMap<String, ArcRwSignal<String>>>);
+
+impl Drafts {
+    /// Empty drafts, provided as context for the page's cards.
+    pub fn provide() -> Self {
+        let drafts = Self(StoredValue::new(HashMap::new()));
+        provide_context(drafts);
+        drafts
+    }
+
+    /// The field `key` (for example `"agenda:<meeting id>"`), starting as
+    /// `initial` the first time it is asked for. Outside a page that
+    /// provided drafts, a fresh signal.
+    pub fn field(key: String, initial: impl FnOnce() -> String) -> RwSignal<String> {
+        let Some(drafts) = use_context::<Self>() else {
+            return RwSignal::new(initial());
+        };
+        drafts
+            .0
+            .try_update_value(|map| {
+                map.entry(key)
+                    .or_insert_with(|| ArcRwSignal::new(initial()))
+                    .clone()
+            })
+            .map_or_else(|| RwSignal::new(String::new()), RwSignal::from)
+    }
+}
 
 /// Milliseconds in a minute.
 const MINUTE_MS: u64 = 60_000;

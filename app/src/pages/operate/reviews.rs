@@ -48,6 +48,7 @@ pub fn ReviewsPage(
 ) -> impl IntoView {
     let store = expect_context::<Store>();
     let data = edit::memo(store, id, load);
+    super::Drafts::provide();
     let cards = move || {
         let Some(data) = data.get() else {
             return ().into_any();
