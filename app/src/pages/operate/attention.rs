@@ -6,6 +6,9 @@
 //! Sign-offs awaiting a party need the relay's attested keys and are not
 //! listed here.
 //!
+//! While the overview is shown it also publishes this device's health-check
+//! keys when a round is due for reveal, as the health page does.
+//!
 //! Also the partnership report for a period as a Markdown download
 //! ([`model::report::markdown`]); the browser's print dialog makes a PDF of
 //! the page.
@@ -78,6 +81,13 @@ pub fn AttentionPanel(
             browser::local_set(&seen_key(&id), &heads);
         }
     });
+    // A round may be due for reveal while nobody has the health page open.
+    let me = Memo::new(move |_| {
+        store.revision.track();
+        edit::me(&id)
+    });
+    let reveal_error = feedback();
+    super::health::reveal_when_due(store, id, me, reveal_error);
     let shown = move || {
         let me = edit::me(&id);
         edit::read(store, &id, |doc: &Automerge| {
@@ -190,6 +200,7 @@ pub fn AttentionPanel(
         Some(view! {
             <section class="attention card" aria-label="What needs attention" data-testid="attention-panel">
                 <h2>"Needs attention"</h2>
+                <InlineError message=reveal_error test_id="reveal-error"/>
                 {next}
                 {if empty {
                     view! { <p class="muted" data-testid="attention-empty">"Nothing overdue or at risk."</p> }.into_any()

@@ -82,27 +82,54 @@ fn radar_polygon(values: &[Option<f64>; 5]) -> String {
         .join(" ")
 }
 
+/// Trend chart size in SVG user units.
+const TREND_WIDTH: f64 = 320.0;
+/// See [`TREND_WIDTH`].
+const TREND_HEIGHT: f64 = 120.0;
+/// Inner margin of the trend chart.
+const TREND_PAD: f64 = 10.0;
+
+/// The trend chart's `y` of an average rating (1 at the bottom, 5 on top).
+fn trend_y(value: f64) -> f64 {
+    let span = TREND_HEIGHT - 2.0 * TREND_PAD;
+    TREND_PAD + (5.0 - value.clamp(1.0, 5.0)) / 4.0 * span
+}
+
+/// The `points` of one party's trend line: rounds evenly spaced left to
+/// right (one round in the middle), rounds without a value skipped.
+fn trend_points(values: &[Option<f64>]) -> String {
+    let n = values.len();
+    values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            let x = if n <= 1 {
+                TREND_WIDTH / 2.0
+            } else {
+                TREND_PAD + i as f64 / (n - 1) as f64 * (TREND_WIDTH - 2.0 * TREND_PAD)
+            };
+            v.map(|v| format!("{x:.1},{:.1}", trend_y(v)))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The mean of the answered questions, if any.
 fn overall(values: &[Option<f64>; 5]) -> Option<f64> {
     let known: Vec<f64> = values.iter().flatten().copied().collect();
     (!known.is_empty()).then(|| known.iter().sum::<f64>() / known.len() as f64)
 }
 
-/// The health-check page.
-#[component]
-pub fn HealthPage(
-    /// The partnership.
+/// Publishes this device's answer key for every round where every party
+/// is in and the key is not out yet ([`health::should_reveal`]), whenever
+/// the document changes while the calling page is shown; a refusal goes
+/// into `error`.
+pub fn reveal_when_due(
+    store: Store,
     id: DocumentId,
-) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
-    super::Drafts::provide();
-    let me = Memo::new(move |_| {
-        store.revision.track();
-        edit::me(&id)
-    });
-    let reveal_error = feedback();
-    // Publish this device's key for every round where every party is in.
+    me: Memo<Option<MemberId>>,
+    error: RwSignal<Option<String>>,
+) {
     Effect::new(move |_| {
         let Some(me) = me.get() else {
             return;
@@ -120,9 +147,26 @@ pub fn HealthPage(
                 return;
             };
             let key = client.health_answer_key(round, me);
-            apply_into(reveal_error, &id, |tx| health::reveal(tx, round, me, &key));
+            apply_into(error, &id, |tx| health::reveal(tx, round, me, &key));
         }
     });
+}
+
+/// The health-check page.
+#[component]
+pub fn HealthPage(
+    /// The partnership.
+    id: DocumentId,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let data = edit::memo(store, id, load);
+    super::Drafts::provide();
+    let me = Memo::new(move |_| {
+        store.revision.track();
+        edit::me(&id)
+    });
+    let reveal_error = feedback();
+    reveal_when_due(store, id, me, reveal_error);
     let rounds = move || {
         let Some(data) = data.get() else {
             return ().into_any();
@@ -556,8 +600,53 @@ fn Trend(data: Memo<Option<Data>>) -> impl IntoView {
                 }
             })
             .collect_view();
+        let lines = party_ids
+            .iter()
+            .enumerate()
+            .map(|(i, party)| {
+                let values: Vec<Option<f64>> = data
+                    .trend
+                    .iter()
+                    .map(|point| {
+                        point
+                            .parties
+                            .iter()
+                            .find(|(p, _)| p == party)
+                            .and_then(|(_, v)| overall(v))
+                    })
+                    .collect();
+                let points = trend_points(&values);
+                let dots = points
+                    .split(' ')
+                    .filter(|p| !p.is_empty())
+                    .filter_map(|p| p.split_once(','))
+                    .map(|(x, y)| view! { <circle class=format!("trend-dot party-{}", i % 4) cx=x.to_owned() cy=y.to_owned() r="3"/> })
+                    .collect_view();
+                view! {
+                    <polyline class=format!("trend-line party-{}", i % 4) data-testid="trend-line"
+                        data-party=party_name(&data.parties, *party) points=points/>
+                    {dots}
+                }
+            })
+            .collect_view();
+        let legend = party_ids
+            .iter()
+            .enumerate()
+            .map(|(i, p)| view! { <span class=format!("legend party-{}", i % 4)>{party_name(&data.parties, *p)}</span> })
+            .collect_view();
         Some(view! {
             <h3>"Trend across rounds"</h3>
+            <figure class="trend">
+                <svg class="trend-chart" data-testid="health-trend-chart" viewBox=format!("0 0 {TREND_WIDTH} {TREND_HEIGHT}")
+                    role="img" aria-label="Each party's overall average per round">
+                    {(1..=5).map(|level| {
+                        let y = format!("{:.1}", trend_y(f64::from(level)));
+                        view! { <line class="radar-ring" x1="0" x2=TREND_WIDTH.to_string() y1=y.clone() y2=y/> }
+                    }).collect_view()}
+                    {lines}
+                </svg>
+                <figcaption>{legend}</figcaption>
+            </figure>
             <table class="results trend" data-testid="health-trend">
                 <thead><tr><th>"Round (overall average)"</th>{header}</tr></thead>
                 <tbody>{rows}</tbody>
@@ -583,6 +672,21 @@ mod tests {
         assert!((x2 - center - (x5 - center) / 2.0).abs() < 1e-9);
         assert!((y2 - center - (y5 - center) / 2.0).abs() < 1e-9);
         assert_eq!(radar_polygon(&[Some(5.0); 5]).split(' ').count(), 5);
+    }
+
+    #[test]
+    fn trend_lines_span_the_chart_and_skip_missing_rounds() {
+        assert_eq!(trend_y(5.0), TREND_PAD);
+        assert_eq!(trend_y(1.0), TREND_HEIGHT - TREND_PAD);
+        assert_eq!(
+            trend_points(&[Some(3.0)]),
+            format!("{:.1},{:.1}", TREND_WIDTH / 2.0, trend_y(3.0))
+        );
+        let points = trend_points(&[Some(5.0), None, Some(1.0)]);
+        assert_eq!(
+            points,
+            format!("10.0,10.0 {:.1},110.0", TREND_WIDTH - TREND_PAD)
+        );
     }
 
     #[test]
