@@ -110,6 +110,10 @@ fn meetings(a: &Device, b: &Device, base: &str) {
     a.wait("the renamed agenda", |d| {
         values(d, &tid("agenda-item")) == ["Pipeline review", "Joint webinar in March"]
     });
+    a.click("[data-testid='agenda-row']:nth-child(2) [data-testid='agenda-up']");
+    a.wait("the webinar first", |d| {
+        values(d, &tid("agenda-item")) == ["Joint webinar in March", "Pipeline review"]
+    });
 
     // Minutes, a decision, and an action item due in the past (overdue).
     a.enter(
@@ -137,7 +141,7 @@ fn meetings(a: &Device, b: &Device, base: &str) {
 
     // The partner sees agenda, minutes, decision and action item.
     b.wait("the agenda on Globex's side", |d| {
-        values(d, &tid("agenda-item")) == ["Pipeline review", "Joint webinar in March"]
+        values(d, &tid("agenda-item")) == ["Joint webinar in March", "Pipeline review"]
     });
     b.wait_value(
         &tid("meeting-minutes"),
@@ -383,8 +387,15 @@ fn health(a: &Device, b: &Device, base: &str) {
     );
     assert!(a.all(&tid("health-results")).is_empty(), "no results yet");
 
-    // Globex answers: both devices publish their keys and show both views.
+    // Acme moves to the overview; Globex answers. Every party is in: Globex's
+    // health page and Acme's overview each publish their device's key.
+    a.click(&tid("tab-overview"));
+    a.element(&tid("attention-panel"));
     answer(b, ["2", "4", "3", "5", "3"], "Replies are slow");
+    b.wait("Acme's answer revealed by Acme's overview", |d| {
+        d.text(&result("Trust", "Acme")) == "5.0" && d.all(&tid("results-partial")).is_empty()
+    });
+    a.click(&tid("tab-health"));
     for device in [a, b] {
         device.wait_text(&result("Trust", "Acme"), "5.0");
         device.wait_text(&result("Trust", "Globex"), "2.0");
@@ -400,6 +411,7 @@ fn health(a: &Device, b: &Device, base: &str) {
         device.wait_text(&tid("result-comment"), "Great momentum");
         device.wait_text(&tid("result-comment"), "Replies are slow");
         device.wait_count(&tid("trend-row"), 1);
+        device.wait_count(&tid("trend-line"), 2);
         device.wait_text("[data-testid='trend-value'][data-party='Acme']", "4.2");
         device.wait_text("[data-testid='trend-value'][data-party='Globex']", "3.4");
     }

@@ -270,7 +270,8 @@ fn MeetingCard(
     }
 }
 
-/// The agenda: items renamed in place, removed, and added at the end.
+/// The agenda: items renamed in place, moved up and down, removed, and
+/// added at the end.
 #[allow(clippy::needless_pass_by_value)] // component props are owned
 #[component]
 fn Agenda(id: DocumentId, meeting: Meeting) -> impl IntoView {
@@ -289,10 +290,12 @@ fn Agenda(id: DocumentId, meeting: Meeting) -> impl IntoView {
             new_item.set(String::new());
         }
     };
+    let count = meeting.agenda.len();
     let items = meeting
         .agenda
         .iter()
-        .map(|item| {
+        .enumerate()
+        .map(|(index, item)| {
             let iid = item.id;
             view! {
                 <li class="row" data-testid="agenda-row">
@@ -302,6 +305,14 @@ fn Agenda(id: DocumentId, meeting: Meeting) -> impl IntoView {
                             let title = event_target_value(&ev);
                             apply_into(error, &id, |tx| meetings::rename_agenda_item(tx, mid, iid, &title));
                         }/>
+                    <button type="button" class="link" data-testid="agenda-up" aria-label="Move up" disabled=index == 0
+                        on:click=move |_| { apply_into(error, &id, |tx| meetings::move_agenda_item(tx, mid, iid, index.saturating_sub(1))); }>
+                        "↑"
+                    </button>
+                    <button type="button" class="link" data-testid="agenda-down" aria-label="Move down" disabled=index + 1 == count
+                        on:click=move |_| { apply_into(error, &id, |tx| meetings::move_agenda_item(tx, mid, iid, index + 1)); }>
+                        "↓"
+                    </button>
                     <button type="button" class="link" data-testid="agenda-remove"
                         on:click=move |_| { apply_into(error, &id, |tx| meetings::remove_agenda_item(tx, mid, iid, edit::now())); }>
                         "Remove"
