@@ -147,6 +147,12 @@ fn meetings(a: &Device, b: &Device, base: &str) {
         &tid("meeting-minutes"),
         "Pipeline is healthy. Webinar agreed for March.",
     );
+    // Minutes are written as typed: Globex adds a sentence, Acme sees it.
+    b.keys(&tid("meeting-minutes"), " Globex sends the deck.");
+    a.wait_value(
+        &tid("meeting-minutes"),
+        "Pipeline is healthy. Webinar agreed for March. Globex sends the deck.",
+    );
     b.wait_text(&tid("decision-text"), "Co-host the March webinar");
     b.wait_value(&tid("action-title"), "Send the webinar brief");
     b.wait_value(&tid("action-owner"), &owner);

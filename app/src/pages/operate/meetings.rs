@@ -93,21 +93,13 @@ pub fn MeetingsPage(
             );
         }
     };
-    let cards = move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        data.meetings
-            .iter()
-            .map(|meeting| {
-                view! {
-                    <MeetingCard id=id meeting=meeting.clone() members=data.members.clone()
-                        partnership=data.partnership.clone()/>
-                }
-            })
-            .collect_view()
-            .into_any()
-    };
+    let ids = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| d.meetings.iter().map(|m| m.id).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
     view! {
         <h2>"Meetings"</h2>
         <div class="row">
@@ -116,7 +108,11 @@ pub fn MeetingsPage(
             </button>
         </div>
         <InlineError message=export_error test_id="ics-error"/>
-        <ul class="cards meetings">{cards}</ul>
+        <ul class="cards meetings">
+            <For each=move || ids.get() key=|mid| *mid let:mid>
+                <MeetingCard id=id mid=mid data=data/>
+            </For>
+        </ul>
         <ScheduleForm id=id data=data/>
     }
 }
@@ -184,32 +180,75 @@ fn ScheduleForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     }
 }
 
+/// The meeting without its minutes and lists, for the parts of the card
+/// that show only its own fields.
+fn strip(meeting: &Meeting) -> Meeting {
+    Meeting {
+        minutes: String::new(),
+        agenda: Vec::new(),
+        decisions: Vec::new(),
+        actions: Vec::new(),
+        ..meeting.clone()
+    }
+}
+
 /// One meeting with its agenda, minutes, decisions and action items.
-#[allow(clippy::needless_pass_by_value)] // component props are owned
+///
+/// The card stays in the page while the document changes; each part
+/// re-renders only when what it shows changed. The minutes are written on
+/// every keystroke (a minimal splice, so both parties can type at once)
+/// and the textarea is updated in place, keeping the caret, when the
+/// partner's typing arrives.
 #[component]
-fn MeetingCard(
-    id: DocumentId,
-    meeting: Meeting,
-    members: Vec<Member>,
-    partnership: String,
-) -> impl IntoView {
-    let mid = meeting.id;
+fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
+    let meeting = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .and_then(|d| d.meetings.iter().find(|m| m.id == mid).cloned())
+        })
+    });
+    let members = Memo::new(move |_| {
+        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
+    });
+    let head = Memo::new(move |_| meeting.with(|m| m.as_ref().map(strip)));
+    let agenda = Memo::new(move |_| {
+        meeting.with(|m| {
+            m.as_ref().map(|m| Meeting {
+                agenda: m.agenda.clone(),
+                ..strip(m)
+            })
+        })
+    });
+    let decisions = Memo::new(move |_| {
+        meeting.with(|m| {
+            m.as_ref().map(|m| Meeting {
+                decisions: m.decisions.clone(),
+                ..strip(m)
+            })
+        })
+    });
+    let actions = Memo::new(move |_| meeting.with(|m| m.as_ref().map(|m| m.actions.clone())));
+    let minutes = Memo::new(move |_| {
+        meeting.with(|m| m.as_ref().map(|m| m.minutes.clone()).unwrap_or_default())
+    });
     let error = feedback();
     let update = move |patch: MeetingPatch| {
         apply_into(error, &id, |tx| meetings::update(tx, mid, &patch));
     };
-    let held = meeting.held_at;
-    let now = edit::now();
-    let open_actions = meeting.actions.iter().filter(|a| !a.done).count();
-    let export = {
-        let meeting = meeting.clone();
-        move |_| {
-            let text = ics::meeting(&meeting, &partnership, edit::now());
-            offer_calendar(error, &meeting.title, &text);
-        }
+    let export = move |_| {
+        let (Some(meeting), Some(partnership)) = (
+            meeting.get_untracked(),
+            data.with_untracked(|d| d.as_ref().map(|d| d.partnership.clone())),
+        ) else {
+            return;
+        };
+        let text = ics::meeting(&meeting, &partnership, edit::now());
+        offer_calendar(error, &meeting.title, &text);
     };
-    view! {
-        <li class="card meeting" class:held=held.is_some() data-testid="meeting-card">
+    let header = move || {
+        let meeting = head.get()?;
+        let held = meeting.held_at;
+        Some(view! {
             <div class="row">
                 <span class="badge kind" data-testid="meeting-kind">{meeting.kind.label()}</span>
                 <input type="text" class="grow" data-testid="meeting-title" aria-label="Meeting title"
@@ -247,25 +286,56 @@ fn MeetingCard(
                 }}
                 <button type="button" data-testid="meeting-ics" on:click=export>".ics"</button>
             </div>
+        })
+    };
+    let textarea = NodeRef::<leptos::html::Textarea>::new();
+    // The partner's typing arrives: update the text in place, caret kept.
+    Effect::new(move |_| {
+        let text = minutes.get();
+        let Some(element) = textarea.get() else {
+            return;
+        };
+        if element.value() != text {
+            let start = element.selection_start().ok().flatten();
+            let end = element.selection_end().ok().flatten();
+            element.set_value(&text);
+            if let (Some(start), Some(end)) = (start, end) {
+                let _ = element.set_selection_range(start, end);
+            }
+        }
+    });
+    let action_rows = move || {
+        let list = actions.get()?;
+        let members = members.get();
+        let now = edit::now();
+        let open = list.iter().filter(|a| !a.done).count();
+        Some(view! {
+            <h4>{format!("Action items ({open} open)")}</h4>
+            <ul class="plain actions">
+                {list.into_iter().map(|action| view! {
+                    <ActionRow id=id host=ActionHost::Meeting(mid) action=action members=members.clone() now=now/>
+                }).collect_view()}
+            </ul>
+        })
+    };
+    view! {
+        <li class="card meeting" data-testid="meeting-card"
+            class:held=move || head.with(|h| h.as_ref().is_some_and(|h| h.held_at.is_some()))>
+            {header}
             <InlineError message=error test_id="meeting-row-error"/>
-            <Agenda id=id meeting=meeting.clone()/>
+            {move || agenda.get().map(|m| view! { <Agenda id=id meeting=m/> })}
             <h4>"Minutes"</h4>
             <textarea rows="5" class="minutes" data-testid="meeting-minutes" aria-label="Minutes"
-                placeholder="What was discussed"
-                prop:value=meeting.minutes.clone()
-                on:change=move |ev| {
+                placeholder="What was discussed" node_ref=textarea
+                prop:value=minutes.get_untracked()
+                on:input=move |ev| {
                     let text = event_target_value(&ev);
                     apply_into(error, &id, |tx| meetings::set_minutes(tx, mid, &text));
                 }>
             </textarea>
-            <Decisions id=id meeting=meeting.clone() members=members.clone()/>
-            <h4>{format!("Action items ({open_actions} open)")}</h4>
-            <ul class="plain actions">
-                {meeting.actions.iter().map(|action| view! {
-                    <ActionRow id=id host=ActionHost::Meeting(mid) action=action.clone() members=members.clone() now=now/>
-                }).collect_view()}
-            </ul>
-            <NewActionForm id=id host=ActionHost::Meeting(mid) members=members.clone()/>
+            {move || decisions.get().map(|m| view! { <Decisions id=id meeting=m members=members.get()/> })}
+            {action_rows}
+            {move || view! { <NewActionForm id=id host=ActionHost::Meeting(mid) members=members.get()/> }}
         </li>
     }
 }
