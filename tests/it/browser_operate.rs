@@ -204,6 +204,15 @@ fn risks(a: &Device, b: &Device, base: &str) {
     a.wait("the closed risk off the heat map", |d| {
         d.text(cell).is_empty() && d.all(&tid("risk-high")).is_empty()
     });
+
+    // Removing only marks it deleted: the partner restores it, plan intact.
+    a.click(&tid("risk-delete"));
+    b.wait_count(&tid("risk-row"), 0);
+    b.click(&tid("removed-summary"));
+    b.wait_text(&tid("removed-item"), "Key engineer leaves");
+    b.click(&tid("restore-item"));
+    a.wait_count(&tid("risk-row"), 1);
+    a.wait_value(&tid("risk-contingency"), "Contractor on call");
 }
 
 fn governance_and_conflicts(a: &Device, b: &Device, base: &str) {

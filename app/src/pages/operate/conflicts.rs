@@ -10,7 +10,7 @@ use accord_shared::model::conflicts::{
 };
 use accord_shared::model::governance::{self, EscalationLevel};
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::{ItemId, MemberId};
+use accord_shared::model::{Collection, ItemId, MemberId};
 use leptos::prelude::*;
 
 use super::member_name;
@@ -94,6 +94,7 @@ pub fn ConflictsPage(
         {no_ladder}
         <ul class="cards">{rows}</ul>
         <RaiseForm id=id/>
+        <crate::pages::plan::RemovedItems id=id collection=Collection::Conflicts/>
     }
 }
 
@@ -188,6 +189,10 @@ fn ConflictCard(id: DocumentId, conflict: Conflict, data: Data, now: u64) -> imp
                 <summary>{format!("Escalation history ({})", conflict.escalations.len())}</summary>
                 <ul class="plain">{history}</ul>
             </details>
+            <button type="button" class="link" data-testid="conflict-delete"
+                on:click=move |_| { apply_into(error, &id, |tx| conflicts::delete(tx, cid, edit::now())); }>
+                "Remove"
+            </button>
             {if open {
                 view! {
                     <div class="row">

@@ -10,7 +10,7 @@ use accord_shared::model::governance::{
 };
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::parties::{self, Party};
-use accord_shared::model::{ItemId, OpError};
+use accord_shared::model::{Collection, ItemId, OpError};
 use leptos::prelude::*;
 
 use crate::components::form::{InlineError, feedback};
@@ -230,6 +230,7 @@ fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             <button type="submit" data-testid="add-committee">"Add committee"</button>
         </form>
         <InlineError message=add_error test_id="committee-error"/>
+        <crate::pages::plan::RemovedItems id=id collection=Collection::Committees/>
     }
 }
 
@@ -318,6 +319,7 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             <button type="submit" data-testid="add-right">"Add decision right"</button>
         </form>
         <InlineError message=add_error test_id="right-error"/>
+        <crate::pages::plan::RemovedItems id=id collection=Collection::DecisionRights/>
     }
 }
 
@@ -411,6 +413,7 @@ fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             <button type="submit" data-testid="add-level">"Add level"</button>
         </form>
         <InlineError message=add_error test_id="level-error"/>
+        <crate::pages::plan::RemovedItems id=id collection=Collection::EscalationLevels/>
     }
 }
 

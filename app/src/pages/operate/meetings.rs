@@ -12,7 +12,7 @@ use accord_shared::model::meetings::{
     NewAction, NewDecision, NewMeeting,
 };
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::{ItemId, MemberId, OpError, overview, reviews};
+use accord_shared::model::{Collection, ItemId, MemberId, OpError, overview, reviews};
 use leptos::prelude::*;
 
 use super::{Drafts, format_date_time, format_time, member_name, member_options, parse_time};
@@ -114,6 +114,7 @@ pub fn MeetingsPage(
             </For>
         </ul>
         <ScheduleForm id=id data=data/>
+        <crate::pages::plan::RemovedItems id=id collection=Collection::Meetings/>
     }
 }
 
@@ -285,6 +286,10 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
                     }.into_any(),
                 }}
                 <button type="button" data-testid="meeting-ics" on:click=export>".ics"</button>
+                <button type="button" class="link" data-testid="meeting-delete"
+                    on:click=move |_| { apply_into(error, &id, |tx| meetings::delete(tx, mid, edit::now())); }>
+                    "Remove"
+                </button>
             </div>
         })
     };

@@ -7,7 +7,7 @@ use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::reviews::{self, NewReview, Review, ReviewKind, ReviewPatch};
-use accord_shared::model::{DAY_MS, OpError};
+use accord_shared::model::{Collection, DAY_MS, OpError};
 use leptos::prelude::*;
 
 use super::meetings::{ActionHost, ActionRow, NewActionForm};
@@ -65,6 +65,7 @@ pub fn ReviewsPage(
         <h2>"Reviews and post-mortems"</h2>
         <NewReviewForm id=id/>
         <ul class="cards">{cards}</ul>
+        <crate::pages::plan::RemovedItems id=id collection=Collection::Reviews/>
     }
 }
 

@@ -4,6 +4,7 @@
 
 use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
+use accord_shared::model::Collection;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::risks::{
     self, HIGH_SCORE, HeatMap, NewRisk, Risk, RiskPatch, RiskStatus,
@@ -154,6 +155,7 @@ pub fn RisksPage(
         <ul class="cards">{rows}</ul>
         <InlineError message=error test_id="risk-row-error"/>
         <NewRiskForm id=id data=data/>
+        <crate::pages::plan::RemovedItems id=id collection=Collection::Risks/>
     }
 }
 
