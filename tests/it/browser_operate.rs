@@ -70,6 +70,34 @@ fn values(device: &Device, css: &str) -> Vec<String> {
         .collect()
 }
 
+/// Clicks `css`, which offers a file download, and returns the file's text:
+/// the page's `URL.createObjectURL` is replaced first so the Blob is kept.
+fn download(device: &Device, css: &str) -> String {
+    device.cmd(
+        "POST",
+        "/execute/sync",
+        Some(&json!({
+            "script": "window.__downloads = []; \
+                       URL.createObjectURL = (blob) => { window.__downloads.push(blob); return 'blob:captured'; };",
+            "args": [],
+        })),
+    );
+    device.click(css);
+    let text = device.cmd(
+        "POST",
+        "/execute/async",
+        Some(&json!({
+            "script": "const done = arguments[arguments.length - 1]; \
+                       const blob = window.__downloads.pop(); \
+                       if (blob) { blob.text().then(done); } else { done(null); }",
+            "args": [],
+        })),
+    );
+    text.as_str()
+        .unwrap_or_else(|| panic!("{css} offered no download"))
+        .to_owned()
+}
+
 fn checked(device: &Device, css: &str) -> bool {
     device.prop(css, "checked") == Some(Value::Bool(true))
 }
@@ -138,6 +166,17 @@ fn meetings(a: &Device, b: &Device, base: &str) {
     a.wait_value(&tid("action-due"), "2026-01-15");
     a.click(&tid("meeting-mark-held"));
     a.wait_text(&tid("meeting-held"), "held");
+
+    // The calendar export holds the meeting as an event.
+    let ics = download(a, &tid("meetings-ics"));
+    for line in [
+        "BEGIN:VCALENDAR",
+        "SUMMARY:Check-in with Globex",
+        "DTSTART:20261201T100000Z",
+        "DTEND:20261201T104500Z",
+    ] {
+        assert!(ics.contains(line), "{line} missing in:\n{ics}");
+    }
 
     // The partner sees agenda, minutes, decision and action item.
     b.wait("the agenda on Globex's side", |d| {
@@ -334,6 +373,17 @@ fn reviews_and_attention(a: &Device, b: &Device, base: &str) {
         &tid("report-error"),
         "report period is not valid: it ends before it starts",
     );
+    a.choose(&tid("report-from"), "2026-01-01");
+    a.choose(&tid("report-to"), "2026-12-31");
+    let report = download(a, &tid("report-markdown"));
+    assert!(
+        report.starts_with("# Partnership report: Untitled partnership"),
+        "{report}"
+    );
+    assert!(
+        report.contains("- Open action items: 1 (1 overdue)"),
+        "{report}"
+    );
 }
 
 /// The average cell of `party` for `question` in the results table.
@@ -435,7 +485,7 @@ fn health(a: &Device, b: &Device, base: &str) {
 }
 
 #[test]
-fn operate_check_in_and_health_round_reach_the_partner() {
+fn operate_pages_create_edit_and_reach_the_partner() {
     let Some(Setup {
         dist,
         chromium,
