@@ -418,6 +418,8 @@ fn health(a: &Device, b: &Device, base: &str) {
     a.click(&tid("open-round"));
     a.wait_count(&tid("round-card"), 1);
     b.wait_count(&tid("round-card"), 1);
+    b.element(&tid("submit-answer"));
+    assert!(b.all(&tid("not-asked")).is_empty(), "Bob is asked");
 
     // A rating out of range is refused inline; nothing is sealed.
     answer(a, ["7", "4", "4", "5", "3"], "Great momentum");

@@ -341,6 +341,11 @@ fn RoundCard(
                     {format!("Your sealed answer: {}", answers.ratings.iter().map(u8::to_string).collect::<Vec<_>>().join(" · "))}
                 </p>
             })}
+            {(me.is_some() && mine.is_none()).then(|| view! {
+                <p class="muted" data-testid="not-asked">
+                    "You were not a member of a party when this round opened, so it does not ask you."
+                </p>
+            })}
             {can_answer.then(|| view! { <AnswerForm id=id round=rid me=me/> })}
             {can_close.then(|| view! {
                 <button type="button" data-testid="close-party" on:click=close>
