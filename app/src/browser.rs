@@ -51,6 +51,43 @@ pub fn random_unit() -> f64 {
     js_sys::Math::random()
 }
 
+/// Offers `text` to the user as a file download named `filename` of type
+/// `mime`: a Blob behind an object URL, clicked through a temporary link,
+/// and the URL revoked a little later.
+pub fn download(filename: &str, mime: &str, text: &str) -> Result<(), BrowserError> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let document = window()?.document().ok_or(BrowserError::NoWindow)?;
+    let link: web_sys::HtmlAnchorElement = document.create_element("a")?.unchecked_into();
+    link.set_href(&url);
+    link.set_download(filename);
+    link.click();
+    // Revoking at once can cancel the download in some browsers.
+    leptos::prelude::set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        },
+        std::time::Duration::from_secs(10),
+    );
+    Ok(())
+}
+
+/// The value stored under `key` in this origin's `localStorage`, if any.
+pub fn local_get(key: &str) -> Option<String> {
+    window().ok()?.local_storage().ok()??.get_item(key).ok()?
+}
+
+/// Stores `value` under `key` in `localStorage` (best effort: a browser
+/// that refuses storage only loses what the key remembers).
+pub fn local_set(key: &str, value: &str) {
+    if let Some(storage) = window().ok().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.set_item(key, value);
+    }
+}
+
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
@@ -118,22 +155,6 @@ fn encode_query(text: &str) -> String {
         }
     }
     out
-}
-
-/// Offers `text` to the user as a file download named `filename`.
-pub fn download(filename: &str, mime: &str, text: &str) -> Result<(), BrowserError> {
-    let parts = js_sys::Array::of1(&JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
-    let document = window()?.document().ok_or(BrowserError::NoWindow)?;
-    let link: web_sys::HtmlAnchorElement = document.create_element("a")?.unchecked_into();
-    link.set_href(&url);
-    link.set_download(filename);
-    link.click();
-    web_sys::Url::revoke_object_url(&url)?;
-    Ok(())
 }
 
 /// Opens the browser's print dialog (the print stylesheet gives a clean PDF).

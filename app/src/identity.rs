@@ -170,6 +170,18 @@ impl Identity {
         &self.key
     }
 
+    /// The key sealing this device's health-check answer for `member` in
+    /// `round`, derived from the device's secret key so nothing needs to be
+    /// stored and the key can be published at the reveal (see
+    /// [`accord_shared::model::health`]).
+    pub fn health_answer_key(
+        &self,
+        round: accord_shared::model::ItemId,
+        member: accord_shared::model::MemberId,
+    ) -> accord_shared::model::health::AnswerKey {
+        accord_shared::model::health::AnswerKey::derive(self.key.as_bytes(), round, member)
+    }
+
     /// The relay credentials, if registered.
     pub fn registration(&self) -> Option<&DeviceRegistration> {
         self.registration.as_ref()

@@ -298,6 +298,16 @@ impl Client {
         })
     }
 
+    /// This device's key for its health-check answer as `member` in `round`
+    /// (see [`Identity::health_answer_key`]).
+    pub fn health_answer_key(
+        &self,
+        round: accord_shared::model::ItemId,
+        member: accord_shared::model::MemberId,
+    ) -> accord_shared::model::health::AnswerKey {
+        self.identity.borrow().health_answer_key(round, member)
+    }
+
     /// The partnership's lifecycle stage.
     pub fn stage(&self, id: &DocumentId) -> Option<overview::Stage> {
         self.engine.borrow().document(id).map(overview::stage)

@@ -5,6 +5,7 @@
 mod agreement;
 mod home;
 mod join;
+pub mod operate;
 mod partnership;
 pub mod plan;
 

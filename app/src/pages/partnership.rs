@@ -100,6 +100,7 @@ pub fn PartnershipPage(
                     <PresenceBar id=id/>
                 </div>
                 <super::plan::ViewOnlyNote id=id/>
+                <super::operate::attention::AttentionPanel id=id/>
                 <fieldset class="edit-area" disabled=viewer>
                 <label class="field">
                     <span>"Title"</span>
@@ -125,6 +126,7 @@ pub fn PartnershipPage(
                 </section>
                 <super::plan::overview_panels::OverviewPanels id=id/>
                 </fieldset>
+                <super::operate::attention::ReportExport id=id/>
                 <InvitePanel id=id/>
                 <p class="muted doc-url" data-testid="document-url">{id.url()}</p>
             </article>

@@ -57,6 +57,20 @@ pub enum Collection {
     CommPlan,
     /// `milestones{}`.
     Milestones,
+    /// `meetings{}`.
+    Meetings,
+    /// `governance.committees{}`.
+    Committees,
+    /// `governance.decision_rights{}`.
+    DecisionRights,
+    /// `governance.escalation{}` (the escalation ladder's levels).
+    EscalationLevels,
+    /// `conflicts{}`.
+    Conflicts,
+    /// `risks{}`.
+    Risks,
+    /// `reviews{}`.
+    Reviews,
 }
 
 impl Collection {
@@ -72,15 +86,33 @@ impl Collection {
             Self::Activities => "activity",
             Self::CommPlan => "communication",
             Self::Milestones => "milestone",
+            Self::Meetings => "meeting",
+            Self::Committees => "committee",
+            Self::DecisionRights => "decision right",
+            Self::EscalationLevels => "escalation level",
+            Self::Conflicts => "conflict",
+            Self::Risks => "risk",
+            Self::Reviews => "review",
         }
     }
 
     /// The field that names an item, shown in a list of deleted items.
     fn label_key(self) -> &'static str {
         match self {
-            Self::Parties | Self::Criteria | Self::Kpis | Self::Activities => "name",
+            Self::Parties
+            | Self::Criteria
+            | Self::Kpis
+            | Self::Activities
+            | Self::Committees
+            | Self::EscalationLevels => "name",
             Self::Diligence => "item",
-            Self::Objectives | Self::Milestones => "title",
+            Self::DecisionRights => "decision",
+            Self::Objectives
+            | Self::Milestones
+            | Self::Meetings
+            | Self::Conflicts
+            | Self::Risks
+            | Self::Reviews => "title",
             Self::Measurements { .. } => "value",
             Self::CommPlan => "what",
         }
@@ -107,6 +139,25 @@ impl Collection {
             Self::Activities => nested("raci", "activities", "raci.activities"),
             Self::CommPlan => root("comm_plan"),
             Self::Milestones => root("milestones"),
+            Self::Meetings => root(super::meetings::MEETINGS),
+            Self::Committees => nested(
+                super::members::GOVERNANCE,
+                "committees",
+                "governance.committees",
+            ),
+            Self::DecisionRights => nested(
+                super::members::GOVERNANCE,
+                "decision_rights",
+                "governance.decision_rights",
+            ),
+            Self::EscalationLevels => nested(
+                super::members::GOVERNANCE,
+                "escalation",
+                "governance.escalation",
+            ),
+            Self::Conflicts => root(super::conflicts::CONFLICTS),
+            Self::Risks => root(super::risks::RISKS),
+            Self::Reviews => root(super::reviews::REVIEWS),
         }
     }
 }
@@ -283,6 +334,47 @@ mod tests {
         )
         .unwrap();
         id
+    }
+
+    #[test]
+    fn operate_items_are_listed_when_removed_and_come_back() {
+        use crate::model::{governance, risks};
+        let mut doc = partnership().doc;
+        let risk = id(120);
+        risks::add(
+            &mut doc,
+            risk,
+            &risks::NewRisk {
+                title: "Key engineer leaves".into(),
+                likelihood: 4,
+                impact: 5,
+                ..Default::default()
+            },
+            T0,
+        )
+        .unwrap();
+        let level = id(121);
+        governance::add_level(&mut doc, level, "Managers", "Alice and Bob", 14).unwrap();
+        risks::delete(&mut doc, risk, T0 + 1).unwrap();
+        governance::delete_level(&mut doc, level, T0 + 2).unwrap();
+        let removed = deleted(&doc, Collection::Risks).unwrap();
+        assert_eq!(removed.len(), 1);
+        assert_eq!(
+            (
+                removed[0].id,
+                removed[0].label.as_str(),
+                removed[0].deleted_at
+            ),
+            (risk, "Key engineer leaves", T0 + 1)
+        );
+        let levels = deleted(&doc, Collection::EscalationLevels).unwrap();
+        assert_eq!(levels[0].label, "Managers");
+        assert!(deleted(&doc, Collection::Meetings).unwrap().is_empty());
+        restore(&mut doc, Collection::Risks, risk).unwrap();
+        restore(&mut doc, Collection::EscalationLevels, level).unwrap();
+        assert_eq!(risks::list(&doc)[0].title, "Key engineer leaves");
+        assert_eq!(governance::ladder(&doc)[0].name, "Managers");
+        assert!(deleted(&doc, Collection::Risks).unwrap().is_empty());
     }
 
     #[test]

@@ -24,7 +24,7 @@ use leptos::prelude::*;
 
 use accord_shared::model::{Collection, ItemId, items};
 
-use super::Route;
+use super::{Route, operate};
 use crate::components::form::{InlineError, feedback};
 use crate::edit;
 use crate::store::{Here, Store};
@@ -45,17 +45,35 @@ pub enum PlanPage {
     Milestones,
     /// The agreement: clauses, comments, sign-off, history, export.
     Agreement,
+    /// Meetings with agenda, minutes, decisions and action items.
+    Meetings,
+    /// Committees, decision rights and the escalation ladder.
+    Governance,
+    /// Conflicts and their way up the escalation ladder.
+    Conflicts,
+    /// The risk register with its heat map.
+    Risks,
+    /// Health-check rounds, sealed until every party has submitted.
+    Health,
+    /// Reviews and post-mortems with their actions.
+    Reviews,
 }
 
 impl PlanPage {
     /// Every page, in tab order.
-    pub const ALL: [PlanPage; 6] = [
+    pub const ALL: [PlanPage; 12] = [
         Self::Vetting,
         Self::Objectives,
         Self::Roles,
         Self::Communication,
         Self::Milestones,
         Self::Agreement,
+        Self::Meetings,
+        Self::Governance,
+        Self::Conflicts,
+        Self::Risks,
+        Self::Health,
+        Self::Reviews,
     ];
 
     /// The fragment segment after `#/p/<id>/`.
@@ -67,6 +85,12 @@ impl PlanPage {
             Self::Communication => "communication",
             Self::Milestones => "milestones",
             Self::Agreement => "agreement",
+            Self::Meetings => "meetings",
+            Self::Governance => "governance",
+            Self::Conflicts => "conflicts",
+            Self::Risks => "risks",
+            Self::Health => "health",
+            Self::Reviews => "reviews",
         }
     }
 
@@ -84,6 +108,12 @@ impl PlanPage {
             Self::Communication => "Communication",
             Self::Milestones => "Milestones",
             Self::Agreement => "Agreement",
+            Self::Meetings => "Meetings",
+            Self::Governance => "Governance",
+            Self::Conflicts => "Conflicts",
+            Self::Risks => "Risks",
+            Self::Health => "Health check",
+            Self::Reviews => "Reviews",
         }
     }
 }
@@ -153,6 +183,12 @@ pub fn PlanView(
                     PlanPage::Communication => view! { <comm_plan::CommPlanPage id=id/> }.into_any(),
                     PlanPage::Milestones => view! { <milestones::MilestonesPage id=id/> }.into_any(),
                     PlanPage::Agreement => view! { <super::agreement::AgreementPage id=id/> }.into_any(),
+                    PlanPage::Meetings => view! { <operate::meetings::MeetingsPage id=id/> }.into_any(),
+                    PlanPage::Governance => view! { <operate::governance::GovernancePage id=id/> }.into_any(),
+                    PlanPage::Conflicts => view! { <operate::conflicts::ConflictsPage id=id/> }.into_any(),
+                    PlanPage::Health => view! { <operate::health::HealthPage id=id/> }.into_any(),
+                    PlanPage::Risks => view! { <operate::risks::RisksPage id=id/> }.into_any(),
+                    PlanPage::Reviews => view! { <operate::reviews::ReviewsPage id=id/> }.into_any(),
                 }}
             </article>
             </fieldset>

@@ -1,0 +1,438 @@
+//! Governance: joint committees (members from both parties, mandate,
+//! cadence), decision rights (what, who decides, how) and the escalation
+//! ladder (levels, who handles a conflict there, within how many days).
+
+use accord_shared::automerge::Automerge;
+use accord_shared::ids::DocumentId;
+use accord_shared::model::governance::{
+    self, Committee, CommitteePatch, Decider, DecisionRight, EscalationLevel, MAX_DAYS,
+    NewCommittee, Rule,
+};
+use accord_shared::model::members::{self, Member};
+use accord_shared::model::parties::{self, Party};
+use accord_shared::model::{Collection, ItemId, OpError};
+use leptos::prelude::*;
+
+use crate::components::form::{InlineError, feedback};
+use crate::edit::{self, apply_into, parse_whole};
+use crate::store::Store;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Data {
+    committees: Vec<Committee>,
+    rights: Vec<DecisionRight>,
+    ladder: Vec<EscalationLevel>,
+    members: Vec<Member>,
+    parties: Vec<Party>,
+}
+
+fn load(doc: &Automerge) -> Data {
+    let governance = governance::read(doc);
+    Data {
+        committees: governance.committees,
+        rights: governance.decision_rights,
+        ladder: governance.ladder,
+        members: members::list(doc),
+        parties: parties::list(doc),
+    }
+}
+
+/// A rule as people read it.
+fn rule_label(rule: Rule) -> &'static str {
+    match rule {
+        Rule::Sole => "alone",
+        Rule::AfterConsulting => "after consulting the partner",
+        Rule::Consensus => "by consensus",
+        Rule::Majority => "by majority vote",
+        Rule::Unanimous => "unanimously",
+    }
+}
+
+/// The `<select>` value of a decider.
+fn decider_value(decider: Decider) -> String {
+    match decider {
+        Decider::Joint => "joint".to_owned(),
+        Decider::Party(p) => format!("party:{p}"),
+        Decider::Committee(c) => format!("committee:{c}"),
+        Decider::Member(m) => format!("member:{m}"),
+    }
+}
+
+/// The decider a `<select>` value names, or why not.
+fn parse_decider(value: &str) -> Result<Decider, OpError> {
+    let invalid = OpError::Invalid {
+        field: "decider",
+        reason: "choose who decides",
+    };
+    match value.split_once(':') {
+        None if value == "joint" => Ok(Decider::Joint),
+        Some(("party", id)) => id.parse().map(Decider::Party).map_err(|_| invalid),
+        Some(("committee", id)) => id.parse().map(Decider::Committee).map_err(|_| invalid),
+        Some(("member", id)) => id.parse().map(Decider::Member).map_err(|_| invalid),
+        _ => Err(invalid),
+    }
+}
+
+/// Options for who decides: jointly, a party, a committee or a member.
+fn decider_options(data: &Data, selected: Option<Decider>) -> impl IntoView + use<> {
+    let mut choices = vec![(Decider::Joint, "Both parties jointly".to_owned())];
+    choices.extend(
+        data.parties
+            .iter()
+            .map(|p| (Decider::Party(p.id), p.name.clone())),
+    );
+    choices.extend(
+        data.committees
+            .iter()
+            .map(|c| (Decider::Committee(c.id), c.name.clone())),
+    );
+    choices.extend(
+        data.members
+            .iter()
+            .filter(|m| m.left_at.is_none())
+            .map(|m| (Decider::Member(m.id), m.name.clone())),
+    );
+    let options = choices
+        .into_iter()
+        .map(|(decider, label)| {
+            let chosen = selected == Some(decider);
+            view! { <option value=decider_value(decider) selected=chosen>{label}</option> }
+        })
+        .collect_view();
+    view! {
+        <option value="" selected=selected.is_none()>"(choose)"</option>
+        {options}
+    }
+}
+
+/// The rule a `<select>` value names.
+fn parse_rule(value: &str) -> Option<Rule> {
+    Rule::ALL.into_iter().find(|r| r.as_str() == value)
+}
+
+/// The governance page.
+#[component]
+pub fn GovernancePage(
+    /// The partnership.
+    id: DocumentId,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let data = edit::memo(store, id, load);
+    view! {
+        <h2>"Committees"</h2>
+        <Committees id=id data=data/>
+        <h2>"Decision rights"</h2>
+        <DecisionRights id=id data=data/>
+        <h2>"Escalation ladder"</h2>
+        <Ladder id=id data=data/>
+    }
+}
+
+#[component]
+fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+    let error = feedback();
+    let rows = move || {
+        let Some(data) = data.get() else {
+            return ().into_any();
+        };
+        data.committees
+            .iter()
+            .map(|committee| {
+                let cid = committee.id;
+                let update = move |patch: CommitteePatch| {
+                    apply_into(error, &id, |tx| governance::update_committee(tx, cid, &patch));
+                };
+                let members = data
+                    .members
+                    .iter()
+                    .filter(|m| m.left_at.is_none() || committee.members.contains(&m.id))
+                    .map(|m| {
+                        let mid = m.id;
+                        let party = m
+                            .party
+                            .and_then(|p| data.parties.iter().find(|x| x.id == p))
+                            .map(|p| format!(" ({})", p.name))
+                            .unwrap_or_default();
+                        view! {
+                            <label class="check">
+                                <input type="checkbox" data-testid="committee-member" data-member=m.name.clone()
+                                    prop:checked=committee.members.contains(&mid)
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        apply_into(error, &id, |tx| governance::set_committee_member(tx, cid, mid, on));
+                                    }/>
+                                {format!("{}{party}", m.name)}
+                            </label>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <li class="card" data-testid="committee-row">
+                        <div class="row">
+                            <input type="text" class="grow" data-testid="committee-name" aria-label="Committee"
+                                prop:value=committee.name.clone()
+                                on:change=move |ev| update(CommitteePatch { name: Some(event_target_value(&ev)), ..CommitteePatch::default() })/>
+                            <label>"Meets every "
+                                <input type="number" class="narrow" data-testid="committee-cadence"
+                                    prop:value=committee.cadence_days.to_string()
+                                    on:change=move |ev| match parse_whole("cadence (days)", &event_target_value(&ev), 1, MAX_DAYS) {
+                                        Ok(days) => update(CommitteePatch { cadence_days: Some(days), ..CommitteePatch::default() }),
+                                        Err(e) => error.set(Some(e.to_string())),
+                                    }/>
+                                " days"
+                            </label>
+                            <span class="muted" data-testid="committee-parties">
+                                {format!("{} member(s) from {} party(ies)", committee.members.len(), committee.parties.len())}
+                            </span>
+                            <button type="button" class="link" data-testid="committee-delete"
+                                on:click=move |_| { apply_into(error, &id, |tx| governance::delete_committee(tx, cid, edit::now())); }>
+                                "Remove"
+                            </button>
+                        </div>
+                        <textarea rows="2" data-testid="committee-mandate" placeholder="Mandate: what it decides and oversees"
+                            aria-label="Mandate" prop:value=committee.mandate.clone()
+                            on:change=move |ev| update(CommitteePatch { mandate: Some(event_target_value(&ev)), ..CommitteePatch::default() })>
+                        </textarea>
+                        <div class="row">{members}</div>
+                    </li>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let name = RwSignal::new(String::new());
+    let cadence = RwSignal::new("91".to_owned());
+    let add_error = feedback();
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(add_error) else {
+            return;
+        };
+        let made = apply_into(add_error, &id, |tx| {
+            let new = NewCommittee {
+                name: name.get_untracked(),
+                mandate: String::new(),
+                cadence_days: parse_whole("cadence (days)", &cadence.get_untracked(), 1, MAX_DAYS)?,
+                members: Vec::new(),
+            };
+            governance::add_committee(tx, item, &new)
+        });
+        if made {
+            name.set(String::new());
+        }
+    };
+    view! {
+        <ul class="cards">{rows}</ul>
+        <InlineError message=error test_id="committee-row-error"/>
+        <form class="inline-form" on:submit=add>
+            <input type="text" data-testid="new-committee-name" placeholder="New committee" aria-label="New committee" bind:value=name/>
+            <label>"Every " <input type="number" class="narrow" data-testid="new-committee-cadence" bind:value=cadence/> " days"</label>
+            <button type="submit" data-testid="add-committee">"Add committee"</button>
+        </form>
+        <InlineError message=add_error test_id="committee-error"/>
+        <crate::pages::plan::RemovedItems id=id collection=Collection::Committees/>
+    }
+}
+
+#[component]
+fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+    let error = feedback();
+    let rows = move || {
+        let Some(data) = data.get() else {
+            return ().into_any();
+        };
+        data.rights
+            .iter()
+            .map(|right| {
+                let rid = right.id;
+                let rules = Rule::ALL
+                    .into_iter()
+                    .map(|r| view! { <option value=r.as_str() selected=r == right.rule>{rule_label(r)}</option> })
+                    .collect_view();
+                view! {
+                    <li class="row" data-testid="right-row">
+                        <input type="text" class="grow" data-testid="right-decision" aria-label="Decision"
+                            prop:value=right.decision.clone()
+                            on:change=move |ev| {
+                                let text = event_target_value(&ev);
+                                apply_into(error, &id, |tx| governance::update_decision_right(tx, rid, Some(&text), None, None));
+                            }/>
+                        <select data-testid="right-decider" aria-label="Who decides"
+                            on:change=move |ev| match parse_decider(&event_target_value(&ev)) {
+                                Ok(decider) => { apply_into(error, &id, |tx| governance::update_decision_right(tx, rid, None, Some(decider), None)); }
+                                Err(e) => error.set(Some(e.to_string())),
+                            }>
+                            {decider_options(&data, right.decider)}
+                        </select>
+                        <select data-testid="right-rule" aria-label="How"
+                            on:change=move |ev| {
+                                let rule = parse_rule(&event_target_value(&ev));
+                                apply_into(error, &id, |tx| governance::update_decision_right(tx, rid, None, None, rule));
+                            }>
+                            {rules}
+                        </select>
+                        <button type="button" class="link" data-testid="right-delete"
+                            on:click=move |_| { apply_into(error, &id, |tx| governance::delete_decision_right(tx, rid, edit::now())); }>
+                            "Remove"
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let decision = RwSignal::new(String::new());
+    let decider = RwSignal::new("joint".to_owned());
+    let rule = RwSignal::new(Rule::Consensus.as_str().to_owned());
+    let add_error = feedback();
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(add_error) else {
+            return;
+        };
+        let made = apply_into(add_error, &id, |tx| {
+            let who = parse_decider(&decider.get_untracked())?;
+            let how = parse_rule(&rule.get_untracked()).unwrap_or(Rule::Consensus);
+            governance::add_decision_right(tx, item, &decision.get_untracked(), who, how)
+        });
+        if made {
+            decision.set(String::new());
+        }
+    };
+    let deciders = move || {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| decider_options(d, Some(Decider::Joint)).into_any())
+        })
+    };
+    let rules = Rule::ALL
+        .into_iter()
+        .map(|r| view! { <option value=r.as_str() selected=r == Rule::Consensus>{rule_label(r)}</option> })
+        .collect_view();
+    view! {
+        <ul class="plain">{rows}</ul>
+        <InlineError message=error test_id="right-row-error"/>
+        <form class="inline-form" on:submit=add>
+            <input type="text" class="grow" data-testid="new-right-decision" placeholder="What is decided" aria-label="Decision" bind:value=decision/>
+            <select data-testid="new-right-decider" aria-label="Who decides" bind:value=decider>{deciders}</select>
+            <select data-testid="new-right-rule" aria-label="How" bind:value=rule>{rules}</select>
+            <button type="submit" data-testid="add-right">"Add decision right"</button>
+        </form>
+        <InlineError message=add_error test_id="right-error"/>
+        <crate::pages::plan::RemovedItems id=id collection=Collection::DecisionRights/>
+    }
+}
+
+#[component]
+fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+    let error = feedback();
+    let rows = move || {
+        let Some(data) = data.get() else {
+            return ().into_any();
+        };
+        let count = data.ladder.len();
+        data.ladder
+            .iter()
+            .enumerate()
+            .map(|(index, level)| {
+                let lid: ItemId = level.id;
+                view! {
+                    <li class="row" data-testid="level-row">
+                        <span class="badge kind">{format!("Level {}", index + 1)}</span>
+                        <input type="text" data-testid="level-name" aria-label="Level"
+                            prop:value=level.name.clone()
+                            on:change=move |ev| {
+                                let name = event_target_value(&ev);
+                                apply_into(error, &id, |tx| governance::update_level(tx, lid, Some(&name), None, None));
+                            }/>
+                        <input type="text" class="grow" data-testid="level-who" aria-label="Who handles it"
+                            prop:value=level.who.clone()
+                            on:change=move |ev| {
+                                let who = event_target_value(&ev);
+                                apply_into(error, &id, |tx| governance::update_level(tx, lid, None, Some(&who), None));
+                            }/>
+                        <label>"within "
+                            <input type="number" class="narrow" data-testid="level-days"
+                                prop:value=level.within_days.to_string()
+                                on:change=move |ev| match parse_whole("within (days)", &event_target_value(&ev), 1, MAX_DAYS) {
+                                    Ok(days) => { apply_into(error, &id, |tx| governance::update_level(tx, lid, None, None, Some(days))); }
+                                    Err(e) => error.set(Some(e.to_string())),
+                                }/>
+                            " days"
+                        </label>
+                        <button type="button" class="link" data-testid="level-up" disabled=index == 0
+                            on:click=move |_| { apply_into(error, &id, |tx| governance::move_level(tx, lid, index.saturating_sub(1))); }>
+                            "↑"
+                        </button>
+                        <button type="button" class="link" data-testid="level-down" disabled=index + 1 == count
+                            on:click=move |_| { apply_into(error, &id, |tx| governance::move_level(tx, lid, index + 1)); }>
+                            "↓"
+                        </button>
+                        <button type="button" class="link" data-testid="level-delete"
+                            on:click=move |_| { apply_into(error, &id, |tx| governance::delete_level(tx, lid, edit::now())); }>
+                            "Remove"
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let name = RwSignal::new(String::new());
+    let who = RwSignal::new(String::new());
+    let days = RwSignal::new("14".to_owned());
+    let add_error = feedback();
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(add_error) else {
+            return;
+        };
+        let made = apply_into(add_error, &id, |tx| {
+            let within = parse_whole("within (days)", &days.get_untracked(), 1, MAX_DAYS)?;
+            governance::add_level(
+                tx,
+                item,
+                &name.get_untracked(),
+                &who.get_untracked(),
+                within,
+            )
+        });
+        if made {
+            name.set(String::new());
+            who.set(String::new());
+        }
+    };
+    view! {
+        <p class="muted">"A conflict starts at the first level; escalating moves it one level up."</p>
+        <ol class="plain ladder">{rows}</ol>
+        <InlineError message=error test_id="level-row-error"/>
+        <form class="inline-form" on:submit=add>
+            <input type="text" data-testid="new-level-name" placeholder="Level (e.g. Partnership managers)" aria-label="Level" bind:value=name/>
+            <input type="text" class="grow" data-testid="new-level-who" placeholder="Who handles it" aria-label="Who" bind:value=who/>
+            <label>"within " <input type="number" class="narrow" data-testid="new-level-days" bind:value=days/> " days"</label>
+            <button type="submit" data-testid="add-level">"Add level"</button>
+        </form>
+        <InlineError message=add_error test_id="level-error"/>
+        <crate::pages::plan::RemovedItems id=id collection=Collection::EscalationLevels/>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deciders_round_trip_through_the_select_value() {
+        let party = accord_shared::model::PartyId::from_bytes([7; 16]);
+        let member = accord_shared::model::MemberId::from_bytes([9; 16]);
+        for decider in [
+            Decider::Joint,
+            Decider::Party(party),
+            Decider::Member(member),
+        ] {
+            assert_eq!(parse_decider(&decider_value(decider)).unwrap(), decider);
+        }
+        assert!(parse_decider("").is_err());
+        assert!(parse_decider("party:nonsense!").is_err());
+    }
+}

@@ -1,0 +1,630 @@
+//! Meetings: check-ins, quarterly business reviews, steering committees and
+//! workshops, each with its agenda, minutes, decision log and action items
+//! (owner, due date, done; overdue ones highlighted), marked held when they
+//! took place, and exported to calendars as `.ics`.
+
+use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
+use accord_shared::ics;
+use accord_shared::ids::DocumentId;
+use accord_shared::model::meetings::{
+    self, ActionItem, ActionPatch, DEFAULT_DURATION_MINUTES, Meeting, MeetingKind, MeetingPatch,
+    NewAction, NewDecision, NewMeeting,
+};
+use accord_shared::model::members::{self, Member};
+use accord_shared::model::{Collection, ItemId, MemberId, OpError, overview, reviews};
+use leptos::prelude::*;
+
+use super::{Drafts, format_date_time, format_time, member_name, member_options, parse_time};
+use crate::browser;
+use crate::components::form::{InlineError, feedback};
+use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date, parse_whole};
+use crate::store::Store;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Data {
+    meetings: Vec<Meeting>,
+    members: Vec<Member>,
+    suggested: Option<u64>,
+    partnership: String,
+}
+
+fn load(doc: &Automerge) -> Data {
+    Data {
+        meetings: meetings::list(doc),
+        members: members::list(doc),
+        suggested: meetings::suggested_time(doc),
+        partnership: overview::read(doc).title,
+    }
+}
+
+/// The date and time inputs' text as a meeting time: `None` when the date
+/// is empty (the model then uses the review cadence's next check-in).
+fn meeting_time(date: &str, time: &str) -> Result<Option<u64>, OpError> {
+    let offset = parse_time("time", time)?;
+    Ok(parse_date("date", date)?.map(|day| day + offset))
+}
+
+/// A file name for a calendar export: the title's letters and digits.
+fn ics_name(title: &str) -> String {
+    let slug: String = title
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let slug = slug.trim_matches('-');
+    if slug.is_empty() {
+        "meetings.ics".to_owned()
+    } else {
+        format!("{slug}.ics")
+    }
+}
+
+/// Offers `text` as an `.ics` download, or says why it could not.
+fn offer_calendar(error: RwSignal<Option<String>>, name: &str, text: &str) {
+    match browser::download(&ics_name(name), "text/calendar;charset=utf-8", text) {
+        Ok(()) => error.set(None),
+        Err(e) => error.set(Some(format!("could not export the calendar: {e}"))),
+    }
+}
+
+/// The meetings page.
+#[component]
+pub fn MeetingsPage(
+    /// The partnership.
+    id: DocumentId,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let data = edit::memo(store, id, load);
+    super::Drafts::provide();
+    let export_error = feedback();
+    let export_all = move |_| {
+        if let Some(data) = data.get_untracked() {
+            let text = ics::calendar(&data.meetings, &data.partnership, edit::now());
+            offer_calendar(
+                export_error,
+                &format!("{} meetings", data.partnership),
+                &text,
+            );
+        }
+    };
+    let ids = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| d.meetings.iter().map(|m| m.id).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
+    view! {
+        <h2>"Meetings"</h2>
+        <div class="row">
+            <button type="button" data-testid="meetings-ics" on:click=export_all>
+                "Download calendar (.ics)"
+            </button>
+        </div>
+        <InlineError message=export_error test_id="ics-error"/>
+        <ul class="cards meetings">
+            <For each=move || ids.get() key=|mid| *mid let:mid>
+                <MeetingCard id=id mid=mid data=data/>
+            </For>
+        </ul>
+        <ScheduleForm id=id data=data/>
+        <crate::pages::plan::RemovedItems id=id collection=Collection::Meetings/>
+    }
+}
+
+/// Schedules a meeting: kind, title, date and time (by default the next
+/// check-in the review cadence suggests), duration and location.
+#[component]
+fn ScheduleForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+    let suggested = data.get_untracked().and_then(|d| d.suggested);
+    let kind = RwSignal::new(MeetingKind::CheckIn.as_str().to_owned());
+    let title = RwSignal::new(String::new());
+    let date = RwSignal::new(suggested.map(format_date).unwrap_or_default());
+    let time = RwSignal::new(suggested.map_or_else(|| "09:00".to_owned(), format_time));
+    let duration = RwSignal::new(DEFAULT_DURATION_MINUTES.to_string());
+    let location = RwSignal::new(String::new());
+    let error = feedback();
+    let schedule = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(error) else {
+            return;
+        };
+        let made = apply_into(error, &id, |tx| {
+            let kind = kind.with_untracked(|k| {
+                MeetingKind::ALL
+                    .into_iter()
+                    .find(|candidate| candidate.as_str() == k)
+                    .unwrap_or(MeetingKind::CheckIn)
+            });
+            let new = NewMeeting {
+                kind,
+                title: title.get_untracked(),
+                at: meeting_time(&date.get_untracked(), &time.get_untracked())?,
+                duration_minutes: parse_whole(
+                    "duration (minutes)",
+                    &duration.get_untracked(),
+                    1,
+                    meetings::MAX_DURATION_MINUTES,
+                )?,
+                location: location.get_untracked(),
+            };
+            meetings::schedule(tx, item, &new, edit::now())
+        });
+        if made {
+            title.set(String::new());
+            location.set(String::new());
+        }
+    };
+    let kinds = MeetingKind::ALL
+        .into_iter()
+        .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
+        .collect_view();
+    view! {
+        <h3>"Schedule a meeting"</h3>
+        <form class="inline-form" on:submit=schedule>
+            <select data-testid="new-meeting-kind" aria-label="Kind" bind:value=kind>{kinds}</select>
+            <input type="text" data-testid="new-meeting-title" placeholder="Title (optional)" aria-label="Title" bind:value=title/>
+            <label>"Date " <input type="date" data-testid="new-meeting-date" bind:value=date/></label>
+            <label>"Time (UTC) " <input type="time" data-testid="new-meeting-time" bind:value=time/></label>
+            <label>"Minutes " <input type="number" class="narrow" data-testid="new-meeting-duration" bind:value=duration/></label>
+            <input type="text" data-testid="new-meeting-location" placeholder="Room or call link" aria-label="Location" bind:value=location/>
+            <button type="submit" data-testid="schedule-meeting">"Schedule"</button>
+        </form>
+        <p class="muted">"Without a date the meeting goes to the next check-in of the review cadence."</p>
+        <InlineError message=error test_id="meeting-error"/>
+    }
+}
+
+/// The meeting without its minutes and lists, for the parts of the card
+/// that show only its own fields.
+fn strip(meeting: &Meeting) -> Meeting {
+    Meeting {
+        minutes: String::new(),
+        agenda: Vec::new(),
+        decisions: Vec::new(),
+        actions: Vec::new(),
+        ..meeting.clone()
+    }
+}
+
+/// One meeting with its agenda, minutes, decisions and action items.
+///
+/// The card stays in the page while the document changes; each part
+/// re-renders only when what it shows changed. The minutes are written on
+/// every keystroke (a minimal splice, so both parties can type at once)
+/// and the textarea is updated in place, keeping the caret, when the
+/// partner's typing arrives.
+#[component]
+fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
+    let meeting = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .and_then(|d| d.meetings.iter().find(|m| m.id == mid).cloned())
+        })
+    });
+    let members = Memo::new(move |_| {
+        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
+    });
+    let head = Memo::new(move |_| meeting.with(|m| m.as_ref().map(strip)));
+    let agenda = Memo::new(move |_| {
+        meeting.with(|m| {
+            m.as_ref().map(|m| Meeting {
+                agenda: m.agenda.clone(),
+                ..strip(m)
+            })
+        })
+    });
+    let decisions = Memo::new(move |_| {
+        meeting.with(|m| {
+            m.as_ref().map(|m| Meeting {
+                decisions: m.decisions.clone(),
+                ..strip(m)
+            })
+        })
+    });
+    let actions = Memo::new(move |_| meeting.with(|m| m.as_ref().map(|m| m.actions.clone())));
+    let minutes = Memo::new(move |_| {
+        meeting.with(|m| m.as_ref().map(|m| m.minutes.clone()).unwrap_or_default())
+    });
+    let error = feedback();
+    let update = move |patch: MeetingPatch| {
+        apply_into(error, &id, |tx| meetings::update(tx, mid, &patch));
+    };
+    let export = move |_| {
+        let (Some(meeting), Some(partnership)) = (
+            meeting.get_untracked(),
+            data.with_untracked(|d| d.as_ref().map(|d| d.partnership.clone())),
+        ) else {
+            return;
+        };
+        let text = ics::meeting(&meeting, &partnership, edit::now());
+        offer_calendar(error, &meeting.title, &text);
+    };
+    let header = move || {
+        let meeting = head.get()?;
+        let held = meeting.held_at;
+        Some(view! {
+            <div class="row">
+                <span class="badge kind" data-testid="meeting-kind">{meeting.kind.label()}</span>
+                <input type="text" class="grow" data-testid="meeting-title" aria-label="Meeting title"
+                    prop:value=meeting.title.clone()
+                    on:change=move |ev| update(MeetingPatch { title: Some(event_target_value(&ev)), ..MeetingPatch::default() })/>
+                <span data-testid="meeting-when">{format_date_time(meeting.at)}</span>
+                <span class="muted">{format!("{} min", meeting.duration_minutes)}</span>
+            </div>
+            <div class="row">
+                <label>"Date "
+                    <input type="date" data-testid="meeting-date" prop:value=format_date(meeting.at)
+                        on:change=move |ev| {
+                            let offset = meeting.at % accord_shared::model::DAY_MS;
+                            match parse_date("date", &event_target_value(&ev)) {
+                                Ok(Some(day)) => update(MeetingPatch { at: Some(day + offset), ..MeetingPatch::default() }),
+                                Ok(None) => error.set(Some(OpError::InvalidDate { field: "date" }.to_string())),
+                                Err(e) => error.set(Some(e.to_string())),
+                            }
+                        }/>
+                </label>
+                <label>"Location "
+                    <input type="text" data-testid="meeting-location" prop:value=meeting.location.clone()
+                        on:change=move |ev| update(MeetingPatch { location: Some(event_target_value(&ev)), ..MeetingPatch::default() })/>
+                </label>
+                {match held {
+                    Some(at) => view! {
+                        <span class="badge achieved" data-testid="meeting-held">{format!("held {}", format_date(at))}</span>
+                    }.into_any(),
+                    None => view! {
+                        <button type="button" data-testid="meeting-mark-held"
+                            on:click=move |_| { apply_into(error, &id, |tx| meetings::mark_held(tx, mid, edit::now())); }>
+                            "Mark held"
+                        </button>
+                    }.into_any(),
+                }}
+                <button type="button" data-testid="meeting-ics" on:click=export>".ics"</button>
+                <button type="button" class="link" data-testid="meeting-delete"
+                    on:click=move |_| { apply_into(error, &id, |tx| meetings::delete(tx, mid, edit::now())); }>
+                    "Remove"
+                </button>
+            </div>
+        })
+    };
+    let textarea = NodeRef::<leptos::html::Textarea>::new();
+    // The partner's typing arrives: update the text in place, caret kept.
+    Effect::new(move |_| {
+        let text = minutes.get();
+        let Some(element) = textarea.get() else {
+            return;
+        };
+        if element.value() != text {
+            let start = element.selection_start().ok().flatten();
+            let end = element.selection_end().ok().flatten();
+            element.set_value(&text);
+            if let (Some(start), Some(end)) = (start, end) {
+                let _ = element.set_selection_range(start, end);
+            }
+        }
+    });
+    let action_rows = move || {
+        let list = actions.get()?;
+        let members = members.get();
+        let now = edit::now();
+        let open = list.iter().filter(|a| !a.done).count();
+        Some(view! {
+            <h4>{format!("Action items ({open} open)")}</h4>
+            <ul class="plain actions">
+                {list.into_iter().map(|action| view! {
+                    <ActionRow id=id host=ActionHost::Meeting(mid) action=action members=members.clone() now=now/>
+                }).collect_view()}
+            </ul>
+        })
+    };
+    view! {
+        <li class="card meeting" data-testid="meeting-card"
+            class:held=move || head.with(|h| h.as_ref().is_some_and(|h| h.held_at.is_some()))>
+            {header}
+            <InlineError message=error test_id="meeting-row-error"/>
+            {move || agenda.get().map(|m| view! { <Agenda id=id meeting=m/> })}
+            <h4>"Minutes"</h4>
+            <textarea rows="5" class="minutes" data-testid="meeting-minutes" aria-label="Minutes"
+                placeholder="What was discussed" node_ref=textarea
+                prop:value=minutes.get_untracked()
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    apply_into(error, &id, |tx| meetings::set_minutes(tx, mid, &text));
+                }>
+            </textarea>
+            {move || decisions.get().map(|m| view! { <Decisions id=id meeting=m members=members.get()/> })}
+            {action_rows}
+            {move || view! { <NewActionForm id=id host=ActionHost::Meeting(mid) members=members.get()/> }}
+        </li>
+    }
+}
+
+/// The agenda: items renamed in place, moved up and down, removed, and
+/// added at the end.
+#[allow(clippy::needless_pass_by_value)] // component props are owned
+#[component]
+fn Agenda(id: DocumentId, meeting: Meeting) -> impl IntoView {
+    let mid = meeting.id;
+    let error = feedback();
+    let new_item = Drafts::field(format!("agenda:{mid}"), String::new);
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(error) else {
+            return;
+        };
+        let title = new_item.get_untracked();
+        if apply_into(error, &id, |tx| {
+            meetings::add_agenda_item(tx, mid, item, &title)
+        }) {
+            new_item.set(String::new());
+        }
+    };
+    let count = meeting.agenda.len();
+    let items = meeting
+        .agenda
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let iid = item.id;
+            view! {
+                <li class="row" data-testid="agenda-row">
+                    <input type="text" class="grow" data-testid="agenda-item" aria-label="Agenda item"
+                        prop:value=item.title.clone()
+                        on:change=move |ev| {
+                            let title = event_target_value(&ev);
+                            apply_into(error, &id, |tx| meetings::rename_agenda_item(tx, mid, iid, &title));
+                        }/>
+                    <button type="button" class="link" data-testid="agenda-up" aria-label="Move up" disabled=index == 0
+                        on:click=move |_| { apply_into(error, &id, |tx| meetings::move_agenda_item(tx, mid, iid, index.saturating_sub(1))); }>
+                        "↑"
+                    </button>
+                    <button type="button" class="link" data-testid="agenda-down" aria-label="Move down" disabled=index + 1 == count
+                        on:click=move |_| { apply_into(error, &id, |tx| meetings::move_agenda_item(tx, mid, iid, index + 1)); }>
+                        "↓"
+                    </button>
+                    <button type="button" class="link" data-testid="agenda-remove"
+                        on:click=move |_| { apply_into(error, &id, |tx| meetings::remove_agenda_item(tx, mid, iid, edit::now())); }>
+                        "Remove"
+                    </button>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <h4>"Agenda"</h4>
+        <ol class="agenda">{items}</ol>
+        <form class="inline-form" on:submit=add>
+            <input type="text" data-testid="new-agenda-item" placeholder="New agenda item" aria-label="New agenda item" bind:value=new_item/>
+            <button type="submit" data-testid="add-agenda">"Add to agenda"</button>
+        </form>
+        <InlineError message=error test_id="agenda-error"/>
+    }
+}
+
+/// The decision log: what was decided, when and by whom.
+#[allow(clippy::needless_pass_by_value)] // component props are owned
+#[component]
+fn Decisions(id: DocumentId, meeting: Meeting, members: Vec<Member>) -> impl IntoView {
+    let mid = meeting.id;
+    let error = feedback();
+    let text = Drafts::field(format!("decision:{mid}"), String::new);
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(error) else {
+            return;
+        };
+        let by = match edit::me_or_error(&id) {
+            Ok(by) => by,
+            Err(e) => {
+                error.set(Some(e.to_string()));
+                return;
+            }
+        };
+        let new = NewDecision {
+            text: text.get_untracked(),
+            at: edit::now(),
+            by,
+        };
+        if apply_into(error, &id, |tx| {
+            meetings::record_decision(tx, mid, item, &new)
+        }) {
+            text.set(String::new());
+        }
+    };
+    let rows = meeting
+        .decisions
+        .iter()
+        .map(|decision| {
+            let did = decision.id;
+            view! {
+                <li data-testid="decision-row">
+                    <span data-testid="decision-text">{decision.text.clone()}</span>
+                    <span class="muted">{format!(" — {}, {}", member_name(&members, decision.by), format_date(decision.at))}</span>
+                    <button type="button" class="link" data-testid="decision-remove"
+                        on:click=move |_| { apply_into(error, &id, |tx| meetings::remove_decision(tx, mid, did, edit::now())); }>
+                        "Remove"
+                    </button>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <h4>"Decisions"</h4>
+        <ul class="plain decisions">{rows}</ul>
+        <form class="inline-form" on:submit=add>
+            <input type="text" class="grow" data-testid="new-decision" placeholder="What was decided" aria-label="New decision" bind:value=text/>
+            <button type="submit" data-testid="add-decision">"Log decision"</button>
+        </form>
+        <InlineError message=error test_id="decision-error"/>
+    }
+}
+
+/// What an action item belongs to: a meeting or a review (the model keeps
+/// each action in the item that produced it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionHost {
+    /// A meeting.
+    Meeting(ItemId),
+    /// A review.
+    Review(ItemId),
+}
+
+impl ActionHost {
+    fn add(self, tx: &mut Transaction<'_>, id: ItemId, new: &NewAction) -> Result<(), OpError> {
+        match self {
+            Self::Meeting(m) => meetings::add_action(tx, m, id, new),
+            Self::Review(r) => reviews::add_action(tx, r, id, new),
+        }
+    }
+
+    fn update(
+        self,
+        tx: &mut Transaction<'_>,
+        id: ItemId,
+        patch: &ActionPatch,
+    ) -> Result<(), OpError> {
+        match self {
+            Self::Meeting(m) => meetings::update_action(tx, m, id, patch),
+            Self::Review(r) => reviews::update_action(tx, r, id, patch),
+        }
+    }
+
+    fn set_done(
+        self,
+        tx: &mut Transaction<'_>,
+        id: ItemId,
+        done: bool,
+        now: u64,
+    ) -> Result<(), OpError> {
+        match self {
+            Self::Meeting(m) => meetings::set_action_done(tx, m, id, done, now),
+            Self::Review(r) => reviews::set_action_done(tx, r, id, done, now),
+        }
+    }
+
+    fn remove(self, tx: &mut Transaction<'_>, id: ItemId, now: u64) -> Result<(), OpError> {
+        match self {
+            Self::Meeting(m) => meetings::remove_action(tx, m, id, now),
+            Self::Review(r) => reviews::remove_action(tx, r, id, now),
+        }
+    }
+}
+
+/// The member id chosen in an owner `<select>` (empty: nobody).
+fn chosen_member(value: &str) -> Option<MemberId> {
+    value.parse().ok()
+}
+
+/// One action item: title, owner, due date, done; overdue highlighted.
+#[allow(clippy::needless_pass_by_value)] // component props are owned
+#[component]
+pub fn ActionRow(
+    /// The partnership.
+    id: DocumentId,
+    /// The meeting or review holding the action.
+    host: ActionHost,
+    /// The action item.
+    action: ActionItem,
+    /// Every member, for the owner choice.
+    members: Vec<Member>,
+    /// The time overdue is judged at.
+    now: u64,
+) -> impl IntoView {
+    let aid = action.id;
+    let error = feedback();
+    let update = move |patch: ActionPatch| {
+        apply_into(error, &id, |tx| host.update(tx, aid, &patch));
+    };
+    let overdue = action.is_overdue(now);
+    let done = action.done;
+    view! {
+        <li class="action" class:overdue=overdue class:done=done data-testid="action-row">
+            <div class="row">
+                <input type="checkbox" data-testid="action-done" aria-label="Done" prop:checked=done
+                    on:change=move |ev| {
+                        let checked = event_target_checked(&ev);
+                        apply_into(error, &id, |tx| host.set_done(tx, aid, checked, edit::now()));
+                    }/>
+                <input type="text" class="grow" data-testid="action-title" aria-label="Action item"
+                    prop:value=action.title.clone()
+                    on:change=move |ev| update(ActionPatch { title: Some(event_target_value(&ev)), ..ActionPatch::default() })/>
+                <label>"Owner "
+                    <select data-testid="action-owner"
+                        on:change=move |ev| update(ActionPatch { owner: Some(chosen_member(&event_target_value(&ev))), ..ActionPatch::default() })>
+                        {member_options(&members, action.owner)}
+                    </select>
+                </label>
+                <label>"Due "
+                    <input type="date" data-testid="action-due" prop:value=format_opt_date(action.due)
+                        on:change=move |ev| match parse_date("due date", &event_target_value(&ev)) {
+                            Ok(due) => update(ActionPatch { due: Some(due), ..ActionPatch::default() }),
+                            Err(e) => error.set(Some(e.to_string())),
+                        }/>
+                </label>
+                {overdue.then(|| view! { <span class="badge late" data-testid="action-overdue">"overdue"</span> })}
+                {action.done_at.map(|at| view! { <span class="muted" data-testid="action-done-at">{format!("done {}", format_date(at))}</span> })}
+                <button type="button" class="link" data-testid="action-remove"
+                    on:click=move |_| { apply_into(error, &id, |tx| host.remove(tx, aid, edit::now())); }>
+                    "Remove"
+                </button>
+            </div>
+            <InlineError message=error test_id="action-row-error"/>
+        </li>
+    }
+}
+
+/// Adds an action item with an owner and a due date.
+#[allow(clippy::needless_pass_by_value)] // component props are owned
+#[component]
+pub fn NewActionForm(
+    /// The partnership.
+    id: DocumentId,
+    /// The meeting or review to add the action to.
+    host: ActionHost,
+    /// Every member, for the owner choice.
+    members: Vec<Member>,
+) -> impl IntoView {
+    let error = feedback();
+    let key = match host {
+        ActionHost::Meeting(m) => format!("meeting:{m}"),
+        ActionHost::Review(r) => format!("review:{r}"),
+    };
+    let title = Drafts::field(format!("action-title:{key}"), String::new);
+    let owner = Drafts::field(format!("action-owner:{key}"), String::new);
+    let due = Drafts::field(format!("action-due:{key}"), String::new);
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(error) else {
+            return;
+        };
+        let made = apply_into(error, &id, |tx| {
+            let new = NewAction {
+                title: title.get_untracked(),
+                owner: chosen_member(&owner.get_untracked()),
+                due: parse_date("due date", &due.get_untracked())?,
+            };
+            host.add(tx, item, &new)
+        });
+        if made {
+            title.set(String::new());
+            due.set(String::new());
+        }
+    };
+    view! {
+        <form class="inline-form" on:submit=add>
+            <input type="text" class="grow" data-testid="new-action-title" placeholder="New action item" aria-label="New action item" bind:value=title/>
+            <select data-testid="new-action-owner" aria-label="Owner" bind:value=owner>
+                {member_options(&members, None)}
+            </select>
+            <input type="date" data-testid="new-action-due" aria-label="Due date" bind:value=due/>
+            <button type="submit" data-testid="add-action">"Add action"</button>
+        </form>
+        <InlineError message=error test_id="action-error"/>
+    }
+}

@@ -1,0 +1,207 @@
+//! Reviews and post-mortems: a period, what went well, what to improve, and
+//! the actions that follow (action items like a meeting's, so they show in
+//! the attention panel); the milestones achieved in the period are listed
+//! to celebrate them.
+
+use accord_shared::automerge::Automerge;
+use accord_shared::ids::DocumentId;
+use accord_shared::model::members::{self, Member};
+use accord_shared::model::reviews::{self, NewReview, Review, ReviewKind, ReviewPatch};
+use accord_shared::model::{Collection, DAY_MS, OpError};
+use leptos::prelude::*;
+
+use super::meetings::{ActionHost, ActionRow, NewActionForm};
+use crate::components::form::{InlineError, feedback};
+use crate::edit::{self, apply_into, format_date, parse_date};
+use crate::store::Store;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Data {
+    reviews: Vec<Review>,
+    members: Vec<Member>,
+}
+
+fn load(doc: &Automerge) -> Data {
+    Data {
+        reviews: reviews::list(doc),
+        members: members::list(doc),
+    }
+}
+
+/// A period from two date inputs: from the first day's start to the end of
+/// the last day (inclusive). Both dates are required.
+fn period(from: &str, to: &str) -> Result<(u64, u64), OpError> {
+    let from = parse_date("period start", from)?.ok_or(OpError::InvalidDate {
+        field: "period start",
+    })?;
+    let to = parse_date("period end", to)?.ok_or(OpError::InvalidDate {
+        field: "period end",
+    })?;
+    Ok((from, to + DAY_MS - 1))
+}
+
+/// The reviews page.
+#[component]
+pub fn ReviewsPage(
+    /// The partnership.
+    id: DocumentId,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let data = edit::memo(store, id, load);
+    super::Drafts::provide();
+    let cards = move || {
+        let Some(data) = data.get() else {
+            return ().into_any();
+        };
+        let now = edit::now();
+        data.reviews
+            .iter()
+            .rev()
+            .map(|r| view! { <ReviewCard id=id review=r.clone() members=data.members.clone() now=now/> })
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        <h2>"Reviews and post-mortems"</h2>
+        <NewReviewForm id=id/>
+        <ul class="cards">{cards}</ul>
+        <crate::pages::plan::RemovedItems id=id collection=Collection::Reviews/>
+    }
+}
+
+#[allow(clippy::needless_pass_by_value)] // component props are owned
+#[component]
+fn ReviewCard(id: DocumentId, review: Review, members: Vec<Member>, now: u64) -> impl IntoView {
+    let rid = review.id;
+    let error = feedback();
+    let update = move |patch: ReviewPatch| {
+        apply_into(error, &id, |tx| reviews::update(tx, rid, &patch));
+    };
+    let from = RwSignal::new(format_date(review.from));
+    let to = RwSignal::new(format_date(review.to));
+    let set_period = move |_| match period(&from.get_untracked(), &to.get_untracked()) {
+        Ok(p) => update(ReviewPatch {
+            period: Some(p),
+            ..ReviewPatch::default()
+        }),
+        Err(e) => error.set(Some(e.to_string())),
+    };
+    let celebrated = review
+        .milestones_achieved
+        .iter()
+        .map(|m| {
+            view! {
+                <li data-testid="review-milestone">
+                    {format!("🎉 {} ({})", m.title, m.achieved_at.map(format_date).unwrap_or_default())}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <li class="card review" data-testid="review-card">
+            <div class="row">
+                <span class="badge kind" data-testid="review-kind">{review.kind.label()}</span>
+                <input type="text" class="grow" data-testid="review-title" aria-label="Review title"
+                    prop:value=review.title.clone()
+                    on:change=move |ev| update(ReviewPatch { title: Some(event_target_value(&ev)), ..ReviewPatch::default() })/>
+                <label>"From " <input type="date" data-testid="review-from" bind:value=from on:change=set_period/></label>
+                <label>"to " <input type="date" data-testid="review-to" bind:value=to on:change=set_period/></label>
+                <button type="button" class="link" data-testid="review-delete"
+                    on:click=move |_| { apply_into(error, &id, |tx| reviews::delete(tx, rid, edit::now())); }>
+                    "Remove"
+                </button>
+            </div>
+            <InlineError message=error test_id="review-row-error"/>
+            <div class="two-col">
+                <label class="block">"What went well"
+                    <textarea rows="3" data-testid="review-went-well" prop:value=review.went_well.clone()
+                        on:change=move |ev| update(ReviewPatch { went_well: Some(event_target_value(&ev)), ..ReviewPatch::default() })>
+                    </textarea>
+                </label>
+                <label class="block">"What to improve"
+                    <textarea rows="3" data-testid="review-to-improve" prop:value=review.to_improve.clone()
+                        on:change=move |ev| update(ReviewPatch { to_improve: Some(event_target_value(&ev)), ..ReviewPatch::default() })>
+                    </textarea>
+                </label>
+            </div>
+            {(!review.milestones_achieved.is_empty()).then(|| view! {
+                <h4>"Achieved in this period"</h4>
+                <ul class="plain celebrate">{celebrated}</ul>
+            })}
+            <h4>"Actions"</h4>
+            <ul class="plain actions">
+                {review.actions.iter().map(|action| view! {
+                    <ActionRow id=id host=ActionHost::Review(rid) action=action.clone() members=members.clone() now=now/>
+                }).collect_view()}
+            </ul>
+            <NewActionForm id=id host=ActionHost::Review(rid) members=members.clone()/>
+        </li>
+    }
+}
+
+/// Starts a review of a period (by default the last 90 days).
+#[component]
+fn NewReviewForm(id: DocumentId) -> impl IntoView {
+    let now = edit::now();
+    let kind = RwSignal::new(ReviewKind::Performance.as_str().to_owned());
+    let title = RwSignal::new(String::new());
+    let from = RwSignal::new(format_date(now.saturating_sub(90 * DAY_MS)));
+    let to = RwSignal::new(format_date(now));
+    let error = feedback();
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(error) else {
+            return;
+        };
+        let made = apply_into(error, &id, |tx| {
+            let (from, to) = period(&from.get_untracked(), &to.get_untracked())?;
+            let kind = kind.with_untracked(|k| {
+                ReviewKind::ALL
+                    .into_iter()
+                    .find(|c| c.as_str() == k)
+                    .unwrap_or(ReviewKind::Performance)
+            });
+            let new = NewReview {
+                kind,
+                title: title.get_untracked(),
+                from,
+                to,
+            };
+            reviews::add(tx, item, &new, edit::now())
+        });
+        if made {
+            title.set(String::new());
+        }
+    };
+    let kinds = ReviewKind::ALL
+        .into_iter()
+        .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
+        .collect_view();
+    view! {
+        <form class="inline-form" on:submit=add>
+            <select data-testid="new-review-kind" aria-label="Kind" bind:value=kind>{kinds}</select>
+            <input type="text" data-testid="new-review-title" placeholder="Title (optional)" aria-label="Title" bind:value=title/>
+            <label>"From " <input type="date" data-testid="new-review-from" bind:value=from/></label>
+            <label>"to " <input type="date" data-testid="new-review-to" bind:value=to/></label>
+            <button type="submit" data-testid="add-review">"Start review"</button>
+        </form>
+        <InlineError message=error test_id="review-error"/>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_covers_its_last_day() {
+        let (from, to) = period("2026-01-01", "2026-03-31").unwrap();
+        assert_eq!(format_date(from), "2026-01-01");
+        assert_eq!(format_date(to), "2026-03-31");
+        assert_eq!(format_date(to + 1), "2026-04-01");
+        assert_eq!(
+            period("", "2026-03-31").unwrap_err().to_string(),
+            "period start is not a valid date"
+        );
+    }
+}

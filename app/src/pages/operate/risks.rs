@@ -1,0 +1,247 @@
+//! The risk register: likelihood × impact (1–5 each), owner, mitigation,
+//! contingency plan and status, with a 5×5 heat map of the risks that are
+//! not closed. High risks (score ≥ [`risks::HIGH_SCORE`]) are highlighted.
+
+use accord_shared::automerge::Automerge;
+use accord_shared::ids::DocumentId;
+use accord_shared::model::Collection;
+use accord_shared::model::members::{self, Member};
+use accord_shared::model::risks::{
+    self, HIGH_SCORE, HeatMap, NewRisk, Risk, RiskPatch, RiskStatus,
+};
+use leptos::prelude::*;
+
+use super::member_options;
+use crate::components::form::{InlineError, feedback};
+use crate::edit::{self, apply_into, parse_whole};
+use crate::store::Store;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Data {
+    risks: Vec<Risk>,
+    members: Vec<Member>,
+}
+
+fn load(doc: &Automerge) -> Data {
+    Data {
+        risks: risks::list(doc),
+        members: members::list(doc),
+    }
+}
+
+/// A status as people read it.
+fn status_label(status: RiskStatus) -> &'static str {
+    match status {
+        RiskStatus::Open => "open",
+        RiskStatus::Mitigating => "mitigating",
+        RiskStatus::Accepted => "accepted",
+        RiskStatus::Occurred => "occurred",
+        RiskStatus::Closed => "closed",
+    }
+}
+
+/// The heat class of a score: low, medium or high.
+fn heat(score: u32) -> &'static str {
+    if score >= u32::from(HIGH_SCORE) {
+        "heat high"
+    } else if score >= 8 {
+        "heat medium"
+    } else {
+        "heat low"
+    }
+}
+
+/// A 1–5 level typed into a form, or the op's message.
+fn level(field: &'static str, text: &str) -> Result<u8, accord_shared::model::OpError> {
+    // In 1..=5, so it fits.
+    parse_whole(field, text, 1, 5).map(|v| v as u8)
+}
+
+/// The risks page.
+#[component]
+pub fn RisksPage(
+    /// The partnership.
+    id: DocumentId,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let data = edit::memo(store, id, load);
+    let error = feedback();
+    let rows = move || {
+        let Some(data) = data.get() else {
+            return ().into_any();
+        };
+        data.risks
+            .iter()
+            .map(|risk| {
+                let rid = risk.id;
+                let update = move |patch: RiskPatch| {
+                    apply_into(error, &id, |tx| risks::update(tx, rid, &patch));
+                };
+                let statuses = RiskStatus::ALL
+                    .into_iter()
+                    .map(|s| view! { <option value=s.as_str() selected=s == risk.status>{status_label(s)}</option> })
+                    .collect_view();
+                view! {
+                    <li class="card risk" class:high=risk.is_high() data-testid="risk-row">
+                        <div class="row">
+                            <input type="text" class="grow" data-testid="risk-title" aria-label="Risk"
+                                prop:value=risk.title.clone()
+                                on:change=move |ev| update(RiskPatch { title: Some(event_target_value(&ev)), ..RiskPatch::default() })/>
+                            <span class=heat(u32::from(risk.score())) data-testid="risk-score">{format!("score {}", risk.score())}</span>
+                            {risk.is_high().then(|| view! { <span class="badge late" data-testid="risk-high">"high"</span> })}
+                        </div>
+                        <div class="row">
+                            <label>"Likelihood "
+                                <input type="number" class="narrow" data-testid="risk-likelihood"
+                                    prop:value=risk.likelihood.to_string()
+                                    on:change=move |ev| match level("likelihood", &event_target_value(&ev)) {
+                                        Ok(v) => update(RiskPatch { likelihood: Some(v), ..RiskPatch::default() }),
+                                        Err(e) => error.set(Some(e.to_string())),
+                                    }/>
+                            </label>
+                            <label>"Impact "
+                                <input type="number" class="narrow" data-testid="risk-impact"
+                                    prop:value=risk.impact.to_string()
+                                    on:change=move |ev| match level("impact", &event_target_value(&ev)) {
+                                        Ok(v) => update(RiskPatch { impact: Some(v), ..RiskPatch::default() }),
+                                        Err(e) => error.set(Some(e.to_string())),
+                                    }/>
+                            </label>
+                            <label>"Owner "
+                                <select data-testid="risk-owner"
+                                    on:change=move |ev| update(RiskPatch { owner: Some(event_target_value(&ev).parse().ok()), ..RiskPatch::default() })>
+                                    {member_options(&data.members, risk.owner)}
+                                </select>
+                            </label>
+                            <label>"Status "
+                                <select data-testid="risk-status"
+                                    on:change=move |ev| {
+                                        let value = event_target_value(&ev);
+                                        if let Some(status) = RiskStatus::ALL.into_iter().find(|s| s.as_str() == value) {
+                                            update(RiskPatch { status: Some(status), ..RiskPatch::default() });
+                                        }
+                                    }>
+                                    {statuses}
+                                </select>
+                            </label>
+                            <button type="button" class="link" data-testid="risk-delete"
+                                on:click=move |_| { apply_into(error, &id, |tx| risks::delete(tx, rid, edit::now())); }>
+                                "Remove"
+                            </button>
+                        </div>
+                        <label class="block">"Mitigation"
+                            <textarea rows="2" data-testid="risk-mitigation" prop:value=risk.mitigation.clone()
+                                on:change=move |ev| update(RiskPatch { mitigation: Some(event_target_value(&ev)), ..RiskPatch::default() })>
+                            </textarea>
+                        </label>
+                        <label class="block">"Contingency plan"
+                            <textarea rows="2" data-testid="risk-contingency" prop:value=risk.contingency.clone()
+                                on:change=move |ev| update(RiskPatch { contingency: Some(event_target_value(&ev)), ..RiskPatch::default() })>
+                            </textarea>
+                        </label>
+                    </li>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let map = move || {
+        data.with(|d| d.as_ref().map(|d| risks::heat_map(&d.risks)))
+            .unwrap_or_default()
+    };
+    view! {
+        <h2>"Risks"</h2>
+        <HeatMapView map=Signal::derive(map)/>
+        <ul class="cards">{rows}</ul>
+        <InlineError message=error test_id="risk-row-error"/>
+        <NewRiskForm id=id data=data/>
+        <crate::pages::plan::RemovedItems id=id collection=Collection::Risks/>
+    }
+}
+
+/// The 5×5 heat map: likelihood up the side, impact along the bottom.
+#[component]
+fn HeatMapView(map: Signal<HeatMap>) -> impl IntoView {
+    let rows = move || {
+        let map = map.get();
+        (1..=5u8)
+            .rev()
+            .map(|l| {
+                let cells = (1..=5u8)
+                    .map(|i| {
+                        let count = map.count(l, i);
+                        view! {
+                            <td class=heat(u32::from(l) * u32::from(i)) data-testid="heat-cell"
+                                data-likelihood=l data-impact=i>
+                                {(count > 0).then(|| count.to_string())}
+                            </td>
+                        }
+                    })
+                    .collect_view();
+                view! { <tr><th scope="row">{l}</th>{cells}</tr> }
+            })
+            .collect_view()
+    };
+    view! {
+        <table class="heat-map" data-testid="heat-map" aria-label="Open risks by likelihood and impact">
+            <caption>"Open risks: likelihood (rows) × impact (columns)"</caption>
+            <tbody>{rows}</tbody>
+            <tfoot><tr><th></th>{(1..=5).map(|i| view! { <th>{i}</th> }).collect_view()}</tr></tfoot>
+        </table>
+    }
+}
+
+/// Registers a risk.
+#[component]
+fn NewRiskForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+    let title = RwSignal::new(String::new());
+    let likelihood = RwSignal::new("3".to_owned());
+    let impact = RwSignal::new("3".to_owned());
+    let owner = RwSignal::new(String::new());
+    let mitigation = RwSignal::new(String::new());
+    let contingency = RwSignal::new(String::new());
+    let error = feedback();
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(error) else {
+            return;
+        };
+        let made = apply_into(error, &id, |tx| {
+            let new = NewRisk {
+                title: title.get_untracked(),
+                likelihood: level("likelihood", &likelihood.get_untracked())?,
+                impact: level("impact", &impact.get_untracked())?,
+                owner: owner.get_untracked().parse().ok(),
+                mitigation: mitigation.get_untracked(),
+                contingency: contingency.get_untracked(),
+            };
+            risks::add(tx, item, &new, edit::now())
+        });
+        if made {
+            title.set(String::new());
+            mitigation.set(String::new());
+            contingency.set(String::new());
+        }
+    };
+    let owners = move || {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| member_options(&d.members, None).into_any())
+        })
+    };
+    view! {
+        <h3>"Register a risk"</h3>
+        <form class="stacked-form" on:submit=add>
+            <div class="row">
+                <input type="text" class="grow" data-testid="new-risk-title" placeholder="What could happen" aria-label="Risk" bind:value=title/>
+                <label>"Likelihood " <input type="number" class="narrow" data-testid="new-risk-likelihood" bind:value=likelihood/></label>
+                <label>"Impact " <input type="number" class="narrow" data-testid="new-risk-impact" bind:value=impact/></label>
+                <label>"Owner " <select data-testid="new-risk-owner" bind:value=owner>{owners}</select></label>
+            </div>
+            <textarea rows="2" data-testid="new-risk-mitigation" placeholder="Mitigation" aria-label="Mitigation" bind:value=mitigation></textarea>
+            <textarea rows="2" data-testid="new-risk-contingency" placeholder="Contingency plan" aria-label="Contingency plan" bind:value=contingency></textarea>
+            <button type="submit" data-testid="add-risk">"Add risk"</button>
+        </form>
+        <InlineError message=error test_id="risk-error"/>
+    }
+}

@@ -1,0 +1,512 @@
+//! Browser end-to-end for the operate pages (issue 7), with the devices and
+//! helpers of [`crate::browser_plan`]: two Chromium profiles of two
+//! organizations on one partnership.
+//!
+//! - A check-in from agenda to minutes to action items: Acme schedules it,
+//!   builds the agenda, writes minutes, logs a decision and adds an overdue
+//!   action item with owner and due date; Globex's device sees all of it and
+//!   marks the action done, which Acme then sees.
+//! - A health round revealed only after both parties submit: once Acme has
+//!   answered, Globex sees "Acme submitted" and no ratings; once Globex has
+//!   answered, both devices show both parties' averages, the gaps and the
+//!   trend.
+//!
+//! - A risk registered with likelihood and impact lands on both devices'
+//!   heat maps and leaves them when the partner closes it.
+//!
+//! - Governance sets up an escalation ladder, a committee with members of
+//!   both parties and a decision right; a conflict raised by Acme starts at
+//!   the bottom, Globex escalates it, Acme resolves it.
+//!
+//! - A retrospective with an overdue action reaches the partner; Acme's
+//!   overview then lists that action and Globex's activity under "Needs
+//!   attention".
+//!
+//! Needs the built app in `ACCORD_WEB_DIST` (`cargo xtask web`), Chromium and
+//! chromedriver; `ACCORD_SKIP_BROWSER=1` skips.
+
+use serde_json::{Value, json};
+
+use crate::device::{Device, open_page, partnership, tid};
+use crate::helpers::Relay;
+use crate::webdriver::{Driver, Setup, setup};
+
+/// W3C WebDriver's key for element references.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Picks the `<option>` whose text is `label` in the `<select>` at `css`
+/// (fires `input` and `change`), for choices whose values are ids.
+fn choose_label(device: &Device, css: &str, label: &str) {
+    let mut element = serde_json::Map::new();
+    element.insert(ELEMENT.to_owned(), Value::String(device.element(css)));
+    let found = device.cmd(
+        "POST",
+        "/execute/sync",
+        Some(&json!({
+            "script": "const [el, label] = arguments; \
+                       const option = [...el.options].find(o => o.text === label); \
+                       if (!option) { return false; } \
+                       el.value = option.value; \
+                       el.dispatchEvent(new Event('input', { bubbles: true })); \
+                       el.dispatchEvent(new Event('change', { bubbles: true })); \
+                       return true;",
+            "args": [element, label],
+        })),
+    );
+    assert_eq!(found, Value::Bool(true), "no option {label:?} in {css}");
+}
+
+/// The values of every input matching `css`, in document order.
+fn values(device: &Device, css: &str) -> Vec<String> {
+    device
+        .all(css)
+        .iter()
+        .filter_map(|id| {
+            device
+                .try_cmd("GET", &format!("/element/{id}/property/value"), None)
+                .ok()
+        })
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Clicks `css`, which offers a file download, and returns the file's text:
+/// the page's `URL.createObjectURL` is replaced first so the Blob is kept.
+fn download(device: &Device, css: &str) -> String {
+    device.cmd(
+        "POST",
+        "/execute/sync",
+        Some(&json!({
+            "script": "window.__downloads = []; \
+                       URL.createObjectURL = (blob) => { window.__downloads.push(blob); return 'blob:captured'; };",
+            "args": [],
+        })),
+    );
+    device.click(css);
+    let text = device.cmd(
+        "POST",
+        "/execute/async",
+        Some(&json!({
+            "script": "const done = arguments[arguments.length - 1]; \
+                       const blob = window.__downloads.pop(); \
+                       if (blob) { blob.text().then(done); } else { done(null); }",
+            "args": [],
+        })),
+    );
+    text.as_str()
+        .unwrap_or_else(|| panic!("{css} offered no download"))
+        .to_owned()
+}
+
+fn checked(device: &Device, css: &str) -> bool {
+    device.prop(css, "checked") == Some(Value::Bool(true))
+}
+
+fn meetings(a: &Device, b: &Device, base: &str) {
+    open_page(a, b, base, "meetings");
+
+    // A duration of 0 minutes is refused inline and nothing is scheduled.
+    a.choose(&tid("new-meeting-kind"), "check_in");
+    a.choose(&tid("new-meeting-date"), "2026-12-01");
+    a.choose(&tid("new-meeting-time"), "10:00");
+    a.fill(&tid("new-meeting-duration"), "0");
+    a.click(&tid("schedule-meeting"));
+    a.wait_text(
+        &tid("meeting-error"),
+        "duration (minutes) must be between 1 and 1440 (got 0)",
+    );
+    assert!(a.all(&tid("meeting-card")).is_empty());
+    a.fill(&tid("new-meeting-duration"), "45");
+    a.click(&tid("schedule-meeting"));
+    a.wait_count(&tid("meeting-card"), 1);
+    a.wait_text(&tid("meeting-kind"), "Check-in");
+    a.wait_value(&tid("meeting-title"), "Check-in");
+    a.wait_text(&tid("meeting-when"), "2026-12-01 10:00 UTC");
+
+    // Agenda: an empty item is refused; two items, one renamed.
+    a.click(&tid("add-agenda"));
+    a.wait_text(&tid("agenda-error"), "agenda item must not be empty");
+    for item in ["Pipeline review", "Webinar"] {
+        a.fill(&tid("new-agenda-item"), item);
+        a.click(&tid("add-agenda"));
+    }
+    a.wait_count(&tid("agenda-row"), 2);
+    a.enter(
+        "[data-testid='agenda-row']:nth-child(2) [data-testid='agenda-item']",
+        "Joint webinar in March",
+    );
+    a.wait("the renamed agenda", |d| {
+        values(d, &tid("agenda-item")) == ["Pipeline review", "Joint webinar in March"]
+    });
+    a.click("[data-testid='agenda-row']:nth-child(2) [data-testid='agenda-up']");
+    a.wait("the webinar first", |d| {
+        values(d, &tid("agenda-item")) == ["Joint webinar in March", "Pipeline review"]
+    });
+
+    // Minutes, a decision, and an action item due in the past (overdue).
+    a.enter(
+        &tid("meeting-minutes"),
+        "Pipeline is healthy. Webinar agreed for March.",
+    );
+    a.fill(&tid("new-decision"), "Co-host the March webinar");
+    a.click(&tid("add-decision"));
+    a.wait_text(&tid("decision-text"), "Co-host the March webinar");
+    a.fill(&tid("new-action-title"), "Send the webinar brief");
+    // A change from the partner re-renders the card; the typed text stays.
+    b.enter(&tid("meeting-title"), "Check-in with Globex");
+    a.wait_value(&tid("meeting-title"), "Check-in with Globex");
+    assert_eq!(a.value(&tid("new-action-title")), "Send the webinar brief");
+    choose_label(a, &tid("new-action-owner"), "Bob Brown");
+    a.choose(&tid("new-action-due"), "2026-01-15");
+    a.click(&tid("add-action"));
+    a.wait_count(&tid("action-row"), 1);
+    a.wait_text(&tid("action-overdue"), "overdue");
+    let owner = a.value(&tid("action-owner"));
+    assert!(!owner.is_empty(), "the action has an owner");
+    a.wait_value(&tid("action-due"), "2026-01-15");
+    a.click(&tid("meeting-mark-held"));
+    a.wait_text(&tid("meeting-held"), "held");
+
+    // The calendar export holds the meeting as an event.
+    let ics = download(a, &tid("meetings-ics"));
+    for line in [
+        "BEGIN:VCALENDAR",
+        "SUMMARY:Check-in with Globex",
+        "DTSTART:20261201T100000Z",
+        "DTEND:20261201T104500Z",
+    ] {
+        assert!(ics.contains(line), "{line} missing in:\n{ics}");
+    }
+
+    // The partner sees agenda, minutes, decision and action item.
+    b.wait("the agenda on Globex's side", |d| {
+        values(d, &tid("agenda-item")) == ["Joint webinar in March", "Pipeline review"]
+    });
+    b.wait_value(
+        &tid("meeting-minutes"),
+        "Pipeline is healthy. Webinar agreed for March.",
+    );
+    // Minutes are written as typed: Globex adds a sentence, Acme sees it.
+    b.keys(&tid("meeting-minutes"), " Globex sends the deck.");
+    a.wait_value(
+        &tid("meeting-minutes"),
+        "Pipeline is healthy. Webinar agreed for March. Globex sends the deck.",
+    );
+    b.wait_text(&tid("decision-text"), "Co-host the March webinar");
+    b.wait_value(&tid("action-title"), "Send the webinar brief");
+    b.wait_value(&tid("action-owner"), &owner);
+    b.wait_value(&tid("action-due"), "2026-01-15");
+    b.wait_text(&tid("action-overdue"), "overdue");
+    b.wait_text(&tid("meeting-held"), "held");
+    assert!(!checked(b, &tid("action-done")));
+
+    // Globex marks it done; Acme sees it done and no longer overdue.
+    b.click(&tid("action-done"));
+    b.wait_text(&tid("action-done-at"), "done");
+    a.wait("the action done on Acme's side", |d| {
+        checked(d, &tid("action-done")) && d.all(&tid("action-overdue")).is_empty()
+    });
+    a.wait_text(&tid("action-done-at"), "done");
+}
+
+fn risks(a: &Device, b: &Device, base: &str) {
+    open_page(a, b, base, "risks");
+    let cell = "[data-testid='heat-cell'][data-likelihood='4'][data-impact='5']";
+
+    // A likelihood of 6 is refused inline and nothing is registered.
+    a.fill(&tid("new-risk-title"), "Key engineer leaves");
+    a.fill(&tid("new-risk-likelihood"), "6");
+    a.fill(&tid("new-risk-impact"), "5");
+    a.click(&tid("add-risk"));
+    a.wait_text(
+        &tid("risk-error"),
+        "likelihood must be between 1 and 5 (got 6)",
+    );
+    assert!(a.all(&tid("risk-row")).is_empty());
+    a.fill(&tid("new-risk-likelihood"), "4");
+    choose_label(a, &tid("new-risk-owner"), "Alice Adams");
+    a.fill(&tid("new-risk-mitigation"), "Pair on every component");
+    a.click(&tid("add-risk"));
+    a.wait_count(&tid("risk-row"), 1);
+    a.wait_text(&tid("risk-score"), "score 20");
+    a.wait_text(&tid("risk-high"), "high");
+    a.wait_text(cell, "1");
+
+    // The partner sees it on the heat map, writes the contingency plan and
+    // closes it; Acme's heat map empties.
+    b.wait_text(cell, "1");
+    b.wait_value(&tid("risk-mitigation"), "Pair on every component");
+    b.enter(&tid("risk-contingency"), "Contractor on call");
+    b.choose(&tid("risk-status"), "closed");
+    a.wait_value(&tid("risk-contingency"), "Contractor on call");
+    a.wait_value(&tid("risk-status"), "closed");
+    a.wait("the closed risk off the heat map", |d| {
+        d.text(cell).is_empty() && d.all(&tid("risk-high")).is_empty()
+    });
+
+    // Removing only marks it deleted: the partner restores it, plan intact.
+    a.click(&tid("risk-delete"));
+    b.wait_count(&tid("risk-row"), 0);
+    b.click(&tid("removed-summary"));
+    b.wait_text(&tid("removed-item"), "Key engineer leaves");
+    b.click(&tid("restore-item"));
+    a.wait_count(&tid("risk-row"), 1);
+    a.wait_value(&tid("risk-contingency"), "Contractor on call");
+}
+
+fn governance_and_conflicts(a: &Device, b: &Device, base: &str) {
+    open_page(a, b, base, "governance");
+
+    // The ladder: a level of 0 days is refused; two levels.
+    a.fill(&tid("new-level-name"), "Partnership managers");
+    a.fill(&tid("new-level-who"), "Alice and Bob");
+    a.fill(&tid("new-level-days"), "0");
+    a.click(&tid("add-level"));
+    a.wait_text(
+        &tid("level-error"),
+        "within (days) must be between 1 and 366 (got 0)",
+    );
+    assert!(a.all(&tid("level-row")).is_empty());
+    a.fill(&tid("new-level-days"), "14");
+    a.click(&tid("add-level"));
+    a.wait_count(&tid("level-row"), 1);
+    a.fill(&tid("new-level-name"), "Steering committee");
+    a.fill(&tid("new-level-who"), "Both CEOs");
+    a.fill(&tid("new-level-days"), "30");
+    a.click(&tid("add-level"));
+    a.wait_count(&tid("level-row"), 2);
+
+    // A committee with a member of each party, and a decision right.
+    a.fill(&tid("new-committee-name"), "Joint steering committee");
+    a.click(&tid("add-committee"));
+    a.wait_count(&tid("committee-row"), 1);
+    a.click("[data-testid='committee-member'][data-member='Alice Adams']");
+    a.wait_text(&tid("committee-parties"), "1 member(s) from 1 party(ies)");
+    b.click("[data-testid='committee-member'][data-member='Bob Brown']");
+    a.wait_text(&tid("committee-parties"), "2 member(s) from 2 party(ies)");
+    a.fill(&tid("new-right-decision"), "Pricing of joint offers");
+    choose_label(a, &tid("new-right-decider"), "Joint steering committee");
+    a.click(&tid("add-right"));
+    a.wait_count(&tid("right-row"), 1);
+    b.wait_value(&tid("right-decision"), "Pricing of joint offers");
+    b.wait("the committee as decider", |d| {
+        d.value(&tid("right-decider")).starts_with("committee:")
+    });
+    b.wait("both ladder levels in order", |d| {
+        values(d, &tid("level-name")) == ["Partnership managers", "Steering committee"]
+    });
+
+    // A conflict starts at the bottom; Globex escalates it; Acme resolves it.
+    open_page(a, b, base, "conflicts");
+    a.click(&tid("raise-conflict"));
+    a.wait_text(&tid("conflict-error"), "title must not be empty");
+    assert!(a.all(&tid("conflict-row")).is_empty());
+    a.fill(&tid("new-conflict-title"), "Lead sharing is one-sided");
+    a.choose(&tid("new-conflict-severity"), "high");
+    a.click(&tid("raise-conflict"));
+    a.wait_count(&tid("conflict-row"), 1);
+    a.wait_text(&tid("conflict-level"), "Level 1 of 2: Partnership managers");
+    b.wait_text(&tid("conflict-level"), "Level 1 of 2: Partnership managers");
+    b.wait_value(&tid("conflict-severity"), "high");
+    b.click(&tid("conflict-escalate"));
+    a.wait_text(
+        &tid("conflict-level"),
+        "Level 2 of 2: Steering committee (Both CEOs)",
+    );
+    a.wait_count(&tid("escalation-entry"), 2);
+    a.wait("escalating further to be impossible at the top", |d| {
+        d.prop(&tid("conflict-escalate"), "disabled") == Some(Value::Bool(true))
+    });
+    a.click(&tid("conflict-resolve"));
+    a.wait_text(&tid("conflict-row-error"), "resolution must not be empty");
+    a.fill(&tid("conflict-resolution"), "Monthly lead exchange agreed");
+    a.click(&tid("conflict-resolve"));
+    b.wait_text(&tid("conflict-status"), "resolved");
+    b.wait_text(&tid("conflict-resolved"), "Monthly lead exchange agreed");
+}
+
+fn reviews_and_attention(a: &Device, b: &Device, base: &str) {
+    open_page(a, b, base, "reviews");
+
+    // A period that ends before it starts is refused inline.
+    a.choose(&tid("new-review-kind"), "retrospective");
+    a.choose(&tid("new-review-from"), "2026-10-01");
+    a.choose(&tid("new-review-to"), "2026-09-01");
+    a.click(&tid("add-review"));
+    a.wait_text(
+        &tid("review-error"),
+        "period is not valid: it ends before it starts",
+    );
+    assert!(a.all(&tid("review-card")).is_empty());
+    a.choose(&tid("new-review-to"), "2026-10-31");
+    a.click(&tid("add-review"));
+    a.wait_count(&tid("review-card"), 1);
+    a.wait_text(&tid("review-kind"), "Retrospective");
+    a.enter(&tid("review-went-well"), "Joint pipeline doubled");
+    a.fill(&tid("new-action-title"), "Share the retro notes");
+    choose_label(a, &tid("new-action-owner"), "Alice Adams");
+    a.choose(&tid("new-action-due"), "2026-11-01");
+    a.click(&tid("add-action"));
+    a.wait_count(&tid("action-row"), 1);
+    a.wait_text(&tid("action-overdue"), "overdue");
+
+    // The partner sees the review and its action and adds to it.
+    b.wait_value(&tid("review-went-well"), "Joint pipeline doubled");
+    b.wait_value(&tid("action-title"), "Share the retro notes");
+    b.enter(&tid("review-to-improve"), "Answer leads within a day");
+    a.wait_value(&tid("review-to-improve"), "Answer leads within a day");
+
+    // Acme's overview lists the overdue action and what Globex did since
+    // Acme last looked; a report period ending before it starts is refused.
+    a.click(&tid("tab-overview"));
+    a.wait_text(&tid("attention-action"), "Share the retro notes");
+    a.wait_text(&tid("attention-activity"), "Bob Brown (Globex) made");
+    assert!(
+        !a.text(&tid("attention-panel"))
+            .contains("Send the webinar brief"),
+        "a done action is not overdue"
+    );
+    a.choose(&tid("report-from"), "2026-12-01");
+    a.choose(&tid("report-to"), "2026-01-01");
+    a.click(&tid("report-markdown"));
+    a.wait_text(
+        &tid("report-error"),
+        "report period is not valid: it ends before it starts",
+    );
+    a.choose(&tid("report-from"), "2026-01-01");
+    a.choose(&tid("report-to"), "2026-12-31");
+    let report = download(a, &tid("report-markdown"));
+    assert!(
+        report.starts_with("# Partnership report: Untitled partnership"),
+        "{report}"
+    );
+    assert!(
+        report.contains("- Open action items: 1 (1 overdue)"),
+        "{report}"
+    );
+}
+
+/// The average cell of `party` for `question` in the results table.
+fn result(question: &str, party: &str) -> String {
+    format!(
+        "[data-testid='result-row'][data-question='{question}'] \
+         [data-testid='result-value'][data-party='{party}']"
+    )
+}
+
+/// Fills the answer form with `ratings` (in question order) and `comment`.
+fn answer(device: &Device, ratings: [&str; 5], comment: &str) {
+    let questions = [
+        "Trust",
+        "Communication",
+        "Value delivered",
+        "Alignment",
+        "Responsiveness",
+    ];
+    for (question, rating) in questions.into_iter().zip(ratings) {
+        device.fill(
+            &format!("[data-testid='rating-input'][data-question='{question}']"),
+            rating,
+        );
+    }
+    device.fill(&tid("answer-comment"), comment);
+    device.click(&tid("submit-answer"));
+}
+
+fn health(a: &Device, b: &Device, base: &str) {
+    open_page(a, b, base, "health");
+    a.click(&tid("open-round"));
+    a.wait_count(&tid("round-card"), 1);
+    b.wait_count(&tid("round-card"), 1);
+    b.element(&tid("submit-answer"));
+    assert!(b.all(&tid("not-asked")).is_empty(), "Bob is asked");
+
+    // A rating out of range is refused inline; nothing is sealed.
+    answer(a, ["7", "4", "4", "5", "3"], "Great momentum");
+    a.wait_text(
+        &tid("answer-error"),
+        "Trust must be between 1 and 5 (got 7)",
+    );
+    a.wait_text(&tid("round-sealed"), "0 answer(s) sealed");
+
+    answer(a, ["5", "4", "4", "5", "3"], "Great momentum");
+    a.wait_text(
+        "[data-testid='party-progress'][data-party='Acme']",
+        "Acme submitted",
+    );
+    a.wait_text(&tid("own-answer"), "5 · 4 · 4 · 5 · 3");
+
+    // Globex sees that Acme is in, but nothing of what Acme answered.
+    b.wait_text(
+        "[data-testid='party-progress'][data-party='Acme']",
+        "Acme submitted",
+    );
+    b.wait_text(
+        "[data-testid='party-progress'][data-party='Globex']",
+        "Globex: 0 of 1 answered",
+    );
+    b.wait_text(&tid("round-sealed"), "1 answer(s) sealed");
+    assert!(b.all(&tid("health-results")).is_empty(), "no results yet");
+    assert!(b.all(&tid("result-value")).is_empty(), "no ratings yet");
+    assert!(
+        !b.text("body").contains("Great momentum"),
+        "Acme's free text is not readable before the reveal"
+    );
+    assert!(a.all(&tid("health-results")).is_empty(), "no results yet");
+
+    // Acme moves to the overview; Globex answers. Every party is in: Globex's
+    // health page and Acme's overview each publish their device's key.
+    a.click(&tid("tab-overview"));
+    a.element(&tid("attention-panel"));
+    answer(b, ["2", "4", "3", "5", "3"], "Replies are slow");
+    b.wait("Acme's answer revealed by Acme's overview", |d| {
+        d.text(&result("Trust", "Acme")) == "5.0" && d.all(&tid("results-partial")).is_empty()
+    });
+    a.click(&tid("tab-health"));
+    for device in [a, b] {
+        device.wait_text(&result("Trust", "Acme"), "5.0");
+        device.wait_text(&result("Trust", "Globex"), "2.0");
+        device.wait_text(&result("Value delivered", "Acme"), "4.0");
+        device.wait_text(&result("Value delivered", "Globex"), "3.0");
+        device.wait("every answer revealed", |d| {
+            d.all(&tid("results-partial")).is_empty()
+        });
+        device.wait_count(&tid("radar-party"), 2);
+        device.wait_count("tr.gap[data-testid='result-row']", 2);
+        device.element("tr.gap[data-question='Value delivered']");
+        device.element("tr.gap[data-question='Trust']");
+        device.wait_text(&tid("result-comment"), "Great momentum");
+        device.wait_text(&tid("result-comment"), "Replies are slow");
+        device.wait_count(&tid("trend-row"), 1);
+        device.wait_count(&tid("trend-line"), 2);
+        device.wait_text("[data-testid='trend-value'][data-party='Acme']", "4.2");
+        device.wait_text("[data-testid='trend-value'][data-party='Globex']", "3.4");
+    }
+    assert!(a.all(&tid("submit-answer")).is_empty());
+    assert!(b.all(&tid("submit-answer")).is_empty());
+}
+
+#[test]
+fn operate_pages_create_edit_and_reach_the_partner() {
+    let Some(Setup {
+        dist,
+        chromium,
+        chromedriver,
+    }) = setup("operate pages end-to-end test")
+    else {
+        return;
+    };
+    let relay = Relay::start_with_web(&dist);
+    let driver = Driver::start(&chromedriver);
+    let a = Device::open(&driver, &chromium, "acme");
+    let b = Device::open(&driver, &chromium, "globex");
+    let base = partnership(&relay, &a, &b);
+    meetings(&a, &b, &base);
+    health(&a, &b, &base);
+    risks(&a, &b, &base);
+    governance_and_conflicts(&a, &b, &base);
+    reviews_and_attention(&a, &b, &base);
+    for device in [&a, &b] {
+        device.wait_text(&tid("sync-status"), "saved on relay");
+    }
+}
