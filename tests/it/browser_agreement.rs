@@ -190,6 +190,12 @@ fn agreement_co_editing_signoff_and_offline_void() {
     signoff_voided_by_offline_edit(&a, &b);
     comments(&a, &b);
     changed_since_and_history(&a);
+    // The overview's attention panel: Acme waits for Globex, Globex is asked.
+    for device in [&a, &b] {
+        device.goto(&base);
+    }
+    a.wait_text(&tid("attention-awaiting-partner"), "awaiting Globex: Purpose");
+    b.wait_text(&tid("attention-awaiting-us"), "Awaiting your organization's sign-off: Purpose");
     for device in [&a, &b] {
         device.wait_text(&tid("sync-status"), "saved on relay");
     }

@@ -2,7 +2,7 @@
 //! (`#/` for the list, `#/p/<document id>` for one partnership), so a reload
 //! returns to the same page and the relay's SPA fallback is never needed.
 
-mod agreement;
+pub(crate) mod agreement;
 mod home;
 mod join;
 pub mod operate;

@@ -51,7 +51,7 @@ struct AgreementContext {
 
 /// The key the relay attests for `member`: the member's public key in the
 /// document, if the relay lists that key for this partnership.
-fn attested<'a>(
+pub(crate) fn attested<'a>(
     doc: &Automerge,
     keys: Option<&'a [String]>,
 ) -> impl Fn(MemberId) -> Option<VerifyingKey> + 'a {

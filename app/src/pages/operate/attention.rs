@@ -15,7 +15,7 @@
 
 use accord_shared::automerge::{Automerge, ChangeHash};
 use accord_shared::ids::DocumentId;
-use accord_shared::model::attention::{self, Attention, Viewer};
+use accord_shared::model::attention::{self, Attention, SignoffContext, Viewer};
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::parties::{self, Party};
 use accord_shared::model::report::{self, Period};
@@ -88,8 +88,22 @@ pub fn AttentionPanel(
     });
     let reveal_error = feedback();
     super::health::reveal_when_due(store, id, me, reveal_error);
+    // The keys the relay attests, for the sign-off lists: remembered on
+    // this device, then asked fresh.
+    let keys = RwSignal::new(None::<Vec<String>>);
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Some(client) = crate::sync_client::client() {
+            if let Ok(Some(known)) = client.remembered_keys(&id).await {
+                keys.set(Some(known));
+            }
+            if let Ok(Some(fresh)) = client.attested_keys(&id).await {
+                keys.set(Some(fresh));
+            }
+        }
+    });
     let shown = move || {
         let me = edit::me(&id);
+        let keys = keys.get();
         edit::read(store, &id, |doc: &Automerge| {
             let members = members::list(doc);
             let party = me.and_then(|me| members.iter().find(|m| m.id == me)?.party);
@@ -99,8 +113,13 @@ pub fn AttentionPanel(
                 party,
                 last_seen: seen.as_deref(),
             };
+            let attested = crate::pages::agreement::attested(doc, keys.as_deref());
+            let signoffs = SignoffContext {
+                document: &id,
+                attested_keys: &attested,
+            };
             Shown {
-                attention: attention::attention(doc, &viewer, None),
+                attention: attention::attention(doc, &viewer, keys.is_some().then_some(&signoffs)),
                 members,
                 parties: parties::list(doc),
             }
@@ -163,6 +182,29 @@ pub fn AttentionPanel(
             items.push(view! {
                 <li data-testid="attention-health">
                     {link(PlanPage::Health, format!("{n} health-check round(s)"))} " wait for your party's answers"
+                </li>
+            }.into_any());
+        }
+        for clause in &a.awaiting_partner_signoff {
+            let waiting: Vec<String> = clause
+                .waiting_for
+                .iter()
+                .map(|p| party_name(&parties, Some(*p)))
+                .collect();
+            items.push(
+                view! {
+                    <li data-testid="attention-awaiting-partner">
+                        "Signed by your side, awaiting " {waiting.join(" and ")} ": "
+                        {link(PlanPage::Agreement, clause.title.clone())}
+                    </li>
+                }
+                .into_any(),
+            );
+        }
+        for clause in &a.awaiting_our_signoff {
+            items.push(view! {
+                <li data-testid="attention-awaiting-us">
+                    "Awaiting your organization's sign-off: " {link(PlanPage::Agreement, clause.title.clone())}
                 </li>
             }.into_any());
         }
