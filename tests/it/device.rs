@@ -83,6 +83,11 @@ impl Device {
             .unwrap_or_else(|e| panic!("[{}] {method} {path}: {e}", self.name))
     }
 
+    /// Reloads the page.
+    pub fn reload(&self) {
+        self.cmd("POST", "/refresh", Some(&json!({})));
+    }
+
     /// Types `text` into whatever has focus, as key presses that leave the
     /// caret where the page put it (sending keys to an element would place
     /// the caret first).
