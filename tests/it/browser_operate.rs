@@ -27,9 +27,7 @@
 
 use serde_json::{Value, json};
 
-use crate::device::{Device, open_page, partnership, tid};
-use crate::helpers::Relay;
-use crate::webdriver::{Driver, Setup, setup};
+use crate::device::{Device, TwoOrganizations, open_page, tid};
 
 /// W3C WebDriver's key for element references.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -488,25 +486,14 @@ fn health(a: &Device, b: &Device, base: &str) {
 
 #[test]
 fn operate_pages_create_edit_and_reach_the_partner() {
-    let Some(Setup {
-        dist,
-        chromium,
-        chromedriver,
-    }) = setup("operate pages end-to-end test")
-    else {
+    let Some(org) = TwoOrganizations::start("operate pages end-to-end test") else {
         return;
     };
-    let relay = Relay::start_with_web(&dist);
-    let driver = Driver::start(&chromedriver);
-    let a = Device::open(&driver, &chromium, "acme");
-    let b = Device::open(&driver, &chromium, "globex");
-    let base = partnership(&relay, &a, &b);
-    meetings(&a, &b, &base);
-    health(&a, &b, &base);
-    risks(&a, &b, &base);
-    governance_and_conflicts(&a, &b, &base);
-    reviews_and_attention(&a, &b, &base);
-    for device in [&a, &b] {
-        device.wait_text(&tid("sync-status"), "saved on relay");
-    }
+    let (a, b, base) = (&org.a, &org.b, org.base.as_str());
+    meetings(a, b, base);
+    health(a, b, base);
+    risks(a, b, base);
+    governance_and_conflicts(a, b, base);
+    reviews_and_attention(a, b, base);
+    org.finish();
 }

@@ -10,9 +10,7 @@
 
 use serde_json::Value;
 
-use crate::device::{Device, open_page, partnership, tid};
-use crate::helpers::Relay;
-use crate::webdriver::{Driver, Setup, setup};
+use crate::device::{Device, TwoOrganizations, open_page, tid};
 
 fn vetting(a: &Device, b: &Device, base: &str) {
     open_page(a, b, base, "vetting");
@@ -246,26 +244,15 @@ fn overview(a: &Device, b: &Device, base: &str) {
 
 #[test]
 fn plan_pages_create_edit_and_reach_the_partner() {
-    let Some(Setup {
-        dist,
-        chromium,
-        chromedriver,
-    }) = setup("plan pages end-to-end test")
-    else {
+    let Some(org) = TwoOrganizations::start("plan pages end-to-end test") else {
         return;
     };
-    let relay = Relay::start_with_web(&dist);
-    let driver = Driver::start(&chromedriver);
-    let a = Device::open(&driver, &chromium, "acme");
-    let b = Device::open(&driver, &chromium, "globex");
-    let base = partnership(&relay, &a, &b);
-    vetting(&a, &b, &base);
-    objectives(&a, &b, &base);
-    roles(&a, &b, &base);
-    communication(&a, &b, &base);
-    milestones(&a, &b, &base);
-    overview(&a, &b, &base);
-    for device in [&a, &b] {
-        device.wait_text(&tid("sync-status"), "saved on relay");
-    }
+    let (a, b, base) = (&org.a, &org.b, org.base.as_str());
+    vetting(a, b, base);
+    objectives(a, b, base);
+    roles(a, b, base);
+    communication(a, b, base);
+    milestones(a, b, base);
+    overview(a, b, base);
+    org.finish();
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::helpers::{Relay, TempDir, WAIT};
-use crate::webdriver::{Driver, request};
+use crate::webdriver::{Driver, Setup, request, setup};
 
 /// W3C WebDriver's key for element references.
 pub const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -326,6 +326,52 @@ pub fn partnership(relay: &Relay, a: &Device, b: &Device) -> String {
         });
     }
     base
+}
+
+/// A relay serving the web app, and two devices of two organizations on one
+/// partnership (see [`partnership`]): where most browser suites start.
+/// Fields drop in order, so the browsers close before chromedriver and the
+/// relay stop.
+pub struct TwoOrganizations {
+    /// Acme's device, which created the partnership.
+    pub a: Device,
+    /// Globex's device, which joined through the invite link.
+    pub b: Device,
+    /// The partnership's base URL (`…/#/p/<id>`).
+    pub base: String,
+    _driver: Driver,
+    _relay: Relay,
+}
+
+impl TwoOrganizations {
+    /// Starts everything for the suite `what`; `None` when browser tests are
+    /// skipped (see [`crate::webdriver::setup`]).
+    pub fn start(what: &str) -> Option<Self> {
+        let Setup {
+            dist,
+            chromium,
+            chromedriver,
+        } = setup(what)?;
+        let relay = Relay::start_with_web(&dist);
+        let driver = Driver::start(&chromedriver);
+        let a = Device::open(&driver, &chromium, "acme");
+        let b = Device::open(&driver, &chromium, "globex");
+        let base = partnership(&relay, &a, &b);
+        Some(Self {
+            a,
+            b,
+            base,
+            _driver: driver,
+            _relay: relay,
+        })
+    }
+
+    /// Waits until both devices say everything is saved on the relay.
+    pub fn finish(&self) {
+        for device in [&self.a, &self.b] {
+            device.wait_text(&tid("sync-status"), "saved on relay");
+        }
+    }
 }
 
 /// Opens a plan page on both devices, through the tab bar on `a`.
