@@ -927,7 +927,7 @@ mod tests {
         set_clause_status(&mut alice, id(2), ClauseStatus::Proposed).unwrap();
         set_clause_title(&mut alice, id(2), "Exit and wind-down").unwrap();
         commit(&mut alice, SECONDS + 120);
-        crate::model::agreement::tests::sync_pair(&mut alice, &mut bob);
+        crate::model::test_support::sync_pair(&mut alice, &mut bob);
         let doc = alice.document();
         let entries = timeline(doc, &[]).unwrap();
         assert_eq!(entries.len(), 3, "{entries:#?}");
@@ -1067,7 +1067,7 @@ mod tests {
         set_clause_title(&mut bob, id(1), "Term!").unwrap();
         set_clause_title(&mut bob, id(1), "Term").unwrap();
         commit(&mut bob, SECONDS + 62);
-        crate::model::agreement::tests::sync_pair(&mut alice, &mut bob);
+        crate::model::test_support::sync_pair(&mut alice, &mut bob);
         let changes = changed_since(alice.document(), &seen).unwrap();
         assert_eq!(changes.len(), 3, "{changes:#?}");
         let term = &changes[0];

@@ -638,33 +638,10 @@ pub fn remove_comment<T: Transactable + ReadDoc>(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use automerge::sync::{self, SyncDoc};
     use automerge::{ActorId, AutoCommit};
 
     use super::*;
-    use crate::model::test_support::{T0, id, partnership};
-
-    pub(crate) fn sync_pair(a: &mut AutoCommit, b: &mut AutoCommit) {
-        let (mut a_state, mut b_state) = (sync::State::new(), sync::State::new());
-        for _ in 0..20 {
-            let to_b = a.sync().generate_sync_message(&mut a_state);
-            let to_a = b.sync().generate_sync_message(&mut b_state);
-            if to_b.is_none() && to_a.is_none() {
-                return;
-            }
-            if let Some(message) = to_b {
-                b.sync()
-                    .receive_sync_message(&mut b_state, message)
-                    .unwrap();
-            }
-            if let Some(message) = to_a {
-                a.sync()
-                    .receive_sync_message(&mut a_state, message)
-                    .unwrap();
-            }
-        }
-        panic!("sync did not settle");
-    }
+    use crate::model::test_support::{T0, id, partnership, sync_pair};
 
     fn titles(doc: &AutoCommit) -> Vec<String> {
         clauses(doc).into_iter().map(|c| c.title).collect()

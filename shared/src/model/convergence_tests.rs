@@ -1,36 +1,12 @@
 //! Two replicas editing the same items concurrently, then syncing.
 
-use automerge::sync::{self, SyncDoc};
 use automerge::{ActorId, AutoCommit};
 
 use super::items::{self, Collection};
 use super::kpis::{self, Direction, KpiKind, KpiPatch, NewKpi, NewMeasurement};
 use super::objectives::{self, NewObjective, ObjectivePatch, ObjectiveStatus};
-use super::test_support::{T0, id, partnership};
+use super::test_support::{T0, id, partnership, sync_pair};
 use super::{DAY_MS, OpError, Partnership};
-
-/// Runs the Automerge sync protocol between two replicas until quiet.
-fn sync_pair(a: &mut AutoCommit, b: &mut AutoCommit) {
-    let (mut a_state, mut b_state) = (sync::State::new(), sync::State::new());
-    for _ in 0..20 {
-        let to_b = a.sync().generate_sync_message(&mut a_state);
-        let to_a = b.sync().generate_sync_message(&mut b_state);
-        if to_b.is_none() && to_a.is_none() {
-            return;
-        }
-        if let Some(message) = to_b {
-            b.sync()
-                .receive_sync_message(&mut b_state, message)
-                .unwrap();
-        }
-        if let Some(message) = to_a {
-            a.sync()
-                .receive_sync_message(&mut a_state, message)
-                .unwrap();
-        }
-    }
-    panic!("sync did not settle");
-}
 
 const OBJECTIVE: u8 = 40;
 const KPI: u8 = 60;

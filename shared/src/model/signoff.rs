@@ -665,7 +665,7 @@ pub(crate) mod tests {
         .unwrap();
         sign(&mut alice, &DOC, id(CLAUSE_ID), alice_id, &key(1), T0 + 1).unwrap();
         assert_eq!(statuses(&alice, &keys), [Validity::Valid]);
-        crate::model::agreement::tests::sync_pair(&mut alice, &mut bob);
+        crate::model::test_support::sync_pair(&mut alice, &mut bob);
         for doc in [&alice, &bob] {
             assert_eq!(
                 crate::model::agreement::clause(doc, id(CLAUSE_ID))

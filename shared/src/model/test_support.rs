@@ -83,3 +83,28 @@ pub(crate) fn partnership() -> Fixture {
         bob,
     }
 }
+
+/// Runs the Automerge sync protocol between two replicas until neither has
+/// anything more to send.
+pub(crate) fn sync_pair(a: &mut AutoCommit, b: &mut AutoCommit) {
+    use automerge::sync::{State, SyncDoc};
+    let (mut a_state, mut b_state) = (State::new(), State::new());
+    for _ in 0..20 {
+        let to_b = a.sync().generate_sync_message(&mut a_state);
+        let to_a = b.sync().generate_sync_message(&mut b_state);
+        if to_b.is_none() && to_a.is_none() {
+            return;
+        }
+        if let Some(message) = to_b {
+            b.sync()
+                .receive_sync_message(&mut b_state, message)
+                .unwrap();
+        }
+        if let Some(message) = to_a {
+            a.sync()
+                .receive_sync_message(&mut a_state, message)
+                .unwrap();
+        }
+    }
+    panic!("sync did not settle");
+}

@@ -13,7 +13,7 @@ use crate::model::members::NewMember;
 use crate::model::objectives;
 use crate::model::reviews::{self, NewReview, ReviewKind};
 use crate::model::risks;
-use crate::model::test_support::{Fixture, T0, id, partnership};
+use crate::model::test_support::{Fixture, T0, id, partnership, sync_pair};
 
 const BOARD: u8 = 10;
 
@@ -1168,30 +1168,6 @@ fn concurrent_moves_of_one_note_settle_on_one_placement() {
         assert_eq!(texts(&one, 2), expected.0);
         assert_eq!(texts(&one, 3), expected.1);
     }
-}
-
-/// Runs the Automerge sync protocol between two replicas until quiet.
-fn sync_pair(a: &mut AutoCommit, b: &mut AutoCommit) {
-    use automerge::sync::{State, SyncDoc};
-    let (mut a_state, mut b_state) = (State::new(), State::new());
-    for _ in 0..20 {
-        let to_b = a.sync().generate_sync_message(&mut a_state);
-        let to_a = b.sync().generate_sync_message(&mut b_state);
-        if to_b.is_none() && to_a.is_none() {
-            return;
-        }
-        if let Some(message) = to_b {
-            b.sync()
-                .receive_sync_message(&mut b_state, message)
-                .unwrap();
-        }
-        if let Some(message) = to_a {
-            a.sync()
-                .receive_sync_message(&mut a_state, message)
-                .unwrap();
-        }
-    }
-    panic!("sync did not settle");
 }
 
 #[test]
