@@ -501,6 +501,11 @@ impl Client {
         let _ = outbox.send(message);
     }
 
+    /// Takes the ephemeral messages received since the last call.
+    pub fn take_ephemeral(&self) -> Vec<EphemeralMessage> {
+        std::mem::take(&mut self.lock().ephemeral)
+    }
+
     /// Ephemeral messages received so far.
     pub fn received_ephemeral(&self) -> Vec<EphemeralMessage> {
         self.lock().ephemeral.clone()

@@ -11,6 +11,7 @@ mod docs;
 mod error;
 mod http;
 mod kill_loop;
+mod pointers;
 mod procstat;
 mod relay;
 mod scenarios;
@@ -42,6 +43,9 @@ struct Cli {
 enum Command {
     /// Start our relay and the JavaScript sync server and run the same workloads on both.
     Compare(CompareArgs),
+    /// Workshop pointers: participants on one board, rising, until pointer
+    /// latency passes the target.
+    Pointers(PointerArgs),
     /// SIGKILL our relay mid-stream, restart it, and check nothing acknowledged was lost.
     KillLoop {
         /// Our relay binary.
@@ -75,6 +79,35 @@ struct RunArgs {
     /// Seconds of typing (setup comes before; at most 3 s of waiting after).
     #[arg(long, default_value_t = 10)]
     duration_secs: u64,
+    /// The relay's process id, to report its CPU and memory.
+    #[arg(long)]
+    relay_pid: Option<u32>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Flags of `pointers`.
+#[derive(Args)]
+struct PointerArgs {
+    /// An Accord relay's HTTP base (`http://127.0.0.1:8080`).
+    #[arg(long)]
+    accord_http: Option<String>,
+    /// Any automerge-repo relay's WebSocket URL (used without `--accord-http`).
+    #[arg(long)]
+    url: Option<String>,
+    /// Board sizes to run, in order (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [5, 10, 20, 30, 40, 60])]
+    participants: Vec<usize>,
+    /// Pointer messages per second per participant.
+    #[arg(long, default_value_t = 20.0)]
+    rate: f64,
+    /// Seconds per board size.
+    #[arg(long, default_value_t = 5)]
+    duration_secs: u64,
+    /// The p99 pointer latency target, ms.
+    #[arg(long, default_value_t = 50.0)]
+    target_ms: f64,
     /// The relay's process id, to report its CPU and memory.
     #[arg(long)]
     relay_pid: Option<u32>,
@@ -140,8 +173,9 @@ fn print_typing(report: &TypingReport) {
     );
 }
 
-async fn run_once(args: RunArgs) -> anyhow::Result<()> {
-    let url = match (&args.accord_http, &args.url) {
+/// The sync URL: a fresh device's on an Accord relay, or `url` as given.
+async fn sync_url(accord_http: Option<&String>, url: Option<&String>) -> anyhow::Result<String> {
+    Ok(match (accord_http, url) {
         (Some(http), _) => {
             let token = http::register_device(http, "accord-load")
                 .await
@@ -150,7 +184,69 @@ async fn run_once(args: RunArgs) -> anyhow::Result<()> {
         }
         (None, Some(url)) => url.clone(),
         (None, None) => bail!("give --url or --accord-http (or a subcommand; see --help)"),
-    };
+    })
+}
+
+async fn run_pointers(args: PointerArgs) -> anyhow::Result<()> {
+    let url = sync_url(args.accord_http.as_ref(), args.url.as_ref()).await?;
+    let mut reports = Vec::new();
+    if !args.json {
+        println!(
+            "participants  sent/s  delivered   p50 ms   p95 ms   p99 ms   relay CPU %  machine %"
+        );
+    }
+    for participants in args.participants {
+        let config = pointers::PointerConfig {
+            url: url.clone(),
+            participants,
+            rate: args.rate,
+            duration: Duration::from_secs(args.duration_secs),
+            relay_pid: args.relay_pid,
+        };
+        let report = pointers::run(&config).await.context("pointer run")?;
+        if !args.json {
+            println!(
+                "{:>12}  {:>6.0}  {:>8.1}%  {:>7.1}  {:>7.1}  {:>7.1}  {:>11}  {:>9.0}",
+                report.participants,
+                report.sent as f64 / report.duration_secs,
+                100.0 * report.received as f64 / report.expected.max(1) as f64,
+                report.p50_ms,
+                report.p95_ms,
+                report.p99_ms,
+                report
+                    .relay
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |r| format!("{:.0}", r.cpu_percent)),
+                report.machine_busy_percent,
+            );
+        }
+        let collapsed = report.p99_ms > 20.0 * args.target_ms;
+        reports.push(report);
+        if collapsed {
+            break;
+        }
+    }
+    let held = reports
+        .iter()
+        .filter(|r| r.p99_ms < args.target_ms && r.received == r.expected)
+        .map(|r| r.participants)
+        .max();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else {
+        match held {
+            Some(n) => println!(
+                "most participants on one board with p99 < {} ms and every pointer delivered: {n}",
+                args.target_ms
+            ),
+            None => println!("no board size met p99 < {} ms", args.target_ms),
+        }
+    }
+    Ok(())
+}
+
+async fn run_once(args: RunArgs) -> anyhow::Result<()> {
+    let url = sync_url(args.accord_http.as_ref(), args.url.as_ref()).await?;
     let config = TypingConfig {
         url,
         docs: args.docs,
@@ -173,6 +269,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         None => run_once(cli.run).await,
+        Some(Command::Pointers(args)) => run_pointers(args).await,
         Some(Command::KillLoop { accord_bin, cycles }) => {
             let report = kill_loop::run(accord_bin, cycles)
                 .await
