@@ -194,8 +194,14 @@ fn agreement_co_editing_signoff_and_offline_void() {
     for device in [&a, &b] {
         device.goto(&base);
     }
-    a.wait_text(&tid("attention-awaiting-partner"), "awaiting Globex: Purpose");
-    b.wait_text(&tid("attention-awaiting-us"), "Awaiting your organization's sign-off: Purpose");
+    a.wait_text(
+        &tid("attention-awaiting-partner"),
+        "awaiting Globex: Purpose",
+    );
+    b.wait_text(
+        &tid("attention-awaiting-us"),
+        "Awaiting your organization's sign-off: Purpose",
+    );
     for device in [&a, &b] {
         device.wait_text(&tid("sync-status"), "saved on relay");
     }
