@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use accord_server::client::Client;
+use accord_shared::automerge::ROOT;
+use accord_shared::automerge::transaction::Transactable;
 use accord_shared::ids::DocumentId;
 use rand::Rng;
 use serde::Serialize;
@@ -97,7 +99,10 @@ fn sent_at(data: &[u8]) -> Option<u64> {
 
 async fn join(url: &str, participants: usize) -> Result<(DocumentId, Vec<Client>), LoadError> {
     let creator = Client::connect(url).await?;
-    let id = crate::docs::create(&creator, |_| Ok(()))?;
+    let id = crate::docs::create(&creator, |tx| {
+        tx.put(ROOT, "board", "pointers")?;
+        Ok(())
+    })?;
     creator.wait_synced(id, SETUP_WAIT).await?;
     let mut clients = vec![creator];
     for _ in 1..participants {
