@@ -1107,6 +1107,7 @@ impl Client {
             organization: self.party_for(document),
             page: page.to_owned(),
             leaving,
+            board: boards::spot(document).filter(|_| !leaving),
         };
         let count = self.ephemeral_count.get();
         self.ephemeral_count.set(count + 1);
@@ -1190,6 +1191,7 @@ impl ClientError {
 }
 
 mod agreement;
+mod boards;
 
 #[cfg(test)]
 mod tests {

@@ -45,17 +45,20 @@ pub enum PlanPage {
     Milestones,
     /// The agreement: clauses, comments, sign-off, history, export.
     Agreement,
+    /// Live workshop boards.
+    Boards,
 }
 
 impl PlanPage {
     /// Every page, in tab order.
-    pub const ALL: [PlanPage; 6] = [
+    pub const ALL: [PlanPage; 7] = [
         Self::Vetting,
         Self::Objectives,
         Self::Roles,
         Self::Communication,
         Self::Milestones,
         Self::Agreement,
+        Self::Boards,
     ];
 
     /// The fragment segment after `#/p/<id>/`.
@@ -67,6 +70,7 @@ impl PlanPage {
             Self::Communication => "communication",
             Self::Milestones => "milestones",
             Self::Agreement => "agreement",
+            Self::Boards => "boards",
         }
     }
 
@@ -84,6 +88,7 @@ impl PlanPage {
             Self::Communication => "Communication",
             Self::Milestones => "Milestones",
             Self::Agreement => "Agreement",
+            Self::Boards => "Workshops",
         }
     }
 }
@@ -153,6 +158,7 @@ pub fn PlanView(
                     PlanPage::Communication => view! { <comm_plan::CommPlanPage id=id/> }.into_any(),
                     PlanPage::Milestones => view! { <milestones::MilestonesPage id=id/> }.into_any(),
                     PlanPage::Agreement => view! { <super::agreement::AgreementPage id=id/> }.into_any(),
+                    PlanPage::Boards => view! { <super::boards::BoardsPage id=id/> }.into_any(),
                 }}
             </article>
             </fieldset>
