@@ -207,7 +207,7 @@ pub fn NoteDots(
                 .results
                 .and_then(|r| r.ranking.iter().find(|(n, _)| *n == note).map(|(_, t)| *t));
             total
-                .map(|t| view! { <p class="note-total" data-testid="note-total">{format!("{t} dots")}</p> })
+                .map(|t| view! { <p class="note-total" data-testid="note-total">{if t == 1 { "1 dot".to_owned() } else { format!("{t} dots") }}</p> })
                 .into_any()
         }
         None => ().into_any(),
