@@ -4,8 +4,10 @@
 //! others; a dot vote shows only how many have voted until Alice reveals,
 //! then the same ranked totals everywhere; Carol drops off the network,
 //! adds, edits and moves notes meanwhile, and once she is back all three
-//! boards agree. On the way: who is here, a pointer, and the shared timer
-//! surviving a reload.
+//! boards agree. Then private writing stays sealed until the reveal, the
+//! lock and "bring everyone to my view" reach the others, a note becomes a
+//! risk, and the shared timer survives a reload. On the way: who is here
+//! and a pointer.
 //!
 //! Needs the built app in `ACCORD_WEB_DIST`, Chromium and chromedriver;
 //! `ACCORD_SKIP_BROWSER=1` skips.
@@ -230,6 +232,62 @@ fn offline_participant_converges(a: &Device, b: &Device, c: &Device, keys: &[Str
     }
 }
 
+/// Private writing: Bob's note is sealed on the others' devices (they see
+/// only that he wrote one) until Alice reveals; then it reads everywhere.
+fn private_writing(a: &Device, b: &Device, c: &Device) {
+    a.click(&tid("private-start"));
+    b.wait_text(&tid("private-writing"), "private writing");
+    b.fill(
+        &format!("{} {}", column(4), tid("new-note")),
+        "Secret worry",
+    );
+    b.click(&format!("{} {}", column(4), tid("add-note")));
+    b.wait_text(&tid("note-sealed-own"), "Secret worry");
+    for d in [a, c] {
+        d.wait_text(&format!("{} {}", column(4), tid("note-sealed")), "sealed");
+        assert!(!d.text(&tid("board-area")).contains("Secret worry"));
+        assert!(!note_texts(d).iter().any(|t| t == "Secret worry"));
+    }
+    a.click(&tid("private-reveal"));
+    for d in [a, b, c] {
+        d.wait("the revealed note", |d| {
+            note_texts(d).iter().any(|t| t == "Secret worry")
+        });
+        assert!(d.all(&tid("note-sealed")).is_empty());
+    }
+}
+
+/// The lock, "bring everyone to my view", and turning a note into a risk.
+fn facilitation_and_conversion(a: &Device, b: &Device, c: &Device, keys: &[String; 3]) {
+    a.click(&tid("board-lock"));
+    c.wait_text(&tid("board-locked"), "locked");
+    c.wait("the note form to be disabled", |d| {
+        d.prop(&format!("{} {}", column(1), tid("new-note")), "disabled") == Some(Value::Bool(true))
+    });
+    a.click(&tid("board-unlock"));
+    c.wait("the note form to be enabled again", |d| {
+        d.prop(&format!("{} {}", column(1), tid("new-note")), "disabled")
+            == Some(Value::Bool(false))
+    });
+
+    a.click(&format!("{} {}", column(3), tid("focus-column")));
+    for d in [b, c] {
+        d.wait("the focused column highlighted", |d| {
+            d.all(&format!("{}.focused", column(3))).len() == 1
+                && d.all(&format!("{}.focused", tid("board-column"))).len() == 1
+        });
+    }
+
+    let tools = &keys[1];
+    b.choose(&format!("{} {}", note(tools), tid("note-convert")), "risk");
+    for d in [a, b, c] {
+        d.wait_text(
+            &format!("{} {}", note(tools), tid("note-link")),
+            "→ risk register",
+        );
+    }
+}
+
 fn timer_survives_reload(a: &Device, c: &Device) {
     a.fill(&tid("timer-minutes"), "5");
     a.click(&tid("timer-start"));
@@ -289,6 +347,8 @@ fn boards_live_vote_and_offline_participant() {
     let keys = notes_live(&a, &b, &c);
     hidden_vote_then_revealed(&a, &b, &c, &keys);
     offline_participant_converges(&a, &b, &c, &keys);
+    private_writing(&a, &b, &c);
+    facilitation_and_conversion(&a, &b, &c, &keys);
     timer_survives_reload(&a, &c);
     for d in [&a, &b, &c] {
         d.wait_text(&tid("sync-status"), "saved on relay");

@@ -367,8 +367,8 @@ fn ColumnView(
             </ol>
             <form class="add-note" on:submit=add>
                 <input type="text" data-testid="new-note" placeholder="Add a note"
-                    aria-label="New note" bind:value=text/>
-                <button type="submit" data-testid="add-note">"Add"</button>
+                    aria-label="New note" bind:value=text disabled=move || ctx.read_only()/>
+                <button type="submit" data-testid="add-note" disabled=move || ctx.read_only()>"Add"</button>
             </form>
             <InlineError message=error test_id="note-add-error"/>
         </section>

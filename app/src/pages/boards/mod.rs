@@ -126,6 +126,11 @@ impl BoardCtx {
             .is_some_and(|f| Some(f) == me)
     }
 
+    /// Whether the board is locked and this member may not change it.
+    fn read_only(&self) -> bool {
+        self.data.with(|b| b.as_ref().is_some_and(|b| b.locked)) && !self.is_facilitator()
+    }
+
     /// The vote taking ballots, if any.
     fn open_vote(&self) -> Option<model_voting::Vote> {
         self.votes

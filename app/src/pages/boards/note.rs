@@ -346,7 +346,7 @@ pub fn NoteCard(
         <li class="sticky" data-testid="note" data-note=note.key() data-focus=note.key()
             data-colour=field(|n| n.colour.as_str().to_owned())
             class:focused=focused class:picked=picked class:peer-selected=move || !selected_by().is_empty()
-            style=outline draggable="true"
+            style=outline draggable=move || if ctx.read_only() { "false" } else { "true" }
             on:dragstart=on_drag
             on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
             on:drop=on_drop
@@ -367,7 +367,8 @@ pub fn NoteCard(
             } else {
                 view! {
                     <textarea node_ref=area class="note-text" data-testid="note-text" rows="3"
-                        aria-label="Note text" on:change=commit_text></textarea>
+                        aria-label="Note text" readonly=move || ctx.read_only()
+                        on:change=commit_text></textarea>
                 }.into_any()
             }}
             <p class="note-meta">
