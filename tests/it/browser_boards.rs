@@ -205,8 +205,15 @@ fn offline_participant_converges(a: &Device, b: &Device, c: &Device, keys: &[Str
         column2.as_str().unwrap_or_default(),
     );
     c.element(&format!("{} {}", column(2), note(calendar)));
-    // Meanwhile the others carry on.
+    // Meanwhile the others carry on, Alice in the very note Carol edits.
     add_note(b, 3, "Bob while Carol is away");
+    a.enter(
+        &format!("{} {}", note(sync), tid("note-text")),
+        "Our weekly sync",
+    );
+    b.wait("Alice's edit", |d| {
+        note_texts(d).iter().any(|t| t == "Our weekly sync")
+    });
     a.wait("Bob's note", |d| {
         note_texts(d).iter().any(|t| t == "Bob while Carol is away")
     });
@@ -222,11 +229,12 @@ fn offline_participant_converges(a: &Device, b: &Device, c: &Device, keys: &[Str
     let all = [
         "Bob while Carol is away",
         "Idea from the train",
+        "Our weekly sync, but shorter",
         "Shared calendar worked",
         "Too many tools",
-        "Weekly sync, but shorter",
     ];
     for d in [a, b, c] {
+        // Both edits of the same note survive, merged.
         d.wait("all five notes as edited", |d| note_texts(d) == all);
         d.element(&format!("{} {}", column(2), note(calendar)));
     }

@@ -9,6 +9,7 @@ use accord_shared::model::boards::facilitation::{self, FocusTarget};
 use accord_shared::model::boards::{self, Colour, Note};
 use accord_shared::model::conflicts::Severity;
 use accord_shared::model::meetings::{self, ActionSource};
+use accord_shared::text::{self, Splice};
 use leptos::html::Textarea;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -27,6 +28,29 @@ fn is_focused(element: &web_sys::HtmlTextAreaElement) -> bool {
         .is_some_and(|active| {
             active.unchecked_ref::<web_sys::Node>() == element.unchecked_ref::<web_sys::Node>()
         })
+}
+
+/// `text` with `edit` applied (positions in characters, clamped).
+fn apply_splice(text: &str, edit: &Splice) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    let start = edit.position.min(chars.len());
+    let end = edit.position.saturating_add(edit.delete).min(chars.len());
+    chars.splice(start..end, edit.insert.chars());
+    chars.into_iter().collect()
+}
+
+/// The note's new text when the user turned `base` into `typed` while the
+/// document moved from `base` to `current` (someone else typed in the same
+/// note): the user's change is rebased over theirs, so both keep their words.
+fn merge(base: &str, typed: &str, current: &str) -> String {
+    let Some(local) = text::diff(base, typed) else {
+        return current.to_owned();
+    };
+    let local = match text::diff(base, current) {
+        None => local,
+        Some(remote) => text::rebase(&local, &remote),
+    };
+    apply_splice(current, &local)
 }
 
 /// What the "Turn into…" menu offers: (value, label).
@@ -141,30 +165,61 @@ pub fn NoteCard(
             .unwrap_or_default()
     };
 
-    // The text area takes the others' edits while it is not being typed in.
+    // The text area takes the others' edits while it is not being typed
+    // in; `shown` is the document's text it last showed, the base of what
+    // the user typed (see [`merge`]).
     let area = NodeRef::<Textarea>::new();
+    let shown = StoredValue::new(String::new());
+    let current = move || {
+        client()
+            .and_then(|c| {
+                c.read_doc(&id, |doc| {
+                    boards::get(doc, board)
+                        .ok()
+                        .and_then(|b| b.notes.into_iter().find(|n| n.id == note))
+                        .map(|n| n.text)
+                })
+            })
+            .flatten()
+    };
+    let sync_area = move |area: &web_sys::HtmlTextAreaElement, text: String| {
+        if area.value() != text {
+            area.set_value(&text);
+        }
+        shown.set_value(text);
+    };
     Effect::new(move |_| {
         let text = data.with(|n| n.as_ref().map(|n| n.text.clone()));
         if let (Some(text), Some(area)) = (text, area.get())
             && !is_focused(&area)
-            && area.value() != text
         {
-            area.set_value(&text);
+            sync_area(&area, text);
         }
     });
     let by = move || ctx.me.get_untracked();
-    let commit_text = move |ev: leptos::ev::Event| {
-        let text = event_target_value(&ev);
+    let commit_text = move |_| {
+        let (Some(area), Some(now)) = (area.get_untracked(), current()) else {
+            return;
+        };
+        let merged = merge(&shown.get_value(), &area.value(), &now);
         if let Some(by) = by()
+            && merged != now
             && !apply_into(error, &id, |tx| {
-                boards::edit_note(tx, board, note, &text, by)
+                boards::edit_note(tx, board, note, &merged, by)
             })
-            && let (Some(area), Some(current)) = (
-                area.get_untracked(),
-                data.with_untracked(|n| n.as_ref().map(|n| n.text.clone())),
-            )
         {
-            area.set_value(&current);
+            // Refused: show the document's text again, nothing was written.
+            sync_area(&area, now);
+            return;
+        }
+        sync_area(&area, current().unwrap_or(merged));
+    };
+    // Left without typing: take in what others wrote meanwhile.
+    let left = move |_| {
+        if let (Some(area), Some(now)) = (area.get_untracked(), current())
+            && area.value() == shown.get_value()
+        {
+            sync_area(&area, now);
         }
     };
     let set_colour = move |ev: leptos::ev::Event| {
@@ -368,7 +423,7 @@ pub fn NoteCard(
                 view! {
                     <textarea node_ref=area class="note-text" data-testid="note-text" rows="3"
                         aria-label="Note text" readonly=move || ctx.read_only()
-                        on:change=commit_text></textarea>
+                        on:change=commit_text on:blur=left></textarea>
                 }.into_any()
             }}
             <p class="note-meta">
@@ -440,5 +495,28 @@ pub fn NoteCard(
             </details>
             <InlineError message=error test_id="note-error"/>
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typing_merges_over_a_concurrent_edit_of_the_same_note() {
+        assert_eq!(
+            merge("Weekly sync", "Weekly sync, shorter", "The weekly sync"),
+            "The weekly sync, shorter"
+        );
+        assert_eq!(merge("a", "a", "ab"), "ab");
+        assert_eq!(merge("abc", "xbc", "abc"), "xbc");
+        assert_eq!(merge("日本", "日本語", "日本"), "日本語");
+    }
+
+    #[test]
+    fn groups_are_lettered_in_board_order() {
+        let (g1, g2) = (ItemId::from_bytes([1; 16]), ItemId::from_bytes([2; 16]));
+        assert_eq!(group_label(&[g2, g1], g1), "Group B");
+        assert_eq!(group_label(&[g2, g1], g2), "Group A");
     }
 }
