@@ -6,7 +6,8 @@
 //! adds, edits and moves notes meanwhile, and once she is back all three
 //! boards agree. Then private writing stays sealed until the reveal, the
 //! lock and "bring everyone to my view" reach the others, a note becomes a
-//! risk, and the shared timer survives a reload. On the way: who is here
+//! risk, a note dragged to another column and a group reach everyone, and
+//! the shared timer survives a reload. On the way: who is here
 //! and a pointer.
 //!
 //! Needs the built app in `ACCORD_WEB_DIST`, Chromium and chromedriver;
@@ -296,6 +297,41 @@ fn facilitation_and_conversion(a: &Device, b: &Device, c: &Device, keys: &[Strin
     }
 }
 
+/// Drags a note onto another column with HTML5 drag events (WebDriver
+/// cannot drive native drag and drop), then groups two notes; both reach
+/// everyone.
+fn drag_and_group(a: &Device, b: &Device, c: &Device) {
+    let bob = note_key(b, "Bob while Carol is away");
+    run(
+        b,
+        "const [from, to] = arguments; const data = new DataTransfer(); \
+         const fire = (el, type) => el.dispatchEvent(new DragEvent(type, \
+           { bubbles: true, cancelable: true, dataTransfer: data })); \
+         fire(document.querySelector(from), 'dragstart'); \
+         const target = document.querySelector(to); \
+         fire(target, 'dragover'); fire(target, 'drop');",
+        &json!([note(&bob), column(1)]),
+    );
+    for d in [a, b, c] {
+        d.element(&format!("{} {}", column(1), note(&bob)));
+        assert!(d.all(&format!("{} {}", column(3), note(&bob))).is_empty());
+    }
+
+    let idea = note_key(b, "Idea from the train");
+    for key in [&bob, &idea] {
+        b.click(&format!("{} {}", note(key), tid("note-menu")));
+        b.click(&format!("{} {}", note(key), tid("note-pick")));
+    }
+    b.wait_text(&tid("group-notes"), "Group 2 ticked notes");
+    b.click(&tid("group-notes"));
+    for d in [a, b, c] {
+        for key in [&bob, &idea] {
+            d.wait_text(&format!("{} {}", note(key), tid("note-group")), "Group A");
+        }
+        assert_eq!(d.all(&tid("note-group")).len(), 2);
+    }
+}
+
 fn timer_survives_reload(a: &Device, c: &Device) {
     a.fill(&tid("timer-minutes"), "5");
     a.click(&tid("timer-start"));
@@ -357,6 +393,7 @@ fn boards_live_vote_and_offline_participant() {
     offline_participant_converges(&a, &b, &c, &keys);
     private_writing(&a, &b, &c);
     facilitation_and_conversion(&a, &b, &c, &keys);
+    drag_and_group(&a, &b, &c);
     timer_survives_reload(&a, &c);
     for d in [&a, &b, &c] {
         d.wait_text(&tid("sync-status"), "saved on relay");
