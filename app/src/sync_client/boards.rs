@@ -44,6 +44,22 @@ impl Client {
         SealKey::derive(&secret, board, item, member)
     }
 
+    /// Records that this tab selected `note` on `board`, keeping the
+    /// pointer where it is, and tells the others (see [`Self::set_board_spot`]).
+    pub fn select_on_board(&self, document: DocumentId, board: ItemId, note: Option<ItemId>) {
+        let pointer = spot(&document)
+            .filter(|s| s.board == board.key())
+            .and_then(|s| s.pointer);
+        self.set_board_spot(
+            document,
+            Some(BoardSpot {
+                board: board.key(),
+                pointer,
+                selected: note.map(|n| n.key()),
+            }),
+        );
+    }
+
     /// Records where this tab is on a board of `document` (`None`: it left
     /// the board) and tells the others: at once if the last board beacon is
     /// older than [`POINTER_INTERVAL_MS`], else once that interval is over

@@ -330,14 +330,7 @@ pub fn NoteCard(
         if ctx.selected.get_untracked() != Some(note) {
             ctx.selected.set(Some(note));
             if let Some(client) = client() {
-                client.set_board_spot(
-                    id,
-                    Some(crate::presence::BoardSpot {
-                        board: board.key(),
-                        pointer: None,
-                        selected: Some(note.key()),
-                    }),
-                );
+                client.select_on_board(id, board, Some(note));
             }
         }
     };
