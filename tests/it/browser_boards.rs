@@ -337,7 +337,8 @@ fn timer_survives_reload(a: &Device, c: &Device) {
     a.click(&tid("timer-start"));
     c.wait_text(&tid("timer-remaining"), "⏱ ");
     c.cmd("POST", "/refresh", Some(&json!({})));
-    c.click(&tid("board-open"));
+    // The tab reopens the board it showed.
+    c.wait_text(&tid("board-title"), "Q4 retro");
     c.wait_text(&tid("timer-remaining"), "⏱ 4:");
     assert!(
         c.all(&tid("timer-start")).is_empty(),

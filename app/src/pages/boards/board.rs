@@ -184,7 +184,20 @@ pub fn BoardView(
         }
     };
 
+    let missing = move || {
+        if store.ready.get() {
+            "This board is no longer here."
+        } else {
+            "Loading the board…"
+        }
+    };
     view! {
+        <Show when=move || data.with(Option::is_some) fallback=move || view! {
+            <p class="muted" data-testid="board-missing">{missing}</p>
+            <button class="link" data-testid="boards-back" on:click=move |_| open.set(None)>
+                "← All workshops"
+            </button>
+        }>
         <div class="board-head row">
             <button class="link" data-testid="boards-back" on:click=move |_| open.set(None)>
                 "← All workshops"
@@ -226,6 +239,7 @@ pub fn BoardView(
             </form>
         </div>
         <InlineError message=group_error test_id="group-error"/>
+        </Show>
     }
 }
 

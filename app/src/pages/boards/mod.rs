@@ -144,17 +144,45 @@ impl BoardCtx {
     }
 }
 
-/// The boards page: the list, or the board picked from it.
+/// The boards page: the list, or the board picked from it (remembered for
+/// this tab, so a reload returns to the same board).
 #[component]
 pub fn BoardsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let open = RwSignal::new(None::<ItemId>);
+    let open = RwSignal::new(remembered_board(&id));
+    Effect::new(move |_| remember_board(&id, open.get()));
     move || match open.get() {
         Some(board) => view! { <board::BoardView id=id board=board open=open/> }.into_any(),
         None => view! { <list::BoardList id=id open=open/> }.into_any(),
     }
+}
+
+/// The tab's session storage (kept across reloads of this tab only).
+fn session() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+/// The board this tab had open on partnership `id`, so a reload returns to it.
+fn remembered_board(id: &DocumentId) -> Option<ItemId> {
+    session()?
+        .get_item(&format!("board:{id}"))
+        .ok()??
+        .parse()
+        .ok()
+}
+
+/// Remembers the board this tab has open (`None`: the list).
+fn remember_board(id: &DocumentId, board: Option<ItemId>) {
+    let Some(storage) = session() else {
+        return;
+    };
+    let key = format!("board:{id}");
+    let _ = match board {
+        Some(board) => storage.set_item(&key, &board.key()),
+        None => storage.remove_item(&key),
+    };
 }
 
 /// Publishes this member's keys that the document now asks for: ballots of
