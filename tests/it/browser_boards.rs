@@ -339,6 +339,12 @@ fn timer_survives_reload(a: &Device, c: &Device) {
     c.cmd("POST", "/refresh", Some(&json!({})));
     // The tab reopens the board it showed.
     c.wait_text(&tid("board-title"), "Q4 retro");
+    // Past the presence expiry, only Carol's new tab can still be listed.
+    std::thread::sleep(std::time::Duration::from_millis(6_500));
+    a.wait("Carol back on the board after her reload", |d| {
+        d.all(&tid("board-here-peer")).len() == 3
+            && d.text(&tid("board-here")).contains("Carol Chen")
+    });
     c.wait_text(&tid("timer-remaining"), "⏱ 4:");
     assert!(
         c.all(&tid("timer-start")).is_empty(),
