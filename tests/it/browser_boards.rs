@@ -273,6 +273,12 @@ fn facilitation_and_conversion(a: &Device, b: &Device, c: &Device, keys: &[Strin
     c.wait("the note form to be disabled", |d| {
         d.prop(&format!("{} {}", column(1), tid("new-note")), "disabled") == Some(Value::Bool(true))
     });
+    c.element(&format!("{} {}:disabled", column(1), tid("note-colour")));
+    assert!(
+        a.all(&format!("{} {}:disabled", column(1), tid("note-colour")))
+            .is_empty(),
+        "the facilitator can still edit a locked board"
+    );
     a.click(&tid("board-unlock"));
     c.wait("the note form to be enabled again", |d| {
         d.prop(&format!("{} {}", column(1), tid("new-note")), "disabled")

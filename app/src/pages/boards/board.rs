@@ -233,9 +233,11 @@ pub fn BoardView(
                 </button>
             </Show>
             <form class="inline-form" on:submit=add_column>
+                <fieldset class="plain-fieldset row" disabled=move || ctx.read_only()>
                 <input type="text" data-testid="new-column-title" placeholder="New column"
                     aria-label="New column" bind:value=column_title/>
                 <button type="submit" data-testid="add-column">"Add column"</button>
+                </fieldset>
             </form>
         </div>
         <InlineError message=group_error test_id="group-error"/>

@@ -448,6 +448,7 @@ pub fn NoteCard(
             <super::voting::NoteDots note=note/>
             <details class="note-controls">
                 <summary data-testid="note-menu" aria-label="Note actions">"⋯"</summary>
+                <fieldset class="plain-fieldset" disabled=move || ctx.read_only()>
                 <div class="row wrap">
                     <label>"Colour "
                         <select data-testid="note-colour"
@@ -485,6 +486,7 @@ pub fn NoteCard(
                     </Show>
                     <button class="link" data-testid="note-remove" on:click=remove>"Remove"</button>
                 </div>
+                </fieldset>
             </details>
             <InlineError message=error test_id="note-error"/>
         </li>
