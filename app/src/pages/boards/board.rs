@@ -100,7 +100,7 @@ pub fn BoardView(
     Effect::new(move |_| {
         store.revision.track();
         if let Some(me) = me.get() {
-            publish_keys(store, id, board, me, ctx.error);
+            publish_keys(store, id, board, me);
         }
     });
 
@@ -467,5 +467,18 @@ fn Cursors() -> impl IntoView {
                 <span>{name}</span>
             </div>
         }).collect_view()}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointer_fractions_are_clamped_ten_thousandths() {
+        assert_eq!(fraction(50.0, 200.0), 2_500);
+        assert_eq!(fraction(-5.0, 200.0), 0);
+        assert_eq!(fraction(300.0, 200.0), 10_000);
+        assert_eq!(fraction(1.0, 0.0), 0);
     }
 }

@@ -187,8 +187,10 @@ fn remember_board(id: &DocumentId, board: Option<ItemId>) {
 
 /// Publishes this member's keys that the document now asks for: ballots of
 /// votes the facilitator revealed, and sealed notes once private writing
-/// ended. Each key is derived again from the device secret.
-fn publish_keys(store: Store, id: DocumentId, board: ItemId, me: MemberId, error: Feedback) {
+/// ended. Each key is derived again from the device secret. A key that
+/// does not open the ballot or note was sealed on another of the member's
+/// devices, which publishes it itself: that refusal is only logged.
+fn publish_keys(store: Store, id: DocumentId, board: ItemId, me: MemberId) {
     let due = edit::read(store, &id, |doc| {
         let votes: Vec<ItemId> = model_voting::list(doc, board)
             .into_iter()
@@ -200,17 +202,28 @@ fn publish_keys(store: Store, id: DocumentId, board: ItemId, me: MemberId, error
     let (Some((votes, notes)), Some(client)) = (due, client()) else {
         return;
     };
+    let log = |what: &str, result: Result<(), edit::EditError>| {
+        if let Err(error) = result {
+            crate::browser::log(&format!("not publishing the {what} key here: {error}"));
+        }
+    };
     for vote in votes {
         let key = client.seal_key(board, vote, me);
-        edit::apply_into(error, &id, |tx| {
-            model_voting::publish_key(tx, board, vote, me, &key)
-        });
+        log(
+            "ballot",
+            edit::apply(&id, |tx| {
+                model_voting::publish_key(tx, board, vote, me, &key)
+            }),
+        );
     }
     for note in notes {
         let key = client.seal_key(board, note, me);
-        edit::apply_into(error, &id, |tx| {
-            facilitation::publish_note_key(tx, board, note, &key)
-        });
+        log(
+            "note",
+            edit::apply(&id, |tx| {
+                facilitation::publish_note_key(tx, board, note, &key)
+            }),
+        );
     }
 }
 
