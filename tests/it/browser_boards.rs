@@ -251,7 +251,9 @@ fn private_writing(a: &Device, b: &Device, c: &Device) {
         "Secret worry",
     );
     b.click(&format!("{} {}", column(4), tid("add-note")));
-    b.wait_text(&tid("note-sealed-own"), "Secret worry");
+    b.wait_value(&tid("note-sealed-text"), "Secret worry");
+    // The author may still reword it: sealed again.
+    b.enter(&tid("note-sealed-text"), "Secret worry, reworded");
     for d in [a, c] {
         d.wait_text(&format!("{} {}", column(4), tid("note-sealed")), "sealed");
         assert!(!d.text(&tid("board-area")).contains("Secret worry"));
@@ -259,8 +261,8 @@ fn private_writing(a: &Device, b: &Device, c: &Device) {
     }
     a.click(&tid("private-reveal"));
     for d in [a, b, c] {
-        d.wait("the revealed note", |d| {
-            note_texts(d).iter().any(|t| t == "Secret worry")
+        d.wait("the revealed note as reworded", |d| {
+            note_texts(d).iter().any(|t| t == "Secret worry, reworded")
         });
         assert!(d.all(&tid("note-sealed")).is_empty());
     }

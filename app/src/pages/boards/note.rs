@@ -119,14 +119,18 @@ pub fn NoteCard(
     let sealed = move || data.with(|n| n.as_ref().is_some_and(|n| n.sealed));
     let mine = move || data.with(|n| n.as_ref().and_then(|n| n.author)) == ctx.me.get();
     // The author reads their own sealed note with their key.
-    let own_words = move || {
+    // A memo, so the others' edits elsewhere do not redraw it mid-typing.
+    let own_words = Memo::new(move |_| {
+        if !sealed() || !mine() {
+            return None;
+        }
         let me = ctx.me.get()?;
         let key = client()?.seal_key(board, note, me);
         edit::read(store, &id, |doc| {
             facilitation::open_own_note(doc, board, note, &key)
         })
         .flatten()
-    };
+    });
     let author = move || {
         let (author, party) = data.with(|n| {
             n.as_ref()
@@ -221,6 +225,20 @@ pub fn NoteCard(
         {
             sync_area(&area, now);
         }
+    };
+    // The author rewrites their sealed note: sealed again, fresh nonce.
+    let rewrite = move |ev: leptos::ev::Event| {
+        let text = event_target_value(&ev);
+        let (Some(by), Some(client)) = (by(), client()) else {
+            return;
+        };
+        let Some(nonce) = super::nonce(error) else {
+            return;
+        };
+        let key = client.seal_key(board, note, by);
+        apply_into(error, &id, |tx| {
+            facilitation::rewrite_private_note(tx, board, note, &text, &key, nonce, by)
+        });
     };
     let set_colour = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
@@ -400,13 +418,15 @@ pub fn NoteCard(
             on:drop=on_drop
             on:focusin=move |_| on_select() on:click=move |_| on_select()>
             {move || if sealed() {
-                let words = if mine() { own_words() } else { None };
+                let words = own_words.get();
                 match words {
                     Some(words) => view! {
-                        <p class="sealed-own" data-testid="note-sealed-own">
-                            {words}
-                            <span class="muted">" (only you can read this until the reveal)"</span>
-                        </p>
+                        <div class="sealed-own" data-testid="note-sealed-own">
+                            <textarea class="note-text" data-testid="note-sealed-text" rows="3"
+                                aria-label="Your sealed note" prop:value=words
+                                readonly=move || ctx.read_only() on:change=rewrite></textarea>
+                            <span class="muted">"Sealed: only you can read this until the reveal."</span>
+                        </div>
                     }.into_any(),
                     None => view! {
                         <p class="sealed" data-testid="note-sealed">"✎ sealed until the facilitator reveals"</p>
