@@ -6,8 +6,9 @@
 //! adds, edits and moves notes meanwhile, and once she is back all three
 //! boards agree. Then private writing stays sealed until the reveal, the
 //! lock and "bring everyone to my view" reach the others, a note becomes a
-//! risk, a note dragged to another column and a group reach everyone, and
-//! the shared timer survives a reload. On the way: who is here
+//! risk, a note dragged to another column and a group reach everyone, the
+//! shared timer survives a reload, and a note turned into an objective
+//! links to it on the objectives page. On the way: who is here
 //! and a pointer.
 //!
 //! Needs the built app in `ACCORD_WEB_DIST`, Chromium and chromedriver;
@@ -360,6 +361,21 @@ fn timer_survives_reload(a: &Device, c: &Device) {
     );
 }
 
+/// Carol turns a note into an objective; Alice follows the note's link to
+/// the objectives page and finds it there.
+fn objective_from_note(a: &Device, c: &Device, keys: &[String; 3]) {
+    let calendar = &keys[0];
+    c.choose(
+        &format!("{} {}", note(calendar), tid("note-convert")),
+        "objective",
+    );
+    let link = format!("{} {}", note(calendar), tid("note-link"));
+    a.wait_text(&link, "→ objective");
+    a.click(&link);
+    a.element(&tid("page-objectives"));
+    a.wait_value(&tid("objective-title"), "Shared calendar worked");
+}
+
 #[test]
 fn boards_live_vote_and_offline_participant() {
     let Some(Setup {
@@ -410,6 +426,7 @@ fn boards_live_vote_and_offline_participant() {
     facilitation_and_conversion(&a, &b, &c, &keys);
     drag_and_group(&a, &b, &c);
     timer_survives_reload(&a, &c);
+    objective_from_note(&a, &c, &keys);
     for d in [&a, &b, &c] {
         d.wait_text(&tid("sync-status"), "saved on relay");
     }

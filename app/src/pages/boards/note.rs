@@ -17,6 +17,8 @@ use wasm_bindgen::JsCast;
 use super::BoardCtx;
 use crate::components::form::{InlineError, feedback};
 use crate::edit::{self, apply_into};
+use crate::pages::Route;
+use crate::pages::plan::PlanPage;
 use crate::presence::party_colour;
 use crate::store::Store;
 use crate::sync_client::client;
@@ -453,8 +455,15 @@ pub fn NoteCard(
                     <span class="badge note-group" data-testid="note-group">{g}</span>
                     <button class="link" data-testid="note-ungroup" on:click=ungroup>"ungroup"</button>
                 })}
-                {move || link().map(|l| view! {
-                    <span class="badge note-link" data-testid="note-link">{link_label(l)}</span>
+                {move || link().map(|l| match l {
+                    // Objectives have a page of their own: link there.
+                    ItemLink::Objective(_) => view! {
+                        <a class="badge note-link" data-testid="note-link"
+                            href=Route::Plan(id, PlanPage::Objectives).hash()>{link_label(l)}</a>
+                    }.into_any(),
+                    _ => view! {
+                        <span class="badge note-link" data-testid="note-link">{link_label(l)}</span>
+                    }.into_any(),
                 })}
                 {move || {
                     let names: Vec<String> = selected_by().into_iter().map(|(n, _)| n).collect();
