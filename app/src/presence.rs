@@ -39,7 +39,29 @@ pub struct Beacon {
     /// True when the tab is going away.
     #[serde(default)]
     pub leaving: bool,
+    /// Where on a workshop board they are, while one is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub board: Option<BoardSpot>,
 }
+
+/// Where one participant is on an open workshop board: their pointer and
+/// the note they selected, sent with their beacon (throttled, see
+/// [`POINTER_INTERVAL_MS`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardSpot {
+    /// The board's id (its key form).
+    pub board: String,
+    /// The pointer, in ten-thousandths (0..=10 000) of the board's width
+    /// and height; `None` while it is outside the board.
+    #[serde(default)]
+    pub pointer: Option<(u16, u16)>,
+    /// The note they selected (its key form).
+    #[serde(default)]
+    pub selected: Option<String>,
+}
+
+/// The shortest gap between two pointer beacons (at most 20 a second).
+pub const POINTER_INTERVAL_MS: u64 = 50;
 
 impl Beacon {
     /// The beacon as ephemeral message data.
@@ -156,6 +178,7 @@ mod tests {
             organization: "Globex".into(),
             page: page.into(),
             leaving: false,
+            board: None,
         }
     }
 
@@ -186,6 +209,24 @@ mod tests {
         let b = beacon("s", "overview");
         assert_eq!(Beacon::decode(&b.encode()), Some(b));
         assert_eq!(Beacon::decode(b"\xa1\x01"), None);
+    }
+
+    #[test]
+    fn board_spots_ride_along_and_old_beacons_still_read() {
+        let mut b = beacon("s", "boards");
+        b.board = Some(BoardSpot {
+            board: "b1".into(),
+            pointer: Some((2_500, 5_000)),
+            selected: Some("n1".into()),
+        });
+        assert_eq!(Beacon::decode(&b.encode()), Some(b));
+        let old = br#"{"session":"s","name":"N","organization":"O","page":"overview"}"#;
+        assert_eq!(Beacon::decode(old).unwrap().board, None);
+        assert!(
+            !String::from_utf8(beacon("s", "x").encode())
+                .unwrap()
+                .contains("board")
+        );
     }
 
     #[test]

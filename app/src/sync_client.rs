@@ -1128,6 +1128,7 @@ impl Client {
             organization: self.party_for(document),
             page: page.to_owned(),
             leaving,
+            board: boards::spot(document).filter(|_| !leaving),
         };
         let count = self.ephemeral_count.get();
         self.ephemeral_count.set(count + 1);
@@ -1211,6 +1212,7 @@ impl ClientError {
 }
 
 mod agreement;
+mod boards;
 
 #[cfg(test)]
 mod tests {

@@ -420,3 +420,27 @@ pub fn open_page(a: &Device, b: &Device, base: &str, slug: &str) {
     b.goto(&format!("{base}/{slug}"));
     b.element(&tid(&format!("page-{slug}")));
 }
+
+/// A further member of an existing organization: `a` (still on the
+/// overview, its invite form open after [`partnership`]) creates a second
+/// invite for `organization`, and `c` joins through it as `name`.
+pub fn join_member(relay: &Relay, a: &Device, c: &Device, name: &str, organization: &str) {
+    let first = a.value(&tid("invite-link"));
+    a.fill(&tid("invite-party"), organization);
+    a.click(&tid("invite-create"));
+    a.wait("a fresh invite link", |d| {
+        let link = d.value(&tid("invite-link"));
+        link.contains("#/join/") && link != first
+    });
+    let link = a.value(&tid("invite-link"));
+    c.goto(&format!("{}/", relay.http_url()));
+    c.wait_text(&tid("sync-status"), "saved on relay");
+    c.profile(name, organization);
+    c.goto(&link);
+    c.wait_value(&tid("title-input"), "Untitled partnership");
+    for device in [a, c] {
+        device.wait("the new member in their organization", |d| {
+            d.text(&tid("party-list")).contains(name)
+        });
+    }
+}

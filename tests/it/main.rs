@@ -5,6 +5,7 @@ mod access;
 mod bad_input;
 mod browser;
 mod browser_agreement;
+mod browser_boards;
 mod browser_operate;
 mod browser_plan;
 mod browser_sync;

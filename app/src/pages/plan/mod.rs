@@ -57,11 +57,13 @@ pub enum PlanPage {
     Health,
     /// Reviews and post-mortems with their actions.
     Reviews,
+    /// Live workshop boards.
+    Boards,
 }
 
 impl PlanPage {
     /// Every page, in tab order.
-    pub const ALL: [PlanPage; 12] = [
+    pub const ALL: [PlanPage; 13] = [
         Self::Vetting,
         Self::Objectives,
         Self::Roles,
@@ -74,6 +76,7 @@ impl PlanPage {
         Self::Risks,
         Self::Health,
         Self::Reviews,
+        Self::Boards,
     ];
 
     /// The fragment segment after `#/p/<id>/`.
@@ -91,6 +94,7 @@ impl PlanPage {
             Self::Risks => "risks",
             Self::Health => "health",
             Self::Reviews => "reviews",
+            Self::Boards => "boards",
         }
     }
 
@@ -114,6 +118,7 @@ impl PlanPage {
             Self::Risks => "Risks",
             Self::Health => "Health check",
             Self::Reviews => "Reviews",
+            Self::Boards => "Workshops",
         }
     }
 }
@@ -189,6 +194,7 @@ pub fn PlanView(
                     PlanPage::Health => view! { <operate::health::HealthPage id=id/> }.into_any(),
                     PlanPage::Risks => view! { <operate::risks::RisksPage id=id/> }.into_any(),
                     PlanPage::Reviews => view! { <operate::reviews::ReviewsPage id=id/> }.into_any(),
+                    PlanPage::Boards => view! { <super::boards::BoardsPage id=id/> }.into_any(),
                 }}
             </article>
             </fieldset>

@@ -1,0 +1,113 @@
+//! The partnership's boards and the form creating one from a template.
+
+use accord_shared::automerge::Automerge;
+use accord_shared::ids::DocumentId;
+use accord_shared::model::ItemId;
+use accord_shared::model::boards::{self, NewBoard, Template};
+use leptos::prelude::*;
+
+use crate::components::form::{InlineError, feedback};
+use crate::edit::{self, apply_into};
+use crate::store::Store;
+
+/// One row of the list.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    id: ItemId,
+    title: String,
+    template: &'static str,
+    notes: usize,
+    created: String,
+}
+
+/// The list of boards; picking one puts it in `open`.
+#[component]
+pub fn BoardList(
+    /// The partnership.
+    id: DocumentId,
+    /// The board shown, set when one is opened or created.
+    open: RwSignal<Option<ItemId>>,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let rows = edit::memo(store, id, |doc: &Automerge| {
+        boards::list(doc)
+            .into_iter()
+            .map(|b| Row {
+                id: b.id,
+                title: b.title,
+                template: b.template.label(),
+                notes: b.notes.len(),
+                created: edit::format_date(b.created_at),
+            })
+            .collect::<Vec<_>>()
+    });
+    let error = feedback();
+    let title = RwSignal::new(String::new());
+    let template = RwSignal::new(Template::Retrospective);
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(board) = edit::new_id(error) else {
+            return;
+        };
+        let facilitator = match edit::me_or_error(&id) {
+            Ok(me) => me,
+            Err(e) => {
+                error.set(Some(e.to_string()));
+                return;
+            }
+        };
+        let new = NewBoard {
+            title: title.get_untracked(),
+            template: template.get_untracked(),
+            facilitator,
+        };
+        if apply_into(error, &id, |tx| {
+            boards::create(tx, board, &new, edit::now())
+        }) {
+            title.set(String::new());
+            open.set(Some(board));
+        }
+    };
+    view! {
+        <h2>"Workshops"</h2>
+        <p class="muted">
+            "Run a kick-off, review or retrospective together on a live board; what you decide lands in the plan."
+        </p>
+        <ul class="cards boards-list">
+            {move || rows.get().unwrap_or_default().into_iter().map(|row| {
+                let board = row.id;
+                view! {
+                    <li class="card board-row" data-testid="board-row">
+                        <button class="link board-open" data-testid="board-open"
+                            on:click=move |_| open.set(Some(board))>
+                            {row.title}
+                        </button>
+                        <span class="muted">
+                            {format!(" {} · {} notes · {}", row.template, row.notes, row.created)}
+                        </span>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+        <Show when=move || rows.with(|r| r.as_ref().is_some_and(Vec::is_empty))>
+            <p class="muted" data-testid="no-boards">"No workshop boards yet."</p>
+        </Show>
+        <form class="inline-form" on:submit=create>
+            <select data-testid="new-board-template" aria-label="Template"
+                on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    if let Some(t) = Template::ALL.into_iter().find(|t| t.as_str() == value) {
+                        template.set(t);
+                    }
+                }>
+                {Template::ALL.into_iter().map(|t| view! {
+                    <option value=t.as_str() selected=t == Template::Retrospective>{t.label()}</option>
+                }).collect_view()}
+            </select>
+            <input type="text" data-testid="new-board-title" aria-label="Board title"
+                placeholder="Title (optional)" bind:value=title/>
+            <button type="submit" data-testid="create-board">"Create board"</button>
+        </form>
+        <InlineError message=error test_id="board-create-error"/>
+    }
+}
