@@ -217,6 +217,7 @@ fn fuzz_briefly(root: &Path, seconds: u32) -> anyhow::Result<()> {
 }
 
 fn lint(root: &Path) -> anyhow::Result<()> {
+    web::ensure_wasm_target()?;
     step(root, &cargo(), &["fmt", "--all", "--", "--check"])?;
     step(
         root,

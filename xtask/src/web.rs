@@ -30,16 +30,7 @@ const WASM_FEATURES: &[&str] = &[
 /// Installs what [`build_web`] needs, doing nothing that is already in place:
 /// the `wasm32-unknown-unknown` target and `wasm-bindgen-cli` at [`WASM_BINDGEN_VERSION`].
 pub fn ensure_web_tools() -> anyhow::Result<()> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .context("running rustup (is rustup installed?)")?;
-    if !String::from_utf8_lossy(&installed.stdout)
-        .lines()
-        .any(|l| l.trim() == WASM_TARGET)
-    {
-        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
-    }
+    ensure_wasm_target()?;
     let version = Command::new("wasm-bindgen").arg("--version").output();
     let current = version
         .as_ref()
@@ -239,6 +230,22 @@ fn run(command: &mut Command) -> anyhow::Result<()> {
         .with_context(|| format!("starting {shown}"))?;
     if !status.success() {
         bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+/// Adds the `wasm32-unknown-unknown` target with rustup when it is missing
+/// (the wasm build and the wasm clippy pass both need it).
+pub fn ensure_wasm_target() -> anyhow::Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup (is rustup installed?)")?;
+    if !String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
     }
     Ok(())
 }
