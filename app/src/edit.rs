@@ -6,11 +6,6 @@
 //! - [`parse_date`], [`format_date`], [`parse_number`] turn form text into
 //!   op input, reporting bad text with the same [`OpError`] messages the ops use.
 
-// The model's `OpError` carries Automerge's error inline (128 bytes on
-// 64-bit targets); these results are short-lived and go straight to an
-// inline message, so boxing them buys nothing.
-#![allow(clippy::result_large_err)]
-
 use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;

@@ -155,10 +155,6 @@ pub fn client() -> Option<Rc<Client>> {
 
 /// Opens storage, loads the identity and every stored partnership, then starts
 /// the storage writer and the relay connection loop.
-#[allow(
-    clippy::result_large_err,
-    reason = "OpError is the shared model's error, kept as is"
-)]
 pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
     let storage = Storage::open(DB_NAME).await?;
     let identity = Identity::load_or_create(&storage).await?;
@@ -519,10 +515,6 @@ impl Client {
 
     /// Sets the title or purpose of the overview as one local change. A blank
     /// title (mid-typing) is not saved: a partnership always has a name.
-    #[allow(
-        clippy::result_large_err,
-        reason = "OpError is the shared model's error, kept as is"
-    )]
     pub fn set_field(&self, id: &DocumentId, key: &str, value: &str) -> Result<(), ClientError> {
         match key {
             "title" if value.trim().is_empty() => Ok(()),
@@ -1069,10 +1061,6 @@ impl Client {
     }
 
     /// Moves the partnership's lifecycle stage, recorded as done by this person.
-    #[allow(
-        clippy::result_large_err,
-        reason = "OpError is the shared model's error, kept as is"
-    )]
     pub fn move_stage(&self, id: &DocumentId, to: overview::Stage) -> Result<(), ClientError> {
         let party = self.party_for(id);
         self.change_member(id, &party)?;

@@ -22,7 +22,13 @@ pub enum TextEditError {
     },
     /// Automerge refused (for example, the object is not text).
     #[error(transparent)]
-    Automerge(#[from] AutomergeError),
+    Automerge(Box<AutomergeError>),
+}
+
+impl From<AutomergeError> for TextEditError {
+    fn from(error: AutomergeError) -> Self {
+        Self::Automerge(Box::new(error))
+    }
 }
 
 /// One contiguous replacement: remove `delete` characters at `position`, then insert `insert`.

@@ -3,9 +3,6 @@
 //! attests for a partnership (kept for offline use), and the version of each
 //! agreement this device last looked at.
 
-// The model's `OpError` carries Automerge's error inline; see `edit`.
-#![allow(clippy::result_large_err)]
-
 use accord_shared::automerge::{ChangeHash, ReadDoc};
 use accord_shared::ids::DocumentId;
 use accord_shared::model::{ItemId, MemberId, signoff};

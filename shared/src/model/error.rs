@@ -94,7 +94,15 @@ pub enum OpError {
     Text(#[from] TextEditError),
     /// Automerge refused the change.
     #[error(transparent)]
-    Automerge(#[from] AutomergeError),
+    Automerge(Box<AutomergeError>),
+}
+
+/// Boxed: Automerge's error is large, and every op returns `OpError`, so
+/// keeping it inline made each `Result` over a hundred bytes.
+impl From<AutomergeError> for OpError {
+    fn from(error: AutomergeError) -> Self {
+        Self::Automerge(Box::new(error))
+    }
 }
 
 impl OpError {
@@ -109,6 +117,15 @@ impl OpError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stays_small_enough_to_return_by_value() {
+        assert!(
+            std::mem::size_of::<OpError>() <= 64,
+            "{}",
+            std::mem::size_of::<OpError>()
+        );
+    }
 
     #[test]
     fn messages_read_well_inline() {

@@ -4,11 +4,6 @@
 //!
 //! Times are shown and entered in UTC, the form the model stores.
 
-// The model's `OpError` carries Automerge's error inline (128 bytes on
-// 64-bit targets); these results are short-lived and go straight to an
-// inline message, so boxing them buys nothing.
-#![allow(clippy::result_large_err)]
-
 pub mod attention;
 pub mod conflicts;
 pub mod governance;

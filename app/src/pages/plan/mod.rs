@@ -7,11 +7,6 @@
 //! either writes only the fields that changed or refuses, in which case the
 //! op's message is shown inline and the document is unchanged.
 
-// The model's `OpError` carries Automerge's error inline (128 bytes on
-// 64-bit targets); these results are short-lived and go straight to an
-// inline message, so boxing them buys nothing.
-#![allow(clippy::result_large_err)]
-
 mod comm_plan;
 mod milestones;
 mod objectives;
