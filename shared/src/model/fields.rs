@@ -159,6 +159,43 @@ pub(crate) fn set_text<T: Transactable + ReadDoc>(
     Ok(())
 }
 
+/// Applies one splice (what a text editor reports as the user types) to the
+/// Text field `key`. A field that is missing or a plain string (early
+/// clients) becomes Text holding the spliced content.
+pub(crate) fn splice_text_field<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    edit: &text::Splice,
+) -> Result<(), OpError> {
+    if let Some((Value::Object(ObjType::Text), id)) = tx.get(obj, key)? {
+        text::splice(tx, &id, edit)?;
+        return Ok(());
+    }
+    let old = get_string(tx, obj, key);
+    let length = old.chars().count();
+    if edit
+        .position
+        .checked_add(edit.delete)
+        .is_none_or(|end| end > length)
+    {
+        return Err(text::TextEditError::OutOfRange {
+            position: edit.position,
+            delete: edit.delete,
+            length,
+        }
+        .into());
+    }
+    let spliced: String = old
+        .chars()
+        .take(edit.position)
+        .chain(edit.insert.chars())
+        .chain(old.chars().skip(edit.position + edit.delete))
+        .collect();
+    new_text(tx, obj, key, &spliced)?;
+    Ok(())
+}
+
 /// The trimmed value, or [`OpError::Empty`].
 pub(crate) fn non_empty(field: &'static str, value: &str) -> Result<String, OpError> {
     let trimmed = value.trim();
@@ -259,6 +296,29 @@ mod tests {
         ));
         set_text(&mut doc, &ROOT, "p", "an early bird").unwrap();
         assert_eq!(get_text(&doc, &ROOT, "p"), "an early bird");
+    }
+
+    #[test]
+    fn splicing_a_plain_string_or_missing_field_makes_it_text() {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "p", "early").unwrap();
+        let splice = |position, delete, insert: &str| text::Splice {
+            position,
+            delete,
+            insert: insert.into(),
+        };
+        splice_text_field(&mut doc, &ROOT, "p", &splice(5, 0, " bird")).unwrap();
+        assert!(matches!(
+            doc.get(ROOT, "p").unwrap(),
+            Some((Value::Object(ObjType::Text), _))
+        ));
+        splice_text_field(&mut doc, &ROOT, "p", &splice(0, 1, "E")).unwrap();
+        assert_eq!(get_text(&doc, &ROOT, "p"), "Early bird");
+        splice_text_field(&mut doc, &ROOT, "new", &splice(0, 0, "x")).unwrap();
+        assert_eq!(get_text(&doc, &ROOT, "new"), "x");
+        doc.put(ROOT, "q", "ab").unwrap();
+        assert!(splice_text_field(&mut doc, &ROOT, "q", &splice(1, 2, "")).is_err());
+        assert_eq!(get_string(&doc, &ROOT, "q"), "ab");
     }
 
     #[test]

@@ -26,11 +26,12 @@ use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 use super::error::OpError;
 use super::fields::{
     check_date, check_opt_date, check_range, child_map, get_bool, get_str, get_string, get_text,
-    get_u64, non_empty, put, put_opt, set_text,
+    get_u64, non_empty, put, put_opt, set_text, splice_text_field,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, DELETED_AT, ORDER};
 use super::{members, overview, reviews};
+use crate::text::Splice;
 
 pub(crate) const MEETINGS: &str = "meetings";
 const AGENDA: &str = "agenda";
@@ -625,6 +626,18 @@ pub fn set_minutes<T: Transactable + ReadDoc>(
     set_text(tx, &obj, "minutes", minutes)
 }
 
+/// Applies one splice to the minutes (what the minutes editor reports as
+/// someone types), so two people typing in the minutes at once both keep
+/// their words.
+pub fn edit_minutes<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    edit: &Splice,
+) -> Result<(), OpError> {
+    let obj = require(tx, id)?;
+    splice_text_field(tx, &obj, "minutes", edit)
+}
+
 /// Deletes a meeting (see [`items`] for what deleting means).
 pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
     let map = root_map(tx, MEETINGS)?;
@@ -816,7 +829,7 @@ pub fn upcoming<R: ReadDoc>(doc: &R, now: u64) -> Vec<Meeting> {
 mod tests {
     use super::*;
     use crate::model::fields::DAY_MS;
-    use crate::model::test_support::{T0, id, partnership};
+    use crate::model::test_support::{T0, id, partnership, sync_pair};
 
     fn check_in(at: Option<u64>) -> NewMeeting {
         NewMeeting {
@@ -1036,5 +1049,38 @@ mod tests {
         restore(&mut doc, id(2)).unwrap();
         assert_eq!(list(&doc).len(), 2);
         assert!(restore(&mut doc, id(2)).is_err());
+    }
+
+    #[test]
+    fn two_people_typing_in_the_minutes_at_once_both_keep_their_words() {
+        let mut fixture = partnership();
+        let doc = &mut fixture.doc;
+        schedule(doc, id(1), &check_in(Some(T0 + DAY_MS)), T0).unwrap();
+        set_minutes(doc, id(1), "Agreed.").unwrap();
+        let mut partner = doc.fork();
+        let at = |position, insert: &str| Splice {
+            position,
+            delete: 0,
+            insert: insert.into(),
+        };
+        // Each types with the text they see; neither has the other's edit yet.
+        edit_minutes(doc, id(1), &at(0, "Pilot: ")).unwrap();
+        edit_minutes(&mut partner, id(1), &at(7, " Next: Q3.")).unwrap();
+        sync_pair(doc, &mut partner);
+        assert_eq!(get(doc, id(1)).unwrap().minutes, "Pilot: Agreed. Next: Q3.");
+        assert_eq!(
+            get(&partner, id(1)).unwrap().minutes,
+            "Pilot: Agreed. Next: Q3."
+        );
+        let beyond = Splice {
+            position: 99,
+            delete: 1,
+            insert: String::new(),
+        };
+        assert!(matches!(
+            edit_minutes(doc, id(1), &beyond),
+            Err(OpError::Text(_))
+        ));
+        assert!(edit_minutes(doc, id(9), &at(0, "x")).is_err());
     }
 }

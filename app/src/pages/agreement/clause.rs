@@ -3,18 +3,33 @@
 
 use std::collections::HashMap;
 
+use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::model::agreement::{self, ClauseStatus};
 use accord_shared::model::signoff::{self, InvalidReason, PartyState, Validity};
-use accord_shared::model::{ItemId, PartyId, members};
+use accord_shared::model::{ItemId, OpError, PartyId, members};
+use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use super::comments::Comments;
-use super::editor::BodyEditor;
 use super::{AgreementContext, attested, member_name, party_name};
 use crate::components::form::{InlineError, feedback};
+use crate::components::live_text::LiveTextArea;
 use crate::edit::{self, apply_into};
 use crate::store::Store;
 use crate::sync_client::client;
+
+fn clause_body(doc: &Automerge, clause: ItemId) -> Option<String> {
+    agreement::clause(doc, clause).ok().map(|c| c.body)
+}
+
+fn write_clause_body(
+    tx: &mut Transaction<'_>,
+    clause: ItemId,
+    splice: &Splice,
+) -> Result<(), OpError> {
+    agreement::edit_clause_body(tx, clause, splice)
+}
 
 /// One party's sign-off of a clause, as shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +116,9 @@ pub fn ClauseCard(
             {move || change_note().map(|note| view! {
                 <p class="badge changed" data-testid="clause-changed">{note}</p>
             })}
-            <BodyEditor id=id clause=clause error=error/>
+            <LiveTextArea id=id item=clause read=clause_body write=write_clause_body
+                error=error test_id="clause-body" class="clause-body" label="Clause text"
+                placeholder="The text of this clause"/>
             <InlineError message=error test_id="clause-error"/>
             <SignoffRow clause=clause/>
             <Comments clause=clause/>

@@ -10,12 +10,8 @@
 //! it. Until the relay has been asked once, sign-offs show as unverified,
 //! never as signed.
 
-// The model's `OpError` carries Automerge's error inline; see `plan`.
-#![allow(clippy::result_large_err)]
-
 mod clause;
 mod comments;
-mod editor;
 mod history;
 
 use std::collections::HashMap;

@@ -7,18 +7,22 @@ use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ics;
 use accord_shared::ids::DocumentId;
+use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::meetings::{
-    self, ActionItem, ActionPatch, DEFAULT_DURATION_MINUTES, Meeting, MeetingKind, MeetingPatch,
-    NewAction, NewDecision, NewMeeting,
+    self, ActionItem, ActionPatch, ActionSource, DEFAULT_DURATION_MINUTES, Meeting, MeetingKind,
+    MeetingPatch, NewAction, NewDecision, NewMeeting,
 };
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::{Collection, ItemId, MemberId, OpError, overview, reviews};
+use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use super::{Drafts, format_date_time, format_time, member_name, member_options, parse_time};
 use crate::browser;
 use crate::components::form::{InlineError, feedback};
+use crate::components::live_text::LiveTextArea;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date, parse_whole};
+use crate::pages::boards::source::FromNote;
 use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +185,18 @@ fn ScheduleForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     }
 }
 
+fn minutes_of(doc: &Automerge, meeting: ItemId) -> Option<String> {
+    meetings::get(doc, meeting).ok().map(|m| m.minutes)
+}
+
+fn write_minutes(
+    tx: &mut Transaction<'_>,
+    meeting: ItemId,
+    splice: &Splice,
+) -> Result<(), OpError> {
+    meetings::edit_minutes(tx, meeting, splice)
+}
+
 /// The meeting without its minutes and lists, for the parts of the card
 /// that show only its own fields.
 fn strip(meeting: &Meeting) -> Meeting {
@@ -197,9 +213,8 @@ fn strip(meeting: &Meeting) -> Meeting {
 ///
 /// The card stays in the page while the document changes; each part
 /// re-renders only when what it shows changed. The minutes are written on
-/// every keystroke (a minimal splice, so both parties can type at once)
-/// and the textarea is updated in place, keeping the caret, when the
-/// partner's typing arrives.
+/// every keystroke as a splice rebased over whatever the partner typed
+/// meanwhile, so both parties can type at once (see [`LiveTextArea`]).
 #[component]
 fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
     let meeting = Memo::new(move |_| {
@@ -229,9 +244,6 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
         })
     });
     let actions = Memo::new(move |_| meeting.with(|m| m.as_ref().map(|m| m.actions.clone())));
-    let minutes = Memo::new(move |_| {
-        meeting.with(|m| m.as_ref().map(|m| m.minutes.clone()).unwrap_or_default())
-    });
     let error = feedback();
     let update = move |patch: MeetingPatch| {
         apply_into(error, &id, |tx| meetings::update(tx, mid, &patch));
@@ -293,22 +305,6 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
             </div>
         })
     };
-    let textarea = NodeRef::<leptos::html::Textarea>::new();
-    // The partner's typing arrives: update the text in place, caret kept.
-    Effect::new(move |_| {
-        let text = minutes.get();
-        let Some(element) = textarea.get() else {
-            return;
-        };
-        if element.value() != text {
-            let start = element.selection_start().ok().flatten();
-            let end = element.selection_end().ok().flatten();
-            element.set_value(&text);
-            if let (Some(start), Some(end)) = (start, end) {
-                let _ = element.set_selection_range(start, end);
-            }
-        }
-    });
     let action_rows = move || {
         let list = actions.get()?;
         let members = members.get();
@@ -330,14 +326,9 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
             <InlineError message=error test_id="meeting-row-error"/>
             {move || agenda.get().map(|m| view! { <Agenda id=id meeting=m/> })}
             <h4>"Minutes"</h4>
-            <textarea rows="5" class="minutes" data-testid="meeting-minutes" aria-label="Minutes"
-                placeholder="What was discussed" node_ref=textarea
-                prop:value=minutes.get_untracked()
-                on:input=move |ev| {
-                    let text = event_target_value(&ev);
-                    apply_into(error, &id, |tx| meetings::set_minutes(tx, mid, &text));
-                }>
-            </textarea>
+            <LiveTextArea id=id item=mid read=minutes_of write=write_minutes
+                error=error test_id="meeting-minutes" class="minutes" label="Minutes"
+                placeholder="What was discussed" rows=5/>
             {move || decisions.get().map(|m| view! { <Decisions id=id meeting=m members=members.get()/> })}
             {action_rows}
             {move || view! { <NewActionForm id=id host=ActionHost::Meeting(mid) members=members.get()/> }}
@@ -543,6 +534,13 @@ pub fn ActionRow(
     };
     let overdue = action.is_overdue(now);
     let done = action.done;
+    let link = ItemLink::Action {
+        source: match host {
+            ActionHost::Meeting(m) => ActionSource::Meeting(m),
+            ActionHost::Review(r) => ActionSource::Review(r),
+        },
+        id: aid,
+    };
     view! {
         <li class="action" class:overdue=overdue class:done=done data-testid="action-row">
             <div class="row">
@@ -569,6 +567,7 @@ pub fn ActionRow(
                 </label>
                 {overdue.then(|| view! { <span class="badge late" data-testid="action-overdue">"overdue"</span> })}
                 {action.done_at.map(|at| view! { <span class="muted" data-testid="action-done-at">{format!("done {}", format_date(at))}</span> })}
+                <FromNote id=id link=link/>
                 <button type="button" class="link" data-testid="action-remove"
                     on:click=move |_| { apply_into(error, &id, |tx| host.remove(tx, aid, edit::now())); }>
                     "Remove"

@@ -1,6 +1,7 @@
-//! The clause body editor: a text area whose typing becomes splices of the
-//! clause's Automerge Text, and which takes in a partner's edits without
-//! moving the local cursor.
+//! A text area for long prose that several people type into at once (clause
+//! bodies, meeting minutes): each keystroke becomes a splice of the item's
+//! Automerge Text, and a partner's edits arrive without moving the local
+//! cursor.
 //!
 //! The editor remembers the text it last showed (`shown`). On input it
 //! diffs what the user now sees against `shown` into one splice; if the
@@ -10,9 +11,11 @@
 //! text and its selection is carried across the change with
 //! [`text::map_position`].
 
+use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
-use accord_shared::model::{ItemId, agreement};
-use accord_shared::text;
+use accord_shared::model::{ItemId, OpError};
+use accord_shared::text::{self, Splice};
 use leptos::html::Textarea;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -43,10 +46,14 @@ pub fn utf16_offset(text: &str, index: usize) -> u32 {
         .sum()
 }
 
-fn current_body(id: &DocumentId, clause: ItemId) -> Option<String> {
-    client()?.read_doc(id, |doc| {
-        agreement::clause(doc, clause).ok().map(|c| c.body)
-    })?
+/// Reads the text of `item` from the document (`None` when it is gone).
+pub type ReadText = fn(&Automerge, ItemId) -> Option<String>;
+
+/// Applies one splice to the text of `item`, validated by its op.
+pub type WriteText = fn(&mut Transaction<'_>, ItemId, &Splice) -> Result<(), OpError>;
+
+fn current_text(id: &DocumentId, item: ItemId, read: ReadText) -> Option<String> {
+    client()?.read_doc(id, |doc| read(doc, item))?
 }
 
 fn is_focused(area: &web_sys::HtmlTextAreaElement) -> bool {
@@ -76,34 +83,44 @@ fn show(area: &web_sys::HtmlTextAreaElement, before: &str, body: &str) {
     }
 }
 
-/// The body of one clause as an editable text area.
+/// The Text of one item as a text area that merges concurrent typing.
 #[component]
-pub fn BodyEditor(
+pub fn LiveTextArea(
     /// The partnership.
     id: DocumentId,
-    /// The clause.
-    clause: ItemId,
+    /// The item whose text this edits.
+    item: ItemId,
+    /// How to read the text.
+    read: ReadText,
+    /// How to write a splice of it.
+    write: WriteText,
     /// Where a refused edit is explained.
     error: Feedback,
+    /// `data-testid` of the text area.
+    test_id: &'static str,
+    /// Its CSS class.
+    class: &'static str,
+    /// Its accessible name.
+    label: &'static str,
+    /// Shown while it is empty.
+    placeholder: &'static str,
+    /// Visible lines.
+    #[prop(default = 4)]
+    rows: u32,
 ) -> impl IntoView {
     let store = expect_context::<Store>();
     let area = NodeRef::<Textarea>::new();
     let shown = StoredValue::new(String::new());
-    let body = Memo::new(move |_| {
-        edit::read(store, &id, |doc| {
-            agreement::clause(doc, clause).ok().map(|c| c.body)
-        })
-        .flatten()
-    });
+    let current = Memo::new(move |_| edit::read(store, &id, |doc| read(doc, item)).flatten());
     Effect::new(move |_| {
-        let (Some(body), Some(area)) = (body.get(), area.get()) else {
+        let (Some(current), Some(area)) = (current.get(), area.get()) else {
             return;
         };
         let before = area.value();
-        if before != body {
-            show(&area, &before, &body);
+        if before != current {
+            show(&area, &before, &current);
         }
-        shown.set_value(body);
+        shown.set_value(current);
     });
     let on_input = move |_| {
         let Some(area) = area.get_untracked() else {
@@ -114,16 +131,14 @@ pub fn BodyEditor(
         let Some(local) = text::diff(&base, &typed) else {
             return;
         };
-        let Some(current) = current_body(&id, clause) else {
+        let Some(current) = current_text(&id, item, read) else {
             return;
         };
         let splice = match text::diff(&base, &current) {
             None => local,
             Some(remote) => text::rebase(&local, &remote),
         };
-        if edit::apply_into(error, &id, |tx| {
-            agreement::edit_clause_body(tx, clause, &splice)
-        }) {
+        if edit::apply_into(error, &id, |tx| write(tx, item, &splice)) {
             shown.set_value(typed);
         } else {
             // Refused: show the document's text again, nothing was written.
@@ -134,11 +149,11 @@ pub fn BodyEditor(
     view! {
         <textarea
             node_ref=area
-            class="clause-body"
-            data-testid="clause-body"
-            aria-label="Clause text"
-            rows="4"
-            placeholder="The text of this clause"
+            class=class
+            data-testid=test_id
+            aria-label=label
+            rows=rows
+            placeholder=placeholder
             on:input=on_input
         ></textarea>
     }
