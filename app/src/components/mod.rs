@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod form;
+pub mod live_text;
 mod presence;
 
 use leptos::prelude::*;

@@ -3,7 +3,7 @@
 //! returns to the same page and the relay's SPA fallback is never needed.
 
 pub(crate) mod agreement;
-mod boards;
+pub mod boards;
 mod home;
 mod join;
 pub mod operate;

@@ -263,26 +263,37 @@ pub struct DeletedItem {
 /// The deleted items of a collection, most recently deleted first.
 pub fn deleted<R: ReadDoc>(doc: &R, collection: Collection) -> Result<Vec<DeletedItem>, OpError> {
     let items = collection.locate(doc)?;
+    let label_key = collection.label_key();
+    Ok(deleted_in(doc, &items, |item| {
+        match get_f64(doc, item, label_key) {
+            Some(number) if label_key == "value" => number.to_string(),
+            _ => get_string(doc, item, label_key),
+        }
+    }))
+}
+
+/// The deleted items of the item map `items`, most recently deleted first,
+/// each labelled by `label` from its own map.
+pub(crate) fn deleted_in<R: ReadDoc>(
+    doc: &R,
+    items: &ObjId,
+    label: impl Fn(&ObjId) -> String,
+) -> Vec<DeletedItem> {
     let mut found: Vec<DeletedItem> = doc
-        .keys(&items)
+        .keys(items)
         .filter_map(|key| {
             let id = key.parse::<ItemId>().ok()?;
-            let item = child_map(doc, &items, &key)?;
+            let item = child_map(doc, items, &key)?;
             let deleted_at = get_u64(doc, &item, DELETED_AT)?;
-            let label_key = collection.label_key();
-            let label = match get_f64(doc, &item, label_key) {
-                Some(number) if label_key == "value" => number.to_string(),
-                _ => get_string(doc, &item, label_key),
-            };
             Some(DeletedItem {
                 id,
-                label,
+                label: label(&item),
                 deleted_at,
             })
         })
         .collect();
     found.sort_by(|a, b| b.deleted_at.cmp(&a.deleted_at).then(a.id.cmp(&b.id)));
-    Ok(found)
+    found
 }
 
 /// Moves an item so it is shown at `index` among the live items (clamped to

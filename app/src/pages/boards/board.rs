@@ -241,6 +241,73 @@ pub fn BoardView(
             </form>
         </div>
         <InlineError message=group_error test_id="group-error"/>
+        <RemovedParts/>
+        </Show>
+    }
+}
+
+/// The board's removed columns and notes, each with a way back: an edit
+/// that reached a note after someone removed it is kept in it and returns
+/// with it, and two people removing the last two columns at once leave a
+/// board that a restore mends.
+#[component]
+fn RemovedParts() -> impl IntoView {
+    let ctx = expect_context::<BoardCtx>();
+    let store = expect_context::<Store>();
+    let (id, board) = (ctx.id, ctx.board);
+    let removed = Memo::new(move |_| {
+        edit::read(store, &id, |doc| {
+            (
+                boards::removed_columns(doc, board),
+                boards::removed_notes(doc, board),
+            )
+        })
+        .unwrap_or_default()
+    });
+    let restore = move |column: bool, item: ItemId| {
+        let Some(by) = ctx.me.get_untracked() else {
+            return;
+        };
+        apply_into(ctx.error, &id, |tx| {
+            if column {
+                boards::restore_column(tx, board, item, by)
+            } else {
+                boards::restore_note(tx, board, item, by)
+            }
+        });
+    };
+    let rows = move || {
+        let (columns, notes) = removed.get();
+        let tagged = columns
+            .into_iter()
+            .map(|c| (true, c))
+            .chain(notes.into_iter().map(|n| (false, n)));
+        tagged
+            .map(|(column, item)| {
+                let iid = item.id;
+                let what = if column { "column" } else { "note" };
+                view! {
+                    <li data-testid="removed-part">
+                        <span class="muted">{format!("{what}: ")}</span>
+                        <span>{item.label}</span>
+                        <span class="muted">{format!(" removed {} ", edit::format_date(item.deleted_at))}</span>
+                        <button class="link restore" data-testid="restore-part"
+                            disabled=move || ctx.read_only()
+                            on:click=move |_| restore(column, iid)>
+                            "Restore"
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let count = move || removed.with(|(c, n)| c.len() + n.len());
+    view! {
+        <Show when=move || { count() > 0 }>
+            <details class="removed">
+                <summary data-testid="removed-parts">{move || format!("Removed from this board ({})", count())}</summary>
+                <ul class="plain">{rows}</ul>
+            </details>
         </Show>
     }
 }

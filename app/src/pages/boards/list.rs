@@ -82,9 +82,13 @@ pub fn BoardList(
                             on:click=move |_| open.set(Some(board))>
                             {row.title}
                         </button>
-                        <span class="muted">
+                        <span class="muted grow">
                             {format!(" {} · {} notes · {}", row.template, row.notes, row.created)}
                         </span>
+                        <button class="link" data-testid="board-delete"
+                            on:click=move |_| { apply_into(error, &id, |tx| boards::delete(tx, board, edit::now())); }>
+                            "Remove"
+                        </button>
                     </li>
                 }
             }).collect_view()}
@@ -109,5 +113,45 @@ pub fn BoardList(
             <button type="submit" data-testid="create-board">"Create board"</button>
         </form>
         <InlineError message=error test_id="board-create-error"/>
+        <RemovedBoards id=id/>
+    }
+}
+
+/// Removed boards, each with a way back (notes, votes and timer intact).
+#[component]
+fn RemovedBoards(id: DocumentId) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let error = feedback();
+    let removed = edit::memo(store, id, boards::removed);
+    let rows = move || {
+        removed
+            .get()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let board = item.id;
+                view! {
+                    <li data-testid="removed-board">
+                        <span>{item.label}</span>
+                        <span class="muted">{format!(" removed {} ", edit::format_date(item.deleted_at))}</span>
+                        <button class="link restore" data-testid="restore-board"
+                            on:click=move |_| { apply_into(error, &id, |tx| boards::restore(tx, board)); }>
+                            "Restore"
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        <Show when=move || removed.with(|r| r.as_ref().is_some_and(|r| !r.is_empty()))>
+            <details class="removed">
+                <summary data-testid="removed-boards">
+                    {move || format!("Removed boards ({})", removed.with(|r| r.as_ref().map_or(0, Vec::len)))}
+                </summary>
+                <ul class="plain">{rows}</ul>
+                <InlineError message=error test_id="restore-board-error"/>
+            </details>
+        </Show>
     }
 }

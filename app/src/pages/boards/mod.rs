@@ -11,13 +11,11 @@
 //! ([`crate::sync_client::Client::seal_key`]); after the facilitator reveals,
 //! each author's device publishes its keys by itself ([`publish_keys`]).
 
-// The model's `OpError` carries Automerge's error inline; see `plan`.
-#![allow(clippy::result_large_err)]
-
 mod board;
 mod facilitator;
 mod list;
 mod note;
+pub mod source;
 mod timer;
 mod voting;
 

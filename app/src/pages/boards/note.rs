@@ -9,6 +9,7 @@ use accord_shared::model::boards::facilitation::{self, FocusTarget};
 use accord_shared::model::boards::{self, Colour, Note};
 use accord_shared::model::conflicts::Severity;
 use accord_shared::model::meetings::{self, ActionSource};
+use accord_shared::model::reviews;
 use accord_shared::text::{self, Splice};
 use leptos::html::Textarea;
 use leptos::prelude::*;
@@ -18,7 +19,6 @@ use super::BoardCtx;
 use crate::components::form::{InlineError, feedback};
 use crate::edit::{self, apply_into};
 use crate::pages::Route;
-use crate::pages::plan::PlanPage;
 use crate::presence::party_colour;
 use crate::store::Store;
 use crate::sync_client::client;
@@ -68,7 +68,24 @@ fn conversions(doc: &Automerge) -> Vec<(String, String)> {
             format!("an action item of “{}”", m.title),
         )
     }));
+    out.extend(reviews::list(doc).into_iter().map(|r| {
+        (
+            format!("review-action:{}", r.id),
+            format!("an action item of the review “{}”", r.title),
+        )
+    }));
     out
+}
+
+/// Where the "Turn into…" choice `value` puts an action item, if it is one.
+fn action_host(value: &str) -> Option<ActionSource> {
+    let (kind, item) = value.split_once(':')?;
+    let item = item.parse::<ItemId>().ok()?;
+    match kind {
+        "action" => Some(ActionSource::Meeting(item)),
+        "review-action" => Some(ActionSource::Review(item)),
+        _ => None,
+    }
 }
 
 /// How a link to a plan item reads on the note.
@@ -320,12 +337,9 @@ pub fn NoteCard(
             "conflict" => Conversion::Conflict {
                 severity: Severity::Medium,
             },
-            other => match other
-                .strip_prefix("action:")
-                .and_then(|m| m.parse::<ItemId>().ok())
-            {
-                Some(meeting) => Conversion::Action {
-                    into: ActionSource::Meeting(meeting),
+            other => match action_host(other) {
+                Some(into) => Conversion::Action {
+                    into,
                     owner: Some(by),
                     due: None,
                 },
@@ -455,15 +469,9 @@ pub fn NoteCard(
                     <span class="badge note-group" data-testid="note-group">{g}</span>
                     <button class="link" data-testid="note-ungroup" on:click=ungroup>"ungroup"</button>
                 })}
-                {move || link().map(|l| match l {
-                    // Objectives have a page of their own: link there.
-                    ItemLink::Objective(_) => view! {
-                        <a class="badge note-link" data-testid="note-link"
-                            href=Route::Plan(id, PlanPage::Objectives).hash()>{link_label(l)}</a>
-                    }.into_any(),
-                    _ => view! {
-                        <span class="badge note-link" data-testid="note-link">{link_label(l)}</span>
-                    }.into_any(),
+                {move || link().map(|l| view! {
+                    <a class="badge note-link" data-testid="note-link"
+                        href=Route::Plan(id, super::source::page_of(l)).hash()>{link_label(l)}</a>
                 })}
                 {move || {
                     let names: Vec<String> = selected_by().into_iter().map(|(n, _)| n).collect();
@@ -542,5 +550,20 @@ mod tests {
         let (g1, g2) = (ItemId::from_bytes([1; 16]), ItemId::from_bytes([2; 16]));
         assert_eq!(group_label(&[g2, g1], g1), "Group B");
         assert_eq!(group_label(&[g2, g1], g2), "Group A");
+    }
+
+    #[test]
+    fn action_choices_name_their_meeting_or_review() {
+        let item = ItemId::from_bytes([7; 16]);
+        assert_eq!(
+            action_host(&format!("action:{item}")),
+            Some(ActionSource::Meeting(item))
+        );
+        assert_eq!(
+            action_host(&format!("review-action:{item}")),
+            Some(ActionSource::Review(item))
+        );
+        assert_eq!(action_host("risk"), None);
+        assert_eq!(action_host("action:not-an-id"), None);
     }
 }

@@ -5,6 +5,7 @@
 
 use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
+use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::conflicts::{
     self, Conflict, ConflictPatch, ConflictStatus, NewConflict, Severity,
 };
@@ -16,6 +17,7 @@ use leptos::prelude::*;
 use super::member_name;
 use crate::components::form::{InlineError, feedback};
 use crate::edit::{self, apply_into, format_date};
+use crate::pages::boards::source::FromNote;
 use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +168,7 @@ fn ConflictCard(id: DocumentId, conflict: Conflict, data: Data, now: u64) -> imp
     };
     view! {
         <li class="card conflict" class:overdue=overdue class:resolved=!open data-testid="conflict-row">
+            <FromNote id=id link=ItemLink::Conflict(cid)/>
             <div class="row">
                 <input type="text" class="grow" data-testid="conflict-title" aria-label="Conflict"
                     prop:value=conflict.title.clone()

@@ -5,6 +5,7 @@
 use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::Collection;
+use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::risks::{
     self, HIGH_SCORE, HeatMap, NewRisk, Risk, RiskPatch, RiskStatus,
@@ -14,6 +15,7 @@ use leptos::prelude::*;
 use super::member_options;
 use crate::components::form::{InlineError, feedback};
 use crate::edit::{self, apply_into, parse_whole};
+use crate::pages::boards::source::FromNote;
 use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +85,7 @@ pub fn RisksPage(
                     .collect_view();
                 view! {
                     <li class="card risk" class:high=risk.is_high() data-testid="risk-row">
+                        <FromNote id=id link=ItemLink::Risk(rid)/>
                         <div class="row">
                             <input type="text" class="grow" data-testid="risk-title" aria-label="Risk"
                                 prop:value=risk.title.clone()

@@ -10,7 +10,9 @@ use super::{
     require_note,
 };
 use crate::model::error::OpError;
-use crate::model::fields::{check_date, new_text, non_empty, put, put_opt, set_text};
+use crate::model::fields::{
+    check_date, get_string, get_text, new_text, non_empty, put, put_opt, set_text,
+};
 use crate::model::ids::{ItemId, MemberId};
 use crate::model::items::{self, ORDER};
 use crate::model::meetings::{delete_in, move_in, require_in, restore_in, sub_map};
@@ -115,6 +117,37 @@ pub fn restore_column<T: Transactable + ReadDoc>(
     require_editor(tx, &obj, by)?;
     let map = columns_map(tx, &obj)?;
     restore_in(tx, &map, "column", column)
+}
+
+/// The board's removed columns, most recently removed first, labelled by
+/// their titles.
+pub fn removed_columns<R: ReadDoc>(doc: &R, board: ItemId) -> Vec<items::DeletedItem> {
+    let Ok(obj) = require(doc, board) else {
+        return Vec::new();
+    };
+    let Ok(map) = columns_map(doc, &obj) else {
+        return Vec::new();
+    };
+    items::deleted_in(doc, &map, |column| get_string(doc, column, "title"))
+}
+
+/// The board's removed notes, most recently removed first, labelled by
+/// their text (a note still sealed by private writing has none to show).
+pub fn removed_notes<R: ReadDoc>(doc: &R, board: ItemId) -> Vec<items::DeletedItem> {
+    let Ok(obj) = require(doc, board) else {
+        return Vec::new();
+    };
+    let Ok(map) = notes_map(doc, &obj) else {
+        return Vec::new();
+    };
+    items::deleted_in(doc, &map, |note| {
+        let text = get_text(doc, note, TEXT);
+        if text.trim().is_empty() {
+            "(a private note)".to_owned()
+        } else {
+            text
+        }
+    })
 }
 
 // ---------------------------------------------------------------------------

@@ -62,7 +62,8 @@ use super::members;
 
 pub use content::{
     add_column, add_note, edit_note, group_notes, move_column, move_note, remove_column,
-    remove_note, rename_column, restore_column, restore_note, set_colour, ungroup_note,
+    remove_note, removed_columns, removed_notes, rename_column, restore_column, restore_note,
+    set_colour, ungroup_note,
 };
 pub(crate) use content::{columns_map, create_note};
 pub use seal::SealKey;
@@ -595,6 +596,14 @@ pub fn set_locked<T: Transactable + ReadDoc>(
     let obj = require(tx, board)?;
     require_facilitator(tx, &obj, by)?;
     put(tx, &obj, LOCKED, locked)
+}
+
+/// The removed boards, most recently removed first, labelled by title.
+pub fn removed<R: ReadDoc>(doc: &R) -> Vec<items::DeletedItem> {
+    let Ok(map) = root_map(doc, BOARDS) else {
+        return Vec::new();
+    };
+    items::deleted_in(doc, &map, |board| get_string(doc, board, "title"))
 }
 
 /// Deletes a board (see [`items`] for why deletes are marks).

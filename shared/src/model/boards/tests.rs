@@ -178,8 +178,12 @@ fn templates_give_titles_and_columns() {
     delete(doc, id(9), T0).unwrap();
     assert_eq!(list(doc).len(), 5);
     assert!(get(doc, id(9)).is_err());
+    let gone = removed(doc);
+    assert_eq!(gone.len(), 1);
+    assert_eq!((gone[0].id, gone[0].label.as_str()), (id(9), "Pricing"));
     restore(doc, id(9)).unwrap();
     assert_eq!(list(doc).len(), 6);
+    assert!(removed(doc).is_empty());
 }
 
 #[test]
@@ -363,8 +367,13 @@ fn notes_add_edit_colour_move_group_remove() {
     remove_note(doc, b, d, bob, T0).unwrap();
     assert!(remove_note(doc, b, d, bob, T0).is_err());
     assert_eq!(texts(doc, 1), ["Monthly joint pipeline review"]);
+    let removed = removed_notes(doc, b);
+    assert_eq!(removed.len(), 1);
+    assert_eq!((removed[0].id, removed[0].deleted_at), (d, T0));
+    assert!(!removed[0].label.trim().is_empty());
     restore_note(doc, b, d, bob).unwrap();
     assert_eq!(texts(doc, 1).len(), 2);
+    assert!(removed_notes(doc, b).is_empty());
 }
 
 #[test]
@@ -424,7 +433,15 @@ fn removing_the_last_two_columns_at_once_loses_no_note() {
     let board = get(&fixture.doc, board_id()).unwrap();
     assert!(board.columns.is_empty());
     assert_eq!(board.notes.len(), 1);
+    // Both columns are listed for restoring.
+    let removed: Vec<String> = removed_columns(&fixture.doc, board_id())
+        .into_iter()
+        .map(|c| c.label)
+        .collect();
+    assert_eq!(removed.len(), 2);
+    assert!(removed.contains(&"Later".to_owned()));
     restore_column(&mut fixture.doc, board_id(), id(50), alice).unwrap();
+    assert_eq!(removed_columns(&fixture.doc, board_id()).len(), 1);
     let board = get(&fixture.doc, board_id()).unwrap();
     assert_eq!(board.notes[0].column, id(50));
     assert_eq!(board.notes[0].text, "Keep me");
