@@ -27,6 +27,11 @@ fn vetting(a: &Device, b: &Device, base: &str) {
     );
     assert_eq!(a.text(acme_total), "—");
 
+    // Each organization scores its own column.
+    a.wait("Globex's column to be read-only for Acme", |d| {
+        d.prop(globex, "disabled") == Some(Value::Bool(true))
+    });
+
     // Create and edit: a score, a renamed criterion, a checklist item.
     a.enter(acme, "4");
     a.wait_text(acme_total, "4.00");
@@ -119,6 +124,18 @@ fn objectives(a: &Device, b: &Device, base: &str) {
         device.wait_count(&tid("measurement-row"), 1);
         device.wait_value(&tid("measurement-value"), "20");
     }
+    // The partner brings it back from the KPI's removed list.
+    b.click("[data-testid='kpi-card'] [data-testid='removed-summary']");
+    b.wait_text(
+        "[data-testid='kpi-card'] [data-testid='removed-item']",
+        "measurement",
+    );
+    b.click("[data-testid='kpi-card'] [data-testid='restore-item']");
+    a.wait_count(&tid("measurement-row"), 2);
+    a.wait_value(&tid("measurement-value"), "30");
+    // The KPI is linked to the objective on one device, seen on the other.
+    b.choose_label(&tid("kpi-objective"), "Launch in Norway and Sweden");
+    a.wait_selected(&tid("kpi-objective"), "Launch in Norway and Sweden");
     // A lower target and a slower cadence; a zero cadence is refused.
     a.click(&tid("kpi-settings"));
     a.fill(&tid("kpi-edit-cadence"), "0");

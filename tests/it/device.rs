@@ -296,6 +296,61 @@ impl Device {
         );
     }
 
+    /// Picks the option of a `<select>` whose text is `label` (fires
+    /// `input` and `change`), for options whose values are generated ids.
+    pub fn choose_label(&self, css: &str, label: &str) {
+        let mut element = serde_json::Map::new();
+        element.insert(ELEMENT.to_owned(), Value::String(self.element(css)));
+        let found = self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(&json!({
+                "script": "const [el, label] = arguments; \
+                           const option = [...el.options].find(o => o.text === label); \
+                           if (!option) return false; \
+                           el.value = option.value; \
+                           el.dispatchEvent(new Event('input', { bubbles: true })); \
+                           el.dispatchEvent(new Event('change', { bubbles: true })); \
+                           return true;",
+                "args": [element, label],
+            })),
+        );
+        assert_eq!(
+            found,
+            Value::Bool(true),
+            "[{}] no option {label:?} in {css}",
+            self.name
+        );
+    }
+
+    /// The text of the selected option of the first `<select>` matching `css`.
+    pub fn selected_label(&self, css: &str) -> String {
+        let Some(id) = self.all(css).into_iter().next() else {
+            return String::new();
+        };
+        let mut element = serde_json::Map::new();
+        element.insert(ELEMENT.to_owned(), Value::String(id));
+        self.try_cmd(
+            "POST",
+            "/execute/sync",
+            Some(&json!({
+                "script": "const [el] = arguments; \
+                           return el.selectedIndex < 0 ? '' : el.options[el.selectedIndex].text;",
+                "args": [element],
+            })),
+        )
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+    }
+
+    /// Waits until the selected option of `css` reads `label`.
+    pub fn wait_selected(&self, css: &str, label: &str) {
+        self.wait(&format!("{css} to have {label:?} selected"), |d| {
+            d.selected_label(css) == label
+        });
+    }
+
     /// First-run profile, each field committed on blur.
     pub fn profile(&self, name: &str, organization: &str) {
         self.profile_fields(name, organization, &[]);

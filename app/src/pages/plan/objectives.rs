@@ -5,6 +5,7 @@
 
 use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
+use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::kpis::{
     self, Direction, Health, Kpi, KpiKind, KpiPatch, MeasurementPatch, NewKpi, NewMeasurement,
 };
@@ -21,6 +22,7 @@ use crate::components::form::{InlineError, feedback};
 use crate::edit::{
     self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole,
 };
+use crate::pages::boards::source::FromNote;
 use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -149,6 +151,7 @@ fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
                     .collect_view();
                 view! {
                     <li class="card" data-testid="objective-row">
+                        <FromNote id=id link=ItemLink::Objective(oid)/>
                         <div class="row">
                             <input type="text" class="grow" data-testid="objective-title" aria-label="Objective"
                                 prop:value=objective.title.clone()
@@ -248,18 +251,45 @@ fn KpiList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         let Some(data) = data.get() else {
             return ().into_any();
         };
+        let count = data.kpis.len();
         data.kpis
             .iter()
-            .map(|kpi| view! { <KpiCard id=id kpi=kpi.clone() members=data.members.clone()/> })
+            .enumerate()
+            .map(|(index, kpi)| {
+                view! {
+                    <KpiCard id=id kpi=kpi.clone() members=data.members.clone()
+                        objectives=data.objectives.clone() index=index count=count/>
+                }
+            })
             .collect_view()
             .into_any()
     }
 }
 
 #[component]
-fn KpiCard(id: DocumentId, kpi: Kpi, members: Vec<Member>) -> impl IntoView {
+fn KpiCard(
+    id: DocumentId,
+    kpi: Kpi,
+    members: Vec<Member>,
+    objectives: Vec<Objective>,
+    index: usize,
+    count: usize,
+) -> impl IntoView {
     let error = feedback();
     let kid = kpi.id;
+    let linked = kpi.objective;
+    let objective_options = objectives
+        .iter()
+        .map(|o| view! { <option value=o.id.key() selected=linked == Some(o.id)>{o.title.clone()}</option> })
+        .collect_view();
+    let link_objective = move |ev: leptos::ev::Event| {
+        let objective = event_target_value(&ev).parse::<ItemId>().ok();
+        let patch = KpiPatch {
+            objective: Some(objective),
+            ..KpiPatch::default()
+        };
+        apply_into(error, &id, |tx| kpis::update(tx, kid, &patch));
+    };
     let (target, target_text) = target_of(&kpi.kind);
     let (health_text, health_class) = health_label(kpi.health);
     let points: Vec<(u64, f64)> = kpi.measurements.iter().map(|m| (m.at, m.value)).collect();
@@ -349,6 +379,11 @@ fn KpiCard(id: DocumentId, kpi: Kpi, members: Vec<Member>) -> impl IntoView {
                         apply_into(error, &id, |tx| kpis::update(tx, kid, &patch));
                     }/>
                 <span class=health_class data-testid="kpi-health">{health_text}</span>
+                <select data-testid="kpi-objective" aria-label="Objective" on:change=link_objective>
+                    <option value="" selected=linked.is_none()>"(no objective)"</option>
+                    {objective_options}
+                </select>
+                <super::MoveButtons id=id collection=Collection::Kpis item=kid index=index count=count error=error/>
                 <button class="link" data-testid="kpi-delete"
                     on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Kpis, kid, edit::now())); }>
                     "Remove"
@@ -372,6 +407,7 @@ fn KpiCard(id: DocumentId, kpi: Kpi, members: Vec<Member>) -> impl IntoView {
                 <button type="submit" data-testid="record-measurement">"Record"</button>
             </form>
             <InlineError message=error test_id="measurement-error"/>
+            <super::RemovedItems id=id collection=Collection::Measurements { kpi: kid }/>
         </section>
     }
 }

@@ -74,11 +74,13 @@ pub fn RolesPage(
             .iter()
             .map(|m| view! { <th scope="col" data-testid="raci-member">{m.name.clone()}</th> })
             .collect_view();
+        let count = data.raci.activities.len();
         let rows = data
             .raci
             .activities
             .iter()
-            .map(|activity| {
+            .enumerate()
+            .map(|(index, activity)| {
                 let aid = activity.id;
                 let cells = data
                     .members
@@ -100,6 +102,7 @@ pub fn RolesPage(
                         </th>
                         {cells}
                         <td>
+                            <super::MoveButtons id=id collection=Collection::Activities item=aid index=index count=count error=error/>
                             <button class="link" data-testid="activity-delete"
                                 on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Activities, aid, edit::now())); }>
                                 "Remove"

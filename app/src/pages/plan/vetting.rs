@@ -85,15 +85,24 @@ pub fn VettingPage(
             .iter()
             .map(|p| view! { <th scope="col">{p.name.clone()}</th> })
             .collect_view();
+        let count = data.vetting.criteria.len();
+        // Each organization scores its own column; the others are shown.
+        let me = edit::me(&id);
+        let my_party = data
+            .members
+            .iter()
+            .find(|m| Some(m.id) == me)
+            .and_then(|m| m.party);
         let rows = data
             .vetting
             .criteria
             .iter()
-            .map(|criterion| {
+            .enumerate()
+            .map(|(index, criterion)| {
                 let cid = criterion.id;
                 let cells = parties
                     .iter()
-                    .map(|party| score_cell(id, &data, party.id, cid, table_error))
+                    .map(|party| score_cell(id, &data, party.id, my_party, cid, table_error))
                     .collect_view();
                 view! {
                     <tr data-testid="criterion-row">
@@ -129,6 +138,7 @@ pub fn VettingPage(
                         </td>
                         {cells}
                         <td>
+                            <super::MoveButtons id=id collection=Collection::Criteria item=cid index=index count=count error=table_error/>
                             <button
                                 class="link"
                                 data-testid="criterion-delete"
@@ -215,10 +225,12 @@ pub fn VettingPage(
         let Some(data) = data.get() else {
             return ().into_any();
         };
+        let count = data.vetting.diligence.len();
         data.vetting
             .diligence
             .iter()
-            .map(|item| {
+            .enumerate()
+            .map(|(index, item)| {
                 let did = item.id;
                 let done = item.done;
                 let owner_select = member_options(&data.members, item.owner);
@@ -269,6 +281,13 @@ pub fn VettingPage(
                         {(!item.evidence.trim().is_empty()).then(|| view! {
                             <a href=item.evidence.clone() target="_blank" rel="noopener noreferrer">"open"</a>
                         })}
+                        <super::MoveButtons id=id collection=Collection::Diligence item=did index=index count=count error=diligence_error/>
+                        <button class="link" data-testid="diligence-delete"
+                            on:click=move |_| {
+                                apply_into(diligence_error, &id, |tx| items::delete(tx, Collection::Diligence, did, edit::now()));
+                            }>
+                            "Remove"
+                        </button>
                     </li>
                 }
             })
@@ -326,14 +345,17 @@ pub fn VettingPage(
     }
 }
 
-/// One party's score and note for one criterion.
+/// One party's score and note for one criterion, editable by members of
+/// that party (and by anyone not yet a member of any).
 fn score_cell(
     id: DocumentId,
     data: &Data,
     party: PartyId,
+    my_party: Option<PartyId>,
     criterion: ItemId,
     error: Feedback,
 ) -> impl IntoView + use<> {
+    let theirs = my_party.is_some_and(|mine| mine != party);
     let score = data
         .vetting
         .scores
@@ -350,12 +372,14 @@ fn score_cell(
         .find(|p| p.id == party)
         .map(|p| p.name.clone())
         .unwrap_or_default();
+    let scored_by = theirs.then(|| format!("Scored by {party_name}"));
     view! {
-        <td class="score">
+        <td class="score" title=scored_by>
             <input
                 type="number"
                 class="narrow"
                 data-testid="score-input"
+                disabled=theirs
                 data-party=party_name.clone()
                 aria-label=format!("Score of {party_name}")
                 prop:value=value
@@ -370,6 +394,7 @@ fn score_cell(
             <input
                 type="text"
                 data-testid="score-note"
+                disabled=theirs
                 placeholder="Note"
                 aria-label=format!("Note of {party_name}")
                 prop:value=note
