@@ -159,6 +159,23 @@ fn changed_since_and_history(a: &Device) {
         d.text(&format!("{} ins", tid("version-diff")))
             .contains("Acme")
     });
+    // Compared with the next-oldest version instead of now: the words typed
+    // much later are no longer part of the difference.
+    a.click(&format!(
+        "{} li:nth-last-child(2) {}",
+        tid("history"),
+        tid("history-compare")
+    ));
+    a.wait("the heading to name two past versions", |d| {
+        let heading = d.text(&tid("version-heading"));
+        heading.contains("compared with") && !heading.contains("compared with now")
+    });
+    a.wait("the later typing to leave the difference", |d| {
+        !d.text(&format!("{} ins", tid("version-diff")))
+            .contains("Acme")
+    });
+    a.click(&tid("version-against-now"));
+    a.wait_text(&tid("version-heading"), "compared with now");
     a.click(&tid("version-close"));
 }
 
