@@ -16,6 +16,7 @@ pub mod export;
 pub mod history;
 pub mod ics;
 pub mod ids;
+pub mod markdown;
 pub mod model;
 pub mod protocol;
 pub mod text;

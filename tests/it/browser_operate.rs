@@ -382,6 +382,19 @@ fn reviews_and_attention(a: &Device, b: &Device, base: &str) {
         report.contains("- Open action items: 1 (1 overdue)"),
         "{report}"
     );
+    // The print view shows the same report formatted, not as Markdown.
+    a.click(&tid("report-print"));
+    a.wait_text(
+        "[data-testid='report-text'] h2",
+        "Partnership report: Untitled partnership",
+    );
+    a.wait_text(
+        "[data-testid='report-text'] li",
+        "Open action items: 1 (1 overdue)",
+    );
+    assert!(!a.text(&tid("report-text")).contains("## "));
+    a.click(&tid("report-close"));
+    a.wait_count(&tid("report-text"), 0);
 }
 
 /// The average cell of `party` for `question` in the results table.

@@ -3,6 +3,7 @@
 pub mod chart;
 pub mod form;
 pub mod live_text;
+pub mod markdown;
 mod presence;
 
 use leptos::prelude::*;

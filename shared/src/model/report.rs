@@ -279,12 +279,17 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
         out.push_str("None in the period.\n\n");
     } else {
         for milestone in &achieved {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "- {} — {}",
                 date(milestone.achieved_at.unwrap_or_default()),
                 cell(&milestone.title)
             );
+            let celebration = milestone.celebration.trim();
+            if !celebration.is_empty() {
+                let _ = write!(out, " (celebrated: {})", cell(celebration));
+            }
+            out.push('\n');
         }
         out.push('\n');
     }
@@ -593,7 +598,7 @@ Gaps of 1.0 or more are in bold.
 
 ## Milestones achieved
 
-- 2024-01-16 — First joint customer
+- 2024-01-16 — First joint customer (celebrated: Dinner)
 
 ## Reviews
 
@@ -612,6 +617,28 @@ Gaps of 1.0 or more are in bold.
         // Deterministic: a replica with the same changes renders the same bytes.
         let copy = AutoCommit::load(&doc.clone().save()).unwrap();
         assert_eq!(markdown(&copy, period, now), report);
+    }
+
+    #[test]
+    fn the_report_reads_back_for_its_print_view() {
+        use crate::markdown::{Block, blocks};
+        let parsed = blocks(GOLDEN);
+        let tables: Vec<_> = parsed
+            .iter()
+            .filter_map(|b| match b {
+                Block::Table { header, rows } => Some((header.len(), rows.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(tables.len(), 3, "KPIs, risks, health");
+        for (columns, rows) in &tables {
+            assert!(rows.iter().all(|r| r.len() == *columns));
+        }
+        let headings = parsed
+            .iter()
+            .filter(|b| matches!(b, Block::Heading { .. }))
+            .count();
+        assert_eq!(headings, 9);
     }
 
     #[test]

@@ -25,6 +25,7 @@ use leptos::prelude::*;
 use super::member_name;
 use crate::browser;
 use crate::components::form::{InlineError, feedback};
+use crate::components::markdown::MarkdownView;
 use crate::edit::{self, format_date, parse_date};
 use crate::pages::Route;
 use crate::pages::plan::PlanPage;
@@ -313,17 +314,20 @@ pub fn ReportExport(
             Err(e) => error.set(Some(format!("could not export the report: {e}"))),
         }
     };
-    // Prints the report text alone (the print style hides the rest), so
-    // "Save as PDF" in the print dialog makes the PDF.
+    // Shows the report formatted on the page, then opens the print dialog
+    // once it is drawn; the print style prints it alone, so "Save as PDF"
+    // in that dialog makes the PDF.
     let print = move |_| {
         let Some((text, _)) = render() else {
             return;
         };
         error.set(None);
         printable.set(Some(text));
-        if let Ok(window) = browser::window() {
-            let _ = window.print();
-        }
+        request_animation_frame(|| {
+            if let Ok(window) = browser::window() {
+                let _ = window.print();
+            }
+        });
     };
     view! {
         <section class="report card" aria-label="Partnership report">
@@ -335,7 +339,13 @@ pub fn ReportExport(
                 <button type="button" data-testid="report-print" on:click=print>"Print / PDF"</button>
             </div>
             <InlineError message=error test_id="report-error"/>
-            {move || printable.get().map(|text| view! { <pre class="report-print" data-testid="report-text">{text}</pre> })}
+            {move || printable.get().map(|text| view! {
+                <article class="report-print" data-testid="report-text">
+                    <button type="button" class="link screen-only" data-testid="report-close"
+                        on:click=move |_| printable.set(None)>"Close the print preview"</button>
+                    <MarkdownView text=text/>
+                </article>
+            })}
         </section>
     }
 }

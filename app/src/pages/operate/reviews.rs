@@ -93,6 +93,9 @@ fn ReviewCard(id: DocumentId, review: Review, members: Vec<Member>, now: u64) ->
             view! {
                 <li data-testid="review-milestone">
                     {format!("🎉 {} ({})", m.title, m.achieved_at.map(format_date).unwrap_or_default())}
+                    {(!m.celebration.trim().is_empty()).then(|| view! {
+                        <span class="muted">{format!(" — {}", m.celebration.trim())}</span>
+                    })}
                 </li>
             }
         })
