@@ -9,7 +9,7 @@ use std::time::Duration;
 use accord_shared::engine::{Access, Effect, Engine, Event, Notification};
 use accord_shared::ids::{DocumentId, PeerId};
 use accord_shared::protocol::{Message, PeerMetadata};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::metrics::Metrics;
 use crate::now_ms;
@@ -36,6 +36,9 @@ pub(crate) enum HubInput {
         device: String,
         metadata: Option<PeerMetadata>,
         outbox: mpsc::Sender<Outbound>,
+        /// Signalled when the hub drops the connection because its outbox
+        /// is full (the client does not read), so the connection task ends.
+        drop_signal: Arc<Notify>,
     },
     Message {
         conn: u64,
@@ -87,6 +90,7 @@ struct Connection {
     id: u64,
     device: String,
     outbox: mpsc::Sender<Outbound>,
+    drop_signal: Arc<Notify>,
 }
 
 struct Hub {
@@ -149,6 +153,7 @@ impl Hub {
                 device,
                 metadata,
                 outbox,
+                drop_signal,
             } => {
                 if let Some(old) = self.connections.insert(
                     peer.clone(),
@@ -156,6 +161,7 @@ impl Hub {
                         id: conn,
                         device,
                         outbox,
+                        drop_signal,
                     },
                 ) {
                     let _ = old.outbox.try_send(Outbound::Close(
@@ -243,9 +249,11 @@ impl Hub {
                 match connection.outbox.try_send(Outbound::Frame(message)) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
-                        tracing::warn!(peer = %to, "dropping a client that does not read its messages");
-                        Metrics::inc(&self.metrics.slow_clients_dropped);
-                        self.connections.remove(&to);
+                        if let Some(connection) = self.connections.remove(&to) {
+                            // Its outbox is full, so no close can be queued:
+                            // the connection task closes the socket itself.
+                            connection.drop_signal.notify_one();
+                        }
                         self.run(now, Event::PeerDisconnected { peer: to });
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => {}

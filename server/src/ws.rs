@@ -2,6 +2,7 @@
 //! per-document access checks, and frames in and out.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::access::DocumentAccess;
 use crate::api::ApiError;
@@ -108,6 +109,8 @@ enum Refusal {
     RateLimited,
     #[error("storage error: {0}")]
     Access(String),
+    #[error("dropped: {0} messages were queued for this client and it read none of them")]
+    NotReading(usize),
 }
 
 struct Connection {
@@ -117,6 +120,8 @@ struct Connection {
     outbox: mpsc::Sender<Outbound>,
     documents: HashSet<DocumentId>,
     budget: RateBudget,
+    /// Signalled by the hub when this client's outbox is full.
+    drop_signal: Arc<Notify>,
 }
 
 impl Connection {
@@ -135,15 +140,26 @@ impl Connection {
             id,
             outbox,
             documents: HashSet::new(),
+            drop_signal: Arc::new(Notify::new()),
         };
         let outcome = connection.session(&mut stream).await;
-        if let Err((peer, refusal)) = outcome {
-            Metrics::inc(&metrics.protocol_errors);
-            tracing::info!(connection = id, peer = ?peer, %refusal, "refusing connection");
-            let _ = connection
-                .outbox
-                .send(Outbound::Close(refusal.to_string()))
-                .await;
+        match outcome {
+            Err((peer, refusal @ Refusal::NotReading(_))) => {
+                // Its outbox is full, so nothing more can be queued: close
+                // the socket without a last word.
+                Metrics::inc(&metrics.slow_clients_dropped);
+                tracing::warn!(connection = id, peer = ?peer, %refusal, "dropping a client that does not read its messages");
+                sender.abort();
+            }
+            Err((peer, refusal)) => {
+                Metrics::inc(&metrics.protocol_errors);
+                tracing::info!(connection = id, peer = ?peer, %refusal, "refusing connection");
+                let _ = connection
+                    .outbox
+                    .send(Outbound::Close(refusal.to_string()))
+                    .await;
+            }
+            Ok(()) => {}
         }
         let Connection { outbox, .. } = connection;
         drop(outbox);
@@ -189,8 +205,14 @@ impl Connection {
             device: self.device.clone(),
             metadata,
             outbox: self.outbox.clone(),
+            drop_signal: self.drop_signal.clone(),
         });
-        let result = self.serve(stream, &peer).await;
+        let drop_signal = self.drop_signal.clone();
+        let outbox_messages = self.state.limits.outbox_messages;
+        let result = tokio::select! {
+            result = self.serve(stream, &peer) => result,
+            () = drop_signal.notified() => Err(Refusal::NotReading(outbox_messages)),
+        };
         self.state.hub.send(HubInput::Disconnected {
             conn: self.id,
             peer: peer.clone(),
@@ -312,7 +334,7 @@ fn sender_of(message: &Message) -> Option<&PeerId> {
 async fn send_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, WsMessage>,
     mut outgoing: mpsc::Receiver<Outbound>,
-    metrics: std::sync::Arc<Metrics>,
+    metrics: Arc<Metrics>,
 ) {
     while let Some(outbound) = outgoing.recv().await {
         match outbound {
