@@ -128,7 +128,7 @@ fn objectives(a: &Device, b: &Device, base: &str) {
     b.click("[data-testid='kpi-card'] [data-testid='removed-summary']");
     b.wait_text(
         "[data-testid='kpi-card'] [data-testid='removed-item']",
-        "measurement",
+        "30",
     );
     b.click("[data-testid='kpi-card'] [data-testid='restore-item']");
     a.wait_count(&tid("measurement-row"), 2);
