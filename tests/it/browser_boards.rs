@@ -374,6 +374,31 @@ fn objective_from_note(a: &Device, c: &Device, keys: &[String; 3]) {
     a.click(&link);
     a.element(&tid("page-objectives"));
     a.wait_value(&tid("objective-title"), "Shared calendar worked");
+    // The objective says where it came from, and leads back to the board.
+    a.wait_text(&tid("from-note"), "Q4 retro");
+    a.click(&tid("from-note"));
+    a.wait_text(&tid("board-title"), "Q4 retro");
+}
+
+/// A removed note is listed on the board and comes back for everyone.
+fn removed_note_restored(a: &Device, c: &Device) {
+    add_note(c, 1, "Parking lot");
+    let key = note_key(c, "Parking lot");
+    a.wait("the new note on the facilitator's board", |d| {
+        note_texts(d).iter().any(|t| t == "Parking lot")
+    });
+    c.click(&format!("{} {}", note(&key), tid("note-menu")));
+    c.click(&format!("{} {}", note(&key), tid("note-remove")));
+    a.wait("the note gone", |d| {
+        !note_texts(d).iter().any(|t| t == "Parking lot")
+    });
+    a.click(&tid("removed-parts"));
+    a.wait_text(&tid("removed-part"), "Parking lot");
+    a.click(&tid("restore-part"));
+    c.wait("the note back", |d| {
+        note_texts(d).iter().any(|t| t == "Parking lot")
+    });
+    c.wait_count(&tid("removed-part"), 0);
 }
 
 #[test]
@@ -427,6 +452,7 @@ fn boards_live_vote_and_offline_participant() {
     drag_and_group(&a, &b, &c);
     timer_survives_reload(&a, &c);
     objective_from_note(&a, &c, &keys);
+    removed_note_restored(&a, &c);
     for d in [&a, &b, &c] {
         d.wait_text(&tid("sync-status"), "saved on relay");
     }
