@@ -8,11 +8,7 @@
 //! Needs the built app in `ACCORD_WEB_DIST`, Chromium and chromedriver;
 //! `ACCORD_SKIP_BROWSER=1` skips.
 
-use crate::device::{Device, TwoOrganizations, open_page, tid};
-
-/// Ctrl+Home, Ctrl+End, then the null key releasing Ctrl.
-const TO_START: &str = "\u{E009}\u{E011}\u{E000}";
-const TO_END: &str = "\u{E009}\u{E010}\u{E000}";
+use crate::device::{Device, TO_END, TO_START, TwoOrganizations, open_page, tid};
 
 const FIRST: &str = "[data-testid='clause']:nth-child(1)";
 const THIRD: &str = "[data-testid='clause']:nth-child(3)";

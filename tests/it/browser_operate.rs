@@ -27,7 +27,7 @@
 
 use serde_json::{Value, json};
 
-use crate::device::{Device, TwoOrganizations, open_page, tid};
+use crate::device::{Device, TO_END, TO_START, TwoOrganizations, open_page, tid};
 
 /// W3C WebDriver's key for element references.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -190,6 +190,18 @@ fn meetings(a: &Device, b: &Device, base: &str) {
         &tid("meeting-minutes"),
         "Pipeline is healthy. Webinar agreed for March. Globex sends the deck.",
     );
+    // Both type into the minutes at once, at either end: both keep their words.
+    let (acme, globex) = ("Attendees: both teams. ", " Next check-in in January.");
+    std::thread::scope(|s| {
+        s.spawn(|| a.keys(&tid("meeting-minutes"), &format!("{TO_START}{acme}")));
+        s.spawn(|| b.keys(&tid("meeting-minutes"), &format!("{TO_END}{globex}")));
+    });
+    let merged = format!(
+        "{acme}Pipeline is healthy. Webinar agreed for March. Globex sends the deck.{globex}"
+    );
+    for device in [a, b] {
+        device.wait_value(&tid("meeting-minutes"), &merged);
+    }
     b.wait_text(&tid("decision-text"), "Co-host the March webinar");
     b.wait_value(&tid("action-title"), "Send the webinar brief");
     b.wait_value(&tid("action-owner"), &owner);

@@ -17,6 +17,10 @@ pub const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// Control, and the null key that releases modifiers.
 pub const TAB: &str = "\u{E004}";
 pub const SELECT_ALL: &str = "\u{E009}a\u{E000}";
+/// Ctrl+Home, then the null key releasing Ctrl: the caret to the start.
+pub const TO_START: &str = "\u{E009}\u{E011}\u{E000}";
+/// Ctrl+End, then the null key releasing Ctrl: the caret to the end.
+pub const TO_END: &str = "\u{E009}\u{E010}\u{E000}";
 
 /// One Chromium session with a fresh profile: one device.
 pub struct Device {
