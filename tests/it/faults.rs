@@ -150,7 +150,17 @@ async fn a_client_that_never_reads_is_dropped_and_memory_stays_bounded() {
         .change(id, |tx| tx.put(ROOT, "still", "working"))
         .unwrap();
     writer.wait_synced(id, WAIT).await.unwrap();
-    drop(silent);
+    // The relay closed the dropped client's connection: reading what was
+    // buffered for it ends, so it knows to reconnect.
+    let ended = tokio::time::timeout(WAIT, async {
+        while let Some(Ok(frame)) = silent.next().await {
+            if matches!(frame, WsMessage::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the relay left the dropped client's socket open");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
