@@ -139,6 +139,28 @@ pub fn rebase(local: &Splice, remote: &Splice) -> Splice {
     }
 }
 
+/// The splice to apply to `current` when someone turned `base` into
+/// `typed` while the document moved from `base` to `current` (another
+/// person typed in the same text): their edit rebased over the other's, so
+/// both keep their words. `None` when `typed` is `base`.
+pub fn rebase_typing(base: &str, typed: &str, current: &str) -> Option<Splice> {
+    let local = diff(base, typed)?;
+    Some(match diff(base, current) {
+        None => local,
+        Some(remote) => rebase(&local, &remote),
+    })
+}
+
+/// `text` with `edit` applied, clamped to its end (for text held outside
+/// the document).
+pub fn apply(text: &str, edit: &Splice) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    let start = edit.position.min(chars.len());
+    let end = edit.position.saturating_add(edit.delete).min(chars.len());
+    chars.splice(start..end, edit.insert.chars());
+    chars.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use automerge::sync::SyncDoc;
@@ -146,6 +168,27 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn typing_over_a_concurrent_edit_keeps_both() {
+        let edit = rebase_typing("Weekly sync", "Weekly sync, shorter", "The weekly sync").unwrap();
+        assert_eq!(apply("The weekly sync", &edit), "The weekly sync, shorter");
+        assert_eq!(rebase_typing("same", "same", "changed"), None);
+        let plain = rebase_typing("ab", "axb", "ab").unwrap();
+        assert_eq!(apply("ab", &plain), "axb");
+        // Clamped rather than out of bounds on text held outside a document.
+        assert_eq!(
+            apply(
+                "日本",
+                &Splice {
+                    position: 9,
+                    delete: 3,
+                    insert: "語".into()
+                }
+            ),
+            "日本語"
+        );
+    }
 
     fn doc_with_text(initial: &str) -> (AutoCommit, ObjId) {
         let mut doc = AutoCommit::new();
@@ -209,14 +252,6 @@ mod tests {
             }
             prop_assert_eq!(doc.text(&text).unwrap(), new);
         }
-    }
-
-    fn apply(text: &str, edit: &Splice) -> String {
-        let chars: Vec<char> = text.chars().collect();
-        let mut out: String = chars[..edit.position].iter().collect();
-        out.push_str(&edit.insert);
-        out.extend(&chars[edit.position + edit.delete..]);
-        out
     }
 
     #[test]

@@ -29,31 +29,6 @@ use serde_json::{Value, json};
 
 use crate::device::{Device, TO_END, TO_START, TwoOrganizations, open_page, tid};
 
-/// W3C WebDriver's key for element references.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-/// Picks the `<option>` whose text is `label` in the `<select>` at `css`
-/// (fires `input` and `change`), for choices whose values are ids.
-fn choose_label(device: &Device, css: &str, label: &str) {
-    let mut element = serde_json::Map::new();
-    element.insert(ELEMENT.to_owned(), Value::String(device.element(css)));
-    let found = device.cmd(
-        "POST",
-        "/execute/sync",
-        Some(&json!({
-            "script": "const [el, label] = arguments; \
-                       const option = [...el.options].find(o => o.text === label); \
-                       if (!option) { return false; } \
-                       el.value = option.value; \
-                       el.dispatchEvent(new Event('input', { bubbles: true })); \
-                       el.dispatchEvent(new Event('change', { bubbles: true })); \
-                       return true;",
-            "args": [element, label],
-        })),
-    );
-    assert_eq!(found, Value::Bool(true), "no option {label:?} in {css}");
-}
-
 /// The values of every input matching `css`, in document order.
 fn values(device: &Device, css: &str) -> Vec<String> {
     device
@@ -154,7 +129,7 @@ fn meetings(a: &Device, b: &Device, base: &str) {
     b.enter(&tid("meeting-title"), "Check-in with Globex");
     a.wait_value(&tid("meeting-title"), "Check-in with Globex");
     assert_eq!(a.value(&tid("new-action-title")), "Send the webinar brief");
-    choose_label(a, &tid("new-action-owner"), "Bob Brown");
+    a.choose_label(&tid("new-action-owner"), "Bob Brown");
     a.choose(&tid("new-action-due"), "2026-01-15");
     a.click(&tid("add-action"));
     a.wait_count(&tid("action-row"), 1);
@@ -234,7 +209,7 @@ fn risks(a: &Device, b: &Device, base: &str) {
     );
     assert!(a.all(&tid("risk-row")).is_empty());
     a.fill(&tid("new-risk-likelihood"), "4");
-    choose_label(a, &tid("new-risk-owner"), "Alice Adams");
+    a.choose_label(&tid("new-risk-owner"), "Alice Adams");
     a.fill(&tid("new-risk-mitigation"), "Pair on every component");
     a.click(&tid("add-risk"));
     a.wait_count(&tid("risk-row"), 1);
@@ -295,7 +270,7 @@ fn governance_and_conflicts(a: &Device, b: &Device, base: &str) {
     b.click("[data-testid='committee-member'][data-member='Bob Brown']");
     a.wait_text(&tid("committee-parties"), "2 member(s) from 2 party(ies)");
     a.fill(&tid("new-right-decision"), "Pricing of joint offers");
-    choose_label(a, &tid("new-right-decider"), "Joint steering committee");
+    a.choose_label(&tid("new-right-decider"), "Joint steering committee");
     a.click(&tid("add-right"));
     a.wait_count(&tid("right-row"), 1);
     b.wait_value(&tid("right-decision"), "Pricing of joint offers");
@@ -354,7 +329,7 @@ fn reviews_and_attention(a: &Device, b: &Device, base: &str) {
     a.wait_text(&tid("review-kind"), "Retrospective");
     a.enter(&tid("review-went-well"), "Joint pipeline doubled");
     a.fill(&tid("new-action-title"), "Share the retro notes");
-    choose_label(a, &tid("new-action-owner"), "Alice Adams");
+    a.choose_label(&tid("new-action-owner"), "Alice Adams");
     a.choose(&tid("new-action-due"), "2026-11-01");
     a.click(&tid("add-action"));
     a.wait_count(&tid("action-row"), 1);

@@ -56,7 +56,8 @@ fn current_text(id: &DocumentId, item: ItemId, read: ReadText) -> Option<String>
     client()?.read_doc(id, |doc| read(doc, item))?
 }
 
-fn is_focused(area: &web_sys::HtmlTextAreaElement) -> bool {
+/// Whether `area` has the keyboard focus.
+pub fn is_focused(area: &web_sys::HtmlTextAreaElement) -> bool {
     web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.active_element())
@@ -128,15 +129,11 @@ pub fn LiveTextArea(
         };
         let typed = area.value();
         let base = shown.get_value();
-        let Some(local) = text::diff(&base, &typed) else {
-            return;
-        };
         let Some(current) = current_text(&id, item, read) else {
             return;
         };
-        let splice = match text::diff(&base, &current) {
-            None => local,
-            Some(remote) => text::rebase(&local, &remote),
+        let Some(splice) = text::rebase_typing(&base, &typed, &current) else {
+            return;
         };
         if edit::apply_into(error, &id, |tx| write(tx, item, &splice)) {
             shown.set_value(typed);

@@ -10,49 +10,25 @@ use accord_shared::model::boards::{self, Colour, Note};
 use accord_shared::model::conflicts::Severity;
 use accord_shared::model::meetings::{self, ActionSource};
 use accord_shared::model::reviews;
-use accord_shared::text::{self, Splice};
+use accord_shared::text;
 use leptos::html::Textarea;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 use super::BoardCtx;
 use crate::components::form::{InlineError, feedback};
+use crate::components::live_text::is_focused;
 use crate::edit::{self, apply_into};
 use crate::pages::Route;
 use crate::presence::party_colour;
 use crate::store::Store;
 use crate::sync_client::client;
 
-fn is_focused(element: &web_sys::HtmlTextAreaElement) -> bool {
-    web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.active_element())
-        .is_some_and(|active| {
-            active.unchecked_ref::<web_sys::Node>() == element.unchecked_ref::<web_sys::Node>()
-        })
-}
-
-/// `text` with `edit` applied (positions in characters, clamped).
-fn apply_splice(text: &str, edit: &Splice) -> String {
-    let mut chars: Vec<char> = text.chars().collect();
-    let start = edit.position.min(chars.len());
-    let end = edit.position.saturating_add(edit.delete).min(chars.len());
-    chars.splice(start..end, edit.insert.chars());
-    chars.into_iter().collect()
-}
-
 /// The note's new text when the user turned `base` into `typed` while the
 /// document moved from `base` to `current` (someone else typed in the same
 /// note): the user's change is rebased over theirs, so both keep their words.
 fn merge(base: &str, typed: &str, current: &str) -> String {
-    let Some(local) = text::diff(base, typed) else {
-        return current.to_owned();
-    };
-    let local = match text::diff(base, current) {
-        None => local,
-        Some(remote) => text::rebase(&local, &remote),
-    };
-    apply_splice(current, &local)
+    text::rebase_typing(base, typed, current)
+        .map_or_else(|| current.to_owned(), |edit| text::apply(current, &edit))
 }
 
 /// What the "Turn into…" menu offers: (value, label).
