@@ -160,7 +160,10 @@ async fn a_client_that_never_reads_is_dropped_and_memory_stays_bounded() {
         }
     })
     .await;
-    assert!(ended.is_ok(), "the relay left the dropped client's socket open");
+    assert!(
+        ended.is_ok(),
+        "the relay left the dropped client's socket open"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
