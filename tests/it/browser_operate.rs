@@ -340,6 +340,17 @@ fn reviews_and_attention(a: &Device, b: &Device, base: &str) {
     b.wait_value(&tid("action-title"), "Share the retro notes");
     b.enter(&tid("review-to-improve"), "Answer leads within a day");
     a.wait_value(&tid("review-to-improve"), "Answer leads within a day");
+    // Both write "went well" at once; the card stays put and both keep
+    // their words.
+    let (acme, globex) = ("Kick-off on time. ", " Shared dashboard live.");
+    std::thread::scope(|s| {
+        s.spawn(|| a.keys(&tid("review-went-well"), &format!("{TO_START}{acme}")));
+        s.spawn(|| b.keys(&tid("review-went-well"), &format!("{TO_END}{globex}")));
+    });
+    let merged = format!("{acme}Joint pipeline doubled{globex}");
+    for device in [a, b] {
+        device.wait_value(&tid("review-went-well"), &merged);
+    }
 
     // Acme's overview lists the overdue action and what Globex did since
     // Acme last looked; a report period ending before it starts is refused.

@@ -17,6 +17,7 @@ use automerge::{ObjId, ObjType, ReadDoc};
 use super::error::OpError;
 use super::fields::{
     check_date, get_str, get_string, get_text, get_u64, new_text, non_empty, put, set_text,
+    splice_text_field,
 };
 use super::ids::ItemId;
 use super::items;
@@ -24,6 +25,7 @@ use super::meetings::{
     self, ActionItem, ActionPatch, NewAction, delete_in, require_in, restore_in, root_map,
 };
 use super::milestones::{self, Milestone};
+use crate::text::Splice;
 
 pub(crate) const REVIEWS: &str = "reviews";
 
@@ -230,6 +232,36 @@ pub fn update<T: Transactable + ReadDoc>(
     Ok(())
 }
 
+/// Which prose field of a review an editor splices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prose {
+    /// What went well.
+    WentWell,
+    /// What to improve.
+    ToImprove,
+}
+
+impl Prose {
+    fn key(self) -> &'static str {
+        match self {
+            Self::WentWell => "went_well",
+            Self::ToImprove => "to_improve",
+        }
+    }
+}
+
+/// Applies one splice to a prose field (what its editor reports as someone
+/// types), so both parties writing the retro at once keep their words.
+pub fn edit_prose<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    field: Prose,
+    edit: &Splice,
+) -> Result<(), OpError> {
+    let obj = require(tx, id)?;
+    splice_text_field(tx, &obj, field.key(), edit)
+}
+
 /// Deletes a review.
 pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
     let map = root_map(tx, REVIEWS)?;
@@ -294,7 +326,48 @@ mod tests {
     use crate::model::fields::DAY_MS;
     use crate::model::meetings::ActionSource;
     use crate::model::milestones::NewMilestone;
-    use crate::model::test_support::{T0, id, partnership};
+    use crate::model::test_support::{T0, id, partnership, sync_pair};
+
+    #[test]
+    fn both_parties_writing_the_retro_at_once_keep_their_words() {
+        let mut fixture = partnership();
+        let doc = &mut fixture.doc;
+        let new = NewReview {
+            kind: ReviewKind::Retrospective,
+            title: "Q1 retro".into(),
+            from: T0,
+            to: T0 + 90 * DAY_MS,
+        };
+        add(doc, id(1), &new, T0).unwrap();
+        let mut partner = doc.fork();
+        let insert = |position, text: &str| Splice {
+            position,
+            delete: 0,
+            insert: text.into(),
+        };
+        edit_prose(doc, id(1), Prose::WentWell, &insert(0, "Fast decisions.")).unwrap();
+        edit_prose(
+            &mut partner,
+            id(1),
+            Prose::WentWell,
+            &insert(0, "Shared pipeline."),
+        )
+        .unwrap();
+        edit_prose(
+            &mut partner,
+            id(1),
+            Prose::ToImprove,
+            &insert(0, "Legal turnaround."),
+        )
+        .unwrap();
+        sync_pair(doc, &mut partner);
+        let (ours, theirs) = (get(doc, id(1)).unwrap(), get(&partner, id(1)).unwrap());
+        assert_eq!(ours.went_well, theirs.went_well);
+        assert!(ours.went_well.contains("Fast decisions."));
+        assert!(ours.went_well.contains("Shared pipeline."));
+        assert_eq!(ours.to_improve, "Legal turnaround.");
+        assert!(edit_prose(doc, id(9), Prose::WentWell, &insert(0, "x")).is_err());
+    }
 
     #[test]
     fn reviews_with_actions_and_celebrated_milestones() {

@@ -4,14 +4,17 @@
 //! to celebrate them.
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::reviews::{self, NewReview, Review, ReviewKind, ReviewPatch};
-use accord_shared::model::{Collection, DAY_MS, OpError};
+use accord_shared::model::reviews::{self, NewReview, Prose, Review, ReviewKind, ReviewPatch};
+use accord_shared::model::{Collection, DAY_MS, ItemId, OpError};
+use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use super::meetings::{ActionHost, ActionRow, NewActionForm};
 use crate::components::form::{InlineError, feedback};
+use crate::components::live_text::LiveTextArea;
 use crate::edit::{self, apply_into, format_date, parse_date};
 use crate::store::Store;
 
@@ -49,63 +52,98 @@ pub fn ReviewsPage(
     let store = expect_context::<Store>();
     let data = edit::memo(store, id, load);
     super::Drafts::provide();
-    let cards = move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        let now = edit::now();
-        data.reviews
-            .iter()
-            .rev()
-            .map(|r| view! { <ReviewCard id=id review=r.clone() members=data.members.clone() now=now/> })
-            .collect_view()
-            .into_any()
-    };
+    // Newest first; each card stays in the page while the document changes.
+    let ids = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| d.reviews.iter().rev().map(|r| r.id).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
     view! {
         <h2>"Reviews and post-mortems"</h2>
         <NewReviewForm id=id/>
-        <ul class="cards">{cards}</ul>
+        <ul class="cards">
+            <For each=move || ids.get() key=|rid| *rid let:rid>
+                <ReviewCard id=id rid=rid data=data/>
+            </For>
+        </ul>
         <crate::pages::plan::RemovedItems id=id collection=Collection::Reviews/>
     }
 }
 
-#[allow(clippy::needless_pass_by_value)] // component props are owned
+fn went_well(doc: &Automerge, review: ItemId) -> Option<String> {
+    reviews::get(doc, review).ok().map(|r| r.went_well)
+}
+
+fn to_improve(doc: &Automerge, review: ItemId) -> Option<String> {
+    reviews::get(doc, review).ok().map(|r| r.to_improve)
+}
+
+fn write_went_well(
+    tx: &mut Transaction<'_>,
+    review: ItemId,
+    splice: &Splice,
+) -> Result<(), OpError> {
+    reviews::edit_prose(tx, review, Prose::WentWell, splice)
+}
+
+fn write_to_improve(
+    tx: &mut Transaction<'_>,
+    review: ItemId,
+    splice: &Splice,
+) -> Result<(), OpError> {
+    reviews::edit_prose(tx, review, Prose::ToImprove, splice)
+}
+
+/// One review. Like a meeting card it stays in the page while the document
+/// changes and each part re-renders only when what it shows changed; the two
+/// prose fields take every keystroke as a splice, so both parties writing
+/// the retro at once keep their words (see [`LiveTextArea`]).
 #[component]
-fn ReviewCard(id: DocumentId, review: Review, members: Vec<Member>, now: u64) -> impl IntoView {
-    let rid = review.id;
+fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
+    let review = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .and_then(|d| d.reviews.iter().find(|r| r.id == rid).cloned())
+        })
+    });
+    let members = Memo::new(move |_| {
+        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
+    });
+    let head = Memo::new(move |_| {
+        review.with(|r| r.as_ref().map(|r| (r.kind, r.title.clone(), r.from, r.to)))
+    });
+    let celebrated = Memo::new(move |_| {
+        review.with(|r| {
+            r.as_ref()
+                .map(|r| r.milestones_achieved.clone())
+                .unwrap_or_default()
+        })
+    });
+    let actions = Memo::new(move |_| {
+        review.with(|r| r.as_ref().map(|r| r.actions.clone()).unwrap_or_default())
+    });
     let error = feedback();
     let update = move |patch: ReviewPatch| {
         apply_into(error, &id, |tx| reviews::update(tx, rid, &patch));
     };
-    let from = RwSignal::new(format_date(review.from));
-    let to = RwSignal::new(format_date(review.to));
-    let set_period = move |_| match period(&from.get_untracked(), &to.get_untracked()) {
-        Ok(p) => update(ReviewPatch {
-            period: Some(p),
-            ..ReviewPatch::default()
-        }),
-        Err(e) => error.set(Some(e.to_string())),
-    };
-    let celebrated = review
-        .milestones_achieved
-        .iter()
-        .map(|m| {
-            view! {
-                <li data-testid="review-milestone">
-                    {format!("🎉 {} ({})", m.title, m.achieved_at.map(format_date).unwrap_or_default())}
-                    {(!m.celebration.trim().is_empty()).then(|| view! {
-                        <span class="muted">{format!(" — {}", m.celebration.trim())}</span>
-                    })}
-                </li>
-            }
-        })
-        .collect_view();
-    view! {
-        <li class="card review" data-testid="review-card">
+    let header = move || {
+        let (kind, title, from_ms, to_ms) = head.get()?;
+        let from = RwSignal::new(format_date(from_ms));
+        let to = RwSignal::new(format_date(to_ms));
+        let set_period = move |_| match period(&from.get_untracked(), &to.get_untracked()) {
+            Ok(p) => update(ReviewPatch {
+                period: Some(p),
+                ..ReviewPatch::default()
+            }),
+            Err(e) => error.set(Some(e.to_string())),
+        };
+        Some(view! {
             <div class="row">
-                <span class="badge kind" data-testid="review-kind">{review.kind.label()}</span>
+                <span class="badge kind" data-testid="review-kind">{kind.label()}</span>
                 <input type="text" class="grow" data-testid="review-title" aria-label="Review title"
-                    prop:value=review.title.clone()
+                    prop:value=title
                     on:change=move |ev| update(ReviewPatch { title: Some(event_target_value(&ev)), ..ReviewPatch::default() })/>
                 <label>"From " <input type="date" data-testid="review-from" bind:value=from on:change=set_period/></label>
                 <label>"to " <input type="date" data-testid="review-to" bind:value=to on:change=set_period/></label>
@@ -114,30 +152,55 @@ fn ReviewCard(id: DocumentId, review: Review, members: Vec<Member>, now: u64) ->
                     "Remove"
                 </button>
             </div>
+        })
+    };
+    let celebration = move || {
+        let list = celebrated.get();
+        (!list.is_empty()).then(|| {
+            view! {
+                <h4>"Achieved in this period"</h4>
+                <ul class="plain celebrate">
+                    {list.into_iter().map(|m| view! {
+                        <li data-testid="review-milestone">
+                            {format!("🎉 {} ({})", m.title, m.achieved_at.map(format_date).unwrap_or_default())}
+                            {(!m.celebration.trim().is_empty()).then(|| view! {
+                                <span class="muted">{format!(" — {}", m.celebration.trim())}</span>
+                            })}
+                        </li>
+                    }).collect_view()}
+                </ul>
+            }
+        })
+    };
+    let action_rows = move || {
+        let members = members.get();
+        let now = edit::now();
+        actions
+            .get()
+            .into_iter()
+            .map(|action| view! {
+                <ActionRow id=id host=ActionHost::Review(rid) action=action members=members.clone() now=now/>
+            })
+            .collect_view()
+    };
+    view! {
+        <li class="card review" data-testid="review-card">
+            {header}
             <InlineError message=error test_id="review-row-error"/>
             <div class="two-col">
                 <label class="block">"What went well"
-                    <textarea rows="3" data-testid="review-went-well" prop:value=review.went_well.clone()
-                        on:change=move |ev| update(ReviewPatch { went_well: Some(event_target_value(&ev)), ..ReviewPatch::default() })>
-                    </textarea>
+                    <LiveTextArea id=id item=rid read=went_well write=write_went_well error=error
+                        test_id="review-went-well" class="" label="What went well" placeholder="" rows=3/>
                 </label>
                 <label class="block">"What to improve"
-                    <textarea rows="3" data-testid="review-to-improve" prop:value=review.to_improve.clone()
-                        on:change=move |ev| update(ReviewPatch { to_improve: Some(event_target_value(&ev)), ..ReviewPatch::default() })>
-                    </textarea>
+                    <LiveTextArea id=id item=rid read=to_improve write=write_to_improve error=error
+                        test_id="review-to-improve" class="" label="What to improve" placeholder="" rows=3/>
                 </label>
             </div>
-            {(!review.milestones_achieved.is_empty()).then(|| view! {
-                <h4>"Achieved in this period"</h4>
-                <ul class="plain celebrate">{celebrated}</ul>
-            })}
+            {celebration}
             <h4>"Actions"</h4>
-            <ul class="plain actions">
-                {review.actions.iter().map(|action| view! {
-                    <ActionRow id=id host=ActionHost::Review(rid) action=action.clone() members=members.clone() now=now/>
-                }).collect_view()}
-            </ul>
-            <NewActionForm id=id host=ActionHost::Review(rid) members=members.clone()/>
+            <ul class="plain actions">{action_rows}</ul>
+            {move || view! { <NewActionForm id=id host=ActionHost::Review(rid) members=members.get()/> }}
         </li>
     }
 }
