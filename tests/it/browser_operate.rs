@@ -221,6 +221,22 @@ fn risks(a: &Device, b: &Device, base: &str) {
     // closes it; Acme's heat map empties.
     b.wait_text(cell, "1");
     b.wait_value(&tid("risk-mitigation"), "Pair on every component");
+    // Acme keeps typing the mitigation while Globex changes the same risk:
+    // the field keeps its focus and caret, and the words stay in order.
+    a.keys(&tid("risk-mitigation"), &format!("{TO_END} and review"));
+    b.wait_value(
+        &tid("risk-mitigation"),
+        "Pair on every component and review",
+    );
+    b.choose(&tid("risk-status"), "mitigating");
+    a.wait_value(&tid("risk-status"), "mitigating");
+    a.type_keys(" weekly");
+    for device in [a, b] {
+        device.wait_value(
+            &tid("risk-mitigation"),
+            "Pair on every component and review weekly",
+        );
+    }
     b.enter(&tid("risk-contingency"), "Contractor on call");
     b.choose(&tid("risk-status"), "closed");
     a.wait_value(&tid("risk-contingency"), "Contractor on call");

@@ -18,11 +18,12 @@ use automerge::{ObjId, ReadDoc};
 use super::error::OpError;
 use super::fields::{
     check_date, check_range, get_str, get_string, get_text, get_u64, new_text, non_empty, put,
-    put_opt, set_text,
+    put_opt, set_text, splice_text_field,
 };
 use super::ids::{ItemId, MemberId};
 use super::items;
 use super::meetings::{check_member, delete_in, require_in, restore_in, root_map};
+use crate::text::Splice;
 
 pub(crate) const RISKS: &str = "risks";
 
@@ -287,6 +288,37 @@ pub fn update<T: Transactable + ReadDoc>(
     Ok(())
 }
 
+/// Which prose field of a risk an editor splices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prose {
+    /// How the risk is being reduced.
+    Mitigation,
+    /// What happens if it occurs.
+    Contingency,
+}
+
+impl Prose {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Mitigation => "mitigation",
+            Self::Contingency => "contingency",
+        }
+    }
+}
+
+/// Applies one splice to a prose field (what its editor reports as someone
+/// types), so both parties working on the same risk keep their words.
+pub fn edit_prose<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    field: Prose,
+    edit: &Splice,
+) -> Result<(), OpError> {
+    let map = root_map(tx, RISKS)?;
+    let obj = require_in(tx, &map, "risk", id)?;
+    splice_text_field(tx, &obj, field.key(), edit)
+}
+
 /// Deletes a risk (closing it is usually what is meant).
 pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
     let map = root_map(tx, RISKS)?;
@@ -302,7 +334,49 @@ pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_support::{T0, id, partnership};
+    use crate::model::test_support::{T0, id, partnership, sync_pair};
+
+    #[test]
+    fn two_people_writing_one_mitigation_keep_their_words() {
+        let mut fixture = partnership();
+        let doc = &mut fixture.doc;
+        add(doc, id(1), &risk("Key engineer leaves", 3, 5), T0).unwrap();
+        let mut partner = doc.fork();
+        let insert = |position, text: &str| Splice {
+            position,
+            delete: 0,
+            insert: text.into(),
+        };
+        let before = get(doc, id(1)).unwrap().mitigation.chars().count();
+        edit_prose(
+            doc,
+            id(1),
+            Prose::Mitigation,
+            &insert(0, "Pair on releases. "),
+        )
+        .unwrap();
+        edit_prose(
+            &mut partner,
+            id(1),
+            Prose::Mitigation,
+            &insert(before, " Document the build."),
+        )
+        .unwrap();
+        edit_prose(
+            &mut partner,
+            id(1),
+            Prose::Contingency,
+            &insert(0, "Hire a contractor. "),
+        )
+        .unwrap();
+        sync_pair(doc, &mut partner);
+        let (ours, theirs) = (get(doc, id(1)).unwrap(), get(&partner, id(1)).unwrap());
+        assert_eq!(ours.mitigation, theirs.mitigation);
+        assert!(ours.mitigation.starts_with("Pair on releases. "));
+        assert!(ours.mitigation.ends_with(" Document the build."));
+        assert!(ours.contingency.starts_with("Hire a contractor. "));
+        assert!(edit_prose(doc, id(9), Prose::Mitigation, &insert(0, "x")).is_err());
+    }
 
     fn risk(title: &str, likelihood: u8, impact: u8) -> NewRisk {
         NewRisk {

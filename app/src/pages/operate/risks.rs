@@ -3,17 +3,20 @@
 //! not closed. High risks (score ≥ [`risks::HIGH_SCORE`]) are highlighted.
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
-use accord_shared::model::Collection;
 use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::risks::{
-    self, HIGH_SCORE, HeatMap, NewRisk, Risk, RiskPatch, RiskStatus,
+    self, HIGH_SCORE, HeatMap, NewRisk, Prose, Risk, RiskPatch, RiskStatus,
 };
+use accord_shared::model::{Collection, ItemId, OpError};
+use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use super::member_options;
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::live_text::LiveTextArea;
 use crate::edit::{self, apply_into, parse_whole};
 use crate::pages::boards::source::FromNote;
 use crate::store::Store;
@@ -54,9 +57,134 @@ fn heat(score: u32) -> &'static str {
 }
 
 /// A 1–5 level typed into a form, or the op's message.
-fn level(field: &'static str, text: &str) -> Result<u8, accord_shared::model::OpError> {
+fn level(field: &'static str, text: &str) -> Result<u8, OpError> {
     // In 1..=5, so it fits.
     parse_whole(field, text, 1, 5).map(|v| v as u8)
+}
+
+fn mitigation(doc: &Automerge, risk: ItemId) -> Option<String> {
+    risks::get(doc, risk).ok().map(|r| r.mitigation)
+}
+
+fn contingency(doc: &Automerge, risk: ItemId) -> Option<String> {
+    risks::get(doc, risk).ok().map(|r| r.contingency)
+}
+
+fn write_mitigation(
+    tx: &mut Transaction<'_>,
+    risk: ItemId,
+    splice: &Splice,
+) -> Result<(), OpError> {
+    risks::edit_prose(tx, risk, Prose::Mitigation, splice)
+}
+
+fn write_contingency(
+    tx: &mut Transaction<'_>,
+    risk: ItemId,
+    splice: &Splice,
+) -> Result<(), OpError> {
+    risks::edit_prose(tx, risk, Prose::Contingency, splice)
+}
+
+/// One risk. Its fields re-render only when this risk changes, and the
+/// mitigation and contingency plan take every keystroke as a splice, so a
+/// partner's edit elsewhere never drops what is being typed here and both
+/// can write the same plan at once (see [`LiveTextArea`]).
+#[component]
+fn RiskRow(
+    id: DocumentId,
+    rid: ItemId,
+    data: Memo<Option<Data>>,
+    error: Feedback,
+) -> impl IntoView {
+    // The risk without its prose, which the text areas show themselves.
+    let risk = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .and_then(|d| d.risks.iter().find(|r| r.id == rid))
+                .map(|r| Risk {
+                    mitigation: String::new(),
+                    contingency: String::new(),
+                    ..r.clone()
+                })
+        })
+    });
+    let members = Memo::new(move |_| {
+        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
+    });
+    let update = move |patch: RiskPatch| {
+        apply_into(error, &id, |tx| risks::update(tx, rid, &patch));
+    };
+    let fields = move || {
+        let risk = risk.get()?;
+        let statuses = RiskStatus::ALL
+            .into_iter()
+            .map(|s| view! { <option value=s.as_str() selected=s == risk.status>{status_label(s)}</option> })
+            .collect_view();
+        Some(view! {
+            <div class="row">
+                <input type="text" class="grow" data-testid="risk-title" aria-label="Risk"
+                    prop:value=risk.title.clone()
+                    on:change=move |ev| update(RiskPatch { title: Some(event_target_value(&ev)), ..RiskPatch::default() })/>
+                <span class=heat(u32::from(risk.score())) data-testid="risk-score">{format!("score {}", risk.score())}</span>
+                {risk.is_high().then(|| view! { <span class="badge late" data-testid="risk-high">"high"</span> })}
+            </div>
+            <div class="row">
+                <label>"Likelihood "
+                    <input type="number" class="narrow" data-testid="risk-likelihood"
+                        prop:value=risk.likelihood.to_string()
+                        on:change=move |ev| match level("likelihood", &event_target_value(&ev)) {
+                            Ok(v) => update(RiskPatch { likelihood: Some(v), ..RiskPatch::default() }),
+                            Err(e) => error.set(Some(e.to_string())),
+                        }/>
+                </label>
+                <label>"Impact "
+                    <input type="number" class="narrow" data-testid="risk-impact"
+                        prop:value=risk.impact.to_string()
+                        on:change=move |ev| match level("impact", &event_target_value(&ev)) {
+                            Ok(v) => update(RiskPatch { impact: Some(v), ..RiskPatch::default() }),
+                            Err(e) => error.set(Some(e.to_string())),
+                        }/>
+                </label>
+                <label>"Owner "
+                    <select data-testid="risk-owner"
+                        on:change=move |ev| update(RiskPatch { owner: Some(event_target_value(&ev).parse().ok()), ..RiskPatch::default() })>
+                        {member_options(&members.get(), risk.owner)}
+                    </select>
+                </label>
+                <label>"Status "
+                    <select data-testid="risk-status"
+                        on:change=move |ev| {
+                            let value = event_target_value(&ev);
+                            if let Some(status) = RiskStatus::ALL.into_iter().find(|s| s.as_str() == value) {
+                                update(RiskPatch { status: Some(status), ..RiskPatch::default() });
+                            }
+                        }>
+                        {statuses}
+                    </select>
+                </label>
+                <button type="button" class="link" data-testid="risk-delete"
+                    on:click=move |_| { apply_into(error, &id, |tx| risks::delete(tx, rid, edit::now())); }>
+                    "Remove"
+                </button>
+            </div>
+        })
+    };
+    view! {
+        <li class="card risk" class:high=move || risk.with(|r| r.as_ref().is_some_and(Risk::is_high))
+            data-testid="risk-row">
+            <FromNote id=id link=ItemLink::Risk(rid)/>
+            {fields}
+            <label class="block">"Mitigation"
+                <LiveTextArea id=id item=rid read=mitigation write=write_mitigation error=error
+                    test_id="risk-mitigation" class="" label="Mitigation" placeholder="" rows=2/>
+            </label>
+            <label class="block">"Contingency plan"
+                <LiveTextArea id=id item=rid read=contingency write=write_contingency error=error
+                    test_id="risk-contingency" class="" label="Contingency plan" placeholder="" rows=2/>
+            </label>
+        </li>
+    }
 }
 
 /// The risks page.
@@ -68,86 +196,14 @@ pub fn RisksPage(
     let store = expect_context::<Store>();
     let data = edit::memo(store, id, load);
     let error = feedback();
-    let rows = move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        data.risks
-            .iter()
-            .map(|risk| {
-                let rid = risk.id;
-                let update = move |patch: RiskPatch| {
-                    apply_into(error, &id, |tx| risks::update(tx, rid, &patch));
-                };
-                let statuses = RiskStatus::ALL
-                    .into_iter()
-                    .map(|s| view! { <option value=s.as_str() selected=s == risk.status>{status_label(s)}</option> })
-                    .collect_view();
-                view! {
-                    <li class="card risk" class:high=risk.is_high() data-testid="risk-row">
-                        <FromNote id=id link=ItemLink::Risk(rid)/>
-                        <div class="row">
-                            <input type="text" class="grow" data-testid="risk-title" aria-label="Risk"
-                                prop:value=risk.title.clone()
-                                on:change=move |ev| update(RiskPatch { title: Some(event_target_value(&ev)), ..RiskPatch::default() })/>
-                            <span class=heat(u32::from(risk.score())) data-testid="risk-score">{format!("score {}", risk.score())}</span>
-                            {risk.is_high().then(|| view! { <span class="badge late" data-testid="risk-high">"high"</span> })}
-                        </div>
-                        <div class="row">
-                            <label>"Likelihood "
-                                <input type="number" class="narrow" data-testid="risk-likelihood"
-                                    prop:value=risk.likelihood.to_string()
-                                    on:change=move |ev| match level("likelihood", &event_target_value(&ev)) {
-                                        Ok(v) => update(RiskPatch { likelihood: Some(v), ..RiskPatch::default() }),
-                                        Err(e) => error.set(Some(e.to_string())),
-                                    }/>
-                            </label>
-                            <label>"Impact "
-                                <input type="number" class="narrow" data-testid="risk-impact"
-                                    prop:value=risk.impact.to_string()
-                                    on:change=move |ev| match level("impact", &event_target_value(&ev)) {
-                                        Ok(v) => update(RiskPatch { impact: Some(v), ..RiskPatch::default() }),
-                                        Err(e) => error.set(Some(e.to_string())),
-                                    }/>
-                            </label>
-                            <label>"Owner "
-                                <select data-testid="risk-owner"
-                                    on:change=move |ev| update(RiskPatch { owner: Some(event_target_value(&ev).parse().ok()), ..RiskPatch::default() })>
-                                    {member_options(&data.members, risk.owner)}
-                                </select>
-                            </label>
-                            <label>"Status "
-                                <select data-testid="risk-status"
-                                    on:change=move |ev| {
-                                        let value = event_target_value(&ev);
-                                        if let Some(status) = RiskStatus::ALL.into_iter().find(|s| s.as_str() == value) {
-                                            update(RiskPatch { status: Some(status), ..RiskPatch::default() });
-                                        }
-                                    }>
-                                    {statuses}
-                                </select>
-                            </label>
-                            <button type="button" class="link" data-testid="risk-delete"
-                                on:click=move |_| { apply_into(error, &id, |tx| risks::delete(tx, rid, edit::now())); }>
-                                "Remove"
-                            </button>
-                        </div>
-                        <label class="block">"Mitigation"
-                            <textarea rows="2" data-testid="risk-mitigation" prop:value=risk.mitigation.clone()
-                                on:change=move |ev| update(RiskPatch { mitigation: Some(event_target_value(&ev)), ..RiskPatch::default() })>
-                            </textarea>
-                        </label>
-                        <label class="block">"Contingency plan"
-                            <textarea rows="2" data-testid="risk-contingency" prop:value=risk.contingency.clone()
-                                on:change=move |ev| update(RiskPatch { contingency: Some(event_target_value(&ev)), ..RiskPatch::default() })>
-                            </textarea>
-                        </label>
-                    </li>
-                }
-            })
-            .collect_view()
-            .into_any()
-    };
+    // Each row stays in the page while the document changes.
+    let ids = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| d.risks.iter().map(|r| r.id).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
     let map = move || {
         data.with(|d| d.as_ref().map(|d| risks::heat_map(&d.risks)))
             .unwrap_or_default()
@@ -155,7 +211,11 @@ pub fn RisksPage(
     view! {
         <h2>"Risks"</h2>
         <HeatMapView map=Signal::derive(map)/>
-        <ul class="cards">{rows}</ul>
+        <ul class="cards">
+            <For each=move || ids.get() key=|rid| *rid let:rid>
+                <RiskRow id=id rid=rid data=data error=error/>
+            </For>
+        </ul>
         <InlineError message=error test_id="risk-row-error"/>
         <NewRiskForm id=id data=data/>
         <crate::pages::plan::RemovedItems id=id collection=Collection::Risks/>
