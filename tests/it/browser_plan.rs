@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use crate::device::{Device, TwoOrganizations, open_page, tid};
+use crate::device::{Device, TO_END, TO_START, TwoOrganizations, open_page, tid};
 
 fn vetting(a: &Device, b: &Device, base: &str) {
     open_page(a, b, base, "vetting");
@@ -100,6 +100,20 @@ fn objectives(a: &Device, b: &Device, base: &str) {
     // The partner sees objective, status, KPI, chart; records 45 (on track).
     b.wait_value(&tid("objective-title"), "Launch in the Nordics");
     b.wait_value(&tid("objective-status"), "in_progress");
+    // Both list deliverables at once, at either end: both keep theirs.
+    a.keys(&tid("objective-deliverables"), "Launch plan.");
+    b.wait_value(&tid("objective-deliverables"), "Launch plan.");
+    let (acme, globex) = ("Pricing sheet. ", " Partner list.");
+    std::thread::scope(|s| {
+        s.spawn(|| a.keys(&tid("objective-deliverables"), &format!("{TO_START}{acme}")));
+        s.spawn(|| b.keys(&tid("objective-deliverables"), &format!("{TO_END}{globex}")));
+    });
+    for device in [a, b] {
+        device.wait_value(
+            &tid("objective-deliverables"),
+            "Pricing sheet. Launch plan. Partner list.",
+        );
+    }
     b.wait_text(&tid("kpi-health"), "at risk");
     b.element(&tid("kpi-chart"));
     b.fill(&tid("measurement-value-input"), "45");

@@ -10,11 +10,12 @@ use automerge::{ObjId, ReadDoc};
 use super::error::OpError;
 use super::fields::{
     check_date, check_opt_date, get_str, get_string, get_text, get_u64, new_text, non_empty, put,
-    put_opt, set_text,
+    put_opt, set_text, splice_text_field,
 };
 use super::ids::{ItemId, PartyId};
 use super::items::{self, Collection};
 use super::parties;
+use crate::text::Splice;
 
 const TITLE: &str = "title";
 const OWNER: &str = "owner";
@@ -220,10 +221,52 @@ pub fn update<T: Transactable + ReadDoc>(
     Ok(())
 }
 
+/// Applies one splice to the deliverables (what their editor reports as
+/// someone types), so both parties listing deliverables at once keep theirs.
+pub fn edit_deliverables<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    edit: &Splice,
+) -> Result<(), OpError> {
+    let obj = items::require(tx, Collection::Objectives, id)?;
+    splice_text_field(tx, &obj, DELIVERABLES, edit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_support::{T0, id, partnership};
+    use crate::model::test_support::{T0, id, partnership, sync_pair};
+
+    #[test]
+    fn both_parties_listing_deliverables_at_once_keep_theirs() {
+        let mut fixture = partnership();
+        let doc = &mut fixture.doc;
+        let new = NewObjective {
+            title: "Launch in the Nordics".into(),
+            owner: None,
+            deliverables: "Plan.".into(),
+            due: None,
+        };
+        add(doc, id(1), &new, T0).unwrap();
+        let mut partner = doc.fork();
+        let insert = |position, text: &str| Splice {
+            position,
+            delete: 0,
+            insert: text.into(),
+        };
+        edit_deliverables(doc, id(1), &insert(0, "Pricing. ")).unwrap();
+        edit_deliverables(&mut partner, id(1), &insert(5, " Partner list.")).unwrap();
+        sync_pair(doc, &mut partner);
+        assert_eq!(
+            get(doc, id(1)).unwrap().deliverables,
+            "Pricing. Plan. Partner list."
+        );
+        assert_eq!(
+            get(&partner, id(1)).unwrap().deliverables,
+            "Pricing. Plan. Partner list."
+        );
+        assert!(edit_deliverables(doc, id(9), &insert(0, "x")).is_err());
+    }
 
     #[test]
     fn add_and_read() {

@@ -4,6 +4,7 @@
 //! chart with the target line, and health derived from the latest values.
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::kpis::{
@@ -15,10 +16,12 @@ use accord_shared::model::objectives::{
 };
 use accord_shared::model::parties::{self, Party};
 use accord_shared::model::{Collection, ItemId, OpError, PartyId, items};
+use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use crate::components::chart::TrendChart;
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::live_text::LiveTextArea;
 use crate::edit::{
     self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole,
 };
@@ -129,82 +132,127 @@ pub fn ObjectivesPage(
 #[component]
 fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let rows = move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        let count = data.objectives.len();
-        data.objectives
-            .iter()
-            .enumerate()
-            .map(|(index, objective)| {
-                let oid = objective.id;
-                let update = move |patch: ObjectivePatch| {
-                    apply_into(error, &id, |tx| objectives::update(tx, oid, &patch));
-                };
-                let statuses = ObjectiveStatus::ALL
-                    .into_iter()
-                    .map(|s| {
-                        let chosen = s == objective.status;
-                        view! { <option value=s.as_str() selected=chosen>{status_label(s)}</option> }
-                    })
-                    .collect_view();
-                view! {
-                    <li class="card" data-testid="objective-row">
-                        <FromNote id=id link=ItemLink::Objective(oid)/>
-                        <div class="row">
-                            <input type="text" class="grow" data-testid="objective-title" aria-label="Objective"
-                                prop:value=objective.title.clone()
-                                on:change=move |ev| update(ObjectivePatch { title: Some(event_target_value(&ev)), ..ObjectivePatch::default() })/>
-                            <select data-testid="objective-status" aria-label="Status"
-                                on:change=move |ev| {
-                                    match event_target_value(&ev).parse::<ObjectiveStatus>() {
-                                        Ok(status) => update(ObjectivePatch { status: Some(status), ..ObjectivePatch::default() }),
-                                        Err(e) => error.set(Some(e.to_string())),
-                                    }
-                                }>
-                                {statuses}
-                            </select>
-                        </div>
-                        <div class="row">
-                            <label>"Owner "
-                                <select data-testid="objective-owner"
-                                    on:change=move |ev| {
-                                        let owner = event_target_value(&ev).parse::<PartyId>().ok();
-                                        update(ObjectivePatch { owner: Some(owner), ..ObjectivePatch::default() });
-                                    }>
-                                    {party_options(&data.parties, objective.owner)}
-                                </select>
-                            </label>
-                            <label>"Due "
-                                <input type="date" data-testid="objective-due"
-                                    prop:value=format_opt_date(objective.due)
-                                    on:change=move |ev| {
-                                        match parse_date("due date", &event_target_value(&ev)) {
-                                            Ok(due) => update(ObjectivePatch { due: Some(due), ..ObjectivePatch::default() }),
-                                            Err(e) => error.set(Some(e.to_string())),
-                                        }
-                                    }/>
-                            </label>
-                            <super::MoveButtons id=id collection=Collection::Objectives item=oid index=index count=count error=error/>
-                            <button class="link" data-testid="objective-delete"
-                                on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Objectives, oid, edit::now())); }>
-                                "Remove"
-                            </button>
-                        </div>
-                        <textarea rows="2" data-testid="objective-deliverables" placeholder="Deliverables" aria-label="Deliverables"
-                            prop:value=objective.deliverables.clone()
-                            on:change=move |ev| update(ObjectivePatch { deliverables: Some(event_target_value(&ev)), ..ObjectivePatch::default() })>
-                        </textarea>
-                    </li>
-                }
+    // Each row stays in the page while the document changes.
+    let ids = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| d.objectives.iter().map(|o| o.id).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
+    view! {
+        <ul class="cards">
+            <For each=move || ids.get() key=|oid| *oid let:oid>
+                <ObjectiveRow id=id oid=oid data=data ids=ids error=error/>
+            </For>
+        </ul>
+        <InlineError message=error test_id="objective-row-error"/>
+    }
+}
+
+fn deliverables_of(doc: &Automerge, objective: ItemId) -> Option<String> {
+    objectives::get(doc, objective).ok().map(|o| o.deliverables)
+}
+
+fn write_deliverables(
+    tx: &mut Transaction<'_>,
+    objective: ItemId,
+    splice: &Splice,
+) -> Result<(), OpError> {
+    objectives::edit_deliverables(tx, objective, splice)
+}
+
+/// One objective. Its fields re-render only when this objective (or its
+/// place in the list) changes, and the deliverables take every keystroke as
+/// a splice, so a partner's edit never drops what is being typed here.
+#[component]
+fn ObjectiveRow(
+    id: DocumentId,
+    oid: ItemId,
+    data: Memo<Option<Data>>,
+    ids: Memo<Vec<ItemId>>,
+    error: Feedback,
+) -> impl IntoView {
+    // The objective without its deliverables, which the text area shows.
+    let objective = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .and_then(|d| d.objectives.iter().find(|o| o.id == oid))
+                .map(|o| Objective {
+                    deliverables: String::new(),
+                    ..o.clone()
+                })
+        })
+    });
+    let parties = Memo::new(move |_| {
+        data.with(|d| d.as_ref().map(|d| d.parties.clone()).unwrap_or_default())
+    });
+    let place = Memo::new(move |_| {
+        ids.with(|ids| (ids.iter().position(|i| *i == oid).unwrap_or(0), ids.len()))
+    });
+    let update = move |patch: ObjectivePatch| {
+        apply_into(error, &id, |tx| objectives::update(tx, oid, &patch));
+    };
+    let fields = move || {
+        let objective = objective.get()?;
+        let (index, count) = place.get();
+        let statuses = ObjectiveStatus::ALL
+            .into_iter()
+            .map(|s| {
+                let chosen = s == objective.status;
+                view! { <option value=s.as_str() selected=chosen>{status_label(s)}</option> }
             })
-            .collect_view()
-            .into_any()
+            .collect_view();
+        Some(view! {
+            <div class="row">
+                <input type="text" class="grow" data-testid="objective-title" aria-label="Objective"
+                    prop:value=objective.title.clone()
+                    on:change=move |ev| update(ObjectivePatch { title: Some(event_target_value(&ev)), ..ObjectivePatch::default() })/>
+                <select data-testid="objective-status" aria-label="Status"
+                    on:change=move |ev| {
+                        match event_target_value(&ev).parse::<ObjectiveStatus>() {
+                            Ok(status) => update(ObjectivePatch { status: Some(status), ..ObjectivePatch::default() }),
+                            Err(e) => error.set(Some(e.to_string())),
+                        }
+                    }>
+                    {statuses}
+                </select>
+            </div>
+            <div class="row">
+                <label>"Owner "
+                    <select data-testid="objective-owner"
+                        on:change=move |ev| {
+                            let owner = event_target_value(&ev).parse::<PartyId>().ok();
+                            update(ObjectivePatch { owner: Some(owner), ..ObjectivePatch::default() });
+                        }>
+                        {party_options(&parties.get(), objective.owner)}
+                    </select>
+                </label>
+                <label>"Due "
+                    <input type="date" data-testid="objective-due"
+                        prop:value=format_opt_date(objective.due)
+                        on:change=move |ev| {
+                            match parse_date("due date", &event_target_value(&ev)) {
+                                Ok(due) => update(ObjectivePatch { due: Some(due), ..ObjectivePatch::default() }),
+                                Err(e) => error.set(Some(e.to_string())),
+                            }
+                        }/>
+                </label>
+                <super::MoveButtons id=id collection=Collection::Objectives item=oid index=index count=count error=error/>
+                <button class="link" data-testid="objective-delete"
+                    on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Objectives, oid, edit::now())); }>
+                    "Remove"
+                </button>
+            </div>
+        })
     };
     view! {
-        <ul class="cards">{rows}</ul>
-        <InlineError message=error test_id="objective-row-error"/>
+        <li class="card" data-testid="objective-row">
+            <FromNote id=id link=ItemLink::Objective(oid)/>
+            {fields}
+            <LiveTextArea id=id item=oid read=deliverables_of write=write_deliverables error=error
+                test_id="objective-deliverables" class="" label="Deliverables" placeholder="Deliverables" rows=2/>
+        </li>
     }
 }
 
