@@ -109,7 +109,7 @@ enum Refusal {
     RateLimited,
     #[error("storage error: {0}")]
     Access(String),
-    #[error("dropped: {0} messages were queued for this client and it read none of them")]
+    #[error("dropped: {0} messages were queued for this client without being read")]
     NotReading(usize),
 }
 
