@@ -27,13 +27,14 @@ use automerge::{ObjId, ObjType, ReadDoc};
 use super::error::OpError;
 use super::fields::{
     DAY_MS, check_date, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text,
-    non_empty, put, put_opt, set_text,
+    non_empty, put, put_opt, set_text, splice_text_field,
 };
 use super::governance::{self, EscalationLevel};
 use super::ids::{ItemId, MemberId};
 use super::items;
 use super::meetings::{delete_in, require_in, restore_in, root_map, sub_map};
 use super::members;
+use crate::text::Splice;
 
 pub(crate) const CONFLICTS: &str = "conflicts";
 const ESCALATIONS: &str = "escalations";
@@ -357,6 +358,18 @@ pub fn update<T: Transactable + ReadDoc>(
     Ok(())
 }
 
+/// Applies one splice to the description (what its editor reports as
+/// someone types), so both parties describing the same conflict keep their
+/// words.
+pub fn edit_description<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    edit: &Splice,
+) -> Result<(), OpError> {
+    let obj = require(tx, id)?;
+    splice_text_field(tx, &obj, "description", edit)
+}
+
 /// Moves an open conflict one level up the ladder at `now`, recorded as
 /// the entry `entry` (a fresh id). A conflict at no level (raised before
 /// the ladder existed, or whose level was removed) goes to the bottom
@@ -459,7 +472,7 @@ pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_support::{T0, id, partnership};
+    use crate::model::test_support::{T0, id, partnership, sync_pair};
 
     fn ladder(doc: &mut automerge::AutoCommit) {
         governance::add_level(doc, id(201), "Partnership managers", "Alice and Bob", 7).unwrap();
@@ -519,6 +532,37 @@ mod tests {
         let conflict = get(doc, id(1)).unwrap();
         assert_eq!(conflict.severity, Severity::Critical);
         assert_eq!(conflict.description, "Leads are not shared within 2 days.");
+    }
+
+    #[test]
+    fn both_parties_describing_one_conflict_keep_their_words() {
+        let mut fixture = partnership();
+        let alice = fixture.alice;
+        let doc = &mut fixture.doc;
+        raise(doc, id(1), &new(alice), T0).unwrap();
+        let mut partner = doc.fork();
+        let at = |position, insert: &str| Splice {
+            position,
+            delete: 0,
+            insert: insert.into(),
+        };
+        let end = get(doc, id(1)).unwrap().description.chars().count();
+        edit_description(doc, id(1), &at(0, "Since May: ")).unwrap();
+        edit_description(&mut partner, id(1), &at(end, " Both sides agree.")).unwrap();
+        sync_pair(doc, &mut partner);
+        let expected = "Since May: Leads are not shared within 48 hours. Both sides agree.";
+        assert_eq!(get(doc, id(1)).unwrap().description, expected);
+        assert_eq!(get(&partner, id(1)).unwrap().description, expected);
+        let beyond = Splice {
+            position: end + 99,
+            delete: 0,
+            insert: "x".into(),
+        };
+        assert!(matches!(
+            edit_description(doc, id(1), &beyond),
+            Err(OpError::Text(_))
+        ));
+        assert!(edit_description(doc, id(9), &at(0, "x")).is_err());
     }
 
     #[test]

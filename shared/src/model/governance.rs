@@ -22,13 +22,14 @@ use automerge::{ObjId, ObjType, ReadDoc};
 use super::error::OpError;
 use super::fields::{
     check_range, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text, non_empty,
-    put, put_opt, set_text,
+    put, put_opt, set_text, splice_text_field,
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items;
 use super::meetings::{delete_in, move_in, require_in, restore_in, root_map, sub_map};
 use super::members::{self, GOVERNANCE};
 use super::parties;
+use crate::text::Splice;
 
 const COMMITTEES: &str = "committees";
 const DECISION_RIGHTS: &str = "decision_rights";
@@ -343,6 +344,17 @@ pub fn update_committee<T: Transactable + ReadDoc>(
     Ok(())
 }
 
+/// Applies one splice to a committee's mandate (what its editor reports as
+/// someone types), so both parties drafting it at once keep their words.
+pub fn edit_mandate<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    edit: &Splice,
+) -> Result<(), OpError> {
+    let obj = require_committee(tx, id)?;
+    splice_text_field(tx, &obj, "mandate", edit)
+}
+
 /// Puts a member on a committee (`true`) or takes them off.
 pub fn set_committee_member<T: Transactable + ReadDoc>(
     tx: &mut T,
@@ -523,7 +535,40 @@ pub fn delete_level<T: Transactable + ReadDoc>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_support::{T0, id, partnership};
+    use crate::model::test_support::{T0, id, partnership, sync_pair};
+
+    #[test]
+    fn both_parties_drafting_a_mandate_keep_their_words() {
+        let mut fixture = partnership();
+        let doc = &mut fixture.doc;
+        let new = NewCommittee {
+            name: "Joint steering committee".into(),
+            mandate: "Budget.".into(),
+            cadence_days: 91,
+            members: Vec::new(),
+        };
+        add_committee(doc, id(1), &new).unwrap();
+        let mut partner = doc.fork();
+        let at = |position, insert: &str| Splice {
+            position,
+            delete: 0,
+            insert: insert.into(),
+        };
+        edit_mandate(doc, id(1), &at(0, "Strategy. ")).unwrap();
+        edit_mandate(&mut partner, id(1), &at(7, " Escalations.")).unwrap();
+        sync_pair(doc, &mut partner);
+        for replica in [&*doc, &partner] {
+            assert_eq!(
+                committees(replica)[0].mandate,
+                "Strategy. Budget. Escalations."
+            );
+        }
+        assert!(matches!(
+            edit_mandate(doc, id(1), &at(99, "x")),
+            Err(OpError::Text(_))
+        ));
+        assert!(edit_mandate(doc, id(9), &at(0, "x")).is_err());
+    }
 
     #[test]
     fn committees_span_both_parties() {
