@@ -283,8 +283,19 @@ fn governance_and_conflicts(a: &Device, b: &Device, base: &str) {
     a.wait_count(&tid("committee-row"), 1);
     a.click("[data-testid='committee-member'][data-member='Alice Adams']");
     a.wait_text(&tid("committee-parties"), "1 member(s) from 1 party(ies)");
+    // Acme drafts the mandate and keeps typing while Globex joins the
+    // committee: the change to the card takes neither focus nor words.
+    a.keys(&tid("committee-mandate"), "Pricing and budget");
+    b.wait_value(&tid("committee-mandate"), "Pricing and budget");
     b.click("[data-testid='committee-member'][data-member='Bob Brown']");
     a.wait_text(&tid("committee-parties"), "2 member(s) from 2 party(ies)");
+    a.type_keys(" and escalations");
+    for device in [a, b] {
+        device.wait_value(
+            &tid("committee-mandate"),
+            "Pricing and budget and escalations",
+        );
+    }
     a.fill(&tid("new-right-decision"), "Pricing of joint offers");
     a.choose_label(&tid("new-right-decider"), "Joint steering committee");
     a.click(&tid("add-right"));
@@ -309,11 +320,32 @@ fn governance_and_conflicts(a: &Device, b: &Device, base: &str) {
     a.wait_text(&tid("conflict-level"), "Level 1 of 2: Partnership managers");
     b.wait_text(&tid("conflict-level"), "Level 1 of 2: Partnership managers");
     b.wait_value(&tid("conflict-severity"), "high");
+    // Acme describes it while Globex escalates it: the description keeps
+    // its focus and words across the change.
+    a.keys(&tid("conflict-description"), "Leads arrive late");
+    b.wait_value(&tid("conflict-description"), "Leads arrive late");
     b.click(&tid("conflict-escalate"));
     a.wait_text(
         &tid("conflict-level"),
         "Level 2 of 2: Steering committee (Both CEOs)",
     );
+    a.type_keys(" and unqualified");
+    b.wait_value(
+        &tid("conflict-description"),
+        "Leads arrive late and unqualified",
+    );
+    // Then both add to it at once, at either end, and both keep theirs.
+    let (acme, globex) = ("Since May: ", " Both sides agree.");
+    std::thread::scope(|s| {
+        s.spawn(|| a.keys(&tid("conflict-description"), &format!("{TO_START}{acme}")));
+        s.spawn(|| b.keys(&tid("conflict-description"), &format!("{TO_END}{globex}")));
+    });
+    for device in [a, b] {
+        device.wait_value(
+            &tid("conflict-description"),
+            "Since May: Leads arrive late and unqualified Both sides agree.",
+        );
+    }
     a.wait_count(&tid("escalation-entry"), 2);
     a.wait("escalating further to be impossible at the top", |d| {
         d.prop(&tid("conflict-escalate"), "disabled") == Some(Value::Bool(true))

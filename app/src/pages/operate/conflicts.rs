@@ -4,18 +4,19 @@
 //! by whom), resolving with a resolution, and reopening.
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::convert::ItemLink;
-use accord_shared::model::conflicts::{
-    self, Conflict, ConflictPatch, ConflictStatus, NewConflict, Severity,
-};
+use accord_shared::model::conflicts::{self, Conflict, ConflictPatch, NewConflict, Severity};
 use accord_shared::model::governance::{self, EscalationLevel};
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::{Collection, ItemId, MemberId};
+use accord_shared::model::{Collection, ItemId, MemberId, OpError};
+use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use super::member_name;
 use crate::components::form::{InlineError, feedback};
+use crate::components::live_text::LiveTextArea;
 use crate::edit::{self, apply_into, format_date};
 use crate::pages::boards::source::FromNote;
 use crate::store::Store;
@@ -44,11 +45,7 @@ fn parse_severity(value: &str) -> Option<Severity> {
 fn with_me_and_id(
     error: RwSignal<Option<String>>,
     id: &DocumentId,
-    op: impl FnOnce(
-        &mut accord_shared::automerge::transaction::Transaction<'_>,
-        MemberId,
-        ItemId,
-    ) -> Result<(), accord_shared::model::OpError>,
+    op: impl FnOnce(&mut Transaction<'_>, MemberId, ItemId) -> Result<(), OpError>,
 ) -> bool {
     let me = match edit::me_or_error(id) {
         Ok(me) => me,
@@ -63,6 +60,18 @@ fn with_me_and_id(
     apply_into(error, id, |tx| op(tx, me, entry))
 }
 
+fn description(doc: &Automerge, conflict: ItemId) -> Option<String> {
+    conflicts::get(doc, conflict).ok().map(|c| c.description)
+}
+
+fn write_description(
+    tx: &mut Transaction<'_>,
+    conflict: ItemId,
+    splice: &Splice,
+) -> Result<(), OpError> {
+    conflicts::edit_description(tx, conflict, splice)
+}
+
 /// The conflicts page.
 #[component]
 pub fn ConflictsPage(
@@ -71,18 +80,14 @@ pub fn ConflictsPage(
 ) -> impl IntoView {
     let store = expect_context::<Store>();
     let data = edit::memo(store, id, load);
-    super::Drafts::provide();
-    let rows = move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        let now = edit::now();
-        data.conflicts
-            .iter()
-            .map(|c| view! { <ConflictCard id=id conflict=c.clone() data=data.clone() now=now/> })
-            .collect_view()
-            .into_any()
-    };
+    // Each card stays in the page while the document changes.
+    let ids = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| d.conflicts.iter().map(|c| c.id).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
     let no_ladder = move || {
         data.with(|d| d.as_ref().is_some_and(|d| d.ladder.is_empty()))
             .then(|| view! {
@@ -94,29 +99,62 @@ pub fn ConflictsPage(
     view! {
         <h2>"Conflicts"</h2>
         {no_ladder}
-        <ul class="cards">{rows}</ul>
+        <ul class="cards">
+            <For each=move || ids.get() key=|cid| *cid let:cid>
+                <ConflictRow id=id cid=cid data=data/>
+            </For>
+        </ul>
         <RaiseForm id=id/>
         <crate::pages::plan::RemovedItems id=id collection=Collection::Conflicts/>
     }
 }
 
-/// One conflict with its level, escalation history and resolution.
-#[allow(clippy::needless_pass_by_value)] // component props are owned
-#[component]
-fn ConflictCard(id: DocumentId, conflict: Conflict, data: Data, now: u64) -> impl IntoView {
-    let cid = conflict.id;
-    let error = feedback();
-    let open = conflict.status == ConflictStatus::Open;
-    let overdue = conflict.is_overdue(now);
-    let update = move |patch: ConflictPatch| {
-        apply_into(error, &id, |tx| conflicts::update(tx, cid, &patch));
-    };
-    let severities = Severity::ALL
-        .into_iter()
-        .map(|s| view! { <option value=s.as_str() selected=s == conflict.severity>{s.as_str()}</option> })
-        .collect_view();
-    let total = data.ladder.len();
-    let level = match &conflict.level {
+/// What one conflict's card shows besides its description, which the text
+/// area shows itself.
+#[derive(Debug, Clone, PartialEq)]
+struct Card {
+    conflict: Conflict,
+    ladder_len: usize,
+    /// Escalation entries, one line each: when, what, level, by whom.
+    history: Vec<String>,
+    raised_by: String,
+    resolved_by: String,
+}
+
+fn card(data: &Data, cid: ItemId) -> Option<Card> {
+    let conflict = data.conflicts.iter().find(|c| c.id == cid)?;
+    let history = conflict
+        .escalations
+        .iter()
+        .map(|e| {
+            let name = data
+                .ladder
+                .iter()
+                .find(|l| l.id == e.level)
+                .map_or("(removed level)", |l| l.name.as_str());
+            let what = if e.reopened { "reopened at" } else { "at" };
+            format!(
+                "{} {what} {name} by {}",
+                format_date(e.at),
+                member_name(&data.members, e.by)
+            )
+        })
+        .collect();
+    Some(Card {
+        conflict: Conflict {
+            description: String::new(),
+            ..conflict.clone()
+        },
+        ladder_len: data.ladder.len(),
+        history,
+        raised_by: member_name(&data.members, conflict.raised_by),
+        resolved_by: member_name(&data.members, conflict.resolved_by),
+    })
+}
+
+/// Where a conflict sits on the ladder, as people read it.
+fn level_line(conflict: &Conflict, total: usize) -> String {
+    match &conflict.level {
         Some(level) => format!(
             "Level {} of {total}: {} ({}), since {}, due by {}",
             level.index + 1,
@@ -126,35 +164,36 @@ fn ConflictCard(id: DocumentId, conflict: Conflict, data: Data, now: u64) -> imp
             format_date(level.deadline),
         ),
         None => "Not on the escalation ladder".to_owned(),
-    };
-    let at_top = conflict
-        .level
-        .as_ref()
-        .is_some_and(|l| l.index + 1 >= total);
-    let history = conflict
-        .escalations
-        .iter()
-        .map(|e| {
-            let name = data
-                .ladder
-                .iter()
-                .find(|l| l.id == e.level)
-                .map_or_else(|| "(removed level)".to_owned(), |l| l.name.clone());
-            let what = if e.reopened { "reopened at" } else { "at" };
-            view! {
-                <li data-testid="escalation-entry">
-                    {format!("{} {what} {name} by {}", format_date(e.at), member_name(&data.members, e.by))}
-                </li>
-            }
+    }
+}
+
+/// One conflict with its level, escalation history and resolution. Its
+/// fields re-render only when this conflict changes, and the description
+/// takes every keystroke as a splice (see [`LiveTextArea`]), so a partner
+/// escalating it or typing in it never drops what is being typed here.
+#[component]
+fn ConflictRow(id: DocumentId, cid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
+    let error = feedback();
+    let card = Memo::new(move |_| data.with(|d| d.as_ref().and_then(|d| card(d, cid))));
+    let is_open = move || card.with(|c| c.as_ref().is_some_and(|c| c.conflict.is_open()));
+    let overdue = move || {
+        card.with(|c| {
+            c.as_ref()
+                .is_some_and(|c| c.conflict.is_overdue(edit::now()))
         })
-        .collect_view();
-    let resolution =
-        super::Drafts::field(format!("resolution:{cid}"), || conflict.resolution.clone());
+    };
+    let update = move |patch: ConflictPatch| {
+        apply_into(error, &id, |tx| conflicts::update(tx, cid, &patch));
+    };
+    // Kept while the card re-renders, until it is resolved.
+    let resolution = RwSignal::new(String::new());
     let resolve = move |_| {
         let text = resolution.get_untracked();
-        with_me_and_id(error, &id, |tx, me, _| {
+        if with_me_and_id(error, &id, |tx, me, _| {
             conflicts::resolve(tx, cid, &text, me, edit::now())
-        });
+        }) {
+            resolution.set(String::new());
+        }
     };
     let escalate = move |_| {
         with_me_and_id(error, &id, |tx, me, entry| {
@@ -166,9 +205,20 @@ fn ConflictCard(id: DocumentId, conflict: Conflict, data: Data, now: u64) -> imp
             conflicts::reopen(tx, cid, entry, me, edit::now())
         });
     };
-    view! {
-        <li class="card conflict" class:overdue=overdue class:resolved=!open data-testid="conflict-row">
-            <FromNote id=id link=ItemLink::Conflict(cid)/>
+    let head = move || {
+        let Card {
+            conflict,
+            ladder_len,
+            raised_by,
+            ..
+        } = card.get()?;
+        let severities = Severity::ALL
+            .into_iter()
+            .map(|s| view! { <option value=s.as_str() selected=s == conflict.severity>{s.as_str()}</option> })
+            .collect_view();
+        let open = conflict.is_open();
+        let overdue = conflict.is_overdue(edit::now());
+        Some(view! {
             <div class="row">
                 <input type="text" class="grow" data-testid="conflict-title" aria-label="Conflict"
                     prop:value=conflict.title.clone()
@@ -182,42 +232,70 @@ fn ConflictCard(id: DocumentId, conflict: Conflict, data: Data, now: u64) -> imp
                 <span class="badge" data-testid="conflict-status">{if open { "open" } else { "resolved" }}</span>
                 {overdue.then(|| view! { <span class="badge late" data-testid="conflict-overdue">"overdue at this level"</span> })}
             </div>
-            <p class="muted">{format!("Raised by {} on {}", member_name(&data.members, conflict.raised_by), format_date(conflict.raised_at))}</p>
-            <p data-testid="conflict-level">{level}</p>
-            <textarea rows="2" data-testid="conflict-description" placeholder="What it is about" aria-label="Description"
-                prop:value=conflict.description.clone()
-                on:change=move |ev| update(ConflictPatch { description: Some(event_target_value(&ev)), ..ConflictPatch::default() })>
-            </textarea>
-            <details>
-                <summary>{format!("Escalation history ({})", conflict.escalations.len())}</summary>
-                <ul class="plain">{history}</ul>
-            </details>
+            <p class="muted">{format!("Raised by {raised_by} on {}", format_date(conflict.raised_at))}</p>
+            <p data-testid="conflict-level">{level_line(&conflict, ladder_len)}</p>
+        })
+    };
+    let history = move || {
+        let entries = card.with(|c| c.as_ref().map(|c| c.history.clone()).unwrap_or_default());
+        let count = entries.len();
+        let items = entries
+            .into_iter()
+            .map(|line| view! { <li data-testid="escalation-entry">{line}</li> })
+            .collect_view();
+        view! {
+            <summary>{format!("Escalation history ({count})")}</summary>
+            <ul class="plain">{items}</ul>
+        }
+    };
+    let at_top = move || {
+        card.with(|c| {
+            c.as_ref().is_some_and(|c| {
+                c.conflict
+                    .level
+                    .as_ref()
+                    .is_some_and(|l| l.index + 1 >= c.ladder_len)
+            })
+        })
+    };
+    let resolved = move || {
+        card.with(|c| {
+            c.as_ref().map(|c| {
+                format!(
+                    "Resolved {} by {}: {}",
+                    c.conflict.resolved_at.map(format_date).unwrap_or_default(),
+                    c.resolved_by,
+                    c.conflict.resolution
+                )
+            })
+        })
+    };
+    view! {
+        <li class="card conflict" class:overdue=overdue class:resolved=move || !is_open() data-testid="conflict-row">
+            <FromNote id=id link=ItemLink::Conflict(cid)/>
+            {head}
+            <LiveTextArea id=id item=cid read=description write=write_description error=error
+                test_id="conflict-description" class="" label="Description" placeholder="What it is about" rows=2/>
+            <details>{history}</details>
             <button type="button" class="link" data-testid="conflict-delete"
                 on:click=move |_| { apply_into(error, &id, |tx| conflicts::delete(tx, cid, edit::now())); }>
                 "Remove"
             </button>
-            {if open {
-                view! {
-                    <div class="row">
-                        <button type="button" data-testid="conflict-escalate" disabled=at_top on:click=escalate>
-                            "Escalate one level"
-                        </button>
-                    </div>
-                    <div class="row">
-                        <input type="text" class="grow" data-testid="conflict-resolution" placeholder="How it was resolved"
-                            aria-label="Resolution" bind:value=resolution/>
-                        <button type="button" data-testid="conflict-resolve" on:click=resolve>"Resolve"</button>
-                    </div>
-                }.into_any()
-            } else {
-                view! {
-                    <p data-testid="conflict-resolved">
-                        {format!("Resolved {} by {}: {}", conflict.resolved_at.map(format_date).unwrap_or_default(),
-                            member_name(&data.members, conflict.resolved_by), conflict.resolution)}
-                    </p>
-                    <button type="button" data-testid="conflict-reopen" on:click=reopen>"Reopen"</button>
-                }.into_any()
-            }}
+            <Show when=is_open fallback=move || view! {
+                <p data-testid="conflict-resolved">{resolved}</p>
+                <button type="button" data-testid="conflict-reopen" on:click=reopen>"Reopen"</button>
+            }>
+                <div class="row">
+                    <button type="button" data-testid="conflict-escalate" disabled=at_top on:click=escalate>
+                        "Escalate one level"
+                    </button>
+                </div>
+                <div class="row">
+                    <input type="text" class="grow" data-testid="conflict-resolution" placeholder="How it was resolved"
+                        aria-label="Resolution" bind:value=resolution/>
+                    <button type="button" data-testid="conflict-resolve" on:click=resolve>"Resolve"</button>
+                </div>
+            </Show>
             <InlineError message=error test_id="conflict-row-error"/>
         </li>
     }

@@ -3,6 +3,7 @@
 //! ladder (levels, who handles a conflict there, within how many days).
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::governance::{
     self, Committee, CommitteePatch, Decider, DecisionRight, EscalationLevel, MAX_DAYS,
@@ -10,10 +11,12 @@ use accord_shared::model::governance::{
 };
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::parties::{self, Party};
-use accord_shared::model::{Collection, ItemId, OpError};
+use accord_shared::model::{Collection, ItemId, MemberId, OpError};
+use accord_shared::text::Splice;
 use leptos::prelude::*;
 
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::live_text::LiveTextArea;
 use crate::edit::{self, apply_into, parse_whole};
 use crate::store::Store;
 
@@ -73,8 +76,9 @@ fn parse_decider(value: &str) -> Result<Decider, OpError> {
     }
 }
 
-/// Options for who decides: jointly, a party, a committee or a member.
-fn decider_options(data: &Data, selected: Option<Decider>) -> impl IntoView + use<> {
+/// Who can decide, as people read them: jointly, a party, a committee or
+/// a current member.
+fn decider_choices(data: &Data) -> Vec<(Decider, String)> {
     let mut choices = vec![(Decider::Joint, "Both parties jointly".to_owned())];
     choices.extend(
         data.parties
@@ -92,11 +96,19 @@ fn decider_options(data: &Data, selected: Option<Decider>) -> impl IntoView + us
             .filter(|m| m.left_at.is_none())
             .map(|m| (Decider::Member(m.id), m.name.clone())),
     );
+    choices
+}
+
+/// `<option>`s for who decides, `selected` chosen.
+fn decider_options(
+    choices: &[(Decider, String)],
+    selected: Option<Decider>,
+) -> impl IntoView + use<> {
     let options = choices
-        .into_iter()
+        .iter()
         .map(|(decider, label)| {
-            let chosen = selected == Some(decider);
-            view! { <option value=decider_value(decider) selected=chosen>{label}</option> }
+            let chosen = selected == Some(*decider);
+            view! { <option value=decider_value(*decider) selected=chosen>{label.clone()}</option> }
         })
         .collect_view();
     view! {
@@ -128,78 +140,152 @@ pub fn GovernancePage(
     }
 }
 
+fn mandate(doc: &Automerge, committee: ItemId) -> Option<String> {
+    governance::committees(doc)
+        .into_iter()
+        .find(|c| c.id == committee)
+        .map(|c| c.mandate)
+}
+
+fn write_mandate(
+    tx: &mut Transaction<'_>,
+    committee: ItemId,
+    splice: &Splice,
+) -> Result<(), OpError> {
+    governance::edit_mandate(tx, committee, splice)
+}
+
+/// A committee without its mandate (which the text area shows itself),
+/// and who can sit on it: current members and those already on it, each
+/// as `(id, name, " (party)")`.
+#[derive(Debug, Clone, PartialEq)]
+struct CommitteeCard {
+    committee: Committee,
+    eligible: Vec<(MemberId, String, String)>,
+}
+
+fn committee_card(data: &Data, cid: ItemId) -> Option<CommitteeCard> {
+    let committee = data.committees.iter().find(|c| c.id == cid)?;
+    let eligible = data
+        .members
+        .iter()
+        .filter(|m| m.left_at.is_none() || committee.members.contains(&m.id))
+        .map(|m| {
+            let party = m
+                .party
+                .and_then(|p| data.parties.iter().find(|x| x.id == p))
+                .map(|p| format!(" ({})", p.name))
+                .unwrap_or_default();
+            (m.id, m.name.clone(), party)
+        })
+        .collect();
+    Some(CommitteeCard {
+        committee: Committee {
+            mandate: String::new(),
+            ..committee.clone()
+        },
+        eligible,
+    })
+}
+
+/// One committee. It re-renders only when this committee (or who may sit
+/// on it) changes, and its mandate merges concurrent typing.
+#[component]
+fn CommitteeRow(
+    id: DocumentId,
+    cid: ItemId,
+    data: Memo<Option<Data>>,
+    error: Feedback,
+) -> impl IntoView {
+    let card = Memo::new(move |_| data.with(|d| d.as_ref().and_then(|d| committee_card(d, cid))));
+    let update = move |patch: CommitteePatch| {
+        apply_into(error, &id, |tx| {
+            governance::update_committee(tx, cid, &patch)
+        });
+    };
+    let head = move || {
+        let CommitteeCard { committee, .. } = card.get()?;
+        Some(view! {
+            <div class="row">
+                <input type="text" class="grow" data-testid="committee-name" aria-label="Committee"
+                    prop:value=committee.name.clone()
+                    on:change=move |ev| update(CommitteePatch { name: Some(event_target_value(&ev)), ..CommitteePatch::default() })/>
+                <label>"Meets every "
+                    <input type="number" class="narrow" data-testid="committee-cadence"
+                        prop:value=committee.cadence_days.to_string()
+                        on:change=move |ev| match parse_whole("cadence (days)", &event_target_value(&ev), 1, MAX_DAYS) {
+                            Ok(days) => update(CommitteePatch { cadence_days: Some(days), ..CommitteePatch::default() }),
+                            Err(e) => error.set(Some(e.to_string())),
+                        }/>
+                    " days"
+                </label>
+                <span class="muted" data-testid="committee-parties">
+                    {format!("{} member(s) from {} party(ies)", committee.members.len(), committee.parties.len())}
+                </span>
+                <button type="button" class="link" data-testid="committee-delete"
+                    on:click=move |_| { apply_into(error, &id, |tx| governance::delete_committee(tx, cid, edit::now())); }>
+                    "Remove"
+                </button>
+            </div>
+        })
+    };
+    let roster = move || {
+        let CommitteeCard {
+            committee,
+            eligible,
+        } = card.get()?;
+        let boxes = eligible
+            .into_iter()
+            .map(|(mid, name, party)| {
+                let label = format!("{name}{party}");
+                view! {
+                    <label class="check">
+                        <input type="checkbox" data-testid="committee-member" data-member=name
+                            prop:checked=committee.members.contains(&mid)
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                apply_into(error, &id, |tx| governance::set_committee_member(tx, cid, mid, on));
+                            }/>
+                        {label}
+                    </label>
+                }
+            })
+            .collect_view();
+        Some(boxes)
+    };
+    view! {
+        <li class="card" data-testid="committee-row">
+            {head}
+            <LiveTextArea id=id item=cid read=mandate write=write_mandate error=error
+                test_id="committee-mandate" class="" label="Mandate"
+                placeholder="Mandate: what it decides and oversees" rows=2/>
+            <div class="row">{roster}</div>
+        </li>
+    }
+}
+
+/// The ids of the items `list` picks from the data, in order.
+fn ids_of<T>(
+    data: Memo<Option<Data>>,
+    list: fn(&Data) -> &[T],
+    id: fn(&T) -> ItemId,
+) -> Memo<Vec<ItemId>>
+where
+    T: 'static,
+{
+    Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| list(d).iter().map(id).collect())
+                .unwrap_or_default()
+        })
+    })
+}
+
 #[component]
 fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let rows = move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        data.committees
-            .iter()
-            .map(|committee| {
-                let cid = committee.id;
-                let update = move |patch: CommitteePatch| {
-                    apply_into(error, &id, |tx| governance::update_committee(tx, cid, &patch));
-                };
-                let members = data
-                    .members
-                    .iter()
-                    .filter(|m| m.left_at.is_none() || committee.members.contains(&m.id))
-                    .map(|m| {
-                        let mid = m.id;
-                        let party = m
-                            .party
-                            .and_then(|p| data.parties.iter().find(|x| x.id == p))
-                            .map(|p| format!(" ({})", p.name))
-                            .unwrap_or_default();
-                        view! {
-                            <label class="check">
-                                <input type="checkbox" data-testid="committee-member" data-member=m.name.clone()
-                                    prop:checked=committee.members.contains(&mid)
-                                    on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        apply_into(error, &id, |tx| governance::set_committee_member(tx, cid, mid, on));
-                                    }/>
-                                {format!("{}{party}", m.name)}
-                            </label>
-                        }
-                    })
-                    .collect_view();
-                view! {
-                    <li class="card" data-testid="committee-row">
-                        <div class="row">
-                            <input type="text" class="grow" data-testid="committee-name" aria-label="Committee"
-                                prop:value=committee.name.clone()
-                                on:change=move |ev| update(CommitteePatch { name: Some(event_target_value(&ev)), ..CommitteePatch::default() })/>
-                            <label>"Meets every "
-                                <input type="number" class="narrow" data-testid="committee-cadence"
-                                    prop:value=committee.cadence_days.to_string()
-                                    on:change=move |ev| match parse_whole("cadence (days)", &event_target_value(&ev), 1, MAX_DAYS) {
-                                        Ok(days) => update(CommitteePatch { cadence_days: Some(days), ..CommitteePatch::default() }),
-                                        Err(e) => error.set(Some(e.to_string())),
-                                    }/>
-                                " days"
-                            </label>
-                            <span class="muted" data-testid="committee-parties">
-                                {format!("{} member(s) from {} party(ies)", committee.members.len(), committee.parties.len())}
-                            </span>
-                            <button type="button" class="link" data-testid="committee-delete"
-                                on:click=move |_| { apply_into(error, &id, |tx| governance::delete_committee(tx, cid, edit::now())); }>
-                                "Remove"
-                            </button>
-                        </div>
-                        <textarea rows="2" data-testid="committee-mandate" placeholder="Mandate: what it decides and oversees"
-                            aria-label="Mandate" prop:value=committee.mandate.clone()
-                            on:change=move |ev| update(CommitteePatch { mandate: Some(event_target_value(&ev)), ..CommitteePatch::default() })>
-                        </textarea>
-                        <div class="row">{members}</div>
-                    </li>
-                }
-            })
-            .collect_view()
-            .into_any()
-    };
+    let ids = ids_of(data, |d| &d.committees, |c| c.id);
     let name = RwSignal::new(String::new());
     let cadence = RwSignal::new("91".to_owned());
     let add_error = feedback();
@@ -222,7 +308,11 @@ fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         }
     };
     view! {
-        <ul class="cards">{rows}</ul>
+        <ul class="cards">
+            <For each=move || ids.get() key=|cid| *cid let:cid>
+                <CommitteeRow id=id cid=cid data=data error=error/>
+            </For>
+        </ul>
         <InlineError message=error test_id="committee-row-error"/>
         <form class="inline-form" on:submit=add>
             <input type="text" data-testid="new-committee-name" placeholder="New committee" aria-label="New committee" bind:value=name/>
@@ -234,53 +324,62 @@ fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     }
 }
 
+/// One decision right, with who may decide it.
+#[component]
+fn RightRow(
+    id: DocumentId,
+    rid: ItemId,
+    data: Memo<Option<Data>>,
+    error: Feedback,
+) -> impl IntoView {
+    let row = Memo::new(move |_| {
+        data.with(|d| {
+            let d = d.as_ref()?;
+            let right = d.rights.iter().find(|r| r.id == rid)?.clone();
+            Some((right, decider_choices(d)))
+        })
+    });
+    move || {
+        let (right, choices) = row.get()?;
+        let rules = Rule::ALL
+            .into_iter()
+            .map(|r| view! { <option value=r.as_str() selected=r == right.rule>{rule_label(r)}</option> })
+            .collect_view();
+        Some(view! {
+            <li class="row" data-testid="right-row">
+                <input type="text" class="grow" data-testid="right-decision" aria-label="Decision"
+                    prop:value=right.decision.clone()
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        apply_into(error, &id, |tx| governance::update_decision_right(tx, rid, Some(&text), None, None));
+                    }/>
+                <select data-testid="right-decider" aria-label="Who decides"
+                    on:change=move |ev| match parse_decider(&event_target_value(&ev)) {
+                        Ok(decider) => { apply_into(error, &id, |tx| governance::update_decision_right(tx, rid, None, Some(decider), None)); }
+                        Err(e) => error.set(Some(e.to_string())),
+                    }>
+                    {decider_options(&choices, right.decider)}
+                </select>
+                <select data-testid="right-rule" aria-label="How"
+                    on:change=move |ev| {
+                        let rule = parse_rule(&event_target_value(&ev));
+                        apply_into(error, &id, |tx| governance::update_decision_right(tx, rid, None, None, rule));
+                    }>
+                    {rules}
+                </select>
+                <button type="button" class="link" data-testid="right-delete"
+                    on:click=move |_| { apply_into(error, &id, |tx| governance::delete_decision_right(tx, rid, edit::now())); }>
+                    "Remove"
+                </button>
+            </li>
+        })
+    }
+}
+
 #[component]
 fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let rows = move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        data.rights
-            .iter()
-            .map(|right| {
-                let rid = right.id;
-                let rules = Rule::ALL
-                    .into_iter()
-                    .map(|r| view! { <option value=r.as_str() selected=r == right.rule>{rule_label(r)}</option> })
-                    .collect_view();
-                view! {
-                    <li class="row" data-testid="right-row">
-                        <input type="text" class="grow" data-testid="right-decision" aria-label="Decision"
-                            prop:value=right.decision.clone()
-                            on:change=move |ev| {
-                                let text = event_target_value(&ev);
-                                apply_into(error, &id, |tx| governance::update_decision_right(tx, rid, Some(&text), None, None));
-                            }/>
-                        <select data-testid="right-decider" aria-label="Who decides"
-                            on:change=move |ev| match parse_decider(&event_target_value(&ev)) {
-                                Ok(decider) => { apply_into(error, &id, |tx| governance::update_decision_right(tx, rid, None, Some(decider), None)); }
-                                Err(e) => error.set(Some(e.to_string())),
-                            }>
-                            {decider_options(&data, right.decider)}
-                        </select>
-                        <select data-testid="right-rule" aria-label="How"
-                            on:change=move |ev| {
-                                let rule = parse_rule(&event_target_value(&ev));
-                                apply_into(error, &id, |tx| governance::update_decision_right(tx, rid, None, None, rule));
-                            }>
-                            {rules}
-                        </select>
-                        <button type="button" class="link" data-testid="right-delete"
-                            on:click=move |_| { apply_into(error, &id, |tx| governance::delete_decision_right(tx, rid, edit::now())); }>
-                            "Remove"
-                        </button>
-                    </li>
-                }
-            })
-            .collect_view()
-            .into_any()
-    };
+    let ids = ids_of(data, |d| &d.rights, |r| r.id);
     let decision = RwSignal::new(String::new());
     let decider = RwSignal::new("joint".to_owned());
     let rule = RwSignal::new(Rule::Consensus.as_str().to_owned());
@@ -302,7 +401,7 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let deciders = move || {
         data.with(|d| {
             d.as_ref()
-                .map(|d| decider_options(d, Some(Decider::Joint)).into_any())
+                .map(|d| decider_options(&decider_choices(d), Some(Decider::Joint)).into_any())
         })
     };
     let rules = Rule::ALL
@@ -310,7 +409,11 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         .map(|r| view! { <option value=r.as_str() selected=r == Rule::Consensus>{rule_label(r)}</option> })
         .collect_view();
     view! {
-        <ul class="plain">{rows}</ul>
+        <ul class="plain">
+            <For each=move || ids.get() key=|rid| *rid let:rid>
+                <RightRow id=id rid=rid data=data error=error/>
+            </For>
+        </ul>
         <InlineError message=error test_id="right-row-error"/>
         <form class="inline-form" on:submit=add>
             <input type="text" class="grow" data-testid="new-right-decision" placeholder="What is decided" aria-label="Decision" bind:value=decision/>
@@ -323,61 +426,68 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     }
 }
 
+/// One level of the ladder, with its place in it.
+#[component]
+fn LevelRow(
+    id: DocumentId,
+    lid: ItemId,
+    data: Memo<Option<Data>>,
+    error: Feedback,
+) -> impl IntoView {
+    let row = Memo::new(move |_| {
+        data.with(|d| {
+            let d = d.as_ref()?;
+            let index = d.ladder.iter().position(|l| l.id == lid)?;
+            Some((d.ladder[index].clone(), index, d.ladder.len()))
+        })
+    });
+    move || {
+        let (level, index, count) = row.get()?;
+        Some(view! {
+            <li class="row" data-testid="level-row">
+                <span class="badge kind">{format!("Level {}", index + 1)}</span>
+                <input type="text" data-testid="level-name" aria-label="Level"
+                    prop:value=level.name.clone()
+                    on:change=move |ev| {
+                        let name = event_target_value(&ev);
+                        apply_into(error, &id, |tx| governance::update_level(tx, lid, Some(&name), None, None));
+                    }/>
+                <input type="text" class="grow" data-testid="level-who" aria-label="Who handles it"
+                    prop:value=level.who.clone()
+                    on:change=move |ev| {
+                        let who = event_target_value(&ev);
+                        apply_into(error, &id, |tx| governance::update_level(tx, lid, None, Some(&who), None));
+                    }/>
+                <label>"within "
+                    <input type="number" class="narrow" data-testid="level-days"
+                        prop:value=level.within_days.to_string()
+                        on:change=move |ev| match parse_whole("within (days)", &event_target_value(&ev), 1, MAX_DAYS) {
+                            Ok(days) => { apply_into(error, &id, |tx| governance::update_level(tx, lid, None, None, Some(days))); }
+                            Err(e) => error.set(Some(e.to_string())),
+                        }/>
+                    " days"
+                </label>
+                <button type="button" class="link" data-testid="level-up" disabled=index == 0
+                    on:click=move |_| { apply_into(error, &id, |tx| governance::move_level(tx, lid, index.saturating_sub(1))); }>
+                    "↑"
+                </button>
+                <button type="button" class="link" data-testid="level-down" disabled=index + 1 == count
+                    on:click=move |_| { apply_into(error, &id, |tx| governance::move_level(tx, lid, index + 1)); }>
+                    "↓"
+                </button>
+                <button type="button" class="link" data-testid="level-delete"
+                    on:click=move |_| { apply_into(error, &id, |tx| governance::delete_level(tx, lid, edit::now())); }>
+                    "Remove"
+                </button>
+            </li>
+        })
+    }
+}
+
 #[component]
 fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let rows = move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        let count = data.ladder.len();
-        data.ladder
-            .iter()
-            .enumerate()
-            .map(|(index, level)| {
-                let lid: ItemId = level.id;
-                view! {
-                    <li class="row" data-testid="level-row">
-                        <span class="badge kind">{format!("Level {}", index + 1)}</span>
-                        <input type="text" data-testid="level-name" aria-label="Level"
-                            prop:value=level.name.clone()
-                            on:change=move |ev| {
-                                let name = event_target_value(&ev);
-                                apply_into(error, &id, |tx| governance::update_level(tx, lid, Some(&name), None, None));
-                            }/>
-                        <input type="text" class="grow" data-testid="level-who" aria-label="Who handles it"
-                            prop:value=level.who.clone()
-                            on:change=move |ev| {
-                                let who = event_target_value(&ev);
-                                apply_into(error, &id, |tx| governance::update_level(tx, lid, None, Some(&who), None));
-                            }/>
-                        <label>"within "
-                            <input type="number" class="narrow" data-testid="level-days"
-                                prop:value=level.within_days.to_string()
-                                on:change=move |ev| match parse_whole("within (days)", &event_target_value(&ev), 1, MAX_DAYS) {
-                                    Ok(days) => { apply_into(error, &id, |tx| governance::update_level(tx, lid, None, None, Some(days))); }
-                                    Err(e) => error.set(Some(e.to_string())),
-                                }/>
-                            " days"
-                        </label>
-                        <button type="button" class="link" data-testid="level-up" disabled=index == 0
-                            on:click=move |_| { apply_into(error, &id, |tx| governance::move_level(tx, lid, index.saturating_sub(1))); }>
-                            "↑"
-                        </button>
-                        <button type="button" class="link" data-testid="level-down" disabled=index + 1 == count
-                            on:click=move |_| { apply_into(error, &id, |tx| governance::move_level(tx, lid, index + 1)); }>
-                            "↓"
-                        </button>
-                        <button type="button" class="link" data-testid="level-delete"
-                            on:click=move |_| { apply_into(error, &id, |tx| governance::delete_level(tx, lid, edit::now())); }>
-                            "Remove"
-                        </button>
-                    </li>
-                }
-            })
-            .collect_view()
-            .into_any()
-    };
+    let ids = ids_of(data, |d| &d.ladder, |l| l.id);
     let name = RwSignal::new(String::new());
     let who = RwSignal::new(String::new());
     let days = RwSignal::new("14".to_owned());
@@ -404,7 +514,11 @@ fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     };
     view! {
         <p class="muted">"A conflict starts at the first level; escalating moves it one level up."</p>
-        <ol class="plain ladder">{rows}</ol>
+        <ol class="plain ladder">
+            <For each=move || ids.get() key=|lid| *lid let:lid>
+                <LevelRow id=id lid=lid data=data error=error/>
+            </For>
+        </ol>
         <InlineError message=error test_id="level-row-error"/>
         <form class="inline-form" on:submit=add>
             <input type="text" data-testid="new-level-name" placeholder="Level (e.g. Partnership managers)" aria-label="Level" bind:value=name/>
@@ -424,7 +538,7 @@ mod tests {
     #[test]
     fn deciders_round_trip_through_the_select_value() {
         let party = accord_shared::model::PartyId::from_bytes([7; 16]);
-        let member = accord_shared::model::MemberId::from_bytes([9; 16]);
+        let member = MemberId::from_bytes([9; 16]);
         for decider in [
             Decider::Joint,
             Decider::Party(party),
