@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use crate::device::{Device, TO_END, TO_START, TwoOrganizations, open_page, tid};
+use crate::device::{Device, TAB, TO_END, TO_START, TwoOrganizations, open_page, tid};
 
 fn vetting(a: &Device, b: &Device, base: &str) {
     open_page(a, b, base, "vetting");
@@ -254,6 +254,15 @@ fn milestones(a: &Device, b: &Device, base: &str) {
     a.click("[data-testid='milestone-row']:nth-child(2) [data-testid='move-up']");
     b.wait_value(&tid("milestone-title"), "Kick-off workshop");
     a.wait_value(&tid("milestone-title"), "Kick-off workshop");
+
+    // Globex is still typing a title (not yet committed) when Acme renames
+    // the other milestone: the row being typed in is left alone.
+    let second = "[data-testid='milestone-row']:nth-child(2) [data-testid='milestone-title']";
+    b.keys(second, &format!("{TO_END} parties"));
+    a.enter(&tid("milestone-title"), "Kick-off workshop in Oslo");
+    b.wait_value(&tid("milestone-title"), "Kick-off workshop in Oslo");
+    b.type_keys(TAB);
+    a.wait_value(second, "Pilot agreement signed by both parties");
 }
 
 fn overview(a: &Device, b: &Device, base: &str) {
@@ -271,6 +280,18 @@ fn overview(a: &Device, b: &Device, base: &str) {
     b.wait_value(&tid("review-cadence"), "30");
     b.wait_text(&tid("next-check-in"), &next);
     b.wait_value("[data-testid='party-strengths']", "Product and engineering");
+    // Both sides add to Acme's strengths at once, at either end.
+    let (acme, globex) = ("Brand, ", ", field sales");
+    std::thread::scope(|s| {
+        s.spawn(|| a.keys(&tid("party-strengths"), &format!("{TO_START}{acme}")));
+        s.spawn(|| b.keys(&tid("party-strengths"), &format!("{TO_END}{globex}")));
+    });
+    for device in [a, b] {
+        device.wait_value(
+            &tid("party-strengths"),
+            "Brand, Product and engineering, field sales",
+        );
+    }
 }
 
 #[test]

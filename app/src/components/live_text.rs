@@ -46,13 +46,14 @@ pub fn utf16_offset(text: &str, index: usize) -> u32 {
         .sum()
 }
 
-/// Reads the text of `item` from the document (`None` when it is gone).
-pub type ReadText = fn(&Automerge, ItemId) -> Option<String>;
+/// Reads the text of `item` (an item, or a party) from the document
+/// (`None` when it is gone).
+pub type ReadText<K = ItemId> = fn(&Automerge, K) -> Option<String>;
 
 /// Applies one splice to the text of `item`, validated by its op.
-pub type WriteText = fn(&mut Transaction<'_>, ItemId, &Splice) -> Result<(), OpError>;
+pub type WriteText<K = ItemId> = fn(&mut Transaction<'_>, K, &Splice) -> Result<(), OpError>;
 
-fn current_text(id: &DocumentId, item: ItemId, read: ReadText) -> Option<String> {
+fn current_text<K>(id: &DocumentId, item: K, read: ReadText<K>) -> Option<String> {
     client()?.read_doc(id, |doc| read(doc, item))?
 }
 
@@ -86,15 +87,15 @@ fn show(area: &web_sys::HtmlTextAreaElement, before: &str, body: &str) {
 
 /// The Text of one item as a text area that merges concurrent typing.
 #[component]
-pub fn LiveTextArea(
+pub fn LiveTextArea<K>(
     /// The partnership.
     id: DocumentId,
     /// The item whose text this edits.
-    item: ItemId,
+    item: K,
     /// How to read the text.
-    read: ReadText,
+    read: ReadText<K>,
     /// How to write a splice of it.
-    write: WriteText,
+    write: WriteText<K>,
     /// Where a refused edit is explained.
     error: Feedback,
     /// `data-testid` of the text area.
@@ -108,7 +109,10 @@ pub fn LiveTextArea(
     /// Visible lines.
     #[prop(default = 4)]
     rows: u32,
-) -> impl IntoView {
+) -> impl IntoView
+where
+    K: Copy + Send + Sync + 'static,
+{
     let store = expect_context::<Store>();
     let area = NodeRef::<Textarea>::new();
     let shown = StoredValue::new(String::new());

@@ -5,6 +5,7 @@ pub mod form;
 pub mod live_text;
 pub mod markdown;
 mod presence;
+pub mod rows;
 
 use leptos::prelude::*;
 

@@ -8,10 +8,11 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
 use super::error::OpError;
-use super::fields::{get_string, get_text, new_text, non_empty, put, set_text};
+use super::fields::{get_string, get_text, new_text, non_empty, put, set_text, splice_text_field};
 use super::ids::PartyId;
 use super::items::{self, Collection};
 use super::vetting;
+use crate::text::Splice;
 
 const NAME: &str = "name";
 const ROLE: &str = "role";
@@ -136,10 +137,70 @@ pub fn update<T: Transactable + ReadDoc>(
     Ok(())
 }
 
+/// A party's prose field, typed into live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prose {
+    /// What it brings.
+    Strengths,
+    /// What's in it for it.
+    Wiifm,
+}
+
+impl Prose {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Strengths => STRENGTHS,
+            Self::Wiifm => WIIFM,
+        }
+    }
+}
+
+/// Applies one splice to a party's prose (what its editor reports as
+/// someone types), so both organizations writing it at once keep their
+/// words.
+pub fn edit_prose<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: PartyId,
+    field: Prose,
+    edit: &Splice,
+) -> Result<(), OpError> {
+    let obj = require(tx, id)?;
+    splice_text_field(tx, &obj, field.key(), edit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_support::partnership;
+    use crate::model::test_support::{partnership, sync_pair};
+
+    #[test]
+    fn both_organizations_writing_a_party_profile_keep_their_words() {
+        let mut fixture = partnership();
+        let globex = fixture.globex;
+        let doc = &mut fixture.doc;
+        let mut partner = doc.fork();
+        let at = |position, insert: &str| Splice {
+            position,
+            delete: 0,
+            insert: insert.into(),
+        };
+        // "Access to Acme's products." is 26 characters.
+        edit_prose(doc, globex, Prose::Wiifm, &at(0, "Revenue. ")).unwrap();
+        edit_prose(&mut partner, globex, Prose::Wiifm, &at(26, " Training.")).unwrap();
+        edit_prose(&mut partner, globex, Prose::Strengths, &at(0, "Reach.")).unwrap();
+        sync_pair(doc, &mut partner);
+        for replica in [&*doc, &partner] {
+            let party = get(replica, globex).unwrap();
+            assert_eq!(party.wiifm, "Revenue. Access to Acme's products. Training.");
+            assert!(party.strengths.starts_with("Reach."));
+        }
+        assert!(matches!(
+            edit_prose(doc, globex, Prose::Wiifm, &at(99, "x")),
+            Err(OpError::Text(_))
+        ));
+        let nobody = PartyId::from_bytes([77; 16]);
+        assert!(edit_prose(doc, nobody, Prose::Wiifm, &at(0, "x")).is_err());
+    }
 
     #[test]
     fn add_and_read_parties() {

@@ -17,6 +17,7 @@ use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::components::live_text::LiveTextArea;
+use crate::components::rows::{self, Placed};
 use crate::edit::{self, apply_into, parse_whole};
 use crate::store::Store;
 
@@ -264,28 +265,10 @@ fn CommitteeRow(
     }
 }
 
-/// The ids of the items `list` picks from the data, in order.
-fn ids_of<T>(
-    data: Memo<Option<Data>>,
-    list: fn(&Data) -> &[T],
-    id: fn(&T) -> ItemId,
-) -> Memo<Vec<ItemId>>
-where
-    T: 'static,
-{
-    Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| list(d).iter().map(id).collect())
-                .unwrap_or_default()
-        })
-    })
-}
-
 #[component]
 fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let ids = ids_of(data, |d| &d.committees, |c| c.id);
+    let ids = rows::ids(data, |d| &d.committees, |c| c.id);
     let name = RwSignal::new(String::new());
     let cadence = RwSignal::new("91".to_owned());
     let add_error = feedback();
@@ -379,7 +362,7 @@ fn RightRow(
 #[component]
 fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let ids = ids_of(data, |d| &d.rights, |r| r.id);
+    let ids = rows::ids(data, |d| &d.rights, |r| r.id);
     let decision = RwSignal::new(String::new());
     let decider = RwSignal::new("joint".to_owned());
     let rule = RwSignal::new(Rule::Consensus.as_str().to_owned());
@@ -434,15 +417,13 @@ fn LevelRow(
     data: Memo<Option<Data>>,
     error: Feedback,
 ) -> impl IntoView {
-    let row = Memo::new(move |_| {
-        data.with(|d| {
-            let d = d.as_ref()?;
-            let index = d.ladder.iter().position(|l| l.id == lid)?;
-            Some((d.ladder[index].clone(), index, d.ladder.len()))
-        })
-    });
+    let row = rows::placed(data, |d| &d.ladder, |l| l.id, lid);
     move || {
-        let (level, index, count) = row.get()?;
+        let Placed {
+            item: level,
+            index,
+            count,
+        } = row.get()?;
         Some(view! {
             <li class="row" data-testid="level-row">
                 <span class="badge kind">{format!("Level {}", index + 1)}</span>
@@ -487,7 +468,7 @@ fn LevelRow(
 #[component]
 fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let ids = ids_of(data, |d| &d.ladder, |l| l.id);
+    let ids = rows::ids(data, |d| &d.ladder, |l| l.id);
     let name = RwSignal::new(String::new());
     let who = RwSignal::new(String::new());
     let days = RwSignal::new("14".to_owned());

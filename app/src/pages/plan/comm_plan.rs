@@ -7,10 +7,11 @@ use accord_shared::model::comm_plan::{
     self, Communication, CommunicationPatch, MAX_FREQUENCY_DAYS, NewCommunication,
 };
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::{Collection, MemberId, items};
+use accord_shared::model::{Collection, ItemId, MemberId, items};
 use leptos::prelude::*;
 
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::rows::{self, Placed};
 use crate::edit::{self, apply_into, format_opt_date, parse_whole};
 use crate::store::Store;
 
@@ -41,6 +42,85 @@ fn owner_options(members: &[Member], selected: Option<MemberId>) -> impl IntoVie
     }
 }
 
+/// One entry of the plan. It re-renders only when this entry (or its place,
+/// or who can own it) changes.
+#[component]
+fn CommRow(
+    id: DocumentId,
+    cid: ItemId,
+    data: Memo<Option<Data>>,
+    error: Feedback,
+) -> impl IntoView {
+    let row = rows::placed(data, |d| &d.plan, |c| c.id, cid);
+    let owners = Memo::new(move |_| {
+        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
+    });
+    let update = move |patch: CommunicationPatch| {
+        apply_into(error, &id, |tx| comm_plan::update(tx, cid, &patch));
+    };
+    let text = move |field: &'static str| {
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            let mut patch = CommunicationPatch::default();
+            match field {
+                "what" => patch.what = Some(value),
+                "audience" => patch.audience = Some(value),
+                _ => patch.medium = Some(value),
+            }
+            update(patch);
+        }
+    };
+    move || {
+        let Placed {
+            item: c,
+            index,
+            count,
+        } = row.get()?;
+        let overdue = c.next_due.is_some_and(|d| d < edit::now());
+        Some(view! {
+            <tr data-testid="comm-row">
+                <td><input type="text" data-testid="comm-what" aria-label="What" prop:value=c.what.clone() on:change=text("what")/></td>
+                <td><input type="text" data-testid="comm-audience" aria-label="Audience" prop:value=c.audience.clone() on:change=text("audience")/></td>
+                <td><input type="text" data-testid="comm-medium" aria-label="Medium" prop:value=c.medium.clone() on:change=text("medium")/></td>
+                <td>
+                    <input type="number" class="narrow" data-testid="comm-frequency" aria-label="Every (days)"
+                        prop:value=c.frequency_days.to_string()
+                        on:change=move |ev| {
+                            match parse_whole("frequency (days)", &event_target_value(&ev), 1, MAX_FREQUENCY_DAYS) {
+                                Ok(days) => update(CommunicationPatch { frequency_days: Some(days), ..CommunicationPatch::default() }),
+                                Err(e) => error.set(Some(e.to_string())),
+                            }
+                        }/>
+                </td>
+                <td>
+                    <select data-testid="comm-owner" aria-label="Owner"
+                        on:change=move |ev| {
+                            let owner = event_target_value(&ev).parse::<MemberId>().ok();
+                            update(CommunicationPatch { owner: Some(owner), ..CommunicationPatch::default() });
+                        }>
+                        {move || owner_options(&owners.get(), c.owner)}
+                    </select>
+                </td>
+                <td data-testid="comm-next-due" class:overdue=overdue>
+                    {format_opt_date(c.next_due)}
+                    {overdue.then_some(" (overdue)")}
+                </td>
+                <td>
+                    <button data-testid="comm-sent"
+                        on:click=move |_| { apply_into(error, &id, |tx| comm_plan::mark_sent(tx, cid, edit::now())); }>
+                        "Sent today"
+                    </button>
+                    <super::MoveButtons id=id collection=Collection::CommPlan item=cid index=index count=count error=error/>
+                    <button class="link" data-testid="comm-delete"
+                        on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::CommPlan, cid, edit::now())); }>
+                        "Remove"
+                    </button>
+                </td>
+            </tr>
+        })
+    }
+}
+
 /// The communication plan page.
 #[component]
 pub fn CommPlanPage(
@@ -50,78 +130,7 @@ pub fn CommPlanPage(
     let store = expect_context::<Store>();
     let data = edit::memo(store, id, load);
     let error = feedback();
-    let rows = move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        let now = edit::now();
-        let count = data.plan.len();
-        data.plan
-            .iter()
-            .enumerate()
-            .map(|(index, c)| {
-                let cid = c.id;
-                let update = move |patch: CommunicationPatch| {
-                    apply_into(error, &id, |tx| comm_plan::update(tx, cid, &patch));
-                };
-                let overdue = c.next_due.is_some_and(|d| d < now);
-                let text = move |field: &'static str| {
-                    move |ev: leptos::ev::Event| {
-                        let value = event_target_value(&ev);
-                        let mut patch = CommunicationPatch::default();
-                        match field {
-                            "what" => patch.what = Some(value),
-                            "audience" => patch.audience = Some(value),
-                            _ => patch.medium = Some(value),
-                        }
-                        update(patch);
-                    }
-                };
-                view! {
-                    <tr data-testid="comm-row">
-                        <td><input type="text" data-testid="comm-what" aria-label="What" prop:value=c.what.clone() on:change=text("what")/></td>
-                        <td><input type="text" data-testid="comm-audience" aria-label="Audience" prop:value=c.audience.clone() on:change=text("audience")/></td>
-                        <td><input type="text" data-testid="comm-medium" aria-label="Medium" prop:value=c.medium.clone() on:change=text("medium")/></td>
-                        <td>
-                            <input type="number" class="narrow" data-testid="comm-frequency" aria-label="Every (days)"
-                                prop:value=c.frequency_days.to_string()
-                                on:change=move |ev| {
-                                    match parse_whole("frequency (days)", &event_target_value(&ev), 1, MAX_FREQUENCY_DAYS) {
-                                        Ok(days) => update(CommunicationPatch { frequency_days: Some(days), ..CommunicationPatch::default() }),
-                                        Err(e) => error.set(Some(e.to_string())),
-                                    }
-                                }/>
-                        </td>
-                        <td>
-                            <select data-testid="comm-owner" aria-label="Owner"
-                                on:change=move |ev| {
-                                    let owner = event_target_value(&ev).parse::<MemberId>().ok();
-                                    update(CommunicationPatch { owner: Some(owner), ..CommunicationPatch::default() });
-                                }>
-                                {owner_options(&data.members, c.owner)}
-                            </select>
-                        </td>
-                        <td data-testid="comm-next-due" class:overdue=overdue>
-                            {format_opt_date(c.next_due)}
-                            {overdue.then_some(" (overdue)")}
-                        </td>
-                        <td>
-                            <button data-testid="comm-sent"
-                                on:click=move |_| { apply_into(error, &id, |tx| comm_plan::mark_sent(tx, cid, edit::now())); }>
-                                "Sent today"
-                            </button>
-                            <super::MoveButtons id=id collection=Collection::CommPlan item=cid index=index count=count error=error/>
-                            <button class="link" data-testid="comm-delete"
-                                on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::CommPlan, cid, edit::now())); }>
-                                "Remove"
-                            </button>
-                        </td>
-                    </tr>
-                }
-            })
-            .collect_view()
-            .into_any()
-    };
+    let ids = rows::ids(data, |d| &d.plan, |c| c.id);
     let what = RwSignal::new(String::new());
     let audience = RwSignal::new(String::new());
     let medium = RwSignal::new(String::new());
@@ -161,7 +170,11 @@ pub fn CommPlanPage(
                 <th scope="col">"What"</th><th scope="col">"To whom"</th><th scope="col">"Medium"</th>
                 <th scope="col">"Every (days)"</th><th scope="col">"Owner"</th><th scope="col">"Next due"</th><th></th>
             </tr></thead>
-            <tbody>{rows}</tbody>
+            <tbody>
+                <For each=move || ids.get() key=|cid| *cid let:cid>
+                    <CommRow id=id cid=cid data=data error=error/>
+                </For>
+            </tbody>
         </table>
         <InlineError message=error test_id="comm-row-error"/>
         <form class="inline-form" on:submit=add>

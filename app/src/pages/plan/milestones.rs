@@ -3,12 +3,94 @@
 use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::milestones::{self, Milestone, MilestonePatch, NewMilestone};
-use accord_shared::model::{Collection, items};
+use accord_shared::model::{Collection, ItemId, items};
 use leptos::prelude::*;
 
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::rows::{self, Placed};
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date};
 use crate::store::Store;
+
+fn milestones_of(list: &Vec<Milestone>) -> &[Milestone] {
+    list
+}
+
+/// One milestone. It re-renders only when this milestone (or its place)
+/// changes, so typing a celebration note survives the partner's edits
+/// elsewhere.
+#[component]
+fn MilestoneRow(
+    id: DocumentId,
+    mid: ItemId,
+    data: Memo<Option<Vec<Milestone>>>,
+    error: Feedback,
+) -> impl IntoView {
+    let row = rows::placed(data, milestones_of, |m| m.id, mid);
+    let update = move |patch: MilestonePatch| {
+        apply_into(error, &id, |tx| milestones::update(tx, mid, &patch));
+    };
+    move || {
+        let Placed {
+            item: m,
+            index,
+            count,
+        } = row.get()?;
+        let achieved = m.achieved_at.is_some();
+        let late = !achieved && m.due.is_some_and(|d| d < edit::now());
+        Some(view! {
+            <li class="card milestone" class:achieved=achieved class:late=late data-testid="milestone-row">
+                <div class="row">
+                    <input type="text" class="grow" data-testid="milestone-title" aria-label="Milestone"
+                        prop:value=m.title.clone()
+                        on:change=move |ev| update(MilestonePatch { title: Some(event_target_value(&ev)), ..MilestonePatch::default() })/>
+                    <label>"Due "
+                        <input type="date" data-testid="milestone-due"
+                            prop:value=format_opt_date(m.due)
+                            on:change=move |ev| match parse_date("due date", &event_target_value(&ev)) {
+                                Ok(due) => update(MilestonePatch { due: Some(due), ..MilestonePatch::default() }),
+                                Err(e) => error.set(Some(e.to_string())),
+                            }/>
+                    </label>
+                    {if achieved {
+                        view! {
+                            <span class="badge achieved" data-testid="milestone-achieved">
+                                {format!("🎉 achieved {}", format_opt_date(m.achieved_at))}
+                            </span>
+                            <button class="link" data-testid="milestone-reopen"
+                                on:click=move |_| { apply_into(error, &id, |tx| milestones::reopen(tx, mid)); }>
+                                "Reopen"
+                            </button>
+                        }.into_any()
+                    } else {
+                        view! {
+                            {late.then(|| view! { <span class="badge late">"overdue"</span> })}
+                            <button data-testid="milestone-achieve"
+                                on:click=move |_| { apply_into(error, &id, |tx| milestones::achieve(tx, mid, edit::now(), "")); }>
+                                "Mark achieved"
+                            </button>
+                        }.into_any()
+                    }}
+                    <super::MoveButtons id=id collection=Collection::Milestones item=mid index=index count=count error=error/>
+                    <button class="link" data-testid="milestone-delete"
+                        on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Milestones, mid, edit::now())); }>
+                        "Remove"
+                    </button>
+                </div>
+                {achieved.then(|| view! {
+                    <label class="celebration">"Celebration note "
+                        <input type="text" class="grow" data-testid="milestone-celebration"
+                            placeholder="How did we celebrate? Who to thank?"
+                            prop:value=m.celebration.clone()
+                            on:change=move |ev| {
+                                let note = event_target_value(&ev);
+                                apply_into(error, &id, |tx| milestones::set_celebration(tx, mid, &note));
+                            }/>
+                    </label>
+                })}
+            </li>
+        })
+    }
+}
 
 /// The milestones page.
 #[component]
@@ -19,77 +101,7 @@ pub fn MilestonesPage(
     let store = expect_context::<Store>();
     let data = edit::memo(store, id, |doc: &Automerge| milestones::list(doc));
     let error = feedback();
-    let rows = move || {
-        let Some(list) = data.get() else {
-            return ().into_any();
-        };
-        let now = edit::now();
-        let count = list.len();
-        list.iter()
-            .enumerate()
-            .map(|(index, m): (usize, &Milestone)| {
-                let mid = m.id;
-                let achieved = m.achieved_at.is_some();
-                let late = !achieved && m.due.is_some_and(|d| d < now);
-                let update = move |patch: MilestonePatch| {
-                    apply_into(error, &id, |tx| milestones::update(tx, mid, &patch));
-                };
-                view! {
-                    <li class="card milestone" class:achieved=achieved class:late=late data-testid="milestone-row">
-                        <div class="row">
-                            <input type="text" class="grow" data-testid="milestone-title" aria-label="Milestone"
-                                prop:value=m.title.clone()
-                                on:change=move |ev| update(MilestonePatch { title: Some(event_target_value(&ev)), ..MilestonePatch::default() })/>
-                            <label>"Due "
-                                <input type="date" data-testid="milestone-due"
-                                    prop:value=format_opt_date(m.due)
-                                    on:change=move |ev| match parse_date("due date", &event_target_value(&ev)) {
-                                        Ok(due) => update(MilestonePatch { due: Some(due), ..MilestonePatch::default() }),
-                                        Err(e) => error.set(Some(e.to_string())),
-                                    }/>
-                            </label>
-                            {if achieved {
-                                view! {
-                                    <span class="badge achieved" data-testid="milestone-achieved">
-                                        {format!("🎉 achieved {}", format_opt_date(m.achieved_at))}
-                                    </span>
-                                    <button class="link" data-testid="milestone-reopen"
-                                        on:click=move |_| { apply_into(error, &id, |tx| milestones::reopen(tx, mid)); }>
-                                        "Reopen"
-                                    </button>
-                                }.into_any()
-                            } else {
-                                view! {
-                                    {late.then(|| view! { <span class="badge late">"overdue"</span> })}
-                                    <button data-testid="milestone-achieve"
-                                        on:click=move |_| { apply_into(error, &id, |tx| milestones::achieve(tx, mid, edit::now(), "")); }>
-                                        "Mark achieved"
-                                    </button>
-                                }.into_any()
-                            }}
-                            <super::MoveButtons id=id collection=Collection::Milestones item=mid index=index count=count error=error/>
-                            <button class="link" data-testid="milestone-delete"
-                                on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Milestones, mid, edit::now())); }>
-                                "Remove"
-                            </button>
-                        </div>
-                        {achieved.then(|| view! {
-                            <label class="celebration">"Celebration note "
-                                <input type="text" class="grow" data-testid="milestone-celebration"
-                                    placeholder="How did we celebrate? Who to thank?"
-                                    prop:value=m.celebration.clone()
-                                    on:change=move |ev| {
-                                        let note = event_target_value(&ev);
-                                        apply_into(error, &id, |tx| milestones::set_celebration(tx, mid, &note));
-                                    }/>
-                            </label>
-                        })}
-                    </li>
-                }
-            })
-            .collect_view()
-            .into_any()
-    };
+    let ids = rows::ids(data, milestones_of, |m| m.id);
     let title = RwSignal::new(String::new());
     let due = RwSignal::new(format_date(edit::now()));
     let add_error = feedback();
@@ -111,7 +123,11 @@ pub fn MilestonesPage(
     };
     view! {
         <h2>"Milestones"</h2>
-        <ul class="cards">{rows}</ul>
+        <ul class="cards">
+            <For each=move || ids.get() key=|mid| *mid let:mid>
+                <MilestoneRow id=id mid=mid data=data error=error/>
+            </For>
+        </ul>
         <InlineError message=error test_id="milestone-row-error"/>
         <form class="inline-form" on:submit=add>
             <input type="text" data-testid="new-milestone-title" placeholder="New milestone" aria-label="New milestone" bind:value=title/>

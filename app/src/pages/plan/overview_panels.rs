@@ -4,14 +4,17 @@
 //! [`OverviewPanels`] shows them all.
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::overview::{self, MAX_REVIEW_CADENCE_DAYS, Overview};
-use accord_shared::model::parties::{self, Party, PartyPatch};
-use accord_shared::model::{MemberId, PartyId};
+use accord_shared::model::parties::{self, Party, PartyPatch, Prose};
+use accord_shared::model::{MemberId, OpError, PartyId};
+use accord_shared::text::Splice;
 use leptos::prelude::*;
 
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::live_text::LiveTextArea;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_whole};
 use crate::store::Store;
 
@@ -91,49 +94,94 @@ fn StageHistory(data: Memo<Option<Data>>) -> impl IntoView {
     }
 }
 
+fn strengths(doc: &Automerge, party: PartyId) -> Option<String> {
+    parties::get(doc, party).ok().map(|p| p.strengths)
+}
+
+fn write_strengths(
+    tx: &mut Transaction<'_>,
+    party: PartyId,
+    splice: &Splice,
+) -> Result<(), OpError> {
+    parties::edit_prose(tx, party, Prose::Strengths, splice)
+}
+
+fn wiifm(doc: &Automerge, party: PartyId) -> Option<String> {
+    parties::get(doc, party).ok().map(|p| p.wiifm)
+}
+
+fn write_wiifm(tx: &mut Transaction<'_>, party: PartyId, splice: &Splice) -> Result<(), OpError> {
+    parties::edit_prose(tx, party, Prose::Wiifm, splice)
+}
+
+/// One organization's card. Its name and role re-render only when they
+/// change; its prose takes every keystroke as a splice, so both sides can
+/// write the profile at once.
+#[component]
+fn PartyCard(
+    id: DocumentId,
+    pid: PartyId,
+    data: Memo<Option<Data>>,
+    error: Feedback,
+) -> impl IntoView {
+    let head = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()?
+                .parties
+                .iter()
+                .find(|p| p.id == pid)
+                .map(|p| (p.name.clone(), p.role.clone()))
+        })
+    });
+    let update = move |patch: PartyPatch| {
+        apply_into(error, &id, |tx| parties::update(tx, pid, &patch));
+    };
+    let fields = move || {
+        let (name, role) = head.get()?;
+        Some(view! {
+            <input type="text" data-testid="party-name" aria-label="Organization"
+                prop:value=name
+                on:change=move |ev| update(PartyPatch { name: Some(event_target_value(&ev)), ..PartyPatch::default() })/>
+            <label class="field"><span>"Role"</span>
+                <input type="text" data-testid="party-role" prop:value=role
+                    on:change=move |ev| update(PartyPatch { role: Some(event_target_value(&ev)), ..PartyPatch::default() })/>
+            </label>
+        })
+    };
+    view! {
+        <li class="card" data-testid="party-card">
+            {fields}
+            <label class="field"><span>"Strengths"</span>
+                <LiveTextArea id=id item=pid read=strengths write=write_strengths error=error
+                    test_id="party-strengths" class="" label="Strengths" placeholder="" rows=2/>
+            </label>
+            <label class="field"><span>"What's in it for them"</span>
+                <LiveTextArea id=id item=pid read=wiifm write=write_wiifm error=error
+                    test_id="party-wiifm" class="" label="What's in it for them" placeholder="" rows=2/>
+            </label>
+        </li>
+    }
+}
+
 /// The partner organizations: role, strengths, what's in it for them.
 #[component]
 fn PartiesPanel(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let cards = move || {
-        let data = data.get()?;
-        Some(
-            data.parties
-                .iter()
-                .map(|party| {
-                    let pid = party.id;
-                    let update = move |patch: PartyPatch| {
-                        apply_into(error, &id, |tx| parties::update(tx, pid, &patch));
-                    };
-                    view! {
-                        <li class="card" data-testid="party-card">
-                            <input type="text" data-testid="party-name" aria-label="Organization"
-                                prop:value=party.name.clone()
-                                on:change=move |ev| update(PartyPatch { name: Some(event_target_value(&ev)), ..PartyPatch::default() })/>
-                            <label class="field"><span>"Role"</span>
-                                <input type="text" data-testid="party-role" prop:value=party.role.clone()
-                                    on:change=move |ev| update(PartyPatch { role: Some(event_target_value(&ev)), ..PartyPatch::default() })/>
-                            </label>
-                            <label class="field"><span>"Strengths"</span>
-                                <textarea rows="2" data-testid="party-strengths" prop:value=party.strengths.clone()
-                                    on:change=move |ev| update(PartyPatch { strengths: Some(event_target_value(&ev)), ..PartyPatch::default() })>
-                                </textarea>
-                            </label>
-                            <label class="field"><span>"What's in it for them"</span>
-                                <textarea rows="2" data-testid="party-wiifm" prop:value=party.wiifm.clone()
-                                    on:change=move |ev| update(PartyPatch { wiifm: Some(event_target_value(&ev)), ..PartyPatch::default() })>
-                                </textarea>
-                            </label>
-                        </li>
-                    }
-                })
-                .collect_view(),
-        )
-    };
+    let ids = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| d.parties.iter().map(|p| p.id).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
     view! {
         <section class="panel">
             <h2>"What each party brings and gains"</h2>
-            <ul class="cards two">{cards}</ul>
+            <ul class="cards two">
+                <For each=move || ids.get() key=|pid| *pid let:pid>
+                    <PartyCard id=id pid=pid data=data error=error/>
+                </For>
+            </ul>
             <InlineError message=error test_id="party-error"/>
         </section>
     }

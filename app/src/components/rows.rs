@@ -1,0 +1,62 @@
+//! Memos for lists shown as keyed `<For>` rows: the page keeps one memo of
+//! the ids in order, and each row its own memo of its item and place, so a
+//! change to one item re-renders only that row and the others keep their
+//! focus and whatever is being typed in them.
+
+use accord_shared::model::ItemId;
+use leptos::prelude::*;
+
+/// An item of a list with where it stands in it (for move up/down).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed<T> {
+    /// The item.
+    pub item: T,
+    /// Its index in the list.
+    pub index: usize,
+    /// How many items the list holds.
+    pub count: usize,
+}
+
+/// The ids of the items `list` picks from the page's data, in order.
+pub fn ids<D, T>(
+    data: Memo<Option<D>>,
+    list: fn(&D) -> &[T],
+    id: fn(&T) -> ItemId,
+) -> Memo<Vec<ItemId>>
+where
+    D: Send + Sync + 'static,
+    T: 'static,
+{
+    Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| list(d).iter().map(id).collect())
+                .unwrap_or_default()
+        })
+    })
+}
+
+/// The item `item` of the list `list` picks, with its place; `None` once
+/// it is gone from the list.
+pub fn placed<D, T>(
+    data: Memo<Option<D>>,
+    list: fn(&D) -> &[T],
+    id: fn(&T) -> ItemId,
+    item: ItemId,
+) -> Memo<Option<Placed<T>>>
+where
+    D: Send + Sync + 'static,
+    T: Clone + PartialEq + Send + Sync + 'static,
+{
+    Memo::new(move |_| {
+        data.with(|d| {
+            let items = list(d.as_ref()?);
+            let index = items.iter().position(|t| id(t) == item)?;
+            Some(Placed {
+                item: items[index].clone(),
+                index,
+                count: items.len(),
+            })
+        })
+    })
+}
