@@ -62,6 +62,15 @@ fn vetting(a: &Device, b: &Device, base: &str) {
     a.wait("the check done on Acme's side", |d| {
         d.prop(&tid("diligence-done"), "checked") == Some(Value::Bool(true))
     });
+
+    // Acme is still writing a note (not yet committed) when Globex scores
+    // the same criterion: the note being written is left alone.
+    let acme_note = "[data-testid='score-note'][aria-label='Note of Acme']";
+    a.keys(acme_note, "Ten years of audited");
+    b.enter(globex, "3");
+    a.wait_text("[data-testid='vetting-total'][data-party='Globex']", "3.00");
+    a.type_keys(&format!(" accounts{TAB}"));
+    b.wait_value(acme_note, "Ten years of audited accounts");
 }
 
 fn objectives(a: &Device, b: &Device, base: &str) {

@@ -98,6 +98,17 @@ pub struct DiligenceItem {
     pub done: bool,
 }
 
+impl DiligenceItem {
+    /// The evidence as a link to open, only when it is a web address. The
+    /// op refuses anything else, but a client that skips the op could
+    /// write, say, a `javascript:` address into the shared document; that
+    /// is shown as text, never made a link.
+    pub fn link(&self) -> Option<&str> {
+        let link = self.evidence.as_str();
+        (!link.is_empty() && check_evidence(link).is_ok_and(|l| l == link)).then_some(link)
+    }
+}
+
 /// A party's weighted total.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartyTotal {
@@ -633,5 +644,27 @@ mod tests {
                 done: true,
             }]
         );
+        assert_eq!(items[0].link(), Some("https://example.org/audit.pdf"));
+    }
+
+    #[test]
+    fn evidence_written_around_the_op_is_never_a_link() {
+        let mut fixture = partnership();
+        let doc = &mut fixture.doc;
+        let new = NewDiligence {
+            item: "Audited accounts".into(),
+            owner: None,
+            evidence: String::new(),
+        };
+        add_diligence(doc, id(30), &new).unwrap();
+        assert_eq!(read(doc).diligence[0].link(), None);
+        // A client that skips the op writes the field directly.
+        let obj = items::require(doc, Collection::Diligence, id(30)).unwrap();
+        for bad in ["javascript:alert(1)", " https://x.org", "https://"] {
+            doc.put(&obj, "evidence", bad).unwrap();
+            let item = &read(doc).diligence[0];
+            assert_eq!(item.evidence, bad, "shown as it is");
+            assert_eq!(item.link(), None, "{bad} is not a link");
+        }
     }
 }

@@ -13,6 +13,7 @@ use accord_shared::model::{Collection, ItemId, MemberId, OpError, PartyId, items
 use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::rows::{self, Placed};
 use crate::edit::{self, apply_into, parse_whole};
 use crate::store::Store;
 
@@ -75,129 +76,92 @@ pub fn VettingPage(
     let table_error = feedback();
     let criterion_error = feedback();
     let diligence_error = feedback();
-
-    let table = move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        let parties = data.parties.clone();
-        let header = parties
-            .iter()
-            .map(|p| view! { <th scope="col">{p.name.clone()}</th> })
-            .collect_view();
-        let count = data.vetting.criteria.len();
-        // Each organization scores its own column; the others are shown.
+    let criteria = rows::ids(data, |d| &d.vetting.criteria, |c| c.id);
+    let diligence_ids = rows::ids(data, |d| &d.vetting.diligence, |i| i.id);
+    let party_ids = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| d.parties.iter().map(|p| p.id).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    });
+    // Each organization scores its own column; the others are shown.
+    let my_party = Memo::new(move |_| {
         let me = edit::me(&id);
-        let my_party = data
-            .members
-            .iter()
-            .find(|m| Some(m.id) == me)
-            .and_then(|m| m.party);
-        let rows = data
-            .vetting
-            .criteria
-            .iter()
-            .enumerate()
-            .map(|(index, criterion)| {
-                let cid = criterion.id;
-                let cells = parties
+        data.with(|d| {
+            d.as_ref()?
+                .members
+                .iter()
+                .find(|m| Some(m.id) == me)
+                .and_then(|m| m.party)
+        })
+    });
+    let header = move || {
+        data.with(|d| {
+            d.as_ref().map(|d| {
+                d.parties
                     .iter()
-                    .map(|party| score_cell(id, &data, party.id, my_party, cid, table_error))
-                    .collect_view();
-                view! {
-                    <tr data-testid="criterion-row">
-                        <td>
-                            <input
-                                type="text"
-                                data-testid="criterion-name"
-                                aria-label="Criterion"
-                                prop:value=criterion.name.clone()
-                                on:change=move |ev| {
-                                    let name = event_target_value(&ev);
-                                    let patch = CriterionPatch { name: Some(name), ..CriterionPatch::default() };
-                                    apply_into(table_error, &id, |tx| vetting::update_criterion(tx, cid, &patch));
-                                }
-                            />
-                        </td>
-                        <td>
-                            <input
-                                type="number"
-                                class="narrow"
-                                data-testid="criterion-weight"
-                                aria-label="Weight"
-                                prop:value=criterion.weight.to_string()
-                                on:change=move |ev| {
-                                    let text = event_target_value(&ev);
-                                    apply_into(table_error, &id, |tx| {
-                                        let weight = parse_whole("weight", &text, WEIGHT_RANGE.0, WEIGHT_RANGE.1)?;
-                                        let patch = CriterionPatch { weight: Some(weight), ..CriterionPatch::default() };
-                                        vetting::update_criterion(tx, cid, &patch)
-                                    });
-                                }
-                            />
-                        </td>
-                        {cells}
-                        <td>
-                            <super::MoveButtons id=id collection=Collection::Criteria item=cid index=index count=count error=table_error/>
-                            <button
-                                class="link"
-                                data-testid="criterion-delete"
-                                on:click=move |_| {
-                                    apply_into(table_error, &id, |tx| {
-                                        items::delete(tx, Collection::Criteria, cid, edit::now())
-                                    });
-                                }
-                            >
-                                "Remove"
-                            </button>
-                        </td>
-                    </tr>
-                }
+                    .map(|p| view! { <th scope="col">{p.name.clone()}</th> })
+                    .collect_view()
             })
-            .collect_view();
-        let totals = parties
-            .iter()
-            .map(|party| {
-                let total = data
-                    .vetting
-                    .totals
-                    .per_party
-                    .iter()
-                    .find(|t| t.party == party.id)
-                    .and_then(|t| t.weighted);
-                view! { <td data-testid="vetting-total" data-party=party.name.clone()>{total_text(total)}</td> }
+        })
+    };
+    let totals = move || {
+        data.with(|d| {
+            let d = d.as_ref()?;
+            let cells = d
+                .parties
+                .iter()
+                .map(|party| {
+                    let total = d
+                        .vetting
+                        .totals
+                        .per_party
+                        .iter()
+                        .find(|t| t.party == party.id)
+                        .and_then(|t| t.weighted);
+                    view! { <td data-testid="vetting-total" data-party=party.name.clone()>{total_text(total)}</td> }
+                })
+                .collect_view();
+            let combined = total_text(d.vetting.totals.combined);
+            let span = d.parties.len().max(1).to_string();
+            Some(view! {
+                <tr>
+                    <th scope="row" colspan="2">"Weighted total (1–5)"</th>
+                    {cells}
+                    <td></td>
+                </tr>
+                <tr>
+                    <th scope="row" colspan="2">"Combined"</th>
+                    <td data-testid="vetting-combined" colspan=span>{combined}</td>
+                    <td></td>
+                </tr>
             })
-            .collect_view();
-        let combined = total_text(data.vetting.totals.combined);
-        view! {
-            <table class="matrix vetting">
-                <thead>
-                    <tr>
-                        <th scope="col">"Criterion"</th>
-                        <th scope="col">"Weight"</th>
-                        {header}
-                        <th></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-                <tfoot>
-                    <tr>
-                        <th scope="row" colspan="2">"Weighted total (1–5)"</th>
-                        {totals}
-                        <td></td>
-                    </tr>
-                    <tr>
-                        <th scope="row" colspan="2">"Combined"</th>
-                        <td data-testid="vetting-combined" colspan=parties.len().max(1).to_string()>{combined}</td>
-                        <td></td>
-                    </tr>
-                </tfoot>
-            </table>
-            {parties.is_empty().then(|| view! {
-                <p class="muted">"No parties yet: add the partner organizations on the overview to score them."</p>
-            })}
-        }
-        .into_any()
+        })
+    };
+    let no_parties = move || {
+        party_ids.with(Vec::is_empty).then(|| view! {
+            <p class="muted">"No parties yet: add the partner organizations on the overview to score them."</p>
+        })
+    };
+    let table = view! {
+        <table class="matrix vetting">
+            <thead>
+                <tr>
+                    <th scope="col">"Criterion"</th>
+                    <th scope="col">"Weight"</th>
+                    {header}
+                    <th></th>
+                </tr>
+            </thead>
+            <tbody>
+                <For each=move || criteria.get() key=|cid| *cid let:cid>
+                    <CriterionRow id=id cid=cid data=data party_ids=party_ids my_party=my_party error=table_error/>
+                </For>
+            </tbody>
+            <tfoot>{totals}</tfoot>
+        </table>
+        {no_parties}
     };
 
     let new_name = RwSignal::new(String::new());
@@ -219,80 +183,6 @@ pub fn VettingPage(
         if made {
             new_name.set(String::new());
         }
-    };
-
-    let diligence = move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        let count = data.vetting.diligence.len();
-        data.vetting
-            .diligence
-            .iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let did = item.id;
-                let done = item.done;
-                let owner_select = member_options(&data.members, item.owner);
-                view! {
-                    <li data-testid="diligence-row" class:done=done>
-                        <input
-                            type="checkbox"
-                            data-testid="diligence-done"
-                            aria-label="Done"
-                            prop:checked=done
-                            on:change=move |ev| {
-                                let patch = DiligencePatch { done: Some(event_target_checked(&ev)), ..DiligencePatch::default() };
-                                apply_into(diligence_error, &id, |tx| vetting::update_diligence(tx, did, &patch));
-                            }
-                        />
-                        <input
-                            type="text"
-                            data-testid="diligence-item"
-                            aria-label="Checklist item"
-                            prop:value=item.item.clone()
-                            on:change=move |ev| {
-                                let patch = DiligencePatch { item: Some(event_target_value(&ev)), ..DiligencePatch::default() };
-                                apply_into(diligence_error, &id, |tx| vetting::update_diligence(tx, did, &patch));
-                            }
-                        />
-                        <select
-                            data-testid="diligence-owner"
-                            aria-label="Owner"
-                            on:change=move |ev| {
-                                let owner = event_target_value(&ev).parse::<MemberId>().ok();
-                                let patch = DiligencePatch { owner: Some(owner), ..DiligencePatch::default() };
-                                apply_into(diligence_error, &id, |tx| vetting::update_diligence(tx, did, &patch));
-                            }
-                        >
-                            {owner_select}
-                        </select>
-                        <input
-                            type="url"
-                            data-testid="diligence-evidence"
-                            placeholder="Evidence link"
-                            aria-label="Evidence link"
-                            prop:value=item.evidence.clone()
-                            on:change=move |ev| {
-                                let patch = DiligencePatch { evidence: Some(event_target_value(&ev)), ..DiligencePatch::default() };
-                                apply_into(diligence_error, &id, |tx| vetting::update_diligence(tx, did, &patch));
-                            }
-                        />
-                        {(!item.evidence.trim().is_empty()).then(|| view! {
-                            <a href=item.evidence.clone() target="_blank" rel="noopener noreferrer">"open"</a>
-                        })}
-                        <super::MoveButtons id=id collection=Collection::Diligence item=did index=index count=count error=diligence_error/>
-                        <button class="link" data-testid="diligence-delete"
-                            on:click=move |_| {
-                                apply_into(diligence_error, &id, |tx| items::delete(tx, Collection::Diligence, did, edit::now()));
-                            }>
-                            "Remove"
-                        </button>
-                    </li>
-                }
-            })
-            .collect_view()
-            .into_any()
     };
 
     let new_item = RwSignal::new(String::new());
@@ -332,7 +222,11 @@ pub fn VettingPage(
         <InlineError message=criterion_error test_id="criterion-error"/>
         <super::RemovedItems id=id collection=Collection::Criteria/>
         <h3>"Due diligence"</h3>
-        <ul class="checklist">{diligence}</ul>
+        <ul class="checklist">
+            <For each=move || diligence_ids.get() key=|did| *did let:did>
+                <DiligenceRow id=id did=did data=data error=diligence_error/>
+            </For>
+        </ul>
         <form class="inline-form" on:submit=add_diligence>
             <input type="text" data-testid="new-diligence-item" placeholder="Check to do" aria-label="New checklist item"
                 bind:value=new_item/>
@@ -345,64 +239,236 @@ pub fn VettingPage(
     }
 }
 
+/// One criterion: its name and weight, and a cell per party. The name and
+/// weight re-render only when the criterion (or its place) changes, and
+/// each cell only when its own score does, so one organization scoring
+/// never disturbs the other typing a note.
+#[component]
+fn CriterionRow(
+    id: DocumentId,
+    cid: ItemId,
+    data: Memo<Option<Data>>,
+    party_ids: Memo<Vec<PartyId>>,
+    my_party: Memo<Option<PartyId>>,
+    error: Feedback,
+) -> impl IntoView {
+    let row = rows::placed(data, |d| &d.vetting.criteria, |c| c.id, cid);
+    let name_and_weight = move || {
+        let criterion = row.get()?.item;
+        Some(view! {
+            <td>
+                <input
+                    type="text"
+                    data-testid="criterion-name"
+                    aria-label="Criterion"
+                    prop:value=criterion.name.clone()
+                    on:change=move |ev| {
+                        let name = event_target_value(&ev);
+                        let patch = CriterionPatch { name: Some(name), ..CriterionPatch::default() };
+                        apply_into(error, &id, |tx| vetting::update_criterion(tx, cid, &patch));
+                    }
+                />
+            </td>
+            <td>
+                <input
+                    type="number"
+                    class="narrow"
+                    data-testid="criterion-weight"
+                    aria-label="Weight"
+                    prop:value=criterion.weight.to_string()
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        apply_into(error, &id, |tx| {
+                            let weight = parse_whole("weight", &text, WEIGHT_RANGE.0, WEIGHT_RANGE.1)?;
+                            let patch = CriterionPatch { weight: Some(weight), ..CriterionPatch::default() };
+                            vetting::update_criterion(tx, cid, &patch)
+                        });
+                    }
+                />
+            </td>
+        })
+    };
+    let actions = move || {
+        let Placed { index, count, .. } = row.get()?;
+        Some(view! {
+            <td>
+                <super::MoveButtons id=id collection=Collection::Criteria item=cid index=index count=count error=error/>
+                <button
+                    class="link"
+                    data-testid="criterion-delete"
+                    on:click=move |_| {
+                        apply_into(error, &id, |tx| items::delete(tx, Collection::Criteria, cid, edit::now()));
+                    }
+                >
+                    "Remove"
+                </button>
+            </td>
+        })
+    };
+    view! {
+        <tr data-testid="criterion-row">
+            {name_and_weight}
+            <For each=move || party_ids.get() key=|party| *party let:party>
+                <ScoreCell id=id data=data party=party my_party=my_party criterion=cid error=error/>
+            </For>
+            {actions}
+        </tr>
+    }
+}
+
+/// What one score cell shows: the score, the note, the party's name, and
+/// whether it is another organization's (read-only).
+#[derive(Debug, Clone, PartialEq)]
+struct Cell {
+    score: String,
+    note: String,
+    party_name: String,
+    theirs: bool,
+}
+
 /// One party's score and note for one criterion, editable by members of
 /// that party (and by anyone not yet a member of any).
-fn score_cell(
+#[component]
+fn ScoreCell(
     id: DocumentId,
-    data: &Data,
+    data: Memo<Option<Data>>,
     party: PartyId,
-    my_party: Option<PartyId>,
+    my_party: Memo<Option<PartyId>>,
     criterion: ItemId,
     error: Feedback,
-) -> impl IntoView + use<> {
-    let theirs = my_party.is_some_and(|mine| mine != party);
-    let score = data
-        .vetting
-        .scores
-        .iter()
-        .find(|s| s.party == party && s.criterion == criterion);
-    let value = score
-        .and_then(|s| s.score)
-        .map(|s| s.to_string())
-        .unwrap_or_default();
-    let note = score.map(|s| s.note.clone()).unwrap_or_default();
-    let party_name = data
-        .parties
-        .iter()
-        .find(|p| p.id == party)
-        .map(|p| p.name.clone())
-        .unwrap_or_default();
-    let scored_by = theirs.then(|| format!("Scored by {party_name}"));
-    view! {
-        <td class="score" title=scored_by>
-            <input
-                type="number"
-                class="narrow"
-                data-testid="score-input"
-                disabled=theirs
-                data-party=party_name.clone()
-                aria-label=format!("Score of {party_name}")
-                prop:value=value
-                on:change=move |ev| {
-                    let text = event_target_value(&ev);
-                    apply_into(error, &id, |tx| {
-                        let score = parse_score(&text)?;
-                        vetting::set_score(tx, party, criterion, score)
-                    });
-                }
-            />
-            <input
-                type="text"
-                data-testid="score-note"
-                disabled=theirs
-                placeholder="Note"
-                aria-label=format!("Note of {party_name}")
-                prop:value=note
-                on:change=move |ev| {
-                    let text = event_target_value(&ev);
-                    apply_into(error, &id, |tx| vetting::set_score_note(tx, party, criterion, &text));
-                }
-            />
-        </td>
+) -> impl IntoView {
+    let cell = Memo::new(move |_| {
+        let theirs = my_party.get().is_some_and(|mine| mine != party);
+        data.with(|d| {
+            let d = d.as_ref()?;
+            let score = d
+                .vetting
+                .scores
+                .iter()
+                .find(|s| s.party == party && s.criterion == criterion);
+            Some(Cell {
+                score: score
+                    .and_then(|s| s.score)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+                note: score.map(|s| s.note.clone()).unwrap_or_default(),
+                party_name: d
+                    .parties
+                    .iter()
+                    .find(|p| p.id == party)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
+                theirs,
+            })
+        })
+    });
+    move || {
+        let Cell {
+            score,
+            note,
+            party_name,
+            theirs,
+        } = cell.get()?;
+        let scored_by = theirs.then(|| format!("Scored by {party_name}"));
+        Some(view! {
+            <td class="score" title=scored_by>
+                <input
+                    type="number"
+                    class="narrow"
+                    data-testid="score-input"
+                    disabled=theirs
+                    data-party=party_name.clone()
+                    aria-label=format!("Score of {party_name}")
+                    prop:value=score
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        apply_into(error, &id, |tx| {
+                            let score = parse_score(&text)?;
+                            vetting::set_score(tx, party, criterion, score)
+                        });
+                    }
+                />
+                <input
+                    type="text"
+                    data-testid="score-note"
+                    disabled=theirs
+                    placeholder="Note"
+                    aria-label=format!("Note of {party_name}")
+                    prop:value=note
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        apply_into(error, &id, |tx| vetting::set_score_note(tx, party, criterion, &text));
+                    }
+                />
+            </td>
+        })
+    }
+}
+
+/// One due-diligence check: done, what, owner, evidence link.
+#[component]
+fn DiligenceRow(
+    id: DocumentId,
+    did: ItemId,
+    data: Memo<Option<Data>>,
+    error: Feedback,
+) -> impl IntoView {
+    let row = rows::placed(data, |d| &d.vetting.diligence, |i| i.id, did);
+    let owners = Memo::new(move |_| {
+        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
+    });
+    let update = move |patch: DiligencePatch| {
+        apply_into(error, &id, |tx| vetting::update_diligence(tx, did, &patch));
+    };
+    move || {
+        let Placed { item, index, count } = row.get()?;
+        let done = item.done;
+        let owner = item.owner;
+        Some(view! {
+            <li data-testid="diligence-row" class:done=done>
+                <input
+                    type="checkbox"
+                    data-testid="diligence-done"
+                    aria-label="Done"
+                    prop:checked=done
+                    on:change=move |ev| update(DiligencePatch { done: Some(event_target_checked(&ev)), ..DiligencePatch::default() })
+                />
+                <input
+                    type="text"
+                    data-testid="diligence-item"
+                    aria-label="Checklist item"
+                    prop:value=item.item.clone()
+                    on:change=move |ev| update(DiligencePatch { item: Some(event_target_value(&ev)), ..DiligencePatch::default() })
+                />
+                <select
+                    data-testid="diligence-owner"
+                    aria-label="Owner"
+                    on:change=move |ev| {
+                        let owner = event_target_value(&ev).parse::<MemberId>().ok();
+                        update(DiligencePatch { owner: Some(owner), ..DiligencePatch::default() });
+                    }
+                >
+                    {move || member_options(&owners.get(), owner)}
+                </select>
+                <input
+                    type="url"
+                    data-testid="diligence-evidence"
+                    placeholder="Evidence link"
+                    aria-label="Evidence link"
+                    prop:value=item.evidence.clone()
+                    on:change=move |ev| update(DiligencePatch { evidence: Some(event_target_value(&ev)), ..DiligencePatch::default() })
+                />
+                {item.link().map(|link| view! {
+                    <a href=link.to_owned() target="_blank" rel="noopener noreferrer">"open"</a>
+                })}
+                <super::MoveButtons id=id collection=Collection::Diligence item=did index=index count=count error=error/>
+                <button class="link" data-testid="diligence-delete"
+                    on:click=move |_| {
+                        apply_into(error, &id, |tx| items::delete(tx, Collection::Diligence, did, edit::now()));
+                    }>
+                    "Remove"
+                </button>
+            </li>
+        })
     }
 }
