@@ -114,9 +114,16 @@ fn comments(a: &Device, b: &Device) {
         "Can we name the objectives here?",
     );
     a.wait_text(&within(SECOND, "comments-summary"), "1 open");
+    // Acme's reply is still a draft when Globex starts another thread on
+    // the clause: the draft survives and is sent as typed.
     a.fill(&within(SECOND, "reply"), "Yes, see the plan page.");
+    b.fill(&within(SECOND, "new-comment"), "And who owns the budget?");
+    b.click(&within(SECOND, "add-comment"));
+    a.wait_text(&within(SECOND, "comments-summary"), "2 open");
     a.click(&within(SECOND, "send-reply"));
     b.wait_text(&within(SECOND, "thread"), "Yes, see the plan page.");
+    b.click(&within(SECOND, "resolve-thread"));
+    a.wait_text(&within(SECOND, "comments-summary"), "1 open");
     b.click(&within(SECOND, "resolve-thread"));
     a.wait_text(&within(SECOND, "comments-summary"), "all resolved");
 }

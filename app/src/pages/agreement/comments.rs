@@ -111,9 +111,10 @@ pub fn Comments(
                 }}
             </summary>
             <ul class="plain threads">
-                {move || threads.get().into_iter().map(|thread| view! {
-                    <ThreadView thread=thread clause=clause error=error/>
-                }).collect_view()}
+                <For each=move || threads.with(|t| t.iter().map(|t| t.root.id).collect::<Vec<_>>())
+                    key=|root| *root let:root>
+                    <ThreadView threads=threads root=root clause=clause error=error/>
+                </For>
             </ul>
             <form class="inline-form" on:submit=start>
                 <input type="text" class="grow" data-testid="new-comment" placeholder="Comment on this clause"
@@ -125,11 +126,19 @@ pub fn Comments(
     }
 }
 
+/// One thread. It stays in the page while others change, so a reply being
+/// typed survives the partner's comments elsewhere on the clause.
 #[component]
-fn ThreadView(thread: ShownThread, clause: ItemId, error: Feedback) -> impl IntoView {
+fn ThreadView(
+    threads: Memo<Vec<ShownThread>>,
+    root: ItemId,
+    clause: ItemId,
+    error: Feedback,
+) -> impl IntoView {
     let ctx = expect_context::<AgreementContext>();
-    let root = thread.root.id;
-    let resolved = thread.resolved.is_some();
+    let thread =
+        Memo::new(move |_| threads.with(|t| t.iter().find(|t| t.root.id == root).cloned()));
+    let resolved = move || thread.with(|t| t.as_ref().is_some_and(|t| t.resolved.is_some()));
     let reply = RwSignal::new(String::new());
     let send_reply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -158,25 +167,35 @@ fn ThreadView(thread: ShownThread, clause: ItemId, error: Feedback) -> impl Into
             </p>
         }
     };
+    let lines = move || {
+        thread.with(|t| {
+            t.as_ref().map(|t| {
+                let mut shown = vec![line(&t.root)];
+                shown.extend(t.replies.iter().map(line));
+                shown.collect_view()
+            })
+        })
+    };
+    let resolved_by = move || {
+        thread
+            .with(|t| t.as_ref().and_then(|t| t.resolved.clone()))
+            .map(|by| format!("Resolved by {by}. "))
+    };
     view! {
         <li class="thread" class:resolved=resolved data-testid="thread">
-            {line(&thread.root)}
-            {thread.replies.iter().map(line).collect_view()}
-            {match thread.resolved {
-                Some(by) => view! {
-                    <p class="muted">
-                        {format!("Resolved by {by}. ")}
-                        <button class="link" data-testid="reopen-thread" on:click=move |_| set_resolved(false)>"Reopen"</button>
-                    </p>
-                }.into_any(),
-                None => view! {
-                    <form class="inline-form reply" on:submit=send_reply>
-                        <input type="text" class="grow" data-testid="reply" placeholder="Reply" aria-label="Reply" bind:value=reply/>
-                        <button type="submit" data-testid="send-reply">"Reply"</button>
-                        <button type="button" class="link" data-testid="resolve-thread" on:click=move |_| set_resolved(true)>"Resolve"</button>
-                    </form>
-                }.into_any(),
-            }}
+            {lines}
+            <Show when=move || !resolved() fallback=move || view! {
+                <p class="muted">
+                    {resolved_by}
+                    <button class="link" data-testid="reopen-thread" on:click=move |_| set_resolved(false)>"Reopen"</button>
+                </p>
+            }>
+                <form class="inline-form reply" on:submit=send_reply>
+                    <input type="text" class="grow" data-testid="reply" placeholder="Reply" aria-label="Reply" bind:value=reply/>
+                    <button type="submit" data-testid="send-reply">"Reply"</button>
+                    <button type="button" class="link" data-testid="resolve-thread" on:click=move |_| set_resolved(true)>"Resolve"</button>
+                </form>
+            </Show>
         </li>
     }
 }
