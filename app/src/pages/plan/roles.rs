@@ -9,7 +9,8 @@ use accord_shared::model::raci::{self, ActivityIssue, Raci, Role};
 use accord_shared::model::{Collection, ItemId, MemberId, items};
 use leptos::prelude::*;
 
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::rows::{self, Placed};
 use crate::edit::{self, apply_into};
 use crate::store::Store;
 
@@ -65,62 +66,41 @@ pub fn RolesPage(
     let store = expect_context::<Store>();
     let data = edit::memo(store, id, load);
     let error = feedback();
-    let matrix = move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        let header = data
-            .members
-            .iter()
-            .map(|m| view! { <th scope="col" data-testid="raci-member">{m.name.clone()}</th> })
-            .collect_view();
-        let count = data.raci.activities.len();
-        let rows = data
-            .raci
-            .activities
-            .iter()
-            .enumerate()
-            .map(|(index, activity)| {
-                let aid = activity.id;
-                let cells = data
-                    .members
-                    .iter()
-                    .map(|member| role_cell(id, aid, member, data.raci.cells.get(&(aid, member.id)).copied(), error))
-                    .collect_view();
-                let warn = warning(&data.issues, aid);
-                let flagged = warn.is_some();
-                view! {
-                    <tr data-testid="raci-row" class:warn=flagged>
-                        <th scope="row">
-                            <input type="text" data-testid="activity-name" aria-label="Activity"
-                                prop:value=activity.name.clone()
-                                on:change=move |ev| {
-                                    let name = event_target_value(&ev);
-                                    apply_into(error, &id, |tx| raci::rename_activity(tx, aid, &name));
-                                }/>
-                            {warn.map(|w| view! { <p class="inline-warning" data-testid="raci-warning">{w}</p> })}
-                        </th>
-                        {cells}
-                        <td>
-                            <super::MoveButtons id=id collection=Collection::Activities item=aid index=index count=count error=error/>
-                            <button class="link" data-testid="activity-delete"
-                                on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Activities, aid, edit::now())); }>
-                                "Remove"
-                            </button>
-                        </td>
-                    </tr>
-                }
-            })
-            .collect_view();
-        let no_members = data.members.is_empty();
-        view! {
-            <table class="matrix raci">
-                <thead><tr><th scope="col">"Activity"</th>{header}<th></th></tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
-            {no_members.then(|| view! { <p class="muted">"No members yet: people appear here once they join the partnership."</p> })}
-        }
-        .into_any()
+    let activities = rows::ids(data, |d| &d.raci.activities, |a| a.id);
+    let members = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| {
+                    d.members
+                        .iter()
+                        .map(|m| (m.id, m.name.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    });
+    let header = move || {
+        members
+            .get()
+            .into_iter()
+            .map(|(_, name)| view! { <th scope="col" data-testid="raci-member">{name}</th> })
+            .collect_view()
+    };
+    let no_members = move || {
+        members.with(Vec::is_empty).then(|| view! {
+            <p class="muted">"No members yet: people appear here once they join the partnership."</p>
+        })
+    };
+    let matrix = view! {
+        <table class="matrix raci">
+            <thead><tr><th scope="col">"Activity"</th>{header}<th></th></tr></thead>
+            <tbody>
+                <For each=move || activities.get() key=|aid| *aid let:aid>
+                    <ActivityRow id=id aid=aid data=data members=members error=error/>
+                </For>
+            </tbody>
+        </table>
+        {no_members}
     };
     let name = RwSignal::new(String::new());
     let add = move |ev: leptos::ev::SubmitEvent| {
@@ -147,23 +127,93 @@ pub fn RolesPage(
     }
 }
 
+/// One activity: its name and warning, and a role cell per member. It
+/// re-renders only when this activity, its cells or the members change, so
+/// a partner filling in another row never takes the name being typed here.
+#[component]
+fn ActivityRow(
+    id: DocumentId,
+    aid: ItemId,
+    data: Memo<Option<Data>>,
+    members: Memo<Vec<(MemberId, String)>>,
+    error: Feedback,
+) -> impl IntoView {
+    let row = rows::placed(data, |d| &d.raci.activities, |a| a.id, aid);
+    let roles = Memo::new(move |_| {
+        let members = members.get();
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| {
+                    members
+                        .iter()
+                        .map(|(mid, name)| {
+                            (*mid, name.clone(), d.raci.cells.get(&(aid, *mid)).copied())
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    });
+    let warn = Memo::new(move |_| data.with(|d| d.as_ref().and_then(|d| warning(&d.issues, aid))));
+    let name = move || {
+        let activity = row.get()?.item;
+        Some(view! {
+            <input type="text" data-testid="activity-name" aria-label="Activity"
+                prop:value=activity.name
+                on:change=move |ev| {
+                    let name = event_target_value(&ev);
+                    apply_into(error, &id, |tx| raci::rename_activity(tx, aid, &name));
+                }/>
+        })
+    };
+    let cells = move || {
+        roles
+            .get()
+            .into_iter()
+            .map(|(mid, member, role)| role_cell(id, aid, mid, &member, role, error))
+            .collect_view()
+    };
+    let actions = move || {
+        let Placed { index, count, .. } = row.get()?;
+        Some(view! {
+            <super::MoveButtons id=id collection=Collection::Activities item=aid index=index count=count error=error/>
+        })
+    };
+    view! {
+        <tr data-testid="raci-row" class:warn=move || warn.with(Option::is_some)>
+            <th scope="row">
+                {name}
+                {move || warn.get().map(|w| view! { <p class="inline-warning" data-testid="raci-warning">{w}</p> })}
+            </th>
+            {cells}
+            <td>
+                {actions}
+                <button class="link" data-testid="activity-delete"
+                    on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Activities, aid, edit::now())); }>
+                    "Remove"
+                </button>
+            </td>
+        </tr>
+    }
+}
+
 /// One cell: a select of nothing / R / A / C / I.
 fn role_cell(
     id: DocumentId,
     activity: ItemId,
-    member: &Member,
+    mid: MemberId,
+    member: &str,
     role: Option<Role>,
-    error: crate::components::form::Feedback,
+    error: Feedback,
 ) -> impl IntoView + use<> {
-    let mid: MemberId = member.id;
     let options = ROLES
         .into_iter()
         .map(|r| view! { <option value=r.letter() selected=role == Some(r)>{r.letter()}</option> })
         .collect_view();
     view! {
         <td>
-            <select data-testid="raci-cell" data-member=member.name.clone()
-                aria-label=format!("Role of {}", member.name)
+            <select data-testid="raci-cell" data-member=member.to_owned()
+                aria-label=format!("Role of {member}")
                 on:change=move |ev| {
                     let text = event_target_value(&ev);
                     match (!text.is_empty()).then(|| text.parse::<Role>()).transpose() {
