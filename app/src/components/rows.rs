@@ -17,15 +17,13 @@ pub struct Placed<T> {
     pub count: usize,
 }
 
-/// The ids of the items `list` picks from the page's data, in order.
-pub fn ids<D, T>(
-    data: Memo<Option<D>>,
-    list: fn(&D) -> &[T],
-    id: fn(&T) -> ItemId,
-) -> Memo<Vec<ItemId>>
+/// The ids of the items `list` picks from the page's data, in order (item
+/// ids, or any other key such as a party's id).
+pub fn ids<D, T, K>(data: Memo<Option<D>>, list: fn(&D) -> &[T], id: fn(&T) -> K) -> Memo<Vec<K>>
 where
     D: Send + Sync + 'static,
     T: 'static,
+    K: PartialEq + Send + Sync + 'static,
 {
     Memo::new(move |_| {
         data.with(|d| {

@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use super::member_name;
 use crate::components::form::{InlineError, feedback};
 use crate::components::live_text::LiveTextArea;
+use crate::components::rows;
 use crate::edit::{self, apply_into, format_date};
 use crate::pages::boards::source::FromNote;
 use crate::store::Store;
@@ -81,13 +82,7 @@ pub fn ConflictsPage(
     let store = expect_context::<Store>();
     let data = edit::memo(store, id, load);
     // Each card stays in the page while the document changes.
-    let ids = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| d.conflicts.iter().map(|c| c.id).collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
-    });
+    let ids = rows::ids(data, |d| &d.conflicts, |c| c.id);
     let no_ladder = move || {
         data.with(|d| d.as_ref().is_some_and(|d| d.ladder.is_empty()))
             .then(|| view! {

@@ -313,17 +313,13 @@ fn RightRow(
     id: DocumentId,
     rid: ItemId,
     data: Memo<Option<Data>>,
+    choices: Memo<Vec<(Decider, String)>>,
     error: Feedback,
 ) -> impl IntoView {
-    let row = Memo::new(move |_| {
-        data.with(|d| {
-            let d = d.as_ref()?;
-            let right = d.rights.iter().find(|r| r.id == rid)?.clone();
-            Some((right, decider_choices(d)))
-        })
-    });
+    let row = rows::placed(data, |d| &d.rights, |r| r.id, rid);
     move || {
-        let (right, choices) = row.get()?;
+        let right = row.get()?.item;
+        let decider = right.decider;
         let rules = Rule::ALL
             .into_iter()
             .map(|r| view! { <option value=r.as_str() selected=r == right.rule>{rule_label(r)}</option> })
@@ -341,7 +337,7 @@ fn RightRow(
                         Ok(decider) => { apply_into(error, &id, |tx| governance::update_decision_right(tx, rid, None, Some(decider), None)); }
                         Err(e) => error.set(Some(e.to_string())),
                     }>
-                    {decider_options(&choices, right.decider)}
+                    {move || choices.with(|c| decider_options(c, decider))}
                 </select>
                 <select data-testid="right-rule" aria-label="How"
                     on:change=move |ev| {
@@ -363,6 +359,9 @@ fn RightRow(
 fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
     let ids = rows::ids(data, |d| &d.rights, |r| r.id);
+    // Who can decide, shared by every row and the form.
+    let choices =
+        Memo::new(move |_| data.with(|d| d.as_ref().map(decider_choices).unwrap_or_default()));
     let decision = RwSignal::new(String::new());
     let decider = RwSignal::new("joint".to_owned());
     let rule = RwSignal::new(Rule::Consensus.as_str().to_owned());
@@ -381,12 +380,7 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             decision.set(String::new());
         }
     };
-    let deciders = move || {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| decider_options(&decider_choices(d), Some(Decider::Joint)).into_any())
-        })
-    };
+    let deciders = move || choices.with(|c| decider_options(c, Some(Decider::Joint)));
     let rules = Rule::ALL
         .into_iter()
         .map(|r| view! { <option value=r.as_str() selected=r == Rule::Consensus>{rule_label(r)}</option> })
@@ -394,7 +388,7 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     view! {
         <ul class="plain">
             <For each=move || ids.get() key=|rid| *rid let:rid>
-                <RightRow id=id rid=rid data=data error=error/>
+                <RightRow id=id rid=rid data=data choices=choices error=error/>
             </For>
         </ul>
         <InlineError message=error test_id="right-row-error"/>

@@ -21,6 +21,7 @@ use super::{Drafts, format_date_time, format_time, member_name, member_options, 
 use crate::browser;
 use crate::components::form::{InlineError, feedback};
 use crate::components::live_text::LiveTextArea;
+use crate::components::rows;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date, parse_whole};
 use crate::pages::boards::source::FromNote;
 use crate::store::Store;
@@ -97,13 +98,7 @@ pub fn MeetingsPage(
             );
         }
     };
-    let ids = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| d.meetings.iter().map(|m| m.id).collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
-    });
+    let ids = rows::ids(data, |d| &d.meetings, |m| m.id);
     view! {
         <h2>"Meetings"</h2>
         <div class="row">

@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use super::member_options;
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::components::live_text::LiveTextArea;
+use crate::components::rows;
 use crate::edit::{self, apply_into, parse_whole};
 use crate::pages::boards::source::FromNote;
 use crate::store::Store;
@@ -197,13 +198,7 @@ pub fn RisksPage(
     let data = edit::memo(store, id, load);
     let error = feedback();
     // Each row stays in the page while the document changes.
-    let ids = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| d.risks.iter().map(|r| r.id).collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
-    });
+    let ids = rows::ids(data, |d| &d.risks, |r| r.id);
     let map = move || {
         data.with(|d| d.as_ref().map(|d| risks::heat_map(&d.risks)))
             .unwrap_or_default()

@@ -49,12 +49,10 @@ fn CommRow(
     id: DocumentId,
     cid: ItemId,
     data: Memo<Option<Data>>,
+    owners: Memo<Vec<Member>>,
     error: Feedback,
 ) -> impl IntoView {
     let row = rows::placed(data, |d| &d.plan, |c| c.id, cid);
-    let owners = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
-    });
     let update = move |patch: CommunicationPatch| {
         apply_into(error, &id, |tx| comm_plan::update(tx, cid, &patch));
     };
@@ -131,6 +129,10 @@ pub fn CommPlanPage(
     let data = edit::memo(store, id, load);
     let error = feedback();
     let ids = rows::ids(data, |d| &d.plan, |c| c.id);
+    // Who can own an entry, shared by every row.
+    let owners = Memo::new(move |_| {
+        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
+    });
     let what = RwSignal::new(String::new());
     let audience = RwSignal::new(String::new());
     let medium = RwSignal::new(String::new());
@@ -172,7 +174,7 @@ pub fn CommPlanPage(
             </tr></thead>
             <tbody>
                 <For each=move || ids.get() key=|cid| *cid let:cid>
-                    <CommRow id=id cid=cid data=data error=error/>
+                    <CommRow id=id cid=cid data=data owners=owners error=error/>
                 </For>
             </tbody>
         </table>

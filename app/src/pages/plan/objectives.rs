@@ -22,6 +22,7 @@ use leptos::prelude::*;
 use crate::components::chart::TrendChart;
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::components::live_text::LiveTextArea;
+use crate::components::rows;
 use crate::edit::{
     self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole,
 };
@@ -133,13 +134,7 @@ pub fn ObjectivesPage(
 fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
     // Each row stays in the page while the document changes.
-    let ids = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| d.objectives.iter().map(|o| o.id).collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
-    });
+    let ids = rows::ids(data, |d| &d.objectives, |o| o.id);
     view! {
         <ul class="cards">
             <For each=move || ids.get() key=|oid| *oid let:oid>

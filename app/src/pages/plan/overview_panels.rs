@@ -15,6 +15,7 @@ use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::components::live_text::LiveTextArea;
+use crate::components::rows;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_whole};
 use crate::store::Store;
 
@@ -167,13 +168,7 @@ fn PartyCard(
 #[component]
 fn PartiesPanel(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let ids = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| d.parties.iter().map(|p| p.id).collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
-    });
+    let ids = rows::ids(data, |d| &d.parties, |p| p.id);
     view! {
         <section class="panel">
             <h2>"What each party brings and gains"</h2>

@@ -78,13 +78,11 @@ pub fn VettingPage(
     let diligence_error = feedback();
     let criteria = rows::ids(data, |d| &d.vetting.criteria, |c| c.id);
     let diligence_ids = rows::ids(data, |d| &d.vetting.diligence, |i| i.id);
-    let party_ids = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| d.parties.iter().map(|p| p.id).collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
+    // Who can own an entry, shared by every row.
+    let owners = Memo::new(move |_| {
+        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
     });
+    let party_ids = rows::ids(data, |d| &d.parties, |p| p.id);
     // Each organization scores its own column; the others are shown.
     let my_party = Memo::new(move |_| {
         let me = edit::me(&id);
@@ -224,7 +222,7 @@ pub fn VettingPage(
         <h3>"Due diligence"</h3>
         <ul class="checklist">
             <For each=move || diligence_ids.get() key=|did| *did let:did>
-                <DiligenceRow id=id did=did data=data error=diligence_error/>
+                <DiligenceRow id=id did=did data=data owners=owners error=diligence_error/>
             </For>
         </ul>
         <form class="inline-form" on:submit=add_diligence>
@@ -411,12 +409,10 @@ fn DiligenceRow(
     id: DocumentId,
     did: ItemId,
     data: Memo<Option<Data>>,
+    owners: Memo<Vec<Member>>,
     error: Feedback,
 ) -> impl IntoView {
     let row = rows::placed(data, |d| &d.vetting.diligence, |i| i.id, did);
-    let owners = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
-    });
     let update = move |patch: DiligencePatch| {
         apply_into(error, &id, |tx| vetting::update_diligence(tx, did, &patch));
     };
