@@ -2,6 +2,7 @@
 //! Automerge document in IndexedDB and syncs it through the relay.
 //!
 //! - [`storage`]: IndexedDB (document chunks, the partnership list, settings).
+//! - [`saving`]: what a tab writes and when, and loading without losing a change.
 //! - [`identity`]: the device key and relay registration.
 //! - [`api`]: the relay's HTTP API.
 //! - [`sync_client`]: the engine, the relay WebSocket, reconnects.
@@ -16,6 +17,7 @@ pub mod edit;
 pub mod identity;
 pub mod pages;
 pub mod presence;
+pub mod saving;
 pub mod storage;
 pub mod store;
 pub mod sync_client;

@@ -1,16 +1,20 @@
 //! IndexedDB persistence.
 //!
 //! Three object stores in one database:
-//! - `chunks`: a document's Automerge bytes as a series of chunks keyed by
-//!   `[document id, seq]`; loading concatenates them in key order (a snapshot
-//!   followed by incremental changes loads with `load_incremental`).
+//! - `chunks`: a document's Automerge bytes as a series of chunks: a snapshot
+//!   keyed `[document id, 0]` and increments keyed `[document id, seq, tab]`,
+//!   each tab appending under its own keys. Chunks load one by one in any
+//!   order (see [`crate::saving::load_chunks`]); compaction deletes exactly the
+//!   chunks it read and merged, in the same transaction.
 //! - `docs`: one [`DocRecord`] per document held on this device (for the list).
 //! - `meta`: small device settings (identity, organization name), JSON text.
 //!
 //! Every write transaction asks for `strict` durability, so a write that
 //! resolved has been flushed by the browser.
 
-use accord_shared::engine::Write;
+use std::cell::Cell;
+
+use accord_shared::automerge::ChangeHash;
 use accord_shared::ids::DocumentId;
 use indexed_db_futures::KeyRange;
 use indexed_db_futures::database::Database;
@@ -23,6 +27,7 @@ use wasm_bindgen::JsValue;
 
 use crate::api::Role;
 use crate::browser::describe;
+use crate::saving::{self, PendingWrite};
 
 /// The name of the app's database.
 pub const DB_NAME: &str = "accord";
@@ -76,17 +81,62 @@ pub struct DocRecord {
     /// were kept, which are treated as able to edit.
     #[serde(default)]
     pub role: Option<Role>,
+    /// The heads the relay last confirmed holding (hex), if it ever did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_heads: Option<Vec<String>>,
 }
 
-/// A handle on the app's IndexedDB database. Cheap to clone.
-#[derive(Debug, Clone)]
+impl DocRecord {
+    /// The heads the relay last confirmed, if known and well formed.
+    pub fn relay_heads(&self) -> Option<Vec<ChangeHash>> {
+        self.relay_heads
+            .as_ref()?
+            .iter()
+            .map(|h| h.parse().ok())
+            .collect()
+    }
+
+    /// Records the heads the relay confirmed.
+    pub fn set_relay_heads(&mut self, heads: &[ChangeHash]) {
+        self.relay_heads = Some(heads.iter().map(ToString::to_string).collect());
+    }
+}
+
+/// Everything one [`Storage::commit`] writes, in one transaction.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Document increments (or snapshots), one per document.
+    pub chunks: Vec<PendingWrite>,
+    /// Partnership list entries to put.
+    pub records: Vec<DocRecord>,
+    /// Documents to remove from this device, with the device settings kept
+    /// for each (removed with it).
+    pub deletes: Vec<(DocumentId, Vec<String>)>,
+}
+
+impl Batch {
+    /// True when there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty() && self.records.is_empty() && self.deletes.is_empty()
+    }
+}
+
+/// A handle on the app's IndexedDB database, as one tab writes it.
+#[derive(Debug)]
 pub struct Storage {
     db: Database,
+    /// This tab's id: the last part of every chunk key it appends.
+    tab: String,
+    /// The next sequence number for this tab's chunk keys.
+    next_seq: Cell<f64>,
 }
 
 impl Storage {
-    /// Opens (creating or upgrading as needed) the database called `name`.
-    pub async fn open(name: &str) -> Result<Self, StorageError> {
+    /// Opens (creating or upgrading as needed) the database called `name`
+    /// for the tab `tab` (any string unique among the open tabs; `now_ms`
+    /// starts its chunk sequence, so a later tab with the same id still
+    /// writes after it).
+    pub async fn open(name: &str, tab: &str, now_ms: u64) -> Result<Self, StorageError> {
         let db = Database::open(name)
             .with_version(DB_VERSION)
             .with_on_upgrade_needed(|_event, db| {
@@ -99,7 +149,11 @@ impl Storage {
                 Ok(())
             })
             .await?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            tab: tab.to_owned(),
+            next_seq: Cell::new(now_ms as f64 * 1000.0),
+        })
     }
 
     fn write_tx(&self, stores: &[&str]) -> Result<Transaction<'_>, StorageError> {
@@ -116,58 +170,100 @@ impl Storage {
         Ok(self.db.transaction(stores.to_vec()).build()?)
     }
 
-    /// Carries out an engine persist effect.
-    pub async fn write(&self, document: &DocumentId, write: &Write) -> Result<(), StorageError> {
-        match write {
-            Write::Append(bytes) => self.append(document, bytes).await,
-            Write::Replace(bytes) => self.replace(document, bytes).await,
-        }
-    }
-
-    /// Appends one chunk after the document's existing chunks.
-    pub async fn append(&self, document: &DocumentId, bytes: &[u8]) -> Result<(), StorageError> {
-        if bytes.is_empty() {
+    /// Writes one batch in one transaction: each document's increment (or,
+    /// when asked and nothing would be lost, a snapshot that replaces exactly
+    /// the chunks read in this transaction), then the list entries, then the
+    /// removals. All or nothing: a failure leaves the device as it was.
+    pub async fn commit(&self, batch: &Batch) -> Result<(), StorageError> {
+        if batch.is_empty() {
             return Ok(());
         }
-        let id = document.to_string();
-        let tx = self.write_tx(&[CHUNKS])?;
-        let store = tx.object_store(CHUNKS)?;
-        // Read the last key inside the same transaction so concurrent tabs never collide.
-        let keys: Vec<JsValue> = store
-            .get_all_keys::<JsValue>()
-            .with_query::<JsValue, _>(doc_range(&id))
-            .await?
-            .collect::<Result<_, _>>()?;
-        let next = keys.iter().filter_map(seq_of).fold(0.0_f64, f64::max) + 1.0;
-        store
-            .put(bytes_value(bytes))
-            .with_key(chunk_key(&id, next))
-            .primitive()?
-            .await?;
+        let tx = self.write_tx(&[CHUNKS, DOCS, META])?;
+        let chunks = tx.object_store(CHUNKS)?;
+        for write in &batch.chunks {
+            let id = write.document.to_string();
+            if write.compact && self.compact_in(&chunks, &id, &write.bytes).await? {
+                continue;
+            }
+            if write.bytes.is_empty() {
+                continue;
+            }
+            // A key of this tab's own: no other tab writes it, so nothing needs
+            // reading first and no tab's chunk is ever overwritten.
+            let seq = self.next_seq.get();
+            self.next_seq.set(seq + 1.0);
+            chunks
+                .put(bytes_value(&write.bytes))
+                .with_key(tab_chunk_key(&id, seq, &self.tab))
+                .primitive()?
+                .await?;
+        }
+        let docs = tx.object_store(DOCS)?;
+        for record in &batch.records {
+            let json = serde_json::to_string(record)
+                .map_err(|e| StorageError::Malformed(e.to_string()))?;
+            docs.put(json)
+                .with_key(record.id.clone())
+                .primitive()?
+                .await?;
+        }
+        for (document, settings) in &batch.deletes {
+            let id = document.to_string();
+            for key in settings {
+                tx.object_store(META)?
+                    .delete::<String, _>(key.clone())
+                    .primitive()?
+                    .await?;
+            }
+            chunks
+                .delete::<JsValue, _>(doc_range(&id))
+                .primitive()?
+                .await?;
+            docs.delete::<String, _>(id).primitive()?.await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
-    /// Replaces every chunk of the document with one snapshot (compaction).
-    pub async fn replace(
+    /// Inside a write transaction: reads every chunk of the document, and if
+    /// they and `increment` make a snapshot without losing anything (see
+    /// [`crate::saving::compact_chunks`]), deletes exactly the keys read and
+    /// stores the snapshot. Returns whether it compacted.
+    async fn compact_in(
         &self,
-        document: &DocumentId,
-        snapshot: &[u8],
-    ) -> Result<(), StorageError> {
-        let id = document.to_string();
-        let tx = self.write_tx(&[CHUNKS])?;
-        let store = tx.object_store(CHUNKS)?;
-        store
-            .delete::<JsValue, _>(doc_range(&id))
+        chunks: &indexed_db_futures::object_store::ObjectStore<'_>,
+        id: &str,
+        increment: &[u8],
+    ) -> Result<bool, StorageError> {
+        let keys: Vec<JsValue> = chunks
+            .get_all_keys::<JsValue>()
+            .with_query::<JsValue, _>(doc_range(id))
+            .await?
+            .collect::<Result<_, _>>()?;
+        let values: Vec<JsValue> = chunks
+            .get_all::<JsValue>()
+            .with_query::<JsValue, _>(doc_range(id))
+            .await?
+            .collect::<Result<_, _>>()?;
+        if keys.len() != values.len() {
+            return Ok(false);
+        }
+        let stored: Vec<Vec<u8>> = values
+            .into_iter()
+            .map(|v| chunk_bytes(v))
+            .collect::<Result<_, _>>()?;
+        let Some(snapshot) = saving::compact_chunks(&stored, increment) else {
+            return Ok(false);
+        };
+        for key in keys {
+            chunks.delete::<JsValue, _>(key).primitive()?.await?;
+        }
+        chunks
+            .put(bytes_value(&snapshot))
+            .with_key(chunk_key(id, 0.0))
             .primitive()?
             .await?;
-        store
-            .put(bytes_value(snapshot))
-            .with_key(chunk_key(&id, 0.0))
-            .primitive()?
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// The document's stored chunks, in order.
@@ -180,25 +276,7 @@ impl Storage {
             .with_query::<JsValue, _>(doc_range(&id))
             .await?
             .collect::<Result<_, _>>()?;
-        values
-            .into_iter()
-            .map(|v| {
-                v.dyn_into::<js_sys::Uint8Array>()
-                    .map(|a| a.to_vec())
-                    .map_err(|v| {
-                        StorageError::Malformed(format!("chunk is not bytes: {}", describe(&v)))
-                    })
-            })
-            .collect()
-    }
-
-    /// The document's stored bytes (all chunks concatenated), or `None` if nothing is stored.
-    pub async fn load(&self, document: &DocumentId) -> Result<Option<Vec<u8>>, StorageError> {
-        let chunks = self.chunks(document).await?;
-        if chunks.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(chunks.concat()))
+        values.into_iter().map(chunk_bytes).collect()
     }
 
     /// Adds or updates a document's list entry.
@@ -210,34 +288,6 @@ impl Storage {
         store
             .put(json)
             .with_key(record.id.clone())
-            .primitive()?
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Removes a document from this device: every chunk, its list entry and
-    /// the device settings named in `settings` (the ones kept per
-    /// document), in one transaction (all or nothing).
-    pub async fn delete(
-        &self,
-        document: &DocumentId,
-        settings: &[String],
-    ) -> Result<(), StorageError> {
-        let id = document.to_string();
-        let tx = self.write_tx(&[CHUNKS, DOCS, META])?;
-        for key in settings {
-            tx.object_store(META)?
-                .delete::<String, _>(key.clone())
-                .primitive()?
-                .await?;
-        }
-        tx.object_store(CHUNKS)?
-            .delete::<JsValue, _>(doc_range(&id))
-            .primitive()?
-            .await?;
-        tx.object_store(DOCS)?
-            .delete::<String, _>(id)
             .primitive()?
             .await?;
         tx.commit().await?;
@@ -295,12 +345,26 @@ fn chunk_key(id: &str, seq: f64) -> JsValue {
     js_sys::Array::of2(&JsValue::from_str(id), &JsValue::from_f64(seq)).into()
 }
 
-fn doc_range(id: &str) -> KeyRange<JsValue> {
-    KeyRange::Bound(chunk_key(id, 0.0), false, chunk_key(id, MAX_SEQ), false)
+/// An appended chunk's key: `[document, seq, tab]` sorts after the
+/// document's snapshot `[document, 0]` and inside [`doc_range`].
+fn tab_chunk_key(id: &str, seq: f64, tab: &str) -> JsValue {
+    js_sys::Array::of3(
+        &JsValue::from_str(id),
+        &JsValue::from_f64(seq),
+        &JsValue::from_str(tab),
+    )
+    .into()
 }
 
-fn seq_of(key: &JsValue) -> Option<f64> {
-    key.dyn_ref::<js_sys::Array>()?.get(1).as_f64()
+fn chunk_bytes(value: JsValue) -> Result<Vec<u8>, StorageError> {
+    value
+        .dyn_into::<js_sys::Uint8Array>()
+        .map(|a| a.to_vec())
+        .map_err(|v| StorageError::Malformed(format!("chunk is not bytes: {}", describe(&v))))
+}
+
+fn doc_range(id: &str) -> KeyRange<JsValue> {
+    KeyRange::Bound(chunk_key(id, 0.0), false, chunk_key(id, MAX_SEQ), false)
 }
 
 fn bytes_value(bytes: &[u8]) -> JsValue {

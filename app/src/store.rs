@@ -11,23 +11,56 @@ use leptos::prelude::*;
 use crate::identity::Profile;
 pub use crate::presence::{Here, Peer};
 
-/// What the sync status element shows.
+/// What the sync status element shows: one answer to "is my work safe?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncStatus {
-    /// No handshaken connection to the relay.
-    Offline,
-    /// Connected; this many local changes are not yet confirmed stored by the relay.
-    Syncing(usize),
-    /// Connected and the relay has every change of every open document on disk.
+    /// The relay has confirmed the current heads of every open partnership,
+    /// and everything is stored on this device.
     Saved,
+    /// Connected; recent changes are being stored on the device or sent.
+    Saving,
+    /// Connected again after being away: this many changes are still to
+    /// reach the relay.
+    Syncing(usize),
+    /// No connection to the relay; this many changes are kept on this device
+    /// and not yet on the relay.
+    Offline(usize),
+    /// Storing on this device is failing: this many changes exist only in
+    /// this tab's memory.
+    OnlyInTab(usize),
+}
+
+impl SyncStatus {
+    /// The CSS class that colours the badge.
+    pub fn class(self) -> &'static str {
+        match self {
+            Self::Saved => "status saved",
+            Self::Saving | Self::Syncing(_) => "status syncing",
+            Self::Offline(_) => "status offline",
+            Self::OnlyInTab(_) => "status failing",
+        }
+    }
+}
+
+fn changes(n: usize) -> String {
+    if n == 1 {
+        "1 change".to_owned()
+    } else {
+        format!("{n} changes")
+    }
 }
 
 impl fmt::Display for SyncStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Offline => f.write_str("offline"),
-            Self::Syncing(n) => write!(f, "syncing ({n})"),
-            Self::Saved => f.write_str("saved on relay"),
+        match *self {
+            Self::Saved => f.write_str("Saved"),
+            Self::Saving | Self::Syncing(0) => f.write_str("Saving…"),
+            Self::Syncing(n) => write!(f, "Syncing {n}…"),
+            Self::Offline(0) => f.write_str("Offline"),
+            Self::Offline(n) => write!(f, "Offline — {} kept on this device", changes(n)),
+            Self::OnlyInTab(n) => {
+                write!(f, "{} only in this tab — keep it open", changes(n.max(1)))
+            }
         }
     }
 }
@@ -48,6 +81,8 @@ pub struct Store {
     pub docs: RwSignal<Vec<DocSummary>>,
     /// Relay connection and save state, over every open document.
     pub status: RwSignal<SyncStatus>,
+    /// Changes in this tab not yet durable in IndexedDB (0 when all are).
+    pub unsaved: RwSignal<usize>,
     /// The same state for each partnership on this device (the home list).
     pub doc_status: RwSignal<std::collections::HashMap<DocumentId, SyncStatus>>,
     /// Bumped whenever any open document changes (local or remote).
@@ -69,7 +104,8 @@ impl Store {
     pub fn new() -> Self {
         Self {
             docs: RwSignal::new(Vec::new()),
-            status: RwSignal::new(SyncStatus::Offline),
+            status: RwSignal::new(SyncStatus::Offline(0)),
+            unsaved: RwSignal::new(0),
             doc_status: RwSignal::new(std::collections::HashMap::new()),
             revision: RwSignal::new(0),
             ready: RwSignal::new(false),
@@ -96,6 +132,17 @@ impl Store {
                     title.clone_into(&mut doc.title);
                 }
             });
+        }
+    }
+
+    /// Clears the shown error if it is the one that starts with `prefix`
+    /// (a condition that has ended, such as failing writes).
+    pub fn clear_report_about(&self, prefix: &str) {
+        if self
+            .error
+            .with_untracked(|e| e.as_deref().is_some_and(|t| t.starts_with(prefix)))
+        {
+            self.error.set(None);
         }
     }
 
@@ -128,9 +175,23 @@ mod tests {
 
     #[test]
     fn status_texts_match_the_ui_contract() {
-        assert_eq!(SyncStatus::Offline.to_string(), "offline");
-        assert_eq!(SyncStatus::Syncing(3).to_string(), "syncing (3)");
-        assert_eq!(SyncStatus::Saved.to_string(), "saved on relay");
+        assert_eq!(SyncStatus::Saved.to_string(), "Saved");
+        assert_eq!(SyncStatus::Saving.to_string(), "Saving…");
+        assert_eq!(SyncStatus::Syncing(3).to_string(), "Syncing 3…");
+        assert_eq!(SyncStatus::Syncing(0).to_string(), "Saving…", "never (0)");
+        assert_eq!(SyncStatus::Offline(0).to_string(), "Offline");
+        assert_eq!(
+            SyncStatus::Offline(1).to_string(),
+            "Offline — 1 change kept on this device"
+        );
+        assert_eq!(
+            SyncStatus::Offline(12).to_string(),
+            "Offline — 12 changes kept on this device"
+        );
+        assert_eq!(
+            SyncStatus::OnlyInTab(4).to_string(),
+            "4 changes only in this tab — keep it open"
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use accord_shared::automerge::transaction::{CommitOptions, Transactable, Transaction};
-use accord_shared::automerge::{ActorId, Automerge};
-use accord_shared::engine::{Access, Effect, Engine, EngineConfig, Event, Notification, Write};
+use accord_shared::automerge::{ActorId, Automerge, ChangeHash};
+use accord_shared::engine::{Access, Effect, Engine, EngineConfig, Event, Notification};
 use accord_shared::ids::{DocumentId, PeerId};
 use accord_shared::model::members::{self, NewMember};
 use accord_shared::model::parties::{self, NewParty};
@@ -27,12 +27,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
+use self::writer::Job;
 use crate::api::{self, ApiError};
 use crate::browser::{self, BrowserError, describe, now_ms};
 use crate::identity::{Identity, IdentityError, Profile};
 use crate::presence::{self, Beacon, HEARTBEAT_MS};
+use crate::saving::{self, Saver};
 use crate::storage::{DB_NAME, DocRecord, Storage, StorageError};
-use crate::store::{DocSummary, Store, SyncStatus, root_string};
+use crate::store::{DocSummary, Store, root_string};
 
 /// Meta key of the organization name kept by earlier versions (read once, into the profile).
 const ORGANIZATION_KEY: &str = "organization";
@@ -88,16 +90,6 @@ pub enum ClientError {
     Protocol(String),
 }
 
-/// A storage write, carried out strictly in the order queued.
-#[derive(Debug)]
-enum WriteJob {
-    Chunk(DocumentId, Write),
-    Record(DocRecord),
-    /// Remove a document from this device (queued after its earlier writes,
-    /// so none of them re-creates it).
-    Delete(DocumentId),
-}
-
 /// The live connection after a successful handshake.
 struct Link {
     socket: WebSocket,
@@ -121,8 +113,25 @@ pub struct Client {
     identity: RefCell<Identity>,
     records: RefCell<Vec<DocRecord>>,
     link: RefCell<Option<Link>>,
-    writes: UnboundedSender<WriteJob>,
-    pending_writes: Cell<usize>,
+    /// Durable heads per document and what to write next (see [`saving`]).
+    saver: RefCell<Saver>,
+    /// List entries and removals waiting for the writer, in order.
+    jobs: RefCell<Vec<Job>>,
+    /// Wakes the writer.
+    kick: UnboundedSender<()>,
+    /// True while a write transaction is open.
+    writing: Cell<bool>,
+    /// True while the "could not save" message is shown.
+    write_failure_shown: Cell<bool>,
+    /// The other tabs of this browser (see `writer`).
+    tabs: Option<web_sys::BroadcastChannel>,
+    /// The heads the relay last confirmed per document (kept in the list
+    /// entry, so an offline start still knows what the relay holds).
+    relay_heads: RefCell<HashMap<DocumentId, Vec<ChangeHash>>>,
+    /// Connected, and not yet caught up with the relay since.
+    catching_up: Cell<bool>,
+    /// Documents whose missing changes were already reported as lost.
+    reported_missing: RefCell<HashSet<DocumentId>>,
     registering: Cell<bool>,
     /// Set when the browser reports the network back: skip the backoff.
     wake: Cell<bool>,
@@ -156,7 +165,12 @@ pub fn client() -> Option<Rc<Client>> {
 /// Opens storage, loads the identity and every stored partnership, then starts
 /// the storage writer and the relay connection loop.
 pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
-    let storage = Storage::open(DB_NAME).await?;
+    let mut session = [0u8; 8];
+    browser::random_bytes(&mut session)?;
+    let storage = Storage::open(DB_NAME, &browser::hex(&session), now_ms()).await?;
+    // Listen to the other tabs before reading storage, so no change they
+    // store while this tab loads is missed.
+    let tabs = writer::open_tabs_channel();
     let identity = Identity::load_or_create(&storage).await?;
     let mut profile = Profile::load(&storage).await?;
     if profile.organization.is_empty()
@@ -165,8 +179,6 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         profile.organization = organization;
     }
     store.profile.set(profile);
-    let mut session = [0u8; 8];
-    browser::random_bytes(&mut session)?;
     let actor = identity.session_actor(&session);
 
     let mut peer_bytes = [0u8; 8];
@@ -174,7 +186,14 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
     let peer_id: PeerId = format!("browser-{}", browser::hex(&peer_bytes))
         .parse()
         .map_err(|e| ClientError::Protocol(format!("{e}")))?;
-    let mut engine = Engine::new(peer_id, PeerMetadata::default(), EngineConfig::client(true));
+    // The engine does not write: this tab's writer stores what it holds (see `writer`).
+    let mut engine = Engine::new(
+        peer_id,
+        PeerMetadata::default(),
+        EngineConfig::client(false),
+    );
+    let mut saver = Saver::default();
+    let mut relay_heads = HashMap::new();
 
     let records = storage.records().await?;
     let mut summaries = Vec::with_capacity(records.len());
@@ -192,16 +211,33 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         if let Some(party) = storage.get_meta(&party_key(&id)).await? {
             party_by_doc.insert(id, party);
         }
-        let doc = match storage.load(&id).await? {
-            Some(bytes) => match Automerge::load(&bytes) {
-                Ok(doc) => Some(Box::new(doc.with_actor(actor.clone()))),
-                Err(error) => {
-                    store.report(format!("stored partnership {id} does not load: {error}"));
-                    continue;
-                }
-            },
-            None => None,
+        let chunks = storage.chunks(&id).await?;
+        let doc = if chunks.is_empty() {
+            None
+        } else {
+            let loaded = saving::load_chunks(&chunks);
+            if !loaded.unreadable.is_empty() {
+                store.report(format!(
+                    "{} of the {} saved parts of partnership {id} could not be read; they are kept on this device, and the rest is open",
+                    loaded.unreadable.len(),
+                    chunks.len()
+                ));
+            }
+            if loaded.missing > 0 {
+                store.report(format!(
+                    "Some changes saved on this device for partnership {id} build on {} changes that are not here; they are kept and will be asked for from the relay",
+                    loaded.missing
+                ));
+            }
+            Some(Box::new(loaded.doc.with_actor(actor.clone())))
         };
+        saver.track(
+            id,
+            doc.as_deref().map(Automerge::get_heads).unwrap_or_default(),
+        );
+        if let Some(heads) = record.relay_heads() {
+            relay_heads.insert(id, heads);
+        }
         let title = doc
             .as_deref()
             .map(|d| overview::read(d).title)
@@ -214,7 +250,7 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         let _ = engine.handle(now, Event::Open { document: id, doc });
     }
 
-    let (writes, queue) = unbounded();
+    let (kick, kicks) = unbounded();
     let client = Rc::new(Client {
         store,
         storage,
@@ -223,8 +259,15 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         identity: RefCell::new(identity),
         records: RefCell::new(records),
         link: RefCell::new(None),
-        writes,
-        pending_writes: Cell::new(0),
+        saver: RefCell::new(saver),
+        jobs: RefCell::new(Vec::new()),
+        kick,
+        writing: Cell::new(false),
+        write_failure_shown: Cell::new(false),
+        tabs,
+        relay_heads: RefCell::new(relay_heads),
+        catching_up: Cell::new(false),
+        reported_missing: RefCell::new(HashSet::new()),
         registering: Cell::new(false),
         wake: Cell::new(false),
         actor,
@@ -243,7 +286,9 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
     store.docs.set(summaries);
     store.ready.set(true);
     store.bump();
-    spawn_local(Rc::clone(&client).run_writer(queue));
+    writer::listen_to_tabs(&client)?;
+    writer::guard_unload(&client)?;
+    spawn_local(Rc::clone(&client).run_writer(kicks));
     spawn_local(Rc::clone(&client).run_sync());
     spawn_local(Rc::clone(&client).run_presence());
     let leaving = Rc::clone(&client);
@@ -409,13 +454,13 @@ impl Client {
         }
         tx.commit_with(commit_options());
         self.attributed.borrow_mut().insert(id);
-        self.storage.replace(&id, &doc.save()).await?;
         let mut record = DocRecord {
             id: id.to_string(),
             title: title.to_owned(),
             added_at: now_ms(),
             claimed: false,
             role: Some(api::Role::Owner),
+            relay_heads: None,
         };
         self.storage.put_record(&record).await?;
         self.records.borrow_mut().push(record.clone());
@@ -438,10 +483,13 @@ impl Client {
                 "could not claim the new partnership on the relay: {error}"
             )),
         }
+        // Nothing of it is stored yet: the writer's next batch holds it all.
+        self.saver.borrow_mut().track(id, Vec::new());
         self.handle(Event::Open {
             document: id,
             doc: Some(Box::new(doc)),
         });
+        self.kick();
         Ok(id)
     }
 
@@ -450,6 +498,8 @@ impl Client {
     /// any writes already queued for it). The relay's copy is untouched.
     pub fn remove_partnership(&self, id: &DocumentId) {
         self.handle(Event::Close { document: *id });
+        self.saver.borrow_mut().forget(id);
+        self.relay_heads.borrow_mut().remove(id);
         let text = id.to_string();
         self.records.borrow_mut().retain(|r| r.id != text);
         self.attributed.borrow_mut().remove(id);
@@ -462,7 +512,7 @@ impl Client {
         {
             self.store.here.set(None);
         }
-        self.enqueue(WriteJob::Delete(*id));
+        self.enqueue(Job::Delete(*id, document_settings(id)));
         self.refresh_status();
     }
 
@@ -655,17 +705,63 @@ impl Client {
         {
             *slot = record.clone();
         }
-        self.enqueue(WriteJob::Record(record));
+        self.enqueue(Job::Record(record));
     }
 
-    fn enqueue(&self, job: WriteJob) {
-        self.pending_writes.set(self.pending_writes.get() + 1);
-        if self.writes.unbounded_send(job).is_err() {
-            self.pending_writes
-                .set(self.pending_writes.get().saturating_sub(1));
-            self.store
-                .report("storage writer stopped; changes are no longer saved on this device");
+    /// The relay confirmed it holds `heads` of `id`: remember them in the
+    /// list entry, so the count of changes kept only on this device is right
+    /// after an offline start too.
+    fn relay_confirmed(&self, id: &DocumentId, heads: Vec<ChangeHash>) {
+        self.relay_heads.borrow_mut().insert(*id, heads.clone());
+        let text = id.to_string();
+        let record = self.records.borrow().iter().find(|r| r.id == text).cloned();
+        if let Some(mut record) = record {
+            record.set_relay_heads(&heads);
+            self.save_record(record);
         }
+    }
+
+    /// Once the relay holds everything it can give, changes that stored
+    /// changes build on and that are still missing are lost for good: say so
+    /// once per document.
+    fn report_unrecoverable(&self, facts: &HashMap<DocumentId, status::DocFacts>, connected: bool) {
+        if !connected {
+            return;
+        }
+        let relay = self.link.borrow().as_ref().map(|l| l.relay.clone());
+        let Some(relay) = relay else {
+            return;
+        };
+        for (id, facts) in facts {
+            if facts.missing == 0
+                || facts.not_on_relay != 0
+                || !self.engine.borrow().is_synced_with(id, &relay)
+                || !self.reported_missing.borrow_mut().insert(*id)
+            {
+                continue;
+            }
+            self.store.report(format!(
+                "Partnership {id}: {} changes that changes saved on this device build on are neither here nor on the relay; those changes are kept on this device but cannot be shown",
+                facts.missing
+            ));
+        }
+    }
+
+    /// A document changed other than by this tab's own edit (another tab):
+    /// send it on and re-render, as for a change from the relay.
+    fn changed_elsewhere(&self, id: DocumentId) {
+        let effects = self
+            .engine
+            .borrow_mut()
+            .handle(now_ms(), Event::LocalChange { document: id });
+        for effect in effects {
+            self.apply(effect);
+        }
+        self.store.bump();
+        if let Some(title) = self.field(&id, "title") {
+            self.title_changed(&id, &title);
+        }
+        self.refresh_status();
     }
 
     /// Feeds one event to the engine and carries out its effects. After the
@@ -679,6 +775,9 @@ impl Client {
         let effects = self.engine.borrow_mut().handle(now_ms(), event);
         for effect in effects {
             self.apply(effect);
+        }
+        if local.is_some() {
+            self.kick();
         }
         self.refresh_status();
         if let Some(id) = local.filter(|id| !self.attributed.borrow().contains(id)) {
@@ -700,9 +799,12 @@ impl Client {
                     let _ = link.socket.close();
                 }
             }
-            Effect::Persist {
-                document, write, ..
-            } => self.enqueue(WriteJob::Chunk(document, write)),
+            Effect::Persist { document, .. } => {
+                // Not produced: the engine runs without persistence here.
+                browser::log(&format!(
+                    "accord: unexpected persist request for {document}"
+                ));
+            }
             Effect::Load { document } => {
                 browser::log(&format!("accord: unexpected load request for {document}"));
             }
@@ -717,6 +819,7 @@ impl Client {
                     doc.set_actor(self.actor.clone());
                 }
                 self.store.bump();
+                self.kick();
                 if let Some(title) = self.field(&id, "title") {
                     self.title_changed(&id, &title);
                 }
@@ -742,71 +845,6 @@ impl Client {
                 message.type_name(),
                 describe(&error)
             ));
-        }
-    }
-
-    fn refresh_status(&self) {
-        let writes_pending = self.pending_writes.get() != 0;
-        let mut per_document = std::collections::HashMap::new();
-        let status = match self.link.borrow().as_ref() {
-            None => {
-                for id in self.engine.borrow().documents() {
-                    per_document.insert(*id, SyncStatus::Offline);
-                }
-                SyncStatus::Offline
-            }
-            Some(link) => {
-                let engine = self.engine.borrow();
-                let mut all_synced = true;
-                let mut unsynced = 0;
-                for id in engine.documents() {
-                    let document = if engine.is_synced_with(id, &link.relay) {
-                        if writes_pending {
-                            SyncStatus::Syncing(0)
-                        } else {
-                            SyncStatus::Saved
-                        }
-                    } else {
-                        all_synced = false;
-                        let changes = engine.changes_not_on(id, &link.relay);
-                        unsynced += changes;
-                        SyncStatus::Syncing(changes.max(1))
-                    };
-                    per_document.insert(*id, document);
-                }
-                if all_synced && !writes_pending {
-                    SyncStatus::Saved
-                } else {
-                    SyncStatus::Syncing(unsynced.max(usize::from(!all_synced)))
-                }
-            }
-        };
-        if self.store.status.get_untracked() != status {
-            self.store.status.set(status);
-        }
-        if self
-            .store
-            .doc_status
-            .with_untracked(|current| *current != per_document)
-        {
-            self.store.doc_status.set(per_document);
-        }
-    }
-
-    async fn run_writer(self: Rc<Self>, mut queue: UnboundedReceiver<WriteJob>) {
-        while let Some(job) = queue.next().await {
-            let result = match &job {
-                WriteJob::Chunk(id, write) => self.storage.write(id, write).await,
-                WriteJob::Record(record) => self.storage.put_record(record).await,
-                WriteJob::Delete(id) => self.storage.delete(id, &document_settings(id)).await,
-            };
-            if let Err(error) = result {
-                self.store
-                    .report(format!("could not save to this device: {error}"));
-            }
-            self.pending_writes
-                .set(self.pending_writes.get().saturating_sub(1));
-            self.refresh_status();
         }
     }
 
@@ -931,6 +969,7 @@ impl Client {
                                 socket: socket.clone(),
                                 relay: sender_id.clone(),
                             });
+                            self.catching_up.set(true);
                             self.handle(Event::PeerConnected {
                                 peer: sender_id,
                                 metadata,
@@ -1004,6 +1043,7 @@ impl Client {
                 added_at: now_ms(),
                 claimed: true,
                 role: Some(grant.role),
+                relay_heads: None,
             };
             self.storage.put_record(&record).await?;
             self.records.borrow_mut().push(record);
@@ -1013,6 +1053,7 @@ impl Client {
                     title: String::new(),
                 });
             });
+            self.saver.borrow_mut().track(id, Vec::new());
             self.handle(Event::Open {
                 document: id,
                 doc: None,
@@ -1201,6 +1242,8 @@ impl ClientError {
 
 mod agreement;
 mod boards;
+mod status;
+mod writer;
 
 #[cfg(test)]
 mod tests {

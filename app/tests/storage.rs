@@ -2,10 +2,10 @@
 //! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p accord-app --target wasm32-unknown-unknown`.
 #![cfg(target_arch = "wasm32")]
 
-use accord_app::storage::{DocRecord, Storage};
+use accord_app::saving::{Saver, load_chunks};
+use accord_app::storage::{Batch, DocRecord, Storage};
 use accord_shared::automerge::transaction::Transactable;
-use accord_shared::automerge::{Automerge, ROOT, ReadDoc};
-use accord_shared::engine::Write;
+use accord_shared::automerge::{Automerge, ObjType, ROOT, ReadDoc};
 use accord_shared::ids::DocumentId;
 use wasm_bindgen_test::*;
 
@@ -19,76 +19,113 @@ fn fresh_id() -> DocumentId {
 
 async fn open_fresh() -> (String, Storage) {
     let name = format!("accord-test-{}", fresh_id());
-    let storage = Storage::open(&name).await.expect("open");
+    let storage = Storage::open(&name, "tab-1", 1).await.expect("open");
     (name, storage)
 }
 
-fn title_of(bytes: &[u8]) -> String {
-    let doc = Automerge::load(bytes).expect("stored bytes load");
+fn notes_of(doc: &Automerge) -> String {
+    match doc.get(ROOT, "notes").expect("read notes") {
+        Some((_, obj)) => doc.text(&obj).expect("notes are text"),
+        None => String::new(),
+    }
+}
+
+fn type_notes(doc: &mut Automerge, text: &str) {
+    let mut tx = doc.transaction();
+    let notes = match tx.get(ROOT, "notes").expect("read notes") {
+        Some((_, obj)) => obj,
+        None => tx.put_object(ROOT, "notes", ObjType::Text).expect("notes"),
+    };
+    let at = tx.length(&notes);
+    tx.splice_text(&notes, at, 0, text).expect("type");
+    tx.commit();
+}
+
+fn set_title(doc: &mut Automerge, title: &str) {
+    let mut tx = doc.transaction();
+    tx.put(ROOT, "title", title).expect("put title");
+    tx.commit();
+}
+
+fn title_of(doc: &Automerge) -> String {
     match doc.get(ROOT, "title").expect("read title") {
         Some((value, _)) => value.into_string().expect("title is a string"),
         None => String::new(),
     }
 }
 
-fn set_title(doc: &mut Automerge, title: &str) -> Vec<u8> {
-    let before = doc.get_heads();
-    let mut tx = doc.transaction();
-    tx.put(ROOT, "title", title).expect("put title");
-    tx.commit();
-    doc.save_after(&before)
-}
-
-#[wasm_bindgen_test]
-async fn appended_chunks_survive_reopen_and_load_in_order() {
-    let (name, storage) = open_fresh().await;
-    let id = fresh_id();
-    assert_eq!(storage.load(&id).await.unwrap(), None);
-
-    let mut doc = Automerge::new();
-    let first = set_title(&mut doc, "Acme × Globex");
-    storage.write(&id, &Write::Append(first)).await.unwrap();
-    for title in ["Acme × Globex v2", "Acme × Globex v3"] {
-        let chunk = set_title(&mut doc, title);
-        storage.write(&id, &Write::Append(chunk)).await.unwrap();
-    }
-    storage.close();
-
-    let reopened = Storage::open(&name).await.unwrap();
-    assert_eq!(reopened.chunks(&id).await.unwrap().len(), 3);
-    let bytes = reopened.load(&id).await.unwrap().expect("stored");
-    assert_eq!(title_of(&bytes), "Acme × Globex v3");
-    // Another document's chunks stay separate.
-    assert_eq!(reopened.load(&fresh_id()).await.unwrap(), None);
-}
-
-#[wasm_bindgen_test]
-async fn replace_compacts_to_one_snapshot_and_appends_continue() {
-    let (name, storage) = open_fresh().await;
-    let id = fresh_id();
-    let mut doc = Automerge::new();
-    for i in 0..5 {
-        let chunk = set_title(&mut doc, &format!("draft {i}"));
-        storage.append(&id, &chunk).await.unwrap();
-    }
-    assert_eq!(storage.chunks(&id).await.unwrap().len(), 5);
-
+/// Takes the saver's batch for one document and commits it.
+async fn save(storage: &Storage, saver: &mut Saver, id: DocumentId, doc: &Automerge) {
+    let chunks = saver.take(|d| (*d == id).then_some(doc));
     storage
-        .write(&id, &Write::Replace(doc.save()))
+        .commit(&Batch {
+            chunks: chunks.clone(),
+            ..Batch::default()
+        })
         .await
-        .unwrap();
-    assert_eq!(storage.chunks(&id).await.unwrap().len(), 1);
+        .expect("commit");
+    saver.committed(&chunks);
+}
 
-    let after = set_title(&mut doc, "final");
-    storage.write(&id, &Write::Append(after)).await.unwrap();
+#[wasm_bindgen_test]
+async fn appended_batches_survive_reopen() {
+    let (name, storage) = open_fresh().await;
+    let id = fresh_id();
+    assert!(storage.chunks(&id).await.unwrap().is_empty());
+
+    let mut doc = Automerge::new();
+    let mut saver = Saver::new(64);
+    saver.track(id, Vec::new());
+    for title in ["Acme × Globex", "Acme × Globex v2", "Acme × Globex v3"] {
+        set_title(&mut doc, title);
+        save(&storage, &mut saver, id, &doc).await;
+    }
     storage.close();
 
-    let reopened = Storage::open(&name).await.unwrap();
-    assert_eq!(reopened.chunks(&id).await.unwrap().len(), 2);
-    assert_eq!(
-        title_of(&reopened.load(&id).await.unwrap().unwrap()),
-        "final"
-    );
+    let reopened = Storage::open(&name, "tab-2", 2).await.unwrap();
+    let chunks = reopened.chunks(&id).await.unwrap();
+    assert_eq!(chunks.len(), 3);
+    let loaded = load_chunks(&chunks);
+    assert!(loaded.is_complete());
+    assert_eq!(title_of(&loaded.doc), "Acme × Globex v3");
+    // Another document's chunks stay separate.
+    assert!(reopened.chunks(&fresh_id()).await.unwrap().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn two_tabs_compacting_keep_every_change_of_both() {
+    // Two tabs of one browser hold the same partnership; neither has seen
+    // the other's typing; both compact often.
+    let (name, first) = open_fresh().await;
+    let second = Storage::open(&name, "tab-2", 1).await.unwrap();
+    let id = fresh_id();
+    let mut base = Automerge::new();
+    type_notes(&mut base, "base ");
+    let mut a = base.fork();
+    let mut b = base.fork();
+    let mut saver_a = Saver::new(4);
+    let mut saver_b = Saver::new(4);
+    saver_a.track(id, Vec::new());
+    saver_b.track(id, Vec::new());
+    for i in 0..12 {
+        type_notes(&mut a, &format!("a{i} "));
+        save(&first, &mut saver_a, id, &a).await;
+        type_notes(&mut b, &format!("b{i} "));
+        save(&second, &mut saver_b, id, &b).await;
+    }
+    first.close();
+    second.close();
+
+    let reopened = Storage::open(&name, "tab-3", 3).await.unwrap();
+    let chunks = reopened.chunks(&id).await.unwrap();
+    assert!(chunks.len() < 24, "compaction ran: {} chunks", chunks.len());
+    let loaded = load_chunks(&chunks);
+    assert!(loaded.is_complete());
+    let notes = notes_of(&loaded.doc);
+    for i in 0..12 {
+        assert!(notes.contains(&format!("a{i} ")), "{notes}");
+        assert!(notes.contains(&format!("b{i} ")), "{notes}");
+    }
 }
 
 #[wasm_bindgen_test]
@@ -100,6 +137,7 @@ async fn records_and_meta_round_trip() {
         added_at: 2,
         claimed: true,
         role: None,
+        relay_heads: None,
     };
     let b = DocRecord {
         id: fresh_id().to_string(),
@@ -107,6 +145,7 @@ async fn records_and_meta_round_trip() {
         added_at: 1,
         claimed: false,
         role: None,
+        relay_heads: None,
     };
     storage.put_record(&a).await.unwrap();
     storage.put_record(&b).await.unwrap();
@@ -118,7 +157,7 @@ async fn records_and_meta_round_trip() {
     storage.put_meta("organization", "Acme").await.unwrap();
     storage.close();
 
-    let reopened = Storage::open(&name).await.unwrap();
+    let reopened = Storage::open(&name, "tab-2", 2).await.unwrap();
     assert_eq!(reopened.records().await.unwrap(), vec![b, renamed]);
     assert_eq!(
         reopened.get_meta("organization").await.unwrap().as_deref(),
@@ -131,18 +170,21 @@ async fn records_and_meta_round_trip() {
 async fn delete_removes_one_document_and_leaves_the_others() {
     let (name, storage) = open_fresh().await;
     let (gone, kept) = (fresh_id(), fresh_id());
-    let mut doc = Automerge::new();
     for id in [gone, kept] {
-        let chunk = set_title(&mut doc, &id.to_string());
-        storage.write(&id, &Write::Append(chunk)).await.unwrap();
-        let more = set_title(&mut doc, "more");
-        storage.write(&id, &Write::Append(more)).await.unwrap();
+        let mut doc = Automerge::new();
+        let mut saver = Saver::new(64);
+        saver.track(id, Vec::new());
+        set_title(&mut doc, &id.to_string());
+        save(&storage, &mut saver, id, &doc).await;
+        set_title(&mut doc, "more");
+        save(&storage, &mut saver, id, &doc).await;
         let record = DocRecord {
             id: id.to_string(),
             title: "T".into(),
             added_at: 1,
             claimed: true,
             role: None,
+            relay_heads: None,
         };
         storage.put_record(&record).await.unwrap();
     }
@@ -153,13 +195,16 @@ async fn delete_removes_one_document_and_leaves_the_others() {
             .unwrap();
     }
     storage
-        .delete(&gone, &[format!("party:{gone}")])
+        .commit(&Batch {
+            deletes: vec![(gone, vec![format!("party:{gone}")])],
+            ..Batch::default()
+        })
         .await
         .unwrap();
     storage.close();
 
-    let reopened = Storage::open(&name).await.unwrap();
-    assert_eq!(reopened.load(&gone).await.unwrap(), None);
+    let reopened = Storage::open(&name, "tab-2", 2).await.unwrap();
+    assert!(reopened.chunks(&gone).await.unwrap().is_empty());
     assert_eq!(reopened.chunks(&kept).await.unwrap().len(), 2);
     let ids: Vec<String> = reopened
         .records()

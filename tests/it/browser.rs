@@ -31,7 +31,7 @@ fn partnership_is_saved_on_relay_and_survives_reload() {
     // The page loads, registers the device and connects.
     alice.goto(&home);
     assert_eq!(alice.cmd("GET", "/title", None), "Accord");
-    alice.wait_text(&status, "saved on relay");
+    alice.wait_text(&status, "Saved");
     assert!(
         alice.all(&links).is_empty(),
         "a fresh profile holds no partnerships"
@@ -43,7 +43,7 @@ fn partnership_is_saved_on_relay_and_survives_reload() {
     alice.enter(&tid("title-input"), "Acme + Globex pilot");
     alice.enter(&tid("purpose-input"), "Joint go-to-market in the Nordics");
     alice.wait_value(&tid("title-input"), "Acme + Globex pilot");
-    alice.wait_text(&status, "saved on relay");
+    alice.wait_text(&status, "Saved");
 
     // After a reload everything comes back from IndexedDB.
     alice.reload();
@@ -53,14 +53,14 @@ fn partnership_is_saved_on_relay_and_survives_reload() {
     alice.wait("the list to show the partnership", |d| {
         d.texts(&links) == ["Acme + Globex pilot"]
     });
-    alice.wait_text(&status, "saved on relay");
+    alice.wait_text(&status, "Saved");
     alice.wait("the list to show that partnership's sync state", |d| {
-        d.texts(&tid("partnership-status")) == ["saved on relay"]
+        d.texts(&tid("partnership-status")) == ["Saved"]
     });
 
     // A second profile is a separate device: nothing of Alice's is stored there.
     bob.goto(&home);
-    bob.wait_text(&status, "saved on relay");
+    bob.wait_text(&status, "Saved");
     assert!(
         bob.all(&links).is_empty(),
         "bob's profile must not see alice's local data"

@@ -74,7 +74,7 @@ fn signoff_voided_by_offline_edit(a: &Device, b: &Device) {
     );
 
     b.set_offline(true);
-    b.wait_text(&tid("sync-status"), "offline");
+    b.wait_text(&tid("sync-status"), "Offline");
     b.keys(
         &within(FIRST, "clause-body"),
         &format!("{TO_END} Amended offline."),
@@ -87,7 +87,7 @@ fn signoff_voided_by_offline_edit(a: &Device, b: &Device) {
     assert!(a.text(&state(FIRST, "signed")).contains("Acme: signed"));
 
     b.set_offline(false);
-    b.wait_text(&tid("sync-status"), "saved on relay");
+    b.wait_text(&tid("sync-status"), "Saved");
     a.wait_text(
         &state(FIRST, "void"),
         "Acme: void: the text changed after Alice Adams signed",

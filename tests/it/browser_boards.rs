@@ -191,7 +191,7 @@ fn hidden_vote_then_revealed(a: &Device, b: &Device, c: &Device, keys: &[String;
 fn offline_participant_converges(a: &Device, b: &Device, c: &Device, keys: &[String; 3]) {
     let [calendar, _, sync] = keys;
     c.set_offline(true);
-    c.wait_text(&tid("sync-status"), "offline");
+    c.wait_text(&tid("sync-status"), "Offline");
     add_note(c, 3, "Idea from the train");
     c.enter(
         &format!("{} {}", note(sync), tid("note-text")),
@@ -227,7 +227,7 @@ fn offline_participant_converges(a: &Device, b: &Device, c: &Device, keys: &[Str
     }
 
     c.set_offline(false);
-    c.wait_text(&tid("sync-status"), "saved on relay");
+    c.wait_text(&tid("sync-status"), "Saved");
     let all = [
         "Bob while Carol is away",
         "Idea from the train",
@@ -454,6 +454,6 @@ fn boards_live_vote_and_offline_participant() {
     objective_from_note(&a, &c, &keys);
     removed_note_restored(&a, &c);
     for d in [&a, &b, &c] {
-        d.wait_text(&tid("sync-status"), "saved on relay");
+        d.wait_text(&tid("sync-status"), "Saved");
     }
 }

@@ -27,12 +27,26 @@ pub struct Device {
     driver: SocketAddr,
     session: String,
     name: &'static str,
-    _profile: TempDir,
+    /// The profile directory, when this device owns (and removes) it.
+    owned_profile: Option<TempDir>,
 }
 
 impl Device {
     pub fn open(driver: &Driver, chromium: &Path, name: &'static str) -> Self {
         let profile = TempDir::new(&format!("chromium-device-{name}"));
+        let mut device = Self::open_profile(driver, chromium, name, profile.path());
+        device.owned_profile = Some(profile);
+        device
+    }
+
+    /// A session on the Chromium profile in `profile`, which outlives it:
+    /// the same device started again (after [`Self::quit`] or a crash).
+    pub fn open_profile(
+        driver: &Driver,
+        chromium: &Path,
+        name: &'static str,
+        profile: &Path,
+    ) -> Self {
         let args: Vec<String> = [
             "--headless",
             "--no-sandbox",
@@ -48,7 +62,7 @@ impl Device {
         ]
         .iter()
         .map(|a| (*a).to_owned())
-        .chain([format!("--user-data-dir={}", profile.path().display())])
+        .chain([format!("--user-data-dir={}", profile.display())])
         .collect();
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
@@ -64,8 +78,65 @@ impl Device {
             driver: driver.addr,
             session,
             name,
-            _profile: profile,
+            owned_profile: None,
         }
+    }
+
+    /// Closes every tab and ends the browser, as a person quitting it.
+    pub fn quit(self) {
+        let _ = self.try_cmd("DELETE", "", None);
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page.
+    pub fn script(&self, script: &str, args: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(&json!({ "script": script, "args": args })),
+        )
+    }
+
+    /// Sends a Chrome DevTools Protocol command to the current tab.
+    pub fn cdp(&self, command: &str, params: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(&json!({ "cmd": command, "params": params })),
+        )
+    }
+
+    /// Cuts only the current tab off the network (page fetches and
+    /// WebSocket), or restores it; other tabs keep theirs.
+    pub fn set_tab_offline(&self, offline: bool) {
+        self.cdp("Network.enable", json!({}));
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({ "offline": offline, "latency": 0,
+                    "downloadThroughput": -1, "uploadThroughput": -1 }),
+        );
+    }
+
+    /// Opens a new tab and makes it current; returns its handle.
+    pub fn new_tab(&self) -> String {
+        let handle = self.cmd("POST", "/window/new", Some(&json!({ "type": "tab" })))["handle"]
+            .as_str()
+            .expect("a window handle")
+            .to_owned();
+        self.switch_to(&handle);
+        handle
+    }
+
+    /// The current tab's handle.
+    pub fn tab(&self) -> String {
+        self.cmd("GET", "/window", None)
+            .as_str()
+            .expect("a window handle")
+            .to_owned()
+    }
+
+    /// Makes the tab `handle` current.
+    pub fn switch_to(&self, handle: &str) {
+        self.cmd("POST", "/window", Some(&json!({ "handle": handle })));
     }
 
     pub fn try_cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
@@ -87,8 +158,13 @@ impl Device {
             .unwrap_or_else(|e| panic!("[{}] {method} {path}: {e}", self.name))
     }
 
-    /// Reloads the page.
+    /// Reloads the page, once everything typed is stored on the device (as a
+    /// person would after "Saving…"; the page asks before leaving otherwise).
     pub fn reload(&self) {
+        self.wait("everything stored on this device", |d| {
+            d.attr(&tid("sync-status"), "data-unsaved")
+                .is_none_or(|unsaved| unsaved == "0")
+        });
         self.cmd("POST", "/refresh", Some(&json!({})));
     }
 
@@ -176,6 +252,15 @@ impl Device {
             .ok()
     }
 
+    /// An attribute of the first element matching `css`, if both exist.
+    pub fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let id = self.all(css).into_iter().next()?;
+        self.try_cmd("GET", &format!("/element/{id}/attribute/{name}"), None)
+            .ok()?
+            .as_str()
+            .map(str::to_owned)
+    }
+
     pub fn value(&self, css: &str) -> String {
         self.prop(css, "value")
             .and_then(|v| v.as_str().map(str::to_owned))
@@ -225,7 +310,7 @@ impl Device {
         start.elapsed()
     }
 
-    /// The sync status line (`saved on relay`, `offline`…), empty if not shown.
+    /// The sync status line (`Saved`, `Offline`…), empty if not shown.
     pub fn status(&self) -> String {
         self.texts(&tid("sync-status"))
             .into_iter()
@@ -399,7 +484,7 @@ pub fn tid(id: &str) -> String {
 pub fn partnership(relay: &Relay, a: &Device, b: &Device) -> String {
     let home = format!("{}/", relay.http_url());
     a.goto(&home);
-    a.wait_text(&tid("sync-status"), "saved on relay");
+    a.wait_text(&tid("sync-status"), "Saved");
     a.profile("Alice Adams", "Acme");
     a.click(&tid("new-partnership"));
     a.wait_value(&tid("title-input"), "Untitled partnership");
@@ -413,7 +498,7 @@ pub fn partnership(relay: &Relay, a: &Device, b: &Device) -> String {
     });
     let link = a.value(&tid("invite-link"));
     b.goto(&home);
-    b.wait_text(&tid("sync-status"), "saved on relay");
+    b.wait_text(&tid("sync-status"), "Saved");
     b.profile("Bob Brown", "Globex");
     b.goto(&link);
     b.wait_value(&tid("title-input"), "Untitled partnership");
@@ -467,7 +552,7 @@ impl TwoOrganizations {
     /// Waits until both devices say everything is saved on the relay.
     pub fn finish(&self) {
         for device in [&self.a, &self.b] {
-            device.wait_text(&tid("sync-status"), "saved on relay");
+            device.wait_text(&tid("sync-status"), "Saved");
         }
     }
 }
@@ -493,7 +578,7 @@ pub fn join_member(relay: &Relay, a: &Device, c: &Device, name: &str, organizati
     });
     let link = a.value(&tid("invite-link"));
     c.goto(&format!("{}/", relay.http_url()));
-    c.wait_text(&tid("sync-status"), "saved on relay");
+    c.wait_text(&tid("sync-status"), "Saved");
     c.profile(name, organization);
     c.goto(&link);
     c.wait_value(&tid("title-input"), "Untitled partnership");

@@ -13,18 +13,51 @@ pub use self::presence::PresenceBar;
 
 use crate::store::{Store, SyncStatus};
 
-/// The always-visible sync status: `offline`, `syncing (N)` or `saved on relay`.
+/// How long "Saving…" stays up at least, so the badge does not flicker
+/// between "Saved" and "Saving…" on every keystroke.
+const SAVING_HOLD_MS: u64 = 300;
+
+/// The always-visible sync status (see [`SyncStatus`]). "Saving…" is held
+/// for [`SAVING_HOLD_MS`] before "Saved" replaces it.
 #[component]
 pub fn SyncStatusBadge() -> impl IntoView {
     let store = expect_context::<Store>();
-    let class = move || match store.status.get() {
-        SyncStatus::Offline => "status offline",
-        SyncStatus::Syncing(_) => "status syncing",
-        SyncStatus::Saved => "status saved",
-    };
+    let shown = RwSignal::new(store.status.get_untracked());
+    let saving_since = StoredValue::new(0_u64);
+    let generation = StoredValue::new(0_u64);
+    Effect::new(move |_| {
+        let status = store.status.get();
+        let now = crate::browser::now_ms();
+        generation.update_value(|g| *g += 1);
+        let current = shown.get_untracked();
+        let busy = |s: SyncStatus| matches!(s, SyncStatus::Saving | SyncStatus::Syncing(_));
+        if busy(status) && !busy(current) {
+            saving_since.set_value(now);
+        }
+        let held = now.saturating_sub(saving_since.get_value());
+        if status == SyncStatus::Saved && busy(current) && held < SAVING_HOLD_MS {
+            let mine = generation.get_value();
+            set_timeout(
+                move || {
+                    if generation.get_value() == mine {
+                        shown.set(SyncStatus::Saved);
+                    }
+                },
+                std::time::Duration::from_millis(SAVING_HOLD_MS - held),
+            );
+        } else {
+            shown.set(status);
+        }
+    });
     view! {
-        <span data-testid="sync-status" class=class role="status" aria-live="polite">
-            {move || store.status.get().to_string()}
+        <span
+            data-testid="sync-status"
+            class=move || shown.get().class()
+            data-unsaved=move || store.unsaved.get().to_string()
+            role="status"
+            aria-live="polite"
+        >
+            {move || shown.get().to_string()}
         </span>
     }
 }

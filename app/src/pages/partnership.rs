@@ -9,6 +9,8 @@ use wasm_bindgen_futures::spawn_local;
 
 use crate::api::{NewInvite, Role};
 use crate::components::PresenceBar;
+use crate::components::form::{InlineError, feedback};
+use crate::components::live_text::LiveTextArea;
 use crate::presence::Here;
 use crate::store::Store;
 use crate::sync_client::client;
@@ -91,6 +93,7 @@ pub fn PartnershipPage(
         }
     };
     let viewer = super::plan::viewer(store, id);
+    let purpose_error = feedback();
     view! {
         <Show when=held fallback=move || view! { <p class="muted">{missing}</p> }>
             <super::plan::PlanTabs id=id/>
@@ -108,8 +111,10 @@ pub fn PartnershipPage(
                 </label>
                 <label class="field">
                     <span>"Purpose"</span>
-                    <textarea data-testid="purpose-input" rows="4" prop:value=field("purpose") on:input=edit("purpose")></textarea>
+                    <LiveTextArea id=id item=() read=read_purpose write=write_purpose error=purpose_error
+                        test_id="purpose-input" class="" label="Purpose" placeholder="Why these organizations work together" rows=4/>
                 </label>
+                <InlineError message=purpose_error test_id="purpose-error"/>
                 <label class="field">
                     <span>"Stage"</span>
                     <select data-testid="stage-select" prop:value=move || stage().as_str() on:change=move_stage>
@@ -208,4 +213,18 @@ fn InvitePanel(id: DocumentId) -> impl IntoView {
             })}
         </details>
     }
+}
+
+/// The purpose, for its [`LiveTextArea`].
+fn read_purpose(doc: &accord_shared::automerge::Automerge, _: ()) -> Option<String> {
+    Some(accord_shared::model::overview::read(doc).purpose)
+}
+
+/// One splice of the purpose: typing in it merges with the partner's.
+fn write_purpose(
+    tx: &mut accord_shared::automerge::transaction::Transaction<'_>,
+    _: (),
+    splice: &accord_shared::text::Splice,
+) -> Result<(), accord_shared::model::OpError> {
+    accord_shared::model::overview::edit_purpose(tx, splice)
 }

@@ -14,7 +14,7 @@ use automerge::{ObjId, ROOT, ReadDoc};
 use super::error::OpError;
 use super::fields::{
     DAY_MS, check_date, check_range, child_map, get_str, get_string, get_text, get_u64, non_empty,
-    put, set_text,
+    put, set_text, splice_text_field,
 };
 use super::ids::{ItemId, MemberId};
 use super::items;
@@ -205,6 +205,15 @@ pub fn set_purpose<T: Transactable + ReadDoc>(tx: &mut T, purpose: &str) -> Resu
     set_text(tx, &ROOT, PURPOSE, purpose)
 }
 
+/// Applies one splice (a keystroke, a paste) to the purpose, so two people
+/// typing in it at once keep each other's words.
+pub fn edit_purpose<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    edit: &crate::text::Splice,
+) -> Result<(), OpError> {
+    splice_text_field(tx, &ROOT, PURPOSE, edit)
+}
+
 /// Moves the lifecycle stage to `to`, recording who and when under the new
 /// history entry `id`. Moving to the current stage changes nothing. Any
 /// stage may follow any other (partnerships go back to negotiating, or
@@ -253,6 +262,26 @@ pub fn record_check_in<T: Transactable + ReadDoc>(tx: &mut T, at: u64) -> Result
 mod tests {
     use super::*;
     use crate::model::test_support::{T0, id, partnership};
+
+    #[test]
+    fn two_people_typing_in_the_purpose_keep_both_texts() {
+        let mut fixture = partnership();
+        set_purpose(&mut fixture.doc, "Pilot.").unwrap();
+        let mut other = fixture.doc.fork();
+        let splice = |position, insert: &str| crate::text::Splice {
+            position,
+            delete: 0,
+            insert: insert.to_owned(),
+        };
+        edit_purpose(&mut fixture.doc, &splice(6, " Acme brings the product.")).unwrap();
+        edit_purpose(&mut other, &splice(0, "Nordic ")).unwrap();
+        fixture.doc.merge(&mut other).unwrap();
+        assert_eq!(
+            read(&fixture.doc).purpose,
+            "Nordic Pilot. Acme brings the product."
+        );
+        assert!(edit_purpose(&mut fixture.doc, &splice(999, "x")).is_err());
+    }
 
     #[test]
     fn init_gives_a_sensible_overview() {

@@ -1,0 +1,277 @@
+//! What a person types in the browser is kept: several tabs of one browser
+//! (one offline) while compaction runs, the browser killed with `kill -9`
+//! mid-typing, IndexedDB refusing writes, and a badge that says "Saved" only
+//! about work the relay holds. Persistent Chromium profiles stand for a
+//! device that is restarted.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::device::{Device, partnership, tid};
+use crate::helpers::{Relay, TempDir};
+use crate::webdriver::{Driver, setup};
+
+/// Typing at 100 keys a second: this many keys per 100 ms group.
+const KEYS_PER_GROUP: usize = 10;
+/// The most typing a crash may cost: 200 ms at 100 keys a second.
+const MAY_LOSE: usize = 20;
+
+fn purpose() -> String {
+    tid("purpose-input")
+}
+
+/// Presses `keys` in the focused field, `pause_ms` apart (WebDriver
+/// actions: the keys land where the caret is).
+fn type_paced(device: &Device, keys: &str, pause_ms: u64) {
+    let presses: Vec<serde_json::Value> = keys
+        .chars()
+        .flat_map(|c| {
+            let key = c.to_string();
+            [
+                json!({ "type": "keyDown", "value": key }),
+                json!({ "type": "keyUp", "value": key }),
+                json!({ "type": "pause", "duration": pause_ms }),
+            ]
+        })
+        .collect();
+    device.cmd(
+        "POST",
+        "/actions",
+        Some(&json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": presses }] })),
+    );
+}
+
+/// The process id of the Chromium browser (not a renderer or helper)
+/// running on `profile`.
+fn browser_pid(profile: &Path) -> Option<u32> {
+    let flag = format!("--user-data-dir={}", profile.display());
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            let ours = args.iter().any(|a| *a == flag.as_bytes());
+            let helper = args.iter().any(|a| a.starts_with(b"--type="));
+            (ours && !helper).then_some(pid)
+        })
+}
+
+#[test]
+fn tabs_of_one_browser_one_offline_while_compacting_lose_nothing() {
+    let Some(setup) = setup("browser durability test (tabs)") else {
+        return;
+    };
+    let relay = Relay::start_with_web(&setup.dist);
+    let driver = Driver::start(&setup.chromedriver);
+    let profile = TempDir::new("chromium-tabs");
+    let a = Device::open_profile(&driver, &setup.chromium, "acme-tabs", profile.path());
+    let b = Device::open(&driver, &setup.chromium, "globex");
+    let base = partnership(&relay, &a, &b);
+
+    // Three tabs of Acme's browser on the overview; the second is offline.
+    let first = a.tab();
+    let second = a.new_tab();
+    a.goto(&base);
+    a.element(&purpose());
+    a.set_tab_offline(true);
+    let third = a.new_tab();
+    a.goto(&base);
+    a.element(&purpose());
+    let tabs = [(&first, "a"), (&second, "b"), (&third, "c")];
+    // Enough separate batches in each tab that each compacts at least once
+    // (every 64 batches) while the others hold chunks it has not seen.
+    let rounds = 70;
+    for round in 0..rounds {
+        for (tab, prefix) in tabs {
+            a.switch_to(tab);
+            a.keys(&purpose(), &format!("{prefix}{round} "));
+        }
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    let words: Vec<String> = (0..rounds)
+        .flat_map(|round| tabs.map(|(_, prefix)| format!("{prefix}{round} ")))
+        .collect();
+    let has_all = |d: &Device| {
+        let text = d.value(&purpose());
+        words.iter().all(|w| text.contains(w.as_str()))
+    };
+    // Each tab sees the others' words at once, the offline one too.
+    for (tab, _) in tabs {
+        a.switch_to(tab);
+        if !has_all(&a) {
+            let text = a.value(&purpose());
+            let missing: Vec<&String> = words
+                .iter()
+                .filter(|w| !text.contains(w.as_str()))
+                .collect();
+            eprintln!("tab {tab} misses {missing:?}");
+        }
+        a.wait("every tab's words in this tab", has_all);
+    }
+    // Close the browser, start it again, offline: all of it is on the device.
+    a.switch_to(&second);
+    a.wait("the offline tab's words stored", |d| {
+        d.attr(&tid("sync-status"), "data-unsaved").as_deref() == Some("0")
+    });
+    a.quit();
+    let a = Device::open_profile(&driver, &setup.chromium, "acme-tabs", profile.path());
+    a.set_tab_offline(true);
+    a.goto(&base);
+    a.wait("every word after a restart, offline", has_all);
+    // Back online, the relay gets everything: the partner reads it all.
+    a.set_tab_offline(false);
+    a.wait_status("Saved");
+    b.goto(&base);
+    b.wait("every word on the partner's device", has_all);
+}
+
+#[test]
+fn chromium_killed_while_typing_offline_loses_at_most_200_ms() {
+    let Some(setup) = setup("browser durability test (kill -9)") else {
+        return;
+    };
+    let relay = Relay::start_with_web(&setup.dist);
+    let driver = Driver::start(&setup.chromedriver);
+    let profile = TempDir::new("chromium-kill");
+    let a = Device::open_profile(&driver, &setup.chromium, "acme-kill", profile.path());
+    a.goto(&format!("{}/", relay.http_url()));
+    a.wait_status("Saved");
+    a.profile("Alice Adams", "Acme");
+    a.click(&tid("new-partnership"));
+    a.wait_value(&tid("title-input"), "Untitled partnership");
+    let base = a.url();
+    a.wait_status("Saved");
+    a.set_offline(true);
+    a.wait_status("Offline");
+    a.click(&purpose());
+
+    let alphabet: Vec<char> = ('a'..='z').collect();
+    let mut typed = String::new();
+    let mut shown = 0;
+    let start = Instant::now();
+    let mut group = 0;
+    while start.elapsed() < Duration::from_secs(3) {
+        let keys: String = (0..KEYS_PER_GROUP)
+            .map(|i| alphabet[(group * KEYS_PER_GROUP + i) % alphabet.len()])
+            .collect();
+        type_paced(&a, &keys, 10);
+        typed.push_str(&keys);
+        shown = a.value(&purpose()).chars().count();
+        group += 1;
+    }
+    assert_eq!(shown, typed.chars().count(), "every key reached the page");
+    let pid = browser_pid(profile.path()).expect("the browser's process");
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    drop(a);
+
+    let a = Device::open_profile(&driver, &setup.chromium, "acme-kill", profile.path());
+    a.set_tab_offline(true);
+    a.goto(&base);
+    a.element(&purpose());
+    a.wait("the partnership loaded", |d| {
+        !d.value(&purpose()).is_empty()
+    });
+    let kept = a.value(&purpose());
+    assert!(
+        typed.starts_with(&kept),
+        "kept text is what was typed: {kept:?}"
+    );
+    let lost = shown - kept.chars().count();
+    println!("kill -9 while typing {shown} keys at 100/s offline: {lost} lost");
+    assert!(
+        lost <= MAY_LOSE,
+        "lost {lost} of {shown} keys (at most {MAY_LOSE} allowed)"
+    );
+}
+
+#[test]
+fn refused_writes_keep_the_work_in_the_tab_and_catch_up_when_space_returns() {
+    let Some(setup) = setup("browser durability test (failing writes)") else {
+        return;
+    };
+    let relay = Relay::start_with_web(&setup.dist);
+    let driver = Driver::start(&setup.chromedriver);
+    let a = Device::open(&driver, &setup.chromium, "acme-full");
+    a.goto(&format!("{}/", relay.http_url()));
+    a.wait_status("Saved");
+    a.profile("Alice Adams", "Acme");
+    a.click(&tid("new-partnership"));
+    a.wait_value(&tid("title-input"), "Untitled partnership");
+    a.wait_status("Saved");
+    a.set_offline(true);
+    a.wait_status("Offline");
+
+    // The disk is full: every IndexedDB put throws as it does at quota.
+    a.script(
+        "window.__put = IDBObjectStore.prototype.put;
+         IDBObjectStore.prototype.put = function () {
+             throw new DOMException('injected: disk full', 'QuotaExceededError');
+         };",
+        json!([]),
+    );
+    a.keys(&purpose(), "Written while the disk was full.");
+    a.wait("the failing state on the badge", |d| {
+        d.status().ends_with("only in this tab — keep it open")
+    });
+    a.wait_text(&tid("error"), "Could not save to this device");
+    a.keys(&purpose(), " Still typing.");
+
+    // Space returns: the retry stores everything and the warning goes.
+    a.script("IDBObjectStore.prototype.put = window.__put;", json!([]));
+    a.wait("the failing state cleared", |d| {
+        d.status().starts_with("Offline")
+    });
+    a.wait("the warning gone", |d| d.texts(&tid("error")).is_empty());
+    a.reload();
+    a.wait_value(&purpose(), "Written while the disk was full. Still typing.");
+}
+
+#[test]
+fn saved_means_the_relay_holds_every_offline_change() {
+    let Some(setup) = setup("browser durability test (honest status)") else {
+        return;
+    };
+    let relay = Relay::start_with_web(&setup.dist);
+    let driver = Driver::start(&setup.chromedriver);
+    let a = Device::open(&driver, &setup.chromium, "acme-status");
+    let b = Device::open(&driver, &setup.chromium, "globex-status");
+    let base = partnership(&relay, &a, &b);
+    a.wait_status("Saved");
+    a.set_offline(true);
+    a.wait_status("Offline");
+
+    // About 2,000 changes, with two offline reloads in between.
+    let chunk: String = "offline work ".repeat(40);
+    let mut expected = String::new();
+    for part in 0..4 {
+        a.keys(&purpose(), &chunk);
+        expected.push_str(&chunk);
+        if part == 1 || part == 3 {
+            a.reload();
+            a.wait_value(&purpose(), &expected);
+        }
+    }
+    let status = a.status();
+    assert!(
+        status.starts_with("Offline — ") && status.ends_with("kept on this device"),
+        "{status}"
+    );
+
+    // Back online: the moment the badge says "Saved", cut the network
+    // again; the partner must still receive every change from the relay.
+    a.set_offline(false);
+    a.wait_within(Duration::from_secs(60), "Saved after reconnecting", |d| {
+        d.status() == "Saved"
+    });
+    a.set_offline(true);
+    b.goto(&base);
+    b.wait_value(&purpose(), &expected);
+}
