@@ -250,7 +250,7 @@ impl Storage {
         }
         let stored: Vec<Vec<u8>> = values
             .into_iter()
-            .map(|v| chunk_bytes(v))
+            .map(chunk_bytes)
             .collect::<Result<_, _>>()?;
         let Some(snapshot) = saving::compact_chunks(&stored, increment) else {
             return Ok(false);

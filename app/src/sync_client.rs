@@ -712,13 +712,13 @@ impl Client {
     /// list entry, so the count of changes kept only on this device is right
     /// after an offline start too.
     fn relay_confirmed(&self, id: &DocumentId, heads: Vec<ChangeHash>) {
-        self.relay_heads.borrow_mut().insert(*id, heads.clone());
         let text = id.to_string();
         let record = self.records.borrow().iter().find(|r| r.id == text).cloned();
         if let Some(mut record) = record {
             record.set_relay_heads(&heads);
             self.save_record(record);
         }
+        self.relay_heads.borrow_mut().insert(*id, heads);
     }
 
     /// Once the relay holds everything it can give, changes that stored

@@ -60,7 +60,7 @@ fn browser_pid(profile: &Path) -> Option<u32> {
             let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
             let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
             let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-            let ours = args.iter().any(|a| *a == flag.as_bytes());
+            let ours = args.contains(&flag.as_bytes());
             let helper = args.iter().any(|a| a.starts_with(b"--type="));
             (ours && !helper).then_some(pid)
         })
@@ -222,7 +222,7 @@ fn refused_writes_keep_the_work_in_the_tab_and_catch_up_when_space_returns() {
          IDBObjectStore.prototype.put = function () {
              throw new DOMException('injected: disk full', 'QuotaExceededError');
          };",
-        json!([]),
+        &json!([]),
     );
     a.keys(&purpose(), "Written while the disk was full.");
     a.wait("the failing state on the badge", |d| {
@@ -232,7 +232,7 @@ fn refused_writes_keep_the_work_in_the_tab_and_catch_up_when_space_returns() {
     a.keys(&purpose(), " Still typing.");
 
     // Space returns: the retry stores everything and the warning goes.
-    a.script("IDBObjectStore.prototype.put = window.__put;", json!([]));
+    a.script("IDBObjectStore.prototype.put = window.__put;", &json!([]));
     a.wait("the failing state cleared", |d| {
         d.status().starts_with("Offline")
     });

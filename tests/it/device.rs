@@ -88,7 +88,7 @@ impl Device {
     }
 
     /// Runs `script` (a function body; `arguments` holds `args`) in the page.
-    pub fn script(&self, script: &str, args: Value) -> Value {
+    pub fn script(&self, script: &str, args: &Value) -> Value {
         self.cmd(
             "POST",
             "/execute/sync",
@@ -97,7 +97,7 @@ impl Device {
     }
 
     /// Sends a Chrome DevTools Protocol command to the current tab.
-    pub fn cdp(&self, command: &str, params: Value) -> Value {
+    pub fn cdp(&self, command: &str, params: &Value) -> Value {
         self.cmd(
             "POST",
             "/goog/cdp/execute",
@@ -108,10 +108,10 @@ impl Device {
     /// Cuts only the current tab off the network (page fetches and
     /// WebSocket), or restores it; other tabs keep theirs.
     pub fn set_tab_offline(&self, offline: bool) {
-        self.cdp("Network.enable", json!({}));
+        self.cdp("Network.enable", &json!({}));
         self.cdp(
             "Network.emulateNetworkConditions",
-            json!({ "offline": offline, "latency": 0,
+            &json!({ "offline": offline, "latency": 0,
                     "downloadThroughput": -1, "uploadThroughput": -1 }),
         );
     }
