@@ -165,8 +165,14 @@ impl Saver {
     /// moved past its durable heads (and has no write in flight), the changes
     /// since then. The documents stay marked in flight until
     /// [`Self::committed`] or [`Self::failed`].
+    ///
+    /// Compaction rebuilds the whole document, which stalls the page for as
+    /// long as that takes on a big partnership, so it is asked for only when
+    /// `quiet` (nobody has typed in this tab for a while): then a document
+    /// due for it gets a compacting write even with nothing new to store.
     pub fn take<'a>(
         &mut self,
+        quiet: bool,
         doc: impl Fn(&DocumentId) -> Option<&'a Automerge>,
     ) -> Vec<PendingWrite> {
         let mut writes = Vec::new();
@@ -178,19 +184,32 @@ impl Saver {
                 continue;
             };
             let heads = doc.get_heads();
-            if heads == tracked.durable {
-                continue;
-            }
+            let due = tracked.appended + 1 >= self.compact_every;
+            let bytes = if heads == tracked.durable {
+                if !(quiet && due) {
+                    continue;
+                }
+                Vec::new()
+            } else {
+                doc.save_after(&tracked.durable)
+            };
             tracked.in_flight = true;
             writes.push(PendingWrite {
                 document: *id,
-                bytes: doc.save_after(&tracked.durable),
+                bytes,
                 heads,
-                compact: tracked.appended + 1 >= self.compact_every,
+                compact: quiet && due,
             });
         }
         writes.sort_by_key(|w| w.document.to_string());
         writes
+    }
+
+    /// True when some document waits for a quiet moment to be compacted.
+    pub fn compaction_due(&self) -> bool {
+        self.docs
+            .values()
+            .any(|t| !t.in_flight && t.appended + 1 >= self.compact_every)
     }
 
     /// The batch's transaction committed: its heads are durable.
@@ -204,7 +223,7 @@ impl Saver {
                 tracked.appended = if write.compact {
                     0
                 } else {
-                    tracked.appended + 1
+                    tracked.appended + u32::from(!write.bytes.is_empty())
                 };
             }
         }
@@ -241,6 +260,14 @@ impl Saver {
         {
             tracked.durable = after;
         }
+    }
+
+    /// True when every change of `doc` is durable on this device (cheap:
+    /// compares heads).
+    pub fn is_durable(&self, document: &DocumentId, doc: &Automerge) -> bool {
+        self.docs
+            .get(document)
+            .is_none_or(|tracked| doc.get_heads() == tracked.durable)
     }
 
     /// Number of changes of `doc` that are not durable on this device.
@@ -317,20 +344,20 @@ mod tests {
         let mut saver = Saver::new(64);
         saver.track(id(1), doc.get_heads());
         typed(&mut doc, "hello");
-        let first = saver.take(|_| Some(&doc));
+        let first = saver.take(true, |_| Some(&doc));
         assert_eq!(first.len(), 1);
-        assert!(saver.take(|_| Some(&doc)).is_empty(), "in flight");
+        assert!(saver.take(true, |_| Some(&doc)).is_empty(), "in flight");
         saver.failed(&first);
         assert_eq!(saver.unsaved(&id(1), &doc), 1);
         typed(&mut doc, " world");
         // The retry carries the failed change and the new one.
-        let retry = saver.take(|_| Some(&doc));
+        let retry = saver.take(true, |_| Some(&doc));
         let mut replica = Automerge::new();
         replica.load_incremental(&retry[0].bytes).unwrap();
         assert_eq!(notes(&replica), "hello world");
         saver.committed(&retry);
         assert_eq!(saver.unsaved(&id(1), &doc), 0);
-        assert!(saver.take(|_| Some(&doc)).is_empty());
+        assert!(saver.take(true, |_| Some(&doc)).is_empty());
         assert_eq!(saver.failures(), 0);
     }
 
@@ -350,11 +377,11 @@ mod tests {
         saver_b.track(id(1), b.get_heads());
         for i in 0..10 {
             typed(&mut a, &format!("a{i} "));
-            let writes = saver_a.take(|_| Some(&a));
+            let writes = saver_a.take(true, |_| Some(&a));
             device.commit(&writes);
             saver_a.committed(&writes);
             typed(&mut b, &format!("b{i} "));
-            let writes = saver_b.take(|_| Some(&b));
+            let writes = saver_b.take(true, |_| Some(&b));
             device.commit(&writes);
             saver_b.committed(&writes);
         }
@@ -370,6 +397,27 @@ mod tests {
             "compaction ran: {}",
             device.chunks.len()
         );
+    }
+
+    #[test]
+    fn compaction_waits_for_a_quiet_moment_then_runs_with_nothing_new() {
+        let mut doc = Automerge::new();
+        let mut saver = Saver::new(3);
+        saver.track(id(1), doc.get_heads());
+        for i in 0..5 {
+            typed(&mut doc, &format!("{i}"));
+            let writes = saver.take(false, |_| Some(&doc));
+            assert!(!writes[0].compact, "never while typing");
+            saver.committed(&writes);
+        }
+        assert!(saver.compaction_due());
+        assert!(saver.take(false, |_| Some(&doc)).is_empty());
+        let writes = saver.take(true, |_| Some(&doc));
+        assert_eq!(writes.len(), 1);
+        assert!(writes[0].compact && writes[0].bytes.is_empty());
+        saver.committed(&writes);
+        assert!(!saver.compaction_due());
+        assert!(saver.take(true, |_| Some(&doc)).is_empty());
     }
 
     #[test]
@@ -419,13 +467,13 @@ mod tests {
         let before = doc.get_heads();
         doc.load_incremental(&other.save_after(&before)).unwrap();
         saver.merged_stored(&id(1), &before, doc.get_heads());
-        assert!(saver.take(|_| Some(&doc)).is_empty());
+        assert!(saver.take(true, |_| Some(&doc)).is_empty());
         // With unsaved local work, the merge cannot be assumed durable.
         typed(&mut doc, "mine");
         let before = doc.get_heads();
         typed(&mut other, " more");
         doc.load_incremental(&other.save()).unwrap();
         saver.merged_stored(&id(1), &before, doc.get_heads());
-        assert_eq!(saver.take(|_| Some(&doc)).len(), 1);
+        assert_eq!(saver.take(true, |_| Some(&doc)).len(), 1);
     }
 }

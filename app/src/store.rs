@@ -81,7 +81,8 @@ pub struct Store {
     pub docs: RwSignal<Vec<DocSummary>>,
     /// Relay connection and save state, over every open document.
     pub status: RwSignal<SyncStatus>,
-    /// Changes in this tab not yet durable in IndexedDB (0 when all are).
+    /// Open partnerships with changes not yet durable in IndexedDB (0 when
+    /// everything typed is stored on this device).
     pub unsaved: RwSignal<usize>,
     /// The same state for each partnership on this device (the home list).
     pub doc_status: RwSignal<std::collections::HashMap<DocumentId, SyncStatus>>,

@@ -128,6 +128,8 @@ pub struct Client {
     /// The heads the relay last confirmed per document (kept in the list
     /// entry, so an offline start still knows what the relay holds).
     relay_heads: RefCell<HashMap<DocumentId, Vec<ChangeHash>>>,
+    /// When this tab last made a local edit (ms since the epoch).
+    last_edit: Cell<u64>,
     /// Connected, and not yet caught up with the relay since.
     catching_up: Cell<bool>,
     /// Documents whose missing changes were already reported as lost.
@@ -240,7 +242,7 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         }
         let title = doc
             .as_deref()
-            .map(|d| overview::read(d).title)
+            .map(overview::title)
             .unwrap_or_else(|| record.title.clone());
         summaries.push(DocSummary { id, title });
         // Offline at boot: no peers yet, so opening produces no effects.
@@ -266,6 +268,7 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         write_failure_shown: Cell::new(false),
         tabs,
         relay_heads: RefCell::new(relay_heads),
+        last_edit: Cell::new(0),
         catching_up: Cell::new(false),
         reported_missing: RefCell::new(HashSet::new()),
         registering: Cell::new(false),
@@ -333,8 +336,8 @@ impl Client {
     /// type it is stored as) or another string at the root of an open document.
     pub fn field(&self, id: &DocumentId, key: &str) -> Option<String> {
         self.engine.borrow().document(id).map(|doc| match key {
-            "title" => overview::read(doc).title,
-            "purpose" => overview::read(doc).purpose,
+            "title" => overview::title(doc),
+            "purpose" => overview::purpose(doc),
             _ => root_string(doc, key),
         })
     }
@@ -777,6 +780,7 @@ impl Client {
             self.apply(effect);
         }
         if local.is_some() {
+            self.last_edit.set(now_ms());
             self.kick();
         }
         self.refresh_status();

@@ -56,7 +56,7 @@ fn title_of(doc: &Automerge) -> String {
 
 /// Takes the saver's batch for one document and commits it.
 async fn save(storage: &Storage, saver: &mut Saver, id: DocumentId, doc: &Automerge) {
-    let chunks = saver.take(|d| (*d == id).then_some(doc));
+    let chunks = saver.take(true, |d| (*d == id).then_some(doc));
     storage
         .commit(&Batch {
             chunks: chunks.clone(),

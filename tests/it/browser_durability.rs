@@ -43,6 +43,24 @@ fn type_paced(device: &Device, keys: &str, pause_ms: u64) {
     );
 }
 
+/// How many chunks the device holds in IndexedDB, over all documents.
+fn stored_chunks(device: &Device) -> u64 {
+    let script = "const done = arguments[arguments.length - 1];
+        const open = indexedDB.open('accord');
+        open.onsuccess = () => {
+            const count = open.result.transaction('chunks').objectStore('chunks').count();
+            count.onsuccess = () => { done(count.result); open.result.close(); };
+        };";
+    device
+        .cmd(
+            "POST",
+            "/execute/async",
+            Some(&json!({ "script": script, "args": [] })),
+        )
+        .as_u64()
+        .expect("a count")
+}
+
 /// True when the characters of `needle` appear in `haystack` in order.
 fn is_subsequence(needle: &str, haystack: &str) -> bool {
     let mut rest = haystack.chars();
@@ -90,25 +108,42 @@ fn tabs_of_one_browser_one_offline_while_compacting_lose_nothing() {
     let tabs = [(&first, "a"), (&second, "b"), (&third, "c")];
     // Enough separate batches in each tab that each compacts at least once
     // (every 64 batches) while the others hold chunks it has not seen.
-    let rounds = 70;
-    for round in 0..rounds {
-        for (tab, prefix) in tabs {
-            a.switch_to(tab);
-            a.keys(&purpose(), &format!("{prefix}{round} "));
+    // Enough separate batches in each tab that each is due for compaction
+    // (every 64 batches)...
+    let mut streams: Vec<String> = vec![String::new(); tabs.len()];
+    let mut type_in = |index: usize, round: usize| {
+        let (tab, prefix) = tabs[index];
+        let word = format!("{prefix}{round} ");
+        a.switch_to(tab);
+        a.keys(&purpose(), &word);
+        streams[index].push_str(&word);
+    };
+    let mut round = 0;
+    while round < 70 {
+        for index in 0..tabs.len() {
+            type_in(index, round);
         }
         std::thread::sleep(Duration::from_millis(60));
+        round += 1;
     }
+    // ...then each in turn falls quiet, and so compacts, while the other
+    // two keep writing chunks it has not merged.
+    for quiet in 0..tabs.len() {
+        let until = Instant::now() + Duration::from_millis(2_500);
+        while Instant::now() < until {
+            for index in (0..tabs.len()).filter(|i| *i != quiet) {
+                type_in(index, round);
+            }
+            std::thread::sleep(Duration::from_millis(60));
+            round += 1;
+        }
+    }
+    let chunks = stored_chunks(&a);
+    println!("chunks on the device after {round} rounds: {chunks}");
+    assert!(chunks < 70, "compaction ran: {chunks} chunks");
     // Tabs typing at the end of one text at once may interleave their
     // characters, so the check is on characters: the text holds exactly as
     // many as were typed, and each tab's keys in the order it typed them.
-    let streams: Vec<String> = tabs
-        .iter()
-        .map(|(_, prefix)| {
-            (0..rounds)
-                .map(|round| format!("{prefix}{round} "))
-                .collect()
-        })
-        .collect();
     let typed: usize = streams.iter().map(|s| s.chars().count()).sum();
     let has_all = |d: &Device| {
         let text = d.value(&purpose());
@@ -281,4 +316,129 @@ fn saved_means_the_relay_holds_every_offline_change() {
     a.set_offline(true);
     b.goto(&base);
     b.wait_value(&purpose(), &expected);
+}
+
+/// Installs, in the page, a record of when each `input` event happened and
+/// when each IndexedDB read-write transaction began and committed (the
+/// app's own writes, observed from outside, no hook in the app).
+const RECORD_SAVES: &str = "
+    window.__inputs = [];
+    window.__commits = [];
+    document.addEventListener('input', () => window.__inputs.push(performance.now()), true);
+    const open = IDBDatabase.prototype.transaction;
+    IDBDatabase.prototype.transaction = function (stores, mode, options) {
+        const tx = open.call(this, stores, mode, options);
+        if (mode === 'readwrite') {
+            const began = performance.now();
+            tx.addEventListener('complete', () => window.__commits.push([began, performance.now()]));
+        }
+        return tx;
+    };";
+
+/// Milliseconds from each input to the commit of the first transaction
+/// begun after it: how long a keystroke waits to be durable on the device.
+fn typed_to_durable(device: &Device) -> Vec<f64> {
+    let inputs = device.script("return window.__inputs;", &json!([]));
+    let commits = device.script("return window.__commits;", &json!([]));
+    let commits: Vec<(f64, f64)> = commits
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c[0].as_f64()?, c[1].as_f64()?)))
+        .collect();
+    inputs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_f64)
+        .filter_map(|at| {
+            commits
+                .iter()
+                .filter(|(began, _)| *began >= at)
+                .map(|(_, done)| done - at)
+                .reduce(f64::min)
+        })
+        .collect()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(index).copied().unwrap_or(f64::NAN)
+}
+
+/// Typed → durable in IndexedDB at 10 and 100 keys a second on a
+/// partnership of about 10,000 changes. A measurement, not a check: set
+/// `ACCORD_MEASURE_SAVE=1` (see `docs/benchmarks.md`).
+#[test]
+fn typed_to_durable_with_10000_changes() {
+    if !std::env::var("ACCORD_MEASURE_SAVE").is_ok_and(|v| v == "1") {
+        println!("SKIPPED save measurement: set ACCORD_MEASURE_SAVE=1");
+        return;
+    }
+    let Some(setup) = setup("browser durability measurement") else {
+        return;
+    };
+    let relay = Relay::start_with_web(&setup.dist);
+    let driver = Driver::start(&setup.chromedriver);
+    let a = Device::open(&driver, &setup.chromium, "measure-save");
+    a.goto(&format!("{}/", relay.http_url()));
+    a.wait_status("Saved");
+    a.click(&tid("new-partnership"));
+    a.wait_value(&tid("title-input"), "Untitled partnership");
+    let history: String = (0..1000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let started = Instant::now();
+    for _ in 0..10 {
+        a.keys(&purpose(), &history);
+    }
+    println!("typed 10,000 keys in {:?}", started.elapsed());
+    let took = a.wait_within(Duration::from_secs(600), "Saved", |d| d.status() == "Saved");
+    println!("saved on the relay {took:?} later");
+    a.reload();
+    a.wait("the partnership loaded", |d| {
+        d.value(&purpose()).len() == 10_000
+    });
+    a.script(RECORD_SAVES, &json!([]));
+    a.click(&purpose());
+    // ACCORD_PROFILE=FILE: a CPU profile (Chrome DevTools format) of the
+    // typing below, for finding where a keystroke's time goes.
+    let profile = std::env::var("ACCORD_PROFILE").ok();
+    if profile.is_some() {
+        a.cdp("Profiler.enable", &json!({}));
+        a.cdp("Profiler.setSamplingInterval", &json!({ "interval": 200 }));
+        a.cdp("Profiler.start", &json!({}));
+    }
+    for (rate, keys) in [(10_u64, 100_usize), (100, 400)] {
+        a.script("window.__inputs = []; window.__commits = [];", &json!([]));
+        let text: String = (0..keys)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let started = Instant::now();
+        for (index, group) in text.as_bytes().chunks(KEYS_PER_GROUP).enumerate() {
+            type_paced(&a, std::str::from_utf8(group).expect("ascii"), 0);
+            // Pace to `rate` keys a second overall.
+            let due = Duration::from_millis(((index + 1) * KEYS_PER_GROUP) as u64 * 1000 / rate);
+            std::thread::sleep(due.saturating_sub(started.elapsed()));
+        }
+        let took = started.elapsed();
+        a.wait("everything stored", |d| {
+            d.attr(&tid("sync-status"), "data-unsaved").as_deref() == Some("0")
+        });
+        let mut samples = typed_to_durable(&a);
+        samples.sort_by(f64::total_cmp);
+        println!(
+            "typed → durable at {rate} keys/s (achieved {:.0}/s) with 10,000 changes: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms over {} keys",
+            keys as f64 / took.as_secs_f64(),
+            percentile(&samples, 0.5),
+            percentile(&samples, 0.99),
+            samples.last().copied().unwrap_or(f64::NAN),
+            samples.len()
+        );
+    }
+    if let Some(path) = profile {
+        let taken = a.cdp("Profiler.stop", &json!({}));
+        std::fs::write(&path, taken["profile"].to_string()).expect("write the profile");
+        println!("CPU profile written to {path}");
+    }
 }

@@ -217,7 +217,7 @@ fn InvitePanel(id: DocumentId) -> impl IntoView {
 
 /// The purpose, for its [`LiveTextArea`].
 fn read_purpose(doc: &accord_shared::automerge::Automerge, _: ()) -> Option<String> {
-    Some(accord_shared::model::overview::read(doc).purpose)
+    Some(accord_shared::model::overview::purpose(doc))
 }
 
 /// One splice of the purpose: typing in it merges with the partner's.

@@ -57,12 +57,22 @@ pub fn summarize(link: Link, docs: &[DocFacts]) -> SyncStatus {
 impl Client {
     /// Recomputes the overall and per-partnership status from the engine and
     /// the saver, remembering the heads the relay confirmed.
+    ///
+    /// Counting changes walks a document's history, so counts are taken only
+    /// when the badge shows them (offline, catching up, failing writes);
+    /// while typing online the badge needs only "is anything pending".
     pub(super) fn refresh_status(&self) {
         let relay = self.link.borrow().as_ref().map(|l| l.relay.clone());
-        let storage_failing = self.saver.borrow().failures() > 0;
+        let link = Link {
+            connected: relay.is_some(),
+            catching_up: self.catching_up.get(),
+            storage_failing: self.saver.borrow().failures() > 0,
+        };
+        let count_relay = !link.connected || link.catching_up;
         let mut per_document = HashMap::new();
         let mut all = Vec::new();
         let mut confirmed: Vec<(DocumentId, Vec<ChangeHash>)> = Vec::new();
+        let mut unsaved_documents = 0;
         {
             let engine = self.engine.borrow();
             let saver = self.saver.borrow();
@@ -71,37 +81,39 @@ impl Client {
                 let Some(doc) = engine.document(id) else {
                     continue;
                 };
+                let heads = doc.get_heads();
                 let not_on_relay = match &relay {
                     Some(relay) if engine.is_synced_with(id, relay) => {
-                        let heads = doc.get_heads();
                         if known.get(id) != Some(&heads) {
-                            confirmed.push((*id, heads));
+                            confirmed.push((*id, heads.clone()));
                         }
                         0
                     }
+                    Some(_) if !count_relay => 1,
                     Some(relay) if engine.peer_heads(id, relay).is_some() => {
                         engine.changes_not_on(id, relay).max(1)
                     }
+                    _ if known.get(id) == Some(&heads) => 0,
                     _ => {
                         let have: Vec<ChangeHash> = known
                             .get(id)
-                            .map(|heads| {
-                                heads
-                                    .iter()
-                                    .copied()
-                                    .filter(|h| doc.get_change_meta_by_hash(h).is_some())
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        if known.get(id).is_some_and(|k| *k == doc.get_heads()) {
-                            0
-                        } else {
-                            doc.get_changes_meta(&have).len()
-                        }
+                            .into_iter()
+                            .flatten()
+                            .copied()
+                            .filter(|h| doc.get_change_meta_by_hash(h).is_some())
+                            .collect();
+                        doc.get_changes_meta(&have).len()
                     }
                 };
+                let durable = saver.is_durable(id, doc);
+                unsaved_documents += usize::from(!durable);
+                let not_durable = match (durable, link.storage_failing) {
+                    (true, _) => 0,
+                    (false, true) => saver.unsaved(id, doc).max(1),
+                    (false, false) => 1,
+                };
                 let facts = DocFacts {
-                    not_durable: saver.unsaved(id, doc),
+                    not_durable,
                     not_on_relay,
                     missing: saving::missing_changes(doc),
                 };
@@ -112,15 +124,9 @@ impl Client {
         for (id, heads) in confirmed {
             self.relay_confirmed(&id, heads);
         }
-        let link = Link {
-            connected: relay.is_some(),
-            catching_up: self.catching_up.get(),
-            storage_failing,
-        };
         let status = summarize(link, &all);
-        let unsaved: usize = all.iter().map(|f| f.not_durable).sum();
-        if self.store.unsaved.get_untracked() != unsaved {
-            self.store.unsaved.set(unsaved);
+        if self.store.unsaved.get_untracked() != unsaved_documents {
+            self.store.unsaved.set(unsaved_documents);
         }
         if status == SyncStatus::Saved && self.catching_up.get() {
             self.catching_up.set(false);

@@ -25,6 +25,9 @@ use crate::storage::{Batch, DocRecord};
 /// Shortest time between two write transactions: keystrokes in between are
 /// grouped into one.
 pub const GROUP_MS: u64 = 50;
+/// How long nobody must have typed in this tab before a document is
+/// compacted (see [`crate::saving::Saver::take`]).
+pub const QUIET_MS: u64 = 1_500;
 /// Pause after a failed write, doubling up to [`RETRY_MAX_MS`].
 const RETRY_MIN_MS: u32 = 250;
 const RETRY_MAX_MS: u32 = 8_000;
@@ -41,6 +44,11 @@ pub(super) enum Job {
 }
 
 impl Client {
+    /// True when nobody has edited in this tab for [`QUIET_MS`].
+    fn quiet(&self) -> bool {
+        now_ms().saturating_sub(self.last_edit.get()) >= QUIET_MS
+    }
+
     /// Notes that there is something to write; the writer picks it up.
     pub(super) fn kick(&self) {
         let _ = self.kick.unbounded_send(());
@@ -73,7 +81,9 @@ impl Client {
     fn next_batch(&self) -> Batch {
         let chunks = {
             let engine = self.engine.borrow();
-            self.saver.borrow_mut().take(|id| engine.document(id))
+            self.saver
+                .borrow_mut()
+                .take(self.quiet(), |id| engine.document(id))
         };
         let mut records = Vec::new();
         let mut deletes = Vec::new();
@@ -102,8 +112,22 @@ impl Client {
         let mut last_start = 0_u64;
         let mut retry = RETRY_MIN_MS;
         loop {
-            if !self.has_unwritten() && kicks.next().await.is_none() {
-                return;
+            if !self.has_unwritten() {
+                let due = self.saver.borrow().compaction_due();
+                if due {
+                    // Wake for new work, or when it has been quiet long
+                    // enough to compact.
+                    let kicked = kicks.next();
+                    let quiet = browser::sleep(u32::try_from(QUIET_MS).unwrap_or(u32::MAX));
+                    futures_util::pin_mut!(kicked, quiet);
+                    if let futures_util::future::Either::Left((None, _)) =
+                        futures_util::future::select(kicked, quiet).await
+                    {
+                        return;
+                    }
+                } else if kicks.next().await.is_none() {
+                    return;
+                }
             }
             while kicks.try_recv().is_ok() {}
             let since = now_ms().saturating_sub(last_start);

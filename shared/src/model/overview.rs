@@ -175,6 +175,17 @@ fn current_stage<R: ReadDoc>(doc: &R, history: &[StageChange]) -> Stage {
         .unwrap_or(Stage::Exploring)
 }
 
+/// The partnership's title alone (cheap: [`read`] also renders the
+/// purpose's Text, which grows with every keystroke typed into it).
+pub fn title<R: ReadDoc>(doc: &R) -> String {
+    get_string(doc, &ROOT, TITLE)
+}
+
+/// The partnership's purpose alone.
+pub fn purpose<R: ReadDoc>(doc: &R) -> String {
+    get_text(doc, &ROOT, PURPOSE)
+}
+
 /// Reads the overview.
 pub fn read<R: ReadDoc>(doc: &R) -> Overview {
     let history = history(doc);
@@ -183,8 +194,8 @@ pub fn read<R: ReadDoc>(doc: &R) -> Overview {
     let last_check_in = get_u64(doc, &ROOT, LAST_CHECK_IN);
     let created_at = get_u64(doc, &ROOT, CREATED_AT);
     Overview {
-        title: get_string(doc, &ROOT, TITLE),
-        purpose: get_text(doc, &ROOT, PURPOSE),
+        title: title(doc),
+        purpose: purpose(doc),
         stage: current_stage(doc, &history),
         history,
         review_cadence_days,

@@ -274,7 +274,7 @@ pub fn AgreementPage(
     let export = move |_| {
         let keys = ctx.keys.get_untracked();
         let made = edit::read(store, &id, |doc| {
-            let title = overview::read(doc).title;
+            let title = overview::title(doc);
             let markdown = export::agreement_markdown(doc, &id, &attested(doc, keys.as_deref()));
             (title, markdown)
         });
@@ -454,7 +454,7 @@ fn PrintView() -> impl IntoView {
     let content = move || {
         let keys = ctx.keys.get();
         edit::read(store, &ctx.id, |doc| {
-            let title = overview::read(doc).title;
+            let title = overview::title(doc);
             let attested = attested(doc, keys.as_deref());
             let clauses = agreement::clauses(doc);
             let rows = clauses

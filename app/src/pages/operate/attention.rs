@@ -300,7 +300,7 @@ pub fn ReportExport(
         edit::read(store, &id, |doc| {
             (
                 report::markdown(doc, period, edit::now()),
-                model::overview::read(doc).title,
+                model::overview::title(doc),
             )
         })
     };

@@ -39,7 +39,7 @@ fn load(doc: &Automerge) -> Data {
         meetings: meetings::list(doc),
         members: members::list(doc),
         suggested: meetings::suggested_time(doc),
-        partnership: overview::read(doc).title,
+        partnership: overview::title(doc),
     }
 }
 
