@@ -15,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::now_ms;
 use crate::persistence::Writer;
 use crate::storage::DocumentStore;
+use crate::text::for_log;
 
 /// What the hub sends a connection task.
 #[derive(Debug)]
@@ -260,7 +261,7 @@ impl Hub {
                 }
             }
             Effect::Disconnect { peer, reason } => {
-                tracing::info!(%peer, %reason, "closing connection");
+                tracing::info!(%peer, reason = %for_log(&reason), "closing connection");
                 if let Some(connection) = self.connections.remove(&peer) {
                     let _ = connection.outbox.try_send(Outbound::End(reason));
                 }
@@ -281,7 +282,7 @@ impl Hub {
             } => self.writer.submit(document, seq, write),
             Effect::Unloaded { document } => tracing::debug!(%document, "unloaded"),
             Effect::Notify(Notification::StorageFailed(document, reason)) => {
-                tracing::error!(%document, %reason, "storage failed; document unloaded, its peers disconnected");
+                tracing::error!(%document, reason = %for_log(&reason), "storage failed; document unloaded, its peers disconnected");
             }
             Effect::Notify(_) => {}
         }

@@ -16,6 +16,7 @@ pub mod metrics;
 mod persistence;
 mod static_files;
 pub mod storage;
+mod text;
 mod ws;
 
 use std::future::Future;

@@ -20,6 +20,7 @@ use crate::access::DocumentAccess;
 use crate::api::ApiError;
 use crate::hub::{HubInput, Outbound};
 use crate::metrics::Metrics;
+use crate::text::{CLOSE_REASON_BYTES, for_log, truncate_utf8};
 use crate::{AppState, now_ms};
 
 /// Per-connection read buffer; larger frames are read in several steps.
@@ -99,8 +100,8 @@ enum Refusal {
     NoJoin,
     #[error("no join within the handshake timeout")]
     HandshakeTimeout,
-    #[error("unsupported protocol versions {0:?}; this relay speaks 1")]
-    Version(Vec<String>),
+    #[error("none of the offered protocol versions is supported; this relay speaks 1")]
+    Version,
     #[error("senderId {0} does not match the peer that joined")]
     Spoofed(String),
     #[error("too many documents on one connection (limit {0})")]
@@ -148,12 +149,12 @@ impl Connection {
                 // Its outbox is full, so nothing more can be queued: close
                 // the socket without a last word.
                 Metrics::inc(&metrics.slow_clients_dropped);
-                tracing::warn!(connection = id, peer = ?peer, %refusal, "dropping a client that does not read its messages");
+                tracing::warn!(connection = id, peer = ?peer, refusal = %for_log(&refusal.to_string()), "dropping a client that does not read its messages");
                 sender.abort();
             }
             Err((peer, refusal)) => {
                 Metrics::inc(&metrics.protocol_errors);
-                tracing::info!(connection = id, peer = ?peer, %refusal, "refusing connection");
+                tracing::info!(connection = id, peer = ?peer, refusal = %for_log(&refusal.to_string()), "refusing connection");
                 let _ = connection
                     .outbox
                     .send(Outbound::Close(refusal.to_string()))
@@ -190,7 +191,7 @@ impl Connection {
             .iter()
             .any(|v| v == PROTOCOL_VERSION)
         {
-            return Err((Some(peer), Refusal::Version(supported_protocol_versions)));
+            return Err((Some(peer), Refusal::Version));
         }
         let answer = Message::Peer {
             sender_id: self.state.relay_peer.clone(),
@@ -247,7 +248,9 @@ impl Connection {
         loop {
             let frame = match stream.next().await? {
                 Ok(frame) => frame,
-                Err(error) => return Some(Err(Refusal::Transport(error.to_string()))),
+                Err(error) => {
+                    return Some(Err(Refusal::Transport(for_log(&error.to_string()))));
+                }
             };
             match frame {
                 WsMessage::Binary(bytes) => {
@@ -320,6 +323,16 @@ impl Connection {
     }
 }
 
+/// A policy-violation close whose reason fits a control frame: cut at
+/// [`CLOSE_REASON_BYTES`] on a character boundary (a longer reason would make
+/// the close itself fail and the peer see 1006 instead).
+fn close_frame(reason: &str) -> WsMessage {
+    WsMessage::Close(Some(CloseFrame {
+        code: 1008,
+        reason: truncate_utf8(reason, CLOSE_REASON_BYTES).into(),
+    }))
+}
+
 fn sender_of(message: &Message) -> Option<&PeerId> {
     match message {
         Message::Request(m) | Message::Sync(m) => Some(&m.sender_id),
@@ -349,27 +362,15 @@ async fn send_loop(
                 }
             }
             Outbound::End(reason) => {
-                let reason: String = reason.chars().take(100).collect();
-                let _ = sink
-                    .send(WsMessage::Close(Some(CloseFrame {
-                        code: 1008,
-                        reason: reason.into(),
-                    })))
-                    .await;
+                let _ = sink.send(close_frame(&reason)).await;
                 return;
             }
             Outbound::Close(reason) => {
                 let error = protocol::encode(&Message::Error {
-                    message: reason.clone(),
+                    message: truncate_utf8(&reason, protocol::limits::ERROR_TEXT).to_owned(),
                 });
                 let _ = sink.send(WsMessage::Binary(error.into())).await;
-                let reason: String = reason.chars().take(100).collect();
-                let _ = sink
-                    .send(WsMessage::Close(Some(CloseFrame {
-                        code: 1008,
-                        reason: reason.into(),
-                    })))
-                    .await;
+                let _ = sink.send(close_frame(&reason)).await;
                 return;
             }
         }
