@@ -11,6 +11,7 @@ use accord_shared::ids::{DocumentId, PeerId};
 use accord_shared::protocol::{Message, PeerMetadata};
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use crate::access::AccessControl;
 use crate::metrics::Metrics;
 use crate::now_ms;
 use crate::persistence::Writer;
@@ -41,11 +42,13 @@ pub(crate) enum HubInput {
         /// is full (the client does not read), so the connection task ends.
         drop_signal: Arc<Notify>,
     },
+    /// A message from a connection. The hub checks the device's access
+    /// again when it takes the message, so a revocation that lands between
+    /// the connection's check and this hand-off still wins.
     Message {
         conn: u64,
         peer: PeerId,
         message: Message,
-        access: Access,
     },
     Disconnected {
         conn: u64,
@@ -61,6 +64,10 @@ pub(crate) enum HubInput {
     Revoked {
         device: String,
         document: DocumentId,
+    },
+    /// The device signed out: close every connection it has.
+    SignedOut {
+        device: String,
     },
     Tick,
     Shutdown {
@@ -96,6 +103,7 @@ struct Connection {
 
 struct Hub {
     engine: Engine,
+    access: Arc<AccessControl>,
     connections: HashMap<PeerId, Connection>,
     store: Arc<dyn DocumentStore>,
     writer: Writer,
@@ -106,6 +114,7 @@ struct Hub {
 /// Starts the hub task and its commit thread.
 pub(crate) fn spawn(
     engine: Engine,
+    access: Arc<AccessControl>,
     store: Arc<dyn DocumentStore>,
     metrics: Arc<Metrics>,
     tick: Duration,
@@ -114,6 +123,7 @@ pub(crate) fn spawn(
     let writer = Writer::spawn(store.clone(), inputs.clone(), metrics.clone());
     let mut hub = Hub {
         engine,
+        access,
         connections: HashMap::new(),
         store,
         writer,
@@ -175,9 +185,17 @@ impl Hub {
                 conn,
                 peer,
                 message,
-                access,
             } => {
-                if self.connections.get(&peer).is_some_and(|c| c.id == conn) {
+                let Some(connection) = self.connections.get(&peer).filter(|c| c.id == conn) else {
+                    return;
+                };
+                let access = match message.document_id() {
+                    None => Some(Access::Read),
+                    Some(document) => self.access.sync_access(&connection.device, &document),
+                };
+                // No grant any more: revoked after the connection checked it.
+                // The revocation's own input closes the document for this peer.
+                if let Some(access) = access {
                     self.run(
                         now,
                         Event::Message {
@@ -222,6 +240,22 @@ impl Hub {
                     .collect();
                 for peer in peers {
                     self.run(now, Event::AccessRevoked { peer, document });
+                }
+            }
+            HubInput::SignedOut { device } => {
+                let peers: Vec<PeerId> = self
+                    .connections
+                    .iter()
+                    .filter(|(_, c)| c.device == device)
+                    .map(|(p, _)| p.clone())
+                    .collect();
+                for peer in peers {
+                    if let Some(connection) = self.connections.remove(&peer) {
+                        let _ = connection
+                            .outbox
+                            .try_send(Outbound::Close("this device signed out".into()));
+                    }
+                    self.run(now, Event::PeerDisconnected { peer });
                 }
             }
             HubInput::Tick => {
@@ -285,6 +319,137 @@ impl Hub {
                 tracing::error!(%document, reason = %for_log(&reason), "storage failed; document unloaded, its peers disconnected");
             }
             Effect::Notify(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use accord_shared::automerge::sync::SyncDoc;
+    use accord_shared::automerge::transaction::Transactable;
+    use accord_shared::automerge::{Automerge, AutomergeError, ROOT};
+    use accord_shared::engine::{Engine, EngineConfig};
+    use accord_shared::ids::{DocumentId, PeerId};
+    use accord_shared::protocol::{DocMessage, Message, PeerMetadata};
+    use tokio::sync::{Notify, mpsc};
+
+    use super::{HubInput, Outbound, spawn};
+    use crate::access::{AccessControl, Registration};
+    use crate::metrics::Metrics;
+    use crate::storage::MemoryStore;
+
+    const KEY: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+
+    fn sync_from(peer: &PeerId, relay: &PeerId, document: DocumentId) -> Message {
+        let mut doc = Automerge::new();
+        doc.transact::<_, _, AutomergeError>(|tx| {
+            tx.put(ROOT, "x", 1)?;
+            Ok(())
+        })
+        .unwrap();
+        let data = doc
+            .generate_sync_message(&mut accord_shared::automerge::sync::State::new())
+            .unwrap()
+            .encode();
+        Message::Sync(DocMessage {
+            sender_id: peer.clone(),
+            target_id: relay.clone(),
+            document_id: document,
+            data,
+        })
+    }
+
+    /// The interleaving of a revocation with a message already past the
+    /// connection's access check: the hub must not apply or answer it.
+    #[tokio::test]
+    async fn a_message_checked_before_a_revocation_is_not_applied_after_it() {
+        let store = Arc::new(MemoryStore::new());
+        let access = Arc::new(AccessControl::load(store.clone(), Registration::Open).unwrap());
+        let (owner, _) = access.register(KEY, "owner", None, 1).unwrap();
+        let (editor, _) = access.register(KEY, "editor", None, 1).unwrap();
+        let document = DocumentId::from_bytes([3; 16]);
+        access.claim(document, &owner.id, "A", 2).unwrap();
+        let (code, _) = access
+            .create_invite(
+                document,
+                Some(&owner.id),
+                &crate::access::InviteSpec {
+                    role: crate::access::Role::Editor,
+                    party: "B".into(),
+                    expires_in_ms: 60_000,
+                    uses: 1,
+                },
+                3,
+            )
+            .unwrap();
+        access.redeem(&editor.id, &code, 4).unwrap();
+
+        let relay: PeerId = "relay".parse().unwrap();
+        let metadata = PeerMetadata {
+            storage_id: Some("test".into()),
+            is_ephemeral: false,
+        };
+        let engine = Engine::new(relay.clone(), metadata, EngineConfig::relay());
+        let hub = spawn(
+            engine,
+            access.clone(),
+            store,
+            Arc::new(Metrics::default()),
+            Duration::from_secs(3600),
+        );
+        let mut outboxes = Vec::new();
+        for (conn, (peer, device)) in [("editor-peer", &editor.id), ("owner-peer", &owner.id)]
+            .into_iter()
+            .enumerate()
+        {
+            let (outbox, receiver) = mpsc::channel(64);
+            hub.send(HubInput::Connected {
+                conn: conn as u64,
+                peer: peer.parse().unwrap(),
+                device: device.clone(),
+                metadata: None,
+                outbox,
+                drop_signal: Arc::new(Notify::new()),
+            });
+            outboxes.push(receiver);
+        }
+        let (editor_peer, owner_peer): (PeerId, PeerId) = (
+            "editor-peer".parse().unwrap(),
+            "owner-peer".parse().unwrap(),
+        );
+
+        // The editor's connection checked its grant; then the owner revoked.
+        access
+            .revoke(&document, Some(&owner.id), &editor.id, 5)
+            .unwrap();
+        hub.send(HubInput::Revoked {
+            device: editor.id.clone(),
+            document,
+        });
+        hub.send(HubInput::Message {
+            conn: 0,
+            peer: editor_peer.clone(),
+            message: sync_from(&editor_peer, &relay, document),
+        });
+        // A granted peer's message after it: once that is answered, the
+        // editor's would have been too.
+        hub.send(HubInput::Message {
+            conn: 1,
+            peer: owner_peer.clone(),
+            message: sync_from(&owner_peer, &relay, document),
+        });
+        let answered = tokio::time::timeout(Duration::from_secs(30), outboxes[1].recv())
+            .await
+            .expect("the owner is answered");
+        assert!(matches!(answered, Some(Outbound::Frame(_))));
+        while let Ok(outbound) = outboxes[0].try_recv() {
+            assert!(
+                !matches!(outbound, Outbound::Frame(Message::Sync(_))),
+                "the revoked editor's message was applied: {outbound:?}"
+            );
         }
     }
 }

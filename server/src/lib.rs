@@ -13,6 +13,7 @@ pub mod client;
 pub mod config;
 mod hub;
 pub mod metrics;
+mod peers;
 mod persistence;
 mod static_files;
 pub mod storage;
@@ -55,6 +56,7 @@ pub struct AppState {
     relay_metadata: PeerMetadata,
     next_connection: Arc<AtomicU64>,
     web_dir: Option<PathBuf>,
+    peers: Arc<peers::PeerBindings>,
 }
 
 /// Why the relay could not start.
@@ -85,6 +87,7 @@ impl AppState {
         let document_store: Arc<dyn storage::DocumentStore> = storage;
         let hub = hub::spawn(
             engine,
+            access.clone(),
             document_store,
             metrics.clone(),
             Duration::from_secs(5),
@@ -98,6 +101,7 @@ impl AppState {
             relay_metadata,
             next_connection: Arc::new(AtomicU64::new(1)),
             web_dir: config.web_dir.clone(),
+            peers: Arc::default(),
         })
     }
 
@@ -140,9 +144,12 @@ pub async fn serve(
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     state.shutdown().await;
     Ok(())
 }

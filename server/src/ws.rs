@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use accord_shared::engine::Access;
 use accord_shared::ids::{DocumentId, PeerId};
 use accord_shared::protocol::{self, Message, PROTOCOL_VERSION};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -20,6 +19,7 @@ use crate::access::DocumentAccess;
 use crate::api::ApiError;
 use crate::hub::{HubInput, Outbound};
 use crate::metrics::Metrics;
+use crate::peers::PeerIdTaken;
 use crate::text::{CLOSE_REASON_BYTES, for_log, truncate_utf8};
 use crate::{AppState, now_ms};
 
@@ -102,6 +102,8 @@ enum Refusal {
     HandshakeTimeout,
     #[error("none of the offered protocol versions is supported; this relay speaks 1")]
     Version,
+    #[error(transparent)]
+    PeerIdTaken(#[from] PeerIdTaken),
     #[error("senderId {0} does not match the peer that joined")]
     Spoofed(String),
     #[error("too many documents on one connection (limit {0})")]
@@ -193,6 +195,10 @@ impl Connection {
         {
             return Err((Some(peer), Refusal::Version));
         }
+        self.state
+            .peers
+            .bind(&peer, &self.device, now_ms())
+            .map_err(|taken| (None, Refusal::from(taken)))?;
         let answer = Message::Peer {
             sender_id: self.state.relay_peer.clone(),
             target_id: peer.clone(),
@@ -218,6 +224,7 @@ impl Connection {
             conn: self.id,
             peer: peer.clone(),
         });
+        self.state.peers.release(&peer, now_ms());
         result.map_err(|r| (Some(peer), r))
     }
 
@@ -280,7 +287,6 @@ impl Connection {
                 conn: self.id,
                 peer: peer.clone(),
                 message,
-                access: Access::Read,
             });
             return Ok(());
         };
@@ -291,15 +297,17 @@ impl Connection {
                 self.state.limits.max_documents_per_connection,
             ));
         }
-        let access = match self.state.access.check(&self.device, &document) {
-            DocumentAccess::Granted(grant) => grant.role.sync_access(),
+        match self.state.access.check(&self.device, &document) {
+            DocumentAccess::Granted(_) => {}
             DocumentAccess::Unclaimed if matches!(message, Message::Sync(_)) => {
-                self.state
-                    .access
-                    .claim(document, &self.device, "", now_ms())
+                // Claiming writes to storage: off the async threads.
+                let access = self.state.access.clone();
+                let device = self.device.clone();
+                tokio::task::spawn_blocking(move || access.claim(document, &device, "", now_ms()))
+                    .await
+                    .map_err(|e| Refusal::Access(e.to_string()))?
                     .map_err(|e| Refusal::Access(e.to_string()))?;
                 tracing::info!(%document, device = %self.device, "document published");
-                Access::Write
             }
             DocumentAccess::Unclaimed | DocumentAccess::Denied => {
                 if matches!(message, Message::Request(_) | Message::Sync(_)) {
@@ -312,12 +320,11 @@ impl Connection {
                 }
                 return Ok(());
             }
-        };
+        }
         self.state.hub.send(HubInput::Message {
             conn: self.id,
             peer: peer.clone(),
             message,
-            access,
         });
         Ok(())
     }

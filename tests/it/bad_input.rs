@@ -20,6 +20,23 @@ async fn joined(url: &str) -> Socket {
     joined_as(url, "raw-peer").await
 }
 
+/// A raw connection that sent `join` as `peer` and expects a refusal.
+pub(crate) async fn joined_as_refused(url: &str, peer: &str) -> Socket {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connecting");
+    let join = Message::Join {
+        sender_id: peer.parse().unwrap(),
+        supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
+        metadata: None,
+    };
+    socket
+        .send(WsMessage::Binary(protocol::encode(&join).into()))
+        .await
+        .unwrap();
+    socket
+}
+
 /// A raw connection that has completed the handshake as `peer`.
 pub(crate) async fn joined_as(url: &str, peer: &str) -> Socket {
     let (mut socket, _) = tokio_tungstenite::connect_async(url)
