@@ -14,8 +14,15 @@ pub struct Limits {
     pub max_documents_per_connection: usize,
     /// Sustained messages per second per connection (bursts of twice this pass).
     pub max_messages_per_second: u32,
-    /// Messages queued for a client before it counts as not reading and is dropped.
-    pub outbox_messages: usize,
+    /// Bytes queued for one client before it counts as not reading and is
+    /// dropped (an empty queue still takes one message of any size).
+    pub outbox_bytes: u64,
+    /// Bytes queued for all clients together; past it, the client whose
+    /// message does not fit is dropped.
+    pub outbound_bytes_total: u64,
+    /// Bytes of received messages waiting for the sync hub; past it,
+    /// connections wait before reading more.
+    pub hub_input_bytes: u32,
     /// Unload a document from memory this long after its last peer left.
     pub idle_unload_ms: u64,
     /// Time a new connection has to send `join`.
@@ -28,7 +35,9 @@ impl Default for Limits {
             max_frame_bytes: 32 * 1024 * 1024,
             max_documents_per_connection: 2_000,
             max_messages_per_second: 2_000,
-            outbox_messages: 4_096,
+            outbox_bytes: 16 * 1024 * 1024,
+            outbound_bytes_total: 128 * 1024 * 1024,
+            hub_input_bytes: 64 * 1024 * 1024,
             idle_unload_ms: 30_000,
             handshake_timeout_ms: 10_000,
         }

@@ -9,11 +9,12 @@ use std::time::Duration;
 use accord_shared::engine::{Access, Effect, Engine, Event, Notification};
 use accord_shared::ids::{DocumentId, PeerId};
 use accord_shared::protocol::{Message, PeerMetadata};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::access::AccessControl;
 use crate::metrics::Metrics;
 use crate::now_ms;
+use crate::outbox::{Outbox, OutboxError};
 use crate::persistence::Writer;
 use crate::storage::DocumentStore;
 use crate::text::for_log;
@@ -37,7 +38,7 @@ pub(crate) enum HubInput {
         peer: PeerId,
         device: String,
         metadata: Option<PeerMetadata>,
-        outbox: mpsc::Sender<Outbound>,
+        outbox: Outbox,
         /// Signalled when the hub drops the connection because its outbox
         /// is full (the client does not read), so the connection task ends.
         drop_signal: Arc<Notify>,
@@ -49,6 +50,9 @@ pub(crate) enum HubInput {
         conn: u64,
         peer: PeerId,
         message: Message,
+        /// This message's share of the hub's input budget, given back once
+        /// the hub has handled it.
+        permit: OwnedSemaphorePermit,
     },
     Disconnected {
         conn: u64,
@@ -79,11 +83,37 @@ pub(crate) enum HubInput {
 #[derive(Debug, Clone)]
 pub(crate) struct HubHandle {
     inputs: mpsc::UnboundedSender<HubInput>,
+    /// Bytes of messages queued for the hub (see [`HubHandle::forward`]).
+    input_budget: Arc<Semaphore>,
+    input_limit: u32,
 }
 
 impl HubHandle {
     pub fn send(&self, input: HubInput) {
         let _ = self.inputs.send(input);
+    }
+
+    /// Hands a connection's message to the hub, first waiting until the
+    /// messages queued for the hub leave room for it: a flood from many
+    /// connections slows their reading instead of growing the queue.
+    pub async fn forward(&self, conn: u64, peer: PeerId, message: Message) {
+        let bytes = match &message {
+            Message::Request(m) | Message::Sync(m) => m.data.len(),
+            Message::Ephemeral(m) => m.data.len(),
+            _ => 0,
+        };
+        let permits = u32::try_from(bytes.saturating_add(256))
+            .unwrap_or(u32::MAX)
+            .min(self.input_limit);
+        let Ok(permit) = self.input_budget.clone().acquire_many_owned(permits).await else {
+            return;
+        };
+        self.send(HubInput::Message {
+            conn,
+            peer,
+            message,
+            permit,
+        });
     }
 
     /// Stops the hub after committing everything queued.
@@ -97,7 +127,7 @@ impl HubHandle {
 struct Connection {
     id: u64,
     device: String,
-    outbox: mpsc::Sender<Outbound>,
+    outbox: Outbox,
     drop_signal: Arc<Notify>,
 }
 
@@ -118,6 +148,7 @@ pub(crate) fn spawn(
     store: Arc<dyn DocumentStore>,
     metrics: Arc<Metrics>,
     tick: Duration,
+    input_limit: u32,
 ) -> HubHandle {
     let (inputs, mut queue) = mpsc::unbounded_channel();
     let writer = Writer::spawn(store.clone(), inputs.clone(), metrics.clone());
@@ -151,7 +182,11 @@ pub(crate) fn spawn(
             hub.handle(input);
         }
     });
-    HubHandle { inputs }
+    HubHandle {
+        inputs,
+        input_budget: Arc::new(Semaphore::new(input_limit as usize)),
+        input_limit,
+    }
 }
 
 impl Hub {
@@ -185,6 +220,7 @@ impl Hub {
                 conn,
                 peer,
                 message,
+                permit: _permit,
             } => {
                 let Some(connection) = self.connections.get(&peer).filter(|c| c.id == conn) else {
                     return;
@@ -283,7 +319,7 @@ impl Hub {
                 };
                 match connection.outbox.try_send(Outbound::Frame(message)) {
                     Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => {
+                    Err(OutboxError::Full) => {
                         if let Some(connection) = self.connections.remove(&to) {
                             // Its outbox is full, so no close can be queued:
                             // the connection task closes the socket itself.
@@ -291,7 +327,7 @@ impl Hub {
                         }
                         self.run(now, Event::PeerDisconnected { peer: to });
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                    Err(OutboxError::Closed) => {}
                 }
             }
             Effect::Disconnect { peer, reason } => {
@@ -334,11 +370,12 @@ mod tests {
     use accord_shared::engine::{Engine, EngineConfig};
     use accord_shared::ids::{DocumentId, PeerId};
     use accord_shared::protocol::{DocMessage, Message, PeerMetadata};
-    use tokio::sync::{Notify, mpsc};
+    use tokio::sync::Notify;
 
-    use super::{HubInput, Outbound, spawn};
+    use super::{HubHandle, HubInput, Outbound, spawn};
     use crate::access::{AccessControl, Registration};
     use crate::metrics::Metrics;
+    use crate::outbox::Outbox;
     use crate::storage::MemoryStore;
 
     const KEY: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
@@ -393,19 +430,21 @@ mod tests {
             is_ephemeral: false,
         };
         let engine = Engine::new(relay.clone(), metadata, EngineConfig::relay());
+        let metrics = Arc::new(Metrics::default());
         let hub = spawn(
             engine,
             access.clone(),
             store,
-            Arc::new(Metrics::default()),
+            metrics.clone(),
             Duration::from_secs(3600),
+            1 << 20,
         );
         let mut outboxes = Vec::new();
         for (conn, (peer, device)) in [("editor-peer", &editor.id), ("owner-peer", &owner.id)]
             .into_iter()
             .enumerate()
         {
-            let (outbox, receiver) = mpsc::channel(64);
+            let (outbox, receiver) = Outbox::new(1 << 20, 1 << 24, metrics.clone());
             hub.send(HubInput::Connected {
                 conn: conn as u64,
                 peer: peer.parse().unwrap(),
@@ -429,27 +468,67 @@ mod tests {
             device: editor.id.clone(),
             document,
         });
-        hub.send(HubInput::Message {
-            conn: 0,
-            peer: editor_peer.clone(),
-            message: sync_from(&editor_peer, &relay, document),
-        });
+        hub.forward(
+            0,
+            editor_peer.clone(),
+            sync_from(&editor_peer, &relay, document),
+        )
+        .await;
         // A granted peer's message after it: once that is answered, the
         // editor's would have been too.
-        hub.send(HubInput::Message {
-            conn: 1,
-            peer: owner_peer.clone(),
-            message: sync_from(&owner_peer, &relay, document),
-        });
+        hub.forward(
+            1,
+            owner_peer.clone(),
+            sync_from(&owner_peer, &relay, document),
+        )
+        .await;
         let answered = tokio::time::timeout(Duration::from_secs(30), outboxes[1].recv())
             .await
             .expect("the owner is answered");
-        assert!(matches!(answered, Some(Outbound::Frame(_))));
-        while let Ok(outbound) = outboxes[0].try_recv() {
+        assert!(matches!(answered, Some((Outbound::Frame(_), _))));
+        while let Ok((outbound, _)) = outboxes[0].try_recv() {
             assert!(
                 !matches!(outbound, Outbound::Frame(Message::Sync(_))),
                 "the revoked editor's message was applied: {outbound:?}"
             );
         }
+    }
+
+    /// Messages waiting for the hub are bounded in bytes: a connection
+    /// waits for room rather than growing the queue.
+    #[tokio::test]
+    async fn the_hub_input_queue_is_bounded_in_bytes() {
+        let (inputs, mut queue) = tokio::sync::mpsc::unbounded_channel();
+        let hub = HubHandle {
+            inputs,
+            input_budget: Arc::new(tokio::sync::Semaphore::new(10_000)),
+            input_limit: 10_000,
+        };
+        let peer: PeerId = "p".parse().unwrap();
+        let message = |bytes: usize| {
+            Message::Sync(DocMessage {
+                sender_id: peer.clone(),
+                target_id: peer.clone(),
+                document_id: DocumentId::from_bytes([1; 16]),
+                data: vec![0; bytes],
+            })
+        };
+        hub.forward(1, peer.clone(), message(6_000)).await;
+        // Nobody drains the queue, so a second large message cannot enter.
+        let blocked = tokio::time::timeout(
+            Duration::from_millis(200),
+            hub.forward(1, peer.clone(), message(6_000)),
+        )
+        .await;
+        assert!(
+            blocked.is_err(),
+            "the second message was queued past the budget"
+        );
+        // Once the hub has handled the first, there is room again.
+        drop(queue.recv().await);
+        hub.forward(1, peer.clone(), message(6_000)).await;
+        // One message larger than the whole budget still gets through alone.
+        drop(queue.recv().await);
+        hub.forward(1, peer.clone(), message(50_000)).await;
     }
 }

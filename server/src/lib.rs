@@ -13,6 +13,7 @@ pub mod client;
 pub mod config;
 mod hub;
 pub mod metrics;
+mod outbox;
 mod peers;
 mod persistence;
 mod static_files;
@@ -91,6 +92,7 @@ impl AppState {
             document_store,
             metrics.clone(),
             Duration::from_secs(5),
+            config.limits.hub_input_bytes,
         );
         Ok(Self {
             access,

@@ -69,6 +69,15 @@ struct ServeArgs {
     /// Sustained messages per second per connection.
     #[arg(long, default_value_t = Limits::default().max_messages_per_second)]
     max_messages_per_second: u32,
+    /// Bytes queued for one client before it is dropped as not reading.
+    #[arg(long, default_value_t = Limits::default().outbox_bytes)]
+    max_outbox_bytes: u64,
+    /// Bytes queued for all clients together.
+    #[arg(long, default_value_t = Limits::default().outbound_bytes_total)]
+    max_outbound_bytes: u64,
+    /// Bytes of received messages waiting for the sync hub.
+    #[arg(long, default_value_t = Limits::default().hub_input_bytes)]
+    max_hub_input_bytes: u32,
 }
 
 #[derive(Subcommand)]
@@ -249,6 +258,9 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             max_frame_bytes: args.max_frame_bytes,
             max_documents_per_connection: args.max_documents_per_connection,
             max_messages_per_second: args.max_messages_per_second,
+            outbox_bytes: args.max_outbox_bytes,
+            outbound_bytes_total: args.max_outbound_bytes,
+            hub_input_bytes: args.max_hub_input_bytes,
             ..Limits::default()
         },
         storage_id: storage_id(data_dir)?,

@@ -25,6 +25,8 @@ pub struct Metrics {
     pub protocol_errors: AtomicU64,
     /// Connections dropped because they did not read fast enough.
     pub slow_clients_dropped: AtomicU64,
+    /// Bytes queued for clients and not yet written to their sockets.
+    pub outbound_queued_bytes: AtomicU64,
     /// Group commits completed.
     pub commits: AtomicU64,
     /// Writes in those commits.
@@ -118,6 +120,12 @@ impl Metrics {
             "counter",
             "Connections dropped for not reading.",
             get(&self.slow_clients_dropped).to_string(),
+        );
+        line(
+            "accord_outbound_queued_bytes",
+            "gauge",
+            "Bytes queued for clients, not yet written.",
+            get(&self.outbound_queued_bytes).to_string(),
         );
         line(
             "accord_commits_total",

@@ -13,12 +13,13 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::access::DocumentAccess;
 use crate::api::ApiError;
 use crate::hub::{HubInput, Outbound};
 use crate::metrics::Metrics;
+use crate::outbox::{Outbox, OutboxError, Outgoing};
 use crate::peers::PeerIdTaken;
 use crate::text::{CLOSE_REASON_BYTES, for_log, truncate_utf8};
 use crate::{AppState, now_ms};
@@ -112,15 +113,15 @@ enum Refusal {
     RateLimited,
     #[error("storage error: {0}")]
     Access(String),
-    #[error("dropped: {0} messages were queued for this client without being read")]
-    NotReading(usize),
+    #[error("dropped: the messages queued for this client passed the relay's send budget")]
+    NotReading,
 }
 
 struct Connection {
     state: AppState,
     device: String,
     id: u64,
-    outbox: mpsc::Sender<Outbound>,
+    outbox: Outbox,
     documents: HashSet<DocumentId>,
     budget: RateBudget,
     /// Signalled by the hub when this client's outbox is full.
@@ -134,7 +135,11 @@ impl Connection {
         Metrics::inc(&metrics.connections_total);
         metrics.connections_open.fetch_add(1, Ordering::Relaxed);
         let (sink, mut stream) = socket.split();
-        let (outbox, outgoing) = mpsc::channel(state.limits.outbox_messages);
+        let (outbox, outgoing) = Outbox::new(
+            state.limits.outbox_bytes,
+            state.limits.outbound_bytes_total,
+            metrics.clone(),
+        );
         let sender = tokio::spawn(send_loop(sink, outgoing, metrics.clone()));
         let mut connection = Self {
             budget: RateBudget::new(state.limits.max_messages_per_second),
@@ -147,7 +152,7 @@ impl Connection {
         };
         let outcome = connection.session(&mut stream).await;
         match outcome {
-            Err((peer, refusal @ Refusal::NotReading(_))) => {
+            Err((peer, refusal @ Refusal::NotReading)) => {
                 // Its outbox is full, so nothing more can be queued: close
                 // the socket without a last word.
                 Metrics::inc(&metrics.slow_clients_dropped);
@@ -159,14 +164,21 @@ impl Connection {
                 tracing::info!(connection = id, peer = ?peer, refusal = %for_log(&refusal.to_string()), "refusing connection");
                 let _ = connection
                     .outbox
-                    .send(Outbound::Close(refusal.to_string()))
-                    .await;
+                    .try_send(Outbound::Close(refusal.to_string()));
             }
             Ok(()) => {}
         }
         let Connection { outbox, .. } = connection;
         drop(outbox);
-        let _ = tokio::time::timeout(Duration::from_secs(5), sender).await;
+        // Give the last words a moment to leave; a client that does not read
+        // them does not keep the send task (and what it holds) alive.
+        let mut sender = sender;
+        if tokio::time::timeout(Duration::from_secs(5), &mut sender)
+            .await
+            .is_err()
+        {
+            sender.abort();
+        }
         metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
     }
 
@@ -205,7 +217,7 @@ impl Connection {
             selected_protocol_version: PROTOCOL_VERSION.into(),
             metadata: Some(self.state.relay_metadata.clone()),
         };
-        let _ = self.outbox.send(Outbound::Frame(answer)).await;
+        let _ = self.outbox.try_send(Outbound::Frame(answer));
         self.state.hub.send(HubInput::Connected {
             conn: self.id,
             peer: peer.clone(),
@@ -215,10 +227,9 @@ impl Connection {
             drop_signal: self.drop_signal.clone(),
         });
         let drop_signal = self.drop_signal.clone();
-        let outbox_messages = self.state.limits.outbox_messages;
         let result = tokio::select! {
             result = self.serve(stream, &peer) => result,
-            () = drop_signal.notified() => Err(Refusal::NotReading(outbox_messages)),
+            () = drop_signal.notified() => Err(Refusal::NotReading),
         };
         self.state.hub.send(HubInput::Disconnected {
             conn: self.id,
@@ -283,11 +294,7 @@ impl Connection {
             return Err(Refusal::Spoofed(sender.to_string()));
         }
         let Some(document) = message.document_id() else {
-            self.state.hub.send(HubInput::Message {
-                conn: self.id,
-                peer: peer.clone(),
-                message,
-            });
+            self.state.hub.forward(self.id, peer.clone(), message).await;
             return Ok(());
         };
         if self.documents.insert(document)
@@ -316,16 +323,16 @@ impl Connection {
                         target_id: peer.clone(),
                         document_id: document,
                     };
-                    let _ = self.outbox.send(Outbound::Frame(unavailable)).await;
+                    if let Err(OutboxError::Full) =
+                        self.outbox.try_send(Outbound::Frame(unavailable))
+                    {
+                        return Err(Refusal::NotReading);
+                    }
                 }
                 return Ok(());
             }
         }
-        self.state.hub.send(HubInput::Message {
-            conn: self.id,
-            peer: peer.clone(),
-            message,
-        });
+        self.state.hub.forward(self.id, peer.clone(), message).await;
         Ok(())
     }
 }
@@ -353,13 +360,15 @@ fn sender_of(message: &Message) -> Option<&PeerId> {
 
 async fn send_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, WsMessage>,
-    mut outgoing: mpsc::Receiver<Outbound>,
+    mut outgoing: Outgoing,
     metrics: Arc<Metrics>,
 ) {
-    while let Some(outbound) = outgoing.recv().await {
+    // Each item's charge is held until its bytes are written, then dropped.
+    while let Some((outbound, _charge)) = outgoing.recv().await {
         match outbound {
             Outbound::Frame(message) => {
                 let bytes = protocol::encode(&message);
+                drop(message);
                 Metrics::inc(&metrics.messages_out);
                 metrics
                     .bytes_out

@@ -211,3 +211,112 @@ async fn a_reconnect_storm_converges() {
     );
     assert_eq!(status, 201, "the relay still serves the API");
 }
+
+/// Pseudo-random bytes (so neither Automerge nor anything else compresses them).
+fn noise(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_that_stall_on_a_large_document_are_bounded_in_bytes() {
+    const BUDGET: u64 = 16 * 1024 * 1024;
+    let budget = BUDGET.to_string();
+    let relay = Relay::start_with_args(&[
+        "--max-outbox-bytes",
+        "1048576",
+        "--max-outbound-bytes",
+        &budget,
+    ]);
+    let owner = relay.register("owner");
+    let writer = relay.client(&owner).await;
+    let blob = noise(6 * 1024 * 1024);
+    let id = writer
+        .create(|tx| {
+            tx.put(
+                ROOT,
+                "attachment",
+                accord_shared::automerge::ScalarValue::Bytes(blob),
+            )
+        })
+        .unwrap();
+    writer.wait_synced(id, WAIT).await.unwrap();
+    let relay_peer = writer.relay_peer().unwrap();
+    let rss_before = relay.rss_kib();
+
+    // Twenty peers ask for the document and never read the answer: each
+    // answer costs twice its 6 MiB in the budget, so one fits at a time
+    // (6 MiB is also more than loopback socket buffers absorb).
+    let mut stalled = Vec::new();
+    for n in 0..20 {
+        let (mut socket, _) = tokio_tungstenite::connect_async(relay.ws_url(&owner.token))
+            .await
+            .unwrap();
+        let me: accord_shared::ids::PeerId = format!("stalled-{n}").parse().unwrap();
+        let join = Message::Join {
+            sender_id: me.clone(),
+            supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
+            metadata: None,
+        };
+        socket
+            .send(WsMessage::Binary(protocol::encode(&join).into()))
+            .await
+            .unwrap();
+        let Some(Ok(WsMessage::Binary(_peer))) = socket.next().await else {
+            panic!("no handshake")
+        };
+        let hello = accord_shared::automerge::Automerge::new()
+            .generate_sync_message(&mut accord_shared::automerge::sync::State::new())
+            .unwrap();
+        let request = Message::Request(accord_shared::protocol::DocMessage {
+            sender_id: me,
+            target_id: relay_peer.clone(),
+            document_id: id,
+            data: hello.encode(),
+        });
+        socket
+            .send(WsMessage::Binary(protocol::encode(&request).into()))
+            .await
+            .unwrap();
+        stalled.push(socket);
+    }
+    let deadline = tokio::time::Instant::now() + 3 * WAIT;
+    let metrics = loop {
+        let (_, metrics) = http(relay.addr, "GET", "/metrics", None, None);
+        if metric(&metrics, "accord_slow_clients_dropped_total") >= 12 {
+            break metrics;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "stalled readers were not dropped:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let queued = metric(&metrics, "accord_outbound_queued_bytes");
+    assert!(queued <= BUDGET, "{queued} bytes queued, budget {BUDGET}");
+    let growth = relay.rss_kib().saturating_sub(rss_before);
+    println!(
+        "relay RSS grew by {} MiB while 20 peers stalled on a 6 MiB document ({} dropped, {queued} bytes queued)",
+        growth / 1024,
+        metric(&metrics, "accord_slow_clients_dropped_total"),
+    );
+    assert!(growth < 100 * 1024, "relay memory grew by {growth} KiB");
+    writer
+        .change(id, |tx| tx.put(ROOT, "still", "working"))
+        .unwrap();
+    writer.wait_synced(id, WAIT).await.unwrap();
+    drop(stalled);
+}
