@@ -128,6 +128,7 @@ pub fn app(state: AppState) -> Router {
     api::routes()
         .route("/sync", axum::routing::get(ws::upgrade))
         .fallback(static_files::serve)
+        .layer(axum::middleware::from_fn(static_files::security_headers))
         .with_state(state)
 }
 
