@@ -27,6 +27,17 @@ pub struct Limits {
     pub idle_unload_ms: u64,
     /// Time a new connection has to send `join`.
     pub handshake_timeout_ms: u64,
+    /// Open connections (HTTP and WebSocket) before new ones are refused.
+    pub max_connections: usize,
+    /// Connections past `max_connections` still accepted to answer
+    /// `/healthz` and `/metrics` (everything else gets 503 on them).
+    pub health_reserve_connections: usize,
+    /// Time a client has to send a request's headers; also how long an idle
+    /// kept-alive HTTP connection stays open.
+    pub header_read_timeout_ms: u64,
+    /// Time a request (reading its body included) may take, WebSocket
+    /// upgrades excepted.
+    pub request_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -40,6 +51,10 @@ impl Default for Limits {
             hub_input_bytes: 64 * 1024 * 1024,
             idle_unload_ms: 30_000,
             handshake_timeout_ms: 10_000,
+            max_connections: 8_192,
+            health_reserve_connections: 16,
+            header_read_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
         }
     }
 }

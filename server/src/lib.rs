@@ -12,6 +12,7 @@ mod api;
 pub mod client;
 pub mod config;
 mod hub;
+mod listener;
 pub mod metrics;
 mod outbox;
 mod peers;
@@ -128,8 +129,32 @@ pub fn app(state: AppState) -> Router {
     api::routes()
         .route("/sync", axum::routing::get(ws::upgrade))
         .fallback(static_files::serve)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_timeout,
+        ))
         .layer(axum::middleware::from_fn(static_files::security_headers))
         .with_state(state)
+}
+
+/// Bounds the time to produce a response (reading the request body
+/// included), so a client that trickles a body cannot hold a handler. The
+/// WebSocket upgrade answers at once; the socket it becomes is not bounded.
+async fn request_timeout(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let limit = Duration::from_millis(state.limits.request_timeout_ms);
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            axum::Json(serde_json::json!({ "error": "the request took too long to arrive" })),
+        )
+            .into_response(),
+    }
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` resolves, then commits
@@ -140,19 +165,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = app(state.clone());
-    // Sync messages are small and latency-bound: disable Nagle's algorithm,
-    // which otherwise holds replies back ~40 ms waiting for an ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    // Connections get TCP_NODELAY (sync messages are small and
+    // latency-bound), a cap and timeouts: see `listener`.
+    listener::run(listener, router, &state.limits, shutdown).await?;
     state.shutdown().await;
     Ok(())
 }

@@ -78,6 +78,13 @@ struct ServeArgs {
     /// Bytes of received messages waiting for the sync hub.
     #[arg(long, default_value_t = Limits::default().hub_input_bytes)]
     max_hub_input_bytes: u32,
+    /// Open connections before new ones are refused (raise `ulimit -n` to match).
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Milliseconds a client has to send request headers (and an idle
+    /// kept-alive connection stays open).
+    #[arg(long, default_value_t = Limits::default().header_read_timeout_ms)]
+    header_read_timeout_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -261,6 +268,8 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             outbox_bytes: args.max_outbox_bytes,
             outbound_bytes_total: args.max_outbound_bytes,
             hub_input_bytes: args.max_hub_input_bytes,
+            max_connections: args.max_connections,
+            header_read_timeout_ms: args.header_read_timeout_ms,
             ..Limits::default()
         },
         storage_id: storage_id(data_dir)?,

@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 use crate::access::DocumentAccess;
 use crate::api::ApiError;
 use crate::hub::{HubInput, Outbound};
+use crate::listener::Slot;
 use crate::metrics::Metrics;
 use crate::outbox::{Outbox, OutboxError, Outgoing};
 use crate::peers::PeerIdTaken;
@@ -37,6 +38,7 @@ pub(crate) struct SyncQuery {
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     Query(query): Query<SyncQuery>,
+    slot: Option<axum::Extension<Arc<Slot>>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let device = match query.token.as_deref().map(|t| state.access.authenticate(t)) {
@@ -54,7 +56,11 @@ pub(crate) async fn upgrade(
         .max_frame_size(max)
         .read_buffer_size(CONNECTION_BUFFER_BYTES)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| async move { Connection::run(socket, state, device).await })
+        .on_upgrade(move |socket| async move {
+            // The socket keeps its place under the connection cap until it closes.
+            let _slot = slot;
+            Connection::run(socket, state, device).await;
+        })
 }
 
 /// Token bucket for the per-connection message rate.

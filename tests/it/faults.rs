@@ -320,3 +320,52 @@ async fn readers_that_stall_on_a_large_document_are_bounded_in_bytes() {
     writer.wait_synced(id, WAIT).await.unwrap();
     drop(stalled);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_requests_time_out_and_health_answers_at_the_connection_cap() {
+    use std::io::{Read, Write};
+    let relay = Relay::start_with_args(&[
+        "--max-connections",
+        "50",
+        "--header-read-timeout-ms",
+        "2000",
+    ]);
+    // Fifty clients each send half a request head and stop (slowloris).
+    let mut half_sent = Vec::new();
+    for _ in 0..50 {
+        let mut stream = std::net::TcpStream::connect(relay.addr).unwrap();
+        stream
+            .write_all(b"GET /api/me HTTP/1.1\r\nHost: relay\r\n")
+            .unwrap();
+        half_sent.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // At the cap: health still answers, everything else is refused clearly.
+    let (status, body) = http(relay.addr, "GET", "/healthz", None, None);
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    let (status, body) = http(relay.addr, "GET", "/api/me", None, None);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("limit of 50 connections"), "{body}");
+    // The relay closes every half-sent request once its head is overdue.
+    for (n, stream) in half_sent.iter_mut().enumerate() {
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let mut rest = Vec::new();
+        let closed = stream.read_to_end(&mut rest);
+        assert!(
+            closed.is_ok(),
+            "half-sent request {n} is still open: {closed:?}"
+        );
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let (status, _) = http(relay.addr, "GET", "/api/me", None, None);
+        if status == 401 {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the relay did not recover: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
