@@ -214,7 +214,7 @@ type ApiResult<T> = Result<T, ApiError>;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/devices", post(register))
         .route("/api/devices/{device}", get(device).delete(sign_out))
@@ -237,6 +237,18 @@ pub(crate) fn routes() -> Router<AppState> {
 /// Unknown API paths answer JSON 404, never the web app's `index.html`.
 async fn unknown_api() -> ApiError {
     ApiError::not_found("no such API endpoint")
+}
+
+/// `ok` while sync works; 503 with the reason when the hub stopped or stalled.
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.hub.health().check(now_ms()) {
+        Ok(()) => "ok".into_response(),
+        Err(failure) => ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: failure.to_string(),
+        }
+        .into_response(),
+    }
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use accord_shared::engine::{Access, Effect, Engine, Event, Notification};
@@ -74,6 +74,9 @@ pub(crate) enum HubInput {
         device: String,
     },
     Tick,
+    /// Makes the hub panic (tests of its supervision).
+    #[cfg(test)]
+    Panic,
     Shutdown {
         done: oneshot::Sender<()>,
     },
@@ -86,9 +89,64 @@ pub(crate) struct HubHandle {
     /// Bytes of messages queued for the hub (see [`HubHandle::forward`]).
     input_budget: Arc<Semaphore>,
     input_limit: u32,
+    health: Arc<HubHealth>,
+}
+
+/// Restarts within [`RESTART_WINDOW_MS`] after which the hub gives up.
+const MAX_RESTARTS: usize = 5;
+/// The window [`MAX_RESTARTS`] counts in.
+const RESTART_WINDOW_MS: u64 = 60_000;
+/// A hub that has not taken a tick for this long counts as stalled.
+const STALL_MS: u64 = 60_000;
+
+/// What `/healthz` knows about the hub.
+#[derive(Debug, Default)]
+pub(crate) struct HubHealth {
+    /// When the hub last handled a tick (ms since the epoch).
+    last_beat: AtomicU64,
+    /// Set when the hub stopped for good (it panicked too often).
+    stopped: AtomicBool,
+    /// Times the hub restarted after a panic.
+    restarts: AtomicU64,
+}
+
+/// Why sync is not working.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum HubFailure {
+    /// The hub panicked too often and stopped.
+    #[error("the sync hub stopped after repeated failures; restart the relay")]
+    Stopped,
+    /// The hub has not handled its periodic tick for too long.
+    #[error("the sync hub has not made progress for {0} s")]
+    Stalled(u64),
+}
+
+impl HubHealth {
+    /// `Ok` while the hub runs and makes progress.
+    pub(crate) fn check(&self, now: u64) -> Result<(), HubFailure> {
+        if self.stopped.load(Ordering::Acquire) {
+            return Err(HubFailure::Stopped);
+        }
+        let idle = now.saturating_sub(self.last_beat.load(Ordering::Acquire));
+        if idle > STALL_MS {
+            return Err(HubFailure::Stalled(idle / 1000));
+        }
+        Ok(())
+    }
+
+    /// Times the hub restarted after a panic.
+    #[cfg(test)]
+    pub(crate) fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
 }
 
 impl HubHandle {
+    /// The hub's health, for `/healthz`.
+    pub fn health(&self) -> &HubHealth {
+        &self.health
+    }
+
     pub fn send(&self, input: HubInput) {
         let _ = self.inputs.send(input);
     }
@@ -143,7 +201,7 @@ struct Hub {
 
 /// Starts the hub task and its commit thread.
 pub(crate) fn spawn(
-    engine: Engine,
+    make_engine: Box<dyn Fn() -> Engine + Send>,
     access: Arc<AccessControl>,
     store: Arc<dyn DocumentStore>,
     metrics: Arc<Metrics>,
@@ -152,8 +210,10 @@ pub(crate) fn spawn(
 ) -> HubHandle {
     let (inputs, mut queue) = mpsc::unbounded_channel();
     let writer = Writer::spawn(store.clone(), inputs.clone(), metrics.clone());
+    let health = Arc::new(HubHealth::default());
+    health.last_beat.store(now_ms(), Ordering::Release);
     let mut hub = Hub {
-        engine,
+        engine: make_engine(),
         access,
         connections: HashMap::new(),
         store,
@@ -171,7 +231,9 @@ pub(crate) fn spawn(
             }
         }
     });
+    let supervised = health.clone();
     tokio::spawn(async move {
+        let mut restarts: Vec<u64> = Vec::new();
         while let Some(input) = queue.recv().await {
             if let HubInput::Shutdown { done } = input {
                 let mut writer = std::mem::replace(&mut hub.writer, Writer::idle());
@@ -179,17 +241,54 @@ pub(crate) fn spawn(
                 let _ = done.send(());
                 break;
             }
-            hub.handle(input);
+            if matches!(input, HubInput::Tick) {
+                supervised.last_beat.store(now_ms(), Ordering::Release);
+            }
+            let handled =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hub.handle(input)));
+            if handled.is_ok() {
+                continue;
+            }
+            // The engine's state is suspect after a panic: start over with a
+            // fresh one. Documents reload from storage on demand; every peer
+            // is told to reconnect; queued commits still land.
+            let now = now_ms();
+            restarts.retain(|at| now.saturating_sub(*at) < RESTART_WINDOW_MS);
+            restarts.push(now);
+            supervised.restarts.fetch_add(1, Ordering::Relaxed);
+            Metrics::inc(&hub.metrics.hub_restarts);
+            hub.reset(make_engine());
+            if restarts.len() > MAX_RESTARTS {
+                tracing::error!(
+                    "the sync hub panicked {} times within a minute; sync is stopped and /healthz reports it",
+                    restarts.len()
+                );
+                supervised.stopped.store(true, Ordering::Release);
+                break;
+            }
+            tracing::error!("the sync hub panicked; restarted it with a fresh engine");
         }
     });
     HubHandle {
         inputs,
         input_budget: Arc::new(Semaphore::new(input_limit as usize)),
         input_limit,
+        health,
     }
 }
 
 impl Hub {
+    /// Replaces the engine and closes every connection, so peers reconnect
+    /// and sync again against the fresh engine.
+    fn reset(&mut self, engine: Engine) {
+        self.engine = engine;
+        for (_, connection) in self.connections.drain() {
+            let _ = connection.outbox.try_send(Outbound::Close(
+                "the relay restarted its sync engine; reconnect".into(),
+            ));
+        }
+    }
+
     fn handle(&mut self, input: HubInput) {
         let now = now_ms();
         match input {
@@ -301,6 +400,8 @@ impl Hub {
                     .store(self.engine.loaded_documents() as u64, Ordering::Relaxed);
             }
             HubInput::Shutdown { .. } => {}
+            #[cfg(test)]
+            HubInput::Panic => panic!("injected hub failure"),
         }
     }
 
@@ -429,10 +530,13 @@ mod tests {
             storage_id: Some("test".into()),
             is_ephemeral: false,
         };
-        let engine = Engine::new(relay.clone(), metadata, EngineConfig::relay());
+        let make_engine = {
+            let relay = relay.clone();
+            Box::new(move || Engine::new(relay.clone(), metadata.clone(), EngineConfig::relay()))
+        };
         let metrics = Arc::new(Metrics::default());
         let hub = spawn(
-            engine,
+            make_engine,
             access.clone(),
             store,
             metrics.clone(),
@@ -503,6 +607,7 @@ mod tests {
             inputs,
             input_budget: Arc::new(tokio::sync::Semaphore::new(10_000)),
             input_limit: 10_000,
+            health: Arc::default(),
         };
         let peer: PeerId = "p".parse().unwrap();
         let message = |bytes: usize| {
@@ -530,5 +635,69 @@ mod tests {
         // One message larger than the whole budget still gets through alone.
         drop(queue.recv().await);
         hub.forward(1, peer.clone(), message(50_000)).await;
+    }
+
+    /// A panic in the hub restarts it with a fresh engine (its peers told
+    /// to reconnect); repeated panics stop it and health says so.
+    #[tokio::test]
+    async fn a_panicking_hub_restarts_then_stops_and_health_reports_it() {
+        let store = Arc::new(MemoryStore::new());
+        let access = Arc::new(AccessControl::load(store.clone(), Registration::Open).unwrap());
+        let relay: PeerId = "relay".parse().unwrap();
+        let make_engine = Box::new(move || {
+            Engine::new(
+                relay.clone(),
+                PeerMetadata::default(),
+                EngineConfig::relay(),
+            )
+        });
+        let metrics = Arc::new(Metrics::default());
+        let hub = spawn(
+            make_engine,
+            access,
+            store,
+            metrics.clone(),
+            Duration::from_secs(3600),
+            1 << 20,
+        );
+        let (outbox, mut outgoing) = Outbox::new(1 << 20, 1 << 24, metrics.clone());
+        hub.send(HubInput::Connected {
+            conn: 1,
+            peer: "p".parse().unwrap(),
+            device: "dev".into(),
+            metadata: None,
+            outbox,
+            drop_signal: Arc::new(Notify::new()),
+        });
+        hub.send(HubInput::Panic);
+        let told = tokio::time::timeout(Duration::from_secs(30), outgoing.recv())
+            .await
+            .expect("the peer is told");
+        assert!(
+            matches!(&told, Some((Outbound::Close(reason), _)) if reason.contains("reconnect")),
+            "{told:?}"
+        );
+        assert_eq!(hub.health().restarts(), 1);
+        assert_eq!(hub.health().check(crate::now_ms()), Ok(()));
+        for _ in 0..super::MAX_RESTARTS {
+            hub.send(HubInput::Panic);
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while hub.health().check(crate::now_ms()).is_ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "health never reported the stop"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            hub.health().check(crate::now_ms()),
+            Err(super::HubFailure::Stopped)
+        );
+        assert!(
+            hub.health()
+                .check(crate::now_ms() + 2 * super::STALL_MS)
+                .is_err()
+        );
     }
 }

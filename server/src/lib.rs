@@ -85,10 +85,13 @@ impl AppState {
         };
         let mut engine_config = EngineConfig::relay();
         engine_config.idle_unload_ms = config.limits.idle_unload_ms;
-        let engine = Engine::new(relay_peer.clone(), relay_metadata.clone(), engine_config);
+        let make_engine = {
+            let (peer, metadata) = (relay_peer.clone(), relay_metadata.clone());
+            Box::new(move || Engine::new(peer.clone(), metadata.clone(), engine_config.clone()))
+        };
         let document_store: Arc<dyn storage::DocumentStore> = storage;
         let hub = hub::spawn(
-            engine,
+            make_engine,
             access.clone(),
             document_store,
             metrics.clone(),

@@ -25,6 +25,8 @@ pub struct Metrics {
     pub protocol_errors: AtomicU64,
     /// Connections dropped because they did not read fast enough.
     pub slow_clients_dropped: AtomicU64,
+    /// Times the sync hub restarted after a panic.
+    pub hub_restarts: AtomicU64,
     /// Bytes queued for clients and not yet written to their sockets.
     pub outbound_queued_bytes: AtomicU64,
     /// Group commits completed.
@@ -120,6 +122,12 @@ impl Metrics {
             "counter",
             "Connections dropped for not reading.",
             get(&self.slow_clients_dropped).to_string(),
+        );
+        line(
+            "accord_hub_restarts_total",
+            "counter",
+            "Sync hub restarts after a panic.",
+            get(&self.hub_restarts).to_string(),
         );
         line(
             "accord_outbound_queued_bytes",
