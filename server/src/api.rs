@@ -215,7 +215,7 @@ type ApiResult<T> = Result<T, ApiError>;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics_on_main))
         .route("/api/devices", post(register))
         .route("/api/devices/{device}", get(device).delete(sign_out))
         .route("/api/me", get(me))
@@ -251,11 +251,42 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// The routes of a separate metrics listener.
+pub(crate) fn metrics_routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+}
+
+async fn metrics_on_main(State(state): State<AppState>, parts: Parts) -> Response {
+    if state.metrics_access.separate_listener {
+        return ApiError::not_found("metrics are served on a separate address").into_response();
+    }
+    metrics(State(state), parts).await
+}
+
+async fn metrics(State(state): State<AppState>, parts: Parts) -> Response {
+    if let Some(expected) = &state.metrics_access.token {
+        let given = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let same = crate::access::secret::same(
+            &crate::access::secret::hash(given.trim()),
+            &crate::access::secret::hash(expected),
+        );
+        if !same {
+            return ApiError::unauthorized("metrics need Authorization: Bearer <metrics token>")
+                .into_response();
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+        .into_response()
 }
 
 #[derive(Deserialize)]

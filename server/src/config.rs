@@ -74,6 +74,18 @@ pub struct Config {
     pub limits: Limits,
     /// This relay's storage id (advertised in the handshake).
     pub storage_id: String,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsAccess,
+}
+
+/// Where `/metrics` is served and who may read it.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsAccess {
+    /// When set, `/metrics` needs `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// When true, `/metrics` is served only by [`crate::metrics_app`] (on a
+    /// separate, e.g. internal, address) and the main listener answers 404.
+    pub separate_listener: bool,
 }
 
 impl Config {

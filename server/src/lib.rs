@@ -58,6 +58,7 @@ pub struct AppState {
     relay_metadata: PeerMetadata,
     next_connection: Arc<AtomicU64>,
     web_dir: Option<PathBuf>,
+    metrics_access: Arc<config::MetricsAccess>,
     peers: Arc<peers::PeerBindings>,
 }
 
@@ -107,6 +108,7 @@ impl AppState {
             relay_metadata,
             next_connection: Arc::new(AtomicU64::new(1)),
             web_dir: config.web_dir.clone(),
+            metrics_access: Arc::new(config.metrics.clone()),
             peers: Arc::default(),
         })
     }
@@ -138,6 +140,11 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(static_files::security_headers))
         .with_state(state)
+}
+
+/// `/metrics` and `/healthz` alone, for a separate (e.g. internal) listener.
+pub fn metrics_app(state: AppState) -> Router {
+    api::metrics_routes().with_state(state)
 }
 
 /// Bounds the time to produce a response (reading the request body

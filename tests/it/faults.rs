@@ -26,6 +26,7 @@ async fn a_storage_failure_refuses_writes_and_loses_nothing_once_it_recovers() {
         registration: accord_server::access::Registration::Open,
         limits: Limits::default(),
         storage_id: "in-process".into(),
+        metrics: accord_server::config::MetricsAccess::default(),
     };
     let state = AppState::start(&config, store.clone()).unwrap();
     let (device, token) = state

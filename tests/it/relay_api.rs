@@ -180,3 +180,22 @@ async fn the_web_app_is_served_with_security_headers_and_unknown_api_paths_are_j
     let (status, _) = relay.api("GET", "/some/client/route", None, None);
     assert_eq!(status, 200, "client-side routes still get the app");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_require_a_token_or_move_to_another_address() {
+    let relay = Relay::start_with_args(&["--metrics-token", "scrape-secret"]);
+    let (status, _) = crate::helpers::http(relay.addr, "GET", "/metrics", None, None);
+    assert_eq!(status, 401);
+    let (status, _) =
+        crate::helpers::http(relay.addr, "GET", "/metrics", Some("wrong-secret"), None);
+    assert_eq!(status, 401);
+    let (status, text) =
+        crate::helpers::http(relay.addr, "GET", "/metrics", Some("scrape-secret"), None);
+    assert_eq!(status, 200);
+    assert!(text.contains("accord_connections_open"), "{text}");
+
+    let relay = Relay::start_with_args(&["--metrics-listen", "127.0.0.1:0"]);
+    let (status, body) = relay.api("GET", "/metrics", None, None);
+    assert_eq!(status, 404, "not on the public address: {body}");
+    assert_eq!(relay.api("GET", "/healthz", None, None).0, 200);
+}
