@@ -140,11 +140,51 @@ impl From<AccessError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        // serde's messages quote the offending input (an unknown variant, a
+        // bad string): keep them short.
+        let text = rejection.body_text();
+        let mut message = crate::text::truncate_utf8(&text, MAX_ERROR_BYTES).to_owned();
+        if message.len() < text.len() {
+            message.push('…');
+        }
         Self {
             status: rejection.status(),
-            message: rejection.body_text(),
+            message,
         }
     }
+}
+
+/// Longest error text the API sends.
+const MAX_ERROR_BYTES: usize = 200;
+
+/// Makes every error the API routes answer JSON, including the router's own
+/// (405, bad path encoding), which are plain text otherwise.
+async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let message = crate::text::truncate_utf8(text.trim(), MAX_ERROR_BYTES);
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        message.to_owned()
+    };
+    let mut json = ApiError { status, message }.into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = parts.headers.get(&name) {
+            json.headers_mut().insert(name, value.clone());
+        }
+    }
+    json
 }
 
 impl IntoResponse for ApiError {
@@ -232,6 +272,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/invites/redeem", post(redeem))
         .route("/api", any(unknown_api))
         .route("/api/{*rest}", any(unknown_api))
+        .layer(axum::middleware::from_fn(json_errors))
 }
 
 /// Unknown API paths answer JSON 404, never the web app's `index.html`.

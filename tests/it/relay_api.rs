@@ -199,3 +199,31 @@ async fn metrics_can_require_a_token_or_move_to_another_address() {
     assert_eq!(status, 404, "not on the public address: {body}");
     assert_eq!(relay.api("GET", "/healthz", None, None).0, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_errors_are_short_json_even_from_the_router() {
+    let relay = Relay::start();
+    let device = relay.register("owner");
+    let id = accord_shared::ids::DocumentId::from_bytes([4; 16]);
+    // serde quotes an unknown variant: the answer must not echo 100 KB back.
+    let role = "x".repeat(100_000);
+    let (status, body) = relay.api(
+        "POST",
+        &format!("/api/documents/{id}/invites"),
+        Some(&device.token),
+        Some(&json!({ "role": role })),
+    );
+    assert_eq!(status, 422, "{}", body.to_string().len());
+    assert!(
+        body["error"].as_str().unwrap().len() <= 210,
+        "{}",
+        body.to_string().len()
+    );
+    // The router's own refusals are JSON too.
+    let (status, body) = relay.api("PATCH", "/api/me", Some(&device.token), None);
+    assert_eq!(status, 405);
+    assert!(body["error"].is_string(), "{body}");
+    let (status, body) = relay.api("GET", "/api/devices/%FF%FE", Some(&device.token), None);
+    assert_eq!(status, 400);
+    assert!(body["error"].is_string(), "{body}");
+}
