@@ -18,6 +18,16 @@ use crate::AppState;
 
 /// Fallback handler for every path no API route matched.
 pub(crate) async fn serve(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let path = request.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        // Whatever the router did not match under /api (`/api/` included)
+        // is an unknown endpoint, never the web app.
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({ "error": "no such API endpoint" })),
+        )
+            .into_response();
+    }
     let Some(dir) = state.web_dir.clone() else {
         return (
             StatusCode::NOT_FOUND,

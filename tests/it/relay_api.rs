@@ -169,7 +169,7 @@ async fn the_web_app_is_served_with_security_headers_and_unknown_api_paths_are_j
     assert!(head.contains("x-content-type-options: nosniff"), "{head}");
     assert!(head.contains("x-frame-options: deny"), "{head}");
 
-    for path in ["/api/nope", "/api", "/api/documents"] {
+    for path in ["/api/nope", "/api", "/api/", "/api/documents"] {
         let (status, body) = relay.api("GET", path, None, None);
         assert_eq!(status, 404, "{path}: {body}");
         assert!(
