@@ -2,15 +2,17 @@
 
 use accord_shared::ids::DocumentId;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{any, delete, get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::access::{AccessError, AttestedKey, Grant, InviteSpec, Role};
+use crate::access::{
+    AccessControl, AccessError, AttestedKey, Grant, InviteSpec, MemberDevice, Registration, Role,
+};
 use crate::hub::HubInput;
 use crate::{AppState, now_ms};
 
@@ -35,17 +37,95 @@ impl ApiError {
             message: message.into(),
         }
     }
+
+    fn not_found(message: &str) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
+    }
+
+    fn too_many(message: &str) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: message.into(),
+        }
+    }
+}
+
+/// Runs an access operation on the blocking pool: it may write to storage
+/// and wait for an fsync, which must not stall the async worker threads.
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    operation: impl FnOnce(&AccessControl) -> Result<T, AccessError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let access = state.access.clone();
+    tokio::task::spawn_blocking(move || operation(&access))
+        .await
+        .map_err(|_| ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: "the operation failed unexpectedly".into(),
+        })?
+        .map_err(ApiError::from)
+}
+
+/// The client's IP address, when the server recorded it (rate limits).
+pub(crate) struct ClientAddress(Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}
+
+impl ClientAddress {
+    fn key(&self) -> String {
+        self.0
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    }
+
+    /// Refuses an address that sent too many wrong invite codes this minute.
+    fn check(&self, state: &AppState) -> Result<(), ApiError> {
+        if state.access.address_limited(&self.key(), now_ms()) {
+            Err(ApiError::too_many(
+                "too many wrong invite codes from this address; wait a minute and try again",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Counts a wrong invite code against this address.
+    fn count<T>(&self, state: &AppState, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        if let Err(error) = &result
+            && error.status == StatusCode::NOT_FOUND
+        {
+            state.access.record_address_miss(&self.key(), now_ms());
+        }
+        result
+    }
 }
 
 impl From<AccessError> for ApiError {
     fn from(error: AccessError) -> Self {
         let status = match &error {
             AccessError::BadToken => StatusCode::UNAUTHORIZED,
-            AccessError::InviteRequired | AccessError::NotOwner | AccessError::NoAccess => {
-                StatusCode::FORBIDDEN
-            }
+            AccessError::InviteRequired
+            | AccessError::NotOwner
+            | AccessError::NoAccess
+            | AccessError::Revoked
+            | AccessError::NotYourDevice => StatusCode::FORBIDDEN,
             AccessError::BadPublicKey | AccessError::Invalid(_) => StatusCode::BAD_REQUEST,
-            AccessError::InviteNotFound | AccessError::NoSuchGrant => StatusCode::NOT_FOUND,
+            AccessError::InviteNotFound | AccessError::NoSuchGrant | AccessError::NotRevoked => {
+                StatusCode::NOT_FOUND
+            }
             AccessError::InviteExpired | AccessError::InviteUsedUp => StatusCode::GONE,
             AccessError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             AccessError::AlreadyOwned => StatusCode::CONFLICT,
@@ -60,11 +140,51 @@ impl From<AccessError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        // serde's messages quote the offending input (an unknown variant, a
+        // bad string): keep them short.
+        let text = rejection.body_text();
+        let mut message = crate::text::truncate_utf8(&text, MAX_ERROR_BYTES).to_owned();
+        if message.len() < text.len() {
+            message.push('…');
+        }
         Self {
             status: rejection.status(),
-            message: rejection.body_text(),
+            message,
         }
     }
+}
+
+/// Longest error text the API sends.
+const MAX_ERROR_BYTES: usize = 200;
+
+/// Makes every error the API routes answer JSON, including the router's own
+/// (405, bad path encoding), which are plain text otherwise.
+async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let message = crate::text::truncate_utf8(text.trim(), MAX_ERROR_BYTES);
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        message.to_owned()
+    };
+    let mut json = ApiError { status, message }.into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = parts.headers.get(&name) {
+            json.headers_mut().insert(name, value.clone());
+        }
+    }
+    json
 }
 
 impl IntoResponse for ApiError {
@@ -118,28 +238,96 @@ fn document(text: &str) -> Result<DocumentId, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("bad document id: {e}")))
 }
 
+/// Longest device id accepted in a path (ours are `dev_` and 16 hex digits).
+const MAX_DEVICE_ID: usize = 64;
+
+fn device_id(text: &str) -> Result<&str, ApiError> {
+    if text.len() > MAX_DEVICE_ID {
+        return Err(ApiError::bad_request(format!(
+            "device ids are at most {MAX_DEVICE_ID} characters"
+        )));
+    }
+    Ok(text)
+}
+
 type ApiResult<T> = Result<T, ApiError>;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_on_main))
         .route("/api/devices", post(register))
-        .route("/api/devices/{device}", get(device))
+        .route("/api/devices/{device}", get(device).delete(sign_out))
         .route("/api/me", get(me))
         .route("/api/documents/{document}", put(claim))
         .route("/api/documents/{document}/grants", get(grants))
         .route("/api/documents/{document}/grants/{device}", delete(revoke))
+        .route("/api/documents/{document}/devices", get(devices))
+        .route(
+            "/api/documents/{document}/revocations/{device}",
+            delete(lift_revocation),
+        )
         .route("/api/documents/{document}/keys", get(keys))
         .route("/api/documents/{document}/invites", post(create_invite))
         .route("/api/invites/redeem", post(redeem))
+        .route("/api", any(unknown_api))
+        .route("/api/{*rest}", any(unknown_api))
+        .layer(axum::middleware::from_fn(json_errors))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Unknown API paths answer JSON 404, never the web app's `index.html`.
+async fn unknown_api() -> ApiError {
+    ApiError::not_found("no such API endpoint")
+}
+
+/// `ok` while sync works; 503 with the reason when the hub stopped or stalled.
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.hub.health().check(now_ms()) {
+        Ok(()) => "ok".into_response(),
+        Err(failure) => ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: failure.to_string(),
+        }
+        .into_response(),
+    }
+}
+
+/// The routes of a separate metrics listener.
+pub(crate) fn metrics_routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+}
+
+async fn metrics_on_main(State(state): State<AppState>, parts: Parts) -> Response {
+    if state.metrics_access.separate_listener {
+        return ApiError::not_found("metrics are served on a separate address").into_response();
+    }
+    metrics(State(state), parts).await
+}
+
+async fn metrics(State(state): State<AppState>, parts: Parts) -> Response {
+    if let Some(expected) = &state.metrics_access.token {
+        let given = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let same = crate::access::secret::same(
+            &crate::access::secret::hash(given.trim()),
+            &crate::access::secret::hash(expected),
+        );
+        if !same {
+            return ApiError::unauthorized("metrics need Authorization: Bearer <metrics token>")
+                .into_response();
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -158,15 +346,25 @@ struct Registered {
 
 async fn register(
     State(state): State<AppState>,
+    address: ClientAddress,
     body: Result<Json<RegisterRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Registered>)> {
     let Json(request) = body?;
-    let (device, token) = state.access.register(
-        &request.public_key,
-        &request.name,
-        request.invite.as_deref(),
-        now_ms(),
-    )?;
+    let with_invite =
+        request.invite.is_some() || state.access.registration() == Registration::Invite;
+    if with_invite {
+        address.check(&state)?;
+    }
+    let result = blocking(&state, move |access| {
+        access.register(
+            &request.public_key,
+            &request.name,
+            request.invite.as_deref(),
+            now_ms(),
+        )
+    })
+    .await;
+    let (device, token) = address.count(&state, result)?;
     Ok((
         StatusCode::CREATED,
         Json(Registered {
@@ -188,10 +386,10 @@ async fn device(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DeviceView>> {
-    let device = state.access.device(&id).ok_or(ApiError {
-        status: StatusCode::NOT_FOUND,
-        message: "no such device".into(),
-    })?;
+    let device = state
+        .access
+        .device(device_id(&id)?)
+        .ok_or_else(|| ApiError::not_found("no such device"))?;
     Ok(Json(DeviceView {
         device_id: device.id,
         name: device.name,
@@ -201,6 +399,20 @@ async fn device(
             .map(|b| format!("{b:02x}"))
             .collect(),
     }))
+}
+
+/// `DELETE /api/devices/{id}`: the device signs itself out. Its token stops
+/// working and its sync connections close.
+async fn sign_out(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    device_id(&id)?;
+    let device = id.clone();
+    blocking(&state, move |access| access.sign_out(&device, &caller)).await?;
+    state.hub.send(HubInput::SignedOut { device: id });
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize)]
@@ -232,9 +444,11 @@ async fn claim(
     body: Result<Json<ClaimRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Grant>)> {
     let Json(request) = body?;
-    let grant = state
-        .access
-        .claim(document(&id)?, &device, &request.party, now_ms())?;
+    let document = document(&id)?;
+    let grant = blocking(&state, move |access| {
+        access.claim(document, &device, &request.party, now_ms())
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(grant)))
 }
 
@@ -244,6 +458,28 @@ async fn grants(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<Grant>>> {
     Ok(Json(state.access.grants_on(&document(&id)?, &device)?))
+}
+
+async fn devices(
+    State(state): State<AppState>,
+    Caller(device): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<MemberDevice>>> {
+    Ok(Json(state.access.devices_on(&document(&id)?, &device)?))
+}
+
+async fn lift_revocation(
+    State(state): State<AppState>,
+    Caller(device): Caller,
+    Path((id, target)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let document = document(&id)?;
+    device_id(&target)?;
+    blocking(&state, move |access| {
+        access.lift_revocation(&document, &device, &target)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn keys(
@@ -260,7 +496,12 @@ async fn revoke(
     Path((id, target)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let document = document(&id)?;
-    state.access.revoke(&document, Some(&device), &target)?;
+    device_id(&target)?;
+    let revoked = target.clone();
+    blocking(&state, move |access| {
+        access.revoke(&document, Some(&device), &revoked, now_ms())
+    })
+    .await?;
     state.hub.send(HubInput::Revoked {
         device: target,
         document,
@@ -311,10 +552,11 @@ async fn create_invite(
         expires_in_ms: request.expires_in_seconds.saturating_mul(1000),
         uses: request.uses,
     };
-    let (code, invite) =
-        state
-            .access
-            .create_invite(document(&id)?, Some(&device), &spec, now_ms())?;
+    let document = document(&id)?;
+    let (code, invite) = blocking(&state, move |access| {
+        access.create_invite(document, Some(&device), &spec, now_ms())
+    })
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(InviteView {
@@ -336,12 +578,14 @@ struct RedeemRequest {
 async fn redeem(
     State(state): State<AppState>,
     Caller(device): Caller,
+    address: ClientAddress,
     body: Result<Json<RedeemRequest>, JsonRejection>,
 ) -> ApiResult<Json<Grant>> {
     let Json(request) = body?;
-    Ok(Json(state.access.redeem(
-        &device,
-        request.code.trim(),
-        now_ms(),
-    )?))
+    address.check(&state)?;
+    let result = blocking(&state, move |access| {
+        access.redeem(&device, request.code.trim(), now_ms())
+    })
+    .await;
+    Ok(Json(address.count(&state, result)?))
 }

@@ -12,10 +12,14 @@ mod api;
 pub mod client;
 pub mod config;
 mod hub;
+mod listener;
 pub mod metrics;
+mod outbox;
+mod peers;
 mod persistence;
 mod static_files;
 pub mod storage;
+mod text;
 mod ws;
 
 use std::future::Future;
@@ -54,6 +58,8 @@ pub struct AppState {
     relay_metadata: PeerMetadata,
     next_connection: Arc<AtomicU64>,
     web_dir: Option<PathBuf>,
+    metrics_access: Arc<config::MetricsAccess>,
+    peers: Arc<peers::PeerBindings>,
 }
 
 /// Why the relay could not start.
@@ -80,13 +86,18 @@ impl AppState {
         };
         let mut engine_config = EngineConfig::relay();
         engine_config.idle_unload_ms = config.limits.idle_unload_ms;
-        let engine = Engine::new(relay_peer.clone(), relay_metadata.clone(), engine_config);
+        let make_engine = {
+            let (peer, metadata) = (relay_peer.clone(), relay_metadata.clone());
+            Box::new(move || Engine::new(peer.clone(), metadata.clone(), engine_config.clone()))
+        };
         let document_store: Arc<dyn storage::DocumentStore> = storage;
         let hub = hub::spawn(
-            engine,
+            make_engine,
+            access.clone(),
             document_store,
             metrics.clone(),
             Duration::from_secs(5),
+            config.limits.hub_input_bytes,
         );
         Ok(Self {
             access,
@@ -97,6 +108,8 @@ impl AppState {
             relay_metadata,
             next_connection: Arc::new(AtomicU64::new(1)),
             web_dir: config.web_dir.clone(),
+            metrics_access: Arc::new(config.metrics.clone()),
+            peers: Arc::default(),
         })
     }
 
@@ -121,7 +134,37 @@ pub fn app(state: AppState) -> Router {
     api::routes()
         .route("/sync", axum::routing::get(ws::upgrade))
         .fallback(static_files::serve)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(static_files::security_headers))
         .with_state(state)
+}
+
+/// `/metrics` and `/healthz` alone, for a separate (e.g. internal) listener.
+pub fn metrics_app(state: AppState) -> Router {
+    api::metrics_routes().with_state(state)
+}
+
+/// Bounds the time to produce a response (reading the request body
+/// included), so a client that trickles a body cannot hold a handler. The
+/// WebSocket upgrade answers at once; the socket it becomes is not bounded.
+async fn request_timeout(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let limit = Duration::from_millis(state.limits.request_timeout_ms);
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            axum::Json(serde_json::json!({ "error": "the request took too long to arrive" })),
+        )
+            .into_response(),
+    }
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` resolves, then commits
@@ -132,16 +175,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = app(state.clone());
-    // Sync messages are small and latency-bound: disable Nagle's algorithm,
-    // which otherwise holds replies back ~40 ms waiting for an ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // Connections get TCP_NODELAY (sync messages are small and
+    // latency-bound), a cap and timeouts: see `listener`.
+    listener::run(listener, router, &state.limits, shutdown).await?;
     state.shutdown().await;
     Ok(())
 }

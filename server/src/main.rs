@@ -69,6 +69,28 @@ struct ServeArgs {
     /// Sustained messages per second per connection.
     #[arg(long, default_value_t = Limits::default().max_messages_per_second)]
     max_messages_per_second: u32,
+    /// Bytes queued for one client before it is dropped as not reading.
+    #[arg(long, default_value_t = Limits::default().outbox_bytes)]
+    max_outbox_bytes: u64,
+    /// Bytes queued for all clients together.
+    #[arg(long, default_value_t = Limits::default().outbound_bytes_total)]
+    max_outbound_bytes: u64,
+    /// Bytes of received messages waiting for the sync hub.
+    #[arg(long, default_value_t = Limits::default().hub_input_bytes)]
+    max_hub_input_bytes: u32,
+    /// Open connections before new ones are refused (raise `ulimit -n` to match).
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Require `Authorization: Bearer <token>` on `/metrics`.
+    #[arg(long, env = "ACCORD_METRICS_TOKEN")]
+    metrics_token: Option<String>,
+    /// Serve `/metrics` (and `/healthz`) on this address instead of the main one.
+    #[arg(long, env = "ACCORD_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Milliseconds a client has to send request headers (and an idle
+    /// kept-alive connection stays open).
+    #[arg(long, default_value_t = Limits::default().header_read_timeout_ms)]
+    header_read_timeout_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -249,9 +271,18 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             max_frame_bytes: args.max_frame_bytes,
             max_documents_per_connection: args.max_documents_per_connection,
             max_messages_per_second: args.max_messages_per_second,
+            outbox_bytes: args.max_outbox_bytes,
+            outbound_bytes_total: args.max_outbound_bytes,
+            hub_input_bytes: args.max_hub_input_bytes,
+            max_connections: args.max_connections,
+            header_read_timeout_ms: args.header_read_timeout_ms,
             ..Limits::default()
         },
         storage_id: storage_id(data_dir)?,
+        metrics: accord_server::config::MetricsAccess {
+            token: args.metrics_token.filter(|t| !t.is_empty()),
+            separate_listener: args.metrics_listen.is_some(),
+        },
     };
     let store = Arc::new(SqliteStore::open(&config.database_path())?);
     let state = AppState::start(&config, store)?;
@@ -261,6 +292,20 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     tracing::info!(%address, data_dir = %data_dir.display(), "relay listening");
     println!("accord relay listening on http://{address}");
+    if let Some(metrics_address) = args.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_address)
+            .await
+            .with_context(|| format!("binding {metrics_address}"))?;
+        let bound = metrics_listener.local_addr()?;
+        tracing::info!(address = %bound, "metrics listening");
+        println!("accord metrics on http://{bound}/metrics");
+        let app = accord_server::metrics_app(state.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(metrics_listener, app).await {
+                tracing::error!(%error, "metrics listener failed");
+            }
+        });
+    }
     accord_server::serve(listener, state, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down: committing queued writes");

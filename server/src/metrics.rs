@@ -25,6 +25,10 @@ pub struct Metrics {
     pub protocol_errors: AtomicU64,
     /// Connections dropped because they did not read fast enough.
     pub slow_clients_dropped: AtomicU64,
+    /// Times the sync hub restarted after a panic.
+    pub hub_restarts: AtomicU64,
+    /// Bytes queued for clients and not yet written to their sockets.
+    pub outbound_queued_bytes: AtomicU64,
     /// Group commits completed.
     pub commits: AtomicU64,
     /// Writes in those commits.
@@ -118,6 +122,18 @@ impl Metrics {
             "counter",
             "Connections dropped for not reading.",
             get(&self.slow_clients_dropped).to_string(),
+        );
+        line(
+            "accord_hub_restarts_total",
+            "counter",
+            "Sync hub restarts after a panic.",
+            get(&self.hub_restarts).to_string(),
+        );
+        line(
+            "accord_outbound_queued_bytes",
+            "gauge",
+            "Bytes queued for clients, not yet written.",
+            get(&self.outbound_queued_bytes).to_string(),
         );
         line(
             "accord_commits_total",

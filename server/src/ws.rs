@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use accord_shared::engine::Access;
 use accord_shared::ids::{DocumentId, PeerId};
 use accord_shared::protocol::{self, Message, PROTOCOL_VERSION};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -14,12 +13,16 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::access::DocumentAccess;
 use crate::api::ApiError;
 use crate::hub::{HubInput, Outbound};
+use crate::listener::Slot;
 use crate::metrics::Metrics;
+use crate::outbox::{Outbox, OutboxError, Outgoing};
+use crate::peers::PeerIdTaken;
+use crate::text::{CLOSE_REASON_BYTES, for_log, truncate_utf8};
 use crate::{AppState, now_ms};
 
 /// Per-connection read buffer; larger frames are read in several steps.
@@ -35,6 +38,7 @@ pub(crate) struct SyncQuery {
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     Query(query): Query<SyncQuery>,
+    slot: Option<axum::Extension<Arc<Slot>>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let device = match query.token.as_deref().map(|t| state.access.authenticate(t)) {
@@ -52,7 +56,11 @@ pub(crate) async fn upgrade(
         .max_frame_size(max)
         .read_buffer_size(CONNECTION_BUFFER_BYTES)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| async move { Connection::run(socket, state, device).await })
+        .on_upgrade(move |socket| async move {
+            // The socket keeps its place under the connection cap until it closes.
+            let _slot = slot;
+            Connection::run(socket, state, device).await;
+        })
 }
 
 /// Token bucket for the per-connection message rate.
@@ -99,8 +107,10 @@ enum Refusal {
     NoJoin,
     #[error("no join within the handshake timeout")]
     HandshakeTimeout,
-    #[error("unsupported protocol versions {0:?}; this relay speaks 1")]
-    Version(Vec<String>),
+    #[error("none of the offered protocol versions is supported; this relay speaks 1")]
+    Version,
+    #[error(transparent)]
+    PeerIdTaken(#[from] PeerIdTaken),
     #[error("senderId {0} does not match the peer that joined")]
     Spoofed(String),
     #[error("too many documents on one connection (limit {0})")]
@@ -109,15 +119,15 @@ enum Refusal {
     RateLimited,
     #[error("storage error: {0}")]
     Access(String),
-    #[error("dropped: {0} messages were queued for this client without being read")]
-    NotReading(usize),
+    #[error("dropped: the messages queued for this client passed the relay's send budget")]
+    NotReading,
 }
 
 struct Connection {
     state: AppState,
     device: String,
     id: u64,
-    outbox: mpsc::Sender<Outbound>,
+    outbox: Outbox,
     documents: HashSet<DocumentId>,
     budget: RateBudget,
     /// Signalled by the hub when this client's outbox is full.
@@ -131,7 +141,11 @@ impl Connection {
         Metrics::inc(&metrics.connections_total);
         metrics.connections_open.fetch_add(1, Ordering::Relaxed);
         let (sink, mut stream) = socket.split();
-        let (outbox, outgoing) = mpsc::channel(state.limits.outbox_messages);
+        let (outbox, outgoing) = Outbox::new(
+            state.limits.outbox_bytes,
+            state.limits.outbound_bytes_total,
+            metrics.clone(),
+        );
         let sender = tokio::spawn(send_loop(sink, outgoing, metrics.clone()));
         let mut connection = Self {
             budget: RateBudget::new(state.limits.max_messages_per_second),
@@ -144,26 +158,33 @@ impl Connection {
         };
         let outcome = connection.session(&mut stream).await;
         match outcome {
-            Err((peer, refusal @ Refusal::NotReading(_))) => {
+            Err((peer, refusal @ Refusal::NotReading)) => {
                 // Its outbox is full, so nothing more can be queued: close
                 // the socket without a last word.
                 Metrics::inc(&metrics.slow_clients_dropped);
-                tracing::warn!(connection = id, peer = ?peer, %refusal, "dropping a client that does not read its messages");
+                tracing::warn!(connection = id, peer = ?peer, refusal = %for_log(&refusal.to_string()), "dropping a client that does not read its messages");
                 sender.abort();
             }
             Err((peer, refusal)) => {
                 Metrics::inc(&metrics.protocol_errors);
-                tracing::info!(connection = id, peer = ?peer, %refusal, "refusing connection");
+                tracing::info!(connection = id, peer = ?peer, refusal = %for_log(&refusal.to_string()), "refusing connection");
                 let _ = connection
                     .outbox
-                    .send(Outbound::Close(refusal.to_string()))
-                    .await;
+                    .try_send(Outbound::Close(refusal.to_string()));
             }
             Ok(()) => {}
         }
         let Connection { outbox, .. } = connection;
         drop(outbox);
-        let _ = tokio::time::timeout(Duration::from_secs(5), sender).await;
+        // Give the last words a moment to leave; a client that does not read
+        // them does not keep the send task (and what it holds) alive.
+        let mut sender = sender;
+        if tokio::time::timeout(Duration::from_secs(5), &mut sender)
+            .await
+            .is_err()
+        {
+            sender.abort();
+        }
         metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
     }
 
@@ -190,15 +211,19 @@ impl Connection {
             .iter()
             .any(|v| v == PROTOCOL_VERSION)
         {
-            return Err((Some(peer), Refusal::Version(supported_protocol_versions)));
+            return Err((Some(peer), Refusal::Version));
         }
+        self.state
+            .peers
+            .bind(&peer, &self.device, now_ms())
+            .map_err(|taken| (None, Refusal::from(taken)))?;
         let answer = Message::Peer {
             sender_id: self.state.relay_peer.clone(),
             target_id: peer.clone(),
             selected_protocol_version: PROTOCOL_VERSION.into(),
             metadata: Some(self.state.relay_metadata.clone()),
         };
-        let _ = self.outbox.send(Outbound::Frame(answer)).await;
+        let _ = self.outbox.try_send(Outbound::Frame(answer));
         self.state.hub.send(HubInput::Connected {
             conn: self.id,
             peer: peer.clone(),
@@ -208,15 +233,15 @@ impl Connection {
             drop_signal: self.drop_signal.clone(),
         });
         let drop_signal = self.drop_signal.clone();
-        let outbox_messages = self.state.limits.outbox_messages;
         let result = tokio::select! {
             result = self.serve(stream, &peer) => result,
-            () = drop_signal.notified() => Err(Refusal::NotReading(outbox_messages)),
+            () = drop_signal.notified() => Err(Refusal::NotReading),
         };
         self.state.hub.send(HubInput::Disconnected {
             conn: self.id,
             peer: peer.clone(),
         });
+        self.state.peers.release(&peer, now_ms());
         result.map_err(|r| (Some(peer), r))
     }
 
@@ -247,7 +272,9 @@ impl Connection {
         loop {
             let frame = match stream.next().await? {
                 Ok(frame) => frame,
-                Err(error) => return Some(Err(Refusal::Transport(error.to_string()))),
+                Err(error) => {
+                    return Some(Err(Refusal::Transport(for_log(&error.to_string()))));
+                }
             };
             match frame {
                 WsMessage::Binary(bytes) => {
@@ -273,12 +300,7 @@ impl Connection {
             return Err(Refusal::Spoofed(sender.to_string()));
         }
         let Some(document) = message.document_id() else {
-            self.state.hub.send(HubInput::Message {
-                conn: self.id,
-                peer: peer.clone(),
-                message,
-                access: Access::Read,
-            });
+            self.state.hub.forward(self.id, peer.clone(), message).await;
             return Ok(());
         };
         if self.documents.insert(document)
@@ -288,15 +310,17 @@ impl Connection {
                 self.state.limits.max_documents_per_connection,
             ));
         }
-        let access = match self.state.access.check(&self.device, &document) {
-            DocumentAccess::Granted(grant) => grant.role.sync_access(),
+        match self.state.access.check(&self.device, &document) {
+            DocumentAccess::Granted(_) => {}
             DocumentAccess::Unclaimed if matches!(message, Message::Sync(_)) => {
-                self.state
-                    .access
-                    .claim(document, &self.device, "", now_ms())
+                // Claiming writes to storage: off the async threads.
+                let access = self.state.access.clone();
+                let device = self.device.clone();
+                tokio::task::spawn_blocking(move || access.claim(document, &device, "", now_ms()))
+                    .await
+                    .map_err(|e| Refusal::Access(e.to_string()))?
                     .map_err(|e| Refusal::Access(e.to_string()))?;
                 tracing::info!(%document, device = %self.device, "document published");
-                Access::Write
             }
             DocumentAccess::Unclaimed | DocumentAccess::Denied => {
                 if matches!(message, Message::Request(_) | Message::Sync(_)) {
@@ -305,19 +329,28 @@ impl Connection {
                         target_id: peer.clone(),
                         document_id: document,
                     };
-                    let _ = self.outbox.send(Outbound::Frame(unavailable)).await;
+                    if let Err(OutboxError::Full) =
+                        self.outbox.try_send(Outbound::Frame(unavailable))
+                    {
+                        return Err(Refusal::NotReading);
+                    }
                 }
                 return Ok(());
             }
-        };
-        self.state.hub.send(HubInput::Message {
-            conn: self.id,
-            peer: peer.clone(),
-            message,
-            access,
-        });
+        }
+        self.state.hub.forward(self.id, peer.clone(), message).await;
         Ok(())
     }
+}
+
+/// A policy-violation close whose reason fits a control frame: cut at
+/// [`CLOSE_REASON_BYTES`] on a character boundary (a longer reason would make
+/// the close itself fail and the peer see 1006 instead).
+fn close_frame(reason: &str) -> WsMessage {
+    WsMessage::Close(Some(CloseFrame {
+        code: 1008,
+        reason: truncate_utf8(reason, CLOSE_REASON_BYTES).into(),
+    }))
 }
 
 fn sender_of(message: &Message) -> Option<&PeerId> {
@@ -333,13 +366,15 @@ fn sender_of(message: &Message) -> Option<&PeerId> {
 
 async fn send_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, WsMessage>,
-    mut outgoing: mpsc::Receiver<Outbound>,
+    mut outgoing: Outgoing,
     metrics: Arc<Metrics>,
 ) {
-    while let Some(outbound) = outgoing.recv().await {
+    // Each item's charge is held until its bytes are written, then dropped.
+    while let Some((outbound, _charge)) = outgoing.recv().await {
         match outbound {
             Outbound::Frame(message) => {
                 let bytes = protocol::encode(&message);
+                drop(message);
                 Metrics::inc(&metrics.messages_out);
                 metrics
                     .bytes_out
@@ -349,27 +384,15 @@ async fn send_loop(
                 }
             }
             Outbound::End(reason) => {
-                let reason: String = reason.chars().take(100).collect();
-                let _ = sink
-                    .send(WsMessage::Close(Some(CloseFrame {
-                        code: 1008,
-                        reason: reason.into(),
-                    })))
-                    .await;
+                let _ = sink.send(close_frame(&reason)).await;
                 return;
             }
             Outbound::Close(reason) => {
                 let error = protocol::encode(&Message::Error {
-                    message: reason.clone(),
+                    message: truncate_utf8(&reason, protocol::limits::ERROR_TEXT).to_owned(),
                 });
                 let _ = sink.send(WsMessage::Binary(error.into())).await;
-                let reason: String = reason.chars().take(100).collect();
-                let _ = sink
-                    .send(WsMessage::Close(Some(CloseFrame {
-                        code: 1008,
-                        reason: reason.into(),
-                    })))
-                    .await;
+                let _ = sink.send(close_frame(&reason)).await;
                 return;
             }
         }

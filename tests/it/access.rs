@@ -242,3 +242,203 @@ async fn members_read_the_keys_the_relay_attests_and_outsiders_cannot() {
     assert_eq!(status, 403, "{body}");
     assert!(body["error"].as_str().unwrap().contains("no access"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_whose_last_grant_was_revoked_is_not_up_for_grabs() {
+    let mut relay = Relay::start();
+    let (owner, stranger) = (relay.register("owner"), relay.register("stranger"));
+    let a = relay.client(&owner).await;
+    let id = a.create(|tx| tx.put(ROOT, "terms", "secret")).unwrap();
+    a.wait_synced(id, WAIT).await.unwrap();
+    let (status, body) = relay.api(
+        "DELETE",
+        &format!("/api/documents/{id}/grants/{}", owner.id),
+        Some(&owner.token),
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+
+    for round in 0..2 {
+        // A stranger publishes a document with that id: it must not make
+        // them the owner, nor hand them the stored content.
+        let x = relay.client(&stranger).await;
+        let mut doc = accord_shared::automerge::Automerge::new();
+        doc.transact::<_, _, accord_shared::automerge::AutomergeError>(|tx| {
+            tx.put(ROOT, "mine", true)?;
+            Ok(())
+        })
+        .unwrap();
+        x.insert(id, doc);
+        tokio::time::sleep(SETTLE).await;
+        let (_, me) = relay.api("GET", "/api/me", Some(&stranger.token), None);
+        assert_eq!(me["grants"], json!([]), "round {round}: {me}");
+        assert!(content(&x, id).get("terms").is_none(), "round {round}");
+        let (status, body) = relay.api(
+            "PUT",
+            &format!("/api/documents/{id}"),
+            Some(&stranger.token),
+            Some(&json!({})),
+        );
+        assert_eq!(status, 409, "round {round}: {body}");
+        // Claims are durable.
+        relay.restart();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_device_cannot_come_back_through_a_multi_use_invite() {
+    let relay = Relay::start();
+    let (owner, guest, other) = (
+        relay.register("owner"),
+        relay.register("guest"),
+        relay.register("other"),
+    );
+    let a = relay.client(&owner).await;
+    let id = a.create(|tx| tx.put(ROOT, "terms", "secret")).unwrap();
+    a.wait_synced(id, WAIT).await.unwrap();
+    let code = relay.invite(&owner, id, "editor", "Beta", 3600, 2);
+    let redeem = |device: &crate::helpers::Device| {
+        relay.api(
+            "POST",
+            "/api/invites/redeem",
+            Some(&device.token),
+            Some(&json!({ "code": code })),
+        )
+    };
+    // Redeeming twice spends one use, not two.
+    assert_eq!(redeem(&guest).0, 200);
+    assert_eq!(redeem(&guest).0, 200);
+    let (status, body) = relay.api(
+        "DELETE",
+        &format!("/api/documents/{id}/grants/{}", guest.id),
+        Some(&owner.token),
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = redeem(&guest);
+    assert_eq!(status, 403, "the revoked device is refused: {body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("revoked"),
+        "{body}"
+    );
+    let g = relay.client(&guest).await;
+    assert!(matches!(
+        g.find(id, WAIT).await,
+        Err(ClientError::Unavailable(_))
+    ));
+    assert_eq!(redeem(&other).0, 200, "the second use is still there");
+
+    // The owner sees the revoked device and can lift the revocation.
+    let (status, devices) = relay.api(
+        "GET",
+        &format!("/api/documents/{id}/devices"),
+        Some(&owner.token),
+        None,
+    );
+    assert_eq!(status, 200, "{devices}");
+    let listed = devices.as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|d| d["device_id"] == guest.id.as_str() && d["revoked"] == true),
+        "{devices}"
+    );
+    let (status, body) = relay.api(
+        "DELETE",
+        &format!("/api/documents/{id}/revocations/{}", guest.id),
+        Some(&owner.token),
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+    let fresh = relay.invite(&owner, id, "viewer", "Beta", 3600, 1);
+    let (status, body) = relay.api(
+        "POST",
+        "/api/invites/redeem",
+        Some(&guest.token),
+        Some(&json!({ "code": fresh })),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_device_cannot_take_a_connected_peers_id() {
+    let relay = Relay::start();
+    let (owner, viewer) = (relay.register("owner"), relay.register("viewer"));
+    let a = relay.client(&owner).await;
+    let id = a.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
+    a.wait_synced(id, WAIT).await.unwrap();
+    relay.share(&owner, id, &viewer, "viewer", "Beta");
+    let victim = a.peer_id().to_string();
+    let mut hijacker =
+        crate::bad_input::joined_as_refused(&relay.ws_url(&viewer.token), &victim).await;
+    let error = crate::bad_input::error_then_close(&mut hijacker).await;
+    assert!(error.contains("another device"), "{error}");
+    // The victim stays connected and keeps syncing.
+    a.change(id, |tx| tx.put(ROOT, "round", 1)).unwrap();
+    a.wait_synced(id, WAIT).await.unwrap();
+    assert!(a.is_connected());
+    // The same device may reconnect with its own id (a reconnect).
+    let again = Client::connect(&relay.ws_url(&viewer.token)).await.unwrap();
+    again.find(id, WAIT).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_signs_itself_out_and_its_token_stops_working() {
+    let relay = Relay::start();
+    let (owner, lost) = (relay.register("owner"), relay.register("lost"));
+    let a = relay.client(&owner).await;
+    let id = a.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
+    a.wait_synced(id, WAIT).await.unwrap();
+    relay.share(&owner, id, &lost, "editor", "Beta");
+    let l = relay.client(&lost).await;
+    l.find(id, WAIT).await.unwrap();
+
+    let (status, _) = relay.api(
+        "DELETE",
+        &format!("/api/devices/{}", owner.id),
+        Some(&lost.token),
+        None,
+    );
+    assert_eq!(status, 403, "only a device signs itself out");
+    let (status, body) = relay.api(
+        "DELETE",
+        &format!("/api/devices/{}", lost.id),
+        Some(&lost.token),
+        None,
+    );
+    assert_eq!(status, 204, "{body}");
+    let reason = l.wait_closed(WAIT).await.unwrap();
+    assert!(reason.contains("signed out"), "{reason}");
+    let (status, _) = relay.api("GET", "/api/me", Some(&lost.token), None);
+    assert_eq!(status, 401);
+    assert!(Client::connect(&relay.ws_url(&lost.token)).await.is_err());
+    // Its key stays attested, so sign-offs it made still verify.
+    let (status, keys) = relay.api(
+        "GET",
+        &format!("/api/documents/{id}/keys"),
+        Some(&owner.token),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(keys.as_array().unwrap().len(), 2, "{keys}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_invite_codes_are_limited_per_client_address() {
+    let relay = Relay::start_with_args(&["--registration", "invite"]);
+    let attempt = || {
+        relay.api(
+            "POST",
+            "/api/devices",
+            None,
+            Some(
+                &json!({ "public_key": crate::helpers::TEST_PUBLIC_KEY, "invite": "guessed-code" }),
+            ),
+        )
+    };
+    for n in 0..accord_server::access::ATTEMPTS_PER_ADDRESS_PER_MINUTE {
+        assert_eq!(attempt().0, 404, "attempt {n}");
+    }
+    let (status, body) = attempt();
+    assert_eq!(status, 429, "{body}");
+}

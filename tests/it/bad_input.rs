@@ -12,16 +12,38 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::helpers::{Relay, WAIT, content};
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A raw connection that has completed the handshake.
 async fn joined(url: &str) -> Socket {
+    joined_as(url, "raw-peer").await
+}
+
+/// A raw connection that sent `join` as `peer` and expects a refusal.
+pub(crate) async fn joined_as_refused(url: &str, peer: &str) -> Socket {
     let (mut socket, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("connecting");
     let join = Message::Join {
-        sender_id: "raw-peer".parse().unwrap(),
+        sender_id: peer.parse().unwrap(),
+        supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
+        metadata: None,
+    };
+    socket
+        .send(WsMessage::Binary(protocol::encode(&join).into()))
+        .await
+        .unwrap();
+    socket
+}
+
+/// A raw connection that has completed the handshake as `peer`.
+pub(crate) async fn joined_as(url: &str, peer: &str) -> Socket {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connecting");
+    let join = Message::Join {
+        sender_id: peer.parse().unwrap(),
         supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
         metadata: None,
     };
@@ -39,7 +61,7 @@ async fn joined(url: &str) -> Socket {
 }
 
 /// Reads until the relay closes; returns the `error` message it sent.
-async fn error_then_close(socket: &mut Socket) -> String {
+pub(crate) async fn error_then_close(socket: &mut Socket) -> String {
     let mut error = None;
     let result = tokio::time::timeout(WAIT, async {
         while let Some(frame) = socket.next().await {
@@ -178,4 +200,135 @@ async fn a_connection_that_never_joins_or_spoofs_a_sender_is_closed() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     let (status, _) = relay.api("GET", "/healthz", None, None);
     assert_eq!(status, 200);
+}
+
+/// A CBOR `request` for `document_id` given as raw text (so it can be invalid).
+fn request_with_id_text(sender: &str, target: &str, document_id: &str) -> Vec<u8> {
+    let mut out = vec![0xa5];
+    let mut text = |t: &str| {
+        let len = t.len();
+        if len < 24 {
+            out.push(0x60 | u8::try_from(len).unwrap());
+        } else {
+            out.push(0x7a);
+            out.extend_from_slice(&u32::try_from(len).unwrap().to_be_bytes());
+        }
+        out.extend_from_slice(t.as_bytes());
+    };
+    for (key, value) in [
+        ("type", "request"),
+        ("senderId", sender),
+        ("targetId", target),
+        ("documentId", document_id),
+    ] {
+        text(key);
+        text(value);
+    }
+    out.extend_from_slice(&[0x64, b'd', b'a', b't', b'a', 0x40]);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_document_id_is_refused_by_length_on_the_wire_and_over_http() {
+    let relay = Relay::start();
+    let owner = relay.register("owner");
+    let url = relay.ws_url(&owner.token);
+    let huge = "z".repeat(100_000);
+    let mut socket = joined(&url).await;
+    let frame = request_with_id_text("raw-peer", "relay", &huge);
+    let started = std::time::Instant::now();
+    socket.send(WsMessage::Binary(frame.into())).await.unwrap();
+    let error = error_then_close(&mut socket).await;
+    println!(
+        "a 100,000-character documentId was refused in {:?}",
+        started.elapsed()
+    );
+    assert!(
+        error.contains("documentId") && error.contains("at most 28"),
+        "refused by its length, before decoding: {error}"
+    );
+
+    let long = "z".repeat(60_000);
+    let started = std::time::Instant::now();
+    let (status, body) = relay.api(
+        "PUT",
+        &format!("/api/documents/{long}"),
+        Some(&owner.token),
+        Some(&serde_json::json!({})),
+    );
+    println!(
+        "a 60 KB id over HTTP was refused in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("at most 28"),
+        "{body}"
+    );
+    assert!(
+        body.to_string().len() < 200,
+        "the error does not echo the id"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_stuffed_with_versions_gets_a_short_error() {
+    let relay = Relay::start();
+    let owner = relay.register("owner");
+    let (mut socket, _) = tokio_tungstenite::connect_async(relay.ws_url(&owner.token))
+        .await
+        .unwrap();
+    // 4 MB: a join whose supportedProtocolVersions holds 4M empty strings.
+    let count: u32 = 4_000_000;
+    let mut frame = vec![0xa3];
+    frame.extend_from_slice(b"\x64type\x64join\x68senderId\x64evil");
+    frame.push(0x79);
+    frame.extend_from_slice(&25u16.to_be_bytes());
+    frame.extend_from_slice(b"supportedProtocolVersions");
+    frame.push(0x9a);
+    frame.extend_from_slice(&count.to_be_bytes());
+    frame.resize(frame.len() + count as usize, 0x60);
+    socket.send(WsMessage::Binary(frame.into())).await.unwrap();
+    let error = error_then_close(&mut socket).await;
+    assert!(
+        error.len() < 200,
+        "the error is short, not an echo of the input: {} bytes",
+        error.len()
+    );
+    assert!(error.contains("supportedProtocolVersions"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_non_ascii_close_reason_is_cut_on_a_character_boundary() {
+    let relay = Relay::start();
+    let owner = relay.register("owner");
+    let url = relay.ws_url(&owner.token);
+    let me = "ü".repeat(60);
+    let mut socket = joined_as(&url, &me).await;
+    let spoofed = Message::Request(DocMessage {
+        sender_id: "ö".repeat(60).parse().unwrap(),
+        target_id: "relay".parse().unwrap(),
+        document_id: accord_shared::ids::DocumentId::from_bytes([1; 16]),
+        data: vec![],
+    });
+    socket
+        .send(WsMessage::Binary(protocol::encode(&spoofed).into()))
+        .await
+        .unwrap();
+    let mut close = None;
+    let _ = tokio::time::timeout(WAIT, async {
+        while let Some(Ok(frame)) = socket.next().await {
+            if let WsMessage::Close(frame) = frame {
+                close = Some(frame);
+                break;
+            }
+        }
+    })
+    .await;
+    let frame = close
+        .expect("a close frame, not an abnormal closure (1006)")
+        .expect("with a status and reason");
+    assert_eq!(u16::from(frame.code), 1008);
+    assert!(frame.reason.len() <= 123, "{}", frame.reason.len());
+    assert!(frame.reason.starts_with("senderId ö"), "{}", frame.reason);
 }

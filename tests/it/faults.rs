@@ -26,6 +26,7 @@ async fn a_storage_failure_refuses_writes_and_loses_nothing_once_it_recovers() {
         registration: accord_server::access::Registration::Open,
         limits: Limits::default(),
         storage_id: "in-process".into(),
+        metrics: accord_server::config::MetricsAccess::default(),
     };
     let state = AppState::start(&config, store.clone()).unwrap();
     let (device, token) = state
@@ -210,4 +211,162 @@ async fn a_reconnect_storm_converges() {
         Some(&json!({"public_key": TEST_PUBLIC_KEY})),
     );
     assert_eq!(status, 201, "the relay still serves the API");
+}
+
+/// Pseudo-random bytes (so neither Automerge nor anything else compresses them).
+fn noise(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_that_stall_on_a_large_document_are_bounded_in_bytes() {
+    const BUDGET: u64 = 16 * 1024 * 1024;
+    let budget = BUDGET.to_string();
+    let relay = Relay::start_with_args(&[
+        "--max-outbox-bytes",
+        "1048576",
+        "--max-outbound-bytes",
+        &budget,
+    ]);
+    let owner = relay.register("owner");
+    let writer = relay.client(&owner).await;
+    let blob = noise(6 * 1024 * 1024);
+    let id = writer
+        .create(|tx| {
+            tx.put(
+                ROOT,
+                "attachment",
+                accord_shared::automerge::ScalarValue::Bytes(blob),
+            )
+        })
+        .unwrap();
+    writer.wait_synced(id, WAIT).await.unwrap();
+    let relay_peer = writer.relay_peer().unwrap();
+    let rss_before = relay.rss_kib();
+
+    // Sixteen peers ask for the document and never read the answer: each
+    // answer costs twice its 6 MiB in the budget, so one fits at a time
+    // (6 MiB is also more than loopback socket buffers absorb).
+    let mut stalled = Vec::new();
+    for n in 0..16 {
+        let (mut socket, _) = tokio_tungstenite::connect_async(relay.ws_url(&owner.token))
+            .await
+            .unwrap();
+        let me: accord_shared::ids::PeerId = format!("stalled-{n}").parse().unwrap();
+        let join = Message::Join {
+            sender_id: me.clone(),
+            supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
+            metadata: None,
+        };
+        socket
+            .send(WsMessage::Binary(protocol::encode(&join).into()))
+            .await
+            .unwrap();
+        let Some(Ok(WsMessage::Binary(_peer))) = socket.next().await else {
+            panic!("no handshake")
+        };
+        let hello = accord_shared::automerge::Automerge::new()
+            .generate_sync_message(&mut accord_shared::automerge::sync::State::new())
+            .unwrap();
+        let request = Message::Request(accord_shared::protocol::DocMessage {
+            sender_id: me,
+            target_id: relay_peer.clone(),
+            document_id: id,
+            data: hello.encode(),
+        });
+        socket
+            .send(WsMessage::Binary(protocol::encode(&request).into()))
+            .await
+            .unwrap();
+        stalled.push(socket);
+    }
+    let deadline = tokio::time::Instant::now() + 3 * WAIT;
+    let metrics = loop {
+        let (_, metrics) = http(relay.addr, "GET", "/metrics", None, None);
+        if metric(&metrics, "accord_slow_clients_dropped_total") >= 10 {
+            break metrics;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "stalled readers were not dropped:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let queued = metric(&metrics, "accord_outbound_queued_bytes");
+    assert!(queued <= BUDGET, "{queued} bytes queued, budget {BUDGET}");
+    let growth = relay.rss_kib().saturating_sub(rss_before);
+    println!(
+        "relay RSS grew by {} MiB while 16 peers stalled on a 6 MiB document ({} dropped, {queued} bytes queued)",
+        growth / 1024,
+        metric(&metrics, "accord_slow_clients_dropped_total"),
+    );
+    assert!(growth < 100 * 1024, "relay memory grew by {growth} KiB");
+    writer
+        .change(id, |tx| tx.put(ROOT, "still", "working"))
+        .unwrap();
+    writer.wait_synced(id, WAIT).await.unwrap();
+    drop(stalled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_requests_time_out_and_health_answers_at_the_connection_cap() {
+    use std::io::{Read, Write};
+    let relay = Relay::start_with_args(&[
+        "--max-connections",
+        "50",
+        "--header-read-timeout-ms",
+        "2000",
+    ]);
+    // Fifty clients each send half a request head and stop (slowloris).
+    let mut half_sent = Vec::new();
+    for _ in 0..50 {
+        let mut stream = std::net::TcpStream::connect(relay.addr).unwrap();
+        stream
+            .write_all(b"GET /api/me HTTP/1.1\r\nHost: relay\r\n")
+            .unwrap();
+        half_sent.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // At the cap: health still answers, everything else is refused clearly.
+    let (status, body) = http(relay.addr, "GET", "/healthz", None, None);
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    let (status, body) = http(relay.addr, "GET", "/api/me", None, None);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("limit of 50 connections"), "{body}");
+    // The relay closes every half-sent request once its head is overdue.
+    for (n, stream) in half_sent.iter_mut().enumerate() {
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let mut rest = Vec::new();
+        let closed = stream.read_to_end(&mut rest);
+        assert!(
+            closed.is_ok(),
+            "half-sent request {n} is still open: {closed:?}"
+        );
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let (status, _) = http(relay.addr, "GET", "/api/me", None, None);
+        if status == 401 {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "the relay did not recover: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -110,3 +110,120 @@ async fn operator_commands_list_export_invite_and_back_up() {
     );
     assert!(std::fs::metadata(&target).unwrap().len() > 0);
 }
+
+/// A GET whose whole response (head and body) comes back as text.
+fn raw_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_app_is_served_with_security_headers_and_unknown_api_paths_are_json_404() {
+    let dist = TempDir::new("dist");
+    let script = "\n    import init from \"/pkg/app.js\";\n    await init();\n  ";
+    std::fs::write(
+        dist.path().join("index.html"),
+        format!(
+            "<!doctype html><html><head><script type=\"module\">{script}</script></head></html>"
+        ),
+    )
+    .unwrap();
+    let relay = Relay::start_with_web(dist.path());
+    let page = raw_get(relay.addr, "/");
+    let head = page.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    let csp = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-security-policy: "))
+        .unwrap_or_else(|| panic!("no CSP: {head}"));
+    assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let scripts = csp
+        .split(';')
+        .find(|d| d.trim().starts_with("script-src"))
+        .unwrap();
+    assert!(!scripts.contains("unsafe-inline"), "{scripts}");
+    assert!(
+        csp.contains(&format!("ws://{}", relay.addr)),
+        "the sync socket is allowed: {csp}"
+    );
+    // The inline module is allowed by its hash.
+    let hash = {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script))
+    };
+    assert!(
+        csp.contains(&format!("'sha256-{}'", hash.to_ascii_lowercase())),
+        "{csp}"
+    );
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+    assert!(head.contains("x-frame-options: deny"), "{head}");
+
+    for path in ["/api/nope", "/api", "/api/", "/api/documents"] {
+        let (status, body) = relay.api("GET", path, None, None);
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(
+            body["error"].is_string(),
+            "{path}: JSON, not index.html: {body}"
+        );
+    }
+    let (status, _) = relay.api("GET", "/some/client/route", None, None);
+    assert_eq!(status, 200, "client-side routes still get the app");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_require_a_token_or_move_to_another_address() {
+    let relay = Relay::start_with_args(&["--metrics-token", "scrape-secret"]);
+    let (status, _) = crate::helpers::http(relay.addr, "GET", "/metrics", None, None);
+    assert_eq!(status, 401);
+    let (status, _) =
+        crate::helpers::http(relay.addr, "GET", "/metrics", Some("wrong-secret"), None);
+    assert_eq!(status, 401);
+    let (status, text) =
+        crate::helpers::http(relay.addr, "GET", "/metrics", Some("scrape-secret"), None);
+    assert_eq!(status, 200);
+    assert!(text.contains("accord_connections_open"), "{text}");
+
+    let relay = Relay::start_with_args(&["--metrics-listen", "127.0.0.1:0"]);
+    let (status, body) = relay.api("GET", "/metrics", None, None);
+    assert_eq!(status, 404, "not on the public address: {body}");
+    assert_eq!(relay.api("GET", "/healthz", None, None).0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_errors_are_short_json_even_from_the_router() {
+    let relay = Relay::start();
+    let device = relay.register("owner");
+    let id = accord_shared::ids::DocumentId::from_bytes([4; 16]);
+    // serde quotes an unknown variant: the answer must not echo 100 KB back.
+    let role = "x".repeat(100_000);
+    let (status, body) = relay.api(
+        "POST",
+        &format!("/api/documents/{id}/invites"),
+        Some(&device.token),
+        Some(&json!({ "role": role })),
+    );
+    assert_eq!(status, 422, "{}", body.to_string().len());
+    assert!(
+        body["error"].as_str().unwrap().len() <= 210,
+        "{}",
+        body.to_string().len()
+    );
+    // The router's own refusals are JSON too.
+    let (status, body) = relay.api("PATCH", "/api/me", Some(&device.token), None);
+    assert_eq!(status, 405);
+    assert!(body["error"].is_string(), "{body}");
+    let (status, body) = relay.api("GET", "/api/devices/%FF%FE", Some(&device.token), None);
+    assert_eq!(status, 400);
+    assert!(body["error"].is_string(), "{body}");
+}

@@ -199,18 +199,24 @@ fn fuzz_briefly(root: &Path, seconds: u32) -> anyhow::Result<()> {
     if !installed {
         step(root, &cargo(), &["install", "cargo-fuzz", "--locked"])?;
     }
-    let shared = root.join("shared");
-    for target in ["wire_decoder", "engine_messages"] {
+    // The wire decoder and engine live in `shared/fuzz`; the HTTP API's
+    // target needs the server crate, so it lives in `server/fuzz`.
+    let targets = [
+        ("shared", "wire_decoder"),
+        ("shared", "engine_messages"),
+        ("server", "api_requests"),
+    ];
+    for (crate_dir, target) in targets {
         let budget = format!("-max_total_time={seconds}");
-        eprintln!("$ cargo fuzz run -O {target} -- {budget}");
+        eprintln!("$ (cd {crate_dir} && cargo fuzz run -O {target} -- {budget})");
         let status = Command::new(cargo())
             .args(["fuzz", "run", "-O", target, "--", &budget])
-            .current_dir(&shared)
+            .current_dir(root.join(crate_dir))
             .env("RUSTC_BOOTSTRAP", "1")
             .status()
             .context("running cargo fuzz")?;
         if !status.success() {
-            bail!("fuzz target {target} found a failure (see shared/fuzz/artifacts/{target})");
+            bail!("fuzz target {target} found a failure (see {crate_dir}/fuzz/artifacts/{target})");
         }
     }
     Ok(())

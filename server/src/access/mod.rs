@@ -8,7 +8,7 @@
 mod rate;
 pub(crate) mod secret;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, RwLock};
@@ -164,6 +164,15 @@ pub enum AccessError {
     /// Nothing to revoke.
     #[error("that device has no grant for this document")]
     NoSuchGrant,
+    /// Nothing to lift.
+    #[error("that device's access to this document was not revoked")]
+    NotRevoked,
+    /// An owner revoked this device's access to the document.
+    #[error("an owner revoked this device's access to that document; ask them to lift it")]
+    Revoked,
+    /// A device may only sign itself out.
+    #[error("a device can only sign itself out")]
+    NotYourDevice,
     /// The caller holds no grant on the document.
     #[error("this device has no access to that document")]
     NoAccess,
@@ -195,6 +204,10 @@ struct State {
     device_by_token: HashMap<[u8; 32], String>,
     grants: HashMap<DocumentId, HashMap<String, Grant>>,
     invites: HashMap<[u8; 32], Invite>,
+    /// Every document ever claimed, granted or not.
+    claimed: HashSet<DocumentId>,
+    /// (document, device) pairs whose grant an owner revoked.
+    revoked: HashSet<(DocumentId, String)>,
 }
 
 /// A grant check's answer for one device and document.
@@ -202,22 +215,63 @@ struct State {
 pub enum DocumentAccess {
     /// The device holds this grant.
     Granted(Grant),
-    /// Nobody holds a grant: the first to publish becomes owner.
+    /// Nobody ever claimed it: the first to publish becomes owner.
     Unclaimed,
-    /// Others hold grants; this device does not.
+    /// It was claimed and this device holds no grant (even if nobody does now).
     Denied,
 }
 
+/// A device as its document's owners see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberDevice {
+    /// The device id.
+    pub device_id: String,
+    /// Its label.
+    pub name: String,
+    /// Its role, or `None` once revoked.
+    pub role: Option<Role>,
+    /// Its party, when it holds a grant.
+    pub party: Option<String>,
+    /// True when an owner revoked it; it cannot redeem invites to the document
+    /// until an owner lifts the revocation.
+    pub revoked: bool,
+}
+
 /// The access rules, in memory, written through to storage.
+///
+/// Reads (every message's access check) take a read lock that writers hold
+/// only to apply a change already on disk: a mutation validates, writes to
+/// storage (which may fsync) holding only `serial`, then applies itself
+/// under the write lock.
 pub struct AccessControl {
     store: Arc<dyn AccessStore>,
     state: RwLock<State>,
+    /// Serializes mutations so validation, storage write and apply are
+    /// atomic with respect to each other, without blocking readers.
+    serial: Mutex<()>,
     registration: Registration,
     redeem_limiter: Mutex<RateLimiter>,
+    address_limiter: Mutex<RateLimiter>,
 }
 
 /// Longest accepted device name or party.
 const MAX_LABEL: usize = 200;
+
+/// Longest accepted bearer token or invite code (ours are 43 and 32 characters).
+const MAX_SECRET: usize = 128;
+
+/// Wrong invite codes (registration or redemption) allowed per client address a minute.
+pub const ATTEMPTS_PER_ADDRESS_PER_MINUTE: u32 = 10;
+
+impl Role {
+    fn rank(self) -> u8 {
+        match self {
+            Self::Owner => 3,
+            Self::Editor => 2,
+            Self::Viewer => 1,
+        }
+    }
+}
 
 impl AccessControl {
     /// Loads everything from `store`.
@@ -234,6 +288,7 @@ impl AccessControl {
             state.devices.insert(device.id.clone(), device);
         }
         for grant in snapshot.grants {
+            state.claimed.insert(grant.document);
             state
                 .grants
                 .entry(grant.document)
@@ -243,11 +298,15 @@ impl AccessControl {
         for invite in snapshot.invites {
             state.invites.insert(invite.code_hash, invite);
         }
+        state.claimed.extend(snapshot.claimed);
+        state.revoked.extend(snapshot.revocations);
         Ok(Self {
             store,
             state: RwLock::new(state),
+            serial: Mutex::new(()),
             registration,
             redeem_limiter: Mutex::new(RateLimiter::new(10, 60_000)),
+            address_limiter: Mutex::new(RateLimiter::new(ATTEMPTS_PER_ADDRESS_PER_MINUTE, 60_000)),
         })
     }
 
@@ -261,6 +320,34 @@ impl AccessControl {
         self.state
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn serial(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.serial
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether a client address made too many wrong invite attempts this minute.
+    pub fn address_limited(&self, address: &str, now: u64) -> bool {
+        self.address_limiter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_limited(address, now)
+    }
+
+    /// Counts a wrong invite code against a client address.
+    pub fn record_address_miss(&self, address: &str, now: u64) {
+        let _ = self
+            .address_limiter
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .allow(address, now);
+    }
+
+    /// Whether registration needs an invite.
+    pub fn registration(&self) -> Registration {
+        self.registration
     }
 
     /// Registers a device; returns it and its bearer token (shown once, stored hashed).
@@ -285,8 +372,9 @@ impl AccessControl {
             token_hash: secret::hash(&token),
             created_at: now,
         };
-        self.store.put_device(&device)?;
         {
+            let _serial = self.serial();
+            self.store.put_device(&device)?;
             let mut state = self.write();
             state
                 .device_by_token
@@ -301,6 +389,9 @@ impl AccessControl {
 
     /// The device a bearer token belongs to.
     pub fn authenticate(&self, token: &str) -> Result<String, AccessError> {
+        if token.len() > MAX_SECRET {
+            return Err(AccessError::BadToken);
+        }
         let hash = secret::hash(token);
         let state = self.read();
         let id = state
@@ -315,6 +406,27 @@ impl AccessControl {
         }
     }
 
+    /// Signs `device` out: its token stops working at once and for good. Its
+    /// grants and public key stay (so sign-offs it made still verify); only
+    /// the device itself may do this.
+    pub fn sign_out(&self, device: &str, requester: &str) -> Result<(), AccessError> {
+        if device != requester {
+            return Err(AccessError::NotYourDevice);
+        }
+        let _serial = self.serial();
+        let Some(mut updated) = self.read().devices.get(device).cloned() else {
+            return Err(AccessError::BadToken);
+        };
+        let old_hash = updated.token_hash;
+        // A hash of a secret nobody holds: no token matches it any more.
+        updated.token_hash = secret::hash(&secret::generate(32));
+        self.store.put_device(&updated)?;
+        let mut state = self.write();
+        state.device_by_token.remove(&old_hash);
+        state.devices.insert(updated.id.clone(), updated);
+        Ok(())
+    }
+
     /// A registered device.
     pub fn device(&self, id: &str) -> Option<Device> {
         self.read().devices.get(id).cloned()
@@ -323,17 +435,29 @@ impl AccessControl {
     /// What `device` may do with `document`.
     pub fn check(&self, device: &str, document: &DocumentId) -> DocumentAccess {
         let state = self.read();
-        match state.grants.get(document) {
-            None => DocumentAccess::Unclaimed,
-            Some(grants) if grants.is_empty() => DocumentAccess::Unclaimed,
-            Some(grants) => grants
-                .get(device)
-                .cloned()
-                .map_or(DocumentAccess::Denied, DocumentAccess::Granted),
+        if let Some(grant) = state.grants.get(document).and_then(|g| g.get(device)) {
+            return DocumentAccess::Granted(grant.clone());
+        }
+        if state.claimed.contains(document)
+            || state.grants.get(document).is_some_and(|g| !g.is_empty())
+        {
+            DocumentAccess::Denied
+        } else {
+            DocumentAccess::Unclaimed
         }
     }
 
-    /// Makes `device` the owner of an unclaimed document.
+    /// What the sync engine may let `device` do with `document` right now;
+    /// `None` without a grant.
+    pub fn sync_access(&self, device: &str, document: &DocumentId) -> Option<Access> {
+        self.read()
+            .grants
+            .get(document)
+            .and_then(|g| g.get(device))
+            .map(|g| g.role.sync_access())
+    }
+
+    /// Makes `device` the owner of a document nobody ever claimed.
     pub fn claim(
         &self,
         document: DocumentId,
@@ -342,14 +466,15 @@ impl AccessControl {
         now: u64,
     ) -> Result<Grant, AccessError> {
         let party = label(party, "party")?;
-        let mut state = self.write();
-        if let Some(existing) = state.grants.get(&document).and_then(|g| g.get(device))
-            && existing.role == Role::Owner
-        {
-            return Ok(existing.clone());
-        }
-        if state.grants.get(&document).is_some_and(|g| !g.is_empty()) {
-            return Err(AccessError::AlreadyOwned);
+        let _serial = self.serial();
+        match self.check(device, &document) {
+            DocumentAccess::Granted(existing) if existing.role == Role::Owner => {
+                return Ok(existing);
+            }
+            DocumentAccess::Unclaimed => {}
+            DocumentAccess::Granted(_) | DocumentAccess::Denied => {
+                return Err(AccessError::AlreadyOwned);
+            }
         }
         let grant = Grant {
             document,
@@ -358,7 +483,9 @@ impl AccessControl {
             party,
             created_at: now,
         };
-        self.store.put_grant(&grant)?;
+        self.store.claim(&grant)?;
+        let mut state = self.write();
+        state.claimed.insert(document);
         state
             .grants
             .entry(document)
@@ -401,6 +528,54 @@ impl AccessControl {
             .unwrap_or_default();
         grants.sort_by_key(|g| g.created_at);
         Ok(grants)
+    }
+
+    /// The devices of a document, granted or revoked, for its owners.
+    pub fn devices_on(
+        &self,
+        document: &DocumentId,
+        requester: &str,
+    ) -> Result<Vec<MemberDevice>, AccessError> {
+        self.require_owner(document, requester)?;
+        let state = self.read();
+        let name = |id: &str| {
+            state
+                .devices
+                .get(id)
+                .map(|d| d.name.clone())
+                .unwrap_or_default()
+        };
+        let mut granted: Vec<&Grant> = state
+            .grants
+            .get(document)
+            .map(|g| g.values().collect())
+            .unwrap_or_default();
+        granted.sort_by_key(|g| g.created_at);
+        let mut out: Vec<MemberDevice> = granted
+            .into_iter()
+            .map(|g| MemberDevice {
+                device_id: g.device.clone(),
+                name: name(&g.device),
+                role: Some(g.role),
+                party: Some(g.party.clone()),
+                revoked: false,
+            })
+            .collect();
+        let mut revoked: Vec<&String> = state
+            .revoked
+            .iter()
+            .filter(|(d, _)| d == document)
+            .map(|(_, device)| device)
+            .collect();
+        revoked.sort();
+        out.extend(revoked.into_iter().map(|device| MemberDevice {
+            device_id: device.clone(),
+            name: name(device),
+            role: None,
+            party: None,
+            revoked: true,
+        }));
+        Ok(out)
     }
 
     /// The public keys of every device granted `document`, for anyone who
@@ -470,6 +645,7 @@ impl AccessControl {
             uses_left: spec.uses,
             created_by: requester.unwrap_or("operator").to_owned(),
         };
+        let _serial = self.serial();
         self.store.put_invite(&invite)?;
         self.write()
             .invites
@@ -478,36 +654,42 @@ impl AccessControl {
     }
 
     fn check_invite(&self, code: &str, now: u64) -> Result<Invite, AccessError> {
-        let hash = secret::hash(code);
-        if !self.read().invites.contains_key(&hash) {
-            self.refresh_invites()?;
+        if code.len() > MAX_SECRET {
+            return Err(AccessError::InviteNotFound);
         }
-        let state = self.read();
-        let invite = state
-            .invites
-            .get(&hash)
-            .filter(|i| secret::same(&i.code_hash, &hash))
-            .ok_or(AccessError::InviteNotFound)?;
+        let hash = secret::hash(code);
+        let cached = self.read().invites.get(&hash).cloned();
+        let invite = match cached {
+            Some(invite) => invite,
+            None => {
+                // Invites written by operator commands while the relay runs:
+                // one indexed lookup, not a reload of everything.
+                let found = self
+                    .store
+                    .load_invite(&hash)?
+                    .ok_or(AccessError::InviteNotFound)?;
+                let _serial = self.serial();
+                self.write().invites.entry(hash).or_insert(found).clone()
+            }
+        };
+        if !secret::same(&invite.code_hash, &hash) {
+            return Err(AccessError::InviteNotFound);
+        }
         if invite.expires_at <= now {
             return Err(AccessError::InviteExpired);
         }
         if invite.uses_left == 0 {
             return Err(AccessError::InviteUsedUp);
         }
-        Ok(invite.clone())
-    }
-
-    /// Picks up invites written by operator commands while the relay runs.
-    fn refresh_invites(&self) -> Result<(), AccessError> {
-        let snapshot = self.store.load_access()?;
-        let mut state = self.write();
-        for invite in snapshot.invites {
-            state.invites.entry(invite.code_hash).or_insert(invite);
-        }
-        Ok(())
+        Ok(invite)
     }
 
     /// Redeems an invite for `device`, creating (or upgrading) its grant.
+    ///
+    /// A device that already holds a grant at least as strong gets it back
+    /// without spending a use, so one device cannot use up a multi-use
+    /// invite; a device an owner revoked cannot come back through an invite
+    /// until an owner lifts the revocation.
     pub fn redeem(&self, device: &str, code: &str, now: u64) -> Result<Grant, AccessError> {
         if !self
             .redeem_limiter
@@ -518,21 +700,31 @@ impl AccessControl {
             return Err(AccessError::RateLimited);
         }
         let invite = self.check_invite(code, now)?;
-        let mut state = self.write();
-        let current = state
-            .invites
-            .get(&invite.code_hash)
-            .map_or(0, |i| i.uses_left);
+        let _serial = self.serial();
+        let (current, existing) = {
+            let state = self.read();
+            if state
+                .revoked
+                .contains(&(invite.document, device.to_owned()))
+            {
+                return Err(AccessError::Revoked);
+            }
+            let current = state
+                .invites
+                .get(&invite.code_hash)
+                .map_or(0, |i| i.uses_left);
+            let existing = state
+                .grants
+                .get(&invite.document)
+                .and_then(|g| g.get(device))
+                .cloned();
+            (current, existing)
+        };
+        if let Some(existing) = existing.filter(|g| g.role.rank() >= invite.role.rank()) {
+            return Ok(existing);
+        }
         if current == 0 {
             return Err(AccessError::InviteUsedUp);
-        }
-        let existing = state
-            .grants
-            .get(&invite.document)
-            .and_then(|g| g.get(device))
-            .cloned();
-        if let Some(existing) = existing.filter(|g| g.role == Role::Owner) {
-            return Ok(existing);
         }
         let updated = Invite {
             uses_left: current - 1,
@@ -546,6 +738,7 @@ impl AccessControl {
             created_at: now,
         };
         self.store.redeem(&updated, &grant)?;
+        let mut state = self.write();
         state.invites.insert(updated.code_hash, updated);
         state
             .grants
@@ -555,28 +748,53 @@ impl AccessControl {
         Ok(grant)
     }
 
-    /// Removes `target`'s grant on `document`; the caller must own it (`None`: operator).
+    /// Removes `target`'s grant on `document` and records the revocation; the
+    /// caller must own it (`None`: operator). The document stays claimed even
+    /// when this was its last grant.
     pub fn revoke(
         &self,
         document: &DocumentId,
         requester: Option<&str>,
         target: &str,
+        now: u64,
     ) -> Result<Grant, AccessError> {
+        let _serial = self.serial();
         if let Some(device) = requester {
             self.require_owner(document, device)?;
         }
-        let mut state = self.write();
-        let grant = state
+        let grant = self
+            .read()
             .grants
             .get(document)
             .and_then(|g| g.get(target))
             .cloned()
             .ok_or(AccessError::NoSuchGrant)?;
-        self.store.delete_grant(document, target)?;
+        self.store.revoke(document, target, now)?;
+        let mut state = self.write();
         if let Some(grants) = state.grants.get_mut(document) {
             grants.remove(target);
         }
+        state.claimed.insert(*document);
+        state.revoked.insert((*document, target.to_owned()));
         Ok(grant)
+    }
+
+    /// Lets a revoked device redeem invites to `document` again (owners only).
+    pub fn lift_revocation(
+        &self,
+        document: &DocumentId,
+        requester: &str,
+        target: &str,
+    ) -> Result<(), AccessError> {
+        let _serial = self.serial();
+        self.require_owner(document, requester)?;
+        let key = (*document, target.to_owned());
+        if !self.read().revoked.contains(&key) {
+            return Err(AccessError::NotRevoked);
+        }
+        self.store.lift_revocation(document, target)?;
+        self.write().revoked.remove(&key);
+        Ok(())
     }
 }
 

@@ -20,6 +20,13 @@ impl RateLimiter {
         }
     }
 
+    /// Whether `key` has used up its attempts in the current window (records nothing).
+    pub fn is_limited(&self, key: &str, now: u64) -> bool {
+        self.windows.get(key).is_some_and(|(start, count)| {
+            now.saturating_sub(*start) < self.window_ms && *count >= self.limit
+        })
+    }
+
     /// Records an attempt by `key` at `now`; false when over the limit.
     pub fn allow(&mut self, key: &str, now: u64) -> bool {
         if self.windows.len() > 10_000 {
@@ -48,5 +55,9 @@ mod tests {
         assert!(!limiter.allow("a", 2));
         assert!(limiter.allow("b", 2));
         assert!(limiter.allow("a", 1001));
+        assert!(!limiter.is_limited("a", 1002));
+        assert!(limiter.allow("a", 1003));
+        assert!(limiter.is_limited("a", 1004));
+        assert!(!limiter.is_limited("b", 1004));
     }
 }

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::storage::MemoryStore;
+use crate::storage::{MemoryStore, StorageError};
 
 const KEY: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 
@@ -82,10 +82,12 @@ fn claim_invite_redeem_and_revoke() {
         access.redeem(&third.id, &code, 5),
         Err(AccessError::InviteUsedUp)
     ));
-    access.revoke(&doc(), Some(&owner.id), &guest.id).unwrap();
+    access
+        .revoke(&doc(), Some(&owner.id), &guest.id, 6)
+        .unwrap();
     assert_eq!(access.check(&guest.id, &doc()), DocumentAccess::Denied);
     assert!(matches!(
-        access.revoke(&doc(), Some(&owner.id), &guest.id),
+        access.revoke(&doc(), Some(&owner.id), &guest.id, 7),
         Err(AccessError::NoSuchGrant)
     ));
 }
@@ -129,4 +131,169 @@ fn invite_only_registration_needs_and_redeems_a_code() {
     assert!(
         matches!(access.check(&device.id, &doc()), DocumentAccess::Granted(g) if g.role == Role::Editor)
     );
+}
+
+#[test]
+fn a_document_stays_claimed_after_its_last_grant_is_revoked_even_across_a_reload() {
+    let (access, store) = control(Registration::Open);
+    let (owner, _) = access.register(KEY, "owner", None, 1).unwrap();
+    let (stranger, _) = access.register(KEY, "stranger", None, 1).unwrap();
+    access.claim(doc(), &owner.id, "Acme", 2).unwrap();
+    access
+        .revoke(&doc(), Some(&owner.id), &owner.id, 3)
+        .unwrap();
+    assert_eq!(access.check(&stranger.id, &doc()), DocumentAccess::Denied);
+    assert!(matches!(
+        access.claim(doc(), &stranger.id, "", 4),
+        Err(AccessError::AlreadyOwned)
+    ));
+    let reloaded = AccessControl::load(store, Registration::Open).unwrap();
+    assert_eq!(reloaded.check(&stranger.id, &doc()), DocumentAccess::Denied);
+}
+
+#[test]
+fn a_revoked_device_cannot_redeem_again_until_an_owner_lifts_it() {
+    let (access, store) = control(Registration::Open);
+    let (owner, _) = access.register(KEY, "owner", None, 1).unwrap();
+    let (guest, _) = access.register(KEY, "guest", None, 1).unwrap();
+    access.claim(doc(), &owner.id, "Acme", 2).unwrap();
+    let (code, _) = access
+        .create_invite(doc(), Some(&owner.id), &spec(Role::Editor, 10_000, 5), 3)
+        .unwrap();
+    access.redeem(&guest.id, &code, 4).unwrap();
+    access
+        .revoke(&doc(), Some(&owner.id), &guest.id, 5)
+        .unwrap();
+    assert!(matches!(
+        access.redeem(&guest.id, &code, 6),
+        Err(AccessError::Revoked)
+    ));
+    let reloaded = AccessControl::load(store, Registration::Open).unwrap();
+    assert!(matches!(
+        reloaded.redeem(&guest.id, &code, 7),
+        Err(AccessError::Revoked)
+    ));
+    assert!(matches!(
+        reloaded.lift_revocation(&doc(), &guest.id, &guest.id),
+        Err(AccessError::NotOwner)
+    ));
+    reloaded
+        .lift_revocation(&doc(), &owner.id, &guest.id)
+        .unwrap();
+    assert!(matches!(
+        reloaded.check(&guest.id, &doc()),
+        DocumentAccess::Denied
+    ));
+    reloaded.redeem(&guest.id, &code, 8).unwrap();
+}
+
+#[test]
+fn one_device_spends_one_use_of_an_invite() {
+    let (access, _) = control(Registration::Open);
+    let (owner, _) = access.register(KEY, "owner", None, 1).unwrap();
+    let (guest, _) = access.register(KEY, "guest", None, 1).unwrap();
+    let (other, _) = access.register(KEY, "other", None, 1).unwrap();
+    access.claim(doc(), &owner.id, "Acme", 2).unwrap();
+    let (code, _) = access
+        .create_invite(doc(), Some(&owner.id), &spec(Role::Viewer, 10_000, 2), 3)
+        .unwrap();
+    for now in 4..8 {
+        access.redeem(&guest.id, &code, now).unwrap();
+    }
+    let grant = access.redeem(&other.id, &code, 9).unwrap();
+    assert_eq!(grant.role, Role::Viewer, "a second use was left");
+}
+
+#[test]
+fn a_wrong_invite_code_does_not_reload_the_access_tables() {
+    let (access, store) = control(Registration::Invite);
+    let loads = store.access_loads();
+    for _ in 0..5 {
+        assert!(matches!(
+            access.register(KEY, "x", Some("made-up"), 1),
+            Err(AccessError::InviteNotFound)
+        ));
+    }
+    assert_eq!(store.access_loads(), loads);
+    // An invite another process (the operator CLI) wrote is still found.
+    let operator = AccessControl::load(store.clone(), Registration::Open).unwrap();
+    let (code, _) = operator
+        .create_invite(doc(), None, &spec(Role::Editor, 1000, 1), 1)
+        .unwrap();
+    access.register(KEY, "x", Some(&code), 2).unwrap();
+}
+
+/// A store whose claim blocks until released, standing in for a slow fsync.
+struct SlowStore {
+    inner: MemoryStore,
+    entered: std::sync::mpsc::SyncSender<()>,
+    release: Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl AccessStore for SlowStore {
+    fn load_access(&self) -> Result<crate::storage::AccessSnapshot, StorageError> {
+        self.inner.load_access()
+    }
+    fn put_device(&self, device: &Device) -> Result<(), StorageError> {
+        self.inner.put_device(device)
+    }
+    fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
+        let _ = self.entered.send(());
+        let _ = self.release.lock().unwrap().recv();
+        self.inner.claim(grant)
+    }
+    fn revoke(&self, document: &DocumentId, device: &str, now: u64) -> Result<(), StorageError> {
+        self.inner.revoke(document, device, now)
+    }
+    fn lift_revocation(&self, document: &DocumentId, device: &str) -> Result<(), StorageError> {
+        self.inner.lift_revocation(document, device)
+    }
+    fn load_invite(&self, code_hash: &[u8; 32]) -> Result<Option<Invite>, StorageError> {
+        self.inner.load_invite(code_hash)
+    }
+    fn put_invite(&self, invite: &Invite) -> Result<(), StorageError> {
+        self.inner.put_invite(invite)
+    }
+    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
+        self.inner.redeem(invite, grant)
+    }
+}
+
+#[test]
+fn access_checks_do_not_wait_for_a_write_in_progress() {
+    let (entered_tx, entered) = std::sync::mpsc::sync_channel(1);
+    let (release, release_rx) = std::sync::mpsc::channel();
+    let store = Arc::new(SlowStore {
+        inner: MemoryStore::new(),
+        entered: entered_tx,
+        release: Mutex::new(release_rx),
+    });
+    let access = Arc::new(AccessControl::load(store, Registration::Open).unwrap());
+    let (owner, token) = access.register(KEY, "owner", None, 1).unwrap();
+    let claimer = {
+        let access = access.clone();
+        let owner = owner.id.clone();
+        std::thread::spawn(move || access.claim(doc(), &owner, "Acme", 2))
+    };
+    entered
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap();
+    // The claim is inside its storage write. Checks and authentication on
+    // other threads answer meanwhile instead of queueing behind it.
+    let (answered_tx, answered) = std::sync::mpsc::channel();
+    {
+        let access = access.clone();
+        let owner = owner.id.clone();
+        std::thread::spawn(move || {
+            let check = access.check(&owner, &DocumentId::from_bytes([9; 16]));
+            let who = access.authenticate(&token).map_err(|e| e.to_string());
+            let _ = answered_tx.send((check, who));
+        });
+    }
+    let answer = answered.recv_timeout(std::time::Duration::from_secs(30));
+    let _ = release.send(());
+    let (check, who) = answer.expect("the access check waited for the storage write");
+    assert_eq!(check, DocumentAccess::Unclaimed);
+    assert_eq!(who.unwrap(), owner.id);
+    claimer.join().unwrap().unwrap();
 }

@@ -26,6 +26,9 @@ struct Access {
     devices: HashMap<String, Device>,
     grants: HashMap<(DocumentId, String), Grant>,
     invites: HashMap<[u8; 32], Invite>,
+    claimed: std::collections::HashSet<DocumentId>,
+    revocations: std::collections::HashSet<(DocumentId, String)>,
+    loads: u64,
 }
 
 impl MemoryStore {
@@ -37,6 +40,11 @@ impl MemoryStore {
     /// Makes every later document commit fail (or succeed again).
     pub fn set_failing(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// How many times the whole access snapshot was read.
+    pub fn access_loads(&self) -> u64 {
+        self.access.lock().map_or(0, |a| a.loads)
     }
 
     fn check(&self) -> Result<(), StorageError> {
@@ -91,11 +99,14 @@ impl DocumentStore for MemoryStore {
 
 impl AccessStore for MemoryStore {
     fn load_access(&self) -> Result<AccessSnapshot, StorageError> {
-        let access = self.access.lock().map_err(poisoned)?;
+        let mut access = self.access.lock().map_err(poisoned)?;
+        access.loads += 1;
         Ok(AccessSnapshot {
             devices: access.devices.values().cloned().collect(),
             grants: access.grants.values().cloned().collect(),
             invites: access.invites.values().cloned().collect(),
+            claimed: access.claimed.iter().copied().collect(),
+            revocations: access.revocations.iter().cloned().collect(),
         })
     }
 
@@ -108,22 +119,39 @@ impl AccessStore for MemoryStore {
         Ok(())
     }
 
-    fn put_grant(&self, grant: &Grant) -> Result<(), StorageError> {
-        self.access
-            .lock()
-            .map_err(poisoned)?
+    fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
+        let mut access = self.access.lock().map_err(poisoned)?;
+        access.claimed.insert(grant.document);
+        access
             .grants
             .insert((grant.document, grant.device.clone()), grant.clone());
         Ok(())
     }
 
-    fn delete_grant(&self, document: &DocumentId, device: &str) -> Result<(), StorageError> {
+    fn revoke(&self, document: &DocumentId, device: &str, _now: u64) -> Result<(), StorageError> {
+        let mut access = self.access.lock().map_err(poisoned)?;
+        access.grants.remove(&(*document, device.to_owned()));
+        access.revocations.insert((*document, device.to_owned()));
+        Ok(())
+    }
+
+    fn lift_revocation(&self, document: &DocumentId, device: &str) -> Result<(), StorageError> {
         self.access
             .lock()
             .map_err(poisoned)?
-            .grants
+            .revocations
             .remove(&(*document, device.to_owned()));
         Ok(())
+    }
+
+    fn load_invite(&self, code_hash: &[u8; 32]) -> Result<Option<Invite>, StorageError> {
+        Ok(self
+            .access
+            .lock()
+            .map_err(poisoned)?
+            .invites
+            .get(code_hash)
+            .cloned())
     }
 
     fn put_invite(&self, invite: &Invite) -> Result<(), StorageError> {
@@ -136,7 +164,11 @@ impl AccessStore for MemoryStore {
     }
 
     fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
-        self.put_invite(invite)?;
-        self.put_grant(grant)
+        let mut access = self.access.lock().map_err(poisoned)?;
+        access.invites.insert(invite.code_hash, invite.clone());
+        access
+            .grants
+            .insert((grant.document, grant.device.clone()), grant.clone());
+        Ok(())
     }
 }

@@ -67,6 +67,10 @@ pub struct AccessSnapshot {
     pub grants: Vec<Grant>,
     /// Outstanding invites.
     pub invites: Vec<Invite>,
+    /// Every document ever claimed: it stays claimed when its last grant goes.
+    pub claimed: Vec<DocumentId>,
+    /// Devices whose grant on a document was revoked (document, device).
+    pub revocations: Vec<(DocumentId, String)>,
 }
 
 /// Where devices, grants and invites live.
@@ -75,10 +79,15 @@ pub trait AccessStore: Send + Sync {
     fn load_access(&self) -> Result<AccessSnapshot, StorageError>;
     /// Inserts or replaces a device.
     fn put_device(&self, device: &Device) -> Result<(), StorageError>;
-    /// Inserts or replaces a grant.
-    fn put_grant(&self, grant: &Grant) -> Result<(), StorageError>;
-    /// Removes a grant.
-    fn delete_grant(&self, document: &DocumentId, device: &str) -> Result<(), StorageError>;
+    /// Records a claimed document and its owner's grant, atomically.
+    fn claim(&self, grant: &Grant) -> Result<(), StorageError>;
+    /// Removes a grant and records the revocation, atomically.
+    fn revoke(&self, document: &DocumentId, device: &str, now: u64) -> Result<(), StorageError>;
+    /// Forgets a revocation, so the device may redeem invites again.
+    fn lift_revocation(&self, document: &DocumentId, device: &str) -> Result<(), StorageError>;
+    /// One invite by the hash of its code (invites made by operator commands
+    /// while the relay runs are found this way).
+    fn load_invite(&self, code_hash: &[u8; 32]) -> Result<Option<Invite>, StorageError>;
     /// Inserts or replaces an invite (its remaining uses change on redemption).
     fn put_invite(&self, invite: &Invite) -> Result<(), StorageError>;
     /// Stores an invite's decremented use count and the grant it created, atomically.

@@ -44,6 +44,21 @@ CREATE TABLE IF NOT EXISTS invites (
     uses_left INTEGER NOT NULL,
     created_by TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS claims (
+    document TEXT PRIMARY KEY,
+    claimed_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revocations (
+    document TEXT NOT NULL,
+    device TEXT NOT NULL,
+    revoked_at INTEGER NOT NULL,
+    PRIMARY KEY (document, device)
+);
+-- Documents granted or stored before claims were recorded stay claimed.
+INSERT OR IGNORE INTO claims (document, claimed_at)
+    SELECT document, MIN(created_at) FROM grants GROUP BY document;
+INSERT OR IGNORE INTO claims (document, claimed_at)
+    SELECT DISTINCT document, 0 FROM chunks;
 ";
 
 /// SQLite-backed storage: one file, separate connections for writing and reading.
@@ -226,28 +241,24 @@ impl AccessStore for SqliteStore {
         }
         let mut statement =
             conn.prepare("SELECT code_hash, document, role, party, expires_at, uses_left, created_by FROM invites")?;
+        let rows = statement.query_map([], invite_row)?;
+        for row in rows {
+            snapshot.invites.push(invite_from(row?)?);
+        }
+        let mut statement = conn.prepare("SELECT document FROM claims")?;
+        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+        for row in rows {
+            snapshot.claimed.push(parse_document(&row?)?);
+        }
+        let mut statement = conn.prepare("SELECT document, device FROM revocations")?;
         let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, Vec<u8>>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, i64>(4)?,
-                row.get::<_, i64>(5)?,
-                row.get::<_, String>(6)?,
-            ))
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
         })?;
         for row in rows {
-            let (code_hash, document, role, party, expires_at, uses_left, created_by) = row?;
-            snapshot.invites.push(Invite {
-                code_hash: hash32(code_hash)?,
-                document: parse_document(&document)?,
-                role: parse_role(&role)?,
-                party,
-                expires_at: millis(expires_at),
-                uses_left: u32::try_from(uses_left).unwrap_or(0),
-                created_by,
-            });
+            let (document, device) = row?;
+            snapshot
+                .revocations
+                .push((parse_document(&document)?, device));
         }
         Ok(snapshot)
     }
@@ -260,16 +271,48 @@ impl AccessStore for SqliteStore {
         Ok(())
     }
 
-    fn put_grant(&self, grant: &Grant) -> Result<(), StorageError> {
-        insert_grant(&*self.writer.lock().map_err(poisoned)?, grant)
+    fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
+        let mut conn = self.writer.lock().map_err(poisoned)?;
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO claims (document, claimed_at) VALUES (?1, ?2)",
+            params![grant.document.to_string(), signed(grant.created_at)],
+        )?;
+        insert_grant(&tx, grant)?;
+        tx.commit()?;
+        Ok(())
     }
 
-    fn delete_grant(&self, document: &DocumentId, device: &str) -> Result<(), StorageError> {
-        self.writer.lock().map_err(poisoned)?.execute(
+    fn revoke(&self, document: &DocumentId, device: &str, now: u64) -> Result<(), StorageError> {
+        let mut conn = self.writer.lock().map_err(poisoned)?;
+        let tx = conn.transaction()?;
+        tx.execute(
             "DELETE FROM grants WHERE document = ?1 AND device = ?2",
             params![document.to_string(), device],
         )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO revocations (document, device, revoked_at) VALUES (?1, ?2, ?3)",
+            params![document.to_string(), device, signed(now)],
+        )?;
+        tx.commit()?;
         Ok(())
+    }
+
+    fn lift_revocation(&self, document: &DocumentId, device: &str) -> Result<(), StorageError> {
+        self.writer.lock().map_err(poisoned)?.execute(
+            "DELETE FROM revocations WHERE document = ?1 AND device = ?2",
+            params![document.to_string(), device],
+        )?;
+        Ok(())
+    }
+
+    fn load_invite(&self, code_hash: &[u8; 32]) -> Result<Option<Invite>, StorageError> {
+        let conn = self.reader.lock().map_err(poisoned)?;
+        let mut statement = conn.prepare_cached(
+            "SELECT code_hash, document, role, party, expires_at, uses_left, created_by FROM invites WHERE code_hash = ?1",
+        )?;
+        let mut rows = statement.query_map(params![&code_hash[..]], invite_row)?;
+        rows.next().transpose()?.map(invite_from).transpose()
     }
 
     fn put_invite(&self, invite: &Invite) -> Result<(), StorageError> {
@@ -284,6 +327,33 @@ impl AccessStore for SqliteStore {
         tx.commit()?;
         Ok(())
     }
+}
+
+type InviteRow = (Vec<u8>, String, String, String, i64, i64, String);
+
+fn invite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<InviteRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+    ))
+}
+
+fn invite_from(row: InviteRow) -> Result<Invite, StorageError> {
+    let (code_hash, document, role, party, expires_at, uses_left, created_by) = row;
+    Ok(Invite {
+        code_hash: hash32(code_hash)?,
+        document: parse_document(&document)?,
+        role: parse_role(&role)?,
+        party,
+        expires_at: millis(expires_at),
+        uses_left: u32::try_from(uses_left).unwrap_or(0),
+        created_by,
+    })
 }
 
 fn insert_grant(conn: &Connection, grant: &Grant) -> Result<(), StorageError> {

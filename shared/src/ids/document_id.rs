@@ -4,6 +4,11 @@ use std::str::FromStr;
 /// The URL scheme automerge-repo uses for document links.
 const URL_PREFIX: &str = "automerge:";
 
+/// Longest bs58check text of a document id: 16 bytes plus a 4-byte checksum
+/// never need more than 28 base58 digits. Base58 decoding is quadratic in the
+/// input length, so anything longer is refused before it is decoded.
+pub const MAX_DOCUMENT_ID_CHARS: usize = 28;
+
 /// A document identifier: 16 random bytes, written as bs58check
 /// (the form automerge-repo uses on the wire and in `automerge:` URLs).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,6 +23,9 @@ pub enum DocumentIdError {
     /// The decoded payload has the wrong length.
     #[error("document id must decode to 16 bytes, got {0}")]
     Length(usize),
+    /// The text is longer than any document id (checked before decoding).
+    #[error("document id is {0} bytes long; ids are at most {MAX_DOCUMENT_ID_CHARS} characters")]
+    TooLong(usize),
 }
 
 impl DocumentId {
@@ -54,6 +62,9 @@ impl FromStr for DocumentId {
     type Err = DocumentIdError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.len() > MAX_DOCUMENT_ID_CHARS {
+            return Err(DocumentIdError::TooLong(text.len()));
+        }
         let bytes = bs58::decode(text)
             .with_check(None)
             .into_vec()
@@ -106,6 +117,25 @@ mod tests {
         let short = bs58::encode([1u8; 8]).with_check().into_string();
         assert_eq!(short.parse::<DocumentId>(), Err(DocumentIdError::Length(8)));
         assert!("not-base58-0OIl".parse::<DocumentId>().is_err());
+    }
+
+    #[test]
+    fn long_text_is_refused_before_decoding() {
+        let longest = DocumentId::from_bytes([0xff; 16]).to_string();
+        assert!(longest.len() <= MAX_DOCUMENT_ID_CHARS, "{longest}");
+        let zeros = DocumentId::from_bytes([0; 16]).to_string();
+        assert!(zeros.parse::<DocumentId>().is_ok());
+        let huge = "z".repeat(100_000);
+        assert_eq!(
+            huge.parse::<DocumentId>(),
+            Err(DocumentIdError::TooLong(100_000))
+        );
+        assert_eq!(
+            DocumentId::parse_url_or_id(&format!("automerge:{huge}")),
+            Err(DocumentIdError::TooLong(100_000))
+        );
+        let error = huge.parse::<DocumentId>().unwrap_err().to_string();
+        assert!(error.len() < 100, "{error}");
     }
 
     #[test]

@@ -3,5 +3,5 @@
 mod document_id;
 mod peer_id;
 
-pub use document_id::{DocumentId, DocumentIdError};
+pub use document_id::{DocumentId, DocumentIdError, MAX_DOCUMENT_ID_CHARS};
 pub use peer_id::{PeerId, PeerIdError};

@@ -13,7 +13,7 @@ use super::message::{
     DocMessage, EphemeralMessage, HeadsInfo, Message, PeerMetadata, RemoteHeadsChanged,
     RemoteSubscriptionChange,
 };
-use crate::ids::{DocumentId, DocumentIdError, PeerId, PeerIdError};
+use crate::ids::{DocumentId, DocumentIdError, MAX_DOCUMENT_ID_CHARS, PeerId, PeerIdError};
 
 /// Why a frame is not a valid message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +50,45 @@ pub enum DecodeError {
     /// A number is negative, fractional or too large.
     #[error("field {0} is not a non-negative integer")]
     BadNumber(&'static str),
+    /// A text field is longer than this codec accepts.
+    #[error("field {field} is longer than {limit} bytes")]
+    TextTooLong {
+        /// The field.
+        field: &'static str,
+        /// Its limit in bytes.
+        limit: usize,
+    },
+    /// A list or map holds more entries than this codec accepts.
+    #[error("field {field} has more than {limit} entries")]
+    TooManyItems {
+        /// The field.
+        field: &'static str,
+        /// Its limit in entries.
+        limit: usize,
+    },
+}
+
+/// Bounds on what one decoded message may hold, so that a frame's cost in
+/// memory, in error texts and in logs stays proportional to what a real peer
+/// sends rather than to what fits in a frame. Binary payloads (`data`) are
+/// bounded only by the transport's frame limit.
+pub mod limits {
+    /// `type`.
+    pub const TYPE: usize = 64;
+    /// `senderId`, `targetId`, `sessionId`, storage ids and heads.
+    pub const ID: usize = 128;
+    /// A protocol version string.
+    pub const VERSION: usize = 16;
+    /// Entries of `supportedProtocolVersions`.
+    pub const VERSIONS: usize = 16;
+    /// The text of an `error` message.
+    pub const ERROR_TEXT: usize = 1024;
+    /// Entries of `add` or `remove` in `remote-subscription-change`.
+    pub const SUBSCRIPTIONS: usize = 64;
+    /// Storage ids in `newHeads`.
+    pub const HEADS_STORAGES: usize = 16;
+    /// Heads per storage in `newHeads`.
+    pub const HEADS: usize = 1024;
 }
 
 impl From<minicbor::decode::Error> for DecodeError {
@@ -113,23 +152,29 @@ impl Fields {
         for_each_entry(d, |d| {
             let key = d.str()?;
             match key {
-                "type" => fields.message_type = Some(d.str()?.to_owned()),
-                "senderId" => fields.sender_id = Some(d.str()?.to_owned()),
-                "targetId" => fields.target_id = Some(d.str()?.to_owned()),
+                "type" => fields.message_type = Some(read_text(d, "type", limits::TYPE)?),
+                "senderId" => fields.sender_id = Some(read_text(d, "senderId", limits::ID)?),
+                "targetId" => fields.target_id = Some(read_text(d, "targetId", limits::ID)?),
                 "documentId" => fields.document_id = Some(read_document_id_text(d)?),
                 "data" => fields.data = Some(read_bytes(d)?),
                 "selectedProtocolVersion" => {
-                    fields.selected_protocol_version = Some(d.str()?.to_owned());
+                    fields.selected_protocol_version =
+                        Some(read_text(d, "selectedProtocolVersion", limits::VERSION)?);
                 }
                 "supportedProtocolVersions" => {
-                    fields.supported_protocol_versions = Some(read_strings(d)?);
+                    fields.supported_protocol_versions = Some(read_strings(
+                        d,
+                        "supportedProtocolVersions",
+                        limits::VERSIONS,
+                        limits::VERSION,
+                    )?);
                 }
                 "peerMetadata" | "metadata" => fields.metadata = read_metadata(d)?,
-                "message" => fields.message = Some(d.str()?.to_owned()),
-                "sessionId" => fields.session_id = Some(d.str()?.to_owned()),
+                "message" => fields.message = Some(read_text(d, "message", limits::ERROR_TEXT)?),
+                "sessionId" => fields.session_id = Some(read_text(d, "sessionId", limits::ID)?),
                 "count" => fields.count = Some(read_number(d, "count")?),
-                "add" => fields.add = read_optional_strings(d)?,
-                "remove" => fields.remove = read_optional_strings(d)?,
+                "add" => fields.add = read_optional_strings(d, "add")?,
+                "remove" => fields.remove = read_optional_strings(d, "remove")?,
                 "newHeads" => fields.new_heads = Some(read_new_heads(d)?),
                 _ => d.skip()?,
             }
@@ -268,24 +313,79 @@ fn for_each_entry<'b>(
     Ok(())
 }
 
+/// Like [`for_each_entry`], refusing more than `max` entries (checked
+/// before reading them when the map's length is declared).
+fn for_each_entry_bounded<'b>(
+    d: &mut Decoder<'b>,
+    field: &'static str,
+    max: usize,
+    mut entry: impl FnMut(&mut Decoder<'b>) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    let too_many = || DecodeError::TooManyItems { field, limit: max };
+    match d.map()? {
+        Some(len) => {
+            if usize::try_from(len).map_or(true, |len| len > max) {
+                return Err(too_many());
+            }
+            for _ in 0..len {
+                entry(d)?;
+            }
+        }
+        None => {
+            let mut seen = 0;
+            while d.datatype()? != Type::Break {
+                seen += 1;
+                if seen > max {
+                    return Err(too_many());
+                }
+                entry(d)?;
+            }
+            d.skip()?;
+        }
+    }
+    Ok(())
+}
+
+/// Calls `item` once per element of the array at the cursor, refusing more
+/// than `max` elements (checked before reading them when the length is declared).
 fn for_each_item<'b>(
     d: &mut Decoder<'b>,
+    field: &'static str,
+    max: usize,
     mut item: impl FnMut(&mut Decoder<'b>) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {
+    let too_many = || DecodeError::TooManyItems { field, limit: max };
     match d.array()? {
         Some(len) => {
+            if usize::try_from(len).map_or(true, |len| len > max) {
+                return Err(too_many());
+            }
             for _ in 0..len {
                 item(d)?;
             }
         }
         None => {
+            let mut seen = 0;
             while d.datatype()? != Type::Break {
+                seen += 1;
+                if seen > max {
+                    return Err(too_many());
+                }
                 item(d)?;
             }
             d.skip()?;
         }
     }
     Ok(())
+}
+
+/// A definite-length text string of at most `max` bytes.
+fn read_text(d: &mut Decoder<'_>, field: &'static str, max: usize) -> Result<String, DecodeError> {
+    let text = d.str()?;
+    if text.len() > max {
+        return Err(DecodeError::TextTooLong { field, limit: max });
+    }
+    Ok(text.to_owned())
 }
 
 fn skip_tags(d: &mut Decoder<'_>) -> Result<(), DecodeError> {
@@ -312,7 +412,14 @@ fn read_bytes(d: &mut Decoder<'_>) -> Result<Vec<u8>, DecodeError> {
 fn read_document_id_text(d: &mut Decoder<'_>) -> Result<String, DecodeError> {
     skip_tags(d)?;
     if d.datatype()? == Type::String {
-        return Ok(d.str()?.to_owned());
+        let text = d.str()?;
+        // Longer than any `automerge:` URL: refused before anything decodes it.
+        if text.len() > MAX_DOCUMENT_ID_CHARS + "automerge:".len() {
+            return Err(DecodeError::DocumentId(DocumentIdError::TooLong(
+                text.len(),
+            )));
+        }
+        return Ok(text.to_owned());
     }
     let bytes = read_bytes(d)?;
     let array: [u8; 16] = bytes
@@ -322,18 +429,31 @@ fn read_document_id_text(d: &mut Decoder<'_>) -> Result<String, DecodeError> {
     Ok(DocumentId::from_bytes(array).to_string())
 }
 
-fn read_strings(d: &mut Decoder<'_>) -> Result<Vec<String>, DecodeError> {
+fn read_strings(
+    d: &mut Decoder<'_>,
+    field: &'static str,
+    max_items: usize,
+    max_len: usize,
+) -> Result<Vec<String>, DecodeError> {
     let mut out = Vec::new();
-    for_each_item(d, |d| {
-        out.push(d.str()?.to_owned());
+    for_each_item(d, field, max_items, |d| {
+        out.push(read_text(d, field, max_len)?);
         Ok(())
     })?;
     Ok(out)
 }
 
-fn read_optional_strings(d: &mut Decoder<'_>) -> Result<Option<Vec<String>>, DecodeError> {
+fn read_optional_strings(
+    d: &mut Decoder<'_>,
+    field: &'static str,
+) -> Result<Option<Vec<String>>, DecodeError> {
     match d.datatype()? {
-        Type::Array | Type::ArrayIndef => Ok(Some(read_strings(d)?)),
+        Type::Array | Type::ArrayIndef => Ok(Some(read_strings(
+            d,
+            field,
+            limits::SUBSCRIPTIONS,
+            limits::ID,
+        )?)),
         Type::Null | Type::Undefined => {
             d.skip()?;
             Ok(None)
@@ -375,7 +495,7 @@ fn read_metadata(d: &mut Decoder<'_>) -> Result<Option<PeerMetadata>, DecodeErro
                 if matches!(d.datatype()?, Type::Null | Type::Undefined) {
                     d.skip()?;
                 } else {
-                    metadata.storage_id = Some(d.str()?.to_owned());
+                    metadata.storage_id = Some(read_text(d, "storageId", limits::ID)?);
                 }
             }
             "isEphemeral" => metadata.is_ephemeral = d.bool()?,
@@ -388,13 +508,13 @@ fn read_metadata(d: &mut Decoder<'_>) -> Result<Option<PeerMetadata>, DecodeErro
 
 fn read_new_heads(d: &mut Decoder<'_>) -> Result<BTreeMap<String, HeadsInfo>, DecodeError> {
     let mut out = BTreeMap::new();
-    for_each_entry(d, |d| {
-        let storage_id = d.str()?.to_owned();
+    for_each_entry_bounded(d, "newHeads", limits::HEADS_STORAGES, |d| {
+        let storage_id = read_text(d, "newHeads", limits::ID)?;
         let mut heads = Vec::new();
         let mut timestamp = 0;
         for_each_entry(d, |d| {
             match d.str()? {
-                "heads" => heads = read_strings(d)?,
+                "heads" => heads = read_strings(d, "heads", limits::HEADS, limits::ID)?,
                 "timestamp" => timestamp = read_number(d, "timestamp")?,
                 _ => d.skip()?,
             }

@@ -7,7 +7,7 @@
 mod codec;
 mod message;
 
-pub use codec::{DecodeError, decode, encode};
+pub use codec::{DecodeError, decode, encode, limits};
 pub use message::{
     DocMessage, EphemeralMessage, HeadsInfo, Message, PROTOCOL_VERSION, PeerMetadata,
     RemoteHeadsChanged, RemoteSubscriptionChange,

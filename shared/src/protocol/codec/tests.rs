@@ -160,6 +160,77 @@ fn rejects_bad_input_with_typed_errors() {
     assert_eq!(decode(&e.into_writer()), Err(DecodeError::MissingType));
 }
 
+#[test]
+fn lists_and_texts_are_bounded_and_errors_stay_short() {
+    // A join whose version list holds a million empty strings: refused from
+    // the declared length, without building the list.
+    let mut e = Encoder::new(Vec::new());
+    e.map(3).unwrap();
+    e.str("type").unwrap().str("join").unwrap();
+    e.str("senderId").unwrap().str("a").unwrap();
+    e.str("supportedProtocolVersions")
+        .unwrap()
+        .array(1_000_000)
+        .unwrap();
+    let mut frame = e.into_writer();
+    frame.extend(std::iter::repeat_n(0x60, 1_000_000));
+    let error = decode(&frame).unwrap_err();
+    assert_eq!(
+        error,
+        DecodeError::TooManyItems {
+            field: "supportedProtocolVersions",
+            limit: super::limits::VERSIONS
+        }
+    );
+    assert!(error.to_string().len() < 100, "{error}");
+
+    // The same list, indefinite-length.
+    let mut e = Encoder::new(Vec::new());
+    e.map(3).unwrap();
+    e.str("type").unwrap().str("join").unwrap();
+    e.str("senderId").unwrap().str("a").unwrap();
+    e.str("supportedProtocolVersions")
+        .unwrap()
+        .begin_array()
+        .unwrap();
+    for _ in 0..10_000 {
+        e.str("").unwrap();
+    }
+    e.end().unwrap();
+    assert!(matches!(
+        decode(&e.into_writer()),
+        Err(DecodeError::TooManyItems { .. })
+    ));
+
+    let long = "x".repeat(100_000);
+    for field in ["type", "message", "sessionId", "senderId"] {
+        let mut e = Encoder::new(Vec::new());
+        e.map(1).unwrap().str(field).unwrap().str(&long).unwrap();
+        let error = decode(&e.into_writer()).unwrap_err();
+        assert!(
+            matches!(error, DecodeError::TextTooLong { .. }),
+            "{field}: {error}"
+        );
+        assert!(error.to_string().len() < 100, "{error}");
+    }
+
+    let mut e = Encoder::new(Vec::new());
+    e.map(4).unwrap();
+    e.str("type").unwrap().str("request").unwrap();
+    e.str("senderId").unwrap().str("a").unwrap();
+    e.str("targetId").unwrap().str("b").unwrap();
+    e.str("documentId")
+        .unwrap()
+        .str(&"z".repeat(100_000))
+        .unwrap();
+    let error = decode(&e.into_writer()).unwrap_err();
+    assert_eq!(
+        error,
+        DecodeError::DocumentId(crate::ids::DocumentIdError::TooLong(100_000))
+    );
+    assert!(error.to_string().len() < 100, "{error}");
+}
+
 proptest! {
     #[test]
     fn sync_messages_round_trip(data in proptest::collection::vec(any::<u8>(), 0..512), id in any::<[u8; 16]>(), name in "[a-z0-9-]{1,40}") {
