@@ -19,6 +19,7 @@ use std::str::FromStr;
 
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc, Value};
+use sha2::{Digest, Sha256};
 
 use super::error::OpError;
 use super::fields::{
@@ -328,33 +329,47 @@ fn write_new_clause<T: Transactable + ReadDoc>(
     Ok(())
 }
 
+/// The id of the standard outline's `index`-th clause: the first 16 bytes of
+/// `SHA-256("accord/agreement/standard-outline/v1" ‖ index)`.
+///
+/// Every replica derives the same ids, so two people adding the outline at
+/// the same time write the same keys and the merged agreement holds one
+/// copy (Automerge keeps one of the two concurrent clause maps under each
+/// key; comments and sign-offs name the clause id, so they stay attached
+/// whichever copy wins).
+pub fn standard_outline_clause_id(index: usize) -> ItemId {
+    let mut hash = Sha256::new();
+    hash.update(b"accord/agreement/standard-outline/v1");
+    hash.update((index as u64).to_be_bytes());
+    let digest = hash.finalize();
+    let mut bytes = [0; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    ItemId::from_bytes(bytes)
+}
+
 /// Adds the standard outline (see [`STANDARD_OUTLINE`]) after any existing
-/// clauses, one clause per id in `ids` (exactly as many ids as headings,
-/// all fresh).
-pub fn standard_outline<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    ids: &[ItemId],
-    now: u64,
-) -> Result<(), OpError> {
-    if ids.len() != STANDARD_OUTLINE.len() {
-        return Err(OpError::Invalid {
-            field: "ids",
-            reason: "the standard outline needs one fresh id per clause (11)",
-        });
-    }
+/// clauses, under the ids of [`standard_outline_clause_id`]. A heading whose
+/// clause is already in the document (even removed: restore it from the
+/// removed list instead) is skipped; when every heading is there the
+/// outline is refused with [`OpError::Invalid`] and nothing is written.
+pub fn standard_outline<T: Transactable + ReadDoc>(tx: &mut T, now: u64) -> Result<(), OpError> {
     let now = check_date("time", now)?;
     let map = agreement_map(tx, CLAUSES)?;
-    for (index, id) in ids.iter().enumerate() {
-        let key = id.key();
-        if tx.get(&map, &key)?.is_some() || ids[..index].contains(id) {
-            return Err(OpError::Duplicate {
-                kind: "clause",
-                id: key,
-            });
+    let mut missing = Vec::new();
+    for (index, heading) in STANDARD_OUTLINE.iter().enumerate() {
+        let id = standard_outline_clause_id(index);
+        if tx.get(&map, id.key())?.is_none() {
+            missing.push((id, heading));
         }
     }
-    for (id, (title, body)) in ids.iter().zip(STANDARD_OUTLINE) {
-        let obj = items::create(tx, &map, "clause", *id)?;
+    if missing.is_empty() {
+        return Err(OpError::Invalid {
+            field: "outline",
+            reason: "the standard outline is already in the agreement",
+        });
+    }
+    for (id, (title, body)) in missing {
+        let obj = items::create(tx, &map, "clause", id)?;
         write_new_clause(tx, &obj, title, body, now)?;
     }
     Ok(())
@@ -754,26 +769,7 @@ pub(crate) mod tests {
             ),
             ("move", Box::new(|d| move_clause(d, id(9), 0))),
             ("remove", Box::new(|d| remove_clause(d, id(1), 0))),
-            (
-                "outline count",
-                Box::new(|d| standard_outline(d, &[id(20)], T0)),
-            ),
-            (
-                "outline reuse",
-                Box::new(|d| {
-                    let mut ids: Vec<ItemId> = (20..31).map(id).collect();
-                    ids[10] = id(1);
-                    standard_outline(d, &ids, T0)
-                }),
-            ),
-            (
-                "outline twice",
-                Box::new(|d| {
-                    let mut ids: Vec<ItemId> = (20..31).map(id).collect();
-                    ids[10] = id(20);
-                    standard_outline(d, &ids, T0)
-                }),
-            ),
+            ("outline bad time", Box::new(|d| standard_outline(d, 0))),
         ];
         for (name, op) in failing {
             assert!(op(&mut doc).is_err(), "{name} should fail");
@@ -786,8 +782,7 @@ pub(crate) mod tests {
     fn standard_outline_adds_every_heading_after_existing_clauses() {
         let mut doc = partnership().doc;
         add_clause(&mut doc, id(1), &new("Preamble", ""), T0).unwrap();
-        let ids: Vec<ItemId> = (20..31).map(id).collect();
-        standard_outline(&mut doc, &ids, T0).unwrap();
+        standard_outline(&mut doc, T0).unwrap();
         let read = clauses(&doc);
         assert_eq!(read.len(), 12);
         assert_eq!(read[0].title, "Preamble");
@@ -795,6 +790,54 @@ pub(crate) mod tests {
         assert_eq!(read[11].title, "Renegotiation and exit");
         assert!(read[1..].iter().all(|c| !c.body.is_empty()));
         assert!(read.iter().all(|c| c.status == ClauseStatus::Draft));
+    }
+
+    #[test]
+    fn the_standard_outline_is_added_once_and_skips_what_is_there() {
+        let mut doc = partnership().doc;
+        standard_outline(&mut doc, T0).unwrap();
+        doc.commit();
+        assert!(matches!(
+            standard_outline(&mut doc, T0),
+            Err(OpError::Invalid { field: "outline", .. })
+        ));
+        assert_eq!(doc.pending_ops(), 0);
+        assert_eq!(clauses(&doc).len(), STANDARD_OUTLINE.len());
+        // A removed heading stays removed (restore brings it back).
+        let confidentiality = standard_outline_clause_id(8);
+        remove_clause(&mut doc, confidentiality, T0).unwrap();
+        assert!(standard_outline(&mut doc, T0).is_err());
+        restore_clause(&mut doc, confidentiality).unwrap();
+        assert_eq!(clauses(&doc).len(), STANDARD_OUTLINE.len());
+    }
+
+    #[test]
+    fn two_people_adding_the_outline_at_once_get_one_copy() {
+        let mut alice = partnership()
+            .doc
+            .with_actor(ActorId::from(b"alice".as_slice()));
+        let mut bea = alice.fork().with_actor(ActorId::from(b"bea".as_slice()));
+        standard_outline(&mut alice, T0).unwrap();
+        standard_outline(&mut bea, T0 + 5).unwrap();
+        // Bea comments on a clause of her copy before they meet.
+        let comment = NewComment {
+            clause: standard_outline_clause_id(0),
+            author: members::list(&bea)[0].id,
+            body: "Shorter, please.".into(),
+            reply_to: None,
+        };
+        add_comment(&mut bea, id(90), &comment, T0 + 6).unwrap();
+        sync_pair(&mut alice, &mut bea);
+        for replica in [&alice, &bea] {
+            let read = clauses(replica);
+            let titles: Vec<&str> = read.iter().map(|c| c.title.as_str()).collect();
+            let expected: Vec<&str> = STANDARD_OUTLINE.iter().map(|(t, _)| *t).collect();
+            assert_eq!(titles, expected);
+            assert_eq!(comments(replica, standard_outline_clause_id(0)).len(), 1);
+        }
+        assert_eq!(clauses(&alice), clauses(&bea));
+        // After merging, nobody can add it a second time either.
+        assert!(standard_outline(&mut alice, T0).is_err());
     }
 
     #[test]

@@ -252,14 +252,7 @@ pub fn AgreementPage(
         }
     };
     let outline = move |_| {
-        let ids: Option<Vec<ItemId>> = (0..STANDARD_OUTLINE.len())
-            .map(|_| edit::new_id(error))
-            .collect();
-        if let Some(ids) = ids {
-            apply_into(error, &id, |tx| {
-                agreement::standard_outline(tx, &ids, edit::now())
-            });
-        }
+        apply_into(error, &id, |tx| agreement::standard_outline(tx, edit::now()));
     };
     let mark_seen = move |_| {
         spawn_local(async move {
