@@ -9,6 +9,7 @@
 //! This module is pure bookkeeping (no browser APIs), so it is unit-tested natively.
 
 use accord_shared::ids::DocumentId;
+use accord_shared::model::parties::PartyColour;
 use serde::{Deserialize, Serialize};
 
 /// How often a tab announces itself.
@@ -151,20 +152,24 @@ pub fn expire(peers: &mut Vec<Peer>, now: u64) -> bool {
     peers.len() != before
 }
 
-/// A stable colour for an organization, so each party reads as one colour.
-pub fn party_colour(organization: &str) -> &'static str {
-    const PALETTE: [&str; 6] = [
-        "#2f5bd3", "#b25e09", "#157f3b", "#8e3bb5", "#b42318", "#0e7490",
-    ];
+/// The colour of `organization` among `parties` (each party's name and its
+/// colour as the document resolves it, see
+/// [`accord_shared::model::parties::colours`]); an organization not (yet) in
+/// the document, such as a joining peer's, gets a stable colour from its
+/// name.
+pub fn party_colour(parties: &[(String, PartyColour)], organization: &str) -> &'static str {
+    let wanted = organization.trim();
+    if let Some((_, colour)) = parties
+        .iter()
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case(wanted))
+    {
+        return colour.hex();
+    }
     // FNV-1a: tiny and stable across builds.
-    let hash = organization
-        .trim()
-        .to_lowercase()
-        .bytes()
-        .fold(0x811c_9dc5_u32, |h, b| {
-            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-        });
-    PALETTE[hash as usize % PALETTE.len()]
+    let hash = wanted.to_lowercase().bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    PartyColour::ALL[hash as usize % PartyColour::ALL.len()].hex()
 }
 
 #[cfg(test)]
@@ -238,6 +243,14 @@ mod tests {
             last_seen: 0,
         };
         assert_eq!(peer.initials(), "BB");
-        assert_eq!(party_colour("Globex"), party_colour(" globex "));
+        assert_eq!(party_colour(&[], "Globex"), party_colour(&[], " globex "));
+        // The document's colours win over the name's: two organizations
+        // whose names hash alike still show their own colours.
+        let parties = [
+            ("Acme".to_owned(), PartyColour::Blue),
+            ("Globex".to_owned(), PartyColour::Orange),
+        ];
+        assert_eq!(party_colour(&parties, "acme"), PartyColour::Blue.hex());
+        assert_eq!(party_colour(&parties, "Globex "), PartyColour::Orange.hex());
     }
 }

@@ -1006,6 +1006,18 @@ impl Client {
 
 /// Invites, joining and presence.
 impl Client {
+    /// Each party of `id` by name with the colour it shows in (empty while
+    /// the partnership is not open on this device).
+    pub fn party_colours(&self, id: &DocumentId) -> Vec<(String, parties::PartyColour)> {
+        self.read_doc(id, |doc| {
+            parties::list(doc)
+                .into_iter()
+                .map(|p| (p.name, p.colour))
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
     /// Creates an invite link for the partner organization on a partnership
     /// this device owns: `<origin>/#/join/<document id>/<code>`.
     pub async fn invite(
@@ -1264,4 +1276,11 @@ mod tests {
             assert!((15_000..=30_000).contains(&d), "{d}");
         }
     }
+}
+
+/// The CSS colour of `organization` in partnership `id`: the colour stored
+/// for its party, or one derived from the name while it has none here.
+pub fn party_colour(id: &DocumentId, organization: &str) -> &'static str {
+    let parties = client().map(|c| c.party_colours(id)).unwrap_or_default();
+    crate::presence::party_colour(&parties, organization)
 }

@@ -3,8 +3,9 @@
 use accord_shared::ids::DocumentId;
 use leptos::prelude::*;
 
-use crate::presence::{Peer, initials, party_colour};
+use crate::presence::{Peer, initials};
 use crate::store::Store;
+use crate::sync_client::party_colour;
 
 /// Shows who else is on partnership `id` and on which page, one avatar each,
 /// coloured by their organization. Includes "you" first, so two people on the
@@ -37,7 +38,7 @@ pub fn PresenceBar(
                 let (name, organization) = me();
                 view! {
                     <li class="avatar me" data-testid="presence-peer"
-                        style=format!("--party: {}", party_colour(&organization))
+                        style=format!("--party: {}", party_colour(&id, &organization))
                         title=format!("{name} ({organization}) — you")>
                         <span class="initials" aria-hidden="true">{initials(&name)}</span>
                         <span class="who">{format!("{name} (you)")}</span>
@@ -46,7 +47,7 @@ pub fn PresenceBar(
             }}
             <For each=others key=|p| (p.beacon.session.clone(), p.beacon.page.clone(), p.beacon.name.clone()) let:peer>
                 <li class="avatar" data-testid="presence-peer"
-                    style=format!("--party: {}", party_colour(&peer.beacon.organization))
+                    style=format!("--party: {}", party_colour(&id, &peer.beacon.organization))
                     title=format!("{} ({}) — on {}", peer.beacon.name, peer.beacon.organization, peer.beacon.page)>
                     <span class="initials" aria-hidden="true">{peer.initials()}</span>
                     <span class="who">{format!("{} · {}", peer.beacon.name, peer.beacon.page)}</span>

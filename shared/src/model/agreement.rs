@@ -799,7 +799,10 @@ pub(crate) mod tests {
         doc.commit();
         assert!(matches!(
             standard_outline(&mut doc, T0),
-            Err(OpError::Invalid { field: "outline", .. })
+            Err(OpError::Invalid {
+                field: "outline",
+                ..
+            })
         ));
         assert_eq!(doc.pending_ops(), 0);
         assert_eq!(clauses(&doc).len(), STANDARD_OUTLINE.len());

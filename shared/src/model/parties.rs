@@ -1,5 +1,13 @@
 //! The partner organizations: `parties{id → {name, role, strengths (Text),
-//! wiifm (Text), order}}`.
+//! wiifm (Text), colour?, order}}`.
+//!
+//! `colour` is one of [`PartyColour`]'s stored names, picked when the party
+//! is added (the first colour of the palette no other party shows). Two
+//! parties added at once on two replicas may pick the same colour, and
+//! documents written before colours were stored have none: [`colours`]
+//! resolves both at read time, the same way on every replica (see there),
+//! so two parties of one partnership never show the same colour while the
+//! palette lasts.
 //!
 //! `wiifm` is "what's in it for them": the value this party expects, the
 //! first thing to get right when recruiting a partner.
@@ -8,7 +16,9 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
 use super::error::OpError;
-use super::fields::{get_string, get_text, new_text, non_empty, put, set_text, splice_text_field};
+use super::fields::{
+    get_str, get_string, get_text, new_text, non_empty, put, set_text, splice_text_field,
+};
 use super::ids::PartyId;
 use super::items::{self, Collection};
 use super::vetting;
@@ -18,6 +28,77 @@ const NAME: &str = "name";
 const ROLE: &str = "role";
 const STRENGTHS: &str = "strengths";
 const WIIFM: &str = "wiifm";
+const COLOUR: &str = "colour";
+
+/// The colour that marks a party's people (avatars, pointers, note
+/// authors). Every colour takes white text at WCAG AA contrast (at least
+/// 4.5:1; checked by a test).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PartyColour {
+    /// Blue.
+    Blue,
+    /// Orange (dark enough for white text).
+    Orange,
+    /// Green.
+    Green,
+    /// Purple.
+    Purple,
+    /// Red.
+    Red,
+    /// Teal.
+    Teal,
+    /// Magenta.
+    Magenta,
+    /// Slate grey.
+    Slate,
+}
+
+impl PartyColour {
+    /// The palette, in the order new parties take colours.
+    pub const ALL: [PartyColour; 8] = [
+        Self::Blue,
+        Self::Orange,
+        Self::Green,
+        Self::Purple,
+        Self::Red,
+        Self::Teal,
+        Self::Magenta,
+        Self::Slate,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Blue => "blue",
+            Self::Orange => "orange",
+            Self::Green => "green",
+            Self::Purple => "purple",
+            Self::Red => "red",
+            Self::Teal => "teal",
+            Self::Magenta => "magenta",
+            Self::Slate => "slate",
+        }
+    }
+
+    /// The colour from its stored name (`None` for anything else).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    /// The CSS colour (`#rrggbb`).
+    pub fn hex(self) -> &'static str {
+        match self {
+            Self::Blue => "#1d4ed8",
+            Self::Orange => "#b45309",
+            Self::Green => "#15803d",
+            Self::Purple => "#7e22ce",
+            Self::Red => "#b91c1c",
+            Self::Teal => "#0f766e",
+            Self::Magenta => "#be185d",
+            Self::Slate => "#475569",
+        }
+    }
+}
 
 /// A partner organization.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +113,8 @@ pub struct Party {
     pub strengths: String,
     /// What's in it for it (prose).
     pub wiifm: String,
+    /// The colour it shows in, as resolved by [`colours`].
+    pub colour: PartyColour,
 }
 
 /// The fields of a new party.
@@ -60,31 +143,97 @@ pub struct PartyPatch {
     pub wiifm: Option<String>,
 }
 
-fn read_one<R: ReadDoc>(doc: &R, id: PartyId, obj: &ObjId) -> Party {
+fn read_one<R: ReadDoc>(doc: &R, id: PartyId, obj: &ObjId, colour: PartyColour) -> Party {
     Party {
         id,
         name: get_string(doc, obj, NAME),
         role: get_string(doc, obj, ROLE),
         strengths: get_text(doc, obj, STRENGTHS),
         wiifm: get_text(doc, obj, WIIFM),
+        colour,
     }
 }
 
-/// The parties, in display order (empty if the document has none).
-pub fn list<R: ReadDoc>(doc: &R) -> Vec<Party> {
+/// The live parties in display order with their stored colours.
+fn stored_colours<R: ReadDoc>(doc: &R) -> Vec<(PartyId, ObjId, Option<PartyColour>)> {
     let Ok(items) = Collection::Parties.locate(doc) else {
         return Vec::new();
     };
     items::entries(doc, &items)
         .into_iter()
-        .map(|(id, obj)| read_one(doc, id.into(), &obj))
+        .map(|(id, obj)| {
+            let stored = get_str(doc, &obj, COLOUR).and_then(|c| PartyColour::parse(&c));
+            (id.into(), obj, stored)
+        })
+        .collect()
+}
+
+/// Resolves which colour each live party shows, identically on every
+/// replica, so no two parties share one while the palette lasts:
+///
+/// 1. in party id order, each party keeps its stored colour unless a party
+///    with a smaller id already holds it (two parties added concurrently
+///    that picked the same colour: the larger id gives way);
+/// 2. then, in display order, each party left without a colour (given way,
+///    or from a document older than stored colours) takes the first palette
+///    colour nobody holds; past eight parties colours repeat in palette
+///    order.
+///
+/// Returns `(party, colour)` in display order.
+pub fn colours<R: ReadDoc>(doc: &R) -> Vec<(PartyId, PartyColour)> {
+    resolve(&stored_colours(doc))
+}
+
+fn resolve(parties: &[(PartyId, ObjId, Option<PartyColour>)]) -> Vec<(PartyId, PartyColour)> {
+    let mut by_id: Vec<(PartyId, PartyColour)> = parties
+        .iter()
+        .filter_map(|(id, _, stored)| stored.map(|c| (*id, c)))
+        .collect();
+    by_id.sort();
+    let mut held: Vec<(PartyId, PartyColour)> = Vec::new();
+    for (id, colour) in by_id {
+        if !held.iter().any(|(_, c)| *c == colour) {
+            held.push((id, colour));
+        }
+    }
+    let mut spare = 0;
+    parties
+        .iter()
+        .map(|(id, _, _)| {
+            if let Some((_, colour)) = held.iter().find(|(holder, _)| holder == id) {
+                return (*id, *colour);
+            }
+            let colour = PartyColour::ALL
+                .into_iter()
+                .find(|c| !held.iter().any(|(_, h)| h == c))
+                .unwrap_or_else(|| {
+                    spare += 1;
+                    PartyColour::ALL[(spare - 1) % PartyColour::ALL.len()]
+                });
+            held.push((*id, colour));
+            (*id, colour)
+        })
+        .collect()
+}
+
+/// The parties, in display order (empty if the document has none).
+pub fn list<R: ReadDoc>(doc: &R) -> Vec<Party> {
+    let stored = stored_colours(doc);
+    let colours = resolve(&stored);
+    stored
+        .into_iter()
+        .zip(colours)
+        .map(|((id, obj, _), (_, colour))| read_one(doc, id, &obj, colour))
         .collect()
 }
 
 /// One party, or [`OpError::NotFound`].
 pub fn get<R: ReadDoc>(doc: &R, id: PartyId) -> Result<Party, OpError> {
-    let obj = require(doc, id)?;
-    Ok(read_one(doc, id, &obj))
+    require(doc, id)?;
+    list(doc)
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| OpError::not_found("party", &id))
 }
 
 /// The live party's map, or [`OpError::NotFound`].
@@ -92,7 +241,8 @@ pub(crate) fn require<R: ReadDoc>(doc: &R, id: PartyId) -> Result<ObjId, OpError
     items::require(doc, Collection::Parties, id.into())
 }
 
-/// Adds a party (and its empty vetting scores).
+/// Adds a party (and its empty vetting scores), in the first palette
+/// colour no other party shows.
 pub fn add<T: Transactable + ReadDoc>(
     tx: &mut T,
     id: PartyId,
@@ -101,7 +251,13 @@ pub fn add<T: Transactable + ReadDoc>(
     let name = non_empty("name", &new.name)?;
     let items = Collection::Parties.locate(tx)?;
     vetting::scores_map(tx)?;
+    let shown = colours(tx);
+    let colour = PartyColour::ALL
+        .into_iter()
+        .find(|c| !shown.iter().any(|(_, s)| s == c))
+        .unwrap_or(PartyColour::ALL[shown.len() % PartyColour::ALL.len()]);
     let obj = items::create(tx, &items, "party", id.into())?;
+    tx.put(&obj, COLOUR, colour.as_str())?;
     tx.put(&obj, NAME, name)?;
     tx.put(&obj, ROLE, new.role.trim())?;
     new_text(tx, &obj, STRENGTHS, &new.strengths)?;
@@ -172,6 +328,7 @@ pub fn edit_prose<T: Transactable + ReadDoc>(
 mod tests {
     use super::*;
     use crate::model::test_support::{partnership, sync_pair};
+    use automerge::transaction::Transactable as _;
 
     #[test]
     fn both_organizations_writing_a_party_profile_keep_their_words() {
@@ -212,6 +369,112 @@ mod tests {
         assert_eq!(parties[1].name, "Globex");
         assert_eq!(parties[1].role, "distribution partner");
         assert_eq!(parties[1].wiifm, "Access to Acme's products.");
+    }
+
+    fn named(name: &str) -> NewParty {
+        NewParty {
+            name: name.into(),
+            ..NewParty::default()
+        }
+    }
+
+    #[test]
+    fn each_new_party_takes_the_first_colour_nobody_shows() {
+        let mut fixture = partnership();
+        let doc = &mut fixture.doc;
+        let shown = |doc: &automerge::AutoCommit| -> Vec<PartyColour> {
+            list(doc).iter().map(|p| p.colour).collect()
+        };
+        assert_eq!(shown(doc), [PartyColour::Blue, PartyColour::Orange]);
+        let initech = PartyId::from_bytes([0xc1; 16]);
+        add(doc, initech, &named("Initech")).unwrap();
+        assert_eq!(get(doc, initech).unwrap().colour, PartyColour::Green);
+        // A removed party's colour is free again.
+        items::delete(
+            doc,
+            Collection::Parties,
+            initech.into(),
+            crate::model::test_support::T0,
+        )
+        .unwrap();
+        let umbrella = PartyId::from_bytes([0xd1; 16]);
+        add(doc, umbrella, &named("Umbrella")).unwrap();
+        assert_eq!(get(doc, umbrella).unwrap().colour, PartyColour::Green);
+        // Past the palette, colours repeat rather than fail.
+        for n in 0..8 {
+            add(doc, PartyId::from_bytes([0xe0 + n; 16]), &named("More")).unwrap();
+        }
+        assert_eq!(list(doc).len(), 11);
+    }
+
+    #[test]
+    fn parties_added_at_once_on_two_replicas_show_different_colours() {
+        let mut fixture = partnership();
+        let doc = &mut fixture.doc;
+        let mut other = doc.fork();
+        let (small, large) = (
+            PartyId::from_bytes([0x10; 16]),
+            PartyId::from_bytes([0xf0; 16]),
+        );
+        add(doc, large, &named("Large")).unwrap();
+        add(&mut other, small, &named("Small")).unwrap();
+        // Each replica picked green for its new party.
+        assert_eq!(get(doc, large).unwrap().colour, PartyColour::Green);
+        assert_eq!(get(&other, small).unwrap().colour, PartyColour::Green);
+        sync_pair(doc, &mut other);
+        for replica in [&*doc, &other] {
+            assert_eq!(get(replica, small).unwrap().colour, PartyColour::Green);
+            assert_eq!(get(replica, large).unwrap().colour, PartyColour::Purple);
+            let mut all: Vec<PartyColour> = list(replica).iter().map(|p| p.colour).collect();
+            all.sort();
+            all.dedup();
+            assert_eq!(all.len(), 4, "every party shows its own colour");
+        }
+        assert_eq!(colours(doc), colours(&other));
+    }
+
+    #[test]
+    fn documents_without_stored_colours_still_show_distinct_ones() {
+        let mut fixture = partnership();
+        let doc = &mut fixture.doc;
+        let items = Collection::Parties.locate(doc).unwrap();
+        for party in [fixture.acme, fixture.globex] {
+            let obj = super::super::fields::child_map(doc, &items, &party.key()).unwrap();
+            doc.delete(&obj, COLOUR).unwrap();
+        }
+        assert_eq!(
+            colours(doc),
+            [
+                (fixture.acme, PartyColour::Blue),
+                (fixture.globex, PartyColour::Orange)
+            ]
+        );
+        // A party added to such a document takes a colour neither shows.
+        let initech = PartyId::from_bytes([0x01; 16]);
+        add(doc, initech, &named("Initech")).unwrap();
+        assert_eq!(get(doc, initech).unwrap().colour, PartyColour::Green);
+        assert_eq!(get(doc, fixture.acme).unwrap().colour, PartyColour::Blue);
+    }
+
+    #[test]
+    fn white_text_on_every_party_colour_meets_wcag_aa() {
+        fn channel(hex: &str) -> f64 {
+            let value = f64::from(u8::from_str_radix(hex, 16).unwrap()) / 255.0;
+            if value <= 0.040_45 {
+                value / 12.92
+            } else {
+                ((value + 0.055) / 1.055).powf(2.4)
+            }
+        }
+        for colour in PartyColour::ALL {
+            let hex = &colour.hex()[1..];
+            let luminance = 0.2126 * channel(&hex[0..2])
+                + 0.7152 * channel(&hex[2..4])
+                + 0.0722 * channel(&hex[4..6]);
+            let contrast = 1.05 / (luminance + 0.05);
+            assert!(contrast >= 4.5, "{colour:?}: {contrast:.2}");
+            assert_eq!(PartyColour::parse(colour.as_str()), Some(colour));
+        }
     }
 
     #[test]

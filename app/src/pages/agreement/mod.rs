@@ -20,7 +20,7 @@ use accord_shared::automerge::{Automerge, ChangeHash};
 use accord_shared::export;
 use accord_shared::history::{self as doc_history, ClauseChangeKind};
 use accord_shared::ids::DocumentId;
-use accord_shared::model::agreement::{self, NewClause, STANDARD_OUTLINE};
+use accord_shared::model::agreement::{self, NewClause};
 use accord_shared::model::signoff::{self, PartyState};
 use accord_shared::model::{ItemId, MemberId, members, overview, parties};
 use ed25519_dalek::VerifyingKey;
@@ -252,7 +252,9 @@ pub fn AgreementPage(
         }
     };
     let outline = move |_| {
-        apply_into(error, &id, |tx| agreement::standard_outline(tx, edit::now()));
+        apply_into(error, &id, |tx| {
+            agreement::standard_outline(tx, edit::now())
+        });
     };
     let mark_seen = move |_| {
         spawn_local(async move {

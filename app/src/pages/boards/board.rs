@@ -15,9 +15,10 @@ use wasm_bindgen::JsCast;
 use super::{BoardCtx, People, publish_keys, read_board};
 use crate::components::form::{InlineError, feedback};
 use crate::edit::{self, apply_into};
-use crate::presence::{BoardSpot, party_colour};
+use crate::presence::BoardSpot;
 use crate::store::Store;
 use crate::sync_client::client;
+use crate::sync_client::party_colour;
 
 /// Tells the others where this tab is on the board.
 fn send_spot(id: DocumentId, board: ItemId, pointer: Option<(u16, u16)>, selected: Option<ItemId>) {
@@ -488,14 +489,14 @@ fn HereNow() -> impl IntoView {
                 let (name, organization) = me();
                 view! {
                     <li class="avatar me" data-testid="board-here-peer"
-                        style=format!("--party: {}", party_colour(&organization))>
+                        style=format!("--party: {}", party_colour(&ctx.id, &organization))>
                         <span class="who">{format!("{name} (you, {organization})")}</span>
                     </li>
                 }
             }}
             {move || here().into_iter().map(|(name, organization)| view! {
                 <li class="avatar" data-testid="board-here-peer"
-                    style=format!("--party: {}", party_colour(&organization))>
+                    style=format!("--party: {}", party_colour(&ctx.id, &organization))>
                     <span class="who">{format!("{name} ({organization})")}</span>
                 </li>
             }).collect_view()}
@@ -529,7 +530,7 @@ fn Cursors() -> impl IntoView {
                     "left: {}%; top: {}%; --party: {}",
                     f64::from(x) / 100.0,
                     f64::from(y) / 100.0,
-                    party_colour(&organization)
+                    party_colour(&ctx.id, &organization)
                 )>
                 <span>{name}</span>
             </div>

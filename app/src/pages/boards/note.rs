@@ -19,9 +19,9 @@ use crate::components::form::{InlineError, feedback};
 use crate::components::live_text::is_focused;
 use crate::edit::{self, apply_into};
 use crate::pages::Route;
-use crate::presence::party_colour;
 use crate::store::Store;
 use crate::sync_client::client;
+use crate::sync_client::party_colour;
 
 /// The note's new text when the user turned `base` into `typed` while the
 /// document moved from `base` to `current` (someone else typed in the same
@@ -160,7 +160,7 @@ pub fn NoteCard(
     let outline = move || {
         selected_by()
             .first()
-            .map(|(_, org)| format!("--peer: {}", party_colour(org)))
+            .map(|(_, org)| format!("--peer: {}", party_colour(&ctx.id, org)))
             .unwrap_or_default()
     };
 
@@ -436,7 +436,7 @@ pub fn NoteCard(
                     let (name, org) = author();
                     view! {
                         <span class="note-author" data-testid="note-author"
-                            style=format!("--party: {}", party_colour(&org))>
+                            style=format!("--party: {}", party_colour(&ctx.id, &org))>
                             {if org.is_empty() { name } else { format!("{name} · {org}") }}
                         </span>
                     }
