@@ -430,11 +430,47 @@ impl Client {
         Ok(result?.token)
     }
 
-    /// Stores the member profile used for new partnerships and presence.
+    /// Stores the member profile used for new partnerships and presence,
+    /// and renames this person's member record in every partnership held
+    /// here (where they can edit), so partners see the new name and title.
     pub async fn set_profile(&self, profile: Profile) -> Result<(), ClientError> {
         profile.save(&self.storage).await?;
         self.store.profile.set(profile);
+        let held: Vec<DocumentId> = self.engine.borrow().documents().copied().collect();
+        for id in held {
+            if self.is_viewer(&id) {
+                continue;
+            }
+            if let Err(error) = self.rename_self(&id) {
+                browser::log(&format!("accord: could not rename in {id}: {error}"));
+            }
+        }
         Ok(())
+    }
+
+    /// Brings this device's member record in `id` in line with the profile
+    /// (name and title), as one change; nothing when they match, when the
+    /// profile has no name yet or when this person is not a member.
+    fn rename_self(&self, id: &DocumentId) -> Result<(), ClientError> {
+        let profile = self.store.profile.get_untracked();
+        let name = profile.name.trim().to_owned();
+        if name.is_empty() {
+            return Ok(());
+        }
+        let title = profile.title.trim().to_owned();
+        let public_key = self.identity.borrow().public_key_hex();
+        let member = self.read_doc(id, |doc| {
+            members::list(doc).into_iter().find(|m| {
+                m.left_at.is_none() && m.public_key.as_deref() == Some(public_key.as_str())
+            })
+        });
+        let Some(Some(member)) = member else {
+            return Ok(());
+        };
+        if member.name == name && member.title == title {
+            return Ok(());
+        }
+        self.edit(id, |tx| members::rename(tx, member.id, &name, &title))
     }
 
     /// Creates a partnership document, stores it, claims it on the relay
@@ -647,7 +683,16 @@ impl Client {
             .into_iter()
             .find(|m| m.left_at.is_none() && m.public_key.as_deref() == Some(public_key.as_str()));
         let member = match existing {
-            Some(member) => member.id,
+            Some(member) => {
+                // Catch up with a profile changed while this partnership
+                // was not open here.
+                let profile = self.store.profile.get_untracked();
+                let (name, title) = (profile.name.trim(), profile.title.trim());
+                if !name.is_empty() && (member.name != name || member.title != title) {
+                    members::rename(tx, member.id, name, title)?;
+                }
+                member.id
+            }
             None => {
                 let party_id = match parties::list(tx)
                     .into_iter()
@@ -1037,6 +1082,14 @@ impl Client {
         let token = self.token().await?;
         let grant = api::redeem_invite(&self.origin, &token, code).await?;
         self.storage.put_meta(&party_key(&id), &grant.party).await?;
+        let mut profile = self.store.profile.get_untracked();
+        if profile.organization.trim().is_empty() {
+            // Someone whose first step is an invite belongs to the invited
+            // organization: their profile says so from now on.
+            profile.organization.clone_from(&grant.party);
+            profile.save(&self.storage).await?;
+            self.store.profile.set(profile);
+        }
         self.parties.borrow_mut().insert(id, grant.party.clone());
         let held = self.engine.borrow().document(&id).is_some();
         if held {
@@ -1261,6 +1314,13 @@ mod boards;
 mod status;
 mod writer;
 
+/// The CSS colour of `organization` in partnership `id`: the colour stored
+/// for its party, or one derived from the name while it has none here.
+pub fn party_colour(id: &DocumentId, organization: &str) -> &'static str {
+    let parties = client().map(|c| c.party_colours(id)).unwrap_or_default();
+    crate::presence::party_colour(&parties, organization)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1276,11 +1336,4 @@ mod tests {
             assert!((15_000..=30_000).contains(&d), "{d}");
         }
     }
-}
-
-/// The CSS colour of `organization` in partnership `id`: the colour stored
-/// for its party, or one derived from the name while it has none here.
-pub fn party_colour(id: &DocumentId, organization: &str) -> &'static str {
-    let parties = client().map(|c| c.party_colours(id)).unwrap_or_default();
-    crate::presence::party_colour(&parties, organization)
 }

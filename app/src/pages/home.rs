@@ -16,7 +16,19 @@ pub const NEW_TITLE: &str = "Untitled partnership";
 pub fn HomePage() -> impl IntoView {
     let store = expect_context::<Store>();
     let busy = RwSignal::new(false);
+    // The profile form's fold, opened when "New partnership" needs it.
+    let profile_open = RwSignal::new(false);
+    let profile_first = RwSignal::new(false);
     let create = move |_| {
+        if !store.profile.with_untracked(Profile::is_complete) {
+            // A partnership records its creator's organization: ask for it
+            // rather than writing a placeholder partners would see.
+            profile_open.set(true);
+            profile_first.set(true);
+            focus_profile_name();
+            return;
+        }
+        profile_first.set(false);
         let Some(client) = client() else { return };
         busy.set(true);
         spawn_local(async move {
@@ -29,7 +41,12 @@ pub fn HomePage() -> impl IntoView {
     };
     view! {
         <section class="home">
-            <ProfileForm/>
+            <ProfileForm open=profile_open/>
+            {move || (profile_first.get() && !store.profile.with(Profile::is_complete)).then(|| view! {
+                <p class="notice profile-first" role="alert" data-testid="profile-first">
+                    "Before creating a partnership, say who you are: your name and organization are shown to the partners."
+                </p>
+            })}
             <div class="toolbar">
                 <h1>"Partnerships"</h1>
                 <button
@@ -97,6 +114,22 @@ fn remove(id: accord_shared::ids::DocumentId, title: &str) {
     }
 }
 
+/// Moves the keyboard focus to the profile's name field.
+fn focus_profile_name() {
+    use wasm_bindgen::JsCast;
+    let field = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector("[data-testid='profile-name']")
+                .ok()
+                .flatten()
+        })
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(field) = field {
+        let _ = field.focus();
+    }
+}
+
 fn display_title(title: &str) -> String {
     if title.trim().is_empty() {
         "(untitled)".to_owned()
@@ -108,7 +141,10 @@ fn display_title(title: &str) -> String {
 /// The member profile: asked on first run (open until name and organization
 /// are given), then folded away. Saved to IndexedDB on every change.
 #[component]
-fn ProfileForm() -> impl IntoView {
+fn ProfileForm(
+    /// Whether the form is unfolded.
+    open: RwSignal<bool>,
+) -> impl IntoView {
     let store = expect_context::<Store>();
     let save = move |update: fn(&mut Profile, String)| {
         move |ev: leptos::ev::Event| {
@@ -127,7 +163,6 @@ fn ProfileForm() -> impl IntoView {
     };
     // Open on first run; after that the user folds it as they like (it must
     // not fold itself while they are still filling it in).
-    let open = RwSignal::new(false);
     Effect::new(move |done: Option<bool>| {
         if done == Some(true) || !store.ready.get() {
             return done.unwrap_or(false);

@@ -176,6 +176,36 @@ pub fn add<T: Transactable + ReadDoc>(
     Ok(())
 }
 
+/// The longest member name or job title accepted, in characters.
+pub const MAX_PROFILE_CHARS: usize = 120;
+
+/// Sets a member's name and job title: what a person does when they edit
+/// "who you are". Every view reads names from the member record, so the
+/// new name shows on everything they wrote or signed before. The name is
+/// required; both are one line of at most [`MAX_PROFILE_CHARS`]
+/// characters. A member who left cannot be renamed.
+pub fn rename<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: MemberId,
+    name: &str,
+    title: &str,
+) -> Result<(), OpError> {
+    let name = non_empty("name", name)?;
+    let title = title.trim();
+    for (field, text) in [("name", name.as_str()), ("title", title)] {
+        if text.chars().count() > MAX_PROFILE_CHARS || text.contains(['\n', '\r']) {
+            return Err(OpError::Invalid {
+                field,
+                reason: "one line of at most 120 characters",
+            });
+        }
+    }
+    let obj = require(tx, id)?;
+    put(tx, &obj, NAME, name)?;
+    put(tx, &obj, TITLE, title)?;
+    Ok(())
+}
+
 /// Edits a member, field by field.
 pub fn update<T: Transactable + ReadDoc>(
     tx: &mut T,
@@ -306,6 +336,63 @@ mod tests {
 
     use super::*;
     use crate::model::test_support::{T0, partnership};
+
+    #[test]
+    fn rename_validates_and_changes_only_name_and_title() {
+        let mut fixture = partnership();
+        let (doc, bob) = (&mut fixture.doc, fixture.bob);
+        let long = "x".repeat(MAX_PROFILE_CHARS + 1);
+        for (name, title) in [
+            (" ", "t"),
+            ("Bob\nBrown", ""),
+            (long.as_str(), ""),
+            ("Bob", long.as_str()),
+        ] {
+            assert!(
+                rename(doc, bob, name, title).is_err(),
+                "{name:?} / {title:?}"
+            );
+        }
+        assert!(matches!(
+            rename(doc, MemberId::from_bytes([9; 16]), "Nobody", ""),
+            Err(OpError::NotFound { kind: "member", .. })
+        ));
+        assert_eq!(doc.pending_ops(), 0);
+        rename(doc, bob, "  Robert Brown ", " Alliances lead ").unwrap();
+        let renamed = get(doc, bob).unwrap();
+        assert_eq!(renamed.name, "Robert Brown");
+        assert_eq!(renamed.title, "Alliances lead");
+        assert_eq!(renamed.party, Some(fixture.globex));
+    }
+
+    #[test]
+    fn a_rename_shows_on_what_the_member_wrote_before_and_meanwhile() {
+        use crate::model::agreement::{self, NewClause, NewComment};
+        use crate::model::test_support::{id, sync_pair};
+        let mut fixture = partnership();
+        let (doc, bob) = (&mut fixture.doc, fixture.bob);
+        let clause = NewClause {
+            title: "Term".into(),
+            body: String::new(),
+        };
+        agreement::add_clause(doc, id(1), &clause, T0).unwrap();
+        let mut bobs_laptop = doc.fork();
+        // Bob comments offline on one replica while his rename happens on
+        // the other; after they meet, his comment carries his new name.
+        let comment = NewComment {
+            clause: id(1),
+            author: bob,
+            body: "One year?".into(),
+            reply_to: None,
+        };
+        agreement::add_comment(&mut bobs_laptop, id(2), &comment, T0).unwrap();
+        rename(doc, bob, "Robert Brown", "Alliances lead").unwrap();
+        sync_pair(doc, &mut bobs_laptop);
+        for replica in [&*doc, &bobs_laptop] {
+            let author = agreement::comments(replica, id(1))[0].root.author.unwrap();
+            assert_eq!(get(replica, author).unwrap().name, "Robert Brown");
+        }
+    }
 
     #[test]
     fn add_and_read_members() {
