@@ -1079,6 +1079,14 @@ impl Client {
     /// adds this device's person as a member of the invited party. Joining a
     /// partnership already on this device only redeems the code.
     pub async fn join(self: &Rc<Self>, id: DocumentId, code: &str) -> Result<(), ClientError> {
+        let grant = self.redeem(id, code).await?;
+        self.enter(id, grant).await
+    }
+
+    /// Redeems an invite for `id` (the first half of [`Self::join`]): the
+    /// device may now open the partnership, acting for the grant's party,
+    /// which also becomes the profile's organization if it had none.
+    pub async fn redeem(&self, id: DocumentId, code: &str) -> Result<api::Grant, ClientError> {
         let token = self.token().await?;
         let grant = api::redeem_invite(&self.origin, &token, code).await?;
         self.storage.put_meta(&party_key(&id), &grant.party).await?;
@@ -1091,6 +1099,16 @@ impl Client {
             self.store.profile.set(profile);
         }
         self.parties.borrow_mut().insert(id, grant.party.clone());
+        Ok(grant)
+    }
+
+    /// Fetches a partnership whose invite was redeemed (see [`Self::redeem`])
+    /// and adds this device's person as a member of the invited party.
+    pub async fn enter(
+        self: &Rc<Self>,
+        id: DocumentId,
+        grant: api::Grant,
+    ) -> Result<(), ClientError> {
         let held = self.engine.borrow().document(&id).is_some();
         if held {
             // Already here: keep the record's role in step with the new grant.

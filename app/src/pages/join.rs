@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 use super::{Route, navigate};
-use crate::api::ApiError;
+use crate::api::{ApiError, Grant};
 use crate::store::Store;
 use crate::sync_client::{ClientError, client};
 
@@ -50,9 +50,9 @@ fn explain(error: &ClientError) -> String {
 enum JoinStep {
     /// Waiting for the device's stored profile to load.
     Loading,
-    /// The person has not said who they are yet: asked before joining, so
-    /// partners never see a placeholder name.
-    AskingWhoYouAre,
+    /// The invite is redeemed but the person has not said who they are
+    /// yet: asked before joining, so partners never see a placeholder name.
+    AskingWhoYouAre(Grant),
     /// Redeeming the code and fetching the partnership.
     Joining,
     /// It failed, for this reason (worded for the person).
@@ -73,41 +73,50 @@ pub fn JoinPage(
         .and_then(|w| w.location().hash().ok())
         .unwrap_or_default();
     let code = code_from_hash(&hash, &id);
-    let join = move |code: String| {
-        let Some(client) = client() else {
-            return false;
-        };
+    // Joins with a redeemed grant: fetch the partnership, become a member.
+    let enter = move |grant: Grant| {
+        let Some(client) = client() else { return };
         step.set(JoinStep::Joining);
         spawn_local(async move {
-            match client.join(id, &code).await {
+            match client.enter(id, grant).await {
                 Ok(()) => navigate(Route::Partnership(id)),
                 Err(error) => step.set(JoinStep::Failed(explain(&error))),
             }
         });
-        true
     };
-    let start_code = code.clone();
     Effect::new(move |done: Option<bool>| {
         if done == Some(true) || !store.ready.get() {
             return done.unwrap_or(false);
         }
-        let Some(code) = start_code.clone() else {
+        let Some(code) = code.clone() else {
             step.set(JoinStep::Failed(
                 "This invite link is incomplete: copy the whole link and open it again.".into(),
             ));
             return true;
         };
-        if store.profile.with_untracked(|p| p.name.trim().is_empty()) {
-            step.set(JoinStep::AskingWhoYouAre);
-            return true;
-        }
-        join(code)
+        let Some(client) = client() else {
+            return false;
+        };
+        step.set(JoinStep::Joining);
+        spawn_local(async move {
+            match client.redeem(id, &code).await {
+                Err(error) => step.set(JoinStep::Failed(explain(&error))),
+                Ok(grant) if store.profile.with_untracked(|p| p.name.trim().is_empty()) => {
+                    step.set(JoinStep::AskingWhoYouAre(grant));
+                }
+                Ok(grant) => enter(grant),
+            }
+        });
+        true
     });
     let name = RwSignal::new(String::new());
     let title = RwSignal::new(String::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let chosen = name.get_untracked().trim().to_owned();
+        let JoinStep::AskingWhoYouAre(grant) = step.get_untracked() else {
+            return;
+        };
         if chosen.is_empty() {
             return;
         }
@@ -115,14 +124,11 @@ pub fn JoinPage(
         let mut profile = store.profile.get_untracked();
         profile.name = chosen;
         profile.title = title.get_untracked().trim().to_owned();
-        let code = code.clone();
         spawn_local(async move {
             if let Err(error) = client.set_profile(profile).await {
                 store.report(format!("could not save your profile: {error}"));
             }
-            if let Some(code) = code {
-                join(code);
-            }
+            enter(grant);
         });
     };
     view! {
@@ -131,10 +137,14 @@ pub fn JoinPage(
                 JoinStep::Loading | JoinStep::Joining => view! {
                     <p class="muted" data-testid="join-progress">"Joining the partnership…"</p>
                 }.into_any(),
-                JoinStep::AskingWhoYouAre => view! {
-                    <form class="join-who" data-testid="join-who" on:submit=submit.clone()>
+                JoinStep::AskingWhoYouAre(grant) => view! {
+                    <form class="join-who" data-testid="join-who" on:submit=submit>
                         <h1>"You are invited to a partnership"</h1>
-                        <p>"Tell the partners who you are. You join the organization the invite is for; you can change your name and title later."</p>
+                        <p>"Tell the partners who you are. You can change your name and title later."</p>
+                        <p class="field">
+                            <span>"Organization (set by the invite)"</span>
+                            <strong data-testid="join-organization">{grant.party}</strong>
+                        </p>
                         <label class="field">
                             <span>"Your name"</span>
                             <input data-testid="join-name" type="text" autocomplete="name" required

@@ -328,7 +328,6 @@ pub fn edit_prose<T: Transactable + ReadDoc>(
 mod tests {
     use super::*;
     use crate::model::test_support::{partnership, sync_pair};
-    use automerge::transaction::Transactable as _;
 
     #[test]
     fn both_organizations_writing_a_party_profile_keep_their_words() {

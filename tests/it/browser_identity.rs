@@ -1,0 +1,148 @@
+//! Browser end-to-end for who people are: a first-time visitor who opens an
+//! invite link is asked their name before joining (and partners see that
+//! name, never a placeholder); renaming yourself shows on the partner's
+//! screen; "New partnership" asks for the profile first; each party shows
+//! in its own colour. Screenshots of the new screens at phone, tablet and
+//! desktop widths go to `docs/screenshots/` (see [`screenshots`]).
+//!
+//! Set `ACCORD_SKIP_BROWSER=1` to skip.
+
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use serde_json::json;
+
+use crate::device::{Device, tid};
+use crate::helpers::Relay;
+use crate::webdriver::{Driver, setup};
+
+/// The widths every changed screen is checked and photographed at.
+const WIDTHS: [u32; 3] = [360, 768, 1280];
+
+/// Photographs the current page at each of [`WIDTHS`] into
+/// `docs/screenshots/<name>-<width>.png`, checking at each width that the
+/// page does not scroll sideways.
+fn screenshots(d: &Device, name: &str) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    std::fs::create_dir_all(&dir).expect("creating docs/screenshots");
+    for width in WIDTHS {
+        d.cmd(
+            "POST",
+            "/window/rect",
+            Some(&json!({ "width": width, "height": 900 })),
+        );
+        d.wait(&format!("the page to fit {width} px"), |d| {
+            d.script(
+                "return document.documentElement.scrollWidth <= document.documentElement.clientWidth;",
+                &json!([]),
+            ) == json!(true)
+        });
+        let png = d.cmd("GET", "/screenshot", None);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("a base64 screenshot"))
+            .expect("screenshot is base64");
+        std::fs::write(dir.join(format!("{name}-{width}.png")), bytes)
+            .expect("writing a screenshot");
+    }
+    d.cmd(
+        "POST",
+        "/window/rect",
+        Some(&json!({ "width": 1280, "height": 900 })),
+    );
+}
+
+/// The `--party` colour of each element matching `css`.
+fn party_colours(d: &Device, css: &str) -> Vec<String> {
+    d.script(
+        "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.style.getPropertyValue('--party').trim());",
+        &json!([css]),
+    )
+    .as_array()
+    .map(|all| {
+        all.iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+#[test]
+fn invite_asks_who_you_are_then_partners_see_the_real_name_and_renames() {
+    let Some(setup) = setup("browser identity test") else {
+        return;
+    };
+    let relay = Relay::start_with_web(&setup.dist);
+    let driver = Driver::start(&setup.chromedriver);
+    let a = Device::open(&driver, &setup.chromium, "acme");
+    let b = Device::open(&driver, &setup.chromium, "globex");
+    let home = format!("{}/", relay.http_url());
+
+    // A presses "New partnership" before saying who they are: asked first.
+    a.goto(&home);
+    a.wait_text(&tid("sync-status"), "Saved");
+    a.click(&tid("new-partnership"));
+    a.wait("the profile asked for first", |d| {
+        !d.all(&tid("profile-first")).is_empty()
+            && d.prop("details.profile", "open") == Some(json!(true))
+    });
+    assert!(
+        !a.url().contains("#/p/"),
+        "no partnership without a profile"
+    );
+    screenshots(&a, "profile-first");
+    a.profile_titled("Alice Adams", "Acme", "Head of partnerships");
+    assert!(a.all(&tid("profile-first")).is_empty());
+    a.click(&tid("new-partnership"));
+    a.wait_value(&tid("title-input"), "Untitled partnership");
+    let base = a.url();
+    a.click(&tid("invite-open"));
+    a.fill(&tid("invite-party"), "Globex");
+    a.click(&tid("invite-create"));
+    a.wait("an invite link", |d| {
+        d.value(&tid("invite-link")).contains("#/join/")
+    });
+    let link = a.value(&tid("invite-link"));
+
+    // B opens the link before ever filling in a profile: asked who they
+    // are, with the organization fixed by the invite.
+    b.goto(&link);
+    b.wait_text(&tid("join-organization"), "Globex");
+    screenshots(&b, "join-who-are-you");
+    b.fill(&tid("join-name"), "Bob Brown");
+    b.fill(&tid("join-title"), "Alliances lead");
+    b.click(&tid("join-submit"));
+    b.wait_value(&tid("title-input"), "Untitled partnership");
+    for device in [&a, &b] {
+        device.wait("Bob's real name on both screens", |d| {
+            let parties = d.text(&tid("party-list"));
+            parties.contains("Bob Brown") && !parties.contains("Unnamed")
+        });
+    }
+
+    // Each organization shows in its own colour: both avatars differ.
+    a.wait("both people present", |d| {
+        d.all(&tid("presence-peer")).len() == 2
+    });
+    let colours = party_colours(&a, &tid("presence-peer"));
+    assert_eq!(colours.len(), 2, "{colours:?}");
+    assert_ne!(colours[0], colours[1], "two parties, one colour");
+    assert_eq!(party_colours(&b, &tid("presence-peer")).len(), 2);
+
+    // B's profile took the invited organization; B renames themself and A
+    // sees the new name in the parties list.
+    b.goto(&home);
+    b.wait("the profile to hold the invited organization", |d| {
+        d.text(&tid("profile-summary"))
+            .contains("Bob Brown · Globex")
+    });
+    b.click(&tid("profile-summary"));
+    b.enter(&tid("profile-name"), "Robert Brown");
+    a.wait("the rename on the partner's screen", |d| {
+        let parties = d.text(&tid("party-list"));
+        parties.contains("Robert Brown") && !parties.contains("Bob Brown")
+    });
+    b.goto(&base);
+    b.wait("the new name on B too", |d| {
+        d.text(&tid("party-list")).contains("Robert Brown")
+    });
+}
