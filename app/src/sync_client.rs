@@ -21,7 +21,9 @@ use accord_shared::protocol::{
 };
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures_util::StreamExt;
-use leptos::prelude::{GetUntracked, Notify, Set, Update, UpdateUntracked, WithUntracked};
+use leptos::prelude::{
+    GetUntracked, Notify, Set, Track, Update, UpdateUntracked, WithUntracked, use_context,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
@@ -1334,7 +1336,12 @@ mod writer;
 
 /// The CSS colour of `organization` in partnership `id`: the colour stored
 /// for its party, or one derived from the name while it has none here.
+/// Inside a reactive closure it re-runs when the document changes (a party
+/// arriving by sync, say).
 pub fn party_colour(id: &DocumentId, organization: &str) -> &'static str {
+    if let Some(store) = use_context::<Store>() {
+        store.revision.track();
+    }
     let parties = client().map(|c| c.party_colours(id)).unwrap_or_default();
     crate::presence::party_colour(&parties, organization)
 }

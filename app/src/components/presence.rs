@@ -47,7 +47,10 @@ pub fn PresenceBar(
             }}
             <For each=others key=|p| (p.beacon.session.clone(), p.beacon.page.clone(), p.beacon.name.clone()) let:peer>
                 <li class="avatar" data-testid="presence-peer"
-                    style=format!("--party: {}", party_colour(&id, &peer.beacon.organization))
+                    style={
+                        let organization = peer.beacon.organization.clone();
+                        move || format!("--party: {}", party_colour(&id, &organization))
+                    }
                     title=format!("{} ({}) — on {}", peer.beacon.name, peer.beacon.organization, peer.beacon.page)>
                     <span class="initials" aria-hidden="true">{peer.initials()}</span>
                     <span class="who">{format!("{} · {}", peer.beacon.name, peer.beacon.page)}</span>
