@@ -51,6 +51,28 @@ pub fn random_unit() -> f64 {
     js_sys::Math::random()
 }
 
+/// Copies `text` to the clipboard through `navigator.clipboard.writeText`.
+/// Fails where the Clipboard API is missing or refused (an insecure origin,
+/// a denied permission): the caller then offers the text to copy by hand.
+pub async fn copy_to_clipboard(text: &str) -> Result<(), BrowserError> {
+    let navigator = JsValue::from(window()?.navigator());
+    let clipboard = js_sys::Reflect::get(&navigator, &JsValue::from_str("clipboard"))?;
+    if clipboard.is_undefined() || clipboard.is_null() {
+        return Err(BrowserError::Js(
+            "the clipboard is not available here".into(),
+        ));
+    }
+    let write = js_sys::Reflect::get(&clipboard, &JsValue::from_str("writeText"))?
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| BrowserError::Js("the clipboard cannot take text here".into()))?;
+    let promise = write
+        .call1(&clipboard, &JsValue::from_str(text))?
+        .dyn_into::<js_sys::Promise>()
+        .map_err(|_| BrowserError::Js("the clipboard did not answer".into()))?;
+    wasm_bindgen_futures::JsFuture::from(promise).await?;
+    Ok(())
+}
+
 /// Offers `text` to the user as a file download named `filename` of type
 /// `mime`: a Blob behind an object URL, clicked through a temporary link,
 /// and the URL revoked a little later.

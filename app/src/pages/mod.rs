@@ -33,24 +33,32 @@ pub enum Route {
     Join(DocumentId),
     /// One of a partnership's plan pages (`#/p/<id>/<page>`).
     Plan(DocumentId, plan::PlanPage),
+    /// A fragment that names no page: a mistyped partnership id or page
+    /// name (shown as "not found" with a way back, never silently home).
+    NotFound,
 }
 
 impl Route {
-    /// Parses a fragment such as `#/p/<id>`; anything else is [`Route::Home`].
+    /// Parses a fragment such as `#/p/<id>`: empty or `#/` is
+    /// [`Route::Home`], anything unrecognised [`Route::NotFound`].
     pub fn from_hash(hash: &str) -> Self {
         if let Some(id) = join::document_from_hash(hash) {
             return Self::Join(id);
         }
-        let Some(rest) = hash.trim_start_matches('#').strip_prefix("/p/") else {
+        let path = hash.trim_start_matches('#');
+        if path.is_empty() || path == "/" {
             return Self::Home;
+        }
+        let Some(rest) = path.strip_prefix("/p/") else {
+            return Self::NotFound;
         };
         let (id, page) = rest.split_once('/').unwrap_or((rest, ""));
         match (DocumentId::parse_url_or_id(id), page) {
             (Ok(id), "") => Self::Partnership(id),
             (Ok(id), page) => {
-                plan::PlanPage::from_slug(page).map_or(Self::Home, |p| Self::Plan(id, p))
+                plan::PlanPage::from_slug(page).map_or(Self::NotFound, |p| Self::Plan(id, p))
             }
-            (Err(_), _) => Self::Home,
+            (Err(_), _) => Self::NotFound,
         }
     }
 
@@ -61,6 +69,7 @@ impl Route {
             Self::Partnership(id) => format!("#/p/{id}"),
             Self::Join(id) => format!("#/join/{id}"),
             Self::Plan(id, page) => format!("#/p/{id}/{}", page.slug()),
+            Self::NotFound => "#/not-found".to_owned(),
         }
     }
 }
@@ -105,8 +114,21 @@ pub fn App() -> impl IntoView {
                 Route::Partnership(id) => view! { <PartnershipPage id=id/> }.into_any(),
                 Route::Join(id) => view! { <JoinPage id=id/> }.into_any(),
                 Route::Plan(id, page) => view! { <plan::PlanView id=id page=page/> }.into_any(),
+                Route::NotFound => view! { <NotFound/> }.into_any(),
             }}
         </main>
+    }
+}
+
+/// What a mistyped or outdated link shows: what happened and a way back.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    view! {
+        <section class="not-found" data-testid="not-found">
+            <h1>"Page not found"</h1>
+            <p>"This link does not lead to a partnership or one of its pages. It may be mistyped or cut short."</p>
+            <p><a href="#/" data-testid="not-found-home">"Go to your partnerships"</a></p>
+        </section>
     }
 }
 
@@ -123,11 +145,13 @@ mod tests {
         );
         assert_eq!(Route::from_hash("#/"), Route::Home);
         assert_eq!(Route::from_hash(""), Route::Home);
-        assert_eq!(Route::from_hash("#/p/not-an-id"), Route::Home);
+        assert_eq!(Route::from_hash("#/p/not-an-id"), Route::NotFound);
+        assert_eq!(Route::from_hash("#/elsewhere"), Route::NotFound);
+        assert_eq!(Route::from_hash("#"), Route::Home);
         for page in plan::PlanPage::ALL {
             let route = Route::Plan(id, page);
             assert_eq!(Route::from_hash(&route.hash()), route);
         }
-        assert_eq!(Route::from_hash(&format!("#/p/{id}/nope")), Route::Home);
+        assert_eq!(Route::from_hash(&format!("#/p/{id}/nope")), Route::NotFound);
     }
 }

@@ -15,6 +15,9 @@ use crate::presence::Here;
 use crate::store::Store;
 use crate::sync_client::client;
 
+/// Shown for a partnership id this device does not hold.
+const NOT_HERE: &str = "This partnership is not on this device.";
+
 /// The page name announced in presence.
 const PAGE: &str = "overview";
 
@@ -89,13 +92,21 @@ pub fn PartnershipPage(
         } else if client().is_some_and(|c| c.field(&id, "title").is_some()) {
             "Fetching the partnership from the relay…"
         } else {
-            "This partnership is not on this device."
+            NOT_HERE
         }
     };
     let viewer = super::plan::viewer(store, id);
     let purpose_error = feedback();
     view! {
-        <Show when=held fallback=move || view! { <p class="muted">{missing}</p> }>
+        <Show when=held fallback=move || view! {
+            <section class="not-found" data-testid="partnership-missing">
+                <p class="muted">{missing}</p>
+                {move || (missing() == NOT_HERE).then(|| view! {
+                    <p>"Open the invite link the partner sent you, or check the address."</p>
+                    <p><a href="#/" data-testid="not-found-home">"Go to your partnerships"</a></p>
+                })}
+            </section>
+        }>
             <super::plan::PlanTabs id=id/>
             <article class="partnership">
                 <div class="toolbar">
@@ -133,7 +144,11 @@ pub fn PartnershipPage(
                 </fieldset>
                 <super::operate::attention::ReportExport id=id/>
                 <InvitePanel id=id/>
-                <p class="muted doc-url" data-testid="document-url">{id.url()}</p>
+                <details class="doc-details" data-testid="document-details">
+                    <summary>"Details"</summary>
+                    <p class="muted">"The partnership's document address (for support and the command-line tools):"</p>
+                    <p class="muted doc-url" data-testid="document-url">{id.url()}</p>
+                </details>
             </article>
         </Show>
     }
@@ -205,13 +220,66 @@ fn InvitePanel(id: DocumentId) -> impl IntoView {
                 </button>
             </form>
             {move || problem.get().map(|text| view! { <p class="error-text" role="alert" data-testid="invite-error">{text}</p> })}
-            {move || link.get().map(|url| view! {
-                <label class="field">
-                    <span>"Send this link to the partner (it works once)"</span>
-                    <input data-testid="invite-link" type="text" readonly prop:value=url/>
-                </label>
-            })}
+            {move || link.get().map(|url| view! { <InviteLink url=url/> })}
         </details>
+    }
+}
+
+/// What the invite link's Copy button last did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Copied {
+    /// Not pressed yet (or the link changed).
+    Not,
+    /// The link is on the clipboard.
+    Yes,
+    /// The clipboard refused; the link is selected for copying by hand.
+    ByHand,
+}
+
+/// A fresh invite link with a Copy button: the clipboard API when the
+/// browser allows it, with a visible "Copied"; otherwise the link is
+/// selected so Ctrl+C (or the long-press menu) copies it.
+#[component]
+fn InviteLink(url: String) -> impl IntoView {
+    let copied = RwSignal::new(Copied::Not);
+    let field = NodeRef::<leptos::html::Input>::new();
+    let text = url.clone();
+    let copy = move |_| {
+        let text = text.clone();
+        spawn_local(async move {
+            match crate::browser::copy_to_clipboard(&text).await {
+                Ok(()) => copied.set(Copied::Yes),
+                Err(_) => {
+                    if let Some(input) = field.get_untracked() {
+                        let _ = input.focus();
+                        input.select();
+                    }
+                    copied.set(Copied::ByHand);
+                }
+            }
+        });
+    };
+    view! {
+        <div class="field invite-link">
+            <label for="invite-link-text"><span>"Send this link to the partner (it works once)"</span></label>
+            <div class="invite-link-row">
+                <input id="invite-link-text" node_ref=field data-testid="invite-link" type="text" readonly prop:value=url
+                    on:focus=move |ev| {
+                        use wasm_bindgen::JsCast;
+                        if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                            input.select();
+                        }
+                    }/>
+                <button type="button" data-testid="invite-copy" on:click=copy>"Copy"</button>
+            </div>
+            <span class="copy-state" role="status" aria-live="polite" data-testid="invite-copied">
+                {move || match copied.get() {
+                    Copied::Not => "",
+                    Copied::Yes => "Copied",
+                    Copied::ByHand => "The link is selected: press Ctrl+C (or ⌘C) to copy it.",
+                }}
+            </span>
+        </div>
     }
 }
 
