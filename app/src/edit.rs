@@ -171,6 +171,13 @@ fn days_in_month(year: i64, month: i64) -> i64 {
         - days_from_civil(year, month, 1)
 }
 
+/// The earliest day a date field takes (`min` of every date input), the
+/// first day the model accepts ([`accord_shared::model::MIN_DATE`]).
+pub const DATE_MIN: &str = "2000-01-01";
+/// The last day a date field takes (`max` of every date input): the day
+/// before [`accord_shared::model::MAX_DATE`].
+pub const DATE_MAX: &str = "2199-12-31";
+
 /// Parses a date input's `YYYY-MM-DD` into UTC midnight in milliseconds;
 /// empty text is `None` (no date). Anything else that is not a real
 /// calendar date is [`OpError::InvalidDate`] for `field`; the op checks
@@ -266,8 +273,24 @@ mod tests {
             "20x6-01-01",
         ] {
             let error = parse_date("due", bad).unwrap_err();
-            assert_eq!(error.to_string(), "due is not a valid date", "{bad}");
+            assert_eq!(
+                error.to_string(),
+                "due must be a date from 1 January 2000 to 31 December 2199",
+                "{bad}"
+            );
         }
+    }
+
+    #[test]
+    fn date_inputs_offer_exactly_the_range_the_model_takes() {
+        use accord_shared::model::{DAY_MS, MAX_DATE, MIN_DATE};
+        assert_eq!(parse_date("due", DATE_MIN).unwrap(), Some(MIN_DATE));
+        assert_eq!(
+            parse_date("due", DATE_MAX).unwrap(),
+            Some(MAX_DATE - DAY_MS)
+        );
+        let error = OpError::InvalidDate { field: "due" }.to_string();
+        assert!(error.contains("2000") && error.contains("2199"), "{error}");
     }
 
     #[test]

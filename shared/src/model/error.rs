@@ -52,7 +52,7 @@ pub enum OpError {
         field: &'static str,
     },
     /// A date outside the years 2000–2199 (zero, or not a plausible date).
-    #[error("{field} is not a valid date")]
+    #[error("{field} must be a date from 1 January 2000 to 31 December 2199")]
     InvalidDate {
         /// Which field.
         field: &'static str,

@@ -333,8 +333,8 @@ pub fn ReportExport(
         <section class="report card" aria-label="Partnership report">
             <h2>"Report"</h2>
             <div class="inline-form">
-                <label>"From " <input type="date" data-testid="report-from" bind:value=from/></label>
-                <label>"to " <input type="date" data-testid="report-to" bind:value=to/></label>
+                <label>"From " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="report-from" bind:value=from/></label>
+                <label>"to " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="report-to" bind:value=to/></label>
                 <button type="button" data-testid="report-markdown" on:click=export>"Download Markdown"</button>
                 <button type="button" data-testid="report-print" on:click=print>"Print / PDF"</button>
             </div>

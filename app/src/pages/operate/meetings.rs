@@ -169,7 +169,7 @@ fn ScheduleForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         <form class="inline-form" on:submit=schedule>
             <select data-testid="new-meeting-kind" aria-label="Kind" bind:value=kind>{kinds}</select>
             <input type="text" data-testid="new-meeting-title" placeholder="Title (optional)" aria-label="Title" bind:value=title/>
-            <label>"Date " <input type="date" data-testid="new-meeting-date" bind:value=date/></label>
+            <label>"Date " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-meeting-date" bind:value=date/></label>
             <label>"Time (UTC) " <input type="time" data-testid="new-meeting-time" bind:value=time/></label>
             <label>"Minutes " <input type="number" class="narrow" data-testid="new-meeting-duration" bind:value=duration/></label>
             <input type="text" data-testid="new-meeting-location" placeholder="Room or call link" aria-label="Location" bind:value=location/>
@@ -267,7 +267,7 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
             </div>
             <div class="row">
                 <label>"Date "
-                    <input type="date" data-testid="meeting-date" prop:value=format_date(meeting.at)
+                    <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="meeting-date" prop:value=format_date(meeting.at)
                         on:change=move |ev| {
                             let offset = meeting.at % accord_shared::model::DAY_MS;
                             match parse_date("date", &event_target_value(&ev)) {
@@ -554,7 +554,7 @@ pub fn ActionRow(
                     </select>
                 </label>
                 <label>"Due "
-                    <input type="date" data-testid="action-due" prop:value=format_opt_date(action.due)
+                    <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="action-due" prop:value=format_opt_date(action.due)
                         on:change=move |ev| match parse_date("due date", &event_target_value(&ev)) {
                             Ok(due) => update(ActionPatch { due: Some(due), ..ActionPatch::default() }),
                             Err(e) => error.set(Some(e.to_string())),
@@ -616,7 +616,7 @@ pub fn NewActionForm(
             <select data-testid="new-action-owner" aria-label="Owner" bind:value=owner>
                 {member_options(&members, None)}
             </select>
-            <input type="date" data-testid="new-action-due" aria-label="Due date" bind:value=due/>
+            <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-action-due" aria-label="Due date" bind:value=due/>
             <button type="submit" data-testid="add-action">"Add action"</button>
         </form>
         <InlineError message=error test_id="action-error"/>

@@ -145,8 +145,8 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
                 <input type="text" class="grow" data-testid="review-title" aria-label="Review title"
                     prop:value=title
                     on:change=move |ev| update(ReviewPatch { title: Some(event_target_value(&ev)), ..ReviewPatch::default() })/>
-                <label>"From " <input type="date" data-testid="review-from" bind:value=from on:change=set_period/></label>
-                <label>"to " <input type="date" data-testid="review-to" bind:value=to on:change=set_period/></label>
+                <label>"From " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="review-from" bind:value=from on:change=set_period/></label>
+                <label>"to " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="review-to" bind:value=to on:change=set_period/></label>
                 <button type="button" class="link" data-testid="review-delete"
                     on:click=move |_| { apply_into(error, &id, |tx| reviews::delete(tx, rid, edit::now())); }>
                     "Remove"
@@ -247,8 +247,8 @@ fn NewReviewForm(id: DocumentId) -> impl IntoView {
         <form class="inline-form" on:submit=add>
             <select data-testid="new-review-kind" aria-label="Kind" bind:value=kind>{kinds}</select>
             <input type="text" data-testid="new-review-title" placeholder="Title (optional)" aria-label="Title" bind:value=title/>
-            <label>"From " <input type="date" data-testid="new-review-from" bind:value=from/></label>
-            <label>"to " <input type="date" data-testid="new-review-to" bind:value=to/></label>
+            <label>"From " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-review-from" bind:value=from/></label>
+            <label>"to " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-review-to" bind:value=to/></label>
             <button type="submit" data-testid="add-review">"Start review"</button>
         </form>
         <InlineError message=error test_id="review-error"/>
@@ -267,7 +267,7 @@ mod tests {
         assert_eq!(format_date(to + 1), "2026-04-01");
         assert_eq!(
             period("", "2026-03-31").unwrap_err().to_string(),
-            "period start is not a valid date"
+            "period start must be a date from 1 January 2000 to 31 December 2199"
         );
     }
 }

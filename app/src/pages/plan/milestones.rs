@@ -44,7 +44,7 @@ fn MilestoneRow(
                         prop:value=m.title.clone()
                         on:change=move |ev| update(MilestonePatch { title: Some(event_target_value(&ev)), ..MilestonePatch::default() })/>
                     <label>"Due "
-                        <input type="date" data-testid="milestone-due"
+                        <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="milestone-due"
                             prop:value=format_opt_date(m.due)
                             on:change=move |ev| match parse_date("due date", &event_target_value(&ev)) {
                                 Ok(due) => update(MilestonePatch { due: Some(due), ..MilestonePatch::default() }),
@@ -131,7 +131,7 @@ pub fn MilestonesPage(
         <InlineError message=error test_id="milestone-row-error"/>
         <form class="inline-form" on:submit=add>
             <input type="text" data-testid="new-milestone-title" placeholder="New milestone" aria-label="New milestone" bind:value=title/>
-            <input type="date" data-testid="new-milestone-due" aria-label="Due date" bind:value=due/>
+            <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-milestone-due" aria-label="Due date" bind:value=due/>
             <button type="submit" data-testid="add-milestone">"Add milestone"</button>
         </form>
         <InlineError message=add_error test_id="milestone-error"/>

@@ -224,7 +224,7 @@ fn ObjectiveRow(
                     </select>
                 </label>
                 <label>"Due "
-                    <input type="date" data-testid="objective-due"
+                    <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="objective-due"
                         prop:value=format_opt_date(objective.due)
                         on:change=move |ev| {
                             match parse_date("due date", &event_target_value(&ev)) {
@@ -281,7 +281,7 @@ fn NewObjectiveForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         <form class="inline-form" on:submit=submit>
             <input type="text" data-testid="new-objective-title" placeholder="New objective" aria-label="New objective" bind:value=title/>
             <select data-testid="new-objective-owner" aria-label="Owner party" bind:value=owner>{parties}</select>
-            <input type="date" data-testid="new-objective-due" aria-label="Due date" bind:value=due/>
+            <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-objective-due" aria-label="Due date" bind:value=due/>
             <button type="submit" data-testid="add-objective">"Add objective"</button>
         </form>
         <InlineError message=error test_id="objective-error"/>
@@ -353,7 +353,7 @@ fn KpiCard(
             view! {
                 <tr data-testid="measurement-row">
                     <td>
-                        <input type="date" data-testid="measurement-row-date" aria-label="Date"
+                        <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="measurement-row-date" aria-label="Date"
                             prop:value=format_date(m.at)
                             on:change=move |ev| match parse_date("date", &event_target_value(&ev)) {
                                 Ok(Some(at)) => correct(MeasurementPatch { at: Some(at), ..MeasurementPatch::default() }),
@@ -445,7 +445,7 @@ fn KpiCard(
             </table>
             <form class="inline-form" on:submit=record>
                 <input type="text" inputmode="decimal" class="narrow" data-testid="measurement-value-input" placeholder="Value" aria-label="Value" bind:value=value/>
-                <input type="date" data-testid="measurement-date" aria-label="Date" bind:value=date/>
+                <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="measurement-date" aria-label="Date" bind:value=date/>
                 <input type="text" data-testid="measurement-note" placeholder="Note" aria-label="Note" bind:value=note/>
                 <button type="submit" data-testid="record-measurement">"Record"</button>
             </form>
@@ -682,7 +682,7 @@ mod tests {
         );
         assert_eq!(
             measured_at("", now).unwrap_err().to_string(),
-            "date is not a valid date"
+            "date must be a date from 1 January 2000 to 31 December 2199"
         );
     }
 }
