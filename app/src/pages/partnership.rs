@@ -35,6 +35,7 @@ pub fn PartnershipPage(
     if let Some(client) = client() {
         client.announce(false);
     }
+    super::agreement::start_watching(id);
     on_cleanup(move || {
         if let Some(client) = client() {
             client.beacon(&id, PAGE, true);

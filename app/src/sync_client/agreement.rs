@@ -97,6 +97,18 @@ impl Client {
         Ok(known.then_some(heads))
     }
 
+    /// True once this device holds every change the relay said it has of
+    /// `id` (nothing of the partnership is still on its way here).
+    pub fn caught_up_with_relay(&self, id: &DocumentId) -> bool {
+        let Some(heads) = self.relay_heads.borrow().get(id).cloned() else {
+            return false;
+        };
+        self.read_doc(id, |doc| {
+            heads.iter().all(|h| doc.get_change_by_hash(h).is_some())
+        })
+        .unwrap_or(false)
+    }
+
     /// Records `heads` as the version of `id` this device last looked at.
     pub async fn mark_seen(
         &self,

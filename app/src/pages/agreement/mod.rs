@@ -165,6 +165,36 @@ fn load_device_state(ctx: AgreementContext) {
     });
 }
 
+/// How long [`start_watching`] waits for the partnership to arrive whole
+/// before taking what is here as the starting point.
+const CATCH_UP_WAIT_MS: u64 = 10_000;
+
+/// Starts "changed since you last looked" when the person first opens the
+/// partnership (on any page), not on their first visit to the agreement:
+/// what partners change after that is flagged on the agreement page, while
+/// what was there when they arrived (including what was still arriving as
+/// they joined) is not. Does nothing once a version is recorded.
+pub(crate) fn start_watching(id: DocumentId) {
+    spawn_local(async move {
+        let Some(client) = client() else {
+            return;
+        };
+        if matches!(client.seen_heads(&id).await, Ok(Some(_))) {
+            return;
+        }
+        let deadline = crate::browser::now_ms() + CATCH_UP_WAIT_MS;
+        while !client.caught_up_with_relay(&id) && crate::browser::now_ms() < deadline {
+            crate::browser::sleep(200).await;
+        }
+        if matches!(client.seen_heads(&id).await, Ok(Some(_))) {
+            return;
+        }
+        if let Some(heads) = client.heads(&id).filter(|h| !h.is_empty()) {
+            let _ = client.mark_seen(&id, &heads).await;
+        }
+    });
+}
+
 /// Asks the relay for the keys it attests now.
 async fn refresh_keys(ctx: AgreementContext) {
     let Some(client) = client() else {
