@@ -95,6 +95,13 @@ fn invite_asks_who_you_are_then_partners_see_the_real_name_and_renames() {
     a.click(&tid("new-partnership"));
     a.wait_value(&tid("title-input"), "Untitled partnership");
     let base = a.url();
+    // The agreement starts from the standard outline before Globex joins:
+    // Globex arrives to it, so none of it is "changed since you looked".
+    a.goto(&format!("{base}/agreement"));
+    a.click(&tid("agreement-outline"));
+    a.wait_count(&tid("clause"), 11);
+    a.goto(&base);
+    a.wait_value(&tid("title-input"), "Untitled partnership");
     a.click(&tid("invite-open"));
     a.fill(&tid("invite-party"), "Globex");
     a.click(&tid("invite-create"));
@@ -146,4 +153,106 @@ fn invite_asks_who_you_are_then_partners_see_the_real_name_and_renames() {
     b.wait("the new name on B too", |d| {
         d.text(&tid("party-list")).contains("Robert Brown")
     });
+
+    // Changed since you last looked starts when Globex first opened the
+    // partnership: the clause Acme adds now is flagged on Globex's first
+    // visit to the agreement, the outline Globex arrived to is not.
+    a.goto(&format!("{base}/agreement"));
+    a.wait_count(&tid("clause"), 11);
+    a.fill(&tid("new-clause-title"), "Pricing");
+    a.click(&tid("add-clause"));
+    a.wait_count(&tid("clause"), 12);
+    b.goto(&format!("{base}/agreement"));
+    b.wait_count(&tid("clause"), 12);
+    b.wait("only Acme's new clause flagged", |d| {
+        d.texts(&tid("clause-changed")) == ["added by Alice Adams (Acme) since you last looked"]
+    });
+    b.wait_text(
+        "[data-testid='clause']:nth-child(12) [data-testid='clause-changed']",
+        "added by Alice Adams",
+    );
+}
+
+#[test]
+fn invite_link_copies_and_bad_links_say_not_found() {
+    let Some(setup) = setup("browser identity test") else {
+        return;
+    };
+    let relay = Relay::start_with_web(&setup.dist);
+    let driver = Driver::start(&setup.chromedriver);
+    let a = Device::open(&driver, &setup.chromium, "acme");
+    let home = format!("{}/", relay.http_url());
+    a.goto(&home);
+    a.wait_text(&tid("sync-status"), "Saved");
+    a.profile("Alice Adams", "Acme");
+    a.click(&tid("new-partnership"));
+    a.wait_value(&tid("title-input"), "Untitled partnership");
+    let base = a.url();
+
+    // The raw document address sits in a folded "Details" section.
+    assert_eq!(a.prop(&tid("document-details"), "open"), Some(json!(false)));
+    assert!(
+        a.text(&tid("document-url")).is_empty(),
+        "hidden until unfolded"
+    );
+    a.click(&format!("{} summary", tid("document-details")));
+    a.wait("the address shown", |d| {
+        d.text(&tid("document-url")).starts_with("automerge:")
+    });
+
+    // Copy puts the invite link on the clipboard and says so.
+    a.cdp(
+        "Browser.grantPermissions",
+        &json!({ "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"] }),
+    );
+    a.click(&tid("invite-open"));
+    a.fill(&tid("invite-party"), "Globex");
+    a.click(&tid("invite-create"));
+    a.wait("an invite link", |d| {
+        d.value(&tid("invite-link")).contains("#/join/")
+    });
+    let link = a.value(&tid("invite-link"));
+    a.click(&tid("invite-copy"));
+    a.wait_text(&tid("invite-copied"), "Copied");
+    assert_eq!(
+        a.script("return navigator.clipboard.readText();", &json!([])),
+        json!(link)
+    );
+    screenshots(&a, "invite-copy");
+
+    // Without a usable clipboard the link is selected for copying by hand.
+    a.script(
+        "Object.defineProperty(navigator, 'clipboard', { value: undefined, configurable: true });",
+        &json!([]),
+    );
+    a.click(&tid("invite-copy"));
+    a.wait_text(&tid("invite-copied"), "The link is selected");
+    let selected = a.script(
+        "const i = document.querySelector(arguments[0]); \
+         return i.value.substring(i.selectionStart, i.selectionEnd);",
+        &json!([tid("invite-link")]),
+    );
+    assert_eq!(selected, json!(link));
+
+    // Mistyped links show "not found" with a way back, never the home page.
+    for bad in [
+        format!("{base}/no-such-page"),
+        format!("{home}#/p/not-a-partnership"),
+        format!("{home}#/elsewhere"),
+    ] {
+        a.goto(&bad);
+        a.element(&tid("not-found"));
+        assert!(a.all(&tid("partnership-list")).is_empty(), "{bad}");
+    }
+    screenshots(&a, "not-found");
+    a.click(&tid("not-found-home"));
+    a.element(&tid("partnership-list"));
+    // A well-formed id of a partnership this device does not hold.
+    a.goto(&format!(
+        "{home}#/p/{}",
+        accord_shared::ids::DocumentId::from_bytes([3; 16])
+    ));
+    a.wait_text(&tid("partnership-missing"), "not on this device");
+    a.click(&tid("not-found-home"));
+    a.element(&tid("partnership-list"));
 }
