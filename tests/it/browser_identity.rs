@@ -21,8 +21,9 @@ const WIDTHS: [u32; 3] = [360, 768, 1280];
 
 /// Photographs the current page at each of [`WIDTHS`] into
 /// `docs/screenshots/<name>-<width>.png`, checking at each width that the
-/// page does not scroll sideways.
-fn screenshots(d: &Device, name: &str) {
+/// page does not scroll sideways. `focus`, when given, is scrolled into
+/// view first (the part of the page the picture is about).
+fn screenshots(d: &Device, name: &str, focus: Option<&str>) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
     std::fs::create_dir_all(&dir).expect("creating docs/screenshots");
     for width in WIDTHS {
@@ -37,6 +38,12 @@ fn screenshots(d: &Device, name: &str) {
                 &json!([]),
             ) == json!(true)
         });
+        if let Some(css) = focus {
+            d.script(
+                "document.querySelector(arguments[0]).scrollIntoView({ block: 'center' });",
+                &json!([css]),
+            );
+        }
         let png = d.cmd("GET", "/screenshot", None);
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(png.as_str().expect("a base64 screenshot"))
@@ -89,7 +96,7 @@ fn invite_asks_who_you_are_then_partners_see_the_real_name_and_renames() {
         !a.url().contains("#/p/"),
         "no partnership without a profile"
     );
-    screenshots(&a, "profile-first");
+    screenshots(&a, "profile-first", None);
     a.profile_titled("Alice Adams", "Acme", "Head of partnerships");
     assert!(a.all(&tid("profile-first")).is_empty());
     a.click(&tid("new-partnership"));
@@ -114,7 +121,7 @@ fn invite_asks_who_you_are_then_partners_see_the_real_name_and_renames() {
     // are, with the organization fixed by the invite.
     b.goto(&link);
     b.wait_text(&tid("join-organization"), "Globex");
-    screenshots(&b, "join-who-are-you");
+    screenshots(&b, "join-who-are-you", None);
     b.fill(&tid("join-name"), "Bob Brown");
     b.fill(&tid("join-title"), "Alliances lead");
     b.click(&tid("join-submit"));
@@ -135,6 +142,7 @@ fn invite_asks_who_you_are_then_partners_see_the_real_name_and_renames() {
             shown == ["#1d4ed8", "#b45309"]
         });
     }
+    screenshots(&a, "party-colours", Some(&tid("presence")));
 
     // B's profile took the invited organization; B renames themself and A
     // sees the new name in the parties list.
@@ -218,7 +226,7 @@ fn invite_link_copies_and_bad_links_say_not_found() {
         a.script("return navigator.clipboard.readText();", &json!([])),
         json!(link)
     );
-    screenshots(&a, "invite-copy");
+    screenshots(&a, "invite-copy", Some(&tid("invite-copy")));
 
     // Without a usable clipboard the link is selected for copying by hand.
     a.script(
@@ -244,7 +252,7 @@ fn invite_link_copies_and_bad_links_say_not_found() {
         a.element(&tid("not-found"));
         assert!(a.all(&tid("partnership-list")).is_empty(), "{bad}");
     }
-    screenshots(&a, "not-found");
+    screenshots(&a, "not-found", None);
     a.click(&tid("not-found-home"));
     a.element(&tid("partnership-list"));
     // A well-formed id of a partnership this device does not hold.
