@@ -37,7 +37,10 @@ fn partnership_is_saved_on_relay_and_survives_reload() {
         "a fresh profile holds no partnerships"
     );
 
-    // Alice creates a partnership and edits it; the relay confirms it is stored.
+    // Alice says who she is (a partnership records its creator's
+    // organization), creates a partnership and edits it; the relay
+    // confirms it is stored.
+    alice.profile("Alice Adams", "Acme");
     alice.click(&tid("new-partnership"));
     alice.wait_value(&tid("title-input"), "Untitled partnership");
     alice.enter(&tid("title-input"), "Acme + Globex pilot");

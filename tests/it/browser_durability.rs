@@ -383,6 +383,7 @@ fn typed_to_durable_with_10000_changes() {
     let a = Device::open(&driver, &setup.chromium, "measure-save");
     a.goto(&format!("{}/", relay.http_url()));
     a.wait_status("Saved");
+    a.profile("Alice Adams", "Acme");
     a.click(&tid("new-partnership"));
     a.wait_value(&tid("title-input"), "Untitled partnership");
     let history: String = (0..1000)
