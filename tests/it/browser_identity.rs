@@ -242,6 +242,34 @@ fn invite_link_copies_and_bad_links_say_not_found() {
     );
     assert_eq!(selected, json!(link));
 
+    // Unknown and expired invite codes each get one clear sentence.
+    let owner = relay.register("owner");
+    let document = accord_shared::ids::DocumentId::from_bytes([4; 16]);
+    let (status, body) = relay.api(
+        "PUT",
+        &format!("/api/documents/{document}"),
+        Some(&owner.token),
+        Some(&json!({ "party": "Acme" })),
+    );
+    assert!((200..300).contains(&status), "claiming: {status} {body}");
+    let expiring = relay.invite(&owner, document, "editor", "Globex", 1, 1);
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    for (code, sentence) in [
+        (
+            "no-such-code",
+            "This invite link is not valid: check that you opened the whole link, or ask the partner for a new one.",
+        ),
+        (
+            expiring.as_str(),
+            "This invite link has expired: ask the partner for a new one.",
+        ),
+    ] {
+        a.goto(&format!("{home}#/join/{document}/{code}"));
+        a.wait("one clear sentence", |d| {
+            d.texts(&tid("join-error")) == [sentence]
+        });
+    }
+
     // Mistyped links show "not found" with a way back, never the home page.
     for bad in [
         format!("{base}/no-such-page"),
