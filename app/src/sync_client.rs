@@ -130,6 +130,8 @@ pub struct Client {
     relay_heads: RefCell<HashMap<DocumentId, Vec<ChangeHash>>>,
     /// When this tab last made a local edit (ms since the epoch).
     last_edit: Cell<u64>,
+    /// Whether this session already said that offline work is kept.
+    told_offline: Cell<bool>,
     /// Connected, and not yet caught up with the relay since.
     catching_up: Cell<bool>,
     /// Documents whose missing changes were already reported as lost.
@@ -269,6 +271,7 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         tabs,
         relay_heads: RefCell::new(relay_heads),
         last_edit: Cell::new(0),
+        told_offline: Cell::new(false),
         catching_up: Cell::new(false),
         reported_missing: RefCell::new(HashSet::new()),
         registering: Cell::new(false),

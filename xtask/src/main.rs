@@ -137,9 +137,15 @@ fn ensure_browser() -> anyhow::Result<()> {
 
 /// Installs the JavaScript peers used by the interop tests.
 fn ensure_interop_packages(root: &Path) -> anyhow::Result<()> {
-    let js = root.join("tests/interop/js");
-    if js.join("package-lock.json").exists() && !js.join("node_modules").exists() {
-        step(&js, "npm", &["ci", "--no-audit", "--no-fund"])?;
+    // Each package directory with the file whose absence means "install".
+    for (dir, marker) in [
+        ("tests/interop/js", "node_modules"),
+        ("tests/browser/js", "node_modules/axe-core/axe.min.js"),
+    ] {
+        let js = root.join(dir);
+        if js.join("package-lock.json").exists() && !js.join(marker).exists() {
+            step(&js, "npm", &["ci", "--no-audit", "--no-fund"])?;
+        }
     }
     Ok(())
 }

@@ -96,10 +96,8 @@ pub fn PartnershipPage(
     let purpose_error = feedback();
     view! {
         <Show when=held fallback=move || view! { <p class="muted">{missing}</p> }>
-            <super::plan::PlanTabs id=id/>
             <article class="partnership">
                 <div class="toolbar">
-                    <a href="#/" data-testid="back">"← All partnerships"</a>
                     <PresenceBar id=id/>
                 </div>
                 <super::plan::ViewOnlyNote id=id/>
