@@ -259,6 +259,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/devices", post(register))
         .route("/api/devices/{device}", get(device).delete(sign_out))
         .route("/api/me", get(me))
+        .route("/api/sync-ticket", post(sync_ticket))
         .route("/api/documents/{document}", put(claim))
         .route("/api/documents/{document}/grants", get(grants))
         .route("/api/documents/{document}/grants/{device}", delete(revoke))
@@ -413,6 +414,26 @@ async fn sign_out(
     blocking(&state, move |access| access.sign_out(&device, &caller)).await?;
     state.hub.send(HubInput::SignedOut { device: id });
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A single-use ticket for `/sync?ticket=…`.
+#[derive(Serialize)]
+struct SyncTicket {
+    ticket: String,
+    expires_in_seconds: u64,
+}
+
+/// `POST /api/sync-ticket`: lets a browser open the sync socket without
+/// putting its bearer token in the URL.
+async fn sync_ticket(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<SyncTicket>> {
+    let ticket = state.access.issue_sync_ticket(&caller, now_ms())?;
+    Ok(Json(SyncTicket {
+        ticket,
+        expires_in_seconds: crate::access::tickets::TICKET_TTL_MS / 1000,
+    }))
 }
 
 #[derive(Serialize)]

@@ -7,6 +7,7 @@
 
 mod rate;
 pub(crate) mod secret;
+pub mod tickets;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -252,6 +253,8 @@ pub struct AccessControl {
     registration: Registration,
     redeem_limiter: Mutex<RateLimiter>,
     address_limiter: Mutex<RateLimiter>,
+    /// Single-use tickets for opening `/sync` without a token in the URL.
+    tickets: Mutex<tickets::Tickets>,
 }
 
 /// Longest accepted device name or party.
@@ -307,6 +310,7 @@ impl AccessControl {
             registration,
             redeem_limiter: Mutex::new(RateLimiter::new(10, 60_000)),
             address_limiter: Mutex::new(RateLimiter::new(ATTEMPTS_PER_ADDRESS_PER_MINUTE, 60_000)),
+            tickets: Mutex::new(tickets::Tickets::default()),
         })
     }
 
@@ -403,6 +407,41 @@ impl AccessControl {
             Ok(id.clone())
         } else {
             Err(AccessError::BadToken)
+        }
+    }
+
+    /// A single-use ticket for `device` to open `/sync` with (see
+    /// [`tickets`]), valid for [`tickets::TICKET_TTL_MS`].
+    pub fn issue_sync_ticket(&self, device: &str, now: u64) -> Result<String, AccessError> {
+        let token_hash = self
+            .read()
+            .devices
+            .get(device)
+            .map(|d| d.token_hash)
+            .ok_or(AccessError::BadToken)?;
+        Ok(self
+            .tickets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .issue(device, token_hash, now))
+    }
+
+    /// Spends a sync ticket: the device it speaks for, if it is fresh,
+    /// unused, and its device still holds the token it was issued under.
+    pub fn redeem_sync_ticket(&self, ticket: &str, now: u64) -> Result<String, AccessError> {
+        if ticket.len() > MAX_SECRET {
+            return Err(AccessError::BadToken);
+        }
+        let (device, token_hash) = self
+            .tickets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .redeem(ticket, now)
+            .ok_or(AccessError::BadToken)?;
+        let current = self.read().devices.get(&device).map(|d| d.token_hash);
+        match current {
+            Some(hash) if secret::same(&hash, &token_hash) => Ok(device),
+            _ => Err(AccessError::BadToken),
         }
     }
 
