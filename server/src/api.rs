@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post, put};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::access::{
     AccessControl, AccessError, AttestedKey, Grant, InviteSpec, MemberDevice, Registration, Role,
@@ -201,14 +201,6 @@ impl IntoResponse for ApiError {
         )
             .into_response()
     }
-}
-
-/// Serializes a document id as its bs58check text.
-pub(crate) fn document_as_text<S: Serializer>(
-    id: &DocumentId,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(id)
 }
 
 /// The device behind the request's `Authorization: Bearer` token.
@@ -552,7 +544,7 @@ fn default_uses() -> u32 {
 #[derive(Serialize)]
 struct InviteView {
     code: String,
-    #[serde(serialize_with = "document_as_text")]
+    #[serde(serialize_with = "crate::storage::records::document_as_text")]
     document_id: DocumentId,
     role: Role,
     party: String,

@@ -17,9 +17,10 @@ use tokio::sync::Notify;
 
 use crate::access::DocumentAccess;
 use crate::api::ApiError;
-use crate::hub::{HubInput, Outbound};
+use crate::hub::HubInput;
 use crate::listener::Slot;
 use crate::metrics::Metrics;
+use crate::outbox::Outbound;
 use crate::outbox::{Outbox, OutboxError, Outgoing};
 use crate::peers::PeerIdTaken;
 use crate::text::{CLOSE_REASON_BYTES, for_log, truncate_utf8};
