@@ -165,6 +165,25 @@ pub async fn create_invite(
     parse(&text)
 }
 
+#[derive(Deserialize)]
+struct SyncTicket {
+    ticket: String,
+}
+
+/// Asks the relay for a single-use ticket to open the sync socket with, so
+/// the bearer token never goes into a URL.
+pub async fn sync_ticket(origin: &str, token: &str) -> Result<String, ApiError> {
+    let (status, text) = send(
+        "POST",
+        &format!("{origin}/api/sync-ticket"),
+        Some(token),
+        None,
+    )
+    .await?;
+    expect_success(status, &text)?;
+    Ok(parse::<SyncTicket>(&text)?.ticket)
+}
+
 /// Redeems an invite code. A revoked, expired or used-up code comes back as
 /// [`ApiError::Status`] carrying the relay's own explanation.
 pub async fn redeem_invite(origin: &str, token: &str, code: &str) -> Result<Grant, ApiError> {

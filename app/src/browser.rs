@@ -154,8 +154,9 @@ pub fn origin() -> Result<String, BrowserError> {
     Ok(window()?.location().origin()?)
 }
 
-/// The relay's WebSocket URL for `origin` (`http` → `ws`, `https` → `wss`).
-pub fn sync_url(origin: &str, token: &str) -> String {
+/// The relay's WebSocket URL for `origin` (`http` → `ws`, `https` → `wss`),
+/// opened with a single-use `ticket` (never the bearer token).
+pub fn sync_url(origin: &str, ticket: &str) -> String {
     let ws = if let Some(rest) = origin.strip_prefix("https://") {
         format!("wss://{rest}")
     } else if let Some(rest) = origin.strip_prefix("http://") {
@@ -163,7 +164,7 @@ pub fn sync_url(origin: &str, token: &str) -> String {
     } else {
         origin.to_owned()
     };
-    format!("{ws}/sync?token={}", encode_query(token))
+    format!("{ws}/sync?ticket={}", encode_query(ticket))
 }
 
 /// Percent-encodes everything but unreserved characters.
@@ -206,11 +207,11 @@ mod tests {
     fn sync_url_follows_the_page_scheme() {
         assert_eq!(
             sync_url("http://127.0.0.1:8080", "a b"),
-            "ws://127.0.0.1:8080/sync?token=a%20b"
+            "ws://127.0.0.1:8080/sync?ticket=a%20b"
         );
         assert_eq!(
             sync_url("https://accord.example", "t-1"),
-            "wss://accord.example/sync?token=t-1"
+            "wss://accord.example/sync?ticket=t-1"
         );
     }
 }

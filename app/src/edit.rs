@@ -9,11 +9,11 @@
 use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
-use accord_shared::model::{DAY_MS, ItemId, MemberId, OpError, members};
+use accord_shared::model::{Collection, DAY_MS, ItemId, MemberId, OpError, items, members};
 use leptos::prelude::*;
 
 use crate::browser;
-use crate::store::Store;
+use crate::store::{Store, Toast, Undo};
 use crate::sync_client::{ClientError, client};
 
 /// Why an edit was not made; its text is shown next to the form.
@@ -77,6 +77,44 @@ pub fn apply_into(
             false
         }
     }
+}
+
+/// Removes `item` from `collection` with `op` (the collection's own delete,
+/// which may check more than [`items::delete`]), like [`apply_into`], and on
+/// success offers to undo it in a toast. Returns whether it was removed.
+pub fn remove_into(
+    message: RwSignal<Option<String>>,
+    id: &DocumentId,
+    collection: Collection,
+    item: ItemId,
+    op: impl FnOnce(&mut Transaction<'_>) -> Result<(), OpError>,
+) -> bool {
+    if !apply_into(message, id, op) {
+        return false;
+    }
+    if let Some(store) = use_context::<Store>() {
+        let kind = collection.kind();
+        let mut capitalised = kind.to_owned();
+        if let Some(first) = capitalised.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        store.toast.set(Some(Toast {
+            message: format!("{capitalised} removed"),
+            undo: Some(Undo {
+                document: *id,
+                collection,
+                item,
+            }),
+        }));
+    }
+    true
+}
+
+/// Takes back the removal in `undo`.
+pub fn undo(undo: Undo) -> Result<(), EditError> {
+    apply(&undo.document, |tx| {
+        items::restore(tx, undo.collection, undo.item)
+    })
 }
 
 /// Sixteen fresh random bytes for a new item's id.

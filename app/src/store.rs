@@ -65,6 +65,28 @@ impl fmt::Display for SyncStatus {
     }
 }
 
+/// A short message at the bottom of the screen, optionally offering to undo
+/// what was just done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    /// What happened ("Risk removed").
+    pub message: String,
+    /// How to take it back, if it can be.
+    pub undo: Option<Undo>,
+}
+
+/// A removal that can be taken back: the item is restored with any edits
+/// made to it meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Undo {
+    /// The partnership.
+    pub document: DocumentId,
+    /// The collection the item was removed from.
+    pub collection: accord_shared::model::Collection,
+    /// The item.
+    pub item: accord_shared::model::ItemId,
+}
+
 /// One row of the partnership list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocSummary {
@@ -92,6 +114,8 @@ pub struct Store {
     pub ready: RwSignal<bool>,
     /// The last error worth showing the user.
     pub error: RwSignal<Option<String>>,
+    /// The toast on screen, if any.
+    pub toast: RwSignal<Option<Toast>>,
     /// The person using this device (first-run profile).
     pub profile: RwSignal<Profile>,
     /// Other people who have an open partnership on screen, newest first.
@@ -111,6 +135,7 @@ impl Store {
             revision: RwSignal::new(0),
             ready: RwSignal::new(false),
             error: RwSignal::new(None),
+            toast: RwSignal::new(None),
             profile: RwSignal::new(Profile::default()),
             presence: RwSignal::new(Vec::new()),
             here: RwSignal::new(None),

@@ -132,6 +132,8 @@ pub struct Client {
     relay_heads: RefCell<HashMap<DocumentId, Vec<ChangeHash>>>,
     /// When this tab last made a local edit (ms since the epoch).
     last_edit: Cell<u64>,
+    /// Whether this session already said that offline work is kept.
+    told_offline: Cell<bool>,
     /// Connected, and not yet caught up with the relay since.
     catching_up: Cell<bool>,
     /// Documents whose missing changes were already reported as lost.
@@ -271,6 +273,7 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         tabs,
         relay_heads: RefCell::new(relay_heads),
         last_edit: Cell::new(0),
+        told_offline: Cell::new(false),
         catching_up: Cell::new(false),
         reported_missing: RefCell::new(HashSet::new()),
         registering: Cell::new(false),
@@ -902,16 +905,22 @@ impl Client {
     async fn run_sync(self: Rc<Self>) {
         let mut attempt: u32 = 0;
         loop {
-            match self.token().await {
-                Ok(token) => match self.connect_once(&token).await {
+            let ticket = match self.token().await {
+                Ok(token) => api::sync_ticket(&self.origin, &token)
+                    .await
+                    .map_err(ClientError::from),
+                Err(error) => Err(error),
+            };
+            match ticket {
+                Ok(ticket) => match self.connect_once(&ticket).await {
                     Ok(true) => attempt = 0,
                     Ok(false) => {}
                     Err(error) => browser::log(&format!("accord: connection ended: {error}")),
                 },
                 Err(error) if is_offline(&error) => {}
-                Err(error) => self.store.report(format!(
-                    "cannot register this device with the relay: {error}"
-                )),
+                Err(error) => self
+                    .store
+                    .report(format!("cannot connect to the relay: {error}")),
             }
             let delay = backoff_ms(attempt, browser::random_unit());
             attempt = attempt.saturating_add(1);
@@ -928,9 +937,9 @@ impl Client {
 
     /// One connection: handshake, then frames until the socket closes.
     /// Returns whether the handshake completed.
-    async fn connect_once(self: &Rc<Self>, token: &str) -> Result<bool, ClientError> {
+    async fn connect_once(self: &Rc<Self>, ticket: &str) -> Result<bool, ClientError> {
         let socket =
-            WebSocket::new(&browser::sync_url(&self.origin, token)).map_err(BrowserError::from)?;
+            WebSocket::new(&browser::sync_url(&self.origin, ticket)).map_err(BrowserError::from)?;
         socket.set_binary_type(BinaryType::Arraybuffer);
         let (events, mut inbox) = unbounded::<SocketEvent>();
 

@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post, put};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::access::{
     AccessControl, AccessError, AttestedKey, Grant, InviteSpec, MemberDevice, Registration, Role,
@@ -203,14 +203,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Serializes a document id as its bs58check text.
-pub(crate) fn document_as_text<S: Serializer>(
-    id: &DocumentId,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(id)
-}
-
 /// The device behind the request's `Authorization: Bearer` token.
 pub(crate) struct Caller(pub String);
 
@@ -259,6 +251,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/devices", post(register))
         .route("/api/devices/{device}", get(device).delete(sign_out))
         .route("/api/me", get(me))
+        .route("/api/sync-ticket", post(sync_ticket))
         .route("/api/documents/{document}", put(claim))
         .route("/api/documents/{document}/grants", get(grants))
         .route("/api/documents/{document}/grants/{device}", delete(revoke))
@@ -415,6 +408,26 @@ async fn sign_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A single-use ticket for `/sync?ticket=…`.
+#[derive(Serialize)]
+struct SyncTicket {
+    ticket: String,
+    expires_in_seconds: u64,
+}
+
+/// `POST /api/sync-ticket`: lets a browser open the sync socket without
+/// putting its bearer token in the URL.
+async fn sync_ticket(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<SyncTicket>> {
+    let ticket = state.access.issue_sync_ticket(&caller, now_ms())?;
+    Ok(Json(SyncTicket {
+        ticket,
+        expires_in_seconds: crate::access::tickets::TICKET_TTL_MS / 1000,
+    }))
+}
+
 #[derive(Serialize)]
 struct Me {
     device_id: String,
@@ -531,7 +544,7 @@ fn default_uses() -> u32 {
 #[derive(Serialize)]
 struct InviteView {
     code: String,
-    #[serde(serialize_with = "document_as_text")]
+    #[serde(serialize_with = "crate::storage::records::document_as_text")]
     document_id: DocumentId,
     role: Role,
     party: String,

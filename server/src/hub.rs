@@ -14,21 +14,10 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use crate::access::AccessControl;
 use crate::metrics::Metrics;
 use crate::now_ms;
-use crate::outbox::{Outbox, OutboxError};
+use crate::outbox::{Outbound, Outbox, OutboxError};
 use crate::persistence::Writer;
 use crate::storage::DocumentStore;
 use crate::text::for_log;
-
-/// What the hub sends a connection task.
-#[derive(Debug)]
-pub(crate) enum Outbound {
-    /// A message to encode and send.
-    Frame(Message),
-    /// Send `error` with this text, then close.
-    Close(String),
-    /// Close (the `error` message was already queued).
-    End(String),
-}
 
 /// Inputs to the hub.
 #[derive(Debug)]
@@ -63,7 +52,7 @@ pub(crate) enum HubInput {
         result: Result<Option<Vec<u8>>, String>,
     },
     Committed {
-        outcomes: Vec<(DocumentId, u64, Result<(), String>)>,
+        outcomes: Vec<crate::persistence::CommitOutcome>,
     },
     Revoked {
         device: String,
@@ -209,7 +198,14 @@ pub(crate) fn spawn(
     input_limit: u32,
 ) -> HubHandle {
     let (inputs, mut queue) = mpsc::unbounded_channel();
-    let writer = Writer::spawn(store.clone(), inputs.clone(), metrics.clone());
+    let to_hub = inputs.clone();
+    let writer = Writer::spawn(
+        store.clone(),
+        move |outcomes| {
+            let _ = to_hub.send(HubInput::Committed { outcomes });
+        },
+        metrics.clone(),
+    );
     let health = Arc::new(HubHealth::default());
     health.last_beat.store(now_ms(), Ordering::Release);
     let mut hub = Hub {
@@ -473,9 +469,10 @@ mod tests {
     use accord_shared::protocol::{DocMessage, Message, PeerMetadata};
     use tokio::sync::Notify;
 
-    use super::{HubHandle, HubInput, Outbound, spawn};
+    use super::{HubHandle, HubInput, spawn};
     use crate::access::{AccessControl, Registration};
     use crate::metrics::Metrics;
+    use crate::outbox::Outbound;
     use crate::outbox::Outbox;
     use crate::storage::MemoryStore;
 

@@ -12,8 +12,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use accord_shared::protocol::Message;
 use tokio::sync::mpsc;
 
-use crate::hub::Outbound;
 use crate::metrics::Metrics;
+
+/// What the hub sends a connection task.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// A message to encode and send.
+    Frame(accord_shared::protocol::Message),
+    /// Send `error` with this text, then close.
+    Close(String),
+    /// Close (the `error` message was already queued).
+    End(String),
+}
 
 /// Memory held for a queued item, given back when it is dropped.
 #[derive(Debug)]

@@ -6,13 +6,14 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use accord_shared::engine::Write;
-use accord_shared::ids::DocumentId;
-use tokio::sync::mpsc::UnboundedSender;
-
-use crate::hub::HubInput;
 use crate::metrics::Metrics;
 use crate::storage::{DocumentStore, DocumentWrite};
+use accord_shared::engine::Write;
+use accord_shared::ids::DocumentId;
+
+/// How one write ended: its document, the sequence number it was submitted
+/// with, and the commit's error if the transaction failed.
+pub(crate) type CommitOutcome = (DocumentId, u64, Result<(), String>);
 
 /// Most writes in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -30,16 +31,17 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the thread; outcomes go back to the hub as [`HubInput::Committed`].
+    /// Starts the thread; each transaction's outcomes go to `committed`
+    /// (the hub feeds them back into its engine).
     pub fn spawn(
         store: Arc<dyn DocumentStore>,
-        hub: UnboundedSender<HubInput>,
+        committed: impl Fn(Vec<CommitOutcome>) + Send + 'static,
         metrics: Arc<Metrics>,
     ) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("accord-commit".into())
-            .spawn(move || run(&*store, &queue, &hub, &metrics))
+            .spawn(move || run(&*store, &queue, &committed, &metrics))
             .expect("spawning the commit thread");
         Self {
             jobs: Some(jobs),
@@ -77,7 +79,7 @@ impl Writer {
 fn run(
     store: &dyn DocumentStore,
     queue: &mpsc::Receiver<Job>,
-    hub: &UnboundedSender<HubInput>,
+    committed: &dyn Fn(Vec<CommitOutcome>),
     metrics: &Metrics,
 ) {
     while let Ok(first) = queue.recv() {
@@ -103,6 +105,6 @@ fn run(
             .into_iter()
             .map(|(document, seq)| (document, seq, outcome.clone()))
             .collect();
-        let _ = hub.send(HubInput::Committed { outcomes });
+        committed(outcomes);
     }
 }

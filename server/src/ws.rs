@@ -17,9 +17,10 @@ use tokio::sync::Notify;
 
 use crate::access::DocumentAccess;
 use crate::api::ApiError;
-use crate::hub::{HubInput, Outbound};
+use crate::hub::HubInput;
 use crate::listener::Slot;
 use crate::metrics::Metrics;
+use crate::outbox::Outbound;
 use crate::outbox::{Outbox, OutboxError, Outgoing};
 use crate::peers::PeerIdTaken;
 use crate::text::{CLOSE_REASON_BYTES, for_log, truncate_utf8};
@@ -28,25 +29,37 @@ use crate::{AppState, now_ms};
 /// Per-connection read buffer; larger frames are read in several steps.
 const CONNECTION_BUFFER_BYTES: usize = 8 * 1024;
 
-/// Query string of `/sync` (browsers cannot set headers on WebSockets).
+/// Query string of `/sync` (browsers cannot set headers on WebSockets): a
+/// single-use `ticket` from `POST /api/sync-ticket` (what the web app uses,
+/// so its token never lands in a URL), or the device `token` itself (other
+/// clients).
 #[derive(Debug, Deserialize)]
 pub(crate) struct SyncQuery {
     token: Option<String>,
+    ticket: Option<String>,
 }
 
-/// `GET /sync?token=…`: refuses a missing or unknown token before upgrading.
+/// `GET /sync?ticket=…` or `?token=…`: refuses a missing, unknown, used or
+/// expired credential before upgrading.
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     Query(query): Query<SyncQuery>,
     slot: Option<axum::Extension<Arc<Slot>>>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let device = match query.token.as_deref().map(|t| state.access.authenticate(t)) {
+    let checked = match (query.ticket.as_deref(), query.token.as_deref()) {
+        (Some(ticket), _) => Some(state.access.redeem_sync_ticket(ticket, now_ms())),
+        (None, Some(token)) => Some(state.access.authenticate(token)),
+        (None, None) => None,
+    };
+    let device = match checked {
         Some(Ok(device)) => device,
         Some(Err(error)) => return ApiError::from(error).into_response(),
         None => {
-            return ApiError::unauthorized("missing token: connect to /sync?token=<device token>")
-                .into_response();
+            return ApiError::unauthorized(
+                "missing credentials: connect to /sync?ticket=<ticket from POST /api/sync-ticket> or /sync?token=<device token>",
+            )
+            .into_response();
         }
     };
     let max = state.limits.max_frame_bytes;

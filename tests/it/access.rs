@@ -442,3 +442,40 @@ async fn wrong_invite_codes_are_limited_per_client_address() {
     let (status, body) = attempt();
     assert_eq!(status, 429, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_ticket_opens_the_socket_once_and_dies_with_the_token() {
+    let relay = Relay::start();
+    let device = relay.register("browser");
+    let ticket_url = |ticket: &str| format!("ws://{}/sync?ticket={ticket}", relay.addr);
+    let (status, _) = relay.api("POST", "/api/sync-ticket", None, None);
+    assert_eq!(status, 401, "a ticket needs the token");
+    let (status, body) = relay.api("POST", "/api/sync-ticket", Some(&device.token), None);
+    assert_eq!(status, 200, "{body}");
+    let ticket = body["ticket"].as_str().expect("a ticket").to_owned();
+    assert_ne!(ticket, device.token);
+
+    // It opens the sync socket, as the token does, and then it is spent.
+    let client = Client::connect(&ticket_url(&ticket))
+        .await
+        .expect("ticket accepted");
+    let id = client.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
+    client.wait_synced(id, WAIT).await.unwrap();
+    assert!(
+        Client::connect(&ticket_url(&ticket)).await.is_err(),
+        "single use"
+    );
+    assert!(Client::connect(&ticket_url("made-up")).await.is_err());
+
+    // A ticket taken before signing out does not outlive the token.
+    let (_, body) = relay.api("POST", "/api/sync-ticket", Some(&device.token), None);
+    let unused = body["ticket"].as_str().expect("a ticket").to_owned();
+    let (status, _) = relay.api(
+        "DELETE",
+        &format!("/api/devices/{}", device.id),
+        Some(&device.token),
+        None,
+    );
+    assert_eq!(status, 204);
+    assert!(Client::connect(&ticket_url(&unused)).await.is_err());
+}

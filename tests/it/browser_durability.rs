@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::device::{Device, partnership, tid};
+use crate::device::{Device, partnership, solo_partnership, tid};
 use crate::helpers::{Relay, TempDir};
 use crate::webdriver::{Driver, setup};
 
@@ -20,27 +20,6 @@ const MAY_LOSE: usize = 20;
 
 fn purpose() -> String {
     tid("purpose-input")
-}
-
-/// Presses `keys` in the focused field, `pause_ms` apart (WebDriver
-/// actions: the keys land where the caret is).
-fn type_paced(device: &Device, keys: &str, pause_ms: u64) {
-    let presses: Vec<serde_json::Value> = keys
-        .chars()
-        .flat_map(|c| {
-            let key = c.to_string();
-            [
-                json!({ "type": "keyDown", "value": key }),
-                json!({ "type": "keyUp", "value": key }),
-                json!({ "type": "pause", "duration": pause_ms }),
-            ]
-        })
-        .collect();
-    device.cmd(
-        "POST",
-        "/actions",
-        Some(&json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": presses }] })),
-    );
 }
 
 /// How many chunks the device holds in IndexedDB, over all documents.
@@ -180,13 +159,7 @@ fn chromium_killed_while_typing_offline_loses_at_most_200_ms() {
     let driver = Driver::start(&setup.chromedriver);
     let profile = TempDir::new("chromium-kill");
     let a = Device::open_profile(&driver, &setup.chromium, "acme-kill", profile.path());
-    a.goto(&format!("{}/", relay.http_url()));
-    a.wait_status("Saved");
-    a.profile("Alice Adams", "Acme");
-    a.click(&tid("new-partnership"));
-    a.wait_value(&tid("title-input"), "Untitled partnership");
-    let base = a.url();
-    a.wait_status("Saved");
+    let base = solo_partnership(&relay, &a);
     a.set_offline(true);
     a.wait_status("Offline");
     a.click(&purpose());
@@ -200,7 +173,7 @@ fn chromium_killed_while_typing_offline_loses_at_most_200_ms() {
         let keys: String = (0..KEYS_PER_GROUP)
             .map(|i| alphabet[(group * KEYS_PER_GROUP + i) % alphabet.len()])
             .collect();
-        type_paced(&a, &keys, 10);
+        a.type_keys_paced(&keys, Some(10));
         typed.push_str(&keys);
         shown = a.value(&purpose()).chars().count();
         group += 1;
@@ -242,12 +215,7 @@ fn refused_writes_keep_the_work_in_the_tab_and_catch_up_when_space_returns() {
     let relay = Relay::start_with_web(&setup.dist);
     let driver = Driver::start(&setup.chromedriver);
     let a = Device::open(&driver, &setup.chromium, "acme-full");
-    a.goto(&format!("{}/", relay.http_url()));
-    a.wait_status("Saved");
-    a.profile("Alice Adams", "Acme");
-    a.click(&tid("new-partnership"));
-    a.wait_value(&tid("title-input"), "Untitled partnership");
-    a.wait_status("Saved");
+    solo_partnership(&relay, &a);
     a.set_offline(true);
     a.wait_status("Offline");
 
@@ -381,11 +349,7 @@ fn typed_to_durable_with_10000_changes() {
     let relay = Relay::start_with_web(&setup.dist);
     let driver = Driver::start(&setup.chromedriver);
     let a = Device::open(&driver, &setup.chromium, "measure-save");
-    a.goto(&format!("{}/", relay.http_url()));
-    a.wait_status("Saved");
-    a.profile("Alice Adams", "Acme");
-    a.click(&tid("new-partnership"));
-    a.wait_value(&tid("title-input"), "Untitled partnership");
+    solo_partnership(&relay, &a);
     let history: String = (0..1000)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
@@ -417,7 +381,7 @@ fn typed_to_durable_with_10000_changes() {
             .collect();
         let started = Instant::now();
         for (index, group) in text.as_bytes().chunks(KEYS_PER_GROUP).enumerate() {
-            type_paced(&a, std::str::from_utf8(group).expect("ascii"), 0);
+            a.type_keys_paced(std::str::from_utf8(group).expect("ascii"), Some(0));
             // Pace to `rate` keys a second overall.
             let due = Duration::from_millis(((index + 1) * KEYS_PER_GROUP) as u64 * 1000 / rate);
             std::thread::sleep(due.saturating_sub(started.elapsed()));

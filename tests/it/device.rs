@@ -172,14 +172,24 @@ impl Device {
     /// caret where the page put it (sending keys to an element would place
     /// the caret first).
     pub fn type_keys(&self, text: &str) {
+        self.type_keys_paced(text, None);
+    }
+
+    /// [`Self::type_keys`] with a pause of `pause_ms` after each key (a
+    /// typing rate), and without letting go of the keyboard afterwards.
+    pub fn type_keys_paced(&self, text: &str, pause_ms: Option<u64>) {
         let presses: Vec<Value> = text
             .chars()
             .flat_map(|c| {
                 let key = c.to_string();
+                let pause = pause_ms.map(|ms| json!({ "type": "pause", "duration": ms }));
                 [
-                    json!({ "type": "keyDown", "value": key }),
-                    json!({ "type": "keyUp", "value": key }),
+                    Some(json!({ "type": "keyDown", "value": key })),
+                    Some(json!({ "type": "keyUp", "value": key })),
+                    pause,
                 ]
+                .into_iter()
+                .flatten()
             })
             .collect();
         self.cmd(
@@ -187,7 +197,9 @@ impl Device {
             "/actions",
             Some(&json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": presses }] })),
         );
-        self.cmd("DELETE", "/actions", None);
+        if pause_ms.is_none() {
+            self.cmd("DELETE", "/actions", None);
+        }
     }
 
     /// Cuts this device off the network (page fetches and WebSocket), or restores it.
@@ -476,6 +488,18 @@ impl Drop for Device {
 /// The selector of `data-testid=id`.
 pub fn tid(id: &str) -> String {
     format!("[data-testid='{id}']")
+}
+
+/// One device's own new partnership (Alice of Acme, nobody invited yet),
+/// saved on the relay; returns its base URL (`…/#/p/<id>`).
+pub fn solo_partnership(relay: &Relay, a: &Device) -> String {
+    a.goto(&format!("{}/", relay.http_url()));
+    a.wait_status("Saved");
+    a.profile("Alice Adams", "Acme");
+    a.click(&tid("new-partnership"));
+    a.wait_value(&tid("title-input"), "Untitled partnership");
+    a.wait_status("Saved");
+    a.url()
 }
 
 /// Two devices of two organizations on one partnership: Acme created it,

@@ -76,7 +76,7 @@ fn cargo() -> String {
 
 fn run(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     web::ensure_web_tools()?;
-    let dist = web::build_web(root, true)?;
+    let dist = web::build_web_if_changed(root)?;
     step(
         root,
         &cargo(),
@@ -91,22 +91,95 @@ fn run(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     )?;
     let relay = root.join("target/release/accord");
     let dist = dist.to_str().context("dist path is not UTF-8")?;
-    let mut args = vec![
-        "--data-dir",
-        "accord-data",
-        "serve",
-        "--listen",
-        "127.0.0.1:8080",
-        "--web-dir",
-        dist,
-    ];
-    args.extend(extra.iter().map(String::as_str));
-    eprintln!("open http://127.0.0.1:8080 (Ctrl-C stops the relay after committing everything)");
+    let serve = ServeArgs::new(dist, extra);
+    eprintln!("{}", serve.banner());
+    let args = serve.args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     step(
         root,
         relay.to_str().context("relay path is not UTF-8")?,
         &args,
     )
+}
+
+/// `accord serve`'s arguments for `cargo xtask run`: the defaults (listen
+/// on 127.0.0.1:8080, data in `accord-data`, the web app from `dist/`), each
+/// replaced by the same flag among the extra arguments, which pass through
+/// (a leading `--` is dropped, as cargo users type it out of habit).
+#[derive(Debug, PartialEq, Eq)]
+struct ServeArgs {
+    listen: String,
+    data_dir: String,
+    web_dir: String,
+    rest: Vec<String>,
+}
+
+impl ServeArgs {
+    fn new(dist: &str, extra: &[String]) -> Self {
+        let mut serve = Self {
+            listen: "127.0.0.1:8080".to_owned(),
+            data_dir: "accord-data".to_owned(),
+            web_dir: dist.to_owned(),
+            rest: Vec::new(),
+        };
+        let extra = match extra.first() {
+            Some(first) if first == "--" => &extra[1..],
+            _ => extra,
+        };
+        let mut args = extra.iter();
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
+                _ => (arg.as_str(), None),
+            };
+            let slot = match flag {
+                "--listen" => &mut serve.listen,
+                "--data-dir" => &mut serve.data_dir,
+                "--web-dir" => &mut serve.web_dir,
+                _ => {
+                    serve.rest.push(arg.clone());
+                    continue;
+                }
+            };
+            match inline.or_else(|| args.next().cloned()) {
+                Some(value) => *slot = value,
+                // A flag without its value: let the relay say so.
+                None => serve.rest.push(arg.clone()),
+            }
+        }
+        serve
+    }
+
+    /// The relay's command line.
+    fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--data-dir".to_owned(),
+            self.data_dir.clone(),
+            "serve".to_owned(),
+            "--listen".to_owned(),
+            self.listen.clone(),
+            "--web-dir".to_owned(),
+            self.web_dir.clone(),
+        ];
+        args.extend(self.rest.iter().cloned());
+        args
+    }
+
+    /// What to tell the person who ran it.
+    fn banner(&self) -> String {
+        if self.listen.ends_with(":0") {
+            format!(
+                "starting the relay on a free port of {} (its log says which); data in {}",
+                self.listen.trim_end_matches(":0"),
+                self.data_dir
+            )
+        } else {
+            format!(
+                "open http://{} (data in {}; Ctrl-C stops the relay after committing everything)",
+                self.listen, self.data_dir
+            )
+        }
+    }
 }
 
 /// Installs Chromium and chromedriver from Debian when they are missing.
@@ -137,9 +210,15 @@ fn ensure_browser() -> anyhow::Result<()> {
 
 /// Installs the JavaScript peers used by the interop tests.
 fn ensure_interop_packages(root: &Path) -> anyhow::Result<()> {
-    let js = root.join("tests/interop/js");
-    if js.join("package-lock.json").exists() && !js.join("node_modules").exists() {
-        step(&js, "npm", &["ci", "--no-audit", "--no-fund"])?;
+    // Each package directory with the file whose absence means "install".
+    for (dir, marker) in [
+        ("tests/interop/js", "node_modules"),
+        ("tests/browser/js", "node_modules/axe-core/axe.min.js"),
+    ] {
+        let js = root.join(dir);
+        if js.join("package-lock.json").exists() && !js.join(marker).exists() {
+            step(&js, "npm", &["ci", "--no-audit", "--no-fund"])?;
+        }
     }
     Ok(())
 }
@@ -148,7 +227,7 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     web::ensure_web_tools()?;
     ensure_browser()?;
     ensure_interop_packages(root)?;
-    let dist = web::build_web(root, true)?;
+    let dist = web::build_web_if_changed(root)?;
     step(
         root,
         &cargo(),
@@ -251,4 +330,69 @@ fn lint(root: &Path) -> anyhow::Result<()> {
             "warnings",
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(extra: &[&str]) -> Vec<String> {
+        let extra: Vec<String> = extra.iter().map(|a| (*a).to_owned()).collect();
+        ServeArgs::new("dist", &extra).args()
+    }
+
+    #[test]
+    fn run_uses_the_defaults_without_arguments() {
+        assert_eq!(
+            serve(&[]),
+            [
+                "--data-dir",
+                "accord-data",
+                "serve",
+                "--listen",
+                "127.0.0.1:8080",
+                "--web-dir",
+                "dist"
+            ]
+        );
+    }
+
+    #[test]
+    fn extra_arguments_replace_the_defaults_with_or_without_a_double_dash() {
+        let expected = [
+            "--data-dir",
+            "/tmp/d",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--web-dir",
+            "dist",
+        ];
+        assert_eq!(
+            serve(&["--", "--listen", "127.0.0.1:0", "--data-dir", "/tmp/d"]),
+            expected
+        );
+        assert_eq!(
+            serve(&["--listen", "127.0.0.1:0", "--data-dir", "/tmp/d"]),
+            expected
+        );
+        assert_eq!(
+            serve(&["--listen=127.0.0.1:0", "--data-dir=/tmp/d"]),
+            expected
+        );
+    }
+
+    #[test]
+    fn other_arguments_pass_through_to_the_relay() {
+        let args = serve(&["--registration", "invite", "--web-dir", "other"]);
+        assert_eq!(
+            &args[5..],
+            ["--web-dir", "other", "--registration", "invite"]
+        );
+        // A flag missing its value reaches the relay, which explains.
+        assert_eq!(
+            serve(&["--listen"]).last().map(String::as_str),
+            Some("--listen")
+        );
+    }
 }

@@ -46,6 +46,68 @@ pub fn ensure_web_tools() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where [`build_web_if_changed`] keeps the fingerprint of the sources it built.
+const FINGERPRINT_FILE: &str = ".source-fingerprint";
+
+/// The release web app in `dist/`, rebuilt only when a source it is built
+/// from (the app, `shared`, the manifests, the lockfile) changed since the
+/// last build recorded there.
+pub fn build_web_if_changed(workspace_root: &Path) -> anyhow::Result<PathBuf> {
+    let dist = workspace_root.join("dist");
+    let fingerprint = source_fingerprint(workspace_root)?;
+    let recorded = fs::read_to_string(dist.join(FINGERPRINT_FILE)).unwrap_or_default();
+    if recorded.trim() == fingerprint && dist.join("pkg/accord_app_bg.wasm").is_file() {
+        eprintln!("xtask: the web app in dist/ is up to date");
+        return Ok(dist);
+    }
+    let dist = build_web(workspace_root, true)?;
+    fs::write(dist.join(FINGERPRINT_FILE), &fingerprint)
+        .with_context(|| format!("writing {}", dist.display()))?;
+    Ok(dist)
+}
+
+/// A hash of the path, size and modification time of every file the web app
+/// is built from.
+fn source_fingerprint(workspace_root: &Path) -> anyhow::Result<String> {
+    use std::hash::{Hash, Hasher};
+    let mut files = Vec::new();
+    for dir in ["app/src", "shared/src"] {
+        collect_files(&workspace_root.join(dir), &mut files)?;
+    }
+    for file in STATIC_FILES.iter().map(|n| format!("app/{n}")).chain(
+        [
+            "Cargo.toml",
+            "Cargo.lock",
+            "app/Cargo.toml",
+            "shared/Cargo.toml",
+        ]
+        .map(String::from),
+    ) {
+        files.push(workspace_root.join(file));
+    }
+    files.sort();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for file in &files {
+        let meta = fs::metadata(file).with_context(|| format!("reading {}", file.display()))?;
+        file.hash(&mut hasher);
+        meta.len().hash(&mut hasher);
+        meta.modified().ok().hash(&mut hasher);
+    }
+    Ok(format!("{:016x}", hasher.finish()))
+}
+
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(&path, files)?;
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
 /// Builds the app and returns the `dist/` directory (under `workspace_root`).
 /// `release` selects the `wasm-release` profile, runs `wasm-opt -Oz` and uses
 /// the strongest compression.

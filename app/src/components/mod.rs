@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod form;
+pub mod icon;
 pub mod live_text;
 pub mod markdown;
 mod presence;
@@ -72,6 +73,59 @@ pub fn ErrorBanner() -> impl IntoView {
                 <div class="error" data-testid="error" role="alert">
                     <span>{text}</span>
                     <button on:click=move |_| store.error.set(None)>"Dismiss"</button>
+                </div>
+            }
+        })
+    }
+}
+
+/// How long a toast stays before it goes by itself.
+const TOAST_MS: u64 = 10_000;
+
+/// The toast at the bottom of the screen: what just happened, with "Undo"
+/// when it can be taken back. It goes after [`TOAST_MS`] or when dismissed.
+#[component]
+pub fn ToastBar() -> impl IntoView {
+    let store = expect_context::<Store>();
+    let generation = StoredValue::new(0_u64);
+    Effect::new(move |_| {
+        if store.toast.with(Option::is_none) {
+            return;
+        }
+        generation.update_value(|g| *g += 1);
+        let mine = generation.get_value();
+        set_timeout(
+            move || {
+                if generation.get_value() == mine {
+                    store.toast.set(None);
+                }
+            },
+            std::time::Duration::from_millis(TOAST_MS),
+        );
+    });
+    move || {
+        store.toast.get().map(|toast| {
+            let undo = toast.undo.map(|undo| {
+                view! {
+                    <button type="button" class="secondary" data-testid="toast-undo"
+                        on:click=move |_| {
+                            store.toast.set(None);
+                            if let Err(error) = crate::edit::undo(undo) {
+                                store.report(format!("could not undo: {error}"));
+                            }
+                        }>
+                        "Undo"
+                    </button>
+                }
+            });
+            view! {
+                <div class="toast" role="status" data-testid="toast">
+                    <span>{toast.message}</span>
+                    {undo}
+                    <button type="button" class="link quiet" aria-label="Dismiss"
+                        on:click=move |_| store.toast.set(None)>
+                        <icon::Glyph icon=icon::Icon::Cross/>
+                    </button>
                 </div>
             }
         })

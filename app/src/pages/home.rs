@@ -78,7 +78,7 @@ pub fn HomePage() -> impl IntoView {
                             </span>
                             <button
                                 data-testid="remove-partnership"
-                                class="secondary"
+                                class="danger"
                                 on:click={
                                     let title = display_title(&doc.title);
                                     move |_| remove(doc.id, &title)

@@ -9,6 +9,7 @@ mod join;
 pub mod operate;
 mod partnership;
 pub mod plan;
+mod shell;
 
 use accord_shared::ids::DocumentId;
 use leptos::prelude::*;
@@ -17,7 +18,7 @@ use wasm_bindgen_futures::spawn_local;
 pub use self::home::HomePage;
 pub use self::join::JoinPage;
 pub use self::partnership::PartnershipPage;
-use crate::components::{ErrorBanner, SyncStatusBadge};
+use crate::components::{ErrorBanner, SyncStatusBadge, ToastBar};
 use crate::store::Store;
 use crate::sync_client;
 
@@ -111,12 +112,23 @@ pub fn App() -> impl IntoView {
         <main>
             {move || match route.get() {
                 Route::Home => view! { <HomePage/> }.into_any(),
-                Route::Partnership(id) => view! { <PartnershipPage id=id/> }.into_any(),
+                Route::Partnership(id) => view! {
+                    <shell::PartnershipShell id=id current=None>
+                        <PartnershipPage id=id/>
+                    </shell::PartnershipShell>
+                }
+                .into_any(),
                 Route::Join(id) => view! { <JoinPage id=id/> }.into_any(),
-                Route::Plan(id, page) => view! { <plan::PlanView id=id page=page/> }.into_any(),
+                Route::Plan(id, page) => view! {
+                    <shell::PartnershipShell id=id current=Some(page)>
+                        <plan::PlanView id=id page=page/>
+                    </shell::PartnershipShell>
+                }
+                .into_any(),
                 Route::NotFound => view! { <NotFound/> }.into_any(),
             }}
         </main>
+        <ToastBar/>
     }
 }
 

@@ -108,10 +108,8 @@ pub fn PartnershipPage(
                 })}
             </section>
         }>
-            <super::plan::PlanTabs id=id/>
             <article class="partnership">
                 <div class="toolbar">
-                    <a href="#/" data-testid="back">"← All partnerships"</a>
                     <PresenceBar id=id/>
                 </div>
                 <super::plan::ViewOnlyNote id=id/>

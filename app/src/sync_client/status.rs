@@ -132,6 +132,13 @@ impl Client {
             self.catching_up.set(false);
         }
         self.report_unrecoverable(&per_document, relay.is_some());
+        if matches!(status, SyncStatus::Offline(n) if n > 0) && !self.told_offline.replace(true) {
+            // Once per session: the first edit made offline says it is safe.
+            self.store.toast.set(Some(crate::store::Toast {
+                message: "You are offline. Your changes are kept on this device and sync when you are back online.".to_owned(),
+                undo: None,
+            }));
+        }
         let per_document: HashMap<DocumentId, SyncStatus> = per_document
             .into_iter()
             .map(|(id, facts)| (id, summarize(link, &[facts])))

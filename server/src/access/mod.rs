@@ -7,119 +7,18 @@
 
 mod rate;
 pub(crate) mod secret;
+pub mod tickets;
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, RwLock};
 
 use accord_shared::engine::Access;
 use accord_shared::ids::DocumentId;
 use serde::{Deserialize, Serialize};
 
+pub use crate::storage::records::{Device, Grant, Invite, Role, UnknownRole};
 use crate::storage::{AccessStore, StorageError};
 pub use rate::RateLimiter;
-
-/// A document role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// May read, write, invite and revoke.
-    Owner,
-    /// May read and write.
-    Editor,
-    /// May read.
-    Viewer,
-}
-
-impl Role {
-    /// The stored and wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Editor => "editor",
-            Self::Viewer => "viewer",
-        }
-    }
-
-    /// What the sync engine lets this role do.
-    pub fn sync_access(self) -> Access {
-        match self {
-            Self::Owner | Self::Editor => Access::Write,
-            Self::Viewer => Access::Read,
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = AccessError;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "owner" => Ok(Self::Owner),
-            "editor" => Ok(Self::Editor),
-            "viewer" => Ok(Self::Viewer),
-            other => Err(AccessError::Invalid(format!(
-                "unknown role {other:?}: use owner, editor or viewer"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A registered device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Device {
-    /// Relay-assigned id.
-    pub id: String,
-    /// The device's Ed25519 public key (attested to other members).
-    pub public_key: [u8; 32],
-    /// A label chosen by the user.
-    pub name: String,
-    /// SHA-256 of its bearer token.
-    pub token_hash: [u8; 32],
-    /// Registration time (ms since the Unix epoch).
-    pub created_at: u64,
-}
-
-/// A device's right to a document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Grant {
-    /// The document.
-    #[serde(serialize_with = "crate::api::document_as_text")]
-    pub document: DocumentId,
-    /// The device id.
-    pub device: String,
-    /// What it may do.
-    pub role: Role,
-    /// The organization it acts for.
-    pub party: String,
-    /// When granted (ms since the Unix epoch).
-    pub created_at: u64,
-}
-
-/// An invitation to a document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invite {
-    /// SHA-256 of the code.
-    pub code_hash: [u8; 32],
-    /// The document.
-    pub document: DocumentId,
-    /// The role redeemers get.
-    pub role: Role,
-    /// The party redeemers act for.
-    pub party: String,
-    /// Expiry (ms since the Unix epoch).
-    pub expires_at: u64,
-    /// Redemptions left.
-    pub uses_left: u32,
-    /// The device (or `operator`) that created it.
-    pub created_by: String,
-}
 
 /// Whether anyone may register or only invitees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -252,6 +151,8 @@ pub struct AccessControl {
     registration: Registration,
     redeem_limiter: Mutex<RateLimiter>,
     address_limiter: Mutex<RateLimiter>,
+    /// Single-use tickets for opening `/sync` without a token in the URL.
+    tickets: Mutex<tickets::Tickets>,
 }
 
 /// Longest accepted device name or party.
@@ -307,6 +208,7 @@ impl AccessControl {
             registration,
             redeem_limiter: Mutex::new(RateLimiter::new(10, 60_000)),
             address_limiter: Mutex::new(RateLimiter::new(ATTEMPTS_PER_ADDRESS_PER_MINUTE, 60_000)),
+            tickets: Mutex::new(tickets::Tickets::default()),
         })
     }
 
@@ -403,6 +305,41 @@ impl AccessControl {
             Ok(id.clone())
         } else {
             Err(AccessError::BadToken)
+        }
+    }
+
+    /// A single-use ticket for `device` to open `/sync` with (see
+    /// [`tickets`]), valid for [`tickets::TICKET_TTL_MS`].
+    pub fn issue_sync_ticket(&self, device: &str, now: u64) -> Result<String, AccessError> {
+        let token_hash = self
+            .read()
+            .devices
+            .get(device)
+            .map(|d| d.token_hash)
+            .ok_or(AccessError::BadToken)?;
+        Ok(self
+            .tickets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .issue(device, token_hash, now))
+    }
+
+    /// Spends a sync ticket: the device it speaks for, if it is fresh,
+    /// unused, and its device still holds the token it was issued under.
+    pub fn redeem_sync_ticket(&self, ticket: &str, now: u64) -> Result<String, AccessError> {
+        if ticket.len() > MAX_SECRET {
+            return Err(AccessError::BadToken);
+        }
+        let (device, token_hash) = self
+            .tickets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .redeem(ticket, now)
+            .ok_or(AccessError::BadToken)?;
+        let current = self.read().devices.get(&device).map(|d| d.token_hash);
+        match current {
+            Some(hash) if secret::same(&hash, &token_hash) => Ok(device),
+            _ => Err(AccessError::BadToken),
         }
     }
 

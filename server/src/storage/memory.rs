@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use accord_shared::engine::Write;
 use accord_shared::ids::DocumentId;
 
+use super::records::{Device, Grant, Invite};
 use super::{
     AccessSnapshot, AccessStore, DocumentStore, DocumentWrite, StorageError, StoredDocument,
 };
-use crate::access::{Device, Grant, Invite};
 
 /// Storage held in process memory.
 #[derive(Default)]

@@ -2,12 +2,13 @@
 //! SQLite (the default), in memory (tests), or a future PostgreSQL backend.
 
 mod memory;
+pub mod records;
 mod sqlite;
 
 use accord_shared::engine::Write;
 use accord_shared::ids::DocumentId;
 
-use crate::access::{Device, Grant, Invite};
+use self::records::{Device, Grant, Invite};
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 

@@ -8,10 +8,10 @@ use accord_shared::engine::Write;
 use accord_shared::ids::DocumentId;
 use rusqlite::{Connection, params};
 
+use super::records::{Device, Grant, Invite, Role};
 use super::{
     AccessSnapshot, AccessStore, DocumentStore, DocumentWrite, StorageError, StoredDocument,
 };
-use crate::access::{Device, Grant, Invite, Role};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS chunks (

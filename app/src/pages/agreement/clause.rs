@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use super::comments::Comments;
 use super::{AgreementContext, attested, member_name, party_name};
 use crate::components::form::{InlineError, feedback};
+use crate::components::icon::{Glyph, Icon};
 use crate::components::live_text::LiveTextArea;
 use crate::edit::{self, apply_into};
 use crate::store::Store;
@@ -105,10 +106,10 @@ pub fn ClauseCard(
                     }).collect_view()}
                 </select>
                 <button class="link" title="Move up" aria-label="Move up" data-testid="clause-up"
-                    on:click=move |_| shift(-1)>"↑"</button>
+                    on:click=move |_| shift(-1)><Glyph icon=Icon::ArrowUp/></button>
                 <button class="link" title="Move down" aria-label="Move down" data-testid="clause-down"
-                    on:click=move |_| shift(1)>"↓"</button>
-                <button class="link" data-testid="clause-remove"
+                    on:click=move |_| shift(1)><Glyph icon=Icon::ArrowDown/></button>
+                <button class="link danger" data-testid="clause-remove"
                     on:click=move |_| { apply_into(error, &id, |tx| agreement::remove_clause(tx, clause, edit::now())); }>
                     "Remove"
                 </button>
@@ -227,10 +228,10 @@ fn SignoffRow(
                         PartyState::Unsigned => "signoff unsigned",
                     };
                     let mark = match line.state {
-                        PartyState::Signed => "✓",
-                        PartyState::Void => "⚠",
-                        PartyState::Invalid => "✗",
-                        PartyState::Unsigned => "○",
+                        PartyState::Signed => Icon::Check,
+                        PartyState::Void => Icon::Warning,
+                        PartyState::Invalid => Icon::Cross,
+                        PartyState::Unsigned => Icon::Circle,
                     };
                     let state = match line.state {
                         PartyState::Signed => "signed",
@@ -240,7 +241,8 @@ fn SignoffRow(
                     };
                     view! {
                         <li class=class data-testid="signoff-state" data-party=line.party.key() data-state=state>
-                            {format!("{mark} {}: {}", line.name, line.detail)}
+                            <Glyph icon=mark/>
+                            {format!(" {}: {}", line.name, line.detail)}
                         </li>
                     }
                 }).collect_view()}
@@ -248,7 +250,7 @@ fn SignoffRow(
             {move || mine.get().map(|(_, (party, valid, any))| {
                 if valid {
                     view! {
-                        <button class="link" data-testid="clause-withdraw" on:click=withdraw>
+                        <button class="link danger" data-testid="clause-withdraw" on:click=withdraw>
                             "Withdraw my sign-off"
                         </button>
                     }.into_any()

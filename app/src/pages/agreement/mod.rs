@@ -319,11 +319,10 @@ pub fn AgreementPage(
 
     view! {
         <div class="agreement-head screen-only">
-            <h2>"Agreement"</h2>
             <SignoffOverview/>
             <div class="row">
-                <button data-testid="agreement-export" on:click=export>"Export Markdown"</button>
-                <button data-testid="agreement-print" on:click=print>"Print / PDF"</button>
+                <button class="secondary" data-testid="agreement-export" on:click=export>"Export Markdown"</button>
+                <button class="secondary" data-testid="agreement-print" on:click=print>"Print / PDF"</button>
             </div>
             <Show when=move || { changed_count() > 0 }>
                 <p class="note changed-note" data-testid="changed-since" role="status">

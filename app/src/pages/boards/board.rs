@@ -14,6 +14,7 @@ use wasm_bindgen::JsCast;
 
 use super::{BoardCtx, People, publish_keys, read_board};
 use crate::components::form::{InlineError, feedback};
+use crate::components::icon::{Glyph, Icon};
 use crate::edit::{self, apply_into};
 use crate::presence::BoardSpot;
 use crate::store::Store;
@@ -196,19 +197,21 @@ pub fn BoardView(
         <Show when=move || data.with(Option::is_some) fallback=move || view! {
             <p class="muted" data-testid="board-missing">{missing}</p>
             <button class="link" data-testid="boards-back" on:click=move |_| open.set(None)>
-                "← All workshops"
+                <Glyph icon=Icon::ArrowLeft/>
+                " All workshops"
             </button>
         }>
         <div class="board-head row">
             <button class="link" data-testid="boards-back" on:click=move |_| open.set(None)>
-                "← All workshops"
+                <Glyph icon=Icon::ArrowLeft/>
+                " All workshops"
             </button>
             <h2 class="grow" data-testid="board-title">{title}</h2>
             <Show when=locked>
-                <span class="badge" data-testid="board-locked">"🔒 locked by the facilitator"</span>
+                <span class="badge" data-testid="board-locked"><Glyph icon=Icon::Lock/>" locked by the facilitator"</span>
             </Show>
             <Show when=private>
-                <span class="badge" data-testid="private-writing">"✎ private writing: notes stay sealed until revealed"</span>
+                <span class="badge" data-testid="private-writing"><Glyph icon=Icon::Pencil/>" private writing: notes stay sealed until revealed"</span>
             </Show>
         </div>
         <HereNow/>
@@ -437,11 +440,11 @@ fn ColumnView(
                     aria-label="Column title" prop:value=title on:change=rename/>
                 <Show when=move || ctx.is_facilitator()>
                     <button class="link" data-testid="focus-column" title="Bring everyone here"
-                        on:click=focus>"👁"</button>
+                        aria-label="Bring everyone to this column" on:click=focus><Glyph icon=Icon::Eye/></button>
                 </Show>
                 <Show when=move || notes.with(Vec::is_empty)>
-                    <button class="link" data-testid="remove-column" title="Remove empty column"
-                        on:click=remove>"✕"</button>
+                    <button class="link danger" data-testid="remove-column" title="Remove empty column"
+                        aria-label="Remove this empty column" on:click=remove><Glyph icon=Icon::Cross/></button>
                 </Show>
             </div>
             <ol class="notes plain">

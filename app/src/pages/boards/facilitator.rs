@@ -53,7 +53,7 @@ pub fn FacilitatorBar() -> impl IntoView {
                 <Show when=focused>
                     <button data-testid="focus-clear" on:click=move |_| run("focus")>"Let everyone look freely"</button>
                 </Show>
-                <span class="muted">"Use 👁 on a column or “Bring everyone here” on a note to bring everyone to your view."</span>
+                <span class="muted">"Use the eye button on a column, or “Bring everyone here” on a note, to bring everyone to your view."</span>
             </Show>
         </div>
         <InlineError message=error test_id="facilitator-error"/>

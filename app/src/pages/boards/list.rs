@@ -69,7 +69,6 @@ pub fn BoardList(
         }
     };
     view! {
-        <h2>"Workshops"</h2>
         <p class="muted">
             "Run a kick-off, review or retrospective together on a live board; what you decide lands in the plan."
         </p>
@@ -85,7 +84,7 @@ pub fn BoardList(
                         <span class="muted grow">
                             {format!(" {} · {} notes · {}", row.template, row.notes, row.created)}
                         </span>
-                        <button class="link" data-testid="board-delete"
+                        <button class="link danger" data-testid="board-delete"
                             on:click=move |_| { apply_into(error, &id, |tx| boards::delete(tx, board, edit::now())); }>
                             "Remove"
                         </button>

@@ -497,7 +497,7 @@ pub fn NoteCard(
                             }).collect_view()}
                         </select>
                     </Show>
-                    <button class="link" data-testid="note-remove" on:click=remove>"Remove"</button>
+                    <button class="link danger" data-testid="note-remove" on:click=remove>"Remove"</button>
                 </div>
                 </fieldset>
             </details>

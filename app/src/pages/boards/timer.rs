@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use super::BoardCtx;
 use crate::components::form::{InlineError, feedback};
+use crate::components::icon::{Glyph, Icon};
 use crate::edit::{self, apply_into};
 
 /// `m:ss` of a duration in milliseconds, rounded up to whole seconds.
@@ -65,7 +66,8 @@ pub fn TimerPanel() -> impl IntoView {
                 view! {
                     <span class="timer-clock" class:done=left == 0 class:paused=t.is_paused()
                         data-testid="timer-remaining" role="timer">
-                        {if left == 0 { "⏰ time is up".to_owned() } else { format!("⏱ {}", clock(left)) }}
+                        <Glyph icon=if left == 0 { Icon::Bell } else { Icon::Timer }/>
+                        {if left == 0 { " time is up".to_owned() } else { format!(" {} left", clock(left)) }}
                         {t.is_paused().then_some(" (paused)")}
                     </span>
                 }

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use super::BoardCtx;
 use crate::components::form::{InlineError, feedback};
+use crate::components::icon::{Glyph, Icon};
 use crate::edit::{self, apply_into};
 use crate::store::Store;
 use crate::sync_client::client;
@@ -196,9 +197,12 @@ pub fn NoteDots(
         match ctx.latest_vote() {
         Some(vote) if vote.is_open() => view! {
             <div class="note-dots row">
-                <button class="link" data-testid="dot-remove" aria-label="Take a dot off" on:click=move |_| change(-1)>"−"</button>
-                <span data-testid="dot-mine">{move || "●".repeat(usize::from(mine()))}</span>
-                <button class="link" data-testid="dot-add" aria-label="Place a dot" on:click=move |_| change(1)>"+●"</button>
+                <button class="link" data-testid="dot-remove" aria-label="Take a dot off" on:click=move |_| change(-1)><Glyph icon=Icon::Minus/></button>
+                <span data-testid="dot-mine" data-count=move || mine().to_string()
+                    aria-label=move || format!("your dots: {}", mine())>
+                    {move || (0..mine()).map(|_| view! { <Glyph icon=Icon::Dot/> }).collect_view()}
+                </span>
+                <button class="link" data-testid="dot-add" aria-label="Place a dot" on:click=move |_| change(1)><Glyph icon=Icon::Plus/><Glyph icon=Icon::Dot/></button>
             </div>
         }
         .into_any(),

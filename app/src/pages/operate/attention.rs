@@ -336,7 +336,7 @@ pub fn ReportExport(
                 <label>"From " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="report-from" bind:value=from/></label>
                 <label>"to " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="report-to" bind:value=to/></label>
                 <button type="button" data-testid="report-markdown" on:click=export>"Download Markdown"</button>
-                <button type="button" data-testid="report-print" on:click=print>"Print / PDF"</button>
+                <button type="button" class="secondary" data-testid="report-print" on:click=print>"Print / PDF"</button>
             </div>
             <InlineError message=error test_id="report-error"/>
             {move || printable.get().map(|text| view! {

@@ -92,7 +92,6 @@ pub fn ConflictsPage(
             })
     };
     view! {
-        <h2>"Conflicts"</h2>
         {no_ladder}
         <ul class="cards">
             <For each=move || ids.get() key=|cid| *cid let:cid>
@@ -272,8 +271,8 @@ fn ConflictRow(id: DocumentId, cid: ItemId, data: Memo<Option<Data>>) -> impl In
             <LiveTextArea id=id item=cid read=description write=write_description error=error
                 test_id="conflict-description" class="" label="Description" placeholder="What it is about" rows=2/>
             <details>{history}</details>
-            <button type="button" class="link" data-testid="conflict-delete"
-                on:click=move |_| { apply_into(error, &id, |tx| conflicts::delete(tx, cid, edit::now())); }>
+            <button type="button" class="link danger" data-testid="conflict-delete"
+                on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Conflicts, cid, |tx| conflicts::delete(tx, cid, edit::now())); }>
                 "Remove"
             </button>
             <Show when=is_open fallback=move || view! {

@@ -16,6 +16,7 @@ use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::icon::{Glyph, Icon};
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows::{self, Placed};
 use crate::edit::{self, apply_into, parse_whole};
@@ -223,7 +224,7 @@ fn CommitteeRow(
                 <span class="muted" data-testid="committee-parties">
                     {format!("{} member(s) from {} party(ies)", committee.members.len(), committee.parties.len())}
                 </span>
-                <button type="button" class="link" data-testid="committee-delete"
+                <button type="button" class="link danger" data-testid="committee-delete"
                     on:click=move |_| { apply_into(error, &id, |tx| governance::delete_committee(tx, cid, edit::now())); }>
                     "Remove"
                 </button>
@@ -346,7 +347,7 @@ fn RightRow(
                     }>
                     {rules}
                 </select>
-                <button type="button" class="link" data-testid="right-delete"
+                <button type="button" class="link danger" data-testid="right-delete"
                     on:click=move |_| { apply_into(error, &id, |tx| governance::delete_decision_right(tx, rid, edit::now())); }>
                     "Remove"
                 </button>
@@ -444,13 +445,13 @@ fn LevelRow(
                 </label>
                 <button type="button" class="link" data-testid="level-up" disabled=index == 0
                     on:click=move |_| { apply_into(error, &id, |tx| governance::move_level(tx, lid, index.saturating_sub(1))); }>
-                    "↑"
+                    <Glyph icon=Icon::ArrowUp/>
                 </button>
                 <button type="button" class="link" data-testid="level-down" disabled=index + 1 == count
                     on:click=move |_| { apply_into(error, &id, |tx| governance::move_level(tx, lid, index + 1)); }>
-                    "↓"
+                    <Glyph icon=Icon::ArrowDown/>
                 </button>
-                <button type="button" class="link" data-testid="level-delete"
+                <button type="button" class="link danger" data-testid="level-delete"
                     on:click=move |_| { apply_into(error, &id, |tx| governance::delete_level(tx, lid, edit::now())); }>
                     "Remove"
                 </button>

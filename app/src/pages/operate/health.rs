@@ -25,6 +25,7 @@ use leptos::prelude::*;
 use super::member_name;
 use crate::browser;
 use crate::components::form::{InlineError, feedback};
+use crate::components::icon::{Glyph, Icon};
 use crate::edit::{self, apply_into, format_date, parse_whole};
 use crate::store::Store;
 use crate::sync_client::client;
@@ -185,7 +186,6 @@ pub fn HealthPage(
             .into_any()
     };
     view! {
-        <h2>"Health check"</h2>
         <p class="muted">
             "Each answer is encrypted on the answering device; ratings stay unreadable to everyone, "
             "the partner included, until every party has submitted."
@@ -467,7 +467,7 @@ fn ResultsView(results: Results, parties: Vec<Party>) -> impl IntoView {
                     {cells}
                     <td data-testid="result-gap">
                         {gap.map(|g| format!("{:.1}", g.gap)).unwrap_or_default()}
-                        {highlighted.then_some(" ⚠")}
+                        {highlighted.then(|| view! { " " <Glyph icon=Icon::Warning/><span class="visually-hidden">" large gap"</span> })}
                     </td>
                 </tr>
             }

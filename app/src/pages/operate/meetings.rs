@@ -20,6 +20,7 @@ use leptos::prelude::*;
 use super::{Drafts, format_date_time, format_time, member_name, member_options, parse_time};
 use crate::browser;
 use crate::components::form::{InlineError, feedback};
+use crate::components::icon::{Glyph, Icon};
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date, parse_whole};
@@ -100,7 +101,6 @@ pub fn MeetingsPage(
     };
     let ids = rows::ids(data, |d| &d.meetings, |m| m.id);
     view! {
-        <h2>"Meetings"</h2>
         <div class="row">
             <button type="button" data-testid="meetings-ics" on:click=export_all>
                 "Download calendar (.ics)"
@@ -293,8 +293,8 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
                     }.into_any(),
                 }}
                 <button type="button" data-testid="meeting-ics" on:click=export>".ics"</button>
-                <button type="button" class="link" data-testid="meeting-delete"
-                    on:click=move |_| { apply_into(error, &id, |tx| meetings::delete(tx, mid, edit::now())); }>
+                <button type="button" class="link danger" data-testid="meeting-delete"
+                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Meetings, mid, |tx| meetings::delete(tx, mid, edit::now())); }>
                     "Remove"
                 </button>
             </div>
@@ -368,13 +368,13 @@ fn Agenda(id: DocumentId, meeting: Meeting) -> impl IntoView {
                         }/>
                     <button type="button" class="link" data-testid="agenda-up" aria-label="Move up" disabled=index == 0
                         on:click=move |_| { apply_into(error, &id, |tx| meetings::move_agenda_item(tx, mid, iid, index.saturating_sub(1))); }>
-                        "↑"
+                        <Glyph icon=Icon::ArrowUp/>
                     </button>
                     <button type="button" class="link" data-testid="agenda-down" aria-label="Move down" disabled=index + 1 == count
                         on:click=move |_| { apply_into(error, &id, |tx| meetings::move_agenda_item(tx, mid, iid, index + 1)); }>
-                        "↓"
+                        <Glyph icon=Icon::ArrowDown/>
                     </button>
-                    <button type="button" class="link" data-testid="agenda-remove"
+                    <button type="button" class="link danger" data-testid="agenda-remove"
                         on:click=move |_| { apply_into(error, &id, |tx| meetings::remove_agenda_item(tx, mid, iid, edit::now())); }>
                         "Remove"
                     </button>
@@ -432,7 +432,7 @@ fn Decisions(id: DocumentId, meeting: Meeting, members: Vec<Member>) -> impl Int
                 <li data-testid="decision-row">
                     <span data-testid="decision-text">{decision.text.clone()}</span>
                     <span class="muted">{format!(" — {}, {}", member_name(&members, decision.by), format_date(decision.at))}</span>
-                    <button type="button" class="link" data-testid="decision-remove"
+                    <button type="button" class="link danger" data-testid="decision-remove"
                         on:click=move |_| { apply_into(error, &id, |tx| meetings::remove_decision(tx, mid, did, edit::now())); }>
                         "Remove"
                     </button>
@@ -563,7 +563,7 @@ pub fn ActionRow(
                 {overdue.then(|| view! { <span class="badge late" data-testid="action-overdue">"overdue"</span> })}
                 {action.done_at.map(|at| view! { <span class="muted" data-testid="action-done-at">{format!("done {}", format_date(at))}</span> })}
                 <FromNote id=id link=link/>
-                <button type="button" class="link" data-testid="action-remove"
+                <button type="button" class="link danger" data-testid="action-remove"
                     on:click=move |_| { apply_into(error, &id, |tx| host.remove(tx, aid, edit::now())); }>
                     "Remove"
                 </button>

@@ -14,6 +14,7 @@ use leptos::prelude::*;
 
 use super::meetings::{ActionHost, ActionRow, NewActionForm};
 use crate::components::form::{InlineError, feedback};
+use crate::components::icon::{Glyph, Icon};
 use crate::components::live_text::LiveTextArea;
 use crate::edit::{self, apply_into, format_date, parse_date};
 use crate::store::Store;
@@ -61,7 +62,6 @@ pub fn ReviewsPage(
         })
     });
     view! {
-        <h2>"Reviews and post-mortems"</h2>
         <NewReviewForm id=id/>
         <ul class="cards">
             <For each=move || ids.get() key=|rid| *rid let:rid>
@@ -147,8 +147,8 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
                     on:change=move |ev| update(ReviewPatch { title: Some(event_target_value(&ev)), ..ReviewPatch::default() })/>
                 <label>"From " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="review-from" bind:value=from on:change=set_period/></label>
                 <label>"to " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="review-to" bind:value=to on:change=set_period/></label>
-                <button type="button" class="link" data-testid="review-delete"
-                    on:click=move |_| { apply_into(error, &id, |tx| reviews::delete(tx, rid, edit::now())); }>
+                <button type="button" class="link danger" data-testid="review-delete"
+                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Reviews, rid, |tx| reviews::delete(tx, rid, edit::now())); }>
                     "Remove"
                 </button>
             </div>
@@ -162,7 +162,8 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
                 <ul class="plain celebrate">
                     {list.into_iter().map(|m| view! {
                         <li data-testid="review-milestone">
-                            {format!("🎉 {} ({})", m.title, m.achieved_at.map(format_date).unwrap_or_default())}
+                            <Glyph icon=Icon::Star/>
+                            {format!(" {} ({})", m.title, m.achieved_at.map(format_date).unwrap_or_default())}
                             {(!m.celebration.trim().is_empty()).then(|| view! {
                                 <span class="muted">{format!(" — {}", m.celebration.trim())}</span>
                             })}

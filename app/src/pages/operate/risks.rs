@@ -164,8 +164,8 @@ fn RiskRow(
                         {statuses}
                     </select>
                 </label>
-                <button type="button" class="link" data-testid="risk-delete"
-                    on:click=move |_| { apply_into(error, &id, |tx| risks::delete(tx, rid, edit::now())); }>
+                <button type="button" class="link danger" data-testid="risk-delete"
+                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Risks, rid, |tx| risks::delete(tx, rid, edit::now())); }>
                     "Remove"
                 </button>
             </div>
@@ -204,7 +204,6 @@ pub fn RisksPage(
             .unwrap_or_default()
     };
     view! {
-        <h2>"Risks"</h2>
         <HeatMapView map=Signal::derive(map)/>
         <ul class="cards">
             <For each=move || ids.get() key=|rid| *rid let:rid>

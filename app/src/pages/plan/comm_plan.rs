@@ -109,8 +109,8 @@ fn CommRow(
                         "Sent today"
                     </button>
                     <super::MoveButtons id=id collection=Collection::CommPlan item=cid index=index count=count error=error/>
-                    <button class="link" data-testid="comm-delete"
-                        on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::CommPlan, cid, edit::now())); }>
+                    <button class="link danger" data-testid="comm-delete"
+                        on:click=move |_| { crate::edit::remove_into(error, &id, Collection::CommPlan, cid, |tx| items::delete(tx, Collection::CommPlan, cid, edit::now())); }>
                         "Remove"
                     </button>
                 </td>
@@ -166,8 +166,7 @@ pub fn CommPlanPage(
         }
     };
     view! {
-        <h2>"Communication plan"</h2>
-        <table class="matrix comm">
+        <table class="matrix comm" tabindex="0" aria-label="Communication plan">
             <thead><tr>
                 <th scope="col">"What"</th><th scope="col">"To whom"</th><th scope="col">"Medium"</th>
                 <th scope="col">"Every (days)"</th><th scope="col">"Owner"</th><th scope="col">"Next due"</th><th></th>

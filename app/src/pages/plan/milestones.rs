@@ -7,6 +7,7 @@ use accord_shared::model::{Collection, ItemId, items};
 use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::icon::{Glyph, Icon};
 use crate::components::rows::{self, Placed};
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date};
 use crate::store::Store;
@@ -54,7 +55,8 @@ fn MilestoneRow(
                     {if achieved {
                         view! {
                             <span class="badge achieved" data-testid="milestone-achieved">
-                                {format!("🎉 achieved {}", format_opt_date(m.achieved_at))}
+                                <Glyph icon=Icon::Star/>
+                                {format!(" achieved {}", format_opt_date(m.achieved_at))}
                             </span>
                             <button class="link" data-testid="milestone-reopen"
                                 on:click=move |_| { apply_into(error, &id, |tx| milestones::reopen(tx, mid)); }>
@@ -71,8 +73,8 @@ fn MilestoneRow(
                         }.into_any()
                     }}
                     <super::MoveButtons id=id collection=Collection::Milestones item=mid index=index count=count error=error/>
-                    <button class="link" data-testid="milestone-delete"
-                        on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Milestones, mid, edit::now())); }>
+                    <button class="link danger" data-testid="milestone-delete"
+                        on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Milestones, mid, |tx| items::delete(tx, Collection::Milestones, mid, edit::now())); }>
                         "Remove"
                     </button>
                 </div>
@@ -122,7 +124,6 @@ pub fn MilestonesPage(
         }
     };
     view! {
-        <h2>"Milestones"</h2>
         <ul class="cards">
             <For each=move || ids.get() key=|mid| *mid let:mid>
                 <MilestoneRow id=id mid=mid data=data error=error/>

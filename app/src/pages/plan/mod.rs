@@ -1,7 +1,7 @@
 //! The plan pages of one partnership (issue 5): vetting, objectives and KPIs,
 //! roles (RACI), communication plan and milestones, each at
 //! `#/p/<id>/<slug>`, plus [`overview_panels`] for the overview page and
-//! the [`PlanTabs`] bar linking all of a partnership's pages.
+//! the page kinds ([`PlanPage`]) the navigation links to.
 //!
 //! Every form goes through [`crate::edit`]: a model op validates the input and
 //! either writes only the fields that changed or refuses, in which case the
@@ -19,8 +19,9 @@ use leptos::prelude::*;
 
 use accord_shared::model::{Collection, ItemId, items};
 
-use super::{Route, operate};
+use super::operate;
 use crate::components::form::{InlineError, feedback};
+use crate::components::icon::{Glyph, Icon};
 use crate::edit;
 use crate::store::{Here, Store};
 use crate::sync_client::client;
@@ -93,6 +94,52 @@ impl PlanPage {
         }
     }
 
+    /// One or two sentences under the page's title: what the page is for in
+    /// a partnership and where to start.
+    pub fn intro(self) -> &'static str {
+        match self {
+            Self::Vetting => {
+                "Agree what makes a good partner, then each organization scores its own column. Start by adding the criteria that matter and their weight."
+            }
+            Self::Objectives => {
+                "What the partnership is for, in measurable terms. Add an objective, then the KPIs that show progress and record measurements as you go."
+            }
+            Self::Roles => {
+                "Who is Responsible, Accountable, Consulted and Informed for each activity. Add the activities both sides will carry out."
+            }
+            Self::Communication => {
+                "What is shared, with whom, how and how often. Add each regular report, call or update."
+            }
+            Self::Milestones => {
+                "The dates that matter and whether they were met. Add the first milestone; celebrate it when it is achieved."
+            }
+            Self::Agreement => {
+                "The terms both organizations sign, clause by clause. Start from the standard outline or write the first clause."
+            }
+            Self::Meetings => {
+                "Check-ins, business reviews and steering committees with agenda, minutes, decisions and actions. Schedule the next one."
+            }
+            Self::Governance => {
+                "Who decides what, and where a disagreement goes next. Set up the joint committees and the escalation ladder."
+            }
+            Self::Conflicts => {
+                "Disagreements, recorded early and climbed up the escalation ladder until resolved."
+            }
+            Self::Risks => {
+                "What could go wrong, how likely and how bad, and the plan if it does. Add the first risk."
+            }
+            Self::Health => {
+                "How each side feels the partnership is going, answered privately and revealed together. Open a round when you are ready."
+            }
+            Self::Reviews => {
+                "Looking back: what went well, what to improve, and the actions that follow."
+            }
+            Self::Boards => {
+                "Live workshop boards for both teams: sticky notes, dot votes and a timer. Start a board from a template."
+            }
+        }
+    }
+
     /// The page for a fragment segment, if any.
     pub fn from_slug(slug: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.slug() == slug)
@@ -118,41 +165,8 @@ impl PlanPage {
     }
 }
 
-/// The tab bar linking a partnership's overview and plan pages; `current` is
-/// the page shown (`None` for the overview).
-#[component]
-pub fn PlanTabs(
-    /// The partnership.
-    id: DocumentId,
-    /// The page shown, `None` for the overview.
-    #[prop(optional)]
-    current: Option<PlanPage>,
-) -> impl IntoView {
-    let tab = move |route: Route, label: &'static str, slug: &'static str, active: bool| {
-        view! {
-            <a
-                href=route.hash()
-                class=if active { "tab active" } else { "tab" }
-                aria-current=if active { Some("page") } else { None }
-                data-testid=format!("tab-{slug}")
-            >
-                {label}
-            </a>
-        }
-    };
-    view! {
-        <nav class="tabs" aria-label="Partnership pages">
-            <a href="#/" class="tab back" data-testid="tab-home">"← All"</a>
-            {tab(Route::Partnership(id), "Overview", "overview", current.is_none())}
-            {PlanPage::ALL
-                .into_iter()
-                .map(|page| tab(Route::Plan(id, page), page.label(), page.slug(), current == Some(page)))
-                .collect_view()}
-        </nav>
-    }
-}
-
-/// A plan page of one partnership with the tab bar above it.
+/// A plan page of one partnership (the navigation around it is
+/// [`super::shell::PartnershipShell`]).
 #[component]
 pub fn PlanView(
     /// The partnership.
@@ -171,8 +185,11 @@ pub fn PlanView(
         }
     };
     view! {
-        <PlanTabs id=id current=page/>
         <Show when=held fallback=move || view! { <p class="muted">{missing}</p> }>
+            <header class="page-header">
+                <h1 data-testid="page-title">{page.label()}</h1>
+                <p class="page-intro muted">{page.intro()}</p>
+            </header>
             <ViewOnlyNote id=id/>
             <fieldset class="edit-area" disabled=viewer(store, id)>
             <article class="plan" data-testid=format!("page-{}", page.slug())>
@@ -275,9 +292,9 @@ pub fn MoveButtons(
     let last = index + 1 >= count;
     view! {
         <button class="link" title="Move up" aria-label="Move up" data-testid="move-up"
-            disabled=first on:click=move |_| shift(index.saturating_sub(1))>"↑"</button>
+            disabled=first on:click=move |_| shift(index.saturating_sub(1))><Glyph icon=Icon::ArrowUp/></button>
         <button class="link" title="Move down" aria-label="Move down" data-testid="move-down"
-            disabled=last on:click=move |_| shift(index + 1)>"↓"</button>
+            disabled=last on:click=move |_| shift(index + 1)><Glyph icon=Icon::ArrowDown/></button>
     }
 }
 

@@ -234,8 +234,8 @@ fn ObjectiveRow(
                         }/>
                 </label>
                 <super::MoveButtons id=id collection=Collection::Objectives item=oid index=index count=count error=error/>
-                <button class="link" data-testid="objective-delete"
-                    on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Objectives, oid, edit::now())); }>
+                <button class="link danger" data-testid="objective-delete"
+                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Objectives, oid, |tx| items::delete(tx, Collection::Objectives, oid, edit::now())); }>
                     "Remove"
                 </button>
             </div>
@@ -376,8 +376,8 @@ fn KpiCard(
                     </td>
                     <td>{who(m.by)}</td>
                     <td>
-                        <button class="link" data-testid="measurement-delete"
-                            on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Measurements { kpi: kid }, mid, edit::now())); }>
+                        <button class="link danger" data-testid="measurement-delete"
+                            on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Measurements { kpi: kid }, mid, |tx| items::delete(tx, Collection::Measurements { kpi: kid }, mid, edit::now())); }>
                             "Remove"
                         </button>
                     </td>
@@ -427,8 +427,8 @@ fn KpiCard(
                     {objective_options}
                 </select>
                 <super::MoveButtons id=id collection=Collection::Kpis item=kid index=index count=count error=error/>
-                <button class="link" data-testid="kpi-delete"
-                    on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Kpis, kid, edit::now())); }>
+                <button class="link danger" data-testid="kpi-delete"
+                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Kpis, kid, |tx| items::delete(tx, Collection::Kpis, kid, edit::now())); }>
                     "Remove"
                 </button>
             </div>

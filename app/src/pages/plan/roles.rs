@@ -53,7 +53,7 @@ fn warning(issues: &[ActivityIssue], activity: ItemId) -> Option<String> {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("; ");
-            format!("⚠ {text}")
+            format!("Check: {text}")
         })
 }
 
@@ -92,7 +92,7 @@ pub fn RolesPage(
         })
     };
     let matrix = view! {
-        <table class="matrix raci">
+        <table class="matrix raci" tabindex="0" aria-label="Responsibility matrix">
             <thead><tr><th scope="col">"Activity"</th>{header}<th></th></tr></thead>
             <tbody>
                 <For each=move || activities.get() key=|aid| *aid let:aid>
@@ -115,7 +115,6 @@ pub fn RolesPage(
         }
     };
     view! {
-        <h2>"Roles and responsibilities"</h2>
         <p class="muted">"R responsible · A accountable (exactly one) · C consulted · I informed"</p>
         {matrix}
         <form class="inline-form" on:submit=add>
@@ -188,8 +187,8 @@ fn ActivityRow(
             {cells}
             <td>
                 {actions}
-                <button class="link" data-testid="activity-delete"
-                    on:click=move |_| { apply_into(error, &id, |tx| items::delete(tx, Collection::Activities, aid, edit::now())); }>
+                <button class="link danger" data-testid="activity-delete"
+                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Activities, aid, |tx| items::delete(tx, Collection::Activities, aid, edit::now())); }>
                     "Remove"
                 </button>
             </td>

@@ -143,7 +143,7 @@ pub fn VettingPage(
         })
     };
     let table = view! {
-        <table class="matrix vetting">
+        <table class="matrix vetting" tabindex="0" aria-label="Vetting criteria and scores">
             <thead>
                 <tr>
                     <th scope="col">"Criterion"</th>
@@ -206,7 +206,6 @@ pub fn VettingPage(
     };
 
     view! {
-        <h2>"Vetting"</h2>
         <p class="muted">"Score each party 1–5 per criterion; totals are weighted by the criteria's weights (1–10)."</p>
         {table}
         <InlineError message=table_error test_id="vetting-error"/>
@@ -295,7 +294,7 @@ fn CriterionRow(
                     class="link"
                     data-testid="criterion-delete"
                     on:click=move |_| {
-                        apply_into(error, &id, |tx| items::delete(tx, Collection::Criteria, cid, edit::now()));
+                        crate::edit::remove_into(error, &id, Collection::Criteria, cid, |tx| items::delete(tx, Collection::Criteria, cid, edit::now()));
                     }
                 >
                     "Remove"
@@ -458,9 +457,9 @@ fn DiligenceRow(
                     <a href=link.to_owned() target="_blank" rel="noopener noreferrer">"open"</a>
                 })}
                 <super::MoveButtons id=id collection=Collection::Diligence item=did index=index count=count error=error/>
-                <button class="link" data-testid="diligence-delete"
+                <button class="link danger" data-testid="diligence-delete"
                     on:click=move |_| {
-                        apply_into(error, &id, |tx| items::delete(tx, Collection::Diligence, did, edit::now()));
+                        crate::edit::remove_into(error, &id, Collection::Diligence, did, |tx| items::delete(tx, Collection::Diligence, did, edit::now()));
                     }>
                     "Remove"
                 </button>

@@ -1,0 +1,191 @@
+//! What a person sees, on every page at phone, tablet and laptop widths
+//! (360, 768 and 1280 px): nothing scrolls sideways, no text is made of
+//! emoji (which render as empty boxes without an emoji font), the
+//! navigation lists every page, and axe-core finds no serious or critical
+//! accessibility problem. The main pages are saved as screenshots in
+//! `docs/screenshots/` (the README shows them).
+
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::device::{Device, TwoOrganizations, tid};
+use crate::helpers::workspace_root;
+
+/// Widths every page is checked at.
+const WIDTHS: [u32; 3] = [360, 768, 1280];
+
+/// Every page of a partnership, by its slug ("" is the overview).
+const PAGES: [&str; 14] = [
+    "",
+    "vetting",
+    "objectives",
+    "roles",
+    "communication",
+    "milestones",
+    "agreement",
+    "meetings",
+    "governance",
+    "conflicts",
+    "risks",
+    "health",
+    "reviews",
+    "boards",
+];
+
+/// Pages kept as screenshots, at every width.
+const SHOWN: [&str; 3] = ["", "agreement", "boards"];
+
+fn set_width(device: &Device, width: u32) {
+    device.cmd(
+        "POST",
+        "/window/rect",
+        Some(&json!({ "width": width, "height": 900 })),
+    );
+}
+
+/// How far the page scrolls sideways, in CSS pixels (0 when it does not).
+fn sideways_scroll(device: &Device) -> i64 {
+    device
+        .script(
+            "const e = document.scrollingElement;
+             return e.scrollWidth - e.clientWidth;",
+            &json!([]),
+        )
+        .as_i64()
+        .unwrap_or(0)
+}
+
+/// Text on the page made only of emoji (and their joiners).
+fn emoji_only_text(device: &Device) -> Vec<String> {
+    let found = device.script(
+        "const out = [];
+         const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+         const emoji = /^[\\s\\p{Extended_Pictographic}\\u{FE0F}\\u{200D}]+$/u;
+         const any = /\\p{Extended_Pictographic}/u;
+         for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+           const t = n.textContent;
+           if (t.trim() && emoji.test(t) && any.test(t)) out.push(t);
+         }
+         return out;",
+        &json!([]),
+    );
+    found
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Serious and critical axe-core violations on the page, one line each.
+fn accessibility_violations(device: &Device, axe: &str) -> Vec<String> {
+    let loaded = device.script(&format!("{axe}\nreturn typeof axe;"), &json!([]));
+    assert_eq!(loaded, json!("object"), "axe-core loaded into the page");
+    let script = "const done = arguments[arguments.length - 1];
+        axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+          .then(r => done(r.violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' +
+                 v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))
+          .catch(e => done(['axe failed: ' + e]));";
+    let found: Value = device.cmd(
+        "POST",
+        "/execute/async",
+        Some(&json!({ "script": script, "args": [] })),
+    );
+    found
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn screenshot(device: &Device, name: &str) {
+    let encoded = device.cmd("GET", "/screenshot", None);
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(encoded.as_str().expect("base64 PNG"))
+        .expect("a PNG");
+    let dir: PathBuf = workspace_root().join("docs/screenshots");
+    std::fs::create_dir_all(&dir).expect("docs/screenshots");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");
+}
+
+#[test]
+fn every_page_fits_every_width_draws_its_icons_and_passes_axe() {
+    let Some(orgs) = TwoOrganizations::start("browser look test") else {
+        return;
+    };
+    let axe_path = workspace_root().join("tests/browser/js/node_modules/axe-core/axe.min.js");
+    let axe = std::fs::read_to_string(&axe_path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run `npm ci` in tests/browser/js, as `cargo xtask test` does)",
+            axe_path.display()
+        )
+    });
+    let a = &orgs.a;
+    // Some content, so the pages look as they do in use.
+    a.keys(&tid("purpose-input"), "A joint pilot in the Nordics.");
+    a.click(&tid("tab-agreement"));
+    a.click(&tid("agreement-outline"));
+    a.click(&tid("tab-boards"));
+    a.choose(&tid("new-board-template"), "retrospective");
+    a.fill(&tid("new-board-title"), "Q4 retro");
+    a.click(&tid("create-board"));
+    a.wait_text(&tid("board-title"), "Q4 retro");
+    orgs.finish();
+
+    let mut problems = Vec::new();
+    for width in WIDTHS {
+        set_width(a, width);
+        for page in PAGES {
+            let url = if page.is_empty() {
+                orgs.base.clone()
+            } else {
+                format!("{}/{page}", orgs.base)
+            };
+            a.goto(&url);
+            let marker = if page.is_empty() {
+                tid("title-input")
+            } else {
+                tid(&format!("page-{page}"))
+            };
+            a.element(&marker);
+            let nav = a.all("[data-testid^='tab-']").len();
+            if nav != PAGES.len() + 1 {
+                problems.push(format!("{width}px {page:?}: {nav} navigation links"));
+            }
+            let overflow = sideways_scroll(a);
+            if overflow > 0 {
+                problems.push(format!(
+                    "{width}px {page:?}: scrolls sideways by {overflow}px"
+                ));
+            }
+            for text in emoji_only_text(a) {
+                problems.push(format!("{width}px {page:?}: emoji-only text {text:?}"));
+            }
+            for violation in accessibility_violations(a, &axe) {
+                problems.push(format!("{width}px {page:?}: {violation}"));
+            }
+            if SHOWN.contains(&page) {
+                let name = if page.is_empty() { "overview" } else { page };
+                screenshot(a, &format!("{name}-{width}"));
+            }
+        }
+    }
+    set_width(a, 1280);
+    a.goto(&format!(
+        "{}/",
+        orgs.base.split("/#/").next().unwrap_or_default()
+    ));
+    a.element(&tid("partnership-list"));
+    screenshot(a, "home-1280");
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
