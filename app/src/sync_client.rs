@@ -292,6 +292,9 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         }
     }
     store.docs.set(summaries);
+    // The badge counts what is kept on the device before any connection
+    // attempt has ended (offline, none may ever end).
+    client.refresh_status();
     store.ready.set(true);
     store.bump();
     writer::listen_to_tabs(&client)?;

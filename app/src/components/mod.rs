@@ -3,10 +3,12 @@
 pub mod chart;
 pub mod form;
 pub mod icon;
+pub mod items;
 pub mod live_text;
 pub mod markdown;
 mod presence;
 pub mod rows;
+pub mod view_only;
 
 use leptos::prelude::*;
 

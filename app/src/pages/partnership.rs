@@ -96,7 +96,7 @@ pub fn PartnershipPage(
             NOT_HERE
         }
     };
-    let viewer = super::plan::viewer(store, id);
+    let viewer = crate::components::view_only::viewer(store, id);
     let purpose_error = feedback();
     view! {
         <Show when=held fallback=move || view! {
@@ -112,7 +112,7 @@ pub fn PartnershipPage(
                 <div class="toolbar">
                     <PresenceBar id=id/>
                 </div>
-                <super::plan::ViewOnlyNote id=id/>
+                <crate::components::view_only::ViewOnlyNote id=id/>
                 <super::operate::attention::AttentionPanel id=id/>
                 <fieldset class="edit-area" disabled=viewer>
                 <label class="field">

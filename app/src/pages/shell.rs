@@ -8,7 +8,7 @@ use accord_shared::ids::DocumentId;
 use leptos::prelude::*;
 
 use super::Route;
-use super::plan::PlanPage;
+use super::routes::PlanPage;
 use crate::components::icon::{Glyph, Icon};
 use crate::store::Store;
 use crate::sync_client::client;

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 use crate::edit;
 use crate::pages::Route;
-use crate::pages::plan::PlanPage;
+use crate::pages::routes::PlanPage;
 use crate::store::Store;
 
 /// The page that lists the item a note became.

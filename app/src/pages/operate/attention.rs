@@ -28,7 +28,7 @@ use crate::components::form::{InlineError, feedback};
 use crate::components::markdown::MarkdownView;
 use crate::edit::{self, format_date, parse_date};
 use crate::pages::Route;
-use crate::pages::plan::PlanPage;
+use crate::pages::routes::PlanPage;
 use crate::store::Store;
 
 /// The `localStorage` key remembering the heads last seen for `id`.

@@ -99,7 +99,7 @@ pub fn ConflictsPage(
             </For>
         </ul>
         <RaiseForm id=id/>
-        <crate::pages::plan::RemovedItems id=id collection=Collection::Conflicts/>
+        <crate::components::items::RemovedItems id=id collection=Collection::Conflicts/>
     }
 }
 

@@ -304,7 +304,7 @@ fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             <button type="submit" data-testid="add-committee">"Add committee"</button>
         </form>
         <InlineError message=add_error test_id="committee-error"/>
-        <crate::pages::plan::RemovedItems id=id collection=Collection::Committees/>
+        <crate::components::items::RemovedItems id=id collection=Collection::Committees/>
     }
 }
 
@@ -400,7 +400,7 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             <button type="submit" data-testid="add-right">"Add decision right"</button>
         </form>
         <InlineError message=add_error test_id="right-error"/>
-        <crate::pages::plan::RemovedItems id=id collection=Collection::DecisionRights/>
+        <crate::components::items::RemovedItems id=id collection=Collection::DecisionRights/>
     }
 }
 
@@ -503,7 +503,7 @@ fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             <button type="submit" data-testid="add-level">"Add level"</button>
         </form>
         <InlineError message=add_error test_id="level-error"/>
-        <crate::pages::plan::RemovedItems id=id collection=Collection::EscalationLevels/>
+        <crate::components::items::RemovedItems id=id collection=Collection::EscalationLevels/>
     }
 }
 

@@ -1,9 +1,10 @@
 //! The operate pages of one partnership (issue 7): meetings, governance,
-//! conflicts, risks, the health check and reviews, shown as tabs of [`super::plan::PlanView`] like the plan pages and
+//! conflicts, risks, the health check and reviews, shown by [`super::view::PlanView`] like the plan pages and
 //! written the same way, through [`crate::edit`].
 //!
 //! Times are shown and entered in UTC, the form the model stores.
 
+pub mod actions;
 pub mod attention;
 pub mod conflicts;
 pub mod governance;

@@ -12,7 +12,7 @@ use accord_shared::model::{Collection, DAY_MS, ItemId, OpError};
 use accord_shared::text::Splice;
 use leptos::prelude::*;
 
-use super::meetings::{ActionHost, ActionRow, NewActionForm};
+use super::actions::{ActionHost, ActionRow, NewActionForm};
 use crate::components::form::{InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::live_text::LiveTextArea;
@@ -68,7 +68,7 @@ pub fn ReviewsPage(
                 <ReviewCard id=id rid=rid data=data/>
             </For>
         </ul>
-        <crate::pages::plan::RemovedItems id=id collection=Collection::Reviews/>
+        <crate::components::items::RemovedItems id=id collection=Collection::Reviews/>
     }
 }
 

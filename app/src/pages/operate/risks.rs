@@ -212,7 +212,7 @@ pub fn RisksPage(
         </ul>
         <InlineError message=error test_id="risk-row-error"/>
         <NewRiskForm id=id data=data/>
-        <crate::pages::plan::RemovedItems id=id collection=Collection::Risks/>
+        <crate::components::items::RemovedItems id=id collection=Collection::Risks/>
     }
 }
 

@@ -108,7 +108,7 @@ fn CommRow(
                         on:click=move |_| { apply_into(error, &id, |tx| comm_plan::mark_sent(tx, cid, edit::now())); }>
                         "Sent today"
                     </button>
-                    <super::MoveButtons id=id collection=Collection::CommPlan item=cid index=index count=count error=error/>
+                    <crate::components::items::MoveButtons id=id collection=Collection::CommPlan item=cid index=index count=count error=error/>
                     <button class="link danger" data-testid="comm-delete"
                         on:click=move |_| { crate::edit::remove_into(error, &id, Collection::CommPlan, cid, |tx| items::delete(tx, Collection::CommPlan, cid, edit::now())); }>
                         "Remove"
@@ -186,6 +186,6 @@ pub fn CommPlanPage(
             <button type="submit" data-testid="add-comm">"Add"</button>
         </form>
         <InlineError message=add_error test_id="comm-error"/>
-        <super::RemovedItems id=id collection=Collection::CommPlan/>
+        <crate::components::items::RemovedItems id=id collection=Collection::CommPlan/>
     }
 }

@@ -72,7 +72,7 @@ fn MilestoneRow(
                             </button>
                         }.into_any()
                     }}
-                    <super::MoveButtons id=id collection=Collection::Milestones item=mid index=index count=count error=error/>
+                    <crate::components::items::MoveButtons id=id collection=Collection::Milestones item=mid index=index count=count error=error/>
                     <button class="link danger" data-testid="milestone-delete"
                         on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Milestones, mid, |tx| items::delete(tx, Collection::Milestones, mid, edit::now())); }>
                         "Remove"
@@ -136,6 +136,6 @@ pub fn MilestonesPage(
             <button type="submit" data-testid="add-milestone">"Add milestone"</button>
         </form>
         <InlineError message=add_error test_id="milestone-error"/>
-        <super::RemovedItems id=id collection=Collection::Milestones/>
+        <crate::components::items::RemovedItems id=id collection=Collection::Milestones/>
     }
 }

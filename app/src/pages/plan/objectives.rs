@@ -122,11 +122,11 @@ pub fn ObjectivesPage(
         <h2>"Objectives"</h2>
         <ObjectiveList id=id data=data/>
         <NewObjectiveForm id=id data=data/>
-        <super::RemovedItems id=id collection=Collection::Objectives/>
+        <crate::components::items::RemovedItems id=id collection=Collection::Objectives/>
         <h2>"KPIs"</h2>
         <KpiList id=id data=data/>
         <NewKpiForm id=id data=data/>
-        <super::RemovedItems id=id collection=Collection::Kpis/>
+        <crate::components::items::RemovedItems id=id collection=Collection::Kpis/>
     }
 }
 
@@ -233,7 +233,7 @@ fn ObjectiveRow(
                             }
                         }/>
                 </label>
-                <super::MoveButtons id=id collection=Collection::Objectives item=oid index=index count=count error=error/>
+                <crate::components::items::MoveButtons id=id collection=Collection::Objectives item=oid index=index count=count error=error/>
                 <button class="link danger" data-testid="objective-delete"
                     on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Objectives, oid, |tx| items::delete(tx, Collection::Objectives, oid, edit::now())); }>
                     "Remove"
@@ -426,7 +426,7 @@ fn KpiCard(
                     <option value="" selected=linked.is_none()>"(no objective)"</option>
                     {objective_options}
                 </select>
-                <super::MoveButtons id=id collection=Collection::Kpis item=kid index=index count=count error=error/>
+                <crate::components::items::MoveButtons id=id collection=Collection::Kpis item=kid index=index count=count error=error/>
                 <button class="link danger" data-testid="kpi-delete"
                     on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Kpis, kid, |tx| items::delete(tx, Collection::Kpis, kid, edit::now())); }>
                     "Remove"
@@ -450,7 +450,7 @@ fn KpiCard(
                 <button type="submit" data-testid="record-measurement">"Record"</button>
             </form>
             <InlineError message=error test_id="measurement-error"/>
-            <super::RemovedItems id=id collection=Collection::Measurements { kpi: kid }/>
+            <crate::components::items::RemovedItems id=id collection=Collection::Measurements { kpi: kid }/>
         </section>
     }
 }

@@ -122,7 +122,7 @@ pub fn RolesPage(
             <button type="submit" data-testid="add-activity">"Add activity"</button>
         </form>
         <InlineError message=error test_id="raci-error"/>
-        <super::RemovedItems id=id collection=Collection::Activities/>
+        <crate::components::items::RemovedItems id=id collection=Collection::Activities/>
     }
 }
 
@@ -175,7 +175,7 @@ fn ActivityRow(
     let actions = move || {
         let Placed { index, count, .. } = row.get()?;
         Some(view! {
-            <super::MoveButtons id=id collection=Collection::Activities item=aid index=index count=count error=error/>
+            <crate::components::items::MoveButtons id=id collection=Collection::Activities item=aid index=index count=count error=error/>
         })
     };
     view! {

@@ -217,7 +217,7 @@ pub fn VettingPage(
             <button type="submit" data-testid="add-criterion">"Add criterion"</button>
         </form>
         <InlineError message=criterion_error test_id="criterion-error"/>
-        <super::RemovedItems id=id collection=Collection::Criteria/>
+        <crate::components::items::RemovedItems id=id collection=Collection::Criteria/>
         <h3>"Due diligence"</h3>
         <ul class="checklist">
             <For each=move || diligence_ids.get() key=|did| *did let:did>
@@ -232,7 +232,7 @@ pub fn VettingPage(
             <button type="submit" data-testid="add-diligence">"Add check"</button>
         </form>
         <InlineError message=diligence_error test_id="diligence-error"/>
-        <super::RemovedItems id=id collection=Collection::Diligence/>
+        <crate::components::items::RemovedItems id=id collection=Collection::Diligence/>
     }
 }
 
@@ -289,7 +289,7 @@ fn CriterionRow(
         let Placed { index, count, .. } = row.get()?;
         Some(view! {
             <td>
-                <super::MoveButtons id=id collection=Collection::Criteria item=cid index=index count=count error=error/>
+                <crate::components::items::MoveButtons id=id collection=Collection::Criteria item=cid index=index count=count error=error/>
                 <button
                     class="link"
                     data-testid="criterion-delete"
@@ -456,7 +456,7 @@ fn DiligenceRow(
                 {item.link().map(|link| view! {
                     <a href=link.to_owned() target="_blank" rel="noopener noreferrer">"open"</a>
                 })}
-                <super::MoveButtons id=id collection=Collection::Diligence item=did index=index count=count error=error/>
+                <crate::components::items::MoveButtons id=id collection=Collection::Diligence item=did index=index count=count error=error/>
                 <button class="link danger" data-testid="diligence-delete"
                     on:click=move |_| {
                         crate::edit::remove_into(error, &id, Collection::Diligence, did, |tx| items::delete(tx, Collection::Diligence, did, edit::now()));

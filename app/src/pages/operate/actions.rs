@@ -1,0 +1,188 @@
+//! Action items, shared by meetings and reviews: one row per action (owner,
+//! due date, done; overdue highlighted) and the form that adds one. The
+//! model keeps each action in the meeting or review that produced it.
+
+use accord_shared::automerge::transaction::Transaction;
+use accord_shared::ids::DocumentId;
+use accord_shared::model::boards::convert::ItemLink;
+use accord_shared::model::meetings::{self, ActionItem, ActionPatch, ActionSource, NewAction};
+use accord_shared::model::members::Member;
+use accord_shared::model::{ItemId, MemberId, OpError, reviews};
+use leptos::prelude::*;
+
+use super::{Drafts, member_options};
+use crate::components::form::{InlineError, feedback};
+use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date};
+use crate::pages::boards::source::FromNote;
+
+/// What an action item belongs to: a meeting or a review (the model keeps
+/// each action in the item that produced it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionHost {
+    /// A meeting.
+    Meeting(ItemId),
+    /// A review.
+    Review(ItemId),
+}
+
+impl ActionHost {
+    fn add(self, tx: &mut Transaction<'_>, id: ItemId, new: &NewAction) -> Result<(), OpError> {
+        match self {
+            Self::Meeting(m) => meetings::add_action(tx, m, id, new),
+            Self::Review(r) => reviews::add_action(tx, r, id, new),
+        }
+    }
+
+    fn update(
+        self,
+        tx: &mut Transaction<'_>,
+        id: ItemId,
+        patch: &ActionPatch,
+    ) -> Result<(), OpError> {
+        match self {
+            Self::Meeting(m) => meetings::update_action(tx, m, id, patch),
+            Self::Review(r) => reviews::update_action(tx, r, id, patch),
+        }
+    }
+
+    fn set_done(
+        self,
+        tx: &mut Transaction<'_>,
+        id: ItemId,
+        done: bool,
+        now: u64,
+    ) -> Result<(), OpError> {
+        match self {
+            Self::Meeting(m) => meetings::set_action_done(tx, m, id, done, now),
+            Self::Review(r) => reviews::set_action_done(tx, r, id, done, now),
+        }
+    }
+
+    fn remove(self, tx: &mut Transaction<'_>, id: ItemId, now: u64) -> Result<(), OpError> {
+        match self {
+            Self::Meeting(m) => meetings::remove_action(tx, m, id, now),
+            Self::Review(r) => reviews::remove_action(tx, r, id, now),
+        }
+    }
+}
+
+/// The member id chosen in an owner `<select>` (empty: nobody).
+fn chosen_member(value: &str) -> Option<MemberId> {
+    value.parse().ok()
+}
+
+/// One action item: title, owner, due date, done; overdue highlighted.
+#[allow(clippy::needless_pass_by_value)] // component props are owned
+#[component]
+pub fn ActionRow(
+    /// The partnership.
+    id: DocumentId,
+    /// The meeting or review holding the action.
+    host: ActionHost,
+    /// The action item.
+    action: ActionItem,
+    /// Every member, for the owner choice.
+    members: Vec<Member>,
+    /// The time overdue is judged at.
+    now: u64,
+) -> impl IntoView {
+    let aid = action.id;
+    let error = feedback();
+    let update = move |patch: ActionPatch| {
+        apply_into(error, &id, |tx| host.update(tx, aid, &patch));
+    };
+    let overdue = action.is_overdue(now);
+    let done = action.done;
+    let link = ItemLink::Action {
+        source: match host {
+            ActionHost::Meeting(m) => ActionSource::Meeting(m),
+            ActionHost::Review(r) => ActionSource::Review(r),
+        },
+        id: aid,
+    };
+    view! {
+        <li class="action" class:overdue=overdue class:done=done data-testid="action-row">
+            <div class="row">
+                <input type="checkbox" data-testid="action-done" aria-label="Done" prop:checked=done
+                    on:change=move |ev| {
+                        let checked = event_target_checked(&ev);
+                        apply_into(error, &id, |tx| host.set_done(tx, aid, checked, edit::now()));
+                    }/>
+                <input type="text" class="grow" data-testid="action-title" aria-label="Action item"
+                    prop:value=action.title.clone()
+                    on:change=move |ev| update(ActionPatch { title: Some(event_target_value(&ev)), ..ActionPatch::default() })/>
+                <label>"Owner "
+                    <select data-testid="action-owner"
+                        on:change=move |ev| update(ActionPatch { owner: Some(chosen_member(&event_target_value(&ev))), ..ActionPatch::default() })>
+                        {member_options(&members, action.owner)}
+                    </select>
+                </label>
+                <label>"Due "
+                    <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="action-due" prop:value=format_opt_date(action.due)
+                        on:change=move |ev| match parse_date("due date", &event_target_value(&ev)) {
+                            Ok(due) => update(ActionPatch { due: Some(due), ..ActionPatch::default() }),
+                            Err(e) => error.set(Some(e.to_string())),
+                        }/>
+                </label>
+                {overdue.then(|| view! { <span class="badge late" data-testid="action-overdue">"overdue"</span> })}
+                {action.done_at.map(|at| view! { <span class="muted" data-testid="action-done-at">{format!("done {}", format_date(at))}</span> })}
+                <FromNote id=id link=link/>
+                <button type="button" class="link danger" data-testid="action-remove"
+                    on:click=move |_| { apply_into(error, &id, |tx| host.remove(tx, aid, edit::now())); }>
+                    "Remove"
+                </button>
+            </div>
+            <InlineError message=error test_id="action-row-error"/>
+        </li>
+    }
+}
+
+/// Adds an action item with an owner and a due date.
+#[allow(clippy::needless_pass_by_value)] // component props are owned
+#[component]
+pub fn NewActionForm(
+    /// The partnership.
+    id: DocumentId,
+    /// The meeting or review to add the action to.
+    host: ActionHost,
+    /// Every member, for the owner choice.
+    members: Vec<Member>,
+) -> impl IntoView {
+    let error = feedback();
+    let key = match host {
+        ActionHost::Meeting(m) => format!("meeting:{m}"),
+        ActionHost::Review(r) => format!("review:{r}"),
+    };
+    let title = Drafts::field(format!("action-title:{key}"), String::new);
+    let owner = Drafts::field(format!("action-owner:{key}"), String::new);
+    let due = Drafts::field(format!("action-due:{key}"), String::new);
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(item) = edit::new_id(error) else {
+            return;
+        };
+        let made = apply_into(error, &id, |tx| {
+            let new = NewAction {
+                title: title.get_untracked(),
+                owner: chosen_member(&owner.get_untracked()),
+                due: parse_date("due date", &due.get_untracked())?,
+            };
+            host.add(tx, item, &new)
+        });
+        if made {
+            title.set(String::new());
+            due.set(String::new());
+        }
+    };
+    view! {
+        <form class="inline-form" on:submit=add>
+            <input type="text" class="grow" data-testid="new-action-title" placeholder="New action item" aria-label="New action item" bind:value=title/>
+            <select data-testid="new-action-owner" aria-label="Owner" bind:value=owner>
+                {member_options(&members, None)}
+            </select>
+            <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-action-due" aria-label="Due date" bind:value=due/>
+            <button type="submit" data-testid="add-action">"Add action"</button>
+        </form>
+        <InlineError message=error test_id="action-error"/>
+    }
+}
