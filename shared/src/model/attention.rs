@@ -17,13 +17,13 @@
 //!   and, for every area, how many changes each partner member made.
 //! - health-check rounds where the viewer's party has not submitted yet.
 
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 use ed25519_dalek::VerifyingKey;
 
 use super::conflicts::{self, Conflict};
 use super::ids::{ItemId, MemberId, PartyId};
 use super::kpis::{self, Health, Kpi};
-use super::meetings::{self, ActionRef};
+use super::meetings::{self, ActionRef, ActionSource};
 use super::risks::{self, Risk};
 use super::signoff::{self, PartyState};
 use super::{agreement, health, members, overview};
@@ -254,7 +254,7 @@ pub fn attention(
         None => Vec::new(),
     };
     Attention {
-        overdue_actions: meetings::overdue_actions(doc, now),
+        overdue_actions: overdue_actions(doc, now),
         kpis_off_track: kpis::list(doc)
             .into_iter()
             .filter(|k| k.health == Health::OffTrack)
@@ -268,6 +268,43 @@ pub fn attention(
         partner_activity,
         health_rounds_waiting,
     }
+}
+
+/// Every action item of every meeting and review: meetings first (by time),
+/// then reviews (by period).
+pub fn all_actions<R: ReadDoc>(doc: &R) -> Vec<ActionRef> {
+    let meetings = meetings::list(doc).into_iter().flat_map(|m| {
+        let (id, title) = (m.id, m.title);
+        m.actions.into_iter().map(move |action| ActionRef {
+            source: ActionSource::Meeting(id),
+            source_title: title.clone(),
+            action,
+        })
+    });
+    let reviews = super::reviews::list(doc).into_iter().flat_map(|r| {
+        let (id, title) = (r.id, r.title);
+        r.actions.into_iter().map(move |action| ActionRef {
+            source: ActionSource::Review(id),
+            source_title: title.clone(),
+            action,
+        })
+    });
+    meetings.chain(reviews).collect()
+}
+
+/// The open action items past their due date, most overdue first.
+pub fn overdue_actions<R: ReadDoc>(doc: &R, now: u64) -> Vec<ActionRef> {
+    let mut found: Vec<ActionRef> = all_actions(doc)
+        .into_iter()
+        .filter(|a| a.action.is_overdue(now))
+        .collect();
+    found.sort_by(|a, b| {
+        a.action
+            .due
+            .cmp(&b.action.due)
+            .then(a.action.id.cmp(&b.action.id))
+    });
+    found
 }
 
 #[cfg(test)]

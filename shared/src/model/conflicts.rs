@@ -32,11 +32,11 @@ use super::fields::{
 use super::governance::{self, EscalationLevel};
 use super::ids::{ItemId, MemberId};
 use super::items;
-use super::meetings::{delete_in, require_in, restore_in, root_map, sub_map};
+use super::items::{delete_in, require_in, restore_in, root_map, sub_map};
 use super::members;
 use crate::text::Splice;
 
-pub(crate) const CONFLICTS: &str = "conflicts";
+pub(crate) use super::keys::CONFLICTS;
 const ESCALATIONS: &str = "escalations";
 
 /// How serious a conflict is.
@@ -469,6 +469,25 @@ pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), 
     restore_in(tx, &map, "conflict", id)
 }
 
+/// Removes a level of the escalation ladder. Refused while an open
+/// conflict sits at it (which is why this lives with the conflicts).
+pub fn delete_level<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    now: u64,
+) -> Result<(), OpError> {
+    if list(tx)
+        .iter()
+        .any(|c| c.is_open() && c.level.as_ref().is_some_and(|l| l.id == id))
+    {
+        return Err(OpError::InUse {
+            kind: "escalation level",
+            reason: "an open conflict is at this level",
+        });
+    }
+    super::items::delete(tx, super::items::Collection::EscalationLevels, id, now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -669,11 +688,11 @@ mod tests {
         escalate(doc, id(1), id(2), alice, T0 + DAY_MS).unwrap();
         assert_eq!(get(doc, id(1)).unwrap().level.unwrap().index, 0);
         assert!(matches!(
-            governance::delete_level(doc, id(201), T0),
+            delete_level(doc, id(201), T0),
             Err(OpError::InUse { .. })
         ));
         resolve(doc, id(1), "Done", alice, T0 + DAY_MS).unwrap();
-        governance::delete_level(doc, id(201), T0).unwrap();
+        delete_level(doc, id(201), T0).unwrap();
         assert!(get(doc, id(1)).unwrap().level.is_none());
         delete(doc, id(1), T0).unwrap();
         assert!(list(doc).is_empty());

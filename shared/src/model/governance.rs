@@ -26,7 +26,7 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items;
-use super::meetings::{delete_in, move_in, require_in, restore_in, root_map, sub_map};
+use super::items::{delete_in, move_in, require_in, restore_in, root_map, sub_map};
 use super::members::{self, GOVERNANCE};
 use super::parties;
 use crate::text::Splice;
@@ -513,25 +513,6 @@ pub fn move_level<T: Transactable + ReadDoc>(
     move_in(tx, &map, "escalation level", id, index)
 }
 
-/// Removes a level. Refused while an open conflict sits at it.
-pub fn delete_level<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    now: u64,
-) -> Result<(), OpError> {
-    if super::conflicts::list(tx)
-        .iter()
-        .any(|c| c.is_open() && c.level.as_ref().is_some_and(|l| l.id == id))
-    {
-        return Err(OpError::InUse {
-            kind: "escalation level",
-            reason: "an open conflict is at this level",
-        });
-    }
-    let map = governance_map(tx, ESCALATION, "governance.escalation")?;
-    delete_in(tx, &map, "escalation level", id, now)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -728,7 +709,13 @@ mod tests {
         assert_eq!(names, ["Managers", "Steering committee", "Executives"]);
         assert_eq!(ladder(&doc)[2].within_days, 21);
         assert_eq!(ladder(&doc)[2].who, "Both CEOs");
-        delete_level(&mut doc, id(3), T0).unwrap();
+        crate::model::items::delete(
+            &mut doc,
+            crate::model::Collection::EscalationLevels,
+            id(3),
+            T0,
+        )
+        .unwrap();
         assert_eq!(read(&doc).ladder.len(), 2);
     }
 }

@@ -64,7 +64,7 @@ use super::error::OpError;
 use super::fields::{check_date, child_map, get_str, get_string, get_u64, non_empty};
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items;
-use super::meetings::{delete_in, require_in, restore_in, root_map, sub_map};
+use super::items::{delete_in, require_in, restore_in, root_map, sub_map};
 use super::members;
 
 pub(crate) const HEALTH: &str = "health";

@@ -25,8 +25,9 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 
 use super::error::OpError;
-use super::fields::{self, check_date, child_map, get_f64, get_string, get_u64};
+use super::fields::{self, check_date, child_map, get_f64, get_string, get_u64, put};
 use super::ids::ItemId;
+use super::keys;
 
 /// Key of the "deleted at" timestamp on every item.
 pub(crate) const DELETED_AT: &str = "deleted_at";
@@ -126,38 +127,32 @@ impl Collection {
             child_map(doc, &root(outer)?, inner).ok_or(OpError::NotInitialized(name))
         };
         match self {
-            Self::Parties => root("parties"),
-            Self::Criteria => nested("vetting", "criteria", "vetting.criteria"),
-            Self::Diligence => nested("vetting", "diligence", "vetting.diligence"),
-            Self::Objectives => root("objectives"),
-            Self::Kpis => root("kpis"),
+            Self::Parties => root(keys::PARTIES),
+            Self::Criteria => nested(keys::VETTING, "criteria", "vetting.criteria"),
+            Self::Diligence => nested(keys::VETTING, "diligence", "vetting.diligence"),
+            Self::Objectives => root(keys::OBJECTIVES),
+            Self::Kpis => root(keys::KPIS),
             Self::Measurements { kpi } => {
                 let kpi_obj = require(doc, Self::Kpis, kpi)?;
                 child_map(doc, &kpi_obj, "measurements")
                     .ok_or(OpError::NotInitialized("kpi.measurements"))
             }
-            Self::Activities => nested("raci", "activities", "raci.activities"),
-            Self::CommPlan => root("comm_plan"),
-            Self::Milestones => root("milestones"),
-            Self::Meetings => root(super::meetings::MEETINGS),
-            Self::Committees => nested(
-                super::members::GOVERNANCE,
-                "committees",
-                "governance.committees",
-            ),
+            Self::Activities => nested(keys::RACI, "activities", "raci.activities"),
+            Self::CommPlan => root(keys::COMM_PLAN),
+            Self::Milestones => root(keys::MILESTONES),
+            Self::Meetings => root(keys::MEETINGS),
+            Self::Committees => nested(keys::GOVERNANCE, "committees", "governance.committees"),
             Self::DecisionRights => nested(
-                super::members::GOVERNANCE,
+                keys::GOVERNANCE,
                 "decision_rights",
                 "governance.decision_rights",
             ),
-            Self::EscalationLevels => nested(
-                super::members::GOVERNANCE,
-                "escalation",
-                "governance.escalation",
-            ),
-            Self::Conflicts => root(super::conflicts::CONFLICTS),
-            Self::Risks => root(super::risks::RISKS),
-            Self::Reviews => root(super::reviews::REVIEWS),
+            Self::EscalationLevels => {
+                nested(keys::GOVERNANCE, "escalation", "governance.escalation")
+            }
+            Self::Conflicts => root(keys::CONFLICTS),
+            Self::Risks => root(keys::RISKS),
+            Self::Reviews => root(keys::REVIEWS),
         }
     }
 }
@@ -321,6 +316,88 @@ pub fn move_to<T: Transactable + ReadDoc>(
     fields::put(tx, &item, ORDER, order)
 }
 
+// ---------------------------------------------------------------------------
+// Helpers for ordered sub-collections inside an item (agenda, actions,
+// escalation levels…), shared by the operate modules.
+
+/// The map `parent[key]`, or [`OpError::NotInitialized`] naming `name`.
+pub(crate) fn sub_map<R: ReadDoc>(
+    doc: &R,
+    parent: &ObjId,
+    key: &str,
+    name: &'static str,
+) -> Result<ObjId, OpError> {
+    child_map(doc, parent, key).ok_or(OpError::NotInitialized(name))
+}
+
+/// The live item `id` of `map`, or [`OpError::NotFound`].
+pub(crate) fn require_in<R: ReadDoc>(
+    doc: &R,
+    map: &ObjId,
+    kind: &'static str,
+    id: ItemId,
+) -> Result<ObjId, OpError> {
+    live(doc, map, &id.key()).ok_or_else(|| OpError::not_found(kind, &id))
+}
+
+/// The top-level collection map `key`.
+pub(crate) fn root_map<R: ReadDoc>(doc: &R, key: &'static str) -> Result<ObjId, OpError> {
+    child_map(doc, &ROOT, key).ok_or(OpError::NotInitialized(key))
+}
+
+/// Marks the live item `id` of `map` deleted.
+pub(crate) fn delete_in<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    map: &ObjId,
+    kind: &'static str,
+    id: ItemId,
+    now: u64,
+) -> Result<(), OpError> {
+    let now = check_date("deletion time", now)?;
+    let obj = require_in(tx, map, kind, id)?;
+    tx.put(&obj, DELETED_AT, now)?;
+    Ok(())
+}
+
+/// Brings the deleted item `id` of `map` back.
+pub(crate) fn restore_in<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    map: &ObjId,
+    kind: &'static str,
+    id: ItemId,
+) -> Result<(), OpError> {
+    let obj = child_map(tx, map, &id.key())
+        .filter(|obj| get_u64(tx, obj, DELETED_AT).is_some())
+        .ok_or_else(|| OpError::not_found(kind, &id))?;
+    tx.delete(&obj, DELETED_AT)?;
+    Ok(())
+}
+
+/// Moves item `id` of `map` to position `index` among the live items
+/// (clamped to the end), halfway between its new neighbours.
+pub(crate) fn move_in<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    map: &ObjId,
+    kind: &'static str,
+    id: ItemId,
+    index: usize,
+) -> Result<(), OpError> {
+    let obj = require_in(tx, map, kind, id)?;
+    let others: Vec<f64> = entries(tx, map)
+        .into_iter()
+        .filter(|(other, _)| *other != id)
+        .map(|(_, o)| get_f64(tx, &o, ORDER).unwrap_or(0.0))
+        .collect();
+    let index = index.min(others.len());
+    let order = match (index.checked_sub(1).map(|i| others[i]), others.get(index)) {
+        (None, None) => 1.0,
+        (None, Some(next)) => next - 1.0,
+        (Some(prev), None) => prev + 1.0,
+        (Some(prev), Some(next)) => prev + (next - prev) / 2.0,
+    };
+    put(tx, &obj, ORDER, order)
+}
+
 #[cfg(test)]
 mod tests {
     use automerge::AutoCommit;
@@ -367,7 +444,7 @@ mod tests {
         let level = id(121);
         governance::add_level(&mut doc, level, "Managers", "Alice and Bob", 14).unwrap();
         risks::delete(&mut doc, risk, T0 + 1).unwrap();
-        governance::delete_level(&mut doc, level, T0 + 2).unwrap();
+        crate::model::conflicts::delete_level(&mut doc, level, T0 + 2).unwrap();
         let removed = deleted(&doc, Collection::Risks).unwrap();
         assert_eq!(removed.len(), 1);
         assert_eq!(

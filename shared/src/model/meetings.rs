@@ -21,7 +21,7 @@
 //! (`now > due`).
 
 use automerge::transaction::Transactable;
-use automerge::{ObjId, ObjType, ROOT, ReadDoc};
+use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
@@ -29,11 +29,12 @@ use super::fields::{
     get_u64, non_empty, put, put_opt, set_text, splice_text_field,
 };
 use super::ids::{ItemId, MemberId};
-use super::items::{self, DELETED_AT, ORDER};
-use super::{members, overview, reviews};
+use super::items::{self, delete_in, move_in, require_in, restore_in, root_map, sub_map};
+use super::members::check_member;
+use super::{members, overview};
 use crate::text::Splice;
 
-pub(crate) const MEETINGS: &str = "meetings";
+pub(crate) use super::keys::MEETINGS;
 const AGENDA: &str = "agenda";
 const DECISIONS: &str = "decisions";
 pub(crate) const ACTIONS: &str = "actions";
@@ -260,96 +261,6 @@ pub struct ActionRef {
     pub source_title: String,
     /// The action.
     pub action: ActionItem,
-}
-
-// ---------------------------------------------------------------------------
-// Helpers for ordered sub-collections inside an item (agenda, actions,
-// escalation levels…), shared by the operate modules.
-
-/// The map `parent[key]`, or [`OpError::NotInitialized`] naming `name`.
-pub(crate) fn sub_map<R: ReadDoc>(
-    doc: &R,
-    parent: &ObjId,
-    key: &str,
-    name: &'static str,
-) -> Result<ObjId, OpError> {
-    child_map(doc, parent, key).ok_or(OpError::NotInitialized(name))
-}
-
-/// The live item `id` of `map`, or [`OpError::NotFound`].
-pub(crate) fn require_in<R: ReadDoc>(
-    doc: &R,
-    map: &ObjId,
-    kind: &'static str,
-    id: ItemId,
-) -> Result<ObjId, OpError> {
-    items::live(doc, map, &id.key()).ok_or_else(|| OpError::not_found(kind, &id))
-}
-
-/// The top-level collection map `key`.
-pub(crate) fn root_map<R: ReadDoc>(doc: &R, key: &'static str) -> Result<ObjId, OpError> {
-    child_map(doc, &ROOT, key).ok_or(OpError::NotInitialized(key))
-}
-
-/// Marks the live item `id` of `map` deleted.
-pub(crate) fn delete_in<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    map: &ObjId,
-    kind: &'static str,
-    id: ItemId,
-    now: u64,
-) -> Result<(), OpError> {
-    let now = check_date("deletion time", now)?;
-    let obj = require_in(tx, map, kind, id)?;
-    tx.put(&obj, DELETED_AT, now)?;
-    Ok(())
-}
-
-/// Brings the deleted item `id` of `map` back.
-pub(crate) fn restore_in<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    map: &ObjId,
-    kind: &'static str,
-    id: ItemId,
-) -> Result<(), OpError> {
-    let obj = child_map(tx, map, &id.key())
-        .filter(|obj| get_u64(tx, obj, DELETED_AT).is_some())
-        .ok_or_else(|| OpError::not_found(kind, &id))?;
-    tx.delete(&obj, DELETED_AT)?;
-    Ok(())
-}
-
-/// Moves item `id` of `map` to position `index` among the live items
-/// (clamped to the end), halfway between its new neighbours.
-pub(crate) fn move_in<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    map: &ObjId,
-    kind: &'static str,
-    id: ItemId,
-    index: usize,
-) -> Result<(), OpError> {
-    let obj = require_in(tx, map, kind, id)?;
-    let others: Vec<f64> = items::entries(tx, map)
-        .into_iter()
-        .filter(|(other, _)| *other != id)
-        .map(|(_, o)| super::fields::get_f64(tx, &o, ORDER).unwrap_or(0.0))
-        .collect();
-    let index = index.min(others.len());
-    let order = match (index.checked_sub(1).map(|i| others[i]), others.get(index)) {
-        (None, None) => 1.0,
-        (None, Some(next)) => next - 1.0,
-        (Some(prev), None) => prev + 1.0,
-        (Some(prev), Some(next)) => prev + (next - prev) / 2.0,
-    };
-    put(tx, &obj, ORDER, order)
-}
-
-/// An optional member reference, checked to be a current member.
-pub(crate) fn check_member<R: ReadDoc>(doc: &R, member: Option<MemberId>) -> Result<(), OpError> {
-    if let Some(member) = member {
-        members::require(doc, member)?;
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -780,43 +691,6 @@ pub fn remove_action<T: Transactable + ReadDoc>(
     delete_in(tx, &map, "action item", id, now)
 }
 
-/// Every action item of every meeting and review: meetings first (by time),
-/// then reviews (by period).
-pub fn all_actions<R: ReadDoc>(doc: &R) -> Vec<ActionRef> {
-    let meetings = list(doc).into_iter().flat_map(|m| {
-        let (id, title) = (m.id, m.title);
-        m.actions.into_iter().map(move |action| ActionRef {
-            source: ActionSource::Meeting(id),
-            source_title: title.clone(),
-            action,
-        })
-    });
-    let reviews = reviews::list(doc).into_iter().flat_map(|r| {
-        let (id, title) = (r.id, r.title);
-        r.actions.into_iter().map(move |action| ActionRef {
-            source: ActionSource::Review(id),
-            source_title: title.clone(),
-            action,
-        })
-    });
-    meetings.chain(reviews).collect()
-}
-
-/// The open action items past their due date, most overdue first.
-pub fn overdue_actions<R: ReadDoc>(doc: &R, now: u64) -> Vec<ActionRef> {
-    let mut found: Vec<ActionRef> = all_actions(doc)
-        .into_iter()
-        .filter(|a| a.action.is_overdue(now))
-        .collect();
-    found.sort_by(|a, b| {
-        a.action
-            .due
-            .cmp(&b.action.due)
-            .then(a.action.id.cmp(&b.action.id))
-    });
-    found
-}
-
 /// The meetings not yet held that start at or after `now`, soonest first.
 pub fn upcoming<R: ReadDoc>(doc: &R, now: u64) -> Vec<Meeting> {
     list(doc)
@@ -830,6 +704,7 @@ mod tests {
     use super::*;
     use crate::model::fields::DAY_MS;
     use crate::model::test_support::{T0, id, partnership, sync_pair};
+    use automerge::ROOT;
 
     fn check_in(at: Option<u64>) -> NewMeeting {
         NewMeeting {
@@ -983,21 +858,27 @@ mod tests {
 
         // Overdue is strictly after the due date, and done actions never are.
         let due = T0 + DAY_MS;
-        assert!(overdue_actions(doc, due).is_empty());
-        let overdue = overdue_actions(doc, due + 1);
+        assert!(crate::model::attention::overdue_actions(doc, due).is_empty());
+        let overdue = crate::model::attention::overdue_actions(doc, due + 1);
         assert_eq!(overdue.len(), 1);
         assert_eq!(overdue[0].action.id, id(31));
         assert_eq!(overdue[0].source, ActionSource::Meeting(id(1)));
-        assert_eq!(overdue_actions(doc, T0 + 8 * DAY_MS).len(), 2);
+        assert_eq!(
+            crate::model::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
+            2
+        );
         set_action_done(doc, id(1), id(31), true, T0 + 2 * DAY_MS).unwrap();
-        assert_eq!(overdue_actions(doc, T0 + 8 * DAY_MS).len(), 1);
+        assert_eq!(
+            crate::model::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
+            1
+        );
         let action = &get(doc, id(1)).unwrap().actions[1];
         assert_eq!(action.done_at, Some(T0 + 2 * DAY_MS));
         set_action_done(doc, id(1), id(31), false, T0 + 3 * DAY_MS).unwrap();
         assert_eq!(get(doc, id(1)).unwrap().actions[1].done_at, None);
         remove_action(doc, id(1), id(31), T0).unwrap();
         assert!(set_action_done(doc, id(1), id(31), true, T0).is_err());
-        assert_eq!(all_actions(doc).len(), 1);
+        assert_eq!(crate::model::attention::all_actions(doc).len(), 1);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::parties;
 
 pub(crate) const MEMBERS: &str = "members";
 pub(crate) const DEVICES: &str = "devices";
-pub(crate) const GOVERNANCE: &str = "governance";
+pub(crate) use super::keys::GOVERNANCE;
 pub(crate) const MANAGERS: &str = "managers";
 const NAME: &str = "name";
 const PARTY: &str = "party";
@@ -328,6 +328,14 @@ pub fn attribute<R: ReadDoc>(doc: &R, actor: &ActorId) -> Option<(MemberId, Opti
         .ok()?;
     let party = get(doc, member).ok()?.party;
     Some((member, party))
+}
+
+/// An optional member reference, checked to be a current member.
+pub(crate) fn check_member<R: ReadDoc>(doc: &R, member: Option<MemberId>) -> Result<(), OpError> {
+    if let Some(member) = member {
+        require(doc, member)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -43,6 +43,7 @@ pub mod governance;
 pub mod health;
 pub mod ids;
 pub mod items;
+mod keys;
 pub mod kpis;
 pub mod meetings;
 pub mod members;

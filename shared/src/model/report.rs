@@ -114,7 +114,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
             .map_or_else(|| "none yet".to_owned(), date),
         overview.next_check_in.map_or_else(|| "—".to_owned(), date)
     );
-    let actions = meetings::all_actions(doc);
+    let actions = crate::model::attention::all_actions(doc);
     let open_actions = actions.iter().filter(|a| !a.action.done).count();
     let overdue_actions = actions.iter().filter(|a| a.action.is_overdue(now)).count();
     let _ = writeln!(

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! A review's actions are action items like a meeting's: they appear in
-//! [`meetings::all_actions`] and in the attention panel. The milestones
+//! [`crate::model::attention::all_actions`] and in the attention panel. The milestones
 //! achieved within the review's period are listed with it, to celebrate.
 
 use automerge::transaction::Transactable;
@@ -21,13 +21,12 @@ use super::fields::{
 };
 use super::ids::ItemId;
 use super::items;
-use super::meetings::{
-    self, ActionItem, ActionPatch, NewAction, delete_in, require_in, restore_in, root_map,
-};
+use super::items::{delete_in, require_in, restore_in, root_map};
+use super::meetings::{self, ActionItem, ActionPatch, NewAction};
 use super::milestones::{self, Milestone};
 use crate::text::Splice;
 
-pub(crate) const REVIEWS: &str = "reviews";
+pub(crate) use super::keys::REVIEWS;
 
 /// What kind of review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -316,7 +315,7 @@ pub fn remove_action<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let obj = require(tx, review)?;
-    let map = meetings::sub_map(tx, &obj, meetings::ACTIONS, "review.actions")?;
+    let map = items::sub_map(tx, &obj, meetings::ACTIONS, "review.actions")?;
     delete_in(tx, &map, "action item", id, now)
 }
 
@@ -456,12 +455,15 @@ mod tests {
         assert_eq!(review.to_improve, "Faster legal turnaround.");
         assert_eq!(review.milestones_achieved.len(), 1);
         assert_eq!(review.milestones_achieved[0].title, "First deal");
-        let actions = meetings::all_actions(doc);
+        let actions = crate::model::attention::all_actions(doc);
         assert_eq!(actions.len(), 1);
         assert_eq!(actions[0].source, ActionSource::Review(id(1)));
-        assert_eq!(meetings::overdue_actions(doc, T0 + 101 * DAY_MS).len(), 1);
+        assert_eq!(
+            crate::model::attention::overdue_actions(doc, T0 + 101 * DAY_MS).len(),
+            1
+        );
         set_action_done(doc, id(1), id(10), true, T0 + DAY_MS).unwrap();
-        assert!(meetings::overdue_actions(doc, T0 + 101 * DAY_MS).is_empty());
+        assert!(crate::model::attention::overdue_actions(doc, T0 + 101 * DAY_MS).is_empty());
         update_action(
             doc,
             id(1),

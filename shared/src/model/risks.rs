@@ -22,10 +22,11 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId};
 use super::items;
-use super::meetings::{check_member, delete_in, require_in, restore_in, root_map};
+use super::items::{delete_in, require_in, restore_in, root_map};
+use super::members::check_member;
 use crate::text::Splice;
 
-pub(crate) const RISKS: &str = "risks";
+pub(crate) use super::keys::RISKS;
 
 /// The score from which a risk counts as high.
 pub const HIGH_SCORE: u8 = 15;

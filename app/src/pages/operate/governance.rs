@@ -452,7 +452,7 @@ fn LevelRow(
                     <Glyph icon=Icon::ArrowDown/>
                 </button>
                 <button type="button" class="link danger" data-testid="level-delete"
-                    on:click=move |_| { apply_into(error, &id, |tx| governance::delete_level(tx, lid, edit::now())); }>
+                    on:click=move |_| { apply_into(error, &id, |tx| accord_shared::model::conflicts::delete_level(tx, lid, edit::now())); }>
                     "Remove"
                 </button>
             </li>

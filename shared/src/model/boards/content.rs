@@ -15,7 +15,7 @@ use crate::model::fields::{
 };
 use crate::model::ids::{ItemId, MemberId};
 use crate::model::items::{self, ORDER};
-use crate::model::meetings::{delete_in, move_in, require_in, restore_in, sub_map};
+use crate::model::items::{delete_in, move_in, require_in, restore_in, sub_map};
 use crate::model::members;
 
 // ---------------------------------------------------------------------------

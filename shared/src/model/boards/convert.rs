@@ -17,7 +17,7 @@
 //! **Where actions go.** Action items live only inside a meeting or a
 //! review (see [`meetings`]), so the caller names which one: normally the
 //! workshop meeting the board is used in, or the retrospective review it
-//! feeds. They then appear in [`meetings::all_actions`] like any other.
+//! feeds. They then appear in [`crate::model::attention::all_actions`] like any other.
 //!
 //! The other modules' read structs do not show `source`; [`source_of`]
 //! reads it, so a plan item can link back to its board.
@@ -31,9 +31,8 @@ use crate::model::error::OpError;
 use crate::model::fields::{child_map, get_str, get_text};
 use crate::model::ids::{ItemId, MemberId, PartyId};
 use crate::model::items::Collection;
-use crate::model::meetings::{
-    self, ACTIONS, ActionSource, MEETINGS, NewAction, require_in, root_map,
-};
+use crate::model::items::{require_in, root_map};
+use crate::model::meetings::{self, ACTIONS, ActionSource, MEETINGS, NewAction};
 use crate::model::objectives::{self, NewObjective};
 use crate::model::reviews::{self, REVIEWS};
 use crate::model::risks::{self, NewRisk, RISKS};

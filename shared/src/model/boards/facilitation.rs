@@ -59,7 +59,7 @@ use super::{
 use crate::model::error::OpError;
 use crate::model::fields::{check_date, check_range, child_map, get_str, get_u64, new_text};
 use crate::model::ids::{ItemId, MemberId};
-use crate::model::meetings::require_in;
+use crate::model::items::require_in;
 
 const TIMER: &str = "timer";
 const FOCUS: &str = "focus";

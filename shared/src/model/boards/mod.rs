@@ -57,7 +57,7 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, ORDER};
-use super::meetings::{delete_in, require_in, restore_in, root_map, sub_map};
+use super::items::{delete_in, require_in, restore_in, root_map, sub_map};
 use super::members;
 
 pub use content::{

@@ -42,7 +42,7 @@ use crate::model::error::OpError;
 use crate::model::fields::{check_date, check_range, child_map, get_str, get_u64, put};
 use crate::model::ids::{ItemId, MemberId, PartyId};
 use crate::model::items;
-use crate::model::meetings::require_in;
+use crate::model::items::require_in;
 use crate::model::members;
 
 const BALLOTS: &str = "ballots";

@@ -1,0 +1,28 @@
+//! The document's top-level keys, in one place: every collection module
+//! and the generic item helpers name their maps through these, so no
+//! collection has to import another to find where it lives.
+
+/// `parties{}`.
+pub(crate) const PARTIES: &str = "parties";
+/// `vetting` (criteria and the due-diligence checklist).
+pub(crate) const VETTING: &str = "vetting";
+/// `objectives{}`.
+pub(crate) const OBJECTIVES: &str = "objectives";
+/// `kpis{}`.
+pub(crate) const KPIS: &str = "kpis";
+/// `raci` (activities and assignments).
+pub(crate) const RACI: &str = "raci";
+/// `comm_plan{}`.
+pub(crate) const COMM_PLAN: &str = "comm_plan";
+/// `milestones{}`.
+pub(crate) const MILESTONES: &str = "milestones";
+/// `meetings{}`.
+pub(crate) const MEETINGS: &str = "meetings";
+/// `governance` (committees, decision rights, the escalation ladder).
+pub(crate) const GOVERNANCE: &str = "governance";
+/// `conflicts{}`.
+pub(crate) const CONFLICTS: &str = "conflicts";
+/// `risks{}`.
+pub(crate) const RISKS: &str = "risks";
+/// `reviews{}`.
+pub(crate) const REVIEWS: &str = "reviews";
