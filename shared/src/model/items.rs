@@ -25,7 +25,7 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 
 use super::error::OpError;
-use super::fields::{self, check_date, child_map, get_f64, get_string, get_u64, put};
+use super::fields::{check_date, child_map, get_f64, get_string, get_u64, put};
 use super::ids::ItemId;
 use super::keys;
 
@@ -217,16 +217,15 @@ pub fn delete<T: Transactable + ReadDoc>(
     id: ItemId,
     now: u64,
 ) -> Result<(), OpError> {
-    let now = check_date("deletion time", now)?;
-    let item = require(tx, collection, id)?;
+    check_date("deletion time", now)?;
+    require(tx, collection, id)?;
     if collection == Collection::Parties && super::members::has_current_members(tx, id.into()) {
         return Err(OpError::InUse {
             kind: "party",
             reason: "it still has members",
         });
     }
-    tx.put(&item, DELETED_AT, now)?;
-    Ok(())
+    delete_in(tx, &collection.locate(tx)?, collection.kind(), id, now)
 }
 
 /// Brings a deleted item back, with any edits merged in since.
@@ -235,13 +234,7 @@ pub fn restore<T: Transactable + ReadDoc>(
     collection: Collection,
     id: ItemId,
 ) -> Result<(), OpError> {
-    let items = collection.locate(tx)?;
-    let key = id.key();
-    let item = child_map(tx, &items, &key)
-        .filter(|item| get_u64(tx, item, DELETED_AT).is_some())
-        .ok_or_else(|| OpError::not_found(collection.kind(), &key))?;
-    tx.delete(&item, DELETED_AT)?;
-    Ok(())
+    restore_in(tx, &collection.locate(tx)?, collection.kind(), id)
 }
 
 /// A deleted item, as listed for a "recently deleted" view.
@@ -299,21 +292,7 @@ pub fn move_to<T: Transactable + ReadDoc>(
     id: ItemId,
     index: usize,
 ) -> Result<(), OpError> {
-    let item = require(tx, collection, id)?;
-    let items = collection.locate(tx)?;
-    let others: Vec<f64> = entries(tx, &items)
-        .into_iter()
-        .filter(|(other, _)| *other != id)
-        .map(|(_, obj)| get_f64(tx, &obj, ORDER).unwrap_or(0.0))
-        .collect();
-    let index = index.min(others.len());
-    let order = match (index.checked_sub(1).map(|i| others[i]), others.get(index)) {
-        (None, None) => 1.0,
-        (None, Some(next)) => next - 1.0,
-        (Some(prev), None) => prev + 1.0,
-        (Some(prev), Some(next)) => prev + (next - prev) / 2.0,
-    };
-    fields::put(tx, &item, ORDER, order)
+    move_in(tx, &collection.locate(tx)?, collection.kind(), id, index)
 }
 
 // ---------------------------------------------------------------------------
