@@ -363,23 +363,13 @@ impl Hub {
                 }
             }
             HubInput::Revoked { device, document } => {
-                let peers: Vec<PeerId> = self
-                    .connections
-                    .iter()
-                    .filter(|(_, c)| c.device == device)
-                    .map(|(p, _)| p.clone())
-                    .collect();
+                let peers = self.peers_of(&device);
                 for peer in peers {
                     self.run(now, Event::AccessRevoked { peer, document });
                 }
             }
             HubInput::SignedOut { device } => {
-                let peers: Vec<PeerId> = self
-                    .connections
-                    .iter()
-                    .filter(|(_, c)| c.device == device)
-                    .map(|(p, _)| p.clone())
-                    .collect();
+                let peers = self.peers_of(&device);
                 for peer in peers {
                     if let Some(connection) = self.connections.remove(&peer) {
                         let _ = connection
@@ -399,6 +389,15 @@ impl Hub {
             #[cfg(test)]
             HubInput::Panic => panic!("injected hub failure"),
         }
+    }
+
+    /// The peers connected as `device`.
+    fn peers_of(&self, device: &str) -> Vec<PeerId> {
+        self.connections
+            .iter()
+            .filter(|(_, c)| c.device == device)
+            .map(|(p, _)| p.clone())
+            .collect()
     }
 
     fn run(&mut self, now: u64, event: Event) {

@@ -319,31 +319,10 @@ fn for_each_entry_bounded<'b>(
     d: &mut Decoder<'b>,
     field: &'static str,
     max: usize,
-    mut entry: impl FnMut(&mut Decoder<'b>) -> Result<(), DecodeError>,
+    entry: impl FnMut(&mut Decoder<'b>) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {
-    let too_many = || DecodeError::TooManyItems { field, limit: max };
-    match d.map()? {
-        Some(len) => {
-            if usize::try_from(len).map_or(true, |len| len > max) {
-                return Err(too_many());
-            }
-            for _ in 0..len {
-                entry(d)?;
-            }
-        }
-        None => {
-            let mut seen = 0;
-            while d.datatype()? != Type::Break {
-                seen += 1;
-                if seen > max {
-                    return Err(too_many());
-                }
-                entry(d)?;
-            }
-            d.skip()?;
-        }
-    }
-    Ok(())
+    let declared = d.map()?;
+    each_bounded(d, declared, field, max, entry)
 }
 
 /// Calls `item` once per element of the array at the cursor, refusing more
@@ -352,16 +331,29 @@ fn for_each_item<'b>(
     d: &mut Decoder<'b>,
     field: &'static str,
     max: usize,
-    mut item: impl FnMut(&mut Decoder<'b>) -> Result<(), DecodeError>,
+    item: impl FnMut(&mut Decoder<'b>) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    let declared = d.array()?;
+    each_bounded(d, declared, field, max, item)
+}
+
+/// The body of a map or array whose header was just read (`declared` is its
+/// length, `None` when indefinite): `each` per element, at most `max`.
+fn each_bounded<'b>(
+    d: &mut Decoder<'b>,
+    declared: Option<u64>,
+    field: &'static str,
+    max: usize,
+    mut each: impl FnMut(&mut Decoder<'b>) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {
     let too_many = || DecodeError::TooManyItems { field, limit: max };
-    match d.array()? {
+    match declared {
         Some(len) => {
             if usize::try_from(len).map_or(true, |len| len > max) {
                 return Err(too_many());
             }
             for _ in 0..len {
-                item(d)?;
+                each(d)?;
             }
         }
         None => {
@@ -371,7 +363,7 @@ fn for_each_item<'b>(
                 if seen > max {
                     return Err(too_many());
                 }
-                item(d)?;
+                each(d)?;
             }
             d.skip()?;
         }
