@@ -442,8 +442,12 @@ impl Client {
     /// and renames this person's member record in every partnership held
     /// here (where they can edit), so partners see the new name and title.
     pub async fn set_profile(&self, profile: Profile) -> Result<(), ClientError> {
+        // The signal takes the new profile before anything is awaited, so
+        // calls made in quick succession (one per field left) land in call
+        // order and an earlier call finishing late never puts back a stale
+        // profile over fields typed since.
+        self.store.profile.set(profile.clone());
         profile.save(&self.storage).await?;
-        self.store.profile.set(profile);
         let held: Vec<DocumentId> = self.engine.borrow().documents().copied().collect();
         for id in held {
             if self.is_viewer(&id) {

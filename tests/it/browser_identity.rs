@@ -292,3 +292,63 @@ fn invite_link_copies_and_bad_links_say_not_found() {
     a.click(&tid("not-found-home"));
     a.element(&tid("partnership-list"));
 }
+
+/// A person who types their name, organization and title in one go,
+/// tabbing between the fields without pausing, keeps every character: each
+/// field is committed when left, and committing one never resets another
+/// that is already being typed into. Checked again after a reload (what
+/// was stored, not only what is on screen).
+#[test]
+fn fast_typing_across_profile_fields_keeps_every_character() {
+    let Some(setup) = setup("browser profile typing test") else {
+        return;
+    };
+    let relay = Relay::start_with_web(&setup.dist);
+    let driver = Driver::start(&setup.chromedriver);
+    let a = Device::open(&driver, &setup.chromium, "acme");
+    a.goto(&format!("{}/", relay.http_url()));
+    a.wait_text(&tid("sync-status"), "Saved");
+    a.wait("the profile form open on first run", |d| {
+        d.prop("details.profile", "open") == Some(json!(true))
+    });
+    a.click(&tid("profile-name"));
+    // U+E004 is WebDriver's Tab key.
+    a.type_keys("Alice Adams\u{E004}Acme Industries\u{E004}Head of strategic partnerships\u{E004}");
+    let expected = [
+        ("profile-name", "Alice Adams"),
+        ("profile-organization", "Acme Industries"),
+        ("profile-title", "Head of strategic partnerships"),
+    ];
+    for (field, text) in expected {
+        a.wait_value(&tid(field), text);
+    }
+    a.wait("the whole profile stored in IndexedDB", |d| {
+        stored_profile(d).contains("Head of strategic partnerships")
+    });
+    a.reload();
+    a.wait_text(&tid("sync-status"), "Saved");
+    a.click(&tid("profile-summary"));
+    for (field, text) in expected {
+        a.wait_value(&tid(field), text);
+    }
+}
+
+/// The profile as this device stored it in IndexedDB (JSON text, empty
+/// when none is stored yet).
+fn stored_profile(device: &Device) -> String {
+    let script = "const done = arguments[arguments.length - 1];
+        const open = indexedDB.open('accord');
+        open.onsuccess = () => {
+            const get = open.result.transaction('meta').objectStore('meta').get('profile');
+            get.onsuccess = () => { done(get.result || ''); open.result.close(); };
+        };";
+    device
+        .cmd(
+            "POST",
+            "/execute/async",
+            Some(&json!({ "script": script, "args": [] })),
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -113,6 +113,24 @@ fn screenshot(device: &Device, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");
 }
 
+/// The address of plan page `page` (the overview when empty).
+fn page_url(base: &str, page: &str) -> String {
+    if page.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}/{page}")
+    }
+}
+
+/// An element that is on page `page` once it has rendered.
+fn page_marker(page: &str) -> String {
+    if page.is_empty() {
+        tid("title-input")
+    } else {
+        tid(&format!("page-{page}"))
+    }
+}
+
 #[test]
 fn every_page_fits_every_width_draws_its_icons_and_passes_axe() {
     let Some(orgs) = TwoOrganizations::start("browser look test") else {
@@ -141,18 +159,8 @@ fn every_page_fits_every_width_draws_its_icons_and_passes_axe() {
     for width in WIDTHS {
         set_width(a, width);
         for page in PAGES {
-            let url = if page.is_empty() {
-                orgs.base.clone()
-            } else {
-                format!("{}/{page}", orgs.base)
-            };
-            a.goto(&url);
-            let marker = if page.is_empty() {
-                tid("title-input")
-            } else {
-                tid(&format!("page-{page}"))
-            };
-            a.element(&marker);
+            a.goto(&page_url(&orgs.base, page));
+            a.element(&page_marker(page));
             let nav = a.all("[data-testid^='tab-']").len();
             if nav != PAGES.len() + 1 {
                 problems.push(format!("{width}px {page:?}: {nav} navigation links"));
@@ -175,7 +183,26 @@ fn every_page_fits_every_width_draws_its_icons_and_passes_axe() {
             }
         }
     }
+    // Dark mode (the system's preference): every page again at 1280 px,
+    // where axe's contrast rule catches a light background left under
+    // light dark-mode text.
     set_width(a, 1280);
+    a.cdp(
+        "Emulation.setEmulatedMedia",
+        &json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }] }),
+    );
+    for page in PAGES {
+        a.goto(&page_url(&orgs.base, page));
+        a.element(&page_marker(page));
+        for violation in accessibility_violations(a, &axe) {
+            problems.push(format!("dark {page:?}: {violation}"));
+        }
+        if SHOWN.contains(&page) {
+            let name = if page.is_empty() { "overview" } else { page };
+            screenshot(a, &format!("{name}-dark-1280"));
+        }
+    }
+    a.cdp("Emulation.setEmulatedMedia", &json!({ "features": [] }));
     a.goto(&format!(
         "{}/",
         orgs.base.split("/#/").next().unwrap_or_default()

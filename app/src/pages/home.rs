@@ -170,6 +170,11 @@ fn ProfileForm(
         open.set(!store.profile.with_untracked(Profile::is_complete));
         true
     });
+    // One memo per field: committing one field must not re-render the
+    // others, or a field being typed into would be reset to its stored value.
+    let name = Memo::new(move |_| store.profile.with(|p| p.name.clone()));
+    let organization = Memo::new(move |_| store.profile.with(|p| p.organization.clone()));
+    let title = Memo::new(move |_| store.profile.with(|p| p.title.clone()));
     view! {
         <details class="profile" prop:open=move || open.get()>
             <summary data-testid="profile-summary">
@@ -186,19 +191,19 @@ fn ProfileForm(
                 <label class="field">
                     <span>"Your name"</span>
                     <input data-testid="profile-name" type="text" autocomplete="name"
-                        prop:value=move || store.profile.with(|p| p.name.clone())
+                        prop:value=name
                         on:change=save(|p, v| p.name = v)/>
                 </label>
                 <label class="field">
                     <span>"Organization"</span>
                     <input data-testid="profile-organization" type="text" autocomplete="organization"
-                        prop:value=move || store.profile.with(|p| p.organization.clone())
+                        prop:value=organization
                         on:change=save(|p, v| p.organization = v)/>
                 </label>
                 <label class="field">
                     <span>"Title"</span>
                     <input data-testid="profile-title" type="text" autocomplete="organization-title"
-                        prop:value=move || store.profile.with(|p| p.title.clone())
+                        prop:value=title
                         on:change=save(|p, v| p.title = v)/>
                 </label>
             </div>
