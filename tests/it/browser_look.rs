@@ -5,7 +5,7 @@
 //! accessibility problem. The main pages are saved as screenshots in
 //! `docs/screenshots/` (the README shows them).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -103,14 +103,19 @@ fn accessibility_violations(device: &Device, axe: &str) -> Vec<String> {
         .collect()
 }
 
-fn screenshot(device: &Device, name: &str) {
+/// Saves the current viewport as `<dir>/<name>.png`.
+fn screenshot_into(device: &Device, dir: &Path, name: &str) {
     let encoded = device.cmd("GET", "/screenshot", None);
     let png = base64::engine::general_purpose::STANDARD
         .decode(encoded.as_str().expect("base64 PNG"))
         .expect("a PNG");
-    let dir: PathBuf = workspace_root().join("docs/screenshots");
-    std::fs::create_dir_all(&dir).expect("docs/screenshots");
+    std::fs::create_dir_all(dir).expect("the screenshot folder");
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");
+}
+
+/// Saves the current viewport as `docs/screenshots/<name>.png`.
+fn screenshot(device: &Device, name: &str) {
+    screenshot_into(device, &workspace_root().join("docs/screenshots"), name);
 }
 
 /// The address of plan page `page` (the overview when empty).
@@ -155,6 +160,9 @@ fn every_page_fits_every_width_draws_its_icons_and_passes_axe() {
     a.wait_text(&tid("board-title"), "Q4 retro");
     orgs.finish();
 
+    // `ACCORD_REVIEW_SCREENSHOTS=DIR` also photographs every other page
+    // into DIR, for looking over the whole app (not kept in the repository).
+    let review_dir = std::env::var_os("ACCORD_REVIEW_SCREENSHOTS").map(PathBuf::from);
     let mut problems = Vec::new();
     for width in WIDTHS {
         set_width(a, width);
@@ -177,9 +185,11 @@ fn every_page_fits_every_width_draws_its_icons_and_passes_axe() {
             for violation in accessibility_violations(a, &axe) {
                 problems.push(format!("{width}px {page:?}: {violation}"));
             }
+            let name = if page.is_empty() { "overview" } else { page };
             if SHOWN.contains(&page) {
-                let name = if page.is_empty() { "overview" } else { page };
                 screenshot(a, &format!("{name}-{width}"));
+            } else if let Some(dir) = &review_dir {
+                screenshot_into(a, dir, &format!("{name}-{width}"));
             }
         }
     }

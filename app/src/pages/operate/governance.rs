@@ -300,7 +300,7 @@ fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         <InlineError message=error test_id="committee-row-error"/>
         <form class="inline-form" on:submit=add>
             <input type="text" data-testid="new-committee-name" placeholder="New committee" aria-label="New committee" bind:value=name/>
-            <label>"Every " <input type="number" class="narrow" data-testid="new-committee-cadence" bind:value=cadence/> " days"</label>
+            <label>"Meets every (days)" <input type="number" class="narrow" data-testid="new-committee-cadence" bind:value=cadence/></label>
             <button type="submit" data-testid="add-committee">"Add committee"</button>
         </form>
         <InlineError message=add_error test_id="committee-error"/>
@@ -499,7 +499,7 @@ fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         <form class="inline-form" on:submit=add>
             <input type="text" data-testid="new-level-name" placeholder="Level (e.g. Partnership managers)" aria-label="Level" bind:value=name/>
             <input type="text" class="grow" data-testid="new-level-who" placeholder="Who handles it" aria-label="Who" bind:value=who/>
-            <label>"within " <input type="number" class="narrow" data-testid="new-level-days" bind:value=days/> " days"</label>
+            <label>"Resolve within (days)" <input type="number" class="narrow" data-testid="new-level-days" bind:value=days/></label>
             <button type="submit" data-testid="add-level">"Add level"</button>
         </form>
         <InlineError message=add_error test_id="level-error"/>

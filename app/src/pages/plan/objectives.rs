@@ -553,7 +553,7 @@ fn KpiSettings(id: DocumentId, kpi: Kpi) -> impl IntoView {
                     }.into_any()
                 }}
                 <label>"Target "<input type="text" class="narrow" data-testid="kpi-edit-target" bind:value=target/></label>
-                <label>"Every "<input type="text" class="narrow" data-testid="kpi-edit-cadence" bind:value=cadence/>" days"</label>
+                <label>"Measure every (days)" <input type="text" class="narrow" data-testid="kpi-edit-cadence" bind:value=cadence/></label>
                 <button type="submit" data-testid="kpi-edit-save">"Save"</button>
             </form>
             <InlineError message=error test_id="kpi-edit-error"/>
@@ -659,7 +659,7 @@ fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
                     </label>
                 </Show>
                 <label>"Target " <input type="text" inputmode="decimal" class="narrow" data-testid="new-kpi-target" bind:value=target/></label>
-                <label>"Every " <input type="number" class="narrow" data-testid="new-kpi-cadence" bind:value=cadence/> " days"</label>
+                <label>"Measure every (days)" <input type="number" class="narrow" data-testid="new-kpi-cadence" bind:value=cadence/></label>
                 <button type="submit" data-testid="add-kpi">"Add KPI"</button>
             </div>
         </form>
