@@ -110,6 +110,19 @@ pub fn remove_into(
     true
 }
 
+/// Deletes `item` of `collection` with the generic [`items::delete`] and
+/// offers to undo it (see [`remove_into`]).
+pub fn delete_into(
+    message: RwSignal<Option<String>>,
+    id: &DocumentId,
+    collection: Collection,
+    item: ItemId,
+) -> bool {
+    remove_into(message, id, collection, item, |tx| {
+        items::delete(tx, collection, item, now())
+    })
+}
+
 /// Takes back the removal in `undo`.
 pub fn undo(undo: Undo) -> Result<(), EditError> {
     apply(&undo.document, |tx| {

@@ -20,10 +20,11 @@
 use automerge::{Automerge, ChangeHash, ReadDoc};
 use ed25519_dalek::VerifyingKey;
 
+use super::actions::{ActionRef, ActionSource};
 use super::conflicts::{self, Conflict};
 use super::ids::{ItemId, MemberId, PartyId};
 use super::kpis::{self, Health, Kpi};
-use super::meetings::{self, ActionRef, ActionSource};
+use super::meetings;
 use super::risks::{self, Risk};
 use super::signoff::{self, PartyState};
 use super::{agreement, health, members, overview};
@@ -313,11 +314,12 @@ mod tests {
     use ed25519_dalek::SigningKey;
 
     use super::*;
+    use crate::model::actions::NewAction;
     use crate::model::agreement::NewClause;
     use crate::model::conflicts::{NewConflict, Severity};
     use crate::model::fields::DAY_MS;
     use crate::model::kpis::{Direction, KpiKind, NewKpi, NewMeasurement};
-    use crate::model::meetings::{MeetingKind, NewAction, NewMeeting};
+    use crate::model::meetings::{MeetingKind, NewMeeting};
     use crate::model::risks::NewRisk;
     use crate::model::test_support::{T0, id, partnership};
     use crate::model::{governance, members};

@@ -32,7 +32,7 @@ use super::fields::{
 use super::governance::{self, EscalationLevel};
 use super::ids::{ItemId, MemberId};
 use super::items;
-use super::items::{delete_in, require_in, restore_in, root_map, sub_map};
+use super::items::{require_in, root_map, sub_map};
 use super::members;
 use crate::text::Splice;
 
@@ -457,18 +457,6 @@ pub fn reopen<T: Transactable + ReadDoc>(
     Ok(())
 }
 
-/// Deletes a conflict.
-pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
-    let map = root_map(tx, CONFLICTS)?;
-    delete_in(tx, &map, "conflict", id, now)
-}
-
-/// Brings a deleted conflict back.
-pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
-    let map = root_map(tx, CONFLICTS)?;
-    restore_in(tx, &map, "conflict", id)
-}
-
 /// Removes a level of the escalation ladder. Refused while an open
 /// conflict sits at it (which is why this lives with the conflicts).
 pub fn delete_level<T: Transactable + ReadDoc>(
@@ -491,6 +479,7 @@ pub fn delete_level<T: Transactable + ReadDoc>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::items::{self, Collection};
     use crate::model::test_support::{T0, id, partnership, sync_pair};
 
     fn ladder(doc: &mut automerge::AutoCommit) {
@@ -694,9 +683,9 @@ mod tests {
         resolve(doc, id(1), "Done", alice, T0 + DAY_MS).unwrap();
         delete_level(doc, id(201), T0).unwrap();
         assert!(get(doc, id(1)).unwrap().level.is_none());
-        delete(doc, id(1), T0).unwrap();
+        items::delete(doc, Collection::Conflicts, id(1), T0).unwrap();
         assert!(list(doc).is_empty());
-        restore(doc, id(1)).unwrap();
+        items::restore(doc, Collection::Conflicts, id(1)).unwrap();
         assert_eq!(list(doc).len(), 1);
     }
 }

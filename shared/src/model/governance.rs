@@ -26,7 +26,7 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items;
-use super::items::{delete_in, move_in, require_in, restore_in, root_map, sub_map};
+use super::items::{move_in, require_in, root_map, sub_map};
 use super::members::{self, GOVERNANCE};
 use super::parties;
 use crate::text::Splice;
@@ -374,22 +374,6 @@ pub fn set_committee_member<T: Transactable + ReadDoc>(
     }
 }
 
-/// Disbands a committee.
-pub fn delete_committee<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    now: u64,
-) -> Result<(), OpError> {
-    let map = governance_map(tx, COMMITTEES, "governance.committees")?;
-    delete_in(tx, &map, "committee", id, now)
-}
-
-/// Brings a disbanded committee back.
-pub fn restore_committee<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
-    let map = governance_map(tx, COMMITTEES, "governance.committees")?;
-    restore_in(tx, &map, "committee", id)
-}
-
 // --- decision rights ----------------------------------------------------------
 
 fn check_decider<R: ReadDoc>(doc: &R, decider: Decider) -> Result<(), OpError> {
@@ -443,16 +427,6 @@ pub fn update_decision_right<T: Transactable + ReadDoc>(
         put(tx, &obj, "rule", rule.as_str())?;
     }
     Ok(())
-}
-
-/// Removes a decision right.
-pub fn delete_decision_right<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    now: u64,
-) -> Result<(), OpError> {
-    let map = governance_map(tx, DECISION_RIGHTS, "governance.decision_rights")?;
-    delete_in(tx, &map, "decision right", id, now)
 }
 
 // --- escalation ladder --------------------------------------------------------
@@ -516,6 +490,7 @@ pub fn move_level<T: Transactable + ReadDoc>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::items::{self, Collection};
     use crate::model::test_support::{T0, id, partnership, sync_pair};
 
     #[test]
@@ -619,9 +594,9 @@ mod tests {
         assert_eq!(committee.cadence_days, 30);
         set_committee_member(doc, id(1), bob, false).unwrap();
         assert_eq!(committees(doc)[0].members, [alice]);
-        delete_committee(doc, id(1), T0).unwrap();
+        items::delete(doc, Collection::Committees, id(1), T0).unwrap();
         assert!(committees(doc).is_empty());
-        restore_committee(doc, id(1)).unwrap();
+        items::restore(doc, Collection::Committees, id(1)).unwrap();
         assert_eq!(committees(doc).len(), 1);
     }
 
@@ -682,7 +657,7 @@ mod tests {
         assert_eq!(rights[1].rule, Rule::AfterConsulting);
         assert_eq!(rights[2].decider, Some(Decider::Member(alice)));
         assert_eq!(rights[2].rule, Rule::Sole);
-        delete_decision_right(doc, id(3), T0).unwrap();
+        items::delete(doc, Collection::DecisionRights, id(3), T0).unwrap();
         assert_eq!(decision_rights(doc).len(), 2);
         for d in [
             Decider::Joint,

@@ -64,10 +64,10 @@ use super::error::OpError;
 use super::fields::{check_date, child_map, get_str, get_string, get_u64, non_empty};
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items;
-use super::items::{delete_in, require_in, restore_in, root_map, sub_map};
+use super::items::{require_in, root_map, sub_map};
+use super::keys::HEALTH;
 use super::members;
 
-pub(crate) const HEALTH: &str = "health";
 const PARTICIPANTS: &str = "participants";
 const CLOSED: &str = "closed";
 const ANSWERS: &str = "answers";
@@ -813,18 +813,6 @@ pub fn reveal<T: Transactable + ReadDoc>(
     Ok(())
 }
 
-/// Deletes a round.
-pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
-    let map = root_map(tx, HEALTH)?;
-    delete_in(tx, &map, "health-check round", id, now)
-}
-
-/// Brings a deleted round back.
-pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
-    let map = root_map(tx, HEALTH)?;
-    restore_in(tx, &map, "health-check round", id)
-}
-
 /// When each answer was sealed, for a "who has answered" list:
 /// `(member, party, sealed_at)`, by time.
 pub fn answered<R: ReadDoc>(doc: &R, round: ItemId) -> Vec<(MemberId, PartyId, u64)> {
@@ -845,6 +833,7 @@ mod tests {
 
     use super::*;
     use crate::model::fields::DAY_MS;
+    use crate::model::items::{self, Collection};
     use crate::model::members::NewMember;
     use crate::model::test_support::{T0, id, partnership};
 
@@ -1153,9 +1142,9 @@ mod tests {
             open_round(&mut lonely.doc, id(1), "Q1", lonely.alice, T0),
             Err(OpError::Invalid { field: "round", .. })
         ));
-        delete(doc, id(1), T0).unwrap();
+        items::delete(doc, Collection::HealthRounds, id(1), T0).unwrap();
         assert!(list(doc).is_empty());
-        restore(doc, id(1)).unwrap();
+        items::restore(doc, Collection::HealthRounds, id(1)).unwrap();
         assert_eq!(answered(doc, id(1)).len(), 2);
     }
 

@@ -72,6 +72,30 @@ pub enum Collection {
     Risks,
     /// `reviews{}`.
     Reviews,
+    /// `health{}` (health-check rounds).
+    HealthRounds,
+    /// `boards{}` (workshop boards).
+    Boards,
+    /// `meetings{meeting}.agenda{}`.
+    Agenda {
+        /// The meeting the agenda belongs to.
+        meeting: ItemId,
+    },
+    /// `meetings{meeting}.decisions{}` (the decision log).
+    Decisions {
+        /// The meeting that took the decisions.
+        meeting: ItemId,
+    },
+    /// `meetings{meeting}.actions{}`.
+    MeetingActions {
+        /// The meeting that produced the actions.
+        meeting: ItemId,
+    },
+    /// `reviews{review}.actions{}`.
+    ReviewActions {
+        /// The review that produced the actions.
+        review: ItemId,
+    },
 }
 
 impl Collection {
@@ -94,6 +118,11 @@ impl Collection {
             Self::Conflicts => "conflict",
             Self::Risks => "risk",
             Self::Reviews => "review",
+            Self::HealthRounds => "health-check round",
+            Self::Boards => "board",
+            Self::Agenda { .. } => "agenda item",
+            Self::Decisions { .. } => "decision",
+            Self::MeetingActions { .. } | Self::ReviewActions { .. } => "action item",
         }
     }
 
@@ -113,7 +142,13 @@ impl Collection {
             | Self::Meetings
             | Self::Conflicts
             | Self::Risks
-            | Self::Reviews => "title",
+            | Self::Reviews
+            | Self::HealthRounds
+            | Self::Boards
+            | Self::Agenda { .. }
+            | Self::MeetingActions { .. }
+            | Self::ReviewActions { .. } => "title",
+            Self::Decisions { .. } => "text",
             Self::Measurements { .. } => "value",
             Self::CommPlan => "what",
         }
@@ -153,7 +188,19 @@ impl Collection {
             Self::Conflicts => root(keys::CONFLICTS),
             Self::Risks => root(keys::RISKS),
             Self::Reviews => root(keys::REVIEWS),
+            Self::HealthRounds => root(keys::HEALTH),
+            Self::Boards => root(keys::BOARDS),
+            Self::Agenda { meeting } => Self::Meetings.child(doc, meeting, keys::AGENDA),
+            Self::Decisions { meeting } => Self::Meetings.child(doc, meeting, keys::DECISIONS),
+            Self::MeetingActions { meeting } => Self::Meetings.child(doc, meeting, keys::ACTIONS),
+            Self::ReviewActions { review } => Self::Reviews.child(doc, review, keys::ACTIONS),
         }
+    }
+
+    /// The map `key` inside the live item `id` of this collection.
+    fn child<R: ReadDoc>(self, doc: &R, id: ItemId, key: &'static str) -> Result<ObjId, OpError> {
+        let item = require(doc, self, id)?;
+        child_map(doc, &item, key).ok_or(OpError::NotInitialized(key))
     }
 }
 
@@ -422,7 +469,7 @@ mod tests {
         .unwrap();
         let level = id(121);
         governance::add_level(&mut doc, level, "Managers", "Alice and Bob", 14).unwrap();
-        risks::delete(&mut doc, risk, T0 + 1).unwrap();
+        delete(&mut doc, Collection::Risks, risk, T0 + 1).unwrap();
         crate::model::conflicts::delete_level(&mut doc, level, T0 + 2).unwrap();
         let removed = deleted(&doc, Collection::Risks).unwrap();
         assert_eq!(removed.len(), 1);

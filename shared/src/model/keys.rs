@@ -26,3 +26,14 @@ pub(crate) const CONFLICTS: &str = "conflicts";
 pub(crate) const RISKS: &str = "risks";
 /// `reviews{}`.
 pub(crate) const REVIEWS: &str = "reviews";
+/// `health{}` (health-check rounds).
+pub(crate) const HEALTH: &str = "health";
+/// `boards{}` (workshop boards).
+pub(crate) const BOARDS: &str = "boards";
+
+/// A meeting's `agenda{}`.
+pub(crate) const AGENDA: &str = "agenda";
+/// A meeting's `decisions{}`.
+pub(crate) const DECISIONS: &str = "decisions";
+/// The `actions{}` of a meeting or a review.
+pub(crate) const ACTIONS: &str = "actions";

@@ -25,19 +25,20 @@ use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_date, check_opt_date, check_range, child_map, get_bool, get_str, get_string, get_text,
-    get_u64, non_empty, put, put_opt, set_text, splice_text_field,
+    check_date, check_range, child_map, get_str, get_string, get_text, get_u64, non_empty, put,
+    set_text, splice_text_field,
 };
 use super::ids::{ItemId, MemberId};
-use super::items::{self, delete_in, move_in, require_in, restore_in, root_map, sub_map};
-use super::members::check_member;
+use super::items::{self, move_in, require_in, root_map, sub_map};
 use super::{members, overview};
 use crate::text::Splice;
 
+use super::actions::{
+    ActionItem, ActionPatch, NewAction, add_action_in, read_actions, set_action_done_in,
+    update_action_in,
+};
 pub(crate) use super::keys::MEETINGS;
-const AGENDA: &str = "agenda";
-const DECISIONS: &str = "decisions";
-pub(crate) const ACTIONS: &str = "actions";
+use super::keys::{ACTIONS, AGENDA, DECISIONS};
 
 /// Longest meeting accepted, in minutes (a day).
 pub const MAX_DURATION_MINUTES: u32 = 24 * 60;
@@ -118,30 +119,6 @@ pub struct Decision {
     pub by: Option<MemberId>,
 }
 
-/// An action item (of a meeting or a review).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActionItem {
-    /// Its id.
-    pub id: ItemId,
-    /// What is to be done.
-    pub title: String,
-    /// Who does it.
-    pub owner: Option<MemberId>,
-    /// By when (UTC ms).
-    pub due: Option<u64>,
-    /// Whether it is done.
-    pub done: bool,
-    /// When it was marked done (UTC ms).
-    pub done_at: Option<u64>,
-}
-
-impl ActionItem {
-    /// Not done and `now` is past the due date.
-    pub fn is_overdue(&self, now: u64) -> bool {
-        !self.done && self.due.is_some_and(|due| now > due)
-    }
-}
-
 /// A meeting as shown on the page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Meeting {
@@ -219,132 +196,6 @@ pub struct NewDecision {
     pub at: u64,
     /// Who records it (a current member).
     pub by: MemberId,
-}
-
-/// A new action item.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NewAction {
-    /// What is to be done (required).
-    pub title: String,
-    /// Who does it (a current member).
-    pub owner: Option<MemberId>,
-    /// By when.
-    pub due: Option<u64>,
-}
-
-/// Changes to an action item; `None` leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ActionPatch {
-    /// New title.
-    pub title: Option<String>,
-    /// New owner (`Some(None)` clears it).
-    pub owner: Option<Option<MemberId>>,
-    /// New due date (`Some(None)` clears it).
-    pub due: Option<Option<u64>>,
-}
-
-/// Where an action item lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ActionSource {
-    /// A meeting's action items.
-    Meeting(ItemId),
-    /// A review's (or post-mortem's) action items.
-    Review(ItemId),
-}
-
-/// An action item with where it came from, for the one list of actions.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActionRef {
-    /// The meeting or review holding it.
-    pub source: ActionSource,
-    /// That meeting's or review's title.
-    pub source_title: String,
-    /// The action.
-    pub action: ActionItem,
-}
-
-// ---------------------------------------------------------------------------
-// Action items, wherever they live.
-
-pub(crate) fn read_actions<R: ReadDoc>(doc: &R, parent: &ObjId) -> Vec<ActionItem> {
-    let Some(map) = child_map(doc, parent, ACTIONS) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| ActionItem {
-            id,
-            title: get_string(doc, &obj, "title"),
-            owner: get_str(doc, &obj, "owner").and_then(|o| o.parse().ok()),
-            due: get_u64(doc, &obj, "due"),
-            done: get_bool(doc, &obj, "done"),
-            done_at: get_u64(doc, &obj, "done_at"),
-        })
-        .collect()
-}
-
-pub(crate) fn add_action_in<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    parent: &ObjId,
-    id: ItemId,
-    new: &NewAction,
-) -> Result<(), OpError> {
-    let title = non_empty("title", &new.title)?;
-    let due = check_opt_date("due date", new.due)?;
-    check_member(tx, new.owner)?;
-    let map = sub_map(tx, parent, ACTIONS, "actions")?;
-    let obj = items::create(tx, &map, "action item", id)?;
-    tx.put(&obj, "title", title)?;
-    put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
-    put_opt(tx, &obj, "due", due)?;
-    tx.put(&obj, "done", false)?;
-    Ok(())
-}
-
-pub(crate) fn update_action_in<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    parent: &ObjId,
-    id: ItemId,
-    patch: &ActionPatch,
-) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
-    let due = patch
-        .due
-        .map(|d| check_opt_date("due date", d))
-        .transpose()?;
-    if let Some(owner) = patch.owner {
-        check_member(tx, owner)?;
-    }
-    let map = sub_map(tx, parent, ACTIONS, "actions")?;
-    let obj = require_in(tx, &map, "action item", id)?;
-    if let Some(title) = title {
-        put(tx, &obj, "title", title)?;
-    }
-    if let Some(owner) = patch.owner {
-        put_opt(tx, &obj, "owner", owner.map(|o| o.key()))?;
-    }
-    if let Some(due) = due {
-        put_opt(tx, &obj, "due", due)?;
-    }
-    Ok(())
-}
-
-pub(crate) fn set_action_done_in<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    parent: &ObjId,
-    id: ItemId,
-    done: bool,
-    now: u64,
-) -> Result<(), OpError> {
-    let now = check_date("time", now)?;
-    let map = sub_map(tx, parent, ACTIONS, "actions")?;
-    let obj = require_in(tx, &map, "action item", id)?;
-    put(tx, &obj, "done", done)?;
-    put_opt(tx, &obj, "done_at", done.then_some(now))
 }
 
 // ---------------------------------------------------------------------------
@@ -549,18 +400,6 @@ pub fn edit_minutes<T: Transactable + ReadDoc>(
     splice_text_field(tx, &obj, "minutes", edit)
 }
 
-/// Deletes a meeting (see [`items`] for what deleting means).
-pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
-    let map = root_map(tx, MEETINGS)?;
-    delete_in(tx, &map, "meeting", id, now)
-}
-
-/// Brings a deleted meeting back.
-pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
-    let map = root_map(tx, MEETINGS)?;
-    restore_in(tx, &map, "meeting", id)
-}
-
 /// Adds an agenda item at the end of the agenda.
 pub fn add_agenda_item<T: Transactable + ReadDoc>(
     tx: &mut T,
@@ -602,18 +441,6 @@ pub fn move_agenda_item<T: Transactable + ReadDoc>(
     move_in(tx, &map, "agenda item", id, index)
 }
 
-/// Removes an agenda item.
-pub fn remove_agenda_item<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    now: u64,
-) -> Result<(), OpError> {
-    let obj = require(tx, meeting)?;
-    let map = sub_map(tx, &obj, AGENDA, "meeting.agenda")?;
-    delete_in(tx, &map, "agenda item", id, now)
-}
-
 /// Logs a decision taken in the meeting.
 pub fn record_decision<T: Transactable + ReadDoc>(
     tx: &mut T,
@@ -631,18 +458,6 @@ pub fn record_decision<T: Transactable + ReadDoc>(
     tx.put(&item, "at", at)?;
     tx.put(&item, "by", new.by.key())?;
     Ok(())
-}
-
-/// Removes a decision from the log (for one logged by mistake).
-pub fn remove_decision<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    now: u64,
-) -> Result<(), OpError> {
-    let obj = require(tx, meeting)?;
-    let map = sub_map(tx, &obj, DECISIONS, "meeting.decisions")?;
-    delete_in(tx, &map, "decision", id, now)
 }
 
 /// Adds an action item to the meeting.
@@ -679,18 +494,6 @@ pub fn set_action_done<T: Transactable + ReadDoc>(
     set_action_done_in(tx, &obj, id, done, now)
 }
 
-/// Removes an action item of the meeting.
-pub fn remove_action<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    now: u64,
-) -> Result<(), OpError> {
-    let obj = require(tx, meeting)?;
-    let map = sub_map(tx, &obj, ACTIONS, "meeting.actions")?;
-    delete_in(tx, &map, "action item", id, now)
-}
-
 /// The meetings not yet held that start at or after `now`, soonest first.
 pub fn upcoming<R: ReadDoc>(doc: &R, now: u64) -> Vec<Meeting> {
     list(doc)
@@ -703,6 +506,7 @@ pub fn upcoming<R: ReadDoc>(doc: &R, now: u64) -> Vec<Meeting> {
 mod tests {
     use super::*;
     use crate::model::fields::DAY_MS;
+    use crate::model::items::{self, Collection};
     use crate::model::test_support::{T0, id, partnership, sync_pair};
     use automerge::ROOT;
 
@@ -769,7 +573,7 @@ mod tests {
         assert!(add_agenda_item(doc, id(9), id(13), "x").is_err());
         move_agenda_item(doc, id(1), id(12), 0).unwrap();
         rename_agenda_item(doc, id(1), id(11), "Risk register").unwrap();
-        remove_agenda_item(doc, id(1), id(10), T0).unwrap();
+        items::delete(doc, Collection::Agenda { meeting: id(1) }, id(10), T0).unwrap();
         assert!(rename_agenda_item(doc, id(1), id(10), "x").is_err());
         set_minutes(doc, id(1), "We met.").unwrap();
         set_minutes(doc, id(1), "We met and agreed.").unwrap();
@@ -783,7 +587,7 @@ mod tests {
         record_decision(doc, id(1), id(21), &decision("Second", T0 + 2)).unwrap();
         record_decision(doc, id(1), id(20), &decision("First", T0 + 1)).unwrap();
         record_decision(doc, id(1), id(22), &decision("Oops", T0 + 3)).unwrap();
-        remove_decision(doc, id(1), id(22), T0).unwrap();
+        items::delete(doc, Collection::Decisions { meeting: id(1) }, id(22), T0).unwrap();
         let new = NewAction {
             title: "Send deck".into(),
             owner: Some(bob),
@@ -862,7 +666,10 @@ mod tests {
         let overdue = crate::model::attention::overdue_actions(doc, due + 1);
         assert_eq!(overdue.len(), 1);
         assert_eq!(overdue[0].action.id, id(31));
-        assert_eq!(overdue[0].source, ActionSource::Meeting(id(1)));
+        assert_eq!(
+            overdue[0].source,
+            crate::model::actions::ActionSource::Meeting(id(1))
+        );
         assert_eq!(
             crate::model::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
             2
@@ -876,7 +683,13 @@ mod tests {
         assert_eq!(action.done_at, Some(T0 + 2 * DAY_MS));
         set_action_done(doc, id(1), id(31), false, T0 + 3 * DAY_MS).unwrap();
         assert_eq!(get(doc, id(1)).unwrap().actions[1].done_at, None);
-        remove_action(doc, id(1), id(31), T0).unwrap();
+        items::delete(
+            doc,
+            Collection::MeetingActions { meeting: id(1) },
+            id(31),
+            T0,
+        )
+        .unwrap();
         assert!(set_action_done(doc, id(1), id(31), true, T0).is_err());
         assert_eq!(crate::model::attention::all_actions(doc).len(), 1);
     }
@@ -925,11 +738,11 @@ mod tests {
         let meetings = list(&doc);
         assert_eq!(meetings[1].kind, MeetingKind::SteeringCommittee);
         assert_eq!(meetings[1].title, "Steering Q1");
-        delete(&mut doc, id(2), T0).unwrap();
+        items::delete(&mut doc, Collection::Meetings, id(2), T0).unwrap();
         assert_eq!(list(&doc).len(), 1);
-        restore(&mut doc, id(2)).unwrap();
+        items::restore(&mut doc, Collection::Meetings, id(2)).unwrap();
         assert_eq!(list(&doc).len(), 2);
-        assert!(restore(&mut doc, id(2)).is_err());
+        assert!(items::restore(&mut doc, Collection::Meetings, id(2)).is_err());
     }
 
     #[test]

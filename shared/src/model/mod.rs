@@ -32,6 +32,7 @@
 //! - [`items`]: what every collection item shares (order, delete, restore);
 //! - [`ids`], [`error`].
 
+pub mod actions;
 pub mod agreement;
 pub mod attention;
 pub mod boards;

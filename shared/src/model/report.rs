@@ -324,12 +324,13 @@ mod tests {
     use automerge::AutoCommit;
 
     use super::*;
+    use crate::model::actions::NewAction;
     use crate::model::conflicts::{NewConflict, Severity};
     use crate::model::fields::DAY_MS;
     use crate::model::governance;
     use crate::model::health::{AnswerKey, Answers};
     use crate::model::kpis::{Direction, NewKpi, NewMeasurement};
-    use crate::model::meetings::{MeetingKind, NewAction, NewDecision, NewMeeting};
+    use crate::model::meetings::{MeetingKind, NewDecision, NewMeeting};
     use crate::model::milestones::NewMilestone;
     use crate::model::overview::Stage;
     use crate::model::reviews::{NewReview, ReviewKind, ReviewPatch};

@@ -14,6 +14,7 @@
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
+use super::actions::{self, ActionItem, ActionPatch, NewAction};
 use super::error::OpError;
 use super::fields::{
     check_date, get_str, get_string, get_text, get_u64, new_text, non_empty, put, set_text,
@@ -21,8 +22,8 @@ use super::fields::{
 };
 use super::ids::ItemId;
 use super::items;
-use super::items::{delete_in, require_in, restore_in, root_map};
-use super::meetings::{self, ActionItem, ActionPatch, NewAction};
+use super::items::{require_in, root_map};
+use super::keys::ACTIONS;
 use super::milestones::{self, Milestone};
 use crate::text::Splice;
 
@@ -138,7 +139,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, all: &[Milestone]) -> 
         to,
         went_well: get_text(doc, obj, "went_well"),
         to_improve: get_text(doc, obj, "to_improve"),
-        actions: meetings::read_actions(doc, obj),
+        actions: actions::read_actions(doc, obj),
         milestones_achieved: all
             .iter()
             .filter(|m| m.achieved_at.is_some_and(|at| (from..=to).contains(&at)))
@@ -195,7 +196,7 @@ pub fn add<T: Transactable + ReadDoc>(
     new_text(tx, &obj, "went_well", "")?;
     new_text(tx, &obj, "to_improve", "")?;
     tx.put(&obj, "created_at", now)?;
-    tx.put_object(&obj, meetings::ACTIONS, ObjType::Map)?;
+    tx.put_object(&obj, ACTIONS, ObjType::Map)?;
     Ok(())
 }
 
@@ -261,18 +262,6 @@ pub fn edit_prose<T: Transactable + ReadDoc>(
     splice_text_field(tx, &obj, field.key(), edit)
 }
 
-/// Deletes a review.
-pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
-    let map = root_map(tx, REVIEWS)?;
-    delete_in(tx, &map, "review", id, now)
-}
-
-/// Brings a deleted review back.
-pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
-    let map = root_map(tx, REVIEWS)?;
-    restore_in(tx, &map, "review", id)
-}
-
 /// Adds an action item to the review.
 pub fn add_action<T: Transactable + ReadDoc>(
     tx: &mut T,
@@ -281,7 +270,7 @@ pub fn add_action<T: Transactable + ReadDoc>(
     new: &NewAction,
 ) -> Result<(), OpError> {
     let obj = require(tx, review)?;
-    meetings::add_action_in(tx, &obj, id, new)
+    actions::add_action_in(tx, &obj, id, new)
 }
 
 /// Edits an action item of the review.
@@ -292,7 +281,7 @@ pub fn update_action<T: Transactable + ReadDoc>(
     patch: &ActionPatch,
 ) -> Result<(), OpError> {
     let obj = require(tx, review)?;
-    meetings::update_action_in(tx, &obj, id, patch)
+    actions::update_action_in(tx, &obj, id, patch)
 }
 
 /// Marks an action item of the review done (at `now`) or not done.
@@ -304,26 +293,15 @@ pub fn set_action_done<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let obj = require(tx, review)?;
-    meetings::set_action_done_in(tx, &obj, id, done, now)
-}
-
-/// Removes an action item of the review.
-pub fn remove_action<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    review: ItemId,
-    id: ItemId,
-    now: u64,
-) -> Result<(), OpError> {
-    let obj = require(tx, review)?;
-    let map = items::sub_map(tx, &obj, meetings::ACTIONS, "review.actions")?;
-    delete_in(tx, &map, "action item", id, now)
+    actions::set_action_done_in(tx, &obj, id, done, now)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::actions::ActionSource;
     use crate::model::fields::DAY_MS;
-    use crate::model::meetings::ActionSource;
+    use crate::model::items::{self, Collection};
     use crate::model::milestones::NewMilestone;
     use crate::model::test_support::{T0, id, partnership, sync_pair};
 
@@ -474,11 +452,11 @@ mod tests {
             },
         )
         .unwrap();
-        remove_action(doc, id(1), id(10), T0).unwrap();
+        items::delete(doc, Collection::ReviewActions { review: id(1) }, id(10), T0).unwrap();
         assert!(get(doc, id(1)).unwrap().actions.is_empty());
-        delete(doc, id(1), T0).unwrap();
+        items::delete(doc, Collection::Reviews, id(1), T0).unwrap();
         assert!(list(doc).is_empty());
-        restore(doc, id(1)).unwrap();
+        items::restore(doc, Collection::Reviews, id(1)).unwrap();
         assert_eq!(list(doc).len(), 1);
     }
 }

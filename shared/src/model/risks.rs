@@ -22,7 +22,7 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId};
 use super::items;
-use super::items::{delete_in, require_in, restore_in, root_map};
+use super::items::{require_in, root_map};
 use super::members::check_member;
 use crate::text::Splice;
 
@@ -320,21 +320,10 @@ pub fn edit_prose<T: Transactable + ReadDoc>(
     splice_text_field(tx, &obj, field.key(), edit)
 }
 
-/// Deletes a risk (closing it is usually what is meant).
-pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
-    let map = root_map(tx, RISKS)?;
-    delete_in(tx, &map, "risk", id, now)
-}
-
-/// Brings a deleted risk back.
-pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
-    let map = root_map(tx, RISKS)?;
-    restore_in(tx, &map, "risk", id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::items::{self, Collection};
     use crate::model::test_support::{T0, id, partnership, sync_pair};
 
     #[test]
@@ -500,9 +489,9 @@ mod tests {
         assert_eq!(map.count(5, 5), 0);
         assert_eq!(map.count(0, 9), 0);
         assert_eq!(map.cells.iter().flatten().sum::<u32>(), 4);
-        delete(&mut doc, id(1), T0).unwrap();
+        items::delete(&mut doc, Collection::Risks, id(1), T0).unwrap();
         assert_eq!(high(&doc).len(), 1);
-        restore(&mut doc, id(1)).unwrap();
+        items::restore(&mut doc, Collection::Risks, id(1)).unwrap();
         assert_eq!(high(&doc).len(), 2);
     }
 }

@@ -262,8 +262,8 @@ fn RemovedParts() -> impl IntoView {
     let removed = Memo::new(move |_| {
         edit::read(store, &id, |doc| {
             (
-                boards::removed_columns(doc, board),
-                boards::removed_notes(doc, board),
+                boards::deleted_columns(doc, board),
+                boards::deleted_notes(doc, board),
             )
         })
         .unwrap_or_default()
@@ -413,7 +413,7 @@ fn ColumnView(
     let remove = move |_| {
         if let Some(by) = ctx.me.get_untracked() {
             apply_into(ctx.error, &id, |tx| {
-                boards::remove_column(tx, board, column, by, edit::now())
+                boards::delete_column(tx, board, column, by, edit::now())
             });
         }
     };

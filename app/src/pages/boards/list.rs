@@ -2,8 +2,8 @@
 
 use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
-use accord_shared::model::ItemId;
 use accord_shared::model::boards::{self, NewBoard, Template};
+use accord_shared::model::{Collection, ItemId, items};
 use leptos::prelude::*;
 
 use crate::components::form::{InlineError, feedback};
@@ -85,7 +85,7 @@ pub fn BoardList(
                             {format!(" {} · {} notes · {}", row.template, row.notes, row.created)}
                         </span>
                         <button class="link danger" data-testid="board-delete"
-                            on:click=move |_| { apply_into(error, &id, |tx| boards::delete(tx, board, edit::now())); }>
+                            on:click=move |_| { edit::delete_into(error, &id, Collection::Boards, board); }>
                             "Remove"
                         </button>
                     </li>
@@ -121,7 +121,9 @@ pub fn BoardList(
 fn RemovedBoards(id: DocumentId) -> impl IntoView {
     let store = expect_context::<Store>();
     let error = feedback();
-    let removed = edit::memo(store, id, boards::removed);
+    let removed = edit::memo(store, id, |doc| {
+        items::deleted(doc, Collection::Boards).unwrap_or_default()
+    });
     let rows = move || {
         removed
             .get()
@@ -134,7 +136,7 @@ fn RemovedBoards(id: DocumentId) -> impl IntoView {
                         <span>{item.label}</span>
                         <span class="muted">{format!(" removed {} ", edit::format_date(item.deleted_at))}</span>
                         <button class="link restore" data-testid="restore-board"
-                            on:click=move |_| { apply_into(error, &id, |tx| boards::restore(tx, board)); }>
+                            on:click=move |_| { apply_into(error, &id, |tx| items::restore(tx, Collection::Boards, board)); }>
                             "Restore"
                         </button>
                     </li>

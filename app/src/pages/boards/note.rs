@@ -4,11 +4,12 @@
 
 use accord_shared::automerge::Automerge;
 use accord_shared::model::ItemId;
+use accord_shared::model::actions::ActionSource;
 use accord_shared::model::boards::convert::{self, Conversion, ItemLink};
 use accord_shared::model::boards::facilitation::{self, FocusTarget};
 use accord_shared::model::boards::{self, Colour, Note};
 use accord_shared::model::conflicts::Severity;
-use accord_shared::model::meetings::{self, ActionSource};
+use accord_shared::model::meetings;
 use accord_shared::model::reviews;
 use accord_shared::text;
 use leptos::html::Textarea;
@@ -279,7 +280,7 @@ pub fn NoteCard(
     let remove = move |_| {
         if let Some(by) = by() {
             apply_into(ctx.error, &id, |tx| {
-                boards::remove_note(tx, board, note, by, edit::now())
+                boards::delete_note(tx, board, note, by, edit::now())
             });
         }
     };

@@ -3,9 +3,9 @@
 //! came from, with a link that opens that board.
 
 use accord_shared::ids::DocumentId;
+use accord_shared::model::actions::ActionSource;
 use accord_shared::model::boards::convert::{self, ItemLink};
 use accord_shared::model::boards::{self};
-use accord_shared::model::meetings::ActionSource;
 use leptos::prelude::*;
 
 use crate::edit;

@@ -4,10 +4,11 @@
 
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
+use accord_shared::model::actions::{ActionItem, ActionPatch, ActionSource, NewAction};
 use accord_shared::model::boards::convert::ItemLink;
-use accord_shared::model::meetings::{self, ActionItem, ActionPatch, ActionSource, NewAction};
+use accord_shared::model::meetings;
 use accord_shared::model::members::Member;
-use accord_shared::model::{ItemId, MemberId, OpError, reviews};
+use accord_shared::model::{Collection, ItemId, MemberId, OpError, reviews};
 use leptos::prelude::*;
 
 use super::{Drafts, member_options};
@@ -58,10 +59,11 @@ impl ActionHost {
         }
     }
 
-    fn remove(self, tx: &mut Transaction<'_>, id: ItemId, now: u64) -> Result<(), OpError> {
+    /// The collection holding this host's action items.
+    fn collection(self) -> Collection {
         match self {
-            Self::Meeting(m) => meetings::remove_action(tx, m, id, now),
-            Self::Review(r) => reviews::remove_action(tx, r, id, now),
+            Self::Meeting(meeting) => Collection::MeetingActions { meeting },
+            Self::Review(review) => Collection::ReviewActions { review },
         }
     }
 }
@@ -128,7 +130,7 @@ pub fn ActionRow(
                 {action.done_at.map(|at| view! { <span class="muted" data-testid="action-done-at">{format!("done {}", format_date(at))}</span> })}
                 <FromNote id=id link=link/>
                 <button type="button" class="link danger" data-testid="action-remove"
-                    on:click=move |_| { apply_into(error, &id, |tx| host.remove(tx, aid, edit::now())); }>
+                    on:click=move |_| { edit::delete_into(error, &id, host.collection(), aid); }>
                     "Remove"
                 </button>
             </div>

@@ -139,8 +139,8 @@ pub fn AttentionPanel(
         for r in &a.overdue_actions {
             let owner = member_name(&members, r.action.owner);
             let page = match r.source {
-                model::meetings::ActionSource::Meeting(_) => PlanPage::Meetings,
-                model::meetings::ActionSource::Review(_) => PlanPage::Reviews,
+                model::actions::ActionSource::Meeting(_) => PlanPage::Meetings,
+                model::actions::ActionSource::Review(_) => PlanPage::Reviews,
             };
             let due = r.action.due.map(format_date).unwrap_or_default();
             items.push(

@@ -272,7 +272,7 @@ fn ConflictRow(id: DocumentId, cid: ItemId, data: Memo<Option<Data>>) -> impl In
                 test_id="conflict-description" class="" label="Description" placeholder="What it is about" rows=2/>
             <details>{history}</details>
             <button type="button" class="link danger" data-testid="conflict-delete"
-                on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Conflicts, cid, |tx| conflicts::delete(tx, cid, edit::now())); }>
+                on:click=move |_| { edit::delete_into(error, &id, Collection::Conflicts, cid); }>
                 "Remove"
             </button>
             <Show when=is_open fallback=move || view! {

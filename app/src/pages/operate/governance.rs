@@ -225,7 +225,7 @@ fn CommitteeRow(
                     {format!("{} member(s) from {} party(ies)", committee.members.len(), committee.parties.len())}
                 </span>
                 <button type="button" class="link danger" data-testid="committee-delete"
-                    on:click=move |_| { apply_into(error, &id, |tx| governance::delete_committee(tx, cid, edit::now())); }>
+                    on:click=move |_| { edit::delete_into(error, &id, Collection::Committees, cid); }>
                     "Remove"
                 </button>
             </div>
@@ -348,7 +348,7 @@ fn RightRow(
                     {rules}
                 </select>
                 <button type="button" class="link danger" data-testid="right-delete"
-                    on:click=move |_| { apply_into(error, &id, |tx| governance::delete_decision_right(tx, rid, edit::now())); }>
+                    on:click=move |_| { edit::delete_into(error, &id, Collection::DecisionRights, rid); }>
                     "Remove"
                 </button>
             </li>

@@ -292,7 +292,7 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
                 }}
                 <button type="button" data-testid="meeting-ics" on:click=export>".ics"</button>
                 <button type="button" class="link danger" data-testid="meeting-delete"
-                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Meetings, mid, |tx| meetings::delete(tx, mid, edit::now())); }>
+                    on:click=move |_| { edit::delete_into(error, &id, Collection::Meetings, mid); }>
                     "Remove"
                 </button>
             </div>
@@ -373,7 +373,7 @@ fn Agenda(id: DocumentId, meeting: Meeting) -> impl IntoView {
                         <Glyph icon=Icon::ArrowDown/>
                     </button>
                     <button type="button" class="link danger" data-testid="agenda-remove"
-                        on:click=move |_| { apply_into(error, &id, |tx| meetings::remove_agenda_item(tx, mid, iid, edit::now())); }>
+                        on:click=move |_| { edit::delete_into(error, &id, Collection::Agenda { meeting: mid }, iid); }>
                         "Remove"
                     </button>
                 </li>
@@ -431,7 +431,7 @@ fn Decisions(id: DocumentId, meeting: Meeting, members: Vec<Member>) -> impl Int
                     <span data-testid="decision-text">{decision.text.clone()}</span>
                     <span class="muted">{format!(" — {}, {}", member_name(&members, decision.by), format_date(decision.at))}</span>
                     <button type="button" class="link danger" data-testid="decision-remove"
-                        on:click=move |_| { apply_into(error, &id, |tx| meetings::remove_decision(tx, mid, did, edit::now())); }>
+                        on:click=move |_| { edit::delete_into(error, &id, Collection::Decisions { meeting: mid }, did); }>
                         "Remove"
                     </button>
                 </li>

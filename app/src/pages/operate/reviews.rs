@@ -148,7 +148,7 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
                 <label>"From " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="review-from" bind:value=from on:change=set_period/></label>
                 <label>"to " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="review-to" bind:value=to on:change=set_period/></label>
                 <button type="button" class="link danger" data-testid="review-delete"
-                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Reviews, rid, |tx| reviews::delete(tx, rid, edit::now())); }>
+                    on:click=move |_| { edit::delete_into(error, &id, Collection::Reviews, rid); }>
                     "Remove"
                 </button>
             </div>

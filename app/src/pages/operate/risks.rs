@@ -165,7 +165,7 @@ fn RiskRow(
                     </select>
                 </label>
                 <button type="button" class="link danger" data-testid="risk-delete"
-                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Risks, rid, |tx| risks::delete(tx, rid, edit::now())); }>
+                    on:click=move |_| { edit::delete_into(error, &id, Collection::Risks, rid); }>
                     "Remove"
                 </button>
             </div>

@@ -78,9 +78,9 @@ pub fn move_column<T: Transactable + ReadDoc>(
     move_in(tx, &map, "column", column, index)
 }
 
-/// Removes an empty column. Refused while it holds notes (move them
+/// Deletes an empty column. Refused while it holds notes (move them
 /// first) and for the last column.
-pub fn remove_column<T: Transactable + ReadDoc>(
+pub fn delete_column<T: Transactable + ReadDoc>(
     tx: &mut T,
     board: ItemId,
     column: ItemId,
@@ -106,7 +106,7 @@ pub fn remove_column<T: Transactable + ReadDoc>(
     delete_in(tx, &map, "column", column, now)
 }
 
-/// Brings a removed column back, with any notes still placed in it.
+/// Brings a deleted column back, with any notes still placed in it.
 pub fn restore_column<T: Transactable + ReadDoc>(
     tx: &mut T,
     board: ItemId,
@@ -119,9 +119,9 @@ pub fn restore_column<T: Transactable + ReadDoc>(
     restore_in(tx, &map, "column", column)
 }
 
-/// The board's removed columns, most recently removed first, labelled by
+/// The board's deleted columns, most recently deleted first, labelled by
 /// their titles.
-pub fn removed_columns<R: ReadDoc>(doc: &R, board: ItemId) -> Vec<items::DeletedItem> {
+pub fn deleted_columns<R: ReadDoc>(doc: &R, board: ItemId) -> Vec<items::DeletedItem> {
     let Ok(obj) = require(doc, board) else {
         return Vec::new();
     };
@@ -131,9 +131,9 @@ pub fn removed_columns<R: ReadDoc>(doc: &R, board: ItemId) -> Vec<items::Deleted
     items::deleted_in(doc, &map, |column| get_string(doc, column, "title"))
 }
 
-/// The board's removed notes, most recently removed first, labelled by
+/// The board's deleted notes, most recently deleted first, labelled by
 /// their text (a note still sealed by private writing has none to show).
-pub fn removed_notes<R: ReadDoc>(doc: &R, board: ItemId) -> Vec<items::DeletedItem> {
+pub fn deleted_notes<R: ReadDoc>(doc: &R, board: ItemId) -> Vec<items::DeletedItem> {
     let Ok(obj) = require(doc, board) else {
         return Vec::new();
     };
@@ -302,8 +302,8 @@ pub fn ungroup_note<T: Transactable + ReadDoc>(
     put_opt::<_, String>(tx, &note, GROUP, None)
 }
 
-/// Removes a note (marked deleted; [`restore_note`] brings it back).
-pub fn remove_note<T: Transactable + ReadDoc>(
+/// Deletes a note (a mark, as for every item; [`restore_note`] brings it back).
+pub fn delete_note<T: Transactable + ReadDoc>(
     tx: &mut T,
     board: ItemId,
     note: ItemId,
@@ -316,7 +316,7 @@ pub fn remove_note<T: Transactable + ReadDoc>(
     delete_in(tx, &map, "note", note, now)
 }
 
-/// Brings a removed note back.
+/// Brings a deleted note back.
 pub fn restore_note<T: Transactable + ReadDoc>(
     tx: &mut T,
     board: ItemId,

@@ -26,16 +26,16 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::{require, require_editor, require_note};
+use crate::model::actions::{ActionSource, NewAction};
 use crate::model::conflicts::{self, NewConflict, Severity};
 use crate::model::error::OpError;
 use crate::model::fields::{child_map, get_str, get_text};
 use crate::model::ids::{ItemId, MemberId, PartyId};
-use crate::model::items::Collection;
-use crate::model::items::{require_in, root_map};
-use crate::model::meetings::{self, ACTIONS, ActionSource, MEETINGS, NewAction};
+use crate::model::items::{self, Collection};
+use crate::model::meetings;
 use crate::model::objectives::{self, NewObjective};
-use crate::model::reviews::{self, REVIEWS};
-use crate::model::risks::{self, NewRisk, RISKS};
+use crate::model::reviews;
+use crate::model::risks::{self, NewRisk};
 
 const LINK: &str = "link";
 const SOURCE: &str = "source";
@@ -127,21 +127,10 @@ pub(crate) fn read_link<R: ReadDoc>(doc: &R, note: &ObjId) -> Option<ItemLink> {
 /// The live map of a linked item.
 fn locate<R: ReadDoc>(doc: &R, link: ItemLink) -> Result<ObjId, OpError> {
     match link {
-        ItemLink::Action { source, id } => {
-            let (key, parent, kind) = match source {
-                ActionSource::Meeting(m) => (MEETINGS, m, "meeting"),
-                ActionSource::Review(r) => (REVIEWS, r, "review"),
-            };
-            let parent = require_in(doc, &root_map(doc, key)?, kind, parent)?;
-            let actions =
-                child_map(doc, &parent, ACTIONS).ok_or(OpError::NotInitialized("actions"))?;
-            require_in(doc, &actions, "action item", id)
-        }
-        ItemLink::Risk(id) => require_in(doc, &root_map(doc, RISKS)?, "risk", id),
-        ItemLink::Objective(id) => crate::model::items::require(doc, Collection::Objectives, id),
-        ItemLink::Conflict(id) => {
-            require_in(doc, &root_map(doc, conflicts::CONFLICTS)?, "conflict", id)
-        }
+        ItemLink::Action { source, id } => items::require(doc, source.collection(), id),
+        ItemLink::Risk(id) => items::require(doc, Collection::Risks, id),
+        ItemLink::Objective(id) => items::require(doc, Collection::Objectives, id),
+        ItemLink::Conflict(id) => items::require(doc, Collection::Conflicts, id),
     }
 }
 

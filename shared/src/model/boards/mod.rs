@@ -57,18 +57,18 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, ORDER};
-use super::items::{delete_in, require_in, restore_in, root_map, sub_map};
+use super::items::{require_in, root_map, sub_map};
+use super::keys::BOARDS;
 use super::members;
 
 pub use content::{
-    add_column, add_note, edit_note, group_notes, move_column, move_note, remove_column,
-    remove_note, removed_columns, removed_notes, rename_column, restore_column, restore_note,
-    set_colour, ungroup_note,
+    add_column, add_note, delete_column, delete_note, deleted_columns, deleted_notes, edit_note,
+    group_notes, move_column, move_note, rename_column, restore_column, restore_note, set_colour,
+    ungroup_note,
 };
 pub(crate) use content::{columns_map, create_note};
 pub use seal::SealKey;
 
-pub(crate) const BOARDS: &str = "boards";
 const COLUMNS: &str = "columns";
 const NOTES: &str = "notes";
 pub(crate) const VOTES: &str = "votes";
@@ -596,24 +596,4 @@ pub fn set_locked<T: Transactable + ReadDoc>(
     let obj = require(tx, board)?;
     require_facilitator(tx, &obj, by)?;
     put(tx, &obj, LOCKED, locked)
-}
-
-/// The removed boards, most recently removed first, labelled by title.
-pub fn removed<R: ReadDoc>(doc: &R) -> Vec<items::DeletedItem> {
-    let Ok(map) = root_map(doc, BOARDS) else {
-        return Vec::new();
-    };
-    items::deleted_in(doc, &map, |board| get_string(doc, board, "title"))
-}
-
-/// Deletes a board (see [`items`] for why deletes are marks).
-pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
-    let map = root_map(tx, BOARDS)?;
-    delete_in(tx, &map, "board", id, now)
-}
-
-/// Brings a deleted board back.
-pub fn restore<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
-    let map = root_map(tx, BOARDS)?;
-    restore_in(tx, &map, "board", id)
 }

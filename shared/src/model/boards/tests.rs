@@ -7,8 +7,10 @@ use super::convert::{self, Conversion, ItemLink, NoteRef};
 use super::facilitation::{self, FocusTarget};
 use super::voting::{self, Ballot};
 use super::*;
+use crate::model::actions::ActionSource;
 use crate::model::conflicts::{self, Severity};
-use crate::model::meetings::{self, ActionSource, MeetingKind, NewMeeting};
+use crate::model::items::{self, Collection};
+use crate::model::meetings::{self, MeetingKind, NewMeeting};
 use crate::model::members::NewMember;
 use crate::model::objectives;
 use crate::model::reviews::{self, NewReview, ReviewKind};
@@ -175,15 +177,15 @@ fn templates_give_titles_and_columns() {
     assert!(rename(doc, id(9), " ", alice).is_err());
     assert!(rename(doc, id(9), "x", fixture.bob).is_err());
     assert_eq!(get(doc, id(9)).unwrap().title, "Pricing");
-    delete(doc, id(9), T0).unwrap();
+    items::delete(doc, Collection::Boards, id(9), T0).unwrap();
     assert_eq!(list(doc).len(), 5);
     assert!(get(doc, id(9)).is_err());
-    let gone = removed(doc);
+    let gone = items::deleted(doc, Collection::Boards).unwrap();
     assert_eq!(gone.len(), 1);
     assert_eq!((gone[0].id, gone[0].label.as_str()), (id(9), "Pricing"));
-    restore(doc, id(9)).unwrap();
+    items::restore(doc, Collection::Boards, id(9)).unwrap();
     assert_eq!(list(doc).len(), 6);
-    assert!(removed(doc).is_empty());
+    assert!(items::deleted(doc, Collection::Boards).unwrap().is_empty());
 }
 
 #[test]
@@ -217,13 +219,13 @@ fn columns_add_rename_reorder_remove() {
     assert_eq!(titles(doc)[4], "Went well");
     add(doc, 1, 1, "Too many meetings", bob);
     assert!(matches!(
-        remove_column(doc, b, col(1), alice, T0),
+        delete_column(doc, b, col(1), alice, T0),
         Err(OpError::InUse { .. })
     ));
     assert!(move_column(doc, b, id(59), 0, alice).is_err());
-    assert!(remove_column(doc, b, id(50), alice, 0).is_err());
-    remove_column(doc, b, id(50), alice, T0).unwrap();
-    assert!(remove_column(doc, b, id(50), alice, T0).is_err());
+    assert!(delete_column(doc, b, id(50), alice, 0).is_err());
+    delete_column(doc, b, id(50), alice, T0).unwrap();
+    assert!(delete_column(doc, b, id(50), alice, T0).is_err());
     assert_eq!(titles(doc).len(), 4);
     for n in 0..8 {
         add_column(doc, b, id(60 + n), "More", bob).unwrap();
@@ -249,7 +251,7 @@ fn columns_add_rename_reorder_remove() {
     )
     .unwrap();
     assert!(matches!(
-        remove_column(
+        delete_column(
             &mut single.doc,
             id(2),
             template_column_id(id(2), 0),
@@ -322,7 +324,7 @@ fn notes_add_edit_colour_move_group_remove() {
     assert_eq!(get(doc, b).unwrap().notes[0].colour, Colour::Green);
     assert!(set_colour(doc, b, id(99), Colour::Pink, bob).is_err());
     assert!(ungroup_note(doc, b, id(99), bob).is_err());
-    assert!(remove_note(doc, b, a, bob, 0).is_err());
+    assert!(delete_note(doc, b, a, bob, 0).is_err());
 
     // Within a column, then across.
     move_note(doc, b, c, col(0), 0, bob).unwrap();
@@ -364,16 +366,16 @@ fn notes_add_edit_colour_move_group_remove() {
         [a]
     );
 
-    remove_note(doc, b, d, bob, T0).unwrap();
-    assert!(remove_note(doc, b, d, bob, T0).is_err());
+    delete_note(doc, b, d, bob, T0).unwrap();
+    assert!(delete_note(doc, b, d, bob, T0).is_err());
     assert_eq!(texts(doc, 1), ["Monthly joint pipeline review"]);
-    let removed = removed_notes(doc, b);
+    let removed = deleted_notes(doc, b);
     assert_eq!(removed.len(), 1);
     assert_eq!((removed[0].id, removed[0].deleted_at), (d, T0));
     assert!(!removed[0].label.trim().is_empty());
     restore_note(doc, b, d, bob).unwrap();
     assert_eq!(texts(doc, 1).len(), 2);
-    assert!(removed_notes(doc, b).is_empty());
+    assert!(deleted_notes(doc, b).is_empty());
 }
 
 #[test]
@@ -381,7 +383,7 @@ fn a_note_in_a_removed_column_shows_in_the_first() {
     let mut fixture = retro();
     let (alice, bob) = (fixture.alice, fixture.bob);
     let mut other = fixture.doc.fork();
-    remove_column(&mut fixture.doc, board_id(), col(2), alice, T0).unwrap();
+    delete_column(&mut fixture.doc, board_id(), col(2), alice, T0).unwrap();
     add(&mut other, 1, 2, "An idea", bob);
     fixture.doc.merge(&mut other).unwrap();
     let board = get(&fixture.doc, board_id()).unwrap();
@@ -424,24 +426,24 @@ fn removing_the_last_two_columns_at_once_loses_no_note() {
     .unwrap();
     move_note(&mut fixture.doc, board_id(), id(1), col(0), 0, bob).unwrap();
     let mut other = fixture.doc.fork();
-    remove_column(&mut fixture.doc, board_id(), id(50), alice, T0).unwrap();
+    delete_column(&mut fixture.doc, board_id(), id(50), alice, T0).unwrap();
     // Offline, Bob moves the note to "Later" and removes the first column:
     // each side removed an empty column, together they removed both.
     move_note(&mut other, board_id(), id(1), id(50), 0, bob).unwrap();
-    remove_column(&mut other, board_id(), col(0), bob, T0).unwrap();
+    delete_column(&mut other, board_id(), col(0), bob, T0).unwrap();
     fixture.doc.merge(&mut other).unwrap();
     let board = get(&fixture.doc, board_id()).unwrap();
     assert!(board.columns.is_empty());
     assert_eq!(board.notes.len(), 1);
     // Both columns are listed for restoring.
-    let removed: Vec<String> = removed_columns(&fixture.doc, board_id())
+    let removed: Vec<String> = deleted_columns(&fixture.doc, board_id())
         .into_iter()
         .map(|c| c.label)
         .collect();
     assert_eq!(removed.len(), 2);
     assert!(removed.contains(&"Later".to_owned()));
     restore_column(&mut fixture.doc, board_id(), id(50), alice).unwrap();
-    assert_eq!(removed_columns(&fixture.doc, board_id()).len(), 1);
+    assert_eq!(deleted_columns(&fixture.doc, board_id()).len(), 1);
     let board = get(&fixture.doc, board_id()).unwrap();
     assert_eq!(board.notes[0].column, id(50));
     assert_eq!(board.notes[0].text, "Keep me");
@@ -496,7 +498,7 @@ fn a_locked_board_takes_edits_only_from_the_facilitator() {
         ),
         (
             "remove",
-            Box::new(move |d, by| remove_note(d, b, n, by, T0)),
+            Box::new(move |d, by| delete_note(d, b, n, by, T0)),
         ),
     ];
     for (name, op) in &ops {

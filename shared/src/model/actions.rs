@@ -1,0 +1,186 @@
+//! Action items: what a meeting or a review decided someone will do.
+//!
+//! ```text
+//! <meeting or review>.actions: { id → { title, owner (member id)?, due?, done, done_at?,
+//!                                       order, deleted_at? } }
+//! ```
+//!
+//! They live in the meeting or review that produced them; this module reads
+//! and edits them wherever they are, so neither collection imports the
+//! other. An action is **overdue** when it is not done and `now` is past its
+//! due date (`now > due`); `attention::all_actions` is the one list across
+//! both.
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ReadDoc};
+
+use super::error::OpError;
+use super::fields::{
+    check_date, check_opt_date, child_map, get_bool, get_str, get_string, get_u64, non_empty, put,
+    put_opt,
+};
+use super::ids::{ItemId, MemberId};
+use super::items::{self, Collection, require_in, sub_map};
+use super::keys::ACTIONS;
+use super::members::check_member;
+
+/// An action item (of a meeting or a review).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionItem {
+    /// Its id.
+    pub id: ItemId,
+    /// What is to be done.
+    pub title: String,
+    /// Who does it.
+    pub owner: Option<MemberId>,
+    /// By when (UTC ms).
+    pub due: Option<u64>,
+    /// Whether it is done.
+    pub done: bool,
+    /// When it was marked done (UTC ms).
+    pub done_at: Option<u64>,
+}
+
+impl ActionItem {
+    /// Not done and `now` is past the due date.
+    pub fn is_overdue(&self, now: u64) -> bool {
+        !self.done && self.due.is_some_and(|due| now > due)
+    }
+}
+
+/// A new action item.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewAction {
+    /// What is to be done (required).
+    pub title: String,
+    /// Who does it (a current member).
+    pub owner: Option<MemberId>,
+    /// By when.
+    pub due: Option<u64>,
+}
+
+/// Changes to an action item; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionPatch {
+    /// New title.
+    pub title: Option<String>,
+    /// New owner (`Some(None)` clears it).
+    pub owner: Option<Option<MemberId>>,
+    /// New due date (`Some(None)` clears it).
+    pub due: Option<Option<u64>>,
+}
+
+/// Where an action item lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ActionSource {
+    /// A meeting's action items.
+    Meeting(ItemId),
+    /// A review's (or post-mortem's) action items.
+    Review(ItemId),
+}
+
+impl ActionSource {
+    /// The collection holding this source's action items.
+    pub fn collection(self) -> Collection {
+        match self {
+            Self::Meeting(meeting) => Collection::MeetingActions { meeting },
+            Self::Review(review) => Collection::ReviewActions { review },
+        }
+    }
+}
+
+/// An action item with where it came from, for the one list of actions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRef {
+    /// The meeting or review holding it.
+    pub source: ActionSource,
+    /// That meeting's or review's title.
+    pub source_title: String,
+    /// The action.
+    pub action: ActionItem,
+}
+
+/// The live action items under `parent` (a meeting or a review), in order.
+pub(crate) fn read_actions<R: ReadDoc>(doc: &R, parent: &ObjId) -> Vec<ActionItem> {
+    let Some(map) = child_map(doc, parent, ACTIONS) else {
+        return Vec::new();
+    };
+    items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| ActionItem {
+            id,
+            title: get_string(doc, &obj, "title"),
+            owner: get_str(doc, &obj, "owner").and_then(|o| o.parse().ok()),
+            due: get_u64(doc, &obj, "due"),
+            done: get_bool(doc, &obj, "done"),
+            done_at: get_u64(doc, &obj, "done_at"),
+        })
+        .collect()
+}
+
+/// Adds an action item under `parent`.
+pub(crate) fn add_action_in<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    parent: &ObjId,
+    id: ItemId,
+    new: &NewAction,
+) -> Result<(), OpError> {
+    let title = non_empty("title", &new.title)?;
+    let due = check_opt_date("due date", new.due)?;
+    check_member(tx, new.owner)?;
+    let map = sub_map(tx, parent, ACTIONS, "actions")?;
+    let obj = items::create(tx, &map, "action item", id)?;
+    tx.put(&obj, "title", title)?;
+    put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
+    put_opt(tx, &obj, "due", due)?;
+    tx.put(&obj, "done", false)?;
+    Ok(())
+}
+
+/// Edits an action item under `parent`, field by field.
+pub(crate) fn update_action_in<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    parent: &ObjId,
+    id: ItemId,
+    patch: &ActionPatch,
+) -> Result<(), OpError> {
+    let title = patch
+        .title
+        .as_deref()
+        .map(|t| non_empty("title", t))
+        .transpose()?;
+    let due = patch
+        .due
+        .map(|d| check_opt_date("due date", d))
+        .transpose()?;
+    if let Some(owner) = patch.owner {
+        check_member(tx, owner)?;
+    }
+    let map = sub_map(tx, parent, ACTIONS, "actions")?;
+    let obj = require_in(tx, &map, "action item", id)?;
+    if let Some(title) = title {
+        put(tx, &obj, "title", title)?;
+    }
+    if let Some(owner) = patch.owner {
+        put_opt(tx, &obj, "owner", owner.map(|o| o.key()))?;
+    }
+    if let Some(due) = due {
+        put_opt(tx, &obj, "due", due)?;
+    }
+    Ok(())
+}
+
+/// Marks an action item under `parent` done (at `now`) or not done.
+pub(crate) fn set_action_done_in<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    parent: &ObjId,
+    id: ItemId,
+    done: bool,
+    now: u64,
+) -> Result<(), OpError> {
+    let now = check_date("time", now)?;
+    let map = sub_map(tx, parent, ACTIONS, "actions")?;
+    let obj = require_in(tx, &map, "action item", id)?;
+    put(tx, &obj, "done", done)?;
+    put_opt(tx, &obj, "done_at", done.then_some(now))
+}
