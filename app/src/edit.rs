@@ -8,6 +8,7 @@
 
 use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
+use accord_shared::calendar;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::{Collection, DAY_MS, ItemId, MemberId, OpError, items, members};
 use leptos::prelude::*;
@@ -192,36 +193,6 @@ pub fn me_or_error(id: &DocumentId) -> Result<MemberId, OpError> {
     })
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01, as (year, month, day).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    days_from_civil(year + i64::from(month == 12), month % 12 + 1, 1)
-        - days_from_civil(year, month, 1)
-}
-
 /// The earliest day a date field takes (`min` of every date input), the
 /// first day the model accepts ([`accord_shared::model::MIN_DATE`]).
 pub const DATE_MIN: &str = "2000-01-01";
@@ -250,10 +221,13 @@ pub fn parse_date(field: &'static str, text: &str) -> Result<Option<u64>, OpErro
     let (Some(year), Some(month), Some(day)) = (next(), next(), next()) else {
         return Err(invalid);
     };
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+    let (Ok(month), Ok(day)) = (u32::try_from(month), u32::try_from(day)) else {
+        return Err(invalid);
+    };
+    if !(1..=12).contains(&month) || day < 1 || day > calendar::days_in_month(year, month) {
         return Err(invalid);
     }
-    let days = days_from_civil(year, month, day);
+    let days = calendar::days_from_civil(year, month, day);
     let ms = u64::try_from(days)
         .ok()
         .and_then(|d| d.checked_mul(DAY_MS))
@@ -263,9 +237,7 @@ pub fn parse_date(field: &'static str, text: &str) -> Result<Option<u64>, OpErro
 
 /// `YYYY-MM-DD` of a UTC millisecond time (the form a date input takes).
 pub fn format_date(ms: u64) -> String {
-    let days = i64::try_from(ms / DAY_MS).unwrap_or(i64::MAX / 2);
-    let (year, month, day) = civil_from_days(days);
-    format!("{year:04}-{month:02}-{day:02}")
+    calendar::date(ms)
 }
 
 /// [`format_date`] of an optional time; empty when absent.

@@ -16,22 +16,7 @@ use crate::ids::DocumentId;
 use crate::model::signoff::{self, PartyState, Validity};
 use crate::model::{MemberId, agreement, members, overview, parties};
 
-/// `YYYY-MM-DD` (UTC) of a millisecond timestamp.
-pub fn date(ms: u64) -> String {
-    // Days since 1970-01-01 to a civil date (proleptic Gregorian), by
-    // counting 400-year eras of 146 097 days from 0000-03-01.
-    let days = ms / 86_400_000;
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
+pub use crate::calendar::date;
 
 /// One line, with Markdown table and heading syntax neutralised.
 fn inline(text: &str) -> String {
@@ -148,15 +133,6 @@ mod tests {
     use crate::model::signoff::tests::{CLAUSE_ID, DOC, key, signed_fixture};
     use crate::model::test_support::{T0, id};
     use crate::model::{DAY_MS, signoff::sign};
-
-    #[test]
-    fn dates_are_utc_civil_dates() {
-        assert_eq!(date(0), "1970-01-01");
-        assert_eq!(date(T0), "2023-11-14");
-        assert_eq!(date(951_782_400_000), "2000-02-29");
-        assert_eq!(date(4_107_542_400_000), "2100-03-01");
-        assert_eq!(date(1_704_067_199_999), "2023-12-31");
-    }
 
     #[test]
     fn golden_markdown() {

@@ -9,73 +9,8 @@
 
 use std::fmt::Write as _;
 
+pub use crate::calendar::UtcDateTime;
 use crate::model::meetings::Meeting;
-
-/// A UTC calendar date and time, to the second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct UtcDateTime {
-    /// Year (for example 2024).
-    pub year: i64,
-    /// Month, 1–12.
-    pub month: u32,
-    /// Day of the month, 1–31.
-    pub day: u32,
-    /// Hour, 0–23.
-    pub hour: u32,
-    /// Minute, 0–59.
-    pub minute: u32,
-    /// Second, 0–59.
-    pub second: u32,
-}
-
-impl UtcDateTime {
-    /// The date and time of `ms` milliseconds after 1970-01-01T00:00:00Z
-    /// (proleptic Gregorian calendar).
-    pub fn from_millis(ms: u64) -> Self {
-        let secs = ms / 1000;
-        let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
-        let rem = secs % 86_400;
-        // Shift the epoch to 0000-03-01 so leap days fall at the end of a
-        // year; eras are 400-year cycles of 146,097 days.
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        let small = |n: i64| u32::try_from(n).unwrap_or(0);
-        let small_u = |n: u64| u32::try_from(n).unwrap_or(0);
-        Self {
-            year,
-            month: small(month),
-            day: small(day),
-            hour: small_u(rem / 3600),
-            minute: small_u(rem % 3600 / 60),
-            second: small_u(rem % 60),
-        }
-    }
-
-    /// iCalendar UTC form: `20240131T093000Z`.
-    pub fn ical(&self) -> String {
-        format!(
-            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
-        )
-    }
-
-    /// ISO date: `2024-01-31`.
-    pub fn date(&self) -> String {
-        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
-    }
-
-    /// ISO date and time to the minute, UTC: `2024-01-31 09:30 UTC`.
-    pub fn date_time(&self) -> String {
-        format!("{} {:02}:{:02} UTC", self.date(), self.hour, self.minute)
-    }
-}
 
 /// Escapes a TEXT value (RFC 5545 §3.3.11): backslash, semicolon, comma
 /// and newlines (a CR or CRLF becomes one `\n`).
@@ -187,24 +122,6 @@ mod tests {
     use super::*;
     use crate::model::ItemId;
     use crate::model::meetings::{AgendaItem, MeetingKind};
-
-    #[test]
-    fn utc_dates() {
-        let cases = [
-            (0, "19700101T000000Z"),
-            (951_782_400_000, "20000229T000000Z"),
-            (1_700_000_000_000, "20231114T221320Z"),
-            (1_709_164_799_000, "20240228T235959Z"),
-            (1_709_251_200_000, "20240301T000000Z"),
-            (4_102_444_800_000, "21000101T000000Z"),
-        ];
-        for (ms, expected) in cases {
-            assert_eq!(UtcDateTime::from_millis(ms).ical(), expected, "{ms}");
-        }
-        let t = UtcDateTime::from_millis(1_700_000_000_000);
-        assert_eq!(t.date(), "2023-11-14");
-        assert_eq!(t.date_time(), "2023-11-14 22:13 UTC");
-    }
 
     #[test]
     fn escaping() {

@@ -11,6 +11,7 @@
 //! - [`model`]: the partnership document schema, typed reads and validated operations.
 //! - [`ics`]: meetings as iCalendar (RFC 5545) files.
 
+pub mod calendar;
 pub mod engine;
 pub mod export;
 pub mod history;

@@ -27,7 +27,7 @@ use super::overview;
 use super::parties;
 use super::reviews;
 use super::risks::{self, HIGH_SCORE, RiskStatus};
-use crate::ics::UtcDateTime;
+use crate::calendar::UtcDateTime;
 
 /// The period a report covers, inclusive, in UTC ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
