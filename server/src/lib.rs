@@ -20,10 +20,10 @@ mod persistence;
 mod static_files;
 pub mod storage;
 mod text;
+pub mod web_assets;
 mod ws;
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -57,7 +57,7 @@ pub struct AppState {
     relay_peer: PeerId,
     relay_metadata: PeerMetadata,
     next_connection: Arc<AtomicU64>,
-    web_dir: Option<PathBuf>,
+    web: Option<Arc<web_assets::WebApp>>,
     metrics_access: Arc<config::MetricsAccess>,
     peers: Arc<peers::PeerBindings>,
 }
@@ -107,7 +107,7 @@ impl AppState {
             relay_peer,
             relay_metadata,
             next_connection: Arc::new(AtomicU64::new(1)),
-            web_dir: config.web_dir.clone(),
+            web: web_assets::WebApp::choose(config.web_dir.clone()).map(Arc::new),
             metrics_access: Arc::new(config.metrics.clone()),
             peers: Arc::default(),
         })
