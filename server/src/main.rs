@@ -54,7 +54,8 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ACCORD_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Built web app to serve at `/`.
+    /// Serve the web app from this directory instead of the copy built into
+    /// the binary (for development).
     #[arg(long, env = "ACCORD_WEB_DIR")]
     web_dir: Option<PathBuf>,
     /// Who may register devices.

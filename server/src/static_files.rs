@@ -30,7 +30,7 @@ pub(crate) async fn serve(State(state): State<AppState>, request: Request<Body>)
     let Some(web) = state.web.as_deref() else {
         return (
             StatusCode::NOT_FOUND,
-            "This relay serves no web app (start it with --web-dir).",
+            "This relay serves no web app (start it with --web-dir, or build it with the embed-web feature).",
         )
             .into_response();
     };

@@ -1,5 +1,6 @@
-//! Where the web app's files come from (a directory, `--web-dir`) and the
-//! rules for serving them, kept free of I/O: which file a request path means, which
+//! Where the web app's files come from — a directory (`--web-dir`) or the
+//! copy built into the binary (the `embed-web` feature) — and the rules for
+//! serving them, kept free of I/O: which file a request path means, which
 //! precompressed variant an `Accept-Encoding` allows, how long a file may be
 //! cached, and its media type.
 
@@ -7,17 +8,35 @@ use std::path::PathBuf;
 
 use axum::body::Bytes;
 
+/// One file of the web app built into the binary.
+#[derive(Debug)]
+pub struct EmbeddedFile {
+    /// Path under `dist/`, `/`-separated, e.g. `pkg/accord_app.0123456789abcdef.js`.
+    pub path: &'static str,
+    /// Its content.
+    pub bytes: &'static [u8],
+}
+
+include!(concat!(env!("OUT_DIR"), "/web_app.rs"));
+
 /// The web app's files.
 #[derive(Debug, Clone)]
 pub enum WebApp {
     /// Read from this directory on each request (`--web-dir`).
     Directory(PathBuf),
+    /// Built into the binary.
+    Embedded(&'static [EmbeddedFile]),
 }
 
 impl WebApp {
-    /// `--web-dir` when given, else nothing.
+    /// The copy built into this binary, if it was built with `embed-web`.
+    pub fn embedded() -> Option<Self> {
+        (!EMBEDDED.is_empty()).then_some(Self::Embedded(EMBEDDED))
+    }
+
+    /// `--web-dir` when given, else the built-in copy, else nothing.
     pub fn choose(web_dir: Option<PathBuf>) -> Option<Self> {
-        web_dir.map(Self::Directory)
+        web_dir.map(Self::Directory).or_else(Self::embedded)
     }
 
     /// Whether a file exists at a checked relative path (see [`resolve`]).
@@ -26,6 +45,9 @@ impl WebApp {
             Self::Directory(dir) => tokio::fs::metadata(dir.join(relative))
                 .await
                 .is_ok_and(|m| m.is_file()),
+            Self::Embedded(files) => files
+                .binary_search_by(|file| file.path.cmp(relative))
+                .is_ok(),
         }
     }
 
@@ -40,6 +62,10 @@ impl WebApp {
                 }
                 tokio::fs::read(&path).await.ok().map(Bytes::from)
             }
+            Self::Embedded(files) => files
+                .binary_search_by(|file| file.path.cmp(relative))
+                .ok()
+                .map(|i| Bytes::from_static(files[i].bytes)),
         }
     }
 }

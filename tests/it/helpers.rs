@@ -44,6 +44,30 @@ pub fn relay_binary() -> &'static Path {
     })
 }
 
+/// The shippable `accord`: `ACCORD_RELEASE_BIN`, or built once with
+/// `cargo build --release --features embed-web` around the web app in
+/// `dist` (the build embeds it).
+pub fn release_binary(dist: &Path) -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(path) = std::env::var("ACCORD_RELEASE_BIN") {
+            return PathBuf::from(path);
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--release", "-p", "accord-server"])
+            .args(["--features", "embed-web", "--bin", "accord"])
+            .env("ACCORD_WEB_DIST", dist)
+            .current_dir(workspace_root())
+            .status()
+            .expect("running cargo build for the release relay");
+        assert!(status.success(), "building the release relay failed");
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
+        target.join("release").join("accord")
+    })
+}
+
 /// A fresh, uniquely named directory under the system temp dir, removed on drop.
 pub struct TempDir(PathBuf);
 
@@ -374,6 +398,18 @@ fn dechunk(mut rest: &str) -> String {
         rest = tail[size..].trim_start_matches("\r\n");
     }
     out
+}
+
+/// Whether a URL path's file name carries a content hash
+/// (`name.<16 hex digits>.ext`, as `xtask web` writes them).
+pub fn is_hashed_name(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() >= 3
+        && parts[parts.len() - 2].len() == 16
+        && parts[parts.len() - 2]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A whole HTTP response: status, headers (names lowercased) and body.

@@ -102,3 +102,74 @@ fn hashed_assets_are_immutable_and_entry_files_revalidate() {
     assert_eq!(route.header("cache-control"), Some("no-cache"));
     assert_eq!(route.body, b"<!doctype html><title>Accord</title>");
 }
+
+/// The quoted absolute paths in `html` that end with `suffix`.
+fn references<'a>(html: &'a str, suffix: &str) -> Vec<&'a str> {
+    html.split('"')
+        .filter(|part| part.starts_with('/') && part.ends_with(suffix))
+        .collect()
+}
+
+#[test]
+fn the_release_binary_serves_the_app_it_carries_with_no_dist_on_disk() {
+    if std::env::var("ACCORD_SKIP_BROWSER").is_ok_and(|v| v == "1") {
+        println!("SKIPPED the embedded web app: ACCORD_SKIP_BROWSER=1");
+        return;
+    }
+    let dist = std::env::var_os("ACCORD_WEB_DIST")
+        .map(std::path::PathBuf::from)
+        .expect("ACCORD_WEB_DIST is not set: run `cargo xtask web` and point it at dist/");
+    let program = crate::helpers::release_binary(&dist);
+    // An empty working directory and no --web-dir: only what is inside the
+    // binary can answer.
+    let empty = TempDir::new("no-dist");
+    let relay = Relay::start_program(program, Some(empty.path()), &[]);
+
+    let page = get(relay.addr, "/", &[("Accept-Encoding", "br, gzip")]);
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_eq!(page.header("content-encoding"), Some("br"));
+    assert_eq!(page.header("cache-control"), Some("no-cache"));
+    assert!(page.header("etag").is_some());
+    assert!(page.header("content-security-policy").is_some());
+    let page = get(relay.addr, "/", &[]);
+    let html = String::from_utf8(page.body).unwrap();
+    assert!(html.contains("Loading Accord…"), "{html}");
+
+    let mut assets = Vec::new();
+    for suffix in [".wasm", ".js", ".css"] {
+        // The worker keeps its name: browsers look for updates under it.
+        let found: Vec<&str> = references(&html, suffix)
+            .into_iter()
+            .filter(|r| *r != "/sw.js")
+            .collect();
+        assert!(
+            !found.is_empty(),
+            "index.html references no {suffix}: {html}"
+        );
+        assets.extend(found);
+    }
+    for asset in assets {
+        assert!(
+            crate::helpers::is_hashed_name(asset),
+            "{asset} carries no content hash"
+        );
+        let served = get(relay.addr, asset, &[("Accept-Encoding", "gzip")]);
+        assert_eq!(served.status, 200, "{asset}");
+        assert_eq!(
+            served.header("cache-control"),
+            Some("public, max-age=31536000, immutable"),
+            "{asset}"
+        );
+        assert_eq!(served.header("content-encoding"), Some("gzip"), "{asset}");
+        let raw = get(relay.addr, asset, &[]);
+        let on_disk = std::fs::read(dist.join(asset.trim_start_matches('/'))).unwrap();
+        assert!(
+            raw.body == on_disk,
+            "{asset}: the embedded copy is the build's"
+        );
+    }
+    let worker = get(relay.addr, "/sw.js", &[]);
+    assert_eq!(worker.status, 200);
+    assert_eq!(worker.header("cache-control"), Some("no-cache"));
+    assert_eq!(get(relay.addr, "/pkg/accord_app_bg.wasm", &[]).status, 404);
+}
