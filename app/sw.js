@@ -16,6 +16,9 @@ const SHELL = [
   "/style.css",
   "/pkg/accord_app.js",
   "/pkg/accord_app_bg.wasm",
+  "/manifest.webmanifest",
+  "/icon.svg",
+  "/icon-192.png",
 ];
 
 self.addEventListener("install", (event) => {

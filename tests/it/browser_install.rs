@@ -1,6 +1,7 @@
 //! The shipped web app in Chromium: the static first paint before the
-//! WebAssembly arrives and a clear message when it cannot load, and a new
-//! build's service worker waiting for the person to reload.
+//! WebAssembly arrives and a clear message when it cannot load, a new
+//! build's service worker waiting for the person to reload, and the
+//! manifest and worker that make the app installable.
 
 use std::path::Path;
 
@@ -159,4 +160,87 @@ fn a_new_version_waits_for_the_person_to_reload_into_it() {
     });
     alice.wait_text(&tid("sync-status"), "Saved");
     assert!(alice.all(&tid("update-ready")).is_empty());
+}
+
+#[test]
+fn the_app_has_a_manifest_and_worker_and_chromium_finds_it_installable() {
+    let Some(Setup {
+        dist,
+        chromium,
+        chromedriver,
+    }) = setup("installability")
+    else {
+        return;
+    };
+    let relay = Relay::start_with_web(&dist);
+
+    let manifest = get(relay.addr, "/manifest.webmanifest", &[]);
+    assert_eq!(manifest.status, 200);
+    assert_eq!(
+        manifest.header("content-type"),
+        Some("application/manifest+json")
+    );
+    assert_eq!(manifest.header("cache-control"), Some("no-cache"));
+    let fields: Value = serde_json::from_slice(&manifest.body).unwrap();
+    assert_eq!(fields["name"], "Accord");
+    assert_eq!(fields["display"], "standalone");
+    assert_eq!(fields["start_url"], "/");
+    let icons = fields["icons"].as_array().unwrap();
+    let mut png_icons = Vec::new();
+    for size in [192, 512] {
+        let icon = icons
+            .iter()
+            .find(|i| i["sizes"] == format!("{size}x{size}") && i["type"] == "image/png")
+            .unwrap_or_else(|| panic!("no {size}px PNG icon"));
+        let src = icon["src"].as_str().unwrap().to_owned();
+        png_icons.push((src.clone(), size));
+        let served = get(relay.addr, &src, &[]);
+        assert_eq!(served.status, 200, "{src}");
+        assert!(served.body.starts_with(b"\x89PNG"), "{src}");
+        assert!(
+            served
+                .header("cache-control")
+                .unwrap()
+                .contains("immutable"),
+            "{src}"
+        );
+    }
+    let style =
+        std::fs::read_to_string(crate::helpers::workspace_root().join("app/style.css")).unwrap();
+    for (field, token) in [("theme_color", "--accent"), ("background_color", "--bg")] {
+        let colour = fields[field].as_str().unwrap();
+        assert!(
+            style.contains(&format!("{token}: {colour};")),
+            "{field} {colour} is style.css's {token}"
+        );
+    }
+
+    let driver = Driver::start(&chromedriver);
+    let alice = Device::open(&driver, &chromium, "alice");
+    alice.goto(&format!("{}/", relay.http_url()));
+    alice.wait_text(&tid("sync-status"), "Saved");
+    wait_for_worker(&alice);
+    assert_eq!(
+        alice.attr("meta[name='theme-color']", "content").as_deref(),
+        fields["theme_color"].as_str()
+    );
+    let errors = alice.cdp("Page.getInstallabilityErrors", &json!({}));
+
+    assert_eq!(
+        errors["installabilityErrors"],
+        json!([]),
+        "Chromium's installability errors: {errors}"
+    );
+    let parsed = alice.cdp("Page.getAppManifest", &json!({}));
+    assert_eq!(parsed["errors"], json!([]), "manifest errors: {parsed}");
+    // The PNG icons decode to their stated sizes (Chromium also accepts the
+    // SVG icon, so installability alone would not notice a broken PNG).
+    for (src, size) in png_icons {
+        let decoded = alice.script(
+            "return fetch(arguments[0]).then((r) => r.blob()).then(createImageBitmap)
+               .then((b) => [b.width, b.height]);",
+            &json!([src]),
+        );
+        assert_eq!(decoded, json!([size, size]), "{src}");
+    }
 }

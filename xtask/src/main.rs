@@ -11,6 +11,7 @@
 //!   with it embedded (`--features embed-web`): the one file to deploy.
 //! - `fuzz [seconds]`: run each fuzz target (default 300 s each).
 
+mod icon;
 mod web;
 
 use std::path::{Path, PathBuf};

@@ -18,14 +18,24 @@ pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 pub const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Static files copied from `app/` into `dist/`.
-const STATIC_FILES: &[&str] = &["index.html", "style.css", "sw.js"];
+const STATIC_FILES: &[&str] = &["index.html", "style.css", "sw.js", "manifest.webmanifest"];
+/// PNG sizes of the app icon (the manifest lists each; Chromium's install
+/// criteria want 192 and 512).
+const ICON_SIZES: &[u32] = &[192, 512];
 /// Files that keep their name because browsers ask for it by that name (or
 /// must revalidate it): the references to hashed assets inside them are
 /// rewritten. Each is served with `Cache-Control: no-cache` and an ETag.
-const ENTRY_FILES: &[&str] = &["index.html", "sw.js"];
+const ENTRY_FILES: &[&str] = &["index.html", "sw.js", "manifest.webmanifest"];
 /// Files renamed to `<stem>.<hash>.<ext>` (served as immutable), by their
 /// path under `dist/`.
-const HASHED_FILES: &[&str] = &["style.css", "pkg/accord_app.js", "pkg/accord_app_bg.wasm"];
+const HASHED_FILES: &[&str] = &[
+    "style.css",
+    "pkg/accord_app.js",
+    "pkg/accord_app_bg.wasm",
+    "icon.svg",
+    "icon-192.png",
+    "icon-512.png",
+];
 /// Replaced in `sw.js` by a hash of the whole build, so a deploy always
 /// changes the worker's bytes and its cache name.
 const VERSION_PLACEHOLDER: &str = "__ACCORD_BUILD__";
@@ -93,6 +103,7 @@ fn source_fingerprint(workspace_root: &Path) -> anyhow::Result<String> {
             "app/Cargo.toml",
             "shared/Cargo.toml",
             "xtask/src/web.rs",
+            "xtask/src/icon.rs",
         ]
         .map(String::from),
     ) {
@@ -182,16 +193,16 @@ pub fn build_web(workspace_root: &Path, release: bool) -> anyhow::Result<PathBuf
         fs::copy(&from, dist.join(name)).with_context(|| format!("copying {}", from.display()))?;
     }
 
+    write_icons(&dist)?;
     fingerprint_assets(&dist)?;
 
     let level = if release { Level::Best } else { Level::Fast };
     for dir in [&dist, &pkg] {
         for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
             let path = entry?.path();
-            let compressible = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e, "wasm" | "js" | "html" | "css"));
+            let compressible = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                matches!(e, "wasm" | "js" | "html" | "css" | "svg" | "webmanifest")
+            });
             if path.is_file() && compressible {
                 precompress(&path, level)?;
             }
@@ -203,6 +214,18 @@ pub fn build_web(workspace_root: &Path, release: bool) -> anyhow::Result<PathBuf
         dist.display()
     );
     Ok(dist)
+}
+
+/// The app icon as `icon.svg` and `icon-<size>.png` for each of [`ICON_SIZES`].
+fn write_icons(dist: &Path) -> anyhow::Result<()> {
+    fs::write(dist.join("icon.svg"), crate::icon::svg())?;
+    for size in ICON_SIZES {
+        fs::write(
+            dist.join(format!("icon-{size}.png")),
+            crate::icon::png(*size)?,
+        )?;
+    }
+    Ok(())
 }
 
 /// Gives every file in [`HASHED_FILES`] a name carrying the first 16 hex
@@ -418,6 +441,12 @@ mod tests {
         )
         .unwrap();
         fs::write(dist.join("style.css"), "body{}").unwrap();
+        fs::write(
+            dist.join("manifest.webmanifest"),
+            r#"{"icons": [{"src": "/icon.svg"}, {"src": "/icon-192.png"}, {"src": "/icon-512.png"}]}"#,
+        )
+        .unwrap();
+        write_icons(&dist).unwrap();
         fs::write(dist.join("pkg/accord_app.js"), "js").unwrap();
         fs::write(dist.join("pkg/accord_app_bg.wasm"), "wasm").unwrap();
 
@@ -432,6 +461,8 @@ mod tests {
         let worker = fs::read_to_string(dist.join("sw.js")).unwrap();
         assert!(worker.contains(&format!("\"/{css}\"")), "{worker}");
         assert!(!worker.contains(VERSION_PLACEHOLDER), "{worker}");
+        let manifest = fs::read_to_string(dist.join("manifest.webmanifest")).unwrap();
+        assert!(!manifest.contains("\"/icon-512.png\""), "{manifest}");
         fs::remove_dir_all(&dist).unwrap();
     }
 }
