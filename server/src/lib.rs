@@ -17,9 +17,11 @@ pub mod metrics;
 mod outbox;
 mod peers;
 mod persistence;
+mod redirect;
 mod static_files;
 pub mod storage;
 mod text;
+pub mod tls;
 pub mod web_assets;
 mod ws;
 
@@ -177,7 +179,36 @@ pub async fn serve(
     let router = app(state.clone());
     // Connections get TCP_NODELAY (sync messages are small and
     // latency-bound), a cap and timeouts: see `listener`.
-    listener::run(listener, router, &state.limits, shutdown).await?;
+    listener::run(listener, router, &state.limits, None, shutdown).await?;
     state.shutdown().await;
     Ok(())
+}
+
+/// [`serve`] over TLS: HTTPS and WSS with the certificate in `tls` (which
+/// [`tls::Tls::reload`] can swap while serving).
+pub async fn serve_tls(
+    listener: TcpListener,
+    state: AppState,
+    tls: tls::Tls,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = app(state.clone());
+    listener::run(listener, router, &state.limits, Some(tls), shutdown).await?;
+    state.shutdown().await;
+    Ok(())
+}
+
+/// Answers every request on a plain-HTTP listener with a permanent
+/// redirect to the same host and path over HTTPS on `https_port`, under
+/// `limits`' connection cap and timeouts. Runs until `shutdown` resolves.
+pub async fn serve_https_redirect(
+    listener: TcpListener,
+    https_port: u16,
+    limits: &Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = Router::new().fallback(move |request: axum::extract::Request| async move {
+        redirect::to_https(&request, https_port)
+    });
+    listener::run(listener, router, limits, None, shutdown).await
 }

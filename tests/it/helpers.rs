@@ -173,6 +173,16 @@ impl Relay {
             .unwrap_or(0)
     }
 
+    /// Sends the process a signal by name (`HUP`, `TERM`, …) with `kill`.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
     /// Kills the process with SIGKILL: no shutdown, no flush.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();

@@ -1,9 +1,20 @@
 //! Shipping the relay: how the web app is served and cached (from a
 //! directory and built into the binary).
 
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crate::helpers::{Relay, TempDir, get};
+use accord_shared::protocol::{self, Message, PROTOCOL_VERSION};
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::json;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{self, ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::helpers::{Relay, TEST_PUBLIC_KEY, TempDir, WAIT, get, get_over, request_over};
 
 const HASHED_CSS: &str = "style.0123456789abcdef.css";
 const HASHED_JS: &str = "pkg/app.fedcba9876543210.js";
@@ -103,6 +114,183 @@ fn hashed_assets_are_immutable_and_entry_files_revalidate() {
     assert_eq!(route.body, b"<!doctype html><title>Accord</title>");
 }
 
+/// A fresh self-signed certificate for `localhost`, written as PEM to
+/// `cert.pem` and `key.pem` in `dir`; returns it for a client's roots.
+fn write_certificate(dir: &Path) -> CertificateDer<'static> {
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+        .expect("generating a test certificate");
+    std::fs::write(dir.join("cert.pem"), generated.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), generated.signing_key.serialize_pem()).unwrap();
+    generated.cert.der().clone()
+}
+
+/// A TLS client that trusts only `root`.
+fn client_config(root: &CertificateDer<'static>) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.add(root.clone()).expect("a valid root");
+    #[allow(deprecated)] // the relay uses ring too; see server/src/tls.rs
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// A completed TLS handshake with `localhost` at `addr`, or why it failed.
+fn tls_connect(
+    addr: SocketAddr,
+    config: &Arc<ClientConfig>,
+) -> std::io::Result<StreamOwned<ClientConnection, TcpStream>> {
+    let tcp = TcpStream::connect(addr)?;
+    tcp.set_read_timeout(Some(WAIT))?;
+    let name = ServerName::try_from("localhost").unwrap();
+    let connection = ClientConnection::new(config.clone(), name).map_err(std::io::Error::other)?;
+    let mut stream = StreamOwned::new(connection, tcp);
+    while stream.conn.is_handshaking() {
+        stream.conn.complete_io(&mut stream.sock)?;
+    }
+    Ok(stream)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_relay_serves_https_and_wss_and_reloads_its_certificate_on_sighup() {
+    let certs = TempDir::new("tls");
+    let dist = TempDir::new("dist");
+    write_dist(dist.path());
+    let first = write_certificate(certs.path());
+    let cert = certs.path().join("cert.pem");
+    let key = certs.path().join("key.pem");
+    // A free port for the plain-HTTP redirect listener.
+    let redirect = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap();
+    let relay = Relay::start_with_args(&[
+        "--web-dir",
+        dist.path().to_str().unwrap(),
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+        "--redirect-http-listen",
+        &redirect.to_string(),
+    ]);
+    let host = format!("localhost:{}", relay.addr.port());
+    let trusts_first = client_config(&first);
+
+    // The app over https.
+    let mut stream =
+        tls_connect(relay.addr, &trusts_first).expect("TLS with the first certificate");
+    let page = get_over(&mut stream, &host, "/", &[]);
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body, b"<!doctype html><title>Accord</title>");
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|csp| csp.contains(&format!("wss://{host}"))),
+        "{page:?}"
+    );
+    // Plain HTTP on the redirect listener is sent to https on the TLS port.
+    let deadline = Instant::now() + WAIT;
+    while TcpStream::connect(redirect).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the redirect listener never opened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut plain = TcpStream::connect(redirect).unwrap();
+    let moved = get_over(&mut plain, "localhost", "/join/abc?x=1", &[]);
+    assert_eq!(moved.status, 308);
+    assert_eq!(
+        moved.header("location"),
+        Some(format!("https://{host}/join/abc?x=1").as_str())
+    );
+    // Plain HTTP on the TLS port gets no page (at most a TLS alert).
+    {
+        use std::io::{Read as _, Write as _};
+        let mut plain = TcpStream::connect(relay.addr).unwrap();
+        plain.set_read_timeout(Some(WAIT)).unwrap();
+        plain
+            .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = plain.read_to_end(&mut answer);
+        assert!(!answer.starts_with(b"HTTP/"), "{answer:?}");
+    }
+
+    // A device registers over https and syncs over wss.
+    let mut stream = tls_connect(relay.addr, &trusts_first).unwrap();
+    let body = json!({ "public_key": TEST_PUBLIC_KEY, "name": "tls" }).to_string();
+    let registered = request_over(
+        &mut stream,
+        &host,
+        "POST",
+        "/api/devices",
+        &[("Content-Type", "application/json")],
+        &body,
+    );
+    assert_eq!(registered.status, 201, "{registered:?}");
+    let answer: serde_json::Value = serde_json::from_slice(&registered.body).unwrap();
+    let token = answer["token"].as_str().unwrap();
+    let tcp = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+    let tls = TlsConnector::from(trusts_first.clone())
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("TLS for the sync socket");
+    let (mut socket, _) =
+        tokio_tungstenite::client_async(format!("wss://{host}/sync?token={token}"), tls)
+            .await
+            .expect("the sync socket over wss");
+    let join = Message::Join {
+        sender_id: "tls-peer".parse().unwrap(),
+        supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
+        metadata: None,
+    };
+    socket
+        .send(WsMessage::Binary(protocol::encode(&join).into()))
+        .await
+        .unwrap();
+    match tokio::time::timeout(WAIT, socket.next()).await {
+        Ok(Some(Ok(WsMessage::Binary(bytes)))) => {
+            assert!(matches!(protocol::decode(&bytes), Ok(Message::Peer { .. })));
+        }
+        other => panic!("expected the relay's peer message, got {other:?}"),
+    }
+
+    // A renewed certificate, then SIGHUP: new connections get it.
+    let second = write_certificate(certs.path());
+    let trusts_second = client_config(&second);
+    assert!(
+        tls_connect(relay.addr, &trusts_second).is_err(),
+        "the new certificate is not served before SIGHUP"
+    );
+    relay.signal("HUP");
+    let deadline = Instant::now() + WAIT;
+    while tls_connect(relay.addr, &trusts_second).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the reloaded certificate never came"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut stream = tls_connect(relay.addr, &trusts_second).unwrap();
+    assert_eq!(get_over(&mut stream, &host, "/", &[]).status, 200);
+    assert!(
+        tls_connect(relay.addr, &trusts_first).is_err(),
+        "the old certificate is no longer served"
+    );
+    // The socket opened before the reload still works.
+    socket.send(WsMessage::Ping(vec![1].into())).await.unwrap();
+
+    // A broken file on SIGHUP keeps the current certificate.
+    std::fs::write(&cert, "not a certificate").unwrap();
+    relay.signal("HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(tls_connect(relay.addr, &trusts_second).is_ok());
+}
+
 /// The quoted absolute paths in `html` that end with `suffix`.
 fn references<'a>(html: &'a str, suffix: &str) -> Vec<&'a str> {
     html.split('"')
@@ -174,4 +362,30 @@ fn the_release_binary_serves_the_app_it_carries_with_no_dist_on_disk() {
     assert_eq!(worker.status, 200);
     assert_eq!(worker.header("cache-control"), Some("no-cache"));
     assert_eq!(get(relay.addr, "/pkg/accord_app_bg.wasm", &[]).status, 404);
+}
+
+#[test]
+fn a_client_that_stalls_in_the_tls_handshake_is_closed_at_the_header_timeout() {
+    let certs = TempDir::new("tls-stall");
+    write_certificate(certs.path());
+    let relay = Relay::start_with_args(&[
+        "--tls-cert",
+        certs.path().join("cert.pem").to_str().unwrap(),
+        "--tls-key",
+        certs.path().join("key.pem").to_str().unwrap(),
+        "--header-read-timeout-ms",
+        "300",
+    ]);
+    use std::io::Read as _;
+    let mut stalled = TcpStream::connect(relay.addr).unwrap();
+    stalled.set_read_timeout(Some(WAIT)).unwrap();
+    // No ClientHello: the relay gives up on the connection by itself.
+    let mut buf = [0; 16];
+    let read = stalled.read(&mut buf);
+    // Closed (end of stream or reset), not timed out on our side.
+    assert!(
+        matches!(read, Ok(0))
+            || read.is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the stalled connection was closed"
+    );
 }
