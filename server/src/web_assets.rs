@@ -73,8 +73,8 @@ impl WebApp {
 /// What a request path asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Target<'a> {
-    /// A file, by its relative path; when it does not exist the answer
-    /// depends on [`Target::fallback`].
+    /// A file, by its relative path; when it does not exist,
+    /// [`is_app_route`] decides between the app page and 404.
     File(&'a str),
     /// A path no file can have (`..`, hidden names, backslashes): 404.
     Invalid,
