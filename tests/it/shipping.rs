@@ -358,10 +358,50 @@ fn the_release_binary_serves_the_app_it_carries_with_no_dist_on_disk() {
             "{asset}: the embedded copy is the build's"
         );
     }
-    let worker = get(relay.addr, "/sw.js", &[]);
-    assert_eq!(worker.status, 200);
-    assert_eq!(worker.header("cache-control"), Some("no-cache"));
     assert_eq!(get(relay.addr, "/pkg/accord_app_bg.wasm", &[]).status, 404);
+
+    // Every file of the build: the few that keep their name revalidate,
+    // every other one has a hashed name and is immutable.
+    const ENTRY: [&str; 3] = ["/index.html", "/sw.js", "/manifest.webmanifest"];
+    let mut files = Vec::new();
+    list_files(&dist, "", &mut files);
+    assert!(files.len() >= 9, "{files:?}");
+    for path in files
+        .iter()
+        .filter(|p| !p.ends_with(".br") && !p.ends_with(".gz"))
+    {
+        let served = get(relay.addr, path, &[("Accept-Encoding", "br, gzip")]);
+        assert_eq!(served.status, 200, "{path}");
+        if ENTRY.contains(&path.as_str()) {
+            assert_eq!(served.header("cache-control"), Some("no-cache"), "{path}");
+            assert!(served.header("etag").is_some(), "{path}");
+        } else {
+            assert!(crate::helpers::is_hashed_name(path), "{path} has no hash");
+            assert_eq!(
+                served.header("cache-control"),
+                Some("public, max-age=31536000, immutable"),
+                "{path}"
+            );
+        }
+        assert_eq!(served.header("vary"), Some("Accept-Encoding"), "{path}");
+    }
+}
+
+/// Every file under `dir` except hidden ones, as URL paths.
+fn list_files(dir: &Path, prefix: &str, files: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = format!("{prefix}/{name}");
+        if entry.file_type().unwrap().is_dir() {
+            list_files(&entry.path(), &path, files);
+        } else {
+            files.push(path);
+        }
+    }
 }
 
 #[test]
