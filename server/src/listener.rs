@@ -34,6 +34,10 @@ use tower::ServiceExt as _;
 use crate::config::Limits;
 use crate::tls::Tls;
 
+/// Marks a request that arrived over TLS (for headers only HTTPS may send).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OverTls;
+
 /// One open connection's place under the cap, given back when the last
 /// holder (the HTTP connection, or the WebSocket it became) lets go.
 #[derive(Debug)]
@@ -100,6 +104,7 @@ pub(crate) async fn run(
             max,
             header_timeout,
             stopping: stopping.clone(),
+            over_tls: tls.is_some(),
         };
         let tls = tls.as_ref().map(Tls::acceptor);
         tokio::spawn(async move {
@@ -128,6 +133,7 @@ struct Connection {
     max: usize,
     header_timeout: Duration,
     stopping: watch::Receiver<bool>,
+    over_tls: bool,
 }
 
 impl Connection {
@@ -145,10 +151,14 @@ impl Connection {
             max,
             header_timeout,
             mut stopping,
+            over_tls,
         } = self;
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(address));
             request.extensions_mut().insert(slot.clone());
+            if over_tls {
+                request.extensions_mut().insert(OverTls);
+            }
             let router = router.clone();
             async move {
                 if health_only && !is_health(request.uri().path()) {

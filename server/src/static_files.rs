@@ -130,13 +130,25 @@ async fn serve_file(web: &WebApp, relative: &str, request: &HeaderMap) -> Respon
 }
 
 /// Headers every response carries: no MIME sniffing, no framing, no referrer
-/// (sync URLs carry a token in their query string).
+/// (sync URLs carry a token in their query string); over TLS also HSTS, so
+/// a browser that once reached the relay securely never tries plain HTTP
+/// for a year.
 pub(crate) async fn security_headers(
     request: Request<Body>,
     next: axum::middleware::Next,
 ) -> Response {
+    let over_tls = request
+        .extensions()
+        .get::<crate::listener::OverTls>()
+        .is_some();
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if over_tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -48,6 +48,11 @@ fn hashed_assets_are_immutable_and_entry_files_revalidate() {
     let css = get(relay.addr, &format!("/{HASHED_CSS}"), &[]);
     assert_eq!(css.status, 200);
     assert_eq!(
+        css.header("strict-transport-security"),
+        None,
+        "no HSTS over plain HTTP"
+    );
+    assert_eq!(
         css.header("cache-control"),
         Some("public, max-age=31536000, immutable")
     );
@@ -186,6 +191,10 @@ async fn a_tls_relay_serves_https_and_wss_and_reloads_its_certificate_on_sighup(
     let page = get_over(&mut stream, &host, "/", &[]);
     assert_eq!(page.status, 200);
     assert_eq!(page.body, b"<!doctype html><title>Accord</title>");
+    assert_eq!(
+        page.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
     assert!(
         page.header("content-security-policy")
             .is_some_and(|csp| csp.contains(&format!("wss://{host}"))),
