@@ -1,19 +1,49 @@
-// Accord service worker: keeps the app shell so the app opens with no network.
-// Network first (a deploy is picked up at once), cache as the fallback.
-// The relay's API and sync socket are never cached.
-const CACHE = "accord-shell-v1";
-const SHELL = ["/", "/index.html", "/style.css", "/pkg/accord_app.js", "/pkg/accord_app_bg.wasm"];
+// Accord service worker: keeps the app shell so the app opens at once, with
+// or without a network.
+//
+// Each build has its own cache (`xtask web` writes the build's hash into
+// VERSION and the hashed asset names into SHELL), so a page and the code it
+// loads always come from the same build. The shell is served cache-first: a
+// slow or hanging network never delays a start. The browser checks this file
+// for changes in the background; a changed worker installs its build's shell
+// beside the old one and then waits until the page asks it to take over
+// ("A new version is ready — Reload"). The relay's API and sync socket are
+// never cached.
+const VERSION = "__ACCORD_BUILD__";
+const CACHE = `accord-shell-${VERSION}`;
+const SHELL = [
+  "/",
+  "/style.css",
+  "/pkg/accord_app.js",
+  "/pkg/accord_app_bg.wasm",
+  "/manifest.webmanifest",
+  "/icon.svg",
+  "/icon-192.png",
+];
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+  // `reload` bypasses the HTTP cache so the shell is this build's.
+  event.waitUntil(
+    caches.open(CACHE).then((cache) =>
+      cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" }))),
+    ),
+  );
 });
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      .then((keys) => Promise.all(
+        keys.filter((k) => k.startsWith("accord-shell-") && k !== CACHE).map((k) => caches.delete(k)),
+      ))
       .then(() => self.clients.claim()),
   );
+});
+
+// The page sends this when the person presses "Reload" on the
+// new-version notice.
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "accord-activate") self.skipWaiting();
 });
 
 self.addEventListener("fetch", (event) => {
@@ -21,16 +51,18 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith("/api/") || url.pathname === "/sync") return;
-  const key = request.mode === "navigate" ? "/index.html" : request;
+  // Every page of the app is the same document: routes live in the fragment.
+  const key = request.mode === "navigate" ? "/" : url.pathname;
   event.respondWith(
-    fetch(request)
-      .then((response) => {
-        if (response.ok) {
-          const copy = response.clone();
-          caches.open(CACHE).then((cache) => cache.put(key, copy));
-        }
-        return response;
-      })
-      .catch(() => caches.match(key).then((hit) => hit || Response.error())),
+    caches.open(CACHE).then((cache) =>
+      cache.match(key).then((hit) => {
+        if (hit) return hit;
+        return fetch(request).then((response) => {
+          // Hashed files never change under their name: keep them too.
+          if (response.ok && SHELL.includes(key)) cache.put(key, response.clone());
+          return response;
+        });
+      }),
+    ),
   );
 });

@@ -66,7 +66,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory for the SQLite database.
     pub data_dir: PathBuf,
-    /// Directory of the built web app, served at `/`.
+    /// Directory of the built web app, served at `/`; when `None`, the copy
+    /// built into the binary (the `embed-web` feature), if any.
     pub web_dir: Option<PathBuf>,
     /// Open or invite-only registration.
     pub registration: Registration,

@@ -17,13 +17,15 @@ pub mod metrics;
 mod outbox;
 mod peers;
 mod persistence;
+mod redirect;
 mod static_files;
 pub mod storage;
 mod text;
+pub mod tls;
+pub mod web_assets;
 mod ws;
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -57,7 +59,7 @@ pub struct AppState {
     relay_peer: PeerId,
     relay_metadata: PeerMetadata,
     next_connection: Arc<AtomicU64>,
-    web_dir: Option<PathBuf>,
+    web: Option<Arc<web_assets::WebApp>>,
     metrics_access: Arc<config::MetricsAccess>,
     peers: Arc<peers::PeerBindings>,
 }
@@ -107,7 +109,7 @@ impl AppState {
             relay_peer,
             relay_metadata,
             next_connection: Arc::new(AtomicU64::new(1)),
-            web_dir: config.web_dir.clone(),
+            web: web_assets::WebApp::choose(config.web_dir.clone()).map(Arc::new),
             metrics_access: Arc::new(config.metrics.clone()),
             peers: Arc::default(),
         })
@@ -177,7 +179,36 @@ pub async fn serve(
     let router = app(state.clone());
     // Connections get TCP_NODELAY (sync messages are small and
     // latency-bound), a cap and timeouts: see `listener`.
-    listener::run(listener, router, &state.limits, shutdown).await?;
+    listener::run(listener, router, &state.limits, None, shutdown).await?;
     state.shutdown().await;
     Ok(())
+}
+
+/// [`serve`] over TLS: HTTPS and WSS with the certificate in `tls` (which
+/// [`tls::Tls::reload`] can swap while serving).
+pub async fn serve_tls(
+    listener: TcpListener,
+    state: AppState,
+    tls: tls::Tls,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = app(state.clone());
+    listener::run(listener, router, &state.limits, Some(tls), shutdown).await?;
+    state.shutdown().await;
+    Ok(())
+}
+
+/// Answers every request on a plain-HTTP listener with a permanent
+/// redirect to the same host and path over HTTPS on `https_port`, under
+/// `limits`' connection cap and timeouts. Runs until `shutdown` resolves.
+pub async fn serve_https_redirect(
+    listener: TcpListener,
+    https_port: u16,
+    limits: &Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = Router::new().fallback(move |request: axum::extract::Request| async move {
+        redirect::to_https(&request, https_port)
+    });
+    listener::run(listener, router, limits, None, shutdown).await
 }

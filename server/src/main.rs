@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use accord_server::access::{AccessControl, InviteSpec, Registration, Role};
 use accord_server::storage::{DocumentStore, SqliteStore};
+use accord_server::tls::Tls;
 use accord_server::{AppState, Config, Limits};
 use accord_shared::automerge::{AutoSerde, Automerge};
 use accord_shared::ids::DocumentId;
@@ -54,32 +55,44 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ACCORD_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Built web app to serve at `/`.
+    /// Serve the web app from this directory instead of the copy built into
+    /// the binary (for development).
     #[arg(long, env = "ACCORD_WEB_DIR")]
     web_dir: Option<PathBuf>,
     /// Who may register devices.
-    #[arg(long, value_enum, default_value = "open")]
+    #[arg(long, value_enum, env = "ACCORD_REGISTRATION", default_value = "open")]
     registration: Registration,
+    /// PEM certificate chain: serve HTTPS and WSS (with --tls-key). SIGHUP
+    /// reloads both files.
+    #[arg(long, env = "ACCORD_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "ACCORD_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Also listen here for plain HTTP and redirect every request to HTTPS
+    /// on the same host and the --listen port (e.g. 0.0.0.0:80).
+    #[arg(long, env = "ACCORD_REDIRECT_HTTP_LISTEN", requires = "tls_cert")]
+    redirect_http_listen: Option<SocketAddr>,
     /// Largest accepted WebSocket message in bytes.
-    #[arg(long, default_value_t = Limits::default().max_frame_bytes)]
+    #[arg(long, env = "ACCORD_MAX_FRAME_BYTES", default_value_t = Limits::default().max_frame_bytes)]
     max_frame_bytes: usize,
     /// Most documents one connection may touch.
-    #[arg(long, default_value_t = Limits::default().max_documents_per_connection)]
+    #[arg(long, env = "ACCORD_MAX_DOCUMENTS_PER_CONNECTION", default_value_t = Limits::default().max_documents_per_connection)]
     max_documents_per_connection: usize,
     /// Sustained messages per second per connection.
-    #[arg(long, default_value_t = Limits::default().max_messages_per_second)]
+    #[arg(long, env = "ACCORD_MAX_MESSAGES_PER_SECOND", default_value_t = Limits::default().max_messages_per_second)]
     max_messages_per_second: u32,
     /// Bytes queued for one client before it is dropped as not reading.
-    #[arg(long, default_value_t = Limits::default().outbox_bytes)]
+    #[arg(long, env = "ACCORD_MAX_OUTBOX_BYTES", default_value_t = Limits::default().outbox_bytes)]
     max_outbox_bytes: u64,
     /// Bytes queued for all clients together.
-    #[arg(long, default_value_t = Limits::default().outbound_bytes_total)]
+    #[arg(long, env = "ACCORD_MAX_OUTBOUND_BYTES", default_value_t = Limits::default().outbound_bytes_total)]
     max_outbound_bytes: u64,
     /// Bytes of received messages waiting for the sync hub.
-    #[arg(long, default_value_t = Limits::default().hub_input_bytes)]
+    #[arg(long, env = "ACCORD_MAX_HUB_INPUT_BYTES", default_value_t = Limits::default().hub_input_bytes)]
     max_hub_input_bytes: u32,
     /// Open connections before new ones are refused (raise `ulimit -n` to match).
-    #[arg(long, default_value_t = Limits::default().max_connections)]
+    #[arg(long, env = "ACCORD_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
     max_connections: usize,
     /// Require `Authorization: Bearer <token>` on `/metrics`.
     #[arg(long, env = "ACCORD_METRICS_TOKEN")]
@@ -88,8 +101,8 @@ struct ServeArgs {
     #[arg(long, env = "ACCORD_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
     /// Milliseconds a client has to send request headers (and an idle
-    /// kept-alive connection stays open).
-    #[arg(long, default_value_t = Limits::default().header_read_timeout_ms)]
+    /// kept-alive connection stays open; with TLS, also to finish the handshake).
+    #[arg(long, env = "ACCORD_HEADER_READ_TIMEOUT_MS", default_value_t = Limits::default().header_read_timeout_ms)]
     header_read_timeout_ms: u64,
 }
 
@@ -284,14 +297,41 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             separate_listener: args.metrics_listen.is_some(),
         },
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(Tls::load(cert, key)?),
+        _ => None,
+    };
     let store = Arc::new(SqliteStore::open(&config.database_path())?);
     let state = AppState::start(&config, store)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%address, data_dir = %data_dir.display(), "relay listening");
-    println!("accord relay listening on http://{address}");
+    println!("accord relay listening on {scheme}://{address}");
+    if let Some(tls) = &tls {
+        reload_on_hangup(tls.clone())?;
+    }
+    if let Some(redirect_address) = args.redirect_http_listen {
+        let redirect_listener = tokio::net::TcpListener::bind(redirect_address)
+            .await
+            .with_context(|| format!("binding {redirect_address}"))?;
+        let bound = redirect_listener.local_addr()?;
+        tracing::info!(address = %bound, "redirecting HTTP to HTTPS");
+        println!("accord redirects http://{bound} to https");
+        let limits = config.limits.clone();
+        let https_port = address.port();
+        tokio::spawn(async move {
+            let forever = std::future::pending::<()>();
+            if let Err(error) =
+                accord_server::serve_https_redirect(redirect_listener, https_port, &limits, forever)
+                    .await
+            {
+                tracing::error!(%error, "redirect listener failed");
+            }
+        });
+    }
     if let Some(metrics_address) = args.metrics_listen {
         let metrics_listener = tokio::net::TcpListener::bind(metrics_address)
             .await
@@ -306,10 +346,37 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    accord_server::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
+    // Ctrl-C or SIGTERM (what systemd and container runtimes send).
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
         tracing::info!("shutting down: committing queued writes");
-    })
-    .await?;
+    };
+    match tls {
+        Some(tls) => accord_server::serve_tls(listener, state, tls, shutdown).await?,
+        None => accord_server::serve(listener, state, shutdown).await?,
+    }
+    Ok(())
+}
+
+/// Reloads the certificate and key whenever the process gets SIGHUP (after
+/// a renewal); a failed reload is logged and the previous pair stays.
+fn reload_on_hangup(tls: Tls) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match tls.reload() {
+                Ok(()) => tracing::info!("reloaded the TLS certificate and key"),
+                Err(error) => {
+                    tracing::error!(%error, "TLS reload failed; still serving the previous certificate");
+                }
+            }
+        }
+    });
     Ok(())
 }

@@ -1,20 +1,19 @@
-//! The built web app, served from `--web-dir` with precompressed variants and
-//! a fallback to `index.html` for client-side routes, under a
-//! Content-Security-Policy the app works with.
+//! The built web app (see [`crate::web_assets`]) over HTTP: precompressed
+//! variants chosen by `Accept-Encoding`, long-lived caching for hashed
+//! files and ETag revalidation for the rest, `index.html` for app routes
+//! and 404 for missing assets, and a Content-Security-Policy the app works
+//! with on the page.
 
-use std::path::Path;
-
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
-use tower::ServiceExt as _;
-use tower_http::services::{ServeDir, ServeFile};
 
 use crate::AppState;
+use crate::web_assets::{self, Target, WebApp};
 
 /// Fallback handler for every path no API route matched.
 pub(crate) async fn serve(State(state): State<AppState>, request: Request<Body>) -> Response {
@@ -28,54 +27,128 @@ pub(crate) async fn serve(State(state): State<AppState>, request: Request<Body>)
         )
             .into_response();
     }
-    let Some(dir) = state.web_dir.clone() else {
+    let Some(web) = state.web.as_deref() else {
         return (
             StatusCode::NOT_FOUND,
-            "This relay serves no web app (start it with --web-dir).",
+            "This relay serves no web app (start it with --web-dir, or build it with the embed-web feature).",
         )
             .into_response();
     };
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| is_plain_host(h))
-        .map(str::to_owned);
-    let index = ServeFile::new(dir.join("index.html"))
-        .precompressed_br()
-        .precompressed_gzip();
-    let service = ServeDir::new(&dir)
-        .precompressed_br()
-        .precompressed_gzip()
-        .fallback(index);
-    let mut response = match service.oneshot(request).await {
-        Ok(response) => response.into_response(),
-        Err(never) => match never {},
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    let Target::File(relative) = web_assets::resolve(path) else {
+        return not_found();
     };
-    let is_html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
+    let relative = if web.contains(relative).await {
+        relative
+    } else if web_assets::is_app_route(relative) {
+        "index.html"
+    } else {
+        return not_found();
+    };
+    serve_file(web, relative, request.headers()).await
+}
+
+/// A missing asset: a plain 404, never the app page (a script or style
+/// request given HTML fails in confusing ways).
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "no such file").into_response()
+}
+
+/// One existing file with its caching, encoding and security headers.
+async fn serve_file(web: &WebApp, relative: &str, request: &HeaderMap) -> Response {
+    let accept = request
+        .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if is_html {
-        let policy = content_security_policy(&dir, host.as_deref());
-        if let Ok(value) = HeaderValue::from_str(&policy) {
-            response
-                .headers_mut()
-                .insert(header::CONTENT_SECURITY_POLICY, value);
+        .unwrap_or("");
+    let mut chosen = None;
+    for encoding in web_assets::accepted_encodings(accept) {
+        if let Some(bytes) = web.read(&format!("{relative}{}", encoding.suffix())).await {
+            chosen = Some((bytes, Some(encoding)));
+            break;
         }
     }
-    response
+    if chosen.is_none() {
+        chosen = web.read(relative).await.map(|bytes| (bytes, None));
+    }
+    let Some((body, encoding)) = chosen else {
+        return not_found();
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(web_assets::content_type(relative)),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(web_assets::cache_control(relative)),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Some(encoding) = encoding {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(encoding.name()),
+        );
+    }
+    if relative.ends_with(".html") {
+        let host = request
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| is_plain_host(h));
+        let page = match encoding {
+            None => body.clone(),
+            Some(_) => web.read(relative).await.unwrap_or_default(),
+        };
+        let policy = content_security_policy(&page, host);
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    if !web_assets::is_hashed(relative) {
+        // Per variant: a gzip body and a brotli body are different bytes.
+        let digest = Sha256::digest(&body);
+        let tag: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let etag = format!("\"{tag}\"");
+        let fresh = request
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| web_assets::etag_matches(v, &etag));
+        if let Ok(value) = HeaderValue::from_str(&etag) {
+            headers.insert(header::ETAG, value);
+        }
+        if fresh {
+            headers.remove(header::CONTENT_TYPE);
+            return (StatusCode::NOT_MODIFIED, headers).into_response();
+        }
+    }
+    (StatusCode::OK, headers, body).into_response()
 }
 
 /// Headers every response carries: no MIME sniffing, no framing, no referrer
-/// (sync URLs carry a token in their query string).
+/// (sync URLs carry a token in their query string); over TLS also HSTS, so
+/// a browser that once reached the relay securely never tries plain HTTP
+/// for a year.
 pub(crate) async fn security_headers(
     request: Request<Body>,
     next: axum::middleware::Next,
 ) -> Response {
+    let over_tls = request
+        .extensions()
+        .get::<crate::listener::OverTls>()
+        .is_some();
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if over_tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -103,8 +176,8 @@ fn is_plain_host(host: &str) -> bool {
 /// including the sync WebSocket (`ws:`/`wss:` on the same host, spelled out
 /// for browsers whose `'self'` does not cover them). Styles allow inline
 /// `style` attributes, which the UI sets. No framing, plugins or `<base>`.
-fn content_security_policy(dir: &Path, host: Option<&str>) -> String {
-    let index = std::fs::read_to_string(dir.join("index.html")).unwrap_or_default();
+fn content_security_policy(page: &Bytes, host: Option<&str>) -> String {
+    let index = String::from_utf8_lossy(page);
     let hashes: String = inline_scripts(&index)
         .map(|script| format!(" 'sha256-{}'", STANDARD.encode(Sha256::digest(script))))
         .collect();

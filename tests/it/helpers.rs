@@ -44,6 +44,30 @@ pub fn relay_binary() -> &'static Path {
     })
 }
 
+/// The shippable `accord`: `ACCORD_RELEASE_BIN`, or built once with
+/// `cargo build --release --features embed-web` around the web app in
+/// `dist` (the build embeds it).
+pub fn release_binary(dist: &Path) -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(path) = std::env::var("ACCORD_RELEASE_BIN") {
+            return PathBuf::from(path);
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "--release", "-p", "accord-server"])
+            .args(["--features", "embed-web", "--bin", "accord"])
+            .env("ACCORD_WEB_DIST", dist)
+            .current_dir(workspace_root())
+            .status()
+            .expect("running cargo build for the release relay");
+        assert!(status.success(), "building the release relay failed");
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
+        target.join("release").join("accord")
+    })
+}
+
 /// A fresh, uniquely named directory under the system temp dir, removed on drop.
 pub struct TempDir(PathBuf);
 
@@ -87,6 +111,8 @@ pub struct Relay {
     child: Child,
     data: std::sync::Arc<TempDir>,
     args: Vec<String>,
+    program: PathBuf,
+    cwd: Option<PathBuf>,
 }
 
 impl Relay {
@@ -102,14 +128,22 @@ impl Relay {
 
     /// A relay with extra `accord serve` arguments.
     pub fn start_with_args(args: &[&str]) -> Self {
+        Self::start_program(relay_binary(), None, args)
+    }
+
+    /// A relay from a given `accord` binary, started in `cwd` (default: the
+    /// test's), with extra `accord serve` arguments.
+    pub fn start_program(program: &Path, cwd: Option<&Path>, args: &[&str]) -> Self {
         let data = std::sync::Arc::new(TempDir::new("relay"));
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        let (child, addr) = spawn(data.path(), &args);
+        let (child, addr) = spawn_program(program, cwd, data.path(), &args);
         Self {
             addr,
             child,
             data,
             args,
+            program: program.to_owned(),
+            cwd: cwd.map(Path::to_owned),
         }
     }
 
@@ -139,6 +173,16 @@ impl Relay {
             .unwrap_or(0)
     }
 
+    /// Sends the process a signal by name (`HUP`, `TERM`, …) with `kill`.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
     /// Kills the process with SIGKILL: no shutdown, no flush.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
@@ -148,7 +192,12 @@ impl Relay {
     /// Starts the relay again on the same data directory (new port).
     pub fn restart(&mut self) {
         self.kill9();
-        let (child, addr) = spawn(self.data.path(), &self.args);
+        let (child, addr) = spawn_program(
+            &self.program,
+            self.cwd.as_deref(),
+            self.data.path(),
+            &self.args,
+        );
         self.child = child;
         self.addr = addr;
     }
@@ -258,8 +307,17 @@ impl Drop for Relay {
 pub const TEST_PUBLIC_KEY: &str =
     "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 
-fn spawn(data_dir: &Path, args: &[String]) -> (Child, SocketAddr) {
-    let mut child = Command::new(relay_binary())
+fn spawn_program(
+    program: &Path,
+    cwd: Option<&Path>,
+    data_dir: &Path,
+    args: &[String],
+) -> (Child, SocketAddr) {
+    let mut command = Command::new(program);
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    let mut child = command
         .arg("--data-dir")
         .arg(data_dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
@@ -285,7 +343,7 @@ fn spawn(data_dir: &Path, args: &[String]) -> (Child, SocketAddr) {
         .recv_timeout(WAIT)
         .expect("the relay printed its address");
     let addr = line
-        .rsplit("http://")
+        .rsplit("://")
         .next()
         .and_then(|a| a.trim().parse().ok())
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
@@ -350,6 +408,114 @@ fn dechunk(mut rest: &str) -> String {
         rest = tail[size..].trim_start_matches("\r\n");
     }
     out
+}
+
+/// Whether a URL path's file name carries a content hash
+/// (`name.<16 hex digits>.ext`, as `xtask web` writes them).
+pub fn is_hashed_name(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() >= 3
+        && parts[parts.len() - 2].len() == 16
+        && parts[parts.len() - 2]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A whole HTTP response: status, headers (names lowercased) and body.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The status code.
+    pub status: u16,
+    /// Header names (lowercased) and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body as sent (not decompressed).
+    pub body: Vec<u8>,
+}
+
+impl Fetched {
+    /// The first value of a header (`name` lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `GET path` with extra request headers over a plain TCP connection.
+pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Fetched {
+    let mut stream = TcpStream::connect(addr).expect("connecting to the relay");
+    stream
+        .set_read_timeout(Some(WAIT))
+        .expect("setting a timeout");
+    get_over(&mut stream, &addr.to_string(), path, headers)
+}
+
+/// `GET path` over any connected stream (plain or TLS); `host` is the
+/// `Host` header.
+pub fn get_over(
+    stream: &mut (impl Read + Write),
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Fetched {
+    request_over(stream, host, "GET", path, headers, "")
+}
+
+/// One request with `Connection: close` over any connected stream; the
+/// response is read until the connection ends.
+pub fn request_over(
+    stream: &mut (impl Read + Write),
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Fetched {
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("sending the request");
+    stream.flush().expect("sending the request");
+    let mut response = Vec::new();
+    let mut buf = [0; 16 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+            // A TLS peer that closes without close_notify after the body.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => panic!("reading the response: {e}"),
+        }
+    }
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response head");
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let body = response[split + 4..].to_vec();
+    Fetched {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// The document's content as JSON, for comparing replicas.

@@ -34,8 +34,14 @@ pub fn setup(what: &str) -> Option<Setup> {
     let dist = std::env::var_os("ACCORD_WEB_DIST")
         .map(PathBuf::from)
         .expect("ACCORD_WEB_DIST is not set: run `cargo xtask web` and point it at dist/, or set ACCORD_SKIP_BROWSER=1");
+    let has_wasm = std::fs::read_dir(dist.join("pkg")).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("accord_app_bg.") && name.ends_with(".wasm")
+        })
+    });
     assert!(
-        dist.join("pkg").join("accord_app_bg.wasm").is_file(),
+        dist.join("index.html").is_file() && has_wasm,
         "ACCORD_WEB_DIST={} holds no built web app",
         dist.display()
     );

@@ -7,8 +7,11 @@
 //!   and run every test: native, wasm-in-Chromium, and end-to-end.
 //! - `lint`: `cargo fmt --check` and clippy with warnings denied (native and wasm).
 //! - `web`: only build the web app into `dist/`.
+//! - `release`: build the web app if it changed and the release `accord`
+//!   with it embedded (`--features embed-web`): the one file to deploy.
 //! - `fuzz [seconds]`: run each fuzz target (default 300 s each).
 
+mod icon;
 mod web;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +32,12 @@ fn main() -> anyhow::Result<()> {
             &root,
             rest.first().and_then(|s| s.parse().ok()).unwrap_or(300),
         ),
+        "release" => {
+            let relay = release(&root)?;
+            let size = std::fs::metadata(&relay).map(|m| m.len()).unwrap_or(0);
+            println!("{} ({size} bytes, web app included)", relay.display());
+            Ok(())
+        }
         "web" => {
             web::ensure_web_tools()?;
             let dist = web::build_web(&root, true)?;
@@ -37,7 +46,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test|lint|web> [args]\n\n  run   build and serve the app on http://127.0.0.1:8080\n  test  set up and run every test\n  lint  rustfmt and clippy checks\n  web   build the web app into dist/"
+                "usage: cargo xtask <run|test|lint|web|release> [args]\n\n  run      build and serve the app on http://127.0.0.1:8080\n  test     set up and run every test\n  lint     rustfmt and clippy checks\n  web      build the web app into dist/\n  release  build the one-file relay with the web app inside"
             );
             if task.is_empty() {
                 Ok(())
@@ -74,22 +83,37 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
-fn run(root: &Path, extra: &[String]) -> anyhow::Result<()> {
+/// The release relay's build command: the web app in `dist/` embedded.
+const RELEASE_BUILD: &[&str] = &[
+    "build",
+    "--release",
+    "-p",
+    "accord-server",
+    "--bin",
+    "accord",
+    "--features",
+    "embed-web",
+];
+
+/// Builds the web app (when its sources changed) and the release relay
+/// that embeds it; returns the relay's path.
+fn release(root: &Path) -> anyhow::Result<PathBuf> {
     web::ensure_web_tools()?;
-    let dist = web::build_web_if_changed(root)?;
-    step(
-        root,
-        &cargo(),
-        &[
-            "build",
-            "--release",
-            "-p",
-            "accord-server",
-            "--bin",
-            "accord",
-        ],
-    )?;
-    let relay = root.join("target/release/accord");
+    web::build_web_if_changed(root)?;
+    step(root, &cargo(), RELEASE_BUILD)?;
+    Ok(target_dir(root).join("release").join("accord"))
+}
+
+/// `$CARGO_TARGET_DIR` (relative to the workspace) or `target/`.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |d| root.join(d))
+}
+
+fn run(root: &Path, extra: &[String]) -> anyhow::Result<()> {
+    // The same binary `release` ships (so switching between the two does
+    // not rebuild it); `--web-dir dist` still serves the files on disk.
+    let relay = release(root)?;
+    let dist = root.join("dist");
     let dist = dist.to_str().context("dist path is not UTF-8")?;
     let serve = ServeArgs::new(dist, extra);
     eprintln!("{}", serve.banner());
@@ -233,13 +257,19 @@ fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
         &cargo(),
         &["build", "-p", "accord-server", "--bin", "accord"],
     )?;
+    // The shipped binary, for the test that serves the embedded app.
+    step(root, &cargo(), RELEASE_BUILD)?;
     let mut args = vec!["test", "--workspace", "--exclude", "accord-app"];
     args.extend(extra.iter().map(String::as_str));
     let status = Command::new(cargo())
         .args(&args)
         .current_dir(root)
         .env("ACCORD_WEB_DIST", &dist)
-        .env("ACCORD_BIN", root.join("target/debug/accord"))
+        .env("ACCORD_BIN", target_dir(root).join("debug").join("accord"))
+        .env(
+            "ACCORD_RELEASE_BIN",
+            target_dir(root).join("release").join("accord"),
+        )
         .status()
         .context("running cargo test")?;
     if !status.success() {

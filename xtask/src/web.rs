@@ -1,6 +1,7 @@
 //! Builds the browser app into `dist/`: `cargo build` for wasm32, `wasm-bindgen`,
-//! `wasm-opt` (release only, binaryen from npm), static files, and `.gz`/`.br`
-//! precompressed copies for the relay to serve.
+//! `wasm-opt` (release only, binaryen from npm), static files, content-hashed
+//! asset names (see [`fingerprint_assets`]) and `.gz`/`.br` precompressed
+//! copies for the relay to serve.
 
 use std::ffi::OsString;
 use std::fs;
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, bail};
+use sha2::{Digest as _, Sha256};
 
 /// The `wasm-bindgen` CLI version; must equal the `wasm-bindgen` crate pin in `app/Cargo.toml`.
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
@@ -16,7 +18,27 @@ pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 pub const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Static files copied from `app/` into `dist/`.
-const STATIC_FILES: &[&str] = &["index.html", "style.css", "sw.js"];
+const STATIC_FILES: &[&str] = &["index.html", "style.css", "sw.js", "manifest.webmanifest"];
+/// PNG sizes of the app icon (the manifest lists each; Chromium's install
+/// criteria want 192 and 512).
+const ICON_SIZES: &[u32] = &[192, 512];
+/// Files that keep their name because browsers ask for it by that name (or
+/// must revalidate it): the references to hashed assets inside them are
+/// rewritten. Each is served with `Cache-Control: no-cache` and an ETag.
+const ENTRY_FILES: &[&str] = &["index.html", "sw.js", "manifest.webmanifest"];
+/// Files renamed to `<stem>.<hash>.<ext>` (served as immutable), by their
+/// path under `dist/`.
+const HASHED_FILES: &[&str] = &[
+    "style.css",
+    "pkg/accord_app.js",
+    "pkg/accord_app_bg.wasm",
+    "icon.svg",
+    "icon-192.png",
+    "icon-512.png",
+];
+/// Replaced in `sw.js` by a hash of the whole build, so a deploy always
+/// changes the worker's bytes and its cache name.
+const VERSION_PLACEHOLDER: &str = "__ACCORD_BUILD__";
 /// WebAssembly features rustc enables by default for wasm32; wasm-opt must accept them.
 const WASM_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
@@ -56,7 +78,7 @@ pub fn build_web_if_changed(workspace_root: &Path) -> anyhow::Result<PathBuf> {
     let dist = workspace_root.join("dist");
     let fingerprint = source_fingerprint(workspace_root)?;
     let recorded = fs::read_to_string(dist.join(FINGERPRINT_FILE)).unwrap_or_default();
-    if recorded.trim() == fingerprint && dist.join("pkg/accord_app_bg.wasm").is_file() {
+    if recorded.trim() == fingerprint && built_wasm(&dist).is_ok() {
         eprintln!("xtask: the web app in dist/ is up to date");
         return Ok(dist);
     }
@@ -80,6 +102,8 @@ fn source_fingerprint(workspace_root: &Path) -> anyhow::Result<String> {
             "Cargo.lock",
             "app/Cargo.toml",
             "shared/Cargo.toml",
+            "xtask/src/web.rs",
+            "xtask/src/icon.rs",
         ]
         .map(String::from),
     ) {
@@ -169,14 +193,16 @@ pub fn build_web(workspace_root: &Path, release: bool) -> anyhow::Result<PathBuf
         fs::copy(&from, dist.join(name)).with_context(|| format!("copying {}", from.display()))?;
     }
 
+    write_icons(&dist)?;
+    fingerprint_assets(&dist)?;
+
     let level = if release { Level::Best } else { Level::Fast };
     for dir in [&dist, &pkg] {
         for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
             let path = entry?.path();
-            let compressible = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e, "wasm" | "js" | "html" | "css"));
+            let compressible = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                matches!(e, "wasm" | "js" | "html" | "css" | "svg" | "webmanifest")
+            });
             if path.is_file() && compressible {
                 precompress(&path, level)?;
             }
@@ -190,9 +216,92 @@ pub fn build_web(workspace_root: &Path, release: bool) -> anyhow::Result<PathBuf
     Ok(dist)
 }
 
+/// The app icon as `icon.svg` and `icon-<size>.png` for each of [`ICON_SIZES`].
+fn write_icons(dist: &Path) -> anyhow::Result<()> {
+    fs::write(dist.join("icon.svg"), crate::icon::svg())?;
+    for size in ICON_SIZES {
+        fs::write(
+            dist.join(format!("icon-{size}.png")),
+            crate::icon::png(*size)?,
+        )?;
+    }
+    Ok(())
+}
+
+/// Gives every file in [`HASHED_FILES`] a name carrying the first 16 hex
+/// digits of its SHA-256 and rewrites the references to it in the
+/// [`ENTRY_FILES`], so a deploy never mixes an old page with new code and
+/// the relay may tell browsers to keep hashed files forever. `sw.js` also
+/// gets the build's version. Fails when a hashed file is referenced nowhere
+/// (a renamed reference would otherwise load a stale or missing file).
+pub fn fingerprint_assets(dist: &Path) -> anyhow::Result<()> {
+    let mut renames = Vec::new();
+    for name in HASHED_FILES {
+        let from = dist.join(name);
+        let bytes = fs::read(&from).with_context(|| format!("reading {}", from.display()))?;
+        let hashed = hashed_name(name, &bytes);
+        fs::rename(&from, dist.join(&hashed))
+            .with_context(|| format!("renaming {}", from.display()))?;
+        renames.push((format!("/{name}"), format!("/{hashed}")));
+    }
+    let mut entries = Vec::new();
+    for name in ENTRY_FILES {
+        let path = dist.join(name);
+        let mut text =
+            fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        for (from, to) in &renames {
+            text = text.replace(&format!("\"{from}\""), &format!("\"{to}\""));
+        }
+        entries.push((path, text));
+    }
+    for (from, to) in &renames {
+        if !entries.iter().any(|(_, text)| text.contains(to.as_str())) {
+            bail!("{from} is referenced (in double quotes) by none of {ENTRY_FILES:?}");
+        }
+    }
+    let version = {
+        let mut hasher = Sha256::new();
+        for (_, text) in &entries {
+            hasher.update(text.as_bytes());
+        }
+        hex_prefix(&hasher.finalize())
+    };
+    for (path, text) in entries {
+        let text = text.replace(VERSION_PLACEHOLDER, &version);
+        fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `dir/stem.ext` → `dir/stem.<16 hex digits of SHA-256>.ext`.
+fn hashed_name(name: &str, bytes: &[u8]) -> String {
+    let hash = hex_prefix(&Sha256::digest(bytes));
+    match name.rsplit_once('.') {
+        Some((stem, ext)) => format!("{stem}.{hash}.{ext}"),
+        None => format!("{name}.{hash}"),
+    }
+}
+
+fn hex_prefix(digest: &[u8]) -> String {
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The hashed wasm module in `dist/pkg`.
+pub fn built_wasm(dist: &Path) -> anyhow::Result<PathBuf> {
+    let pkg = dist.join("pkg");
+    for entry in fs::read_dir(&pkg).with_context(|| format!("listing {}", pkg.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("accord_app_bg.") && name.ends_with(".wasm") {
+            return Ok(path);
+        }
+    }
+    bail!("{} holds no accord_app_bg.<hash>.wasm", pkg.display())
+}
+
 /// The raw, gzip and brotli sizes of the built wasm, for reports.
 pub fn wasm_sizes(dist: &Path) -> anyhow::Result<(u64, u64, u64)> {
-    let base = dist.join("pkg").join("accord_app_bg.wasm");
+    let base = built_wasm(dist)?;
     let size = |p: PathBuf| {
         fs::metadata(&p)
             .map(|m| m.len())
@@ -310,4 +419,50 @@ pub fn ensure_wasm_target() -> anyhow::Result<()> {
         run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assets_get_hashed_names_and_entry_files_follow() {
+        let dist = std::env::temp_dir().join(format!("xtask-fingerprint-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dist);
+        fs::create_dir_all(dist.join("pkg")).unwrap();
+        fs::write(
+            dist.join("index.html"),
+            r#"<link href="/style.css"><script>import("/pkg/accord_app.js"); init("/pkg/accord_app_bg.wasm")</script>"#,
+        )
+        .unwrap();
+        fs::write(
+            dist.join("sw.js"),
+            r#"const VERSION = "__ACCORD_BUILD__"; const SHELL = ["/", "/style.css"];"#,
+        )
+        .unwrap();
+        fs::write(dist.join("style.css"), "body{}").unwrap();
+        fs::write(
+            dist.join("manifest.webmanifest"),
+            r#"{"icons": [{"src": "/icon.svg"}, {"src": "/icon-192.png"}, {"src": "/icon-512.png"}]}"#,
+        )
+        .unwrap();
+        write_icons(&dist).unwrap();
+        fs::write(dist.join("pkg/accord_app.js"), "js").unwrap();
+        fs::write(dist.join("pkg/accord_app_bg.wasm"), "wasm").unwrap();
+
+        fingerprint_assets(&dist).unwrap();
+
+        let css = hashed_name("style.css", b"body{}");
+        assert!(dist.join(&css).is_file() && !dist.join("style.css").exists());
+        let index = fs::read_to_string(dist.join("index.html")).unwrap();
+        assert!(index.contains(&format!("\"/{css}\"")), "{index}");
+        assert!(!index.contains("\"/pkg/accord_app.js\""), "{index}");
+        assert!(built_wasm(&dist).is_ok());
+        let worker = fs::read_to_string(dist.join("sw.js")).unwrap();
+        assert!(worker.contains(&format!("\"/{css}\"")), "{worker}");
+        assert!(!worker.contains(VERSION_PLACEHOLDER), "{worker}");
+        let manifest = fs::read_to_string(dist.join("manifest.webmanifest")).unwrap();
+        assert!(!manifest.contains("\"/icon-512.png\""), "{manifest}");
+        fs::remove_dir_all(&dist).unwrap();
+    }
 }

@@ -8,11 +8,13 @@ pub mod live_text;
 pub mod markdown;
 mod presence;
 pub mod rows;
+mod update;
 pub mod view_only;
 
 use leptos::prelude::*;
 
 pub use self::presence::PresenceBar;
+pub use self::update::UpdateNotice;
 
 use crate::store::{Store, SyncStatus};
 

@@ -19,7 +19,7 @@ use wasm_bindgen_futures::spawn_local;
 pub use self::home::HomePage;
 pub use self::join::JoinPage;
 pub use self::partnership::PartnershipPage;
-use crate::components::{ErrorBanner, SyncStatusBadge, ToastBar};
+use crate::components::{ErrorBanner, SyncStatusBadge, ToastBar, UpdateNotice};
 use crate::store::Store;
 use crate::sync_client;
 
@@ -44,6 +44,7 @@ pub fn App() -> impl IntoView {
             <a class="brand" href="#/">"Accord"</a>
             <SyncStatusBadge/>
         </header>
+        <UpdateNotice/>
         <ErrorBanner/>
         <main>
             {move || match route.get() {

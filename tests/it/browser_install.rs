@@ -1,0 +1,246 @@
+//! The shipped web app in Chromium: the static first paint before the
+//! WebAssembly arrives and a clear message when it cannot load, a new
+//! build's service worker waiting for the person to reload, and the
+//! manifest and worker that make the app installable.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::device::{Device, tid};
+use crate::helpers::{Relay, TempDir, get};
+use crate::webdriver::{Driver, Setup, setup};
+
+/// Copies `from` into `to` (a relay can then serve a build that the test
+/// changes, as a deploy would).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Waits until a service worker controls the page.
+fn wait_for_worker(device: &Device) {
+    device.wait("a service worker to control the page", |d| {
+        d.script("return !!navigator.serviceWorker.controller;", &json!([])) == true
+    });
+}
+
+#[test]
+fn the_shell_paints_before_the_wasm_and_a_failed_load_says_so() {
+    let Some(Setup {
+        dist,
+        chromium,
+        chromedriver,
+    }) = setup("first paint")
+    else {
+        return;
+    };
+    let relay = Relay::start_with_web(&dist);
+    let driver = Driver::start(&chromedriver);
+    let home = format!("{}/", relay.http_url());
+
+    // On a slow link (Fast-3G-like), the page paints its shell long before
+    // the WebAssembly module has arrived.
+    let slow = Device::open(&driver, &chromium, "slow");
+    slow.cdp("Network.enable", &json!({}));
+    slow.cdp(
+        "Network.emulateNetworkConditions",
+        &json!({ "offline": false, "latency": 150,
+                 "downloadThroughput": 200_000, "uploadThroughput": 90_000 }),
+    );
+    slow.goto(&home);
+    slow.wait_text(&tid("sync-status"), "Saved");
+    let timing = slow.script(
+        "const paint = performance.getEntriesByName('first-contentful-paint')[0];
+         const wasm = performance.getEntriesByType('resource').find((e) => e.name.endsWith('.wasm'));
+         return { paint: paint ? paint.startTime : null, wasm: wasm ? wasm.responseEnd : null };",
+        &json!([]),
+    );
+    let paint = timing["paint"].as_f64().expect("a first contentful paint");
+    let wasm = timing["wasm"].as_f64().expect("the wasm's resource timing");
+    assert!(
+        paint < wasm,
+        "first paint at {paint} ms comes before the wasm arrives at {wasm} ms"
+    );
+    // Once the app mounts, the shell is gone and the app's header remains.
+    assert!(slow.all(&tid("boot")).is_empty(), "the shell is replaced");
+    assert_eq!(slow.texts("header.top .brand"), ["Accord"]);
+
+    // The page as served: header, skeleton, loading line, wasm preloaded.
+    let page = String::from_utf8(get(relay.addr, "/", &[]).body).unwrap();
+    assert!(page.contains("Loading Accord…"), "{page}");
+    assert!(page.contains(r#"class="boot-skeleton""#), "{page}");
+    assert!(
+        page.contains(r#"rel="preload" href="/pkg/accord_app_bg."#),
+        "the wasm is preloaded: {page}"
+    );
+
+    // When the module cannot be fetched, the shell says so and offers a reload.
+    let blocked = Device::open(&driver, &chromium, "blocked");
+    blocked.cdp("Network.enable", &json!({}));
+    blocked.cdp("Network.setBlockedURLs", &json!({ "urls": ["*.wasm"] }));
+    blocked.goto(&home);
+    blocked.wait_text(&tid("boot-status"), "Accord could not load");
+    assert_eq!(blocked.texts("#boot header .brand"), ["Accord"]);
+    assert!(blocked.all(&tid("sync-status")).is_empty());
+    blocked.cdp("Network.setBlockedURLs", &json!({ "urls": [] }));
+    blocked.click(&tid("boot-reload"));
+    blocked.wait_text(&tid("sync-status"), "Saved");
+    assert!(blocked.all(&tid("boot")).is_empty());
+}
+
+#[test]
+fn a_new_version_waits_for_the_person_to_reload_into_it() {
+    let Some(Setup {
+        dist,
+        chromium,
+        chromedriver,
+    }) = setup("new version notice")
+    else {
+        return;
+    };
+    let deployed = TempDir::new("deployed-dist");
+    copy_dir(&dist, deployed.path());
+    let relay = Relay::start_with_web(deployed.path());
+    let driver = Driver::start(&chromedriver);
+    let alice = Device::open(&driver, &chromium, "alice");
+    let home = format!("{}/", relay.http_url());
+    alice.goto(&home);
+    alice.wait_text(&tid("sync-status"), "Saved");
+    wait_for_worker(&alice);
+    assert!(
+        alice.all(&tid("update-ready")).is_empty(),
+        "nothing new yet"
+    );
+
+    // A deploy: a new build's worker (its precompressed copies go with it).
+    let worker = deployed.path().join("sw.js");
+    let script = std::fs::read_to_string(&worker).unwrap();
+    let (_, after) = script.split_once("const VERSION = \"").unwrap();
+    let version = after.split('"').next().unwrap().to_owned();
+    let next = format!("{version}-next");
+    std::fs::write(&worker, script.replace(&version, &next)).unwrap();
+    for variant in ["sw.js.br", "sw.js.gz"] {
+        std::fs::remove_file(deployed.path().join(variant)).unwrap();
+    }
+
+    // The browser finds it in the background; the page keeps running the
+    // old build and says a new one is ready.
+    alice.script(
+        "navigator.serviceWorker.getRegistration().then((r) => r.update());",
+        &json!([]),
+    );
+    alice.wait_text(&tid("update-ready"), "A new version is ready");
+    let caches = |d: &Device| -> Vec<String> {
+        let keys: Value = d.script("return caches.keys();", &json!([]));
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        caches(&alice).contains(&format!("accord-shell-{next}")),
+        "the waiting worker installed its shell: {:?}",
+        caches(&alice)
+    );
+
+    // Reload: the new worker takes over and the page comes back on it.
+    alice.click(&tid("update-reload"));
+    alice.wait("the new build to control the page", |d| {
+        caches(d) == [format!("accord-shell-{next}")]
+    });
+    alice.wait_text(&tid("sync-status"), "Saved");
+    assert!(alice.all(&tid("update-ready")).is_empty());
+}
+
+#[test]
+fn the_app_has_a_manifest_and_worker_and_chromium_finds_it_installable() {
+    let Some(Setup {
+        dist,
+        chromium,
+        chromedriver,
+    }) = setup("installability")
+    else {
+        return;
+    };
+    let relay = Relay::start_with_web(&dist);
+
+    let manifest = get(relay.addr, "/manifest.webmanifest", &[]);
+    assert_eq!(manifest.status, 200);
+    assert_eq!(
+        manifest.header("content-type"),
+        Some("application/manifest+json")
+    );
+    assert_eq!(manifest.header("cache-control"), Some("no-cache"));
+    let fields: Value = serde_json::from_slice(&manifest.body).unwrap();
+    assert_eq!(fields["name"], "Accord");
+    assert_eq!(fields["display"], "standalone");
+    assert_eq!(fields["start_url"], "/");
+    let icons = fields["icons"].as_array().unwrap();
+    let mut png_icons = Vec::new();
+    for size in [192, 512] {
+        let icon = icons
+            .iter()
+            .find(|i| i["sizes"] == format!("{size}x{size}") && i["type"] == "image/png")
+            .unwrap_or_else(|| panic!("no {size}px PNG icon"));
+        let src = icon["src"].as_str().unwrap().to_owned();
+        png_icons.push((src.clone(), size));
+        let served = get(relay.addr, &src, &[]);
+        assert_eq!(served.status, 200, "{src}");
+        assert!(served.body.starts_with(b"\x89PNG"), "{src}");
+        assert!(
+            served
+                .header("cache-control")
+                .unwrap()
+                .contains("immutable"),
+            "{src}"
+        );
+    }
+    let style =
+        std::fs::read_to_string(crate::helpers::workspace_root().join("app/style.css")).unwrap();
+    for (field, token) in [("theme_color", "--accent"), ("background_color", "--bg")] {
+        let colour = fields[field].as_str().unwrap();
+        assert!(
+            style.contains(&format!("{token}: {colour};")),
+            "{field} {colour} is style.css's {token}"
+        );
+    }
+
+    let driver = Driver::start(&chromedriver);
+    let alice = Device::open(&driver, &chromium, "alice");
+    alice.goto(&format!("{}/", relay.http_url()));
+    alice.wait_text(&tid("sync-status"), "Saved");
+    wait_for_worker(&alice);
+    assert_eq!(
+        alice.attr("meta[name='theme-color']", "content").as_deref(),
+        fields["theme_color"].as_str()
+    );
+    let errors = alice.cdp("Page.getInstallabilityErrors", &json!({}));
+
+    assert_eq!(
+        errors["installabilityErrors"],
+        json!([]),
+        "Chromium's installability errors: {errors}"
+    );
+    let parsed = alice.cdp("Page.getAppManifest", &json!({}));
+    assert_eq!(parsed["errors"], json!([]), "manifest errors: {parsed}");
+    // The PNG icons decode to their stated sizes (Chromium also accepts the
+    // SVG icon, so installability alone would not notice a broken PNG).
+    for (src, size) in png_icons {
+        let decoded = alice.script(
+            "return fetch(arguments[0]).then((r) => r.blob()).then(createImageBitmap)
+               .then((b) => [b.width, b.height]);",
+            &json!([src]),
+        );
+        assert_eq!(decoded, json!([size, size]), "{src}");
+    }
+}
