@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use accord_server::access::{AccessControl, InviteSpec, Registration, Role};
-use accord_server::storage::{DocumentStore, SqliteStore};
+use accord_server::storage::{AnyStore, Storage, StoreLocation};
 use accord_server::{AppState, Config, Limits};
 use accord_shared::automerge::{AutoSerde, Automerge};
 use accord_shared::ids::DocumentId;
@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Accord relay: syncs and stores partnership documents"
 )]
 struct Cli {
-    /// Directory holding the database.
+    /// Directory holding the SQLite database (unused with `--store postgres://…`).
     #[arg(
         long,
         global = true,
@@ -28,6 +28,10 @@ struct Cli {
         default_value = "accord-data"
     )]
     data_dir: PathBuf,
+    /// Keep data in PostgreSQL instead: `postgres://user:password@host:port/database`.
+    /// The relay creates and migrates its tables itself.
+    #[arg(long, global = true, env = "ACCORD_STORE", hide_env_values = true)]
+    store: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,7 +46,8 @@ enum Command {
     /// Manage invites.
     #[command(subcommand)]
     Invite(InviteCommand),
-    /// Write a consistent copy of the database to a file.
+    /// Write a consistent copy of the database to a new SQLite file
+    /// (from PostgreSQL too: one snapshot, servable with `--data-dir`).
     Backup {
         /// Target file (must not exist).
         target: PathBuf,
@@ -172,13 +177,17 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    std::fs::create_dir_all(&cli.data_dir)
-        .with_context(|| format!("creating {}", cli.data_dir.display()))?;
-    let database = cli.data_dir.join("accord.sqlite3");
+    let location = StoreLocation::choose(cli.store.as_deref(), &cli.data_dir)?;
+    if let StoreLocation::Sqlite(_) = location {
+        std::fs::create_dir_all(&cli.data_dir)
+            .with_context(|| format!("creating {}", cli.data_dir.display()))?;
+    }
+    let open =
+        || AnyStore::open(&location).with_context(|| format!("opening {}", location.describe()));
     match cli.command {
-        Command::Serve(args) => serve(&cli.data_dir, args),
+        Command::Serve(args) => serve(&cli.data_dir, &location, args),
         Command::Documents(DocumentsCommand::List) => {
-            let store = SqliteStore::open(&database)?;
+            let store = open()?.into_storage();
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<30} {:>8} {:>12}", "document", "chunks", "bytes")?;
             for doc in store.list()? {
@@ -195,7 +204,7 @@ fn main() -> anyhow::Result<()> {
             format,
             output,
         }) => {
-            let store = SqliteStore::open(&database)?;
+            let store = open()?.into_storage();
             let id = DocumentId::parse_url_or_id(&document)?;
             let bytes = store
                 .load(&id)?
@@ -221,7 +230,7 @@ fn main() -> anyhow::Result<()> {
             expires_in_hours,
             uses,
         }) => {
-            let store = Arc::new(SqliteStore::open(&database)?);
+            let store: Arc<dyn Storage> = open()?.into_storage();
             let access = AccessControl::load(store, Registration::Open)?;
             let id = DocumentId::parse_url_or_id(&document)?;
             let spec = InviteSpec {
@@ -242,7 +251,7 @@ fn main() -> anyhow::Result<()> {
             if target.exists() {
                 bail!("{} already exists", target.display());
             }
-            SqliteStore::open(&database)?.backup(&target)?;
+            open()?.backup(&target)?;
             eprintln!("backed up to {}", target.display());
             Ok(())
         }
@@ -261,7 +270,17 @@ fn storage_id(data_dir: &Path) -> anyhow::Result<String> {
 }
 
 #[tokio::main]
-async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(data_dir: &Path, location: &StoreLocation, args: ServeArgs) -> anyhow::Result<()> {
+    let store =
+        AnyStore::open(location).with_context(|| format!("opening {}", location.describe()))?;
+    let storage_id = match &store {
+        AnyStore::Sqlite(_) => storage_id(data_dir)?,
+        // Every relay on one database advertises the same storage id.
+        AnyStore::Postgres(store) => store.storage_id(&format!(
+            "accord-{}",
+            accord_server::access::new_storage_suffix()
+        ))?,
+    };
     let config = Config {
         listen: args.listen,
         data_dir: data_dir.to_owned(),
@@ -278,19 +297,18 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             header_read_timeout_ms: args.header_read_timeout_ms,
             ..Limits::default()
         },
-        storage_id: storage_id(data_dir)?,
+        storage_id,
         metrics: accord_server::config::MetricsAccess {
             token: args.metrics_token.filter(|t| !t.is_empty()),
             separate_listener: args.metrics_listen.is_some(),
         },
     };
-    let store = Arc::new(SqliteStore::open(&config.database_path())?);
-    let state = AppState::start(&config, store)?;
+    let state = AppState::start(&config, store.into_storage())?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, data_dir = %data_dir.display(), "relay listening");
+    tracing::info!(%address, store = %location.describe(), "relay listening");
     println!("accord relay listening on http://{address}");
     if let Some(metrics_address) = args.metrics_listen {
         let metrics_listener = tokio::net::TcpListener::bind(metrics_address)

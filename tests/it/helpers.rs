@@ -87,6 +87,7 @@ pub struct Relay {
     child: Child,
     data: std::sync::Arc<TempDir>,
     args: Vec<String>,
+    store: Option<String>,
 }
 
 impl Relay {
@@ -110,7 +111,18 @@ impl Relay {
             child,
             data,
             args,
+            store: None,
         }
+    }
+
+    /// A relay keeping its data in the PostgreSQL database at `url`
+    /// (`--store`), with extra `accord serve` arguments.
+    pub fn start_on_postgres(url: &str, args: &[&str]) -> Self {
+        let mut all = vec!["--store", url];
+        all.extend_from_slice(args);
+        let mut relay = Self::start_with_args(&all);
+        relay.store = Some(url.to_owned());
+        relay
     }
 
     /// The data directory.
@@ -153,11 +165,15 @@ impl Relay {
         self.addr = addr;
     }
 
-    /// Runs an operator subcommand against this relay's data directory.
+    /// Runs an operator subcommand against this relay's data directory
+    /// (or its PostgreSQL database).
     pub fn operator(&self, args: &[&str]) -> std::process::Output {
-        Command::new(relay_binary())
-            .arg("--data-dir")
-            .arg(self.data_dir())
+        let mut command = Command::new(relay_binary());
+        command.arg("--data-dir").arg(self.data_dir());
+        if let Some(url) = &self.store {
+            command.args(["--store", url]);
+        }
+        command
             .args(args)
             .output()
             .expect("running an accord subcommand")

@@ -1,15 +1,25 @@
 //! Durable storage behind narrow, fallible traits so the relay can run on
-//! SQLite (the default), in memory (tests), or a future PostgreSQL backend.
+//! SQLite (the default), PostgreSQL (`--store postgres://…`), or in memory
+//! (tests).
 
+mod location;
 mod memory;
+pub mod migrations;
+mod postgres;
 pub mod records;
 mod sqlite;
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;
 
 use accord_shared::engine::Write;
 use accord_shared::ids::DocumentId;
 
 use self::records::{Device, Grant, Invite};
+pub use location::{AnyStore, SQLITE_FILE, StoreLocation, UnknownStore};
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Why storage failed.
@@ -18,6 +28,12 @@ pub enum StorageError {
     /// The SQLite layer failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL or the connection to it failed.
+    #[error("postgres: {0}")]
+    Postgres(String),
+    /// The PostgreSQL schema cannot be used by this build.
+    #[error("{0}")]
+    Schema(#[from] migrations::SchemaError),
     /// A filesystem operation failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
@@ -57,6 +73,30 @@ pub trait DocumentStore: Send + Sync {
     fn commit(&self, batch: &[DocumentWrite]) -> Result<(), StorageError>;
     /// Every stored document with its size.
     fn list(&self) -> Result<Vec<StoredDocument>, StorageError>;
+}
+
+/// One row of a backup, in the order a backup streams them.
+#[derive(Debug, Clone)]
+pub enum BackupRow {
+    /// A registered device.
+    Device(Device),
+    /// A grant.
+    Grant(Grant),
+    /// An invite.
+    Invite(Invite),
+    /// A claimed document and when it was claimed (ms since the Unix epoch).
+    Claim(DocumentId, u64),
+    /// A revocation: document, device, when (ms since the Unix epoch).
+    Revocation(DocumentId, String, u64),
+    /// One stored chunk of a document.
+    Chunk {
+        /// The document.
+        document: DocumentId,
+        /// Its position among the document's chunks.
+        seq: i64,
+        /// The Automerge bytes.
+        bytes: Vec<u8>,
+    },
 }
 
 /// Everything the access rules persist.

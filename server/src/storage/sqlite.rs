@@ -10,7 +10,8 @@ use rusqlite::{Connection, params};
 
 use super::records::{Device, Grant, Invite, Role};
 use super::{
-    AccessSnapshot, AccessStore, DocumentStore, DocumentWrite, StorageError, StoredDocument,
+    AccessSnapshot, AccessStore, BackupRow, DocumentStore, DocumentWrite, StorageError,
+    StoredDocument,
 };
 
 const SCHEMA: &str = "
@@ -92,6 +93,43 @@ impl SqliteStore {
             .lock()
             .map_err(poisoned)?
             .execute("VACUUM INTO ?1", params![target])?;
+        Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// Writes every row of a backup in one transaction (into a new
+    /// database: rows already present are replaced). The first error,
+    /// from `rows` or from SQLite, rolls everything back.
+    pub fn import(
+        &self,
+        rows: impl Iterator<Item = Result<BackupRow, StorageError>>,
+    ) -> Result<(), StorageError> {
+        let mut conn = self.writer.lock().map_err(poisoned)?;
+        let tx = conn.transaction()?;
+        for row in rows {
+            match row? {
+                BackupRow::Device(device) => tx.execute(
+                    "INSERT OR REPLACE INTO devices (id, public_key, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![device.id, &device.public_key[..], device.name, &device.token_hash[..], signed(device.created_at)],
+                ).map(drop)?,
+                BackupRow::Grant(grant) => insert_grant(&tx, &grant)?,
+                BackupRow::Invite(invite) => insert_invite(&tx, &invite)?,
+                BackupRow::Claim(document, at) => tx.execute(
+                    "INSERT OR REPLACE INTO claims (document, claimed_at) VALUES (?1, ?2)",
+                    params![document.to_string(), signed(at)],
+                ).map(drop)?,
+                BackupRow::Revocation(document, device, at) => tx.execute(
+                    "INSERT OR REPLACE INTO revocations (document, device, revoked_at) VALUES (?1, ?2, ?3)",
+                    params![document.to_string(), device, signed(at)],
+                ).map(drop)?,
+                BackupRow::Chunk { document, seq, bytes } => tx.execute(
+                    "INSERT OR REPLACE INTO chunks (document, seq, bytes) VALUES (?1, ?2, ?3)",
+                    params![document.to_string(), seq, bytes],
+                ).map(drop)?,
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 }
@@ -379,53 +417,4 @@ fn insert_invite(conn: &Connection, invite: &Invite) -> Result<(), StorageError>
         ],
     )?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn appends_replace_and_reload() {
-        let dir = std::env::temp_dir().join(format!("accord-sqlite-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = SqliteStore::open(&dir.join("t.sqlite3")).unwrap();
-        let id = DocumentId::from_bytes([1; 16]);
-        assert_eq!(store.load(&id).unwrap(), None);
-        store
-            .commit(&[
-                DocumentWrite {
-                    document: id,
-                    write: Write::Append(vec![1, 2]),
-                },
-                DocumentWrite {
-                    document: id,
-                    write: Write::Append(vec![3]),
-                },
-            ])
-            .unwrap();
-        assert_eq!(store.load(&id).unwrap(), Some(vec![1, 2, 3]));
-        store
-            .commit(&[DocumentWrite {
-                document: id,
-                write: Write::Replace(vec![9]),
-            }])
-            .unwrap();
-        store
-            .commit(&[DocumentWrite {
-                document: id,
-                write: Write::Append(vec![10]),
-            }])
-            .unwrap();
-        assert_eq!(store.load(&id).unwrap(), Some(vec![9, 10]));
-        assert_eq!(
-            store.list().unwrap(),
-            vec![StoredDocument {
-                document: id,
-                chunks: 2,
-                bytes: 2
-            }]
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 }
