@@ -15,6 +15,7 @@ mod hub;
 mod listener;
 pub mod metrics;
 mod outbox;
+pub mod ownership;
 mod peers;
 mod persistence;
 mod static_files;

@@ -92,6 +92,16 @@ struct ServeArgs {
     /// Serve `/metrics` (and `/healthz`) on this address instead of the main one.
     #[arg(long, env = "ACCORD_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// With `--store postgres://…`: this relay node's id, under which it
+    /// owns documents (default: kept in `--data-dir`/node-id, so a restarted
+    /// node takes its documents back at once). Give every node its own.
+    #[arg(long, env = "ACCORD_NODE_ID")]
+    node_id: Option<String>,
+    /// With `--store postgres://…`: how long a node's ownership of a
+    /// document lasts without renewal (renewed every quarter of it). After a
+    /// node dies, its documents wait this long for another node.
+    #[arg(long, env = "ACCORD_LEASE_TTL_MS", default_value_t = accord_server::storage::DEFAULT_LEASE_TTL_MS)]
+    lease_ttl_ms: u64,
     /// Milliseconds a client has to send request headers (and an idle
     /// kept-alive connection stays open).
     #[arg(long, default_value_t = Limits::default().header_read_timeout_ms)]
@@ -269,10 +279,31 @@ fn storage_id(data_dir: &Path) -> anyhow::Result<String> {
     Ok(id)
 }
 
+/// The node id is kept in the data directory, like the storage id.
+fn node_id(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("node-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        return Ok(id.trim().to_owned());
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let id = format!("node-{}", accord_server::access::new_storage_suffix());
+    std::fs::write(&path, &id).with_context(|| format!("writing {}", path.display()))?;
+    Ok(id)
+}
+
 #[tokio::main]
 async fn serve(data_dir: &Path, location: &StoreLocation, args: ServeArgs) -> anyhow::Result<()> {
-    let store =
+    let mut store =
         AnyStore::open(location).with_context(|| format!("opening {}", location.describe()))?;
+    if let AnyStore::Postgres(postgres) = store {
+        let node_id = match &args.node_id {
+            Some(id) => id.clone(),
+            None => node_id(data_dir)?,
+        };
+        tracing::info!(node = %node_id, lease_ttl_ms = args.lease_ttl_ms, "relay node");
+        store = AnyStore::Postgres(postgres.with_node(&node_id, args.lease_ttl_ms));
+    }
     let storage_id = match &store {
         AnyStore::Sqlite(_) => storage_id(data_dir)?,
         // Every relay on one database advertises the same storage id.

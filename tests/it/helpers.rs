@@ -179,6 +179,25 @@ impl Relay {
             .expect("running an accord subcommand")
     }
 
+    /// Sends the process a signal (`STOP`, `CONT`, …) with `kill`.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// The value of a counter or gauge on `/metrics`.
+    pub fn metric(&self, name: &str) -> u64 {
+        let (status, text) = http(self.addr, "GET", "/metrics", None, None);
+        assert_eq!(status, 200, "{text}");
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no metric {name}"))
+    }
+
     /// A JSON API call; returns the status and the parsed body (`Null` if empty).
     pub fn api(
         &self,

@@ -12,6 +12,7 @@ mod browser_look;
 mod browser_operate;
 mod browser_plan;
 mod browser_sync;
+mod cluster;
 mod device;
 mod durability;
 mod faults;

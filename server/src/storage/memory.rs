@@ -10,7 +10,8 @@ use accord_shared::ids::DocumentId;
 
 use super::records::{Device, Grant, Invite};
 use super::{
-    AccessSnapshot, AccessStore, DocumentStore, DocumentWrite, StorageError, StoredDocument,
+    AccessSnapshot, AccessStore, Committed, DocumentStore, DocumentWrite, StorageError,
+    StoredDocument,
 };
 
 /// Storage held in process memory.
@@ -69,17 +70,20 @@ impl DocumentStore for MemoryStore {
             .map(|chunks| chunks.concat()))
     }
 
-    fn commit(&self, batch: &[DocumentWrite]) -> Result<(), StorageError> {
+    fn commit(&self, batch: &[DocumentWrite]) -> Result<Committed, StorageError> {
         self.check()?;
         let mut chunks = self.chunks.lock().map_err(poisoned)?;
-        for DocumentWrite { document, write } in batch {
+        for DocumentWrite {
+            document, write, ..
+        } in batch
+        {
             let stored = chunks.entry(*document).or_default();
             match write {
                 Write::Append(bytes) => stored.push(bytes.clone()),
                 Write::Replace(bytes) => *stored = vec![bytes.clone()],
             }
         }
-        Ok(())
+        Ok(Committed::default())
     }
 
     fn list(&self) -> Result<Vec<StoredDocument>, StorageError> {

@@ -27,10 +27,11 @@ CREATE TABLE IF NOT EXISTS accord_schema_migrations (
 )";
 
 /// Every migration this build knows, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "documents, access records and cluster metadata",
-    sql: "
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "documents, access records and cluster metadata",
+        sql: "
 CREATE TABLE cluster_meta (
     key text PRIMARY KEY,
     value text NOT NULL
@@ -76,7 +77,21 @@ CREATE TABLE revocations (
     PRIMARY KEY (document, device)
 );
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "document ownership: one node per document, with an epoch and a lease",
+        sql: "
+CREATE TABLE document_owner (
+    document text PRIMARY KEY,
+    node_id text NOT NULL,
+    epoch bigint NOT NULL,
+    lease_until timestamptz NOT NULL
+);
+CREATE INDEX document_owner_node ON document_owner (node_id);
+",
+    },
+];
 
 /// Why a database's schema cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

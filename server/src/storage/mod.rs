@@ -19,7 +19,7 @@ use accord_shared::ids::DocumentId;
 use self::records::{Device, Grant, Invite};
 pub use location::{AnyStore, SQLITE_FILE, StoreLocation, UnknownStore};
 pub use memory::MemoryStore;
-pub use postgres::PostgresStore;
+pub use postgres::{DEFAULT_LEASE_TTL_MS, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// Why storage failed.
@@ -43,6 +43,12 @@ pub enum StorageError {
     /// The store refuses writes (for example after a disk error, or in tests).
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// Another relay node holds the document's ownership lease.
+    #[error("document is owned by relay node {node}")]
+    OwnedElsewhere {
+        /// The owning node's id.
+        node: String,
+    },
 }
 
 /// One write of a group commit.
@@ -52,6 +58,19 @@ pub struct DocumentWrite {
     pub document: DocumentId,
     /// Append a chunk or replace all chunks with a snapshot.
     pub write: Write,
+    /// The ownership epoch the write was made under (see
+    /// [`DocumentStore::acquire`]); a shared store refuses the write when
+    /// this node no longer owns the document at this epoch.
+    pub epoch: u64,
+}
+
+/// What a group commit did besides committing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// (document, epoch) of the writes refused, in the same transaction,
+    /// because this node no longer owns the document at that epoch. Every
+    /// other write of the batch is committed.
+    pub fenced: Vec<(DocumentId, u64)>,
 }
 
 /// A stored document as listed by operators.
@@ -69,10 +88,33 @@ pub struct StoredDocument {
 pub trait DocumentStore: Send + Sync {
     /// All chunks of a document, concatenated in write order; `None` if never stored.
     fn load(&self, document: &DocumentId) -> Result<Option<Vec<u8>>, StorageError>;
-    /// Applies every write in one atomic, durable transaction (a group commit).
-    fn commit(&self, batch: &[DocumentWrite]) -> Result<(), StorageError>;
+    /// Applies every write in one atomic, durable transaction (a group
+    /// commit), except the fenced ones it reports.
+    fn commit(&self, batch: &[DocumentWrite]) -> Result<Committed, StorageError>;
     /// Every stored document with its size.
     fn list(&self) -> Result<Vec<StoredDocument>, StorageError>;
+
+    /// The ownership lease length when several relay nodes may share this
+    /// store, so that a node must own a document to serve it; `None` for a
+    /// store only one relay uses (then every node owns everything at epoch 0).
+    fn lease_ttl_ms(&self) -> Option<u64> {
+        None
+    }
+    /// Takes ownership of `document` for this node before it is loaded,
+    /// returning the new epoch; [`StorageError::OwnedElsewhere`] while
+    /// another node's lease is valid.
+    fn acquire(&self, _document: &DocumentId) -> Result<u64, StorageError> {
+        Ok(0)
+    }
+    /// Renews this node's leases; returns the documents still owned at the
+    /// given epochs (the others were taken over).
+    fn renew(&self, held: &[(DocumentId, u64)]) -> Result<Vec<DocumentId>, StorageError> {
+        Ok(held.iter().map(|(document, _)| *document).collect())
+    }
+    /// Gives up ownership at `epoch` so another node may take the document at once.
+    fn release(&self, _document: &DocumentId, _epoch: u64) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 /// One row of a backup, in the order a backup streams them.

@@ -47,7 +47,7 @@ use tokio_postgres::types::ToSql;
 use super::migrations::{self, MIGRATIONS, MIGRATIONS_TABLE};
 use super::records::{Device, Grant, Invite, Role};
 use super::{
-    AccessSnapshot, AccessStore, BackupRow, DocumentStore, DocumentWrite, SqliteStore,
+    AccessSnapshot, AccessStore, BackupRow, Committed, DocumentStore, DocumentWrite, SqliteStore,
     StorageError, StoredDocument,
 };
 
@@ -63,10 +63,16 @@ const MIGRATION_LOCK: i64 = 0x6163_636f_7264_0001;
 /// Rows in flight between the backup reader and the SQLite writer.
 const BACKUP_QUEUE: usize = 256;
 
+/// The default ownership lease: how long a node that stopped renewing
+/// (crashed, paused, partitioned) keeps other nodes from its documents.
+pub const DEFAULT_LEASE_TTL_MS: u64 = 10_000;
+
 /// Storage in a PostgreSQL database.
 pub struct PostgresStore {
     pool: Pool,
     runtime: Option<tokio::runtime::Runtime>,
+    node_id: String,
+    lease_ttl_ms: u64,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -141,10 +147,25 @@ impl PostgresStore {
         let store = Self {
             pool,
             runtime: Some(runtime),
+            node_id: format!("node-{}", crate::access::secret::random_hex(8)),
+            lease_ttl_ms: DEFAULT_LEASE_TTL_MS,
         };
         store.check_durability()?;
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Names this relay node (documents it owns are recorded under this id)
+    /// and sets its ownership lease length.
+    pub fn with_node(mut self, node_id: &str, lease_ttl_ms: u64) -> Self {
+        node_id.clone_into(&mut self.node_id);
+        self.lease_ttl_ms = lease_ttl_ms.max(1);
+        self
+    }
+
+    /// This relay node's id.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
     }
 
     /// Runs `work` on the store's runtime and waits for its result.
@@ -400,6 +421,32 @@ fn hash32(bytes: Vec<u8>) -> Result<[u8; 32], StorageError> {
         .map_err(|_| StorageError::Corrupt("hash is not 32 bytes".into()))
 }
 
+/// The (document, epoch) pairs of a batch this node still owns, locked
+/// until the commit ends.
+const FENCE: &str = "SELECT o.document, o.epoch FROM document_owner o
+     JOIN unnest($2::text[], $3::bigint[]) AS w(document, epoch)
+       ON o.document = w.document AND o.epoch = w.epoch
+     WHERE o.node_id = $1
+     FOR SHARE OF o";
+
+/// Takes a document that nobody owns, whose lease lapsed, or that this
+/// node owns already (a restart under the same node id), with a new epoch.
+const ACQUIRE: &str = "INSERT INTO document_owner (document, node_id, epoch, lease_until)
+     VALUES ($1, $2, 1, now() + $3::bigint * interval '1 millisecond')
+     ON CONFLICT (document) DO UPDATE SET
+         node_id = EXCLUDED.node_id,
+         epoch = document_owner.epoch + 1,
+         lease_until = EXCLUDED.lease_until
+     WHERE document_owner.node_id = EXCLUDED.node_id OR document_owner.lease_until < now()
+     RETURNING epoch";
+
+/// Extends the leases this node holds at the given epochs.
+const RENEW: &str =
+    "UPDATE document_owner o SET lease_until = now() + $4::bigint * interval '1 millisecond'
+     FROM unnest($2::text[], $3::bigint[]) AS h(document, epoch)
+     WHERE o.document = h.document AND o.epoch = h.epoch AND o.node_id = $1
+     RETURNING o.document";
+
 const APPEND: &str = "INSERT INTO chunks (document, seq, bytes)
      SELECT $1::text, COALESCE(MAX(seq), 0) + 1, $2::bytea FROM chunks WHERE document = $1::text";
 
@@ -430,36 +477,136 @@ impl DocumentStore for PostgresStore {
         })
     }
 
-    fn commit(&self, batch: &[DocumentWrite]) -> Result<(), StorageError> {
-        let writes: Vec<(String, bool, Vec<u8>)> = batch
+    fn commit(&self, batch: &[DocumentWrite]) -> Result<Committed, StorageError> {
+        let writes: Vec<(String, i64, bool, Vec<u8>)> = batch
             .iter()
-            .map(|w| match &w.write {
-                Write::Append(bytes) => (w.document.to_string(), false, bytes.clone()),
-                Write::Replace(bytes) => (w.document.to_string(), true, bytes.clone()),
+            .map(|w| {
+                let (is_replace, bytes) = match &w.write {
+                    Write::Append(bytes) => (false, bytes.clone()),
+                    Write::Replace(bytes) => (true, bytes.clone()),
+                };
+                (w.document.to_string(), signed(w.epoch), is_replace, bytes)
             })
             .collect();
-        self.block(|pool| async move {
+        let mut claimed: Vec<(String, i64)> = writes
+            .iter()
+            .map(|(id, epoch, ..)| (id.clone(), *epoch))
+            .collect();
+        claimed.sort();
+        claimed.dedup();
+        let node = self.node_id.clone();
+        let owned = self.block(|pool| async move {
             let mut client = pool.get().await.map_err(pool_error)?;
             let tx = client.transaction().await.map_err(pg)?;
+            // The fence: lock the ownership rows this batch writes under. A
+            // takeover that committed first changed (node, epoch), so its
+            // rows no longer match and those writes are skipped; one that
+            // comes later waits for this transaction, then sees its chunks.
+            let (ids, epochs): (Vec<String>, Vec<i64>) = claimed.into_iter().unzip();
+            let fence = tx.prepare_cached(FENCE).await.map_err(pg)?;
+            let owned: std::collections::HashSet<(String, i64)> = tx
+                .query(&fence, &[&node, &ids, &epochs])
+                .await
+                .map_err(pg)?
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect();
             let append = tx.prepare_cached(APPEND).await.map_err(pg)?;
             let replace = tx.prepare_cached(REPLACE).await.map_err(pg)?;
+            let allowed: Vec<&(String, i64, bool, Vec<u8>)> = writes
+                .iter()
+                .filter(|(id, epoch, ..)| owned.contains(&(id.clone(), *epoch)))
+                .collect();
+            let params: Vec<[&(dyn ToSql + Sync); 2]> = allowed
+                .iter()
+                .map(|(id, _, _, bytes)| [id as &(dyn ToSql + Sync), bytes as _])
+                .collect();
             // Pipelined: every statement is sent before the first answer is
             // read; one connection runs them in this order.
-            let params: Vec<[&(dyn ToSql + Sync); 2]> = writes
-                .iter()
-                .map(|(id, _, bytes)| [id as &(dyn ToSql + Sync), bytes as _])
-                .collect();
-            let statements = writes
+            let statements = allowed
                 .iter()
                 .zip(&params)
-                .map(|((_, is_replace, _), params)| {
+                .map(|((_, _, is_replace, _), params)| {
                     let statement = if *is_replace { &replace } else { &append };
                     tx.execute(statement, params)
                 });
             futures_util::future::try_join_all(statements)
                 .await
                 .map_err(pg)?;
-            tx.commit().await.map_err(pg)
+            tx.commit().await.map_err(pg)?;
+            Ok(owned)
+        })?;
+        let mut fenced: Vec<(DocumentId, u64)> = batch
+            .iter()
+            .filter(|w| !owned.contains(&(w.document.to_string(), signed(w.epoch))))
+            .map(|w| (w.document, w.epoch))
+            .collect();
+        fenced.sort();
+        fenced.dedup();
+        Ok(Committed { fenced })
+    }
+
+    fn lease_ttl_ms(&self) -> Option<u64> {
+        Some(self.lease_ttl_ms)
+    }
+
+    fn acquire(&self, document: &DocumentId) -> Result<u64, StorageError> {
+        let (id, node, ttl) = (
+            document.to_string(),
+            self.node_id.clone(),
+            signed(self.lease_ttl_ms),
+        );
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let taken = client
+                .query_opt(ACQUIRE, &[&id, &node, &ttl])
+                .await
+                .map_err(pg)?;
+            if let Some(row) = taken {
+                return Ok(millis(row.get(0)));
+            }
+            let owner = client
+                .query_opt(
+                    "SELECT node_id FROM document_owner WHERE document = $1",
+                    &[&id],
+                )
+                .await
+                .map_err(pg)?;
+            Err(StorageError::OwnedElsewhere {
+                node: owner.map_or_else(|| "(released meanwhile)".to_owned(), |row| row.get(0)),
+            })
+        })
+    }
+
+    fn renew(&self, held: &[(DocumentId, u64)]) -> Result<Vec<DocumentId>, StorageError> {
+        let (ids, epochs): (Vec<String>, Vec<i64>) = held
+            .iter()
+            .map(|(document, epoch)| (document.to_string(), signed(*epoch)))
+            .unzip();
+        let (node, ttl) = (self.node_id.clone(), signed(self.lease_ttl_ms));
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let rows = client
+                .query(RENEW, &[&node, &ids, &epochs, &ttl])
+                .await
+                .map_err(pg)?;
+            rows.iter().map(|row| parse_document(row.get(0))).collect()
+        })
+    }
+
+    fn release(&self, document: &DocumentId, epoch: u64) -> Result<(), StorageError> {
+        let (id, node, epoch) = (document.to_string(), self.node_id.clone(), signed(epoch));
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .execute(
+                    "UPDATE document_owner SET lease_until = now() - interval '1 millisecond'
+                     WHERE document = $1 AND node_id = $2 AND epoch = $3",
+                    &[&id, &node, &epoch],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(())
         })
     }
 

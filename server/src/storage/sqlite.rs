@@ -10,7 +10,7 @@ use rusqlite::{Connection, params};
 
 use super::records::{Device, Grant, Invite, Role};
 use super::{
-    AccessSnapshot, AccessStore, BackupRow, DocumentStore, DocumentWrite, StorageError,
+    AccessSnapshot, AccessStore, BackupRow, Committed, DocumentStore, DocumentWrite, StorageError,
     StoredDocument,
 };
 
@@ -176,10 +176,13 @@ impl DocumentStore for SqliteStore {
         Ok(out)
     }
 
-    fn commit(&self, batch: &[DocumentWrite]) -> Result<(), StorageError> {
+    fn commit(&self, batch: &[DocumentWrite]) -> Result<Committed, StorageError> {
         let mut conn = self.writer.lock().map_err(poisoned)?;
         let tx = conn.transaction()?;
-        for DocumentWrite { document, write } in batch {
+        for DocumentWrite {
+            document, write, ..
+        } in batch
+        {
             let id = document.to_string();
             match write {
                 Write::Append(bytes) => {
@@ -204,7 +207,7 @@ impl DocumentStore for SqliteStore {
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(Committed::default())
     }
 
     fn list(&self) -> Result<Vec<StoredDocument>, StorageError> {

@@ -83,11 +83,23 @@ impl DocumentStore for ScratchStore {
     fn load(&self, document: &DocumentId) -> Result<Option<Vec<u8>>, StorageError> {
         self.inner.load(document)
     }
-    fn commit(&self, batch: &[DocumentWrite]) -> Result<(), StorageError> {
+    fn commit(&self, batch: &[DocumentWrite]) -> Result<super::Committed, StorageError> {
         self.inner.commit(batch)
     }
     fn list(&self) -> Result<Vec<StoredDocument>, StorageError> {
         self.inner.list()
+    }
+    fn lease_ttl_ms(&self) -> Option<u64> {
+        self.inner.lease_ttl_ms()
+    }
+    fn acquire(&self, document: &DocumentId) -> Result<u64, StorageError> {
+        self.inner.acquire(document)
+    }
+    fn renew(&self, held: &[(DocumentId, u64)]) -> Result<Vec<DocumentId>, StorageError> {
+        self.inner.renew(held)
+    }
+    fn release(&self, document: &DocumentId, epoch: u64) -> Result<(), StorageError> {
+        self.inner.release(document, epoch)
     }
 }
 

@@ -11,17 +11,19 @@ use super::{
     StoredDocument,
 };
 
-fn append(document: DocumentId, bytes: &[u8]) -> DocumentWrite {
+fn append(document: DocumentId, epoch: u64, bytes: &[u8]) -> DocumentWrite {
     DocumentWrite {
         document,
         write: Write::Append(bytes.to_vec()),
+        epoch,
     }
 }
 
-fn replace(document: DocumentId, bytes: &[u8]) -> DocumentWrite {
+fn replace(document: DocumentId, epoch: u64, bytes: &[u8]) -> DocumentWrite {
     DocumentWrite {
         document,
         write: Write::Replace(bytes.to_vec()),
+        epoch,
     }
 }
 
@@ -61,13 +63,19 @@ fn appends_replace_and_reload(backend: Backend) {
     let store = backend.open();
     let id = DocumentId::from_bytes([1; 16]);
     let other = DocumentId::from_bytes([2; 16]);
+    let (e, o) = (store.acquire(&id).unwrap(), store.acquire(&other).unwrap());
     assert_eq!(store.load(&id).unwrap(), None);
-    store
-        .commit(&[append(id, &[1, 2]), append(other, &[5]), append(id, &[3])])
+    let done = store
+        .commit(&[
+            append(id, e, &[1, 2]),
+            append(other, o, &[5]),
+            append(id, e, &[3]),
+        ])
         .unwrap();
+    assert!(done.fenced.is_empty());
     assert_eq!(store.load(&id).unwrap(), Some(vec![1, 2, 3]));
-    store.commit(&[replace(id, &[9])]).unwrap();
-    store.commit(&[append(id, &[10])]).unwrap();
+    store.commit(&[replace(id, e, &[9])]).unwrap();
+    store.commit(&[append(id, e, &[10])]).unwrap();
     assert_eq!(store.load(&id).unwrap(), Some(vec![9, 10]));
     assert_eq!(store.load(&other).unwrap(), Some(vec![5]));
     let mut listed = store.list().unwrap();
@@ -92,9 +100,16 @@ fn appends_replace_and_reload(backend: Backend) {
 fn a_replace_and_appends_in_one_batch_keep_their_order(backend: Backend) {
     let store = backend.open();
     let id = DocumentId::from_bytes([3; 16]);
-    store.commit(&[append(id, b"a"), append(id, b"b")]).unwrap();
+    let e = store.acquire(&id).unwrap();
     store
-        .commit(&[append(id, b"c"), replace(id, b"S"), append(id, b"d")])
+        .commit(&[append(id, e, b"a"), append(id, e, b"b")])
+        .unwrap();
+    store
+        .commit(&[
+            append(id, e, b"c"),
+            replace(id, e, b"S"),
+            append(id, e, b"d"),
+        ])
         .unwrap();
     assert_eq!(store.load(&id).unwrap(), Some(b"Sd".to_vec()));
 }
@@ -102,12 +117,14 @@ fn a_replace_and_appends_in_one_batch_keep_their_order(backend: Backend) {
 fn a_large_batch_commits_whole(backend: Backend) {
     let store = backend.open();
     let documents: Vec<DocumentId> = (0..40u8).map(|n| DocumentId::from_bytes([n; 16])).collect();
+    let epochs: Vec<u64> = documents
+        .iter()
+        .map(|d| store.acquire(d).unwrap())
+        .collect();
     let batch: Vec<DocumentWrite> = (0..1024usize)
         .map(|n| {
-            append(
-                documents[n % documents.len()],
-                &[u8::try_from(n % 251).unwrap()],
-            )
+            let i = n % documents.len();
+            append(documents[i], epochs[i], &[u8::try_from(n % 251).unwrap()])
         })
         .collect();
     store.commit(&batch).unwrap();
@@ -172,7 +189,8 @@ fn postgres_schema_is_migrated_once_and_a_newer_one_is_refused() {
         super::migrations::latest(super::migrations::MIGRATIONS)
     );
     let id = DocumentId::from_bytes([6; 16]);
-    first.commit(&[append(id, b"kept")]).unwrap();
+    let epoch = first.acquire(&id).unwrap();
+    first.commit(&[append(id, epoch, b"kept")]).unwrap();
     drop(first);
     // Opening again migrates nothing and keeps the data.
     let second = PostgresStore::open(&url).unwrap();
@@ -227,8 +245,9 @@ fn a_postgres_backup_is_a_sqlite_database_with_everything() {
     source.claim(&grant(doc, "alice", Role::Owner)).unwrap();
     source.put_invite(&invite(doc, 3)).unwrap();
     source.revoke(&doc, "bob", 9).unwrap();
+    let epoch = source.acquire(&doc).unwrap();
     source
-        .commit(&[append(doc, b"one"), append(doc, b"two")])
+        .commit(&[append(doc, epoch, b"one"), append(doc, epoch, b"two")])
         .unwrap();
     let dir = scratch_dir();
     let target = dir.join("backup.sqlite3");
@@ -245,4 +264,96 @@ fn a_postgres_backup_is_a_sqlite_database_with_everything() {
     assert_eq!(copied.revocations, original.revocations);
     drop(copy);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Two relay nodes on one database, as two stores with their own node ids.
+fn two_nodes(lease_ttl_ms: u64) -> (PostgresStore, PostgresStore) {
+    let url = postgres_database();
+    (
+        PostgresStore::open(&url)
+            .unwrap()
+            .with_node("node-a", lease_ttl_ms),
+        PostgresStore::open(&url)
+            .unwrap()
+            .with_node("node-b", lease_ttl_ms),
+    )
+}
+
+#[test]
+fn postgres_one_owner_per_document_until_its_lease_lapses_then_the_old_owner_is_fenced() {
+    let (a, b) = two_nodes(400);
+    let doc = DocumentId::from_bytes([20; 16]);
+    let first = a.acquire(&doc).unwrap();
+    assert_eq!(first, 1);
+    match b.acquire(&doc) {
+        Err(StorageError::OwnedElsewhere { node }) => assert_eq!(node, "node-a"),
+        other => panic!("node b took a held document: {other:?}"),
+    }
+    assert!(
+        a.commit(&[append(doc, first, b"a1")])
+            .unwrap()
+            .fenced
+            .is_empty()
+    );
+    assert_eq!(a.renew(&[(doc, first)]).unwrap(), vec![doc]);
+
+    // Node a stops renewing (paused); once its lease lapses, b takes over.
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let second = b.acquire(&doc).unwrap();
+    assert_eq!(second, first + 1, "a takeover bumps the epoch");
+    assert_eq!(b.load(&doc).unwrap(), Some(b"a1".to_vec()));
+
+    // Node a wakes up and commits under its old epoch: refused, nothing written.
+    let other = DocumentId::from_bytes([21; 16]);
+    let other_epoch = a.acquire(&other).unwrap();
+    let done = a
+        .commit(&[
+            append(doc, first, b"stale"),
+            append(other, other_epoch, b"fine"),
+        ])
+        .unwrap();
+    assert_eq!(done.fenced, vec![(doc, first)]);
+    assert_eq!(
+        a.load(&other).unwrap(),
+        Some(b"fine".to_vec()),
+        "the rest commits"
+    );
+    assert!(
+        a.renew(&[(doc, first)]).unwrap().is_empty(),
+        "a's lease is gone"
+    );
+    assert!(
+        b.commit(&[append(doc, second, b"b1")])
+            .unwrap()
+            .fenced
+            .is_empty()
+    );
+    assert_eq!(b.load(&doc).unwrap(), Some(b"a1b1".to_vec()));
+}
+
+#[test]
+fn postgres_a_released_document_is_taken_at_once_and_a_restarted_node_retakes_its_own() {
+    let (a, b) = two_nodes(60_000);
+    let doc = DocumentId::from_bytes([22; 16]);
+    let first = a.acquire(&doc).unwrap();
+    // The same node id (a restart) takes its own document back at once,
+    // fencing whatever the previous process still had in flight.
+    let again = a.acquire(&doc).unwrap();
+    assert_eq!(again, first + 1);
+    assert_eq!(
+        a.commit(&[append(doc, first, b"old")]).unwrap().fenced,
+        vec![(doc, first)]
+    );
+    assert!(matches!(
+        b.acquire(&doc),
+        Err(StorageError::OwnedElsewhere { .. })
+    ));
+    // Releasing an old epoch changes nothing; the current one frees it.
+    a.release(&doc, first).unwrap();
+    assert!(matches!(
+        b.acquire(&doc),
+        Err(StorageError::OwnedElsewhere { .. })
+    ));
+    a.release(&doc, again).unwrap();
+    assert_eq!(b.acquire(&doc).unwrap(), again + 1);
 }

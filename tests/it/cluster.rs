@@ -1,0 +1,166 @@
+//! Several relay processes on one PostgreSQL database: one owner per
+//! document, leases, fenced commits. (Forwarding between nodes, access
+//! changes across nodes and drain are not built yet: each test registers
+//! its devices before starting the second node, and a client talks to the
+//! node that owns its document.)
+
+use std::time::Duration;
+
+use accord_shared::automerge::ROOT;
+use accord_shared::automerge::transaction::Transactable;
+use accord_shared::ids::DocumentId;
+
+use crate::helpers::{Relay, WAIT, content};
+
+/// Lease length for these tests: short, so takeovers happen within seconds.
+const LEASE_MS: u64 = 1_500;
+
+fn node(url: &str) -> Relay {
+    Relay::start_on_postgres(url, &["--lease-ttl-ms", &LEASE_MS.to_string()])
+}
+
+/// Every change hash in `hashes` is in `reader`'s copy of `id`.
+fn missing(
+    reader: &accord_server::client::Client,
+    id: DocumentId,
+    hashes: &[accord_shared::automerge::ChangeHash],
+) -> usize {
+    hashes
+        .iter()
+        .filter(|hash| {
+            reader
+                .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
+                .unwrap_or(true)
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_owner_loses_its_document_to_another_node_and_never_writes_after() {
+    let url = crate::postgres::database();
+    let a = node(&url);
+    let device = a.register("writer");
+    let writer_a = a.client(&device).await;
+    let id = writer_a
+        .create(|tx| tx.put(ROOT, "title", "on node a"))
+        .unwrap();
+    writer_a.wait_synced(id, WAIT).await.unwrap();
+    let b = node(&url);
+
+    // One owner: node b refuses the document node a holds and says why.
+    let early = b.client(&device).await;
+    early.open(id);
+    let reason = early.wait_closed(WAIT).await.unwrap();
+    assert!(reason.contains("moved to another relay node"), "{reason}");
+    assert!(b.metric("accord_ownership_refused_total") >= 1);
+
+    for i in 0..20i64 {
+        writer_a.change(id, |tx| tx.put(ROOT, "a", i)).unwrap();
+    }
+    writer_a.wait_synced(id, WAIT).await.unwrap();
+    let relay_a = writer_a.relay_peer().unwrap();
+    let acknowledged_by_a = writer_a.acknowledged_heads(id, &relay_a).unwrap();
+
+    // Node a freezes past its lease; node b takes the document over.
+    a.signal("STOP");
+    tokio::time::sleep(Duration::from_millis(LEASE_MS + 500)).await;
+    // Changes sent to the frozen node wait in its socket.
+    for i in 20..30i64 {
+        writer_a.change(id, |tx| tx.put(ROOT, "a", i)).unwrap();
+    }
+    let writer_b = b.client(&device).await;
+    writer_b.find(id, WAIT).await.unwrap();
+    assert_eq!(
+        missing(&writer_b, id, &acknowledged_by_a),
+        0,
+        "node b loaded everything node a acknowledged"
+    );
+    for i in 0..20i64 {
+        writer_b.change(id, |tx| tx.put(ROOT, "b", i)).unwrap();
+    }
+    writer_b.wait_synced(id, WAIT).await.unwrap();
+    let relay_b = writer_b.relay_peer().unwrap();
+    let acknowledged_by_b = writer_b.acknowledged_heads(id, &relay_b).unwrap();
+
+    // Node a wakes up: it must not write, and its client is sent away.
+    a.signal("CONT");
+    let reason = writer_a.wait_closed(WAIT).await.unwrap();
+    assert!(reason.contains("moved to another relay node"), "{reason}");
+    assert!(a.metric("accord_ownership_lost_total") >= 1);
+    assert_eq!(a.metric("accord_documents_owned"), 0);
+
+    // The writer reconnects to the owner; its unacknowledged tail resyncs.
+    writer_a.reconnect(&b.ws_url(&device.token)).await.unwrap();
+    writer_a.wait_synced(id, WAIT).await.unwrap();
+    let reader = b.client(&device).await;
+    reader.find(id, WAIT).await.unwrap();
+    reader
+        .wait_heads(id, &writer_a.heads(id), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(missing(&reader, id, &acknowledged_by_a), 0);
+    assert_eq!(missing(&reader, id, &acknowledged_by_b), 0);
+    assert_eq!(content(&reader, id)["a"], 29);
+    assert_eq!(content(&reader, id)["b"], 19);
+    // One owner row: node b, at the epoch its takeover made.
+    let b_node = std::fs::read_to_string(b.data_dir().join("node-id")).unwrap();
+    let name = url.rsplit('/').next().unwrap();
+    let owner = accord_testpg::Cluster::shared()
+        .psql(
+            name,
+            &format!("SELECT node_id || ' ' || epoch FROM document_owner WHERE document = '{id}'"),
+        )
+        .unwrap();
+    assert_eq!(owner, format!("{} 2", b_node.trim()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_of_the_owner_another_node_serves_everything_it_acknowledged() {
+    let url = crate::postgres::database();
+    let mut a = node(&url);
+    let device = a.register("writer");
+    let writer = a.client(&device).await;
+    let id = writer.create(|tx| tx.put(ROOT, "n", 0)).unwrap();
+    writer.wait_synced(id, WAIT).await.unwrap();
+    let b = node(&url);
+    let relay_a = writer.relay_peer().unwrap();
+    let mut acknowledged = Vec::new();
+    for i in 1..=200i64 {
+        writer.change(id, |tx| tx.put(ROOT, "n", i)).unwrap();
+        if let Some(heads) = writer.acknowledged_heads(id, &relay_a) {
+            acknowledged = heads;
+        }
+        if i % 40 == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    a.kill9();
+    assert!(!acknowledged.is_empty());
+
+    // Node b serves the document once a's lease lapses (the client retries
+    // meanwhile, as clients do against a load balancer).
+    let deadline = std::time::Instant::now() + WAIT;
+    let reader = loop {
+        let reader = b.client(&device).await;
+        if reader.find(id, Duration::from_secs(2)).await.is_ok() {
+            break reader;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node b never took over"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(
+        missing(&reader, id, &acknowledged),
+        0,
+        "acknowledged changes lost"
+    );
+    writer.reconnect(&b.ws_url(&device.token)).await.unwrap();
+    writer.wait_synced(id, WAIT).await.unwrap();
+    reader
+        .wait_heads(id, &writer.heads(id), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(content(&reader, id)["n"], 200);
+}
