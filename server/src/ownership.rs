@@ -16,6 +16,26 @@
 //! `requested_at + ttl - margin`: the store starts its `ttl` no earlier than
 //! it receives the request, so a node gives a lease up before any other
 //! node may take it, as long as the two clocks run at about the same rate.
+//!
+//! # Departures from the scale-out design (`shared/design/scale-out.md`)
+//! - **A lease per document** (`document_owner.lease_until`, renewed in one
+//!   batched `UPDATE` per node) instead of ownership that lasts while the
+//!   node's heartbeat row in `nodes` lives. It needs no node registry,
+//!   advisory-lock session or heartbeat loop before forwarding exists, and a
+//!   document's row alone says whether it may be taken. The cost: renewal
+//!   touches every owned row, and failover after a crash waits for the TTL
+//!   (no advisory-lock fast path yet). Both are worth revisiting with the
+//!   node links, when a `nodes` table is needed anyway.
+//! - **The fence is a `SELECT … FOR SHARE`** of the ownership rows in the
+//!   commit's transaction rather than `UPDATE documents SET last_seq`: only
+//!   the owner writes a document's chunks, so the sequence stays
+//!   `MAX(seq) + 1` and no counter row is written per commit. The row lock
+//!   gives the same two orders as the design's test (a takeover waits for an
+//!   in-flight commit; a commit after a takeover matches no row).
+//! - **The node id is kept in the data directory** instead of drawn at each
+//!   start, so a restarted node takes its own documents back at once (with a
+//!   new epoch, fencing anything its previous process had in flight) instead
+//!   of waiting for its old leases to lapse.
 
 use std::collections::HashMap;
 

@@ -164,3 +164,112 @@ async fn after_kill_9_of_the_owner_another_node_serves_everything_it_acknowledge
         .unwrap();
     assert_eq!(content(&reader, id)["n"], 200);
 }
+
+/// Retries `call` until it answers `status` (other nodes see a change
+/// within about a second).
+fn eventually(
+    what: &str,
+    mut call: impl FnMut() -> (u16, serde_json::Value),
+    status: u16,
+) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (got, body) = call();
+        if got == status {
+            return body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: still {got} {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_grants_and_revocations_made_on_one_node_hold_on_the_other() {
+    let url = crate::postgres::database();
+    let (a, b) = (node(&url), node(&url));
+    // Registered through node a, used on node b.
+    let (owner, guest) = (a.register("owner"), a.register("guest"));
+    eventually(
+        "node b knows the device",
+        || b.api("GET", "/api/me", Some(&owner.token), None),
+        200,
+    );
+    let writer = b.client(&owner).await;
+    let id = writer.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
+    writer.wait_synced(id, WAIT).await.unwrap();
+    // The invite is made and redeemed through node a; the guest syncs on b.
+    let body = serde_json::json!({"role": "editor", "party": "Beta", "expires_in_seconds": 600, "uses": 1});
+    let invite = eventually(
+        "node a knows the claim",
+        || {
+            a.api(
+                "POST",
+                &format!("/api/documents/{id}/invites"),
+                Some(&owner.token),
+                Some(&body),
+            )
+        },
+        201,
+    );
+    let code = serde_json::json!({ "code": invite["code"] });
+    let (status, _) = a.api(
+        "POST",
+        "/api/invites/redeem",
+        Some(&guest.token),
+        Some(&code),
+    );
+    assert_eq!(status, 200);
+    let guest_client = {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let client = b.client(&guest).await;
+            if client.find(id, Duration::from_secs(2)).await.is_ok() {
+                break client;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the grant never reached node b"
+            );
+        }
+    };
+
+    // Revoked through node a: node b stops the guest's sync of the document.
+    let (status, _) = a.api(
+        "DELETE",
+        &format!("/api/documents/{id}/grants/{}", guest.id),
+        Some(&owner.token),
+        None,
+    );
+    assert_eq!(status, 204);
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (status, grants) = b.api(
+            "GET",
+            &format!("/api/documents/{id}/grants"),
+            Some(&owner.token),
+            None,
+        );
+        assert_eq!(status, 200);
+        if grants.as_array().unwrap().len() == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node b never saw the revocation"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The hub was told in the same refresh; give it a moment to act.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    writer.change(id, |tx| tx.put(ROOT, "round", 1)).unwrap();
+    writer.wait_synced(id, WAIT).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        content(&guest_client, id)["round"],
+        0,
+        "the revoked device no longer receives through node b"
+    );
+}

@@ -226,7 +226,46 @@ fn a_wrong_invite_code_does_not_reload_the_access_tables() {
     access.register(KEY, "x", Some(&code), 2).unwrap();
 }
 
+/// Two relay nodes on one store: what one changes, the other sees after a refresh.
+fn refresh_sees_what_another_node_changed(backend: Backend) {
+    let (a, store) = control(backend, Registration::Open);
+    let b = AccessControl::load(store, Registration::Open).unwrap();
+    let (owner, owner_token) = a.register(KEY, "owner", None, 1).unwrap();
+    let (guest, guest_token) = a.register(KEY, "guest", None, 1).unwrap();
+    assert!(b.authenticate(&owner_token).is_err(), "not yet seen by b");
+    a.claim(doc(), &owner.id, "Acme", 2).unwrap();
+    let (code, _) = a
+        .create_invite(doc(), Some(&owner.id), &spec(Role::Editor, 10_000, 1), 3)
+        .unwrap();
+    a.redeem(&guest.id, &code, 4).unwrap();
+    assert_eq!(b.refresh().unwrap(), AccessChanges::default());
+    assert_eq!(b.authenticate(&guest_token).unwrap(), guest.id);
+    assert!(
+        matches!(b.check(&guest.id, &doc()), DocumentAccess::Granted(g) if g.role == Role::Editor)
+    );
+    // The single-use invite is spent for b too.
+    let (late, _) = b.register(KEY, "late", None, 5).unwrap();
+    assert!(matches!(
+        b.redeem(&late.id, &code, 6),
+        Err(AccessError::InviteUsedUp)
+    ));
+
+    a.revoke(&doc(), Some(&owner.id), &guest.id, 7).unwrap();
+    a.sign_out(&owner.id, &owner.id).unwrap();
+    let changes = b.refresh().unwrap();
+    assert_eq!(changes.revoked, vec![(guest.id.clone(), doc())]);
+    assert_eq!(changes.signed_out, vec![owner.id.clone()]);
+    assert_eq!(b.check(&guest.id, &doc()), DocumentAccess::Denied);
+    assert!(b.authenticate(&owner_token).is_err());
+    assert_eq!(
+        b.refresh().unwrap(),
+        AccessChanges::default(),
+        "nothing new"
+    );
+}
+
 each_backend!(
+    refresh_sees_what_another_node_changed,
     register_authenticate_and_survive_reload,
     claim_invite_redeem_and_revoke,
     expired_and_unknown_invites_are_refused_and_attempts_are_limited,
