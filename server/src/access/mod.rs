@@ -469,7 +469,14 @@ impl AccessControl {
             party,
             created_at: now,
         };
-        self.store.claim(&grant)?;
+        if let Err(error) = self.store.claim(&grant) {
+            if let StorageError::Conflict(_) = error {
+                // Another relay node claimed it first.
+                self.write().claimed.insert(document);
+                return Err(AccessError::AlreadyOwned);
+            }
+            return Err(error.into());
+        }
         let mut state = self.write();
         state.claimed.insert(document);
         state
@@ -723,7 +730,20 @@ impl AccessControl {
             party: invite.party.clone(),
             created_at: now,
         };
-        self.store.redeem(&updated, &grant)?;
+        if let Err(error) = self.store.redeem(&updated, &grant) {
+            if let StorageError::Conflict(_) = error {
+                // Another relay node spent a use first: take the stored
+                // count, so the next attempt decides on it.
+                if let Some(stored) = self.store.load_invite(&invite.code_hash)? {
+                    let left = stored.uses_left;
+                    self.write().invites.insert(stored.code_hash, stored);
+                    if left == 0 {
+                        return Err(AccessError::InviteUsedUp);
+                    }
+                }
+            }
+            return Err(error.into());
+        }
         let mut state = self.write();
         state.invites.insert(updated.code_hash, updated);
         state

@@ -264,7 +264,90 @@ fn refresh_sees_what_another_node_changed(backend: Backend) {
     );
 }
 
+/// Two relay nodes on one store, neither aware of the other's writes:
+/// concurrent claims of one document and redemptions of a single-use invite
+/// each have exactly one winner, decided by the store.
+fn claims_and_single_use_invites_have_one_winner_across_nodes(backend: Backend) {
+    let (a, store) = control(backend, Registration::Open);
+    let b = AccessControl::load(store, Registration::Open).unwrap();
+    let (owner_a, _) = a.register(KEY, "owner a", None, 1).unwrap();
+    let (owner_b, _) = a.register(KEY, "owner b", None, 1).unwrap();
+    let (guest_a, _) = a.register(KEY, "guest a", None, 1).unwrap();
+    let (guest_b, _) = a.register(KEY, "guest b", None, 1).unwrap();
+    b.refresh().unwrap();
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let race = |left: Box<dyn FnOnce() -> bool + Send>, right: Box<dyn FnOnce() -> bool + Send>| {
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let threads: Vec<_> = [left, right]
+            .into_iter()
+            .map(|attempt| {
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    attempt()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|won| *won)
+            .count()
+    };
+
+    let claim = |node: &Arc<AccessControl>, device: &str| -> Box<dyn FnOnce() -> bool + Send> {
+        let (node, device) = (node.clone(), device.to_owned());
+        Box::new(move || match node.claim(doc(), &device, "Acme", 2) {
+            Ok(_) => true,
+            Err(AccessError::AlreadyOwned) => false,
+            Err(other) => panic!("unexpected claim error: {other}"),
+        })
+    };
+    assert_eq!(race(claim(&a, &owner_a.id), claim(&b, &owner_b.id)), 1);
+    a.refresh().unwrap();
+    b.refresh().unwrap();
+    let granted = |node: &AccessControl, devices: [&str; 2]| -> Vec<String> {
+        devices
+            .into_iter()
+            .filter(|d| matches!(node.check(d, &doc()), DocumentAccess::Granted(_)))
+            .map(str::to_owned)
+            .collect()
+    };
+    let owners = granted(&a, [&owner_a.id, &owner_b.id]);
+    assert_eq!(owners.len(), 1, "one owner: {owners:?}");
+    assert_eq!(granted(&b, [&owner_a.id, &owner_b.id]), owners);
+    let owner = owners[0].clone();
+
+    let (code, _) = a
+        .create_invite(doc(), Some(&owner), &spec(Role::Editor, 10_000, 1), 3)
+        .unwrap();
+    b.refresh().unwrap();
+    let redeem =
+        |node: &Arc<AccessControl>, device: &str, code: &str| -> Box<dyn FnOnce() -> bool + Send> {
+            let (node, device, code) = (node.clone(), device.to_owned(), code.to_owned());
+            Box::new(move || match node.redeem(&device, &code, 4) {
+                Ok(_) => true,
+                Err(AccessError::InviteUsedUp) => false,
+                Err(other) => panic!("unexpected redeem error: {other}"),
+            })
+        };
+    assert_eq!(
+        race(
+            redeem(&a, &guest_a.id, &code),
+            redeem(&b, &guest_b.id, &code)
+        ),
+        1
+    );
+    a.refresh().unwrap();
+    assert_eq!(
+        granted(&a, [&guest_a.id, &guest_b.id]).len(),
+        1,
+        "one redemption landed"
+    );
+}
+
 each_backend!(
+    claims_and_single_use_invites_have_one_winner_across_nodes,
     refresh_sees_what_another_node_changed,
     register_authenticate_and_survive_reload,
     claim_invite_redeem_and_revoke,

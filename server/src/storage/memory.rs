@@ -125,7 +125,12 @@ impl AccessStore for MemoryStore {
 
     fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
         let mut access = self.access.lock().map_err(poisoned)?;
-        access.claimed.insert(grant.document);
+        if !access.claimed.insert(grant.document) {
+            return Err(StorageError::Conflict(format!(
+                "document {} is claimed already",
+                grant.document
+            )));
+        }
         access
             .grants
             .insert((grant.document, grant.device.clone()), grant.clone());
@@ -169,6 +174,12 @@ impl AccessStore for MemoryStore {
 
     fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
         let mut access = self.access.lock().map_err(poisoned)?;
+        let stored = access.invites.get(&invite.code_hash).map(|i| i.uses_left);
+        if stored != Some(invite.uses_left + 1) {
+            return Err(StorageError::Conflict(
+                "the invite was used meanwhile".into(),
+            ));
+        }
         access.invites.insert(invite.code_hash, invite.clone());
         access
             .grants

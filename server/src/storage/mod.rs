@@ -43,6 +43,10 @@ pub enum StorageError {
     /// The store refuses writes (for example after a disk error, or in tests).
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The record changed meanwhile (another relay node on a shared store
+    /// claimed the document or spent the invite first); nothing was written.
+    #[error("changed meanwhile: {0}")]
+    Conflict(String),
     /// Another relay node holds the document's ownership lease.
     #[error("document is owned by relay node {node}")]
     OwnedElsewhere {
@@ -162,7 +166,9 @@ pub trait AccessStore: Send + Sync {
     fn load_access(&self) -> Result<AccessSnapshot, StorageError>;
     /// Inserts or replaces a device.
     fn put_device(&self, device: &Device) -> Result<(), StorageError>;
-    /// Records a claimed document and its owner's grant, atomically.
+    /// Records a claimed document and its owner's grant, atomically; fails
+    /// with [`StorageError::Conflict`], writing nothing, when the document
+    /// is claimed already (by another relay node sharing the store).
     fn claim(&self, grant: &Grant) -> Result<(), StorageError>;
     /// Removes a grant and records the revocation, atomically.
     fn revoke(&self, document: &DocumentId, device: &str, now: u64) -> Result<(), StorageError>;
@@ -173,7 +179,10 @@ pub trait AccessStore: Send + Sync {
     fn load_invite(&self, code_hash: &[u8; 32]) -> Result<Option<Invite>, StorageError>;
     /// Inserts or replaces an invite (its remaining uses change on redemption).
     fn put_invite(&self, invite: &Invite) -> Result<(), StorageError>;
-    /// Stores an invite's decremented use count and the grant it created, atomically.
+    /// Stores an invite's decremented use count and the grant it created,
+    /// atomically; fails with [`StorageError::Conflict`], writing nothing,
+    /// unless the stored invite has exactly one use more than `invite`
+    /// (another relay node spent it meanwhile).
     fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError>;
 }
 

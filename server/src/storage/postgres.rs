@@ -802,13 +802,20 @@ impl AccessStore for PostgresStore {
         self.block(|pool| async move {
             let mut client = pool.get().await.map_err(pool_error)?;
             let tx = client.transaction().await.map_err(pg)?;
-            tx.execute(
-                "INSERT INTO claims (document, claimed_at) VALUES ($1, $2)
-                 ON CONFLICT (document) DO NOTHING",
-                &[&grant.0, &grant.4],
-            )
-            .await
-            .map_err(pg)?;
+            let inserted = tx
+                .execute(
+                    "INSERT INTO claims (document, claimed_at) VALUES ($1, $2)
+                     ON CONFLICT (document) DO NOTHING",
+                    &[&grant.0, &grant.4],
+                )
+                .await
+                .map_err(pg)?;
+            if inserted == 0 {
+                return Err(StorageError::Conflict(format!(
+                    "document {} is claimed already",
+                    grant.0
+                )));
+            }
             tx.execute(UPSERT_GRANT, &grant.params())
                 .await
                 .map_err(pg)?;
@@ -885,9 +892,20 @@ impl AccessStore for PostgresStore {
         self.block(|pool| async move {
             let mut client = pool.get().await.map_err(pool_error)?;
             let tx = client.transaction().await.map_err(pg)?;
-            tx.execute(UPSERT_INVITE, &invite.params())
+            // Compare-and-set on the use count: of two nodes spending the
+            // last use at once, the second matches no row.
+            let spent = tx
+                .execute(
+                    "UPDATE invites SET uses_left = $2::bigint WHERE code_hash = $1 AND uses_left = $2::bigint + 1",
+                    &[&invite.0, &invite.5],
+                )
                 .await
                 .map_err(pg)?;
+            if spent == 0 {
+                return Err(StorageError::Conflict(
+                    "the invite was used meanwhile".into(),
+                ));
+            }
             tx.execute(UPSERT_GRANT, &grant.params())
                 .await
                 .map_err(pg)?;

@@ -315,10 +315,16 @@ impl AccessStore for SqliteStore {
     fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
         let mut conn = self.writer.lock().map_err(poisoned)?;
         let tx = conn.transaction()?;
-        tx.execute(
+        let inserted = tx.execute(
             "INSERT OR IGNORE INTO claims (document, claimed_at) VALUES (?1, ?2)",
             params![grant.document.to_string(), signed(grant.created_at)],
         )?;
+        if inserted == 0 {
+            return Err(StorageError::Conflict(format!(
+                "document {} is claimed already",
+                grant.document
+            )));
+        }
         insert_grant(&tx, grant)?;
         tx.commit()?;
         Ok(())
@@ -363,7 +369,15 @@ impl AccessStore for SqliteStore {
     fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
         let mut conn = self.writer.lock().map_err(poisoned)?;
         let tx = conn.transaction()?;
-        insert_invite(&tx, invite)?;
+        let spent = tx.execute(
+            "UPDATE invites SET uses_left = ?2 WHERE code_hash = ?1 AND uses_left = ?2 + 1",
+            params![&invite.code_hash[..], i64::from(invite.uses_left)],
+        )?;
+        if spent == 0 {
+            return Err(StorageError::Conflict(
+                "the invite was used meanwhile".into(),
+            ));
+        }
         insert_grant(&tx, grant)?;
         tx.commit()?;
         Ok(())

@@ -168,9 +168,28 @@ fn access_records_round_trip(backend: Backend) {
 
     store.lift_revocation(&doc, "bob").unwrap();
     assert!(store.load_access().unwrap().revocations.is_empty());
-    // A second claim of a claimed document keeps it claimed once.
-    store.claim(&grant(doc, "alice", Role::Owner)).unwrap();
-    assert_eq!(store.load_access().unwrap().claimed, vec![doc]);
+    // A second claim of a claimed document is refused and writes nothing.
+    assert!(matches!(
+        store.claim(&grant(doc, "bob", Role::Owner)),
+        Err(StorageError::Conflict(_))
+    ));
+    let after = store.load_access().unwrap();
+    assert_eq!(after.claimed, vec![doc]);
+    assert_eq!(after.grants, vec![grant(doc, "alice", Role::Owner)]);
+    // A redemption decided on a stale use count is refused and writes nothing.
+    assert!(matches!(
+        store.redeem(&invite(doc, 1), &grant(doc, "carol", Role::Viewer)),
+        Err(StorageError::Conflict(_))
+    ));
+    store
+        .redeem(&invite(doc, 0), &grant(doc, "carol", Role::Viewer))
+        .unwrap();
+    assert!(matches!(
+        store.redeem(&invite(doc, 0), &grant(doc, "dave", Role::Viewer)),
+        Err(StorageError::Conflict(_))
+    ));
+    assert_eq!(store.load_invite(&[7; 32]).unwrap(), Some(invite(doc, 0)));
+    assert_eq!(store.load_access().unwrap().grants.len(), 2);
 }
 
 each_backend!(
