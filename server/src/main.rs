@@ -355,10 +355,27 @@ async fn serve(data_dir: &Path, location: &StoreLocation, args: ServeArgs) -> an
             }
         });
     }
-    accord_server::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down: committing queued writes");
-    })
-    .await?;
+    accord_server::serve(listener, state, stop_requested()).await?;
     Ok(())
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM (what service managers and orchestrators
+/// send): stop accepting, commit what is queued, hand documents back.
+async fn stop_requested() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch SIGTERM; only Ctrl-C stops the relay gracefully");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: committing queued writes, releasing documents");
 }

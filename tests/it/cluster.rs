@@ -274,3 +274,22 @@ async fn devices_grants_and_revocations_made_on_one_node_hold_on_the_other() {
         "the revoked device no longer receives through node b"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_hands_the_owners_documents_to_another_node_at_once() {
+    let url = crate::postgres::database();
+    // A lease far longer than the test: only a hand-off lets b in.
+    let long_lease = ["--lease-ttl-ms", "600000"];
+    let mut a = Relay::start_on_postgres(&url, &long_lease);
+    let device = a.register("writer");
+    let writer = a.client(&device).await;
+    let id = writer.create(|tx| tx.put(ROOT, "n", 1)).unwrap();
+    writer.wait_synced(id, WAIT).await.unwrap();
+    let b = Relay::start_on_postgres(&url, &long_lease);
+    a.signal("TERM");
+    let status = a.wait_exit(WAIT).expect("the relay exits on SIGTERM");
+    assert!(status.success(), "{status:?}");
+    let reader = b.client(&device).await;
+    reader.find(id, WAIT).await.unwrap();
+    assert_eq!(content(&reader, id)["n"], 1);
+}

@@ -189,6 +189,21 @@ impl Relay {
         assert!(status.success(), "kill -{signal} failed");
     }
 
+    /// Waits for the process to exit on its own; `None` if it still runs
+    /// after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("polling the relay") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The value of a counter or gauge on `/metrics`.
     pub fn metric(&self, name: &str) -> u64 {
         let (status, text) = http(self.addr, "GET", "/metrics", None, None);
