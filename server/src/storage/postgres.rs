@@ -57,6 +57,10 @@ const POOL_SIZE: usize = 16;
 /// How long a caller waits for a pooled connection or a new one.
 const POOL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Longest a statement may run unless the URL's `options` set
+/// `statement_timeout` themselves.
+const STATEMENT_TIMEOUT_MS: u64 = 30_000;
+
 /// Key of the advisory lock that serialises schema migrations.
 const MIGRATION_LOCK: i64 = 0x6163_636f_7264_0001;
 
@@ -116,8 +120,14 @@ impl PostgresStore {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StorageError::Postgres(format!("bad connection URL: {e}")))?;
-        let options = config.get_options().unwrap_or_default().to_owned();
-        config.options(format!("{options} -c synchronous_commit=on").trim());
+        let mut options = config.get_options().unwrap_or_default().to_owned();
+        options.push_str(" -c synchronous_commit=on");
+        // A stalled server must not hang the commit thread for ever: the
+        // statement fails, the document's peers reconnect and resync.
+        if !options.contains("statement_timeout") {
+            options.push_str(&format!(" -c statement_timeout={STATEMENT_TIMEOUT_MS}"));
+        }
+        config.options(options.trim());
         if config.get_application_name().is_none() {
             config.application_name("accord");
         }
