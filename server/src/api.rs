@@ -128,7 +128,11 @@ impl From<AccessError> for ApiError {
             }
             AccessError::InviteExpired | AccessError::InviteUsedUp => StatusCode::GONE,
             AccessError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            AccessError::AlreadyOwned => StatusCode::CONFLICT,
+            // Another relay node changed the record first: try again.
+            AccessError::AlreadyOwned
+            | AccessError::Storage(crate::storage::StorageError::Conflict(_)) => {
+                StatusCode::CONFLICT
+            }
             AccessError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         Self {

@@ -15,8 +15,9 @@ use crate::access::AccessControl;
 use crate::metrics::Metrics;
 use crate::now_ms;
 use crate::outbox::{Outbound, Outbox, OutboxError};
-use crate::persistence::Writer;
-use crate::storage::DocumentStore;
+use crate::ownership::{LeaseTimes, Leases, Renewal};
+use crate::persistence::{CommitFailure, Writer};
+use crate::storage::{DocumentStore, StorageError};
 use crate::text::for_log;
 
 /// Inputs to the hub.
@@ -49,7 +50,17 @@ pub(crate) enum HubInput {
     },
     Loaded {
         document: DocumentId,
-        result: Result<Option<Vec<u8>>, String>,
+        /// The stored bytes and the ownership epoch they were loaded under.
+        result: Result<(Option<Vec<u8>>, u64), LoadFailure>,
+        /// When ownership was requested (the lease counts from here).
+        requested_at: u64,
+    },
+    /// Time to check and renew ownership leases (shared stores only).
+    LeaseTick,
+    /// The store answered a lease renewal.
+    Renewed {
+        renewal: Renewal,
+        result: Result<Vec<DocumentId>, String>,
     },
     Committed {
         outcomes: Vec<crate::persistence::CommitOutcome>,
@@ -69,6 +80,15 @@ pub(crate) enum HubInput {
     Shutdown {
         done: oneshot::Sender<()>,
     },
+}
+
+/// Why a document could not be loaded.
+#[derive(Debug)]
+pub(crate) enum LoadFailure {
+    /// Another relay node owns it.
+    OwnedElsewhere(String),
+    /// Storage failed (its error's text).
+    Storage(String),
 }
 
 /// A cheap, cloneable way to talk to the hub.
@@ -186,6 +206,8 @@ struct Hub {
     writer: Writer,
     metrics: Arc<Metrics>,
     inputs: mpsc::UnboundedSender<HubInput>,
+    /// Ownership leases, when several nodes share the store.
+    leases: Option<Leases>,
 }
 
 /// Starts the hub task and its commit thread.
@@ -208,6 +230,22 @@ pub(crate) fn spawn(
     );
     let health = Arc::new(HubHealth::default());
     health.last_beat.store(now_ms(), Ordering::Release);
+    let leases = store
+        .lease_ttl_ms()
+        .map(|ttl| Leases::new(LeaseTimes::for_ttl(ttl)));
+    if let Some(leases) = &leases {
+        let ticker = inputs.clone();
+        let every = Duration::from_millis((leases.times().renew_every_ms / 2).max(10));
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(every);
+            loop {
+                interval.tick().await;
+                if ticker.send(HubInput::LeaseTick).is_err() {
+                    break;
+                }
+            }
+        });
+    }
     let mut hub = Hub {
         engine: make_engine(),
         access,
@@ -216,6 +254,7 @@ pub(crate) fn spawn(
         writer,
         metrics,
         inputs: inputs.clone(),
+        leases,
     };
     let ticker = inputs.clone();
     tokio::spawn(async move {
@@ -234,6 +273,16 @@ pub(crate) fn spawn(
             if let HubInput::Shutdown { done } = input {
                 let mut writer = std::mem::replace(&mut hub.writer, Writer::idle());
                 let _ = tokio::task::spawn_blocking(move || writer.finish()).await;
+                // Hand the documents back so other nodes need not wait for
+                // the leases to lapse.
+                let held = hub.leases.as_mut().map(Leases::clear).unwrap_or_default();
+                let store = hub.store.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    for (document, epoch) in held {
+                        let _ = store.release(&document, epoch);
+                    }
+                })
+                .await;
                 let _ = done.send(());
                 break;
             }
@@ -278,6 +327,12 @@ impl Hub {
     /// and sync again against the fresh engine.
     fn reset(&mut self, engine: Engine) {
         self.engine = engine;
+        // The fresh engine holds no document: give every lease back.
+        if let Some(leases) = &mut self.leases {
+            for (document, epoch) in leases.clear() {
+                self.release_in_background(document, epoch);
+            }
+        }
         for (_, connection) in self.connections.drain() {
             let _ = connection.outbox.try_send(Outbound::Close(
                 "the relay restarted its sync engine; reconnect".into(),
@@ -343,15 +398,30 @@ impl Hub {
                     self.run(now, Event::PeerDisconnected { peer });
                 }
             }
-            HubInput::Loaded { document, result } => match result {
-                Ok(stored) => self.run(now, Event::Loaded { document, stored }),
-                Err(reason) => self.run(now, Event::LoadFailed { document, reason }),
-            },
+            HubInput::Loaded {
+                document,
+                result,
+                requested_at,
+            } => self.loaded(now, document, result, requested_at),
             HubInput::Committed { outcomes } => {
-                for (document, seq, outcome) in outcomes {
-                    match outcome {
+                for outcome in outcomes {
+                    let (document, seq) = (outcome.document, outcome.seq);
+                    match outcome.result {
                         Ok(()) => self.run(now, Event::Persisted { document, seq }),
-                        Err(reason) => self.run(
+                        Err(CommitFailure::Fenced) => {
+                            Metrics::inc(&self.metrics.ownership_fenced);
+                            // A fence for an older epoch concerns a copy
+                            // already unloaded; only the current one moves.
+                            if self
+                                .leases
+                                .as_mut()
+                                .is_some_and(|l| l.fenced(&document, outcome.epoch))
+                            {
+                                tracing::warn!(%document, epoch = outcome.epoch, "commit fenced: another node owns the document now");
+                                self.run(now, Event::DocumentMoved { document });
+                            }
+                        }
+                        Err(CommitFailure::Storage(reason)) => self.run(
                             now,
                             Event::PersistFailed {
                                 document,
@@ -360,6 +430,25 @@ impl Hub {
                             },
                         ),
                     }
+                }
+            }
+            HubInput::LeaseTick => self.lease_tick(now),
+            HubInput::Renewed { renewal, result } => {
+                let Some(leases) = &mut self.leases else {
+                    return;
+                };
+                let lost = match result {
+                    Ok(kept) => leases.renewed(&renewal, &kept),
+                    Err(error) => {
+                        tracing::warn!(%error, "renewing ownership leases failed; retrying");
+                        leases.renewal_failed();
+                        Vec::new()
+                    }
+                };
+                for document in lost {
+                    Metrics::inc(&self.metrics.ownership_lost);
+                    tracing::warn!(%document, "ownership taken over by another node");
+                    self.run(now, Event::DocumentMoved { document });
                 }
             }
             HubInput::Revoked { device, document } => {
@@ -389,6 +478,70 @@ impl Hub {
             #[cfg(test)]
             HubInput::Panic => panic!("injected hub failure"),
         }
+    }
+
+    fn loaded(
+        &mut self,
+        now: u64,
+        document: DocumentId,
+        result: Result<(Option<Vec<u8>>, u64), LoadFailure>,
+        requested_at: u64,
+    ) {
+        match result {
+            Ok((stored, epoch)) => {
+                if let Some(leases) = &mut self.leases {
+                    leases.taken(document, epoch, requested_at);
+                    Metrics::inc(&self.metrics.ownership_acquired);
+                }
+                self.run(now, Event::Loaded { document, stored });
+                // Nobody waits for it any more: hand it back.
+                if self.engine.document(&document).is_none()
+                    && let Some(epoch) = self.leases.as_mut().and_then(|l| l.release(&document))
+                {
+                    self.release_in_background(document, epoch);
+                }
+            }
+            Err(LoadFailure::OwnedElsewhere(node)) => {
+                Metrics::inc(&self.metrics.ownership_refused);
+                tracing::info!(%document, %node, "document is owned by another node");
+                self.run(now, Event::DocumentMoved { document });
+            }
+            Err(LoadFailure::Storage(reason)) => {
+                self.run(now, Event::LoadFailed { document, reason });
+            }
+        }
+    }
+
+    fn lease_tick(&mut self, now: u64) {
+        let Some(leases) = &mut self.leases else {
+            return;
+        };
+        let tick = leases.tick(now);
+        self.metrics
+            .documents_owned
+            .store(leases.len() as u64, Ordering::Relaxed);
+        if let Some(renewal) = tick.renew {
+            let store = self.store.clone();
+            let inputs = self.inputs.clone();
+            tokio::task::spawn_blocking(move || {
+                let result = store.renew(&renewal.leases).map_err(|e| e.to_string());
+                let _ = inputs.send(HubInput::Renewed { renewal, result });
+            });
+        }
+        for document in tick.expired {
+            Metrics::inc(&self.metrics.ownership_lost);
+            tracing::warn!(%document, "ownership lease lapsed without renewal");
+            self.run(now, Event::DocumentMoved { document });
+        }
+    }
+
+    fn release_in_background(&self, document: DocumentId, epoch: u64) {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = store.release(&document, epoch) {
+                tracing::warn!(%document, %error, "releasing ownership failed; it lapses instead");
+            }
+        });
     }
 
     /// The peers connected as `device`.
@@ -437,16 +590,42 @@ impl Hub {
                 let store = self.store.clone();
                 let inputs = self.inputs.clone();
                 tokio::task::spawn_blocking(move || {
-                    let result = store.load(&document).map_err(|e| e.to_string());
-                    let _ = inputs.send(HubInput::Loaded { document, result });
+                    let requested_at = now_ms();
+                    // Ownership first: only the owner may read and then write.
+                    let result = store
+                        .acquire(&document)
+                        .and_then(|epoch| Ok((store.load(&document)?, epoch)))
+                        .map_err(|error| match error {
+                            StorageError::OwnedElsewhere { node } => {
+                                LoadFailure::OwnedElsewhere(node)
+                            }
+                            other => LoadFailure::Storage(other.to_string()),
+                        });
+                    let _ = inputs.send(HubInput::Loaded {
+                        document,
+                        result,
+                        requested_at,
+                    });
                 });
             }
             Effect::Persist {
                 document,
                 seq,
                 write,
-            } => self.writer.submit(document, seq, write),
-            Effect::Unloaded { document } => tracing::debug!(%document, "unloaded"),
+            } => match &self.leases {
+                None => self.writer.submit(document, seq, 0, write),
+                Some(leases) => match leases.epoch(&document, now) {
+                    Some(epoch) => self.writer.submit(document, seq, epoch, write),
+                    // The lease lapsed: nothing more may be written here.
+                    None => self.run(now, Event::DocumentMoved { document }),
+                },
+            },
+            Effect::Unloaded { document } => {
+                tracing::debug!(%document, "unloaded");
+                if let Some(epoch) = self.leases.as_mut().and_then(|l| l.release(&document)) {
+                    self.release_in_background(document, epoch);
+                }
+            }
             Effect::Notify(Notification::StorageFailed(document, reason)) => {
                 tracing::error!(%document, reason = %for_log(&reason), "storage failed; document unloaded, its peers disconnected");
             }

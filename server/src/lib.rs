@@ -15,6 +15,7 @@ mod hub;
 mod listener;
 pub mod metrics;
 mod outbox;
+pub mod ownership;
 mod peers;
 mod persistence;
 mod redirect;
@@ -64,6 +65,37 @@ pub struct AppState {
     peers: Arc<peers::PeerBindings>,
 }
 
+/// How often a relay on a shared store re-reads the access records that
+/// other nodes may have changed.
+const ACCESS_REFRESH: Duration = Duration::from_secs(1);
+
+/// Keeps the access cache in step with other relay nodes writing the same
+/// store, and stops the sync of grants revoked and devices signed out there.
+fn spawn_access_refresh(access: Arc<AccessControl>, hub: hub::HubHandle) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(ACCESS_REFRESH);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let refreshing = access.clone();
+            let changes = match tokio::task::spawn_blocking(move || refreshing.refresh()).await {
+                Ok(Ok(changes)) => changes,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "re-reading access records failed; retrying");
+                    continue;
+                }
+                Err(_) => continue,
+            };
+            for (device, document) in changes.revoked {
+                hub.send(hub::HubInput::Revoked { device, document });
+            }
+            for device in changes.signed_out {
+                hub.send(hub::HubInput::SignedOut { device });
+            }
+        }
+    });
+}
+
 /// Why the relay could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -92,6 +124,7 @@ impl AppState {
             let (peer, metadata) = (relay_peer.clone(), relay_metadata.clone());
             Box::new(move || Engine::new(peer.clone(), metadata.clone(), engine_config.clone()))
         };
+        let shared_store = storage.lease_ttl_ms().is_some();
         let document_store: Arc<dyn storage::DocumentStore> = storage;
         let hub = hub::spawn(
             make_engine,
@@ -101,6 +134,9 @@ impl AppState {
             Duration::from_secs(5),
             config.limits.hub_input_bytes,
         );
+        if shared_store {
+            spawn_access_refresh(access.clone(), hub.clone());
+        }
         Ok(Self {
             access,
             hub,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use accord_server::access::{AccessControl, InviteSpec, Registration, Role};
-use accord_server::storage::{DocumentStore, SqliteStore};
+use accord_server::storage::{AnyStore, Storage, StoreLocation};
 use accord_server::tls::Tls;
 use accord_server::{AppState, Config, Limits};
 use accord_shared::automerge::{AutoSerde, Automerge};
@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Accord relay: syncs and stores partnership documents"
 )]
 struct Cli {
-    /// Directory holding the database.
+    /// Directory holding the SQLite database (unused with `--store postgres://…`).
     #[arg(
         long,
         global = true,
@@ -29,6 +29,10 @@ struct Cli {
         default_value = "accord-data"
     )]
     data_dir: PathBuf,
+    /// Keep data in PostgreSQL instead: `postgres://user:password@host:port/database`.
+    /// The relay creates and migrates its tables itself.
+    #[arg(long, global = true, env = "ACCORD_STORE", hide_env_values = true)]
+    store: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,7 +47,8 @@ enum Command {
     /// Manage invites.
     #[command(subcommand)]
     Invite(InviteCommand),
-    /// Write a consistent copy of the database to a file.
+    /// Write a consistent copy of the database to a new SQLite file
+    /// (from PostgreSQL too: one snapshot, servable with `--data-dir`).
     Backup {
         /// Target file (must not exist).
         target: PathBuf,
@@ -100,6 +105,16 @@ struct ServeArgs {
     /// Serve `/metrics` (and `/healthz`) on this address instead of the main one.
     #[arg(long, env = "ACCORD_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// With `--store postgres://…`: this relay node's id, under which it
+    /// owns documents (default: kept in `--data-dir`/node-id, so a restarted
+    /// node takes its documents back at once). Give every node its own.
+    #[arg(long, env = "ACCORD_NODE_ID")]
+    node_id: Option<String>,
+    /// With `--store postgres://…`: how long a node's ownership of a
+    /// document lasts without renewal (renewed every quarter of it). After a
+    /// node dies, its documents wait this long for another node.
+    #[arg(long, env = "ACCORD_LEASE_TTL_MS", default_value_t = accord_server::storage::DEFAULT_LEASE_TTL_MS)]
+    lease_ttl_ms: u64,
     /// Milliseconds a client has to send request headers (and an idle
     /// kept-alive connection stays open; with TLS, also to finish the handshake).
     #[arg(long, env = "ACCORD_HEADER_READ_TIMEOUT_MS", default_value_t = Limits::default().header_read_timeout_ms)]
@@ -185,13 +200,17 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    std::fs::create_dir_all(&cli.data_dir)
-        .with_context(|| format!("creating {}", cli.data_dir.display()))?;
-    let database = cli.data_dir.join("accord.sqlite3");
+    let location = StoreLocation::choose(cli.store.as_deref(), &cli.data_dir)?;
+    if let StoreLocation::Sqlite(_) = location {
+        std::fs::create_dir_all(&cli.data_dir)
+            .with_context(|| format!("creating {}", cli.data_dir.display()))?;
+    }
+    let open =
+        || AnyStore::open(&location).with_context(|| format!("opening {}", location.describe()));
     match cli.command {
-        Command::Serve(args) => serve(&cli.data_dir, args),
+        Command::Serve(args) => serve(&cli.data_dir, &location, args),
         Command::Documents(DocumentsCommand::List) => {
-            let store = SqliteStore::open(&database)?;
+            let store = open()?.into_storage();
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<30} {:>8} {:>12}", "document", "chunks", "bytes")?;
             for doc in store.list()? {
@@ -208,7 +227,7 @@ fn main() -> anyhow::Result<()> {
             format,
             output,
         }) => {
-            let store = SqliteStore::open(&database)?;
+            let store = open()?.into_storage();
             let id = DocumentId::parse_url_or_id(&document)?;
             let bytes = store
                 .load(&id)?
@@ -234,7 +253,7 @@ fn main() -> anyhow::Result<()> {
             expires_in_hours,
             uses,
         }) => {
-            let store = Arc::new(SqliteStore::open(&database)?);
+            let store: Arc<dyn Storage> = open()?.into_storage();
             let access = AccessControl::load(store, Registration::Open)?;
             let id = DocumentId::parse_url_or_id(&document)?;
             let spec = InviteSpec {
@@ -255,7 +274,7 @@ fn main() -> anyhow::Result<()> {
             if target.exists() {
                 bail!("{} already exists", target.display());
             }
-            SqliteStore::open(&database)?.backup(&target)?;
+            open()?.backup(&target)?;
             eprintln!("backed up to {}", target.display());
             Ok(())
         }
@@ -273,8 +292,39 @@ fn storage_id(data_dir: &Path) -> anyhow::Result<String> {
     Ok(id)
 }
 
+/// The node id is kept in the data directory, like the storage id.
+fn node_id(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("node-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        return Ok(id.trim().to_owned());
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let id = format!("node-{}", accord_server::access::new_storage_suffix());
+    std::fs::write(&path, &id).with_context(|| format!("writing {}", path.display()))?;
+    Ok(id)
+}
+
 #[tokio::main]
-async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(data_dir: &Path, location: &StoreLocation, args: ServeArgs) -> anyhow::Result<()> {
+    let mut store =
+        AnyStore::open(location).with_context(|| format!("opening {}", location.describe()))?;
+    if let AnyStore::Postgres(postgres) = store {
+        let node_id = match &args.node_id {
+            Some(id) => id.clone(),
+            None => node_id(data_dir)?,
+        };
+        tracing::info!(node = %node_id, lease_ttl_ms = args.lease_ttl_ms, "relay node");
+        store = AnyStore::Postgres(postgres.with_node(&node_id, args.lease_ttl_ms));
+    }
+    let storage_id = match &store {
+        AnyStore::Sqlite(_) => storage_id(data_dir)?,
+        // Every relay on one database advertises the same storage id.
+        AnyStore::Postgres(store) => store.storage_id(&format!(
+            "accord-{}",
+            accord_server::access::new_storage_suffix()
+        ))?,
+    };
     let config = Config {
         listen: args.listen,
         data_dir: data_dir.to_owned(),
@@ -291,7 +341,7 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             header_read_timeout_ms: args.header_read_timeout_ms,
             ..Limits::default()
         },
-        storage_id: storage_id(data_dir)?,
+        storage_id,
         metrics: accord_server::config::MetricsAccess {
             token: args.metrics_token.filter(|t| !t.is_empty()),
             separate_listener: args.metrics_listen.is_some(),
@@ -301,14 +351,13 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
         (Some(cert), Some(key)) => Some(Tls::load(cert, key)?),
         _ => None,
     };
-    let store = Arc::new(SqliteStore::open(&config.database_path())?);
-    let state = AppState::start(&config, store)?;
+    let state = AppState::start(&config, store.into_storage())?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(%address, data_dir = %data_dir.display(), "relay listening");
+    tracing::info!(%address, store = %location.describe(), "relay listening");
     println!("accord relay listening on {scheme}://{address}");
     if let Some(tls) = &tls {
         reload_on_hangup(tls.clone())?;
@@ -346,19 +395,9 @@ async fn serve(data_dir: &Path, args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    // Ctrl-C or SIGTERM (what systemd and container runtimes send).
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("listening for SIGTERM")?;
-    let shutdown = async move {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        }
-        tracing::info!("shutting down: committing queued writes");
-    };
     match tls {
-        Some(tls) => accord_server::serve_tls(listener, state, tls, shutdown).await?,
-        None => accord_server::serve(listener, state, shutdown).await?,
+        Some(tls) => accord_server::serve_tls(listener, state, tls, stop_requested()).await?,
+        None => accord_server::serve(listener, state, stop_requested()).await?,
     }
     Ok(())
 }
@@ -379,4 +418,25 @@ fn reload_on_hangup(tls: Tls) -> anyhow::Result<()> {
         }
     });
     Ok(())
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM (what service managers and orchestrators
+/// send): stop accepting, commit what is queued, hand documents back.
+async fn stop_requested() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch SIGTERM; only Ctrl-C stops the relay gracefully");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: committing queued writes, releasing documents");
 }

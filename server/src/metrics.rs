@@ -37,6 +37,16 @@ pub struct Metrics {
     pub commit_failures: AtomicU64,
     /// Total commit time in microseconds.
     pub commit_micros: AtomicU64,
+    /// Document ownership leases this node holds (shared stores only).
+    pub documents_owned: AtomicU64,
+    /// Times this node took a document's ownership.
+    pub ownership_acquired: AtomicU64,
+    /// Times a load found the document owned by another node.
+    pub ownership_refused: AtomicU64,
+    /// Leases lost: not renewed in time, or taken over by another node.
+    pub ownership_lost: AtomicU64,
+    /// Writes the store refused because another node owns the document now.
+    pub ownership_fenced: AtomicU64,
 }
 
 impl Metrics {
@@ -123,6 +133,40 @@ impl Metrics {
             "Connections dropped for not reading.",
             get(&self.slow_clients_dropped).to_string(),
         );
+        for (name, kind, help, value) in [
+            (
+                "accord_documents_owned",
+                "gauge",
+                "Document ownership leases held by this node.",
+                &self.documents_owned,
+            ),
+            (
+                "accord_ownership_acquired_total",
+                "counter",
+                "Documents this node took ownership of.",
+                &self.ownership_acquired,
+            ),
+            (
+                "accord_ownership_refused_total",
+                "counter",
+                "Loads refused because another node owns the document.",
+                &self.ownership_refused,
+            ),
+            (
+                "accord_ownership_lost_total",
+                "counter",
+                "Leases that lapsed or were taken over.",
+                &self.ownership_lost,
+            ),
+            (
+                "accord_ownership_fenced_total",
+                "counter",
+                "Writes refused because another node owns the document now.",
+                &self.ownership_fenced,
+            ),
+        ] {
+            line(name, kind, help, get(value).to_string());
+        }
         line(
             "accord_hub_restarts_total",
             "counter",

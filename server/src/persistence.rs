@@ -11,9 +11,27 @@ use crate::storage::{DocumentStore, DocumentWrite};
 use accord_shared::engine::Write;
 use accord_shared::ids::DocumentId;
 
-/// How one write ended: its document, the sequence number it was submitted
-/// with, and the commit's error if the transaction failed.
-pub(crate) type CommitOutcome = (DocumentId, u64, Result<(), String>);
+/// How one write ended.
+#[derive(Debug, Clone)]
+pub(crate) struct CommitOutcome {
+    /// The document.
+    pub document: DocumentId,
+    /// The sequence number the write was submitted with.
+    pub seq: u64,
+    /// The ownership epoch it was made under.
+    pub epoch: u64,
+    /// Committed, or why not.
+    pub result: Result<(), CommitFailure>,
+}
+
+/// Why a write was not committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CommitFailure {
+    /// Another node owns the document now; nothing of it was written.
+    Fenced,
+    /// The transaction failed (the storage error's text).
+    Storage(String),
+}
 
 /// Most writes in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -57,12 +75,16 @@ impl Writer {
         }
     }
 
-    /// Queues a write.
-    pub fn submit(&self, document: DocumentId, seq: u64, write: Write) {
+    /// Queues a write made under ownership `epoch`.
+    pub fn submit(&self, document: DocumentId, seq: u64, epoch: u64, write: Write) {
         if let Some(jobs) = &self.jobs {
             let _ = jobs.send(Job {
                 seq,
-                write: DocumentWrite { document, write },
+                write: DocumentWrite {
+                    document,
+                    write,
+                    epoch,
+                },
             });
         }
     }
@@ -90,20 +112,30 @@ fn run(
                 Err(_) => break,
             }
         }
-        let (tickets, writes): (Vec<(DocumentId, u64)>, Vec<DocumentWrite>) = batch
-            .into_iter()
-            .map(|job| ((job.write.document, job.seq), job.write))
-            .unzip();
+        let (seqs, writes): (Vec<u64>, Vec<DocumentWrite>) =
+            batch.into_iter().map(|job| (job.seq, job.write)).unzip();
         let started = Instant::now();
         let result = store.commit(&writes);
         metrics.observe_commit(started.elapsed(), writes.len(), result.is_ok());
-        let outcome = result.map_err(|error| {
+        let result = result.map_err(|error| {
             tracing::error!(%error, writes = writes.len(), "group commit failed");
-            error.to_string()
+            CommitFailure::Storage(error.to_string())
         });
-        let outcomes = tickets
+        let outcomes = seqs
             .into_iter()
-            .map(|(document, seq)| (document, seq, outcome.clone()))
+            .zip(writes)
+            .map(|(seq, write)| CommitOutcome {
+                document: write.document,
+                seq,
+                epoch: write.epoch,
+                result: match &result {
+                    Err(failure) => Err(failure.clone()),
+                    Ok(done) if done.fenced.contains(&(write.document, write.epoch)) => {
+                        Err(CommitFailure::Fenced)
+                    }
+                    Ok(_) => Ok(()),
+                },
+            })
             .collect();
         committed(outcomes);
     }

@@ -9,7 +9,18 @@ use crate::helpers::{Relay, WAIT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_stream_of_edits_loses_nothing_acknowledged() {
-    let mut relay = Relay::start();
+    kill_9_loses_nothing_acknowledged(Relay::start()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_a_stream_of_edits_loses_nothing_acknowledged_on_postgres() {
+    let url = crate::postgres::database();
+    kill_9_loses_nothing_acknowledged(Relay::start_on_postgres(&url, &[])).await;
+}
+
+/// Three cycles of: a stream of edits, `kill -9` of the relay, a restart on
+/// the same store, and a fresh reader that must see every acknowledged change.
+async fn kill_9_loses_nothing_acknowledged(mut relay: Relay) {
     let device = relay.register("writer");
     for cycle in 0..3u32 {
         let writer = relay.client(&device).await;

@@ -113,6 +113,7 @@ pub struct Relay {
     args: Vec<String>,
     program: PathBuf,
     cwd: Option<PathBuf>,
+    store: Option<String>,
 }
 
 impl Relay {
@@ -144,7 +145,18 @@ impl Relay {
             args,
             program: program.to_owned(),
             cwd: cwd.map(Path::to_owned),
+            store: None,
         }
+    }
+
+    /// A relay keeping its data in the PostgreSQL database at `url`
+    /// (`--store`), with extra `accord serve` arguments.
+    pub fn start_on_postgres(url: &str, args: &[&str]) -> Self {
+        let mut all = vec!["--store", url];
+        all.extend_from_slice(args);
+        let mut relay = Self::start_with_args(&all);
+        relay.store = Some(url.to_owned());
+        relay
     }
 
     /// The data directory.
@@ -173,7 +185,7 @@ impl Relay {
             .unwrap_or(0)
     }
 
-    /// Sends the process a signal by name (`HUP`, `TERM`, …) with `kill`.
+    /// Sends the process a signal by name (`HUP`, `TERM`, `STOP`, `CONT`, …) with `kill`.
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .arg(format!("-{name}"))
@@ -202,14 +214,42 @@ impl Relay {
         self.addr = addr;
     }
 
-    /// Runs an operator subcommand against this relay's data directory.
+    /// Runs an operator subcommand against this relay's data directory
+    /// (or its PostgreSQL database).
     pub fn operator(&self, args: &[&str]) -> std::process::Output {
-        Command::new(relay_binary())
-            .arg("--data-dir")
-            .arg(self.data_dir())
+        let mut command = Command::new(relay_binary());
+        command.arg("--data-dir").arg(self.data_dir());
+        if let Some(url) = &self.store {
+            command.args(["--store", url]);
+        }
+        command
             .args(args)
             .output()
             .expect("running an accord subcommand")
+    }
+
+    /// Waits for the process to exit on its own; `None` if it still runs
+    /// after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("polling the relay") {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The value of a counter or gauge on `/metrics`.
+    pub fn metric(&self, name: &str) -> u64 {
+        let (status, text) = http(self.addr, "GET", "/metrics", None, None);
+        assert_eq!(status, 200, "{text}");
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no metric {name}"))
     }
 
     /// A JSON API call; returns the status and the parsed body (`Null` if empty).

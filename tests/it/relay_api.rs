@@ -54,7 +54,18 @@ async fn health_metrics_and_json_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_commands_list_export_invite_and_back_up() {
-    let relay = Relay::start();
+    operator_commands(Relay::start()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_list_export_invite_and_back_up_on_postgres() {
+    let url = crate::postgres::database();
+    operator_commands(Relay::start_on_postgres(&url, &[])).await;
+}
+
+/// `documents list/export`, `invite create` and `backup` against a running
+/// relay's store; the backup is an SQLite database the relay can read.
+async fn operator_commands(relay: Relay) {
     let device = relay.register("ops");
     let client = relay.client(&device).await;
     let id = client
@@ -109,6 +120,26 @@ async fn operator_commands_list_export_invite_and_back_up() {
         String::from_utf8_lossy(&backup.stderr)
     );
     assert!(std::fs::metadata(&target).unwrap().len() > 0);
+    let again = relay.operator(&["backup", target.to_str().unwrap()]);
+    assert!(!again.status.success(), "a backup never overwrites a file");
+
+    // The copy is a data directory's database: export the document from it.
+    let restored = TempDir::new("restored");
+    std::fs::copy(&target, restored.path().join("accord.sqlite3")).unwrap();
+    let exported = std::process::Command::new(crate::helpers::relay_binary())
+        .arg("--data-dir")
+        .arg(restored.path())
+        .args(["documents", "export", &id.to_string()])
+        .env_remove("ACCORD_STORE")
+        .output()
+        .unwrap();
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&exported.stdout).unwrap();
+    assert_eq!(json["title"], "Exported");
 }
 
 /// A GET whose whole response (head and body) comes back as text.

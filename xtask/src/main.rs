@@ -3,7 +3,7 @@
 //! - `run`: set up the web toolchain, build the web app and the relay, and
 //!   serve both on <http://127.0.0.1:8080> with SQLite in `./accord-data`.
 //! - `test`: set up everything the tests need (wasm toolchain, Chromium and
-//!   chromedriver, npm packages for the interop peers), build the web app,
+//!   chromedriver, PostgreSQL, npm packages for the interop peers), build the web app,
 //!   and run every test: native, wasm-in-Chromium, and end-to-end.
 //! - `lint`: `cargo fmt --check` and clippy with warnings denied (native and wasm).
 //! - `web`: only build the web app into `dist/`.
@@ -217,19 +217,41 @@ fn ensure_browser() -> anyhow::Result<()> {
     if present("chromium") && present("chromedriver") {
         return Ok(());
     }
-    let sudo = if Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-    {
-        ""
-    } else {
-        "sudo "
-    };
+    let sudo = if running_as_root() { "" } else { "sudo " };
     let script = format!(
         "{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq chromium chromium-driver"
     );
     step(Path::new("."), "sh", &["-c", &script])
+}
+
+/// Installs Debian's PostgreSQL when `pg_ctl` is missing: the storage and
+/// cluster tests start throwaway PostgreSQL servers of their own
+/// (`accord-testpg`), from the binaries under `/usr/lib/postgresql/*/bin`.
+fn ensure_postgres() -> anyhow::Result<()> {
+    let installed = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .any(|version| version.path().join("bin/pg_ctl").exists());
+    let on_path = Command::new("sh")
+        .args(["-c", "command -v pg_ctl"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if installed || on_path {
+        return Ok(());
+    }
+    let sudo = if running_as_root() { "" } else { "sudo " };
+    let script = format!(
+        "{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq postgresql"
+    );
+    step(Path::new("."), "sh", &["-c", &script])
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// Installs the JavaScript peers used by the interop tests.
@@ -250,6 +272,7 @@ fn ensure_interop_packages(root: &Path) -> anyhow::Result<()> {
 fn test(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     web::ensure_web_tools()?;
     ensure_browser()?;
+    ensure_postgres()?;
     ensure_interop_packages(root)?;
     let dist = web::build_web_if_changed(root)?;
     step(

@@ -17,7 +17,7 @@ use accord_shared::ids::DocumentId;
 use serde::{Deserialize, Serialize};
 
 pub use crate::storage::records::{Device, Grant, Invite, Role, UnknownRole};
-use crate::storage::{AccessStore, StorageError};
+use crate::storage::{AccessSnapshot, AccessStore, StorageError};
 pub use rate::RateLimiter;
 
 /// Whether anyone may register or only invitees.
@@ -109,6 +109,42 @@ struct State {
     revoked: HashSet<(DocumentId, String)>,
 }
 
+impl From<AccessSnapshot> for State {
+    fn from(snapshot: AccessSnapshot) -> Self {
+        let mut state = State::default();
+        for device in snapshot.devices {
+            state
+                .device_by_token
+                .insert(device.token_hash, device.id.clone());
+            state.devices.insert(device.id.clone(), device);
+        }
+        for grant in snapshot.grants {
+            state.claimed.insert(grant.document);
+            state
+                .grants
+                .entry(grant.document)
+                .or_default()
+                .insert(grant.device.clone(), grant);
+        }
+        for invite in snapshot.invites {
+            state.invites.insert(invite.code_hash, invite);
+        }
+        state.claimed.extend(snapshot.claimed);
+        state.revoked.extend(snapshot.revocations);
+        state
+    }
+}
+
+/// What other relay nodes changed in a shared store since the last read
+/// (see [`AccessControl::refresh`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AccessChanges {
+    /// (device, document) grants that are gone.
+    pub revoked: Vec<(String, DocumentId)>,
+    /// Devices whose token changed (signed out elsewhere).
+    pub signed_out: Vec<String>,
+}
+
 /// A grant check's answer for one device and document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DocumentAccess {
@@ -180,27 +216,7 @@ impl AccessControl {
         store: Arc<dyn AccessStore>,
         registration: Registration,
     ) -> Result<Self, AccessError> {
-        let snapshot = store.load_access()?;
-        let mut state = State::default();
-        for device in snapshot.devices {
-            state
-                .device_by_token
-                .insert(device.token_hash, device.id.clone());
-            state.devices.insert(device.id.clone(), device);
-        }
-        for grant in snapshot.grants {
-            state.claimed.insert(grant.document);
-            state
-                .grants
-                .entry(grant.document)
-                .or_default()
-                .insert(grant.device.clone(), grant);
-        }
-        for invite in snapshot.invites {
-            state.invites.insert(invite.code_hash, invite);
-        }
-        state.claimed.extend(snapshot.claimed);
-        state.revoked.extend(snapshot.revocations);
+        let state = State::from(store.load_access()?);
         Ok(Self {
             store,
             state: RwLock::new(state),
@@ -210,6 +226,39 @@ impl AccessControl {
             address_limiter: Mutex::new(RateLimiter::new(ATTEMPTS_PER_ADDRESS_PER_MINUTE, 60_000)),
             tickets: Mutex::new(tickets::Tickets::default()),
         })
+    }
+
+    /// Reads every access record from storage again and replaces the
+    /// cache with it: other relay nodes sharing the store (PostgreSQL)
+    /// register devices, grant, revoke and redeem there. Returns what
+    /// disappeared, so the caller can stop the sync it allowed.
+    pub fn refresh(&self) -> Result<AccessChanges, AccessError> {
+        let _serial = self.serial();
+        let fresh = State::from(self.store.load_access()?);
+        let mut state = self.write();
+        let mut changes = AccessChanges::default();
+        for (document, grants) in &state.grants {
+            for device in grants.keys() {
+                if !fresh
+                    .grants
+                    .get(document)
+                    .is_some_and(|g| g.contains_key(device))
+                {
+                    changes.revoked.push((device.clone(), *document));
+                }
+            }
+        }
+        for (id, device) in &state.devices {
+            if fresh
+                .devices
+                .get(id)
+                .is_some_and(|d| d.token_hash != device.token_hash)
+            {
+                changes.signed_out.push(id.clone());
+            }
+        }
+        *state = fresh;
+        Ok(changes)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -420,7 +469,14 @@ impl AccessControl {
             party,
             created_at: now,
         };
-        self.store.claim(&grant)?;
+        if let Err(error) = self.store.claim(&grant) {
+            if let StorageError::Conflict(_) = error {
+                // Another relay node claimed it first.
+                self.write().claimed.insert(document);
+                return Err(AccessError::AlreadyOwned);
+            }
+            return Err(error.into());
+        }
         let mut state = self.write();
         state.claimed.insert(document);
         state
@@ -674,7 +730,20 @@ impl AccessControl {
             party: invite.party.clone(),
             created_at: now,
         };
-        self.store.redeem(&updated, &grant)?;
+        if let Err(error) = self.store.redeem(&updated, &grant) {
+            if let StorageError::Conflict(_) = error {
+                // Another relay node spent a use first: take the stored
+                // count, so the next attempt decides on it.
+                if let Some(stored) = self.store.load_invite(&invite.code_hash)? {
+                    let left = stored.uses_left;
+                    self.write().invites.insert(stored.code_hash, stored);
+                    if left == 0 {
+                        return Err(AccessError::InviteUsedUp);
+                    }
+                }
+            }
+            return Err(error.into());
+        }
         let mut state = self.write();
         state.invites.insert(updated.code_hash, updated);
         state

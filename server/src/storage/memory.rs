@@ -10,7 +10,8 @@ use accord_shared::ids::DocumentId;
 
 use super::records::{Device, Grant, Invite};
 use super::{
-    AccessSnapshot, AccessStore, DocumentStore, DocumentWrite, StorageError, StoredDocument,
+    AccessSnapshot, AccessStore, Committed, DocumentStore, DocumentWrite, StorageError,
+    StoredDocument,
 };
 
 /// Storage held in process memory.
@@ -69,17 +70,20 @@ impl DocumentStore for MemoryStore {
             .map(|chunks| chunks.concat()))
     }
 
-    fn commit(&self, batch: &[DocumentWrite]) -> Result<(), StorageError> {
+    fn commit(&self, batch: &[DocumentWrite]) -> Result<Committed, StorageError> {
         self.check()?;
         let mut chunks = self.chunks.lock().map_err(poisoned)?;
-        for DocumentWrite { document, write } in batch {
+        for DocumentWrite {
+            document, write, ..
+        } in batch
+        {
             let stored = chunks.entry(*document).or_default();
             match write {
                 Write::Append(bytes) => stored.push(bytes.clone()),
                 Write::Replace(bytes) => *stored = vec![bytes.clone()],
             }
         }
-        Ok(())
+        Ok(Committed::default())
     }
 
     fn list(&self) -> Result<Vec<StoredDocument>, StorageError> {
@@ -121,7 +125,12 @@ impl AccessStore for MemoryStore {
 
     fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
         let mut access = self.access.lock().map_err(poisoned)?;
-        access.claimed.insert(grant.document);
+        if !access.claimed.insert(grant.document) {
+            return Err(StorageError::Conflict(format!(
+                "document {} is claimed already",
+                grant.document
+            )));
+        }
         access
             .grants
             .insert((grant.document, grant.device.clone()), grant.clone());
@@ -165,6 +174,12 @@ impl AccessStore for MemoryStore {
 
     fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
         let mut access = self.access.lock().map_err(poisoned)?;
+        let stored = access.invites.get(&invite.code_hash).map(|i| i.uses_left);
+        if stored != Some(invite.uses_left + 1) {
+            return Err(StorageError::Conflict(
+                "the invite was used meanwhile".into(),
+            ));
+        }
         access.invites.insert(invite.code_hash, invite.clone());
         access
             .grants

@@ -1,15 +1,25 @@
 //! Durable storage behind narrow, fallible traits so the relay can run on
-//! SQLite (the default), in memory (tests), or a future PostgreSQL backend.
+//! SQLite (the default), PostgreSQL (`--store postgres://…`), or in memory
+//! (tests).
 
+mod location;
 mod memory;
+pub mod migrations;
+mod postgres;
 pub mod records;
 mod sqlite;
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;
 
 use accord_shared::engine::Write;
 use accord_shared::ids::DocumentId;
 
 use self::records::{Device, Grant, Invite};
+pub use location::{AnyStore, SQLITE_FILE, StoreLocation, UnknownStore};
 pub use memory::MemoryStore;
+pub use postgres::{DEFAULT_LEASE_TTL_MS, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// Why storage failed.
@@ -18,6 +28,12 @@ pub enum StorageError {
     /// The SQLite layer failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL or the connection to it failed.
+    #[error("postgres: {0}")]
+    Postgres(String),
+    /// The PostgreSQL schema cannot be used by this build.
+    #[error("{0}")]
+    Schema(#[from] migrations::SchemaError),
     /// A filesystem operation failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
@@ -27,6 +43,16 @@ pub enum StorageError {
     /// The store refuses writes (for example after a disk error, or in tests).
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The record changed meanwhile (another relay node on a shared store
+    /// claimed the document or spent the invite first); nothing was written.
+    #[error("changed meanwhile: {0}")]
+    Conflict(String),
+    /// Another relay node holds the document's ownership lease.
+    #[error("document is owned by relay node {node}")]
+    OwnedElsewhere {
+        /// The owning node's id.
+        node: String,
+    },
 }
 
 /// One write of a group commit.
@@ -36,6 +62,19 @@ pub struct DocumentWrite {
     pub document: DocumentId,
     /// Append a chunk or replace all chunks with a snapshot.
     pub write: Write,
+    /// The ownership epoch the write was made under (see
+    /// [`DocumentStore::acquire`]); a shared store refuses the write when
+    /// this node no longer owns the document at this epoch.
+    pub epoch: u64,
+}
+
+/// What a group commit did besides committing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// (document, epoch) of the writes refused, in the same transaction,
+    /// because this node no longer owns the document at that epoch. Every
+    /// other write of the batch is committed.
+    pub fenced: Vec<(DocumentId, u64)>,
 }
 
 /// A stored document as listed by operators.
@@ -53,10 +92,57 @@ pub struct StoredDocument {
 pub trait DocumentStore: Send + Sync {
     /// All chunks of a document, concatenated in write order; `None` if never stored.
     fn load(&self, document: &DocumentId) -> Result<Option<Vec<u8>>, StorageError>;
-    /// Applies every write in one atomic, durable transaction (a group commit).
-    fn commit(&self, batch: &[DocumentWrite]) -> Result<(), StorageError>;
+    /// Applies every write in one atomic, durable transaction (a group
+    /// commit), except the fenced ones it reports.
+    fn commit(&self, batch: &[DocumentWrite]) -> Result<Committed, StorageError>;
     /// Every stored document with its size.
     fn list(&self) -> Result<Vec<StoredDocument>, StorageError>;
+
+    /// The ownership lease length when several relay nodes may share this
+    /// store, so that a node must own a document to serve it; `None` for a
+    /// store only one relay uses (then every node owns everything at epoch 0).
+    fn lease_ttl_ms(&self) -> Option<u64> {
+        None
+    }
+    /// Takes ownership of `document` for this node before it is loaded,
+    /// returning the new epoch; [`StorageError::OwnedElsewhere`] while
+    /// another node's lease is valid.
+    fn acquire(&self, _document: &DocumentId) -> Result<u64, StorageError> {
+        Ok(0)
+    }
+    /// Renews this node's leases; returns the documents still owned at the
+    /// given epochs (the others were taken over).
+    fn renew(&self, held: &[(DocumentId, u64)]) -> Result<Vec<DocumentId>, StorageError> {
+        Ok(held.iter().map(|(document, _)| *document).collect())
+    }
+    /// Gives up ownership at `epoch` so another node may take the document at once.
+    fn release(&self, _document: &DocumentId, _epoch: u64) -> Result<(), StorageError> {
+        Ok(())
+    }
+}
+
+/// One row of a backup, in the order a backup streams them.
+#[derive(Debug, Clone)]
+pub enum BackupRow {
+    /// A registered device.
+    Device(Device),
+    /// A grant.
+    Grant(Grant),
+    /// An invite.
+    Invite(Invite),
+    /// A claimed document and when it was claimed (ms since the Unix epoch).
+    Claim(DocumentId, u64),
+    /// A revocation: document, device, when (ms since the Unix epoch).
+    Revocation(DocumentId, String, u64),
+    /// One stored chunk of a document.
+    Chunk {
+        /// The document.
+        document: DocumentId,
+        /// Its position among the document's chunks.
+        seq: i64,
+        /// The Automerge bytes.
+        bytes: Vec<u8>,
+    },
 }
 
 /// Everything the access rules persist.
@@ -80,7 +166,9 @@ pub trait AccessStore: Send + Sync {
     fn load_access(&self) -> Result<AccessSnapshot, StorageError>;
     /// Inserts or replaces a device.
     fn put_device(&self, device: &Device) -> Result<(), StorageError>;
-    /// Records a claimed document and its owner's grant, atomically.
+    /// Records a claimed document and its owner's grant, atomically; fails
+    /// with [`StorageError::Conflict`], writing nothing, when the document
+    /// is claimed already (by another relay node sharing the store).
     fn claim(&self, grant: &Grant) -> Result<(), StorageError>;
     /// Removes a grant and records the revocation, atomically.
     fn revoke(&self, document: &DocumentId, device: &str, now: u64) -> Result<(), StorageError>;
@@ -91,7 +179,10 @@ pub trait AccessStore: Send + Sync {
     fn load_invite(&self, code_hash: &[u8; 32]) -> Result<Option<Invite>, StorageError>;
     /// Inserts or replaces an invite (its remaining uses change on redemption).
     fn put_invite(&self, invite: &Invite) -> Result<(), StorageError>;
-    /// Stores an invite's decremented use count and the grant it created, atomically.
+    /// Stores an invite's decremented use count and the grant it created,
+    /// atomically; fails with [`StorageError::Conflict`], writing nothing,
+    /// unless the stored invite has exactly one use more than `invite`
+    /// (another relay node spent it meanwhile).
     fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError>;
 }
 

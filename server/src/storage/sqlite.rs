@@ -10,7 +10,8 @@ use rusqlite::{Connection, params};
 
 use super::records::{Device, Grant, Invite, Role};
 use super::{
-    AccessSnapshot, AccessStore, DocumentStore, DocumentWrite, StorageError, StoredDocument,
+    AccessSnapshot, AccessStore, BackupRow, Committed, DocumentStore, DocumentWrite, StorageError,
+    StoredDocument,
 };
 
 const SCHEMA: &str = "
@@ -96,6 +97,43 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Writes every row of a backup in one transaction (into a new
+    /// database: rows already present are replaced). The first error,
+    /// from `rows` or from SQLite, rolls everything back.
+    pub fn import(
+        &self,
+        rows: impl Iterator<Item = Result<BackupRow, StorageError>>,
+    ) -> Result<(), StorageError> {
+        let mut conn = self.writer.lock().map_err(poisoned)?;
+        let tx = conn.transaction()?;
+        for row in rows {
+            match row? {
+                BackupRow::Device(device) => tx.execute(
+                    "INSERT OR REPLACE INTO devices (id, public_key, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![device.id, &device.public_key[..], device.name, &device.token_hash[..], signed(device.created_at)],
+                ).map(drop)?,
+                BackupRow::Grant(grant) => insert_grant(&tx, &grant)?,
+                BackupRow::Invite(invite) => insert_invite(&tx, &invite)?,
+                BackupRow::Claim(document, at) => tx.execute(
+                    "INSERT OR REPLACE INTO claims (document, claimed_at) VALUES (?1, ?2)",
+                    params![document.to_string(), signed(at)],
+                ).map(drop)?,
+                BackupRow::Revocation(document, device, at) => tx.execute(
+                    "INSERT OR REPLACE INTO revocations (document, device, revoked_at) VALUES (?1, ?2, ?3)",
+                    params![document.to_string(), device, signed(at)],
+                ).map(drop)?,
+                BackupRow::Chunk { document, seq, bytes } => tx.execute(
+                    "INSERT OR REPLACE INTO chunks (document, seq, bytes) VALUES (?1, ?2, ?3)",
+                    params![document.to_string(), seq, bytes],
+                ).map(drop)?,
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
 fn poisoned<T>(_: T) -> StorageError {
     StorageError::Unavailable("a previous storage operation panicked".into())
 }
@@ -138,10 +176,13 @@ impl DocumentStore for SqliteStore {
         Ok(out)
     }
 
-    fn commit(&self, batch: &[DocumentWrite]) -> Result<(), StorageError> {
+    fn commit(&self, batch: &[DocumentWrite]) -> Result<Committed, StorageError> {
         let mut conn = self.writer.lock().map_err(poisoned)?;
         let tx = conn.transaction()?;
-        for DocumentWrite { document, write } in batch {
+        for DocumentWrite {
+            document, write, ..
+        } in batch
+        {
             let id = document.to_string();
             match write {
                 Write::Append(bytes) => {
@@ -166,7 +207,7 @@ impl DocumentStore for SqliteStore {
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(Committed::default())
     }
 
     fn list(&self) -> Result<Vec<StoredDocument>, StorageError> {
@@ -274,10 +315,16 @@ impl AccessStore for SqliteStore {
     fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
         let mut conn = self.writer.lock().map_err(poisoned)?;
         let tx = conn.transaction()?;
-        tx.execute(
+        let inserted = tx.execute(
             "INSERT OR IGNORE INTO claims (document, claimed_at) VALUES (?1, ?2)",
             params![grant.document.to_string(), signed(grant.created_at)],
         )?;
+        if inserted == 0 {
+            return Err(StorageError::Conflict(format!(
+                "document {} is claimed already",
+                grant.document
+            )));
+        }
         insert_grant(&tx, grant)?;
         tx.commit()?;
         Ok(())
@@ -322,7 +369,15 @@ impl AccessStore for SqliteStore {
     fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
         let mut conn = self.writer.lock().map_err(poisoned)?;
         let tx = conn.transaction()?;
-        insert_invite(&tx, invite)?;
+        let spent = tx.execute(
+            "UPDATE invites SET uses_left = ?2 WHERE code_hash = ?1 AND uses_left = ?2 + 1",
+            params![&invite.code_hash[..], i64::from(invite.uses_left)],
+        )?;
+        if spent == 0 {
+            return Err(StorageError::Conflict(
+                "the invite was used meanwhile".into(),
+            ));
+        }
         insert_grant(&tx, grant)?;
         tx.commit()?;
         Ok(())
@@ -379,53 +434,4 @@ fn insert_invite(conn: &Connection, invite: &Invite) -> Result<(), StorageError>
         ],
     )?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn appends_replace_and_reload() {
-        let dir = std::env::temp_dir().join(format!("accord-sqlite-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = SqliteStore::open(&dir.join("t.sqlite3")).unwrap();
-        let id = DocumentId::from_bytes([1; 16]);
-        assert_eq!(store.load(&id).unwrap(), None);
-        store
-            .commit(&[
-                DocumentWrite {
-                    document: id,
-                    write: Write::Append(vec![1, 2]),
-                },
-                DocumentWrite {
-                    document: id,
-                    write: Write::Append(vec![3]),
-                },
-            ])
-            .unwrap();
-        assert_eq!(store.load(&id).unwrap(), Some(vec![1, 2, 3]));
-        store
-            .commit(&[DocumentWrite {
-                document: id,
-                write: Write::Replace(vec![9]),
-            }])
-            .unwrap();
-        store
-            .commit(&[DocumentWrite {
-                document: id,
-                write: Write::Append(vec![10]),
-            }])
-            .unwrap();
-        assert_eq!(store.load(&id).unwrap(), Some(vec![9, 10]));
-        assert_eq!(
-            store.list().unwrap(),
-            vec![StoredDocument {
-                document: id,
-                chunks: 2,
-                bytes: 2
-            }]
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 }

@@ -97,6 +97,14 @@ pub enum Event {
         /// The document.
         document: DocumentId,
     },
+    /// Relay role: this replica may no longer serve the document (another
+    /// relay node owns it now). It is unloaded and every peer holding it is
+    /// told so and disconnected, so that it reconnects and syncs again
+    /// against the owner; nothing it sent is assumed stored.
+    DocumentMoved {
+        /// The document.
+        document: DocumentId,
+    },
     /// Periodic housekeeping (idle documents are unloaded).
     Tick,
 }

@@ -221,6 +221,7 @@ impl Engine {
                     fx.push(Effect::Unloaded { document });
                 }
             }
+            Event::DocumentMoved { document } => self.document_moved(document, &mut fx),
             Event::Tick => self.unload_idle(now, &mut fx),
         }
         fx
@@ -514,6 +515,23 @@ impl Engine {
         }
         fx.push(Effect::Unloaded { document: id });
         fx.push(Effect::Notify(Notification::StorageFailed(id, reason)));
+    }
+
+    fn document_moved(&mut self, id: DocumentId, fx: &mut Effects) {
+        let Some(entry) = self.docs.remove(&id) else {
+            return;
+        };
+        for peer in entry.peers.into_keys() {
+            if let Some(p) = self.peers.get_mut(&peer) {
+                p.documents.remove(&id);
+            }
+            Self::reject(
+                peer,
+                format!("document {id} moved to another relay node; reconnect"),
+                fx,
+            );
+        }
+        fx.push(Effect::Unloaded { document: id });
     }
 
     /// Sends each peer of the document whatever sync message it now needs.

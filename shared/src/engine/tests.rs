@@ -547,6 +547,39 @@ fn storage_failure_drops_peers_of_that_document_and_reports() {
     assert_eq!(net.relay.loaded_documents(), 0);
 }
 
+#[test]
+fn a_moved_document_is_unloaded_and_its_peers_told_to_reconnect() {
+    let mut net = Net::new();
+    net.add_client("a");
+    net.add_client("b");
+    let (moved, kept) = (doc_id(10), doc_id(11));
+    net.create("a", moved, "x");
+    net.create("b", kept, "y");
+    net.run();
+    let fx = net
+        .relay
+        .handle(net.now, Event::DocumentMoved { document: moved });
+    let rejected: Vec<&PeerId> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Disconnect { peer, reason } => {
+                assert!(reason.contains("moved to another relay node"));
+                Some(peer)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rejected, vec![&pid("a")]);
+    assert!(fx.contains(&Effect::Unloaded { document: moved }));
+    assert_eq!(net.relay.loaded_documents(), 1, "the other document stays");
+    // Moving a document that is not loaded does nothing.
+    assert!(
+        net.relay
+            .handle(net.now, Event::DocumentMoved { document: moved })
+            .is_empty()
+    );
+}
+
 #[derive(Debug, Clone)]
 enum Step {
     Edit { client: usize, value: i64 },

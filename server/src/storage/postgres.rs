@@ -1,0 +1,925 @@
+//! PostgreSQL storage (`accord serve --store postgres://…`), with
+//! `tokio-postgres` and a `deadpool-postgres` pool; plain SQL, no ORM.
+//!
+//! # Durability
+//! Every connection runs with `synchronous_commit = on`, and the relay
+//! refuses to start when the server runs with `fsync = off`: a commit
+//! returns only once PostgreSQL has flushed its WAL, so, as with SQLite's
+//! `synchronous=FULL`, the relay advertises heads only after they are
+//! durable. (A standby makes them survive the primary's loss only with
+//! `synchronous_standby_names`; see the README.)
+//!
+//! # Bridging the synchronous storage traits
+//! [`DocumentStore`] and [`AccessStore`] stay synchronous. Their callers are
+//! the group-commit writer (a dedicated OS thread that must block until a
+//! transaction is durable before it reports), document loads (already on
+//! `spawn_blocking`), operator commands (no runtime at all), and the access
+//! rules, which decide under a `std::sync::Mutex` and write through the
+//! store before they answer, exactly as with SQLite's blocking fsync.
+//! Making the traits async would turn that mutex into an async one held
+//! across awaits and change every caller for no gain in what is awaited.
+//!
+//! So the store owns a small tokio runtime of its own (two threads named
+//! `accord-pg`) that runs the connections and their futures; a trait method
+//! spawns its query there and waits for the answer on a std channel. This
+//! works from any thread, inside or outside the relay's runtime, unlike
+//! `Handle::block_on`, which panics inside an async context. A caller on the
+//! relay's runtime blocks its worker for the round trip, as it blocks today
+//! for SQLite's fsync.
+//!
+//! # Schema
+//! The relay creates and migrates it at start ([`super::migrations`]), in
+//! one transaction under an advisory lock so that several relays starting
+//! at once on one database migrate it once.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use accord_shared::engine::Write;
+use accord_shared::ids::DocumentId;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use futures_util::TryStreamExt;
+use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+
+use super::migrations::{self, MIGRATIONS, MIGRATIONS_TABLE};
+use super::records::{Device, Grant, Invite, Role};
+use super::{
+    AccessSnapshot, AccessStore, BackupRow, Committed, DocumentStore, DocumentWrite, SqliteStore,
+    StorageError, StoredDocument,
+};
+
+/// Most pooled connections per relay process.
+const POOL_SIZE: usize = 16;
+
+/// How long a caller waits for a pooled connection or a new one.
+const POOL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest a statement may run unless the URL's `options` set
+/// `statement_timeout` themselves.
+const STATEMENT_TIMEOUT_MS: u64 = 30_000;
+
+/// Key of the advisory lock that serialises schema migrations.
+const MIGRATION_LOCK: i64 = 0x6163_636f_7264_0001;
+
+/// Rows in flight between the backup reader and the SQLite writer.
+const BACKUP_QUEUE: usize = 256;
+
+/// The default ownership lease: how long a node that stopped renewing
+/// (crashed, paused, partitioned) keeps other nodes from its documents.
+pub const DEFAULT_LEASE_TTL_MS: u64 = 10_000;
+
+/// Storage in a PostgreSQL database.
+pub struct PostgresStore {
+    pool: Pool,
+    runtime: Option<tokio::runtime::Runtime>,
+    node_id: String,
+    lease_ttl_ms: u64,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+impl From<tokio_postgres::Error> for StorageError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        // The driver's Display hides the server's message; its source has it.
+        let detail = error
+            .as_db_error()
+            .map(|db| format!("{}: {}", db.severity(), db.message()));
+        Self::Postgres(match detail {
+            Some(detail) => detail,
+            None => match std::error::Error::source(&error) {
+                Some(source) => format!("{error}: {source}"),
+                None => error.to_string(),
+            },
+        })
+    }
+}
+
+fn pg(error: tokio_postgres::Error) -> StorageError {
+    StorageError::from(error)
+}
+
+fn pool_error(error: deadpool_postgres::PoolError) -> StorageError {
+    match error {
+        deadpool_postgres::PoolError::Backend(error) => pg(error),
+        other => StorageError::Postgres(format!("connection pool: {other}")),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user@host:port/db`),
+    /// checks the server's durability settings, and creates or migrates the
+    /// schema.
+    pub fn open(url: &str) -> Result<Self, StorageError> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StorageError::Postgres(format!("bad connection URL: {e}")))?;
+        let mut options = config.get_options().unwrap_or_default().to_owned();
+        options.push_str(" -c synchronous_commit=on");
+        // A stalled server must not hang the commit thread for ever: the
+        // statement fails, the document's peers reconnect and resync.
+        if !options.contains("statement_timeout") {
+            options.push_str(&format!(" -c statement_timeout={STATEMENT_TIMEOUT_MS}"));
+        }
+        config.options(options.trim());
+        if config.get_application_name().is_none() {
+            config.application_name("accord");
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("accord-pg")
+            .enable_all()
+            .build()?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = {
+            let _entered = runtime.enter();
+            Pool::builder(manager)
+                .max_size(POOL_SIZE)
+                .runtime(Runtime::Tokio1)
+                .wait_timeout(Some(POOL_TIMEOUT))
+                .create_timeout(Some(POOL_TIMEOUT))
+                .recycle_timeout(Some(POOL_TIMEOUT))
+                .build()
+                .map_err(|e| StorageError::Postgres(format!("connection pool: {e}")))?
+        };
+        let store = Self {
+            pool,
+            runtime: Some(runtime),
+            node_id: format!("node-{}", crate::access::secret::random_hex(8)),
+            lease_ttl_ms: DEFAULT_LEASE_TTL_MS,
+        };
+        store.check_durability()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Names this relay node (documents it owns are recorded under this id)
+    /// and sets its ownership lease length.
+    pub fn with_node(mut self, node_id: &str, lease_ttl_ms: u64) -> Self {
+        node_id.clone_into(&mut self.node_id);
+        self.lease_ttl_ms = lease_ttl_ms.max(1);
+        self
+    }
+
+    /// This relay node's id.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// Runs `work` on the store's runtime and waits for its result.
+    fn block<T, F>(&self, work: impl FnOnce(Pool) -> F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, StorageError>> + Send + 'static,
+    {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| StorageError::Unavailable("the store is shut down".into()))?;
+        let (reply, answer) = mpsc::sync_channel(1);
+        let future = work(self.pool.clone());
+        runtime.spawn(async move {
+            let _ = reply.send(future.await);
+        });
+        answer
+            .recv()
+            .map_err(|_| StorageError::Unavailable("a storage task panicked".into()))?
+    }
+
+    fn check_durability(&self) -> Result<(), StorageError> {
+        let (fsync, synchronous_commit) = self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let fsync: String = client
+                .query_one("SHOW fsync", &[])
+                .await
+                .map_err(pg)?
+                .get(0);
+            let commit: String = client
+                .query_one("SHOW synchronous_commit", &[])
+                .await
+                .map_err(pg)?
+                .get(0);
+            Ok((fsync, commit))
+        })?;
+        if fsync != "on" {
+            return Err(StorageError::Unavailable(
+                "PostgreSQL runs with fsync=off, so its commits are not durable; the relay \
+                 acknowledges changes only after a durable commit: turn fsync on"
+                    .into(),
+            ));
+        }
+        // Set on every connection, but a pooler in between may drop
+        // connection options; anything weaker than "on" is refused.
+        if synchronous_commit != "on" && synchronous_commit != "remote_apply" {
+            return Err(StorageError::Unavailable(format!(
+                "synchronous_commit is {synchronous_commit} on the relay's connections, \
+                 so a commit may return before it is durable; it must be on"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Creates the schema or applies the migrations it lacks; refuses a
+    /// schema newer than this build knows.
+    fn migrate(&self) -> Result<(), StorageError> {
+        let applied = self.block(|pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .await
+                .map_err(pg)?;
+            tx.batch_execute(MIGRATIONS_TABLE).await.map_err(pg)?;
+            let current: Option<i32> = tx
+                .query_one("SELECT MAX(version) FROM accord_schema_migrations", &[])
+                .await
+                .map_err(pg)?
+                .get(0);
+            let pending = migrations::pending(current, MIGRATIONS)?;
+            for migration in pending {
+                tx.batch_execute(migration.sql).await.map_err(pg)?;
+                tx.execute(
+                    "INSERT INTO accord_schema_migrations (version, description) VALUES ($1, $2)",
+                    &[&migration.version, &migration.description],
+                )
+                .await
+                .map_err(pg)?;
+            }
+            tx.commit().await.map_err(pg)?;
+            Ok(pending.iter().map(|m| m.version).collect::<Vec<_>>())
+        })?;
+        if !applied.is_empty() {
+            tracing::info!(versions = ?applied, "migrated the PostgreSQL schema");
+        }
+        Ok(())
+    }
+
+    /// The newest schema version recorded in the database.
+    pub fn schema_version(&self) -> Result<i32, StorageError> {
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let row = client
+                .query_one(
+                    "SELECT COALESCE(MAX(version), 0) FROM accord_schema_migrations",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(row.get(0))
+        })
+    }
+
+    /// The storage id every relay on this database advertises, created by
+    /// the first one (`candidate`) and kept from then on.
+    pub fn storage_id(&self, candidate: &str) -> Result<String, StorageError> {
+        let candidate = candidate.to_owned();
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .execute(
+                    "INSERT INTO cluster_meta (key, value) VALUES ('storage_id', $1)
+                     ON CONFLICT (key) DO NOTHING",
+                    &[&candidate],
+                )
+                .await
+                .map_err(pg)?;
+            let row = client
+                .query_one(
+                    "SELECT value FROM cluster_meta WHERE key = 'storage_id'",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(row.get(0))
+        })
+    }
+
+    /// Writes a consistent copy of the whole database (one repeatable-read
+    /// snapshot) to a new SQLite database at `target`, which `accord serve
+    /// --data-dir` can serve as its `accord.sqlite3`.
+    pub fn backup(&self, target: &Path) -> Result<(), StorageError> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| StorageError::Unavailable("the store is shut down".into()))?;
+        let copy = SqliteStore::open(target)?;
+        let (rows, mut received) = tokio::sync::mpsc::channel(BACKUP_QUEUE);
+        let pool = self.pool.clone();
+        let reader = runtime.spawn(async move {
+            let result = read_everything(&pool, &rows).await;
+            if let Err(error) = result {
+                let _ = rows.send(Err(error)).await;
+            }
+        });
+        let written = copy.import(std::iter::from_fn(|| received.blocking_recv()));
+        reader.abort();
+        written
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which panics inside another runtime.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+type RowSender = tokio::sync::mpsc::Sender<Result<BackupRow, StorageError>>;
+
+/// Streams every row in one read-only snapshot into `rows`.
+async fn read_everything(pool: &Pool, rows: &RowSender) -> Result<(), StorageError> {
+    let mut client = pool.get().await.map_err(pool_error)?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg)?;
+    let send = |row| async {
+        rows.send(Ok(row))
+            .await
+            .map_err(|_| StorageError::Unavailable("backup writer stopped".into()))
+    };
+    let access = load_access_from(&tx).await?;
+    for device in access.devices {
+        send(BackupRow::Device(device)).await?;
+    }
+    for grant in access.grants {
+        send(BackupRow::Grant(grant)).await?;
+    }
+    for invite in access.invites {
+        send(BackupRow::Invite(invite)).await?;
+    }
+    for row in tx
+        .query("SELECT document, claimed_at FROM claims", &[])
+        .await
+        .map_err(pg)?
+    {
+        send(BackupRow::Claim(
+            parse_document(row.get(0))?,
+            millis(row.get(1)),
+        ))
+        .await?;
+    }
+    for row in tx
+        .query("SELECT document, device, revoked_at FROM revocations", &[])
+        .await
+        .map_err(pg)?
+    {
+        send(BackupRow::Revocation(
+            parse_document(row.get(0))?,
+            row.get(1),
+            millis(row.get(2)),
+        ))
+        .await?;
+    }
+    let stream = tx
+        .query_raw(
+            "SELECT document, seq, bytes FROM chunks ORDER BY document, seq",
+            std::iter::empty::<&(dyn ToSql + Sync)>(),
+        )
+        .await
+        .map_err(pg)?;
+    futures_util::pin_mut!(stream);
+    while let Some(row) = stream.try_next().await.map_err(pg)? {
+        send(BackupRow::Chunk {
+            document: parse_document(row.get(0))?,
+            seq: row.get(1),
+            bytes: row.get(2),
+        })
+        .await?;
+    }
+    tx.commit().await.map_err(pg)?;
+    Ok(())
+}
+
+fn millis(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn signed(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn parse_document(text: &str) -> Result<DocumentId, StorageError> {
+    text.parse()
+        .map_err(|e| StorageError::Corrupt(format!("document id {text:?}: {e}")))
+}
+
+fn parse_role(text: &str) -> Result<Role, StorageError> {
+    text.parse()
+        .map_err(|_| StorageError::Corrupt(format!("role {text:?}")))
+}
+
+fn hash32(bytes: Vec<u8>) -> Result<[u8; 32], StorageError> {
+    bytes
+        .try_into()
+        .map_err(|_| StorageError::Corrupt("hash is not 32 bytes".into()))
+}
+
+/// The (document, epoch) pairs of a batch this node still owns, locked
+/// until the commit ends.
+const FENCE: &str = "SELECT o.document, o.epoch FROM document_owner o
+     JOIN unnest($2::text[], $3::bigint[]) AS w(document, epoch)
+       ON o.document = w.document AND o.epoch = w.epoch
+     WHERE o.node_id = $1
+     FOR SHARE OF o";
+
+/// Takes a document that nobody owns, whose lease lapsed, or that this
+/// node owns already (a restart under the same node id), with a new epoch.
+const ACQUIRE: &str = "INSERT INTO document_owner (document, node_id, epoch, lease_until)
+     VALUES ($1, $2, 1, now() + $3::bigint * interval '1 millisecond')
+     ON CONFLICT (document) DO UPDATE SET
+         node_id = EXCLUDED.node_id,
+         epoch = document_owner.epoch + 1,
+         lease_until = EXCLUDED.lease_until
+     WHERE document_owner.node_id = EXCLUDED.node_id OR document_owner.lease_until < now()
+     RETURNING epoch";
+
+/// Extends the leases this node holds at the given epochs.
+const RENEW: &str =
+    "UPDATE document_owner o SET lease_until = now() + $4::bigint * interval '1 millisecond'
+     FROM unnest($2::text[], $3::bigint[]) AS h(document, epoch)
+     WHERE o.document = h.document AND o.epoch = h.epoch AND o.node_id = $1
+     RETURNING o.document";
+
+const APPEND: &str = "INSERT INTO chunks (document, seq, bytes)
+     SELECT $1::text, COALESCE(MAX(seq), 0) + 1, $2::bytea FROM chunks WHERE document = $1::text";
+
+/// Deletes every chunk and inserts the snapshot after the last one, so
+/// sequence numbers keep rising.
+const REPLACE: &str = "WITH gone AS (DELETE FROM chunks WHERE document = $1::text RETURNING seq)
+     INSERT INTO chunks (document, seq, bytes)
+     SELECT $1::text, COALESCE(MAX(seq), 0) + 1, $2::bytea FROM gone";
+
+impl DocumentStore for PostgresStore {
+    fn load(&self, document: &DocumentId) -> Result<Option<Vec<u8>>, StorageError> {
+        let id = document.to_string();
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let statement = client
+                .prepare_cached("SELECT bytes FROM chunks WHERE document = $1 ORDER BY seq")
+                .await
+                .map_err(pg)?;
+            let rows = client.query(&statement, &[&id]).await.map_err(pg)?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let mut out = Vec::new();
+            for row in rows {
+                out.extend_from_slice(row.get::<_, &[u8]>(0));
+            }
+            Ok(Some(out))
+        })
+    }
+
+    fn commit(&self, batch: &[DocumentWrite]) -> Result<Committed, StorageError> {
+        let writes: Vec<(String, i64, bool, Vec<u8>)> = batch
+            .iter()
+            .map(|w| {
+                let (is_replace, bytes) = match &w.write {
+                    Write::Append(bytes) => (false, bytes.clone()),
+                    Write::Replace(bytes) => (true, bytes.clone()),
+                };
+                (w.document.to_string(), signed(w.epoch), is_replace, bytes)
+            })
+            .collect();
+        let mut claimed: Vec<(String, i64)> = writes
+            .iter()
+            .map(|(id, epoch, ..)| (id.clone(), *epoch))
+            .collect();
+        claimed.sort();
+        claimed.dedup();
+        let node = self.node_id.clone();
+        let owned = self.block(|pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            // The fence: lock the ownership rows this batch writes under. A
+            // takeover that committed first changed (node, epoch), so its
+            // rows no longer match and those writes are skipped; one that
+            // comes later waits for this transaction, then sees its chunks.
+            let (ids, epochs): (Vec<String>, Vec<i64>) = claimed.into_iter().unzip();
+            let fence = tx.prepare_cached(FENCE).await.map_err(pg)?;
+            let owned: std::collections::HashSet<(String, i64)> = tx
+                .query(&fence, &[&node, &ids, &epochs])
+                .await
+                .map_err(pg)?
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect();
+            let append = tx.prepare_cached(APPEND).await.map_err(pg)?;
+            let replace = tx.prepare_cached(REPLACE).await.map_err(pg)?;
+            let allowed: Vec<&(String, i64, bool, Vec<u8>)> = writes
+                .iter()
+                .filter(|(id, epoch, ..)| owned.contains(&(id.clone(), *epoch)))
+                .collect();
+            let params: Vec<[&(dyn ToSql + Sync); 2]> = allowed
+                .iter()
+                .map(|(id, _, _, bytes)| [id as &(dyn ToSql + Sync), bytes as _])
+                .collect();
+            // Pipelined: every statement is sent before the first answer is
+            // read; one connection runs them in this order.
+            let statements = allowed
+                .iter()
+                .zip(&params)
+                .map(|((_, _, is_replace, _), params)| {
+                    let statement = if *is_replace { &replace } else { &append };
+                    tx.execute(statement, params)
+                });
+            futures_util::future::try_join_all(statements)
+                .await
+                .map_err(pg)?;
+            tx.commit().await.map_err(pg)?;
+            Ok(owned)
+        })?;
+        let mut fenced: Vec<(DocumentId, u64)> = batch
+            .iter()
+            .filter(|w| !owned.contains(&(w.document.to_string(), signed(w.epoch))))
+            .map(|w| (w.document, w.epoch))
+            .collect();
+        fenced.sort();
+        fenced.dedup();
+        Ok(Committed { fenced })
+    }
+
+    fn lease_ttl_ms(&self) -> Option<u64> {
+        Some(self.lease_ttl_ms)
+    }
+
+    fn acquire(&self, document: &DocumentId) -> Result<u64, StorageError> {
+        let (id, node, ttl) = (
+            document.to_string(),
+            self.node_id.clone(),
+            signed(self.lease_ttl_ms),
+        );
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let taken = client
+                .query_opt(ACQUIRE, &[&id, &node, &ttl])
+                .await
+                .map_err(pg)?;
+            if let Some(row) = taken {
+                return Ok(millis(row.get(0)));
+            }
+            let owner = client
+                .query_opt(
+                    "SELECT node_id FROM document_owner WHERE document = $1",
+                    &[&id],
+                )
+                .await
+                .map_err(pg)?;
+            Err(StorageError::OwnedElsewhere {
+                node: owner.map_or_else(|| "(released meanwhile)".to_owned(), |row| row.get(0)),
+            })
+        })
+    }
+
+    fn renew(&self, held: &[(DocumentId, u64)]) -> Result<Vec<DocumentId>, StorageError> {
+        let (ids, epochs): (Vec<String>, Vec<i64>) = held
+            .iter()
+            .map(|(document, epoch)| (document.to_string(), signed(*epoch)))
+            .unzip();
+        let (node, ttl) = (self.node_id.clone(), signed(self.lease_ttl_ms));
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let rows = client
+                .query(RENEW, &[&node, &ids, &epochs, &ttl])
+                .await
+                .map_err(pg)?;
+            rows.iter().map(|row| parse_document(row.get(0))).collect()
+        })
+    }
+
+    fn release(&self, document: &DocumentId, epoch: u64) -> Result<(), StorageError> {
+        let (id, node, epoch) = (document.to_string(), self.node_id.clone(), signed(epoch));
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .execute(
+                    "UPDATE document_owner SET lease_until = now() - interval '1 millisecond'
+                     WHERE document = $1 AND node_id = $2 AND epoch = $3",
+                    &[&id, &node, &epoch],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn list(&self) -> Result<Vec<StoredDocument>, StorageError> {
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let rows = client
+                .query(
+                    "SELECT document, COUNT(*), SUM(octet_length(bytes))::bigint
+                     FROM chunks GROUP BY document ORDER BY document",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            rows.iter()
+                .map(|row| {
+                    Ok(StoredDocument {
+                        document: parse_document(row.get(0))?,
+                        chunks: millis(row.get(1)),
+                        bytes: millis(row.get(2)),
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+/// Reads the access records with `client` (a pooled connection or a
+/// transaction's snapshot).
+async fn load_access_from(
+    client: &impl deadpool_postgres::GenericClient,
+) -> Result<AccessSnapshot, StorageError> {
+    let mut snapshot = AccessSnapshot::default();
+    for row in client
+        .query(
+            "SELECT id, public_key, name, token_hash, created_at FROM devices",
+            &[],
+        )
+        .await
+        .map_err(pg)?
+    {
+        snapshot.devices.push(Device {
+            id: row.get(0),
+            public_key: hash32(row.get(1))?,
+            name: row.get(2),
+            token_hash: hash32(row.get(3))?,
+            created_at: millis(row.get(4)),
+        });
+    }
+    for row in client
+        .query(
+            "SELECT document, device, role, party, created_at FROM grants",
+            &[],
+        )
+        .await
+        .map_err(pg)?
+    {
+        snapshot.grants.push(Grant {
+            document: parse_document(row.get(0))?,
+            device: row.get(1),
+            role: parse_role(row.get(2))?,
+            party: row.get(3),
+            created_at: millis(row.get(4)),
+        });
+    }
+    for row in client.query(SELECT_INVITES, &[]).await.map_err(pg)? {
+        snapshot.invites.push(invite_from(&row)?);
+    }
+    for row in client
+        .query("SELECT document FROM claims", &[])
+        .await
+        .map_err(pg)?
+    {
+        snapshot.claimed.push(parse_document(row.get(0))?);
+    }
+    for row in client
+        .query("SELECT document, device FROM revocations", &[])
+        .await
+        .map_err(pg)?
+    {
+        snapshot
+            .revocations
+            .push((parse_document(row.get(0))?, row.get(1)));
+    }
+    Ok(snapshot)
+}
+
+const SELECT_INVITES: &str =
+    "SELECT code_hash, document, role, party, expires_at, uses_left, created_by FROM invites";
+
+fn invite_from(row: &tokio_postgres::Row) -> Result<Invite, StorageError> {
+    Ok(Invite {
+        code_hash: hash32(row.get(0))?,
+        document: parse_document(row.get(1))?,
+        role: parse_role(row.get(2))?,
+        party: row.get(3),
+        expires_at: millis(row.get(4)),
+        uses_left: u32::try_from(row.get::<_, i64>(5)).unwrap_or(0),
+        created_by: row.get(6),
+    })
+}
+
+const UPSERT_GRANT: &str = "INSERT INTO grants (document, device, role, party, created_at)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (document, device) DO UPDATE SET
+         role = EXCLUDED.role, party = EXCLUDED.party, created_at = EXCLUDED.created_at";
+
+const UPSERT_INVITE: &str =
+    "INSERT INTO invites (code_hash, document, role, party, expires_at, uses_left, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (code_hash) DO UPDATE SET
+         document = EXCLUDED.document, role = EXCLUDED.role, party = EXCLUDED.party,
+         expires_at = EXCLUDED.expires_at, uses_left = EXCLUDED.uses_left,
+         created_by = EXCLUDED.created_by";
+
+/// A grant's columns as owned query parameters.
+struct GrantParams(String, String, &'static str, String, i64);
+
+impl GrantParams {
+    fn of(grant: &Grant) -> Self {
+        Self(
+            grant.document.to_string(),
+            grant.device.clone(),
+            grant.role.as_str(),
+            grant.party.clone(),
+            signed(grant.created_at),
+        )
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 5] {
+        [&self.0, &self.1, &self.2, &self.3, &self.4]
+    }
+}
+
+/// An invite's columns as owned query parameters.
+struct InviteParams(Vec<u8>, String, &'static str, String, i64, i64, String);
+
+impl InviteParams {
+    fn of(invite: &Invite) -> Self {
+        Self(
+            invite.code_hash.to_vec(),
+            invite.document.to_string(),
+            invite.role.as_str(),
+            invite.party.clone(),
+            signed(invite.expires_at),
+            i64::from(invite.uses_left),
+            invite.created_by.clone(),
+        )
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 7] {
+        [
+            &self.0, &self.1, &self.2, &self.3, &self.4, &self.5, &self.6,
+        ]
+    }
+}
+
+impl AccessStore for PostgresStore {
+    fn load_access(&self) -> Result<AccessSnapshot, StorageError> {
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            load_access_from(&client).await
+        })
+    }
+
+    fn put_device(&self, device: &Device) -> Result<(), StorageError> {
+        let device = device.clone();
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .execute(
+                    "INSERT INTO devices (id, public_key, name, token_hash, created_at)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (id) DO UPDATE SET
+                         public_key = EXCLUDED.public_key, name = EXCLUDED.name,
+                         token_hash = EXCLUDED.token_hash, created_at = EXCLUDED.created_at",
+                    &[
+                        &device.id,
+                        &&device.public_key[..],
+                        &device.name,
+                        &&device.token_hash[..],
+                        &signed(device.created_at),
+                    ],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
+        let grant = GrantParams::of(grant);
+        self.block(|pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            let inserted = tx
+                .execute(
+                    "INSERT INTO claims (document, claimed_at) VALUES ($1, $2)
+                     ON CONFLICT (document) DO NOTHING",
+                    &[&grant.0, &grant.4],
+                )
+                .await
+                .map_err(pg)?;
+            if inserted == 0 {
+                return Err(StorageError::Conflict(format!(
+                    "document {} is claimed already",
+                    grant.0
+                )));
+            }
+            tx.execute(UPSERT_GRANT, &grant.params())
+                .await
+                .map_err(pg)?;
+            tx.commit().await.map_err(pg)
+        })
+    }
+
+    fn revoke(&self, document: &DocumentId, device: &str, now: u64) -> Result<(), StorageError> {
+        let (document, device, now) = (document.to_string(), device.to_owned(), signed(now));
+        self.block(|pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            tx.execute(
+                "DELETE FROM grants WHERE document = $1 AND device = $2",
+                &[&document, &device],
+            )
+            .await
+            .map_err(pg)?;
+            tx.execute(
+                "INSERT INTO revocations (document, device, revoked_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (document, device) DO UPDATE SET revoked_at = EXCLUDED.revoked_at",
+                &[&document, &device, &now],
+            )
+            .await
+            .map_err(pg)?;
+            tx.commit().await.map_err(pg)
+        })
+    }
+
+    fn lift_revocation(&self, document: &DocumentId, device: &str) -> Result<(), StorageError> {
+        let (document, device) = (document.to_string(), device.to_owned());
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .execute(
+                    "DELETE FROM revocations WHERE document = $1 AND device = $2",
+                    &[&document, &device],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn load_invite(&self, code_hash: &[u8; 32]) -> Result<Option<Invite>, StorageError> {
+        let code_hash = code_hash.to_vec();
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let row = client
+                .query_opt(
+                    &format!("{SELECT_INVITES} WHERE code_hash = $1"),
+                    &[&code_hash],
+                )
+                .await
+                .map_err(pg)?;
+            row.as_ref().map(invite_from).transpose()
+        })
+    }
+
+    fn put_invite(&self, invite: &Invite) -> Result<(), StorageError> {
+        let invite = InviteParams::of(invite);
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .execute(UPSERT_INVITE, &invite.params())
+                .await
+                .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
+        let (invite, grant) = (InviteParams::of(invite), GrantParams::of(grant));
+        self.block(|pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            // Compare-and-set on the use count: of two nodes spending the
+            // last use at once, the second matches no row.
+            let spent = tx
+                .execute(
+                    "UPDATE invites SET uses_left = $2::bigint WHERE code_hash = $1 AND uses_left = $2::bigint + 1",
+                    &[&invite.0, &invite.5],
+                )
+                .await
+                .map_err(pg)?;
+            if spent == 0 {
+                return Err(StorageError::Conflict(
+                    "the invite was used meanwhile".into(),
+                ));
+            }
+            tx.execute(UPSERT_GRANT, &grant.params())
+                .await
+                .map_err(pg)?;
+            tx.commit().await.map_err(pg)
+        })
+    }
+}
