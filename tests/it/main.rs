@@ -17,6 +17,7 @@ mod durability;
 mod faults;
 mod helpers;
 mod interop;
+mod linked_devices;
 mod relay_api;
 mod sync;
 mod webdriver;

@@ -5,6 +5,8 @@
 //! an [`AccessStore`]. Tokens and invite codes are stored only as SHA-256
 //! hashes and compared in constant time.
 
+pub mod accounts;
+pub mod links;
 mod rate;
 pub(crate) mod secret;
 pub mod tickets;
@@ -18,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::storage::records::{Device, Grant, Invite, Role, UnknownRole};
 use crate::storage::{AccessStore, StorageError};
+pub use accounts::{AccountDevice, LinkedDevice};
+pub use links::LinkRefusal;
 pub use rate::RateLimiter;
 
 /// Whether anyone may register or only invitees.
@@ -75,6 +79,9 @@ pub enum AccessError {
     /// The caller holds no grant on the document.
     #[error("this device has no access to that document")]
     NoAccess,
+    /// A device link code cannot be used.
+    #[error(transparent)]
+    Link(#[from] LinkRefusal),
     /// A request field is invalid.
     #[error("{0}")]
     Invalid(String),
@@ -107,6 +114,8 @@ struct State {
     claimed: HashSet<DocumentId>,
     /// (document, device) pairs whose grant an owner revoked.
     revoked: HashSet<(DocumentId, String)>,
+    /// Outstanding device link codes.
+    links: links::Links,
 }
 
 /// A grant check's answer for one device and document.
@@ -153,6 +162,11 @@ pub struct AccessControl {
     address_limiter: Mutex<RateLimiter>,
     /// Single-use tickets for opening `/sync` without a token in the URL.
     tickets: Mutex<tickets::Tickets>,
+    /// Link codes created per account (see [`links`]).
+    link_limiter: Mutex<RateLimiter>,
+    /// When each device last used its token, exact (storage lags by up to
+    /// [`accounts::LAST_SEEN_PRECISION_MS`]).
+    last_seen: Mutex<HashMap<String, u64>>,
 }
 
 /// Longest accepted device name or party.
@@ -209,6 +223,11 @@ impl AccessControl {
             redeem_limiter: Mutex::new(RateLimiter::new(10, 60_000)),
             address_limiter: Mutex::new(RateLimiter::new(ATTEMPTS_PER_ADDRESS_PER_MINUTE, 60_000)),
             tickets: Mutex::new(tickets::Tickets::default()),
+            link_limiter: Mutex::new(RateLimiter::new(
+                links::LINKS_PER_ACCOUNT,
+                links::LINK_WINDOW_MS,
+            )),
+            last_seen: Mutex::new(HashMap::new()),
         })
     }
 
@@ -267,12 +286,16 @@ impl AccessControl {
             self.check_invite(code, now)?;
         }
         let token = secret::generate(32);
+        let id = format!("dev_{}", secret::random_hex(8));
         let device = Device {
-            id: format!("dev_{}", secret::random_hex(8)),
+            account: id.clone(),
+            id,
             public_key,
             name,
             token_hash: secret::hash(&token),
             created_at: now,
+            last_seen: now,
+            revoked_at: 0,
         };
         {
             let _serial = self.serial();

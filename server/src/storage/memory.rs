@@ -171,4 +171,22 @@ impl AccessStore for MemoryStore {
             .insert((grant.document, grant.device.clone()), grant.clone());
         Ok(())
     }
+
+    fn link_device(&self, device: &Device, grants: &[Grant]) -> Result<(), StorageError> {
+        let mut access = self.access.lock().map_err(poisoned)?;
+        access.devices.insert(device.id.clone(), device.clone());
+        for grant in grants {
+            access
+                .grants
+                .insert((grant.document, grant.device.clone()), grant.clone());
+        }
+        Ok(())
+    }
+
+    fn retire_device(&self, device: &Device) -> Result<(), StorageError> {
+        let mut access = self.access.lock().map_err(poisoned)?;
+        access.devices.insert(device.id.clone(), device.clone());
+        access.grants.retain(|(_, holder), _| *holder != device.id);
+        Ok(())
+    }
 }

@@ -93,6 +93,12 @@ pub trait AccessStore: Send + Sync {
     fn put_invite(&self, invite: &Invite) -> Result<(), StorageError>;
     /// Stores an invite's decremented use count and the grant it created, atomically.
     fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError>;
+    /// Stores a newly linked device and the grants it takes over from the
+    /// device that linked it, atomically.
+    fn link_device(&self, device: &Device, grants: &[Grant]) -> Result<(), StorageError>;
+    /// Replaces a revoked device (its token hash changed) and removes every
+    /// grant it holds, atomically.
+    fn retire_device(&self, device: &Device) -> Result<(), StorageError>;
 }
 
 /// A complete storage backend.
