@@ -222,16 +222,18 @@ pub fn AgreementPage(
     provide_context(ctx);
     load_device_state(ctx);
 
-    // A member whose key the relay has not been asked about yet (someone
-    // just joined): ask again, at most every ten seconds.
+    // A member key the relay has not been asked about yet (someone just
+    // joined, or linked another device): ask again, at most every ten
+    // seconds.
     let last_refresh = StoredValue::new(0u64);
     Effect::new(move |_| {
         let keys = ctx.keys.get();
         let unknown = edit::read(store, &id, |doc| {
             members::list(doc).iter().any(|m| {
-                m.public_key.as_deref().is_some_and(|k| {
+                device_keys::member_keys(doc, &id, m.id).iter().any(|k| {
+                    let k = browser::hex(k.as_bytes());
                     keys.as_ref()
-                        .is_some_and(|keys| !keys.iter().any(|x| x.eq_ignore_ascii_case(k)))
+                        .is_some_and(|keys| !keys.iter().any(|x| x.eq_ignore_ascii_case(&k)))
                 })
             })
         })
