@@ -306,6 +306,17 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
     spawn_local(Rc::clone(&client).run_sync());
     spawn_local(Rc::clone(&client).run_presence());
     spawn_local(Rc::clone(&client).run_account_watch());
+    let linked = !client.identity.borrow().account_keys().is_empty();
+    if linked && !client.store.profile.with_untracked(Profile::is_complete) {
+        let documents: Vec<DocumentId> = client
+            .records
+            .borrow()
+            .iter()
+            .filter_map(|r| DocumentId::parse_url_or_id(&r.id).ok())
+            .collect();
+        let adopting = Rc::clone(&client);
+        spawn_local(async move { adopting.adopt_profile(documents).await });
+    }
     let leaving = Rc::clone(&client);
     let on_pagehide = Closure::<dyn FnMut()>::new(move || leaving.announce(true));
     browser::window()?

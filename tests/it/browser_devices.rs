@@ -24,6 +24,14 @@ fn accept_confirmations(d: &Device) {
     d.script("window.confirm = () => true;", &json!([]));
 }
 
+/// Presses "Link this browser" once the app has started.
+fn submit_link(d: &Device) {
+    d.wait("the link button enabled", |d| {
+        d.prop(&tid("link-submit"), "disabled") == Some(json!(false))
+    });
+    d.click(&tid("link-submit"));
+}
+
 #[test]
 fn a_linked_phone_is_the_same_member_until_revoked() {
     let Some(setup) = setup("browser linked devices test") else {
@@ -74,7 +82,15 @@ fn a_linked_phone_is_the_same_member_until_revoked() {
     // The phone opens the link: the code is filled in, one press links it.
     phone.goto(&link);
     phone.wait_value(&tid("link-code-input"), &code);
-    phone.click(&tid("link-submit"));
+    submit_link(&phone);
+    phone.wait("the phone's home page", |d| {
+        !d.url().contains("#/link") || !d.all(&tid("link-error")).is_empty()
+    });
+    assert!(
+        phone.all(&tid("link-error")).is_empty(),
+        "{}",
+        phone.text(&tid("link-error"))
+    );
     phone.wait_count(&tid("partnership-link"), 2);
     laptop.wait_text(&tid("device-joined"), "is now one of your devices");
     laptop.wait_count(&tid("device-row"), 2);
@@ -93,7 +109,7 @@ fn a_linked_phone_is_the_same_member_until_revoked() {
     // The same code again, on another browser: already used.
     stranger.goto(&link);
     stranger.wait_value(&tid("link-code-input"), &code);
-    stranger.click(&tid("link-submit"));
+    submit_link(&stranger);
     stranger.wait_text(&tid("link-error"), "This link code was already used");
     // An expired code (made short-lived through the API by another account).
     let other = relay.register("elsewhere");
@@ -112,7 +128,7 @@ fn a_linked_phone_is_the_same_member_until_revoked() {
     ));
     stranger.reload();
     stranger.wait_value(&tid("link-code-input"), body["code"].as_str().unwrap());
-    stranger.click(&tid("link-submit"));
+    submit_link(&stranger);
     stranger.wait_text(&tid("link-error"), "This link code has expired");
     assert!(stranger.all(&tid("partnership-link")).is_empty());
 

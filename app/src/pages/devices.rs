@@ -400,7 +400,14 @@ pub fn LinkPage() -> impl IntoView {
         step.set(LinkStep::Linking);
         spawn_local(async move {
             match client.link_this_device(&typed).await {
-                Ok(_) => navigate(Route::Home),
+                Ok(_) => {
+                    // Start afresh as the linked device (see
+                    // `link_this_device`), on the partnership list.
+                    navigate(Route::Home);
+                    if let Some(window) = web_sys::window() {
+                        let _ = window.location().reload();
+                    }
+                }
                 Err(error) => step.set(LinkStep::Failed(explain(&error))),
             }
         });

@@ -18,15 +18,13 @@ use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::{device_keys, signoff};
 use ed25519_dalek::VerifyingKey;
-use leptos::prelude::{Set, Update, WithUntracked};
-use wasm_bindgen_futures::spawn_local;
+use leptos::prelude::{Set, WithUntracked};
 
 use super::{Client, ClientError, JOIN_WAIT_MS, party_key};
 use crate::api::{self, AccountDevice, LinkCode};
 use crate::browser::{self, now_ms};
 use crate::identity::Profile;
 use crate::storage::DocRecord;
-use crate::store::DocSummary;
 
 /// How often every device lists its account and attests new keys.
 pub(super) const ACCOUNT_REFRESH_MS: u32 = 60_000;
@@ -134,12 +132,14 @@ impl Client {
     }
 
     /// Makes this browser another device of the account that showed `code`:
-    /// registers with it, then fetches every partnership that account's
-    /// device holds, and takes the person's name, title and organization
-    /// from their member record there. Refused on a browser that already
-    /// holds partnerships of its own (they belong to another account).
-    /// Returns how many partnerships it now has.
-    pub async fn link_this_device(self: &Rc<Self>, code: &str) -> Result<usize, ClientError> {
+    /// registers with it and lists every partnership that account's device
+    /// holds here. Refused on a browser that already holds partnerships of
+    /// its own (they belong to another account). Returns how many
+    /// partnerships it now has; the caller reloads the page, so the client
+    /// starts afresh with the new credentials (a new peer id: the relay
+    /// keeps the old one for the old registration), fetches them and
+    /// adopts the person's profile (see [`Self::adopt_profile`]).
+    pub async fn link_this_device(&self, code: &str) -> Result<usize, ClientError> {
         if !self.records.borrow().is_empty() {
             return Err(ClientError::Model(
                 "this browser already holds partnerships of its own; link a browser (or profile) that has none".into(),
@@ -162,17 +162,11 @@ impl Client {
             // any more: sign it out (best effort).
             let _ = api::sign_out(&self.origin, &previous.token, &previous.device_id).await;
         }
-        // Reconnect with the new credentials.
-        if let Some(link) = self.link.borrow().as_ref() {
-            let _ = link.socket.close();
-        }
-        let mut opened = Vec::new();
         for grant in &linked.grants {
             let Ok(id) = DocumentId::parse_url_or_id(&grant.document) else {
                 continue;
             };
             self.storage.put_meta(&party_key(&id), &grant.party).await?;
-            self.parties.borrow_mut().insert(id, grant.party.clone());
             let record = DocRecord {
                 id: id.to_string(),
                 title: String::new(),
@@ -182,30 +176,15 @@ impl Client {
                 relay_heads: None,
             };
             self.storage.put_record(&record).await?;
-            self.records.borrow_mut().push(record);
-            self.store.docs.update(|docs| {
-                docs.push(DocSummary {
-                    id,
-                    title: String::new(),
-                });
-            });
-            self.saver.borrow_mut().track(id, Vec::new());
-            self.handle(super::Event::Open {
-                document: id,
-                doc: None,
-            });
-            opened.push(id);
         }
-        let count = opened.len();
-        let client = Rc::clone(self);
-        spawn_local(async move { client.adopt_profile(opened).await });
-        Ok(count)
+        Ok(linked.grants.len())
     }
 
     /// Once a partnership has arrived, takes the person's name, title and
     /// organization from their member record (a linked device starts with
-    /// an empty profile), unless the profile is already filled in.
-    async fn adopt_profile(&self, documents: Vec<DocumentId>) {
+    /// an empty profile), unless the profile is already filled in. Run at
+    /// start on a linked device without a complete profile.
+    pub(super) async fn adopt_profile(&self, documents: Vec<DocumentId>) {
         let deadline = now_ms() + JOIN_WAIT_MS;
         while now_ms() < deadline {
             if self.store.profile.with_untracked(Profile::is_complete) {
