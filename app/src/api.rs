@@ -335,6 +335,18 @@ pub async fn account_devices(origin: &str, token: &str) -> Result<Vec<AccountDev
     parse(&text)
 }
 
+#[derive(Deserialize)]
+struct Me {
+    grants: Vec<Grant>,
+}
+
+/// Every grant this device holds (`GET /api/me`).
+pub async fn my_grants(origin: &str, token: &str) -> Result<Vec<Grant>, ApiError> {
+    let (status, text) = send("GET", &format!("{origin}/api/me"), Some(token), None).await?;
+    expect_success(status, &text)?;
+    Ok(parse::<Me>(&text)?.grants)
+}
+
 /// Signs a device out with its own token (`DELETE /api/devices/{id}`).
 pub async fn sign_out(origin: &str, token: &str, device: &str) -> Result<(), ApiError> {
     let (status, text) = send(

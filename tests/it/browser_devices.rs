@@ -1,10 +1,13 @@
 //! Browser end-to-end for linked devices (issue 17): Alice of Acme, already
 //! in a partnership with Globex and holding a second partnership of her
 //! own, links her phone (a separate browser profile) with "Link another
-//! device". The phone gets both partnerships, edits and signs a clause off
+//! device". The phone gets both partnerships (and one the laptop creates
+//! afterwards), edits and signs a clause off
 //! as the same member (Globex sees one Alice, and a valid sign-off); Alice
 //! revokes the phone from her laptop and the phone's next sync is refused.
-//! A reused or expired link code gets a clear sentence.
+//! A reused or expired link code gets a clear sentence. The new screens
+//! fit 360, 768 and 1280 px without sideways scrolling (photographed into
+//! `docs/screenshots/`).
 //!
 //! Needs the built app in `ACCORD_WEB_DIST`, Chromium and chromedriver;
 //! `ACCORD_SKIP_BROWSER=1` skips.
@@ -13,6 +16,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::browser_identity::screenshots;
 use crate::device::{Device, partnership, tid};
 use crate::helpers::Relay;
 use crate::webdriver::{Driver, setup};
@@ -74,6 +78,7 @@ fn a_linked_phone_is_the_same_member_until_revoked() {
         "{}",
         laptop.text(&tid("link-expiry"))
     );
+    screenshots(&laptop, "link-device", Some(&tid("link-code-panel")));
     let qr_path = laptop
         .attr(&format!("{} path", tid("link-qr")), "d")
         .unwrap_or_default();
@@ -82,6 +87,7 @@ fn a_linked_phone_is_the_same_member_until_revoked() {
     // The phone opens the link: the code is filled in, one press links it.
     phone.goto(&link);
     phone.wait_value(&tid("link-code-input"), &code);
+    screenshots(&phone, "link-this-browser", None);
     submit_link(&phone);
     phone.wait("the phone's home page", |d| {
         !d.url().contains("#/link") || !d.all(&tid("link-error")).is_empty()
@@ -105,6 +111,14 @@ fn a_linked_phone_is_the_same_member_until_revoked() {
         d.text(&tid("profile-summary"))
             .contains("Alice Adams · Acme")
     });
+
+    // A partnership the laptop creates from now on reaches the phone too.
+    laptop.goto(&home);
+    laptop.click(&tid("new-partnership"));
+    laptop.wait_value(&tid("title-input"), "Untitled partnership");
+    laptop.wait_status("Saved");
+    phone.reload();
+    phone.wait_count(&tid("partnership-link"), 3);
 
     // The same code again, on another browser: already used.
     stranger.goto(&link);
@@ -163,6 +177,7 @@ fn a_linked_phone_is_the_same_member_until_revoked() {
         "{}",
         laptop.text(&tid("device-list"))
     );
+    screenshots(&laptop, "my-devices", Some(&tid("device-list")));
     accept_confirmations(&laptop);
     laptop.click(&tid("revoke-device"));
     laptop.wait_count(&tid("device-row"), 1);

@@ -79,6 +79,14 @@ async fn a_linked_device_syncs_every_partnership_of_the_first() {
     .await
     .unwrap();
 
+    // A partnership the phone creates later belongs to the laptop too.
+    let third = p.create(|tx| tx.put(ROOT, "title", "Phone's own")).unwrap();
+    p.wait_synced(third, WAIT).await.unwrap();
+    let (_, me) = relay.api("GET", "/api/me", Some(&owner.token), None);
+    assert_eq!(me["grants"].as_array().unwrap().len(), 3, "{me}");
+    let laptop_again = relay.client(&owner).await;
+    laptop_again.find(third, WAIT).await.unwrap();
+
     let (status, devices) = relay.api("GET", "/api/account/devices", Some(&owner.token), None);
     assert_eq!(status, 200);
     let devices = devices.as_array().unwrap();

@@ -1,5 +1,7 @@
 //! This person's other devices: showing a link code, joining with one,
-//! listing the account's devices and revoking a lost one, and keeping each
+//! listing the account's devices and revoking a lost one, opening the
+//! partnerships another device of the account created or joined (the relay
+//! grants all of an account's devices alike), and keeping each
 //! partnership's member record listing every device key of the account
 //! (see [`accord_shared::model::device_keys`]).
 //!
@@ -18,16 +20,20 @@ use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::{device_keys, signoff};
 use ed25519_dalek::VerifyingKey;
-use leptos::prelude::{Set, WithUntracked};
+use leptos::prelude::{Set, Update, WithUntracked};
 
 use super::{Client, ClientError, JOIN_WAIT_MS, party_key};
 use crate::api::{self, AccountDevice, LinkCode};
 use crate::browser::{self, now_ms};
 use crate::identity::Profile;
 use crate::storage::DocRecord;
+use crate::store::DocSummary;
 
 /// How often every device lists its account and attests new keys.
 pub(super) const ACCOUNT_REFRESH_MS: u32 = 60_000;
+/// Meta key of the documents this device's grants covered when last
+/// looked at (JSON list of ids): a grant not in it is new.
+const KNOWN_GRANTS_KEY: &str = "known-grants";
 
 impl Client {
     /// The member this device is in `doc`: the current member one of whose
@@ -167,17 +173,67 @@ impl Client {
                 continue;
             };
             self.storage.put_meta(&party_key(&id), &grant.party).await?;
-            let record = DocRecord {
-                id: id.to_string(),
-                title: String::new(),
-                added_at: now_ms(),
-                claimed: true,
-                role: Some(grant.role),
-                relay_heads: None,
-            };
-            self.storage.put_record(&record).await?;
+            self.storage.put_record(&granted_record(&id, grant)).await?;
         }
+        let known: Vec<String> = linked.grants.iter().map(|g| g.document.clone()).collect();
+        self.remember_grants(&known).await?;
         Ok(linked.grants.len())
+    }
+
+    async fn remember_grants(&self, documents: &[String]) -> Result<(), ClientError> {
+        let json =
+            serde_json::to_string(documents).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        self.storage.put_meta(KNOWN_GRANTS_KEY, &json).await?;
+        Ok(())
+    }
+
+    /// Opens the partnerships this device was granted since it last looked:
+    /// another device of the account created or joined them (the relay
+    /// grants every device of an account alike). A partnership removed
+    /// from this device on purpose is not brought back. The first look on a
+    /// device only notes what it has.
+    async fn follow_account_grants(&self) -> Result<(), ClientError> {
+        let token = self.token().await?;
+        let grants = api::my_grants(&self.origin, &token).await?;
+        let known: Option<Vec<String>> = self
+            .storage
+            .get_meta(KNOWN_GRANTS_KEY)
+            .await?
+            .and_then(|json| serde_json::from_str(&json).ok());
+        if let Some(known) = &known {
+            for grant in grants.iter().filter(|g| !known.contains(&g.document)) {
+                let Ok(id) = DocumentId::parse_url_or_id(&grant.document) else {
+                    continue;
+                };
+                let text = id.to_string();
+                if self.records.borrow().iter().any(|r| r.id == text) {
+                    continue;
+                }
+                self.storage.put_meta(&party_key(&id), &grant.party).await?;
+                self.parties.borrow_mut().insert(id, grant.party.clone());
+                let record = granted_record(&id, grant);
+                self.storage.put_record(&record).await?;
+                self.records.borrow_mut().push(record);
+                self.store.docs.update(|docs| {
+                    docs.push(DocSummary {
+                        id,
+                        title: String::new(),
+                    });
+                });
+                self.saver.borrow_mut().track(id, Vec::new());
+                self.handle(super::Event::Open {
+                    document: id,
+                    doc: None,
+                });
+            }
+        }
+        let mut all = known.unwrap_or_default();
+        for grant in grants {
+            if !all.contains(&grant.document) {
+                all.push(grant.document);
+            }
+        }
+        self.remember_grants(&all).await
     }
 
     /// Once a partnership has arrived, takes the person's name, title and
@@ -219,18 +275,36 @@ impl Client {
         }
     }
 
-    /// Lists the account now and then, so keys of devices linked while
-    /// this one was away get attested here too.
+    /// Follows the account now and then: opens partnerships another of its
+    /// devices created or joined, and attests keys of devices linked while
+    /// this one was away.
     pub(super) async fn run_account_watch(self: Rc<Self>) {
         browser::sleep(3_000).await;
         loop {
-            if self.identity.borrow().registration().is_some()
-                && let Err(error) = self.account_devices().await
-                && !error.is_offline()
-            {
-                browser::log(&format!("accord: listing this account's devices: {error}"));
+            if self.identity.borrow().registration().is_some() {
+                let listed = match self.follow_account_grants().await {
+                    Ok(()) => self.account_devices().await.map(|_| ()),
+                    Err(error) => Err(error),
+                };
+                if let Err(error) = listed
+                    && !error.is_offline()
+                {
+                    browser::log(&format!("accord: following this account: {error}"));
+                }
             }
             browser::sleep(ACCOUNT_REFRESH_MS).await;
         }
+    }
+}
+
+/// The list entry of a partnership this device was granted.
+fn granted_record(id: &DocumentId, grant: &api::Grant) -> DocRecord {
+    DocRecord {
+        id: id.to_string(),
+        title: String::new(),
+        added_at: now_ms(),
+        claimed: true,
+        role: Some(grant.role),
+        relay_heads: None,
     }
 }

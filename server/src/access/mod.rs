@@ -417,7 +417,8 @@ impl AccessControl {
             .map(|g| g.role.sync_access())
     }
 
-    /// Makes `device` the owner of a document nobody ever claimed.
+    /// Makes `device` (and the other devices of its account) the owner of a
+    /// document nobody ever claimed.
     pub fn claim(
         &self,
         document: DocumentId,
@@ -443,15 +444,46 @@ impl AccessControl {
             party,
             created_at: now,
         };
-        self.store.claim(&grant)?;
+        let grants = self.with_account(&grant);
+        self.store.claim(&grants)?;
         let mut state = self.write();
         state.claimed.insert(document);
-        state
-            .grants
-            .entry(document)
-            .or_default()
-            .insert(device.to_owned(), grant.clone());
+        let on_document = state.grants.entry(document).or_default();
+        for each in grants {
+            on_document.insert(each.device.clone(), each);
+        }
         Ok(grant)
+    }
+
+    /// `grant` and the same grant for each other device of its device's
+    /// account that is not revoked, holds no grant at least as strong on
+    /// that document, and was not revoked from it by an owner: what one
+    /// device of a person gains, all of them gain.
+    fn with_account(&self, grant: &Grant) -> Vec<Grant> {
+        let state = self.read();
+        let Some(account) = state.devices.get(&grant.device).map(|d| d.account.clone()) else {
+            return vec![grant.clone()];
+        };
+        let mut siblings: Vec<&Device> = state
+            .devices
+            .values()
+            .filter(|d| d.account == account && d.id != grant.device && d.revoked_at == 0)
+            .filter(|d| !state.revoked.contains(&(grant.document, d.id.clone())))
+            .filter(|d| {
+                state
+                    .grants
+                    .get(&grant.document)
+                    .and_then(|g| g.get(&d.id))
+                    .is_none_or(|held| held.role.rank() < grant.role.rank())
+            })
+            .collect();
+        siblings.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut all = vec![grant.clone()];
+        all.extend(siblings.into_iter().map(|d| Grant {
+            device: d.id.clone(),
+            ..grant.clone()
+        }));
+        all
     }
 
     /// Every grant `device` holds.
@@ -644,7 +676,8 @@ impl AccessControl {
         Ok(invite)
     }
 
-    /// Redeems an invite for `device`, creating (or upgrading) its grant.
+    /// Redeems an invite for `device`, creating (or upgrading) its grant,
+    /// and the same for the other devices of its account.
     ///
     /// A device that already holds a grant at least as strong gets it back
     /// without spending a use, so one device cannot use up a multi-use
@@ -697,14 +730,14 @@ impl AccessControl {
             party: invite.party.clone(),
             created_at: now,
         };
-        self.store.redeem(&updated, &grant)?;
+        let grants = self.with_account(&grant);
+        self.store.redeem(&updated, &grants)?;
         let mut state = self.write();
         state.invites.insert(updated.code_hash, updated);
-        state
-            .grants
-            .entry(grant.document)
-            .or_default()
-            .insert(device.to_owned(), grant.clone());
+        let on_document = state.grants.entry(grant.document).or_default();
+        for each in grants {
+            on_document.insert(each.device.clone(), each);
+        }
         Ok(grant)
     }
 

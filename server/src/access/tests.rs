@@ -237,10 +237,10 @@ impl AccessStore for SlowStore {
     fn put_device(&self, device: &Device) -> Result<(), StorageError> {
         self.inner.put_device(device)
     }
-    fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
+    fn claim(&self, grants: &[Grant]) -> Result<(), StorageError> {
         let _ = self.entered.send(());
         let _ = self.release.lock().unwrap().recv();
-        self.inner.claim(grant)
+        self.inner.claim(grants)
     }
     fn revoke(&self, document: &DocumentId, device: &str, now: u64) -> Result<(), StorageError> {
         self.inner.revoke(document, device, now)
@@ -254,8 +254,8 @@ impl AccessStore for SlowStore {
     fn put_invite(&self, invite: &Invite) -> Result<(), StorageError> {
         self.inner.put_invite(invite)
     }
-    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
-        self.inner.redeem(invite, grant)
+    fn redeem(&self, invite: &Invite, grants: &[Grant]) -> Result<(), StorageError> {
+        self.inner.redeem(invite, grants)
     }
     fn link_device(&self, device: &Device, grants: &[Grant]) -> Result<(), StorageError> {
         self.inner.link_device(device, grants)
@@ -506,4 +506,74 @@ fn last_seen_is_exact_in_memory_and_stored_every_few_minutes() {
         reloaded.account_devices(&laptop.id).unwrap()[0].last_seen,
         later
     );
+}
+
+#[test]
+fn what_one_device_gains_later_all_devices_of_the_account_gain() {
+    let (access, store) = control(Registration::Open);
+    let (laptop, _) = access.register(KEY, "laptop", None, 1).unwrap();
+    let (code, _) = access.create_link(&laptop.id, None, 2).unwrap();
+    let phone = access.register_linked(KEY_B, "phone", &code, 3).unwrap();
+    let (code, _) = access.create_link(&laptop.id, None, 4).unwrap();
+    let tablet = access.register_linked(KEY_B, "tablet", &code, 5).unwrap();
+    access
+        .revoke_device(&laptop.id, &tablet.device.id, 6)
+        .unwrap();
+    // The phone creates a partnership: the laptop owns it too.
+    access.claim(doc(), &phone.device.id, "Acme", 7).unwrap();
+    assert_eq!(
+        access.check(&laptop.id, &doc()),
+        DocumentAccess::Granted(Grant {
+            document: doc(),
+            device: laptop.id.clone(),
+            role: Role::Owner,
+            party: "Acme".into(),
+            created_at: 7,
+        })
+    );
+    // The laptop joins a partner's partnership: the phone joins it too,
+    // the revoked tablet does not.
+    let (partner, _) = access.register(KEY, "partner", None, 8).unwrap();
+    let theirs = DocumentId::from_bytes([8; 16]);
+    access.claim(theirs, &partner.id, "Globex", 9).unwrap();
+    assert!(
+        !matches!(
+            access.check(&laptop.id, &theirs),
+            DocumentAccess::Granted(_)
+        ),
+        "another account's claim grants nothing here"
+    );
+    let (invite, _) = access
+        .create_invite(theirs, Some(&partner.id), &spec(Role::Editor, 1000, 1), 10)
+        .unwrap();
+    access.redeem(&laptop.id, &invite, 11).unwrap();
+    for device in [&laptop.id, &phone.device.id] {
+        assert!(matches!(
+            access.check(device, &theirs),
+            DocumentAccess::Granted(Grant {
+                role: Role::Editor,
+                ..
+            })
+        ));
+    }
+    assert_eq!(
+        access.check(&tablet.device.id, &theirs),
+        DocumentAccess::Denied
+    );
+    // An owner revokes the phone there: a later upgrade of the laptop does
+    // not bring it back.
+    access
+        .revoke(&theirs, Some(&partner.id), &phone.device.id, 12)
+        .unwrap();
+    let (upgrade, _) = access
+        .create_invite(theirs, Some(&partner.id), &spec(Role::Owner, 1000, 1), 13)
+        .unwrap();
+    access.redeem(&laptop.id, &upgrade, 14).unwrap();
+    assert_eq!(
+        access.check(&phone.device.id, &theirs),
+        DocumentAccess::Denied
+    );
+    let reloaded = AccessControl::load(store, Registration::Open).unwrap();
+    assert_eq!(reloaded.grants_of(&phone.device.id).len(), 1);
+    assert_eq!(reloaded.grants_of(&laptop.id).len(), 2);
 }

@@ -119,12 +119,14 @@ impl AccessStore for MemoryStore {
         Ok(())
     }
 
-    fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
+    fn claim(&self, grants: &[Grant]) -> Result<(), StorageError> {
         let mut access = self.access.lock().map_err(poisoned)?;
-        access.claimed.insert(grant.document);
-        access
-            .grants
-            .insert((grant.document, grant.device.clone()), grant.clone());
+        for grant in grants {
+            access.claimed.insert(grant.document);
+            access
+                .grants
+                .insert((grant.document, grant.device.clone()), grant.clone());
+        }
         Ok(())
     }
 
@@ -163,12 +165,14 @@ impl AccessStore for MemoryStore {
         Ok(())
     }
 
-    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
+    fn redeem(&self, invite: &Invite, grants: &[Grant]) -> Result<(), StorageError> {
         let mut access = self.access.lock().map_err(poisoned)?;
         access.invites.insert(invite.code_hash, invite.clone());
-        access
-            .grants
-            .insert((grant.document, grant.device.clone()), grant.clone());
+        for grant in grants {
+            access
+                .grants
+                .insert((grant.document, grant.device.clone()), grant.clone());
+        }
         Ok(())
     }
 

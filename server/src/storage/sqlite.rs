@@ -320,14 +320,16 @@ impl AccessStore for SqliteStore {
         Ok(())
     }
 
-    fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
+    fn claim(&self, grants: &[Grant]) -> Result<(), StorageError> {
         let mut conn = self.writer.lock().map_err(poisoned)?;
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT OR IGNORE INTO claims (document, claimed_at) VALUES (?1, ?2)",
-            params![grant.document.to_string(), signed(grant.created_at)],
-        )?;
-        insert_grant(&tx, grant)?;
+        for grant in grants {
+            tx.execute(
+                "INSERT OR IGNORE INTO claims (document, claimed_at) VALUES (?1, ?2)",
+                params![grant.document.to_string(), signed(grant.created_at)],
+            )?;
+            insert_grant(&tx, grant)?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -368,11 +370,13 @@ impl AccessStore for SqliteStore {
         insert_invite(&*self.writer.lock().map_err(poisoned)?, invite)
     }
 
-    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
+    fn redeem(&self, invite: &Invite, grants: &[Grant]) -> Result<(), StorageError> {
         let mut conn = self.writer.lock().map_err(poisoned)?;
         let tx = conn.transaction()?;
         insert_invite(&tx, invite)?;
-        insert_grant(&tx, grant)?;
+        for grant in grants {
+            insert_grant(&tx, grant)?;
+        }
         tx.commit()?;
         Ok(())
     }
