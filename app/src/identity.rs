@@ -213,21 +213,30 @@ impl Identity {
     }
 
     /// Registers as another device of the account that showed `code` (see
-    /// `POST /api/devices` with `link`), replacing any registration of its
-    /// own this device had; keeps the new token and the linking device's
-    /// key. Returns what the relay says about the account.
+    /// `POST /api/devices` with `link`), named `name` (blank: as before),
+    /// replacing any registration of its own this device had; keeps the new
+    /// token and the linking device's key. Returns what the relay says
+    /// about the account.
     pub async fn link(
         &mut self,
         storage: &Storage,
         origin: &str,
         code: &str,
+        name: &str,
     ) -> Result<api::Linked, IdentityError> {
+        let name = non_blank(name, &self.name);
         let (registration, linked) =
-            api::register_linked(origin, &self.public_key_hex(), &self.name, code).await?;
+            api::register_linked(origin, &self.public_key_hex(), &name, code).await?;
+        self.name = name;
         self.registration = Some(registration);
         self.account_keys = vec![linked.linked_by_key.to_ascii_lowercase()];
         self.save(storage).await?;
         Ok(linked)
+    }
+
+    /// The device's label (shown in "My devices").
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The public keys (hex) of this account's other devices, last known.

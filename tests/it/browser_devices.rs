@@ -87,6 +87,10 @@ fn a_linked_phone_is_the_same_member_until_revoked() {
     // The phone opens the link: the code is filled in, one press links it.
     phone.goto(&link);
     phone.wait_value(&tid("link-code-input"), &code);
+    phone.wait("a suggested device name", |d| {
+        !d.value(&tid("link-device-name")).is_empty()
+    });
+    phone.fill(&tid("link-device-name"), "Alice's phone");
     screenshots(&phone, "link-this-browser", None);
     submit_link(&phone);
     phone.wait("the phone's home page", |d| {
@@ -98,7 +102,10 @@ fn a_linked_phone_is_the_same_member_until_revoked() {
         phone.text(&tid("link-error"))
     );
     phone.wait_count(&tid("partnership-link"), 2);
-    laptop.wait_text(&tid("device-joined"), "is now one of your devices");
+    laptop.wait_text(
+        &tid("device-joined"),
+        "\u{201c}Alice's phone\u{201d} is now one of your devices",
+    );
     laptop.wait_count(&tid("device-row"), 2);
     assert!(
         laptop.all(&tid("link-code")).is_empty(),

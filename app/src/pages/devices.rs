@@ -353,6 +353,7 @@ fn DeviceRow(
         <li class="device-row" data-testid="device-row">
             <span class="device-name" data-testid="device-name">{device.name.clone()}</span>
             {this.then(|| view! { <span class="status-chip" data-testid="this-device">"this device"</span> })}
+            <span class="muted">{format!("added {}", crate::edit::format_date(device.created_at))}</span>
             <span class="muted" data-testid="device-seen">
                 {move || if this { "in use now".to_owned() } else { last_seen_text(seen, now.get()) }}
             </span>
@@ -387,6 +388,17 @@ pub fn LinkPage() -> impl IntoView {
         .unwrap_or_default();
     let code = RwSignal::new(code_from_hash(&hash).unwrap_or_default());
     let step = RwSignal::new(LinkStep::Asking);
+    let name = RwSignal::new(String::new());
+    // Suggest the browser's default label once the client has started.
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) || !store.ready.get() {
+            return done.unwrap_or(false);
+        }
+        if let Some(client) = client() {
+            name.set(client.device_name());
+        }
+        true
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let typed = code.get_untracked().trim().to_owned();
@@ -398,8 +410,9 @@ pub fn LinkPage() -> impl IntoView {
         }
         let Some(client) = client() else { return };
         step.set(LinkStep::Linking);
+        let label = name.get_untracked();
         spawn_local(async move {
-            match client.link_this_device(&typed).await {
+            match client.link_this_device(&typed, &label).await {
                 Ok(_) => {
                     // Start afresh as the linked device (see
                     // `link_this_device`), on the partnership list.
@@ -422,6 +435,12 @@ pub fn LinkPage() -> impl IntoView {
                     <input data-testid="link-code-input" type="text" autocomplete="off" spellcheck="false"
                         prop:value=move || code.get()
                         on:input=move |ev| code.set(event_target_value(&ev))/>
+                </label>
+                <label class="field">
+                    <span>"Name of this device (shown in your list of devices)"</span>
+                    <input data-testid="link-device-name" type="text" maxlength="100"
+                        prop:value=move || name.get()
+                        on:input=move |ev| name.set(event_target_value(&ev))/>
                 </label>
                 <button type="submit" data-testid="link-submit"
                     disabled=move || step.get() == LinkStep::Linking || !store.ready.get()>

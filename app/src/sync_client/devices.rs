@@ -53,6 +53,11 @@ impl Client {
         members::get(doc, found).ok()
     }
 
+    /// This device's label.
+    pub fn device_name(&self) -> String {
+        self.identity.borrow().name().to_owned()
+    }
+
     /// Asks the relay for a link code for this device's account; returns it
     /// with the link to open on the new device.
     pub async fn create_link(&self) -> Result<(LinkCode, String), ClientError> {
@@ -145,7 +150,7 @@ impl Client {
     /// starts afresh with the new credentials (a new peer id: the relay
     /// keeps the old one for the old registration), fetches them and
     /// adopts the person's profile (see [`Self::adopt_profile`]).
-    pub async fn link_this_device(&self, code: &str) -> Result<usize, ClientError> {
+    pub async fn link_this_device(&self, code: &str, name: &str) -> Result<usize, ClientError> {
         if !self.records.borrow().is_empty() {
             return Err(ClientError::Model(
                 "this browser already holds partnerships of its own; link a browser (or profile) that has none".into(),
@@ -157,7 +162,7 @@ impl Client {
         self.registering.set(true);
         let mut identity = self.identity.borrow().clone();
         let previous = identity.registration().cloned();
-        let result = identity.link(&self.storage, &self.origin, code).await;
+        let result = identity.link(&self.storage, &self.origin, code, name).await;
         if result.is_ok() {
             *self.identity.borrow_mut() = identity;
         }
