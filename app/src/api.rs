@@ -231,6 +231,146 @@ pub async fn document_keys(
     parse(&text)
 }
 
+/// A link code for adding another device to this device's account
+/// (`POST /api/links`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LinkCode {
+    /// The code in groups of four (`ABCD-EFGH-JKMN`).
+    pub code: String,
+    /// When it stops working (ms since the Unix epoch, relay clock).
+    pub expires_at: u64,
+    /// Its lifetime when made, in seconds.
+    pub expires_in_seconds: u64,
+}
+
+/// Asks for a single-use link code.
+pub async fn create_link(origin: &str, token: &str) -> Result<LinkCode, ApiError> {
+    let (status, text) = send(
+        "POST",
+        &format!("{origin}/api/links"),
+        Some(token),
+        Some("{}"),
+    )
+    .await?;
+    expect_success(status, &text)?;
+    parse(&text)
+}
+
+#[derive(Serialize)]
+struct LinkedRegisterBody<'a> {
+    public_key: &'a str,
+    name: &'a str,
+    link: &'a str,
+}
+
+/// What a device registered with a link code learns about its account.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Linked {
+    /// The public key (hex) of the device that showed the code.
+    pub linked_by_key: String,
+    /// The grants this device took over from it.
+    pub grants: Vec<Grant>,
+}
+
+#[derive(Deserialize)]
+struct LinkedRegistration {
+    device_id: String,
+    token: String,
+    linked: Linked,
+}
+
+/// Registers this device with a link code: it becomes another device of the
+/// account that showed the code, with the same grants.
+pub async fn register_linked(
+    origin: &str,
+    public_key_hex: &str,
+    name: &str,
+    code: &str,
+) -> Result<(DeviceRegistration, Linked), ApiError> {
+    let body = serde_json::to_string(&LinkedRegisterBody {
+        public_key: public_key_hex,
+        name,
+        link: code,
+    })
+    .map_err(|e| ApiError::Decode(e.to_string()))?;
+    let (status, text) = send("POST", &format!("{origin}/api/devices"), None, Some(&body)).await?;
+    expect_success(status, &text)?;
+    let answer: LinkedRegistration = parse(&text)?;
+    Ok((
+        DeviceRegistration {
+            device_id: answer.device_id,
+            token: answer.token,
+        },
+        answer.linked,
+    ))
+}
+
+/// A device of this account (`GET /api/account/devices`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDevice {
+    /// The relay's id for it.
+    pub device_id: String,
+    /// Its label.
+    pub name: String,
+    /// Its Ed25519 public key, 64 hex digits.
+    pub public_key: String,
+    /// When it registered (ms since the Unix epoch).
+    pub created_at: u64,
+    /// When it last reached the relay (ms since the Unix epoch; 0: never).
+    pub last_seen: u64,
+    /// Whether it is the device asking.
+    pub this_device: bool,
+}
+
+/// The devices of this device's account.
+pub async fn account_devices(origin: &str, token: &str) -> Result<Vec<AccountDevice>, ApiError> {
+    let (status, text) = send(
+        "GET",
+        &format!("{origin}/api/account/devices"),
+        Some(token),
+        None,
+    )
+    .await?;
+    expect_success(status, &text)?;
+    parse(&text)
+}
+
+#[derive(Deserialize)]
+struct Me {
+    grants: Vec<Grant>,
+}
+
+/// Every grant this device holds (`GET /api/me`).
+pub async fn my_grants(origin: &str, token: &str) -> Result<Vec<Grant>, ApiError> {
+    let (status, text) = send("GET", &format!("{origin}/api/me"), Some(token), None).await?;
+    expect_success(status, &text)?;
+    Ok(parse::<Me>(&text)?.grants)
+}
+
+/// Signs a device out with its own token (`DELETE /api/devices/{id}`).
+pub async fn sign_out(origin: &str, token: &str, device: &str) -> Result<(), ApiError> {
+    let (status, text) = send(
+        "DELETE",
+        &format!("{origin}/api/devices/{device}"),
+        Some(token),
+        None,
+    )
+    .await?;
+    expect_success(status, &text)
+}
+
+/// Revokes another device of this account: its token and grants go at once.
+pub async fn revoke_device(origin: &str, token: &str, device: &str) -> Result<(), ApiError> {
+    let (status, text) = send(
+        "DELETE",
+        &format!("{origin}/api/account/devices/{device}"),
+        Some(token),
+        None,
+    )
+    .await?;
+    expect_success(status, &text)
+}
+
 fn expect_success(status: u16, text: &str) -> Result<(), ApiError> {
     if (200..300).contains(&status) {
         return Ok(());

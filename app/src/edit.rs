@@ -162,27 +162,19 @@ pub fn now() -> u64 {
 
 /// The member this device edits `id` as, if the device has joined the
 /// partnership as a member: its actor's registered member, or else (a new
-/// tab whose actor is not registered yet) the current member whose public
-/// key starts with the actor's first 16 bytes — the app makes each tab's
-/// actor from the device key that way.
+/// tab whose actor is not registered yet, or a linked device) the member
+/// one of whose keys is this device's, or another device's of this account
+/// (see [`crate::sync_client::Client::my_member`]).
 pub fn me(id: &DocumentId) -> Option<MemberId> {
-    client()?.read_doc(id, |doc| {
-        let actor = doc.get_actor();
-        if let Some((member, _)) = members::attribute(doc, actor) {
-            return Some(member);
-        }
-        let bytes = actor.to_bytes();
-        let prefix = browser::hex(bytes.get(..16)?);
-        members::list(doc)
-            .into_iter()
-            .find(|m| {
-                m.left_at.is_none()
-                    && m.public_key
-                        .as_deref()
-                        .is_some_and(|key| key.starts_with(&prefix))
-            })
-            .map(|m| m.id)
-    })?
+    let client = client()?;
+    client
+        .read_doc(id, |doc| {
+            if let Some((member, _)) = members::attribute(doc, doc.get_actor()) {
+                return Some(member);
+            }
+            client.my_member(doc, id).map(|m| m.id)
+        })
+        .flatten()
 }
 
 /// [`me`], or an error the form can show.

@@ -89,6 +89,9 @@ struct Stored {
     secret_key: String,
     name: String,
     registration: Option<DeviceRegistration>,
+    /// Public keys of the other devices of this person's account.
+    #[serde(default)]
+    account_keys: Vec<String>,
 }
 
 /// The device key and, once registered, the relay's credentials for it.
@@ -97,6 +100,10 @@ pub struct Identity {
     key: SigningKey,
     name: String,
     registration: Option<DeviceRegistration>,
+    /// Public keys (hex) of the other devices of this person's account, as
+    /// the relay last listed them: how a linked device finds the member it
+    /// is in a partnership before its own key is attested there.
+    account_keys: Vec<String>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -125,6 +132,7 @@ impl Identity {
                 key: SigningKey::from_bytes(&bytes),
                 name: stored.name,
                 registration: stored.registration,
+                account_keys: stored.account_keys,
             });
         }
         let mut secret = [0u8; 32];
@@ -133,6 +141,7 @@ impl Identity {
             key: SigningKey::from_bytes(&secret),
             name: default_device_name(),
             registration: None,
+            account_keys: Vec::new(),
         };
         identity.save(storage).await?;
         Ok(identity)
@@ -143,6 +152,7 @@ impl Identity {
             secret_key: hex(self.key.as_bytes()),
             name: self.name.clone(),
             registration: self.registration.clone(),
+            account_keys: self.account_keys.clone(),
         };
         let json =
             serde_json::to_string(&stored).map_err(|e| IdentityError::Malformed(e.to_string()))?;
@@ -200,6 +210,51 @@ impl Identity {
         self.registration = Some(registration.clone());
         self.save(storage).await?;
         Ok(registration)
+    }
+
+    /// Registers as another device of the account that showed `code` (see
+    /// `POST /api/devices` with `link`), named `name` (blank: as before),
+    /// replacing any registration of its own this device had; keeps the new
+    /// token and the linking device's key. Returns what the relay says
+    /// about the account.
+    pub async fn link(
+        &mut self,
+        storage: &Storage,
+        origin: &str,
+        code: &str,
+        name: &str,
+    ) -> Result<api::Linked, IdentityError> {
+        let name = non_blank(name, &self.name);
+        let (registration, linked) =
+            api::register_linked(origin, &self.public_key_hex(), &name, code).await?;
+        self.name = name;
+        self.registration = Some(registration);
+        self.account_keys = vec![linked.linked_by_key.to_ascii_lowercase()];
+        self.save(storage).await?;
+        Ok(linked)
+    }
+
+    /// The device's label (shown in "My devices").
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The public keys (hex) of this account's other devices, last known.
+    pub fn account_keys(&self) -> &[String] {
+        &self.account_keys
+    }
+
+    /// Remembers the public keys of this account's other devices.
+    pub async fn set_account_keys(
+        &mut self,
+        storage: &Storage,
+        keys: Vec<String>,
+    ) -> Result<(), IdentityError> {
+        if keys == self.account_keys {
+            return Ok(());
+        }
+        self.account_keys = keys;
+        self.save(storage).await
     }
 
     /// Forgets the registration (the relay no longer accepts the token).

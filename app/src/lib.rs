@@ -17,6 +17,7 @@ pub mod edit;
 pub mod identity;
 pub mod pages;
 pub mod presence;
+pub mod qr;
 pub mod saving;
 pub mod storage;
 pub mod store;

@@ -54,6 +54,9 @@ fn document_settings(id: &DocumentId) -> Vec<String> {
         agreement::seen_key(id),
     ]
 }
+/// What a device whose token the relay no longer accepts (revoked from
+/// another device of the account, or signed out) tells its person.
+const REFUSED_TOKEN: &str = "The relay no longer accepts this device: it was revoked from another of your devices. Changes made here stay on this device but are not synced.";
 /// How long joining waits for the relay to send the partnership.
 const JOIN_WAIT_MS: u64 = 20_000;
 /// Shortest and longest wait between reconnect attempts.
@@ -302,6 +305,18 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
     spawn_local(Rc::clone(&client).run_writer(kicks));
     spawn_local(Rc::clone(&client).run_sync());
     spawn_local(Rc::clone(&client).run_presence());
+    spawn_local(Rc::clone(&client).run_account_watch());
+    let linked = !client.identity.borrow().account_keys().is_empty();
+    if linked && !client.store.profile.with_untracked(Profile::is_complete) {
+        let documents: Vec<DocumentId> = client
+            .records
+            .borrow()
+            .iter()
+            .filter_map(|r| DocumentId::parse_url_or_id(&r.id).ok())
+            .collect();
+        let adopting = Rc::clone(&client);
+        spawn_local(async move { adopting.adopt_profile(documents).await });
+    }
     let leaving = Rc::clone(&client);
     let on_pagehide = Closure::<dyn FnMut()>::new(move || leaving.announce(true));
     browser::window()?
@@ -470,12 +485,7 @@ impl Client {
             return Ok(());
         }
         let title = profile.title.trim().to_owned();
-        let public_key = self.identity.borrow().public_key_hex();
-        let member = self.read_doc(id, |doc| {
-            members::list(doc).into_iter().find(|m| {
-                m.left_at.is_none() && m.public_key.as_deref() == Some(public_key.as_str())
-            })
-        });
+        let member = self.read_doc(id, |doc| self.my_member(doc, id));
         let Some(Some(member)) = member else {
             return Ok(());
         };
@@ -498,7 +508,7 @@ impl Client {
         let mut tx = doc.transaction();
         let made = model::init(&mut tx, title, now_ms())
             .map_err(ClientError::from)
-            .and_then(|()| self.attribute(&mut tx, &self.party_for(&id), true));
+            .and_then(|()| self.attribute(&mut tx, &id, &self.party_for(&id), true));
         if let Err(error) = made {
             tx.rollback();
             return Err(error);
@@ -647,7 +657,7 @@ impl Client {
             let result = op(&mut tx).map_err(ClientError::from).and_then(|()| {
                 let wrote = tx.pending_ops() > 0;
                 if wrote && first {
-                    self.attribute(&mut tx, &party, true)
+                    self.attribute(&mut tx, id, &party, true)
                 } else {
                     Ok(())
                 }
@@ -684,6 +694,7 @@ impl Client {
     fn attribute(
         &self,
         tx: &mut Transaction<'_>,
+        id: &DocumentId,
         party: &str,
         device: bool,
     ) -> Result<(), ClientError> {
@@ -691,9 +702,7 @@ impl Client {
             return Ok(());
         }
         let public_key = self.identity.borrow().public_key_hex();
-        let existing = members::list(tx)
-            .into_iter()
-            .find(|m| m.left_at.is_none() && m.public_key.as_deref() == Some(public_key.as_str()));
+        let existing = self.my_member(&*tx, id);
         let member = match existing {
             Some(member) => {
                 // Catch up with a profile changed while this partnership
@@ -925,6 +934,9 @@ impl Client {
                     Err(error) => browser::log(&format!("accord: connection ended: {error}")),
                 },
                 Err(error) if is_offline(&error) => {}
+                Err(ClientError::Api(ApiError::Status { status: 401, .. })) => {
+                    self.store.report(REFUSED_TOKEN);
+                }
                 Err(error) => self
                     .store
                     .report(format!("cannot connect to the relay: {error}")),
@@ -1190,7 +1202,7 @@ impl Client {
                 doc.set_actor(self.actor.clone());
             }
             let mut tx = doc.transaction();
-            if let Err(error) = self.attribute(&mut tx, party, true) {
+            if let Err(error) = self.attribute(&mut tx, id, party, true) {
                 tx.rollback();
                 return Err(error);
             }
@@ -1210,16 +1222,9 @@ impl Client {
     pub fn move_stage(&self, id: &DocumentId, to: overview::Stage) -> Result<(), ClientError> {
         let party = self.party_for(id);
         self.change_member(id, &party)?;
-        let public_key = self.identity.borrow().public_key_hex();
         let by = self
-            .engine
-            .borrow()
-            .document(id)
-            .and_then(|doc| {
-                members::list(doc).into_iter().find(|m| {
-                    m.left_at.is_none() && m.public_key.as_deref() == Some(public_key.as_str())
-                })
-            })
+            .read_doc(id, |doc| self.my_member(doc, id))
+            .flatten()
             .map(|m| m.id)
             .ok_or(ClientError::NotOpen(*id))?;
         let entry = random_id()?;
@@ -1347,6 +1352,7 @@ impl ClientError {
 
 mod agreement;
 mod boards;
+mod devices;
 mod status;
 mod writer;
 

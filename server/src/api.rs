@@ -11,7 +11,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{
-    AccessControl, AccessError, AttestedKey, Grant, InviteSpec, MemberDevice, Registration, Role,
+    AccessControl, AccessError, AccountDevice, AttestedKey, Grant, InviteSpec, LinkRefusal,
+    MemberDevice, Registration, Role,
 };
 use crate::hub::HubInput;
 use crate::{AppState, now_ms};
@@ -126,7 +127,10 @@ impl From<AccessError> for ApiError {
             AccessError::InviteNotFound | AccessError::NoSuchGrant | AccessError::NotRevoked => {
                 StatusCode::NOT_FOUND
             }
-            AccessError::InviteExpired | AccessError::InviteUsedUp => StatusCode::GONE,
+            AccessError::InviteExpired
+            | AccessError::InviteUsedUp
+            | AccessError::Link(LinkRefusal::Expired | LinkRefusal::Used) => StatusCode::GONE,
+            AccessError::Link(LinkRefusal::Unknown) => StatusCode::NOT_FOUND,
             AccessError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             // Another relay node changed the record first: try again.
             AccessError::AlreadyOwned
@@ -225,7 +229,24 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::unauthorized("missing Authorization: Bearer <token> header")
             })?;
-        Ok(Self(state.access.authenticate(token.trim())?))
+        let device = state.access.authenticate(token.trim())?;
+        note_seen(state, &device);
+        Ok(Self(device))
+    }
+}
+
+/// Records that `device` used its token now; writes the time to storage
+/// (off the async threads) when the stored one is several minutes old.
+pub(crate) fn note_seen(state: &AppState, device: &str) {
+    let now = now_ms();
+    if state.access.saw(device, now).is_some() {
+        let access = state.access.clone();
+        let device = device.to_owned();
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = access.store_last_seen(&device, now) {
+                tracing::warn!(%error, "could not store a device's last-seen time");
+            }
+        });
     }
 }
 
@@ -255,6 +276,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/devices", post(register))
         .route("/api/devices/{device}", get(device).delete(sign_out))
         .route("/api/me", get(me))
+        .route("/api/links", post(create_link))
+        .route("/api/account/devices", get(account_devices))
+        .route("/api/account/devices/{device}", delete(revoke_device))
         .route("/api/sync-ticket", post(sync_ticket))
         .route("/api/documents/{document}", put(claim))
         .route("/api/documents/{document}/grants", get(grants))
@@ -333,12 +357,24 @@ struct RegisterRequest {
     #[serde(default)]
     name: String,
     invite: Option<String>,
+    link: Option<String>,
 }
 
 #[derive(Serialize)]
 struct Registered {
     device_id: String,
     token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    linked: Option<Linked>,
+}
+
+/// What a device registered with a link code learns about its account.
+#[derive(Serialize)]
+struct Linked {
+    /// The public key of the device that showed the code.
+    linked_by_key: String,
+    /// The grants it took over.
+    grants: Vec<Grant>,
 }
 
 async fn register(
@@ -347,6 +383,30 @@ async fn register(
     body: Result<Json<RegisterRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Registered>)> {
     let Json(request) = body?;
+    if let Some(code) = request.link {
+        if request.invite.is_some() {
+            return Err(ApiError::bad_request(
+                "give either an invite or a link code, not both",
+            ));
+        }
+        address.check(&state)?;
+        let result = blocking(&state, move |access| {
+            access.register_linked(&request.public_key, &request.name, code.trim(), now_ms())
+        })
+        .await;
+        let linked = address.count(&state, result)?;
+        return Ok((
+            StatusCode::CREATED,
+            Json(Registered {
+                device_id: linked.device.id,
+                token: linked.token,
+                linked: Some(Linked {
+                    linked_by_key: linked.linked_by_key,
+                    grants: linked.grants,
+                }),
+            }),
+        ));
+    }
     let with_invite =
         request.invite.is_some() || state.access.registration() == Registration::Invite;
     if with_invite {
@@ -367,8 +427,72 @@ async fn register(
         Json(Registered {
             device_id: device.id,
             token,
+            linked: None,
         }),
     ))
+}
+
+#[derive(Deserialize)]
+struct LinkRequest {
+    expires_in_seconds: Option<u64>,
+}
+
+/// A link code as shown to the person.
+#[derive(Serialize)]
+struct LinkView {
+    /// The code in groups of four (`ABCD-EFGH-JKMN`).
+    code: String,
+    expires_at: u64,
+    expires_in_seconds: u64,
+}
+
+/// `POST /api/links`: a single-use code that registers another device of
+/// the caller's account.
+async fn create_link(
+    State(state): State<AppState>,
+    Caller(device): Caller,
+    body: Result<Json<LinkRequest>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<LinkView>)> {
+    let Json(request) = body?;
+    let now = now_ms();
+    let ttl = request.expires_in_seconds.map(|s| s.saturating_mul(1000));
+    let (code, link) = state.access.create_link(&device, ttl, now)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(LinkView {
+            code: crate::access::links::display(&code),
+            expires_at: link.expires_at,
+            expires_in_seconds: link.expires_at.saturating_sub(now) / 1000,
+        }),
+    ))
+}
+
+/// `GET /api/account/devices`: the caller's devices.
+async fn account_devices(
+    State(state): State<AppState>,
+    Caller(device): Caller,
+) -> ApiResult<Json<Vec<AccountDevice>>> {
+    Ok(Json(state.access.account_devices(&device)?))
+}
+
+/// `DELETE /api/account/devices/{id}`: revokes another device of the
+/// caller's account; its sync connections close at once.
+async fn revoke_device(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    device_id(&id)?;
+    let target = id.clone();
+    blocking(&state, move |access| {
+        access.revoke_device(&caller, &target, now_ms())
+    })
+    .await?;
+    state.hub.send(HubInput::SignedOut {
+        device: id,
+        reason: "another device of this account revoked this device",
+    });
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize)]
@@ -408,7 +532,10 @@ async fn sign_out(
     device_id(&id)?;
     let device = id.clone();
     blocking(&state, move |access| access.sign_out(&device, &caller)).await?;
-    state.hub.send(HubInput::SignedOut { device: id });
+    state.hub.send(HubInput::SignedOut {
+        device: id,
+        reason: "this device signed out",
+    });
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -69,9 +69,11 @@ pub(crate) enum HubInput {
         device: String,
         document: DocumentId,
     },
-    /// The device signed out: close every connection it has.
+    /// The device signed out or was revoked: close every connection it has.
     SignedOut {
         device: String,
+        /// Why, as the close frame says it.
+        reason: &'static str,
     },
     Tick,
     /// Makes the hub panic (tests of its supervision).
@@ -457,13 +459,11 @@ impl Hub {
                     self.run(now, Event::AccessRevoked { peer, document });
                 }
             }
-            HubInput::SignedOut { device } => {
+            HubInput::SignedOut { device, reason } => {
                 let peers = self.peers_of(&device);
                 for peer in peers {
                     if let Some(connection) = self.connections.remove(&peer) {
-                        let _ = connection
-                            .outbox
-                            .try_send(Outbound::Close("this device signed out".into()));
+                        let _ = connection.outbox.try_send(Outbound::Close(reason.into()));
                     }
                     self.run(now, Event::PeerDisconnected { peer });
                 }

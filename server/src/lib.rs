@@ -90,7 +90,10 @@ fn spawn_access_refresh(access: Arc<AccessControl>, hub: hub::HubHandle) {
                 hub.send(hub::HubInput::Revoked { device, document });
             }
             for device in changes.signed_out {
-                hub.send(hub::HubInput::SignedOut { device });
+                hub.send(hub::HubInput::SignedOut {
+                    device,
+                    reason: "this device signed out or was revoked (through another relay node)",
+                });
             }
         }
     });

@@ -53,7 +53,10 @@ pub(crate) async fn upgrade(
         (None, None) => None,
     };
     let device = match checked {
-        Some(Ok(device)) => device,
+        Some(Ok(device)) => {
+            crate::api::note_seen(&state, &device);
+            device
+        }
         Some(Err(error)) => return ApiError::from(error).into_response(),
         None => {
             return ApiError::unauthorized(

@@ -32,7 +32,7 @@ fn inline(text: &str) -> String {
 pub fn agreement_markdown<R: ReadDoc>(
     doc: &R,
     document: &DocumentId,
-    attested_keys: &dyn Fn(MemberId) -> Option<VerifyingKey>,
+    attested_keys: &dyn Fn(MemberId) -> Vec<VerifyingKey>,
 ) -> String {
     let title = overview::read(doc).title;
     let parties = parties::list(doc);
@@ -169,7 +169,7 @@ mod tests {
             "Either party may leave\nwith 60 days' notice.",
         )
         .unwrap();
-        let lookup = |m: MemberId| keys.get(&m).copied();
+        let lookup = |m: MemberId| keys.get(&m).copied().into_iter().collect::<Vec<_>>();
         let markdown = agreement_markdown(doc, &DOC, &lookup);
         let expected = "\
 # Acme × Globex — Agreement
@@ -215,7 +215,7 @@ _(no text yet)_
         assert_eq!(markdown, expected);
         // Deterministic, and an unattested key never reads as valid.
         assert_eq!(agreement_markdown(doc, &DOC, &lookup), expected);
-        let nobody = |_: MemberId| None;
+        let nobody = |_: MemberId| Vec::new();
         let unattested = agreement_markdown(doc, &DOC, &nobody);
         assert!(!unattested.contains("valid ("));
         assert!(unattested.contains("| Acme | invalid sign-off (not counted) |"));

@@ -23,7 +23,7 @@ const WIDTHS: [u32; 3] = [360, 768, 1280];
 /// `docs/screenshots/<name>-<width>.png`, checking at each width that the
 /// page does not scroll sideways. `focus`, when given, is scrolled into
 /// view first (the part of the page the picture is about).
-fn screenshots(d: &Device, name: &str, focus: Option<&str>) {
+pub(crate) fn screenshots(d: &Device, name: &str, focus: Option<&str>) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
     std::fs::create_dir_all(&dir).expect("creating docs/screenshots");
     for width in WIDTHS {

@@ -91,9 +91,16 @@ pub fn HomePage() -> impl IntoView {
                 </ul>
                 {move || {
                     store.docs.with(Vec::is_empty)
-                        .then(|| view! { <p class="muted">"No partnerships on this device yet."</p> })
+                        .then(|| view! {
+                            <p class="muted">"No partnerships on this device yet."</p>
+                            <p>
+                                "Already use Accord on another device? "
+                                <a href="#/link" data-testid="link-this-browser">"Link this browser to your account"</a>
+                            </p>
+                        })
                 }}
             </Show>
+            <super::devices::DevicesPanel/>
         </section>
     }
 }

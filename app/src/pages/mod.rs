@@ -4,6 +4,7 @@
 
 pub(crate) mod agreement;
 pub mod boards;
+mod devices;
 mod home;
 mod join;
 pub mod operate;
@@ -56,6 +57,7 @@ pub fn App() -> impl IntoView {
                 }
                 .into_any(),
                 Route::Join(id) => view! { <JoinPage id=id/> }.into_any(),
+                Route::Link => view! { <devices::LinkPage/> }.into_any(),
                 Route::Plan(id, page) => view! {
                     <shell::PartnershipShell id=id current=Some(page)>
                         <view::PlanView id=id page=page/>

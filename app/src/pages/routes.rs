@@ -14,6 +14,9 @@ pub enum Route {
     /// Joining a partnership from an invite link (`#/join/<id>/<code>`; the
     /// join page reads the code from the fragment).
     Join(DocumentId),
+    /// Making this browser another device of an account (`#/link/<code>`
+    /// or `#/link`; the page reads the code from the fragment).
+    Link,
     /// One of a partnership's plan pages (`#/p/<id>/<page>`).
     Plan(DocumentId, PlanPage),
     /// A fragment that names no page: a mistyped partnership id or page
@@ -27,6 +30,9 @@ impl Route {
     pub fn from_hash(hash: &str) -> Self {
         if let Some(id) = super::join::document_from_hash(hash) {
             return Self::Join(id);
+        }
+        if super::devices::code_from_hash(hash).is_some() {
+            return Self::Link;
         }
         let path = hash.trim_start_matches('#');
         if path.is_empty() || path == "/" {
@@ -51,6 +57,7 @@ impl Route {
             Self::Home => "#/".to_owned(),
             Self::Partnership(id) => format!("#/p/{id}"),
             Self::Join(id) => format!("#/join/{id}"),
+            Self::Link => "#/link".to_owned(),
             Self::Plan(id, page) => format!("#/p/{id}/{}", page.slug()),
             Self::NotFound => "#/not-found".to_owned(),
         }

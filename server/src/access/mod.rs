@@ -5,6 +5,8 @@
 //! an [`AccessStore`]. Tokens and invite codes are stored only as SHA-256
 //! hashes and compared in constant time.
 
+pub mod accounts;
+pub mod links;
 mod rate;
 pub(crate) mod secret;
 pub mod tickets;
@@ -18,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::storage::records::{Device, Grant, Invite, Role, UnknownRole};
 use crate::storage::{AccessSnapshot, AccessStore, StorageError};
+pub use accounts::{AccountDevice, LinkedDevice};
+pub use links::LinkRefusal;
 pub use rate::RateLimiter;
 
 /// Whether anyone may register or only invitees.
@@ -75,6 +79,9 @@ pub enum AccessError {
     /// The caller holds no grant on the document.
     #[error("this device has no access to that document")]
     NoAccess,
+    /// A device link code cannot be used.
+    #[error(transparent)]
+    Link(#[from] LinkRefusal),
     /// A request field is invalid.
     #[error("{0}")]
     Invalid(String),
@@ -107,6 +114,8 @@ struct State {
     claimed: HashSet<DocumentId>,
     /// (document, device) pairs whose grant an owner revoked.
     revoked: HashSet<(DocumentId, String)>,
+    /// Outstanding device link codes.
+    links: links::Links,
 }
 
 impl From<AccessSnapshot> for State {
@@ -189,6 +198,11 @@ pub struct AccessControl {
     address_limiter: Mutex<RateLimiter>,
     /// Single-use tickets for opening `/sync` without a token in the URL.
     tickets: Mutex<tickets::Tickets>,
+    /// Link codes created per account (see [`links`]).
+    link_limiter: Mutex<RateLimiter>,
+    /// When each device last used its token, exact (storage lags by up to
+    /// [`accounts::LAST_SEEN_PRECISION_MS`]).
+    last_seen: Mutex<HashMap<String, u64>>,
 }
 
 /// Longest accepted device name or party.
@@ -225,6 +239,11 @@ impl AccessControl {
             redeem_limiter: Mutex::new(RateLimiter::new(10, 60_000)),
             address_limiter: Mutex::new(RateLimiter::new(ATTEMPTS_PER_ADDRESS_PER_MINUTE, 60_000)),
             tickets: Mutex::new(tickets::Tickets::default()),
+            link_limiter: Mutex::new(RateLimiter::new(
+                links::LINKS_PER_ACCOUNT,
+                links::LINK_WINDOW_MS,
+            )),
+            last_seen: Mutex::new(HashMap::new()),
         })
     }
 
@@ -257,7 +276,10 @@ impl AccessControl {
                 changes.signed_out.push(id.clone());
             }
         }
+        // Link codes live only in this node's memory: keep them.
+        let links = std::mem::take(&mut state.links);
         *state = fresh;
+        state.links = links;
         Ok(changes)
     }
 
@@ -316,12 +338,16 @@ impl AccessControl {
             self.check_invite(code, now)?;
         }
         let token = secret::generate(32);
+        let id = format!("dev_{}", secret::random_hex(8));
         let device = Device {
-            id: format!("dev_{}", secret::random_hex(8)),
+            account: id.clone(),
+            id,
             public_key,
             name,
             token_hash: secret::hash(&token),
             created_at: now,
+            last_seen: now,
+            revoked_at: 0,
         };
         {
             let _serial = self.serial();
@@ -443,7 +469,8 @@ impl AccessControl {
             .map(|g| g.role.sync_access())
     }
 
-    /// Makes `device` the owner of a document nobody ever claimed.
+    /// Makes `device` (and the other devices of its account) the owner of a
+    /// document nobody ever claimed.
     pub fn claim(
         &self,
         document: DocumentId,
@@ -469,7 +496,8 @@ impl AccessControl {
             party,
             created_at: now,
         };
-        if let Err(error) = self.store.claim(&grant) {
+        let grants = self.with_account(&grant);
+        if let Err(error) = self.store.claim(&grants) {
             if let StorageError::Conflict(_) = error {
                 // Another relay node claimed it first.
                 self.write().claimed.insert(document);
@@ -479,12 +507,42 @@ impl AccessControl {
         }
         let mut state = self.write();
         state.claimed.insert(document);
-        state
-            .grants
-            .entry(document)
-            .or_default()
-            .insert(device.to_owned(), grant.clone());
+        let on_document = state.grants.entry(document).or_default();
+        for each in grants {
+            on_document.insert(each.device.clone(), each);
+        }
         Ok(grant)
+    }
+
+    /// `grant` and the same grant for each other device of its device's
+    /// account that is not revoked, holds no grant at least as strong on
+    /// that document, and was not revoked from it by an owner: what one
+    /// device of a person gains, all of them gain.
+    fn with_account(&self, grant: &Grant) -> Vec<Grant> {
+        let state = self.read();
+        let Some(account) = state.devices.get(&grant.device).map(|d| d.account.clone()) else {
+            return vec![grant.clone()];
+        };
+        let mut siblings: Vec<&Device> = state
+            .devices
+            .values()
+            .filter(|d| d.account == account && d.id != grant.device && d.revoked_at == 0)
+            .filter(|d| !state.revoked.contains(&(grant.document, d.id.clone())))
+            .filter(|d| {
+                state
+                    .grants
+                    .get(&grant.document)
+                    .and_then(|g| g.get(&d.id))
+                    .is_none_or(|held| held.role.rank() < grant.role.rank())
+            })
+            .collect();
+        siblings.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut all = vec![grant.clone()];
+        all.extend(siblings.into_iter().map(|d| Grant {
+            device: d.id.clone(),
+            ..grant.clone()
+        }));
+        all
     }
 
     /// Every grant `device` holds.
@@ -677,7 +735,8 @@ impl AccessControl {
         Ok(invite)
     }
 
-    /// Redeems an invite for `device`, creating (or upgrading) its grant.
+    /// Redeems an invite for `device`, creating (or upgrading) its grant,
+    /// and the same for the other devices of its account.
     ///
     /// A device that already holds a grant at least as strong gets it back
     /// without spending a use, so one device cannot use up a multi-use
@@ -730,7 +789,8 @@ impl AccessControl {
             party: invite.party.clone(),
             created_at: now,
         };
-        if let Err(error) = self.store.redeem(&updated, &grant) {
+        let grants = self.with_account(&grant);
+        if let Err(error) = self.store.redeem(&updated, &grants) {
             if let StorageError::Conflict(_) = error {
                 // Another relay node spent a use first: take the stored
                 // count, so the next attempt decides on it.
@@ -746,11 +806,10 @@ impl AccessControl {
         }
         let mut state = self.write();
         state.invites.insert(updated.code_hash, updated);
-        state
-            .grants
-            .entry(grant.document)
-            .or_default()
-            .insert(device.to_owned(), grant.clone());
+        let on_document = state.grants.entry(grant.document).or_default();
+        for each in grants {
+            on_document.insert(each.device.clone(), each);
+        }
         Ok(grant)
     }
 

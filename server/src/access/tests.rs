@@ -356,6 +356,13 @@ each_backend!(
     a_document_stays_claimed_after_its_last_grant_is_revoked_even_across_a_reload,
     a_revoked_device_cannot_redeem_again_until_an_owner_lifts_it,
     one_device_spends_one_use_of_an_invite,
+    a_linked_device_joins_the_account_with_the_same_grants,
+    a_link_code_works_once_even_when_two_devices_race,
+    expired_reused_and_unknown_link_codes_are_refused,
+    link_codes_are_limited_per_account,
+    revoking_a_device_cuts_its_token_and_grants_but_only_within_the_account,
+    last_seen_is_exact_in_memory_and_stored_every_few_minutes,
+    what_one_device_gains_later_all_devices_of_the_account_gain,
 );
 
 /// A store whose claim blocks until released, standing in for a slow fsync.
@@ -372,10 +379,10 @@ impl AccessStore for SlowStore {
     fn put_device(&self, device: &Device) -> Result<(), StorageError> {
         self.inner.put_device(device)
     }
-    fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
+    fn claim(&self, grants: &[Grant]) -> Result<(), StorageError> {
         let _ = self.entered.send(());
         let _ = self.release.lock().unwrap().recv();
-        self.inner.claim(grant)
+        self.inner.claim(grants)
     }
     fn revoke(&self, document: &DocumentId, device: &str, now: u64) -> Result<(), StorageError> {
         self.inner.revoke(document, device, now)
@@ -389,8 +396,14 @@ impl AccessStore for SlowStore {
     fn put_invite(&self, invite: &Invite) -> Result<(), StorageError> {
         self.inner.put_invite(invite)
     }
-    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
-        self.inner.redeem(invite, grant)
+    fn redeem(&self, invite: &Invite, grants: &[Grant]) -> Result<(), StorageError> {
+        self.inner.redeem(invite, grants)
+    }
+    fn link_device(&self, device: &Device, grants: &[Grant]) -> Result<(), StorageError> {
+        self.inner.link_device(device, grants)
+    }
+    fn retire_device(&self, device: &Device) -> Result<(), StorageError> {
+        self.inner.retire_device(device)
     }
 }
 
@@ -431,4 +444,271 @@ fn access_checks_do_not_wait_for_a_write_in_progress() {
     assert_eq!(check, DocumentAccess::Unclaimed);
     assert_eq!(who.unwrap(), owner.id);
     claimer.join().unwrap().unwrap();
+}
+
+const KEY_B: &str = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c";
+
+fn a_linked_device_joins_the_account_with_the_same_grants(backend: Backend) {
+    let (access, store) = control(backend, Registration::Invite);
+    let operator = AccessControl::load(store.clone(), Registration::Invite).unwrap();
+    let (code, _) = operator
+        .create_invite(doc(), None, &spec(Role::Editor, 1000, 1), 1)
+        .unwrap();
+    let (laptop, _) = access.register(KEY, "laptop", Some(&code), 2).unwrap();
+    let other = DocumentId::from_bytes([6; 16]);
+    access.claim(other, &laptop.id, "Acme", 3).unwrap();
+    let (code, link) = access.create_link(&laptop.id, None, 10).unwrap();
+    assert_eq!(link.expires_at, 10 + links::DEFAULT_LINK_TTL_MS);
+    // Registration is invite-only, but a link code is enough.
+    let phone = access
+        .register_linked(KEY_B, "phone", &links::display(&code), 20)
+        .unwrap();
+    assert_eq!(phone.device.account, laptop.id);
+    assert_eq!(phone.linked_by_key, KEY);
+    assert_eq!(access.authenticate(&phone.token).unwrap(), phone.device.id);
+    let roles = |device: &str| {
+        let mut grants: Vec<(DocumentId, Role, String)> = access
+            .grants_of(device)
+            .into_iter()
+            .map(|g| (g.document, g.role, g.party))
+            .collect();
+        grants.sort_by_key(|g| g.0.to_string());
+        grants
+    };
+    assert_eq!(roles(&phone.device.id), roles(&laptop.id));
+    assert_eq!(roles(&phone.device.id).len(), 2);
+    let listed = access.account_devices(&phone.device.id).unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|d| (d.name.as_str(), d.this_device))
+            .collect::<Vec<_>>(),
+        [("laptop", false), ("phone", true)]
+    );
+    assert_eq!(listed[1].public_key, KEY_B);
+    // The phone's key is attested on both partnerships.
+    let keys = access.keys_on(&other, &laptop.id).unwrap();
+    assert!(keys.iter().any(|k| k.public_key == KEY_B));
+    // Everything survives a restart.
+    let reloaded = AccessControl::load(store, Registration::Invite).unwrap();
+    assert_eq!(reloaded.account_devices(&laptop.id).unwrap().len(), 2);
+    assert_eq!(reloaded.grants_of(&phone.device.id).len(), 2);
+}
+
+fn a_link_code_works_once_even_when_two_devices_race(backend: Backend) {
+    let (access, _) = control(backend, Registration::Open);
+    let access = Arc::new(access);
+    let (laptop, _) = access.register(KEY, "laptop", None, 1).unwrap();
+    access.claim(doc(), &laptop.id, "Acme", 2).unwrap();
+    for round in 0..20u64 {
+        let (code, _) = access.create_link(&laptop.id, None, 100 + round).unwrap();
+        let start = Arc::new(std::sync::Barrier::new(2));
+        let racers: Vec<_> = (0..2)
+            .map(|i| {
+                let (access, start, code) = (access.clone(), start.clone(), code.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    access.register_linked(KEY_B, &format!("phone {i}"), &code, 200 + round)
+                })
+            })
+            .collect();
+        let results: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+        let winners = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(winners, 1, "round {round}: {results:?}");
+        assert!(
+            results
+                .iter()
+                .any(|r| matches!(r, Err(AccessError::Link(links::LinkRefusal::Used))))
+        );
+        // Stay under the per-account limit.
+        *access.link_limiter.lock().unwrap() =
+            RateLimiter::new(links::LINKS_PER_ACCOUNT, links::LINK_WINDOW_MS);
+    }
+    // One device per round joined.
+    assert_eq!(access.account_devices(&laptop.id).unwrap().len(), 21);
+}
+
+fn expired_reused_and_unknown_link_codes_are_refused(backend: Backend) {
+    let (access, _) = control(backend, Registration::Open);
+    let (laptop, _) = access.register(KEY, "laptop", None, 1).unwrap();
+    let (code, _) = access.create_link(&laptop.id, Some(1000), 10).unwrap();
+    assert!(matches!(
+        access.register_linked(KEY_B, "phone", &code, 1010),
+        Err(AccessError::Link(links::LinkRefusal::Expired))
+    ));
+    let (code, _) = access.create_link(&laptop.id, Some(1000), 10).unwrap();
+    access.register_linked(KEY_B, "phone", &code, 20).unwrap();
+    assert!(matches!(
+        access.register_linked(KEY_B, "again", &code, 21),
+        Err(AccessError::Link(links::LinkRefusal::Used))
+    ));
+    assert!(matches!(
+        access.register_linked(KEY_B, "x", "ABCD-EFGH-JKMN", 21),
+        Err(AccessError::Link(links::LinkRefusal::Unknown))
+    ));
+    assert!(matches!(
+        access.register_linked("nonsense", "x", &code, 21),
+        Err(AccessError::BadPublicKey)
+    ));
+    for bad in [0, 999, links::MAX_LINK_TTL_MS + 1] {
+        assert!(matches!(
+            access.create_link(&laptop.id, Some(bad), 30),
+            Err(AccessError::Invalid(_))
+        ));
+    }
+    // Failed attempts above spent nothing: 3 codes made so far.
+    assert_eq!(access.account_devices(&laptop.id).unwrap().len(), 2);
+}
+
+fn link_codes_are_limited_per_account(backend: Backend) {
+    let (access, _) = control(backend, Registration::Open);
+    let (laptop, _) = access.register(KEY, "laptop", None, 1).unwrap();
+    let (code, _) = access.create_link(&laptop.id, None, 1).unwrap();
+    let phone = access.register_linked(KEY_B, "phone", &code, 2).unwrap();
+    // The phone shares its account's allowance.
+    for _ in 1..links::LINKS_PER_ACCOUNT {
+        access.create_link(&phone.device.id, None, 3).unwrap();
+    }
+    assert!(matches!(
+        access.create_link(&laptop.id, None, 4),
+        Err(AccessError::RateLimited)
+    ));
+    access
+        .create_link(&laptop.id, None, 1 + links::LINK_WINDOW_MS)
+        .unwrap();
+    let (stranger, _) = access.register(KEY, "stranger", None, 5).unwrap();
+    access.create_link(&stranger.id, None, 6).unwrap();
+}
+
+fn revoking_a_device_cuts_its_token_and_grants_but_only_within_the_account(backend: Backend) {
+    let (access, store) = control(backend, Registration::Open);
+    let (laptop, laptop_token) = access.register(KEY, "laptop", None, 1).unwrap();
+    access.claim(doc(), &laptop.id, "Acme", 2).unwrap();
+    let (code, _) = access.create_link(&laptop.id, None, 3).unwrap();
+    let phone = access.register_linked(KEY_B, "phone", &code, 4).unwrap();
+    let (stranger, _) = access.register(KEY, "stranger", None, 5).unwrap();
+    assert!(matches!(
+        access.revoke_device(&stranger.id, &phone.device.id, 6),
+        Err(AccessError::NotYourDevice)
+    ));
+    assert!(matches!(
+        access.revoke_device(&laptop.id, &laptop.id, 6),
+        Err(AccessError::Invalid(_))
+    ));
+    access
+        .revoke_device(&laptop.id, &phone.device.id, 7)
+        .unwrap();
+    assert!(matches!(
+        access.authenticate(&phone.token),
+        Err(AccessError::BadToken)
+    ));
+    assert!(access.grants_of(&phone.device.id).is_empty());
+    assert_eq!(
+        access.check(&phone.device.id, &doc()),
+        DocumentAccess::Denied
+    );
+    assert!(
+        !access
+            .keys_on(&doc(), &laptop.id)
+            .unwrap()
+            .iter()
+            .any(|k| k.device == phone.device.id)
+    );
+    assert_eq!(access.account_devices(&laptop.id).unwrap().len(), 1);
+    assert!(matches!(
+        access.revoke_device(&laptop.id, &phone.device.id, 8),
+        Err(AccessError::NotYourDevice)
+    ));
+    assert_eq!(access.authenticate(&laptop_token).unwrap(), laptop.id);
+    let reloaded = AccessControl::load(store, Registration::Open).unwrap();
+    assert!(reloaded.authenticate(&phone.token).is_err());
+    assert!(reloaded.grants_of(&phone.device.id).is_empty());
+    assert_eq!(reloaded.account_devices(&laptop.id).unwrap().len(), 1);
+}
+
+fn last_seen_is_exact_in_memory_and_stored_every_few_minutes(backend: Backend) {
+    let (access, store) = control(backend, Registration::Open);
+    let (laptop, _) = access.register(KEY, "laptop", None, 1000).unwrap();
+    assert!(access.saw(&laptop.id, 2000).is_none(), "stored recently");
+    assert_eq!(
+        access.account_devices(&laptop.id).unwrap()[0].last_seen,
+        2000
+    );
+    let later = 1000 + accounts::LAST_SEEN_PRECISION_MS + 1;
+    assert!(access.saw(&laptop.id, later).is_some());
+    access.store_last_seen(&laptop.id, later).unwrap();
+    let reloaded = AccessControl::load(store, Registration::Open).unwrap();
+    assert_eq!(
+        reloaded.account_devices(&laptop.id).unwrap()[0].last_seen,
+        later
+    );
+}
+
+fn what_one_device_gains_later_all_devices_of_the_account_gain(backend: Backend) {
+    let (access, store) = control(backend, Registration::Open);
+    let (laptop, _) = access.register(KEY, "laptop", None, 1).unwrap();
+    let (code, _) = access.create_link(&laptop.id, None, 2).unwrap();
+    let phone = access.register_linked(KEY_B, "phone", &code, 3).unwrap();
+    let (code, _) = access.create_link(&laptop.id, None, 4).unwrap();
+    let tablet = access.register_linked(KEY_B, "tablet", &code, 5).unwrap();
+    access
+        .revoke_device(&laptop.id, &tablet.device.id, 6)
+        .unwrap();
+    // The phone creates a partnership: the laptop owns it too.
+    access.claim(doc(), &phone.device.id, "Acme", 7).unwrap();
+    assert_eq!(
+        access.check(&laptop.id, &doc()),
+        DocumentAccess::Granted(Grant {
+            document: doc(),
+            device: laptop.id.clone(),
+            role: Role::Owner,
+            party: "Acme".into(),
+            created_at: 7,
+        })
+    );
+    // The laptop joins a partner's partnership: the phone joins it too,
+    // the revoked tablet does not.
+    let (partner, _) = access.register(KEY, "partner", None, 8).unwrap();
+    let theirs = DocumentId::from_bytes([8; 16]);
+    access.claim(theirs, &partner.id, "Globex", 9).unwrap();
+    assert!(
+        !matches!(
+            access.check(&laptop.id, &theirs),
+            DocumentAccess::Granted(_)
+        ),
+        "another account's claim grants nothing here"
+    );
+    let (invite, _) = access
+        .create_invite(theirs, Some(&partner.id), &spec(Role::Editor, 1000, 1), 10)
+        .unwrap();
+    access.redeem(&laptop.id, &invite, 11).unwrap();
+    for device in [&laptop.id, &phone.device.id] {
+        assert!(matches!(
+            access.check(device, &theirs),
+            DocumentAccess::Granted(Grant {
+                role: Role::Editor,
+                ..
+            })
+        ));
+    }
+    assert_eq!(
+        access.check(&tablet.device.id, &theirs),
+        DocumentAccess::Denied
+    );
+    // An owner revokes the phone there: a later upgrade of the laptop does
+    // not bring it back.
+    access
+        .revoke(&theirs, Some(&partner.id), &phone.device.id, 12)
+        .unwrap();
+    let (upgrade, _) = access
+        .create_invite(theirs, Some(&partner.id), &spec(Role::Owner, 1000, 1), 13)
+        .unwrap();
+    access.redeem(&laptop.id, &upgrade, 14).unwrap();
+    assert_eq!(
+        access.check(&phone.device.id, &theirs),
+        DocumentAccess::Denied
+    );
+    let reloaded = AccessControl::load(store, Registration::Open).unwrap();
+    assert_eq!(reloaded.grants_of(&phone.device.id).len(), 1);
+    assert_eq!(reloaded.grants_of(&laptop.id).len(), 2);
 }

@@ -123,17 +123,21 @@ impl AccessStore for MemoryStore {
         Ok(())
     }
 
-    fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
+    fn claim(&self, grants: &[Grant]) -> Result<(), StorageError> {
         let mut access = self.access.lock().map_err(poisoned)?;
-        if !access.claimed.insert(grant.document) {
+        let Some(document) = grants.first().map(|g| g.document) else {
+            return Ok(());
+        };
+        if !access.claimed.insert(document) {
             return Err(StorageError::Conflict(format!(
-                "document {} is claimed already",
-                grant.document
+                "document {document} is claimed already"
             )));
         }
-        access
-            .grants
-            .insert((grant.document, grant.device.clone()), grant.clone());
+        for grant in grants {
+            access
+                .grants
+                .insert((grant.document, grant.device.clone()), grant.clone());
+        }
         Ok(())
     }
 
@@ -172,7 +176,7 @@ impl AccessStore for MemoryStore {
         Ok(())
     }
 
-    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
+    fn redeem(&self, invite: &Invite, grants: &[Grant]) -> Result<(), StorageError> {
         let mut access = self.access.lock().map_err(poisoned)?;
         let stored = access.invites.get(&invite.code_hash).map(|i| i.uses_left);
         if stored != Some(invite.uses_left + 1) {
@@ -181,9 +185,29 @@ impl AccessStore for MemoryStore {
             ));
         }
         access.invites.insert(invite.code_hash, invite.clone());
-        access
-            .grants
-            .insert((grant.document, grant.device.clone()), grant.clone());
+        for grant in grants {
+            access
+                .grants
+                .insert((grant.document, grant.device.clone()), grant.clone());
+        }
+        Ok(())
+    }
+
+    fn link_device(&self, device: &Device, grants: &[Grant]) -> Result<(), StorageError> {
+        let mut access = self.access.lock().map_err(poisoned)?;
+        access.devices.insert(device.id.clone(), device.clone());
+        for grant in grants {
+            access
+                .grants
+                .insert((grant.document, grant.device.clone()), grant.clone());
+        }
+        Ok(())
+    }
+
+    fn retire_device(&self, device: &Device) -> Result<(), StorageError> {
+        let mut access = self.access.lock().map_err(poisoned)?;
+        access.devices.insert(device.id.clone(), device.clone());
+        access.grants.retain(|(_, holder), _| *holder != device.id);
         Ok(())
     }
 }

@@ -91,6 +91,15 @@ CREATE TABLE document_owner (
 CREATE INDEX document_owner_node ON document_owner (node_id);
 ",
     },
+    Migration {
+        version: 3,
+        description: "linked devices: each device's account, last use and revocation",
+        sql: "
+ALTER TABLE devices ADD COLUMN account text NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN last_seen bigint NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN revoked_at bigint NOT NULL DEFAULT 0;
+",
+    },
 ];
 
 /// Why a database's schema cannot be used.

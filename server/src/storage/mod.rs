@@ -166,10 +166,11 @@ pub trait AccessStore: Send + Sync {
     fn load_access(&self) -> Result<AccessSnapshot, StorageError>;
     /// Inserts or replaces a device.
     fn put_device(&self, device: &Device) -> Result<(), StorageError>;
-    /// Records a claimed document and its owner's grant, atomically; fails
-    /// with [`StorageError::Conflict`], writing nothing, when the document
-    /// is claimed already (by another relay node sharing the store).
-    fn claim(&self, grant: &Grant) -> Result<(), StorageError>;
+    /// Records a claimed document and its owners' grants (one device's and
+    /// its account's other devices'; all of that document), atomically;
+    /// fails with [`StorageError::Conflict`], writing nothing, when the
+    /// document is claimed already (by another relay node sharing the store).
+    fn claim(&self, grants: &[Grant]) -> Result<(), StorageError>;
     /// Removes a grant and records the revocation, atomically.
     fn revoke(&self, document: &DocumentId, device: &str, now: u64) -> Result<(), StorageError>;
     /// Forgets a revocation, so the device may redeem invites again.
@@ -179,11 +180,18 @@ pub trait AccessStore: Send + Sync {
     fn load_invite(&self, code_hash: &[u8; 32]) -> Result<Option<Invite>, StorageError>;
     /// Inserts or replaces an invite (its remaining uses change on redemption).
     fn put_invite(&self, invite: &Invite) -> Result<(), StorageError>;
-    /// Stores an invite's decremented use count and the grant it created,
-    /// atomically; fails with [`StorageError::Conflict`], writing nothing,
-    /// unless the stored invite has exactly one use more than `invite`
-    /// (another relay node spent it meanwhile).
-    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError>;
+    /// Stores an invite's decremented use count and the grants it created
+    /// (the redeemer's and its account's other devices'), atomically; fails
+    /// with [`StorageError::Conflict`], writing nothing, unless the stored
+    /// invite has exactly one use more than `invite` (another relay node
+    /// spent it meanwhile).
+    fn redeem(&self, invite: &Invite, grants: &[Grant]) -> Result<(), StorageError>;
+    /// Stores a newly linked device and the grants it takes over from the
+    /// device that linked it, atomically.
+    fn link_device(&self, device: &Device, grants: &[Grant]) -> Result<(), StorageError>;
+    /// Replaces a revoked device (its token hash changed) and removes every
+    /// grant it holds, atomically.
+    fn retire_device(&self, device: &Device) -> Result<(), StorageError>;
 }
 
 /// A complete storage backend.

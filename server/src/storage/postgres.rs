@@ -652,18 +652,29 @@ async fn load_access_from(
     let mut snapshot = AccessSnapshot::default();
     for row in client
         .query(
-            "SELECT id, public_key, name, token_hash, created_at FROM devices",
+            "SELECT id, public_key, name, token_hash, created_at, account, last_seen, revoked_at
+             FROM devices",
             &[],
         )
         .await
         .map_err(pg)?
     {
+        let id: String = row.get(0);
+        let account: String = row.get(5);
         snapshot.devices.push(Device {
-            id: row.get(0),
+            // A device registered before accounts existed is its own account.
+            account: if account.is_empty() {
+                id.clone()
+            } else {
+                account
+            },
+            id,
             public_key: hash32(row.get(1))?,
             name: row.get(2),
             token_hash: hash32(row.get(3))?,
             created_at: millis(row.get(4)),
+            last_seen: millis(row.get(6)),
+            revoked_at: millis(row.get(7)),
         });
     }
     for row in client
@@ -702,6 +713,37 @@ async fn load_access_from(
             .push((parse_document(row.get(0))?, row.get(1)));
     }
     Ok(snapshot)
+}
+
+/// Inserts or replaces `device` with `client` (a connection or a
+/// transaction).
+async fn upsert_device(
+    client: &impl deadpool_postgres::GenericClient,
+    device: &Device,
+) -> Result<(), StorageError> {
+    client
+        .execute(
+            "INSERT INTO devices (id, public_key, name, token_hash, created_at, account, last_seen, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (id) DO UPDATE SET
+                 public_key = EXCLUDED.public_key, name = EXCLUDED.name,
+                 token_hash = EXCLUDED.token_hash, created_at = EXCLUDED.created_at,
+                 account = EXCLUDED.account, last_seen = EXCLUDED.last_seen,
+                 revoked_at = EXCLUDED.revoked_at",
+            &[
+                &device.id,
+                &&device.public_key[..],
+                &device.name,
+                &&device.token_hash[..],
+                &signed(device.created_at),
+                &device.account,
+                &signed(device.last_seen),
+                &signed(device.revoked_at),
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(())
 }
 
 const SELECT_INVITES: &str =
@@ -786,29 +828,16 @@ impl AccessStore for PostgresStore {
         let device = device.clone();
         self.block(|pool| async move {
             let client = pool.get().await.map_err(pool_error)?;
-            client
-                .execute(
-                    "INSERT INTO devices (id, public_key, name, token_hash, created_at)
-                     VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (id) DO UPDATE SET
-                         public_key = EXCLUDED.public_key, name = EXCLUDED.name,
-                         token_hash = EXCLUDED.token_hash, created_at = EXCLUDED.created_at",
-                    &[
-                        &device.id,
-                        &&device.public_key[..],
-                        &device.name,
-                        &&device.token_hash[..],
-                        &signed(device.created_at),
-                    ],
-                )
-                .await
-                .map_err(pg)?;
-            Ok(())
+            upsert_device(&client, &device).await
         })
     }
 
-    fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
-        let grant = GrantParams::of(grant);
+    fn claim(&self, grants: &[Grant]) -> Result<(), StorageError> {
+        let Some(first) = grants.first() else {
+            return Ok(());
+        };
+        let (document, at) = (first.document.to_string(), signed(first.created_at));
+        let grants: Vec<GrantParams> = grants.iter().map(GrantParams::of).collect();
         self.block(|pool| async move {
             let mut client = pool.get().await.map_err(pool_error)?;
             let tx = client.transaction().await.map_err(pg)?;
@@ -816,17 +845,47 @@ impl AccessStore for PostgresStore {
                 .execute(
                     "INSERT INTO claims (document, claimed_at) VALUES ($1, $2)
                      ON CONFLICT (document) DO NOTHING",
-                    &[&grant.0, &grant.4],
+                    &[&document, &at],
                 )
                 .await
                 .map_err(pg)?;
             if inserted == 0 {
                 return Err(StorageError::Conflict(format!(
-                    "document {} is claimed already",
-                    grant.0
+                    "document {document} is claimed already"
                 )));
             }
-            tx.execute(UPSERT_GRANT, &grant.params())
+            for grant in &grants {
+                tx.execute(UPSERT_GRANT, &grant.params())
+                    .await
+                    .map_err(pg)?;
+            }
+            tx.commit().await.map_err(pg)
+        })
+    }
+
+    fn link_device(&self, device: &Device, grants: &[Grant]) -> Result<(), StorageError> {
+        let device = device.clone();
+        let grants: Vec<GrantParams> = grants.iter().map(GrantParams::of).collect();
+        self.block(|pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            upsert_device(&tx, &device).await?;
+            for grant in &grants {
+                tx.execute(UPSERT_GRANT, &grant.params())
+                    .await
+                    .map_err(pg)?;
+            }
+            tx.commit().await.map_err(pg)
+        })
+    }
+
+    fn retire_device(&self, device: &Device) -> Result<(), StorageError> {
+        let device = device.clone();
+        self.block(|pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            upsert_device(&tx, &device).await?;
+            tx.execute("DELETE FROM grants WHERE device = $1", &[&device.id])
                 .await
                 .map_err(pg)?;
             tx.commit().await.map_err(pg)
@@ -897,8 +956,9 @@ impl AccessStore for PostgresStore {
         })
     }
 
-    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
-        let (invite, grant) = (InviteParams::of(invite), GrantParams::of(grant));
+    fn redeem(&self, invite: &Invite, grants: &[Grant]) -> Result<(), StorageError> {
+        let invite = InviteParams::of(invite);
+        let grants: Vec<GrantParams> = grants.iter().map(GrantParams::of).collect();
         self.block(|pool| async move {
             let mut client = pool.get().await.map_err(pool_error)?;
             let tx = client.transaction().await.map_err(pg)?;
@@ -916,9 +976,11 @@ impl AccessStore for PostgresStore {
                     "the invite was used meanwhile".into(),
                 ));
             }
-            tx.execute(UPSERT_GRANT, &grant.params())
-                .await
-                .map_err(pg)?;
+            for grant in &grants {
+                tx.execute(UPSERT_GRANT, &grant.params())
+                    .await
+                    .map_err(pg)?;
+            }
             tx.commit().await.map_err(pg)
         })
     }

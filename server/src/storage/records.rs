@@ -76,6 +76,14 @@ pub struct Device {
     pub token_hash: [u8; 32],
     /// Registration time (ms since the Unix epoch).
     pub created_at: u64,
+    /// The account (the person) it belongs to: the id of the account's first
+    /// device. Devices linked with a link code share their account.
+    pub account: String,
+    /// When it last used its token (ms since the Unix epoch; 0: never
+    /// recorded). Written at most every few minutes.
+    pub last_seen: u64,
+    /// When another device of its account revoked it (0: not revoked).
+    pub revoked_at: u64,
 }
 
 /// A device's right to a document.

@@ -76,6 +76,7 @@ impl SqliteStore {
         writer.pragma_update(None, "synchronous", "FULL")?;
         writer.busy_timeout(std::time::Duration::from_secs(5))?;
         writer.execute_batch(SCHEMA)?;
+        add_device_columns(&writer)?;
         let reader = Connection::open(path)?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(Self {
@@ -109,10 +110,7 @@ impl SqliteStore {
         let tx = conn.transaction()?;
         for row in rows {
             match row? {
-                BackupRow::Device(device) => tx.execute(
-                    "INSERT OR REPLACE INTO devices (id, public_key, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![device.id, &device.public_key[..], device.name, &device.token_hash[..], signed(device.created_at)],
-                ).map(drop)?,
+                BackupRow::Device(device) => insert_device(&tx, &device)?,
                 BackupRow::Grant(grant) => insert_grant(&tx, &grant)?,
                 BackupRow::Invite(invite) => insert_invite(&tx, &invite)?,
                 BackupRow::Claim(document, at) => tx.execute(
@@ -132,6 +130,25 @@ impl SqliteStore {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Adds the account, last-seen and revoked-at columns to a `devices` table made before
+/// linked devices existed (a device with no account is its own account).
+fn add_device_columns(conn: &Connection) -> Result<(), StorageError> {
+    let mut statement = conn.prepare("SELECT name FROM pragma_table_info('devices')")?;
+    let columns: Vec<String> = statement
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    if !columns.iter().any(|c| c == "account") {
+        conn.execute_batch("ALTER TABLE devices ADD COLUMN account TEXT NOT NULL DEFAULT ''")?;
+    }
+    if !columns.iter().any(|c| c == "last_seen") {
+        conn.execute_batch("ALTER TABLE devices ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0")?;
+    }
+    if !columns.iter().any(|c| c == "revoked_at") {
+        conn.execute_batch("ALTER TABLE devices ADD COLUMN revoked_at INTEGER NOT NULL DEFAULT 0")?;
+    }
+    Ok(())
 }
 
 fn poisoned<T>(_: T) -> StorageError {
@@ -239,24 +256,37 @@ impl AccessStore for SqliteStore {
         let conn = self.reader.lock().map_err(poisoned)?;
         let mut snapshot = AccessSnapshot::default();
         let mut statement =
-            conn.prepare("SELECT id, public_key, name, token_hash, created_at FROM devices")?;
+            conn.prepare("SELECT id, public_key, name, token_hash, created_at, account, last_seen, revoked_at FROM devices")?;
         let rows = statement.query_map([], |row| {
             Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, Vec<u8>>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, Vec<u8>>(3)?,
+                (
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Vec<u8>>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Vec<u8>>(3)?,
+                ),
                 row.get::<_, i64>(4)?,
+                row.get::<_, String>(5)?,
+                row.get::<_, i64>(6)?,
+                row.get::<_, i64>(7)?,
             ))
         })?;
         for row in rows {
-            let (id, public_key, name, token_hash, created_at) = row?;
+            let ((id, public_key, name, token_hash), created_at, account, last_seen, revoked_at) =
+                row?;
             snapshot.devices.push(Device {
+                account: if account.is_empty() {
+                    id.clone()
+                } else {
+                    account
+                },
                 id,
                 public_key: hash32(public_key)?,
                 name,
                 token_hash: hash32(token_hash)?,
                 created_at: millis(created_at),
+                last_seen: millis(last_seen),
+                revoked_at: millis(revoked_at),
             });
         }
         let mut statement =
@@ -305,27 +335,48 @@ impl AccessStore for SqliteStore {
     }
 
     fn put_device(&self, device: &Device) -> Result<(), StorageError> {
-        self.writer.lock().map_err(poisoned)?.execute(
-            "INSERT OR REPLACE INTO devices (id, public_key, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![device.id, &device.public_key[..], device.name, &device.token_hash[..], signed(device.created_at)],
-        )?;
+        insert_device(&*self.writer.lock().map_err(poisoned)?, device)
+    }
+
+    fn link_device(&self, device: &Device, grants: &[Grant]) -> Result<(), StorageError> {
+        let mut conn = self.writer.lock().map_err(poisoned)?;
+        let tx = conn.transaction()?;
+        insert_device(&tx, device)?;
+        for grant in grants {
+            insert_grant(&tx, grant)?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
-    fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
+    fn retire_device(&self, device: &Device) -> Result<(), StorageError> {
+        let mut conn = self.writer.lock().map_err(poisoned)?;
+        let tx = conn.transaction()?;
+        insert_device(&tx, device)?;
+        tx.execute("DELETE FROM grants WHERE device = ?1", params![device.id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn claim(&self, grants: &[Grant]) -> Result<(), StorageError> {
+        let Some(first) = grants.first() else {
+            return Ok(());
+        };
         let mut conn = self.writer.lock().map_err(poisoned)?;
         let tx = conn.transaction()?;
         let inserted = tx.execute(
             "INSERT OR IGNORE INTO claims (document, claimed_at) VALUES (?1, ?2)",
-            params![grant.document.to_string(), signed(grant.created_at)],
+            params![first.document.to_string(), signed(first.created_at)],
         )?;
         if inserted == 0 {
             return Err(StorageError::Conflict(format!(
                 "document {} is claimed already",
-                grant.document
+                first.document
             )));
         }
-        insert_grant(&tx, grant)?;
+        for grant in grants {
+            insert_grant(&tx, grant)?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -366,7 +417,7 @@ impl AccessStore for SqliteStore {
         insert_invite(&*self.writer.lock().map_err(poisoned)?, invite)
     }
 
-    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
+    fn redeem(&self, invite: &Invite, grants: &[Grant]) -> Result<(), StorageError> {
         let mut conn = self.writer.lock().map_err(poisoned)?;
         let tx = conn.transaction()?;
         let spent = tx.execute(
@@ -378,7 +429,9 @@ impl AccessStore for SqliteStore {
                 "the invite was used meanwhile".into(),
             ));
         }
-        insert_grant(&tx, grant)?;
+        for grant in grants {
+            insert_grant(&tx, grant)?;
+        }
         tx.commit()?;
         Ok(())
     }
@@ -411,6 +464,24 @@ fn invite_from(row: InviteRow) -> Result<Invite, StorageError> {
     })
 }
 
+fn insert_device(conn: &Connection, device: &Device) -> Result<(), StorageError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO devices (id, public_key, name, token_hash, created_at, account, last_seen, revoked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            device.id,
+            &device.public_key[..],
+            device.name,
+            &device.token_hash[..],
+            signed(device.created_at),
+            device.account,
+            signed(device.last_seen),
+            signed(device.revoked_at)
+        ],
+    )?;
+    Ok(())
+}
+
 fn insert_grant(conn: &Connection, grant: &Grant) -> Result<(), StorageError> {
     conn.execute(
         "INSERT OR REPLACE INTO grants (document, device, role, party, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -434,4 +505,70 @@ fn insert_invite(conn: &Connection, invite: &Invite) -> Result<(), StorageError>
         ],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_from_before_accounts_become_their_own_account() {
+        let dir = std::env::temp_dir().join(format!("accord-sqlite-old-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.sqlite3");
+        {
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(
+                "CREATE TABLE devices (id TEXT PRIMARY KEY, public_key BLOB NOT NULL,
+                 name TEXT NOT NULL, token_hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL);",
+            )
+            .unwrap();
+            old.execute(
+                "INSERT INTO devices VALUES ('dev_old', ?1, 'laptop', ?2, 5)",
+                params![&[7u8; 32][..], &[8u8; 32][..]],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let devices = store.load_access().unwrap().devices;
+        assert_eq!(devices.len(), 1);
+        assert_eq!(
+            (
+                devices[0].account.as_str(),
+                devices[0].last_seen,
+                devices[0].revoked_at
+            ),
+            ("dev_old", 0, 0)
+        );
+        let linked = Device {
+            id: "dev_new".into(),
+            account: "dev_old".into(),
+            token_hash: [9; 32],
+            last_seen: 6,
+            ..devices[0].clone()
+        };
+        let grant = Grant {
+            document: DocumentId::from_bytes([1; 16]),
+            device: "dev_new".into(),
+            role: Role::Editor,
+            party: "Acme".into(),
+            created_at: 6,
+        };
+        store.link_device(&linked, &[grant]).unwrap();
+        drop(store);
+        let store = SqliteStore::open(&path).unwrap();
+        let snapshot = store.load_access().unwrap();
+        assert_eq!(snapshot.grants.len(), 1);
+        let reread = snapshot.devices.iter().find(|d| d.id == "dev_new").unwrap();
+        assert_eq!(reread, &linked);
+        store
+            .retire_device(&Device {
+                revoked_at: 9,
+                ..linked
+            })
+            .unwrap();
+        let snapshot = store.load_access().unwrap();
+        assert!(snapshot.grants.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -110,8 +110,8 @@ impl AccessStore for ScratchStore {
     fn put_device(&self, device: &Device) -> Result<(), StorageError> {
         self.inner.put_device(device)
     }
-    fn claim(&self, grant: &Grant) -> Result<(), StorageError> {
-        self.inner.claim(grant)
+    fn claim(&self, grants: &[Grant]) -> Result<(), StorageError> {
+        self.inner.claim(grants)
     }
     fn revoke(&self, document: &DocumentId, device: &str, now: u64) -> Result<(), StorageError> {
         self.inner.revoke(document, device, now)
@@ -125,8 +125,14 @@ impl AccessStore for ScratchStore {
     fn put_invite(&self, invite: &Invite) -> Result<(), StorageError> {
         self.inner.put_invite(invite)
     }
-    fn redeem(&self, invite: &Invite, grant: &Grant) -> Result<(), StorageError> {
-        self.inner.redeem(invite, grant)
+    fn redeem(&self, invite: &Invite, grants: &[Grant]) -> Result<(), StorageError> {
+        self.inner.redeem(invite, grants)
+    }
+    fn link_device(&self, device: &Device, grants: &[Grant]) -> Result<(), StorageError> {
+        self.inner.link_device(device, grants)
+    }
+    fn retire_device(&self, device: &Device) -> Result<(), StorageError> {
+        self.inner.retire_device(device)
     }
 }
 

@@ -34,6 +34,9 @@ fn device(id: &str, token: u8) -> Device {
         name: format!("{id}'s laptop"),
         token_hash: [token.wrapping_add(100); 32],
         created_at: 1_700_000_000_000,
+        account: format!("{id}'s account"),
+        last_seen: 1_700_000_100_000,
+        revoked_at: 0,
     }
 }
 
@@ -148,12 +151,12 @@ fn access_records_round_trip(backend: Backend) {
         ..alice.clone()
     };
     store.put_device(&renamed).unwrap();
-    store.claim(&grant(doc, "alice", Role::Owner)).unwrap();
+    store.claim(&[grant(doc, "alice", Role::Owner)]).unwrap();
     store.put_invite(&invite(doc, 2)).unwrap();
     assert_eq!(store.load_invite(&[7; 32]).unwrap(), Some(invite(doc, 2)));
     assert_eq!(store.load_invite(&[8; 32]).unwrap(), None);
     store
-        .redeem(&invite(doc, 1), &grant(doc, "bob", Role::Viewer))
+        .redeem(&invite(doc, 1), &[grant(doc, "bob", Role::Viewer)])
         .unwrap();
     store.revoke(&doc, "bob", 5).unwrap();
     store.revoke(&doc, "bob", 6).unwrap();
@@ -170,7 +173,7 @@ fn access_records_round_trip(backend: Backend) {
     assert!(store.load_access().unwrap().revocations.is_empty());
     // A second claim of a claimed document is refused and writes nothing.
     assert!(matches!(
-        store.claim(&grant(doc, "bob", Role::Owner)),
+        store.claim(&[grant(doc, "bob", Role::Owner)]),
         Err(StorageError::Conflict(_))
     ));
     let after = store.load_access().unwrap();
@@ -178,21 +181,63 @@ fn access_records_round_trip(backend: Backend) {
     assert_eq!(after.grants, vec![grant(doc, "alice", Role::Owner)]);
     // A redemption decided on a stale use count is refused and writes nothing.
     assert!(matches!(
-        store.redeem(&invite(doc, 1), &grant(doc, "carol", Role::Viewer)),
+        store.redeem(&invite(doc, 1), &[grant(doc, "carol", Role::Viewer)]),
         Err(StorageError::Conflict(_))
     ));
     store
-        .redeem(&invite(doc, 0), &grant(doc, "carol", Role::Viewer))
+        .redeem(&invite(doc, 0), &[grant(doc, "carol", Role::Viewer)])
         .unwrap();
     assert!(matches!(
-        store.redeem(&invite(doc, 0), &grant(doc, "dave", Role::Viewer)),
+        store.redeem(&invite(doc, 0), &[grant(doc, "dave", Role::Viewer)]),
         Err(StorageError::Conflict(_))
     ));
     assert_eq!(store.load_invite(&[7; 32]).unwrap(), Some(invite(doc, 0)));
     assert_eq!(store.load_access().unwrap().grants.len(), 2);
 }
 
+fn linked_devices_take_grants_and_a_retired_one_loses_them(backend: Backend) {
+    let store = backend.open();
+    let (first, second) = (
+        DocumentId::from_bytes([4; 16]),
+        DocumentId::from_bytes([5; 16]),
+    );
+    let laptop = device("laptop", 1);
+    store.put_device(&laptop).unwrap();
+    store.claim(&[grant(first, "laptop", Role::Owner)]).unwrap();
+    store
+        .claim(&[grant(second, "laptop", Role::Editor)])
+        .unwrap();
+    let phone = Device {
+        account: laptop.account.clone(),
+        ..device("phone", 2)
+    };
+    let taken = [
+        grant(first, "phone", Role::Owner),
+        grant(second, "phone", Role::Editor),
+    ];
+    store.link_device(&phone, &taken).unwrap();
+    let snapshot = store.load_access().unwrap();
+    assert!(
+        snapshot.devices.contains(&phone),
+        "account and last seen kept"
+    );
+    assert_eq!(snapshot.grants.len(), 4);
+
+    let retired = Device {
+        token_hash: [0; 32],
+        revoked_at: 1_700_000_200_000,
+        ..phone
+    };
+    store.retire_device(&retired).unwrap();
+    let snapshot = store.load_access().unwrap();
+    assert!(snapshot.devices.contains(&retired));
+    let mut holders: Vec<&str> = snapshot.grants.iter().map(|g| g.device.as_str()).collect();
+    holders.sort_unstable();
+    assert_eq!(holders, ["laptop", "laptop"]);
+}
+
 each_backend!(
+    linked_devices_take_grants_and_a_retired_one_loses_them,
     appends_replace_and_reload,
     a_replace_and_appends_in_one_batch_keep_their_order,
     a_large_batch_commits_whole,
@@ -261,7 +306,7 @@ fn a_postgres_backup_is_a_sqlite_database_with_everything() {
     let source = PostgresStore::open(&postgres_database()).unwrap();
     let doc = DocumentId::from_bytes([8; 16]);
     source.put_device(&device("alice", 1)).unwrap();
-    source.claim(&grant(doc, "alice", Role::Owner)).unwrap();
+    source.claim(&[grant(doc, "alice", Role::Owner)]).unwrap();
     source.put_invite(&invite(doc, 3)).unwrap();
     source.revoke(&doc, "bob", 9).unwrap();
     let epoch = source.acquire(&doc).unwrap();

@@ -48,7 +48,7 @@ pub struct SignoffContext<'a> {
     /// The partnership document's id (part of every signed statement).
     pub document: &'a DocumentId,
     /// The keys the relay attests for each member.
-    pub attested_keys: &'a dyn Fn(MemberId) -> Option<VerifyingKey>,
+    pub attested_keys: &'a dyn Fn(MemberId) -> Vec<VerifyingKey>,
 }
 
 /// The next check-in.
@@ -543,7 +543,12 @@ mod tests {
         bob_doc.commit_with(CommitOptions::default().with_time(1_700_000_200));
         fixture.doc.merge(&mut bob_doc).unwrap();
 
-        let keys = move |m: MemberId| (m == bob).then(|| bob_key.verifying_key());
+        let keys = move |m: MemberId| {
+            (m == bob)
+                .then(|| bob_key.verifying_key())
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
         let ctx = SignoffContext {
             document: &document,
             attested_keys: &keys,

@@ -38,6 +38,7 @@ pub mod attention;
 pub mod boards;
 pub mod comm_plan;
 pub mod conflicts;
+pub mod device_keys;
 pub mod error;
 mod fields;
 pub mod governance;

@@ -39,8 +39,11 @@
 //! 1. fields missing or malformed → [`Validity::Invalid`];
 //! 2. no attested key for the member → invalid;
 //! 3. the signature does not verify (strictly) over the statement rebuilt
-//!    from the stored fields with the attested key → invalid (a forged
-//!    signature, another member's key, or any field edited after signing);
+//!    from the stored fields with any of the member's attested keys →
+//!    invalid (a forged signature, another member's key, or any field
+//!    edited after signing). A member has one key per device: the one they
+//!    joined with and those of devices they linked later (see
+//!    [`super::device_keys`]);
 //! 4. the member does not belong to the party named → invalid;
 //! 5. the stored hash differs from the clause's current content hash →
 //!    [`Validity::Void`]: a genuine sign-off of an earlier text;
@@ -59,7 +62,7 @@ use super::agreement::{self, CLAUSE, SIGNOFFS};
 use super::error::OpError;
 use super::fields::{check_date, child_map, get_str, get_u64};
 use super::ids::{ItemId, MemberId, PartyId, from_hex, to_hex};
-use super::{members, parties};
+use super::{device_keys, members, parties};
 use crate::ids::DocumentId;
 
 const CONTENT_DOMAIN: &[u8] = b"accord/clause-content/v1\0";
@@ -248,9 +251,9 @@ pub fn clause_hash<R: ReadDoc>(doc: &R, clause: ItemId) -> Result<[u8; 32], OpEr
 }
 
 /// Signs off the current text of `clause` as `member`, for the member's
-/// party, with `signing_key` (the member's device key). Refused if the
-/// clause or member is missing, the member has left or has no party, or
-/// the member's public key in the document is a different key.
+/// party, with `signing_key` (one of the member's device keys). Refused if
+/// the clause or member is missing, the member has left or has no party,
+/// or the member has keys in the document and this is not one of them.
 pub fn sign<T: Transactable + ReadDoc>(
     tx: &mut T,
     document: &DocumentId,
@@ -268,11 +271,12 @@ pub fn sign<T: Transactable + ReadDoc>(
         reason: "they belong to no party",
     })?;
     parties::require(tx, party)?;
-    let public = to_hex(signing_key.verifying_key().as_bytes());
-    if record.public_key.as_ref().is_some_and(|k| *k != public) {
+    if record.public_key.is_some()
+        && !device_keys::is_member_key(tx, document, member, &signing_key.verifying_key())
+    {
         return Err(OpError::Invalid {
             field: "signing key",
-            reason: "it is not this member's key",
+            reason: "it is not one of this member's keys yet (a newly linked device counts once another of their devices has confirmed it)",
         });
     }
     let map = signoffs_map(tx)?;
@@ -361,7 +365,7 @@ fn judge<R: ReadDoc>(
     document: &DocumentId,
     obj: &ObjId,
     current: &[u8; 32],
-    attested_keys: &dyn Fn(MemberId) -> Option<VerifyingKey>,
+    attested_keys: &dyn Fn(MemberId) -> Vec<VerifyingKey>,
 ) -> SignoffStatus {
     let Some(signoff) = parse(doc, obj) else {
         return SignoffStatus {
@@ -385,11 +389,12 @@ fn validity<R: ReadDoc>(
     document: &DocumentId,
     signoff: &Signoff,
     current: &[u8; 32],
-    attested_keys: &dyn Fn(MemberId) -> Option<VerifyingKey>,
+    attested_keys: &dyn Fn(MemberId) -> Vec<VerifyingKey>,
 ) -> Validity {
-    let Some(key) = attested_keys(signoff.member) else {
+    let keys = attested_keys(signoff.member);
+    if keys.is_empty() {
         return Validity::Invalid(InvalidReason::KeyNotAttested);
-    };
+    }
     let statement = Statement {
         document: *document,
         clause: signoff.clause,
@@ -399,9 +404,10 @@ fn validity<R: ReadDoc>(
         at: signoff.at,
     };
     let signature = Signature::from_bytes(&signoff.signature);
-    if key
-        .verify_strict(&statement.to_bytes(), &signature)
-        .is_err()
+    let bytes = statement.to_bytes();
+    if !keys
+        .iter()
+        .any(|key| key.verify_strict(&bytes, &signature).is_ok())
     {
         return Validity::Invalid(InvalidReason::BadSignature);
     }
@@ -416,13 +422,13 @@ fn validity<R: ReadDoc>(
 }
 
 /// Judges every sign-off of `clause` against its current text and the
-/// keys the relay attests (`attested_keys`: member → key, `None` when the
-/// relay vouches for no key). Empty if the clause does not exist.
+/// keys the relay attests (`attested_keys`: member → the member's keys the
+/// relay vouches for, empty when none). Empty if the clause does not exist.
 pub fn verify<R: ReadDoc>(
     doc: &R,
     document: &DocumentId,
     clause: ItemId,
-    attested_keys: &dyn Fn(MemberId) -> Option<VerifyingKey>,
+    attested_keys: &dyn Fn(MemberId) -> Vec<VerifyingKey>,
 ) -> Vec<SignoffStatus> {
     let Ok(current) = clause_hash(doc, clause) else {
         return Vec::new();
@@ -438,7 +444,7 @@ pub fn clause_summary<R: ReadDoc>(
     doc: &R,
     document: &DocumentId,
     clause: ItemId,
-    attested_keys: &dyn Fn(MemberId) -> Option<VerifyingKey>,
+    attested_keys: &dyn Fn(MemberId) -> Vec<VerifyingKey>,
 ) -> Result<ClauseSignoffs, OpError> {
     let content_hash = clause_hash(doc, clause)?;
     let statuses = verify(doc, document, clause, attested_keys);
@@ -484,7 +490,7 @@ pub fn clause_summary<R: ReadDoc>(
 pub fn summary<R: ReadDoc>(
     doc: &R,
     document: &DocumentId,
-    attested_keys: &dyn Fn(MemberId) -> Option<VerifyingKey>,
+    attested_keys: &dyn Fn(MemberId) -> Vec<VerifyingKey>,
 ) -> AgreementSignoffs {
     let clauses: Vec<ClauseSignoffs> = agreement::clauses(doc)
         .iter()
@@ -566,7 +572,7 @@ pub(crate) mod tests {
     }
 
     fn statuses(doc: &AutoCommit, keys: &HashMap<MemberId, VerifyingKey>) -> Vec<Validity> {
-        let lookup = |m: MemberId| keys.get(&m).copied();
+        let lookup = |m: MemberId| keys.get(&m).copied().into_iter().collect::<Vec<_>>();
         verify(doc, &DOC, id(CLAUSE_ID), &lookup)
             .into_iter()
             .map(|s| s.validity)
@@ -615,7 +621,7 @@ pub(crate) mod tests {
         let signoff = sign(doc, &DOC, id(CLAUSE_ID), alice, &key(1), T0 + 1).unwrap();
         assert_eq!(signoff.party, acme);
         assert_eq!(statuses(doc, &keys), [Validity::Valid]);
-        let lookup = |m: MemberId| keys.get(&m).copied();
+        let lookup = |m: MemberId| keys.get(&m).copied().into_iter().collect::<Vec<_>>();
         let summary = clause_summary(doc, &DOC, id(CLAUSE_ID), &lookup).unwrap();
         assert_eq!(summary.signed_by(), [acme]);
         assert!(!summary.fully_signed());
@@ -738,13 +744,13 @@ pub(crate) mod tests {
 
         // Key not attested by the relay.
         sign(doc, &DOC, clause, alice, &key(1), T0 + 1).unwrap();
-        let none = |_: MemberId| None;
+        let none = |_: MemberId| Vec::new();
         assert_eq!(
             verify(doc, &DOC, clause, &none)[0].validity,
             Validity::Invalid(InvalidReason::KeyNotAttested)
         );
         // Another document's sign-off does not carry over.
-        let lookup = |m: MemberId| keys.get(&m).copied();
+        let lookup = |m: MemberId| keys.get(&m).copied().into_iter().collect::<Vec<_>>();
         let other = DocumentId::from_bytes([0xd1; 16]);
         assert_eq!(
             verify(doc, &other, clause, &lookup)[0].validity,
@@ -781,7 +787,7 @@ pub(crate) mod tests {
         // onto the current one, is void, not valid.
         sign(doc, &DOC, clause, bob, &key(2), T0 + 4).unwrap();
         set_clause_body(doc, clause, "The term is eleven years.").unwrap();
-        let lookup = |m: MemberId| keys.get(&m).copied();
+        let lookup = |m: MemberId| keys.get(&m).copied().into_iter().collect::<Vec<_>>();
         let summary = clause_summary(doc, &DOC, clause, &lookup).unwrap();
         assert!(summary.signed_by().is_empty());
         assert_eq!(summary.parties[0].state, PartyState::Invalid);
@@ -816,5 +822,63 @@ pub(crate) mod tests {
         assert_eq!(doc.pending_ops(), 0);
         assert!(parse_public_key(&to_hex(key(1).verifying_key().as_bytes())).is_some());
         assert!(parse_public_key("abc").is_none());
+    }
+
+    /// What the app does: the member's keys in the document that the relay
+    /// also attests.
+    fn relay_checked<'a>(
+        doc: &'a AutoCommit,
+        relay: &'a [VerifyingKey],
+    ) -> impl Fn(MemberId) -> Vec<VerifyingKey> + 'a {
+        move |member| {
+            crate::model::device_keys::member_keys(doc, &DOC, member)
+                .into_iter()
+                .filter(|k| relay.contains(k))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn a_linked_device_signs_for_the_same_member_once_attested() {
+        let (mut fixture, _) = signed_fixture();
+        let alice = fixture.alice;
+        let (laptop, phone) = (key(1), key(5));
+        let mut phone_doc = fixture.doc.fork();
+        // Before the laptop attests it, the phone's key is not Alice's.
+        assert!(matches!(
+            sign(&mut phone_doc, &DOC, id(CLAUSE_ID), alice, &phone, T0),
+            Err(OpError::Invalid {
+                field: "signing key",
+                ..
+            })
+        ));
+        crate::model::device_keys::attest(
+            &mut fixture.doc,
+            &DOC,
+            alice,
+            &phone.verifying_key(),
+            &laptop,
+            T0,
+        )
+        .unwrap();
+        crate::model::test_support::sync_pair(&mut fixture.doc, &mut phone_doc);
+        sign(&mut phone_doc, &DOC, id(CLAUSE_ID), alice, &phone, T0 + 1).unwrap();
+        // Bob's replica receives the sign-off; one name, one member.
+        let mut bob_doc = fixture.doc.fork();
+        crate::model::test_support::sync_pair(&mut bob_doc, &mut phone_doc);
+        let relay = [laptop.verifying_key(), phone.verifying_key()];
+        let attested = relay_checked(&bob_doc, &relay);
+        let statuses = verify(&bob_doc, &DOC, id(CLAUSE_ID), &attested);
+        assert_eq!(statuses.len(), 1);
+        assert_eq!(statuses[0].member, Some(alice));
+        assert_eq!(statuses[0].validity, Validity::Valid);
+        // Once the phone is revoked the relay stops attesting its key, and
+        // what it signed no longer counts.
+        let revoked = [laptop.verifying_key()];
+        let attested = relay_checked(&bob_doc, &revoked);
+        assert_eq!(
+            verify(&bob_doc, &DOC, id(CLAUSE_ID), &attested)[0].validity,
+            Validity::Invalid(InvalidReason::BadSignature)
+        );
     }
 }

@@ -143,7 +143,8 @@ fn SignoffRow(
         let known = keys.is_some();
         edit::read(store, &id, |doc| {
             let summary =
-                signoff::clause_summary(doc, &id, clause, &attested(doc, keys.as_deref())).ok()?;
+                signoff::clause_summary(doc, &id, clause, &attested(doc, &id, keys.as_deref()))
+                    .ok()?;
             let lines = summary
                 .parties
                 .iter()
@@ -187,7 +188,7 @@ fn SignoffRow(
         let member = edit::me(&id)?;
         let signed = edit::read(store, &id, |doc| {
             let party = members::get(doc, member).ok()?.party?;
-            let statuses = signoff::verify(doc, &id, clause, &attested(doc, keys.as_deref()));
+            let statuses = signoff::verify(doc, &id, clause, &attested(doc, &id, keys.as_deref()));
             let valid = statuses
                 .iter()
                 .any(|s| s.member == Some(member) && s.validity == Validity::Valid);

@@ -22,7 +22,7 @@ use accord_shared::history::{self as doc_history, ClauseChangeKind};
 use accord_shared::ids::DocumentId;
 use accord_shared::model::agreement::{self, NewClause};
 use accord_shared::model::signoff::{self, PartyState};
-use accord_shared::model::{ItemId, MemberId, members, overview, parties};
+use accord_shared::model::{ItemId, MemberId, device_keys, members, overview, parties};
 use ed25519_dalek::VerifyingKey;
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
@@ -45,25 +45,25 @@ struct AgreementContext {
     seen: RwSignal<Option<Vec<ChangeHash>>>,
 }
 
-/// The key the relay attests for `member`: the member's public key in the
-/// document, if the relay lists that key for this partnership.
+/// The keys the relay attests for `member`: the member's keys in the
+/// document (the one they joined with and those of devices they linked,
+/// see [`device_keys`]) that the relay lists for this partnership.
 pub(crate) fn attested<'a>(
-    doc: &Automerge,
+    doc: &'a Automerge,
+    document: &'a DocumentId,
     keys: Option<&'a [String]>,
-) -> impl Fn(MemberId) -> Option<VerifyingKey> + 'a {
-    let members = members::list(doc);
+) -> impl Fn(MemberId) -> Vec<VerifyingKey> + 'a {
     move |member| {
-        let key = members
-            .iter()
-            .find(|m| m.id == member)?
-            .public_key
-            .as_deref()?
-            .to_ascii_lowercase();
-        keys?
-            .iter()
-            .any(|k| k.eq_ignore_ascii_case(&key))
-            .then_some(())?;
-        signoff::parse_public_key(&key)
+        let Some(keys) = keys else {
+            return Vec::new();
+        };
+        device_keys::member_keys(doc, document, member)
+            .into_iter()
+            .filter(|key| {
+                let hex = crate::browser::hex(key.as_bytes());
+                keys.iter().any(|k| k.eq_ignore_ascii_case(&hex))
+            })
+            .collect()
     }
 }
 
@@ -222,16 +222,18 @@ pub fn AgreementPage(
     provide_context(ctx);
     load_device_state(ctx);
 
-    // A member whose key the relay has not been asked about yet (someone
-    // just joined): ask again, at most every ten seconds.
+    // A member key the relay has not been asked about yet (someone just
+    // joined, or linked another device): ask again, at most every ten
+    // seconds.
     let last_refresh = StoredValue::new(0u64);
     Effect::new(move |_| {
         let keys = ctx.keys.get();
         let unknown = edit::read(store, &id, |doc| {
             members::list(doc).iter().any(|m| {
-                m.public_key.as_deref().is_some_and(|k| {
+                device_keys::member_keys(doc, &id, m.id).iter().any(|k| {
+                    let k = browser::hex(k.as_bytes());
                     keys.as_ref()
-                        .is_some_and(|keys| !keys.iter().any(|x| x.eq_ignore_ascii_case(k)))
+                        .is_some_and(|keys| !keys.iter().any(|x| x.eq_ignore_ascii_case(&k)))
                 })
             })
         })
@@ -300,7 +302,8 @@ pub fn AgreementPage(
         let keys = ctx.keys.get_untracked();
         let made = edit::read(store, &id, |doc| {
             let title = overview::title(doc);
-            let markdown = export::agreement_markdown(doc, &id, &attested(doc, keys.as_deref()));
+            let markdown =
+                export::agreement_markdown(doc, &id, &attested(doc, &id, keys.as_deref()));
             (title, markdown)
         });
         if let Some((title, markdown)) = made {
@@ -386,7 +389,7 @@ fn SignoffOverview() -> impl IntoView {
     let rows = Memo::new(move |_| {
         let keys = ctx.keys.get();
         edit::read(store, &ctx.id, |doc| {
-            let summary = signoff::summary(doc, &ctx.id, &attested(doc, keys.as_deref()));
+            let summary = signoff::summary(doc, &ctx.id, &attested(doc, &ctx.id, keys.as_deref()));
             let total = summary.clauses.len();
             parties::list(doc)
                 .into_iter()
@@ -479,7 +482,7 @@ fn PrintView() -> impl IntoView {
         let keys = ctx.keys.get();
         edit::read(store, &ctx.id, |doc| {
             let title = overview::title(doc);
-            let attested = attested(doc, keys.as_deref());
+            let attested = attested(doc, &ctx.id, keys.as_deref());
             let clauses = agreement::clauses(doc);
             let rows = clauses
                 .into_iter()
@@ -568,12 +571,13 @@ mod tests {
         let doc = doc.document().clone();
         // The relay vouches for Alice's key only (upper case is the same key).
         let listed = vec![hex(&alice_key).to_ascii_uppercase()];
-        let keys = attested(&doc, Some(&listed));
-        assert_eq!(keys(alice), Some(alice_key.verifying_key()));
-        assert_eq!(keys(bob), None);
-        assert_eq!(keys(MemberId::from_bytes([9; 16])), None);
+        let document = DocumentId::from_bytes([3; 16]);
+        let keys = attested(&doc, &document, Some(&listed));
+        assert_eq!(keys(alice), [alice_key.verifying_key()]);
+        assert!(keys(bob).is_empty());
+        assert!(keys(MemberId::from_bytes([9; 16])).is_empty());
         // Before the relay has answered, nobody's key is attested.
-        assert_eq!(attested(&doc, None)(alice), None);
+        assert!(attested(&doc, &document, None)(alice).is_empty());
     }
 
     #[test]

@@ -114,7 +114,7 @@ pub fn AttentionPanel(
                 party,
                 last_seen: seen.as_deref(),
             };
-            let attested = crate::pages::agreement::attested(doc, keys.as_deref());
+            let attested = crate::pages::agreement::attested(doc, &id, keys.as_deref());
             let signoffs = SignoffContext {
                 document: &id,
                 attested_keys: &attested,

@@ -11,6 +11,11 @@
 //! [`health::reveal`]); the results (party averages side by side, perception
 //! gaps, a radar chart, the trend across rounds) are computed from the
 //! answers whose keys are published.
+//!
+//! A person with several linked devices answers once per round, as their
+//! member, from any of them. The key stays on the device that answered:
+//! only that device shows the person their own sealed answer and publishes
+//! the key at the reveal (the others see "answered" and wait for it).
 
 use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
@@ -148,7 +153,14 @@ pub fn reveal_when_due(
                 return;
             };
             let key = client.health_answer_key(round, me);
-            apply_into(error, &id, |tx| health::reveal(tx, round, me, &key));
+            // Only the device that sealed the answer holds its key: another
+            // device of the same member leaves the reveal to that one.
+            let sealed_here = client
+                .read_doc(&id, |doc| health::open_own(doc, round, me, &key).is_some())
+                .unwrap_or(false);
+            if sealed_here {
+                apply_into(error, &id, |tx| health::reveal(tx, round, me, &key));
+            }
         }
     });
 }
