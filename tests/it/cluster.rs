@@ -192,11 +192,13 @@ async fn devices_grants_and_revocations_made_on_one_node_hold_on_the_other() {
     let (a, b) = (node(&url), node(&url));
     // Registered through node a, used on node b.
     let (owner, guest) = (a.register("owner"), a.register("guest"));
-    eventually(
-        "node b knows the device",
-        || b.api("GET", "/api/me", Some(&owner.token), None),
-        200,
-    );
+    for device in [&owner, &guest] {
+        eventually(
+            "node b knows the device",
+            || b.api("GET", "/api/me", Some(&device.token), None),
+            200,
+        );
+    }
     let writer = b.client(&owner).await;
     let id = writer.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
     writer.wait_synced(id, WAIT).await.unwrap();
