@@ -922,9 +922,9 @@ mod tests {
     #[test]
     fn timeline_attributes_changes_to_members_and_parties() {
         let (mut alice, mut bob, fixture) = two_devices();
-        set_clause_body(&mut bob, id(1), "The term is two years.").unwrap();
+        set_clause_body(&mut bob, id(1), "The term is two years.", None).unwrap();
         commit(&mut bob, SECONDS + 60);
-        set_clause_status(&mut alice, id(2), ClauseStatus::Proposed).unwrap();
+        set_clause_status(&mut alice, id(2), ClauseStatus::Proposed, None).unwrap();
         set_clause_title(&mut alice, id(2), "Exit and wind-down").unwrap();
         commit(&mut alice, SECONDS + 120);
         crate::model::test_support::sync_pair(&mut alice, &mut bob);
@@ -1049,7 +1049,7 @@ mod tests {
         let (mut alice, mut bob, fixture) = two_devices();
         let seen = alice.get_heads();
         // Bob edits on the plane; Alice adds a clause and retitles another.
-        set_clause_body(&mut bob, id(1), "The term is two years.").unwrap();
+        set_clause_body(&mut bob, id(1), "The term is two years.", None).unwrap();
         commit(&mut bob, SECONDS + 60);
         add_clause(
             &mut alice,
@@ -1096,8 +1096,8 @@ mod tests {
     fn past_versions_and_clause_diffs() {
         let (mut alice, _bob, _) = two_devices();
         let v1 = alice.get_heads();
-        set_clause_body(&mut alice, id(1), "The initial term is two years.").unwrap();
-        set_clause_status(&mut alice, id(1), ClauseStatus::Agreed).unwrap();
+        set_clause_body(&mut alice, id(1), "The initial term is two years.", None).unwrap();
+        set_clause_status(&mut alice, id(1), ClauseStatus::Agreed, None).unwrap();
         commit(&mut alice, SECONDS + 5);
         let past = clauses_at(alice.document(), &v1).unwrap();
         assert_eq!(past[0].body, "The term is one year.");

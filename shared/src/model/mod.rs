@@ -45,6 +45,7 @@ pub mod ids;
 pub mod items;
 mod keys;
 pub mod kpis;
+mod lazy_maps;
 pub mod meetings;
 pub mod members;
 pub mod milestones;
@@ -57,6 +58,8 @@ pub mod reviews;
 pub mod risks;
 pub mod schema;
 pub mod signoff;
+pub mod suggestions;
+pub mod versions;
 pub mod vetting;
 
 #[cfg(test)]

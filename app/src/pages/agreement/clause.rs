@@ -7,7 +7,7 @@ use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::model::agreement::{self, ClauseStatus};
 use accord_shared::model::signoff::{self, InvalidReason, PartyState, Validity};
-use accord_shared::model::{ItemId, OpError, PartyId, members};
+use accord_shared::model::{ItemId, MemberId, OpError, PartyId, members};
 use accord_shared::text::Splice;
 use leptos::prelude::*;
 
@@ -20,16 +20,19 @@ use crate::edit::{self, apply_into};
 use crate::store::Store;
 use crate::sync_client::client;
 
-fn clause_body(doc: &Automerge, clause: ItemId) -> Option<String> {
+/// A clause, and the member this device edits it as.
+type ClauseEditor = (ItemId, Option<MemberId>);
+
+fn clause_body(doc: &Automerge, (clause, _): ClauseEditor) -> Option<String> {
     agreement::clause(doc, clause).ok().map(|c| c.body)
 }
 
 fn write_clause_body(
     tx: &mut Transaction<'_>,
-    clause: ItemId,
+    (clause, editor): ClauseEditor,
     splice: &Splice,
 ) -> Result<(), OpError> {
-    agreement::edit_clause_body(tx, clause, splice)
+    agreement::edit_clause_body(tx, clause, splice, editor)
 }
 
 /// One party's sign-off of a clause, as shown.
@@ -97,7 +100,7 @@ pub fn ClauseCard(
                     prop:value=move || status().as_str()
                     on:change=move |ev| {
                         match event_target_value(&ev).parse::<ClauseStatus>() {
-                            Ok(s) => { apply_into(error, &id, |tx| agreement::set_clause_status(tx, clause, s)); }
+                            Ok(s) => { apply_into(error, &id, |tx| agreement::set_clause_status(tx, clause, s, edit::me(&id))); }
                             Err(e) => error.set(Some(e.to_string())),
                         }
                     }>
@@ -117,7 +120,7 @@ pub fn ClauseCard(
             {move || change_note().map(|note| view! {
                 <p class="badge changed" data-testid="clause-changed">{note}</p>
             })}
-            <LiveTextArea id=id item=clause read=clause_body write=write_clause_body
+            <LiveTextArea id=id item=(clause, edit::me(&id)) read=clause_body write=write_clause_body
                 error=error test_id="clause-body" class="clause-body" label="Clause text"
                 placeholder="The text of this clause"/>
             <InlineError message=error test_id="clause-error"/>
