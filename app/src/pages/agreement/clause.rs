@@ -11,7 +11,8 @@ use accord_shared::model::{ItemId, MemberId, OpError, PartyId, members};
 use accord_shared::text::Splice;
 use leptos::prelude::*;
 
-use super::comments::Comments;
+use super::comments::{Comments, Selection};
+use super::suggesting::{SuggestBox, SuggestionList, suggest_only};
 use super::{AgreementContext, attested, member_name, party_name};
 use crate::components::form::{InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
@@ -76,6 +77,25 @@ pub fn ClauseCard(
     let title = move || data.with(|c| c.as_ref().map(|c| c.title.clone()).unwrap_or_default());
     let status = move || data.with(|c| c.as_ref().map_or(ClauseStatus::Draft, |c| c.status));
     let change_note = move || changed.with(|c| c.as_ref().and_then(|c| c.get(&clause).cloned()));
+    // Suggesting: chosen by the person, or forced while the clause is
+    // proposed by another organization (they may then only suggest).
+    let chosen = RwSignal::new(false);
+    let forced = Memo::new(move |_| {
+        store.revision.track();
+        let me = edit::me(&id);
+        edit::read(store, &id, |doc| suggest_only(doc, clause, me)).flatten()
+    });
+    let suggesting = move || chosen.get() || forced.with(Option::is_some);
+    // The words last selected in the clause text (for "comment on words").
+    let selection = RwSignal::new(None::<Selection>);
+    let remember_selection = move |target: Option<web_sys::EventTarget>| {
+        use wasm_bindgen::JsCast;
+        let Some(area) = target.and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+        else {
+            return;
+        };
+        selection.set(Selection::of(&area));
+    };
     let shift = move |by: isize| {
         let Some(index) = order.with_untracked(|o| o.iter().position(|c| *c == clause)) else {
             return;
@@ -120,12 +140,32 @@ pub fn ClauseCard(
             {move || change_note().map(|note| view! {
                 <p class="badge changed" data-testid="clause-changed">{note}</p>
             })}
-            <LiveTextArea id=id item=(clause, edit::me(&id)) read=clause_body write=write_clause_body
-                error=error test_id="clause-body" class="clause-body" label="Clause text"
-                placeholder="The text of this clause"/>
+            <div class="row clause-mode">
+                <label class="toggle">
+                    <input type="checkbox" data-testid="suggesting-toggle"
+                        prop:checked=suggesting
+                        prop:disabled=move || forced.with(Option::is_some)
+                        on:change=move |ev| chosen.set(event_target_checked(&ev))/>
+                    " Suggesting"
+                </label>
+                {move || forced.get().map(|why| view! {
+                    <span class="muted" data-testid="suggest-only">{why}</span>
+                })}
+            </div>
+            <div class="clause-text" on:mouseup=move |ev| remember_selection(ev.target())
+                on:keyup=move |ev| remember_selection(ev.target())>
+                <Show when=suggesting fallback=move || view! {
+                    <LiveTextArea id=id item=(clause, edit::me(&id)) read=clause_body write=write_clause_body
+                        error=error test_id="clause-body" class="clause-body" label="Clause text"
+                        placeholder="The text of this clause"/>
+                }>
+                    <SuggestBox clause=clause error=error/>
+                </Show>
+            </div>
             <InlineError message=error test_id="clause-error"/>
+            <SuggestionList clause=clause/>
             <SignoffRow clause=clause/>
-            <Comments clause=clause/>
+            <Comments clause=clause selection=selection/>
         </li>
     }
 }
