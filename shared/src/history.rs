@@ -102,6 +102,27 @@ pub enum Edit {
         /// The clause.
         clause: Option<ItemId>,
     },
+    /// Suggested a change to a clause's text.
+    Suggested {
+        /// The clause.
+        clause: Option<ItemId>,
+    },
+    /// Accepted a suggestion (the text change itself is a
+    /// [`Edit::ClauseText`] of the same change).
+    SuggestionAccepted {
+        /// The clause.
+        clause: Option<ItemId>,
+    },
+    /// Rejected a suggestion.
+    SuggestionRejected {
+        /// The clause.
+        clause: Option<ItemId>,
+    },
+    /// Saved a named version.
+    VersionSaved {
+        /// Its name.
+        name: String,
+    },
 }
 
 impl Edit {
@@ -116,7 +137,13 @@ impl Edit {
             | Self::ClauseMoved { clause }
             | Self::ClauseRemoved { clause }
             | Self::ClauseRestored { clause } => Some(*clause),
-            Self::Commented { .. } | Self::SignedOff { .. } | Self::SignoffWithdrawn { .. } => None,
+            Self::Commented { .. }
+            | Self::SignedOff { .. }
+            | Self::SignoffWithdrawn { .. }
+            | Self::Suggested { .. }
+            | Self::SuggestionAccepted { .. }
+            | Self::SuggestionRejected { .. }
+            | Self::VersionSaved { .. } => None,
         }
     }
 }
@@ -156,6 +183,9 @@ enum Target {
     Comments,
     Comment(Option<ItemId>),
     Signoffs,
+    Suggestions,
+    Decision(Option<ItemId>),
+    Versions,
 }
 
 type ObjKey = (u64, ActorId);
@@ -189,6 +219,8 @@ fn scalar_str(doc: &Automerge, obj: &ObjId, key: &str) -> Option<String> {
 struct Objects {
     targets: HashMap<ObjKey, Target>,
     comment_clause: HashMap<String, ItemId>,
+    suggestion_clause: HashMap<String, ItemId>,
+    version_names: HashMap<String, String>,
     titles: HashMap<ItemId, String>,
 }
 
@@ -197,6 +229,8 @@ impl Objects {
         let mut objects = Self {
             targets: HashMap::new(),
             comment_clause: HashMap::new(),
+            suggestion_clause: HashMap::new(),
+            version_names: HashMap::new(),
             titles: HashMap::new(),
         };
         let Some(agreement) = child(doc, &ROOT, AGREEMENT, ObjType::Map) else {
@@ -243,6 +277,43 @@ impl Objects {
         }
         if let Some(signoffs) = child(doc, &agreement, SIGNOFFS, ObjType::Map) {
             add(&signoffs, Target::Signoffs);
+        }
+        // Maps created on first use may exist twice (see `model::lazy_maps`).
+        let all_maps = |key: &str| -> Vec<ObjId> {
+            doc.get_all(&agreement, key)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(v, _)| matches!(v, Value::Object(ObjType::Map)))
+                .map(|(_, id)| id)
+                .collect()
+        };
+        for suggestions in all_maps("suggestions") {
+            add(&suggestions, Target::Suggestions);
+            for key in doc.keys(&suggestions) {
+                let Some(obj) = child(doc, &suggestions, &key, ObjType::Map) else {
+                    continue;
+                };
+                let clause = scalar_str(doc, &obj, CLAUSE).and_then(|c| c.parse().ok());
+                if let Some(decisions) = child(doc, &obj, "decisions", ObjType::Map) {
+                    for decision in doc.keys(&decisions) {
+                        if let Some(entry) = child(doc, &decisions, &decision, ObjType::Map) {
+                            add(&entry, Target::Decision(clause));
+                        }
+                    }
+                }
+                if let Some(clause) = clause {
+                    objects.suggestion_clause.insert(key, clause);
+                }
+            }
+        }
+        for versions in all_maps("versions") {
+            add(&versions, Target::Versions);
+            for key in doc.keys(&versions) {
+                if let Some(obj) = child(doc, &versions, &key, ObjType::Map) {
+                    let name = scalar_str(doc, &obj, "name").unwrap_or_default();
+                    objects.version_names.insert(key, name);
+                }
+            }
         }
         objects
     }
@@ -321,6 +392,24 @@ impl Objects {
                 (Target::Comment(clause), _) => {
                     edits.insert(Edit::Commented { clause });
                 }
+                (Target::Suggestions, Some(key)) if matches!(op.action, OpType::Make(_)) => {
+                    edits.insert(Edit::Suggested {
+                        clause: self.suggestion_clause.get(key).copied(),
+                    });
+                }
+                (Target::Decision(clause), Some("verdict")) => {
+                    if let OpType::Put(ScalarValue::Str(verdict)) = &op.action {
+                        edits.insert(match verdict.as_str() {
+                            "accepted" => Edit::SuggestionAccepted { clause },
+                            _ => Edit::SuggestionRejected { clause },
+                        });
+                    }
+                }
+                (Target::Versions, Some(key)) if matches!(op.action, OpType::Make(_)) => {
+                    edits.insert(Edit::VersionSaved {
+                        name: self.version_names.get(key).cloned().unwrap_or_default(),
+                    });
+                }
                 (Target::Signoffs, Some(key)) => {
                     let mut parts = key.split(':');
                     let clause = parts.next().and_then(|c| c.parse().ok());
@@ -373,6 +462,14 @@ impl Objects {
             Edit::SignoffWithdrawn { clause: c } => {
                 format!("withdrew a sign-off of {}", clause(c))
             }
+            Edit::Suggested { clause: c } => format!("suggested a change to {}", clause(c)),
+            Edit::SuggestionAccepted { clause: c } => {
+                format!("accepted a suggestion on {}", clause(c))
+            }
+            Edit::SuggestionRejected { clause: c } => {
+                format!("rejected a suggestion on {}", clause(c))
+            }
+            Edit::VersionSaved { name } => format!("saved the version “{name}”"),
         }
     }
 
@@ -1042,6 +1139,64 @@ mod tests {
             }]
         );
         assert_eq!(entries[3].at, Some((SECONDS as u64 + 4) * 1000));
+    }
+
+    #[test]
+    fn suggestions_decisions_and_versions_are_described() {
+        use crate::model::suggestions::{self, NewSuggestion, Verdict};
+        let (mut alice, _bob, fixture) = two_devices();
+        let suggest = |doc: &mut AutoCommit, n: u8| {
+            let new = NewSuggestion {
+                clause: id(1),
+                author: fixture.bob,
+                position: 0,
+                delete: 3,
+                insert: "A".into(),
+            };
+            suggestions::suggest(doc, id(n), &new, T0).unwrap();
+        };
+        suggest(&mut alice, 20);
+        commit(&mut alice, SECONDS + 1);
+        suggestions::decide(
+            &mut alice,
+            id(20),
+            id(30),
+            Verdict::Accept,
+            fixture.alice,
+            T0,
+        )
+        .unwrap();
+        commit(&mut alice, SECONDS + 2);
+        suggest(&mut alice, 21);
+        suggestions::decide(
+            &mut alice,
+            id(21),
+            id(31),
+            Verdict::Reject,
+            fixture.alice,
+            T0,
+        )
+        .unwrap();
+        commit(&mut alice, SECONDS + 3);
+        let heads = alice.get_heads();
+        crate::model::versions::save(&mut alice, id(40), "Round 1", &heads, fixture.alice, T0)
+            .unwrap();
+        commit(&mut alice, SECONDS + 4);
+        let entries = timeline(alice.document(), &[]).unwrap();
+        let descriptions: Vec<&str> = entries
+            .iter()
+            .skip(entries.len() - 4)
+            .map(|e| e.description.as_str())
+            .collect();
+        assert_eq!(
+            descriptions,
+            [
+                "suggested a change to “Term”",
+                "edited “Term” (+1 −3); accepted a suggestion on “Term”",
+                "suggested a change to “Term”; rejected a suggestion on “Term”",
+                "saved the version “Round 1”",
+            ]
+        );
     }
 
     #[test]

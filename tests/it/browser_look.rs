@@ -37,7 +37,7 @@ const PAGES: [&str; 14] = [
 /// Pages kept as screenshots, at every width.
 const SHOWN: [&str; 3] = ["", "agreement", "boards"];
 
-fn set_width(device: &Device, width: u32) {
+pub(crate) fn set_width(device: &Device, width: u32) {
     device.cmd(
         "POST",
         "/window/rect",
@@ -46,7 +46,7 @@ fn set_width(device: &Device, width: u32) {
 }
 
 /// How far the page scrolls sideways, in CSS pixels (0 when it does not).
-fn sideways_scroll(device: &Device) -> i64 {
+pub(crate) fn sideways_scroll(device: &Device) -> i64 {
     device
         .script(
             "const e = document.scrollingElement;
@@ -103,7 +103,7 @@ fn accessibility_violations(device: &Device, axe: &str) -> Vec<String> {
         .collect()
 }
 
-fn screenshot(device: &Device, name: &str) {
+pub(crate) fn screenshot(device: &Device, name: &str) {
     let encoded = device.cmd("GET", "/screenshot", None);
     let png = base64::engine::general_purpose::STANDARD
         .decode(encoded.as_str().expect("base64 PNG"))

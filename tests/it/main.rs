@@ -9,6 +9,7 @@ mod browser_boards;
 mod browser_durability;
 mod browser_identity;
 mod browser_look;
+mod browser_negotiation;
 mod browser_operate;
 mod browser_plan;
 mod browser_sync;

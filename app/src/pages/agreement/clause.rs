@@ -120,7 +120,11 @@ pub fn ClauseCard(
                     prop:value=move || status().as_str()
                     on:change=move |ev| {
                         match event_target_value(&ev).parse::<ClauseStatus>() {
-                            Ok(s) => { apply_into(error, &id, |tx| agreement::set_clause_status(tx, clause, s, edit::me(&id))); }
+                            Ok(s) => {
+                                // Read who this is before the edit opens the document.
+                                let me = edit::me(&id);
+                                apply_into(error, &id, |tx| agreement::set_clause_status(tx, clause, s, me));
+                            }
                             Err(e) => error.set(Some(e.to_string())),
                         }
                     }>
