@@ -96,7 +96,7 @@ fn post(
     clause: ItemId,
     body: String,
     reply_to: Option<ItemId>,
-    words: Option<Selection>,
+    words: Option<&Selection>,
 ) -> bool {
     let Some(comment) = edit::new_id(error) else {
         return false;
@@ -114,7 +114,7 @@ fn post(
         body,
         reply_to,
     };
-    apply_into(error, &ctx.id, |tx| match &words {
+    apply_into(error, &ctx.id, |tx| match words {
         Some(words) => {
             let body = agreement::clause(tx, clause)?.body;
             let current: String = body
@@ -179,7 +179,7 @@ pub fn Comments(
             clause,
             draft.get_untracked(),
             None,
-            selection.get_untracked(),
+            selection.get_untracked().as_ref(),
         ) {
             draft.set(String::new());
             selection.set(None);
