@@ -5,7 +5,7 @@
 //! both devices read the same text and Acme's sign-off is void. A named
 //! version's redline shows the replaced words, a comment on selected words
 //! follows them while the partner types before them and reads "text
-//! removed" once they are gone. Screenshots of suggesting mode and of a
+//! removed" once they are gone; the redline prints. Screenshots of suggesting mode and of a
 //! redline are written at 1280 and 360 px, and neither scrolls sideways.
 //!
 //! Needs the built app in `ACCORD_WEB_DIST`, Chromium and chromedriver;
@@ -161,6 +161,33 @@ fn redline(a: &Device, b: &Device) {
     );
     pictures(a, &tid("versions"), "negotiation-redline");
     set_width(a, 1280);
+    // "Print redline" puts the redline, not the agreement, in the print
+    // view while the print dialog is open (the dialog is stubbed to read
+    // what it would print).
+    a.script(
+        "window.__printed = null;
+         window.print = () => {
+           window.__printed = document.querySelector(\"[data-testid='print-view']\").textContent;
+         };",
+        &json!([]),
+    );
+    a.click(&tid("redline-print"));
+    a.wait("the redline in the print view", |d| {
+        let printed = d.script("return window.__printed;", &json!([]));
+        printed.as_str().is_some_and(|text| {
+            text.contains("redline from “Round 1” to “now”")
+                && text.contains("expect")
+                && text.contains("intend")
+        })
+    });
+    a.wait("the agreement back in the print view", |d| {
+        d.prop(&tid("print-view"), "textContent")
+            .and_then(|v| {
+                v.as_str()
+                    .map(|t| t.contains("Partnership agreement, printed"))
+            })
+            .unwrap_or(false)
+    });
 }
 
 fn comment_on_words(a: &Device, b: &Device) {

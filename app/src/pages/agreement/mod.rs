@@ -278,6 +278,7 @@ pub fn AgreementPage(
     });
     provide_context(changed);
     provide_context(order);
+    provide_context(versions::RedlinePrint(RwSignal::new(None)));
 
     let error = feedback();
     let add_title = RwSignal::new(String::new());
@@ -491,7 +492,12 @@ fn RemovedClauses() -> impl IntoView {
 fn PrintView() -> impl IntoView {
     let store = expect_context::<Store>();
     let ctx = expect_context::<AgreementContext>();
+    let redline = expect_context::<versions::RedlinePrint>();
     let content = move || {
+        if let Some((from, to, lines)) = redline.0.get() {
+            let title = edit::read(store, &ctx.id, overview::title).unwrap_or_default();
+            return Some(versions::printed(&title, &from, &to, &lines).into_any());
+        }
         let keys = ctx.keys.get();
         edit::read(store, &ctx.id, |doc| {
             let title = overview::title(doc);
@@ -524,6 +530,7 @@ fn PrintView() -> impl IntoView {
                 <p>"Partnership agreement, printed " {edit::format_date(edit::now())}</p>
                 {rows}
             }
+            .into_any()
         })
     };
     view! { <div class="print-only" data-testid="print-view">{content}</div> }

@@ -15,6 +15,47 @@ use crate::edit::{self, apply_into};
 use crate::store::Store;
 use crate::sync_client::client;
 
+/// The redline being printed, if any: the print view shows it instead of
+/// the agreement while the browser's print dialog is open.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RedlinePrint(pub(super) RwSignal<Option<(String, String, Redline)>>);
+
+/// The redline as the print view shows it: each changed clause with its
+/// inserted words underlined and deleted words struck through.
+pub(super) fn printed(title: &str, from: &str, to: &str, lines: &Redline) -> impl IntoView + use<> {
+    let heading = format!("{title} — redline from “{from}” to “{to}”");
+    let summary = format!(
+        "{} of {} clauses changed. Underlined words were inserted; struck-through words were deleted.",
+        lines.changed(),
+        lines.clauses.len()
+    );
+    let clauses = lines
+        .clauses
+        .iter()
+        .filter(|c| c.changed)
+        .map(|c| {
+            let parts = c.diff.body.clone();
+            view! {
+                <section class="print-clause">
+                    <h3>{c.title.clone()}</h3>
+                    <p class="diff">
+                        {parts.into_iter().map(|part| match part.op {
+                            DiffOp::Same => view! { <span>{part.text}</span> }.into_any(),
+                            DiffOp::Added => view! { <ins>{part.text}</ins> }.into_any(),
+                            DiffOp::Removed => view! { <del>{part.text}</del> }.into_any(),
+                        }).collect_view()}
+                    </p>
+                </section>
+            }
+        })
+        .collect_view();
+    view! {
+        <h1>{heading}</h1>
+        <p>{summary}</p>
+        {clauses}
+    }
+}
+
 /// The value of the "now" choice in the compare pickers.
 const NOW: &str = "now";
 
@@ -106,6 +147,22 @@ pub fn VersionsPanel() -> impl IntoView {
             })
         },
     );
+    let print_target = expect_context::<RedlinePrint>();
+    let print = move |_| {
+        let Some(Ok(compared)) = compared.get_untracked() else {
+            return;
+        };
+        print_target.0.set(Some(compared));
+        // Let the print view render the redline before the dialog opens.
+        wasm_bindgen_futures::spawn_local(async move {
+            browser::sleep(100).await;
+            let result = browser::print();
+            print_target.0.set(None);
+            if let Err(e) = result {
+                error.set(Some(format!("could not print: {e}")));
+            }
+        });
+    };
     let export = move |_| {
         let Some(Ok((from, to, lines))) = compared.get_untracked() else {
             return;
@@ -170,6 +227,7 @@ pub fn VersionsPanel() -> impl IntoView {
                                 {format!("Redline from “{from}” to “{to}”: {} of {} clauses changed.", lines.changed(), lines.clauses.len())}
                             </p>
                             <button class="secondary" data-testid="redline-export" on:click=export>"Export redline (Markdown)"</button>
+                            <button class="secondary" data-testid="redline-print" on:click=print>"Print redline"</button>
                         </div>
                         <p class="muted">"Underlined words were inserted; struck-through words were deleted."</p>
                         {lines.clauses.into_iter().filter(|c| c.changed).map(|c| {
