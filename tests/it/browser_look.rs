@@ -80,7 +80,7 @@ fn emoji_only_text(device: &Device) -> Vec<String> {
 }
 
 /// Serious and critical axe-core violations on the page, one line each.
-fn accessibility_violations(device: &Device, axe: &str) -> Vec<String> {
+pub(crate) fn accessibility_violations(device: &Device, axe: &str) -> Vec<String> {
     let loaded = device.script(&format!("{axe}\nreturn typeof axe;"), &json!([]));
     assert_eq!(loaded, json!("object"), "axe-core loaded into the page");
     let script = "const done = arguments[arguments.length - 1];

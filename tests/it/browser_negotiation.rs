@@ -13,8 +13,9 @@
 
 use serde_json::json;
 
-use crate::browser_look::{screenshot, set_width, sideways_scroll};
+use crate::browser_look::{accessibility_violations, screenshot, set_width, sideways_scroll};
 use crate::device::{Device, SELECT_ALL, TO_START, TwoOrganizations, open_page, tid};
+use crate::helpers::workspace_root;
 
 const FIRST: &str = "[data-testid='clause']:nth-child(1)";
 const SECOND: &str = "[data-testid='clause']:nth-child(2)";
@@ -37,8 +38,16 @@ fn show(device: &Device, css: &str) {
 }
 
 /// Pictures of `css` at 1280 and 360 px as `name-<width>.png`, checking
-/// the page does not scroll sideways at either width.
+/// the page does not scroll sideways at either width and has no serious
+/// or critical axe-core violation.
 fn pictures(device: &Device, css: &str, name: &str) {
+    let axe_path = workspace_root().join("tests/browser/js/node_modules/axe-core/axe.min.js");
+    let axe = std::fs::read_to_string(&axe_path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run `npm ci` in tests/browser/js, as `cargo xtask test` does)",
+            axe_path.display()
+        )
+    });
     // The "you are offline" notice from earlier would cover the view.
     let dismiss = format!("{} button[aria-label='Dismiss']", tid("toast"));
     if !device.all(&dismiss).is_empty() {
@@ -50,6 +59,11 @@ fn pictures(device: &Device, css: &str, name: &str) {
         show(device, css);
         let overflow = sideways_scroll(device);
         assert_eq!(overflow, 0, "{name} at {width}px scrolls sideways");
+        let violations = accessibility_violations(device, &axe);
+        assert!(
+            violations.is_empty(),
+            "{name} at {width}px: {violations:#?}"
+        );
         screenshot(device, &format!("{name}-{width}"));
     }
 }
