@@ -1259,6 +1259,7 @@ impl Client {
             page: page.to_owned(),
             leaving,
             board: boards::spot(document).filter(|_| !leaving),
+            clause: carets::caret(document).filter(|_| !leaving),
         };
         let count = self.ephemeral_count.get();
         self.ephemeral_count.set(count + 1);
@@ -1343,6 +1344,7 @@ impl ClientError {
 
 mod agreement;
 mod boards;
+mod carets;
 mod status;
 mod writer;
 

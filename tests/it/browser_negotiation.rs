@@ -5,7 +5,8 @@
 //! both devices read the same text and Acme's sign-off is void. A named
 //! version's redline shows the replaced words, a comment on selected words
 //! follows them while the partner types before them and reads "text
-//! removed" once they are gone; the redline prints. Screenshots of suggesting mode and of a
+//! removed" once they are gone; the partner's caret shows in the clause
+//! while they type and goes when they leave it; the redline prints. Screenshots of suggesting mode and of a
 //! redline are written at 1280 and 360 px, and neither scrolls sideways.
 //!
 //! Needs the built app in `ACCORD_WEB_DIST`, Chromium and chromedriver;
@@ -222,6 +223,16 @@ fn comment_on_words(a: &Device, b: &Device) {
         d.value(&body).starts_with("Jointly: ")
     });
     b.wait_text(&within(SECOND, "comment-quote"), words);
+    // Globex sees where Acme's caret is, in the clause, until Acme leaves
+    // the text box.
+    b.wait_text(
+        &within(SECOND, "partner-caret"),
+        "Alice Adams (Acme) is typing here: Jointly: ",
+    );
+    a.click(&tid("version-name"));
+    b.wait("Acme's caret to go", |d| {
+        d.all(&within(SECOND, "partner-caret")).is_empty()
+    });
     // Acme rewrites the clause: the words are gone.
     a.keys(&body, &format!("{SELECT_ALL}The parties pursue the plan."));
     for device in [a, b] {
