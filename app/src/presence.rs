@@ -43,6 +43,21 @@ pub struct Beacon {
     /// Where on a workshop board they are, while one is open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub board: Option<BoardSpot>,
+    /// Where their caret is in a clause of the agreement, while they edit one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clause: Option<ClauseSpot>,
+}
+
+/// One person's caret in a clause's text, sent with their beacon while the
+/// clause's text box has the focus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClauseSpot {
+    /// The clause (its key form).
+    pub clause: String,
+    /// The caret as an Automerge cursor string on the character after it
+    /// (`e`: the end of the text), so it stays between the same characters
+    /// while others type.
+    pub caret: String,
 }
 
 /// Where one participant is on an open workshop board: their pointer and
@@ -184,6 +199,7 @@ mod tests {
             page: page.into(),
             leaving: false,
             board: None,
+            clause: None,
         }
     }
 
@@ -213,6 +229,14 @@ mod tests {
     fn beacons_round_trip_and_junk_is_ignored() {
         let b = beacon("s", "overview");
         assert_eq!(Beacon::decode(&b.encode()), Some(b));
+        let typing = Beacon {
+            clause: Some(ClauseSpot {
+                clause: "c1".into(),
+                caret: "12@ab".into(),
+            }),
+            ..beacon("s", "agreement")
+        };
+        assert_eq!(Beacon::decode(&typing.encode()), Some(typing));
         assert_eq!(Beacon::decode(b"\xa1\x01"), None);
     }
 

@@ -1268,6 +1268,7 @@ impl Client {
             page: page.to_owned(),
             leaving,
             board: boards::spot(document).filter(|_| !leaving),
+            clause: carets::caret(document).filter(|_| !leaving),
         };
         let count = self.ephemeral_count.get();
         self.ephemeral_count.set(count + 1);
@@ -1352,6 +1353,7 @@ impl ClientError {
 
 mod agreement;
 mod boards;
+mod carets;
 mod devices;
 mod status;
 mod writer;

@@ -159,7 +159,7 @@ mod tests {
             T0,
         )
         .unwrap();
-        set_clause_status(doc, id(CLAUSE_ID), ClauseStatus::Agreed).unwrap();
+        set_clause_status(doc, id(CLAUSE_ID), ClauseStatus::Agreed, None).unwrap();
         sign(doc, &DOC, id(CLAUSE_ID), alice, &key(1), T0).unwrap();
         sign(doc, &DOC, id(CLAUSE_ID), bob, &key(2), T0 + DAY_MS).unwrap();
         sign(doc, &DOC, id(2), bob, &key(2), T0).unwrap();
@@ -167,6 +167,7 @@ mod tests {
             doc,
             id(2),
             "Either party may leave\nwith 60 days' notice.",
+            None,
         )
         .unwrap();
         let lookup = |m: MemberId| keys.get(&m).copied().into_iter().collect::<Vec<_>>();

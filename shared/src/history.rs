@@ -102,6 +102,27 @@ pub enum Edit {
         /// The clause.
         clause: Option<ItemId>,
     },
+    /// Suggested a change to a clause's text.
+    Suggested {
+        /// The clause.
+        clause: Option<ItemId>,
+    },
+    /// Accepted a suggestion (the text change itself is a
+    /// [`Edit::ClauseText`] of the same change).
+    SuggestionAccepted {
+        /// The clause.
+        clause: Option<ItemId>,
+    },
+    /// Rejected a suggestion.
+    SuggestionRejected {
+        /// The clause.
+        clause: Option<ItemId>,
+    },
+    /// Saved a named version.
+    VersionSaved {
+        /// Its name.
+        name: String,
+    },
 }
 
 impl Edit {
@@ -116,7 +137,13 @@ impl Edit {
             | Self::ClauseMoved { clause }
             | Self::ClauseRemoved { clause }
             | Self::ClauseRestored { clause } => Some(*clause),
-            Self::Commented { .. } | Self::SignedOff { .. } | Self::SignoffWithdrawn { .. } => None,
+            Self::Commented { .. }
+            | Self::SignedOff { .. }
+            | Self::SignoffWithdrawn { .. }
+            | Self::Suggested { .. }
+            | Self::SuggestionAccepted { .. }
+            | Self::SuggestionRejected { .. }
+            | Self::VersionSaved { .. } => None,
         }
     }
 }
@@ -156,6 +183,9 @@ enum Target {
     Comments,
     Comment(Option<ItemId>),
     Signoffs,
+    Suggestions,
+    Decision(Option<ItemId>),
+    Versions,
 }
 
 type ObjKey = (u64, ActorId);
@@ -189,6 +219,8 @@ fn scalar_str(doc: &Automerge, obj: &ObjId, key: &str) -> Option<String> {
 struct Objects {
     targets: HashMap<ObjKey, Target>,
     comment_clause: HashMap<String, ItemId>,
+    suggestion_clause: HashMap<String, ItemId>,
+    version_names: HashMap<String, String>,
     titles: HashMap<ItemId, String>,
 }
 
@@ -197,6 +229,8 @@ impl Objects {
         let mut objects = Self {
             targets: HashMap::new(),
             comment_clause: HashMap::new(),
+            suggestion_clause: HashMap::new(),
+            version_names: HashMap::new(),
             titles: HashMap::new(),
         };
         let Some(agreement) = child(doc, &ROOT, AGREEMENT, ObjType::Map) else {
@@ -243,6 +277,43 @@ impl Objects {
         }
         if let Some(signoffs) = child(doc, &agreement, SIGNOFFS, ObjType::Map) {
             add(&signoffs, Target::Signoffs);
+        }
+        // Maps created on first use may exist twice (see `model::lazy_maps`).
+        let all_maps = |key: &str| -> Vec<ObjId> {
+            doc.get_all(&agreement, key)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(v, _)| matches!(v, Value::Object(ObjType::Map)))
+                .map(|(_, id)| id)
+                .collect()
+        };
+        for suggestions in all_maps("suggestions") {
+            add(&suggestions, Target::Suggestions);
+            for key in doc.keys(&suggestions) {
+                let Some(obj) = child(doc, &suggestions, &key, ObjType::Map) else {
+                    continue;
+                };
+                let clause = scalar_str(doc, &obj, CLAUSE).and_then(|c| c.parse().ok());
+                if let Some(decisions) = child(doc, &obj, "decisions", ObjType::Map) {
+                    for decision in doc.keys(&decisions) {
+                        if let Some(entry) = child(doc, &decisions, &decision, ObjType::Map) {
+                            add(&entry, Target::Decision(clause));
+                        }
+                    }
+                }
+                if let Some(clause) = clause {
+                    objects.suggestion_clause.insert(key, clause);
+                }
+            }
+        }
+        for versions in all_maps("versions") {
+            add(&versions, Target::Versions);
+            for key in doc.keys(&versions) {
+                if let Some(obj) = child(doc, &versions, &key, ObjType::Map) {
+                    let name = scalar_str(doc, &obj, "name").unwrap_or_default();
+                    objects.version_names.insert(key, name);
+                }
+            }
         }
         objects
     }
@@ -321,6 +392,24 @@ impl Objects {
                 (Target::Comment(clause), _) => {
                     edits.insert(Edit::Commented { clause });
                 }
+                (Target::Suggestions, Some(key)) if matches!(op.action, OpType::Make(_)) => {
+                    edits.insert(Edit::Suggested {
+                        clause: self.suggestion_clause.get(key).copied(),
+                    });
+                }
+                (Target::Decision(clause), Some("verdict")) => {
+                    if let OpType::Put(ScalarValue::Str(verdict)) = &op.action {
+                        edits.insert(match verdict.as_str() {
+                            "accepted" => Edit::SuggestionAccepted { clause },
+                            _ => Edit::SuggestionRejected { clause },
+                        });
+                    }
+                }
+                (Target::Versions, Some(key)) if matches!(op.action, OpType::Make(_)) => {
+                    edits.insert(Edit::VersionSaved {
+                        name: self.version_names.get(key).cloned().unwrap_or_default(),
+                    });
+                }
                 (Target::Signoffs, Some(key)) => {
                     let mut parts = key.split(':');
                     let clause = parts.next().and_then(|c| c.parse().ok());
@@ -373,6 +462,14 @@ impl Objects {
             Edit::SignoffWithdrawn { clause: c } => {
                 format!("withdrew a sign-off of {}", clause(c))
             }
+            Edit::Suggested { clause: c } => format!("suggested a change to {}", clause(c)),
+            Edit::SuggestionAccepted { clause: c } => {
+                format!("accepted a suggestion on {}", clause(c))
+            }
+            Edit::SuggestionRejected { clause: c } => {
+                format!("rejected a suggestion on {}", clause(c))
+            }
+            Edit::VersionSaved { name } => format!("saved the version “{name}”"),
         }
     }
 
@@ -922,9 +1019,9 @@ mod tests {
     #[test]
     fn timeline_attributes_changes_to_members_and_parties() {
         let (mut alice, mut bob, fixture) = two_devices();
-        set_clause_body(&mut bob, id(1), "The term is two years.").unwrap();
+        set_clause_body(&mut bob, id(1), "The term is two years.", None).unwrap();
         commit(&mut bob, SECONDS + 60);
-        set_clause_status(&mut alice, id(2), ClauseStatus::Proposed).unwrap();
+        set_clause_status(&mut alice, id(2), ClauseStatus::Proposed, None).unwrap();
         set_clause_title(&mut alice, id(2), "Exit and wind-down").unwrap();
         commit(&mut alice, SECONDS + 120);
         crate::model::test_support::sync_pair(&mut alice, &mut bob);
@@ -1045,11 +1142,69 @@ mod tests {
     }
 
     #[test]
+    fn suggestions_decisions_and_versions_are_described() {
+        use crate::model::suggestions::{self, NewSuggestion, Verdict};
+        let (mut alice, _bob, fixture) = two_devices();
+        let suggest = |doc: &mut AutoCommit, n: u8| {
+            let new = NewSuggestion {
+                clause: id(1),
+                author: fixture.bob,
+                position: 0,
+                delete: 3,
+                insert: "A".into(),
+            };
+            suggestions::suggest(doc, id(n), &new, T0).unwrap();
+        };
+        suggest(&mut alice, 20);
+        commit(&mut alice, SECONDS + 1);
+        suggestions::decide(
+            &mut alice,
+            id(20),
+            id(30),
+            Verdict::Accept,
+            fixture.alice,
+            T0,
+        )
+        .unwrap();
+        commit(&mut alice, SECONDS + 2);
+        suggest(&mut alice, 21);
+        suggestions::decide(
+            &mut alice,
+            id(21),
+            id(31),
+            Verdict::Reject,
+            fixture.alice,
+            T0,
+        )
+        .unwrap();
+        commit(&mut alice, SECONDS + 3);
+        let heads = alice.get_heads();
+        crate::model::versions::save(&mut alice, id(40), "Round 1", &heads, fixture.alice, T0)
+            .unwrap();
+        commit(&mut alice, SECONDS + 4);
+        let entries = timeline(alice.document(), &[]).unwrap();
+        let descriptions: Vec<&str> = entries
+            .iter()
+            .skip(entries.len() - 4)
+            .map(|e| e.description.as_str())
+            .collect();
+        assert_eq!(
+            descriptions,
+            [
+                "suggested a change to “Term”",
+                "edited “Term” (+1 −3); accepted a suggestion on “Term”",
+                "suggested a change to “Term”; rejected a suggestion on “Term”",
+                "saved the version “Round 1”",
+            ]
+        );
+    }
+
+    #[test]
     fn changed_since_compares_texts_and_names_the_parties() {
         let (mut alice, mut bob, fixture) = two_devices();
         let seen = alice.get_heads();
         // Bob edits on the plane; Alice adds a clause and retitles another.
-        set_clause_body(&mut bob, id(1), "The term is two years.").unwrap();
+        set_clause_body(&mut bob, id(1), "The term is two years.", None).unwrap();
         commit(&mut bob, SECONDS + 60);
         add_clause(
             &mut alice,
@@ -1096,8 +1251,8 @@ mod tests {
     fn past_versions_and_clause_diffs() {
         let (mut alice, _bob, _) = two_devices();
         let v1 = alice.get_heads();
-        set_clause_body(&mut alice, id(1), "The initial term is two years.").unwrap();
-        set_clause_status(&mut alice, id(1), ClauseStatus::Agreed).unwrap();
+        set_clause_body(&mut alice, id(1), "The initial term is two years.", None).unwrap();
+        set_clause_status(&mut alice, id(1), ClauseStatus::Agreed, None).unwrap();
         commit(&mut alice, SECONDS + 5);
         let past = clauses_at(alice.document(), &v1).unwrap();
         assert_eq!(past[0].body, "The term is one year.");

@@ -20,6 +20,7 @@ pub mod ids;
 pub mod markdown;
 pub mod model;
 pub mod protocol;
+pub mod redline;
 pub mod text;
 
 pub use automerge;

@@ -37,7 +37,7 @@ const PAGES: [&str; 14] = [
 /// Pages kept as screenshots, at every width.
 const SHOWN: [&str; 3] = ["", "agreement", "boards"];
 
-fn set_width(device: &Device, width: u32) {
+pub(crate) fn set_width(device: &Device, width: u32) {
     device.cmd(
         "POST",
         "/window/rect",
@@ -46,7 +46,7 @@ fn set_width(device: &Device, width: u32) {
 }
 
 /// How far the page scrolls sideways, in CSS pixels (0 when it does not).
-fn sideways_scroll(device: &Device) -> i64 {
+pub(crate) fn sideways_scroll(device: &Device) -> i64 {
     device
         .script(
             "const e = document.scrollingElement;
@@ -80,7 +80,7 @@ fn emoji_only_text(device: &Device) -> Vec<String> {
 }
 
 /// Serious and critical axe-core violations on the page, one line each.
-fn accessibility_violations(device: &Device, axe: &str) -> Vec<String> {
+pub(crate) fn accessibility_violations(device: &Device, axe: &str) -> Vec<String> {
     let loaded = device.script(&format!("{axe}\nreturn typeof axe;"), &json!([]));
     assert_eq!(loaded, json!("object"), "axe-core loaded into the page");
     let script = "const done = arguments[arguments.length - 1];
@@ -114,7 +114,7 @@ fn screenshot_into(device: &Device, dir: &Path, name: &str) {
 }
 
 /// Saves the current viewport as `docs/screenshots/<name>.png`.
-fn screenshot(device: &Device, name: &str) {
+pub(crate) fn screenshot(device: &Device, name: &str) {
     screenshot_into(device, &workspace_root().join("docs/screenshots"), name);
 }
 

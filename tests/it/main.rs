@@ -11,6 +11,7 @@ mod browser_durability;
 mod browser_identity;
 mod browser_install;
 mod browser_look;
+mod browser_negotiation;
 mod browser_operate;
 mod browser_plan;
 mod browser_sync;

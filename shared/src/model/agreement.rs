@@ -26,7 +26,7 @@ use super::fields::{
     self, check_date, child_map, get_bool, get_f64, get_str, get_string, get_text, get_u64,
     new_text, non_empty, put, put_opt, set_text,
 };
-use super::ids::{ItemId, MemberId};
+use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, DELETED_AT, ORDER};
 use super::members;
 use crate::text::{self, Splice};
@@ -45,6 +45,9 @@ const REPLY_TO: &str = "reply_to";
 const RESOLVED: &str = "resolved";
 const RESOLVED_BY: &str = "resolved_by";
 const RESOLVED_AT: &str = "resolved_at";
+const QUOTE: &str = "quote";
+/// The party that proposed the clause (set with the `proposed` status).
+pub(crate) const PROPOSED_BY: &str = "proposed_by";
 
 /// The longest clause title accepted, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -107,6 +110,9 @@ pub struct Clause {
     pub status: ClauseStatus,
     /// When it was added (UTC ms).
     pub created_at: Option<u64>,
+    /// The party that proposed it, while it is proposed (`None` for a
+    /// clause proposed by a client that did not record it: no edit rule).
+    pub proposed_by: Option<PartyId>,
 }
 
 /// The fields of a new clause (status starts as draft).
@@ -139,6 +145,36 @@ pub struct Comment {
     pub resolved_at: Option<u64>,
     /// When it was written (UTC ms).
     pub created_at: Option<u64>,
+    /// The words it was written about, for a comment anchored to a range
+    /// of the clause text (`None`: about the whole clause).
+    pub quote: Option<String>,
+    /// Where those words are now (filled in by [`comments`] for anchored
+    /// thread roots).
+    pub anchor: Option<CommentAnchor>,
+}
+
+/// Where an anchored comment's words are in the clause text now.
+///
+/// The range is an Automerge mark named `comment:<comment id>` on the
+/// clause body (not expanding at its edges). Unlike a pair of cursors, a
+/// mark follows its words as a whole: text typed inside the range joins
+/// it, text removed from it shrinks it, and when every marked character is
+/// gone the mark is gone, which reads as [`CommentAnchor::TextRemoved`].
+/// A mark does not change the text, so content hashes, sign-offs and
+/// clients that do not read marks are unaffected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommentAnchor {
+    /// The words at characters `start..end` of the clause text.
+    Range {
+        /// First character (inclusive).
+        start: usize,
+        /// End (exclusive).
+        end: usize,
+        /// Those words as they read now.
+        text: String,
+    },
+    /// Every word the comment was about has been removed.
+    TextRemoved,
 }
 
 /// A comment and its replies, oldest first.
@@ -258,6 +294,7 @@ fn read_clause<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Clause {
             .and_then(|s| s.parse().ok())
             .unwrap_or(ClauseStatus::Draft),
         created_at: get_u64(doc, obj, CREATED_AT),
+        proposed_by: get_str(doc, obj, PROPOSED_BY).and_then(|p| p.parse().ok()),
     }
 }
 
@@ -386,25 +423,54 @@ pub fn set_clause_title<T: Transactable + ReadDoc>(
     put(tx, &obj, TITLE, title)
 }
 
+/// Whether `editor` may edit the clause's text directly.
+///
+/// The negotiation rule: once a clause is *proposed*, only members of the
+/// party that proposed it edit it; everyone else may only suggest
+/// ([`OpError::SuggestOnly`]; see [`super::suggestions`]). A device that has
+/// not joined as a member (`None`) counts as another party. A clause
+/// proposed by a client that did not record the proposing party, or one in
+/// draft or agreed, may be edited by anyone.
+pub fn may_edit<R: ReadDoc>(doc: &R, id: ItemId, editor: Option<MemberId>) -> Result<(), OpError> {
+    let clause = clause(doc, id)?;
+    let Some(proposer) = clause
+        .proposed_by
+        .filter(|_| clause.status == ClauseStatus::Proposed)
+    else {
+        return Ok(());
+    };
+    let editor_party = editor.and_then(|m| members::get(doc, m).ok()?.party);
+    if editor_party == Some(proposer) {
+        Ok(())
+    } else {
+        Err(OpError::SuggestOnly)
+    }
+}
+
 /// Applies one splice to a clause body (what a text editor reports as the
-/// user types).
+/// user types), by `editor` (the member this device acts for, if any),
+/// subject to [`may_edit`].
 pub fn edit_clause_body<T: Transactable + ReadDoc>(
     tx: &mut T,
     id: ItemId,
     edit: &Splice,
+    editor: Option<MemberId>,
 ) -> Result<(), OpError> {
+    may_edit(tx, id, editor)?;
     let text = clause_body_text(tx, id)?;
     text::splice(tx, &text, edit)?;
     Ok(())
 }
 
 /// Makes a clause body read `body`, by the smallest splice (for a text box
-/// that reports its whole value).
+/// that reports its whole value), subject to [`may_edit`].
 pub fn set_clause_body<T: Transactable + ReadDoc>(
     tx: &mut T,
     id: ItemId,
     body: &str,
+    editor: Option<MemberId>,
 ) -> Result<(), OpError> {
+    may_edit(tx, id, editor)?;
     let obj = require_clause(tx, id)?;
     set_text(tx, &obj, BODY, body)
 }
@@ -434,14 +500,23 @@ pub fn move_clause<T: Transactable + ReadDoc>(
     fields::put(tx, &obj, ORDER, order)
 }
 
-/// Sets a clause's status.
+/// Sets a clause's status, as `by` (the member this device acts for, if
+/// any). Proposing records `by`'s party as the proposer, which from then on
+/// is the only party that edits the text directly (see [`may_edit`]); any
+/// other status clears it.
 pub fn set_clause_status<T: Transactable + ReadDoc>(
     tx: &mut T,
     id: ItemId,
     status: ClauseStatus,
+    by: Option<MemberId>,
 ) -> Result<(), OpError> {
     let obj = require_clause(tx, id)?;
-    put(tx, &obj, STATUS, status.as_str())
+    let proposer = match status {
+        ClauseStatus::Proposed => by.and_then(|m| members::get(tx, m).ok()?.party),
+        _ => None,
+    };
+    put(tx, &obj, STATUS, status.as_str())?;
+    put_opt(tx, &obj, PROPOSED_BY, proposer.map(|p| p.key()))
 }
 
 /// Removes a clause (marks it deleted; a concurrent edit is kept and comes
@@ -497,7 +572,44 @@ fn read_comment<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Option<Comment>
         resolved_by: get_str(doc, obj, RESOLVED_BY).and_then(|m| m.parse().ok()),
         resolved_at: get_u64(doc, obj, RESOLVED_AT),
         created_at: get_u64(doc, obj, CREATED_AT),
+        quote: get_str(doc, obj, QUOTE),
+        anchor: None,
     })
+}
+
+/// The name of the mark holding an anchored comment's range.
+fn anchor_mark(comment: ItemId) -> String {
+    format!("comment:{}", comment.key())
+}
+
+/// Fills in where each anchored root's words are now.
+fn locate_anchors<R: ReadDoc>(doc: &R, clause: ItemId, threads: &mut [Thread]) {
+    if threads.iter().all(|t| t.root.quote.is_none()) {
+        return;
+    }
+    let Ok(text) = clause_body_text(doc, clause) else {
+        return;
+    };
+    let marks = doc.marks(&text).unwrap_or_default();
+    let chars: Vec<char> = doc.text(&text).unwrap_or_default().chars().collect();
+    for thread in threads.iter_mut().filter(|t| t.root.quote.is_some()) {
+        let name = anchor_mark(thread.root.id);
+        let span = marks
+            .iter()
+            .filter(|m| m.name() == name && m.start < m.end)
+            .fold(None, |acc: Option<(usize, usize)>, m| match acc {
+                None => Some((m.start, m.end)),
+                Some((s, e)) => Some((s.min(m.start), e.max(m.end))),
+            });
+        thread.root.anchor = Some(match span {
+            Some((start, end)) if end <= chars.len() => CommentAnchor::Range {
+                start,
+                end,
+                text: chars[start..end].iter().collect(),
+            },
+            _ => CommentAnchor::TextRemoved,
+        });
+    }
 }
 
 fn all_comments<R: ReadDoc>(doc: &R) -> Vec<Comment> {
@@ -547,6 +659,7 @@ pub fn comments<R: ReadDoc>(doc: &R, clause: ItemId) -> Vec<Thread> {
             });
         }
     }
+    locate_anchors(doc, clause, &mut threads);
     threads
 }
 
@@ -597,6 +710,44 @@ pub fn add_comment<T: Transactable + ReadDoc>(
     put_opt(tx, &obj, REPLY_TO, reply_to.map(|r| r.key()))?;
     tx.put(&obj, RESOLVED, false)?;
     tx.put(&obj, CREATED_AT, now)?;
+    Ok(())
+}
+
+/// Opens a thread about the words at characters `range` of the clause
+/// text (see [`CommentAnchor`] for how the range follows edits). The words
+/// are also kept as the comment's `quote`, so a client that does not read
+/// marks still shows what the comment was about.
+pub fn add_anchored_comment<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    new: &NewComment,
+    range: std::ops::Range<usize>,
+    now: u64,
+) -> Result<(), OpError> {
+    if new.reply_to.is_some() {
+        return Err(OpError::Invalid {
+            field: "comment",
+            reason: "a reply joins its thread's words; only a new thread picks words",
+        });
+    }
+    let text = clause_body_text(tx, new.clause)?;
+    let chars: Vec<char> = tx.text(&text)?.chars().collect();
+    if range.start >= range.end || range.end > chars.len() {
+        return Err(OpError::Invalid {
+            field: "selection",
+            reason: "select one or more words of the clause text",
+        });
+    }
+    let quote: String = chars[range.clone()].iter().collect();
+    add_comment(tx, id, new, now)?;
+    let map = agreement_map(tx, COMMENTS)?;
+    let obj = items::live(tx, &map, &id.key()).ok_or_else(|| OpError::not_found("comment", &id))?;
+    tx.put(&obj, QUOTE, quote)?;
+    tx.mark(
+        &text,
+        automerge::marks::Mark::new(anchor_mark(id), true, range.start, range.end),
+        automerge::marks::ExpandMark::None,
+    )?;
     Ok(())
 }
 
@@ -690,12 +841,13 @@ pub(crate) mod tests {
                 delete: 0,
                 insert: "both ".into(),
             },
+            None,
         )
         .unwrap();
         assert_eq!(clause(&doc, id(1)).unwrap().body, "We both agree.");
-        set_clause_body(&mut doc, id(1), "We both fully agree.").unwrap();
+        set_clause_body(&mut doc, id(1), "We both fully agree.", None).unwrap();
         assert_eq!(clause(&doc, id(1)).unwrap().body, "We both fully agree.");
-        set_clause_status(&mut doc, id(1), ClauseStatus::Proposed).unwrap();
+        set_clause_status(&mut doc, id(1), ClauseStatus::Proposed, None).unwrap();
         assert_eq!(clause(&doc, id(1)).unwrap().status, ClauseStatus::Proposed);
 
         move_clause(&mut doc, id(3), 0).unwrap();
@@ -759,13 +911,17 @@ pub(crate) mod tests {
                             delete: 5,
                             insert: String::new(),
                         },
+                        None,
                     )
                 }),
             ),
-            ("missing", Box::new(|d| set_clause_body(d, id(9), "x"))),
+            (
+                "missing",
+                Box::new(|d| set_clause_body(d, id(9), "x", None)),
+            ),
             (
                 "status",
-                Box::new(|d| set_clause_status(d, id(9), ClauseStatus::Agreed)),
+                Box::new(|d| set_clause_status(d, id(9), ClauseStatus::Agreed, None)),
             ),
             ("move", Box::new(|d| move_clause(d, id(9), 0))),
             ("remove", Box::new(|d| remove_clause(d, id(1), 0))),
@@ -851,7 +1007,7 @@ pub(crate) mod tests {
         add_clause(&mut alice, id(1), &new("Term", "The term is one year."), T0).unwrap();
         alice.commit();
         let mut bob = alice.fork().with_actor(ActorId::from(b"bob".as_slice()));
-        set_clause_body(&mut alice, id(1), "The initial term is one year.").unwrap();
+        set_clause_body(&mut alice, id(1), "The initial term is one year.", None).unwrap();
         edit_clause_body(
             &mut bob,
             id(1),
@@ -860,6 +1016,7 @@ pub(crate) mod tests {
                 delete: 0,
                 insert: ", renewable once".into(),
             },
+            None,
         )
         .unwrap();
         sync_pair(&mut alice, &mut bob);
@@ -875,7 +1032,7 @@ pub(crate) mod tests {
         alice.commit();
         let mut bob = alice.fork();
         remove_clause(&mut alice, id(1), T0).unwrap();
-        set_clause_body(&mut bob, id(1), "Two years.").unwrap();
+        set_clause_body(&mut bob, id(1), "Two years.", None).unwrap();
         sync_pair(&mut alice, &mut bob);
         assert!(clauses(&alice).is_empty());
         restore_clause(&mut alice, id(1)).unwrap();
@@ -945,5 +1102,83 @@ pub(crate) mod tests {
         assert_eq!(threads.len(), 3, "orphaned replies become threads");
         assert_eq!(read(doc).threads.len(), 3);
         assert!(comments(doc, id(2)).is_empty());
+    }
+
+    #[test]
+    fn an_anchored_comment_follows_its_words() {
+        let mut fixture = partnership();
+        let (alice, bob) = (fixture.alice, fixture.bob);
+        let doc = &mut fixture.doc;
+        add_clause(doc, id(1), &new("Term", "The term is one year."), T0).unwrap();
+        doc.commit();
+        let about = |body: &str| NewComment {
+            clause: id(1),
+            author: bob,
+            body: body.into(),
+            reply_to: None,
+        };
+        add_anchored_comment(doc, id(10), &about("Two?"), 12..20, T0).unwrap();
+        add_comment(doc, id(11), &about("General remark."), T0 + 1).unwrap();
+        doc.commit();
+        let reply = NewComment {
+            reply_to: Some(id(10)),
+            ..about("x")
+        };
+        for bad in [
+            add_anchored_comment(doc, id(12), &about("x"), 3..3, T0),
+            add_anchored_comment(doc, id(12), &about("x"), 15..40, T0),
+            add_anchored_comment(doc, id(12), &reply, 0..3, T0),
+            add_anchored_comment(doc, id(12), &about(" "), 0..3, T0),
+        ] {
+            assert!(bad.is_err());
+        }
+        assert_eq!(doc.pending_ops(), 0);
+        let anchor = |doc: &AutoCommit| comments(doc, id(1))[0].root.anchor.clone();
+        let range = |start, end, text: &str| {
+            Some(CommentAnchor::Range {
+                start,
+                end,
+                text: text.into(),
+            })
+        };
+        assert_eq!(
+            comments(doc, id(1))[0].root.quote.as_deref(),
+            Some("one year")
+        );
+        assert_eq!(anchor(doc), range(12, 20, "one year"));
+        assert_eq!(
+            comments(doc, id(1))[1].root.anchor,
+            None,
+            "clause-level thread"
+        );
+
+        // Alice types before the words, and at both edges: the range keeps
+        // to the words; typing inside joins them.
+        let mut other = doc.fork().with_actor(ActorId::from(b"alice".as_slice()));
+        set_clause_body(&mut other, id(1), "So: the term is one year.", Some(alice)).unwrap();
+        sync_pair(doc, &mut other);
+        assert_eq!(anchor(doc), range(16, 24, "one year"));
+        for (position, insert) in [(24, ")"), (19, " full"), (16, "(")] {
+            let splice = Splice {
+                position,
+                delete: 0,
+                insert: insert.into(),
+            };
+            edit_clause_body(doc, id(1), &splice, None).unwrap();
+        }
+        assert_eq!(
+            clause(doc, id(1)).unwrap().body,
+            "So: the term is (one full year)."
+        );
+        assert_eq!(anchor(doc), range(17, 30, "one full year"));
+        // Removing part keeps the rest; removing all reads as removed.
+        set_clause_body(doc, id(1), "So: the term is (one).", None).unwrap();
+        assert_eq!(anchor(doc), range(17, 20, "one"));
+        set_clause_body(doc, id(1), "So: the term is open.", None).unwrap();
+        assert_eq!(anchor(doc), Some(CommentAnchor::TextRemoved));
+        assert_eq!(
+            comments(doc, id(1))[0].root.quote.as_deref(),
+            Some("one year")
+        );
     }
 }

@@ -536,7 +536,7 @@ mod tests {
             .with_actor(automerge::ActorId::from([0xbb; 16]));
         let bob_actor = bob_doc.get_actor().clone();
         members::register_device(&mut bob_doc, &bob_actor, bob).unwrap();
-        agreement::set_clause_body(&mut bob_doc, id(2), "None, except Benelux.").unwrap();
+        agreement::set_clause_body(&mut bob_doc, id(2), "None, except Benelux.", None).unwrap();
         bob_doc.commit_with(CommitOptions::default().with_time(1_700_000_100));
         let bob_key = SigningKey::from_bytes(&[7; 32]);
         signoff::sign(&mut bob_doc, &document, id(2), bob, &bob_key, T0 + 1).unwrap();

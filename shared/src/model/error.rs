@@ -89,6 +89,21 @@ pub enum OpError {
     /// The document has not been initialised as a partnership (see [`super::migrate`]).
     #[error("this document is not a partnership (missing {0})")]
     NotInitialized(&'static str),
+    /// The clause is proposed by another party: this member may only
+    /// suggest changes to it (see `agreement::may_edit`).
+    #[error(
+        "this clause was proposed by the other organization: suggest your changes instead of editing"
+    )]
+    SuggestOnly,
+    /// A suggestion cannot be accepted because the words it changes were
+    /// edited or removed since it was made (it can still be rejected).
+    #[error(
+        "the words this suggestion changes were edited since it was made; it can only be rejected"
+    )]
+    NotApplicable,
+    /// A suggestion was already accepted or rejected.
+    #[error("this suggestion was already {0}")]
+    AlreadyDecided(&'static str),
     /// A text edit was refused.
     #[error(transparent)]
     Text(#[from] TextEditError),

@@ -47,6 +47,7 @@ pub mod ids;
 pub mod items;
 mod keys;
 pub mod kpis;
+mod lazy_maps;
 pub mod meetings;
 pub mod members;
 pub mod milestones;
@@ -59,6 +60,8 @@ pub mod reviews;
 pub mod risks;
 pub mod schema;
 pub mod signoff;
+pub mod suggestions;
+pub mod versions;
 pub mod vetting;
 
 #[cfg(test)]

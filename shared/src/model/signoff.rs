@@ -632,7 +632,7 @@ pub(crate) mod tests {
         assert_eq!(overall.signed_all, [acme, globex]);
 
         // A one-character local edit voids both.
-        set_clause_body(doc, id(CLAUSE_ID), "The term is one year!").unwrap();
+        set_clause_body(doc, id(CLAUSE_ID), "The term is one year!", None).unwrap();
         assert_eq!(statuses(doc, &keys), [Validity::Void, Validity::Void]);
         let overall = super::summary(doc, &DOC, &lookup);
         assert!(!overall.complete && overall.signed_all.is_empty());
@@ -667,6 +667,7 @@ pub(crate) mod tests {
                 delete: 3,
                 insert: "two".into(),
             },
+            None,
         )
         .unwrap();
         sign(&mut alice, &DOC, id(CLAUSE_ID), alice_id, &key(1), T0 + 1).unwrap();
@@ -759,7 +760,7 @@ pub(crate) mod tests {
 
         // Tampered hash: after an edit, someone rewrites the stored hash to
         // the new text's hash to un-void it.
-        set_clause_body(doc, clause, "The term is ten years.").unwrap();
+        set_clause_body(doc, clause, "The term is ten years.", None).unwrap();
         assert_eq!(statuses(doc, &keys), [Validity::Void]);
         let obj = entry(doc, clause, alice);
         let new_hash = to_hex(&clause_hash(doc, clause).unwrap());
@@ -786,7 +787,7 @@ pub(crate) mod tests {
         // Stale hash: a genuine sign-off of the previous text, replayed
         // onto the current one, is void, not valid.
         sign(doc, &DOC, clause, bob, &key(2), T0 + 4).unwrap();
-        set_clause_body(doc, clause, "The term is eleven years.").unwrap();
+        set_clause_body(doc, clause, "The term is eleven years.", None).unwrap();
         let lookup = |m: MemberId| keys.get(&m).copied().into_iter().collect::<Vec<_>>();
         let summary = clause_summary(doc, &DOC, clause, &lookup).unwrap();
         assert!(summary.signed_by().is_empty());

@@ -7,11 +7,12 @@ use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::model::agreement::{self, ClauseStatus};
 use accord_shared::model::signoff::{self, InvalidReason, PartyState, Validity};
-use accord_shared::model::{ItemId, OpError, PartyId, members};
+use accord_shared::model::{ItemId, MemberId, OpError, PartyId, members};
 use accord_shared::text::Splice;
 use leptos::prelude::*;
 
-use super::comments::Comments;
+use super::comments::{Comments, Selection};
+use super::suggesting::{SuggestBox, SuggestionList, suggest_only};
 use super::{AgreementContext, attested, member_name, party_name};
 use crate::components::form::{InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
@@ -20,16 +21,19 @@ use crate::edit::{self, apply_into};
 use crate::store::Store;
 use crate::sync_client::client;
 
-fn clause_body(doc: &Automerge, clause: ItemId) -> Option<String> {
+/// A clause, and the member this device edits it as.
+type ClauseEditor = (ItemId, Option<MemberId>);
+
+fn clause_body(doc: &Automerge, (clause, _): ClauseEditor) -> Option<String> {
     agreement::clause(doc, clause).ok().map(|c| c.body)
 }
 
 fn write_clause_body(
     tx: &mut Transaction<'_>,
-    clause: ItemId,
+    (clause, editor): ClauseEditor,
     splice: &Splice,
 ) -> Result<(), OpError> {
-    agreement::edit_clause_body(tx, clause, splice)
+    agreement::edit_clause_body(tx, clause, splice, editor)
 }
 
 /// One party's sign-off of a clause, as shown.
@@ -54,6 +58,144 @@ fn reason_text(reason: InvalidReason, keys_known: bool) -> &'static str {
     }
 }
 
+/// Tells the partner where this tab's caret is in the clause text: an
+/// Automerge cursor on the character after it, so it stays put while
+/// others type.
+fn send_caret(
+    id: accord_shared::ids::DocumentId,
+    clause: ItemId,
+    area: &web_sys::HtmlTextAreaElement,
+) {
+    use accord_shared::automerge::ReadDoc;
+    let Some(client) = client() else {
+        return;
+    };
+    let Some(units) = area.selection_end().ok().flatten() else {
+        return;
+    };
+    let value = area.value();
+    let mut seen = 0_u32;
+    let position = value
+        .chars()
+        .take_while(|c| {
+            seen += c.len_utf16() as u32;
+            seen <= units
+        })
+        .count();
+    let caret = client
+        .read_doc(&id, |doc| {
+            let text = agreement::clause_body_text(doc, clause).ok()?;
+            if position >= doc.length(&text) {
+                return Some("e".to_owned());
+            }
+            doc.get_cursor(&text, position, None)
+                .ok()
+                .map(|c| c.to_string())
+        })
+        .flatten();
+    if let Some(caret) = caret {
+        client.set_caret(
+            id,
+            Some(crate::presence::ClauseSpot {
+                clause: clause.key(),
+                caret,
+            }),
+        );
+    }
+}
+
+/// One partner's caret as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Caret {
+    who: String,
+    colour: &'static str,
+    before: String,
+    after: String,
+}
+
+/// Where the partners' carets are in the clause text, in their party's
+/// colour, while their text box has the focus.
+#[component]
+fn PartnerCarets(
+    /// The clause.
+    clause: ItemId,
+) -> impl IntoView {
+    use accord_shared::automerge::{Cursor, ReadDoc};
+    const AROUND: usize = 24;
+    let store = expect_context::<Store>();
+    let ctx = expect_context::<AgreementContext>();
+    let id = ctx.id;
+    let key = clause.key();
+    let carets = Memo::new(move |_| {
+        let spots: Vec<(String, String, String)> = store.presence.with(|peers| {
+            peers
+                .iter()
+                .filter(|p| p.document == id && !p.beacon.leaving)
+                .filter_map(|p| {
+                    let spot = p.beacon.clause.as_ref().filter(|s| s.clause == key)?;
+                    Some((
+                        p.beacon.name.clone(),
+                        p.beacon.organization.clone(),
+                        spot.caret.clone(),
+                    ))
+                })
+                .collect()
+        });
+        if spots.is_empty() {
+            return Vec::new();
+        }
+        edit::read(store, &id, |doc| {
+            let Ok(text) = agreement::clause_body_text(doc, clause) else {
+                return Vec::new();
+            };
+            let chars: Vec<char> = doc.text(&text).unwrap_or_default().chars().collect();
+            spots
+                .into_iter()
+                .filter_map(|(name, organization, caret)| {
+                    let position = if caret == "e" {
+                        chars.len()
+                    } else {
+                        let cursor = Cursor::try_from(caret.as_str()).ok()?;
+                        doc.get_cursor_position(&text, &cursor, None).ok()?
+                    }
+                    .min(chars.len());
+                    let from = position.saturating_sub(AROUND);
+                    let to = (position + AROUND).min(chars.len());
+                    let mut before: String = chars[from..position].iter().collect();
+                    let mut after: String = chars[position..to].iter().collect();
+                    if from > 0 {
+                        before.insert(0, '…');
+                    }
+                    if to < chars.len() {
+                        after.push('…');
+                    }
+                    Some(Caret {
+                        colour: crate::sync_client::party_colour(&id, &organization),
+                        who: format!("{name} ({organization})"),
+                        before,
+                        after,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    });
+    view! {
+        <Show when=move || carets.with(|c| !c.is_empty())>
+            <ul class="plain partner-carets" aria-label="Where partners are typing">
+                {move || carets.get().into_iter().map(|c| view! {
+                    <li class="partner-caret" data-testid="partner-caret" style=format!("--party: {}", c.colour)>
+                        <strong>{c.who}</strong>" is typing here: "
+                        <span class="muted">{c.before}</span>
+                        <span class="caret-mark" aria-hidden="true"></span>
+                        <span class="muted">{c.after}</span>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </Show>
+    }
+}
+
 /// The card of one clause.
 #[component]
 pub fn ClauseCard(
@@ -73,6 +215,33 @@ pub fn ClauseCard(
     let title = move || data.with(|c| c.as_ref().map(|c| c.title.clone()).unwrap_or_default());
     let status = move || data.with(|c| c.as_ref().map_or(ClauseStatus::Draft, |c| c.status));
     let change_note = move || changed.with(|c| c.as_ref().and_then(|c| c.get(&clause).cloned()));
+    // Suggesting: chosen by the person, or forced while the clause is
+    // proposed by another organization (they may then only suggest).
+    let chosen = RwSignal::new(false);
+    let forced = Memo::new(move |_| {
+        store.revision.track();
+        let me = edit::me(&id);
+        edit::read(store, &id, |doc| suggest_only(doc, clause, me)).flatten()
+    });
+    let suggesting = move || chosen.get() || forced.with(Option::is_some);
+    // The words last selected in the clause text (for "comment on words").
+    let selection = RwSignal::new(None::<Selection>);
+    let remember_selection = move |target: Option<web_sys::EventTarget>| {
+        use wasm_bindgen::JsCast;
+        let Some(area) = target.and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+        else {
+            return;
+        };
+        selection.set(Selection::of(&area));
+        if area.get_attribute("data-testid").as_deref() == Some("clause-body") {
+            send_caret(id, clause, &area);
+        }
+    };
+    let clear_caret = move |_| {
+        if let Some(client) = client() {
+            client.set_caret(id, None);
+        }
+    };
     let shift = move |by: isize| {
         let Some(index) = order.with_untracked(|o| o.iter().position(|c| *c == clause)) else {
             return;
@@ -97,7 +266,11 @@ pub fn ClauseCard(
                     prop:value=move || status().as_str()
                     on:change=move |ev| {
                         match event_target_value(&ev).parse::<ClauseStatus>() {
-                            Ok(s) => { apply_into(error, &id, |tx| agreement::set_clause_status(tx, clause, s)); }
+                            Ok(s) => {
+                                // Read who this is before the edit opens the document.
+                                let me = edit::me(&id);
+                                apply_into(error, &id, |tx| agreement::set_clause_status(tx, clause, s, me));
+                            }
                             Err(e) => error.set(Some(e.to_string())),
                         }
                     }>
@@ -117,12 +290,34 @@ pub fn ClauseCard(
             {move || change_note().map(|note| view! {
                 <p class="badge changed" data-testid="clause-changed">{note}</p>
             })}
-            <LiveTextArea id=id item=clause read=clause_body write=write_clause_body
-                error=error test_id="clause-body" class="clause-body" label="Clause text"
-                placeholder="The text of this clause"/>
+            <div class="row clause-mode">
+                <label class="toggle">
+                    <input type="checkbox" data-testid="suggesting-toggle"
+                        prop:checked=suggesting
+                        prop:disabled=move || forced.with(Option::is_some)
+                        on:change=move |ev| chosen.set(event_target_checked(&ev))/>
+                    " Suggesting"
+                </label>
+                {move || forced.get().map(|why| view! {
+                    <span class="muted" data-testid="suggest-only">{why}</span>
+                })}
+            </div>
+            <div class="clause-text" on:mouseup=move |ev| remember_selection(ev.target())
+                on:keyup=move |ev| remember_selection(ev.target())
+                on:focusout=clear_caret>
+                <Show when=suggesting fallback=move || view! {
+                    <LiveTextArea id=id item=(clause, edit::me(&id)) read=clause_body write=write_clause_body
+                        error=error test_id="clause-body" class="clause-body" label="Clause text"
+                        placeholder="The text of this clause"/>
+                }>
+                    <SuggestBox clause=clause error=error/>
+                </Show>
+            </div>
             <InlineError message=error test_id="clause-error"/>
+            <PartnerCarets clause=clause/>
+            <SuggestionList clause=clause/>
             <SignoffRow clause=clause/>
-            <Comments clause=clause/>
+            <Comments clause=clause selection=selection/>
         </li>
     }
 }

@@ -1,14 +1,63 @@
-//! Threaded comments on a clause: start a thread, reply, resolve and reopen.
+//! Threaded comments on a clause: start a thread (about the whole clause,
+//! or about the words selected in its text), reply, resolve and reopen.
 
 use accord_shared::automerge::Automerge;
 use accord_shared::model::ItemId;
-use accord_shared::model::agreement::{self, Comment, NewComment};
+use accord_shared::model::agreement::{self, Comment, CommentAnchor, NewComment};
 use leptos::prelude::*;
 
 use super::{AgreementContext, member_name};
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::edit::{self, apply_into};
 use crate::store::Store;
+
+/// Words selected in a clause's text box, in characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// First character.
+    pub start: usize,
+    /// End (exclusive).
+    pub end: usize,
+    /// The words.
+    pub text: String,
+}
+
+impl Selection {
+    /// The selection of a text area (`None` when nothing is selected).
+    /// The browser counts UTF-16 units; the document counts characters.
+    pub fn of(area: &web_sys::HtmlTextAreaElement) -> Option<Self> {
+        let value = area.value();
+        let start = area.selection_start().ok()??;
+        let end = area.selection_end().ok()??;
+        let to_chars = |units: u32| {
+            let mut seen = 0_u32;
+            value
+                .chars()
+                .take_while(|c| {
+                    seen += c.len_utf16() as u32;
+                    seen <= units
+                })
+                .count()
+        };
+        let (start, end) = (to_chars(start), to_chars(end));
+        (start < end).then(|| Self {
+            start,
+            end,
+            text: value.chars().skip(start).take(end - start).collect(),
+        })
+    }
+}
+
+/// What a thread is about, as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum About {
+    /// The whole clause.
+    Clause,
+    /// These words, still in the text.
+    Words(String),
+    /// These words, since removed.
+    Removed(String),
+}
 
 /// A comment as shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +74,7 @@ struct ShownThread {
     root: Shown,
     replies: Vec<Shown>,
     resolved: Option<String>,
+    about: About,
 }
 
 fn shown(doc: &Automerge, comment: &Comment) -> Shown {
@@ -38,13 +88,15 @@ fn shown(doc: &Automerge, comment: &Comment) -> Shown {
     }
 }
 
-/// Adds a comment (a new thread, or a reply to `reply_to`) by this device's member.
+/// Adds a comment (a new thread, or a reply to `reply_to`) by this
+/// device's member; a new thread with `words` is about those words.
 fn post(
     error: Feedback,
     ctx: AgreementContext,
     clause: ItemId,
     body: String,
     reply_to: Option<ItemId>,
+    words: Option<&Selection>,
 ) -> bool {
     let Some(comment) = edit::new_id(error) else {
         return false;
@@ -62,8 +114,23 @@ fn post(
         body,
         reply_to,
     };
-    apply_into(error, &ctx.id, |tx| {
-        agreement::add_comment(tx, comment, &new, edit::now())
+    apply_into(error, &ctx.id, |tx| match words {
+        Some(words) => {
+            let body = agreement::clause(tx, clause)?.body;
+            let current: String = body
+                .chars()
+                .skip(words.start)
+                .take(words.end - words.start)
+                .collect();
+            if current != words.text {
+                return Err(accord_shared::model::OpError::Invalid {
+                    field: "selection",
+                    reason: "the selected words changed; select them again in the clause text",
+                });
+            }
+            agreement::add_anchored_comment(tx, comment, &new, words.start..words.end, edit::now())
+        }
+        None => agreement::add_comment(tx, comment, &new, edit::now()),
     })
 }
 
@@ -72,6 +139,8 @@ fn post(
 pub fn Comments(
     /// The clause.
     clause: ItemId,
+    /// The words last selected in the clause text.
+    selection: RwSignal<Option<Selection>>,
 ) -> impl IntoView {
     let store = expect_context::<Store>();
     let ctx = expect_context::<AgreementContext>();
@@ -88,6 +157,13 @@ pub fn Comments(
                             .resolved_by
                             .map_or_else(|| "someone".to_owned(), |m| member_name(doc, m))
                     }),
+                    about: match (&t.root.quote, &t.root.anchor) {
+                        (Some(_), Some(CommentAnchor::Range { text, .. })) => {
+                            About::Words(text.clone())
+                        }
+                        (Some(quote), _) => About::Removed(quote.clone()),
+                        (None, _) => About::Clause,
+                    },
                 })
                 .collect::<Vec<_>>()
         })
@@ -97,12 +173,35 @@ pub fn Comments(
     let draft = RwSignal::new(String::new());
     let start = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if post(error, ctx, clause, draft.get_untracked(), None) {
+        if post(
+            error,
+            ctx,
+            clause,
+            draft.get_untracked(),
+            None,
+            selection.get_untracked().as_ref(),
+        ) {
             draft.set(String::new());
+            selection.set(None);
         }
     };
+    // Selecting words in the text opens the comments, ready to comment.
+    let expanded = RwSignal::new(false);
+    Effect::new(move |_| {
+        if selection.with(Option::is_some) {
+            expanded.set(true);
+        }
+    });
     view! {
-        <details class="comments" data-testid="comments">
+        <details class="comments" data-testid="comments" prop:open=move || expanded.get()
+            on:toggle=move |ev| {
+                use wasm_bindgen::JsCast;
+                let opened = ev
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok())
+                    .is_some_and(|d| d.open());
+                expanded.set(opened);
+            }>
             <summary data-testid="comments-summary">
                 {move || match (threads.with(Vec::len), open()) {
                     (0, _) => "Comments".to_owned(),
@@ -116,8 +215,17 @@ pub fn Comments(
                     <ThreadView threads=threads root=root clause=clause error=error/>
                 </For>
             </ul>
+            {move || selection.get().map(|words| view! {
+                <p class="comment-about" data-testid="comment-selection">
+                    "About the selected words: "
+                    <q class="quote">{words.text}</q>" "
+                    <button class="link" type="button" data-testid="comment-selection-clear"
+                        on:click=move |_| selection.set(None)>"Comment on the whole clause instead"</button>
+                </p>
+            })}
             <form class="inline-form" on:submit=start>
-                <input type="text" class="grow" data-testid="new-comment" placeholder="Comment on this clause"
+                <input type="text" class="grow" data-testid="new-comment"
+                    placeholder=move || if selection.with(Option::is_some) { "Comment on the selected words" } else { "Comment on this clause (select words in the text to comment on them)" }
                     aria-label="New comment" bind:value=draft/>
                 <button type="submit" data-testid="add-comment">"Comment"</button>
             </form>
@@ -142,7 +250,7 @@ fn ThreadView(
     let reply = RwSignal::new(String::new());
     let send_reply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if post(error, ctx, clause, reply.get_untracked(), Some(root)) {
+        if post(error, ctx, clause, reply.get_untracked(), Some(root), None) {
             reply.set(String::new());
         }
     };
@@ -181,8 +289,22 @@ fn ThreadView(
             .with(|t| t.as_ref().and_then(|t| t.resolved.clone()))
             .map(|by| format!("Resolved by {by}. "))
     };
+    let about = move || {
+        thread.with(|t| match t.as_ref().map(|t| &t.about) {
+            Some(About::Words(words)) => Some(view! {
+                <p class="comment-about" data-testid="comment-quote"><q class="quote">{words.clone()}</q></p>
+            }.into_any()),
+            Some(About::Removed(words)) => Some(view! {
+                <p class="comment-about muted" data-testid="comment-quote-removed">
+                    "Text removed: " <q class="quote removed">{words.clone()}</q>
+                </p>
+            }.into_any()),
+            _ => None,
+        })
+    };
     view! {
         <li class="thread" class:resolved=resolved data-testid="thread">
+            {about}
             {lines}
             <Show when=move || !resolved() fallback=move || view! {
                 <p class="muted">

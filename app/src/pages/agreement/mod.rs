@@ -2,7 +2,8 @@
 //! Text, their status, threaded comments, clause-by-clause sign-off with the
 //! device key, what the partner changed since this device last looked, the
 //! history with any past version and its diff, and export to Markdown and
-//! print.
+//! print. Negotiation (issue 16): suggesting mode with accept / reject,
+//! comments on selected words, named versions and their redline.
 //!
 //! Sign-offs are judged against the keys the relay attests for the
 //! partnership (`GET /api/documents/{id}/keys`, remembered on the device
@@ -13,6 +14,8 @@
 mod clause;
 mod comments;
 mod history;
+mod suggesting;
+mod versions;
 
 use std::collections::HashMap;
 
@@ -22,7 +25,9 @@ use accord_shared::history::{self as doc_history, ClauseChangeKind};
 use accord_shared::ids::DocumentId;
 use accord_shared::model::agreement::{self, NewClause};
 use accord_shared::model::signoff::{self, PartyState};
-use accord_shared::model::{ItemId, MemberId, device_keys, members, overview, parties};
+use accord_shared::model::{
+    ItemId, MemberId, device_keys, members, overview, parties, suggestions,
+};
 use ed25519_dalek::VerifyingKey;
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
@@ -245,6 +250,18 @@ pub fn AgreementPage(
         }
     });
 
+    // Two members who accepted one suggestion at once each inserted its
+    // words; once their changes meet, take the second copy out (any
+    // replica may, and several doing so at once converge).
+    Effect::new(move |_| {
+        store.revision.track();
+        if edit::read(store, &id, suggestions::unsettled) == Some(true)
+            && let Err(e) = edit::apply(&id, |tx| suggestions::settle(tx).map(|_| ()))
+        {
+            browser::log(&format!("settling suggestions: {e}"));
+        }
+    });
+
     let order = Memo::new(move |_| {
         edit::read(store, &id, |doc| {
             agreement::clauses(doc)
@@ -265,6 +282,7 @@ pub fn AgreementPage(
     });
     provide_context(changed);
     provide_context(order);
+    provide_context(versions::RedlinePrint(RwSignal::new(None)));
 
     let error = feedback();
     let add_title = RwSignal::new(String::new());
@@ -356,6 +374,7 @@ pub fn AgreementPage(
         </form>
         <InlineError message=error test_id="agreement-error"/>
         <RemovedClauses/>
+        <versions::VersionsPanel/>
         <history::HistoryPanel/>
         <PrintView/>
     }
@@ -478,7 +497,12 @@ fn RemovedClauses() -> impl IntoView {
 fn PrintView() -> impl IntoView {
     let store = expect_context::<Store>();
     let ctx = expect_context::<AgreementContext>();
+    let redline = expect_context::<versions::RedlinePrint>();
     let content = move || {
+        if let Some((from, to, lines)) = redline.0.get() {
+            let title = edit::read(store, &ctx.id, overview::title).unwrap_or_default();
+            return Some(versions::printed(&title, &from, &to, &lines).into_any());
+        }
         let keys = ctx.keys.get();
         edit::read(store, &ctx.id, |doc| {
             let title = overview::title(doc);
@@ -511,6 +535,7 @@ fn PrintView() -> impl IntoView {
                 <p>"Partnership agreement, printed " {edit::format_date(edit::now())}</p>
                 {rows}
             }
+            .into_any()
         })
     };
     view! { <div class="print-only" data-testid="print-view">{content}</div> }
