@@ -269,9 +269,10 @@ impl Room {
 
 fn floor(c: &mut Criterion) {
     let clock = Clock::detect();
-    // (peers on the document, history before measuring): the two loads of
-    // `accord-load compare --cost-only`, at about the middle of their runs.
-    for (peers, history) in [(5, 200), (41, 2_000)] {
+    // (peers on the document, history before measuring): the loads of
+    // `accord-load compare --cost-only` (4, 10 and 40 other peers per change),
+    // at about the middle of their 20 s runs.
+    for (peers, history) in [(5, 200), (11, 500), (41, 2_000)] {
         let template = Room::new(peers, history);
         let mut group = c.benchmark_group(format!("floor/{} peers", peers));
         group.sample_size(20);

@@ -130,6 +130,20 @@ impl Plan {
                 big_changes: 10_000,
                 diverge_changes: 1_000,
                 cost_loads: vec![
+                    // Light loads every peer keeps up with (so CPU per
+                    // delivered change compares equal work), then the heavy ones.
+                    CostLoad {
+                        docs: 5,
+                        typists_per_doc: 4,
+                        rate: 5.0,
+                        secs: 20,
+                    },
+                    CostLoad {
+                        docs: 1,
+                        typists_per_doc: 10,
+                        rate: 5.0,
+                        secs: 20,
+                    },
                     CostLoad {
                         docs: 50,
                         typists_per_doc: 4,
@@ -583,6 +597,17 @@ fn cost_rows(results: &Results) -> Vec<Row> {
         );
         let met = row.ahead_of_every_peer(relays, false);
         rows.push(row.target("< every peer", met));
+        rows.push(Row::new(
+            "  relay CPU per change written, µs (lower bound where changes were lost)".into(),
+            relays,
+            |r| {
+                report(r)
+                    .filter(|t| t.written > 0)
+                    .and_then(|t| t.relay_cpu_secs.map(|s| s * 1e6 / t.written as f64))
+            },
+            1,
+            true,
+        ));
         rows.push(Row::new(
             format!("  relay CPU-seconds ({} s typing)", load.secs),
             relays,
