@@ -19,73 +19,41 @@
 //!
 //! Peers apply what the relay sent them and write their replies untimed.
 //! Time is this thread's CPU time (see [`Clock`]), so a busy machine slows
-//! the run but does not inflate the figures.
+//! the run and inflates the figures far less than wall time would.
 //! `accord-load compare` reports Accord's relay CPU per delivered change at
 //! the same shapes (4 peers per change on 50 documents; 40 on one document):
 //! its µs/change over this floor is the relay's overhead.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
-
-/// A clock of the CPU time this thread has run, so that other processes on a
-/// busy machine do not count: the kernel's `sum_exec_runtime` in ns, the first
-/// field of `/proc/thread-self/schedstat`. Falls back to wall time where that
-/// file is missing (then the figures include waiting for a core).
-#[derive(Clone, Copy)]
-enum Clock {
-    ThreadCpu,
-    Wall,
-}
-
-/// A reading of [`Clock`].
-#[derive(Clone, Copy)]
-enum Reading {
-    ThreadCpu(u64),
-    Wall(Instant),
-}
-
-fn thread_cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-impl Clock {
-    fn detect() -> Self {
-        if thread_cpu_ns().is_some() {
-            Self::ThreadCpu
-        } else {
-            Self::Wall
-        }
-    }
-
-    fn now(self) -> Reading {
-        match self {
-            Self::ThreadCpu => Reading::ThreadCpu(thread_cpu_ns().unwrap_or(0)),
-            Self::Wall => Reading::Wall(Instant::now()),
-        }
-    }
-}
-
-impl Reading {
-    fn elapsed(self, clock: Clock) -> Duration {
-        match (self, clock.now()) {
-            (Self::ThreadCpu(start), Reading::ThreadCpu(end)) => {
-                Duration::from_nanos(end.saturating_sub(start))
-            }
-            (Self::Wall(start), _) => start.elapsed(),
-            _ => Duration::ZERO,
-        }
-    }
-}
+use std::time::Duration;
 
 use accord_shared::automerge::sync::{self, SyncDoc};
 use accord_shared::automerge::transaction::Transactable;
 use accord_shared::automerge::{ActorId, Automerge, ChangeHash, ObjId, ObjType, ROOT, ReadDoc};
 use criterion::{Criterion, criterion_group, criterion_main};
+use rustix::time::{ClockId, clock_gettime};
+
+/// A clock of the CPU time this thread has run (`CLOCK_THREAD_CPUTIME_ID`),
+/// so that other processes on a busy machine do not count as relay work.
+#[derive(Clone, Copy)]
+struct Clock;
+
+/// A reading of [`Clock`].
+#[derive(Clone, Copy)]
+struct Reading(Duration);
+
+impl Clock {
+    fn now(self) -> Reading {
+        let t = clock_gettime(ClockId::ThreadCPUTime);
+        Reading(Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
+    }
+}
+
+impl Reading {
+    fn elapsed(self, clock: Clock) -> Duration {
+        clock.now().0.saturating_sub(self.0)
+    }
+}
 
 /// One peer: its replica and the two sides' sync states of its connection.
 #[derive(Clone)]
@@ -158,7 +126,7 @@ impl Room {
         // Exchange until quiet so every sync state knows every other side.
         room.settle();
         for _ in 0..history {
-            room.round(Clock::Wall, false);
+            room.round(Clock, false);
         }
         room
     }
@@ -268,7 +236,7 @@ impl Room {
 }
 
 fn floor(c: &mut Criterion) {
-    let clock = Clock::detect();
+    let clock = Clock;
     // (peers on the document, history before measuring): the loads of
     // `accord-load compare --cost-only` (4, 10 and 40 other peers per change),
     // at about the middle of their 20 s runs.
