@@ -27,7 +27,10 @@ use crate::text::{CLOSE_REASON_BYTES, for_log, truncate_utf8};
 use crate::{AppState, now_ms};
 
 /// Per-connection read buffer; larger frames are read in several steps.
-const CONNECTION_BUFFER_BYTES: usize = 8 * 1024;
+/// tungstenite zero-fills it on the first read, so every connection, idle or
+/// not, holds all of it: 4 KiB (one page) instead of 8 KiB took 4 KB off each
+/// idle connection (`accord-load compare --cost-only`, docs/benchmarks.md).
+const CONNECTION_BUFFER_BYTES: usize = 4 * 1024;
 
 /// Query string of `/sync` (browsers cannot set headers on WebSockets): a
 /// single-use `ticket` from `POST /api/sync-ticket` (what the web app uses,

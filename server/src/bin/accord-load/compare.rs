@@ -1,8 +1,9 @@
-//! `accord-load compare`: the same workloads against our relay and the
-//! JavaScript automerge-repo sync server, one after the other on one machine.
+//! `accord-load compare`: the same workloads against our relay and its peers
+//! (the JavaScript automerge-repo 1.2 sync server, a relay on automerge-repo
+//! 2.5 with automerge 3.5, and one on the Rust `samod` crate), one after the
+//! other on one machine.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -21,16 +22,40 @@ const P99_COLLAPSE_MS: f64 = 1000.0;
 /// What `compare` was asked to do.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The `accord` binary.
-    pub accord_bin: PathBuf,
-    /// The JS server wrapper directory.
-    pub js_dir: PathBuf,
-    /// The Node.js executable.
-    pub node: String,
+    /// How to start the relays.
+    pub launcher: Launcher,
     /// Small sizes for a smoke run.
     pub quick: bool,
-    /// Measure only this relay (the other's columns show as failed).
-    pub only: Option<Kind>,
+    /// The relays to measure, in column order.
+    pub relays: Vec<Kind>,
+    /// Only the cost workloads (CPU per change at fixed loads, idle memory).
+    pub cost_only: bool,
+}
+
+/// One fixed load whose relay CPU per change is measured.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct CostLoad {
+    /// Documents.
+    pub docs: usize,
+    /// Typists per document (each change reaches the other typists and the reader).
+    pub typists_per_doc: usize,
+    /// Changes per second per typist.
+    pub rate: f64,
+    /// Seconds of typing.
+    pub secs: u64,
+}
+
+impl CostLoad {
+    /// A short label: documents × typists at rate.
+    pub fn label(&self) -> String {
+        format!(
+            "{} doc{} × {} typists, {}/s",
+            self.docs,
+            if self.docs == 1 { "" } else { "s" },
+            self.typists_per_doc,
+            self.rate
+        )
+    }
 }
 
 /// Sizes of one comparison run.
@@ -56,8 +81,10 @@ pub struct Plan {
     pub big_changes: usize,
     /// Offline changes per side.
     pub diverge_changes: usize,
-    /// Idle connections.
-    pub idle_connections: usize,
+    /// Fixed loads for relay CPU per delivered change.
+    pub cost_loads: Vec<CostLoad>,
+    /// Idle connection counts, one run each.
+    pub idle_connections: Vec<usize>,
 }
 
 impl Plan {
@@ -74,7 +101,21 @@ impl Plan {
                 cold_samples: 3,
                 big_changes: 1_000,
                 diverge_changes: 100,
-                idle_connections: 100,
+                cost_loads: vec![
+                    CostLoad {
+                        docs: 5,
+                        typists_per_doc: 4,
+                        rate: 5.0,
+                        secs: 3,
+                    },
+                    CostLoad {
+                        docs: 1,
+                        typists_per_doc: 10,
+                        rate: 5.0,
+                        secs: 3,
+                    },
+                ],
+                idle_connections: vec![100],
             }
         } else {
             Self {
@@ -88,7 +129,35 @@ impl Plan {
                 cold_samples: 20,
                 big_changes: 10_000,
                 diverge_changes: 1_000,
-                idle_connections: 500,
+                cost_loads: vec![
+                    // Light loads every peer keeps up with (so CPU per
+                    // delivered change compares equal work), then the heavy ones.
+                    CostLoad {
+                        docs: 5,
+                        typists_per_doc: 4,
+                        rate: 5.0,
+                        secs: 20,
+                    },
+                    CostLoad {
+                        docs: 1,
+                        typists_per_doc: 10,
+                        rate: 5.0,
+                        secs: 20,
+                    },
+                    CostLoad {
+                        docs: 50,
+                        typists_per_doc: 4,
+                        rate: 5.0,
+                        secs: 20,
+                    },
+                    CostLoad {
+                        docs: 1,
+                        typists_per_doc: 40,
+                        rate: 5.0,
+                        secs: 20,
+                    },
+                ],
+                idle_connections: vec![500, 5_000],
             }
         }
     }
@@ -138,8 +207,10 @@ pub struct RelayResults {
     pub big_doc: Result<BigDocReport, String>,
     /// Offline divergence.
     pub divergence: Result<DivergenceReport, String>,
-    /// Memory per idle connection.
-    pub idle: Result<IdleReport, String>,
+    /// The cost loads, in plan order.
+    pub cost: Vec<Result<TypingReport, String>>,
+    /// Memory per idle connection, one per planned count.
+    pub idle: Vec<Result<IdleReport, String>>,
 }
 
 impl RelayResults {
@@ -156,7 +227,8 @@ impl RelayResults {
             cold_open: no(),
             big_doc: no(),
             divergence: no(),
-            idle: no(),
+            cost: Vec::new(),
+            idle: Vec::new(),
         }
     }
 }
@@ -179,10 +251,10 @@ pub struct Results {
     pub machine: Machine,
     /// Sizes.
     pub plan: Plan,
-    /// Ours.
-    pub accord: RelayResults,
-    /// The JavaScript sync server.
-    pub js: RelayResults,
+    /// Every relay measured, in column order.
+    pub relays: Vec<RelayResults>,
+    /// `uptime` when the run ended.
+    pub uptime: String,
     /// Wall-clock seconds of the whole run.
     pub total_secs: f64,
 }
@@ -244,8 +316,57 @@ async fn typing_step(
     report
 }
 
-async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan) -> RelayResults {
+/// Relay CPU per delivered change at the plan's fixed loads, a fresh relay each.
+async fn measure_cost(
+    launcher: &Launcher,
+    kind: Kind,
+    plan: &Plan,
+) -> Vec<Result<TypingReport, String>> {
+    let mut out = Vec::new();
+    for load in &plan.cost_loads {
+        progress(&format!("{}: cost, {}", kind.name(), load.label()));
+        out.push(
+            typing_step(
+                launcher,
+                kind,
+                load.docs,
+                load.typists_per_doc,
+                load.rate,
+                load.secs,
+            )
+            .await
+            .map_err(|e| e.to_string()),
+        );
+    }
+    out
+}
+
+/// Memory per idle connection at each planned count, a fresh relay each.
+async fn measure_idle(
+    launcher: &Launcher,
+    kind: Kind,
+    plan: &Plan,
+) -> Vec<Result<IdleReport, String>> {
+    let mut out = Vec::new();
+    for &n in &plan.idle_connections {
+        progress(&format!("{}: {n} idle connections", kind.name()));
+        out.push(
+            scenarios::idle_memory(launcher, kind, n)
+                .await
+                .map_err(|e| e.to_string()),
+        );
+    }
+    out
+}
+
+async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan, cost_only: bool) -> RelayResults {
     let name = kind.name();
+    if cost_only {
+        let mut results = RelayResults::skipped(kind);
+        results.cost = measure_cost(launcher, kind, plan).await;
+        results.idle = measure_idle(launcher, kind, plan).await;
+        return results;
+    }
     let mut ramp = Vec::new();
     let mut max_typists_within_budget = 0;
     let mut max_typists_within_1s = 0;
@@ -273,7 +394,7 @@ async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan) -> RelayResults {
             other_attempt: None,
         };
         // The machine is shared: a step over budget is run once more and the
-        // better attempt counts (both relays get the same rule; both are kept).
+        // better attempt counts (every relay gets the same rule; both are kept).
         if !step.within_budget() {
             progress(&format!(
                 "{name}: typing, {typists} typists, second attempt"
@@ -319,6 +440,7 @@ async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan) -> RelayResults {
     } else {
         None
     };
+    let cost = measure_cost(launcher, kind, plan).await;
     progress(&format!(
         "{name}: cold open among {} documents",
         plan.cold_docs
@@ -337,13 +459,7 @@ async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan) -> RelayResults {
     let divergence = scenarios::divergence(launcher, kind, plan.diverge_changes)
         .await
         .map_err(|e| e.to_string());
-    progress(&format!(
-        "{name}: {} idle connections",
-        plan.idle_connections
-    ));
-    let idle = scenarios::idle_memory(launcher, kind, plan.idle_connections)
-        .await
-        .map_err(|e| e.to_string());
+    let idle = measure_idle(launcher, kind, plan).await;
     RelayResults {
         relay: kind,
         ramp,
@@ -353,50 +469,45 @@ async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan) -> RelayResults {
         cold_open,
         big_doc,
         divergence,
+        cost,
         idle,
     }
 }
 
-/// Runs every workload on both relays.
+/// Runs every workload on every chosen relay, one relay after the other.
 pub async fn run(options: &Options) -> Result<Results, LoadError> {
-    let mut launcher = Launcher {
-        accord_bin: options.accord_bin.clone(),
-        node: options.node.clone(),
-        js_dir: options.js_dir.clone(),
-    };
-    launcher.check()?;
+    let mut launcher = options.launcher.clone();
+    launcher.prepare(&options.relays)?;
     let plan = Plan::new(options.quick);
+    // Each idle connection is one socket here and one in the relay (which
+    // inherits this limit when started); the rest is headroom.
+    let most_idle = plan.idle_connections.iter().copied().max().unwrap_or(0) as u64;
+    crate::procstat::ensure_open_files(most_idle + 1_024).map_err(LoadError::Setup)?;
     let started = std::time::Instant::now();
-    let skipped = |kind: Kind| RelayResults::skipped(kind);
-    let accord = if options.only.is_none_or(|k| k == Kind::Accord) {
-        measure(&launcher, Kind::Accord, &plan).await
-    } else {
-        skipped(Kind::Accord)
-    };
-    let js = if options.only.is_none_or(|k| k == Kind::Js) {
-        measure(&launcher, Kind::Js, &plan).await
-    } else {
-        skipped(Kind::Js)
-    };
+    let mut relays = Vec::new();
+    for &kind in &options.relays {
+        relays.push(measure(&launcher, kind, &plan, options.cost_only).await);
+    }
     Ok(Results {
         machine: machine(),
         plan,
-        accord,
-        js,
+        relays,
+        uptime: command_output("uptime", &[]),
         total_secs: started.elapsed().as_secs_f64(),
     })
 }
 
-/// How many times better `ours` is than `theirs` (lower is better when `lower_better`).
-fn advantage(ours: Option<f64>, theirs: Option<f64>, lower_better: bool) -> String {
+/// How many times better Accord's `ours` is than `theirs` (lower is better
+/// when `lower_better`); below 1 means Accord is behind.
+fn ratio(ours: Option<f64>, theirs: Option<f64>, lower_better: bool) -> Option<f64> {
     match (ours, theirs) {
-        (Some(o), Some(t)) if o > 0.0 && t > 0.0 => {
-            let factor = if lower_better { t / o } else { o / t };
-            format!("{factor:.1}×")
-        }
-        (Some(o), Some(t)) if !lower_better && o > 0.0 && t == 0.0 => "∞ (JS held none)".into(),
-        _ => "—".into(),
+        (Some(o), Some(t)) if o > 0.0 && t > 0.0 => Some(if lower_better { t / o } else { o / t }),
+        _ => None,
     }
+}
+
+fn times(factor: Option<f64>) -> String {
+    factor.map_or_else(|| "—".into(), |f| format!("{f:.2}×"))
 }
 
 fn cell(value: Option<f64>, decimals: usize) -> String {
@@ -406,127 +517,216 @@ fn cell(value: Option<f64>, decimals: usize) -> String {
 fn verdict(met: Option<bool>) -> &'static str {
     match met {
         Some(true) => "met",
-        Some(false) => "not met",
+        Some(false) => "**not met**",
         None => "—",
     }
 }
 
+/// One metric across every relay, Accord's column first.
 struct Row {
     metric: String,
-    ours: Option<f64>,
-    theirs: Option<f64>,
+    values: Vec<Option<f64>>,
     decimals: usize,
     lower_better: bool,
     target: &'static str,
     met: Option<bool>,
 }
 
-/// The comparison as Markdown tables.
-pub fn table(results: &Results) -> String {
-    let a = &results.accord;
-    let j = &results.js;
+impl Row {
+    fn new(
+        metric: String,
+        relays: &[RelayResults],
+        pick: impl Fn(&RelayResults) -> Option<f64>,
+        decimals: usize,
+        lower_better: bool,
+    ) -> Self {
+        Self {
+            metric,
+            values: relays.iter().map(pick).collect(),
+            decimals,
+            lower_better,
+            target: "",
+            met: None,
+        }
+    }
+
+    fn target(mut self, target: &'static str, met: Option<bool>) -> Self {
+        self.target = target;
+        self.met = met;
+        self
+    }
+
+    /// Accord's value against the best peer's.
+    fn vs_best_peer(&self, relays: &[RelayResults]) -> Option<f64> {
+        let ours_at = relays.iter().position(|r| r.relay == Kind::Accord)?;
+        let ours = self.values[ours_at];
+        self.values
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != ours_at)
+            .filter_map(|(_, v)| ratio(ours, *v, self.lower_better))
+            .min_by(f64::total_cmp)
+    }
+
+    /// Whether Accord beats (or, with `or_equal`, matches) every peer measured.
+    fn ahead_of_every_peer(&self, relays: &[RelayResults], or_equal: bool) -> Option<bool> {
+        let best = self.vs_best_peer(relays)?;
+        Some(if or_equal { best >= 1.0 } else { best > 1.0 })
+    }
+}
+
+fn ok<T: Clone>(r: &Result<T, String>) -> Option<T> {
+    r.as_ref().ok().cloned()
+}
+
+fn cost_rows(results: &Results) -> Vec<Row> {
+    let relays = &results.relays;
+    let mut rows = Vec::new();
+    for (i, load) in results.plan.cost_loads.iter().enumerate() {
+        let report = |r: &RelayResults| r.cost.get(i).and_then(ok);
+        let row = Row::new(
+            format!(
+                "relay CPU per delivered change, µs ({}; fan-out {})",
+                load.label(),
+                load.typists_per_doc
+            ),
+            relays,
+            |r| report(r).and_then(|t| t.relay_us_per_change),
+            1,
+            true,
+        );
+        let met = row.ahead_of_every_peer(relays, false);
+        rows.push(row.target("< every peer", met));
+        rows.push(Row::new(
+            "  relay CPU per change written, µs (lower bound where changes were lost)".into(),
+            relays,
+            |r| {
+                report(r)
+                    .filter(|t| t.written > 0)
+                    .and_then(|t| t.relay_cpu_secs.map(|s| s * 1e6 / t.written as f64))
+            },
+            1,
+            true,
+        ));
+        rows.push(Row::new(
+            format!("  relay CPU-seconds ({} s typing)", load.secs),
+            relays,
+            |r| report(r).and_then(|t| t.relay_cpu_secs),
+            2,
+            true,
+        ));
+        rows.push(Row::new(
+            "  changes delivered (undelivered → row fails)".into(),
+            relays,
+            |r| {
+                report(r)
+                    .filter(|t| t.undelivered == 0)
+                    .map(|t| t.delivered as f64)
+            },
+            0,
+            false,
+        ));
+        for (label, pick) in [
+            (
+                "p50",
+                (|t: &TypingReport| t.p50_ms) as fn(&TypingReport) -> f64,
+            ),
+            ("p99", |t: &TypingReport| t.p99_ms),
+        ] {
+            rows.push(Row::new(
+                format!("  {label} latency, ms (shared machine: indicative only)"),
+                relays,
+                |r| report(r).map(|t| pick(&t)),
+                1,
+                true,
+            ));
+        }
+    }
+    for (i, &n) in results.plan.idle_connections.iter().enumerate() {
+        let row = Row::new(
+            format!("relay memory per idle connection ({n}), bytes"),
+            relays,
+            |r| r.idle.get(i).and_then(ok).map(|i| i.bytes_per_connection),
+            0,
+            true,
+        );
+        let met = row.ahead_of_every_peer(relays, true);
+        rows.push(row.target("≤ best peer", met));
+    }
+    rows
+}
+
+fn full_rows(results: &Results) -> Vec<Row> {
+    let relays = &results.relays;
     let plan = &results.plan;
     let mut rows = Vec::new();
-    let max_a = a.max_typists_within_budget as f64;
-    let max_j = j.max_typists_within_budget as f64;
-    let ramp_capped = a
-        .ramp
-        .last()
-        .is_some_and(|s| s.docs * 2 > plan.max_docs && s.typists == a.max_typists_within_budget);
-    rows.push(Row {
-        metric: format!(
-            "max typists with p99 ≤ 100 ms ({} per doc, {}/s){}",
-            plan.typists_per_doc,
-            plan.rate,
-            if ramp_capped {
-                " — hit the ramp cap"
-            } else {
-                ""
-            }
+    rows.push(Row::new(
+        format!(
+            "max typists with p99 ≤ 100 ms ({} per doc, {}/s)",
+            plan.typists_per_doc, plan.rate
         ),
-        ours: Some(max_a),
-        theirs: Some(max_j),
-        decimals: 0,
-        lower_better: false,
-        target: "≥ 10× JS",
-        // If JS held no step, compare against the smallest step (conservative).
-        met: Some(max_a >= 10.0 * max_j.max(plan.typists_per_doc as f64)),
-    });
-    rows.push(Row {
-        metric: "max typists with p99 ≤ 1 s (where the ramp stopped)".into(),
-        ours: Some(a.max_typists_within_1s as f64),
-        theirs: Some(j.max_typists_within_1s as f64),
-        decimals: 0,
-        lower_better: false,
-        target: "",
-        met: None,
-    });
-    let fixed = |r: &RelayResults| r.fixed.as_ref().and_then(|f| f.as_ref().ok()).cloned();
-    let (fa, fj) = (fixed(a), fixed(j));
-    rows.push(Row {
-        metric: format!("p99 at {} typists, ms", plan.fixed_typists),
-        ours: fa.as_ref().map(|r| r.p99_ms),
-        theirs: fj.as_ref().map(|r| r.p99_ms),
-        decimals: 1,
-        lower_better: true,
-        target: "< 50 ms",
-        met: Some(
-            fa.as_ref()
-                .is_some_and(|r| r.p99_ms < 50.0 && r.undelivered == 0),
-        ),
-    });
-    rows.push(Row {
-        metric: format!("p50 at {} typists, ms", plan.fixed_typists),
-        ours: fa.as_ref().map(|r| r.p50_ms),
-        theirs: fj.as_ref().map(|r| r.p50_ms),
-        decimals: 1,
-        lower_better: true,
-        target: "",
-        met: None,
-    });
-    rows.push(Row {
-        metric: format!("relay CPU at {} typists, % of one core", plan.fixed_typists),
-        ours: fa.as_ref().and_then(|r| r.relay.map(|p| p.cpu_percent)),
-        theirs: fj.as_ref().and_then(|r| r.relay.map(|p| p.cpu_percent)),
-        decimals: 0,
-        lower_better: true,
-        target: "",
-        met: None,
-    });
-    let cold = |r: &RelayResults| r.cold_open.as_ref().ok().cloned();
-    let (ca, cj) = (cold(a), cold(j));
-    rows.push(Row {
-        metric: format!(
+        relays,
+        |r| Some(r.max_typists_within_budget as f64),
+        0,
+        false,
+    ));
+    rows.push(Row::new(
+        "max typists with p99 ≤ 1 s (where the ramp stopped)".into(),
+        relays,
+        |r| Some(r.max_typists_within_1s as f64),
+        0,
+        false,
+    ));
+    let fixed = |r: &RelayResults| r.fixed.as_ref().and_then(ok);
+    rows.push(Row::new(
+        format!("p99 at {} typists, ms", plan.fixed_typists),
+        relays,
+        |r| fixed(r).map(|t| t.p99_ms),
+        1,
+        true,
+    ));
+    rows.push(Row::new(
+        format!("p50 at {} typists, ms", plan.fixed_typists),
+        relays,
+        |r| fixed(r).map(|t| t.p50_ms),
+        1,
+        true,
+    ));
+    rows.push(Row::new(
+        format!("relay CPU at {} typists, % of one core", plan.fixed_typists),
+        relays,
+        |r| fixed(r).and_then(|t| t.relay.map(|p| p.cpu_percent)),
+        0,
+        true,
+    ));
+    let cold = |r: &RelayResults| ok(&r.cold_open);
+    let row = Row::new(
+        format!(
             "cold open among {} docs: first open after restart, ms",
             plan.cold_docs
         ),
-        ours: ca.as_ref().map(|c| c.first_open_ms),
-        theirs: cj.as_ref().map(|c| c.first_open_ms),
-        decimals: 1,
-        lower_better: true,
-        target: "< 20 ms",
-        met: Some(ca.as_ref().is_some_and(|c| c.first_open_ms < 20.0)),
-    });
-    rows.push(Row {
-        metric: "cold open: median of further new clients, ms".into(),
-        ours: ca.as_ref().map(|c| c.median_open_ms),
-        theirs: cj.as_ref().map(|c| c.median_open_ms),
-        decimals: 1,
-        lower_better: true,
-        target: "< 20 ms",
-        met: Some(ca.as_ref().is_some_and(|c| c.median_open_ms < 20.0)),
-    });
-    rows.push(Row {
-        metric: format!("creating {} docs through the protocol, s", plan.cold_docs),
-        ours: ca.as_ref().map(|c| c.create_secs),
-        theirs: cj.as_ref().map(|c| c.create_secs),
-        decimals: 1,
-        lower_better: true,
-        target: "",
-        met: None,
-    });
-    let big = |r: &RelayResults| r.big_doc.as_ref().ok().cloned();
-    let (ba, bj) = (big(a), big(j));
+        relays,
+        |r| cold(r).map(|c: ColdOpenReport| c.first_open_ms),
+        1,
+        true,
+    );
+    let met = Some(row.values[0].is_some_and(|v| v < 20.0));
+    rows.push(row.target("< 20 ms", met));
+    rows.push(Row::new(
+        "cold open: median of further new clients, ms".into(),
+        relays,
+        |r| cold(r).map(|c| c.median_open_ms),
+        1,
+        true,
+    ));
+    rows.push(Row::new(
+        format!("creating {} docs through the protocol, s", plan.cold_docs),
+        relays,
+        |r| cold(r).map(|c| c.create_secs),
+        1,
+        true,
+    ));
+    let big = |r: &RelayResults| ok(&r.big_doc);
     for (label, pick) in [
         (
             "warm",
@@ -534,144 +734,145 @@ pub fn table(results: &Results) -> String {
         ),
         ("after restart", |b: &BigDocReport| b.cold),
     ] {
-        let (x, y) = (ba.as_ref().map(pick), bj.as_ref().map(pick));
-        rows.push(Row {
-            metric: format!(
+        rows.push(Row::new(
+            format!(
                 "{}-change doc, new client, {label}: time, ms",
                 plan.big_changes
             ),
-            ours: x.map(|f| f.ms),
-            theirs: y.map(|f| f.ms),
-            decimals: 1,
-            lower_better: true,
-            target: "",
-            met: None,
-        });
-        rows.push(Row {
-            metric: format!(
+            relays,
+            |r| big(r).map(|b| pick(&b).ms),
+            1,
+            true,
+        ));
+        rows.push(Row::new(
+            format!(
                 "{}-change doc, {label}: round trips (messages received)",
                 plan.big_changes
             ),
-            ours: x.map(|f| f.messages_received as f64),
-            theirs: y.map(|f| f.messages_received as f64),
-            decimals: 0,
-            lower_better: true,
-            target: "1",
-            met: Some(x.is_some_and(|f| f.messages_received == 1)),
-        });
-        rows.push(Row {
-            metric: format!("{}-change doc, {label}: bytes received", plan.big_changes),
-            ours: x.map(|f| f.bytes_received as f64),
-            theirs: y.map(|f| f.bytes_received as f64),
-            decimals: 0,
-            lower_better: true,
-            target: "",
-            met: None,
-        });
+            relays,
+            |r| big(r).map(|b| pick(&b).messages_received as f64),
+            0,
+            true,
+        ));
     }
-    let div = |r: &RelayResults| r.divergence.as_ref().ok().map(|d| d.second);
-    let (da, dj) = (div(a), div(j));
+    let div = |r: &RelayResults| ok(&r.divergence).map(|d: DivergenceReport| d.second);
     let n = plan.diverge_changes;
-    rows.push(Row {
-        metric: format!("divergence {n}+{n}: time to merged and confirmed, ms"),
-        ours: da.map(|d| d.ms),
-        theirs: dj.map(|d| d.ms),
-        decimals: 1,
-        lower_better: true,
-        target: "",
-        met: None,
-    });
-    rows.push(Row {
-        metric: "divergence: round trips (messages received)".into(),
-        ours: da.map(|d| d.messages_received as f64),
-        theirs: dj.map(|d| d.messages_received as f64),
-        decimals: 0,
-        lower_better: true,
-        target: "",
-        met: None,
-    });
-    rows.push(Row {
-        metric: "divergence: messages sent".into(),
-        ours: da.map(|d| d.messages_sent as f64),
-        theirs: dj.map(|d| d.messages_sent as f64),
-        decimals: 0,
-        lower_better: true,
-        target: "",
-        met: None,
-    });
-    rows.push(Row {
-        metric: "divergence: bytes sent + received".into(),
-        ours: da.map(|d| (d.bytes_sent + d.bytes_received) as f64),
-        theirs: dj.map(|d| (d.bytes_sent + d.bytes_received) as f64),
-        decimals: 0,
-        lower_better: true,
-        target: "",
-        met: None,
-    });
-    let idle = |r: &RelayResults| r.idle.as_ref().ok().copied();
-    let (ia, ij) = (idle(a), idle(j));
-    rows.push(Row {
-        metric: format!(
-            "relay memory per idle connection ({}), bytes",
-            plan.idle_connections
-        ),
-        ours: ia.map(|i| i.bytes_per_connection),
-        theirs: ij.map(|i| i.bytes_per_connection),
-        decimals: 0,
-        lower_better: true,
-        target: "< 20 KB",
-        met: Some(ia.is_some_and(|i| i.bytes_per_connection < 20_000.0)),
-    });
+    rows.push(Row::new(
+        format!("divergence {n}+{n}: time to merged and confirmed, ms"),
+        relays,
+        |r| div(r).map(|d| d.ms),
+        1,
+        true,
+    ));
+    rows.push(Row::new(
+        "divergence: bytes sent + received".into(),
+        relays,
+        |r| div(r).map(|d| (d.bytes_sent + d.bytes_received) as f64),
+        0,
+        true,
+    ));
+    rows
+}
 
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "| metric | Accord | JS sync server | Accord advantage | target | verdict |"
-    );
-    let _ = writeln!(out, "|---|---:|---:|---:|---|---|");
-    for row in &rows {
+fn write_rows(out: &mut String, relays: &[RelayResults], rows: &[Row]) {
+    let mut header = "| metric |".to_owned();
+    let mut rule = "|---|".to_owned();
+    for r in relays {
+        let _ = write!(header, " {} |", r.relay.title());
+        rule.push_str("---:|");
+    }
+    let _ = writeln!(out, "{header} Accord vs best peer | target | verdict |");
+    let _ = writeln!(out, "{rule}---:|---|---|");
+    for row in rows {
+        let _ = write!(out, "| {} |", row.metric);
+        for v in &row.values {
+            let _ = write!(out, " {} |", cell(*v, row.decimals));
+        }
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
-            row.metric,
-            cell(row.ours, row.decimals),
-            cell(row.theirs, row.decimals),
-            advantage(row.ours, row.theirs, row.lower_better),
+            " {} | {} | {} |",
+            times(row.vs_best_peer(relays)),
             row.target,
             verdict(row.met)
         );
     }
+}
+
+/// The comparison as Markdown tables: one column per relay.
+pub fn table(results: &Results) -> String {
+    let relays = &results.relays;
+    let plan = &results.plan;
+    let mut out = String::new();
+    let mut rows = cost_rows(results);
+    if relays.iter().any(|r| !r.ramp.is_empty()) {
+        rows.extend(full_rows(results));
+    }
+    write_rows(&mut out, relays, &rows);
     let _ = writeln!(out);
+    // Accord's CPU per change as a multiple of each peer's.
+    if let Some(ours) = relays.iter().find(|r| r.relay == Kind::Accord) {
+        for (i, load) in plan.cost_loads.iter().enumerate() {
+            let us = |r: &RelayResults| {
+                r.cost
+                    .get(i)
+                    .and_then(ok)
+                    .and_then(|t| t.relay_us_per_change)
+            };
+            for peer in relays.iter().filter(|r| r.relay != Kind::Accord) {
+                let _ = writeln!(
+                    out,
+                    "- {}: Accord uses {} of {}'s CPU per change",
+                    load.label(),
+                    match (us(ours), us(peer)) {
+                        (Some(o), Some(p)) if p > 0.0 => format!("{:.0} %", 100.0 * o / p),
+                        _ => "— (one side failed)".into(),
+                    },
+                    peer.relay.name()
+                );
+            }
+        }
+        let _ = writeln!(out);
+    }
     let _ = writeln!(
         out,
-        "| relay | typists | p50 ms | p95 ms | p99 ms | delivered/s | undelivered | relay CPU % | relay RSS peak MiB | load-gen CPU % | machine busy % | load avg |"
+        "| relay | run | typists | p50 ms | p95 ms | p99 ms | delivered/s | undelivered | relay CPU s | relay CPU % | relay RSS peak MiB | load-gen CPU % | machine busy % | load avg |"
     );
     let _ = writeln!(
         out,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
-    for r in [a, j] {
-        let steps = r
-            .ramp
+    for r in relays {
+        let ramp = r.ramp.iter().flat_map(|s| {
+            std::iter::once(("ramp".to_owned(), s.typists, &s.outcome)).chain(
+                s.other_attempt
+                    .iter()
+                    .map(move |o| ("ramp (2nd)".to_owned(), s.typists, o)),
+            )
+        });
+        let fixed = r
+            .fixed
             .iter()
-            .flat_map(|s| {
-                std::iter::once((s.typists, &s.outcome))
-                    .chain(s.other_attempt.iter().map(move |o| (s.typists, o)))
-            })
-            .chain(r.fixed.iter().map(|f| (plan.fixed_typists, f)));
-        for (typists, outcome) in steps {
+            .map(|f| ("fixed".to_owned(), plan.fixed_typists, f));
+        let cost = r.cost.iter().zip(&plan.cost_loads).map(|(c, load)| {
+            (
+                format!("cost {}", load.label()),
+                load.docs * load.typists_per_doc,
+                c,
+            )
+        });
+        for (run, typists, outcome) in ramp.chain(fixed).chain(cost) {
             match outcome {
                 Ok(t) => {
                     let _ = writeln!(
                         out,
-                        "| {} | {} | {:.1} | {:.1} | {:.1} | {:.0} | {} | {} | {} | {} | {:.0} | {:.1} |",
+                        "| {} | {run} | {typists} | {:.1} | {:.1} | {:.1} | {:.0} | {} | {} | {} | {} | {} | {:.0} | {:.1} |",
                         r.relay.name(),
-                        typists,
                         t.p50_ms,
                         t.p95_ms,
                         t.p99_ms,
                         t.throughput_per_sec,
                         t.undelivered,
+                        t.relay_cpu_secs.map_or("—".into(), |s| format!("{s:.2}")),
                         t.relay
                             .map_or("—".into(), |p| format!("{:.0}", p.cpu_percent)),
                         t.relay.map_or("—".into(), |p| format!(
@@ -687,9 +888,8 @@ pub fn table(results: &Results) -> String {
                 Err(e) => {
                     let _ = writeln!(
                         out,
-                        "| {} | {} | failed: {} | | | | | | | | | |",
+                        "| {} | {run} | {typists} | failed: {} | | | | | | | | | | |",
                         r.relay.name(),
-                        typists,
                         e.replace('|', "/")
                     );
                 }
@@ -697,22 +897,87 @@ pub fn table(results: &Results) -> String {
         }
     }
     let _ = writeln!(out);
-    for r in [a, j] {
-        for (what, error) in [
-            ("cold open", r.cold_open.as_ref().err()),
-            ("long-history doc", r.big_doc.as_ref().err()),
-            ("divergence", r.divergence.as_ref().err()),
-            ("idle connections", r.idle.as_ref().err()),
-        ] {
-            if let Some(error) = error {
-                let _ = writeln!(out, "- {} {what} failed: {error}", r.relay.name());
+    for r in relays {
+        let mut failures: Vec<(String, &String)> = Vec::new();
+        if !r.ramp.is_empty() {
+            for (what, error) in [
+                ("cold open", r.cold_open.as_ref().err()),
+                ("long-history doc", r.big_doc.as_ref().err()),
+                ("divergence", r.divergence.as_ref().err()),
+            ] {
+                failures.extend(error.map(|e| (what.to_owned(), e)));
             }
+        }
+        for (idle, n) in r.idle.iter().zip(&plan.idle_connections) {
+            failures.extend(
+                idle.as_ref()
+                    .err()
+                    .map(|e| (format!("{n} idle connections"), e)),
+            );
+        }
+        for (what, error) in failures {
+            let _ = writeln!(out, "- {} {what} failed: {error}", r.relay.name());
         }
     }
     let _ = writeln!(
         out,
-        "Machine: {} CPUs, {} RAM; {}. Total {:.0} s.",
-        results.machine.cpus, results.machine.memory, results.machine.uname, results.total_secs
+        "Machine: {} CPUs, {} RAM; {}. `uptime` at the end: {}. Total {:.0} s.",
+        results.machine.cpus,
+        results.machine.memory,
+        results.machine.uname,
+        results.uptime,
+        results.total_secs
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn relay(kind: Kind) -> RelayResults {
+        RelayResults::skipped(kind)
+    }
+
+    #[test]
+    fn vs_best_peer_compares_with_the_strongest_peer() {
+        let relays = [relay(Kind::Accord), relay(Kind::Js), relay(Kind::Samod)];
+        let values = [Some(50.0), Some(400.0), Some(100.0)];
+        let row = Row::new("µs".into(), &relays, |r| values[index(r.relay)], 1, true);
+        assert_eq!(row.vs_best_peer(&relays), Some(2.0));
+        assert_eq!(row.ahead_of_every_peer(&relays, false), Some(true));
+        let higher = Row::new(
+            "typists".into(),
+            &relays,
+            |r| values[index(r.relay)],
+            0,
+            false,
+        );
+        assert_eq!(higher.vs_best_peer(&relays), Some(0.125));
+        assert_eq!(higher.ahead_of_every_peer(&relays, true), Some(false));
+    }
+
+    #[test]
+    fn a_failed_peer_is_left_out_and_all_failed_gives_no_ratio() {
+        let relays = [relay(Kind::Accord), relay(Kind::Js25)];
+        let row = Row::new(
+            "x".into(),
+            &relays,
+            |r| (r.relay == Kind::Accord).then_some(3.0),
+            0,
+            true,
+        );
+        assert_eq!(row.vs_best_peer(&relays), None);
+        assert_eq!(row.ahead_of_every_peer(&relays, true), None);
+        assert_eq!(times(None), "—");
+        assert_eq!(cell(None, 1), "failed");
+    }
+
+    fn index(kind: Kind) -> usize {
+        match kind {
+            Kind::Accord => 0,
+            Kind::Js => 1,
+            _ => 2,
+        }
+    }
 }

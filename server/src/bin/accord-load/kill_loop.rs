@@ -38,6 +38,9 @@ pub async fn run(accord_bin: PathBuf, cycles: u32) -> Result<KillLoopReport, Loa
         accord_bin,
         node: String::new(),
         js_dir: PathBuf::new(),
+        js25_dir: PathBuf::new(),
+        samod_dir: PathBuf::new(),
+        samod_target_dir: PathBuf::new(),
     };
     let data = ScratchDir::new("kill-loop")?;
     let mut relay = RelayProcess::start(&launcher, Kind::Accord, data.path())?;

@@ -122,9 +122,20 @@ struct CompareArgs {
     /// The release `accord` binary.
     #[arg(long, default_value = "target/release/accord")]
     accord_bin: PathBuf,
-    /// Directory holding the JS server wrapper with its `node_modules` installed.
+    /// Directory of the automerge-repo 1.2 sync server wrapper (`npm ci` runs
+    /// there when `node_modules` is missing).
     #[arg(long, default_value = "tests/bench/js")]
     js_dir: PathBuf,
+    /// Directory of the automerge-repo 2.5 relay (`npm ci` likewise).
+    #[arg(long, default_value = "tests/bench/js-2.5")]
+    js25_dir: PathBuf,
+    /// The samod relay's crate, built with `cargo build --release` before the run.
+    #[arg(long, default_value = "tests/bench/samod-relay")]
+    samod_dir: PathBuf,
+    /// Cargo target directory for the samod relay (default: `bench-samod-relay`
+    /// under `CARGO_TARGET_DIR`, or under `target`).
+    #[arg(long)]
+    samod_target_dir: Option<PathBuf>,
     /// The Node.js executable.
     #[arg(long, default_value = "node")]
     node: String,
@@ -134,9 +145,13 @@ struct CompareArgs {
     /// Print JSON (all measurements) instead of the table.
     #[arg(long)]
     json: bool,
-    /// Measure only one relay.
-    #[arg(long, value_enum)]
-    only: Option<relay::Kind>,
+    /// The relays to measure, in column order (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = relay::Kind::ALL)]
+    relays: Vec<relay::Kind>,
+    /// Only relay CPU per delivered change at the fixed loads and memory per
+    /// idle connection (a few minutes; the figures that hold on a busy machine).
+    #[arg(long)]
+    cost_only: bool,
     /// Also write all measurements as JSON to this file.
     #[arg(long)]
     json_out: Option<PathBuf>,
@@ -159,6 +174,12 @@ fn print_typing(report: &TypingReport) {
         println!(
             "relay: cpu {:.1}%  rss start {} KiB, peak {} KiB, end {} KiB",
             relay.cpu_percent, relay.rss_start_kib, relay.rss_peak_kib, relay.rss_end_kib
+        );
+    }
+    if let (Some(secs), Some(us)) = (report.relay_cpu_secs, report.relay_us_per_change) {
+        println!(
+            "relay cost: {secs:.2} CPU-seconds, {us:.1} µs per delivered change (fan-out {})",
+            report.fan_out
         );
     }
     if let Some(me) = &report.load_generator {
@@ -281,12 +302,23 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Compare(args)) => {
+            let samod_target_dir = args.samod_target_dir.unwrap_or_else(|| {
+                std::env::var_os("CARGO_TARGET_DIR")
+                    .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+                    .join("bench-samod-relay")
+            });
             let options = compare::Options {
-                accord_bin: args.accord_bin,
-                js_dir: args.js_dir,
-                node: args.node,
+                launcher: relay::Launcher {
+                    accord_bin: args.accord_bin,
+                    node: args.node,
+                    js_dir: args.js_dir,
+                    js25_dir: args.js25_dir,
+                    samod_dir: args.samod_dir,
+                    samod_target_dir,
+                },
                 quick: args.quick,
-                only: args.only,
+                relays: args.relays,
+                cost_only: args.cost_only,
             };
             let results = compare::run(&options).await.context("comparison")?;
             if let Some(path) = &args.json_out {

@@ -156,3 +156,144 @@ pub fn load_average() -> f64 {
         .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse().ok()))
         .unwrap_or(0.0)
 }
+
+/// Parses the parent pid and utime + stime (clock ticks) from the text of a
+/// `/proc/<pid>/stat` file.
+pub fn parse_stat(stat: &str) -> Option<(u32, u64)> {
+    // The command name is in parentheses and may contain spaces and ')':
+    // split after the last ')'.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `fields[0]` is field 3 (state): ppid is field 4, utime and stime 14 and 15.
+    let ppid = fields.get(1)?.parse().ok()?;
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((ppid, utime + stime))
+}
+
+/// CPU time (utime + stime, clock ticks) of `pid` and every live descendant of
+/// it, from one scan of `/proc` (threads are counted within their process).
+pub fn tree_cpu_ticks(pid: u32) -> std::io::Result<u64> {
+    let mut processes = Vec::new();
+    for entry in std::fs::read_dir("/proc")? {
+        let Ok(entry) = entry else { continue };
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // A process may exit between listing and reading: skip it.
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat"))
+            && let Some((ppid, ticks)) = parse_stat(&stat)
+        {
+            processes.push((p, ppid, ticks));
+        }
+    }
+    Ok(sum_tree(pid, &processes))
+}
+
+/// Sums the ticks of `root` and its descendants in `(pid, ppid, ticks)` rows.
+fn sum_tree(root: u32, processes: &[(u32, u32, u64)]) -> u64 {
+    let mut total = 0;
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for &(pid, ppid, ticks) in processes {
+            if pid == parent {
+                total += ticks;
+            }
+            if ppid == parent && pid != parent {
+                frontier.push(pid);
+            }
+        }
+    }
+    total
+}
+
+/// Soft and hard limits on open files from the text of `/proc/<pid>/limits`
+/// (`None` stands for "unlimited").
+pub fn parse_open_files_limit(limits: &str) -> Option<(Option<u64>, Option<u64>)> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let mut values = line["Max open files".len()..].split_whitespace();
+    let parse = |v: &str| (v != "unlimited").then(|| v.parse().ok()).flatten();
+    let soft = values.next()?;
+    let hard = values.next()?;
+    if soft != "unlimited" && soft.parse::<u64>().is_err() {
+        return None;
+    }
+    Some((parse(soft), parse(hard)))
+}
+
+/// Makes sure this process (and the relays it starts, which inherit it) may
+/// open `needed` files: raises the soft limit up to the hard one with
+/// `prlimit` when it is lower. The relays' own limits are not touched.
+pub fn ensure_open_files(needed: u64) -> Result<(), String> {
+    let limits = std::fs::read_to_string("/proc/self/limits").map_err(|e| e.to_string())?;
+    let (soft, hard) = parse_open_files_limit(&limits)
+        .ok_or_else(|| "no \"Max open files\" line in /proc/self/limits".to_owned())?;
+    if soft.is_none_or(|s| s >= needed) {
+        return Ok(());
+    }
+    if hard.is_some_and(|h| h < needed) {
+        return Err(format!(
+            "{needed} open files are needed but the hard limit is {}: raise it (ulimit -Hn) first",
+            hard.unwrap_or_default()
+        ));
+    }
+    let target = hard.map_or_else(|| needed.to_string(), |h| h.to_string());
+    let status = std::process::Command::new("prlimit")
+        .arg("--pid")
+        .arg(std::process::id().to_string())
+        .arg(format!("--nofile={target}:"))
+        .status()
+        .map_err(|e| format!("running prlimit to raise the open-file limit: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "prlimit could not raise the open-file limit to {target} ({status}); run `ulimit -n {needed}` first"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_stat_reads_ppid_and_cpu_past_a_name_with_parens() {
+        let stat = "4242 (node (relay) x) S 17 4242 17 0 -1 4194560 900 0 0 0 250 31 0 0 20 0 11 0";
+        assert_eq!(parse_stat(stat), Some((17, 281)));
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn parse_open_files_limit_reads_soft_and_hard() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max processes             95000                95000                processes\n\
+                      Max open files            1024                 524288               files\n";
+        assert_eq!(
+            parse_open_files_limit(limits),
+            Some((Some(1024), Some(524_288)))
+        );
+        let unlimited =
+            "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(parse_open_files_limit(unlimited), Some((None, None)));
+        assert_eq!(parse_open_files_limit("Max processes 1 1"), None);
+    }
+
+    #[test]
+    fn sum_tree_counts_descendants_only() {
+        let rows = [
+            (1, 0, 5),
+            (10, 1, 100),
+            (11, 10, 7),
+            (12, 10, 3),
+            (20, 1, 50),
+        ];
+        assert_eq!(sum_tree(10, &rows), 110);
+        assert_eq!(sum_tree(11, &rows), 7);
+        assert_eq!(sum_tree(99, &rows), 0);
+    }
+}

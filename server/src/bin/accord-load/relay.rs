@@ -17,50 +17,135 @@ use crate::http;
 pub enum Kind {
     /// Ours (`accord serve`).
     Accord,
-    /// `@automerge/automerge-repo-sync-server` via `tests/bench/js/server.mjs`.
+    /// `@automerge/automerge-repo-sync-server` 0.2.8 (automerge-repo 1.2) via
+    /// `tests/bench/js/server.mjs`.
     Js,
+    /// Current automerge-repo 2.5 on automerge 3.5 via `tests/bench/js-2.5/server.mjs`.
+    #[value(name = "js-2.5")]
+    Js25,
+    /// The Rust `samod` crate via `tests/bench/samod-relay`.
+    Samod,
 }
 
 impl Kind {
+    /// Every relay, in table order.
+    pub const ALL: [Kind; 4] = [Kind::Accord, Kind::Js, Kind::Js25, Kind::Samod];
+
     /// Short display name.
     pub fn name(self) -> &'static str {
         match self {
             Self::Accord => "accord",
             Self::Js => "js",
+            Self::Js25 => "js-2.5",
+            Self::Samod => "samod",
         }
+    }
+
+    /// Column heading: what the relay is built from.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Accord => "Accord",
+            Self::Js => "JS sync server (repo 1.2)",
+            Self::Js25 => "JS repo 2.5 / automerge 3.5",
+            Self::Samod => "samod 0.16",
+        }
+    }
+
+    /// Whether it stores after acknowledging (so a clean stop must wait for
+    /// its writes to settle). Only Accord advertises heads after a commit.
+    pub fn stores_after_ack(self) -> bool {
+        self != Self::Accord
     }
 }
 
-/// How to start either relay.
+/// How to start every relay.
 #[derive(Debug, Clone)]
 pub struct Launcher {
     /// The `accord` binary.
     pub accord_bin: PathBuf,
     /// The Node.js executable.
     pub node: String,
-    /// Directory with `server.mjs` and its `node_modules`.
+    /// Directory with the automerge-repo 1.2 `server.mjs` and its `node_modules`.
     pub js_dir: PathBuf,
+    /// Directory with the automerge-repo 2.5 `server.mjs` and its `node_modules`.
+    pub js25_dir: PathBuf,
+    /// The samod relay's crate (`Cargo.toml` inside).
+    pub samod_dir: PathBuf,
+    /// Cargo target directory for the samod relay; its binary is
+    /// `release/accord-bench-samod-relay` inside.
+    pub samod_target_dir: PathBuf,
 }
 
 impl Launcher {
-    /// Checks that both relays can be started and makes their paths absolute
-    /// (the JS server runs with its own directory as working directory).
-    pub fn check(&mut self) -> Result<(), LoadError> {
-        if !self.accord_bin.is_file() {
-            return Err(LoadError::Setup(format!(
-                "{} not found: build it with `cargo build --release -p accord-server --bins`",
-                self.accord_bin.display()
-            )));
+    /// Makes `kinds` startable: checks the `accord` binary, installs a missing
+    /// `node_modules` with `npm ci` from the committed lockfile, builds the
+    /// samod relay (a no-op when up to date), and makes paths absolute (the JS
+    /// relays run with their own directory as working directory).
+    pub fn prepare(&mut self, kinds: &[Kind]) -> Result<(), LoadError> {
+        for &kind in kinds {
+            match kind {
+                Kind::Accord => {
+                    if !self.accord_bin.is_file() {
+                        return Err(LoadError::Setup(format!(
+                            "{} not found: build it with `cargo build --release -p accord-server --bins`",
+                            self.accord_bin.display()
+                        )));
+                    }
+                    self.accord_bin = std::fs::canonicalize(&self.accord_bin)?;
+                }
+                Kind::Js | Kind::Js25 => {
+                    let dir = if kind == Kind::Js {
+                        &mut self.js_dir
+                    } else {
+                        &mut self.js25_dir
+                    };
+                    *dir = std::fs::canonicalize(&*dir)?;
+                    if !dir.join("node_modules").is_dir() {
+                        run_setup(
+                            Command::new("npm")
+                                .args(["ci", "--no-audit", "--no-fund"])
+                                .current_dir(&*dir),
+                            &format!("npm ci in {}", dir.display()),
+                        )?;
+                    }
+                }
+                Kind::Samod => {
+                    self.samod_dir = std::fs::canonicalize(&self.samod_dir)?;
+                    std::fs::create_dir_all(&self.samod_target_dir)?;
+                    self.samod_target_dir = std::fs::canonicalize(&self.samod_target_dir)?;
+                    run_setup(
+                        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                            .args(["build", "--release", "--locked", "--manifest-path"])
+                            .arg(self.samod_dir.join("Cargo.toml"))
+                            .arg("--target-dir")
+                            .arg(&self.samod_target_dir),
+                        "building the samod relay",
+                    )?;
+                }
+            }
         }
-        if !self.js_dir.join("node_modules").is_dir() {
-            return Err(LoadError::Setup(format!(
-                "{}/node_modules missing: run `npm ci` there",
-                self.js_dir.display()
-            )));
-        }
-        self.accord_bin = std::fs::canonicalize(&self.accord_bin)?;
-        self.js_dir = std::fs::canonicalize(&self.js_dir)?;
         Ok(())
+    }
+
+    fn samod_bin(&self) -> PathBuf {
+        self.samod_target_dir
+            .join("release")
+            .join("accord-bench-samod-relay")
+    }
+}
+
+/// Runs a setup command with its output on our stderr.
+fn run_setup(command: &mut Command, what: &str) -> Result<(), LoadError> {
+    eprintln!("[accord-load] {what}");
+    let status = command
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .status()
+        .map_err(|e| LoadError::Setup(format!("{what}: {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(LoadError::Setup(format!("{what} failed ({status})")))
     }
 }
 
@@ -118,13 +203,24 @@ impl RelayProcess {
                     .env("RUST_LOG", "warn");
                 c
             }
-            Kind::Js => {
-                let script = launcher.js_dir.join("server.mjs");
+            Kind::Js | Kind::Js25 => {
+                let dir = if kind == Kind::Js {
+                    &launcher.js_dir
+                } else {
+                    &launcher.js25_dir
+                };
                 let mut c = Command::new(&launcher.node);
-                c.arg(script)
-                    .current_dir(&launcher.js_dir)
+                c.arg(dir.join("server.mjs"))
+                    .current_dir(dir)
                     .env("DATA_DIR", data_dir.join("db"))
                     .env("PORT", "0");
+                c
+            }
+            Kind::Samod => {
+                let mut c = Command::new(launcher.samod_bin());
+                c.env("DATA_DIR", data_dir.join("db"))
+                    .env("PORT", "0")
+                    .env("RUST_LOG", "warn");
                 c
             }
         };
@@ -186,7 +282,7 @@ impl RelayProcess {
     /// back in with [`Self::set_token`] after a restart).
     pub async fn sync_url(&mut self) -> Result<String, LoadError> {
         match self.kind {
-            Kind::Js => {
+            Kind::Js | Kind::Js25 | Kind::Samod => {
                 let url = format!("ws://{}", self.http.trim_start_matches("http://"));
                 wait_until_serving(&url).await?;
                 Ok(url)
@@ -249,7 +345,7 @@ impl RelayProcess {
 
 /// Retries a join/peer handshake until it succeeds (at most ~10 s).
 ///
-/// The JS server prints its address before its repo has finished starting: a
+/// The JS servers print its address before its repo has finished starting: a
 /// peer that joins in the first milliseconds has its socket closed with no
 /// reply (the repo's storage id is still being read), so wait it out.
 async fn wait_until_serving(url: &str) -> Result<(), LoadError> {

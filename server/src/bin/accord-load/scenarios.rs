@@ -55,7 +55,7 @@ fn footprint(dir: &Path) -> (u64, u64) {
 
 /// Waits until the JS server's store has not changed for a second.
 async fn settle_before_stop(kind: Kind, dir: &ScratchDir) {
-    if kind != Kind::Js {
+    if !kind.stores_after_ack() {
         return;
     }
     let deadline = Instant::now() + JS_SAVE_SETTLE;

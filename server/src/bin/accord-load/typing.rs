@@ -86,6 +86,15 @@ pub struct TypingReport {
     pub machine_busy_percent: f64,
     /// 1-minute load average when typing ended.
     pub load_average: f64,
+    /// CPU-seconds (user + system) the relay process and its children used
+    /// from the start of typing until every reader was done.
+    pub relay_cpu_secs: Option<f64>,
+    /// Other peers each change is delivered to (the document's other typists
+    /// and its reader).
+    pub fan_out: usize,
+    /// `relay_cpu_secs` per change delivered, in µs (each change once, with
+    /// its fan-out to `fan_out` peers included).
+    pub relay_us_per_change: Option<f64>,
 }
 
 /// One document under load.
@@ -280,6 +289,7 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
     let setup_secs = setup_started.elapsed().as_secs_f64();
 
     let relay_monitor = config.relay_pid.map(Monitor::start).transpose()?;
+    let relay_ticks_start = config.relay_pid.map(procstat::tree_cpu_ticks).transpose()?;
     let self_monitor = Monitor::start(std::process::id())?;
     let machine_start = procstat::machine_jiffies()?;
     let period = Duration::from_secs_f64(1.0 / config.rate);
@@ -335,6 +345,11 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
         latencies.extend(arrivals.seen);
         latencies.extend(arrivals.missing);
     }
+    // Every reader is done: what the relay did for these changes is counted.
+    let relay_ticks = match (config.relay_pid, relay_ticks_start) {
+        (Some(pid), Some(start)) => Some(procstat::tree_cpu_ticks(pid)?.saturating_sub(start)),
+        _ => None,
+    };
     for doc in &docs {
         for client in doc.typists.iter().chain(std::iter::once(&doc.reader)) {
             client.disconnect();
@@ -347,6 +362,7 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
     latencies.sort_unstable();
     let delivered = written.saturating_sub(undelivered);
     let duration_secs = config.duration.as_secs_f64();
+    let relay_cpu_secs = relay_ticks.map(|t| t as f64 / procstat::clock_ticks_per_second() as f64);
     Ok(TypingReport {
         docs: config.docs,
         typists: config.docs * config.typists_per_doc,
@@ -365,5 +381,10 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
         load_generator,
         machine_busy_percent,
         load_average,
+        relay_cpu_secs,
+        fan_out: config.typists_per_doc,
+        relay_us_per_change: relay_cpu_secs
+            .filter(|_| delivered > 0)
+            .map(|s| s * 1e6 / delivered as f64),
     })
 }
