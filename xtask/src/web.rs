@@ -147,6 +147,12 @@ pub fn build_web(workspace_root: &Path, release: bool) -> anyhow::Result<PathBuf
     ]);
     if release {
         build.args(["--profile", "wasm-release"]);
+        // Leptos then erases the types of component views: one copy of the
+        // rendering code instead of one per view type (a smaller module).
+        build.env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+            "--cfg erase_components",
+        );
     }
     run(&mut build)?;
 
