@@ -89,6 +89,50 @@ impl ActionSource {
     }
 }
 
+impl ActionSource {
+    /// The live meeting or review map that holds the actions.
+    fn parent<R: ReadDoc>(self, doc: &R) -> Result<ObjId, OpError> {
+        match self {
+            Self::Meeting(meeting) => items::require(doc, Collection::Meetings, meeting),
+            Self::Review(review) => items::require(doc, Collection::Reviews, review),
+        }
+    }
+}
+
+/// Adds an action item to the meeting or review `source`.
+pub fn add<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    source: ActionSource,
+    id: ItemId,
+    new: &NewAction,
+) -> Result<(), OpError> {
+    let parent = source.parent(tx)?;
+    add_action_in(tx, &parent, id, new)
+}
+
+/// Edits an action item of `source`, field by field.
+pub fn update<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    source: ActionSource,
+    id: ItemId,
+    patch: &ActionPatch,
+) -> Result<(), OpError> {
+    let parent = source.parent(tx)?;
+    update_action_in(tx, &parent, id, patch)
+}
+
+/// Marks an action item of `source` done (at `now`) or not done.
+pub fn set_done<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    source: ActionSource,
+    id: ItemId,
+    done: bool,
+    now: u64,
+) -> Result<(), OpError> {
+    let parent = source.parent(tx)?;
+    set_action_done_in(tx, &parent, id, done, now)
+}
+
 /// An action item with where it came from, for the one list of actions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionRef {

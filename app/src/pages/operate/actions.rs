@@ -2,71 +2,17 @@
 //! due date, done; overdue highlighted) and the form that adds one. The
 //! model keeps each action in the meeting or review that produced it.
 
-use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
-use accord_shared::model::actions::{ActionItem, ActionPatch, ActionSource, NewAction};
+use accord_shared::model::MemberId;
+use accord_shared::model::actions::{self, ActionItem, ActionPatch, ActionSource, NewAction};
 use accord_shared::model::boards::convert::ItemLink;
-use accord_shared::model::meetings;
 use accord_shared::model::members::Member;
-use accord_shared::model::{Collection, ItemId, MemberId, OpError, reviews};
 use leptos::prelude::*;
 
 use super::{Drafts, member_options};
 use crate::components::form::{InlineError, feedback};
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date};
 use crate::pages::boards::source::FromNote;
-
-/// What an action item belongs to: a meeting or a review (the model keeps
-/// each action in the item that produced it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActionHost {
-    /// A meeting.
-    Meeting(ItemId),
-    /// A review.
-    Review(ItemId),
-}
-
-impl ActionHost {
-    fn add(self, tx: &mut Transaction<'_>, id: ItemId, new: &NewAction) -> Result<(), OpError> {
-        match self {
-            Self::Meeting(m) => meetings::add_action(tx, m, id, new),
-            Self::Review(r) => reviews::add_action(tx, r, id, new),
-        }
-    }
-
-    fn update(
-        self,
-        tx: &mut Transaction<'_>,
-        id: ItemId,
-        patch: &ActionPatch,
-    ) -> Result<(), OpError> {
-        match self {
-            Self::Meeting(m) => meetings::update_action(tx, m, id, patch),
-            Self::Review(r) => reviews::update_action(tx, r, id, patch),
-        }
-    }
-
-    fn set_done(
-        self,
-        tx: &mut Transaction<'_>,
-        id: ItemId,
-        done: bool,
-        now: u64,
-    ) -> Result<(), OpError> {
-        match self {
-            Self::Meeting(m) => meetings::set_action_done(tx, m, id, done, now),
-            Self::Review(r) => reviews::set_action_done(tx, r, id, done, now),
-        }
-    }
-
-    /// The collection holding this host's action items.
-    fn collection(self) -> Collection {
-        match self {
-            Self::Meeting(meeting) => Collection::MeetingActions { meeting },
-            Self::Review(review) => Collection::ReviewActions { review },
-        }
-    }
-}
 
 /// The member id chosen in an owner `<select>` (empty: nobody).
 fn chosen_member(value: &str) -> Option<MemberId> {
@@ -80,7 +26,7 @@ pub fn ActionRow(
     /// The partnership.
     id: DocumentId,
     /// The meeting or review holding the action.
-    host: ActionHost,
+    host: ActionSource,
     /// The action item.
     action: ActionItem,
     /// Every member, for the owner choice.
@@ -91,14 +37,14 @@ pub fn ActionRow(
     let aid = action.id;
     let error = feedback();
     let update = move |patch: ActionPatch| {
-        apply_into(error, &id, |tx| host.update(tx, aid, &patch));
+        apply_into(error, &id, |tx| actions::update(tx, host, aid, &patch));
     };
     let overdue = action.is_overdue(now);
     let done = action.done;
     let link = ItemLink::Action {
         source: match host {
-            ActionHost::Meeting(m) => ActionSource::Meeting(m),
-            ActionHost::Review(r) => ActionSource::Review(r),
+            ActionSource::Meeting(m) => ActionSource::Meeting(m),
+            ActionSource::Review(r) => ActionSource::Review(r),
         },
         id: aid,
     };
@@ -108,7 +54,7 @@ pub fn ActionRow(
                 <input type="checkbox" data-testid="action-done" aria-label="Done" prop:checked=done
                     on:change=move |ev| {
                         let checked = event_target_checked(&ev);
-                        apply_into(error, &id, |tx| host.set_done(tx, aid, checked, edit::now()));
+                        apply_into(error, &id, |tx| actions::set_done(tx, host, aid, checked, edit::now()));
                     }/>
                 <input type="text" class="grow" data-testid="action-title" aria-label="Action item"
                     prop:value=action.title.clone()
@@ -146,14 +92,14 @@ pub fn NewActionForm(
     /// The partnership.
     id: DocumentId,
     /// The meeting or review to add the action to.
-    host: ActionHost,
+    host: ActionSource,
     /// Every member, for the owner choice.
     members: Vec<Member>,
 ) -> impl IntoView {
     let error = feedback();
     let key = match host {
-        ActionHost::Meeting(m) => format!("meeting:{m}"),
-        ActionHost::Review(r) => format!("review:{r}"),
+        ActionSource::Meeting(m) => format!("meeting:{m}"),
+        ActionSource::Review(r) => format!("review:{r}"),
     };
     let title = Drafts::field(format!("action-title:{key}"), String::new);
     let owner = Drafts::field(format!("action-owner:{key}"), String::new);
@@ -169,7 +115,7 @@ pub fn NewActionForm(
                 owner: chosen_member(&owner.get_untracked()),
                 due: parse_date("due date", &due.get_untracked())?,
             };
-            host.add(tx, item, &new)
+            actions::add(tx, host, item, &new)
         });
         if made {
             title.set(String::new());

@@ -15,7 +15,9 @@ use accord_shared::model::{Collection, ItemId, OpError, overview};
 use accord_shared::text::Splice;
 use leptos::prelude::*;
 
-use super::actions::{ActionHost, ActionRow, NewActionForm};
+use accord_shared::model::actions::ActionSource;
+
+use super::actions::{ActionRow, NewActionForm};
 use super::{Drafts, format_date_time, format_time, member_name, parse_time};
 use crate::browser;
 use crate::components::form::{InlineError, feedback};
@@ -307,7 +309,7 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
             <h4>{format!("Action items ({open} open)")}</h4>
             <ul class="plain actions">
                 {list.into_iter().map(|action| view! {
-                    <ActionRow id=id host=ActionHost::Meeting(mid) action=action members=members.clone() now=now/>
+                    <ActionRow id=id host=ActionSource::Meeting(mid) action=action members=members.clone() now=now/>
                 }).collect_view()}
             </ul>
         })
@@ -324,7 +326,7 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
                 placeholder="What was discussed" rows=5/>
             {move || decisions.get().map(|m| view! { <Decisions id=id meeting=m members=members.get()/> })}
             {action_rows}
-            {move || view! { <NewActionForm id=id host=ActionHost::Meeting(mid) members=members.get()/> }}
+            {move || view! { <NewActionForm id=id host=ActionSource::Meeting(mid) members=members.get()/> }}
         </li>
     }
 }

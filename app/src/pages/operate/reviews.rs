@@ -12,7 +12,9 @@ use accord_shared::model::{Collection, DAY_MS, ItemId, OpError};
 use accord_shared::text::Splice;
 use leptos::prelude::*;
 
-use super::actions::{ActionHost, ActionRow, NewActionForm};
+use accord_shared::model::actions::ActionSource;
+
+use super::actions::{ActionRow, NewActionForm};
 use crate::components::form::{InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::live_text::LiveTextArea;
@@ -180,7 +182,7 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
             .get()
             .into_iter()
             .map(|action| view! {
-                <ActionRow id=id host=ActionHost::Review(rid) action=action members=members.clone() now=now/>
+                <ActionRow id=id host=ActionSource::Review(rid) action=action members=members.clone() now=now/>
             })
             .collect_view()
     };
@@ -201,7 +203,7 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
             {celebration}
             <h4>"Actions"</h4>
             <ul class="plain actions">{action_rows}</ul>
-            {move || view! { <NewActionForm id=id host=ActionHost::Review(rid) members=members.get()/> }}
+            {move || view! { <NewActionForm id=id host=ActionSource::Review(rid) members=members.get()/> }}
         </li>
     }
 }

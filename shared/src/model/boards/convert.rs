@@ -7,7 +7,7 @@
 //! ```
 //!
 //! [`convert_note`] creates the item with the ordinary operation of its
-//! module ([`meetings::add_action`], [`reviews::add_action`],
+//! module ([`actions::add`],
 //! [`risks::add`], [`objectives::add`], [`conflicts::raise`]) — so it is
 //! validated exactly as if typed in — then writes `source` on the item and
 //! `link` on the note, in the same transaction. The item's title is the
@@ -26,15 +26,13 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::{require, require_editor, require_note};
-use crate::model::actions::{ActionSource, NewAction};
+use crate::model::actions::{self, ActionSource, NewAction};
 use crate::model::conflicts::{self, NewConflict, Severity};
 use crate::model::error::OpError;
 use crate::model::fields::{child_map, get_str, get_text};
 use crate::model::ids::{ItemId, MemberId, PartyId};
 use crate::model::items::{self, Collection};
-use crate::model::meetings;
 use crate::model::objectives::{self, NewObjective};
-use crate::model::reviews;
 use crate::model::risks::{self, NewRisk};
 
 const LINK: &str = "link";
@@ -193,10 +191,7 @@ pub fn convert_note<T: Transactable + ReadDoc>(
                 owner: *owner,
                 due: *due,
             };
-            match into {
-                ActionSource::Meeting(m) => meetings::add_action(tx, *m, id, &new)?,
-                ActionSource::Review(r) => reviews::add_action(tx, *r, id, &new)?,
-            }
+            actions::add(tx, *into, id, &new)?;
             ItemLink::Action { source: *into, id }
         }
         Conversion::Risk {
