@@ -2,6 +2,7 @@
 //! SQLite (the default), PostgreSQL (`--store postgres://…`), or in memory
 //! (tests).
 
+mod columns;
 mod location;
 mod memory;
 pub mod migrations;

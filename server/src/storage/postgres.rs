@@ -44,8 +44,9 @@ use futures_util::TryStreamExt;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
+use super::columns::{hash32, millis, parse_document, parse_role, signed};
 use super::migrations::{self, MIGRATIONS, MIGRATIONS_TABLE};
-use super::records::{Device, Grant, Invite, Role};
+use super::records::{Device, Grant, Invite};
 use super::{
     AccessSnapshot, AccessStore, BackupRow, Committed, DocumentStore, DocumentWrite, SqliteStore,
     StorageError, StoredDocument,
@@ -405,30 +406,6 @@ async fn read_everything(pool: &Pool, rows: &RowSender) -> Result<(), StorageErr
     }
     tx.commit().await.map_err(pg)?;
     Ok(())
-}
-
-fn millis(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
-
-fn signed(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn parse_document(text: &str) -> Result<DocumentId, StorageError> {
-    text.parse()
-        .map_err(|e| StorageError::Corrupt(format!("document id {text:?}: {e}")))
-}
-
-fn parse_role(text: &str) -> Result<Role, StorageError> {
-    text.parse()
-        .map_err(|_| StorageError::Corrupt(format!("role {text:?}")))
-}
-
-fn hash32(bytes: Vec<u8>) -> Result<[u8; 32], StorageError> {
-    bytes
-        .try_into()
-        .map_err(|_| StorageError::Corrupt("hash is not 32 bytes".into()))
 }
 
 /// The (document, epoch) pairs of a batch this node still owns, locked

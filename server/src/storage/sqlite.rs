@@ -8,7 +8,8 @@ use accord_shared::engine::Write;
 use accord_shared::ids::DocumentId;
 use rusqlite::{Connection, params};
 
-use super::records::{Device, Grant, Invite, Role};
+use super::columns::{hash32, millis, parse_document, parse_role, signed};
+use super::records::{Device, Grant, Invite};
 use super::{
     AccessSnapshot, AccessStore, BackupRow, Committed, DocumentStore, DocumentWrite, StorageError,
     StoredDocument,
@@ -153,30 +154,6 @@ fn add_device_columns(conn: &Connection) -> Result<(), StorageError> {
 
 fn poisoned<T>(_: T) -> StorageError {
     StorageError::Unavailable("a previous storage operation panicked".into())
-}
-
-fn millis(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
-
-fn signed(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn parse_document(text: &str) -> Result<DocumentId, StorageError> {
-    text.parse()
-        .map_err(|e| StorageError::Corrupt(format!("document id {text:?}: {e}")))
-}
-
-fn parse_role(text: &str) -> Result<Role, StorageError> {
-    text.parse()
-        .map_err(|_| StorageError::Corrupt(format!("role {text:?}")))
-}
-
-fn hash32(bytes: Vec<u8>) -> Result<[u8; 32], StorageError> {
-    bytes
-        .try_into()
-        .map_err(|_| StorageError::Corrupt("hash is not 32 bytes".into()))
 }
 
 impl DocumentStore for SqliteStore {
@@ -510,6 +487,7 @@ fn insert_invite(conn: &Connection, invite: &Invite) -> Result<(), StorageError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::records::Role;
 
     #[test]
     fn devices_from_before_accounts_become_their_own_account() {
