@@ -33,3 +33,20 @@ pub fn InlineError(
         })
     }
 }
+
+/// Why a one-shot step (joining by invite, linking a device) failed, with
+/// the way back to the partnership list.
+#[component]
+pub fn FailedStep(
+    /// The one sentence saying why.
+    message: String,
+    /// The message's `data-testid`.
+    test_id: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="notice" role="alert">
+            <p data-testid=test_id>{message}</p>
+            <p><a href="#/">"Go to your partnerships"</a></p>
+        </div>
+    }
+}

@@ -453,10 +453,7 @@ pub fn LinkPage() -> impl IntoView {
                     <p class="muted" data-testid="link-progress">"Linking…"</p>
                 }.into_any(),
                 LinkStep::Failed(text) => view! {
-                    <div class="notice" role="alert">
-                        <p data-testid="link-error">{text}</p>
-                        <p><a href="#/">"Go to your partnerships"</a></p>
-                    </div>
+                    <crate::components::form::FailedStep message=text test_id="link-error"/>
                 }.into_any(),
             }}
         </section>

@@ -164,10 +164,7 @@ pub fn JoinPage(
                     </form>
                 }.into_any(),
                 JoinStep::Failed(text) => view! {
-                    <div class="notice" role="alert">
-                        <p data-testid="join-error">{text}</p>
-                        <p><a href="#/">"Go to your partnerships"</a></p>
-                    </div>
+                    <crate::components::form::FailedStep message=text test_id="join-error"/>
                 }.into_any(),
             }}
         </section>
