@@ -10,6 +10,7 @@
 pub mod access;
 mod api;
 pub mod client;
+pub mod cluster;
 pub mod config;
 mod hub;
 mod listener;
@@ -63,6 +64,10 @@ pub struct AppState {
     web: Option<Arc<web_assets::WebApp>>,
     metrics_access: Arc<config::MetricsAccess>,
     peers: Arc<peers::PeerBindings>,
+    /// The documents' store (for [`AppState::join_cluster`]).
+    documents: Arc<dyn storage::DocumentStore>,
+    /// Set when this node forwards to, and accepts links from, other nodes.
+    cluster: Option<Arc<cluster::Cluster>>,
 }
 
 /// How often a relay on a shared store re-reads the access records that
@@ -77,26 +82,34 @@ fn spawn_access_refresh(access: Arc<AccessControl>, hub: hub::HubHandle) {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            let refreshing = access.clone();
-            let changes = match tokio::task::spawn_blocking(move || refreshing.refresh()).await {
-                Ok(Ok(changes)) => changes,
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, "re-reading access records failed; retrying");
-                    continue;
-                }
-                Err(_) => continue,
-            };
-            for (device, document) in changes.revoked {
-                hub.send(hub::HubInput::Revoked { device, document });
-            }
-            for device in changes.signed_out {
-                hub.send(hub::HubInput::SignedOut {
-                    device,
-                    reason: "this device signed out or was revoked (through another relay node)",
-                });
-            }
+            refresh_access(&access, &hub).await;
         }
     });
+}
+
+/// Re-reads the access records now and stops the sync of whatever was
+/// revoked meanwhile (through another node). Returns false when reading
+/// failed (the periodic refresh tries again).
+pub(crate) async fn refresh_access(access: &Arc<AccessControl>, hub: &hub::HubHandle) -> bool {
+    let refreshing = access.clone();
+    let changes = match tokio::task::spawn_blocking(move || refreshing.refresh()).await {
+        Ok(Ok(changes)) => changes,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "re-reading access records failed; retrying");
+            return false;
+        }
+        Err(_) => return false,
+    };
+    for (device, document) in changes.revoked {
+        hub.send(hub::HubInput::Revoked { device, document });
+    }
+    for device in changes.signed_out {
+        hub.send(hub::HubInput::SignedOut {
+            device,
+            reason: "this device signed out or was revoked (through another relay node)",
+        });
+    }
+    true
 }
 
 /// Why the relay could not start.
@@ -113,7 +126,14 @@ impl AppState {
     pub fn start(config: &Config, storage: Arc<dyn Storage>) -> Result<Self, StartError> {
         let access = Arc::new(AccessControl::load(storage.clone(), config.registration)?);
         let metrics = Arc::new(Metrics::default());
-        let suffix = access::secret::random_hex(8);
+        let shared_store = storage.lease_ttl_ms().is_some();
+        // Nodes sharing a store answer as one relay (see `cluster`): the
+        // same peer id, derived from the shared storage id.
+        let suffix = if shared_store {
+            config.storage_id.chars().take(64).collect()
+        } else {
+            access::secret::random_hex(8)
+        };
         let relay_peer: PeerId = format!("accord-relay-{suffix}")
             .parse()
             .expect("relay peer id is valid");
@@ -127,12 +147,11 @@ impl AppState {
             let (peer, metadata) = (relay_peer.clone(), relay_metadata.clone());
             Box::new(move || Engine::new(peer.clone(), metadata.clone(), engine_config.clone()))
         };
-        let shared_store = storage.lease_ttl_ms().is_some();
         let document_store: Arc<dyn storage::DocumentStore> = storage;
         let hub = hub::spawn(
             make_engine,
             access.clone(),
-            document_store,
+            document_store.clone(),
             metrics.clone(),
             Duration::from_secs(5),
             config.limits.hub_input_bytes,
@@ -151,7 +170,28 @@ impl AppState {
             web: web_assets::WebApp::choose(config.web_dir.clone()).map(Arc::new),
             metrics_access: Arc::new(config.metrics.clone()),
             peers: Arc::default(),
+            documents: document_store,
+            cluster: None,
         })
+    }
+
+    /// Makes this node forward clients' frames for documents other nodes
+    /// own, and accept such links from nodes presenting `secret`;
+    /// `link_url` (`ws://host:port`) is where the others reach this node.
+    /// Only for a shared store (`--store postgres://…`).
+    pub fn join_cluster(
+        &mut self,
+        secret: &str,
+        link_url: &str,
+    ) -> Result<(), cluster::ClusterError> {
+        let joined = cluster::Cluster::join(
+            secret,
+            link_url,
+            self.documents.clone(),
+            self.metrics.clone(),
+        )?;
+        self.cluster = Some(Arc::new(joined));
+        Ok(())
     }
 
     /// The access rules (for operator commands and tests).
@@ -174,6 +214,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     api::routes()
         .route("/sync", axum::routing::get(ws::upgrade))
+        .route(cluster::LINK_PATH, axum::routing::get(cluster::upgrade))
         .fallback(static_files::serve)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

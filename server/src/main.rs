@@ -115,6 +115,18 @@ struct ServeArgs {
     /// node dies, its documents wait this long for another node.
     #[arg(long, env = "ACCORD_LEASE_TTL_MS", default_value_t = accord_server::storage::DEFAULT_LEASE_TTL_MS)]
     lease_ttl_ms: u64,
+    /// With `--store postgres://…`: the secret every node of the cluster
+    /// shares (at least 16 characters). With it, a node forwards a client's
+    /// frames for documents another node owns to that node, and accepts
+    /// such links from the others; without it, clients must reach the
+    /// owner themselves.
+    #[arg(long, env = "ACCORD_CLUSTER_SECRET", hide_env_values = true)]
+    cluster_secret: Option<String>,
+    /// With `--cluster-secret`: the `ws://host:port` other nodes reach this
+    /// node at (default: `ws://` and the address it listens on, which must
+    /// then not be a wildcard such as 0.0.0.0).
+    #[arg(long, env = "ACCORD_ADVERTISE_URL")]
+    advertise_url: Option<String>,
     /// Milliseconds a client has to send request headers (and an idle
     /// kept-alive connection stays open; with TLS, also to finish the handshake).
     #[arg(long, env = "ACCORD_HEADER_READ_TIMEOUT_MS", default_value_t = Limits::default().header_read_timeout_ms)]
@@ -351,11 +363,32 @@ async fn serve(data_dir: &Path, location: &StoreLocation, args: ServeArgs) -> an
         (Some(cert), Some(key)) => Some(Tls::load(cert, key)?),
         _ => None,
     };
-    let state = AppState::start(&config, store.into_storage())?;
+    let shared = matches!(store, AnyStore::Postgres(_));
+    let mut state = AppState::start(&config, store.into_storage())?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;
+    match (&args.cluster_secret, shared) {
+        (Some(secret), true) => {
+            let link_url = match &args.advertise_url {
+                Some(url) => url.clone(),
+                None if address.ip().is_unspecified() => anyhow::bail!(
+                    "--cluster-secret needs --advertise-url when listening on {address}: \
+                     other nodes must know which address reaches this one"
+                ),
+                None => format!("ws://{address}"),
+            };
+            state
+                .join_cluster(secret, &link_url)
+                .context("joining the cluster")?;
+            tracing::info!(%link_url, "forwarding to and from other relay nodes");
+        }
+        (Some(_), false) => {
+            anyhow::bail!("--cluster-secret needs a shared store (--store postgres://…)")
+        }
+        (None, _) => {}
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%address, store = %location.describe(), "relay listening");
     println!("accord relay listening on {scheme}://{address}");

@@ -47,6 +47,17 @@ pub struct Metrics {
     pub ownership_lost: AtomicU64,
     /// Writes the store refused because another node owns the document now.
     pub ownership_fenced: AtomicU64,
+    /// Node links this node opened to forward a client's frames to an owner.
+    pub links_opened: AtomicU64,
+    /// Node links open now.
+    pub links_open: AtomicU64,
+    /// Node links that broke or could not be opened (their clients were
+    /// told to reconnect).
+    pub links_broken: AtomicU64,
+    /// Client messages forwarded to the owning node.
+    pub forwarded_to_owner: AtomicU64,
+    /// Owner messages forwarded back to this node's clients.
+    pub forwarded_from_owner: AtomicU64,
 }
 
 impl Metrics {
@@ -163,6 +174,36 @@ impl Metrics {
                 "counter",
                 "Writes refused because another node owns the document now.",
                 &self.ownership_fenced,
+            ),
+            (
+                "accord_links_opened_total",
+                "counter",
+                "Node links opened to forward clients' frames to owners.",
+                &self.links_opened,
+            ),
+            (
+                "accord_links_open",
+                "gauge",
+                "Node links open now.",
+                &self.links_open,
+            ),
+            (
+                "accord_links_broken_total",
+                "counter",
+                "Node links that broke or could not be opened.",
+                &self.links_broken,
+            ),
+            (
+                "accord_forwarded_to_owner_total",
+                "counter",
+                "Client messages forwarded to the owning node.",
+                &self.forwarded_to_owner,
+            ),
+            (
+                "accord_forwarded_from_owner_total",
+                "counter",
+                "Owner messages forwarded back to this node's clients.",
+                &self.forwarded_from_owner,
             ),
         ] {
             line(name, kind, help, get(value).to_string());

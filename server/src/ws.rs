@@ -78,8 +78,20 @@ pub(crate) async fn upgrade(
         .on_upgrade(move |socket| async move {
             // The socket keeps its place under the connection cap until it closes.
             let _slot = slot;
-            Connection::run(socket, state, device).await;
+            Connection::run(socket, state, device, false).await;
         })
+}
+
+/// Serves a node link (already authenticated by [`crate::cluster::upgrade`])
+/// as a connection of `device`: the same handshake, limits and access
+/// checks as a client's, without forwarding further.
+pub(crate) fn serve_link(ws: WebSocketUpgrade, state: AppState, device: String) -> Response {
+    let max = state.limits.max_frame_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .read_buffer_size(CONNECTION_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| Connection::run(socket, state, device, true))
 }
 
 /// Token bucket for the per-connection message rate.
@@ -140,6 +152,9 @@ enum Refusal {
     Access(String),
     #[error("dropped: the messages queued for this client passed the relay's send budget")]
     NotReading,
+    /// A node link broke or could not be opened (the reason says to reconnect).
+    #[error("{0}")]
+    Link(String),
 }
 
 struct Connection {
@@ -151,10 +166,18 @@ struct Connection {
     budget: RateBudget,
     /// Signalled by the hub when this client's outbox is full.
     drop_signal: Arc<Notify>,
+    /// Links to the nodes that own some of this client's documents (in a
+    /// cluster, for clients' own connections).
+    links: Option<crate::cluster::Links>,
+    /// Documents whose access was re-read from the shared store after a
+    /// miss (a grant made through another node moments ago).
+    refreshed: HashSet<DocumentId>,
 }
 
 impl Connection {
-    async fn run(socket: WebSocket, state: AppState, device: String) {
+    /// Serves one socket of `device`; `link` when it is a node link from
+    /// another relay node (which never forwards further).
+    async fn run(socket: WebSocket, state: AppState, device: String, link: bool) {
         let id = state.next_connection.fetch_add(1, Ordering::Relaxed);
         let metrics = state.metrics.clone();
         Metrics::inc(&metrics.connections_total);
@@ -166,6 +189,19 @@ impl Connection {
             metrics.clone(),
         );
         let sender = tokio::spawn(send_loop(sink, outgoing, metrics.clone()));
+        let drop_signal = Arc::new(Notify::new());
+        let (links, link_closed) = match state.cluster.clone().filter(|_| !link) {
+            Some(cluster) => {
+                let (links, closed) = crate::cluster::Links::new(
+                    cluster,
+                    device.clone(),
+                    outbox.clone(),
+                    drop_signal.clone(),
+                );
+                (Some(links), Some(closed))
+            }
+            None => (None, None),
+        };
         let mut connection = Self {
             budget: RateBudget::new(state.limits.max_messages_per_second),
             state,
@@ -173,9 +209,11 @@ impl Connection {
             id,
             outbox,
             documents: HashSet::new(),
-            drop_signal: Arc::new(Notify::new()),
+            drop_signal,
+            links,
+            refreshed: HashSet::new(),
         };
-        let outcome = connection.session(&mut stream).await;
+        let outcome = connection.session(&mut stream, link_closed).await;
         match outcome {
             Err((peer, refusal @ Refusal::NotReading)) => {
                 // Its outbox is full, so nothing more can be queued: close
@@ -211,6 +249,7 @@ impl Connection {
     async fn session(
         &mut self,
         stream: &mut futures_util::stream::SplitStream<WebSocket>,
+        link_closed: Option<crate::cluster::LinkClosed>,
     ) -> Result<(), (Option<PeerId>, Refusal)> {
         let timeout = Duration::from_millis(self.state.limits.handshake_timeout_ms);
         let first = match tokio::time::timeout(timeout, self.next_message(stream)).await {
@@ -243,6 +282,9 @@ impl Connection {
             metadata: Some(self.state.relay_metadata.clone()),
         };
         let _ = self.outbox.try_send(Outbound::Frame(answer));
+        if let Some(links) = &mut self.links {
+            links.joined(peer.clone(), metadata.clone());
+        }
         self.state.hub.send(HubInput::Connected {
             conn: self.id,
             peer: peer.clone(),
@@ -255,6 +297,7 @@ impl Connection {
         let result = tokio::select! {
             result = self.serve(stream, &peer) => result,
             () = drop_signal.notified() => Err(Refusal::NotReading),
+            reason = link_broke(link_closed) => Err(Refusal::Link(reason)),
         };
         self.state.hub.send(HubInput::Disconnected {
             conn: self.id,
@@ -329,7 +372,16 @@ impl Connection {
                 self.state.limits.max_documents_per_connection,
             ));
         }
-        match self.state.access.check(&self.device, &document) {
+        let mut access = self.state.access.check(&self.device, &document);
+        if self.state.cluster.is_some()
+            && !matches!(access, DocumentAccess::Granted(_))
+            && self.refreshed.insert(document)
+        {
+            // Another node may have granted or claimed it a moment ago.
+            crate::refresh_access(&self.state.access, &self.state.hub).await;
+            access = self.state.access.check(&self.device, &document);
+        }
+        match access {
             DocumentAccess::Granted(_) => {}
             DocumentAccess::Unclaimed if matches!(message, Message::Sync(_)) => {
                 // Claiming writes to storage: off the async threads.
@@ -357,8 +409,28 @@ impl Connection {
                 return Ok(());
             }
         }
+        let message = match &mut self.links {
+            Some(links) => match links.route(document, message).await {
+                Ok(Some(local)) => local,
+                Ok(None) => return Ok(()),
+                Err(reason) => return Err(Refusal::Link(reason)),
+            },
+            None => message,
+        };
         self.state.hub.forward(self.id, peer.clone(), message).await;
         Ok(())
+    }
+}
+
+/// Resolves with the reason when one of the connection's node links
+/// breaks; never without links.
+async fn link_broke(closed: Option<crate::cluster::LinkClosed>) -> String {
+    match closed {
+        Some(mut closed) => match closed.recv().await {
+            Some(reason) => reason,
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
     }
 }
 

@@ -1,8 +1,7 @@
 //! Several relay processes on one PostgreSQL database: one owner per
-//! document, leases, fenced commits. (Forwarding between nodes, access
-//! changes across nodes and drain are not built yet: each test registers
-//! its devices before starting the second node, and a client talks to the
-//! node that owns its document.)
+//! document, leases, fenced commits, and (with `--cluster-secret`) any node
+//! serving any client by forwarding to the owner over a node link. Tests
+//! started with [`node`] run without links: a client must reach the owner.
 
 use std::time::Duration;
 
@@ -17,6 +16,78 @@ const LEASE_MS: u64 = 1_500;
 
 fn node(url: &str) -> Relay {
     Relay::start_on_postgres(url, &["--lease-ttl-ms", &LEASE_MS.to_string()])
+}
+
+/// The secret the linked test nodes share.
+const SECRET: &str = "cluster-test-secret-0123456789";
+
+/// A node that forwards to, and accepts links from, the other linked nodes.
+fn linked(url: &str) -> Relay {
+    Relay::start_on_postgres(
+        url,
+        &[
+            "--lease-ttl-ms",
+            &LEASE_MS.to_string(),
+            "--cluster-secret",
+            SECRET,
+        ],
+    )
+}
+
+/// The node id a relay keeps in its data directory.
+fn node_id(relay: &Relay) -> String {
+    std::fs::read_to_string(relay.data_dir().join("node-id"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// The node holding a valid lease on `id` (empty when none).
+fn owner_of(url: &str, id: DocumentId) -> String {
+    let name = url.rsplit('/').next().unwrap();
+    accord_testpg::Cluster::shared()
+        .psql(
+            name,
+            &format!(
+                "SELECT node_id FROM document_owner WHERE document = '{id}' AND lease_until > now()"
+            ),
+        )
+        .unwrap()
+}
+
+/// Connects `device` to `relay` until the client finds `id` (a dead
+/// owner's lease has to lapse first; clients retry as they would against a
+/// load balancer).
+async fn find_retrying(
+    relay: &Relay,
+    device: &crate::helpers::Device,
+    id: DocumentId,
+) -> accord_server::client::Client {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let client = relay.client(device).await;
+        if client.find(id, Duration::from_secs(2)).await.is_ok() {
+            return client;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{id} never became available on {}",
+            relay.addr
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Waits until every node in `nodes` knows `device` (access records reach
+/// other nodes within about a second).
+fn known_everywhere(nodes: &[&Relay], device: &crate::helpers::Device) {
+    for relay in nodes {
+        eventually(
+            "the node knows the device",
+            || relay.api("GET", "/api/me", Some(&device.token), None),
+            200,
+        );
+    }
 }
 
 /// Every change hash in `hashes` is in `reader`'s copy of `id`.
@@ -294,4 +365,257 @@ async fn sigterm_hands_the_owners_documents_to_another_node_at_once() {
     let reader = b.client(&device).await;
     reader.find(id, WAIT).await.unwrap();
     assert_eq!(content(&reader, id)["n"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_spread_over_three_nodes_converge_with_one_owner_per_document() {
+    let url = crate::postgres::database();
+    let nodes = [linked(&url), linked(&url), linked(&url)];
+    let device = nodes[0].register("member");
+    known_everywhere(&[&nodes[1], &nodes[2]], &device);
+    // One document created on each node, so each has a different owner.
+    let mut documents = Vec::new();
+    let mut creators = Vec::new();
+    for (n, relay) in nodes.iter().enumerate() {
+        let creator = relay.client(&device).await;
+        let id = creator
+            .create(|tx| tx.put(ROOT, "created_on", n as i64))
+            .unwrap();
+        creator.wait_synced(id, WAIT).await.unwrap();
+        documents.push(id);
+        creators.push(creator);
+    }
+    // Two more clients per node, each opening every document and writing
+    // its own key in each.
+    let mut clients = Vec::new();
+    for relay in &nodes {
+        for _ in 0..2 {
+            clients.push(relay.client(&device).await);
+        }
+    }
+    for (c, client) in clients.iter().enumerate() {
+        for id in &documents {
+            client.find(*id, WAIT).await.unwrap();
+            client
+                .change(*id, |tx| tx.put(ROOT, format!("client{c}"), c as i64))
+                .unwrap();
+        }
+    }
+    for id in &documents {
+        for client in &clients {
+            client.wait_synced(*id, WAIT).await.unwrap();
+        }
+        let all: Vec<&accord_server::client::Client> = clients.iter().collect();
+        crate::helpers::converge(&all, *id).await;
+        let doc = content(&clients[0], *id);
+        for c in 0..clients.len() {
+            assert_eq!(doc[format!("client{c}")], c as i64, "{doc}");
+        }
+    }
+    // Exactly one owner each: the node the document was created on.
+    for (n, id) in documents.iter().enumerate() {
+        assert_eq!(owner_of(&url, *id), node_id(&nodes[n]));
+    }
+    for relay in &nodes {
+        assert_eq!(relay.metric("accord_documents_owned"), 1);
+        assert!(relay.metric("accord_forwarded_to_owner_total") > 0);
+        assert!(relay.metric("accord_forwarded_from_owner_total") > 0);
+    }
+    // Presence crosses nodes: an ephemeral message from a client on the
+    // first node reaches a client on the third about the second's document.
+    clients[0].broadcast(documents[1], b"caret".to_vec());
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if clients[5]
+            .take_ephemeral()
+            .iter()
+            .any(|m| m.document_id == documents[1] && m.data == b"caret")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the ephemeral message never crossed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_through_b_to_a_document_a_owns_reaches_c_and_survives_kill_9_of_a() {
+    let url = crate::postgres::database();
+    let mut a = linked(&url);
+    let (b, c) = (linked(&url), linked(&url));
+    let owner = a.register("owner");
+    known_everywhere(&[&b, &c], &owner);
+    let creator = a.client(&owner).await;
+    let id = creator.create(|tx| tx.put(ROOT, "n", 0)).unwrap();
+    creator.wait_synced(id, WAIT).await.unwrap();
+    assert_eq!(owner_of(&url, id), node_id(&a));
+    // A guest registered and granted through node b (node a learns of it
+    // from the store when the guest's frames arrive).
+    let guest = b.register("guest");
+    known_everywhere(&[&a], &guest);
+    let code = a.invite(&owner, id, "editor", "Beta", 3600, 1);
+    let redeem = serde_json::json!({ "code": code });
+    eventually(
+        "node b redeems the invite",
+        || {
+            b.api(
+                "POST",
+                "/api/invites/redeem",
+                Some(&guest.token),
+                Some(&redeem),
+            )
+        },
+        200,
+    );
+
+    let writer = b.client(&guest).await;
+    writer.find(id, WAIT).await.unwrap();
+    let relay = writer.relay_peer().unwrap();
+    assert_eq!(
+        Some(relay.clone()),
+        creator.relay_peer(),
+        "every node answers as the same relay"
+    );
+    for i in 1..=50i64 {
+        writer.change(id, |tx| tx.put(ROOT, "n", i)).unwrap();
+    }
+    writer.wait_synced(id, WAIT).await.unwrap();
+    let reader = c.client(&owner).await;
+    reader.find(id, WAIT).await.unwrap();
+    reader
+        .wait_heads(id, &writer.heads(id), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(content(&reader, id)["n"], 50);
+    assert_eq!(owner_of(&url, id), node_id(&a), "still one owner");
+    assert_eq!(b.metric("accord_documents_owned"), 0);
+    assert_eq!(c.metric("accord_documents_owned"), 0);
+
+    // More writes through b, then a dies mid-stream.
+    let mut acknowledged = writer.acknowledged_heads(id, &relay).unwrap();
+    for i in 51..=250i64 {
+        writer.change(id, |tx| tx.put(ROOT, "n", i)).unwrap();
+        if let Some(heads) = writer.acknowledged_heads(id, &relay) {
+            acknowledged = heads;
+        }
+        if i % 40 == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    a.kill9();
+    if let Some(heads) = writer.acknowledged_heads(id, &relay) {
+        acknowledged = heads;
+    }
+    // b tells its client to reconnect.
+    let reason = writer.wait_closed(WAIT).await.unwrap();
+    assert!(reason.contains("reconnect"), "{reason}");
+
+    // Once a's lease lapses, c serves the document: nothing a acknowledged
+    // (through b) is missing.
+    let fresh = find_retrying(&c, &owner, id).await;
+    assert_eq!(
+        missing(&fresh, id, &acknowledged),
+        0,
+        "acknowledged changes lost"
+    );
+    // The writer reconnects to b, which now forwards to c; its
+    // unacknowledged tail resyncs.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        writer.reconnect(&b.ws_url(&guest.token)).await.unwrap();
+        if writer.wait_synced(id, Duration::from_secs(3)).await.is_ok() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never resynced"
+        );
+    }
+    fresh.wait_heads(id, &writer.heads(id), WAIT).await.unwrap();
+    assert_eq!(content(&fresh, id)["n"], 250);
+    assert_eq!(owner_of(&url, id), node_id(&c));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_on_c_cuts_a_device_connected_through_b_to_a_document_a_owns() {
+    let url = crate::postgres::database();
+    let a = linked(&url);
+    let (b, c) = (linked(&url), linked(&url));
+    let owner = a.register("owner");
+    let owner_client = a.client(&owner).await;
+    let id = owner_client.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
+    owner_client.wait_synced(id, WAIT).await.unwrap();
+    let guest = a.register("guest");
+    known_everywhere(&[&b, &c], &owner);
+    known_everywhere(&[&b], &guest);
+    a.share(&owner, id, &guest, "editor", "Beta");
+    let guest_client = find_retrying(&b, &guest, id).await;
+    guest_client
+        .change(id, |tx| tx.put(ROOT, "guest", 1))
+        .unwrap();
+    guest_client.wait_synced(id, WAIT).await.unwrap();
+    owner_client
+        .wait_heads(id, &guest_client.heads(id), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(owner_of(&url, id), node_id(&a));
+
+    let revoke = format!("/api/documents/{id}/grants/{}", guest.id);
+    eventually(
+        "node c revokes",
+        || c.api("DELETE", &revoke, Some(&owner.token), None),
+        204,
+    );
+    // Wait until both a and b have dropped the grant.
+    for relay in [&a, &b] {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let (status, grants) = relay.api(
+                "GET",
+                &format!("/api/documents/{id}/grants"),
+                Some(&owner.token),
+                None,
+            );
+            assert_eq!(status, 200);
+            if grants.as_array().unwrap().len() == 1 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the revocation never arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Neither direction flows any more.
+    owner_client
+        .change(id, |tx| tx.put(ROOT, "round", 1))
+        .unwrap();
+    owner_client.wait_synced(id, WAIT).await.unwrap();
+    if guest_client.is_connected() {
+        let _ = guest_client.change(id, |tx| tx.put(ROOT, "guest", 2));
+    }
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(
+        content(&guest_client, id)["round"],
+        0,
+        "the revoked guest still receives"
+    );
+    let reader = find_retrying(&c, &owner, id).await;
+    reader
+        .wait_heads(id, &owner_client.heads(id), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        content(&reader, id)["guest"],
+        1,
+        "the revoked guest still writes"
+    );
+    // And a fresh connection of the guest through b is refused the document.
+    let again = b.client(&guest).await;
+    assert!(again.find(id, Duration::from_secs(3)).await.is_err());
 }

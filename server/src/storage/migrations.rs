@@ -100,6 +100,17 @@ ALTER TABLE devices ADD COLUMN last_seen bigint NOT NULL DEFAULT 0;
 ALTER TABLE devices ADD COLUMN revoked_at bigint NOT NULL DEFAULT 0;
 ",
     },
+    Migration {
+        version: 4,
+        description: "relay nodes: the internal URL each node forwards clients' frames through",
+        sql: "
+CREATE TABLE nodes (
+    node_id text PRIMARY KEY,
+    link_url text NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now()
+);
+",
+    },
 ];
 
 /// Why a database's schema cannot be used.

@@ -120,6 +120,30 @@ pub trait DocumentStore: Send + Sync {
     fn release(&self, _document: &DocumentId, _epoch: u64) -> Result<(), StorageError> {
         Ok(())
     }
+    /// Records the internal URL other nodes reach this node at (see
+    /// [`DocumentStore::route`]).
+    fn advertise(&self, _link_url: &str) -> Result<(), StorageError> {
+        Ok(())
+    }
+    /// Where a client's frames for `document` go: another live node that
+    /// holds its lease, or this node (nobody holds it, or this node does).
+    fn route(&self, _document: &DocumentId) -> Result<Route, StorageError> {
+        Ok(Route::Local)
+    }
+}
+
+/// Which node serves a document (see [`DocumentStore::route`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// This node (it owns the document, or may take it).
+    Local,
+    /// Another node holds a valid lease.
+    Remote {
+        /// Its node id.
+        node: String,
+        /// Its advertised internal URL; `None` when it advertised none.
+        link_url: Option<String>,
+    },
 }
 
 /// One row of a backup, in the order a backup streams them.

@@ -48,8 +48,8 @@ use super::columns::{hash32, millis, parse_document, parse_role, signed};
 use super::migrations::{self, MIGRATIONS, MIGRATIONS_TABLE};
 use super::records::{Device, Grant, Invite};
 use super::{
-    AccessSnapshot, AccessStore, BackupRow, Committed, DocumentStore, DocumentWrite, SqliteStore,
-    StorageError, StoredDocument,
+    AccessSnapshot, AccessStore, BackupRow, Committed, DocumentStore, DocumentWrite, Route,
+    SqliteStore, StorageError, StoredDocument,
 };
 
 /// Most pooled connections per relay process.
@@ -594,6 +594,46 @@ impl DocumentStore for PostgresStore {
                 .await
                 .map_err(pg)?;
             Ok(())
+        })
+    }
+
+    fn advertise(&self, link_url: &str) -> Result<(), StorageError> {
+        let (node, url) = (self.node_id.clone(), link_url.to_owned());
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .execute(
+                    "INSERT INTO nodes (node_id, link_url) VALUES ($1, $2)
+                     ON CONFLICT (node_id) DO UPDATE
+                     SET link_url = EXCLUDED.link_url, started_at = now()",
+                    &[&node, &url],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn route(&self, document: &DocumentId) -> Result<Route, StorageError> {
+        let (id, node) = (document.to_string(), self.node_id.clone());
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let owner = client
+                .query_opt(
+                    "SELECT o.node_id, n.link_url FROM document_owner o
+                     LEFT JOIN nodes n ON n.node_id = o.node_id
+                     WHERE o.document = $1 AND o.node_id <> $2 AND o.lease_until > now()",
+                    &[&id, &node],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(match owner {
+                None => Route::Local,
+                Some(row) => Route::Remote {
+                    node: row.get(0),
+                    link_url: row.get(1),
+                },
+            })
         })
     }
 
