@@ -619,3 +619,57 @@ async fn a_revocation_on_c_cuts_a_device_connected_through_b_to_a_document_a_own
     let again = b.client(&guest).await;
     assert!(again.find(id, Duration::from_secs(3)).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_js_clients_on_two_nodes_converge_on_a_document_one_of_them_owns() {
+    use crate::interop::{hex_heads, node as js};
+    let url = crate::postgres::database();
+    let (a, b) = (linked(&url), linked(&url));
+    let (alice, bob) = (a.register("alice"), a.register("bob"));
+    known_everywhere(&[&b], &alice);
+    known_everywhere(&[&b], &bob);
+    let native = a.client(&alice).await;
+    let id = native.create(|tx| tx.put(ROOT, "title", "on a")).unwrap();
+    native.wait_synced(id, WAIT).await.unwrap();
+    a.share(&alice, id, &bob, "editor", "Beta");
+    let doc_url = id.url();
+
+    // A stock client on b edits (forwarded to a, the owner); one on a edits.
+    let on_b = js(
+        "edit.mjs",
+        &[&b.ws_url(&bob.token), &doc_url, "from_b", "\"js on b\""],
+    )
+    .await
+    .ok("edit.mjs on b");
+    native
+        .wait_heads(id, &hex_heads(&on_b), WAIT)
+        .await
+        .unwrap();
+    let on_a = js(
+        "edit.mjs",
+        &[&a.ws_url(&alice.token), &doc_url, "from_a", "\"js on a\""],
+    )
+    .await
+    .ok("edit.mjs on a");
+    native
+        .wait_heads(id, &hex_heads(&on_a), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(owner_of(&url, id), node_id(&a));
+    assert!(b.metric("accord_forwarded_to_owner_total") > 0);
+    assert_eq!(on_a["doc"]["from_b"], "js on b", "a's client saw b's edit");
+
+    // Both nodes now give a stock client the same document and heads.
+    let found_b = js("find.mjs", &[&b.ws_url(&bob.token), &doc_url])
+        .await
+        .ok("find.mjs on b");
+    let found_a = js("find.mjs", &[&a.ws_url(&alice.token), &doc_url])
+        .await
+        .ok("find.mjs on a");
+    assert_eq!(found_a["doc"], found_b["doc"]);
+    assert_eq!(hex_heads(&found_a), hex_heads(&found_b));
+    assert_eq!(
+        found_b["doc"],
+        serde_json::json!({ "title": "on a", "from_b": "js on b", "from_a": "js on a" })
+    );
+}

@@ -38,7 +38,7 @@ fn js_dir() -> PathBuf {
 
 /// What a finished script printed.
 #[derive(Debug)]
-struct JsRun {
+pub(crate) struct JsRun {
     /// The exit code (`None` if killed by a signal).
     code: Option<i32>,
     /// Every stdout line, parsed as JSON.
@@ -49,7 +49,7 @@ struct JsRun {
 
 impl JsRun {
     /// The last JSON line, asserting the script succeeded.
-    fn ok(self, what: &str) -> Value {
+    pub(crate) fn ok(self, what: &str) -> Value {
         assert_eq!(
             self.code,
             Some(0),
@@ -65,7 +65,7 @@ impl JsRun {
 }
 
 /// Runs `node <script> <args…>` in the interop package, bounded by [`WAIT`].
-async fn node(script: &str, args: &[&str]) -> JsRun {
+pub(crate) async fn node(script: &str, args: &[&str]) -> JsRun {
     let dir = js_dir();
     let mut command = tokio::process::Command::new("node");
     command
@@ -112,7 +112,7 @@ fn url_id(result: &Value) -> DocumentId {
 }
 
 /// The Automerge change hashes in a script's result line (`"hexHeads"`), sorted.
-fn hex_heads(result: &Value) -> Vec<ChangeHash> {
+pub(crate) fn hex_heads(result: &Value) -> Vec<ChangeHash> {
     let mut heads: Vec<ChangeHash> = result["hexHeads"]
         .as_array()
         .unwrap_or_else(|| panic!("no hexHeads in {result}"))
