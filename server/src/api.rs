@@ -492,6 +492,8 @@ async fn revoke_device(
         device: id,
         reason: "another device of this account revoked this device",
     });
+    // Other nodes stop the device before this call answers.
+    state.access_changed().await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -536,6 +538,8 @@ async fn sign_out(
         device: id,
         reason: "this device signed out",
     });
+    // Other nodes stop the device before this call answers.
+    state.access_changed().await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -650,6 +654,8 @@ async fn revoke(
         device: target,
         document,
     });
+    // Other nodes stop the device before this call answers.
+    state.access_changed().await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -76,6 +76,11 @@ pub(crate) enum HubInput {
         reason: &'static str,
     },
     Tick,
+    /// Answered once every input queued before it is handled (access
+    /// changes wait for it before other nodes are told they hold).
+    Barrier {
+        done: oneshot::Sender<()>,
+    },
     /// Makes the hub panic (tests of its supervision).
     #[cfg(test)]
     Panic,
@@ -183,6 +188,13 @@ impl HubHandle {
             message,
             permit,
         });
+    }
+
+    /// Waits until the hub has handled every input sent before this call.
+    pub async fn barrier(&self) {
+        let (done, wait) = oneshot::channel();
+        self.send(HubInput::Barrier { done });
+        let _ = wait.await;
     }
 
     /// Stops the hub after committing everything queued.
@@ -435,6 +447,9 @@ impl Hub {
                 }
             }
             HubInput::LeaseTick => self.lease_tick(now),
+            HubInput::Barrier { done } => {
+                let _ = done.send(());
+            }
             HubInput::Renewed { renewal, result } => {
                 let Some(leases) = &mut self.leases else {
                     return;

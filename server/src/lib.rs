@@ -68,6 +68,8 @@ pub struct AppState {
     documents: Arc<dyn storage::DocumentStore>,
     /// Set when this node forwards to, and accepts links from, other nodes.
     cluster: Option<Arc<cluster::Cluster>>,
+    /// Access changes across nodes (shared stores only).
+    access_sync: Option<Arc<cluster::AccessSync>>,
 }
 
 /// How often a relay on a shared store re-reads the access records that
@@ -156,9 +158,17 @@ impl AppState {
             Duration::from_secs(5),
             config.limits.hub_input_bytes,
         );
-        if shared_store {
+        let access_sync = if shared_store {
             spawn_access_refresh(access.clone(), hub.clone());
-        }
+            cluster::AccessSync::spawn(
+                document_store.clone(),
+                access.clone(),
+                hub.clone(),
+                metrics.clone(),
+            )
+        } else {
+            None
+        };
         Ok(Self {
             access,
             hub,
@@ -172,7 +182,16 @@ impl AppState {
             peers: Arc::default(),
             documents: document_store,
             cluster: None,
+            access_sync,
         })
+    }
+
+    /// After a revocation or sign-out committed: returns once every other
+    /// live node applied it (at once for a store only one relay uses).
+    pub(crate) async fn access_changed(&self) {
+        if let Some(sync) = &self.access_sync {
+            sync.announce().await;
+        }
     }
 
     /// Makes this node forward clients' frames for documents other nodes

@@ -58,6 +58,11 @@ pub struct Metrics {
     pub forwarded_to_owner: AtomicU64,
     /// Owner messages forwarded back to this node's clients.
     pub forwarded_from_owner: AtomicU64,
+    /// Access changes (revocations, sign-outs) this node announced to the
+    /// other nodes and waited for.
+    pub access_changes_announced: AtomicU64,
+    /// Total microseconds those announcements waited for acknowledgements.
+    pub access_ack_micros: AtomicU64,
 }
 
 impl Metrics {
@@ -205,6 +210,12 @@ impl Metrics {
                 "Owner messages forwarded back to this node's clients.",
                 &self.forwarded_from_owner,
             ),
+            (
+                "accord_access_changes_announced_total",
+                "counter",
+                "Revocations and sign-outs announced to the other nodes and acknowledged.",
+                &self.access_changes_announced,
+            ),
         ] {
             line(name, kind, help, get(value).to_string());
         }
@@ -237,6 +248,14 @@ impl Metrics {
             "counter",
             "Failed group commits.",
             get(&self.commit_failures).to_string(),
+        );
+        #[allow(clippy::cast_precision_loss)]
+        let acks = get(&self.access_ack_micros) as f64 / 1e6;
+        line(
+            "accord_access_ack_seconds_total",
+            "counter",
+            "Time access-changing API calls waited for every node to apply the change.",
+            format!("{acks:.6}"),
         );
         #[allow(clippy::cast_precision_loss)]
         let seconds = get(&self.commit_micros) as f64 / 1e6;

@@ -50,6 +50,7 @@
 //! link cannot be opened and the client is told to reconnect (clients back
 //! off); after the lapse the first node asked takes the document.
 
+mod access_sync;
 mod endpoint;
 mod links;
 
@@ -60,6 +61,7 @@ use subtle::ConstantTimeEq;
 use crate::metrics::Metrics;
 use crate::storage::{DocumentStore, StorageError};
 
+pub(crate) use access_sync::AccessSync;
 pub(crate) use endpoint::upgrade;
 pub(crate) use links::{LinkClosed, Links};
 

@@ -102,13 +102,15 @@ ALTER TABLE devices ADD COLUMN revoked_at bigint NOT NULL DEFAULT 0;
     },
     Migration {
         version: 4,
-        description: "relay nodes: the internal URL each node forwards clients' frames through",
+        description: "relay nodes: link URLs, heartbeats and the access version each node applied",
         sql: "
 CREATE TABLE nodes (
     node_id text PRIMARY KEY,
-    link_url text NOT NULL,
-    started_at timestamptz NOT NULL DEFAULT now()
+    link_url text,
+    heartbeat_at timestamptz NOT NULL DEFAULT now(),
+    access_seen bigint NOT NULL DEFAULT 0
 );
+CREATE SEQUENCE access_version;
 ",
     },
 ];

@@ -130,6 +130,41 @@ pub trait DocumentStore: Send + Sync {
     fn route(&self, _document: &DocumentId) -> Result<Route, StorageError> {
         Ok(Route::Local)
     }
+    /// Records that this node is alive and has applied every access change
+    /// up to `access_seen` (see [`DocumentStore::announce_access_change`]).
+    fn heartbeat(&self, _access_seen: u64) -> Result<(), StorageError> {
+        Ok(())
+    }
+    /// Tells every node that access records changed (after the change
+    /// committed); returns the change's version, which nodes acknowledge
+    /// through [`DocumentStore::heartbeat`] once they applied it.
+    fn announce_access_change(&self) -> Result<u64, StorageError> {
+        Ok(0)
+    }
+    /// The newest access version announced so far.
+    fn access_version(&self) -> Result<u64, StorageError> {
+        Ok(0)
+    }
+    /// How many other live nodes (heartbeat within the lease length) have
+    /// not yet applied access version `version`.
+    fn access_laggards(&self, _version: u64) -> Result<u64, StorageError> {
+        Ok(0)
+    }
+    /// Announced access versions as they arrive ([`AccessSignal`]); `None`
+    /// for a store only one relay uses.
+    fn listen_access(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<AccessSignal>> {
+        None
+    }
+}
+
+/// What [`DocumentStore::listen_access`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessSignal {
+    /// Access version `0` was announced.
+    Changed(u64),
+    /// The listening connection was re-established: announcements may have
+    /// been missed meanwhile.
+    Resumed,
 }
 
 /// Which node serves a document (see [`DocumentStore::route`]).

@@ -48,8 +48,8 @@ use super::columns::{hash32, millis, parse_document, parse_role, signed};
 use super::migrations::{self, MIGRATIONS, MIGRATIONS_TABLE};
 use super::records::{Device, Grant, Invite};
 use super::{
-    AccessSnapshot, AccessStore, BackupRow, Committed, DocumentStore, DocumentWrite, Route,
-    SqliteStore, StorageError, StoredDocument,
+    AccessSignal, AccessSnapshot, AccessStore, BackupRow, Committed, DocumentStore, DocumentWrite,
+    Route, SqliteStore, StorageError, StoredDocument,
 };
 
 /// Most pooled connections per relay process.
@@ -75,6 +75,8 @@ pub const DEFAULT_LEASE_TTL_MS: u64 = 10_000;
 /// Storage in a PostgreSQL database.
 pub struct PostgresStore {
     pool: Pool,
+    /// For the dedicated `LISTEN` connection (outside the pool).
+    config: tokio_postgres::Config,
     runtime: Option<tokio::runtime::Runtime>,
     node_id: String,
     lease_ttl_ms: u64,
@@ -138,7 +140,7 @@ impl PostgresStore {
             .enable_all()
             .build()?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -157,6 +159,7 @@ impl PostgresStore {
         };
         let store = Self {
             pool,
+            config,
             runtime: Some(runtime),
             node_id: format!("node-{}", crate::access::secret::random_hex(8)),
             lease_ttl_ms: DEFAULT_LEASE_TTL_MS,
@@ -341,6 +344,61 @@ impl Drop for PostgresStore {
 type RowSender = tokio::sync::mpsc::Sender<Result<BackupRow, StorageError>>;
 
 /// Streams every row in one read-only snapshot into `rows`.
+/// Keeps a `LISTEN accord_access` connection open, passing announced
+/// access versions on, and reconnecting (with [`AccessSignal::Resumed`])
+/// after it breaks; ends when nobody listens any more.
+async fn listen_loop(
+    config: tokio_postgres::Config,
+    signals: tokio::sync::mpsc::UnboundedSender<AccessSignal>,
+) {
+    let mut first = true;
+    loop {
+        if signals.is_closed() {
+            return;
+        }
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let (messages, mut incoming) = tokio::sync::mpsc::unbounded_channel();
+                let driver = tokio::spawn(async move {
+                    let mut stream =
+                        futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    while let Some(message) = futures_util::StreamExt::next(&mut stream).await {
+                        match message {
+                            Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                                if messages.send(n.payload().to_owned()).is_err() {
+                                    return;
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(_) => return,
+                        }
+                    }
+                });
+                if client.batch_execute("LISTEN accord_access").await.is_ok() {
+                    if !first && signals.send(AccessSignal::Resumed).is_err() {
+                        return;
+                    }
+                    while let Some(payload) = incoming.recv().await {
+                        if let Ok(version) = payload.parse::<u64>()
+                            && signals.send(AccessSignal::Changed(version)).is_err()
+                        {
+                            driver.abort();
+                            return;
+                        }
+                    }
+                    tracing::warn!("the access-change listener lost PostgreSQL; reconnecting");
+                }
+                driver.abort();
+            }
+            Err(error) => {
+                tracing::warn!(error = %StorageError::from(error), "listening for access changes failed; retrying");
+            }
+        }
+        first = false;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 async fn read_everything(pool: &Pool, rows: &RowSender) -> Result<(), StorageError> {
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client
@@ -605,7 +663,7 @@ impl DocumentStore for PostgresStore {
                 .execute(
                     "INSERT INTO nodes (node_id, link_url) VALUES ($1, $2)
                      ON CONFLICT (node_id) DO UPDATE
-                     SET link_url = EXCLUDED.link_url, started_at = now()",
+                     SET link_url = EXCLUDED.link_url, heartbeat_at = now()",
                     &[&node, &url],
                 )
                 .await
@@ -635,6 +693,78 @@ impl DocumentStore for PostgresStore {
                 },
             })
         })
+    }
+
+    fn heartbeat(&self, access_seen: u64) -> Result<(), StorageError> {
+        let (node, seen) = (self.node_id.clone(), signed(access_seen));
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .execute(
+                    "INSERT INTO nodes (node_id, access_seen) VALUES ($1, $2)
+                     ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now(),
+                         access_seen = GREATEST(nodes.access_seen, EXCLUDED.access_seen)",
+                    &[&node, &seen],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn announce_access_change(&self) -> Result<u64, StorageError> {
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let row = client
+                .query_one(
+                    "SELECT v, pg_notify('accord_access', v::text) FROM nextval('access_version') v",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(millis(row.get(0)))
+        })
+    }
+
+    fn access_version(&self) -> Result<u64, StorageError> {
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let row = client
+                .query_one(
+                    "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM access_version",
+                    &[],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(millis(row.get(0)))
+        })
+    }
+
+    fn access_laggards(&self, version: u64) -> Result<u64, StorageError> {
+        let (node, version, ttl) = (
+            self.node_id.clone(),
+            signed(version),
+            signed(self.lease_ttl_ms),
+        );
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let row = client
+                .query_one(
+                    "SELECT count(*) FROM nodes WHERE node_id <> $1 AND access_seen < $2
+                     AND heartbeat_at > now() - $3::bigint * interval '1 millisecond'",
+                    &[&node, &version, &ttl],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(millis(row.get(0)))
+        })
+    }
+
+    fn listen_access(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<AccessSignal>> {
+        let runtime = self.runtime.as_ref()?;
+        let (signals, receiver) = tokio::sync::mpsc::unbounded_channel();
+        runtime.spawn(listen_loop(self.config.clone(), signals));
+        Some(receiver)
     }
 
     fn list(&self) -> Result<Vec<StoredDocument>, StorageError> {
