@@ -556,7 +556,11 @@ async fn sync_ticket(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> ApiResult<Json<SyncTicket>> {
-    let ticket = state.access.issue_sync_ticket(&caller, now_ms())?;
+    // A shared store writes the ticket: off the async threads.
+    let ticket = blocking(&state, move |access| {
+        access.issue_sync_ticket(&caller, now_ms())
+    })
+    .await?;
     Ok(Json(SyncTicket {
         ticket,
         expires_in_seconds: crate::access::tickets::TICKET_TTL_MS / 1000,

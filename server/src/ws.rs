@@ -51,7 +51,16 @@ pub(crate) async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let checked = match (query.ticket.as_deref(), query.token.as_deref()) {
-        (Some(ticket), _) => Some(state.access.redeem_sync_ticket(ticket, now_ms())),
+        (Some(ticket), _) => {
+            // A shared store spends the ticket there: off the async threads.
+            let (access, ticket) = (state.access.clone(), ticket.to_owned());
+            match tokio::task::spawn_blocking(move || access.redeem_sync_ticket(&ticket, now_ms()))
+                .await
+            {
+                Ok(result) => Some(result),
+                Err(_) => Some(Err(crate::access::AccessError::BadToken)),
+            }
+        }
         (None, Some(token)) => Some(state.access.authenticate(token)),
         (None, None) => None,
     };

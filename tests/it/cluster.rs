@@ -676,3 +676,29 @@ async fn stock_js_clients_on_two_nodes_converge_on_a_document_one_of_them_owns()
         serde_json::json!({ "title": "on a", "from_b": "js on b", "from_a": "js on a" })
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_ticket_issued_by_one_node_opens_a_socket_on_another_once() {
+    let url = crate::postgres::database();
+    let (a, b) = (linked(&url), linked(&url));
+    let device = a.register("browser");
+    known_everywhere(&[&b], &device);
+    let (status, body) = a.api("POST", "/api/sync-ticket", Some(&device.token), None);
+    assert_eq!(status, 200, "{body}");
+    let ticket = body["ticket"].as_str().unwrap().to_owned();
+    let sync_url = |relay: &Relay| format!("ws://{}/sync?ticket={ticket}", relay.addr);
+    let client = accord_server::client::Client::connect(&sync_url(&b))
+        .await
+        .expect("node b accepts node a's ticket");
+    let id = client.create(|tx| tx.put(ROOT, "via", "ticket")).unwrap();
+    client.wait_synced(id, WAIT).await.unwrap();
+    // Spent: neither node takes it again.
+    for relay in [&a, &b] {
+        let again = accord_server::client::Client::connect(&sync_url(relay)).await;
+        assert!(
+            matches!(&again, Err(error) if error.to_string().contains("401")),
+            "a spent ticket opened a socket on {}",
+            relay.addr
+        );
+    }
+}

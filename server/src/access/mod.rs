@@ -392,6 +392,22 @@ impl AccessControl {
             .get(device)
             .map(|d| d.token_hash)
             .ok_or(AccessError::BadToken)?;
+        if self.store.keeps_sync_tickets() {
+            // A shared store: whichever relay node the socket reaches
+            // redeems it.
+            let text = secret::generate(32);
+            self.store.put_sync_ticket(
+                &crate::storage::SyncTicket {
+                    ticket_hash: secret::hash(&text),
+                    device: device.to_owned(),
+                    token_hash,
+                    issued_at: now,
+                },
+                now.saturating_sub(tickets::TICKET_TTL_MS),
+                tickets::TICKETS_PER_DEVICE,
+            )?;
+            return Ok(text);
+        }
         Ok(self
             .tickets
             .lock()
@@ -405,12 +421,18 @@ impl AccessControl {
         if ticket.len() > MAX_SECRET {
             return Err(AccessError::BadToken);
         }
-        let (device, token_hash) = self
-            .tickets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .redeem(ticket, now)
-            .ok_or(AccessError::BadToken)?;
+        let (device, token_hash) = if self.store.keeps_sync_tickets() {
+            self.store
+                .take_sync_ticket(&secret::hash(ticket))?
+                .filter(|t| now.saturating_sub(t.issued_at) < tickets::TICKET_TTL_MS)
+                .map(|t| (t.device, t.token_hash))
+        } else {
+            self.tickets
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .redeem(ticket, now)
+        }
+        .ok_or(AccessError::BadToken)?;
         let current = self.read().devices.get(&device).map(|d| d.token_hash);
         match current {
             Some(hash) if secret::same(&hash, &token_hash) => Ok(device),

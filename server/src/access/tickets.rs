@@ -4,8 +4,12 @@
 //! A device with its token in an `Authorization` header asks for a ticket
 //! (`POST /api/sync-ticket`) and opens `/sync?ticket=…` with it. A ticket
 //! works once, for [`TICKET_TTL_MS`], and only while the device's token is
-//! the one it was issued under (signing out voids it). Tickets live in
-//! memory only: after a restart a client simply asks for a new one. Their
+//! the one it was issued under (signing out voids it). With a store one
+//! relay uses, tickets live in memory only: after a restart a client simply
+//! asks for a new one. With a shared store (PostgreSQL) they live in the
+//! store instead, so a ticket issued by one relay node opens a socket on
+//! any other (behind a load balancer the two requests may reach different
+//! nodes), still once. Their
 //! number is bounded per device and in all, so asking for tickets in a loop
 //! cannot grow the relay's memory.
 

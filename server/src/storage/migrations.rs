@@ -102,7 +102,7 @@ ALTER TABLE devices ADD COLUMN revoked_at bigint NOT NULL DEFAULT 0;
     },
     Migration {
         version: 4,
-        description: "relay nodes: link URLs, heartbeats and the access version each node applied",
+        description: "relay nodes: link URLs, heartbeats, the access version each node applied; sync tickets any node redeems",
         sql: "
 CREATE TABLE nodes (
     node_id text PRIMARY KEY,
@@ -111,6 +111,13 @@ CREATE TABLE nodes (
     access_seen bigint NOT NULL DEFAULT 0
 );
 CREATE SEQUENCE access_version;
+CREATE TABLE sync_tickets (
+    ticket_hash bytea PRIMARY KEY,
+    device text NOT NULL,
+    token_hash bytea NOT NULL,
+    issued_at bigint NOT NULL
+);
+CREATE INDEX sync_tickets_device ON sync_tickets (device, issued_at);
 ",
     },
 ];

@@ -252,6 +252,46 @@ pub trait AccessStore: Send + Sync {
     /// Replaces a revoked device (its token hash changed) and removes every
     /// grant it holds, atomically.
     fn retire_device(&self, device: &Device) -> Result<(), StorageError>;
+
+    /// Whether sync tickets live in the store (so any relay node sharing
+    /// it redeems them) rather than in one relay's memory.
+    fn keeps_sync_tickets(&self) -> bool {
+        false
+    }
+    /// Stores a sync ticket (by its hash), first dropping expired tickets
+    /// (issued before `expired_before`) and the device's oldest beyond
+    /// `keep_per_device - 1`.
+    fn put_sync_ticket(
+        &self,
+        _ticket: &SyncTicket,
+        _expired_before: u64,
+        _keep_per_device: usize,
+    ) -> Result<(), StorageError> {
+        Err(StorageError::Unavailable(
+            "this store keeps no sync tickets".into(),
+        ))
+    }
+    /// Removes and returns the ticket with this hash (of two nodes
+    /// redeeming it at once, one gets it).
+    fn take_sync_ticket(
+        &self,
+        _ticket_hash: &[u8; 32],
+    ) -> Result<Option<SyncTicket>, StorageError> {
+        Ok(None)
+    }
+}
+
+/// A stored sync ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncTicket {
+    /// Hash of the ticket's secret text.
+    pub ticket_hash: [u8; 32],
+    /// The device it speaks for.
+    pub device: String,
+    /// Hash of the device token it was issued under.
+    pub token_hash: [u8; 32],
+    /// When it was issued (ms since the Unix epoch).
+    pub issued_at: u64,
 }
 
 /// A complete storage backend.

@@ -49,7 +49,7 @@ use super::migrations::{self, MIGRATIONS, MIGRATIONS_TABLE};
 use super::records::{Device, Grant, Invite};
 use super::{
     AccessSignal, AccessSnapshot, AccessStore, BackupRow, Committed, DocumentStore, DocumentWrite,
-    Route, SqliteStore, StorageError, StoredDocument,
+    Route, SqliteStore, StorageError, StoredDocument, SyncTicket,
 };
 
 /// Most pooled connections per relay process.
@@ -1073,6 +1073,77 @@ impl AccessStore for PostgresStore {
                 .await
                 .map_err(pg)?;
             Ok(())
+        })
+    }
+
+    fn keeps_sync_tickets(&self) -> bool {
+        true
+    }
+
+    fn put_sync_ticket(
+        &self,
+        ticket: &SyncTicket,
+        expired_before: u64,
+        keep_per_device: usize,
+    ) -> Result<(), StorageError> {
+        let (hash, device, token_hash, issued_at) = (
+            ticket.ticket_hash.to_vec(),
+            ticket.device.clone(),
+            ticket.token_hash.to_vec(),
+            signed(ticket.issued_at),
+        );
+        let expired_before = signed(expired_before);
+        let keep = i64::try_from(keep_per_device.saturating_sub(1)).unwrap_or(i64::MAX);
+        self.block(|pool| async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let tx = client.transaction().await.map_err(pg)?;
+            tx.execute(
+                "DELETE FROM sync_tickets WHERE issued_at < $1",
+                &[&expired_before],
+            )
+            .await
+            .map_err(pg)?;
+            tx.execute(
+                "DELETE FROM sync_tickets WHERE device = $1 AND ticket_hash NOT IN
+                 (SELECT ticket_hash FROM sync_tickets WHERE device = $1
+                  ORDER BY issued_at DESC LIMIT $2)",
+                &[&device, &keep],
+            )
+            .await
+            .map_err(pg)?;
+            tx.execute(
+                "INSERT INTO sync_tickets (ticket_hash, device, token_hash, issued_at)
+                 VALUES ($1, $2, $3, $4)",
+                &[&hash, &device, &token_hash, &issued_at],
+            )
+            .await
+            .map_err(pg)?;
+            tx.commit().await.map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn take_sync_ticket(&self, ticket_hash: &[u8; 32]) -> Result<Option<SyncTicket>, StorageError> {
+        let hash = ticket_hash.to_vec();
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let row = client
+                .query_opt(
+                    "DELETE FROM sync_tickets WHERE ticket_hash = $1
+                     RETURNING ticket_hash, device, token_hash, issued_at",
+                    &[&hash],
+                )
+                .await
+                .map_err(pg)?;
+            row.map(|row| {
+                Ok(SyncTicket {
+                    ticket_hash: hash32(row.get(0))?,
+                    device: row.get(1),
+                    token_hash: hash32(row.get(2))?,
+                    issued_at: millis(row.get(3)),
+                })
+            })
+            .transpose()
         })
     }
 
