@@ -300,7 +300,7 @@ async fn typing_step(
     let dir = ScratchDir::new("typing")?;
     let mut relay = RelayProcess::start(launcher, kind, dir.path())?;
     let config = TypingConfig {
-        url: relay.sync_url().await?,
+        urls: vec![relay.sync_url().await?],
         docs,
         typists_per_doc,
         rate,

@@ -6,6 +6,7 @@
 //! JavaScript automerge-repo sync server side by side and runs the same
 //! workloads against both. Every workload is bounded in count and time.
 
+mod cluster_kill_loop;
 mod compare;
 mod docs;
 mod error;
@@ -55,6 +56,25 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         cycles: u32,
     },
+    /// Three relay nodes on one PostgreSQL database: SIGKILL the owner of a
+    /// document a writer on another node edits, and report the time from
+    /// the kill to the writer's first acknowledgement and any acknowledged
+    /// change lost.
+    ClusterKillLoop {
+        /// Our relay binary.
+        #[arg(long, default_value = "target/release/accord")]
+        accord_bin: std::path::PathBuf,
+        /// The PostgreSQL database the nodes share (`postgres://…`; use a
+        /// fresh one).
+        #[arg(long)]
+        store: String,
+        /// Kills.
+        #[arg(long, default_value_t = 50)]
+        cycles: u32,
+        /// The nodes' `--lease-ttl-ms`.
+        #[arg(long, default_value_t = 1000)]
+        lease_ttl_ms: u64,
+    },
 }
 
 /// Flags of the live-typing run.
@@ -64,9 +84,12 @@ struct RunArgs {
     #[arg(long)]
     url: Option<String>,
     /// An Accord relay's HTTP base (`http://127.0.0.1:8080`): register a device
-    /// there and connect to its `/sync?token=…` (overrides `--url`).
-    #[arg(long)]
-    accord_http: Option<String>,
+    /// there and connect to its `/sync?token=…` (overrides `--url`). Several,
+    /// comma-separated, are nodes of one cluster: the device is registered on
+    /// the first, and each document's typists and reader go round-robin over
+    /// the nodes, starting at the one that owns it.
+    #[arg(long, value_delimiter = ',')]
+    accord_http: Vec<String>,
     /// Typists per document, each on its own connection.
     #[arg(long, default_value_t = 4)]
     typists_per_doc: usize,
@@ -208,6 +231,22 @@ async fn sync_url(accord_http: Option<&String>, url: Option<&String>) -> anyhow:
     })
 }
 
+/// Waits until the node at `base` knows the device holding `token` (access
+/// records reach the other nodes of a cluster within about a second).
+async fn wait_known(base: &str, token: &str) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _) = http::request(base, "GET", "/api/me", Some(token), None).await?;
+        if status == 200 {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("{base} never learned of the load device (status {status})");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn run_pointers(args: PointerArgs) -> anyhow::Result<()> {
     let url = sync_url(args.accord_http.as_ref(), args.url.as_ref()).await?;
     let mut reports = Vec::new();
@@ -267,9 +306,23 @@ async fn run_pointers(args: PointerArgs) -> anyhow::Result<()> {
 }
 
 async fn run_once(args: RunArgs) -> anyhow::Result<()> {
-    let url = sync_url(args.accord_http.as_ref(), args.url.as_ref()).await?;
+    let urls = match args.accord_http.split_first() {
+        None => vec![sync_url(None, args.url.as_ref()).await?],
+        Some((first, _)) => {
+            let token = http::register_device(first, "accord-load")
+                .await
+                .context("registering a load device")?;
+            for node in &args.accord_http {
+                wait_known(node, &token).await?;
+            }
+            args.accord_http
+                .iter()
+                .map(|node| http::accord_sync_url(node, &token))
+                .collect()
+        }
+    };
     let config = TypingConfig {
-        url,
+        urls,
         docs: args.docs,
         typists_per_doc: args.typists_per_doc,
         rate: args.rate,
@@ -295,6 +348,21 @@ async fn main() -> anyhow::Result<()> {
             let report = kill_loop::run(accord_bin, cycles)
                 .await
                 .context("kill -9 loop")?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if report.acknowledged_lost > 0 {
+                bail!("{} acknowledged change(s) lost", report.acknowledged_lost);
+            }
+            Ok(())
+        }
+        Some(Command::ClusterKillLoop {
+            accord_bin,
+            store,
+            cycles,
+            lease_ttl_ms,
+        }) => {
+            let report = cluster_kill_loop::run(accord_bin, store, cycles, lease_ttl_ms)
+                .await
+                .context("cluster kill -9 loop")?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             if report.acknowledged_lost > 0 {
                 bail!("{} acknowledged change(s) lost", report.acknowledged_lost);

@@ -190,6 +190,16 @@ pub struct RelayProcess {
 impl RelayProcess {
     /// Starts `kind` on `127.0.0.1:0` with data in `data_dir` (reused across restarts).
     pub fn start(launcher: &Launcher, kind: Kind, data_dir: &Path) -> Result<Self, LoadError> {
+        Self::start_with(launcher, kind, data_dir, &[])
+    }
+
+    /// [`Self::start`] with extra `accord serve` arguments (Accord only).
+    pub fn start_with(
+        launcher: &Launcher,
+        kind: Kind,
+        data_dir: &Path,
+        serve_args: &[String],
+    ) -> Result<Self, LoadError> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -200,6 +210,7 @@ impl RelayProcess {
                 c.arg("--data-dir")
                     .arg(data_dir.join("db"))
                     .args(["serve", "--listen", "127.0.0.1:0"])
+                    .args(serve_args)
                     .env("RUST_LOG", "warn");
                 c
             }
@@ -299,6 +310,11 @@ impl RelayProcess {
                 Ok(http::accord_sync_url(&self.http, &token))
             }
         }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn http(&self) -> &str {
+        &self.http
     }
 
     /// The device token in use (Accord only).

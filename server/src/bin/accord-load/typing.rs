@@ -34,8 +34,11 @@ const CONNECT_PARALLELISM: usize = 16;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct TypingConfig {
-    /// The relay's automerge-repo WebSocket URL (with `?token=` for Accord).
-    pub url: String,
+    /// The relay's automerge-repo WebSocket URLs (with `?token=` for
+    /// Accord): one, or one per node of a cluster. Document `d` is created
+    /// through `urls[d % n]` (so its owner is that node); its typists and
+    /// reader take the next URLs round-robin, so most are on other nodes.
+    pub urls: Vec<String>,
     /// Documents.
     pub docs: usize,
     /// Typists (each its own connection) per document.
@@ -104,8 +107,9 @@ struct DocSetup {
     reader: Client,
 }
 
-async fn setup_doc(url: &str, typists: usize) -> Result<DocSetup, LoadError> {
-    let creator = Client::connect(url).await?;
+async fn setup_doc(urls: &[String], doc: usize, typists: usize) -> Result<DocSetup, LoadError> {
+    let url = |n: usize| urls[(doc + n) % urls.len()].as_str();
+    let creator = Client::connect(url(0)).await?;
     let id = crate::docs::create(&creator, |tx| {
         tx.put_object(ROOT, "text", ObjType::Text)?;
         tx.put_object(ROOT, "stamps", ObjType::Map)?;
@@ -113,12 +117,12 @@ async fn setup_doc(url: &str, typists: usize) -> Result<DocSetup, LoadError> {
     })?;
     creator.wait_synced(id, SETUP_WAIT).await?;
     let mut clients = vec![creator];
-    for _ in 1..typists {
-        let client = Client::connect(url).await?;
+    for n in 1..typists {
+        let client = Client::connect(url(n)).await?;
         client.find(id, SETUP_WAIT).await?;
         clients.push(client);
     }
-    let reader = Client::connect(url).await?;
+    let reader = Client::connect(url(typists)).await?;
     reader.find(id, SETUP_WAIT).await?;
     Ok(DocSetup {
         id,
@@ -270,7 +274,7 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
     let setup_started = Instant::now();
     let mut pending = JoinSet::new();
     let mut docs = Vec::with_capacity(config.docs);
-    for _ in 0..config.docs {
+    for doc in 0..config.docs {
         let parallel = CONNECT_PARALLELISM
             .div_ceil(config.typists_per_doc + 1)
             .max(1);
@@ -279,9 +283,9 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
         {
             docs.push(done.map_err(|e| LoadError::Setup(e.to_string()))??);
         }
-        let url = config.url.clone();
+        let urls = config.urls.clone();
         let typists = config.typists_per_doc;
-        pending.spawn(async move { setup_doc(&url, typists).await });
+        pending.spawn(async move { setup_doc(&urls, doc, typists).await });
     }
     while let Some(done) = pending.join_next().await {
         docs.push(done.map_err(|e| LoadError::Setup(e.to_string()))??);
