@@ -103,8 +103,8 @@ pub async fn run(
         ))
     };
     // Every node must know the device before clients connect there.
-    for n in 0..NODES {
-        let http = nodes[n].as_ref().expect("running").http().to_owned();
+    for node in &nodes {
+        let http = node.as_ref().expect("running").http().to_owned();
         crate::wait_known(&http, token.as_deref().unwrap_or_default())
             .await
             .map_err(|e| LoadError::Setup(e.to_string()))?;
