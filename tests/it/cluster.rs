@@ -702,3 +702,45 @@ async fn a_sync_ticket_issued_by_one_node_opens_a_socket_on_another_once() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_link_without_the_cluster_secret_is_refused() {
+    let url = crate::postgres::database();
+    let (linked_node, plain_node) = (linked(&url), node(&url));
+    let device = linked_node.register("device");
+    let upgrade = [
+        ("connection", "Upgrade"),
+        ("upgrade", "websocket"),
+        ("sec-websocket-version", "13"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("x-accord-device", device.id.as_str()),
+    ];
+    let with = |secret: &'static str| {
+        let mut headers = upgrade.to_vec();
+        headers.push(("x-accord-cluster-secret", secret));
+        headers
+    };
+    // No secret, a wrong one, and a node that is not in a cluster: 401
+    // with a reason, never an upgrade.
+    for (relay, headers) in [
+        (&linked_node, upgrade.to_vec()),
+        (&linked_node, with("not-the-cluster-secret")),
+        (&plain_node, with(SECRET)),
+    ] {
+        let fetched = crate::helpers::get(relay.addr, "/internal/link", &headers);
+        assert_eq!(
+            fetched.status,
+            401,
+            "{}",
+            String::from_utf8_lossy(&fetched.body)
+        );
+        let body = String::from_utf8_lossy(&fetched.body);
+        assert!(
+            body.contains("secret") || body.contains("cluster"),
+            "{body}"
+        );
+    }
+    // The right secret upgrades.
+    let fetched = crate::helpers::get(linked_node.addr, "/internal/link", &with(SECRET));
+    assert_eq!(fetched.status, 101);
+}

@@ -134,3 +134,44 @@ impl Cluster {
         self.secret.as_bytes().ct_eq(presented).into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{Cluster, ClusterError};
+    use crate::metrics::Metrics;
+    use crate::storage::MemoryStore;
+
+    fn join(secret: &str, url: &str) -> Result<Cluster, ClusterError> {
+        Cluster::join(
+            secret,
+            url,
+            Arc::new(MemoryStore::new()),
+            Arc::new(Metrics::default()),
+        )
+    }
+
+    #[test]
+    fn a_short_secret_or_a_url_links_cannot_open_is_refused() {
+        assert!(matches!(
+            join("short", "ws://10.0.0.1:8080"),
+            Err(ClusterError::WeakSecret)
+        ));
+        for url in [
+            "http://10.0.0.1:8080",
+            "ws://",
+            "10.0.0.1:8080",
+            "wss://n:1",
+        ] {
+            assert!(
+                matches!(join("0123456789abcdef", url), Err(ClusterError::BadUrl(_))),
+                "{url}"
+            );
+        }
+        let cluster = join("0123456789abcdef", "ws://10.0.0.1:8080/").unwrap();
+        assert!(cluster.admits(b"0123456789abcdef"));
+        assert!(!cluster.admits(b"0123456789abcdeF"));
+        assert!(!cluster.admits(b""));
+    }
+}
