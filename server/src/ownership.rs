@@ -24,8 +24,10 @@
 //!   advisory-lock session or heartbeat loop before forwarding exists, and a
 //!   document's row alone says whether it may be taken. The cost: renewal
 //!   touches every owned row, and failover after a crash waits for the TTL
-//!   (no advisory-lock fast path yet). Both are worth revisiting with the
-//!   node links, when a `nodes` table is needed anyway.
+//!   (no advisory-lock fast path yet). The `nodes` table that came with
+//!   the node links ([`crate::cluster`]) holds link URLs and heartbeats for
+//!   access propagation; ownership still does not depend on it, so a node's
+//!   heartbeat failing alone never moves a document.
 //! - **The fence is a `SELECT … FOR SHARE`** of the ownership rows in the
 //!   commit's transaction rather than `UPDATE documents SET last_seq`: only
 //!   the owner writes a document's chunks, so the sequence stays
