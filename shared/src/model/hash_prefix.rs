@@ -141,7 +141,7 @@ impl HashPrefix {
 fn compress_all(state: &mut [u32; 8], bytes: &[u8]) {
     let blocks: Vec<GenericArray<u8, _>> = bytes
         .chunks_exact(BLOCK)
-        .map(|b| GenericArray::clone_from_slice(b))
+        .map(GenericArray::clone_from_slice)
         .collect();
     compress256(state, &blocks);
 }
