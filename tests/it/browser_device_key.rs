@@ -255,3 +255,44 @@ fn a_device_stored_as_bytes_moves_to_a_non_extractable_key() {
     assert_eq!(non_extractable_details(&a)["public_key"], public.as_str());
     sign_first_clause(&base, &a, &[&a, &b], "Acme: signed by Alice Adams");
 }
+
+/// The stated fallback: in a browser without WebCrypto Ed25519 (here
+/// Chromium with `generateKey` and `importKey` refusing Ed25519 as such a
+/// browser does) the app keeps the record it always had, the key's bytes
+/// as hex in JSON text, and its sign-offs still verify on the partner's
+/// device (which holds a non-extractable key).
+#[test]
+fn a_browser_without_webcrypto_ed25519_keeps_the_old_record() {
+    let Some(setup) = setup("browser device key fallback test") else {
+        return;
+    };
+    let relay = Relay::start_with_web(&setup.dist);
+    let driver = Driver::start(&setup.chromedriver);
+    let a = Device::open(&driver, &setup.chromium, "acme");
+    let b = Device::open(&driver, &setup.chromium, "globex");
+    a.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        &json!({ "source": "for (const [method, at] of [['generateKey', 0], ['importKey', 2]]) {
+                const native = crypto.subtle[method].bind(crypto.subtle);
+                crypto.subtle[method] = (...args) => {
+                    const algorithm = args[at];
+                    const name = typeof algorithm === 'string' ? algorithm : algorithm && algorithm.name;
+                    return name === 'Ed25519'
+                        ? Promise.reject(new DOMException('Ed25519 is not supported', 'NotSupportedError'))
+                        : native(...args);
+                };
+            }" }),
+    );
+    let base = partnership(&relay, &a, &b);
+    let record = identity_record(&a);
+    assert_eq!(record["kind"], "text", "{record}");
+    let stored: Value = serde_json::from_str(record["text"].as_str().expect("text")).expect("JSON");
+    let secret = stored["secret_key"].as_str().expect("the key's bytes");
+    assert_eq!(secret.len(), 64, "{stored}");
+    assert!(
+        a.console()
+            .contains("keeping the device key in app storage")
+    );
+    non_extractable_details(&b);
+    sign_first_clause(&base, &a, &[&a, &b], "Acme: signed by Alice Adams");
+}
