@@ -13,6 +13,7 @@
 pub mod api;
 pub mod browser;
 pub mod components;
+pub mod device_key;
 pub mod edit;
 pub mod identity;
 pub mod pages;

@@ -7,7 +7,8 @@
 //!   order (see [`crate::saving::load_chunks`]); compaction deletes exactly the
 //!   chunks it read and merged, in the same transaction.
 //! - `docs`: one [`DocRecord`] per document held on this device (for the list).
-//! - `meta`: small device settings (identity, organization name), JSON text.
+//! - `meta`: small device settings (organization name, profile) as JSON text,
+//!   and the identity record (a non-extractable key object beside JSON text).
 //!
 //! Every write transaction asks for `strict` durability, so a write that
 //! resolved has been flushed by the browser.
@@ -326,6 +327,32 @@ impl Storage {
         let store = tx.object_store(META)?;
         store
             .put(value.to_owned())
+            .with_key(key.to_owned())
+            .primitive()?
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Reads a device setting stored as any structured-clonable value (the
+    /// identity record holds a `CryptoKey` object; see
+    /// [`crate::identity`]).
+    pub async fn get_meta_value(&self, key: &str) -> Result<Option<JsValue>, StorageError> {
+        let tx = self.read_tx(&[META])?;
+        let store = tx.object_store(META)?;
+        let value: Option<JsValue> = store
+            .get::<JsValue, _, _>(key.to_owned())
+            .primitive()?
+            .await?;
+        Ok(value.filter(|v| !v.is_undefined() && !v.is_null()))
+    }
+
+    /// Writes a device setting as a structured-clonable value.
+    pub async fn put_meta_value(&self, key: &str, value: &JsValue) -> Result<(), StorageError> {
+        let tx = self.write_tx(&[META])?;
+        let store = tx.object_store(META)?;
+        store
+            .put(value.clone())
             .with_key(key.to_owned())
             .primitive()?
             .await?;

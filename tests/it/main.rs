@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod browser_agreement;
 mod browser_boards;
+mod browser_device_key;
 mod browser_devices;
 mod browser_durability;
 mod browser_identity;

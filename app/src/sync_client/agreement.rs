@@ -9,6 +9,7 @@ use accord_shared::model::{ItemId, MemberId, signoff};
 
 use super::{Client, ClientError};
 use crate::api;
+use crate::identity::IdentityError;
 
 /// The setting holding the keys the relay attested for `id`.
 pub(super) fn keys_key(id: &DocumentId) -> String {
@@ -22,17 +23,31 @@ pub(super) fn seen_key(id: &DocumentId) -> String {
 
 impl Client {
     /// Signs off the current text of `clause` as `member` with this
-    /// device's key, as one local change.
-    pub fn sign_clause(
+    /// device's key, as one local change. The statement is taken from the
+    /// document, signed (asynchronously: the key may be a non-extractable
+    /// browser key), then written; a clause changed in between is refused
+    /// with a sentence asking to sign again.
+    pub async fn sign_clause(
         &self,
         id: &DocumentId,
         clause: ItemId,
         member: MemberId,
         now: u64,
     ) -> Result<(), ClientError> {
-        let key = self.identity.borrow().signing_key().clone();
+        let key = self.identity.borrow().device_key().clone();
+        let public = key.verifying_key();
+        let statement = self
+            .read_doc(id, |doc| {
+                signoff::statement_to_sign(doc, id, clause, member, &public, now)
+            })
+            .ok_or(ClientError::NotOpen(*id))?
+            .map_err(|e| ClientError::Model(e.to_string()))?;
+        let signature = key
+            .sign(&statement.to_bytes())
+            .await
+            .map_err(IdentityError::from)?;
         self.edit(id, |tx| {
-            signoff::sign(tx, id, clause, member, &key, now).map(|_| ())
+            signoff::record(tx, &statement, &public, &signature.to_bytes()).map(|_| ())
         })
     }
 

@@ -1,6 +1,6 @@
 //! What the workshop boards need from the client beyond plain edits: the
 //! keys that seal private notes and ballots (derived from this device's
-//! secret, so a reload derives the same ones and can publish them after
+//! sealing secret, see [`crate::identity`], so a reload derives the same ones and can publish them after
 //! the reveal), and this tab's place on an open board, sent to the others
 //! with its presence beacon at most every
 //! [`POINTER_INTERVAL_MS`](crate::presence::POINTER_INTERVAL_MS).
@@ -37,11 +37,10 @@ pub(super) fn spot(document: &DocumentId) -> Option<BoardSpot> {
 
 impl Client {
     /// The key sealing this member's private note or ballot `item` on
-    /// `board`: derived from the device's secret key, never stored or sent
+    /// `board`: derived from the device's sealing secret, never stored or sent
     /// until it is published after the reveal.
     pub fn seal_key(&self, board: ItemId, item: ItemId, member: MemberId) -> SealKey {
-        let secret = self.identity.borrow().signing_key().to_bytes();
-        SealKey::derive(&secret, board, item, member)
+        self.identity.borrow().seal_key(board, item, member)
     }
 
     /// Records that this tab selected `note` on `board`, keeping the

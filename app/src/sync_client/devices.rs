@@ -42,7 +42,7 @@ impl Client {
     /// this account.
     pub fn my_member<R: ReadDoc>(&self, doc: &R, id: &DocumentId) -> Option<Member> {
         let identity = self.identity.borrow();
-        let own = identity.signing_key().verifying_key();
+        let own = identity.verifying_key();
         let found = device_keys::member_with_key(doc, id, &own).or_else(|| {
             identity
                 .account_keys()
@@ -84,7 +84,7 @@ impl Client {
                 .await?;
             *self.identity.borrow_mut() = identity;
         }
-        self.attest_account_keys(&others);
+        self.attest_account_keys(&others).await;
         Ok(devices)
     }
 
@@ -97,8 +97,9 @@ impl Client {
 
     /// In every partnership held here where this device's own key is one of
     /// its member's keys, signs each of `keys` (the account's other
-    /// devices) into that member's record unless it is already there.
-    fn attest_account_keys(&self, keys: &[String]) {
+    /// devices) into that member's record unless it is already there. Each
+    /// attestation is signed first (asynchronously), then written.
+    async fn attest_account_keys(&self, keys: &[String]) {
         let keys: Vec<VerifyingKey> = keys
             .iter()
             .filter_map(|k| signoff::parse_public_key(k))
@@ -106,16 +107,15 @@ impl Client {
         if keys.is_empty() {
             return;
         }
-        let signer = self.identity.borrow().signing_key().clone();
+        let signer = self.identity.borrow().device_key().clone();
+        let by = signer.verifying_key();
         let held: Vec<DocumentId> = self.engine.borrow().documents().copied().collect();
         for id in held {
             if self.is_viewer(&id) {
                 continue;
             }
             let member = self
-                .read_doc(&id, |doc| {
-                    device_keys::member_with_key(doc, &id, &signer.verifying_key())
-                })
+                .read_doc(&id, |doc| device_keys::member_with_key(doc, &id, &by))
                 .flatten();
             let Some(member) = member else {
                 continue;
@@ -130,9 +130,16 @@ impl Client {
                 })
                 .unwrap_or_default();
             for key in missing {
-                let result = self.edit(&id, |tx| {
-                    device_keys::attest(tx, &id, member, &key, &signer, now_ms())
-                });
+                let at = now_ms();
+                let result = match signer
+                    .sign(&device_keys::statement(&id, member, &key, at))
+                    .await
+                {
+                    Ok(signature) => self.edit(&id, |tx| {
+                        device_keys::record_attestation(tx, &id, member, &key, &by, &signature, at)
+                    }),
+                    Err(error) => Err(ClientError::Identity(error.into())),
+                };
                 if let Err(error) = result {
                     browser::log(&format!(
                         "accord: could not attest a device in {id}: {error}"

@@ -182,22 +182,66 @@ pub fn attest<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    let obj = members::require(tx, member)?;
-    let keys = member_keys(tx, document, member);
-    if !keys.contains(&signer.verifying_key()) {
+    let by = signer.verifying_key();
+    if !needs_attestation(tx, document, member, key, &by)? {
+        return Ok(());
+    }
+    let signature = signer.sign(&statement(document, member, key, now));
+    record_attestation(tx, document, member, key, &by, &signature, now)
+}
+
+/// Whether `by` should attest `key` for `member` (false: `key` already
+/// counts); refused as [`attest`] refuses. For a signer that cannot sign
+/// inside an edit: sign [`statement`], then [`record_attestation`].
+pub fn needs_attestation<R: ReadDoc>(
+    doc: &R,
+    document: &DocumentId,
+    member: MemberId,
+    key: &VerifyingKey,
+    by: &VerifyingKey,
+) -> Result<bool, OpError> {
+    members::require(doc, member)?;
+    let keys = member_keys(doc, document, member);
+    if !keys.contains(by) {
         return Err(OpError::Invalid {
             field: "signing key",
             reason: "it is not this member's key",
         });
     }
-    if keys.contains(key) {
+    Ok(!keys.contains(key))
+}
+
+/// Writes the attestation of `key` for `member` by `by`, whose `signature`
+/// over [`statement`] at `at` was made elsewhere: the stored format
+/// [`attest`] writes. Nothing to do when `key` already counts; refused as
+/// [`attest`] refuses, or when the signature does not verify.
+pub fn record_attestation<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    document: &DocumentId,
+    member: MemberId,
+    key: &VerifyingKey,
+    by: &VerifyingKey,
+    signature: &Signature,
+    at: u64,
+) -> Result<(), OpError> {
+    let at = check_date("time", at)?;
+    if !needs_attestation(tx, document, member, key, by)? {
         return Ok(());
     }
-    let signature = signer.sign(&statement(document, member, key, now));
+    if by
+        .verify_strict(&statement(document, member, key, at), signature)
+        .is_err()
+    {
+        return Err(OpError::Invalid {
+            field: "signature",
+            reason: "it does not verify under the attesting key",
+        });
+    }
+    let obj = members::require(tx, member)?;
     let entry = tx.put_object(&obj, field(key), ObjType::Map)?;
-    tx.put(&entry, BY, to_hex(signer.verifying_key().as_bytes()))?;
+    tx.put(&entry, BY, to_hex(by.as_bytes()))?;
     tx.put(&entry, SIGNATURE, to_hex(&signature.to_bytes()))?;
-    tx.put(&entry, AT, now)?;
+    tx.put(&entry, AT, at)?;
     Ok(())
 }
 
@@ -330,6 +374,26 @@ mod tests {
         doc.put(&copied, SIGNATURE, signature).unwrap();
         doc.put(&copied, AT, T0).unwrap();
         assert_eq!(keys(doc, bob), [laptop.verifying_key()]);
+    }
+
+    /// An attestation signed outside the edit (the browser's key signs
+    /// asynchronously) is recorded only when it verifies, and then counts.
+    #[test]
+    fn an_attestation_signed_elsewhere_counts_only_when_genuine() {
+        let mut fixture = fixture();
+        let alice = fixture.alice;
+        let (laptop, phone) = (key(1), key(2));
+        let doc = &mut fixture.doc;
+        let (by, new) = (laptop.verifying_key(), phone.verifying_key());
+        assert!(needs_attestation(doc, &DOC, alice, &new, &by).unwrap());
+        assert!(needs_attestation(doc, &DOC, alice, &by, &new).is_err());
+        let signature = laptop.sign(&statement(&DOC, alice, &new, T0));
+        assert!(record_attestation(doc, &DOC, alice, &new, &by, &signature, T0 + 1).is_err());
+        assert!(record_attestation(doc, &DOC, alice, &new, &new, &signature, T0).is_err());
+        assert!(!is_member_key(doc, &DOC, alice, &new));
+        record_attestation(doc, &DOC, alice, &new, &by, &signature, T0).unwrap();
+        assert!(is_member_key(doc, &DOC, alice, &new));
+        assert!(!needs_attestation(doc, &DOC, alice, &new, &by).unwrap());
     }
 
     #[test]

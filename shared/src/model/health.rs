@@ -62,6 +62,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::OpError;
 use super::fields::{check_date, child_map, get_str, get_string, get_u64, non_empty};
+use super::hash_prefix::HashPrefix;
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items;
 use super::items::{require_in, root_map, sub_map};
@@ -158,12 +159,27 @@ impl AnswerKey {
     /// Publishing it reveals nothing about the secret.
     pub fn derive(secret: &[u8], round: ItemId, member: MemberId) -> Self {
         let mut hash = Sha256::new();
-        hash.update(b"accord/health/answer-key/v1");
+        hash.update(ANSWER_KEY_LABEL);
         hash.update((secret.len() as u64).to_be_bytes());
         hash.update(secret);
         hash.update(round.as_bytes());
         hash.update(member.as_bytes());
         Self(hash.finalize().into())
+    }
+
+    /// What [`Self::derive_from_prefix`] needs of `secret`, without the
+    /// secret itself (see [`crate::model::hash_prefix`]); `None` for a
+    /// secret shorter than 32 bytes.
+    pub fn prefix(secret: &[u8]) -> Option<HashPrefix> {
+        (secret.len() >= 32)
+            .then(|| HashPrefix::absorb(ANSWER_KEY_LABEL, secret))
+            .flatten()
+    }
+
+    /// The same key as [`Self::derive`] with the secret `prefix` was made
+    /// from.
+    pub fn derive_from_prefix(prefix: &HashPrefix, round: ItemId, member: MemberId) -> Self {
+        Self(prefix.finish(&[round.as_bytes(), member.as_bytes()]))
     }
 
     fn commitment(&self, round: ItemId, member: MemberId) -> [u8; 32] {
@@ -175,6 +191,9 @@ impl AnswerKey {
         hash.finalize().into()
     }
 }
+
+/// The domain label of [`AnswerKey::derive`].
+const ANSWER_KEY_LABEL: &[u8] = b"accord/health/answer-key/v1";
 
 fn aad(round: ItemId, member: MemberId, party: PartyId) -> Vec<u8> {
     let mut aad = b"accord/health/answer/v1".to_vec();
@@ -887,6 +906,22 @@ mod tests {
         haystack
             .windows(needle.len())
             .any(|w| w == needle.as_bytes())
+    }
+
+    #[test]
+    fn a_prefix_derives_the_answer_keys_the_secret_does() {
+        let secret: Vec<u8> = (0..32u8).collect();
+        let prefix = AnswerKey::prefix(&secret).expect("a 32-byte secret");
+        for n in 0..4u8 {
+            let (round, member) = (
+                ItemId::from_bytes([n; 16]),
+                MemberId::from_bytes([n + 9; 16]),
+            );
+            assert_eq!(
+                AnswerKey::derive_from_prefix(&prefix, round, member).as_bytes(),
+                AnswerKey::derive(&secret, round, member).as_bytes()
+            );
+        }
     }
 
     #[test]

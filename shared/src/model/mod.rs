@@ -42,6 +42,7 @@ pub mod device_keys;
 pub mod error;
 mod fields;
 pub mod governance;
+pub mod hash_prefix;
 pub mod health;
 pub mod ids;
 pub mod items;

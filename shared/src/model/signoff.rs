@@ -262,47 +262,103 @@ pub fn sign<T: Transactable + ReadDoc>(
     signing_key: &SigningKey,
     now: u64,
 ) -> Result<Signoff, OpError> {
+    let key = signing_key.verifying_key();
+    let statement = statement_to_sign(tx, document, clause, member, &key, now)?;
+    let signature = signing_key.sign(&statement.to_bytes()).to_bytes();
+    record(tx, &statement, &key, &signature)
+}
+
+/// What [`sign`] would sign now: the statement for the current text of
+/// `clause`, as `member` for their party, with the key `key`, refused for
+/// the same reasons. For a signer that cannot sign inside an edit (the
+/// browser's non-extractable key answers asynchronously): sign
+/// [`Statement::to_bytes`], then [`record`] the signature.
+pub fn statement_to_sign<R: ReadDoc>(
+    doc: &R,
+    document: &DocumentId,
+    clause: ItemId,
+    member: MemberId,
+    key: &VerifyingKey,
+    now: u64,
+) -> Result<Statement, OpError> {
     let now = check_date("time", now)?;
-    let hash = clause_hash(tx, clause)?;
-    members::require(tx, member)?;
-    let record = members::get(tx, member)?;
+    let hash = clause_hash(doc, clause)?;
+    members::require(doc, member)?;
+    let record = members::get(doc, member)?;
     let party = record.party.ok_or(OpError::Invalid {
         field: "member",
         reason: "they belong to no party",
     })?;
-    parties::require(tx, party)?;
-    if record.public_key.is_some()
-        && !device_keys::is_member_key(tx, document, member, &signing_key.verifying_key())
-    {
+    parties::require(doc, party)?;
+    if record.public_key.is_some() && !device_keys::is_member_key(doc, document, member, key) {
         return Err(OpError::Invalid {
             field: "signing key",
             reason: "it is not one of this member's keys yet (a newly linked device counts once another of their devices has confirmed it)",
         });
     }
-    let map = signoffs_map(tx)?;
-    let statement = Statement {
+    Ok(Statement {
         document: *document,
         clause,
         content_hash: hash,
         party,
         member,
         at: now,
-    };
-    let signature = signing_key.sign(&statement.to_bytes()).to_bytes();
-    let obj = tx.put_object(&map, key_of(clause, member), ObjType::Map)?;
-    tx.put(&obj, CLAUSE, clause.key())?;
-    tx.put(&obj, PARTY, party.key())?;
-    tx.put(&obj, MEMBER, member.key())?;
-    tx.put(&obj, HASH, to_hex(&hash))?;
-    tx.put(&obj, SIGNATURE, to_hex(&signature))?;
-    tx.put(&obj, AT, now)?;
+    })
+}
+
+/// Writes the sign-off of `statement` signed with `key`: the stored format
+/// [`sign`] writes. Refused when the statement is no longer what
+/// [`statement_to_sign`] gives (the clause changed, or the member's party
+/// or keys did, since it was made) or the signature does not verify, so a
+/// sign-off written here always judges [`Validity::Valid`] at once.
+pub fn record<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    statement: &Statement,
+    key: &VerifyingKey,
+    signature: &[u8; 64],
+) -> Result<Signoff, OpError> {
+    let current = statement_to_sign(
+        tx,
+        &statement.document,
+        statement.clause,
+        statement.member,
+        key,
+        statement.at,
+    )?;
+    if current != *statement {
+        return Err(OpError::Invalid {
+            field: "clause",
+            reason: "it changed while it was being signed; sign it again",
+        });
+    }
+    if key
+        .verify_strict(&statement.to_bytes(), &Signature::from_bytes(signature))
+        .is_err()
+    {
+        return Err(OpError::Invalid {
+            field: "signature",
+            reason: "it does not verify under the signing key",
+        });
+    }
+    let map = signoffs_map(tx)?;
+    let obj = tx.put_object(
+        &map,
+        key_of(statement.clause, statement.member),
+        ObjType::Map,
+    )?;
+    tx.put(&obj, CLAUSE, statement.clause.key())?;
+    tx.put(&obj, PARTY, statement.party.key())?;
+    tx.put(&obj, MEMBER, statement.member.key())?;
+    tx.put(&obj, HASH, to_hex(&statement.content_hash))?;
+    tx.put(&obj, SIGNATURE, to_hex(signature))?;
+    tx.put(&obj, AT, statement.at)?;
     Ok(Signoff {
-        clause,
-        party,
-        member,
-        content_hash: hash,
-        signature,
-        at: now,
+        clause: statement.clause,
+        party: statement.party,
+        member: statement.member,
+        content_hash: statement.content_hash,
+        signature: *signature,
+        at: statement.at,
     })
 }
 
@@ -823,6 +879,45 @@ pub(crate) mod tests {
         assert_eq!(doc.pending_ops(), 0);
         assert!(parse_public_key(&to_hex(key(1).verifying_key().as_bytes())).is_some());
         assert!(parse_public_key("abc").is_none());
+    }
+
+    /// Signing in two steps (statement, signature made elsewhere, record)
+    /// writes exactly what [`sign`] writes, and refuses a statement whose
+    /// clause changed in between or a signature that does not verify.
+    #[test]
+    fn a_signature_made_elsewhere_is_recorded_as_sign_would() {
+        let (mut fixture, keys) = signed_fixture();
+        let alice = fixture.alice;
+        let mut at_once = fixture.doc.fork();
+        sign(&mut at_once, &DOC, id(CLAUSE_ID), alice, &key(1), T0).unwrap();
+        let doc = &mut fixture.doc;
+        let public = key(1).verifying_key();
+        let statement = statement_to_sign(doc, &DOC, id(CLAUSE_ID), alice, &public, T0).unwrap();
+        let signature = key(1).sign(&statement.to_bytes()).to_bytes();
+        let mut forged = signature;
+        forged[0] ^= 1;
+        assert!(record(doc, &statement, &public, &forged).is_err());
+        assert!(record(doc, &statement, &key(2).verifying_key(), &signature).is_err());
+        assert_eq!(doc.pending_ops(), 0);
+        let recorded = record(doc, &statement, &public, &signature).unwrap();
+        doc.commit();
+        assert_eq!(statuses(doc, &keys), vec![Validity::Valid]);
+        let stored = |d: &AutoCommit| {
+            let obj = entry(d, id(CLAUSE_ID), alice);
+            (
+                get_str(d, &obj, SIGNATURE),
+                get_str(d, &obj, HASH),
+                get_u64(d, &obj, AT),
+            )
+        };
+        assert_eq!(stored(doc), stored(&at_once));
+        assert_eq!(to_hex(&recorded.signature), stored(doc).0.unwrap());
+
+        // The clause changes between the statement and the record: refused.
+        let later = statement_to_sign(doc, &DOC, id(CLAUSE_ID), alice, &public, T0 + 1).unwrap();
+        let signature = key(1).sign(&later.to_bytes()).to_bytes();
+        set_clause_title(doc, id(CLAUSE_ID), "Duration").unwrap();
+        assert!(record(doc, &later, &public, &signature).is_err());
     }
 
     /// What the app does: the member's keys in the document that the relay

@@ -401,10 +401,12 @@ fn SignoffRow(
             return;
         };
         match client() {
-            Some(client) => match client.sign_clause(&id, clause, member, edit::now()) {
-                Ok(()) => error.set(None),
-                Err(e) => error.set(Some(e.to_string())),
-            },
+            Some(client) => leptos::task::spawn_local(async move {
+                match client.sign_clause(&id, clause, member, edit::now()).await {
+                    Ok(()) => error.set(None),
+                    Err(e) => error.set(Some(e.to_string())),
+                }
+            }),
             None => error.set(Some("the app is still starting".into())),
         }
     };

@@ -185,7 +185,7 @@ fn remember_board(id: &DocumentId, board: Option<ItemId>) {
 
 /// Publishes this member's keys that the document now asks for: ballots of
 /// votes the facilitator revealed, and sealed notes once private writing
-/// ended. Each key is derived again from the device secret. A key that
+/// ended. Each key is derived again from the device's sealing secret. A key that
 /// does not open the ballot or note was sealed on another of the member's
 /// devices, which publishes it itself: that refusal is only logged.
 fn publish_keys(store: Store, id: DocumentId, board: ItemId, me: MemberId) {

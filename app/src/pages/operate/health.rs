@@ -3,7 +3,7 @@
 //!
 //! Each answer is sealed on the answering device before it enters the
 //! shared document ([`health::submit`]): ChaCha20-Poly1305 under a key
-//! derived from the device's secret key ([`crate::identity::Identity::health_answer_key`]),
+//! derived from the device's sealing secret ([`crate::identity::Identity::health_answer_key`]),
 //! with only a commitment to that key written alongside. Until every party
 //! has submitted, the page shows who has answered and which parties are in,
 //! never a rating. Whenever this page sees that every party is in, it

@@ -18,6 +18,7 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use sha2::{Digest, Sha256};
 
 use crate::model::error::OpError;
+use crate::model::hash_prefix::HashPrefix;
 use crate::model::ids::{ItemId, MemberId};
 
 const PAD: usize = 256;
@@ -50,13 +51,33 @@ impl SealKey {
     /// nothing about the secret.
     pub fn derive(secret: &[u8], board: ItemId, item: ItemId, member: MemberId) -> Self {
         let mut hash = Sha256::new();
-        hash.update(b"accord/boards/seal-key/v1");
+        hash.update(SEAL_KEY_LABEL);
         hash.update((secret.len() as u64).to_be_bytes());
         hash.update(secret);
         hash.update(board.as_bytes());
         hash.update(item.as_bytes());
         hash.update(member.as_bytes());
         Self(hash.finalize().into())
+    }
+
+    /// What [`Self::derive_from_prefix`] needs of `secret`, without the
+    /// secret itself (see [`crate::model::hash_prefix`]); `None` for a
+    /// secret shorter than 32 bytes.
+    pub fn prefix(secret: &[u8]) -> Option<HashPrefix> {
+        (secret.len() >= 32)
+            .then(|| HashPrefix::absorb(SEAL_KEY_LABEL, secret))
+            .flatten()
+    }
+
+    /// The same key as [`Self::derive`] with the secret `prefix` was made
+    /// from.
+    pub fn derive_from_prefix(
+        prefix: &HashPrefix,
+        board: ItemId,
+        item: ItemId,
+        member: MemberId,
+    ) -> Self {
+        Self(prefix.finish(&[board.as_bytes(), item.as_bytes(), member.as_bytes()]))
     }
 
     fn commitment(&self, context: &[u8]) -> [u8; 32] {
@@ -67,6 +88,9 @@ impl SealKey {
         hash.finalize().into()
     }
 }
+
+/// The domain label of [`SealKey::derive`].
+const SEAL_KEY_LABEL: &[u8] = b"accord/boards/seal-key/v1";
 
 /// What names a sealed slot: `kind ‖ board ‖ item ‖ member`.
 pub(crate) fn context(kind: &[u8], board: ItemId, item: ItemId, member: MemberId) -> Vec<u8> {
@@ -203,6 +227,24 @@ pub(crate) fn write_key<T: Transactable + ReadDoc>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_derives_the_keys_the_secret_does() {
+        let secret = [0x5au8; 32];
+        let prefix = SealKey::prefix(&secret).expect("a 32-byte secret");
+        for n in 0..4u8 {
+            let (board, item, member) = (
+                ItemId::from_bytes([n; 16]),
+                ItemId::from_bytes([n + 1; 16]),
+                MemberId::from_bytes([n + 2; 16]),
+            );
+            assert_eq!(
+                SealKey::derive_from_prefix(&prefix, board, item, member).as_bytes(),
+                SealKey::derive(&secret, board, item, member).as_bytes()
+            );
+        }
+        assert!(SealKey::prefix(b"seed").is_none());
+    }
 
     #[test]
     fn seal_open_and_refuse_wrong_keys_or_slots() {
