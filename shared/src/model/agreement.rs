@@ -29,6 +29,7 @@ use super::fields::{
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, DELETED_AT, ORDER};
 use super::members;
+use super::refs;
 use crate::text::{self, Splice};
 
 pub(crate) const AGREEMENT: &str = "agreement";
@@ -686,7 +687,7 @@ pub fn add_comment<T: Transactable + ReadDoc>(
     let body = non_empty("comment", &new.body)?;
     let now = check_date("time", now)?;
     require_clause(tx, new.clause)?;
-    members::require(tx, new.author)?;
+    refs::require_member(tx, new.author)?;
     let reply_to = match new.reply_to {
         None => None,
         Some(parent) => {
@@ -771,7 +772,7 @@ pub fn resolve_thread<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    members::require(tx, by)?;
+    refs::require_member(tx, by)?;
     let obj = require_comment(tx, id)?;
     let comment = read_comment(tx, id, &obj).ok_or_else(|| OpError::not_found("comment", &id))?;
     let root = match comment.reply_to {

@@ -33,7 +33,7 @@ use super::governance::{self, EscalationLevel};
 use super::ids::{ItemId, MemberId};
 use super::items;
 use super::items::{require_in, root_map, sub_map};
-use super::members;
+use super::refs;
 use crate::text::Splice;
 
 pub(crate) use super::keys::CONFLICTS;
@@ -316,7 +316,7 @@ pub fn raise<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let title = non_empty("title", &new.title)?;
     let now = check_date("time", now)?;
-    members::require(tx, new.raised_by)?;
+    refs::require_member(tx, new.raised_by)?;
     let bottom = governance::ladder(tx).first().map(|l| l.id);
     let map = root_map(tx, CONFLICTS)?;
     let obj = items::create(tx, &map, "conflict", id)?;
@@ -382,7 +382,7 @@ pub fn escalate<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    members::require(tx, by)?;
+    refs::require_member(tx, by)?;
     let conflict = get(tx, id)?;
     if !conflict.is_open() {
         return Err(OpError::Invalid {
@@ -417,7 +417,7 @@ pub fn resolve<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let resolution = non_empty("resolution", resolution)?;
     let now = check_date("time", now)?;
-    members::require(tx, by)?;
+    refs::require_member(tx, by)?;
     let obj = require(tx, id)?;
     put(tx, &obj, "status", "resolved")?;
     set_text(tx, &obj, "resolution", &resolution)?;
@@ -435,7 +435,7 @@ pub fn reopen<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    members::require(tx, by)?;
+    refs::require_member(tx, by)?;
     let conflict = get(tx, id)?;
     if conflict.is_open() {
         return Err(OpError::Invalid {

@@ -47,6 +47,7 @@ use super::error::OpError;
 use super::fields::{check_date, child_map, get_str, get_u64};
 use super::ids::{MemberId, from_hex, to_hex};
 use super::members;
+use super::refs;
 use crate::ids::DocumentId;
 
 const PREFIX: &str = "device_key:";
@@ -100,7 +101,7 @@ fn field(key: &VerifyingKey) -> String {
 }
 
 fn member_obj<R: ReadDoc>(doc: &R, member: MemberId) -> Option<ObjId> {
-    let map = child_map(doc, &automerge::ROOT, members::MEMBERS)?;
+    let map = child_map(doc, &automerge::ROOT, super::keys::MEMBERS)?;
     child_map(doc, &map, &member.key())
 }
 
@@ -182,7 +183,7 @@ pub fn attest<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    let obj = members::require(tx, member)?;
+    let obj = refs::require_member(tx, member)?;
     let keys = member_keys(tx, document, member);
     if !keys.contains(&signer.verifying_key()) {
         return Err(OpError::Invalid {

@@ -27,8 +27,9 @@ use super::fields::{
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items;
 use super::items::{move_in, require_in, root_map, sub_map};
-use super::members::{self, GOVERNANCE};
-use super::parties;
+use super::keys::GOVERNANCE;
+use super::members;
+use super::refs;
 use crate::text::Splice;
 
 const COMMITTEES: &str = "committees";
@@ -297,7 +298,7 @@ pub fn add_committee<T: Transactable + ReadDoc>(
     let name = non_empty("name", &new.name)?;
     let cadence = check_days("cadence (days)", new.cadence_days)?;
     for member in &new.members {
-        members::require(tx, *member)?;
+        refs::require_member(tx, *member)?;
     }
     let map = governance_map(tx, COMMITTEES, "governance.committees")?;
     let obj = items::create(tx, &map, "committee", id)?;
@@ -363,7 +364,7 @@ pub fn set_committee_member<T: Transactable + ReadDoc>(
     on: bool,
 ) -> Result<(), OpError> {
     if on {
-        members::require(tx, member)?;
+        refs::require_member(tx, member)?;
     }
     let obj = require_committee(tx, committee)?;
     let roster = sub_map(tx, &obj, MEMBERS, "committee.members")?;
@@ -379,9 +380,9 @@ pub fn set_committee_member<T: Transactable + ReadDoc>(
 fn check_decider<R: ReadDoc>(doc: &R, decider: Decider) -> Result<(), OpError> {
     match decider {
         Decider::Joint => Ok(()),
-        Decider::Party(p) => parties::require(doc, p).map(|_| ()),
+        Decider::Party(p) => refs::require_party(doc, p).map(|_| ()),
         Decider::Committee(c) => require_committee(doc, c).map(|_| ()),
-        Decider::Member(m) => members::require(doc, m).map(|_| ()),
+        Decider::Member(m) => refs::require_member(doc, m).map(|_| ()),
     }
 }
 

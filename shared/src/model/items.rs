@@ -25,8 +25,8 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 
 use super::error::OpError;
-use super::fields::{check_date, child_map, get_f64, get_string, get_u64, put};
-use super::ids::ItemId;
+use super::fields::{check_date, child_map, get_f64, get_str, get_string, get_u64, put};
+use super::ids::{ItemId, PartyId};
 use super::keys;
 
 /// Key of the "deleted at" timestamp on every item.
@@ -266,13 +266,29 @@ pub fn delete<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     check_date("deletion time", now)?;
     require(tx, collection, id)?;
-    if collection == Collection::Parties && super::members::has_current_members(tx, id.into()) {
+    if collection == Collection::Parties && has_current_members(tx, id.into()) {
         return Err(OpError::InUse {
             kind: "party",
             reason: "it still has members",
         });
     }
     delete_in(tx, &collection.locate(tx)?, collection.kind(), id, now)
+}
+
+/// Whether `party` has members who have not left, read straight from
+/// `members{}` so that this floor imports no collection.
+fn has_current_members<R: ReadDoc>(doc: &R, party: PartyId) -> bool {
+    let Some(members) = child_map(doc, &ROOT, keys::MEMBERS) else {
+        return false;
+    };
+    doc.keys(&members).any(|key| {
+        key.parse::<ItemId>().is_ok()
+            && live(doc, &members, &key).is_some_and(|member| {
+                get_str(doc, &member, keys::MEMBER_PARTY).and_then(|p| p.parse().ok())
+                    == Some(party)
+                    && get_u64(doc, &member, keys::MEMBER_LEFT_AT).is_none()
+            })
+    })
 }
 
 /// Brings a deleted item back, with any edits merged in since.

@@ -30,7 +30,7 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, move_in, require_in, root_map, sub_map};
-use super::{members, overview};
+use super::overview;
 use crate::text::Splice;
 
 use super::actions::{
@@ -39,6 +39,7 @@ use super::actions::{
 };
 pub(crate) use super::keys::MEETINGS;
 use super::keys::{ACTIONS, AGENDA, DECISIONS};
+use super::refs;
 
 /// Longest meeting accepted, in minutes (a day).
 pub const MAX_DURATION_MINUTES: u32 = 24 * 60;
@@ -450,7 +451,7 @@ pub fn record_decision<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let text = non_empty("decision", &new.text)?;
     let at = check_date("decision date", new.at)?;
-    members::require(tx, new.by)?;
+    refs::require_member(tx, new.by)?;
     let obj = require(tx, meeting)?;
     let map = sub_map(tx, &obj, DECISIONS, "meeting.decisions")?;
     let item = items::create(tx, &map, "decision", id)?;

@@ -30,6 +30,9 @@
 //! - [`boards`]: live workshop boards (notes, dot voting, timer,
 //!   facilitation, notes turned into plan items);
 //! - [`items`]: what every collection item shares (order, delete, restore);
+//! - `keys` (every top-level key) and `refs` (checks on the members and
+//!   parties an item names, so no collection imports another), below the
+//!   collections;
 //! - [`ids`], [`error`].
 
 pub mod actions;
@@ -55,6 +58,7 @@ pub mod objectives;
 pub mod overview;
 pub mod parties;
 pub mod raci;
+mod refs;
 pub mod report;
 pub mod reviews;
 pub mod risks;

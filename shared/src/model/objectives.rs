@@ -14,7 +14,7 @@ use super::fields::{
 };
 use super::ids::{ItemId, PartyId};
 use super::items::{self, Collection};
-use super::parties;
+use super::refs;
 use crate::text::Splice;
 
 const TITLE: &str = "title";
@@ -170,7 +170,7 @@ pub fn add<T: Transactable + ReadDoc>(
     let due = check_opt_date("due date", new.due)?;
     let now = check_date("time", now)?;
     if let Some(owner) = new.owner {
-        parties::require(tx, owner)?;
+        refs::require_party(tx, owner)?;
     }
     let map = Collection::Objectives.locate(tx)?;
     let obj = items::create(tx, &map, "objective", id)?;
@@ -200,7 +200,7 @@ pub fn update<T: Transactable + ReadDoc>(
         .map(|d| check_opt_date("due date", d))
         .transpose()?;
     if let Some(Some(owner)) = patch.owner {
-        parties::require(tx, owner)?;
+        refs::require_party(tx, owner)?;
     }
     let obj = items::require(tx, Collection::Objectives, id)?;
     if let Some(title) = title {

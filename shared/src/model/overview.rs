@@ -18,7 +18,7 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId};
 use super::items;
-use super::members;
+use super::refs;
 
 pub(crate) const TITLE: &str = "title";
 pub(crate) const PURPOSE: &str = "purpose";
@@ -237,7 +237,7 @@ pub fn move_stage<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    members::require(tx, by)?;
+    refs::require_member(tx, by)?;
     let history_map: ObjId =
         child_map(tx, &ROOT, STAGE_HISTORY).ok_or(OpError::NotInitialized(STAGE_HISTORY))?;
     let from = stage(tx);

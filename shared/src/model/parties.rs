@@ -21,7 +21,7 @@ use super::fields::{
 };
 use super::ids::PartyId;
 use super::items::{self, Collection};
-use super::vetting;
+use super::refs;
 use crate::text::Splice;
 
 const NAME: &str = "name";
@@ -229,16 +229,11 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Party> {
 
 /// One party, or [`OpError::NotFound`].
 pub fn get<R: ReadDoc>(doc: &R, id: PartyId) -> Result<Party, OpError> {
-    require(doc, id)?;
+    refs::require_party(doc, id)?;
     list(doc)
         .into_iter()
         .find(|p| p.id == id)
         .ok_or_else(|| OpError::not_found("party", &id))
-}
-
-/// The live party's map, or [`OpError::NotFound`].
-pub(crate) fn require<R: ReadDoc>(doc: &R, id: PartyId) -> Result<ObjId, OpError> {
-    items::require(doc, Collection::Parties, id.into())
 }
 
 /// Adds a party (and its empty vetting scores), in the first palette
@@ -250,7 +245,7 @@ pub fn add<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let name = non_empty("name", &new.name)?;
     let items = Collection::Parties.locate(tx)?;
-    vetting::scores_map(tx)?;
+    refs::scores_map(tx)?;
     let shown = colours(tx);
     let colour = PartyColour::ALL
         .into_iter()
@@ -262,7 +257,7 @@ pub fn add<T: Transactable + ReadDoc>(
     tx.put(&obj, ROLE, new.role.trim())?;
     new_text(tx, &obj, STRENGTHS, &new.strengths)?;
     new_text(tx, &obj, WIIFM, &new.wiifm)?;
-    vetting::create_party_scores(tx, id)?;
+    refs::create_party_scores(tx, id)?;
     Ok(())
 }
 
@@ -277,7 +272,7 @@ pub fn update<T: Transactable + ReadDoc>(
         .as_deref()
         .map(|n| non_empty("name", n))
         .transpose()?;
-    let obj = require(tx, id)?;
+    let obj = refs::require_party(tx, id)?;
     if let Some(name) = name {
         put(tx, &obj, NAME, name)?;
     }
@@ -320,7 +315,7 @@ pub fn edit_prose<T: Transactable + ReadDoc>(
     field: Prose,
     edit: &Splice,
 ) -> Result<(), OpError> {
-    let obj = require(tx, id)?;
+    let obj = refs::require_party(tx, id)?;
     splice_text_field(tx, &obj, field.key(), edit)
 }
 

@@ -23,7 +23,7 @@ use super::fields::{
 use super::ids::{ItemId, MemberId};
 use super::items;
 use super::items::{require_in, root_map};
-use super::members::check_member;
+use super::refs::check_member;
 use crate::text::Splice;
 
 pub(crate) use super::keys::RISKS;

@@ -62,6 +62,7 @@ use super::agreement::{self, CLAUSE, SIGNOFFS};
 use super::error::OpError;
 use super::fields::{check_date, child_map, get_str, get_u64};
 use super::ids::{ItemId, MemberId, PartyId, from_hex, to_hex};
+use super::refs;
 use super::{device_keys, members, parties};
 use crate::ids::DocumentId;
 
@@ -264,13 +265,13 @@ pub fn sign<T: Transactable + ReadDoc>(
 ) -> Result<Signoff, OpError> {
     let now = check_date("time", now)?;
     let hash = clause_hash(tx, clause)?;
-    members::require(tx, member)?;
+    refs::require_member(tx, member)?;
     let record = members::get(tx, member)?;
     let party = record.party.ok_or(OpError::Invalid {
         field: "member",
         reason: "they belong to no party",
     })?;
-    parties::require(tx, party)?;
+    refs::require_party(tx, party)?;
     if record.public_key.is_some()
         && !device_keys::is_member_key(tx, document, member, &signing_key.verifying_key())
     {

@@ -16,7 +16,8 @@ use super::error::OpError;
 use super::fields::{check_date, child_map, get_str, get_string, get_u64, non_empty};
 use super::ids::{ItemId, MemberId};
 use super::items::{self, DELETED_AT};
-use super::{lazy_maps, members};
+use super::lazy_maps;
+use super::refs;
 
 pub(crate) const VERSIONS: &str = "versions";
 const NAME: &str = "name";
@@ -101,7 +102,7 @@ pub fn save<T: Transactable + ReadDoc>(
         });
     }
     let now = check_date("time", now)?;
-    members::require(tx, author)?;
+    refs::require_member(tx, author)?;
     if heads.is_empty() || heads.iter().any(|h| tx.get_change_by_hash(h).is_none()) {
         return Err(OpError::Invalid {
             field: "version",

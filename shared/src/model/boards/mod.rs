@@ -59,7 +59,7 @@ use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, ORDER};
 use super::items::{require_in, root_map, sub_map};
 use super::keys::BOARDS;
-use super::members;
+use super::refs;
 
 pub use content::{
     add_column, add_note, delete_column, delete_note, deleted_columns, deleted_notes, edit_note,
@@ -333,7 +333,7 @@ pub(crate) fn require_facilitator<R: ReadDoc>(
     board: &ObjId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    members::require(doc, by)?;
+    refs::require_member(doc, by)?;
     if facilitator(doc, board) != Some(by) {
         return Err(OpError::Invalid {
             field: "member",
@@ -350,7 +350,7 @@ pub(crate) fn require_editor<R: ReadDoc>(
     board: &ObjId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    members::require(doc, by)?;
+    refs::require_member(doc, by)?;
     if get_bool(doc, board, LOCKED) && facilitator(doc, board) != Some(by) {
         return Err(OpError::Invalid {
             field: "board",
@@ -541,7 +541,7 @@ pub fn create<T: Transactable + ReadDoc>(
         "" => new.template.label().to_owned(),
         title => title.to_owned(),
     };
-    members::require(tx, new.facilitator)?;
+    refs::require_member(tx, new.facilitator)?;
     let map = root_map(tx, BOARDS)?;
     let obj = items::create(tx, &map, "board", id)?;
     tx.put(&obj, "title", title)?;
@@ -581,7 +581,7 @@ pub fn hand_over<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let obj = require(tx, board)?;
     require_facilitator(tx, &obj, by)?;
-    members::require(tx, to)?;
+    refs::require_member(tx, to)?;
     put(tx, &obj, FACILITATOR, to.key())
 }
 
