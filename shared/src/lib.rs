@@ -10,11 +10,13 @@
 //! - [`text`]: character-level splices of Automerge text, validated.
 //! - [`model`]: the partnership document schema, typed reads and validated operations.
 //! - [`ics`]: meetings as iCalendar (RFC 5545) files.
+//! - [`http`]: the JSON bodies of the relay's HTTP API, shared by relay and browser.
 
 pub mod calendar;
 pub mod engine;
 pub mod export;
 pub mod history;
+pub mod http;
 pub mod ics;
 pub mod ids;
 pub mod markdown;

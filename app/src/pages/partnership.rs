@@ -2,6 +2,7 @@
 //! parties and members, who else is here, and (for the owner) invite links
 //! for the partner organization.
 
+use accord_shared::http::DEFAULT_INVITE_USES;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::overview::Stage;
 use leptos::prelude::*;
@@ -170,6 +171,7 @@ fn InvitePanel(id: DocumentId) -> impl IntoView {
             role: role.get_untracked(),
             party: party.get_untracked().trim().to_owned(),
             expires_in_seconds: days.get_untracked() * 24 * 3600,
+            uses: DEFAULT_INVITE_USES,
         };
         if invite.party.is_empty() {
             problem.set(Some("Name the partner organization first.".into()));
