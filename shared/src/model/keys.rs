@@ -6,6 +6,8 @@
 pub(crate) const MEMBERS: &str = "members";
 /// `devices{actor hex → member id}`.
 pub(crate) const DEVICES: &str = "devices";
+/// `agreement` (clauses, comments, sign-offs, suggestions, named versions).
+pub(crate) const AGREEMENT: &str = "agreement";
 /// `parties{}`.
 pub(crate) const PARTIES: &str = "parties";
 /// `vetting` (criteria and the due-diligence checklist).

@@ -129,9 +129,9 @@ pub fn save<T: Transactable + ReadDoc>(
     Ok(())
 }
 
-/// Removes a named version from the list (the document's history itself
+/// Deletes a named version from the list (the document's history itself
 /// is untouched).
-pub fn remove<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
+pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
     let now = check_date("deletion time", now)?;
     let root =
         child_map(tx, &automerge::ROOT, AGREEMENT).ok_or(OpError::NotInitialized("agreement"))?;
@@ -175,7 +175,7 @@ mod tests {
         assert_eq!(saved.name, "Sent to Globex, 1 Dec");
         assert_eq!(saved.heads, heads);
         assert_eq!((saved.author, saved.at), (Some(alice), Some(T0)));
-        remove(doc, id(1), T0).unwrap();
+        delete(doc, id(1), T0).unwrap();
         assert!(list(doc).is_empty());
     }
 
@@ -209,7 +209,7 @@ mod tests {
         // Later writes go to the visible copy; the other stays readable.
         let heads = a.get_heads();
         save(&mut a, id(3), "Round 2", &heads, fixture.alice, T0 + 2).unwrap();
-        remove(&mut a, id(2), T0 + 3).unwrap();
+        delete(&mut a, id(2), T0 + 3).unwrap();
         sync_pair(&mut a, &mut b);
         let names: Vec<String> = list(&b).into_iter().map(|v| v.name).collect();
         assert_eq!(names, ["Round 1 (Acme)", "Round 2"]);
