@@ -663,8 +663,8 @@ mod tests {
 
         // Overdue is strictly after the due date, and done actions never are.
         let due = T0 + DAY_MS;
-        assert!(crate::model::attention::overdue_actions(doc, due).is_empty());
-        let overdue = crate::model::attention::overdue_actions(doc, due + 1);
+        assert!(crate::views::attention::overdue_actions(doc, due).is_empty());
+        let overdue = crate::views::attention::overdue_actions(doc, due + 1);
         assert_eq!(overdue.len(), 1);
         assert_eq!(overdue[0].action.id, id(31));
         assert_eq!(
@@ -672,12 +672,12 @@ mod tests {
             crate::model::actions::ActionSource::Meeting(id(1))
         );
         assert_eq!(
-            crate::model::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
+            crate::views::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
             2
         );
         set_action_done(doc, id(1), id(31), true, T0 + 2 * DAY_MS).unwrap();
         assert_eq!(
-            crate::model::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
+            crate::views::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
             1
         );
         let action = &get(doc, id(1)).unwrap().actions[1];
@@ -692,7 +692,7 @@ mod tests {
         )
         .unwrap();
         assert!(set_action_done(doc, id(1), id(31), true, T0).is_err());
-        assert_eq!(crate::model::attention::all_actions(doc).len(), 1);
+        assert_eq!(crate::views::attention::all_actions(doc).len(), 1);
     }
 
     #[test]

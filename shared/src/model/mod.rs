@@ -33,11 +33,13 @@
 //! - `keys` (every top-level key) and `refs` (checks on the members and
 //!   parties an item names, so no collection imports another), below the
 //!   collections;
+//!
+//! Reads that span collections (attention, the report, the agreement's
+//! history and exports) are views in [`crate::views`], above this module.
 //! - [`ids`], [`error`].
 
 pub mod actions;
 pub mod agreement;
-pub mod attention;
 pub mod boards;
 pub mod comm_plan;
 pub mod conflicts;
@@ -59,7 +61,6 @@ pub mod overview;
 pub mod parties;
 pub mod raci;
 mod refs;
-pub mod report;
 pub mod reviews;
 pub mod risks;
 pub mod schema;

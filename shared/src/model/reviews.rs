@@ -8,7 +8,7 @@
 //! ```
 //!
 //! A review's actions are action items like a meeting's: they appear in
-//! [`crate::model::attention::all_actions`] and in the attention panel. The milestones
+//! [`crate::views::attention::all_actions`] and in the attention panel. The milestones
 //! achieved within the review's period are listed with it, to celebrate.
 
 use automerge::transaction::Transactable;
@@ -433,15 +433,15 @@ mod tests {
         assert_eq!(review.to_improve, "Faster legal turnaround.");
         assert_eq!(review.milestones_achieved.len(), 1);
         assert_eq!(review.milestones_achieved[0].title, "First deal");
-        let actions = crate::model::attention::all_actions(doc);
+        let actions = crate::views::attention::all_actions(doc);
         assert_eq!(actions.len(), 1);
         assert_eq!(actions[0].source, ActionSource::Review(id(1)));
         assert_eq!(
-            crate::model::attention::overdue_actions(doc, T0 + 101 * DAY_MS).len(),
+            crate::views::attention::overdue_actions(doc, T0 + 101 * DAY_MS).len(),
             1
         );
         set_action_done(doc, id(1), id(10), true, T0 + DAY_MS).unwrap();
-        assert!(crate::model::attention::overdue_actions(doc, T0 + 101 * DAY_MS).is_empty());
+        assert!(crate::views::attention::overdue_actions(doc, T0 + 101 * DAY_MS).is_empty());
         update_action(
             doc,
             id(1),

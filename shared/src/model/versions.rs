@@ -1,6 +1,6 @@
 //! Named versions of the agreement ("Sent to Globex, 1 Dec"): a name given
 //! to the document's heads at one moment, so the partners can later compare
-//! any two rounds, or a round with now (see [`crate::redline`]).
+//! any two rounds, or a round with now (see [`crate::views::redline`]).
 //!
 //! `agreement.versions{id → {name, heads: [change hash hex…], author, at,
 //! order, deleted_at?}}`, a map created on first use (see

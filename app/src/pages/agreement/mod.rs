@@ -20,14 +20,14 @@ mod versions;
 use std::collections::HashMap;
 
 use accord_shared::automerge::{Automerge, ChangeHash};
-use accord_shared::export;
-use accord_shared::history::{self as doc_history, ClauseChangeKind};
 use accord_shared::ids::DocumentId;
 use accord_shared::model::agreement::{self, NewClause};
 use accord_shared::model::signoff::{self, PartyState};
 use accord_shared::model::{
     ItemId, MemberId, device_keys, members, overview, parties, suggestions,
 };
+use accord_shared::views::export;
+use accord_shared::views::history::{self as doc_history, ClauseChangeKind};
 use ed25519_dalek::VerifyingKey;
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;

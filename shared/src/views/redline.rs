@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 
 use automerge::{Automerge, ChangeHash};
 
-use crate::history::{self, ClauseDiff, DiffOp, HistoryError};
 use crate::model::agreement;
+use crate::views::history::{self, ClauseDiff, DiffOp, HistoryError};
 
 /// One clause in a redline.
 #[derive(Debug, Clone, PartialEq, Eq)]
