@@ -72,7 +72,7 @@ pub fn PartnershipPage(
     };
     let move_stage = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
-        let Some(to) = Stage::ALL.into_iter().find(|s| s.as_str() == value) else {
+        let Some(to) = Stage::from_stored(&value) else {
             return;
         };
         let Some(client) = client() else { return };

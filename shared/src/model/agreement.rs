@@ -32,6 +32,7 @@ use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, DELETED_AT, ORDER};
 use super::members;
 use super::refs;
+use super::stored_names::stored_names;
 use crate::text::{self, Splice};
 
 pub(crate) use super::keys::AGREEMENT;
@@ -55,29 +56,20 @@ pub(crate) const PROPOSED_BY: &str = "proposed_by";
 /// The longest clause title accepted, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
 
-/// Where a clause stands in the negotiation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ClauseStatus {
-    /// Being written; not yet put to the other side.
-    Draft,
-    /// Put to the other side for agreement.
-    Proposed,
-    /// Both sides say it is settled (sign-offs are what proves it).
-    Agreed,
-}
-
-impl ClauseStatus {
-    /// Every status, in workflow order.
-    pub const ALL: [ClauseStatus; 3] = [Self::Draft, Self::Proposed, Self::Agreed];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Proposed => "proposed",
-            Self::Agreed => "agreed",
-        }
+stored_names! {
+    /// Where a clause stands in the negotiation.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum ClauseStatus {
+        /// Being written; not yet put to the other side.
+        Draft => "draft",
+        /// Put to the other side for agreement.
+        Proposed => "proposed",
+        /// Both sides say it is settled (sign-offs are what proves it).
+        Agreed => "agreed",
     }
+
+    /// Every status, in workflow order.
+    ALL;
 }
 
 impl fmt::Display for ClauseStatus {

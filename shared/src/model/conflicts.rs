@@ -34,37 +34,28 @@ use super::ids::{ItemId, MemberId};
 use super::items;
 use super::items::{require_in, root_map, sub_map};
 use super::refs;
+use super::stored_names::stored_names;
 use crate::text::Splice;
 
 pub(crate) use super::keys::CONFLICTS;
 const ESCALATIONS: &str = "escalations";
 
-/// How serious a conflict is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Severity {
-    /// A friction.
-    Low,
-    /// Needs attention.
-    Medium,
-    /// Hurts the partnership.
-    High,
-    /// Threatens the partnership.
-    Critical,
-}
-
-impl Severity {
-    /// Every severity, lowest first.
-    pub const ALL: [Severity; 4] = [Self::Low, Self::Medium, Self::High, Self::Critical];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-            Self::Critical => "critical",
-        }
+stored_names! {
+    /// How serious a conflict is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Severity {
+        /// A friction.
+        Low => "low",
+        /// Needs attention.
+        Medium => "medium",
+        /// Hurts the partnership.
+        High => "high",
+        /// Threatens the partnership.
+        Critical => "critical",
     }
+
+    /// Every severity, lowest first.
+    ALL;
 }
 
 /// Open or resolved.
@@ -228,7 +219,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, ladder: &[EscalationLe
         raised_by: get_str(doc, obj, "raised_by").and_then(|m| m.parse().ok()),
         raised_at: get_u64(doc, obj, "raised_at").unwrap_or(0),
         severity: get_str(doc, obj, "severity")
-            .and_then(|s| Severity::ALL.into_iter().find(|x| x.as_str() == s))
+            .and_then(|s| Severity::from_stored(&s))
             .unwrap_or(Severity::Medium),
         status: if get_str(doc, obj, "status").as_deref() == Some("resolved") {
             ConflictStatus::Resolved

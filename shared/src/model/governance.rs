@@ -30,6 +30,7 @@ use super::items::{move_in, require_in, root_map, sub_map};
 use super::keys::GOVERNANCE;
 use super::members;
 use super::refs;
+use super::stored_names::stored_names;
 use crate::text::Splice;
 
 const COMMITTEES: &str = "committees";
@@ -115,41 +116,24 @@ impl Decider {
     }
 }
 
-/// How a decision is taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Rule {
-    /// The decider alone.
-    Sole,
-    /// The decider, after consulting the other party.
-    AfterConsulting,
-    /// Everyone involved agrees (no formal vote).
-    Consensus,
-    /// A majority vote.
-    Majority,
-    /// Every member votes for it.
-    Unanimous,
-}
-
-impl Rule {
-    /// Every rule.
-    pub const ALL: [Rule; 5] = [
-        Self::Sole,
-        Self::AfterConsulting,
-        Self::Consensus,
-        Self::Majority,
-        Self::Unanimous,
-    ];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sole => "sole",
-            Self::AfterConsulting => "after_consulting",
-            Self::Consensus => "consensus",
-            Self::Majority => "majority",
-            Self::Unanimous => "unanimous",
-        }
+stored_names! {
+    /// How a decision is taken.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Rule {
+        /// The decider alone.
+        Sole => "sole",
+        /// The decider, after consulting the other party.
+        AfterConsulting => "after_consulting",
+        /// Everyone involved agrees (no formal vote).
+        Consensus => "consensus",
+        /// A majority vote.
+        Majority => "majority",
+        /// Every member votes for it.
+        Unanimous => "unanimous",
     }
+
+    /// Every rule.
+    ALL;
 }
 
 /// One decision right.
@@ -254,7 +238,7 @@ pub fn decision_rights<R: ReadDoc>(doc: &R) -> Vec<DecisionRight> {
             decision: get_string(doc, &obj, "decision"),
             decider: get_str(doc, &obj, "decider").and_then(|d| Decider::decode(&d)),
             rule: get_str(doc, &obj, "rule")
-                .and_then(|r| Rule::ALL.into_iter().find(|x| x.as_str() == r))
+                .and_then(|r| Rule::from_stored(&r))
                 .unwrap_or(Rule::Consensus),
         })
         .collect()

@@ -40,44 +40,32 @@ use super::actions::{
 pub(crate) use super::keys::MEETINGS;
 use super::keys::{ACTIONS, AGENDA, DECISIONS};
 use super::refs;
+use super::stored_names::stored_names;
 
 /// Longest meeting accepted, in minutes (a day).
 pub const MAX_DURATION_MINUTES: u32 = 24 * 60;
 /// Length of a meeting scheduled without one, in minutes.
 pub const DEFAULT_DURATION_MINUTES: u32 = 60;
 
-/// What kind of meeting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MeetingKind {
-    /// A regular check-in between the partnership managers.
-    CheckIn,
-    /// A quarterly business review.
-    QuarterlyBusinessReview,
-    /// A meeting of a joint steering committee.
-    SteeringCommittee,
-    /// A joint workshop (kick-off, planning, post-mortem).
-    Workshop,
+stored_names! {
+    /// What kind of meeting.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum MeetingKind {
+        /// A regular check-in between the partnership managers.
+        CheckIn => "check_in",
+        /// A quarterly business review.
+        QuarterlyBusinessReview => "qbr",
+        /// A meeting of a joint steering committee.
+        SteeringCommittee => "steering_committee",
+        /// A joint workshop (kick-off, planning, post-mortem).
+        Workshop => "workshop",
+    }
+
+    /// Every kind.
+    ALL;
 }
 
 impl MeetingKind {
-    /// Every kind.
-    pub const ALL: [MeetingKind; 4] = [
-        MeetingKind::CheckIn,
-        MeetingKind::QuarterlyBusinessReview,
-        MeetingKind::SteeringCommittee,
-        MeetingKind::Workshop,
-    ];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CheckIn => "check_in",
-            Self::QuarterlyBusinessReview => "qbr",
-            Self::SteeringCommittee => "steering_committee",
-            Self::Workshop => "workshop",
-        }
-    }
-
     /// A human label ("Check-in", …), also the title of an untitled meeting.
     pub fn label(self) -> &'static str {
         match self {
@@ -91,10 +79,6 @@ impl MeetingKind {
     /// Whether holding this meeting counts as a check-in on the overview.
     pub fn is_check_in(self) -> bool {
         matches!(self, Self::CheckIn | Self::QuarterlyBusinessReview)
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 }
 
@@ -229,7 +213,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Meeting {
         .unwrap_or_default();
     decisions.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
     let kind = get_str(doc, obj, "kind")
-        .and_then(|k| MeetingKind::parse(&k))
+        .and_then(|k| MeetingKind::from_stored(&k))
         .unwrap_or(MeetingKind::CheckIn);
     Meeting {
         id,
@@ -371,7 +355,7 @@ pub fn mark_held<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let at = check_date("date held", at)?;
     let obj = require(tx, id)?;
-    let kind = get_str(tx, &obj, "kind").and_then(|k| MeetingKind::parse(&k));
+    let kind = get_str(tx, &obj, "kind").and_then(|k| MeetingKind::from_stored(&k));
     put(tx, &obj, "held_at", at)?;
     if kind.is_some_and(MeetingKind::is_check_in) {
         overview::record_check_in(tx, at)?;

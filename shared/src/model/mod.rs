@@ -65,6 +65,7 @@ pub mod reviews;
 pub mod risks;
 pub mod schema;
 pub mod signoff;
+mod stored_names;
 pub mod suggestions;
 pub mod versions;
 pub mod vetting;

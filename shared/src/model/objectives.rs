@@ -15,6 +15,7 @@ use super::fields::{
 use super::ids::{ItemId, PartyId};
 use super::items::{self, Collection};
 use super::refs;
+use super::stored_names::stored_names;
 use crate::text::Splice;
 
 const TITLE: &str = "title";
@@ -24,41 +25,24 @@ const DUE: &str = "due";
 const STATUS: &str = "status";
 const CREATED_AT: &str = "created_at";
 
-/// Where an objective stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ObjectiveStatus {
-    /// Agreed, not started.
-    NotStarted,
-    /// Being worked on.
-    InProgress,
-    /// Stuck on something.
-    Blocked,
-    /// Achieved.
-    Done,
-    /// Abandoned by agreement.
-    Dropped,
-}
-
-impl ObjectiveStatus {
-    /// Every status, in display order.
-    pub const ALL: [ObjectiveStatus; 5] = [
-        Self::NotStarted,
-        Self::InProgress,
-        Self::Blocked,
-        Self::Done,
-        Self::Dropped,
-    ];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotStarted => "not_started",
-            Self::InProgress => "in_progress",
-            Self::Blocked => "blocked",
-            Self::Done => "done",
-            Self::Dropped => "dropped",
-        }
+stored_names! {
+    /// Where an objective stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ObjectiveStatus {
+        /// Agreed, not started.
+        NotStarted => "not_started",
+        /// Being worked on.
+        InProgress => "in_progress",
+        /// Stuck on something.
+        Blocked => "blocked",
+        /// Achieved.
+        Done => "done",
+        /// Abandoned by agreement.
+        Dropped => "dropped",
     }
+
+    /// Every status, in display order.
+    ALL;
 }
 
 impl fmt::Display for ObjectiveStatus {

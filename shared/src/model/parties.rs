@@ -22,6 +22,7 @@ use super::fields::{
 use super::ids::PartyId;
 use super::items::{self, Collection};
 use super::refs;
+use super::stored_names::stored_names;
 use crate::text::Splice;
 
 const NAME: &str = "name";
@@ -30,61 +31,35 @@ const STRENGTHS: &str = "strengths";
 const WIIFM: &str = "wiifm";
 const COLOUR: &str = "colour";
 
-/// The colour that marks a party's people (avatars, pointers, note
-/// authors). Every colour takes white text at WCAG AA contrast (at least
-/// 4.5:1; checked by a test).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PartyColour {
-    /// Blue.
-    Blue,
-    /// Orange (dark enough for white text).
-    Orange,
-    /// Green.
-    Green,
-    /// Purple.
-    Purple,
-    /// Red.
-    Red,
-    /// Teal.
-    Teal,
-    /// Magenta.
-    Magenta,
-    /// Slate grey.
-    Slate,
+stored_names! {
+    /// The colour that marks a party's people (avatars, pointers, note
+    /// authors). Every colour takes white text at WCAG AA contrast (at least
+    /// 4.5:1; checked by a test).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum PartyColour {
+        /// Blue.
+        Blue => "blue",
+        /// Orange (dark enough for white text).
+        Orange => "orange",
+        /// Green.
+        Green => "green",
+        /// Purple.
+        Purple => "purple",
+        /// Red.
+        Red => "red",
+        /// Teal.
+        Teal => "teal",
+        /// Magenta.
+        Magenta => "magenta",
+        /// Slate grey.
+        Slate => "slate",
+    }
+
+    /// The palette, in the order new parties take colours.
+    ALL;
 }
 
 impl PartyColour {
-    /// The palette, in the order new parties take colours.
-    pub const ALL: [PartyColour; 8] = [
-        Self::Blue,
-        Self::Orange,
-        Self::Green,
-        Self::Purple,
-        Self::Red,
-        Self::Teal,
-        Self::Magenta,
-        Self::Slate,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Blue => "blue",
-            Self::Orange => "orange",
-            Self::Green => "green",
-            Self::Purple => "purple",
-            Self::Red => "red",
-            Self::Teal => "teal",
-            Self::Magenta => "magenta",
-            Self::Slate => "slate",
-        }
-    }
-
-    /// The colour from its stored name (`None` for anything else).
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == text)
-    }
-
     /// The CSS colour (`#rrggbb`).
     pub fn hex(self) -> &'static str {
         match self {
@@ -162,7 +137,7 @@ fn stored_colours<R: ReadDoc>(doc: &R) -> Vec<(PartyId, ObjId, Option<PartyColou
     items::entries(doc, &items)
         .into_iter()
         .map(|(id, obj)| {
-            let stored = get_str(doc, &obj, COLOUR).and_then(|c| PartyColour::parse(&c));
+            let stored = get_str(doc, &obj, COLOUR).and_then(|c| PartyColour::from_stored(&c));
             (id.into(), obj, stored)
         })
         .collect()
@@ -467,7 +442,7 @@ mod tests {
                 + 0.0722 * channel(&hex[4..6]);
             let contrast = 1.05 / (luminance + 0.05);
             assert!(contrast >= 4.5, "{colour:?}: {contrast:.2}");
-            assert_eq!(PartyColour::parse(colour.as_str()), Some(colour));
+            assert_eq!(PartyColour::from_stored(colour.as_str()), Some(colour));
         }
     }
 
