@@ -32,7 +32,8 @@
 //! - [`items`]: what every collection item shares (order, delete, restore);
 //! - `keys` (every top-level key) and `refs` (checks on the members and
 //!   parties an item names, so no collection imports another), below the
-//!   collections;
+//!   collections; `stored_names` (the macro declaring an enum stored by
+//!   name: `ALL`, `as_str`, `from_stored`);
 //!
 //! Reads that span collections (attention, the report, the agreement's
 //! history and exports) are views in [`crate::views`], above this module.
