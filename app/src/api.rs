@@ -1,5 +1,12 @@
 //! The relay's HTTP API (`/api/...`), called with `fetch` on the page's own origin.
 
+pub use accord_shared::http::{
+    AccountDevice, AttestedKey, Grant, Invite, LinkCode, Linked, NewInvite, Role,
+};
+use accord_shared::http::{
+    ClaimRequest, ErrorBody, LinkRequest, Me, RedeemRequest, RegisterRequest, Registered,
+    SyncTicket,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
@@ -43,36 +50,26 @@ pub struct DeviceRegistration {
     pub token: String,
 }
 
-#[derive(Serialize)]
-struct RegisterBody<'a> {
-    public_key: &'a str,
-    name: &'a str,
-}
-
-#[derive(Serialize)]
-struct ClaimBody<'a> {
-    party: &'a str,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-}
-
 /// Registers this device's Ed25519 public key (64 hex characters).
 pub async fn register_device(
     origin: &str,
     public_key_hex: &str,
     name: &str,
 ) -> Result<DeviceRegistration, ApiError> {
-    let body = serde_json::to_string(&RegisterBody {
-        public_key: public_key_hex,
-        name,
+    let body = serde_json::to_string(&RegisterRequest {
+        public_key: public_key_hex.to_owned(),
+        name: name.to_owned(),
+        invite: None,
+        link: None,
     })
     .map_err(|e| ApiError::Decode(e.to_string()))?;
     let (status, text) = send("POST", &format!("{origin}/api/devices"), None, Some(&body)).await?;
     expect_success(status, &text)?;
-    parse(&text)
+    let answer: Registered = parse(&text)?;
+    Ok(DeviceRegistration {
+        device_id: answer.device_id,
+        token: answer.token,
+    })
 }
 
 /// Claims ownership of a new document for `party` (`PUT /api/documents/{id}`).
@@ -82,8 +79,10 @@ pub async fn claim_document(
     document: &str,
     party: &str,
 ) -> Result<(), ApiError> {
-    let body =
-        serde_json::to_string(&ClaimBody { party }).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let body = serde_json::to_string(&ClaimRequest {
+        party: party.to_owned(),
+    })
+    .map_err(|e| ApiError::Decode(e.to_string()))?;
     let (status, text) = send(
         "PUT",
         &format!("{origin}/api/documents/{document}"),
@@ -92,58 +91,6 @@ pub async fn claim_document(
     )
     .await?;
     expect_success(status, &text)
-}
-
-/// What an invite lets its redeemer do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// May read, write, invite and revoke.
-    Owner,
-    /// May read and write.
-    Editor,
-    /// May read.
-    Viewer,
-}
-
-/// What the owner asks for when inviting the partner organization.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NewInvite {
-    /// The role the redeemer gets.
-    pub role: Role,
-    /// The party (organization name) the redeemer acts for.
-    pub party: String,
-    /// How long the link stays valid.
-    pub expires_in_seconds: u64,
-}
-
-/// An invite the relay created (`POST /api/documents/{id}/invites`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Invite {
-    /// The secret code that goes into the link.
-    pub code: String,
-    /// The role it grants.
-    pub role: Role,
-    /// The party it grants for.
-    pub party: String,
-    /// When it expires (ms since the Unix epoch).
-    pub expires_at: u64,
-}
-
-/// The grant a redeemed invite created (`POST /api/invites/redeem`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Grant {
-    /// The document, as text.
-    pub document: String,
-    /// The role granted.
-    pub role: Role,
-    /// The party the device acts for.
-    pub party: String,
-}
-
-#[derive(Serialize)]
-struct RedeemBody<'a> {
-    code: &'a str,
 }
 
 /// Creates an invite for `document` (the caller must own it).
@@ -165,11 +112,6 @@ pub async fn create_invite(
     parse(&text)
 }
 
-#[derive(Deserialize)]
-struct SyncTicket {
-    ticket: String,
-}
-
 /// Asks the relay for a single-use ticket to open the sync socket with, so
 /// the bearer token never goes into a URL.
 pub async fn sync_ticket(origin: &str, token: &str) -> Result<String, ApiError> {
@@ -187,8 +129,10 @@ pub async fn sync_ticket(origin: &str, token: &str) -> Result<String, ApiError> 
 /// Redeems an invite code. A revoked, expired or used-up code comes back as
 /// [`ApiError::Status`] carrying the relay's own explanation.
 pub async fn redeem_invite(origin: &str, token: &str, code: &str) -> Result<Grant, ApiError> {
-    let body =
-        serde_json::to_string(&RedeemBody { code }).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let body = serde_json::to_string(&RedeemRequest {
+        code: code.to_owned(),
+    })
+    .map_err(|e| ApiError::Decode(e.to_string()))?;
     let (status, text) = send(
         "POST",
         &format!("{origin}/api/invites/redeem"),
@@ -198,20 +142,6 @@ pub async fn redeem_invite(origin: &str, token: &str, code: &str) -> Result<Gran
     .await?;
     expect_success(status, &text)?;
     parse(&text)
-}
-
-/// A device the relay has granted a document, with its public key: the
-/// relay's word that the key speaks for someone in that partnership.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttestedKey {
-    /// The relay's device id.
-    pub device: String,
-    /// The device's Ed25519 public key, 64 hex digits.
-    pub public_key: String,
-    /// Its role on the document.
-    pub role: Role,
-    /// The organization it acts for.
-    pub party: String,
 }
 
 /// The public keys of every device granted `document` (any grant holder may ask).
@@ -231,52 +161,21 @@ pub async fn document_keys(
     parse(&text)
 }
 
-/// A link code for adding another device to this device's account
-/// (`POST /api/links`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct LinkCode {
-    /// The code in groups of four (`ABCD-EFGH-JKMN`).
-    pub code: String,
-    /// When it stops working (ms since the Unix epoch, relay clock).
-    pub expires_at: u64,
-    /// Its lifetime when made, in seconds.
-    pub expires_in_seconds: u64,
-}
-
-/// Asks for a single-use link code.
+/// Asks for a single-use link code (`POST /api/links`) for adding another
+/// device to this device's account.
 pub async fn create_link(origin: &str, token: &str) -> Result<LinkCode, ApiError> {
     let (status, text) = send(
         "POST",
         &format!("{origin}/api/links"),
         Some(token),
-        Some("{}"),
+        Some(
+            &serde_json::to_string(&LinkRequest::default())
+                .map_err(|e| ApiError::Decode(e.to_string()))?,
+        ),
     )
     .await?;
     expect_success(status, &text)?;
     parse(&text)
-}
-
-#[derive(Serialize)]
-struct LinkedRegisterBody<'a> {
-    public_key: &'a str,
-    name: &'a str,
-    link: &'a str,
-}
-
-/// What a device registered with a link code learns about its account.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Linked {
-    /// The public key (hex) of the device that showed the code.
-    pub linked_by_key: String,
-    /// The grants this device took over from it.
-    pub grants: Vec<Grant>,
-}
-
-#[derive(Deserialize)]
-struct LinkedRegistration {
-    device_id: String,
-    token: String,
-    linked: Linked,
 }
 
 /// Registers this device with a link code: it becomes another device of the
@@ -287,42 +186,29 @@ pub async fn register_linked(
     name: &str,
     code: &str,
 ) -> Result<(DeviceRegistration, Linked), ApiError> {
-    let body = serde_json::to_string(&LinkedRegisterBody {
-        public_key: public_key_hex,
-        name,
-        link: code,
+    let body = serde_json::to_string(&RegisterRequest {
+        public_key: public_key_hex.to_owned(),
+        name: name.to_owned(),
+        invite: None,
+        link: Some(code.to_owned()),
     })
     .map_err(|e| ApiError::Decode(e.to_string()))?;
     let (status, text) = send("POST", &format!("{origin}/api/devices"), None, Some(&body)).await?;
     expect_success(status, &text)?;
-    let answer: LinkedRegistration = parse(&text)?;
+    let answer: Registered = parse(&text)?;
+    let linked = answer
+        .linked
+        .ok_or_else(|| ApiError::Decode("the relay did not say which account was joined".into()))?;
     Ok((
         DeviceRegistration {
             device_id: answer.device_id,
             token: answer.token,
         },
-        answer.linked,
+        linked,
     ))
 }
 
-/// A device of this account (`GET /api/account/devices`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountDevice {
-    /// The relay's id for it.
-    pub device_id: String,
-    /// Its label.
-    pub name: String,
-    /// Its Ed25519 public key, 64 hex digits.
-    pub public_key: String,
-    /// When it registered (ms since the Unix epoch).
-    pub created_at: u64,
-    /// When it last reached the relay (ms since the Unix epoch; 0: never).
-    pub last_seen: u64,
-    /// Whether it is the device asking.
-    pub this_device: bool,
-}
-
-/// The devices of this device's account.
+/// The devices of this device's account (`GET /api/account/devices`).
 pub async fn account_devices(origin: &str, token: &str) -> Result<Vec<AccountDevice>, ApiError> {
     let (status, text) = send(
         "GET",
@@ -333,11 +219,6 @@ pub async fn account_devices(origin: &str, token: &str) -> Result<Vec<AccountDev
     .await?;
     expect_success(status, &text)?;
     parse(&text)
-}
-
-#[derive(Deserialize)]
-struct Me {
-    grants: Vec<Grant>,
 }
 
 /// Every grant this device holds (`GET /api/me`).

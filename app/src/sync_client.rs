@@ -4,6 +4,18 @@
 //!
 //! Everything runs on the page's single thread; the client is reached through
 //! [`client`] once [`boot`] has finished.
+//!
+//! This file holds the client, booting it, opening and removing
+//! partnerships and the one path every local edit takes ([`Client::edit`],
+//! [`Client::change`]) into the engine. By concern, the rest:
+//! - `connection`: the relay socket, its handshake and reconnecting;
+//! - `membership`: this person's party and member record in each
+//!   partnership (attribution of changes), invites and joining;
+//! - `beacons`: presence beacons sent and heard;
+//! - `writer`: the IndexedDB write queue (group commit, tab sharing);
+//! - `status`: the sync badge;
+//! - `devices`: this person's other devices;
+//! - `agreement`, `boards`, `carets`: per-page state kept with the client.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -11,39 +23,25 @@ use std::rc::Rc;
 
 use accord_shared::automerge::transaction::{CommitOptions, Transactable, Transaction};
 use accord_shared::automerge::{ActorId, Automerge, ChangeHash};
-use accord_shared::engine::{Access, Effect, Engine, EngineConfig, Event, Notification};
+use accord_shared::engine::{Effect, Engine, EngineConfig, Event, Notification};
 use accord_shared::ids::{DocumentId, PeerId};
-use accord_shared::model::members::{self, NewMember};
-use accord_shared::model::parties::{self, NewParty};
-use accord_shared::model::{self, MemberId, OpError, PartyId, overview};
-use accord_shared::protocol::{
-    EphemeralMessage, Message, PROTOCOL_VERSION, PeerMetadata, decode, encode,
-};
-use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
-use futures_util::StreamExt;
-use leptos::prelude::{
-    GetUntracked, Notify, Set, Track, Update, UpdateUntracked, WithUntracked, use_context,
-};
-use wasm_bindgen::JsCast;
+use accord_shared::model::{self, OpError, overview};
+use accord_shared::protocol::PeerMetadata;
+use futures_channel::mpsc::{UnboundedSender, unbounded};
+use leptos::prelude::{GetUntracked, Set, Track, Update, WithUntracked, use_context};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use self::writer::Job;
 use crate::api::{self, ApiError};
-use crate::browser::{self, BrowserError, describe, now_ms};
+use crate::browser::{self, BrowserError, now_ms};
 use crate::identity::{Identity, IdentityError, Profile};
-use crate::presence::{self, Beacon, HEARTBEAT_MS};
 use crate::saving::{self, Saver};
 use crate::storage::{DB_NAME, DocRecord, Storage, StorageError};
-use crate::store::{DocSummary, Store, root_string};
+use crate::store::{DocSummary, Store};
 
 /// Meta key of the organization name kept by earlier versions (read once, into the profile).
 const ORGANIZATION_KEY: &str = "organization";
-/// Meta key prefix of the party this device acts for in one partnership
-/// (set when joining through an invite; otherwise the profile's organization).
-const PARTY_KEY_PREFIX: &str = "party:";
-
 /// The device settings kept for one document, removed with it: the party
 /// this device joined as, and (see `agreement`) the attested keys and the
 /// last-seen version.
@@ -54,15 +52,6 @@ fn document_settings(id: &DocumentId) -> Vec<String> {
         agreement::seen_key(id),
     ]
 }
-/// What a device whose token the relay no longer accepts (revoked from
-/// another device of the account, or signed out) tells its person.
-const REFUSED_TOKEN: &str = "The relay no longer accepts this device: it was revoked from another of your devices. Changes made here stay on this device but are not synced.";
-/// How long joining waits for the relay to send the partnership.
-const JOIN_WAIT_MS: u64 = 20_000;
-/// Shortest and longest wait between reconnect attempts.
-const BACKOFF_MIN_MS: u32 = 500;
-const BACKOFF_MAX_MS: u32 = 30_000;
-
 /// Why a client operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
@@ -93,20 +82,6 @@ pub enum ClientError {
     /// The relay broke the protocol.
     #[error("relay protocol error: {0}")]
     Protocol(String),
-}
-
-/// The live connection after a successful handshake.
-struct Link {
-    socket: WebSocket,
-    relay: PeerId,
-}
-
-/// What the socket callbacks report to the connection task.
-enum SocketEvent {
-    Open,
-    Frame(Vec<u8>),
-    Text,
-    Closed { code: u16, reason: String },
 }
 
 /// The sync client. See the module docs.
@@ -337,32 +312,15 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
     Ok(client)
 }
 
-/// Delay before reconnect attempt number `attempt` (0-based): exponential from
-/// [`BACKOFF_MIN_MS`] up to [`BACKOFF_MAX_MS`], with "equal jitter" — a random
-/// point in the upper half of the window — given `unit` in `[0, 1)`.
-pub fn backoff_ms(attempt: u32, unit: f64) -> u32 {
-    let window = BACKOFF_MIN_MS
-        .saturating_mul(1u32 << attempt.min(16))
-        .min(BACKOFF_MAX_MS);
-    let half = window / 2;
-    let jitter = (f64::from(half) * unit.clamp(0.0, 1.0)) as u32;
-    half + jitter.min(half)
-}
-
 impl Client {
     /// The reactive state this client updates.
     pub fn store(&self) -> Store {
         self.store
     }
 
-    /// Reads a field of the overview (`title` or `purpose`, whichever Automerge
-    /// type it is stored as) or another string at the root of an open document.
-    pub fn field(&self, id: &DocumentId, key: &str) -> Option<String> {
-        self.engine.borrow().document(id).map(|doc| match key {
-            "title" => overview::title(doc),
-            "purpose" => overview::purpose(doc),
-            _ => root_string(doc, key),
-        })
+    /// The partnership's title; `None` while it is not open on this device.
+    pub fn title(&self, id: &DocumentId) -> Option<String> {
+        self.read_doc(id, overview::title)
     }
 
     /// This device's key for its health-check answer as `member` in `round`
@@ -378,26 +336,6 @@ impl Client {
     /// The partnership's lifecycle stage.
     pub fn stage(&self, id: &DocumentId) -> Option<overview::Stage> {
         self.engine.borrow().document(id).map(overview::stage)
-    }
-
-    /// Each party's name with the names of its current members.
-    pub fn parties(&self, id: &DocumentId) -> Vec<(String, Vec<String>)> {
-        let engine = self.engine.borrow();
-        let Some(doc) = engine.document(id) else {
-            return Vec::new();
-        };
-        let members = members::list(doc);
-        parties::list(doc)
-            .into_iter()
-            .map(|party| {
-                let names = members
-                    .iter()
-                    .filter(|m| m.party == Some(party.id) && m.left_at.is_none())
-                    .map(|m| m.name.clone())
-                    .collect();
-                (party.name, names)
-            })
-            .collect()
     }
 
     /// True once the document has content on this device (not just requested).
@@ -416,20 +354,6 @@ impl Client {
             .borrow()
             .iter()
             .any(|r| r.id == text && r.role == Some(api::Role::Viewer))
-    }
-
-    /// The organization this device acts for in `id` (for display).
-    pub fn party_name(&self, id: &DocumentId) -> String {
-        self.party_for(id)
-    }
-
-    /// The party this device acts for in `id`.
-    fn party_for(&self, id: &DocumentId) -> String {
-        self.parties
-            .borrow()
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| self.store.profile.get_untracked().party_name())
     }
 
     /// The relay's token, registering this device first if needed.
@@ -451,48 +375,6 @@ impl Client {
         }
         self.registering.set(false);
         Ok(result?.token)
-    }
-
-    /// Stores the member profile used for new partnerships and presence,
-    /// and renames this person's member record in every partnership held
-    /// here (where they can edit), so partners see the new name and title.
-    pub async fn set_profile(&self, profile: Profile) -> Result<(), ClientError> {
-        // The signal takes the new profile before anything is awaited, so
-        // calls made in quick succession (one per field left) land in call
-        // order and an earlier call finishing late never puts back a stale
-        // profile over fields typed since.
-        self.store.profile.set(profile.clone());
-        profile.save(&self.storage).await?;
-        let held: Vec<DocumentId> = self.engine.borrow().documents().copied().collect();
-        for id in held {
-            if self.is_viewer(&id) {
-                continue;
-            }
-            if let Err(error) = self.rename_self(&id) {
-                browser::log(&format!("accord: could not rename in {id}: {error}"));
-            }
-        }
-        Ok(())
-    }
-
-    /// Brings this device's member record in `id` in line with the profile
-    /// (name and title), as one change; nothing when they match, when the
-    /// profile has no name yet or when this person is not a member.
-    fn rename_self(&self, id: &DocumentId) -> Result<(), ClientError> {
-        let profile = self.store.profile.get_untracked();
-        let name = profile.name.trim().to_owned();
-        if name.is_empty() {
-            return Ok(());
-        }
-        let title = profile.title.trim().to_owned();
-        let member = self.read_doc(id, |doc| self.my_member(doc, id));
-        let Some(Some(member)) = member else {
-            return Ok(());
-        };
-        if member.name == name && member.title == title {
-            return Ok(());
-        }
-        self.edit(id, |tx| members::rename(tx, member.id, &name, &title))
     }
 
     /// Creates a partnership document, stores it, claims it on the relay
@@ -590,7 +472,7 @@ impl Client {
     }
 
     /// Applies `edit` to an open document as one local change, then syncs
-    /// and persists it like [`Self::set_field`]. When `edit` fails, or
+    /// and persists it like [`Self::edit`]. When `edit` fails, or
     /// writes nothing, the transaction is rolled back and nothing is sent.
     pub fn change<R, E: From<ClientError>>(
         &self,
@@ -618,23 +500,10 @@ impl Client {
         };
         self.handle(Event::LocalChange { document: *id });
         self.store.bump();
-        if let Some(title) = self.field(id, "title") {
+        if let Some(title) = self.title(id) {
             self.title_changed(id, &title);
         }
         Ok(value)
-    }
-
-    /// Sets the title or purpose of the overview as one local change. A blank
-    /// title (mid-typing) is not saved: a partnership always has a name.
-    pub fn set_field(&self, id: &DocumentId, key: &str, value: &str) -> Result<(), ClientError> {
-        match key {
-            "title" if value.trim().is_empty() => Ok(()),
-            "title" => self.edit(id, |tx| overview::set_title(tx, value)),
-            "purpose" => self.edit(id, |tx| overview::set_purpose(tx, value)),
-            _ => Err(ClientError::Model(format!(
-                "{key} is not an overview field"
-            ))),
-        }
     }
 
     /// Runs `op` on an open document as one local change, attributed to this
@@ -681,69 +550,8 @@ impl Client {
         }
         self.handle(Event::LocalChange { document: *id });
         self.store.bump();
-        if let Some(title) = self.field(id, "title") {
+        if let Some(title) = self.title(id) {
             self.title_changed(id, &title);
-        }
-        Ok(())
-    }
-
-    /// Makes sure this device's person is a member of `party` in the document
-    /// (adding the party and the member if missing) and, with `device`, that
-    /// this session's actor is registered to that member, so every change it
-    /// makes is attributable. Does nothing on a document without a schema.
-    fn attribute(
-        &self,
-        tx: &mut Transaction<'_>,
-        id: &DocumentId,
-        party: &str,
-        device: bool,
-    ) -> Result<(), ClientError> {
-        if model::schema::version(tx).is_none() {
-            return Ok(());
-        }
-        let public_key = self.identity.borrow().public_key_hex();
-        let existing = self.my_member(&*tx, id);
-        let member = match existing {
-            Some(member) => {
-                // Catch up with a profile changed while this partnership
-                // was not open here.
-                let profile = self.store.profile.get_untracked();
-                let (name, title) = (profile.name.trim(), profile.title.trim());
-                if !name.is_empty() && (member.name != name || member.title != title) {
-                    members::rename(tx, member.id, name, title)?;
-                }
-                member.id
-            }
-            None => {
-                let party_id = match parties::list(tx)
-                    .into_iter()
-                    .find(|p| p.name.trim().eq_ignore_ascii_case(party.trim()))
-                {
-                    Some(found) => found.id,
-                    None => {
-                        let id = PartyId::from_bytes(random_id()?);
-                        let new = NewParty {
-                            name: party.to_owned(),
-                            ..NewParty::default()
-                        };
-                        parties::add(tx, id, &new)?;
-                        id
-                    }
-                };
-                let profile = self.store.profile.get_untracked();
-                let id = MemberId::from_bytes(random_id()?);
-                let new = NewMember {
-                    name: profile.display_name(),
-                    party: party_id,
-                    title: profile.title.trim().to_owned(),
-                    public_key: Some(public_key),
-                };
-                members::add(tx, id, &new)?;
-                id
-            }
-        };
-        if device && members::attribute(tx, &self.actor).is_none() {
-            members::register_device(tx, &self.actor, member)?;
         }
         Ok(())
     }
@@ -827,7 +635,7 @@ impl Client {
             self.apply(effect);
         }
         self.store.bump();
-        if let Some(title) = self.field(&id, "title") {
+        if let Some(title) = self.title(&id) {
             self.title_changed(&id, &title);
         }
         self.refresh_status();
@@ -890,7 +698,7 @@ impl Client {
                 }
                 self.store.bump();
                 self.kick();
-                if let Some(title) = self.field(&id, "title") {
+                if let Some(title) = self.title(&id) {
                     self.title_changed(&id, &title);
                 }
             }
@@ -903,428 +711,6 @@ impl Client {
             }
         }
     }
-
-    fn send(&self, to: &PeerId, message: &Message) {
-        let link = self.link.borrow();
-        let Some(link) = link.as_ref().filter(|l| l.relay == *to) else {
-            return;
-        };
-        if let Err(error) = link.socket.send_with_u8_array(&encode(message)) {
-            browser::log(&format!(
-                "accord: send of {} failed: {}",
-                message.type_name(),
-                describe(&error)
-            ));
-        }
-    }
-
-    async fn run_sync(self: Rc<Self>) {
-        let mut attempt: u32 = 0;
-        loop {
-            let ticket = match self.token().await {
-                Ok(token) => api::sync_ticket(&self.origin, &token)
-                    .await
-                    .map_err(ClientError::from),
-                Err(error) => Err(error),
-            };
-            match ticket {
-                Ok(ticket) => match self.connect_once(&ticket).await {
-                    Ok(true) => attempt = 0,
-                    Ok(false) => {}
-                    Err(error) => browser::log(&format!("accord: connection ended: {error}")),
-                },
-                Err(error) if is_offline(&error) => {}
-                Err(ClientError::Api(ApiError::Status { status: 401, .. })) => {
-                    self.store.report(REFUSED_TOKEN);
-                }
-                Err(error) => self
-                    .store
-                    .report(format!("cannot connect to the relay: {error}")),
-            }
-            let delay = backoff_ms(attempt, browser::random_unit());
-            attempt = attempt.saturating_add(1);
-            // Wait out the backoff, but retry at once when the browser says
-            // the network is back.
-            let mut waited = 0;
-            while waited < delay && !self.wake.replace(false) {
-                let step = delay.saturating_sub(waited).min(250);
-                browser::sleep(step).await;
-                waited += step;
-            }
-        }
-    }
-
-    /// One connection: handshake, then frames until the socket closes.
-    /// Returns whether the handshake completed.
-    async fn connect_once(self: &Rc<Self>, ticket: &str) -> Result<bool, ClientError> {
-        let socket =
-            WebSocket::new(&browser::sync_url(&self.origin, ticket)).map_err(BrowserError::from)?;
-        socket.set_binary_type(BinaryType::Arraybuffer);
-        let (events, mut inbox) = unbounded::<SocketEvent>();
-
-        let on_open = Closure::<dyn FnMut()>::new({
-            let events = events.clone();
-            move || {
-                let _ = events.unbounded_send(SocketEvent::Open);
-            }
-        });
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
-            let events = events.clone();
-            move |event: MessageEvent| {
-                let item = match event.data().dyn_into::<js_sys::ArrayBuffer>() {
-                    Ok(buffer) => SocketEvent::Frame(js_sys::Uint8Array::new(&buffer).to_vec()),
-                    Err(_) => SocketEvent::Text,
-                };
-                let _ = events.unbounded_send(item);
-            }
-        });
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
-            let _ = events.unbounded_send(SocketEvent::Closed {
-                code: event.code(),
-                reason: event.reason(),
-            });
-        });
-        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-
-        let result = self.pump(&socket, &mut inbox).await;
-
-        socket.set_onopen(None);
-        socket.set_onmessage(None);
-        socket.set_onclose(None);
-        let _ = socket.close();
-        let relay = self.link.borrow_mut().take().map(|l| l.relay);
-        if let Some(peer) = relay {
-            self.handle(Event::PeerDisconnected { peer });
-            result.map(|()| true)
-        } else {
-            self.refresh_status();
-            result.map(|()| false)
-        }
-    }
-
-    async fn pump(
-        self: &Rc<Self>,
-        socket: &WebSocket,
-        inbox: &mut UnboundedReceiver<SocketEvent>,
-    ) -> Result<(), ClientError> {
-        let mut relay: Option<PeerId> = None;
-        while let Some(event) = inbox.next().await {
-            match event {
-                SocketEvent::Open => {
-                    let join = Message::Join {
-                        sender_id: self.engine.borrow().peer_id().clone(),
-                        supported_protocol_versions: vec![PROTOCOL_VERSION.to_owned()],
-                        metadata: Some(self.engine.borrow().metadata().clone()),
-                    };
-                    socket
-                        .send_with_u8_array(&encode(&join))
-                        .map_err(BrowserError::from)?;
-                }
-                SocketEvent::Text => {
-                    return Err(ClientError::Protocol("text frame from relay".into()));
-                }
-                SocketEvent::Closed { code, reason } => {
-                    browser::log(&format!(
-                        "accord: relay connection closed ({code}) {reason}"
-                    ));
-                    return Ok(());
-                }
-                SocketEvent::Frame(bytes) => {
-                    let message =
-                        decode(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))?;
-                    match (message, &relay) {
-                        (
-                            Message::Peer {
-                                sender_id,
-                                metadata,
-                                ..
-                            },
-                            None,
-                        ) => {
-                            relay = Some(sender_id.clone());
-                            *self.link.borrow_mut() = Some(Link {
-                                socket: socket.clone(),
-                                relay: sender_id.clone(),
-                            });
-                            self.catching_up.set(true);
-                            self.handle(Event::PeerConnected {
-                                peer: sender_id,
-                                metadata,
-                            });
-                        }
-                        (Message::Error { message }, _) => {
-                            return Err(ClientError::Protocol(message));
-                        }
-                        (message, Some(from)) => {
-                            let from = from.clone();
-                            self.handle(Event::Message {
-                                from,
-                                message,
-                                access: Access::Write,
-                            });
-                        }
-                        (message, None) => {
-                            return Err(ClientError::Protocol(format!(
-                                "{} before the handshake",
-                                message.type_name()
-                            )));
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Invites, joining and presence.
-impl Client {
-    /// Each party of `id` by name with the colour it shows in (empty while
-    /// the partnership is not open on this device).
-    pub fn party_colours(&self, id: &DocumentId) -> Vec<(String, parties::PartyColour)> {
-        self.read_doc(id, |doc| {
-            parties::list(doc)
-                .into_iter()
-                .map(|p| (p.name, p.colour))
-                .collect()
-        })
-        .unwrap_or_default()
-    }
-
-    /// Creates an invite link for the partner organization on a partnership
-    /// this device owns: `<origin>/#/join/<document id>/<code>`.
-    pub async fn invite(
-        &self,
-        id: &DocumentId,
-        invite: &api::NewInvite,
-    ) -> Result<String, ClientError> {
-        let token = self.token().await?;
-        let created = api::create_invite(&self.origin, &token, &id.to_string(), invite).await?;
-        Ok(format!("{}/#/join/{id}/{}", self.origin, created.code))
-    }
-
-    /// Redeems an invite for `id`, fetches the partnership from the relay and
-    /// adds this device's person as a member of the invited party. Joining a
-    /// partnership already on this device only redeems the code.
-    pub async fn join(self: &Rc<Self>, id: DocumentId, code: &str) -> Result<(), ClientError> {
-        let grant = self.redeem(id, code).await?;
-        self.enter(id, grant).await
-    }
-
-    /// Redeems an invite for `id` (the first half of [`Self::join`]): the
-    /// device may now open the partnership, acting for the grant's party,
-    /// which also becomes the profile's organization if it had none.
-    pub async fn redeem(&self, id: DocumentId, code: &str) -> Result<api::Grant, ClientError> {
-        let token = self.token().await?;
-        let grant = api::redeem_invite(&self.origin, &token, code).await?;
-        self.storage.put_meta(&party_key(&id), &grant.party).await?;
-        let mut profile = self.store.profile.get_untracked();
-        if profile.organization.trim().is_empty() {
-            // Someone whose first step is an invite belongs to the invited
-            // organization: their profile says so from now on.
-            profile.organization.clone_from(&grant.party);
-            profile.save(&self.storage).await?;
-            self.store.profile.set(profile);
-        }
-        self.parties.borrow_mut().insert(id, grant.party.clone());
-        Ok(grant)
-    }
-
-    /// Fetches a partnership whose invite was redeemed (see [`Self::redeem`])
-    /// and adds this device's person as a member of the invited party.
-    pub async fn enter(
-        self: &Rc<Self>,
-        id: DocumentId,
-        grant: api::Grant,
-    ) -> Result<(), ClientError> {
-        let held = self.engine.borrow().document(&id).is_some();
-        if held {
-            // Already here: keep the record's role in step with the new grant.
-            let text = id.to_string();
-            let updated = self
-                .records
-                .borrow()
-                .iter()
-                .find(|r| r.id == text && r.role != Some(grant.role))
-                .cloned();
-            if let Some(mut record) = updated {
-                record.role = Some(grant.role);
-                self.save_record(record);
-            }
-        } else {
-            let record = DocRecord {
-                id: id.to_string(),
-                title: String::new(),
-                added_at: now_ms(),
-                claimed: true,
-                role: Some(grant.role),
-                relay_heads: None,
-            };
-            self.storage.put_record(&record).await?;
-            self.records.borrow_mut().push(record);
-            self.store.docs.update(|docs| {
-                docs.push(DocSummary {
-                    id,
-                    title: String::new(),
-                });
-            });
-            self.saver.borrow_mut().track(id, Vec::new());
-            self.handle(Event::Open {
-                document: id,
-                doc: None,
-            });
-        }
-        let deadline = now_ms() + JOIN_WAIT_MS;
-        while !self.has_content(&id) {
-            if now_ms() > deadline {
-                return Err(ClientError::NotReceived);
-            }
-            browser::sleep(100).await;
-        }
-        if grant.role == api::Role::Viewer {
-            // A viewer's changes are not applied by the relay; record nothing,
-            // but let the pages re-read the role and turn editing off.
-            self.store.bump();
-            return Ok(());
-        }
-        let party = self.party_for(&id);
-        self.change_member(&id, &party)
-    }
-
-    /// Adds this person (and their party) to the document if missing, as its own change.
-    fn change_member(&self, id: &DocumentId, party: &str) -> Result<(), ClientError> {
-        let wrote = {
-            let mut engine = self.engine.borrow_mut();
-            let doc = engine.document_mut(id).ok_or(ClientError::NotOpen(*id))?;
-            if doc.get_actor() != &self.actor {
-                doc.set_actor(self.actor.clone());
-            }
-            let mut tx = doc.transaction();
-            if let Err(error) = self.attribute(&mut tx, id, party, true) {
-                tx.rollback();
-                return Err(error);
-            }
-            let wrote = tx.pending_ops() > 0;
-            tx.commit_with(commit_options());
-            wrote
-        };
-        self.attributed.borrow_mut().insert(*id);
-        if wrote {
-            self.handle(Event::LocalChange { document: *id });
-            self.store.bump();
-        }
-        Ok(())
-    }
-
-    /// Moves the partnership's lifecycle stage, recorded as done by this person.
-    pub fn move_stage(&self, id: &DocumentId, to: overview::Stage) -> Result<(), ClientError> {
-        let party = self.party_for(id);
-        self.change_member(id, &party)?;
-        let by = self
-            .read_doc(id, |doc| self.my_member(doc, id))
-            .flatten()
-            .map(|m| m.id)
-            .ok_or(ClientError::NotOpen(*id))?;
-        let entry = random_id()?;
-        self.edit(id, |tx| {
-            overview::move_stage(tx, model::ItemId::from_bytes(entry), to, by, now_ms())
-        })
-    }
-
-    /// Reacts to the browser's `online`/`offline` events.
-    fn network_changed(&self, online: bool) {
-        browser::log(&format!(
-            "accord: network {}",
-            if online { "back" } else { "lost" }
-        ));
-        if online {
-            self.wake.set(true);
-        } else if let Some(link) = self.link.borrow().as_ref() {
-            let _ = link.socket.close();
-        }
-    }
-
-    /// Sends this tab's presence for the page it shows (or a `leaving` one).
-    pub fn announce(&self, leaving: bool) {
-        let Some(here) = self.store.here.get_untracked() else {
-            return;
-        };
-        self.beacon(&here.document, &here.page, leaving);
-    }
-
-    /// Sends one presence beacon about `document` to the relay.
-    pub fn beacon(&self, document: &DocumentId, page: &str, leaving: bool) {
-        let relay = match self.link.borrow().as_ref() {
-            Some(link) => link.relay.clone(),
-            None => return,
-        };
-        let profile = self.store.profile.get_untracked();
-        let beacon = Beacon {
-            session: self.session.clone(),
-            name: profile.display_name(),
-            organization: self.party_for(document),
-            page: page.to_owned(),
-            leaving,
-            board: boards::spot(document).filter(|_| !leaving),
-            clause: carets::caret(document).filter(|_| !leaving),
-        };
-        let count = self.ephemeral_count.get();
-        self.ephemeral_count.set(count + 1);
-        let message = Message::Ephemeral(EphemeralMessage {
-            sender_id: self.engine.borrow().peer_id().clone(),
-            target_id: relay.clone(),
-            count,
-            session_id: self.session.clone(),
-            document_id: *document,
-            data: beacon.encode(),
-        });
-        self.send(&relay, &message);
-    }
-
-    fn heard(&self, message: &EphemeralMessage) {
-        let Some(beacon) = Beacon::decode(&message.data) else {
-            return;
-        };
-        if beacon.session == self.session {
-            return;
-        }
-        let now = now_ms();
-        // Heartbeats only refresh `last_seen`: re-render only on a visible change.
-        let changed = self
-            .store
-            .presence
-            .try_update_untracked(|peers| {
-                presence::receive(peers, message.document_id, beacon, now)
-            })
-            .unwrap_or(false);
-        if changed {
-            self.store.presence.notify();
-        }
-    }
-
-    async fn run_presence(self: Rc<Self>) {
-        loop {
-            browser::sleep(HEARTBEAT_MS).await;
-            self.announce(false);
-            let now = now_ms();
-            let stale = self.store.presence.with_untracked(|peers| {
-                peers
-                    .iter()
-                    .any(|p| now.saturating_sub(p.last_seen) >= presence::EXPIRY_MS)
-            });
-            if stale {
-                self.store.presence.update(|peers| {
-                    presence::expire(peers, now);
-                });
-            }
-        }
-    }
-}
-
-fn party_key(id: &DocumentId) -> String {
-    format!("{PARTY_KEY_PREFIX}{id}")
 }
 
 fn random_id() -> Result<[u8; 16], ClientError> {
@@ -1335,10 +721,6 @@ fn random_id() -> Result<[u8; 16], ClientError> {
 
 fn commit_options() -> CommitOptions {
     CommitOptions::default().with_time(i64::try_from(now_ms() / 1000).unwrap_or(i64::MAX))
-}
-
-fn is_offline(error: &ClientError) -> bool {
-    error.is_offline()
 }
 
 impl ClientError {
@@ -1352,11 +734,18 @@ impl ClientError {
 }
 
 mod agreement;
+mod beacons;
 mod boards;
 mod carets;
+mod connection;
 mod devices;
+mod membership;
 mod status;
 mod writer;
+
+pub use self::connection::backoff_ms;
+use self::connection::{Link, is_offline};
+use self::membership::{JOIN_WAIT_MS, PARTY_KEY_PREFIX, party_key};
 
 /// The CSS colour of `organization` in partnership `id`: the colour stored
 /// for its party, or one derived from the name while it has none here.

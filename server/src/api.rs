@@ -1,5 +1,9 @@
 //! The JSON API: device registration, grants, invites, revocation, health and metrics.
 
+use accord_shared::http::{
+    self, ClaimRequest, DeviceInfo, ErrorBody, Invite, LinkCode, LinkRequest, Linked, Me,
+    NewInvite, RedeemRequest, RegisterRequest, Registered, SyncTicket,
+};
 use accord_shared::ids::DocumentId;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
@@ -8,11 +12,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post, put};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 
 use crate::access::{
     AccessControl, AccessError, AccountDevice, AttestedKey, Grant, InviteSpec, LinkRefusal,
-    MemberDevice, Registration, Role,
+    MemberDevice, Registration,
 };
 use crate::hub::HubInput;
 use crate::{AppState, now_ms};
@@ -197,13 +200,9 @@ async fn json_errors(request: axum::extract::Request, next: axum::middleware::Ne
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        #[derive(Serialize)]
-        struct Body {
-            error: String,
-        }
         (
             self.status,
-            Json(Body {
+            Json(ErrorBody {
                 error: self.message,
             }),
         )
@@ -351,32 +350,6 @@ async fn metrics(State(state): State<AppState>, parts: Parts) -> Response {
         .into_response()
 }
 
-#[derive(Deserialize)]
-struct RegisterRequest {
-    public_key: String,
-    #[serde(default)]
-    name: String,
-    invite: Option<String>,
-    link: Option<String>,
-}
-
-#[derive(Serialize)]
-struct Registered {
-    device_id: String,
-    token: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    linked: Option<Linked>,
-}
-
-/// What a device registered with a link code learns about its account.
-#[derive(Serialize)]
-struct Linked {
-    /// The public key of the device that showed the code.
-    linked_by_key: String,
-    /// The grants it took over.
-    grants: Vec<Grant>,
-}
-
 async fn register(
     State(state): State<AppState>,
     address: ClientAddress,
@@ -402,7 +375,7 @@ async fn register(
                 token: linked.token,
                 linked: Some(Linked {
                     linked_by_key: linked.linked_by_key,
-                    grants: linked.grants,
+                    grants: linked.grants.iter().map(Grant::to_wire).collect(),
                 }),
             }),
         ));
@@ -432,34 +405,20 @@ async fn register(
     ))
 }
 
-#[derive(Deserialize)]
-struct LinkRequest {
-    expires_in_seconds: Option<u64>,
-}
-
-/// A link code as shown to the person.
-#[derive(Serialize)]
-struct LinkView {
-    /// The code in groups of four (`ABCD-EFGH-JKMN`).
-    code: String,
-    expires_at: u64,
-    expires_in_seconds: u64,
-}
-
 /// `POST /api/links`: a single-use code that registers another device of
 /// the caller's account.
 async fn create_link(
     State(state): State<AppState>,
     Caller(device): Caller,
     body: Result<Json<LinkRequest>, JsonRejection>,
-) -> ApiResult<(StatusCode, Json<LinkView>)> {
+) -> ApiResult<(StatusCode, Json<LinkCode>)> {
     let Json(request) = body?;
     let now = now_ms();
     let ttl = request.expires_in_seconds.map(|s| s.saturating_mul(1000));
     let (code, link) = state.access.create_link(&device, ttl, now)?;
     Ok((
         StatusCode::CREATED,
-        Json(LinkView {
+        Json(LinkCode {
             code: crate::access::links::display(&code),
             expires_at: link.expires_at,
             expires_in_seconds: link.expires_at.saturating_sub(now) / 1000,
@@ -497,23 +456,16 @@ async fn revoke_device(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
-struct DeviceView {
-    device_id: String,
-    name: String,
-    public_key: String,
-}
-
 async fn device(
     State(state): State<AppState>,
     _caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<DeviceView>> {
+) -> ApiResult<Json<DeviceInfo>> {
     let device = state
         .access
         .device(device_id(&id)?)
         .ok_or_else(|| ApiError::not_found("no such device"))?;
-    Ok(Json(DeviceView {
+    Ok(Json(DeviceInfo {
         device_id: device.id,
         name: device.name,
         public_key: device
@@ -543,13 +495,6 @@ async fn sign_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A single-use ticket for `/sync?ticket=…`.
-#[derive(Serialize)]
-struct SyncTicket {
-    ticket: String,
-    expires_in_seconds: u64,
-}
-
 /// `POST /api/sync-ticket`: lets a browser open the sync socket without
 /// putting its bearer token in the URL.
 async fn sync_ticket(
@@ -567,26 +512,18 @@ async fn sync_ticket(
     }))
 }
 
-#[derive(Serialize)]
-struct Me {
-    device_id: String,
-    name: String,
-    grants: Vec<Grant>,
-}
-
 async fn me(State(state): State<AppState>, Caller(id): Caller) -> ApiResult<Json<Me>> {
     let device = state.access.device(&id).ok_or(AccessError::BadToken)?;
     Ok(Json(Me {
-        grants: state.access.grants_of(&id),
+        grants: state
+            .access
+            .grants_of(&id)
+            .iter()
+            .map(Grant::to_wire)
+            .collect(),
         device_id: device.id,
         name: device.name,
     }))
-}
-
-#[derive(Deserialize)]
-struct ClaimRequest {
-    #[serde(default)]
-    party: String,
 }
 
 async fn claim(
@@ -594,22 +531,23 @@ async fn claim(
     Caller(device): Caller,
     Path(id): Path<String>,
     body: Result<Json<ClaimRequest>, JsonRejection>,
-) -> ApiResult<(StatusCode, Json<Grant>)> {
+) -> ApiResult<(StatusCode, Json<http::Grant>)> {
     let Json(request) = body?;
     let document = document(&id)?;
     let grant = blocking(&state, move |access| {
         access.claim(document, &device, &request.party, now_ms())
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(grant)))
+    Ok((StatusCode::CREATED, Json(grant.to_wire())))
 }
 
 async fn grants(
     State(state): State<AppState>,
     Caller(device): Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<Grant>>> {
-    Ok(Json(state.access.grants_on(&document(&id)?, &device)?))
+) -> ApiResult<Json<Vec<http::Grant>>> {
+    let grants = state.access.grants_on(&document(&id)?, &device)?;
+    Ok(Json(grants.iter().map(Grant::to_wire).collect()))
 }
 
 async fn devices(
@@ -663,42 +601,12 @@ async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct InviteRequest {
-    role: Role,
-    #[serde(default)]
-    party: String,
-    #[serde(default = "default_expiry_seconds")]
-    expires_in_seconds: u64,
-    #[serde(default = "default_uses")]
-    uses: u32,
-}
-
-fn default_expiry_seconds() -> u64 {
-    7 * 24 * 3600
-}
-
-fn default_uses() -> u32 {
-    1
-}
-
-#[derive(Serialize)]
-struct InviteView {
-    code: String,
-    #[serde(serialize_with = "crate::storage::records::document_as_text")]
-    document_id: DocumentId,
-    role: Role,
-    party: String,
-    expires_at: u64,
-    uses: u32,
-}
-
 async fn create_invite(
     State(state): State<AppState>,
     Caller(device): Caller,
     Path(id): Path<String>,
-    body: Result<Json<InviteRequest>, JsonRejection>,
-) -> ApiResult<(StatusCode, Json<InviteView>)> {
+    body: Result<Json<NewInvite>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<Invite>)> {
     let Json(request) = body?;
     let spec = InviteSpec {
         role: request.role,
@@ -713,9 +621,9 @@ async fn create_invite(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(InviteView {
+        Json(Invite {
             code,
-            document_id: invite.document,
+            document_id: invite.document.to_string(),
             role: invite.role,
             party: invite.party,
             expires_at: invite.expires_at,
@@ -724,22 +632,17 @@ async fn create_invite(
     ))
 }
 
-#[derive(Deserialize)]
-struct RedeemRequest {
-    code: String,
-}
-
 async fn redeem(
     State(state): State<AppState>,
     Caller(device): Caller,
     address: ClientAddress,
     body: Result<Json<RedeemRequest>, JsonRejection>,
-) -> ApiResult<Json<Grant>> {
+) -> ApiResult<Json<http::Grant>> {
     let Json(request) = body?;
     address.check(&state)?;
     let result = blocking(&state, move |access| {
         access.redeem(&device, request.code.trim(), now_ms())
     })
     .await;
-    Ok(Json(address.count(&state, result)?))
+    Ok(Json(address.count(&state, result)?.to_wire()))
 }

@@ -9,18 +9,18 @@
 //! - [`engine`]: the sans-IO sync state machine (`handle(now, event) -> effects`).
 //! - [`text`]: character-level splices of Automerge text, validated.
 //! - [`model`]: the partnership document schema, typed reads and validated operations.
-//! - [`ics`]: meetings as iCalendar (RFC 5545) files.
+//! - [`views`]: the read side above the model: attention, the report, the
+//!   agreement's history, redlines, exports, iCalendar files.
+//! - [`calendar`]: UTC calendar arithmetic (millisecond times to dates and back).
+//! - [`http`]: the JSON bodies of the relay's HTTP API, shared by relay and browser.
 
 pub mod calendar;
 pub mod engine;
-pub mod export;
-pub mod history;
-pub mod ics;
+pub mod http;
 pub mod ids;
-pub mod markdown;
 pub mod model;
 pub mod protocol;
-pub mod redline;
 pub mod text;
+pub mod views;
 
 pub use automerge;

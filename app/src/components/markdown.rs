@@ -2,7 +2,7 @@
 //! (headings, lists, tables), built from [`markdown::blocks`]: text stays
 //! text, so nothing in a document can become markup.
 
-use accord_shared::markdown::{self, Block, Span};
+use accord_shared::views::markdown::{self, Block, Span};
 use leptos::prelude::*;
 
 fn spans(spans: Vec<Span>) -> impl IntoView {

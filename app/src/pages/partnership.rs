@@ -2,8 +2,9 @@
 //! parties and members, who else is here, and (for the owner) invite links
 //! for the partner organization.
 
+use accord_shared::http::DEFAULT_INVITE_USES;
 use accord_shared::ids::DocumentId;
-use accord_shared::model::overview::Stage;
+use accord_shared::model::overview::{self, Stage};
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
@@ -48,19 +49,19 @@ pub fn PartnershipPage(
         }
     });
 
-    let field = move |key: &'static str| {
-        move || {
-            store.revision.track();
-            client().and_then(|c| c.field(&id, key)).unwrap_or_default()
-        }
+    let title = move || {
+        store.revision.track();
+        client().and_then(|c| c.title(&id)).unwrap_or_default()
     };
-    let edit = move |key: &'static str| {
-        move |ev: leptos::ev::Event| {
-            let value = event_target_value(&ev);
-            let Some(client) = client() else { return };
-            if let Err(error) = client.set_field(&id, key, &value) {
-                store.report(error);
-            }
+    let set_title = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        // A blank title (mid-typing) is not saved: a partnership always has a name.
+        if value.trim().is_empty() {
+            return;
+        }
+        let Some(client) = client() else { return };
+        if let Err(error) = client.edit(&id, |tx| overview::set_title(tx, &value)) {
+            store.report(error);
         }
     };
     let stage = move || {
@@ -71,7 +72,7 @@ pub fn PartnershipPage(
     };
     let move_stage = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
-        let Some(to) = Stage::ALL.into_iter().find(|s| s.as_str() == value) else {
+        let Some(to) = Stage::from_stored(&value) else {
             return;
         };
         let Some(client) = client() else { return };
@@ -90,7 +91,7 @@ pub fn PartnershipPage(
     let missing = move || {
         if !store.ready.get() {
             "Loading…"
-        } else if client().is_some_and(|c| c.field(&id, "title").is_some()) {
+        } else if client().is_some_and(|c| c.title(&id).is_some()) {
             "Fetching the partnership from the relay…"
         } else {
             NOT_HERE
@@ -117,7 +118,7 @@ pub fn PartnershipPage(
                 <fieldset class="edit-area" disabled=viewer>
                 <label class="field">
                     <span>"Title"</span>
-                    <input data-testid="title-input" type="text" prop:value=field("title") on:input=edit("title")/>
+                    <input data-testid="title-input" type="text" prop:value=title on:input=set_title/>
                 </label>
                 <label class="field">
                     <span>"Purpose"</span>
@@ -170,6 +171,7 @@ fn InvitePanel(id: DocumentId) -> impl IntoView {
             role: role.get_untracked(),
             party: party.get_untracked().trim().to_owned(),
             expires_in_seconds: days.get_untracked() * 24 * 3600,
+            uses: DEFAULT_INVITE_USES,
         };
         if invite.party.is_empty() {
             problem.set(Some("Name the partner organization first.".into()));

@@ -78,7 +78,7 @@ pub fn PartnershipShell(
     let title = move || {
         store.revision.track();
         client()
-            .and_then(|c| c.field(&id, "title"))
+            .and_then(|c| c.title(&id))
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| "Partnership".to_owned())
     };

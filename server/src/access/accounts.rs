@@ -4,7 +4,7 @@
 //! lists the others with when they were last seen, and revokes one (a lost
 //! phone): its token stops working and its grants go, at once.
 
-use serde::Serialize;
+use accord_shared::http::AccountDevice;
 
 use super::links::{self, LinkCode};
 use super::{AccessControl, AccessError, Device, Grant, parse_public_key, secret};
@@ -12,23 +12,6 @@ use super::{AccessControl, AccessError, Device, Grant, parse_public_key, secret}
 /// How stale a device's stored last-seen time may get before it is written
 /// again (it is exact in memory).
 pub const LAST_SEEN_PRECISION_MS: u64 = 5 * 60_000;
-
-/// A device as the other devices of its account see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AccountDevice {
-    /// The device id.
-    pub device_id: String,
-    /// Its label.
-    pub name: String,
-    /// Its Ed25519 public key, 64 lowercase hex digits.
-    pub public_key: String,
-    /// When it registered (ms since the Unix epoch).
-    pub created_at: u64,
-    /// When it last used its token (ms since the Unix epoch; 0: not yet).
-    pub last_seen: u64,
-    /// Whether this is the device asking.
-    pub this_device: bool,
-}
 
 /// A device registered with a link code.
 #[derive(Debug, Clone)]

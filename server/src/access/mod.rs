@@ -16,11 +16,12 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use accord_shared::engine::Access;
 use accord_shared::ids::DocumentId;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub use crate::storage::records::{Device, Grant, Invite, Role, UnknownRole};
 use crate::storage::{AccessSnapshot, AccessStore, StorageError};
-pub use accounts::{AccountDevice, LinkedDevice};
+pub use accord_shared::http::{AccountDevice, AttestedKey, MemberDevice};
+pub use accounts::LinkedDevice;
 pub use links::LinkRefusal;
 pub use rate::RateLimiter;
 
@@ -90,20 +91,6 @@ pub enum AccessError {
     Storage(#[from] StorageError),
 }
 
-/// A device granted a document, and its public key: the relay's word that
-/// this key speaks for a member of that document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AttestedKey {
-    /// The device id.
-    pub device: String,
-    /// Its Ed25519 public key, 64 lowercase hex digits.
-    pub public_key: String,
-    /// What the device may do with the document.
-    pub role: Role,
-    /// The organization it acts for.
-    pub party: String,
-}
-
 #[derive(Default)]
 struct State {
     devices: HashMap<String, Device>,
@@ -165,22 +152,6 @@ pub enum DocumentAccess {
     Denied,
 }
 
-/// A device as its document's owners see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MemberDevice {
-    /// The device id.
-    pub device_id: String,
-    /// Its label.
-    pub name: String,
-    /// Its role, or `None` once revoked.
-    pub role: Option<Role>,
-    /// Its party, when it holds a grant.
-    pub party: Option<String>,
-    /// True when an owner revoked it; it cannot redeem invites to the document
-    /// until an owner lifts the revocation.
-    pub revoked: bool,
-}
-
 /// The access rules, in memory, written through to storage.
 ///
 /// Reads (every message's access check) take a read lock that writers hold
@@ -214,13 +185,12 @@ const MAX_SECRET: usize = 128;
 /// Wrong invite codes (registration or redemption) allowed per client address a minute.
 pub const ATTEMPTS_PER_ADDRESS_PER_MINUTE: u32 = 10;
 
-impl Role {
-    fn rank(self) -> u8 {
-        match self {
-            Self::Owner => 3,
-            Self::Editor => 2,
-            Self::Viewer => 1,
-        }
+/// How much a role may do, for keeping the stronger of two grants.
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::Owner => 3,
+        Role::Editor => 2,
+        Role::Viewer => 1,
     }
 }
 
@@ -555,7 +525,7 @@ impl AccessControl {
                     .grants
                     .get(&grant.document)
                     .and_then(|g| g.get(&d.id))
-                    .is_none_or(|held| held.role.rank() < grant.role.rank())
+                    .is_none_or(|held| rank(held.role) < rank(grant.role))
             })
             .collect();
         siblings.sort_by(|a, b| a.id.cmp(&b.id));
@@ -794,7 +764,7 @@ impl AccessControl {
                 .cloned();
             (current, existing)
         };
-        if let Some(existing) = existing.filter(|g| g.role.rank() >= invite.role.rank()) {
+        if let Some(existing) = existing.filter(|g| rank(g.role) >= rank(invite.role)) {
             return Ok(existing);
         }
         if current == 0 {

@@ -2,66 +2,10 @@
 //! documents and the invites that create grants. [`super::AccessStore`]
 //! keeps them; `crate::access` decides with them.
 
-use std::fmt;
-use std::str::FromStr;
-
-use accord_shared::engine::Access;
+use accord_shared::http;
 use accord_shared::ids::DocumentId;
-use serde::{Deserialize, Serialize, Serializer};
 
-/// A document role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// May read, write, invite and revoke.
-    Owner,
-    /// May read and write.
-    Editor,
-    /// May read.
-    Viewer,
-}
-
-impl Role {
-    /// The stored and wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Editor => "editor",
-            Self::Viewer => "viewer",
-        }
-    }
-
-    /// What the sync engine lets this role do.
-    pub fn sync_access(self) -> Access {
-        match self {
-            Self::Owner | Self::Editor => Access::Write,
-            Self::Viewer => Access::Read,
-        }
-    }
-}
-
-/// A role name that is not owner, editor or viewer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}: use owner, editor or viewer")]
-pub struct UnknownRole(pub String);
-
-impl FromStr for Role {
-    type Err = UnknownRole;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "owner" => Ok(Self::Owner),
-            "editor" => Ok(Self::Editor),
-            "viewer" => Ok(Self::Viewer),
-            other => Err(UnknownRole(other.to_owned())),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use accord_shared::http::{Role, UnknownRole};
 
 /// A registered device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,10 +31,9 @@ pub struct Device {
 }
 
 /// A device's right to a document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     /// The document.
-    #[serde(serialize_with = "document_as_text")]
     pub document: DocumentId,
     /// The device id.
     pub device: String,
@@ -100,6 +43,19 @@ pub struct Grant {
     pub party: String,
     /// When granted (ms since the Unix epoch).
     pub created_at: u64,
+}
+
+impl Grant {
+    /// The grant as the HTTP API shows it.
+    pub fn to_wire(&self) -> http::Grant {
+        http::Grant {
+            document: self.document.to_string(),
+            device: self.device.clone(),
+            role: self.role,
+            party: self.party.clone(),
+            created_at: self.created_at,
+        }
+    }
 }
 
 /// An invitation to a document.
@@ -119,12 +75,4 @@ pub struct Invite {
     pub uses_left: u32,
     /// The device (or `operator`) that created it.
     pub created_by: String,
-}
-
-/// Serializes a document id as its bs58check text.
-pub(crate) fn document_as_text<S: Serializer>(
-    id: &DocumentId,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(id)
 }

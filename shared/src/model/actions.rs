@@ -22,7 +22,7 @@ use super::fields::{
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection, require_in, sub_map};
 use super::keys::ACTIONS;
-use super::members::check_member;
+use super::refs::check_member;
 
 /// An action item (of a meeting or a review).
 #[derive(Debug, Clone, PartialEq)]

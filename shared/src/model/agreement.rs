@@ -11,8 +11,10 @@
 //!   one level deep (a reply to a reply joins the thread of its root); the
 //!   root carries the thread's `resolved` flag.
 //!
-//! Removing a clause or a comment marks it deleted (the model's usual soft
-//! delete, see [`super::items`]); [`restore_clause`] brings a clause back.
+//! Clauses and comments are deleted and restored like every other item,
+//! with [`items::delete`] and [`items::restore`] on
+//! [`items::Collection::Clauses`] and [`items::Collection::Comments`] (the soft delete of [`super::items`]); a
+//! deleted comment's replies stay, shown as threads of their own.
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,9 +31,11 @@ use super::fields::{
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, DELETED_AT, ORDER};
 use super::members;
+use super::refs;
+use super::stored_names::stored_names;
 use crate::text::{self, Splice};
 
-pub(crate) const AGREEMENT: &str = "agreement";
+pub(crate) use super::keys::AGREEMENT;
 pub(crate) const CLAUSES: &str = "clauses";
 pub(crate) const COMMENTS: &str = "comments";
 pub(crate) const SIGNOFFS: &str = "signoffs";
@@ -52,29 +56,20 @@ pub(crate) const PROPOSED_BY: &str = "proposed_by";
 /// The longest clause title accepted, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
 
-/// Where a clause stands in the negotiation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ClauseStatus {
-    /// Being written; not yet put to the other side.
-    Draft,
-    /// Put to the other side for agreement.
-    Proposed,
-    /// Both sides say it is settled (sign-offs are what proves it).
-    Agreed,
-}
-
-impl ClauseStatus {
-    /// Every status, in workflow order.
-    pub const ALL: [ClauseStatus; 3] = [Self::Draft, Self::Proposed, Self::Agreed];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Proposed => "proposed",
-            Self::Agreed => "agreed",
-        }
+stored_names! {
+    /// Where a clause stands in the negotiation.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum ClauseStatus {
+        /// Being written; not yet put to the other side.
+        Draft => "draft",
+        /// Put to the other side for agreement.
+        Proposed => "proposed",
+        /// Both sides say it is settled (sign-offs are what proves it).
+        Agreed => "agreed",
     }
+
+    /// Every status, in workflow order.
+    ALL;
 }
 
 impl fmt::Display for ClauseStatus {
@@ -519,32 +514,10 @@ pub fn set_clause_status<T: Transactable + ReadDoc>(
     put_opt(tx, &obj, PROPOSED_BY, proposer.map(|p| p.key()))
 }
 
-/// Removes a clause (marks it deleted; a concurrent edit is kept and comes
-/// back with [`restore_clause`]).
-pub fn remove_clause<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    now: u64,
-) -> Result<(), OpError> {
-    let now = check_date("deletion time", now)?;
-    let obj = require_clause(tx, id)?;
-    tx.put(&obj, DELETED_AT, now)?;
-    Ok(())
-}
-
-/// Brings a removed clause back, with any edits merged in since.
-pub fn restore_clause<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
-    let map = agreement_map(tx, CLAUSES)?;
-    let key = id.key();
-    let obj = child_map(tx, &map, &key)
-        .filter(|obj| get_u64(tx, obj, DELETED_AT).is_some())
-        .ok_or_else(|| OpError::not_found("clause", &key))?;
-    tx.delete(&obj, DELETED_AT)?;
-    Ok(())
-}
-
-/// Removed clauses, most recently removed first: `(clause, removed at)`.
-pub fn removed_clauses<R: ReadDoc>(doc: &R) -> Vec<(Clause, u64)> {
+/// Deleted clauses, most recently deleted first: `(clause, deleted at)`,
+/// whole, for the agreement page's list of deleted clauses (the generic
+/// [`items::deleted`] with [`items::Collection::Clauses`] gives their titles only).
+pub fn deleted_clauses<R: ReadDoc>(doc: &R) -> Vec<(Clause, u64)> {
     let Ok(map) = agreement_map(doc, CLAUSES) else {
         return Vec::new();
     };
@@ -686,7 +659,7 @@ pub fn add_comment<T: Transactable + ReadDoc>(
     let body = non_empty("comment", &new.body)?;
     let now = check_date("time", now)?;
     require_clause(tx, new.clause)?;
-    members::require(tx, new.author)?;
+    refs::require_member(tx, new.author)?;
     let reply_to = match new.reply_to {
         None => None,
         Some(parent) => {
@@ -771,7 +744,7 @@ pub fn resolve_thread<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    members::require(tx, by)?;
+    refs::require_member(tx, by)?;
     let obj = require_comment(tx, id)?;
     let comment = read_comment(tx, id, &obj).ok_or_else(|| OpError::not_found("comment", &id))?;
     let root = match comment.reply_to {
@@ -789,24 +762,12 @@ pub fn resolve_thread<T: Transactable + ReadDoc>(
     Ok(())
 }
 
-/// Removes a comment (marks it deleted); its replies stay, shown as threads
-/// of their own.
-pub fn remove_comment<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    now: u64,
-) -> Result<(), OpError> {
-    let now = check_date("deletion time", now)?;
-    let obj = require_comment(tx, id)?;
-    tx.put(&obj, DELETED_AT, now)?;
-    Ok(())
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use automerge::{ActorId, AutoCommit};
 
     use super::*;
+    use crate::model::items::Collection;
     use crate::model::test_support::{T0, id, partnership, sync_pair};
 
     fn titles(doc: &AutoCommit) -> Vec<String> {
@@ -855,21 +816,21 @@ pub(crate) mod tests {
         move_clause(&mut doc, id(3), 99).unwrap();
         assert_eq!(titles(&doc), ["Purpose and scope", "Term", "Exit"]);
 
-        remove_clause(&mut doc, id(2), T0 + 5).unwrap();
+        items::delete(&mut doc, Collection::Clauses, id(2), T0 + 5).unwrap();
         assert_eq!(titles(&doc), ["Purpose and scope", "Exit"]);
         assert!(matches!(
             set_clause_title(&mut doc, id(2), "x"),
             Err(OpError::NotFound { kind: "clause", .. })
         ));
-        let removed = removed_clauses(&doc);
+        let removed = deleted_clauses(&doc);
         assert_eq!(removed.len(), 1);
         assert_eq!(
             (removed[0].0.title.as_str(), removed[0].1),
             ("Term", T0 + 5)
         );
-        restore_clause(&mut doc, id(2)).unwrap();
+        items::restore(&mut doc, Collection::Clauses, id(2)).unwrap();
         assert_eq!(titles(&doc), ["Purpose and scope", "Term", "Exit"]);
-        assert!(restore_clause(&mut doc, id(2)).is_err());
+        assert!(items::restore(&mut doc, Collection::Clauses, id(2)).is_err());
         for status in ClauseStatus::ALL {
             assert_eq!(status.to_string().parse::<ClauseStatus>().unwrap(), status);
         }
@@ -924,7 +885,10 @@ pub(crate) mod tests {
                 Box::new(|d| set_clause_status(d, id(9), ClauseStatus::Agreed, None)),
             ),
             ("move", Box::new(|d| move_clause(d, id(9), 0))),
-            ("remove", Box::new(|d| remove_clause(d, id(1), 0))),
+            (
+                "remove",
+                Box::new(|d| items::delete(d, Collection::Clauses, id(1), 0)),
+            ),
             ("outline bad time", Box::new(|d| standard_outline(d, 0))),
         ];
         for (name, op) in failing {
@@ -964,9 +928,9 @@ pub(crate) mod tests {
         assert_eq!(clauses(&doc).len(), STANDARD_OUTLINE.len());
         // A removed heading stays removed (restore brings it back).
         let confidentiality = standard_outline_clause_id(8);
-        remove_clause(&mut doc, confidentiality, T0).unwrap();
+        items::delete(&mut doc, Collection::Clauses, confidentiality, T0).unwrap();
         assert!(standard_outline(&mut doc, T0).is_err());
-        restore_clause(&mut doc, confidentiality).unwrap();
+        items::restore(&mut doc, Collection::Clauses, confidentiality).unwrap();
         assert_eq!(clauses(&doc).len(), STANDARD_OUTLINE.len());
     }
 
@@ -1031,11 +995,11 @@ pub(crate) mod tests {
         add_clause(&mut alice, id(1), &new("Term", "One year."), T0).unwrap();
         alice.commit();
         let mut bob = alice.fork();
-        remove_clause(&mut alice, id(1), T0).unwrap();
+        items::delete(&mut alice, Collection::Clauses, id(1), T0).unwrap();
         set_clause_body(&mut bob, id(1), "Two years.", None).unwrap();
         sync_pair(&mut alice, &mut bob);
         assert!(clauses(&alice).is_empty());
-        restore_clause(&mut alice, id(1)).unwrap();
+        items::restore(&mut alice, Collection::Clauses, id(1)).unwrap();
         assert_eq!(clause(&alice, id(1)).unwrap().body, "Two years.");
     }
 
@@ -1097,7 +1061,7 @@ pub(crate) mod tests {
         assert!(!comments(doc, id(1))[0].root.resolved);
 
         edit_comment(doc, id(13), "Notice period?").unwrap();
-        remove_comment(doc, id(10), T0).unwrap();
+        items::delete(doc, Collection::Comments, id(10), T0).unwrap();
         let threads = comments(doc, id(1));
         assert_eq!(threads.len(), 3, "orphaned replies become threads");
         assert_eq!(read(doc).threads.len(), 3);

@@ -13,7 +13,7 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection};
-use super::members;
+use super::refs;
 
 /// Longest frequency accepted, in days.
 pub const MAX_FREQUENCY_DAYS: u32 = 366;
@@ -135,7 +135,7 @@ pub fn add<T: Transactable + ReadDoc>(
     let frequency = check_frequency(new.frequency_days)?;
     let now = check_date("time", now)?;
     if let Some(owner) = new.owner {
-        members::require(tx, owner)?;
+        refs::require_member(tx, owner)?;
     }
     let map = Collection::CommPlan.locate(tx)?;
     let obj = items::create(tx, &map, "communication", id)?;
@@ -161,7 +161,7 @@ pub fn update<T: Transactable + ReadDoc>(
         .transpose()?;
     let frequency = patch.frequency_days.map(check_frequency).transpose()?;
     if let Some(Some(owner)) = patch.owner {
-        members::require(tx, owner)?;
+        refs::require_member(tx, owner)?;
     }
     let obj = items::require(tx, Collection::CommPlan, id)?;
     if let Some(what) = what {

@@ -33,38 +33,29 @@ use super::governance::{self, EscalationLevel};
 use super::ids::{ItemId, MemberId};
 use super::items;
 use super::items::{require_in, root_map, sub_map};
-use super::members;
+use super::refs;
+use super::stored_names::stored_names;
 use crate::text::Splice;
 
 pub(crate) use super::keys::CONFLICTS;
 const ESCALATIONS: &str = "escalations";
 
-/// How serious a conflict is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Severity {
-    /// A friction.
-    Low,
-    /// Needs attention.
-    Medium,
-    /// Hurts the partnership.
-    High,
-    /// Threatens the partnership.
-    Critical,
-}
-
-impl Severity {
-    /// Every severity, lowest first.
-    pub const ALL: [Severity; 4] = [Self::Low, Self::Medium, Self::High, Self::Critical];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-            Self::Critical => "critical",
-        }
+stored_names! {
+    /// How serious a conflict is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Severity {
+        /// A friction.
+        Low => "low",
+        /// Needs attention.
+        Medium => "medium",
+        /// Hurts the partnership.
+        High => "high",
+        /// Threatens the partnership.
+        Critical => "critical",
     }
+
+    /// Every severity, lowest first.
+    ALL;
 }
 
 /// Open or resolved.
@@ -228,7 +219,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, ladder: &[EscalationLe
         raised_by: get_str(doc, obj, "raised_by").and_then(|m| m.parse().ok()),
         raised_at: get_u64(doc, obj, "raised_at").unwrap_or(0),
         severity: get_str(doc, obj, "severity")
-            .and_then(|s| Severity::ALL.into_iter().find(|x| x.as_str() == s))
+            .and_then(|s| Severity::from_stored(&s))
             .unwrap_or(Severity::Medium),
         status: if get_str(doc, obj, "status").as_deref() == Some("resolved") {
             ConflictStatus::Resolved
@@ -316,7 +307,7 @@ pub fn raise<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let title = non_empty("title", &new.title)?;
     let now = check_date("time", now)?;
-    members::require(tx, new.raised_by)?;
+    refs::require_member(tx, new.raised_by)?;
     let bottom = governance::ladder(tx).first().map(|l| l.id);
     let map = root_map(tx, CONFLICTS)?;
     let obj = items::create(tx, &map, "conflict", id)?;
@@ -382,7 +373,7 @@ pub fn escalate<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    members::require(tx, by)?;
+    refs::require_member(tx, by)?;
     let conflict = get(tx, id)?;
     if !conflict.is_open() {
         return Err(OpError::Invalid {
@@ -417,7 +408,7 @@ pub fn resolve<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let resolution = non_empty("resolution", resolution)?;
     let now = check_date("time", now)?;
-    members::require(tx, by)?;
+    refs::require_member(tx, by)?;
     let obj = require(tx, id)?;
     put(tx, &obj, "status", "resolved")?;
     set_text(tx, &obj, "resolution", &resolution)?;
@@ -435,7 +426,7 @@ pub fn reopen<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    members::require(tx, by)?;
+    refs::require_member(tx, by)?;
     let conflict = get(tx, id)?;
     if conflict.is_open() {
         return Err(OpError::Invalid {

@@ -47,6 +47,7 @@ use super::error::OpError;
 use super::fields::{check_date, child_map, get_str, get_u64};
 use super::ids::{MemberId, from_hex, to_hex};
 use super::members;
+use super::refs;
 use crate::ids::DocumentId;
 
 const PREFIX: &str = "device_key:";
@@ -100,7 +101,7 @@ fn field(key: &VerifyingKey) -> String {
 }
 
 fn member_obj<R: ReadDoc>(doc: &R, member: MemberId) -> Option<ObjId> {
-    let map = child_map(doc, &automerge::ROOT, members::MEMBERS)?;
+    let map = child_map(doc, &automerge::ROOT, super::keys::MEMBERS)?;
     child_map(doc, &map, &member.key())
 }
 
@@ -200,7 +201,7 @@ pub fn needs_attestation<R: ReadDoc>(
     key: &VerifyingKey,
     by: &VerifyingKey,
 ) -> Result<bool, OpError> {
-    members::require(doc, member)?;
+    refs::require_member(doc, member)?;
     let keys = member_keys(doc, document, member);
     if !keys.contains(by) {
         return Err(OpError::Invalid {
@@ -237,7 +238,7 @@ pub fn record_attestation<T: Transactable + ReadDoc>(
             reason: "it does not verify under the attesting key",
         });
     }
-    let obj = members::require(tx, member)?;
+    let obj = refs::require_member(tx, member)?;
     let entry = tx.put_object(&obj, field(key), ObjType::Map)?;
     tx.put(&entry, BY, to_hex(by.as_bytes()))?;
     tx.put(&entry, SIGNATURE, to_hex(&signature.to_bytes()))?;

@@ -27,8 +27,10 @@ use super::fields::{
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items;
 use super::items::{move_in, require_in, root_map, sub_map};
-use super::members::{self, GOVERNANCE};
-use super::parties;
+use super::keys::GOVERNANCE;
+use super::members;
+use super::refs;
+use super::stored_names::stored_names;
 use crate::text::Splice;
 
 const COMMITTEES: &str = "committees";
@@ -114,41 +116,24 @@ impl Decider {
     }
 }
 
-/// How a decision is taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Rule {
-    /// The decider alone.
-    Sole,
-    /// The decider, after consulting the other party.
-    AfterConsulting,
-    /// Everyone involved agrees (no formal vote).
-    Consensus,
-    /// A majority vote.
-    Majority,
-    /// Every member votes for it.
-    Unanimous,
-}
-
-impl Rule {
-    /// Every rule.
-    pub const ALL: [Rule; 5] = [
-        Self::Sole,
-        Self::AfterConsulting,
-        Self::Consensus,
-        Self::Majority,
-        Self::Unanimous,
-    ];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sole => "sole",
-            Self::AfterConsulting => "after_consulting",
-            Self::Consensus => "consensus",
-            Self::Majority => "majority",
-            Self::Unanimous => "unanimous",
-        }
+stored_names! {
+    /// How a decision is taken.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Rule {
+        /// The decider alone.
+        Sole => "sole",
+        /// The decider, after consulting the other party.
+        AfterConsulting => "after_consulting",
+        /// Everyone involved agrees (no formal vote).
+        Consensus => "consensus",
+        /// A majority vote.
+        Majority => "majority",
+        /// Every member votes for it.
+        Unanimous => "unanimous",
     }
+
+    /// Every rule.
+    ALL;
 }
 
 /// One decision right.
@@ -253,7 +238,7 @@ pub fn decision_rights<R: ReadDoc>(doc: &R) -> Vec<DecisionRight> {
             decision: get_string(doc, &obj, "decision"),
             decider: get_str(doc, &obj, "decider").and_then(|d| Decider::decode(&d)),
             rule: get_str(doc, &obj, "rule")
-                .and_then(|r| Rule::ALL.into_iter().find(|x| x.as_str() == r))
+                .and_then(|r| Rule::from_stored(&r))
                 .unwrap_or(Rule::Consensus),
         })
         .collect()
@@ -297,7 +282,7 @@ pub fn add_committee<T: Transactable + ReadDoc>(
     let name = non_empty("name", &new.name)?;
     let cadence = check_days("cadence (days)", new.cadence_days)?;
     for member in &new.members {
-        members::require(tx, *member)?;
+        refs::require_member(tx, *member)?;
     }
     let map = governance_map(tx, COMMITTEES, "governance.committees")?;
     let obj = items::create(tx, &map, "committee", id)?;
@@ -363,7 +348,7 @@ pub fn set_committee_member<T: Transactable + ReadDoc>(
     on: bool,
 ) -> Result<(), OpError> {
     if on {
-        members::require(tx, member)?;
+        refs::require_member(tx, member)?;
     }
     let obj = require_committee(tx, committee)?;
     let roster = sub_map(tx, &obj, MEMBERS, "committee.members")?;
@@ -379,9 +364,9 @@ pub fn set_committee_member<T: Transactable + ReadDoc>(
 fn check_decider<R: ReadDoc>(doc: &R, decider: Decider) -> Result<(), OpError> {
     match decider {
         Decider::Joint => Ok(()),
-        Decider::Party(p) => parties::require(doc, p).map(|_| ()),
+        Decider::Party(p) => refs::require_party(doc, p).map(|_| ()),
         Decider::Committee(c) => require_committee(doc, c).map(|_| ()),
-        Decider::Member(m) => members::require(doc, m).map(|_| ()),
+        Decider::Member(m) => refs::require_member(doc, m).map(|_| ()),
     }
 }
 

@@ -68,6 +68,7 @@ use super::items;
 use super::items::{require_in, root_map, sub_map};
 use super::keys::HEALTH;
 use super::members;
+use super::refs;
 
 const PARTICIPANTS: &str = "participants";
 const CLOSED: &str = "closed";
@@ -667,7 +668,7 @@ pub fn open_round<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let title = non_empty("title", title)?;
     let now = check_date("time", now)?;
-    members::require(tx, by)?;
+    refs::require_member(tx, by)?;
     let live_parties: BTreeSet<PartyId> =
         super::parties::list(tx).into_iter().map(|p| p.id).collect();
     let asked: Vec<(MemberId, PartyId)> = members::list(tx)
@@ -712,7 +713,7 @@ pub fn submit<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     check_answers(answers)?;
     let now = check_date("time", now)?;
-    members::require(tx, member)?;
+    refs::require_member(tx, member)?;
     let obj = require(tx, round)?;
     let party = *participants(tx, &obj)
         .get(&member)
@@ -770,7 +771,7 @@ pub fn close_party<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    members::require(tx, by)?;
+    refs::require_member(tx, by)?;
     let obj = require(tx, round)?;
     if participants(tx, &obj).get(&by) != Some(&party) {
         return Err(OpError::Invalid {

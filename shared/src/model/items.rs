@@ -25,8 +25,8 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 
 use super::error::OpError;
-use super::fields::{check_date, child_map, get_f64, get_string, get_u64, put};
-use super::ids::ItemId;
+use super::fields::{check_date, child_map, get_f64, get_str, get_string, get_text, get_u64, put};
+use super::ids::{ItemId, PartyId};
 use super::keys;
 
 /// Key of the "deleted at" timestamp on every item.
@@ -76,6 +76,10 @@ pub enum Collection {
     HealthRounds,
     /// `boards{}` (workshop boards).
     Boards,
+    /// `agreement.clauses{}`.
+    Clauses,
+    /// `agreement.comments{}` (comments on clauses and their replies).
+    Comments,
     /// `meetings{meeting}.agenda{}`.
     Agenda {
         /// The meeting the agenda belongs to.
@@ -120,6 +124,8 @@ impl Collection {
             Self::Reviews => "review",
             Self::HealthRounds => "health-check round",
             Self::Boards => "board",
+            Self::Clauses => "clause",
+            Self::Comments => "comment",
             Self::Agenda { .. } => "agenda item",
             Self::Decisions { .. } => "decision",
             Self::MeetingActions { .. } | Self::ReviewActions { .. } => "action item",
@@ -145,10 +151,12 @@ impl Collection {
             | Self::Reviews
             | Self::HealthRounds
             | Self::Boards
+            | Self::Clauses
             | Self::Agenda { .. }
             | Self::MeetingActions { .. }
             | Self::ReviewActions { .. } => "title",
             Self::Decisions { .. } => "text",
+            Self::Comments => "body",
             Self::Measurements { .. } => "value",
             Self::CommPlan => "what",
         }
@@ -160,6 +168,11 @@ impl Collection {
             |key: &'static str| child_map(doc, &ROOT, key).ok_or(OpError::NotInitialized(key));
         let nested = |outer: &'static str, inner: &'static str, name: &'static str| {
             child_map(doc, &root(outer)?, inner).ok_or(OpError::NotInitialized(name))
+        };
+        let in_agreement = |inner: &'static str, name: &'static str| {
+            child_map(doc, &ROOT, keys::AGREEMENT)
+                .and_then(|agreement| child_map(doc, &agreement, inner))
+                .ok_or(OpError::NotInitialized(name))
         };
         match self {
             Self::Parties => root(keys::PARTIES),
@@ -190,6 +203,8 @@ impl Collection {
             Self::Reviews => root(keys::REVIEWS),
             Self::HealthRounds => root(keys::HEALTH),
             Self::Boards => root(keys::BOARDS),
+            Self::Clauses => in_agreement("clauses", "agreement.clauses"),
+            Self::Comments => in_agreement("comments", "agreement.comments"),
             Self::Agenda { meeting } => Self::Meetings.child(doc, meeting, keys::AGENDA),
             Self::Decisions { meeting } => Self::Meetings.child(doc, meeting, keys::DECISIONS),
             Self::MeetingActions { meeting } => Self::Meetings.child(doc, meeting, keys::ACTIONS),
@@ -266,13 +281,29 @@ pub fn delete<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     check_date("deletion time", now)?;
     require(tx, collection, id)?;
-    if collection == Collection::Parties && super::members::has_current_members(tx, id.into()) {
+    if collection == Collection::Parties && has_current_members(tx, id.into()) {
         return Err(OpError::InUse {
             kind: "party",
             reason: "it still has members",
         });
     }
     delete_in(tx, &collection.locate(tx)?, collection.kind(), id, now)
+}
+
+/// Whether `party` has members who have not left, read straight from
+/// `members{}` so that this floor imports no collection.
+fn has_current_members<R: ReadDoc>(doc: &R, party: PartyId) -> bool {
+    let Some(members) = child_map(doc, &ROOT, keys::MEMBERS) else {
+        return false;
+    };
+    doc.keys(&members).any(|key| {
+        key.parse::<ItemId>().is_ok()
+            && live(doc, &members, &key).is_some_and(|member| {
+                get_str(doc, &member, keys::MEMBER_PARTY).and_then(|p| p.parse().ok())
+                    == Some(party)
+                    && get_u64(doc, &member, keys::MEMBER_LEFT_AT).is_none()
+            })
+    })
 }
 
 /// Brings a deleted item back, with any edits merged in since.
@@ -302,6 +333,7 @@ pub fn deleted<R: ReadDoc>(doc: &R, collection: Collection) -> Result<Vec<Delete
     Ok(deleted_in(doc, &items, |item| {
         match get_f64(doc, item, label_key) {
             Some(number) if label_key == "value" => number.to_string(),
+            _ if collection == Collection::Comments => get_text(doc, item, label_key),
             _ => get_string(doc, item, label_key),
         }
     }))

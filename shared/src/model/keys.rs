@@ -2,6 +2,12 @@
 //! and the generic item helpers name their maps through these, so no
 //! collection has to import another to find where it lives.
 
+/// `members{}` (people, including those who left).
+pub(crate) const MEMBERS: &str = "members";
+/// `devices{actor hex → member id}`.
+pub(crate) const DEVICES: &str = "devices";
+/// `agreement` (clauses, comments, sign-offs, suggestions, named versions).
+pub(crate) const AGREEMENT: &str = "agreement";
 /// `parties{}`.
 pub(crate) const PARTIES: &str = "parties";
 /// `vetting` (criteria and the due-diligence checklist).
@@ -37,3 +43,12 @@ pub(crate) const AGENDA: &str = "agenda";
 pub(crate) const DECISIONS: &str = "decisions";
 /// The `actions{}` of a meeting or a review.
 pub(crate) const ACTIONS: &str = "actions";
+
+/// The `vetting.scores{party}` maps, one per party.
+pub(crate) const SCORES: &str = "scores";
+
+/// A member's party (a party id), read by the checks that look across
+/// collections ([`super::refs`], deleting a party).
+pub(crate) const MEMBER_PARTY: &str = "party";
+/// When a member left (UTC ms); absent while they are a member.
+pub(crate) const MEMBER_LEFT_AT: &str = "left_at";

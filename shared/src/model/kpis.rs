@@ -22,7 +22,7 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection};
-use super::members;
+use super::refs;
 
 const MEASUREMENTS: &str = "measurements";
 
@@ -474,7 +474,7 @@ pub fn record<T: Transactable + ReadDoc>(
     let obj = items::require(tx, Collection::Kpis, kpi)?;
     let value = check_value(&read_kind(tx, &obj), new.value)?;
     let at = check_date("date", new.at)?;
-    members::require(tx, new.by)?;
+    refs::require_member(tx, new.by)?;
     let map = Collection::Measurements { kpi }.locate(tx)?;
     let entry = items::create(tx, &map, "measurement", id)?;
     tx.put(&entry, "value", value)?;

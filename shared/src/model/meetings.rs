@@ -30,7 +30,7 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, move_in, require_in, root_map, sub_map};
-use super::{members, overview};
+use super::overview;
 use crate::text::Splice;
 
 use super::actions::{
@@ -39,44 +39,33 @@ use super::actions::{
 };
 pub(crate) use super::keys::MEETINGS;
 use super::keys::{ACTIONS, AGENDA, DECISIONS};
+use super::refs;
+use super::stored_names::stored_names;
 
 /// Longest meeting accepted, in minutes (a day).
 pub const MAX_DURATION_MINUTES: u32 = 24 * 60;
 /// Length of a meeting scheduled without one, in minutes.
 pub const DEFAULT_DURATION_MINUTES: u32 = 60;
 
-/// What kind of meeting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum MeetingKind {
-    /// A regular check-in between the partnership managers.
-    CheckIn,
-    /// A quarterly business review.
-    QuarterlyBusinessReview,
-    /// A meeting of a joint steering committee.
-    SteeringCommittee,
-    /// A joint workshop (kick-off, planning, post-mortem).
-    Workshop,
+stored_names! {
+    /// What kind of meeting.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum MeetingKind {
+        /// A regular check-in between the partnership managers.
+        CheckIn => "check_in",
+        /// A quarterly business review.
+        QuarterlyBusinessReview => "qbr",
+        /// A meeting of a joint steering committee.
+        SteeringCommittee => "steering_committee",
+        /// A joint workshop (kick-off, planning, post-mortem).
+        Workshop => "workshop",
+    }
+
+    /// Every kind.
+    ALL;
 }
 
 impl MeetingKind {
-    /// Every kind.
-    pub const ALL: [MeetingKind; 4] = [
-        MeetingKind::CheckIn,
-        MeetingKind::QuarterlyBusinessReview,
-        MeetingKind::SteeringCommittee,
-        MeetingKind::Workshop,
-    ];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CheckIn => "check_in",
-            Self::QuarterlyBusinessReview => "qbr",
-            Self::SteeringCommittee => "steering_committee",
-            Self::Workshop => "workshop",
-        }
-    }
-
     /// A human label ("Check-in", …), also the title of an untitled meeting.
     pub fn label(self) -> &'static str {
         match self {
@@ -90,10 +79,6 @@ impl MeetingKind {
     /// Whether holding this meeting counts as a check-in on the overview.
     pub fn is_check_in(self) -> bool {
         matches!(self, Self::CheckIn | Self::QuarterlyBusinessReview)
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 }
 
@@ -228,7 +213,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Meeting {
         .unwrap_or_default();
     decisions.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
     let kind = get_str(doc, obj, "kind")
-        .and_then(|k| MeetingKind::parse(&k))
+        .and_then(|k| MeetingKind::from_stored(&k))
         .unwrap_or(MeetingKind::CheckIn);
     Meeting {
         id,
@@ -370,7 +355,7 @@ pub fn mark_held<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let at = check_date("date held", at)?;
     let obj = require(tx, id)?;
-    let kind = get_str(tx, &obj, "kind").and_then(|k| MeetingKind::parse(&k));
+    let kind = get_str(tx, &obj, "kind").and_then(|k| MeetingKind::from_stored(&k));
     put(tx, &obj, "held_at", at)?;
     if kind.is_some_and(MeetingKind::is_check_in) {
         overview::record_check_in(tx, at)?;
@@ -450,7 +435,7 @@ pub fn record_decision<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let text = non_empty("decision", &new.text)?;
     let at = check_date("decision date", new.at)?;
-    members::require(tx, new.by)?;
+    refs::require_member(tx, new.by)?;
     let obj = require(tx, meeting)?;
     let map = sub_map(tx, &obj, DECISIONS, "meeting.decisions")?;
     let item = items::create(tx, &map, "decision", id)?;
@@ -662,8 +647,8 @@ mod tests {
 
         // Overdue is strictly after the due date, and done actions never are.
         let due = T0 + DAY_MS;
-        assert!(crate::model::attention::overdue_actions(doc, due).is_empty());
-        let overdue = crate::model::attention::overdue_actions(doc, due + 1);
+        assert!(crate::views::attention::overdue_actions(doc, due).is_empty());
+        let overdue = crate::views::attention::overdue_actions(doc, due + 1);
         assert_eq!(overdue.len(), 1);
         assert_eq!(overdue[0].action.id, id(31));
         assert_eq!(
@@ -671,12 +656,12 @@ mod tests {
             crate::model::actions::ActionSource::Meeting(id(1))
         );
         assert_eq!(
-            crate::model::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
+            crate::views::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
             2
         );
         set_action_done(doc, id(1), id(31), true, T0 + 2 * DAY_MS).unwrap();
         assert_eq!(
-            crate::model::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
+            crate::views::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
             1
         );
         let action = &get(doc, id(1)).unwrap().actions[1];
@@ -691,7 +676,7 @@ mod tests {
         )
         .unwrap();
         assert!(set_action_done(doc, id(1), id(31), true, T0).is_err());
-        assert_eq!(crate::model::attention::all_actions(doc).len(), 1);
+        assert_eq!(crate::views::attention::all_actions(doc).len(), 1);
     }
 
     #[test]

@@ -17,17 +17,13 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId, PartyId, from_hex, to_hex};
 use super::items;
-use super::parties;
+use super::keys::{DEVICES, GOVERNANCE, MEMBER_LEFT_AT as LEFT_AT, MEMBER_PARTY as PARTY, MEMBERS};
+use super::refs;
 
-pub(crate) const MEMBERS: &str = "members";
-pub(crate) const DEVICES: &str = "devices";
-pub(crate) use super::keys::GOVERNANCE;
 pub(crate) const MANAGERS: &str = "managers";
 const NAME: &str = "name";
-const PARTY: &str = "party";
 const TITLE: &str = "title";
 const PUBLIC_KEY: &str = "public_key";
-const LEFT_AT: &str = "left_at";
 
 /// A person taking part in the partnership.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,27 +120,6 @@ pub fn get<R: ReadDoc>(doc: &R, id: MemberId) -> Result<Member, OpError> {
     Ok(read_one(doc, id, &obj, managers_map(doc).ok().as_ref()))
 }
 
-/// The member's map if they exist and have not left; the check every
-/// operation that names a member as owner or author makes.
-pub(crate) fn require<R: ReadDoc>(doc: &R, id: MemberId) -> Result<ObjId, OpError> {
-    let map = members_map(doc)?;
-    let obj = items::live(doc, &map, &id.key()).ok_or_else(|| OpError::not_found("member", &id))?;
-    if get_u64(doc, &obj, LEFT_AT).is_some() {
-        return Err(OpError::Invalid {
-            field: "member",
-            reason: "they have left the partnership",
-        });
-    }
-    Ok(obj)
-}
-
-/// Whether `party` has members who have not left.
-pub(crate) fn has_current_members<R: ReadDoc>(doc: &R, party: PartyId) -> bool {
-    list(doc)
-        .iter()
-        .any(|m| m.party == Some(party) && m.left_at.is_none())
-}
-
 fn check_public_key(key: Option<&str>) -> Result<Option<String>, OpError> {
     let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
         return Ok(None);
@@ -166,7 +141,7 @@ pub fn add<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let name = non_empty("name", &new.name)?;
     let public_key = check_public_key(new.public_key.as_deref())?;
-    parties::require(tx, new.party)?;
+    refs::require_party(tx, new.party)?;
     let map = members_map(tx)?;
     let obj = items::create(tx, &map, "member", ItemId::from(id))?;
     tx.put(&obj, NAME, name)?;
@@ -200,7 +175,7 @@ pub fn rename<T: Transactable + ReadDoc>(
             });
         }
     }
-    let obj = require(tx, id)?;
+    let obj = refs::require_member(tx, id)?;
     put(tx, &obj, NAME, name)?;
     put(tx, &obj, TITLE, title)?;
     Ok(())
@@ -223,7 +198,7 @@ pub fn update<T: Transactable + ReadDoc>(
         .map(|k| check_public_key(k.as_deref()))
         .transpose()?;
     if let Some(party) = patch.party {
-        parties::require(tx, party)?;
+        refs::require_party(tx, party)?;
     }
     let map = members_map(tx)?;
     let obj = items::live(tx, &map, &id.key()).ok_or_else(|| OpError::not_found("member", &id))?;
@@ -246,7 +221,7 @@ pub fn update<T: Transactable + ReadDoc>(
 /// them) and drops them from the managers.
 pub fn leave<T: Transactable + ReadDoc>(tx: &mut T, id: MemberId, now: u64) -> Result<(), OpError> {
     let now = check_date("date", now)?;
-    let obj = require(tx, id)?;
+    let obj = refs::require_member(tx, id)?;
     tx.put(&obj, LEFT_AT, now)?;
     set_manager(tx, id, false).or_else(|e| match e {
         OpError::NotInitialized(_) => Ok(()),
@@ -270,7 +245,7 @@ pub fn set_manager<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let managers = managers_map(tx)?;
     if manager {
-        require(tx, id)?;
+        refs::require_member(tx, id)?;
         put(tx, &managers, &id.key(), true)
     } else {
         put_opt::<_, bool>(tx, &managers, &id.key(), None)
@@ -292,7 +267,7 @@ pub fn register_device<T: Transactable + ReadDoc>(
     actor: &ActorId,
     member: MemberId,
 ) -> Result<(), OpError> {
-    require(tx, member)?;
+    refs::require_member(tx, member)?;
     let devices = child_map(tx, &ROOT, DEVICES).ok_or(OpError::NotInitialized(DEVICES))?;
     let key = actor.to_hex_string();
     if get_str(tx, &devices, &key).is_some_and(|m| m != member.key()) {
@@ -328,14 +303,6 @@ pub fn attribute<R: ReadDoc>(doc: &R, actor: &ActorId) -> Option<(MemberId, Opti
         .ok()?;
     let party = get(doc, member).ok()?.party;
     Some((member, party))
-}
-
-/// An optional member reference, checked to be a current member.
-pub(crate) fn check_member<R: ReadDoc>(doc: &R, member: Option<MemberId>) -> Result<(), OpError> {
-    if let Some(member) = member {
-        require(doc, member)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -30,11 +30,17 @@
 //! - [`boards`]: live workshop boards (notes, dot voting, timer,
 //!   facilitation, notes turned into plan items);
 //! - [`items`]: what every collection item shares (order, delete, restore);
+//! - `keys` (every top-level key) and `refs` (checks on the members and
+//!   parties an item names, so no collection imports another), below the
+//!   collections; `stored_names` (the macro declaring an enum stored by
+//!   name: `ALL`, `as_str`, `from_stored`);
+//!
+//! Reads that span collections (attention, the report, the agreement's
+//! history and exports) are views in [`crate::views`], above this module.
 //! - [`ids`], [`error`].
 
 pub mod actions;
 pub mod agreement;
-pub mod attention;
 pub mod boards;
 pub mod comm_plan;
 pub mod conflicts;
@@ -56,11 +62,12 @@ pub mod objectives;
 pub mod overview;
 pub mod parties;
 pub mod raci;
-pub mod report;
+mod refs;
 pub mod reviews;
 pub mod risks;
 pub mod schema;
 pub mod signoff;
+mod stored_names;
 pub mod suggestions;
 pub mod versions;
 pub mod vetting;

@@ -14,7 +14,8 @@ use super::fields::{
 };
 use super::ids::{ItemId, PartyId};
 use super::items::{self, Collection};
-use super::parties;
+use super::refs;
+use super::stored_names::stored_names;
 use crate::text::Splice;
 
 const TITLE: &str = "title";
@@ -24,41 +25,24 @@ const DUE: &str = "due";
 const STATUS: &str = "status";
 const CREATED_AT: &str = "created_at";
 
-/// Where an objective stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ObjectiveStatus {
-    /// Agreed, not started.
-    NotStarted,
-    /// Being worked on.
-    InProgress,
-    /// Stuck on something.
-    Blocked,
-    /// Achieved.
-    Done,
-    /// Abandoned by agreement.
-    Dropped,
-}
-
-impl ObjectiveStatus {
-    /// Every status, in display order.
-    pub const ALL: [ObjectiveStatus; 5] = [
-        Self::NotStarted,
-        Self::InProgress,
-        Self::Blocked,
-        Self::Done,
-        Self::Dropped,
-    ];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotStarted => "not_started",
-            Self::InProgress => "in_progress",
-            Self::Blocked => "blocked",
-            Self::Done => "done",
-            Self::Dropped => "dropped",
-        }
+stored_names! {
+    /// Where an objective stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum ObjectiveStatus {
+        /// Agreed, not started.
+        NotStarted => "not_started",
+        /// Being worked on.
+        InProgress => "in_progress",
+        /// Stuck on something.
+        Blocked => "blocked",
+        /// Achieved.
+        Done => "done",
+        /// Abandoned by agreement.
+        Dropped => "dropped",
     }
+
+    /// Every status, in display order.
+    ALL;
 }
 
 impl fmt::Display for ObjectiveStatus {
@@ -170,7 +154,7 @@ pub fn add<T: Transactable + ReadDoc>(
     let due = check_opt_date("due date", new.due)?;
     let now = check_date("time", now)?;
     if let Some(owner) = new.owner {
-        parties::require(tx, owner)?;
+        refs::require_party(tx, owner)?;
     }
     let map = Collection::Objectives.locate(tx)?;
     let obj = items::create(tx, &map, "objective", id)?;
@@ -200,7 +184,7 @@ pub fn update<T: Transactable + ReadDoc>(
         .map(|d| check_opt_date("due date", d))
         .transpose()?;
     if let Some(Some(owner)) = patch.owner {
-        parties::require(tx, owner)?;
+        refs::require_party(tx, owner)?;
     }
     let obj = items::require(tx, Collection::Objectives, id)?;
     if let Some(title) = title {

@@ -18,7 +18,8 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId};
 use super::items;
-use super::members;
+use super::refs;
+use super::stored_names::stored_names;
 
 pub(crate) const TITLE: &str = "title";
 pub(crate) const PURPOSE: &str = "purpose";
@@ -33,45 +34,26 @@ pub const DEFAULT_REVIEW_CADENCE_DAYS: u64 = 91;
 /// The longest review cadence accepted (at least yearly).
 pub const MAX_REVIEW_CADENCE_DAYS: u64 = 366;
 
-/// Where the partnership is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Stage {
-    /// Looking at possible partners.
-    Exploring,
-    /// Vetting a candidate: criteria scores and due diligence.
-    Vetting,
-    /// Agreeing objectives, roles and terms.
-    Negotiating,
-    /// The partnership is running.
-    Active,
-    /// Renegotiating or renewing the terms.
-    Renewing,
-    /// The partnership is over.
-    Ended,
-}
-
-impl Stage {
-    /// Every stage, in lifecycle order.
-    pub const ALL: [Stage; 6] = [
-        Stage::Exploring,
-        Stage::Vetting,
-        Stage::Negotiating,
-        Stage::Active,
-        Stage::Renewing,
-        Stage::Ended,
-    ];
-
-    /// The stored form (`"exploring"`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Exploring => "exploring",
-            Stage::Vetting => "vetting",
-            Stage::Negotiating => "negotiating",
-            Stage::Active => "active",
-            Stage::Renewing => "renewing",
-            Stage::Ended => "ended",
-        }
+stored_names! {
+    /// Where the partnership is in its lifecycle.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Stage {
+        /// Looking at possible partners.
+        Exploring => "exploring",
+        /// Vetting a candidate: criteria scores and due diligence.
+        Vetting => "vetting",
+        /// Agreeing objectives, roles and terms.
+        Negotiating => "negotiating",
+        /// The partnership is running.
+        Active => "active",
+        /// Renegotiating or renewing the terms.
+        Renewing => "renewing",
+        /// The partnership is over.
+        Ended => "ended",
     }
+
+    /// Every stage, in lifecycle order.
+    ALL;
 }
 
 impl fmt::Display for Stage {
@@ -237,7 +219,7 @@ pub fn move_stage<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    members::require(tx, by)?;
+    refs::require_member(tx, by)?;
     let history_map: ObjId =
         child_map(tx, &ROOT, STAGE_HISTORY).ok_or(OpError::NotInitialized(STAGE_HISTORY))?;
     let from = stage(tx);

@@ -21,7 +21,8 @@ use super::fields::{
 };
 use super::ids::PartyId;
 use super::items::{self, Collection};
-use super::vetting;
+use super::refs;
+use super::stored_names::stored_names;
 use crate::text::Splice;
 
 const NAME: &str = "name";
@@ -30,61 +31,35 @@ const STRENGTHS: &str = "strengths";
 const WIIFM: &str = "wiifm";
 const COLOUR: &str = "colour";
 
-/// The colour that marks a party's people (avatars, pointers, note
-/// authors). Every colour takes white text at WCAG AA contrast (at least
-/// 4.5:1; checked by a test).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PartyColour {
-    /// Blue.
-    Blue,
-    /// Orange (dark enough for white text).
-    Orange,
-    /// Green.
-    Green,
-    /// Purple.
-    Purple,
-    /// Red.
-    Red,
-    /// Teal.
-    Teal,
-    /// Magenta.
-    Magenta,
-    /// Slate grey.
-    Slate,
+stored_names! {
+    /// The colour that marks a party's people (avatars, pointers, note
+    /// authors). Every colour takes white text at WCAG AA contrast (at least
+    /// 4.5:1; checked by a test).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum PartyColour {
+        /// Blue.
+        Blue => "blue",
+        /// Orange (dark enough for white text).
+        Orange => "orange",
+        /// Green.
+        Green => "green",
+        /// Purple.
+        Purple => "purple",
+        /// Red.
+        Red => "red",
+        /// Teal.
+        Teal => "teal",
+        /// Magenta.
+        Magenta => "magenta",
+        /// Slate grey.
+        Slate => "slate",
+    }
+
+    /// The palette, in the order new parties take colours.
+    ALL;
 }
 
 impl PartyColour {
-    /// The palette, in the order new parties take colours.
-    pub const ALL: [PartyColour; 8] = [
-        Self::Blue,
-        Self::Orange,
-        Self::Green,
-        Self::Purple,
-        Self::Red,
-        Self::Teal,
-        Self::Magenta,
-        Self::Slate,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Blue => "blue",
-            Self::Orange => "orange",
-            Self::Green => "green",
-            Self::Purple => "purple",
-            Self::Red => "red",
-            Self::Teal => "teal",
-            Self::Magenta => "magenta",
-            Self::Slate => "slate",
-        }
-    }
-
-    /// The colour from its stored name (`None` for anything else).
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == text)
-    }
-
     /// The CSS colour (`#rrggbb`).
     pub fn hex(self) -> &'static str {
         match self {
@@ -162,7 +137,7 @@ fn stored_colours<R: ReadDoc>(doc: &R) -> Vec<(PartyId, ObjId, Option<PartyColou
     items::entries(doc, &items)
         .into_iter()
         .map(|(id, obj)| {
-            let stored = get_str(doc, &obj, COLOUR).and_then(|c| PartyColour::parse(&c));
+            let stored = get_str(doc, &obj, COLOUR).and_then(|c| PartyColour::from_stored(&c));
             (id.into(), obj, stored)
         })
         .collect()
@@ -229,16 +204,11 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Party> {
 
 /// One party, or [`OpError::NotFound`].
 pub fn get<R: ReadDoc>(doc: &R, id: PartyId) -> Result<Party, OpError> {
-    require(doc, id)?;
+    refs::require_party(doc, id)?;
     list(doc)
         .into_iter()
         .find(|p| p.id == id)
         .ok_or_else(|| OpError::not_found("party", &id))
-}
-
-/// The live party's map, or [`OpError::NotFound`].
-pub(crate) fn require<R: ReadDoc>(doc: &R, id: PartyId) -> Result<ObjId, OpError> {
-    items::require(doc, Collection::Parties, id.into())
 }
 
 /// Adds a party (and its empty vetting scores), in the first palette
@@ -250,7 +220,7 @@ pub fn add<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let name = non_empty("name", &new.name)?;
     let items = Collection::Parties.locate(tx)?;
-    vetting::scores_map(tx)?;
+    refs::scores_map(tx)?;
     let shown = colours(tx);
     let colour = PartyColour::ALL
         .into_iter()
@@ -262,7 +232,7 @@ pub fn add<T: Transactable + ReadDoc>(
     tx.put(&obj, ROLE, new.role.trim())?;
     new_text(tx, &obj, STRENGTHS, &new.strengths)?;
     new_text(tx, &obj, WIIFM, &new.wiifm)?;
-    vetting::create_party_scores(tx, id)?;
+    refs::create_party_scores(tx, id)?;
     Ok(())
 }
 
@@ -277,7 +247,7 @@ pub fn update<T: Transactable + ReadDoc>(
         .as_deref()
         .map(|n| non_empty("name", n))
         .transpose()?;
-    let obj = require(tx, id)?;
+    let obj = refs::require_party(tx, id)?;
     if let Some(name) = name {
         put(tx, &obj, NAME, name)?;
     }
@@ -320,7 +290,7 @@ pub fn edit_prose<T: Transactable + ReadDoc>(
     field: Prose,
     edit: &Splice,
 ) -> Result<(), OpError> {
-    let obj = require(tx, id)?;
+    let obj = refs::require_party(tx, id)?;
     splice_text_field(tx, &obj, field.key(), edit)
 }
 
@@ -472,7 +442,7 @@ mod tests {
                 + 0.0722 * channel(&hex[4..6]);
             let contrast = 1.05 / (luminance + 0.05);
             assert!(contrast >= 4.5, "{colour:?}: {contrast:.2}");
-            assert_eq!(PartyColour::parse(colour.as_str()), Some(colour));
+            assert_eq!(PartyColour::from_stored(colour.as_str()), Some(colour));
         }
     }
 

@@ -24,6 +24,7 @@ use super::fields::{child_map, get_str, get_string, non_empty, put, put_opt};
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection};
 use super::members;
+use super::refs;
 
 pub(crate) const RACI: &str = "raci";
 pub(crate) const ACTIVITIES: &str = "activities";
@@ -244,7 +245,7 @@ pub fn assign<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     items::require(tx, Collection::Activities, activity)?;
     if role.is_some() {
-        members::require(tx, member)?;
+        refs::require_member(tx, member)?;
     }
     let map = assignments_map(tx)?;
     put_opt(

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! A review's actions are action items like a meeting's: they appear in
-//! [`crate::model::attention::all_actions`] and in the attention panel. The milestones
+//! [`crate::views::attention::all_actions`] and in the attention panel. The milestones
 //! achieved within the review's period are listed with it, to celebrate.
 
 use automerge::transaction::Transactable;
@@ -25,34 +25,28 @@ use super::items;
 use super::items::{require_in, root_map};
 use super::keys::ACTIONS;
 use super::milestones::{self, Milestone};
+use super::stored_names::stored_names;
 use crate::text::Splice;
 
 pub(crate) use super::keys::REVIEWS;
 
-/// What kind of review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ReviewKind {
-    /// A periodic performance review.
-    Performance,
-    /// A retrospective.
-    Retrospective,
-    /// A post-mortem (after an incident, a lost deal or the end).
-    PostMortem,
+stored_names! {
+    /// What kind of review.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum ReviewKind {
+        /// A periodic performance review.
+        Performance => "performance",
+        /// A retrospective.
+        Retrospective => "retrospective",
+        /// A post-mortem (after an incident, a lost deal or the end).
+        PostMortem => "post_mortem",
+    }
+
+    /// Every kind.
+    ALL;
 }
 
 impl ReviewKind {
-    /// Every kind.
-    pub const ALL: [ReviewKind; 3] = [Self::Performance, Self::Retrospective, Self::PostMortem];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Performance => "performance",
-            Self::Retrospective => "retrospective",
-            Self::PostMortem => "post_mortem",
-        }
-    }
-
     /// A human label.
     pub fn label(self) -> &'static str {
         match self {
@@ -132,7 +126,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, all: &[Milestone]) -> 
     Review {
         id,
         kind: get_str(doc, obj, "kind")
-            .and_then(|k| ReviewKind::ALL.into_iter().find(|r| r.as_str() == k))
+            .and_then(|k| ReviewKind::from_stored(&k))
             .unwrap_or(ReviewKind::Performance),
         title: get_string(doc, obj, "title"),
         from,
@@ -433,15 +427,15 @@ mod tests {
         assert_eq!(review.to_improve, "Faster legal turnaround.");
         assert_eq!(review.milestones_achieved.len(), 1);
         assert_eq!(review.milestones_achieved[0].title, "First deal");
-        let actions = crate::model::attention::all_actions(doc);
+        let actions = crate::views::attention::all_actions(doc);
         assert_eq!(actions.len(), 1);
         assert_eq!(actions[0].source, ActionSource::Review(id(1)));
         assert_eq!(
-            crate::model::attention::overdue_actions(doc, T0 + 101 * DAY_MS).len(),
+            crate::views::attention::overdue_actions(doc, T0 + 101 * DAY_MS).len(),
             1
         );
         set_action_done(doc, id(1), id(10), true, T0 + DAY_MS).unwrap();
-        assert!(crate::model::attention::overdue_actions(doc, T0 + 101 * DAY_MS).is_empty());
+        assert!(crate::views::attention::overdue_actions(doc, T0 + 101 * DAY_MS).is_empty());
         update_action(
             doc,
             id(1),

@@ -23,7 +23,8 @@ use super::fields::{
 use super::ids::{ItemId, MemberId};
 use super::items;
 use super::items::{require_in, root_map};
-use super::members::check_member;
+use super::refs::check_member;
+use super::stored_names::stored_names;
 use crate::text::Splice;
 
 pub(crate) use super::keys::RISKS;
@@ -31,41 +32,24 @@ pub(crate) use super::keys::RISKS;
 /// The score from which a risk counts as high.
 pub const HIGH_SCORE: u8 = 15;
 
-/// Where a risk stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RiskStatus {
-    /// Identified, nothing done yet.
-    Open,
-    /// Mitigation under way.
-    Mitigating,
-    /// Accepted as it is.
-    Accepted,
-    /// It happened: the contingency plan applies.
-    Occurred,
-    /// No longer a risk.
-    Closed,
-}
-
-impl RiskStatus {
-    /// Every status.
-    pub const ALL: [RiskStatus; 5] = [
-        Self::Open,
-        Self::Mitigating,
-        Self::Accepted,
-        Self::Occurred,
-        Self::Closed,
-    ];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Mitigating => "mitigating",
-            Self::Accepted => "accepted",
-            Self::Occurred => "occurred",
-            Self::Closed => "closed",
-        }
+stored_names! {
+    /// Where a risk stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum RiskStatus {
+        /// Identified, nothing done yet.
+        Open => "open",
+        /// Mitigation under way.
+        Mitigating => "mitigating",
+        /// Accepted as it is.
+        Accepted => "accepted",
+        /// It happened: the contingency plan applies.
+        Occurred => "occurred",
+        /// No longer a risk.
+        Closed => "closed",
     }
+
+    /// Every status.
+    ALL;
 }
 
 /// A risk as shown on the page.
@@ -179,7 +163,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Risk {
         mitigation: get_text(doc, obj, "mitigation"),
         contingency: get_text(doc, obj, "contingency"),
         status: get_str(doc, obj, "status")
-            .and_then(|s| RiskStatus::ALL.into_iter().find(|x| x.as_str() == s))
+            .and_then(|s| RiskStatus::from_stored(&s))
             .unwrap_or(RiskStatus::Open),
         created_at: get_u64(doc, obj, "created_at"),
     }

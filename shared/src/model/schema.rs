@@ -20,15 +20,14 @@ use automerge::{ObjId, ObjType, ROOT, ReadDoc, Value};
 use super::error::OpError;
 use super::fields::{check_date, child_map, get_str, get_text, get_u64, non_empty, put, set_text};
 use super::items;
-use super::members::{DEVICES, GOVERNANCE, MANAGERS, MEMBERS};
+use super::keys::{DEVICES, GOVERNANCE, MEMBERS, SCORES, VETTING};
+use super::members::MANAGERS;
 use super::overview::{
     CREATED_AT, DEFAULT_REVIEW_CADENCE_DAYS, PURPOSE, REVIEW_CADENCE, STAGE, STAGE_HISTORY, Stage,
     TITLE,
 };
 use super::raci::{ACTIVITIES, ASSIGNMENTS, RACI};
-use super::vetting::{
-    CRITERIA, DEFAULT_CRITERIA, DILIGENCE, SCORES, VETTING, default_criterion_id,
-};
+use super::vetting::{CRITERIA, DEFAULT_CRITERIA, DILIGENCE, default_criterion_id};
 
 /// The schema version this code writes and understands.
 pub const SCHEMA_VERSION: u64 = 1;

@@ -62,6 +62,7 @@ use super::agreement::{self, CLAUSE, SIGNOFFS};
 use super::error::OpError;
 use super::fields::{check_date, child_map, get_str, get_u64};
 use super::ids::{ItemId, MemberId, PartyId, from_hex, to_hex};
+use super::refs;
 use super::{device_keys, members, parties};
 use crate::ids::DocumentId;
 
@@ -283,13 +284,13 @@ pub fn statement_to_sign<R: ReadDoc>(
 ) -> Result<Statement, OpError> {
     let now = check_date("time", now)?;
     let hash = clause_hash(doc, clause)?;
-    members::require(doc, member)?;
+    refs::require_member(doc, member)?;
     let record = members::get(doc, member)?;
     let party = record.party.ok_or(OpError::Invalid {
         field: "member",
         reason: "they belong to no party",
     })?;
-    parties::require(doc, party)?;
+    refs::require_party(doc, party)?;
     if record.public_key.is_some() && !device_keys::is_member_key(doc, document, member, key) {
         return Err(OpError::Invalid {
             field: "signing key",

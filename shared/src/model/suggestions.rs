@@ -69,6 +69,7 @@ use super::agreement::{self, AGREEMENT, CLAUSE};
 use super::error::OpError;
 use super::fields::{check_date, child_map, get_bool, get_str, get_string, get_u64, put};
 use super::ids::{ItemId, MemberId, PartyId};
+use super::refs;
 use super::{items, lazy_maps, members};
 use crate::text::TextEditError;
 
@@ -396,7 +397,7 @@ pub fn suggest<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
     let author = members::get(tx, new.author)?;
-    members::require(tx, new.author)?;
+    refs::require_member(tx, new.author)?;
     let text = agreement::clause_body_text(tx, new.clause)?;
     let chars: Vec<char> = tx.text(&text)?.chars().collect();
     if new
@@ -486,7 +487,7 @@ pub fn decide<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
     let member = members::get(tx, by)?;
-    members::require(tx, by)?;
+    refs::require_member(tx, by)?;
     let obj = require(tx, id)?;
     let suggestion = read_one(tx, id, &obj).ok_or_else(|| OpError::not_found("suggestion", &id))?;
     match suggestion.state {

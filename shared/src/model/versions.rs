@@ -1,6 +1,6 @@
 //! Named versions of the agreement ("Sent to Globex, 1 Dec"): a name given
 //! to the document's heads at one moment, so the partners can later compare
-//! any two rounds, or a round with now (see [`crate::redline`]).
+//! any two rounds, or a round with now (see [`crate::views::redline`]).
 //!
 //! `agreement.versions{id → {name, heads: [change hash hex…], author, at,
 //! order, deleted_at?}}`, a map created on first use (see
@@ -16,7 +16,8 @@ use super::error::OpError;
 use super::fields::{check_date, child_map, get_str, get_string, get_u64, non_empty};
 use super::ids::{ItemId, MemberId};
 use super::items::{self, DELETED_AT};
-use super::{lazy_maps, members};
+use super::lazy_maps;
+use super::refs;
 
 pub(crate) const VERSIONS: &str = "versions";
 const NAME: &str = "name";
@@ -101,7 +102,7 @@ pub fn save<T: Transactable + ReadDoc>(
         });
     }
     let now = check_date("time", now)?;
-    members::require(tx, author)?;
+    refs::require_member(tx, author)?;
     if heads.is_empty() || heads.iter().any(|h| tx.get_change_by_hash(h).is_none()) {
         return Err(OpError::Invalid {
             field: "version",
@@ -128,9 +129,9 @@ pub fn save<T: Transactable + ReadDoc>(
     Ok(())
 }
 
-/// Removes a named version from the list (the document's history itself
+/// Deletes a named version from the list (the document's history itself
 /// is untouched).
-pub fn remove<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
+pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
     let now = check_date("deletion time", now)?;
     let root =
         child_map(tx, &automerge::ROOT, AGREEMENT).ok_or(OpError::NotInitialized("agreement"))?;
@@ -174,7 +175,7 @@ mod tests {
         assert_eq!(saved.name, "Sent to Globex, 1 Dec");
         assert_eq!(saved.heads, heads);
         assert_eq!((saved.author, saved.at), (Some(alice), Some(T0)));
-        remove(doc, id(1), T0).unwrap();
+        delete(doc, id(1), T0).unwrap();
         assert!(list(doc).is_empty());
     }
 
@@ -208,7 +209,7 @@ mod tests {
         // Later writes go to the visible copy; the other stays readable.
         let heads = a.get_heads();
         save(&mut a, id(3), "Round 2", &heads, fixture.alice, T0 + 2).unwrap();
-        remove(&mut a, id(2), T0 + 3).unwrap();
+        delete(&mut a, id(2), T0 + 3).unwrap();
         sync_pair(&mut a, &mut b);
         let names: Vec<String> = list(&b).into_iter().map(|v| v.name).collect();
         assert_eq!(names, ["Round 1 (Acme)", "Round 2"]);

@@ -18,7 +18,7 @@
 //! by field.
 
 use automerge::transaction::Transactable;
-use automerge::{ObjId, ObjType, ROOT, ReadDoc};
+use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
@@ -27,11 +27,9 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, Collection};
-use super::{members, parties};
+use super::refs::{self, create_party_scores, scores_map};
 
-pub(crate) const VETTING: &str = "vetting";
 pub(crate) const CRITERIA: &str = "criteria";
-pub(crate) const SCORES: &str = "scores";
 pub(crate) const DILIGENCE: &str = "diligence";
 
 /// Lowest and highest score.
@@ -177,26 +175,6 @@ pub struct CriterionPatch {
     pub weight: Option<u32>,
 }
 
-pub(crate) fn vetting_map<R: ReadDoc>(doc: &R) -> Result<ObjId, OpError> {
-    child_map(doc, &ROOT, VETTING).ok_or(OpError::NotInitialized(VETTING))
-}
-
-pub(crate) fn scores_map<R: ReadDoc>(doc: &R) -> Result<ObjId, OpError> {
-    child_map(doc, &vetting_map(doc)?, SCORES).ok_or(OpError::NotInitialized("vetting.scores"))
-}
-
-/// Creates the (empty) score map of a new party.
-pub(crate) fn create_party_scores<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    party: PartyId,
-) -> Result<ObjId, OpError> {
-    let scores = scores_map(tx)?;
-    match child_map(tx, &scores, &party.key()) {
-        Some(map) => Ok(map),
-        None => Ok(tx.put_object(&scores, party.key().as_str(), ObjType::Map)?),
-    }
-}
-
 fn check_weight(weight: u32) -> Result<u32, OpError> {
     check_range(
         "weight",
@@ -242,11 +220,11 @@ pub fn criteria<R: ReadDoc>(doc: &R) -> Vec<Criterion> {
 /// Reads the whole vetting page.
 pub fn read<R: ReadDoc>(doc: &R) -> Vetting {
     let criteria = criteria(doc);
-    let parties = parties::list(doc);
+    let parties = refs::party_ids(doc);
     let mut scores = Vec::new();
     if let Ok(map) = scores_map(doc) {
         for party in &parties {
-            let Some(cells) = child_map(doc, &map, &party.id.key()) else {
+            let Some(cells) = child_map(doc, &map, &party.key()) else {
                 continue;
             };
             for criterion in &criteria {
@@ -254,7 +232,7 @@ pub fn read<R: ReadDoc>(doc: &R) -> Vetting {
                     continue;
                 };
                 scores.push(Score {
-                    party: party.id,
+                    party: *party,
                     criterion: criterion.id,
                     score: get_u64(doc, &cell, "score")
                         .and_then(|s| u8::try_from(s).ok())
@@ -277,8 +255,7 @@ pub fn read<R: ReadDoc>(doc: &R) -> Vetting {
             .collect(),
         Err(_) => Vec::new(),
     };
-    let party_ids: Vec<PartyId> = parties.iter().map(|p| p.id).collect();
-    let totals = totals(&criteria, &scores, &party_ids);
+    let totals = totals(&criteria, &scores, &parties);
     Vetting {
         criteria,
         scores,
@@ -371,7 +348,7 @@ fn cell<T: Transactable + ReadDoc>(
     party: PartyId,
     criterion: ItemId,
 ) -> Result<ObjId, OpError> {
-    parties::require(tx, party)?;
+    refs::require_party(tx, party)?;
     items::require(tx, Collection::Criteria, criterion)?;
     let cells = create_party_scores(tx, party)?;
     match child_map(tx, &cells, &criterion.key()) {
@@ -421,7 +398,7 @@ pub fn add_diligence<T: Transactable + ReadDoc>(
     let item = non_empty("item", &new.item)?;
     let evidence = check_evidence(&new.evidence)?;
     if let Some(owner) = new.owner {
-        members::require(tx, owner)?;
+        refs::require_member(tx, owner)?;
     }
     let map = Collection::Diligence.locate(tx)?;
     let obj = items::create(tx, &map, "due-diligence item", id)?;
@@ -445,7 +422,7 @@ pub fn update_diligence<T: Transactable + ReadDoc>(
         .transpose()?;
     let evidence = patch.evidence.as_deref().map(check_evidence).transpose()?;
     if let Some(Some(owner)) = patch.owner {
-        members::require(tx, owner)?;
+        refs::require_member(tx, owner)?;
     }
     let obj = items::require(tx, Collection::Diligence, id)?;
     if let Some(item) = item {

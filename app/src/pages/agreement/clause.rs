@@ -283,7 +283,7 @@ pub fn ClauseCard(
                 <button class="link" title="Move down" aria-label="Move down" data-testid="clause-down"
                     on:click=move |_| shift(1)><Glyph icon=Icon::ArrowDown/></button>
                 <button class="link danger" data-testid="clause-remove"
-                    on:click=move |_| { apply_into(error, &id, |tx| agreement::remove_clause(tx, clause, edit::now())); }>
+                    on:click=move |_| { apply_into(error, &id, |tx| accord_shared::model::items::delete(tx, accord_shared::model::Collection::Clauses, clause, edit::now())); }>
                     "Remove"
                 </button>
             </div>

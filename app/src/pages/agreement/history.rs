@@ -3,8 +3,8 @@
 //! or from another past version.
 
 use accord_shared::automerge::{Automerge, ChangeHash};
-use accord_shared::history::{self, DiffOp, DiffPart, HistoryEntry};
 use accord_shared::model::{ItemId, agreement};
+use accord_shared::views::history::{self, DiffOp, DiffPart, HistoryEntry};
 use leptos::prelude::*;
 
 use super::{AgreementContext, member_name, party_name};

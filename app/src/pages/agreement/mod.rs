@@ -20,14 +20,14 @@ mod versions;
 use std::collections::HashMap;
 
 use accord_shared::automerge::{Automerge, ChangeHash};
-use accord_shared::export;
-use accord_shared::history::{self as doc_history, ClauseChangeKind};
 use accord_shared::ids::DocumentId;
 use accord_shared::model::agreement::{self, NewClause};
 use accord_shared::model::signoff::{self, PartyState};
 use accord_shared::model::{
     ItemId, MemberId, device_keys, members, overview, parties, suggestions,
 };
+use accord_shared::views::export;
+use accord_shared::views::history::{self as doc_history, ClauseChangeKind};
 use ed25519_dalek::VerifyingKey;
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
@@ -462,7 +462,7 @@ fn RemovedClauses() -> impl IntoView {
     let error = feedback();
     let removed = Memo::new(move |_| {
         edit::read(store, &ctx.id, |doc| {
-            agreement::removed_clauses(doc)
+            agreement::deleted_clauses(doc)
                 .into_iter()
                 .map(|(c, at)| (c.id, c.title, at))
                 .collect::<Vec<_>>()
@@ -479,7 +479,7 @@ fn RemovedClauses() -> impl IntoView {
                             {title}
                             <span class="muted">{format!(" removed {} ", edit::format_date(at))}</span>
                             <button class="link" data-testid="restore-clause"
-                                on:click=move |_| { apply_into(error, &ctx.id, |tx| agreement::restore_clause(tx, clause)); }>
+                                on:click=move |_| { apply_into(error, &ctx.id, |tx| accord_shared::model::items::restore(tx, accord_shared::model::Collection::Clauses, clause)); }>
                                 "Restore"
                             </button>
                         </li>

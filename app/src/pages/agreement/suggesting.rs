@@ -4,11 +4,11 @@
 //! author's party colour, with Accept and Reject.
 
 use accord_shared::automerge::Automerge;
-use accord_shared::history::{self as doc_history, DiffOp};
 use accord_shared::model::suggestions::{
     self, NewSuggestion, Placement, Suggestion, SuggestionKind, SuggestionState, Verdict,
 };
 use accord_shared::model::{ItemId, MemberId, OpError, parties};
+use accord_shared::views::history::{self as doc_history, DiffOp};
 use leptos::prelude::*;
 
 use super::{AgreementContext, member_name, party_name};

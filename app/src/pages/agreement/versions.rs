@@ -3,9 +3,9 @@
 //! any two named versions, or one and now, as a redline clause by clause,
 //! and exports it as Markdown.
 
-use accord_shared::history::DiffOp;
 use accord_shared::model::{ItemId, overview, versions};
-use accord_shared::redline::{self, Redline};
+use accord_shared::views::history::DiffOp;
+use accord_shared::views::redline::{self, Redline};
 use leptos::prelude::*;
 
 use super::{AgreementContext, file_stem, member_name};

@@ -1,4 +1,4 @@
-//! What needs attention, on the overview ([`model::attention`]): overdue
+//! What needs attention, on the overview ([`attention`]): overdue
 //! action items, KPIs off track, the next check-in, high risks, conflicts
 //! past their escalation deadline, health rounds waiting for our party, and
 //! what the partner changed since this browser last showed the overview
@@ -10,16 +10,16 @@
 //! keys when a round is due for reveal, as the health page does.
 //!
 //! Also the partnership report for a period as a Markdown download
-//! ([`model::report::markdown`]); the browser's print dialog makes a PDF of
+//! ([`report::markdown`]); the browser's print dialog makes a PDF of
 //! the page.
 
 use accord_shared::automerge::{Automerge, ChangeHash};
 use accord_shared::ids::DocumentId;
-use accord_shared::model::attention::{self, Attention, SignoffContext, Viewer};
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::parties::{self, Party};
-use accord_shared::model::report::{self, Period};
 use accord_shared::model::{self as model, DAY_MS, OpError, PartyId};
+use accord_shared::views::attention::{self, Attention, SignoffContext, Viewer};
+use accord_shared::views::report::{self, Period};
 use leptos::prelude::*;
 
 use super::member_name;

@@ -5,7 +5,6 @@
 
 use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
-use accord_shared::ics;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::meetings::{
     self, DEFAULT_DURATION_MINUTES, Meeting, MeetingKind, MeetingPatch, NewDecision, NewMeeting,
@@ -13,6 +12,7 @@ use accord_shared::model::meetings::{
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::{Collection, ItemId, OpError, overview};
 use accord_shared::text::Splice;
+use accord_shared::views::ics;
 use leptos::prelude::*;
 
 use accord_shared::model::actions::ActionSource;

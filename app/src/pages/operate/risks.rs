@@ -157,7 +157,7 @@ fn RiskRow(
                     <select data-testid="risk-status"
                         on:change=move |ev| {
                             let value = event_target_value(&ev);
-                            if let Some(status) = RiskStatus::ALL.into_iter().find(|s| s.as_str() == value) {
+                            if let Some(status) = RiskStatus::from_stored(&value) {
                                 update(RiskPatch { status: Some(status), ..RiskPatch::default() });
                             }
                         }>

@@ -17,7 +17,7 @@
 //! **Where actions go.** Action items live only inside a meeting or a
 //! review (see [`meetings`]), so the caller names which one: normally the
 //! workshop meeting the board is used in, or the retrospective review it
-//! feeds. They then appear in [`crate::model::attention::all_actions`] like any other.
+//! feeds. They then appear in [`crate::views::attention::all_actions`] like any other.
 //!
 //! The other modules' read structs do not show `source`; [`source_of`]
 //! reads it, so a plan item can link back to its board.

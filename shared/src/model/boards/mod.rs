@@ -59,7 +59,8 @@ use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, ORDER};
 use super::items::{require_in, root_map, sub_map};
 use super::keys::BOARDS;
-use super::members;
+use super::refs;
+use crate::model::stored_names::stored_names;
 
 pub use content::{
     add_column, add_note, delete_column, delete_note, deleted_columns, deleted_notes, edit_note,
@@ -83,42 +84,27 @@ pub const MAX_NOTE_CHARS: usize = 1000;
 /// Most columns on one board.
 pub const MAX_COLUMNS: usize = 12;
 
-/// What a board is for; it gives the board its default title and columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Template {
-    /// Starting a partnership or a joint project.
-    KickOff,
-    /// Looking back on a quarter and ahead to the next.
-    QuarterlyReview,
-    /// What went well, what to improve (also for post-mortems).
-    Retrospective,
-    /// Strengths, weaknesses, opportunities, threats.
-    Swot,
-    /// One column of ideas.
-    Brainstorm,
+stored_names! {
+    /// What a board is for; it gives the board its default title and columns.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Template {
+        /// Starting a partnership or a joint project.
+        KickOff => "kick_off",
+        /// Looking back on a quarter and ahead to the next.
+        QuarterlyReview => "quarterly_review",
+        /// What went well, what to improve (also for post-mortems).
+        Retrospective => "retrospective",
+        /// Strengths, weaknesses, opportunities, threats.
+        Swot => "swot",
+        /// One column of ideas.
+        Brainstorm => "brainstorm",
+    }
+
+    /// Every template.
+    ALL;
 }
 
 impl Template {
-    /// Every template.
-    pub const ALL: [Template; 5] = [
-        Self::KickOff,
-        Self::QuarterlyReview,
-        Self::Retrospective,
-        Self::Swot,
-        Self::Brainstorm,
-    ];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::KickOff => "kick_off",
-            Self::QuarterlyReview => "quarterly_review",
-            Self::Retrospective => "retrospective",
-            Self::Swot => "swot",
-            Self::Brainstorm => "brainstorm",
-        }
-    }
-
     /// A human label, also the title of a board created without one.
     pub fn label(self) -> &'static str {
         match self {
@@ -140,53 +126,32 @@ impl Template {
             Self::Brainstorm => &["Ideas"],
         }
     }
-
-    fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == text)
-    }
 }
 
-/// The colours a sticky note can have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub enum Colour {
-    /// The classic.
-    #[default]
-    Yellow,
-    /// Pink.
-    Pink,
-    /// Blue.
-    Blue,
-    /// Green.
-    Green,
-    /// Orange.
-    Orange,
-    /// Purple.
-    Purple,
+stored_names! {
+    /// The colours a sticky note can have.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+    pub enum Colour {
+        /// The classic.
+        #[default]
+        Yellow => "yellow",
+        /// Pink.
+        Pink => "pink",
+        /// Blue.
+        Blue => "blue",
+        /// Green.
+        Green => "green",
+        /// Orange.
+        Orange => "orange",
+        /// Purple.
+        Purple => "purple",
+    }
+
+    /// The palette, in the order a picker shows it.
+    ALL;
 }
 
 impl Colour {
-    /// The palette, in the order a picker shows it.
-    pub const ALL: [Colour; 6] = [
-        Self::Yellow,
-        Self::Pink,
-        Self::Blue,
-        Self::Green,
-        Self::Orange,
-        Self::Purple,
-    ];
-
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Yellow => "yellow",
-            Self::Pink => "pink",
-            Self::Blue => "blue",
-            Self::Green => "green",
-            Self::Orange => "orange",
-            Self::Purple => "purple",
-        }
-    }
-
     /// The colour named `text` (its stored form), or [`OpError::Invalid`]
     /// for anything outside the palette.
     pub fn parse(text: &str) -> Result<Self, OpError> {
@@ -333,7 +298,7 @@ pub(crate) fn require_facilitator<R: ReadDoc>(
     board: &ObjId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    members::require(doc, by)?;
+    refs::require_member(doc, by)?;
     if facilitator(doc, board) != Some(by) {
         return Err(OpError::Invalid {
             field: "member",
@@ -350,7 +315,7 @@ pub(crate) fn require_editor<R: ReadDoc>(
     board: &ObjId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    members::require(doc, by)?;
+    refs::require_member(doc, by)?;
     if get_bool(doc, board, LOCKED) && facilitator(doc, board) != Some(by) {
         return Err(OpError::Invalid {
             field: "board",
@@ -489,7 +454,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Board {
         id,
         title: get_string(doc, obj, "title"),
         template: get_str(doc, obj, "template")
-            .and_then(|t| Template::parse(&t))
+            .and_then(|t| Template::from_stored(&t))
             .unwrap_or(Template::Brainstorm),
         facilitator: facilitator(doc, obj),
         created_at: get_u64(doc, obj, "created_at").unwrap_or(0),
@@ -541,7 +506,7 @@ pub fn create<T: Transactable + ReadDoc>(
         "" => new.template.label().to_owned(),
         title => title.to_owned(),
     };
-    members::require(tx, new.facilitator)?;
+    refs::require_member(tx, new.facilitator)?;
     let map = root_map(tx, BOARDS)?;
     let obj = items::create(tx, &map, "board", id)?;
     tx.put(&obj, "title", title)?;
@@ -581,7 +546,7 @@ pub fn hand_over<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let obj = require(tx, board)?;
     require_facilitator(tx, &obj, by)?;
-    members::require(tx, to)?;
+    refs::require_member(tx, to)?;
     put(tx, &obj, FACILITATOR, to.key())
 }
 

@@ -1040,7 +1040,7 @@ fn notes_become_plan_items_linked_both_ways() {
         Err(OpError::Invalid { field: "note", .. })
     ));
     assert_eq!(convert::source_of(doc, ItemLink::Risk(id(99))), None);
-    assert_eq!(crate::model::attention::all_actions(doc).len(), 2);
+    assert_eq!(crate::views::attention::all_actions(doc).len(), 2);
 }
 
 #[test]

@@ -44,6 +44,7 @@ use crate::model::ids::{ItemId, MemberId, PartyId};
 use crate::model::items;
 use crate::model::items::require_in;
 use crate::model::members;
+use crate::model::refs;
 
 const BALLOTS: &str = "ballots";
 const BALLOT_CONTEXT: &[u8] = b"ballot";
@@ -307,7 +308,7 @@ pub fn cast<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
     let party = members::get(tx, member)?.party;
-    members::require(tx, member)?;
+    refs::require_member(tx, member)?;
     let (board_obj, obj) = locate(tx, board, vote)?;
     let current = read_one(tx, board, &board_obj, vote, &obj);
     if !current.is_open() {

@@ -16,18 +16,18 @@ use std::fmt::Write as _;
 
 use automerge::ReadDoc;
 
-use super::conflicts;
-use super::health::{self, Question};
-use super::ids::{MemberId, PartyId};
-use super::kpis::{self, Health, KpiKind};
-use super::meetings;
-use super::members;
-use super::milestones;
-use super::overview;
-use super::parties;
-use super::reviews;
-use super::risks::{self, HIGH_SCORE, RiskStatus};
 use crate::calendar::UtcDateTime;
+use crate::model::conflicts;
+use crate::model::health::{self, Question};
+use crate::model::ids::{MemberId, PartyId};
+use crate::model::kpis::{self, Health, KpiKind};
+use crate::model::meetings;
+use crate::model::members;
+use crate::model::milestones;
+use crate::model::overview;
+use crate::model::parties;
+use crate::model::reviews;
+use crate::model::risks::{self, HIGH_SCORE, RiskStatus};
 
 /// The period a report covers, inclusive, in UTC ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +114,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
             .map_or_else(|| "none yet".to_owned(), date),
         overview.next_check_in.map_or_else(|| "—".to_owned(), date)
     );
-    let actions = crate::model::attention::all_actions(doc);
+    let actions = crate::views::attention::all_actions(doc);
     let open_actions = actions.iter().filter(|a| !a.action.done).count();
     let overdue_actions = actions.iter().filter(|a| a.action.is_overdue(now)).count();
     let _ = writeln!(
@@ -324,9 +324,9 @@ mod tests {
     use automerge::AutoCommit;
 
     use super::*;
+    use crate::model::DAY_MS;
     use crate::model::actions::NewAction;
     use crate::model::conflicts::{NewConflict, Severity};
-    use crate::model::fields::DAY_MS;
     use crate::model::governance;
     use crate::model::health::{AnswerKey, Answers};
     use crate::model::kpis::{Direction, NewKpi, NewMeasurement};
@@ -622,7 +622,7 @@ Gaps of 1.0 or more are in bold.
 
     #[test]
     fn the_report_reads_back_for_its_print_view() {
-        use crate::markdown::{Block, blocks};
+        use crate::views::markdown::{Block, blocks};
         let parsed = blocks(GOLDEN);
         let tables: Vec<_> = parsed
             .iter()

@@ -20,16 +20,16 @@
 use automerge::{Automerge, ChangeHash, ReadDoc};
 use ed25519_dalek::VerifyingKey;
 
-use super::actions::{ActionRef, ActionSource};
-use super::conflicts::{self, Conflict};
-use super::ids::{ItemId, MemberId, PartyId};
-use super::kpis::{self, Health, Kpi};
-use super::meetings;
-use super::risks::{self, Risk};
-use super::signoff::{self, PartyState};
-use super::{agreement, health, members, overview};
-use crate::history::{self, ClauseChange};
 use crate::ids::DocumentId;
+use crate::model::actions::{ActionRef, ActionSource};
+use crate::model::conflicts::{self, Conflict};
+use crate::model::ids::{ItemId, MemberId, PartyId};
+use crate::model::kpis::{self, Health, Kpi};
+use crate::model::meetings;
+use crate::model::risks::{self, Risk};
+use crate::model::signoff::{self, PartyState};
+use crate::model::{agreement, health, members, overview};
+use crate::views::history::{self, ClauseChange};
 
 /// Who is looking, when, and what they saw last.
 #[derive(Debug, Clone, Copy)]
@@ -282,7 +282,7 @@ pub fn all_actions<R: ReadDoc>(doc: &R) -> Vec<ActionRef> {
             action,
         })
     });
-    let reviews = super::reviews::list(doc).into_iter().flat_map(|r| {
+    let reviews = crate::model::reviews::list(doc).into_iter().flat_map(|r| {
         let (id, title) = (r.id, r.title);
         r.actions.into_iter().map(move |action| ActionRef {
             source: ActionSource::Review(id),
@@ -314,10 +314,10 @@ mod tests {
     use ed25519_dalek::SigningKey;
 
     use super::*;
+    use crate::model::DAY_MS;
     use crate::model::actions::NewAction;
     use crate::model::agreement::NewClause;
     use crate::model::conflicts::{NewConflict, Severity};
-    use crate::model::fields::DAY_MS;
     use crate::model::kpis::{Direction, KpiKind, NewKpi, NewMeasurement};
     use crate::model::meetings::{MeetingKind, NewMeeting};
     use crate::model::risks::NewRisk;

@@ -966,9 +966,9 @@ mod tests {
 
     use super::*;
     use crate::model::agreement::{
-        NewClause, add_clause, move_clause, remove_clause, set_clause_body, set_clause_status,
-        set_clause_title,
+        NewClause, add_clause, move_clause, set_clause_body, set_clause_status, set_clause_title,
     };
+    use crate::model::items::{self, Collection};
     use crate::model::members::register_device;
     use crate::model::signoff;
     use crate::model::test_support::{T0, id, partnership};
@@ -1118,7 +1118,7 @@ mod tests {
         .unwrap();
         commit(&mut alice, SECONDS + 3);
         move_clause(&mut alice, id(2), 0).unwrap();
-        remove_clause(&mut alice, id(1), T0).unwrap();
+        items::delete(&mut alice, Collection::Clauses, id(1), T0).unwrap();
         commit(&mut alice, SECONDS + 4);
         let entries = timeline(alice.document(), &[]).unwrap();
         let descriptions: Vec<&str> = entries.iter().map(|e| e.description.as_str()).collect();
@@ -1216,7 +1216,7 @@ mod tests {
             T0,
         )
         .unwrap();
-        remove_clause(&mut alice, id(2), T0).unwrap();
+        items::delete(&mut alice, Collection::Clauses, id(2), T0).unwrap();
         commit(&mut alice, SECONDS + 61);
         // Bob types and reverts in clause 1's title: no net change there.
         set_clause_title(&mut bob, id(1), "Term!").unwrap();

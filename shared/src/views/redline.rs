@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 
 use automerge::{Automerge, ChangeHash};
 
-use crate::history::{self, ClauseDiff, DiffOp, HistoryError};
 use crate::model::agreement;
+use crate::views::history::{self, ClauseDiff, DiffOp, HistoryError};
 
 /// One clause in a redline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,7 +163,8 @@ mod tests {
     use automerge::AutoCommit;
 
     use super::*;
-    use crate::model::agreement::{NewClause, add_clause, remove_clause, set_clause_body};
+    use crate::model::agreement::{NewClause, add_clause, set_clause_body};
+    use crate::model::items::{self, Collection};
     use crate::model::test_support::{T0, id, partnership};
     use crate::model::versions;
 
@@ -185,7 +186,7 @@ mod tests {
         let round1 = doc.get_heads();
         versions::save(doc, id(50), "Round 1", &round1, alice, T0).unwrap();
         set_clause_body(doc, id(1), "The term is two years from signature.", None).unwrap();
-        remove_clause(doc, id(2), T0).unwrap();
+        items::delete(doc, Collection::Clauses, id(2), T0).unwrap();
         clause(doc, 3, "Fees", "None.");
         let round2 = doc.get_heads();
         versions::save(doc, id(51), "Round 2", &round2, alice, T0 + 1).unwrap();

@@ -1,0 +1,77 @@
+//! References from one collection to another, checked here so that no
+//! collection has to import the one it refers to.
+//!
+//! Items name members (owners, authors, facilitators…) and parties (owners,
+//! sign-offs); operations check such a name points at a live entry with
+//! [`require_member`], [`check_member`] and [`require_party`]. A party also
+//! owns a map in another collection, its vetting scores, which is created
+//! with the party ([`create_party_scores`]) so that two people scoring it at
+//! once write into one map.
+
+use automerge::transaction::Transactable;
+use automerge::{ObjId, ObjType, ROOT, ReadDoc};
+
+use super::error::OpError;
+use super::fields::{child_map, get_u64};
+use super::ids::{MemberId, PartyId};
+use super::items::{self, Collection};
+use super::keys;
+
+/// The member's map if they exist and have not left; the check every
+/// operation that names a member as owner or author makes.
+pub(crate) fn require_member<R: ReadDoc>(doc: &R, id: MemberId) -> Result<ObjId, OpError> {
+    let map = child_map(doc, &ROOT, keys::MEMBERS).ok_or(OpError::NotInitialized(keys::MEMBERS))?;
+    let obj = items::live(doc, &map, &id.key()).ok_or_else(|| OpError::not_found("member", &id))?;
+    if get_u64(doc, &obj, keys::MEMBER_LEFT_AT).is_some() {
+        return Err(OpError::Invalid {
+            field: "member",
+            reason: "they have left the partnership",
+        });
+    }
+    Ok(obj)
+}
+
+/// An optional member reference, checked to be a current member.
+pub(crate) fn check_member<R: ReadDoc>(doc: &R, member: Option<MemberId>) -> Result<(), OpError> {
+    if let Some(member) = member {
+        require_member(doc, member)?;
+    }
+    Ok(())
+}
+
+/// The live party's map, or [`OpError::NotFound`].
+pub(crate) fn require_party<R: ReadDoc>(doc: &R, id: PartyId) -> Result<ObjId, OpError> {
+    items::require(doc, Collection::Parties, id.into())
+}
+
+/// The live parties' ids, in display order.
+pub(crate) fn party_ids<R: ReadDoc>(doc: &R) -> Vec<PartyId> {
+    let Ok(map) = Collection::Parties.locate(doc) else {
+        return Vec::new();
+    };
+    items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, _)| id.into())
+        .collect()
+}
+
+/// `vetting.scores{}`, or [`OpError::NotInitialized`].
+pub(crate) fn scores_map<R: ReadDoc>(doc: &R) -> Result<ObjId, OpError> {
+    child_map(doc, &ROOT, keys::VETTING)
+        .ok_or(OpError::NotInitialized(keys::VETTING))
+        .and_then(|vetting| {
+            child_map(doc, &vetting, keys::SCORES).ok_or(OpError::NotInitialized("vetting.scores"))
+        })
+}
+
+/// The score map of a party, created (empty) if it has none yet.
+pub(crate) fn create_party_scores<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    party: PartyId,
+) -> Result<ObjId, OpError> {
+    let scores = scores_map(tx)?;
+    match child_map(tx, &scores, &party.key()) {
+        Some(map) => Ok(map),
+        None => Ok(tx.put_object(&scores, party.key().as_str(), ObjType::Map)?),
+    }
+}
