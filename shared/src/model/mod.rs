@@ -41,6 +41,7 @@ pub mod conflicts;
 pub mod device_keys;
 pub mod error;
 mod fields;
+pub mod formatting;
 pub mod governance;
 pub mod health;
 pub mod ids;
