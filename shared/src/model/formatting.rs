@@ -266,6 +266,111 @@ pub fn insert_runs<T: Transactable + ReadDoc>(
     Ok(())
 }
 
+/// The characters `start..end` of `runs`, with their styles.
+pub fn slice(runs: &[Run], start: usize, end: usize) -> Vec<Run> {
+    let mut out: Vec<Run> = Vec::new();
+    let mut at = 0;
+    for run in runs {
+        let len = run.text.chars().count();
+        let (from, to) = (at.max(start), (at + len).min(end));
+        if from < to {
+            out.push(Run {
+                text: run.text.chars().skip(from - at).take(to - from).collect(),
+                ..run.clone()
+            });
+        }
+        at += len;
+    }
+    out
+}
+
+/// One local change, as an undo history keeps it: at character `at`, the
+/// runs `before` were replaced by the runs `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Where the change starts.
+    pub at: usize,
+    /// What was there (text and styles).
+    pub before: Vec<Run>,
+    /// What is there now.
+    pub after: Vec<Run>,
+}
+
+impl Change {
+    /// The same change, undone.
+    pub fn inverse(&self) -> Self {
+        Self {
+            at: self.at,
+            before: self.after.clone(),
+            after: self.before.clone(),
+        }
+    }
+}
+
+/// The smallest [`Change`] (common start and end kept, styles compared
+/// too) that turns `old` into `new`; `None` when they are the same.
+pub fn change_between(old: &[Run], new: &[Run]) -> Option<Change> {
+    let flat = |runs: &[Run]| -> Vec<(char, bool, bool)> {
+        runs.iter()
+            .flat_map(|r| r.text.chars().map(move |c| (c, r.bold, r.italic)))
+            .collect()
+    };
+    let (a, b) = (flat(old), flat(new));
+    if a == b {
+        return None;
+    }
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    Some(Change {
+        at: prefix,
+        before: slice(old, prefix, a.len() - suffix),
+        after: slice(new, prefix, b.len() - suffix),
+    })
+}
+
+/// Applies `change` to the clause body (for undo and redo), by `editor`
+/// subject to [`may_edit`]: the characters at `change.at` must still read
+/// as `change.before` (else [`OpError::Invalid`]: a partner changed them
+/// since, and nothing is written). When only styles differ the text is
+/// left alone and only the styles are set, so a partner's cursors and
+/// comment ranges on those words stay.
+pub fn apply_change<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    clause: ItemId,
+    change: &Change,
+    editor: Option<MemberId>,
+) -> Result<(), OpError> {
+    may_edit(tx, clause, editor)?;
+    let text = clause_body_text(tx, clause)?;
+    let body: Vec<char> = tx.text(&text)?.chars().collect();
+    let old = plain_text(&change.before);
+    let len = old.chars().count();
+    let end = change.at.checked_add(len).filter(|end| *end <= body.len());
+    if end.is_none_or(|end| body[change.at..end].iter().collect::<String>() != old) {
+        return Err(OpError::Invalid {
+            field: "undo",
+            reason: "those words were changed by someone else since",
+        });
+    }
+    if old == plain_text(&change.after) {
+        let mut at = change.at;
+        for run in &change.after {
+            let len = run.text.chars().count();
+            for style in Style::ALL {
+                write_style(tx, &text, at, at + len, style, run.has(style))?;
+            }
+            at += len;
+        }
+        return Ok(());
+    }
+    insert_runs(tx, clause, change.at, len, &change.after, editor)
+}
+
 /// A kind of list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListKind {

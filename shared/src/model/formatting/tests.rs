@@ -275,3 +275,41 @@ fn markdown_keeps_styles_inside_lines_and_spaces_outside_markers() {
     );
     assert_eq!(markdown(&[run("  ", true, false)]), "  ");
 }
+
+#[test]
+fn a_change_undone_and_redone_restores_text_and_styles() {
+    let mut fixture = with_clause(TEXT);
+    let doc = &mut fixture.doc;
+    let start = runs(doc);
+    set_style(doc, id(1), (12, 20), Style::Bold, true, None).unwrap();
+    let styled = runs(doc);
+    let bolding = change_between(&start, &styled).unwrap();
+    assert_eq!(bolding.at, 12);
+    assert_eq!(bolding.before, vec![Run::plain("one year")]);
+    insert_runs(doc, id(1), 4, 4, &[run("length", false, true)], None).unwrap();
+    let typed = runs(doc);
+    let typing = change_between(&styled, &typed).unwrap();
+    assert_eq!(typing.at, 4);
+    assert_eq!(typing.before, vec![Run::plain("term")]);
+    assert_eq!(typing.after, vec![run("length", false, true)]);
+    // Undo both, newest first, then redo the first.
+    apply_change(doc, id(1), &typing.inverse(), None).unwrap();
+    assert_eq!(runs(doc), styled);
+    apply_change(doc, id(1), &bolding.inverse(), None).unwrap();
+    assert_eq!(runs(doc), start);
+    apply_change(doc, id(1), &bolding, None).unwrap();
+    assert_eq!(runs(doc), styled);
+    // Undoing words a partner has since changed is refused, nothing lost.
+    edit_clause_body(doc, id(1), &splice(13, 1, "ONE"), None).unwrap();
+    let before = clause(doc, id(1)).unwrap().body;
+    assert!(matches!(
+        apply_change(doc, id(1), &bolding.inverse(), None),
+        Err(OpError::Invalid { field: "undo", .. })
+    ));
+    assert_eq!(clause(doc, id(1)).unwrap().body, before);
+    assert_eq!(change_between(&start, &start), None);
+    assert_eq!(
+        slice(&styled, 10, 14),
+        vec![Run::plain("s "), run("on", true, false)]
+    );
+}
