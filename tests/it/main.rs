@@ -8,6 +8,7 @@ mod browser_agreement;
 mod browser_boards;
 mod browser_devices;
 mod browser_durability;
+mod browser_editor;
 mod browser_identity;
 mod browser_install;
 mod browser_look;

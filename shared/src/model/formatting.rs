@@ -72,13 +72,6 @@ impl Run {
             Style::Italic => self.italic,
         }
     }
-
-    fn set(&mut self, style: Style, on: bool) {
-        match style {
-            Style::Bold => self.bold = on,
-            Style::Italic => self.italic = on,
-        }
-    }
 }
 
 /// Splits `text` into runs by the `bold` / `italic` marks among `marks`

@@ -13,6 +13,7 @@
 
 mod clause;
 mod comments;
+mod editor;
 mod history;
 mod suggesting;
 mod versions;
