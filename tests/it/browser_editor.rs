@@ -3,9 +3,10 @@
 //! italicises a selection with the toolbar, and Globex sees them styled;
 //! a numbered list continues on Enter, and Ctrl-Z / Ctrl-Shift-Z undo and
 //! redo Acme's own typing; Globex typing before Acme's caret leaves the
-//! caret where it was; Acme's caret and selection show inside the clause
-//! text on Globex's screen in Acme's colour with Acme's name, and go within
-//! about two seconds of Acme leaving the text or dropping off the network.
+//! caret where it was; Globex's caret and selection show inside the clause
+//! text on Acme's screen in Globex's colour with Globex's name, and go within
+//! about two seconds of Globex leaving the text or dropping off the network;
+//! a thread on the whole clause is attached to selected words.
 //! Pictures at 360, 768 and 1280 px, none scrolling sideways, each passing
 //! axe.
 //!
@@ -172,6 +173,25 @@ fn partner_caret_in_the_text(a: &Device, b: &Device) {
     b.wait_text(&tid("sync-status"), "Saved");
 }
 
+/// A thread on the whole clause is moved onto words Globex selects; Acme
+/// sees it quote them.
+fn attach_thread_to_words(a: &Device, b: &Device) {
+    let body = within(FOURTH, "clause-body");
+    b.click(&within(FOURTH, "comments-summary"));
+    b.fill(&within(FOURTH, "new-comment"), "Who reports?");
+    b.click(&within(FOURTH, "add-comment"));
+    b.wait_text(&within(FOURTH, "comment"), "Who reports?");
+    assert!(b.all(&within(FOURTH, "comment-quote")).is_empty());
+    let text = b.value(&body);
+    let start = text.find("Report monthly").expect("the list item");
+    b.select_text(&body, start, start + "Report monthly".len());
+    b.click(&within(FOURTH, "attach-words"));
+    b.wait_text(&within(FOURTH, "comment-quote"), "Report monthly");
+    a.click(&within(FOURTH, "comments-summary"));
+    a.wait_text(&within(FOURTH, "comment-quote"), "Report monthly");
+    a.wait_text(&within(FOURTH, "comment"), "Who reports?");
+}
+
 /// Pictures of the first clause at each width, none scrolling sideways,
 /// each passing axe (serious and critical).
 fn pictures(device: &Device) {
@@ -221,6 +241,7 @@ fn clause_editor_styles_lists_undo_caret_and_partner_carets() {
     lists_and_undo(a, b);
     remote_edit_keeps_the_caret(a, b);
     partner_caret_in_the_text(a, b);
+    attach_thread_to_words(a, b);
     // Acme's view with Globex's caret in the fourth clause.
     b.select_text(&within(FOURTH, "clause-body"), 0, "Globex".len());
     a.wait_text(&within(FOURTH, "remote-caret"), "Bob Brown");
