@@ -71,7 +71,11 @@ fn bold_and_italic(a: &Device, b: &Device) {
     b.wait("the full stop after the bold words", |d| {
         d.value(&body).ends_with(" We agree firmly.")
     });
-    assert_eq!(b.texts(&bold), ["firmly"]);
+    assert_eq!(
+        b.texts(&bold),
+        [" firmly"],
+        "only the words typed with Bold on"
+    );
     assert_eq!(pressed(a, FIRST, "format-bold"), "false");
     // Select "We agree" and make it italic with the toolbar.
     let text = a.value(&body);

@@ -142,8 +142,8 @@ pub fn caret_box(root: &Element, position: usize) -> Option<(f64, f64, f64)> {
         return Some((4.0, 4.0, 20.0));
     }
     Some((
-        rect.left() - origin.left() + root.scroll_left() as f64,
-        rect.top() - origin.top() + root.scroll_top() as f64,
+        rect.left() - origin.left() + f64::from(root.scroll_left()),
+        rect.top() - origin.top() + f64::from(root.scroll_top()),
         rect.height(),
     ))
 }
@@ -161,15 +161,15 @@ pub fn range_boxes(root: &Element, start: usize, end: usize) -> Vec<(f64, f64, f
         let rects = range.get_client_rects()?;
         let mut boxes = Vec::new();
         for index in 0..rects.length() {
-            if let Some(r) = rects.get(index) {
-                if r.width() > 0.0 {
-                    boxes.push((
-                        r.left() - origin.left() + root.scroll_left() as f64,
-                        r.top() - origin.top() + root.scroll_top() as f64,
-                        r.width(),
-                        r.height(),
-                    ));
-                }
+            if let Some(r) = rects.get(index)
+                && r.width() > 0.0
+            {
+                boxes.push((
+                    r.left() - origin.left() + f64::from(root.scroll_left()),
+                    r.top() - origin.top() + f64::from(root.scroll_top()),
+                    r.width(),
+                    r.height(),
+                ));
             }
         }
         Some(boxes)

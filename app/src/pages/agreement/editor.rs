@@ -180,8 +180,10 @@ pub fn ClauseEditor(
         on_select.run(Some((start, end, focus)));
     };
 
-    // Shows `next` in the box; the selection follows `after`.
-    let render = move |next: Vec<Run>, after: After| {
+    // Shows `next` in the box; the selection follows `after`. `remote`: the
+    // change is not this tab's, so this tab's undo steps move with it (its
+    // own edits are in the steps' sequence already).
+    let render = move |next: Vec<Run>, after: After, remote: bool| {
         let Some(root) = root.get_untracked() else {
             return;
         };
@@ -190,7 +192,7 @@ pub fn ClauseEditor(
         let now = formatting::plain_text(&next);
         let selection = focused.then(|| rich_dom::selection(&root)).flatten();
         let change = text::diff(&before, &now);
-        if let Some(change) = &change {
+        if let Some(change) = change.as_ref().filter(|_| remote) {
             // Undo steps and a pending style move with the text.
             state.update_value(|s| {
                 for step in s.undo.iter_mut().chain(s.redo.iter_mut()) {
@@ -227,7 +229,7 @@ pub fn ClauseEditor(
         if root.get().is_none() || state.with_value(|s| s.composing || s.shown == next) {
             return;
         }
-        render(next, After::Map);
+        render(next, After::Map, true);
     });
 
     // Makes one local edit: runs `op`, records it for undo, shows the result.
@@ -251,7 +253,7 @@ pub fn ClauseEditor(
         // Shown as a local edit: the caret goes where the edit says, and
         // the text the box showed is the text before it.
         state.update_value(|s| s.shown = before);
-        render(next, after);
+        render(next, after, false);
         if let Some(change) = change {
             state.update_value(|s| {
                 s.redo.clear();
@@ -408,7 +410,7 @@ pub fn ClauseEditor(
         if let Some(current) = read_runs(&id, clause)
             && state.with_value(|s| s.shown != current)
         {
-            render(current, After::Map);
+            render(current, After::Map, true);
         }
         let Some((start, end, _)) = rich_dom::selection(&root_el) else {
             return;
@@ -522,7 +524,7 @@ pub fn ClauseEditor(
         ) {
             // Refused: show the document again.
             state.update_value(|s| s.shown = Vec::new());
-            render(current, After::Map);
+            render(current, After::Map, false);
         }
     };
 
