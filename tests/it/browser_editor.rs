@@ -177,11 +177,18 @@ fn partner_caret_in_the_text(a: &Device, b: &Device) {
     b.wait_text(&tid("sync-status"), "Saved");
 }
 
+/// Opens the fourth clause's comments unless selecting words already did.
+fn open_comments(device: &Device) {
+    if device.prop(&within(FOURTH, "comments"), "open") != Some(json!(true)) {
+        device.click(&within(FOURTH, "comments-summary"));
+    }
+}
+
 /// A thread on the whole clause is moved onto words Globex selects; Acme
 /// sees it quote them.
 fn attach_thread_to_words(a: &Device, b: &Device) {
     let body = within(FOURTH, "clause-body");
-    b.click(&within(FOURTH, "comments-summary"));
+    open_comments(b);
     b.fill(&within(FOURTH, "new-comment"), "Who reports?");
     b.click(&within(FOURTH, "add-comment"));
     b.wait_text(&within(FOURTH, "comment"), "Who reports?");
@@ -191,7 +198,7 @@ fn attach_thread_to_words(a: &Device, b: &Device) {
     b.select_text(&body, start, start + "Report monthly".len());
     b.click(&within(FOURTH, "attach-words"));
     b.wait_text(&within(FOURTH, "comment-quote"), "Report monthly");
-    a.click(&within(FOURTH, "comments-summary"));
+    open_comments(a);
     a.wait_text(&within(FOURTH, "comment-quote"), "Report monthly");
     a.wait_text(&within(FOURTH, "comment"), "Who reports?");
 }
