@@ -115,6 +115,33 @@ fn lists_and_undo(a: &Device, b: &Device) {
     });
 }
 
+/// Acme pastes formatted HTML at the end of the first clause: the words,
+/// their bold and the list item arrive; the colour and the link do not.
+fn paste_keeps_text_and_light_formatting(a: &Device, b: &Device) {
+    let body = within(FIRST, "clause-body");
+    a.keys(&body, TO_END);
+    a.script(
+        "const field = document.querySelector(arguments[0]);
+         const data = new DataTransfer();
+         data.setData('text/html', '<p style=\"color:red\">Pasted <b>strong</b> <a href=\"https://example.org\">link</a></p><ul><li>one</li></ul>');
+         data.setData('text/plain', 'Pasted strong link\\none');
+         field.dispatchEvent(new InputEvent('beforeinput', {
+           inputType: 'insertFromPaste', dataTransfer: data, bubbles: true, cancelable: true }));",
+        &json!([body]),
+    );
+    b.wait("the pasted words", |d| {
+        d.value(&body).ends_with("firmly.Pasted strong link\n- one")
+    });
+    assert!(
+        b.texts(&format!("{body} strong"))
+            .contains(&"strong".to_owned())
+    );
+    assert!(
+        b.all(&format!("{body} a, {body} [style], {body} p, {body} li"))
+            .is_empty()
+    );
+}
+
 /// Acme's caret is after its own words when Globex types before them:
 /// Acme's next words land right after its first.
 fn remote_edit_keeps_the_caret(a: &Device, b: &Device) {
@@ -250,6 +277,7 @@ fn clause_editor_styles_lists_undo_caret_and_partner_carets() {
     }
     bold_and_italic(a, b);
     lists_and_undo(a, b);
+    paste_keeps_text_and_light_formatting(a, b);
     remote_edit_keeps_the_caret(a, b);
     partner_caret_in_the_text(a, b);
     attach_thread_to_words(a, b);

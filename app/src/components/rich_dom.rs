@@ -203,7 +203,9 @@ impl PasteBuilder {
                 collapsed.push(c);
             }
         }
-        if space && !collapsed.is_empty() {
+        // Trailing space, or a text of spaces only (between two inline
+        // elements): one space, unless one is already there.
+        if space && (!collapsed.is_empty() || !self.ends_in_space()) {
             collapsed.push(' ');
         }
         if collapsed.is_empty() {
@@ -422,6 +424,8 @@ mod tests {
         paste.block();
         paste.text("\n  Hello   ", false, false);
         paste.text("world", true, false);
+        paste.text("  ", false, false);
+        paste.text("again", false, false);
         paste.block();
         paste.block();
         paste.raw("- ");
@@ -433,7 +437,7 @@ mod tests {
             vec![
                 run("Hello ", false, false),
                 run("world", true, false),
-                run("\n- ", false, false),
+                run(" again\n- ", false, false),
                 run("item", false, true),
             ]
         );
