@@ -16,6 +16,11 @@ use serde::{Deserialize, Serialize};
 pub const HEARTBEAT_MS: u32 = 2_000;
 /// How long after the last beacon a peer is considered gone.
 pub const EXPIRY_MS: u64 = 6_000;
+/// How often a tab whose caret is in a clause announces itself (faster
+/// than [`HEARTBEAT_MS`], so a caret can expire sooner than its owner).
+pub const CARET_HEARTBEAT_MS: u32 = 600;
+/// How long after the last beacon a partner's caret is still drawn.
+pub const CARET_EXPIRY_MS: u64 = 2_000;
 
 /// The page this tab shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +63,10 @@ pub struct ClauseSpot {
     /// (`e`: the end of the text), so it stays between the same characters
     /// while others type.
     pub caret: String,
+    /// The other end of their selection (same form), while words are
+    /// selected. Older tabs neither send nor read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
 }
 
 /// Where one participant is on an open workshop board: their pointer and
@@ -103,6 +112,14 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// Their caret in a clause, while it is fresh at `now` (heard within
+    /// [`CARET_EXPIRY_MS`]).
+    pub fn live_caret(&self, now: u64) -> Option<&ClauseSpot> {
+        self.beacon.clause.as_ref().filter(|_| {
+            !self.beacon.leaving && now.saturating_sub(self.last_seen) < CARET_EXPIRY_MS
+        })
+    }
+
     /// Up to two initials of the person's name, for the avatar.
     pub fn initials(&self) -> String {
         initials(&self.beacon.name)
@@ -226,6 +243,45 @@ mod tests {
     }
 
     #[test]
+    fn a_caret_expires_two_seconds_after_the_beacon_that_carried_it() {
+        let doc = DocumentId::from_bytes([1; 16]);
+        let mut peers = Vec::new();
+        let typing = Beacon {
+            clause: Some(ClauseSpot {
+                clause: "c1".into(),
+                caret: "e".into(),
+                anchor: None,
+            }),
+            ..beacon("s1", "agreement")
+        };
+        receive(&mut peers, doc, typing.clone(), 1_000);
+        assert!(peers[0].live_caret(1_000 + CARET_EXPIRY_MS - 1).is_some());
+        assert!(peers[0].live_caret(1_000 + CARET_EXPIRY_MS).is_none());
+        // A heartbeat while typing keeps it; the peer itself stays longer.
+        receive(
+            &mut peers,
+            doc,
+            typing,
+            1_000 + u64::from(CARET_HEARTBEAT_MS),
+        );
+        assert!(peers[0].live_caret(1_000 + CARET_EXPIRY_MS).is_some());
+        assert!(!expire(&mut peers, 1_000 + CARET_EXPIRY_MS * 2));
+        // A beacon without a caret (the text lost the focus) drops it at once.
+        receive(&mut peers, doc, beacon("s1", "agreement"), 1_700);
+        assert!(peers[0].live_caret(1_700).is_none());
+        // An older tab's beacon without `anchor` still decodes.
+        let old = Beacon {
+            clause: Some(ClauseSpot {
+                clause: "c1".into(),
+                caret: "3@ab".into(),
+                anchor: None,
+            }),
+            ..beacon("s2", "agreement")
+        };
+        assert_eq!(Beacon::decode(&old.encode()), Some(old));
+    }
+
+    #[test]
     fn beacons_round_trip_and_junk_is_ignored() {
         let b = beacon("s", "overview");
         assert_eq!(Beacon::decode(&b.encode()), Some(b));
@@ -233,6 +289,7 @@ mod tests {
             clause: Some(ClauseSpot {
                 clause: "c1".into(),
                 caret: "12@ab".into(),
+                anchor: Some("9@ab".into()),
             }),
             ..beacon("s", "agreement")
         };

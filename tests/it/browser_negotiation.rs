@@ -69,20 +69,6 @@ fn pictures(device: &Device, css: &str, name: &str) {
     }
 }
 
-/// Selects characters `start..end` of the text area `css` as a person
-/// would with the mouse (the app reads the selection on mouse-up).
-fn select(device: &Device, css: &str, start: usize, end: usize) {
-    device.element(css);
-    device.script(
-        "const [css, start, end] = arguments;
-         const area = document.querySelector(css);
-         area.focus();
-         area.setSelectionRange(start, end);
-         area.dispatchEvent(new MouseEvent('mouseup', { bubbles: true }));",
-        &json!([css, start, end]),
-    );
-}
-
 fn suggest_accept_and_void(a: &Device, b: &Device) {
     // Acme proposes the first clause: Globex can now only suggest.
     a.choose(&within(FIRST, "clause-status"), "proposed");
@@ -210,7 +196,7 @@ fn comment_on_words(a: &Device, b: &Device) {
     let text = b.value(&body);
     let words = "shared objectives";
     let start = text.find(words).expect("the outline's second clause");
-    select(b, &body, start, start + words.len());
+    b.select_text(&body, start, start + words.len());
     b.wait_text(&within(SECOND, "comment-selection"), words);
     b.fill(&within(SECOND, "new-comment"), "Which ones exactly?");
     b.click(&within(SECOND, "add-comment"));

@@ -273,9 +273,52 @@ impl Device {
             .map(str::to_owned)
     }
 
+    /// Selects UTF-16 units `start..end` of the field `css` (a text area's
+    /// value or a `contenteditable` box's text) as a person would with the
+    /// mouse, ending with the mouse-up that apps read selections on.
+    pub fn select_text(&self, css: &str, start: usize, end: usize) {
+        self.element(css);
+        self.script(
+            "const [css, start, end] = arguments;
+             const field = document.querySelector(css);
+             field.focus();
+             if (typeof field.setSelectionRange === 'function') {
+               field.setSelectionRange(start, end);
+             } else {
+               const walker = document.createTreeWalker(field, NodeFilter.SHOW_TEXT);
+               const point = (at) => {
+                 let seen = 0, node, last = [field, 0];
+                 while ((node = walker.nextNode())) {
+                   if (at <= seen + node.data.length) return [node, at - seen];
+                   seen += node.data.length;
+                   last = [node, node.data.length];
+                 }
+                 return last;
+               };
+               const [sn, so] = point(start);
+               walker.currentNode = field;
+               const [en, eo] = point(end);
+               const range = document.createRange();
+               range.setStart(sn, so);
+               range.setEnd(en, eo);
+               const selection = window.getSelection();
+               selection.removeAllRanges();
+               selection.addRange(range);
+             }
+             field.dispatchEvent(new MouseEvent('mouseup', { bubbles: true }));",
+            &json!([css, start, end]),
+        );
+    }
+
+    /// What a field holds: an input's or text area's value, or the text
+    /// of a `contenteditable` box (which has no value).
     pub fn value(&self, css: &str) -> String {
         self.prop(css, "value")
             .and_then(|v| v.as_str().map(str::to_owned))
+            .or_else(|| {
+                self.prop(css, "textContent")
+                    .and_then(|v| v.as_str().map(str::to_owned))
+            })
             .unwrap_or_default()
     }
 

@@ -18,6 +18,8 @@ mod browser_device_key;
 mod browser_devices;
 // Browser: what a person types is kept (tabs, offline, `kill -9`).
 mod browser_durability;
+// Browser: the clause editor (styles, lists, undo, carets inside the text).
+mod browser_editor;
 // Browser: who people are (names, profiles, joining by invite).
 mod browser_identity;
 // Browser: the shipped web app (first paint, install, new version).

@@ -49,6 +49,14 @@ pub enum Icon {
     Menu,
     /// Copy to the clipboard.
     Copy,
+    /// Bold text (a stroked B).
+    Bold,
+    /// Italic text (a slanted I).
+    Italic,
+    /// A bulleted list.
+    BulletList,
+    /// A numbered list.
+    NumberedList,
 }
 
 impl Icon {
@@ -89,6 +97,26 @@ impl Icon {
             Self::Minus => &["M5 12h14"],
             Self::Menu => &["M4 7h16", "M4 12h16", "M4 17h16"],
             Self::Copy => &["M9 9h11v11H9z", "M5 15H4V4h11v1"],
+            Self::Bold => &[
+                "M7 4.5h6a3.75 3.75 0 0 1 0 7.5H7z",
+                "M7 12h7a3.75 3.75 0 0 1 0 7.5H7z",
+            ],
+            Self::Italic => &["M10 4.5h8", "M6 19.5h8", "M14.5 4.5l-5 15"],
+            Self::BulletList => &[
+                "M9 6.5h11",
+                "M9 12h11",
+                "M9 17.5h11",
+                "M4.5 6.5h.01",
+                "M4.5 12h.01",
+                "M4.5 17.5h.01",
+            ],
+            Self::NumberedList => &[
+                "M10 6.5h10",
+                "M10 12h10",
+                "M10 17.5h10",
+                "M4 5l1.5-1v5",
+                "M3.8 13.5a1.4 1.4 0 1 1 2.4 1L3.8 17h2.7",
+            ],
         }
     }
 

@@ -7,6 +7,7 @@ pub mod items;
 pub mod live_text;
 pub mod markdown;
 mod presence;
+pub mod rich_dom;
 pub mod rows;
 mod update;
 pub mod view_only;

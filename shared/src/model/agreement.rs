@@ -724,6 +724,57 @@ pub fn add_anchored_comment<T: Transactable + ReadDoc>(
     Ok(())
 }
 
+/// Moves the clause-level thread `id` (one opened on the whole clause, or
+/// from a document that predates comments on words) onto the characters
+/// `range` of its clause's text, which must still read `words` (the words
+/// the person selected): from then on it quotes them and follows them like
+/// a thread opened on words. Refused for a reply and for a thread already
+/// on words. Two people attaching one thread at once to different words
+/// converge: one quote wins, and the range covers both selections.
+pub fn attach_to_words<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    id: ItemId,
+    range: std::ops::Range<usize>,
+    words: &str,
+) -> Result<(), OpError> {
+    let obj = require_comment(tx, id)?;
+    let comment = read_comment(tx, id, &obj).ok_or_else(|| OpError::not_found("comment", &id))?;
+    if comment.reply_to.is_some() {
+        return Err(OpError::Invalid {
+            field: "comment",
+            reason: "only a thread, not a reply, can be attached to words",
+        });
+    }
+    if comment.quote.is_some() {
+        return Err(OpError::Invalid {
+            field: "comment",
+            reason: "this thread is already about words",
+        });
+    }
+    let text = clause_body_text(tx, comment.clause)?;
+    let chars: Vec<char> = tx.text(&text)?.chars().collect();
+    if range.start >= range.end || range.end > chars.len() {
+        return Err(OpError::Invalid {
+            field: "selection",
+            reason: "select one or more words of the clause text",
+        });
+    }
+    let quote: String = chars[range.clone()].iter().collect();
+    if quote != words {
+        return Err(OpError::Invalid {
+            field: "selection",
+            reason: "the selected words changed; select them again in the clause text",
+        });
+    }
+    tx.put(&obj, QUOTE, quote)?;
+    tx.mark(
+        &text,
+        automerge::marks::Mark::new(anchor_mark(id), true, range.start, range.end),
+        automerge::marks::ExpandMark::None,
+    )?;
+    Ok(())
+}
+
 /// Rewrites a comment (by the smallest splice).
 pub fn edit_comment<T: Transactable + ReadDoc>(
     tx: &mut T,
@@ -1066,6 +1117,59 @@ pub(crate) mod tests {
         assert_eq!(threads.len(), 3, "orphaned replies become threads");
         assert_eq!(read(doc).threads.len(), 3);
         assert!(comments(doc, id(2)).is_empty());
+    }
+
+    #[test]
+    fn a_clause_level_thread_moves_onto_words_and_follows_them() {
+        let mut fixture = partnership();
+        let bob = fixture.bob;
+        let doc = &mut fixture.doc;
+        add_clause(doc, id(1), &new("Term", "The term is one year."), T0).unwrap();
+        let about = NewComment {
+            clause: id(1),
+            author: bob,
+            body: "Too short?".into(),
+            reply_to: None,
+        };
+        add_comment(doc, id(10), &about, T0).unwrap();
+        let reply = NewComment {
+            reply_to: Some(id(10)),
+            body: "Agreed.".into(),
+            ..about.clone()
+        };
+        add_comment(doc, id(11), &reply, T0 + 1).unwrap();
+        doc.commit();
+        // A clause-level thread (as every v1 thread is) reads as before.
+        assert_eq!(comments(doc, id(1))[0].root.anchor, None);
+        for bad in [
+            attach_to_words(doc, id(11), 12..20, "one year"),
+            attach_to_words(doc, id(10), 12..12, ""),
+            attach_to_words(doc, id(10), 12..40, "one year"),
+            attach_to_words(doc, id(10), 12..20, "two year"),
+            attach_to_words(doc, id(99), 12..20, "one year"),
+        ] {
+            assert!(bad.is_err());
+        }
+        assert_eq!(doc.pending_ops(), 0);
+        attach_to_words(doc, id(10), 12..20, "one year").unwrap();
+        assert!(attach_to_words(doc, id(10), 0..3, "The").is_err());
+        let splice = Splice {
+            position: 0,
+            delete: 0,
+            insert: "So: ".into(),
+        };
+        edit_clause_body(doc, id(1), &splice, None).unwrap();
+        let thread = &comments(doc, id(1))[0];
+        assert_eq!(thread.root.quote.as_deref(), Some("one year"));
+        assert_eq!(
+            thread.root.anchor,
+            Some(CommentAnchor::Range {
+                start: 16,
+                end: 24,
+                text: "one year".into()
+            })
+        );
+        assert_eq!(thread.replies.len(), 1, "the replies stay with it");
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub mod conflicts;
 pub mod device_keys;
 pub mod error;
 mod fields;
+pub mod formatting;
 pub mod governance;
 pub mod hash_prefix;
 pub mod health;

@@ -14,7 +14,7 @@ use ed25519_dalek::VerifyingKey;
 
 use crate::ids::DocumentId;
 use crate::model::signoff::{self, PartyState, Validity};
-use crate::model::{MemberId, agreement, members, overview, parties};
+use crate::model::{MemberId, agreement, formatting, members, overview, parties};
 
 pub use crate::calendar::date;
 
@@ -75,7 +75,10 @@ pub fn agreement_markdown<R: ReadDoc>(
     for (index, clause) in clauses.iter().enumerate() {
         let _ = writeln!(out, "## {}. {}\n", index + 1, inline(&clause.title));
         let _ = writeln!(out, "Status: {}\n", clause.status);
-        let body = clause.body.trim_end();
+        // Bold, italic and list lines kept as Markdown (`model::formatting`).
+        let styled = formatting::clause_runs(doc, clause.id)
+            .map_or_else(|_| clause.body.clone(), |runs| formatting::markdown(&runs));
+        let body = styled.trim_end();
         if body.is_empty() {
             out.push_str("_(no text yet)_\n\n");
         } else {
@@ -133,6 +136,27 @@ mod tests {
     use crate::model::signoff::tests::{CLAUSE_ID, DOC, key, signed_fixture};
     use crate::model::test_support::{T0, id};
     use crate::model::{DAY_MS, signoff::sign};
+
+    #[test]
+    fn clause_text_keeps_bold_italic_and_lists() {
+        use crate::model::formatting::{ListKind, Style, set_style, toggle_list};
+        let mut fixture = crate::model::test_support::partnership();
+        let doc = &mut fixture.doc;
+        let body = "Each party must:\nkeep records\nreport monthly";
+        let new = NewClause {
+            title: "Duties".into(),
+            body: body.into(),
+        };
+        add_clause(doc, id(4), &new, T0).unwrap();
+        set_style(doc, id(4), (5, 10), Style::Bold, true, None).unwrap();
+        set_style(doc, id(4), (11, 15), Style::Italic, true, None).unwrap();
+        toggle_list(doc, id(4), (17, 33), ListKind::Numbered, None).unwrap();
+        let markdown = agreement_markdown(doc, &DOC, &|_| Vec::new());
+        assert!(
+            markdown.contains("Each **party** *must*:\n1. keep records\n2. report monthly\n"),
+            "{markdown}"
+        );
+    }
 
     #[test]
     fn golden_markdown() {

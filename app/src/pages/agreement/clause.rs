@@ -3,38 +3,20 @@
 
 use std::collections::HashMap;
 
-use accord_shared::automerge::Automerge;
-use accord_shared::automerge::transaction::Transaction;
 use accord_shared::model::agreement::{self, ClauseStatus};
 use accord_shared::model::signoff::{self, InvalidReason, PartyState, Validity};
-use accord_shared::model::{ItemId, MemberId, OpError, PartyId, members};
-use accord_shared::text::Splice;
+use accord_shared::model::{ItemId, PartyId, members};
 use leptos::prelude::*;
 
 use super::comments::{Comments, Selection};
+use super::editor::{ClauseEditor, PartnerCaret};
 use super::suggesting::{SuggestBox, SuggestionList, suggest_only};
 use super::{AgreementContext, attested, member_name, party_name};
 use crate::components::form::{InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
-use crate::components::live_text::LiveTextArea;
 use crate::edit::{self, apply_into};
 use crate::store::Store;
 use crate::sync_client::client;
-
-/// A clause, and the member this device edits it as.
-type ClauseEditor = (ItemId, Option<MemberId>);
-
-fn clause_body(doc: &Automerge, (clause, _): ClauseEditor) -> Option<String> {
-    agreement::clause(doc, clause).ok().map(|c| c.body)
-}
-
-fn write_clause_body(
-    tx: &mut Transaction<'_>,
-    (clause, editor): ClauseEditor,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    agreement::edit_clause_body(tx, clause, splice, editor)
-}
 
 /// One party's sign-off of a clause, as shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,53 +40,115 @@ fn reason_text(reason: InvalidReason, keys_known: bool) -> &'static str {
     }
 }
 
-/// Tells the partner where this tab's caret is in the clause text: an
-/// Automerge cursor on the character after it, so it stays put while
-/// others type.
+/// Tells the partner where this tab's caret is in the clause text
+/// (character `caret`, and the other end of the selection, `anchor`, while
+/// words are selected): Automerge cursors on the character after each, so
+/// they stay put while others type.
 fn send_caret(
     id: accord_shared::ids::DocumentId,
     clause: ItemId,
-    area: &web_sys::HtmlTextAreaElement,
+    caret: usize,
+    anchor: Option<usize>,
 ) {
     use accord_shared::automerge::ReadDoc;
     let Some(client) = client() else {
         return;
     };
-    let Some(units) = area.selection_end().ok().flatten() else {
-        return;
-    };
-    let value = area.value();
-    let mut seen = 0_u32;
-    let position = value
-        .chars()
-        .take_while(|c| {
-            seen += c.len_utf16() as u32;
-            seen <= units
-        })
-        .count();
-    let caret = client
+    let cursors = client
         .read_doc(&id, |doc| {
             let text = agreement::clause_body_text(doc, clause).ok()?;
-            if position >= doc.length(&text) {
-                return Some("e".to_owned());
-            }
-            doc.get_cursor(&text, position, None)
-                .ok()
-                .map(|c| c.to_string())
+            let len = doc.length(&text);
+            let cursor = |position: usize| {
+                if position >= len {
+                    return Some("e".to_owned());
+                }
+                doc.get_cursor(&text, position, None)
+                    .ok()
+                    .map(|c| c.to_string())
+            };
+            Some((cursor(caret)?, anchor.and_then(cursor)))
         })
         .flatten();
-    if let Some(caret) = caret {
+    if let Some((caret, anchor)) = cursors {
         client.set_caret(
             id,
             Some(crate::presence::ClauseSpot {
                 clause: clause.key(),
                 caret,
+                anchor,
             }),
         );
     }
 }
 
-/// One partner's caret as shown.
+/// The partners' live carets in `clause` at their places in the text now.
+/// Re-read four times a second, so a caret goes once it expires
+/// ([`crate::presence::CARET_EXPIRY_MS`]) even when no message says so.
+fn partner_carets(clause: ItemId) -> Memo<Vec<PartnerCaret>> {
+    use accord_shared::automerge::{Cursor, ReadDoc};
+    let store = expect_context::<Store>();
+    let ctx = expect_context::<AgreementContext>();
+    let id = ctx.id;
+    let key = clause.key();
+    let tick = RwSignal::new(0_u32);
+    if let Ok(handle) = set_interval_with_handle(
+        move || tick.update(|t| *t = t.wrapping_add(1)),
+        std::time::Duration::from_millis(250),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+    Memo::new(move |_| {
+        tick.track();
+        let now = edit::now();
+        let spots: Vec<(String, String, crate::presence::ClauseSpot)> =
+            store.presence.with(|peers| {
+                peers
+                    .iter()
+                    .filter(|p| p.document == id)
+                    .filter_map(|p| {
+                        let spot = p.live_caret(now).filter(|s| s.clause == key)?;
+                        Some((
+                            p.beacon.name.clone(),
+                            p.beacon.organization.clone(),
+                            spot.clone(),
+                        ))
+                    })
+                    .collect()
+            });
+        if spots.is_empty() {
+            return Vec::new();
+        }
+        edit::read(store, &id, |doc| {
+            let Ok(text) = agreement::clause_body_text(doc, clause) else {
+                return Vec::new();
+            };
+            let len = doc.length(&text);
+            let position = |cursor: &str| -> Option<usize> {
+                if cursor == "e" {
+                    return Some(len);
+                }
+                let cursor = Cursor::try_from(cursor).ok()?;
+                doc.get_cursor_position(&text, &cursor, None)
+                    .ok()
+                    .map(|p| p.min(len))
+            };
+            spots
+                .into_iter()
+                .filter_map(|(name, organization, spot)| {
+                    Some(PartnerCaret {
+                        colour: crate::sync_client::party_colour(&id, &organization),
+                        who: format!("{name} ({organization})"),
+                        caret: position(&spot.caret)?,
+                        anchor: spot.anchor.as_deref().and_then(position),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    })
+}
+
+/// One partner's caret as listed under the clause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Caret {
     who: String,
@@ -113,72 +157,52 @@ struct Caret {
     after: String,
 }
 
-/// Where the partners' carets are in the clause text, in their party's
-/// colour, while their text box has the focus.
+/// Where the partners' carets are, as words around each, under the clause
+/// (for screen readers, and while the clause shows the suggesting box).
 #[component]
 fn PartnerCarets(
     /// The clause.
     clause: ItemId,
+    /// Its partners' carets.
+    partners: Memo<Vec<PartnerCaret>>,
 ) -> impl IntoView {
-    use accord_shared::automerge::{Cursor, ReadDoc};
     const AROUND: usize = 24;
     let store = expect_context::<Store>();
     let ctx = expect_context::<AgreementContext>();
     let id = ctx.id;
-    let key = clause.key();
     let carets = Memo::new(move |_| {
-        let spots: Vec<(String, String, String)> = store.presence.with(|peers| {
-            peers
-                .iter()
-                .filter(|p| p.document == id && !p.beacon.leaving)
-                .filter_map(|p| {
-                    let spot = p.beacon.clause.as_ref().filter(|s| s.clause == key)?;
-                    Some((
-                        p.beacon.name.clone(),
-                        p.beacon.organization.clone(),
-                        spot.caret.clone(),
-                    ))
-                })
-                .collect()
-        });
-        if spots.is_empty() {
+        let partners = partners.get();
+        if partners.is_empty() {
             return Vec::new();
         }
-        edit::read(store, &id, |doc| {
-            let Ok(text) = agreement::clause_body_text(doc, clause) else {
-                return Vec::new();
-            };
-            let chars: Vec<char> = doc.text(&text).unwrap_or_default().chars().collect();
-            spots
-                .into_iter()
-                .filter_map(|(name, organization, caret)| {
-                    let position = if caret == "e" {
-                        chars.len()
-                    } else {
-                        let cursor = Cursor::try_from(caret.as_str()).ok()?;
-                        doc.get_cursor_position(&text, &cursor, None).ok()?
-                    }
-                    .min(chars.len());
-                    let from = position.saturating_sub(AROUND);
-                    let to = (position + AROUND).min(chars.len());
-                    let mut before: String = chars[from..position].iter().collect();
-                    let mut after: String = chars[position..to].iter().collect();
-                    if from > 0 {
-                        before.insert(0, '…');
-                    }
-                    if to < chars.len() {
-                        after.push('…');
-                    }
-                    Some(Caret {
-                        colour: crate::sync_client::party_colour(&id, &organization),
-                        who: format!("{name} ({organization})"),
-                        before,
-                        after,
-                    })
-                })
-                .collect()
+        let body = edit::read(store, &id, |doc| {
+            agreement::clause(doc, clause).ok().map(|c| c.body)
         })
-        .unwrap_or_default()
+        .flatten()
+        .unwrap_or_default();
+        let chars: Vec<char> = body.chars().collect();
+        partners
+            .into_iter()
+            .map(|p| {
+                let position = p.caret.min(chars.len());
+                let from = position.saturating_sub(AROUND);
+                let to = (position + AROUND).min(chars.len());
+                let mut before: String = chars[from..position].iter().collect();
+                let mut after: String = chars[position..to].iter().collect();
+                if from > 0 {
+                    before.insert(0, '…');
+                }
+                if to < chars.len() {
+                    after.push('…');
+                }
+                Caret {
+                    who: p.who,
+                    colour: p.colour,
+                    before,
+                    after,
+                }
+            })
+            .collect()
     });
     view! {
         <Show when=move || carets.with(|c| !c.is_empty())>
@@ -224,8 +248,11 @@ pub fn ClauseCard(
         edit::read(store, &id, |doc| suggest_only(doc, clause, me)).flatten()
     });
     let suggesting = move || chosen.get() || forced.with(Option::is_some);
+    let partners = partner_carets(clause);
     // The words last selected in the clause text (for "comment on words").
     let selection = RwSignal::new(None::<Selection>);
+    // The suggesting box is a text area: its selection is read on mouse-up
+    // and key-up. The clause editor reports its own.
     let remember_selection = move |target: Option<web_sys::EventTarget>| {
         use wasm_bindgen::JsCast;
         let Some(area) = target.and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
@@ -233,10 +260,21 @@ pub fn ClauseCard(
             return;
         };
         selection.set(Selection::of(&area));
-        if area.get_attribute("data-testid").as_deref() == Some("clause-body") {
-            send_caret(id, clause, &area);
-        }
     };
+    let editor_selection = Callback::new(move |range: Option<(usize, usize, usize)>| {
+        let Some((start, end, caret)) = range else {
+            selection.set(None);
+            return;
+        };
+        let text = data.with_untracked(|c| c.as_ref().map(|c| c.body.clone()).unwrap_or_default());
+        selection.set((start < end).then(|| Selection {
+            start,
+            end,
+            text: text.chars().skip(start).take(end - start).collect(),
+        }));
+        let anchor = (start < end).then_some(if caret == end { start } else { end });
+        send_caret(id, clause, caret, anchor);
+    });
     let clear_caret = move |_| {
         if let Some(client) = client() {
             client.set_caret(id, None);
@@ -306,15 +344,13 @@ pub fn ClauseCard(
                 on:keyup=move |ev| remember_selection(ev.target())
                 on:focusout=clear_caret>
                 <Show when=suggesting fallback=move || view! {
-                    <LiveTextArea id=id item=(clause, edit::me(&id)) read=clause_body write=write_clause_body
-                        error=error test_id="clause-body" class="clause-body" label="Clause text"
-                        placeholder="The text of this clause"/>
+                    <ClauseEditor clause=clause error=error on_select=editor_selection partners=partners/>
                 }>
                     <SuggestBox clause=clause error=error/>
                 </Show>
             </div>
             <InlineError message=error test_id="clause-error"/>
-            <PartnerCarets clause=clause/>
+            <PartnerCarets clause=clause partners=partners/>
             <SuggestionList clause=clause/>
             <SignoffRow clause=clause/>
             <Comments clause=clause selection=selection/>

@@ -212,7 +212,7 @@ pub fn Comments(
             <ul class="plain threads">
                 <For each=move || threads.with(|t| t.iter().map(|t| t.root.id).collect::<Vec<_>>())
                     key=|root| *root let:root>
-                    <ThreadView threads=threads root=root clause=clause error=error/>
+                    <ThreadView threads=threads root=root clause=clause error=error selection=selection/>
                 </For>
             </ul>
             {move || selection.get().map(|words| view! {
@@ -242,11 +242,27 @@ fn ThreadView(
     root: ItemId,
     clause: ItemId,
     error: Feedback,
+    selection: RwSignal<Option<Selection>>,
 ) -> impl IntoView {
     let ctx = expect_context::<AgreementContext>();
     let thread =
         Memo::new(move |_| threads.with(|t| t.iter().find(|t| t.root.id == root).cloned()));
     let resolved = move || thread.with(|t| t.as_ref().is_some_and(|t| t.resolved.is_some()));
+    // A clause-level thread can be moved onto the words now selected.
+    let attachable = move || {
+        selection.with(Option::is_some)
+            && thread.with(|t| t.as_ref().is_some_and(|t| matches!(t.about, About::Clause)))
+    };
+    let attach = move |_| {
+        let Some(words) = selection.get_untracked() else {
+            return;
+        };
+        if apply_into(error, &ctx.id, |tx| {
+            agreement::attach_to_words(tx, root, words.start..words.end, &words.text)
+        }) {
+            selection.set(None);
+        }
+    };
     let reply = RwSignal::new(String::new());
     let send_reply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -306,6 +322,11 @@ fn ThreadView(
         <li class="thread" class:resolved=resolved data-testid="thread">
             {about}
             {lines}
+            <Show when=attachable>
+                <button type="button" class="link" data-testid="attach-words" on:click=attach>
+                    "Attach to the selected words"
+                </button>
+            </Show>
             <Show when=move || !resolved() fallback=move || view! {
                 <p class="muted">
                     {resolved_by}

@@ -13,6 +13,7 @@
 
 mod clause;
 mod comments;
+mod editor;
 mod history;
 mod suggesting;
 mod versions;
@@ -22,6 +23,7 @@ use std::collections::HashMap;
 use accord_shared::automerge::{Automerge, ChangeHash};
 use accord_shared::ids::DocumentId;
 use accord_shared::model::agreement::{self, NewClause};
+use accord_shared::model::formatting;
 use accord_shared::model::signoff::{self, PartyState};
 use accord_shared::model::{
     ItemId, MemberId, device_keys, members, overview, parties, suggestions,
@@ -491,7 +493,20 @@ fn RemovedClauses() -> impl IntoView {
     }
 }
 
-/// The agreement as it prints: clause text as paragraphs and each party's
+/// Styled runs of clause text as HTML (bold, italic; line breaks kept by
+/// the `print-body` class).
+fn styled(runs: Vec<formatting::Run>) -> impl IntoView {
+    runs.into_iter()
+        .map(|run| match (run.bold, run.italic) {
+            (true, true) => view! { <strong><em>{run.text}</em></strong> }.into_any(),
+            (true, false) => view! { <strong>{run.text}</strong> }.into_any(),
+            (false, true) => view! { <em>{run.text}</em> }.into_any(),
+            (false, false) => run.text.into_any(),
+        })
+        .collect_view()
+}
+
+/// The agreement as it prints: clause text with its styles and lines and each party's
 /// sign-off state (hidden on screen; the print stylesheet shows only this).
 #[component]
 fn PrintView() -> impl IntoView {
@@ -525,7 +540,7 @@ fn PrintView() -> impl IntoView {
                         <section class="print-clause">
                             <h3>{format!("{}. {}", n + 1, c.title)}</h3>
                             <p class="print-status">{format!("Status: {} — {state}", c.status)}</p>
-                            {c.body.split("\n\n").map(|p| view! { <p>{p.to_owned()}</p> }).collect_view()}
+                            <div class="print-body">{styled(formatting::clause_runs(doc, c.id).unwrap_or_default())}</div>
                         </section>
                     }
                 })
