@@ -3,6 +3,7 @@
 
 mod access;
 mod bad_input;
+mod bench_web;
 mod browser;
 mod browser_agreement;
 mod browser_boards;
