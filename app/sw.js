@@ -2,7 +2,7 @@
 // or without a network.
 //
 // Each build has its own cache (`xtask web` writes the build's hash into
-// VERSION and the hashed asset names into SHELL), so a page and the code it
+// VERSION and the hashed asset names, chunks included, into SHELL), so a page and the code it
 // loads always come from the same build. The shell is served cache-first: a
 // slow or hanging network never delays a start. The browser checks this file
 // for changes in the background; a changed worker installs its build's shell
@@ -19,6 +19,10 @@ const SHELL = [
   "/manifest.webmanifest",
   "/icon.svg",
   "/icon-192.png",
+  // The split loader and the page groups' chunks (xtask lists them here):
+  // the first visit downloads only the home screen's code, and installing
+  // this worker then keeps every page group for offline use.
+  "__ACCORD_CHUNKS__",
 ];
 
 self.addEventListener("install", (event) => {
@@ -53,16 +57,19 @@ self.addEventListener("fetch", (event) => {
   if (url.pathname.startsWith("/api/") || url.pathname === "/sync") return;
   // Every page of the app is the same document: routes live in the fragment.
   const key = request.mode === "navigate" ? "/" : url.pathname;
+  // Looked up by name, never `caches.open`ed here: a worker that a newer
+  // one replaced must not bring back the cache the new one deleted.
   event.respondWith(
-    caches.open(CACHE).then((cache) =>
-      cache.match(key).then((hit) => {
-        if (hit) return hit;
-        return fetch(request).then((response) => {
-          // Hashed files never change under their name: keep them too.
-          if (response.ok && SHELL.includes(key)) cache.put(key, response.clone());
-          return response;
-        });
-      }),
-    ),
+    caches.match(key, { cacheName: CACHE }).then((hit) => {
+      if (hit) return hit;
+      return fetch(request).then((response) => {
+        // Hashed files never change under their name: keep them too.
+        if (response.ok && SHELL.includes(key)) {
+          const copy = response.clone();
+          caches.has(CACHE).then((kept) => kept && caches.open(CACHE).then((cache) => cache.put(key, copy)));
+        }
+        return response;
+      });
+    }),
   );
 });

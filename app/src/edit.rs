@@ -15,7 +15,7 @@ use leptos::prelude::*;
 
 use crate::browser;
 use crate::store::{Store, Toast, Undo};
-use crate::sync_client::{ClientError, client};
+use crate::sync_client::{ClientError, EditOp, client};
 
 /// Why an edit was not made; its text is shown next to the form.
 #[derive(Debug, thiserror::Error)]
@@ -56,9 +56,14 @@ pub fn apply(
     id: &DocumentId,
     op: impl FnOnce(&mut Transaction<'_>) -> Result<(), OpError>,
 ) -> Result<(), EditError> {
+    apply_op(id, Box::new(op))
+}
+
+/// [`apply`] compiled once: the generic wrappers only box their op.
+fn apply_op(id: &DocumentId, op: EditOp<'_>) -> Result<(), EditError> {
     let client = client().ok_or(EditError::NotReady)?;
     // `edit` also registers this tab's actor to the device's member.
-    Ok(client.edit(id, op)?)
+    Ok(client.edit_with(id, op)?)
 }
 
 /// Runs [`apply`] and puts its outcome into `message`: cleared on success,
@@ -68,7 +73,12 @@ pub fn apply_into(
     id: &DocumentId,
     op: impl FnOnce(&mut Transaction<'_>) -> Result<(), OpError>,
 ) -> bool {
-    match apply(id, op) {
+    show_outcome(message, apply_op(id, Box::new(op)))
+}
+
+/// Puts an edit's outcome into `message` (see [`apply_into`]).
+fn show_outcome(message: RwSignal<Option<String>>, outcome: Result<(), EditError>) -> bool {
+    match outcome {
         Ok(()) => {
             message.set(None);
             true

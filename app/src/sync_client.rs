@@ -131,6 +131,9 @@ pub struct Client {
     attributed: RefCell<HashSet<DocumentId>>,
 }
 
+/// One local change to a document, as [`Client::edit_with`] takes it.
+pub type EditOp<'a> = Box<dyn FnOnce(&mut Transaction<'_>) -> Result<(), OpError> + 'a>;
+
 impl From<OpError> for ClientError {
     fn from(error: OpError) -> Self {
         Self::Model(error.to_string())
@@ -509,11 +512,20 @@ impl Client {
     /// Runs `op` on an open document as one local change, attributed to this
     /// device's member; commits, persists and syncs it. When `op` fails or
     /// writes nothing, the transaction is rolled back.
+    ///
+    /// Only this wrapper is generic (one small copy per call site); the
+    /// transaction, commit and save are [`Self::edit_with`], compiled once.
     pub fn edit(
         &self,
         id: &DocumentId,
         op: impl FnOnce(&mut Transaction<'_>) -> Result<(), OpError>,
     ) -> Result<(), ClientError> {
+        self.edit_with(id, Box::new(op))
+    }
+
+    /// [`Self::edit`] with the op behind a pointer: the one copy of the
+    /// transaction, attribution, commit and save logic.
+    pub fn edit_with(&self, id: &DocumentId, op: EditOp<'_>) -> Result<(), ClientError> {
         let party = self.party_for(id);
         let first = !self.attributed.borrow().contains(id);
         {

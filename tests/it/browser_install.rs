@@ -244,3 +244,110 @@ fn the_app_has_a_manifest_and_worker_and_chromium_finds_it_installable() {
         assert_eq!(decoded, json!([size, size]), "{src}");
     }
 }
+
+/// The page groups whose code is a chunk of its own, as (page, something
+/// only that chunk draws).
+const PAGE_GROUPS: [(&str, &str); 4] = [
+    ("vetting", "new-criterion-name"),
+    ("agreement", "agreement-export"),
+    ("meetings", "new-meeting-title"),
+    ("boards", "no-boards"),
+];
+
+/// The `.wasm` URLs the page itself fetched (the worker's own fetches are
+/// not in the page's resource timing).
+fn page_wasm_fetches(device: &Device) -> Vec<String> {
+    let names = device.script(
+        "return performance.getEntriesByType('resource').map((e) => e.name)
+           .filter((n) => n.endsWith('.wasm'));",
+        &json!([]),
+    );
+    serde_json::from_value(names).unwrap()
+}
+
+#[test]
+fn page_groups_download_on_first_use_and_open_offline_after_the_first_visit() {
+    let Some(Setup {
+        dist,
+        chromium,
+        chromedriver,
+    }) = setup("page-group chunks offline")
+    else {
+        return;
+    };
+    let relay = Relay::start_with_web(&dist);
+    let driver = Driver::start(&chromedriver);
+    let alice = Device::open(&driver, &chromium, "alice");
+    let home = format!("{}/", relay.http_url());
+
+    // The home screen needs the main module only.
+    alice.goto(&home);
+    alice.element(&tid("new-partnership"));
+    let fetched = page_wasm_fetches(&alice);
+    assert_eq!(fetched.len(), 1, "{fetched:?}");
+    assert!(fetched[0].contains("/pkg/accord_app_bg."), "{fetched:?}");
+    let base = crate::device::solo_partnership(&relay, &alice);
+
+    // Once the worker controls the page, it has kept every chunk.
+    wait_for_worker(&alice);
+    let cached = alice.script(
+        "return caches.keys().then((keys) => caches.open(keys[0]))
+           .then((cache) => cache.keys()).then((requests) => requests.map((r) => r.url));",
+        &json!([]),
+    );
+    let cached: Vec<String> = serde_json::from_value(cached).unwrap();
+    let mut chunks = Vec::new();
+    for entry in std::fs::read_dir(dist.join("pkg")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".wasm") && !name.starts_with("accord_app_bg.") {
+            chunks.push(name);
+        }
+    }
+    assert!(chunks.len() >= 6, "a chunk per page group: {chunks:?}");
+    for chunk in &chunks {
+        assert!(
+            cached
+                .iter()
+                .any(|url| url.ends_with(&format!("/pkg/{chunk}"))),
+            "{chunk} is not precached: {cached:?}"
+        );
+    }
+
+    // Offline, in a fresh start of the app: every page group opens from
+    // the worker's cache, none says it is unavailable.
+    alice.set_offline(true);
+    alice.reload();
+    alice.element(&tid("sync-status"));
+    alice.goto(&base);
+    alice.wait_value(&tid("title-input"), "Untitled partnership");
+    for (slug, inside) in PAGE_GROUPS {
+        alice.goto(&format!("{base}/{slug}"));
+        alice.element(&tid(&format!("page-{slug}")));
+        alice.element(&tid(inside));
+        assert!(alice.all(&tid("chunk-unavailable")).is_empty(), "{slug}");
+    }
+    alice.goto(&format!("{home}#/link"));
+    alice.element(&tid("link-form"));
+    alice.set_offline(false);
+
+    // A browser whose chunks cannot be fetched (offline before it ever
+    // opened the page, so nothing cached) says so and retries on request.
+    let bob = Device::open(&driver, &chromium, "bob");
+    bob.cdp("Network.enable", &json!({}));
+    bob.cdp("Network.setBypassServiceWorker", &json!({ "bypass": true }));
+    let bob_base = crate::device::solo_partnership(&relay, &bob);
+    let patterns: Vec<String> = chunks.iter().map(|c| format!("*/pkg/{c}")).collect();
+    bob.cdp("Network.setBlockedURLs", &json!({ "urls": patterns }));
+    bob.goto(&format!("{bob_base}/vetting"));
+    bob.wait_text(
+        &tid("chunk-unavailable"),
+        "This page is not available offline yet.",
+    );
+    assert!(bob.all(&tid("new-criterion-name")).is_empty());
+    // The app keeps running: the header and navigation still work.
+    assert!(bob.all(&tid("sync-status")).len() == 1);
+    bob.cdp("Network.setBlockedURLs", &json!({ "urls": [] }));
+    bob.click(&tid("chunk-retry"));
+    bob.element(&tid("new-criterion-name"));
+    assert!(bob.all(&tid("chunk-unavailable")).is_empty());
+}

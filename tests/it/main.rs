@@ -6,6 +6,8 @@
 mod access;
 // Malformed input closes only the offending connection and damages nothing stored.
 mod bad_input;
+// Web client load times under throttling (ignored; run by `cargo xtask bench-web`).
+mod bench_web;
 // Browser end-to-end basics, one device at a time (the built web app in headless Chromium).
 mod browser;
 // Browser: the agreement, two organizations typing and signing off.

@@ -375,6 +375,22 @@ fn the_release_binary_serves_the_app_it_carries_with_no_dist_on_disk() {
     let mut files = Vec::new();
     list_files(&dist, "", &mut files);
     assert!(files.len() >= 9, "{files:?}");
+    // The page groups' chunks and their loader are in the binary too, each
+    // with a brotli copy.
+    let chunks: Vec<&String> = files
+        .iter()
+        .filter(|p| p.starts_with("/pkg/") && p.ends_with(".wasm"))
+        .filter(|p| !p.starts_with("/pkg/accord_app_bg."))
+        .collect();
+    assert!(chunks.len() >= 6, "a chunk per page group: {files:?}");
+    let loader = files
+        .iter()
+        .find(|p| p.starts_with("/pkg/__wasm_split.") && p.ends_with(".js"))
+        .expect("the chunk loader");
+    for path in chunks.into_iter().chain([loader]) {
+        let served = get(relay.addr, path, &[("Accept-Encoding", "br")]);
+        assert_eq!(served.header("content-encoding"), Some("br"), "{path}");
+    }
     for path in files
         .iter()
         .filter(|p| !p.ends_with(".br") && !p.ends_with(".gz"))

@@ -38,6 +38,7 @@ fn main() -> anyhow::Result<()> {
             println!("{} ({size} bytes, web app included)", relay.display());
             Ok(())
         }
+        "bench-web" => bench_web(&root),
         "web" => {
             web::ensure_web_tools()?;
             let dist = web::build_web(&root, true)?;
@@ -46,7 +47,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <run|test|lint|web|release> [args]\n\n  run      build and serve the app on http://127.0.0.1:8080\n  test     set up and run every test\n  lint     rustfmt and clippy checks\n  web      build the web app into dist/\n  release  build the one-file relay with the web app inside"
+                "usage: cargo xtask <run|test|lint|web|bench-web|release> [args]\n\n  run      build and serve the app on http://127.0.0.1:8080\n  test     set up and run every test\n  lint     rustfmt and clippy checks\n  web      build the web app into dist/\n  bench-web  web app sizes and Chromium load times (docs/benchmarks.md)\n  release  build the one-file relay with the web app inside"
             );
             if task.is_empty() {
                 Ok(())
@@ -265,6 +266,41 @@ fn ensure_interop_packages(root: &Path) -> anyhow::Result<()> {
         if js.join("package-lock.json").exists() && !js.join(marker).exists() {
             step(&js, "npm", &["ci", "--no-audit", "--no-fund"])?;
         }
+    }
+    Ok(())
+}
+
+/// The web client's benchmark: the release build's bytes per file (raw,
+/// gzip, brotli, and what a first visit downloads), then load times in
+/// Chromium, unthrottled and Fast-3G-like with a 4× slower CPU (the ignored
+/// test `bench_web_load`).
+fn bench_web(root: &Path) -> anyhow::Result<()> {
+    web::ensure_web_tools()?;
+    ensure_browser()?;
+    let dist = web::build_web_if_changed(root)?;
+    println!("{}", web::size_table(&dist)?);
+    step(
+        root,
+        &cargo(),
+        &["build", "-p", "accord-server", "--bin", "accord"],
+    )?;
+    let status = Command::new(cargo())
+        .args([
+            "test",
+            "-p",
+            "accord-tests",
+            "--test",
+            "it",
+            "bench_web_load",
+        ])
+        .args(["--", "--ignored", "--nocapture", "--test-threads=1"])
+        .current_dir(root)
+        .env("ACCORD_WEB_DIST", &dist)
+        .env("ACCORD_BIN", target_dir(root).join("debug").join("accord"))
+        .status()
+        .context("running the load benchmark")?;
+    if !status.success() {
+        bail!("the load benchmark failed");
     }
     Ok(())
 }

@@ -1,5 +1,7 @@
-//! Builds the browser app into `dist/`: `cargo build` for wasm32, `wasm-bindgen`,
-//! `wasm-opt` (release only, binaryen from npm), static files, content-hashed
+//! Builds the browser app into `dist/`: `cargo build` for wasm32,
+//! `wasm-split-cli` (cuts the page groups marked `#[wasm_split]` in the app
+//! into chunks loaded on first use), `wasm-bindgen`, `wasm-opt` on every
+//! module (release only, binaryen from npm), static files, content-hashed
 //! asset names (see [`fingerprint_assets`]) and `.gz`/`.br` precompressed
 //! copies for the relay to serve.
 
@@ -14,6 +16,10 @@ use sha2::{Digest as _, Sha256};
 
 /// The `wasm-bindgen` CLI version; must equal the `wasm-bindgen` crate pin in `app/Cargo.toml`.
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
+/// The `wasm_split_cli_support` version whose `wasm-split-cli` splits the
+/// module; it must read what the `wasm_split_helpers` that Leptos pins (see
+/// `Cargo.lock`) writes.
+pub const WASM_SPLIT_VERSION: &str = "0.2.4";
 /// The npm `binaryen` version whose `wasm-opt` we use (Debian's is too old).
 pub const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -27,10 +33,10 @@ const ICON_SIZES: &[u32] = &[192, 512];
 /// rewritten. Each is served with `Cache-Control: no-cache` and an ETag.
 const ENTRY_FILES: &[&str] = &["index.html", "sw.js", "manifest.webmanifest"];
 /// Files renamed to `<stem>.<hash>.<ext>` (served as immutable), by their
-/// path under `dist/`.
+/// path under `dist/`. The page-group chunks, the split loader and the
+/// module that imports it are named by [`fingerprint_split`].
 const HASHED_FILES: &[&str] = &[
     "style.css",
-    "pkg/accord_app.js",
     "pkg/accord_app_bg.wasm",
     "icon.svg",
     "icon-192.png",
@@ -39,6 +45,15 @@ const HASHED_FILES: &[&str] = &[
 /// Replaced in `sw.js` by a hash of the whole build, so a deploy always
 /// changes the worker's bytes and its cache name.
 const VERSION_PLACEHOLDER: &str = "__ACCORD_BUILD__";
+/// Replaced in `sw.js` (with its quotes) by the quoted paths of the split
+/// loader and every chunk, so the worker keeps them all for offline use.
+const CHUNKS_PLACEHOLDER: &str = "\"__ACCORD_CHUNKS__\"";
+/// The JavaScript module `wasm-split-cli` writes: it fetches and
+/// instantiates the chunks. The main module imports it and it imports the
+/// main module back.
+const SPLIT_LOADER: &str = "__wasm_split.js";
+/// The `wasm-bindgen` module's name (`<name>.js`, `<name>_bg.wasm`).
+const MODULE_NAME: &str = "accord_app";
 /// WebAssembly features rustc enables by default for wasm32; wasm-opt must accept them.
 const WASM_FEATURES: &[&str] = &[
     "--enable-bulk-memory",
@@ -50,7 +65,8 @@ const WASM_FEATURES: &[&str] = &[
 ];
 
 /// Installs what [`build_web`] needs, doing nothing that is already in place:
-/// the `wasm32-unknown-unknown` target and `wasm-bindgen-cli` at [`WASM_BINDGEN_VERSION`].
+/// the `wasm32-unknown-unknown` target, `wasm-bindgen-cli` at
+/// [`WASM_BINDGEN_VERSION`] and `wasm-split-cli` at [`WASM_SPLIT_VERSION`].
 pub fn ensure_web_tools() -> anyhow::Result<()> {
     ensure_wasm_target()?;
     let version = Command::new("wasm-bindgen").arg("--version").output();
@@ -63,6 +79,25 @@ pub fn ensure_web_tools() -> anyhow::Result<()> {
             "wasm-bindgen-cli",
             "--version",
             WASM_BINDGEN_VERSION,
+        ]))?;
+    }
+    let installed = Command::new(cargo())
+        .args(["install", "--list"])
+        .output()
+        .context("listing installed cargo tools")?;
+    let split_line = format!("wasm_split_cli_support v{WASM_SPLIT_VERSION}:");
+    if !String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == split_line)
+    {
+        run(Command::new(cargo()).args([
+            "install",
+            "--locked",
+            "wasm_split_cli_support",
+            "--features",
+            "build-binary",
+            "--version",
+            WASM_SPLIT_VERSION,
         ]))?;
     }
     Ok(())
@@ -142,18 +177,21 @@ pub fn build_web(workspace_root: &Path, release: bool) -> anyhow::Result<PathBuf
         "-p",
         "accord-app",
         "--lib",
+        "--features",
+        "split",
         "--target",
         WASM_TARGET,
     ]);
+    // wasm-split-cli follows the linker's relocations to decide which
+    // code each split point reaches.
+    let mut rustflags = String::from("-C link-arg=--emit-relocs");
     if release {
         build.args(["--profile", "wasm-release"]);
         // Leptos then erases the types of component views: one copy of the
         // rendering code instead of one per view type (a smaller module).
-        build.env(
-            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-            "--cfg erase_components",
-        );
+        rustflags.push_str(" --cfg erase_components");
     }
+    build.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", rustflags);
     run(&mut build)?;
 
     let profile_dir = if release { "wasm-release" } else { "debug" };
@@ -172,26 +210,61 @@ pub fn build_web(workspace_root: &Path, release: bool) -> anyhow::Result<PathBuf
     let pkg = dist.join("pkg");
     fs::create_dir_all(&pkg).with_context(|| format!("creating {}", pkg.display()))?;
 
+    // The main module goes on to wasm-bindgen; the chunks and the loader
+    // are already what the browser gets.
+    let split = dist.join("split");
+    let mut splitter = Command::new("wasm-split-cli");
+    splitter
+        .arg(&wasm)
+        .arg(&split)
+        .args(["--target", "web", "--out-name", MODULE_NAME]);
+    run(&mut splitter)
+        .context("wasm-split-cli failed (run `cargo xtask web` to install the matching CLI)")?;
+    let main_wasm = split.join(format!("{MODULE_NAME}.wasm"));
+    let mut chunks = Vec::new();
+    for entry in fs::read_dir(&split).with_context(|| format!("listing {}", split.display()))? {
+        let path = entry?.path();
+        if path == main_wasm {
+            continue;
+        }
+        let name = path.file_name().context("a split output without a name")?;
+        let to = pkg.join(name);
+        fs::rename(&path, &to).with_context(|| format!("moving {}", path.display()))?;
+        if to.extension().is_some_and(|e| e == "wasm") {
+            chunks.push(to);
+        }
+    }
+    if !pkg.join(SPLIT_LOADER).is_file() {
+        bail!("wasm-split-cli wrote no {SPLIT_LOADER}");
+    }
+
     let mut bindgen = Command::new("wasm-bindgen");
+    // The chunks import the main module's function table and linker
+    // symbols: keep the exports wasm-bindgen would otherwise drop.
     bindgen
-        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .args(["--target", "web", "--no-typescript", "--keep-lld-exports"])
+        .arg("--out-dir")
         .arg(&pkg)
-        .arg(&wasm);
+        .arg(&main_wasm);
     run(&mut bindgen)
         .context("wasm-bindgen failed (run `cargo xtask` setup to install the matching CLI)")?;
+    fs::remove_dir_all(&split).with_context(|| format!("removing {}", split.display()))?;
 
-    let bg = pkg.join("accord_app_bg.wasm");
+    let bg = pkg.join(format!("{MODULE_NAME}_bg.wasm"));
     if release {
         let wasm_opt = ensure_wasm_opt(workspace_root)?;
-        let optimized = pkg.join("accord_app_bg.opt.wasm");
-        let mut opt = Command::new(&wasm_opt);
-        opt.arg("-Oz")
-            .args(WASM_FEATURES)
-            .arg(&bg)
-            .arg("-o")
-            .arg(&optimized);
-        run(&mut opt)?;
-        fs::rename(&optimized, &bg).with_context(|| format!("replacing {}", bg.display()))?;
+        for module in std::iter::once(&bg).chain(&chunks) {
+            let optimized = module.with_extension("opt.wasm");
+            let mut opt = Command::new(&wasm_opt);
+            opt.arg("-Oz")
+                .args(WASM_FEATURES)
+                .arg(module)
+                .arg("-o")
+                .arg(&optimized);
+            run(&mut opt)?;
+            fs::rename(&optimized, module)
+                .with_context(|| format!("replacing {}", module.display()))?;
+        }
     }
 
     for name in STATIC_FILES {
@@ -200,7 +273,8 @@ pub fn build_web(workspace_root: &Path, release: bool) -> anyhow::Result<PathBuf
     }
 
     write_icons(&dist)?;
-    fingerprint_assets(&dist)?;
+    let split_renames = fingerprint_split(&dist)?;
+    fingerprint_assets(&dist, split_renames)?;
 
     let level = if release { Level::Best } else { Level::Fast };
     for dir in [&dist, &pkg] {
@@ -216,9 +290,10 @@ pub fn build_web(workspace_root: &Path, release: bool) -> anyhow::Result<PathBuf
     }
     let (raw, gz, br) = wasm_sizes(&dist)?;
     eprintln!(
-        "xtask: web app in {}; wasm {raw} bytes, gzip {gz}, brotli {br}",
+        "xtask: web app in {}; main wasm {raw} bytes, gzip {gz}, brotli {br}",
         dist.display()
     );
+    eprint!("{}", size_table(&dist)?);
     Ok(dist)
 }
 
@@ -240,8 +315,11 @@ fn write_icons(dist: &Path) -> anyhow::Result<()> {
 /// the relay may tell browsers to keep hashed files forever. `sw.js` also
 /// gets the build's version. Fails when a hashed file is referenced nowhere
 /// (a renamed reference would otherwise load a stale or missing file).
-pub fn fingerprint_assets(dist: &Path) -> anyhow::Result<()> {
-    let mut renames = Vec::new();
+/// `split` are the renames [`fingerprint_split`] made: the entry files'
+/// references to them are rewritten too, and the chunks replace
+/// [`CHUNKS_PLACEHOLDER`] in `sw.js`.
+pub fn fingerprint_assets(dist: &Path, split: SplitRenames) -> anyhow::Result<()> {
+    let mut renames = split.renamed;
     for name in HASHED_FILES {
         let from = dist.join(name);
         let bytes = fs::read(&from).with_context(|| format!("reading {}", from.display()))?;
@@ -258,9 +336,12 @@ pub fn fingerprint_assets(dist: &Path) -> anyhow::Result<()> {
         for (from, to) in &renames {
             text = text.replace(&format!("\"{from}\""), &format!("\"{to}\""));
         }
+        let chunks: Vec<String> = split.precached.iter().map(|p| format!("\"{p}\"")).collect();
+        text = text.replace(CHUNKS_PLACEHOLDER, &chunks.join(", "));
         entries.push((path, text));
     }
-    for (from, to) in &renames {
+    let precached = split.precached.iter().map(|p| (p, p));
+    for (from, to) in renames.iter().map(|(f, t)| (f, t)).chain(precached) {
         if !entries.iter().any(|(_, text)| text.contains(to.as_str())) {
             bail!("{from} is referenced (in double quotes) by none of {ENTRY_FILES:?}");
         }
@@ -277,6 +358,100 @@ pub fn fingerprint_assets(dist: &Path) -> anyhow::Result<()> {
         fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+/// What [`fingerprint_split`] renamed.
+#[derive(Debug, Default)]
+pub struct SplitRenames {
+    /// `(old path, new path)` of files the entry files refer to (the
+    /// main JavaScript module and the split loader).
+    pub renamed: Vec<(String, String)>,
+    /// Paths of the split loader and the chunks, for the service worker.
+    pub precached: Vec<String>,
+}
+
+/// Names the page-group chunks `<stem>.<hash>.wasm` (rewriting the split
+/// loader's references to them), then the split loader and the main
+/// JavaScript module, which import each other: both get one hash of their
+/// two contents, so neither name can stay while the other's content
+/// changes.
+pub fn fingerprint_split(dist: &Path) -> anyhow::Result<SplitRenames> {
+    let pkg = dist.join("pkg");
+    let loader_path = pkg.join(SPLIT_LOADER);
+    let module_file = format!("{MODULE_NAME}.js");
+    let module_path = pkg.join(&module_file);
+    let mut loader = fs::read_to_string(&loader_path)
+        .with_context(|| format!("reading {}", loader_path.display()))?;
+    let mut module = fs::read_to_string(&module_path)
+        .with_context(|| format!("reading {}", module_path.display()))?;
+    let bg = format!("{MODULE_NAME}_bg.wasm");
+    let mut precached = Vec::new();
+    let mut chunks: Vec<PathBuf> = fs::read_dir(&pkg)
+        .with_context(|| format!("listing {}", pkg.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    chunks.retain(|p| p.extension().is_some_and(|e| e == "wasm") && !p.ends_with(&bg));
+    chunks.sort();
+    for chunk in chunks {
+        let name = chunk
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("a chunk name that is not UTF-8")?
+            .to_owned();
+        let bytes = fs::read(&chunk).with_context(|| format!("reading {}", chunk.display()))?;
+        let hashed = hashed_name(&name, &bytes);
+        let reference = format!("\"./{name}\"");
+        if !loader.contains(&reference) {
+            bail!("{SPLIT_LOADER} does not load {name}");
+        }
+        loader = loader.replace(&reference, &format!("\"./{hashed}\""));
+        fs::rename(&chunk, pkg.join(&hashed))
+            .with_context(|| format!("renaming {}", chunk.display()))?;
+        precached.push(format!("/pkg/{hashed}"));
+    }
+    let pair_hash = {
+        let mut hasher = Sha256::new();
+        hasher.update(loader.as_bytes());
+        hasher.update(module.as_bytes());
+        hex_prefix(&hasher.finalize())
+    };
+    let hashed_loader = SPLIT_LOADER.replace(".js", &format!(".{pair_hash}.js"));
+    let hashed_module = format!("{MODULE_NAME}.{pair_hash}.js");
+    // Only the `import … from` statements: in the main module the loader's
+    // name is also the key the wasm imports it under, which stays.
+    let import_of = |name: &str| [format!("from \"./{name}\""), format!("from './{name}'")];
+    let rename_imports = |text: &str, from: &str, to: &str| -> anyhow::Result<String> {
+        let [double, single] = import_of(from);
+        if !text.contains(&double) && !text.contains(&single) {
+            bail!("no import of {from} to rename");
+        }
+        let [to_double, to_single] = import_of(to);
+        Ok(text
+            .replace(&double, &to_double)
+            .replace(&single, &to_single))
+    };
+    module = rename_imports(&module, SPLIT_LOADER, &hashed_loader)
+        .with_context(|| format!("in {module_file}"))?;
+    loader = rename_imports(&loader, &module_file, &hashed_module)
+        .with_context(|| format!("in {SPLIT_LOADER}"))?;
+    fs::write(pkg.join(&hashed_loader), loader)?;
+    fs::write(pkg.join(&hashed_module), module)?;
+    fs::remove_file(&loader_path)?;
+    fs::remove_file(&module_path)?;
+    precached.insert(0, format!("/pkg/{hashed_loader}"));
+    Ok(SplitRenames {
+        renamed: vec![
+            (
+                format!("/pkg/{module_file}"),
+                format!("/pkg/{hashed_module}"),
+            ),
+            (
+                format!("/pkg/{SPLIT_LOADER}"),
+                format!("/pkg/{hashed_loader}"),
+            ),
+        ],
+        precached,
+    })
 }
 
 /// `dir/stem.ext` → `dir/stem.<16 hex digits of SHA-256>.ext`.
@@ -318,6 +493,62 @@ pub fn wasm_sizes(dist: &Path) -> anyhow::Result<(u64, u64, u64)> {
         size(with_suffix(&base, ".gz"))?,
         size(with_suffix(&base, ".br"))?,
     ))
+}
+
+/// Raw, gzip and brotli bytes of every file in `dist/` and `dist/pkg`, and
+/// of a first visit: every file except the page-group chunks, the service
+/// worker and the icons (the worker fetches those after the app started).
+pub fn size_table(dist: &Path) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
+    let size = |p: &Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut rows = Vec::new();
+    for dir in [dist.to_path_buf(), dist.join("pkg")] {
+        for entry in fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+            let path = entry?.path();
+            let name = path
+                .strip_prefix(dist)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned();
+            if !path.is_file()
+                || name.ends_with(".gz")
+                || name.ends_with(".br")
+                || name.starts_with('.')
+            {
+                continue;
+            }
+            let first_visit = !(name == "sw.js"
+                || name.starts_with("icon")
+                || (name.ends_with(".wasm") && !name.starts_with("pkg/accord_app_bg.")));
+            rows.push((
+                name,
+                size(&path),
+                size(&with_suffix(&path, ".gz")),
+                size(&with_suffix(&path, ".br")),
+                first_visit,
+            ));
+        }
+    }
+    rows.sort();
+    let mut out =
+        String::from("| file | raw | gzip | brotli | first visit |\n|---|---:|---:|---:|---|\n");
+    let mut total = (0, 0, 0);
+    for (name, raw, gz, br, first) in &rows {
+        writeln!(
+            out,
+            "| {name} | {raw} | {gz} | {br} | {} |",
+            if *first { "yes" } else { "" }
+        )?;
+        if *first {
+            total = (total.0 + raw, total.1 + gz, total.2 + br);
+        }
+    }
+    writeln!(
+        out,
+        "| **first visit** | {} | {} | {} | |",
+        total.0, total.1, total.2
+    )?;
+    Ok(out)
 }
 
 #[derive(Clone, Copy)]
@@ -431,6 +662,13 @@ pub fn ensure_wasm_target() -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    /// `stem.<16 lowercase hex digits>.ext`.
+    fn is_hashed_name(name: &str) -> bool {
+        let mut parts = name.rsplit('.');
+        let (_, hash) = (parts.next(), parts.next().unwrap_or(""));
+        hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    }
+
     #[test]
     fn assets_get_hashed_names_and_entry_files_follow() {
         let dist = std::env::temp_dir().join(format!("xtask-fingerprint-{}", std::process::id()));
@@ -438,12 +676,12 @@ mod tests {
         fs::create_dir_all(dist.join("pkg")).unwrap();
         fs::write(
             dist.join("index.html"),
-            r#"<link href="/style.css"><script>import("/pkg/accord_app.js"); init("/pkg/accord_app_bg.wasm")</script>"#,
+            r#"<link href="/style.css"><link href="/pkg/__wasm_split.js"><script>import("/pkg/accord_app.js"); init("/pkg/accord_app_bg.wasm")</script>"#,
         )
         .unwrap();
         fs::write(
             dist.join("sw.js"),
-            r#"const VERSION = "__ACCORD_BUILD__"; const SHELL = ["/", "/style.css"];"#,
+            r#"const VERSION = "__ACCORD_BUILD__"; const SHELL = ["/", "/style.css", "__ACCORD_CHUNKS__"];"#,
         )
         .unwrap();
         fs::write(dist.join("style.css"), "body{}").unwrap();
@@ -453,10 +691,21 @@ mod tests {
         )
         .unwrap();
         write_icons(&dist).unwrap();
-        fs::write(dist.join("pkg/accord_app.js"), "js").unwrap();
+        fs::write(
+            dist.join("pkg/accord_app.js"),
+            r#"import * as split from "./__wasm_split.js"; const imports = { "./__wasm_split.js": split };"#,
+        )
+        .unwrap();
         fs::write(dist.join("pkg/accord_app_bg.wasm"), "wasm").unwrap();
+        fs::write(
+            dist.join("pkg/__wasm_split.js"),
+            r#"import { initSync } from "./accord_app.js"; fetch(new URL("./split_plan.wasm", import.meta.url));"#,
+        )
+        .unwrap();
+        fs::write(dist.join("pkg/split_plan.wasm"), "chunk").unwrap();
 
-        fingerprint_assets(&dist).unwrap();
+        let split = fingerprint_split(&dist).unwrap();
+        fingerprint_assets(&dist, split).unwrap();
 
         let css = hashed_name("style.css", b"body{}");
         assert!(dist.join(&css).is_file() && !dist.join("style.css").exists());
@@ -467,6 +716,43 @@ mod tests {
         let worker = fs::read_to_string(dist.join("sw.js")).unwrap();
         assert!(worker.contains(&format!("\"/{css}\"")), "{worker}");
         assert!(!worker.contains(VERSION_PLACEHOLDER), "{worker}");
+        // The chunk is hashed, the loader fetches it by that name, the two
+        // modules import each other by their new names, and the worker
+        // keeps the loader and the chunk.
+        let chunk = hashed_name("split_plan.wasm", b"chunk");
+        assert!(dist.join("pkg").join(&chunk).is_file());
+        let mut pkg: Vec<String> = fs::read_dir(dist.join("pkg"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        pkg.sort();
+        let module = pkg.iter().find(|n| n.starts_with("accord_app.")).unwrap();
+        let loader = pkg.iter().find(|n| n.starts_with("__wasm_split.")).unwrap();
+        assert!(is_hashed_name(module) && is_hashed_name(loader), "{pkg:?}");
+        let loader_text = fs::read_to_string(dist.join("pkg").join(loader)).unwrap();
+        assert!(
+            loader_text.contains(&format!("\"./{chunk}\"")),
+            "{loader_text}"
+        );
+        assert!(
+            loader_text.contains(&format!("\"./{module}\"")),
+            "{loader_text}"
+        );
+        let module_text = fs::read_to_string(dist.join("pkg").join(module)).unwrap();
+        assert!(
+            module_text.contains(&format!("from \"./{loader}\"")),
+            "{module_text}"
+        );
+        // The wasm imports the loader under its original name.
+        assert!(
+            module_text.contains(r#"{ "./__wasm_split.js": split }"#),
+            "{module_text}"
+        );
+        assert!(index.contains(&format!("\"/pkg/{module}\"")), "{index}");
+        assert!(index.contains(&format!("\"/pkg/{loader}\"")), "{index}");
+        assert!(worker.contains(&format!("\"/pkg/{chunk}\"")), "{worker}");
+        assert!(worker.contains(&format!("\"/pkg/{loader}\"")), "{worker}");
+        assert!(!worker.contains("__ACCORD_CHUNKS__"), "{worker}");
         let manifest = fs::read_to_string(dist.join("manifest.webmanifest")).unwrap();
         assert!(!manifest.contains("\"/icon-512.png\""), "{manifest}");
         fs::remove_dir_all(&dist).unwrap();

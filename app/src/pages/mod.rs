@@ -4,6 +4,7 @@
 
 pub(crate) mod agreement;
 pub mod boards;
+mod deferred;
 mod devices;
 mod home;
 mod join;
@@ -18,8 +19,6 @@ use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 pub use self::home::HomePage;
-pub use self::join::JoinPage;
-pub use self::partnership::PartnershipPage;
 use crate::components::{ErrorBanner, SyncStatusBadge, ToastBar, UpdateNotice};
 use crate::store::Store;
 use crate::sync_client;
@@ -52,12 +51,14 @@ pub fn App() -> impl IntoView {
                 Route::Home => view! { <HomePage/> }.into_any(),
                 Route::Partnership(id) => view! {
                     <shell::PartnershipShell id=id current=None>
-                        <PartnershipPage id=id/>
+                        <deferred::Deferred load=deferred::overview_page(id)/>
                     </shell::PartnershipShell>
                 }
                 .into_any(),
-                Route::Join(id) => view! { <JoinPage id=id/> }.into_any(),
-                Route::Link => view! { <devices::LinkPage/> }.into_any(),
+                Route::Join(id) => {
+                    view! { <deferred::Deferred load=deferred::join_page(id)/> }.into_any()
+                }
+                Route::Link => view! { <deferred::Deferred load=deferred::link_page()/> }.into_any(),
                 Route::Plan(id, page) => view! {
                     <shell::PartnershipShell id=id current=Some(page)>
                         <view::PlanView id=id page=page/>

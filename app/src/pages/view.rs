@@ -5,8 +5,8 @@
 use accord_shared::ids::DocumentId;
 use leptos::prelude::*;
 
+use super::deferred;
 use super::routes::PlanPage;
-use super::{agreement, boards, operate, plan};
 use crate::components::view_only::{ViewOnlyNote, viewer};
 use crate::edit;
 use crate::store::{Here, Store};
@@ -40,21 +40,7 @@ pub fn PlanView(
             <ViewOnlyNote id=id/>
             <fieldset class="edit-area" disabled=viewer(store, id)>
             <article class="plan" data-testid=format!("page-{}", page.slug())>
-                {match page {
-                    PlanPage::Vetting => view! { <plan::vetting::VettingPage id=id/> }.into_any(),
-                    PlanPage::Objectives => view! { <plan::objectives::ObjectivesPage id=id/> }.into_any(),
-                    PlanPage::Roles => view! { <plan::roles::RolesPage id=id/> }.into_any(),
-                    PlanPage::Communication => view! { <plan::comm_plan::CommPlanPage id=id/> }.into_any(),
-                    PlanPage::Milestones => view! { <plan::milestones::MilestonesPage id=id/> }.into_any(),
-                    PlanPage::Agreement => view! { <agreement::AgreementPage id=id/> }.into_any(),
-                    PlanPage::Meetings => view! { <operate::meetings::MeetingsPage id=id/> }.into_any(),
-                    PlanPage::Governance => view! { <operate::governance::GovernancePage id=id/> }.into_any(),
-                    PlanPage::Conflicts => view! { <operate::conflicts::ConflictsPage id=id/> }.into_any(),
-                    PlanPage::Health => view! { <operate::health::HealthPage id=id/> }.into_any(),
-                    PlanPage::Risks => view! { <operate::risks::RisksPage id=id/> }.into_any(),
-                    PlanPage::Reviews => view! { <operate::reviews::ReviewsPage id=id/> }.into_any(),
-                    PlanPage::Boards => view! { <boards::BoardsPage id=id/> }.into_any(),
-                }}
+                <deferred::Deferred load=deferred::plan_page(id, page)/>
             </article>
             </fieldset>
         </Show>

@@ -1,0 +1,217 @@
+//! Page groups whose code the browser downloads on first use. Each
+//! `#[wasm_split]` function below is a split point: `xtask web` cuts the
+//! code only it reaches into its own wasm chunk (overview, plan, agreement,
+//! operate, workshops, joining and linking), so a first visit downloads the
+//! home screen's code only. [`Deferred`] shows a group once
+//! its chunk is in, and a clear "not available offline yet" with a retry when
+//! it cannot be fetched (offline before the page was ever opened), never a
+//! panic. Without the `split` feature (native builds, the wasm unit tests,
+//! clippy) the functions are plain calls and the app one module.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use accord_shared::ids::DocumentId;
+use futures_util::FutureExt as _;
+use leptos::prelude::*;
+#[cfg(feature = "split")]
+use leptos::wasm_split::wasm_split;
+
+use super::routes::PlanPage;
+use super::{agreement, boards, devices, join, operate, partnership, plan};
+
+/// A page group's code could not be downloaded (offline, relay gone, or a
+/// broken chunk): the page says so and offers a retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("this part of Accord has not been downloaded to this device yet")]
+pub struct ChunkUnavailable;
+
+impl From<leptos::wasm_split::SplitLoaderError> for ChunkUnavailable {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        Self
+    }
+}
+
+/// A call of a split-point function as a future: with the `split` feature
+/// the function is `async` (it loads its chunk first); without it, a plain
+/// call.
+macro_rules! deferred_call {
+    ($call:expr) => {{
+        #[cfg(feature = "split")]
+        let future = $call;
+        #[cfg(not(feature = "split"))]
+        let future = std::future::ready($call);
+        Box::pin(future)
+    }};
+}
+
+/// What a deferred page view resolves to.
+pub type ChunkResult = Result<AnyView, ChunkUnavailable>;
+
+/// Starts loading (once: later calls reuse the loaded chunk) a page
+/// group's view.
+pub type LoadView = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ChunkResult>>>>;
+
+/// The chunk with a partnership's overview (stage, purpose, invites,
+/// attention, report).
+#[cfg_attr(feature = "split", wasm_split(overview_page, wasm_split_path = ::leptos::wasm_split, fallible))]
+fn overview_group(id: DocumentId) -> ChunkResult {
+    Ok(view! { <partnership::PartnershipPage id=id/> }.into_any())
+}
+
+/// The chunk with the plan pages: vetting, objectives, roles,
+/// communication and milestones.
+#[cfg_attr(feature = "split", wasm_split(plan_pages, wasm_split_path = ::leptos::wasm_split, fallible))]
+fn plan_group(id: DocumentId, page: PlanPage) -> ChunkResult {
+    Ok(match page {
+        PlanPage::Vetting => view! { <plan::vetting::VettingPage id=id/> }.into_any(),
+        PlanPage::Objectives => view! { <plan::objectives::ObjectivesPage id=id/> }.into_any(),
+        PlanPage::Roles => view! { <plan::roles::RolesPage id=id/> }.into_any(),
+        PlanPage::Communication => view! { <plan::comm_plan::CommPlanPage id=id/> }.into_any(),
+        _ => view! { <plan::milestones::MilestonesPage id=id/> }.into_any(),
+    })
+}
+
+/// The chunk with the agreement page.
+#[cfg_attr(feature = "split", wasm_split(agreement_page, wasm_split_path = ::leptos::wasm_split, fallible))]
+fn agreement_group(id: DocumentId) -> ChunkResult {
+    Ok(view! { <agreement::AgreementPage id=id/> }.into_any())
+}
+
+/// The chunk with the operate pages: meetings, governance, conflicts,
+/// health check, risks and reviews.
+#[cfg_attr(feature = "split", wasm_split(operate_pages, wasm_split_path = ::leptos::wasm_split, fallible))]
+fn operate_group(id: DocumentId, page: PlanPage) -> ChunkResult {
+    Ok(match page {
+        PlanPage::Meetings => view! { <operate::meetings::MeetingsPage id=id/> }.into_any(),
+        PlanPage::Governance => view! { <operate::governance::GovernancePage id=id/> }.into_any(),
+        PlanPage::Conflicts => view! { <operate::conflicts::ConflictsPage id=id/> }.into_any(),
+        PlanPage::Health => view! { <operate::health::HealthPage id=id/> }.into_any(),
+        PlanPage::Risks => view! { <operate::risks::RisksPage id=id/> }.into_any(),
+        _ => view! { <operate::reviews::ReviewsPage id=id/> }.into_any(),
+    })
+}
+
+/// The chunk with the live workshop boards.
+#[cfg_attr(feature = "split", wasm_split(workshop_pages, wasm_split_path = ::leptos::wasm_split, fallible))]
+fn boards_group(id: DocumentId) -> ChunkResult {
+    Ok(view! { <boards::BoardsPage id=id/> }.into_any())
+}
+
+/// The chunk with joining from an invite and linking a device.
+#[cfg_attr(feature = "split", wasm_split(join_pages, wasm_split_path = ::leptos::wasm_split, fallible))]
+fn join_group(invite: Option<DocumentId>) -> ChunkResult {
+    Ok(match invite {
+        Some(id) => view! { <join::JoinPage id=id/> }.into_any(),
+        None => view! { <devices::LinkPage/> }.into_any(),
+    })
+}
+
+/// The loader of a partnership's overview.
+pub fn overview_page(id: DocumentId) -> LoadView {
+    Rc::new(move || deferred_call!(overview_group(id)))
+}
+
+/// The loader of a plan page's view, from the chunk of its group.
+pub fn plan_page(id: DocumentId, page: PlanPage) -> LoadView {
+    Rc::new(move || match page {
+        PlanPage::Vetting
+        | PlanPage::Objectives
+        | PlanPage::Roles
+        | PlanPage::Communication
+        | PlanPage::Milestones => deferred_call!(plan_group(id, page)),
+        PlanPage::Agreement => deferred_call!(agreement_group(id)),
+        PlanPage::Meetings
+        | PlanPage::Governance
+        | PlanPage::Conflicts
+        | PlanPage::Health
+        | PlanPage::Risks
+        | PlanPage::Reviews => deferred_call!(operate_group(id, page)),
+        PlanPage::Boards => deferred_call!(boards_group(id)),
+    })
+}
+
+/// The loader of the join page for an invite to `id`.
+pub fn join_page(id: DocumentId) -> LoadView {
+    Rc::new(move || deferred_call!(join_group(Some(id))))
+}
+
+/// The loader of the page that links this browser to an account.
+pub fn link_page() -> LoadView {
+    Rc::new(|| deferred_call!(join_group(None)))
+}
+
+/// Where a [`Deferred`] view is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    Loading,
+    Ready,
+    Unavailable,
+}
+
+/// A page view from a chunk: "Loading…" while it downloads (nothing when
+/// it is already in), the page once it is, and an offline notice with a
+/// retry when the download fails.
+#[component]
+pub fn Deferred(
+    /// Starts loading the page's view.
+    load: LoadView,
+) -> impl IntoView {
+    let state = RwSignal::new(Chunk::Loading);
+    let loaded = StoredValue::new_local(None::<AnyView>);
+    let load = StoredValue::new_local(load);
+    let settle = move |result: ChunkResult| match result {
+        Ok(view) => {
+            loaded.set_value(Some(view));
+            state.set(Chunk::Ready);
+        }
+        Err(ChunkUnavailable) => state.set(Chunk::Unavailable),
+    };
+    // The page's view belongs to this component (its context and cleanup)
+    // also when a retry starts from a click handler.
+    let owner = Owner::current().map(|owner| owner.downgrade());
+    let attempt = move || {
+        let run = move || {
+            state.set(Chunk::Loading);
+            let mut pending = untrack(|| load.with_value(|load| load()));
+            // A chunk already in finishes at once: render it without a
+            // "Loading…" frame.
+            match (&mut pending).now_or_never() {
+                Some(result) => settle(result),
+                None => leptos::task::spawn_local_scoped_with_cancellation(async move {
+                    settle(pending.await);
+                }),
+            }
+        };
+        match owner.as_ref().and_then(|owner| owner.upgrade()) {
+            Some(owner) => owner.with(run),
+            None => run(),
+        }
+    };
+    attempt();
+    move || match state.get() {
+        Chunk::Loading => {
+            view! { <p class="muted" data-testid="chunk-loading">"Loading…"</p> }.into_any()
+        }
+        Chunk::Ready => loaded
+            .try_update_value(Option::take)
+            .flatten()
+            .unwrap_or_else(|| ().into_any()),
+        Chunk::Unavailable => {
+            let attempt = attempt.clone();
+            view! {
+            <div class="notice" role="alert" data-testid="chunk-unavailable">
+                <p>
+                    <strong>"This page is not available offline yet."</strong>
+                    " It has not been downloaded to this device. Connect to the network and try again; once opened, it works offline too."
+                </p>
+                <button type="button" data-testid="chunk-retry" on:click=move |_| attempt()>
+                    "Retry"
+                </button>
+            </div>
+            }
+            .into_any()
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The web client's load benchmark (`cargo xtask bench-web`, or this
+//! ignored test with `--ignored --nocapture`): Chromium loads the built app
+//! from a local relay, unthrottled and on a Fast-3G-like link (150 ms
+//! round trip, 1.6 Mbit/s down, 750 kbit/s up) with the CPU slowed 4×, and
+//! reports first paint, the time until a screen is usable and the bytes
+//! the page fetched over the network. It asserts nothing about the times:
+//! it prints a Markdown table for `docs/benchmarks.md`.
+//!
+//! - *cold*: no HTTP cache, no service worker, no Cache Storage (a first
+//!   visit; the partnership is already in IndexedDB for the deep link);
+//! - *warm*: the next start, with the worker installed;
+//! - *home*: until the home screen's "New partnership" button exists;
+//! - *deep link*: `#/p/<id>/meetings` until its form exists (its code is a
+//!   chunk of its own).
+
+use serde_json::{Value, json};
+
+use crate::device::{Device, tid};
+use crate::helpers::Relay;
+use crate::webdriver::{Driver, Setup, setup};
+
+/// Loads per scenario; the table shows the median.
+const RUNS: usize = 3;
+
+/// What the page records, from the start of each document: when each
+/// awaited element first appeared (ms since navigation start).
+const OBSERVER: &str = r#"
+window.__accordSeen = {};
+const __accordWatch = ["[data-testid='new-partnership']", "[data-testid='new-meeting-title']"];
+new MutationObserver(() => {
+  for (const css of __accordWatch) {
+    if (!(css in window.__accordSeen) && document.querySelector(css)) {
+      window.__accordSeen[css] = performance.now();
+    }
+  }
+}).observe(document, { childList: true, subtree: true });
+"#;
+
+/// One load's figures.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    first_paint_ms: f64,
+    usable_ms: f64,
+    transferred: u64,
+}
+
+/// A network and CPU profile.
+struct Throttle {
+    name: &'static str,
+    latency_ms: u64,
+    down_bytes_per_s: i64,
+    up_bytes_per_s: i64,
+    cpu_rate: u64,
+}
+
+const THROTTLES: [Throttle; 2] = [
+    Throttle {
+        name: "unthrottled",
+        latency_ms: 0,
+        down_bytes_per_s: -1,
+        up_bytes_per_s: -1,
+        cpu_rate: 1,
+    },
+    Throttle {
+        name: "Fast 3G + 4× CPU",
+        latency_ms: 150,
+        down_bytes_per_s: 1_600_000 / 8,
+        up_bytes_per_s: 750_000 / 8,
+        cpu_rate: 4,
+    },
+];
+
+fn throttle(device: &Device, throttle: &Throttle) {
+    device.cdp("Network.enable", &json!({}));
+    device.cdp(
+        "Network.emulateNetworkConditions",
+        &json!({ "offline": false, "latency": throttle.latency_ms,
+                 "downloadThroughput": throttle.down_bytes_per_s,
+                 "uploadThroughput": throttle.up_bytes_per_s }),
+    );
+    device.cdp(
+        "Emulation.setCPUThrottlingRate",
+        &json!({ "rate": throttle.cpu_rate }),
+    );
+}
+
+/// Forgets the app's code: HTTP cache, service worker, Cache Storage.
+fn forget_code(device: &Device, origin: &str) {
+    device.script(
+        "return Promise.all([
+           navigator.serviceWorker.getRegistrations()
+             .then((all) => Promise.all(all.map((r) => r.unregister()))),
+           caches.keys().then((keys) => Promise.all(keys.map((k) => caches.delete(k)))),
+         ]).then(() => true);",
+        &json!([]),
+    );
+    device.cdp("Network.clearBrowserCache", &json!({}));
+    device.cdp(
+        "Storage.clearDataForOrigin",
+        &json!({ "origin": origin, "storageTypes": "service_workers,cache_storage" }),
+    );
+}
+
+/// Opens `url` as a new document and waits for `css`.
+fn load(device: &Device, url: &str, css: &str) -> Load {
+    device.goto(url);
+    device.element(css);
+    let figures = device.script(
+        "const paint = performance.getEntriesByName('first-contentful-paint')[0];
+         const nav = performance.getEntriesByType('navigation')[0];
+         const bytes = performance.getEntriesByType('resource')
+           .reduce((sum, e) => sum + e.transferSize, nav ? nav.transferSize : 0);
+         return { paint: paint ? paint.startTime : null, usable: window.__accordSeen[arguments[0]],
+                  bytes };",
+        &json!([css]),
+    );
+    let number = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    Load {
+        first_paint_ms: number(&figures["paint"]),
+        usable_ms: number(&figures["usable"]),
+        transferred: figures["bytes"].as_u64().unwrap_or(0),
+    }
+}
+
+fn wait_for_worker(device: &Device) {
+    device.wait("a service worker to control the page", |d| {
+        d.script("return !!navigator.serviceWorker.controller;", &json!([])) == true
+    });
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+#[test]
+#[ignore = "a benchmark: run with `cargo xtask bench-web`"]
+fn bench_web_load() {
+    let Some(Setup {
+        dist,
+        chromium,
+        chromedriver,
+    }) = setup("web load benchmark")
+    else {
+        return;
+    };
+    let relay = Relay::start_with_web(&dist);
+    let driver = Driver::start(&chromedriver);
+    let device = Device::open(&driver, &chromium, "bench");
+    let origin = relay.http_url();
+    let base = crate::device::solo_partnership(&relay, &device);
+    let id = base.rsplit('/').next().unwrap().to_owned();
+    device.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        &json!({ "source": OBSERVER }),
+    );
+
+    let mut rows = Vec::new();
+    let mut run = 0;
+    for profile in &THROTTLES {
+        throttle(&device, profile);
+        for (page, fragment, css) in [
+            ("home", "#/".to_owned(), tid("new-partnership")),
+            (
+                "deep link",
+                format!("#/p/{id}/meetings"),
+                tid("new-meeting-title"),
+            ),
+        ] {
+            for cold in [true, false] {
+                let mut loads = Vec::new();
+                for _ in 0..RUNS {
+                    run += 1;
+                    if cold {
+                        forget_code(&device, &origin);
+                    } else {
+                        wait_for_worker(&device);
+                    }
+                    // A query makes each load a new document.
+                    let url = format!("{origin}/?run={run}{fragment}");
+                    loads.push(load(&device, &url, &css));
+                }
+                rows.push(format!(
+                    "| {} | {} {page} | {:.0} | {:.0} | {} |",
+                    profile.name,
+                    if cold { "cold" } else { "warm" },
+                    median(loads.iter().map(|l| l.first_paint_ms).collect()),
+                    median(loads.iter().map(|l| l.usable_ms).collect()),
+                    loads[RUNS / 2].transferred,
+                ));
+                // The next warm load needs the worker this load installs.
+                if cold {
+                    wait_for_worker(&device);
+                }
+            }
+        }
+    }
+    println!("| profile | load | first paint (ms) | usable (ms) | bytes fetched |");
+    println!("|---|---|---:|---:|---:|");
+    for row in rows {
+        println!("{row}");
+    }
+}
