@@ -80,7 +80,6 @@ impl Outgoing {
     }
 
     /// The next item if one is queued now.
-    #[cfg(test)]
     pub(crate) fn try_recv(&mut self) -> Option<(Outbound, Charge)> {
         self.0.try_recv().ok().map(|queued| *queued)
     }
