@@ -53,10 +53,16 @@ pub(crate) enum OutboxError {
     Closed,
 }
 
+/// One queued item, boxed so that the channel's slots are one pointer wide:
+/// tokio allocates a connection's first block of 32 slots when the channel is
+/// made, and at 144 bytes a slot that block alone was 4.6 KB of every idle
+/// connection (`accord-load compare --cost-only`, docs/benchmarks.md).
+type Queued = Box<(Outbound, Charge)>;
+
 /// The sending side of one connection's queue.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbox {
-    sender: mpsc::UnboundedSender<(Outbound, Charge)>,
+    sender: mpsc::UnboundedSender<Queued>,
     queued: Arc<AtomicU64>,
     limit: u64,
     total_limit: u64,
@@ -64,7 +70,20 @@ pub(crate) struct Outbox {
 }
 
 /// The receiving side, owned by the connection's send task.
-pub(crate) type Outgoing = mpsc::UnboundedReceiver<(Outbound, Charge)>;
+#[derive(Debug)]
+pub(crate) struct Outgoing(mpsc::UnboundedReceiver<Queued>);
+
+impl Outgoing {
+    /// The next item with its charge; `None` once every [`Outbox`] is gone.
+    pub(crate) async fn recv(&mut self) -> Option<(Outbound, Charge)> {
+        self.0.recv().await.map(|queued| *queued)
+    }
+
+    /// The next item if one is queued now.
+    pub(crate) fn try_recv(&mut self) -> Option<(Outbound, Charge)> {
+        self.0.try_recv().ok().map(|queued| *queued)
+    }
+}
 
 /// Estimated memory an item holds until it is written: the message, and its
 /// encoded copy while the send task writes it.
@@ -91,7 +110,7 @@ impl Outbox {
                 total_limit,
                 metrics,
             },
-            receiver,
+            Outgoing(receiver),
         )
     }
 
@@ -119,7 +138,7 @@ impl Outbox {
             metrics: self.metrics.clone(),
         };
         self.sender
-            .send((outbound, charge))
+            .send(Box::new((outbound, charge)))
             .map_err(|_| OutboxError::Closed)
     }
 

@@ -28,9 +28,11 @@ use crate::{AppState, now_ms};
 
 /// Per-connection read buffer; larger frames are read in several steps.
 /// tungstenite zero-fills it on the first read, so every connection, idle or
-/// not, holds all of it: 4 KiB (one page) instead of 8 KiB took 4 KB off each
-/// idle connection (`accord-load compare --cost-only`, docs/benchmarks.md).
-const CONNECTION_BUFFER_BYTES: usize = 4 * 1024;
+/// not, holds all of it: 4 KiB instead of 8 KiB took 4 KB off each idle
+/// connection, 2 KiB another 2 KB (`accord-load compare --cost-only`,
+/// docs/benchmarks.md). A typed change's sync message is a few hundred bytes;
+/// a large upload takes one read per 2 KiB, which next to applying it is noise.
+const CONNECTION_BUFFER_BYTES: usize = 2 * 1024;
 
 /// Query string of `/sync` (browsers cannot set headers on WebSockets): a
 /// single-use `ticket` from `POST /api/sync-ticket` (what the web app uses,
@@ -83,7 +85,7 @@ pub(crate) async fn upgrade(
     ws.max_message_size(max)
         .max_frame_size(max)
         .read_buffer_size(CONNECTION_BUFFER_BYTES)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BATCH_BYTES)
         .on_upgrade(move |socket| async move {
             // The socket keeps its place under the connection cap until it closes.
             let _slot = slot;
@@ -464,38 +466,59 @@ fn sender_of(message: &Message) -> Option<&PeerId> {
     }
 }
 
+/// Most frames written together before one flush.
+const FRAMES_PER_WRITE: usize = 64;
+
+/// Bytes of frames gathered before they go to the socket even mid-batch.
+const WRITE_BATCH_BYTES: usize = 8 * 1024;
+
 async fn send_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, WsMessage>,
     mut outgoing: Outgoing,
     metrics: Arc<Metrics>,
 ) {
-    // Each item's charge is held until its bytes are written, then dropped.
-    while let Some((outbound, _charge)) = outgoing.recv().await {
-        match outbound {
-            Outbound::Frame(message) => {
-                let bytes = protocol::encode(&message);
-                drop(message);
-                Metrics::inc(&metrics.messages_out);
-                metrics
-                    .bytes_out
-                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                if sink.send(WsMessage::Binary(bytes.into())).await.is_err() {
+    // Each item's charge is held until its bytes are flushed to the socket,
+    // then dropped, so the byte budgets also cover frames gathered in a batch.
+    let mut charges = Vec::new();
+    while let Some(first) = outgoing.recv().await {
+        // Whatever else is already queued goes out with it: one write instead
+        // of one per frame when a peer has several messages waiting.
+        let mut item = Some(first);
+        while let Some((outbound, charge)) = item.take() {
+            match outbound {
+                Outbound::Frame(message) => {
+                    let bytes = protocol::encode(&message);
+                    drop(message);
+                    Metrics::inc(&metrics.messages_out);
+                    metrics
+                        .bytes_out
+                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    if sink.feed(WsMessage::Binary(bytes.into())).await.is_err() {
+                        return;
+                    }
+                    charges.push(charge);
+                }
+                Outbound::End(reason) => {
+                    let _ = sink.send(close_frame(&reason)).await;
+                    return;
+                }
+                Outbound::Close(reason) => {
+                    let error = protocol::encode(&Message::Error {
+                        message: truncate_utf8(&reason, protocol::limits::ERROR_TEXT).to_owned(),
+                    });
+                    let _ = sink.feed(WsMessage::Binary(error.into())).await;
+                    let _ = sink.send(close_frame(&reason)).await;
                     return;
                 }
             }
-            Outbound::End(reason) => {
-                let _ = sink.send(close_frame(&reason)).await;
-                return;
-            }
-            Outbound::Close(reason) => {
-                let error = protocol::encode(&Message::Error {
-                    message: truncate_utf8(&reason, protocol::limits::ERROR_TEXT).to_owned(),
-                });
-                let _ = sink.send(WsMessage::Binary(error.into())).await;
-                let _ = sink.send(close_frame(&reason)).await;
-                return;
+            if charges.len() < FRAMES_PER_WRITE {
+                item = outgoing.try_recv();
             }
         }
+        if sink.flush().await.is_err() {
+            return;
+        }
+        charges.clear();
     }
     let _ = sink.send(WsMessage::Close(None)).await;
 }

@@ -180,23 +180,26 @@ impl DocumentStore for SqliteStore {
             let id = document.to_string();
             match write {
                 Write::Append(bytes) => {
-                    tx.execute(
+                    // Cached statements: parsing SQL on every commit was a
+                    // visible share of the commit thread under light load.
+                    tx.prepare_cached(
                         "INSERT INTO chunks (document, seq, bytes)
                          VALUES (?1, COALESCE((SELECT MAX(seq) FROM chunks WHERE document = ?1), 0) + 1, ?2)",
-                        params![id, bytes],
-                    )?;
+                    )?
+                    .execute(params![id, bytes])?;
                 }
                 Write::Replace(bytes) => {
-                    let next: i64 = tx.query_row(
-                        "SELECT COALESCE(MAX(seq), 0) + 1 FROM chunks WHERE document = ?1",
-                        params![id],
-                        |row| row.get(0),
-                    )?;
-                    tx.execute("DELETE FROM chunks WHERE document = ?1", params![id])?;
-                    tx.execute(
+                    let next: i64 = tx
+                        .prepare_cached(
+                            "SELECT COALESCE(MAX(seq), 0) + 1 FROM chunks WHERE document = ?1",
+                        )?
+                        .query_row(params![id], |row| row.get(0))?;
+                    tx.prepare_cached("DELETE FROM chunks WHERE document = ?1")?
+                        .execute(params![id])?;
+                    tx.prepare_cached(
                         "INSERT INTO chunks (document, seq, bytes) VALUES (?1, ?2, ?3)",
-                        params![id, next, bytes],
-                    )?;
+                    )?
+                    .execute(params![id, next, bytes])?;
                 }
             }
         }

@@ -45,6 +45,12 @@ pub struct EngineConfig {
     pub idle_unload_ms: Millis,
     /// Write a full snapshot instead of an incremental chunk after this many chunks.
     pub snapshot_every: usize,
+    /// Write a full snapshot instead of an increment larger than this many
+    /// bytes. An increment is stored as one chunk per change, several times
+    /// the size of the compressed document: a first upload of a 100,000-change
+    /// history took 14 MB on disk and 8 s to load back, against 0.3 MB as a
+    /// snapshot (`accord-load compare --long-life 100000`).
+    pub snapshot_over_bytes: usize,
 }
 
 impl EngineConfig {
@@ -55,6 +61,7 @@ impl EngineConfig {
             persist: true,
             idle_unload_ms: 30_000,
             snapshot_every: 64,
+            snapshot_over_bytes: 64 * 1024,
         }
     }
 
@@ -65,6 +72,7 @@ impl EngineConfig {
             persist,
             idle_unload_ms: Millis::MAX,
             snapshot_every: 64,
+            snapshot_over_bytes: 64 * 1024,
         }
     }
 }
@@ -450,12 +458,18 @@ impl Engine {
         let seq = self.next_seq;
         self.next_seq += 1;
         let heads = entry.doc.get_heads();
-        let write = if entry.chunks_since_snapshot + 1 >= self.config.snapshot_every {
-            entry.chunks_since_snapshot = 0;
-            Write::Replace(entry.doc.save())
-        } else {
-            entry.chunks_since_snapshot += 1;
-            Write::Append(entry.doc.save_after(&entry.persisted_heads))
+        let increment = (entry.chunks_since_snapshot + 1 < self.config.snapshot_every)
+            .then(|| entry.doc.save_after(&entry.persisted_heads))
+            .filter(|bytes| bytes.len() <= self.config.snapshot_over_bytes);
+        let write = match increment {
+            Some(bytes) => {
+                entry.chunks_since_snapshot += 1;
+                Write::Append(bytes)
+            }
+            None => {
+                entry.chunks_since_snapshot = 0;
+                Write::Replace(entry.doc.save())
+            }
         };
         entry.persisted_heads = heads;
         if self.config.role == Role::Relay {

@@ -25,6 +25,8 @@ struct Net {
     hold_commits: bool,
     access: HashMap<String, Access>,
     disconnected: Vec<(PeerId, String)>,
+    /// Every committed write in order: whether it replaced, and its size.
+    writes: Vec<(bool, usize)>,
     now: Millis,
 }
 
@@ -47,6 +49,7 @@ impl Net {
             hold_commits: false,
             access: HashMap::new(),
             disconnected: Vec::new(),
+            writes: Vec::new(),
             now: 1_000,
         }
     }
@@ -126,8 +129,14 @@ impl Net {
         for (document, seq, write) in std::mem::take(&mut self.pending_commits) {
             let stored = self.storage.entry(document).or_default();
             match write {
-                Write::Append(bytes) => stored.extend_from_slice(&bytes),
-                Write::Replace(bytes) => *stored = bytes,
+                Write::Append(bytes) => {
+                    self.writes.push((false, bytes.len()));
+                    stored.extend_from_slice(&bytes);
+                }
+                Write::Replace(bytes) => {
+                    self.writes.push((true, bytes.len()));
+                    *stored = bytes;
+                }
             }
             let fx = self
                 .relay
@@ -502,6 +511,53 @@ fn ephemeral_messages_fan_out_to_other_peers_of_the_document() {
         .collect();
     targets.sort();
     assert_eq!(targets, ["b", "c"]);
+}
+
+#[test]
+fn a_large_upload_is_stored_as_a_snapshot_and_small_edits_as_increments() {
+    let mut net = Net::new();
+    net.add_client("a");
+    let id = doc_id(9);
+    let mut doc = AutoCommit::new();
+    for i in 0..3_000_i64 {
+        doc.put(ROOT, "n", i).unwrap();
+        doc.commit();
+    }
+    let increment = doc.document().save_after(&[]).len();
+    let fx = net.clients.get_mut("a").unwrap().handle(
+        net.now,
+        Event::Open {
+            document: id,
+            doc: Some(Box::new(doc.document().clone())),
+        },
+    );
+    net.client_effects("a", fx);
+    net.run();
+    assert!(
+        increment > EngineConfig::relay().snapshot_over_bytes,
+        "{increment}"
+    );
+    let (replaced, size) = net.writes[0];
+    assert!(replaced, "{:?}", net.writes);
+    assert!(
+        size * 4 < increment,
+        "snapshot {size} vs increment {increment}"
+    );
+    net.edit("a", id, "x", 1);
+    net.run();
+    assert_eq!(
+        net.writes.last().map(|w| w.0),
+        Some(false),
+        "{:?}",
+        net.writes
+    );
+    // What was stored loads back to the same heads.
+    net.disconnect("a");
+    net.relay.handle(net.now + 60_000, Event::Tick);
+    net.add_client("b");
+    net.open("b", id);
+    net.run();
+    assert_eq!(net.heads("a", &id), net.heads("b", &id));
 }
 
 #[test]

@@ -30,6 +30,8 @@ pub struct Options {
     pub relays: Vec<Kind>,
     /// Only the cost workloads (CPU per change at fixed loads, idle memory).
     pub cost_only: bool,
+    /// Only the long-history scenario, with this many changes.
+    pub long_life: Option<usize>,
 }
 
 /// One fixed load whose relay CPU per change is measured.
@@ -359,9 +361,17 @@ async fn measure_idle(
     out
 }
 
-async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan, cost_only: bool) -> RelayResults {
+async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan, options: &Options) -> RelayResults {
     let name = kind.name();
-    if cost_only {
+    if options.long_life.is_some() {
+        progress(&format!("{name}: {}-change document", plan.big_changes));
+        let mut results = RelayResults::skipped(kind);
+        results.big_doc = scenarios::big_doc(launcher, kind, plan.big_changes)
+            .await
+            .map_err(|e| e.to_string());
+        return results;
+    }
+    if options.cost_only {
         let mut results = RelayResults::skipped(kind);
         results.cost = measure_cost(launcher, kind, plan).await;
         results.idle = measure_idle(launcher, kind, plan).await;
@@ -478,7 +488,12 @@ async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan, cost_only: bool) 
 pub async fn run(options: &Options) -> Result<Results, LoadError> {
     let mut launcher = options.launcher.clone();
     launcher.prepare(&options.relays)?;
-    let plan = Plan::new(options.quick);
+    let mut plan = Plan::new(options.quick);
+    if let Some(changes) = options.long_life {
+        plan.big_changes = changes;
+        plan.idle_connections.clear();
+        plan.cost_loads.clear();
+    }
     // Each idle connection is one socket here and one in the relay (which
     // inherits this limit when started); the rest is headroom.
     let most_idle = plan.idle_connections.iter().copied().max().unwrap_or(0) as u64;
@@ -486,7 +501,7 @@ pub async fn run(options: &Options) -> Result<Results, LoadError> {
     let started = std::time::Instant::now();
     let mut relays = Vec::new();
     for &kind in &options.relays {
-        relays.push(measure(&launcher, kind, &plan, options.cost_only).await);
+        relays.push(measure(&launcher, kind, &plan, options).await);
     }
     Ok(Results {
         machine: machine(),
@@ -656,6 +671,62 @@ fn cost_rows(results: &Results) -> Vec<Row> {
     rows
 }
 
+/// The long-history document alone (`--long-life`).
+fn long_life_rows(results: &Results) -> Vec<Row> {
+    let relays = &results.relays;
+    let n = results.plan.big_changes;
+    let big = |r: &RelayResults| ok(&r.big_doc);
+    let mut rows = vec![
+        Row::new(
+            format!("{n}-change doc: upload until confirmed, s"),
+            relays,
+            |r| big(r).map(|b| b.upload_secs),
+            2,
+            true,
+        ),
+        Row::new(
+            format!("{n}-change doc: relay CPU for upload + first fetch, s"),
+            relays,
+            |r| big(r).map(|b| b.relay_cpu_secs),
+            2,
+            true,
+        ),
+        Row::new(
+            format!("{n}-change doc: size on disk after restart, KB"),
+            relays,
+            |r| big(r).map(|b| b.disk_bytes as f64 / 1000.0),
+            1,
+            true,
+        ),
+    ];
+    for (label, pick) in [
+        (
+            "first sync of a new device, warm",
+            (|b: &BigDocReport| b.warm) as fn(&BigDocReport) -> _,
+        ),
+        (
+            "first sync of a new device after a restart",
+            |b: &BigDocReport| b.cold,
+        ),
+    ] {
+        rows.push(Row::new(
+            format!("{n}-change doc: {label}, ms"),
+            relays,
+            |r| big(r).map(|b| pick(&b).ms),
+            1,
+            true,
+        ));
+        rows.push(Row::new(
+            format!("{n}-change doc: {label}, bytes received"),
+            relays,
+            |r| big(r).map(|b| pick(&b).bytes_received as f64),
+            0,
+            true,
+        ));
+    }
+    rows
+}
+
 fn full_rows(results: &Results) -> Vec<Row> {
     let relays = &results.relays;
     let plan = &results.plan;
@@ -803,7 +874,14 @@ pub fn table(results: &Results) -> String {
     let relays = &results.relays;
     let plan = &results.plan;
     let mut out = String::new();
-    let mut rows = cost_rows(results);
+    let mut rows = if relays
+        .iter()
+        .all(|r| r.cost.is_empty() && r.ramp.is_empty())
+    {
+        long_life_rows(results)
+    } else {
+        cost_rows(results)
+    };
     if relays.iter().any(|r| !r.ramp.is_empty()) {
         rows.extend(full_rows(results));
     }

@@ -175,6 +175,11 @@ struct CompareArgs {
     /// idle connection (a few minutes; the figures that hold on a busy machine).
     #[arg(long)]
     cost_only: bool,
+    /// Only the long-life scenario: upload a document with this many changes,
+    /// fetch it from a new device, restart, fetch again; relay CPU and size on
+    /// disk (e.g. 100000).
+    #[arg(long, conflicts_with = "cost_only")]
+    long_life: Option<usize>,
     /// Also write all measurements as JSON to this file.
     #[arg(long)]
     json_out: Option<PathBuf>,
@@ -387,6 +392,7 @@ async fn main() -> anyhow::Result<()> {
                 quick: args.quick,
                 relays: args.relays,
                 cost_only: args.cost_only,
+                long_life: args.long_life,
             };
             let results = compare::run(&options).await.context("comparison")?;
             if let Some(path) = &args.json_out {

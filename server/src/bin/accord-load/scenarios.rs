@@ -256,6 +256,12 @@ pub struct BigDocReport {
     pub changes: usize,
     /// Seconds to upload it and have the relay confirm.
     pub upload_secs: f64,
+    /// Relay CPU-seconds (process tree) from the upload's start until the
+    /// warm fetch ended: applying, storing and serving the history once.
+    pub relay_cpu_secs: f64,
+    /// Bytes under the relay's data directory after the fetch that followed
+    /// a restart (whatever compaction it did on the way included).
+    pub disk_bytes: u64,
     /// Fetch while the relay still holds it in memory.
     pub warm: FetchReport,
     /// Fetch from a freshly restarted relay.
@@ -295,6 +301,7 @@ pub async fn big_doc(
     let dir = ScratchDir::new("bigdoc")?;
     let mut relay = RelayProcess::start(launcher, kind, dir.path())?;
     let url = relay.sync_url().await?;
+    let cpu_before = crate::procstat::tree_cpu_ticks(relay.pid())?;
     let started = Instant::now();
     let writer = Client::connect(&url).await?;
     let id = crate::docs::new_id();
@@ -302,6 +309,7 @@ pub async fn big_doc(
     writer.wait_synced(id, WAIT).await?;
     let upload_secs = started.elapsed().as_secs_f64();
     let warm = fetch(&url, id, &heads).await?;
+    let cpu_ticks = crate::procstat::tree_cpu_ticks(relay.pid())?.saturating_sub(cpu_before);
     writer.disconnect();
     let (relay, url) = restart(launcher, relay, &dir).await?;
     let cold = fetch(&url, id, &heads).await?;
@@ -309,9 +317,26 @@ pub async fn big_doc(
     Ok(BigDocReport {
         changes,
         upload_secs,
+        relay_cpu_secs: cpu_ticks as f64 / crate::procstat::clock_ticks_per_second() as f64,
+        disk_bytes: dir_bytes(dir.path()),
         warm,
         cold,
     })
+}
+
+/// Total size of the files under `dir` (0 for what cannot be read).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&entry.path()),
+            Ok(_) => entry.metadata().map_or(0, |m| m.len()),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// Two devices that each made changes offline reconnecting.
