@@ -744,3 +744,107 @@ async fn a_node_link_without_the_cluster_secret_is_refused() {
     let fetched = crate::helpers::get(linked_node.addr, "/internal/link", &with(SECRET));
     assert_eq!(fetched.status, 101);
 }
+
+/// Runs `call` for every node at once (one thread each, released together)
+/// and returns the HTTP statuses in node order.
+fn all_at_once<'a>(
+    nodes: &'a [Relay],
+    call: impl Fn(usize, &'a Relay) -> (u16, serde_json::Value) + Sync,
+) -> Vec<u16> {
+    let start = std::sync::Barrier::new(nodes.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = nodes
+            .iter()
+            .enumerate()
+            .map(|(n, relay)| {
+                let (start, call) = (&start, &call);
+                scope.spawn(move || {
+                    start.wait();
+                    call(n, relay).0
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claims_and_single_use_redemptions_on_three_nodes_have_one_winner() {
+    let url = crate::postgres::database();
+    let nodes = [linked(&url), linked(&url), linked(&url)];
+    let devices: Vec<_> = (0..3)
+        .map(|n| nodes[n].register(&format!("device{n}")))
+        .collect();
+    for device in &devices {
+        known_everywhere(&[&nodes[0], &nodes[1], &nodes[2]], device);
+    }
+    for round in 0..5u8 {
+        // Three devices claim one new document, each through its own node.
+        let id = DocumentId::from_bytes([round + 40; 16]);
+        let statuses = all_at_once(&nodes, |n, relay| {
+            relay.api(
+                "PUT",
+                &format!("/api/documents/{id}"),
+                Some(&devices[n].token),
+                Some(&serde_json::json!({})),
+            )
+        });
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "round {round}: claims answered {statuses:?}"
+        );
+        let winner = statuses.iter().position(|s| *s == 201).unwrap();
+        // Every node agrees on the one owner, and no loser holds a grant.
+        for relay in &nodes {
+            eventually_true(|| holds(relay, &devices[winner], id));
+            for (n, device) in devices.iter().enumerate() {
+                if n != winner {
+                    assert!(
+                        !holds(relay, device, id),
+                        "round {round}: device{n} holds a grant on {}",
+                        relay.addr
+                    );
+                }
+            }
+        }
+        // A single-use invite from the owner, redeemed by the other two
+        // devices on different nodes at once: one of them gets in.
+        let code = nodes[winner].invite(&devices[winner], id, "editor", "Beta", 3600, 1);
+        let guests: Vec<usize> = (0..3).filter(|n| *n != winner).collect();
+        let statuses = all_at_once(&nodes[..2], |slot, relay| {
+            relay.api(
+                "POST",
+                "/api/invites/redeem",
+                Some(&devices[guests[slot]].token),
+                Some(&serde_json::json!({ "code": code })),
+            )
+        });
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "round {round}: redemptions answered {statuses:?}"
+        );
+    }
+}
+
+/// Polls `check` until it holds (access records reach every node within
+/// about a second).
+fn eventually_true(check: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "never became true");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether `relay` lists a grant on `id` for `device`.
+fn holds(relay: &Relay, device: &crate::helpers::Device, id: DocumentId) -> bool {
+    let (status, me) = relay.api("GET", "/api/me", Some(&device.token), None);
+    assert_eq!(status, 200, "{me}");
+    me["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["document"] == id.to_string())
+}
