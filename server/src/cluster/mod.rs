@@ -27,11 +27,11 @@
 //! carrying `Attach`/`Msg`/`Detach` frames, with A keeping remote peers in
 //! its hub. A link per client connection reuses A's connection code
 //! (handshake, limits, access checks, peer binding, back-pressure) as it
-//! is, needs no change to the hub or the engine (another engineer is
-//! changing both), and its failure handling is the WebSocket's: when A
-//! dies, the link breaks and B closes the client's connection, so the
-//! client reconnects (resetting its sync state, as the design requires,
-//! since A may not have committed what it last sent) and is routed afresh.
+//! is, needs no change to the hub or the engine, and its failure
+//! handling is the WebSocket's: when A dies, the link breaks and B
+//! closes the client's connection, so the client reconnects (resetting
+//! its sync state, as the design requires, since A may not have committed
+//! what it last sent) and is routed afresh.
 //! The cost is one internal socket and one engine peer per forwarded client
 //! connection, fine for thousands of clients; multiplexing is the change
 //! for much larger clusters (see the README). Running an engine replica of
