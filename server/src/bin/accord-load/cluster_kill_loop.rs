@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::docs;
 use crate::error::LoadError;
+use crate::kill_loop;
 use crate::relay::{Kind, Launcher, RelayProcess, ScratchDir};
 
 /// What the loop found.
@@ -179,14 +180,7 @@ pub async fn run(
         let reader = Client::connect(&url(&mut nodes, reader_node)?).await?;
         reader.find(id, WAIT).await?;
         report.acknowledged_heads_checked += acknowledged.len() as u64;
-        let lost = acknowledged
-            .iter()
-            .filter(|hash| {
-                reader
-                    .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
-                    .unwrap_or(true)
-            })
-            .count();
+        let lost = kill_loop::missing(&reader, id, &acknowledged);
         report.acknowledged_lost += lost as u64;
         if lost > 0 {
             eprintln!("cycle {cycle}: {lost} acknowledged change(s) missing after the kill");

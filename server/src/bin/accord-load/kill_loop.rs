@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use accord_server::client::Client;
-use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
+use accord_shared::automerge::{ChangeHash, ROOT};
+use accord_shared::ids::DocumentId;
 use rand::Rng;
 use serde::Serialize;
 
@@ -86,14 +87,7 @@ pub async fn run(accord_bin: PathBuf, cycles: u32) -> Result<KillLoopReport, Loa
         let reader = Client::connect(&url).await?;
         reader.find(id, WAIT).await?;
         report.acknowledged_heads_checked += acknowledged.len() as u64;
-        let lost = acknowledged
-            .iter()
-            .filter(|hash| {
-                reader
-                    .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
-                    .unwrap_or(true)
-            })
-            .count();
+        let lost = missing(&reader, id, &acknowledged);
         report.acknowledged_lost += lost as u64;
         if lost > 0 {
             eprintln!("cycle {cycle}: {lost} acknowledged change(s) missing after restart");
@@ -105,4 +99,17 @@ pub async fn run(accord_bin: PathBuf, cycles: u32) -> Result<KillLoopReport, Loa
     report.seconds = started.elapsed().as_secs_f64();
     relay.stop();
     Ok(report)
+}
+
+/// How many of the `acknowledged` changes a fresh `reader` lacks in `id`:
+/// each one is an acknowledged change the relay lost.
+pub fn missing(reader: &Client, id: DocumentId, acknowledged: &[ChangeHash]) -> usize {
+    acknowledged
+        .iter()
+        .filter(|hash| {
+            reader
+                .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
+                .unwrap_or(true)
+        })
+        .count()
 }
