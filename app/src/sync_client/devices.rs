@@ -20,14 +20,13 @@ use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::{device_keys, signoff};
 use ed25519_dalek::VerifyingKey;
-use leptos::prelude::{Set, Update, WithUntracked};
+use leptos::prelude::{Set, WithUntracked};
 
+use super::membership::granted_record;
 use super::{Client, ClientError, JOIN_WAIT_MS, party_key};
 use crate::api::{self, AccountDevice, LinkCode};
 use crate::browser::{self, now_ms};
 use crate::identity::Profile;
-use crate::storage::DocRecord;
-use crate::store::DocSummary;
 
 /// How often every device lists its account and attests new keys.
 pub(super) const ACCOUNT_REFRESH_MS: u32 = 60_000;
@@ -185,7 +184,9 @@ impl Client {
                 continue;
             };
             self.storage.put_meta(&party_key(&id), &grant.party).await?;
-            self.storage.put_record(&granted_record(&id, grant)).await?;
+            self.storage
+                .put_record(&granted_record(&id, grant.role))
+                .await?;
         }
         let known: Vec<String> = linked.grants.iter().map(|g| g.document.clone()).collect();
         self.remember_grants(&known).await?;
@@ -223,20 +224,7 @@ impl Client {
                 }
                 self.storage.put_meta(&party_key(&id), &grant.party).await?;
                 self.parties.borrow_mut().insert(id, grant.party.clone());
-                let record = granted_record(&id, grant);
-                self.storage.put_record(&record).await?;
-                self.records.borrow_mut().push(record);
-                self.store.docs.update(|docs| {
-                    docs.push(DocSummary {
-                        id,
-                        title: String::new(),
-                    });
-                });
-                self.saver.borrow_mut().track(id, Vec::new());
-                self.handle(super::Event::Open {
-                    document: id,
-                    doc: None,
-                });
+                self.adopt_granted(id, grant.role).await?;
             }
         }
         let mut all = known.unwrap_or_default();
@@ -306,17 +294,5 @@ impl Client {
             }
             browser::sleep(ACCOUNT_REFRESH_MS).await;
         }
-    }
-}
-
-/// The list entry of a partnership this device was granted.
-fn granted_record(id: &DocumentId, grant: &api::Grant) -> DocRecord {
-    DocRecord {
-        id: id.to_string(),
-        title: String::new(),
-        added_at: now_ms(),
-        claimed: true,
-        role: Some(grant.role),
-        relay_heads: None,
     }
 }

@@ -220,6 +220,31 @@ impl Client {
         Ok(grant)
     }
 
+    /// Starts keeping a document this device was granted (as `role`): its
+    /// record stored, listed on the home screen, tracked for saving and
+    /// opened for sync, so its content arrives from the relay.
+    pub(super) async fn adopt_granted(
+        &self,
+        id: DocumentId,
+        role: api::Role,
+    ) -> Result<(), ClientError> {
+        let record = granted_record(&id, role);
+        self.storage.put_record(&record).await?;
+        self.records.borrow_mut().push(record);
+        self.store.docs.update(|docs| {
+            docs.push(DocSummary {
+                id,
+                title: String::new(),
+            });
+        });
+        self.saver.borrow_mut().track(id, Vec::new());
+        self.handle(Event::Open {
+            document: id,
+            doc: None,
+        });
+        Ok(())
+    }
+
     /// Fetches a partnership whose invite was redeemed (see [`Self::redeem`])
     /// and adds this device's person as a member of the invited party.
     pub async fn enter(
@@ -242,27 +267,7 @@ impl Client {
                 self.save_record(record);
             }
         } else {
-            let record = DocRecord {
-                id: id.to_string(),
-                title: String::new(),
-                added_at: now_ms(),
-                claimed: true,
-                role: Some(grant.role),
-                relay_heads: None,
-            };
-            self.storage.put_record(&record).await?;
-            self.records.borrow_mut().push(record);
-            self.store.docs.update(|docs| {
-                docs.push(DocSummary {
-                    id,
-                    title: String::new(),
-                });
-            });
-            self.saver.borrow_mut().track(id, Vec::new());
-            self.handle(Event::Open {
-                document: id,
-                doc: None,
-            });
+            self.adopt_granted(id, grant.role).await?;
         }
         let deadline = now_ms() + JOIN_WAIT_MS;
         while !self.has_content(&id) {
@@ -319,5 +324,18 @@ impl Client {
         self.edit(id, |tx| {
             overview::move_stage(tx, model::ItemId::from_bytes(entry), to, by, now_ms())
         })
+    }
+}
+
+/// The home-screen record of a document this device was granted as
+/// `role` (claimed: the relay holds it already).
+pub(super) fn granted_record(id: &DocumentId, role: api::Role) -> DocRecord {
+    DocRecord {
+        id: id.to_string(),
+        title: String::new(),
+        added_at: now_ms(),
+        claimed: true,
+        role: Some(role),
+        relay_heads: None,
     }
 }
