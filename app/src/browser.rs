@@ -39,6 +39,44 @@ pub fn now_ms() -> u64 {
     js_sys::Date::now().max(0.0) as u64
 }
 
+/// The page's high-resolution clock (`performance.now()`, ms since the
+/// page started), or `None` where the page has none.
+pub fn performance_now() -> Option<f64> {
+    let performance =
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance")).ok()?;
+    let now = js_sys::Reflect::get(&performance, &JsValue::from_str("now")).ok()?;
+    let now: &js_sys::Function = now.dyn_ref()?;
+    now.call0(&performance).ok()?.as_f64()
+}
+
+/// Records a User Timing measure `name` from `start` (a
+/// [`performance_now`] reading) until now, so a benchmark can read how long
+/// a step took (`performance.getEntriesByName(name)`). Best effort: a page
+/// without User Timing records nothing.
+pub fn record_duration(name: &str, start: f64) {
+    let Ok(performance) =
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
+    else {
+        return;
+    };
+    let Ok(measure) = js_sys::Reflect::get(&performance, &JsValue::from_str("measure")) else {
+        return;
+    };
+    let Some(measure) = measure.dyn_ref::<js_sys::Function>() else {
+        return;
+    };
+    let options = js_sys::Object::new();
+    if js_sys::Reflect::set(
+        &options,
+        &JsValue::from_str("start"),
+        &JsValue::from_f64(start),
+    )
+    .is_ok()
+    {
+        let _ = measure.call2(&performance, &JsValue::from_str(name), &options);
+    }
+}
+
 /// Fills `buf` from the browser's cryptographic random source.
 pub fn random_bytes(buf: &mut [u8]) -> Result<(), BrowserError> {
     let crypto = window()?.crypto()?;

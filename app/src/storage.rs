@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
 use crate::api::Role;
-use crate::browser::describe;
+use crate::browser::{self, describe};
 use crate::saving::{self, PendingWrite};
 
 /// The name of the app's database.
@@ -36,6 +36,9 @@ const DB_VERSION: u32 = 1;
 const CHUNKS: &str = "chunks";
 const DOCS: &str = "docs";
 const META: &str = "meta";
+/// The User Timing measure each compaction records (its reads, snapshot
+/// and writes inside the write transaction), for `cargo xtask bench-web`.
+pub const COMPACTION_MEASURE: &str = "accord:compact";
 /// Larger than any sequence number we write; the upper bound of a document's key range.
 const MAX_SEQ: f64 = 9_007_199_254_740_991.0;
 
@@ -236,6 +239,7 @@ impl Storage {
         id: &str,
         increment: &[u8],
     ) -> Result<bool, StorageError> {
+        let started = browser::performance_now();
         let keys: Vec<JsValue> = chunks
             .get_all_keys::<JsValue>()
             .with_query::<JsValue, _>(doc_range(id))
@@ -264,6 +268,9 @@ impl Storage {
             .with_key(chunk_key(id, 0.0))
             .primitive()?
             .await?;
+        if let Some(started) = started {
+            browser::record_duration(COMPACTION_MEASURE, started);
+        }
         Ok(true)
     }
 

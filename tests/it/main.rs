@@ -8,6 +8,7 @@ mod access;
 mod bad_input;
 // Web client load times under throttling (ignored; run by `cargo xtask bench-web`).
 mod bench_web;
+mod bench_web_big;
 // Browser end-to-end basics, one device at a time (the built web app in headless Chromium).
 mod browser;
 // Browser: the agreement, two organizations typing and signing off.

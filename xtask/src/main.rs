@@ -273,7 +273,8 @@ fn ensure_interop_packages(root: &Path) -> anyhow::Result<()> {
 /// The web client's benchmark: the release build's bytes per file (raw,
 /// gzip, brotli, and what a first visit downloads), then load times in
 /// Chromium, unthrottled and Fast-3G-like with a 4× slower CPU (the ignored
-/// test `bench_web_load`).
+/// test `bench_web_load`), then the big-partnership figures (the ignored
+/// test `bench_web_big_partnership`).
 fn bench_web(root: &Path) -> anyhow::Result<()> {
     web::ensure_web_tools()?;
     ensure_browser()?;
@@ -291,7 +292,8 @@ fn bench_web(root: &Path) -> anyhow::Result<()> {
             "accord-tests",
             "--test",
             "it",
-            "bench_web_load",
+            // Both benchmarks: load times, and the big partnership.
+            "bench_web",
         ])
         .args(["--", "--ignored", "--nocapture", "--test-threads=1"])
         .current_dir(root)
