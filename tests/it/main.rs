@@ -8,6 +8,7 @@ mod access;
 mod bad_input;
 // Web client load times under throttling (ignored; run by `cargo xtask bench-web`).
 mod bench_web;
+// A 10,000-change partnership in the browser: start, keystroke and remote-change times (ignored; `cargo xtask bench-web`).
 mod bench_web_big;
 // Browser end-to-end basics, one device at a time (the built web app in headless Chromium).
 mod browser;
