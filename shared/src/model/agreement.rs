@@ -703,21 +703,45 @@ pub fn add_anchored_comment<T: Transactable + ReadDoc>(
             reason: "a reply joins its thread's words; only a new thread picks words",
         });
     }
-    let text = clause_body_text(tx, new.clause)?;
-    let chars: Vec<char> = tx.text(&text)?.chars().collect();
+    let (text, quote) = selected_words(tx, new.clause, &range)?;
+    add_comment(tx, id, new, now)?;
+    let map = agreement_map(tx, COMMENTS)?;
+    let obj = items::live(tx, &map, &id.key()).ok_or_else(|| OpError::not_found("comment", &id))?;
+    anchor_on_words(tx, &obj, id, &text, range, quote)
+}
+
+/// The text object of `clause`'s body and the words `range` selects in it,
+/// refused unless the range holds one or more of its characters.
+fn selected_words<R: ReadDoc>(
+    doc: &R,
+    clause: ItemId,
+    range: &std::ops::Range<usize>,
+) -> Result<(ObjId, String), OpError> {
+    let text = clause_body_text(doc, clause)?;
+    let chars: Vec<char> = doc.text(&text)?.chars().collect();
     if range.start >= range.end || range.end > chars.len() {
         return Err(OpError::Invalid {
             field: "selection",
             reason: "select one or more words of the clause text",
         });
     }
-    let quote: String = chars[range.clone()].iter().collect();
-    add_comment(tx, id, new, now)?;
-    let map = agreement_map(tx, COMMENTS)?;
-    let obj = items::live(tx, &map, &id.key()).ok_or_else(|| OpError::not_found("comment", &id))?;
-    tx.put(&obj, QUOTE, quote)?;
+    let quote = chars[range.clone()].iter().collect();
+    Ok((text, quote))
+}
+
+/// Puts comment `id` (its map `obj`) on the characters `range` of `text`:
+/// it keeps `quote` and a mark that follows those words through edits.
+fn anchor_on_words<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    obj: &ObjId,
+    id: ItemId,
+    text: &ObjId,
+    range: std::ops::Range<usize>,
+    quote: String,
+) -> Result<(), OpError> {
+    tx.put(obj, QUOTE, quote)?;
     tx.mark(
-        &text,
+        text,
         automerge::marks::Mark::new(anchor_mark(id), true, range.start, range.end),
         automerge::marks::ExpandMark::None,
     )?;
@@ -751,28 +775,14 @@ pub fn attach_to_words<T: Transactable + ReadDoc>(
             reason: "this thread is already about words",
         });
     }
-    let text = clause_body_text(tx, comment.clause)?;
-    let chars: Vec<char> = tx.text(&text)?.chars().collect();
-    if range.start >= range.end || range.end > chars.len() {
-        return Err(OpError::Invalid {
-            field: "selection",
-            reason: "select one or more words of the clause text",
-        });
-    }
-    let quote: String = chars[range.clone()].iter().collect();
+    let (text, quote) = selected_words(tx, comment.clause, &range)?;
     if quote != words {
         return Err(OpError::Invalid {
             field: "selection",
             reason: "the selected words changed; select them again in the clause text",
         });
     }
-    tx.put(&obj, QUOTE, quote)?;
-    tx.mark(
-        &text,
-        automerge::marks::Mark::new(anchor_mark(id), true, range.start, range.end),
-        automerge::marks::ExpandMark::None,
-    )?;
-    Ok(())
+    anchor_on_words(tx, &obj, id, &text, range, quote)
 }
 
 /// Rewrites a comment (by the smallest splice).
