@@ -136,25 +136,7 @@ pub async fn run(
         let reader_node = (owner + 2) % NODES;
         let writer = Client::connect(&url(&mut nodes, writer_node)?).await?;
         writer.find(id, WAIT).await?;
-        let relay_peer = writer
-            .relay_peer()
-            .ok_or_else(|| LoadError::Setup("writer not connected".into()))?;
-        let until = Instant::now() + Duration::from_millis(rand::rng().random_range(20..120));
-        let mut acknowledged = Vec::new();
-        let mut n = 0u64;
-        while Instant::now() < until {
-            writer.change(id, |tx| {
-                tx.put(ROOT, format!("k{}", n % 64), i64::from(cycle))
-            })?;
-            n += 1;
-            if let Some(heads) = writer.acknowledged_heads(id, &relay_peer) {
-                acknowledged = heads;
-            }
-            tokio::task::yield_now().await;
-        }
-        if let Some(heads) = writer.acknowledged_heads(id, &relay_peer) {
-            acknowledged = heads;
-        }
+        let (mut n, acknowledged) = kill_loop::write_burst(&writer, id, cycle).await?;
         nodes[owner].take().expect("running").kill9();
         let killed_at = Instant::now();
         // One change after the kill; time until it is acknowledged.

@@ -59,26 +59,7 @@ pub async fn run(accord_bin: PathBuf, cycles: u32) -> Result<KillLoopReport, Loa
         seconds: 0.0,
     };
     for cycle in 0..cycles {
-        let relay_peer = writer
-            .relay_peer()
-            .ok_or_else(|| LoadError::Setup("writer not connected".into()))?;
-        let stream_for = Duration::from_millis(rand::rng().random_range(20..120));
-        let until = Instant::now() + stream_for;
-        let mut acknowledged = Vec::new();
-        let mut n = 0u64;
-        while Instant::now() < until {
-            writer.change(id, |tx| {
-                tx.put(ROOT, format!("k{}", n % 64), i64::from(cycle))
-            })?;
-            n += 1;
-            if let Some(heads) = writer.acknowledged_heads(id, &relay_peer) {
-                acknowledged = heads;
-            }
-            tokio::task::yield_now().await;
-        }
-        if let Some(heads) = writer.acknowledged_heads(id, &relay_peer) {
-            acknowledged = heads;
-        }
+        let (n, acknowledged) = write_burst(&writer, id, cycle).await?;
         report.changes_written += n;
         relay.kill9();
         relay = RelayProcess::start(&launcher, Kind::Accord, data.path())?;
@@ -112,4 +93,34 @@ pub fn missing(reader: &Client, id: DocumentId, acknowledged: &[ChangeHash]) -> 
                 .unwrap_or(true)
         })
         .count()
+}
+
+/// Writes changes to `id` for a random 20–120 ms, as fast as the writer
+/// takes them; returns how many, and the heads the relay acknowledged by
+/// the end (what a kill right after must not lose).
+pub async fn write_burst(
+    writer: &Client,
+    id: DocumentId,
+    cycle: u32,
+) -> Result<(u64, Vec<ChangeHash>), LoadError> {
+    let relay_peer = writer
+        .relay_peer()
+        .ok_or_else(|| LoadError::Setup("writer not connected".into()))?;
+    let until = Instant::now() + Duration::from_millis(rand::rng().random_range(20..120));
+    let mut acknowledged = Vec::new();
+    let mut n = 0u64;
+    while Instant::now() < until {
+        writer.change(id, |tx| {
+            tx.put(ROOT, format!("k{}", n % 64), i64::from(cycle))
+        })?;
+        n += 1;
+        if let Some(heads) = writer.acknowledged_heads(id, &relay_peer) {
+            acknowledged = heads;
+        }
+        tokio::task::yield_now().await;
+    }
+    if let Some(heads) = writer.acknowledged_heads(id, &relay_peer) {
+        acknowledged = heads;
+    }
+    Ok((n, acknowledged))
 }
