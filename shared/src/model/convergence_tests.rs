@@ -3,9 +3,9 @@
 use automerge::{ActorId, AutoCommit};
 
 use super::items::{self, Collection};
-use super::kpis::{self, Direction, KpiKind, KpiPatch, NewKpi, NewMeasurement};
+use super::kpis::{self, Direction, KpiKind, KpiPatch, NewMeasurement};
 use super::objectives::{self, NewObjective, ObjectivePatch, ObjectiveStatus};
-use super::test_support::{T0, id, partnership, sync_pair};
+use super::test_support::{T0, id, partnership, revenue_kpi, sync_pair};
 use super::{DAY_MS, OpError, Partnership};
 
 const OBJECTIVE: u8 = 40;
@@ -28,23 +28,7 @@ fn two_replicas() -> (AutoCommit, AutoCommit, super::test_support::Fixture) {
         T0,
     )
     .unwrap();
-    kpis::add(
-        doc,
-        id(KPI),
-        &NewKpi {
-            name: "Joint revenue".into(),
-            objective: Some(id(OBJECTIVE)),
-            kind: KpiKind::Quantitative {
-                unit: "kEUR".into(),
-                baseline: 0.0,
-                target: 100.0,
-                direction: Direction::Up,
-            },
-            cadence_days: 30,
-        },
-        T0,
-    )
-    .unwrap();
+    kpis::add(doc, id(KPI), &revenue_kpi(Some(id(OBJECTIVE))), T0).unwrap();
     doc.commit();
     let alice = doc
         .fork()

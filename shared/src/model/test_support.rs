@@ -108,3 +108,20 @@ pub(crate) fn sync_pair(a: &mut AutoCommit, b: &mut AutoCommit) {
     }
     panic!("sync did not settle");
 }
+
+/// The tests' usual KPI: "Joint revenue", in kEUR from 0 up to 100,
+/// measured every 30 days, under `objective` when given.
+pub(crate) fn revenue_kpi(objective: Option<ItemId>) -> super::kpis::NewKpi {
+    use super::kpis::{Direction, KpiKind, NewKpi};
+    NewKpi {
+        name: "Joint revenue".into(),
+        objective,
+        kind: KpiKind::Quantitative {
+            unit: "kEUR".into(),
+            baseline: 0.0,
+            target: 100.0,
+            direction: Direction::Up,
+        },
+        cadence_days: 30,
+    }
+}

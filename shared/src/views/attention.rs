@@ -318,10 +318,10 @@ mod tests {
     use crate::model::actions::NewAction;
     use crate::model::agreement::NewClause;
     use crate::model::conflicts::{NewConflict, Severity};
-    use crate::model::kpis::{Direction, KpiKind, NewKpi, NewMeasurement};
+    use crate::model::kpis::NewMeasurement;
     use crate::model::meetings::{MeetingKind, NewMeeting};
     use crate::model::risks::NewRisk;
-    use crate::model::test_support::{T0, id, partnership};
+    use crate::model::test_support::{T0, id, partnership, revenue_kpi};
     use crate::model::{governance, members};
 
     #[test]
@@ -386,23 +386,7 @@ mod tests {
             },
         )
         .unwrap();
-        kpis::add(
-            doc,
-            id(4),
-            &NewKpi {
-                name: "Joint revenue".into(),
-                objective: None,
-                kind: KpiKind::Quantitative {
-                    unit: "kEUR".into(),
-                    baseline: 0.0,
-                    target: 100.0,
-                    direction: Direction::Up,
-                },
-                cadence_days: 30,
-            },
-            T0,
-        )
-        .unwrap();
+        kpis::add(doc, id(4), &revenue_kpi(None), T0).unwrap();
         kpis::record(
             doc,
             id(4),

@@ -329,13 +329,13 @@ mod tests {
     use crate::model::conflicts::{NewConflict, Severity};
     use crate::model::governance;
     use crate::model::health::{AnswerKey, Answers};
-    use crate::model::kpis::{Direction, NewKpi, NewMeasurement};
+    use crate::model::kpis::{NewKpi, NewMeasurement};
     use crate::model::meetings::{MeetingKind, NewDecision, NewMeeting};
     use crate::model::milestones::NewMilestone;
     use crate::model::overview::Stage;
     use crate::model::reviews::{NewReview, ReviewKind, ReviewPatch};
     use crate::model::risks::NewRisk;
-    use crate::model::test_support::{T0, id, partnership};
+    use crate::model::test_support::{T0, id, partnership, revenue_kpi};
 
     /// 2024-01-01T00:00:00Z.
     const JAN: u64 = 1_704_067_200_000;
@@ -345,23 +345,7 @@ mod tests {
         let (alice, bob) = (fixture.alice, fixture.bob);
         let doc = &mut fixture.doc;
         overview::move_stage(doc, id(90), Stage::Active, alice, T0).unwrap();
-        kpis::add(
-            doc,
-            id(1),
-            &NewKpi {
-                name: "Joint revenue".into(),
-                objective: None,
-                kind: KpiKind::Quantitative {
-                    unit: "kEUR".into(),
-                    baseline: 0.0,
-                    target: 100.0,
-                    direction: Direction::Up,
-                },
-                cadence_days: 30,
-            },
-            T0,
-        )
-        .unwrap();
+        kpis::add(doc, id(1), &revenue_kpi(None), T0).unwrap();
         kpis::record(
             doc,
             id(1),
