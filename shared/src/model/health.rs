@@ -1304,6 +1304,43 @@ mod tests {
         );
     }
 
+    /// Sealed answers in documents already shared must keep opening: the
+    /// derived key, the commitment and the ciphertext (padding, associated
+    /// data and labels) are pinned to the bytes this version writes.
+    #[test]
+    fn sealed_answer_bytes_are_pinned() {
+        use crate::model::ids::to_hex;
+        use sha2::{Digest, Sha256};
+        let (round, member, party) = (
+            id(10),
+            MemberId::from_bytes([0xa2; 16]),
+            PartyId::from_bytes([0xa1; 16]),
+        );
+        let key = AnswerKey::derive(b"device secret", round, member);
+        assert_eq!(
+            to_hex(key.as_bytes()),
+            "a89de4619ba45c5543aa3ec36327a500330932a7cb9a855dc9ead14d7e55f918"
+        );
+        assert_eq!(
+            to_hex(&key.commitment(round, member)),
+            "faaed8d9a2b5990c1fb851f3c2905220a4a8e5e5e51f37e7e31324307fdc870b"
+        );
+        let sealed = seal(
+            &answers([4, 3, 5, 2, 1], "pinned"),
+            &key,
+            &[7; 12],
+            round,
+            member,
+            party,
+        )
+        .unwrap();
+        assert_eq!(sealed.len(), 256 + 16);
+        assert_eq!(
+            to_hex(&Sha256::digest(&sealed)),
+            "d3d0c58a1a69dfc63c51ffae1c7d18dc4e02833ab8316602ef5c86095caf7585"
+        );
+    }
+
     #[test]
     fn plaintext_encoding_round_trips_and_rejects_junk() {
         let a = answers([1, 2, 3, 4, 5], "héllo");

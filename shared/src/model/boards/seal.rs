@@ -246,6 +246,36 @@ mod tests {
         assert!(SealKey::prefix(b"seed").is_none());
     }
 
+    /// Ballots and private notes in documents already shared must keep
+    /// opening: the derived key, the commitment and the ciphertext
+    /// (length prefix, padding, associated data and labels) are pinned to
+    /// the bytes this version writes.
+    #[test]
+    fn sealed_bytes_are_pinned() {
+        use crate::model::ids::to_hex;
+        let (board, item, member) = (
+            ItemId::from_bytes([1; 16]),
+            ItemId::from_bytes([2; 16]),
+            MemberId::from_bytes([3; 16]),
+        );
+        let key = SealKey::derive(b"device secret", board, item, member);
+        assert_eq!(
+            to_hex(key.as_bytes()),
+            "8ade04bf7d3ab967d480a0953662630003816a378f3a38525525bebcad9b7f0b"
+        );
+        let ctx = context(b"ballot", board, item, member);
+        let sealed = seal(b"pinned", &key, [7; 12], &ctx).unwrap();
+        assert_eq!(
+            to_hex(&sealed.commitment),
+            "26c0aa8a47a7fe30c473c911c8a043fe6374cd23ad37677963c4b41c615261ad"
+        );
+        assert_eq!(sealed.sealed.len(), 256 + 16);
+        assert_eq!(
+            to_hex(&Sha256::digest(&sealed.sealed)),
+            "736416e12f1251100e88593bd3b74bc830e8fdd25b77aed3866944bd0715ab3f"
+        );
+    }
+
     #[test]
     fn seal_open_and_refuse_wrong_keys_or_slots() {
         let (board, item, member) = (
