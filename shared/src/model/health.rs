@@ -55,10 +55,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::transaction::Transactable;
-use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use sha2::{Digest, Sha256};
+use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{check_date, child_map, get_str, get_string, get_u64, non_empty};
@@ -69,6 +66,7 @@ use super::items::{require_in, root_map, sub_map};
 use super::keys::HEALTH;
 use super::members;
 use super::refs;
+use super::sealing::{self, Domain, Sealed, SealingKey};
 
 const PARTICIPANTS: &str = "participants";
 const CLOSED: &str = "closed";
@@ -78,7 +76,6 @@ const ANSWERS: &str = "answers";
 pub const MAX_COMMENT_BYTES: usize = 4000;
 /// A perception gap this large (or larger) is highlighted.
 pub const GAP_THRESHOLD: f64 = 1.0;
-const PAD: usize = 256;
 const FORMAT: u8 = 1;
 
 /// The questions of a round, each rated 1–5.
@@ -133,75 +130,43 @@ pub struct Answers {
     pub comment: String,
 }
 
-/// The 32-byte key sealing one member's answer in one round.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AnswerKey([u8; 32]);
+/// The labels health-check answers are sealed under.
+pub enum HealthAnswers {}
 
-impl std::fmt::Debug for AnswerKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AnswerKey(…)")
-    }
+impl Domain for HealthAnswers {
+    const NAME: &'static str = "AnswerKey";
+    const KEY_LABEL: &'static [u8] = b"accord/health/answer-key/v1";
+    const COMMITMENT_LABEL: &'static [u8] = b"accord/health/commitment/v1";
+    const SEALED_LABEL: &'static [u8] = b"accord/health/answer/v1";
 }
 
-impl AnswerKey {
-    /// A key from 32 random bytes supplied by the caller.
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
+/// The 32-byte key sealing one member's answer in one round.
+pub type AnswerKey = SealingKey<HealthAnswers>;
 
-    /// The raw bytes.
-    pub const fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
+impl SealingKey<HealthAnswers> {
     /// A key derived from a device secret (for example its Ed25519 seed),
     /// so the device can find it again without storing it:
     /// `SHA-256("accord/health/answer-key/v1" ‖ len ‖ secret ‖ round ‖ member)`.
     /// Publishing it reveals nothing about the secret.
     pub fn derive(secret: &[u8], round: ItemId, member: MemberId) -> Self {
-        let mut hash = Sha256::new();
-        hash.update(ANSWER_KEY_LABEL);
-        hash.update((secret.len() as u64).to_be_bytes());
-        hash.update(secret);
-        hash.update(round.as_bytes());
-        hash.update(member.as_bytes());
-        Self(hash.finalize().into())
-    }
-
-    /// What [`Self::derive_from_prefix`] needs of `secret`, without the
-    /// secret itself (see [`crate::model::hash_prefix`]); `None` for a
-    /// secret shorter than 32 bytes.
-    pub fn prefix(secret: &[u8]) -> Option<HashPrefix> {
-        (secret.len() >= 32)
-            .then(|| HashPrefix::absorb(ANSWER_KEY_LABEL, secret))
-            .flatten()
+        Self::derive_parts(secret, &[round.as_bytes(), member.as_bytes()])
     }
 
     /// The same key as [`Self::derive`] with the secret `prefix` was made
-    /// from.
+    /// from (see [`SealingKey::prefix`]).
     pub fn derive_from_prefix(prefix: &HashPrefix, round: ItemId, member: MemberId) -> Self {
-        Self(prefix.finish(&[round.as_bytes(), member.as_bytes()]))
-    }
-
-    fn commitment(&self, round: ItemId, member: MemberId) -> [u8; 32] {
-        let mut hash = Sha256::new();
-        hash.update(b"accord/health/commitment/v1");
-        hash.update(self.0);
-        hash.update(round.as_bytes());
-        hash.update(member.as_bytes());
-        hash.finalize().into()
+        Self::from_prefix(prefix, &[round.as_bytes(), member.as_bytes()])
     }
 }
 
-/// The domain label of [`AnswerKey::derive`].
-const ANSWER_KEY_LABEL: &[u8] = b"accord/health/answer-key/v1";
+/// What an answer's commitment names: `round ‖ member`.
+fn slot(round: ItemId, member: MemberId) -> Vec<u8> {
+    [round.as_bytes().as_slice(), member.as_bytes()].concat()
+}
 
-fn aad(round: ItemId, member: MemberId, party: PartyId) -> Vec<u8> {
-    let mut aad = b"accord/health/answer/v1".to_vec();
-    aad.extend_from_slice(round.as_bytes());
-    aad.extend_from_slice(member.as_bytes());
-    aad.extend_from_slice(party.as_bytes());
-    aad
+/// What an answer's ciphertext is bound to: `round ‖ member ‖ party`.
+fn binding(round: ItemId, member: MemberId, party: PartyId) -> Vec<u8> {
+    [slot(round, member).as_slice(), party.as_bytes()].concat()
 }
 
 fn check_answers(answers: &Answers) -> Result<(), OpError> {
@@ -227,13 +192,13 @@ fn check_answers(answers: &Answers) -> Result<(), OpError> {
 /// `[format, r1..r5, len (u16 BE), comment…, zero padding to 256·k]`.
 fn encode(answers: &Answers) -> Vec<u8> {
     let comment = answers.comment.trim().as_bytes();
-    let mut plain = Vec::with_capacity(PAD);
+    let mut plain = Vec::with_capacity(sealing::PAD);
     plain.push(FORMAT);
     plain.extend_from_slice(&answers.ratings);
     let len = u16::try_from(comment.len()).unwrap_or(u16::MAX);
     plain.extend_from_slice(&len.to_be_bytes());
     plain.extend_from_slice(&comment[..usize::from(len)]);
-    plain.resize(plain.len().div_ceil(PAD) * PAD, 0);
+    sealing::pad(&mut plain);
     plain
 }
 
@@ -257,42 +222,30 @@ fn decode(plain: &[u8]) -> Option<Answers> {
 fn seal(
     answers: &Answers,
     key: &AnswerKey,
-    nonce: &[u8; 12],
+    nonce: [u8; 12],
     round: ItemId,
     member: MemberId,
     party: PartyId,
-) -> Result<Vec<u8>, OpError> {
-    let cipher = ChaCha20Poly1305::new(&Key::from(key.0));
-    let plain = encode(answers);
-    cipher
-        .encrypt(
-            &Nonce::from(*nonce),
-            Payload {
-                msg: &plain,
-                aad: &aad(round, member, party),
-            },
-        )
-        .map_err(|_| OpError::Invalid {
-            field: "answers",
-            reason: "they could not be sealed",
-        })
+) -> Result<Sealed<HealthAnswers>, OpError> {
+    Sealed::seal(
+        &encode(answers),
+        key,
+        nonce,
+        &slot(round, member),
+        &binding(round, member, party),
+    )
+    .ok_or(OpError::Invalid {
+        field: "answers",
+        reason: "they could not be sealed",
+    })
 }
 
-fn open(sealed: &SealedAnswer, key: &AnswerKey, round: ItemId) -> Option<Answers> {
-    if key.commitment(round, sealed.member) != sealed.commitment {
-        return None;
-    }
-    let nonce: [u8; 12] = sealed.nonce.as_slice().try_into().ok()?;
-    let cipher = ChaCha20Poly1305::new(&Key::from(key.0));
-    let plain = cipher
-        .decrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: &sealed.sealed,
-                aad: &aad(round, sealed.member, sealed.party),
-            },
-        )
-        .ok()?;
+fn open(answer: &SealedAnswer, key: &AnswerKey, round: ItemId) -> Option<Answers> {
+    let plain = answer.sealed.open(
+        key,
+        &slot(round, answer.member),
+        &binding(round, answer.member, answer.party),
+    )?;
     decode(&plain)
 }
 
@@ -304,20 +257,7 @@ struct SealedAnswer {
     member: MemberId,
     party: PartyId,
     sealed_at: u64,
-    nonce: Vec<u8>,
-    sealed: Vec<u8>,
-    commitment: [u8; 32],
-    key: Option<AnswerKey>,
-}
-
-fn get_bytes<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Option<Vec<u8>> {
-    match doc.get(obj, key) {
-        Ok(Some((Value::Scalar(value), _))) => match value.as_ref() {
-            ScalarValue::Bytes(bytes) => Some(bytes.clone()),
-            _ => None,
-        },
-        _ => None,
-    }
+    sealed: Sealed<HealthAnswers>,
 }
 
 fn sealed_answers<R: ReadDoc>(doc: &R, round: &ObjId) -> Vec<SealedAnswer> {
@@ -331,12 +271,7 @@ fn sealed_answers<R: ReadDoc>(doc: &R, round: &ObjId) -> Vec<SealedAnswer> {
                 member: key.parse().ok()?,
                 party: get_str(doc, &obj, "party")?.parse().ok()?,
                 sealed_at: get_u64(doc, &obj, "sealed_at").unwrap_or(0),
-                nonce: get_bytes(doc, &obj, "nonce")?,
-                sealed: get_bytes(doc, &obj, "sealed")?,
-                commitment: get_bytes(doc, &obj, "commitment")?.try_into().ok()?,
-                key: get_bytes(doc, &obj, "key")
-                    .and_then(|k| <[u8; 32]>::try_from(k).ok())
-                    .map(AnswerKey),
+                sealed: Sealed::read(doc, &obj).filter(|s| s.commitment.len() == 32)?,
             })
         })
         .collect()
@@ -485,7 +420,7 @@ fn status<R: ReadDoc>(doc: &R, round: &ObjId, answers: &[SealedAnswer]) -> Round
         all_submitted: !parties.is_empty() && parties.iter().all(|p| p.submitted),
         parties,
         sealed: answers.len(),
-        revealed: answers.iter().filter(|a| a.key.is_some()).count(),
+        revealed: answers.iter().filter(|a| a.sealed.key.is_some()).count(),
     }
 }
 
@@ -502,7 +437,7 @@ fn results(round: ItemId, status: &RoundStatus, answers: &[SealedAnswer]) -> Opt
             .collect();
         let opened: Vec<Answers> = mine
             .iter()
-            .filter_map(|a| open(a, a.key.as_ref()?, round))
+            .filter_map(|a| open(a, a.sealed.key.as_ref()?, round))
             .collect();
         complete &= opened.len() == mine.len();
         let mut averages = [None; 5];
@@ -630,7 +565,7 @@ pub fn should_reveal<R: ReadDoc>(doc: &R, round: ItemId, member: MemberId) -> bo
     status(doc, &obj, &answers).all_submitted
         && answers
             .iter()
-            .any(|a| a.member == member && a.key.is_none())
+            .any(|a| a.member == member && a.sealed.key.is_none())
 }
 
 /// Opens the member's own sealed answer with their key (to show them what
@@ -745,19 +680,12 @@ pub fn submit<T: Transactable + ReadDoc>(
             reason: "your party's submission is closed",
         });
     }
-    let sealed = seal(answers, key, &nonce, round, member, party)?;
+    let sealed = seal(answers, key, nonce, round, member, party)?;
     let map = sub_map(tx, &obj, ANSWERS, "health.answers")?;
     let entry = tx.put_object(&map, member.key().as_str(), ObjType::Map)?;
     tx.put(&entry, "party", party.key())?;
     tx.put(&entry, "sealed_at", now)?;
-    tx.put(&entry, "nonce", ScalarValue::Bytes(nonce.to_vec()))?;
-    tx.put(&entry, "sealed", ScalarValue::Bytes(sealed))?;
-    tx.put(
-        &entry,
-        "commitment",
-        ScalarValue::Bytes(key.commitment(round, member).to_vec()),
-    )?;
-    Ok(())
+    sealed.write(tx, &entry)
 }
 
 /// Closes `party`'s submission as it stands (for members who will not
@@ -818,7 +746,7 @@ pub fn reveal<T: Transactable + ReadDoc>(
         .iter()
         .find(|a| a.member == member)
         .ok_or_else(|| OpError::not_found("answer", &member))?;
-    if answer.key.as_ref() == Some(key) {
+    if answer.sealed.key.as_ref() == Some(key) {
         return Ok(());
     }
     if open(answer, key, round).is_none() {
@@ -829,8 +757,7 @@ pub fn reveal<T: Transactable + ReadDoc>(
     }
     let map = sub_map(tx, &obj, ANSWERS, "health.answers")?;
     let entry = child_map(tx, &map, &member.key()).ok_or(OpError::NotInitialized("answer"))?;
-    tx.put(&entry, "key", ScalarValue::Bytes(key.0.to_vec()))?;
-    Ok(())
+    sealing::write_key(tx, &entry, key)
 }
 
 /// When each answer was sealed, for a "who has answered" list:
@@ -849,7 +776,7 @@ pub fn answered<R: ReadDoc>(doc: &R, round: ItemId) -> Vec<(MemberId, PartyId, u
 
 #[cfg(test)]
 mod tests {
-    use automerge::AutoCommit;
+    use automerge::{AutoCommit, ScalarValue, Value};
 
     use super::*;
     use crate::model::fields::DAY_MS;
@@ -1042,7 +969,7 @@ mod tests {
         // Padded: both Acme answers are 256 bytes + the tag, whatever their length.
         let lengths: Vec<usize> = sealed_answers(doc, &obj)
             .iter()
-            .map(|a| a.sealed.len())
+            .map(|a| a.sealed.sealed.len())
             .collect();
         assert!(lengths.iter().all(|&l| l == 256 + 16), "{lengths:?}");
 
@@ -1214,7 +1141,7 @@ mod tests {
         let obj = require(doc, id(1)).unwrap();
         let map = child_map(doc, &obj, ANSWERS).unwrap();
         let entry = child_map(doc, &map, &alice.key()).unwrap();
-        let mut sealed = get_bytes(doc, &entry, "sealed").unwrap();
+        let mut sealed = Sealed::<HealthAnswers>::read(doc, &entry).unwrap().sealed;
         sealed[0] ^= 1;
         doc.put(&entry, "sealed", ScalarValue::Bytes(sealed))
             .unwrap();
@@ -1322,21 +1249,22 @@ mod tests {
             "a89de4619ba45c5543aa3ec36327a500330932a7cb9a855dc9ead14d7e55f918"
         );
         assert_eq!(
-            to_hex(&key.commitment(round, member)),
+            to_hex(&key.commitment(&slot(round, member))),
             "faaed8d9a2b5990c1fb851f3c2905220a4a8e5e5e51f37e7e31324307fdc870b"
         );
         let sealed = seal(
             &answers([4, 3, 5, 2, 1], "pinned"),
             &key,
-            &[7; 12],
+            [7; 12],
             round,
             member,
             party,
         )
         .unwrap();
-        assert_eq!(sealed.len(), 256 + 16);
+        assert_eq!(sealed.commitment, key.commitment(&slot(round, member)));
+        assert_eq!(sealed.sealed.len(), 256 + 16);
         assert_eq!(
-            to_hex(&Sha256::digest(&sealed)),
+            to_hex(&Sha256::digest(&sealed.sealed)),
             "d3d0c58a1a69dfc63c51ffae1c7d18dc4e02833ab8316602ef5c86095caf7585"
         );
     }

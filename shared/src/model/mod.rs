@@ -30,6 +30,8 @@
 //! - [`boards`]: live workshop boards (notes, dot voting, timer,
 //!   facilitation, notes turned into plan items);
 //! - [`items`]: what every collection item shares (order, delete, restore);
+//! - [`sealing`]: commit, then reveal (health-check answers, board ballots
+//!   and private notes);
 //! - `keys` (every top-level key) and `refs` (checks on the members and
 //!   parties an item names, so no collection imports another), below the
 //!   collections; `stored_names` (the macro declaring an enum stored by
@@ -67,6 +69,7 @@ mod refs;
 pub mod reviews;
 pub mod risks;
 pub mod schema;
+pub mod sealing;
 pub mod signoff;
 mod stored_names;
 pub mod suggestions;

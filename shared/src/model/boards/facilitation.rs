@@ -189,7 +189,7 @@ fn note_context<R: ReadDoc>(doc: &R, note: &ObjId, board: ItemId, id: ItemId) ->
 
 pub(crate) fn read_private<R: ReadDoc>(doc: &R, note: &ObjId) -> Option<PrivateNote> {
     let obj = child_map(doc, note, PRIVATE)?;
-    let sealed = seal::read(doc, &obj);
+    let sealed = seal::Sealed::read(doc, &obj);
     // A published key is trusted only once it was checked by
     // `publish_note_key`, which also writes the text.
     let opened =
@@ -439,7 +439,7 @@ pub fn add_private_note<T: Transactable + ReadDoc>(
     )?;
     let note = create_note(tx, &obj, id, new, now)?;
     let private = tx.put_object(&note, PRIVATE, ObjType::Map)?;
-    seal::write(tx, &private, &sealed)
+    sealed.write(tx, &private)
 }
 
 /// Rewrites the author's own sealed note before the reveal, sealing the new
@@ -462,7 +462,7 @@ pub fn rewrite_private_note<T: Transactable + ReadDoc>(
     let context =
         note_context(tx, &note_obj, board, note).ok_or(OpError::NotInitialized("note.author"))?;
     let old = child_map(tx, &note_obj, PRIVATE)
-        .and_then(|p| seal::read(tx, &p))
+        .and_then(|p| seal::Sealed::read(tx, &p))
         .filter(|s| s.key.is_none())
         .ok_or(OpError::Invalid {
             field: "note",
@@ -488,7 +488,7 @@ pub fn rewrite_private_note<T: Transactable + ReadDoc>(
     }
     let sealed = seal::seal(text.as_bytes(), key, nonce, &context)?;
     let private = tx.put_object(&note_obj, PRIVATE, ObjType::Map)?;
-    seal::write(tx, &private, &sealed)
+    sealed.write(tx, &private)
 }
 
 /// Publishes the key of a sealed note after the reveal: checked against
@@ -516,7 +516,7 @@ pub fn publish_note_key<T: Transactable + ReadDoc>(
     if read_private(tx, &note_obj).is_some_and(|p| p.opened) {
         return Ok(());
     }
-    let sealed = seal::read(tx, &private).ok_or(OpError::NotInitialized("note.private"))?;
+    let sealed = seal::Sealed::read(tx, &private).ok_or(OpError::NotInitialized("note.private"))?;
     let context =
         note_context(tx, &note_obj, board, note).ok_or(OpError::NotInitialized("note.author"))?;
     let words = seal::open(&sealed, key, &context)
@@ -556,7 +556,7 @@ pub fn open_own_note<R: ReadDoc>(
 ) -> Option<String> {
     let obj = require(doc, board).ok()?;
     let note_obj = require_note(doc, &obj, note).ok()?;
-    let sealed = seal::read(doc, &child_map(doc, &note_obj, PRIVATE)?)?;
+    let sealed = seal::Sealed::read(doc, &child_map(doc, &note_obj, PRIVATE)?)?;
     let context = note_context(doc, &note_obj, board, note)?;
     String::from_utf8(seal::open(&sealed, key, &context)?).ok()
 }

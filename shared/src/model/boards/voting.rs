@@ -160,7 +160,7 @@ fn ballots<R: ReadDoc>(doc: &R, vote: &ObjId) -> Vec<StoredBallot> {
                 member: key.parse().ok()?,
                 party: get_str(doc, &obj, "party").and_then(|p| p.parse().ok()),
                 cast_at: get_u64(doc, &obj, "cast_at").unwrap_or(0),
-                sealed: seal::read(doc, &obj)?,
+                sealed: seal::Sealed::read(doc, &obj)?,
             })
         })
         .collect()
@@ -353,7 +353,7 @@ pub fn cast<T: Transactable + ReadDoc>(
         tx.put(&entry, "party", party.key())?;
     }
     tx.put(&entry, "cast_at", now)?;
-    seal::write(tx, &entry, &sealed)
+    sealed.write(tx, &entry)
 }
 
 /// Reveals the vote: no more ballots; voters' devices publish their keys.
