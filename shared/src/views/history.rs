@@ -9,7 +9,10 @@
 //!   changes since then touched it.
 //! - [`at`] / [`clauses_at`]: the agreement at any past heads.
 //! - [`clause_diff`], [`diff_words`], [`diff_lines`]: a clause between two
-//!   versions, as a word (or line) diff.
+//!   versions, as a word (or line) diff. The edit script comes from the
+//!   `similar` crate (Myers with a work limit: long texts get a real diff,
+//!   wholly rewritten ones stay fast); this module only cuts texts into
+//!   tokens and groups the script into readable runs.
 //!
 //! Change times: Automerge records a change's time in whole seconds (the
 //! convention of every Automerge client, and what Accord's clients write);
@@ -766,10 +769,6 @@ pub struct DiffPart {
     pub text: String,
 }
 
-/// The most table cells (tokens × tokens) the LCS may use before falling
-/// back to coarser tokens: bounds memory on wasm32.
-const MAX_CELLS: usize = 1 << 20;
-
 /// Words and the whitespace between them, as separate tokens.
 fn words(text: &str) -> Vec<&str> {
     let mut tokens = Vec::new();
@@ -806,60 +805,26 @@ fn push(parts: &mut Vec<DiffPart>, op: DiffOp, text: &str) {
     }
 }
 
-/// The diff of two token lists by longest common subsequence, after
-/// trimming the common prefix and suffix. `None` if the middle is too big
-/// for the table.
-fn lcs_diff(old: &[&str], new: &[&str]) -> Option<Vec<DiffPart>> {
-    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
-    let suffix = old[prefix..]
-        .iter()
-        .rev()
-        .zip(new[prefix..].iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    let (a, b) = (
-        &old[prefix..old.len() - suffix],
-        &new[prefix..new.len() - suffix],
-    );
-    if (a.len() + 1).saturating_mul(b.len() + 1) > MAX_CELLS {
-        return None;
-    }
-    // table[i][j]: LCS length of a[i..] and b[j..].
-    let width = b.len() + 1;
-    let mut table = vec![0_u32; (a.len() + 1) * width];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            table[i * width + j] = if a[i] == b[j] {
-                table[(i + 1) * width + j + 1] + 1
-            } else {
-                table[(i + 1) * width + j].max(table[i * width + j + 1])
-            };
-        }
-    }
+/// The diff of two token lists: Myers' shortest edit script from the
+/// `similar` crate, whose work limit keeps even long, wholly rewritten
+/// texts fast (it then settles for a longer script, never gives up).
+fn token_diff(old: &[&str], new: &[&str]) -> Vec<DiffPart> {
     let mut parts = Vec::new();
-    for token in &old[..prefix] {
-        push(&mut parts, DiffOp::Same, token);
+    for op in similar::capture_diff_slices(similar::Algorithm::Myers, old, new) {
+        let (tag, old_range, new_range) = op.as_tag_tuple();
+        let (removed, added) = match tag {
+            similar::DiffTag::Equal => {
+                push(&mut parts, DiffOp::Same, &old[old_range].concat());
+                continue;
+            }
+            similar::DiffTag::Delete => (old_range, 0..0),
+            similar::DiffTag::Insert => (0..0, new_range),
+            similar::DiffTag::Replace => (old_range, new_range),
+        };
+        push(&mut parts, DiffOp::Removed, &old[removed].concat());
+        push(&mut parts, DiffOp::Added, &new[added].concat());
     }
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            push(&mut parts, DiffOp::Same, a[i]);
-            i += 1;
-            j += 1;
-        } else if j < b.len()
-            && (i == a.len() || table[i * width + j + 1] >= table[(i + 1) * width + j])
-        {
-            push(&mut parts, DiffOp::Added, b[j]);
-            j += 1;
-        } else {
-            push(&mut parts, DiffOp::Removed, a[i]);
-            i += 1;
-        }
-    }
-    for token in &old[old.len() - suffix..] {
-        push(&mut parts, DiffOp::Same, token);
-    }
-    Some(reorder(&parts))
+    reorder(&parts)
 }
 
 /// Within each changed stretch, removed text before added text; a bare
@@ -898,23 +863,15 @@ fn reorder(parts: &[DiffPart]) -> Vec<DiffPart> {
     out
 }
 
-fn whole(old: &str, new: &str) -> Vec<DiffPart> {
-    let mut parts = Vec::new();
-    push(&mut parts, DiffOp::Removed, old);
-    push(&mut parts, DiffOp::Added, new);
-    parts
-}
-
-/// A line diff of two texts (for very long texts whose lines differ
-/// throughout: the whole old text removed, the new one added).
+/// A line diff of two texts.
 pub fn diff_lines(old: &str, new: &str) -> Vec<DiffPart> {
-    lcs_diff(&lines(old), &lines(new)).unwrap_or_else(|| whole(old, new))
+    token_diff(&lines(old), &lines(new))
 }
 
 /// A word diff of two texts (words and the whitespace between them are
-/// tokens); falls back to a line diff for very long texts.
+/// tokens).
 pub fn diff_words(old: &str, new: &str) -> Vec<DiffPart> {
-    lcs_diff(&words(old), &words(new)).unwrap_or_else(|| diff_lines(old, new))
+    token_diff(&words(old), &words(new))
 }
 
 /// A clause between two versions.
@@ -1296,19 +1253,9 @@ mod tests {
             }]
         );
         let diff = diff_words("one two three", "one three four");
-        let back: String = diff
-            .iter()
-            .filter(|p| p.op != DiffOp::Added)
-            .map(|p| p.text.as_str())
-            .collect();
-        let forward: String = diff
-            .iter()
-            .filter(|p| p.op != DiffOp::Removed)
-            .map(|p| p.text.as_str())
-            .collect();
         assert_eq!(
-            (back.as_str(), forward.as_str()),
-            ("one two three", "one three four")
+            sides(&diff),
+            ("one two three".into(), "one three four".into())
         );
         let lines = diff_lines("a\nb\nc\n", "a\nB\nc\n");
         assert_eq!(
@@ -1332,12 +1279,61 @@ mod tests {
                 },
             ]
         );
-        // Too big for the table: falls back, still reconstructs both sides.
+        // Wholly rewritten long texts still get a diff that reconstructs
+        // both sides: the words replaced, the shared last space kept.
         let old: String = (0..1500).map(|i| format!("w{i} ")).collect();
         let new: String = (0..1500).map(|i| format!("v{i} ")).collect();
         let diff = diff_words(&old, &new);
-        assert_eq!(diff.len(), 2);
-        assert_eq!(diff[0].text, old);
-        assert_eq!(diff[1].text, new);
+        assert_eq!(sides(&diff), (old.clone(), new.clone()));
+        assert_eq!(diff.len(), 3);
+        assert_eq!(
+            (diff[0].op, diff[0].text.as_str()),
+            (DiffOp::Removed, old.trim_end())
+        );
+        assert_eq!(
+            (diff[1].op, diff[1].text.as_str()),
+            (DiffOp::Added, new.trim_end())
+        );
+        assert_eq!((diff[2].op, diff[2].text.as_str()), (DiffOp::Same, " "));
+    }
+
+    /// The old and the new text a diff describes.
+    fn sides(diff: &[DiffPart]) -> (String, String) {
+        let side = |skip: DiffOp| {
+            diff.iter()
+                .filter(|p| p.op != skip)
+                .map(|p| p.text.as_str())
+                .collect::<String>()
+        };
+        (side(DiffOp::Added), side(DiffOp::Removed))
+    }
+
+    #[test]
+    fn a_long_text_with_a_few_changes_gets_a_word_diff() {
+        let old: Vec<String> = (0..20_000).map(|i| format!("w{i}")).collect();
+        let mut new = old.clone();
+        new[10] = "ten".into();
+        new[9_999] = "middle".into();
+        new.insert(19_000, "inserted".into());
+        new.remove(5_000);
+        let (old, new) = (old.join(" "), new.join(" "));
+        let diff = diff_words(&old, &new);
+        assert_eq!(sides(&diff), (old, new));
+        let changes: Vec<(DiffOp, &str)> = diff
+            .iter()
+            .filter(|p| p.op != DiffOp::Same)
+            .map(|p| (p.op, p.text.as_str()))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                (DiffOp::Removed, "w10"),
+                (DiffOp::Added, "ten"),
+                (DiffOp::Removed, " w5000"),
+                (DiffOp::Removed, "w9999"),
+                (DiffOp::Added, "middle"),
+                (DiffOp::Added, "inserted "),
+            ]
+        );
     }
 }
