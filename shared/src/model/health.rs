@@ -66,7 +66,7 @@ use super::items::{require_in, root_map, sub_map};
 use super::keys::HEALTH;
 use super::members;
 use super::refs;
-use super::sealing::{self, Domain, Sealed, SealingKey};
+use super::sealing::{self, HealthAnswers, Sealed, SealingKey};
 
 const PARTICIPANTS: &str = "participants";
 const CLOSED: &str = "closed";
@@ -128,16 +128,6 @@ pub struct Answers {
     pub ratings: [u8; 5],
     /// Free text.
     pub comment: String,
-}
-
-/// The labels health-check answers are sealed under.
-pub enum HealthAnswers {}
-
-impl Domain for HealthAnswers {
-    const NAME: &'static str = "AnswerKey";
-    const KEY_LABEL: &'static [u8] = b"accord/health/answer-key/v1";
-    const COMMITMENT_LABEL: &'static [u8] = b"accord/health/commitment/v1";
-    const SEALED_LABEL: &'static [u8] = b"accord/health/answer/v1";
 }
 
 /// The 32-byte key sealing one member's answer in one round.
@@ -776,13 +766,15 @@ pub fn answered<R: ReadDoc>(doc: &R, round: ItemId) -> Vec<(MemberId, PartyId, u
 
 #[cfg(test)]
 mod tests {
-    use automerge::{AutoCommit, ScalarValue, Value};
+    use automerge::ScalarValue;
 
     use super::*;
     use crate::model::fields::DAY_MS;
     use crate::model::items::{self, Collection};
     use crate::model::members::NewMember;
-    use crate::model::test_support::{T0, id, partnership};
+    use crate::model::test_support::{
+        T0, add_carol, contains, everything_visible, id, partnership, visible_values,
+    };
 
     const ACME_SECRET: &str = "Acme-only: we doubt Globex's pipeline numbers";
     const CAROL_SECRET: &str = "Carol thinks the QBRs are too long";
@@ -797,43 +789,6 @@ mod tests {
             ratings,
             comment: comment.into(),
         }
-    }
-
-    /// Every string and byte value in the document, as text, walking every
-    /// object; plus the raw saved bytes.
-    fn everything_visible(doc: &mut AutoCommit) -> (String, Vec<u8>) {
-        let mut out = String::new();
-        walk_into(doc, &automerge::ROOT, &mut out);
-        (out, doc.save_nocompress())
-    }
-
-    fn walk_into(doc: &AutoCommit, obj: &ObjId, out: &mut String) {
-        fn walk(doc: &AutoCommit, obj: &ObjId, out: &mut String) {
-            for key in doc.keys(obj) {
-                out.push_str(&key);
-                out.push('\n');
-                for (value, id) in doc.get_all(obj, &key).unwrap() {
-                    match value {
-                        Value::Object(ObjType::Map) => walk(doc, &id, out),
-                        Value::Object(ObjType::Text) => out.push_str(&doc.text(&id).unwrap()),
-                        Value::Object(_) => {}
-                        Value::Scalar(s) => {
-                            out.push_str(&format!("{s:?}\n"));
-                            if let ScalarValue::Bytes(b) = s.as_ref() {
-                                out.push_str(&String::from_utf8_lossy(b));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        walk(doc, obj, out);
-    }
-
-    fn contains(haystack: &[u8], needle: &str) -> bool {
-        haystack
-            .windows(needle.len())
-            .any(|w| w == needle.as_bytes())
     }
 
     #[test]
@@ -856,19 +811,8 @@ mod tests {
     fn answers_stay_sealed_until_every_party_submits() {
         let mut fixture = partnership();
         let (alice, bob, acme, globex) = (fixture.alice, fixture.bob, fixture.acme, fixture.globex);
-        let carol = MemberId::from_bytes([0xc3; 16]);
         let doc = &mut fixture.doc;
-        members::add(
-            doc,
-            carol,
-            &NewMember {
-                name: "Carol".into(),
-                party: acme,
-                title: String::new(),
-                public_key: None,
-            },
-        )
-        .unwrap();
+        let carol = add_carol(doc, acme);
         open_round(doc, id(1), "Health check 2024", alice, T0).unwrap();
         let round = id(1);
 
@@ -944,13 +888,15 @@ mod tests {
                 !values.contains(secret),
                 "{secret} readable in the document"
             );
-            assert!(!contains(&bytes, secret), "{secret} in the saved bytes");
-            assert!(!contains(&doc.save(), secret));
+            assert!(
+                !contains(&bytes, secret.as_bytes()),
+                "{secret} in the saved bytes"
+            );
+            assert!(!contains(&doc.save(), secret.as_bytes()));
         }
         // Nor does the health map name any question or rating.
         let health_map = root_map(doc, HEALTH).unwrap();
-        let mut health_values = String::new();
-        walk_into(doc, &health_map, &mut health_values);
+        let health_values = visible_values(doc, &health_map);
         for field in ["rating", "trust", "comment", "communication", "value"] {
             assert!(
                 !health_values.to_lowercase().contains(field),

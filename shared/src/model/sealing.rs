@@ -9,7 +9,8 @@
 //! slot. At the reveal the device publishes the key; a key counts only if
 //! it matches the commitment and opens the ciphertext.
 //!
-//! Each user of the primitive names its labels in a [`Domain`]; the labels,
+//! Each user of the primitive is a [`Domain`], declared here with its labels
+//! so that every stored label is in this one file; the labels,
 //! the slot and binding bytes and the field names (`nonce`, `sealed`,
 //! `commitment`, `key`) are stored formats: documents already shared were
 //! sealed with them, so they never change.
@@ -40,6 +41,40 @@ pub trait Domain {
     /// The label the associated data starts with.
     const SEALED_LABEL: &'static [u8];
 }
+
+/// Declares a [`Domain`]: the name of its key type and its three labels.
+macro_rules! domain {
+    ($(#[$doc:meta])* $domain:ident: $name:literal, key $key:literal,
+     commitment $commitment:literal, sealed $sealed:literal) => {
+        $(#[$doc])*
+        pub enum $domain {}
+
+        impl Domain for $domain {
+            const NAME: &'static str = $name;
+            const KEY_LABEL: &'static [u8] = $key;
+            const COMMITMENT_LABEL: &'static [u8] = $commitment;
+            const SEALED_LABEL: &'static [u8] = $sealed;
+        }
+    };
+}
+
+domain!(
+    /// Health-check answers ([`super::health`]): the slot is
+    /// `round ‖ member`, the binding `round ‖ member ‖ party`.
+    HealthAnswers: "AnswerKey",
+    key b"accord/health/answer-key/v1",
+    commitment b"accord/health/commitment/v1",
+    sealed b"accord/health/answer/v1"
+);
+
+domain!(
+    /// Board ballots and private notes ([`super::boards`]): slot and
+    /// binding are both `kind ‖ board ‖ item ‖ member`.
+    BoardSeals: "SealKey",
+    key b"accord/boards/seal-key/v1",
+    commitment b"accord/boards/commitment/v1",
+    sealed b"accord/boards/sealed/v1"
+);
 
 /// The 32-byte key sealing one value of domain `D`.
 pub struct SealingKey<D> {

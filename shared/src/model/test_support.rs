@@ -1,6 +1,6 @@
 //! Shared fixtures for the model's unit tests.
 
-use automerge::AutoCommit;
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
 
 use super::ids::{ItemId, MemberId, PartyId};
 use super::members::{self, NewMember};
@@ -124,4 +124,59 @@ pub(crate) fn revenue_kpi(objective: Option<ItemId>) -> super::kpis::NewKpi {
         },
         cadence_days: 30,
     }
+}
+
+/// Carol, a second member of `party` (Acme in the usual fixture), added to
+/// `doc`.
+pub(crate) fn add_carol(doc: &mut AutoCommit, party: PartyId) -> MemberId {
+    let carol = MemberId::from_bytes([0xc3; 16]);
+    members::add(
+        doc,
+        carol,
+        &NewMember {
+            name: "Carol".into(),
+            party,
+            title: String::new(),
+            public_key: None,
+        },
+    )
+    .unwrap();
+    carol
+}
+
+/// Every key, string, text and byte value under `obj` (walking every map),
+/// as text: what any reader of the document can see.
+pub(crate) fn visible_values(doc: &AutoCommit, obj: &ObjId) -> String {
+    fn walk(doc: &AutoCommit, obj: &ObjId, out: &mut String) {
+        for key in doc.keys(obj) {
+            out.push_str(&key);
+            out.push('\n');
+            for (value, id) in doc.get_all(obj, &key).unwrap() {
+                match value {
+                    Value::Object(ObjType::Map) => walk(doc, &id, out),
+                    Value::Object(ObjType::Text) => out.push_str(&doc.text(&id).unwrap()),
+                    Value::Object(_) => {}
+                    Value::Scalar(s) => {
+                        out.push_str(&format!("{s:?}\n"));
+                        if let ScalarValue::Bytes(b) = s.as_ref() {
+                            out.push_str(&String::from_utf8_lossy(b));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    walk(doc, obj, &mut out);
+    out
+}
+
+/// [`visible_values`] of the whole document, and its saved bytes.
+pub(crate) fn everything_visible(doc: &mut AutoCommit) -> (String, Vec<u8>) {
+    (visible_values(doc, &automerge::ROOT), doc.save_nocompress())
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -14,22 +14,12 @@
 use crate::model::error::OpError;
 use crate::model::hash_prefix::HashPrefix;
 use crate::model::ids::{ItemId, MemberId};
-use crate::model::sealing::{self, Domain, SealingKey};
-
-/// The labels boards seal under.
-pub enum Boards {}
-
-impl Domain for Boards {
-    const NAME: &'static str = "SealKey";
-    const KEY_LABEL: &'static [u8] = b"accord/boards/seal-key/v1";
-    const COMMITMENT_LABEL: &'static [u8] = b"accord/boards/commitment/v1";
-    const SEALED_LABEL: &'static [u8] = b"accord/boards/sealed/v1";
-}
+use crate::model::sealing::{self, BoardSeals, SealingKey};
 
 /// The 32-byte key sealing one member's ballot, or one private note.
-pub type SealKey = SealingKey<Boards>;
+pub type SealKey = SealingKey<BoardSeals>;
 
-impl SealingKey<Boards> {
+impl SealingKey<BoardSeals> {
     /// A key derived from a device secret, so the device can find it again
     /// without storing it: `SHA-256("accord/boards/seal-key/v1" ‖ len ‖
     /// secret ‖ board ‖ item ‖ member)`, where `item` is the vote (for a
@@ -67,7 +57,7 @@ pub(crate) fn context(kind: &[u8], board: ItemId, item: ItemId, member: MemberId
 }
 
 /// A sealed ballot or private note as stored.
-pub(crate) type Sealed = sealing::Sealed<Boards>;
+pub(crate) type Sealed = sealing::Sealed<BoardSeals>;
 
 /// Seals `content` (at most 65 535 bytes) under `key`: length-prefixed,
 /// zero-padded, committed to and bound to `context`.
@@ -109,16 +99,21 @@ pub(crate) use sealing::write_key;
 mod tests {
     use super::*;
 
+    /// A board, an item on it and a member, from one seed byte.
+    fn slot(n: u8) -> (ItemId, ItemId, MemberId) {
+        (
+            ItemId::from_bytes([n; 16]),
+            ItemId::from_bytes([n + 1; 16]),
+            MemberId::from_bytes([n + 2; 16]),
+        )
+    }
+
     #[test]
     fn a_prefix_derives_the_keys_the_secret_does() {
         let secret = [0x5au8; 32];
         let prefix = SealKey::prefix(&secret).expect("a 32-byte secret");
         for n in 0..4u8 {
-            let (board, item, member) = (
-                ItemId::from_bytes([n; 16]),
-                ItemId::from_bytes([n + 1; 16]),
-                MemberId::from_bytes([n + 2; 16]),
-            );
+            let (board, item, member) = slot(n);
             assert_eq!(
                 SealKey::derive_from_prefix(&prefix, board, item, member).as_bytes(),
                 SealKey::derive(&secret, board, item, member).as_bytes()
@@ -135,11 +130,7 @@ mod tests {
     fn sealed_bytes_are_pinned() {
         use crate::model::ids::to_hex;
         use sha2::Digest;
-        let (board, item, member) = (
-            ItemId::from_bytes([1; 16]),
-            ItemId::from_bytes([2; 16]),
-            MemberId::from_bytes([3; 16]),
-        );
+        let (board, item, member) = slot(1);
         let key = SealKey::derive(b"device secret", board, item, member);
         assert_eq!(
             to_hex(key.as_bytes()),
@@ -160,11 +151,7 @@ mod tests {
 
     #[test]
     fn seal_open_and_refuse_wrong_keys_or_slots() {
-        let (board, item, member) = (
-            ItemId::from_bytes([1; 16]),
-            ItemId::from_bytes([2; 16]),
-            MemberId::from_bytes([3; 16]),
-        );
+        let (board, item, member) = slot(1);
         let key = SealKey::derive(b"seed", board, item, member);
         let ctx = context(b"note", board, item, member);
         let sealed = seal(b"secret words", &key, [7; 12], &ctx).unwrap();

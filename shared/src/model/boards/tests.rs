@@ -1,7 +1,7 @@
 //! Tests of the board model: every operation and its validation, the
 //! sealing of ballots and private notes, and two replicas converging.
 
-use automerge::{ActorId, AutoCommit, ObjType, ReadDoc, ScalarValue, Value};
+use automerge::{ActorId, AutoCommit, ReadDoc};
 
 use super::convert::{self, Conversion, ItemLink, NoteRef};
 use super::facilitation::{self, FocusTarget};
@@ -11,11 +11,12 @@ use crate::model::actions::ActionSource;
 use crate::model::conflicts::{self, Severity};
 use crate::model::items::{self, Collection};
 use crate::model::meetings::{self, MeetingKind, NewMeeting};
-use crate::model::members::NewMember;
 use crate::model::objectives;
 use crate::model::reviews::{self, NewReview, ReviewKind};
 use crate::model::risks;
-use crate::model::test_support::{Fixture, T0, id, partnership, sync_pair};
+use crate::model::test_support::{
+    Fixture, T0, add_carol, contains, everything_visible, id, partnership, sync_pair,
+};
 
 const BOARD: u8 = 10;
 
@@ -75,37 +76,6 @@ fn dots(entries: &[(ItemId, u8)]) -> Ballot {
     Ballot {
         dots: entries.iter().copied().collect(),
     }
-}
-
-/// Every key, string, text and byte value in the document (walking every
-/// map), and the saved bytes.
-fn everything_visible(doc: &mut AutoCommit) -> (String, Vec<u8>) {
-    fn walk(doc: &AutoCommit, obj: &ObjId, out: &mut String) {
-        for key in doc.keys(obj) {
-            out.push_str(&key);
-            out.push('\n');
-            for (value, id) in doc.get_all(obj, &key).unwrap() {
-                match value {
-                    Value::Object(ObjType::Map) => walk(doc, &id, out),
-                    Value::Object(ObjType::Text) => out.push_str(&doc.text(&id).unwrap()),
-                    Value::Object(_) => {}
-                    Value::Scalar(s) => {
-                        out.push_str(&format!("{s:?}\n"));
-                        if let ScalarValue::Bytes(b) = s.as_ref() {
-                            out.push_str(&String::from_utf8_lossy(b));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    let mut out = String::new();
-    walk(doc, &automerge::ROOT, &mut out);
-    (out, doc.save_nocompress())
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[test]
@@ -588,19 +558,8 @@ fn focus_brings_everyone_to_a_column_or_note() {
 fn dot_votes_are_sealed_until_revealed_then_ranked() {
     let mut fixture = retro();
     let (alice, bob, acme) = (fixture.alice, fixture.bob, fixture.acme);
-    let carol = MemberId::from_bytes([0xc3; 16]);
     let doc = &mut fixture.doc;
-    crate::model::members::add(
-        doc,
-        carol,
-        &NewMember {
-            name: "Carol".into(),
-            party: acme,
-            title: String::new(),
-            public_key: None,
-        },
-    )
-    .unwrap();
+    let carol = add_carol(doc, acme);
     let b = board_id();
     // Note ids whose raw bytes appear nowhere else in the document.
     let ids = [0xe1_u8, 0xe2, 0xe3].map(|n| ItemId::from_bytes([n; 16]));
@@ -1195,18 +1154,7 @@ fn three_participants_one_offline_converge_with_correct_totals() {
     // relay's copy; Bob (Globex) drops out mid-session and comes back.
     let mut fixture = retro();
     let (alice, bob, acme) = (fixture.alice, fixture.bob, fixture.acme);
-    let carol = MemberId::from_bytes([0xc3; 16]);
-    crate::model::members::add(
-        &mut fixture.doc,
-        carol,
-        &NewMember {
-            name: "Carol".into(),
-            party: acme,
-            title: String::new(),
-            public_key: None,
-        },
-    )
-    .unwrap();
+    let carol = add_carol(&mut fixture.doc, acme);
     let b = board_id();
     let mut relay = fixture.doc;
     let mut replicas: Vec<AutoCommit> = (0..3)
