@@ -180,3 +180,34 @@ pub(crate) fn everything_visible(doc: &mut AutoCommit) -> (String, Vec<u8>) {
 pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// The tests' usual clause text.
+pub(crate) const TERM: &str = "The term is one year from signature.";
+
+/// The usual partnership with one clause, "Term", holding `body`, as
+/// `id(1)`.
+pub(crate) fn with_clause(body: &str) -> Fixture {
+    let mut fixture = partnership();
+    let new = super::agreement::NewClause {
+        title: "Term".into(),
+        body: body.into(),
+    };
+    super::agreement::add_clause(&mut fixture.doc, id(1), &new, T0).unwrap();
+    fixture.doc.commit();
+    fixture
+}
+
+/// A copy of `doc` that writes as actor `name` (a second device).
+pub(crate) fn actor(doc: &AutoCommit, name: &str) -> AutoCommit {
+    doc.clone()
+        .with_actor(automerge::ActorId::from(name.as_bytes()))
+}
+
+/// A text edit: delete `delete` characters at `position`, insert `insert`.
+pub(crate) fn splice(position: usize, delete: usize, insert: &str) -> crate::text::Splice {
+    crate::text::Splice {
+        position,
+        delete,
+        insert: insert.into(),
+    }
+}

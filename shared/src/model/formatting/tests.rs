@@ -1,27 +1,8 @@
-use automerge::{ActorId, AutoCommit};
+use automerge::AutoCommit;
 
 use super::*;
-use crate::model::agreement::{
-    ClauseStatus, NewClause, add_clause, clause, edit_clause_body, set_clause_status,
-};
-use crate::model::test_support::{Fixture, T0, id, partnership, sync_pair};
-
-const TEXT: &str = "The term is one year from signature.";
-
-fn with_clause(body: &str) -> Fixture {
-    let mut fixture = partnership();
-    let new = NewClause {
-        title: "Term".into(),
-        body: body.into(),
-    };
-    add_clause(&mut fixture.doc, id(1), &new, T0).unwrap();
-    fixture.doc.commit();
-    fixture
-}
-
-fn actor(doc: &AutoCommit, name: &str) -> AutoCommit {
-    doc.clone().with_actor(ActorId::from(name.as_bytes()))
-}
+use crate::model::agreement::{ClauseStatus, clause, edit_clause_body, set_clause_status};
+use crate::model::test_support::{TERM, actor, id, splice, sync_pair, with_clause};
 
 fn runs(doc: &AutoCommit) -> Vec<Run> {
     clause_runs(doc, id(1)).unwrap()
@@ -48,17 +29,9 @@ fn shown(doc: &AutoCommit) -> String {
         .collect()
 }
 
-fn splice(position: usize, delete: usize, insert: &str) -> Splice {
-    Splice {
-        position,
-        delete,
-        insert: insert.into(),
-    }
-}
-
 #[test]
 fn styles_round_trip_through_save_and_load() {
-    let mut fixture = with_clause(TEXT);
+    let mut fixture = with_clause(TERM);
     let doc = &mut fixture.doc;
     set_style(doc, id(1), (12, 20), Style::Bold, true, None).unwrap();
     set_style(doc, id(1), (16, 25), Style::Italic, true, None).unwrap();
@@ -107,7 +80,7 @@ fn typing_after_styled_words_continues_the_style_and_before_them_does_not() {
 
 #[test]
 fn styles_survive_concurrent_edits_on_two_replicas() {
-    let fixture = with_clause(TEXT);
+    let fixture = with_clause(TERM);
     let mut a = actor(&fixture.doc, "replica-a");
     let mut b = actor(&fixture.doc, "replica-b");
     // A bolds "one year" while B types inside and before it, and italicises
@@ -126,7 +99,7 @@ fn styles_survive_concurrent_edits_on_two_replicas() {
 
 #[test]
 fn concurrent_set_and_clear_of_one_style_converge() {
-    let fixture = with_clause(TEXT);
+    let fixture = with_clause(TERM);
     let mut a = actor(&fixture.doc, "replica-a");
     let mut b = actor(&fixture.doc, "replica-b");
     set_style(&mut a, id(1), (0, 20), Style::Bold, true, None).unwrap();
@@ -136,21 +109,21 @@ fn concurrent_set_and_clear_of_one_style_converge() {
     b.commit();
     sync_pair(&mut a, &mut b);
     assert_eq!(runs(&a), runs(&b));
-    assert_eq!(plain_text(&runs(&a)), TEXT);
+    assert_eq!(plain_text(&runs(&a)), TERM);
     assert!(has_style(&runs(&a), 0, 4, Style::Bold));
     assert!(has_style(&runs(&a), 4, 8, Style::Italic));
 }
 
 #[test]
 fn a_plain_v1_body_stays_valid_and_styles_do_not_change_the_signed_text() {
-    let mut fixture = with_clause(TEXT);
+    let mut fixture = with_clause(TERM);
     let doc = &mut fixture.doc;
-    assert_eq!(runs(doc), vec![Run::plain(TEXT)]);
+    assert_eq!(runs(doc), vec![Run::plain(TERM)]);
     let before = clause(doc, id(1)).unwrap();
     let hash = crate::model::signoff::content_hash(&before.title, &before.body);
     set_style(doc, id(1), (0, 8), Style::Bold, true, None).unwrap();
     let after = clause(doc, id(1)).unwrap();
-    assert_eq!(after.body, TEXT);
+    assert_eq!(after.body, TERM);
     assert_eq!(
         crate::model::signoff::content_hash(&after.title, &after.body),
         hash
@@ -165,7 +138,7 @@ fn a_plain_v1_body_stays_valid_and_styles_do_not_change_the_signed_text() {
 #[test]
 fn a_v1_client_and_an_upgraded_one_keep_each_others_work() {
     // The v1 client edits by plain splices only; the upgraded one styles.
-    let fixture = with_clause(TEXT);
+    let fixture = with_clause(TERM);
     let mut old = actor(&fixture.doc, "old-client");
     let mut new = actor(&fixture.doc, "new-client");
     edit_clause_body(&mut old, id(1), &splice(36, 0, " Renewal is yearly."), None).unwrap();
@@ -186,7 +159,7 @@ fn a_v1_client_and_an_upgraded_one_keep_each_others_work() {
 
 #[test]
 fn bad_ranges_and_suggest_only_clauses_are_refused_and_change_nothing() {
-    let mut fixture = with_clause(TEXT);
+    let mut fixture = with_clause(TERM);
     let (acme, bob, alice) = (fixture.acme, fixture.bob, fixture.alice);
     let doc = &mut fixture.doc;
     let heads = doc.get_heads();
@@ -278,7 +251,7 @@ fn markdown_keeps_styles_inside_lines_and_spaces_outside_markers() {
 
 #[test]
 fn a_change_undone_and_redone_restores_text_and_styles() {
-    let mut fixture = with_clause(TEXT);
+    let mut fixture = with_clause(TERM);
     let doc = &mut fixture.doc;
     let start = runs(doc);
     set_style(doc, id(1), (12, 20), Style::Bold, true, None).unwrap();

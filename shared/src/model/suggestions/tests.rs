@@ -1,32 +1,13 @@
-use automerge::{ActorId, AutoCommit};
+use automerge::AutoCommit;
 use proptest::prelude::*;
 
 use super::*;
 use crate::model::agreement::{
-    ClauseStatus, NewClause, add_clause, clause, edit_clause_body, set_clause_body,
-    set_clause_status,
+    ClauseStatus, clause, edit_clause_body, set_clause_body, set_clause_status,
 };
 use crate::model::signoff::tests::{CLAUSE_ID, DOC, key, signed_fixture};
 use crate::model::signoff::{self, Validity};
-use crate::model::test_support::{Fixture, T0, id, partnership, sync_pair};
-use crate::text::Splice;
-
-const TEXT: &str = "The term is one year from signature.";
-
-fn with_clause() -> Fixture {
-    let mut fixture = partnership();
-    let new = NewClause {
-        title: "Term".into(),
-        body: TEXT.into(),
-    };
-    add_clause(&mut fixture.doc, id(1), &new, T0).unwrap();
-    fixture.doc.commit();
-    fixture
-}
-
-fn actor(doc: &AutoCommit, name: &str) -> AutoCommit {
-    doc.clone().with_actor(ActorId::from(name.as_bytes()))
-}
+use crate::model::test_support::{T0, TERM, actor, id, splice, sync_pair, with_clause};
 
 fn suggestion(author: MemberId, position: usize, delete: usize, insert: &str) -> NewSuggestion {
     NewSuggestion {
@@ -42,24 +23,16 @@ fn body(doc: &AutoCommit) -> String {
     clause(doc, id(1)).unwrap().body
 }
 
-fn splice(position: usize, delete: usize, insert: &str) -> Splice {
-    Splice {
-        position,
-        delete,
-        insert: insert.into(),
-    }
-}
-
 #[test]
 fn insertion_deletion_and_replacement_are_accepted_as_edits() {
-    let mut fixture = with_clause();
+    let mut fixture = with_clause(TERM);
     let (alice, bob) = (fixture.alice, fixture.bob);
     let doc = &mut fixture.doc;
     // "one year" → "two years"; delete " from signature"; insert "initial ".
     suggest(doc, id(10), &suggestion(bob, 12, 8, "two years"), T0).unwrap();
     suggest(doc, id(11), &suggestion(bob, 20, 15, ""), T0 + 1).unwrap();
     suggest(doc, id(12), &suggestion(alice, 4, 0, "initial "), T0 + 2).unwrap();
-    assert_eq!(body(doc), TEXT, "suggesting changes nothing");
+    assert_eq!(body(doc), TERM, "suggesting changes nothing");
     let read = list(doc, id(1));
     let kinds: Vec<SuggestionKind> = read.iter().map(Suggestion::kind).collect();
     assert_eq!(
@@ -97,7 +70,7 @@ fn insertion_deletion_and_replacement_are_accepted_as_edits() {
 
 #[test]
 fn refused_suggestions_write_nothing() {
-    let mut fixture = with_clause();
+    let mut fixture = with_clause(TERM);
     let bob = fixture.bob;
     let doc = &mut fixture.doc;
     suggest(doc, id(10), &suggestion(bob, 0, 3, "A"), T0).unwrap();
@@ -124,7 +97,7 @@ fn refused_suggestions_write_nothing() {
 
 #[test]
 fn a_suggestion_stays_on_its_words_while_others_type() {
-    let fixture = with_clause();
+    let fixture = with_clause(TERM);
     let bob = fixture.bob;
     let mut a = actor(&fixture.doc, "alice");
     let mut b = actor(&fixture.doc, "bob");
@@ -152,7 +125,7 @@ fn a_suggestion_stays_on_its_words_while_others_type() {
 
 #[test]
 fn a_suggestion_whose_words_were_edited_is_not_applicable() {
-    let fixture = with_clause();
+    let fixture = with_clause(TERM);
     let (alice, bob) = (fixture.alice, fixture.bob);
     let mut a = actor(&fixture.doc, "alice");
     let mut b = actor(&fixture.doc, "bob");
@@ -223,7 +196,7 @@ fn accepting_voids_sign_offs_like_any_edit() {
 
 #[test]
 fn on_a_proposed_clause_the_other_party_can_only_suggest() {
-    let mut fixture = with_clause();
+    let mut fixture = with_clause(TERM);
     let (alice, bob) = (fixture.alice, fixture.bob);
     let doc = &mut fixture.doc;
     set_clause_status(doc, id(1), ClauseStatus::Proposed, Some(alice)).unwrap();
@@ -261,7 +234,7 @@ fn on_a_proposed_clause_the_other_party_can_only_suggest() {
 
 #[test]
 fn concurrent_accept_and_reject_resolve_to_accepted_everywhere() {
-    let mut fixture = with_clause();
+    let mut fixture = with_clause(TERM);
     let (alice, bob) = (fixture.alice, fixture.bob);
     suggest(
         &mut fixture.doc,
@@ -291,7 +264,7 @@ fn concurrent_accept_and_reject_resolve_to_accepted_everywhere() {
 
 #[test]
 fn two_accepts_at_once_insert_the_words_once_after_settling() {
-    let mut fixture = with_clause();
+    let mut fixture = with_clause(TERM);
     let (alice, bob) = (fixture.alice, fixture.bob);
     suggest(
         &mut fixture.doc,
@@ -324,7 +297,7 @@ fn two_accepts_at_once_insert_the_words_once_after_settling() {
 
 #[test]
 fn overlapping_suggestions() {
-    let mut fixture = with_clause();
+    let mut fixture = with_clause(TERM);
     let (alice, bob) = (fixture.alice, fixture.bob);
     // "one year from signature" → "two years", and "year" → "month".
     suggest(
@@ -428,7 +401,7 @@ proptest! {
     /// accept is left unsettled.
     #[test]
     fn replicas_converge(steps in proptest::collection::vec(step(), 1..40)) {
-        let fixture = with_clause();
+        let fixture = with_clause(TERM);
         let members = [fixture.alice, fixture.bob, fixture.alice];
         let mut replicas: Vec<AutoCommit> = ["r0", "r1", "r2"]
             .iter()
@@ -512,7 +485,7 @@ proptest! {
 fn a_v1_client_and_a_new_one_keep_each_others_work() {
     use automerge::transaction::Transactable;
 
-    let fixture = with_clause();
+    let fixture = with_clause(TERM);
     let (alice, bob) = (fixture.alice, fixture.bob);
     let mut new_client = actor(&fixture.doc, "new");
     let mut old_client = actor(&fixture.doc, "old");
@@ -544,7 +517,7 @@ fn a_v1_client_and_a_new_one_keep_each_others_work() {
     crate::model::agreement::add_comment(&mut old_client, id(12), &v1_comment, T0).unwrap();
     sync_pair(&mut new_client, &mut old_client);
     for doc in [&new_client, &old_client] {
-        assert_eq!(body(doc), format!("Hereby: {TEXT}"));
+        assert_eq!(body(doc), format!("Hereby: {TERM}"));
         assert_eq!(
             get(doc, id(10)).unwrap().placement,
             Placement::At { start: 20, end: 28 }
