@@ -211,3 +211,8 @@ pub(crate) fn splice(position: usize, delete: usize, insert: &str) -> crate::tex
         insert: insert.into(),
     }
 }
+
+/// Alice's and Bob's devices: two forks of `doc` with their own actors.
+pub(crate) fn two_devices(doc: &AutoCommit) -> (AutoCommit, AutoCommit) {
+    (actor(doc, "alice"), actor(doc, "bob"))
+}

@@ -7,7 +7,9 @@ use crate::model::agreement::{
 };
 use crate::model::signoff::tests::{CLAUSE_ID, DOC, key, signed_fixture};
 use crate::model::signoff::{self, Validity};
-use crate::model::test_support::{T0, TERM, actor, id, splice, sync_pair, with_clause};
+use crate::model::test_support::{
+    Fixture, T0, TERM, actor, id, splice, sync_pair, two_devices, with_clause,
+};
 
 fn suggestion(author: MemberId, position: usize, delete: usize, insert: &str) -> NewSuggestion {
     NewSuggestion {
@@ -23,13 +25,38 @@ fn body(doc: &AutoCommit) -> String {
     clause(doc, id(1)).unwrap().body
 }
 
+/// Bob's usual suggestion: "one year" → "two years".
+fn two_years(bob: MemberId) -> NewSuggestion {
+    suggestion(bob, 12, 8, "two years")
+}
+
+/// The usual clause with Bob's "two years" as `id(10)`, committed, and
+/// Alice's and Bob's devices forked from it.
+fn two_years_on_two_devices() -> (Fixture, AutoCommit, AutoCommit) {
+    let mut fixture = with_clause(TERM);
+    suggest(&mut fixture.doc, id(10), &two_years(fixture.bob), T0).unwrap();
+    fixture.doc.commit();
+    let (a, b) = two_devices(&fixture.doc);
+    (fixture, a, b)
+}
+
+/// Alice's and Bob's devices, where Bob has suggested "two years" (`id(10)`)
+/// and " renewable" after "year" (`id(11)`).
+fn bob_suggests_on_his_device(fixture: &Fixture) -> (AutoCommit, AutoCommit) {
+    let (a, mut b) = two_devices(&fixture.doc);
+    suggest(&mut b, id(10), &two_years(fixture.bob), T0).unwrap();
+    let renewable = suggestion(fixture.bob, 20, 0, " renewable");
+    suggest(&mut b, id(11), &renewable, T0).unwrap();
+    (a, b)
+}
+
 #[test]
 fn insertion_deletion_and_replacement_are_accepted_as_edits() {
     let mut fixture = with_clause(TERM);
     let (alice, bob) = (fixture.alice, fixture.bob);
     let doc = &mut fixture.doc;
     // "one year" → "two years"; delete " from signature"; insert "initial ".
-    suggest(doc, id(10), &suggestion(bob, 12, 8, "two years"), T0).unwrap();
+    suggest(doc, id(10), &two_years(bob), T0).unwrap();
     suggest(doc, id(11), &suggestion(bob, 20, 15, ""), T0 + 1).unwrap();
     suggest(doc, id(12), &suggestion(alice, 4, 0, "initial "), T0 + 2).unwrap();
     assert_eq!(body(doc), TERM, "suggesting changes nothing");
@@ -98,11 +125,7 @@ fn refused_suggestions_write_nothing() {
 #[test]
 fn a_suggestion_stays_on_its_words_while_others_type() {
     let fixture = with_clause(TERM);
-    let bob = fixture.bob;
-    let mut a = actor(&fixture.doc, "alice");
-    let mut b = actor(&fixture.doc, "bob");
-    suggest(&mut b, id(10), &suggestion(bob, 12, 8, "two years"), T0).unwrap();
-    suggest(&mut b, id(11), &suggestion(bob, 20, 0, " renewable"), T0).unwrap();
+    let (mut a, mut b) = bob_suggests_on_his_device(&fixture);
     // Meanwhile Alice types before, between and after those words.
     edit_clause_body(&mut a, id(1), &splice(35, 0, " by both"), None).unwrap();
     edit_clause_body(&mut a, id(1), &splice(4, 0, "initial "), None).unwrap();
@@ -127,10 +150,7 @@ fn a_suggestion_stays_on_its_words_while_others_type() {
 fn a_suggestion_whose_words_were_edited_is_not_applicable() {
     let fixture = with_clause(TERM);
     let (alice, bob) = (fixture.alice, fixture.bob);
-    let mut a = actor(&fixture.doc, "alice");
-    let mut b = actor(&fixture.doc, "bob");
-    suggest(&mut b, id(10), &suggestion(bob, 12, 8, "two years"), T0).unwrap();
-    suggest(&mut b, id(11), &suggestion(bob, 20, 0, " renewable"), T0).unwrap();
+    let (mut a, mut b) = bob_suggests_on_his_device(&fixture);
     suggest(&mut b, id(12), &suggestion(bob, 0, 3, "This"), T0).unwrap();
     // Alice types inside "one year", and removes "year" and "The" entirely.
     edit_clause_body(&mut a, id(1), &splice(15, 0, " full"), None).unwrap();
@@ -213,7 +233,7 @@ fn on_a_proposed_clause_the_other_party_can_only_suggest() {
         ));
     }
     assert_eq!(doc.pending_ops(), 0);
-    suggest(doc, id(10), &suggestion(bob, 12, 8, "two years"), T0).unwrap();
+    suggest(doc, id(10), &two_years(bob), T0).unwrap();
     doc.commit();
     assert!(matches!(
         decide(doc, id(10), id(20), Verdict::Accept, bob, T0),
@@ -234,18 +254,8 @@ fn on_a_proposed_clause_the_other_party_can_only_suggest() {
 
 #[test]
 fn concurrent_accept_and_reject_resolve_to_accepted_everywhere() {
-    let mut fixture = with_clause(TERM);
+    let (fixture, mut a, mut b) = two_years_on_two_devices();
     let (alice, bob) = (fixture.alice, fixture.bob);
-    suggest(
-        &mut fixture.doc,
-        id(10),
-        &suggestion(bob, 12, 8, "two years"),
-        T0,
-    )
-    .unwrap();
-    fixture.doc.commit();
-    let mut a = actor(&fixture.doc, "alice");
-    let mut b = actor(&fixture.doc, "bob");
     decide(&mut a, id(10), id(20), Verdict::Accept, alice, T0 + 9).unwrap();
     decide(&mut b, id(10), id(21), Verdict::Reject, bob, T0 + 1).unwrap();
     sync_pair(&mut a, &mut b);
@@ -264,18 +274,8 @@ fn concurrent_accept_and_reject_resolve_to_accepted_everywhere() {
 
 #[test]
 fn two_accepts_at_once_insert_the_words_once_after_settling() {
-    let mut fixture = with_clause(TERM);
+    let (fixture, mut a, mut b) = two_years_on_two_devices();
     let (alice, bob) = (fixture.alice, fixture.bob);
-    suggest(
-        &mut fixture.doc,
-        id(10),
-        &suggestion(bob, 12, 8, "two years"),
-        T0,
-    )
-    .unwrap();
-    fixture.doc.commit();
-    let mut a = actor(&fixture.doc, "alice");
-    let mut b = actor(&fixture.doc, "bob");
     decide(&mut a, id(10), id(20), Verdict::Accept, alice, T0 + 2).unwrap();
     decide(&mut b, id(10), id(21), Verdict::Accept, bob, T0 + 1).unwrap();
     sync_pair(&mut a, &mut b);
@@ -323,8 +323,7 @@ fn overlapping_suggestions() {
         Placement::NotApplicable
     );
     // At once on two replicas: both merge, the same everywhere.
-    let mut a = actor(&fixture.doc, "alice");
-    let mut b = actor(&fixture.doc, "bob");
+    let (mut a, mut b) = two_devices(&fixture.doc);
     decide(&mut a, id(10), id(20), Verdict::Accept, alice, T0).unwrap();
     decide(&mut b, id(11), id(21), Verdict::Accept, bob, T0).unwrap();
     sync_pair(&mut a, &mut b);
@@ -490,13 +489,7 @@ fn a_v1_client_and_a_new_one_keep_each_others_work() {
     let mut new_client = actor(&fixture.doc, "new");
     let mut old_client = actor(&fixture.doc, "old");
     // The upgraded side suggests, comments on words and saves a version.
-    suggest(
-        &mut new_client,
-        id(10),
-        &suggestion(bob, 12, 8, "two years"),
-        T0,
-    )
-    .unwrap();
+    suggest(&mut new_client, id(10), &two_years(bob), T0).unwrap();
     let comment = crate::model::agreement::NewComment {
         clause: id(1),
         author: bob,
