@@ -2,7 +2,7 @@ use automerge::AutoCommit;
 
 use super::*;
 use crate::model::agreement::{ClauseStatus, clause, edit_clause_body, set_clause_status};
-use crate::model::test_support::{TERM, actor, id, splice, sync_pair, with_clause};
+use crate::model::test_support::{TERM, actor, id, splice, sync_pair, two_devices, with_clause};
 
 fn runs(doc: &AutoCommit) -> Vec<Run> {
     clause_runs(doc, id(1)).unwrap()
@@ -81,8 +81,7 @@ fn typing_after_styled_words_continues_the_style_and_before_them_does_not() {
 #[test]
 fn styles_survive_concurrent_edits_on_two_replicas() {
     let fixture = with_clause(TERM);
-    let mut a = actor(&fixture.doc, "replica-a");
-    let mut b = actor(&fixture.doc, "replica-b");
+    let (mut a, mut b) = two_devices(&fixture.doc);
     // A bolds "one year" while B types inside and before it, and italicises
     // "signature".
     set_style(&mut a, id(1), (12, 20), Style::Bold, true, None).unwrap();
@@ -100,8 +99,7 @@ fn styles_survive_concurrent_edits_on_two_replicas() {
 #[test]
 fn concurrent_set_and_clear_of_one_style_converge() {
     let fixture = with_clause(TERM);
-    let mut a = actor(&fixture.doc, "replica-a");
-    let mut b = actor(&fixture.doc, "replica-b");
+    let (mut a, mut b) = two_devices(&fixture.doc);
     set_style(&mut a, id(1), (0, 20), Style::Bold, true, None).unwrap();
     set_style(&mut b, id(1), (12, 36), Style::Bold, false, None).unwrap();
     set_style(&mut b, id(1), (4, 8), Style::Italic, true, None).unwrap();

@@ -30,13 +30,26 @@ fn two_years(bob: MemberId) -> NewSuggestion {
     suggestion(bob, 12, 8, "two years")
 }
 
-/// The usual clause with Bob's "two years" as `id(10)`, committed, and
-/// Alice's and Bob's devices forked from it.
-fn two_years_on_two_devices() -> (Fixture, AutoCommit, AutoCommit) {
+/// The usual clause with Bob's "two years" (`id(10)`), committed; then
+/// Alice accepts it on her device at `alice_at` (decision `id(20)`) while
+/// Bob gives `verdict` on his at `T0 + 1` (decision `id(21)`), and the
+/// devices sync.
+fn decided_at_once(alice_at: u64, verdict: Verdict) -> (Fixture, AutoCommit, AutoCommit) {
     let mut fixture = with_clause(TERM);
     suggest(&mut fixture.doc, id(10), &two_years(fixture.bob), T0).unwrap();
     fixture.doc.commit();
-    let (a, b) = two_devices(&fixture.doc);
+    let (mut a, mut b) = two_devices(&fixture.doc);
+    decide(
+        &mut a,
+        id(10),
+        id(20),
+        Verdict::Accept,
+        fixture.alice,
+        alice_at,
+    )
+    .unwrap();
+    decide(&mut b, id(10), id(21), verdict, fixture.bob, T0 + 1).unwrap();
+    sync_pair(&mut a, &mut b);
     (fixture, a, b)
 }
 
@@ -254,11 +267,7 @@ fn on_a_proposed_clause_the_other_party_can_only_suggest() {
 
 #[test]
 fn concurrent_accept_and_reject_resolve_to_accepted_everywhere() {
-    let (fixture, mut a, mut b) = two_years_on_two_devices();
-    let (alice, bob) = (fixture.alice, fixture.bob);
-    decide(&mut a, id(10), id(20), Verdict::Accept, alice, T0 + 9).unwrap();
-    decide(&mut b, id(10), id(21), Verdict::Reject, bob, T0 + 1).unwrap();
-    sync_pair(&mut a, &mut b);
+    let (_, a, b) = decided_at_once(T0 + 9, Verdict::Reject);
     for doc in [&a, &b] {
         let read = get(doc, id(10)).unwrap();
         assert!(matches!(&read.state, SuggestionState::Accepted(d) if d.id == id(20)));
@@ -274,11 +283,8 @@ fn concurrent_accept_and_reject_resolve_to_accepted_everywhere() {
 
 #[test]
 fn two_accepts_at_once_insert_the_words_once_after_settling() {
-    let (fixture, mut a, mut b) = two_years_on_two_devices();
-    let (alice, bob) = (fixture.alice, fixture.bob);
-    decide(&mut a, id(10), id(20), Verdict::Accept, alice, T0 + 2).unwrap();
-    decide(&mut b, id(10), id(21), Verdict::Accept, bob, T0 + 1).unwrap();
-    sync_pair(&mut a, &mut b);
+    let (fixture, mut a, mut b) = decided_at_once(T0 + 2, Verdict::Accept);
+    let bob = fixture.bob;
     assert!(unsettled(&a) && unsettled(&b));
     assert_eq!(body(&a).matches("two years").count(), 2);
     // Both settle at once, then meet again.
