@@ -66,7 +66,7 @@ use super::items::{require_in, root_map, sub_map};
 use super::keys::HEALTH;
 use super::members;
 use super::refs;
-use super::sealing::{self, HealthAnswers, Sealed, SealingKey};
+use super::sealing::{self, HealthAnswers, MemberSeal, Sealed, SealingKey};
 
 const PARTICIPANTS: &str = "participants";
 const CLOSED: &str = "closed";
@@ -234,7 +234,7 @@ fn open(answer: &SealedAnswer, key: &AnswerKey, round: ItemId) -> Option<Answers
     let plain = answer.sealed.open(
         key,
         &slot(round, answer.member),
-        &binding(round, answer.member, answer.party),
+        &binding(round, answer.member, answer.party?),
     )?;
     decode(&plain)
 }
@@ -242,28 +242,16 @@ fn open(answer: &SealedAnswer, key: &AnswerKey, round: ItemId) -> Option<Answers
 // ---------------------------------------------------------------------------
 // Reading.
 
-#[derive(Debug, Clone)]
-struct SealedAnswer {
-    member: MemberId,
-    party: PartyId,
-    sealed_at: u64,
-    sealed: Sealed<HealthAnswers>,
-}
+/// A member's sealed answer; its party is always there (see
+/// [`sealed_answers`]).
+type SealedAnswer = MemberSeal<HealthAnswers>;
 
+/// The answers of a round that name a party and a 32-byte commitment.
 fn sealed_answers<R: ReadDoc>(doc: &R, round: &ObjId) -> Vec<SealedAnswer> {
-    let Some(map) = child_map(doc, round, ANSWERS) else {
-        return Vec::new();
-    };
-    doc.keys(&map)
-        .filter_map(|key| {
-            let obj = child_map(doc, &map, &key)?;
-            Some(SealedAnswer {
-                member: key.parse().ok()?,
-                party: get_str(doc, &obj, "party")?.parse().ok()?,
-                sealed_at: get_u64(doc, &obj, "sealed_at").unwrap_or(0),
-                sealed: Sealed::read(doc, &obj).filter(|s| s.commitment.len() == 32)?,
-            })
-        })
+    let map = child_map(doc, round, ANSWERS);
+    MemberSeal::read_all(doc, map.as_ref(), "sealed_at")
+        .into_iter()
+        .filter(|a| a.party.is_some() && a.sealed.commitment.len() == 32)
         .collect()
 }
 
@@ -385,7 +373,7 @@ fn status<R: ReadDoc>(doc: &R, round: &ObjId, answers: &[SealedAnswer]) -> Round
         }
     }
     for answer in answers {
-        if let Some(entry) = by_party.get_mut(&answer.party) {
+        if let Some(entry) = answer.party.and_then(|p| by_party.get_mut(&p)) {
             entry.answered.push(answer.member);
         }
     }
@@ -423,7 +411,7 @@ fn results(round: ItemId, status: &RoundStatus, answers: &[SealedAnswer]) -> Opt
     for progress in &status.parties {
         let mine: Vec<&SealedAnswer> = answers
             .iter()
-            .filter(|a| a.party == progress.party)
+            .filter(|a| a.party == Some(progress.party))
             .collect();
         let opened: Vec<Answers> = mine
             .iter()
@@ -672,10 +660,7 @@ pub fn submit<T: Transactable + ReadDoc>(
     }
     let sealed = seal(answers, key, nonce, round, member, party)?;
     let map = sub_map(tx, &obj, ANSWERS, "health.answers")?;
-    let entry = tx.put_object(&map, member.key().as_str(), ObjType::Map)?;
-    tx.put(&entry, "party", party.key())?;
-    tx.put(&entry, "sealed_at", now)?;
-    sealed.write(tx, &entry)
+    sealing::write_member_seal(tx, &map, (member, Some(party)), ("sealed_at", now), &sealed)
 }
 
 /// Closes `party`'s submission as it stands (for members who will not
@@ -698,7 +683,7 @@ pub fn close_party<T: Transactable + ReadDoc>(
         });
     }
     let answers = sealed_answers(tx, &obj);
-    if !answers.iter().any(|a| a.party == party) {
+    if !answers.iter().any(|a| a.party == Some(party)) {
         return Err(OpError::Invalid {
             field: "round",
             reason: "nobody of the party has answered yet",
@@ -736,18 +721,12 @@ pub fn reveal<T: Transactable + ReadDoc>(
         .iter()
         .find(|a| a.member == member)
         .ok_or_else(|| OpError::not_found("answer", &member))?;
-    if answer.sealed.key.as_ref() == Some(key) {
-        return Ok(());
-    }
-    if open(answer, key, round).is_none() {
-        return Err(OpError::Invalid {
-            field: "key",
-            reason: "it does not open this member's sealed answer",
-        });
-    }
-    let map = sub_map(tx, &obj, ANSWERS, "health.answers")?;
-    let entry = child_map(tx, &map, &member.key()).ok_or(OpError::NotInitialized("answer"))?;
-    sealing::write_key(tx, &entry, key)
+    answer.publish(
+        tx,
+        key,
+        |key| open(answer, key, round).is_some(),
+        "it does not open this member's sealed answer",
+    )
 }
 
 /// When each answer was sealed, for a "who has answered" list:
@@ -758,7 +737,7 @@ pub fn answered<R: ReadDoc>(doc: &R, round: ItemId) -> Vec<(MemberId, PartyId, u
     };
     let mut found: Vec<(MemberId, PartyId, u64)> = sealed_answers(doc, &obj)
         .into_iter()
-        .map(|a| (a.member, a.party, a.sealed_at))
+        .filter_map(|a| Some((a.member, a.party?, a.at)))
         .collect();
     found.sort_by_key(|(m, _, at)| (*at, *m));
     found

@@ -24,7 +24,9 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use sha2::{Digest, Sha256};
 
 use super::error::OpError;
+use super::fields::{child_map, get_str, get_u64};
 use super::hash_prefix::HashPrefix;
+use super::ids::{MemberId, PartyId};
 
 /// Plaintexts are zero-padded to a multiple of this many bytes, so only
 /// their size class shows.
@@ -277,6 +279,79 @@ impl<D: Domain> Sealed<D> {
         )?;
         Ok(())
     }
+}
+
+/// One member's sealed value in a map keyed by member id (health-check
+/// answers, board ballots): `{ member id → { party?, <time>, nonce,
+/// sealed, commitment, key? } }`, where `<time>` is named by the user.
+pub(crate) struct MemberSeal<D> {
+    pub(crate) member: MemberId,
+    pub(crate) party: Option<PartyId>,
+    /// When it was sealed.
+    pub(crate) at: u64,
+    pub(crate) sealed: Sealed<D>,
+    /// The entry's map.
+    obj: ObjId,
+}
+
+impl<D: Domain> MemberSeal<D> {
+    /// Every readable entry of `map` (none without a map), with its time
+    /// from the field `time`.
+    pub(crate) fn read_all<R: ReadDoc>(doc: &R, map: Option<&ObjId>, time: &str) -> Vec<Self> {
+        let Some(map) = map else {
+            return Vec::new();
+        };
+        doc.keys(map)
+            .filter_map(|key| {
+                let obj = child_map(doc, map, &key)?;
+                Some(Self {
+                    member: key.parse().ok()?,
+                    party: get_str(doc, &obj, "party").and_then(|p| p.parse().ok()),
+                    at: get_u64(doc, &obj, time).unwrap_or(0),
+                    sealed: Sealed::read(doc, &obj)?,
+                    obj,
+                })
+            })
+            .collect()
+    }
+
+    /// Publishes `key` into this entry: nothing to do if it is published
+    /// already; refused with `refusal` unless `opens(key)`.
+    pub(crate) fn publish<T: Transactable + ReadDoc>(
+        &self,
+        tx: &mut T,
+        key: &SealingKey<D>,
+        opens: impl FnOnce(&SealingKey<D>) -> bool,
+        refusal: &'static str,
+    ) -> Result<(), OpError> {
+        if self.sealed.key.as_ref() == Some(key) {
+            return Ok(());
+        }
+        if !opens(key) {
+            return Err(OpError::Invalid {
+                field: "key",
+                reason: refusal,
+            });
+        }
+        write_key(tx, &self.obj, key)
+    }
+}
+
+/// Writes `member`'s new entry into `map`: their party (if any), the time
+/// `now` in the field `time`, and the sealed fields.
+pub(crate) fn write_member_seal<D: Domain, T: Transactable + ReadDoc>(
+    tx: &mut T,
+    map: &ObjId,
+    (member, party): (MemberId, Option<PartyId>),
+    (time, now): (&str, u64),
+    sealed: &Sealed<D>,
+) -> Result<(), OpError> {
+    let entry = tx.put_object(map, member.key().as_str(), automerge::ObjType::Map)?;
+    if let Some(party) = party {
+        tx.put(&entry, "party", party.key())?;
+    }
+    tx.put(&entry, time, now)?;
+    sealed.write(tx, &entry)
 }
 
 /// Publishes `key` into `obj`.

@@ -45,6 +45,7 @@ use crate::model::items;
 use crate::model::items::require_in;
 use crate::model::members;
 use crate::model::refs;
+use crate::model::sealing::{self, BoardSeals, MemberSeal};
 
 const BALLOTS: &str = "ballots";
 const BALLOT_CONTEXT: &[u8] = b"ballot";
@@ -142,28 +143,8 @@ impl Vote {
     }
 }
 
-struct StoredBallot {
-    member: MemberId,
-    party: Option<PartyId>,
-    cast_at: u64,
-    sealed: seal::Sealed,
-}
-
-fn ballots<R: ReadDoc>(doc: &R, vote: &ObjId) -> Vec<StoredBallot> {
-    let Some(map) = child_map(doc, vote, BALLOTS) else {
-        return Vec::new();
-    };
-    doc.keys(&map)
-        .filter_map(|key| {
-            let obj = child_map(doc, &map, &key)?;
-            Some(StoredBallot {
-                member: key.parse().ok()?,
-                party: get_str(doc, &obj, "party").and_then(|p| p.parse().ok()),
-                cast_at: get_u64(doc, &obj, "cast_at").unwrap_or(0),
-                sealed: seal::Sealed::read(doc, &obj)?,
-            })
-        })
-        .collect()
+fn ballots<R: ReadDoc>(doc: &R, vote: &ObjId) -> Vec<MemberSeal<BoardSeals>> {
+    MemberSeal::read_all(doc, child_map(doc, vote, BALLOTS).as_ref(), "cast_at")
 }
 
 fn read_one<R: ReadDoc>(
@@ -178,10 +159,8 @@ fn read_one<R: ReadDoc>(
         .unwrap_or(0);
     let revealed_at = get_u64(doc, obj, "revealed_at");
     let stored = ballots(doc, obj);
-    let mut voters: Vec<(MemberId, Option<PartyId>, u64)> = stored
-        .iter()
-        .map(|b| (b.member, b.party, b.cast_at))
-        .collect();
+    let mut voters: Vec<(MemberId, Option<PartyId>, u64)> =
+        stored.iter().map(|b| (b.member, b.party, b.at)).collect();
     voters.sort_by_key(|(m, _, at)| (*at, *m));
     let results = revealed_at
         .filter(|_| stored.iter().any(|b| b.sealed.key.is_some()))
@@ -348,12 +327,7 @@ pub fn cast<T: Transactable + ReadDoc>(
     }
     let sealed = seal::seal(&ballot.encode(), key, nonce, &context)?;
     let map = board_map(tx, &obj, BALLOTS, "vote.ballots")?;
-    let entry = tx.put_object(&map, member.key().as_str(), ObjType::Map)?;
-    if let Some(party) = party {
-        tx.put(&entry, "party", party.key())?;
-    }
-    tx.put(&entry, "cast_at", now)?;
-    sealed.write(tx, &entry)
+    sealing::write_member_seal(tx, &map, (member, party), ("cast_at", now), &sealed)
 }
 
 /// Reveals the vote: no more ballots; voters' devices publish their keys.
@@ -419,19 +393,13 @@ pub fn publish_key<T: Transactable + ReadDoc>(
         .into_iter()
         .find(|b| b.member == member)
         .ok_or_else(|| OpError::not_found("ballot", &member))?;
-    if ballot.sealed.key.as_ref() == Some(key) {
-        return Ok(());
-    }
     let context = seal::context(BALLOT_CONTEXT, board, vote, member);
-    if seal::open(&ballot.sealed, key, &context).is_none() {
-        return Err(OpError::Invalid {
-            field: "key",
-            reason: "it does not open this member's ballot",
-        });
-    }
-    let map = board_map(tx, &obj, BALLOTS, "vote.ballots")?;
-    let entry = child_map(tx, &map, &member.key()).ok_or(OpError::NotInitialized("ballot"))?;
-    seal::write_key(tx, &entry, key)
+    ballot.publish(
+        tx,
+        key,
+        |key| seal::open(&ballot.sealed, key, &context).is_some(),
+        "it does not open this member's ballot",
+    )
 }
 
 /// Whether `member`'s device should publish its key now: the vote is
