@@ -6,8 +6,8 @@ use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::{
     COLUMN, COLUMNS, Colour, GROUP, MAX_COLUMNS, NewNote, TEXT, check_note_text, column_orders,
-    facilitation, live_columns, notes_map, order_at, read_notes, require, require_editor,
-    require_note,
+    facilitation, live_columns, notes_map, order_at, read_notes, require, require_editable,
+    require_editor, require_note,
 };
 use crate::model::error::OpError;
 use crate::model::fields::{
@@ -34,8 +34,7 @@ pub fn add_column<T: Transactable + ReadDoc>(
     by: MemberId,
 ) -> Result<(), OpError> {
     let title = non_empty("title", title)?;
-    let obj = require(tx, board)?;
-    require_editor(tx, &obj, by)?;
+    let obj = require_editable(tx, board, by)?;
     if live_columns(tx, &obj).len() >= MAX_COLUMNS {
         return Err(OpError::Invalid {
             field: "column",
@@ -57,8 +56,7 @@ pub fn rename_column<T: Transactable + ReadDoc>(
     by: MemberId,
 ) -> Result<(), OpError> {
     let title = non_empty("title", title)?;
-    let obj = require(tx, board)?;
-    require_editor(tx, &obj, by)?;
+    let obj = require_editable(tx, board, by)?;
     let map = columns_map(tx, &obj)?;
     let column = require_in(tx, &map, "column", column)?;
     put(tx, &column, "title", title)
@@ -72,8 +70,7 @@ pub fn move_column<T: Transactable + ReadDoc>(
     index: usize,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require(tx, board)?;
-    require_editor(tx, &obj, by)?;
+    let obj = require_editable(tx, board, by)?;
     let map = columns_map(tx, &obj)?;
     move_in(tx, &map, "column", column, index)
 }
@@ -87,8 +84,7 @@ pub fn delete_column<T: Transactable + ReadDoc>(
     by: MemberId,
     now: u64,
 ) -> Result<(), OpError> {
-    let obj = require(tx, board)?;
-    require_editor(tx, &obj, by)?;
+    let obj = require_editable(tx, board, by)?;
     let map = columns_map(tx, &obj)?;
     require_in(tx, &map, "column", column)?;
     if live_columns(tx, &obj).len() <= 1 {
@@ -113,8 +109,7 @@ pub fn restore_column<T: Transactable + ReadDoc>(
     column: ItemId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require(tx, board)?;
-    require_editor(tx, &obj, by)?;
+    let obj = require_editable(tx, board, by)?;
     let map = columns_map(tx, &obj)?;
     restore_in(tx, &map, "column", column)
 }
@@ -216,8 +211,7 @@ pub fn edit_note<T: Transactable + ReadDoc>(
     by: MemberId,
 ) -> Result<(), OpError> {
     let text = check_note_text(text)?;
-    let obj = require(tx, board)?;
-    require_editor(tx, &obj, by)?;
+    let obj = require_editable(tx, board, by)?;
     let note_obj = require_note(tx, &obj, note)?;
     if facilitation::read_private(tx, &note_obj).is_some_and(|p| !p.opened) {
         return Err(OpError::Invalid {
@@ -236,8 +230,7 @@ pub fn set_colour<T: Transactable + ReadDoc>(
     colour: Colour,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require(tx, board)?;
-    require_editor(tx, &obj, by)?;
+    let obj = require_editable(tx, board, by)?;
     let note = require_note(tx, &obj, note)?;
     put(tx, &note, "colour", colour.as_str())
 }
@@ -254,8 +247,7 @@ pub fn move_note<T: Transactable + ReadDoc>(
     index: usize,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require(tx, board)?;
-    require_editor(tx, &obj, by)?;
+    let obj = require_editable(tx, board, by)?;
     let note_obj = require_note(tx, &obj, note)?;
     let columns = columns_map(tx, &obj)?;
     require_in(tx, &columns, "column", column)?;
@@ -277,8 +269,7 @@ pub fn group_notes<T: Transactable + ReadDoc>(
     if notes.is_empty() {
         return Err(OpError::Empty { field: "notes" });
     }
-    let obj = require(tx, board)?;
-    require_editor(tx, &obj, by)?;
+    let obj = require_editable(tx, board, by)?;
     let objs = notes
         .iter()
         .map(|n| require_note(tx, &obj, *n))
@@ -296,8 +287,7 @@ pub fn ungroup_note<T: Transactable + ReadDoc>(
     note: ItemId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require(tx, board)?;
-    require_editor(tx, &obj, by)?;
+    let obj = require_editable(tx, board, by)?;
     let note = require_note(tx, &obj, note)?;
     put_opt::<_, String>(tx, &note, GROUP, None)
 }
@@ -310,8 +300,7 @@ pub fn delete_note<T: Transactable + ReadDoc>(
     by: MemberId,
     now: u64,
 ) -> Result<(), OpError> {
-    let obj = require(tx, board)?;
-    require_editor(tx, &obj, by)?;
+    let obj = require_editable(tx, board, by)?;
     let map = notes_map(tx, &obj)?;
     delete_in(tx, &map, "note", note, now)
 }
@@ -323,8 +312,7 @@ pub fn restore_note<T: Transactable + ReadDoc>(
     note: ItemId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require(tx, board)?;
-    require_editor(tx, &obj, by)?;
+    let obj = require_editable(tx, board, by)?;
     let map = notes_map(tx, &obj)?;
     restore_in(tx, &map, "note", note)
 }

@@ -53,8 +53,8 @@ use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::seal::{self, SealKey};
 use super::{
-    NewNote, TEXT, check_note_text, columns_map, create_note, require, require_facilitator,
-    require_note,
+    NewNote, TEXT, check_note_text, columns_map, create_note, require, require_editable,
+    require_facilitated, require_note,
 };
 use crate::model::error::OpError;
 use crate::model::fields::{check_date, check_range, child_map, get_str, get_u64, new_text};
@@ -236,8 +236,7 @@ pub fn start_timer<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let duration_ms = check_range("timer", duration_ms, MIN_TIMER_MS, MAX_TIMER_MS)?;
     let now = check_date("time", now)?;
-    let obj = require(tx, board)?;
-    require_facilitator(tx, &obj, by)?;
+    let obj = require_facilitated(tx, board, by)?;
     write_timer(
         tx,
         &obj,
@@ -259,8 +258,7 @@ pub fn pause_timer<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    let obj = require(tx, board)?;
-    require_facilitator(tx, &obj, by)?;
+    let obj = require_facilitated(tx, board, by)?;
     let timer = require_timer(tx, &obj)?;
     if timer.is_paused() {
         return Err(OpError::Invalid {
@@ -286,8 +284,7 @@ pub fn resume_timer<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    let obj = require(tx, board)?;
-    require_facilitator(tx, &obj, by)?;
+    let obj = require_facilitated(tx, board, by)?;
     let timer = require_timer(tx, &obj)?;
     let Some(paused_at) = timer.paused_at else {
         return Err(OpError::Invalid {
@@ -312,8 +309,7 @@ pub fn stop_timer<T: Transactable + ReadDoc>(
     board: ItemId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require(tx, board)?;
-    require_facilitator(tx, &obj, by)?;
+    let obj = require_facilitated(tx, board, by)?;
     require_timer(tx, &obj)?;
     tx.delete(&obj, TIMER)?;
     Ok(())
@@ -331,8 +327,7 @@ pub fn set_focus<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    let obj = require(tx, board)?;
-    require_facilitator(tx, &obj, by)?;
+    let obj = require_facilitated(tx, board, by)?;
     let (kind, id) = match target {
         FocusTarget::Column(id) => {
             let columns = columns_map(tx, &obj)?;
@@ -358,8 +353,7 @@ pub fn clear_focus<T: Transactable + ReadDoc>(
     board: ItemId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require(tx, board)?;
-    require_facilitator(tx, &obj, by)?;
+    let obj = require_facilitated(tx, board, by)?;
     if tx.get(&obj, FOCUS)?.is_some() {
         tx.delete(&obj, FOCUS)?;
     }
@@ -378,8 +372,7 @@ pub fn start_private_writing<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    let obj = require(tx, board)?;
-    require_facilitator(tx, &obj, by)?;
+    let obj = require_facilitated(tx, board, by)?;
     if read_private_writing(tx, &obj).is_some() {
         return Err(OpError::Invalid {
             field: "private writing",
@@ -399,8 +392,7 @@ pub fn reveal_private_notes<T: Transactable + ReadDoc>(
     board: ItemId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require(tx, board)?;
-    require_facilitator(tx, &obj, by)?;
+    let obj = require_facilitated(tx, board, by)?;
     if read_private_writing(tx, &obj).is_none() {
         return Err(OpError::Invalid {
             field: "private writing",
@@ -456,8 +448,7 @@ pub fn rewrite_private_note<T: Transactable + ReadDoc>(
     by: MemberId,
 ) -> Result<(), OpError> {
     let text = check_note_text(text)?;
-    let obj = require(tx, board)?;
-    super::require_editor(tx, &obj, by)?;
+    let obj = require_editable(tx, board, by)?;
     let note_obj = require_note(tx, &obj, note)?;
     let context =
         note_context(tx, &note_obj, board, note).ok_or(OpError::NotInitialized("note.author"))?;

@@ -287,6 +287,29 @@ pub(crate) fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError>
     require_in(doc, &map, "board", id)
 }
 
+/// The live board `id`, which `by` may edit (see [`require_editor`]).
+pub(crate) fn require_editable<R: ReadDoc>(
+    doc: &R,
+    id: ItemId,
+    by: MemberId,
+) -> Result<ObjId, OpError> {
+    let obj = require(doc, id)?;
+    require_editor(doc, &obj, by)?;
+    Ok(obj)
+}
+
+/// The live board `id`, whose facilitator `by` is (see
+/// [`require_facilitator`]).
+pub(crate) fn require_facilitated<R: ReadDoc>(
+    doc: &R,
+    id: ItemId,
+    by: MemberId,
+) -> Result<ObjId, OpError> {
+    let obj = require(doc, id)?;
+    require_facilitator(doc, &obj, by)?;
+    Ok(obj)
+}
+
 /// The board's facilitator.
 fn facilitator<R: ReadDoc>(doc: &R, board: &ObjId) -> Option<MemberId> {
     get_str(doc, board, FACILITATOR).and_then(|m| m.parse().ok())
@@ -532,8 +555,7 @@ pub fn rename<T: Transactable + ReadDoc>(
     by: MemberId,
 ) -> Result<(), OpError> {
     let title = non_empty("title", title)?;
-    let obj = require(tx, board)?;
-    require_facilitator(tx, &obj, by)?;
+    let obj = require_facilitated(tx, board, by)?;
     put(tx, &obj, "title", title)
 }
 
@@ -544,8 +566,7 @@ pub fn hand_over<T: Transactable + ReadDoc>(
     to: MemberId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require(tx, board)?;
-    require_facilitator(tx, &obj, by)?;
+    let obj = require_facilitated(tx, board, by)?;
     refs::require_member(tx, to)?;
     put(tx, &obj, FACILITATOR, to.key())
 }
@@ -558,7 +579,6 @@ pub fn set_locked<T: Transactable + ReadDoc>(
     locked: bool,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require(tx, board)?;
-    require_facilitator(tx, &obj, by)?;
+    let obj = require_facilitated(tx, board, by)?;
     put(tx, &obj, LOCKED, locked)
 }
