@@ -257,23 +257,18 @@ pub fn pause_timer<T: Transactable + ReadDoc>(
     by: MemberId,
     now: u64,
 ) -> Result<(), OpError> {
-    let now = check_date("time", now)?;
-    let obj = require_facilitated(tx, board, by)?;
-    let timer = require_timer(tx, &obj)?;
-    if timer.is_paused() {
-        return Err(OpError::Invalid {
-            field: "timer",
-            reason: "it is already paused",
-        });
-    }
-    write_timer(
-        tx,
-        &obj,
-        &Timer {
+    change_timer(tx, board, by, now, |timer, now| {
+        if timer.is_paused() {
+            return Err(OpError::Invalid {
+                field: "timer",
+                reason: "it is already paused",
+            });
+        }
+        Ok(Timer {
             paused_at: Some(now.max(timer.started_at)),
             ..timer
-        },
-    )
+        })
+    })
 }
 
 /// Resumes the paused timer at `now`. Facilitator only.
@@ -283,24 +278,34 @@ pub fn resume_timer<T: Transactable + ReadDoc>(
     by: MemberId,
     now: u64,
 ) -> Result<(), OpError> {
-    let now = check_date("time", now)?;
-    let obj = require_facilitated(tx, board, by)?;
-    let timer = require_timer(tx, &obj)?;
-    let Some(paused_at) = timer.paused_at else {
-        return Err(OpError::Invalid {
-            field: "timer",
-            reason: "it is not paused",
-        });
-    };
-    write_timer(
-        tx,
-        &obj,
-        &Timer {
+    change_timer(tx, board, by, now, |timer, now| {
+        let Some(paused_at) = timer.paused_at else {
+            return Err(OpError::Invalid {
+                field: "timer",
+                reason: "it is not paused",
+            });
+        };
+        Ok(Timer {
             paused_at: None,
             paused_ms: timer.paused_ms + now.saturating_sub(paused_at),
             ..timer
-        },
-    )
+        })
+    })
+}
+
+/// Replaces the board's timer by what `change` makes of it at `now`.
+/// Facilitator only; refused without a timer.
+fn change_timer<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    board: ItemId,
+    by: MemberId,
+    now: u64,
+    change: impl FnOnce(Timer, u64) -> Result<Timer, OpError>,
+) -> Result<(), OpError> {
+    let now = check_date("time", now)?;
+    let obj = require_facilitated(tx, board, by)?;
+    let timer = change(require_timer(tx, &obj)?, now)?;
+    write_timer(tx, &obj, &timer)
 }
 
 /// Stops and clears the timer. Facilitator only.
@@ -372,17 +377,7 @@ pub fn start_private_writing<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    let obj = require_facilitated(tx, board, by)?;
-    if read_private_writing(tx, &obj).is_some() {
-        return Err(OpError::Invalid {
-            field: "private writing",
-            reason: "it is already on",
-        });
-    }
-    let map = tx.put_object(&obj, PRIVATE_WRITING, ObjType::Map)?;
-    tx.put(&map, "by", by.key())?;
-    tx.put(&map, "since", now)?;
-    Ok(())
+    switch_private_writing(tx, board, by, Some(now))
 }
 
 /// Ends private writing: every author may now publish their notes' keys
@@ -392,14 +387,37 @@ pub fn reveal_private_notes<T: Transactable + ReadDoc>(
     board: ItemId,
     by: MemberId,
 ) -> Result<(), OpError> {
+    switch_private_writing(tx, board, by, None)
+}
+
+/// Turns private writing on `since` a time, or off (`None`). Facilitator
+/// only; refused when it already is so.
+fn switch_private_writing<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    board: ItemId,
+    by: MemberId,
+    since: Option<u64>,
+) -> Result<(), OpError> {
     let obj = require_facilitated(tx, board, by)?;
-    if read_private_writing(tx, &obj).is_none() {
+    let on = read_private_writing(tx, &obj).is_some();
+    if on == since.is_some() {
         return Err(OpError::Invalid {
             field: "private writing",
-            reason: "it is not on",
+            reason: if on {
+                "it is already on"
+            } else {
+                "it is not on"
+            },
         });
     }
-    tx.delete(&obj, PRIVATE_WRITING)?;
+    match since {
+        Some(now) => {
+            let map = tx.put_object(&obj, PRIVATE_WRITING, ObjType::Map)?;
+            tx.put(&map, "by", by.key())?;
+            tx.put(&map, "since", now)?;
+        }
+        None => tx.delete(&obj, PRIVATE_WRITING)?,
+    }
     Ok(())
 }
 
