@@ -157,7 +157,7 @@ fn read_one<R: ReadDoc>(
     let votes_each = get_u64(doc, obj, "votes_each")
         .and_then(|v| u32::try_from(v).ok())
         .unwrap_or(0);
-    let revealed_at = get_u64(doc, obj, "revealed_at");
+    let revealed_at = get_u64(doc, obj, REVEALED_AT);
     let stored = ballots(doc, obj);
     let mut voters: Vec<(MemberId, Option<PartyId>, u64)> =
         stored.iter().map(|b| (b.member, b.party, b.at)).collect();
@@ -204,7 +204,7 @@ fn read_one<R: ReadDoc>(
         opened_at: get_u64(doc, obj, "opened_at").unwrap_or(0),
         opened_by: get_str(doc, obj, "opened_by").and_then(|m| m.parse().ok()),
         revealed_at,
-        closed_at: get_u64(doc, obj, "closed_at"),
+        closed_at: get_u64(doc, obj, CLOSED_AT),
         voters,
         results,
     }
@@ -330,7 +330,7 @@ pub fn cast<T: Transactable + ReadDoc>(
 }
 
 /// Reveals the vote: no more ballots; voters' devices publish their keys.
-/// Facilitator only.
+/// Facilitator only; refused once closed.
 pub fn reveal<T: Transactable + ReadDoc>(
     tx: &mut T,
     board: ItemId,
@@ -338,19 +338,7 @@ pub fn reveal<T: Transactable + ReadDoc>(
     by: MemberId,
     now: u64,
 ) -> Result<(), OpError> {
-    let now = check_date("time", now)?;
-    let (board_obj, obj) = locate(tx, board, vote)?;
-    require_facilitator(tx, &board_obj, by)?;
-    if get_u64(tx, &obj, "closed_at").is_some() {
-        return Err(OpError::Invalid {
-            field: "vote",
-            reason: "it is closed",
-        });
-    }
-    if get_u64(tx, &obj, "revealed_at").is_some() {
-        return Ok(());
-    }
-    put(tx, &obj, "revealed_at", now)
+    stamp_once(tx, (board, vote), by, now, REVEALED_AT)
 }
 
 /// Closes the vote for good. Facilitator only; closing again changes
@@ -362,13 +350,35 @@ pub fn close<T: Transactable + ReadDoc>(
     by: MemberId,
     now: u64,
 ) -> Result<(), OpError> {
+    stamp_once(tx, (board, vote), by, now, CLOSED_AT)
+}
+
+const REVEALED_AT: &str = "revealed_at";
+const CLOSED_AT: &str = "closed_at";
+
+/// Writes `now` into the vote's `field` ([`REVEALED_AT`] or [`CLOSED_AT`])
+/// unless it is there already. Facilitator only; a closed vote is not
+/// revealed.
+fn stamp_once<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    (board, vote): (ItemId, ItemId),
+    by: MemberId,
+    now: u64,
+    field: &str,
+) -> Result<(), OpError> {
     let now = check_date("time", now)?;
     let (board_obj, obj) = locate(tx, board, vote)?;
     require_facilitator(tx, &board_obj, by)?;
-    if get_u64(tx, &obj, "closed_at").is_some() {
+    if field == REVEALED_AT && get_u64(tx, &obj, CLOSED_AT).is_some() {
+        return Err(OpError::Invalid {
+            field: "vote",
+            reason: "it is closed",
+        });
+    }
+    if get_u64(tx, &obj, field).is_some() {
         return Ok(());
     }
-    put(tx, &obj, "closed_at", now)
+    put(tx, &obj, field, now)
 }
 
 /// Publishes `member`'s ballot key after the reveal. Refused before it, and
@@ -382,7 +392,7 @@ pub fn publish_key<T: Transactable + ReadDoc>(
     key: &SealKey,
 ) -> Result<(), OpError> {
     let (_, obj) = locate(tx, board, vote)?;
-    if get_u64(tx, &obj, "revealed_at").is_none() {
+    if get_u64(tx, &obj, REVEALED_AT).is_none() {
         return Err(OpError::Invalid {
             field: "vote",
             reason: "it has not been revealed yet",
@@ -407,7 +417,7 @@ pub fn should_publish<R: ReadDoc>(doc: &R, board: ItemId, vote: ItemId, member: 
     let Ok((_, obj)) = locate(doc, board, vote) else {
         return false;
     };
-    get_u64(doc, &obj, "revealed_at").is_some()
+    get_u64(doc, &obj, REVEALED_AT).is_some()
         && ballots(doc, &obj)
             .iter()
             .any(|b| b.member == member && b.sealed.key.is_none())
