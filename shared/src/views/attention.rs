@@ -537,15 +537,16 @@ mod tests {
             document: &document,
             attested_keys: &keys,
         };
-        let panel = attention(
-            fixture.doc.document(),
-            &Viewer {
+        // The panel a day later, as `party` sees it.
+        let mut seen_by = |party| {
+            let viewer = Viewer {
                 now: T0 + DAY_MS,
-                party: Some(acme),
+                party: Some(party),
                 last_seen: Some(&seen),
-            },
-            Some(&ctx),
-        );
+            };
+            attention(fixture.doc.document(), &viewer, Some(&ctx))
+        };
+        let panel = seen_by(acme);
         assert!(panel.awaiting_partner_signoff.is_empty());
         assert_eq!(panel.awaiting_our_signoff.len(), 1);
         let waiting = &panel.awaiting_our_signoff[0];
@@ -574,15 +575,7 @@ mod tests {
         );
 
         // Seen from Globex: Term awaits nobody, Exclusivity awaits Acme.
-        let theirs = attention(
-            fixture.doc.document(),
-            &Viewer {
-                now: T0 + DAY_MS,
-                party: Some(globex),
-                last_seen: Some(&seen),
-            },
-            Some(&ctx),
-        );
+        let theirs = seen_by(globex);
         assert_eq!(theirs.awaiting_partner_signoff.len(), 1);
         assert!(theirs.awaiting_our_signoff.is_empty());
         assert!(
