@@ -39,6 +39,17 @@ fn two_replicas() -> (AutoCommit, AutoCommit, super::test_support::Fixture) {
     (alice, bob, fixture)
 }
 
+/// Bob's offline edit of the objective: retitled "Launch in Benelux",
+/// with `deliverables`, and the rest of `patch`.
+fn bob_retitles(doc: &mut AutoCommit, deliverables: &str, patch: &ObjectivePatch) {
+    let patch = ObjectivePatch {
+        title: Some("Launch in Benelux".into()),
+        deliverables: Some(deliverables.into()),
+        ..patch.clone()
+    };
+    objectives::update(doc, id(OBJECTIVE), &patch).unwrap();
+}
+
 #[test]
 fn concurrent_edits_of_one_objective_and_kpi_merge_field_by_field() {
     let (mut alice_doc, mut bob_doc, fixture) = two_replicas();
@@ -85,18 +96,15 @@ fn concurrent_edits_of_one_objective_and_kpi_merge_field_by_field() {
     .unwrap();
 
     // Bob, offline, edits other fields of the same items.
-    objectives::update(
+    bob_retitles(
         &mut bob_doc,
-        id(OBJECTIVE),
+        "Two pilots in Benelux and one in France.",
         &ObjectivePatch {
-            title: Some("Launch in Benelux".into()),
-            deliverables: Some("Two pilots in Benelux and one in France.".into()),
             due: Some(Some(T0 + 90 * DAY_MS)),
             owner: Some(Some(fixture.globex)),
             ..ObjectivePatch::default()
         },
-    )
-    .unwrap();
+    );
     kpis::update(
         &mut bob_doc,
         id(KPI),
@@ -166,16 +174,11 @@ fn delete_wins_over_a_concurrent_edit_which_restore_brings_back() {
     let (mut alice_doc, mut bob_doc, fixture) = two_replicas();
     items::delete(&mut alice_doc, Collection::Objectives, id(OBJECTIVE), T0).unwrap();
     items::delete(&mut alice_doc, Collection::Kpis, id(KPI), T0).unwrap();
-    objectives::update(
+    bob_retitles(
         &mut bob_doc,
-        id(OBJECTIVE),
-        &ObjectivePatch {
-            title: Some("Launch in Benelux".into()),
-            deliverables: Some("Two pilots in Benelux, signed.".into()),
-            ..ObjectivePatch::default()
-        },
-    )
-    .unwrap();
+        "Two pilots in Benelux, signed.",
+        &ObjectivePatch::default(),
+    );
     kpis::record(
         &mut bob_doc,
         id(KPI),
