@@ -188,13 +188,18 @@ pub(crate) const TERM: &str = "The term is one year from signature.";
 /// `id(1)`.
 pub(crate) fn with_clause(body: &str) -> Fixture {
     let mut fixture = partnership();
-    let new = super::agreement::NewClause {
-        title: "Term".into(),
-        body: body.into(),
-    };
-    super::agreement::add_clause(&mut fixture.doc, id(1), &new, T0).unwrap();
+    put_clause(&mut fixture.doc, 1, "Term", body);
     fixture.doc.commit();
     fixture
+}
+
+/// Adds the clause `id(n)`, `title` with `body`, at `T0`.
+pub(crate) fn put_clause(doc: &mut AutoCommit, n: u8, title: &str, body: &str) {
+    let new = super::agreement::NewClause {
+        title: title.into(),
+        body: body.into(),
+    };
+    super::agreement::add_clause(doc, id(n), &new, T0).unwrap();
 }
 
 /// A copy of `doc` that writes as actor `name` (a second device).

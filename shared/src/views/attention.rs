@@ -316,12 +316,11 @@ mod tests {
     use super::*;
     use crate::model::DAY_MS;
     use crate::model::actions::NewAction;
-    use crate::model::agreement::NewClause;
     use crate::model::conflicts::{NewConflict, Severity};
     use crate::model::kpis::NewMeasurement;
     use crate::model::meetings::{MeetingKind, NewMeeting};
     use crate::model::risks::NewRisk;
-    use crate::model::test_support::{T0, id, partnership, revenue_kpi};
+    use crate::model::test_support::{T0, id, partnership, put_clause, revenue_kpi};
     use crate::model::{governance, members};
 
     #[test]
@@ -488,26 +487,8 @@ mod tests {
         let document = DocumentId::from_bytes([0xd0; 16]);
         let alice_actor = fixture.doc.get_actor().clone();
         members::register_device(&mut fixture.doc, &alice_actor, alice).unwrap();
-        agreement::add_clause(
-            &mut fixture.doc,
-            id(1),
-            &NewClause {
-                title: "Term".into(),
-                body: "Two years.".into(),
-            },
-            T0,
-        )
-        .unwrap();
-        agreement::add_clause(
-            &mut fixture.doc,
-            id(2),
-            &NewClause {
-                title: "Exclusivity".into(),
-                body: "None.".into(),
-            },
-            T0,
-        )
-        .unwrap();
+        put_clause(&mut fixture.doc, 1, "Term", "Two years.");
+        put_clause(&mut fixture.doc, 2, "Exclusivity", "None.");
         fixture
             .doc
             .commit_with(CommitOptions::default().with_time(1_700_000_000));

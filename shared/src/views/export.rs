@@ -134,7 +134,7 @@ mod tests {
     use super::*;
     use crate::model::agreement::{ClauseStatus, NewClause, add_clause, set_clause_status};
     use crate::model::signoff::tests::{CLAUSE_ID, DOC, key, signed_fixture};
-    use crate::model::test_support::{T0, id};
+    use crate::model::test_support::{T0, id, put_clause};
     use crate::model::{DAY_MS, signoff::sign};
 
     #[test]
@@ -163,26 +163,13 @@ mod tests {
         let (mut fixture, keys) = signed_fixture();
         let (alice, bob) = (fixture.alice, fixture.bob);
         let doc = &mut fixture.doc;
-        add_clause(
+        put_clause(
             doc,
-            id(2),
-            &NewClause {
-                title: "Exit | wind-down".into(),
-                body: "Either party may leave\nwith 90 days' notice.\n\n".into(),
-            },
-            T0,
-        )
-        .unwrap();
-        add_clause(
-            doc,
-            id(3),
-            &NewClause {
-                title: "Confidentiality".into(),
-                body: String::new(),
-            },
-            T0,
-        )
-        .unwrap();
+            2,
+            "Exit | wind-down",
+            "Either party may leave\nwith 90 days' notice.\n\n",
+        );
+        put_clause(doc, 3, "Confidentiality", "");
         set_clause_status(doc, id(CLAUSE_ID), ClauseStatus::Agreed, None).unwrap();
         sign(doc, &DOC, id(CLAUSE_ID), alice, &key(1), T0).unwrap();
         sign(doc, &DOC, id(CLAUSE_ID), bob, &key(2), T0 + DAY_MS).unwrap();

@@ -923,12 +923,12 @@ mod tests {
 
     use super::*;
     use crate::model::agreement::{
-        NewClause, add_clause, move_clause, set_clause_body, set_clause_status, set_clause_title,
+        move_clause, set_clause_body, set_clause_status, set_clause_title,
     };
     use crate::model::items::{self, Collection};
     use crate::model::members::register_device;
     use crate::model::signoff;
-    use crate::model::test_support::{T0, id, partnership};
+    use crate::model::test_support::{T0, id, partnership, put_clause};
 
     const SECONDS: i64 = 1_700_000_000;
 
@@ -948,26 +948,8 @@ mod tests {
         let alice_actor = alice.get_actor().clone();
         register_device(&mut alice, &alice_actor, fixture.alice).unwrap();
         register_device(&mut alice, &bob_actor, fixture.bob).unwrap();
-        add_clause(
-            &mut alice,
-            id(1),
-            &NewClause {
-                title: "Term".into(),
-                body: "The term is one year.".into(),
-            },
-            T0,
-        )
-        .unwrap();
-        add_clause(
-            &mut alice,
-            id(2),
-            &NewClause {
-                title: "Exit".into(),
-                body: "Either party may leave.".into(),
-            },
-            T0,
-        )
-        .unwrap();
+        put_clause(&mut alice, 1, "Term", "The term is one year.");
+        put_clause(&mut alice, 2, "Exit", "Either party may leave.");
         commit(&mut alice, SECONDS);
         let bob = alice.fork().with_actor(bob_actor);
         (alice, bob, fixture)
@@ -1163,16 +1145,7 @@ mod tests {
         // Bob edits on the plane; Alice adds a clause and retitles another.
         set_clause_body(&mut bob, id(1), "The term is two years.", None).unwrap();
         commit(&mut bob, SECONDS + 60);
-        add_clause(
-            &mut alice,
-            id(3),
-            &NewClause {
-                title: "Confidentiality".into(),
-                body: String::new(),
-            },
-            T0,
-        )
-        .unwrap();
+        put_clause(&mut alice, 3, "Confidentiality", "");
         items::delete(&mut alice, Collection::Clauses, id(2), T0).unwrap();
         commit(&mut alice, SECONDS + 61);
         // Bob types and reverts in clause 1's title: no net change there.
@@ -1218,10 +1191,8 @@ mod tests {
         assert_eq!(diff.title_before.as_deref(), Some("Term"));
         assert_eq!(diff.status_before, Some(ClauseStatus::Draft));
         assert_eq!(diff.status_after, Some(ClauseStatus::Agreed));
-        let rendered: Vec<(DiffOp, &str)> =
-            diff.body.iter().map(|p| (p.op, p.text.as_str())).collect();
         assert_eq!(
-            rendered,
+            runs(&diff.body),
             [
                 (DiffOp::Same, "The "),
                 (DiffOp::Added, "initial "),
@@ -1297,6 +1268,11 @@ mod tests {
         assert_eq!((diff[2].op, diff[2].text.as_str()), (DiffOp::Same, " "));
     }
 
+    /// A diff as (op, text) pairs, to compare at a glance.
+    fn runs(diff: &[DiffPart]) -> Vec<(DiffOp, &str)> {
+        diff.iter().map(|p| (p.op, p.text.as_str())).collect()
+    }
+
     /// The old and the new text a diff describes.
     fn sides(diff: &[DiffPart]) -> (String, String) {
         let side = |skip: DiffOp| {
@@ -1319,11 +1295,8 @@ mod tests {
         let (old, new) = (old.join(" "), new.join(" "));
         let diff = diff_words(&old, &new);
         assert_eq!(sides(&diff), (old, new));
-        let changes: Vec<(DiffOp, &str)> = diff
-            .iter()
-            .filter(|p| p.op != DiffOp::Same)
-            .map(|p| (p.op, p.text.as_str()))
-            .collect();
+        let mut changes = runs(&diff);
+        changes.retain(|(op, _)| *op != DiffOp::Same);
         assert_eq!(
             changes,
             [
