@@ -5,6 +5,11 @@
 //! The day-count conversions shift the epoch to 0000-03-01, so that a leap
 //! day falls at the end of its year, and count 400-year eras of 146,097
 //! days; they are exact for every year an `i64` day count can reach.
+//!
+//! Kept by hand rather than on `jiff` or `time`: Accord needs only these
+//! conversions at UTC (no time zones, parsing or formatting rules), they
+//! are tested against known dates below, and neither crate is otherwise
+//! in the web build.
 
 /// Milliseconds in a day.
 const DAY_MS: u64 = 86_400_000;

@@ -6,6 +6,12 @@
 //! `DESCRIPTION` holding the agenda. Text values are escaped (`\\`, `\;`,
 //! `\,`, `\n`) and content lines are folded at 75 octets without splitting
 //! a UTF-8 character; lines end with CRLF.
+//!
+//! Written by hand rather than with the `icalendar` crate: Accord needs one
+//! component with six properties, escaping and folding (about a hundred
+//! lines, tested below), while that crate builds on `chrono`, which the
+//! web build does not otherwise contain; dates come from
+//! [`crate::calendar`].
 
 use std::fmt::Write as _;
 

@@ -8,6 +8,14 @@
 //! is kept as plain text. The result is a list of blocks for a view layer to
 //! build elements from (never HTML), so text from the document cannot inject
 //! markup.
+//!
+//! Read by hand rather than with `pulldown-cmark` for correctness: the
+//! exports copy clause text as typed (they escape only `|`, in one-line
+//! fields), so a CommonMark parser would turn a clause starting "1." into a
+//! numbered list, `_words_` into emphasis, `<b>` into raw HTML and
+//! `[x](y)` into a link, none of which the export meant. This reader
+//! knows exactly the subset the exports write and keeps everything else
+//! as the text it was.
 
 /// A run of text, plain or strong.
 #[derive(Debug, Clone, PartialEq, Eq)]
