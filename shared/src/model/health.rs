@@ -745,7 +745,7 @@ pub fn answered<R: ReadDoc>(doc: &R, round: ItemId) -> Vec<(MemberId, PartyId, u
 
 #[cfg(test)]
 mod tests {
-    use automerge::ScalarValue;
+    use automerge::{AutoCommit, ScalarValue};
 
     use super::*;
     use crate::model::fields::DAY_MS;
@@ -761,6 +761,20 @@ mod tests {
 
     fn key(n: u8) -> AnswerKey {
         AnswerKey::from_bytes([n; 32])
+    }
+
+    /// `member` answers `ratings` and `comment` in `round` at `at`, sealed
+    /// under `key(n)` with the nonce `[n; 12]`.
+    fn answer(
+        doc: &mut AutoCommit,
+        round: ItemId,
+        member: MemberId,
+        (ratings, comment): ([u8; 5], &str),
+        n: u8,
+        at: u64,
+    ) {
+        let answers = answers(ratings, comment);
+        submit(doc, round, member, &answers, &key(n), [n; 12], at).unwrap();
     }
 
     fn answers(ratings: [u8; 5], comment: &str) -> Answers {
@@ -795,16 +809,7 @@ mod tests {
         open_round(doc, id(1), "Health check 2024", alice, T0).unwrap();
         let round = id(1);
 
-        submit(
-            doc,
-            round,
-            alice,
-            &answers([4, 4, 3, 4, 2], ACME_SECRET),
-            &key(1),
-            [1; 12],
-            T0 + 1,
-        )
-        .unwrap();
+        answer(doc, round, alice, ([4, 4, 3, 4, 2], ACME_SECRET), 1, T0 + 1);
         // Acme is not complete until Carol answers; Globex has nothing yet.
         let status = get(doc, round).unwrap().status;
         assert_eq!(status.parties.len(), 2);
@@ -817,16 +822,14 @@ mod tests {
                 ..
             })
         ));
-        submit(
+        answer(
             doc,
             round,
             carol,
-            &answers([5, 3, 3, 4, 3], CAROL_SECRET),
-            &key(3),
-            [3; 12],
+            ([5, 3, 3, 4, 3], CAROL_SECRET),
+            3,
             T0 + 2,
-        )
-        .unwrap();
+        );
         let status = get(doc, round).unwrap().status;
         assert!(
             status
@@ -843,16 +846,7 @@ mod tests {
         );
         assert_eq!(open_own(doc, round, alice, &key(2)), None);
 
-        submit(
-            doc,
-            round,
-            bob,
-            &answers([2, 3, 4, 3, 4], BOB_SECRET),
-            &key(2),
-            [2; 12],
-            T0 + 3,
-        )
-        .unwrap();
+        answer(doc, round, bob, ([2, 3, 4, 3, 4], BOB_SECRET), 2, T0 + 3);
         let round_now = get(doc, round).unwrap();
         assert!(round_now.status.all_submitted);
         assert_eq!((round_now.status.sealed, round_now.status.revealed), (3, 0));
@@ -1009,16 +1003,7 @@ mod tests {
                 .closed,
             Some((alice, T0 + 5))
         );
-        submit(
-            doc,
-            id(1),
-            bob,
-            &answers([1; 5], "late?"),
-            &key(2),
-            [2; 12],
-            T0,
-        )
-        .unwrap();
+        answer(doc, id(1), bob, ([1; 5], "late?"), 2, T0);
         assert!(get(doc, id(1)).unwrap().status.all_submitted);
         // Nobody answers once every party is in.
         assert!(members::leave(doc, dave, T0).is_ok());
@@ -1042,26 +1027,8 @@ mod tests {
         let (alice, bob) = (fixture.alice, fixture.bob);
         let doc = &mut fixture.doc;
         open_round(doc, id(1), "Q1", alice, T0).unwrap();
-        submit(
-            doc,
-            id(1),
-            alice,
-            &answers([5; 5], "fine"),
-            &key(1),
-            [1; 12],
-            T0,
-        )
-        .unwrap();
-        submit(
-            doc,
-            id(1),
-            bob,
-            &answers([1; 5], "bad"),
-            &key(2),
-            [2; 12],
-            T0,
-        )
-        .unwrap();
+        answer(doc, id(1), alice, ([5; 5], "fine"), 1, T0);
+        answer(doc, id(1), bob, ([1; 5], "bad"), 2, T0);
         // Flip one byte of Alice's ciphertext, as a modified client could.
         let obj = require(doc, id(1)).unwrap();
         let map = child_map(doc, &obj, ANSWERS).unwrap();

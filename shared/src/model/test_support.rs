@@ -29,51 +29,49 @@ pub(crate) fn partnership() -> Fixture {
     init(&mut doc, "Acme × Globex", T0).unwrap();
     let acme = PartyId::from_bytes([0xa1; 16]);
     let globex = PartyId::from_bytes([0xb1; 16]);
-    parties::add(
-        &mut doc,
-        acme,
-        &NewParty {
-            name: "Acme".into(),
-            role: "lead".into(),
-            ..NewParty::default()
-        },
-    )
-    .unwrap();
-    parties::add(
-        &mut doc,
-        globex,
-        &NewParty {
-            name: "Globex".into(),
-            role: "distribution partner".into(),
-            strengths: "Reach in Benelux.".into(),
-            wiifm: "Access to Acme's products.".into(),
-        },
-    )
-    .unwrap();
+    let parties = [
+        (
+            acme,
+            NewParty {
+                name: "Acme".into(),
+                role: "lead".into(),
+                ..NewParty::default()
+            },
+        ),
+        (
+            globex,
+            NewParty {
+                name: "Globex".into(),
+                role: "distribution partner".into(),
+                strengths: "Reach in Benelux.".into(),
+                wiifm: "Access to Acme's products.".into(),
+            },
+        ),
+    ];
+    for (id, party) in parties {
+        parties::add(&mut doc, id, &party).unwrap();
+    }
     let alice = MemberId::from_bytes([0xa2; 16]);
     let bob = MemberId::from_bytes([0xb2; 16]);
-    members::add(
-        &mut doc,
-        alice,
-        &NewMember {
-            name: "Alice".into(),
-            party: acme,
-            title: "VP Partnerships".into(),
-            public_key: Some("ab".repeat(32)),
-        },
-    )
-    .unwrap();
-    members::add(
-        &mut doc,
-        bob,
-        &NewMember {
-            name: "Bob".into(),
-            party: globex,
-            title: "Alliance manager".into(),
-            public_key: None,
-        },
-    )
-    .unwrap();
+    let members = [
+        (
+            alice,
+            "Alice",
+            acme,
+            "VP Partnerships",
+            Some("ab".repeat(32)),
+        ),
+        (bob, "Bob", globex, "Alliance manager", None),
+    ];
+    for (id, name, party, title, public_key) in members {
+        let member = NewMember {
+            name: name.into(),
+            party,
+            title: title.into(),
+            public_key,
+        };
+        members::add(&mut doc, id, &member).unwrap();
+    }
     doc.commit();
     Fixture {
         doc,
