@@ -329,17 +329,18 @@ mod tests {
         let (alice, bob, acme, globex) = (fixture.alice, fixture.bob, fixture.acme, fixture.globex);
         let doc = &mut fixture.doc;
         let now = T0 + 30 * DAY_MS;
-
-        // Nothing yet, but the cadence's check-in.
-        let quiet = attention(
-            doc.document(),
-            &Viewer {
+        // The panel at `now`, as Acme sees it.
+        let acme_view = |doc: &mut automerge::AutoCommit| {
+            let viewer = Viewer {
                 now,
                 party: Some(acme),
                 last_seen: None,
-            },
-            None,
-        );
+            };
+            attention(doc.document(), &viewer, None)
+        };
+
+        // Nothing yet, but the cadence's check-in.
+        let quiet = acme_view(doc);
         assert!(quiet.is_empty());
         assert_eq!(
             quiet.next_check_in,
@@ -437,15 +438,7 @@ mod tests {
         .unwrap();
         health::open_round(doc, id(10), "Q1", alice, T0).unwrap();
 
-        let panel = attention(
-            doc.document(),
-            &Viewer {
-                now,
-                party: Some(acme),
-                last_seen: None,
-            },
-            None,
-        );
+        let panel = acme_view(doc);
         let overdue: Vec<ItemId> = panel.overdue_actions.iter().map(|a| a.action.id).collect();
         assert_eq!(overdue, [id(2)]);
         assert_eq!(panel.kpis_off_track.len(), 1);
