@@ -188,13 +188,27 @@ fn note_context<R: ReadDoc>(doc: &R, note: &ObjId, board: ItemId, id: ItemId) ->
 }
 
 pub(crate) fn read_private<R: ReadDoc>(doc: &R, note: &ObjId) -> Option<PrivateNote> {
-    let obj = child_map(doc, note, PRIVATE)?;
-    let sealed = seal::Sealed::read(doc, &obj);
+    let sealed = seal::Sealed::read(doc, &child_map(doc, note, PRIVATE)?);
     // A published key is trusted only once it was checked by
     // `publish_note_key`, which also writes the text.
     let opened =
         sealed.is_some_and(|s| s.key.is_some()) && doc.get(note, TEXT).ok().flatten().is_some();
     Some(PrivateNote { opened })
+}
+
+/// The sealed text of a private note.
+fn sealed_text<R: ReadDoc>(doc: &R, note: &ObjId) -> Option<seal::Sealed> {
+    seal::Sealed::read(doc, &child_map(doc, note, PRIVATE)?)
+}
+
+/// Writes `sealed` as the note's private text, replacing any before.
+fn store_sealed_text<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    note: &ObjId,
+    sealed: &seal::Sealed,
+) -> Result<(), OpError> {
+    let private = tx.put_object(note, PRIVATE, ObjType::Map)?;
+    sealed.write(tx, &private)
 }
 
 // ---------------------------------------------------------------------------
@@ -448,8 +462,7 @@ pub fn add_private_note<T: Transactable + ReadDoc>(
         &seal::context(NOTE_CONTEXT, board, id, new.author),
     )?;
     let note = create_note(tx, &obj, id, new, now)?;
-    let private = tx.put_object(&note, PRIVATE, ObjType::Map)?;
-    sealed.write(tx, &private)
+    store_sealed_text(tx, &note, &sealed)
 }
 
 /// Rewrites the author's own sealed note before the reveal, sealing the new
@@ -470,8 +483,7 @@ pub fn rewrite_private_note<T: Transactable + ReadDoc>(
     let note_obj = require_note(tx, &obj, note)?;
     let context =
         note_context(tx, &note_obj, board, note).ok_or(OpError::NotInitialized("note.author"))?;
-    let old = child_map(tx, &note_obj, PRIVATE)
-        .and_then(|p| seal::Sealed::read(tx, &p))
+    let old = sealed_text(tx, &note_obj)
         .filter(|s| s.key.is_none())
         .ok_or(OpError::Invalid {
             field: "note",
@@ -496,8 +508,7 @@ pub fn rewrite_private_note<T: Transactable + ReadDoc>(
         });
     }
     let sealed = seal::seal(text.as_bytes(), key, nonce, &context)?;
-    let private = tx.put_object(&note_obj, PRIVATE, ObjType::Map)?;
-    sealed.write(tx, &private)
+    store_sealed_text(tx, &note_obj, &sealed)
 }
 
 /// Publishes the key of a sealed note after the reveal: checked against
@@ -565,7 +576,7 @@ pub fn open_own_note<R: ReadDoc>(
 ) -> Option<String> {
     let obj = require(doc, board).ok()?;
     let note_obj = require_note(doc, &obj, note).ok()?;
-    let sealed = seal::Sealed::read(doc, &child_map(doc, &note_obj, PRIVATE)?)?;
+    let sealed = sealed_text(doc, &note_obj)?;
     let context = note_context(doc, &note_obj, board, note)?;
     String::from_utf8(seal::open(&sealed, key, &context)?).ok()
 }
