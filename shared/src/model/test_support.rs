@@ -219,3 +219,14 @@ pub(crate) fn splice(position: usize, delete: usize, insert: &str) -> crate::tex
 pub(crate) fn two_devices(doc: &AutoCommit) -> (AutoCommit, AutoCommit) {
     (actor(doc, "alice"), actor(doc, "bob"))
 }
+
+/// Syncs `a` and `b`, then checks that both read `expected` through `read`.
+pub(crate) fn sync_to<T: PartialEq + std::fmt::Debug>(
+    (a, b): (&mut AutoCommit, &mut AutoCommit),
+    read: impl Fn(&AutoCommit) -> T,
+    expected: &T,
+) {
+    sync_pair(a, b);
+    assert_eq!(&read(a), expected, "first replica");
+    assert_eq!(&read(b), expected, "second replica");
+}

@@ -2,7 +2,9 @@ use automerge::AutoCommit;
 
 use super::*;
 use crate::model::agreement::{ClauseStatus, clause, edit_clause_body, set_clause_status};
-use crate::model::test_support::{TERM, actor, id, splice, sync_pair, two_devices, with_clause};
+use crate::model::test_support::{
+    TERM, actor, id, splice, sync_pair, sync_to, two_devices, with_clause,
+};
 
 fn runs(doc: &AutoCommit) -> Vec<Run> {
     clause_runs(doc, id(1)).unwrap()
@@ -90,10 +92,8 @@ fn styles_survive_concurrent_edits_on_two_replicas() {
     set_style(&mut b, id(1), (39, 48), Style::Italic, true, None).unwrap();
     a.commit();
     b.commit();
-    sync_pair(&mut a, &mut b);
     let expected = "Agreed: The term is *one full year* from _signature_.";
-    assert_eq!(shown(&a), expected);
-    assert_eq!(shown(&b), expected);
+    sync_to((&mut a, &mut b), shown, &expected.to_owned());
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::model::agreement::{
 use crate::model::signoff::tests::{CLAUSE_ID, DOC, key, signed_fixture};
 use crate::model::signoff::{self, Validity};
 use crate::model::test_support::{
-    Fixture, T0, TERM, actor, id, splice, sync_pair, two_devices, with_clause,
+    Fixture, T0, TERM, actor, id, splice, sync_pair, sync_to, two_devices, with_clause,
 };
 
 fn suggestion(author: MemberId, position: usize, delete: usize, insert: &str) -> NewSuggestion {
@@ -153,10 +153,8 @@ fn a_suggestion_stays_on_its_words_while_others_type() {
     );
     decide(&mut a, id(10), id(20), Verdict::Accept, fixture.alice, T0).unwrap();
     decide(&mut a, id(11), id(21), Verdict::Accept, fixture.alice, T0).unwrap();
-    sync_pair(&mut a, &mut b);
     let expected = "The initial term is two years renewable from signature by both.";
-    assert_eq!(body(&a), expected);
-    assert_eq!(body(&b), expected);
+    sync_to((&mut a, &mut b), body, &expected.to_owned());
 }
 
 #[test]
