@@ -335,21 +335,31 @@ fn overlapping_suggestions() {
     assert_eq!(body(&a), "The term is two yearsmonth.");
 }
 
+/// Replacing `delete` characters at `at` with `text` on one replica.
+#[derive(Debug, Clone)]
+struct Edit {
+    replica: usize,
+    at: usize,
+    delete: usize,
+    text: String,
+}
+
+/// Edits on one of three replicas, deleting fewer than `delete` characters
+/// and inserting text matching `text`.
+fn edit(delete: usize, text: &'static str) -> impl Strategy<Value = Edit> {
+    (0..3_usize, 0..60_usize, 0..delete, text).prop_map(|(replica, at, delete, text)| Edit {
+        replica,
+        at,
+        delete,
+        text,
+    })
+}
+
 /// One step of the random convergence test.
 #[derive(Debug, Clone)]
 enum Step {
-    Type {
-        replica: usize,
-        at: usize,
-        delete: usize,
-        text: String,
-    },
-    Suggest {
-        replica: usize,
-        at: usize,
-        delete: usize,
-        text: String,
-    },
+    Type(Edit),
+    Suggest(Edit),
     Decide {
         replica: usize,
         which: usize,
@@ -367,22 +377,8 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     let replica = 0..3_usize;
     prop_oneof![
-        (replica.clone(), 0..60_usize, 0..4_usize, "[a-z ]{0,4}").prop_map(
-            |(replica, at, delete, text)| Step::Type {
-                replica,
-                at,
-                delete,
-                text
-            }
-        ),
-        (replica.clone(), 0..60_usize, 0..6_usize, "[A-Z]{0,4}").prop_map(
-            |(replica, at, delete, text)| Step::Suggest {
-                replica,
-                at,
-                delete,
-                text
-            }
-        ),
+        edit(4, "[a-z ]{0,4}").prop_map(Step::Type),
+        edit(6, "[A-Z]{0,4}").prop_map(Step::Suggest),
         (replica.clone(), 0..8_usize, any::<bool>()).prop_map(|(replica, which, accept)| {
             Step::Decide {
                 replica,
@@ -416,14 +412,14 @@ proptest! {
             next_id = next_id.wrapping_add(1).max(100);
             now += 1;
             match step {
-                Step::Type { replica, at, delete, text } => {
+                Step::Type(Edit { replica, at, delete, text }) => {
                     let doc = &mut replicas[replica];
                     let length = body(doc).chars().count();
                     let at = at.min(length);
                     let edit = splice(at, delete.min(length - at), &text);
                     edit_clause_body(doc, id(1), &edit, None).unwrap();
                 }
-                Step::Suggest { replica, at, delete, text } => {
+                Step::Suggest(Edit { replica, at, delete, text }) => {
                     let doc = &mut replicas[replica];
                     let length = body(doc).chars().count();
                     let at = at.min(length);
