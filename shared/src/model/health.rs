@@ -605,8 +605,9 @@ pub fn open_round<T: Transactable + ReadDoc>(
     for (member, party) in asked {
         tx.put(&roster, member.key(), party.key())?;
     }
-    tx.put_object(&obj, CLOSED, ObjType::Map)?;
-    tx.put_object(&obj, ANSWERS, ObjType::Map)?;
+    for empty in [CLOSED, ANSWERS] {
+        tx.put_object(&obj, empty, ObjType::Map)?;
+    }
     Ok(())
 }
 

@@ -542,8 +542,9 @@ pub fn create<T: Transactable + ReadDoc>(
         let column = items::create(tx, &columns, "column", template_column_id(id, index))?;
         tx.put(&column, "title", *name)?;
     }
-    tx.put_object(&obj, NOTES, ObjType::Map)?;
-    tx.put_object(&obj, VOTES, ObjType::Map)?;
+    for empty in [NOTES, VOTES] {
+        tx.put_object(&obj, empty, ObjType::Map)?;
+    }
     Ok(())
 }
 
