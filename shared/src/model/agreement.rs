@@ -16,9 +16,6 @@
 //! [`items::Collection::Clauses`] and [`items::Collection::Comments`] (the soft delete of [`super::items`]); a
 //! deleted comment's replies stay, shown as threads of their own.
 
-use std::fmt;
-use std::str::FromStr;
-
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc, Value};
 use sha2::{Digest, Sha256};
@@ -70,26 +67,7 @@ stored_names! {
 
     /// Every status, in workflow order.
     ALL;
-}
-
-impl fmt::Display for ClauseStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ClauseStatus {
-    type Err = OpError;
-
-    fn from_str(text: &str) -> Result<Self, OpError> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or(OpError::Invalid {
-                field: "status",
-                reason: "unknown status",
-            })
-    }
+    parse error: "status", "unknown status";
 }
 
 /// A clause of the agreement.

@@ -1,9 +1,6 @@
 //! Objectives: `objectives{id → {title, owner (party id)?, deliverables
 //! (Text), due?, status, order, created_at, deleted_at?}}`.
 
-use std::fmt;
-use std::str::FromStr;
-
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
@@ -43,26 +40,7 @@ stored_names! {
 
     /// Every status, in display order.
     ALL;
-}
-
-impl fmt::Display for ObjectiveStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ObjectiveStatus {
-    type Err = OpError;
-
-    fn from_str(text: &str) -> Result<Self, OpError> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or(OpError::Invalid {
-                field: "status",
-                reason: "unknown status",
-            })
-    }
+    parse error: "status", "unknown status";
 }
 
 /// An objective of the partnership.
