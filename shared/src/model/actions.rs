@@ -16,8 +16,8 @@ use automerge::{ObjId, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_date, check_opt_date, child_map, get_bool, get_str, get_string, get_u64, non_empty, put,
-    put_opt,
+    check_date, check_opt_date, child_map, get_bool, get_parsed, get_string, get_u64, non_empty,
+    patch_non_empty, patch_opt_date, patch_put, patch_put_opt, put, put_opt,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection, require_in, sub_map};
@@ -154,7 +154,7 @@ pub(crate) fn read_actions<R: ReadDoc>(doc: &R, parent: &ObjId) -> Vec<ActionIte
         .map(|(id, obj)| ActionItem {
             id,
             title: get_string(doc, &obj, "title"),
-            owner: get_str(doc, &obj, "owner").and_then(|o| o.parse().ok()),
+            owner: get_parsed(doc, &obj, "owner"),
             due: get_u64(doc, &obj, "due"),
             done: get_bool(doc, &obj, "done"),
             done_at: get_u64(doc, &obj, "done_at"),
@@ -188,29 +188,21 @@ pub(crate) fn update_action_in<T: Transactable + ReadDoc>(
     id: ItemId,
     patch: &ActionPatch,
 ) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
-    let due = patch
-        .due
-        .map(|d| check_opt_date("due date", d))
-        .transpose()?;
+    let title = patch_non_empty("title", patch.title.as_deref())?;
+    let due = patch_opt_date("due date", patch.due)?;
     if let Some(owner) = patch.owner {
         check_member(tx, owner)?;
     }
     let map = sub_map(tx, parent, ACTIONS, "actions")?;
     let obj = require_in(tx, &map, "action item", id)?;
-    if let Some(title) = title {
-        put(tx, &obj, "title", title)?;
-    }
-    if let Some(owner) = patch.owner {
-        put_opt(tx, &obj, "owner", owner.map(|o| o.key()))?;
-    }
-    if let Some(due) = due {
-        put_opt(tx, &obj, "due", due)?;
-    }
+    patch_put(tx, &obj, "title", title)?;
+    patch_put_opt(
+        tx,
+        &obj,
+        "owner",
+        patch.owner.map(|owner| owner.map(|o| o.key())),
+    )?;
+    patch_put_opt(tx, &obj, "due", due)?;
     Ok(())
 }
 

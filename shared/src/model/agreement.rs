@@ -22,8 +22,8 @@ use sha2::{Digest, Sha256};
 
 use super::error::OpError;
 use super::fields::{
-    self, check_date, child_map, get_bool, get_f64, get_str, get_string, get_text, get_u64,
-    new_text, non_empty, put, put_opt, set_text,
+    self, check_date, child_map, get_bool, get_f64, get_parsed, get_str, get_string, get_text,
+    get_u64, new_text, non_empty, put, put_opt, set_text,
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, DELETED_AT, ORDER};
@@ -263,11 +263,9 @@ fn read_clause<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Clause {
         id,
         title: get_string(doc, obj, TITLE),
         body: get_text(doc, obj, BODY),
-        status: get_str(doc, obj, STATUS)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(ClauseStatus::Draft),
+        status: get_parsed(doc, obj, STATUS).unwrap_or(ClauseStatus::Draft),
         created_at: get_u64(doc, obj, CREATED_AT),
-        proposed_by: get_str(doc, obj, PROPOSED_BY).and_then(|p| p.parse().ok()),
+        proposed_by: get_parsed(doc, obj, PROPOSED_BY),
     }
 }
 
@@ -515,12 +513,12 @@ pub fn deleted_clauses<R: ReadDoc>(doc: &R) -> Vec<(Clause, u64)> {
 fn read_comment<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Option<Comment> {
     Some(Comment {
         id,
-        clause: get_str(doc, obj, CLAUSE)?.parse().ok()?,
-        author: get_str(doc, obj, AUTHOR).and_then(|a| a.parse().ok()),
+        clause: get_parsed(doc, obj, CLAUSE)?,
+        author: get_parsed(doc, obj, AUTHOR),
         body: get_text(doc, obj, BODY),
-        reply_to: get_str(doc, obj, REPLY_TO).and_then(|r| r.parse().ok()),
+        reply_to: get_parsed(doc, obj, REPLY_TO),
         resolved: get_bool(doc, obj, RESOLVED),
-        resolved_by: get_str(doc, obj, RESOLVED_BY).and_then(|m| m.parse().ok()),
+        resolved_by: get_parsed(doc, obj, RESOLVED_BY),
         resolved_at: get_u64(doc, obj, RESOLVED_AT),
         created_at: get_u64(doc, obj, CREATED_AT),
         quote: get_str(doc, obj, QUOTE),

@@ -9,7 +9,8 @@ use automerge::{ObjId, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    DAY_MS, check_date, check_range, get_str, get_string, get_u64, non_empty, put, put_opt,
+    DAY_MS, check_date, check_range, get_parsed, get_string, get_u64, non_empty, patch_non_empty,
+    patch_put, patch_put_opt, put, put_opt,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection};
@@ -106,7 +107,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Communication {
         audience: get_string(doc, obj, "audience"),
         medium: get_string(doc, obj, "medium"),
         frequency_days,
-        owner: get_str(doc, obj, "owner").and_then(|o| o.parse().ok()),
+        owner: get_parsed(doc, obj, "owner"),
         last_sent,
         created_at,
         next_due: next_due(last_sent, created_at, frequency_days),
@@ -115,13 +116,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Communication {
 
 /// The plan, in display order.
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Communication> {
-    let Ok(map) = Collection::CommPlan.locate(doc) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::CommPlan, |id, obj| read_one(doc, id, obj))
 }
 
 /// Adds a line to the plan.
@@ -137,8 +132,7 @@ pub fn add<T: Transactable + ReadDoc>(
     if let Some(owner) = new.owner {
         refs::require_member(tx, owner)?;
     }
-    let map = Collection::CommPlan.locate(tx)?;
-    let obj = items::create(tx, &map, "communication", id)?;
+    let obj = items::create_item(tx, Collection::CommPlan, id)?;
     tx.put(&obj, "what", what)?;
     tx.put(&obj, "audience", new.audience.trim())?;
     tx.put(&obj, "medium", new.medium.trim())?;
@@ -154,31 +148,26 @@ pub fn update<T: Transactable + ReadDoc>(
     id: ItemId,
     patch: &CommunicationPatch,
 ) -> Result<(), OpError> {
-    let what = patch
-        .what
-        .as_deref()
-        .map(|w| non_empty("what", w))
-        .transpose()?;
+    let what = patch_non_empty("what", patch.what.as_deref())?;
     let frequency = patch.frequency_days.map(check_frequency).transpose()?;
     if let Some(Some(owner)) = patch.owner {
         refs::require_member(tx, owner)?;
     }
     let obj = items::require(tx, Collection::CommPlan, id)?;
-    if let Some(what) = what {
-        put(tx, &obj, "what", what)?;
-    }
+    patch_put(tx, &obj, "what", what)?;
     if let Some(audience) = &patch.audience {
         put(tx, &obj, "audience", audience.trim())?;
     }
     if let Some(medium) = &patch.medium {
         put(tx, &obj, "medium", medium.trim())?;
     }
-    if let Some(frequency) = frequency {
-        put(tx, &obj, "frequency", u64::from(frequency))?;
-    }
-    if let Some(owner) = patch.owner {
-        put_opt(tx, &obj, "owner", owner.map(|o| o.key()))?;
-    }
+    patch_put(tx, &obj, "frequency", frequency.map(u64::from))?;
+    patch_put_opt(
+        tx,
+        &obj,
+        "owner",
+        patch.owner.map(|owner| owner.map(|o| o.key())),
+    )?;
     Ok(())
 }
 

@@ -26,8 +26,9 @@ use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    DAY_MS, check_date, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text,
-    non_empty, put, put_opt, set_text, splice_text_field,
+    DAY_MS, check_date, child_map, get_bool, get_parsed, get_str, get_string, get_text, get_u64,
+    new_text, non_empty, patch_non_empty, patch_put, patch_text, put, put_opt, set_text,
+    splice_text_field,
 };
 use super::governance::{self, EscalationLevel};
 use super::ids::{ItemId, MemberId};
@@ -172,9 +173,9 @@ fn escalations<R: ReadDoc>(doc: &R, obj: &ObjId) -> Vec<Escalation> {
             let entry = child_map(doc, &map, &key)?;
             Some(Escalation {
                 id: key.parse().ok()?,
-                level: get_str(doc, &entry, "level")?.parse().ok()?,
+                level: get_parsed(doc, &entry, "level")?,
                 at: get_u64(doc, &entry, "at")?,
-                by: get_str(doc, &entry, "by").and_then(|b| b.parse().ok()),
+                by: get_parsed(doc, &entry, "by"),
                 reopened: get_bool(doc, &entry, "reopened"),
             })
         })
@@ -216,7 +217,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, ladder: &[EscalationLe
         id,
         title: get_string(doc, obj, "title"),
         description: get_text(doc, obj, "description"),
-        raised_by: get_str(doc, obj, "raised_by").and_then(|m| m.parse().ok()),
+        raised_by: get_parsed(doc, obj, "raised_by"),
         raised_at: get_u64(doc, obj, "raised_at").unwrap_or(0),
         severity: get_str(doc, obj, "severity")
             .and_then(|s| Severity::from_stored(&s))
@@ -228,7 +229,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, ladder: &[EscalationLe
         },
         resolution: get_text(doc, obj, "resolution"),
         resolved_at: get_u64(doc, obj, "resolved_at"),
-        resolved_by: get_str(doc, obj, "resolved_by").and_then(|m| m.parse().ok()),
+        resolved_by: get_parsed(doc, obj, "resolved_by"),
         level: current_level(ladder, &history),
         escalations: history,
     }
@@ -331,21 +332,16 @@ pub fn update<T: Transactable + ReadDoc>(
     id: ItemId,
     patch: &ConflictPatch,
 ) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
+    let title = patch_non_empty("title", patch.title.as_deref())?;
     let obj = require(tx, id)?;
-    if let Some(title) = title {
-        put(tx, &obj, "title", title)?;
-    }
-    if let Some(description) = &patch.description {
-        set_text(tx, &obj, "description", description)?;
-    }
-    if let Some(severity) = patch.severity {
-        put(tx, &obj, "severity", severity.as_str())?;
-    }
+    patch_put(tx, &obj, "title", title)?;
+    patch_text(tx, &obj, "description", patch.description.as_deref())?;
+    patch_put(
+        tx,
+        &obj,
+        "severity",
+        patch.severity.map(|severity| severity.as_str()),
+    )?;
     Ok(())
 }
 

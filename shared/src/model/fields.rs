@@ -7,6 +7,8 @@
 //! does not overwrite a partner's concurrent edit of a field this user left
 //! alone.
 
+use std::str::FromStr;
+
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
 
@@ -46,6 +48,12 @@ pub(crate) fn get_str<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Option<Str
 /// A string field, or `""`.
 pub(crate) fn get_string<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> String {
     get_str(doc, obj, key).unwrap_or_default()
+}
+
+/// A string field parsed into `T` (an id, a stored name); `None` when it is
+/// absent or does not parse.
+pub(crate) fn get_parsed<T: FromStr, R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Option<T> {
+    get_str(doc, obj, key)?.parse().ok()
 }
 
 /// A non-negative integer field.
@@ -119,6 +127,56 @@ where
             }
             Ok(())
         }
+    }
+}
+
+/// Applies one field of a patch: writes `Some` as a scalar (unless
+/// unchanged), leaves the field alone for `None`.
+pub(crate) fn patch_put<T, V>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: Option<V>,
+) -> Result<(), OpError>
+where
+    T: Transactable + ReadDoc,
+    V: Into<ScalarValue>,
+{
+    match value {
+        Some(value) => put(tx, obj, key, value),
+        None => Ok(()),
+    }
+}
+
+/// Applies one optional field of a patch: `Some(Some)` writes it,
+/// `Some(None)` removes it, `None` leaves it alone.
+pub(crate) fn patch_put_opt<T, V>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: Option<Option<V>>,
+) -> Result<(), OpError>
+where
+    T: Transactable + ReadDoc,
+    V: Into<ScalarValue>,
+{
+    match value {
+        Some(value) => put_opt(tx, obj, key, value),
+        None => Ok(()),
+    }
+}
+
+/// Applies one prose field of a patch with [`set_text`]; `None` leaves it
+/// alone.
+pub(crate) fn patch_text<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    new: Option<&str>,
+) -> Result<(), OpError> {
+    match new {
+        Some(new) => set_text(tx, obj, key, new),
+        None => Ok(()),
     }
 }
 
@@ -206,6 +264,15 @@ pub(crate) fn non_empty(field: &'static str, value: &str) -> Result<String, OpEr
     }
 }
 
+/// A patch's new value for a required text field, trimmed, or
+/// [`OpError::Empty`]; `None` (no change) passes.
+pub(crate) fn patch_non_empty(
+    field: &'static str,
+    value: Option<&str>,
+) -> Result<Option<String>, OpError> {
+    value.map(|value| non_empty(field, value)).transpose()
+}
+
 /// Accepts a UTC millisecond timestamp in `[MIN_DATE, MAX_DATE)`.
 pub(crate) fn check_date(field: &'static str, ms: u64) -> Result<u64, OpError> {
     if (MIN_DATE..MAX_DATE).contains(&ms) {
@@ -218,6 +285,15 @@ pub(crate) fn check_date(field: &'static str, ms: u64) -> Result<u64, OpError> {
 /// Accepts an optional date.
 pub(crate) fn check_opt_date(field: &'static str, ms: Option<u64>) -> Result<Option<u64>, OpError> {
     ms.map(|ms| check_date(field, ms)).transpose()
+}
+
+/// Accepts a patch's change of an optional date: `None` (no change) and
+/// `Some(None)` (clear it) pass, a new date is checked.
+pub(crate) fn patch_opt_date(
+    field: &'static str,
+    ms: Option<Option<u64>>,
+) -> Result<Option<Option<u64>>, OpError> {
+    ms.map(|ms| check_opt_date(field, ms)).transpose()
 }
 
 /// Accepts an integer in `min..=max`.
@@ -319,6 +395,35 @@ mod tests {
         doc.put(ROOT, "q", "ab").unwrap();
         assert!(splice_text_field(&mut doc, &ROOT, "q", &splice(1, 2, "")).is_err());
         assert_eq!(get_string(&doc, &ROOT, "q"), "ab");
+    }
+
+    #[test]
+    fn patch_helpers_write_only_the_fields_given() {
+        let mut doc = AutoCommit::new();
+        put(&mut doc, &ROOT, "title", "old").unwrap();
+        put(&mut doc, &ROOT, "due", 5_u64).unwrap();
+        new_text(&mut doc, &ROOT, "note", "kept").unwrap();
+        doc.commit();
+        let heads = doc.get_heads();
+        patch_put::<_, &str>(&mut doc, &ROOT, "title", None).unwrap();
+        patch_put_opt::<_, u64>(&mut doc, &ROOT, "due", None).unwrap();
+        patch_text(&mut doc, &ROOT, "note", None).unwrap();
+        doc.commit();
+        assert_eq!(doc.get_heads(), heads);
+        patch_put(&mut doc, &ROOT, "title", Some("new")).unwrap();
+        patch_put_opt::<_, u64>(&mut doc, &ROOT, "due", Some(None)).unwrap();
+        patch_text(&mut doc, &ROOT, "note", Some("kept, and more")).unwrap();
+        assert_eq!(get_str(&doc, &ROOT, "title").as_deref(), Some("new"));
+        assert_eq!(get_u64(&doc, &ROOT, "due"), None);
+        assert_eq!(get_text(&doc, &ROOT, "note"), "kept, and more");
+        assert_eq!(patch_non_empty("title", None).unwrap(), None);
+        assert_eq!(
+            patch_non_empty("title", Some(" x ")).unwrap().as_deref(),
+            Some("x")
+        );
+        assert!(patch_non_empty("title", Some(" ")).is_err());
+        assert_eq!(patch_opt_date("due", Some(None)).unwrap(), Some(None));
+        assert!(patch_opt_date("due", Some(Some(1))).is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use automerge::{ObjId, ObjType, ReadDoc};
 use super::error::OpError;
 use super::fields::{
     check_range, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text, non_empty,
-    put, put_opt, set_text, splice_text_field,
+    patch_non_empty, patch_put, patch_text, put, put_opt, splice_text_field,
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items;
@@ -307,25 +307,15 @@ pub fn update_committee<T: Transactable + ReadDoc>(
     id: ItemId,
     patch: &CommitteePatch,
 ) -> Result<(), OpError> {
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| non_empty("name", n))
-        .transpose()?;
+    let name = patch_non_empty("name", patch.name.as_deref())?;
     let cadence = patch
         .cadence_days
         .map(|d| check_days("cadence (days)", d))
         .transpose()?;
     let obj = require_committee(tx, id)?;
-    if let Some(name) = name {
-        put(tx, &obj, "name", name)?;
-    }
-    if let Some(mandate) = &patch.mandate {
-        set_text(tx, &obj, "mandate", mandate)?;
-    }
-    if let Some(cadence) = cadence {
-        put(tx, &obj, "cadence", u64::from(cadence))?;
-    }
+    patch_put(tx, &obj, "name", name)?;
+    patch_text(tx, &obj, "mandate", patch.mandate.as_deref())?;
+    patch_put(tx, &obj, "cadence", cadence.map(u64::from))?;
     Ok(())
 }
 
@@ -402,15 +392,9 @@ pub fn update_decision_right<T: Transactable + ReadDoc>(
     }
     let map = governance_map(tx, DECISION_RIGHTS, "governance.decision_rights")?;
     let obj = require_in(tx, &map, "decision right", id)?;
-    if let Some(decision) = decision {
-        put(tx, &obj, "decision", decision)?;
-    }
-    if let Some(decider) = decider {
-        put(tx, &obj, "decider", decider.encode())?;
-    }
-    if let Some(rule) = rule {
-        put(tx, &obj, "rule", rule.as_str())?;
-    }
+    patch_put(tx, &obj, "decision", decision)?;
+    patch_put(tx, &obj, "decider", decider.map(|decider| decider.encode()))?;
+    patch_put(tx, &obj, "rule", rule.map(|rule| rule.as_str()))?;
     Ok(())
 }
 
@@ -450,15 +434,9 @@ pub fn update_level<T: Transactable + ReadDoc>(
         .transpose()?;
     let map = governance_map(tx, ESCALATION, "governance.escalation")?;
     let obj = require_in(tx, &map, "escalation level", id)?;
-    if let Some(name) = name {
-        put(tx, &obj, "name", name)?;
-    }
-    if let Some(who) = who {
-        put(tx, &obj, "who", who)?;
-    }
-    if let Some(within) = within {
-        put(tx, &obj, "within", u64::from(within))?;
-    }
+    patch_put(tx, &obj, "name", name)?;
+    patch_put(tx, &obj, "who", who)?;
+    patch_put(tx, &obj, "within", within.map(u64::from))?;
     Ok(())
 }
 

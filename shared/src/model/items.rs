@@ -25,9 +25,12 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 
 use super::error::OpError;
-use super::fields::{check_date, child_map, get_f64, get_str, get_string, get_text, get_u64, put};
+use super::fields::{
+    check_date, child_map, get_f64, get_str, get_string, get_text, get_u64, put, splice_text_field,
+};
 use super::ids::{ItemId, PartyId};
 use super::keys;
+use crate::text::Splice;
 
 /// Key of the "deleted at" timestamp on every item.
 pub(crate) const DELETED_AT: &str = "deleted_at";
@@ -248,6 +251,57 @@ pub(crate) fn entries<R: ReadDoc>(doc: &R, items: &ObjId) -> Vec<(ItemId, ObjId)
     found.into_iter().map(|(_, id, obj)| (id, obj)).collect()
 }
 
+/// The live items of `collection` in display order, each read by `read`
+/// (from its id and map); none while the collection is missing.
+pub(crate) fn read_all<R: ReadDoc, V>(
+    doc: &R,
+    collection: Collection,
+    read: impl Fn(ItemId, &ObjId) -> V,
+) -> Vec<V> {
+    match collection.locate(doc) {
+        Ok(items) => read_in(doc, &items, read),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The live items of the item map `items` in display order, each read by
+/// `read`.
+pub(crate) fn read_in<R: ReadDoc, V>(
+    doc: &R,
+    items: &ObjId,
+    read: impl Fn(ItemId, &ObjId) -> V,
+) -> Vec<V> {
+    entries(doc, items)
+        .into_iter()
+        .map(|(id, obj)| read(id, &obj))
+        .collect()
+}
+
+/// The live item `id` of `collection` read by `read`, or
+/// [`OpError::NotFound`].
+pub(crate) fn read_one<R: ReadDoc, V>(
+    doc: &R,
+    collection: Collection,
+    id: ItemId,
+    read: impl FnOnce(ItemId, &ObjId) -> V,
+) -> Result<V, OpError> {
+    let obj = require(doc, collection, id)?;
+    Ok(read(id, &obj))
+}
+
+/// Applies one splice (what a text editor reports as someone types) to the
+/// prose field `key` of the live item `id` of `collection`.
+pub(crate) fn splice_field<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    collection: Collection,
+    id: ItemId,
+    key: &str,
+    edit: &Splice,
+) -> Result<(), OpError> {
+    let obj = require(tx, collection, id)?;
+    splice_text_field(tx, &obj, key, edit)
+}
+
 /// Creates the item `id` (a fresh map placed after every existing item).
 /// Fails with [`OpError::Duplicate`] if the key was ever used, deleted or not.
 pub(crate) fn create<T: Transactable + ReadDoc>(
@@ -268,6 +322,16 @@ pub(crate) fn create<T: Transactable + ReadDoc>(
     let item = tx.put_object(items, key.as_str(), ObjType::Map)?;
     tx.put(&item, ORDER, last + 1.0)?;
     Ok(item)
+}
+
+/// Creates the item `id` of `collection` (see [`create`]).
+pub(crate) fn create_item<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    collection: Collection,
+    id: ItemId,
+) -> Result<ObjId, OpError> {
+    let items = collection.locate(tx)?;
+    create(tx, &items, collection.kind(), id)
 }
 
 /// Deletes an item (sets `deleted_at`; see the module docs for why).

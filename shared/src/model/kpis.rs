@@ -17,8 +17,9 @@ use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    DAY_MS, check_date, check_finite, check_range, child_map, get_f64, get_str, get_string,
-    get_text, get_u64, new_text, non_empty, put, put_opt, set_text,
+    DAY_MS, check_date, check_finite, check_range, child_map, get_f64, get_parsed, get_str,
+    get_string, get_text, get_u64, new_text, non_empty, patch_non_empty, patch_put, patch_put_opt,
+    patch_text, put, put_opt,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection};
@@ -354,7 +355,7 @@ fn read_measurements<R: ReadDoc>(doc: &R, kpi: &ObjId) -> Vec<Measurement> {
                 value: get_f64(doc, &obj, "value")?,
                 note: get_text(doc, &obj, "note"),
                 at: get_u64(doc, &obj, "at")?,
-                by: get_str(doc, &obj, "by").and_then(|b| b.parse().ok()),
+                by: get_parsed(doc, &obj, "by"),
             })
         })
         .collect();
@@ -374,8 +375,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Kpi {
         .map(|m| m.at)
         .or(created_at)
         .map(|from| from.saturating_add(u64::from(cadence_days) * DAY_MS));
-    let objective = get_str(doc, obj, "objective")
-        .and_then(|o| o.parse().ok())
+    let objective = get_parsed(doc, obj, "objective")
         .filter(|&o| items::require(doc, Collection::Objectives, o).is_ok());
     Kpi {
         id,
@@ -392,19 +392,12 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Kpi {
 
 /// The KPIs, in display order.
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Kpi> {
-    let Ok(map) = Collection::Kpis.locate(doc) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::Kpis, |id, obj| read_one(doc, id, obj))
 }
 
 /// One KPI, or [`OpError::NotFound`].
 pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Kpi, OpError> {
-    let obj = items::require(doc, Collection::Kpis, id)?;
-    Ok(read_one(doc, id, &obj))
+    items::read_one(doc, Collection::Kpis, id, |id, obj| read_one(doc, id, obj))
 }
 
 /// Adds a KPI.
@@ -421,8 +414,7 @@ pub fn add<T: Transactable + ReadDoc>(
     if let Some(objective) = new.objective {
         items::require(tx, Collection::Objectives, objective)?;
     }
-    let map = Collection::Kpis.locate(tx)?;
-    let obj = items::create(tx, &map, "KPI", id)?;
+    let obj = items::create_item(tx, Collection::Kpis, id)?;
     tx.put(&obj, "name", name)?;
     put_opt(tx, &obj, "objective", new.objective.map(|o| o.key()))?;
     write_kind(tx, &obj, &kind)?;
@@ -438,29 +430,24 @@ pub fn update<T: Transactable + ReadDoc>(
     id: ItemId,
     patch: &KpiPatch,
 ) -> Result<(), OpError> {
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| non_empty("name", n))
-        .transpose()?;
+    let name = patch_non_empty("name", patch.name.as_deref())?;
     let kind = patch.kind.as_ref().map(check_kind).transpose()?;
     let cadence = patch.cadence_days.map(check_cadence).transpose()?;
     if let Some(Some(objective)) = patch.objective {
         items::require(tx, Collection::Objectives, objective)?;
     }
     let obj = items::require(tx, Collection::Kpis, id)?;
-    if let Some(name) = name {
-        put(tx, &obj, "name", name)?;
-    }
-    if let Some(objective) = patch.objective {
-        put_opt(tx, &obj, "objective", objective.map(|o| o.key()))?;
-    }
+    patch_put(tx, &obj, "name", name)?;
+    patch_put_opt(
+        tx,
+        &obj,
+        "objective",
+        patch.objective.map(|objective| objective.map(|o| o.key())),
+    )?;
     if let Some(kind) = kind {
         write_kind(tx, &obj, &kind)?;
     }
-    if let Some(cadence) = cadence {
-        put(tx, &obj, "cadence", u64::from(cadence))?;
-    }
+    patch_put(tx, &obj, "cadence", cadence.map(u64::from))?;
     Ok(())
 }
 
@@ -498,15 +485,9 @@ pub fn update_measurement<T: Transactable + ReadDoc>(
         .transpose()?;
     let at = patch.at.map(|at| check_date("date", at)).transpose()?;
     let entry = items::require(tx, Collection::Measurements { kpi }, id)?;
-    if let Some(value) = value {
-        put(tx, &entry, "value", value)?;
-    }
-    if let Some(note) = &patch.note {
-        set_text(tx, &entry, "note", note)?;
-    }
-    if let Some(at) = at {
-        put(tx, &entry, "at", at)?;
-    }
+    patch_put(tx, &entry, "value", value)?;
+    patch_text(tx, &entry, "note", patch.note.as_deref())?;
+    patch_put(tx, &entry, "at", at)?;
     Ok(())
 }
 

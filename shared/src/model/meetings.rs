@@ -25,8 +25,8 @@ use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_date, check_range, child_map, get_str, get_string, get_text, get_u64, non_empty, put,
-    set_text, splice_text_field,
+    check_date, check_range, child_map, get_parsed, get_str, get_string, get_text, get_u64,
+    non_empty, patch_non_empty, patch_put, put, set_text, splice_text_field,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, move_in, require_in, root_map, sub_map};
@@ -206,7 +206,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Meeting {
                     id,
                     text: get_string(doc, &o, "text"),
                     at: get_u64(doc, &o, "at").unwrap_or(0),
-                    by: get_str(doc, &o, "by").and_then(|b| b.parse().ok()),
+                    by: get_parsed(doc, &o, "by"),
                 })
                 .collect()
         })
@@ -317,29 +317,17 @@ pub fn update<T: Transactable + ReadDoc>(
     id: ItemId,
     patch: &MeetingPatch,
 ) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
+    let title = patch_non_empty("title", patch.title.as_deref())?;
     let at = patch
         .at
         .map(|at| check_date("meeting time", at))
         .transpose()?;
     let duration = patch.duration_minutes.map(check_duration).transpose()?;
     let obj = require(tx, id)?;
-    if let Some(kind) = patch.kind {
-        put(tx, &obj, "kind", kind.as_str())?;
-    }
-    if let Some(title) = title {
-        put(tx, &obj, "title", title)?;
-    }
-    if let Some(at) = at {
-        put(tx, &obj, "at", at)?;
-    }
-    if let Some(duration) = duration {
-        put(tx, &obj, "duration", u64::from(duration))?;
-    }
+    patch_put(tx, &obj, "kind", patch.kind.map(|kind| kind.as_str()))?;
+    patch_put(tx, &obj, "title", title)?;
+    patch_put(tx, &obj, "at", at)?;
+    patch_put(tx, &obj, "duration", duration.map(u64::from))?;
     if let Some(location) = &patch.location {
         put(tx, &obj, "location", location.trim())?;
     }

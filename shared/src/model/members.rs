@@ -13,7 +13,8 @@ use automerge::{ActorId, ObjId, ROOT, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_date, child_map, get_bool, get_str, get_string, get_u64, non_empty, put, put_opt,
+    check_date, child_map, get_bool, get_parsed, get_str, get_string, get_u64, non_empty,
+    patch_non_empty, patch_put, patch_put_opt, put, put_opt,
 };
 use super::ids::{ItemId, MemberId, PartyId, from_hex, to_hex};
 use super::items;
@@ -93,7 +94,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: MemberId, obj: &ObjId, managers: Option<&Ob
     Member {
         id,
         name: get_string(doc, obj, NAME),
-        party: get_str(doc, obj, PARTY).and_then(|p| p.parse().ok()),
+        party: get_parsed(doc, obj, PARTY),
         title: get_string(doc, obj, TITLE),
         public_key: get_str(doc, obj, PUBLIC_KEY),
         manager: managers.is_some_and(|m| get_bool(doc, m, &id.key())),
@@ -187,11 +188,7 @@ pub fn update<T: Transactable + ReadDoc>(
     id: MemberId,
     patch: &MemberPatch,
 ) -> Result<(), OpError> {
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| non_empty("name", n))
-        .transpose()?;
+    let name = patch_non_empty("name", patch.name.as_deref())?;
     let public_key = patch
         .public_key
         .as_ref()
@@ -202,18 +199,12 @@ pub fn update<T: Transactable + ReadDoc>(
     }
     let map = members_map(tx)?;
     let obj = items::live(tx, &map, &id.key()).ok_or_else(|| OpError::not_found("member", &id))?;
-    if let Some(name) = name {
-        put(tx, &obj, NAME, name)?;
-    }
-    if let Some(party) = patch.party {
-        put(tx, &obj, PARTY, party.key())?;
-    }
+    patch_put(tx, &obj, NAME, name)?;
+    patch_put(tx, &obj, PARTY, patch.party.map(|party| party.key()))?;
     if let Some(title) = &patch.title {
         put(tx, &obj, TITLE, title.trim())?;
     }
-    if let Some(public_key) = public_key {
-        put_opt(tx, &obj, PUBLIC_KEY, public_key)?;
-    }
+    patch_put_opt(tx, &obj, PUBLIC_KEY, public_key)?;
     Ok(())
 }
 

@@ -8,8 +8,8 @@ use automerge::{ObjId, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_date, check_opt_date, get_string, get_text, get_u64, new_text, non_empty, put, put_opt,
-    set_text,
+    check_date, check_opt_date, get_string, get_text, get_u64, new_text, non_empty,
+    patch_non_empty, patch_opt_date, patch_put, patch_put_opt, put, put_opt, set_text,
 };
 use super::ids::ItemId;
 use super::items::{self, Collection};
@@ -59,13 +59,9 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Milestone {
 
 /// The milestones, in display order.
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Milestone> {
-    let Ok(map) = Collection::Milestones.locate(doc) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::Milestones, |id, obj| {
+        read_one(doc, id, obj)
+    })
 }
 
 /// Adds a milestone.
@@ -76,8 +72,7 @@ pub fn add<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let title = non_empty("title", &new.title)?;
     let due = check_opt_date("due date", new.due)?;
-    let map = Collection::Milestones.locate(tx)?;
-    let obj = items::create(tx, &map, "milestone", id)?;
+    let obj = items::create_item(tx, Collection::Milestones, id)?;
     tx.put(&obj, "title", title)?;
     put_opt(tx, &obj, "due", due)?;
     new_text(tx, &obj, "celebration", "")?;
@@ -90,22 +85,11 @@ pub fn update<T: Transactable + ReadDoc>(
     id: ItemId,
     patch: &MilestonePatch,
 ) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
-    let due = patch
-        .due
-        .map(|d| check_opt_date("due date", d))
-        .transpose()?;
+    let title = patch_non_empty("title", patch.title.as_deref())?;
+    let due = patch_opt_date("due date", patch.due)?;
     let obj = items::require(tx, Collection::Milestones, id)?;
-    if let Some(title) = title {
-        put(tx, &obj, "title", title)?;
-    }
-    if let Some(due) = due {
-        put_opt(tx, &obj, "due", due)?;
-    }
+    patch_put(tx, &obj, "title", title)?;
+    patch_put_opt(tx, &obj, "due", due)?;
     Ok(())
 }
 

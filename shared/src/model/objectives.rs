@@ -6,8 +6,8 @@ use automerge::{ObjId, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_date, check_opt_date, get_str, get_string, get_text, get_u64, new_text, non_empty, put,
-    put_opt, set_text, splice_text_field,
+    check_date, check_opt_date, get_parsed, get_string, get_text, get_u64, new_text, non_empty,
+    patch_non_empty, patch_opt_date, patch_put, patch_put_opt, patch_text, put_opt,
 };
 use super::ids::{ItemId, PartyId};
 use super::items::{self, Collection};
@@ -94,31 +94,26 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Objective {
     Objective {
         id,
         title: get_string(doc, obj, TITLE),
-        owner: get_str(doc, obj, OWNER).and_then(|o| o.parse().ok()),
+        owner: get_parsed(doc, obj, OWNER),
         deliverables: get_text(doc, obj, DELIVERABLES),
         due: get_u64(doc, obj, DUE),
-        status: get_str(doc, obj, STATUS)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(ObjectiveStatus::NotStarted),
+        status: get_parsed(doc, obj, STATUS).unwrap_or(ObjectiveStatus::NotStarted),
         created_at: get_u64(doc, obj, CREATED_AT),
     }
 }
 
 /// The objectives, in display order.
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Objective> {
-    let Ok(map) = Collection::Objectives.locate(doc) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::Objectives, |id, obj| {
+        read_one(doc, id, obj)
+    })
 }
 
 /// One objective, or [`OpError::NotFound`].
 pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Objective, OpError> {
-    let obj = items::require(doc, Collection::Objectives, id)?;
-    Ok(read_one(doc, id, &obj))
+    items::read_one(doc, Collection::Objectives, id, |id, obj| {
+        read_one(doc, id, obj)
+    })
 }
 
 /// Adds an objective.
@@ -134,8 +129,7 @@ pub fn add<T: Transactable + ReadDoc>(
     if let Some(owner) = new.owner {
         refs::require_party(tx, owner)?;
     }
-    let map = Collection::Objectives.locate(tx)?;
-    let obj = items::create(tx, &map, "objective", id)?;
+    let obj = items::create_item(tx, Collection::Objectives, id)?;
     tx.put(&obj, TITLE, title)?;
     put_opt(tx, &obj, OWNER, new.owner.map(|o| o.key()))?;
     new_text(tx, &obj, DELIVERABLES, &new.deliverables)?;
@@ -152,34 +146,22 @@ pub fn update<T: Transactable + ReadDoc>(
     id: ItemId,
     patch: &ObjectivePatch,
 ) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
-    let due = patch
-        .due
-        .map(|d| check_opt_date("due date", d))
-        .transpose()?;
+    let title = patch_non_empty("title", patch.title.as_deref())?;
+    let due = patch_opt_date("due date", patch.due)?;
     if let Some(Some(owner)) = patch.owner {
         refs::require_party(tx, owner)?;
     }
     let obj = items::require(tx, Collection::Objectives, id)?;
-    if let Some(title) = title {
-        put(tx, &obj, TITLE, title)?;
-    }
-    if let Some(owner) = patch.owner {
-        put_opt(tx, &obj, OWNER, owner.map(|o| o.key()))?;
-    }
-    if let Some(deliverables) = &patch.deliverables {
-        set_text(tx, &obj, DELIVERABLES, deliverables)?;
-    }
-    if let Some(due) = due {
-        put_opt(tx, &obj, DUE, due)?;
-    }
-    if let Some(status) = patch.status {
-        put(tx, &obj, STATUS, status.as_str())?;
-    }
+    patch_put(tx, &obj, TITLE, title)?;
+    patch_put_opt(
+        tx,
+        &obj,
+        OWNER,
+        patch.owner.map(|owner| owner.map(|o| o.key())),
+    )?;
+    patch_text(tx, &obj, DELIVERABLES, patch.deliverables.as_deref())?;
+    patch_put_opt(tx, &obj, DUE, due)?;
+    patch_put(tx, &obj, STATUS, patch.status.map(|status| status.as_str()))?;
     Ok(())
 }
 
@@ -190,8 +172,7 @@ pub fn edit_deliverables<T: Transactable + ReadDoc>(
     id: ItemId,
     edit: &Splice,
 ) -> Result<(), OpError> {
-    let obj = items::require(tx, Collection::Objectives, id)?;
-    splice_text_field(tx, &obj, DELIVERABLES, edit)
+    items::splice_field(tx, Collection::Objectives, id, DELIVERABLES, edit)
 }
 
 #[cfg(test)]

@@ -17,7 +17,8 @@ use automerge::{ObjId, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    get_str, get_string, get_text, new_text, non_empty, put, set_text, splice_text_field,
+    get_str, get_string, get_text, new_text, non_empty, patch_non_empty, patch_put, patch_text,
+    put, splice_text_field,
 };
 use super::ids::PartyId;
 use super::items::{self, Collection};
@@ -242,24 +243,14 @@ pub fn update<T: Transactable + ReadDoc>(
     id: PartyId,
     patch: &PartyPatch,
 ) -> Result<(), OpError> {
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| non_empty("name", n))
-        .transpose()?;
+    let name = patch_non_empty("name", patch.name.as_deref())?;
     let obj = refs::require_party(tx, id)?;
-    if let Some(name) = name {
-        put(tx, &obj, NAME, name)?;
-    }
+    patch_put(tx, &obj, NAME, name)?;
     if let Some(role) = &patch.role {
         put(tx, &obj, ROLE, role.trim())?;
     }
-    if let Some(strengths) = &patch.strengths {
-        set_text(tx, &obj, STRENGTHS, strengths)?;
-    }
-    if let Some(wiifm) = &patch.wiifm {
-        set_text(tx, &obj, WIIFM, wiifm)?;
-    }
+    patch_text(tx, &obj, STRENGTHS, patch.strengths.as_deref())?;
+    patch_text(tx, &obj, WIIFM, patch.wiifm.as_deref())?;
     Ok(())
 }
 

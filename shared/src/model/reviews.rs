@@ -17,8 +17,8 @@ use automerge::{ObjId, ObjType, ReadDoc};
 use super::actions::{self, ActionItem, ActionPatch, NewAction};
 use super::error::OpError;
 use super::fields::{
-    check_date, get_str, get_string, get_text, get_u64, new_text, non_empty, put, set_text,
-    splice_text_field,
+    check_date, get_str, get_string, get_text, get_u64, new_text, patch_non_empty, patch_put,
+    patch_text, put, splice_text_field,
 };
 use super::ids::ItemId;
 use super::items;
@@ -200,29 +200,19 @@ pub fn update<T: Transactable + ReadDoc>(
     id: ItemId,
     patch: &ReviewPatch,
 ) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
+    let title = patch_non_empty("title", patch.title.as_deref())?;
     let period = patch
         .period
         .map(|(from, to)| check_period(from, to))
         .transpose()?;
     let obj = require(tx, id)?;
-    if let Some(title) = title {
-        put(tx, &obj, "title", title)?;
-    }
+    patch_put(tx, &obj, "title", title)?;
     if let Some((from, to)) = period {
         put(tx, &obj, "from", from)?;
         put(tx, &obj, "to", to)?;
     }
-    if let Some(text) = &patch.went_well {
-        set_text(tx, &obj, "went_well", text)?;
-    }
-    if let Some(text) = &patch.to_improve {
-        set_text(tx, &obj, "to_improve", text)?;
-    }
+    patch_text(tx, &obj, "went_well", patch.went_well.as_deref())?;
+    patch_text(tx, &obj, "to_improve", patch.to_improve.as_deref())?;
     Ok(())
 }
 

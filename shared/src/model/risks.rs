@@ -17,8 +17,8 @@ use automerge::{ObjId, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_date, check_range, get_str, get_string, get_text, get_u64, new_text, non_empty, put,
-    put_opt, set_text, splice_text_field,
+    check_date, check_range, get_parsed, get_str, get_string, get_text, get_u64, new_text,
+    non_empty, patch_non_empty, patch_put, patch_put_opt, patch_text, put_opt, splice_text_field,
 };
 use super::ids::{ItemId, MemberId};
 use super::items;
@@ -159,7 +159,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Risk {
         title: get_string(doc, obj, "title"),
         likelihood: small(doc, obj, "likelihood"),
         impact: small(doc, obj, "impact"),
-        owner: get_str(doc, obj, "owner").and_then(|o| o.parse().ok()),
+        owner: get_parsed(doc, obj, "owner"),
         mitigation: get_text(doc, obj, "mitigation"),
         contingency: get_text(doc, obj, "contingency"),
         status: get_str(doc, obj, "status")
@@ -234,11 +234,7 @@ pub fn update<T: Transactable + ReadDoc>(
     id: ItemId,
     patch: &RiskPatch,
 ) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
+    let title = patch_non_empty("title", patch.title.as_deref())?;
     let likelihood = patch
         .likelihood
         .map(|l| check_level("likelihood", l))
@@ -249,27 +245,23 @@ pub fn update<T: Transactable + ReadDoc>(
     }
     let map = root_map(tx, RISKS)?;
     let obj = require_in(tx, &map, "risk", id)?;
-    if let Some(title) = title {
-        put(tx, &obj, "title", title)?;
-    }
-    if let Some(likelihood) = likelihood {
-        put(tx, &obj, "likelihood", u64::from(likelihood))?;
-    }
-    if let Some(impact) = impact {
-        put(tx, &obj, "impact", u64::from(impact))?;
-    }
-    if let Some(owner) = patch.owner {
-        put_opt(tx, &obj, "owner", owner.map(|o| o.key()))?;
-    }
-    if let Some(text) = &patch.mitigation {
-        set_text(tx, &obj, "mitigation", text)?;
-    }
-    if let Some(text) = &patch.contingency {
-        set_text(tx, &obj, "contingency", text)?;
-    }
-    if let Some(status) = patch.status {
-        put(tx, &obj, "status", status.as_str())?;
-    }
+    patch_put(tx, &obj, "title", title)?;
+    patch_put(tx, &obj, "likelihood", likelihood.map(u64::from))?;
+    patch_put(tx, &obj, "impact", impact.map(u64::from))?;
+    patch_put_opt(
+        tx,
+        &obj,
+        "owner",
+        patch.owner.map(|owner| owner.map(|o| o.key())),
+    )?;
+    patch_text(tx, &obj, "mitigation", patch.mitigation.as_deref())?;
+    patch_text(tx, &obj, "contingency", patch.contingency.as_deref())?;
+    patch_put(
+        tx,
+        &obj,
+        "status",
+        patch.status.map(|status| status.as_str()),
+    )?;
     Ok(())
 }
 

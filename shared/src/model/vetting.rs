@@ -22,8 +22,8 @@ use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_range, child_map, get_bool, get_str, get_string, get_text, get_u64, non_empty, put,
-    put_opt, set_text,
+    check_range, child_map, get_bool, get_parsed, get_string, get_text, get_u64, non_empty,
+    patch_non_empty, patch_put, patch_put_opt, put_opt, set_text,
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, Collection};
@@ -248,7 +248,7 @@ pub fn read<R: ReadDoc>(doc: &R) -> Vetting {
             .map(|(id, obj)| DiligenceItem {
                 id,
                 item: get_string(doc, &obj, "item"),
-                owner: get_str(doc, &obj, "owner").and_then(|o| o.parse().ok()),
+                owner: get_parsed(doc, &obj, "owner"),
                 evidence: get_string(doc, &obj, "evidence"),
                 done: get_bool(doc, &obj, "done"),
             })
@@ -311,8 +311,7 @@ pub fn add_criterion<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let name = non_empty("name", name)?;
     let weight = check_weight(weight)?;
-    let map = Collection::Criteria.locate(tx)?;
-    let obj = items::create(tx, &map, "criterion", id)?;
+    let obj = items::create_item(tx, Collection::Criteria, id)?;
     tx.put(&obj, "name", name)?;
     tx.put(&obj, "weight", u64::from(weight))?;
     Ok(())
@@ -325,19 +324,11 @@ pub fn update_criterion<T: Transactable + ReadDoc>(
     id: ItemId,
     patch: &CriterionPatch,
 ) -> Result<(), OpError> {
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| non_empty("name", n))
-        .transpose()?;
+    let name = patch_non_empty("name", patch.name.as_deref())?;
     let weight = patch.weight.map(check_weight).transpose()?;
     let obj = items::require(tx, Collection::Criteria, id)?;
-    if let Some(name) = name {
-        put(tx, &obj, "name", name)?;
-    }
-    if let Some(weight) = weight {
-        put(tx, &obj, "weight", u64::from(weight))?;
-    }
+    patch_put(tx, &obj, "name", name)?;
+    patch_put(tx, &obj, "weight", weight.map(u64::from))?;
     Ok(())
 }
 
@@ -400,8 +391,7 @@ pub fn add_diligence<T: Transactable + ReadDoc>(
     if let Some(owner) = new.owner {
         refs::require_member(tx, owner)?;
     }
-    let map = Collection::Diligence.locate(tx)?;
-    let obj = items::create(tx, &map, "due-diligence item", id)?;
+    let obj = items::create_item(tx, Collection::Diligence, id)?;
     tx.put(&obj, "item", item)?;
     put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
     tx.put(&obj, "evidence", evidence)?;
@@ -415,28 +405,21 @@ pub fn update_diligence<T: Transactable + ReadDoc>(
     id: ItemId,
     patch: &DiligencePatch,
 ) -> Result<(), OpError> {
-    let item = patch
-        .item
-        .as_deref()
-        .map(|i| non_empty("item", i))
-        .transpose()?;
+    let item = patch_non_empty("item", patch.item.as_deref())?;
     let evidence = patch.evidence.as_deref().map(check_evidence).transpose()?;
     if let Some(Some(owner)) = patch.owner {
         refs::require_member(tx, owner)?;
     }
     let obj = items::require(tx, Collection::Diligence, id)?;
-    if let Some(item) = item {
-        put(tx, &obj, "item", item)?;
-    }
-    if let Some(owner) = patch.owner {
-        put_opt(tx, &obj, "owner", owner.map(|o| o.key()))?;
-    }
-    if let Some(evidence) = evidence {
-        put(tx, &obj, "evidence", evidence)?;
-    }
-    if let Some(done) = patch.done {
-        put(tx, &obj, "done", done)?;
-    }
+    patch_put(tx, &obj, "item", item)?;
+    patch_put_opt(
+        tx,
+        &obj,
+        "owner",
+        patch.owner.map(|owner| owner.map(|o| o.key())),
+    )?;
+    patch_put(tx, &obj, "evidence", evidence)?;
+    patch_put(tx, &obj, "done", patch.done)?;
     Ok(())
 }
 
