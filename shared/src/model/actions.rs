@@ -11,13 +11,12 @@
 //! due date (`now > due`); `attention::all_actions` is the one list across
 //! both.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_date, check_opt_date, child_map, get_bool, get_parsed, get_string, get_u64, non_empty,
-    patch_non_empty, patch_opt_date, patch_put, patch_put_opt, put, put_opt,
+    Tx, check_date, check_opt_date, child_map, get_bool, get_parsed, get_string, get_u64,
+    non_empty, patch_non_empty, patch_opt_date, patch_put, patch_put_opt, put, put_opt,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection, require_in, sub_map};
@@ -100,7 +99,7 @@ impl ActionSource {
 }
 
 /// Adds an action item to the meeting or review `source`.
-pub fn add<T: Transactable + ReadDoc>(
+pub fn add<T: Tx>(
     tx: &mut T,
     source: ActionSource,
     id: ItemId,
@@ -111,7 +110,7 @@ pub fn add<T: Transactable + ReadDoc>(
 }
 
 /// Edits an action item of `source`, field by field.
-pub fn update<T: Transactable + ReadDoc>(
+pub fn update<T: Tx>(
     tx: &mut T,
     source: ActionSource,
     id: ItemId,
@@ -122,7 +121,7 @@ pub fn update<T: Transactable + ReadDoc>(
 }
 
 /// Marks an action item of `source` done (at `now`) or not done.
-pub fn set_done<T: Transactable + ReadDoc>(
+pub fn set_done<T: Tx>(
     tx: &mut T,
     source: ActionSource,
     id: ItemId,
@@ -163,7 +162,7 @@ pub(crate) fn read_actions<R: ReadDoc>(doc: &R, parent: &ObjId) -> Vec<ActionIte
 }
 
 /// Adds an action item under `parent`.
-pub(crate) fn add_action_in<T: Transactable + ReadDoc>(
+pub(crate) fn add_action_in<T: Tx>(
     tx: &mut T,
     parent: &ObjId,
     id: ItemId,
@@ -175,14 +174,14 @@ pub(crate) fn add_action_in<T: Transactable + ReadDoc>(
     let map = sub_map(tx, parent, ACTIONS, "actions")?;
     let obj = items::create(tx, &map, "action item", id)?;
     tx.put(&obj, "title", title)?;
-    put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
+    put_opt(tx, &obj, "owner", new.owner)?;
     put_opt(tx, &obj, "due", due)?;
     tx.put(&obj, "done", false)?;
     Ok(())
 }
 
 /// Edits an action item under `parent`, field by field.
-pub(crate) fn update_action_in<T: Transactable + ReadDoc>(
+pub(crate) fn update_action_in<T: Tx>(
     tx: &mut T,
     parent: &ObjId,
     id: ItemId,
@@ -196,18 +195,13 @@ pub(crate) fn update_action_in<T: Transactable + ReadDoc>(
     let map = sub_map(tx, parent, ACTIONS, "actions")?;
     let obj = require_in(tx, &map, "action item", id)?;
     patch_put(tx, &obj, "title", title)?;
-    patch_put_opt(
-        tx,
-        &obj,
-        "owner",
-        patch.owner.map(|owner| owner.map(|o| o.key())),
-    )?;
+    patch_put_opt(tx, &obj, "owner", patch.owner)?;
     patch_put_opt(tx, &obj, "due", due)?;
     Ok(())
 }
 
 /// Marks an action item under `parent` done (at `now`) or not done.
-pub(crate) fn set_action_done_in<T: Transactable + ReadDoc>(
+pub(crate) fn set_action_done_in<T: Tx>(
     tx: &mut T,
     parent: &ObjId,
     id: ItemId,

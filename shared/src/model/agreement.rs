@@ -16,13 +16,12 @@
 //! [`items::Collection::Clauses`] and [`items::Collection::Comments`] (the soft delete of [`super::items`]); a
 //! deleted comment's replies stay, shown as threads of their own.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc, Value};
 use sha2::{Digest, Sha256};
 
 use super::error::OpError;
 use super::fields::{
-    self, check_date, child_map, get_bool, get_f64, get_parsed, get_str, get_string, get_text,
+    self, Tx, check_date, child_map, get_bool, get_f64, get_parsed, get_str, get_string, get_text,
     get_u64, new_text, non_empty, put, put_opt, set_text,
 };
 use super::ids::{ItemId, MemberId, PartyId};
@@ -310,12 +309,7 @@ pub fn read<R: ReadDoc>(doc: &R) -> Agreement {
 }
 
 /// Adds a clause at the end, as a draft.
-pub fn add_clause<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewClause,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add_clause<T: Tx>(tx: &mut T, id: ItemId, new: &NewClause, now: u64) -> Result<(), OpError> {
     let title = check_title(&new.title)?;
     let now = check_date("time", now)?;
     let map = agreement_map(tx, CLAUSES)?;
@@ -323,7 +317,7 @@ pub fn add_clause<T: Transactable + ReadDoc>(
     write_new_clause(tx, &obj, &title, &new.body, now)
 }
 
-fn write_new_clause<T: Transactable + ReadDoc>(
+fn write_new_clause<T: Tx>(
     tx: &mut T,
     obj: &ObjId,
     title: &str,
@@ -360,7 +354,7 @@ pub fn standard_outline_clause_id(index: usize) -> ItemId {
 /// clause is already in the document (even removed: restore it from the
 /// removed list instead) is skipped; when every heading is there the
 /// outline is refused with [`OpError::Invalid`] and nothing is written.
-pub fn standard_outline<T: Transactable + ReadDoc>(tx: &mut T, now: u64) -> Result<(), OpError> {
+pub fn standard_outline<T: Tx>(tx: &mut T, now: u64) -> Result<(), OpError> {
     let now = check_date("time", now)?;
     let map = agreement_map(tx, CLAUSES)?;
     let mut missing = Vec::new();
@@ -384,11 +378,7 @@ pub fn standard_outline<T: Transactable + ReadDoc>(tx: &mut T, now: u64) -> Resu
 }
 
 /// Renames a clause.
-pub fn set_clause_title<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    title: &str,
-) -> Result<(), OpError> {
+pub fn set_clause_title<T: Tx>(tx: &mut T, id: ItemId, title: &str) -> Result<(), OpError> {
     let title = check_title(title)?;
     let obj = require_clause(tx, id)?;
     put(tx, &obj, TITLE, title)
@@ -421,7 +411,7 @@ pub fn may_edit<R: ReadDoc>(doc: &R, id: ItemId, editor: Option<MemberId>) -> Re
 /// Applies one splice to a clause body (what a text editor reports as the
 /// user types), by `editor` (the member this device acts for, if any),
 /// subject to [`may_edit`].
-pub fn edit_clause_body<T: Transactable + ReadDoc>(
+pub fn edit_clause_body<T: Tx>(
     tx: &mut T,
     id: ItemId,
     edit: &Splice,
@@ -435,7 +425,7 @@ pub fn edit_clause_body<T: Transactable + ReadDoc>(
 
 /// Makes a clause body read `body`, by the smallest splice (for a text box
 /// that reports its whole value), subject to [`may_edit`].
-pub fn set_clause_body<T: Transactable + ReadDoc>(
+pub fn set_clause_body<T: Tx>(
     tx: &mut T,
     id: ItemId,
     body: &str,
@@ -449,11 +439,7 @@ pub fn set_clause_body<T: Transactable + ReadDoc>(
 /// Moves a clause to be shown at `index` among the live clauses (clamped
 /// to the end): halfway between its new neighbours, so two people moving
 /// different clauses never conflict.
-pub fn move_clause<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    index: usize,
-) -> Result<(), OpError> {
+pub fn move_clause<T: Tx>(tx: &mut T, id: ItemId, index: usize) -> Result<(), OpError> {
     let obj = require_clause(tx, id)?;
     let map = agreement_map(tx, CLAUSES)?;
     let others: Vec<f64> = items::entries(tx, &map)
@@ -475,7 +461,7 @@ pub fn move_clause<T: Transactable + ReadDoc>(
 /// any). Proposing records `by`'s party as the proposer, which from then on
 /// is the only party that edits the text directly (see [`may_edit`]); any
 /// other status clears it.
-pub fn set_clause_status<T: Transactable + ReadDoc>(
+pub fn set_clause_status<T: Tx>(
     tx: &mut T,
     id: ItemId,
     status: ClauseStatus,
@@ -487,7 +473,7 @@ pub fn set_clause_status<T: Transactable + ReadDoc>(
         _ => None,
     };
     put(tx, &obj, STATUS, status.as_str())?;
-    put_opt(tx, &obj, PROPOSED_BY, proposer.map(|p| p.key()))
+    put_opt(tx, &obj, PROPOSED_BY, proposer)
 }
 
 /// Deleted clauses, most recently deleted first: `(clause, deleted at)`,
@@ -626,7 +612,7 @@ fn require_comment<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
 }
 
 /// Comments on a clause, or replies to a comment.
-pub fn add_comment<T: Transactable + ReadDoc>(
+pub fn add_comment<T: Tx>(
     tx: &mut T,
     id: ItemId,
     new: &NewComment,
@@ -656,7 +642,7 @@ pub fn add_comment<T: Transactable + ReadDoc>(
     tx.put(&obj, CLAUSE, new.clause.key())?;
     tx.put(&obj, AUTHOR, new.author.key())?;
     new_text(tx, &obj, BODY, &body)?;
-    put_opt(tx, &obj, REPLY_TO, reply_to.map(|r| r.key()))?;
+    put_opt(tx, &obj, REPLY_TO, reply_to)?;
     tx.put(&obj, RESOLVED, false)?;
     tx.put(&obj, CREATED_AT, now)?;
     Ok(())
@@ -666,7 +652,7 @@ pub fn add_comment<T: Transactable + ReadDoc>(
 /// text (see [`CommentAnchor`] for how the range follows edits). The words
 /// are also kept as the comment's `quote`, so a client that does not read
 /// marks still shows what the comment was about.
-pub fn add_anchored_comment<T: Transactable + ReadDoc>(
+pub fn add_anchored_comment<T: Tx>(
     tx: &mut T,
     id: ItemId,
     new: &NewComment,
@@ -707,7 +693,7 @@ fn selected_words<R: ReadDoc>(
 
 /// Puts comment `id` (its map `obj`) on the characters `range` of `text`:
 /// it keeps `quote` and a mark that follows those words through edits.
-fn anchor_on_words<T: Transactable + ReadDoc>(
+fn anchor_on_words<T: Tx>(
     tx: &mut T,
     obj: &ObjId,
     id: ItemId,
@@ -731,7 +717,7 @@ fn anchor_on_words<T: Transactable + ReadDoc>(
 /// a thread opened on words. Refused for a reply and for a thread already
 /// on words. Two people attaching one thread at once to different words
 /// converge: one quote wins, and the range covers both selections.
-pub fn attach_to_words<T: Transactable + ReadDoc>(
+pub fn attach_to_words<T: Tx>(
     tx: &mut T,
     id: ItemId,
     range: std::ops::Range<usize>,
@@ -762,18 +748,14 @@ pub fn attach_to_words<T: Transactable + ReadDoc>(
 }
 
 /// Rewrites a comment (by the smallest splice).
-pub fn edit_comment<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    body: &str,
-) -> Result<(), OpError> {
+pub fn edit_comment<T: Tx>(tx: &mut T, id: ItemId, body: &str) -> Result<(), OpError> {
     let body = non_empty("comment", body)?;
     let obj = require_comment(tx, id)?;
     set_text(tx, &obj, BODY, &body)
 }
 
 /// Resolves (or reopens) the thread `id` belongs to.
-pub fn resolve_thread<T: Transactable + ReadDoc>(
+pub fn resolve_thread<T: Tx>(
     tx: &mut T,
     id: ItemId,
     resolved: bool,
@@ -801,6 +783,7 @@ pub fn resolve_thread<T: Transactable + ReadDoc>(
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use automerge::transaction::Transactable;
     use automerge::{ActorId, AutoCommit};
 
     use super::*;

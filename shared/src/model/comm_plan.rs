@@ -4,13 +4,12 @@
 //! `comm_plan{id → {what, audience, medium, frequency (days), owner (member
 //! id)?, last_sent?, created_at, order, deleted_at?}}`
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    DAY_MS, check_date, check_range, get_parsed, get_string, get_u64, non_empty, patch_non_empty,
-    patch_put, patch_put_opt, put, put_opt,
+    DAY_MS, Tx, check_date, check_range, get_parsed, get_string, get_u64, non_empty,
+    patch_non_empty, patch_put, patch_put_opt, put, put_opt,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection};
@@ -120,12 +119,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Communication> {
 }
 
 /// Adds a line to the plan.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewCommunication,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewCommunication, now: u64) -> Result<(), OpError> {
     let what = non_empty("what", &new.what)?;
     let frequency = check_frequency(new.frequency_days)?;
     let now = check_date("time", now)?;
@@ -137,17 +131,13 @@ pub fn add<T: Transactable + ReadDoc>(
     tx.put(&obj, "audience", new.audience.trim())?;
     tx.put(&obj, "medium", new.medium.trim())?;
     tx.put(&obj, "frequency", u64::from(frequency))?;
-    put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
+    put_opt(tx, &obj, "owner", new.owner)?;
     tx.put(&obj, "created_at", now)?;
     Ok(())
 }
 
 /// Edits a line, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &CommunicationPatch,
-) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &CommunicationPatch) -> Result<(), OpError> {
     let what = patch_non_empty("what", patch.what.as_deref())?;
     let frequency = patch.frequency_days.map(check_frequency).transpose()?;
     if let Some(Some(owner)) = patch.owner {
@@ -162,22 +152,13 @@ pub fn update<T: Transactable + ReadDoc>(
         put(tx, &obj, "medium", medium.trim())?;
     }
     patch_put(tx, &obj, "frequency", frequency.map(u64::from))?;
-    patch_put_opt(
-        tx,
-        &obj,
-        "owner",
-        patch.owner.map(|owner| owner.map(|o| o.key())),
-    )?;
+    patch_put_opt(tx, &obj, "owner", patch.owner)?;
     Ok(())
 }
 
 /// Records that it was sent at `at`. An earlier date than the one recorded
 /// is ignored, so the latest send always wins.
-pub fn mark_sent<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    at: u64,
-) -> Result<(), OpError> {
+pub fn mark_sent<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> Result<(), OpError> {
     let at = check_date("date sent", at)?;
     let obj = items::require(tx, Collection::CommPlan, id)?;
     if get_u64(tx, &obj, "last_sent").is_some_and(|last| last >= at) {

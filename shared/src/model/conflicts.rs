@@ -21,13 +21,12 @@
 //! not overdue yet. Reopening a resolved conflict restarts the clock at its
 //! level.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    DAY_MS, check_date, child_map, get_bool, get_parsed, get_str, get_string, get_text, get_u64,
-    new_text, non_empty, patch_non_empty, patch_put, patch_text, put, put_opt, set_text,
+    DAY_MS, Tx, check_date, child_map, get_bool, get_parsed, get_str, get_string, get_text,
+    get_u64, new_text, non_empty, patch_non_empty, patch_put, patch_text, put, put_opt, set_text,
     splice_text_field,
 };
 use super::governance::{self, EscalationLevel};
@@ -275,7 +274,7 @@ fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
     require_in(doc, &map, "conflict", id)
 }
 
-fn add_entry<T: Transactable + ReadDoc>(
+fn add_entry<T: Tx>(
     tx: &mut T,
     obj: &ObjId,
     entry: ItemId,
@@ -300,12 +299,7 @@ fn add_entry<T: Transactable + ReadDoc>(
 
 /// Raises a conflict at the bottom level of the ladder (if there is one).
 /// Its first escalation entry is keyed by the conflict's own id.
-pub fn raise<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewConflict,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn raise<T: Tx>(tx: &mut T, id: ItemId, new: &NewConflict, now: u64) -> Result<(), OpError> {
     let title = non_empty("title", &new.title)?;
     let now = check_date("time", now)?;
     refs::require_member(tx, new.raised_by)?;
@@ -327,11 +321,7 @@ pub fn raise<T: Transactable + ReadDoc>(
 }
 
 /// Edits a conflict, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &ConflictPatch,
-) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ConflictPatch) -> Result<(), OpError> {
     let title = patch_non_empty("title", patch.title.as_deref())?;
     let obj = require(tx, id)?;
     patch_put(tx, &obj, "title", title)?;
@@ -348,11 +338,7 @@ pub fn update<T: Transactable + ReadDoc>(
 /// Applies one splice to the description (what its editor reports as
 /// someone types), so both parties describing the same conflict keep their
 /// words.
-pub fn edit_description<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    edit: &Splice,
-) -> Result<(), OpError> {
+pub fn edit_description<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> Result<(), OpError> {
     let obj = require(tx, id)?;
     splice_text_field(tx, &obj, "description", edit)
 }
@@ -361,7 +347,7 @@ pub fn edit_description<T: Transactable + ReadDoc>(
 /// the entry `entry` (a fresh id). A conflict at no level (raised before
 /// the ladder existed, or whose level was removed) goes to the bottom
 /// level. Refused at the top of the ladder.
-pub fn escalate<T: Transactable + ReadDoc>(
+pub fn escalate<T: Tx>(
     tx: &mut T,
     id: ItemId,
     entry: ItemId,
@@ -395,7 +381,7 @@ pub fn escalate<T: Transactable + ReadDoc>(
 }
 
 /// Resolves a conflict, recording how, by whom and when.
-pub fn resolve<T: Transactable + ReadDoc>(
+pub fn resolve<T: Tx>(
     tx: &mut T,
     id: ItemId,
     resolution: &str,
@@ -414,7 +400,7 @@ pub fn resolve<T: Transactable + ReadDoc>(
 
 /// Reopens a resolved conflict at its level; the clock at that level starts
 /// again at `now` (recorded as the entry `entry`).
-pub fn reopen<T: Transactable + ReadDoc>(
+pub fn reopen<T: Tx>(
     tx: &mut T,
     id: ItemId,
     entry: ItemId,
@@ -446,11 +432,7 @@ pub fn reopen<T: Transactable + ReadDoc>(
 
 /// Removes a level of the escalation ladder. Refused while an open
 /// conflict sits at it (which is why this lives with the conflicts).
-pub fn delete_level<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn delete_level<T: Tx>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
     if list(tx)
         .iter()
         .any(|c| c.is_open() && c.level.as_ref().is_some_and(|l| l.id == id))
@@ -465,6 +447,8 @@ pub fn delete_level<T: Transactable + ReadDoc>(
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
     use crate::model::items::{self, Collection};
     use crate::model::test_support::{T0, id, partnership, sync_pair};

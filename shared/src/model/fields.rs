@@ -15,6 +15,13 @@ use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
 use super::error::OpError;
 use crate::text;
 
+/// A document open for changes: an `AutoCommit`, or a `Transaction` of an
+/// `Automerge`, which every operation both reads (to validate) and writes.
+/// One name for the bound every operation carries.
+pub trait Tx: Transactable + ReadDoc {}
+
+impl<T: Transactable + ReadDoc + ?Sized> Tx for T {}
+
 /// One day in milliseconds.
 pub const DAY_MS: u64 = 86_400_000;
 /// The earliest date accepted: 2000-01-01T00:00:00Z.
@@ -97,7 +104,7 @@ pub(crate) fn get_text<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> String {
 /// Writes a scalar unless the field already holds exactly that value.
 pub(crate) fn put<T, V>(tx: &mut T, obj: &ObjId, key: &str, value: V) -> Result<(), OpError>
 where
-    T: Transactable + ReadDoc,
+    T: Tx,
     V: Into<ScalarValue>,
 {
     let value = value.into();
@@ -116,7 +123,7 @@ pub(crate) fn put_opt<T, V>(
     value: Option<V>,
 ) -> Result<(), OpError>
 where
-    T: Transactable + ReadDoc,
+    T: Tx,
     V: Into<ScalarValue>,
 {
     match value {
@@ -139,7 +146,7 @@ pub(crate) fn patch_put<T, V>(
     value: Option<V>,
 ) -> Result<(), OpError>
 where
-    T: Transactable + ReadDoc,
+    T: Tx,
     V: Into<ScalarValue>,
 {
     match value {
@@ -157,7 +164,7 @@ pub(crate) fn patch_put_opt<T, V>(
     value: Option<Option<V>>,
 ) -> Result<(), OpError>
 where
-    T: Transactable + ReadDoc,
+    T: Tx,
     V: Into<ScalarValue>,
 {
     match value {
@@ -168,7 +175,7 @@ where
 
 /// Applies one prose field of a patch with [`set_text`]; `None` leaves it
 /// alone.
-pub(crate) fn patch_text<T: Transactable + ReadDoc>(
+pub(crate) fn patch_text<T: Tx>(
     tx: &mut T,
     obj: &ObjId,
     key: &str,
@@ -181,7 +188,7 @@ pub(crate) fn patch_text<T: Transactable + ReadDoc>(
 }
 
 /// Creates a Text field holding `content`.
-pub(crate) fn new_text<T: Transactable + ReadDoc>(
+pub(crate) fn new_text<T: Tx>(
     tx: &mut T,
     obj: &ObjId,
     key: &str,
@@ -197,7 +204,7 @@ pub(crate) fn new_text<T: Transactable + ReadDoc>(
 /// Makes the Text field read `new` with the smallest splice, so concurrent
 /// typing elsewhere in the same text survives. A field that is missing or a
 /// plain string (early clients) becomes Text.
-pub(crate) fn set_text<T: Transactable + ReadDoc>(
+pub(crate) fn set_text<T: Tx>(
     tx: &mut T,
     obj: &ObjId,
     key: &str,
@@ -220,7 +227,7 @@ pub(crate) fn set_text<T: Transactable + ReadDoc>(
 /// Applies one splice (what a text editor reports as the user types) to the
 /// Text field `key`. A field that is missing or a plain string (early
 /// clients) becomes Text holding the spliced content.
-pub(crate) fn splice_text_field<T: Transactable + ReadDoc>(
+pub(crate) fn splice_text_field<T: Tx>(
     tx: &mut T,
     obj: &ObjId,
     key: &str,

@@ -16,13 +16,12 @@
 //! escalating takes it. A conflict at a level is overdue once it has been
 //! there longer than that level's `within` days (see [`super::conflicts`]).
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_range, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text, non_empty,
-    patch_non_empty, patch_put, patch_text, put, put_opt, splice_text_field,
+    Tx, check_range, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text,
+    non_empty, patch_non_empty, patch_put, patch_text, put, put_opt, splice_text_field,
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items;
@@ -274,11 +273,7 @@ pub fn read<R: ReadDoc>(doc: &R) -> Governance {
 // --- committees -------------------------------------------------------------
 
 /// Sets up a committee.
-pub fn add_committee<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewCommittee,
-) -> Result<(), OpError> {
+pub fn add_committee<T: Tx>(tx: &mut T, id: ItemId, new: &NewCommittee) -> Result<(), OpError> {
     let name = non_empty("name", &new.name)?;
     let cadence = check_days("cadence (days)", new.cadence_days)?;
     for member in &new.members {
@@ -302,7 +297,7 @@ fn require_committee<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> 
 }
 
 /// Edits a committee, field by field.
-pub fn update_committee<T: Transactable + ReadDoc>(
+pub fn update_committee<T: Tx>(
     tx: &mut T,
     id: ItemId,
     patch: &CommitteePatch,
@@ -321,17 +316,13 @@ pub fn update_committee<T: Transactable + ReadDoc>(
 
 /// Applies one splice to a committee's mandate (what its editor reports as
 /// someone types), so both parties drafting it at once keep their words.
-pub fn edit_mandate<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    edit: &Splice,
-) -> Result<(), OpError> {
+pub fn edit_mandate<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> Result<(), OpError> {
     let obj = require_committee(tx, id)?;
     splice_text_field(tx, &obj, "mandate", edit)
 }
 
 /// Puts a member on a committee (`true`) or takes them off.
-pub fn set_committee_member<T: Transactable + ReadDoc>(
+pub fn set_committee_member<T: Tx>(
     tx: &mut T,
     committee: ItemId,
     member: MemberId,
@@ -361,7 +352,7 @@ fn check_decider<R: ReadDoc>(doc: &R, decider: Decider) -> Result<(), OpError> {
 }
 
 /// Records who decides what, and how.
-pub fn add_decision_right<T: Transactable + ReadDoc>(
+pub fn add_decision_right<T: Tx>(
     tx: &mut T,
     id: ItemId,
     decision: &str,
@@ -379,7 +370,7 @@ pub fn add_decision_right<T: Transactable + ReadDoc>(
 }
 
 /// Edits a decision right; `None` leaves a field alone.
-pub fn update_decision_right<T: Transactable + ReadDoc>(
+pub fn update_decision_right<T: Tx>(
     tx: &mut T,
     id: ItemId,
     decision: Option<&str>,
@@ -401,7 +392,7 @@ pub fn update_decision_right<T: Transactable + ReadDoc>(
 // --- escalation ladder --------------------------------------------------------
 
 /// Adds a level at the top of the ladder.
-pub fn add_level<T: Transactable + ReadDoc>(
+pub fn add_level<T: Tx>(
     tx: &mut T,
     id: ItemId,
     name: &str,
@@ -420,7 +411,7 @@ pub fn add_level<T: Transactable + ReadDoc>(
 }
 
 /// Edits a level; `None` leaves a field alone.
-pub fn update_level<T: Transactable + ReadDoc>(
+pub fn update_level<T: Tx>(
     tx: &mut T,
     id: ItemId,
     name: Option<&str>,
@@ -441,17 +432,15 @@ pub fn update_level<T: Transactable + ReadDoc>(
 }
 
 /// Moves a level to position `index` of the ladder (0 = bottom).
-pub fn move_level<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    index: usize,
-) -> Result<(), OpError> {
+pub fn move_level<T: Tx>(tx: &mut T, id: ItemId, index: usize) -> Result<(), OpError> {
     let map = governance_map(tx, ESCALATION, "governance.escalation")?;
     move_in(tx, &map, "escalation level", id, index)
 }
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
     use crate::model::items::{self, Collection};
     use crate::model::test_support::{T0, id, partnership, sync_pair};

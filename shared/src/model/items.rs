@@ -21,12 +21,12 @@
 //! different items never conflict. Ties (two items moved into the same gap at
 //! once) are broken by id, identically everywhere.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_date, child_map, get_f64, get_str, get_string, get_text, get_u64, put, splice_text_field,
+    Tx, check_date, child_map, get_f64, get_str, get_string, get_text, get_u64, put,
+    splice_text_field,
 };
 use super::ids::{ItemId, PartyId};
 use super::keys;
@@ -291,7 +291,7 @@ pub(crate) fn read_one<R: ReadDoc, V>(
 
 /// Applies one splice (what a text editor reports as someone types) to the
 /// prose field `key` of the live item `id` of `collection`.
-pub(crate) fn splice_field<T: Transactable + ReadDoc>(
+pub(crate) fn splice_field<T: Tx>(
     tx: &mut T,
     collection: Collection,
     id: ItemId,
@@ -304,7 +304,7 @@ pub(crate) fn splice_field<T: Transactable + ReadDoc>(
 
 /// Creates the item `id` (a fresh map placed after every existing item).
 /// Fails with [`OpError::Duplicate`] if the key was ever used, deleted or not.
-pub(crate) fn create<T: Transactable + ReadDoc>(
+pub(crate) fn create<T: Tx>(
     tx: &mut T,
     items: &ObjId,
     kind: &'static str,
@@ -325,7 +325,7 @@ pub(crate) fn create<T: Transactable + ReadDoc>(
 }
 
 /// Creates the item `id` of `collection` (see [`create`]).
-pub(crate) fn create_item<T: Transactable + ReadDoc>(
+pub(crate) fn create_item<T: Tx>(
     tx: &mut T,
     collection: Collection,
     id: ItemId,
@@ -337,7 +337,7 @@ pub(crate) fn create_item<T: Transactable + ReadDoc>(
 /// Deletes an item (sets `deleted_at`; see the module docs for why).
 ///
 /// A party still having members who have not left cannot be deleted.
-pub fn delete<T: Transactable + ReadDoc>(
+pub fn delete<T: Tx>(
     tx: &mut T,
     collection: Collection,
     id: ItemId,
@@ -371,11 +371,7 @@ fn has_current_members<R: ReadDoc>(doc: &R, party: PartyId) -> bool {
 }
 
 /// Brings a deleted item back, with any edits merged in since.
-pub fn restore<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    collection: Collection,
-    id: ItemId,
-) -> Result<(), OpError> {
+pub fn restore<T: Tx>(tx: &mut T, collection: Collection, id: ItemId) -> Result<(), OpError> {
     restore_in(tx, &collection.locate(tx)?, collection.kind(), id)
 }
 
@@ -429,7 +425,7 @@ pub(crate) fn deleted_in<R: ReadDoc>(
 
 /// Moves an item so it is shown at `index` among the live items (clamped to
 /// the end).
-pub fn move_to<T: Transactable + ReadDoc>(
+pub fn move_to<T: Tx>(
     tx: &mut T,
     collection: Collection,
     id: ItemId,
@@ -468,7 +464,7 @@ pub(crate) fn root_map<R: ReadDoc>(doc: &R, key: &'static str) -> Result<ObjId, 
 }
 
 /// Marks the live item `id` of `map` deleted.
-pub(crate) fn delete_in<T: Transactable + ReadDoc>(
+pub(crate) fn delete_in<T: Tx>(
     tx: &mut T,
     map: &ObjId,
     kind: &'static str,
@@ -482,7 +478,7 @@ pub(crate) fn delete_in<T: Transactable + ReadDoc>(
 }
 
 /// Brings the deleted item `id` of `map` back.
-pub(crate) fn restore_in<T: Transactable + ReadDoc>(
+pub(crate) fn restore_in<T: Tx>(
     tx: &mut T,
     map: &ObjId,
     kind: &'static str,
@@ -497,7 +493,7 @@ pub(crate) fn restore_in<T: Transactable + ReadDoc>(
 
 /// Moves item `id` of `map` to position `index` among the live items
 /// (clamped to the end), halfway between its new neighbours.
-pub(crate) fn move_in<T: Transactable + ReadDoc>(
+pub(crate) fn move_in<T: Tx>(
     tx: &mut T,
     map: &ObjId,
     kind: &'static str,

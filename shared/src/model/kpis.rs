@@ -12,12 +12,11 @@
 //! `1..=scale` with a target rating. See [`health`] for how on track / at
 //! risk / off track is derived.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    DAY_MS, check_date, check_finite, check_range, child_map, get_f64, get_parsed, get_str,
+    DAY_MS, Tx, check_date, check_finite, check_range, child_map, get_f64, get_parsed, get_str,
     get_string, get_text, get_u64, new_text, non_empty, patch_non_empty, patch_put, patch_put_opt,
     patch_text, put, put_opt,
 };
@@ -317,11 +316,7 @@ fn read_kind<R: ReadDoc>(doc: &R, obj: &ObjId) -> KpiKind {
     }
 }
 
-fn write_kind<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    obj: &ObjId,
-    kind: &KpiKind,
-) -> Result<(), OpError> {
+fn write_kind<T: Tx>(tx: &mut T, obj: &ObjId, kind: &KpiKind) -> Result<(), OpError> {
     match kind {
         KpiKind::Quantitative {
             unit,
@@ -401,12 +396,7 @@ pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Kpi, OpError> {
 }
 
 /// Adds a KPI.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewKpi,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewKpi, now: u64) -> Result<(), OpError> {
     let name = non_empty("name", &new.name)?;
     let kind = check_kind(&new.kind)?;
     let cadence = check_cadence(new.cadence_days)?;
@@ -416,7 +406,7 @@ pub fn add<T: Transactable + ReadDoc>(
     }
     let obj = items::create_item(tx, Collection::Kpis, id)?;
     tx.put(&obj, "name", name)?;
-    put_opt(tx, &obj, "objective", new.objective.map(|o| o.key()))?;
+    put_opt(tx, &obj, "objective", new.objective)?;
     write_kind(tx, &obj, &kind)?;
     tx.put(&obj, "cadence", u64::from(cadence))?;
     tx.put(&obj, "created_at", now)?;
@@ -425,11 +415,7 @@ pub fn add<T: Transactable + ReadDoc>(
 }
 
 /// Edits a KPI, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &KpiPatch,
-) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &KpiPatch) -> Result<(), OpError> {
     let name = patch_non_empty("name", patch.name.as_deref())?;
     let kind = patch.kind.as_ref().map(check_kind).transpose()?;
     let cadence = patch.cadence_days.map(check_cadence).transpose()?;
@@ -438,12 +424,7 @@ pub fn update<T: Transactable + ReadDoc>(
     }
     let obj = items::require(tx, Collection::Kpis, id)?;
     patch_put(tx, &obj, "name", name)?;
-    patch_put_opt(
-        tx,
-        &obj,
-        "objective",
-        patch.objective.map(|objective| objective.map(|o| o.key())),
-    )?;
+    patch_put_opt(tx, &obj, "objective", patch.objective)?;
     if let Some(kind) = kind {
         write_kind(tx, &obj, &kind)?;
     }
@@ -452,7 +433,7 @@ pub fn update<T: Transactable + ReadDoc>(
 }
 
 /// Logs a measurement.
-pub fn record<T: Transactable + ReadDoc>(
+pub fn record<T: Tx>(
     tx: &mut T,
     kpi: ItemId,
     id: ItemId,
@@ -472,7 +453,7 @@ pub fn record<T: Transactable + ReadDoc>(
 }
 
 /// Corrects a measurement, field by field.
-pub fn update_measurement<T: Transactable + ReadDoc>(
+pub fn update_measurement<T: Tx>(
     tx: &mut T,
     kpi: ItemId,
     id: ItemId,

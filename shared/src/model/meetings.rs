@@ -20,12 +20,11 @@
 //! **overdue** when it is not done and `now` is past its due date
 //! (`now > due`).
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_date, check_range, child_map, get_parsed, get_str, get_string, get_text, get_u64,
+    Tx, check_date, check_range, child_map, get_parsed, get_str, get_string, get_text, get_u64,
     non_empty, patch_non_empty, patch_put, put, set_text, splice_text_field,
 };
 use super::ids::{ItemId, MemberId};
@@ -276,12 +275,7 @@ pub fn suggested_time<R: ReadDoc>(doc: &R) -> Option<u64> {
 
 /// Schedules a meeting. Without a time it is put at the next check-in due
 /// by the review cadence ([`suggested_time`]).
-pub fn schedule<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewMeeting,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn schedule<T: Tx>(tx: &mut T, id: ItemId, new: &NewMeeting, now: u64) -> Result<(), OpError> {
     let now = check_date("time", now)?;
     let title = match new.title.trim() {
         "" => new.kind.label().to_owned(),
@@ -312,11 +306,7 @@ pub fn schedule<T: Transactable + ReadDoc>(
 }
 
 /// Edits a meeting, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &MeetingPatch,
-) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &MeetingPatch) -> Result<(), OpError> {
     let title = patch_non_empty("title", patch.title.as_deref())?;
     let at = patch
         .at
@@ -336,11 +326,7 @@ pub fn update<T: Transactable + ReadDoc>(
 
 /// Marks the meeting held at `at`. A check-in or quarterly business review
 /// also records the check-in on the overview (moving the next one).
-pub fn mark_held<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    at: u64,
-) -> Result<(), OpError> {
+pub fn mark_held<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> Result<(), OpError> {
     let at = check_date("date held", at)?;
     let obj = require(tx, id)?;
     let kind = get_str(tx, &obj, "kind").and_then(|k| MeetingKind::from_stored(&k));
@@ -352,11 +338,7 @@ pub fn mark_held<T: Transactable + ReadDoc>(
 }
 
 /// Rewrites the minutes (as a minimal splice of the Text).
-pub fn set_minutes<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    minutes: &str,
-) -> Result<(), OpError> {
+pub fn set_minutes<T: Tx>(tx: &mut T, id: ItemId, minutes: &str) -> Result<(), OpError> {
     let obj = require(tx, id)?;
     set_text(tx, &obj, "minutes", minutes)
 }
@@ -364,17 +346,13 @@ pub fn set_minutes<T: Transactable + ReadDoc>(
 /// Applies one splice to the minutes (what the minutes editor reports as
 /// someone types), so two people typing in the minutes at once both keep
 /// their words.
-pub fn edit_minutes<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    edit: &Splice,
-) -> Result<(), OpError> {
+pub fn edit_minutes<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> Result<(), OpError> {
     let obj = require(tx, id)?;
     splice_text_field(tx, &obj, "minutes", edit)
 }
 
 /// Adds an agenda item at the end of the agenda.
-pub fn add_agenda_item<T: Transactable + ReadDoc>(
+pub fn add_agenda_item<T: Tx>(
     tx: &mut T,
     meeting: ItemId,
     id: ItemId,
@@ -389,7 +367,7 @@ pub fn add_agenda_item<T: Transactable + ReadDoc>(
 }
 
 /// Renames an agenda item.
-pub fn rename_agenda_item<T: Transactable + ReadDoc>(
+pub fn rename_agenda_item<T: Tx>(
     tx: &mut T,
     meeting: ItemId,
     id: ItemId,
@@ -403,7 +381,7 @@ pub fn rename_agenda_item<T: Transactable + ReadDoc>(
 }
 
 /// Moves an agenda item to `index`.
-pub fn move_agenda_item<T: Transactable + ReadDoc>(
+pub fn move_agenda_item<T: Tx>(
     tx: &mut T,
     meeting: ItemId,
     id: ItemId,
@@ -415,7 +393,7 @@ pub fn move_agenda_item<T: Transactable + ReadDoc>(
 }
 
 /// Logs a decision taken in the meeting.
-pub fn record_decision<T: Transactable + ReadDoc>(
+pub fn record_decision<T: Tx>(
     tx: &mut T,
     meeting: ItemId,
     id: ItemId,
@@ -434,7 +412,7 @@ pub fn record_decision<T: Transactable + ReadDoc>(
 }
 
 /// Adds an action item to the meeting.
-pub fn add_action<T: Transactable + ReadDoc>(
+pub fn add_action<T: Tx>(
     tx: &mut T,
     meeting: ItemId,
     id: ItemId,
@@ -445,7 +423,7 @@ pub fn add_action<T: Transactable + ReadDoc>(
 }
 
 /// Edits an action item of the meeting, field by field.
-pub fn update_action<T: Transactable + ReadDoc>(
+pub fn update_action<T: Tx>(
     tx: &mut T,
     meeting: ItemId,
     id: ItemId,
@@ -456,7 +434,7 @@ pub fn update_action<T: Transactable + ReadDoc>(
 }
 
 /// Marks an action item of the meeting done (at `now`) or not done.
-pub fn set_action_done<T: Transactable + ReadDoc>(
+pub fn set_action_done<T: Tx>(
     tx: &mut T,
     meeting: ItemId,
     id: ItemId,
@@ -477,6 +455,8 @@ pub fn upcoming<R: ReadDoc>(doc: &R, now: u64) -> Vec<Meeting> {
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
     use crate::model::fields::DAY_MS;
     use crate::model::items::{self, Collection};

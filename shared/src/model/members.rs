@@ -8,12 +8,11 @@
 //!   changed what.
 //! - `governance.managers{member id → true}`: the partnership managers.
 
-use automerge::transaction::Transactable;
 use automerge::{ActorId, ObjId, ROOT, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_date, child_map, get_bool, get_parsed, get_str, get_string, get_u64, non_empty,
+    Tx, check_date, child_map, get_bool, get_parsed, get_str, get_string, get_u64, non_empty,
     patch_non_empty, patch_put, patch_put_opt, put, put_opt,
 };
 use super::ids::{ItemId, MemberId, PartyId, from_hex, to_hex};
@@ -135,11 +134,7 @@ fn check_public_key(key: Option<&str>) -> Result<Option<String>, OpError> {
 }
 
 /// Adds a member to an existing party.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: MemberId,
-    new: &NewMember,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: MemberId, new: &NewMember) -> Result<(), OpError> {
     let name = non_empty("name", &new.name)?;
     let public_key = check_public_key(new.public_key.as_deref())?;
     refs::require_party(tx, new.party)?;
@@ -160,12 +155,7 @@ pub const MAX_PROFILE_CHARS: usize = 120;
 /// new name shows on everything they wrote or signed before. The name is
 /// required; both are one line of at most [`MAX_PROFILE_CHARS`]
 /// characters. A member who left cannot be renamed.
-pub fn rename<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: MemberId,
-    name: &str,
-    title: &str,
-) -> Result<(), OpError> {
+pub fn rename<T: Tx>(tx: &mut T, id: MemberId, name: &str, title: &str) -> Result<(), OpError> {
     let name = non_empty("name", name)?;
     let title = title.trim();
     for (field, text) in [("name", name.as_str()), ("title", title)] {
@@ -183,11 +173,7 @@ pub fn rename<T: Transactable + ReadDoc>(
 }
 
 /// Edits a member, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: MemberId,
-    patch: &MemberPatch,
-) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: MemberId, patch: &MemberPatch) -> Result<(), OpError> {
     let name = patch_non_empty("name", patch.name.as_deref())?;
     let public_key = patch
         .public_key
@@ -200,7 +186,7 @@ pub fn update<T: Transactable + ReadDoc>(
     let map = members_map(tx)?;
     let obj = items::live(tx, &map, &id.key()).ok_or_else(|| OpError::not_found("member", &id))?;
     patch_put(tx, &obj, NAME, name)?;
-    patch_put(tx, &obj, PARTY, patch.party.map(|party| party.key()))?;
+    patch_put(tx, &obj, PARTY, patch.party)?;
     if let Some(title) = &patch.title {
         put(tx, &obj, TITLE, title.trim())?;
     }
@@ -210,7 +196,7 @@ pub fn update<T: Transactable + ReadDoc>(
 
 /// Records that a member left (they stay listed, so history still names
 /// them) and drops them from the managers.
-pub fn leave<T: Transactable + ReadDoc>(tx: &mut T, id: MemberId, now: u64) -> Result<(), OpError> {
+pub fn leave<T: Tx>(tx: &mut T, id: MemberId, now: u64) -> Result<(), OpError> {
     let now = check_date("date", now)?;
     let obj = refs::require_member(tx, id)?;
     tx.put(&obj, LEFT_AT, now)?;
@@ -222,18 +208,14 @@ pub fn leave<T: Transactable + ReadDoc>(tx: &mut T, id: MemberId, now: u64) -> R
 }
 
 /// Undoes [`leave`].
-pub fn rejoin<T: Transactable + ReadDoc>(tx: &mut T, id: MemberId) -> Result<(), OpError> {
+pub fn rejoin<T: Tx>(tx: &mut T, id: MemberId) -> Result<(), OpError> {
     let map = members_map(tx)?;
     let obj = items::live(tx, &map, &id.key()).ok_or_else(|| OpError::not_found("member", &id))?;
     put_opt::<_, u64>(tx, &obj, LEFT_AT, None)
 }
 
 /// Makes a member a partnership manager, or not.
-pub fn set_manager<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: MemberId,
-    manager: bool,
-) -> Result<(), OpError> {
+pub fn set_manager<T: Tx>(tx: &mut T, id: MemberId, manager: bool) -> Result<(), OpError> {
     let managers = managers_map(tx)?;
     if manager {
         refs::require_member(tx, id)?;
@@ -253,7 +235,7 @@ pub fn managers<R: ReadDoc>(doc: &R) -> Vec<Member> {
 
 /// Ties a device (its Automerge actor) to a member. A device already tied to
 /// another member is refused: one device speaks for one person.
-pub fn register_device<T: Transactable + ReadDoc>(
+pub fn register_device<T: Tx>(
     tx: &mut T,
     actor: &ActorId,
     member: MemberId,
@@ -298,6 +280,8 @@ pub fn attribute<R: ReadDoc>(doc: &R, actor: &ActorId) -> Option<(MemberId, Opti
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use automerge::AutoCommit;
 
     use super::*;

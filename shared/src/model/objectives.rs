@@ -1,12 +1,11 @@
 //! Objectives: `objectives{id → {title, owner (party id)?, deliverables
 //! (Text), due?, status, order, created_at, deleted_at?}}`.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_date, check_opt_date, get_parsed, get_string, get_text, get_u64, new_text, non_empty,
+    Tx, check_date, check_opt_date, get_parsed, get_string, get_text, get_u64, new_text, non_empty,
     patch_non_empty, patch_opt_date, patch_put, patch_put_opt, patch_text, put_opt,
 };
 use super::ids::{ItemId, PartyId};
@@ -117,12 +116,7 @@ pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Objective, OpError> {
 }
 
 /// Adds an objective.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewObjective,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewObjective, now: u64) -> Result<(), OpError> {
     let title = non_empty("title", &new.title)?;
     let due = check_opt_date("due date", new.due)?;
     let now = check_date("time", now)?;
@@ -131,7 +125,7 @@ pub fn add<T: Transactable + ReadDoc>(
     }
     let obj = items::create_item(tx, Collection::Objectives, id)?;
     tx.put(&obj, TITLE, title)?;
-    put_opt(tx, &obj, OWNER, new.owner.map(|o| o.key()))?;
+    put_opt(tx, &obj, OWNER, new.owner)?;
     new_text(tx, &obj, DELIVERABLES, &new.deliverables)?;
     put_opt(tx, &obj, DUE, due)?;
     tx.put(&obj, STATUS, ObjectiveStatus::NotStarted.as_str())?;
@@ -141,11 +135,7 @@ pub fn add<T: Transactable + ReadDoc>(
 
 /// Edits an objective, field by field: only the fields given are written,
 /// so a partner's concurrent edit of another field survives the merge.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &ObjectivePatch,
-) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ObjectivePatch) -> Result<(), OpError> {
     let title = patch_non_empty("title", patch.title.as_deref())?;
     let due = patch_opt_date("due date", patch.due)?;
     if let Some(Some(owner)) = patch.owner {
@@ -153,12 +143,7 @@ pub fn update<T: Transactable + ReadDoc>(
     }
     let obj = items::require(tx, Collection::Objectives, id)?;
     patch_put(tx, &obj, TITLE, title)?;
-    patch_put_opt(
-        tx,
-        &obj,
-        OWNER,
-        patch.owner.map(|owner| owner.map(|o| o.key())),
-    )?;
+    patch_put_opt(tx, &obj, OWNER, patch.owner)?;
     patch_text(tx, &obj, DELIVERABLES, patch.deliverables.as_deref())?;
     patch_put_opt(tx, &obj, DUE, due)?;
     patch_put(tx, &obj, STATUS, patch.status.map(|status| status.as_str()))?;
@@ -167,11 +152,7 @@ pub fn update<T: Transactable + ReadDoc>(
 
 /// Applies one splice to the deliverables (what their editor reports as
 /// someone types), so both parties listing deliverables at once keep theirs.
-pub fn edit_deliverables<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    edit: &Splice,
-) -> Result<(), OpError> {
+pub fn edit_deliverables<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> Result<(), OpError> {
     items::splice_field(tx, Collection::Objectives, id, DELIVERABLES, edit)
 }
 

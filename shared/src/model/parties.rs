@@ -12,12 +12,11 @@
 //! `wiifm` is "what's in it for them": the value this party expects, the
 //! first thing to get right when recruiting a partner.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    get_str, get_string, get_text, new_text, non_empty, patch_non_empty, patch_put, patch_text,
+    Tx, get_str, get_string, get_text, new_text, non_empty, patch_non_empty, patch_put, patch_text,
     put, splice_text_field,
 };
 use super::ids::PartyId;
@@ -214,11 +213,7 @@ pub fn get<R: ReadDoc>(doc: &R, id: PartyId) -> Result<Party, OpError> {
 
 /// Adds a party (and its empty vetting scores), in the first palette
 /// colour no other party shows.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: PartyId,
-    new: &NewParty,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: PartyId, new: &NewParty) -> Result<(), OpError> {
     let name = non_empty("name", &new.name)?;
     let items = Collection::Parties.locate(tx)?;
     refs::scores_map(tx)?;
@@ -238,11 +233,7 @@ pub fn add<T: Transactable + ReadDoc>(
 }
 
 /// Edits a party, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: PartyId,
-    patch: &PartyPatch,
-) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: PartyId, patch: &PartyPatch) -> Result<(), OpError> {
     let name = patch_non_empty("name", patch.name.as_deref())?;
     let obj = refs::require_party(tx, id)?;
     patch_put(tx, &obj, NAME, name)?;
@@ -275,7 +266,7 @@ impl Prose {
 /// Applies one splice to a party's prose (what its editor reports as
 /// someone types), so both organizations writing it at once keep their
 /// words.
-pub fn edit_prose<T: Transactable + ReadDoc>(
+pub fn edit_prose<T: Tx>(
     tx: &mut T,
     id: PartyId,
     field: Prose,
@@ -287,6 +278,8 @@ pub fn edit_prose<T: Transactable + ReadDoc>(
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
     use crate::model::test_support::{partnership, sync_pair};
 

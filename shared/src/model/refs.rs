@@ -8,11 +8,10 @@
 //! with the party ([`create_party_scores`]) so that two people scoring it at
 //! once write into one map.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 
 use super::error::OpError;
-use super::fields::{child_map, get_u64};
+use super::fields::{Tx, child_map, get_u64};
 use super::ids::{MemberId, PartyId};
 use super::items::{self, Collection};
 use super::keys;
@@ -65,10 +64,7 @@ pub(crate) fn scores_map<R: ReadDoc>(doc: &R) -> Result<ObjId, OpError> {
 }
 
 /// The score map of a party, created (empty) if it has none yet.
-pub(crate) fn create_party_scores<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    party: PartyId,
-) -> Result<ObjId, OpError> {
+pub(crate) fn create_party_scores<T: Tx>(tx: &mut T, party: PartyId) -> Result<ObjId, OpError> {
     let scores = scores_map(tx)?;
     match child_map(tx, &scores, &party.key()) {
         Some(map) => Ok(map),

@@ -11,13 +11,12 @@
 //! [`crate::views::attention::all_actions`] and in the attention panel. The milestones
 //! achieved within the review's period are listed with it, to celebrate.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::actions::{self, ActionItem, ActionPatch, NewAction};
 use super::error::OpError;
 use super::fields::{
-    check_date, get_str, get_string, get_text, get_u64, new_text, patch_non_empty, patch_put,
+    Tx, check_date, get_str, get_string, get_text, get_u64, new_text, patch_non_empty, patch_put,
     patch_text, put, splice_text_field,
 };
 use super::ids::ItemId;
@@ -169,12 +168,7 @@ fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
 }
 
 /// Starts a review of a period.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewReview,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewReview, now: u64) -> Result<(), OpError> {
     let now = check_date("time", now)?;
     let (from, to) = check_period(new.from, new.to)?;
     let title = match new.title.trim() {
@@ -195,11 +189,7 @@ pub fn add<T: Transactable + ReadDoc>(
 }
 
 /// Edits a review, field by field (prose by minimal splices).
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &ReviewPatch,
-) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ReviewPatch) -> Result<(), OpError> {
     let title = patch_non_empty("title", patch.title.as_deref())?;
     let period = patch
         .period
@@ -236,7 +226,7 @@ impl Prose {
 
 /// Applies one splice to a prose field (what its editor reports as someone
 /// types), so both parties writing the retro at once keep their words.
-pub fn edit_prose<T: Transactable + ReadDoc>(
+pub fn edit_prose<T: Tx>(
     tx: &mut T,
     id: ItemId,
     field: Prose,
@@ -247,7 +237,7 @@ pub fn edit_prose<T: Transactable + ReadDoc>(
 }
 
 /// Adds an action item to the review.
-pub fn add_action<T: Transactable + ReadDoc>(
+pub fn add_action<T: Tx>(
     tx: &mut T,
     review: ItemId,
     id: ItemId,
@@ -258,7 +248,7 @@ pub fn add_action<T: Transactable + ReadDoc>(
 }
 
 /// Edits an action item of the review.
-pub fn update_action<T: Transactable + ReadDoc>(
+pub fn update_action<T: Tx>(
     tx: &mut T,
     review: ItemId,
     id: ItemId,
@@ -269,7 +259,7 @@ pub fn update_action<T: Transactable + ReadDoc>(
 }
 
 /// Marks an action item of the review done (at `now`) or not done.
-pub fn set_action_done<T: Transactable + ReadDoc>(
+pub fn set_action_done<T: Tx>(
     tx: &mut T,
     review: ItemId,
     id: ItemId,
@@ -282,6 +272,8 @@ pub fn set_action_done<T: Transactable + ReadDoc>(
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
     use crate::model::actions::ActionSource;
     use crate::model::fields::DAY_MS;

@@ -12,12 +12,11 @@
 //! 5, or 4 and 4) and it is not closed. The heat map counts the risks that
 //! are not closed in each (likelihood, impact) cell.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_date, check_range, get_parsed, get_str, get_string, get_text, get_u64, new_text,
+    Tx, check_date, check_range, get_parsed, get_str, get_string, get_text, get_u64, new_text,
     non_empty, patch_non_empty, patch_put, patch_put_opt, patch_text, put_opt, splice_text_field,
 };
 use super::ids::{ItemId, MemberId};
@@ -204,12 +203,7 @@ pub fn heat_map(risks: &[Risk]) -> HeatMap {
 }
 
 /// Registers a risk (status open).
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewRisk,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewRisk, now: u64) -> Result<(), OpError> {
     let title = non_empty("title", &new.title)?;
     let likelihood = check_level("likelihood", new.likelihood)?;
     let impact = check_level("impact", new.impact)?;
@@ -220,7 +214,7 @@ pub fn add<T: Transactable + ReadDoc>(
     tx.put(&obj, "title", title)?;
     tx.put(&obj, "likelihood", u64::from(likelihood))?;
     tx.put(&obj, "impact", u64::from(impact))?;
-    put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
+    put_opt(tx, &obj, "owner", new.owner)?;
     new_text(tx, &obj, "mitigation", &new.mitigation)?;
     new_text(tx, &obj, "contingency", &new.contingency)?;
     tx.put(&obj, "status", RiskStatus::Open.as_str())?;
@@ -229,11 +223,7 @@ pub fn add<T: Transactable + ReadDoc>(
 }
 
 /// Edits a risk, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &RiskPatch,
-) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &RiskPatch) -> Result<(), OpError> {
     let title = patch_non_empty("title", patch.title.as_deref())?;
     let likelihood = patch
         .likelihood
@@ -248,12 +238,7 @@ pub fn update<T: Transactable + ReadDoc>(
     patch_put(tx, &obj, "title", title)?;
     patch_put(tx, &obj, "likelihood", likelihood.map(u64::from))?;
     patch_put(tx, &obj, "impact", impact.map(u64::from))?;
-    patch_put_opt(
-        tx,
-        &obj,
-        "owner",
-        patch.owner.map(|owner| owner.map(|o| o.key())),
-    )?;
+    patch_put_opt(tx, &obj, "owner", patch.owner)?;
     patch_text(tx, &obj, "mitigation", patch.mitigation.as_deref())?;
     patch_text(tx, &obj, "contingency", patch.contingency.as_deref())?;
     patch_put(
@@ -285,7 +270,7 @@ impl Prose {
 
 /// Applies one splice to a prose field (what its editor reports as someone
 /// types), so both parties working on the same risk keep their words.
-pub fn edit_prose<T: Transactable + ReadDoc>(
+pub fn edit_prose<T: Tx>(
     tx: &mut T,
     id: ItemId,
     field: Prose,
@@ -298,6 +283,8 @@ pub fn edit_prose<T: Transactable + ReadDoc>(
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
     use crate::model::items::{self, Collection};
     use crate::model::test_support::{T0, id, partnership, sync_pair};

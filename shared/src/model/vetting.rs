@@ -17,12 +17,11 @@
 //! one of the two cells (the same on every replica) — later edits merge field
 //! by field.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
 use super::fields::{
-    check_range, child_map, get_bool, get_parsed, get_string, get_text, get_u64, non_empty,
+    Tx, check_range, child_map, get_bool, get_parsed, get_string, get_text, get_u64, non_empty,
     patch_non_empty, patch_put, patch_put_opt, put_opt, set_text,
 };
 use super::ids::{ItemId, MemberId, PartyId};
@@ -303,7 +302,7 @@ pub fn totals(criteria: &[Criterion], scores: &[Score], parties: &[PartyId]) -> 
 }
 
 /// Adds a criterion.
-pub fn add_criterion<T: Transactable + ReadDoc>(
+pub fn add_criterion<T: Tx>(
     tx: &mut T,
     id: ItemId,
     name: &str,
@@ -319,7 +318,7 @@ pub fn add_criterion<T: Transactable + ReadDoc>(
 
 /// Renames or reweights a criterion. (Remove one with
 /// [`items::delete`] and [`Collection::Criteria`].)
-pub fn update_criterion<T: Transactable + ReadDoc>(
+pub fn update_criterion<T: Tx>(
     tx: &mut T,
     id: ItemId,
     patch: &CriterionPatch,
@@ -334,11 +333,7 @@ pub fn update_criterion<T: Transactable + ReadDoc>(
 
 /// The score cell of (party, criterion), created if needed, after checking
 /// both exist.
-fn cell<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    party: PartyId,
-    criterion: ItemId,
-) -> Result<ObjId, OpError> {
+fn cell<T: Tx>(tx: &mut T, party: PartyId, criterion: ItemId) -> Result<ObjId, OpError> {
     refs::require_party(tx, party)?;
     items::require(tx, Collection::Criteria, criterion)?;
     let cells = create_party_scores(tx, party)?;
@@ -349,7 +344,7 @@ fn cell<T: Transactable + ReadDoc>(
 }
 
 /// Sets (or with `None` clears) a party's score (1–5) on a criterion.
-pub fn set_score<T: Transactable + ReadDoc>(
+pub fn set_score<T: Tx>(
     tx: &mut T,
     party: PartyId,
     criterion: ItemId,
@@ -370,7 +365,7 @@ pub fn set_score<T: Transactable + ReadDoc>(
 }
 
 /// Rewrites a party's note on a criterion.
-pub fn set_score_note<T: Transactable + ReadDoc>(
+pub fn set_score_note<T: Tx>(
     tx: &mut T,
     party: PartyId,
     criterion: ItemId,
@@ -381,11 +376,7 @@ pub fn set_score_note<T: Transactable + ReadDoc>(
 }
 
 /// Adds an entry to the due-diligence checklist.
-pub fn add_diligence<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewDiligence,
-) -> Result<(), OpError> {
+pub fn add_diligence<T: Tx>(tx: &mut T, id: ItemId, new: &NewDiligence) -> Result<(), OpError> {
     let item = non_empty("item", &new.item)?;
     let evidence = check_evidence(&new.evidence)?;
     if let Some(owner) = new.owner {
@@ -393,14 +384,14 @@ pub fn add_diligence<T: Transactable + ReadDoc>(
     }
     let obj = items::create_item(tx, Collection::Diligence, id)?;
     tx.put(&obj, "item", item)?;
-    put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
+    put_opt(tx, &obj, "owner", new.owner)?;
     tx.put(&obj, "evidence", evidence)?;
     tx.put(&obj, "done", false)?;
     Ok(())
 }
 
 /// Edits a checklist entry (including ticking it off), field by field.
-pub fn update_diligence<T: Transactable + ReadDoc>(
+pub fn update_diligence<T: Tx>(
     tx: &mut T,
     id: ItemId,
     patch: &DiligencePatch,
@@ -412,12 +403,7 @@ pub fn update_diligence<T: Transactable + ReadDoc>(
     }
     let obj = items::require(tx, Collection::Diligence, id)?;
     patch_put(tx, &obj, "item", item)?;
-    patch_put_opt(
-        tx,
-        &obj,
-        "owner",
-        patch.owner.map(|owner| owner.map(|o| o.key())),
-    )?;
+    patch_put_opt(tx, &obj, "owner", patch.owner)?;
     patch_put(tx, &obj, "evidence", evidence)?;
     patch_put(tx, &obj, "done", patch.done)?;
     Ok(())
@@ -425,6 +411,8 @@ pub fn update_diligence<T: Transactable + ReadDoc>(
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
     use crate::model::test_support::{T0, id, partnership};
 
