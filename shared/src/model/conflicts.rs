@@ -451,7 +451,7 @@ mod tests {
 
     use super::*;
     use crate::model::items::{self, Collection};
-    use crate::model::test_support::{T0, id, partnership, sync_pair};
+    use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 
     fn ladder(doc: &mut automerge::AutoCommit) {
         governance::add_level(doc, id(201), "Partnership managers", "Alice and Bob", 7).unwrap();
@@ -520,14 +520,9 @@ mod tests {
         let doc = &mut fixture.doc;
         raise(doc, id(1), &new(alice), T0).unwrap();
         let mut partner = doc.fork();
-        let at = |position, insert: &str| Splice {
-            position,
-            delete: 0,
-            insert: insert.into(),
-        };
         let end = get(doc, id(1)).unwrap().description.chars().count();
-        edit_description(doc, id(1), &at(0, "Since May: ")).unwrap();
-        edit_description(&mut partner, id(1), &at(end, " Both sides agree.")).unwrap();
+        edit_description(doc, id(1), &insert(0, "Since May: ")).unwrap();
+        edit_description(&mut partner, id(1), &insert(end, " Both sides agree.")).unwrap();
         sync_pair(doc, &mut partner);
         let expected = "Since May: Leads are not shared within 48 hours. Both sides agree.";
         assert_eq!(get(doc, id(1)).unwrap().description, expected);
@@ -541,7 +536,7 @@ mod tests {
             edit_description(doc, id(1), &beyond),
             Err(OpError::Text(_))
         ));
-        assert!(edit_description(doc, id(9), &at(0, "x")).is_err());
+        assert!(edit_description(doc, id(9), &insert(0, "x")).is_err());
     }
 
     #[test]

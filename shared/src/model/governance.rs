@@ -443,7 +443,7 @@ mod tests {
 
     use super::*;
     use crate::model::items::{self, Collection};
-    use crate::model::test_support::{T0, id, partnership, sync_pair};
+    use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 
     #[test]
     fn both_parties_drafting_a_mandate_keep_their_words() {
@@ -457,13 +457,8 @@ mod tests {
         };
         add_committee(doc, id(1), &new).unwrap();
         let mut partner = doc.fork();
-        let at = |position, insert: &str| Splice {
-            position,
-            delete: 0,
-            insert: insert.into(),
-        };
-        edit_mandate(doc, id(1), &at(0, "Strategy. ")).unwrap();
-        edit_mandate(&mut partner, id(1), &at(7, " Escalations.")).unwrap();
+        edit_mandate(doc, id(1), &insert(0, "Strategy. ")).unwrap();
+        edit_mandate(&mut partner, id(1), &insert(7, " Escalations.")).unwrap();
         sync_pair(doc, &mut partner);
         for replica in [&*doc, &partner] {
             assert_eq!(
@@ -472,10 +467,10 @@ mod tests {
             );
         }
         assert!(matches!(
-            edit_mandate(doc, id(1), &at(99, "x")),
+            edit_mandate(doc, id(1), &insert(99, "x")),
             Err(OpError::Text(_))
         ));
-        assert!(edit_mandate(doc, id(9), &at(0, "x")).is_err());
+        assert!(edit_mandate(doc, id(9), &insert(0, "x")).is_err());
     }
 
     #[test]

@@ -32,10 +32,7 @@ use super::items::{self, move_in, require_in, root_map, sub_map};
 use super::overview;
 use crate::text::Splice;
 
-use super::actions::{
-    ActionItem, ActionPatch, NewAction, add_action_in, read_actions, set_action_done_in,
-    update_action_in,
-};
+use super::actions::{ActionItem, read_actions};
 pub(crate) use super::keys::MEETINGS;
 use super::keys::{ACTIONS, AGENDA, DECISIONS};
 use super::refs;
@@ -411,40 +408,6 @@ pub fn record_decision<T: Tx>(
     Ok(())
 }
 
-/// Adds an action item to the meeting.
-pub fn add_action<T: Tx>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    new: &NewAction,
-) -> Result<(), OpError> {
-    let obj = require(tx, meeting)?;
-    add_action_in(tx, &obj, id, new)
-}
-
-/// Edits an action item of the meeting, field by field.
-pub fn update_action<T: Tx>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    patch: &ActionPatch,
-) -> Result<(), OpError> {
-    let obj = require(tx, meeting)?;
-    update_action_in(tx, &obj, id, patch)
-}
-
-/// Marks an action item of the meeting done (at `now`) or not done.
-pub fn set_action_done<T: Tx>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    done: bool,
-    now: u64,
-) -> Result<(), OpError> {
-    let obj = require(tx, meeting)?;
-    set_action_done_in(tx, &obj, id, done, now)
-}
-
 /// The meetings not yet held that start at or after `now`, soonest first.
 pub fn upcoming<R: ReadDoc>(doc: &R, now: u64) -> Vec<Meeting> {
     list(doc)
@@ -458,9 +421,10 @@ mod tests {
     use automerge::transaction::Transactable;
 
     use super::*;
+    use crate::model::actions::{self, ActionPatch, ActionSource, NewAction};
     use crate::model::fields::DAY_MS;
     use crate::model::items::{self, Collection};
-    use crate::model::test_support::{T0, id, partnership, sync_pair};
+    use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
     use automerge::ROOT;
 
     fn check_in(at: Option<u64>) -> NewMeeting {
@@ -547,9 +511,9 @@ mod tests {
             due: Some(T0 + 7 * DAY_MS),
         };
         assert!(
-            add_action(
+            actions::add(
                 doc,
-                id(1),
+                ActionSource::Meeting(id(1)),
                 id(30),
                 &NewAction {
                     owner: Some(MemberId::from_bytes([9; 16])),
@@ -559,9 +523,9 @@ mod tests {
             .is_err()
         );
         assert!(
-            add_action(
+            actions::add(
                 doc,
-                id(1),
+                ActionSource::Meeting(id(1)),
                 id(30),
                 &NewAction {
                     due: Some(3),
@@ -570,10 +534,10 @@ mod tests {
             )
             .is_err()
         );
-        add_action(doc, id(1), id(30), &new).unwrap();
-        add_action(
+        actions::add(doc, ActionSource::Meeting(id(1)), id(30), &new).unwrap();
+        actions::add(
             doc,
-            id(1),
+            ActionSource::Meeting(id(1)),
             id(31),
             &NewAction {
                 title: "Book venue".into(),
@@ -581,9 +545,9 @@ mod tests {
             },
         )
         .unwrap();
-        update_action(
+        actions::update(
             doc,
-            id(1),
+            ActionSource::Meeting(id(1)),
             id(31),
             &ActionPatch {
                 owner: Some(Some(alice)),
@@ -593,9 +557,9 @@ mod tests {
         )
         .unwrap();
         assert!(
-            update_action(
+            actions::update(
                 doc,
-                id(1),
+                ActionSource::Meeting(id(1)),
                 id(31),
                 &ActionPatch {
                     title: Some("".into()),
@@ -627,14 +591,28 @@ mod tests {
             crate::views::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
             2
         );
-        set_action_done(doc, id(1), id(31), true, T0 + 2 * DAY_MS).unwrap();
+        actions::set_done(
+            doc,
+            ActionSource::Meeting(id(1)),
+            id(31),
+            true,
+            T0 + 2 * DAY_MS,
+        )
+        .unwrap();
         assert_eq!(
             crate::views::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
             1
         );
         let action = &get(doc, id(1)).unwrap().actions[1];
         assert_eq!(action.done_at, Some(T0 + 2 * DAY_MS));
-        set_action_done(doc, id(1), id(31), false, T0 + 3 * DAY_MS).unwrap();
+        actions::set_done(
+            doc,
+            ActionSource::Meeting(id(1)),
+            id(31),
+            false,
+            T0 + 3 * DAY_MS,
+        )
+        .unwrap();
         assert_eq!(get(doc, id(1)).unwrap().actions[1].done_at, None);
         items::delete(
             doc,
@@ -643,7 +621,7 @@ mod tests {
             T0,
         )
         .unwrap();
-        assert!(set_action_done(doc, id(1), id(31), true, T0).is_err());
+        assert!(actions::set_done(doc, ActionSource::Meeting(id(1)), id(31), true, T0).is_err());
         assert_eq!(crate::views::attention::all_actions(doc).len(), 1);
     }
 
@@ -705,14 +683,9 @@ mod tests {
         schedule(doc, id(1), &check_in(Some(T0 + DAY_MS)), T0).unwrap();
         set_minutes(doc, id(1), "Agreed.").unwrap();
         let mut partner = doc.fork();
-        let at = |position, insert: &str| Splice {
-            position,
-            delete: 0,
-            insert: insert.into(),
-        };
         // Each types with the text they see; neither has the other's edit yet.
-        edit_minutes(doc, id(1), &at(0, "Pilot: ")).unwrap();
-        edit_minutes(&mut partner, id(1), &at(7, " Next: Q3.")).unwrap();
+        edit_minutes(doc, id(1), &insert(0, "Pilot: ")).unwrap();
+        edit_minutes(&mut partner, id(1), &insert(7, " Next: Q3.")).unwrap();
         sync_pair(doc, &mut partner);
         assert_eq!(get(doc, id(1)).unwrap().minutes, "Pilot: Agreed. Next: Q3.");
         assert_eq!(
@@ -728,6 +701,6 @@ mod tests {
             edit_minutes(doc, id(1), &beyond),
             Err(OpError::Text(_))
         ));
-        assert!(edit_minutes(doc, id(9), &at(0, "x")).is_err());
+        assert!(edit_minutes(doc, id(9), &insert(0, "x")).is_err());
     }
 }

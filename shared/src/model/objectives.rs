@@ -159,7 +159,7 @@ pub fn edit_deliverables<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_support::{T0, id, partnership, sync_pair};
+    use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 
     #[test]
     fn both_parties_listing_deliverables_at_once_keep_theirs() {
@@ -173,11 +173,6 @@ mod tests {
         };
         add(doc, id(1), &new, T0).unwrap();
         let mut partner = doc.fork();
-        let insert = |position, text: &str| Splice {
-            position,
-            delete: 0,
-            insert: text.into(),
-        };
         edit_deliverables(doc, id(1), &insert(0, "Pricing. ")).unwrap();
         edit_deliverables(&mut partner, id(1), &insert(5, " Partner list.")).unwrap();
         sync_pair(doc, &mut partner);

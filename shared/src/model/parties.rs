@@ -281,7 +281,7 @@ mod tests {
     use automerge::transaction::Transactable;
 
     use super::*;
-    use crate::model::test_support::{partnership, sync_pair};
+    use crate::model::test_support::{insert, partnership, sync_pair};
 
     #[test]
     fn both_organizations_writing_a_party_profile_keep_their_words() {
@@ -289,15 +289,16 @@ mod tests {
         let globex = fixture.globex;
         let doc = &mut fixture.doc;
         let mut partner = doc.fork();
-        let at = |position, insert: &str| Splice {
-            position,
-            delete: 0,
-            insert: insert.into(),
-        };
         // "Access to Acme's products." is 26 characters.
-        edit_prose(doc, globex, Prose::Wiifm, &at(0, "Revenue. ")).unwrap();
-        edit_prose(&mut partner, globex, Prose::Wiifm, &at(26, " Training.")).unwrap();
-        edit_prose(&mut partner, globex, Prose::Strengths, &at(0, "Reach.")).unwrap();
+        edit_prose(doc, globex, Prose::Wiifm, &insert(0, "Revenue. ")).unwrap();
+        edit_prose(
+            &mut partner,
+            globex,
+            Prose::Wiifm,
+            &insert(26, " Training."),
+        )
+        .unwrap();
+        edit_prose(&mut partner, globex, Prose::Strengths, &insert(0, "Reach.")).unwrap();
         sync_pair(doc, &mut partner);
         for replica in [&*doc, &partner] {
             let party = get(replica, globex).unwrap();
@@ -305,11 +306,11 @@ mod tests {
             assert!(party.strengths.starts_with("Reach."));
         }
         assert!(matches!(
-            edit_prose(doc, globex, Prose::Wiifm, &at(99, "x")),
+            edit_prose(doc, globex, Prose::Wiifm, &insert(99, "x")),
             Err(OpError::Text(_))
         ));
         let nobody = PartyId::from_bytes([77; 16]);
-        assert!(edit_prose(doc, nobody, Prose::Wiifm, &at(0, "x")).is_err());
+        assert!(edit_prose(doc, nobody, Prose::Wiifm, &insert(0, "x")).is_err());
     }
 
     #[test]

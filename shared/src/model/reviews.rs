@@ -13,7 +13,7 @@
 
 use automerge::{ObjId, ObjType, ReadDoc};
 
-use super::actions::{self, ActionItem, ActionPatch, NewAction};
+use super::actions::{self, ActionItem};
 use super::error::OpError;
 use super::fields::{
     Tx, check_date, get_str, get_string, get_text, get_u64, new_text, patch_non_empty, patch_put,
@@ -236,50 +236,16 @@ pub fn edit_prose<T: Tx>(
     splice_text_field(tx, &obj, field.key(), edit)
 }
 
-/// Adds an action item to the review.
-pub fn add_action<T: Tx>(
-    tx: &mut T,
-    review: ItemId,
-    id: ItemId,
-    new: &NewAction,
-) -> Result<(), OpError> {
-    let obj = require(tx, review)?;
-    actions::add_action_in(tx, &obj, id, new)
-}
-
-/// Edits an action item of the review.
-pub fn update_action<T: Tx>(
-    tx: &mut T,
-    review: ItemId,
-    id: ItemId,
-    patch: &ActionPatch,
-) -> Result<(), OpError> {
-    let obj = require(tx, review)?;
-    actions::update_action_in(tx, &obj, id, patch)
-}
-
-/// Marks an action item of the review done (at `now`) or not done.
-pub fn set_action_done<T: Tx>(
-    tx: &mut T,
-    review: ItemId,
-    id: ItemId,
-    done: bool,
-    now: u64,
-) -> Result<(), OpError> {
-    let obj = require(tx, review)?;
-    actions::set_action_done_in(tx, &obj, id, done, now)
-}
-
 #[cfg(test)]
 mod tests {
     use automerge::transaction::Transactable;
 
     use super::*;
-    use crate::model::actions::ActionSource;
+    use crate::model::actions::{ActionPatch, ActionSource, NewAction};
     use crate::model::fields::DAY_MS;
     use crate::model::items::{self, Collection};
     use crate::model::milestones::NewMilestone;
-    use crate::model::test_support::{T0, id, partnership, sync_pair};
+    use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 
     #[test]
     fn both_parties_writing_the_retro_at_once_keep_their_words() {
@@ -293,11 +259,6 @@ mod tests {
         };
         add(doc, id(1), &new, T0).unwrap();
         let mut partner = doc.fork();
-        let insert = |position, text: &str| Splice {
-            position,
-            delete: 0,
-            insert: text.into(),
-        };
         edit_prose(doc, id(1), Prose::WentWell, &insert(0, "Fast decisions.")).unwrap();
         edit_prose(
             &mut partner,
@@ -372,9 +333,9 @@ mod tests {
             )
             .is_err()
         );
-        add_action(
+        actions::add(
             doc,
-            id(1),
+            ActionSource::Review(id(1)),
             id(10),
             &NewAction {
                 title: "Template NDA".into(),
@@ -416,11 +377,11 @@ mod tests {
             crate::views::attention::overdue_actions(doc, T0 + 101 * DAY_MS).len(),
             1
         );
-        set_action_done(doc, id(1), id(10), true, T0 + DAY_MS).unwrap();
+        actions::set_done(doc, ActionSource::Review(id(1)), id(10), true, T0 + DAY_MS).unwrap();
         assert!(crate::views::attention::overdue_actions(doc, T0 + 101 * DAY_MS).is_empty());
-        update_action(
+        actions::update(
             doc,
-            id(1),
+            ActionSource::Review(id(1)),
             id(10),
             &ActionPatch {
                 title: Some("Template NDA v2".into()),

@@ -287,7 +287,7 @@ mod tests {
 
     use super::*;
     use crate::model::items::{self, Collection};
-    use crate::model::test_support::{T0, id, partnership, sync_pair};
+    use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 
     #[test]
     fn two_people_writing_one_mitigation_keep_their_words() {
@@ -301,11 +301,6 @@ mod tests {
         };
         add(doc, id(1), &new, T0).unwrap();
         let mut partner = doc.fork();
-        let insert = |position, text: &str| Splice {
-            position,
-            delete: 0,
-            insert: text.into(),
-        };
         let before = get(doc, id(1)).unwrap().mitigation.chars().count();
         edit_prose(
             doc,
