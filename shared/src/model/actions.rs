@@ -19,7 +19,7 @@ use super::fields::{
     non_empty, patch_non_empty, patch_opt_date, patch_put, patch_put_opt, put, put_opt,
 };
 use super::ids::{ItemId, MemberId};
-use super::items::{self, Collection, require_in, sub_map};
+use super::items::{self, Collection};
 use super::keys::ACTIONS;
 use super::refs::check_member;
 
@@ -105,8 +105,16 @@ pub fn add<T: Tx>(
     id: ItemId,
     new: &NewAction,
 ) -> Result<(), OpError> {
-    let parent = source.parent(tx)?;
-    add_action_in(tx, &parent, id, new)
+    source.parent(tx)?;
+    let title = non_empty("title", &new.title)?;
+    let due = check_opt_date("due date", new.due)?;
+    check_member(tx, new.owner)?;
+    let obj = items::create_item(tx, source.collection(), id)?;
+    tx.put(&obj, "title", title)?;
+    put_opt(tx, &obj, "owner", new.owner)?;
+    put_opt(tx, &obj, "due", due)?;
+    tx.put(&obj, "done", false)?;
+    Ok(())
 }
 
 /// Edits an action item of `source`, field by field.
@@ -116,8 +124,16 @@ pub fn update<T: Tx>(
     id: ItemId,
     patch: &ActionPatch,
 ) -> Result<(), OpError> {
-    let parent = source.parent(tx)?;
-    update_action_in(tx, &parent, id, patch)
+    source.parent(tx)?;
+    let title = patch_non_empty("title", patch.title.as_deref())?;
+    let due = patch_opt_date("due date", patch.due)?;
+    if let Some(owner) = patch.owner {
+        check_member(tx, owner)?;
+    }
+    let obj = items::require(tx, source.collection(), id)?;
+    patch_put(tx, &obj, "title", title)?;
+    patch_put_opt(tx, &obj, "owner", patch.owner)?;
+    patch_put_opt(tx, &obj, "due", due)
 }
 
 /// Marks an action item of `source` done (at `now`) or not done.
@@ -128,8 +144,11 @@ pub fn set_done<T: Tx>(
     done: bool,
     now: u64,
 ) -> Result<(), OpError> {
-    let parent = source.parent(tx)?;
-    set_action_done_in(tx, &parent, id, done, now)
+    source.parent(tx)?;
+    let now = check_date("time", now)?;
+    let obj = items::require(tx, source.collection(), id)?;
+    put(tx, &obj, "done", done)?;
+    put_opt(tx, &obj, "done_at", done.then_some(now))
 }
 
 /// An action item with where it came from, for the one list of actions.
@@ -148,69 +167,12 @@ pub(crate) fn read_actions<R: ReadDoc>(doc: &R, parent: &ObjId) -> Vec<ActionIte
     let Some(map) = child_map(doc, parent, ACTIONS) else {
         return Vec::new();
     };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| ActionItem {
-            id,
-            title: get_string(doc, &obj, "title"),
-            owner: get_parsed(doc, &obj, "owner"),
-            due: get_u64(doc, &obj, "due"),
-            done: get_bool(doc, &obj, "done"),
-            done_at: get_u64(doc, &obj, "done_at"),
-        })
-        .collect()
-}
-
-/// Adds an action item under `parent`.
-pub(crate) fn add_action_in<T: Tx>(
-    tx: &mut T,
-    parent: &ObjId,
-    id: ItemId,
-    new: &NewAction,
-) -> Result<(), OpError> {
-    let title = non_empty("title", &new.title)?;
-    let due = check_opt_date("due date", new.due)?;
-    check_member(tx, new.owner)?;
-    let map = sub_map(tx, parent, ACTIONS, "actions")?;
-    let obj = items::create(tx, &map, "action item", id)?;
-    tx.put(&obj, "title", title)?;
-    put_opt(tx, &obj, "owner", new.owner)?;
-    put_opt(tx, &obj, "due", due)?;
-    tx.put(&obj, "done", false)?;
-    Ok(())
-}
-
-/// Edits an action item under `parent`, field by field.
-pub(crate) fn update_action_in<T: Tx>(
-    tx: &mut T,
-    parent: &ObjId,
-    id: ItemId,
-    patch: &ActionPatch,
-) -> Result<(), OpError> {
-    let title = patch_non_empty("title", patch.title.as_deref())?;
-    let due = patch_opt_date("due date", patch.due)?;
-    if let Some(owner) = patch.owner {
-        check_member(tx, owner)?;
-    }
-    let map = sub_map(tx, parent, ACTIONS, "actions")?;
-    let obj = require_in(tx, &map, "action item", id)?;
-    patch_put(tx, &obj, "title", title)?;
-    patch_put_opt(tx, &obj, "owner", patch.owner)?;
-    patch_put_opt(tx, &obj, "due", due)?;
-    Ok(())
-}
-
-/// Marks an action item under `parent` done (at `now`) or not done.
-pub(crate) fn set_action_done_in<T: Tx>(
-    tx: &mut T,
-    parent: &ObjId,
-    id: ItemId,
-    done: bool,
-    now: u64,
-) -> Result<(), OpError> {
-    let now = check_date("time", now)?;
-    let map = sub_map(tx, parent, ACTIONS, "actions")?;
-    let obj = require_in(tx, &map, "action item", id)?;
-    put(tx, &obj, "done", done)?;
-    put_opt(tx, &obj, "done_at", done.then_some(now))
+    items::read_in(doc, &map, |id, obj| ActionItem {
+        id,
+        title: get_string(doc, obj, "title"),
+        owner: get_parsed(doc, obj, "owner"),
+        due: get_u64(doc, obj, "due"),
+        done: get_bool(doc, obj, "done"),
+        done_at: get_u64(doc, obj, "done_at"),
+    })
 }

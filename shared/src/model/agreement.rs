@@ -25,7 +25,7 @@ use super::fields::{
     get_u64, new_text, non_empty, put, put_opt, set_text,
 };
 use super::ids::{ItemId, MemberId, PartyId};
-use super::items::{self, DELETED_AT, ORDER};
+use super::items::{self, Collection, DELETED_AT, ORDER};
 use super::members;
 use super::refs;
 use super::stored_names::stored_names;
@@ -270,13 +270,9 @@ fn read_clause<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Clause {
 
 /// The clauses, in display order (empty if the document has none).
 pub fn clauses<R: ReadDoc>(doc: &R) -> Vec<Clause> {
-    let Ok(map) = agreement_map(doc, CLAUSES) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_clause(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::Clauses, |id, obj| {
+        read_clause(doc, id, obj)
+    })
 }
 
 /// One clause, or [`OpError::NotFound`].

@@ -31,13 +31,11 @@ use super::fields::{
 };
 use super::governance::{self, EscalationLevel};
 use super::ids::{ItemId, MemberId};
-use super::items;
-use super::items::{require_in, root_map, sub_map};
+use super::items::{self, Collection, sub_map};
 use super::refs;
 use super::stored_names::stored_names;
 use crate::text::Splice;
 
-pub(crate) use super::keys::CONFLICTS;
 const ESCALATIONS: &str = "escalations";
 
 stored_names! {
@@ -236,14 +234,10 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, ladder: &[EscalationLe
 
 /// Every conflict, open ones first, then by when raised (then id).
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Conflict> {
-    let Ok(map) = root_map(doc, CONFLICTS) else {
-        return Vec::new();
-    };
     let ladder = governance::ladder(doc);
-    let mut found: Vec<Conflict> = items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj, &ladder))
-        .collect();
+    let mut found: Vec<Conflict> = items::read_all(doc, Collection::Conflicts, |id, obj| {
+        read_one(doc, id, obj, &ladder)
+    });
     found.sort_by(|a, b| {
         b.is_open()
             .cmp(&a.is_open())
@@ -270,8 +264,7 @@ pub fn overdue<R: ReadDoc>(doc: &R, now: u64) -> Vec<Conflict> {
 }
 
 fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
-    let map = root_map(doc, CONFLICTS)?;
-    require_in(doc, &map, "conflict", id)
+    items::require(doc, Collection::Conflicts, id)
 }
 
 fn add_entry<T: Tx>(
@@ -304,8 +297,7 @@ pub fn raise<T: Tx>(tx: &mut T, id: ItemId, new: &NewConflict, now: u64) -> Resu
     let now = check_date("time", now)?;
     refs::require_member(tx, new.raised_by)?;
     let bottom = governance::ladder(tx).first().map(|l| l.id);
-    let map = root_map(tx, CONFLICTS)?;
-    let obj = items::create(tx, &map, "conflict", id)?;
+    let obj = items::create_item(tx, Collection::Conflicts, id)?;
     tx.put(&obj, "title", title)?;
     new_text(tx, &obj, "description", &new.description)?;
     tx.put(&obj, "raised_by", new.raised_by.key())?;

@@ -24,8 +24,7 @@ use super::fields::{
     non_empty, patch_non_empty, patch_put, patch_text, put, put_opt, splice_text_field,
 };
 use super::ids::{ItemId, MemberId, PartyId};
-use super::items;
-use super::items::{move_in, require_in, root_map, sub_map};
+use super::items::{self, Collection, move_in, require_in, root_map, sub_map};
 use super::keys::GOVERNANCE;
 use super::members;
 use super::refs;
@@ -216,49 +215,35 @@ fn read_committee<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Committee {
 
 /// The committees, in order.
 pub fn committees<R: ReadDoc>(doc: &R) -> Vec<Committee> {
-    let Ok(map) = governance_map(doc, COMMITTEES, "governance.committees") else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_committee(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::Committees, |id, obj| {
+        read_committee(doc, id, obj)
+    })
 }
 
 /// The decision rights, in order.
 pub fn decision_rights<R: ReadDoc>(doc: &R) -> Vec<DecisionRight> {
-    let Ok(map) = governance_map(doc, DECISION_RIGHTS, "governance.decision_rights") else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| DecisionRight {
-            id,
-            decision: get_string(doc, &obj, "decision"),
-            decider: get_str(doc, &obj, "decider").and_then(|d| Decider::decode(&d)),
-            rule: get_str(doc, &obj, "rule")
-                .and_then(|r| Rule::from_stored(&r))
-                .unwrap_or(Rule::Consensus),
-        })
-        .collect()
+    items::read_all(doc, Collection::DecisionRights, |id, obj| DecisionRight {
+        id,
+        decision: get_string(doc, obj, "decision"),
+        decider: get_str(doc, obj, "decider").and_then(|d| Decider::decode(&d)),
+        rule: get_str(doc, obj, "rule")
+            .and_then(|r| Rule::from_stored(&r))
+            .unwrap_or(Rule::Consensus),
+    })
 }
 
 /// The escalation ladder, bottom level first.
 pub fn ladder<R: ReadDoc>(doc: &R) -> Vec<EscalationLevel> {
-    let Ok(map) = governance_map(doc, ESCALATION, "governance.escalation") else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| EscalationLevel {
+    items::read_all(doc, Collection::EscalationLevels, |id, obj| {
+        EscalationLevel {
             id,
-            name: get_string(doc, &obj, "name"),
-            who: get_string(doc, &obj, "who"),
-            within_days: get_u64(doc, &obj, "within")
+            name: get_string(doc, obj, "name"),
+            who: get_string(doc, obj, "who"),
+            within_days: get_u64(doc, obj, "within")
                 .and_then(|d| u32::try_from(d).ok())
                 .unwrap_or(14),
-        })
-        .collect()
+        }
+    })
 }
 
 /// The whole governance page.

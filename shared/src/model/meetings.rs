@@ -28,12 +28,11 @@ use super::fields::{
     non_empty, patch_non_empty, patch_put, put, set_text, splice_text_field,
 };
 use super::ids::{ItemId, MemberId};
-use super::items::{self, move_in, require_in, root_map, sub_map};
+use super::items::{self, Collection, move_in, require_in, sub_map};
 use super::overview;
 use crate::text::Splice;
 
 use super::actions::{ActionItem, read_actions};
-pub(crate) use super::keys::MEETINGS;
 use super::keys::{ACTIONS, AGENDA, DECISIONS};
 use super::refs;
 use super::stored_names::stored_names;
@@ -231,27 +230,20 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Meeting {
 
 /// Every meeting, by start time (then id).
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Meeting> {
-    let Ok(map) = root_map(doc, MEETINGS) else {
-        return Vec::new();
-    };
-    let mut found: Vec<Meeting> = items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj))
-        .collect();
+    let mut found: Vec<Meeting> =
+        items::read_all(doc, Collection::Meetings, |id, obj| read_one(doc, id, obj));
     found.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
     found
 }
 
 /// One meeting, or [`OpError::NotFound`].
 pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Meeting, OpError> {
-    let map = root_map(doc, MEETINGS)?;
-    let obj = require_in(doc, &map, "meeting", id)?;
+    let obj = items::require(doc, Collection::Meetings, id)?;
     Ok(read_one(doc, id, &obj))
 }
 
 fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
-    let map = root_map(doc, MEETINGS)?;
-    require_in(doc, &map, "meeting", id)
+    items::require(doc, Collection::Meetings, id)
 }
 
 fn check_duration(minutes: u32) -> Result<u32, OpError> {
@@ -287,8 +279,7 @@ pub fn schedule<T: Tx>(tx: &mut T, id: ItemId, new: &NewMeeting, now: u64) -> Re
     };
     let at = check_date("meeting time", at)?;
     let duration = check_duration(new.duration_minutes)?;
-    let map = root_map(tx, MEETINGS)?;
-    let obj = items::create(tx, &map, "meeting", id)?;
+    let obj = items::create_item(tx, Collection::Meetings, id)?;
     tx.put(&obj, "kind", new.kind.as_str())?;
     tx.put(&obj, "title", title)?;
     tx.put(&obj, "at", at)?;
@@ -470,7 +461,8 @@ mod tests {
         ));
         // Without a created_at there is no cadence to derive from.
         let mut bare = automerge::AutoCommit::new();
-        bare.put_object(ROOT, MEETINGS, ObjType::Map).unwrap();
+        bare.put_object(ROOT, crate::model::keys::MEETINGS, ObjType::Map)
+            .unwrap();
         assert!(matches!(
             schedule(&mut bare, id(2), &check_in(None), T0),
             Err(OpError::Invalid { field: "time", .. })

@@ -20,14 +20,11 @@ use super::fields::{
     patch_text, put, splice_text_field,
 };
 use super::ids::ItemId;
-use super::items;
-use super::items::{require_in, root_map};
+use super::items::{self, Collection};
 use super::keys::ACTIONS;
 use super::milestones::{self, Milestone};
 use super::stored_names::stored_names;
 use crate::text::Splice;
-
-pub(crate) use super::keys::REVIEWS;
 
 stored_names! {
     /// What kind of review.
@@ -144,14 +141,10 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, all: &[Milestone]) -> 
 
 /// Every review, by period start (then id).
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Review> {
-    let Ok(map) = root_map(doc, REVIEWS) else {
-        return Vec::new();
-    };
     let all = milestones::list(doc);
-    let mut found: Vec<Review> = items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj, &all))
-        .collect();
+    let mut found: Vec<Review> = items::read_all(doc, Collection::Reviews, |id, obj| {
+        read_one(doc, id, obj, &all)
+    });
     found.sort_by(|a, b| a.from.cmp(&b.from).then(a.id.cmp(&b.id)));
     found
 }
@@ -163,8 +156,7 @@ pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Review, OpError> {
 }
 
 fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
-    let map = root_map(doc, REVIEWS)?;
-    require_in(doc, &map, "review", id)
+    items::require(doc, Collection::Reviews, id)
 }
 
 /// Starts a review of a period.
@@ -175,8 +167,7 @@ pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewReview, now: u64) -> Result<(
         "" => new.kind.label().to_owned(),
         title => title.to_owned(),
     };
-    let map = root_map(tx, REVIEWS)?;
-    let obj = items::create(tx, &map, "review", id)?;
+    let obj = items::create_item(tx, Collection::Reviews, id)?;
     tx.put(&obj, "kind", new.kind.as_str())?;
     tx.put(&obj, "title", title)?;
     tx.put(&obj, "from", from)?;

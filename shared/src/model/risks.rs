@@ -20,13 +20,10 @@ use super::fields::{
     non_empty, patch_non_empty, patch_put, patch_put_opt, patch_text, put_opt, splice_text_field,
 };
 use super::ids::{ItemId, MemberId};
-use super::items;
-use super::items::{require_in, root_map};
+use super::items::{self, Collection};
 use super::refs::check_member;
 use super::stored_names::stored_names;
 use crate::text::Splice;
-
-pub(crate) use super::keys::RISKS;
 
 /// The score from which a risk counts as high.
 pub const HIGH_SCORE: u8 = 15;
@@ -170,19 +167,12 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Risk {
 
 /// The register, in display order.
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Risk> {
-    let Ok(map) = root_map(doc, RISKS) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::Risks, |id, obj| read_one(doc, id, obj))
 }
 
 /// One risk, or [`OpError::NotFound`].
 pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Risk, OpError> {
-    let map = root_map(doc, RISKS)?;
-    let obj = require_in(doc, &map, "risk", id)?;
+    let obj = items::require(doc, Collection::Risks, id)?;
     Ok(read_one(doc, id, &obj))
 }
 
@@ -209,8 +199,7 @@ pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewRisk, now: u64) -> Result<(),
     let impact = check_level("impact", new.impact)?;
     let now = check_date("time", now)?;
     check_member(tx, new.owner)?;
-    let map = root_map(tx, RISKS)?;
-    let obj = items::create(tx, &map, "risk", id)?;
+    let obj = items::create_item(tx, Collection::Risks, id)?;
     tx.put(&obj, "title", title)?;
     tx.put(&obj, "likelihood", u64::from(likelihood))?;
     tx.put(&obj, "impact", u64::from(impact))?;
@@ -233,8 +222,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &RiskPatch) -> Result<(), Op
     if let Some(owner) = patch.owner {
         check_member(tx, owner)?;
     }
-    let map = root_map(tx, RISKS)?;
-    let obj = require_in(tx, &map, "risk", id)?;
+    let obj = items::require(tx, Collection::Risks, id)?;
     patch_put(tx, &obj, "title", title)?;
     patch_put(tx, &obj, "likelihood", likelihood.map(u64::from))?;
     patch_put(tx, &obj, "impact", impact.map(u64::from))?;
@@ -276,8 +264,7 @@ pub fn edit_prose<T: Tx>(
     field: Prose,
     edit: &Splice,
 ) -> Result<(), OpError> {
-    let map = root_map(tx, RISKS)?;
-    let obj = require_in(tx, &map, "risk", id)?;
+    let obj = items::require(tx, Collection::Risks, id)?;
     splice_text_field(tx, &obj, field.key(), edit)
 }
 

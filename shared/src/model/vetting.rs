@@ -201,19 +201,13 @@ fn check_evidence(link: &str) -> Result<String, OpError> {
 
 /// The criteria, in display order.
 pub fn criteria<R: ReadDoc>(doc: &R) -> Vec<Criterion> {
-    let Ok(map) = Collection::Criteria.locate(doc) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| Criterion {
-            id,
-            name: get_string(doc, &obj, "name"),
-            weight: get_u64(doc, &obj, "weight")
-                .and_then(|w| u32::try_from(w).ok())
-                .unwrap_or(1),
-        })
-        .collect()
+    items::read_all(doc, Collection::Criteria, |id, obj| Criterion {
+        id,
+        name: get_string(doc, obj, "name"),
+        weight: get_u64(doc, obj, "weight")
+            .and_then(|w| u32::try_from(w).ok())
+            .unwrap_or(1),
+    })
 }
 
 /// Reads the whole vetting page.
