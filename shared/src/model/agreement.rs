@@ -21,11 +21,11 @@ use sha2::{Digest, Sha256};
 
 use super::error::OpError;
 use super::fields::{
-    self, Tx, check_date, child_map, get_bool, get_f64, get_parsed, get_str, get_string, get_text,
-    get_u64, new_text, non_empty, put, put_opt, set_text,
+    Tx, check_date, child_map, get_bool, get_parsed, get_str, get_string, get_text, get_u64,
+    new_text, non_empty, put, put_opt, set_text,
 };
 use super::ids::{ItemId, MemberId, PartyId};
-use super::items::{self, Collection, DELETED_AT, ORDER};
+use super::items::{self, Collection, DELETED_AT};
 use super::members;
 use super::refs;
 use super::stored_names::stored_names;
@@ -436,21 +436,7 @@ pub fn set_clause_body<T: Tx>(
 /// to the end): halfway between its new neighbours, so two people moving
 /// different clauses never conflict.
 pub fn move_clause<T: Tx>(tx: &mut T, id: ItemId, index: usize) -> Result<(), OpError> {
-    let obj = require_clause(tx, id)?;
-    let map = agreement_map(tx, CLAUSES)?;
-    let others: Vec<f64> = items::entries(tx, &map)
-        .into_iter()
-        .filter(|(other, _)| *other != id)
-        .map(|(_, item)| get_f64(tx, &item, ORDER).unwrap_or(0.0))
-        .collect();
-    let index = index.min(others.len());
-    let order = match (index.checked_sub(1).map(|i| others[i]), others.get(index)) {
-        (None, None) => 1.0,
-        (None, Some(next)) => next - 1.0,
-        (Some(prev), None) => prev + 1.0,
-        (Some(prev), Some(next)) => prev + (next - prev) / 2.0,
-    };
-    fields::put(tx, &obj, ORDER, order)
+    items::move_to(tx, Collection::Clauses, id, index)
 }
 
 /// Sets a clause's status, as `by` (the member this device acts for, if

@@ -27,7 +27,6 @@ use super::error::OpError;
 use super::fields::{
     DAY_MS, Tx, check_date, child_map, get_bool, get_parsed, get_str, get_string, get_text,
     get_u64, new_text, non_empty, patch_non_empty, patch_put, patch_text, put, put_opt, set_text,
-    splice_text_field,
 };
 use super::governance::{self, EscalationLevel};
 use super::ids::{ItemId, MemberId};
@@ -331,8 +330,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ConflictPatch) -> Result<()
 /// someone types), so both parties describing the same conflict keep their
 /// words.
 pub fn edit_description<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> Result<(), OpError> {
-    let obj = require(tx, id)?;
-    splice_text_field(tx, &obj, "description", edit)
+    items::splice_field(tx, Collection::Conflicts, id, "description", edit)
 }
 
 /// Moves an open conflict one level up the ladder at `now`, recorded as

@@ -21,7 +21,7 @@ use automerge::{ObjId, ObjType, ReadDoc};
 use super::error::OpError;
 use super::fields::{
     Tx, check_range, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text,
-    non_empty, patch_non_empty, patch_put, patch_text, put, put_opt, splice_text_field,
+    non_empty, patch_non_empty, patch_put, patch_text, put, put_opt,
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, Collection, move_in, require_in, root_map, sub_map};
@@ -302,8 +302,7 @@ pub fn update_committee<T: Tx>(
 /// Applies one splice to a committee's mandate (what its editor reports as
 /// someone types), so both parties drafting it at once keep their words.
 pub fn edit_mandate<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> Result<(), OpError> {
-    let obj = require_committee(tx, id)?;
-    splice_text_field(tx, &obj, "mandate", edit)
+    items::splice_field(tx, Collection::Committees, id, "mandate", edit)
 }
 
 /// Puts a member on a committee (`true`) or takes them off.

@@ -25,7 +25,7 @@ use automerge::{ObjId, ObjType, ReadDoc};
 use super::error::OpError;
 use super::fields::{
     Tx, check_date, check_range, child_map, get_parsed, get_str, get_string, get_text, get_u64,
-    non_empty, patch_non_empty, patch_put, put, set_text, splice_text_field,
+    non_empty, patch_non_empty, patch_put, put, set_text,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection, move_in, require_in, sub_map};
@@ -335,8 +335,7 @@ pub fn set_minutes<T: Tx>(tx: &mut T, id: ItemId, minutes: &str) -> Result<(), O
 /// someone types), so two people typing in the minutes at once both keep
 /// their words.
 pub fn edit_minutes<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> Result<(), OpError> {
-    let obj = require(tx, id)?;
-    splice_text_field(tx, &obj, "minutes", edit)
+    items::splice_field(tx, Collection::Meetings, id, "minutes", edit)
 }
 
 /// Adds an agenda item at the end of the agenda.

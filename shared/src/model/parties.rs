@@ -17,7 +17,7 @@ use automerge::{ObjId, ReadDoc};
 use super::error::OpError;
 use super::fields::{
     Tx, get_str, get_string, get_text, new_text, non_empty, patch_non_empty, patch_put, patch_text,
-    put, splice_text_field,
+    put,
 };
 use super::ids::PartyId;
 use super::items::{self, Collection};
@@ -272,8 +272,7 @@ pub fn edit_prose<T: Tx>(
     field: Prose,
     edit: &Splice,
 ) -> Result<(), OpError> {
-    let obj = refs::require_party(tx, id)?;
-    splice_text_field(tx, &obj, field.key(), edit)
+    items::splice_field(tx, Collection::Parties, id.into(), field.key(), edit)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use super::actions::{self, ActionItem};
 use super::error::OpError;
 use super::fields::{
     Tx, check_date, get_str, get_string, get_text, get_u64, new_text, patch_non_empty, patch_put,
-    patch_text, put, splice_text_field,
+    patch_text, put,
 };
 use super::ids::ItemId;
 use super::items::{self, Collection};
@@ -223,8 +223,7 @@ pub fn edit_prose<T: Tx>(
     field: Prose,
     edit: &Splice,
 ) -> Result<(), OpError> {
-    let obj = require(tx, id)?;
-    splice_text_field(tx, &obj, field.key(), edit)
+    items::splice_field(tx, Collection::Reviews, id, field.key(), edit)
 }
 
 #[cfg(test)]

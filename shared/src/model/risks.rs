@@ -17,7 +17,7 @@ use automerge::{ObjId, ReadDoc};
 use super::error::OpError;
 use super::fields::{
     Tx, check_date, check_range, get_parsed, get_str, get_string, get_text, get_u64, new_text,
-    non_empty, patch_non_empty, patch_put, patch_put_opt, patch_text, put_opt, splice_text_field,
+    non_empty, patch_non_empty, patch_put, patch_put_opt, patch_text, put_opt,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection};
@@ -264,8 +264,7 @@ pub fn edit_prose<T: Tx>(
     field: Prose,
     edit: &Splice,
 ) -> Result<(), OpError> {
-    let obj = items::require(tx, Collection::Risks, id)?;
-    splice_text_field(tx, &obj, field.key(), edit)
+    items::splice_field(tx, Collection::Risks, id, field.key(), edit)
 }
 
 #[cfg(test)]
