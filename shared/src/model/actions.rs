@@ -13,10 +13,10 @@
 
 use automerge::{ObjId, ReadDoc};
 
-use super::error::OpError;
+use super::error::OpResult;
 use super::fields::{
-    Tx, check_date, check_opt_date, child_map, get_bool, get_parsed, get_string, get_u64,
-    non_empty, patch_non_empty, patch_opt_date, patch_put, patch_put_opt, put, put_opt,
+    Tx, check_date, check_opt_date, get_bool, get_parsed, get_string, get_u64, non_empty,
+    patch_non_empty, patch_opt_date, patch_put, patch_put_opt, put, put_opt,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection};
@@ -90,7 +90,7 @@ impl ActionSource {
 
 impl ActionSource {
     /// The live meeting or review map that holds the actions.
-    fn parent<R: ReadDoc>(self, doc: &R) -> Result<ObjId, OpError> {
+    fn parent<R: ReadDoc>(self, doc: &R) -> OpResult<ObjId> {
         match self {
             Self::Meeting(meeting) => items::require(doc, Collection::Meetings, meeting),
             Self::Review(review) => items::require(doc, Collection::Reviews, review),
@@ -99,12 +99,7 @@ impl ActionSource {
 }
 
 /// Adds an action item to the meeting or review `source`.
-pub fn add<T: Tx>(
-    tx: &mut T,
-    source: ActionSource,
-    id: ItemId,
-    new: &NewAction,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, source: ActionSource, id: ItemId, new: &NewAction) -> OpResult {
     source.parent(tx)?;
     let title = non_empty("title", &new.title)?;
     let due = check_opt_date("due date", new.due)?;
@@ -123,7 +118,7 @@ pub fn update<T: Tx>(
     source: ActionSource,
     id: ItemId,
     patch: &ActionPatch,
-) -> Result<(), OpError> {
+) -> OpResult {
     source.parent(tx)?;
     let title = patch_non_empty("title", patch.title.as_deref())?;
     let due = patch_opt_date("due date", patch.due)?;
@@ -143,7 +138,7 @@ pub fn set_done<T: Tx>(
     id: ItemId,
     done: bool,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     source.parent(tx)?;
     let now = check_date("time", now)?;
     let obj = items::require(tx, source.collection(), id)?;
@@ -164,10 +159,7 @@ pub struct ActionRef {
 
 /// The live action items under `parent` (a meeting or a review), in order.
 pub(crate) fn read_actions<R: ReadDoc>(doc: &R, parent: &ObjId) -> Vec<ActionItem> {
-    let Some(map) = child_map(doc, parent, ACTIONS) else {
-        return Vec::new();
-    };
-    items::read_in(doc, &map, |id, obj| ActionItem {
+    items::read_under(doc, parent, ACTIONS, |id, obj| ActionItem {
         id,
         title: get_string(doc, obj, "title"),
         owner: get_parsed(doc, obj, "owner"),

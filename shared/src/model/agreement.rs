@@ -19,7 +19,7 @@
 use automerge::{ObjId, ObjType, ROOT, ReadDoc, Value};
 use sha2::{Digest, Sha256};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
     Tx, check_date, child_map, get_bool, get_parsed, get_str, get_string, get_text, get_u64,
     new_text, non_empty, put, put_opt, set_text,
@@ -230,7 +230,7 @@ pub const STANDARD_OUTLINE: [(&str, &str); 11] = [
 ];
 
 /// One of the agreement's maps (`clauses`, `comments`, `signoffs`).
-pub(crate) fn agreement_map<R: ReadDoc>(doc: &R, key: &'static str) -> Result<ObjId, OpError> {
+pub(crate) fn agreement_map<R: ReadDoc>(doc: &R, key: &'static str) -> OpResult<ObjId> {
     child_map(doc, &ROOT, AGREEMENT)
         .and_then(|agreement| child_map(doc, &agreement, key))
         .ok_or(OpError::NotInitialized(match key {
@@ -241,12 +241,12 @@ pub(crate) fn agreement_map<R: ReadDoc>(doc: &R, key: &'static str) -> Result<Ob
 }
 
 /// The live clause's map, or [`OpError::NotFound`].
-pub(crate) fn require_clause<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+pub(crate) fn require_clause<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     let clauses = agreement_map(doc, CLAUSES)?;
     items::live(doc, &clauses, &id.key()).ok_or_else(|| OpError::not_found("clause", &id))
 }
 
-fn check_title(title: &str) -> Result<String, OpError> {
+fn check_title(title: &str) -> OpResult<String> {
     let title = non_empty("title", title)?;
     if title.chars().count() > MAX_TITLE_CHARS || title.contains(['\n', '\r']) {
         return Err(OpError::Invalid {
@@ -276,14 +276,14 @@ pub fn clauses<R: ReadDoc>(doc: &R) -> Vec<Clause> {
 }
 
 /// One clause, or [`OpError::NotFound`].
-pub fn clause<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Clause, OpError> {
+pub fn clause<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Clause> {
     let obj = require_clause(doc, id)?;
     Ok(read_clause(doc, id, &obj))
 }
 
 /// The clause body's Text object, for a text editor that keeps cursors
 /// (for example with Automerge cursors) and applies splices itself.
-pub fn clause_body_text<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+pub fn clause_body_text<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     let obj = require_clause(doc, id)?;
     match doc.get(&obj, BODY)? {
         Some((Value::Object(ObjType::Text), text)) => Ok(text),
@@ -305,7 +305,7 @@ pub fn read<R: ReadDoc>(doc: &R) -> Agreement {
 }
 
 /// Adds a clause at the end, as a draft.
-pub fn add_clause<T: Tx>(tx: &mut T, id: ItemId, new: &NewClause, now: u64) -> Result<(), OpError> {
+pub fn add_clause<T: Tx>(tx: &mut T, id: ItemId, new: &NewClause, now: u64) -> OpResult {
     let title = check_title(&new.title)?;
     let now = check_date("time", now)?;
     let map = agreement_map(tx, CLAUSES)?;
@@ -313,13 +313,7 @@ pub fn add_clause<T: Tx>(tx: &mut T, id: ItemId, new: &NewClause, now: u64) -> R
     write_new_clause(tx, &obj, &title, &new.body, now)
 }
 
-fn write_new_clause<T: Tx>(
-    tx: &mut T,
-    obj: &ObjId,
-    title: &str,
-    body: &str,
-    now: u64,
-) -> Result<(), OpError> {
+fn write_new_clause<T: Tx>(tx: &mut T, obj: &ObjId, title: &str, body: &str, now: u64) -> OpResult {
     tx.put(obj, TITLE, title)?;
     new_text(tx, obj, BODY, body)?;
     tx.put(obj, STATUS, ClauseStatus::Draft.as_str())?;
@@ -350,7 +344,7 @@ pub fn standard_outline_clause_id(index: usize) -> ItemId {
 /// clause is already in the document (even removed: restore it from the
 /// removed list instead) is skipped; when every heading is there the
 /// outline is refused with [`OpError::Invalid`] and nothing is written.
-pub fn standard_outline<T: Tx>(tx: &mut T, now: u64) -> Result<(), OpError> {
+pub fn standard_outline<T: Tx>(tx: &mut T, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     let map = agreement_map(tx, CLAUSES)?;
     let mut missing = Vec::new();
@@ -374,7 +368,7 @@ pub fn standard_outline<T: Tx>(tx: &mut T, now: u64) -> Result<(), OpError> {
 }
 
 /// Renames a clause.
-pub fn set_clause_title<T: Tx>(tx: &mut T, id: ItemId, title: &str) -> Result<(), OpError> {
+pub fn set_clause_title<T: Tx>(tx: &mut T, id: ItemId, title: &str) -> OpResult {
     let title = check_title(title)?;
     let obj = require_clause(tx, id)?;
     put(tx, &obj, TITLE, title)
@@ -388,7 +382,7 @@ pub fn set_clause_title<T: Tx>(tx: &mut T, id: ItemId, title: &str) -> Result<()
 /// not joined as a member (`None`) counts as another party. A clause
 /// proposed by a client that did not record the proposing party, or one in
 /// draft or agreed, may be edited by anyone.
-pub fn may_edit<R: ReadDoc>(doc: &R, id: ItemId, editor: Option<MemberId>) -> Result<(), OpError> {
+pub fn may_edit<R: ReadDoc>(doc: &R, id: ItemId, editor: Option<MemberId>) -> OpResult {
     let clause = clause(doc, id)?;
     let Some(proposer) = clause
         .proposed_by
@@ -412,7 +406,7 @@ pub fn edit_clause_body<T: Tx>(
     id: ItemId,
     edit: &Splice,
     editor: Option<MemberId>,
-) -> Result<(), OpError> {
+) -> OpResult {
     may_edit(tx, id, editor)?;
     let text = clause_body_text(tx, id)?;
     text::splice(tx, &text, edit)?;
@@ -426,7 +420,7 @@ pub fn set_clause_body<T: Tx>(
     id: ItemId,
     body: &str,
     editor: Option<MemberId>,
-) -> Result<(), OpError> {
+) -> OpResult {
     may_edit(tx, id, editor)?;
     let obj = require_clause(tx, id)?;
     set_text(tx, &obj, BODY, body)
@@ -435,7 +429,7 @@ pub fn set_clause_body<T: Tx>(
 /// Moves a clause to be shown at `index` among the live clauses (clamped
 /// to the end): halfway between its new neighbours, so two people moving
 /// different clauses never conflict.
-pub fn move_clause<T: Tx>(tx: &mut T, id: ItemId, index: usize) -> Result<(), OpError> {
+pub fn move_clause<T: Tx>(tx: &mut T, id: ItemId, index: usize) -> OpResult {
     items::move_to(tx, Collection::Clauses, id, index)
 }
 
@@ -448,7 +442,7 @@ pub fn set_clause_status<T: Tx>(
     id: ItemId,
     status: ClauseStatus,
     by: Option<MemberId>,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = require_clause(tx, id)?;
     let proposer = match status {
         ClauseStatus::Proposed => by.and_then(|m| members::get(tx, m).ok()?.party),
@@ -588,18 +582,13 @@ pub fn open_threads<R: ReadDoc>(doc: &R, clause: ItemId) -> usize {
         .count()
 }
 
-fn require_comment<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+fn require_comment<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     let map = agreement_map(doc, COMMENTS)?;
     items::live(doc, &map, &id.key()).ok_or_else(|| OpError::not_found("comment", &id))
 }
 
 /// Comments on a clause, or replies to a comment.
-pub fn add_comment<T: Tx>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewComment,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add_comment<T: Tx>(tx: &mut T, id: ItemId, new: &NewComment, now: u64) -> OpResult {
     let body = non_empty("comment", &new.body)?;
     let now = check_date("time", now)?;
     require_clause(tx, new.clause)?;
@@ -640,7 +629,7 @@ pub fn add_anchored_comment<T: Tx>(
     new: &NewComment,
     range: std::ops::Range<usize>,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     if new.reply_to.is_some() {
         return Err(OpError::Invalid {
             field: "comment",
@@ -660,7 +649,7 @@ fn selected_words<R: ReadDoc>(
     doc: &R,
     clause: ItemId,
     range: &std::ops::Range<usize>,
-) -> Result<(ObjId, String), OpError> {
+) -> OpResult<(ObjId, String)> {
     let text = clause_body_text(doc, clause)?;
     let chars: Vec<char> = doc.text(&text)?.chars().collect();
     if range.start >= range.end || range.end > chars.len() {
@@ -682,7 +671,7 @@ fn anchor_on_words<T: Tx>(
     text: &ObjId,
     range: std::ops::Range<usize>,
     quote: String,
-) -> Result<(), OpError> {
+) -> OpResult {
     tx.put(obj, QUOTE, quote)?;
     tx.mark(
         text,
@@ -704,7 +693,7 @@ pub fn attach_to_words<T: Tx>(
     id: ItemId,
     range: std::ops::Range<usize>,
     words: &str,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = require_comment(tx, id)?;
     let comment = read_comment(tx, id, &obj).ok_or_else(|| OpError::not_found("comment", &id))?;
     if comment.reply_to.is_some() {
@@ -730,7 +719,7 @@ pub fn attach_to_words<T: Tx>(
 }
 
 /// Rewrites a comment (by the smallest splice).
-pub fn edit_comment<T: Tx>(tx: &mut T, id: ItemId, body: &str) -> Result<(), OpError> {
+pub fn edit_comment<T: Tx>(tx: &mut T, id: ItemId, body: &str) -> OpResult {
     let body = non_empty("comment", body)?;
     let obj = require_comment(tx, id)?;
     set_text(tx, &obj, BODY, &body)
@@ -743,7 +732,7 @@ pub fn resolve_thread<T: Tx>(
     resolved: bool,
     by: MemberId,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let now = check_date("time", now)?;
     refs::require_member(tx, by)?;
     let obj = require_comment(tx, id)?;
@@ -843,7 +832,7 @@ pub(crate) mod tests {
         let mut doc = partnership().doc;
         add_clause(&mut doc, id(1), &new("Purpose", "abc"), T0).unwrap();
         doc.commit();
-        type Op = Box<dyn Fn(&mut AutoCommit) -> Result<(), OpError>>;
+        type Op = Box<dyn Fn(&mut AutoCommit) -> OpResult>;
         let long = "x".repeat(MAX_TITLE_CHARS + 1);
         let failing: Vec<(&str, Op)> = vec![
             (

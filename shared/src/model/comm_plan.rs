@@ -6,7 +6,7 @@
 
 use automerge::{ObjId, ReadDoc};
 
-use super::error::OpError;
+use super::error::OpResult;
 use super::fields::{
     DAY_MS, Tx, check_date, check_range, get_parsed, get_string, get_u64, non_empty,
     patch_non_empty, patch_put, patch_put_opt, put, put_opt,
@@ -84,7 +84,7 @@ pub fn next_due(
     }
 }
 
-fn check_frequency(days: u32) -> Result<u32, OpError> {
+fn check_frequency(days: u32) -> OpResult<u32> {
     check_range(
         "frequency (days)",
         days.into(),
@@ -119,7 +119,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Communication> {
 }
 
 /// Adds a line to the plan.
-pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewCommunication, now: u64) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewCommunication, now: u64) -> OpResult {
     let what = non_empty("what", &new.what)?;
     let frequency = check_frequency(new.frequency_days)?;
     let now = check_date("time", now)?;
@@ -137,7 +137,7 @@ pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewCommunication, now: u64) -> R
 }
 
 /// Edits a line, field by field.
-pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &CommunicationPatch) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &CommunicationPatch) -> OpResult {
     let what = patch_non_empty("what", patch.what.as_deref())?;
     let frequency = patch.frequency_days.map(check_frequency).transpose()?;
     if let Some(Some(owner)) = patch.owner {
@@ -158,7 +158,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &CommunicationPatch) -> Resu
 
 /// Records that it was sent at `at`. An earlier date than the one recorded
 /// is ignored, so the latest send always wins.
-pub fn mark_sent<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> Result<(), OpError> {
+pub fn mark_sent<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> OpResult {
     let at = check_date("date sent", at)?;
     let obj = items::require(tx, Collection::CommPlan, id)?;
     if get_u64(tx, &obj, "last_sent").is_some_and(|last| last >= at) {
@@ -170,6 +170,7 @@ pub fn mark_sent<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> Result<(), OpError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::error::OpError;
     use crate::model::test_support::{T0, id, partnership};
 
     #[test]

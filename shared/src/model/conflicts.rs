@@ -23,7 +23,7 @@
 
 use automerge::{ObjId, ObjType, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
     DAY_MS, Tx, check_date, child_map, get_bool, get_parsed, get_str, get_string, get_text,
     get_u64, new_text, non_empty, patch_non_empty, patch_put, patch_text, put, put_opt, set_text,
@@ -247,7 +247,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Conflict> {
 }
 
 /// One conflict, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Conflict, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Conflict> {
     let obj = require(doc, id)?;
     Ok(read_one(doc, id, &obj, &governance::ladder(doc)))
 }
@@ -262,7 +262,7 @@ pub fn overdue<R: ReadDoc>(doc: &R, now: u64) -> Vec<Conflict> {
     found
 }
 
-fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+fn require<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     items::require(doc, Collection::Conflicts, id)
 }
 
@@ -273,7 +273,7 @@ fn add_entry<T: Tx>(
     level: ItemId,
     by: MemberId,
     at: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let map = sub_map(tx, obj, ESCALATIONS, "conflict.escalations")?;
     let key = entry.key();
     if tx.get(&map, &key)?.is_some() {
@@ -291,7 +291,7 @@ fn add_entry<T: Tx>(
 
 /// Raises a conflict at the bottom level of the ladder (if there is one).
 /// Its first escalation entry is keyed by the conflict's own id.
-pub fn raise<T: Tx>(tx: &mut T, id: ItemId, new: &NewConflict, now: u64) -> Result<(), OpError> {
+pub fn raise<T: Tx>(tx: &mut T, id: ItemId, new: &NewConflict, now: u64) -> OpResult {
     let title = non_empty("title", &new.title)?;
     let now = check_date("time", now)?;
     refs::require_member(tx, new.raised_by)?;
@@ -312,7 +312,7 @@ pub fn raise<T: Tx>(tx: &mut T, id: ItemId, new: &NewConflict, now: u64) -> Resu
 }
 
 /// Edits a conflict, field by field.
-pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ConflictPatch) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ConflictPatch) -> OpResult {
     let title = patch_non_empty("title", patch.title.as_deref())?;
     let obj = require(tx, id)?;
     patch_put(tx, &obj, "title", title)?;
@@ -329,7 +329,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ConflictPatch) -> Result<()
 /// Applies one splice to the description (what its editor reports as
 /// someone types), so both parties describing the same conflict keep their
 /// words.
-pub fn edit_description<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> Result<(), OpError> {
+pub fn edit_description<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> OpResult {
     items::splice_field(tx, Collection::Conflicts, id, "description", edit)
 }
 
@@ -337,13 +337,7 @@ pub fn edit_description<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> Result<
 /// the entry `entry` (a fresh id). A conflict at no level (raised before
 /// the ladder existed, or whose level was removed) goes to the bottom
 /// level. Refused at the top of the ladder.
-pub fn escalate<T: Tx>(
-    tx: &mut T,
-    id: ItemId,
-    entry: ItemId,
-    by: MemberId,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn escalate<T: Tx>(tx: &mut T, id: ItemId, entry: ItemId, by: MemberId, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     refs::require_member(tx, by)?;
     let conflict = get(tx, id)?;
@@ -377,7 +371,7 @@ pub fn resolve<T: Tx>(
     resolution: &str,
     by: MemberId,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let resolution = non_empty("resolution", resolution)?;
     let now = check_date("time", now)?;
     refs::require_member(tx, by)?;
@@ -390,13 +384,7 @@ pub fn resolve<T: Tx>(
 
 /// Reopens a resolved conflict at its level; the clock at that level starts
 /// again at `now` (recorded as the entry `entry`).
-pub fn reopen<T: Tx>(
-    tx: &mut T,
-    id: ItemId,
-    entry: ItemId,
-    by: MemberId,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn reopen<T: Tx>(tx: &mut T, id: ItemId, entry: ItemId, by: MemberId, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     refs::require_member(tx, by)?;
     let conflict = get(tx, id)?;
@@ -422,7 +410,7 @@ pub fn reopen<T: Tx>(
 
 /// Removes a level of the escalation ladder. Refused while an open
 /// conflict sits at it (which is why this lives with the conflicts).
-pub fn delete_level<T: Tx>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
+pub fn delete_level<T: Tx>(tx: &mut T, id: ItemId, now: u64) -> OpResult {
     if list(tx)
         .iter()
         .any(|c| c.is_open() && c.level.as_ref().is_some_and(|l| l.id == id))

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use crate::text;
 
 /// A document open for changes: an `AutoCommit`, or a `Transaction` of an
@@ -102,7 +102,7 @@ pub(crate) fn get_text<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> String {
 }
 
 /// Writes a scalar unless the field already holds exactly that value.
-pub(crate) fn put<T, V>(tx: &mut T, obj: &ObjId, key: &str, value: V) -> Result<(), OpError>
+pub(crate) fn put<T, V>(tx: &mut T, obj: &ObjId, key: &str, value: V) -> OpResult
 where
     T: Tx,
     V: Into<ScalarValue>,
@@ -116,12 +116,7 @@ where
 }
 
 /// Writes `Some` as a scalar, removes the field for `None`.
-pub(crate) fn put_opt<T, V>(
-    tx: &mut T,
-    obj: &ObjId,
-    key: &str,
-    value: Option<V>,
-) -> Result<(), OpError>
+pub(crate) fn put_opt<T, V>(tx: &mut T, obj: &ObjId, key: &str, value: Option<V>) -> OpResult
 where
     T: Tx,
     V: Into<ScalarValue>,
@@ -139,12 +134,7 @@ where
 
 /// Applies one field of a patch: writes `Some` as a scalar (unless
 /// unchanged), leaves the field alone for `None`.
-pub(crate) fn patch_put<T, V>(
-    tx: &mut T,
-    obj: &ObjId,
-    key: &str,
-    value: Option<V>,
-) -> Result<(), OpError>
+pub(crate) fn patch_put<T, V>(tx: &mut T, obj: &ObjId, key: &str, value: Option<V>) -> OpResult
 where
     T: Tx,
     V: Into<ScalarValue>,
@@ -162,7 +152,7 @@ pub(crate) fn patch_put_opt<T, V>(
     obj: &ObjId,
     key: &str,
     value: Option<Option<V>>,
-) -> Result<(), OpError>
+) -> OpResult
 where
     T: Tx,
     V: Into<ScalarValue>,
@@ -175,12 +165,7 @@ where
 
 /// Applies one prose field of a patch with [`set_text`]; `None` leaves it
 /// alone.
-pub(crate) fn patch_text<T: Tx>(
-    tx: &mut T,
-    obj: &ObjId,
-    key: &str,
-    new: Option<&str>,
-) -> Result<(), OpError> {
+pub(crate) fn patch_text<T: Tx>(tx: &mut T, obj: &ObjId, key: &str, new: Option<&str>) -> OpResult {
     match new {
         Some(new) => set_text(tx, obj, key, new),
         None => Ok(()),
@@ -193,7 +178,7 @@ pub(crate) fn new_text<T: Tx>(
     obj: &ObjId,
     key: &str,
     content: &str,
-) -> Result<ObjId, OpError> {
+) -> OpResult<ObjId> {
     let text = tx.put_object(obj, key, ObjType::Text)?;
     if !content.is_empty() {
         tx.splice_text(&text, 0, 0, content)?;
@@ -204,12 +189,7 @@ pub(crate) fn new_text<T: Tx>(
 /// Makes the Text field read `new` with the smallest splice, so concurrent
 /// typing elsewhere in the same text survives. A field that is missing or a
 /// plain string (early clients) becomes Text.
-pub(crate) fn set_text<T: Tx>(
-    tx: &mut T,
-    obj: &ObjId,
-    key: &str,
-    new: &str,
-) -> Result<(), OpError> {
+pub(crate) fn set_text<T: Tx>(tx: &mut T, obj: &ObjId, key: &str, new: &str) -> OpResult {
     match tx.get(obj, key)? {
         Some((Value::Object(ObjType::Text), id)) => {
             let old = tx.text(&id)?;
@@ -232,7 +212,7 @@ pub(crate) fn splice_text_field<T: Tx>(
     obj: &ObjId,
     key: &str,
     edit: &text::Splice,
-) -> Result<(), OpError> {
+) -> OpResult {
     if let Some((Value::Object(ObjType::Text), id)) = tx.get(obj, key)? {
         text::splice(tx, &id, edit)?;
         return Ok(());
@@ -262,7 +242,7 @@ pub(crate) fn splice_text_field<T: Tx>(
 }
 
 /// The trimmed value, or [`OpError::Empty`].
-pub(crate) fn non_empty(field: &'static str, value: &str) -> Result<String, OpError> {
+pub(crate) fn non_empty(field: &'static str, value: &str) -> OpResult<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         Err(OpError::Empty { field })
@@ -276,12 +256,12 @@ pub(crate) fn non_empty(field: &'static str, value: &str) -> Result<String, OpEr
 pub(crate) fn patch_non_empty(
     field: &'static str,
     value: Option<&str>,
-) -> Result<Option<String>, OpError> {
+) -> OpResult<Option<String>> {
     value.map(|value| non_empty(field, value)).transpose()
 }
 
 /// Accepts a UTC millisecond timestamp in `[MIN_DATE, MAX_DATE)`.
-pub(crate) fn check_date(field: &'static str, ms: u64) -> Result<u64, OpError> {
+pub(crate) fn check_date(field: &'static str, ms: u64) -> OpResult<u64> {
     if (MIN_DATE..MAX_DATE).contains(&ms) {
         Ok(ms)
     } else {
@@ -290,7 +270,7 @@ pub(crate) fn check_date(field: &'static str, ms: u64) -> Result<u64, OpError> {
 }
 
 /// Accepts an optional date.
-pub(crate) fn check_opt_date(field: &'static str, ms: Option<u64>) -> Result<Option<u64>, OpError> {
+pub(crate) fn check_opt_date(field: &'static str, ms: Option<u64>) -> OpResult<Option<u64>> {
     ms.map(|ms| check_date(field, ms)).transpose()
 }
 
@@ -304,12 +284,7 @@ pub(crate) fn patch_opt_date(
 }
 
 /// Accepts an integer in `min..=max`.
-pub(crate) fn check_range(
-    field: &'static str,
-    value: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, OpError> {
+pub(crate) fn check_range(field: &'static str, value: u64, min: u64, max: u64) -> OpResult<u64> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
@@ -323,7 +298,7 @@ pub(crate) fn check_range(
 }
 
 /// Accepts a finite float.
-pub(crate) fn check_finite(field: &'static str, value: f64) -> Result<f64, OpError> {
+pub(crate) fn check_finite(field: &'static str, value: f64) -> OpResult<f64> {
     if value.is_finite() {
         Ok(value)
     } else {

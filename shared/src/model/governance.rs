@@ -18,7 +18,7 @@
 
 use automerge::{ObjId, ObjType, ReadDoc};
 
-use super::error::OpError;
+use super::error::OpResult;
 use super::fields::{
     Tx, check_range, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text,
     non_empty, patch_non_empty, patch_put, patch_text, put, put_opt,
@@ -171,16 +171,12 @@ pub struct Governance {
     pub ladder: Vec<EscalationLevel>,
 }
 
-fn governance_map<R: ReadDoc>(
-    doc: &R,
-    key: &'static str,
-    name: &'static str,
-) -> Result<ObjId, OpError> {
+fn governance_map<R: ReadDoc>(doc: &R, key: &'static str, name: &'static str) -> OpResult<ObjId> {
     let governance = root_map(doc, GOVERNANCE)?;
     sub_map(doc, &governance, key, name)
 }
 
-fn check_days(field: &'static str, days: u32) -> Result<u32, OpError> {
+fn check_days(field: &'static str, days: u32) -> OpResult<u32> {
     check_range(field, days.into(), 1, MAX_DAYS.into()).map(|_| days)
 }
 
@@ -258,7 +254,7 @@ pub fn read<R: ReadDoc>(doc: &R) -> Governance {
 // --- committees -------------------------------------------------------------
 
 /// Sets up a committee.
-pub fn add_committee<T: Tx>(tx: &mut T, id: ItemId, new: &NewCommittee) -> Result<(), OpError> {
+pub fn add_committee<T: Tx>(tx: &mut T, id: ItemId, new: &NewCommittee) -> OpResult {
     let name = non_empty("name", &new.name)?;
     let cadence = check_days("cadence (days)", new.cadence_days)?;
     for member in &new.members {
@@ -276,17 +272,13 @@ pub fn add_committee<T: Tx>(tx: &mut T, id: ItemId, new: &NewCommittee) -> Resul
     Ok(())
 }
 
-fn require_committee<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+fn require_committee<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     let map = governance_map(doc, COMMITTEES, "governance.committees")?;
     require_in(doc, &map, "committee", id)
 }
 
 /// Edits a committee, field by field.
-pub fn update_committee<T: Tx>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &CommitteePatch,
-) -> Result<(), OpError> {
+pub fn update_committee<T: Tx>(tx: &mut T, id: ItemId, patch: &CommitteePatch) -> OpResult {
     let name = patch_non_empty("name", patch.name.as_deref())?;
     let cadence = patch
         .cadence_days
@@ -301,7 +293,7 @@ pub fn update_committee<T: Tx>(
 
 /// Applies one splice to a committee's mandate (what its editor reports as
 /// someone types), so both parties drafting it at once keep their words.
-pub fn edit_mandate<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> Result<(), OpError> {
+pub fn edit_mandate<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> OpResult {
     items::splice_field(tx, Collection::Committees, id, "mandate", edit)
 }
 
@@ -311,7 +303,7 @@ pub fn set_committee_member<T: Tx>(
     committee: ItemId,
     member: MemberId,
     on: bool,
-) -> Result<(), OpError> {
+) -> OpResult {
     if on {
         refs::require_member(tx, member)?;
     }
@@ -326,7 +318,7 @@ pub fn set_committee_member<T: Tx>(
 
 // --- decision rights ----------------------------------------------------------
 
-fn check_decider<R: ReadDoc>(doc: &R, decider: Decider) -> Result<(), OpError> {
+fn check_decider<R: ReadDoc>(doc: &R, decider: Decider) -> OpResult {
     match decider {
         Decider::Joint => Ok(()),
         Decider::Party(p) => refs::require_party(doc, p).map(|_| ()),
@@ -342,7 +334,7 @@ pub fn add_decision_right<T: Tx>(
     decision: &str,
     decider: Decider,
     rule: Rule,
-) -> Result<(), OpError> {
+) -> OpResult {
     let decision = non_empty("decision", decision)?;
     check_decider(tx, decider)?;
     let map = governance_map(tx, DECISION_RIGHTS, "governance.decision_rights")?;
@@ -360,7 +352,7 @@ pub fn update_decision_right<T: Tx>(
     decision: Option<&str>,
     decider: Option<Decider>,
     rule: Option<Rule>,
-) -> Result<(), OpError> {
+) -> OpResult {
     let decision = decision.map(|d| non_empty("decision", d)).transpose()?;
     if let Some(decider) = decider {
         check_decider(tx, decider)?;
@@ -382,7 +374,7 @@ pub fn add_level<T: Tx>(
     name: &str,
     who: &str,
     within_days: u32,
-) -> Result<(), OpError> {
+) -> OpResult {
     let name = non_empty("name", name)?;
     let who = non_empty("who", who)?;
     let within = check_days("within (days)", within_days)?;
@@ -401,7 +393,7 @@ pub fn update_level<T: Tx>(
     name: Option<&str>,
     who: Option<&str>,
     within_days: Option<u32>,
-) -> Result<(), OpError> {
+) -> OpResult {
     let name = name.map(|n| non_empty("name", n)).transpose()?;
     let who = who.map(|w| non_empty("who", w)).transpose()?;
     let within = within_days
@@ -416,7 +408,7 @@ pub fn update_level<T: Tx>(
 }
 
 /// Moves a level to position `index` of the ladder (0 = bottom).
-pub fn move_level<T: Tx>(tx: &mut T, id: ItemId, index: usize) -> Result<(), OpError> {
+pub fn move_level<T: Tx>(tx: &mut T, id: ItemId, index: usize) -> OpResult {
     let map = governance_map(tx, ESCALATION, "governance.escalation")?;
     move_in(tx, &map, "escalation level", id, index)
 }
@@ -426,6 +418,7 @@ mod tests {
     use automerge::transaction::Transactable;
 
     use super::*;
+    use crate::model::error::OpError;
     use crate::model::items::{self, Collection};
     use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 

@@ -14,7 +14,7 @@
 
 use automerge::{ObjId, ObjType, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
     DAY_MS, Tx, check_date, check_finite, check_range, child_map, get_f64, get_parsed, get_str,
     get_string, get_text, get_u64, new_text, non_empty, patch_non_empty, patch_put, patch_put_opt,
@@ -232,11 +232,11 @@ pub fn health(kind: &KpiKind, measurements: &[Measurement]) -> Health {
     }
 }
 
-fn check_cadence(days: u32) -> Result<u32, OpError> {
+fn check_cadence(days: u32) -> OpResult<u32> {
     check_range("cadence (days)", days.into(), 1, MAX_CADENCE_DAYS.into()).map(|_| days)
 }
 
-fn check_kind(kind: &KpiKind) -> Result<KpiKind, OpError> {
+fn check_kind(kind: &KpiKind) -> OpResult<KpiKind> {
     match kind {
         KpiKind::Quantitative {
             unit,
@@ -275,7 +275,7 @@ fn check_kind(kind: &KpiKind) -> Result<KpiKind, OpError> {
     }
 }
 
-fn check_value(kind: &KpiKind, value: f64) -> Result<f64, OpError> {
+fn check_value(kind: &KpiKind, value: f64) -> OpResult<f64> {
     let value = check_finite("value", value)?;
     if let KpiKind::Qualitative { scale, .. } = kind {
         let max = f64::from(*scale);
@@ -316,7 +316,7 @@ fn read_kind<R: ReadDoc>(doc: &R, obj: &ObjId) -> KpiKind {
     }
 }
 
-fn write_kind<T: Tx>(tx: &mut T, obj: &ObjId, kind: &KpiKind) -> Result<(), OpError> {
+fn write_kind<T: Tx>(tx: &mut T, obj: &ObjId, kind: &KpiKind) -> OpResult {
     match kind {
         KpiKind::Quantitative {
             unit,
@@ -391,12 +391,12 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Kpi> {
 }
 
 /// One KPI, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Kpi, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Kpi> {
     items::read_one(doc, Collection::Kpis, id, |id, obj| read_one(doc, id, obj))
 }
 
 /// Adds a KPI.
-pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewKpi, now: u64) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewKpi, now: u64) -> OpResult {
     let name = non_empty("name", &new.name)?;
     let kind = check_kind(&new.kind)?;
     let cadence = check_cadence(new.cadence_days)?;
@@ -415,7 +415,7 @@ pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewKpi, now: u64) -> Result<(), 
 }
 
 /// Edits a KPI, field by field.
-pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &KpiPatch) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &KpiPatch) -> OpResult {
     let name = patch_non_empty("name", patch.name.as_deref())?;
     let kind = patch.kind.as_ref().map(check_kind).transpose()?;
     let cadence = patch.cadence_days.map(check_cadence).transpose()?;
@@ -433,12 +433,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &KpiPatch) -> Result<(), OpE
 }
 
 /// Logs a measurement.
-pub fn record<T: Tx>(
-    tx: &mut T,
-    kpi: ItemId,
-    id: ItemId,
-    new: &NewMeasurement,
-) -> Result<(), OpError> {
+pub fn record<T: Tx>(tx: &mut T, kpi: ItemId, id: ItemId, new: &NewMeasurement) -> OpResult {
     let obj = items::require(tx, Collection::Kpis, kpi)?;
     let value = check_value(&read_kind(tx, &obj), new.value)?;
     let at = check_date("date", new.at)?;
@@ -458,7 +453,7 @@ pub fn update_measurement<T: Tx>(
     kpi: ItemId,
     id: ItemId,
     patch: &MeasurementPatch,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = items::require(tx, Collection::Kpis, kpi)?;
     let value = patch
         .value

@@ -22,10 +22,10 @@
 
 use automerge::{ObjId, ObjType, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
-    Tx, check_date, check_range, child_map, get_parsed, get_str, get_string, get_text, get_u64,
-    non_empty, patch_non_empty, patch_put, put, set_text,
+    Tx, check_date, check_range, get_parsed, get_str, get_string, get_text, get_u64, non_empty,
+    patch_non_empty, patch_put, put, set_text,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection, move_in, require_in, sub_map};
@@ -182,30 +182,16 @@ pub struct NewDecision {
 // Meetings.
 
 fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Meeting {
-    let agenda = child_map(doc, obj, AGENDA)
-        .map(|map| {
-            items::entries(doc, &map)
-                .into_iter()
-                .map(|(id, o)| AgendaItem {
-                    id,
-                    title: get_string(doc, &o, "title"),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut decisions: Vec<Decision> = child_map(doc, obj, DECISIONS)
-        .map(|map| {
-            items::entries(doc, &map)
-                .into_iter()
-                .map(|(id, o)| Decision {
-                    id,
-                    text: get_string(doc, &o, "text"),
-                    at: get_u64(doc, &o, "at").unwrap_or(0),
-                    by: get_parsed(doc, &o, "by"),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let agenda = items::read_under(doc, obj, AGENDA, |id, o| AgendaItem {
+        id,
+        title: get_string(doc, o, "title"),
+    });
+    let mut decisions = items::read_under(doc, obj, DECISIONS, |id, o| Decision {
+        id,
+        text: get_string(doc, o, "text"),
+        at: get_u64(doc, o, "at").unwrap_or(0),
+        by: get_parsed(doc, o, "by"),
+    });
     decisions.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
     let kind = get_str(doc, obj, "kind")
         .and_then(|k| MeetingKind::from_stored(&k))
@@ -237,16 +223,16 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Meeting> {
 }
 
 /// One meeting, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Meeting, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Meeting> {
     let obj = items::require(doc, Collection::Meetings, id)?;
     Ok(read_one(doc, id, &obj))
 }
 
-fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+fn require<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     items::require(doc, Collection::Meetings, id)
 }
 
-fn check_duration(minutes: u32) -> Result<u32, OpError> {
+fn check_duration(minutes: u32) -> OpResult<u32> {
     check_range(
         "duration (minutes)",
         minutes.into(),
@@ -264,7 +250,7 @@ pub fn suggested_time<R: ReadDoc>(doc: &R) -> Option<u64> {
 
 /// Schedules a meeting. Without a time it is put at the next check-in due
 /// by the review cadence ([`suggested_time`]).
-pub fn schedule<T: Tx>(tx: &mut T, id: ItemId, new: &NewMeeting, now: u64) -> Result<(), OpError> {
+pub fn schedule<T: Tx>(tx: &mut T, id: ItemId, new: &NewMeeting, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     let title = match new.title.trim() {
         "" => new.kind.label().to_owned(),
@@ -294,7 +280,7 @@ pub fn schedule<T: Tx>(tx: &mut T, id: ItemId, new: &NewMeeting, now: u64) -> Re
 }
 
 /// Edits a meeting, field by field.
-pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &MeetingPatch) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &MeetingPatch) -> OpResult {
     let title = patch_non_empty("title", patch.title.as_deref())?;
     let at = patch
         .at
@@ -314,7 +300,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &MeetingPatch) -> Result<(),
 
 /// Marks the meeting held at `at`. A check-in or quarterly business review
 /// also records the check-in on the overview (moving the next one).
-pub fn mark_held<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> Result<(), OpError> {
+pub fn mark_held<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> OpResult {
     let at = check_date("date held", at)?;
     let obj = require(tx, id)?;
     let kind = get_str(tx, &obj, "kind").and_then(|k| MeetingKind::from_stored(&k));
@@ -326,7 +312,7 @@ pub fn mark_held<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> Result<(), OpError> 
 }
 
 /// Rewrites the minutes (as a minimal splice of the Text).
-pub fn set_minutes<T: Tx>(tx: &mut T, id: ItemId, minutes: &str) -> Result<(), OpError> {
+pub fn set_minutes<T: Tx>(tx: &mut T, id: ItemId, minutes: &str) -> OpResult {
     let obj = require(tx, id)?;
     set_text(tx, &obj, "minutes", minutes)
 }
@@ -334,17 +320,12 @@ pub fn set_minutes<T: Tx>(tx: &mut T, id: ItemId, minutes: &str) -> Result<(), O
 /// Applies one splice to the minutes (what the minutes editor reports as
 /// someone types), so two people typing in the minutes at once both keep
 /// their words.
-pub fn edit_minutes<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> Result<(), OpError> {
+pub fn edit_minutes<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> OpResult {
     items::splice_field(tx, Collection::Meetings, id, "minutes", edit)
 }
 
 /// Adds an agenda item at the end of the agenda.
-pub fn add_agenda_item<T: Tx>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    title: &str,
-) -> Result<(), OpError> {
+pub fn add_agenda_item<T: Tx>(tx: &mut T, meeting: ItemId, id: ItemId, title: &str) -> OpResult {
     let title = non_empty("agenda item", title)?;
     let obj = require(tx, meeting)?;
     let map = sub_map(tx, &obj, AGENDA, "meeting.agenda")?;
@@ -354,12 +335,7 @@ pub fn add_agenda_item<T: Tx>(
 }
 
 /// Renames an agenda item.
-pub fn rename_agenda_item<T: Tx>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    title: &str,
-) -> Result<(), OpError> {
+pub fn rename_agenda_item<T: Tx>(tx: &mut T, meeting: ItemId, id: ItemId, title: &str) -> OpResult {
     let title = non_empty("agenda item", title)?;
     let obj = require(tx, meeting)?;
     let map = sub_map(tx, &obj, AGENDA, "meeting.agenda")?;
@@ -368,12 +344,7 @@ pub fn rename_agenda_item<T: Tx>(
 }
 
 /// Moves an agenda item to `index`.
-pub fn move_agenda_item<T: Tx>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    index: usize,
-) -> Result<(), OpError> {
+pub fn move_agenda_item<T: Tx>(tx: &mut T, meeting: ItemId, id: ItemId, index: usize) -> OpResult {
     let obj = require(tx, meeting)?;
     let map = sub_map(tx, &obj, AGENDA, "meeting.agenda")?;
     move_in(tx, &map, "agenda item", id, index)
@@ -385,7 +356,7 @@ pub fn record_decision<T: Tx>(
     meeting: ItemId,
     id: ItemId,
     new: &NewDecision,
-) -> Result<(), OpError> {
+) -> OpResult {
     let text = non_empty("decision", &new.text)?;
     let at = check_date("decision date", new.at)?;
     refs::require_member(tx, new.by)?;

@@ -5,7 +5,7 @@
 
 use automerge::{ObjId, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
     Tx, check_date, check_opt_date, get_string, get_text, get_u64, new_text, non_empty,
     patch_non_empty, patch_opt_date, patch_put, patch_put_opt, put, put_opt, set_text,
@@ -64,7 +64,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Milestone> {
 }
 
 /// Adds a milestone.
-pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewMilestone) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewMilestone) -> OpResult {
     let title = non_empty("title", &new.title)?;
     let due = check_opt_date("due date", new.due)?;
     let obj = items::create_item(tx, Collection::Milestones, id)?;
@@ -75,7 +75,7 @@ pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewMilestone) -> Result<(), OpEr
 }
 
 /// Edits a milestone, field by field.
-pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &MilestonePatch) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &MilestonePatch) -> OpResult {
     let title = patch_non_empty("title", patch.title.as_deref())?;
     let due = patch_opt_date("due date", patch.due)?;
     let obj = items::require(tx, Collection::Milestones, id)?;
@@ -85,7 +85,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &MilestonePatch) -> Result<(
 }
 
 /// Marks a milestone achieved at `at`, with how it was celebrated.
-pub fn achieve<T: Tx>(tx: &mut T, id: ItemId, at: u64, celebration: &str) -> Result<(), OpError> {
+pub fn achieve<T: Tx>(tx: &mut T, id: ItemId, at: u64, celebration: &str) -> OpResult {
     let at = check_date("date achieved", at)?;
     let obj = items::require(tx, Collection::Milestones, id)?;
     put(tx, &obj, "achieved_at", at)?;
@@ -93,13 +93,13 @@ pub fn achieve<T: Tx>(tx: &mut T, id: ItemId, at: u64, celebration: &str) -> Res
 }
 
 /// Marks a milestone not achieved (yet). The celebration note is kept.
-pub fn reopen<T: Tx>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
+pub fn reopen<T: Tx>(tx: &mut T, id: ItemId) -> OpResult {
     let obj = items::require(tx, Collection::Milestones, id)?;
     put_opt::<_, u64>(tx, &obj, "achieved_at", None)
 }
 
 /// Rewrites the celebration note of an achieved milestone.
-pub fn set_celebration<T: Tx>(tx: &mut T, id: ItemId, note: &str) -> Result<(), OpError> {
+pub fn set_celebration<T: Tx>(tx: &mut T, id: ItemId, note: &str) -> OpResult {
     let obj = items::require(tx, Collection::Milestones, id)?;
     if get_u64(tx, &obj, "achieved_at").is_none() {
         return Err(OpError::Invalid {

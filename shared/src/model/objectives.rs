@@ -3,7 +3,7 @@
 
 use automerge::{ObjId, ReadDoc};
 
-use super::error::OpError;
+use super::error::OpResult;
 use super::fields::{
     Tx, check_date, check_opt_date, get_parsed, get_string, get_text, get_u64, new_text, non_empty,
     patch_non_empty, patch_opt_date, patch_put, patch_put_opt, patch_text, put_opt,
@@ -109,14 +109,14 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Objective> {
 }
 
 /// One objective, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Objective, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Objective> {
     items::read_one(doc, Collection::Objectives, id, |id, obj| {
         read_one(doc, id, obj)
     })
 }
 
 /// Adds an objective.
-pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewObjective, now: u64) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewObjective, now: u64) -> OpResult {
     let title = non_empty("title", &new.title)?;
     let due = check_opt_date("due date", new.due)?;
     let now = check_date("time", now)?;
@@ -135,7 +135,7 @@ pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewObjective, now: u64) -> Resul
 
 /// Edits an objective, field by field: only the fields given are written,
 /// so a partner's concurrent edit of another field survives the merge.
-pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ObjectivePatch) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ObjectivePatch) -> OpResult {
     let title = patch_non_empty("title", patch.title.as_deref())?;
     let due = patch_opt_date("due date", patch.due)?;
     if let Some(Some(owner)) = patch.owner {
@@ -152,13 +152,14 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ObjectivePatch) -> Result<(
 
 /// Applies one splice to the deliverables (what their editor reports as
 /// someone types), so both parties listing deliverables at once keep theirs.
-pub fn edit_deliverables<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> Result<(), OpError> {
+pub fn edit_deliverables<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> OpResult {
     items::splice_field(tx, Collection::Objectives, id, DELIVERABLES, edit)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::error::OpError;
     use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 
     #[test]

@@ -14,7 +14,7 @@
 
 use automerge::{ObjId, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
     Tx, get_str, get_string, get_text, new_text, non_empty, patch_non_empty, patch_put, patch_text,
     put,
@@ -203,7 +203,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Party> {
 }
 
 /// One party, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: PartyId) -> Result<Party, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: PartyId) -> OpResult<Party> {
     refs::require_party(doc, id)?;
     list(doc)
         .into_iter()
@@ -213,7 +213,7 @@ pub fn get<R: ReadDoc>(doc: &R, id: PartyId) -> Result<Party, OpError> {
 
 /// Adds a party (and its empty vetting scores), in the first palette
 /// colour no other party shows.
-pub fn add<T: Tx>(tx: &mut T, id: PartyId, new: &NewParty) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: PartyId, new: &NewParty) -> OpResult {
     let name = non_empty("name", &new.name)?;
     let items = Collection::Parties.locate(tx)?;
     refs::scores_map(tx)?;
@@ -233,7 +233,7 @@ pub fn add<T: Tx>(tx: &mut T, id: PartyId, new: &NewParty) -> Result<(), OpError
 }
 
 /// Edits a party, field by field.
-pub fn update<T: Tx>(tx: &mut T, id: PartyId, patch: &PartyPatch) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: PartyId, patch: &PartyPatch) -> OpResult {
     let name = patch_non_empty("name", patch.name.as_deref())?;
     let obj = refs::require_party(tx, id)?;
     patch_put(tx, &obj, NAME, name)?;
@@ -245,34 +245,25 @@ pub fn update<T: Tx>(tx: &mut T, id: PartyId, patch: &PartyPatch) -> Result<(), 
     Ok(())
 }
 
-/// A party's prose field, typed into live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prose {
-    /// What it brings.
-    Strengths,
-    /// What's in it for it.
-    Wiifm,
-}
-
-impl Prose {
-    fn key(self) -> &'static str {
-        match self {
-            Self::Strengths => STRENGTHS,
-            Self::Wiifm => WIIFM,
-        }
+stored_names! {
+    /// A party's prose field, typed into live.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Prose {
+        /// What it brings.
+        Strengths => "strengths",
+        /// What's in it for it.
+        Wiifm => "wiifm",
     }
+
+    /// Every prose field, in the order shown.
+    ALL;
 }
 
 /// Applies one splice to a party's prose (what its editor reports as
 /// someone types), so both organizations writing it at once keep their
 /// words.
-pub fn edit_prose<T: Tx>(
-    tx: &mut T,
-    id: PartyId,
-    field: Prose,
-    edit: &Splice,
-) -> Result<(), OpError> {
-    items::splice_field(tx, Collection::Parties, id.into(), field.key(), edit)
+pub fn edit_prose<T: Tx>(tx: &mut T, id: PartyId, field: Prose, edit: &Splice) -> OpResult {
+    items::splice_field(tx, Collection::Parties, id.into(), field.as_str(), edit)
 }
 
 #[cfg(test)]

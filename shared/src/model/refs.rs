@@ -10,7 +10,7 @@
 
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{Tx, child_map, get_u64};
 use super::ids::{MemberId, PartyId};
 use super::items::{self, Collection};
@@ -18,7 +18,7 @@ use super::keys;
 
 /// The member's map if they exist and have not left; the check every
 /// operation that names a member as owner or author makes.
-pub(crate) fn require_member<R: ReadDoc>(doc: &R, id: MemberId) -> Result<ObjId, OpError> {
+pub(crate) fn require_member<R: ReadDoc>(doc: &R, id: MemberId) -> OpResult<ObjId> {
     let map = child_map(doc, &ROOT, keys::MEMBERS).ok_or(OpError::NotInitialized(keys::MEMBERS))?;
     let obj = items::live(doc, &map, &id.key()).ok_or_else(|| OpError::not_found("member", &id))?;
     if get_u64(doc, &obj, keys::MEMBER_LEFT_AT).is_some() {
@@ -31,7 +31,7 @@ pub(crate) fn require_member<R: ReadDoc>(doc: &R, id: MemberId) -> Result<ObjId,
 }
 
 /// An optional member reference, checked to be a current member.
-pub(crate) fn check_member<R: ReadDoc>(doc: &R, member: Option<MemberId>) -> Result<(), OpError> {
+pub(crate) fn check_member<R: ReadDoc>(doc: &R, member: Option<MemberId>) -> OpResult {
     if let Some(member) = member {
         require_member(doc, member)?;
     }
@@ -39,7 +39,7 @@ pub(crate) fn check_member<R: ReadDoc>(doc: &R, member: Option<MemberId>) -> Res
 }
 
 /// The live party's map, or [`OpError::NotFound`].
-pub(crate) fn require_party<R: ReadDoc>(doc: &R, id: PartyId) -> Result<ObjId, OpError> {
+pub(crate) fn require_party<R: ReadDoc>(doc: &R, id: PartyId) -> OpResult<ObjId> {
     items::require(doc, Collection::Parties, id.into())
 }
 
@@ -55,7 +55,7 @@ pub(crate) fn party_ids<R: ReadDoc>(doc: &R) -> Vec<PartyId> {
 }
 
 /// `vetting.scores{}`, or [`OpError::NotInitialized`].
-pub(crate) fn scores_map<R: ReadDoc>(doc: &R) -> Result<ObjId, OpError> {
+pub(crate) fn scores_map<R: ReadDoc>(doc: &R) -> OpResult<ObjId> {
     child_map(doc, &ROOT, keys::VETTING)
         .ok_or(OpError::NotInitialized(keys::VETTING))
         .and_then(|vetting| {
@@ -64,7 +64,7 @@ pub(crate) fn scores_map<R: ReadDoc>(doc: &R) -> Result<ObjId, OpError> {
 }
 
 /// The score map of a party, created (empty) if it has none yet.
-pub(crate) fn create_party_scores<T: Tx>(tx: &mut T, party: PartyId) -> Result<ObjId, OpError> {
+pub(crate) fn create_party_scores<T: Tx>(tx: &mut T, party: PartyId) -> OpResult<ObjId> {
     let scores = scores_map(tx)?;
     match child_map(tx, &scores, &party.key()) {
         Some(map) => Ok(map),

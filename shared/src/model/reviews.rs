@@ -14,7 +14,7 @@
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::actions::{self, ActionItem};
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
     Tx, check_date, get_str, get_string, get_text, get_u64, new_text, patch_non_empty, patch_put,
     patch_text, put,
@@ -104,7 +104,7 @@ pub struct ReviewPatch {
     pub to_improve: Option<String>,
 }
 
-fn check_period(from: u64, to: u64) -> Result<(u64, u64), OpError> {
+fn check_period(from: u64, to: u64) -> OpResult<(u64, u64)> {
     let from = check_date("period start", from)?;
     let to = check_date("period end", to)?;
     if to < from {
@@ -150,17 +150,17 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Review> {
 }
 
 /// One review, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Review, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Review> {
     let obj = require(doc, id)?;
     Ok(read_one(doc, id, &obj, &milestones::list(doc)))
 }
 
-fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+fn require<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     items::require(doc, Collection::Reviews, id)
 }
 
 /// Starts a review of a period.
-pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewReview, now: u64) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewReview, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     let (from, to) = check_period(new.from, new.to)?;
     let title = match new.title.trim() {
@@ -180,7 +180,7 @@ pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewReview, now: u64) -> Result<(
 }
 
 /// Edits a review, field by field (prose by minimal splices).
-pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ReviewPatch) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ReviewPatch) -> OpResult {
     let title = patch_non_empty("title", patch.title.as_deref())?;
     let period = patch
         .period
@@ -197,33 +197,24 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ReviewPatch) -> Result<(), 
     Ok(())
 }
 
-/// Which prose field of a review an editor splices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prose {
-    /// What went well.
-    WentWell,
-    /// What to improve.
-    ToImprove,
-}
-
-impl Prose {
-    fn key(self) -> &'static str {
-        match self {
-            Self::WentWell => "went_well",
-            Self::ToImprove => "to_improve",
-        }
+stored_names! {
+    /// Which prose field of a review an editor splices.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Prose {
+        /// What went well.
+        WentWell => "went_well",
+        /// What to improve.
+        ToImprove => "to_improve",
     }
+
+    /// Every prose field, in the order shown.
+    ALL;
 }
 
 /// Applies one splice to a prose field (what its editor reports as someone
 /// types), so both parties writing the retro at once keep their words.
-pub fn edit_prose<T: Tx>(
-    tx: &mut T,
-    id: ItemId,
-    field: Prose,
-    edit: &Splice,
-) -> Result<(), OpError> {
-    items::splice_field(tx, Collection::Reviews, id, field.key(), edit)
+pub fn edit_prose<T: Tx>(tx: &mut T, id: ItemId, field: Prose, edit: &Splice) -> OpResult {
+    items::splice_field(tx, Collection::Reviews, id, field.as_str(), edit)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 
 use automerge::{ObjId, ReadDoc};
 
-use super::error::OpError;
+use super::error::OpResult;
 use super::fields::{
     Tx, check_date, check_range, get_parsed, get_str, get_string, get_text, get_u64, new_text,
     non_empty, patch_non_empty, patch_put, patch_put_opt, patch_text, put_opt,
@@ -138,7 +138,7 @@ impl HeatMap {
     }
 }
 
-fn check_level(field: &'static str, value: u8) -> Result<u8, OpError> {
+fn check_level(field: &'static str, value: u8) -> OpResult<u8> {
     check_range(field, value.into(), 1, 5).map(|_| value)
 }
 
@@ -171,7 +171,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Risk> {
 }
 
 /// One risk, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Risk, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Risk> {
     let obj = items::require(doc, Collection::Risks, id)?;
     Ok(read_one(doc, id, &obj))
 }
@@ -193,7 +193,7 @@ pub fn heat_map(risks: &[Risk]) -> HeatMap {
 }
 
 /// Registers a risk (status open).
-pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewRisk, now: u64) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewRisk, now: u64) -> OpResult {
     let title = non_empty("title", &new.title)?;
     let likelihood = check_level("likelihood", new.likelihood)?;
     let impact = check_level("impact", new.impact)?;
@@ -212,7 +212,7 @@ pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewRisk, now: u64) -> Result<(),
 }
 
 /// Edits a risk, field by field.
-pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &RiskPatch) -> Result<(), OpError> {
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &RiskPatch) -> OpResult {
     let title = patch_non_empty("title", patch.title.as_deref())?;
     let likelihood = patch
         .likelihood
@@ -238,33 +238,24 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &RiskPatch) -> Result<(), Op
     Ok(())
 }
 
-/// Which prose field of a risk an editor splices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prose {
-    /// How the risk is being reduced.
-    Mitigation,
-    /// What happens if it occurs.
-    Contingency,
-}
-
-impl Prose {
-    fn key(self) -> &'static str {
-        match self {
-            Self::Mitigation => "mitigation",
-            Self::Contingency => "contingency",
-        }
+stored_names! {
+    /// Which prose field of a risk an editor splices.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Prose {
+        /// How the risk is being reduced.
+        Mitigation => "mitigation",
+        /// What happens if it occurs.
+        Contingency => "contingency",
     }
+
+    /// Every prose field, in the order shown.
+    ALL;
 }
 
 /// Applies one splice to a prose field (what its editor reports as someone
 /// types), so both parties working on the same risk keep their words.
-pub fn edit_prose<T: Tx>(
-    tx: &mut T,
-    id: ItemId,
-    field: Prose,
-    edit: &Splice,
-) -> Result<(), OpError> {
-    items::splice_field(tx, Collection::Risks, id, field.key(), edit)
+pub fn edit_prose<T: Tx>(tx: &mut T, id: ItemId, field: Prose, edit: &Splice) -> OpResult {
+    items::splice_field(tx, Collection::Risks, id, field.as_str(), edit)
 }
 
 #[cfg(test)]
@@ -272,6 +263,7 @@ mod tests {
     use automerge::transaction::Transactable;
 
     use super::*;
+    use crate::model::error::OpError;
     use crate::model::items::{self, Collection};
     use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 

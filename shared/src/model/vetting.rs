@@ -19,7 +19,7 @@
 
 use automerge::{ObjId, ObjType, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
     Tx, check_range, child_map, get_bool, get_parsed, get_string, get_text, get_u64, non_empty,
     patch_non_empty, patch_put, patch_put_opt, put_opt, set_text,
@@ -174,7 +174,7 @@ pub struct CriterionPatch {
     pub weight: Option<u32>,
 }
 
-fn check_weight(weight: u32) -> Result<u32, OpError> {
+fn check_weight(weight: u32) -> OpResult<u32> {
     check_range(
         "weight",
         weight.into(),
@@ -184,7 +184,7 @@ fn check_weight(weight: u32) -> Result<u32, OpError> {
     .map(|_| weight)
 }
 
-fn check_evidence(link: &str) -> Result<String, OpError> {
+fn check_evidence(link: &str) -> OpResult<String> {
     let link = link.trim();
     let is_url = (link.starts_with("https://") || link.starts_with("http://"))
         && !link.contains(char::is_whitespace)
@@ -296,12 +296,7 @@ pub fn totals(criteria: &[Criterion], scores: &[Score], parties: &[PartyId]) -> 
 }
 
 /// Adds a criterion.
-pub fn add_criterion<T: Tx>(
-    tx: &mut T,
-    id: ItemId,
-    name: &str,
-    weight: u32,
-) -> Result<(), OpError> {
+pub fn add_criterion<T: Tx>(tx: &mut T, id: ItemId, name: &str, weight: u32) -> OpResult {
     let name = non_empty("name", name)?;
     let weight = check_weight(weight)?;
     let obj = items::create_item(tx, Collection::Criteria, id)?;
@@ -312,11 +307,7 @@ pub fn add_criterion<T: Tx>(
 
 /// Renames or reweights a criterion. (Remove one with
 /// [`items::delete`] and [`Collection::Criteria`].)
-pub fn update_criterion<T: Tx>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &CriterionPatch,
-) -> Result<(), OpError> {
+pub fn update_criterion<T: Tx>(tx: &mut T, id: ItemId, patch: &CriterionPatch) -> OpResult {
     let name = patch_non_empty("name", patch.name.as_deref())?;
     let weight = patch.weight.map(check_weight).transpose()?;
     let obj = items::require(tx, Collection::Criteria, id)?;
@@ -327,7 +318,7 @@ pub fn update_criterion<T: Tx>(
 
 /// The score cell of (party, criterion), created if needed, after checking
 /// both exist.
-fn cell<T: Tx>(tx: &mut T, party: PartyId, criterion: ItemId) -> Result<ObjId, OpError> {
+fn cell<T: Tx>(tx: &mut T, party: PartyId, criterion: ItemId) -> OpResult<ObjId> {
     refs::require_party(tx, party)?;
     items::require(tx, Collection::Criteria, criterion)?;
     let cells = create_party_scores(tx, party)?;
@@ -343,7 +334,7 @@ pub fn set_score<T: Tx>(
     party: PartyId,
     criterion: ItemId,
     score: Option<u8>,
-) -> Result<(), OpError> {
+) -> OpResult {
     let score = score
         .map(|s| {
             check_range(
@@ -364,13 +355,13 @@ pub fn set_score_note<T: Tx>(
     party: PartyId,
     criterion: ItemId,
     note: &str,
-) -> Result<(), OpError> {
+) -> OpResult {
     let cell = cell(tx, party, criterion)?;
     set_text(tx, &cell, "note", note)
 }
 
 /// Adds an entry to the due-diligence checklist.
-pub fn add_diligence<T: Tx>(tx: &mut T, id: ItemId, new: &NewDiligence) -> Result<(), OpError> {
+pub fn add_diligence<T: Tx>(tx: &mut T, id: ItemId, new: &NewDiligence) -> OpResult {
     let item = non_empty("item", &new.item)?;
     let evidence = check_evidence(&new.evidence)?;
     if let Some(owner) = new.owner {
@@ -385,11 +376,7 @@ pub fn add_diligence<T: Tx>(tx: &mut T, id: ItemId, new: &NewDiligence) -> Resul
 }
 
 /// Edits a checklist entry (including ticking it off), field by field.
-pub fn update_diligence<T: Tx>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &DiligencePatch,
-) -> Result<(), OpError> {
+pub fn update_diligence<T: Tx>(tx: &mut T, id: ItemId, patch: &DiligencePatch) -> OpResult {
     let item = patch_non_empty("item", patch.item.as_deref())?;
     let evidence = patch.evidence.as_deref().map(check_evidence).transpose()?;
     if let Some(Some(owner)) = patch.owner {
