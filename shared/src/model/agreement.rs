@@ -26,7 +26,6 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, Collection, DELETED_AT};
-use super::members;
 use super::refs;
 use super::stored_names::stored_names;
 use crate::text::{self, Splice};
@@ -390,7 +389,7 @@ pub fn may_edit<R: ReadDoc>(doc: &R, id: ItemId, editor: Option<MemberId>) -> Op
     else {
         return Ok(());
     };
-    let editor_party = editor.and_then(|m| members::get(doc, m).ok()?.party);
+    let editor_party = editor.and_then(|m| refs::member_party(doc, m));
     if editor_party == Some(proposer) {
         Ok(())
     } else {
@@ -445,7 +444,7 @@ pub fn set_clause_status<T: Tx>(
 ) -> OpResult {
     let obj = require_clause(tx, id)?;
     let proposer = match status {
-        ClauseStatus::Proposed => by.and_then(|m| members::get(tx, m).ok()?.party),
+        ClauseStatus::Proposed => by.and_then(|m| refs::member_party(tx, m)),
         _ => None,
     };
     put(tx, &obj, STATUS, status.as_str())?;
@@ -936,7 +935,7 @@ pub(crate) mod tests {
         // Bea comments on a clause of her copy before they meet.
         let comment = NewComment {
             clause: standard_outline_clause_id(0),
-            author: members::list(&bea)[0].id,
+            author: crate::model::members::list(&bea)[0].id,
             body: "Shorter, please.".into(),
             reply_to: None,
         };

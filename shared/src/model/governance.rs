@@ -26,7 +26,6 @@ use super::fields::{
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, Collection, move_in, require_in, root_map, sub_map};
 use super::keys::GOVERNANCE;
-use super::members;
 use super::refs;
 use super::stored_names::stored_names;
 use crate::text::Splice;
@@ -190,10 +189,9 @@ fn read_committee<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Committee {
         })
         .unwrap_or_default();
     ids.sort();
-    let everyone = members::list(doc);
     let mut parties: Vec<PartyId> = ids
         .iter()
-        .filter_map(|id| everyone.iter().find(|m| m.id == *id)?.party)
+        .filter_map(|id| refs::member_party(doc, *id))
         .collect();
     parties.sort();
     parties.dedup();

@@ -3,7 +3,8 @@
 //!
 //! Items name members (owners, authors, facilitators…) and parties (owners,
 //! sign-offs); operations check such a name points at a live entry with
-//! [`require_member`], [`check_member`] and [`require_party`]. A party also
+//! [`require_member`], [`check_member`] and [`require_party`], and find a
+//! member's party with [`member_party`]. A party also
 //! owns a map in another collection, its vetting scores, which is created
 //! with the party ([`create_party_scores`]) so that two people scoring it at
 //! once write into one map.
@@ -11,7 +12,7 @@
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 
 use super::error::{OpError, OpResult};
-use super::fields::{Tx, child_map, get_u64};
+use super::fields::{Tx, child_map, get_parsed, get_u64};
 use super::ids::{MemberId, PartyId};
 use super::items::{self, Collection};
 use super::keys;
@@ -28,6 +29,16 @@ pub(crate) fn require_member<R: ReadDoc>(doc: &R, id: MemberId) -> OpResult<ObjI
         });
     }
     Ok(obj)
+}
+
+/// The party of the member `id`, whether or not they have left; `None` for
+/// no such member (or one deleted, or with no party). Read straight from
+/// `members{}`, so collections that group members by party (committees,
+/// who may edit a proposed clause) need not import the members module.
+pub(crate) fn member_party<R: ReadDoc>(doc: &R, id: MemberId) -> Option<PartyId> {
+    let members = child_map(doc, &ROOT, keys::MEMBERS)?;
+    let member = items::live(doc, &members, &id.key())?;
+    get_parsed(doc, &member, keys::MEMBER_PARTY)
 }
 
 /// An optional member reference, checked to be a current member.
@@ -69,5 +80,23 @@ pub(crate) fn create_party_scores<T: Tx>(tx: &mut T, party: PartyId) -> OpResult
     match child_map(tx, &scores, &party.key()) {
         Some(map) => Ok(map),
         None => Ok(tx.put_object(&scores, party.key().as_str(), ObjType::Map)?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::members;
+    use crate::model::test_support::{T0, partnership};
+
+    #[test]
+    fn a_members_party_is_found_even_after_they_leave() {
+        let mut fixture = partnership();
+        let doc = &mut fixture.doc;
+        assert_eq!(member_party(doc, fixture.alice), Some(fixture.acme));
+        assert_eq!(member_party(doc, fixture.bob), Some(fixture.globex));
+        members::leave(doc, fixture.bob, T0 + 1).unwrap();
+        assert_eq!(member_party(doc, fixture.bob), Some(fixture.globex));
+        assert_eq!(member_party(doc, MemberId::from_bytes([7; 16])), None);
     }
 }
