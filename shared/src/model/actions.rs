@@ -11,16 +11,15 @@
 //! due date (`now > due`); `attention::all_actions` is the one list across
 //! both.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
-use super::error::OpError;
+use super::error::OpResult;
 use super::fields::{
-    check_date, check_opt_date, child_map, get_bool, get_str, get_string, get_u64, non_empty, put,
-    put_opt,
+    Tx, check_date, check_opt_date, get_bool, get_parsed, get_string, get_u64, non_empty,
+    patch_non_empty, patch_opt_date, patch_put, patch_put_opt, put, put_opt,
 };
 use super::ids::{ItemId, MemberId};
-use super::items::{self, Collection, require_in, sub_map};
+use super::items::{self, Collection};
 use super::keys::ACTIONS;
 use super::refs::check_member;
 
@@ -91,7 +90,7 @@ impl ActionSource {
 
 impl ActionSource {
     /// The live meeting or review map that holds the actions.
-    fn parent<R: ReadDoc>(self, doc: &R) -> Result<ObjId, OpError> {
+    fn parent<R: ReadDoc>(self, doc: &R) -> OpResult<ObjId> {
         match self {
             Self::Meeting(meeting) => items::require(doc, Collection::Meetings, meeting),
             Self::Review(review) => items::require(doc, Collection::Reviews, review),
@@ -100,37 +99,51 @@ impl ActionSource {
 }
 
 /// Adds an action item to the meeting or review `source`.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    source: ActionSource,
-    id: ItemId,
-    new: &NewAction,
-) -> Result<(), OpError> {
-    let parent = source.parent(tx)?;
-    add_action_in(tx, &parent, id, new)
+pub fn add<T: Tx>(tx: &mut T, source: ActionSource, id: ItemId, new: &NewAction) -> OpResult {
+    source.parent(tx)?;
+    let title = non_empty("title", &new.title)?;
+    let due = check_opt_date("due date", new.due)?;
+    check_member(tx, new.owner)?;
+    let obj = items::create_item(tx, source.collection(), id)?;
+    tx.put(&obj, "title", title)?;
+    put_opt(tx, &obj, "owner", new.owner)?;
+    put_opt(tx, &obj, "due", due)?;
+    tx.put(&obj, "done", false)?;
+    Ok(())
 }
 
 /// Edits an action item of `source`, field by field.
-pub fn update<T: Transactable + ReadDoc>(
+pub fn update<T: Tx>(
     tx: &mut T,
     source: ActionSource,
     id: ItemId,
     patch: &ActionPatch,
-) -> Result<(), OpError> {
-    let parent = source.parent(tx)?;
-    update_action_in(tx, &parent, id, patch)
+) -> OpResult {
+    source.parent(tx)?;
+    let title = patch_non_empty("title", patch.title.as_deref())?;
+    let due = patch_opt_date("due date", patch.due)?;
+    if let Some(owner) = patch.owner {
+        check_member(tx, owner)?;
+    }
+    let obj = items::require(tx, source.collection(), id)?;
+    patch_put(tx, &obj, "title", title)?;
+    patch_put_opt(tx, &obj, "owner", patch.owner)?;
+    patch_put_opt(tx, &obj, "due", due)
 }
 
 /// Marks an action item of `source` done (at `now`) or not done.
-pub fn set_done<T: Transactable + ReadDoc>(
+pub fn set_done<T: Tx>(
     tx: &mut T,
     source: ActionSource,
     id: ItemId,
     done: bool,
     now: u64,
-) -> Result<(), OpError> {
-    let parent = source.parent(tx)?;
-    set_action_done_in(tx, &parent, id, done, now)
+) -> OpResult {
+    source.parent(tx)?;
+    let now = check_date("time", now)?;
+    let obj = items::require(tx, source.collection(), id)?;
+    put(tx, &obj, "done", done)?;
+    put_opt(tx, &obj, "done_at", done.then_some(now))
 }
 
 /// An action item with where it came from, for the one list of actions.
@@ -146,85 +159,12 @@ pub struct ActionRef {
 
 /// The live action items under `parent` (a meeting or a review), in order.
 pub(crate) fn read_actions<R: ReadDoc>(doc: &R, parent: &ObjId) -> Vec<ActionItem> {
-    let Some(map) = child_map(doc, parent, ACTIONS) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| ActionItem {
-            id,
-            title: get_string(doc, &obj, "title"),
-            owner: get_str(doc, &obj, "owner").and_then(|o| o.parse().ok()),
-            due: get_u64(doc, &obj, "due"),
-            done: get_bool(doc, &obj, "done"),
-            done_at: get_u64(doc, &obj, "done_at"),
-        })
-        .collect()
-}
-
-/// Adds an action item under `parent`.
-pub(crate) fn add_action_in<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    parent: &ObjId,
-    id: ItemId,
-    new: &NewAction,
-) -> Result<(), OpError> {
-    let title = non_empty("title", &new.title)?;
-    let due = check_opt_date("due date", new.due)?;
-    check_member(tx, new.owner)?;
-    let map = sub_map(tx, parent, ACTIONS, "actions")?;
-    let obj = items::create(tx, &map, "action item", id)?;
-    tx.put(&obj, "title", title)?;
-    put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
-    put_opt(tx, &obj, "due", due)?;
-    tx.put(&obj, "done", false)?;
-    Ok(())
-}
-
-/// Edits an action item under `parent`, field by field.
-pub(crate) fn update_action_in<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    parent: &ObjId,
-    id: ItemId,
-    patch: &ActionPatch,
-) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
-    let due = patch
-        .due
-        .map(|d| check_opt_date("due date", d))
-        .transpose()?;
-    if let Some(owner) = patch.owner {
-        check_member(tx, owner)?;
-    }
-    let map = sub_map(tx, parent, ACTIONS, "actions")?;
-    let obj = require_in(tx, &map, "action item", id)?;
-    if let Some(title) = title {
-        put(tx, &obj, "title", title)?;
-    }
-    if let Some(owner) = patch.owner {
-        put_opt(tx, &obj, "owner", owner.map(|o| o.key()))?;
-    }
-    if let Some(due) = due {
-        put_opt(tx, &obj, "due", due)?;
-    }
-    Ok(())
-}
-
-/// Marks an action item under `parent` done (at `now`) or not done.
-pub(crate) fn set_action_done_in<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    parent: &ObjId,
-    id: ItemId,
-    done: bool,
-    now: u64,
-) -> Result<(), OpError> {
-    let now = check_date("time", now)?;
-    let map = sub_map(tx, parent, ACTIONS, "actions")?;
-    let obj = require_in(tx, &map, "action item", id)?;
-    put(tx, &obj, "done", done)?;
-    put_opt(tx, &obj, "done_at", done.then_some(now))
+    items::read_under(doc, parent, ACTIONS, |id, obj| ActionItem {
+        id,
+        title: get_string(doc, obj, "title"),
+        owner: get_parsed(doc, obj, "owner"),
+        due: get_u64(doc, obj, "due"),
+        done: get_bool(doc, obj, "done"),
+        done_at: get_u64(doc, obj, "done_at"),
+    })
 }

@@ -16,21 +16,16 @@
 //! [`items::Collection::Clauses`] and [`items::Collection::Comments`] (the soft delete of [`super::items`]); a
 //! deleted comment's replies stay, shown as threads of their own.
 
-use std::fmt;
-use std::str::FromStr;
-
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc, Value};
 use sha2::{Digest, Sha256};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
-    self, check_date, child_map, get_bool, get_f64, get_str, get_string, get_text, get_u64,
+    Tx, check_date, child_map, get_bool, get_parsed, get_str, get_string, get_text, get_u64,
     new_text, non_empty, put, put_opt, set_text,
 };
 use super::ids::{ItemId, MemberId, PartyId};
-use super::items::{self, DELETED_AT, ORDER};
-use super::members;
+use super::items::{self, Collection, DELETED_AT};
 use super::refs;
 use super::stored_names::stored_names;
 use crate::text::{self, Splice};
@@ -70,26 +65,7 @@ stored_names! {
 
     /// Every status, in workflow order.
     ALL;
-}
-
-impl fmt::Display for ClauseStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ClauseStatus {
-    type Err = OpError;
-
-    fn from_str(text: &str) -> Result<Self, OpError> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or(OpError::Invalid {
-                field: "status",
-                reason: "unknown status",
-            })
-    }
+    parse error: "status", "unknown status";
 }
 
 /// A clause of the agreement.
@@ -253,7 +229,7 @@ pub const STANDARD_OUTLINE: [(&str, &str); 11] = [
 ];
 
 /// One of the agreement's maps (`clauses`, `comments`, `signoffs`).
-pub(crate) fn agreement_map<R: ReadDoc>(doc: &R, key: &'static str) -> Result<ObjId, OpError> {
+pub(crate) fn agreement_map<R: ReadDoc>(doc: &R, key: &'static str) -> OpResult<ObjId> {
     child_map(doc, &ROOT, AGREEMENT)
         .and_then(|agreement| child_map(doc, &agreement, key))
         .ok_or(OpError::NotInitialized(match key {
@@ -264,12 +240,12 @@ pub(crate) fn agreement_map<R: ReadDoc>(doc: &R, key: &'static str) -> Result<Ob
 }
 
 /// The live clause's map, or [`OpError::NotFound`].
-pub(crate) fn require_clause<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+pub(crate) fn require_clause<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     let clauses = agreement_map(doc, CLAUSES)?;
     items::live(doc, &clauses, &id.key()).ok_or_else(|| OpError::not_found("clause", &id))
 }
 
-fn check_title(title: &str) -> Result<String, OpError> {
+fn check_title(title: &str) -> OpResult<String> {
     let title = non_empty("title", title)?;
     if title.chars().count() > MAX_TITLE_CHARS || title.contains(['\n', '\r']) {
         return Err(OpError::Invalid {
@@ -285,34 +261,28 @@ fn read_clause<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Clause {
         id,
         title: get_string(doc, obj, TITLE),
         body: get_text(doc, obj, BODY),
-        status: get_str(doc, obj, STATUS)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(ClauseStatus::Draft),
+        status: get_parsed(doc, obj, STATUS).unwrap_or(ClauseStatus::Draft),
         created_at: get_u64(doc, obj, CREATED_AT),
-        proposed_by: get_str(doc, obj, PROPOSED_BY).and_then(|p| p.parse().ok()),
+        proposed_by: get_parsed(doc, obj, PROPOSED_BY),
     }
 }
 
 /// The clauses, in display order (empty if the document has none).
 pub fn clauses<R: ReadDoc>(doc: &R) -> Vec<Clause> {
-    let Ok(map) = agreement_map(doc, CLAUSES) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_clause(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::Clauses, |id, obj| {
+        read_clause(doc, id, obj)
+    })
 }
 
 /// One clause, or [`OpError::NotFound`].
-pub fn clause<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Clause, OpError> {
+pub fn clause<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Clause> {
     let obj = require_clause(doc, id)?;
     Ok(read_clause(doc, id, &obj))
 }
 
 /// The clause body's Text object, for a text editor that keeps cursors
 /// (for example with Automerge cursors) and applies splices itself.
-pub fn clause_body_text<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+pub fn clause_body_text<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     let obj = require_clause(doc, id)?;
     match doc.get(&obj, BODY)? {
         Some((Value::Object(ObjType::Text), text)) => Ok(text),
@@ -334,12 +304,7 @@ pub fn read<R: ReadDoc>(doc: &R) -> Agreement {
 }
 
 /// Adds a clause at the end, as a draft.
-pub fn add_clause<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewClause,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add_clause<T: Tx>(tx: &mut T, id: ItemId, new: &NewClause, now: u64) -> OpResult {
     let title = check_title(&new.title)?;
     let now = check_date("time", now)?;
     let map = agreement_map(tx, CLAUSES)?;
@@ -347,13 +312,7 @@ pub fn add_clause<T: Transactable + ReadDoc>(
     write_new_clause(tx, &obj, &title, &new.body, now)
 }
 
-fn write_new_clause<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    obj: &ObjId,
-    title: &str,
-    body: &str,
-    now: u64,
-) -> Result<(), OpError> {
+fn write_new_clause<T: Tx>(tx: &mut T, obj: &ObjId, title: &str, body: &str, now: u64) -> OpResult {
     tx.put(obj, TITLE, title)?;
     new_text(tx, obj, BODY, body)?;
     tx.put(obj, STATUS, ClauseStatus::Draft.as_str())?;
@@ -384,7 +343,7 @@ pub fn standard_outline_clause_id(index: usize) -> ItemId {
 /// clause is already in the document (even removed: restore it from the
 /// removed list instead) is skipped; when every heading is there the
 /// outline is refused with [`OpError::Invalid`] and nothing is written.
-pub fn standard_outline<T: Transactable + ReadDoc>(tx: &mut T, now: u64) -> Result<(), OpError> {
+pub fn standard_outline<T: Tx>(tx: &mut T, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     let map = agreement_map(tx, CLAUSES)?;
     let mut missing = Vec::new();
@@ -408,11 +367,7 @@ pub fn standard_outline<T: Transactable + ReadDoc>(tx: &mut T, now: u64) -> Resu
 }
 
 /// Renames a clause.
-pub fn set_clause_title<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    title: &str,
-) -> Result<(), OpError> {
+pub fn set_clause_title<T: Tx>(tx: &mut T, id: ItemId, title: &str) -> OpResult {
     let title = check_title(title)?;
     let obj = require_clause(tx, id)?;
     put(tx, &obj, TITLE, title)
@@ -426,7 +381,7 @@ pub fn set_clause_title<T: Transactable + ReadDoc>(
 /// not joined as a member (`None`) counts as another party. A clause
 /// proposed by a client that did not record the proposing party, or one in
 /// draft or agreed, may be edited by anyone.
-pub fn may_edit<R: ReadDoc>(doc: &R, id: ItemId, editor: Option<MemberId>) -> Result<(), OpError> {
+pub fn may_edit<R: ReadDoc>(doc: &R, id: ItemId, editor: Option<MemberId>) -> OpResult {
     let clause = clause(doc, id)?;
     let Some(proposer) = clause
         .proposed_by
@@ -434,7 +389,7 @@ pub fn may_edit<R: ReadDoc>(doc: &R, id: ItemId, editor: Option<MemberId>) -> Re
     else {
         return Ok(());
     };
-    let editor_party = editor.and_then(|m| members::get(doc, m).ok()?.party);
+    let editor_party = editor.and_then(|m| refs::member_party(doc, m));
     if editor_party == Some(proposer) {
         Ok(())
     } else {
@@ -445,12 +400,12 @@ pub fn may_edit<R: ReadDoc>(doc: &R, id: ItemId, editor: Option<MemberId>) -> Re
 /// Applies one splice to a clause body (what a text editor reports as the
 /// user types), by `editor` (the member this device acts for, if any),
 /// subject to [`may_edit`].
-pub fn edit_clause_body<T: Transactable + ReadDoc>(
+pub fn edit_clause_body<T: Tx>(
     tx: &mut T,
     id: ItemId,
     edit: &Splice,
     editor: Option<MemberId>,
-) -> Result<(), OpError> {
+) -> OpResult {
     may_edit(tx, id, editor)?;
     let text = clause_body_text(tx, id)?;
     text::splice(tx, &text, edit)?;
@@ -459,12 +414,12 @@ pub fn edit_clause_body<T: Transactable + ReadDoc>(
 
 /// Makes a clause body read `body`, by the smallest splice (for a text box
 /// that reports its whole value), subject to [`may_edit`].
-pub fn set_clause_body<T: Transactable + ReadDoc>(
+pub fn set_clause_body<T: Tx>(
     tx: &mut T,
     id: ItemId,
     body: &str,
     editor: Option<MemberId>,
-) -> Result<(), OpError> {
+) -> OpResult {
     may_edit(tx, id, editor)?;
     let obj = require_clause(tx, id)?;
     set_text(tx, &obj, BODY, body)
@@ -473,45 +428,27 @@ pub fn set_clause_body<T: Transactable + ReadDoc>(
 /// Moves a clause to be shown at `index` among the live clauses (clamped
 /// to the end): halfway between its new neighbours, so two people moving
 /// different clauses never conflict.
-pub fn move_clause<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    index: usize,
-) -> Result<(), OpError> {
-    let obj = require_clause(tx, id)?;
-    let map = agreement_map(tx, CLAUSES)?;
-    let others: Vec<f64> = items::entries(tx, &map)
-        .into_iter()
-        .filter(|(other, _)| *other != id)
-        .map(|(_, item)| get_f64(tx, &item, ORDER).unwrap_or(0.0))
-        .collect();
-    let index = index.min(others.len());
-    let order = match (index.checked_sub(1).map(|i| others[i]), others.get(index)) {
-        (None, None) => 1.0,
-        (None, Some(next)) => next - 1.0,
-        (Some(prev), None) => prev + 1.0,
-        (Some(prev), Some(next)) => prev + (next - prev) / 2.0,
-    };
-    fields::put(tx, &obj, ORDER, order)
+pub fn move_clause<T: Tx>(tx: &mut T, id: ItemId, index: usize) -> OpResult {
+    items::move_to(tx, Collection::Clauses, id, index)
 }
 
 /// Sets a clause's status, as `by` (the member this device acts for, if
 /// any). Proposing records `by`'s party as the proposer, which from then on
 /// is the only party that edits the text directly (see [`may_edit`]); any
 /// other status clears it.
-pub fn set_clause_status<T: Transactable + ReadDoc>(
+pub fn set_clause_status<T: Tx>(
     tx: &mut T,
     id: ItemId,
     status: ClauseStatus,
     by: Option<MemberId>,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = require_clause(tx, id)?;
     let proposer = match status {
-        ClauseStatus::Proposed => by.and_then(|m| members::get(tx, m).ok()?.party),
+        ClauseStatus::Proposed => by.and_then(|m| refs::member_party(tx, m)),
         _ => None,
     };
     put(tx, &obj, STATUS, status.as_str())?;
-    put_opt(tx, &obj, PROPOSED_BY, proposer.map(|p| p.key()))
+    put_opt(tx, &obj, PROPOSED_BY, proposer)
 }
 
 /// Deleted clauses, most recently deleted first: `(clause, deleted at)`,
@@ -537,12 +474,12 @@ pub fn deleted_clauses<R: ReadDoc>(doc: &R) -> Vec<(Clause, u64)> {
 fn read_comment<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Option<Comment> {
     Some(Comment {
         id,
-        clause: get_str(doc, obj, CLAUSE)?.parse().ok()?,
-        author: get_str(doc, obj, AUTHOR).and_then(|a| a.parse().ok()),
+        clause: get_parsed(doc, obj, CLAUSE)?,
+        author: get_parsed(doc, obj, AUTHOR),
         body: get_text(doc, obj, BODY),
-        reply_to: get_str(doc, obj, REPLY_TO).and_then(|r| r.parse().ok()),
+        reply_to: get_parsed(doc, obj, REPLY_TO),
         resolved: get_bool(doc, obj, RESOLVED),
-        resolved_by: get_str(doc, obj, RESOLVED_BY).and_then(|m| m.parse().ok()),
+        resolved_by: get_parsed(doc, obj, RESOLVED_BY),
         resolved_at: get_u64(doc, obj, RESOLVED_AT),
         created_at: get_u64(doc, obj, CREATED_AT),
         quote: get_str(doc, obj, QUOTE),
@@ -644,18 +581,13 @@ pub fn open_threads<R: ReadDoc>(doc: &R, clause: ItemId) -> usize {
         .count()
 }
 
-fn require_comment<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+fn require_comment<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     let map = agreement_map(doc, COMMENTS)?;
     items::live(doc, &map, &id.key()).ok_or_else(|| OpError::not_found("comment", &id))
 }
 
 /// Comments on a clause, or replies to a comment.
-pub fn add_comment<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewComment,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add_comment<T: Tx>(tx: &mut T, id: ItemId, new: &NewComment, now: u64) -> OpResult {
     let body = non_empty("comment", &new.body)?;
     let now = check_date("time", now)?;
     require_clause(tx, new.clause)?;
@@ -680,7 +612,7 @@ pub fn add_comment<T: Transactable + ReadDoc>(
     tx.put(&obj, CLAUSE, new.clause.key())?;
     tx.put(&obj, AUTHOR, new.author.key())?;
     new_text(tx, &obj, BODY, &body)?;
-    put_opt(tx, &obj, REPLY_TO, reply_to.map(|r| r.key()))?;
+    put_opt(tx, &obj, REPLY_TO, reply_to)?;
     tx.put(&obj, RESOLVED, false)?;
     tx.put(&obj, CREATED_AT, now)?;
     Ok(())
@@ -690,13 +622,13 @@ pub fn add_comment<T: Transactable + ReadDoc>(
 /// text (see [`CommentAnchor`] for how the range follows edits). The words
 /// are also kept as the comment's `quote`, so a client that does not read
 /// marks still shows what the comment was about.
-pub fn add_anchored_comment<T: Transactable + ReadDoc>(
+pub fn add_anchored_comment<T: Tx>(
     tx: &mut T,
     id: ItemId,
     new: &NewComment,
     range: std::ops::Range<usize>,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     if new.reply_to.is_some() {
         return Err(OpError::Invalid {
             field: "comment",
@@ -716,7 +648,7 @@ fn selected_words<R: ReadDoc>(
     doc: &R,
     clause: ItemId,
     range: &std::ops::Range<usize>,
-) -> Result<(ObjId, String), OpError> {
+) -> OpResult<(ObjId, String)> {
     let text = clause_body_text(doc, clause)?;
     let chars: Vec<char> = doc.text(&text)?.chars().collect();
     if range.start >= range.end || range.end > chars.len() {
@@ -731,14 +663,14 @@ fn selected_words<R: ReadDoc>(
 
 /// Puts comment `id` (its map `obj`) on the characters `range` of `text`:
 /// it keeps `quote` and a mark that follows those words through edits.
-fn anchor_on_words<T: Transactable + ReadDoc>(
+fn anchor_on_words<T: Tx>(
     tx: &mut T,
     obj: &ObjId,
     id: ItemId,
     text: &ObjId,
     range: std::ops::Range<usize>,
     quote: String,
-) -> Result<(), OpError> {
+) -> OpResult {
     tx.put(obj, QUOTE, quote)?;
     tx.mark(
         text,
@@ -755,12 +687,12 @@ fn anchor_on_words<T: Transactable + ReadDoc>(
 /// a thread opened on words. Refused for a reply and for a thread already
 /// on words. Two people attaching one thread at once to different words
 /// converge: one quote wins, and the range covers both selections.
-pub fn attach_to_words<T: Transactable + ReadDoc>(
+pub fn attach_to_words<T: Tx>(
     tx: &mut T,
     id: ItemId,
     range: std::ops::Range<usize>,
     words: &str,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = require_comment(tx, id)?;
     let comment = read_comment(tx, id, &obj).ok_or_else(|| OpError::not_found("comment", &id))?;
     if comment.reply_to.is_some() {
@@ -786,24 +718,20 @@ pub fn attach_to_words<T: Transactable + ReadDoc>(
 }
 
 /// Rewrites a comment (by the smallest splice).
-pub fn edit_comment<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    body: &str,
-) -> Result<(), OpError> {
+pub fn edit_comment<T: Tx>(tx: &mut T, id: ItemId, body: &str) -> OpResult {
     let body = non_empty("comment", body)?;
     let obj = require_comment(tx, id)?;
     set_text(tx, &obj, BODY, &body)
 }
 
 /// Resolves (or reopens) the thread `id` belongs to.
-pub fn resolve_thread<T: Transactable + ReadDoc>(
+pub fn resolve_thread<T: Tx>(
     tx: &mut T,
     id: ItemId,
     resolved: bool,
     by: MemberId,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let now = check_date("time", now)?;
     refs::require_member(tx, by)?;
     let obj = require_comment(tx, id)?;
@@ -825,6 +753,7 @@ pub fn resolve_thread<T: Transactable + ReadDoc>(
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use automerge::transaction::Transactable;
     use automerge::{ActorId, AutoCommit};
 
     use super::*;
@@ -902,7 +831,7 @@ pub(crate) mod tests {
         let mut doc = partnership().doc;
         add_clause(&mut doc, id(1), &new("Purpose", "abc"), T0).unwrap();
         doc.commit();
-        type Op = Box<dyn Fn(&mut AutoCommit) -> Result<(), OpError>>;
+        type Op = Box<dyn Fn(&mut AutoCommit) -> OpResult>;
         let long = "x".repeat(MAX_TITLE_CHARS + 1);
         let failing: Vec<(&str, Op)> = vec![
             (
@@ -1006,7 +935,7 @@ pub(crate) mod tests {
         // Bea comments on a clause of her copy before they meet.
         let comment = NewComment {
             clause: standard_outline_clause_id(0),
-            author: members::list(&bea)[0].id,
+            author: crate::model::members::list(&bea)[0].id,
             body: "Shorter, please.".into(),
             reply_to: None,
         };

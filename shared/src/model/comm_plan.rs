@@ -4,12 +4,12 @@
 //! `comm_plan{id → {what, audience, medium, frequency (days), owner (member
 //! id)?, last_sent?, created_at, order, deleted_at?}}`
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
-use super::error::OpError;
+use super::error::OpResult;
 use super::fields::{
-    DAY_MS, check_date, check_range, get_str, get_string, get_u64, non_empty, put, put_opt,
+    DAY_MS, Tx, check_date, check_range, get_parsed, get_string, get_u64, non_empty,
+    patch_non_empty, patch_put, patch_put_opt, put, put_opt,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection};
@@ -84,7 +84,7 @@ pub fn next_due(
     }
 }
 
-fn check_frequency(days: u32) -> Result<u32, OpError> {
+fn check_frequency(days: u32) -> OpResult<u32> {
     check_range(
         "frequency (days)",
         days.into(),
@@ -106,7 +106,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Communication {
         audience: get_string(doc, obj, "audience"),
         medium: get_string(doc, obj, "medium"),
         frequency_days,
-        owner: get_str(doc, obj, "owner").and_then(|o| o.parse().ok()),
+        owner: get_parsed(doc, obj, "owner"),
         last_sent,
         created_at,
         next_due: next_due(last_sent, created_at, frequency_days),
@@ -115,80 +115,50 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Communication {
 
 /// The plan, in display order.
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Communication> {
-    let Ok(map) = Collection::CommPlan.locate(doc) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::CommPlan, |id, obj| read_one(doc, id, obj))
 }
 
 /// Adds a line to the plan.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewCommunication,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewCommunication, now: u64) -> OpResult {
     let what = non_empty("what", &new.what)?;
     let frequency = check_frequency(new.frequency_days)?;
     let now = check_date("time", now)?;
     if let Some(owner) = new.owner {
         refs::require_member(tx, owner)?;
     }
-    let map = Collection::CommPlan.locate(tx)?;
-    let obj = items::create(tx, &map, "communication", id)?;
+    let obj = items::create_item(tx, Collection::CommPlan, id)?;
     tx.put(&obj, "what", what)?;
     tx.put(&obj, "audience", new.audience.trim())?;
     tx.put(&obj, "medium", new.medium.trim())?;
     tx.put(&obj, "frequency", u64::from(frequency))?;
-    put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
+    put_opt(tx, &obj, "owner", new.owner)?;
     tx.put(&obj, "created_at", now)?;
     Ok(())
 }
 
 /// Edits a line, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &CommunicationPatch,
-) -> Result<(), OpError> {
-    let what = patch
-        .what
-        .as_deref()
-        .map(|w| non_empty("what", w))
-        .transpose()?;
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &CommunicationPatch) -> OpResult {
+    let what = patch_non_empty("what", patch.what.as_deref())?;
     let frequency = patch.frequency_days.map(check_frequency).transpose()?;
     if let Some(Some(owner)) = patch.owner {
         refs::require_member(tx, owner)?;
     }
     let obj = items::require(tx, Collection::CommPlan, id)?;
-    if let Some(what) = what {
-        put(tx, &obj, "what", what)?;
-    }
+    patch_put(tx, &obj, "what", what)?;
     if let Some(audience) = &patch.audience {
         put(tx, &obj, "audience", audience.trim())?;
     }
     if let Some(medium) = &patch.medium {
         put(tx, &obj, "medium", medium.trim())?;
     }
-    if let Some(frequency) = frequency {
-        put(tx, &obj, "frequency", u64::from(frequency))?;
-    }
-    if let Some(owner) = patch.owner {
-        put_opt(tx, &obj, "owner", owner.map(|o| o.key()))?;
-    }
+    patch_put(tx, &obj, "frequency", frequency.map(u64::from))?;
+    patch_put_opt(tx, &obj, "owner", patch.owner)?;
     Ok(())
 }
 
 /// Records that it was sent at `at`. An earlier date than the one recorded
 /// is ignored, so the latest send always wins.
-pub fn mark_sent<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    at: u64,
-) -> Result<(), OpError> {
+pub fn mark_sent<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> OpResult {
     let at = check_date("date sent", at)?;
     let obj = items::require(tx, Collection::CommPlan, id)?;
     if get_u64(tx, &obj, "last_sent").is_some_and(|last| last >= at) {
@@ -200,6 +170,7 @@ pub fn mark_sent<T: Transactable + ReadDoc>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::error::OpError;
     use crate::model::test_support::{T0, id, partnership};
 
     #[test]

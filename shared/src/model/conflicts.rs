@@ -21,23 +21,20 @@
 //! not overdue yet. Reopening a resolved conflict restarts the clock at its
 //! level.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
-    DAY_MS, check_date, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text,
-    non_empty, put, put_opt, set_text, splice_text_field,
+    DAY_MS, Tx, check_date, child_map, get_bool, get_parsed, get_str, get_string, get_text,
+    get_u64, new_text, non_empty, patch_non_empty, patch_put, patch_text, put, put_opt, set_text,
 };
 use super::governance::{self, EscalationLevel};
 use super::ids::{ItemId, MemberId};
-use super::items;
-use super::items::{require_in, root_map, sub_map};
+use super::items::{self, Collection, sub_map};
 use super::refs;
 use super::stored_names::stored_names;
 use crate::text::Splice;
 
-pub(crate) use super::keys::CONFLICTS;
 const ESCALATIONS: &str = "escalations";
 
 stored_names! {
@@ -172,9 +169,9 @@ fn escalations<R: ReadDoc>(doc: &R, obj: &ObjId) -> Vec<Escalation> {
             let entry = child_map(doc, &map, &key)?;
             Some(Escalation {
                 id: key.parse().ok()?,
-                level: get_str(doc, &entry, "level")?.parse().ok()?,
+                level: get_parsed(doc, &entry, "level")?,
                 at: get_u64(doc, &entry, "at")?,
-                by: get_str(doc, &entry, "by").and_then(|b| b.parse().ok()),
+                by: get_parsed(doc, &entry, "by"),
                 reopened: get_bool(doc, &entry, "reopened"),
             })
         })
@@ -216,7 +213,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, ladder: &[EscalationLe
         id,
         title: get_string(doc, obj, "title"),
         description: get_text(doc, obj, "description"),
-        raised_by: get_str(doc, obj, "raised_by").and_then(|m| m.parse().ok()),
+        raised_by: get_parsed(doc, obj, "raised_by"),
         raised_at: get_u64(doc, obj, "raised_at").unwrap_or(0),
         severity: get_str(doc, obj, "severity")
             .and_then(|s| Severity::from_stored(&s))
@@ -228,7 +225,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, ladder: &[EscalationLe
         },
         resolution: get_text(doc, obj, "resolution"),
         resolved_at: get_u64(doc, obj, "resolved_at"),
-        resolved_by: get_str(doc, obj, "resolved_by").and_then(|m| m.parse().ok()),
+        resolved_by: get_parsed(doc, obj, "resolved_by"),
         level: current_level(ladder, &history),
         escalations: history,
     }
@@ -236,14 +233,10 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, ladder: &[EscalationLe
 
 /// Every conflict, open ones first, then by when raised (then id).
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Conflict> {
-    let Ok(map) = root_map(doc, CONFLICTS) else {
-        return Vec::new();
-    };
     let ladder = governance::ladder(doc);
-    let mut found: Vec<Conflict> = items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj, &ladder))
-        .collect();
+    let mut found: Vec<Conflict> = items::read_all(doc, Collection::Conflicts, |id, obj| {
+        read_one(doc, id, obj, &ladder)
+    });
     found.sort_by(|a, b| {
         b.is_open()
             .cmp(&a.is_open())
@@ -254,7 +247,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Conflict> {
 }
 
 /// One conflict, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Conflict, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Conflict> {
     let obj = require(doc, id)?;
     Ok(read_one(doc, id, &obj, &governance::ladder(doc)))
 }
@@ -269,19 +262,18 @@ pub fn overdue<R: ReadDoc>(doc: &R, now: u64) -> Vec<Conflict> {
     found
 }
 
-fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
-    let map = root_map(doc, CONFLICTS)?;
-    require_in(doc, &map, "conflict", id)
+fn require<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
+    items::require(doc, Collection::Conflicts, id)
 }
 
-fn add_entry<T: Transactable + ReadDoc>(
+fn add_entry<T: Tx>(
     tx: &mut T,
     obj: &ObjId,
     entry: ItemId,
     level: ItemId,
     by: MemberId,
     at: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let map = sub_map(tx, obj, ESCALATIONS, "conflict.escalations")?;
     let key = entry.key();
     if tx.get(&map, &key)?.is_some() {
@@ -299,18 +291,12 @@ fn add_entry<T: Transactable + ReadDoc>(
 
 /// Raises a conflict at the bottom level of the ladder (if there is one).
 /// Its first escalation entry is keyed by the conflict's own id.
-pub fn raise<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewConflict,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn raise<T: Tx>(tx: &mut T, id: ItemId, new: &NewConflict, now: u64) -> OpResult {
     let title = non_empty("title", &new.title)?;
     let now = check_date("time", now)?;
     refs::require_member(tx, new.raised_by)?;
     let bottom = governance::ladder(tx).first().map(|l| l.id);
-    let map = root_map(tx, CONFLICTS)?;
-    let obj = items::create(tx, &map, "conflict", id)?;
+    let obj = items::create_item(tx, Collection::Conflicts, id)?;
     tx.put(&obj, "title", title)?;
     new_text(tx, &obj, "description", &new.description)?;
     tx.put(&obj, "raised_by", new.raised_by.key())?;
@@ -326,52 +312,32 @@ pub fn raise<T: Transactable + ReadDoc>(
 }
 
 /// Edits a conflict, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &ConflictPatch,
-) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ConflictPatch) -> OpResult {
+    let title = patch_non_empty("title", patch.title.as_deref())?;
     let obj = require(tx, id)?;
-    if let Some(title) = title {
-        put(tx, &obj, "title", title)?;
-    }
-    if let Some(description) = &patch.description {
-        set_text(tx, &obj, "description", description)?;
-    }
-    if let Some(severity) = patch.severity {
-        put(tx, &obj, "severity", severity.as_str())?;
-    }
+    patch_put(tx, &obj, "title", title)?;
+    patch_text(tx, &obj, "description", patch.description.as_deref())?;
+    patch_put(
+        tx,
+        &obj,
+        "severity",
+        patch.severity.map(|severity| severity.as_str()),
+    )?;
     Ok(())
 }
 
 /// Applies one splice to the description (what its editor reports as
 /// someone types), so both parties describing the same conflict keep their
 /// words.
-pub fn edit_description<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    edit: &Splice,
-) -> Result<(), OpError> {
-    let obj = require(tx, id)?;
-    splice_text_field(tx, &obj, "description", edit)
+pub fn edit_description<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> OpResult {
+    items::splice_field(tx, Collection::Conflicts, id, "description", edit)
 }
 
 /// Moves an open conflict one level up the ladder at `now`, recorded as
 /// the entry `entry` (a fresh id). A conflict at no level (raised before
 /// the ladder existed, or whose level was removed) goes to the bottom
 /// level. Refused at the top of the ladder.
-pub fn escalate<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    entry: ItemId,
-    by: MemberId,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn escalate<T: Tx>(tx: &mut T, id: ItemId, entry: ItemId, by: MemberId, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     refs::require_member(tx, by)?;
     let conflict = get(tx, id)?;
@@ -399,13 +365,13 @@ pub fn escalate<T: Transactable + ReadDoc>(
 }
 
 /// Resolves a conflict, recording how, by whom and when.
-pub fn resolve<T: Transactable + ReadDoc>(
+pub fn resolve<T: Tx>(
     tx: &mut T,
     id: ItemId,
     resolution: &str,
     by: MemberId,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let resolution = non_empty("resolution", resolution)?;
     let now = check_date("time", now)?;
     refs::require_member(tx, by)?;
@@ -418,13 +384,7 @@ pub fn resolve<T: Transactable + ReadDoc>(
 
 /// Reopens a resolved conflict at its level; the clock at that level starts
 /// again at `now` (recorded as the entry `entry`).
-pub fn reopen<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    entry: ItemId,
-    by: MemberId,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn reopen<T: Tx>(tx: &mut T, id: ItemId, entry: ItemId, by: MemberId, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     refs::require_member(tx, by)?;
     let conflict = get(tx, id)?;
@@ -450,11 +410,7 @@ pub fn reopen<T: Transactable + ReadDoc>(
 
 /// Removes a level of the escalation ladder. Refused while an open
 /// conflict sits at it (which is why this lives with the conflicts).
-pub fn delete_level<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn delete_level<T: Tx>(tx: &mut T, id: ItemId, now: u64) -> OpResult {
     if list(tx)
         .iter()
         .any(|c| c.is_open() && c.level.as_ref().is_some_and(|l| l.id == id))
@@ -469,9 +425,11 @@ pub fn delete_level<T: Transactable + ReadDoc>(
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
     use crate::model::items::{self, Collection};
-    use crate::model::test_support::{T0, id, partnership, sync_pair};
+    use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 
     fn ladder(doc: &mut automerge::AutoCommit) {
         governance::add_level(doc, id(201), "Partnership managers", "Alice and Bob", 7).unwrap();
@@ -540,14 +498,9 @@ mod tests {
         let doc = &mut fixture.doc;
         raise(doc, id(1), &new(alice), T0).unwrap();
         let mut partner = doc.fork();
-        let at = |position, insert: &str| Splice {
-            position,
-            delete: 0,
-            insert: insert.into(),
-        };
         let end = get(doc, id(1)).unwrap().description.chars().count();
-        edit_description(doc, id(1), &at(0, "Since May: ")).unwrap();
-        edit_description(&mut partner, id(1), &at(end, " Both sides agree.")).unwrap();
+        edit_description(doc, id(1), &insert(0, "Since May: ")).unwrap();
+        edit_description(&mut partner, id(1), &insert(end, " Both sides agree.")).unwrap();
         sync_pair(doc, &mut partner);
         let expected = "Since May: Leads are not shared within 48 hours. Both sides agree.";
         assert_eq!(get(doc, id(1)).unwrap().description, expected);
@@ -561,7 +514,7 @@ mod tests {
             edit_description(doc, id(1), &beyond),
             Err(OpError::Text(_))
         ));
-        assert!(edit_description(doc, id(9), &at(0, "x")).is_err());
+        assert!(edit_description(doc, id(9), &insert(0, "x")).is_err());
     }
 
     #[test]

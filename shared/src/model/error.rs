@@ -8,6 +8,10 @@ use automerge::AutomergeError;
 
 use crate::text::TextEditError;
 
+/// What an operation returns: its value, or why it was refused (having
+/// written nothing).
+pub type OpResult<T = ()> = Result<T, OpError>;
+
 /// Why an operation was refused. The document is unchanged.
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {

@@ -7,11 +7,20 @@
 //! does not overwrite a partner's concurrent edit of a field this user left
 //! alone.
 
+use std::str::FromStr;
+
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use crate::text;
+
+/// A document open for changes: an `AutoCommit`, or a `Transaction` of an
+/// `Automerge`, which every operation both reads (to validate) and writes.
+/// One name for the bound every operation carries.
+pub trait Tx: Transactable + ReadDoc {}
+
+impl<T: Transactable + ReadDoc + ?Sized> Tx for T {}
 
 /// One day in milliseconds.
 pub const DAY_MS: u64 = 86_400_000;
@@ -46,6 +55,12 @@ pub(crate) fn get_str<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Option<Str
 /// A string field, or `""`.
 pub(crate) fn get_string<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> String {
     get_str(doc, obj, key).unwrap_or_default()
+}
+
+/// A string field parsed into `T` (an id, a stored name); `None` when it is
+/// absent or does not parse.
+pub(crate) fn get_parsed<T: FromStr, R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Option<T> {
+    get_str(doc, obj, key)?.parse().ok()
 }
 
 /// A non-negative integer field.
@@ -87,9 +102,9 @@ pub(crate) fn get_text<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> String {
 }
 
 /// Writes a scalar unless the field already holds exactly that value.
-pub(crate) fn put<T, V>(tx: &mut T, obj: &ObjId, key: &str, value: V) -> Result<(), OpError>
+pub(crate) fn put<T, V>(tx: &mut T, obj: &ObjId, key: &str, value: V) -> OpResult
 where
-    T: Transactable + ReadDoc,
+    T: Tx,
     V: Into<ScalarValue>,
 {
     let value = value.into();
@@ -101,14 +116,9 @@ where
 }
 
 /// Writes `Some` as a scalar, removes the field for `None`.
-pub(crate) fn put_opt<T, V>(
-    tx: &mut T,
-    obj: &ObjId,
-    key: &str,
-    value: Option<V>,
-) -> Result<(), OpError>
+pub(crate) fn put_opt<T, V>(tx: &mut T, obj: &ObjId, key: &str, value: Option<V>) -> OpResult
 where
-    T: Transactable + ReadDoc,
+    T: Tx,
     V: Into<ScalarValue>,
 {
     match value {
@@ -122,13 +132,53 @@ where
     }
 }
 
+/// Applies one field of a patch: writes `Some` as a scalar (unless
+/// unchanged), leaves the field alone for `None`.
+pub(crate) fn patch_put<T, V>(tx: &mut T, obj: &ObjId, key: &str, value: Option<V>) -> OpResult
+where
+    T: Tx,
+    V: Into<ScalarValue>,
+{
+    match value {
+        Some(value) => put(tx, obj, key, value),
+        None => Ok(()),
+    }
+}
+
+/// Applies one optional field of a patch: `Some(Some)` writes it,
+/// `Some(None)` removes it, `None` leaves it alone.
+pub(crate) fn patch_put_opt<T, V>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: Option<Option<V>>,
+) -> OpResult
+where
+    T: Tx,
+    V: Into<ScalarValue>,
+{
+    match value {
+        Some(value) => put_opt(tx, obj, key, value),
+        None => Ok(()),
+    }
+}
+
+/// Applies one prose field of a patch with [`set_text`]; `None` leaves it
+/// alone.
+pub(crate) fn patch_text<T: Tx>(tx: &mut T, obj: &ObjId, key: &str, new: Option<&str>) -> OpResult {
+    match new {
+        Some(new) => set_text(tx, obj, key, new),
+        None => Ok(()),
+    }
+}
+
 /// Creates a Text field holding `content`.
-pub(crate) fn new_text<T: Transactable + ReadDoc>(
+pub(crate) fn new_text<T: Tx>(
     tx: &mut T,
     obj: &ObjId,
     key: &str,
     content: &str,
-) -> Result<ObjId, OpError> {
+) -> OpResult<ObjId> {
     let text = tx.put_object(obj, key, ObjType::Text)?;
     if !content.is_empty() {
         tx.splice_text(&text, 0, 0, content)?;
@@ -139,12 +189,7 @@ pub(crate) fn new_text<T: Transactable + ReadDoc>(
 /// Makes the Text field read `new` with the smallest splice, so concurrent
 /// typing elsewhere in the same text survives. A field that is missing or a
 /// plain string (early clients) becomes Text.
-pub(crate) fn set_text<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    obj: &ObjId,
-    key: &str,
-    new: &str,
-) -> Result<(), OpError> {
+pub(crate) fn set_text<T: Tx>(tx: &mut T, obj: &ObjId, key: &str, new: &str) -> OpResult {
     match tx.get(obj, key)? {
         Some((Value::Object(ObjType::Text), id)) => {
             let old = tx.text(&id)?;
@@ -162,12 +207,12 @@ pub(crate) fn set_text<T: Transactable + ReadDoc>(
 /// Applies one splice (what a text editor reports as the user types) to the
 /// Text field `key`. A field that is missing or a plain string (early
 /// clients) becomes Text holding the spliced content.
-pub(crate) fn splice_text_field<T: Transactable + ReadDoc>(
+pub(crate) fn splice_text_field<T: Tx>(
     tx: &mut T,
     obj: &ObjId,
     key: &str,
     edit: &text::Splice,
-) -> Result<(), OpError> {
+) -> OpResult {
     if let Some((Value::Object(ObjType::Text), id)) = tx.get(obj, key)? {
         text::splice(tx, &id, edit)?;
         return Ok(());
@@ -197,7 +242,7 @@ pub(crate) fn splice_text_field<T: Transactable + ReadDoc>(
 }
 
 /// The trimmed value, or [`OpError::Empty`].
-pub(crate) fn non_empty(field: &'static str, value: &str) -> Result<String, OpError> {
+pub(crate) fn non_empty(field: &'static str, value: &str) -> OpResult<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         Err(OpError::Empty { field })
@@ -206,8 +251,17 @@ pub(crate) fn non_empty(field: &'static str, value: &str) -> Result<String, OpEr
     }
 }
 
+/// A patch's new value for a required text field, trimmed, or
+/// [`OpError::Empty`]; `None` (no change) passes.
+pub(crate) fn patch_non_empty(
+    field: &'static str,
+    value: Option<&str>,
+) -> OpResult<Option<String>> {
+    value.map(|value| non_empty(field, value)).transpose()
+}
+
 /// Accepts a UTC millisecond timestamp in `[MIN_DATE, MAX_DATE)`.
-pub(crate) fn check_date(field: &'static str, ms: u64) -> Result<u64, OpError> {
+pub(crate) fn check_date(field: &'static str, ms: u64) -> OpResult<u64> {
     if (MIN_DATE..MAX_DATE).contains(&ms) {
         Ok(ms)
     } else {
@@ -216,17 +270,21 @@ pub(crate) fn check_date(field: &'static str, ms: u64) -> Result<u64, OpError> {
 }
 
 /// Accepts an optional date.
-pub(crate) fn check_opt_date(field: &'static str, ms: Option<u64>) -> Result<Option<u64>, OpError> {
+pub(crate) fn check_opt_date(field: &'static str, ms: Option<u64>) -> OpResult<Option<u64>> {
     ms.map(|ms| check_date(field, ms)).transpose()
 }
 
-/// Accepts an integer in `min..=max`.
-pub(crate) fn check_range(
+/// Accepts a patch's change of an optional date: `None` (no change) and
+/// `Some(None)` (clear it) pass, a new date is checked.
+pub(crate) fn patch_opt_date(
     field: &'static str,
-    value: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, OpError> {
+    ms: Option<Option<u64>>,
+) -> Result<Option<Option<u64>>, OpError> {
+    ms.map(|ms| check_opt_date(field, ms)).transpose()
+}
+
+/// Accepts an integer in `min..=max`.
+pub(crate) fn check_range(field: &'static str, value: u64, min: u64, max: u64) -> OpResult<u64> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
@@ -240,7 +298,7 @@ pub(crate) fn check_range(
 }
 
 /// Accepts a finite float.
-pub(crate) fn check_finite(field: &'static str, value: f64) -> Result<f64, OpError> {
+pub(crate) fn check_finite(field: &'static str, value: f64) -> OpResult<f64> {
     if value.is_finite() {
         Ok(value)
     } else {
@@ -319,6 +377,35 @@ mod tests {
         doc.put(ROOT, "q", "ab").unwrap();
         assert!(splice_text_field(&mut doc, &ROOT, "q", &splice(1, 2, "")).is_err());
         assert_eq!(get_string(&doc, &ROOT, "q"), "ab");
+    }
+
+    #[test]
+    fn patch_helpers_write_only_the_fields_given() {
+        let mut doc = AutoCommit::new();
+        put(&mut doc, &ROOT, "title", "old").unwrap();
+        put(&mut doc, &ROOT, "due", 5_u64).unwrap();
+        new_text(&mut doc, &ROOT, "note", "kept").unwrap();
+        doc.commit();
+        let heads = doc.get_heads();
+        patch_put::<_, &str>(&mut doc, &ROOT, "title", None).unwrap();
+        patch_put_opt::<_, u64>(&mut doc, &ROOT, "due", None).unwrap();
+        patch_text(&mut doc, &ROOT, "note", None).unwrap();
+        doc.commit();
+        assert_eq!(doc.get_heads(), heads);
+        patch_put(&mut doc, &ROOT, "title", Some("new")).unwrap();
+        patch_put_opt::<_, u64>(&mut doc, &ROOT, "due", Some(None)).unwrap();
+        patch_text(&mut doc, &ROOT, "note", Some("kept, and more")).unwrap();
+        assert_eq!(get_str(&doc, &ROOT, "title").as_deref(), Some("new"));
+        assert_eq!(get_u64(&doc, &ROOT, "due"), None);
+        assert_eq!(get_text(&doc, &ROOT, "note"), "kept, and more");
+        assert_eq!(patch_non_empty("title", None).unwrap(), None);
+        assert_eq!(
+            patch_non_empty("title", Some(" x ")).unwrap().as_deref(),
+            Some("x")
+        );
+        assert!(patch_non_empty("title", Some(" ")).is_err());
+        assert_eq!(patch_opt_date("due", Some(None)).unwrap(), Some(None));
+        assert!(patch_opt_date("due", Some(Some(1))).is_err());
     }
 
     #[test]

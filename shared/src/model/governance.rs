@@ -16,19 +16,16 @@
 //! escalating takes it. A conflict at a level is overdue once it has been
 //! there longer than that level's `within` days (see [`super::conflicts`]).
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
-use super::error::OpError;
+use super::error::OpResult;
 use super::fields::{
-    check_range, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text, non_empty,
-    put, put_opt, set_text, splice_text_field,
+    Tx, check_range, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text,
+    non_empty, patch_non_empty, patch_put, patch_text, put, put_opt,
 };
 use super::ids::{ItemId, MemberId, PartyId};
-use super::items;
-use super::items::{move_in, require_in, root_map, sub_map};
+use super::items::{self, Collection, move_in, require_in, root_map, sub_map};
 use super::keys::GOVERNANCE;
-use super::members;
 use super::refs;
 use super::stored_names::stored_names;
 use crate::text::Splice;
@@ -173,16 +170,12 @@ pub struct Governance {
     pub ladder: Vec<EscalationLevel>,
 }
 
-fn governance_map<R: ReadDoc>(
-    doc: &R,
-    key: &'static str,
-    name: &'static str,
-) -> Result<ObjId, OpError> {
+fn governance_map<R: ReadDoc>(doc: &R, key: &'static str, name: &'static str) -> OpResult<ObjId> {
     let governance = root_map(doc, GOVERNANCE)?;
     sub_map(doc, &governance, key, name)
 }
 
-fn check_days(field: &'static str, days: u32) -> Result<u32, OpError> {
+fn check_days(field: &'static str, days: u32) -> OpResult<u32> {
     check_range(field, days.into(), 1, MAX_DAYS.into()).map(|_| days)
 }
 
@@ -196,10 +189,9 @@ fn read_committee<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Committee {
         })
         .unwrap_or_default();
     ids.sort();
-    let everyone = members::list(doc);
     let mut parties: Vec<PartyId> = ids
         .iter()
-        .filter_map(|id| everyone.iter().find(|m| m.id == *id)?.party)
+        .filter_map(|id| refs::member_party(doc, *id))
         .collect();
     parties.sort();
     parties.dedup();
@@ -217,49 +209,35 @@ fn read_committee<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Committee {
 
 /// The committees, in order.
 pub fn committees<R: ReadDoc>(doc: &R) -> Vec<Committee> {
-    let Ok(map) = governance_map(doc, COMMITTEES, "governance.committees") else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_committee(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::Committees, |id, obj| {
+        read_committee(doc, id, obj)
+    })
 }
 
 /// The decision rights, in order.
 pub fn decision_rights<R: ReadDoc>(doc: &R) -> Vec<DecisionRight> {
-    let Ok(map) = governance_map(doc, DECISION_RIGHTS, "governance.decision_rights") else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| DecisionRight {
-            id,
-            decision: get_string(doc, &obj, "decision"),
-            decider: get_str(doc, &obj, "decider").and_then(|d| Decider::decode(&d)),
-            rule: get_str(doc, &obj, "rule")
-                .and_then(|r| Rule::from_stored(&r))
-                .unwrap_or(Rule::Consensus),
-        })
-        .collect()
+    items::read_all(doc, Collection::DecisionRights, |id, obj| DecisionRight {
+        id,
+        decision: get_string(doc, obj, "decision"),
+        decider: get_str(doc, obj, "decider").and_then(|d| Decider::decode(&d)),
+        rule: get_str(doc, obj, "rule")
+            .and_then(|r| Rule::from_stored(&r))
+            .unwrap_or(Rule::Consensus),
+    })
 }
 
 /// The escalation ladder, bottom level first.
 pub fn ladder<R: ReadDoc>(doc: &R) -> Vec<EscalationLevel> {
-    let Ok(map) = governance_map(doc, ESCALATION, "governance.escalation") else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| EscalationLevel {
+    items::read_all(doc, Collection::EscalationLevels, |id, obj| {
+        EscalationLevel {
             id,
-            name: get_string(doc, &obj, "name"),
-            who: get_string(doc, &obj, "who"),
-            within_days: get_u64(doc, &obj, "within")
+            name: get_string(doc, obj, "name"),
+            who: get_string(doc, obj, "who"),
+            within_days: get_u64(doc, obj, "within")
                 .and_then(|d| u32::try_from(d).ok())
                 .unwrap_or(14),
-        })
-        .collect()
+        }
+    })
 }
 
 /// The whole governance page.
@@ -274,11 +252,7 @@ pub fn read<R: ReadDoc>(doc: &R) -> Governance {
 // --- committees -------------------------------------------------------------
 
 /// Sets up a committee.
-pub fn add_committee<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewCommittee,
-) -> Result<(), OpError> {
+pub fn add_committee<T: Tx>(tx: &mut T, id: ItemId, new: &NewCommittee) -> OpResult {
     let name = non_empty("name", &new.name)?;
     let cadence = check_days("cadence (days)", new.cadence_days)?;
     for member in &new.members {
@@ -296,57 +270,38 @@ pub fn add_committee<T: Transactable + ReadDoc>(
     Ok(())
 }
 
-fn require_committee<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+fn require_committee<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     let map = governance_map(doc, COMMITTEES, "governance.committees")?;
     require_in(doc, &map, "committee", id)
 }
 
 /// Edits a committee, field by field.
-pub fn update_committee<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &CommitteePatch,
-) -> Result<(), OpError> {
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| non_empty("name", n))
-        .transpose()?;
+pub fn update_committee<T: Tx>(tx: &mut T, id: ItemId, patch: &CommitteePatch) -> OpResult {
+    let name = patch_non_empty("name", patch.name.as_deref())?;
     let cadence = patch
         .cadence_days
         .map(|d| check_days("cadence (days)", d))
         .transpose()?;
     let obj = require_committee(tx, id)?;
-    if let Some(name) = name {
-        put(tx, &obj, "name", name)?;
-    }
-    if let Some(mandate) = &patch.mandate {
-        set_text(tx, &obj, "mandate", mandate)?;
-    }
-    if let Some(cadence) = cadence {
-        put(tx, &obj, "cadence", u64::from(cadence))?;
-    }
+    patch_put(tx, &obj, "name", name)?;
+    patch_text(tx, &obj, "mandate", patch.mandate.as_deref())?;
+    patch_put(tx, &obj, "cadence", cadence.map(u64::from))?;
     Ok(())
 }
 
 /// Applies one splice to a committee's mandate (what its editor reports as
 /// someone types), so both parties drafting it at once keep their words.
-pub fn edit_mandate<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    edit: &Splice,
-) -> Result<(), OpError> {
-    let obj = require_committee(tx, id)?;
-    splice_text_field(tx, &obj, "mandate", edit)
+pub fn edit_mandate<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> OpResult {
+    items::splice_field(tx, Collection::Committees, id, "mandate", edit)
 }
 
 /// Puts a member on a committee (`true`) or takes them off.
-pub fn set_committee_member<T: Transactable + ReadDoc>(
+pub fn set_committee_member<T: Tx>(
     tx: &mut T,
     committee: ItemId,
     member: MemberId,
     on: bool,
-) -> Result<(), OpError> {
+) -> OpResult {
     if on {
         refs::require_member(tx, member)?;
     }
@@ -361,7 +316,7 @@ pub fn set_committee_member<T: Transactable + ReadDoc>(
 
 // --- decision rights ----------------------------------------------------------
 
-fn check_decider<R: ReadDoc>(doc: &R, decider: Decider) -> Result<(), OpError> {
+fn check_decider<R: ReadDoc>(doc: &R, decider: Decider) -> OpResult {
     match decider {
         Decider::Joint => Ok(()),
         Decider::Party(p) => refs::require_party(doc, p).map(|_| ()),
@@ -371,13 +326,13 @@ fn check_decider<R: ReadDoc>(doc: &R, decider: Decider) -> Result<(), OpError> {
 }
 
 /// Records who decides what, and how.
-pub fn add_decision_right<T: Transactable + ReadDoc>(
+pub fn add_decision_right<T: Tx>(
     tx: &mut T,
     id: ItemId,
     decision: &str,
     decider: Decider,
     rule: Rule,
-) -> Result<(), OpError> {
+) -> OpResult {
     let decision = non_empty("decision", decision)?;
     check_decider(tx, decider)?;
     let map = governance_map(tx, DECISION_RIGHTS, "governance.decision_rights")?;
@@ -389,41 +344,35 @@ pub fn add_decision_right<T: Transactable + ReadDoc>(
 }
 
 /// Edits a decision right; `None` leaves a field alone.
-pub fn update_decision_right<T: Transactable + ReadDoc>(
+pub fn update_decision_right<T: Tx>(
     tx: &mut T,
     id: ItemId,
     decision: Option<&str>,
     decider: Option<Decider>,
     rule: Option<Rule>,
-) -> Result<(), OpError> {
+) -> OpResult {
     let decision = decision.map(|d| non_empty("decision", d)).transpose()?;
     if let Some(decider) = decider {
         check_decider(tx, decider)?;
     }
     let map = governance_map(tx, DECISION_RIGHTS, "governance.decision_rights")?;
     let obj = require_in(tx, &map, "decision right", id)?;
-    if let Some(decision) = decision {
-        put(tx, &obj, "decision", decision)?;
-    }
-    if let Some(decider) = decider {
-        put(tx, &obj, "decider", decider.encode())?;
-    }
-    if let Some(rule) = rule {
-        put(tx, &obj, "rule", rule.as_str())?;
-    }
+    patch_put(tx, &obj, "decision", decision)?;
+    patch_put(tx, &obj, "decider", decider.map(|decider| decider.encode()))?;
+    patch_put(tx, &obj, "rule", rule.map(|rule| rule.as_str()))?;
     Ok(())
 }
 
 // --- escalation ladder --------------------------------------------------------
 
 /// Adds a level at the top of the ladder.
-pub fn add_level<T: Transactable + ReadDoc>(
+pub fn add_level<T: Tx>(
     tx: &mut T,
     id: ItemId,
     name: &str,
     who: &str,
     within_days: u32,
-) -> Result<(), OpError> {
+) -> OpResult {
     let name = non_empty("name", name)?;
     let who = non_empty("who", who)?;
     let within = check_days("within (days)", within_days)?;
@@ -436,13 +385,13 @@ pub fn add_level<T: Transactable + ReadDoc>(
 }
 
 /// Edits a level; `None` leaves a field alone.
-pub fn update_level<T: Transactable + ReadDoc>(
+pub fn update_level<T: Tx>(
     tx: &mut T,
     id: ItemId,
     name: Option<&str>,
     who: Option<&str>,
     within_days: Option<u32>,
-) -> Result<(), OpError> {
+) -> OpResult {
     let name = name.map(|n| non_empty("name", n)).transpose()?;
     let who = who.map(|w| non_empty("who", w)).transpose()?;
     let within = within_days
@@ -450,33 +399,26 @@ pub fn update_level<T: Transactable + ReadDoc>(
         .transpose()?;
     let map = governance_map(tx, ESCALATION, "governance.escalation")?;
     let obj = require_in(tx, &map, "escalation level", id)?;
-    if let Some(name) = name {
-        put(tx, &obj, "name", name)?;
-    }
-    if let Some(who) = who {
-        put(tx, &obj, "who", who)?;
-    }
-    if let Some(within) = within {
-        put(tx, &obj, "within", u64::from(within))?;
-    }
+    patch_put(tx, &obj, "name", name)?;
+    patch_put(tx, &obj, "who", who)?;
+    patch_put(tx, &obj, "within", within.map(u64::from))?;
     Ok(())
 }
 
 /// Moves a level to position `index` of the ladder (0 = bottom).
-pub fn move_level<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    index: usize,
-) -> Result<(), OpError> {
+pub fn move_level<T: Tx>(tx: &mut T, id: ItemId, index: usize) -> OpResult {
     let map = governance_map(tx, ESCALATION, "governance.escalation")?;
     move_in(tx, &map, "escalation level", id, index)
 }
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
+    use crate::model::error::OpError;
     use crate::model::items::{self, Collection};
-    use crate::model::test_support::{T0, id, partnership, sync_pair};
+    use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 
     #[test]
     fn both_parties_drafting_a_mandate_keep_their_words() {
@@ -490,13 +432,8 @@ mod tests {
         };
         add_committee(doc, id(1), &new).unwrap();
         let mut partner = doc.fork();
-        let at = |position, insert: &str| Splice {
-            position,
-            delete: 0,
-            insert: insert.into(),
-        };
-        edit_mandate(doc, id(1), &at(0, "Strategy. ")).unwrap();
-        edit_mandate(&mut partner, id(1), &at(7, " Escalations.")).unwrap();
+        edit_mandate(doc, id(1), &insert(0, "Strategy. ")).unwrap();
+        edit_mandate(&mut partner, id(1), &insert(7, " Escalations.")).unwrap();
         sync_pair(doc, &mut partner);
         for replica in [&*doc, &partner] {
             assert_eq!(
@@ -505,10 +442,10 @@ mod tests {
             );
         }
         assert!(matches!(
-            edit_mandate(doc, id(1), &at(99, "x")),
+            edit_mandate(doc, id(1), &insert(99, "x")),
             Err(OpError::Text(_))
         ));
-        assert!(edit_mandate(doc, id(9), &at(0, "x")).is_err());
+        assert!(edit_mandate(doc, id(9), &insert(0, "x")).is_err());
     }
 
     #[test]

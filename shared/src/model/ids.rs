@@ -63,6 +63,14 @@ macro_rules! item_id {
             }
         }
 
+        /// An id is stored as a field value the same way as a map key: its
+        /// 32 hex digits.
+        impl From<$name> for automerge::ScalarValue {
+            fn from(id: $name) -> Self {
+                automerge::ScalarValue::Str(id.key().into())
+            }
+        }
+
         impl FromStr for $name {
             type Err = IdError;
 

@@ -21,13 +21,16 @@
 //! different items never conflict. Ties (two items moved into the same gap at
 //! once) are broken by id, identically everywhere.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 
-use super::error::OpError;
-use super::fields::{check_date, child_map, get_f64, get_str, get_string, get_text, get_u64, put};
+use super::error::{OpError, OpResult};
+use super::fields::{
+    Tx, check_date, child_map, get_f64, get_str, get_string, get_text, get_u64, put,
+    splice_text_field,
+};
 use super::ids::{ItemId, PartyId};
 use super::keys;
+use crate::text::Splice;
 
 /// Key of the "deleted at" timestamp on every item.
 pub(crate) const DELETED_AT: &str = "deleted_at";
@@ -163,7 +166,7 @@ impl Collection {
     }
 
     /// The map holding the collection's items.
-    pub(crate) fn locate<R: ReadDoc>(self, doc: &R) -> Result<ObjId, OpError> {
+    pub(crate) fn locate<R: ReadDoc>(self, doc: &R) -> OpResult<ObjId> {
         let root =
             |key: &'static str| child_map(doc, &ROOT, key).ok_or(OpError::NotInitialized(key));
         let nested = |outer: &'static str, inner: &'static str, name: &'static str| {
@@ -213,7 +216,7 @@ impl Collection {
     }
 
     /// The map `key` inside the live item `id` of this collection.
-    fn child<R: ReadDoc>(self, doc: &R, id: ItemId, key: &'static str) -> Result<ObjId, OpError> {
+    fn child<R: ReadDoc>(self, doc: &R, id: ItemId, key: &'static str) -> OpResult<ObjId> {
         let item = require(doc, self, id)?;
         child_map(doc, &item, key).ok_or(OpError::NotInitialized(key))
     }
@@ -225,11 +228,7 @@ pub(crate) fn live<R: ReadDoc>(doc: &R, items: &ObjId, key: &str) -> Option<ObjI
 }
 
 /// The live item `id` of `collection`, or [`OpError::NotFound`].
-pub(crate) fn require<R: ReadDoc>(
-    doc: &R,
-    collection: Collection,
-    id: ItemId,
-) -> Result<ObjId, OpError> {
+pub(crate) fn require<R: ReadDoc>(doc: &R, collection: Collection, id: ItemId) -> OpResult<ObjId> {
     let items = collection.locate(doc)?;
     live(doc, &items, &id.key()).ok_or_else(|| OpError::not_found(collection.kind(), &id))
 }
@@ -248,14 +247,80 @@ pub(crate) fn entries<R: ReadDoc>(doc: &R, items: &ObjId) -> Vec<(ItemId, ObjId)
     found.into_iter().map(|(_, id, obj)| (id, obj)).collect()
 }
 
+/// The live items of `collection` in display order, each read by `read`
+/// (from its id and map); none while the collection is missing.
+pub(crate) fn read_all<R: ReadDoc, V>(
+    doc: &R,
+    collection: Collection,
+    read: impl Fn(ItemId, &ObjId) -> V,
+) -> Vec<V> {
+    match collection.locate(doc) {
+        Ok(items) => read_in(doc, &items, read),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The live items of the item map `items` in display order, each read by
+/// `read`.
+pub(crate) fn read_in<R: ReadDoc, V>(
+    doc: &R,
+    items: &ObjId,
+    read: impl Fn(ItemId, &ObjId) -> V,
+) -> Vec<V> {
+    entries(doc, items)
+        .into_iter()
+        .map(|(id, obj)| read(id, &obj))
+        .collect()
+}
+
+/// The live items of the map `parent[key]` (an item's own sub-collection:
+/// a meeting's agenda, a review's actions) in display order, each read by
+/// `read`; none while that map is missing.
+pub(crate) fn read_under<R: ReadDoc, V>(
+    doc: &R,
+    parent: &ObjId,
+    key: &str,
+    read: impl Fn(ItemId, &ObjId) -> V,
+) -> Vec<V> {
+    match child_map(doc, parent, key) {
+        Some(items) => read_in(doc, &items, read),
+        None => Vec::new(),
+    }
+}
+
+/// The live item `id` of `collection` read by `read`, or
+/// [`OpError::NotFound`].
+pub(crate) fn read_one<R: ReadDoc, V>(
+    doc: &R,
+    collection: Collection,
+    id: ItemId,
+    read: impl FnOnce(ItemId, &ObjId) -> V,
+) -> OpResult<V> {
+    let obj = require(doc, collection, id)?;
+    Ok(read(id, &obj))
+}
+
+/// Applies one splice (what a text editor reports as someone types) to the
+/// prose field `key` of the live item `id` of `collection`.
+pub(crate) fn splice_field<T: Tx>(
+    tx: &mut T,
+    collection: Collection,
+    id: ItemId,
+    key: &str,
+    edit: &Splice,
+) -> OpResult {
+    let obj = require(tx, collection, id)?;
+    splice_text_field(tx, &obj, key, edit)
+}
+
 /// Creates the item `id` (a fresh map placed after every existing item).
 /// Fails with [`OpError::Duplicate`] if the key was ever used, deleted or not.
-pub(crate) fn create<T: Transactable + ReadDoc>(
+pub(crate) fn create<T: Tx>(
     tx: &mut T,
     items: &ObjId,
     kind: &'static str,
     id: ItemId,
-) -> Result<ObjId, OpError> {
+) -> OpResult<ObjId> {
     let key = id.key();
     if tx.get(items, &key)?.is_some() {
         return Err(OpError::Duplicate { kind, id: key });
@@ -270,15 +335,20 @@ pub(crate) fn create<T: Transactable + ReadDoc>(
     Ok(item)
 }
 
-/// Deletes an item (sets `deleted_at`; see the module docs for why).
-///
-/// A party still having members who have not left cannot be deleted.
-pub fn delete<T: Transactable + ReadDoc>(
+/// Creates the item `id` of `collection` (see [`create`]).
+pub(crate) fn create_item<T: Tx>(
     tx: &mut T,
     collection: Collection,
     id: ItemId,
-    now: u64,
-) -> Result<(), OpError> {
+) -> OpResult<ObjId> {
+    let items = collection.locate(tx)?;
+    create(tx, &items, collection.kind(), id)
+}
+
+/// Deletes an item (sets `deleted_at`; see the module docs for why).
+///
+/// A party still having members who have not left cannot be deleted.
+pub fn delete<T: Tx>(tx: &mut T, collection: Collection, id: ItemId, now: u64) -> OpResult {
     check_date("deletion time", now)?;
     require(tx, collection, id)?;
     if collection == Collection::Parties && has_current_members(tx, id.into()) {
@@ -307,11 +377,7 @@ fn has_current_members<R: ReadDoc>(doc: &R, party: PartyId) -> bool {
 }
 
 /// Brings a deleted item back, with any edits merged in since.
-pub fn restore<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    collection: Collection,
-    id: ItemId,
-) -> Result<(), OpError> {
+pub fn restore<T: Tx>(tx: &mut T, collection: Collection, id: ItemId) -> OpResult {
     restore_in(tx, &collection.locate(tx)?, collection.kind(), id)
 }
 
@@ -327,7 +393,7 @@ pub struct DeletedItem {
 }
 
 /// The deleted items of a collection, most recently deleted first.
-pub fn deleted<R: ReadDoc>(doc: &R, collection: Collection) -> Result<Vec<DeletedItem>, OpError> {
+pub fn deleted<R: ReadDoc>(doc: &R, collection: Collection) -> OpResult<Vec<DeletedItem>> {
     let items = collection.locate(doc)?;
     let label_key = collection.label_key();
     Ok(deleted_in(doc, &items, |item| {
@@ -365,12 +431,7 @@ pub(crate) fn deleted_in<R: ReadDoc>(
 
 /// Moves an item so it is shown at `index` among the live items (clamped to
 /// the end).
-pub fn move_to<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    collection: Collection,
-    id: ItemId,
-    index: usize,
-) -> Result<(), OpError> {
+pub fn move_to<T: Tx>(tx: &mut T, collection: Collection, id: ItemId, index: usize) -> OpResult {
     move_in(tx, &collection.locate(tx)?, collection.kind(), id, index)
 }
 
@@ -384,7 +445,7 @@ pub(crate) fn sub_map<R: ReadDoc>(
     parent: &ObjId,
     key: &str,
     name: &'static str,
-) -> Result<ObjId, OpError> {
+) -> OpResult<ObjId> {
     child_map(doc, parent, key).ok_or(OpError::NotInitialized(name))
 }
 
@@ -394,23 +455,23 @@ pub(crate) fn require_in<R: ReadDoc>(
     map: &ObjId,
     kind: &'static str,
     id: ItemId,
-) -> Result<ObjId, OpError> {
+) -> OpResult<ObjId> {
     live(doc, map, &id.key()).ok_or_else(|| OpError::not_found(kind, &id))
 }
 
 /// The top-level collection map `key`.
-pub(crate) fn root_map<R: ReadDoc>(doc: &R, key: &'static str) -> Result<ObjId, OpError> {
+pub(crate) fn root_map<R: ReadDoc>(doc: &R, key: &'static str) -> OpResult<ObjId> {
     child_map(doc, &ROOT, key).ok_or(OpError::NotInitialized(key))
 }
 
 /// Marks the live item `id` of `map` deleted.
-pub(crate) fn delete_in<T: Transactable + ReadDoc>(
+pub(crate) fn delete_in<T: Tx>(
     tx: &mut T,
     map: &ObjId,
     kind: &'static str,
     id: ItemId,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let now = check_date("deletion time", now)?;
     let obj = require_in(tx, map, kind, id)?;
     tx.put(&obj, DELETED_AT, now)?;
@@ -418,12 +479,12 @@ pub(crate) fn delete_in<T: Transactable + ReadDoc>(
 }
 
 /// Brings the deleted item `id` of `map` back.
-pub(crate) fn restore_in<T: Transactable + ReadDoc>(
+pub(crate) fn restore_in<T: Tx>(
     tx: &mut T,
     map: &ObjId,
     kind: &'static str,
     id: ItemId,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = child_map(tx, map, &id.key())
         .filter(|obj| get_u64(tx, obj, DELETED_AT).is_some())
         .ok_or_else(|| OpError::not_found(kind, &id))?;
@@ -433,13 +494,13 @@ pub(crate) fn restore_in<T: Transactable + ReadDoc>(
 
 /// Moves item `id` of `map` to position `index` among the live items
 /// (clamped to the end), halfway between its new neighbours.
-pub(crate) fn move_in<T: Transactable + ReadDoc>(
+pub(crate) fn move_in<T: Tx>(
     tx: &mut T,
     map: &ObjId,
     kind: &'static str,
     id: ItemId,
     index: usize,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = require_in(tx, map, kind, id)?;
     let others: Vec<f64> = entries(tx, map)
         .into_iter()

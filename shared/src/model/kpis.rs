@@ -12,13 +12,13 @@
 //! `1..=scale` with a target rating. See [`health`] for how on track / at
 //! risk / off track is derived.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
-    DAY_MS, check_date, check_finite, check_range, child_map, get_f64, get_str, get_string,
-    get_text, get_u64, new_text, non_empty, put, put_opt, set_text,
+    DAY_MS, Tx, check_date, check_finite, check_range, child_map, get_f64, get_parsed, get_str,
+    get_string, get_text, get_u64, new_text, non_empty, patch_non_empty, patch_put, patch_put_opt,
+    patch_text, put, put_opt,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection};
@@ -232,11 +232,11 @@ pub fn health(kind: &KpiKind, measurements: &[Measurement]) -> Health {
     }
 }
 
-fn check_cadence(days: u32) -> Result<u32, OpError> {
+fn check_cadence(days: u32) -> OpResult<u32> {
     check_range("cadence (days)", days.into(), 1, MAX_CADENCE_DAYS.into()).map(|_| days)
 }
 
-fn check_kind(kind: &KpiKind) -> Result<KpiKind, OpError> {
+fn check_kind(kind: &KpiKind) -> OpResult<KpiKind> {
     match kind {
         KpiKind::Quantitative {
             unit,
@@ -275,7 +275,7 @@ fn check_kind(kind: &KpiKind) -> Result<KpiKind, OpError> {
     }
 }
 
-fn check_value(kind: &KpiKind, value: f64) -> Result<f64, OpError> {
+fn check_value(kind: &KpiKind, value: f64) -> OpResult<f64> {
     let value = check_finite("value", value)?;
     if let KpiKind::Qualitative { scale, .. } = kind {
         let max = f64::from(*scale);
@@ -316,11 +316,7 @@ fn read_kind<R: ReadDoc>(doc: &R, obj: &ObjId) -> KpiKind {
     }
 }
 
-fn write_kind<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    obj: &ObjId,
-    kind: &KpiKind,
-) -> Result<(), OpError> {
+fn write_kind<T: Tx>(tx: &mut T, obj: &ObjId, kind: &KpiKind) -> OpResult {
     match kind {
         KpiKind::Quantitative {
             unit,
@@ -354,7 +350,7 @@ fn read_measurements<R: ReadDoc>(doc: &R, kpi: &ObjId) -> Vec<Measurement> {
                 value: get_f64(doc, &obj, "value")?,
                 note: get_text(doc, &obj, "note"),
                 at: get_u64(doc, &obj, "at")?,
-                by: get_str(doc, &obj, "by").and_then(|b| b.parse().ok()),
+                by: get_parsed(doc, &obj, "by"),
             })
         })
         .collect();
@@ -374,8 +370,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Kpi {
         .map(|m| m.at)
         .or(created_at)
         .map(|from| from.saturating_add(u64::from(cadence_days) * DAY_MS));
-    let objective = get_str(doc, obj, "objective")
-        .and_then(|o| o.parse().ok())
+    let objective = get_parsed(doc, obj, "objective")
         .filter(|&o| items::require(doc, Collection::Objectives, o).is_ok());
     Kpi {
         id,
@@ -392,28 +387,16 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Kpi {
 
 /// The KPIs, in display order.
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Kpi> {
-    let Ok(map) = Collection::Kpis.locate(doc) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::Kpis, |id, obj| read_one(doc, id, obj))
 }
 
 /// One KPI, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Kpi, OpError> {
-    let obj = items::require(doc, Collection::Kpis, id)?;
-    Ok(read_one(doc, id, &obj))
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Kpi> {
+    items::read_one(doc, Collection::Kpis, id, |id, obj| read_one(doc, id, obj))
 }
 
 /// Adds a KPI.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewKpi,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewKpi, now: u64) -> OpResult {
     let name = non_empty("name", &new.name)?;
     let kind = check_kind(&new.kind)?;
     let cadence = check_cadence(new.cadence_days)?;
@@ -421,10 +404,9 @@ pub fn add<T: Transactable + ReadDoc>(
     if let Some(objective) = new.objective {
         items::require(tx, Collection::Objectives, objective)?;
     }
-    let map = Collection::Kpis.locate(tx)?;
-    let obj = items::create(tx, &map, "KPI", id)?;
+    let obj = items::create_item(tx, Collection::Kpis, id)?;
     tx.put(&obj, "name", name)?;
-    put_opt(tx, &obj, "objective", new.objective.map(|o| o.key()))?;
+    put_opt(tx, &obj, "objective", new.objective)?;
     write_kind(tx, &obj, &kind)?;
     tx.put(&obj, "cadence", u64::from(cadence))?;
     tx.put(&obj, "created_at", now)?;
@@ -433,44 +415,25 @@ pub fn add<T: Transactable + ReadDoc>(
 }
 
 /// Edits a KPI, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &KpiPatch,
-) -> Result<(), OpError> {
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| non_empty("name", n))
-        .transpose()?;
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &KpiPatch) -> OpResult {
+    let name = patch_non_empty("name", patch.name.as_deref())?;
     let kind = patch.kind.as_ref().map(check_kind).transpose()?;
     let cadence = patch.cadence_days.map(check_cadence).transpose()?;
     if let Some(Some(objective)) = patch.objective {
         items::require(tx, Collection::Objectives, objective)?;
     }
     let obj = items::require(tx, Collection::Kpis, id)?;
-    if let Some(name) = name {
-        put(tx, &obj, "name", name)?;
-    }
-    if let Some(objective) = patch.objective {
-        put_opt(tx, &obj, "objective", objective.map(|o| o.key()))?;
-    }
+    patch_put(tx, &obj, "name", name)?;
+    patch_put_opt(tx, &obj, "objective", patch.objective)?;
     if let Some(kind) = kind {
         write_kind(tx, &obj, &kind)?;
     }
-    if let Some(cadence) = cadence {
-        put(tx, &obj, "cadence", u64::from(cadence))?;
-    }
+    patch_put(tx, &obj, "cadence", cadence.map(u64::from))?;
     Ok(())
 }
 
 /// Logs a measurement.
-pub fn record<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    kpi: ItemId,
-    id: ItemId,
-    new: &NewMeasurement,
-) -> Result<(), OpError> {
+pub fn record<T: Tx>(tx: &mut T, kpi: ItemId, id: ItemId, new: &NewMeasurement) -> OpResult {
     let obj = items::require(tx, Collection::Kpis, kpi)?;
     let value = check_value(&read_kind(tx, &obj), new.value)?;
     let at = check_date("date", new.at)?;
@@ -485,12 +448,12 @@ pub fn record<T: Transactable + ReadDoc>(
 }
 
 /// Corrects a measurement, field by field.
-pub fn update_measurement<T: Transactable + ReadDoc>(
+pub fn update_measurement<T: Tx>(
     tx: &mut T,
     kpi: ItemId,
     id: ItemId,
     patch: &MeasurementPatch,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = items::require(tx, Collection::Kpis, kpi)?;
     let value = patch
         .value
@@ -498,15 +461,9 @@ pub fn update_measurement<T: Transactable + ReadDoc>(
         .transpose()?;
     let at = patch.at.map(|at| check_date("date", at)).transpose()?;
     let entry = items::require(tx, Collection::Measurements { kpi }, id)?;
-    if let Some(value) = value {
-        put(tx, &entry, "value", value)?;
-    }
-    if let Some(note) = &patch.note {
-        set_text(tx, &entry, "note", note)?;
-    }
-    if let Some(at) = at {
-        put(tx, &entry, "at", at)?;
-    }
+    patch_put(tx, &entry, "value", value)?;
+    patch_text(tx, &entry, "note", patch.note.as_deref())?;
+    patch_put(tx, &entry, "at", at)?;
     Ok(())
 }
 

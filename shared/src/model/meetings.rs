@@ -20,24 +20,19 @@
 //! **overdue** when it is not done and `now` is past its due date
 //! (`now > due`).
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
-    check_date, check_range, child_map, get_str, get_string, get_text, get_u64, non_empty, put,
-    set_text, splice_text_field,
+    Tx, check_date, check_range, get_parsed, get_str, get_string, get_text, get_u64, non_empty,
+    patch_non_empty, patch_put, put, set_text,
 };
 use super::ids::{ItemId, MemberId};
-use super::items::{self, move_in, require_in, root_map, sub_map};
+use super::items::{self, Collection, move_in, require_in, sub_map};
 use super::overview;
 use crate::text::Splice;
 
-use super::actions::{
-    ActionItem, ActionPatch, NewAction, add_action_in, read_actions, set_action_done_in,
-    update_action_in,
-};
-pub(crate) use super::keys::MEETINGS;
+use super::actions::{ActionItem, read_actions};
 use super::keys::{ACTIONS, AGENDA, DECISIONS};
 use super::refs;
 use super::stored_names::stored_names;
@@ -187,30 +182,16 @@ pub struct NewDecision {
 // Meetings.
 
 fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Meeting {
-    let agenda = child_map(doc, obj, AGENDA)
-        .map(|map| {
-            items::entries(doc, &map)
-                .into_iter()
-                .map(|(id, o)| AgendaItem {
-                    id,
-                    title: get_string(doc, &o, "title"),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut decisions: Vec<Decision> = child_map(doc, obj, DECISIONS)
-        .map(|map| {
-            items::entries(doc, &map)
-                .into_iter()
-                .map(|(id, o)| Decision {
-                    id,
-                    text: get_string(doc, &o, "text"),
-                    at: get_u64(doc, &o, "at").unwrap_or(0),
-                    by: get_str(doc, &o, "by").and_then(|b| b.parse().ok()),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let agenda = items::read_under(doc, obj, AGENDA, |id, o| AgendaItem {
+        id,
+        title: get_string(doc, o, "title"),
+    });
+    let mut decisions = items::read_under(doc, obj, DECISIONS, |id, o| Decision {
+        id,
+        text: get_string(doc, o, "text"),
+        at: get_u64(doc, o, "at").unwrap_or(0),
+        by: get_parsed(doc, o, "by"),
+    });
     decisions.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
     let kind = get_str(doc, obj, "kind")
         .and_then(|k| MeetingKind::from_stored(&k))
@@ -235,30 +216,23 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Meeting {
 
 /// Every meeting, by start time (then id).
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Meeting> {
-    let Ok(map) = root_map(doc, MEETINGS) else {
-        return Vec::new();
-    };
-    let mut found: Vec<Meeting> = items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj))
-        .collect();
+    let mut found: Vec<Meeting> =
+        items::read_all(doc, Collection::Meetings, |id, obj| read_one(doc, id, obj));
     found.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
     found
 }
 
 /// One meeting, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Meeting, OpError> {
-    let map = root_map(doc, MEETINGS)?;
-    let obj = require_in(doc, &map, "meeting", id)?;
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Meeting> {
+    let obj = items::require(doc, Collection::Meetings, id)?;
     Ok(read_one(doc, id, &obj))
 }
 
-fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
-    let map = root_map(doc, MEETINGS)?;
-    require_in(doc, &map, "meeting", id)
+fn require<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
+    items::require(doc, Collection::Meetings, id)
 }
 
-fn check_duration(minutes: u32) -> Result<u32, OpError> {
+fn check_duration(minutes: u32) -> OpResult<u32> {
     check_range(
         "duration (minutes)",
         minutes.into(),
@@ -276,12 +250,7 @@ pub fn suggested_time<R: ReadDoc>(doc: &R) -> Option<u64> {
 
 /// Schedules a meeting. Without a time it is put at the next check-in due
 /// by the review cadence ([`suggested_time`]).
-pub fn schedule<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewMeeting,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn schedule<T: Tx>(tx: &mut T, id: ItemId, new: &NewMeeting, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     let title = match new.title.trim() {
         "" => new.kind.label().to_owned(),
@@ -296,8 +265,7 @@ pub fn schedule<T: Transactable + ReadDoc>(
     };
     let at = check_date("meeting time", at)?;
     let duration = check_duration(new.duration_minutes)?;
-    let map = root_map(tx, MEETINGS)?;
-    let obj = items::create(tx, &map, "meeting", id)?;
+    let obj = items::create_item(tx, Collection::Meetings, id)?;
     tx.put(&obj, "kind", new.kind.as_str())?;
     tx.put(&obj, "title", title)?;
     tx.put(&obj, "at", at)?;
@@ -312,34 +280,18 @@ pub fn schedule<T: Transactable + ReadDoc>(
 }
 
 /// Edits a meeting, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &MeetingPatch,
-) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &MeetingPatch) -> OpResult {
+    let title = patch_non_empty("title", patch.title.as_deref())?;
     let at = patch
         .at
         .map(|at| check_date("meeting time", at))
         .transpose()?;
     let duration = patch.duration_minutes.map(check_duration).transpose()?;
     let obj = require(tx, id)?;
-    if let Some(kind) = patch.kind {
-        put(tx, &obj, "kind", kind.as_str())?;
-    }
-    if let Some(title) = title {
-        put(tx, &obj, "title", title)?;
-    }
-    if let Some(at) = at {
-        put(tx, &obj, "at", at)?;
-    }
-    if let Some(duration) = duration {
-        put(tx, &obj, "duration", u64::from(duration))?;
-    }
+    patch_put(tx, &obj, "kind", patch.kind.map(|kind| kind.as_str()))?;
+    patch_put(tx, &obj, "title", title)?;
+    patch_put(tx, &obj, "at", at)?;
+    patch_put(tx, &obj, "duration", duration.map(u64::from))?;
     if let Some(location) = &patch.location {
         put(tx, &obj, "location", location.trim())?;
     }
@@ -348,11 +300,7 @@ pub fn update<T: Transactable + ReadDoc>(
 
 /// Marks the meeting held at `at`. A check-in or quarterly business review
 /// also records the check-in on the overview (moving the next one).
-pub fn mark_held<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    at: u64,
-) -> Result<(), OpError> {
+pub fn mark_held<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> OpResult {
     let at = check_date("date held", at)?;
     let obj = require(tx, id)?;
     let kind = get_str(tx, &obj, "kind").and_then(|k| MeetingKind::from_stored(&k));
@@ -364,11 +312,7 @@ pub fn mark_held<T: Transactable + ReadDoc>(
 }
 
 /// Rewrites the minutes (as a minimal splice of the Text).
-pub fn set_minutes<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    minutes: &str,
-) -> Result<(), OpError> {
+pub fn set_minutes<T: Tx>(tx: &mut T, id: ItemId, minutes: &str) -> OpResult {
     let obj = require(tx, id)?;
     set_text(tx, &obj, "minutes", minutes)
 }
@@ -376,22 +320,12 @@ pub fn set_minutes<T: Transactable + ReadDoc>(
 /// Applies one splice to the minutes (what the minutes editor reports as
 /// someone types), so two people typing in the minutes at once both keep
 /// their words.
-pub fn edit_minutes<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    edit: &Splice,
-) -> Result<(), OpError> {
-    let obj = require(tx, id)?;
-    splice_text_field(tx, &obj, "minutes", edit)
+pub fn edit_minutes<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> OpResult {
+    items::splice_field(tx, Collection::Meetings, id, "minutes", edit)
 }
 
 /// Adds an agenda item at the end of the agenda.
-pub fn add_agenda_item<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    title: &str,
-) -> Result<(), OpError> {
+pub fn add_agenda_item<T: Tx>(tx: &mut T, meeting: ItemId, id: ItemId, title: &str) -> OpResult {
     let title = non_empty("agenda item", title)?;
     let obj = require(tx, meeting)?;
     let map = sub_map(tx, &obj, AGENDA, "meeting.agenda")?;
@@ -401,12 +335,7 @@ pub fn add_agenda_item<T: Transactable + ReadDoc>(
 }
 
 /// Renames an agenda item.
-pub fn rename_agenda_item<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    title: &str,
-) -> Result<(), OpError> {
+pub fn rename_agenda_item<T: Tx>(tx: &mut T, meeting: ItemId, id: ItemId, title: &str) -> OpResult {
     let title = non_empty("agenda item", title)?;
     let obj = require(tx, meeting)?;
     let map = sub_map(tx, &obj, AGENDA, "meeting.agenda")?;
@@ -415,24 +344,19 @@ pub fn rename_agenda_item<T: Transactable + ReadDoc>(
 }
 
 /// Moves an agenda item to `index`.
-pub fn move_agenda_item<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    index: usize,
-) -> Result<(), OpError> {
+pub fn move_agenda_item<T: Tx>(tx: &mut T, meeting: ItemId, id: ItemId, index: usize) -> OpResult {
     let obj = require(tx, meeting)?;
     let map = sub_map(tx, &obj, AGENDA, "meeting.agenda")?;
     move_in(tx, &map, "agenda item", id, index)
 }
 
 /// Logs a decision taken in the meeting.
-pub fn record_decision<T: Transactable + ReadDoc>(
+pub fn record_decision<T: Tx>(
     tx: &mut T,
     meeting: ItemId,
     id: ItemId,
     new: &NewDecision,
-) -> Result<(), OpError> {
+) -> OpResult {
     let text = non_empty("decision", &new.text)?;
     let at = check_date("decision date", new.at)?;
     refs::require_member(tx, new.by)?;
@@ -445,40 +369,6 @@ pub fn record_decision<T: Transactable + ReadDoc>(
     Ok(())
 }
 
-/// Adds an action item to the meeting.
-pub fn add_action<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    new: &NewAction,
-) -> Result<(), OpError> {
-    let obj = require(tx, meeting)?;
-    add_action_in(tx, &obj, id, new)
-}
-
-/// Edits an action item of the meeting, field by field.
-pub fn update_action<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    patch: &ActionPatch,
-) -> Result<(), OpError> {
-    let obj = require(tx, meeting)?;
-    update_action_in(tx, &obj, id, patch)
-}
-
-/// Marks an action item of the meeting done (at `now`) or not done.
-pub fn set_action_done<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    meeting: ItemId,
-    id: ItemId,
-    done: bool,
-    now: u64,
-) -> Result<(), OpError> {
-    let obj = require(tx, meeting)?;
-    set_action_done_in(tx, &obj, id, done, now)
-}
-
 /// The meetings not yet held that start at or after `now`, soonest first.
 pub fn upcoming<R: ReadDoc>(doc: &R, now: u64) -> Vec<Meeting> {
     list(doc)
@@ -489,10 +379,13 @@ pub fn upcoming<R: ReadDoc>(doc: &R, now: u64) -> Vec<Meeting> {
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
+    use crate::model::actions::{self, ActionPatch, ActionSource, NewAction};
     use crate::model::fields::DAY_MS;
     use crate::model::items::{self, Collection};
-    use crate::model::test_support::{T0, id, partnership, sync_pair};
+    use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
     use automerge::ROOT;
 
     fn check_in(at: Option<u64>) -> NewMeeting {
@@ -538,7 +431,8 @@ mod tests {
         ));
         // Without a created_at there is no cadence to derive from.
         let mut bare = automerge::AutoCommit::new();
-        bare.put_object(ROOT, MEETINGS, ObjType::Map).unwrap();
+        bare.put_object(ROOT, crate::model::keys::MEETINGS, ObjType::Map)
+            .unwrap();
         assert!(matches!(
             schedule(&mut bare, id(2), &check_in(None), T0),
             Err(OpError::Invalid { field: "time", .. })
@@ -579,9 +473,9 @@ mod tests {
             due: Some(T0 + 7 * DAY_MS),
         };
         assert!(
-            add_action(
+            actions::add(
                 doc,
-                id(1),
+                ActionSource::Meeting(id(1)),
                 id(30),
                 &NewAction {
                     owner: Some(MemberId::from_bytes([9; 16])),
@@ -591,9 +485,9 @@ mod tests {
             .is_err()
         );
         assert!(
-            add_action(
+            actions::add(
                 doc,
-                id(1),
+                ActionSource::Meeting(id(1)),
                 id(30),
                 &NewAction {
                     due: Some(3),
@@ -602,10 +496,10 @@ mod tests {
             )
             .is_err()
         );
-        add_action(doc, id(1), id(30), &new).unwrap();
-        add_action(
+        actions::add(doc, ActionSource::Meeting(id(1)), id(30), &new).unwrap();
+        actions::add(
             doc,
-            id(1),
+            ActionSource::Meeting(id(1)),
             id(31),
             &NewAction {
                 title: "Book venue".into(),
@@ -613,9 +507,9 @@ mod tests {
             },
         )
         .unwrap();
-        update_action(
+        actions::update(
             doc,
-            id(1),
+            ActionSource::Meeting(id(1)),
             id(31),
             &ActionPatch {
                 owner: Some(Some(alice)),
@@ -625,9 +519,9 @@ mod tests {
         )
         .unwrap();
         assert!(
-            update_action(
+            actions::update(
                 doc,
-                id(1),
+                ActionSource::Meeting(id(1)),
                 id(31),
                 &ActionPatch {
                     title: Some("".into()),
@@ -659,14 +553,28 @@ mod tests {
             crate::views::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
             2
         );
-        set_action_done(doc, id(1), id(31), true, T0 + 2 * DAY_MS).unwrap();
+        actions::set_done(
+            doc,
+            ActionSource::Meeting(id(1)),
+            id(31),
+            true,
+            T0 + 2 * DAY_MS,
+        )
+        .unwrap();
         assert_eq!(
             crate::views::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
             1
         );
         let action = &get(doc, id(1)).unwrap().actions[1];
         assert_eq!(action.done_at, Some(T0 + 2 * DAY_MS));
-        set_action_done(doc, id(1), id(31), false, T0 + 3 * DAY_MS).unwrap();
+        actions::set_done(
+            doc,
+            ActionSource::Meeting(id(1)),
+            id(31),
+            false,
+            T0 + 3 * DAY_MS,
+        )
+        .unwrap();
         assert_eq!(get(doc, id(1)).unwrap().actions[1].done_at, None);
         items::delete(
             doc,
@@ -675,7 +583,7 @@ mod tests {
             T0,
         )
         .unwrap();
-        assert!(set_action_done(doc, id(1), id(31), true, T0).is_err());
+        assert!(actions::set_done(doc, ActionSource::Meeting(id(1)), id(31), true, T0).is_err());
         assert_eq!(crate::views::attention::all_actions(doc).len(), 1);
     }
 
@@ -737,14 +645,9 @@ mod tests {
         schedule(doc, id(1), &check_in(Some(T0 + DAY_MS)), T0).unwrap();
         set_minutes(doc, id(1), "Agreed.").unwrap();
         let mut partner = doc.fork();
-        let at = |position, insert: &str| Splice {
-            position,
-            delete: 0,
-            insert: insert.into(),
-        };
         // Each types with the text they see; neither has the other's edit yet.
-        edit_minutes(doc, id(1), &at(0, "Pilot: ")).unwrap();
-        edit_minutes(&mut partner, id(1), &at(7, " Next: Q3.")).unwrap();
+        edit_minutes(doc, id(1), &insert(0, "Pilot: ")).unwrap();
+        edit_minutes(&mut partner, id(1), &insert(7, " Next: Q3.")).unwrap();
         sync_pair(doc, &mut partner);
         assert_eq!(get(doc, id(1)).unwrap().minutes, "Pilot: Agreed. Next: Q3.");
         assert_eq!(
@@ -760,6 +663,6 @@ mod tests {
             edit_minutes(doc, id(1), &beyond),
             Err(OpError::Text(_))
         ));
-        assert!(edit_minutes(doc, id(9), &at(0, "x")).is_err());
+        assert!(edit_minutes(doc, id(9), &insert(0, "x")).is_err());
     }
 }

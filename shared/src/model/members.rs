@@ -8,12 +8,12 @@
 //!   changed what.
 //! - `governance.managers{member id → true}`: the partnership managers.
 
-use automerge::transaction::Transactable;
 use automerge::{ActorId, ObjId, ROOT, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
-    check_date, child_map, get_bool, get_str, get_string, get_u64, non_empty, put, put_opt,
+    Tx, check_date, child_map, get_bool, get_parsed, get_str, get_string, get_u64, non_empty,
+    patch_non_empty, patch_put, patch_put_opt, put, put_opt,
 };
 use super::ids::{ItemId, MemberId, PartyId, from_hex, to_hex};
 use super::items;
@@ -79,11 +79,11 @@ pub struct Device {
     pub member: MemberId,
 }
 
-fn members_map<R: ReadDoc>(doc: &R) -> Result<ObjId, OpError> {
+fn members_map<R: ReadDoc>(doc: &R) -> OpResult<ObjId> {
     child_map(doc, &ROOT, MEMBERS).ok_or(OpError::NotInitialized(MEMBERS))
 }
 
-fn managers_map<R: ReadDoc>(doc: &R) -> Result<ObjId, OpError> {
+fn managers_map<R: ReadDoc>(doc: &R) -> OpResult<ObjId> {
     child_map(doc, &ROOT, GOVERNANCE)
         .and_then(|g| child_map(doc, &g, MANAGERS))
         .ok_or(OpError::NotInitialized("governance.managers"))
@@ -93,7 +93,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: MemberId, obj: &ObjId, managers: Option<&Ob
     Member {
         id,
         name: get_string(doc, obj, NAME),
-        party: get_str(doc, obj, PARTY).and_then(|p| p.parse().ok()),
+        party: get_parsed(doc, obj, PARTY),
         title: get_string(doc, obj, TITLE),
         public_key: get_str(doc, obj, PUBLIC_KEY),
         manager: managers.is_some_and(|m| get_bool(doc, m, &id.key())),
@@ -114,13 +114,13 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Member> {
 }
 
 /// One member, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: MemberId) -> Result<Member, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: MemberId) -> OpResult<Member> {
     let map = members_map(doc)?;
     let obj = items::live(doc, &map, &id.key()).ok_or_else(|| OpError::not_found("member", &id))?;
     Ok(read_one(doc, id, &obj, managers_map(doc).ok().as_ref()))
 }
 
-fn check_public_key(key: Option<&str>) -> Result<Option<String>, OpError> {
+fn check_public_key(key: Option<&str>) -> OpResult<Option<String>> {
     let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
         return Ok(None);
     };
@@ -134,11 +134,7 @@ fn check_public_key(key: Option<&str>) -> Result<Option<String>, OpError> {
 }
 
 /// Adds a member to an existing party.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: MemberId,
-    new: &NewMember,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: MemberId, new: &NewMember) -> OpResult {
     let name = non_empty("name", &new.name)?;
     let public_key = check_public_key(new.public_key.as_deref())?;
     refs::require_party(tx, new.party)?;
@@ -159,12 +155,7 @@ pub const MAX_PROFILE_CHARS: usize = 120;
 /// new name shows on everything they wrote or signed before. The name is
 /// required; both are one line of at most [`MAX_PROFILE_CHARS`]
 /// characters. A member who left cannot be renamed.
-pub fn rename<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: MemberId,
-    name: &str,
-    title: &str,
-) -> Result<(), OpError> {
+pub fn rename<T: Tx>(tx: &mut T, id: MemberId, name: &str, title: &str) -> OpResult {
     let name = non_empty("name", name)?;
     let title = title.trim();
     for (field, text) in [("name", name.as_str()), ("title", title)] {
@@ -182,16 +173,8 @@ pub fn rename<T: Transactable + ReadDoc>(
 }
 
 /// Edits a member, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: MemberId,
-    patch: &MemberPatch,
-) -> Result<(), OpError> {
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| non_empty("name", n))
-        .transpose()?;
+pub fn update<T: Tx>(tx: &mut T, id: MemberId, patch: &MemberPatch) -> OpResult {
+    let name = patch_non_empty("name", patch.name.as_deref())?;
     let public_key = patch
         .public_key
         .as_ref()
@@ -202,24 +185,18 @@ pub fn update<T: Transactable + ReadDoc>(
     }
     let map = members_map(tx)?;
     let obj = items::live(tx, &map, &id.key()).ok_or_else(|| OpError::not_found("member", &id))?;
-    if let Some(name) = name {
-        put(tx, &obj, NAME, name)?;
-    }
-    if let Some(party) = patch.party {
-        put(tx, &obj, PARTY, party.key())?;
-    }
+    patch_put(tx, &obj, NAME, name)?;
+    patch_put(tx, &obj, PARTY, patch.party)?;
     if let Some(title) = &patch.title {
         put(tx, &obj, TITLE, title.trim())?;
     }
-    if let Some(public_key) = public_key {
-        put_opt(tx, &obj, PUBLIC_KEY, public_key)?;
-    }
+    patch_put_opt(tx, &obj, PUBLIC_KEY, public_key)?;
     Ok(())
 }
 
 /// Records that a member left (they stay listed, so history still names
 /// them) and drops them from the managers.
-pub fn leave<T: Transactable + ReadDoc>(tx: &mut T, id: MemberId, now: u64) -> Result<(), OpError> {
+pub fn leave<T: Tx>(tx: &mut T, id: MemberId, now: u64) -> OpResult {
     let now = check_date("date", now)?;
     let obj = refs::require_member(tx, id)?;
     tx.put(&obj, LEFT_AT, now)?;
@@ -231,18 +208,14 @@ pub fn leave<T: Transactable + ReadDoc>(tx: &mut T, id: MemberId, now: u64) -> R
 }
 
 /// Undoes [`leave`].
-pub fn rejoin<T: Transactable + ReadDoc>(tx: &mut T, id: MemberId) -> Result<(), OpError> {
+pub fn rejoin<T: Tx>(tx: &mut T, id: MemberId) -> OpResult {
     let map = members_map(tx)?;
     let obj = items::live(tx, &map, &id.key()).ok_or_else(|| OpError::not_found("member", &id))?;
     put_opt::<_, u64>(tx, &obj, LEFT_AT, None)
 }
 
 /// Makes a member a partnership manager, or not.
-pub fn set_manager<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: MemberId,
-    manager: bool,
-) -> Result<(), OpError> {
+pub fn set_manager<T: Tx>(tx: &mut T, id: MemberId, manager: bool) -> OpResult {
     let managers = managers_map(tx)?;
     if manager {
         refs::require_member(tx, id)?;
@@ -262,11 +235,7 @@ pub fn managers<R: ReadDoc>(doc: &R) -> Vec<Member> {
 
 /// Ties a device (its Automerge actor) to a member. A device already tied to
 /// another member is refused: one device speaks for one person.
-pub fn register_device<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    actor: &ActorId,
-    member: MemberId,
-) -> Result<(), OpError> {
+pub fn register_device<T: Tx>(tx: &mut T, actor: &ActorId, member: MemberId) -> OpResult {
     refs::require_member(tx, member)?;
     let devices = child_map(tx, &ROOT, DEVICES).ok_or(OpError::NotInitialized(DEVICES))?;
     let key = actor.to_hex_string();
@@ -307,6 +276,8 @@ pub fn attribute<R: ReadDoc>(doc: &R, actor: &ActorId) -> Option<(MemberId, Opti
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use automerge::AutoCommit;
 
     use super::*;

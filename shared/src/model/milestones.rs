@@ -3,13 +3,12 @@
 //! `milestones{id → {title, due?, achieved_at?, celebration (Text), order,
 //! deleted_at?}}`
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
-    check_date, check_opt_date, get_string, get_text, get_u64, new_text, non_empty, put, put_opt,
-    set_text,
+    Tx, check_date, check_opt_date, get_string, get_text, get_u64, new_text, non_empty,
+    patch_non_empty, patch_opt_date, patch_put, patch_put_opt, put, put_opt, set_text,
 };
 use super::ids::ItemId;
 use super::items::{self, Collection};
@@ -59,25 +58,16 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Milestone {
 
 /// The milestones, in display order.
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Milestone> {
-    let Ok(map) = Collection::Milestones.locate(doc) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::Milestones, |id, obj| {
+        read_one(doc, id, obj)
+    })
 }
 
 /// Adds a milestone.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewMilestone,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewMilestone) -> OpResult {
     let title = non_empty("title", &new.title)?;
     let due = check_opt_date("due date", new.due)?;
-    let map = Collection::Milestones.locate(tx)?;
-    let obj = items::create(tx, &map, "milestone", id)?;
+    let obj = items::create_item(tx, Collection::Milestones, id)?;
     tx.put(&obj, "title", title)?;
     put_opt(tx, &obj, "due", due)?;
     new_text(tx, &obj, "celebration", "")?;
@@ -85,37 +75,17 @@ pub fn add<T: Transactable + ReadDoc>(
 }
 
 /// Edits a milestone, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &MilestonePatch,
-) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
-    let due = patch
-        .due
-        .map(|d| check_opt_date("due date", d))
-        .transpose()?;
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &MilestonePatch) -> OpResult {
+    let title = patch_non_empty("title", patch.title.as_deref())?;
+    let due = patch_opt_date("due date", patch.due)?;
     let obj = items::require(tx, Collection::Milestones, id)?;
-    if let Some(title) = title {
-        put(tx, &obj, "title", title)?;
-    }
-    if let Some(due) = due {
-        put_opt(tx, &obj, "due", due)?;
-    }
+    patch_put(tx, &obj, "title", title)?;
+    patch_put_opt(tx, &obj, "due", due)?;
     Ok(())
 }
 
 /// Marks a milestone achieved at `at`, with how it was celebrated.
-pub fn achieve<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    at: u64,
-    celebration: &str,
-) -> Result<(), OpError> {
+pub fn achieve<T: Tx>(tx: &mut T, id: ItemId, at: u64, celebration: &str) -> OpResult {
     let at = check_date("date achieved", at)?;
     let obj = items::require(tx, Collection::Milestones, id)?;
     put(tx, &obj, "achieved_at", at)?;
@@ -123,17 +93,13 @@ pub fn achieve<T: Transactable + ReadDoc>(
 }
 
 /// Marks a milestone not achieved (yet). The celebration note is kept.
-pub fn reopen<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId) -> Result<(), OpError> {
+pub fn reopen<T: Tx>(tx: &mut T, id: ItemId) -> OpResult {
     let obj = items::require(tx, Collection::Milestones, id)?;
     put_opt::<_, u64>(tx, &obj, "achieved_at", None)
 }
 
 /// Rewrites the celebration note of an achieved milestone.
-pub fn set_celebration<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    note: &str,
-) -> Result<(), OpError> {
+pub fn set_celebration<T: Tx>(tx: &mut T, id: ItemId, note: &str) -> OpResult {
     let obj = items::require(tx, Collection::Milestones, id)?;
     if get_u64(tx, &obj, "achieved_at").is_none() {
         return Err(OpError::Invalid {

@@ -83,8 +83,8 @@ pub(crate) mod test_support;
 
 use automerge::ReadDoc;
 
-pub use error::OpError;
-pub use fields::{DAY_MS, MAX_DATE, MIN_DATE};
+pub use error::{OpError, OpResult};
+pub use fields::{DAY_MS, MAX_DATE, MIN_DATE, Tx};
 pub use ids::{IdError, ItemId, MemberId, PartyId};
 pub use items::Collection;
 pub use schema::{Migration, SCHEMA_VERSION, init, migrate};

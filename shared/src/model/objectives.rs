@@ -1,16 +1,12 @@
 //! Objectives: `objectives{id → {title, owner (party id)?, deliverables
 //! (Text), due?, status, order, created_at, deleted_at?}}`.
 
-use std::fmt;
-use std::str::FromStr;
-
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
-use super::error::OpError;
+use super::error::OpResult;
 use super::fields::{
-    check_date, check_opt_date, get_str, get_string, get_text, get_u64, new_text, non_empty, put,
-    put_opt, set_text, splice_text_field,
+    Tx, check_date, check_opt_date, get_parsed, get_string, get_text, get_u64, new_text, non_empty,
+    patch_non_empty, patch_opt_date, patch_put, patch_put_opt, patch_text, put_opt,
 };
 use super::ids::{ItemId, PartyId};
 use super::items::{self, Collection};
@@ -43,26 +39,7 @@ stored_names! {
 
     /// Every status, in display order.
     ALL;
-}
-
-impl fmt::Display for ObjectiveStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ObjectiveStatus {
-    type Err = OpError;
-
-    fn from_str(text: &str) -> Result<Self, OpError> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or(OpError::Invalid {
-                field: "status",
-                reason: "unknown status",
-            })
-    }
+    parse error: "status", "unknown status";
 }
 
 /// An objective of the partnership.
@@ -116,50 +93,39 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Objective {
     Objective {
         id,
         title: get_string(doc, obj, TITLE),
-        owner: get_str(doc, obj, OWNER).and_then(|o| o.parse().ok()),
+        owner: get_parsed(doc, obj, OWNER),
         deliverables: get_text(doc, obj, DELIVERABLES),
         due: get_u64(doc, obj, DUE),
-        status: get_str(doc, obj, STATUS)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(ObjectiveStatus::NotStarted),
+        status: get_parsed(doc, obj, STATUS).unwrap_or(ObjectiveStatus::NotStarted),
         created_at: get_u64(doc, obj, CREATED_AT),
     }
 }
 
 /// The objectives, in display order.
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Objective> {
-    let Ok(map) = Collection::Objectives.locate(doc) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::Objectives, |id, obj| {
+        read_one(doc, id, obj)
+    })
 }
 
 /// One objective, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Objective, OpError> {
-    let obj = items::require(doc, Collection::Objectives, id)?;
-    Ok(read_one(doc, id, &obj))
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Objective> {
+    items::read_one(doc, Collection::Objectives, id, |id, obj| {
+        read_one(doc, id, obj)
+    })
 }
 
 /// Adds an objective.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewObjective,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewObjective, now: u64) -> OpResult {
     let title = non_empty("title", &new.title)?;
     let due = check_opt_date("due date", new.due)?;
     let now = check_date("time", now)?;
     if let Some(owner) = new.owner {
         refs::require_party(tx, owner)?;
     }
-    let map = Collection::Objectives.locate(tx)?;
-    let obj = items::create(tx, &map, "objective", id)?;
+    let obj = items::create_item(tx, Collection::Objectives, id)?;
     tx.put(&obj, TITLE, title)?;
-    put_opt(tx, &obj, OWNER, new.owner.map(|o| o.key()))?;
+    put_opt(tx, &obj, OWNER, new.owner)?;
     new_text(tx, &obj, DELIVERABLES, &new.deliverables)?;
     put_opt(tx, &obj, DUE, due)?;
     tx.put(&obj, STATUS, ObjectiveStatus::NotStarted.as_str())?;
@@ -169,57 +135,32 @@ pub fn add<T: Transactable + ReadDoc>(
 
 /// Edits an objective, field by field: only the fields given are written,
 /// so a partner's concurrent edit of another field survives the merge.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &ObjectivePatch,
-) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
-    let due = patch
-        .due
-        .map(|d| check_opt_date("due date", d))
-        .transpose()?;
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ObjectivePatch) -> OpResult {
+    let title = patch_non_empty("title", patch.title.as_deref())?;
+    let due = patch_opt_date("due date", patch.due)?;
     if let Some(Some(owner)) = patch.owner {
         refs::require_party(tx, owner)?;
     }
     let obj = items::require(tx, Collection::Objectives, id)?;
-    if let Some(title) = title {
-        put(tx, &obj, TITLE, title)?;
-    }
-    if let Some(owner) = patch.owner {
-        put_opt(tx, &obj, OWNER, owner.map(|o| o.key()))?;
-    }
-    if let Some(deliverables) = &patch.deliverables {
-        set_text(tx, &obj, DELIVERABLES, deliverables)?;
-    }
-    if let Some(due) = due {
-        put_opt(tx, &obj, DUE, due)?;
-    }
-    if let Some(status) = patch.status {
-        put(tx, &obj, STATUS, status.as_str())?;
-    }
+    patch_put(tx, &obj, TITLE, title)?;
+    patch_put_opt(tx, &obj, OWNER, patch.owner)?;
+    patch_text(tx, &obj, DELIVERABLES, patch.deliverables.as_deref())?;
+    patch_put_opt(tx, &obj, DUE, due)?;
+    patch_put(tx, &obj, STATUS, patch.status.map(|status| status.as_str()))?;
     Ok(())
 }
 
 /// Applies one splice to the deliverables (what their editor reports as
 /// someone types), so both parties listing deliverables at once keep theirs.
-pub fn edit_deliverables<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    edit: &Splice,
-) -> Result<(), OpError> {
-    let obj = items::require(tx, Collection::Objectives, id)?;
-    splice_text_field(tx, &obj, DELIVERABLES, edit)
+pub fn edit_deliverables<T: Tx>(tx: &mut T, id: ItemId, edit: &Splice) -> OpResult {
+    items::splice_field(tx, Collection::Objectives, id, DELIVERABLES, edit)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_support::{T0, id, partnership, sync_pair};
+    use crate::model::error::OpError;
+    use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 
     #[test]
     fn both_parties_listing_deliverables_at_once_keep_theirs() {
@@ -233,11 +174,6 @@ mod tests {
         };
         add(doc, id(1), &new, T0).unwrap();
         let mut partner = doc.fork();
-        let insert = |position, text: &str| Splice {
-            position,
-            delete: 0,
-            insert: text.into(),
-        };
         edit_deliverables(doc, id(1), &insert(0, "Pricing. ")).unwrap();
         edit_deliverables(&mut partner, id(1), &insert(5, " Partner list.")).unwrap();
         sync_pair(doc, &mut partner);

@@ -5,9 +5,6 @@
 //! `stage_history{}`, `review_cadence` (days), `last_check_in` (UTC ms),
 //! `created_at` (UTC ms).
 
-use std::fmt;
-use std::str::FromStr;
-
 use automerge::transaction::Transactable;
 use automerge::{ObjId, ROOT, ReadDoc};
 
@@ -54,26 +51,7 @@ stored_names! {
 
     /// Every stage, in lifecycle order.
     ALL;
-}
-
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Stage {
-    type Err = OpError;
-
-    fn from_str(text: &str) -> Result<Self, OpError> {
-        Stage::ALL
-            .into_iter()
-            .find(|stage| stage.as_str() == text)
-            .ok_or(OpError::Invalid {
-                field: "stage",
-                reason: "unknown stage",
-            })
-    }
+    parse error: "stage", "unknown stage";
 }
 
 /// One move of the lifecycle stage.

@@ -12,12 +12,12 @@
 //! `wiifm` is "what's in it for them": the value this party expects, the
 //! first thing to get right when recruiting a partner.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
-    get_str, get_string, get_text, new_text, non_empty, put, set_text, splice_text_field,
+    Tx, get_str, get_string, get_text, new_text, non_empty, patch_non_empty, patch_put, patch_text,
+    put,
 };
 use super::ids::PartyId;
 use super::items::{self, Collection};
@@ -203,7 +203,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Party> {
 }
 
 /// One party, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: PartyId) -> Result<Party, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: PartyId) -> OpResult<Party> {
     refs::require_party(doc, id)?;
     list(doc)
         .into_iter()
@@ -213,11 +213,7 @@ pub fn get<R: ReadDoc>(doc: &R, id: PartyId) -> Result<Party, OpError> {
 
 /// Adds a party (and its empty vetting scores), in the first palette
 /// colour no other party shows.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: PartyId,
-    new: &NewParty,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: PartyId, new: &NewParty) -> OpResult {
     let name = non_empty("name", &new.name)?;
     let items = Collection::Parties.locate(tx)?;
     refs::scores_map(tx)?;
@@ -237,67 +233,45 @@ pub fn add<T: Transactable + ReadDoc>(
 }
 
 /// Edits a party, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: PartyId,
-    patch: &PartyPatch,
-) -> Result<(), OpError> {
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| non_empty("name", n))
-        .transpose()?;
+pub fn update<T: Tx>(tx: &mut T, id: PartyId, patch: &PartyPatch) -> OpResult {
+    let name = patch_non_empty("name", patch.name.as_deref())?;
     let obj = refs::require_party(tx, id)?;
-    if let Some(name) = name {
-        put(tx, &obj, NAME, name)?;
-    }
+    patch_put(tx, &obj, NAME, name)?;
     if let Some(role) = &patch.role {
         put(tx, &obj, ROLE, role.trim())?;
     }
-    if let Some(strengths) = &patch.strengths {
-        set_text(tx, &obj, STRENGTHS, strengths)?;
-    }
-    if let Some(wiifm) = &patch.wiifm {
-        set_text(tx, &obj, WIIFM, wiifm)?;
-    }
+    patch_text(tx, &obj, STRENGTHS, patch.strengths.as_deref())?;
+    patch_text(tx, &obj, WIIFM, patch.wiifm.as_deref())?;
     Ok(())
 }
 
-/// A party's prose field, typed into live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prose {
-    /// What it brings.
-    Strengths,
-    /// What's in it for it.
-    Wiifm,
-}
-
-impl Prose {
-    fn key(self) -> &'static str {
-        match self {
-            Self::Strengths => STRENGTHS,
-            Self::Wiifm => WIIFM,
-        }
+stored_names! {
+    /// A party's prose field, typed into live.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Prose {
+        /// What it brings.
+        Strengths => "strengths",
+        /// What's in it for it.
+        Wiifm => "wiifm",
     }
+
+    /// Every prose field, in the order shown.
+    ALL;
 }
 
 /// Applies one splice to a party's prose (what its editor reports as
 /// someone types), so both organizations writing it at once keep their
 /// words.
-pub fn edit_prose<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: PartyId,
-    field: Prose,
-    edit: &Splice,
-) -> Result<(), OpError> {
-    let obj = refs::require_party(tx, id)?;
-    splice_text_field(tx, &obj, field.key(), edit)
+pub fn edit_prose<T: Tx>(tx: &mut T, id: PartyId, field: Prose, edit: &Splice) -> OpResult {
+    items::splice_field(tx, Collection::Parties, id.into(), field.as_str(), edit)
 }
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
-    use crate::model::test_support::{partnership, sync_pair};
+    use crate::model::test_support::{insert, partnership, sync_pair};
 
     #[test]
     fn both_organizations_writing_a_party_profile_keep_their_words() {
@@ -305,15 +279,16 @@ mod tests {
         let globex = fixture.globex;
         let doc = &mut fixture.doc;
         let mut partner = doc.fork();
-        let at = |position, insert: &str| Splice {
-            position,
-            delete: 0,
-            insert: insert.into(),
-        };
         // "Access to Acme's products." is 26 characters.
-        edit_prose(doc, globex, Prose::Wiifm, &at(0, "Revenue. ")).unwrap();
-        edit_prose(&mut partner, globex, Prose::Wiifm, &at(26, " Training.")).unwrap();
-        edit_prose(&mut partner, globex, Prose::Strengths, &at(0, "Reach.")).unwrap();
+        edit_prose(doc, globex, Prose::Wiifm, &insert(0, "Revenue. ")).unwrap();
+        edit_prose(
+            &mut partner,
+            globex,
+            Prose::Wiifm,
+            &insert(26, " Training."),
+        )
+        .unwrap();
+        edit_prose(&mut partner, globex, Prose::Strengths, &insert(0, "Reach.")).unwrap();
         sync_pair(doc, &mut partner);
         for replica in [&*doc, &partner] {
             let party = get(replica, globex).unwrap();
@@ -321,11 +296,11 @@ mod tests {
             assert!(party.strengths.starts_with("Reach."));
         }
         assert!(matches!(
-            edit_prose(doc, globex, Prose::Wiifm, &at(99, "x")),
+            edit_prose(doc, globex, Prose::Wiifm, &insert(99, "x")),
             Err(OpError::Text(_))
         ));
         let nobody = PartyId::from_bytes([77; 16]);
-        assert!(edit_prose(doc, nobody, Prose::Wiifm, &at(0, "x")).is_err());
+        assert!(edit_prose(doc, nobody, Prose::Wiifm, &insert(0, "x")).is_err());
     }
 
     #[test]

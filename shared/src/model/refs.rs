@@ -3,23 +3,23 @@
 //!
 //! Items name members (owners, authors, facilitators…) and parties (owners,
 //! sign-offs); operations check such a name points at a live entry with
-//! [`require_member`], [`check_member`] and [`require_party`]. A party also
+//! [`require_member`], [`check_member`] and [`require_party`], and find a
+//! member's party with [`member_party`]. A party also
 //! owns a map in another collection, its vetting scores, which is created
 //! with the party ([`create_party_scores`]) so that two people scoring it at
 //! once write into one map.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 
-use super::error::OpError;
-use super::fields::{child_map, get_u64};
+use super::error::{OpError, OpResult};
+use super::fields::{Tx, child_map, get_parsed, get_u64};
 use super::ids::{MemberId, PartyId};
 use super::items::{self, Collection};
 use super::keys;
 
 /// The member's map if they exist and have not left; the check every
 /// operation that names a member as owner or author makes.
-pub(crate) fn require_member<R: ReadDoc>(doc: &R, id: MemberId) -> Result<ObjId, OpError> {
+pub(crate) fn require_member<R: ReadDoc>(doc: &R, id: MemberId) -> OpResult<ObjId> {
     let map = child_map(doc, &ROOT, keys::MEMBERS).ok_or(OpError::NotInitialized(keys::MEMBERS))?;
     let obj = items::live(doc, &map, &id.key()).ok_or_else(|| OpError::not_found("member", &id))?;
     if get_u64(doc, &obj, keys::MEMBER_LEFT_AT).is_some() {
@@ -31,8 +31,18 @@ pub(crate) fn require_member<R: ReadDoc>(doc: &R, id: MemberId) -> Result<ObjId,
     Ok(obj)
 }
 
+/// The party of the member `id`, whether or not they have left; `None` for
+/// no such member (or one deleted, or with no party). Read straight from
+/// `members{}`, so collections that group members by party (committees,
+/// who may edit a proposed clause) need not import the members module.
+pub(crate) fn member_party<R: ReadDoc>(doc: &R, id: MemberId) -> Option<PartyId> {
+    let members = child_map(doc, &ROOT, keys::MEMBERS)?;
+    let member = items::live(doc, &members, &id.key())?;
+    get_parsed(doc, &member, keys::MEMBER_PARTY)
+}
+
 /// An optional member reference, checked to be a current member.
-pub(crate) fn check_member<R: ReadDoc>(doc: &R, member: Option<MemberId>) -> Result<(), OpError> {
+pub(crate) fn check_member<R: ReadDoc>(doc: &R, member: Option<MemberId>) -> OpResult {
     if let Some(member) = member {
         require_member(doc, member)?;
     }
@@ -40,7 +50,7 @@ pub(crate) fn check_member<R: ReadDoc>(doc: &R, member: Option<MemberId>) -> Res
 }
 
 /// The live party's map, or [`OpError::NotFound`].
-pub(crate) fn require_party<R: ReadDoc>(doc: &R, id: PartyId) -> Result<ObjId, OpError> {
+pub(crate) fn require_party<R: ReadDoc>(doc: &R, id: PartyId) -> OpResult<ObjId> {
     items::require(doc, Collection::Parties, id.into())
 }
 
@@ -56,7 +66,7 @@ pub(crate) fn party_ids<R: ReadDoc>(doc: &R) -> Vec<PartyId> {
 }
 
 /// `vetting.scores{}`, or [`OpError::NotInitialized`].
-pub(crate) fn scores_map<R: ReadDoc>(doc: &R) -> Result<ObjId, OpError> {
+pub(crate) fn scores_map<R: ReadDoc>(doc: &R) -> OpResult<ObjId> {
     child_map(doc, &ROOT, keys::VETTING)
         .ok_or(OpError::NotInitialized(keys::VETTING))
         .and_then(|vetting| {
@@ -65,13 +75,28 @@ pub(crate) fn scores_map<R: ReadDoc>(doc: &R) -> Result<ObjId, OpError> {
 }
 
 /// The score map of a party, created (empty) if it has none yet.
-pub(crate) fn create_party_scores<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    party: PartyId,
-) -> Result<ObjId, OpError> {
+pub(crate) fn create_party_scores<T: Tx>(tx: &mut T, party: PartyId) -> OpResult<ObjId> {
     let scores = scores_map(tx)?;
     match child_map(tx, &scores, &party.key()) {
         Some(map) => Ok(map),
         None => Ok(tx.put_object(&scores, party.key().as_str(), ObjType::Map)?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::members;
+    use crate::model::test_support::{T0, partnership};
+
+    #[test]
+    fn a_members_party_is_found_even_after_they_leave() {
+        let mut fixture = partnership();
+        let doc = &mut fixture.doc;
+        assert_eq!(member_party(doc, fixture.alice), Some(fixture.acme));
+        assert_eq!(member_party(doc, fixture.bob), Some(fixture.globex));
+        members::leave(doc, fixture.bob, T0 + 1).unwrap();
+        assert_eq!(member_party(doc, fixture.bob), Some(fixture.globex));
+        assert_eq!(member_party(doc, MemberId::from_bytes([7; 16])), None);
     }
 }

@@ -11,24 +11,20 @@
 //! [`crate::views::attention::all_actions`] and in the attention panel. The milestones
 //! achieved within the review's period are listed with it, to celebrate.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
-use super::actions::{self, ActionItem, ActionPatch, NewAction};
-use super::error::OpError;
+use super::actions::{self, ActionItem};
+use super::error::{OpError, OpResult};
 use super::fields::{
-    check_date, get_str, get_string, get_text, get_u64, new_text, non_empty, put, set_text,
-    splice_text_field,
+    Tx, check_date, get_str, get_string, get_text, get_u64, new_text, patch_non_empty, patch_put,
+    patch_text, put,
 };
 use super::ids::ItemId;
-use super::items;
-use super::items::{require_in, root_map};
+use super::items::{self, Collection};
 use super::keys::ACTIONS;
 use super::milestones::{self, Milestone};
 use super::stored_names::stored_names;
 use crate::text::Splice;
-
-pub(crate) use super::keys::REVIEWS;
 
 stored_names! {
     /// What kind of review.
@@ -108,7 +104,7 @@ pub struct ReviewPatch {
     pub to_improve: Option<String>,
 }
 
-fn check_period(from: u64, to: u64) -> Result<(u64, u64), OpError> {
+fn check_period(from: u64, to: u64) -> OpResult<(u64, u64)> {
     let from = check_date("period start", from)?;
     let to = check_date("period end", to)?;
     if to < from {
@@ -145,44 +141,33 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, all: &[Milestone]) -> 
 
 /// Every review, by period start (then id).
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Review> {
-    let Ok(map) = root_map(doc, REVIEWS) else {
-        return Vec::new();
-    };
     let all = milestones::list(doc);
-    let mut found: Vec<Review> = items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj, &all))
-        .collect();
+    let mut found: Vec<Review> = items::read_all(doc, Collection::Reviews, |id, obj| {
+        read_one(doc, id, obj, &all)
+    });
     found.sort_by(|a, b| a.from.cmp(&b.from).then(a.id.cmp(&b.id)));
     found
 }
 
 /// One review, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Review, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Review> {
     let obj = require(doc, id)?;
     Ok(read_one(doc, id, &obj, &milestones::list(doc)))
 }
 
-fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
-    let map = root_map(doc, REVIEWS)?;
-    require_in(doc, &map, "review", id)
+fn require<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
+    items::require(doc, Collection::Reviews, id)
 }
 
 /// Starts a review of a period.
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewReview,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewReview, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     let (from, to) = check_period(new.from, new.to)?;
     let title = match new.title.trim() {
         "" => new.kind.label().to_owned(),
         title => title.to_owned(),
     };
-    let map = root_map(tx, REVIEWS)?;
-    let obj = items::create(tx, &map, "review", id)?;
+    let obj = items::create_item(tx, Collection::Reviews, id)?;
     tx.put(&obj, "kind", new.kind.as_str())?;
     tx.put(&obj, "title", title)?;
     tx.put(&obj, "from", from)?;
@@ -195,109 +180,53 @@ pub fn add<T: Transactable + ReadDoc>(
 }
 
 /// Edits a review, field by field (prose by minimal splices).
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &ReviewPatch,
-) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ReviewPatch) -> OpResult {
+    let title = patch_non_empty("title", patch.title.as_deref())?;
     let period = patch
         .period
         .map(|(from, to)| check_period(from, to))
         .transpose()?;
     let obj = require(tx, id)?;
-    if let Some(title) = title {
-        put(tx, &obj, "title", title)?;
-    }
+    patch_put(tx, &obj, "title", title)?;
     if let Some((from, to)) = period {
         put(tx, &obj, "from", from)?;
         put(tx, &obj, "to", to)?;
     }
-    if let Some(text) = &patch.went_well {
-        set_text(tx, &obj, "went_well", text)?;
-    }
-    if let Some(text) = &patch.to_improve {
-        set_text(tx, &obj, "to_improve", text)?;
-    }
+    patch_text(tx, &obj, "went_well", patch.went_well.as_deref())?;
+    patch_text(tx, &obj, "to_improve", patch.to_improve.as_deref())?;
     Ok(())
 }
 
-/// Which prose field of a review an editor splices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prose {
-    /// What went well.
-    WentWell,
-    /// What to improve.
-    ToImprove,
-}
-
-impl Prose {
-    fn key(self) -> &'static str {
-        match self {
-            Self::WentWell => "went_well",
-            Self::ToImprove => "to_improve",
-        }
+stored_names! {
+    /// Which prose field of a review an editor splices.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Prose {
+        /// What went well.
+        WentWell => "went_well",
+        /// What to improve.
+        ToImprove => "to_improve",
     }
+
+    /// Every prose field, in the order shown.
+    ALL;
 }
 
 /// Applies one splice to a prose field (what its editor reports as someone
 /// types), so both parties writing the retro at once keep their words.
-pub fn edit_prose<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    field: Prose,
-    edit: &Splice,
-) -> Result<(), OpError> {
-    let obj = require(tx, id)?;
-    splice_text_field(tx, &obj, field.key(), edit)
-}
-
-/// Adds an action item to the review.
-pub fn add_action<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    review: ItemId,
-    id: ItemId,
-    new: &NewAction,
-) -> Result<(), OpError> {
-    let obj = require(tx, review)?;
-    actions::add_action_in(tx, &obj, id, new)
-}
-
-/// Edits an action item of the review.
-pub fn update_action<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    review: ItemId,
-    id: ItemId,
-    patch: &ActionPatch,
-) -> Result<(), OpError> {
-    let obj = require(tx, review)?;
-    actions::update_action_in(tx, &obj, id, patch)
-}
-
-/// Marks an action item of the review done (at `now`) or not done.
-pub fn set_action_done<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    review: ItemId,
-    id: ItemId,
-    done: bool,
-    now: u64,
-) -> Result<(), OpError> {
-    let obj = require(tx, review)?;
-    actions::set_action_done_in(tx, &obj, id, done, now)
+pub fn edit_prose<T: Tx>(tx: &mut T, id: ItemId, field: Prose, edit: &Splice) -> OpResult {
+    items::splice_field(tx, Collection::Reviews, id, field.as_str(), edit)
 }
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
-    use crate::model::actions::ActionSource;
+    use crate::model::actions::{ActionPatch, ActionSource, NewAction};
     use crate::model::fields::DAY_MS;
     use crate::model::items::{self, Collection};
     use crate::model::milestones::NewMilestone;
-    use crate::model::test_support::{T0, id, partnership, sync_pair};
+    use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 
     #[test]
     fn both_parties_writing_the_retro_at_once_keep_their_words() {
@@ -311,11 +240,6 @@ mod tests {
         };
         add(doc, id(1), &new, T0).unwrap();
         let mut partner = doc.fork();
-        let insert = |position, text: &str| Splice {
-            position,
-            delete: 0,
-            insert: text.into(),
-        };
         edit_prose(doc, id(1), Prose::WentWell, &insert(0, "Fast decisions.")).unwrap();
         edit_prose(
             &mut partner,
@@ -390,9 +314,9 @@ mod tests {
             )
             .is_err()
         );
-        add_action(
+        actions::add(
             doc,
-            id(1),
+            ActionSource::Review(id(1)),
             id(10),
             &NewAction {
                 title: "Template NDA".into(),
@@ -434,11 +358,11 @@ mod tests {
             crate::views::attention::overdue_actions(doc, T0 + 101 * DAY_MS).len(),
             1
         );
-        set_action_done(doc, id(1), id(10), true, T0 + DAY_MS).unwrap();
+        actions::set_done(doc, ActionSource::Review(id(1)), id(10), true, T0 + DAY_MS).unwrap();
         assert!(crate::views::attention::overdue_actions(doc, T0 + 101 * DAY_MS).is_empty());
-        update_action(
+        actions::update(
             doc,
-            id(1),
+            ActionSource::Review(id(1)),
             id(10),
             &ActionPatch {
                 title: Some("Template NDA v2".into()),

@@ -12,22 +12,18 @@
 //! 5, or 4 and 4) and it is not closed. The heat map counts the risks that
 //! are not closed in each (likelihood, impact) cell.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc};
 
-use super::error::OpError;
+use super::error::OpResult;
 use super::fields::{
-    check_date, check_range, get_str, get_string, get_text, get_u64, new_text, non_empty, put,
-    put_opt, set_text, splice_text_field,
+    Tx, check_date, check_range, get_parsed, get_str, get_string, get_text, get_u64, new_text,
+    non_empty, patch_non_empty, patch_put, patch_put_opt, patch_text, put_opt,
 };
 use super::ids::{ItemId, MemberId};
-use super::items;
-use super::items::{require_in, root_map};
+use super::items::{self, Collection};
 use super::refs::check_member;
 use super::stored_names::stored_names;
 use crate::text::Splice;
-
-pub(crate) use super::keys::RISKS;
 
 /// The score from which a risk counts as high.
 pub const HIGH_SCORE: u8 = 15;
@@ -142,7 +138,7 @@ impl HeatMap {
     }
 }
 
-fn check_level(field: &'static str, value: u8) -> Result<u8, OpError> {
+fn check_level(field: &'static str, value: u8) -> OpResult<u8> {
     check_range(field, value.into(), 1, 5).map(|_| value)
 }
 
@@ -159,7 +155,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Risk {
         title: get_string(doc, obj, "title"),
         likelihood: small(doc, obj, "likelihood"),
         impact: small(doc, obj, "impact"),
-        owner: get_str(doc, obj, "owner").and_then(|o| o.parse().ok()),
+        owner: get_parsed(doc, obj, "owner"),
         mitigation: get_text(doc, obj, "mitigation"),
         contingency: get_text(doc, obj, "contingency"),
         status: get_str(doc, obj, "status")
@@ -171,19 +167,12 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Risk {
 
 /// The register, in display order.
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Risk> {
-    let Ok(map) = root_map(doc, RISKS) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| read_one(doc, id, &obj))
-        .collect()
+    items::read_all(doc, Collection::Risks, |id, obj| read_one(doc, id, obj))
 }
 
 /// One risk, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Risk, OpError> {
-    let map = root_map(doc, RISKS)?;
-    let obj = require_in(doc, &map, "risk", id)?;
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Risk> {
+    let obj = items::require(doc, Collection::Risks, id)?;
     Ok(read_one(doc, id, &obj))
 }
 
@@ -204,23 +193,17 @@ pub fn heat_map(risks: &[Risk]) -> HeatMap {
 }
 
 /// Registers a risk (status open).
-pub fn add<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewRisk,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewRisk, now: u64) -> OpResult {
     let title = non_empty("title", &new.title)?;
     let likelihood = check_level("likelihood", new.likelihood)?;
     let impact = check_level("impact", new.impact)?;
     let now = check_date("time", now)?;
     check_member(tx, new.owner)?;
-    let map = root_map(tx, RISKS)?;
-    let obj = items::create(tx, &map, "risk", id)?;
+    let obj = items::create_item(tx, Collection::Risks, id)?;
     tx.put(&obj, "title", title)?;
     tx.put(&obj, "likelihood", u64::from(likelihood))?;
     tx.put(&obj, "impact", u64::from(impact))?;
-    put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
+    put_opt(tx, &obj, "owner", new.owner)?;
     new_text(tx, &obj, "mitigation", &new.mitigation)?;
     new_text(tx, &obj, "contingency", &new.contingency)?;
     tx.put(&obj, "status", RiskStatus::Open.as_str())?;
@@ -229,16 +212,8 @@ pub fn add<T: Transactable + ReadDoc>(
 }
 
 /// Edits a risk, field by field.
-pub fn update<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &RiskPatch,
-) -> Result<(), OpError> {
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| non_empty("title", t))
-        .transpose()?;
+pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &RiskPatch) -> OpResult {
+    let title = patch_non_empty("title", patch.title.as_deref())?;
     let likelihood = patch
         .likelihood
         .map(|l| check_level("likelihood", l))
@@ -247,68 +222,50 @@ pub fn update<T: Transactable + ReadDoc>(
     if let Some(owner) = patch.owner {
         check_member(tx, owner)?;
     }
-    let map = root_map(tx, RISKS)?;
-    let obj = require_in(tx, &map, "risk", id)?;
-    if let Some(title) = title {
-        put(tx, &obj, "title", title)?;
-    }
-    if let Some(likelihood) = likelihood {
-        put(tx, &obj, "likelihood", u64::from(likelihood))?;
-    }
-    if let Some(impact) = impact {
-        put(tx, &obj, "impact", u64::from(impact))?;
-    }
-    if let Some(owner) = patch.owner {
-        put_opt(tx, &obj, "owner", owner.map(|o| o.key()))?;
-    }
-    if let Some(text) = &patch.mitigation {
-        set_text(tx, &obj, "mitigation", text)?;
-    }
-    if let Some(text) = &patch.contingency {
-        set_text(tx, &obj, "contingency", text)?;
-    }
-    if let Some(status) = patch.status {
-        put(tx, &obj, "status", status.as_str())?;
-    }
+    let obj = items::require(tx, Collection::Risks, id)?;
+    patch_put(tx, &obj, "title", title)?;
+    patch_put(tx, &obj, "likelihood", likelihood.map(u64::from))?;
+    patch_put(tx, &obj, "impact", impact.map(u64::from))?;
+    patch_put_opt(tx, &obj, "owner", patch.owner)?;
+    patch_text(tx, &obj, "mitigation", patch.mitigation.as_deref())?;
+    patch_text(tx, &obj, "contingency", patch.contingency.as_deref())?;
+    patch_put(
+        tx,
+        &obj,
+        "status",
+        patch.status.map(|status| status.as_str()),
+    )?;
     Ok(())
 }
 
-/// Which prose field of a risk an editor splices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prose {
-    /// How the risk is being reduced.
-    Mitigation,
-    /// What happens if it occurs.
-    Contingency,
-}
-
-impl Prose {
-    fn key(self) -> &'static str {
-        match self {
-            Self::Mitigation => "mitigation",
-            Self::Contingency => "contingency",
-        }
+stored_names! {
+    /// Which prose field of a risk an editor splices.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Prose {
+        /// How the risk is being reduced.
+        Mitigation => "mitigation",
+        /// What happens if it occurs.
+        Contingency => "contingency",
     }
+
+    /// Every prose field, in the order shown.
+    ALL;
 }
 
 /// Applies one splice to a prose field (what its editor reports as someone
 /// types), so both parties working on the same risk keep their words.
-pub fn edit_prose<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    field: Prose,
-    edit: &Splice,
-) -> Result<(), OpError> {
-    let map = root_map(tx, RISKS)?;
-    let obj = require_in(tx, &map, "risk", id)?;
-    splice_text_field(tx, &obj, field.key(), edit)
+pub fn edit_prose<T: Tx>(tx: &mut T, id: ItemId, field: Prose, edit: &Splice) -> OpResult {
+    items::splice_field(tx, Collection::Risks, id, field.as_str(), edit)
 }
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
+    use crate::model::error::OpError;
     use crate::model::items::{self, Collection};
-    use crate::model::test_support::{T0, id, partnership, sync_pair};
+    use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 
     #[test]
     fn two_people_writing_one_mitigation_keep_their_words() {
@@ -322,11 +279,6 @@ mod tests {
         };
         add(doc, id(1), &new, T0).unwrap();
         let mut partner = doc.fork();
-        let insert = |position, text: &str| Splice {
-            position,
-            delete: 0,
-            insert: text.into(),
-        };
         let before = get(doc, id(1)).unwrap().mitigation.chars().count();
         edit_prose(
             doc,

@@ -14,11 +14,12 @@
 //! made by early clients; it should run where the document was created or
 //! before it is shared widely.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ROOT, ReadDoc, Value};
 
-use super::error::OpError;
-use super::fields::{check_date, child_map, get_str, get_text, get_u64, non_empty, put, set_text};
+use super::error::{OpError, OpResult};
+use super::fields::{
+    Tx, check_date, child_map, get_str, get_text, get_u64, non_empty, put, set_text,
+};
 use super::items;
 use super::keys::{DEVICES, GOVERNANCE, MEMBERS, SCORES, VETTING};
 use super::members::MANAGERS;
@@ -48,7 +49,7 @@ pub struct Migration {
 
 /// Runs the step that takes a document from `version` (0 = no schema) to
 /// `version + 1`. A new schema version adds an arm here.
-fn step<T: Transactable + ReadDoc>(tx: &mut T, version: u64, now: u64) -> Result<(), OpError> {
+fn step<T: Tx>(tx: &mut T, version: u64, now: u64) -> OpResult {
     match version {
         0 => to_v1(tx, now),
         _ => Err(OpError::UnsupportedSchema {
@@ -59,11 +60,7 @@ fn step<T: Transactable + ReadDoc>(tx: &mut T, version: u64, now: u64) -> Result
 }
 
 /// The map at `parent[key]`, created if missing; and whether it was created.
-fn ensure_map<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    parent: &ObjId,
-    key: &str,
-) -> Result<(ObjId, bool), OpError> {
+fn ensure_map<T: Tx>(tx: &mut T, parent: &ObjId, key: &str) -> OpResult<(ObjId, bool)> {
     match child_map(tx, parent, key) {
         Some(map) => Ok((map, false)),
         None => Ok((tx.put_object(parent, key, ObjType::Map)?, true)),
@@ -74,7 +71,7 @@ fn ensure_map<T: Transactable + ReadDoc>(
 /// plain-string purpose) to v1: adds every missing collection, the default
 /// vetting criteria if there were no criteria, and turns `purpose` into
 /// Text holding the same words. Idempotent.
-fn to_v1<T: Transactable + ReadDoc>(tx: &mut T, now: u64) -> Result<(), OpError> {
+fn to_v1<T: Tx>(tx: &mut T, now: u64) -> OpResult {
     for key in [
         STAGE_HISTORY,
         "parties",
@@ -147,7 +144,7 @@ pub fn version<R: ReadDoc>(doc: &R) -> Option<u64> {
 /// on a current document it only repairs missing structure. A document
 /// from a newer version is refused with [`OpError::UnsupportedSchema`] and
 /// left alone.
-pub fn migrate<T: Transactable + ReadDoc>(tx: &mut T, now: u64) -> Result<Migration, OpError> {
+pub fn migrate<T: Tx>(tx: &mut T, now: u64) -> OpResult<Migration> {
     let now = check_date("time", now)?;
     let from = version(tx);
     if let Some(found) = from.filter(|&v| v > SCHEMA_VERSION) {
@@ -174,7 +171,7 @@ pub fn migrate<T: Transactable + ReadDoc>(tx: &mut T, now: u64) -> Result<Migrat
 /// `now`, with every collection and the default vetting criteria. Run it
 /// once, where the partnership is created, before sharing it; then add the
 /// creator's party, member and device in the same transaction.
-pub fn init<T: Transactable + ReadDoc>(tx: &mut T, title: &str, now: u64) -> Result<(), OpError> {
+pub fn init<T: Tx>(tx: &mut T, title: &str, now: u64) -> OpResult {
     let title = non_empty("title", title)?;
     let now = check_date("time", now)?;
     if version(tx).is_some() || get_str(tx, &ROOT, TITLE).is_some() {

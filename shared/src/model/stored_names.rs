@@ -3,7 +3,12 @@
 
 /// Declares an enum whose values are stored as fixed names, and gives it
 /// `ALL` (every value, in the order declared), `as_str` (the stored name)
-/// and `from_stored` (the value stored under a name, if any).
+/// and `from_stored` (the value stored under a name, if any). With a
+/// `parse error` line it also shows as its stored name (`Display`) and
+/// parses from it (`FromStr`), failing with [`OpError::Invalid`] naming
+/// that field and reason.
+///
+/// [`OpError::Invalid`]: super::error::OpError::Invalid
 ///
 /// ```ignore
 /// stored_names! {
@@ -18,6 +23,7 @@
 ///
 ///     /// Every status, in display order.
 ///     ALL;
+///     parse error: "status", "unknown status";
 /// }
 /// ```
 macro_rules! stored_names {
@@ -29,6 +35,7 @@ macro_rules! stored_names {
 
         $(#[$all_meta:meta])*
         ALL;
+        $( parse error: $field:literal, $reason:literal; )?
     ) => {
         $(#[$meta])*
         $vis enum $name {
@@ -54,6 +61,25 @@ macro_rules! stored_names {
                 }
             }
         }
+
+        $(
+            impl ::std::fmt::Display for $name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+
+            impl ::std::str::FromStr for $name {
+                type Err = $crate::model::error::OpError;
+
+                fn from_str(text: &str) -> Result<Self, Self::Err> {
+                    Self::from_stored(text).ok_or($crate::model::error::OpError::Invalid {
+                        field: $field,
+                        reason: $reason,
+                    })
+                }
+            }
+        )?
     };
 }
 

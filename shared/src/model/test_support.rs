@@ -6,6 +6,7 @@ use super::ids::{ItemId, MemberId, PartyId};
 use super::members::{self, NewMember};
 use super::parties::{self, NewParty};
 use super::schema::init;
+use crate::text::Splice;
 
 /// A plausible "now": 2023-11-14.
 pub(crate) const T0: u64 = 1_700_000_000_000;
@@ -13,6 +14,16 @@ pub(crate) const T0: u64 = 1_700_000_000_000;
 /// An item id made of one repeated byte.
 pub(crate) fn id(n: u8) -> ItemId {
     ItemId::from_bytes([n; 16])
+}
+
+/// The splice a text editor reports when someone types `text` at
+/// `position` (in characters).
+pub(crate) fn insert(position: usize, text: &str) -> Splice {
+    Splice {
+        position,
+        delete: 0,
+        insert: text.into(),
+    }
 }
 
 /// A v1 partnership with two parties and one member in each.

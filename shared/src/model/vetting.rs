@@ -17,13 +17,12 @@
 //! one of the two cells (the same on every replica) — later edits merge field
 //! by field.
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
-use super::error::OpError;
+use super::error::{OpError, OpResult};
 use super::fields::{
-    check_range, child_map, get_bool, get_str, get_string, get_text, get_u64, non_empty, put,
-    put_opt, set_text,
+    Tx, check_range, child_map, get_bool, get_parsed, get_string, get_text, get_u64, non_empty,
+    patch_non_empty, patch_put, patch_put_opt, put_opt, set_text,
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, Collection};
@@ -175,7 +174,7 @@ pub struct CriterionPatch {
     pub weight: Option<u32>,
 }
 
-fn check_weight(weight: u32) -> Result<u32, OpError> {
+fn check_weight(weight: u32) -> OpResult<u32> {
     check_range(
         "weight",
         weight.into(),
@@ -185,7 +184,7 @@ fn check_weight(weight: u32) -> Result<u32, OpError> {
     .map(|_| weight)
 }
 
-fn check_evidence(link: &str) -> Result<String, OpError> {
+fn check_evidence(link: &str) -> OpResult<String> {
     let link = link.trim();
     let is_url = (link.starts_with("https://") || link.starts_with("http://"))
         && !link.contains(char::is_whitespace)
@@ -202,19 +201,13 @@ fn check_evidence(link: &str) -> Result<String, OpError> {
 
 /// The criteria, in display order.
 pub fn criteria<R: ReadDoc>(doc: &R) -> Vec<Criterion> {
-    let Ok(map) = Collection::Criteria.locate(doc) else {
-        return Vec::new();
-    };
-    items::entries(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| Criterion {
-            id,
-            name: get_string(doc, &obj, "name"),
-            weight: get_u64(doc, &obj, "weight")
-                .and_then(|w| u32::try_from(w).ok())
-                .unwrap_or(1),
-        })
-        .collect()
+    items::read_all(doc, Collection::Criteria, |id, obj| Criterion {
+        id,
+        name: get_string(doc, obj, "name"),
+        weight: get_u64(doc, obj, "weight")
+            .and_then(|w| u32::try_from(w).ok())
+            .unwrap_or(1),
+    })
 }
 
 /// Reads the whole vetting page.
@@ -248,7 +241,7 @@ pub fn read<R: ReadDoc>(doc: &R) -> Vetting {
             .map(|(id, obj)| DiligenceItem {
                 id,
                 item: get_string(doc, &obj, "item"),
-                owner: get_str(doc, &obj, "owner").and_then(|o| o.parse().ok()),
+                owner: get_parsed(doc, &obj, "owner"),
                 evidence: get_string(doc, &obj, "evidence"),
                 done: get_bool(doc, &obj, "done"),
             })
@@ -303,16 +296,10 @@ pub fn totals(criteria: &[Criterion], scores: &[Score], parties: &[PartyId]) -> 
 }
 
 /// Adds a criterion.
-pub fn add_criterion<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    name: &str,
-    weight: u32,
-) -> Result<(), OpError> {
+pub fn add_criterion<T: Tx>(tx: &mut T, id: ItemId, name: &str, weight: u32) -> OpResult {
     let name = non_empty("name", name)?;
     let weight = check_weight(weight)?;
-    let map = Collection::Criteria.locate(tx)?;
-    let obj = items::create(tx, &map, "criterion", id)?;
+    let obj = items::create_item(tx, Collection::Criteria, id)?;
     tx.put(&obj, "name", name)?;
     tx.put(&obj, "weight", u64::from(weight))?;
     Ok(())
@@ -320,34 +307,18 @@ pub fn add_criterion<T: Transactable + ReadDoc>(
 
 /// Renames or reweights a criterion. (Remove one with
 /// [`items::delete`] and [`Collection::Criteria`].)
-pub fn update_criterion<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &CriterionPatch,
-) -> Result<(), OpError> {
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| non_empty("name", n))
-        .transpose()?;
+pub fn update_criterion<T: Tx>(tx: &mut T, id: ItemId, patch: &CriterionPatch) -> OpResult {
+    let name = patch_non_empty("name", patch.name.as_deref())?;
     let weight = patch.weight.map(check_weight).transpose()?;
     let obj = items::require(tx, Collection::Criteria, id)?;
-    if let Some(name) = name {
-        put(tx, &obj, "name", name)?;
-    }
-    if let Some(weight) = weight {
-        put(tx, &obj, "weight", u64::from(weight))?;
-    }
+    patch_put(tx, &obj, "name", name)?;
+    patch_put(tx, &obj, "weight", weight.map(u64::from))?;
     Ok(())
 }
 
 /// The score cell of (party, criterion), created if needed, after checking
 /// both exist.
-fn cell<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    party: PartyId,
-    criterion: ItemId,
-) -> Result<ObjId, OpError> {
+fn cell<T: Tx>(tx: &mut T, party: PartyId, criterion: ItemId) -> OpResult<ObjId> {
     refs::require_party(tx, party)?;
     items::require(tx, Collection::Criteria, criterion)?;
     let cells = create_party_scores(tx, party)?;
@@ -358,12 +329,12 @@ fn cell<T: Transactable + ReadDoc>(
 }
 
 /// Sets (or with `None` clears) a party's score (1–5) on a criterion.
-pub fn set_score<T: Transactable + ReadDoc>(
+pub fn set_score<T: Tx>(
     tx: &mut T,
     party: PartyId,
     criterion: ItemId,
     score: Option<u8>,
-) -> Result<(), OpError> {
+) -> OpResult {
     let score = score
         .map(|s| {
             check_range(
@@ -379,69 +350,50 @@ pub fn set_score<T: Transactable + ReadDoc>(
 }
 
 /// Rewrites a party's note on a criterion.
-pub fn set_score_note<T: Transactable + ReadDoc>(
+pub fn set_score_note<T: Tx>(
     tx: &mut T,
     party: PartyId,
     criterion: ItemId,
     note: &str,
-) -> Result<(), OpError> {
+) -> OpResult {
     let cell = cell(tx, party, criterion)?;
     set_text(tx, &cell, "note", note)
 }
 
 /// Adds an entry to the due-diligence checklist.
-pub fn add_diligence<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewDiligence,
-) -> Result<(), OpError> {
+pub fn add_diligence<T: Tx>(tx: &mut T, id: ItemId, new: &NewDiligence) -> OpResult {
     let item = non_empty("item", &new.item)?;
     let evidence = check_evidence(&new.evidence)?;
     if let Some(owner) = new.owner {
         refs::require_member(tx, owner)?;
     }
-    let map = Collection::Diligence.locate(tx)?;
-    let obj = items::create(tx, &map, "due-diligence item", id)?;
+    let obj = items::create_item(tx, Collection::Diligence, id)?;
     tx.put(&obj, "item", item)?;
-    put_opt(tx, &obj, "owner", new.owner.map(|o| o.key()))?;
+    put_opt(tx, &obj, "owner", new.owner)?;
     tx.put(&obj, "evidence", evidence)?;
     tx.put(&obj, "done", false)?;
     Ok(())
 }
 
 /// Edits a checklist entry (including ticking it off), field by field.
-pub fn update_diligence<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    patch: &DiligencePatch,
-) -> Result<(), OpError> {
-    let item = patch
-        .item
-        .as_deref()
-        .map(|i| non_empty("item", i))
-        .transpose()?;
+pub fn update_diligence<T: Tx>(tx: &mut T, id: ItemId, patch: &DiligencePatch) -> OpResult {
+    let item = patch_non_empty("item", patch.item.as_deref())?;
     let evidence = patch.evidence.as_deref().map(check_evidence).transpose()?;
     if let Some(Some(owner)) = patch.owner {
         refs::require_member(tx, owner)?;
     }
     let obj = items::require(tx, Collection::Diligence, id)?;
-    if let Some(item) = item {
-        put(tx, &obj, "item", item)?;
-    }
-    if let Some(owner) = patch.owner {
-        put_opt(tx, &obj, "owner", owner.map(|o| o.key()))?;
-    }
-    if let Some(evidence) = evidence {
-        put(tx, &obj, "evidence", evidence)?;
-    }
-    if let Some(done) = patch.done {
-        put(tx, &obj, "done", done)?;
-    }
+    patch_put(tx, &obj, "item", item)?;
+    patch_put_opt(tx, &obj, "owner", patch.owner)?;
+    patch_put(tx, &obj, "evidence", evidence)?;
+    patch_put(tx, &obj, "done", patch.done)?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
+
     use super::*;
     use crate::model::test_support::{T0, id, partnership};
 

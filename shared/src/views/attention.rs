@@ -315,7 +315,7 @@ mod tests {
 
     use super::*;
     use crate::model::DAY_MS;
-    use crate::model::actions::NewAction;
+    use crate::model::actions::{self, NewAction};
     use crate::model::conflicts::{NewConflict, Severity};
     use crate::model::kpis::NewMeasurement;
     use crate::model::meetings::{MeetingKind, NewMeeting};
@@ -364,9 +364,9 @@ mod tests {
             T0,
         )
         .unwrap();
-        meetings::add_action(
+        actions::add(
             doc,
-            id(1),
+            ActionSource::Meeting(id(1)),
             id(2),
             &NewAction {
                 title: "Send forecast".into(),
@@ -375,9 +375,9 @@ mod tests {
             },
         )
         .unwrap();
-        meetings::add_action(
+        actions::add(
             doc,
-            id(1),
+            ActionSource::Meeting(id(1)),
             id(3),
             &NewAction {
                 title: "Later".into(),

@@ -325,7 +325,7 @@ mod tests {
 
     use super::*;
     use crate::model::DAY_MS;
-    use crate::model::actions::NewAction;
+    use crate::model::actions::{self, ActionSource, NewAction};
     use crate::model::conflicts::{NewConflict, Severity};
     use crate::model::governance;
     use crate::model::health::{AnswerKey, Answers};
@@ -434,9 +434,9 @@ mod tests {
             },
         )
         .unwrap();
-        meetings::add_action(
+        actions::add(
             doc,
-            id(6),
+            ActionSource::Meeting(id(6)),
             id(9),
             &NewAction {
                 title: "Price list".into(),
