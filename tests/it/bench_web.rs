@@ -9,7 +9,9 @@
 //! - *cold*: no HTTP cache, no service worker, no Cache Storage (a first
 //!   visit; the partnership is already in IndexedDB for the deep link);
 //! - *warm*: the next start, with the worker installed;
-//! - *home*: until the home screen's "New partnership" button exists;
+//! - *home*: until the home screen's "New partnership" button exists, and
+//!   (column "list") until the stored partnership's link is listed, i.e.
+//!   the sync client has started and the list is usable;
 //! - *deep link*: `#/p/<id>/meetings` until its form exists (its code is a
 //!   chunk of its own).
 
@@ -26,7 +28,8 @@ const RUNS: usize = 3;
 /// awaited element first appeared (ms since navigation start).
 const OBSERVER: &str = r#"
 window.__accordSeen = {};
-const __accordWatch = ["[data-testid='new-partnership']", "[data-testid='new-meeting-title']"];
+const __accordWatch = ["[data-testid='new-partnership']", "[data-testid='new-meeting-title']",
+                       "[data-testid='partnership-link']"];
 new MutationObserver(() => {
   for (const css of __accordWatch) {
     if (!(css in window.__accordSeen) && document.querySelector(css)) {
@@ -41,6 +44,8 @@ new MutationObserver(() => {
 struct Load {
     first_paint_ms: f64,
     usable_ms: f64,
+    /// When the home list showed the stored partnership (NaN on a deep link).
+    listed_ms: f64,
     transferred: u64,
 }
 
@@ -101,23 +106,28 @@ fn forget_code(device: &Device, origin: &str) {
     );
 }
 
-/// Opens `url` as a new document and waits for `css`.
-fn load(device: &Device, url: &str, css: &str) -> Load {
+/// Opens `url` as a new document and waits for `css` (and for `listed`,
+/// when given).
+fn load(device: &Device, url: &str, css: &str, listed: Option<&str>) -> Load {
     device.goto(url);
     device.element(css);
+    if let Some(listed) = listed {
+        device.element(listed);
+    }
     let figures = device.script(
         "const paint = performance.getEntriesByName('first-contentful-paint')[0];
          const nav = performance.getEntriesByType('navigation')[0];
          const bytes = performance.getEntriesByType('resource')
            .reduce((sum, e) => sum + e.transferSize, nav ? nav.transferSize : 0);
          return { paint: paint ? paint.startTime : null, usable: window.__accordSeen[arguments[0]],
-                  bytes };",
-        &json!([css]),
+                  listed: arguments[1] ? window.__accordSeen[arguments[1]] : null, bytes };",
+        &json!([css, listed]),
     );
     let number = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     Load {
         first_paint_ms: number(&figures["paint"]),
         usable_ms: number(&figures["usable"]),
+        listed_ms: number(&figures["listed"]),
         transferred: figures["bytes"].as_u64().unwrap_or(0),
     }
 }
@@ -159,12 +169,19 @@ fn bench_web_load() {
     let mut run = 0;
     for profile in &THROTTLES {
         throttle(&device, profile);
-        for (page, fragment, css) in [
-            ("home", "#/".to_owned(), tid("new-partnership")),
+        let listed = tid("partnership-link");
+        for (page, fragment, css, list) in [
+            (
+                "home",
+                "#/".to_owned(),
+                tid("new-partnership"),
+                Some(&listed),
+            ),
             (
                 "deep link",
                 format!("#/p/{id}/meetings"),
                 tid("new-meeting-title"),
+                None,
             ),
         ] {
             for cold in [true, false] {
@@ -178,14 +195,20 @@ fn bench_web_load() {
                     }
                     // A query makes each load a new document.
                     let url = format!("{origin}/?run={run}{fragment}");
-                    loads.push(load(&device, &url, &css));
+                    loads.push(load(&device, &url, &css, list.map(String::as_str)));
                 }
+                let listed = median(loads.iter().map(|l| l.listed_ms).collect());
                 rows.push(format!(
-                    "| {} | {} {page} | {:.0} | {:.0} | {} |",
+                    "| {} | {} {page} | {:.0} | {:.0} | {} | {} |",
                     profile.name,
                     if cold { "cold" } else { "warm" },
                     median(loads.iter().map(|l| l.first_paint_ms).collect()),
                     median(loads.iter().map(|l| l.usable_ms).collect()),
+                    if listed.is_nan() {
+                        "—".to_owned()
+                    } else {
+                        format!("{listed:.0}")
+                    },
                     loads[RUNS / 2].transferred,
                 ));
                 // The next warm load needs the worker this load installs.
@@ -195,8 +218,8 @@ fn bench_web_load() {
             }
         }
     }
-    println!("| profile | load | first paint (ms) | usable (ms) | bytes fetched |");
-    println!("|---|---|---:|---:|---:|");
+    println!("| profile | load | first paint (ms) | usable (ms) | list (ms) | bytes fetched |");
+    println!("|---|---|---:|---:|---:|---:|");
     for row in rows {
         println!("{row}");
     }

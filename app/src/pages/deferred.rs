@@ -1,12 +1,13 @@
 //! Page groups whose code the browser downloads on first use. Each
 //! `#[wasm_split]` function below is a split point: `xtask web` cuts the
 //! code only it reaches into its own wasm chunk (overview, plan, agreement,
-//! operate, workshops, joining and linking), so a first visit downloads the
-//! home screen's code only. [`Deferred`] shows a group once
-//! its chunk is in, and a clear "not available offline yet" with a retry when
-//! it cannot be fetched (offline before the page was ever opened), never a
-//! panic. Without the `split` feature (native builds, the wasm unit tests,
-//! clippy) the functions are plain calls and the app one module.
+//! operate, workshops, and joining and linking with the home screen's "Your
+//! devices"), so a first visit downloads the home screen's code only.
+//! [`Deferred`] shows a group once its chunk is in, and a clear "not
+//! available offline yet" with a retry when it cannot be fetched (offline
+//! before the page was ever opened), never a panic. Without the `split`
+//! feature (native builds, the wasm unit tests, clippy) the functions are
+//! plain calls and the app one module.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -106,6 +107,18 @@ fn join_group(invite: Option<DocumentId>) -> ChunkResult {
         Some(id) => view! { <join::JoinPage id=id/> }.into_any(),
         None => view! { <devices::LinkPage/> }.into_any(),
     })
+}
+
+/// What the home screen's "Your devices" holds, in the chunk of the link
+/// page (the two share the account and QR code).
+#[cfg_attr(feature = "split", wasm_split(join_pages, wasm_split_path = ::leptos::wasm_split, fallible))]
+fn devices_group(open: RwSignal<bool>) -> ChunkResult {
+    Ok(view! { <devices::DevicesContent open=open/> }.into_any())
+}
+
+/// The loader of what "Your devices" holds; `open` is whether it is unfolded.
+pub fn devices_panel(open: RwSignal<bool>) -> LoadView {
+    Rc::new(move || deferred_call!(devices_group(open)))
 }
 
 /// The loader of a partnership's overview.

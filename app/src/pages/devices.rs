@@ -120,10 +120,39 @@ struct Shown {
 }
 
 /// "Your devices" on the home page: link another one, list them, revoke one.
+/// Folded at first; what it holds is in the chunk of the link page, fetched
+/// the first time it is unfolded (the home screen does not wait for it).
 #[component]
 pub fn DevicesPanel() -> impl IntoView {
-    let store = expect_context::<Store>();
     let open = RwSignal::new(false);
+    let unfolded = RwSignal::new(false);
+    view! {
+        <details class="devices" prop:open=move || open.get()
+            on:toggle=move |ev| {
+                use wasm_bindgen::JsCast;
+                if let Some(details) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok()) {
+                    open.set(details.open());
+                    if details.open() {
+                        unfolded.set(true);
+                    }
+                }
+            }>
+            <summary data-testid="devices-summary">"Your devices"</summary>
+            <Show when=move || unfolded.get()>
+                <super::deferred::Deferred load=super::deferred::devices_panel(open)/>
+            </Show>
+        </details>
+    }
+}
+
+/// What [`DevicesPanel`] holds; `open` is whether it is unfolded (the list
+/// is fetched again each time it is).
+#[component]
+pub fn DevicesContent(
+    /// Whether the panel is unfolded.
+    open: RwSignal<bool>,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
     let devices = RwSignal::new(None::<Vec<AccountDevice>>);
     let problem = RwSignal::new(None::<String>);
     let shown = RwSignal::new(None::<Shown>);
@@ -186,14 +215,6 @@ pub fn DevicesPanel() -> impl IntoView {
     };
 
     view! {
-        <details class="devices" prop:open=move || open.get()
-            on:toggle=move |ev| {
-                use wasm_bindgen::JsCast;
-                if let Some(details) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok()) {
-                    open.set(details.open());
-                }
-            }>
-            <summary data-testid="devices-summary">"Your devices"</summary>
             <p class="muted">
                 "Use Accord on your phone or another computer as the same person: link it here. It gets every partnership this device has."
             </p>
@@ -217,7 +238,6 @@ pub fn DevicesPanel() -> impl IntoView {
                     </ul>
                 }.into_any(),
             }}
-        </details>
     }
 }
 
