@@ -8,7 +8,7 @@
 //! Needs the built app in `ACCORD_WEB_DIST`, Chromium and chromedriver;
 //! `ACCORD_SKIP_BROWSER=1` skips.
 
-use crate::device::{Device, TO_END, TO_START, TwoOrganizations, open_page, tid};
+use crate::device::{Device, TO_END, TO_START, TwoOrganizations, tid};
 
 const FIRST: &str = "[data-testid='clause']:nth-child(1)";
 const THIRD: &str = "[data-testid='clause']:nth-child(3)";
@@ -188,10 +188,8 @@ fn agreement_co_editing_signoff_and_offline_void() {
         return;
     };
     let (a, b, base) = (&org.a, &org.b, org.base.as_str());
-    open_page(a, b, base, "agreement");
-    a.click(&tid("agreement-outline"));
+    org.agreement_from_outline();
     for device in [&a, &b] {
-        device.wait_count(&tid("clause"), 11);
         device.wait_value(&within(FIRST, "clause-title"), "Purpose");
     }
     concurrent_typing(a, b);

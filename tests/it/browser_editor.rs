@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::browser_look::{accessibility_violations, screenshot, set_width, sideways_scroll};
-use crate::device::{Device, TO_END, TO_START, TwoOrganizations, open_page, tid};
+use crate::device::{Device, TO_END, TO_START, TwoOrganizations, tid};
 use crate::helpers::workspace_root;
 
 const FIRST: &str = "[data-testid='clause']:nth-child(1)";
@@ -269,12 +269,8 @@ fn clause_editor_styles_lists_undo_caret_and_partner_carets() {
     let Some(org) = TwoOrganizations::start("clause editor end-to-end test") else {
         return;
     };
-    let (a, b, base) = (&org.a, &org.b, org.base.as_str());
-    open_page(a, b, base, "agreement");
-    a.click(&tid("agreement-outline"));
-    for device in [a, b] {
-        device.wait_count(&tid("clause"), 11);
-    }
+    let (a, b) = (&org.a, &org.b);
+    org.agreement_from_outline();
     bold_and_italic(a, b);
     lists_and_undo(a, b);
     paste_keeps_text_and_light_formatting(a, b);

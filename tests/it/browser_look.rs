@@ -90,11 +90,7 @@ pub(crate) fn accessibility_violations(device: &Device, axe: &str) -> Vec<String
             .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' +
                  v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))
           .catch(e => done(['axe failed: ' + e]));";
-    let found: Value = device.cmd(
-        "POST",
-        "/execute/async",
-        Some(&json!({ "script": script, "args": [] })),
-    );
+    let found: Value = device.script_async(script, &json!([]));
     found
         .as_array()
         .into_iter()

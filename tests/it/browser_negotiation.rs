@@ -15,7 +15,7 @@
 use serde_json::json;
 
 use crate::browser_look::{accessibility_violations, screenshot, set_width, sideways_scroll};
-use crate::device::{Device, SELECT_ALL, TO_START, TwoOrganizations, open_page, tid};
+use crate::device::{Device, SELECT_ALL, TO_START, TwoOrganizations, tid};
 use crate::helpers::workspace_root;
 
 const FIRST: &str = "[data-testid='clause']:nth-child(1)";
@@ -231,12 +231,8 @@ fn negotiation_suggest_accept_redline_and_comment_on_words() {
     let Some(org) = TwoOrganizations::start("negotiation end-to-end test") else {
         return;
     };
-    let (a, b, base) = (&org.a, &org.b, org.base.as_str());
-    open_page(a, b, base, "agreement");
-    a.click(&tid("agreement-outline"));
-    for device in [a, b] {
-        device.wait_count(&tid("clause"), 11);
-    }
+    let (a, b) = (&org.a, &org.b);
+    org.agreement_from_outline();
     suggest_accept_and_void(a, b);
     redline(a, b);
     comment_on_words(a, b);

@@ -5,7 +5,7 @@ use std::time::Duration;
 use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
 
-use crate::helpers::{Relay, WAIT};
+use crate::helpers::{Relay, WAIT, missing_changes};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_stream_of_edits_loses_nothing_acknowledged() {
@@ -23,11 +23,9 @@ async fn kill_9_during_a_stream_of_edits_loses_nothing_acknowledged_on_postgres(
 async fn kill_9_loses_nothing_acknowledged(mut relay: Relay) {
     let device = relay.register("writer");
     for cycle in 0..3u32 {
-        let writer = relay.client(&device).await;
-        let id = writer
-            .create(|tx| tx.put(ROOT, "cycle", i64::from(cycle)))
-            .unwrap();
-        writer.wait_synced(id, WAIT).await.unwrap();
+        let (writer, id) = relay
+            .client_with_new(&device, |tx| tx.put(ROOT, "cycle", i64::from(cycle)))
+            .await;
         let relay_peer = writer.relay_peer().unwrap();
         let mut acknowledged = Vec::new();
         for i in 0..400 {
@@ -56,14 +54,7 @@ async fn kill_9_loses_nothing_acknowledged(mut relay: Relay) {
 
         let reader = relay.client(&device).await;
         reader.find(id, WAIT).await.unwrap();
-        let missing: Vec<_> = acknowledged
-            .iter()
-            .filter(|hash| {
-                reader
-                    .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
-                    .unwrap_or(true)
-            })
-            .collect();
+        let missing = missing_changes(&reader, id, &acknowledged);
         assert!(
             missing.is_empty(),
             "cycle {cycle}: acknowledged changes lost after kill -9: {missing:?}"

@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use accord_server::client::Client;
-use accord_shared::automerge::AutoSerde;
+use accord_shared::automerge::transaction::Transaction;
+use accord_shared::automerge::{AutoSerde, AutomergeError, ChangeHash};
 use accord_shared::ids::DocumentId;
 use serde_json::{Value, json};
 
@@ -300,13 +301,52 @@ impl Relay {
         party: &str,
     ) {
         let code = self.invite(owner, document, role, party, 3600, 1);
-        let (status, body) = self.api(
+        let (status, body) = self.redeem(guest, &code);
+        assert_eq!(status, 200, "redeeming: {body}");
+    }
+
+    /// Redeems the invite `code` as `device`; returns the status and body.
+    pub fn redeem(&self, device: &Device, code: &str) -> (u16, Value) {
+        self.api(
             "POST",
             "/api/invites/redeem",
-            Some(&guest.token),
+            Some(&device.token),
             Some(&json!({ "code": code })),
-        );
-        assert_eq!(status, 200, "redeeming: {body}");
+        )
+    }
+
+    /// A JSON API call without a body, authenticated as `device`.
+    pub fn api_as(&self, device: &Device, method: &str, path: &str) -> (u16, Value) {
+        self.api(method, path, Some(&device.token), None)
+    }
+
+    /// Shares `document` as [`Self::share`] does; returns a client of
+    /// `guest` that has fetched it.
+    pub async fn guest_client(
+        &self,
+        owner: &Device,
+        document: DocumentId,
+        guest: &Device,
+        role: &str,
+        party: &str,
+    ) -> Client {
+        self.share(owner, document, guest, role, party);
+        let client = self.client(guest).await;
+        client.find(document, WAIT).await.unwrap();
+        client
+    }
+
+    /// A client of `device` with a new document written by `init` and
+    /// stored on the relay.
+    pub async fn client_with_new(
+        &self,
+        device: &Device,
+        init: impl FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>,
+    ) -> (Client, DocumentId) {
+        let client = self.client(device).await;
+        let id = client.create(init).unwrap();
+        client.wait_synced(id, WAIT).await.unwrap();
+        (client, id)
     }
 
     /// Creates an invite; returns its code.
@@ -565,6 +605,22 @@ pub fn content(client: &Client, id: DocumentId) -> Value {
             serde_json::to_value(AutoSerde::from(doc)).expect("serializable")
         })
         .unwrap_or(Value::Null)
+}
+
+/// The changes in `acknowledged` that `reader`'s copy of `id` lacks.
+pub fn missing_changes<'a>(
+    reader: &Client,
+    id: DocumentId,
+    acknowledged: &'a [ChangeHash],
+) -> Vec<&'a ChangeHash> {
+    acknowledged
+        .iter()
+        .filter(|hash| {
+            reader
+                .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
+                .unwrap_or(true)
+        })
+        .collect()
 }
 
 /// Waits until every client holds the same, non-empty heads for `id`.

@@ -173,16 +173,14 @@ async fn js_find_without_a_grant_is_unavailable() {
 async fn native_creates_js_finds_and_edits_native_sees_the_edit() {
     let relay = Relay::start();
     let (alice, bob) = (relay.register("alice"), relay.register("bob"));
-    let native = relay.client(&alice).await;
-    let id = native
-        .create(|tx| {
+    let (native, id) = relay
+        .client_with_new(&alice, |tx| {
             tx.put(ROOT, "title", "from rust")?;
             let list = tx.put_object(ROOT, "items", ObjType::List)?;
             tx.insert(&list, 0, "alpha")?;
             Ok(())
         })
-        .unwrap();
-    native.wait_synced(id, WAIT).await.unwrap();
+        .await;
     relay.share(&alice, id, &bob, "editor", "Beta Corp");
     let url = id.url();
 
@@ -218,10 +216,9 @@ async fn js_creates_native_finds() {
         .await
         .ok("create.mjs");
     let id = url_id(&created);
-    relay.share(&alice, id, &bob, "viewer", "Beta Corp");
-
-    let native = relay.client(&bob).await;
-    native.find(id, WAIT).await.unwrap();
+    let native = relay
+        .guest_client(&alice, id, &bob, "viewer", "Beta Corp")
+        .await;
     native
         .wait_heads(id, &hex_heads(&created), WAIT)
         .await
@@ -295,9 +292,9 @@ async fn samod_creates_native_finds() {
         .expect("samod's URL is an automerge URL we parse");
     assert_eq!(id.to_string(), handle.document_id().to_string());
 
-    relay.share(&alice, id, &bob, "editor", "Beta Corp");
-    let native = relay.client(&bob).await;
-    native.find(id, WAIT).await.unwrap();
+    let native = relay
+        .guest_client(&alice, id, &bob, "editor", "Beta Corp")
+        .await;
     native
         .wait_heads(id, &samod_heads(&handle), WAIT)
         .await
@@ -312,14 +309,12 @@ async fn samod_creates_native_finds() {
 async fn native_creates_samod_finds_and_edits_native_sees_the_edit() {
     let relay = Relay::start();
     let (alice, bob) = (relay.register("alice"), relay.register("bob"));
-    let native = relay.client(&alice).await;
-    let id = native
-        .create(|tx| {
+    let (native, id) = relay
+        .client_with_new(&alice, |tx| {
             tx.put(ROOT, "title", "from rust")?;
             Ok(())
         })
-        .unwrap();
-    native.wait_synced(id, WAIT).await.unwrap();
+        .await;
     relay.share(&alice, id, &bob, "editor", "Beta Corp");
 
     let (repo, connection) = samod_peer(&relay, &bob.token).await;

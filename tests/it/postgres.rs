@@ -9,7 +9,7 @@ use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
 use serde_json::json;
 
-use crate::helpers::{Relay, TempDir, WAIT, content, relay_binary};
+use crate::helpers::{Relay, TempDir, WAIT, content, missing_changes, relay_binary};
 
 /// A fresh database on the test process's cluster.
 pub fn database() -> String {
@@ -28,11 +28,9 @@ async fn documents_devices_and_grants_survive_a_restart_on_postgres() {
     let url = database();
     let mut relay = Relay::start_on_postgres(&url, &[]);
     let (owner, guest) = (relay.register("owner"), relay.register("guest"));
-    let client = relay.client(&owner).await;
-    let id = client
-        .create(|tx| tx.put(ROOT, "title", "kept in PostgreSQL"))
-        .unwrap();
-    client.wait_synced(id, WAIT).await.unwrap();
+    let (_client, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "title", "kept in PostgreSQL"))
+        .await;
     relay.share(&owner, id, &guest, "viewer", "Beta");
     let tables = accord_testpg::Cluster::shared()
         .psql(
@@ -48,7 +46,7 @@ async fn documents_devices_and_grants_survive_a_restart_on_postgres() {
     let reader = relay.client(&guest).await;
     reader.find(id, WAIT).await.unwrap();
     assert_eq!(content(&reader, id)["title"], "kept in PostgreSQL");
-    let (status, me) = relay.api("GET", "/api/me", Some(&guest.token), None);
+    let (status, me) = relay.api_as(&guest, "GET", "/api/me");
     assert_eq!(status, 200);
     assert_eq!(me["grants"][0]["role"], "viewer");
     // A viewer still cannot write: the access rules come from PostgreSQL.
@@ -129,9 +127,9 @@ async fn a_postgres_crash_loses_nothing_acknowledged_and_the_relay_recovers_with
     let url = cluster.create_database().unwrap();
     let relay = Relay::start_on_postgres(&url, &[]);
     let device = relay.register("writer");
-    let writer = relay.client(&device).await;
-    let id = writer.create(|tx| tx.put(ROOT, "title", "before")).unwrap();
-    writer.wait_synced(id, WAIT).await.unwrap();
+    let (writer, id) = relay
+        .client_with_new(&device, |tx| tx.put(ROOT, "title", "before"))
+        .await;
     let relay_peer = writer.relay_peer().unwrap();
     let mut acknowledged = Vec::new();
     for i in 0..300i64 {
@@ -173,14 +171,7 @@ async fn a_postgres_crash_loses_nothing_acknowledged_and_the_relay_recovers_with
         .wait_heads(id, &writer.heads(id), WAIT)
         .await
         .unwrap();
-    let missing: Vec<_> = acknowledged
-        .iter()
-        .filter(|hash| {
-            reader
-                .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
-                .unwrap_or(true)
-        })
-        .collect();
+    let missing = missing_changes(&reader, id, &acknowledged);
     assert!(missing.is_empty(), "acknowledged changes lost: {missing:?}");
     assert_eq!(content(&reader, id)["edit-29"], 299);
 }

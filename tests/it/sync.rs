@@ -12,18 +12,16 @@ use crate::helpers::{Relay, WAIT, content, converge};
 async fn two_clients_editing_concurrently_converge() {
     let relay = Relay::start();
     let (alice, bob) = (relay.register("alice"), relay.register("bob"));
-    let a = relay.client(&alice).await;
-    let id = a
-        .create(|tx| {
+    let (a, id) = relay
+        .client_with_new(&alice, |tx| {
             tx.put(ROOT, "title", "Joint venture")?;
             tx.put_object(ROOT, "notes", ObjType::Text)?;
             Ok(())
         })
-        .unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
-    relay.share(&alice, id, &bob, "editor", "Beta Corp");
-    let b = relay.client(&bob).await;
-    b.find(id, WAIT).await.unwrap();
+        .await;
+    let b = relay
+        .guest_client(&alice, id, &bob, "editor", "Beta Corp")
+        .await;
 
     for i in 0..50 {
         a.change(id, |tx| tx.put(ROOT, format!("a{i}"), i64::from(i)))
@@ -99,14 +97,10 @@ async fn ten_clients_editing_one_document_converge() {
 async fn offline_divergence_of_a_thousand_changes_each_converges() {
     let relay = Relay::start();
     let (alice, bob) = (relay.register("alice"), relay.register("bob"));
-    let a = relay.client(&alice).await;
-    let id = a
-        .create(|tx| tx.put(ROOT, "title", "Offline review"))
-        .unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
-    relay.share(&alice, id, &bob, "editor", "Beta");
-    let b = relay.client(&bob).await;
-    b.find(id, WAIT).await.unwrap();
+    let (a, id) = relay
+        .client_with_new(&alice, |tx| tx.put(ROOT, "title", "Offline review"))
+        .await;
+    let b = relay.guest_client(&alice, id, &bob, "editor", "Beta").await;
 
     a.disconnect();
     b.disconnect();
