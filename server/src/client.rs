@@ -321,15 +321,7 @@ impl Client {
         let mut doc = Automerge::new();
         doc.transact(|tx| init(tx))
             .map_err(|failure| failure.error)?;
-        let mut state = self.lock();
-        let effects = state.engine.handle(
-            now_ms(),
-            Event::Open {
-                document: id,
-                doc: Some(Box::new(doc)),
-            },
-        );
-        dispatch(&mut state, effects);
+        self.insert(id, doc);
         Ok(id)
     }
 
