@@ -37,8 +37,7 @@ async fn a_device_without_a_grant_can_neither_read_nor_write() {
     let y = relay.client(&outsider).await;
     y.insert(id, stolen);
     tokio::time::sleep(SETTLE).await;
-    let fresh = relay.client(&owner).await;
-    fresh.find(id, WAIT).await.unwrap();
+    let fresh = relay.client_holding(&owner, id).await;
     assert_eq!(
         content(&fresh, id)["terms"],
         "confidential",
@@ -57,9 +56,8 @@ async fn a_viewer_receives_but_its_changes_are_not_applied() {
     let (a, id) = relay
         .client_with_new(&owner, |tx| tx.put(ROOT, "status", "draft"))
         .await;
-    let v = relay
-        .guest_client(&owner, id, &viewer, "viewer", "Observer Org")
-        .await;
+    relay.share(&owner, id, &viewer, "viewer", "Observer Org");
+    let v = relay.client_holding(&viewer, id).await;
     v.change(id, |tx| tx.put(ROOT, "status", "agreed")).unwrap();
     a.change(id, |tx| tx.put(ROOT, "owner-edit", 1)).unwrap();
     v.wait_doc(id, WAIT, |doc| {
@@ -78,8 +76,7 @@ async fn a_viewer_receives_but_its_changes_are_not_applied() {
             .unwrap()
             .contains("draft")
     );
-    let fresh = relay.client(&owner).await;
-    fresh.find(id, WAIT).await.unwrap();
+    let fresh = relay.client_holding(&owner, id).await;
     assert_eq!(content(&fresh, id)["status"], "draft");
 }
 
@@ -90,9 +87,8 @@ async fn revoking_a_grant_stops_sync_for_that_document() {
     let (a, id) = relay
         .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
         .await;
-    let e = relay
-        .guest_client(&owner, id, &editor, "editor", "Beta")
-        .await;
+    relay.share(&owner, id, &editor, "editor", "Beta");
+    let e = relay.client_holding(&editor, id).await;
 
     let (status, grants) = relay.api_as(&owner, "GET", &format!("/api/documents/{id}/grants"));
     assert_eq!(status, 200);
@@ -121,8 +117,7 @@ async fn revoking_a_grant_stops_sync_for_that_document() {
         0,
         "the revoked device no longer receives"
     );
-    let fresh = relay.client(&owner).await;
-    fresh.find(id, WAIT).await.unwrap();
+    let fresh = relay.client_holding(&owner, id).await;
     assert!(
         content(&fresh, id).get("after-revoke").is_none(),
         "nor does its change land"
@@ -353,9 +348,8 @@ async fn a_device_signs_itself_out_and_its_token_stops_working() {
     let (_a, id) = relay
         .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
         .await;
-    let l = relay
-        .guest_client(&owner, id, &lost, "editor", "Beta")
-        .await;
+    relay.share(&owner, id, &lost, "editor", "Beta");
+    let l = relay.client_holding(&lost, id).await;
 
     let (status, _) = relay.api_as(&lost, "DELETE", &format!("/api/devices/{}", owner.id));
     assert_eq!(status, 403, "only a device signs itself out");

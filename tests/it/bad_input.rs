@@ -165,8 +165,7 @@ async fn each_kind_of_bad_input_closes_only_its_sender() {
             .unwrap_or_else(|e| panic!("after {what}: {e}"));
     }
     assert!(good.is_connected());
-    let fresh = relay.client(&owner).await;
-    fresh.find(id, WAIT).await.unwrap();
+    let fresh = relay.client_holding(&owner, id).await;
     fresh.wait_heads(id, &good.heads(id), WAIT).await.unwrap();
     assert_eq!(content(&fresh, id)["title"], "Stable");
     assert_eq!(content(&fresh, id)["after"], 5);

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use serde_json::json;
 
-use crate::device::{Browser, Device, tid};
+use crate::device::{Browser, Device, new_partnership, tid};
 
 /// The widths every changed screen is checked and photographed at.
 const WIDTHS: [u32; 3] = [360, 768, 1280];
@@ -177,12 +177,7 @@ fn invite_link_copies_and_bad_links_say_not_found() {
     };
     let [a] = browser.open(["acme"]);
     let home = format!("{}/", relay.http_url());
-    a.goto(&home);
-    a.wait_text(&tid("sync-status"), "Saved");
-    a.profile("Alice Adams", "Acme");
-    a.click(&tid("new-partnership"));
-    a.wait_value(&tid("title-input"), "Untitled partnership");
-    let base = a.url();
+    let base = new_partnership(&relay, &a);
 
     // The raw document address sits in a folded "Details" section.
     assert_eq!(a.prop(&tid("document-details"), "open"), Some(json!(false)));

@@ -71,7 +71,12 @@ fn emoji_only_text(device: &Device) -> Vec<String> {
          return out;",
         &json!([]),
     );
-    found
+    strings(&found)
+}
+
+/// The strings in a JSON array (none if `value` is not one).
+fn strings(value: &Value) -> Vec<String> {
+    value
         .as_array()
         .into_iter()
         .flatten()
@@ -91,12 +96,7 @@ pub(crate) fn accessibility_violations(device: &Device, axe: &str) -> Vec<String
                  v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))
           .catch(e => done(['axe failed: ' + e]));";
     let found: Value = device.script_async(script, &json!([]));
-    found
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect()
+    strings(&found)
 }
 
 /// Saves the current viewport as `<dir>/<name>.png`.

@@ -137,8 +137,7 @@ async fn a_paused_owner_loses_its_document_to_another_node_and_never_writes_afte
     for i in 20..30i64 {
         writer_a.change(id, |tx| tx.put(ROOT, "a", i)).unwrap();
     }
-    let writer_b = b.client(&device).await;
-    writer_b.find(id, WAIT).await.unwrap();
+    let writer_b = b.client_holding(&device, id).await;
     assert_eq!(
         missing(&writer_b, id, &acknowledged_by_a),
         0,
@@ -161,8 +160,7 @@ async fn a_paused_owner_loses_its_document_to_another_node_and_never_writes_afte
     // The writer reconnects to the owner; its unacknowledged tail resyncs.
     writer_a.reconnect(&b.ws_url(&device.token)).await.unwrap();
     writer_a.wait_synced(id, WAIT).await.unwrap();
-    let reader = b.client(&device).await;
-    reader.find(id, WAIT).await.unwrap();
+    let reader = b.client_holding(&device, id).await;
     reader
         .wait_heads(id, &writer_a.heads(id), WAIT)
         .await
@@ -344,8 +342,7 @@ async fn sigterm_hands_the_owners_documents_to_another_node_at_once() {
     a.signal("TERM");
     let status = a.wait_exit(WAIT).expect("the relay exits on SIGTERM");
     assert!(status.success(), "{status:?}");
-    let reader = b.client(&device).await;
-    reader.find(id, WAIT).await.unwrap();
+    let reader = b.client_holding(&device, id).await;
     assert_eq!(content(&reader, id)["n"], 1);
 }
 
@@ -437,8 +434,7 @@ async fn a_write_through_b_to_a_document_a_owns_reaches_c_and_survives_kill_9_of
     let code = a.invite(&owner, id, "editor", "Beta", 3600, 1);
     eventually("node b redeems the invite", || b.redeem(&guest, &code), 200);
 
-    let writer = b.client(&guest).await;
-    writer.find(id, WAIT).await.unwrap();
+    let writer = b.client_holding(&guest, id).await;
     let relay = writer.relay_peer().unwrap();
     assert_eq!(
         Some(relay.clone()),
@@ -449,8 +445,7 @@ async fn a_write_through_b_to_a_document_a_owns_reaches_c_and_survives_kill_9_of
         writer.change(id, |tx| tx.put(ROOT, "n", i)).unwrap();
     }
     writer.wait_synced(id, WAIT).await.unwrap();
-    let reader = c.client(&owner).await;
-    reader.find(id, WAIT).await.unwrap();
+    let reader = c.client_holding(&owner, id).await;
     reader
         .wait_heads(id, &writer.heads(id), WAIT)
         .await

@@ -558,16 +558,24 @@ pub fn tid(id: &str) -> String {
     format!("[data-testid='{id}']")
 }
 
-/// One device's own new partnership (Alice of Acme, nobody invited yet),
-/// saved on the relay; returns its base URL (`…/#/p/<id>`).
-pub fn solo_partnership(relay: &Relay, a: &Device) -> String {
+/// Alice of Acme creates a partnership on `a` (nobody invited yet): the
+/// home page, her profile, "New partnership". Returns its base URL
+/// (`…/#/p/<id>`).
+pub fn new_partnership(relay: &Relay, a: &Device) -> String {
     a.goto(&format!("{}/", relay.http_url()));
     a.wait_status("Saved");
     a.profile("Alice Adams", "Acme");
     a.click(&tid("new-partnership"));
     a.wait_value(&tid("title-input"), "Untitled partnership");
-    a.wait_status("Saved");
     a.url()
+}
+
+/// One device's own new partnership (see [`new_partnership`]), saved on
+/// the relay; returns its base URL (`…/#/p/<id>`).
+pub fn solo_partnership(relay: &Relay, a: &Device) -> String {
+    let base = new_partnership(relay, a);
+    a.wait_status("Saved");
+    base
 }
 
 /// Two devices of two organizations on one partnership: Acme created it,
@@ -575,12 +583,7 @@ pub fn solo_partnership(relay: &Relay, a: &Device) -> String {
 /// URL (`…/#/p/<id>`).
 pub fn partnership(relay: &Relay, a: &Device, b: &Device) -> String {
     let home = format!("{}/", relay.http_url());
-    a.goto(&home);
-    a.wait_text(&tid("sync-status"), "Saved");
-    a.profile("Alice Adams", "Acme");
-    a.click(&tid("new-partnership"));
-    a.wait_value(&tid("title-input"), "Untitled partnership");
-    let base = a.url();
+    let base = new_partnership(relay, a);
     assert!(base.contains("#/p/"), "{base}");
     let link = a.invite_link("Globex", None);
     b.goto(&home);

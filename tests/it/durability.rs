@@ -52,8 +52,7 @@ async fn kill_9_loses_nothing_acknowledged(mut relay: Relay) {
         );
         relay.restart();
 
-        let reader = relay.client(&device).await;
-        reader.find(id, WAIT).await.unwrap();
+        let reader = relay.client_holding(&device, id).await;
         let missing = missing_changes(&reader, id, &acknowledged);
         assert!(
             missing.is_empty(),

@@ -29,19 +29,12 @@ pub fn workspace_root() -> PathBuf {
 pub fn relay_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Ok(path) = std::env::var("ACCORD_BIN") {
-            return PathBuf::from(path);
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "accord-server", "--bin", "accord"])
-            .current_dir(workspace_root())
-            .status()
-            .expect("running cargo build for the relay");
-        assert!(status.success(), "building the relay failed");
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
-        target.join("debug").join("accord")
+        built_binary(
+            "ACCORD_BIN",
+            &["build", "--quiet", "-p", "accord-server", "--bin", "accord"],
+            None,
+            "debug",
+        )
     })
 }
 
@@ -51,22 +44,44 @@ pub fn relay_binary() -> &'static Path {
 pub fn release_binary(dist: &Path) -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Ok(path) = std::env::var("ACCORD_RELEASE_BIN") {
-            return PathBuf::from(path);
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "--release", "-p", "accord-server"])
-            .args(["--features", "embed-web", "--bin", "accord"])
-            .env("ACCORD_WEB_DIST", dist)
-            .current_dir(workspace_root())
-            .status()
-            .expect("running cargo build for the release relay");
-        assert!(status.success(), "building the release relay failed");
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
-        target.join("release").join("accord")
+        built_binary(
+            "ACCORD_RELEASE_BIN",
+            &[
+                "build",
+                "--quiet",
+                "--release",
+                "-p",
+                "accord-server",
+                "--features",
+                "embed-web",
+                "--bin",
+                "accord",
+            ],
+            Some(dist),
+            "release",
+        )
     })
+}
+
+/// The binary named by `$env`, or `accord` built by `cargo <args>` (with
+/// `ACCORD_WEB_DIST=web_dist` when given) in the target's `profile` folder.
+fn built_binary(env: &str, args: &[&str], web_dist: Option<&Path>, profile: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(env) {
+        return PathBuf::from(path);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(args).current_dir(workspace_root());
+    if let Some(dist) = web_dist {
+        build.env("ACCORD_WEB_DIST", dist);
+    }
+    let status = build
+        .status()
+        .unwrap_or_else(|e| panic!("running cargo {args:?}: {e}"));
+    assert!(status.success(), "cargo {args:?} failed");
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
+    target.join(profile).join("accord")
 }
 
 /// A fresh, uniquely named directory under the system temp dir, removed on drop.
@@ -320,18 +335,9 @@ impl Relay {
         self.api(method, path, Some(&device.token), None)
     }
 
-    /// Shares `document` as [`Self::share`] does; returns a client of
-    /// `guest` that has fetched it.
-    pub async fn guest_client(
-        &self,
-        owner: &Device,
-        document: DocumentId,
-        guest: &Device,
-        role: &str,
-        party: &str,
-    ) -> Client {
-        self.share(owner, document, guest, role, party);
-        let client = self.client(guest).await;
+    /// A client of `device` that has fetched `document` from the relay.
+    pub async fn client_holding(&self, device: &Device, document: DocumentId) -> Client {
+        let client = self.client(device).await;
         client.find(document, WAIT).await.unwrap();
         client
     }

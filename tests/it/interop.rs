@@ -216,9 +216,8 @@ async fn js_creates_native_finds() {
         .await
         .ok("create.mjs");
     let id = url_id(&created);
-    let native = relay
-        .guest_client(&alice, id, &bob, "viewer", "Beta Corp")
-        .await;
+    relay.share(&alice, id, &bob, "viewer", "Beta Corp");
+    let native = relay.client_holding(&bob, id).await;
     native
         .wait_heads(id, &hex_heads(&created), WAIT)
         .await
@@ -292,9 +291,8 @@ async fn samod_creates_native_finds() {
         .expect("samod's URL is an automerge URL we parse");
     assert_eq!(id.to_string(), handle.document_id().to_string());
 
-    let native = relay
-        .guest_client(&alice, id, &bob, "editor", "Beta Corp")
-        .await;
+    relay.share(&alice, id, &bob, "editor", "Beta Corp");
+    let native = relay.client_holding(&bob, id).await;
     native
         .wait_heads(id, &samod_heads(&handle), WAIT)
         .await

@@ -84,8 +84,7 @@ async fn a_linked_device_syncs_every_partnership_of_the_first() {
     p.wait_synced(third, WAIT).await.unwrap();
     let (_, me) = relay.api_as(&owner, "GET", "/api/me");
     assert_eq!(me["grants"].as_array().unwrap().len(), 3, "{me}");
-    let laptop_again = relay.client(&owner).await;
-    laptop_again.find(third, WAIT).await.unwrap();
+    let laptop_again = relay.client_holding(&owner, third).await;
 
     let (status, devices) = relay.api_as(&owner, "GET", "/api/account/devices");
     assert_eq!(status, 200);
@@ -211,8 +210,7 @@ async fn revoking_a_lost_phone_closes_its_socket_and_cuts_token_and_grants() {
     let code = link(&relay, &laptop);
     let (_, body) = register_linked(&relay, &code, "phone");
     let phone = device_of(&body);
-    let p = relay.client(&phone).await;
-    p.find(id, WAIT).await.unwrap();
+    let p = relay.client_holding(&phone, id).await;
 
     let path = format!("/api/account/devices/{}", phone.id);
     let (status, _) = relay.api_as(&stranger, "DELETE", &path);

@@ -43,8 +43,7 @@ async fn documents_devices_and_grants_survive_a_restart_on_postgres() {
 
     relay.restart();
     // The same tokens authenticate, and the grant still holds.
-    let reader = relay.client(&guest).await;
-    reader.find(id, WAIT).await.unwrap();
+    let reader = relay.client_holding(&guest, id).await;
     assert_eq!(content(&reader, id)["title"], "kept in PostgreSQL");
     let (status, me) = relay.api_as(&guest, "GET", "/api/me");
     assert_eq!(status, 200);
@@ -165,8 +164,7 @@ async fn a_postgres_crash_loses_nothing_acknowledged_and_the_relay_recovers_with
         assert!(Instant::now() < deadline, "the relay did not recover");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let reader = relay.client(&device).await;
-    reader.find(id, WAIT).await.unwrap();
+    let reader = relay.client_holding(&device, id).await;
     reader
         .wait_heads(id, &writer.heads(id), WAIT)
         .await

@@ -76,12 +76,7 @@ async fn operator_commands(relay: Relay) {
     assert!(String::from_utf8_lossy(&listed.stdout).contains(&id.to_string()));
 
     let exported = relay.operator(&["documents", "export", &id.url()]);
-    assert!(
-        exported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&exported.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&exported.stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(succeeded(&exported)).unwrap();
     assert_eq!(json["title"], "Exported");
 
     let invite = relay.operator(&[
@@ -107,11 +102,7 @@ async fn operator_commands(relay: Relay) {
     let backups = TempDir::new("backup");
     let target = backups.path().join("copy.sqlite3");
     let backup = relay.operator(&["backup", target.to_str().unwrap()]);
-    assert!(
-        backup.status.success(),
-        "{}",
-        String::from_utf8_lossy(&backup.stderr)
-    );
+    succeeded(&backup);
     assert!(std::fs::metadata(&target).unwrap().len() > 0);
     let again = relay.operator(&["backup", target.to_str().unwrap()]);
     assert!(!again.status.success(), "a backup never overwrites a file");
@@ -126,13 +117,19 @@ async fn operator_commands(relay: Relay) {
         .env_remove("ACCORD_STORE")
         .output()
         .unwrap();
-    assert!(
-        exported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&exported.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&exported.stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(succeeded(&exported)).unwrap();
     assert_eq!(json["title"], "Exported");
+}
+
+/// The standard output of a command that must have succeeded (else its
+/// standard error says why it did not).
+fn succeeded(output: &std::process::Output) -> &[u8] {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    &output.stdout
 }
 
 /// A GET whose whole response (head and body) comes back as text.

@@ -19,9 +19,8 @@ async fn two_clients_editing_concurrently_converge() {
             Ok(())
         })
         .await;
-    let b = relay
-        .guest_client(&alice, id, &bob, "editor", "Beta Corp")
-        .await;
+    relay.share(&alice, id, &bob, "editor", "Beta Corp");
+    let b = relay.client_holding(&bob, id).await;
 
     for i in 0..50 {
         a.change(id, |tx| tx.put(ROOT, format!("a{i}"), i64::from(i)))
@@ -59,8 +58,7 @@ async fn ten_clients_editing_one_document_converge() {
             "editor",
             if n % 2 == 0 { "Acme" } else { "Beta" },
         );
-        let client = relay.client(&device).await;
-        client.find(id, WAIT).await.unwrap();
+        let client = relay.client_holding(&device, id).await;
         clients.push(client);
     }
     for round in 0..10 {
@@ -100,7 +98,8 @@ async fn offline_divergence_of_a_thousand_changes_each_converges() {
     let (a, id) = relay
         .client_with_new(&alice, |tx| tx.put(ROOT, "title", "Offline review"))
         .await;
-    let b = relay.guest_client(&alice, id, &bob, "editor", "Beta").await;
+    relay.share(&alice, id, &bob, "editor", "Beta");
+    let b = relay.client_holding(&bob, id).await;
 
     a.disconnect();
     b.disconnect();
