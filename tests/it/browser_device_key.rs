@@ -15,9 +15,8 @@ use accord_shared::model::health::AnswerKey;
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 
+use crate::device::clause::FIRST;
 use crate::device::{Browser, Device, partnership, tid};
-
-const FIRST: &str = "[data-testid='clause']:nth-child(1)";
 
 /// Runs `script` (an async function body ending in `done(value)`) in the page.
 fn run_async(device: &Device, script: &str, args: &Value) -> Value {

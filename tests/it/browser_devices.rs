@@ -17,9 +17,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::browser_identity::screenshots;
+use crate::device::clause::FIRST;
 use crate::device::{Browser, Device, partnership, tid};
-
-const FIRST: &str = "[data-testid='clause']:nth-child(1)";
 
 /// Makes `window.confirm` answer yes without showing a dialog.
 fn accept_confirmations(d: &Device) {

@@ -84,6 +84,17 @@ fn strings(value: &Value) -> Vec<String> {
         .collect()
 }
 
+/// axe-core's script, installed by `npm ci` in `tests/browser/js`.
+pub(crate) fn axe_source() -> String {
+    let path = workspace_root().join("tests/browser/js/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run `npm ci` in tests/browser/js, as `cargo xtask test` does)",
+            path.display()
+        )
+    })
+}
+
 /// Serious and critical axe-core violations on the page, one line each.
 pub(crate) fn accessibility_violations(device: &Device, axe: &str) -> Vec<String> {
     let loaded = device.script(&format!("{axe}\nreturn typeof axe;"), &json!([]));
@@ -137,13 +148,7 @@ fn every_page_fits_every_width_draws_its_icons_and_passes_axe() {
     let Some(orgs) = TwoOrganizations::start("browser look test") else {
         return;
     };
-    let axe_path = workspace_root().join("tests/browser/js/node_modules/axe-core/axe.min.js");
-    let axe = std::fs::read_to_string(&axe_path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run `npm ci` in tests/browser/js, as `cargo xtask test` does)",
-            axe_path.display()
-        )
-    });
+    let axe = axe_source();
     let a = &orgs.a;
     // Some content, so the pages look as they do in use.
     a.keys(&tid("purpose-input"), "A joint pilot in the Nordics.");

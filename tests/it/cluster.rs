@@ -9,7 +9,7 @@ use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
 use accord_shared::ids::DocumentId;
 
-use crate::helpers::{Relay, WAIT, content};
+use crate::helpers::{Relay, WAIT, content, edit_stream};
 
 /// Lease length for these tests: short, so takeovers happen within seconds.
 const LEASE_MS: u64 = 1_500;
@@ -84,7 +84,7 @@ fn known_everywhere(nodes: &[&Relay], device: &crate::helpers::Device) {
     for relay in nodes {
         eventually(
             "the node knows the device",
-            || relay.api_as(&device, "GET", "/api/me"),
+            || relay.api_as(device, "GET", "/api/me"),
             200,
         );
     }
@@ -189,16 +189,10 @@ async fn after_kill_9_of_the_owner_another_node_serves_everything_it_acknowledge
     let (writer, id) = a.client_with_new(&device, |tx| tx.put(ROOT, "n", 0)).await;
     let b = node(&url);
     let relay_a = writer.relay_peer().unwrap();
-    let mut acknowledged = Vec::new();
-    for i in 1..=200i64 {
-        writer.change(id, |tx| tx.put(ROOT, "n", i)).unwrap();
-        if let Some(heads) = writer.acknowledged_heads(id, &relay_a) {
-            acknowledged = heads;
-        }
-        if i % 40 == 0 {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    }
+    let acknowledged = edit_stream(&writer, id, &relay_a, 1..=200, Vec::new(), |tx, n| {
+        tx.put(ROOT, "n", n)
+    })
+    .await;
     a.kill9();
     assert!(!acknowledged.is_empty());
 
@@ -256,11 +250,11 @@ async fn devices_grants_and_revocations_made_on_one_node_hold_on_the_other() {
     let url = crate::postgres::database();
     let (a, b) = (node(&url), node(&url));
     // Registered through node a, used on node b.
-    let (owner, guest) = (a.register("owner"), a.register("guest"));
+    let [owner, guest] = a.register_all(["owner", "guest"]);
     for device in [&owner, &guest] {
         eventually(
             "node b knows the device",
-            || b.api_as(&device, "GET", "/api/me"),
+            || b.api_as(device, "GET", "/api/me"),
             200,
         );
     }
@@ -456,16 +450,11 @@ async fn a_write_through_b_to_a_document_a_owns_reaches_c_and_survives_kill_9_of
     assert_eq!(c.metric("accord_documents_owned"), 0);
 
     // More writes through b, then a dies mid-stream.
-    let mut acknowledged = writer.acknowledged_heads(id, &relay).unwrap();
-    for i in 51..=250i64 {
-        writer.change(id, |tx| tx.put(ROOT, "n", i)).unwrap();
-        if let Some(heads) = writer.acknowledged_heads(id, &relay) {
-            acknowledged = heads;
-        }
-        if i % 40 == 0 {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    }
+    let so_far = writer.acknowledged_heads(id, &relay).unwrap();
+    let mut acknowledged = edit_stream(&writer, id, &relay, 51..=250, so_far, |tx, n| {
+        tx.put(ROOT, "n", n)
+    })
+    .await;
     a.kill9();
     if let Some(heads) = writer.acknowledged_heads(id, &relay) {
         acknowledged = heads;
@@ -580,10 +569,10 @@ async fn a_revocation_on_c_cuts_a_device_connected_through_b_to_a_document_a_own
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_js_clients_on_two_nodes_converge_on_a_document_one_of_them_owns() {
-    use crate::interop::{hex_heads, node as js};
+    use crate::interop::{hex_heads, js_edit, node as js, wait_script_heads};
     let url = crate::postgres::database();
     let (a, b) = (linked(&url), linked(&url));
-    let (alice, bob) = (a.register("alice"), a.register("bob"));
+    let [alice, bob] = a.register_all(["alice", "bob"]);
     known_everywhere(&[&b], &alice);
     known_everywhere(&[&b], &bob);
     let (native, id) = a
@@ -593,26 +582,10 @@ async fn stock_js_clients_on_two_nodes_converge_on_a_document_one_of_them_owns()
     let doc_url = id.url();
 
     // A stock client on b edits (forwarded to a, the owner); one on a edits.
-    let on_b = js(
-        "edit.mjs",
-        &[&b.ws_url(&bob.token), &doc_url, "from_b", "\"js on b\""],
-    )
-    .await
-    .ok("edit.mjs on b");
-    native
-        .wait_heads(id, &hex_heads(&on_b), WAIT)
-        .await
-        .unwrap();
-    let on_a = js(
-        "edit.mjs",
-        &[&a.ws_url(&alice.token), &doc_url, "from_a", "\"js on a\""],
-    )
-    .await
-    .ok("edit.mjs on a");
-    native
-        .wait_heads(id, &hex_heads(&on_a), WAIT)
-        .await
-        .unwrap();
+    let on_b = js_edit(&b.ws_url(&bob.token), &doc_url, "from_b", "\"js on b\"").await;
+    wait_script_heads(&native, id, &on_b).await;
+    let on_a = js_edit(&a.ws_url(&alice.token), &doc_url, "from_a", "\"js on a\"").await;
+    wait_script_heads(&native, id, &on_a).await;
     assert_eq!(owner_of(&url, id), node_id(&a));
     assert!(b.metric("accord_forwarded_to_owner_total") > 0);
     assert_eq!(on_a["doc"]["from_b"], "js on b", "a's client saw b's edit");
@@ -790,7 +763,7 @@ fn eventually_true(check: impl Fn() -> bool) {
 
 /// Whether `relay` lists a grant on `id` for `device`.
 fn holds(relay: &Relay, device: &crate::helpers::Device, id: DocumentId) -> bool {
-    let (status, me) = relay.api_as(&device, "GET", "/api/me");
+    let (status, me) = relay.api_as(device, "GET", "/api/me");
     assert_eq!(status, 200, "{me}");
     me["grants"]
         .as_array()

@@ -520,6 +520,16 @@ impl Device {
         self.value(&tid("invite-link"))
     }
 
+    /// Dismisses the notice (toast) on screen, if one is; says whether one was.
+    pub fn dismiss_notice(&self) -> bool {
+        let dismiss = format!("{} button[aria-label='Dismiss']", tid("toast"));
+        let shown = !self.all(&dismiss).is_empty();
+        if shown {
+            self.click(&dismiss);
+        }
+        shown
+    }
+
     /// First-run profile, each field committed on blur.
     pub fn profile(&self, name: &str, organization: &str) {
         self.profile_fields(name, organization, &[]);
@@ -550,6 +560,21 @@ impl Device {
 impl Drop for Device {
     fn drop(&mut self) {
         let _ = self.try_cmd("DELETE", "", None);
+    }
+}
+
+/// The agreement's clauses by position, and what is inside them.
+pub mod clause {
+    use super::tid;
+
+    pub const FIRST: &str = "[data-testid='clause']:nth-child(1)";
+    pub const SECOND: &str = "[data-testid='clause']:nth-child(2)";
+    pub const THIRD: &str = "[data-testid='clause']:nth-child(3)";
+    pub const FOURTH: &str = "[data-testid='clause']:nth-child(4)";
+
+    /// The selector of `data-testid=id` inside `clause`.
+    pub fn within(clause: &str, id: &str) -> String {
+        format!("{clause} {}", tid(id))
     }
 }
 
@@ -682,6 +707,21 @@ impl TwoOrganizations {
         self.a.click(&tid("agreement-outline"));
         for device in [&self.a, &self.b] {
             device.wait_count(&tid("clause"), 11);
+        }
+    }
+
+    /// Runs `steps` in order, each with Acme's device and Globex's.
+    pub fn run(&self, steps: &[fn(&Device, &Device)]) {
+        for step in steps {
+            step(&self.a, &self.b);
+        }
+    }
+
+    /// Runs `steps` in order, each with Acme's device, Globex's and the
+    /// partnership's base URL.
+    pub fn run_with_base(&self, steps: &[fn(&Device, &Device, &str)]) {
+        for step in steps {
+            step(&self.a, &self.b, &self.base);
         }
     }
 

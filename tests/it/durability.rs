@@ -5,7 +5,7 @@ use std::time::Duration;
 use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
 
-use crate::helpers::{Relay, WAIT, missing_changes};
+use crate::helpers::{Relay, WAIT, edit_stream, missing_changes};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_stream_of_edits_loses_nothing_acknowledged() {
@@ -27,20 +27,11 @@ async fn kill_9_loses_nothing_acknowledged(mut relay: Relay) {
             .client_with_new(&device, |tx| tx.put(ROOT, "cycle", i64::from(cycle)))
             .await;
         let relay_peer = writer.relay_peer().unwrap();
-        let mut acknowledged = Vec::new();
-        for i in 0..400 {
-            writer
-                .change(id, |tx| {
-                    tx.put(ROOT, format!("edit-{}", i % 50), i64::from(i))
-                })
-                .unwrap();
-            if let Some(heads) = writer.acknowledged_heads(id, &relay_peer) {
-                acknowledged = heads;
-            }
-            if i % 40 == 0 {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-        }
+        let mut acknowledged =
+            edit_stream(&writer, id, &relay_peer, 0..=399, Vec::new(), |tx, n| {
+                tx.put(ROOT, format!("edit-{}", n % 50), n)
+            })
+            .await;
         tokio::time::sleep(Duration::from_millis(5 * u64::from(cycle))).await;
         if let Some(heads) = writer.acknowledged_heads(id, &relay_peer) {
             acknowledged = heads;

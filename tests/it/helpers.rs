@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use accord_server::client::Client;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::automerge::{AutoSerde, AutomergeError, ChangeHash};
-use accord_shared::ids::DocumentId;
+use accord_shared::ids::{DocumentId, PeerId};
 use serde_json::{Value, json};
 
 /// How long any single wait in a test may take before it fails.
@@ -304,6 +305,11 @@ impl Relay {
             id: body["device_id"].as_str().unwrap().to_owned(),
             token: body["token"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// Registers one device per name (see [`Self::register`]).
+    pub fn register_all<const N: usize>(&self, names: [&str; N]) -> [Device; N] {
+        names.map(|name| self.register(name))
     }
 
     /// Creates an invite as `owner` and redeems it as `guest`.
@@ -611,6 +617,29 @@ pub fn content(client: &Client, id: DocumentId) -> Value {
             serde_json::to_value(AutoSerde::from(doc)).expect("serializable")
         })
         .unwrap_or(Value::Null)
+}
+
+/// A stream of edits to `id`: `edit(n)` for each `n` of `values`, pausing
+/// 2 ms at every multiple of 40 so the relay commits along the way.
+/// Returns the last heads `relay` acknowledged (`acknowledged` if none).
+pub async fn edit_stream(
+    writer: &Client,
+    id: DocumentId,
+    relay: &PeerId,
+    values: RangeInclusive<i64>,
+    mut acknowledged: Vec<ChangeHash>,
+    edit: impl Fn(&mut Transaction<'_>, i64) -> Result<(), AutomergeError>,
+) -> Vec<ChangeHash> {
+    for n in values {
+        writer.change(id, |tx| edit(tx, n)).unwrap();
+        if let Some(heads) = writer.acknowledged_heads(id, relay) {
+            acknowledged = heads;
+        }
+        if n % 40 == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    acknowledged
 }
 
 /// The changes in `acknowledged` that `reader`'s copy of `id` lacks.

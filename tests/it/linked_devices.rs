@@ -84,7 +84,7 @@ async fn a_linked_device_syncs_every_partnership_of_the_first() {
     p.wait_synced(third, WAIT).await.unwrap();
     let (_, me) = relay.api_as(&owner, "GET", "/api/me");
     assert_eq!(me["grants"].as_array().unwrap().len(), 3, "{me}");
-    let laptop_again = relay.client_holding(&owner, third).await;
+    let _laptop_again = relay.client_holding(&owner, third).await;
 
     let (status, devices) = relay.api_as(&owner, "GET", "/api/account/devices");
     assert_eq!(status, 200);

@@ -27,7 +27,7 @@ fn name(url: &str) -> &str {
 async fn documents_devices_and_grants_survive_a_restart_on_postgres() {
     let url = database();
     let mut relay = Relay::start_on_postgres(&url, &[]);
-    let (owner, guest) = (relay.register("owner"), relay.register("guest"));
+    let [owner, guest] = relay.register_all(["owner", "guest"]);
     let (_client, id) = relay
         .client_with_new(&owner, |tx| tx.put(ROOT, "title", "kept in PostgreSQL"))
         .await;
