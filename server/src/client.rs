@@ -387,6 +387,20 @@ impl Client {
         heads
     }
 
+    /// The changes among `hashes` this client's copy of `id` lacks (all of
+    /// them when it holds no copy): after a relay restart, each one it was
+    /// told was stored is a change the relay lost.
+    pub fn lacking(&self, id: DocumentId, hashes: &[ChangeHash]) -> Vec<ChangeHash> {
+        hashes
+            .iter()
+            .filter(|hash| {
+                self.read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
+                    .unwrap_or(true)
+            })
+            .copied()
+            .collect()
+    }
+
     /// Local changes the relay is not known to hold (0 when "saved on relay").
     pub fn unsynced_changes(&self, id: DocumentId) -> usize {
         let state = self.lock();

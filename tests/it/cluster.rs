@@ -90,22 +90,6 @@ fn known_everywhere(nodes: &[&Relay], device: &crate::helpers::Device) {
     }
 }
 
-/// Every change hash in `hashes` is in `reader`'s copy of `id`.
-fn missing(
-    reader: &accord_server::client::Client,
-    id: DocumentId,
-    hashes: &[accord_shared::automerge::ChangeHash],
-) -> usize {
-    hashes
-        .iter()
-        .filter(|hash| {
-            reader
-                .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
-                .unwrap_or(true)
-        })
-        .count()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_owner_loses_its_document_to_another_node_and_never_writes_after() {
     let url = crate::postgres::database();
@@ -139,7 +123,7 @@ async fn a_paused_owner_loses_its_document_to_another_node_and_never_writes_afte
     }
     let writer_b = b.client_holding(&device, id).await;
     assert_eq!(
-        missing(&writer_b, id, &acknowledged_by_a),
+        writer_b.lacking(id, &acknowledged_by_a).len(),
         0,
         "node b loaded everything node a acknowledged"
     );
@@ -165,8 +149,8 @@ async fn a_paused_owner_loses_its_document_to_another_node_and_never_writes_afte
         .wait_heads(id, &writer_a.heads(id), WAIT)
         .await
         .unwrap();
-    assert_eq!(missing(&reader, id, &acknowledged_by_a), 0);
-    assert_eq!(missing(&reader, id, &acknowledged_by_b), 0);
+    assert_eq!(reader.lacking(id, &acknowledged_by_a).len(), 0);
+    assert_eq!(reader.lacking(id, &acknowledged_by_b).len(), 0);
     assert_eq!(content(&reader, id)["a"], 29);
     assert_eq!(content(&reader, id)["b"], 19);
     // One owner row: node b, at the epoch its takeover made.
@@ -211,7 +195,7 @@ async fn after_kill_9_of_the_owner_another_node_serves_everything_it_acknowledge
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     assert_eq!(
-        missing(&reader, id, &acknowledged),
+        reader.lacking(id, &acknowledged).len(),
         0,
         "acknowledged changes lost"
     );
@@ -467,7 +451,7 @@ async fn a_write_through_b_to_a_document_a_owns_reaches_c_and_survives_kill_9_of
     // (through b) is missing.
     let fresh = find_retrying(&c, &owner, id).await;
     assert_eq!(
-        missing(&fresh, id, &acknowledged),
+        fresh.lacking(id, &acknowledged).len(),
         0,
         "acknowledged changes lost"
     );

@@ -5,7 +5,7 @@ use std::time::Duration;
 use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
 
-use crate::helpers::{Relay, WAIT, edit_stream, missing_changes};
+use crate::helpers::{Relay, WAIT, edit_stream};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_stream_of_edits_loses_nothing_acknowledged() {
@@ -44,7 +44,7 @@ async fn kill_9_loses_nothing_acknowledged(mut relay: Relay) {
         relay.restart();
 
         let reader = relay.client_holding(&device, id).await;
-        let missing = missing_changes(&reader, id, &acknowledged);
+        let missing = reader.lacking(id, &acknowledged);
         assert!(
             missing.is_empty(),
             "cycle {cycle}: acknowledged changes lost after kill -9: {missing:?}"

@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use accord_server::client::Client;
+use accord_server::plain_http;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::automerge::{AutoSerde, AutomergeError, ChangeHash};
 use accord_shared::ids::{DocumentId, PeerId};
@@ -284,12 +285,7 @@ impl Relay {
             token,
             body.map(Value::to_string).as_deref(),
         );
-        let value = if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, value)
+        (status, plain_http::json_body(text))
     }
 
     /// Registers a device with a valid (fixed) public key.
@@ -455,51 +451,15 @@ pub fn http(
         .set_read_timeout(Some(WAIT))
         .expect("setting a timeout");
     let body = body.unwrap_or("");
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
+    let head = plain_http::request_head(method, path, &addr.to_string(), token, body.len());
     stream
-        .write_all(request.as_bytes())
+        .write_all(format!("{head}{body}").as_bytes())
         .expect("sending the request");
     let mut response = Vec::new();
     stream
         .read_to_end(&mut response)
         .expect("reading the response");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(rest)
-    } else {
-        rest.to_owned()
-    };
-    (status, body)
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || tail.len() < size {
-            break;
-        }
-        out.push_str(&tail[..size]);
-        rest = tail[size..].trim_start_matches("\r\n");
-    }
-    out
+    plain_http::response_parts(&String::from_utf8_lossy(&response))
 }
 
 /// Whether a URL path's file name carries a content hash
@@ -640,22 +600,6 @@ pub async fn edit_stream(
         }
     }
     acknowledged
-}
-
-/// The changes in `acknowledged` that `reader`'s copy of `id` lacks.
-pub fn missing_changes<'a>(
-    reader: &Client,
-    id: DocumentId,
-    acknowledged: &'a [ChangeHash],
-) -> Vec<&'a ChangeHash> {
-    acknowledged
-        .iter()
-        .filter(|hash| {
-            reader
-                .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
-                .unwrap_or(true)
-        })
-        .collect()
 }
 
 /// Waits until every client holds the same, non-empty heads for `id`.

@@ -9,7 +9,7 @@ use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
 use serde_json::json;
 
-use crate::helpers::{Relay, TempDir, WAIT, content, missing_changes, relay_binary};
+use crate::helpers::{Relay, TempDir, WAIT, content, relay_binary};
 
 /// A fresh database on the test process's cluster.
 pub fn database() -> String {
@@ -169,7 +169,7 @@ async fn a_postgres_crash_loses_nothing_acknowledged_and_the_relay_recovers_with
         .wait_heads(id, &writer.heads(id), WAIT)
         .await
         .unwrap();
-    let missing = missing_changes(&reader, id, &acknowledged);
+    let missing = reader.lacking(id, &acknowledged);
     assert!(missing.is_empty(), "acknowledged changes lost: {missing:?}");
     assert_eq!(content(&reader, id)["edit-29"], 299);
 }
