@@ -266,6 +266,110 @@ fn device_id(text: &str) -> Result<&str, ApiError> {
     Ok(text)
 }
 
+/// What a request's path parameters name, once checked.
+trait PathTarget: Sized {
+    /// The parameters as text.
+    type Text: serde::de::DeserializeOwned + Send;
+    /// Checks the parameters.
+    fn from_path(text: Self::Text) -> Result<Self, ApiError>;
+}
+
+impl PathTarget for DocumentId {
+    type Text = String;
+    fn from_path(text: String) -> Result<Self, ApiError> {
+        document(&text)
+    }
+}
+
+/// A device on a document, from `…/{document}/grants/{device}` and
+/// `…/{document}/revocations/{device}`.
+struct MemberPath {
+    document: DocumentId,
+    device: String,
+}
+
+impl PathTarget for MemberPath {
+    type Text = (String, String);
+    fn from_path((id, device): (String, String)) -> Result<Self, ApiError> {
+        let document = document(&id)?;
+        device_id(&device)?;
+        Ok(Self { document, device })
+    }
+}
+
+/// A device id from a path, its length checked (see [`device_id`]).
+struct DevicePath(String);
+
+impl PathTarget for DevicePath {
+    type Text = String;
+    fn from_path(text: String) -> Result<Self, ApiError> {
+        device_id(&text)?;
+        Ok(Self(text))
+    }
+}
+
+/// A request by an authenticated caller about what the path names
+/// (`/api/documents/{document}/…`, `…/devices/{device}`). A bad token is
+/// refused before a bad path.
+struct On<T> {
+    state: AppState,
+    /// The caller (see [`Caller`]).
+    caller: String,
+    /// What the path names.
+    target: T,
+}
+
+impl<T: PathTarget> FromRequestParts<AppState> for On<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Caller(caller) = Caller::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Path(text) = Path::<T::Text>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            state: state.clone(),
+            caller,
+            target: T::from_path(text).map_err(IntoResponse::into_response)?,
+        })
+    }
+}
+
+impl On<DevicePath> {
+    /// Runs `operation` (caller, device) on the blocking pool, then closes
+    /// the device's sync connections everywhere, saying `reason`.
+    async fn sign_out(
+        self,
+        reason: &'static str,
+        operation: impl FnOnce(&AccessControl, &str, &str) -> Result<(), AccessError> + Send + 'static,
+    ) -> ApiResult<StatusCode> {
+        let (caller, device) = (self.caller, self.target.0.clone());
+        blocking(&self.state, move |access| {
+            operation(access, &caller, &device)
+        })
+        .await?;
+        let input = HubInput::SignedOut {
+            device: self.target.0,
+            reason,
+        };
+        cut_off(&self.state, input).await
+    }
+}
+
+/// Answers an access change that cuts a device off once this node's hub
+/// has `input` and every other node has stopped the device too.
+async fn cut_off(state: &AppState, input: HubInput) -> ApiResult<StatusCode> {
+    state.hub.send(input);
+    // Other nodes stop the device before this call answers.
+    state.access_changed().await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 type ApiResult<T> = Result<T, ApiError>;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -436,34 +540,19 @@ async fn account_devices(
 
 /// `DELETE /api/account/devices/{id}`: revokes another device of the
 /// caller's account; its sync connections close at once.
-async fn revoke_device(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    device_id(&id)?;
-    let target = id.clone();
-    blocking(&state, move |access| {
-        access.revoke_device(&caller, &target, now_ms())
+async fn revoke_device(on: On<DevicePath>) -> ApiResult<StatusCode> {
+    let reason = "another device of this account revoked this device";
+    on.sign_out(reason, |access, caller, target| {
+        access.revoke_device(caller, target, now_ms()).map(drop)
     })
-    .await?;
-    state.hub.send(HubInput::SignedOut {
-        device: id,
-        reason: "another device of this account revoked this device",
-    });
-    // Other nodes stop the device before this call answers.
-    state.access_changed().await;
-    Ok(StatusCode::NO_CONTENT)
+    .await
 }
 
-async fn device(
-    State(state): State<AppState>,
-    _caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<DeviceInfo>> {
-    let device = state
+async fn device(on: On<DevicePath>) -> ApiResult<Json<DeviceInfo>> {
+    let device = on
+        .state
         .access
-        .device(device_id(&id)?)
+        .device(&on.target.0)
         .ok_or_else(|| ApiError::not_found("no such device"))?;
     Ok(Json(DeviceInfo {
         device_id: device.id,
@@ -478,21 +567,11 @@ async fn device(
 
 /// `DELETE /api/devices/{id}`: the device signs itself out. Its token stops
 /// working and its sync connections close.
-async fn sign_out(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    device_id(&id)?;
-    let device = id.clone();
-    blocking(&state, move |access| access.sign_out(&device, &caller)).await?;
-    state.hub.send(HubInput::SignedOut {
-        device: id,
-        reason: "this device signed out",
-    });
-    // Other nodes stop the device before this call answers.
-    state.access_changed().await;
-    Ok(StatusCode::NO_CONTENT)
+async fn sign_out(on: On<DevicePath>) -> ApiResult<StatusCode> {
+    on.sign_out("this device signed out", |access, caller, device| {
+        access.sign_out(device, caller)
+    })
+    .await
 }
 
 /// `POST /api/sync-ticket`: lets a browser open the sync socket without
@@ -541,64 +620,36 @@ async fn claim(
     Ok((StatusCode::CREATED, Json(grant.to_wire())))
 }
 
-async fn grants(
-    State(state): State<AppState>,
-    Caller(device): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Vec<http::Grant>>> {
-    let grants = state.access.grants_on(&document(&id)?, &device)?;
+async fn grants(on: On<DocumentId>) -> ApiResult<Json<Vec<http::Grant>>> {
+    let grants = on.state.access.grants_on(&on.target, &on.caller)?;
     Ok(Json(grants.iter().map(Grant::to_wire).collect()))
 }
 
-async fn devices(
-    State(state): State<AppState>,
-    Caller(device): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Vec<MemberDevice>>> {
-    Ok(Json(state.access.devices_on(&document(&id)?, &device)?))
+async fn devices(on: On<DocumentId>) -> ApiResult<Json<Vec<MemberDevice>>> {
+    Ok(Json(on.state.access.devices_on(&on.target, &on.caller)?))
 }
 
-async fn lift_revocation(
-    State(state): State<AppState>,
-    Caller(device): Caller,
-    Path((id, target)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    let document = document(&id)?;
-    device_id(&target)?;
-    blocking(&state, move |access| {
-        access.lift_revocation(&document, &device, &target)
+async fn keys(on: On<DocumentId>) -> ApiResult<Json<Vec<AttestedKey>>> {
+    Ok(Json(on.state.access.keys_on(&on.target, &on.caller)?))
+}
+
+async fn lift_revocation(on: On<MemberPath>) -> ApiResult<StatusCode> {
+    let (caller, MemberPath { document, device }) = (on.caller, on.target);
+    blocking(&on.state, move |access| {
+        access.lift_revocation(&document, &caller, &device)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn keys(
-    State(state): State<AppState>,
-    Caller(device): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Vec<AttestedKey>>> {
-    Ok(Json(state.access.keys_on(&document(&id)?, &device)?))
-}
-
-async fn revoke(
-    State(state): State<AppState>,
-    Caller(device): Caller,
-    Path((id, target)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
-    let document = document(&id)?;
-    device_id(&target)?;
-    let revoked = target.clone();
-    blocking(&state, move |access| {
-        access.revoke(&document, Some(&device), &revoked, now_ms())
+async fn revoke(on: On<MemberPath>) -> ApiResult<StatusCode> {
+    let (caller, MemberPath { document, device }) = (on.caller, on.target);
+    let revoked = device.clone();
+    blocking(&on.state, move |access| {
+        access.revoke(&document, Some(&caller), &revoked, now_ms())
     })
     .await?;
-    state.hub.send(HubInput::Revoked {
-        device: target,
-        document,
-    });
-    // Other nodes stop the device before this call answers.
-    state.access_changed().await;
-    Ok(StatusCode::NO_CONTENT)
+    cut_off(&on.state, HubInput::Revoked { device, document }).await
 }
 
 async fn create_invite(

@@ -321,15 +321,7 @@ impl Client {
         let mut doc = Automerge::new();
         doc.transact(|tx| init(tx))
             .map_err(|failure| failure.error)?;
-        let mut state = self.lock();
-        let effects = state.engine.handle(
-            now_ms(),
-            Event::Open {
-                document: id,
-                doc: Some(Box::new(doc)),
-            },
-        );
-        dispatch(&mut state, effects);
+        self.insert(id, doc);
         Ok(id)
     }
 
@@ -393,6 +385,20 @@ impl Client {
         let mut heads = self.read(id, Automerge::get_heads).unwrap_or_default();
         heads.sort();
         heads
+    }
+
+    /// The changes among `hashes` this client's copy of `id` lacks (all of
+    /// them when it holds no copy): after a relay restart, each one it was
+    /// told was stored is a change the relay lost.
+    pub fn lacking(&self, id: DocumentId, hashes: &[ChangeHash]) -> Vec<ChangeHash> {
+        hashes
+            .iter()
+            .filter(|hash| {
+                self.read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
+                    .unwrap_or(true)
+            })
+            .copied()
+            .collect()
     }
 
     /// Local changes the relay is not known to hold (0 when "saved on relay").

@@ -248,17 +248,8 @@ pub(crate) fn spawn(
         .lease_ttl_ms()
         .map(|ttl| Leases::new(LeaseTimes::for_ttl(ttl)));
     if let Some(leases) = &leases {
-        let ticker = inputs.clone();
         let every = Duration::from_millis((leases.times().renew_every_ms / 2).max(10));
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(every);
-            loop {
-                interval.tick().await;
-                if ticker.send(HubInput::LeaseTick).is_err() {
-                    break;
-                }
-            }
-        });
+        tick_every(inputs.clone(), every, || HubInput::LeaseTick);
     }
     let mut hub = Hub {
         engine: make_engine(),
@@ -270,16 +261,7 @@ pub(crate) fn spawn(
         inputs: inputs.clone(),
         leases,
     };
-    let ticker = inputs.clone();
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(tick);
-        loop {
-            interval.tick().await;
-            if ticker.send(HubInput::Tick).is_err() {
-                break;
-            }
-        }
-    });
+    tick_every(inputs.clone(), tick, || HubInput::Tick);
     let supervised = health.clone();
     tokio::spawn(async move {
         let mut restarts: Vec<u64> = Vec::new();
@@ -334,6 +316,19 @@ pub(crate) fn spawn(
         input_limit,
         health,
     }
+}
+
+/// Sends `input()` to the hub every `every` until the hub is gone.
+fn tick_every(hub: mpsc::UnboundedSender<HubInput>, every: Duration, input: fn() -> HubInput) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        loop {
+            interval.tick().await;
+            if hub.send(input()).is_err() {
+                break;
+            }
+        }
+    });
 }
 
 impl Hub {

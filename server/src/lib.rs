@@ -19,6 +19,7 @@ mod outbox;
 pub mod ownership;
 mod peers;
 mod persistence;
+pub mod plain_http;
 mod redirect;
 mod static_files;
 pub mod storage;

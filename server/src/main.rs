@@ -396,10 +396,7 @@ async fn serve(data_dir: &Path, location: &StoreLocation, args: ServeArgs) -> an
         reload_on_hangup(tls.clone())?;
     }
     if let Some(redirect_address) = args.redirect_http_listen {
-        let redirect_listener = tokio::net::TcpListener::bind(redirect_address)
-            .await
-            .with_context(|| format!("binding {redirect_address}"))?;
-        let bound = redirect_listener.local_addr()?;
+        let (redirect_listener, bound) = bind(redirect_address).await?;
         tracing::info!(address = %bound, "redirecting HTTP to HTTPS");
         println!("accord redirects http://{bound} to https");
         let limits = config.limits.clone();
@@ -415,10 +412,7 @@ async fn serve(data_dir: &Path, location: &StoreLocation, args: ServeArgs) -> an
         });
     }
     if let Some(metrics_address) = args.metrics_listen {
-        let metrics_listener = tokio::net::TcpListener::bind(metrics_address)
-            .await
-            .with_context(|| format!("binding {metrics_address}"))?;
-        let bound = metrics_listener.local_addr()?;
+        let (metrics_listener, bound) = bind(metrics_address).await?;
         tracing::info!(address = %bound, "metrics listening");
         println!("accord metrics on http://{bound}/metrics");
         let app = accord_server::metrics_app(state.clone());
@@ -437,6 +431,16 @@ async fn serve(data_dir: &Path, location: &StoreLocation, args: ServeArgs) -> an
 
 /// Reloads the certificate and key whenever the process gets SIGHUP (after
 /// a renewal); a failed reload is logged and the previous pair stays.
+/// Binds a further listener (redirect, metrics); returns it and the
+/// address it got.
+async fn bind(address: SocketAddr) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding {address}"))?;
+    let bound = listener.local_addr()?;
+    Ok((listener, bound))
+}
+
 fn reload_on_hangup(tls: Tls) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangups = signal(SignalKind::hangup()).context("listening for SIGHUP")?;

@@ -67,22 +67,28 @@ mod tests {
 
     #[test]
     fn redirects_keep_host_and_path() {
-        assert_eq!(
-            location("accord.example.org", "/#x", 443).as_deref(),
-            Some("https://accord.example.org/")
-        );
-        assert_eq!(
-            location("accord.example.org:80", "/join/a?b=c", 443).as_deref(),
-            Some("https://accord.example.org/join/a?b=c")
-        );
-        assert_eq!(
-            location("127.0.0.1:8080", "/", 8443).as_deref(),
-            Some("https://127.0.0.1:8443/")
-        );
-        assert_eq!(
-            location("[::1]:80", "/", 443).as_deref(),
-            Some("https://[::1]/")
-        );
-        assert_eq!(location("evil.com/x", "/", 443), None);
+        for (host, path, https_port, expected) in [
+            (
+                "accord.example.org",
+                "/#x",
+                443,
+                Some("https://accord.example.org/"),
+            ),
+            (
+                "accord.example.org:80",
+                "/join/a?b=c",
+                443,
+                Some("https://accord.example.org/join/a?b=c"),
+            ),
+            ("127.0.0.1:8080", "/", 8443, Some("https://127.0.0.1:8443/")),
+            ("[::1]:80", "/", 443, Some("https://[::1]/")),
+            ("evil.com/x", "/", 443, None),
+        ] {
+            assert_eq!(
+                location(host, path, https_port).as_deref(),
+                expected,
+                "Host {host}, path {path}"
+            );
+        }
     }
 }

@@ -15,12 +15,10 @@ const SETTLE: Duration = Duration::from_millis(700);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_without_a_grant_can_neither_read_nor_write() {
     let relay = Relay::start();
-    let (owner, outsider) = (relay.register("owner"), relay.register("outsider"));
-    let a = relay.client(&owner).await;
-    let id = a
-        .create(|tx| tx.put(ROOT, "terms", "confidential"))
-        .unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
+    let [owner, outsider] = relay.register_all(["owner", "outsider"]);
+    let (a, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "terms", "confidential"))
+        .await;
 
     let x = relay.client(&outsider).await;
     assert!(
@@ -39,8 +37,7 @@ async fn a_device_without_a_grant_can_neither_read_nor_write() {
     let y = relay.client(&outsider).await;
     y.insert(id, stolen);
     tokio::time::sleep(SETTLE).await;
-    let fresh = relay.client(&owner).await;
-    fresh.find(id, WAIT).await.unwrap();
+    let fresh = relay.client_holding(&owner, id).await;
     assert_eq!(
         content(&fresh, id)["terms"],
         "confidential",
@@ -55,13 +52,12 @@ async fn a_device_without_a_grant_can_neither_read_nor_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_receives_but_its_changes_are_not_applied() {
     let relay = Relay::start();
-    let (owner, viewer) = (relay.register("owner"), relay.register("viewer"));
-    let a = relay.client(&owner).await;
-    let id = a.create(|tx| tx.put(ROOT, "status", "draft")).unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
+    let [owner, viewer] = relay.register_all(["owner", "viewer"]);
+    let (a, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "status", "draft"))
+        .await;
     relay.share(&owner, id, &viewer, "viewer", "Observer Org");
-    let v = relay.client(&viewer).await;
-    v.find(id, WAIT).await.unwrap();
+    let v = relay.client_holding(&viewer, id).await;
     v.change(id, |tx| tx.put(ROOT, "status", "agreed")).unwrap();
     a.change(id, |tx| tx.put(ROOT, "owner-edit", 1)).unwrap();
     v.wait_doc(id, WAIT, |doc| {
@@ -80,42 +76,33 @@ async fn a_viewer_receives_but_its_changes_are_not_applied() {
             .unwrap()
             .contains("draft")
     );
-    let fresh = relay.client(&owner).await;
-    fresh.find(id, WAIT).await.unwrap();
+    let fresh = relay.client_holding(&owner, id).await;
     assert_eq!(content(&fresh, id)["status"], "draft");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_a_grant_stops_sync_for_that_document() {
     let relay = Relay::start();
-    let (owner, editor) = (relay.register("owner"), relay.register("editor"));
-    let a = relay.client(&owner).await;
-    let id = a.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
+    let [owner, editor] = relay.register_all(["owner", "editor"]);
+    let (a, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
+        .await;
     relay.share(&owner, id, &editor, "editor", "Beta");
-    let e = relay.client(&editor).await;
-    e.find(id, WAIT).await.unwrap();
+    let e = relay.client_holding(&editor, id).await;
 
-    let (status, grants) = relay.api(
-        "GET",
-        &format!("/api/documents/{id}/grants"),
-        Some(&owner.token),
-        None,
-    );
+    let (status, grants) = relay.api_as(&owner, "GET", &format!("/api/documents/{id}/grants"));
     assert_eq!(status, 200);
     assert_eq!(grants.as_array().unwrap().len(), 2);
-    let (status, _) = relay.api(
+    let (status, _) = relay.api_as(
+        &editor,
         "DELETE",
         &format!("/api/documents/{id}/grants/{}", editor.id),
-        Some(&editor.token),
-        None,
     );
     assert_eq!(status, 403, "only owners revoke");
-    let (status, _) = relay.api(
+    let (status, _) = relay.api_as(
+        &owner,
         "DELETE",
         &format!("/api/documents/{id}/grants/{}", editor.id),
-        Some(&owner.token),
-        None,
     );
     assert_eq!(status, 204);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -130,8 +117,7 @@ async fn revoking_a_grant_stops_sync_for_that_document() {
         0,
         "the revoked device no longer receives"
     );
-    let fresh = relay.client(&owner).await;
-    fresh.find(id, WAIT).await.unwrap();
+    let fresh = relay.client_holding(&owner, id).await;
     assert!(
         content(&fresh, id).get("after-revoke").is_none(),
         "nor does its change land"
@@ -166,24 +152,13 @@ async fn a_bad_token_is_refused_at_upgrade() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_and_used_up_invites_are_refused_clearly() {
     let relay = Relay::start();
-    let (owner, first, second) = (
-        relay.register("owner"),
-        relay.register("first"),
-        relay.register("second"),
-    );
-    let a = relay.client(&owner).await;
-    let id = a.create(|tx| tx.put(ROOT, "x", 1)).unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
+    let [owner, first, second] = relay.register_all(["owner", "first", "second"]);
+    let (_a, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "x", 1))
+        .await;
 
     let once = relay.invite(&owner, id, "editor", "Beta", 3600, 1);
-    let redeem = |device: &crate::helpers::Device, code: &str| {
-        relay.api(
-            "POST",
-            "/api/invites/redeem",
-            Some(&device.token),
-            Some(&json!({ "code": code })),
-        )
-    };
+    let redeem = |device, code: &str| relay.redeem(device, code);
     assert_eq!(redeem(&first, &once).0, 200);
     let (status, body) = redeem(&second, &once);
     assert_eq!(status, 410);
@@ -218,18 +193,14 @@ async fn expired_and_used_up_invites_are_refused_clearly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_read_the_keys_the_relay_attests_and_outsiders_cannot() {
     let relay = Relay::start();
-    let (owner, editor, outsider) = (
-        relay.register("owner"),
-        relay.register("editor"),
-        relay.register("outsider"),
-    );
-    let a = relay.client(&owner).await;
-    let id = a.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
+    let [owner, editor, outsider] = relay.register_all(["owner", "editor", "outsider"]);
+    let (_a, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
+        .await;
     relay.share(&owner, id, &editor, "editor", "Beta");
 
     let path = format!("/api/documents/{id}/keys");
-    let (status, keys) = relay.api("GET", &path, Some(&editor.token), None);
+    let (status, keys) = relay.api_as(&editor, "GET", &path);
     assert_eq!(status, 200, "{keys}");
     let keys = keys.as_array().unwrap();
     let devices: Vec<&str> = keys.iter().map(|k| k["device"].as_str().unwrap()).collect();
@@ -238,7 +209,7 @@ async fn members_read_the_keys_the_relay_attests_and_outsiders_cannot() {
     assert_eq!(keys[1]["role"], "editor");
     assert_eq!(keys[0]["public_key"].as_str().unwrap().len(), 64);
 
-    let (status, body) = relay.api("GET", &path, Some(&outsider.token), None);
+    let (status, body) = relay.api_as(&outsider, "GET", &path);
     assert_eq!(status, 403, "{body}");
     assert!(body["error"].as_str().unwrap().contains("no access"));
 }
@@ -246,15 +217,14 @@ async fn members_read_the_keys_the_relay_attests_and_outsiders_cannot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_whose_last_grant_was_revoked_is_not_up_for_grabs() {
     let mut relay = Relay::start();
-    let (owner, stranger) = (relay.register("owner"), relay.register("stranger"));
-    let a = relay.client(&owner).await;
-    let id = a.create(|tx| tx.put(ROOT, "terms", "secret")).unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
-    let (status, body) = relay.api(
+    let [owner, stranger] = relay.register_all(["owner", "stranger"]);
+    let (_a, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "terms", "secret"))
+        .await;
+    let (status, body) = relay.api_as(
+        &owner,
         "DELETE",
         &format!("/api/documents/{id}/grants/{}", owner.id),
-        Some(&owner.token),
-        None,
     );
     assert_eq!(status, 204, "{body}");
 
@@ -270,7 +240,7 @@ async fn a_document_whose_last_grant_was_revoked_is_not_up_for_grabs() {
         .unwrap();
         x.insert(id, doc);
         tokio::time::sleep(SETTLE).await;
-        let (_, me) = relay.api("GET", "/api/me", Some(&stranger.token), None);
+        let (_, me) = relay.api_as(&stranger, "GET", "/api/me");
         assert_eq!(me["grants"], json!([]), "round {round}: {me}");
         assert!(content(&x, id).get("terms").is_none(), "round {round}");
         let (status, body) = relay.api(
@@ -288,31 +258,19 @@ async fn a_document_whose_last_grant_was_revoked_is_not_up_for_grabs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_device_cannot_come_back_through_a_multi_use_invite() {
     let relay = Relay::start();
-    let (owner, guest, other) = (
-        relay.register("owner"),
-        relay.register("guest"),
-        relay.register("other"),
-    );
-    let a = relay.client(&owner).await;
-    let id = a.create(|tx| tx.put(ROOT, "terms", "secret")).unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
+    let [owner, guest, other] = relay.register_all(["owner", "guest", "other"]);
+    let (_a, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "terms", "secret"))
+        .await;
     let code = relay.invite(&owner, id, "editor", "Beta", 3600, 2);
-    let redeem = |device: &crate::helpers::Device| {
-        relay.api(
-            "POST",
-            "/api/invites/redeem",
-            Some(&device.token),
-            Some(&json!({ "code": code })),
-        )
-    };
+    let redeem = |device| relay.redeem(device, &code);
     // Redeeming twice spends one use, not two.
     assert_eq!(redeem(&guest).0, 200);
     assert_eq!(redeem(&guest).0, 200);
-    let (status, body) = relay.api(
+    let (status, body) = relay.api_as(
+        &owner,
         "DELETE",
         &format!("/api/documents/{id}/grants/{}", guest.id),
-        Some(&owner.token),
-        None,
     );
     assert_eq!(status, 204, "{body}");
     let (status, body) = redeem(&guest);
@@ -329,12 +287,7 @@ async fn a_revoked_device_cannot_come_back_through_a_multi_use_invite() {
     assert_eq!(redeem(&other).0, 200, "the second use is still there");
 
     // The owner sees the revoked device and can lift the revocation.
-    let (status, devices) = relay.api(
-        "GET",
-        &format!("/api/documents/{id}/devices"),
-        Some(&owner.token),
-        None,
-    );
+    let (status, devices) = relay.api_as(&owner, "GET", &format!("/api/documents/{id}/devices"));
     assert_eq!(status, 200, "{devices}");
     let listed = devices.as_array().unwrap();
     assert!(
@@ -343,30 +296,24 @@ async fn a_revoked_device_cannot_come_back_through_a_multi_use_invite() {
             .any(|d| d["device_id"] == guest.id.as_str() && d["revoked"] == true),
         "{devices}"
     );
-    let (status, body) = relay.api(
+    let (status, body) = relay.api_as(
+        &owner,
         "DELETE",
         &format!("/api/documents/{id}/revocations/{}", guest.id),
-        Some(&owner.token),
-        None,
     );
     assert_eq!(status, 204, "{body}");
     let fresh = relay.invite(&owner, id, "viewer", "Beta", 3600, 1);
-    let (status, body) = relay.api(
-        "POST",
-        "/api/invites/redeem",
-        Some(&guest.token),
-        Some(&json!({ "code": fresh })),
-    );
+    let (status, body) = relay.redeem(&guest, &fresh);
     assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_device_cannot_take_a_connected_peers_id() {
     let relay = Relay::start();
-    let (owner, viewer) = (relay.register("owner"), relay.register("viewer"));
-    let a = relay.client(&owner).await;
-    let id = a.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
+    let [owner, viewer] = relay.register_all(["owner", "viewer"]);
+    let (a, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
+        .await;
     relay.share(&owner, id, &viewer, "viewer", "Beta");
     let victim = a.peer_id().to_string();
     let mut hijacker =
@@ -385,40 +332,24 @@ async fn another_device_cannot_take_a_connected_peers_id() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_signs_itself_out_and_its_token_stops_working() {
     let relay = Relay::start();
-    let (owner, lost) = (relay.register("owner"), relay.register("lost"));
-    let a = relay.client(&owner).await;
-    let id = a.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
+    let [owner, lost] = relay.register_all(["owner", "lost"]);
+    let (_a, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
+        .await;
     relay.share(&owner, id, &lost, "editor", "Beta");
-    let l = relay.client(&lost).await;
-    l.find(id, WAIT).await.unwrap();
+    let l = relay.client_holding(&lost, id).await;
 
-    let (status, _) = relay.api(
-        "DELETE",
-        &format!("/api/devices/{}", owner.id),
-        Some(&lost.token),
-        None,
-    );
+    let (status, _) = relay.api_as(&lost, "DELETE", &format!("/api/devices/{}", owner.id));
     assert_eq!(status, 403, "only a device signs itself out");
-    let (status, body) = relay.api(
-        "DELETE",
-        &format!("/api/devices/{}", lost.id),
-        Some(&lost.token),
-        None,
-    );
+    let (status, body) = relay.api_as(&lost, "DELETE", &format!("/api/devices/{}", lost.id));
     assert_eq!(status, 204, "{body}");
     let reason = l.wait_closed(WAIT).await.unwrap();
     assert!(reason.contains("signed out"), "{reason}");
-    let (status, _) = relay.api("GET", "/api/me", Some(&lost.token), None);
+    let (status, _) = relay.api_as(&lost, "GET", "/api/me");
     assert_eq!(status, 401);
     assert!(Client::connect(&relay.ws_url(&lost.token)).await.is_err());
     // Its key stays attested, so sign-offs it made still verify.
-    let (status, keys) = relay.api(
-        "GET",
-        &format!("/api/documents/{id}/keys"),
-        Some(&owner.token),
-        None,
-    );
+    let (status, keys) = relay.api_as(&owner, "GET", &format!("/api/documents/{id}/keys"));
     assert_eq!(status, 200);
     assert_eq!(keys.as_array().unwrap().len(), 2, "{keys}");
 }
@@ -450,7 +381,7 @@ async fn a_sync_ticket_opens_the_socket_once_and_dies_with_the_token() {
     let ticket_url = |ticket: &str| format!("ws://{}/sync?ticket={ticket}", relay.addr);
     let (status, _) = relay.api("POST", "/api/sync-ticket", None, None);
     assert_eq!(status, 401, "a ticket needs the token");
-    let (status, body) = relay.api("POST", "/api/sync-ticket", Some(&device.token), None);
+    let (status, body) = relay.api_as(&device, "POST", "/api/sync-ticket");
     assert_eq!(status, 200, "{body}");
     let ticket = body["ticket"].as_str().expect("a ticket").to_owned();
     assert_ne!(ticket, device.token);
@@ -468,14 +399,9 @@ async fn a_sync_ticket_opens_the_socket_once_and_dies_with_the_token() {
     assert!(Client::connect(&ticket_url("made-up")).await.is_err());
 
     // A ticket taken before signing out does not outlive the token.
-    let (_, body) = relay.api("POST", "/api/sync-ticket", Some(&device.token), None);
+    let (_, body) = relay.api_as(&device, "POST", "/api/sync-ticket");
     let unused = body["ticket"].as_str().expect("a ticket").to_owned();
-    let (status, _) = relay.api(
-        "DELETE",
-        &format!("/api/devices/{}", device.id),
-        Some(&device.token),
-        None,
-    );
+    let (status, _) = relay.api_as(&device, "DELETE", &format!("/api/devices/{}", device.id));
     assert_eq!(status, 204);
     assert!(Client::connect(&ticket_url(&unused)).await.is_err());
 }

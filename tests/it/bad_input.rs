@@ -8,16 +8,41 @@ use accord_shared::automerge::transaction::Transactable;
 use accord_shared::ids::PeerId;
 use accord_shared::protocol::{self, DocMessage, Message, PROTOCOL_VERSION};
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::helpers::{Relay, WAIT, content};
 
-pub(crate) type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A raw connection that has completed the handshake.
 async fn joined(url: &str) -> Socket {
     joined_as(url, "raw-peer").await
+}
+
+/// Sends one protocol message over a raw connection (plain or TLS).
+pub(crate) async fn send_message<S>(socket: &mut WebSocketStream<S>, message: &Message)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    socket
+        .send(WsMessage::Binary(protocol::encode(message).into()))
+        .await
+        .unwrap();
+}
+
+/// Sends `join` as `peer` over a raw connection.
+pub(crate) async fn send_join<S>(socket: &mut WebSocketStream<S>, peer: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let join = Message::Join {
+        sender_id: peer.parse().unwrap(),
+        supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
+        metadata: None,
+    };
+    send_message(socket, &join).await;
 }
 
 /// A raw connection that sent `join` as `peer` and expects a refusal.
@@ -25,32 +50,13 @@ pub(crate) async fn joined_as_refused(url: &str, peer: &str) -> Socket {
     let (mut socket, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("connecting");
-    let join = Message::Join {
-        sender_id: peer.parse().unwrap(),
-        supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
-        metadata: None,
-    };
-    socket
-        .send(WsMessage::Binary(protocol::encode(&join).into()))
-        .await
-        .unwrap();
+    send_join(&mut socket, peer).await;
     socket
 }
 
 /// A raw connection that has completed the handshake as `peer`.
 pub(crate) async fn joined_as(url: &str, peer: &str) -> Socket {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connecting");
-    let join = Message::Join {
-        sender_id: peer.parse().unwrap(),
-        supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
-        metadata: None,
-    };
-    socket
-        .send(WsMessage::Binary(protocol::encode(&join).into()))
-        .await
-        .unwrap();
+    let mut socket = joined_as_refused(url, peer).await;
     match socket.next().await {
         Some(Ok(WsMessage::Binary(bytes))) => {
             assert!(matches!(protocol::decode(&bytes), Ok(Message::Peer { .. })))
@@ -85,9 +91,9 @@ pub(crate) async fn error_then_close(socket: &mut Socket) -> String {
 async fn each_kind_of_bad_input_closes_only_its_sender() {
     let relay = Relay::start_with_args(&["--max-frame-bytes", "65536"]);
     let owner = relay.register("owner");
-    let good = relay.client(&owner).await;
-    let id = good.create(|tx| tx.put(ROOT, "title", "Stable")).unwrap();
-    good.wait_synced(id, WAIT).await.unwrap();
+    let (good, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "title", "Stable"))
+        .await;
     let url = relay.ws_url(&owner.token);
     let me: PeerId = "raw-peer".parse().unwrap();
     let relay_peer = good.relay_peer().unwrap();
@@ -159,8 +165,7 @@ async fn each_kind_of_bad_input_closes_only_its_sender() {
             .unwrap_or_else(|e| panic!("after {what}: {e}"));
     }
     assert!(good.is_connected());
-    let fresh = relay.client(&owner).await;
-    fresh.find(id, WAIT).await.unwrap();
+    let fresh = relay.client_holding(&owner, id).await;
     fresh.wait_heads(id, &good.heads(id), WAIT).await.unwrap();
     assert_eq!(content(&fresh, id)["title"], "Stable");
     assert_eq!(content(&fresh, id)["after"], 5);
@@ -175,10 +180,7 @@ async fn a_connection_that_never_joins_or_spoofs_a_sender_is_closed() {
     let leave = Message::Leave {
         sender_id: "x".parse().unwrap(),
     };
-    socket
-        .send(WsMessage::Binary(protocol::encode(&leave).into()))
-        .await
-        .unwrap();
+    send_message(&mut socket, &leave).await;
     assert!(error_then_close(&mut socket).await.contains("join"));
 
     let mut socket = joined(&url).await;
@@ -188,10 +190,7 @@ async fn a_connection_that_never_joins_or_spoofs_a_sender_is_closed() {
         document_id: accord_shared::ids::DocumentId::from_bytes([1; 16]),
         data: vec![],
     });
-    socket
-        .send(WsMessage::Binary(protocol::encode(&spoofed).into()))
-        .await
-        .unwrap();
+    send_message(&mut socket, &spoofed).await;
     assert!(
         error_then_close(&mut socket)
             .await
@@ -311,10 +310,7 @@ async fn a_long_non_ascii_close_reason_is_cut_on_a_character_boundary() {
         document_id: accord_shared::ids::DocumentId::from_bytes([1; 16]),
         data: vec![],
     });
-    socket
-        .send(WsMessage::Binary(protocol::encode(&spoofed).into()))
-        .await
-        .unwrap();
+    send_message(&mut socket, &spoofed).await;
     let mut close = None;
     let _ = tokio::time::timeout(WAIT, async {
         while let Some(Ok(frame)) = socket.next().await {

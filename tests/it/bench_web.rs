@@ -17,9 +17,7 @@
 
 use serde_json::{Value, json};
 
-use crate::device::{Device, tid};
-use crate::helpers::Relay;
-use crate::webdriver::{Driver, Setup, setup};
+use crate::device::{Browser, Device, tid};
 
 /// Loads per scenario; the table shows the median.
 const RUNS: usize = 3;
@@ -146,17 +144,10 @@ fn median(mut values: Vec<f64>) -> f64 {
 #[test]
 #[ignore = "a benchmark: run with `cargo xtask bench-web`"]
 fn bench_web_load() {
-    let Some(Setup {
-        dist,
-        chromium,
-        chromedriver,
-    }) = setup("web load benchmark")
-    else {
+    let Some((relay, browser)) = Browser::start("web load benchmark") else {
         return;
     };
-    let relay = Relay::start_with_web(&dist);
-    let driver = Driver::start(&chromedriver);
-    let device = Device::open(&driver, &chromium, "bench");
+    let [device] = browser.open(["bench"]);
     let origin = relay.http_url();
     let base = crate::device::solo_partnership(&relay, &device);
     let id = base.rsplit('/').next().unwrap().to_owned();

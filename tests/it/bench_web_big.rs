@@ -26,9 +26,7 @@ use accord_shared::ids::DocumentId;
 use accord_shared::model::agreement;
 use serde_json::{Value, json};
 
-use crate::device::{Device, TO_END, tid};
-use crate::helpers::Relay;
-use crate::webdriver::{Driver, Setup, setup};
+use crate::device::{Browser, Device, TO_END, tid};
 
 /// Changes in the big partnership (besides the browser's own few).
 const CHANGES: usize = 10_000;
@@ -127,11 +125,7 @@ fn browser_token(device: &Device) -> String {
             done(JSON.parse(text).registration.token);
           };
         };";
-    let token = device.cmd(
-        "POST",
-        "/execute/async",
-        Some(&json!({ "script": script, "args": [] })),
-    );
+    let token = device.script_async(script, &json!([]));
     token.as_str().expect("a registered device").to_owned()
 }
 
@@ -201,18 +195,11 @@ fn compactions(device: &Device) -> Vec<f64> {
 #[test]
 #[ignore = "a benchmark: run with `cargo xtask bench-web`"]
 fn bench_web_big_partnership() {
-    let Some(Setup {
-        dist,
-        chromium,
-        chromedriver,
-    }) = setup("big partnership benchmark")
-    else {
+    let started = Instant::now();
+    let Some((relay, browser)) = Browser::start("big partnership benchmark") else {
         return;
     };
-    let started = Instant::now();
-    let relay = Relay::start_with_web(&dist);
-    let driver = Driver::start(&chromedriver);
-    let device = Device::open(&driver, &chromium, "big");
+    let [device] = browser.open(["big"]);
     let origin = relay.http_url();
     let base = crate::device::solo_partnership(&relay, &device);
     let id: DocumentId = base.rsplit('/').next().unwrap().parse().expect("an id");

@@ -6,24 +6,14 @@
 //! Set `ACCORD_SKIP_BROWSER=1` to skip; otherwise a missing Chromium,
 //! chromedriver or dist fails the test.
 
-use crate::device::{Device, tid};
-use crate::helpers::Relay;
-use crate::webdriver::{Driver, Setup, setup};
+use crate::device::{Browser, tid};
 
 #[test]
 fn partnership_is_saved_on_relay_and_survives_reload() {
-    let Some(Setup {
-        dist,
-        chromium,
-        chromedriver,
-    }) = setup("browser test")
-    else {
+    let Some((relay, browser)) = Browser::start("browser test") else {
         return;
     };
-    let relay = Relay::start_with_web(&dist);
-    let driver = Driver::start(&chromedriver);
-    let alice = Device::open(&driver, &chromium, "alice");
-    let bob = Device::open(&driver, &chromium, "bob");
+    let [alice, bob] = browser.open(["alice", "bob"]);
     let home = format!("{}/", relay.http_url());
     let status = tid("sync-status");
     let links = tid("partnership-link");

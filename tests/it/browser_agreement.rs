@@ -8,15 +8,9 @@
 //! Needs the built app in `ACCORD_WEB_DIST`, Chromium and chromedriver;
 //! `ACCORD_SKIP_BROWSER=1` skips.
 
-use crate::device::{Device, TO_END, TO_START, TwoOrganizations, open_page, tid};
-
-const FIRST: &str = "[data-testid='clause']:nth-child(1)";
-const THIRD: &str = "[data-testid='clause']:nth-child(3)";
-const SECOND: &str = "[data-testid='clause']:nth-child(2)";
-
-fn within(clause: &str, id: &str) -> String {
-    format!("{clause} {}", tid(id))
-}
+use crate::browser_editor::caret_stays_after_own_words;
+use crate::device::clause::{FIRST, SECOND, THIRD, within};
+use crate::device::{Device, TO_END, TO_START, TwoOrganizations, tid};
 
 /// Both type into the first clause at once, from two threads: Acme at the
 /// end, Globex at the start. Both texts survive whole, on both devices.
@@ -40,22 +34,8 @@ fn concurrent_typing(a: &Device, b: &Device) {
     assert!(on_a.ends_with(acme), "{on_a:?}");
 }
 
-/// Acme's caret stays after its own words while Globex inserts before
-/// them: what Acme types next lands where Acme was typing.
 fn remote_edit_keeps_the_caret(a: &Device, b: &Device) {
-    let body = within(THIRD, "clause-body");
-    a.keys(&body, &format!("{TO_START}A1 "));
-    b.wait("Acme's first words", |d| d.value(&body).starts_with("A1 "));
-    b.keys(&body, &format!("{TO_START}Globex first. "));
-    a.wait("Globex's words before Acme's", |d| {
-        d.value(&body).starts_with("Globex first. A1 ")
-    });
-    a.type_keys("A2 ");
-    for device in [a, b] {
-        device.wait("Acme's next words right after its first", |d| {
-            d.value(&body).starts_with("Globex first. A1 A2 ")
-        });
-    }
+    caret_stays_after_own_words(a, b, THIRD, ["A1 ", "Globex first. ", "A2 "]);
 }
 
 fn signoff_voided_by_offline_edit(a: &Device, b: &Device) {
@@ -188,16 +168,16 @@ fn agreement_co_editing_signoff_and_offline_void() {
         return;
     };
     let (a, b, base) = (&org.a, &org.b, org.base.as_str());
-    open_page(a, b, base, "agreement");
-    a.click(&tid("agreement-outline"));
+    org.agreement_from_outline();
     for device in [&a, &b] {
-        device.wait_count(&tid("clause"), 11);
         device.wait_value(&within(FIRST, "clause-title"), "Purpose");
     }
-    concurrent_typing(a, b);
-    remote_edit_keeps_the_caret(a, b);
-    signoff_voided_by_offline_edit(a, b);
-    comments(a, b);
+    org.run(&[
+        concurrent_typing,
+        remote_edit_keeps_the_caret,
+        signoff_voided_by_offline_edit,
+        comments,
+    ]);
     changed_since_and_history(a);
     // The overview's attention panel: Acme waits for Globex, Globex is asked.
     for device in [&a, &b] {

@@ -16,9 +16,7 @@
 
 use serde_json::{Value, json};
 
-use crate::device::{Device, ELEMENT, join_member, partnership, tid};
-use crate::helpers::Relay;
-use crate::webdriver::{Driver, Setup, setup};
+use crate::device::{Browser, Device, ELEMENT, join_member, partnership, tid};
 
 /// The `n`-th column (from 1) of the open board.
 fn column(n: usize) -> String {
@@ -32,11 +30,7 @@ fn note(key: &str) -> String {
 
 /// Runs `script` on the device's page with `args`.
 fn run(d: &Device, script: &str, args: &Value) -> Value {
-    d.cmd(
-        "POST",
-        "/execute/sync",
-        Some(&json!({ "script": script, "args": args })),
-    )
+    d.script(script, args)
 }
 
 /// The texts of the board's readable notes, sorted.
@@ -403,19 +397,10 @@ fn removed_note_restored(a: &Device, c: &Device) {
 
 #[test]
 fn boards_live_vote_and_offline_participant() {
-    let Some(Setup {
-        dist,
-        chromium,
-        chromedriver,
-    }) = setup("boards end-to-end test")
-    else {
+    let Some((relay, browser)) = Browser::start("boards end-to-end test") else {
         return;
     };
-    let relay = Relay::start_with_web(&dist);
-    let driver = Driver::start(&chromedriver);
-    let a = Device::open(&driver, &chromium, "acme-alice");
-    let b = Device::open(&driver, &chromium, "globex-bob");
-    let c = Device::open(&driver, &chromium, "globex-carol");
+    let [a, b, c] = browser.open(["acme-alice", "globex-bob", "globex-carol"]);
     let base = partnership(&relay, &a, &b);
     join_member(&relay, &a, &c, "Carol Chen", "Globex");
 

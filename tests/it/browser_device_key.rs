@@ -15,20 +15,13 @@ use accord_shared::model::health::AnswerKey;
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
 
-use crate::device::{Device, partnership, tid};
-use crate::helpers::Relay;
-use crate::webdriver::{Driver, setup};
-
-const FIRST: &str = "[data-testid='clause']:nth-child(1)";
+use crate::device::clause::FIRST;
+use crate::device::{Browser, Device, partnership, tid};
 
 /// Runs `script` (an async function body ending in `done(value)`) in the page.
 fn run_async(device: &Device, script: &str, args: &Value) -> Value {
     let script = format!("const done = arguments[arguments.length - 1];\n{script}");
-    device.cmd(
-        "POST",
-        "/execute/async",
-        Some(&json!({ "script": script, "args": args })),
-    )
+    device.script_async(&script, args)
 }
 
 /// What the page finds in its IndexedDB identity record: its kind, and for
@@ -135,13 +128,10 @@ fn record_socket_urls(device: &Device) {
 /// never the token.
 #[test]
 fn a_new_device_keeps_a_non_extractable_key_that_still_signs() {
-    let Some(setup) = setup("browser device key test") else {
+    let Some((relay, browser)) = Browser::start("browser device key test") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let a = Device::open(&driver, &setup.chromium, "acme");
-    let b = Device::open(&driver, &setup.chromium, "globex");
+    let [a, b] = browser.open(["acme", "globex"]);
     record_socket_urls(&a);
     let base = partnership(&relay, &a, &b);
 
@@ -189,13 +179,10 @@ fn a_new_device_keeps_a_non_extractable_key_that_still_signs() {
 /// a clause signed off afterwards verifies on the partner's device.
 #[test]
 fn a_device_stored_as_bytes_moves_to_a_non_extractable_key() {
-    let Some(setup) = setup("browser device key migration test") else {
+    let Some((relay, browser)) = Browser::start("browser device key migration test") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let a = Device::open(&driver, &setup.chromium, "acme");
-    let b = Device::open(&driver, &setup.chromium, "globex");
+    let [a, b] = browser.open(["acme", "globex"]);
     let seed = [0x42u8; 32];
     let seed_hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
     let public: String = SigningKey::from_bytes(&seed)
@@ -263,13 +250,10 @@ fn a_device_stored_as_bytes_moves_to_a_non_extractable_key() {
 /// device (which holds a non-extractable key).
 #[test]
 fn a_browser_without_webcrypto_ed25519_keeps_the_old_record() {
-    let Some(setup) = setup("browser device key fallback test") else {
+    let Some((relay, browser)) = Browser::start("browser device key fallback test") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let a = Device::open(&driver, &setup.chromium, "acme");
-    let b = Device::open(&driver, &setup.chromium, "globex");
+    let [a, b] = browser.open(["acme", "globex"]);
     a.cdp(
         "Page.addScriptToEvaluateOnNewDocument",
         &json!({ "source": "for (const [method, at] of [['generateKey', 0], ['importKey', 2]]) {

@@ -17,11 +17,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::browser_identity::screenshots;
-use crate::device::{Device, partnership, tid};
-use crate::helpers::Relay;
-use crate::webdriver::{Driver, setup};
-
-const FIRST: &str = "[data-testid='clause']:nth-child(1)";
+use crate::device::clause::FIRST;
+use crate::device::{Browser, Device, partnership, tid};
 
 /// Makes `window.confirm` answer yes without showing a dialog.
 fn accept_confirmations(d: &Device) {
@@ -38,15 +35,10 @@ fn submit_link(d: &Device) {
 
 #[test]
 fn a_linked_phone_is_the_same_member_until_revoked() {
-    let Some(setup) = setup("browser linked devices test") else {
+    let Some((relay, browser)) = Browser::start("browser linked devices test") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let laptop = Device::open(&driver, &setup.chromium, "laptop");
-    let globex = Device::open(&driver, &setup.chromium, "globex");
-    let phone = Device::open(&driver, &setup.chromium, "phone");
-    let stranger = Device::open(&driver, &setup.chromium, "stranger");
+    let [laptop, globex, phone, stranger] = browser.open(["laptop", "globex", "phone", "stranger"]);
     let home = format!("{}/", relay.http_url());
     let base = partnership(&relay, &laptop, &globex);
     // A second partnership of Alice's own.

@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::device::{Device, partnership, solo_partnership, tid};
-use crate::helpers::{Relay, TempDir};
-use crate::webdriver::{Driver, setup};
+use crate::device::{Browser, Device, partnership, solo_partnership, tid};
+use crate::helpers::TempDir;
 
 /// Typing at 100 keys a second: this many keys per 100 ms group.
 const KEYS_PER_GROUP: usize = 10;
@@ -31,11 +30,7 @@ fn stored_chunks(device: &Device) -> u64 {
             count.onsuccess = () => { done(count.result); open.result.close(); };
         };";
     device
-        .cmd(
-            "POST",
-            "/execute/async",
-            Some(&json!({ "script": script, "args": [] })),
-        )
+        .script_async(script, &json!([]))
         .as_u64()
         .expect("a count")
 }
@@ -65,14 +60,12 @@ fn browser_pid(profile: &Path) -> Option<u32> {
 
 #[test]
 fn tabs_of_one_browser_one_offline_while_compacting_lose_nothing() {
-    let Some(setup) = setup("browser durability test (tabs)") else {
+    let Some((relay, browser)) = Browser::start("browser durability test (tabs)") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
     let profile = TempDir::new("chromium-tabs");
-    let a = Device::open_profile(&driver, &setup.chromium, "acme-tabs", profile.path());
-    let b = Device::open(&driver, &setup.chromium, "globex");
+    let a = browser.open_profile("acme-tabs", profile.path());
+    let [b] = browser.open(["globex"]);
     let base = partnership(&relay, &a, &b);
 
     // Three tabs of Acme's browser on the overview; the second is offline.
@@ -139,7 +132,7 @@ fn tabs_of_one_browser_one_offline_while_compacting_lose_nothing() {
         d.attr(&tid("sync-status"), "data-unsaved").as_deref() == Some("0")
     });
     a.quit();
-    let a = Device::open_profile(&driver, &setup.chromium, "acme-tabs", profile.path());
+    let a = browser.open_profile("acme-tabs", profile.path());
     a.set_tab_offline(true);
     a.goto(&base);
     a.wait("every key after a restart, offline", has_all);
@@ -152,13 +145,11 @@ fn tabs_of_one_browser_one_offline_while_compacting_lose_nothing() {
 
 #[test]
 fn chromium_killed_while_typing_offline_loses_at_most_200_ms() {
-    let Some(setup) = setup("browser durability test (kill -9)") else {
+    let Some((relay, browser)) = Browser::start("browser durability test (kill -9)") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
     let profile = TempDir::new("chromium-kill");
-    let a = Device::open_profile(&driver, &setup.chromium, "acme-kill", profile.path());
+    let a = browser.open_profile("acme-kill", profile.path());
     let base = solo_partnership(&relay, &a);
     a.set_offline(true);
     a.wait_status("Offline");
@@ -187,7 +178,7 @@ fn chromium_killed_while_typing_offline_loses_at_most_200_ms() {
     assert!(killed.success());
     drop(a);
 
-    let a = Device::open_profile(&driver, &setup.chromium, "acme-kill", profile.path());
+    let a = browser.open_profile("acme-kill", profile.path());
     a.set_tab_offline(true);
     a.goto(&base);
     a.element(&purpose());
@@ -209,12 +200,10 @@ fn chromium_killed_while_typing_offline_loses_at_most_200_ms() {
 
 #[test]
 fn refused_writes_keep_the_work_in_the_tab_and_catch_up_when_space_returns() {
-    let Some(setup) = setup("browser durability test (failing writes)") else {
+    let Some((relay, browser)) = Browser::start("browser durability test (failing writes)") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let a = Device::open(&driver, &setup.chromium, "acme-full");
+    let [a] = browser.open(["acme-full"]);
     solo_partnership(&relay, &a);
     a.set_offline(true);
     a.wait_status("Offline");
@@ -246,13 +235,10 @@ fn refused_writes_keep_the_work_in_the_tab_and_catch_up_when_space_returns() {
 
 #[test]
 fn saved_means_the_relay_holds_every_offline_change() {
-    let Some(setup) = setup("browser durability test (honest status)") else {
+    let Some((relay, browser)) = Browser::start("browser durability test (honest status)") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let a = Device::open(&driver, &setup.chromium, "acme-status");
-    let b = Device::open(&driver, &setup.chromium, "globex-status");
+    let [a, b] = browser.open(["acme-status", "globex-status"]);
     let base = partnership(&relay, &a, &b);
     a.wait_status("Saved");
     a.set_offline(true);
@@ -343,12 +329,10 @@ fn typed_to_durable_with_10000_changes() {
         println!("SKIPPED save measurement: set ACCORD_MEASURE_SAVE=1");
         return;
     }
-    let Some(setup) = setup("browser durability measurement") else {
+    let Some((relay, browser)) = Browser::start("browser durability measurement") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let a = Device::open(&driver, &setup.chromium, "measure-save");
+    let [a] = browser.open(["measure-save"]);
     solo_partnership(&relay, &a);
     let history: String = (0..1000)
         .map(|i| char::from(b'a' + (i % 26) as u8))

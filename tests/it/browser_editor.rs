@@ -17,19 +17,15 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::browser_look::{accessibility_violations, screenshot, set_width, sideways_scroll};
-use crate::device::{Device, TO_END, TO_START, TwoOrganizations, open_page, tid};
-use crate::helpers::workspace_root;
+use crate::browser_look::{
+    accessibility_violations, axe_source, screenshot, set_width, sideways_scroll,
+};
+use crate::device::clause::{FIRST, FOURTH, within};
+use crate::device::{Device, TO_END, TO_START, TwoOrganizations, tid};
 
-const FIRST: &str = "[data-testid='clause']:nth-child(1)";
-const FOURTH: &str = "[data-testid='clause']:nth-child(4)";
 const CONTROL: &str = "\u{E009}";
 const SHIFT: &str = "\u{E008}";
 const ENTER: &str = "\u{E007}";
-
-fn within(clause: &str, id: &str) -> String {
-    format!("{clause} {}", tid(id))
-}
 
 /// Presses `key` with the modifiers held, into whatever has focus.
 fn chord(device: &Device, modifiers: &[&str], key: &str) {
@@ -142,20 +138,27 @@ fn paste_keeps_text_and_light_formatting(a: &Device, b: &Device) {
     );
 }
 
-/// Acme's caret is after its own words when Globex types before them:
-/// Acme's next words land right after its first.
 fn remote_edit_keeps_the_caret(a: &Device, b: &Device) {
-    let body = within(FOURTH, "clause-body");
-    a.keys(&body, &format!("{TO_START}Acme: "));
-    b.wait("Acme's words", |d| d.value(&body).starts_with("Acme: "));
-    b.keys(&body, &format!("{TO_START}Globex: "));
+    caret_stays_after_own_words(a, b, FOURTH, ["Acme: ", "Globex: ", "yes. "]);
+}
+
+/// Acme's caret stays after its own words while Globex inserts before
+/// them in `clause`'s body: what Acme types next lands right after its
+/// first words. `words` are Acme's first, Globex's, Acme's next.
+pub(crate) fn caret_stays_after_own_words(a: &Device, b: &Device, clause: &str, words: [&str; 3]) {
+    let [first, globex, next] = words;
+    let body = within(clause, "clause-body");
+    a.keys(&body, &format!("{TO_START}{first}"));
+    b.wait("Acme's first words", |d| d.value(&body).starts_with(first));
+    b.keys(&body, &format!("{TO_START}{globex}"));
     a.wait("Globex's words before Acme's", |d| {
-        d.value(&body).starts_with("Globex: Acme: ")
+        d.value(&body).starts_with(&format!("{globex}{first}"))
     });
-    a.type_keys("yes. ");
+    a.type_keys(next);
     for device in [a, b] {
-        device.wait("Acme's next words after its first", |d| {
-            d.value(&body).starts_with("Globex: Acme: yes. ")
+        device.wait("Acme's next words right after its first", |d| {
+            d.value(&body)
+                .starts_with(&format!("{globex}{first}{next}"))
         });
     }
 }
@@ -233,17 +236,8 @@ fn attach_thread_to_words(a: &Device, b: &Device) {
 /// Pictures of the first clause at each width, none scrolling sideways,
 /// each passing axe (serious and critical).
 fn pictures(device: &Device) {
-    let axe_path = workspace_root().join("tests/browser/js/node_modules/axe-core/axe.min.js");
-    let axe = std::fs::read_to_string(&axe_path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run `npm ci` in tests/browser/js, as `cargo xtask test` does)",
-            axe_path.display()
-        )
-    });
-    let dismiss = format!("{} button[aria-label='Dismiss']", tid("toast"));
-    if !device.all(&dismiss).is_empty() {
-        device.click(&dismiss);
-    }
+    let axe = axe_source();
+    device.dismiss_notice();
     for width in [360, 768, 1280] {
         set_width(device, width);
         device.script(
@@ -269,18 +263,16 @@ fn clause_editor_styles_lists_undo_caret_and_partner_carets() {
     let Some(org) = TwoOrganizations::start("clause editor end-to-end test") else {
         return;
     };
-    let (a, b, base) = (&org.a, &org.b, org.base.as_str());
-    open_page(a, b, base, "agreement");
-    a.click(&tid("agreement-outline"));
-    for device in [a, b] {
-        device.wait_count(&tid("clause"), 11);
-    }
-    bold_and_italic(a, b);
-    lists_and_undo(a, b);
-    paste_keeps_text_and_light_formatting(a, b);
-    remote_edit_keeps_the_caret(a, b);
-    partner_caret_in_the_text(a, b);
-    attach_thread_to_words(a, b);
+    let (a, b) = (&org.a, &org.b);
+    org.agreement_from_outline();
+    org.run(&[
+        bold_and_italic,
+        lists_and_undo,
+        paste_keeps_text_and_light_formatting,
+        remote_edit_keeps_the_caret,
+        partner_caret_in_the_text,
+        attach_thread_to_words,
+    ]);
     // Acme's view with Globex's caret in the fourth clause.
     b.select_text(&within(FOURTH, "clause-body"), 0, "Globex".len());
     a.wait_text(&within(FOURTH, "remote-caret"), "Bob Brown");

@@ -12,9 +12,7 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use serde_json::json;
 
-use crate::device::{Device, tid};
-use crate::helpers::Relay;
-use crate::webdriver::{Driver, setup};
+use crate::device::{Browser, Device, new_partnership, tid};
 
 /// The widths every changed screen is checked and photographed at.
 const WIDTHS: [u32; 3] = [360, 768, 1280];
@@ -75,13 +73,10 @@ fn party_colours(d: &Device, css: &str) -> Vec<String> {
 
 #[test]
 fn invite_asks_who_you_are_then_partners_see_the_real_name_and_renames() {
-    let Some(setup) = setup("browser identity test") else {
+    let Some((relay, browser)) = Browser::start("browser identity test") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let a = Device::open(&driver, &setup.chromium, "acme");
-    let b = Device::open(&driver, &setup.chromium, "globex");
+    let [a, b] = browser.open(["acme", "globex"]);
     let home = format!("{}/", relay.http_url());
 
     // A presses "New partnership" before saying who they are: asked first.
@@ -109,13 +104,7 @@ fn invite_asks_who_you_are_then_partners_see_the_real_name_and_renames() {
     a.wait_count(&tid("clause"), 11);
     a.goto(&base);
     a.wait_value(&tid("title-input"), "Untitled partnership");
-    a.click(&tid("invite-open"));
-    a.fill(&tid("invite-party"), "Globex");
-    a.click(&tid("invite-create"));
-    a.wait("an invite link", |d| {
-        d.value(&tid("invite-link")).contains("#/join/")
-    });
-    let link = a.value(&tid("invite-link"));
+    let link = a.invite_link("Globex", None);
 
     // B opens the link before ever filling in a profile: asked who they
     // are, with the organization fixed by the invite.
@@ -183,19 +172,12 @@ fn invite_asks_who_you_are_then_partners_see_the_real_name_and_renames() {
 
 #[test]
 fn invite_link_copies_and_bad_links_say_not_found() {
-    let Some(setup) = setup("browser identity test") else {
+    let Some((relay, browser)) = Browser::start("browser identity test") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let a = Device::open(&driver, &setup.chromium, "acme");
+    let [a] = browser.open(["acme"]);
     let home = format!("{}/", relay.http_url());
-    a.goto(&home);
-    a.wait_text(&tid("sync-status"), "Saved");
-    a.profile("Alice Adams", "Acme");
-    a.click(&tid("new-partnership"));
-    a.wait_value(&tid("title-input"), "Untitled partnership");
-    let base = a.url();
+    let base = new_partnership(&relay, &a);
 
     // The raw document address sits in a folded "Details" section.
     assert_eq!(a.prop(&tid("document-details"), "open"), Some(json!(false)));
@@ -213,13 +195,7 @@ fn invite_link_copies_and_bad_links_say_not_found() {
         "Browser.grantPermissions",
         &json!({ "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"] }),
     );
-    a.click(&tid("invite-open"));
-    a.fill(&tid("invite-party"), "Globex");
-    a.click(&tid("invite-create"));
-    a.wait("an invite link", |d| {
-        d.value(&tid("invite-link")).contains("#/join/")
-    });
-    let link = a.value(&tid("invite-link"));
+    let link = a.invite_link("Globex", None);
     a.click(&tid("invite-copy"));
     a.wait_text(&tid("invite-copied"), "Copied");
     assert_eq!(
@@ -300,12 +276,10 @@ fn invite_link_copies_and_bad_links_say_not_found() {
 /// was stored, not only what is on screen).
 #[test]
 fn fast_typing_across_profile_fields_keeps_every_character() {
-    let Some(setup) = setup("browser profile typing test") else {
+    let Some((relay, browser)) = Browser::start("browser profile typing test") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let a = Device::open(&driver, &setup.chromium, "acme");
+    let [a] = browser.open(["acme"]);
     a.goto(&format!("{}/", relay.http_url()));
     a.wait_text(&tid("sync-status"), "Saved");
     a.wait("the profile form open on first run", |d| {
@@ -343,11 +317,7 @@ fn stored_profile(device: &Device) -> String {
             get.onsuccess = () => { done(get.result || ''); open.result.close(); };
         };";
     device
-        .cmd(
-            "POST",
-            "/execute/async",
-            Some(&json!({ "script": script, "args": [] })),
-        )
+        .script_async(script, &json!([]))
         .as_str()
         .unwrap_or_default()
         .to_owned()

@@ -7,9 +7,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::device::{Device, tid};
+use crate::device::{Browser, Device, tid};
 use crate::helpers::{Relay, TempDir, get};
-use crate::webdriver::{Driver, Setup, setup};
 
 /// Copies `from` into `to` (a relay can then serve a build that the test
 /// changes, as a deploy would).
@@ -35,21 +34,14 @@ fn wait_for_worker(device: &Device) {
 
 #[test]
 fn the_shell_paints_before_the_wasm_and_a_failed_load_says_so() {
-    let Some(Setup {
-        dist,
-        chromium,
-        chromedriver,
-    }) = setup("first paint")
-    else {
+    let Some((relay, browser)) = Browser::start("first paint") else {
         return;
     };
-    let relay = Relay::start_with_web(&dist);
-    let driver = Driver::start(&chromedriver);
     let home = format!("{}/", relay.http_url());
 
     // On a slow link (Fast-3G-like), the page paints its shell long before
     // the WebAssembly module has arrived.
-    let slow = Device::open(&driver, &chromium, "slow");
+    let [slow] = browser.open(["slow"]);
     slow.cdp("Network.enable", &json!({}));
     slow.cdp(
         "Network.emulateNetworkConditions",
@@ -84,7 +76,7 @@ fn the_shell_paints_before_the_wasm_and_a_failed_load_says_so() {
     );
 
     // When the module cannot be fetched, the shell says so and offers a reload.
-    let blocked = Device::open(&driver, &chromium, "blocked");
+    let [blocked] = browser.open(["blocked"]);
     blocked.cdp("Network.enable", &json!({}));
     blocked.cdp("Network.setBlockedURLs", &json!({ "urls": ["*.wasm"] }));
     blocked.goto(&home);
@@ -99,19 +91,13 @@ fn the_shell_paints_before_the_wasm_and_a_failed_load_says_so() {
 
 #[test]
 fn a_new_version_waits_for_the_person_to_reload_into_it() {
-    let Some(Setup {
-        dist,
-        chromium,
-        chromedriver,
-    }) = setup("new version notice")
-    else {
+    let Some(browser) = Browser::launch("new version notice") else {
         return;
     };
     let deployed = TempDir::new("deployed-dist");
-    copy_dir(&dist, deployed.path());
+    copy_dir(&browser.dist, deployed.path());
     let relay = Relay::start_with_web(deployed.path());
-    let driver = Driver::start(&chromedriver);
-    let alice = Device::open(&driver, &chromium, "alice");
+    let [alice] = browser.open(["alice"]);
     let home = format!("{}/", relay.http_url());
     alice.goto(&home);
     alice.wait_text(&tid("sync-status"), "Saved");
@@ -164,15 +150,9 @@ fn a_new_version_waits_for_the_person_to_reload_into_it() {
 
 #[test]
 fn the_app_has_a_manifest_and_worker_and_chromium_finds_it_installable() {
-    let Some(Setup {
-        dist,
-        chromium,
-        chromedriver,
-    }) = setup("installability")
-    else {
+    let Some((relay, browser)) = Browser::start("installability") else {
         return;
     };
-    let relay = Relay::start_with_web(&dist);
 
     let manifest = get(relay.addr, "/manifest.webmanifest", &[]);
     assert_eq!(manifest.status, 200);
@@ -215,8 +195,7 @@ fn the_app_has_a_manifest_and_worker_and_chromium_finds_it_installable() {
         );
     }
 
-    let driver = Driver::start(&chromedriver);
-    let alice = Device::open(&driver, &chromium, "alice");
+    let [alice] = browser.open(["alice"]);
     alice.goto(&format!("{}/", relay.http_url()));
     alice.wait_text(&tid("sync-status"), "Saved");
     wait_for_worker(&alice);
@@ -267,17 +246,10 @@ fn page_wasm_fetches(device: &Device) -> Vec<String> {
 
 #[test]
 fn page_groups_download_on_first_use_and_open_offline_after_the_first_visit() {
-    let Some(Setup {
-        dist,
-        chromium,
-        chromedriver,
-    }) = setup("page-group chunks offline")
-    else {
+    let Some((relay, browser)) = Browser::start("page-group chunks offline") else {
         return;
     };
-    let relay = Relay::start_with_web(&dist);
-    let driver = Driver::start(&chromedriver);
-    let alice = Device::open(&driver, &chromium, "alice");
+    let [alice] = browser.open(["alice"]);
     let home = format!("{}/", relay.http_url());
 
     // The home screen needs the main module only.
@@ -297,7 +269,7 @@ fn page_groups_download_on_first_use_and_open_offline_after_the_first_visit() {
     );
     let cached: Vec<String> = serde_json::from_value(cached).unwrap();
     let mut chunks = Vec::new();
-    for entry in std::fs::read_dir(dist.join("pkg")).unwrap() {
+    for entry in std::fs::read_dir(browser.dist.join("pkg")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if name.ends_with(".wasm") && !name.starts_with("accord_app_bg.") {
             chunks.push(name);
@@ -332,7 +304,7 @@ fn page_groups_download_on_first_use_and_open_offline_after_the_first_visit() {
 
     // A browser whose chunks cannot be fetched (offline before it ever
     // opened the page, so nothing cached) says so and retries on request.
-    let bob = Device::open(&driver, &chromium, "bob");
+    let [bob] = browser.open(["bob"]);
     bob.cdp("Network.enable", &json!({}));
     bob.cdp("Network.setBypassServiceWorker", &json!({ "bypass": true }));
     let bob_base = crate::device::solo_partnership(&relay, &bob);

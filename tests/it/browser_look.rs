@@ -71,12 +71,28 @@ fn emoji_only_text(device: &Device) -> Vec<String> {
          return out;",
         &json!([]),
     );
-    found
+    strings(&found)
+}
+
+/// The strings in a JSON array (none if `value` is not one).
+fn strings(value: &Value) -> Vec<String> {
+    value
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect()
+}
+
+/// axe-core's script, installed by `npm ci` in `tests/browser/js`.
+pub(crate) fn axe_source() -> String {
+    let path = workspace_root().join("tests/browser/js/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run `npm ci` in tests/browser/js, as `cargo xtask test` does)",
+            path.display()
+        )
+    })
 }
 
 /// Serious and critical axe-core violations on the page, one line each.
@@ -90,17 +106,8 @@ pub(crate) fn accessibility_violations(device: &Device, axe: &str) -> Vec<String
             .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' +
                  v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))
           .catch(e => done(['axe failed: ' + e]));";
-    let found: Value = device.cmd(
-        "POST",
-        "/execute/async",
-        Some(&json!({ "script": script, "args": [] })),
-    );
-    found
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect()
+    let found: Value = device.script_async(script, &json!([]));
+    strings(&found)
 }
 
 /// Saves the current viewport as `<dir>/<name>.png`.
@@ -141,13 +148,7 @@ fn every_page_fits_every_width_draws_its_icons_and_passes_axe() {
     let Some(orgs) = TwoOrganizations::start("browser look test") else {
         return;
     };
-    let axe_path = workspace_root().join("tests/browser/js/node_modules/axe-core/axe.min.js");
-    let axe = std::fs::read_to_string(&axe_path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run `npm ci` in tests/browser/js, as `cargo xtask test` does)",
-            axe_path.display()
-        )
-    });
+    let axe = axe_source();
     let a = &orgs.a;
     // Some content, so the pages look as they do in use.
     a.keys(&tid("purpose-input"), "A joint pilot in the Nordics.");

@@ -14,16 +14,11 @@
 
 use serde_json::json;
 
-use crate::browser_look::{accessibility_violations, screenshot, set_width, sideways_scroll};
-use crate::device::{Device, SELECT_ALL, TO_START, TwoOrganizations, open_page, tid};
-use crate::helpers::workspace_root;
-
-const FIRST: &str = "[data-testid='clause']:nth-child(1)";
-const SECOND: &str = "[data-testid='clause']:nth-child(2)";
-
-fn within(clause: &str, id: &str) -> String {
-    format!("{clause} {}", tid(id))
-}
+use crate::browser_look::{
+    accessibility_violations, axe_source, screenshot, set_width, sideways_scroll,
+};
+use crate::device::clause::{FIRST, SECOND, within};
+use crate::device::{Device, SELECT_ALL, TO_START, TwoOrganizations, tid};
 
 fn state(clause: &str, state: &str) -> String {
     format!("{clause} [data-testid='signoff-state'][data-party][data-state='{state}']")
@@ -42,17 +37,9 @@ fn show(device: &Device, css: &str) {
 /// the page does not scroll sideways at either width and has no serious
 /// or critical axe-core violation.
 fn pictures(device: &Device, css: &str, name: &str) {
-    let axe_path = workspace_root().join("tests/browser/js/node_modules/axe-core/axe.min.js");
-    let axe = std::fs::read_to_string(&axe_path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run `npm ci` in tests/browser/js, as `cargo xtask test` does)",
-            axe_path.display()
-        )
-    });
+    let axe = axe_source();
     // The "you are offline" notice from earlier would cover the view.
-    let dismiss = format!("{} button[aria-label='Dismiss']", tid("toast"));
-    if !device.all(&dismiss).is_empty() {
-        device.click(&dismiss);
+    if device.dismiss_notice() {
         device.wait("the notice to close", |d| d.all(&tid("toast")).is_empty());
     }
     for width in [360, 1280] {
@@ -231,14 +218,7 @@ fn negotiation_suggest_accept_redline_and_comment_on_words() {
     let Some(org) = TwoOrganizations::start("negotiation end-to-end test") else {
         return;
     };
-    let (a, b, base) = (&org.a, &org.b, org.base.as_str());
-    open_page(a, b, base, "agreement");
-    a.click(&tid("agreement-outline"));
-    for device in [a, b] {
-        device.wait_count(&tid("clause"), 11);
-    }
-    suggest_accept_and_void(a, b);
-    redline(a, b);
-    comment_on_words(a, b);
+    org.agreement_from_outline();
+    org.run(&[suggest_accept_and_void, redline, comment_on_words]);
     org.finish();
 }

@@ -548,11 +548,12 @@ fn operate_pages_create_edit_and_reach_the_partner() {
     let Some(org) = TwoOrganizations::start("operate pages end-to-end test") else {
         return;
     };
-    let (a, b, base) = (&org.a, &org.b, org.base.as_str());
-    meetings(a, b, base);
-    health(a, b, base);
-    risks(a, b, base);
-    governance_and_conflicts(a, b, base);
-    reviews_and_attention(a, b, base);
+    org.run_with_base(&[
+        meetings,
+        health,
+        risks,
+        governance_and_conflicts,
+        reviews_and_attention,
+    ]);
     org.finish();
 }

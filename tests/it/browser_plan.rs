@@ -308,12 +308,13 @@ fn plan_pages_create_edit_and_reach_the_partner() {
     let Some(org) = TwoOrganizations::start("plan pages end-to-end test") else {
         return;
     };
-    let (a, b, base) = (&org.a, &org.b, org.base.as_str());
-    vetting(a, b, base);
-    objectives(a, b, base);
-    roles(a, b, base);
-    communication(a, b, base);
-    milestones(a, b, base);
-    overview(a, b, base);
+    org.run_with_base(&[
+        vetting,
+        objectives,
+        roles,
+        communication,
+        milestones,
+        overview,
+    ]);
     org.finish();
 }

@@ -16,9 +16,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::device::{Device, tid};
-use crate::helpers::{Relay, WAIT};
-use crate::webdriver::{Driver, setup};
+use crate::device::{Browser, Device, tid};
+use crate::helpers::WAIT;
 
 /// How soon a live edit must show on the other device.
 const LIVE: Duration = Duration::from_secs(1);
@@ -30,13 +29,10 @@ fn presence(d: &Device) -> Vec<String> {
 
 #[test]
 fn two_organizations_invite_edit_live_go_offline_and_converge() {
-    let Some(setup) = setup("browser sync test") else {
+    let Some((relay, browser)) = Browser::start("browser sync test") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let a = Device::open(&driver, &setup.chromium, "acme");
-    let b = Device::open(&driver, &setup.chromium, "globex");
+    let [a, b] = browser.open(["acme", "globex"]);
     let home = format!("{}/", relay.http_url());
     let title = tid("title-input");
     let purpose = tid("purpose-input");
@@ -49,13 +45,7 @@ fn two_organizations_invite_edit_live_go_offline_and_converge() {
     a.wait_value(&title, "Untitled partnership");
     a.fill(&title, "Acme + Globex pilot");
     a.wait_value(&title, "Acme + Globex pilot");
-    a.click(&tid("invite-open"));
-    a.fill(&tid("invite-party"), "Globex");
-    a.click(&tid("invite-create"));
-    a.wait("an invite link", |d| {
-        d.value(&tid("invite-link")).contains("#/join/")
-    });
-    let link = a.value(&tid("invite-link"));
+    let link = a.invite_link("Globex", None);
     assert!(link.starts_with(&relay.http_url()), "{link}");
 
     // B: another device and organization joins through the link.
@@ -150,12 +140,10 @@ fn two_organizations_invite_edit_live_go_offline_and_converge() {
 
 #[test]
 fn bad_invite_links_say_why() {
-    let Some(setup) = setup("browser sync test") else {
+    let Some((relay, browser)) = Browser::start("browser sync test") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let b = Device::open(&driver, &setup.chromium, "stranger");
+    let [b] = browser.open(["stranger"]);
     b.goto(&format!("{}/", relay.http_url()));
     b.wait_status("Saved");
     b.goto(&format!(
@@ -182,12 +170,7 @@ fn bad_invite_links_say_why() {
     assert!((200..300).contains(&status), "claiming: {status} {body}");
     let code = relay.invite(&owner, id, "editor", "Globex", 3600, 1);
     let first = relay.register("first");
-    let (status, body) = relay.api(
-        "POST",
-        "/api/invites/redeem",
-        Some(&first.token),
-        Some(&json!({ "code": code })),
-    );
+    let (status, body) = relay.redeem(&first, &code);
     assert_eq!(status, 200, "{body}");
     b.goto(&format!("{}/#/join/{id}/{code}", relay.http_url()));
     b.wait("the used-up link explained", |d| {
@@ -199,12 +182,10 @@ fn bad_invite_links_say_why() {
 
 #[test]
 fn remove_a_partnership_from_this_device() {
-    let Some(setup) = setup("browser sync test") else {
+    let Some((relay, browser)) = Browser::start("browser sync test") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let a = Device::open(&driver, &setup.chromium, "remover");
+    let [a] = browser.open(["remover"]);
     let home = format!("{}/", relay.http_url());
     let links = tid("partnership-link");
     a.goto(&home);
@@ -216,11 +197,7 @@ fn remove_a_partnership_from_this_device() {
     a.goto(&home);
     a.wait_count(&links, 1);
     // Accept the confirmation dialog without showing it.
-    a.cmd(
-        "POST",
-        "/execute/sync",
-        Some(&json!({ "script": "window.confirm = () => true;", "args": [] })),
-    );
+    a.script("window.confirm = () => true;", &json!([]));
     a.click(&tid("remove-partnership"));
     a.wait_count(&links, 0);
     // Every queued write (the delete included) is done once saved.
@@ -243,13 +220,10 @@ fn remove_a_partnership_from_this_device() {
 
 #[test]
 fn a_viewer_sees_view_only_with_editing_disabled() {
-    let Some(setup) = setup("browser sync test") else {
+    let Some((relay, browser)) = Browser::start("browser sync test") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let a = Device::open(&driver, &setup.chromium, "owner");
-    let b = Device::open(&driver, &setup.chromium, "viewer");
+    let [a, b] = browser.open(["owner", "viewer"]);
     let home = format!("{}/", relay.http_url());
     a.goto(&home);
     a.wait_status("Saved");
@@ -261,14 +235,7 @@ fn a_viewer_sees_view_only_with_editing_disabled() {
         a.all(&tid("view-only")).is_empty(),
         "the owner is not a viewer"
     );
-    a.click(&tid("invite-open"));
-    a.fill(&tid("invite-party"), "Globex");
-    a.choose(&tid("invite-role"), "viewer");
-    a.click(&tid("invite-create"));
-    a.wait("an invite link", |d| {
-        d.value(&tid("invite-link")).contains("#/join/")
-    });
-    let link = a.value(&tid("invite-link"));
+    let link = a.invite_link("Globex", Some("viewer"));
 
     b.goto(&home);
     b.wait_status("Saved");
@@ -308,12 +275,10 @@ fn load_time_with_1000_changes() {
         println!("SKIPPED load measurement: set ACCORD_MEASURE_LOAD=1");
         return;
     }
-    let Some(setup) = setup("browser sync test") else {
+    let Some((relay, browser)) = Browser::start("browser sync test") else {
         return;
     };
-    let relay = Relay::start_with_web(&setup.dist);
-    let driver = Driver::start(&setup.chromedriver);
-    let a = Device::open(&driver, &setup.chromium, "measure");
+    let [a] = browser.open(["measure"]);
     a.goto(&format!("{}/", relay.http_url()));
     a.wait_status("Saved");
     a.click(&tid("new-partnership"));
@@ -335,11 +300,7 @@ fn load_time_with_1000_changes() {
     let mut samples = Vec::new();
     for _ in 0..5 {
         a.reload();
-        let ms = a.cmd(
-            "POST",
-            "/execute/async",
-            Some(&json!({ "script": script, "args": [] })),
-        );
+        let ms = a.script_async(script, &json!([]));
         samples.push(ms.as_f64().unwrap_or(f64::NAN));
     }
     samples.sort_by(f64::total_cmp);

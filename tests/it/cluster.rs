@@ -9,7 +9,7 @@ use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
 use accord_shared::ids::DocumentId;
 
-use crate::helpers::{Relay, WAIT, content};
+use crate::helpers::{Relay, WAIT, content, edit_stream};
 
 /// Lease length for these tests: short, so takeovers happen within seconds.
 const LEASE_MS: u64 = 1_500;
@@ -84,26 +84,10 @@ fn known_everywhere(nodes: &[&Relay], device: &crate::helpers::Device) {
     for relay in nodes {
         eventually(
             "the node knows the device",
-            || relay.api("GET", "/api/me", Some(&device.token), None),
+            || relay.api_as(device, "GET", "/api/me"),
             200,
         );
     }
-}
-
-/// Every change hash in `hashes` is in `reader`'s copy of `id`.
-fn missing(
-    reader: &accord_server::client::Client,
-    id: DocumentId,
-    hashes: &[accord_shared::automerge::ChangeHash],
-) -> usize {
-    hashes
-        .iter()
-        .filter(|hash| {
-            reader
-                .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
-                .unwrap_or(true)
-        })
-        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,11 +95,9 @@ async fn a_paused_owner_loses_its_document_to_another_node_and_never_writes_afte
     let url = crate::postgres::database();
     let a = node(&url);
     let device = a.register("writer");
-    let writer_a = a.client(&device).await;
-    let id = writer_a
-        .create(|tx| tx.put(ROOT, "title", "on node a"))
-        .unwrap();
-    writer_a.wait_synced(id, WAIT).await.unwrap();
+    let (writer_a, id) = a
+        .client_with_new(&device, |tx| tx.put(ROOT, "title", "on node a"))
+        .await;
     let b = node(&url);
 
     // One owner: node b refuses the document node a holds and says why.
@@ -139,10 +121,9 @@ async fn a_paused_owner_loses_its_document_to_another_node_and_never_writes_afte
     for i in 20..30i64 {
         writer_a.change(id, |tx| tx.put(ROOT, "a", i)).unwrap();
     }
-    let writer_b = b.client(&device).await;
-    writer_b.find(id, WAIT).await.unwrap();
+    let writer_b = b.client_holding(&device, id).await;
     assert_eq!(
-        missing(&writer_b, id, &acknowledged_by_a),
+        writer_b.lacking(id, &acknowledged_by_a).len(),
         0,
         "node b loaded everything node a acknowledged"
     );
@@ -163,14 +144,13 @@ async fn a_paused_owner_loses_its_document_to_another_node_and_never_writes_afte
     // The writer reconnects to the owner; its unacknowledged tail resyncs.
     writer_a.reconnect(&b.ws_url(&device.token)).await.unwrap();
     writer_a.wait_synced(id, WAIT).await.unwrap();
-    let reader = b.client(&device).await;
-    reader.find(id, WAIT).await.unwrap();
+    let reader = b.client_holding(&device, id).await;
     reader
         .wait_heads(id, &writer_a.heads(id), WAIT)
         .await
         .unwrap();
-    assert_eq!(missing(&reader, id, &acknowledged_by_a), 0);
-    assert_eq!(missing(&reader, id, &acknowledged_by_b), 0);
+    assert_eq!(reader.lacking(id, &acknowledged_by_a).len(), 0);
+    assert_eq!(reader.lacking(id, &acknowledged_by_b).len(), 0);
     assert_eq!(content(&reader, id)["a"], 29);
     assert_eq!(content(&reader, id)["b"], 19);
     // One owner row: node b, at the epoch its takeover made.
@@ -190,21 +170,13 @@ async fn after_kill_9_of_the_owner_another_node_serves_everything_it_acknowledge
     let url = crate::postgres::database();
     let mut a = node(&url);
     let device = a.register("writer");
-    let writer = a.client(&device).await;
-    let id = writer.create(|tx| tx.put(ROOT, "n", 0)).unwrap();
-    writer.wait_synced(id, WAIT).await.unwrap();
+    let (writer, id) = a.client_with_new(&device, |tx| tx.put(ROOT, "n", 0)).await;
     let b = node(&url);
     let relay_a = writer.relay_peer().unwrap();
-    let mut acknowledged = Vec::new();
-    for i in 1..=200i64 {
-        writer.change(id, |tx| tx.put(ROOT, "n", i)).unwrap();
-        if let Some(heads) = writer.acknowledged_heads(id, &relay_a) {
-            acknowledged = heads;
-        }
-        if i % 40 == 0 {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    }
+    let acknowledged = edit_stream(&writer, id, &relay_a, 1..=200, Vec::new(), |tx, n| {
+        tx.put(ROOT, "n", n)
+    })
+    .await;
     a.kill9();
     assert!(!acknowledged.is_empty());
 
@@ -223,7 +195,7 @@ async fn after_kill_9_of_the_owner_another_node_serves_everything_it_acknowledge
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     assert_eq!(
-        missing(&reader, id, &acknowledged),
+        reader.lacking(id, &acknowledged).len(),
         0,
         "acknowledged changes lost"
     );
@@ -262,17 +234,17 @@ async fn devices_grants_and_revocations_made_on_one_node_hold_on_the_other() {
     let url = crate::postgres::database();
     let (a, b) = (node(&url), node(&url));
     // Registered through node a, used on node b.
-    let (owner, guest) = (a.register("owner"), a.register("guest"));
+    let [owner, guest] = a.register_all(["owner", "guest"]);
     for device in [&owner, &guest] {
         eventually(
             "node b knows the device",
-            || b.api("GET", "/api/me", Some(&device.token), None),
+            || b.api_as(device, "GET", "/api/me"),
             200,
         );
     }
-    let writer = b.client(&owner).await;
-    let id = writer.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
-    writer.wait_synced(id, WAIT).await.unwrap();
+    let (writer, id) = b
+        .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
+        .await;
     // The invite is made and redeemed through node a; the guest syncs on b.
     let body = serde_json::json!({"role": "editor", "party": "Beta", "expires_in_seconds": 600, "uses": 1});
     let invite = eventually(
@@ -287,13 +259,7 @@ async fn devices_grants_and_revocations_made_on_one_node_hold_on_the_other() {
         },
         201,
     );
-    let code = serde_json::json!({ "code": invite["code"] });
-    let (status, _) = a.api(
-        "POST",
-        "/api/invites/redeem",
-        Some(&guest.token),
-        Some(&code),
-    );
+    let (status, _) = a.redeem(&guest, invite["code"].as_str().unwrap());
     assert_eq!(status, 200);
     let guest_client = {
         let deadline = std::time::Instant::now() + WAIT;
@@ -310,21 +276,15 @@ async fn devices_grants_and_revocations_made_on_one_node_hold_on_the_other() {
     };
 
     // Revoked through node a: node b stops the guest's sync of the document.
-    let (status, _) = a.api(
+    let (status, _) = a.api_as(
+        &owner,
         "DELETE",
         &format!("/api/documents/{id}/grants/{}", guest.id),
-        Some(&owner.token),
-        None,
     );
     assert_eq!(status, 204);
     let deadline = std::time::Instant::now() + WAIT;
     loop {
-        let (status, grants) = b.api(
-            "GET",
-            &format!("/api/documents/{id}/grants"),
-            Some(&owner.token),
-            None,
-        );
+        let (status, grants) = b.api_as(&owner, "GET", &format!("/api/documents/{id}/grants"));
         assert_eq!(status, 200);
         if grants.as_array().unwrap().len() == 1 {
             break;
@@ -355,15 +315,12 @@ async fn sigterm_hands_the_owners_documents_to_another_node_at_once() {
     let long_lease = ["--lease-ttl-ms", "600000"];
     let mut a = Relay::start_on_postgres(&url, &long_lease);
     let device = a.register("writer");
-    let writer = a.client(&device).await;
-    let id = writer.create(|tx| tx.put(ROOT, "n", 1)).unwrap();
-    writer.wait_synced(id, WAIT).await.unwrap();
+    let (_writer, id) = a.client_with_new(&device, |tx| tx.put(ROOT, "n", 1)).await;
     let b = Relay::start_on_postgres(&url, &long_lease);
     a.signal("TERM");
     let status = a.wait_exit(WAIT).expect("the relay exits on SIGTERM");
     assert!(status.success(), "{status:?}");
-    let reader = b.client(&device).await;
-    reader.find(id, WAIT).await.unwrap();
+    let reader = b.client_holding(&device, id).await;
     assert_eq!(content(&reader, id)["n"], 1);
 }
 
@@ -377,11 +334,9 @@ async fn clients_spread_over_three_nodes_converge_with_one_owner_per_document() 
     let mut documents = Vec::new();
     let mut creators = Vec::new();
     for (n, relay) in nodes.iter().enumerate() {
-        let creator = relay.client(&device).await;
-        let id = creator
-            .create(|tx| tx.put(ROOT, "created_on", n as i64))
-            .unwrap();
-        creator.wait_synced(id, WAIT).await.unwrap();
+        let (creator, id) = relay
+            .client_with_new(&device, |tx| tx.put(ROOT, "created_on", n as i64))
+            .await;
         documents.push(id);
         creators.push(creator);
     }
@@ -448,31 +403,16 @@ async fn a_write_through_b_to_a_document_a_owns_reaches_c_and_survives_kill_9_of
     let (b, c) = (linked(&url), linked(&url));
     let owner = a.register("owner");
     known_everywhere(&[&b, &c], &owner);
-    let creator = a.client(&owner).await;
-    let id = creator.create(|tx| tx.put(ROOT, "n", 0)).unwrap();
-    creator.wait_synced(id, WAIT).await.unwrap();
+    let (creator, id) = a.client_with_new(&owner, |tx| tx.put(ROOT, "n", 0)).await;
     assert_eq!(owner_of(&url, id), node_id(&a));
     // A guest registered and granted through node b (node a learns of it
     // from the store when the guest's frames arrive).
     let guest = b.register("guest");
     known_everywhere(&[&a], &guest);
     let code = a.invite(&owner, id, "editor", "Beta", 3600, 1);
-    let redeem = serde_json::json!({ "code": code });
-    eventually(
-        "node b redeems the invite",
-        || {
-            b.api(
-                "POST",
-                "/api/invites/redeem",
-                Some(&guest.token),
-                Some(&redeem),
-            )
-        },
-        200,
-    );
+    eventually("node b redeems the invite", || b.redeem(&guest, &code), 200);
 
-    let writer = b.client(&guest).await;
-    writer.find(id, WAIT).await.unwrap();
+    let writer = b.client_holding(&guest, id).await;
     let relay = writer.relay_peer().unwrap();
     assert_eq!(
         Some(relay.clone()),
@@ -483,8 +423,7 @@ async fn a_write_through_b_to_a_document_a_owns_reaches_c_and_survives_kill_9_of
         writer.change(id, |tx| tx.put(ROOT, "n", i)).unwrap();
     }
     writer.wait_synced(id, WAIT).await.unwrap();
-    let reader = c.client(&owner).await;
-    reader.find(id, WAIT).await.unwrap();
+    let reader = c.client_holding(&owner, id).await;
     reader
         .wait_heads(id, &writer.heads(id), WAIT)
         .await
@@ -495,16 +434,11 @@ async fn a_write_through_b_to_a_document_a_owns_reaches_c_and_survives_kill_9_of
     assert_eq!(c.metric("accord_documents_owned"), 0);
 
     // More writes through b, then a dies mid-stream.
-    let mut acknowledged = writer.acknowledged_heads(id, &relay).unwrap();
-    for i in 51..=250i64 {
-        writer.change(id, |tx| tx.put(ROOT, "n", i)).unwrap();
-        if let Some(heads) = writer.acknowledged_heads(id, &relay) {
-            acknowledged = heads;
-        }
-        if i % 40 == 0 {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    }
+    let so_far = writer.acknowledged_heads(id, &relay).unwrap();
+    let mut acknowledged = edit_stream(&writer, id, &relay, 51..=250, so_far, |tx, n| {
+        tx.put(ROOT, "n", n)
+    })
+    .await;
     a.kill9();
     if let Some(heads) = writer.acknowledged_heads(id, &relay) {
         acknowledged = heads;
@@ -517,7 +451,7 @@ async fn a_write_through_b_to_a_document_a_owns_reaches_c_and_survives_kill_9_of
     // (through b) is missing.
     let fresh = find_retrying(&c, &owner, id).await;
     assert_eq!(
-        missing(&fresh, id, &acknowledged),
+        fresh.lacking(id, &acknowledged).len(),
         0,
         "acknowledged changes lost"
     );
@@ -546,9 +480,9 @@ async fn a_revocation_on_c_cuts_a_device_connected_through_b_to_a_document_a_own
     let a = linked(&url);
     let (b, c) = (linked(&url), linked(&url));
     let owner = a.register("owner");
-    let owner_client = a.client(&owner).await;
-    let id = owner_client.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
-    owner_client.wait_synced(id, WAIT).await.unwrap();
+    let (owner_client, id) = a
+        .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
+        .await;
     let guest = a.register("guest");
     known_everywhere(&[&b, &c], &owner);
     known_everywhere(&[&b], &guest);
@@ -569,12 +503,7 @@ async fn a_revocation_on_c_cuts_a_device_connected_through_b_to_a_document_a_own
     eventually(
         "node c knows the grant",
         || {
-            let (status, grants) = c.api(
-                "GET",
-                &format!("/api/documents/{id}/grants"),
-                Some(&owner.token),
-                None,
-            );
+            let (status, grants) = c.api_as(&owner, "GET", &format!("/api/documents/{id}/grants"));
             (
                 if grants.as_array().map_or(0, Vec::len) == 2 {
                     status
@@ -586,11 +515,10 @@ async fn a_revocation_on_c_cuts_a_device_connected_through_b_to_a_document_a_own
         },
         200,
     );
-    let (status, body) = c.api(
+    let (status, body) = c.api_as(
+        &owner,
         "DELETE",
         &format!("/api/documents/{id}/grants/{}", guest.id),
-        Some(&owner.token),
-        None,
     );
     assert_eq!(status, 204, "{body}");
     assert_eq!(c.metric("accord_access_changes_announced_total"), 1);
@@ -625,39 +553,23 @@ async fn a_revocation_on_c_cuts_a_device_connected_through_b_to_a_document_a_own
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_js_clients_on_two_nodes_converge_on_a_document_one_of_them_owns() {
-    use crate::interop::{hex_heads, node as js};
+    use crate::interop::{hex_heads, js_edit, node as js, wait_script_heads};
     let url = crate::postgres::database();
     let (a, b) = (linked(&url), linked(&url));
-    let (alice, bob) = (a.register("alice"), a.register("bob"));
+    let [alice, bob] = a.register_all(["alice", "bob"]);
     known_everywhere(&[&b], &alice);
     known_everywhere(&[&b], &bob);
-    let native = a.client(&alice).await;
-    let id = native.create(|tx| tx.put(ROOT, "title", "on a")).unwrap();
-    native.wait_synced(id, WAIT).await.unwrap();
+    let (native, id) = a
+        .client_with_new(&alice, |tx| tx.put(ROOT, "title", "on a"))
+        .await;
     a.share(&alice, id, &bob, "editor", "Beta");
     let doc_url = id.url();
 
     // A stock client on b edits (forwarded to a, the owner); one on a edits.
-    let on_b = js(
-        "edit.mjs",
-        &[&b.ws_url(&bob.token), &doc_url, "from_b", "\"js on b\""],
-    )
-    .await
-    .ok("edit.mjs on b");
-    native
-        .wait_heads(id, &hex_heads(&on_b), WAIT)
-        .await
-        .unwrap();
-    let on_a = js(
-        "edit.mjs",
-        &[&a.ws_url(&alice.token), &doc_url, "from_a", "\"js on a\""],
-    )
-    .await
-    .ok("edit.mjs on a");
-    native
-        .wait_heads(id, &hex_heads(&on_a), WAIT)
-        .await
-        .unwrap();
+    let on_b = js_edit(&b.ws_url(&bob.token), &doc_url, "from_b", "\"js on b\"").await;
+    wait_script_heads(&native, id, &on_b).await;
+    let on_a = js_edit(&a.ws_url(&alice.token), &doc_url, "from_a", "\"js on a\"").await;
+    wait_script_heads(&native, id, &on_a).await;
     assert_eq!(owner_of(&url, id), node_id(&a));
     assert!(b.metric("accord_forwarded_to_owner_total") > 0);
     assert_eq!(on_a["doc"]["from_b"], "js on b", "a's client saw b's edit");
@@ -683,7 +595,7 @@ async fn a_sync_ticket_issued_by_one_node_opens_a_socket_on_another_once() {
     let (a, b) = (linked(&url), linked(&url));
     let device = a.register("browser");
     known_everywhere(&[&b], &device);
-    let (status, body) = a.api("POST", "/api/sync-ticket", Some(&device.token), None);
+    let (status, body) = a.api_as(&device, "POST", "/api/sync-ticket");
     assert_eq!(status, 200, "{body}");
     let ticket = body["ticket"].as_str().unwrap().to_owned();
     let sync_url = |relay: &Relay| format!("ws://{}/sync?ticket={ticket}", relay.addr);
@@ -813,12 +725,7 @@ async fn concurrent_claims_and_single_use_redemptions_on_three_nodes_have_one_wi
         let code = nodes[winner].invite(&devices[winner], id, "editor", "Beta", 3600, 1);
         let guests: Vec<usize> = (0..3).filter(|n| *n != winner).collect();
         let statuses = all_at_once(&nodes[..2], |slot, relay| {
-            relay.api(
-                "POST",
-                "/api/invites/redeem",
-                Some(&devices[guests[slot]].token),
-                Some(&serde_json::json!({ "code": code })),
-            )
+            relay.redeem(&devices[guests[slot]], &code)
         });
         assert_eq!(
             statuses.iter().filter(|s| **s == 200).count(),
@@ -840,7 +747,7 @@ fn eventually_true(check: impl Fn() -> bool) {
 
 /// Whether `relay` lists a grant on `id` for `device`.
 fn holds(relay: &Relay, device: &crate::helpers::Device, id: DocumentId) -> bool {
-    let (status, me) = relay.api("GET", "/api/me", Some(&device.token), None);
+    let (status, me) = relay.api_as(device, "GET", "/api/me");
     assert_eq!(status, 200, "{me}");
     me["grants"]
         .as_array()

@@ -3,7 +3,7 @@
 //! timeout, plus the two-organization partnership most suites start from.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -92,6 +92,16 @@ impl Device {
         self.cmd(
             "POST",
             "/execute/sync",
+            Some(&json!({ "script": script, "args": args })),
+        )
+    }
+
+    /// Runs `script`, an async function body that calls the last of its
+    /// `arguments` with the result, in the page; `arguments` holds `args` first.
+    pub fn script_async(&self, script: &str, args: &Value) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/async",
             Some(&json!({ "script": script, "args": args })),
         )
     }
@@ -495,6 +505,31 @@ impl Device {
         });
     }
 
+    /// Opens the invite form on the overview, creates an invite for `party`
+    /// (as `role`, or the form's default role) and returns its link.
+    pub fn invite_link(&self, party: &str, role: Option<&str>) -> String {
+        self.click(&tid("invite-open"));
+        self.fill(&tid("invite-party"), party);
+        if let Some(role) = role {
+            self.choose(&tid("invite-role"), role);
+        }
+        self.click(&tid("invite-create"));
+        self.wait("an invite link", |d| {
+            d.value(&tid("invite-link")).contains("#/join/")
+        });
+        self.value(&tid("invite-link"))
+    }
+
+    /// Dismisses the notice (toast) on screen, if one is; says whether one was.
+    pub fn dismiss_notice(&self) -> bool {
+        let dismiss = format!("{} button[aria-label='Dismiss']", tid("toast"));
+        let shown = !self.all(&dismiss).is_empty();
+        if shown {
+            self.click(&dismiss);
+        }
+        shown
+    }
+
     /// First-run profile, each field committed on blur.
     pub fn profile(&self, name: &str, organization: &str) {
         self.profile_fields(name, organization, &[]);
@@ -528,21 +563,44 @@ impl Drop for Device {
     }
 }
 
+/// The agreement's clauses by position, and what is inside them.
+pub mod clause {
+    use super::tid;
+
+    pub const FIRST: &str = "[data-testid='clause']:nth-child(1)";
+    pub const SECOND: &str = "[data-testid='clause']:nth-child(2)";
+    pub const THIRD: &str = "[data-testid='clause']:nth-child(3)";
+    pub const FOURTH: &str = "[data-testid='clause']:nth-child(4)";
+
+    /// The selector of `data-testid=id` inside `clause`.
+    pub fn within(clause: &str, id: &str) -> String {
+        format!("{clause} {}", tid(id))
+    }
+}
+
 /// The selector of `data-testid=id`.
 pub fn tid(id: &str) -> String {
     format!("[data-testid='{id}']")
 }
 
-/// One device's own new partnership (Alice of Acme, nobody invited yet),
-/// saved on the relay; returns its base URL (`…/#/p/<id>`).
-pub fn solo_partnership(relay: &Relay, a: &Device) -> String {
+/// Alice of Acme creates a partnership on `a` (nobody invited yet): the
+/// home page, her profile, "New partnership". Returns its base URL
+/// (`…/#/p/<id>`).
+pub fn new_partnership(relay: &Relay, a: &Device) -> String {
     a.goto(&format!("{}/", relay.http_url()));
     a.wait_status("Saved");
     a.profile("Alice Adams", "Acme");
     a.click(&tid("new-partnership"));
     a.wait_value(&tid("title-input"), "Untitled partnership");
-    a.wait_status("Saved");
     a.url()
+}
+
+/// One device's own new partnership (see [`new_partnership`]), saved on
+/// the relay; returns its base URL (`…/#/p/<id>`).
+pub fn solo_partnership(relay: &Relay, a: &Device) -> String {
+    let base = new_partnership(relay, a);
+    a.wait_status("Saved");
+    base
 }
 
 /// Two devices of two organizations on one partnership: Acme created it,
@@ -550,20 +608,9 @@ pub fn solo_partnership(relay: &Relay, a: &Device) -> String {
 /// URL (`…/#/p/<id>`).
 pub fn partnership(relay: &Relay, a: &Device, b: &Device) -> String {
     let home = format!("{}/", relay.http_url());
-    a.goto(&home);
-    a.wait_text(&tid("sync-status"), "Saved");
-    a.profile("Alice Adams", "Acme");
-    a.click(&tid("new-partnership"));
-    a.wait_value(&tid("title-input"), "Untitled partnership");
-    let base = a.url();
+    let base = new_partnership(relay, a);
     assert!(base.contains("#/p/"), "{base}");
-    a.click(&tid("invite-open"));
-    a.fill(&tid("invite-party"), "Globex");
-    a.click(&tid("invite-create"));
-    a.wait("an invite link", |d| {
-        d.value(&tid("invite-link")).contains("#/join/")
-    });
-    let link = a.value(&tid("invite-link"));
+    let link = a.invite_link("Globex", None);
     b.goto(&home);
     b.wait_text(&tid("sync-status"), "Saved");
     b.profile("Bob Brown", "Globex");
@@ -578,6 +625,50 @@ pub fn partnership(relay: &Relay, a: &Device, b: &Device) -> String {
     base
 }
 
+/// Chromium and a running chromedriver: opens devices, each on a fresh
+/// profile. Devices opened after it drop (and close) before it.
+pub struct Browser {
+    driver: Driver,
+    chromium: PathBuf,
+    /// The built web app the relay serves.
+    pub dist: PathBuf,
+}
+
+impl Browser {
+    /// A relay serving the web app and a browser for the suite `what`:
+    /// where every browser test starts; `None` when browser tests are
+    /// skipped (see [`crate::webdriver::setup`]).
+    pub fn start(what: &str) -> Option<(Relay, Self)> {
+        let browser = Self::launch(what)?;
+        Some((Relay::start_with_web(&browser.dist), browser))
+    }
+
+    /// The browser alone, for a suite that starts its own relay.
+    pub fn launch(what: &str) -> Option<Self> {
+        let Setup {
+            dist,
+            chromium,
+            chromedriver,
+        } = setup(what)?;
+        Some(Self {
+            driver: Driver::start(&chromedriver),
+            chromium,
+            dist,
+        })
+    }
+
+    /// One device per name, each on its own fresh profile.
+    pub fn open<const N: usize>(&self, names: [&'static str; N]) -> [Device; N] {
+        names.map(|name| Device::open(&self.driver, &self.chromium, name))
+    }
+
+    /// A device on the profile in `profile`, which outlives it (see
+    /// [`Device::open_profile`]).
+    pub fn open_profile(&self, name: &'static str, profile: &Path) -> Device {
+        Device::open_profile(&self.driver, &self.chromium, name, profile)
+    }
+}
+
 /// A relay serving the web app, and two devices of two organizations on one
 /// partnership (see [`partnership`]): where most browser suites start.
 /// Fields drop in order, so the browsers close before chromedriver and the
@@ -589,7 +680,7 @@ pub struct TwoOrganizations {
     pub b: Device,
     /// The partnership's base URL (`…/#/p/<id>`).
     pub base: String,
-    _driver: Driver,
+    _browser: Browser,
     _relay: Relay,
 }
 
@@ -597,23 +688,41 @@ impl TwoOrganizations {
     /// Starts everything for the suite `what`; `None` when browser tests are
     /// skipped (see [`crate::webdriver::setup`]).
     pub fn start(what: &str) -> Option<Self> {
-        let Setup {
-            dist,
-            chromium,
-            chromedriver,
-        } = setup(what)?;
-        let relay = Relay::start_with_web(&dist);
-        let driver = Driver::start(&chromedriver);
-        let a = Device::open(&driver, &chromium, "acme");
-        let b = Device::open(&driver, &chromium, "globex");
+        let (relay, browser) = Browser::start(what)?;
+        let [a, b] = browser.open(["acme", "globex"]);
         let base = partnership(&relay, &a, &b);
         Some(Self {
             a,
             b,
             base,
-            _driver: driver,
+            _browser: browser,
             _relay: relay,
         })
+    }
+
+    /// Opens the agreement on both devices and starts it, on `a`, from the
+    /// standard outline; waits until both show its 11 clauses.
+    pub fn agreement_from_outline(&self) {
+        open_page(&self.a, &self.b, &self.base, "agreement");
+        self.a.click(&tid("agreement-outline"));
+        for device in [&self.a, &self.b] {
+            device.wait_count(&tid("clause"), 11);
+        }
+    }
+
+    /// Runs `steps` in order, each with Acme's device and Globex's.
+    pub fn run(&self, steps: &[fn(&Device, &Device)]) {
+        for step in steps {
+            step(&self.a, &self.b);
+        }
+    }
+
+    /// Runs `steps` in order, each with Acme's device, Globex's and the
+    /// partnership's base URL.
+    pub fn run_with_base(&self, steps: &[fn(&Device, &Device, &str)]) {
+        for step in steps {
+            step(&self.a, &self.b, &self.base);
+        }
     }
 
     /// Waits until both devices say everything is saved on the relay.

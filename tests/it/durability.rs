@@ -5,7 +5,7 @@ use std::time::Duration;
 use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
 
-use crate::helpers::{Relay, WAIT};
+use crate::helpers::{Relay, WAIT, edit_stream};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_stream_of_edits_loses_nothing_acknowledged() {
@@ -23,26 +23,15 @@ async fn kill_9_during_a_stream_of_edits_loses_nothing_acknowledged_on_postgres(
 async fn kill_9_loses_nothing_acknowledged(mut relay: Relay) {
     let device = relay.register("writer");
     for cycle in 0..3u32 {
-        let writer = relay.client(&device).await;
-        let id = writer
-            .create(|tx| tx.put(ROOT, "cycle", i64::from(cycle)))
-            .unwrap();
-        writer.wait_synced(id, WAIT).await.unwrap();
+        let (writer, id) = relay
+            .client_with_new(&device, |tx| tx.put(ROOT, "cycle", i64::from(cycle)))
+            .await;
         let relay_peer = writer.relay_peer().unwrap();
-        let mut acknowledged = Vec::new();
-        for i in 0..400 {
-            writer
-                .change(id, |tx| {
-                    tx.put(ROOT, format!("edit-{}", i % 50), i64::from(i))
-                })
-                .unwrap();
-            if let Some(heads) = writer.acknowledged_heads(id, &relay_peer) {
-                acknowledged = heads;
-            }
-            if i % 40 == 0 {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-        }
+        let mut acknowledged =
+            edit_stream(&writer, id, &relay_peer, 0..=399, Vec::new(), |tx, n| {
+                tx.put(ROOT, format!("edit-{}", n % 50), n)
+            })
+            .await;
         tokio::time::sleep(Duration::from_millis(5 * u64::from(cycle))).await;
         if let Some(heads) = writer.acknowledged_heads(id, &relay_peer) {
             acknowledged = heads;
@@ -54,16 +43,8 @@ async fn kill_9_loses_nothing_acknowledged(mut relay: Relay) {
         );
         relay.restart();
 
-        let reader = relay.client(&device).await;
-        reader.find(id, WAIT).await.unwrap();
-        let missing: Vec<_> = acknowledged
-            .iter()
-            .filter(|hash| {
-                reader
-                    .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
-                    .unwrap_or(true)
-            })
-            .collect();
+        let reader = relay.client_holding(&device, id).await;
+        let missing = reader.lacking(id, &acknowledged);
         assert!(
             missing.is_empty(),
             "cycle {cycle}: acknowledged changes lost after kill -9: {missing:?}"

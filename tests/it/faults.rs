@@ -9,8 +9,9 @@ use accord_server::{AppState, Config, Limits};
 use accord_shared::automerge::ROOT;
 use accord_shared::automerge::sync::SyncDoc;
 use accord_shared::automerge::transaction::Transactable;
-use accord_shared::protocol::{self, Message, PROTOCOL_VERSION};
-use futures_util::{SinkExt, StreamExt};
+use accord_shared::ids::{DocumentId, PeerId};
+use accord_shared::protocol::{DocMessage, Message};
+use futures_util::StreamExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -86,43 +87,18 @@ async fn a_storage_failure_refuses_writes_and_loses_nothing_once_it_recovers() {
 async fn a_client_that_never_reads_is_dropped_and_memory_stays_bounded() {
     let relay = Relay::start_with_args(&["--max-messages-per-second", "100000"]);
     let owner = relay.register("owner");
-    let writer = relay.client(&owner).await;
-    let id = writer
-        .create(|tx| tx.put(ROOT, "board", "workshop"))
-        .unwrap();
-    writer.wait_synced(id, WAIT).await.unwrap();
+    let (writer, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "board", "workshop"))
+        .await;
 
     // A raw peer joins, subscribes to the document, then stops reading.
-    let (mut silent, _) = tokio_tungstenite::connect_async(relay.ws_url(&owner.token))
-        .await
-        .unwrap();
-    let me: accord_shared::ids::PeerId = "silent-peer".parse().unwrap();
-    let join = Message::Join {
-        sender_id: me.clone(),
-        supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
-        metadata: None,
-    };
-    silent
-        .send(WsMessage::Binary(protocol::encode(&join).into()))
-        .await
-        .unwrap();
-    let Some(Ok(WsMessage::Binary(_peer))) = silent.next().await else {
-        panic!("no handshake")
-    };
-    let mut empty = accord_shared::automerge::sync::State::new();
-    let hello = accord_shared::automerge::Automerge::new()
-        .generate_sync_message(&mut empty)
-        .unwrap();
-    let request = Message::Request(accord_shared::protocol::DocMessage {
-        sender_id: me,
-        target_id: writer.relay_peer().unwrap(),
-        document_id: id,
-        data: hello.encode(),
-    });
-    silent
-        .send(WsMessage::Binary(protocol::encode(&request).into()))
-        .await
-        .unwrap();
+    let mut silent = requesting_peer(
+        &relay.ws_url(&owner.token),
+        "silent-peer",
+        writer.relay_peer().unwrap(),
+        id,
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = relay.rss_kib();
 
@@ -171,9 +147,9 @@ async fn a_client_that_never_reads_is_dropped_and_memory_stays_bounded() {
 async fn a_reconnect_storm_converges() {
     let relay = Relay::start();
     let owner = relay.register("owner");
-    let anchor = relay.client(&owner).await;
-    let id = anchor.create(|tx| tx.put(ROOT, "title", "storm")).unwrap();
-    anchor.wait_synced(id, WAIT).await.unwrap();
+    let (anchor, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "title", "storm"))
+        .await;
     let url = relay.ws_url(&owner.token);
     let mut clients = Vec::new();
     for _ in 0..20 {
@@ -263,35 +239,13 @@ async fn readers_that_stall_on_a_large_document_are_bounded_in_bytes() {
     // (6 MiB is also more than loopback socket buffers absorb).
     let mut stalled = Vec::new();
     for n in 0..16 {
-        let (mut socket, _) = tokio_tungstenite::connect_async(relay.ws_url(&owner.token))
-            .await
-            .unwrap();
-        let me: accord_shared::ids::PeerId = format!("stalled-{n}").parse().unwrap();
-        let join = Message::Join {
-            sender_id: me.clone(),
-            supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
-            metadata: None,
-        };
-        socket
-            .send(WsMessage::Binary(protocol::encode(&join).into()))
-            .await
-            .unwrap();
-        let Some(Ok(WsMessage::Binary(_peer))) = socket.next().await else {
-            panic!("no handshake")
-        };
-        let hello = accord_shared::automerge::Automerge::new()
-            .generate_sync_message(&mut accord_shared::automerge::sync::State::new())
-            .unwrap();
-        let request = Message::Request(accord_shared::protocol::DocMessage {
-            sender_id: me,
-            target_id: relay_peer.clone(),
-            document_id: id,
-            data: hello.encode(),
-        });
-        socket
-            .send(WsMessage::Binary(protocol::encode(&request).into()))
-            .await
-            .unwrap();
+        let socket = requesting_peer(
+            &relay.ws_url(&owner.token),
+            &format!("stalled-{n}"),
+            relay_peer.clone(),
+            id,
+        )
+        .await;
         stalled.push(socket);
     }
     let deadline = tokio::time::Instant::now() + 3 * WAIT;
@@ -369,4 +323,26 @@ async fn half_sent_requests_time_out_and_health_answers_at_the_connection_cap() 
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A raw peer that has joined as `peer` and asked `relay_peer` for `id`;
+/// it reads nothing more unless the test does.
+async fn requesting_peer(
+    url: &str,
+    peer: &str,
+    relay_peer: PeerId,
+    id: DocumentId,
+) -> crate::bad_input::Socket {
+    let mut socket = crate::bad_input::joined_as(url, peer).await;
+    let hello = accord_shared::automerge::Automerge::new()
+        .generate_sync_message(&mut accord_shared::automerge::sync::State::new())
+        .unwrap();
+    let request = Message::Request(DocMessage {
+        sender_id: peer.parse().unwrap(),
+        target_id: relay_peer,
+        document_id: id,
+        data: hello.encode(),
+    });
+    crate::bad_input::send_message(&mut socket, &request).await;
+    socket
 }

@@ -3,14 +3,17 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use accord_server::client::Client;
-use accord_shared::automerge::AutoSerde;
-use accord_shared::ids::DocumentId;
+use accord_server::plain_http;
+use accord_shared::automerge::transaction::Transaction;
+use accord_shared::automerge::{AutoSerde, AutomergeError, ChangeHash};
+use accord_shared::ids::{DocumentId, PeerId};
 use serde_json::{Value, json};
 
 /// How long any single wait in a test may take before it fails.
@@ -28,19 +31,12 @@ pub fn workspace_root() -> PathBuf {
 pub fn relay_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Ok(path) = std::env::var("ACCORD_BIN") {
-            return PathBuf::from(path);
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "accord-server", "--bin", "accord"])
-            .current_dir(workspace_root())
-            .status()
-            .expect("running cargo build for the relay");
-        assert!(status.success(), "building the relay failed");
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
-        target.join("debug").join("accord")
+        built_binary(
+            "ACCORD_BIN",
+            &["build", "--quiet", "-p", "accord-server", "--bin", "accord"],
+            None,
+            "debug",
+        )
     })
 }
 
@@ -50,22 +46,44 @@ pub fn relay_binary() -> &'static Path {
 pub fn release_binary(dist: &Path) -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        if let Ok(path) = std::env::var("ACCORD_RELEASE_BIN") {
-            return PathBuf::from(path);
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "--release", "-p", "accord-server"])
-            .args(["--features", "embed-web", "--bin", "accord"])
-            .env("ACCORD_WEB_DIST", dist)
-            .current_dir(workspace_root())
-            .status()
-            .expect("running cargo build for the release relay");
-        assert!(status.success(), "building the release relay failed");
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
-        target.join("release").join("accord")
+        built_binary(
+            "ACCORD_RELEASE_BIN",
+            &[
+                "build",
+                "--quiet",
+                "--release",
+                "-p",
+                "accord-server",
+                "--features",
+                "embed-web",
+                "--bin",
+                "accord",
+            ],
+            Some(dist),
+            "release",
+        )
     })
+}
+
+/// The binary named by `$env`, or `accord` built by `cargo <args>` (with
+/// `ACCORD_WEB_DIST=web_dist` when given) in the target's `profile` folder.
+fn built_binary(env: &str, args: &[&str], web_dist: Option<&Path>, profile: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(env) {
+        return PathBuf::from(path);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(args).current_dir(workspace_root());
+    if let Some(dist) = web_dist {
+        build.env("ACCORD_WEB_DIST", dist);
+    }
+    let status = build
+        .status()
+        .unwrap_or_else(|e| panic!("running cargo {args:?}: {e}"));
+    assert!(status.success(), "cargo {args:?} failed");
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map_or_else(|_| workspace_root().join("target"), PathBuf::from);
+    target.join(profile).join("accord")
 }
 
 /// A fresh, uniquely named directory under the system temp dir, removed on drop.
@@ -267,12 +285,7 @@ impl Relay {
             token,
             body.map(Value::to_string).as_deref(),
         );
-        let value = if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, value)
+        (status, plain_http::json_body(text))
     }
 
     /// Registers a device with a valid (fixed) public key.
@@ -290,6 +303,11 @@ impl Relay {
         }
     }
 
+    /// Registers one device per name (see [`Self::register`]).
+    pub fn register_all<const N: usize>(&self, names: [&str; N]) -> [Device; N] {
+        names.map(|name| self.register(name))
+    }
+
     /// Creates an invite as `owner` and redeems it as `guest`.
     pub fn share(
         &self,
@@ -300,13 +318,43 @@ impl Relay {
         party: &str,
     ) {
         let code = self.invite(owner, document, role, party, 3600, 1);
-        let (status, body) = self.api(
+        let (status, body) = self.redeem(guest, &code);
+        assert_eq!(status, 200, "redeeming: {body}");
+    }
+
+    /// Redeems the invite `code` as `device`; returns the status and body.
+    pub fn redeem(&self, device: &Device, code: &str) -> (u16, Value) {
+        self.api(
             "POST",
             "/api/invites/redeem",
-            Some(&guest.token),
+            Some(&device.token),
             Some(&json!({ "code": code })),
-        );
-        assert_eq!(status, 200, "redeeming: {body}");
+        )
+    }
+
+    /// A JSON API call without a body, authenticated as `device`.
+    pub fn api_as(&self, device: &Device, method: &str, path: &str) -> (u16, Value) {
+        self.api(method, path, Some(&device.token), None)
+    }
+
+    /// A client of `device` that has fetched `document` from the relay.
+    pub async fn client_holding(&self, device: &Device, document: DocumentId) -> Client {
+        let client = self.client(device).await;
+        client.find(document, WAIT).await.unwrap();
+        client
+    }
+
+    /// A client of `device` with a new document written by `init` and
+    /// stored on the relay.
+    pub async fn client_with_new(
+        &self,
+        device: &Device,
+        init: impl FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>,
+    ) -> (Client, DocumentId) {
+        let client = self.client(device).await;
+        let id = client.create(init).unwrap();
+        client.wait_synced(id, WAIT).await.unwrap();
+        (client, id)
     }
 
     /// Creates an invite; returns its code.
@@ -403,51 +451,15 @@ pub fn http(
         .set_read_timeout(Some(WAIT))
         .expect("setting a timeout");
     let body = body.unwrap_or("");
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
+    let head = plain_http::request_head(method, path, &addr.to_string(), token, body.len());
     stream
-        .write_all(request.as_bytes())
+        .write_all(format!("{head}{body}").as_bytes())
         .expect("sending the request");
     let mut response = Vec::new();
     stream
         .read_to_end(&mut response)
         .expect("reading the response");
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(rest)
-    } else {
-        rest.to_owned()
-    };
-    (status, body)
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || tail.len() < size {
-            break;
-        }
-        out.push_str(&tail[..size]);
-        rest = tail[size..].trim_start_matches("\r\n");
-    }
-    out
+    plain_http::response_parts(&String::from_utf8_lossy(&response))
 }
 
 /// Whether a URL path's file name carries a content hash
@@ -565,6 +577,29 @@ pub fn content(client: &Client, id: DocumentId) -> Value {
             serde_json::to_value(AutoSerde::from(doc)).expect("serializable")
         })
         .unwrap_or(Value::Null)
+}
+
+/// A stream of edits to `id`: `edit(n)` for each `n` of `values`, pausing
+/// 2 ms at every multiple of 40 so the relay commits along the way.
+/// Returns the last heads `relay` acknowledged (`acknowledged` if none).
+pub async fn edit_stream(
+    writer: &Client,
+    id: DocumentId,
+    relay: &PeerId,
+    values: RangeInclusive<i64>,
+    mut acknowledged: Vec<ChangeHash>,
+    edit: impl Fn(&mut Transaction<'_>, i64) -> Result<(), AutomergeError>,
+) -> Vec<ChangeHash> {
+    for n in values {
+        writer.change(id, |tx| edit(tx, n)).unwrap();
+        if let Some(heads) = writer.acknowledged_heads(id, relay) {
+            acknowledged = heads;
+        }
+        if n % 40 == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    acknowledged
 }
 
 /// Waits until every client holds the same, non-empty heads for `id`.

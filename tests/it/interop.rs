@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::str::FromStr;
 use std::time::Duration;
 
+use accord_server::client::Client;
 use accord_shared::automerge::transaction::Transactable;
 use accord_shared::automerge::{AutoSerde, Automerge, ChangeHash, ObjType, ROOT};
 use accord_shared::ids::DocumentId;
@@ -126,10 +127,26 @@ pub(crate) fn hex_heads(result: &Value) -> Vec<ChangeHash> {
     heads
 }
 
+/// Waits until `client` holds the heads a script reported in `result`.
+pub(crate) async fn wait_script_heads(client: &Client, id: DocumentId, result: &Value) {
+    client
+        .wait_heads(id, &hex_heads(result), WAIT)
+        .await
+        .unwrap();
+}
+
+/// Sets `key` to the JSON `value` in the document at `url` with a stock
+/// client (`edit.mjs`) connected to `ws_url`; returns its result line.
+pub(crate) async fn js_edit(ws_url: &str, url: &str, key: &str, value: &str) -> Value {
+    node("edit.mjs", &[ws_url, url, key, value])
+        .await
+        .ok(&format!("edit.mjs setting {key}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_client_creates_and_a_granted_js_client_finds() {
     let relay = Relay::start();
-    let (alice, bob) = (relay.register("alice"), relay.register("bob"));
+    let [alice, bob] = relay.register_all(["alice", "bob"]);
 
     let created = node("create.mjs", &[&relay.ws_url(&alice.token), "from js"])
         .await
@@ -152,7 +169,7 @@ async fn js_client_creates_and_a_granted_js_client_finds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_find_without_a_grant_is_unavailable() {
     let relay = Relay::start();
-    let (alice, mallory) = (relay.register("alice"), relay.register("mallory"));
+    let [alice, mallory] = relay.register_all(["alice", "mallory"]);
     let created = node("create.mjs", &[&relay.ws_url(&alice.token)])
         .await
         .ok("create.mjs");
@@ -172,17 +189,15 @@ async fn js_find_without_a_grant_is_unavailable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_creates_js_finds_and_edits_native_sees_the_edit() {
     let relay = Relay::start();
-    let (alice, bob) = (relay.register("alice"), relay.register("bob"));
-    let native = relay.client(&alice).await;
-    let id = native
-        .create(|tx| {
+    let [alice, bob] = relay.register_all(["alice", "bob"]);
+    let (native, id) = relay
+        .client_with_new(&alice, |tx| {
             tx.put(ROOT, "title", "from rust")?;
             let list = tx.put_object(ROOT, "items", ObjType::List)?;
             tx.insert(&list, 0, "alpha")?;
             Ok(())
         })
-        .unwrap();
-    native.wait_synced(id, WAIT).await.unwrap();
+        .await;
     relay.share(&alice, id, &bob, "editor", "Beta Corp");
     let url = id.url();
 
@@ -192,16 +207,8 @@ async fn native_creates_js_finds_and_edits_native_sees_the_edit() {
     assert_eq!(found["doc"], content(&native, id));
     assert_eq!(hex_heads(&found), native.heads(id));
 
-    let edited = node(
-        "edit.mjs",
-        &[&relay.ws_url(&bob.token), &url, "reply", "\"from js\""],
-    )
-    .await
-    .ok("edit.mjs");
-    native
-        .wait_heads(id, &hex_heads(&edited), WAIT)
-        .await
-        .unwrap();
+    let edited = js_edit(&relay.ws_url(&bob.token), &url, "reply", "\"from js\"").await;
+    wait_script_heads(&native, id, &edited).await;
     let doc = content(&native, id);
     assert_eq!(doc, edited["doc"]);
     assert_eq!(
@@ -213,19 +220,14 @@ async fn native_creates_js_finds_and_edits_native_sees_the_edit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_creates_native_finds() {
     let relay = Relay::start();
-    let (alice, bob) = (relay.register("alice"), relay.register("bob"));
+    let [alice, bob] = relay.register_all(["alice", "bob"]);
     let created = node("create.mjs", &[&relay.ws_url(&alice.token)])
         .await
         .ok("create.mjs");
     let id = url_id(&created);
     relay.share(&alice, id, &bob, "viewer", "Beta Corp");
-
-    let native = relay.client(&bob).await;
-    native.find(id, WAIT).await.unwrap();
-    native
-        .wait_heads(id, &hex_heads(&created), WAIT)
-        .await
-        .unwrap();
+    let native = relay.client_holding(&bob, id).await;
+    wait_script_heads(&native, id, &created).await;
     assert_eq!(content(&native, id), created["doc"]);
 }
 
@@ -271,7 +273,7 @@ fn samod_heads(handle: &samod::DocHandle) -> Vec<ChangeHash> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn samod_creates_native_finds() {
     let relay = Relay::start();
-    let (alice, bob) = (relay.register("alice"), relay.register("bob"));
+    let [alice, bob] = relay.register_all(["alice", "bob"]);
     let (repo, connection) = samod_peer(&relay, &alice.token).await;
 
     let mut initial = Automerge::new();
@@ -296,8 +298,7 @@ async fn samod_creates_native_finds() {
     assert_eq!(id.to_string(), handle.document_id().to_string());
 
     relay.share(&alice, id, &bob, "editor", "Beta Corp");
-    let native = relay.client(&bob).await;
-    native.find(id, WAIT).await.unwrap();
+    let native = relay.client_holding(&bob, id).await;
     native
         .wait_heads(id, &samod_heads(&handle), WAIT)
         .await
@@ -311,15 +312,13 @@ async fn samod_creates_native_finds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_creates_samod_finds_and_edits_native_sees_the_edit() {
     let relay = Relay::start();
-    let (alice, bob) = (relay.register("alice"), relay.register("bob"));
-    let native = relay.client(&alice).await;
-    let id = native
-        .create(|tx| {
+    let [alice, bob] = relay.register_all(["alice", "bob"]);
+    let (native, id) = relay
+        .client_with_new(&alice, |tx| {
             tx.put(ROOT, "title", "from rust")?;
             Ok(())
         })
-        .unwrap();
-    native.wait_synced(id, WAIT).await.unwrap();
+        .await;
     relay.share(&alice, id, &bob, "editor", "Beta Corp");
 
     let (repo, connection) = samod_peer(&relay, &bob.token).await;

@@ -61,7 +61,7 @@ async fn a_linked_device_syncs_every_partnership_of_the_first() {
         crate::helpers::TEST_PUBLIC_KEY
     );
     let phone = device_of(&body);
-    let (_, me) = relay.api("GET", "/api/me", Some(&phone.token), None);
+    let (_, me) = relay.api_as(&phone, "GET", "/api/me");
     assert_eq!(me["grants"].as_array().unwrap().len(), 2, "{me}");
 
     let p = relay.client(&phone).await;
@@ -82,12 +82,11 @@ async fn a_linked_device_syncs_every_partnership_of_the_first() {
     // A partnership the phone creates later belongs to the laptop too.
     let third = p.create(|tx| tx.put(ROOT, "title", "Phone's own")).unwrap();
     p.wait_synced(third, WAIT).await.unwrap();
-    let (_, me) = relay.api("GET", "/api/me", Some(&owner.token), None);
+    let (_, me) = relay.api_as(&owner, "GET", "/api/me");
     assert_eq!(me["grants"].as_array().unwrap().len(), 3, "{me}");
-    let laptop_again = relay.client(&owner).await;
-    laptop_again.find(third, WAIT).await.unwrap();
+    let _laptop_again = relay.client_holding(&owner, third).await;
 
-    let (status, devices) = relay.api("GET", "/api/account/devices", Some(&owner.token), None);
+    let (status, devices) = relay.api_as(&owner, "GET", "/api/account/devices");
     assert_eq!(status, 200);
     let devices = devices.as_array().unwrap();
     assert_eq!(devices.len(), 2);
@@ -122,7 +121,7 @@ async fn two_devices_racing_with_one_code_give_exactly_one_device() {
         statuses.sort_unstable();
         assert_eq!(statuses, [201, 410]);
     }
-    let (_, devices) = relay.api("GET", "/api/account/devices", Some(&laptop.token), None);
+    let (_, devices) = relay.api_as(&laptop, "GET", "/api/account/devices");
     assert_eq!(devices.as_array().unwrap().len(), 4, "{devices}");
 }
 
@@ -205,37 +204,31 @@ async fn revoking_a_lost_phone_closes_its_socket_and_cuts_token_and_grants() {
     let relay = Relay::start();
     let laptop = relay.register("laptop");
     let stranger = relay.register("stranger");
-    let a = relay.client(&laptop).await;
-    let id = a.create(|tx| tx.put(ROOT, "round", 0)).unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
+    let (a, id) = relay
+        .client_with_new(&laptop, |tx| tx.put(ROOT, "round", 0))
+        .await;
     let code = link(&relay, &laptop);
     let (_, body) = register_linked(&relay, &code, "phone");
     let phone = device_of(&body);
-    let p = relay.client(&phone).await;
-    p.find(id, WAIT).await.unwrap();
+    let p = relay.client_holding(&phone, id).await;
 
     let path = format!("/api/account/devices/{}", phone.id);
-    let (status, _) = relay.api("DELETE", &path, Some(&stranger.token), None);
+    let (status, _) = relay.api_as(&stranger, "DELETE", &path);
     assert_eq!(status, 403, "another account cannot revoke it");
-    let (status, body) = relay.api("DELETE", &path, Some(&laptop.token), None);
+    let (status, body) = relay.api_as(&laptop, "DELETE", &path);
     assert_eq!(status, 204, "{body}");
     let reason = p.wait_closed(WAIT).await.unwrap();
     assert!(reason.contains("revoked"), "{reason}");
-    let (status, _) = relay.api("GET", "/api/me", Some(&phone.token), None);
+    let (status, _) = relay.api_as(&phone, "GET", "/api/me");
     assert_eq!(status, 401);
     assert!(
         accord_server::client::Client::connect(&relay.ws_url(&phone.token))
             .await
             .is_err()
     );
-    let (_, keys) = relay.api(
-        "GET",
-        &format!("/api/documents/{id}/keys"),
-        Some(&laptop.token),
-        None,
-    );
+    let (_, keys) = relay.api_as(&laptop, "GET", &format!("/api/documents/{id}/keys"));
     assert_eq!(keys.as_array().unwrap().len(), 1, "{keys}");
-    let (_, devices) = relay.api("GET", "/api/account/devices", Some(&laptop.token), None);
+    let (_, devices) = relay.api_as(&laptop, "GET", "/api/account/devices");
     assert_eq!(devices.as_array().unwrap().len(), 1, "{devices}");
     // The laptop goes on working.
     a.change(id, |tx| tx.put(ROOT, "round", 1)).unwrap();

@@ -40,7 +40,7 @@ mod browser_plan;
 mod browser_sync;
 // Several relay processes on one PostgreSQL database (ownership, leases, fencing).
 mod cluster;
-// Helper: one Chromium device for the browser suites.
+// Helper: the browser (Chromium via chromedriver) and its devices, and the two-organization start most browser suites share.
 mod device;
 // `kill -9` of the relay never loses a change whose heads it advertised.
 mod durability;

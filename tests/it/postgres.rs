@@ -27,12 +27,10 @@ fn name(url: &str) -> &str {
 async fn documents_devices_and_grants_survive_a_restart_on_postgres() {
     let url = database();
     let mut relay = Relay::start_on_postgres(&url, &[]);
-    let (owner, guest) = (relay.register("owner"), relay.register("guest"));
-    let client = relay.client(&owner).await;
-    let id = client
-        .create(|tx| tx.put(ROOT, "title", "kept in PostgreSQL"))
-        .unwrap();
-    client.wait_synced(id, WAIT).await.unwrap();
+    let [owner, guest] = relay.register_all(["owner", "guest"]);
+    let (_client, id) = relay
+        .client_with_new(&owner, |tx| tx.put(ROOT, "title", "kept in PostgreSQL"))
+        .await;
     relay.share(&owner, id, &guest, "viewer", "Beta");
     let tables = accord_testpg::Cluster::shared()
         .psql(
@@ -45,10 +43,9 @@ async fn documents_devices_and_grants_survive_a_restart_on_postgres() {
 
     relay.restart();
     // The same tokens authenticate, and the grant still holds.
-    let reader = relay.client(&guest).await;
-    reader.find(id, WAIT).await.unwrap();
+    let reader = relay.client_holding(&guest, id).await;
     assert_eq!(content(&reader, id)["title"], "kept in PostgreSQL");
-    let (status, me) = relay.api("GET", "/api/me", Some(&guest.token), None);
+    let (status, me) = relay.api_as(&guest, "GET", "/api/me");
     assert_eq!(status, 200);
     assert_eq!(me["grants"][0]["role"], "viewer");
     // A viewer still cannot write: the access rules come from PostgreSQL.
@@ -129,9 +126,9 @@ async fn a_postgres_crash_loses_nothing_acknowledged_and_the_relay_recovers_with
     let url = cluster.create_database().unwrap();
     let relay = Relay::start_on_postgres(&url, &[]);
     let device = relay.register("writer");
-    let writer = relay.client(&device).await;
-    let id = writer.create(|tx| tx.put(ROOT, "title", "before")).unwrap();
-    writer.wait_synced(id, WAIT).await.unwrap();
+    let (writer, id) = relay
+        .client_with_new(&device, |tx| tx.put(ROOT, "title", "before"))
+        .await;
     let relay_peer = writer.relay_peer().unwrap();
     let mut acknowledged = Vec::new();
     for i in 0..300i64 {
@@ -167,20 +164,12 @@ async fn a_postgres_crash_loses_nothing_acknowledged_and_the_relay_recovers_with
         assert!(Instant::now() < deadline, "the relay did not recover");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let reader = relay.client(&device).await;
-    reader.find(id, WAIT).await.unwrap();
+    let reader = relay.client_holding(&device, id).await;
     reader
         .wait_heads(id, &writer.heads(id), WAIT)
         .await
         .unwrap();
-    let missing: Vec<_> = acknowledged
-        .iter()
-        .filter(|hash| {
-            reader
-                .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
-                .unwrap_or(true)
-        })
-        .collect();
+    let missing = reader.lacking(id, &acknowledged);
     assert!(missing.is_empty(), "acknowledged changes lost: {missing:?}");
     assert_eq!(content(&reader, id)["edit-29"], 299);
 }

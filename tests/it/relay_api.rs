@@ -14,9 +14,9 @@ async fn health_metrics_and_json_errors() {
         (200, serde_json::Value::String("ok".into()))
     );
     let device = relay.register("metrics");
-    let client = relay.client(&device).await;
-    let id = client.create(|tx| tx.put(ROOT, "k", 1)).unwrap();
-    client.wait_synced(id, WAIT).await.unwrap();
+    let (_client, id) = relay
+        .client_with_new(&device, |tx| tx.put(ROOT, "k", 1))
+        .await;
     let (status, text) = crate::helpers::http(relay.addr, "GET", "/metrics", None, None);
     assert_eq!(status, 200);
     for name in [
@@ -46,7 +46,7 @@ async fn health_metrics_and_json_errors() {
     );
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("document id"));
-    let (status, me) = relay.api("GET", "/api/me", Some(&device.token), None);
+    let (status, me) = relay.api_as(&device, "GET", "/api/me");
     assert_eq!(status, 200);
     assert_eq!(me["grants"][0]["document"], id.to_string());
     assert_eq!(me["grants"][0]["role"], "owner");
@@ -67,23 +67,16 @@ async fn operator_commands_list_export_invite_and_back_up_on_postgres() {
 /// relay's store; the backup is an SQLite database the relay can read.
 async fn operator_commands(relay: Relay) {
     let device = relay.register("ops");
-    let client = relay.client(&device).await;
-    let id = client
-        .create(|tx| tx.put(ROOT, "title", "Exported"))
-        .unwrap();
-    client.wait_synced(id, WAIT).await.unwrap();
+    let (_client, id) = relay
+        .client_with_new(&device, |tx| tx.put(ROOT, "title", "Exported"))
+        .await;
 
     let listed = relay.operator(&["documents", "list"]);
     assert!(listed.status.success());
     assert!(String::from_utf8_lossy(&listed.stdout).contains(&id.to_string()));
 
     let exported = relay.operator(&["documents", "export", &id.url()]);
-    assert!(
-        exported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&exported.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&exported.stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(succeeded(&exported)).unwrap();
     assert_eq!(json["title"], "Exported");
 
     let invite = relay.operator(&[
@@ -99,12 +92,7 @@ async fn operator_commands(relay: Relay) {
     assert!(invite.status.success());
     let code = String::from_utf8_lossy(&invite.stdout).trim().to_owned();
     let guest = relay.register("guest");
-    let (status, grant) = relay.api(
-        "POST",
-        "/api/invites/redeem",
-        Some(&guest.token),
-        Some(&json!({ "code": code })),
-    );
+    let (status, grant) = relay.redeem(&guest, &code);
     assert_eq!(
         status, 200,
         "an invite made by the operator works on the running relay: {grant}"
@@ -114,11 +102,7 @@ async fn operator_commands(relay: Relay) {
     let backups = TempDir::new("backup");
     let target = backups.path().join("copy.sqlite3");
     let backup = relay.operator(&["backup", target.to_str().unwrap()]);
-    assert!(
-        backup.status.success(),
-        "{}",
-        String::from_utf8_lossy(&backup.stderr)
-    );
+    succeeded(&backup);
     assert!(std::fs::metadata(&target).unwrap().len() > 0);
     let again = relay.operator(&["backup", target.to_str().unwrap()]);
     assert!(!again.status.success(), "a backup never overwrites a file");
@@ -133,13 +117,19 @@ async fn operator_commands(relay: Relay) {
         .env_remove("ACCORD_STORE")
         .output()
         .unwrap();
-    assert!(
-        exported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&exported.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&exported.stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(succeeded(&exported)).unwrap();
     assert_eq!(json["title"], "Exported");
+}
+
+/// The standard output of a command that must have succeeded (else its
+/// standard error says why it did not).
+fn succeeded(output: &std::process::Output) -> &[u8] {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    &output.stdout
 }
 
 /// A GET whose whole response (head and body) comes back as text.
@@ -251,10 +241,10 @@ async fn api_errors_are_short_json_even_from_the_router() {
         body.to_string().len()
     );
     // The router's own refusals are JSON too.
-    let (status, body) = relay.api("PATCH", "/api/me", Some(&device.token), None);
+    let (status, body) = relay.api_as(&device, "PATCH", "/api/me");
     assert_eq!(status, 405);
     assert!(body["error"].is_string(), "{body}");
-    let (status, body) = relay.api("GET", "/api/devices/%FF%FE", Some(&device.token), None);
+    let (status, body) = relay.api_as(&device, "GET", "/api/devices/%FF%FE");
     assert_eq!(status, 400);
     assert!(body["error"].is_string(), "{body}");
 }

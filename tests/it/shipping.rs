@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use accord_shared::protocol::{self, Message, PROTOCOL_VERSION};
+use accord_shared::protocol::{self, Message};
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::json;
 use tokio_rustls::TlsConnector;
@@ -252,15 +252,7 @@ async fn a_tls_relay_serves_https_and_wss_and_reloads_its_certificate_on_sighup(
         tokio_tungstenite::client_async(format!("wss://{host}/sync?token={token}"), tls)
             .await
             .expect("the sync socket over wss");
-    let join = Message::Join {
-        sender_id: "tls-peer".parse().unwrap(),
-        supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
-        metadata: None,
-    };
-    socket
-        .send(WsMessage::Binary(protocol::encode(&join).into()))
-        .await
-        .unwrap();
+    crate::bad_input::send_join(&mut socket, "tls-peer").await;
     match tokio::time::timeout(WAIT, socket.next()).await {
         Ok(Some(Ok(WsMessage::Binary(bytes)))) => {
             assert!(matches!(protocol::decode(&bytes), Ok(Message::Peer { .. })));

@@ -11,19 +11,16 @@ use crate::helpers::{Relay, WAIT, content, converge};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_editing_concurrently_converge() {
     let relay = Relay::start();
-    let (alice, bob) = (relay.register("alice"), relay.register("bob"));
-    let a = relay.client(&alice).await;
-    let id = a
-        .create(|tx| {
+    let [alice, bob] = relay.register_all(["alice", "bob"]);
+    let (a, id) = relay
+        .client_with_new(&alice, |tx| {
             tx.put(ROOT, "title", "Joint venture")?;
             tx.put_object(ROOT, "notes", ObjType::Text)?;
             Ok(())
         })
-        .unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
+        .await;
     relay.share(&alice, id, &bob, "editor", "Beta Corp");
-    let b = relay.client(&bob).await;
-    b.find(id, WAIT).await.unwrap();
+    let b = relay.client_holding(&bob, id).await;
 
     for i in 0..50 {
         a.change(id, |tx| tx.put(ROOT, format!("a{i}"), i64::from(i)))
@@ -61,8 +58,7 @@ async fn ten_clients_editing_one_document_converge() {
             "editor",
             if n % 2 == 0 { "Acme" } else { "Beta" },
         );
-        let client = relay.client(&device).await;
-        client.find(id, WAIT).await.unwrap();
+        let client = relay.client_holding(&device, id).await;
         clients.push(client);
     }
     for round in 0..10 {
@@ -98,15 +94,12 @@ async fn ten_clients_editing_one_document_converge() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_divergence_of_a_thousand_changes_each_converges() {
     let relay = Relay::start();
-    let (alice, bob) = (relay.register("alice"), relay.register("bob"));
-    let a = relay.client(&alice).await;
-    let id = a
-        .create(|tx| tx.put(ROOT, "title", "Offline review"))
-        .unwrap();
-    a.wait_synced(id, WAIT).await.unwrap();
+    let [alice, bob] = relay.register_all(["alice", "bob"]);
+    let (a, id) = relay
+        .client_with_new(&alice, |tx| tx.put(ROOT, "title", "Offline review"))
+        .await;
     relay.share(&alice, id, &bob, "editor", "Beta");
-    let b = relay.client(&bob).await;
-    b.find(id, WAIT).await.unwrap();
+    let b = relay.client_holding(&bob, id).await;
 
     a.disconnect();
     b.disconnect();

@@ -1,8 +1,8 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::storage::MemoryStore;
 use crate::storage::testing::{Backend, ScratchStore, each_backend};
-use crate::storage::{MemoryStore, StorageError};
 
 const KEY: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 
@@ -156,14 +156,26 @@ fn a_document_stays_claimed_after_its_last_grant_is_revoked_even_across_a_reload
     assert_eq!(reloaded.check(&stranger.id, &doc()), DocumentAccess::Denied);
 }
 
-fn a_revoked_device_cannot_redeem_again_until_an_owner_lifts_it(backend: Backend) {
-    let (access, store) = control(backend, Registration::Open);
+/// An owner (registered at 1) who claimed [`doc`] at 2, a guest (registered
+/// at 1), and the code of an invite the owner created at 3 for `role` with
+/// `uses` uses, valid for 10 s.
+fn owner_guest_and_invite(
+    access: &AccessControl,
+    role: Role,
+    uses: u32,
+) -> (Device, Device, String) {
     let (owner, _) = access.register(KEY, "owner", None, 1).unwrap();
     let (guest, _) = access.register(KEY, "guest", None, 1).unwrap();
     access.claim(doc(), &owner.id, "Acme", 2).unwrap();
     let (code, _) = access
-        .create_invite(doc(), Some(&owner.id), &spec(Role::Editor, 10_000, 5), 3)
+        .create_invite(doc(), Some(&owner.id), &spec(role, 10_000, uses), 3)
         .unwrap();
+    (owner, guest, code)
+}
+
+fn a_revoked_device_cannot_redeem_again_until_an_owner_lifts_it(backend: Backend) {
+    let (access, store) = control(backend, Registration::Open);
+    let (owner, guest, code) = owner_guest_and_invite(&access, Role::Editor, 5);
     access.redeem(&guest.id, &code, 4).unwrap();
     access
         .revoke(&doc(), Some(&owner.id), &guest.id, 5)
@@ -193,13 +205,8 @@ fn a_revoked_device_cannot_redeem_again_until_an_owner_lifts_it(backend: Backend
 
 fn one_device_spends_one_use_of_an_invite(backend: Backend) {
     let (access, _) = control(backend, Registration::Open);
-    let (owner, _) = access.register(KEY, "owner", None, 1).unwrap();
-    let (guest, _) = access.register(KEY, "guest", None, 1).unwrap();
+    let (_, guest, code) = owner_guest_and_invite(&access, Role::Viewer, 2);
     let (other, _) = access.register(KEY, "other", None, 1).unwrap();
-    access.claim(doc(), &owner.id, "Acme", 2).unwrap();
-    let (code, _) = access
-        .create_invite(doc(), Some(&owner.id), &spec(Role::Viewer, 10_000, 2), 3)
-        .unwrap();
     for now in 4..8 {
         access.redeem(&guest.id, &code, now).unwrap();
     }
@@ -365,57 +372,16 @@ each_backend!(
     what_one_device_gains_later_all_devices_of_the_account_gain,
 );
 
-/// A store whose claim blocks until released, standing in for a slow fsync.
-struct SlowStore {
-    inner: MemoryStore,
-    entered: std::sync::mpsc::SyncSender<()>,
-    release: Mutex<std::sync::mpsc::Receiver<()>>,
-}
-
-impl AccessStore for SlowStore {
-    fn load_access(&self) -> Result<crate::storage::AccessSnapshot, StorageError> {
-        self.inner.load_access()
-    }
-    fn put_device(&self, device: &Device) -> Result<(), StorageError> {
-        self.inner.put_device(device)
-    }
-    fn claim(&self, grants: &[Grant]) -> Result<(), StorageError> {
-        let _ = self.entered.send(());
-        let _ = self.release.lock().unwrap().recv();
-        self.inner.claim(grants)
-    }
-    fn revoke(&self, document: &DocumentId, device: &str, now: u64) -> Result<(), StorageError> {
-        self.inner.revoke(document, device, now)
-    }
-    fn lift_revocation(&self, document: &DocumentId, device: &str) -> Result<(), StorageError> {
-        self.inner.lift_revocation(document, device)
-    }
-    fn load_invite(&self, code_hash: &[u8; 32]) -> Result<Option<Invite>, StorageError> {
-        self.inner.load_invite(code_hash)
-    }
-    fn put_invite(&self, invite: &Invite) -> Result<(), StorageError> {
-        self.inner.put_invite(invite)
-    }
-    fn redeem(&self, invite: &Invite, grants: &[Grant]) -> Result<(), StorageError> {
-        self.inner.redeem(invite, grants)
-    }
-    fn link_device(&self, device: &Device, grants: &[Grant]) -> Result<(), StorageError> {
-        self.inner.link_device(device, grants)
-    }
-    fn retire_device(&self, device: &Device) -> Result<(), StorageError> {
-        self.inner.retire_device(device)
-    }
-}
-
 #[test]
 fn access_checks_do_not_wait_for_a_write_in_progress() {
     let (entered_tx, entered) = std::sync::mpsc::sync_channel(1);
     let (release, release_rx) = std::sync::mpsc::channel();
-    let store = Arc::new(SlowStore {
-        inner: MemoryStore::new(),
-        entered: entered_tx,
-        release: Mutex::new(release_rx),
-    });
+    // Claims block until released, standing in for a slow fsync.
+    let release_rx = Mutex::new(release_rx);
+    let store = Arc::new(ScratchStore::memory_claiming_after(move || {
+        let _ = entered_tx.send(());
+        let _ = release_rx.lock().unwrap().recv();
+    }));
     let access = Arc::new(AccessControl::load(store, Registration::Open).unwrap());
     let (owner, token) = access.register(KEY, "owner", None, 1).unwrap();
     let claimer = {

@@ -17,6 +17,7 @@ mod tests;
 use accord_shared::engine::Write;
 use accord_shared::ids::DocumentId;
 
+pub use self::records::{AccessSnapshot, BackupRow, StoredDocument, SyncTicket};
 use self::records::{Device, Grant, Invite};
 pub use location::{AnyStore, SQLITE_FILE, StoreLocation, UnknownStore};
 pub use memory::MemoryStore;
@@ -76,17 +77,6 @@ pub struct Committed {
     /// because this node no longer owns the document at that epoch. Every
     /// other write of the batch is committed.
     pub fenced: Vec<(DocumentId, u64)>,
-}
-
-/// A stored document as listed by operators.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredDocument {
-    /// The document.
-    pub document: DocumentId,
-    /// Number of stored chunks.
-    pub chunks: u64,
-    /// Total stored bytes.
-    pub bytes: u64,
 }
 
 /// Where Automerge documents live.
@@ -181,45 +171,6 @@ pub enum Route {
     },
 }
 
-/// One row of a backup, in the order a backup streams them.
-#[derive(Debug, Clone)]
-pub enum BackupRow {
-    /// A registered device.
-    Device(Device),
-    /// A grant.
-    Grant(Grant),
-    /// An invite.
-    Invite(Invite),
-    /// A claimed document and when it was claimed (ms since the Unix epoch).
-    Claim(DocumentId, u64),
-    /// A revocation: document, device, when (ms since the Unix epoch).
-    Revocation(DocumentId, String, u64),
-    /// One stored chunk of a document.
-    Chunk {
-        /// The document.
-        document: DocumentId,
-        /// Its position among the document's chunks.
-        seq: i64,
-        /// The Automerge bytes.
-        bytes: Vec<u8>,
-    },
-}
-
-/// Everything the access rules persist.
-#[derive(Debug, Default, Clone)]
-pub struct AccessSnapshot {
-    /// Registered devices.
-    pub devices: Vec<Device>,
-    /// Grants of documents to devices.
-    pub grants: Vec<Grant>,
-    /// Outstanding invites.
-    pub invites: Vec<Invite>,
-    /// Every document ever claimed: it stays claimed when its last grant goes.
-    pub claimed: Vec<DocumentId>,
-    /// Devices whose grant on a document was revoked (document, device).
-    pub revocations: Vec<(DocumentId, String)>,
-}
-
 /// Where devices, grants and invites live.
 pub trait AccessStore: Send + Sync {
     /// Reads everything (done once at start-up).
@@ -279,19 +230,6 @@ pub trait AccessStore: Send + Sync {
     ) -> Result<Option<SyncTicket>, StorageError> {
         Ok(None)
     }
-}
-
-/// A stored sync ticket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncTicket {
-    /// Hash of the ticket's secret text.
-    pub ticket_hash: [u8; 32],
-    /// The device it speaks for.
-    pub device: String,
-    /// Hash of the device token it was issued under.
-    pub token_hash: [u8; 32],
-    /// When it was issued (ms since the Unix epoch).
-    pub issued_at: u64,
 }
 
 /// A complete storage backend.

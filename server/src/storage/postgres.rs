@@ -809,12 +809,7 @@ async fn load_access_from(
         let id: String = row.get(0);
         let account: String = row.get(5);
         snapshot.devices.push(Device {
-            // A device registered before accounts existed is its own account.
-            account: if account.is_empty() {
-                id.clone()
-            } else {
-                account
-            },
+            account: Device::stored_account(&id, account),
             id,
             public_key: hash32(row.get(1))?,
             name: row.get(2),

@@ -212,13 +212,7 @@ impl DocumentStore for SqliteStore {
         let mut statement = conn.prepare(
             "SELECT document, COUNT(*), SUM(LENGTH(bytes)) FROM chunks GROUP BY document ORDER BY document",
         )?;
-        let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, i64>(2)?,
-            ))
-        })?;
+        let rows = statement.query_map([], |row| <(String, i64, i64)>::try_from(row))?;
         rows.map(|row| {
             let (id, chunks, bytes) = row?;
             Ok(StoredDocument {
@@ -238,28 +232,13 @@ impl AccessStore for SqliteStore {
         let mut statement =
             conn.prepare("SELECT id, public_key, name, token_hash, created_at, account, last_seen, revoked_at FROM devices")?;
         let rows = statement.query_map([], |row| {
-            Ok((
-                (
-                    row.get::<_, String>(0)?,
-                    row.get::<_, Vec<u8>>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, Vec<u8>>(3)?,
-                ),
-                row.get::<_, i64>(4)?,
-                row.get::<_, String>(5)?,
-                row.get::<_, i64>(6)?,
-                row.get::<_, i64>(7)?,
-            ))
+            <(String, Vec<u8>, String, Vec<u8>, i64, String, i64, i64)>::try_from(row)
         })?;
         for row in rows {
-            let ((id, public_key, name, token_hash), created_at, account, last_seen, revoked_at) =
+            let (id, public_key, name, token_hash, created_at, account, last_seen, revoked_at) =
                 row?;
             snapshot.devices.push(Device {
-                account: if account.is_empty() {
-                    id.clone()
-                } else {
-                    account
-                },
+                account: Device::stored_account(&id, account),
                 id,
                 public_key: hash32(public_key)?,
                 name,
@@ -272,13 +251,7 @@ impl AccessStore for SqliteStore {
         let mut statement =
             conn.prepare("SELECT document, device, role, party, created_at FROM grants")?;
         let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, i64>(4)?,
-            ))
+            <(String, String, String, String, i64)>::try_from(row)
         })?;
         for row in rows {
             let (document, device, role, party, created_at) = row?;
@@ -302,9 +275,7 @@ impl AccessStore for SqliteStore {
             snapshot.claimed.push(parse_document(&row?)?);
         }
         let mut statement = conn.prepare("SELECT document, device FROM revocations")?;
-        let rows = statement.query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })?;
+        let rows = statement.query_map([], |row| <(String, String)>::try_from(row))?;
         for row in rows {
             let (document, device) = row?;
             snapshot
@@ -420,15 +391,7 @@ impl AccessStore for SqliteStore {
 type InviteRow = (Vec<u8>, String, String, String, i64, i64, String);
 
 fn invite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<InviteRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-    ))
+    InviteRow::try_from(row)
 }
 
 fn invite_from(row: InviteRow) -> Result<Invite, StorageError> {

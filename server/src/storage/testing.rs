@@ -25,21 +25,16 @@ impl Backend {
     /// A fresh, empty store of this kind.
     pub(crate) fn open(self) -> Arc<ScratchStore> {
         Arc::new(match self {
-            Self::Memory => ScratchStore {
-                inner: Arc::new(MemoryStore::new()),
-                dir: None,
-            },
+            Self::Memory => ScratchStore::new(Arc::new(MemoryStore::new()), None),
             Self::Sqlite => {
                 let dir = scratch_dir();
-                ScratchStore {
-                    inner: Arc::new(SqliteStore::open(&dir.join("accord.sqlite3")).unwrap()),
-                    dir: Some(dir),
-                }
+                let store = SqliteStore::open(&dir.join("accord.sqlite3")).unwrap();
+                ScratchStore::new(Arc::new(store), Some(dir))
             }
-            Self::Postgres => ScratchStore {
-                inner: Arc::new(PostgresStore::open(&postgres_database()).unwrap()),
-                dir: None,
-            },
+            Self::Postgres => ScratchStore::new(
+                Arc::new(PostgresStore::open(&postgres_database()).unwrap()),
+                None,
+            ),
         })
     }
 }
@@ -69,6 +64,26 @@ pub(crate) fn scratch_dir() -> PathBuf {
 pub(crate) struct ScratchStore {
     inner: Arc<dyn Storage>,
     dir: Option<PathBuf>,
+    /// Runs at the start of every claim, before it is stored.
+    before_claim: Option<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl ScratchStore {
+    fn new(inner: Arc<dyn Storage>, dir: Option<PathBuf>) -> Self {
+        Self {
+            inner,
+            dir,
+            before_claim: None,
+        }
+    }
+
+    /// An in-memory store that calls `hook` at the start of every claim:
+    /// a hook that blocks stands in for a slow write.
+    pub(crate) fn memory_claiming_after(hook: impl Fn() + Send + Sync + 'static) -> Self {
+        let mut store = Self::new(Arc::new(MemoryStore::new()), None);
+        store.before_claim = Some(Box::new(hook));
+        store
+    }
 }
 
 impl Drop for ScratchStore {
@@ -111,6 +126,9 @@ impl AccessStore for ScratchStore {
         self.inner.put_device(device)
     }
     fn claim(&self, grants: &[Grant]) -> Result<(), StorageError> {
+        if let Some(hook) = &self.before_claim {
+            hook();
+        }
         self.inner.claim(grants)
     }
     fn revoke(&self, document: &DocumentId, device: &str, now: u64) -> Result<(), StorageError> {

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use accord_server::plain_http;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -31,15 +32,9 @@ pub async fn request(
     };
     let host = authority(base);
     let body = body.map(Value::to_string).unwrap_or_default();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
     let text = tokio::time::timeout(Duration::from_secs(30), async {
         let mut stream = TcpStream::connect(host).await?;
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
+        let head = plain_http::request_head(method, path, host, token, body.len());
         stream.write_all(head.as_bytes()).await?;
         stream.write_all(body.as_bytes()).await?;
         let mut response = Vec::new();
@@ -49,41 +44,8 @@ pub async fn request(
     .await
     .map_err(|_| fail(format!("{method} {path} timed out")))?
     .map_err(|e| fail(format!("{method} {path}: {e}")))?;
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let payload = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(rest)
-    } else {
-        rest.to_owned()
-    };
-    let value = if payload.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&payload).unwrap_or(Value::String(payload))
-    };
-    Ok((status, value))
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || tail.len() < size {
-            break;
-        }
-        out.push_str(&tail[..size]);
-        rest = tail[size..].trim_start_matches("\r\n");
-    }
-    out
+    let (status, payload) = plain_http::response_parts(&text);
+    Ok((status, plain_http::json_body(payload)))
 }
 
 /// Registers a device on an Accord relay; returns its bearer token.

@@ -85,14 +85,7 @@ pub async fn run(accord_bin: PathBuf, cycles: u32) -> Result<KillLoopReport, Loa
 /// How many of the `acknowledged` changes a fresh `reader` lacks in `id`:
 /// each one is an acknowledged change the relay lost.
 pub fn missing(reader: &Client, id: DocumentId, acknowledged: &[ChangeHash]) -> usize {
-    acknowledged
-        .iter()
-        .filter(|hash| {
-            reader
-                .read(id, |doc| doc.get_change_meta_by_hash(hash).is_none())
-                .unwrap_or(true)
-        })
-        .count()
+    reader.lacking(id, acknowledged).len()
 }
 
 /// Writes changes to `id` for a random 20–120 ms, as fast as the writer
