@@ -27,6 +27,7 @@ use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, Collection, move_in, require_in, root_map, sub_map};
 use super::keys::GOVERNANCE;
 use super::refs;
+pub use super::refs::EscalationLevel;
 use super::stored_names::stored_names;
 use crate::text::Splice;
 
@@ -146,19 +147,6 @@ pub struct DecisionRight {
     pub rule: Rule,
 }
 
-/// One level of the escalation ladder.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EscalationLevel {
-    /// Its id.
-    pub id: ItemId,
-    /// Its name ("Partnership managers").
-    pub name: String,
-    /// Who handles a conflict at this level.
-    pub who: String,
-    /// How many days a conflict may stay at this level.
-    pub within_days: u32,
-}
-
 /// The governance page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Governance {
@@ -228,16 +216,7 @@ pub fn decision_rights<R: ReadDoc>(doc: &R) -> Vec<DecisionRight> {
 
 /// The escalation ladder, bottom level first.
 pub fn ladder<R: ReadDoc>(doc: &R) -> Vec<EscalationLevel> {
-    items::read_all(doc, Collection::EscalationLevels, |id, obj| {
-        EscalationLevel {
-            id,
-            name: get_string(doc, obj, "name"),
-            who: get_string(doc, obj, "who"),
-            within_days: get_u64(doc, obj, "within")
-                .and_then(|d| u32::try_from(d).ok())
-                .unwrap_or(14),
-        }
-    })
+    refs::escalation_ladder(doc)
 }
 
 /// The whole governance page.
