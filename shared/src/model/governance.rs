@@ -20,7 +20,7 @@ use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpResult;
 use super::fields::{
-    Tx, check_range, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text,
+    Tx, check_range, child_map, get_bool, get_str, get_string, get_text, get_u32, new_text,
     non_empty, patch_non_empty, patch_put, patch_text, put, put_opt,
 };
 use super::ids::{ItemId, MemberId, PartyId};
@@ -187,9 +187,7 @@ fn read_committee<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Committee {
         id,
         name: get_string(doc, obj, "name"),
         mandate: get_text(doc, obj, "mandate"),
-        cadence_days: get_u64(doc, obj, "cadence")
-            .and_then(|c| u32::try_from(c).ok())
-            .unwrap_or(91),
+        cadence_days: get_u32(doc, obj, "cadence").unwrap_or(91),
         members: ids,
         parties,
     }
@@ -401,8 +399,7 @@ mod tests {
 
     #[test]
     fn both_parties_drafting_a_mandate_keep_their_words() {
-        let mut fixture = partnership();
-        let doc = &mut fixture.doc;
+        let doc = &mut partnership().doc;
         let new = NewCommittee {
             name: "Joint steering committee".into(),
             mandate: "Budget.".into(),

@@ -164,8 +164,7 @@ mod tests {
 
     #[test]
     fn both_parties_listing_deliverables_at_once_keep_theirs() {
-        let mut fixture = partnership();
-        let doc = &mut fixture.doc;
+        let doc = &mut partnership().doc;
         let new = NewObjective {
             title: "Launch in the Nordics".into(),
             owner: None,

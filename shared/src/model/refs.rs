@@ -13,7 +13,7 @@
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 
 use super::error::{OpError, OpResult};
-use super::fields::{Tx, child_map, get_parsed, get_string, get_u64};
+use super::fields::{Tx, child_map, get_parsed, get_string, get_u32, get_u64};
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, Collection};
 use super::keys;
@@ -106,9 +106,7 @@ pub(crate) fn escalation_ladder<R: ReadDoc>(doc: &R) -> Vec<EscalationLevel> {
             id,
             name: get_string(doc, obj, "name"),
             who: get_string(doc, obj, "who"),
-            within_days: get_u64(doc, obj, "within")
-                .and_then(|d| u32::try_from(d).ok())
-                .unwrap_or(14),
+            within_days: get_u32(doc, obj, "within").unwrap_or(14),
         }
     })
 }

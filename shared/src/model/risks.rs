@@ -269,8 +269,7 @@ mod tests {
 
     #[test]
     fn two_people_writing_one_mitigation_keep_their_words() {
-        let mut fixture = partnership();
-        let doc = &mut fixture.doc;
+        let doc = &mut partnership().doc;
         // Both write around existing words: two inserts at the same position
         // would be ordered by the random actor ids, not by who typed first.
         let new = NewRisk {
