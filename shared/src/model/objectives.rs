@@ -108,7 +108,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Objective> {
     })
 }
 
-/// One objective, or [`OpError::NotFound`].
+/// One objective, or [`OpError::NotFound`](super::OpError::NotFound).
 pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Objective> {
     items::read_one(doc, Collection::Objectives, id, |id, obj| {
         read_one(doc, id, obj)

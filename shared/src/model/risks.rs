@@ -170,7 +170,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Risk> {
     items::read_all(doc, Collection::Risks, |id, obj| read_one(doc, id, obj))
 }
 
-/// One risk, or [`OpError::NotFound`].
+/// One risk, or [`OpError::NotFound`](super::OpError::NotFound).
 pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Risk> {
     let obj = items::require(doc, Collection::Risks, id)?;
     Ok(read_one(doc, id, &obj))
