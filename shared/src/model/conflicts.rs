@@ -316,12 +316,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ConflictPatch) -> OpResult 
     let obj = require(tx, id)?;
     patch_put(tx, &obj, "title", title)?;
     patch_text(tx, &obj, "description", patch.description.as_deref())?;
-    patch_put(
-        tx,
-        &obj,
-        "severity",
-        patch.severity.map(|severity| severity.as_str()),
-    )?;
+    patch_put(tx, &obj, "severity", patch.severity)?;
     Ok(())
 }
 

@@ -336,7 +336,7 @@ pub fn update_decision_right<T: Tx>(
     let obj = require_in(tx, &map, "decision right", id)?;
     patch_put(tx, &obj, "decision", decision)?;
     patch_put(tx, &obj, "decider", decider.map(|decider| decider.encode()))?;
-    patch_put(tx, &obj, "rule", rule.map(|rule| rule.as_str()))?;
+    patch_put(tx, &obj, "rule", rule)?;
     Ok(())
 }
 

@@ -286,7 +286,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &MeetingPatch) -> OpResult {
         .transpose()?;
     let duration = patch.duration_minutes.map(check_duration).transpose()?;
     let obj = require(tx, id)?;
-    patch_put(tx, &obj, "kind", patch.kind.map(|kind| kind.as_str()))?;
+    patch_put(tx, &obj, "kind", patch.kind)?;
     patch_put(tx, &obj, "title", title)?;
     patch_put(tx, &obj, "at", at)?;
     patch_put(tx, &obj, "duration", duration.map(u64::from))?;

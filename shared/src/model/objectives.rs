@@ -146,7 +146,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ObjectivePatch) -> OpResult
     patch_put_opt(tx, &obj, OWNER, patch.owner)?;
     patch_text(tx, &obj, DELIVERABLES, patch.deliverables.as_deref())?;
     patch_put_opt(tx, &obj, DUE, due)?;
-    patch_put(tx, &obj, STATUS, patch.status.map(|status| status.as_str()))?;
+    patch_put(tx, &obj, STATUS, patch.status)?;
     Ok(())
 }
 

@@ -229,12 +229,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &RiskPatch) -> OpResult {
     patch_put_opt(tx, &obj, "owner", patch.owner)?;
     patch_text(tx, &obj, "mitigation", patch.mitigation.as_deref())?;
     patch_text(tx, &obj, "contingency", patch.contingency.as_deref())?;
-    patch_put(
-        tx,
-        &obj,
-        "status",
-        patch.status.map(|status| status.as_str()),
-    )?;
+    patch_put(tx, &obj, "status", patch.status)?;
     Ok(())
 }
 
