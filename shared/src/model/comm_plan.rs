@@ -8,7 +8,7 @@ use automerge::{ObjId, ReadDoc};
 
 use super::error::OpResult;
 use super::fields::{
-    DAY_MS, Tx, check_date, check_range, get_parsed, get_string, get_u64, non_empty,
+    DAY_MS, Tx, check_date, check_range, get_parsed, get_string, get_u32, get_u64, non_empty,
     patch_non_empty, patch_put, patch_put_opt, put, put_opt,
 };
 use super::ids::{ItemId, MemberId};
@@ -95,9 +95,7 @@ fn check_frequency(days: u32) -> OpResult<u32> {
 }
 
 fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Communication {
-    let frequency_days = get_u64(doc, obj, "frequency")
-        .and_then(|f| u32::try_from(f).ok())
-        .unwrap_or(30);
+    let frequency_days = get_u32(doc, obj, "frequency").unwrap_or(30);
     let last_sent = get_u64(doc, obj, "last_sent");
     let created_at = get_u64(doc, obj, "created_at");
     Communication {

@@ -28,10 +28,9 @@ use super::fields::{
     DAY_MS, Tx, check_date, child_map, get_bool, get_parsed, get_str, get_string, get_text,
     get_u64, new_text, non_empty, patch_non_empty, patch_put, patch_text, put, put_opt, set_text,
 };
-use super::governance::{self, EscalationLevel};
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection, sub_map};
-use super::refs;
+use super::refs::{self, EscalationLevel};
 use super::stored_names::stored_names;
 use crate::text::Splice;
 
@@ -233,7 +232,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, ladder: &[EscalationLe
 
 /// Every conflict, open ones first, then by when raised (then id).
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Conflict> {
-    let ladder = governance::ladder(doc);
+    let ladder = refs::escalation_ladder(doc);
     let mut found: Vec<Conflict> = items::read_all(doc, Collection::Conflicts, |id, obj| {
         read_one(doc, id, obj, &ladder)
     });
@@ -249,7 +248,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Conflict> {
 /// One conflict, or [`OpError::NotFound`].
 pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Conflict> {
     let obj = require(doc, id)?;
-    Ok(read_one(doc, id, &obj, &governance::ladder(doc)))
+    Ok(read_one(doc, id, &obj, &refs::escalation_ladder(doc)))
 }
 
 /// The open conflicts past their deadline at their level, most overdue first.
@@ -295,7 +294,7 @@ pub fn raise<T: Tx>(tx: &mut T, id: ItemId, new: &NewConflict, now: u64) -> OpRe
     let title = non_empty("title", &new.title)?;
     let now = check_date("time", now)?;
     refs::require_member(tx, new.raised_by)?;
-    let bottom = governance::ladder(tx).first().map(|l| l.id);
+    let bottom = refs::escalation_ladder(tx).first().map(|l| l.id);
     let obj = items::create_item(tx, Collection::Conflicts, id)?;
     tx.put(&obj, "title", title)?;
     new_text(tx, &obj, "description", &new.description)?;
@@ -317,12 +316,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ConflictPatch) -> OpResult 
     let obj = require(tx, id)?;
     patch_put(tx, &obj, "title", title)?;
     patch_text(tx, &obj, "description", patch.description.as_deref())?;
-    patch_put(
-        tx,
-        &obj,
-        "severity",
-        patch.severity.map(|severity| severity.as_str()),
-    )?;
+    patch_put(tx, &obj, "severity", patch.severity)?;
     Ok(())
 }
 
@@ -347,7 +341,7 @@ pub fn escalate<T: Tx>(tx: &mut T, id: ItemId, entry: ItemId, by: MemberId, now:
             reason: "it is resolved",
         });
     }
-    let ladder = governance::ladder(tx);
+    let ladder = refs::escalation_ladder(tx);
     let next = match &conflict.level {
         None => 0,
         Some(level) => level.index + 1,
@@ -428,6 +422,7 @@ mod tests {
     use automerge::transaction::Transactable;
 
     use super::*;
+    use crate::model::governance;
     use crate::model::items::{self, Collection};
     use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 

@@ -73,6 +73,12 @@ pub(crate) fn get_u64<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Option<u64
     }
 }
 
+/// A non-negative integer field that fits in a `u32` (a count of days or
+/// minutes).
+pub(crate) fn get_u32<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Option<u32> {
+    get_u64(doc, obj, key).and_then(|n| u32::try_from(n).ok())
+}
+
 /// A numeric field as a float.
 pub(crate) fn get_f64<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Option<f64> {
     match scalar(doc, obj, key)? {
@@ -322,6 +328,8 @@ mod tests {
         assert_eq!(get_u64(&doc, &ROOT, "n"), None);
         assert_eq!(get_u64(&doc, &ROOT, "i"), None);
         assert_eq!(get_u64(&doc, &ROOT, "f"), Some(2));
+        assert_eq!(get_u32(&doc, &ROOT, "f"), Some(2));
+        assert_eq!(get_u32(&doc, &ROOT, "i"), None);
         assert_eq!(get_f64(&doc, &ROOT, "i"), Some(-3.0));
         assert_eq!(get_str(&doc, &ROOT, "missing"), None);
         assert_eq!(get_text(&doc, &ROOT, "s"), "plain");

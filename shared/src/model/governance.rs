@@ -20,13 +20,14 @@ use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpResult;
 use super::fields::{
-    Tx, check_range, child_map, get_bool, get_str, get_string, get_text, get_u64, new_text,
+    Tx, check_range, child_map, get_bool, get_str, get_string, get_text, get_u32, new_text,
     non_empty, patch_non_empty, patch_put, patch_text, put, put_opt,
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, Collection, move_in, require_in, root_map, sub_map};
 use super::keys::GOVERNANCE;
 use super::refs;
+pub use super::refs::EscalationLevel;
 use super::stored_names::stored_names;
 use crate::text::Splice;
 
@@ -146,19 +147,6 @@ pub struct DecisionRight {
     pub rule: Rule,
 }
 
-/// One level of the escalation ladder.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EscalationLevel {
-    /// Its id.
-    pub id: ItemId,
-    /// Its name ("Partnership managers").
-    pub name: String,
-    /// Who handles a conflict at this level.
-    pub who: String,
-    /// How many days a conflict may stay at this level.
-    pub within_days: u32,
-}
-
 /// The governance page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Governance {
@@ -199,9 +187,7 @@ fn read_committee<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Committee {
         id,
         name: get_string(doc, obj, "name"),
         mandate: get_text(doc, obj, "mandate"),
-        cadence_days: get_u64(doc, obj, "cadence")
-            .and_then(|c| u32::try_from(c).ok())
-            .unwrap_or(91),
+        cadence_days: get_u32(doc, obj, "cadence").unwrap_or(91),
         members: ids,
         parties,
     }
@@ -228,16 +214,7 @@ pub fn decision_rights<R: ReadDoc>(doc: &R) -> Vec<DecisionRight> {
 
 /// The escalation ladder, bottom level first.
 pub fn ladder<R: ReadDoc>(doc: &R) -> Vec<EscalationLevel> {
-    items::read_all(doc, Collection::EscalationLevels, |id, obj| {
-        EscalationLevel {
-            id,
-            name: get_string(doc, obj, "name"),
-            who: get_string(doc, obj, "who"),
-            within_days: get_u64(doc, obj, "within")
-                .and_then(|d| u32::try_from(d).ok())
-                .unwrap_or(14),
-        }
-    })
+    refs::escalation_ladder(doc)
 }
 
 /// The whole governance page.
@@ -359,7 +336,7 @@ pub fn update_decision_right<T: Tx>(
     let obj = require_in(tx, &map, "decision right", id)?;
     patch_put(tx, &obj, "decision", decision)?;
     patch_put(tx, &obj, "decider", decider.map(|decider| decider.encode()))?;
-    patch_put(tx, &obj, "rule", rule.map(|rule| rule.as_str()))?;
+    patch_put(tx, &obj, "rule", rule)?;
     Ok(())
 }
 
@@ -422,8 +399,7 @@ mod tests {
 
     #[test]
     fn both_parties_drafting_a_mandate_keep_their_words() {
-        let mut fixture = partnership();
-        let doc = &mut fixture.doc;
+        let doc = &mut partnership().doc;
         let new = NewCommittee {
             name: "Joint steering committee".into(),
             mandate: "Budget.".into(),

@@ -17,8 +17,8 @@ use automerge::{ObjId, ObjType, ReadDoc};
 use super::error::{OpError, OpResult};
 use super::fields::{
     DAY_MS, Tx, check_date, check_finite, check_range, child_map, get_f64, get_parsed, get_str,
-    get_string, get_text, get_u64, new_text, non_empty, patch_non_empty, patch_put, patch_put_opt,
-    patch_text, put, put_opt,
+    get_string, get_text, get_u32, get_u64, new_text, non_empty, patch_non_empty, patch_put,
+    patch_put_opt, patch_text, put, put_opt,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection};
@@ -361,9 +361,7 @@ fn read_measurements<R: ReadDoc>(doc: &R, kpi: &ObjId) -> Vec<Measurement> {
 fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Kpi {
     let kind = read_kind(doc, obj);
     let measurements = read_measurements(doc, obj);
-    let cadence_days = get_u64(doc, obj, "cadence")
-        .and_then(|c| u32::try_from(c).ok())
-        .unwrap_or(30);
+    let cadence_days = get_u32(doc, obj, "cadence").unwrap_or(30);
     let created_at = get_u64(doc, obj, "created_at");
     let next_due = measurements
         .last()

@@ -24,8 +24,8 @@ use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::{OpError, OpResult};
 use super::fields::{
-    Tx, check_date, check_range, get_parsed, get_str, get_string, get_text, get_u64, non_empty,
-    patch_non_empty, patch_put, put, set_text,
+    Tx, check_date, check_range, get_parsed, get_str, get_string, get_text, get_u32, get_u64,
+    non_empty, patch_non_empty, patch_put, put, set_text,
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection, move_in, require_in, sub_map};
@@ -201,9 +201,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Meeting {
         kind,
         title: get_string(doc, obj, "title"),
         at: get_u64(doc, obj, "at").unwrap_or(0),
-        duration_minutes: get_u64(doc, obj, "duration")
-            .and_then(|d| u32::try_from(d).ok())
-            .unwrap_or(DEFAULT_DURATION_MINUTES),
+        duration_minutes: get_u32(doc, obj, "duration").unwrap_or(DEFAULT_DURATION_MINUTES),
         location: get_string(doc, obj, "location"),
         held_at: get_u64(doc, obj, "held_at"),
         agenda,
@@ -288,7 +286,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &MeetingPatch) -> OpResult {
         .transpose()?;
     let duration = patch.duration_minutes.map(check_duration).transpose()?;
     let obj = require(tx, id)?;
-    patch_put(tx, &obj, "kind", patch.kind.map(|kind| kind.as_str()))?;
+    patch_put(tx, &obj, "kind", patch.kind)?;
     patch_put(tx, &obj, "title", title)?;
     patch_put(tx, &obj, "at", at)?;
     patch_put(tx, &obj, "duration", duration.map(u64::from))?;
@@ -467,6 +465,7 @@ mod tests {
         record_decision(doc, id(1), id(20), &decision("First", T0 + 1)).unwrap();
         record_decision(doc, id(1), id(22), &decision("Oops", T0 + 3)).unwrap();
         items::delete(doc, Collection::Decisions { meeting: id(1) }, id(22), T0).unwrap();
+        let source = ActionSource::Meeting(id(1));
         let new = NewAction {
             title: "Send deck".into(),
             owner: Some(bob),
@@ -475,7 +474,7 @@ mod tests {
         assert!(
             actions::add(
                 doc,
-                ActionSource::Meeting(id(1)),
+                source,
                 id(30),
                 &NewAction {
                     owner: Some(MemberId::from_bytes([9; 16])),
@@ -487,7 +486,7 @@ mod tests {
         assert!(
             actions::add(
                 doc,
-                ActionSource::Meeting(id(1)),
+                source,
                 id(30),
                 &NewAction {
                     due: Some(3),
@@ -496,10 +495,10 @@ mod tests {
             )
             .is_err()
         );
-        actions::add(doc, ActionSource::Meeting(id(1)), id(30), &new).unwrap();
+        actions::add(doc, source, id(30), &new).unwrap();
         actions::add(
             doc,
-            ActionSource::Meeting(id(1)),
+            source,
             id(31),
             &NewAction {
                 title: "Book venue".into(),
@@ -509,7 +508,7 @@ mod tests {
         .unwrap();
         actions::update(
             doc,
-            ActionSource::Meeting(id(1)),
+            source,
             id(31),
             &ActionPatch {
                 owner: Some(Some(alice)),
@@ -521,7 +520,7 @@ mod tests {
         assert!(
             actions::update(
                 doc,
-                ActionSource::Meeting(id(1)),
+                source,
                 id(31),
                 &ActionPatch {
                     title: Some("".into()),
@@ -545,36 +544,19 @@ mod tests {
         let overdue = crate::views::attention::overdue_actions(doc, due + 1);
         assert_eq!(overdue.len(), 1);
         assert_eq!(overdue[0].action.id, id(31));
-        assert_eq!(
-            overdue[0].source,
-            crate::model::actions::ActionSource::Meeting(id(1))
-        );
+        assert_eq!(overdue[0].source, source);
         assert_eq!(
             crate::views::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
             2
         );
-        actions::set_done(
-            doc,
-            ActionSource::Meeting(id(1)),
-            id(31),
-            true,
-            T0 + 2 * DAY_MS,
-        )
-        .unwrap();
+        actions::set_done(doc, source, id(31), true, T0 + 2 * DAY_MS).unwrap();
         assert_eq!(
             crate::views::attention::overdue_actions(doc, T0 + 8 * DAY_MS).len(),
             1
         );
         let action = &get(doc, id(1)).unwrap().actions[1];
         assert_eq!(action.done_at, Some(T0 + 2 * DAY_MS));
-        actions::set_done(
-            doc,
-            ActionSource::Meeting(id(1)),
-            id(31),
-            false,
-            T0 + 3 * DAY_MS,
-        )
-        .unwrap();
+        actions::set_done(doc, source, id(31), false, T0 + 3 * DAY_MS).unwrap();
         assert_eq!(get(doc, id(1)).unwrap().actions[1].done_at, None);
         items::delete(
             doc,
@@ -583,7 +565,7 @@ mod tests {
             T0,
         )
         .unwrap();
-        assert!(actions::set_done(doc, ActionSource::Meeting(id(1)), id(31), true, T0).is_err());
+        assert!(actions::set_done(doc, source, id(31), true, T0).is_err());
         assert_eq!(crate::views::attention::all_actions(doc).len(), 1);
     }
 
@@ -640,8 +622,7 @@ mod tests {
 
     #[test]
     fn two_people_typing_in_the_minutes_at_once_both_keep_their_words() {
-        let mut fixture = partnership();
-        let doc = &mut fixture.doc;
+        let doc = &mut partnership().doc;
         schedule(doc, id(1), &check_in(Some(T0 + DAY_MS)), T0).unwrap();
         set_minutes(doc, id(1), "Agreed.").unwrap();
         let mut partner = doc.fork();

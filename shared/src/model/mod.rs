@@ -2,9 +2,10 @@
 //! Automerge, typed reads, and every mutation the UI can make as an
 //! operation with validation and typed errors.
 //!
-//! - Every operation takes `&mut T where T: Transactable + ReadDoc` (an
+//! - Every operation takes `&mut T where T: `[`Tx`]` (an
 //!   `AutoCommit`, or a `Transaction` of an `Automerge`), validates its input
-//!   first, and on error returns [`OpError`] having written nothing.
+//!   first, and on error returns [`OpError`] having written nothing
+//!   ([`OpResult`]).
 //! - Ids of new items come from the caller (16 random bytes; see [`ids`]),
 //!   and so does the time (`now`, UTC milliseconds).
 //! - Reads return plain structs and are lenient: missing or mistyped fields
@@ -29,13 +30,18 @@
 //! - [`raci`], [`comm_plan`], [`milestones`];
 //! - [`boards`]: live workshop boards (notes, dot voting, timer,
 //!   facilitation, notes turned into plan items);
-//! - [`items`]: what every collection item shares (order, delete, restore);
+//! - [`items`]: what every collection item shares (create, read in order,
+//!   find, splice a prose field, order, delete, restore);
 //! - [`sealing`]: commit, then reveal (health-check answers, board ballots
 //!   and private notes);
-//! - `keys` (every top-level key) and `refs` (checks on the members and
-//!   parties an item names, so no collection imports another), below the
-//!   collections; `stored_names` (the macro declaring an enum stored by
-//!   name: `ALL`, `as_str`, `from_stored`);
+//! - `fields` (typed reads of one field, writes that skip unchanged
+//!   values, applying a patch field by field, shared validation, and
+//!   [`Tx`], the document an operation changes), `keys` (every top-level
+//!   key) and `refs` (the members, parties and escalation levels an item
+//!   names, checked and read here so no collection imports another), below
+//!   the collections; `stored_names` (the macro declaring an enum stored by
+//!   name: `ALL`, `as_str`, `from_stored`, and optionally `Display` and
+//!   `FromStr`);
 //!
 //! Reads that span collections (attention, the report, the agreement's
 //! history and exports) are views in [`crate::views`], above this module.

@@ -108,7 +108,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Objective> {
     })
 }
 
-/// One objective, or [`OpError::NotFound`].
+/// One objective, or [`OpError::NotFound`](super::OpError::NotFound).
 pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Objective> {
     items::read_one(doc, Collection::Objectives, id, |id, obj| {
         read_one(doc, id, obj)
@@ -146,7 +146,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ObjectivePatch) -> OpResult
     patch_put_opt(tx, &obj, OWNER, patch.owner)?;
     patch_text(tx, &obj, DELIVERABLES, patch.deliverables.as_deref())?;
     patch_put_opt(tx, &obj, DUE, due)?;
-    patch_put(tx, &obj, STATUS, patch.status.map(|status| status.as_str()))?;
+    patch_put(tx, &obj, STATUS, patch.status)?;
     Ok(())
 }
 
@@ -164,8 +164,7 @@ mod tests {
 
     #[test]
     fn both_parties_listing_deliverables_at_once_keep_theirs() {
-        let mut fixture = partnership();
-        let doc = &mut fixture.doc;
+        let doc = &mut partnership().doc;
         let new = NewObjective {
             title: "Launch in the Nordics".into(),
             owner: None,

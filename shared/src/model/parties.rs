@@ -324,8 +324,7 @@ mod tests {
 
     #[test]
     fn each_new_party_takes_the_first_colour_nobody_shows() {
-        let mut fixture = partnership();
-        let doc = &mut fixture.doc;
+        let doc = &mut partnership().doc;
         let shown = |doc: &automerge::AutoCommit| -> Vec<PartyColour> {
             list(doc).iter().map(|p| p.colour).collect()
         };
@@ -353,8 +352,7 @@ mod tests {
 
     #[test]
     fn parties_added_at_once_on_two_replicas_show_different_colours() {
-        let mut fixture = partnership();
-        let doc = &mut fixture.doc;
+        let doc = &mut partnership().doc;
         let mut other = doc.fork();
         let (small, large) = (
             PartyId::from_bytes([0x10; 16]),

@@ -4,7 +4,8 @@
 //! Items name members (owners, authors, facilitators…) and parties (owners,
 //! sign-offs); operations check such a name points at a live entry with
 //! [`require_member`], [`check_member`] and [`require_party`], and find a
-//! member's party with [`member_party`]. A party also
+//! member's party with [`member_party`]. A conflict's escalation level
+//! refers to the governance ladder, read here ([`escalation_ladder`]). A party also
 //! owns a map in another collection, its vetting scores, which is created
 //! with the party ([`create_party_scores`]) so that two people scoring it at
 //! once write into one map.
@@ -12,8 +13,8 @@
 use automerge::{ObjId, ObjType, ROOT, ReadDoc};
 
 use super::error::{OpError, OpResult};
-use super::fields::{Tx, child_map, get_parsed, get_u64};
-use super::ids::{MemberId, PartyId};
+use super::fields::{Tx, child_map, get_parsed, get_string, get_u32, get_u64};
+use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, Collection};
 use super::keys;
 
@@ -81,6 +82,33 @@ pub(crate) fn create_party_scores<T: Tx>(tx: &mut T, party: PartyId) -> OpResult
         Some(map) => Ok(map),
         None => Ok(tx.put_object(&scores, party.key().as_str(), ObjType::Map)?),
     }
+}
+
+/// One level of the escalation ladder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EscalationLevel {
+    /// Its id.
+    pub id: ItemId,
+    /// Its name ("Partnership managers").
+    pub name: String,
+    /// Who handles a conflict at this level.
+    pub who: String,
+    /// How many days a conflict may stay at this level.
+    pub within_days: u32,
+}
+
+/// The escalation ladder (`governance.escalation{}`), bottom level first:
+/// read here because a conflict's level refers to it, so conflicts need not
+/// import governance.
+pub(crate) fn escalation_ladder<R: ReadDoc>(doc: &R) -> Vec<EscalationLevel> {
+    items::read_all(doc, Collection::EscalationLevels, |id, obj| {
+        EscalationLevel {
+            id,
+            name: get_string(doc, obj, "name"),
+            who: get_string(doc, obj, "who"),
+            within_days: get_u32(doc, obj, "within").unwrap_or(14),
+        }
+    })
 }
 
 #[cfg(test)]

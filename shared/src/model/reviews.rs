@@ -230,8 +230,7 @@ mod tests {
 
     #[test]
     fn both_parties_writing_the_retro_at_once_keep_their_words() {
-        let mut fixture = partnership();
-        let doc = &mut fixture.doc;
+        let doc = &mut partnership().doc;
         let new = NewReview {
             kind: ReviewKind::Retrospective,
             title: "Q1 retro".into(),

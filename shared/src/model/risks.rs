@@ -170,7 +170,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Risk> {
     items::read_all(doc, Collection::Risks, |id, obj| read_one(doc, id, obj))
 }
 
-/// One risk, or [`OpError::NotFound`].
+/// One risk, or [`OpError::NotFound`](super::OpError::NotFound).
 pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Risk> {
     let obj = items::require(doc, Collection::Risks, id)?;
     Ok(read_one(doc, id, &obj))
@@ -229,12 +229,7 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &RiskPatch) -> OpResult {
     patch_put_opt(tx, &obj, "owner", patch.owner)?;
     patch_text(tx, &obj, "mitigation", patch.mitigation.as_deref())?;
     patch_text(tx, &obj, "contingency", patch.contingency.as_deref())?;
-    patch_put(
-        tx,
-        &obj,
-        "status",
-        patch.status.map(|status| status.as_str()),
-    )?;
+    patch_put(tx, &obj, "status", patch.status)?;
     Ok(())
 }
 
@@ -269,8 +264,7 @@ mod tests {
 
     #[test]
     fn two_people_writing_one_mitigation_keep_their_words() {
-        let mut fixture = partnership();
-        let doc = &mut fixture.doc;
+        let doc = &mut partnership().doc;
         // Both write around existing words: two inserts at the same position
         // would be ordered by the random actor ids, not by who typed first.
         let new = NewRisk {

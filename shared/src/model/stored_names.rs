@@ -3,7 +3,8 @@
 
 /// Declares an enum whose values are stored as fixed names, and gives it
 /// `ALL` (every value, in the order declared), `as_str` (the stored name)
-/// and `from_stored` (the value stored under a name, if any). With a
+/// and `from_stored` (the value stored under a name, if any), and writes it
+/// as a field value by that name (`From<_> for ScalarValue`). With a
 /// `parse error` line it also shows as its stored name (`Display`) and
 /// parses from it (`FromStr`), failing with [`OpError::Invalid`] naming
 /// that field and reason.
@@ -59,6 +60,13 @@ macro_rules! stored_names {
                     $($stored => Some(Self::$variant),)+
                     _ => None,
                 }
+            }
+        }
+
+        /// Stored as its name.
+        impl From<$name> for automerge::ScalarValue {
+            fn from(value: $name) -> Self {
+                automerge::ScalarValue::Str(value.as_str().into())
             }
         }
 

@@ -21,8 +21,8 @@ use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::{OpError, OpResult};
 use super::fields::{
-    Tx, check_range, child_map, get_bool, get_parsed, get_string, get_text, get_u64, non_empty,
-    patch_non_empty, patch_put, patch_put_opt, put_opt, set_text,
+    Tx, check_range, child_map, get_bool, get_parsed, get_string, get_text, get_u32, get_u64,
+    non_empty, patch_non_empty, patch_put, patch_put_opt, put_opt, set_text,
 };
 use super::ids::{ItemId, MemberId, PartyId};
 use super::items::{self, Collection};
@@ -204,9 +204,7 @@ pub fn criteria<R: ReadDoc>(doc: &R) -> Vec<Criterion> {
     items::read_all(doc, Collection::Criteria, |id, obj| Criterion {
         id,
         name: get_string(doc, obj, "name"),
-        weight: get_u64(doc, obj, "weight")
-            .and_then(|w| u32::try_from(w).ok())
-            .unwrap_or(1),
+        weight: get_u32(doc, obj, "weight").unwrap_or(1),
     })
 }
 
@@ -578,8 +576,7 @@ mod tests {
 
     #[test]
     fn evidence_written_around_the_op_is_never_a_link() {
-        let mut fixture = partnership();
-        let doc = &mut fixture.doc;
+        let doc = &mut partnership().doc;
         let new = NewDiligence {
             item: "Audited accounts".into(),
             owner: None,
