@@ -9,6 +9,7 @@ pub mod markdown;
 mod presence;
 pub mod rich_dom;
 pub mod rows;
+pub mod text_field;
 mod update;
 pub mod view_only;
 

@@ -12,6 +12,7 @@ use crate::api::{NewInvite, Role};
 use crate::components::PresenceBar;
 use crate::components::form::{InlineError, feedback};
 use crate::components::live_text::LiveTextArea;
+use crate::components::text_field::TextField;
 use crate::presence::Here;
 use crate::store::Store;
 use crate::sync_client::client;
@@ -122,8 +123,8 @@ pub fn PartnershipPage(
                 </label>
                 <label class="field">
                     <span>"Purpose"</span>
-                    <LiveTextArea id=id item=() read=read_purpose write=write_purpose error=purpose_error
-                        test_id="purpose-input" class="" label="Purpose" placeholder="Why these organizations work together" rows=4/>
+                    <LiveTextArea id=id field=TextField::Purpose error=purpose_error
+                        test_id="purpose-input" label="Purpose" placeholder="Why these organizations work together" rows=4/>
                 </label>
                 <InlineError message=purpose_error test_id="purpose-error"/>
                 <label class="field">
@@ -282,18 +283,4 @@ fn InviteLink(url: String) -> impl IntoView {
             </span>
         </div>
     }
-}
-
-/// The purpose, for its [`LiveTextArea`].
-fn read_purpose(doc: &accord_shared::automerge::Automerge, _: ()) -> Option<String> {
-    Some(accord_shared::model::overview::purpose(doc))
-}
-
-/// One splice of the purpose: typing in it merges with the partner's.
-fn write_purpose(
-    tx: &mut accord_shared::automerge::transaction::Transaction<'_>,
-    _: (),
-    splice: &accord_shared::text::Splice,
-) -> Result<(), accord_shared::model::OpError> {
-    accord_shared::model::overview::edit_purpose(tx, splice)
 }

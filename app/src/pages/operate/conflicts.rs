@@ -11,13 +11,13 @@ use accord_shared::model::conflicts::{self, Conflict, ConflictPatch, NewConflict
 use accord_shared::model::governance::{self, EscalationLevel};
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::{Collection, ItemId, MemberId, OpError};
-use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use super::member_name;
 use crate::components::form::{InlineError, feedback};
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows;
+use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date};
 use crate::pages::boards::source::FromNote;
 use crate::store::Store;
@@ -59,18 +59,6 @@ fn with_me_and_id(
         return false;
     };
     apply_into(error, id, |tx| op(tx, me, entry))
-}
-
-fn description(doc: &Automerge, conflict: ItemId) -> Option<String> {
-    conflicts::get(doc, conflict).ok().map(|c| c.description)
-}
-
-fn write_description(
-    tx: &mut Transaction<'_>,
-    conflict: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    conflicts::edit_description(tx, conflict, splice)
 }
 
 /// The conflicts page.
@@ -268,8 +256,8 @@ fn ConflictRow(id: DocumentId, cid: ItemId, data: Memo<Option<Data>>) -> impl In
         <li class="card conflict" class:overdue=overdue class:resolved=move || !is_open() data-testid="conflict-row">
             <FromNote id=id link=ItemLink::Conflict(cid)/>
             {head}
-            <LiveTextArea id=id item=cid read=description write=write_description error=error
-                test_id="conflict-description" class="" label="Description" placeholder="What it is about" rows=2/>
+            <LiveTextArea id=id field=TextField::ConflictDescription(cid) error=error
+                test_id="conflict-description" label="Description" placeholder="What it is about" rows=2/>
             <details>{history}</details>
             <button type="button" class="link danger" data-testid="conflict-delete"
                 on:click=move |_| { edit::delete_into(error, &id, Collection::Conflicts, cid); }>

@@ -3,7 +3,6 @@
 //! ladder (levels, who handles a conflict there, within how many days).
 
 use accord_shared::automerge::Automerge;
-use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::governance::{
     self, Committee, CommitteePatch, Decider, DecisionRight, EscalationLevel, MAX_DAYS,
@@ -12,13 +11,13 @@ use accord_shared::model::governance::{
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::parties::{self, Party};
 use accord_shared::model::{Collection, ItemId, MemberId, OpError};
-use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows::{self, Placed};
+use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
 use crate::store::Store;
 
@@ -142,21 +141,6 @@ pub fn GovernancePage(
     }
 }
 
-fn mandate(doc: &Automerge, committee: ItemId) -> Option<String> {
-    governance::committees(doc)
-        .into_iter()
-        .find(|c| c.id == committee)
-        .map(|c| c.mandate)
-}
-
-fn write_mandate(
-    tx: &mut Transaction<'_>,
-    committee: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    governance::edit_mandate(tx, committee, splice)
-}
-
 /// A committee without its mandate (which the text area shows itself),
 /// and who can sit on it: current members and those already on it, each
 /// as `(id, name, " (party)")`.
@@ -258,8 +242,8 @@ fn CommitteeRow(
     view! {
         <li class="card" data-testid="committee-row">
             {head}
-            <LiveTextArea id=id item=cid read=mandate write=write_mandate error=error
-                test_id="committee-mandate" class="" label="Mandate"
+            <LiveTextArea id=id field=TextField::CommitteeMandate(cid) error=error
+                test_id="committee-mandate" label="Mandate"
                 placeholder="Mandate: what it decides and oversees" rows=2/>
             <div class="row">{roster}</div>
         </li>

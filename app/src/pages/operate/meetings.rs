@@ -4,14 +4,12 @@
 //! took place, and exported to calendars as `.ics`.
 
 use accord_shared::automerge::Automerge;
-use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::meetings::{
     self, DEFAULT_DURATION_MINUTES, Meeting, MeetingKind, MeetingPatch, NewDecision, NewMeeting,
 };
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::{Collection, ItemId, OpError, overview};
-use accord_shared::text::Splice;
 use accord_shared::views::ics;
 use leptos::prelude::*;
 
@@ -24,6 +22,7 @@ use crate::components::form::{InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows;
+use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, parse_date, parse_whole};
 use crate::store::Store;
 
@@ -180,18 +179,6 @@ fn ScheduleForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     }
 }
 
-fn minutes_of(doc: &Automerge, meeting: ItemId) -> Option<String> {
-    meetings::get(doc, meeting).ok().map(|m| m.minutes)
-}
-
-fn write_minutes(
-    tx: &mut Transaction<'_>,
-    meeting: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    meetings::edit_minutes(tx, meeting, splice)
-}
-
 /// The meeting without its minutes and lists, for the parts of the card
 /// that show only its own fields.
 fn strip(meeting: &Meeting) -> Meeting {
@@ -321,7 +308,7 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
             <InlineError message=error test_id="meeting-row-error"/>
             {move || agenda.get().map(|m| view! { <Agenda id=id meeting=m/> })}
             <h4>"Minutes"</h4>
-            <LiveTextArea id=id item=mid read=minutes_of write=write_minutes
+            <LiveTextArea id=id field=TextField::MeetingMinutes(mid)
                 error=error test_id="meeting-minutes" class="minutes" label="Minutes"
                 placeholder="What was discussed" rows=5/>
             {move || decisions.get().map(|m| view! { <Decisions id=id meeting=m members=members.get()/> })}

@@ -4,12 +4,10 @@
 //! to celebrate them.
 
 use accord_shared::automerge::Automerge;
-use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::reviews::{self, NewReview, Prose, Review, ReviewKind, ReviewPatch};
+use accord_shared::model::reviews::{self, NewReview, Review, ReviewKind, ReviewPatch};
 use accord_shared::model::{Collection, DAY_MS, ItemId, OpError};
-use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use accord_shared::model::actions::ActionSource;
@@ -18,6 +16,7 @@ use super::actions::{ActionRow, NewActionForm};
 use crate::components::form::{InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::live_text::LiveTextArea;
+use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, parse_date};
 use crate::store::Store;
 
@@ -72,30 +71,6 @@ pub fn ReviewsPage(
         </ul>
         <crate::components::items::RemovedItems id=id collection=Collection::Reviews/>
     }
-}
-
-fn went_well(doc: &Automerge, review: ItemId) -> Option<String> {
-    reviews::get(doc, review).ok().map(|r| r.went_well)
-}
-
-fn to_improve(doc: &Automerge, review: ItemId) -> Option<String> {
-    reviews::get(doc, review).ok().map(|r| r.to_improve)
-}
-
-fn write_went_well(
-    tx: &mut Transaction<'_>,
-    review: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    reviews::edit_prose(tx, review, Prose::WentWell, splice)
-}
-
-fn write_to_improve(
-    tx: &mut Transaction<'_>,
-    review: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    reviews::edit_prose(tx, review, Prose::ToImprove, splice)
 }
 
 /// One review. Like a meeting card it stays in the page while the document
@@ -192,12 +167,12 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
             <InlineError message=error test_id="review-row-error"/>
             <div class="two-col">
                 <label class="block">"What went well"
-                    <LiveTextArea id=id item=rid read=went_well write=write_went_well error=error
-                        test_id="review-went-well" class="" label="What went well" placeholder="" rows=3/>
+                    <LiveTextArea id=id field=TextField::ReviewWentWell(rid) error=error
+                        test_id="review-went-well" label="What went well" rows=3/>
                 </label>
                 <label class="block">"What to improve"
-                    <LiveTextArea id=id item=rid read=to_improve write=write_to_improve error=error
-                        test_id="review-to-improve" class="" label="What to improve" placeholder="" rows=3/>
+                    <LiveTextArea id=id field=TextField::ReviewToImprove(rid) error=error
+                        test_id="review-to-improve" label="What to improve" rows=3/>
                 </label>
             </div>
             {celebration}

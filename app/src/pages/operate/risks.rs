@@ -3,21 +3,20 @@
 //! not closed. High risks (score ≥ [`risks::HIGH_SCORE`]) are highlighted.
 
 use accord_shared::automerge::Automerge;
-use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::risks::{
-    self, HIGH_SCORE, HeatMap, NewRisk, Prose, Risk, RiskPatch, RiskStatus,
+    self, HIGH_SCORE, HeatMap, NewRisk, Risk, RiskPatch, RiskStatus,
 };
 use accord_shared::model::{Collection, ItemId, OpError};
-use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use super::member_options;
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows;
+use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
 use crate::pages::boards::source::FromNote;
 use crate::store::Store;
@@ -61,30 +60,6 @@ fn heat(score: u32) -> &'static str {
 fn level(field: &'static str, text: &str) -> Result<u8, OpError> {
     // In 1..=5, so it fits.
     parse_whole(field, text, 1, 5).map(|v| v as u8)
-}
-
-fn mitigation(doc: &Automerge, risk: ItemId) -> Option<String> {
-    risks::get(doc, risk).ok().map(|r| r.mitigation)
-}
-
-fn contingency(doc: &Automerge, risk: ItemId) -> Option<String> {
-    risks::get(doc, risk).ok().map(|r| r.contingency)
-}
-
-fn write_mitigation(
-    tx: &mut Transaction<'_>,
-    risk: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    risks::edit_prose(tx, risk, Prose::Mitigation, splice)
-}
-
-fn write_contingency(
-    tx: &mut Transaction<'_>,
-    risk: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    risks::edit_prose(tx, risk, Prose::Contingency, splice)
 }
 
 /// One risk. Its fields re-render only when this risk changes, and the
@@ -177,12 +152,12 @@ fn RiskRow(
             <FromNote id=id link=ItemLink::Risk(rid)/>
             {fields}
             <label class="block">"Mitigation"
-                <LiveTextArea id=id item=rid read=mitigation write=write_mitigation error=error
-                    test_id="risk-mitigation" class="" label="Mitigation" placeholder="" rows=2/>
+                <LiveTextArea id=id field=TextField::RiskMitigation(rid) error=error
+                    test_id="risk-mitigation" label="Mitigation" rows=2/>
             </label>
             <label class="block">"Contingency plan"
-                <LiveTextArea id=id item=rid read=contingency write=write_contingency error=error
-                    test_id="risk-contingency" class="" label="Contingency plan" placeholder="" rows=2/>
+                <LiveTextArea id=id field=TextField::RiskContingency(rid) error=error
+                    test_id="risk-contingency" label="Contingency plan" rows=2/>
             </label>
         </li>
     }

@@ -4,7 +4,6 @@
 //! chart with the target line, and health derived from the latest values.
 
 use accord_shared::automerge::Automerge;
-use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::kpis::{
@@ -16,13 +15,13 @@ use accord_shared::model::objectives::{
 };
 use accord_shared::model::parties::{self, Party};
 use accord_shared::model::{Collection, ItemId, OpError, PartyId, items};
-use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use crate::components::chart::TrendChart;
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows;
+use crate::components::text_field::TextField;
 use crate::edit::{
     self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole,
 };
@@ -145,18 +144,6 @@ fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     }
 }
 
-fn deliverables_of(doc: &Automerge, objective: ItemId) -> Option<String> {
-    objectives::get(doc, objective).ok().map(|o| o.deliverables)
-}
-
-fn write_deliverables(
-    tx: &mut Transaction<'_>,
-    objective: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    objectives::edit_deliverables(tx, objective, splice)
-}
-
 /// One objective. Its fields re-render only when this objective (or its
 /// place in the list) changes, and the deliverables take every keystroke as
 /// a splice, so a partner's edit never drops what is being typed here.
@@ -245,8 +232,8 @@ fn ObjectiveRow(
         <li class="card" data-testid="objective-row">
             <FromNote id=id link=ItemLink::Objective(oid)/>
             {fields}
-            <LiveTextArea id=id item=oid read=deliverables_of write=write_deliverables error=error
-                test_id="objective-deliverables" class="" label="Deliverables" placeholder="Deliverables" rows=2/>
+            <LiveTextArea id=id field=TextField::ObjectiveDeliverables(oid) error=error
+                test_id="objective-deliverables" label="Deliverables" placeholder="Deliverables" rows=2/>
         </li>
     }
 }

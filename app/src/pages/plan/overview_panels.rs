@@ -4,18 +4,17 @@
 //! [`OverviewPanels`] shows them all.
 
 use accord_shared::automerge::Automerge;
-use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::overview::{self, MAX_REVIEW_CADENCE_DAYS, Overview};
-use accord_shared::model::parties::{self, Party, PartyPatch, Prose};
-use accord_shared::model::{MemberId, OpError, PartyId};
-use accord_shared::text::Splice;
+use accord_shared::model::parties::{self, Party, PartyPatch};
+use accord_shared::model::{MemberId, PartyId};
 use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows;
+use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_whole};
 use crate::store::Store;
 
@@ -95,26 +94,6 @@ fn StageHistory(data: Memo<Option<Data>>) -> impl IntoView {
     }
 }
 
-fn strengths(doc: &Automerge, party: PartyId) -> Option<String> {
-    parties::get(doc, party).ok().map(|p| p.strengths)
-}
-
-fn write_strengths(
-    tx: &mut Transaction<'_>,
-    party: PartyId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    parties::edit_prose(tx, party, Prose::Strengths, splice)
-}
-
-fn wiifm(doc: &Automerge, party: PartyId) -> Option<String> {
-    parties::get(doc, party).ok().map(|p| p.wiifm)
-}
-
-fn write_wiifm(tx: &mut Transaction<'_>, party: PartyId, splice: &Splice) -> Result<(), OpError> {
-    parties::edit_prose(tx, party, Prose::Wiifm, splice)
-}
-
 /// One organization's card. Its name and role re-render only when they
 /// change; its prose takes every keystroke as a splice, so both sides can
 /// write the profile at once.
@@ -153,12 +132,12 @@ fn PartyCard(
         <li class="card" data-testid="party-card">
             {fields}
             <label class="field"><span>"Strengths"</span>
-                <LiveTextArea id=id item=pid read=strengths write=write_strengths error=error
-                    test_id="party-strengths" class="" label="Strengths" placeholder="" rows=2/>
+                <LiveTextArea id=id field=TextField::PartyStrengths(pid) error=error
+                    test_id="party-strengths" label="Strengths" rows=2/>
             </label>
             <label class="field"><span>"What's in it for them"</span>
-                <LiveTextArea id=id item=pid read=wiifm write=write_wiifm error=error
-                    test_id="party-wiifm" class="" label="What's in it for them" placeholder="" rows=2/>
+                <LiveTextArea id=id field=TextField::PartyWiifm(pid) error=error
+                    test_id="party-wiifm" label="What's in it for them" rows=2/>
             </label>
         </li>
     }
