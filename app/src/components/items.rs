@@ -40,6 +40,30 @@ pub fn MoveButtons(
     }
 }
 
+/// The "Remove" button of one item: it marks the item deleted (with
+/// [`edit::delete_into`], which offers to undo it); a refusal shows in
+/// `error`.
+#[component]
+pub fn RemoveButton(
+    /// The partnership.
+    id: DocumentId,
+    /// Which collection.
+    collection: Collection,
+    /// The item.
+    item: ItemId,
+    /// Where a refusal is explained.
+    error: RwSignal<Option<String>>,
+    /// The button's `data-testid`.
+    test_id: &'static str,
+) -> impl IntoView {
+    view! {
+        <button type="button" class="link danger" data-testid=test_id
+            on:click=move |_| { edit::delete_into(error, &id, collection, item); }>
+            "Remove"
+        </button>
+    }
+}
+
 /// The removed items of one collection, each with a Restore button. A
 /// removal only marks the item deleted, so an edit the partner made to it
 /// concurrently is kept and comes back with it (see the model's `items`).

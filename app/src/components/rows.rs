@@ -6,6 +6,8 @@
 use accord_shared::model::ItemId;
 use leptos::prelude::*;
 
+use crate::components::form::{Feedback, InlineError};
+
 /// An item of a list with where it stands in it (for move up/down).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Placed<T> {
@@ -57,4 +59,32 @@ where
             })
         })
     })
+}
+
+/// A list (of cards, by default), one `row` per id in `ids` (keyed, so each card stays
+/// while the document changes), with the rows' shared message under it.
+#[component]
+pub fn CardList<R, V>(
+    /// The items' ids, in order.
+    ids: Memo<Vec<ItemId>>,
+    /// The card of one item.
+    row: R,
+    /// Where the rows explain a refusal.
+    error: Feedback,
+    /// The message's `data-testid`.
+    error_id: &'static str,
+    /// The list's CSS class.
+    #[prop(default = "cards")]
+    class: &'static str,
+) -> impl IntoView
+where
+    R: Fn(ItemId) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <ul class=class>
+            <For each=move || ids.get() key=|item| *item children=row/>
+        </ul>
+        <InlineError message=error test_id=error_id/>
+    }
 }

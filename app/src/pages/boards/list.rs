@@ -7,6 +7,7 @@ use accord_shared::model::{Collection, ItemId, items};
 use leptos::prelude::*;
 
 use crate::components::form::{InlineError, feedback};
+use crate::components::items::RemoveButton;
 use crate::edit::{self, apply_into};
 use crate::store::Store;
 
@@ -84,10 +85,7 @@ pub fn BoardList(
                         <span class="muted grow">
                             {format!(" {} · {} notes · {}", row.template, row.notes, row.created)}
                         </span>
-                        <button class="link danger" data-testid="board-delete"
-                            on:click=move |_| { edit::delete_into(error, &id, Collection::Boards, board); }>
-                            "Remove"
-                        </button>
+                        <RemoveButton id=id collection=Collection::Boards item=board error=error test_id="board-delete"/>
                     </li>
                 }
             }).collect_view()}

@@ -15,6 +15,7 @@ use leptos::prelude::*;
 
 use super::member_name;
 use crate::components::form::{InlineError, feedback};
+use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows;
 use crate::components::text_field::TextField;
@@ -259,10 +260,7 @@ fn ConflictRow(id: DocumentId, cid: ItemId, data: Memo<Option<Data>>) -> impl In
             <LiveTextArea id=id field=TextField::ConflictDescription(cid) error=error
                 test_id="conflict-description" label="Description" placeholder="What it is about" rows=2/>
             <details>{history}</details>
-            <button type="button" class="link danger" data-testid="conflict-delete"
-                on:click=move |_| { edit::delete_into(error, &id, Collection::Conflicts, cid); }>
-                "Remove"
-            </button>
+            <RemoveButton id=id collection=Collection::Conflicts item=cid error=error test_id="conflict-delete"/>
             <Show when=is_open fallback=move || view! {
                 <p data-testid="conflict-resolved">{resolved}</p>
                 <button type="button" data-testid="conflict-reopen" on:click=reopen>"Reopen"</button>

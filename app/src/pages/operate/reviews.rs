@@ -4,6 +4,7 @@
 //! to celebrate them.
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::reviews::{self, NewReview, Review, ReviewKind, ReviewPatch};
@@ -13,8 +14,9 @@ use leptos::prelude::*;
 use accord_shared::model::actions::ActionSource;
 
 use super::actions::{ActionRow, NewActionForm};
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{AddForm, InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
+use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, parse_date};
@@ -124,10 +126,7 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
                     on:change=move |ev| update(ReviewPatch { title: Some(event_target_value(&ev)), ..ReviewPatch::default() })/>
                 <label>"From " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="review-from" bind:value=from on:change=set_period/></label>
                 <label>"to " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="review-to" bind:value=to on:change=set_period/></label>
-                <button type="button" class="link danger" data-testid="review-delete"
-                    on:click=move |_| { edit::delete_into(error, &id, Collection::Reviews, rid); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Reviews item=rid error=error test_id="review-delete"/>
             </div>
         })
     };
@@ -191,45 +190,29 @@ fn NewReviewForm(id: DocumentId) -> impl IntoView {
     let title = RwSignal::new(String::new());
     let from = RwSignal::new(format_date(now.saturating_sub(90 * DAY_MS)));
     let to = RwSignal::new(format_date(now));
-    let error = feedback();
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(error) else {
-            return;
+    let add = move |tx: &mut Transaction<'_>, item| {
+        let (from, to) = period(&from.get_untracked(), &to.get_untracked())?;
+        let new = NewReview {
+            kind: kind
+                .with_untracked(|k| ReviewKind::from_stored(k).unwrap_or(ReviewKind::Performance)),
+            title: title.get_untracked(),
+            from,
+            to,
         };
-        let made = apply_into(error, &id, |tx| {
-            let (from, to) = period(&from.get_untracked(), &to.get_untracked())?;
-            let kind = kind.with_untracked(|k| {
-                ReviewKind::ALL
-                    .into_iter()
-                    .find(|c| c.as_str() == k)
-                    .unwrap_or(ReviewKind::Performance)
-            });
-            let new = NewReview {
-                kind,
-                title: title.get_untracked(),
-                from,
-                to,
-            };
-            reviews::add(tx, item, &new, edit::now())
-        });
-        if made {
-            title.set(String::new());
-        }
+        reviews::add(tx, item, &new, edit::now())
     };
     let kinds = ReviewKind::ALL
         .into_iter()
         .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
         .collect_view();
     view! {
-        <form class="inline-form" on:submit=add>
+        <AddForm id=id add=add done=move || title.set(String::new())
+            button="Start review" button_id="add-review" error_id="review-error">
             <select data-testid="new-review-kind" aria-label="Kind" bind:value=kind>{kinds}</select>
             <input type="text" data-testid="new-review-title" placeholder="Title (optional)" aria-label="Title" bind:value=title/>
             <label>"From " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-review-from" bind:value=from/></label>
             <label>"to " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-review-to" bind:value=to/></label>
-            <button type="submit" data-testid="add-review">"Start review"</button>
-        </form>
-        <InlineError message=error test_id="review-error"/>
+        </AddForm>
     }
 }
 

@@ -3,6 +3,7 @@
 //! not closed. High risks (score ≥ [`risks::HIGH_SCORE`]) are highlighted.
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::members::{self, Member};
@@ -13,9 +14,10 @@ use accord_shared::model::{Collection, ItemId, OpError};
 use leptos::prelude::*;
 
 use super::member_options;
-use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::form::{AddForm, Feedback, feedback};
+use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
-use crate::components::rows;
+use crate::components::rows::{self, CardList};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
 use crate::pages::boards::source::FromNote;
@@ -139,10 +141,7 @@ fn RiskRow(
                         {statuses}
                     </select>
                 </label>
-                <button type="button" class="link danger" data-testid="risk-delete"
-                    on:click=move |_| { edit::delete_into(error, &id, Collection::Risks, rid); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Risks item=rid error=error test_id="risk-delete"/>
             </div>
         })
     };
@@ -180,12 +179,8 @@ pub fn RisksPage(
     };
     view! {
         <HeatMapView map=Signal::derive(map)/>
-        <ul class="cards">
-            <For each=move || ids.get() key=|rid| *rid let:rid>
-                <RiskRow id=id rid=rid data=data error=error/>
-            </For>
-        </ul>
-        <InlineError message=error test_id="risk-row-error"/>
+        <CardList ids=ids error=error error_id="risk-row-error"
+            row=move |rid| view! { <RiskRow id=id rid=rid data=data error=error/> }/>
         <NewRiskForm id=id data=data/>
         <crate::components::items::RemovedItems id=id collection=Collection::Risks/>
     }
@@ -232,28 +227,21 @@ fn NewRiskForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let owner = RwSignal::new(String::new());
     let mitigation = RwSignal::new(String::new());
     let contingency = RwSignal::new(String::new());
-    let error = feedback();
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(error) else {
-            return;
+    let add = move |tx: &mut Transaction<'_>, item| {
+        let new = NewRisk {
+            title: title.get_untracked(),
+            likelihood: level("likelihood", &likelihood.get_untracked())?,
+            impact: level("impact", &impact.get_untracked())?,
+            owner: owner.get_untracked().parse().ok(),
+            mitigation: mitigation.get_untracked(),
+            contingency: contingency.get_untracked(),
         };
-        let made = apply_into(error, &id, |tx| {
-            let new = NewRisk {
-                title: title.get_untracked(),
-                likelihood: level("likelihood", &likelihood.get_untracked())?,
-                impact: level("impact", &impact.get_untracked())?,
-                owner: owner.get_untracked().parse().ok(),
-                mitigation: mitigation.get_untracked(),
-                contingency: contingency.get_untracked(),
-            };
-            risks::add(tx, item, &new, edit::now())
-        });
-        if made {
-            title.set(String::new());
-            mitigation.set(String::new());
-            contingency.set(String::new());
-        }
+        risks::add(tx, item, &new, edit::now())
+    };
+    let done = move || {
+        title.set(String::new());
+        mitigation.set(String::new());
+        contingency.set(String::new());
     };
     let owners = move || {
         data.with(|d| {
@@ -263,7 +251,7 @@ fn NewRiskForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     };
     view! {
         <h3>"Register a risk"</h3>
-        <form class="stacked-form" on:submit=add>
+        <AddForm id=id add=add done=done button="Add risk" button_id="add-risk" error_id="risk-error" class="stacked-form">
             <div class="row">
                 <input type="text" class="grow" data-testid="new-risk-title" placeholder="What could happen" aria-label="Risk" bind:value=title/>
                 <label>"Likelihood " <input type="number" class="narrow" data-testid="new-risk-likelihood" bind:value=likelihood/></label>
@@ -272,8 +260,6 @@ fn NewRiskForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             </div>
             <textarea rows="2" data-testid="new-risk-mitigation" placeholder="Mitigation" aria-label="Mitigation" bind:value=mitigation></textarea>
             <textarea rows="2" data-testid="new-risk-contingency" placeholder="Contingency plan" aria-label="Contingency plan" bind:value=contingency></textarea>
-            <button type="submit" data-testid="add-risk">"Add risk"</button>
-        </form>
-        <InlineError message=error test_id="risk-error"/>
+        </AddForm>
     }
 }

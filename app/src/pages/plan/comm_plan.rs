@@ -7,10 +7,11 @@ use accord_shared::model::comm_plan::{
     self, Communication, CommunicationPatch, MAX_FREQUENCY_DAYS, NewCommunication,
 };
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::{Collection, ItemId, MemberId, items};
+use accord_shared::model::{Collection, ItemId, MemberId};
 use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::items::RemoveButton;
 use crate::components::rows::{self, Placed};
 use crate::edit::{self, apply_into, format_opt_date, parse_whole};
 use crate::store::Store;
@@ -109,10 +110,7 @@ fn CommRow(
                         "Sent today"
                     </button>
                     <crate::components::items::MoveButtons id=id collection=Collection::CommPlan item=cid index=index count=count error=error/>
-                    <button class="link danger" data-testid="comm-delete"
-                        on:click=move |_| { crate::edit::remove_into(error, &id, Collection::CommPlan, cid, |tx| items::delete(tx, Collection::CommPlan, cid, edit::now())); }>
-                        "Remove"
-                    </button>
+                    <RemoveButton id=id collection=Collection::CommPlan item=cid error=error test_id="comm-delete"/>
                 </td>
             </tr>
         })

@@ -4,6 +4,7 @@
 //! chart with the target line, and health derived from the latest values.
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::kpis::{
@@ -14,11 +15,12 @@ use accord_shared::model::objectives::{
     self, NewObjective, Objective, ObjectivePatch, ObjectiveStatus,
 };
 use accord_shared::model::parties::{self, Party};
-use accord_shared::model::{Collection, ItemId, OpError, PartyId, items};
+use accord_shared::model::{Collection, ItemId, OpError, PartyId};
 use leptos::prelude::*;
 
 use crate::components::chart::TrendChart;
-use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::form::{AddForm, Feedback, InlineError, feedback, on_add};
+use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows;
 use crate::components::text_field::TextField;
@@ -221,10 +223,7 @@ fn ObjectiveRow(
                         }/>
                 </label>
                 <crate::components::items::MoveButtons id=id collection=Collection::Objectives item=oid index=index count=count error=error/>
-                <button class="link danger" data-testid="objective-delete"
-                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Objectives, oid, |tx| items::delete(tx, Collection::Objectives, oid, edit::now())); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Objectives item=oid error=error test_id="objective-delete"/>
             </div>
         })
     };
@@ -244,34 +243,27 @@ fn NewObjectiveForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let title = RwSignal::new(String::new());
     let due = RwSignal::new(String::new());
     let owner = RwSignal::new(String::new());
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(error) else {
-            return;
+    let submit = move |tx: &mut Transaction<'_>, item| {
+        let new = NewObjective {
+            title: title.get_untracked(),
+            owner: owner.get_untracked().parse::<PartyId>().ok(),
+            deliverables: String::new(),
+            due: parse_date("due date", &due.get_untracked())?,
         };
-        let made = apply_into(error, &id, |tx| {
-            let new = NewObjective {
-                title: title.get_untracked(),
-                owner: owner.get_untracked().parse::<PartyId>().ok(),
-                deliverables: String::new(),
-                due: parse_date("due date", &due.get_untracked())?,
-            };
-            objectives::add(tx, item, &new, edit::now())
-        });
-        if made {
-            title.set(String::new());
-            due.set(String::new());
-        }
+        objectives::add(tx, item, &new, edit::now())
+    };
+    let submit_done = move || {
+        title.set(String::new());
+        due.set(String::new());
     };
     let parties = move || data.get().map(|d| party_options(&d.parties, None));
     view! {
-        <form class="inline-form" on:submit=submit>
+        <AddForm id=id add=submit done=submit_done error=error
+            button="Add objective" button_id="add-objective" error_id="objective-error">
             <input type="text" data-testid="new-objective-title" placeholder="New objective" aria-label="New objective" bind:value=title/>
             <select data-testid="new-objective-owner" aria-label="Owner party" bind:value=owner>{parties}</select>
             <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-objective-due" aria-label="Due date" bind:value=due/>
-            <button type="submit" data-testid="add-objective">"Add objective"</button>
-        </form>
-        <InlineError message=error test_id="objective-error"/>
+        </AddForm>
     }
 }
 
@@ -363,10 +355,7 @@ fn KpiCard(
                     </td>
                     <td>{who(m.by)}</td>
                     <td>
-                        <button class="link danger" data-testid="measurement-delete"
-                            on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Measurements { kpi: kid }, mid, |tx| items::delete(tx, Collection::Measurements { kpi: kid }, mid, edit::now())); }>
-                            "Remove"
-                        </button>
+                        <RemoveButton id=id collection=Collection::Measurements { kpi: kid } item=mid error=error test_id="measurement-delete"/>
                     </td>
                 </tr>
             }
@@ -414,10 +403,7 @@ fn KpiCard(
                     {objective_options}
                 </select>
                 <crate::components::items::MoveButtons id=id collection=Collection::Kpis item=kid index=index count=count error=error/>
-                <button class="link danger" data-testid="kpi-delete"
-                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Kpis, kid, |tx| items::delete(tx, Collection::Kpis, kid, edit::now())); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Kpis item=kid error=error test_id="kpi-delete"/>
             </div>
             <p class="muted">
                 <span data-testid="kpi-target">{target_text}</span>
@@ -586,29 +572,23 @@ fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             })
         }
     };
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(error) else {
-            return;
+    let submit = move |tx: &mut Transaction<'_>, item| {
+        let new = NewKpi {
+            name: name.get_untracked(),
+            objective: objective.get_untracked().parse::<ItemId>().ok(),
+            kind: read_kind()?,
+            cadence_days: parse_whole(
+                "cadence",
+                &cadence.get_untracked(),
+                1,
+                kpis::MAX_CADENCE_DAYS,
+            )?,
         };
-        let made = apply_into(error, &id, |tx| {
-            let new = NewKpi {
-                name: name.get_untracked(),
-                objective: objective.get_untracked().parse::<ItemId>().ok(),
-                kind: read_kind()?,
-                cadence_days: parse_whole(
-                    "cadence",
-                    &cadence.get_untracked(),
-                    1,
-                    kpis::MAX_CADENCE_DAYS,
-                )?,
-            };
-            kpis::add(tx, item, &new, edit::now())
-        });
-        if made {
-            name.set(String::new());
-            target.set(String::new());
-        }
+        kpis::add(tx, item, &new, edit::now())
+    };
+    let submit_done = move || {
+        name.set(String::new());
+        target.set(String::new());
     };
     let objective_options = move || {
         data.get().map(|d| {
@@ -620,7 +600,7 @@ fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     };
     let quantitative = move || kind.get() != "qualitative";
     view! {
-        <form class="stacked-form" on:submit=submit>
+        <form class="stacked-form" on:submit=on_add(error, id, submit, submit_done)>
             <div class="row">
                 <input type="text" class="grow" data-testid="new-kpi-name" placeholder="New KPI" aria-label="New KPI" bind:value=name/>
                 <select data-testid="new-kpi-kind" aria-label="Kind" bind:value=kind>

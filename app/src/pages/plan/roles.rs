@@ -6,10 +6,11 @@ use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::raci::{self, ActivityIssue, Raci, Role};
-use accord_shared::model::{Collection, ItemId, MemberId, items};
+use accord_shared::model::{Collection, ItemId, MemberId};
 use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::items::RemoveButton;
 use crate::components::rows::{self, Placed};
 use crate::edit::{self, apply_into};
 use crate::store::Store;
@@ -187,10 +188,7 @@ fn ActivityRow(
             {cells}
             <td>
                 {actions}
-                <button class="link danger" data-testid="activity-delete"
-                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Activities, aid, |tx| items::delete(tx, Collection::Activities, aid, edit::now())); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Activities item=aid error=error test_id="activity-delete"/>
             </td>
         </tr>
     }

@@ -3,6 +3,7 @@
 //! checklist with owner, evidence link and done state.
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::parties::{self, Party};
@@ -12,7 +13,8 @@ use accord_shared::model::vetting::{
 use accord_shared::model::{Collection, ItemId, MemberId, OpError, PartyId, items};
 use leptos::prelude::*;
 
-use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::form::{AddForm, Feedback, InlineError, feedback};
+use crate::components::items::RemoveButton;
 use crate::components::rows::{self, Placed};
 use crate::edit::{self, apply_into, parse_whole};
 use crate::store::Store;
@@ -164,23 +166,17 @@ pub fn VettingPage(
 
     let new_name = RwSignal::new(String::new());
     let new_weight = RwSignal::new("1".to_owned());
-    let add_criterion = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(criterion_error) else {
-            return;
-        };
-        let made = apply_into(criterion_error, &id, |tx| {
-            let weight = parse_whole(
-                "weight",
-                &new_weight.get_untracked(),
-                WEIGHT_RANGE.0,
-                WEIGHT_RANGE.1,
-            )?;
-            vetting::add_criterion(tx, item, &new_name.get_untracked(), weight)
-        });
-        if made {
-            new_name.set(String::new());
-        }
+    let add_criterion = move |tx: &mut Transaction<'_>, item| {
+        let weight = parse_whole(
+            "weight",
+            &new_weight.get_untracked(),
+            WEIGHT_RANGE.0,
+            WEIGHT_RANGE.1,
+        )?;
+        vetting::add_criterion(tx, item, &new_name.get_untracked(), weight)
+    };
+    let add_criterion_done = move || {
+        new_name.set(String::new());
     };
 
     let new_item = RwSignal::new(String::new());
@@ -209,14 +205,13 @@ pub fn VettingPage(
         <p class="muted">"Score each party 1–5 per criterion; totals are weighted by the criteria's weights (1–10)."</p>
         {table}
         <InlineError message=table_error test_id="vetting-error"/>
-        <form class="inline-form" on:submit=add_criterion>
+        <AddForm id=id add=add_criterion done=add_criterion_done error=criterion_error
+            button="Add criterion" button_id="add-criterion" error_id="criterion-error">
             <input type="text" data-testid="new-criterion-name" placeholder="New criterion" aria-label="New criterion"
                 bind:value=new_name/>
             <input type="number" class="narrow" data-testid="new-criterion-weight" aria-label="Weight"
                 bind:value=new_weight/>
-            <button type="submit" data-testid="add-criterion">"Add criterion"</button>
-        </form>
-        <InlineError message=criterion_error test_id="criterion-error"/>
+        </AddForm>
         <crate::components::items::RemovedItems id=id collection=Collection::Criteria/>
         <h3>"Due diligence"</h3>
         <ul class="checklist">
@@ -457,12 +452,7 @@ fn DiligenceRow(
                     <a href=link.to_owned() target="_blank" rel="noopener noreferrer">"open"</a>
                 })}
                 <crate::components::items::MoveButtons id=id collection=Collection::Diligence item=did index=index count=count error=error/>
-                <button class="link danger" data-testid="diligence-delete"
-                    on:click=move |_| {
-                        crate::edit::remove_into(error, &id, Collection::Diligence, did, |tx| items::delete(tx, Collection::Diligence, did, edit::now()));
-                    }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Diligence item=did error=error test_id="diligence-delete"/>
             </li>
         })
     }
