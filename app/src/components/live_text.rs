@@ -76,6 +76,19 @@ fn show(area: &web_sys::HtmlTextAreaElement, before: &str, body: &str) {
     }
 }
 
+/// How a [`LiveTextArea`] shows its label besides naming it for assistive
+/// technology.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Caption {
+    /// Not shown (the page shows a heading of its own).
+    #[default]
+    Hidden,
+    /// Above the area, in a block label.
+    Block,
+    /// As a form field's caption.
+    Field,
+}
+
 /// The Text of one field as a text area that merges concurrent typing.
 #[component]
 pub fn LiveTextArea(
@@ -92,6 +105,9 @@ pub fn LiveTextArea(
     class: &'static str,
     /// Its accessible name.
     label: &'static str,
+    /// Whether and how the name is shown.
+    #[prop(optional)]
+    caption: Caption,
     /// Shown while it is empty.
     #[prop(default = "")]
     placeholder: &'static str,
@@ -133,7 +149,7 @@ pub fn LiveTextArea(
             shown.set_value(current);
         }
     };
-    view! {
+    let textarea = view! {
         <textarea
             node_ref=area
             class=class
@@ -143,6 +159,13 @@ pub fn LiveTextArea(
             placeholder=placeholder
             on:input=on_input
         ></textarea>
+    };
+    match caption {
+        Caption::Hidden => textarea.into_any(),
+        Caption::Block => view! { <label class="block">{label}{textarea}</label> }.into_any(),
+        Caption::Field => {
+            view! { <label class="field"><span>{label}</span>{textarea}</label> }.into_any()
+        }
     }
 }
 

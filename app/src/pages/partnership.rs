@@ -11,7 +11,7 @@ use wasm_bindgen_futures::spawn_local;
 use crate::api::{NewInvite, Role};
 use crate::components::PresenceBar;
 use crate::components::form::{InlineError, feedback};
-use crate::components::live_text::LiveTextArea;
+use crate::components::live_text::{Caption, LiveTextArea};
 use crate::components::text_field::TextField;
 use crate::presence::Here;
 use crate::store::Store;
@@ -121,11 +121,8 @@ pub fn PartnershipPage(
                     <span>"Title"</span>
                     <input data-testid="title-input" type="text" prop:value=title on:input=set_title/>
                 </label>
-                <label class="field">
-                    <span>"Purpose"</span>
-                    <LiveTextArea id=id field=TextField::Purpose error=purpose_error
-                        test_id="purpose-input" label="Purpose" placeholder="Why these organizations work together" rows=4/>
-                </label>
+                <LiveTextArea id=id field=TextField::Purpose error=purpose_error
+                        test_id="purpose-input" label="Purpose" caption=Caption::Field placeholder="Why these organizations work together" rows=4/>
                 <InlineError message=purpose_error test_id="purpose-error"/>
                 <label class="field">
                     <span>"Stage"</span>

@@ -138,18 +138,7 @@ pub fn BoardView(
     let title = move || data.with(|b| b.as_ref().map(|b| b.title.clone()).unwrap_or_default());
     let locked = move || data.with(|b| b.as_ref().is_some_and(|b| b.locked));
     let private = move || data.with(|b| b.as_ref().is_some_and(|b| b.private_writing.is_some()));
-    let columns = move || {
-        data.with(|b| {
-            b.as_ref()
-                .map(|b| {
-                    b.columns
-                        .iter()
-                        .map(|c| (c.id, c.title.clone()))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-    };
+    let columns = move || super::column_choices(data);
     let group_error = feedback();
     let group = move |_| {
         let notes = ctx.picked.get_untracked();

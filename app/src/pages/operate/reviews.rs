@@ -17,7 +17,7 @@ use super::actions::{ActionRow, NewActionForm};
 use crate::components::form::{AddForm, InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
-use crate::components::live_text::LiveTextArea;
+use crate::components::live_text::{Caption, LiveTextArea};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, parse_date};
 use crate::store::Store;
@@ -165,14 +165,10 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
             {header}
             <InlineError message=error test_id="review-row-error"/>
             <div class="two-col">
-                <label class="block">"What went well"
-                    <LiveTextArea id=id field=TextField::ReviewWentWell(rid) error=error
-                        test_id="review-went-well" label="What went well" rows=3/>
-                </label>
-                <label class="block">"What to improve"
-                    <LiveTextArea id=id field=TextField::ReviewToImprove(rid) error=error
-                        test_id="review-to-improve" label="What to improve" rows=3/>
-                </label>
+                <LiveTextArea id=id field=TextField::ReviewWentWell(rid) error=error
+                        test_id="review-went-well" label="What went well" caption=Caption::Block rows=3/>
+                <LiveTextArea id=id field=TextField::ReviewToImprove(rid) error=error
+                        test_id="review-to-improve" label="What to improve" caption=Caption::Block rows=3/>
             </div>
             {celebration}
             <h4>"Actions"</h4>

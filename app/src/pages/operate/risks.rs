@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use super::member_options;
 use crate::components::form::{AddForm, Feedback, feedback};
 use crate::components::items::RemoveButton;
-use crate::components::live_text::LiveTextArea;
+use crate::components::live_text::{Caption, LiveTextArea};
 use crate::components::rows::{self, CardList};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
@@ -150,14 +150,10 @@ fn RiskRow(
             data-testid="risk-row">
             <FromNote id=id link=ItemLink::Risk(rid)/>
             {fields}
-            <label class="block">"Mitigation"
-                <LiveTextArea id=id field=TextField::RiskMitigation(rid) error=error
-                    test_id="risk-mitigation" label="Mitigation" rows=2/>
-            </label>
-            <label class="block">"Contingency plan"
-                <LiveTextArea id=id field=TextField::RiskContingency(rid) error=error
-                    test_id="risk-contingency" label="Contingency plan" rows=2/>
-            </label>
+            <LiveTextArea id=id field=TextField::RiskMitigation(rid) error=error
+                    test_id="risk-mitigation" label="Mitigation" caption=Caption::Block rows=2/>
+            <LiveTextArea id=id field=TextField::RiskContingency(rid) error=error
+                    test_id="risk-contingency" label="Contingency plan" caption=Caption::Block rows=2/>
         </li>
     }
 }

@@ -461,39 +461,19 @@ fn KpiSettings(id: DocumentId, kpi: Kpi) -> impl IntoView {
             scale.to_string(),
         ),
     };
-    let unit = RwSignal::new(unit);
-    let baseline = RwSignal::new(baseline);
-    let target = RwSignal::new(target);
-    let direction = RwSignal::new(direction.to_owned());
-    let scale = RwSignal::new(scale);
+    let fields = KindFields::new(unit, baseline, target, direction, scale);
+    let KindFields {
+        unit,
+        baseline,
+        target,
+        direction,
+        scale,
+    } = fields;
     let cadence = RwSignal::new(kpi.cadence_days.to_string());
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         apply_into(error, &id, |tx| {
-            let kind = if qualitative {
-                let scale = parse_whole(
-                    "scale",
-                    &scale.get_untracked(),
-                    2,
-                    u32::from(kpis::MAX_SCALE),
-                )?;
-                let target = parse_whole("target", &target.get_untracked(), 1, scale)?;
-                KpiKind::Qualitative {
-                    scale: u8::try_from(scale).unwrap_or(kpis::MAX_SCALE),
-                    target: u8::try_from(target).unwrap_or(1),
-                }
-            } else {
-                KpiKind::Quantitative {
-                    unit: unit.get_untracked(),
-                    baseline: parse_number("baseline", &baseline.get_untracked())?,
-                    target: parse_number("target", &target.get_untracked())?,
-                    direction: if direction.get_untracked() == "down" {
-                        Direction::Down
-                    } else {
-                        Direction::Up
-                    },
-                }
-            };
+            let kind = fields.read(qualitative)?;
             let patch = KpiPatch {
                 kind: Some(kind),
                 cadence_days: Some(parse_whole(
@@ -534,49 +514,82 @@ fn KpiSettings(id: DocumentId, kpi: Kpi) -> impl IntoView {
     }
 }
 
+/// The fields of a KPI's kind, as typed into a form.
+#[derive(Clone, Copy)]
+struct KindFields {
+    unit: RwSignal<String>,
+    baseline: RwSignal<String>,
+    target: RwSignal<String>,
+    direction: RwSignal<String>,
+    scale: RwSignal<String>,
+}
+
+impl KindFields {
+    fn new(unit: String, baseline: String, target: String, direction: &str, scale: String) -> Self {
+        Self {
+            unit: RwSignal::new(unit),
+            baseline: RwSignal::new(baseline),
+            target: RwSignal::new(target),
+            direction: RwSignal::new(direction.to_owned()),
+            scale: RwSignal::new(scale),
+        }
+    }
+
+    /// The kind the fields describe (a rating when `qualitative`), or the
+    /// first field that does not parse.
+    fn read(self, qualitative: bool) -> Result<KpiKind, OpError> {
+        if qualitative {
+            let scale = parse_whole(
+                "scale",
+                &self.scale.get_untracked(),
+                2,
+                u32::from(kpis::MAX_SCALE),
+            )?;
+            let target = parse_whole("target", &self.target.get_untracked(), 1, scale)?;
+            return Ok(KpiKind::Qualitative {
+                scale: u8::try_from(scale).unwrap_or(kpis::MAX_SCALE),
+                target: u8::try_from(target).unwrap_or(1),
+            });
+        }
+        Ok(KpiKind::Quantitative {
+            unit: self.unit.get_untracked(),
+            baseline: parse_number("baseline", &self.baseline.get_untracked())?,
+            target: parse_number("target", &self.target.get_untracked())?,
+            direction: if self.direction.get_untracked() == "down" {
+                Direction::Down
+            } else {
+                Direction::Up
+            },
+        })
+    }
+}
+
 #[component]
 fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
     let name = RwSignal::new(String::new());
     let kind = RwSignal::new("quantitative".to_owned());
-    let unit = RwSignal::new(String::new());
-    let baseline = RwSignal::new("0".to_owned());
-    let target = RwSignal::new(String::new());
-    let direction = RwSignal::new("up".to_owned());
-    let scale = RwSignal::new("5".to_owned());
+    let fields = KindFields::new(
+        String::new(),
+        "0".to_owned(),
+        String::new(),
+        "up",
+        "5".to_owned(),
+    );
+    let KindFields {
+        unit,
+        baseline,
+        target,
+        direction,
+        scale,
+    } = fields;
     let cadence = RwSignal::new("30".to_owned());
     let objective = RwSignal::new(String::new());
-    let read_kind = move || -> Result<KpiKind, OpError> {
-        if kind.get_untracked() == "qualitative" {
-            let scale = parse_whole(
-                "scale",
-                &scale.get_untracked(),
-                2,
-                u32::from(kpis::MAX_SCALE),
-            )?;
-            let target = parse_whole("target", &target.get_untracked(), 1, scale)?;
-            Ok(KpiKind::Qualitative {
-                scale: u8::try_from(scale).unwrap_or(kpis::MAX_SCALE),
-                target: u8::try_from(target).unwrap_or(1),
-            })
-        } else {
-            Ok(KpiKind::Quantitative {
-                unit: unit.get_untracked(),
-                baseline: parse_number("baseline", &baseline.get_untracked())?,
-                target: parse_number("target", &target.get_untracked())?,
-                direction: if direction.get_untracked() == "down" {
-                    Direction::Down
-                } else {
-                    Direction::Up
-                },
-            })
-        }
-    };
     let submit = move |tx: &mut Transaction<'_>, item| {
         let new = NewKpi {
             name: name.get_untracked(),
             objective: objective.get_untracked().parse::<ItemId>().ok(),
-            kind: read_kind()?,
+            kind: fields.read(kind.get_untracked() == "qualitative")?,
             cadence_days: parse_whole(
                 "cadence",
                 &cadence.get_untracked(),

@@ -12,7 +12,7 @@ use accord_shared::model::{MemberId, PartyId};
 use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
-use crate::components::live_text::LiveTextArea;
+use crate::components::live_text::{Caption, LiveTextArea};
 use crate::components::rows;
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_whole};
@@ -131,14 +131,10 @@ fn PartyCard(
     view! {
         <li class="card" data-testid="party-card">
             {fields}
-            <label class="field"><span>"Strengths"</span>
-                <LiveTextArea id=id field=TextField::PartyStrengths(pid) error=error
-                    test_id="party-strengths" label="Strengths" rows=2/>
-            </label>
-            <label class="field"><span>"What's in it for them"</span>
-                <LiveTextArea id=id field=TextField::PartyWiifm(pid) error=error
-                    test_id="party-wiifm" label="What's in it for them" rows=2/>
-            </label>
+            <LiveTextArea id=id field=TextField::PartyStrengths(pid) error=error
+                    test_id="party-strengths" label="Strengths" caption=Caption::Field rows=2/>
+            <LiveTextArea id=id field=TextField::PartyWiifm(pid) error=error
+                    test_id="party-wiifm" label="What's in it for them" caption=Caption::Field rows=2/>
         </li>
     }
 }
