@@ -3,6 +3,7 @@
 //! change to one item re-renders only that row and the others keep their
 //! focus and whatever is being typed in them.
 
+use accord_shared::ids::DocumentId;
 use accord_shared::model::ItemId;
 use leptos::prelude::*;
 
@@ -18,6 +19,32 @@ pub struct Placed<T> {
     /// How many items the list holds.
     pub count: usize,
 }
+
+/// What every row of one list shares: the partnership, the page's data
+/// and where a row explains a refusal.
+pub struct ListContext<D: Send + Sync + 'static> {
+    /// The partnership.
+    pub id: DocumentId,
+    /// The page's data.
+    pub data: Memo<Option<D>>,
+    /// Where a row explains a refusal.
+    pub error: Feedback,
+}
+
+impl<D: Send + Sync + 'static> ListContext<D> {
+    /// The context of a list of `data` in the partnership `id`.
+    pub fn new(id: DocumentId, data: Memo<Option<D>>, error: Feedback) -> Self {
+        Self { id, data, error }
+    }
+}
+
+impl<D: Send + Sync + 'static> Clone for ListContext<D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D: Send + Sync + 'static> Copy for ListContext<D> {}
 
 /// The ids of the items `list` picks from the page's data, in order (item
 /// ids, or any other key such as a party's id).

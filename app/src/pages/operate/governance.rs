@@ -14,11 +14,11 @@ use accord_shared::model::parties::{self, Party};
 use accord_shared::model::{Collection, ItemId, MemberId, OpError};
 use leptos::prelude::*;
 
-use crate::components::form::{AddForm, Feedback, InlineError, feedback};
+use crate::components::form::{AddForm, InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
-use crate::components::rows::{self, CardList, Placed};
+use crate::components::rows::{self, CardList, ListContext, Placed};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
 use crate::store::Store;
@@ -174,12 +174,8 @@ fn committee_card(data: &Data, cid: ItemId) -> Option<CommitteeCard> {
 /// One committee. It re-renders only when this committee (or who may sit
 /// on it) changes, and its mandate merges concurrent typing.
 #[component]
-fn CommitteeRow(
-    id: DocumentId,
-    cid: ItemId,
-    data: Memo<Option<Data>>,
-    error: Feedback,
-) -> impl IntoView {
+fn CommitteeRow(list: ListContext<Data>, cid: ItemId) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let card = Memo::new(move |_| data.with(|d| d.as_ref().and_then(|d| committee_card(d, cid))));
     let update = move |patch: CommitteePatch| {
         apply_into(error, &id, |tx| {
@@ -261,7 +257,7 @@ fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     };
     view! {
         <CardList ids=ids error=error error_id="committee-row-error"
-            row=move |cid| view! { <CommitteeRow id=id cid=cid data=data error=error/> }/>
+            row=move |cid| view! { <CommitteeRow list=ListContext::new(id, data, error) cid=cid/> }/>
         <AddForm id=id add=add done=move || name.set(String::new())
             button="Add committee" button_id="add-committee" error_id="committee-error">
             <input type="text" data-testid="new-committee-name" placeholder="New committee" aria-label="New committee" bind:value=name/>
@@ -274,12 +270,11 @@ fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
 /// One decision right, with who may decide it.
 #[component]
 fn RightRow(
-    id: DocumentId,
+    list: ListContext<Data>,
     rid: ItemId,
-    data: Memo<Option<Data>>,
     choices: Memo<Vec<(Decider, String)>>,
-    error: Feedback,
 ) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, |d| &d.rights, |r| r.id, rid);
     move || {
         let right = row.get()?.item;
@@ -338,7 +333,7 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         .collect_view();
     view! {
         <CardList ids=ids error=error error_id="right-row-error" class="plain"
-            row=move |rid| view! { <RightRow id=id rid=rid data=data choices=choices error=error/> }/>
+            row=move |rid| view! { <RightRow list=ListContext::new(id, data, error) rid=rid choices=choices/> }/>
         <AddForm id=id add=add done=move || decision.set(String::new())
             button="Add decision right" button_id="add-right" error_id="right-error">
             <input type="text" class="grow" data-testid="new-right-decision" placeholder="What is decided" aria-label="Decision" bind:value=decision/>
@@ -351,12 +346,8 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
 
 /// One level of the ladder, with its place in it.
 #[component]
-fn LevelRow(
-    id: DocumentId,
-    lid: ItemId,
-    data: Memo<Option<Data>>,
-    error: Feedback,
-) -> impl IntoView {
+fn LevelRow(list: ListContext<Data>, lid: ItemId) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, |d| &d.ladder, |l| l.id, lid);
     move || {
         let Placed {
@@ -430,7 +421,7 @@ fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         <p class="muted">"A conflict starts at the first level; escalating moves it one level up."</p>
         <ol class="plain ladder">
             <For each=move || ids.get() key=|lid| *lid let:lid>
-                <LevelRow id=id lid=lid data=data error=error/>
+                <LevelRow list=ListContext::new(id, data, error) lid=lid/>
             </For>
         </ol>
         <InlineError message=error test_id="level-row-error"/>

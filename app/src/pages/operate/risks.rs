@@ -14,10 +14,10 @@ use accord_shared::model::{Collection, ItemId, OpError};
 use leptos::prelude::*;
 
 use super::member_options;
-use crate::components::form::{AddForm, Feedback, feedback};
+use crate::components::form::{AddForm, feedback};
 use crate::components::items::RemoveButton;
 use crate::components::live_text::{Caption, LiveTextArea};
-use crate::components::rows::{self, CardList};
+use crate::components::rows::{self, CardList, ListContext};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
 use crate::pages::boards::source::FromNote;
@@ -69,12 +69,8 @@ fn level(field: &'static str, text: &str) -> Result<u8, OpError> {
 /// partner's edit elsewhere never drops what is being typed here and both
 /// can write the same plan at once (see [`LiveTextArea`]).
 #[component]
-fn RiskRow(
-    id: DocumentId,
-    rid: ItemId,
-    data: Memo<Option<Data>>,
-    error: Feedback,
-) -> impl IntoView {
+fn RiskRow(list: ListContext<Data>, rid: ItemId) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     // The risk without its prose, which the text areas show themselves.
     let risk = Memo::new(move |_| {
         data.with(|d| {
@@ -176,7 +172,7 @@ pub fn RisksPage(
     view! {
         <HeatMapView map=Signal::derive(map)/>
         <CardList ids=ids error=error error_id="risk-row-error"
-            row=move |rid| view! { <RiskRow id=id rid=rid data=data error=error/> }/>
+            row=move |rid| view! { <RiskRow list=ListContext::new(id, data, error) rid=rid/> }/>
         <NewRiskForm id=id data=data/>
         <crate::components::items::RemovedItems id=id collection=Collection::Risks/>
     }

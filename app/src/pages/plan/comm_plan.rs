@@ -10,9 +10,9 @@ use accord_shared::model::members::{self, Member};
 use accord_shared::model::{Collection, ItemId, MemberId};
 use leptos::prelude::*;
 
-use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::form::{InlineError, feedback};
 use crate::components::items::RemoveButton;
-use crate::components::rows::{self, Placed};
+use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into, format_opt_date, parse_whole};
 use crate::store::Store;
 
@@ -46,13 +46,8 @@ fn owner_options(members: &[Member], selected: Option<MemberId>) -> impl IntoVie
 /// One entry of the plan. It re-renders only when this entry (or its place,
 /// or who can own it) changes.
 #[component]
-fn CommRow(
-    id: DocumentId,
-    cid: ItemId,
-    data: Memo<Option<Data>>,
-    owners: Memo<Vec<Member>>,
-    error: Feedback,
-) -> impl IntoView {
+fn CommRow(list: ListContext<Data>, cid: ItemId, owners: Memo<Vec<Member>>) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, |d| &d.plan, |c| c.id, cid);
     let update = move |patch: CommunicationPatch| {
         apply_into(error, &id, |tx| comm_plan::update(tx, cid, &patch));
@@ -171,7 +166,7 @@ pub fn CommPlanPage(
             </tr></thead>
             <tbody>
                 <For each=move || ids.get() key=|cid| *cid let:cid>
-                    <CommRow id=id cid=cid data=data owners=owners error=error/>
+                    <CommRow list=ListContext::new(id, data, error) cid=cid owners=owners/>
                 </For>
             </tbody>
         </table>

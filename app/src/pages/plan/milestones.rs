@@ -7,10 +7,10 @@ use accord_shared::model::milestones::{self, Milestone, MilestonePatch, NewMiles
 use accord_shared::model::{Collection, ItemId};
 use leptos::prelude::*;
 
-use crate::components::form::{AddForm, Feedback, InlineError, feedback};
+use crate::components::form::{AddForm, InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
-use crate::components::rows::{self, Placed};
+use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date};
 use crate::store::Store;
 
@@ -22,12 +22,8 @@ fn milestones_of(list: &Vec<Milestone>) -> &[Milestone] {
 /// changes, so typing a celebration note survives the partner's edits
 /// elsewhere.
 #[component]
-fn MilestoneRow(
-    id: DocumentId,
-    mid: ItemId,
-    data: Memo<Option<Vec<Milestone>>>,
-    error: Feedback,
-) -> impl IntoView {
+fn MilestoneRow(list: ListContext<Vec<Milestone>>, mid: ItemId) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, milestones_of, |m| m.id, mid);
     let update = move |patch: MilestonePatch| {
         apply_into(error, &id, |tx| milestones::update(tx, mid, &patch));
@@ -119,7 +115,7 @@ pub fn MilestonesPage(
     view! {
         <ul class="cards">
             <For each=move || ids.get() key=|mid| *mid let:mid>
-                <MilestoneRow id=id mid=mid data=data error=error/>
+                <MilestoneRow list=ListContext::new(id, data, error) mid=mid/>
             </For>
         </ul>
         <InlineError message=error test_id="milestone-row-error"/>

@@ -19,10 +19,10 @@ use accord_shared::model::{Collection, ItemId, OpError, PartyId};
 use leptos::prelude::*;
 
 use crate::components::chart::TrendChart;
-use crate::components::form::{AddForm, Feedback, InlineError, feedback, on_add};
+use crate::components::form::{AddForm, InlineError, feedback, on_add};
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
-use crate::components::rows;
+use crate::components::rows::{self, ListContext};
 use crate::components::text_field::TextField;
 use crate::edit::{
     self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole,
@@ -139,7 +139,7 @@ fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     view! {
         <ul class="cards">
             <For each=move || ids.get() key=|oid| *oid let:oid>
-                <ObjectiveRow id=id oid=oid data=data ids=ids error=error/>
+                <ObjectiveRow list=ListContext::new(id, data, error) oid=oid ids=ids/>
             </For>
         </ul>
         <InlineError message=error test_id="objective-row-error"/>
@@ -150,13 +150,8 @@ fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
 /// place in the list) changes, and the deliverables take every keystroke as
 /// a splice, so a partner's edit never drops what is being typed here.
 #[component]
-fn ObjectiveRow(
-    id: DocumentId,
-    oid: ItemId,
-    data: Memo<Option<Data>>,
-    ids: Memo<Vec<ItemId>>,
-    error: Feedback,
-) -> impl IntoView {
+fn ObjectiveRow(list: ListContext<Data>, oid: ItemId, ids: Memo<Vec<ItemId>>) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     // The objective without its deliverables, which the text area shows.
     let objective = Memo::new(move |_| {
         data.with(|d| {

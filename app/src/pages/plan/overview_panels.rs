@@ -11,9 +11,9 @@ use accord_shared::model::parties::{self, Party, PartyPatch};
 use accord_shared::model::{MemberId, PartyId};
 use leptos::prelude::*;
 
-use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::form::{InlineError, feedback};
 use crate::components::live_text::{Caption, LiveTextArea};
-use crate::components::rows;
+use crate::components::rows::{self, ListContext};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_whole};
 use crate::store::Store;
@@ -98,12 +98,8 @@ fn StageHistory(data: Memo<Option<Data>>) -> impl IntoView {
 /// change; its prose takes every keystroke as a splice, so both sides can
 /// write the profile at once.
 #[component]
-fn PartyCard(
-    id: DocumentId,
-    pid: PartyId,
-    data: Memo<Option<Data>>,
-    error: Feedback,
-) -> impl IntoView {
+fn PartyCard(list: ListContext<Data>, pid: PartyId) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let head = Memo::new(move |_| {
         data.with(|d| {
             d.as_ref()?
@@ -149,7 +145,7 @@ fn PartiesPanel(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             <h2>"What each party brings and gains"</h2>
             <ul class="cards two">
                 <For each=move || ids.get() key=|pid| *pid let:pid>
-                    <PartyCard id=id pid=pid data=data error=error/>
+                    <PartyCard list=ListContext::new(id, data, error) pid=pid/>
                 </For>
             </ul>
             <InlineError message=error test_id="party-error"/>

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::components::items::RemoveButton;
-use crate::components::rows::{self, Placed};
+use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into};
 use crate::store::Store;
 
@@ -97,7 +97,7 @@ pub fn RolesPage(
             <thead><tr><th scope="col">"Activity"</th>{header}<th></th></tr></thead>
             <tbody>
                 <For each=move || activities.get() key=|aid| *aid let:aid>
-                    <ActivityRow id=id aid=aid data=data members=members error=error/>
+                    <ActivityRow list=ListContext::new(id, data, error) aid=aid members=members/>
                 </For>
             </tbody>
         </table>
@@ -132,12 +132,11 @@ pub fn RolesPage(
 /// a partner filling in another row never takes the name being typed here.
 #[component]
 fn ActivityRow(
-    id: DocumentId,
+    list: ListContext<Data>,
     aid: ItemId,
-    data: Memo<Option<Data>>,
     members: Memo<Vec<(MemberId, String)>>,
-    error: Feedback,
 ) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, |d| &d.raci.activities, |a| a.id, aid);
     let roles = Memo::new(move |_| {
         let members = members.get();

@@ -13,9 +13,9 @@ use accord_shared::model::vetting::{
 use accord_shared::model::{Collection, ItemId, MemberId, OpError, PartyId, items};
 use leptos::prelude::*;
 
-use crate::components::form::{AddForm, Feedback, InlineError, feedback};
+use crate::components::form::{AddForm, InlineError, feedback};
 use crate::components::items::RemoveButton;
-use crate::components::rows::{self, Placed};
+use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into, parse_whole};
 use crate::store::Store;
 
@@ -156,7 +156,7 @@ pub fn VettingPage(
             </thead>
             <tbody>
                 <For each=move || criteria.get() key=|cid| *cid let:cid>
-                    <CriterionRow id=id cid=cid data=data party_ids=party_ids my_party=my_party error=table_error/>
+                    <CriterionRow list=ListContext::new(id, data, table_error) cid=cid party_ids=party_ids my_party=my_party/>
                 </For>
             </tbody>
             <tfoot>{totals}</tfoot>
@@ -216,7 +216,7 @@ pub fn VettingPage(
         <h3>"Due diligence"</h3>
         <ul class="checklist">
             <For each=move || diligence_ids.get() key=|did| *did let:did>
-                <DiligenceRow id=id did=did data=data owners=owners error=diligence_error/>
+                <DiligenceRow list=ListContext::new(id, data, diligence_error) did=did owners=owners/>
             </For>
         </ul>
         <form class="inline-form" on:submit=add_diligence>
@@ -237,13 +237,12 @@ pub fn VettingPage(
 /// never disturbs the other typing a note.
 #[component]
 fn CriterionRow(
-    id: DocumentId,
+    list: ListContext<Data>,
     cid: ItemId,
-    data: Memo<Option<Data>>,
     party_ids: Memo<Vec<PartyId>>,
     my_party: Memo<Option<PartyId>>,
-    error: Feedback,
 ) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, |d| &d.vetting.criteria, |c| c.id, cid);
     let name_and_weight = move || {
         let criterion = row.get()?.item;
@@ -301,7 +300,7 @@ fn CriterionRow(
         <tr data-testid="criterion-row">
             {name_and_weight}
             <For each=move || party_ids.get() key=|party| *party let:party>
-                <ScoreCell id=id data=data party=party my_party=my_party criterion=cid error=error/>
+                <ScoreCell list=ListContext::new(id, data, error) party=party my_party=my_party criterion=cid/>
             </For>
             {actions}
         </tr>
@@ -322,13 +321,12 @@ struct Cell {
 /// that party (and by anyone not yet a member of any).
 #[component]
 fn ScoreCell(
-    id: DocumentId,
-    data: Memo<Option<Data>>,
+    list: ListContext<Data>,
     party: PartyId,
     my_party: Memo<Option<PartyId>>,
     criterion: ItemId,
-    error: Feedback,
 ) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let cell = Memo::new(move |_| {
         let theirs = my_party.get().is_some_and(|mine| mine != party);
         data.with(|d| {
@@ -399,13 +397,8 @@ fn ScoreCell(
 
 /// One due-diligence check: done, what, owner, evidence link.
 #[component]
-fn DiligenceRow(
-    id: DocumentId,
-    did: ItemId,
-    data: Memo<Option<Data>>,
-    owners: Memo<Vec<Member>>,
-    error: Feedback,
-) -> impl IntoView {
+fn DiligenceRow(list: ListContext<Data>, did: ItemId, owners: Memo<Vec<Member>>) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, |d| &d.vetting.diligence, |i| i.id, did);
     let update = move |patch: DiligencePatch| {
         apply_into(error, &id, |tx| vetting::update_diligence(tx, did, &patch));
