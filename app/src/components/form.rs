@@ -174,3 +174,24 @@ pub fn DateInput(
             aria-label=label bind:value=value/>
     }
 }
+
+/// `<option>`s for a choice that may be left empty: `none` first (value
+/// ""), then each `(value, label)` of `choices`; the option whose value is
+/// `selected` is chosen, `none` when nothing is.
+pub fn optional_options(
+    none: &'static str,
+    choices: Vec<(String, String)>,
+    selected: Option<String>,
+) -> impl IntoView + use<> {
+    let options = choices
+        .into_iter()
+        .map(|(value, label)| {
+            let chosen = selected.as_ref() == Some(&value);
+            view! { <option value=value selected=chosen>{label}</option> }
+        })
+        .collect_view();
+    view! {
+        <option value="" selected=selected.is_none()>{none}</option>
+        {options}
+    }
+}

@@ -21,7 +21,6 @@ use crate::components::rows;
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date};
 use crate::pages::boards::source::FromNote;
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -68,8 +67,7 @@ pub fn ConflictsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     // Each card stays in the page while the document changes.
     let ids = rows::ids(data, |d| &d.conflicts, |c| c.id);
     let no_ladder = move || {

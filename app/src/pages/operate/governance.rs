@@ -14,14 +14,13 @@ use accord_shared::model::parties::{self, Party};
 use accord_shared::model::{Collection, ItemId, MemberId, OpError};
 use leptos::prelude::*;
 
-use crate::components::form::{AddForm, InlineError, feedback};
+use crate::components::form::{AddForm, InlineError, feedback, optional_options};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows::{self, CardList, ListContext, Placed};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -107,17 +106,11 @@ fn decider_options(
     choices: &[(Decider, String)],
     selected: Option<Decider>,
 ) -> impl IntoView + use<> {
-    let options = choices
+    let choices = choices
         .iter()
-        .map(|(decider, label)| {
-            let chosen = selected == Some(*decider);
-            view! { <option value=decider_value(*decider) selected=chosen>{label.clone()}</option> }
-        })
-        .collect_view();
-    view! {
-        <option value="" selected=selected.is_none()>"(choose)"</option>
-        {options}
-    }
+        .map(|(decider, label)| (decider_value(*decider), label.clone()))
+        .collect();
+    optional_options("(choose)", choices, selected.map(decider_value))
 }
 
 /// The governance page.
@@ -126,8 +119,7 @@ pub fn GovernancePage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     view! {
         <h2>"Committees"</h2>
         <Committees id=id data=data/>

@@ -26,7 +26,6 @@ use crate::components::live_text::LiveTextArea;
 use crate::components::rows;
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, parse_date, parse_whole};
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -86,8 +85,7 @@ pub fn MeetingsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     super::Drafts::provide();
     let export_error = feedback();
     let export_all = move |_| {

@@ -20,7 +20,6 @@ use crate::components::items::RemoveButton;
 use crate::components::live_text::{Caption, LiveTextArea};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, parse_date};
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -53,8 +52,7 @@ pub fn ReviewsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     super::Drafts::provide();
     // Newest first; each card stays in the page while the document changes.
     let ids = Memo::new(move |_| {

@@ -21,7 +21,6 @@ use crate::components::rows::{self, CardList, ListContext};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
 use crate::pages::boards::source::FromNote;
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -160,8 +159,7 @@ pub fn RisksPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     let error = feedback();
     // Each row stays in the page while the document changes.
     let ids = rows::ids(data, |d| &d.risks, |r| r.id);

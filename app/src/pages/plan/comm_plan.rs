@@ -10,11 +10,11 @@ use accord_shared::model::members::{self, Member};
 use accord_shared::model::{Collection, ItemId, MemberId};
 use leptos::prelude::*;
 
+use super::owner_options;
 use crate::components::form::{InlineError, feedback};
 use crate::components::items::RemoveButton;
 use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into, format_opt_date, parse_whole};
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -29,17 +29,6 @@ fn load(doc: &Automerge) -> Data {
             .into_iter()
             .filter(|m| m.left_at.is_none())
             .collect(),
-    }
-}
-
-fn owner_options(members: &[Member], selected: Option<MemberId>) -> impl IntoView + use<> {
-    let options = members
-        .iter()
-        .map(|m| view! { <option value=m.id.key() selected=selected == Some(m.id)>{m.name.clone()}</option> })
-        .collect_view();
-    view! {
-        <option value="" selected=selected.is_none()>"(no owner)"</option>
-        {options}
     }
 }
 
@@ -118,8 +107,7 @@ pub fn CommPlanPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     let error = feedback();
     let ids = rows::ids(data, |d| &d.plan, |c| c.id);
     // Who can own an entry, shared by every row.

@@ -12,7 +12,6 @@ use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
 use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date};
-use crate::store::Store;
 
 fn milestones_of(list: &Vec<Milestone>) -> &[Milestone] {
     list
@@ -95,8 +94,7 @@ pub fn MilestonesPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, |doc: &Automerge| milestones::list(doc));
+    let data = edit::page_memo(id, |doc: &Automerge| milestones::list(doc));
     let error = feedback();
     let ids = rows::ids(data, milestones_of, |m| m.id);
     let title = RwSignal::new(String::new());

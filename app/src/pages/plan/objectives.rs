@@ -19,7 +19,7 @@ use accord_shared::model::{Collection, ItemId, OpError, PartyId};
 use leptos::prelude::*;
 
 use crate::components::chart::TrendChart;
-use crate::components::form::{AddForm, InlineError, feedback, on_add};
+use crate::components::form::{AddForm, InlineError, feedback, on_add, optional_options};
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows::{self, ListContext};
@@ -28,7 +28,6 @@ use crate::edit::{
     self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole,
 };
 use crate::pages::boards::source::FromNote;
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -98,17 +97,11 @@ fn measured_at(text: &str, now: u64) -> Result<u64, OpError> {
 
 /// Party choices for an objective's owner.
 fn party_options(parties: &[Party], selected: Option<PartyId>) -> impl IntoView + use<> {
-    let options = parties
+    let choices = parties
         .iter()
-        .map(|p| {
-            let chosen = selected == Some(p.id);
-            view! { <option value=p.id.key() selected=chosen>{p.name.clone()}</option> }
-        })
-        .collect_view();
-    view! {
-        <option value="" selected=selected.is_none()>"(no owner)"</option>
-        {options}
-    }
+        .map(|p| (p.id.key(), p.name.clone()))
+        .collect();
+    optional_options("(no owner)", choices, selected.map(|p| p.key()))
 }
 
 /// The objectives and KPIs page.
@@ -117,8 +110,7 @@ pub fn ObjectivesPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     view! {
         <h2>"Objectives"</h2>
         <ObjectiveList id=id data=data/>

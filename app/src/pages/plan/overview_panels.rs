@@ -16,7 +16,6 @@ use crate::components::live_text::{Caption, LiveTextArea};
 use crate::components::rows::{self, ListContext};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_whole};
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -50,8 +49,7 @@ pub fn OverviewPanels(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     view! {
         <StageHistory data=data/>
         <PartiesPanel id=id data=data/>

@@ -13,7 +13,6 @@ use crate::components::form::{Feedback, InlineError, feedback};
 use crate::components::items::RemoveButton;
 use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into};
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -64,8 +63,7 @@ pub fn RolesPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     let error = feedback();
     let activities = rows::ids(data, |d| &d.raci.activities, |a| a.id);
     let members = Memo::new(move |_| {

@@ -13,11 +13,11 @@ use accord_shared::model::vetting::{
 use accord_shared::model::{Collection, ItemId, MemberId, OpError, PartyId, items};
 use leptos::prelude::*;
 
+use super::owner_options;
 use crate::components::form::{AddForm, InlineError, feedback};
 use crate::components::items::RemoveButton;
 use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into, parse_whole};
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -52,29 +52,13 @@ fn parse_score(text: &str) -> Result<Option<u8>, OpError> {
     Ok(u8::try_from(score).ok())
 }
 
-fn member_options(members: &[Member], selected: Option<MemberId>) -> impl IntoView + use<> {
-    let options = members
-        .iter()
-        .map(|m| {
-            let key = m.id.key();
-            let chosen = selected == Some(m.id);
-            view! { <option value=key selected=chosen>{m.name.clone()}</option> }
-        })
-        .collect_view();
-    view! {
-        <option value="" selected=selected.is_none()>"(no owner)"</option>
-        {options}
-    }
-}
-
 /// The vetting page.
 #[component]
 pub fn VettingPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     let table_error = feedback();
     let criterion_error = feedback();
     let diligence_error = feedback();
@@ -431,7 +415,7 @@ fn DiligenceRow(list: ListContext<Data>, did: ItemId, owners: Memo<Vec<Member>>)
                         update(DiligencePatch { owner: Some(owner), ..DiligencePatch::default() });
                     }
                 >
-                    {move || member_options(&owners.get(), owner)}
+                    {move || owner_options(&owners.get(), owner)}
                 </select>
                 <input
                     type="url"
