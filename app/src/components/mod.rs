@@ -15,7 +15,7 @@ pub mod view_only;
 
 use leptos::prelude::*;
 
-pub use self::presence::PresenceBar;
+pub use self::presence::{PresenceBar, me_as_shown};
 pub use self::update::UpdateNotice;
 
 use crate::store::{Store, SyncStatus};

@@ -110,10 +110,7 @@ fn remove(id: accord_shared::ids::DocumentId, title: &str) {
     let question = format!(
         "Remove \u{201c}{title}\u{201d} from this device? Partners keep their copies; you can rejoin with an invite."
     );
-    let confirmed = web_sys::window()
-        .and_then(|w| w.confirm_with_message(&question).ok())
-        .unwrap_or(false);
-    if !confirmed {
+    if !crate::browser::confirm(&question) {
         return;
     }
     if let Some(client) = client() {

@@ -468,13 +468,7 @@ fn HereNow() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    let me = move || {
-        let profile = store.profile.get();
-        let organization = client()
-            .map(|c| c.party_name(&ctx.id))
-            .unwrap_or_else(|| profile.party_name());
-        (profile.display_name(), organization)
-    };
+    let me = move || crate::components::me_as_shown(store, &ctx.id);
     view! {
         <ul class="presence board-here" data-testid="board-here" aria-label="On this board now">
             {move || {
