@@ -71,24 +71,24 @@ where
         id,
         || Ok(()),
         move |tx, item, ()| add(tx, item),
-        done,
+        move |_| done(),
     )
 }
 
 /// [`on_add`] for an item recorded as this device's member's (`by`): when
 /// this device is no member of the partnership, `error` says so and
-/// nothing is written.
+/// nothing is written. `done` is given the new item's id.
 pub fn on_add_as_me<A, D>(error: Feedback, id: DocumentId, add: A, done: D) -> impl Fn(SubmitEvent)
 where
     A: Fn(&mut Transaction<'_>, ItemId, MemberId) -> Result<(), OpError> + 'static,
-    D: Fn() + 'static,
+    D: Fn(ItemId) + 'static,
 {
     on_add_with(error, id, move || edit::me_or_error(&id), add, done)
 }
 
 /// [`on_add`] with what `prepare` reads first (the document cannot be read
-/// while it is being written).
-fn on_add_with<X, P, A, D>(
+/// while it is being written), and the new item's id given to `done`.
+pub fn on_add_with<X, P, A, D>(
     error: Feedback,
     id: DocumentId,
     prepare: P,
@@ -98,7 +98,7 @@ fn on_add_with<X, P, A, D>(
 where
     P: Fn() -> Result<X, OpError> + 'static,
     A: Fn(&mut Transaction<'_>, ItemId, X) -> Result<(), OpError> + 'static,
-    D: Fn() + 'static,
+    D: Fn(ItemId) + 'static,
 {
     move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -113,7 +113,7 @@ where
             }
         };
         if edit::apply_into(error, &id, |tx| add(tx, item, ready)) {
-            done();
+            done(item);
         }
     }
 }

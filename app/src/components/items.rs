@@ -73,6 +73,21 @@ pub fn RemovedItems(
     id: DocumentId,
     /// Which collection.
     collection: Collection,
+    /// What the list is called.
+    #[prop(default = "Removed")]
+    summary: &'static str,
+    /// The `data-testid` of its summary.
+    #[prop(default = "removed-summary")]
+    summary_id: &'static str,
+    /// The `data-testid` of each removed item.
+    #[prop(default = "removed-item")]
+    item_id: &'static str,
+    /// The `data-testid` of each Restore button.
+    #[prop(default = "restore-item")]
+    restore_id: &'static str,
+    /// The `data-testid` of a refused restore's message.
+    #[prop(default = "restore-error")]
+    error_id: &'static str,
 ) -> impl IntoView {
     let store = expect_context::<Store>();
     let error = feedback();
@@ -89,10 +104,10 @@ pub fn RemovedItems(
             .map(|item| {
                 let iid = item.id;
                 view! {
-                    <li data-testid="removed-item">
+                    <li data-testid=item_id>
                         <span>{item.label}</span>
                         <span class="muted">{format!(" removed {} ", edit::format_date(item.deleted_at))}</span>
-                        <button class="link restore" data-testid="restore-item"
+                        <button class="link restore" data-testid=restore_id
                             on:click=move |_| { edit::apply_into(error, &id, |tx| items::restore(tx, collection, iid)); }>
                             "Restore"
                         </button>
@@ -104,9 +119,9 @@ pub fn RemovedItems(
     view! {
         <Show when=move || removed.with(|r| !r.is_empty())>
             <details class="removed">
-                <summary data-testid="removed-summary">{move || format!("Removed ({})", removed.with(Vec::len))}</summary>
+                <summary data-testid=summary_id>{move || format!("{summary} ({})", removed.with(Vec::len))}</summary>
                 <ul class="plain">{rows}</ul>
-                <InlineError message=error test_id="restore-error"/>
+                <InlineError message=error test_id=error_id/>
             </details>
         </Show>
     }

@@ -390,7 +390,7 @@ fn Decisions(id: DocumentId, meeting: Meeting, members: Vec<Member>) -> impl Int
     view! {
         <h4>"Decisions"</h4>
         <ul class="plain decisions">{rows}</ul>
-        <form class="inline-form" on:submit=on_add_as_me(error, id, add, move || text.set(String::new()))>
+        <form class="inline-form" on:submit=on_add_as_me(error, id, add, move |_| text.set(String::new()))>
             <input type="text" class="grow" data-testid="new-decision" placeholder="What was decided" aria-label="New decision" bind:value=text/>
             <button type="submit" data-testid="add-decision">"Log decision"</button>
         </form>
