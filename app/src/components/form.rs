@@ -86,6 +86,16 @@ where
     on_add_with(error, id, move || edit::me_or_error(&id), add, done)
 }
 
+/// [`on_add`] for an item this device's member owns, if they are a member
+/// (`owner`; `None` otherwise).
+pub fn on_add_owned<A, D>(error: Feedback, id: DocumentId, add: A, done: D) -> impl Fn(SubmitEvent)
+where
+    A: Fn(&mut Transaction<'_>, ItemId, Option<MemberId>) -> Result<(), OpError> + 'static,
+    D: Fn() + 'static,
+{
+    on_add_with(error, id, move || Ok(edit::me(&id)), add, move |_| done())
+}
+
 /// [`on_add`] with what `prepare` reads first (the document cannot be read
 /// while it is being written), and the new item's id given to `done`.
 pub fn on_add_with<X, P, A, D>(

@@ -2,6 +2,7 @@
 //! owns it, and when each is next due (overdue ones are flagged).
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::comm_plan::{
     self, Communication, CommunicationPatch, MAX_FREQUENCY_DAYS, NewCommunication,
@@ -11,7 +12,7 @@ use accord_shared::model::{Collection, ItemId, MemberId};
 use leptos::prelude::*;
 
 use super::owner_options;
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{InlineError, feedback, on_add_owned};
 use crate::components::items::RemoveButton;
 use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into, format_opt_date, parse_whole};
@@ -119,32 +120,25 @@ pub fn CommPlanPage(
     let medium = RwSignal::new(String::new());
     let frequency = RwSignal::new("7".to_owned());
     let add_error = feedback();
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(add_error) else {
-            return;
+    let add = move |tx: &mut Transaction<'_>, item, owner| {
+        let new = NewCommunication {
+            what: what.get_untracked(),
+            audience: audience.get_untracked(),
+            medium: medium.get_untracked(),
+            frequency_days: parse_whole(
+                "frequency (days)",
+                &frequency.get_untracked(),
+                1,
+                MAX_FREQUENCY_DAYS,
+            )?,
+            owner,
         };
-        let owner = edit::me(&id);
-        let made = apply_into(add_error, &id, |tx| {
-            let new = NewCommunication {
-                what: what.get_untracked(),
-                audience: audience.get_untracked(),
-                medium: medium.get_untracked(),
-                frequency_days: parse_whole(
-                    "frequency (days)",
-                    &frequency.get_untracked(),
-                    1,
-                    MAX_FREQUENCY_DAYS,
-                )?,
-                owner,
-            };
-            comm_plan::add(tx, item, &new, edit::now())
-        });
-        if made {
-            what.set(String::new());
-            audience.set(String::new());
-            medium.set(String::new());
-        }
+        comm_plan::add(tx, item, &new, edit::now())
+    };
+    let added = move || {
+        what.set(String::new());
+        audience.set(String::new());
+        medium.set(String::new());
     };
     view! {
         <table class="matrix comm" tabindex="0" aria-label="Communication plan">
@@ -159,7 +153,7 @@ pub fn CommPlanPage(
             </tbody>
         </table>
         <InlineError message=error test_id="comm-row-error"/>
-        <form class="inline-form" on:submit=add>
+        <form class="inline-form" on:submit=on_add_owned(add_error, id, add, added)>
             <input type="text" data-testid="new-comm-what" placeholder="What (e.g. status report)" aria-label="What" bind:value=what/>
             <input type="text" data-testid="new-comm-audience" placeholder="To whom" aria-label="Audience" bind:value=audience/>
             <input type="text" data-testid="new-comm-medium" placeholder="Medium" aria-label="Medium" bind:value=medium/>

@@ -563,13 +563,6 @@ fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         "up",
         "5".to_owned(),
     );
-    let KindFields {
-        unit,
-        baseline,
-        target,
-        direction,
-        scale,
-    } = fields;
     let cadence = RwSignal::new("30".to_owned());
     let objective = RwSignal::new(String::new());
     let submit = move |tx: &mut Transaction<'_>, item| {
@@ -588,7 +581,7 @@ fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     };
     let submit_done = move || {
         name.set(String::new());
-        target.set(String::new());
+        fields.target.set(String::new());
     };
     let objective_options = move || {
         data.get().map(|d| {
@@ -614,18 +607,18 @@ fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             </div>
             <div class="row">
                 <Show when=quantitative fallback=move || view! {
-                    <label>"Scale 1–" <input type="number" class="narrow" data-testid="new-kpi-scale" bind:value=scale/></label>
+                    <label>"Scale 1–" <input type="number" class="narrow" data-testid="new-kpi-scale" bind:value=fields.scale/></label>
                 }>
-                    <label>"Unit " <input type="text" class="narrow" data-testid="new-kpi-unit" placeholder="%" bind:value=unit/></label>
-                    <label>"Baseline " <input type="text" inputmode="decimal" class="narrow" data-testid="new-kpi-baseline" bind:value=baseline/></label>
+                    <label>"Unit " <input type="text" class="narrow" data-testid="new-kpi-unit" placeholder="%" bind:value=fields.unit/></label>
+                    <label>"Baseline " <input type="text" inputmode="decimal" class="narrow" data-testid="new-kpi-baseline" bind:value=fields.baseline/></label>
                     <label>"Direction "
-                        <select data-testid="new-kpi-direction" bind:value=direction>
+                        <select data-testid="new-kpi-direction" bind:value=fields.direction>
                             <option value="up">"higher is better"</option>
                             <option value="down">"lower is better"</option>
                         </select>
                     </label>
                 </Show>
-                <label>"Target " <input type="text" inputmode="decimal" class="narrow" data-testid="new-kpi-target" bind:value=target/></label>
+                <label>"Target " <input type="text" inputmode="decimal" class="narrow" data-testid="new-kpi-target" bind:value=fields.target/></label>
                 <label>"Measure every (days)" <input type="number" class="narrow" data-testid="new-kpi-cadence" bind:value=cadence/></label>
                 <button type="submit" data-testid="add-kpi">"Add KPI"</button>
             </div>

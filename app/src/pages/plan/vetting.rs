@@ -14,7 +14,7 @@ use accord_shared::model::{Collection, ItemId, MemberId, OpError, PartyId, items
 use leptos::prelude::*;
 
 use super::owner_options;
-use crate::components::form::{AddForm, InlineError, feedback};
+use crate::components::form::{AddForm, InlineError, feedback, on_add_owned};
 use crate::components::items::RemoveButton;
 use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into, parse_whole};
@@ -165,24 +165,17 @@ pub fn VettingPage(
 
     let new_item = RwSignal::new(String::new());
     let new_evidence = RwSignal::new(String::new());
-    let add_diligence = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(diligence_error) else {
-            return;
+    let add_diligence = move |tx: &mut Transaction<'_>, item, owner| {
+        let new = NewDiligence {
+            item: new_item.get_untracked(),
+            owner,
+            evidence: new_evidence.get_untracked(),
         };
-        let owner = edit::me(&id);
-        let made = apply_into(diligence_error, &id, |tx| {
-            let new = NewDiligence {
-                item: new_item.get_untracked(),
-                owner,
-                evidence: new_evidence.get_untracked(),
-            };
-            vetting::add_diligence(tx, item, &new)
-        });
-        if made {
-            new_item.set(String::new());
-            new_evidence.set(String::new());
-        }
+        vetting::add_diligence(tx, item, &new)
+    };
+    let diligence_added = move || {
+        new_item.set(String::new());
+        new_evidence.set(String::new());
     };
 
     view! {
@@ -203,7 +196,7 @@ pub fn VettingPage(
                 <DiligenceRow list=ListContext::new(id, data, diligence_error) did=did owners=owners/>
             </For>
         </ul>
-        <form class="inline-form" on:submit=add_diligence>
+        <form class="inline-form" on:submit=on_add_owned(diligence_error, id, add_diligence, diligence_added)>
             <input type="text" data-testid="new-diligence-item" placeholder="Check to do" aria-label="New checklist item"
                 bind:value=new_item/>
             <input type="url" data-testid="new-diligence-evidence" placeholder="Evidence link (optional)" aria-label="Evidence link"
