@@ -88,6 +88,34 @@ where
     })
 }
 
+/// The item `item` of the list `list` picks, as `shown` presents it (for
+/// example without the prose its text areas show themselves); `None` once
+/// it is gone from the list.
+pub fn found<D, T, S>(
+    data: Memo<Option<D>>,
+    list: fn(&D) -> &[T],
+    id: fn(&T) -> ItemId,
+    item: ItemId,
+    shown: fn(&T) -> S,
+) -> Memo<Option<S>>
+where
+    D: Send + Sync + 'static,
+    T: 'static,
+    S: PartialEq + Send + Sync + 'static,
+{
+    Memo::new(move |_| data.with(|d| list(d.as_ref()?).iter().find(|t| id(t) == item).map(shown)))
+}
+
+/// One part of the page's data (its members, its parties) as its own memo,
+/// empty while the data is not there.
+pub fn part<D, T>(data: Memo<Option<D>>, part: fn(&D) -> &T) -> Memo<T>
+where
+    D: Send + Sync + 'static,
+    T: Clone + Default + PartialEq + Send + Sync + 'static,
+{
+    Memo::new(move |_| data.with(|d| d.as_ref().map(|d| part(d).clone()).unwrap_or_default()))
+}
+
 /// A list (of cards, by default), one `row` per id in `ids` (keyed, so each card stays
 /// while the document changes), with the rows' shared message under it.
 #[component]

@@ -193,15 +193,8 @@ fn strip(meeting: &Meeting) -> Meeting {
 /// meanwhile, so both parties can type at once (see [`LiveTextArea`]).
 #[component]
 fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
-    let meeting = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .and_then(|d| d.meetings.iter().find(|m| m.id == mid).cloned())
-        })
-    });
-    let members = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
-    });
+    let meeting = rows::found(data, |d| &d.meetings, |m| m.id, mid, Meeting::clone);
+    let members = rows::part(data, |d| &d.members);
     let head = Memo::new(move |_| meeting.with(|m| m.as_ref().map(strip)));
     let agenda = Memo::new(move |_| {
         meeting.with(|m| {

@@ -18,6 +18,7 @@ use crate::components::form::{AddForm, InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
 use crate::components::live_text::{Caption, LiveTextArea};
+use crate::components::rows;
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, parse_date};
 
@@ -79,15 +80,8 @@ pub fn ReviewsPage(
 /// the retro at once keep their words (see [`LiveTextArea`]).
 #[component]
 fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
-    let review = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .and_then(|d| d.reviews.iter().find(|r| r.id == rid).cloned())
-        })
-    });
-    let members = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
-    });
+    let review = rows::found(data, |d| &d.reviews, |r| r.id, rid, Review::clone);
+    let members = rows::part(data, |d| &d.members);
     let head = Memo::new(move |_| {
         review.with(|r| r.as_ref().map(|r| (r.kind, r.title.clone(), r.from, r.to)))
     });

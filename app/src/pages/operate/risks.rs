@@ -71,20 +71,13 @@ fn level(field: &'static str, text: &str) -> Result<u8, OpError> {
 fn RiskRow(list: ListContext<Data>, rid: ItemId) -> impl IntoView {
     let ListContext { id, data, error } = list;
     // The risk without its prose, which the text areas show themselves.
-    let risk = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .and_then(|d| d.risks.iter().find(|r| r.id == rid))
-                .map(|r| Risk {
-                    mitigation: String::new(),
-                    contingency: String::new(),
-                    ..r.clone()
-                })
-        })
-    });
-    let members = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
-    });
+    let without_prose = |r: &Risk| Risk {
+        mitigation: String::new(),
+        contingency: String::new(),
+        ..r.clone()
+    };
+    let risk = rows::found(data, |d| &d.risks, |r| r.id, rid, without_prose);
+    let members = rows::part(data, |d| &d.members);
     let update = move |patch: RiskPatch| {
         apply_into(error, &id, |tx| risks::update(tx, rid, &patch));
     };

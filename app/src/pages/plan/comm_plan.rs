@@ -112,9 +112,7 @@ pub fn CommPlanPage(
     let error = feedback();
     let ids = rows::ids(data, |d| &d.plan, |c| c.id);
     // Who can own an entry, shared by every row.
-    let owners = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
-    });
+    let owners = rows::part(data, |d| &d.members);
     let what = RwSignal::new(String::new());
     let audience = RwSignal::new(String::new());
     let medium = RwSignal::new(String::new());

@@ -145,19 +145,12 @@ fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
 fn ObjectiveRow(list: ListContext<Data>, oid: ItemId, ids: Memo<Vec<ItemId>>) -> impl IntoView {
     let ListContext { id, data, error } = list;
     // The objective without its deliverables, which the text area shows.
-    let objective = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .and_then(|d| d.objectives.iter().find(|o| o.id == oid))
-                .map(|o| Objective {
-                    deliverables: String::new(),
-                    ..o.clone()
-                })
-        })
-    });
-    let parties = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.parties.clone()).unwrap_or_default())
-    });
+    let without_prose = |o: &Objective| Objective {
+        deliverables: String::new(),
+        ..o.clone()
+    };
+    let objective = rows::found(data, |d| &d.objectives, |o| o.id, oid, without_prose);
+    let parties = rows::part(data, |d| &d.parties);
     let place = Memo::new(move |_| {
         ids.with(|ids| (ids.iter().position(|i| *i == oid).unwrap_or(0), ids.len()))
     });

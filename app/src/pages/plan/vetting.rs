@@ -65,9 +65,7 @@ pub fn VettingPage(
     let criteria = rows::ids(data, |d| &d.vetting.criteria, |c| c.id);
     let diligence_ids = rows::ids(data, |d| &d.vetting.diligence, |i| i.id);
     // Who can own an entry, shared by every row.
-    let owners = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
-    });
+    let owners = rows::part(data, |d| &d.members);
     let party_ids = rows::ids(data, |d| &d.parties, |p| p.id);
     // Each organization scores its own column; the others are shown.
     let my_party = Memo::new(move |_| {
