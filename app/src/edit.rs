@@ -245,6 +245,11 @@ pub fn parse_date(field: &'static str, text: &str) -> Result<Option<u64>, OpErro
     Ok(Some(ms))
 }
 
+/// [`parse_date`] for a date that must be given.
+pub fn parse_required_date(field: &'static str, text: &str) -> Result<u64, OpError> {
+    parse_date(field, text)?.ok_or(OpError::InvalidDate { field })
+}
+
 /// `YYYY-MM-DD` of a UTC millisecond time (the form a date input takes).
 pub fn format_date(ms: u64) -> String {
     calendar::date(ms)

@@ -378,11 +378,7 @@ fn ColumnView(
     };
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
-        let Some(note) = ev
-            .data_transfer()
-            .and_then(|d| d.get_data("text/plain").ok())
-            .and_then(|k| k.parse::<ItemId>().ok())
-        else {
+        let Some(note) = super::dragged_note(&ev) else {
             return;
         };
         if let Some(by) = ctx.me.get_untracked() {

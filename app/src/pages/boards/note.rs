@@ -341,11 +341,7 @@ pub fn NoteCard(
     };
     let on_drop = move |ev: leptos::ev::DragEvent| {
         // Dropped on this note: the dragged one takes its place.
-        let Some(dragged) = ev
-            .data_transfer()
-            .and_then(|d| d.get_data("text/plain").ok())
-            .and_then(|k| k.parse::<ItemId>().ok())
-        else {
+        let Some(dragged) = super::dragged_note(&ev) else {
             return;
         };
         ev.prevent_default();

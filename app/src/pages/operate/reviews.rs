@@ -20,7 +20,7 @@ use crate::components::items::RemoveButton;
 use crate::components::live_text::{Caption, LiveTextArea};
 use crate::components::rows;
 use crate::components::text_field::TextField;
-use crate::edit::{self, apply_into, format_date, parse_date};
+use crate::edit::{self, apply_into, format_date};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -38,12 +38,8 @@ fn load(doc: &Automerge) -> Data {
 /// A period from two date inputs: from the first day's start to the end of
 /// the last day (inclusive). Both dates are required.
 fn period(from: &str, to: &str) -> Result<(u64, u64), OpError> {
-    let from = parse_date("period start", from)?.ok_or(OpError::InvalidDate {
-        field: "period start",
-    })?;
-    let to = parse_date("period end", to)?.ok_or(OpError::InvalidDate {
-        field: "period end",
-    })?;
+    let from = edit::parse_required_date("period start", from)?;
+    let to = edit::parse_required_date("period end", to)?;
     Ok((from, to + DAY_MS - 1))
 }
 

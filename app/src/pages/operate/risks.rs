@@ -81,6 +81,20 @@ fn RiskRow(list: ListContext<Data>, rid: ItemId) -> impl IntoView {
     let update = move |patch: RiskPatch| {
         apply_into(error, &id, |tx| risks::update(tx, rid, &patch));
     };
+    // A 1–5 level of the risk: `field` names it in messages and test ids.
+    let level_field =
+        move |label: &'static str, field: &'static str, value: u8, patch: fn(u8) -> RiskPatch| {
+            view! {
+                <label>{label}
+                    <input type="number" class="narrow" data-testid=format!("risk-{field}")
+                        prop:value=value.to_string()
+                        on:change=move |ev| match level(field, &event_target_value(&ev)) {
+                            Ok(v) => update(patch(v)),
+                            Err(e) => error.set(Some(e.to_string())),
+                        }/>
+                </label>
+            }
+        };
     let fields = move || {
         let risk = risk.get()?;
         let statuses = RiskStatus::ALL
@@ -96,22 +110,8 @@ fn RiskRow(list: ListContext<Data>, rid: ItemId) -> impl IntoView {
                 {risk.is_high().then(|| view! { <span class="badge late" data-testid="risk-high">"high"</span> })}
             </div>
             <div class="row">
-                <label>"Likelihood "
-                    <input type="number" class="narrow" data-testid="risk-likelihood"
-                        prop:value=risk.likelihood.to_string()
-                        on:change=move |ev| match level("likelihood", &event_target_value(&ev)) {
-                            Ok(v) => update(RiskPatch { likelihood: Some(v), ..RiskPatch::default() }),
-                            Err(e) => error.set(Some(e.to_string())),
-                        }/>
-                </label>
-                <label>"Impact "
-                    <input type="number" class="narrow" data-testid="risk-impact"
-                        prop:value=risk.impact.to_string()
-                        on:change=move |ev| match level("impact", &event_target_value(&ev)) {
-                            Ok(v) => update(RiskPatch { impact: Some(v), ..RiskPatch::default() }),
-                            Err(e) => error.set(Some(e.to_string())),
-                        }/>
-                </label>
+                {level_field("Likelihood ", "likelihood", risk.likelihood, |v| RiskPatch { likelihood: Some(v), ..RiskPatch::default() })}
+                {level_field("Impact ", "impact", risk.impact, |v| RiskPatch { impact: Some(v), ..RiskPatch::default() })}
                 <label>"Owner "
                     <select data-testid="risk-owner"
                         on:change=move |ev| update(RiskPatch { owner: Some(event_target_value(&ev).parse().ok()), ..RiskPatch::default() })>
