@@ -20,6 +20,13 @@ pub struct Placed<T> {
     pub count: usize,
 }
 
+impl<T> Placed<T> {
+    /// The item, its index and the list's length.
+    pub fn parts(self) -> (T, usize, usize) {
+        (self.item, self.index, self.count)
+    }
+}
+
 /// What every row of one list shares: the partnership, the page's data
 /// and where a row explains a refusal.
 pub struct ListContext<D: Send + Sync + 'static> {
@@ -119,9 +126,9 @@ where
 /// A list (of cards, by default), one `row` per id in `ids` (keyed, so each card stays
 /// while the document changes), with the rows' shared message under it.
 #[component]
-pub fn CardList<R, V>(
-    /// The items' ids, in order.
-    ids: Memo<Vec<ItemId>>,
+pub fn CardList<K, R, V>(
+    /// The items' ids (or other keys), in order.
+    ids: Memo<Vec<K>>,
     /// The card of one item.
     row: R,
     /// Where the rows explain a refusal.
@@ -133,7 +140,8 @@ pub fn CardList<R, V>(
     class: &'static str,
 ) -> impl IntoView
 where
-    R: Fn(ItemId) -> V + Clone + Send + Sync + 'static,
+    K: Copy + Eq + std::hash::Hash + Send + Sync + 'static,
+    R: Fn(K) -> V + Clone + Send + Sync + 'static,
     V: IntoView + 'static,
 {
     view! {

@@ -18,7 +18,7 @@ use crate::components::form::{AddForm, InlineError, feedback, optional_options};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
-use crate::components::rows::{self, CardList, ListContext, Placed};
+use crate::components::rows::{self, CardList, ListContext};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
 
@@ -342,11 +342,7 @@ fn LevelRow(list: ListContext<Data>, lid: ItemId) -> impl IntoView {
     let ListContext { id, data, error } = list;
     let row = rows::placed(data, |d| &d.ladder, |l| l.id, lid);
     move || {
-        let Placed {
-            item: level,
-            index,
-            count,
-        } = row.get()?;
+        let (level, index, count) = row.get()?.parts();
         Some(view! {
             <li class="row" data-testid="level-row">
                 <span class="badge kind">{format!("Level {}", index + 1)}</span>

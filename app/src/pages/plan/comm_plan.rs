@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use super::owner_options;
 use crate::components::form::{InlineError, feedback, on_add_owned};
 use crate::components::items::RemoveButton;
-use crate::components::rows::{self, ListContext, Placed};
+use crate::components::rows::{self, ListContext};
 use crate::edit::{self, apply_into, format_opt_date, parse_whole};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,11 +55,7 @@ fn CommRow(list: ListContext<Data>, cid: ItemId, owners: Memo<Vec<Member>>) -> i
         }
     };
     move || {
-        let Placed {
-            item: c,
-            index,
-            count,
-        } = row.get()?;
+        let (c, index, count) = row.get()?.parts();
         let overdue = c.next_due.is_some_and(|d| d < edit::now());
         Some(view! {
             <tr data-testid="comm-row">

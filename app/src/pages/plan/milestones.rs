@@ -7,10 +7,10 @@ use accord_shared::model::milestones::{self, Milestone, MilestonePatch, NewMiles
 use accord_shared::model::{Collection, ItemId};
 use leptos::prelude::*;
 
-use crate::components::form::{AddForm, InlineError, feedback};
+use crate::components::form::{AddForm, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
-use crate::components::rows::{self, ListContext, Placed};
+use crate::components::rows::{self, CardList, ListContext};
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date};
 
 fn milestones_of(list: &Vec<Milestone>) -> &[Milestone] {
@@ -28,11 +28,7 @@ fn MilestoneRow(list: ListContext<Vec<Milestone>>, mid: ItemId) -> impl IntoView
         apply_into(error, &id, |tx| milestones::update(tx, mid, &patch));
     };
     move || {
-        let Placed {
-            item: m,
-            index,
-            count,
-        } = row.get()?;
+        let (m, index, count) = row.get()?.parts();
         let achieved = m.achieved_at.is_some();
         let late = !achieved && m.due.is_some_and(|d| d < edit::now());
         Some(view! {
@@ -111,12 +107,8 @@ pub fn MilestonesPage(
         title.set(String::new());
     };
     view! {
-        <ul class="cards">
-            <For each=move || ids.get() key=|mid| *mid let:mid>
-                <MilestoneRow list=ListContext::new(id, data, error) mid=mid/>
-            </For>
-        </ul>
-        <InlineError message=error test_id="milestone-row-error"/>
+        <CardList ids=ids error=error error_id="milestone-row-error"
+            row=move |mid| view! { <MilestoneRow list=ListContext::new(id, data, error) mid=mid/> }/>
         <AddForm id=id add=add done=add_done error=add_error
             button="Add milestone" button_id="add-milestone" error_id="milestone-error">
             <input type="text" data-testid="new-milestone-title" placeholder="New milestone" aria-label="New milestone" bind:value=title/>

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 
 use crate::components::form::{InlineError, feedback};
 use crate::components::live_text::{Caption, LiveTextArea};
-use crate::components::rows::{self, ListContext};
+use crate::components::rows::{self, CardList, ListContext};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_whole};
 
@@ -141,12 +141,8 @@ fn PartiesPanel(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     view! {
         <section class="panel">
             <h2>"What each party brings and gains"</h2>
-            <ul class="cards two">
-                <For each=move || ids.get() key=|pid| *pid let:pid>
-                    <PartyCard list=ListContext::new(id, data, error) pid=pid/>
-                </For>
-            </ul>
-            <InlineError message=error test_id="party-error"/>
+            <CardList ids=ids error=error error_id="party-error" class="cards two"
+                row=move |pid| view! { <PartyCard list=ListContext::new(id, data, error) pid=pid/> }/>
         </section>
     }
 }
