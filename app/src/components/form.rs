@@ -191,12 +191,12 @@ pub fn DateInput(
 pub fn optional_options(
     none: &'static str,
     choices: Vec<(String, String)>,
-    selected: Option<String>,
+    selected: Option<&str>,
 ) -> impl IntoView + use<> {
     let options = choices
         .into_iter()
         .map(|(value, label)| {
-            let chosen = selected.as_ref() == Some(&value);
+            let chosen = selected == Some(value.as_str());
             view! { <option value=value selected=chosen>{label}</option> }
         })
         .collect_view();

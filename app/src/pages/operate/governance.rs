@@ -110,7 +110,7 @@ fn decider_options(
         .iter()
         .map(|(decider, label)| (decider_value(*decider), label.clone()))
         .collect();
-    optional_options("(choose)", choices, selected.map(decider_value))
+    optional_options("(choose)", choices, selected.map(decider_value).as_deref())
 }
 
 /// The governance page.

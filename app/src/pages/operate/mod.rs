@@ -105,7 +105,11 @@ pub fn member_options(members: &[Member], selected: Option<MemberId>) -> impl In
         .filter(|m| m.left_at.is_none() || Some(m.id) == selected)
         .map(|m| (m.id.key(), m.name.clone()))
         .collect();
-    crate::components::form::optional_options("(nobody)", choices, selected.map(|m| m.key()))
+    crate::components::form::optional_options(
+        "(nobody)",
+        choices,
+        selected.map(|m| m.key()).as_deref(),
+    )
 }
 
 #[cfg(test)]

@@ -27,5 +27,5 @@ pub fn owner_options(members: &[Member], selected: Option<MemberId>) -> impl Int
         .iter()
         .map(|m| (m.id.key(), m.name.clone()))
         .collect();
-    optional_options("(no owner)", choices, selected.map(|m| m.key()))
+    optional_options("(no owner)", choices, selected.map(|m| m.key()).as_deref())
 }

@@ -101,7 +101,7 @@ fn party_options(parties: &[Party], selected: Option<PartyId>) -> impl IntoView 
         .iter()
         .map(|p| (p.id.key(), p.name.clone()))
         .collect();
-    optional_options("(no owner)", choices, selected.map(|p| p.key()))
+    optional_options("(no owner)", choices, selected.map(|p| p.key()).as_deref())
 }
 
 /// The objectives and KPIs page.
