@@ -218,6 +218,14 @@ fn encode_query(text: &str) -> String {
     out
 }
 
+/// Asks `question` in the browser's confirmation dialog; `false` when it
+/// is declined or cannot be shown.
+pub fn confirm(question: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.confirm_with_message(question).ok())
+        .unwrap_or(false)
+}
+
 /// Opens the browser's print dialog (the print stylesheet gives a clean PDF).
 pub fn print() -> Result<(), BrowserError> {
     Ok(window()?.print()?)

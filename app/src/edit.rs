@@ -47,6 +47,14 @@ where
     Memo::new(move |_| read(store, &id, f))
 }
 
+/// [`memo`] for a page, with the [`Store`] it is given as context.
+pub fn page_memo<R>(id: DocumentId, f: fn(&Automerge) -> R) -> Memo<Option<R>>
+where
+    R: PartialEq + Send + Sync + 'static,
+{
+    memo(expect_context::<Store>(), id, f)
+}
+
 /// Runs `op` on the document `id` as one local change (synced and stored).
 /// When `op` refuses, nothing is written and the error says why.
 ///
@@ -235,6 +243,11 @@ pub fn parse_date(field: &'static str, text: &str) -> Result<Option<u64>, OpErro
         .and_then(|d| d.checked_mul(DAY_MS))
         .ok_or(invalid)?;
     Ok(Some(ms))
+}
+
+/// [`parse_date`] for a date that must be given.
+pub fn parse_required_date(field: &'static str, text: &str) -> Result<u64, OpError> {
+    parse_date(field, text)?.ok_or(OpError::InvalidDate { field })
 }
 
 /// `YYYY-MM-DD` of a UTC millisecond time (the form a date input takes).

@@ -725,6 +725,18 @@ impl Client {
     }
 }
 
+/// What `held` keeps for `document` (this tab's place on a board, its
+/// caret in a clause), if it keeps anything for that partnership.
+fn held_for<T: Clone>(
+    held: &std::cell::RefCell<Option<(DocumentId, T)>>,
+    document: &DocumentId,
+) -> Option<T> {
+    held.borrow()
+        .as_ref()
+        .filter(|(d, _)| d == document)
+        .map(|(_, kept)| kept.clone())
+}
+
 fn random_id() -> Result<[u8; 16], ClientError> {
     let mut bytes = [0u8; 16];
     browser::random_bytes(&mut bytes)?;

@@ -40,6 +40,30 @@ pub fn MoveButtons(
     }
 }
 
+/// The "Remove" button of one item: it marks the item deleted (with
+/// [`edit::delete_into`], which offers to undo it); a refusal shows in
+/// `error`.
+#[component]
+pub fn RemoveButton(
+    /// The partnership.
+    id: DocumentId,
+    /// Which collection.
+    collection: Collection,
+    /// The item.
+    item: ItemId,
+    /// Where a refusal is explained.
+    error: RwSignal<Option<String>>,
+    /// The button's `data-testid`.
+    test_id: &'static str,
+) -> impl IntoView {
+    view! {
+        <button type="button" class="link danger" data-testid=test_id
+            on:click=move |_| { edit::delete_into(error, &id, collection, item); }>
+            "Remove"
+        </button>
+    }
+}
+
 /// The removed items of one collection, each with a Restore button. A
 /// removal only marks the item deleted, so an edit the partner made to it
 /// concurrently is kept and comes back with it (see the model's `items`).
@@ -49,6 +73,21 @@ pub fn RemovedItems(
     id: DocumentId,
     /// Which collection.
     collection: Collection,
+    /// What the list is called.
+    #[prop(default = "Removed")]
+    summary: &'static str,
+    /// The `data-testid` of its summary.
+    #[prop(default = "removed-summary")]
+    summary_id: &'static str,
+    /// The `data-testid` of each removed item.
+    #[prop(default = "removed-item")]
+    item_id: &'static str,
+    /// The `data-testid` of each Restore button.
+    #[prop(default = "restore-item")]
+    restore_id: &'static str,
+    /// The `data-testid` of a refused restore's message.
+    #[prop(default = "restore-error")]
+    error_id: &'static str,
 ) -> impl IntoView {
     let store = expect_context::<Store>();
     let error = feedback();
@@ -65,10 +104,10 @@ pub fn RemovedItems(
             .map(|item| {
                 let iid = item.id;
                 view! {
-                    <li data-testid="removed-item">
+                    <li data-testid=item_id>
                         <span>{item.label}</span>
                         <span class="muted">{format!(" removed {} ", edit::format_date(item.deleted_at))}</span>
-                        <button class="link restore" data-testid="restore-item"
+                        <button class="link restore" data-testid=restore_id
                             on:click=move |_| { edit::apply_into(error, &id, |tx| items::restore(tx, collection, iid)); }>
                             "Restore"
                         </button>
@@ -80,9 +119,9 @@ pub fn RemovedItems(
     view! {
         <Show when=move || removed.with(|r| !r.is_empty())>
             <details class="removed">
-                <summary data-testid="removed-summary">{move || format!("Removed ({})", removed.with(Vec::len))}</summary>
+                <summary data-testid=summary_id>{move || format!("{summary} ({})", removed.with(Vec::len))}</summary>
                 <ul class="plain">{rows}</ul>
-                <InlineError message=error test_id="restore-error"/>
+                <InlineError message=error test_id=error_id/>
             </details>
         </Show>
     }

@@ -11,16 +11,14 @@
 //! text and its selection is carried across the change with
 //! [`text::map_position`].
 
-use accord_shared::automerge::Automerge;
-use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
-use accord_shared::model::{ItemId, OpError};
-use accord_shared::text::{self, Splice};
+use accord_shared::text;
 use leptos::html::Textarea;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::components::form::Feedback;
+use crate::components::text_field::TextField;
 use crate::edit;
 use crate::store::Store;
 use crate::sync_client::client;
@@ -46,15 +44,8 @@ pub fn utf16_offset(text: &str, index: usize) -> u32 {
         .sum()
 }
 
-/// Reads the text of `item` (an item, or a party) from the document
-/// (`None` when it is gone).
-pub type ReadText<K = ItemId> = fn(&Automerge, K) -> Option<String>;
-
-/// Applies one splice to the text of `item`, validated by its op.
-pub type WriteText<K = ItemId> = fn(&mut Transaction<'_>, K, &Splice) -> Result<(), OpError>;
-
-fn current_text<K>(id: &DocumentId, item: K, read: ReadText<K>) -> Option<String> {
-    client()?.read_doc(id, |doc| read(doc, item))?
+fn current_text(id: &DocumentId, field: TextField) -> Option<String> {
+    client()?.read_doc(id, |doc| field.read(doc))?
 }
 
 /// Whether `area` has the keyboard focus.
@@ -85,38 +76,49 @@ fn show(area: &web_sys::HtmlTextAreaElement, before: &str, body: &str) {
     }
 }
 
-/// The Text of one item as a text area that merges concurrent typing.
+/// How a [`LiveTextArea`] shows its label besides naming it for assistive
+/// technology.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Caption {
+    /// Not shown (the page shows a heading of its own).
+    #[default]
+    Hidden,
+    /// Above the area, in a block label.
+    Block,
+    /// As a form field's caption.
+    Field,
+}
+
+/// The Text of one field as a text area that merges concurrent typing.
 #[component]
-pub fn LiveTextArea<K>(
+pub fn LiveTextArea(
     /// The partnership.
     id: DocumentId,
-    /// The item whose text this edits.
-    item: K,
-    /// How to read the text.
-    read: ReadText<K>,
-    /// How to write a splice of it.
-    write: WriteText<K>,
+    /// The field this edits.
+    field: TextField,
     /// Where a refused edit is explained.
     error: Feedback,
     /// `data-testid` of the text area.
     test_id: &'static str,
     /// Its CSS class.
+    #[prop(default = "")]
     class: &'static str,
     /// Its accessible name.
     label: &'static str,
+    /// Whether and how the name is shown.
+    #[prop(optional)]
+    caption: Caption,
     /// Shown while it is empty.
+    #[prop(default = "")]
     placeholder: &'static str,
     /// Visible lines.
     #[prop(default = 4)]
     rows: u32,
-) -> impl IntoView
-where
-    K: Copy + Send + Sync + 'static,
-{
+) -> impl IntoView {
     let store = expect_context::<Store>();
     let area = NodeRef::<Textarea>::new();
     let shown = StoredValue::new(String::new());
-    let current = Memo::new(move |_| edit::read(store, &id, |doc| read(doc, item)).flatten());
+    let current = Memo::new(move |_| edit::read(store, &id, |doc| field.read(doc)).flatten());
     Effect::new(move |_| {
         let (Some(current), Some(area)) = (current.get(), area.get()) else {
             return;
@@ -133,13 +135,13 @@ where
         };
         let typed = area.value();
         let base = shown.get_value();
-        let Some(current) = current_text(&id, item, read) else {
+        let Some(current) = current_text(&id, field) else {
             return;
         };
         let Some(splice) = text::rebase_typing(&base, &typed, &current) else {
             return;
         };
-        if edit::apply_into(error, &id, |tx| write(tx, item, &splice)) {
+        if edit::apply_into(error, &id, |tx| field.write(tx, &splice)) {
             shown.set_value(typed);
         } else {
             // Refused: show the document's text again, nothing was written.
@@ -147,7 +149,7 @@ where
             shown.set_value(current);
         }
     };
-    view! {
+    let textarea = view! {
         <textarea
             node_ref=area
             class=class
@@ -157,6 +159,13 @@ where
             placeholder=placeholder
             on:input=on_input
         ></textarea>
+    };
+    match caption {
+        Caption::Hidden => textarea.into_any(),
+        Caption::Block => view! { <label class="block">{label}{textarea}</label> }.into_any(),
+        Caption::Field => {
+            view! { <label class="field"><span>{label}</span>{textarea}</label> }.into_any()
+        }
     }
 }
 

@@ -9,12 +9,13 @@ pub mod markdown;
 mod presence;
 pub mod rich_dom;
 pub mod rows;
+pub mod text_field;
 mod update;
 pub mod view_only;
 
 use leptos::prelude::*;
 
-pub use self::presence::PresenceBar;
+pub use self::presence::{PresenceBar, me_as_shown};
 pub use self::update::UpdateNotice;
 
 use crate::store::{Store, SyncStatus};

@@ -7,6 +7,16 @@ use crate::presence::{Peer, initials};
 use crate::store::Store;
 use crate::sync_client::party_colour;
 
+/// This person as the others see them on partnership `id`: their name and
+/// the organization they act for there (tracking the profile).
+pub fn me_as_shown(store: Store, id: &DocumentId) -> (String, String) {
+    let profile = store.profile.get();
+    let organization = crate::sync_client::client()
+        .map(|c| c.party_name(id))
+        .unwrap_or_else(|| profile.party_name());
+    (profile.display_name(), organization)
+}
+
 /// Shows who else is on partnership `id` and on which page, one avatar each,
 /// coloured by their organization. Includes "you" first, so two people on the
 /// same partnership both see two avatars.
@@ -25,13 +35,7 @@ pub fn PresenceBar(
                 .collect::<Vec<Peer>>()
         })
     };
-    let me = move || {
-        let profile = store.profile.get();
-        let organization = crate::sync_client::client()
-            .map(|c| c.party_name(&id))
-            .unwrap_or_else(|| profile.party_name());
-        (profile.display_name(), organization)
-    };
+    let me = move || me_as_shown(store, &id);
     view! {
         <ul class="presence" data-testid="presence" aria-label="People here now">
             {move || {

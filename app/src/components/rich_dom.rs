@@ -123,15 +123,26 @@ pub fn place_selection(root: &Element, start: usize, end: usize) {
     let _ = selection.add_range(&range);
 }
 
+/// A DOM range over characters `start..end` of `root`, with `root`'s own
+/// box to measure it from.
+fn measured_range(
+    root: &Element,
+    start: usize,
+    end: usize,
+) -> Option<(web_sys::Range, web_sys::DomRect)> {
+    let (start_node, start_offset) = locate(root, start)?;
+    let (end_node, end_offset) = locate(root, end)?;
+    let range = root.owner_document()?.create_range().ok()?;
+    range.set_start(&start_node, start_offset).ok()?;
+    range.set_end(&end_node, end_offset).ok()?;
+    Some((range, root.get_bounding_client_rect()))
+}
+
 /// The rectangle of character position `position` inside `root`, relative
 /// to `root`'s own box: (left, top, height) in CSS pixels. For drawing a
 /// partner's caret there.
 pub fn caret_box(root: &Element, position: usize) -> Option<(f64, f64, f64)> {
-    let (node, offset) = locate(root, position)?;
-    let range = root.owner_document()?.create_range().ok()?;
-    range.set_start(&node, offset).ok()?;
-    range.set_end(&node, offset).ok()?;
-    let origin = root.get_bounding_client_rect();
+    let (range, origin) = measured_range(root, position, position)?;
     let rects = range.get_client_rects()?;
     let rect = match rects.get(0) {
         Some(rect) => rect,
@@ -152,12 +163,7 @@ pub fn caret_box(root: &Element, position: usize) -> Option<(f64, f64, f64)> {
 /// `root`: (left, top, width, height) each, for a partner's selection.
 pub fn range_boxes(root: &Element, start: usize, end: usize) -> Vec<(f64, f64, f64, f64)> {
     let found = (|| {
-        let (start_node, start_offset) = locate(root, start)?;
-        let (end_node, end_offset) = locate(root, end)?;
-        let range = root.owner_document()?.create_range().ok()?;
-        range.set_start(&start_node, start_offset).ok()?;
-        range.set_end(&end_node, end_offset).ok()?;
-        let origin = root.get_bounding_client_rect();
+        let (range, origin) = measured_range(root, start, end)?;
         let rects = range.get_client_rects()?;
         let mut boxes = Vec::new();
         for index in 0..rects.length() {

@@ -350,10 +350,7 @@ fn DeviceRow(
         let question = format!(
             "Revoke \u{201c}{name}\u{201d}? It stops syncing at once and can no longer open your partnerships. What it signed stops counting."
         );
-        let confirmed = web_sys::window()
-            .and_then(|w| w.confirm_with_message(&question).ok())
-            .unwrap_or(false);
-        if !confirmed {
+        if !crate::browser::confirm(&question) {
             return;
         }
         let Some(client) = client() else { return };

@@ -110,10 +110,7 @@ fn remove(id: accord_shared::ids::DocumentId, title: &str) {
     let question = format!(
         "Remove \u{201c}{title}\u{201d} from this device? Partners keep their copies; you can rejoin with an invite."
     );
-    let confirmed = web_sys::window()
-        .and_then(|w| w.confirm_with_message(&question).ok())
-        .unwrap_or(false);
-    if !confirmed {
+    if !crate::browser::confirm(&question) {
         return;
     }
     if let Some(client) = client() {
@@ -182,6 +179,21 @@ fn ProfileForm(
     let name = Memo::new(move |_| store.profile.with(|p| p.name.clone()));
     let organization = Memo::new(move |_| store.profile.with(|p| p.organization.clone()));
     let title = Memo::new(move |_| store.profile.with(|p| p.title.clone()));
+    // One field of the profile: its caption, test id, autofill hint, shown
+    // value and where a change goes.
+    let field = move |caption: &'static str,
+                      test_id: &'static str,
+                      autocomplete: &'static str,
+                      value: Memo<String>,
+                      update: fn(&mut Profile, String)| {
+        view! {
+            <label class="field">
+                <span>{caption}</span>
+                <input data-testid=test_id type="text" autocomplete=autocomplete
+                    prop:value=value on:change=save(update)/>
+            </label>
+        }
+    };
     view! {
         <details class="profile" prop:open=move || open.get()>
             <summary data-testid="profile-summary">
@@ -195,24 +207,9 @@ fn ProfileForm(
                 }}
             </summary>
             <div class="profile-fields">
-                <label class="field">
-                    <span>"Your name"</span>
-                    <input data-testid="profile-name" type="text" autocomplete="name"
-                        prop:value=name
-                        on:change=save(|p, v| p.name = v)/>
-                </label>
-                <label class="field">
-                    <span>"Organization"</span>
-                    <input data-testid="profile-organization" type="text" autocomplete="organization"
-                        prop:value=organization
-                        on:change=save(|p, v| p.organization = v)/>
-                </label>
-                <label class="field">
-                    <span>"Title"</span>
-                    <input data-testid="profile-title" type="text" autocomplete="organization-title"
-                        prop:value=title
-                        on:change=save(|p, v| p.title = v)/>
-                </label>
+                {field("Your name", "profile-name", "name", name, |p, v| p.name = v)}
+                {field("Organization", "profile-organization", "organization", organization, |p, v| p.organization = v)}
+                {field("Title", "profile-title", "organization-title", title, |p, v| p.title = v)}
             </div>
         </details>
     }

@@ -11,7 +11,8 @@ use wasm_bindgen_futures::spawn_local;
 use crate::api::{NewInvite, Role};
 use crate::components::PresenceBar;
 use crate::components::form::{InlineError, feedback};
-use crate::components::live_text::LiveTextArea;
+use crate::components::live_text::{Caption, LiveTextArea};
+use crate::components::text_field::TextField;
 use crate::presence::Here;
 use crate::store::Store;
 use crate::sync_client::client;
@@ -120,11 +121,8 @@ pub fn PartnershipPage(
                     <span>"Title"</span>
                     <input data-testid="title-input" type="text" prop:value=title on:input=set_title/>
                 </label>
-                <label class="field">
-                    <span>"Purpose"</span>
-                    <LiveTextArea id=id item=() read=read_purpose write=write_purpose error=purpose_error
-                        test_id="purpose-input" class="" label="Purpose" placeholder="Why these organizations work together" rows=4/>
-                </label>
+                <LiveTextArea id=id field=TextField::Purpose error=purpose_error
+                        test_id="purpose-input" label="Purpose" caption=Caption::Field placeholder="Why these organizations work together" rows=4/>
                 <InlineError message=purpose_error test_id="purpose-error"/>
                 <label class="field">
                     <span>"Stage"</span>
@@ -282,18 +280,4 @@ fn InviteLink(url: String) -> impl IntoView {
             </span>
         </div>
     }
-}
-
-/// The purpose, for its [`LiveTextArea`].
-fn read_purpose(doc: &accord_shared::automerge::Automerge, _: ()) -> Option<String> {
-    Some(accord_shared::model::overview::purpose(doc))
-}
-
-/// One splice of the purpose: typing in it merges with the partner's.
-fn write_purpose(
-    tx: &mut accord_shared::automerge::transaction::Transaction<'_>,
-    _: (),
-    splice: &accord_shared::text::Splice,
-) -> Result<(), accord_shared::model::OpError> {
-    accord_shared::model::overview::edit_purpose(tx, splice)
 }

@@ -27,12 +27,7 @@ thread_local! {
 
 /// This tab's place on a board of `document`, for its beacons.
 pub(super) fn spot(document: &DocumentId) -> Option<BoardSpot> {
-    SPOT.with(|s| {
-        s.borrow()
-            .as_ref()
-            .filter(|(d, _)| d == document)
-            .map(|(_, spot)| spot.clone())
-    })
+    SPOT.with(|s| super::held_for(s, document))
 }
 
 impl Client {

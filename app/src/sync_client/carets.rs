@@ -38,12 +38,7 @@ async fn caret_heartbeat() {
 
 /// This tab's caret in a clause of `document`, for its beacons.
 pub(super) fn caret(document: &DocumentId) -> Option<ClauseSpot> {
-    CARET.with(|c| {
-        c.borrow()
-            .as_ref()
-            .filter(|(d, _)| d == document)
-            .map(|(_, spot)| spot.clone())
-    })
+    CARET.with(|c| super::held_for(c, document))
 }
 
 impl Client {

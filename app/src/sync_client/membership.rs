@@ -8,8 +8,8 @@ use std::rc::Rc;
 use accord_shared::automerge::transaction::{Transactable, Transaction};
 use accord_shared::engine::Event;
 use accord_shared::ids::DocumentId;
-use accord_shared::model::members::{self, NewMember};
-use accord_shared::model::parties::{self, NewParty};
+use accord_shared::model::members::{self, DevicePerson, NewMember};
+use accord_shared::model::parties;
 use accord_shared::model::{self, MemberId, PartyId, overview};
 use leptos::prelude::{GetUntracked, Set, Update};
 
@@ -134,50 +134,31 @@ impl Client {
         if model::schema::version(tx).is_none() {
             return Ok(());
         }
-        let public_key = self.identity.borrow().public_key_hex();
-        let existing = self.my_member(&*tx, id);
-        let member = match existing {
-            Some(member) => {
-                // Catch up with a profile changed while this partnership
-                // was not open here.
-                let profile = self.store.profile.get_untracked();
-                let (name, title) = (profile.name.trim(), profile.title.trim());
-                if !name.is_empty() && (member.name != name || member.title != title) {
-                    members::rename(tx, member.id, name, title)?;
-                }
-                member.id
-            }
-            None => {
-                let party_id = match parties::list(tx)
-                    .into_iter()
-                    .find(|p| p.name.trim().eq_ignore_ascii_case(party.trim()))
-                {
-                    Some(found) => found.id,
-                    None => {
-                        let id = PartyId::from_bytes(random_id()?);
-                        let new = NewParty {
-                            name: party.to_owned(),
-                            ..NewParty::default()
-                        };
-                        parties::add(tx, id, &new)?;
-                        id
-                    }
-                };
-                let profile = self.store.profile.get_untracked();
-                let id = MemberId::from_bytes(random_id()?);
-                let new = NewMember {
-                    name: profile.display_name(),
-                    party: party_id,
-                    title: profile.title.trim().to_owned(),
-                    public_key: Some(public_key),
-                };
-                members::add(tx, id, &new)?;
-                id
-            }
-        };
-        if device && members::attribute(tx, &self.actor).is_none() {
-            members::register_device(tx, &self.actor, member)?;
+        let profile = self.store.profile.get_untracked();
+        let actor = device.then_some(&self.actor);
+        if let Some(member) = self.my_member(&*tx, id) {
+            // Catch up with a profile changed while this partnership was
+            // not open here.
+            let known = DevicePerson::Member {
+                id: member.id,
+                name: &profile.name,
+                title: &profile.title,
+            };
+            members::attribute_device(tx, known, actor)?;
+            return Ok(());
         }
+        let party = parties::named_or_add(tx, party, PartyId::from_bytes(random_id()?))?;
+        let new = NewMember {
+            name: profile.display_name(),
+            party,
+            title: profile.title.trim().to_owned(),
+            public_key: Some(self.identity.borrow().public_key_hex()),
+        };
+        let newcomer = DevicePerson::Newcomer {
+            id: MemberId::from_bytes(random_id()?),
+            new: &new,
+        };
+        members::attribute_device(tx, newcomer, actor)?;
         Ok(())
     }
 

@@ -264,6 +264,58 @@ pub fn devices<R: ReadDoc>(doc: &R) -> Vec<Device> {
     found
 }
 
+/// Who a device's person is in a partnership, for [`attribute_device`].
+#[derive(Debug, Clone, Copy)]
+pub enum DevicePerson<'a> {
+    /// Already a member (found by their keys), with their profile's name
+    /// and title, which the member record follows (a blank name changes
+    /// nothing).
+    Member {
+        /// The member.
+        id: MemberId,
+        /// The profile's name.
+        name: &'a str,
+        /// The profile's job title.
+        title: &'a str,
+    },
+    /// Not a member yet: joins as `new` under `id`.
+    Newcomer {
+        /// The new member's id.
+        id: MemberId,
+        /// The new member.
+        new: &'a NewMember,
+    },
+}
+
+/// Makes the changes of a device attributable to its person: a known member
+/// catches up with their profile's name and title, a newcomer joins, and
+/// `actor` (the device's Automerge actor, when given) is registered to the
+/// member unless it already is registered. Returns the member.
+pub fn attribute_device<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    person: DevicePerson<'_>,
+    actor: Option<&ActorId>,
+) -> Result<MemberId, OpError> {
+    let member = match person {
+        DevicePerson::Member { id, name, title } => {
+            let current = get(tx, id)?;
+            let (name, title) = (name.trim(), title.trim());
+            if !name.is_empty() && (current.name != name || current.title != title) {
+                rename(tx, id, name, title)?;
+            }
+            id
+        }
+        DevicePerson::Newcomer { id, new } => {
+            add(tx, id, new)?;
+            id
+        }
+    };
+    if let Some(actor) = actor.filter(|a| attribute(tx, a).is_none()) {
+        register_device(tx, actor, member)?;
+    }
+    Ok(member)
+}
+
 /// Who made changes with this actor: the member and their party.
 pub fn attribute<R: ReadDoc>(doc: &R, actor: &ActorId) -> Option<(MemberId, Option<PartyId>)> {
     let devices = child_map(doc, &ROOT, DEVICES)?;
@@ -282,6 +334,57 @@ mod tests {
 
     use super::*;
     use crate::model::test_support::{T0, partnership};
+
+    #[test]
+    fn attributing_a_device_renames_or_adds_the_member_and_registers_the_actor_once() {
+        let mut fixture = partnership();
+        let (doc, bob, globex) = (&mut fixture.doc, fixture.bob, fixture.globex);
+        let actor = ActorId::from([7u8; 16].as_slice());
+        let known = |name| DevicePerson::Member {
+            id: bob,
+            name,
+            title: "Alliances lead",
+        };
+        // A blank profile name changes nothing, but the device is registered.
+        assert_eq!(
+            attribute_device(doc, known(" "), Some(&actor)).unwrap(),
+            bob
+        );
+        assert_ne!(get(doc, bob).unwrap().title, "Alliances lead");
+        assert_eq!(attribute(doc, &actor), Some((bob, Some(globex))));
+        attribute_device(doc, known("Robert"), Some(&actor)).unwrap();
+        let renamed = get(doc, bob).unwrap();
+        assert_eq!(
+            (renamed.name.as_str(), renamed.title.as_str()),
+            ("Robert", "Alliances lead")
+        );
+        // The same again writes nothing.
+        doc.commit();
+        attribute_device(doc, known("Robert"), Some(&actor)).unwrap();
+        assert_eq!(doc.pending_ops(), 0);
+
+        // A newcomer joins; a device already tied to Bob stays his.
+        let carol = MemberId::from_bytes([0xc2; 16]);
+        let new = NewMember {
+            name: "Carol".into(),
+            party: globex,
+            title: String::new(),
+            public_key: None,
+        };
+        let newcomer = DevicePerson::Newcomer {
+            id: carol,
+            new: &new,
+        };
+        assert_eq!(
+            attribute_device(doc, newcomer, Some(&actor)).unwrap(),
+            carol
+        );
+        assert_eq!(get(doc, carol).unwrap().name, "Carol");
+        assert_eq!(attribute(doc, &actor), Some((bob, Some(globex))));
+        let other = ActorId::from([8u8; 16].as_slice());
+        attribute_device(doc, known("Robert"), None).unwrap();
+        assert_eq!(attribute(doc, &other), None);
+    }
 
     #[test]
     fn rename_validates_and_changes_only_name_and_title() {

@@ -232,6 +232,28 @@ pub fn add<T: Tx>(tx: &mut T, id: PartyId, new: &NewParty) -> OpResult {
     Ok(())
 }
 
+/// The party named `name` (ignoring case and surrounding blanks), added
+/// under `id` when there is none, so a person joining by their
+/// organization's name lands in the party that is already there.
+pub fn named_or_add<T: Transactable + ReadDoc>(
+    tx: &mut T,
+    name: &str,
+    id: PartyId,
+) -> Result<PartyId, OpError> {
+    if let Some(found) = list(tx)
+        .into_iter()
+        .find(|p| p.name.trim().eq_ignore_ascii_case(name.trim()))
+    {
+        return Ok(found.id);
+    }
+    let new = NewParty {
+        name: name.to_owned(),
+        ..NewParty::default()
+    };
+    add(tx, id, &new)?;
+    Ok(id)
+}
+
 /// Edits a party, field by field.
 pub fn update<T: Tx>(tx: &mut T, id: PartyId, patch: &PartyPatch) -> OpResult {
     let name = patch_non_empty("name", patch.name.as_deref())?;
@@ -272,6 +294,22 @@ mod tests {
 
     use super::*;
     use crate::model::test_support::{insert, partnership, sync_pair};
+
+    #[test]
+    fn a_party_is_found_by_its_name_or_added() {
+        let mut fixture = partnership();
+        let doc = &mut fixture.doc;
+        let fresh = PartyId::from_bytes([0xc1; 16]);
+        assert_eq!(
+            named_or_add(doc, " globex ", fresh).unwrap(),
+            fixture.globex
+        );
+        assert_eq!(list(doc).len(), 2);
+        assert_eq!(named_or_add(doc, "Initech", fresh).unwrap(), fresh);
+        assert_eq!(get(doc, fresh).unwrap().name, "Initech");
+        assert!(named_or_add(doc, " ", PartyId::from_bytes([0xd1; 16])).is_err());
+        assert_eq!(list(doc).len(), 3);
+    }
 
     #[test]
     fn both_organizations_writing_a_party_profile_keep_their_words() {

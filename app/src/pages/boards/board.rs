@@ -138,18 +138,7 @@ pub fn BoardView(
     let title = move || data.with(|b| b.as_ref().map(|b| b.title.clone()).unwrap_or_default());
     let locked = move || data.with(|b| b.as_ref().is_some_and(|b| b.locked));
     let private = move || data.with(|b| b.as_ref().is_some_and(|b| b.private_writing.is_some()));
-    let columns = move || {
-        data.with(|b| {
-            b.as_ref()
-                .map(|b| {
-                    b.columns
-                        .iter()
-                        .map(|c| (c.id, c.title.clone()))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-    };
+    let columns = move || super::column_choices(data);
     let group_error = feedback();
     let group = move |_| {
         let notes = ctx.picked.get_untracked();
@@ -389,11 +378,7 @@ fn ColumnView(
     };
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
-        let Some(note) = ev
-            .data_transfer()
-            .and_then(|d| d.get_data("text/plain").ok())
-            .and_then(|k| k.parse::<ItemId>().ok())
-        else {
+        let Some(note) = super::dragged_note(&ev) else {
             return;
         };
         if let Some(by) = ctx.me.get_untracked() {
@@ -479,13 +464,7 @@ fn HereNow() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    let me = move || {
-        let profile = store.profile.get();
-        let organization = client()
-            .map(|c| c.party_name(&ctx.id))
-            .unwrap_or_else(|| profile.party_name());
-        (profile.display_name(), organization)
-    };
+    let me = move || crate::components::me_as_shown(store, &ctx.id);
     view! {
         <ul class="presence board-here" data-testid="board-here" aria-label="On this board now">
             {move || {

@@ -1,13 +1,15 @@
 //! The partnership's boards and the form creating one from a template.
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::{self, NewBoard, Template};
-use accord_shared::model::{Collection, ItemId, items};
+use accord_shared::model::{Collection, ItemId};
 use leptos::prelude::*;
 
-use crate::components::form::{InlineError, feedback};
-use crate::edit::{self, apply_into};
+use crate::components::form::{InlineError, feedback, on_add_as_me};
+use crate::components::items::{RemoveButton, RemovedItems};
+use crate::edit::{self};
 use crate::store::Store;
 
 /// One row of the list.
@@ -44,29 +46,17 @@ pub fn BoardList(
     let error = feedback();
     let title = RwSignal::new(String::new());
     let template = RwSignal::new(Template::Retrospective);
-    let create = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(board) = edit::new_id(error) else {
-            return;
-        };
-        let facilitator = match edit::me_or_error(&id) {
-            Ok(me) => me,
-            Err(e) => {
-                error.set(Some(e.to_string()));
-                return;
-            }
-        };
+    let create = move |tx: &mut Transaction<'_>, board, facilitator| {
         let new = NewBoard {
             title: title.get_untracked(),
             template: template.get_untracked(),
             facilitator,
         };
-        if apply_into(error, &id, |tx| {
-            boards::create(tx, board, &new, edit::now())
-        }) {
-            title.set(String::new());
-            open.set(Some(board));
-        }
+        boards::create(tx, board, &new, edit::now())
+    };
+    let created = move |board| {
+        title.set(String::new());
+        open.set(Some(board));
     };
     view! {
         <p class="muted">
@@ -84,10 +74,7 @@ pub fn BoardList(
                         <span class="muted grow">
                             {format!(" {} · {} notes · {}", row.template, row.notes, row.created)}
                         </span>
-                        <button class="link danger" data-testid="board-delete"
-                            on:click=move |_| { edit::delete_into(error, &id, Collection::Boards, board); }>
-                            "Remove"
-                        </button>
+                        <RemoveButton id=id collection=Collection::Boards item=board error=error test_id="board-delete"/>
                     </li>
                 }
             }).collect_view()}
@@ -95,11 +82,11 @@ pub fn BoardList(
         <Show when=move || rows.with(|r| r.as_ref().is_some_and(Vec::is_empty))>
             <p class="muted" data-testid="no-boards">"No workshop boards yet."</p>
         </Show>
-        <form class="inline-form" on:submit=create>
+        <form class="inline-form" on:submit=on_add_as_me(error, id, create, created)>
             <select data-testid="new-board-template" aria-label="Template"
                 on:change=move |ev| {
                     let value = event_target_value(&ev);
-                    if let Some(t) = Template::ALL.into_iter().find(|t| t.as_str() == value) {
+                    if let Some(t) = Template::from_stored(&value) {
                         template.set(t);
                     }
                 }>
@@ -112,47 +99,9 @@ pub fn BoardList(
             <button type="submit" data-testid="create-board">"Create board"</button>
         </form>
         <InlineError message=error test_id="board-create-error"/>
-        <RemovedBoards id=id/>
-    }
-}
-
-/// Removed boards, each with a way back (notes, votes and timer intact).
-#[component]
-fn RemovedBoards(id: DocumentId) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let error = feedback();
-    let removed = edit::memo(store, id, |doc| {
-        items::deleted(doc, Collection::Boards).unwrap_or_default()
-    });
-    let rows = move || {
-        removed
-            .get()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| {
-                let board = item.id;
-                view! {
-                    <li data-testid="removed-board">
-                        <span>{item.label}</span>
-                        <span class="muted">{format!(" removed {} ", edit::format_date(item.deleted_at))}</span>
-                        <button class="link restore" data-testid="restore-board"
-                            on:click=move |_| { apply_into(error, &id, |tx| items::restore(tx, Collection::Boards, board)); }>
-                            "Restore"
-                        </button>
-                    </li>
-                }
-            })
-            .collect_view()
-    };
-    view! {
-        <Show when=move || removed.with(|r| r.as_ref().is_some_and(|r| !r.is_empty()))>
-            <details class="removed">
-                <summary data-testid="removed-boards">
-                    {move || format!("Removed boards ({})", removed.with(|r| r.as_ref().map_or(0, Vec::len)))}
-                </summary>
-                <ul class="plain">{rows}</ul>
-                <InlineError message=error test_id="restore-board-error"/>
-            </details>
-        </Show>
+        // Removed boards come back with their notes, votes and timer.
+        <RemovedItems id=id collection=Collection::Boards summary="Removed boards"
+            summary_id="removed-boards" item_id="removed-board" restore_id="restore-board"
+            error_id="restore-board-error"/>
     }
 }

@@ -158,6 +158,25 @@ pub fn BoardsPage(
 }
 
 /// The tab's session storage (kept across reloads of this tab only).
+/// The note being dragged, which a drop carries as its id.
+fn dragged_note(ev: &leptos::ev::DragEvent) -> Option<ItemId> {
+    ev.data_transfer()?
+        .get_data("text/plain")
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The columns of the board `data` holds, as (id, title) for a choice.
+fn column_choices(data: Memo<Option<Board>>) -> Vec<(ItemId, String)> {
+    data.with(|b| {
+        b.iter()
+            .flat_map(|b| &b.columns)
+            .map(|c| (c.id, c.title.clone()))
+            .collect()
+    })
+}
+
 fn session() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok()?
 }

@@ -100,18 +100,7 @@ pub fn NoteCard(
     });
     let field =
         move |f: fn(&Note) -> String| move || data.with(|n| n.as_ref().map(f).unwrap_or_default());
-    let columns = move || {
-        ctx.data.with(|b| {
-            b.as_ref()
-                .map(|b| {
-                    b.columns
-                        .iter()
-                        .map(|c| (c.id, c.title.clone()))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-    };
+    let columns = move || super::column_choices(ctx.data);
     let sealed = move || data.with(|n| n.as_ref().is_some_and(|n| n.sealed));
     let mine = move || data.with(|n| n.as_ref().and_then(|n| n.author)) == ctx.me.get();
     // The author reads their own sealed note with their key.
@@ -352,11 +341,7 @@ pub fn NoteCard(
     };
     let on_drop = move |ev: leptos::ev::DragEvent| {
         // Dropped on this note: the dragged one takes its place.
-        let Some(dragged) = ev
-            .data_transfer()
-            .and_then(|d| d.get_data("text/plain").ok())
-            .and_then(|k| k.parse::<ItemId>().ok())
-        else {
+        let Some(dragged) = super::dragged_note(&ev) else {
             return;
         };
         ev.prevent_default();

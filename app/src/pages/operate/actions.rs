@@ -10,7 +10,10 @@ use accord_shared::model::members::Member;
 use leptos::prelude::*;
 
 use super::{Drafts, member_options};
-use crate::components::form::{InlineError, feedback};
+use accord_shared::automerge::transaction::Transaction;
+
+use crate::components::form::{AddForm, DateInput, InlineError, feedback};
+use crate::components::items::RemoveButton;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date};
 use crate::pages::boards::source::FromNote;
 
@@ -75,10 +78,7 @@ pub fn ActionRow(
                 {overdue.then(|| view! { <span class="badge late" data-testid="action-overdue">"overdue"</span> })}
                 {action.done_at.map(|at| view! { <span class="muted" data-testid="action-done-at">{format!("done {}", format_date(at))}</span> })}
                 <FromNote id=id link=link/>
-                <button type="button" class="link danger" data-testid="action-remove"
-                    on:click=move |_| { edit::delete_into(error, &id, host.collection(), aid); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=host.collection() item=aid error=error test_id="action-remove"/>
             </div>
             <InlineError message=error test_id="action-row-error"/>
         </li>
@@ -96,7 +96,6 @@ pub fn NewActionForm(
     /// Every member, for the owner choice.
     members: Vec<Member>,
 ) -> impl IntoView {
-    let error = feedback();
     let key = match host {
         ActionSource::Meeting(m) => format!("meeting:{m}"),
         ActionSource::Review(r) => format!("review:{r}"),
@@ -104,33 +103,25 @@ pub fn NewActionForm(
     let title = Drafts::field(format!("action-title:{key}"), String::new);
     let owner = Drafts::field(format!("action-owner:{key}"), String::new);
     let due = Drafts::field(format!("action-due:{key}"), String::new);
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(error) else {
-            return;
+    let add = move |tx: &mut Transaction<'_>, item| {
+        let new = NewAction {
+            title: title.get_untracked(),
+            owner: chosen_member(&owner.get_untracked()),
+            due: parse_date("due date", &due.get_untracked())?,
         };
-        let made = apply_into(error, &id, |tx| {
-            let new = NewAction {
-                title: title.get_untracked(),
-                owner: chosen_member(&owner.get_untracked()),
-                due: parse_date("due date", &due.get_untracked())?,
-            };
-            actions::add(tx, host, item, &new)
-        });
-        if made {
-            title.set(String::new());
-            due.set(String::new());
-        }
+        actions::add(tx, host, item, &new)
+    };
+    let done = move || {
+        title.set(String::new());
+        due.set(String::new());
     };
     view! {
-        <form class="inline-form" on:submit=add>
+        <AddForm id=id add=add done=done button="Add action" button_id="add-action" error_id="action-error">
             <input type="text" class="grow" data-testid="new-action-title" placeholder="New action item" aria-label="New action item" bind:value=title/>
             <select data-testid="new-action-owner" aria-label="Owner" bind:value=owner>
                 {member_options(&members, None)}
             </select>
-            <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-action-due" aria-label="Due date" bind:value=due/>
-            <button type="submit" data-testid="add-action">"Add action"</button>
-        </form>
-        <InlineError message=error test_id="action-error"/>
+            <DateInput value=due test_id="new-action-due" label="Due date"/>
+        </AddForm>
     }
 }

@@ -26,7 +26,7 @@ use super::member_name;
 use crate::browser;
 use crate::components::form::{InlineError, feedback};
 use crate::components::markdown::MarkdownView;
-use crate::edit::{self, format_date, parse_date};
+use crate::edit::{self, format_date};
 use crate::pages::Route;
 use crate::pages::routes::PlanPage;
 use crate::store::Store;
@@ -257,12 +257,8 @@ pub fn AttentionPanel(
 
 /// The report period from two date inputs (inclusive of the last day).
 fn report_period(from: &str, to: &str) -> Result<Period, OpError> {
-    let from = parse_date("report start", from)?.ok_or(OpError::InvalidDate {
-        field: "report start",
-    })?;
-    let to = parse_date("report end", to)?.ok_or(OpError::InvalidDate {
-        field: "report end",
-    })?;
+    let from = edit::parse_required_date("report start", from)?;
+    let to = edit::parse_required_date("report end", to)?;
     if to < from {
         return Err(OpError::Invalid {
             field: "report period",

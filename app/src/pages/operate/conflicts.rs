@@ -11,16 +11,16 @@ use accord_shared::model::conflicts::{self, Conflict, ConflictPatch, NewConflict
 use accord_shared::model::governance::{self, EscalationLevel};
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::{Collection, ItemId, MemberId, OpError};
-use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use super::member_name;
 use crate::components::form::{InlineError, feedback};
+use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows;
+use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date};
 use crate::pages::boards::source::FromNote;
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -61,26 +61,13 @@ fn with_me_and_id(
     apply_into(error, id, |tx| op(tx, me, entry))
 }
 
-fn description(doc: &Automerge, conflict: ItemId) -> Option<String> {
-    conflicts::get(doc, conflict).ok().map(|c| c.description)
-}
-
-fn write_description(
-    tx: &mut Transaction<'_>,
-    conflict: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    conflicts::edit_description(tx, conflict, splice)
-}
-
 /// The conflicts page.
 #[component]
 pub fn ConflictsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     // Each card stays in the page while the document changes.
     let ids = rows::ids(data, |d| &d.conflicts, |c| c.id);
     let no_ladder = move || {
@@ -268,13 +255,10 @@ fn ConflictRow(id: DocumentId, cid: ItemId, data: Memo<Option<Data>>) -> impl In
         <li class="card conflict" class:overdue=overdue class:resolved=move || !is_open() data-testid="conflict-row">
             <FromNote id=id link=ItemLink::Conflict(cid)/>
             {head}
-            <LiveTextArea id=id item=cid read=description write=write_description error=error
-                test_id="conflict-description" class="" label="Description" placeholder="What it is about" rows=2/>
+            <LiveTextArea id=id field=TextField::ConflictDescription(cid) error=error
+                test_id="conflict-description" label="Description" placeholder="What it is about" rows=2/>
             <details>{history}</details>
-            <button type="button" class="link danger" data-testid="conflict-delete"
-                on:click=move |_| { edit::delete_into(error, &id, Collection::Conflicts, cid); }>
-                "Remove"
-            </button>
+            <RemoveButton id=id collection=Collection::Conflicts item=cid error=error test_id="conflict-delete"/>
             <Show when=is_open fallback=move || view! {
                 <p data-testid="conflict-resolved">{resolved}</p>
                 <button type="button" data-testid="conflict-reopen" on:click=reopen>"Reopen"</button>

@@ -12,15 +12,15 @@ use accord_shared::model::governance::{
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::parties::{self, Party};
 use accord_shared::model::{Collection, ItemId, MemberId, OpError};
-use accord_shared::text::Splice;
 use leptos::prelude::*;
 
-use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::form::{AddForm, InlineError, feedback, optional_options};
 use crate::components::icon::{Glyph, Icon};
+use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
-use crate::components::rows::{self, Placed};
+use crate::components::rows::{self, CardList, ListContext};
+use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -106,22 +106,11 @@ fn decider_options(
     choices: &[(Decider, String)],
     selected: Option<Decider>,
 ) -> impl IntoView + use<> {
-    let options = choices
+    let choices = choices
         .iter()
-        .map(|(decider, label)| {
-            let chosen = selected == Some(*decider);
-            view! { <option value=decider_value(*decider) selected=chosen>{label.clone()}</option> }
-        })
-        .collect_view();
-    view! {
-        <option value="" selected=selected.is_none()>"(choose)"</option>
-        {options}
-    }
-}
-
-/// The rule a `<select>` value names.
-fn parse_rule(value: &str) -> Option<Rule> {
-    Rule::ALL.into_iter().find(|r| r.as_str() == value)
+        .map(|(decider, label)| (decider_value(*decider), label.clone()))
+        .collect();
+    optional_options("(choose)", choices, selected.map(decider_value).as_deref())
 }
 
 /// The governance page.
@@ -130,8 +119,7 @@ pub fn GovernancePage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     view! {
         <h2>"Committees"</h2>
         <Committees id=id data=data/>
@@ -140,21 +128,6 @@ pub fn GovernancePage(
         <h2>"Escalation ladder"</h2>
         <Ladder id=id data=data/>
     }
-}
-
-fn mandate(doc: &Automerge, committee: ItemId) -> Option<String> {
-    governance::committees(doc)
-        .into_iter()
-        .find(|c| c.id == committee)
-        .map(|c| c.mandate)
-}
-
-fn write_mandate(
-    tx: &mut Transaction<'_>,
-    committee: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    governance::edit_mandate(tx, committee, splice)
 }
 
 /// A committee without its mandate (which the text area shows itself),
@@ -193,12 +166,8 @@ fn committee_card(data: &Data, cid: ItemId) -> Option<CommitteeCard> {
 /// One committee. It re-renders only when this committee (or who may sit
 /// on it) changes, and its mandate merges concurrent typing.
 #[component]
-fn CommitteeRow(
-    id: DocumentId,
-    cid: ItemId,
-    data: Memo<Option<Data>>,
-    error: Feedback,
-) -> impl IntoView {
+fn CommitteeRow(list: ListContext<Data>, cid: ItemId) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let card = Memo::new(move |_| data.with(|d| d.as_ref().and_then(|d| committee_card(d, cid))));
     let update = move |patch: CommitteePatch| {
         apply_into(error, &id, |tx| {
@@ -224,10 +193,7 @@ fn CommitteeRow(
                 <span class="muted" data-testid="committee-parties">
                     {format!("{} member(s) from {} party(ies)", committee.members.len(), committee.parties.len())}
                 </span>
-                <button type="button" class="link danger" data-testid="committee-delete"
-                    on:click=move |_| { edit::delete_into(error, &id, Collection::Committees, cid); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Committees item=cid error=error test_id="committee-delete"/>
             </div>
         })
     };
@@ -258,8 +224,8 @@ fn CommitteeRow(
     view! {
         <li class="card" data-testid="committee-row">
             {head}
-            <LiveTextArea id=id item=cid read=mandate write=write_mandate error=error
-                test_id="committee-mandate" class="" label="Mandate"
+            <LiveTextArea id=id field=TextField::CommitteeMandate(cid) error=error
+                test_id="committee-mandate" label="Mandate"
                 placeholder="Mandate: what it decides and oversees" rows=2/>
             <div class="row">{roster}</div>
         </li>
@@ -272,38 +238,23 @@ fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let ids = rows::ids(data, |d| &d.committees, |c| c.id);
     let name = RwSignal::new(String::new());
     let cadence = RwSignal::new("91".to_owned());
-    let add_error = feedback();
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(add_error) else {
-            return;
+    let add = move |tx: &mut Transaction<'_>, item| {
+        let new = NewCommittee {
+            name: name.get_untracked(),
+            mandate: String::new(),
+            cadence_days: parse_whole("cadence (days)", &cadence.get_untracked(), 1, MAX_DAYS)?,
+            members: Vec::new(),
         };
-        let made = apply_into(add_error, &id, |tx| {
-            let new = NewCommittee {
-                name: name.get_untracked(),
-                mandate: String::new(),
-                cadence_days: parse_whole("cadence (days)", &cadence.get_untracked(), 1, MAX_DAYS)?,
-                members: Vec::new(),
-            };
-            governance::add_committee(tx, item, &new)
-        });
-        if made {
-            name.set(String::new());
-        }
+        governance::add_committee(tx, item, &new)
     };
     view! {
-        <ul class="cards">
-            <For each=move || ids.get() key=|cid| *cid let:cid>
-                <CommitteeRow id=id cid=cid data=data error=error/>
-            </For>
-        </ul>
-        <InlineError message=error test_id="committee-row-error"/>
-        <form class="inline-form" on:submit=add>
+        <CardList ids=ids error=error error_id="committee-row-error"
+            row=move |cid| view! { <CommitteeRow list=ListContext::new(id, data, error) cid=cid/> }/>
+        <AddForm id=id add=add done=move || name.set(String::new())
+            button="Add committee" button_id="add-committee" error_id="committee-error">
             <input type="text" data-testid="new-committee-name" placeholder="New committee" aria-label="New committee" bind:value=name/>
             <label>"Meets every (days)" <input type="number" class="narrow" data-testid="new-committee-cadence" bind:value=cadence/></label>
-            <button type="submit" data-testid="add-committee">"Add committee"</button>
-        </form>
-        <InlineError message=add_error test_id="committee-error"/>
+        </AddForm>
         <crate::components::items::RemovedItems id=id collection=Collection::Committees/>
     }
 }
@@ -311,12 +262,11 @@ fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
 /// One decision right, with who may decide it.
 #[component]
 fn RightRow(
-    id: DocumentId,
+    list: ListContext<Data>,
     rid: ItemId,
-    data: Memo<Option<Data>>,
     choices: Memo<Vec<(Decider, String)>>,
-    error: Feedback,
 ) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, |d| &d.rights, |r| r.id, rid);
     move || {
         let right = row.get()?.item;
@@ -342,15 +292,12 @@ fn RightRow(
                 </select>
                 <select data-testid="right-rule" aria-label="How"
                     on:change=move |ev| {
-                        let rule = parse_rule(&event_target_value(&ev));
+                        let rule = Rule::from_stored(&event_target_value(&ev));
                         apply_into(error, &id, |tx| governance::update_decision_right(tx, rid, None, None, rule));
                     }>
                     {rules}
                 </select>
-                <button type="button" class="link danger" data-testid="right-delete"
-                    on:click=move |_| { edit::delete_into(error, &id, Collection::DecisionRights, rid); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::DecisionRights item=rid error=error test_id="right-delete"/>
             </li>
         })
     }
@@ -366,20 +313,10 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let decision = RwSignal::new(String::new());
     let decider = RwSignal::new("joint".to_owned());
     let rule = RwSignal::new(Rule::Consensus.as_str().to_owned());
-    let add_error = feedback();
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(add_error) else {
-            return;
-        };
-        let made = apply_into(add_error, &id, |tx| {
-            let who = parse_decider(&decider.get_untracked())?;
-            let how = parse_rule(&rule.get_untracked()).unwrap_or(Rule::Consensus);
-            governance::add_decision_right(tx, item, &decision.get_untracked(), who, how)
-        });
-        if made {
-            decision.set(String::new());
-        }
+    let add = move |tx: &mut Transaction<'_>, item| {
+        let who = parse_decider(&decider.get_untracked())?;
+        let how = Rule::from_stored(&rule.get_untracked()).unwrap_or(Rule::Consensus);
+        governance::add_decision_right(tx, item, &decision.get_untracked(), who, how)
     };
     let deciders = move || choices.with(|c| decider_options(c, Some(Decider::Joint)));
     let rules = Rule::ALL
@@ -387,38 +324,25 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         .map(|r| view! { <option value=r.as_str() selected=r == Rule::Consensus>{rule_label(r)}</option> })
         .collect_view();
     view! {
-        <ul class="plain">
-            <For each=move || ids.get() key=|rid| *rid let:rid>
-                <RightRow id=id rid=rid data=data choices=choices error=error/>
-            </For>
-        </ul>
-        <InlineError message=error test_id="right-row-error"/>
-        <form class="inline-form" on:submit=add>
+        <CardList ids=ids error=error error_id="right-row-error" class="plain"
+            row=move |rid| view! { <RightRow list=ListContext::new(id, data, error) rid=rid choices=choices/> }/>
+        <AddForm id=id add=add done=move || decision.set(String::new())
+            button="Add decision right" button_id="add-right" error_id="right-error">
             <input type="text" class="grow" data-testid="new-right-decision" placeholder="What is decided" aria-label="Decision" bind:value=decision/>
             <select data-testid="new-right-decider" aria-label="Who decides" bind:value=decider>{deciders}</select>
             <select data-testid="new-right-rule" aria-label="How" bind:value=rule>{rules}</select>
-            <button type="submit" data-testid="add-right">"Add decision right"</button>
-        </form>
-        <InlineError message=add_error test_id="right-error"/>
+        </AddForm>
         <crate::components::items::RemovedItems id=id collection=Collection::DecisionRights/>
     }
 }
 
 /// One level of the ladder, with its place in it.
 #[component]
-fn LevelRow(
-    id: DocumentId,
-    lid: ItemId,
-    data: Memo<Option<Data>>,
-    error: Feedback,
-) -> impl IntoView {
+fn LevelRow(list: ListContext<Data>, lid: ItemId) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, |d| &d.ladder, |l| l.id, lid);
     move || {
-        let Placed {
-            item: level,
-            index,
-            count,
-        } = row.get()?;
+        let (level, index, count) = row.get()?.parts();
         Some(view! {
             <li class="row" data-testid="level-row">
                 <span class="badge kind">{format!("Level {}", index + 1)}</span>
@@ -467,42 +391,33 @@ fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let who = RwSignal::new(String::new());
     let days = RwSignal::new("14".to_owned());
-    let add_error = feedback();
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(add_error) else {
-            return;
-        };
-        let made = apply_into(add_error, &id, |tx| {
-            let within = parse_whole("within (days)", &days.get_untracked(), 1, MAX_DAYS)?;
-            governance::add_level(
-                tx,
-                item,
-                &name.get_untracked(),
-                &who.get_untracked(),
-                within,
-            )
-        });
-        if made {
-            name.set(String::new());
-            who.set(String::new());
-        }
+    let add = move |tx: &mut Transaction<'_>, item| {
+        let within = parse_whole("within (days)", &days.get_untracked(), 1, MAX_DAYS)?;
+        governance::add_level(
+            tx,
+            item,
+            &name.get_untracked(),
+            &who.get_untracked(),
+            within,
+        )
+    };
+    let done = move || {
+        name.set(String::new());
+        who.set(String::new());
     };
     view! {
         <p class="muted">"A conflict starts at the first level; escalating moves it one level up."</p>
         <ol class="plain ladder">
             <For each=move || ids.get() key=|lid| *lid let:lid>
-                <LevelRow id=id lid=lid data=data error=error/>
+                <LevelRow list=ListContext::new(id, data, error) lid=lid/>
             </For>
         </ol>
         <InlineError message=error test_id="level-row-error"/>
-        <form class="inline-form" on:submit=add>
+        <AddForm id=id add=add done=done button="Add level" button_id="add-level" error_id="level-error">
             <input type="text" data-testid="new-level-name" placeholder="Level (e.g. Partnership managers)" aria-label="Level" bind:value=name/>
             <input type="text" class="grow" data-testid="new-level-who" placeholder="Who handles it" aria-label="Who" bind:value=who/>
             <label>"Resolve within (days)" <input type="number" class="narrow" data-testid="new-level-days" bind:value=days/></label>
-            <button type="submit" data-testid="add-level">"Add level"</button>
-        </form>
-        <InlineError message=add_error test_id="level-error"/>
+        </AddForm>
         <crate::components::items::RemovedItems id=id collection=Collection::EscalationLevels/>
     }
 }

@@ -18,6 +18,7 @@
 //! the key at the reveal (the others see "answered" and wait for it).
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::health::{
     self, Answers, GAP_THRESHOLD, PartyProgress, Question, Results, Round, TrendPoint,
@@ -29,7 +30,7 @@ use leptos::prelude::*;
 
 use super::member_name;
 use crate::browser;
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{InlineError, feedback, on_add_as_me};
 use crate::components::icon::{Glyph, Icon};
 use crate::edit::{self, apply_into, format_date, parse_whole};
 use crate::store::Store;
@@ -214,25 +215,11 @@ pub fn HealthPage(
 fn OpenRoundForm(id: DocumentId, me: Memo<Option<MemberId>>) -> impl IntoView {
     let title = RwSignal::new(format!("Health check {}", format_date(edit::now())));
     let error = feedback();
-    let open = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(error) else {
-            return;
-        };
-        let by = match edit::me_or_error(&id) {
-            Ok(by) => by,
-            Err(e) => {
-                error.set(Some(e.to_string()));
-                return;
-            }
-        };
-        let text = title.get_untracked();
-        apply_into(error, &id, |tx| {
-            health::open_round(tx, item, &text, by, edit::now())
-        });
+    let open = move |tx: &mut Transaction<'_>, item, by| {
+        health::open_round(tx, item, &title.get_untracked(), by, edit::now())
     };
     view! {
-        <form class="inline-form" on:submit=open>
+        <form class="inline-form" on:submit=on_add_as_me(error, id, open, |_| ())>
             <input type="text" class="grow" data-testid="new-round-title" aria-label="Round title" bind:value=title/>
             <button type="submit" data-testid="open-round" disabled=move || me.get().is_none()>"Open a round"</button>
         </form>

@@ -11,7 +11,6 @@ use accord_shared::model::meetings::{
 };
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::{Collection, ItemId, OpError, overview};
-use accord_shared::text::Splice;
 use accord_shared::views::ics;
 use leptos::prelude::*;
 
@@ -20,12 +19,13 @@ use accord_shared::model::actions::ActionSource;
 use super::actions::{ActionRow, NewActionForm};
 use super::{Drafts, format_date_time, format_time, member_name, parse_time};
 use crate::browser;
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{AddForm, InlineError, feedback, on_add, on_add_as_me};
 use crate::components::icon::{Glyph, Icon};
+use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows;
+use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, parse_date, parse_whole};
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -85,8 +85,7 @@ pub fn MeetingsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     super::Drafts::provide();
     let export_error = feedback();
     let export_all = move |_| {
@@ -129,36 +128,30 @@ fn ScheduleForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let duration = RwSignal::new(DEFAULT_DURATION_MINUTES.to_string());
     let location = RwSignal::new(String::new());
     let error = feedback();
-    let schedule = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(error) else {
-            return;
-        };
-        let made = apply_into(error, &id, |tx| {
-            let kind = kind.with_untracked(|k| {
-                MeetingKind::ALL
-                    .into_iter()
-                    .find(|candidate| candidate.as_str() == k)
-                    .unwrap_or(MeetingKind::CheckIn)
-            });
-            let new = NewMeeting {
-                kind,
-                title: title.get_untracked(),
-                at: meeting_time(&date.get_untracked(), &time.get_untracked())?,
-                duration_minutes: parse_whole(
-                    "duration (minutes)",
-                    &duration.get_untracked(),
-                    1,
-                    meetings::MAX_DURATION_MINUTES,
-                )?,
-                location: location.get_untracked(),
-            };
-            meetings::schedule(tx, item, &new, edit::now())
+    let schedule = move |tx: &mut Transaction<'_>, item| {
+        let kind = kind.with_untracked(|k| {
+            MeetingKind::ALL
+                .into_iter()
+                .find(|candidate| candidate.as_str() == k)
+                .unwrap_or(MeetingKind::CheckIn)
         });
-        if made {
-            title.set(String::new());
-            location.set(String::new());
-        }
+        let new = NewMeeting {
+            kind,
+            title: title.get_untracked(),
+            at: meeting_time(&date.get_untracked(), &time.get_untracked())?,
+            duration_minutes: parse_whole(
+                "duration (minutes)",
+                &duration.get_untracked(),
+                1,
+                meetings::MAX_DURATION_MINUTES,
+            )?,
+            location: location.get_untracked(),
+        };
+        meetings::schedule(tx, item, &new, edit::now())
+    };
+    let schedule_done = move || {
+        title.set(String::new());
+        location.set(String::new());
     };
     let kinds = MeetingKind::ALL
         .into_iter()
@@ -166,7 +159,7 @@ fn ScheduleForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         .collect_view();
     view! {
         <h3>"Schedule a meeting"</h3>
-        <form class="inline-form" on:submit=schedule>
+        <form class="inline-form" on:submit=on_add(error, id, schedule, schedule_done)>
             <select data-testid="new-meeting-kind" aria-label="Kind" bind:value=kind>{kinds}</select>
             <input type="text" data-testid="new-meeting-title" placeholder="Title (optional)" aria-label="Title" bind:value=title/>
             <label>"Date " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-meeting-date" bind:value=date/></label>
@@ -178,18 +171,6 @@ fn ScheduleForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         <p class="muted">"Without a date the meeting goes to the next check-in of the review cadence."</p>
         <InlineError message=error test_id="meeting-error"/>
     }
-}
-
-fn minutes_of(doc: &Automerge, meeting: ItemId) -> Option<String> {
-    meetings::get(doc, meeting).ok().map(|m| m.minutes)
-}
-
-fn write_minutes(
-    tx: &mut Transaction<'_>,
-    meeting: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    meetings::edit_minutes(tx, meeting, splice)
 }
 
 /// The meeting without its minutes and lists, for the parts of the card
@@ -212,15 +193,8 @@ fn strip(meeting: &Meeting) -> Meeting {
 /// meanwhile, so both parties can type at once (see [`LiveTextArea`]).
 #[component]
 fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
-    let meeting = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .and_then(|d| d.meetings.iter().find(|m| m.id == mid).cloned())
-        })
-    });
-    let members = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
-    });
+    let meeting = rows::found(data, |d| &d.meetings, |m| m.id, mid, Meeting::clone);
+    let members = rows::part(data, |d| &d.members);
     let head = Memo::new(move |_| meeting.with(|m| m.as_ref().map(strip)));
     let agenda = Memo::new(move |_| {
         meeting.with(|m| {
@@ -293,10 +267,7 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
                     }.into_any(),
                 }}
                 <button type="button" data-testid="meeting-ics" on:click=export>".ics"</button>
-                <button type="button" class="link danger" data-testid="meeting-delete"
-                    on:click=move |_| { edit::delete_into(error, &id, Collection::Meetings, mid); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Meetings item=mid error=error test_id="meeting-delete"/>
             </div>
         })
     };
@@ -321,7 +292,7 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
             <InlineError message=error test_id="meeting-row-error"/>
             {move || agenda.get().map(|m| view! { <Agenda id=id meeting=m/> })}
             <h4>"Minutes"</h4>
-            <LiveTextArea id=id item=mid read=minutes_of write=write_minutes
+            <LiveTextArea id=id field=TextField::MeetingMinutes(mid)
                 error=error test_id="meeting-minutes" class="minutes" label="Minutes"
                 placeholder="What was discussed" rows=5/>
             {move || decisions.get().map(|m| view! { <Decisions id=id meeting=m members=members.get()/> })}
@@ -339,17 +310,8 @@ fn Agenda(id: DocumentId, meeting: Meeting) -> impl IntoView {
     let mid = meeting.id;
     let error = feedback();
     let new_item = Drafts::field(format!("agenda:{mid}"), String::new);
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(error) else {
-            return;
-        };
-        let title = new_item.get_untracked();
-        if apply_into(error, &id, |tx| {
-            meetings::add_agenda_item(tx, mid, item, &title)
-        }) {
-            new_item.set(String::new());
-        }
+    let add = move |tx: &mut Transaction<'_>, item| {
+        meetings::add_agenda_item(tx, mid, item, &new_item.get_untracked())
     };
     let count = meeting.agenda.len();
     let items = meeting
@@ -374,10 +336,7 @@ fn Agenda(id: DocumentId, meeting: Meeting) -> impl IntoView {
                         on:click=move |_| { apply_into(error, &id, |tx| meetings::move_agenda_item(tx, mid, iid, index + 1)); }>
                         <Glyph icon=Icon::ArrowDown/>
                     </button>
-                    <button type="button" class="link danger" data-testid="agenda-remove"
-                        on:click=move |_| { edit::delete_into(error, &id, Collection::Agenda { meeting: mid }, iid); }>
-                        "Remove"
-                    </button>
+                    <RemoveButton id=id collection=Collection::Agenda { meeting: mid } item=iid error=error test_id="agenda-remove"/>
                 </li>
             }
         })
@@ -385,11 +344,10 @@ fn Agenda(id: DocumentId, meeting: Meeting) -> impl IntoView {
     view! {
         <h4>"Agenda"</h4>
         <ol class="agenda">{items}</ol>
-        <form class="inline-form" on:submit=add>
+        <AddForm id=id add=add done=move || new_item.set(String::new()) error=error
+            button="Add to agenda" button_id="add-agenda" error_id="agenda-error">
             <input type="text" data-testid="new-agenda-item" placeholder="New agenda item" aria-label="New agenda item" bind:value=new_item/>
-            <button type="submit" data-testid="add-agenda">"Add to agenda"</button>
-        </form>
-        <InlineError message=error test_id="agenda-error"/>
+        </AddForm>
     }
 }
 
@@ -400,28 +358,13 @@ fn Decisions(id: DocumentId, meeting: Meeting, members: Vec<Member>) -> impl Int
     let mid = meeting.id;
     let error = feedback();
     let text = Drafts::field(format!("decision:{mid}"), String::new);
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(error) else {
-            return;
-        };
-        let by = match edit::me_or_error(&id) {
-            Ok(by) => by,
-            Err(e) => {
-                error.set(Some(e.to_string()));
-                return;
-            }
-        };
+    let add = move |tx: &mut Transaction<'_>, item, by| {
         let new = NewDecision {
             text: text.get_untracked(),
             at: edit::now(),
             by,
         };
-        if apply_into(error, &id, |tx| {
-            meetings::record_decision(tx, mid, item, &new)
-        }) {
-            text.set(String::new());
-        }
+        meetings::record_decision(tx, mid, item, &new)
     };
     let rows = meeting
         .decisions
@@ -432,10 +375,7 @@ fn Decisions(id: DocumentId, meeting: Meeting, members: Vec<Member>) -> impl Int
                 <li data-testid="decision-row">
                     <span data-testid="decision-text">{decision.text.clone()}</span>
                     <span class="muted">{format!(" — {}, {}", member_name(&members, decision.by), format_date(decision.at))}</span>
-                    <button type="button" class="link danger" data-testid="decision-remove"
-                        on:click=move |_| { edit::delete_into(error, &id, Collection::Decisions { meeting: mid }, did); }>
-                        "Remove"
-                    </button>
+                    <RemoveButton id=id collection=Collection::Decisions { meeting: mid } item=did error=error test_id="decision-remove"/>
                 </li>
             }
         })
@@ -443,7 +383,7 @@ fn Decisions(id: DocumentId, meeting: Meeting, members: Vec<Member>) -> impl Int
     view! {
         <h4>"Decisions"</h4>
         <ul class="plain decisions">{rows}</ul>
-        <form class="inline-form" on:submit=add>
+        <form class="inline-form" on:submit=on_add_as_me(error, id, add, move |_| text.set(String::new()))>
             <input type="text" class="grow" data-testid="new-decision" placeholder="What was decided" aria-label="New decision" bind:value=text/>
             <button type="submit" data-testid="add-decision">"Log decision"</button>
         </form>

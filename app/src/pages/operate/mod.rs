@@ -100,18 +100,16 @@ pub fn member_name(members: &[Member], id: Option<MemberId>) -> String {
 
 /// `<option>`s choosing a current member (or nobody), `selected` chosen.
 pub fn member_options(members: &[Member], selected: Option<MemberId>) -> impl IntoView + use<> {
-    let options = members
+    let choices = members
         .iter()
         .filter(|m| m.left_at.is_none() || Some(m.id) == selected)
-        .map(|m| {
-            let chosen = selected == Some(m.id);
-            view! { <option value=m.id.key() selected=chosen>{m.name.clone()}</option> }
-        })
-        .collect_view();
-    view! {
-        <option value="" selected=selected.is_none()>"(nobody)"</option>
-        {options}
-    }
+        .map(|m| (m.id.key(), m.name.clone()))
+        .collect();
+    crate::components::form::optional_options(
+        "(nobody)",
+        choices,
+        selected.map(|m| m.key()).as_deref(),
+    )
 }
 
 #[cfg(test)]

@@ -7,19 +7,20 @@ use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::reviews::{self, NewReview, Prose, Review, ReviewKind, ReviewPatch};
+use accord_shared::model::reviews::{self, NewReview, Review, ReviewKind, ReviewPatch};
 use accord_shared::model::{Collection, DAY_MS, ItemId, OpError};
-use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use accord_shared::model::actions::ActionSource;
 
 use super::actions::{ActionRow, NewActionForm};
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{AddForm, InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
-use crate::components::live_text::LiveTextArea;
-use crate::edit::{self, apply_into, format_date, parse_date};
-use crate::store::Store;
+use crate::components::items::RemoveButton;
+use crate::components::live_text::{Caption, LiveTextArea};
+use crate::components::rows;
+use crate::components::text_field::TextField;
+use crate::edit::{self, apply_into, format_date};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -37,12 +38,8 @@ fn load(doc: &Automerge) -> Data {
 /// A period from two date inputs: from the first day's start to the end of
 /// the last day (inclusive). Both dates are required.
 fn period(from: &str, to: &str) -> Result<(u64, u64), OpError> {
-    let from = parse_date("period start", from)?.ok_or(OpError::InvalidDate {
-        field: "period start",
-    })?;
-    let to = parse_date("period end", to)?.ok_or(OpError::InvalidDate {
-        field: "period end",
-    })?;
+    let from = edit::parse_required_date("period start", from)?;
+    let to = edit::parse_required_date("period end", to)?;
     Ok((from, to + DAY_MS - 1))
 }
 
@@ -52,8 +49,7 @@ pub fn ReviewsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     super::Drafts::provide();
     // Newest first; each card stays in the page while the document changes.
     let ids = Memo::new(move |_| {
@@ -74,45 +70,14 @@ pub fn ReviewsPage(
     }
 }
 
-fn went_well(doc: &Automerge, review: ItemId) -> Option<String> {
-    reviews::get(doc, review).ok().map(|r| r.went_well)
-}
-
-fn to_improve(doc: &Automerge, review: ItemId) -> Option<String> {
-    reviews::get(doc, review).ok().map(|r| r.to_improve)
-}
-
-fn write_went_well(
-    tx: &mut Transaction<'_>,
-    review: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    reviews::edit_prose(tx, review, Prose::WentWell, splice)
-}
-
-fn write_to_improve(
-    tx: &mut Transaction<'_>,
-    review: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    reviews::edit_prose(tx, review, Prose::ToImprove, splice)
-}
-
 /// One review. Like a meeting card it stays in the page while the document
 /// changes and each part re-renders only when what it shows changed; the two
 /// prose fields take every keystroke as a splice, so both parties writing
 /// the retro at once keep their words (see [`LiveTextArea`]).
 #[component]
 fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
-    let review = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .and_then(|d| d.reviews.iter().find(|r| r.id == rid).cloned())
-        })
-    });
-    let members = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
-    });
+    let review = rows::found(data, |d| &d.reviews, |r| r.id, rid, Review::clone);
+    let members = rows::part(data, |d| &d.members);
     let head = Memo::new(move |_| {
         review.with(|r| r.as_ref().map(|r| (r.kind, r.title.clone(), r.from, r.to)))
     });
@@ -149,10 +114,7 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
                     on:change=move |ev| update(ReviewPatch { title: Some(event_target_value(&ev)), ..ReviewPatch::default() })/>
                 <label>"From " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="review-from" bind:value=from on:change=set_period/></label>
                 <label>"to " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="review-to" bind:value=to on:change=set_period/></label>
-                <button type="button" class="link danger" data-testid="review-delete"
-                    on:click=move |_| { edit::delete_into(error, &id, Collection::Reviews, rid); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Reviews item=rid error=error test_id="review-delete"/>
             </div>
         })
     };
@@ -191,14 +153,10 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
             {header}
             <InlineError message=error test_id="review-row-error"/>
             <div class="two-col">
-                <label class="block">"What went well"
-                    <LiveTextArea id=id item=rid read=went_well write=write_went_well error=error
-                        test_id="review-went-well" class="" label="What went well" placeholder="" rows=3/>
-                </label>
-                <label class="block">"What to improve"
-                    <LiveTextArea id=id item=rid read=to_improve write=write_to_improve error=error
-                        test_id="review-to-improve" class="" label="What to improve" placeholder="" rows=3/>
-                </label>
+                <LiveTextArea id=id field=TextField::ReviewWentWell(rid) error=error
+                        test_id="review-went-well" label="What went well" caption=Caption::Block rows=3/>
+                <LiveTextArea id=id field=TextField::ReviewToImprove(rid) error=error
+                        test_id="review-to-improve" label="What to improve" caption=Caption::Block rows=3/>
             </div>
             {celebration}
             <h4>"Actions"</h4>
@@ -216,45 +174,29 @@ fn NewReviewForm(id: DocumentId) -> impl IntoView {
     let title = RwSignal::new(String::new());
     let from = RwSignal::new(format_date(now.saturating_sub(90 * DAY_MS)));
     let to = RwSignal::new(format_date(now));
-    let error = feedback();
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(error) else {
-            return;
+    let add = move |tx: &mut Transaction<'_>, item| {
+        let (from, to) = period(&from.get_untracked(), &to.get_untracked())?;
+        let new = NewReview {
+            kind: kind
+                .with_untracked(|k| ReviewKind::from_stored(k).unwrap_or(ReviewKind::Performance)),
+            title: title.get_untracked(),
+            from,
+            to,
         };
-        let made = apply_into(error, &id, |tx| {
-            let (from, to) = period(&from.get_untracked(), &to.get_untracked())?;
-            let kind = kind.with_untracked(|k| {
-                ReviewKind::ALL
-                    .into_iter()
-                    .find(|c| c.as_str() == k)
-                    .unwrap_or(ReviewKind::Performance)
-            });
-            let new = NewReview {
-                kind,
-                title: title.get_untracked(),
-                from,
-                to,
-            };
-            reviews::add(tx, item, &new, edit::now())
-        });
-        if made {
-            title.set(String::new());
-        }
+        reviews::add(tx, item, &new, edit::now())
     };
     let kinds = ReviewKind::ALL
         .into_iter()
         .map(|k| view! { <option value=k.as_str()>{k.label()}</option> })
         .collect_view();
     view! {
-        <form class="inline-form" on:submit=add>
+        <AddForm id=id add=add done=move || title.set(String::new())
+            button="Start review" button_id="add-review" error_id="review-error">
             <select data-testid="new-review-kind" aria-label="Kind" bind:value=kind>{kinds}</select>
             <input type="text" data-testid="new-review-title" placeholder="Title (optional)" aria-label="Title" bind:value=title/>
             <label>"From " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-review-from" bind:value=from/></label>
             <label>"to " <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-review-to" bind:value=to/></label>
-            <button type="submit" data-testid="add-review">"Start review"</button>
-        </form>
-        <InlineError message=error test_id="review-error"/>
+        </AddForm>
     }
 }
 

@@ -8,19 +8,19 @@ use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::risks::{
-    self, HIGH_SCORE, HeatMap, NewRisk, Prose, Risk, RiskPatch, RiskStatus,
+    self, HIGH_SCORE, HeatMap, NewRisk, Risk, RiskPatch, RiskStatus,
 };
 use accord_shared::model::{Collection, ItemId, OpError};
-use accord_shared::text::Splice;
 use leptos::prelude::*;
 
 use super::member_options;
-use crate::components::form::{Feedback, InlineError, feedback};
-use crate::components::live_text::LiveTextArea;
-use crate::components::rows;
+use crate::components::form::{AddForm, feedback};
+use crate::components::items::RemoveButton;
+use crate::components::live_text::{Caption, LiveTextArea};
+use crate::components::rows::{self, CardList, ListContext};
+use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
 use crate::pages::boards::source::FromNote;
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -63,59 +63,38 @@ fn level(field: &'static str, text: &str) -> Result<u8, OpError> {
     parse_whole(field, text, 1, 5).map(|v| v as u8)
 }
 
-fn mitigation(doc: &Automerge, risk: ItemId) -> Option<String> {
-    risks::get(doc, risk).ok().map(|r| r.mitigation)
-}
-
-fn contingency(doc: &Automerge, risk: ItemId) -> Option<String> {
-    risks::get(doc, risk).ok().map(|r| r.contingency)
-}
-
-fn write_mitigation(
-    tx: &mut Transaction<'_>,
-    risk: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    risks::edit_prose(tx, risk, Prose::Mitigation, splice)
-}
-
-fn write_contingency(
-    tx: &mut Transaction<'_>,
-    risk: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    risks::edit_prose(tx, risk, Prose::Contingency, splice)
-}
-
 /// One risk. Its fields re-render only when this risk changes, and the
 /// mitigation and contingency plan take every keystroke as a splice, so a
 /// partner's edit elsewhere never drops what is being typed here and both
 /// can write the same plan at once (see [`LiveTextArea`]).
 #[component]
-fn RiskRow(
-    id: DocumentId,
-    rid: ItemId,
-    data: Memo<Option<Data>>,
-    error: Feedback,
-) -> impl IntoView {
+fn RiskRow(list: ListContext<Data>, rid: ItemId) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     // The risk without its prose, which the text areas show themselves.
-    let risk = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .and_then(|d| d.risks.iter().find(|r| r.id == rid))
-                .map(|r| Risk {
-                    mitigation: String::new(),
-                    contingency: String::new(),
-                    ..r.clone()
-                })
-        })
-    });
-    let members = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
-    });
+    let without_prose = |r: &Risk| Risk {
+        mitigation: String::new(),
+        contingency: String::new(),
+        ..r.clone()
+    };
+    let risk = rows::found(data, |d| &d.risks, |r| r.id, rid, without_prose);
+    let members = rows::part(data, |d| &d.members);
     let update = move |patch: RiskPatch| {
         apply_into(error, &id, |tx| risks::update(tx, rid, &patch));
     };
+    // A 1–5 level of the risk: `field` names it in messages and test ids.
+    let level_field =
+        move |label: &'static str, field: &'static str, value: u8, patch: fn(u8) -> RiskPatch| {
+            view! {
+                <label>{label}
+                    <input type="number" class="narrow" data-testid=format!("risk-{field}")
+                        prop:value=value.to_string()
+                        on:change=move |ev| match level(field, &event_target_value(&ev)) {
+                            Ok(v) => update(patch(v)),
+                            Err(e) => error.set(Some(e.to_string())),
+                        }/>
+                </label>
+            }
+        };
     let fields = move || {
         let risk = risk.get()?;
         let statuses = RiskStatus::ALL
@@ -131,22 +110,8 @@ fn RiskRow(
                 {risk.is_high().then(|| view! { <span class="badge late" data-testid="risk-high">"high"</span> })}
             </div>
             <div class="row">
-                <label>"Likelihood "
-                    <input type="number" class="narrow" data-testid="risk-likelihood"
-                        prop:value=risk.likelihood.to_string()
-                        on:change=move |ev| match level("likelihood", &event_target_value(&ev)) {
-                            Ok(v) => update(RiskPatch { likelihood: Some(v), ..RiskPatch::default() }),
-                            Err(e) => error.set(Some(e.to_string())),
-                        }/>
-                </label>
-                <label>"Impact "
-                    <input type="number" class="narrow" data-testid="risk-impact"
-                        prop:value=risk.impact.to_string()
-                        on:change=move |ev| match level("impact", &event_target_value(&ev)) {
-                            Ok(v) => update(RiskPatch { impact: Some(v), ..RiskPatch::default() }),
-                            Err(e) => error.set(Some(e.to_string())),
-                        }/>
-                </label>
+                {level_field("Likelihood ", "likelihood", risk.likelihood, |v| RiskPatch { likelihood: Some(v), ..RiskPatch::default() })}
+                {level_field("Impact ", "impact", risk.impact, |v| RiskPatch { impact: Some(v), ..RiskPatch::default() })}
                 <label>"Owner "
                     <select data-testid="risk-owner"
                         on:change=move |ev| update(RiskPatch { owner: Some(event_target_value(&ev).parse().ok()), ..RiskPatch::default() })>
@@ -164,10 +129,7 @@ fn RiskRow(
                         {statuses}
                     </select>
                 </label>
-                <button type="button" class="link danger" data-testid="risk-delete"
-                    on:click=move |_| { edit::delete_into(error, &id, Collection::Risks, rid); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Risks item=rid error=error test_id="risk-delete"/>
             </div>
         })
     };
@@ -176,14 +138,10 @@ fn RiskRow(
             data-testid="risk-row">
             <FromNote id=id link=ItemLink::Risk(rid)/>
             {fields}
-            <label class="block">"Mitigation"
-                <LiveTextArea id=id item=rid read=mitigation write=write_mitigation error=error
-                    test_id="risk-mitigation" class="" label="Mitigation" placeholder="" rows=2/>
-            </label>
-            <label class="block">"Contingency plan"
-                <LiveTextArea id=id item=rid read=contingency write=write_contingency error=error
-                    test_id="risk-contingency" class="" label="Contingency plan" placeholder="" rows=2/>
-            </label>
+            <LiveTextArea id=id field=TextField::RiskMitigation(rid) error=error
+                    test_id="risk-mitigation" label="Mitigation" caption=Caption::Block rows=2/>
+            <LiveTextArea id=id field=TextField::RiskContingency(rid) error=error
+                    test_id="risk-contingency" label="Contingency plan" caption=Caption::Block rows=2/>
         </li>
     }
 }
@@ -194,8 +152,7 @@ pub fn RisksPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     let error = feedback();
     // Each row stays in the page while the document changes.
     let ids = rows::ids(data, |d| &d.risks, |r| r.id);
@@ -205,12 +162,8 @@ pub fn RisksPage(
     };
     view! {
         <HeatMapView map=Signal::derive(map)/>
-        <ul class="cards">
-            <For each=move || ids.get() key=|rid| *rid let:rid>
-                <RiskRow id=id rid=rid data=data error=error/>
-            </For>
-        </ul>
-        <InlineError message=error test_id="risk-row-error"/>
+        <CardList ids=ids error=error error_id="risk-row-error"
+            row=move |rid| view! { <RiskRow list=ListContext::new(id, data, error) rid=rid/> }/>
         <NewRiskForm id=id data=data/>
         <crate::components::items::RemovedItems id=id collection=Collection::Risks/>
     }
@@ -257,28 +210,21 @@ fn NewRiskForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let owner = RwSignal::new(String::new());
     let mitigation = RwSignal::new(String::new());
     let contingency = RwSignal::new(String::new());
-    let error = feedback();
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(error) else {
-            return;
+    let add = move |tx: &mut Transaction<'_>, item| {
+        let new = NewRisk {
+            title: title.get_untracked(),
+            likelihood: level("likelihood", &likelihood.get_untracked())?,
+            impact: level("impact", &impact.get_untracked())?,
+            owner: owner.get_untracked().parse().ok(),
+            mitigation: mitigation.get_untracked(),
+            contingency: contingency.get_untracked(),
         };
-        let made = apply_into(error, &id, |tx| {
-            let new = NewRisk {
-                title: title.get_untracked(),
-                likelihood: level("likelihood", &likelihood.get_untracked())?,
-                impact: level("impact", &impact.get_untracked())?,
-                owner: owner.get_untracked().parse().ok(),
-                mitigation: mitigation.get_untracked(),
-                contingency: contingency.get_untracked(),
-            };
-            risks::add(tx, item, &new, edit::now())
-        });
-        if made {
-            title.set(String::new());
-            mitigation.set(String::new());
-            contingency.set(String::new());
-        }
+        risks::add(tx, item, &new, edit::now())
+    };
+    let done = move || {
+        title.set(String::new());
+        mitigation.set(String::new());
+        contingency.set(String::new());
     };
     let owners = move || {
         data.with(|d| {
@@ -288,7 +234,7 @@ fn NewRiskForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     };
     view! {
         <h3>"Register a risk"</h3>
-        <form class="stacked-form" on:submit=add>
+        <AddForm id=id add=add done=done button="Add risk" button_id="add-risk" error_id="risk-error" class="stacked-form">
             <div class="row">
                 <input type="text" class="grow" data-testid="new-risk-title" placeholder="What could happen" aria-label="Risk" bind:value=title/>
                 <label>"Likelihood " <input type="number" class="narrow" data-testid="new-risk-likelihood" bind:value=likelihood/></label>
@@ -297,8 +243,6 @@ fn NewRiskForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             </div>
             <textarea rows="2" data-testid="new-risk-mitigation" placeholder="Mitigation" aria-label="Mitigation" bind:value=mitigation></textarea>
             <textarea rows="2" data-testid="new-risk-contingency" placeholder="Contingency plan" aria-label="Contingency plan" bind:value=contingency></textarea>
-            <button type="submit" data-testid="add-risk">"Add risk"</button>
-        </form>
-        <InlineError message=error test_id="risk-error"/>
+        </AddForm>
     }
 }

@@ -2,18 +2,20 @@
 //! owns it, and when each is next due (overdue ones are flagged).
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::comm_plan::{
     self, Communication, CommunicationPatch, MAX_FREQUENCY_DAYS, NewCommunication,
 };
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::{Collection, ItemId, MemberId, items};
+use accord_shared::model::{Collection, ItemId, MemberId};
 use leptos::prelude::*;
 
-use crate::components::form::{Feedback, InlineError, feedback};
-use crate::components::rows::{self, Placed};
+use super::owner_options;
+use crate::components::form::{InlineError, feedback, on_add_owned};
+use crate::components::items::RemoveButton;
+use crate::components::rows::{self, ListContext};
 use crate::edit::{self, apply_into, format_opt_date, parse_whole};
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -31,27 +33,11 @@ fn load(doc: &Automerge) -> Data {
     }
 }
 
-fn owner_options(members: &[Member], selected: Option<MemberId>) -> impl IntoView + use<> {
-    let options = members
-        .iter()
-        .map(|m| view! { <option value=m.id.key() selected=selected == Some(m.id)>{m.name.clone()}</option> })
-        .collect_view();
-    view! {
-        <option value="" selected=selected.is_none()>"(no owner)"</option>
-        {options}
-    }
-}
-
 /// One entry of the plan. It re-renders only when this entry (or its place,
 /// or who can own it) changes.
 #[component]
-fn CommRow(
-    id: DocumentId,
-    cid: ItemId,
-    data: Memo<Option<Data>>,
-    owners: Memo<Vec<Member>>,
-    error: Feedback,
-) -> impl IntoView {
+fn CommRow(list: ListContext<Data>, cid: ItemId, owners: Memo<Vec<Member>>) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, |d| &d.plan, |c| c.id, cid);
     let update = move |patch: CommunicationPatch| {
         apply_into(error, &id, |tx| comm_plan::update(tx, cid, &patch));
@@ -69,11 +55,7 @@ fn CommRow(
         }
     };
     move || {
-        let Placed {
-            item: c,
-            index,
-            count,
-        } = row.get()?;
+        let (c, index, count) = row.get()?.parts();
         let overdue = c.next_due.is_some_and(|d| d < edit::now());
         Some(view! {
             <tr data-testid="comm-row">
@@ -109,10 +91,7 @@ fn CommRow(
                         "Sent today"
                     </button>
                     <crate::components::items::MoveButtons id=id collection=Collection::CommPlan item=cid index=index count=count error=error/>
-                    <button class="link danger" data-testid="comm-delete"
-                        on:click=move |_| { crate::edit::remove_into(error, &id, Collection::CommPlan, cid, |tx| items::delete(tx, Collection::CommPlan, cid, edit::now())); }>
-                        "Remove"
-                    </button>
+                    <RemoveButton id=id collection=Collection::CommPlan item=cid error=error test_id="comm-delete"/>
                 </td>
             </tr>
         })
@@ -125,45 +104,35 @@ pub fn CommPlanPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     let error = feedback();
     let ids = rows::ids(data, |d| &d.plan, |c| c.id);
     // Who can own an entry, shared by every row.
-    let owners = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
-    });
+    let owners = rows::part(data, |d| &d.members);
     let what = RwSignal::new(String::new());
     let audience = RwSignal::new(String::new());
     let medium = RwSignal::new(String::new());
     let frequency = RwSignal::new("7".to_owned());
     let add_error = feedback();
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(add_error) else {
-            return;
+    let add = move |tx: &mut Transaction<'_>, item, owner| {
+        let new = NewCommunication {
+            what: what.get_untracked(),
+            audience: audience.get_untracked(),
+            medium: medium.get_untracked(),
+            frequency_days: parse_whole(
+                "frequency (days)",
+                &frequency.get_untracked(),
+                1,
+                MAX_FREQUENCY_DAYS,
+            )?,
+            owner,
         };
-        let owner = edit::me(&id);
-        let made = apply_into(add_error, &id, |tx| {
-            let new = NewCommunication {
-                what: what.get_untracked(),
-                audience: audience.get_untracked(),
-                medium: medium.get_untracked(),
-                frequency_days: parse_whole(
-                    "frequency (days)",
-                    &frequency.get_untracked(),
-                    1,
-                    MAX_FREQUENCY_DAYS,
-                )?,
-                owner,
-            };
-            comm_plan::add(tx, item, &new, edit::now())
-        });
-        if made {
-            what.set(String::new());
-            audience.set(String::new());
-            medium.set(String::new());
-        }
+        comm_plan::add(tx, item, &new, edit::now())
+    };
+    let added = move || {
+        what.set(String::new());
+        audience.set(String::new());
+        medium.set(String::new());
     };
     view! {
         <table class="matrix comm" tabindex="0" aria-label="Communication plan">
@@ -173,12 +142,12 @@ pub fn CommPlanPage(
             </tr></thead>
             <tbody>
                 <For each=move || ids.get() key=|cid| *cid let:cid>
-                    <CommRow id=id cid=cid data=data owners=owners error=error/>
+                    <CommRow list=ListContext::new(id, data, error) cid=cid owners=owners/>
                 </For>
             </tbody>
         </table>
         <InlineError message=error test_id="comm-row-error"/>
-        <form class="inline-form" on:submit=add>
+        <form class="inline-form" on:submit=on_add_owned(add_error, id, add, added)>
             <input type="text" data-testid="new-comm-what" placeholder="What (e.g. status report)" aria-label="What" bind:value=what/>
             <input type="text" data-testid="new-comm-audience" placeholder="To whom" aria-label="Audience" bind:value=audience/>
             <input type="text" data-testid="new-comm-medium" placeholder="Medium" aria-label="Medium" bind:value=medium/>

@@ -1,16 +1,17 @@
 //! Milestones: due and achieved, with a celebration note once achieved.
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::milestones::{self, Milestone, MilestonePatch, NewMilestone};
-use accord_shared::model::{Collection, ItemId, items};
+use accord_shared::model::{Collection, ItemId};
 use leptos::prelude::*;
 
-use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::form::{AddForm, feedback};
 use crate::components::icon::{Glyph, Icon};
-use crate::components::rows::{self, Placed};
+use crate::components::items::RemoveButton;
+use crate::components::rows::{self, CardList, ListContext};
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date};
-use crate::store::Store;
 
 fn milestones_of(list: &Vec<Milestone>) -> &[Milestone] {
     list
@@ -20,22 +21,14 @@ fn milestones_of(list: &Vec<Milestone>) -> &[Milestone] {
 /// changes, so typing a celebration note survives the partner's edits
 /// elsewhere.
 #[component]
-fn MilestoneRow(
-    id: DocumentId,
-    mid: ItemId,
-    data: Memo<Option<Vec<Milestone>>>,
-    error: Feedback,
-) -> impl IntoView {
+fn MilestoneRow(list: ListContext<Vec<Milestone>>, mid: ItemId) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, milestones_of, |m| m.id, mid);
     let update = move |patch: MilestonePatch| {
         apply_into(error, &id, |tx| milestones::update(tx, mid, &patch));
     };
     move || {
-        let Placed {
-            item: m,
-            index,
-            count,
-        } = row.get()?;
+        let (m, index, count) = row.get()?.parts();
         let achieved = m.achieved_at.is_some();
         let late = !achieved && m.due.is_some_and(|d| d < edit::now());
         Some(view! {
@@ -73,10 +66,7 @@ fn MilestoneRow(
                         }.into_any()
                     }}
                     <crate::components::items::MoveButtons id=id collection=Collection::Milestones item=mid index=index count=count error=error/>
-                    <button class="link danger" data-testid="milestone-delete"
-                        on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Milestones, mid, |tx| items::delete(tx, Collection::Milestones, mid, edit::now())); }>
-                        "Remove"
-                    </button>
+                    <RemoveButton id=id collection=Collection::Milestones item=mid error=error test_id="milestone-delete"/>
                 </div>
                 {achieved.then(|| view! {
                     <label class="celebration">"Celebration note "
@@ -100,42 +90,30 @@ pub fn MilestonesPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, |doc: &Automerge| milestones::list(doc));
+    let data = edit::page_memo(id, |doc: &Automerge| milestones::list(doc));
     let error = feedback();
     let ids = rows::ids(data, milestones_of, |m| m.id);
     let title = RwSignal::new(String::new());
     let due = RwSignal::new(format_date(edit::now()));
     let add_error = feedback();
-    let add = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(add_error) else {
-            return;
+    let add = move |tx: &mut Transaction<'_>, item| {
+        let new = NewMilestone {
+            title: title.get_untracked(),
+            due: parse_date("due date", &due.get_untracked())?,
         };
-        let made = apply_into(add_error, &id, |tx| {
-            let new = NewMilestone {
-                title: title.get_untracked(),
-                due: parse_date("due date", &due.get_untracked())?,
-            };
-            milestones::add(tx, item, &new)
-        });
-        if made {
-            title.set(String::new());
-        }
+        milestones::add(tx, item, &new)
+    };
+    let add_done = move || {
+        title.set(String::new());
     };
     view! {
-        <ul class="cards">
-            <For each=move || ids.get() key=|mid| *mid let:mid>
-                <MilestoneRow id=id mid=mid data=data error=error/>
-            </For>
-        </ul>
-        <InlineError message=error test_id="milestone-row-error"/>
-        <form class="inline-form" on:submit=add>
+        <CardList ids=ids error=error error_id="milestone-row-error"
+            row=move |mid| view! { <MilestoneRow list=ListContext::new(id, data, error) mid=mid/> }/>
+        <AddForm id=id add=add done=add_done error=add_error
+            button="Add milestone" button_id="add-milestone" error_id="milestone-error">
             <input type="text" data-testid="new-milestone-title" placeholder="New milestone" aria-label="New milestone" bind:value=title/>
             <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-milestone-due" aria-label="Due date" bind:value=due/>
-            <button type="submit" data-testid="add-milestone">"Add milestone"</button>
-        </form>
-        <InlineError message=add_error test_id="milestone-error"/>
+        </AddForm>
         <crate::components::items::RemovedItems id=id collection=Collection::Milestones/>
     }
 }

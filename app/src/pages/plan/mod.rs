@@ -13,3 +13,19 @@ pub mod objectives;
 pub mod overview_panels;
 pub mod roles;
 pub mod vetting;
+
+use accord_shared::model::MemberId;
+use accord_shared::model::members::Member;
+use leptos::prelude::*;
+
+use crate::components::form::optional_options;
+
+/// `<option>`s choosing the owner among `members` (or no owner),
+/// `selected` chosen.
+pub fn owner_options(members: &[Member], selected: Option<MemberId>) -> impl IntoView + use<> {
+    let choices = members
+        .iter()
+        .map(|m| (m.id.key(), m.name.clone()))
+        .collect();
+    optional_options("(no owner)", choices, selected.map(|m| m.key()).as_deref())
+}

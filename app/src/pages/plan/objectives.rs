@@ -15,19 +15,19 @@ use accord_shared::model::objectives::{
     self, NewObjective, Objective, ObjectivePatch, ObjectiveStatus,
 };
 use accord_shared::model::parties::{self, Party};
-use accord_shared::model::{Collection, ItemId, OpError, PartyId, items};
-use accord_shared::text::Splice;
+use accord_shared::model::{Collection, ItemId, OpError, PartyId};
 use leptos::prelude::*;
 
 use crate::components::chart::TrendChart;
-use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::form::{AddForm, InlineError, feedback, on_add, optional_options};
+use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
-use crate::components::rows;
+use crate::components::rows::{self, ListContext};
+use crate::components::text_field::TextField;
 use crate::edit::{
     self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole,
 };
 use crate::pages::boards::source::FromNote;
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -97,17 +97,11 @@ fn measured_at(text: &str, now: u64) -> Result<u64, OpError> {
 
 /// Party choices for an objective's owner.
 fn party_options(parties: &[Party], selected: Option<PartyId>) -> impl IntoView + use<> {
-    let options = parties
+    let choices = parties
         .iter()
-        .map(|p| {
-            let chosen = selected == Some(p.id);
-            view! { <option value=p.id.key() selected=chosen>{p.name.clone()}</option> }
-        })
-        .collect_view();
-    view! {
-        <option value="" selected=selected.is_none()>"(no owner)"</option>
-        {options}
-    }
+        .map(|p| (p.id.key(), p.name.clone()))
+        .collect();
+    optional_options("(no owner)", choices, selected.map(|p| p.key()).as_deref())
 }
 
 /// The objectives and KPIs page.
@@ -116,8 +110,7 @@ pub fn ObjectivesPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     view! {
         <h2>"Objectives"</h2>
         <ObjectiveList id=id data=data/>
@@ -138,50 +131,26 @@ fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     view! {
         <ul class="cards">
             <For each=move || ids.get() key=|oid| *oid let:oid>
-                <ObjectiveRow id=id oid=oid data=data ids=ids error=error/>
+                <ObjectiveRow list=ListContext::new(id, data, error) oid=oid ids=ids/>
             </For>
         </ul>
         <InlineError message=error test_id="objective-row-error"/>
     }
 }
 
-fn deliverables_of(doc: &Automerge, objective: ItemId) -> Option<String> {
-    objectives::get(doc, objective).ok().map(|o| o.deliverables)
-}
-
-fn write_deliverables(
-    tx: &mut Transaction<'_>,
-    objective: ItemId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    objectives::edit_deliverables(tx, objective, splice)
-}
-
 /// One objective. Its fields re-render only when this objective (or its
 /// place in the list) changes, and the deliverables take every keystroke as
 /// a splice, so a partner's edit never drops what is being typed here.
 #[component]
-fn ObjectiveRow(
-    id: DocumentId,
-    oid: ItemId,
-    data: Memo<Option<Data>>,
-    ids: Memo<Vec<ItemId>>,
-    error: Feedback,
-) -> impl IntoView {
+fn ObjectiveRow(list: ListContext<Data>, oid: ItemId, ids: Memo<Vec<ItemId>>) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     // The objective without its deliverables, which the text area shows.
-    let objective = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .and_then(|d| d.objectives.iter().find(|o| o.id == oid))
-                .map(|o| Objective {
-                    deliverables: String::new(),
-                    ..o.clone()
-                })
-        })
-    });
-    let parties = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.parties.clone()).unwrap_or_default())
-    });
+    let without_prose = |o: &Objective| Objective {
+        deliverables: String::new(),
+        ..o.clone()
+    };
+    let objective = rows::found(data, |d| &d.objectives, |o| o.id, oid, without_prose);
+    let parties = rows::part(data, |d| &d.parties);
     let place = Memo::new(move |_| {
         ids.with(|ids| (ids.iter().position(|i| *i == oid).unwrap_or(0), ids.len()))
     });
@@ -234,10 +203,7 @@ fn ObjectiveRow(
                         }/>
                 </label>
                 <crate::components::items::MoveButtons id=id collection=Collection::Objectives item=oid index=index count=count error=error/>
-                <button class="link danger" data-testid="objective-delete"
-                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Objectives, oid, |tx| items::delete(tx, Collection::Objectives, oid, edit::now())); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Objectives item=oid error=error test_id="objective-delete"/>
             </div>
         })
     };
@@ -245,8 +211,8 @@ fn ObjectiveRow(
         <li class="card" data-testid="objective-row">
             <FromNote id=id link=ItemLink::Objective(oid)/>
             {fields}
-            <LiveTextArea id=id item=oid read=deliverables_of write=write_deliverables error=error
-                test_id="objective-deliverables" class="" label="Deliverables" placeholder="Deliverables" rows=2/>
+            <LiveTextArea id=id field=TextField::ObjectiveDeliverables(oid) error=error
+                test_id="objective-deliverables" label="Deliverables" placeholder="Deliverables" rows=2/>
         </li>
     }
 }
@@ -257,34 +223,27 @@ fn NewObjectiveForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let title = RwSignal::new(String::new());
     let due = RwSignal::new(String::new());
     let owner = RwSignal::new(String::new());
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(error) else {
-            return;
+    let submit = move |tx: &mut Transaction<'_>, item| {
+        let new = NewObjective {
+            title: title.get_untracked(),
+            owner: owner.get_untracked().parse::<PartyId>().ok(),
+            deliverables: String::new(),
+            due: parse_date("due date", &due.get_untracked())?,
         };
-        let made = apply_into(error, &id, |tx| {
-            let new = NewObjective {
-                title: title.get_untracked(),
-                owner: owner.get_untracked().parse::<PartyId>().ok(),
-                deliverables: String::new(),
-                due: parse_date("due date", &due.get_untracked())?,
-            };
-            objectives::add(tx, item, &new, edit::now())
-        });
-        if made {
-            title.set(String::new());
-            due.set(String::new());
-        }
+        objectives::add(tx, item, &new, edit::now())
+    };
+    let submit_done = move || {
+        title.set(String::new());
+        due.set(String::new());
     };
     let parties = move || data.get().map(|d| party_options(&d.parties, None));
     view! {
-        <form class="inline-form" on:submit=submit>
+        <AddForm id=id add=submit done=submit_done error=error
+            button="Add objective" button_id="add-objective" error_id="objective-error">
             <input type="text" data-testid="new-objective-title" placeholder="New objective" aria-label="New objective" bind:value=title/>
             <select data-testid="new-objective-owner" aria-label="Owner party" bind:value=owner>{parties}</select>
             <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-objective-due" aria-label="Due date" bind:value=due/>
-            <button type="submit" data-testid="add-objective">"Add objective"</button>
-        </form>
-        <InlineError message=error test_id="objective-error"/>
+        </AddForm>
     }
 }
 
@@ -376,10 +335,7 @@ fn KpiCard(
                     </td>
                     <td>{who(m.by)}</td>
                     <td>
-                        <button class="link danger" data-testid="measurement-delete"
-                            on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Measurements { kpi: kid }, mid, |tx| items::delete(tx, Collection::Measurements { kpi: kid }, mid, edit::now())); }>
-                            "Remove"
-                        </button>
+                        <RemoveButton id=id collection=Collection::Measurements { kpi: kid } item=mid error=error test_id="measurement-delete"/>
                     </td>
                 </tr>
             }
@@ -427,10 +383,7 @@ fn KpiCard(
                     {objective_options}
                 </select>
                 <crate::components::items::MoveButtons id=id collection=Collection::Kpis item=kid index=index count=count error=error/>
-                <button class="link danger" data-testid="kpi-delete"
-                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Kpis, kid, |tx| items::delete(tx, Collection::Kpis, kid, edit::now())); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Kpis item=kid error=error test_id="kpi-delete"/>
             </div>
             <p class="muted">
                 <span data-testid="kpi-target">{target_text}</span>
@@ -488,39 +441,19 @@ fn KpiSettings(id: DocumentId, kpi: Kpi) -> impl IntoView {
             scale.to_string(),
         ),
     };
-    let unit = RwSignal::new(unit);
-    let baseline = RwSignal::new(baseline);
-    let target = RwSignal::new(target);
-    let direction = RwSignal::new(direction.to_owned());
-    let scale = RwSignal::new(scale);
+    let fields = KindFields::new(unit, baseline, target, direction, scale);
+    let KindFields {
+        unit,
+        baseline,
+        target,
+        direction,
+        scale,
+    } = fields;
     let cadence = RwSignal::new(kpi.cadence_days.to_string());
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         apply_into(error, &id, |tx| {
-            let kind = if qualitative {
-                let scale = parse_whole(
-                    "scale",
-                    &scale.get_untracked(),
-                    2,
-                    u32::from(kpis::MAX_SCALE),
-                )?;
-                let target = parse_whole("target", &target.get_untracked(), 1, scale)?;
-                KpiKind::Qualitative {
-                    scale: u8::try_from(scale).unwrap_or(kpis::MAX_SCALE),
-                    target: u8::try_from(target).unwrap_or(1),
-                }
-            } else {
-                KpiKind::Quantitative {
-                    unit: unit.get_untracked(),
-                    baseline: parse_number("baseline", &baseline.get_untracked())?,
-                    target: parse_number("target", &target.get_untracked())?,
-                    direction: if direction.get_untracked() == "down" {
-                        Direction::Down
-                    } else {
-                        Direction::Up
-                    },
-                }
-            };
+            let kind = fields.read(qualitative)?;
             let patch = KpiPatch {
                 kind: Some(kind),
                 cadence_days: Some(parse_whole(
@@ -561,67 +494,87 @@ fn KpiSettings(id: DocumentId, kpi: Kpi) -> impl IntoView {
     }
 }
 
+/// The fields of a KPI's kind, as typed into a form.
+#[derive(Clone, Copy)]
+struct KindFields {
+    unit: RwSignal<String>,
+    baseline: RwSignal<String>,
+    target: RwSignal<String>,
+    direction: RwSignal<String>,
+    scale: RwSignal<String>,
+}
+
+impl KindFields {
+    fn new(unit: String, baseline: String, target: String, direction: &str, scale: String) -> Self {
+        Self {
+            unit: RwSignal::new(unit),
+            baseline: RwSignal::new(baseline),
+            target: RwSignal::new(target),
+            direction: RwSignal::new(direction.to_owned()),
+            scale: RwSignal::new(scale),
+        }
+    }
+
+    /// The kind the fields describe (a rating when `qualitative`), or the
+    /// first field that does not parse.
+    fn read(self, qualitative: bool) -> Result<KpiKind, OpError> {
+        if qualitative {
+            let scale = parse_whole(
+                "scale",
+                &self.scale.get_untracked(),
+                2,
+                u32::from(kpis::MAX_SCALE),
+            )?;
+            let target = parse_whole("target", &self.target.get_untracked(), 1, scale)?;
+            return Ok(KpiKind::Qualitative {
+                scale: u8::try_from(scale).unwrap_or(kpis::MAX_SCALE),
+                target: u8::try_from(target).unwrap_or(1),
+            });
+        }
+        Ok(KpiKind::Quantitative {
+            unit: self.unit.get_untracked(),
+            baseline: parse_number("baseline", &self.baseline.get_untracked())?,
+            target: parse_number("target", &self.target.get_untracked())?,
+            direction: if self.direction.get_untracked() == "down" {
+                Direction::Down
+            } else {
+                Direction::Up
+            },
+        })
+    }
+}
+
 #[component]
 fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
     let name = RwSignal::new(String::new());
     let kind = RwSignal::new("quantitative".to_owned());
-    let unit = RwSignal::new(String::new());
-    let baseline = RwSignal::new("0".to_owned());
-    let target = RwSignal::new(String::new());
-    let direction = RwSignal::new("up".to_owned());
-    let scale = RwSignal::new("5".to_owned());
+    let fields = KindFields::new(
+        String::new(),
+        "0".to_owned(),
+        String::new(),
+        "up",
+        "5".to_owned(),
+    );
     let cadence = RwSignal::new("30".to_owned());
     let objective = RwSignal::new(String::new());
-    let read_kind = move || -> Result<KpiKind, OpError> {
-        if kind.get_untracked() == "qualitative" {
-            let scale = parse_whole(
-                "scale",
-                &scale.get_untracked(),
-                2,
-                u32::from(kpis::MAX_SCALE),
-            )?;
-            let target = parse_whole("target", &target.get_untracked(), 1, scale)?;
-            Ok(KpiKind::Qualitative {
-                scale: u8::try_from(scale).unwrap_or(kpis::MAX_SCALE),
-                target: u8::try_from(target).unwrap_or(1),
-            })
-        } else {
-            Ok(KpiKind::Quantitative {
-                unit: unit.get_untracked(),
-                baseline: parse_number("baseline", &baseline.get_untracked())?,
-                target: parse_number("target", &target.get_untracked())?,
-                direction: if direction.get_untracked() == "down" {
-                    Direction::Down
-                } else {
-                    Direction::Up
-                },
-            })
-        }
-    };
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(error) else {
-            return;
+    let submit = move |tx: &mut Transaction<'_>, item| {
+        let new = NewKpi {
+            name: name.get_untracked(),
+            objective: objective.get_untracked().parse::<ItemId>().ok(),
+            kind: fields.read(kind.get_untracked() == "qualitative")?,
+            cadence_days: parse_whole(
+                "cadence",
+                &cadence.get_untracked(),
+                1,
+                kpis::MAX_CADENCE_DAYS,
+            )?,
         };
-        let made = apply_into(error, &id, |tx| {
-            let new = NewKpi {
-                name: name.get_untracked(),
-                objective: objective.get_untracked().parse::<ItemId>().ok(),
-                kind: read_kind()?,
-                cadence_days: parse_whole(
-                    "cadence",
-                    &cadence.get_untracked(),
-                    1,
-                    kpis::MAX_CADENCE_DAYS,
-                )?,
-            };
-            kpis::add(tx, item, &new, edit::now())
-        });
-        if made {
-            name.set(String::new());
-            target.set(String::new());
-        }
+        kpis::add(tx, item, &new, edit::now())
+    };
+    let submit_done = move || {
+        name.set(String::new());
+        fields.target.set(String::new());
     };
     let objective_options = move || {
         data.get().map(|d| {
@@ -633,7 +586,7 @@ fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     };
     let quantitative = move || kind.get() != "qualitative";
     view! {
-        <form class="stacked-form" on:submit=submit>
+        <form class="stacked-form" on:submit=on_add(error, id, submit, submit_done)>
             <div class="row">
                 <input type="text" class="grow" data-testid="new-kpi-name" placeholder="New KPI" aria-label="New KPI" bind:value=name/>
                 <select data-testid="new-kpi-kind" aria-label="Kind" bind:value=kind>
@@ -647,18 +600,18 @@ fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             </div>
             <div class="row">
                 <Show when=quantitative fallback=move || view! {
-                    <label>"Scale 1–" <input type="number" class="narrow" data-testid="new-kpi-scale" bind:value=scale/></label>
+                    <label>"Scale 1–" <input type="number" class="narrow" data-testid="new-kpi-scale" bind:value=fields.scale/></label>
                 }>
-                    <label>"Unit " <input type="text" class="narrow" data-testid="new-kpi-unit" placeholder="%" bind:value=unit/></label>
-                    <label>"Baseline " <input type="text" inputmode="decimal" class="narrow" data-testid="new-kpi-baseline" bind:value=baseline/></label>
+                    <label>"Unit " <input type="text" class="narrow" data-testid="new-kpi-unit" placeholder="%" bind:value=fields.unit/></label>
+                    <label>"Baseline " <input type="text" inputmode="decimal" class="narrow" data-testid="new-kpi-baseline" bind:value=fields.baseline/></label>
                     <label>"Direction "
-                        <select data-testid="new-kpi-direction" bind:value=direction>
+                        <select data-testid="new-kpi-direction" bind:value=fields.direction>
                             <option value="up">"higher is better"</option>
                             <option value="down">"lower is better"</option>
                         </select>
                     </label>
                 </Show>
-                <label>"Target " <input type="text" inputmode="decimal" class="narrow" data-testid="new-kpi-target" bind:value=target/></label>
+                <label>"Target " <input type="text" inputmode="decimal" class="narrow" data-testid="new-kpi-target" bind:value=fields.target/></label>
                 <label>"Measure every (days)" <input type="number" class="narrow" data-testid="new-kpi-cadence" bind:value=cadence/></label>
                 <button type="submit" data-testid="add-kpi">"Add KPI"</button>
             </div>

@@ -4,20 +4,18 @@
 //! [`OverviewPanels`] shows them all.
 
 use accord_shared::automerge::Automerge;
-use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::overview::{self, MAX_REVIEW_CADENCE_DAYS, Overview};
-use accord_shared::model::parties::{self, Party, PartyPatch, Prose};
-use accord_shared::model::{MemberId, OpError, PartyId};
-use accord_shared::text::Splice;
+use accord_shared::model::parties::{self, Party, PartyPatch};
+use accord_shared::model::{MemberId, PartyId};
 use leptos::prelude::*;
 
-use crate::components::form::{Feedback, InlineError, feedback};
-use crate::components::live_text::LiveTextArea;
-use crate::components::rows;
+use crate::components::form::{InlineError, feedback};
+use crate::components::live_text::{Caption, LiveTextArea};
+use crate::components::rows::{self, CardList, ListContext};
+use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_whole};
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -51,8 +49,7 @@ pub fn OverviewPanels(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     view! {
         <StageHistory data=data/>
         <PartiesPanel id=id data=data/>
@@ -95,36 +92,12 @@ fn StageHistory(data: Memo<Option<Data>>) -> impl IntoView {
     }
 }
 
-fn strengths(doc: &Automerge, party: PartyId) -> Option<String> {
-    parties::get(doc, party).ok().map(|p| p.strengths)
-}
-
-fn write_strengths(
-    tx: &mut Transaction<'_>,
-    party: PartyId,
-    splice: &Splice,
-) -> Result<(), OpError> {
-    parties::edit_prose(tx, party, Prose::Strengths, splice)
-}
-
-fn wiifm(doc: &Automerge, party: PartyId) -> Option<String> {
-    parties::get(doc, party).ok().map(|p| p.wiifm)
-}
-
-fn write_wiifm(tx: &mut Transaction<'_>, party: PartyId, splice: &Splice) -> Result<(), OpError> {
-    parties::edit_prose(tx, party, Prose::Wiifm, splice)
-}
-
 /// One organization's card. Its name and role re-render only when they
 /// change; its prose takes every keystroke as a splice, so both sides can
 /// write the profile at once.
 #[component]
-fn PartyCard(
-    id: DocumentId,
-    pid: PartyId,
-    data: Memo<Option<Data>>,
-    error: Feedback,
-) -> impl IntoView {
+fn PartyCard(list: ListContext<Data>, pid: PartyId) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let head = Memo::new(move |_| {
         data.with(|d| {
             d.as_ref()?
@@ -152,14 +125,10 @@ fn PartyCard(
     view! {
         <li class="card" data-testid="party-card">
             {fields}
-            <label class="field"><span>"Strengths"</span>
-                <LiveTextArea id=id item=pid read=strengths write=write_strengths error=error
-                    test_id="party-strengths" class="" label="Strengths" placeholder="" rows=2/>
-            </label>
-            <label class="field"><span>"What's in it for them"</span>
-                <LiveTextArea id=id item=pid read=wiifm write=write_wiifm error=error
-                    test_id="party-wiifm" class="" label="What's in it for them" placeholder="" rows=2/>
-            </label>
+            <LiveTextArea id=id field=TextField::PartyStrengths(pid) error=error
+                    test_id="party-strengths" label="Strengths" caption=Caption::Field rows=2/>
+            <LiveTextArea id=id field=TextField::PartyWiifm(pid) error=error
+                    test_id="party-wiifm" label="What's in it for them" caption=Caption::Field rows=2/>
         </li>
     }
 }
@@ -172,12 +141,8 @@ fn PartiesPanel(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     view! {
         <section class="panel">
             <h2>"What each party brings and gains"</h2>
-            <ul class="cards two">
-                <For each=move || ids.get() key=|pid| *pid let:pid>
-                    <PartyCard id=id pid=pid data=data error=error/>
-                </For>
-            </ul>
-            <InlineError message=error test_id="party-error"/>
+            <CardList ids=ids error=error error_id="party-error" class="cards two"
+                row=move |pid| view! { <PartyCard list=ListContext::new(id, data, error) pid=pid/> }/>
         </section>
     }
 }

@@ -6,13 +6,13 @@ use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::raci::{self, ActivityIssue, Raci, Role};
-use accord_shared::model::{Collection, ItemId, MemberId, items};
+use accord_shared::model::{Collection, ItemId, MemberId};
 use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
-use crate::components::rows::{self, Placed};
+use crate::components::items::RemoveButton;
+use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into};
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -63,8 +63,7 @@ pub fn RolesPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     let error = feedback();
     let activities = rows::ids(data, |d| &d.raci.activities, |a| a.id);
     let members = Memo::new(move |_| {
@@ -96,7 +95,7 @@ pub fn RolesPage(
             <thead><tr><th scope="col">"Activity"</th>{header}<th></th></tr></thead>
             <tbody>
                 <For each=move || activities.get() key=|aid| *aid let:aid>
-                    <ActivityRow id=id aid=aid data=data members=members error=error/>
+                    <ActivityRow list=ListContext::new(id, data, error) aid=aid members=members/>
                 </For>
             </tbody>
         </table>
@@ -131,12 +130,11 @@ pub fn RolesPage(
 /// a partner filling in another row never takes the name being typed here.
 #[component]
 fn ActivityRow(
-    id: DocumentId,
+    list: ListContext<Data>,
     aid: ItemId,
-    data: Memo<Option<Data>>,
     members: Memo<Vec<(MemberId, String)>>,
-    error: Feedback,
 ) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, |d| &d.raci.activities, |a| a.id, aid);
     let roles = Memo::new(move |_| {
         let members = members.get();
@@ -187,10 +185,7 @@ fn ActivityRow(
             {cells}
             <td>
                 {actions}
-                <button class="link danger" data-testid="activity-delete"
-                    on:click=move |_| { crate::edit::remove_into(error, &id, Collection::Activities, aid, |tx| items::delete(tx, Collection::Activities, aid, edit::now())); }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Activities item=aid error=error test_id="activity-delete"/>
             </td>
         </tr>
     }

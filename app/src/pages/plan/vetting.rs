@@ -3,6 +3,7 @@
 //! checklist with owner, evidence link and done state.
 
 use accord_shared::automerge::Automerge;
+use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::parties::{self, Party};
@@ -12,10 +13,11 @@ use accord_shared::model::vetting::{
 use accord_shared::model::{Collection, ItemId, MemberId, OpError, PartyId, items};
 use leptos::prelude::*;
 
-use crate::components::form::{Feedback, InlineError, feedback};
-use crate::components::rows::{self, Placed};
+use super::owner_options;
+use crate::components::form::{AddForm, InlineError, feedback, on_add_owned};
+use crate::components::items::RemoveButton;
+use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into, parse_whole};
-use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
@@ -50,38 +52,20 @@ fn parse_score(text: &str) -> Result<Option<u8>, OpError> {
     Ok(u8::try_from(score).ok())
 }
 
-fn member_options(members: &[Member], selected: Option<MemberId>) -> impl IntoView + use<> {
-    let options = members
-        .iter()
-        .map(|m| {
-            let key = m.id.key();
-            let chosen = selected == Some(m.id);
-            view! { <option value=key selected=chosen>{m.name.clone()}</option> }
-        })
-        .collect_view();
-    view! {
-        <option value="" selected=selected.is_none()>"(no owner)"</option>
-        {options}
-    }
-}
-
 /// The vetting page.
 #[component]
 pub fn VettingPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let data = edit::page_memo(id, load);
     let table_error = feedback();
     let criterion_error = feedback();
     let diligence_error = feedback();
     let criteria = rows::ids(data, |d| &d.vetting.criteria, |c| c.id);
     let diligence_ids = rows::ids(data, |d| &d.vetting.diligence, |i| i.id);
     // Who can own an entry, shared by every row.
-    let owners = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.members.clone()).unwrap_or_default())
-    });
+    let owners = rows::part(data, |d| &d.members);
     let party_ids = rows::ids(data, |d| &d.parties, |p| p.id);
     // Each organization scores its own column; the others are shown.
     let my_party = Memo::new(move |_| {
@@ -154,7 +138,7 @@ pub fn VettingPage(
             </thead>
             <tbody>
                 <For each=move || criteria.get() key=|cid| *cid let:cid>
-                    <CriterionRow id=id cid=cid data=data party_ids=party_ids my_party=my_party error=table_error/>
+                    <CriterionRow list=ListContext::new(id, data, table_error) cid=cid party_ids=party_ids my_party=my_party/>
                 </For>
             </tbody>
             <tfoot>{totals}</tfoot>
@@ -164,67 +148,53 @@ pub fn VettingPage(
 
     let new_name = RwSignal::new(String::new());
     let new_weight = RwSignal::new("1".to_owned());
-    let add_criterion = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(criterion_error) else {
-            return;
-        };
-        let made = apply_into(criterion_error, &id, |tx| {
-            let weight = parse_whole(
-                "weight",
-                &new_weight.get_untracked(),
-                WEIGHT_RANGE.0,
-                WEIGHT_RANGE.1,
-            )?;
-            vetting::add_criterion(tx, item, &new_name.get_untracked(), weight)
-        });
-        if made {
-            new_name.set(String::new());
-        }
+    let add_criterion = move |tx: &mut Transaction<'_>, item| {
+        let weight = parse_whole(
+            "weight",
+            &new_weight.get_untracked(),
+            WEIGHT_RANGE.0,
+            WEIGHT_RANGE.1,
+        )?;
+        vetting::add_criterion(tx, item, &new_name.get_untracked(), weight)
+    };
+    let add_criterion_done = move || {
+        new_name.set(String::new());
     };
 
     let new_item = RwSignal::new(String::new());
     let new_evidence = RwSignal::new(String::new());
-    let add_diligence = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(item) = edit::new_id(diligence_error) else {
-            return;
+    let add_diligence = move |tx: &mut Transaction<'_>, item, owner| {
+        let new = NewDiligence {
+            item: new_item.get_untracked(),
+            owner,
+            evidence: new_evidence.get_untracked(),
         };
-        let owner = edit::me(&id);
-        let made = apply_into(diligence_error, &id, |tx| {
-            let new = NewDiligence {
-                item: new_item.get_untracked(),
-                owner,
-                evidence: new_evidence.get_untracked(),
-            };
-            vetting::add_diligence(tx, item, &new)
-        });
-        if made {
-            new_item.set(String::new());
-            new_evidence.set(String::new());
-        }
+        vetting::add_diligence(tx, item, &new)
+    };
+    let diligence_added = move || {
+        new_item.set(String::new());
+        new_evidence.set(String::new());
     };
 
     view! {
         <p class="muted">"Score each party 1–5 per criterion; totals are weighted by the criteria's weights (1–10)."</p>
         {table}
         <InlineError message=table_error test_id="vetting-error"/>
-        <form class="inline-form" on:submit=add_criterion>
+        <AddForm id=id add=add_criterion done=add_criterion_done error=criterion_error
+            button="Add criterion" button_id="add-criterion" error_id="criterion-error">
             <input type="text" data-testid="new-criterion-name" placeholder="New criterion" aria-label="New criterion"
                 bind:value=new_name/>
             <input type="number" class="narrow" data-testid="new-criterion-weight" aria-label="Weight"
                 bind:value=new_weight/>
-            <button type="submit" data-testid="add-criterion">"Add criterion"</button>
-        </form>
-        <InlineError message=criterion_error test_id="criterion-error"/>
+        </AddForm>
         <crate::components::items::RemovedItems id=id collection=Collection::Criteria/>
         <h3>"Due diligence"</h3>
         <ul class="checklist">
             <For each=move || diligence_ids.get() key=|did| *did let:did>
-                <DiligenceRow id=id did=did data=data owners=owners error=diligence_error/>
+                <DiligenceRow list=ListContext::new(id, data, diligence_error) did=did owners=owners/>
             </For>
         </ul>
-        <form class="inline-form" on:submit=add_diligence>
+        <form class="inline-form" on:submit=on_add_owned(diligence_error, id, add_diligence, diligence_added)>
             <input type="text" data-testid="new-diligence-item" placeholder="Check to do" aria-label="New checklist item"
                 bind:value=new_item/>
             <input type="url" data-testid="new-diligence-evidence" placeholder="Evidence link (optional)" aria-label="Evidence link"
@@ -242,13 +212,12 @@ pub fn VettingPage(
 /// never disturbs the other typing a note.
 #[component]
 fn CriterionRow(
-    id: DocumentId,
+    list: ListContext<Data>,
     cid: ItemId,
-    data: Memo<Option<Data>>,
     party_ids: Memo<Vec<PartyId>>,
     my_party: Memo<Option<PartyId>>,
-    error: Feedback,
 ) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, |d| &d.vetting.criteria, |c| c.id, cid);
     let name_and_weight = move || {
         let criterion = row.get()?.item;
@@ -306,7 +275,7 @@ fn CriterionRow(
         <tr data-testid="criterion-row">
             {name_and_weight}
             <For each=move || party_ids.get() key=|party| *party let:party>
-                <ScoreCell id=id data=data party=party my_party=my_party criterion=cid error=error/>
+                <ScoreCell list=ListContext::new(id, data, error) party=party my_party=my_party criterion=cid/>
             </For>
             {actions}
         </tr>
@@ -327,13 +296,12 @@ struct Cell {
 /// that party (and by anyone not yet a member of any).
 #[component]
 fn ScoreCell(
-    id: DocumentId,
-    data: Memo<Option<Data>>,
+    list: ListContext<Data>,
     party: PartyId,
     my_party: Memo<Option<PartyId>>,
     criterion: ItemId,
-    error: Feedback,
 ) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let cell = Memo::new(move |_| {
         let theirs = my_party.get().is_some_and(|mine| mine != party);
         data.with(|d| {
@@ -404,13 +372,8 @@ fn ScoreCell(
 
 /// One due-diligence check: done, what, owner, evidence link.
 #[component]
-fn DiligenceRow(
-    id: DocumentId,
-    did: ItemId,
-    data: Memo<Option<Data>>,
-    owners: Memo<Vec<Member>>,
-    error: Feedback,
-) -> impl IntoView {
+fn DiligenceRow(list: ListContext<Data>, did: ItemId, owners: Memo<Vec<Member>>) -> impl IntoView {
+    let ListContext { id, data, error } = list;
     let row = rows::placed(data, |d| &d.vetting.diligence, |i| i.id, did);
     let update = move |patch: DiligencePatch| {
         apply_into(error, &id, |tx| vetting::update_diligence(tx, did, &patch));
@@ -443,7 +406,7 @@ fn DiligenceRow(
                         update(DiligencePatch { owner: Some(owner), ..DiligencePatch::default() });
                     }
                 >
-                    {move || member_options(&owners.get(), owner)}
+                    {move || owner_options(&owners.get(), owner)}
                 </select>
                 <input
                     type="url"
@@ -457,12 +420,7 @@ fn DiligenceRow(
                     <a href=link.to_owned() target="_blank" rel="noopener noreferrer">"open"</a>
                 })}
                 <crate::components::items::MoveButtons id=id collection=Collection::Diligence item=did index=index count=count error=error/>
-                <button class="link danger" data-testid="diligence-delete"
-                    on:click=move |_| {
-                        crate::edit::remove_into(error, &id, Collection::Diligence, did, |tx| items::delete(tx, Collection::Diligence, did, edit::now()));
-                    }>
-                    "Remove"
-                </button>
+                <RemoveButton id=id collection=Collection::Diligence item=did error=error test_id="diligence-delete"/>
             </li>
         })
     }
