@@ -291,7 +291,7 @@ pub enum DevicePerson<'a> {
 /// catches up with their profile's name and title, a newcomer joins, and
 /// `actor` (the device's Automerge actor, when given) is registered to the
 /// member unless it already is registered. Returns the member.
-pub fn attribute_device<T: Transactable + ReadDoc>(
+pub fn attribute_device<T: Tx>(
     tx: &mut T,
     person: DevicePerson<'_>,
     actor: Option<&ActorId>,

@@ -235,7 +235,7 @@ pub fn add<T: Tx>(tx: &mut T, id: PartyId, new: &NewParty) -> OpResult {
 /// The party named `name` (ignoring case and surrounding blanks), added
 /// under `id` when there is none, so a person joining by their
 /// organization's name lands in the party that is already there.
-pub fn named_or_add<T: Transactable + ReadDoc>(
+pub fn named_or_add<T: Tx>(
     tx: &mut T,
     name: &str,
     id: PartyId,
