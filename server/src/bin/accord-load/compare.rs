@@ -335,16 +335,31 @@ async fn typing_step(
     report
 }
 
+/// Runs `step` for each item in order, announcing it with `label`, and
+/// keeps every outcome (a failure is reported, not fatal).
+async fn each<I: Copy, T, F: Future<Output = Result<T, LoadError>>>(
+    items: &[I],
+    label: impl Fn(I) -> String,
+    step: impl Fn(I) -> F,
+) -> Vec<Result<T, String>> {
+    let mut out = Vec::new();
+    for &item in items {
+        progress(&label(item));
+        out.push(step(item).await.map_err(|e| e.to_string()));
+    }
+    out
+}
+
 /// Relay CPU per delivered change at the plan's fixed loads, a fresh relay each.
 async fn measure_cost(
     launcher: &Launcher,
     kind: Kind,
     plan: &Plan,
 ) -> Vec<Result<TypingReport, String>> {
-    let mut out = Vec::new();
-    for load in &plan.cost_loads {
-        progress(&format!("{}: cost, {}", kind.name(), load.label()));
-        out.push(
+    each(
+        &plan.cost_loads,
+        |load| format!("{}: cost, {}", kind.name(), load.label()),
+        |load| {
             typing_step(
                 launcher,
                 kind,
@@ -353,11 +368,9 @@ async fn measure_cost(
                 load.rate,
                 load.secs,
             )
-            .await
-            .map_err(|e| e.to_string()),
-        );
-    }
-    out
+        },
+    )
+    .await
 }
 
 /// Memory per idle connection at each planned count, a fresh relay each.
@@ -366,16 +379,12 @@ async fn measure_idle(
     kind: Kind,
     plan: &Plan,
 ) -> Vec<Result<IdleReport, String>> {
-    let mut out = Vec::new();
-    for &n in &plan.idle_connections {
-        progress(&format!("{}: {n} idle connections", kind.name()));
-        out.push(
-            scenarios::idle_memory(launcher, kind, n)
-                .await
-                .map_err(|e| e.to_string()),
-        );
-    }
-    out
+    each(
+        &plan.idle_connections,
+        |n| format!("{}: {n} idle connections", kind.name()),
+        |n| scenarios::idle_memory(launcher, kind, n),
+    )
+    .await
 }
 
 /// Pointer fan-out on one board per planned size, a fresh relay each.
@@ -384,19 +393,12 @@ async fn measure_pointers(
     kind: Kind,
     plan: &Plan,
 ) -> Vec<Result<PointerReport, String>> {
-    let mut out = Vec::new();
-    for &participants in &plan.pointer_boards {
-        progress(&format!(
-            "{}: pointers, {participants} participants",
-            kind.name()
-        ));
-        out.push(
-            pointer_step(launcher, kind, participants, plan)
-                .await
-                .map_err(|e| e.to_string()),
-        );
-    }
-    out
+    each(
+        &plan.pointer_boards,
+        |n| format!("{}: pointers, {n} participants", kind.name()),
+        |n| pointer_step(launcher, kind, n, plan),
+    )
+    .await
 }
 
 async fn pointer_step(
