@@ -38,6 +38,10 @@ pub struct Limits {
     /// Time a request (reading its body included) may take, WebSocket
     /// upgrades excepted.
     pub request_timeout_ms: u64,
+    /// Longest a group commit waits after its first write for more writes
+    /// to share it (fewer commits, at up to this much added latency). Heads
+    /// are still advertised only once their commit is on disk.
+    pub commit_linger_ms: u64,
 }
 
 impl Default for Limits {
@@ -55,6 +59,7 @@ impl Default for Limits {
             health_reserve_connections: 16,
             header_read_timeout_ms: 10_000,
             request_timeout_ms: 30_000,
+            commit_linger_ms: 0,
         }
     }
 }

@@ -232,6 +232,7 @@ pub(crate) fn spawn(
     metrics: Arc<Metrics>,
     tick: Duration,
     input_limit: u32,
+    commit_linger: Duration,
 ) -> HubHandle {
     let (inputs, mut queue) = mpsc::unbounded_channel();
     let to_hub = inputs.clone();
@@ -241,6 +242,7 @@ pub(crate) fn spawn(
             let _ = to_hub.send(HubInput::Committed { outcomes });
         },
         metrics.clone(),
+        commit_linger,
     );
     let health = Arc::new(HubHealth::default());
     health.last_beat.store(now_ms(), Ordering::Release);
@@ -727,6 +729,7 @@ mod tests {
             metrics.clone(),
             Duration::from_secs(3600),
             1 << 20,
+            Duration::ZERO,
         );
         let mut outboxes = Vec::new();
         for (conn, (peer, device)) in [("editor-peer", &editor.id), ("owner-peer", &owner.id)]
@@ -844,6 +847,7 @@ mod tests {
             metrics.clone(),
             Duration::from_secs(3600),
             1 << 20,
+            Duration::ZERO,
         );
         let (outbox, mut outgoing) = Outbox::new(1 << 20, 1 << 24, metrics.clone());
         hub.send(HubInput::Connected {

@@ -158,6 +158,7 @@ impl AppState {
             metrics.clone(),
             Duration::from_secs(5),
             config.limits.hub_input_bytes,
+            Duration::from_millis(config.limits.commit_linger_ms),
         );
         let access_sync = if shared_store {
             spawn_access_refresh(access.clone(), hub.clone());

@@ -131,6 +131,10 @@ struct ServeArgs {
     /// kept-alive connection stays open; with TLS, also to finish the handshake).
     #[arg(long, env = "ACCORD_HEADER_READ_TIMEOUT_MS", default_value_t = Limits::default().header_read_timeout_ms)]
     header_read_timeout_ms: u64,
+    /// Milliseconds a group commit may wait after its first write for more
+    /// (fewer disk syncs under moderate load, at up to this much latency).
+    #[arg(long, env = "ACCORD_COMMIT_LINGER_MS", default_value_t = Limits::default().commit_linger_ms)]
+    commit_linger_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -351,6 +355,7 @@ async fn serve(data_dir: &Path, location: &StoreLocation, args: ServeArgs) -> an
             hub_input_bytes: args.max_hub_input_bytes,
             max_connections: args.max_connections,
             header_read_timeout_ms: args.header_read_timeout_ms,
+            commit_linger_ms: args.commit_linger_ms,
             ..Limits::default()
         },
         storage_id,

@@ -12,6 +12,13 @@ async fn kill_9_during_a_stream_of_edits_loses_nothing_acknowledged() {
     kill_9_loses_nothing_acknowledged(Relay::start()).await;
 }
 
+/// A group commit held open for more writes (`--commit-linger-ms`) still
+/// advertises nothing before it is on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_with_a_lingering_group_commit_loses_nothing_acknowledged() {
+    kill_9_loses_nothing_acknowledged(Relay::start_with_args(&["--commit-linger-ms", "25"])).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_stream_of_edits_loses_nothing_acknowledged_on_postgres() {
     let url = crate::postgres::database();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::LoadError;
+use crate::pointers::{self, PointerConfig, PointerReport};
 use crate::relay::{Kind, Launcher, RelayProcess, ScratchDir};
 use crate::scenarios::{self, BigDocReport, ColdOpenReport, DivergenceReport, IdleReport};
 use crate::typing::{self, TypingConfig, TypingReport};
@@ -87,6 +88,12 @@ pub struct Plan {
     pub cost_loads: Vec<CostLoad>,
     /// Idle connection counts, one run each.
     pub idle_connections: Vec<usize>,
+    /// Participants on one board in the pointer fan-out runs, one run each.
+    pub pointer_boards: Vec<usize>,
+    /// Pointer messages per second per participant.
+    pub pointer_rate: f64,
+    /// Seconds of pointer movement per board.
+    pub pointer_secs: u64,
 }
 
 impl Plan {
@@ -118,6 +125,9 @@ impl Plan {
                     },
                 ],
                 idle_connections: vec![100],
+                pointer_boards: vec![5],
+                pointer_rate: 20.0,
+                pointer_secs: 2,
             }
         } else {
             Self {
@@ -160,6 +170,10 @@ impl Plan {
                     },
                 ],
                 idle_connections: vec![500, 5_000],
+                // A workshop board (issue 8's target) and a large one.
+                pointer_boards: vec![10, 40],
+                pointer_rate: 20.0,
+                pointer_secs: 5,
             }
         }
     }
@@ -213,6 +227,8 @@ pub struct RelayResults {
     pub cost: Vec<Result<TypingReport, String>>,
     /// Memory per idle connection, one per planned count.
     pub idle: Vec<Result<IdleReport, String>>,
+    /// Pointer fan-out, one per planned board size.
+    pub pointers: Vec<Result<PointerReport, String>>,
 }
 
 impl RelayResults {
@@ -231,6 +247,7 @@ impl RelayResults {
             divergence: no(),
             cost: Vec::new(),
             idle: Vec::new(),
+            pointers: Vec::new(),
         }
     }
 }
@@ -318,16 +335,31 @@ async fn typing_step(
     report
 }
 
+/// Runs `step` for each item in order, announcing it with `label`, and
+/// keeps every outcome (a failure is reported, not fatal).
+async fn each<I: Copy, T, F: Future<Output = Result<T, LoadError>>>(
+    items: &[I],
+    label: impl Fn(I) -> String,
+    step: impl Fn(I) -> F,
+) -> Vec<Result<T, String>> {
+    let mut out = Vec::new();
+    for &item in items {
+        progress(&label(item));
+        out.push(step(item).await.map_err(|e| e.to_string()));
+    }
+    out
+}
+
 /// Relay CPU per delivered change at the plan's fixed loads, a fresh relay each.
 async fn measure_cost(
     launcher: &Launcher,
     kind: Kind,
     plan: &Plan,
 ) -> Vec<Result<TypingReport, String>> {
-    let mut out = Vec::new();
-    for load in &plan.cost_loads {
-        progress(&format!("{}: cost, {}", kind.name(), load.label()));
-        out.push(
+    each(
+        &plan.cost_loads,
+        |load| format!("{}: cost, {}", kind.name(), load.label()),
+        |load| {
             typing_step(
                 launcher,
                 kind,
@@ -336,11 +368,9 @@ async fn measure_cost(
                 load.rate,
                 load.secs,
             )
-            .await
-            .map_err(|e| e.to_string()),
-        );
-    }
-    out
+        },
+    )
+    .await
 }
 
 /// Memory per idle connection at each planned count, a fresh relay each.
@@ -349,16 +379,49 @@ async fn measure_idle(
     kind: Kind,
     plan: &Plan,
 ) -> Vec<Result<IdleReport, String>> {
-    let mut out = Vec::new();
-    for &n in &plan.idle_connections {
-        progress(&format!("{}: {n} idle connections", kind.name()));
-        out.push(
-            scenarios::idle_memory(launcher, kind, n)
-                .await
-                .map_err(|e| e.to_string()),
-        );
-    }
-    out
+    each(
+        &plan.idle_connections,
+        |n| format!("{}: {n} idle connections", kind.name()),
+        |n| scenarios::idle_memory(launcher, kind, n),
+    )
+    .await
+}
+
+/// Pointer fan-out on one board per planned size, a fresh relay each.
+async fn measure_pointers(
+    launcher: &Launcher,
+    kind: Kind,
+    plan: &Plan,
+) -> Vec<Result<PointerReport, String>> {
+    each(
+        &plan.pointer_boards,
+        |n| format!("{}: pointers, {n} participants", kind.name()),
+        |n| pointer_step(launcher, kind, n, plan),
+    )
+    .await
+}
+
+async fn pointer_step(
+    launcher: &Launcher,
+    kind: Kind,
+    participants: usize,
+    plan: &Plan,
+) -> Result<PointerReport, LoadError> {
+    let dir = ScratchDir::new("pointers")?;
+    let mut relay = RelayProcess::start(launcher, kind, dir.path())?;
+    let config = PointerConfig {
+        url: relay.sync_url().await?,
+        participants,
+        rate: plan.pointer_rate,
+        duration: Duration::from_secs(plan.pointer_secs),
+        relay_pid: Some(relay.pid()),
+    };
+    let limit = Duration::from_secs(plan.pointer_secs + 120);
+    let report = tokio::time::timeout(limit, pointers::run(&config))
+        .await
+        .map_err(|_| LoadError::Setup(format!("gave up after {limit:?}")))?;
+    relay.stop();
+    report
 }
 
 async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan, options: &Options) -> RelayResults {
@@ -374,6 +437,7 @@ async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan, options: &Options
     if options.cost_only {
         let mut results = RelayResults::skipped(kind);
         results.cost = measure_cost(launcher, kind, plan).await;
+        results.pointers = measure_pointers(launcher, kind, plan).await;
         results.idle = measure_idle(launcher, kind, plan).await;
         return results;
     }
@@ -469,6 +533,7 @@ async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan, options: &Options
     let divergence = scenarios::divergence(launcher, kind, plan.diverge_changes)
         .await
         .map_err(|e| e.to_string());
+    let pointers = measure_pointers(launcher, kind, plan).await;
     let idle = measure_idle(launcher, kind, plan).await;
     RelayResults {
         relay: kind,
@@ -481,6 +546,7 @@ async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan, options: &Options
         divergence,
         cost,
         idle,
+        pointers,
     }
 }
 
@@ -493,6 +559,7 @@ pub async fn run(options: &Options) -> Result<Results, LoadError> {
         plan.big_changes = changes;
         plan.idle_connections.clear();
         plan.cost_loads.clear();
+        plan.pointer_boards.clear();
     }
     // Each idle connection is one socket here and one in the relay (which
     // inherits this limit when started); the rest is headroom.
@@ -657,6 +724,7 @@ fn cost_rows(results: &Results) -> Vec<Row> {
             ));
         }
     }
+    rows.extend(pointer_rows(results));
     for (i, &n) in results.plan.idle_connections.iter().enumerate() {
         let row = Row::new(
             format!("relay memory per idle connection ({n}), bytes"),
@@ -667,6 +735,52 @@ fn cost_rows(results: &Results) -> Vec<Row> {
         );
         let met = row.ahead_of_every_peer(relays, true);
         rows.push(row.target("≤ best peer", met));
+    }
+    rows
+}
+
+/// Pointer fan-out per board size: latency, delivery and relay CPU.
+fn pointer_rows(results: &Results) -> Vec<Row> {
+    let relays = &results.relays;
+    let plan = &results.plan;
+    let mut rows = Vec::new();
+    for (i, &n) in plan.pointer_boards.iter().enumerate() {
+        let report = |r: &RelayResults| r.pointers.get(i).and_then(ok);
+        // A pointer run that lost deliveries fails its latency rows: the
+        // percentiles then describe only what arrived.
+        let complete = |r: &RelayResults| report(r).filter(|p| p.received == p.expected);
+        let label = format!("{n} participants, {}/s each", plan.pointer_rate);
+        let row = Row::new(
+            format!("pointer p99 latency, ms ({label}; undelivered → fails)"),
+            relays,
+            |r| complete(r).map(|p| p.p99_ms),
+            1,
+            true,
+        );
+        rows.push(row);
+        rows.push(Row::new(
+            "  pointer p50 latency, ms".into(),
+            relays,
+            |r| complete(r).map(|p| p.p50_ms),
+            1,
+            true,
+        ));
+        rows.push(Row::new(
+            "  pointers delivered, % of expected".into(),
+            relays,
+            |r| report(r).map(|p| 100.0 * p.received as f64 / p.expected.max(1) as f64),
+            1,
+            false,
+        ));
+        let row = Row::new(
+            "  relay CPU per delivered pointer, µs".into(),
+            relays,
+            |r| report(r).and_then(|p| p.relay_us_per_delivery),
+            2,
+            true,
+        );
+        let met = row.ahead_of_every_peer(relays, false);
+        rows.push(row.target("< every peer", met));
     }
     rows
 }
@@ -991,6 +1105,14 @@ pub fn table(results: &Results) -> String {
                 idle.as_ref()
                     .err()
                     .map(|e| (format!("{n} idle connections"), e)),
+            );
+        }
+        for (pointers, n) in r.pointers.iter().zip(&plan.pointer_boards) {
+            failures.extend(
+                pointers
+                    .as_ref()
+                    .err()
+                    .map(|e| (format!("pointers, {n} participants,"), e)),
             );
         }
         for (what, error) in failures {

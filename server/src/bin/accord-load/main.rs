@@ -257,7 +257,7 @@ async fn run_pointers(args: PointerArgs) -> anyhow::Result<()> {
     let mut reports = Vec::new();
     if !args.json {
         println!(
-            "participants  sent/s  delivered   p50 ms   p95 ms   p99 ms   relay CPU %  machine %"
+            "participants  sent/s  delivered   p50 ms   p95 ms   p99 ms   relay CPU %  relay µs/pointer  machine %"
         );
     }
     for participants in args.participants {
@@ -271,7 +271,7 @@ async fn run_pointers(args: PointerArgs) -> anyhow::Result<()> {
         let report = pointers::run(&config).await.context("pointer run")?;
         if !args.json {
             println!(
-                "{:>12}  {:>6.0}  {:>8.1}%  {:>7.1}  {:>7.1}  {:>7.1}  {:>11}  {:>9.0}",
+                "{:>12}  {:>6.0}  {:>8.1}%  {:>7.1}  {:>7.1}  {:>7.1}  {:>11}  {:>16}  {:>9.0}",
                 report.participants,
                 report.sent as f64 / report.duration_secs,
                 100.0 * report.received as f64 / report.expected.max(1) as f64,
@@ -282,6 +282,9 @@ async fn run_pointers(args: PointerArgs) -> anyhow::Result<()> {
                     .relay
                     .as_ref()
                     .map_or_else(|| "-".to_owned(), |r| format!("{:.0}", r.cpu_percent)),
+                report
+                    .relay_us_per_delivery
+                    .map_or_else(|| "-".to_owned(), |us| format!("{us:.1}")),
                 report.machine_busy_percent,
             );
         }

@@ -70,6 +70,11 @@ pub struct PointerReport {
     pub max_ms: f64,
     /// The relay process during the run.
     pub relay: Option<ProcReport>,
+    /// CPU-seconds of the relay's process tree while the pointers moved.
+    pub relay_cpu_secs: Option<f64>,
+    /// `relay_cpu_secs` per delivered pointer, µs (one delivery = one
+    /// message to one other participant).
+    pub relay_us_per_delivery: Option<f64>,
     /// This load generator during the run.
     pub load_generator: Option<ProcReport>,
     /// All CPUs of the machine, percent busy.
@@ -82,9 +87,19 @@ fn now_micros() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
-/// The pointer message: sender index, sequence number, send time (µs).
+/// CBOR head of a 20-byte byte string (major type 2, length 20).
+///
+/// automerge-repo's relays decode every ephemeral message's data as CBOR
+/// before passing it on (it is what `DocHandle::broadcast` sends) and drop
+/// the message when that fails: raw bytes reached no participant through
+/// either JavaScript relay. A CBOR byte string passes through all of them.
+const CBOR_BYTES_20: u8 = 0x40 | 20;
+
+/// The pointer message: a CBOR byte string holding the sender index, the
+/// sequence number and the send time (µs), little-endian.
 fn encode(sender: u32, seq: u64, sent_micros: u64) -> Vec<u8> {
-    let mut data = Vec::with_capacity(20);
+    let mut data = Vec::with_capacity(21);
+    data.push(CBOR_BYTES_20);
     data.extend_from_slice(&sender.to_le_bytes());
     data.extend_from_slice(&seq.to_le_bytes());
     data.extend_from_slice(&sent_micros.to_le_bytes());
@@ -93,7 +108,10 @@ fn encode(sender: u32, seq: u64, sent_micros: u64) -> Vec<u8> {
 
 /// The send time of a pointer message, if it is one.
 fn sent_at(data: &[u8]) -> Option<u64> {
-    let bytes: [u8; 8] = data.get(12..20)?.try_into().ok()?;
+    if data.len() != 21 || data[0] != CBOR_BYTES_20 {
+        return None;
+    }
+    let bytes: [u8; 8] = data.get(13..21)?.try_into().ok()?;
     Some(u64::from_le_bytes(bytes))
 }
 
@@ -169,6 +187,7 @@ pub async fn run(config: &PointerConfig) -> Result<PointerReport, LoadError> {
     }
     let (id, clients) = join(&config.url, config.participants).await?;
     let relay_monitor = config.relay_pid.map(Monitor::start).transpose()?;
+    let relay_ticks_start = config.relay_pid.map(procstat::tree_cpu_ticks).transpose()?;
     let self_monitor = Monitor::start(std::process::id())?;
     let machine_start = procstat::machine_jiffies()?;
     let period = Duration::from_secs_f64(1.0 / config.rate);
@@ -192,6 +211,11 @@ pub async fn run(config: &PointerConfig) -> Result<PointerReport, LoadError> {
     }
     while senders.join_next().await.is_some() {}
     let relay = relay_monitor.map(Monitor::finish).transpose()?;
+    let relay_ticks = match (config.relay_pid, relay_ticks_start) {
+        (Some(pid), Some(start)) => Some(procstat::tree_cpu_ticks(pid)?.saturating_sub(start)),
+        _ => None,
+    };
+    let relay_cpu_secs = relay_ticks.map(|t| t as f64 / procstat::clock_ticks_per_second() as f64);
     let load_generator = self_monitor.finish().ok();
     let machine_busy_percent =
         procstat::machine_busy_percent(machine_start, procstat::machine_jiffies()?);
@@ -204,18 +228,23 @@ pub async fn run(config: &PointerConfig) -> Result<PointerReport, LoadError> {
     }
     latencies.sort_unstable();
     let sent = sent.load(Ordering::Relaxed);
+    let received = latencies.len() as u64;
     Ok(PointerReport {
         participants: config.participants,
         rate: config.rate,
         duration_secs: config.duration.as_secs_f64(),
         sent,
         expected: sent * (config.participants as u64 - 1),
-        received: latencies.len() as u64,
+        received,
         p50_ms: percentile(&latencies, 50.0),
         p95_ms: percentile(&latencies, 95.0),
         p99_ms: percentile(&latencies, 99.0),
         max_ms: percentile(&latencies, 100.0),
         relay,
+        relay_cpu_secs,
+        relay_us_per_delivery: relay_cpu_secs
+            .filter(|_| received > 0)
+            .map(|secs| secs * 1e6 / received as f64),
         load_generator,
         machine_busy_percent,
     })
@@ -230,5 +259,11 @@ mod tests {
         let data = encode(7, 3, 1_700_000_000_123_456);
         assert_eq!(sent_at(&data), Some(1_700_000_000_123_456));
         assert_eq!(sent_at(&data[..10]), None);
+        // One CBOR item with nothing after it (what the JavaScript relays
+        // require before passing it on): a byte string of 20 bytes (major
+        // type 2 in the top three bits, the length in the low five).
+        assert_eq!(data.len(), 21);
+        assert_eq!((data[0] >> 5, data[0] & 0x1f), (2, 20));
+        assert_eq!(&data[1..5], &7u32.to_le_bytes());
     }
 }
