@@ -12,7 +12,10 @@
 //!   versions, as a word (or line) diff. The edit script comes from the
 //!   `similar` crate (Myers with a work limit: long texts get a real diff,
 //!   wholly rewritten ones stay fast); this module only cuts texts into
-//!   tokens and groups the script into readable runs.
+//!   tokens and groups the script into readable runs. The crate costs
+//!   about 50 KB of the web app's wasm (0.6 %; 22 KB gzipped), measured
+//!   on the release build after `wasm-bindgen` and `wasm-opt -Oz`, with
+//!   and without it; worth it for diffs that no longer give up.
 //!
 //! Change times: Automerge records a change's time in whole seconds (the
 //! convention of every Automerge client, and what Accord's clients write);

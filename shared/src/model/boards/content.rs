@@ -5,9 +5,9 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::{
-    COLUMN, COLUMNS, Colour, GROUP, MAX_COLUMNS, NewNote, TEXT, check_note_text, column_orders,
-    facilitation, live_columns, notes_map, order_at, read_notes, require, require_editable,
-    require_editor, require_note,
+    COLUMN, COLUMNS, Colour, GROUP, MAX_COLUMNS, NewNote, Role, TEXT, check_note_text,
+    column_orders, facilitation, live_columns, notes_map, order_at, read_notes, require,
+    require_as, require_editor, require_note,
 };
 use crate::model::error::OpError;
 use crate::model::fields::{
@@ -34,7 +34,7 @@ pub fn add_column<T: Transactable + ReadDoc>(
     by: MemberId,
 ) -> Result<(), OpError> {
     let title = non_empty("title", title)?;
-    let obj = require_editable(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Editor)?;
     if live_columns(tx, &obj).len() >= MAX_COLUMNS {
         return Err(OpError::Invalid {
             field: "column",
@@ -56,7 +56,7 @@ pub fn rename_column<T: Transactable + ReadDoc>(
     by: MemberId,
 ) -> Result<(), OpError> {
     let title = non_empty("title", title)?;
-    let obj = require_editable(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Editor)?;
     let map = columns_map(tx, &obj)?;
     let column = require_in(tx, &map, "column", column)?;
     put(tx, &column, "title", title)
@@ -70,7 +70,7 @@ pub fn move_column<T: Transactable + ReadDoc>(
     index: usize,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require_editable(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Editor)?;
     let map = columns_map(tx, &obj)?;
     move_in(tx, &map, "column", column, index)
 }
@@ -84,7 +84,7 @@ pub fn delete_column<T: Transactable + ReadDoc>(
     by: MemberId,
     now: u64,
 ) -> Result<(), OpError> {
-    let obj = require_editable(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Editor)?;
     let map = columns_map(tx, &obj)?;
     require_in(tx, &map, "column", column)?;
     if live_columns(tx, &obj).len() <= 1 {
@@ -109,7 +109,7 @@ pub fn restore_column<T: Transactable + ReadDoc>(
     column: ItemId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require_editable(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Editor)?;
     let map = columns_map(tx, &obj)?;
     restore_in(tx, &map, "column", column)
 }
@@ -211,7 +211,7 @@ pub fn edit_note<T: Transactable + ReadDoc>(
     by: MemberId,
 ) -> Result<(), OpError> {
     let text = check_note_text(text)?;
-    let obj = require_editable(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Editor)?;
     let note_obj = require_note(tx, &obj, note)?;
     if facilitation::read_private(tx, &note_obj).is_some_and(|p| !p.opened) {
         return Err(OpError::Invalid {
@@ -230,7 +230,7 @@ pub fn set_colour<T: Transactable + ReadDoc>(
     colour: Colour,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require_editable(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Editor)?;
     let note = require_note(tx, &obj, note)?;
     put(tx, &note, "colour", colour.as_str())
 }
@@ -247,7 +247,7 @@ pub fn move_note<T: Transactable + ReadDoc>(
     index: usize,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require_editable(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Editor)?;
     let note_obj = require_note(tx, &obj, note)?;
     let columns = columns_map(tx, &obj)?;
     require_in(tx, &columns, "column", column)?;
@@ -269,7 +269,7 @@ pub fn group_notes<T: Transactable + ReadDoc>(
     if notes.is_empty() {
         return Err(OpError::Empty { field: "notes" });
     }
-    let obj = require_editable(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Editor)?;
     let objs = notes
         .iter()
         .map(|n| require_note(tx, &obj, *n))
@@ -287,7 +287,7 @@ pub fn ungroup_note<T: Transactable + ReadDoc>(
     note: ItemId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require_editable(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Editor)?;
     let note = require_note(tx, &obj, note)?;
     put_opt::<_, String>(tx, &note, GROUP, None)
 }
@@ -300,7 +300,7 @@ pub fn delete_note<T: Transactable + ReadDoc>(
     by: MemberId,
     now: u64,
 ) -> Result<(), OpError> {
-    let obj = require_editable(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Editor)?;
     let map = notes_map(tx, &obj)?;
     delete_in(tx, &map, "note", note, now)
 }
@@ -312,7 +312,7 @@ pub fn restore_note<T: Transactable + ReadDoc>(
     note: ItemId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require_editable(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Editor)?;
     let map = notes_map(tx, &obj)?;
     restore_in(tx, &map, "note", note)
 }

@@ -53,8 +53,8 @@ use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::seal::{self, SealKey};
 use super::{
-    NewNote, TEXT, check_note_text, columns_map, create_note, require, require_editable,
-    require_facilitated, require_note,
+    NewNote, Role, TEXT, check_note_text, columns_map, create_note, require, require_as,
+    require_note,
 };
 use crate::model::error::OpError;
 use crate::model::fields::{check_date, check_range, child_map, get_str, get_u64, new_text};
@@ -250,7 +250,7 @@ pub fn start_timer<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let duration_ms = check_range("timer", duration_ms, MIN_TIMER_MS, MAX_TIMER_MS)?;
     let now = check_date("time", now)?;
-    let obj = require_facilitated(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Facilitator)?;
     write_timer(
         tx,
         &obj,
@@ -317,7 +317,7 @@ fn change_timer<T: Transactable + ReadDoc>(
     change: impl FnOnce(Timer, u64) -> Result<Timer, OpError>,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    let obj = require_facilitated(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Facilitator)?;
     let timer = change(require_timer(tx, &obj)?, now)?;
     write_timer(tx, &obj, &timer)
 }
@@ -328,7 +328,7 @@ pub fn stop_timer<T: Transactable + ReadDoc>(
     board: ItemId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require_facilitated(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Facilitator)?;
     require_timer(tx, &obj)?;
     tx.delete(&obj, TIMER)?;
     Ok(())
@@ -346,7 +346,7 @@ pub fn set_focus<T: Transactable + ReadDoc>(
     now: u64,
 ) -> Result<(), OpError> {
     let now = check_date("time", now)?;
-    let obj = require_facilitated(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Facilitator)?;
     let (kind, id) = match target {
         FocusTarget::Column(id) => {
             let columns = columns_map(tx, &obj)?;
@@ -372,7 +372,7 @@ pub fn clear_focus<T: Transactable + ReadDoc>(
     board: ItemId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require_facilitated(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Facilitator)?;
     if tx.get(&obj, FOCUS)?.is_some() {
         tx.delete(&obj, FOCUS)?;
     }
@@ -412,7 +412,7 @@ fn switch_private_writing<T: Transactable + ReadDoc>(
     by: MemberId,
     since: Option<u64>,
 ) -> Result<(), OpError> {
-    let obj = require_facilitated(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Facilitator)?;
     let on = read_private_writing(tx, &obj).is_some();
     if on == since.is_some() {
         return Err(OpError::Invalid {
@@ -479,7 +479,7 @@ pub fn rewrite_private_note<T: Transactable + ReadDoc>(
     by: MemberId,
 ) -> Result<(), OpError> {
     let text = check_note_text(text)?;
-    let obj = require_editable(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Editor)?;
     let note_obj = require_note(tx, &obj, note)?;
     let context =
         note_context(tx, &note_obj, board, note).ok_or(OpError::NotInitialized("note.author"))?;

@@ -287,26 +287,27 @@ pub(crate) fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError>
     require_in(doc, &map, "board", id)
 }
 
-/// The live board `id`, which `by` may edit (see [`require_editor`]).
-pub(crate) fn require_editable<R: ReadDoc>(
-    doc: &R,
-    id: ItemId,
-    by: MemberId,
-) -> Result<ObjId, OpError> {
-    let obj = require(doc, id)?;
-    require_editor(doc, &obj, by)?;
-    Ok(obj)
+/// What a member acts as on a board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Changes columns and notes (see [`require_editor`]).
+    Editor,
+    /// Runs the session (see [`require_facilitator`]).
+    Facilitator,
 }
 
-/// The live board `id`, whose facilitator `by` is (see
-/// [`require_facilitator`]).
-pub(crate) fn require_facilitated<R: ReadDoc>(
+/// The live board `id`, on which `by` may act as `role`.
+pub(crate) fn require_as<R: ReadDoc>(
     doc: &R,
     id: ItemId,
     by: MemberId,
+    role: Role,
 ) -> Result<ObjId, OpError> {
     let obj = require(doc, id)?;
-    require_facilitator(doc, &obj, by)?;
+    match role {
+        Role::Editor => require_editor(doc, &obj, by)?,
+        Role::Facilitator => require_facilitator(doc, &obj, by)?,
+    }
     Ok(obj)
 }
 
@@ -556,7 +557,7 @@ pub fn rename<T: Transactable + ReadDoc>(
     by: MemberId,
 ) -> Result<(), OpError> {
     let title = non_empty("title", title)?;
-    let obj = require_facilitated(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Facilitator)?;
     put(tx, &obj, "title", title)
 }
 
@@ -567,7 +568,7 @@ pub fn hand_over<T: Transactable + ReadDoc>(
     to: MemberId,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require_facilitated(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Facilitator)?;
     refs::require_member(tx, to)?;
     put(tx, &obj, FACILITATOR, to.key())
 }
@@ -580,6 +581,6 @@ pub fn set_locked<T: Transactable + ReadDoc>(
     locked: bool,
     by: MemberId,
 ) -> Result<(), OpError> {
-    let obj = require_facilitated(tx, board, by)?;
+    let obj = require_as(tx, board, by, Role::Facilitator)?;
     put(tx, &obj, LOCKED, locked)
 }

@@ -37,7 +37,7 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::seal::{self, SealKey};
-use super::{VOTES, board_map, read_notes, require, require_facilitated, require_facilitator};
+use super::{Role, VOTES, board_map, read_notes, require, require_as, require_facilitator};
 use crate::model::error::OpError;
 use crate::model::fields::{check_date, check_range, child_map, get_str, get_u64, put};
 use crate::model::ids::{ItemId, MemberId, PartyId};
@@ -251,7 +251,7 @@ pub fn open<T: Transactable + ReadDoc>(
 ) -> Result<(), OpError> {
     let votes_each = check_range("votes each", u64::from(votes_each), 1, MAX_VOTES_EACH)?;
     let now = check_date("time", now)?;
-    let board_obj = require_facilitated(tx, board, by)?;
+    let board_obj = require_as(tx, board, by, Role::Facilitator)?;
     if list(tx, board).iter().any(Vote::is_open) {
         return Err(OpError::Invalid {
             field: "vote",
