@@ -70,6 +70,7 @@ pub mod schema;
 pub mod signoff;
 mod stored_names;
 pub mod suggestions;
+pub mod touched;
 pub mod versions;
 pub mod vetting;
 
