@@ -202,6 +202,7 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
             party_by_doc.insert(id, party);
         }
         let chunks = storage.chunks(&id).await?;
+        let mut unreadable = Vec::new();
         let doc = if chunks.is_empty() {
             None
         } else {
@@ -219,12 +220,19 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
                     loaded.missing
                 ));
             }
+            unreadable.clone_from(&loaded.unreadable);
             Some(Box::new(loaded.doc.with_actor(actor.clone())))
         };
         saver.track(
             id,
             doc.as_deref().map(Automerge::get_heads).unwrap_or_default(),
         );
+        // What compaction may replace with the document in memory.
+        for (index, chunk) in chunks.iter().enumerate() {
+            if !unreadable.contains(&index) {
+                saver.holds(id, chunk);
+            }
+        }
         if let Some(heads) = record.relay_heads() {
             relay_heads.insert(id, heads);
         }
