@@ -339,8 +339,10 @@ fn ThreadView(
             }>
                 <form class="inline-form reply" on:submit=send_reply>
                     <input type="text" class="grow" data-testid="reply" placeholder="Reply" aria-label="Reply" bind:value=reply/>
-                    <button type="submit" data-testid="send-reply">"Reply"</button>
-                    <button type="button" class="link" data-testid="resolve-thread" on:click=move |_| set_resolved(true)>"Resolve"</button>
+                    <div class="row thread-actions">
+                        <button type="submit" data-testid="send-reply">"Reply"</button>
+                        <button type="button" class="link" data-testid="resolve-thread" on:click=move |_| set_resolved(true)>"Resolve"</button>
+                    </div>
                 </form>
             </Show>
         </li>
