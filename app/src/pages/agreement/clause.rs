@@ -384,7 +384,7 @@ fn SignoffRow(
         let summary = signoffs.get()?;
         let paths: Vec<&[String]> = places.iter().map(Vec::as_slice).collect();
         edit::read_in(&id, &paths, |doc| {
-            let lines = summary
+            summary
                 .parties
                 .iter()
                 .map(|p| {
@@ -414,8 +414,7 @@ fn SignoffRow(
                         detail,
                     }
                 })
-                .collect::<Vec<_>>();
-            lines
+                .collect::<Vec<_>>()
         })
     });
     let lines = move || lines.get().unwrap_or_default();

@@ -49,7 +49,7 @@ impl PerClause {
         });
         Self {
             ctx,
-            owner: StoredValue::new(Owner::current().unwrap_or_else(Owner::new)),
+            owner: StoredValue::new(Owner::current().unwrap_or_default()),
             baseline,
             me,
             signoffs: StoredValue::new(HashMap::new()),
