@@ -216,6 +216,7 @@ fn scalar_str(doc: &Automerge, obj: &ObjId, key: &str) -> Option<String> {
 
 /// Every object of the agreement reachable now, and the clause titles
 /// (removed clauses included) for descriptions.
+#[derive(Default)]
 struct Objects {
     targets: HashMap<ObjKey, Target>,
     comment_clause: HashMap<String, ItemId>,
@@ -226,13 +227,7 @@ struct Objects {
 
 impl Objects {
     fn of(doc: &Automerge) -> Self {
-        let mut objects = Self {
-            targets: HashMap::new(),
-            comment_clause: HashMap::new(),
-            suggestion_clause: HashMap::new(),
-            version_names: HashMap::new(),
-            titles: HashMap::new(),
-        };
+        let mut objects = Self::default();
         let Some(agreement) = child(doc, &ROOT, AGREEMENT, ObjType::Map) else {
             return objects;
         };
@@ -321,13 +316,7 @@ impl Objects {
     /// Only what belongs to one clause: enough to tell which changes
     /// touched it, without reading the rest of the agreement.
     fn of_clause(doc: &Automerge, clause: ItemId) -> Self {
-        let mut objects = Self {
-            targets: HashMap::new(),
-            comment_clause: HashMap::new(),
-            suggestion_clause: HashMap::new(),
-            version_names: HashMap::new(),
-            titles: HashMap::new(),
-        };
+        let mut objects = Self::default();
         let Some(clauses) = child(doc, &ROOT, AGREEMENT, ObjType::Map)
             .and_then(|agreement| child(doc, &agreement, CLAUSES, ObjType::Map))
         else {
