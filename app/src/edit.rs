@@ -39,6 +39,26 @@ pub fn read<R>(store: Store, id: &DocumentId, f: impl FnOnce(&Automerge) -> R) -
     client()?.read_doc(id, f)
 }
 
+/// Reads the open document `id` with `f` like [`read`], but re-runs only
+/// when a change touches one of `paths` (see [`crate::record_signals`]),
+/// not on every change of every document.
+pub fn read_in<R>(
+    id: &DocumentId,
+    paths: &[&[String]],
+    f: impl FnOnce(&Automerge) -> R,
+) -> Option<R> {
+    watch(id, paths);
+    client()?.read_doc(id, f)
+}
+
+/// Makes the running view re-run when a change touches one of `paths` of
+/// document `id` (see [`read_in`]).
+pub fn watch(id: &DocumentId, paths: &[&[String]]) {
+    for path in paths {
+        crate::record_signals::track(id, path);
+    }
+}
+
 /// A memo over [`read`], so views re-render only when what they show changed.
 pub fn memo<R>(store: Store, id: DocumentId, f: fn(&Automerge) -> R) -> Memo<Option<R>>
 where

@@ -19,6 +19,7 @@ pub mod identity;
 pub mod pages;
 pub mod presence;
 pub mod qr;
+pub mod record_signals;
 pub mod saving;
 pub mod storage;
 pub mod store;

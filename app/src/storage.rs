@@ -39,6 +39,9 @@ const META: &str = "meta";
 /// The User Timing measure each compaction records (its reads, snapshot
 /// and writes inside the write transaction), for `cargo xtask bench-web`.
 pub const COMPACTION_MEASURE: &str = "accord:compact";
+/// The User Timing measure of saving the document in memory whole for a
+/// compaction (before the write transaction; see [`crate::saving::InMemory`]).
+pub const SNAPSHOT_MEASURE: &str = "accord:snapshot";
 /// Larger than any sequence number we write; the upper bound of a document's key range.
 const MAX_SEQ: f64 = 9_007_199_254_740_991.0;
 
@@ -186,7 +189,7 @@ impl Storage {
         let chunks = tx.object_store(CHUNKS)?;
         for write in &batch.chunks {
             let id = write.document.to_string();
-            if write.compact && self.compact_in(&chunks, &id, &write.bytes).await? {
+            if write.compact && self.compact_in(&chunks, &id, write).await? {
                 continue;
             }
             if write.bytes.is_empty() {
@@ -229,15 +232,18 @@ impl Storage {
         Ok(())
     }
 
-    /// Inside a write transaction: reads every chunk of the document, and if
-    /// they and `increment` make a snapshot without losing anything (see
-    /// [`crate::saving::compact_chunks`]), deletes exactly the keys read and
-    /// stores the snapshot. Returns whether it compacted.
+    /// Inside a write transaction: reads every chunk of the document and,
+    /// when a snapshot can replace them without losing anything, deletes
+    /// exactly the keys read and stores it. The snapshot is the one of the
+    /// document in memory the write carries, when that holds every chunk
+    /// read ([`crate::saving::InMemory::covers`]); else one rebuilt from the
+    /// chunks and the write's increment ([`crate::saving::compact_chunks`]).
+    /// Returns whether it compacted.
     async fn compact_in(
         &self,
         chunks: &indexed_db_futures::object_store::ObjectStore<'_>,
         id: &str,
-        increment: &[u8],
+        write: &PendingWrite,
     ) -> Result<bool, StorageError> {
         let started = browser::performance_now();
         let keys: Vec<JsValue> = chunks
@@ -257,14 +263,24 @@ impl Storage {
             .into_iter()
             .map(chunk_bytes)
             .collect::<Result<_, _>>()?;
-        let Some(snapshot) = saving::compact_chunks(&stored, increment) else {
-            return Ok(false);
+        // The document in memory, when it holds every chunk read (cheap:
+        // no load); else rebuilt from the chunks and this tab's increment.
+        let rebuilt;
+        let snapshot = match &write.in_memory {
+            Some(in_memory) if in_memory.covers(&stored) => &in_memory.snapshot,
+            _ => {
+                let Some(snapshot) = saving::compact_chunks(&stored, &write.bytes) else {
+                    return Ok(false);
+                };
+                rebuilt = snapshot;
+                &rebuilt
+            }
         };
         for key in keys {
             chunks.delete::<JsValue, _>(key).primitive()?.await?;
         }
         chunks
-            .put(bytes_value(&snapshot))
+            .put(bytes_value(snapshot))
             .with_key(chunk_key(id, 0.0))
             .primitive()?
             .await?;

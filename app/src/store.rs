@@ -1,6 +1,8 @@
 //! UI state as Leptos signals. The documents themselves live in the sync
 //! client's engine; views read them through [`crate::sync_client::Client`] and
-//! re-read when [`Store::revision`] moves.
+//! re-read when [`Store::revision`] moves, or, for views that say which
+//! places they read, when a change touches those
+//! ([`crate::record_signals`]).
 
 use std::fmt;
 
@@ -144,6 +146,15 @@ impl Store {
 
     /// Marks every open document as possibly changed.
     pub fn bump(&self) {
+        crate::record_signals::notify_all();
+        self.revision.update(|r| *r = r.wrapping_add(1));
+    }
+
+    /// Document `id` changed where `touched` says: the views of those places
+    /// re-read (see [`crate::record_signals`]), and so does everything that
+    /// tracks [`Self::revision`].
+    pub fn changed(&self, id: &DocumentId, touched: &accord_shared::model::touched::Touched) {
+        crate::record_signals::notify(id, touched);
         self.revision.update(|r| *r = r.wrapping_add(1));
     }
 

@@ -25,7 +25,7 @@ use accord_shared::automerge::transaction::{CommitOptions, Transactable, Transac
 use accord_shared::automerge::{ActorId, Automerge, ChangeHash};
 use accord_shared::engine::{Effect, Engine, EngineConfig, Event, Notification};
 use accord_shared::ids::{DocumentId, PeerId};
-use accord_shared::model::{self, OpError, overview};
+use accord_shared::model::{self, OpError, overview, touched};
 use accord_shared::protocol::PeerMetadata;
 use futures_channel::mpsc::{UnboundedSender, unbounded};
 use leptos::prelude::{GetUntracked, Set, Track, Update, WithUntracked, use_context};
@@ -129,6 +129,9 @@ pub struct Client {
     parties: RefCell<HashMap<DocumentId, String>>,
     /// Documents in which this session's actor is already tied to our member.
     attributed: RefCell<HashSet<DocumentId>>,
+    /// The heads of each document when its views were last told of a
+    /// change (see [`Self::document_changed`]).
+    shown_heads: RefCell<HashMap<DocumentId, Vec<ChangeHash>>>,
 }
 
 /// One local change to a document, as [`Client::edit_with`] takes it.
@@ -199,6 +202,7 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
             party_by_doc.insert(id, party);
         }
         let chunks = storage.chunks(&id).await?;
+        let mut unreadable = Vec::new();
         let doc = if chunks.is_empty() {
             None
         } else {
@@ -216,12 +220,19 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
                     loaded.missing
                 ));
             }
+            unreadable.clone_from(&loaded.unreadable);
             Some(Box::new(loaded.doc.with_actor(actor.clone())))
         };
         saver.track(
             id,
             doc.as_deref().map(Automerge::get_heads).unwrap_or_default(),
         );
+        // What compaction may replace with the document in memory.
+        for (index, chunk) in chunks.iter().enumerate() {
+            if !unreadable.contains(&index) {
+                saver.holds(id, chunk);
+            }
+        }
         if let Some(heads) = record.relay_heads() {
             relay_heads.insert(id, heads);
         }
@@ -264,6 +275,7 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         ephemeral_count: Cell::new(0),
         parties: RefCell::new(party_by_doc),
         attributed: RefCell::new(HashSet::new()),
+        shown_heads: RefCell::new(HashMap::new()),
     });
     CLIENT.with(|c| *c.borrow_mut() = Some(Rc::clone(&client)));
     // Bring documents written by older versions up to the current schema.
@@ -502,7 +514,7 @@ impl Client {
             }
         };
         self.handle(Event::LocalChange { document: *id });
-        self.store.bump();
+        self.document_changed(id);
         if let Some(title) = self.title(id) {
             self.title_changed(id, &title);
         }
@@ -561,7 +573,7 @@ impl Client {
             self.attributed.borrow_mut().insert(*id);
         }
         self.handle(Event::LocalChange { document: *id });
-        self.store.bump();
+        self.document_changed(id);
         if let Some(title) = self.title(id) {
             self.title_changed(id, &title);
         }
@@ -646,11 +658,31 @@ impl Client {
         for effect in effects {
             self.apply(effect);
         }
-        self.store.bump();
+        self.document_changed(&id);
         if let Some(title) = self.title(&id) {
             self.title_changed(&id, &title);
         }
         self.refresh_status();
+    }
+
+    /// Tells the views of `id` what changed since they were last told: the
+    /// places the new changes wrote (see [`crate::record_signals`]), or
+    /// everything the first time.
+    pub(crate) fn document_changed(&self, id: &DocumentId) {
+        let touched = {
+            let engine = self.engine.borrow();
+            let Some(doc) = engine.document(id) else {
+                drop(engine);
+                self.store.bump();
+                return;
+            };
+            let heads = doc.get_heads();
+            match self.shown_heads.borrow_mut().insert(*id, heads) {
+                Some(before) => touched::since(doc, &before),
+                None => touched::Touched::Everything,
+            }
+        };
+        self.store.changed(id, &touched);
     }
 
     /// Feeds one event to the engine and carries out its effects. After the
@@ -708,7 +740,7 @@ impl Client {
                 {
                     doc.set_actor(self.actor.clone());
                 }
-                self.store.bump();
+                self.document_changed(&id);
                 self.kick();
                 if let Some(title) = self.title(&id) {
                     self.title_changed(&id, &title);

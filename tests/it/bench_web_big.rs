@@ -13,7 +13,8 @@
 //! - *remote change to render*: from the native client's change (wall clock)
 //!   to the browser's DOM showing it;
 //! - *IndexedDB compaction*: the `accord:compact` User Timing measures the
-//!   app records around each compaction.
+//!   app records around each compaction's transaction, and the
+//!   `accord:snapshot` ones around saving the document in memory for it.
 //!
 //! It asserts nothing about the times: it prints Markdown rows for
 //! `docs/benchmarks.md`.
@@ -186,9 +187,14 @@ fn numbers(value: &Value) -> Vec<f64> {
 
 /// The `accord:compact` measures recorded in the current document.
 fn compactions(device: &Device) -> Vec<f64> {
+    measures(device, "accord:compact")
+}
+
+/// The durations of the User Timing measures `name` in the current document.
+fn measures(device: &Device, name: &str) -> Vec<f64> {
     numbers(&device.script(
-        "return performance.getEntriesByName('accord:compact').map((e) => e.duration);",
-        &json!([]),
+        "return performance.getEntriesByName(arguments[0]).map((e) => e.duration);",
+        &json!([name]),
     ))
 }
 
@@ -333,6 +339,9 @@ fn bench_web_big_partnership() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let later_compactions = compactions(&device);
+    // Saving the document in memory for a compaction, before its write
+    // transaction (`storage::SNAPSHOT_MEASURE`).
+    let snapshots = measures(&device, "accord:snapshot");
     let chunks = device.cmd(
         "POST",
         "/execute/async",
@@ -378,6 +387,10 @@ fn bench_web_big_partnership() {
         "| IndexedDB compactions: after the arrival [{}], after typing [{}] | ms |",
         list(&arrival_compactions),
         list(&later_compactions)
+    );
+    println!(
+        "| compaction's snapshot of the document in memory [{}] | ms |",
+        list(&snapshots)
     );
     println!("| IndexedDB chunks / bytes at the end | {chunks} |");
     eprintln!(

@@ -287,7 +287,7 @@ impl Client {
         self.attributed.borrow_mut().insert(*id);
         if wrote {
             self.handle(Event::LocalChange { document: *id });
-            self.store.bump();
+            self.document_changed(id);
         }
         Ok(())
     }

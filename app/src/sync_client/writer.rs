@@ -20,7 +20,7 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::{Client, ClientError};
 use crate::browser::{self, BrowserError, now_ms};
-use crate::storage::{Batch, DocRecord};
+use crate::storage::{Batch, DocRecord, SNAPSHOT_MEASURE};
 
 /// Shortest time between two write transactions: keystrokes in between are
 /// grouped into one.
@@ -79,12 +79,18 @@ impl Client {
     }
 
     fn next_batch(&self) -> Batch {
+        let started = browser::performance_now();
         let chunks = {
             let engine = self.engine.borrow();
             self.saver
                 .borrow_mut()
                 .take(self.quiet(), |id| engine.document(id))
         };
+        if let Some(started) = started
+            && chunks.iter().any(|w| w.in_memory.is_some())
+        {
+            browser::record_duration(SNAPSHOT_MEASURE, started);
+        }
         let mut records = Vec::new();
         let mut deletes = Vec::new();
         for job in self.jobs.borrow_mut().drain(..) {
@@ -212,6 +218,8 @@ impl Client {
             let after = doc.get_heads();
             (before != after).then_some((before, after))
         };
+        // The other tab stored exactly these bytes, and they are in memory now.
+        self.saver.borrow_mut().holds(id, bytes);
         let Some((before, after)) = merged else {
             return;
         };

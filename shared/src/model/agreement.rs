@@ -274,6 +274,18 @@ pub fn clauses<R: ReadDoc>(doc: &R) -> Vec<Clause> {
     })
 }
 
+/// The ids of the live clauses, in display order, without reading their
+/// text (cheap enough to re-run on every keystroke).
+pub fn clause_ids<R: ReadDoc>(doc: &R) -> Vec<ItemId> {
+    let Ok(map) = agreement_map(doc, CLAUSES) else {
+        return Vec::new();
+    };
+    items::entries(doc, &map)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
+}
+
 /// One clause, or [`OpError::NotFound`].
 pub fn clause<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Clause> {
     let obj = require_clause(doc, id)?;

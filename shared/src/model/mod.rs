@@ -79,6 +79,7 @@ pub mod sealing;
 pub mod signoff;
 mod stored_names;
 pub mod suggestions;
+pub mod touched;
 pub mod versions;
 pub mod vetting;
 

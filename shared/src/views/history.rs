@@ -222,6 +222,7 @@ fn scalar_str(doc: &Automerge, obj: &ObjId, key: &str) -> Option<String> {
 
 /// Every object of the agreement reachable now, and the clause titles
 /// (removed clauses included) for descriptions.
+#[derive(Default)]
 struct Objects {
     targets: HashMap<ObjKey, Target>,
     comment_clause: HashMap<String, ItemId>,
@@ -232,13 +233,7 @@ struct Objects {
 
 impl Objects {
     fn of(doc: &Automerge) -> Self {
-        let mut objects = Self {
-            targets: HashMap::new(),
-            comment_clause: HashMap::new(),
-            suggestion_clause: HashMap::new(),
-            version_names: HashMap::new(),
-            titles: HashMap::new(),
-        };
+        let mut objects = Self::default();
         let Some(agreement) = child(doc, &ROOT, AGREEMENT, ObjType::Map) else {
             return objects;
         };
@@ -319,6 +314,30 @@ impl Objects {
                     let name = scalar_str(doc, &obj, "name").unwrap_or_default();
                     objects.version_names.insert(key, name);
                 }
+            }
+        }
+        objects
+    }
+
+    /// Only what belongs to one clause: enough to tell which changes
+    /// touched it, without reading the rest of the agreement.
+    fn of_clause(doc: &Automerge, clause: ItemId) -> Self {
+        let mut objects = Self::default();
+        let Some(clauses) = child(doc, &ROOT, AGREEMENT, ObjType::Map)
+            .and_then(|agreement| child(doc, &agreement, CLAUSES, ObjType::Map))
+        else {
+            return objects;
+        };
+        let mut add = |obj: &ObjId, target| {
+            if let Some(key) = obj_key(obj) {
+                objects.targets.insert(key, target);
+            }
+        };
+        add(&clauses, Target::Clauses);
+        if let Some(obj) = child(doc, &clauses, &clause.key(), ObjType::Map) {
+            add(&obj, Target::Clause(clause));
+            if let Some(body) = child(doc, &obj, BODY, ObjType::Text) {
+                add(&body, Target::Body(clause));
             }
         }
         objects
@@ -659,6 +678,102 @@ pub struct ClauseChange {
     pub unattributed: bool,
 }
 
+/// The clauses as they stood at the version the viewer last saw: read
+/// once per last-seen version (reading text at past heads is the costly
+/// part), then compared clause by clause with [`clause_change`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Baseline {
+    seen: Vec<ChangeHash>,
+    /// Each clause then, if it was there and not removed.
+    clauses: HashMap<ItemId, Snapshot>,
+    /// Every clause id then (removed ones too).
+    ids: Vec<ItemId>,
+}
+
+impl Baseline {
+    /// The clauses at `seen` (the heads the viewer last saw; empty if they
+    /// never looked).
+    pub fn at(doc: &Automerge, seen: &[ChangeHash]) -> Result<Self, HistoryError> {
+        check_heads(doc, seen)?;
+        let ids = clause_ids(doc, Some(seen));
+        let clauses = ids
+            .iter()
+            .filter_map(|id| {
+                let then = snapshot(doc, *id, Some(seen)).filter(|s| s.live)?;
+                Some((*id, then))
+            })
+            .collect();
+        Ok(Self {
+            seen: seen.to_vec(),
+            clauses,
+            ids,
+        })
+    }
+
+    /// Every clause that was in the agreement then (removed ones too).
+    pub fn clause_ids(&self) -> &[ItemId] {
+        &self.ids
+    }
+}
+
+/// How `clause` differs now from the `baseline`, attributed to the parties
+/// and members whose changes since then touched it; `None` when it reads
+/// the same (or was never there). Reads this one clause only.
+pub fn clause_change(doc: &Automerge, baseline: &Baseline, clause: ItemId) -> Option<ClauseChange> {
+    let before = baseline.clauses.get(&clause);
+    let now = snapshot(doc, clause, None);
+    let after = now.as_ref().filter(|s| s.live);
+    let (kind, title) = match (before, after) {
+        (None, None) => return None,
+        (Some(b), Some(a)) if a == b => return None,
+        (None, Some(a)) => (ClauseChangeKind::Added, a.title.clone()),
+        (Some(b), None) => (
+            ClauseChangeKind::Removed,
+            now.as_ref()
+                .map_or_else(|| b.title.clone(), |s| s.title.clone()),
+        ),
+        (Some(_), Some(a)) => (ClauseChangeKind::Edited, a.title.clone()),
+    };
+    let differs = |f: fn(&Snapshot) -> &str| match (before, after) {
+        (Some(b), Some(a)) => f(b) != f(a),
+        _ => false,
+    };
+    let objects = Objects::of_clause(doc, clause);
+    let touching: Vec<HistoryEntry> = entries(doc, &objects, &baseline.seen)
+        .into_iter()
+        .filter(|e| {
+            e.edits
+                .iter()
+                .any(|edit| edit.clause_changed() == Some(clause))
+        })
+        .collect();
+    let mut parties: Vec<PartyId> = crate::model::parties::list(doc)
+        .iter()
+        .map(|p| p.id)
+        .filter(|p| touching.iter().any(|e| e.party == Some(*p)))
+        .collect();
+    for party in touching.iter().filter_map(|e| e.party) {
+        if !parties.contains(&party) {
+            parties.push(party);
+        }
+    }
+    let mut members: Vec<MemberId> = touching.iter().filter_map(|e| e.member).collect();
+    members.sort();
+    members.dedup();
+    Some(ClauseChange {
+        clause,
+        title,
+        kind,
+        title_changed: differs(|s| &s.title),
+        body_changed: differs(|s| &s.body),
+        status_changed: differs(|s| s.status.as_deref().unwrap_or("")),
+        moved: differs(|s| s.order.as_deref().unwrap_or("")),
+        parties,
+        members,
+        unattributed: touching.iter().any(|e| e.member.is_none()),
+    })
+}
+
 /// The clauses that differ between the version the viewer last saw (`seen`,
 /// the heads they had then; empty if they never looked) and now, in display
 /// order (removed clauses last), each attributed per party.
@@ -666,75 +781,20 @@ pub fn changed_since(
     doc: &Automerge,
     seen: &[ChangeHash],
 ) -> Result<Vec<ClauseChange>, HistoryError> {
-    check_heads(doc, seen)?;
-    let objects = Objects::of(doc);
-    let since = entries(doc, &objects, seen);
+    let baseline = Baseline::at(doc, seen)?;
     let mut order: Vec<ItemId> = agreement::clauses(doc).iter().map(|c| c.id).collect();
     let mut rest: Vec<ItemId> = clause_ids(doc, None)
         .into_iter()
-        .chain(clause_ids(doc, Some(seen)))
+        .chain(baseline.ids.iter().copied())
         .filter(|id| !order.contains(id))
         .collect();
     rest.sort();
     rest.dedup();
     order.extend(rest);
-    let party_order: Vec<PartyId> = crate::model::parties::list(doc)
-        .iter()
-        .map(|p| p.id)
-        .collect();
-    let mut changes = Vec::new();
-    for clause in order {
-        let before = snapshot(doc, clause, Some(seen)).filter(|s| s.live);
-        let after = snapshot(doc, clause, None).filter(|s| s.live);
-        let (kind, title) = match (&before, &after) {
-            (None, None) => continue,
-            (Some(b), Some(a)) if a == b => continue,
-            (None, Some(a)) => (ClauseChangeKind::Added, a.title.clone()),
-            (Some(b), None) => (
-                ClauseChangeKind::Removed,
-                snapshot(doc, clause, None).map_or_else(|| b.title.clone(), |s| s.title),
-            ),
-            (Some(_), Some(a)) => (ClauseChangeKind::Edited, a.title.clone()),
-        };
-        let differs = |f: fn(&Snapshot) -> &str| match (&before, &after) {
-            (Some(b), Some(a)) => f(b) != f(a),
-            _ => false,
-        };
-        let touching: Vec<&HistoryEntry> = since
-            .iter()
-            .filter(|e| {
-                e.edits
-                    .iter()
-                    .any(|edit| edit.clause_changed() == Some(clause))
-            })
-            .collect();
-        let mut parties: Vec<PartyId> = party_order
-            .iter()
-            .copied()
-            .filter(|p| touching.iter().any(|e| e.party == Some(*p)))
-            .collect();
-        for party in touching.iter().filter_map(|e| e.party) {
-            if !parties.contains(&party) {
-                parties.push(party);
-            }
-        }
-        let mut members: Vec<MemberId> = touching.iter().filter_map(|e| e.member).collect();
-        members.sort();
-        members.dedup();
-        changes.push(ClauseChange {
-            clause,
-            title,
-            kind,
-            title_changed: differs(|s| &s.title),
-            body_changed: differs(|s| &s.body),
-            status_changed: differs(|s| s.status.as_deref().unwrap_or("")),
-            moved: differs(|s| s.order.as_deref().unwrap_or("")),
-            parties,
-            members,
-            unattributed: touching.iter().any(|e| e.member.is_none()),
-        });
-    }
-    Ok(changes)
+    Ok(order
+        .into_iter()
+        .filter_map(|clause| clause_change(doc, &baseline, clause))
+        .collect())
 }
 
 /// The document as it was at `heads` (read it with the usual model reads,

@@ -1,17 +1,16 @@
 //! One clause: number, title, status, order, body editor, each party's
 //! sign-off of the text as it reads now, and its comment threads.
 
-use std::collections::HashMap;
-
 use accord_shared::model::agreement::{self, ClauseStatus};
 use accord_shared::model::signoff::{self, InvalidReason, PartyState, Validity};
-use accord_shared::model::{ItemId, PartyId, members};
+use accord_shared::model::{ItemId, PartyId, members, touched};
 use leptos::prelude::*;
 
 use super::comments::{Comments, Selection};
 use super::editor::{ClauseEditor, PartnerCaret};
+use super::per_clause::PerClause;
 use super::suggesting::{SuggestBox, SuggestionList, suggest_only};
-use super::{AgreementContext, attested, member_name, party_name};
+use super::{AgreementContext, member_name, party_name};
 use crate::components::form::{InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::edit::{self, apply_into};
@@ -90,6 +89,7 @@ fn partner_carets(clause: ItemId) -> Memo<Vec<PartnerCaret>> {
     let ctx = expect_context::<AgreementContext>();
     let id = ctx.id;
     let key = clause.key();
+    let place = touched::clause(clause);
     let tick = RwSignal::new(0_u32);
     if let Ok(handle) = set_interval_with_handle(
         move || tick.update(|t| *t = t.wrapping_add(1)),
@@ -118,7 +118,7 @@ fn partner_carets(clause: ItemId) -> Memo<Vec<PartnerCaret>> {
         if spots.is_empty() {
             return Vec::new();
         }
-        edit::read(store, &id, |doc| {
+        edit::read_in(&id, &[&place], |doc| {
             let Ok(text) = agreement::clause_body_text(doc, clause) else {
                 return Vec::new();
             };
@@ -167,15 +167,15 @@ fn PartnerCarets(
     partners: Memo<Vec<PartnerCaret>>,
 ) -> impl IntoView {
     const AROUND: usize = 24;
-    let store = expect_context::<Store>();
     let ctx = expect_context::<AgreementContext>();
     let id = ctx.id;
+    let place = touched::clause(clause);
     let carets = Memo::new(move |_| {
         let partners = partners.get();
         if partners.is_empty() {
             return Vec::new();
         }
-        let body = edit::read(store, &id, |doc| {
+        let body = edit::read_in(&id, &[&place], |doc| {
             agreement::clause(doc, clause).ok().map(|c| c.body)
         })
         .flatten()
@@ -226,26 +226,34 @@ pub fn ClauseCard(
     /// The clause.
     clause: ItemId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
     let ctx = expect_context::<AgreementContext>();
     let order = expect_context::<Memo<Vec<ItemId>>>();
-    let changed = expect_context::<Memo<Option<HashMap<ItemId, String>>>>();
+    let per_clause = expect_context::<PerClause>();
     let id = ctx.id;
     let error = feedback();
+    // Re-read when a change touches this clause, not when any does.
+    let place = touched::clause(clause);
     let data = Memo::new(move |_| {
-        edit::read(store, &id, |doc| agreement::clause(doc, clause).ok()).flatten()
+        edit::read_in(&id, &[&place], |doc| agreement::clause(doc, clause).ok()).flatten()
     });
     let number = move || order.with(|o| o.iter().position(|c| *c == clause).map_or(0, |i| i + 1));
     let title = move || data.with(|c| c.as_ref().map(|c| c.title.clone()).unwrap_or_default());
     let status = move || data.with(|c| c.as_ref().map_or(ClauseStatus::Draft, |c| c.status));
-    let change_note = move || changed.with(|c| c.as_ref().and_then(|c| c.get(&clause).cloned()));
+    let note = per_clause.note(clause);
+    let change_note = move || note.get();
     // Suggesting: chosen by the person, or forced while the clause is
     // proposed by another organization (they may then only suggest).
     let chosen = RwSignal::new(false);
+    let forced_places = [
+        touched::clause(clause),
+        touched::members(),
+        touched::devices(),
+        touched::parties(),
+    ];
     let forced = Memo::new(move |_| {
-        store.revision.track();
+        let paths: Vec<&[String]> = forced_places.iter().map(Vec::as_slice).collect();
         let me = edit::me(&id);
-        edit::read(store, &id, |doc| suggest_only(doc, clause, me)).flatten()
+        edit::read_in(&id, &paths, |doc| suggest_only(doc, clause, me)).flatten()
     });
     let suggesting = move || chosen.get() || forced.with(Option::is_some);
     let partners = partner_carets(clause);
@@ -365,18 +373,18 @@ fn SignoffRow(
     /// The clause.
     clause: ItemId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
     let ctx = expect_context::<AgreementContext>();
+    let per_clause = expect_context::<PerClause>();
     let id = ctx.id;
     let error = feedback();
+    let signoffs = per_clause.signoffs(clause);
+    let places = [touched::members(), touched::devices(), touched::parties()];
     let lines = Memo::new(move |_| {
-        let keys = ctx.keys.get();
-        let known = keys.is_some();
-        edit::read(store, &id, |doc| {
-            let summary =
-                signoff::clause_summary(doc, &id, clause, &attested(doc, &id, keys.as_deref()))
-                    .ok()?;
-            let lines = summary
+        let known = ctx.keys.with(Option::is_some);
+        let summary = signoffs.get()?;
+        let paths: Vec<&[String]> = places.iter().map(Vec::as_slice).collect();
+        edit::read_in(&id, &paths, |doc| {
+            summary
                 .parties
                 .iter()
                 .map(|p| {
@@ -406,20 +414,19 @@ fn SignoffRow(
                         detail,
                     }
                 })
-                .collect::<Vec<_>>();
-            Some(lines)
+                .collect::<Vec<_>>()
         })
-        .flatten()
-        .unwrap_or_default()
     });
+    let lines = move || lines.get().unwrap_or_default();
     // This device's member and whether their current sign-off counts.
+    let places = [touched::members(), touched::devices(), touched::parties()];
     let mine = Memo::new(move |_| {
-        store.revision.track();
-        let keys = ctx.keys.get();
+        let statuses = signoffs.with(|s| s.as_ref().map(|s| s.statuses.clone()))?;
+        let paths: Vec<&[String]> = places.iter().map(Vec::as_slice).collect();
+        edit::watch(&id, &paths);
         let member = edit::me(&id)?;
-        let signed = edit::read(store, &id, |doc| {
+        let signed = edit::read_in(&id, &paths, |doc| {
             let party = members::get(doc, member).ok()?.party?;
-            let statuses = signoff::verify(doc, &id, clause, &attested(doc, &id, keys.as_deref()));
             let valid = statuses
                 .iter()
                 .any(|s| s.member == Some(member) && s.validity == Validity::Valid);
@@ -454,7 +461,7 @@ fn SignoffRow(
     view! {
         <div class="signoffs">
             <ul class="plain signoff-list">
-                {move || lines.get().into_iter().map(|line| {
+                {move || lines().into_iter().map(|line| {
                     let class = match line.state {
                         PartyState::Signed => "signoff signed",
                         PartyState::Void => "signoff void",

@@ -2,14 +2,13 @@
 //! or about the words selected in its text), reply, resolve and reopen.
 
 use accord_shared::automerge::Automerge;
-use accord_shared::model::ItemId;
 use accord_shared::model::agreement::{self, Comment, CommentAnchor, NewComment};
+use accord_shared::model::{ItemId, touched};
 use leptos::prelude::*;
 
 use super::{AgreementContext, member_name};
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::edit::{self, apply_into};
-use crate::store::Store;
 
 /// Words selected in a clause's text box, in characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,11 +141,16 @@ pub fn Comments(
     /// The words last selected in the clause text.
     selection: RwSignal<Option<Selection>>,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
     let ctx = expect_context::<AgreementContext>();
     let error = feedback();
+    let places = [
+        touched::clause(clause),
+        touched::comments(),
+        touched::members(),
+    ];
     let threads = Memo::new(move |_| {
-        edit::read(store, &ctx.id, |doc| {
+        let paths: Vec<&[String]> = places.iter().map(Vec::as_slice).collect();
+        edit::read_in(&ctx.id, &paths, |doc| {
             agreement::comments(doc, clause)
                 .iter()
                 .map(|t| ShownThread {
@@ -335,8 +339,10 @@ fn ThreadView(
             }>
                 <form class="inline-form reply" on:submit=send_reply>
                     <input type="text" class="grow" data-testid="reply" placeholder="Reply" aria-label="Reply" bind:value=reply/>
-                    <button type="submit" data-testid="send-reply">"Reply"</button>
-                    <button type="button" class="link" data-testid="resolve-thread" on:click=move |_| set_resolved(true)>"Resolve"</button>
+                    <div class="row thread-actions">
+                        <button type="submit" data-testid="send-reply">"Reply"</button>
+                        <button type="button" class="link" data-testid="resolve-thread" on:click=move |_| set_resolved(true)>"Resolve"</button>
+                    </div>
                 </form>
             </Show>
         </li>

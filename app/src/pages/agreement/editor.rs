@@ -12,7 +12,7 @@
 //! done and written as the smallest splice.
 
 use accord_shared::model::formatting::{self, Change, ListKind, NewLine, Run, Style};
-use accord_shared::model::{ItemId, OpError};
+use accord_shared::model::{ItemId, OpError, touched};
 use accord_shared::text;
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -23,7 +23,6 @@ use crate::components::form::Feedback;
 use crate::components::icon::{Glyph, Icon};
 use crate::components::rich_dom;
 use crate::edit;
-use crate::store::Store;
 use crate::sync_client::client;
 
 /// A partner's caret in this clause, at a character position of its text.
@@ -109,15 +108,18 @@ pub fn ClauseEditor(
     /// The partners' carets in this clause, drawn inside the text.
     partners: Memo<Vec<PartnerCaret>>,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
     let ctx = expect_context::<AgreementContext>();
     let id = ctx.id;
     let root = NodeRef::<Div>::new();
     let state = StoredValue::new(EditorState::default());
     // Bold / italic at the selection, for the toolbar's pressed state.
     let active = RwSignal::new((false, false));
+    let place = touched::clause(clause);
     let runs = Memo::new(move |_| {
-        edit::read(store, &id, |doc| formatting::clause_runs(doc, clause).ok()).flatten()
+        edit::read_in(&id, &[&place], |doc| {
+            formatting::clause_runs(doc, clause).ok()
+        })
+        .flatten()
     });
     let drawn = RwSignal::new(Vec::<Drawn>::new());
     // Places the partners' carets over the text as the box shows it now.

@@ -15,18 +15,17 @@ mod clause;
 mod comments;
 mod editor;
 mod history;
+mod per_clause;
 mod suggesting;
 mod versions;
-
-use std::collections::HashMap;
 
 use accord_shared::automerge::{Automerge, ChangeHash};
 use accord_shared::ids::DocumentId;
 use accord_shared::model::agreement::{self, NewClause};
 use accord_shared::model::formatting;
-use accord_shared::model::signoff::{self, PartyState};
+use accord_shared::model::signoff::{ClauseSignoffs, PartyState};
 use accord_shared::model::{
-    ItemId, MemberId, device_keys, members, overview, parties, suggestions,
+    ItemId, MemberId, device_keys, members, overview, parties, suggestions, touched,
 };
 use accord_shared::views::export;
 use accord_shared::views::history::{self as doc_history, ClauseChangeKind};
@@ -99,41 +98,37 @@ fn party_name(doc: &Automerge, party: accord_shared::model::PartyId) -> String {
         .map_or_else(|| "another organization".to_owned(), |p| p.name)
 }
 
-/// Each clause someone else changed since this device last looked, with
-/// who ("Bob Brown (Globex)") and how.
-fn changed_by_others(
+/// Who changed `clause` since the `baseline` ("changed by Bob Brown
+/// (Globex) since you last looked"), when someone other than `me` did.
+fn change_note(
     doc: &Automerge,
-    seen: &[ChangeHash],
+    baseline: &doc_history::Baseline,
+    clause: ItemId,
     me: Option<MemberId>,
-) -> HashMap<ItemId, String> {
-    let Ok(changes) = doc_history::changed_since(doc, seen) else {
-        return HashMap::new();
+) -> Option<String> {
+    let c = doc_history::clause_change(doc, baseline, clause)?;
+    if !c.unattributed && c.members.iter().all(|m| Some(*m) == me) {
+        return None;
+    }
+    let mut who: Vec<String> = c
+        .members
+        .iter()
+        .filter(|m| Some(**m) != me)
+        .map(|m| member_with_party(doc, *m))
+        .collect();
+    if c.unattributed {
+        who.push("an unregistered device".to_owned());
+    }
+    let mine = me.is_some_and(|me| c.members.contains(&me));
+    let what = match c.kind {
+        ClauseChangeKind::Added if !mine => "added",
+        ClauseChangeKind::Removed => "removed",
+        _ => "changed",
     };
-    changes
-        .into_iter()
-        .filter(|c| c.unattributed || c.members.iter().any(|m| Some(*m) != me))
-        .map(|c| {
-            let mut who: Vec<String> = c
-                .members
-                .iter()
-                .filter(|m| Some(**m) != me)
-                .map(|m| member_with_party(doc, *m))
-                .collect();
-            if c.unattributed {
-                who.push("an unregistered device".to_owned());
-            }
-            let mine = me.is_some_and(|me| c.members.contains(&me));
-            let what = match c.kind {
-                ClauseChangeKind::Added if !mine => "added",
-                ClauseChangeKind::Removed => "removed",
-                _ => "changed",
-            };
-            (
-                c.clause,
-                format!("{what} by {} since you last looked", who.join(" and ")),
-            )
-        })
-        .collect()
+    Some(format!(
+        "{what} by {} since you last looked",
+        who.join(" and ")
+    ))
 }
 
 /// Loads the attested keys (remembered first, then fresh from the relay)
@@ -233,9 +228,10 @@ pub fn AgreementPage(
     // joined, or linked another device): ask again, at most every ten
     // seconds.
     let last_refresh = StoredValue::new(0u64);
+    let member_places = touched::members();
     Effect::new(move |_| {
         let keys = ctx.keys.get();
-        let unknown = edit::read(store, &id, |doc| {
+        let unknown = edit::read_in(&id, &[&member_places], |doc| {
             members::list(doc).iter().any(|m| {
                 device_keys::member_keys(doc, &id, m.id).iter().any(|k| {
                     let k = browser::hex(k.as_bytes());
@@ -255,34 +251,41 @@ pub fn AgreementPage(
     // Two members who accepted one suggestion at once each inserted its
     // words; once their changes meet, take the second copy out (any
     // replica may, and several doing so at once converge).
+    let suggestion_places = touched::suggestions();
     Effect::new(move |_| {
-        store.revision.track();
-        if edit::read(store, &id, suggestions::unsettled) == Some(true)
+        if edit::read_in(&id, &[&suggestion_places], suggestions::unsettled) == Some(true)
             && let Err(e) = edit::apply(&id, |tx| suggestions::settle(tx).map(|_| ()))
         {
             browser::log(&format!("settling suggestions: {e}"));
         }
     });
 
+    // Any change to a clause concerns the list of clauses: reading only
+    // the ids and order keeps that cheap.
+    let clause_places = touched::clauses();
     let order = Memo::new(move |_| {
-        edit::read(store, &id, |doc| {
-            agreement::clauses(doc)
-                .iter()
-                .map(|c| c.id)
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default()
+        edit::read_in(&id, &[&clause_places], agreement::clause_ids).unwrap_or_default()
     });
     let me = Memo::new(move |_| {
         store.revision.track();
         edit::me(&id)
     });
-    let changed = Memo::new(move |_| {
-        let seen = ctx.seen.get()?;
-        let me = me.get();
-        edit::read(store, &id, |doc| changed_by_others(doc, &seen, me))
+    let per_clause = per_clause::PerClause::new(ctx, me);
+    // The clauses changed by others since this device last looked: those
+    // there now and those there then (removed since).
+    let changed_count = Memo::new(move |_| {
+        let mut clauses = order.get();
+        for clause in per_clause.seen_clauses() {
+            if !clauses.contains(&clause) {
+                clauses.push(clause);
+            }
+        }
+        clauses
+            .into_iter()
+            .filter(|c| per_clause.note(*c).with(Option::is_some))
+            .count()
     });
-    provide_context(changed);
+    provide_context(per_clause);
     provide_context(order);
     provide_context(versions::RedlinePrint(RwSignal::new(None)));
 
@@ -338,7 +341,7 @@ pub fn AgreementPage(
             error.set(Some(format!("could not print: {e}")));
         }
     };
-    let changed_count = move || changed.with(|c| c.as_ref().map_or(0, HashMap::len));
+    let changed_count = move || changed_count.get();
 
     view! {
         <div class="agreement-head screen-only">
@@ -405,35 +408,38 @@ fn file_stem(title: &str) -> String {
 /// Per party, how many of the clauses it has signed as they read now.
 #[component]
 fn SignoffOverview() -> impl IntoView {
-    let store = expect_context::<Store>();
     let ctx = expect_context::<AgreementContext>();
+    let order = expect_context::<Memo<Vec<ItemId>>>();
+    let per_clause = expect_context::<per_clause::PerClause>();
+    let party_places = touched::parties();
+    // Each clause's sign-offs are computed once per change of that clause
+    // (see `per_clause`); this adds them up.
     let rows = Memo::new(move |_| {
-        let keys = ctx.keys.get();
-        edit::read(store, &ctx.id, |doc| {
-            let summary = signoff::summary(doc, &ctx.id, &attested(doc, &ctx.id, keys.as_deref()));
-            let total = summary.clauses.len();
-            parties::list(doc)
-                .into_iter()
-                .map(|party| {
-                    let signed = summary
-                        .clauses
-                        .iter()
-                        .filter(|c| c.signed_by().contains(&party.id))
-                        .count();
-                    let void = summary
-                        .clauses
-                        .iter()
-                        .filter(|c| {
-                            c.parties
-                                .iter()
-                                .any(|p| p.party == party.id && p.state == PartyState::Void)
-                        })
-                        .count();
-                    (party.name, signed, void, total)
-                })
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default()
+        let clauses: Vec<ClauseSignoffs> = order
+            .get()
+            .into_iter()
+            .filter_map(|c| per_clause.signoffs(c).get())
+            .collect();
+        let total = clauses.len();
+        edit::read_in(&ctx.id, &[&party_places], parties::list)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|party| {
+                let signed = clauses
+                    .iter()
+                    .filter(|c| c.signed_by().contains(&party.id))
+                    .count();
+                let void = clauses
+                    .iter()
+                    .filter(|c| {
+                        c.parties
+                            .iter()
+                            .any(|p| p.party == party.id && p.state == PartyState::Void)
+                    })
+                    .count();
+                (party.name, signed, void, total)
+            })
+            .collect::<Vec<_>>()
     });
     view! {
         <ul class="signoff-overview plain" data-testid="signoff-overview">
@@ -513,47 +519,60 @@ fn PrintView() -> impl IntoView {
     let store = expect_context::<Store>();
     let ctx = expect_context::<AgreementContext>();
     let redline = expect_context::<versions::RedlinePrint>();
+    let order = expect_context::<Memo<Vec<ItemId>>>();
+    let title = Memo::new(move |_| edit::read(store, &ctx.id, overview::title).unwrap_or_default());
     let content = move || {
         if let Some((from, to, lines)) = redline.0.get() {
-            let title = edit::read(store, &ctx.id, overview::title).unwrap_or_default();
-            return Some(versions::printed(&title, &from, &to, &lines).into_any());
+            return versions::printed(&title.get(), &from, &to, &lines).into_any();
         }
-        let keys = ctx.keys.get();
-        edit::read(store, &ctx.id, |doc| {
-            let title = overview::title(doc);
-            let attested = attested(doc, &ctx.id, keys.as_deref());
-            let clauses = agreement::clauses(doc);
-            let rows = clauses
-                .into_iter()
-                .enumerate()
-                .map(|(n, c)| {
-                    let state = signoff::clause_summary(doc, &ctx.id, c.id, &attested)
-                        .map(|s| {
-                            s.parties
-                                .iter()
-                                .map(|p| format!("{}: {}", party_name(doc, p.party), state_label(p.state)))
-                                .collect::<Vec<_>>()
-                                .join(" · ")
-                        })
-                        .unwrap_or_default();
-                    view! {
-                        <section class="print-clause">
-                            <h3>{format!("{}. {}", n + 1, c.title)}</h3>
-                            <p class="print-status">{format!("Status: {} — {state}", c.status)}</p>
-                            <div class="print-body">{styled(formatting::clause_runs(doc, c.id).unwrap_or_default())}</div>
-                        </section>
-                    }
-                })
-                .collect_view();
-            view! {
-                <h1>{title}</h1>
-                <p>"Partnership agreement, printed " {edit::format_date(edit::now())}</p>
-                {rows}
-            }
-            .into_any()
-        })
+        view! {
+            <h1>{move || title.get()}</h1>
+            <p>"Partnership agreement, printed " {edit::format_date(edit::now())}</p>
+            <For each=move || order.get() key=|clause| *clause let:clause>
+                <PrintClause clause=clause/>
+            </For>
+        }
+        .into_any()
     };
     view! { <div class="print-only" data-testid="print-view">{content}</div> }
+}
+
+/// One clause as it prints, re-read only when that clause (or its
+/// sign-offs) changed.
+#[component]
+fn PrintClause(
+    /// The clause.
+    clause: ItemId,
+) -> impl IntoView {
+    let ctx = expect_context::<AgreementContext>();
+    let order = expect_context::<Memo<Vec<ItemId>>>();
+    let per_clause = expect_context::<per_clause::PerClause>();
+    let places = [touched::clause(clause), touched::parties()];
+    let number = move || order.with(|o| o.iter().position(|c| *c == clause).map_or(0, |i| i + 1));
+    let content = move || {
+        let signoffs = per_clause.signoffs(clause).get();
+        let paths: Vec<&[String]> = places.iter().map(Vec::as_slice).collect();
+        edit::read_in(&ctx.id, &paths, |doc| {
+            let c = agreement::clause(doc, clause).ok()?;
+            let state = signoffs
+                .map(|s| {
+                    s.parties
+                        .iter()
+                        .map(|p| format!("{}: {}", party_name(doc, p.party), state_label(p.state)))
+                        .collect::<Vec<_>>()
+                        .join(" · ")
+                })
+                .unwrap_or_default();
+            let runs = formatting::clause_runs(doc, clause).unwrap_or_default();
+            Some(view! {
+                <h3>{format!("{}. {}", number(), c.title)}</h3>
+                <p class="print-status">{format!("Status: {} — {state}", c.status)}</p>
+                <div class="print-body">{styled(runs)}</div>
+            })
+        })
+        .flatten()
+    };
+    view! { <section class="print-clause">{content}</section> }
 }
 
 /// How a party's sign-off state reads.

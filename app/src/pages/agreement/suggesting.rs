@@ -7,14 +7,13 @@ use accord_shared::automerge::Automerge;
 use accord_shared::model::suggestions::{
     self, NewSuggestion, Placement, Suggestion, SuggestionKind, SuggestionState, Verdict,
 };
-use accord_shared::model::{ItemId, MemberId, OpError, parties};
+use accord_shared::model::{ItemId, MemberId, OpError, parties, touched};
 use accord_shared::views::history::{self as doc_history, DiffOp};
 use leptos::prelude::*;
 
 use super::{AgreementContext, member_name, party_name};
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::edit::{self, apply, apply_into};
-use crate::store::Store;
 
 /// Characters of context shown on each side of a suggested change.
 const CONTEXT: usize = 40;
@@ -148,11 +147,11 @@ pub fn SuggestBox(
     /// Where a refused suggestion is explained.
     error: Feedback,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
     let ctx = expect_context::<AgreementContext>();
     let id = ctx.id;
+    let place = touched::clause(clause);
     let body = Memo::new(move |_| {
-        edit::read(store, &id, |doc| {
+        edit::read_in(&id, &[&place], |doc| {
             accord_shared::model::agreement::clause(doc, clause)
                 .ok()
                 .map(|c| c.body)
@@ -243,12 +242,18 @@ pub fn SuggestionList(
     /// The clause.
     clause: ItemId,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
     let ctx = expect_context::<AgreementContext>();
     let id = ctx.id;
     let error = feedback();
+    let places = [
+        touched::clause(clause),
+        touched::suggestions(),
+        touched::members(),
+        touched::parties(),
+    ];
     let all = Memo::new(move |_| {
-        edit::read(store, &id, |doc| {
+        let paths: Vec<&[String]> = places.iter().map(Vec::as_slice).collect();
+        edit::read_in(&id, &paths, |doc| {
             let text: Vec<char> = accord_shared::model::agreement::clause(doc, clause)
                 .map(|c| c.body.chars().collect())
                 .unwrap_or_default();
