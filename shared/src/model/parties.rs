@@ -235,11 +235,7 @@ pub fn add<T: Tx>(tx: &mut T, id: PartyId, new: &NewParty) -> OpResult {
 /// The party named `name` (ignoring case and surrounding blanks), added
 /// under `id` when there is none, so a person joining by their
 /// organization's name lands in the party that is already there.
-pub fn named_or_add<T: Tx>(
-    tx: &mut T,
-    name: &str,
-    id: PartyId,
-) -> Result<PartyId, OpError> {
+pub fn named_or_add<T: Tx>(tx: &mut T, name: &str, id: PartyId) -> Result<PartyId, OpError> {
     if let Some(found) = list(tx)
         .into_iter()
         .find(|p| p.name.trim().eq_ignore_ascii_case(name.trim()))
