@@ -436,39 +436,23 @@ mod tests {
             cadence_days: 91,
             members: vec![alice],
         };
-        assert!(
-            add_committee(
-                doc,
-                id(1),
-                &NewCommittee {
-                    name: " ".into(),
-                    ..new.clone()
-                }
-            )
-            .is_err()
-        );
-        assert!(
-            add_committee(
-                doc,
-                id(1),
-                &NewCommittee {
-                    cadence_days: 0,
-                    ..new.clone()
-                }
-            )
-            .is_err()
-        );
-        assert!(
-            add_committee(
-                doc,
-                id(1),
-                &NewCommittee {
-                    members: vec![MemberId::from_bytes([9; 16])],
-                    ..new.clone()
-                }
-            )
-            .is_err()
-        );
+        let invalid = [
+            NewCommittee {
+                name: " ".into(),
+                ..new.clone()
+            },
+            NewCommittee {
+                cadence_days: 0,
+                ..new.clone()
+            },
+            NewCommittee {
+                members: vec![MemberId::from_bytes([9; 16])],
+                ..new.clone()
+            },
+        ];
+        for bad in &invalid {
+            assert!(add_committee(doc, id(1), bad).is_err(), "{bad:?}");
+        }
         assert_eq!(doc.pending_ops(), 0);
         add_committee(doc, id(1), &new).unwrap();
         set_committee_member(doc, id(1), bob, true).unwrap();

@@ -112,29 +112,25 @@ item_id! {
     PartyId
 }
 
-impl From<PartyId> for ItemId {
-    fn from(id: PartyId) -> Self {
-        Self(id.0)
-    }
+/// Party and member ids are item ids kept apart by type: each converts to
+/// and from [`ItemId`] with the same bytes, for the generic collection helpers.
+macro_rules! same_bytes_as_item_id {
+    ($($name:ident),*) => {$(
+        impl From<$name> for ItemId {
+            fn from(id: $name) -> Self {
+                Self(id.0)
+            }
+        }
+
+        impl From<ItemId> for $name {
+            fn from(id: ItemId) -> Self {
+                Self(id.0)
+            }
+        }
+    )*};
 }
 
-impl From<ItemId> for PartyId {
-    fn from(id: ItemId) -> Self {
-        Self(id.0)
-    }
-}
-
-impl From<MemberId> for ItemId {
-    fn from(id: MemberId) -> Self {
-        Self(id.0)
-    }
-}
-
-impl From<ItemId> for MemberId {
-    fn from(id: ItemId) -> Self {
-        Self(id.0)
-    }
-}
+same_bytes_as_item_id!(PartyId, MemberId);
 
 #[cfg(test)]
 mod tests {

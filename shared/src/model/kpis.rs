@@ -471,13 +471,17 @@ mod tests {
     use crate::model::objectives::{self, NewObjective};
     use crate::model::test_support::{T0, id, partnership};
 
-    fn revenue() -> KpiKind {
+    fn quantitative(unit: &str, baseline: f64, target: f64, direction: Direction) -> KpiKind {
         KpiKind::Quantitative {
-            unit: "kEUR".into(),
-            baseline: 0.0,
-            target: 100.0,
-            direction: Direction::Up,
+            unit: unit.into(),
+            baseline,
+            target,
+            direction,
         }
+    }
+
+    fn revenue() -> KpiKind {
+        quantitative("kEUR", 0.0, 100.0, Direction::Up)
     }
 
     fn log(values: &[f64]) -> Vec<Measurement> {
@@ -511,23 +515,13 @@ mod tests {
         assert_eq!(health(&up, &log(&[150.0, 120.0])), Health::OnTrack);
         assert_eq!(health(&up, &log(&[40.0, 80.0])), Health::OnTrack);
 
-        let churn = KpiKind::Quantitative {
-            unit: "%".into(),
-            baseline: 10.0,
-            target: 5.0,
-            direction: Direction::Down,
-        };
+        let churn = quantitative("%", 10.0, 5.0, Direction::Down);
         assert_eq!(health(&churn, &log(&[4.0])), Health::OnTrack);
         assert_eq!(health(&churn, &log(&[8.0])), Health::AtRisk);
         assert_eq!(health(&churn, &log(&[12.0])), Health::OffTrack);
         assert_eq!(health(&churn, &log(&[6.0, 7.0])), Health::OffTrack);
 
-        let flat = KpiKind::Quantitative {
-            unit: "x".into(),
-            baseline: 3.0,
-            target: 3.0,
-            direction: Direction::Up,
-        };
+        let flat = quantitative("x", 3.0, 3.0, Direction::Up);
         assert_eq!(health(&flat, &log(&[3.0])), Health::OnTrack);
         assert_eq!(health(&flat, &log(&[2.9])), Health::OffTrack);
 
@@ -555,13 +549,6 @@ mod tests {
             kind,
             cadence_days: 30,
         };
-        let quantitative =
-            |unit: &str, baseline: f64, target: f64, direction| KpiKind::Quantitative {
-                unit: unit.into(),
-                baseline,
-                target,
-                direction,
-            };
         assert!(matches!(
             add(
                 &mut doc,

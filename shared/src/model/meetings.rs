@@ -471,30 +471,19 @@ mod tests {
             owner: Some(bob),
             due: Some(T0 + 7 * DAY_MS),
         };
-        assert!(
-            actions::add(
-                doc,
-                source,
-                id(30),
-                &NewAction {
-                    owner: Some(MemberId::from_bytes([9; 16])),
-                    ..new.clone()
-                }
-            )
-            .is_err()
-        );
-        assert!(
-            actions::add(
-                doc,
-                source,
-                id(30),
-                &NewAction {
-                    due: Some(3),
-                    ..new.clone()
-                }
-            )
-            .is_err()
-        );
+        let invalid = [
+            NewAction {
+                owner: Some(MemberId::from_bytes([9; 16])),
+                ..new.clone()
+            },
+            NewAction {
+                due: Some(3),
+                ..new.clone()
+            },
+        ];
+        for bad in &invalid {
+            assert!(actions::add(doc, source, id(30), bad).is_err(), "{bad:?}");
+        }
         actions::add(doc, source, id(30), &new).unwrap();
         actions::add(
             doc,

@@ -313,32 +313,10 @@ fn for_each_entry<'b>(
     Ok(())
 }
 
-/// Like [`for_each_entry`], refusing more than `max` entries (checked
-/// before reading them when the map's length is declared).
-fn for_each_entry_bounded<'b>(
-    d: &mut Decoder<'b>,
-    field: &'static str,
-    max: usize,
-    entry: impl FnMut(&mut Decoder<'b>) -> Result<(), DecodeError>,
-) -> Result<(), DecodeError> {
-    let declared = d.map()?;
-    each_bounded(d, declared, field, max, entry)
-}
-
-/// Calls `item` once per element of the array at the cursor, refusing more
-/// than `max` elements (checked before reading them when the length is declared).
-fn for_each_item<'b>(
-    d: &mut Decoder<'b>,
-    field: &'static str,
-    max: usize,
-    item: impl FnMut(&mut Decoder<'b>) -> Result<(), DecodeError>,
-) -> Result<(), DecodeError> {
-    let declared = d.array()?;
-    each_bounded(d, declared, field, max, item)
-}
-
 /// The body of a map or array whose header was just read (`declared` is its
-/// length, `None` when indefinite): `each` per element, at most `max`.
+/// length, `None` when indefinite): `each` per element (a map entry or an
+/// array item), refusing more than `max`, checked before reading them when
+/// the length is declared.
 fn each_bounded<'b>(
     d: &mut Decoder<'b>,
     declared: Option<u64>,
@@ -428,7 +406,8 @@ fn read_strings(
     max_len: usize,
 ) -> Result<Vec<String>, DecodeError> {
     let mut out = Vec::new();
-    for_each_item(d, field, max_items, |d| {
+    let declared = d.array()?;
+    each_bounded(d, declared, field, max_items, |d| {
         out.push(read_text(d, field, max_len)?);
         Ok(())
     })?;
@@ -500,7 +479,8 @@ fn read_metadata(d: &mut Decoder<'_>) -> Result<Option<PeerMetadata>, DecodeErro
 
 fn read_new_heads(d: &mut Decoder<'_>) -> Result<BTreeMap<String, HeadsInfo>, DecodeError> {
     let mut out = BTreeMap::new();
-    for_each_entry_bounded(d, "newHeads", limits::HEADS_STORAGES, |d| {
+    let declared = d.map()?;
+    each_bounded(d, declared, "newHeads", limits::HEADS_STORAGES, |d| {
         let storage_id = read_text(d, "newHeads", limits::ID)?;
         let mut heads = Vec::new();
         let mut timestamp = 0;

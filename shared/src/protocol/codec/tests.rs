@@ -160,18 +160,23 @@ fn rejects_bad_input_with_typed_errors() {
     assert_eq!(decode(&e.into_writer()), Err(DecodeError::MissingType));
 }
 
-#[test]
-fn lists_and_texts_are_bounded_and_errors_stay_short() {
-    // A join whose version list holds a million empty strings: refused from
-    // the declared length, without building the list.
+/// A join frame written up to its `supportedProtocolVersions` key, for the
+/// caller to write the list's header and items.
+fn join_with_versions_key() -> Encoder<Vec<u8>> {
     let mut e = Encoder::new(Vec::new());
     e.map(3).unwrap();
     e.str("type").unwrap().str("join").unwrap();
     e.str("senderId").unwrap().str("a").unwrap();
-    e.str("supportedProtocolVersions")
-        .unwrap()
-        .array(1_000_000)
-        .unwrap();
+    e.str("supportedProtocolVersions").unwrap();
+    e
+}
+
+#[test]
+fn lists_and_texts_are_bounded_and_errors_stay_short() {
+    // A join whose version list holds a million empty strings: refused from
+    // the declared length, without building the list.
+    let mut e = join_with_versions_key();
+    e.array(1_000_000).unwrap();
     let mut frame = e.into_writer();
     frame.extend(std::iter::repeat_n(0x60, 1_000_000));
     let error = decode(&frame).unwrap_err();
@@ -185,14 +190,8 @@ fn lists_and_texts_are_bounded_and_errors_stay_short() {
     assert!(error.to_string().len() < 100, "{error}");
 
     // The same list, indefinite-length.
-    let mut e = Encoder::new(Vec::new());
-    e.map(3).unwrap();
-    e.str("type").unwrap().str("join").unwrap();
-    e.str("senderId").unwrap().str("a").unwrap();
-    e.str("supportedProtocolVersions")
-        .unwrap()
-        .begin_array()
-        .unwrap();
+    let mut e = join_with_versions_key();
+    e.begin_array().unwrap();
     for _ in 0..10_000 {
         e.str("").unwrap();
     }
