@@ -54,6 +54,34 @@ impl Net {
         }
     }
 
+    /// A relay with these clients connected.
+    fn with_clients(names: &[&str]) -> Self {
+        let mut net = Self::new();
+        for name in names {
+            net.add_client(name);
+        }
+        net
+    }
+
+    /// A relay with these clients, the first of which has created document
+    /// `n` titled `title` and synced it to the relay.
+    fn with_document(names: &[&str], n: u8, title: &str) -> (Self, DocumentId) {
+        let mut net = Self::with_clients(names);
+        let id = doc_id(n);
+        net.create(names[0], id, title);
+        net.run();
+        (net, id)
+    }
+
+    /// Connects a new client `name`, opens `id` there and checks it ends up
+    /// with the same heads as `other` (what the relay serves is complete).
+    fn assert_newcomer_gets_heads_of(&mut self, name: &str, other: &str, id: DocumentId) {
+        self.add_client(name);
+        self.open(name, id);
+        self.run();
+        assert_eq!(self.heads(other, &id), self.heads(name, &id));
+    }
+
     fn add_client(&mut self, name: &str) {
         let engine = Engine::new(
             pid(name),
@@ -242,6 +270,12 @@ impl Net {
         self.client_effects(name, fx);
     }
 
+    /// [`Net::edit`], then delivers every message it causes.
+    fn edit_and_deliver(&mut self, name: &str, id: DocumentId, key: &str, value: i64) {
+        self.edit(name, id, key, value);
+        self.run();
+    }
+
     fn heads(&self, name: &str, id: &DocumentId) -> Vec<ChangeHash> {
         let mut heads = self.clients[name]
             .document(id)
@@ -258,17 +292,11 @@ fn doc_id(n: u8) -> DocumentId {
 
 #[test]
 fn two_clients_converge_through_the_relay() {
-    let mut net = Net::new();
-    net.add_client("a");
-    net.add_client("b");
-    let id = doc_id(1);
-    net.create("a", id, "MOU");
-    net.run();
+    let (mut net, id) = Net::with_document(&["a", "b"], 1, "MOU");
     net.open("b", id);
     net.run();
     net.edit("a", id, "x", 1);
-    net.edit("b", id, "y", 2);
-    net.run();
+    net.edit_and_deliver("b", id, "y", 2);
     assert_eq!(net.heads("a", &id), net.heads("b", &id));
     let b = net.clients["b"].document(&id).unwrap();
     assert_eq!(
@@ -286,14 +314,9 @@ fn two_clients_converge_through_the_relay() {
 
 #[test]
 fn relay_says_nothing_about_new_heads_until_they_are_committed() {
-    let mut net = Net::new();
-    net.add_client("a");
-    let id = doc_id(2);
-    net.create("a", id, "draft");
-    net.run();
+    let (mut net, id) = Net::with_document(&["a"], 2, "draft");
     net.hold_commits = true;
-    net.edit("a", id, "x", 1);
-    net.run();
+    net.edit_and_deliver("a", id, "x", 1);
     assert!(
         !net.pending_commits.is_empty(),
         "the relay asked storage to commit"
@@ -320,19 +343,12 @@ fn relay_confirms_heads_that_a_queued_echo_already_claimed() {
     // A change and the client's empty echo of its heads can queue together
     // while an earlier commit is in flight; the relay must still tell the
     // client it holds those heads once they are committed.
-    let mut net = Net::new();
-    net.add_client("a");
-    let id = doc_id(10);
-    net.create("a", id, "echo");
-    net.run();
+    let (mut net, id) = Net::with_document(&["a"], 10, "echo");
     net.hold_commits = true;
-    net.edit("a", id, "x", 1);
-    net.run();
-    net.edit("a", id, "x", 2);
-    net.run();
+    net.edit_and_deliver("a", id, "x", 1);
+    net.edit_and_deliver("a", id, "x", 2);
     net.commit_all();
-    net.edit("a", id, "x", 3);
-    net.run();
+    net.edit_and_deliver("a", id, "x", 3);
     net.commit_all();
     net.run();
     net.commit_all();
@@ -346,12 +362,7 @@ fn relay_confirms_heads_that_a_queued_echo_already_claimed() {
 
 #[test]
 fn a_closed_document_is_not_brought_back_by_late_messages() {
-    let mut net = Net::new();
-    net.add_client("a");
-    net.add_client("b");
-    let id = doc_id(11);
-    net.create("a", id, "shared");
-    net.run();
+    let (mut net, id) = Net::with_document(&["a", "b"], 11, "shared");
     net.open("b", id);
     net.run();
     let fx = net
@@ -360,8 +371,7 @@ fn a_closed_document_is_not_brought_back_by_late_messages() {
         .unwrap()
         .handle(net.now, Event::Close { document: id });
     assert_eq!(fx, vec![Effect::Unloaded { document: id }]);
-    net.edit("a", id, "after", 1);
-    net.run();
+    net.edit_and_deliver("a", id, "after", 1);
     assert!(
         net.clients["b"].document(&id).is_none(),
         "b removed it and must not hold it again"
@@ -371,9 +381,7 @@ fn a_closed_document_is_not_brought_back_by_late_messages() {
 
 #[test]
 fn unknown_document_is_unavailable_but_not_while_it_is_arriving() {
-    let mut net = Net::new();
-    net.add_client("a");
-    net.add_client("b");
+    let mut net = Net::with_clients(&["a", "b"]);
     let id = doc_id(3);
     let fx = net.open("b", id);
     assert!(fx.iter().any(|e| matches!(
@@ -394,9 +402,7 @@ fn unknown_document_is_unavailable_but_not_while_it_is_arriving() {
 
 #[test]
 fn request_waits_while_another_peer_is_uploading() {
-    let mut net = Net::new();
-    net.add_client("a");
-    net.add_client("b");
+    let mut net = Net::with_clients(&["a", "b"]);
     let id = doc_id(4);
     net.hold_commits = true;
     net.create("a", id, "uploading");
@@ -413,9 +419,7 @@ fn request_waits_while_another_peer_is_uploading() {
 
 #[test]
 fn viewer_changes_are_not_applied_but_viewer_receives() {
-    let mut net = Net::new();
-    net.add_client("owner");
-    net.add_client("viewer");
+    let mut net = Net::with_clients(&["owner", "viewer"]);
     net.access.insert("viewer".into(), Access::Read);
     let id = doc_id(5);
     net.create("owner", id, "terms");
@@ -423,8 +427,7 @@ fn viewer_changes_are_not_applied_but_viewer_receives() {
     net.open("viewer", id);
     net.run();
     assert_eq!(net.heads("owner", &id), net.heads("viewer", &id));
-    net.edit("viewer", id, "sneaky", 1);
-    net.run();
+    net.edit_and_deliver("viewer", id, "sneaky", 1);
     let relay_doc = net.relay.document(&id).unwrap();
     assert!(relay_doc.get(ROOT, "sneaky").unwrap().is_none());
     assert!(
@@ -439,12 +442,7 @@ fn viewer_changes_are_not_applied_but_viewer_receives() {
 
 #[test]
 fn undecodable_sync_payload_closes_only_that_peer() {
-    let mut net = Net::new();
-    net.add_client("a");
-    net.add_client("bad");
-    let id = doc_id(6);
-    net.create("a", id, "x");
-    net.run();
+    let (mut net, id) = Net::with_document(&["a", "bad"], 6, "x");
     let message = Message::Sync(DocMessage {
         sender_id: pid("bad"),
         target_id: pid(RELAY),
@@ -466,20 +464,13 @@ fn undecodable_sync_payload_closes_only_that_peer() {
         fx.iter()
             .any(|e| matches!(e, Effect::Disconnect { peer, .. } if peer.as_str() == "bad"))
     );
-    net.edit("a", id, "still", 1);
-    net.run();
+    net.edit_and_deliver("a", id, "still", 1);
     assert!(net.clients["a"].is_synced_with(&id, &pid(RELAY)));
 }
 
 #[test]
 fn ephemeral_messages_fan_out_to_other_peers_of_the_document() {
-    let mut net = Net::new();
-    for name in ["a", "b", "c"] {
-        net.add_client(name);
-    }
-    let id = doc_id(7);
-    net.create("a", id, "board");
-    net.run();
+    let (mut net, id) = Net::with_document(&["a", "b", "c"], 7, "board");
     net.open("b", id);
     net.open("c", id);
     net.run();
@@ -515,8 +506,7 @@ fn ephemeral_messages_fan_out_to_other_peers_of_the_document() {
 
 #[test]
 fn a_large_upload_is_stored_as_a_snapshot_and_small_edits_as_increments() {
-    let mut net = Net::new();
-    net.add_client("a");
+    let mut net = Net::with_clients(&["a"]);
     let id = doc_id(9);
     let mut doc = AutoCommit::new();
     for i in 0..3_000_i64 {
@@ -543,8 +533,7 @@ fn a_large_upload_is_stored_as_a_snapshot_and_small_edits_as_increments() {
         size * 4 < increment,
         "snapshot {size} vs increment {increment}"
     );
-    net.edit("a", id, "x", 1);
-    net.run();
+    net.edit_and_deliver("a", id, "x", 1);
     assert_eq!(
         net.writes.last().map(|w| w.0),
         Some(false),
@@ -554,34 +543,25 @@ fn a_large_upload_is_stored_as_a_snapshot_and_small_edits_as_increments() {
     // What was stored loads back to the same heads.
     net.disconnect("a");
     net.relay.handle(net.now + 60_000, Event::Tick);
-    net.add_client("b");
-    net.open("b", id);
-    net.run();
-    assert_eq!(net.heads("a", &id), net.heads("b", &id));
+    net.assert_newcomer_gets_heads_of("b", "a", id);
 }
 
 #[test]
 fn idle_documents_unload_and_reload_from_storage() {
-    let mut net = Net::new();
-    net.add_client("a");
+    let mut net = Net::with_clients(&["a"]);
     let id = doc_id(8);
     net.create("a", id, "persisted");
-    net.edit("a", id, "n", 5);
-    net.run();
+    net.edit_and_deliver("a", id, "n", 5);
     net.disconnect("a");
     let fx = net.relay.handle(net.now + 60_000, Event::Tick);
     assert_eq!(fx, vec![Effect::Unloaded { document: id }]);
     assert_eq!(net.relay.loaded_documents(), 0);
-    net.add_client("b");
-    net.open("b", id);
-    net.run();
-    assert_eq!(net.heads("a", &id), net.heads("b", &id));
+    net.assert_newcomer_gets_heads_of("b", "a", id);
 }
 
 #[test]
 fn storage_failure_drops_peers_of_that_document_and_reports() {
-    let mut net = Net::new();
-    net.add_client("a");
+    let mut net = Net::with_clients(&["a"]);
     let id = doc_id(9);
     net.hold_commits = true;
     net.create("a", id, "x");
@@ -605,9 +585,7 @@ fn storage_failure_drops_peers_of_that_document_and_reports() {
 
 #[test]
 fn a_moved_document_is_unloaded_and_its_peers_told_to_reconnect() {
-    let mut net = Net::new();
-    net.add_client("a");
-    net.add_client("b");
+    let mut net = Net::with_clients(&["a", "b"]);
     let (moved, kept) = (doc_id(10), doc_id(11));
     net.create("a", moved, "x");
     net.create("b", kept, "y");

@@ -46,6 +46,13 @@ fn retro() -> Fixture {
     fixture
 }
 
+/// [`retro`], with Alice (facilitator), Bob and the board's id at hand.
+fn retro_by_alice_with_bob() -> (Fixture, MemberId, MemberId, ItemId) {
+    let fixture = retro();
+    let (alice, bob) = (fixture.alice, fixture.bob);
+    (fixture, alice, bob, board_id())
+}
+
 fn new_note(column: usize, text: &str, author: MemberId) -> NewNote {
     NewNote {
         column: col(column),
@@ -70,6 +77,12 @@ fn texts(doc: &AutoCommit, column: usize) -> Vec<String> {
 
 fn key(n: u8) -> SealKey {
     SealKey::from_bytes([n; 32])
+}
+
+/// Converts `note` on the test board into item `id(n)`, as `by`, at
+/// [`T0`]; panics if refused.
+fn converted(doc: &mut AutoCommit, by: MemberId, note: ItemId, n: u8, to: Conversion) -> ItemLink {
+    convert::convert_note(doc, board_id(), note, id(n), &to, by, T0).unwrap()
 }
 
 fn dots(entries: &[(ItemId, u8)]) -> Ballot {
@@ -160,10 +173,8 @@ fn templates_give_titles_and_columns() {
 
 #[test]
 fn columns_add_rename_reorder_remove() {
-    let mut fixture = retro();
-    let (alice, bob) = (fixture.alice, fixture.bob);
+    let (mut fixture, alice, bob, b) = retro_by_alice_with_bob();
     let doc = &mut fixture.doc;
-    let b = board_id();
     let titles = |doc: &AutoCommit| -> Vec<String> {
         get(doc, b)
             .unwrap()
@@ -421,10 +432,8 @@ fn removing_the_last_two_columns_at_once_loses_no_note() {
 
 #[test]
 fn a_locked_board_takes_edits_only_from_the_facilitator() {
-    let mut fixture = retro();
-    let (alice, bob) = (fixture.alice, fixture.bob);
+    let (mut fixture, alice, bob, b) = retro_by_alice_with_bob();
     let doc = &mut fixture.doc;
-    let b = board_id();
     let n = add(doc, 1, 0, "Kept", bob);
     assert!(matches!(
         set_locked(doc, b, true, bob),
@@ -493,10 +502,8 @@ fn a_locked_board_takes_edits_only_from_the_facilitator() {
 
 #[test]
 fn the_timer_survives_a_reload_and_pauses() {
-    let mut fixture = retro();
-    let (alice, bob) = (fixture.alice, fixture.bob);
+    let (mut fixture, alice, bob, b) = retro_by_alice_with_bob();
     let doc = &mut fixture.doc;
-    let b = board_id();
     assert!(matches!(
         facilitation::start_timer(doc, b, 1000, alice, T0),
         Err(OpError::OutOfRange { field: "timer", .. })
@@ -534,10 +541,8 @@ fn the_timer_survives_a_reload_and_pauses() {
 
 #[test]
 fn focus_brings_everyone_to_a_column_or_note() {
-    let mut fixture = retro();
-    let (alice, bob) = (fixture.alice, fixture.bob);
+    let (mut fixture, alice, bob, b) = retro_by_alice_with_bob();
     let doc = &mut fixture.doc;
-    let b = board_id();
     let n = add(doc, 1, 0, "Look here", bob);
     assert!(facilitation::set_focus(doc, b, FocusTarget::Note(n), bob, T0).is_err());
     assert!(facilitation::set_focus(doc, b, FocusTarget::Note(id(9)), alice, T0).is_err());
@@ -691,10 +696,8 @@ fn dot_votes_are_sealed_until_revealed_then_ranked() {
 
 #[test]
 fn a_forged_ballot_over_the_limit_is_not_counted() {
-    let mut fixture = retro();
-    let (alice, bob) = (fixture.alice, fixture.bob);
+    let (mut fixture, alice, bob, b) = retro_by_alice_with_bob();
     let doc = &mut fixture.doc;
-    let b = board_id();
     let n = add(doc, 1, 0, "Pipeline", bob);
     voting::open(doc, b, id(70), 5, alice, T0).unwrap();
     voting::cast(doc, b, id(70), bob, &dots(&[(n, 5)]), &key(2), [2; 12], T0).unwrap();
@@ -717,10 +720,8 @@ const PRIVATE_SECRET: &str = "Globex's reseller margin is too thin";
 
 #[test]
 fn private_notes_are_sealed_until_revealed() {
-    let mut fixture = retro();
-    let (alice, bob) = (fixture.alice, fixture.bob);
+    let (mut fixture, alice, bob, b) = retro_by_alice_with_bob();
     let doc = &mut fixture.doc;
-    let b = board_id();
     let note = id(1);
     let bob_key = SealKey::derive(b"bob device", b, note, bob);
     assert!(
@@ -867,20 +868,12 @@ fn notes_become_plan_items_linked_both_ways() {
         assert_eq!(doc.pending_ops(), 0);
     }
 
-    let link = convert::convert_note(
-        doc,
-        b,
-        action,
-        id(90),
-        &Conversion::Action {
-            into: ActionSource::Meeting(meeting),
-            owner: Some(bob),
-            due: Some(T0 + 7 * crate::model::DAY_MS),
-        },
-        bob,
-        T0,
-    )
-    .unwrap();
+    let to_action = Conversion::Action {
+        into: ActionSource::Meeting(meeting),
+        owner: Some(bob),
+        due: Some(T0 + 7 * crate::model::DAY_MS),
+    };
+    let link = converted(doc, bob, action, 90, to_action);
     assert_eq!(
         link,
         ItemLink::Action {
@@ -898,20 +891,12 @@ fn notes_become_plan_items_linked_both_ways() {
             note: action
         })
     );
-    let review_link = convert::convert_note(
-        doc,
-        b,
-        in_review,
-        id(95),
-        &Conversion::Action {
-            into: ActionSource::Review(review),
-            owner: None,
-            due: None,
-        },
-        bob,
-        T0,
-    )
-    .unwrap();
+    let to_review = Conversion::Action {
+        into: ActionSource::Review(review),
+        owner: None,
+        due: None,
+    };
+    let review_link = converted(doc, bob, in_review, 95, to_review);
     assert_eq!(
         reviews::get(doc, review).unwrap().actions[0].title,
         "Write the retro summary"
@@ -921,54 +906,30 @@ fn notes_become_plan_items_linked_both_ways() {
         in_review
     );
 
-    let risk_link = convert::convert_note(
-        doc,
-        b,
-        risk,
-        id(91),
-        &Conversion::Risk {
-            likelihood: 3,
-            impact: 4,
-            owner: Some(alice),
-        },
-        bob,
-        T0,
-    )
-    .unwrap();
+    let to_risk = Conversion::Risk {
+        likelihood: 3,
+        impact: 4,
+        owner: Some(alice),
+    };
+    let risk_link = converted(doc, bob, risk, 91, to_risk);
     assert_eq!(
         risks::get(doc, id(91)).unwrap().title,
         "Key engineer may leave"
     );
     assert_eq!(convert::source_of(doc, risk_link).unwrap().note, risk);
 
-    let objective_link = convert::convert_note(
-        doc,
-        b,
-        objective,
-        id(92),
-        &Conversion::Objective {
-            owner: Some(acme),
-            due: None,
-        },
-        alice,
-        T0,
-    )
-    .unwrap();
+    let to_objective = Conversion::Objective {
+        owner: Some(acme),
+        due: None,
+    };
+    let objective_link = converted(doc, alice, objective, 92, to_objective);
     assert_eq!(objectives::get(doc, id(92)).unwrap().owner, Some(acme));
     assert_eq!(convert::source_of(doc, objective_link).unwrap().board, b);
 
-    let conflict_link = convert::convert_note(
-        doc,
-        b,
-        conflict,
-        id(93),
-        &Conversion::Conflict {
-            severity: Severity::Medium,
-        },
-        bob,
-        T0,
-    )
-    .unwrap();
+    let to_conflict = Conversion::Conflict {
+        severity: Severity::Medium,
+    };
+    let conflict_link = converted(doc, bob, conflict, 93, to_conflict);
     let raised = conflicts::get(doc, id(93)).unwrap();
     assert_eq!(raised.title, "Lead ownership");
     assert_eq!(
@@ -1004,10 +965,8 @@ fn notes_become_plan_items_linked_both_ways() {
 
 #[test]
 fn sealed_or_locked_notes_are_not_converted() {
-    let mut fixture = retro();
-    let (alice, bob) = (fixture.alice, fixture.bob);
+    let (mut fixture, alice, bob, b) = retro_by_alice_with_bob();
     let doc = &mut fixture.doc;
-    let b = board_id();
     facilitation::start_private_writing(doc, b, alice, T0).unwrap();
     facilitation::add_private_note(
         doc,
