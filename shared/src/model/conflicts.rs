@@ -424,7 +424,7 @@ mod tests {
     use super::*;
     use crate::model::governance;
     use crate::model::items::{self, Collection};
-    use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
+    use crate::model::test_support::{Fixture, T0, id, insert, partnership, sync_pair};
 
     fn ladder(doc: &mut automerge::AutoCommit) {
         governance::add_level(doc, id(201), "Partnership managers", "Alice and Bob", 7).unwrap();
@@ -439,6 +439,14 @@ mod tests {
             severity: Severity::High,
             raised_by,
         }
+    }
+
+    /// A partnership where Alice has raised conflict `id(1)` at [`T0`].
+    fn raised_by_alice() -> (Fixture, MemberId) {
+        let mut fixture = partnership();
+        let alice = fixture.alice;
+        raise(&mut fixture.doc, id(1), &new(alice), T0).unwrap();
+        (fixture, alice)
     }
 
     #[test]
@@ -488,10 +496,8 @@ mod tests {
 
     #[test]
     fn both_parties_describing_one_conflict_keep_their_words() {
-        let mut fixture = partnership();
-        let alice = fixture.alice;
+        let (mut fixture, _) = raised_by_alice();
         let doc = &mut fixture.doc;
-        raise(doc, id(1), &new(alice), T0).unwrap();
         let mut partner = doc.fork();
         let end = get(doc, id(1)).unwrap().description.chars().count();
         edit_description(doc, id(1), &insert(0, "Since May: ")).unwrap();
@@ -599,10 +605,8 @@ mod tests {
 
     #[test]
     fn without_a_ladder_and_after_removing_levels() {
-        let mut fixture = partnership();
-        let alice = fixture.alice;
+        let (mut fixture, alice) = raised_by_alice();
         let doc = &mut fixture.doc;
-        raise(doc, id(1), &new(alice), T0).unwrap();
         let conflict = get(doc, id(1)).unwrap();
         assert!(conflict.level.is_none() && !conflict.is_overdue(T0 + 1000 * DAY_MS));
         assert!(matches!(

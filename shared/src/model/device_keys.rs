@@ -39,7 +39,8 @@
 //! app only accepts keys the relay attests for the partnership (see
 //! [`super::signoff`]); a revoked device loses that at once.
 
-use automerge::transaction::Transactable;
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use automerge::{ObjId, ObjType, ReadDoc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
@@ -174,14 +175,14 @@ pub fn member_with_key<R: ReadDoc>(
 /// (a key the member already has). Nothing to do when `key` already counts
 /// for the member. Refused when the member is missing or left, or
 /// `signer` is not one of the member's keys.
-pub fn attest<T: Transactable + ReadDoc>(
+pub fn attest<T: Tx>(
     tx: &mut T,
     document: &DocumentId,
     member: MemberId,
     key: &VerifyingKey,
     signer: &SigningKey,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let now = check_date("time", now)?;
     let by = signer.verifying_key();
     if !needs_attestation(tx, document, member, key, &by)? {
@@ -200,7 +201,7 @@ pub fn needs_attestation<R: ReadDoc>(
     member: MemberId,
     key: &VerifyingKey,
     by: &VerifyingKey,
-) -> Result<bool, OpError> {
+) -> OpResult<bool> {
     refs::require_member(doc, member)?;
     let keys = member_keys(doc, document, member);
     if !keys.contains(by) {
@@ -216,7 +217,7 @@ pub fn needs_attestation<R: ReadDoc>(
 /// over [`statement`] at `at` was made elsewhere: the stored format
 /// [`attest`] writes. Nothing to do when `key` already counts; refused as
 /// [`attest`] refuses, or when the signature does not verify.
-pub fn record_attestation<T: Transactable + ReadDoc>(
+pub fn record_attestation<T: Tx>(
     tx: &mut T,
     document: &DocumentId,
     member: MemberId,
@@ -224,7 +225,7 @@ pub fn record_attestation<T: Transactable + ReadDoc>(
     by: &VerifyingKey,
     signature: &Signature,
     at: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let at = check_date("time", at)?;
     if !needs_attestation(tx, document, member, key, by)? {
         return Ok(());
@@ -249,6 +250,7 @@ pub fn record_attestation<T: Transactable + ReadDoc>(
 #[cfg(test)]
 mod tests {
     use automerge::AutoCommit;
+    use automerge::transaction::Transactable;
 
     use super::*;
     use crate::model::members::MemberPatch;
@@ -400,8 +402,7 @@ mod tests {
     #[test]
     fn two_replicas_attesting_offline_and_at_once_converge() {
         let mut fixture = fixture();
-        let alice = fixture.alice;
-        let (laptop, phone, tablet) = (key(1), key(2), key(3));
+        let (alice, [laptop, phone, tablet]) = (fixture.alice, [1, 2, 3].map(key));
         let mut office = fixture.doc.fork();
         let home = &mut fixture.doc;
         // Both of Alice's replicas attest the phone at once (the laptop
@@ -438,8 +439,7 @@ mod tests {
     #[test]
     fn a_chain_counts_whatever_order_its_links_arrive_in() {
         let mut fixture = fixture();
-        let alice = fixture.alice;
-        let (laptop, phone, tablet) = (key(1), key(2), key(3));
+        let (alice, [laptop, phone, tablet]) = (fixture.alice, [1, 2, 3].map(key));
         let mut other = fixture.doc.fork();
         attest(&mut other, &DOC, alice, &phone.verifying_key(), &laptop, T0).unwrap();
         attest(&mut other, &DOC, alice, &tablet.verifying_key(), &phone, T0).unwrap();

@@ -15,8 +15,9 @@
 //! and the other clears the same characters, one wins on every replica
 //! (Automerge's rule for concurrent marks).
 
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use automerge::marks::{ExpandMark, Mark};
-use automerge::transaction::Transactable;
 use automerge::{ReadDoc, ScalarValue};
 
 use super::agreement::{clause_body_text, may_edit};
@@ -113,7 +114,7 @@ pub fn runs_of(text: &str, marks: &[Mark]) -> Vec<Run> {
 }
 
 /// The clause body as styled runs.
-pub fn clause_runs<R: ReadDoc>(doc: &R, clause: ItemId) -> Result<Vec<Run>, OpError> {
+pub fn clause_runs<R: ReadDoc>(doc: &R, clause: ItemId) -> OpResult<Vec<Run>> {
     let text = clause_body_text(doc, clause)?;
     let body = doc.text(&text)?;
     let marks = doc.marks(&text)?;
@@ -163,7 +164,7 @@ fn any_style(runs: &[Run], start: usize, end: usize, style: Style) -> bool {
     })
 }
 
-fn check_range(length: usize, start: usize, end: usize) -> Result<(), OpError> {
+fn check_range(length: usize, start: usize, end: usize) -> OpResult {
     if start > end || end > length {
         return Err(OpError::Invalid {
             field: "selection",
@@ -173,14 +174,14 @@ fn check_range(length: usize, start: usize, end: usize) -> Result<(), OpError> {
     Ok(())
 }
 
-fn write_style<T: Transactable + ReadDoc>(
+fn write_style<T: Tx>(
     tx: &mut T,
     text: &automerge::ObjId,
     start: usize,
     end: usize,
     style: Style,
     on: bool,
-) -> Result<(), OpError> {
+) -> OpResult {
     if start == end {
         return Ok(());
     }
@@ -199,14 +200,14 @@ fn write_style<T: Transactable + ReadDoc>(
 /// Sets (`on`) or clears `style` on the characters `start..end` of the
 /// clause body, by `editor` (subject to [`may_edit`]). The text is
 /// unchanged. An empty range changes nothing.
-pub fn set_style<T: Transactable + ReadDoc>(
+pub fn set_style<T: Tx>(
     tx: &mut T,
     clause: ItemId,
     (start, end): (usize, usize),
     style: Style,
     on: bool,
     editor: Option<MemberId>,
-) -> Result<(), OpError> {
+) -> OpResult {
     may_edit(tx, clause, editor)?;
     let text = clause_body_text(tx, clause)?;
     check_range(tx.length(&text), start, end)?;
@@ -217,14 +218,14 @@ pub fn set_style<T: Transactable + ReadDoc>(
 /// `runs`, each keeping exactly its own styles (typing with a style turned
 /// on or off, pasting formatted text). By `editor`, subject to
 /// [`may_edit`].
-pub fn insert_runs<T: Transactable + ReadDoc>(
+pub fn insert_runs<T: Tx>(
     tx: &mut T,
     clause: ItemId,
     position: usize,
     delete: usize,
     runs: &[Run],
     editor: Option<MemberId>,
-) -> Result<(), OpError> {
+) -> OpResult {
     may_edit(tx, clause, editor)?;
     let text = clause_body_text(tx, clause)?;
     let insert = plain_text(runs);
@@ -332,12 +333,12 @@ pub fn change_between(old: &[Run], new: &[Run]) -> Option<Change> {
 /// since, and nothing is written). When only styles differ the text is
 /// left alone and only the styles are set, so a partner's cursors and
 /// comment ranges on those words stay.
-pub fn apply_change<T: Transactable + ReadDoc>(
+pub fn apply_change<T: Tx>(
     tx: &mut T,
     clause: ItemId,
     change: &Change,
     editor: Option<MemberId>,
-) -> Result<(), OpError> {
+) -> OpResult {
     may_edit(tx, clause, editor)?;
     let text = clause_body_text(tx, clause)?;
     let body: Vec<char> = tx.text(&text)?.chars().collect();
@@ -452,13 +453,13 @@ fn touched_lines(text: &str, start: usize, end: usize) -> Vec<(usize, String)> {
 /// when they all already are, back into plain lines. Numbered items count
 /// on from a numbered line just above. Only prefixes change, by splices, so
 /// a partner's concurrent typing in those lines is kept.
-pub fn toggle_list<T: Transactable + ReadDoc>(
+pub fn toggle_list<T: Tx>(
     tx: &mut T,
     clause: ItemId,
     (start, end): (usize, usize),
     kind: ListKind,
     editor: Option<MemberId>,
-) -> Result<(), OpError> {
+) -> OpResult {
     may_edit(tx, clause, editor)?;
     let text = clause_body_text(tx, clause)?;
     let body = tx.text(&text)?;

@@ -52,9 +52,10 @@
 //! Within a party there is no anonymity beyond averages: with one
 //! respondent, the party average is their answer.
 
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use std::collections::{BTreeMap, BTreeSet};
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::error::OpError;
@@ -159,7 +160,7 @@ fn binding(round: ItemId, member: MemberId, party: PartyId) -> Vec<u8> {
     [slot(round, member).as_slice(), party.as_bytes()].concat()
 }
 
-fn check_answers(answers: &Answers) -> Result<(), OpError> {
+fn check_answers(answers: &Answers) -> OpResult {
     for (question, &rating) in Question::ALL.iter().zip(&answers.ratings) {
         if !(1..=5).contains(&rating) {
             return Err(OpError::OutOfRange {
@@ -216,7 +217,7 @@ fn seal(
     round: ItemId,
     member: MemberId,
     party: PartyId,
-) -> Result<Sealed<HealthAnswers>, OpError> {
+) -> OpResult<Sealed<HealthAnswers>> {
     Sealed::seal(
         &encode(answers),
         key,
@@ -495,7 +496,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Round> {
 }
 
 /// One round, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Round, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Round> {
     let obj = require(doc, id)?;
     Ok(read_one(doc, id, &obj))
 }
@@ -565,20 +566,14 @@ pub fn open_own<R: ReadDoc>(
 // ---------------------------------------------------------------------------
 // Operations.
 
-fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+fn require<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     let map = root_map(doc, HEALTH)?;
     require_in(doc, &map, "health-check round", id)
 }
 
 /// Opens a round asking every current member (of a party) to answer.
 /// Refused unless at least two parties have members.
-pub fn open_round<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    title: &str,
-    by: MemberId,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn open_round<T: Tx>(tx: &mut T, id: ItemId, title: &str, by: MemberId, now: u64) -> OpResult {
     let title = non_empty("title", title)?;
     let now = check_date("time", now)?;
     refs::require_member(tx, by)?;
@@ -616,7 +611,7 @@ pub fn open_round<T: Transactable + ReadDoc>(
 /// if the member is not a participant, already answered (answers are
 /// final), or their party's submission is closed, or every party has
 /// already submitted.
-pub fn submit<T: Transactable + ReadDoc>(
+pub fn submit<T: Tx>(
     tx: &mut T,
     round: ItemId,
     member: MemberId,
@@ -624,7 +619,7 @@ pub fn submit<T: Transactable + ReadDoc>(
     key: &AnswerKey,
     nonce: [u8; 12],
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     check_answers(answers)?;
     let now = check_date("time", now)?;
     refs::require_member(tx, member)?;
@@ -667,13 +662,13 @@ pub fn submit<T: Transactable + ReadDoc>(
 /// Closes `party`'s submission as it stands (for members who will not
 /// answer), by one of that party's participants. Needs at least one answer
 /// from the party.
-pub fn close_party<T: Transactable + ReadDoc>(
+pub fn close_party<T: Tx>(
     tx: &mut T,
     round: ItemId,
     party: PartyId,
     by: MemberId,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let now = check_date("time", now)?;
     refs::require_member(tx, by)?;
     let obj = require(tx, round)?;
@@ -704,12 +699,7 @@ pub fn close_party<T: Transactable + ReadDoc>(
 /// every party has submitted, and for a key that does not match the
 /// commitment or does not open the sealed answer. Publishing the same key
 /// again changes nothing.
-pub fn reveal<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    round: ItemId,
-    member: MemberId,
-    key: &AnswerKey,
-) -> Result<(), OpError> {
+pub fn reveal<T: Tx>(tx: &mut T, round: ItemId, member: MemberId, key: &AnswerKey) -> OpResult {
     let obj = require(tx, round)?;
     let answers = sealed_answers(tx, &obj);
     if !status(tx, &obj, &answers).all_submitted {
@@ -746,6 +736,7 @@ pub fn answered<R: ReadDoc>(doc: &R, round: ItemId) -> Vec<(MemberId, PartyId, u
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
     use automerge::{AutoCommit, ScalarValue};
 
     use super::*;

@@ -5,7 +5,8 @@
 //! `stage_history{}`, `review_cadence` (days), `last_check_in` (UTC ms),
 //! `created_at` (UTC ms).
 
-use automerge::transaction::Transactable;
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use automerge::{ObjId, ROOT, ReadDoc};
 
 use super::error::OpError;
@@ -166,22 +167,19 @@ pub fn read<R: ReadDoc>(doc: &R) -> Overview {
 }
 
 /// Renames the partnership.
-pub fn set_title<T: Transactable + ReadDoc>(tx: &mut T, title: &str) -> Result<(), OpError> {
+pub fn set_title<T: Tx>(tx: &mut T, title: &str) -> OpResult {
     let title = non_empty("title", title)?;
     put(tx, &ROOT, TITLE, title)
 }
 
 /// Rewrites the purpose (as a minimal splice of the Text).
-pub fn set_purpose<T: Transactable + ReadDoc>(tx: &mut T, purpose: &str) -> Result<(), OpError> {
+pub fn set_purpose<T: Tx>(tx: &mut T, purpose: &str) -> OpResult {
     set_text(tx, &ROOT, PURPOSE, purpose)
 }
 
 /// Applies one splice (a keystroke, a paste) to the purpose, so two people
 /// typing in it at once keep each other's words.
-pub fn edit_purpose<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    edit: &crate::text::Splice,
-) -> Result<(), OpError> {
+pub fn edit_purpose<T: Tx>(tx: &mut T, edit: &crate::text::Splice) -> OpResult {
     splice_text_field(tx, &ROOT, PURPOSE, edit)
 }
 
@@ -189,13 +187,7 @@ pub fn edit_purpose<T: Transactable + ReadDoc>(
 /// history entry `id`. Moving to the current stage changes nothing. Any
 /// stage may follow any other (partnerships go back to negotiating, or
 /// reopen).
-pub fn move_stage<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    to: Stage,
-    by: MemberId,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn move_stage<T: Tx>(tx: &mut T, id: ItemId, to: Stage, by: MemberId, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     refs::require_member(tx, by)?;
     let history_map: ObjId =
@@ -213,7 +205,7 @@ pub fn move_stage<T: Transactable + ReadDoc>(
 }
 
 /// Sets how many days pass between check-ins (1–366).
-pub fn set_review_cadence<T: Transactable + ReadDoc>(tx: &mut T, days: u64) -> Result<(), OpError> {
+pub fn set_review_cadence<T: Tx>(tx: &mut T, days: u64) -> OpResult {
     let days = check_range("review cadence (days)", days, 1, MAX_REVIEW_CADENCE_DAYS)?;
     put(tx, &ROOT, REVIEW_CADENCE, days)
 }
@@ -221,7 +213,7 @@ pub fn set_review_cadence<T: Transactable + ReadDoc>(tx: &mut T, days: u64) -> R
 /// Records that a check-in took place at `at`. An older date than the
 /// recorded one is ignored, so replicas recording check-ins in any order
 /// keep the latest.
-pub fn record_check_in<T: Transactable + ReadDoc>(tx: &mut T, at: u64) -> Result<(), OpError> {
+pub fn record_check_in<T: Tx>(tx: &mut T, at: u64) -> OpResult {
     let at = check_date("check-in date", at)?;
     if get_u64(tx, &ROOT, LAST_CHECK_IN).is_some_and(|last| last >= at) {
         return Ok(());

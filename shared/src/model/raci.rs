@@ -12,11 +12,12 @@
 //! value (the same everywhere). Clearing a cell deletes its key; a clear
 //! concurrent with a set keeps the set.
 
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ROOT, ReadDoc};
 
 use super::error::OpError;
@@ -64,7 +65,7 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = OpError;
 
-    fn from_str(text: &str) -> Result<Self, OpError> {
+    fn from_str(text: &str) -> OpResult<Self> {
         match text {
             "R" => Ok(Self::Responsible),
             "A" => Ok(Self::Accountable),
@@ -132,7 +133,7 @@ fn cell_key(activity: ItemId, member: MemberId) -> String {
     format!("{activity}:{member}")
 }
 
-fn assignments_map<R: ReadDoc>(doc: &R) -> Result<ObjId, OpError> {
+fn assignments_map<R: ReadDoc>(doc: &R) -> OpResult<ObjId> {
     child_map(doc, &ROOT, RACI)
         .and_then(|r| child_map(doc, &r, ASSIGNMENTS))
         .ok_or(OpError::NotInitialized("raci.assignments"))
@@ -213,11 +214,7 @@ pub fn issues<R: ReadDoc>(doc: &R) -> Vec<ActivityIssue> {
 }
 
 /// Adds an activity (a row).
-pub fn add_activity<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    name: &str,
-) -> Result<(), OpError> {
+pub fn add_activity<T: Tx>(tx: &mut T, id: ItemId, name: &str) -> OpResult {
     let name = non_empty("activity", name)?;
     let map = Collection::Activities.locate(tx)?;
     let obj = items::create(tx, &map, "activity", id)?;
@@ -226,23 +223,19 @@ pub fn add_activity<T: Transactable + ReadDoc>(
 }
 
 /// Renames an activity.
-pub fn rename_activity<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    name: &str,
-) -> Result<(), OpError> {
+pub fn rename_activity<T: Tx>(tx: &mut T, id: ItemId, name: &str) -> OpResult {
     let name = non_empty("activity", name)?;
     let obj = items::require(tx, Collection::Activities, id)?;
     put(tx, &obj, "name", name)
 }
 
 /// Sets a member's role in an activity, or clears the cell with `None`.
-pub fn assign<T: Transactable + ReadDoc>(
+pub fn assign<T: Tx>(
     tx: &mut T,
     activity: ItemId,
     member: MemberId,
     role: Option<Role>,
-) -> Result<(), OpError> {
+) -> OpResult {
     items::require(tx, Collection::Activities, activity)?;
     if role.is_some() {
         refs::require_member(tx, member)?;

@@ -15,9 +15,10 @@
 //! `commitment`, `key`) are stored formats: documents already shared were
 //! sealed with them, so they never change.
 
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use std::marker::PhantomData;
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ReadDoc, ScalarValue, Value};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
@@ -265,11 +266,7 @@ impl<D: Domain> Sealed<D> {
     }
 
     /// Writes the sealed fields (not the key) into `obj`.
-    pub(crate) fn write<T: Transactable + ReadDoc>(
-        &self,
-        tx: &mut T,
-        obj: &ObjId,
-    ) -> Result<(), OpError> {
+    pub(crate) fn write<T: Tx>(&self, tx: &mut T, obj: &ObjId) -> OpResult {
         tx.put(obj, "nonce", ScalarValue::Bytes(self.nonce.clone()))?;
         tx.put(obj, "sealed", ScalarValue::Bytes(self.sealed.clone()))?;
         tx.put(
@@ -317,13 +314,13 @@ impl<D: Domain> MemberSeal<D> {
 
     /// Publishes `key` into this entry: nothing to do if it is published
     /// already; refused with `refusal` unless `opens(key)`.
-    pub(crate) fn publish<T: Transactable + ReadDoc>(
+    pub(crate) fn publish<T: Tx>(
         &self,
         tx: &mut T,
         key: &SealingKey<D>,
         opens: impl FnOnce(&SealingKey<D>) -> bool,
         refusal: &'static str,
-    ) -> Result<(), OpError> {
+    ) -> OpResult {
         if self.sealed.key.as_ref() == Some(key) {
             return Ok(());
         }
@@ -339,13 +336,13 @@ impl<D: Domain> MemberSeal<D> {
 
 /// Writes `member`'s new entry into `map`: their party (if any), the time
 /// `now` in the field `time`, and the sealed fields.
-pub(crate) fn write_member_seal<D: Domain, T: Transactable + ReadDoc>(
+pub(crate) fn write_member_seal<D: Domain, T: Tx>(
     tx: &mut T,
     map: &ObjId,
     (member, party): (MemberId, Option<PartyId>),
     (time, now): (&str, u64),
     sealed: &Sealed<D>,
-) -> Result<(), OpError> {
+) -> OpResult {
     let entry = tx.put_object(map, member.key().as_str(), automerge::ObjType::Map)?;
     if let Some(party) = party {
         tx.put(&entry, "party", party.key())?;
@@ -355,11 +352,7 @@ pub(crate) fn write_member_seal<D: Domain, T: Transactable + ReadDoc>(
 }
 
 /// Publishes `key` into `obj`.
-pub(crate) fn write_key<D, T: Transactable + ReadDoc>(
-    tx: &mut T,
-    obj: &ObjId,
-    key: &SealingKey<D>,
-) -> Result<(), OpError> {
+pub(crate) fn write_key<D, T: Tx>(tx: &mut T, obj: &ObjId, key: &SealingKey<D>) -> OpResult {
     tx.put(obj, "key", ScalarValue::Bytes(key.bytes.to_vec()))?;
     Ok(())
 }

@@ -53,7 +53,8 @@
 //! against the attested key *and* the hash matches the current text. Any
 //! edit, local or merged from offline work, changes the hash and voids it.
 
-use automerge::transaction::Transactable;
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use automerge::{ObjId, ObjType, ReadDoc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
@@ -237,7 +238,7 @@ pub struct AgreementSignoffs {
     pub complete: bool,
 }
 
-fn signoffs_map<R: ReadDoc>(doc: &R) -> Result<ObjId, OpError> {
+fn signoffs_map<R: ReadDoc>(doc: &R) -> OpResult<ObjId> {
     agreement::agreement_map(doc, SIGNOFFS)
 }
 
@@ -246,7 +247,7 @@ fn key_of(clause: ItemId, member: MemberId) -> String {
 }
 
 /// The current content hash of a live clause.
-pub fn clause_hash<R: ReadDoc>(doc: &R, clause: ItemId) -> Result<[u8; 32], OpError> {
+pub fn clause_hash<R: ReadDoc>(doc: &R, clause: ItemId) -> OpResult<[u8; 32]> {
     let clause = agreement::clause(doc, clause)?;
     Ok(content_hash(&clause.title, &clause.body))
 }
@@ -255,14 +256,14 @@ pub fn clause_hash<R: ReadDoc>(doc: &R, clause: ItemId) -> Result<[u8; 32], OpEr
 /// party, with `signing_key` (one of the member's device keys). Refused if
 /// the clause or member is missing, the member has left or has no party,
 /// or the member has keys in the document and this is not one of them.
-pub fn sign<T: Transactable + ReadDoc>(
+pub fn sign<T: Tx>(
     tx: &mut T,
     document: &DocumentId,
     clause: ItemId,
     member: MemberId,
     signing_key: &SigningKey,
     now: u64,
-) -> Result<Signoff, OpError> {
+) -> OpResult<Signoff> {
     let key = signing_key.verifying_key();
     let statement = statement_to_sign(tx, document, clause, member, &key, now)?;
     let signature = signing_key.sign(&statement.to_bytes()).to_bytes();
@@ -281,7 +282,7 @@ pub fn statement_to_sign<R: ReadDoc>(
     member: MemberId,
     key: &VerifyingKey,
     now: u64,
-) -> Result<Statement, OpError> {
+) -> OpResult<Statement> {
     let now = check_date("time", now)?;
     let hash = clause_hash(doc, clause)?;
     refs::require_member(doc, member)?;
@@ -312,12 +313,12 @@ pub fn statement_to_sign<R: ReadDoc>(
 /// [`statement_to_sign`] gives (the clause changed, or the member's party
 /// or keys did, since it was made) or the signature does not verify, so a
 /// sign-off written here always judges [`Validity::Valid`] at once.
-pub fn record<T: Transactable + ReadDoc>(
+pub fn record<T: Tx>(
     tx: &mut T,
     statement: &Statement,
     key: &VerifyingKey,
     signature: &[u8; 64],
-) -> Result<Signoff, OpError> {
+) -> OpResult<Signoff> {
     let current = statement_to_sign(
         tx,
         &statement.document,
@@ -364,11 +365,7 @@ pub fn record<T: Transactable + ReadDoc>(
 }
 
 /// Withdraws `member`'s sign-off of `clause`.
-pub fn withdraw<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    clause: ItemId,
-    member: MemberId,
-) -> Result<(), OpError> {
+pub fn withdraw<T: Tx>(tx: &mut T, clause: ItemId, member: MemberId) -> OpResult {
     let map = signoffs_map(tx)?;
     let key = key_of(clause, member);
     if tx.get(&map, &key)?.is_none() {
@@ -502,7 +499,7 @@ pub fn clause_summary<R: ReadDoc>(
     document: &DocumentId,
     clause: ItemId,
     attested_keys: &dyn Fn(MemberId) -> Vec<VerifyingKey>,
-) -> Result<ClauseSignoffs, OpError> {
+) -> OpResult<ClauseSignoffs> {
     let content_hash = clause_hash(doc, clause)?;
     let statuses = verify(doc, document, clause, attested_keys);
     let parties = parties::list(doc)
@@ -579,6 +576,7 @@ pub fn parse_public_key(hex: &str) -> Option<VerifyingKey> {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use automerge::transaction::Transactable;
     use std::collections::HashMap;
 
     use automerge::{ActorId, AutoCommit};

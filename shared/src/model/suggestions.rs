@@ -60,9 +60,10 @@
 //! Automerge merges any two concurrent edits (every removed character gone,
 //! both insertions kept where their anchors were), identically everywhere.
 
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use std::cmp::Ordering;
 
-use automerge::transaction::Transactable;
 use automerge::{Cursor, MoveCursor, ObjId, ReadDoc};
 
 use super::agreement::{self, AGREEMENT, CLAUSE};
@@ -215,11 +216,11 @@ impl Suggestion {
     }
 }
 
-fn agreement_root<R: ReadDoc>(doc: &R) -> Result<ObjId, OpError> {
+fn agreement_root<R: ReadDoc>(doc: &R) -> OpResult<ObjId> {
     child_map(doc, &automerge::ROOT, AGREEMENT).ok_or(OpError::NotInitialized("agreement"))
 }
 
-fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+fn require<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     let root = agreement_root(doc)?;
     lazy_maps::live(doc, &root, SUGGESTIONS, id)
         .ok_or_else(|| OpError::not_found("suggestion", &id))
@@ -382,19 +383,14 @@ pub fn open<R: ReadDoc>(doc: &R, clause: ItemId) -> Vec<Suggestion> {
 }
 
 /// One suggestion, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Suggestion, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Suggestion> {
     let obj = require(doc, id)?;
     read_one(doc, id, &obj).ok_or_else(|| OpError::not_found("suggestion", &id))
 }
 
 /// Records a suggestion. Anyone who is a member may suggest, whatever the
 /// clause's status; the clause text is not changed.
-pub fn suggest<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewSuggestion,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn suggest<T: Tx>(tx: &mut T, id: ItemId, new: &NewSuggestion, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     let author = members::get(tx, new.author)?;
     refs::require_member(tx, new.author)?;
@@ -477,14 +473,14 @@ pub fn suggest<T: Transactable + ReadDoc>(
 /// edit; it fails with [`OpError::NotApplicable`] if the words it changes
 /// are no longer there as they were. A suggestion decided already (on this
 /// replica) is refused with [`OpError::AlreadyDecided`].
-pub fn decide<T: Transactable + ReadDoc>(
+pub fn decide<T: Tx>(
     tx: &mut T,
     id: ItemId,
     decision: ItemId,
     verdict: Verdict,
     by: MemberId,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let now = check_date("time", now)?;
     let member = members::get(tx, by)?;
     refs::require_member(tx, by)?;
@@ -568,7 +564,7 @@ pub fn unsettled<R: ReadDoc>(doc: &R) -> bool {
 /// the first, so the suggested words read once (see the module docs).
 /// Idempotent, and safe to run on several replicas at once. Returns how
 /// many accepts it settled.
-pub fn settle<T: Transactable + ReadDoc>(tx: &mut T) -> Result<usize, OpError> {
+pub fn settle<T: Tx>(tx: &mut T) -> OpResult<usize> {
     let pending = duplicate_accepts(tx);
     for (entry, clause) in &pending {
         if let Ok(text) = agreement::clause_body_text(tx, *clause) {

@@ -8,7 +8,8 @@
 //! the version is saved; Automerge keeps every change, so the text at those
 //! heads can always be read back.
 
-use automerge::transaction::Transactable;
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use automerge::{ChangeHash, ObjType, ReadDoc, Value};
 
 use super::agreement::AGREEMENT;
@@ -77,7 +78,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Version> {
 }
 
 /// One version, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Version, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Version> {
     list(doc)
         .into_iter()
         .find(|v| v.id == id)
@@ -86,14 +87,14 @@ pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Version, OpError> {
 
 /// Saves the document as it is at `heads` (the caller's current heads,
 /// which this replica must hold) under `name`.
-pub fn save<T: Transactable + ReadDoc>(
+pub fn save<T: Tx>(
     tx: &mut T,
     id: ItemId,
     name: &str,
     heads: &[ChangeHash],
     author: MemberId,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let name = non_empty("version name", name)?;
     if name.chars().count() > MAX_NAME_CHARS || name.contains(['\n', '\r']) {
         return Err(OpError::Invalid {
@@ -131,7 +132,7 @@ pub fn save<T: Transactable + ReadDoc>(
 
 /// Deletes a named version from the list (the document's history itself
 /// is untouched).
-pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Result<(), OpError> {
+pub fn delete<T: Tx>(tx: &mut T, id: ItemId, now: u64) -> OpResult {
     let now = check_date("deletion time", now)?;
     let root =
         child_map(tx, &automerge::ROOT, AGREEMENT).ok_or(OpError::NotInitialized("agreement"))?;
@@ -143,6 +144,7 @@ pub fn delete<T: Transactable + ReadDoc>(tx: &mut T, id: ItemId, now: u64) -> Re
 
 #[cfg(test)]
 mod tests {
+    use automerge::transaction::Transactable;
     use automerge::{ActorId, AutoCommit};
 
     use super::*;

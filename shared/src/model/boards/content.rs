@@ -1,7 +1,8 @@
 //! Editing a board's content: columns and sticky notes (re-exported from
 //! [`super`]; see its docs for positions and the lock).
 
-use automerge::transaction::Transactable;
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::{
@@ -21,18 +22,18 @@ use crate::model::members;
 // ---------------------------------------------------------------------------
 // Columns.
 
-pub(crate) fn columns_map<R: ReadDoc>(doc: &R, board: &ObjId) -> Result<ObjId, OpError> {
+pub(crate) fn columns_map<R: ReadDoc>(doc: &R, board: &ObjId) -> OpResult<ObjId> {
     sub_map(doc, board, COLUMNS, "board.columns")
 }
 
 /// Adds a column at the right.
-pub fn add_column<T: Transactable + ReadDoc>(
+pub fn add_column<T: Tx>(
     tx: &mut T,
     board: ItemId,
     id: ItemId,
     title: &str,
     by: MemberId,
-) -> Result<(), OpError> {
+) -> OpResult {
     let title = non_empty("title", title)?;
     let obj = require_as(tx, board, by, Role::Editor)?;
     if live_columns(tx, &obj).len() >= MAX_COLUMNS {
@@ -48,13 +49,13 @@ pub fn add_column<T: Transactable + ReadDoc>(
 }
 
 /// Renames a column.
-pub fn rename_column<T: Transactable + ReadDoc>(
+pub fn rename_column<T: Tx>(
     tx: &mut T,
     board: ItemId,
     column: ItemId,
     title: &str,
     by: MemberId,
-) -> Result<(), OpError> {
+) -> OpResult {
     let title = non_empty("title", title)?;
     let obj = require_as(tx, board, by, Role::Editor)?;
     let map = columns_map(tx, &obj)?;
@@ -63,13 +64,13 @@ pub fn rename_column<T: Transactable + ReadDoc>(
 }
 
 /// Moves a column to position `index` (left to right, clamped).
-pub fn move_column<T: Transactable + ReadDoc>(
+pub fn move_column<T: Tx>(
     tx: &mut T,
     board: ItemId,
     column: ItemId,
     index: usize,
     by: MemberId,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = require_as(tx, board, by, Role::Editor)?;
     let map = columns_map(tx, &obj)?;
     move_in(tx, &map, "column", column, index)
@@ -77,13 +78,13 @@ pub fn move_column<T: Transactable + ReadDoc>(
 
 /// Deletes an empty column. Refused while it holds notes (move them
 /// first) and for the last column.
-pub fn delete_column<T: Transactable + ReadDoc>(
+pub fn delete_column<T: Tx>(
     tx: &mut T,
     board: ItemId,
     column: ItemId,
     by: MemberId,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = require_as(tx, board, by, Role::Editor)?;
     let map = columns_map(tx, &obj)?;
     require_in(tx, &map, "column", column)?;
@@ -103,12 +104,7 @@ pub fn delete_column<T: Transactable + ReadDoc>(
 }
 
 /// Brings a deleted column back, with any notes still placed in it.
-pub fn restore_column<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    column: ItemId,
-    by: MemberId,
-) -> Result<(), OpError> {
+pub fn restore_column<T: Tx>(tx: &mut T, board: ItemId, column: ItemId, by: MemberId) -> OpResult {
     let obj = require_as(tx, board, by, Role::Editor)?;
     let map = columns_map(tx, &obj)?;
     restore_in(tx, &map, "column", column)
@@ -150,13 +146,7 @@ pub fn deleted_notes<R: ReadDoc>(doc: &R, board: ItemId) -> Vec<items::DeletedIt
 
 /// Adds a note at the end of a column. Refused while private writing is
 /// on (use [`facilitation::add_private_note`]).
-pub fn add_note<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    id: ItemId,
-    new: &NewNote,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn add_note<T: Tx>(tx: &mut T, board: ItemId, id: ItemId, new: &NewNote, now: u64) -> OpResult {
     let text = check_note_text(&new.text)?;
     let obj = require(tx, board)?;
     if facilitation::read_private_writing(tx, &obj).is_some() {
@@ -171,13 +161,13 @@ pub fn add_note<T: Transactable + ReadDoc>(
 }
 
 /// Validates and writes everything of a new note but its text.
-pub(crate) fn create_note<T: Transactable + ReadDoc>(
+pub(crate) fn create_note<T: Tx>(
     tx: &mut T,
     board: &ObjId,
     id: ItemId,
     new: &NewNote,
     now: u64,
-) -> Result<ObjId, OpError> {
+) -> OpResult<ObjId> {
     let now = check_date("time", now)?;
     require_editor(tx, board, new.author)?;
     let party = members::get(tx, new.author)?.party;
@@ -203,13 +193,13 @@ pub(crate) fn create_note<T: Transactable + ReadDoc>(
 
 /// Rewrites a note's text with the smallest splice (so two people typing
 /// in one note both keep their words). Refused for a sealed private note.
-pub fn edit_note<T: Transactable + ReadDoc>(
+pub fn edit_note<T: Tx>(
     tx: &mut T,
     board: ItemId,
     note: ItemId,
     text: &str,
     by: MemberId,
-) -> Result<(), OpError> {
+) -> OpResult {
     let text = check_note_text(text)?;
     let obj = require_as(tx, board, by, Role::Editor)?;
     let note_obj = require_note(tx, &obj, note)?;
@@ -223,13 +213,13 @@ pub fn edit_note<T: Transactable + ReadDoc>(
 }
 
 /// Changes a note's colour.
-pub fn set_colour<T: Transactable + ReadDoc>(
+pub fn set_colour<T: Tx>(
     tx: &mut T,
     board: ItemId,
     note: ItemId,
     colour: Colour,
     by: MemberId,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = require_as(tx, board, by, Role::Editor)?;
     let note = require_note(tx, &obj, note)?;
     put(tx, &note, "colour", colour.as_str())
@@ -239,14 +229,14 @@ pub fn set_colour<T: Transactable + ReadDoc>(
 /// another column. Writes the column and the order together, so
 /// concurrent moves converge on one mover's placement (see the module
 /// docs).
-pub fn move_note<T: Transactable + ReadDoc>(
+pub fn move_note<T: Tx>(
     tx: &mut T,
     board: ItemId,
     note: ItemId,
     column: ItemId,
     index: usize,
     by: MemberId,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = require_as(tx, board, by, Role::Editor)?;
     let note_obj = require_note(tx, &obj, note)?;
     let columns = columns_map(tx, &obj)?;
@@ -259,13 +249,13 @@ pub fn move_note<T: Transactable + ReadDoc>(
 
 /// Puts notes in one group: `group` is a fresh random id for a new group,
 /// or the id of an existing group to add to it. Needs at least one note.
-pub fn group_notes<T: Transactable + ReadDoc>(
+pub fn group_notes<T: Tx>(
     tx: &mut T,
     board: ItemId,
     notes: &[ItemId],
     group: ItemId,
     by: MemberId,
-) -> Result<(), OpError> {
+) -> OpResult {
     if notes.is_empty() {
         return Err(OpError::Empty { field: "notes" });
     }
@@ -281,37 +271,27 @@ pub fn group_notes<T: Transactable + ReadDoc>(
 }
 
 /// Takes a note out of its group.
-pub fn ungroup_note<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    note: ItemId,
-    by: MemberId,
-) -> Result<(), OpError> {
+pub fn ungroup_note<T: Tx>(tx: &mut T, board: ItemId, note: ItemId, by: MemberId) -> OpResult {
     let obj = require_as(tx, board, by, Role::Editor)?;
     let note = require_note(tx, &obj, note)?;
     put_opt::<_, String>(tx, &note, GROUP, None)
 }
 
 /// Deletes a note (a mark, as for every item; [`restore_note`] brings it back).
-pub fn delete_note<T: Transactable + ReadDoc>(
+pub fn delete_note<T: Tx>(
     tx: &mut T,
     board: ItemId,
     note: ItemId,
     by: MemberId,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = require_as(tx, board, by, Role::Editor)?;
     let map = notes_map(tx, &obj)?;
     delete_in(tx, &map, "note", note, now)
 }
 
 /// Brings a deleted note back.
-pub fn restore_note<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    note: ItemId,
-    by: MemberId,
-) -> Result<(), OpError> {
+pub fn restore_note<T: Tx>(tx: &mut T, board: ItemId, note: ItemId, by: MemberId) -> OpResult {
     let obj = require_as(tx, board, by, Role::Editor)?;
     let map = notes_map(tx, &obj)?;
     restore_in(tx, &map, "note", note)

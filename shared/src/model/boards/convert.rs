@@ -22,7 +22,8 @@
 //! The other modules' read structs do not show `source`; [`source_of`]
 //! reads it, so a plan item can link back to its board.
 
-use automerge::transaction::Transactable;
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::{require, require_editor, require_note};
@@ -123,7 +124,7 @@ pub(crate) fn read_link<R: ReadDoc>(doc: &R, note: &ObjId) -> Option<ItemLink> {
 }
 
 /// The live map of a linked item.
-fn locate<R: ReadDoc>(doc: &R, link: ItemLink) -> Result<ObjId, OpError> {
+fn locate<R: ReadDoc>(doc: &R, link: ItemLink) -> OpResult<ObjId> {
     match link {
         ItemLink::Action { source, id } => items::require(doc, source.collection(), id),
         ItemLink::Risk(id) => items::require(doc, Collection::Risks, id),
@@ -158,7 +159,7 @@ fn title_of(text: &str) -> String {
 /// them both ways. Refused for a note already converted, a sealed private
 /// note, on a locked board (except for the facilitator), and for anything
 /// the item's own operation refuses — in every case writing nothing.
-pub fn convert_note<T: Transactable + ReadDoc>(
+pub fn convert_note<T: Tx>(
     tx: &mut T,
     board: ItemId,
     note: ItemId,
@@ -166,7 +167,7 @@ pub fn convert_note<T: Transactable + ReadDoc>(
     conversion: &Conversion,
     by: MemberId,
     now: u64,
-) -> Result<ItemLink, OpError> {
+) -> OpResult<ItemLink> {
     let board_obj = require(tx, board)?;
     require_editor(tx, &board_obj, by)?;
     let note_obj = require_note(tx, &board_obj, note)?;

@@ -48,7 +48,8 @@
 //! publishing early (reveals only their own note); a note whose author's
 //! device never returns stays sealed (it shows as sealed, with its author).
 
-use automerge::transaction::Transactable;
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::seal::{self, SealKey};
@@ -202,11 +203,7 @@ fn sealed_text<R: ReadDoc>(doc: &R, note: &ObjId) -> Option<seal::Sealed> {
 }
 
 /// Writes `sealed` as the note's private text, replacing any before.
-fn store_sealed_text<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    note: &ObjId,
-    sealed: &seal::Sealed,
-) -> Result<(), OpError> {
+fn store_sealed_text<T: Tx>(tx: &mut T, note: &ObjId, sealed: &seal::Sealed) -> OpResult {
     let private = tx.put_object(note, PRIVATE, ObjType::Map)?;
     sealed.write(tx, &private)
 }
@@ -214,11 +211,7 @@ fn store_sealed_text<T: Transactable + ReadDoc>(
 // ---------------------------------------------------------------------------
 // Timer.
 
-fn write_timer<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: &ObjId,
-    timer: &Timer,
-) -> Result<(), OpError> {
+fn write_timer<T: Tx>(tx: &mut T, board: &ObjId, timer: &Timer) -> OpResult {
     let obj = tx.put_object(board, TIMER, ObjType::Map)?;
     tx.put(&obj, "duration_ms", timer.duration_ms)?;
     tx.put(&obj, "started_at", timer.started_at)?;
@@ -232,7 +225,7 @@ fn write_timer<T: Transactable + ReadDoc>(
     Ok(())
 }
 
-fn require_timer<R: ReadDoc>(doc: &R, board: &ObjId) -> Result<Timer, OpError> {
+fn require_timer<R: ReadDoc>(doc: &R, board: &ObjId) -> OpResult<Timer> {
     read_timer(doc, board).ok_or(OpError::Invalid {
         field: "timer",
         reason: "no timer is set",
@@ -241,13 +234,13 @@ fn require_timer<R: ReadDoc>(doc: &R, board: &ObjId) -> Result<Timer, OpError> {
 
 /// Starts the timer for `duration_ms` (10 s to 4 h) from `now`, replacing
 /// any timer. Facilitator only.
-pub fn start_timer<T: Transactable + ReadDoc>(
+pub fn start_timer<T: Tx>(
     tx: &mut T,
     board: ItemId,
     duration_ms: u64,
     by: MemberId,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let duration_ms = check_range("timer", duration_ms, MIN_TIMER_MS, MAX_TIMER_MS)?;
     let now = check_date("time", now)?;
     let obj = require_as(tx, board, by, Role::Facilitator)?;
@@ -265,12 +258,7 @@ pub fn start_timer<T: Transactable + ReadDoc>(
 }
 
 /// Pauses the running timer at `now`. Facilitator only.
-pub fn pause_timer<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    by: MemberId,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn pause_timer<T: Tx>(tx: &mut T, board: ItemId, by: MemberId, now: u64) -> OpResult {
     change_timer(tx, board, by, now, |timer, now| {
         if timer.is_paused() {
             return Err(OpError::Invalid {
@@ -286,12 +274,7 @@ pub fn pause_timer<T: Transactable + ReadDoc>(
 }
 
 /// Resumes the paused timer at `now`. Facilitator only.
-pub fn resume_timer<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    by: MemberId,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn resume_timer<T: Tx>(tx: &mut T, board: ItemId, by: MemberId, now: u64) -> OpResult {
     change_timer(tx, board, by, now, |timer, now| {
         let Some(paused_at) = timer.paused_at else {
             return Err(OpError::Invalid {
@@ -309,13 +292,13 @@ pub fn resume_timer<T: Transactable + ReadDoc>(
 
 /// Replaces the board's timer by what `change` makes of it at `now`.
 /// Facilitator only; refused without a timer.
-fn change_timer<T: Transactable + ReadDoc>(
+fn change_timer<T: Tx>(
     tx: &mut T,
     board: ItemId,
     by: MemberId,
     now: u64,
-    change: impl FnOnce(Timer, u64) -> Result<Timer, OpError>,
-) -> Result<(), OpError> {
+    change: impl FnOnce(Timer, u64) -> OpResult<Timer>,
+) -> OpResult {
     let now = check_date("time", now)?;
     let obj = require_as(tx, board, by, Role::Facilitator)?;
     let timer = change(require_timer(tx, &obj)?, now)?;
@@ -323,11 +306,7 @@ fn change_timer<T: Transactable + ReadDoc>(
 }
 
 /// Stops and clears the timer. Facilitator only.
-pub fn stop_timer<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    by: MemberId,
-) -> Result<(), OpError> {
+pub fn stop_timer<T: Tx>(tx: &mut T, board: ItemId, by: MemberId) -> OpResult {
     let obj = require_as(tx, board, by, Role::Facilitator)?;
     require_timer(tx, &obj)?;
     tx.delete(&obj, TIMER)?;
@@ -338,13 +317,13 @@ pub fn stop_timer<T: Transactable + ReadDoc>(
 // Focus.
 
 /// Brings everyone to `target` (a live column or note). Facilitator only.
-pub fn set_focus<T: Transactable + ReadDoc>(
+pub fn set_focus<T: Tx>(
     tx: &mut T,
     board: ItemId,
     target: FocusTarget,
     by: MemberId,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let now = check_date("time", now)?;
     let obj = require_as(tx, board, by, Role::Facilitator)?;
     let (kind, id) = match target {
@@ -367,11 +346,7 @@ pub fn set_focus<T: Transactable + ReadDoc>(
 }
 
 /// Lets everyone look where they like again. Facilitator only.
-pub fn clear_focus<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    by: MemberId,
-) -> Result<(), OpError> {
+pub fn clear_focus<T: Tx>(tx: &mut T, board: ItemId, by: MemberId) -> OpResult {
     let obj = require_as(tx, board, by, Role::Facilitator)?;
     if tx.get(&obj, FOCUS)?.is_some() {
         tx.delete(&obj, FOCUS)?;
@@ -384,34 +359,25 @@ pub fn clear_focus<T: Transactable + ReadDoc>(
 
 /// Turns private writing on: new notes are sealed until
 /// [`reveal_private_notes`]. Facilitator only.
-pub fn start_private_writing<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    by: MemberId,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn start_private_writing<T: Tx>(tx: &mut T, board: ItemId, by: MemberId, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     switch_private_writing(tx, board, by, Some(now))
 }
 
 /// Ends private writing: every author may now publish their notes' keys
 /// (see the module docs). Facilitator only.
-pub fn reveal_private_notes<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    by: MemberId,
-) -> Result<(), OpError> {
+pub fn reveal_private_notes<T: Tx>(tx: &mut T, board: ItemId, by: MemberId) -> OpResult {
     switch_private_writing(tx, board, by, None)
 }
 
 /// Turns private writing on `since` a time, or off (`None`). Facilitator
 /// only; refused when it already is so.
-fn switch_private_writing<T: Transactable + ReadDoc>(
+fn switch_private_writing<T: Tx>(
     tx: &mut T,
     board: ItemId,
     by: MemberId,
     since: Option<u64>,
-) -> Result<(), OpError> {
+) -> OpResult {
     let obj = require_as(tx, board, by, Role::Facilitator)?;
     let on = read_private_writing(tx, &obj).is_some();
     if on == since.is_some() {
@@ -438,7 +404,7 @@ fn switch_private_writing<T: Transactable + ReadDoc>(
 /// Adds a note sealed under `key` with a fresh random `nonce`, while
 /// private writing is on. Only the ciphertext, nonce and commitment of the
 /// text are written; column, colour and author are visible.
-pub fn add_private_note<T: Transactable + ReadDoc>(
+pub fn add_private_note<T: Tx>(
     tx: &mut T,
     board: ItemId,
     id: ItemId,
@@ -446,7 +412,7 @@ pub fn add_private_note<T: Transactable + ReadDoc>(
     key: &SealKey,
     nonce: [u8; 12],
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let text = check_note_text(&new.text)?;
     let obj = require(tx, board)?;
     if read_private_writing(tx, &obj).is_none() {
@@ -469,7 +435,7 @@ pub fn add_private_note<T: Transactable + ReadDoc>(
 /// text under the same key with a new random `nonce` (never reuse one: the
 /// earlier ciphertexts stay in the history; the op only refuses a repeat of
 /// the current nonce).
-pub fn rewrite_private_note<T: Transactable + ReadDoc>(
+pub fn rewrite_private_note<T: Tx>(
     tx: &mut T,
     board: ItemId,
     note: ItemId,
@@ -477,7 +443,7 @@ pub fn rewrite_private_note<T: Transactable + ReadDoc>(
     key: &SealKey,
     nonce: [u8; 12],
     by: MemberId,
-) -> Result<(), OpError> {
+) -> OpResult {
     let text = check_note_text(text)?;
     let obj = require_as(tx, board, by, Role::Editor)?;
     let note_obj = require_note(tx, &obj, note)?;
@@ -515,12 +481,7 @@ pub fn rewrite_private_note<T: Transactable + ReadDoc>(
 /// the commitment, then the opened words become the note's Text. Refused
 /// while private writing is on. Publishing an opened note again changes
 /// nothing.
-pub fn publish_note_key<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    note: ItemId,
-    key: &SealKey,
-) -> Result<(), OpError> {
+pub fn publish_note_key<T: Tx>(tx: &mut T, board: ItemId, note: ItemId, key: &SealKey) -> OpResult {
     let obj = require(tx, board)?;
     if read_private_writing(tx, &obj).is_some() {
         return Err(OpError::Invalid {

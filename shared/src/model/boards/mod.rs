@@ -46,7 +46,8 @@ pub mod voting;
 #[cfg(test)]
 mod tests;
 
-use automerge::transaction::Transactable;
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use automerge::{ObjId, ObjType, ReadDoc};
 use sha2::{Digest, Sha256};
 
@@ -154,7 +155,7 @@ stored_names! {
 impl Colour {
     /// The colour named `text` (its stored form), or [`OpError::Invalid`]
     /// for anything outside the palette.
-    pub fn parse(text: &str) -> Result<Self, OpError> {
+    pub fn parse(text: &str) -> OpResult<Self> {
         Self::ALL
             .into_iter()
             .find(|c| c.as_str() == text.trim())
@@ -282,7 +283,7 @@ pub fn template_column_id(board: ItemId, index: usize) -> ItemId {
 // Helpers shared by the submodules.
 
 /// The live board `id`.
-pub(crate) fn require<R: ReadDoc>(doc: &R, id: ItemId) -> Result<ObjId, OpError> {
+pub(crate) fn require<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     let map = root_map(doc, BOARDS)?;
     require_in(doc, &map, "board", id)
 }
@@ -302,7 +303,7 @@ pub(crate) fn require_as<R: ReadDoc>(
     id: ItemId,
     by: MemberId,
     role: Role,
-) -> Result<ObjId, OpError> {
+) -> OpResult<ObjId> {
     let obj = require(doc, id)?;
     match role {
         Role::Editor => require_editor(doc, &obj, by)?,
@@ -317,11 +318,7 @@ fn facilitator<R: ReadDoc>(doc: &R, board: &ObjId) -> Option<MemberId> {
 }
 
 /// `by` is a current member and the board's facilitator.
-pub(crate) fn require_facilitator<R: ReadDoc>(
-    doc: &R,
-    board: &ObjId,
-    by: MemberId,
-) -> Result<(), OpError> {
+pub(crate) fn require_facilitator<R: ReadDoc>(doc: &R, board: &ObjId, by: MemberId) -> OpResult {
     refs::require_member(doc, by)?;
     if facilitator(doc, board) != Some(by) {
         return Err(OpError::Invalid {
@@ -334,11 +331,7 @@ pub(crate) fn require_facilitator<R: ReadDoc>(
 
 /// `by` is a current member and may change the board's content: it is not
 /// locked, or `by` is the facilitator.
-pub(crate) fn require_editor<R: ReadDoc>(
-    doc: &R,
-    board: &ObjId,
-    by: MemberId,
-) -> Result<(), OpError> {
+pub(crate) fn require_editor<R: ReadDoc>(doc: &R, board: &ObjId, by: MemberId) -> OpResult {
     refs::require_member(doc, by)?;
     if get_bool(doc, board, LOCKED) && facilitator(doc, board) != Some(by) {
         return Err(OpError::Invalid {
@@ -350,16 +343,12 @@ pub(crate) fn require_editor<R: ReadDoc>(
 }
 
 /// The board's notes map.
-pub(crate) fn notes_map<R: ReadDoc>(doc: &R, board: &ObjId) -> Result<ObjId, OpError> {
+pub(crate) fn notes_map<R: ReadDoc>(doc: &R, board: &ObjId) -> OpResult<ObjId> {
     sub_map(doc, board, NOTES, "board.notes")
 }
 
 /// The live note `id` of the board.
-pub(crate) fn require_note<R: ReadDoc>(
-    doc: &R,
-    board: &ObjId,
-    id: ItemId,
-) -> Result<ObjId, OpError> {
+pub(crate) fn require_note<R: ReadDoc>(doc: &R, board: &ObjId, id: ItemId) -> OpResult<ObjId> {
     require_in(doc, &notes_map(doc, board)?, "note", id)
 }
 
@@ -369,12 +358,12 @@ pub(crate) fn board_map<R: ReadDoc>(
     board: &ObjId,
     key: &str,
     name: &'static str,
-) -> Result<ObjId, OpError> {
+) -> OpResult<ObjId> {
     sub_map(doc, board, key, name)
 }
 
 /// A note's text, trimmed: not blank and at most [`MAX_NOTE_CHARS`].
-fn check_note_text(text: &str) -> Result<String, OpError> {
+fn check_note_text(text: &str) -> OpResult<String> {
     let text = non_empty("note", text)?;
     let chars = text.chars().count();
     if chars > MAX_NOTE_CHARS {
@@ -509,7 +498,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Board> {
 }
 
 /// One board, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Board, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Board> {
     let obj = require(doc, id)?;
     Ok(read_one(doc, id, &obj))
 }
@@ -519,12 +508,7 @@ pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> Result<Board, OpError> {
 
 /// Creates a board from a template, with the template's columns (ids from
 /// [`template_column_id`]), unlocked.
-pub fn create<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    id: ItemId,
-    new: &NewBoard,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn create<T: Tx>(tx: &mut T, id: ItemId, new: &NewBoard, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     let title = match new.title.trim() {
         "" => new.template.label().to_owned(),
@@ -550,24 +534,14 @@ pub fn create<T: Transactable + ReadDoc>(
 }
 
 /// Renames a board (facilitator only).
-pub fn rename<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    title: &str,
-    by: MemberId,
-) -> Result<(), OpError> {
+pub fn rename<T: Tx>(tx: &mut T, board: ItemId, title: &str, by: MemberId) -> OpResult {
     let title = non_empty("title", title)?;
     let obj = require_as(tx, board, by, Role::Facilitator)?;
     put(tx, &obj, "title", title)
 }
 
 /// Hands the facilitation to another current member (facilitator only).
-pub fn hand_over<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    to: MemberId,
-    by: MemberId,
-) -> Result<(), OpError> {
+pub fn hand_over<T: Tx>(tx: &mut T, board: ItemId, to: MemberId, by: MemberId) -> OpResult {
     let obj = require_as(tx, board, by, Role::Facilitator)?;
     refs::require_member(tx, to)?;
     put(tx, &obj, FACILITATOR, to.key())
@@ -575,12 +549,7 @@ pub fn hand_over<T: Transactable + ReadDoc>(
 
 /// Locks the board (`true`: only the facilitator can change columns and
 /// notes) or unlocks it. Facilitator only.
-pub fn set_locked<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    locked: bool,
-    by: MemberId,
-) -> Result<(), OpError> {
+pub fn set_locked<T: Tx>(tx: &mut T, board: ItemId, locked: bool, by: MemberId) -> OpResult {
     let obj = require_as(tx, board, by, Role::Facilitator)?;
     put(tx, &obj, LOCKED, locked)
 }

@@ -1,6 +1,7 @@
 //! Tests of the board model: every operation and its validation, the
 //! sealing of ballots and private notes, and two replicas converging.
 
+use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ReadDoc};
 
 use super::convert::{self, Conversion, ItemLink, NoteRef};

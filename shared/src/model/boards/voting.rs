@@ -31,9 +31,10 @@
 //! when is visible to all. [`close`] ends a vote for good: no ballots, and
 //! a vote closed before its reveal never shows results.
 
+use crate::model::error::OpResult;
+use crate::model::fields::Tx;
 use std::collections::BTreeMap;
 
-use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::seal::{self, SealKey};
@@ -227,12 +228,12 @@ pub fn list<R: ReadDoc>(doc: &R, board: ItemId) -> Vec<Vote> {
 }
 
 /// One vote, or [`OpError::NotFound`].
-pub fn get<R: ReadDoc>(doc: &R, board: ItemId, vote: ItemId) -> Result<Vote, OpError> {
+pub fn get<R: ReadDoc>(doc: &R, board: ItemId, vote: ItemId) -> OpResult<Vote> {
     let (board_obj, obj) = locate(doc, board, vote)?;
     Ok(read_one(doc, board, &board_obj, vote, &obj))
 }
 
-fn locate<R: ReadDoc>(doc: &R, board: ItemId, vote: ItemId) -> Result<(ObjId, ObjId), OpError> {
+fn locate<R: ReadDoc>(doc: &R, board: ItemId, vote: ItemId) -> OpResult<(ObjId, ObjId)> {
     let board_obj = require(doc, board)?;
     let map = board_map(doc, &board_obj, VOTES, "board.votes")?;
     let obj = require_in(doc, &map, "vote", vote)?;
@@ -241,14 +242,14 @@ fn locate<R: ReadDoc>(doc: &R, board: ItemId, vote: ItemId) -> Result<(ObjId, Ob
 
 /// Opens a vote giving every participant `votes_each` dots (1–20).
 /// Facilitator only; refused while another vote of the board is open.
-pub fn open<T: Transactable + ReadDoc>(
+pub fn open<T: Tx>(
     tx: &mut T,
     board: ItemId,
     id: ItemId,
     votes_each: u32,
     by: MemberId,
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let votes_each = check_range("votes each", u64::from(votes_each), 1, MAX_VOTES_EACH)?;
     let now = check_date("time", now)?;
     let board_obj = require_as(tx, board, by, Role::Facilitator)?;
@@ -274,7 +275,7 @@ pub fn open<T: Transactable + ReadDoc>(
 /// revealed or closed, for more dots than the vote gives, no dots, and dots
 /// on notes not on the board.
 #[allow(clippy::too_many_arguments)]
-pub fn cast<T: Transactable + ReadDoc>(
+pub fn cast<T: Tx>(
     tx: &mut T,
     board: ItemId,
     vote: ItemId,
@@ -283,7 +284,7 @@ pub fn cast<T: Transactable + ReadDoc>(
     key: &SealKey,
     nonce: [u8; 12],
     now: u64,
-) -> Result<(), OpError> {
+) -> OpResult {
     let now = check_date("time", now)?;
     let party = members::get(tx, member)?.party;
     refs::require_member(tx, member)?;
@@ -331,25 +332,13 @@ pub fn cast<T: Transactable + ReadDoc>(
 
 /// Reveals the vote: no more ballots; voters' devices publish their keys.
 /// Facilitator only; refused once closed.
-pub fn reveal<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    vote: ItemId,
-    by: MemberId,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn reveal<T: Tx>(tx: &mut T, board: ItemId, vote: ItemId, by: MemberId, now: u64) -> OpResult {
     stamp_once(tx, (board, vote), by, now, REVEALED_AT)
 }
 
 /// Closes the vote for good. Facilitator only; closing again changes
 /// nothing.
-pub fn close<T: Transactable + ReadDoc>(
-    tx: &mut T,
-    board: ItemId,
-    vote: ItemId,
-    by: MemberId,
-    now: u64,
-) -> Result<(), OpError> {
+pub fn close<T: Tx>(tx: &mut T, board: ItemId, vote: ItemId, by: MemberId, now: u64) -> OpResult {
     stamp_once(tx, (board, vote), by, now, CLOSED_AT)
 }
 
@@ -359,13 +348,13 @@ const CLOSED_AT: &str = "closed_at";
 /// Writes `now` into the vote's `field` ([`REVEALED_AT`] or [`CLOSED_AT`])
 /// unless it is there already. Facilitator only; a closed vote is not
 /// revealed.
-fn stamp_once<T: Transactable + ReadDoc>(
+fn stamp_once<T: Tx>(
     tx: &mut T,
     (board, vote): (ItemId, ItemId),
     by: MemberId,
     now: u64,
     field: &str,
-) -> Result<(), OpError> {
+) -> OpResult {
     let now = check_date("time", now)?;
     let (board_obj, obj) = locate(tx, board, vote)?;
     require_facilitator(tx, &board_obj, by)?;
@@ -384,13 +373,13 @@ fn stamp_once<T: Transactable + ReadDoc>(
 /// Publishes `member`'s ballot key after the reveal. Refused before it, and
 /// for a key that does not match the commitment or open the ballot.
 /// Publishing the same key again changes nothing.
-pub fn publish_key<T: Transactable + ReadDoc>(
+pub fn publish_key<T: Tx>(
     tx: &mut T,
     board: ItemId,
     vote: ItemId,
     member: MemberId,
     key: &SealKey,
-) -> Result<(), OpError> {
+) -> OpResult {
     let (_, obj) = locate(tx, board, vote)?;
     if get_u64(tx, &obj, REVEALED_AT).is_none() {
         return Err(OpError::Invalid {

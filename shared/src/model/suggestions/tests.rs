@@ -1,4 +1,5 @@
 use automerge::AutoCommit;
+use automerge::transaction::Transactable;
 use proptest::prelude::*;
 
 use super::*;
