@@ -9,7 +9,7 @@ use std::io::Read;
 
 use accord_shared::automerge::sync::{self, SyncDoc};
 use accord_shared::automerge::transaction::Transactable;
-use accord_shared::automerge::{AutoCommit, Automerge, ObjType, ROOT, ReadDoc};
+use accord_shared::automerge::{AutoCommit, Automerge, ObjId, ObjType, ROOT, ReadDoc};
 use accord_shared::engine::{Access, Engine, EngineConfig, Event};
 use accord_shared::ids::{DocumentId, PeerId};
 use accord_shared::protocol::{self, DocMessage, Message, PeerMetadata};
@@ -159,6 +159,19 @@ fn load_trace() -> Option<(Vec<Vec<Patch>>, String)> {
     Some((patches, value["endContent"].as_str()?.to_owned()))
 }
 
+/// Replays the trace into a fresh text object, `apply` once per edit.
+fn replay(
+    txns: &[Vec<Patch>],
+    mut apply: impl FnMut(&mut AutoCommit, &ObjId, &Patch),
+) -> (AutoCommit, ObjId) {
+    let mut doc = AutoCommit::new();
+    let body = doc.put_object(ROOT, "body", ObjType::Text).expect("text");
+    for patch in txns.iter().flatten() {
+        apply(&mut doc, &body, patch);
+    }
+    (doc, body)
+}
+
 fn editing_trace(c: &mut Criterion) {
     let Some((txns, expected)) = load_trace() else {
         eprintln!(
@@ -170,31 +183,23 @@ fn editing_trace(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("automerge splice_text", |b| {
         b.iter(|| {
-            let mut doc = AutoCommit::new();
-            let body = doc.put_object(ROOT, "body", ObjType::Text).expect("text");
-            for txn in &txns {
-                for (pos, del, insert) in txn {
-                    doc.splice_text(&body, *pos, isize::try_from(*del).unwrap_or(0), insert)
-                        .expect("splice");
-                }
-            }
+            let (doc, _) = replay(&txns, |doc, body, (pos, del, insert)| {
+                doc.splice_text(body, *pos, isize::try_from(*del).unwrap_or(0), insert)
+                    .expect("splice");
+            });
             doc
         });
     });
     group.bench_function("accord text::splice (bounds-checked)", |b| {
         b.iter(|| {
-            let mut doc = AutoCommit::new();
-            let body = doc.put_object(ROOT, "body", ObjType::Text).expect("text");
-            for txn in &txns {
-                for (position, delete, insert) in txn {
-                    let edit = Splice {
-                        position: *position,
-                        delete: *delete,
-                        insert: insert.clone(),
-                    };
-                    text::splice(&mut doc, &body, &edit).expect("splice");
-                }
-            }
+            let (doc, body) = replay(&txns, |doc, body, (position, delete, insert)| {
+                let edit = Splice {
+                    position: *position,
+                    delete: *delete,
+                    insert: insert.clone(),
+                };
+                text::splice(doc, body, &edit).expect("splice");
+            });
             assert_eq!(doc.text(&body).expect("text").len(), expected.len());
             doc
         });

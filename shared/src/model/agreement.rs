@@ -305,6 +305,17 @@ pub fn clause_body_text<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
     }
 }
 
+/// The text object of a clause body that `editor` may edit (see
+/// [`may_edit`]).
+pub(crate) fn editable_body_text<R: ReadDoc>(
+    doc: &R,
+    id: ItemId,
+    editor: Option<MemberId>,
+) -> OpResult<ObjId> {
+    may_edit(doc, id, editor)?;
+    clause_body_text(doc, id)
+}
+
 /// The whole agreement.
 pub fn read<R: ReadDoc>(doc: &R) -> Agreement {
     let clauses = clauses(doc);
@@ -418,8 +429,7 @@ pub fn edit_clause_body<T: Tx>(
     edit: &Splice,
     editor: Option<MemberId>,
 ) -> OpResult {
-    may_edit(tx, id, editor)?;
-    let text = clause_body_text(tx, id)?;
+    let text = editable_body_text(tx, id, editor)?;
     text::splice(tx, &text, edit)?;
     Ok(())
 }

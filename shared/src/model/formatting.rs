@@ -20,7 +20,9 @@ use crate::model::fields::Tx;
 use automerge::marks::{ExpandMark, Mark};
 use automerge::{ReadDoc, ScalarValue};
 
-use super::agreement::{clause_body_text, may_edit};
+#[cfg(doc)]
+use super::agreement::may_edit;
+use super::agreement::{clause_body_text, editable_body_text};
 use super::{ItemId, MemberId, OpError};
 use crate::text::{self, Splice};
 
@@ -208,8 +210,7 @@ pub fn set_style<T: Tx>(
     on: bool,
     editor: Option<MemberId>,
 ) -> OpResult {
-    may_edit(tx, clause, editor)?;
-    let text = clause_body_text(tx, clause)?;
+    let text = editable_body_text(tx, clause, editor)?;
     check_range(tx.length(&text), start, end)?;
     write_style(tx, &text, start, end, style, on)
 }
@@ -226,8 +227,7 @@ pub fn insert_runs<T: Tx>(
     runs: &[Run],
     editor: Option<MemberId>,
 ) -> OpResult {
-    may_edit(tx, clause, editor)?;
-    let text = clause_body_text(tx, clause)?;
+    let text = editable_body_text(tx, clause, editor)?;
     let insert = plain_text(runs);
     text::splice(
         tx,
@@ -339,8 +339,7 @@ pub fn apply_change<T: Tx>(
     change: &Change,
     editor: Option<MemberId>,
 ) -> OpResult {
-    may_edit(tx, clause, editor)?;
-    let text = clause_body_text(tx, clause)?;
+    let text = editable_body_text(tx, clause, editor)?;
     let body: Vec<char> = tx.text(&text)?.chars().collect();
     let old = plain_text(&change.before);
     let len = old.chars().count();
@@ -460,8 +459,7 @@ pub fn toggle_list<T: Tx>(
     kind: ListKind,
     editor: Option<MemberId>,
 ) -> OpResult {
-    may_edit(tx, clause, editor)?;
-    let text = clause_body_text(tx, clause)?;
+    let text = editable_body_text(tx, clause, editor)?;
     let body = tx.text(&text)?;
     check_range(body.chars().count(), start, end)?;
     let lines = touched_lines(&body, start, end);

@@ -414,65 +414,64 @@ fn entries<R: ReadDoc>(doc: &R, clause: ItemId) -> Vec<ObjId> {
     found.into_iter().map(|(_, _, obj)| obj).collect()
 }
 
-fn judge<R: ReadDoc>(
-    doc: &R,
-    document: &DocumentId,
-    obj: &ObjId,
-    current: &[u8; 32],
-    attested_keys: &dyn Fn(MemberId) -> Vec<VerifyingKey>,
-) -> SignoffStatus {
-    let Some(signoff) = parse(doc, obj) else {
-        return SignoffStatus {
-            member: get_str(doc, obj, MEMBER).and_then(|m| m.parse().ok()),
-            party: get_str(doc, obj, PARTY).and_then(|p| p.parse().ok()),
-            at: get_u64(doc, obj, AT),
-            validity: Validity::Invalid(InvalidReason::Malformed),
-        };
-    };
-    let validity = validity(doc, document, &signoff, current, attested_keys);
-    SignoffStatus {
-        member: Some(signoff.member),
-        party: Some(signoff.party),
-        at: Some(signoff.at),
-        validity,
-    }
+/// What every sign-off of one clause is judged against: the document it
+/// was signed in, the clause's current content hash and the keys the relay
+/// attests per member.
+struct Judge<'a> {
+    document: &'a DocumentId,
+    current: [u8; 32],
+    attested_keys: &'a dyn Fn(MemberId) -> Vec<VerifyingKey>,
 }
 
-fn validity<R: ReadDoc>(
-    doc: &R,
-    document: &DocumentId,
-    signoff: &Signoff,
-    current: &[u8; 32],
-    attested_keys: &dyn Fn(MemberId) -> Vec<VerifyingKey>,
-) -> Validity {
-    let keys = attested_keys(signoff.member);
-    if keys.is_empty() {
-        return Validity::Invalid(InvalidReason::KeyNotAttested);
+impl Judge<'_> {
+    fn judge<R: ReadDoc>(&self, doc: &R, obj: &ObjId) -> SignoffStatus {
+        let Some(signoff) = parse(doc, obj) else {
+            return SignoffStatus {
+                member: get_str(doc, obj, MEMBER).and_then(|m| m.parse().ok()),
+                party: get_str(doc, obj, PARTY).and_then(|p| p.parse().ok()),
+                at: get_u64(doc, obj, AT),
+                validity: Validity::Invalid(InvalidReason::Malformed),
+            };
+        };
+        let validity = self.validity(doc, &signoff);
+        SignoffStatus {
+            member: Some(signoff.member),
+            party: Some(signoff.party),
+            at: Some(signoff.at),
+            validity,
+        }
     }
-    let statement = Statement {
-        document: *document,
-        clause: signoff.clause,
-        content_hash: signoff.content_hash,
-        party: signoff.party,
-        member: signoff.member,
-        at: signoff.at,
-    };
-    let signature = Signature::from_bytes(&signoff.signature);
-    let bytes = statement.to_bytes();
-    if !keys
-        .iter()
-        .any(|key| key.verify_strict(&bytes, &signature).is_ok())
-    {
-        return Validity::Invalid(InvalidReason::BadSignature);
+
+    fn validity<R: ReadDoc>(&self, doc: &R, signoff: &Signoff) -> Validity {
+        let keys = (self.attested_keys)(signoff.member);
+        if keys.is_empty() {
+            return Validity::Invalid(InvalidReason::KeyNotAttested);
+        }
+        let statement = Statement {
+            document: *self.document,
+            clause: signoff.clause,
+            content_hash: signoff.content_hash,
+            party: signoff.party,
+            member: signoff.member,
+            at: signoff.at,
+        };
+        let signature = Signature::from_bytes(&signoff.signature);
+        let bytes = statement.to_bytes();
+        if !keys
+            .iter()
+            .any(|key| key.verify_strict(&bytes, &signature).is_ok())
+        {
+            return Validity::Invalid(InvalidReason::BadSignature);
+        }
+        let party = members::get(doc, signoff.member).ok().and_then(|m| m.party);
+        if party != Some(signoff.party) {
+            return Validity::Invalid(InvalidReason::WrongParty);
+        }
+        if signoff.content_hash != self.current {
+            return Validity::Void;
+        }
+        Validity::Valid
     }
-    let party = members::get(doc, signoff.member).ok().and_then(|m| m.party);
-    if party != Some(signoff.party) {
-        return Validity::Invalid(InvalidReason::WrongParty);
-    }
-    if signoff.content_hash != *current {
-        return Validity::Void;
-    }
-    Validity::Valid
 }
 
 /// Judges every sign-off of `clause` against its current text and the
@@ -487,9 +486,14 @@ pub fn verify<R: ReadDoc>(
     let Ok(current) = clause_hash(doc, clause) else {
         return Vec::new();
     };
+    let judge = Judge {
+        document,
+        current,
+        attested_keys,
+    };
     entries(doc, clause)
         .iter()
-        .map(|obj| judge(doc, document, obj, &current, attested_keys))
+        .map(|obj| judge.judge(doc, obj))
         .collect()
 }
 
