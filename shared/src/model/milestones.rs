@@ -122,28 +122,21 @@ mod tests {
             title: "First joint customer".into(),
             due: Some(T0),
         };
-        assert!(matches!(
-            add(
-                &mut doc,
-                id(100),
-                &NewMilestone {
-                    title: "".into(),
-                    due: None
-                }
-            ),
-            Err(OpError::Empty { .. })
-        ));
-        assert!(matches!(
-            add(
-                &mut doc,
-                id(100),
-                &NewMilestone {
-                    due: Some(1),
-                    ..new.clone()
-                }
-            ),
-            Err(OpError::InvalidDate { .. })
-        ));
+        let untitled = NewMilestone {
+            title: "".into(),
+            due: None,
+        };
+        let too_early = NewMilestone {
+            due: Some(1),
+            ..new.clone()
+        };
+        let empty = add(&mut doc, id(100), &untitled);
+        assert!(matches!(empty, Err(OpError::Empty { .. })), "{empty:?}");
+        let undated = add(&mut doc, id(100), &too_early);
+        assert!(
+            matches!(undated, Err(OpError::InvalidDate { .. })),
+            "{undated:?}"
+        );
         add(&mut doc, id(100), &new).unwrap();
         assert!(matches!(
             set_celebration(&mut doc, id(100), "Cake"),

@@ -302,17 +302,11 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(
-            update(
-                doc,
-                id(1),
-                &ReviewPatch {
-                    period: Some((T0, 1)),
-                    ..ReviewPatch::default()
-                }
-            )
-            .is_err()
-        );
+        let backwards = ReviewPatch {
+            period: Some((T0, 1)),
+            ..ReviewPatch::default()
+        };
+        assert!(update(doc, id(1), &backwards).is_err());
         actions::add(
             doc,
             ActionSource::Review(id(1)),

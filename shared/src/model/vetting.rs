@@ -544,18 +544,12 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(
-            update_diligence(
-                doc,
-                id(30),
-                &DiligencePatch {
-                    evidence: Some("ftp://x".into()),
-                    done: Some(false),
-                    ..DiligencePatch::default()
-                }
-            )
-            .is_err()
-        );
+        let ftp_evidence = DiligencePatch {
+            evidence: Some("ftp://x".into()),
+            done: Some(false),
+            ..DiligencePatch::default()
+        };
+        assert!(update_diligence(doc, id(30), &ftp_evidence).is_err());
         assert!(matches!(
             update_diligence(doc, id(31), &DiligencePatch::default()),
             Err(OpError::NotFound { .. })
