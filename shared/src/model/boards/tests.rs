@@ -82,8 +82,8 @@ fn key(n: u8) -> SealKey {
 
 /// Converts `note` on the test board into item `id(n)`, as `by`, at
 /// [`T0`]; panics if refused.
-fn converted(doc: &mut AutoCommit, by: MemberId, note: ItemId, n: u8, to: Conversion) -> ItemLink {
-    convert::convert_note(doc, board_id(), note, id(n), &to, by, T0).unwrap()
+fn converted(doc: &mut AutoCommit, by: MemberId, note: ItemId, n: u8, to: &Conversion) -> ItemLink {
+    convert::convert_note(doc, board_id(), note, id(n), to, by, T0).unwrap()
 }
 
 fn dots(entries: &[(ItemId, u8)]) -> Ballot {
@@ -874,7 +874,7 @@ fn notes_become_plan_items_linked_both_ways() {
         owner: Some(bob),
         due: Some(T0 + 7 * crate::model::DAY_MS),
     };
-    let link = converted(doc, bob, action, 90, to_action);
+    let link = converted(doc, bob, action, 90, &to_action);
     assert_eq!(
         link,
         ItemLink::Action {
@@ -897,7 +897,7 @@ fn notes_become_plan_items_linked_both_ways() {
         owner: None,
         due: None,
     };
-    let review_link = converted(doc, bob, in_review, 95, to_review);
+    let review_link = converted(doc, bob, in_review, 95, &to_review);
     assert_eq!(
         reviews::get(doc, review).unwrap().actions[0].title,
         "Write the retro summary"
@@ -912,7 +912,7 @@ fn notes_become_plan_items_linked_both_ways() {
         impact: 4,
         owner: Some(alice),
     };
-    let risk_link = converted(doc, bob, risk, 91, to_risk);
+    let risk_link = converted(doc, bob, risk, 91, &to_risk);
     assert_eq!(
         risks::get(doc, id(91)).unwrap().title,
         "Key engineer may leave"
@@ -923,14 +923,14 @@ fn notes_become_plan_items_linked_both_ways() {
         owner: Some(acme),
         due: None,
     };
-    let objective_link = converted(doc, alice, objective, 92, to_objective);
+    let objective_link = converted(doc, alice, objective, 92, &to_objective);
     assert_eq!(objectives::get(doc, id(92)).unwrap().owner, Some(acme));
     assert_eq!(convert::source_of(doc, objective_link).unwrap().board, b);
 
     let to_conflict = Conversion::Conflict {
         severity: Severity::Medium,
     };
-    let conflict_link = converted(doc, bob, conflict, 93, to_conflict);
+    let conflict_link = converted(doc, bob, conflict, 93, &to_conflict);
     let raised = conflicts::get(doc, id(93)).unwrap();
     assert_eq!(raised.title, "Lead ownership");
     assert_eq!(
