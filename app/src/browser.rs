@@ -187,6 +187,43 @@ pub async fn sleep(ms: u32) {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// Resolves at the browser's next idle moment (`requestIdleCallback`,
+/// at the latest after `timeout_ms`), or after a zero timer where the
+/// browser has no idle callbacks.
+pub async fn idle(timeout_ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        if request_idle(&resolve, timeout_ms) {
+            return;
+        }
+        let scheduled = web_sys::window()
+            .map(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0));
+        if !matches!(scheduled, Some(Ok(_))) {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Calls `requestIdleCallback(callback, { timeout })` if the page has it.
+fn request_idle(callback: &js_sys::Function, timeout_ms: u32) -> bool {
+    let global = js_sys::global();
+    let Ok(request) = js_sys::Reflect::get(&global, &JsValue::from_str("requestIdleCallback"))
+    else {
+        return false;
+    };
+    let Some(request) = request.dyn_ref::<js_sys::Function>() else {
+        return false;
+    };
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(
+        &options,
+        &JsValue::from_str("timeout"),
+        &JsValue::from(timeout_ms),
+    )
+    .is_ok()
+        && request.call2(&global, callback, &options).is_ok()
+}
+
 /// The page's origin, e.g. `http://127.0.0.1:8080`.
 pub fn origin() -> Result<String, BrowserError> {
     Ok(window()?.location().origin()?)

@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod compaction_timing;
 pub mod components;
 pub mod device_key;
 pub mod edit;

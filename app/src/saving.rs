@@ -219,13 +219,13 @@ impl Saver {
     /// since then. The documents stay marked in flight until
     /// [`Self::committed`] or [`Self::failed`].
     ///
-    /// Compaction rebuilds the whole document, which stalls the page for as
-    /// long as that takes on a big partnership, so it is asked for only when
-    /// `quiet` (nobody has typed in this tab for a while): then a document
-    /// due for it gets a compacting write even with nothing new to store.
+    /// Compaction stalls the page for as long as it takes on a big
+    /// partnership, so it is asked for only with `compact_now` (the tab is
+    /// idle or hidden; see [`crate::compaction_timing`]): then a document due
+    /// for it gets a compacting write even with nothing new to store.
     pub fn take<'a>(
         &mut self,
-        quiet: bool,
+        compact_now: bool,
         doc: impl Fn(&DocumentId) -> Option<&'a Automerge>,
     ) -> Vec<PendingWrite> {
         let mut writes = Vec::new();
@@ -239,7 +239,7 @@ impl Saver {
             let heads = doc.get_heads();
             let due = tracked.appended + 1 >= self.compact_every;
             let bytes = if heads == tracked.durable {
-                if !(quiet && due) {
+                if !(compact_now && due) {
                     continue;
                 }
                 Vec::new()
@@ -247,7 +247,7 @@ impl Saver {
                 doc.save_after(&tracked.durable)
             };
             tracked.in_flight = true;
-            let compact = quiet && due;
+            let compact = compact_now && due;
             let in_memory = (compact && missing_changes(doc) == 0).then(|| InMemory {
                 snapshot: doc.save(),
                 holds: tracked.held.clone(),
@@ -264,7 +264,7 @@ impl Saver {
         writes
     }
 
-    /// True when some document waits for a quiet moment to be compacted.
+    /// True when some document waits for an idle moment to be compacted.
     pub fn compaction_due(&self) -> bool {
         self.docs
             .values()

@@ -35,6 +35,7 @@ use wasm_bindgen_futures::spawn_local;
 use self::writer::Job;
 use crate::api::{self, ApiError};
 use crate::browser::{self, BrowserError, now_ms};
+use crate::compaction_timing::CompactionTiming;
 use crate::identity::{Identity, IdentityError, Profile};
 use crate::saving::{self, Saver};
 use crate::storage::{DB_NAME, DocRecord, Storage, StorageError};
@@ -108,8 +109,8 @@ pub struct Client {
     /// The heads the relay last confirmed per document (kept in the list
     /// entry, so an offline start still knows what the relay holds).
     relay_heads: RefCell<HashMap<DocumentId, Vec<ChangeHash>>>,
-    /// When this tab last made a local edit (ms since the epoch).
-    last_edit: Cell<u64>,
+    /// When a due compaction may run (edits, idle moments, visibility).
+    compaction: RefCell<CompactionTiming>,
     /// Whether this session already said that offline work is kept.
     told_offline: Cell<bool>,
     /// Connected, and not yet caught up with the relay since.
@@ -264,7 +265,7 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         write_failure_shown: Cell::new(false),
         tabs,
         relay_heads: RefCell::new(relay_heads),
-        last_edit: Cell::new(0),
+        compaction: RefCell::new(CompactionTiming::default()),
         told_offline: Cell::new(false),
         catching_up: Cell::new(false),
         reported_missing: RefCell::new(HashSet::new()),
@@ -292,6 +293,7 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
     store.bump();
     writer::listen_to_tabs(&client)?;
     writer::guard_unload(&client)?;
+    writer::watch_visibility(&client)?;
     spawn_local(Rc::clone(&client).run_writer(kicks));
     spawn_local(Rc::clone(&client).run_sync());
     spawn_local(Rc::clone(&client).run_presence());
@@ -698,7 +700,7 @@ impl Client {
             self.apply(effect);
         }
         if local.is_some() {
-            self.last_edit.set(now_ms());
+            self.compaction.borrow_mut().edited(now_ms());
             self.kick();
         }
         self.refresh_status();

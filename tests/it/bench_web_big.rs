@@ -33,8 +33,10 @@ use crate::device::{Browser, Device, TO_END, tid};
 const CHANGES: usize = 10_000;
 /// Changes typed into one clause before moving to the next (an editing session).
 const SESSION: usize = 250;
-/// Keys typed for the keystroke figure.
-const KEYSTROKES: usize = 50;
+/// Keys typed for the keystroke figure: more than the app's writes between
+/// two compactions (`saving::COMPACT_EVERY`, 64), so one comes due while
+/// the keys are typed (and must wait until they stop).
+const KEYSTROKES: usize = 100;
 /// Remote changes for the remote-render figure.
 const REMOTE: usize = 20;
 /// Reloads for the start-to-interactive figures; the median is shown.
@@ -192,10 +194,24 @@ fn compactions(device: &Device) -> Vec<f64> {
 
 /// The durations of the User Timing measures `name` in the current document.
 fn measures(device: &Device, name: &str) -> Vec<f64> {
+    measured(device, name, "duration")
+}
+
+/// One field (`duration`, `startTime`) of each User Timing measure `name`
+/// in the current document.
+fn measured(device: &Device, name: &str, field: &str) -> Vec<f64> {
     numbers(&device.script(
-        "return performance.getEntriesByName(arguments[0]).map((e) => e.duration);",
-        &json!([name]),
+        "return performance.getEntriesByName(arguments[0]).map((e) => e[arguments[1]]);",
+        &json!([name, field]),
     ))
+}
+
+/// The page's `performance.now()`.
+fn page_now(device: &Device) -> f64 {
+    device
+        .script("return performance.now();", &json!([]))
+        .as_f64()
+        .unwrap_or_default()
 }
 
 #[test]
@@ -297,6 +313,7 @@ fn bench_web_big_partnership() {
         device.cdp("Profiler.setSamplingInterval", &json!({ "interval": 200 }));
         device.cdp("Profiler.start", &json!({}));
     }
+    let typing_from = page_now(&device);
     for n in 0..KEYSTROKES {
         let key = char::from(b'a' + (n % 26) as u8).to_string();
         device.type_keys(&key);
@@ -304,7 +321,14 @@ fn bench_web_big_partnership() {
             numbers(&d.script("return window.__accordKeys;", &json!([]))).len() > n
         });
     }
+    let typing_until = page_now(&device);
     let keys = numbers(&device.script("return window.__accordKeys;", &json!([])));
+    // Compactions (and their snapshots) that began while the keys were typed.
+    let while_typing = ["accord:compact", "accord:snapshot"]
+        .iter()
+        .flat_map(|name| measured(&device, name, "startTime"))
+        .filter(|start| (typing_from..=typing_until).contains(start))
+        .count();
     if let Some(path) = profile {
         let taken = device.cdp("Profiler.stop", &json!({}));
         std::fs::write(&path, taken["profile"].to_string()).expect("write the profile");
@@ -391,6 +415,11 @@ fn bench_web_big_partnership() {
     println!(
         "| compaction's snapshot of the document in memory [{}] | ms |",
         list(&snapshots)
+    );
+    println!(
+        "| compaction steps that began while the {} keys were typed ({:.1} s) | {while_typing} |",
+        keys.len(),
+        (typing_until - typing_from) / 1000.0
     );
     println!("| IndexedDB chunks / bytes at the end | {chunks} |");
     eprintln!(

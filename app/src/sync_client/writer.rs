@@ -20,14 +20,15 @@ use web_sys::{BroadcastChannel, MessageEvent};
 
 use super::{Client, ClientError};
 use crate::browser::{self, BrowserError, now_ms};
+use crate::compaction_timing::WhenToCompact;
 use crate::storage::{Batch, DocRecord, SNAPSHOT_MEASURE};
 
 /// Shortest time between two write transactions: keystrokes in between are
 /// grouped into one.
 pub const GROUP_MS: u64 = 50;
-/// How long nobody must have typed in this tab before a document is
-/// compacted (see [`crate::saving::Saver::take`]).
-pub const QUIET_MS: u64 = 1_500;
+/// The longest wait for the browser's idle moment once it has been quiet
+/// long enough to compact (see [`crate::compaction_timing`]).
+const IDLE_TIMEOUT_MS: u32 = 1_000;
 /// Pause after a failed write, doubling up to [`RETRY_MAX_MS`].
 const RETRY_MIN_MS: u32 = 250;
 const RETRY_MAX_MS: u32 = 8_000;
@@ -44,9 +45,10 @@ pub(super) enum Job {
 }
 
 impl Client {
-    /// True when nobody has edited in this tab for [`QUIET_MS`].
-    fn quiet(&self) -> bool {
-        now_ms().saturating_sub(self.last_edit.get()) >= QUIET_MS
+    /// What to do about compaction now (see [`crate::compaction_timing`]).
+    fn when_to_compact(&self) -> WhenToCompact {
+        let due = self.saver.borrow().compaction_due();
+        self.compaction.borrow_mut().decide(now_ms(), due)
     }
 
     /// Notes that there is something to write; the writer picks it up.
@@ -82,9 +84,10 @@ impl Client {
         let started = browser::performance_now();
         let chunks = {
             let engine = self.engine.borrow();
+            let compact = self.when_to_compact() == WhenToCompact::Now;
             self.saver
                 .borrow_mut()
-                .take(self.quiet(), |id| engine.document(id))
+                .take(compact, |id| engine.document(id))
         };
         if let Some(started) = started
             && chunks.iter().any(|w| w.in_memory.is_some())
@@ -119,19 +122,25 @@ impl Client {
         let mut retry = RETRY_MIN_MS;
         loop {
             if !self.has_unwritten() {
-                let due = self.saver.borrow().compaction_due();
-                if due {
-                    // Wake for new work, or when it has been quiet long
-                    // enough to compact.
-                    let kicked = kicks.next();
-                    let quiet = browser::sleep(u32::try_from(QUIET_MS).unwrap_or(u32::MAX));
-                    futures_util::pin_mut!(kicked, quiet);
-                    if let futures_util::future::Either::Left((None, _)) =
-                        futures_util::future::select(kicked, quiet).await
-                    {
-                        return;
+                // Wake for new work, or for the moment a due compaction may
+                // run: never while someone types in this tab.
+                let open = match self.when_to_compact() {
+                    WhenToCompact::NotDue => kicks.next().await.is_some(),
+                    WhenToCompact::After(ms) => {
+                        let pause = browser::sleep(u32::try_from(ms).unwrap_or(u32::MAX));
+                        woken_or(&mut kicks, pause).await
                     }
-                } else if kicks.next().await.is_none() {
+                    WhenToCompact::AskForIdle => {
+                        let client = Rc::clone(&self);
+                        let idle = async move {
+                            browser::idle(IDLE_TIMEOUT_MS).await;
+                            client.compaction.borrow_mut().idle(now_ms());
+                        };
+                        woken_or(&mut kicks, idle).await
+                    }
+                    WhenToCompact::Now => true,
+                };
+                if !open {
                     return;
                 }
             }
@@ -151,6 +160,9 @@ impl Client {
             match result {
                 Ok(()) => {
                     self.saver.borrow_mut().committed(&batch.chunks);
+                    if batch.chunks.iter().any(|w| w.compact) {
+                        self.compaction.borrow_mut().compacted();
+                    }
                     retry = RETRY_MIN_MS;
                     if self.write_failure_shown.replace(false) {
                         self.store.clear_report_about(STORAGE_FAILURE);
@@ -228,6 +240,17 @@ impl Client {
     }
 }
 
+/// Waits for a kick or for `other`, whichever comes first; false when the
+/// kicks' sender is gone (the page is ending).
+async fn woken_or(kicks: &mut UnboundedReceiver<()>, other: impl Future<Output = ()>) -> bool {
+    let kicked = kicks.next();
+    futures_util::pin_mut!(kicked, other);
+    !matches!(
+        futures_util::future::select(kicked, other).await,
+        futures_util::future::Either::Left((None, _))
+    )
+}
+
 /// The start of the message shown while writes fail.
 const STORAGE_FAILURE: &str = "Could not save to this device; retrying";
 
@@ -283,5 +306,32 @@ pub(super) fn guard_unload(client: &Rc<Client>) -> Result<(), ClientError> {
         .add_event_listener_with_callback("beforeunload", on_unload.as_ref().unchecked_ref())
         .map_err(BrowserError::from)?;
     on_unload.forget();
+    Ok(())
+}
+
+/// Tells the compaction timing whether the tab is hidden, and wakes the
+/// writer when it is: a hidden tab (switched away from, minimised, being
+/// closed) has nobody typing in it, so a due compaction runs at once.
+pub(super) fn watch_visibility(client: &Rc<Client>) -> Result<(), ClientError> {
+    let document = browser::window()?
+        .document()
+        .ok_or(BrowserError::NoWindow)?;
+    let weak = Rc::downgrade(client);
+    let page = document.clone();
+    let on_change = Closure::<dyn FnMut()>::new(move || {
+        let Some(client) = weak.upgrade() else {
+            return;
+        };
+        let hidden = page.hidden();
+        client.compaction.borrow_mut().set_hidden(hidden);
+        if hidden {
+            client.kick();
+        }
+    });
+    document
+        .add_event_listener_with_callback("visibilitychange", on_change.as_ref().unchecked_ref())
+        .map_err(BrowserError::from)?;
+    on_change.forget();
+    client.compaction.borrow_mut().set_hidden(document.hidden());
     Ok(())
 }
