@@ -77,6 +77,18 @@ pub struct Launcher {
 }
 
 impl Launcher {
+    /// A launcher that starts only `accord` relays from `accord_bin`.
+    pub fn accord_only(accord_bin: PathBuf) -> Self {
+        Self {
+            accord_bin,
+            node: String::new(),
+            js_dir: PathBuf::new(),
+            js25_dir: PathBuf::new(),
+            samod_dir: PathBuf::new(),
+            samod_target_dir: PathBuf::new(),
+        }
+    }
+
     /// Makes `kinds` startable: checks the `accord` binary, installs a missing
     /// `node_modules` with `npm ci` from the committed lockfile, builds the
     /// samod relay (a no-op when up to date), and makes paths absolute (the JS
