@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use accord_server::client::Client;
 use accord_server::plain_http;
-use accord_shared::automerge::transaction::Transaction;
+use accord_shared::automerge::ROOT;
+use accord_shared::automerge::transaction::{Transactable, Transaction};
 use accord_shared::automerge::{AutoSerde, AutomergeError, ChangeHash};
 use accord_shared::ids::{DocumentId, PeerId};
 use serde_json::{Value, json};
@@ -616,4 +617,30 @@ pub async fn converge(clients: &[&Client], id: DocumentId) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits until the relay has acknowledged `writer`'s changes to `id` and
+/// `reader` holds the same heads.
+pub async fn relayed(writer: &Client, reader: &Client, id: DocumentId) {
+    writer.wait_synced(id, WAIT).await.unwrap();
+    reader
+        .wait_heads(id, &writer.heads(id), WAIT)
+        .await
+        .unwrap();
+}
+
+/// Writes `key = n` for each `n` of `values` as separate changes, waits
+/// until the relay has them, and returns the heads it acknowledged.
+pub async fn write_acknowledged(
+    writer: &Client,
+    id: DocumentId,
+    key: &str,
+    values: std::ops::Range<i64>,
+) -> Vec<ChangeHash> {
+    for n in values {
+        writer.change(id, |tx| tx.put(ROOT, key, n)).unwrap();
+    }
+    writer.wait_synced(id, WAIT).await.unwrap();
+    let relay = writer.relay_peer().unwrap();
+    writer.acknowledged_heads(id, &relay).unwrap()
 }
