@@ -1,7 +1,7 @@
 //! Shared test helpers: a real relay process on 127.0.0.1, a tiny HTTP client
 //! for its JSON API, and waiting for clients to converge.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use accord_server::client::Client;
+use accord_server::first_line::first_line;
 use accord_server::plain_http;
 use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::{Transactable, Transaction};
@@ -420,17 +421,7 @@ fn spawn_program(
         .spawn()
         .expect("starting the relay");
     let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        if let Some(Ok(line)) = lines.next() {
-            let _ = tx.send(line);
-        }
-        for _ in lines {}
-    });
-    let line = rx
-        .recv_timeout(WAIT)
-        .expect("the relay printed its address");
+    let line = first_line(stdout, WAIT).expect("the relay printed its address");
     let addr = line
         .rsplit("://")
         .next()

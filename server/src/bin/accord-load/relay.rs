@@ -1,12 +1,12 @@
 //! Starting and stopping relay processes on 127.0.0.1 for comparisons.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use accord_server::client::Client;
+use accord_server::first_line::first_line;
 use serde::Serialize;
 
 use crate::error::LoadError;
@@ -257,15 +257,7 @@ impl RelayProcess {
             .stdout
             .take()
             .ok_or_else(|| LoadError::Relay("no stdout".into()))?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
+        let Some(line) = first_line(stdout, Duration::from_secs(30)) else {
             let _ = child.kill();
             let _ = child.wait();
             return Err(LoadError::Relay(format!(
