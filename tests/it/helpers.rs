@@ -142,6 +142,13 @@ impl Relay {
         Self::start_with_args(&[])
     }
 
+    /// A relay with a registered device for each of `names`.
+    pub fn with_devices<const N: usize>(names: [&str; N]) -> (Self, [Device; N]) {
+        let relay = Self::start();
+        let devices = relay.register_all(names);
+        (relay, devices)
+    }
+
     /// A relay that also serves the built web app in `dist`.
     pub fn start_with_web(dist: &Path) -> Self {
         Self::start_with_args(&["--web-dir", dist.to_str().expect("UTF-8 path")])
