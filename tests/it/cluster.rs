@@ -172,18 +172,7 @@ async fn after_kill_9_of_the_owner_another_node_serves_everything_it_acknowledge
 
     // Node b serves the document once a's lease lapses (the client retries
     // meanwhile, as clients do against a load balancer).
-    let deadline = std::time::Instant::now() + WAIT;
-    let reader = loop {
-        let reader = b.client(&device).await;
-        if reader.find(id, Duration::from_secs(2)).await.is_ok() {
-            break reader;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "node b never took over"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let reader = find_retrying(&b, &device, id).await;
     assert_eq!(
         reader.lacking(id, &acknowledged).len(),
         0,
@@ -247,19 +236,7 @@ async fn devices_grants_and_revocations_made_on_one_node_hold_on_the_other() {
     );
     let (status, _) = a.redeem(&guest, invite["code"].as_str().unwrap());
     assert_eq!(status, 200);
-    let guest_client = {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            let client = b.client(&guest).await;
-            if client.find(id, Duration::from_secs(2)).await.is_ok() {
-                break client;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the grant never reached node b"
-            );
-        }
-    };
+    let guest_client = find_retrying(&b, &guest, id).await;
 
     // Revoked through node a: node b stops the guest's sync of the document.
     let (status, _) = a.api_as(
