@@ -56,15 +56,13 @@ pub async fn register_device(
     public_key_hex: &str,
     name: &str,
 ) -> Result<DeviceRegistration, ApiError> {
-    let body = serde_json::to_string(&RegisterRequest {
+    let body = json(&RegisterRequest {
         public_key: public_key_hex.to_owned(),
         name: name.to_owned(),
         invite: None,
         link: None,
-    })
-    .map_err(|e| ApiError::Decode(e.to_string()))?;
-    let (status, text) = send("POST", &format!("{origin}/api/devices"), None, Some(&body)).await?;
-    expect_success(status, &text)?;
+    })?;
+    let text = call("POST", &format!("{origin}/api/devices"), None, Some(body)).await?;
     let answer: Registered = parse(&text)?;
     Ok(DeviceRegistration {
         device_id: answer.device_id,
@@ -79,18 +77,12 @@ pub async fn claim_document(
     document: &str,
     party: &str,
 ) -> Result<(), ApiError> {
-    let body = serde_json::to_string(&ClaimRequest {
+    let body = json(&ClaimRequest {
         party: party.to_owned(),
-    })
-    .map_err(|e| ApiError::Decode(e.to_string()))?;
-    let (status, text) = send(
-        "PUT",
-        &format!("{origin}/api/documents/{document}"),
-        Some(token),
-        Some(&body),
-    )
-    .await?;
-    expect_success(status, &text)
+    })?;
+    let url = format!("{origin}/api/documents/{document}");
+    call("PUT", &url, Some(token), Some(body)).await?;
+    Ok(())
 }
 
 /// Creates an invite for `document` (the caller must own it).
@@ -100,48 +92,26 @@ pub async fn create_invite(
     document: &str,
     invite: &NewInvite,
 ) -> Result<Invite, ApiError> {
-    let body = serde_json::to_string(invite).map_err(|e| ApiError::Decode(e.to_string()))?;
-    let (status, text) = send(
-        "POST",
-        &format!("{origin}/api/documents/{document}/invites"),
-        Some(token),
-        Some(&body),
-    )
-    .await?;
-    expect_success(status, &text)?;
-    parse(&text)
+    let url = format!("{origin}/api/documents/{document}/invites");
+    parse(&call("POST", &url, Some(token), Some(json(invite)?)).await?)
 }
 
 /// Asks the relay for a single-use ticket to open the sync socket with, so
 /// the bearer token never goes into a URL.
 pub async fn sync_ticket(origin: &str, token: &str) -> Result<String, ApiError> {
-    let (status, text) = send(
-        "POST",
-        &format!("{origin}/api/sync-ticket"),
-        Some(token),
-        None,
-    )
-    .await?;
-    expect_success(status, &text)?;
+    let url = format!("{origin}/api/sync-ticket");
+    let text = call("POST", &url, Some(token), None).await?;
     Ok(parse::<SyncTicket>(&text)?.ticket)
 }
 
 /// Redeems an invite code. A revoked, expired or used-up code comes back as
 /// [`ApiError::Status`] carrying the relay's own explanation.
 pub async fn redeem_invite(origin: &str, token: &str, code: &str) -> Result<Grant, ApiError> {
-    let body = serde_json::to_string(&RedeemRequest {
+    let body = json(&RedeemRequest {
         code: code.to_owned(),
-    })
-    .map_err(|e| ApiError::Decode(e.to_string()))?;
-    let (status, text) = send(
-        "POST",
-        &format!("{origin}/api/invites/redeem"),
-        Some(token),
-        Some(&body),
-    )
-    .await?;
-    expect_success(status, &text)?;
-    parse(&text)
+    })?;
+    let url = format!("{origin}/api/invites/redeem");
+    parse(&call("POST", &url, Some(token), Some(body)).await?)
 }
 
 /// The public keys of every device granted `document` (any grant holder may ask).
@@ -150,32 +120,23 @@ pub async fn document_keys(
     token: &str,
     document: &str,
 ) -> Result<Vec<AttestedKey>, ApiError> {
-    let (status, text) = send(
-        "GET",
-        &format!("{origin}/api/documents/{document}/keys"),
-        Some(token),
-        None,
-    )
-    .await?;
-    expect_success(status, &text)?;
-    parse(&text)
+    let url = format!("{origin}/api/documents/{document}/keys");
+    parse(&call("GET", &url, Some(token), None).await?)
 }
 
 /// Asks for a single-use link code (`POST /api/links`) for adding another
 /// device to this device's account.
 pub async fn create_link(origin: &str, token: &str) -> Result<LinkCode, ApiError> {
-    let (status, text) = send(
-        "POST",
-        &format!("{origin}/api/links"),
-        Some(token),
-        Some(
-            &serde_json::to_string(&LinkRequest::default())
-                .map_err(|e| ApiError::Decode(e.to_string()))?,
-        ),
+    let body = json(&LinkRequest::default())?;
+    parse(
+        &call(
+            "POST",
+            &format!("{origin}/api/links"),
+            Some(token),
+            Some(body),
+        )
+        .await?,
     )
-    .await?;
-    expect_success(status, &text)?;
-    parse(&text)
 }
 
 /// Registers this device with a link code: it becomes another device of the
@@ -186,15 +147,13 @@ pub async fn register_linked(
     name: &str,
     code: &str,
 ) -> Result<(DeviceRegistration, Linked), ApiError> {
-    let body = serde_json::to_string(&RegisterRequest {
+    let body = json(&RegisterRequest {
         public_key: public_key_hex.to_owned(),
         name: name.to_owned(),
         invite: None,
         link: Some(code.to_owned()),
-    })
-    .map_err(|e| ApiError::Decode(e.to_string()))?;
-    let (status, text) = send("POST", &format!("{origin}/api/devices"), None, Some(&body)).await?;
-    expect_success(status, &text)?;
+    })?;
+    let text = call("POST", &format!("{origin}/api/devices"), None, Some(body)).await?;
     let answer: Registered = parse(&text)?;
     let linked = answer
         .linked
@@ -210,46 +169,46 @@ pub async fn register_linked(
 
 /// The devices of this device's account (`GET /api/account/devices`).
 pub async fn account_devices(origin: &str, token: &str) -> Result<Vec<AccountDevice>, ApiError> {
-    let (status, text) = send(
-        "GET",
-        &format!("{origin}/api/account/devices"),
-        Some(token),
-        None,
-    )
-    .await?;
-    expect_success(status, &text)?;
-    parse(&text)
+    let url = format!("{origin}/api/account/devices");
+    parse(&call("GET", &url, Some(token), None).await?)
 }
 
 /// Every grant this device holds (`GET /api/me`).
 pub async fn my_grants(origin: &str, token: &str) -> Result<Vec<Grant>, ApiError> {
-    let (status, text) = send("GET", &format!("{origin}/api/me"), Some(token), None).await?;
-    expect_success(status, &text)?;
+    let text = call("GET", &format!("{origin}/api/me"), Some(token), None).await?;
     Ok(parse::<Me>(&text)?.grants)
 }
 
 /// Signs a device out with its own token (`DELETE /api/devices/{id}`).
 pub async fn sign_out(origin: &str, token: &str, device: &str) -> Result<(), ApiError> {
-    let (status, text) = send(
-        "DELETE",
-        &format!("{origin}/api/devices/{device}"),
-        Some(token),
-        None,
-    )
-    .await?;
-    expect_success(status, &text)
+    let url = format!("{origin}/api/devices/{device}");
+    call("DELETE", &url, Some(token), None).await?;
+    Ok(())
 }
 
 /// Revokes another device of this account: its token and grants go at once.
 pub async fn revoke_device(origin: &str, token: &str, device: &str) -> Result<(), ApiError> {
-    let (status, text) = send(
-        "DELETE",
-        &format!("{origin}/api/account/devices/{device}"),
-        Some(token),
-        None,
-    )
-    .await?;
-    expect_success(status, &text)
+    let url = format!("{origin}/api/account/devices/{device}");
+    call("DELETE", &url, Some(token), None).await?;
+    Ok(())
+}
+
+/// A request body as JSON.
+fn json(body: &impl Serialize) -> Result<String, ApiError> {
+    serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+/// Sends one request and returns the body of a successful answer; an error
+/// status becomes [`ApiError::Status`] with the relay's explanation.
+async fn call(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<String>,
+) -> Result<String, ApiError> {
+    let (status, text) = send(method, url, token, body.as_deref()).await?;
+    expect_success(status, &text)?;
+    Ok(text)
 }
 
 fn expect_success(status: u16, text: &str) -> Result<(), ApiError> {

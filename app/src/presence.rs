@@ -242,18 +242,23 @@ mod tests {
         assert!(!receive(&mut peers, doc, leaving, 10_200));
     }
 
+    /// A beacon of `session` on the agreement, typing in clause `c1`.
+    fn typing_in_c1(session: &str, caret: &str, anchor: Option<&str>) -> Beacon {
+        Beacon {
+            clause: Some(ClauseSpot {
+                clause: "c1".into(),
+                caret: caret.into(),
+                anchor: anchor.map(Into::into),
+            }),
+            ..beacon(session, "agreement")
+        }
+    }
+
     #[test]
     fn a_caret_expires_two_seconds_after_the_beacon_that_carried_it() {
         let doc = DocumentId::from_bytes([1; 16]);
         let mut peers = Vec::new();
-        let typing = Beacon {
-            clause: Some(ClauseSpot {
-                clause: "c1".into(),
-                caret: "e".into(),
-                anchor: None,
-            }),
-            ..beacon("s1", "agreement")
-        };
+        let typing = typing_in_c1("s1", "e", None);
         receive(&mut peers, doc, typing.clone(), 1_000);
         assert!(peers[0].live_caret(1_000 + CARET_EXPIRY_MS - 1).is_some());
         assert!(peers[0].live_caret(1_000 + CARET_EXPIRY_MS).is_none());
@@ -270,14 +275,7 @@ mod tests {
         receive(&mut peers, doc, beacon("s1", "agreement"), 1_700);
         assert!(peers[0].live_caret(1_700).is_none());
         // An older tab's beacon without `anchor` still decodes.
-        let old = Beacon {
-            clause: Some(ClauseSpot {
-                clause: "c1".into(),
-                caret: "3@ab".into(),
-                anchor: None,
-            }),
-            ..beacon("s2", "agreement")
-        };
+        let old = typing_in_c1("s2", "3@ab", None);
         assert_eq!(Beacon::decode(&old.encode()), Some(old));
     }
 
@@ -285,14 +283,7 @@ mod tests {
     fn beacons_round_trip_and_junk_is_ignored() {
         let b = beacon("s", "overview");
         assert_eq!(Beacon::decode(&b.encode()), Some(b));
-        let typing = Beacon {
-            clause: Some(ClauseSpot {
-                clause: "c1".into(),
-                caret: "12@ab".into(),
-                anchor: Some("9@ab".into()),
-            }),
-            ..beacon("s", "agreement")
-        };
+        let typing = typing_in_c1("s", "12@ab", Some("9@ab"));
         assert_eq!(Beacon::decode(&typing.encode()), Some(typing));
         assert_eq!(Beacon::decode(b"\xa1\x01"), None);
     }

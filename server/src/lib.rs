@@ -12,6 +12,7 @@ mod api;
 pub mod client;
 pub mod cluster;
 pub mod config;
+pub mod first_line;
 mod hub;
 mod listener;
 pub mod metrics;

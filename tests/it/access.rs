@@ -14,8 +14,7 @@ const SETTLE: Duration = Duration::from_millis(700);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_without_a_grant_can_neither_read_nor_write() {
-    let relay = Relay::start();
-    let [owner, outsider] = relay.register_all(["owner", "outsider"]);
+    let (relay, [owner, outsider]) = Relay::with_devices(["owner", "outsider"]);
     let (a, id) = relay
         .client_with_new(&owner, |tx| tx.put(ROOT, "terms", "confidential"))
         .await;
@@ -51,8 +50,7 @@ async fn a_device_without_a_grant_can_neither_read_nor_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_receives_but_its_changes_are_not_applied() {
-    let relay = Relay::start();
-    let [owner, viewer] = relay.register_all(["owner", "viewer"]);
+    let (relay, [owner, viewer]) = Relay::with_devices(["owner", "viewer"]);
     let (a, id) = relay
         .client_with_new(&owner, |tx| tx.put(ROOT, "status", "draft"))
         .await;
@@ -82,8 +80,7 @@ async fn a_viewer_receives_but_its_changes_are_not_applied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_a_grant_stops_sync_for_that_document() {
-    let relay = Relay::start();
-    let [owner, editor] = relay.register_all(["owner", "editor"]);
+    let (relay, [owner, editor]) = Relay::with_devices(["owner", "editor"]);
     let (a, id) = relay
         .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
         .await;
@@ -151,8 +148,7 @@ async fn a_bad_token_is_refused_at_upgrade() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_and_used_up_invites_are_refused_clearly() {
-    let relay = Relay::start();
-    let [owner, first, second] = relay.register_all(["owner", "first", "second"]);
+    let (relay, [owner, first, second]) = Relay::with_devices(["owner", "first", "second"]);
     let (_a, id) = relay
         .client_with_new(&owner, |tx| tx.put(ROOT, "x", 1))
         .await;
@@ -192,8 +188,7 @@ async fn expired_and_used_up_invites_are_refused_clearly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_read_the_keys_the_relay_attests_and_outsiders_cannot() {
-    let relay = Relay::start();
-    let [owner, editor, outsider] = relay.register_all(["owner", "editor", "outsider"]);
+    let (relay, [owner, editor, outsider]) = Relay::with_devices(["owner", "editor", "outsider"]);
     let (_a, id) = relay
         .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
         .await;
@@ -257,8 +252,7 @@ async fn a_document_whose_last_grant_was_revoked_is_not_up_for_grabs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_device_cannot_come_back_through_a_multi_use_invite() {
-    let relay = Relay::start();
-    let [owner, guest, other] = relay.register_all(["owner", "guest", "other"]);
+    let (relay, [owner, guest, other]) = Relay::with_devices(["owner", "guest", "other"]);
     let (_a, id) = relay
         .client_with_new(&owner, |tx| tx.put(ROOT, "terms", "secret"))
         .await;
@@ -309,8 +303,7 @@ async fn a_revoked_device_cannot_come_back_through_a_multi_use_invite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_device_cannot_take_a_connected_peers_id() {
-    let relay = Relay::start();
-    let [owner, viewer] = relay.register_all(["owner", "viewer"]);
+    let (relay, [owner, viewer]) = Relay::with_devices(["owner", "viewer"]);
     let (a, id) = relay
         .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
         .await;
@@ -331,8 +324,7 @@ async fn another_device_cannot_take_a_connected_peers_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_signs_itself_out_and_its_token_stops_working() {
-    let relay = Relay::start();
-    let [owner, lost] = relay.register_all(["owner", "lost"]);
+    let (relay, [owner, lost]) = Relay::with_devices(["owner", "lost"]);
     let (_a, id) = relay
         .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
         .await;

@@ -9,7 +9,7 @@ use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
 use accord_shared::ids::DocumentId;
 
-use crate::helpers::{Relay, WAIT, content, edit_stream};
+use crate::helpers::{Relay, WAIT, content, edit_stream, relayed, write_acknowledged};
 
 /// Lease length for these tests: short, so takeovers happen within seconds.
 const LEASE_MS: u64 = 1_500;
@@ -107,12 +107,7 @@ async fn a_paused_owner_loses_its_document_to_another_node_and_never_writes_afte
     assert!(reason.contains("moved to another relay node"), "{reason}");
     assert!(b.metric("accord_ownership_refused_total") >= 1);
 
-    for i in 0..20i64 {
-        writer_a.change(id, |tx| tx.put(ROOT, "a", i)).unwrap();
-    }
-    writer_a.wait_synced(id, WAIT).await.unwrap();
-    let relay_a = writer_a.relay_peer().unwrap();
-    let acknowledged_by_a = writer_a.acknowledged_heads(id, &relay_a).unwrap();
+    let acknowledged_by_a = write_acknowledged(&writer_a, id, "a", 0..20).await;
 
     // Node a freezes past its lease; node b takes the document over.
     a.signal("STOP");
@@ -127,12 +122,7 @@ async fn a_paused_owner_loses_its_document_to_another_node_and_never_writes_afte
         0,
         "node b loaded everything node a acknowledged"
     );
-    for i in 0..20i64 {
-        writer_b.change(id, |tx| tx.put(ROOT, "b", i)).unwrap();
-    }
-    writer_b.wait_synced(id, WAIT).await.unwrap();
-    let relay_b = writer_b.relay_peer().unwrap();
-    let acknowledged_by_b = writer_b.acknowledged_heads(id, &relay_b).unwrap();
+    let acknowledged_by_b = write_acknowledged(&writer_b, id, "b", 0..20).await;
 
     // Node a wakes up: it must not write, and its client is sent away.
     a.signal("CONT");
@@ -182,29 +172,14 @@ async fn after_kill_9_of_the_owner_another_node_serves_everything_it_acknowledge
 
     // Node b serves the document once a's lease lapses (the client retries
     // meanwhile, as clients do against a load balancer).
-    let deadline = std::time::Instant::now() + WAIT;
-    let reader = loop {
-        let reader = b.client(&device).await;
-        if reader.find(id, Duration::from_secs(2)).await.is_ok() {
-            break reader;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "node b never took over"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let reader = find_retrying(&b, &device, id).await;
     assert_eq!(
         reader.lacking(id, &acknowledged).len(),
         0,
         "acknowledged changes lost"
     );
     writer.reconnect(&b.ws_url(&device.token)).await.unwrap();
-    writer.wait_synced(id, WAIT).await.unwrap();
-    reader
-        .wait_heads(id, &writer.heads(id), WAIT)
-        .await
-        .unwrap();
+    relayed(&writer, &reader, id).await;
     assert_eq!(content(&reader, id)["n"], 200);
 }
 
@@ -261,19 +236,7 @@ async fn devices_grants_and_revocations_made_on_one_node_hold_on_the_other() {
     );
     let (status, _) = a.redeem(&guest, invite["code"].as_str().unwrap());
     assert_eq!(status, 200);
-    let guest_client = {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            let client = b.client(&guest).await;
-            if client.find(id, Duration::from_secs(2)).await.is_ok() {
-                break client;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the grant never reached node b"
-            );
-        }
-    };
+    let guest_client = find_retrying(&b, &guest, id).await;
 
     // Revoked through node a: node b stops the guest's sync of the document.
     let (status, _) = a.api_as(
@@ -491,11 +454,7 @@ async fn a_revocation_on_c_cuts_a_device_connected_through_b_to_a_document_a_own
     guest_client
         .change(id, |tx| tx.put(ROOT, "guest", 1))
         .unwrap();
-    guest_client.wait_synced(id, WAIT).await.unwrap();
-    owner_client
-        .wait_heads(id, &guest_client.heads(id), WAIT)
-        .await
-        .unwrap();
+    relayed(&guest_client, &owner_client, id).await;
     assert_eq!(owner_of(&url, id), node_id(&a));
 
     // Node c knows the grant, then revokes it: when the call answers, a

@@ -5,7 +5,7 @@ use std::time::Duration;
 use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
 
-use crate::helpers::{Relay, WAIT, edit_stream};
+use crate::helpers::{Relay, edit_stream, relayed};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_a_stream_of_edits_loses_nothing_acknowledged() {
@@ -61,10 +61,6 @@ async fn kill_9_loses_nothing_acknowledged(mut relay: Relay) {
             .reconnect(&relay.ws_url(&device.token))
             .await
             .unwrap();
-        writer.wait_synced(id, WAIT).await.unwrap();
-        reader
-            .wait_heads(id, &writer.heads(id), WAIT)
-            .await
-            .unwrap();
+        relayed(&writer, &reader, id).await;
     }
 }

@@ -1,7 +1,7 @@
 //! Shared test helpers: a real relay process on 127.0.0.1, a tiny HTTP client
 //! for its JSON API, and waiting for clients to converge.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -10,8 +10,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use accord_server::client::Client;
+use accord_server::first_line::first_line;
 use accord_server::plain_http;
-use accord_shared::automerge::transaction::Transaction;
+use accord_shared::automerge::ROOT;
+use accord_shared::automerge::transaction::{Transactable, Transaction};
 use accord_shared::automerge::{AutoSerde, AutomergeError, ChangeHash};
 use accord_shared::ids::{DocumentId, PeerId};
 use serde_json::{Value, json};
@@ -138,6 +140,13 @@ impl Relay {
     /// A relay with default settings.
     pub fn start() -> Self {
         Self::start_with_args(&[])
+    }
+
+    /// A relay with a registered device for each of `names`.
+    pub fn with_devices<const N: usize>(names: [&str; N]) -> (Self, [Device; N]) {
+        let relay = Self::start();
+        let devices = relay.register_all(names);
+        (relay, devices)
     }
 
     /// A relay that also serves the built web app in `dist`.
@@ -419,17 +428,7 @@ fn spawn_program(
         .spawn()
         .expect("starting the relay");
     let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        if let Some(Ok(line)) = lines.next() {
-            let _ = tx.send(line);
-        }
-        for _ in lines {}
-    });
-    let line = rx
-        .recv_timeout(WAIT)
-        .expect("the relay printed its address");
+    let line = first_line(stdout, WAIT).expect("the relay printed its address");
     let addr = line
         .rsplit("://")
         .next()
@@ -616,4 +615,30 @@ pub async fn converge(clients: &[&Client], id: DocumentId) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits until the relay has acknowledged `writer`'s changes to `id` and
+/// `reader` holds the same heads.
+pub async fn relayed(writer: &Client, reader: &Client, id: DocumentId) {
+    writer.wait_synced(id, WAIT).await.unwrap();
+    reader
+        .wait_heads(id, &writer.heads(id), WAIT)
+        .await
+        .unwrap();
+}
+
+/// Writes `key = n` for each `n` of `values` as separate changes, waits
+/// until the relay has them, and returns the heads it acknowledged.
+pub async fn write_acknowledged(
+    writer: &Client,
+    id: DocumentId,
+    key: &str,
+    values: std::ops::Range<i64>,
+) -> Vec<ChangeHash> {
+    for n in values {
+        writer.change(id, |tx| tx.put(ROOT, key, n)).unwrap();
+    }
+    writer.wait_synced(id, WAIT).await.unwrap();
+    let relay = writer.relay_peer().unwrap();
+    writer.acknowledged_heads(id, &relay).unwrap()
 }

@@ -16,7 +16,7 @@ use accord_shared::automerge::{AutoSerde, Automerge, ChangeHash, ObjType, ROOT};
 use accord_shared::ids::DocumentId;
 use serde_json::{Value, json};
 
-use crate::helpers::{Relay, WAIT, content};
+use crate::helpers::{Device, Relay, WAIT, content};
 
 /// The deadline a script sets for itself; shorter than ours, so a stuck
 /// script explains what it was waiting for before we kill it.
@@ -104,6 +104,14 @@ pub(crate) async fn node(script: &str, args: &[&str]) -> JsRun {
     }
 }
 
+/// A document created by a stock client (`create.mjs`) connected as
+/// `device`; returns its result line.
+async fn js_create(relay: &Relay, device: &Device) -> Value {
+    node("create.mjs", &[&relay.ws_url(&device.token)])
+        .await
+        .ok("create.mjs")
+}
+
 /// The document id in a script's result line (`"url": "automerge:…"`).
 fn url_id(result: &Value) -> DocumentId {
     let url = result["url"]
@@ -145,8 +153,7 @@ pub(crate) async fn js_edit(ws_url: &str, url: &str, key: &str, value: &str) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_client_creates_and_a_granted_js_client_finds() {
-    let relay = Relay::start();
-    let [alice, bob] = relay.register_all(["alice", "bob"]);
+    let (relay, [alice, bob]) = Relay::with_devices(["alice", "bob"]);
 
     let created = node("create.mjs", &[&relay.ws_url(&alice.token), "from js"])
         .await
@@ -168,11 +175,8 @@ async fn js_client_creates_and_a_granted_js_client_finds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_find_without_a_grant_is_unavailable() {
-    let relay = Relay::start();
-    let [alice, mallory] = relay.register_all(["alice", "mallory"]);
-    let created = node("create.mjs", &[&relay.ws_url(&alice.token)])
-        .await
-        .ok("create.mjs");
+    let (relay, [alice, mallory]) = Relay::with_devices(["alice", "mallory"]);
+    let created = js_create(&relay, &alice).await;
     let url = url_id(&created).url();
 
     let run = node("find.mjs", &[&relay.ws_url(&mallory.token), &url]).await;
@@ -188,8 +192,7 @@ async fn js_find_without_a_grant_is_unavailable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_creates_js_finds_and_edits_native_sees_the_edit() {
-    let relay = Relay::start();
-    let [alice, bob] = relay.register_all(["alice", "bob"]);
+    let (relay, [alice, bob]) = Relay::with_devices(["alice", "bob"]);
     let (native, id) = relay
         .client_with_new(&alice, |tx| {
             tx.put(ROOT, "title", "from rust")?;
@@ -219,11 +222,8 @@ async fn native_creates_js_finds_and_edits_native_sees_the_edit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_creates_native_finds() {
-    let relay = Relay::start();
-    let [alice, bob] = relay.register_all(["alice", "bob"]);
-    let created = node("create.mjs", &[&relay.ws_url(&alice.token)])
-        .await
-        .ok("create.mjs");
+    let (relay, [alice, bob]) = Relay::with_devices(["alice", "bob"]);
+    let created = js_create(&relay, &alice).await;
     let id = url_id(&created);
     relay.share(&alice, id, &bob, "viewer", "Beta Corp");
     let native = relay.client_holding(&bob, id).await;
@@ -272,8 +272,7 @@ fn samod_heads(handle: &samod::DocHandle) -> Vec<ChangeHash> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn samod_creates_native_finds() {
-    let relay = Relay::start();
-    let [alice, bob] = relay.register_all(["alice", "bob"]);
+    let (relay, [alice, bob]) = Relay::with_devices(["alice", "bob"]);
     let (repo, connection) = samod_peer(&relay, &alice.token).await;
 
     let mut initial = Automerge::new();
@@ -311,8 +310,7 @@ async fn samod_creates_native_finds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_creates_samod_finds_and_edits_native_sees_the_edit() {
-    let relay = Relay::start();
-    let [alice, bob] = relay.register_all(["alice", "bob"]);
+    let (relay, [alice, bob]) = Relay::with_devices(["alice", "bob"]);
     let (native, id) = relay
         .client_with_new(&alice, |tx| {
             tx.put(ROOT, "title", "from rust")?;

@@ -10,8 +10,7 @@ use crate::helpers::{Relay, WAIT, content, converge};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_editing_concurrently_converge() {
-    let relay = Relay::start();
-    let [alice, bob] = relay.register_all(["alice", "bob"]);
+    let (relay, [alice, bob]) = Relay::with_devices(["alice", "bob"]);
     let (a, id) = relay
         .client_with_new(&alice, |tx| {
             tx.put(ROOT, "title", "Joint venture")?;
@@ -93,8 +92,7 @@ async fn ten_clients_editing_one_document_converge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_divergence_of_a_thousand_changes_each_converges() {
-    let relay = Relay::start();
-    let [alice, bob] = relay.register_all(["alice", "bob"]);
+    let (relay, [alice, bob]) = Relay::with_devices(["alice", "bob"]);
     let (a, id) = relay
         .client_with_new(&alice, |tx| tx.put(ROOT, "title", "Offline review"))
         .await;

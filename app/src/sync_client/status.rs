@@ -166,6 +166,16 @@ mod tests {
         storage_failing: false,
     };
 
+    const CATCHING_UP: Link = Link {
+        catching_up: true,
+        ..ONLINE
+    };
+
+    const OFFLINE: Link = Link {
+        connected: false,
+        ..ONLINE
+    };
+
     fn facts(not_durable: usize, not_on_relay: usize) -> DocFacts {
         DocFacts {
             not_durable,
@@ -194,28 +204,20 @@ mod tests {
 
     #[test]
     fn after_reconnecting_the_badge_counts_what_is_left() {
-        let link = Link {
-            catching_up: true,
-            ..ONLINE
-        };
         assert_eq!(
-            summarize(link, &[facts(0, 1500), facts(0, 501)]),
+            summarize(CATCHING_UP, &[facts(0, 1500), facts(0, 501)]),
             SyncStatus::Syncing(2001)
         );
-        assert_eq!(summarize(link, &[facts(0, 0)]), SyncStatus::Saved);
+        assert_eq!(summarize(CATCHING_UP, &[facts(0, 0)]), SyncStatus::Saved);
     }
 
     #[test]
     fn offline_counts_changes_kept_on_the_device() {
-        let offline = Link {
-            connected: false,
-            ..ONLINE
-        };
         assert_eq!(
-            summarize(offline, &[facts(0, 3), facts(0, 4)]),
+            summarize(OFFLINE, &[facts(0, 3), facts(0, 4)]),
             SyncStatus::Offline(7)
         );
-        assert_eq!(summarize(offline, &[]), SyncStatus::Offline(0));
+        assert_eq!(summarize(OFFLINE, &[]), SyncStatus::Offline(0));
     }
 
     #[test]

@@ -105,6 +105,19 @@ struct State {
     links: links::Links,
 }
 
+impl State {
+    /// The grants on a document, oldest first.
+    fn grants_by_age(&self, document: &DocumentId) -> Vec<&Grant> {
+        let mut grants: Vec<&Grant> = self
+            .grants
+            .get(document)
+            .map(|g| g.values().collect())
+            .unwrap_or_default();
+        grants.sort_by_key(|g| g.created_at);
+        grants
+    }
+}
+
 impl From<AccessSnapshot> for State {
     fn from(snapshot: AccessSnapshot) -> Self {
         let mut state = State::default();
@@ -563,14 +576,12 @@ impl AccessControl {
         requester: &str,
     ) -> Result<Vec<Grant>, AccessError> {
         self.require_owner(document, requester)?;
-        let mut grants: Vec<Grant> = self
+        Ok(self
             .read()
-            .grants
-            .get(document)
-            .map(|g| g.values().cloned().collect())
-            .unwrap_or_default();
-        grants.sort_by_key(|g| g.created_at);
-        Ok(grants)
+            .grants_by_age(document)
+            .into_iter()
+            .cloned()
+            .collect())
     }
 
     /// The devices of a document, granted or revoked, for its owners.
@@ -588,13 +599,8 @@ impl AccessControl {
                 .map(|d| d.name.clone())
                 .unwrap_or_default()
         };
-        let mut granted: Vec<&Grant> = state
-            .grants
-            .get(document)
-            .map(|g| g.values().collect())
-            .unwrap_or_default();
-        granted.sort_by_key(|g| g.created_at);
-        let mut out: Vec<MemberDevice> = granted
+        let mut out: Vec<MemberDevice> = state
+            .grants_by_age(document)
             .into_iter()
             .map(|g| MemberDevice {
                 device_id: g.device.clone(),
@@ -633,13 +639,8 @@ impl AccessControl {
             return Err(AccessError::NoAccess);
         }
         let state = self.read();
-        let mut grants: Vec<&Grant> = state
-            .grants
-            .get(document)
-            .map(|g| g.values().collect())
-            .unwrap_or_default();
-        grants.sort_by_key(|g| g.created_at);
-        Ok(grants
+        Ok(state
+            .grants_by_age(document)
             .into_iter()
             .filter_map(|grant| {
                 let device = state.devices.get(&grant.device)?;

@@ -108,6 +108,17 @@ fn pg(error: tokio_postgres::Error) -> StorageError {
     StorageError::from(error)
 }
 
+/// Owned query parameters, moved with their statement onto the store's runtime.
+type Params = Vec<Box<dyn ToSql + Send + Sync>>;
+
+/// The parameters as the driver takes them.
+fn borrowed(params: &Params) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|param| param.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
 fn pool_error(error: deadpool_postgres::PoolError) -> StorageError {
     match error {
         deadpool_postgres::PoolError::Backend(error) => pg(error),
@@ -200,6 +211,27 @@ impl PostgresStore {
         answer
             .recv()
             .map_err(|_| StorageError::Unavailable("a storage task panicked".into()))?
+    }
+
+    /// Runs one statement with owned parameters on a pooled connection.
+    fn execute(&self, sql: &'static str, params: Params) -> Result<(), StorageError> {
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client.execute(sql, &borrowed(&params)).await.map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    /// Runs one query whose answer is a single count or sequence value.
+    fn query_number(&self, sql: &'static str, params: Params) -> Result<u64, StorageError> {
+        self.block(|pool| async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let row = client
+                .query_one(sql, &borrowed(&params))
+                .await
+                .map_err(pg)?;
+            Ok(millis(row.get(0)))
+        })
     }
 
     fn check_durability(&self) -> Result<(), StorageError> {
@@ -640,36 +672,27 @@ impl DocumentStore for PostgresStore {
     }
 
     fn release(&self, document: &DocumentId, epoch: u64) -> Result<(), StorageError> {
-        let (id, node, epoch) = (document.to_string(), self.node_id.clone(), signed(epoch));
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            client
-                .execute(
-                    "UPDATE document_owner SET lease_until = now() - interval '1 millisecond'
-                     WHERE document = $1 AND node_id = $2 AND epoch = $3",
-                    &[&id, &node, &epoch],
-                )
-                .await
-                .map_err(pg)?;
-            Ok(())
-        })
+        self.execute(
+            "UPDATE document_owner SET lease_until = now() - interval '1 millisecond'
+             WHERE document = $1 AND node_id = $2 AND epoch = $3",
+            vec![
+                Box::new(document.to_string()),
+                Box::new(self.node_id.clone()),
+                Box::new(signed(epoch)),
+            ],
+        )
     }
 
     fn advertise(&self, link_url: &str) -> Result<(), StorageError> {
-        let (node, url) = (self.node_id.clone(), link_url.to_owned());
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            client
-                .execute(
-                    "INSERT INTO nodes (node_id, link_url) VALUES ($1, $2)
-                     ON CONFLICT (node_id) DO UPDATE
-                     SET link_url = EXCLUDED.link_url, heartbeat_at = now()",
-                    &[&node, &url],
-                )
-                .await
-                .map_err(pg)?;
-            Ok(())
-        })
+        self.execute(
+            "INSERT INTO nodes (node_id, link_url) VALUES ($1, $2)
+             ON CONFLICT (node_id) DO UPDATE
+             SET link_url = EXCLUDED.link_url, heartbeat_at = now()",
+            vec![
+                Box::new(self.node_id.clone()),
+                Box::new(link_url.to_owned()),
+            ],
+        )
     }
 
     fn route(&self, document: &DocumentId) -> Result<Route, StorageError> {
@@ -696,68 +719,41 @@ impl DocumentStore for PostgresStore {
     }
 
     fn heartbeat(&self, access_seen: u64) -> Result<(), StorageError> {
-        let (node, seen) = (self.node_id.clone(), signed(access_seen));
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            client
-                .execute(
-                    "INSERT INTO nodes (node_id, access_seen) VALUES ($1, $2)
-                     ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now(),
-                         access_seen = GREATEST(nodes.access_seen, EXCLUDED.access_seen)",
-                    &[&node, &seen],
-                )
-                .await
-                .map_err(pg)?;
-            Ok(())
-        })
+        self.execute(
+            "INSERT INTO nodes (node_id, access_seen) VALUES ($1, $2)
+             ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now(),
+                 access_seen = GREATEST(nodes.access_seen, EXCLUDED.access_seen)",
+            vec![
+                Box::new(self.node_id.clone()),
+                Box::new(signed(access_seen)),
+            ],
+        )
     }
 
     fn announce_access_change(&self) -> Result<u64, StorageError> {
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            let row = client
-                .query_one(
-                    "SELECT v, pg_notify('accord_access', v::text) FROM nextval('access_version') v",
-                    &[],
-                )
-                .await
-                .map_err(pg)?;
-            Ok(millis(row.get(0)))
-        })
+        self.query_number(
+            "SELECT v, pg_notify('accord_access', v::text) FROM nextval('access_version') v",
+            Vec::new(),
+        )
     }
 
     fn access_version(&self) -> Result<u64, StorageError> {
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            let row = client
-                .query_one(
-                    "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM access_version",
-                    &[],
-                )
-                .await
-                .map_err(pg)?;
-            Ok(millis(row.get(0)))
-        })
+        self.query_number(
+            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM access_version",
+            Vec::new(),
+        )
     }
 
     fn access_laggards(&self, version: u64) -> Result<u64, StorageError> {
-        let (node, version, ttl) = (
-            self.node_id.clone(),
-            signed(version),
-            signed(self.lease_ttl_ms),
-        );
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            let row = client
-                .query_one(
-                    "SELECT count(*) FROM nodes WHERE node_id <> $1 AND access_seen < $2
-                     AND heartbeat_at > now() - $3::bigint * interval '1 millisecond'",
-                    &[&node, &version, &ttl],
-                )
-                .await
-                .map_err(pg)?;
-            Ok(millis(row.get(0)))
-        })
+        self.query_number(
+            "SELECT count(*) FROM nodes WHERE node_id <> $1 AND access_seen < $2
+             AND heartbeat_at > now() - $3::bigint * interval '1 millisecond'",
+            vec![
+                Box::new(self.node_id.clone()),
+                Box::new(signed(version)),
+                Box::new(signed(self.lease_ttl_ms)),
+            ],
+        )
     }
 
     fn listen_access(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<AccessSignal>> {
@@ -1057,18 +1053,10 @@ impl AccessStore for PostgresStore {
     }
 
     fn lift_revocation(&self, document: &DocumentId, device: &str) -> Result<(), StorageError> {
-        let (document, device) = (document.to_string(), device.to_owned());
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            client
-                .execute(
-                    "DELETE FROM revocations WHERE document = $1 AND device = $2",
-                    &[&document, &device],
-                )
-                .await
-                .map_err(pg)?;
-            Ok(())
-        })
+        self.execute(
+            "DELETE FROM revocations WHERE document = $1 AND device = $2",
+            vec![Box::new(document.to_string()), Box::new(device.to_owned())],
+        )
     }
 
     fn keeps_sync_tickets(&self) -> bool {

@@ -57,14 +57,7 @@ pub async fn run(
     cycles: u32,
     lease_ttl_ms: u64,
 ) -> Result<ClusterKillReport, LoadError> {
-    let launcher = Launcher {
-        accord_bin,
-        node: String::new(),
-        js_dir: PathBuf::new(),
-        js25_dir: PathBuf::new(),
-        samod_dir: PathBuf::new(),
-        samod_target_dir: PathBuf::new(),
-    };
+    let launcher = Launcher::accord_only(accord_bin);
     let args: Vec<String> = [
         "--store",
         &store,

@@ -35,14 +35,7 @@ const WAIT: Duration = Duration::from_secs(30);
 
 /// Runs `cycles` kill/restart cycles against a fresh relay from `accord_bin`.
 pub async fn run(accord_bin: PathBuf, cycles: u32) -> Result<KillLoopReport, LoadError> {
-    let launcher = Launcher {
-        accord_bin,
-        node: String::new(),
-        js_dir: PathBuf::new(),
-        js25_dir: PathBuf::new(),
-        samod_dir: PathBuf::new(),
-        samod_target_dir: PathBuf::new(),
-    };
+    let launcher = Launcher::accord_only(accord_bin);
     let data = ScratchDir::new("kill-loop")?;
     let mut relay = RelayProcess::start(&launcher, Kind::Accord, data.path())?;
     let url = relay.sync_url().await?;

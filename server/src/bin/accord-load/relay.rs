@@ -1,12 +1,12 @@
 //! Starting and stopping relay processes on 127.0.0.1 for comparisons.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use accord_server::client::Client;
+use accord_server::first_line::first_line;
 use serde::Serialize;
 
 use crate::error::LoadError;
@@ -77,6 +77,18 @@ pub struct Launcher {
 }
 
 impl Launcher {
+    /// A launcher that starts only `accord` relays from `accord_bin`.
+    pub fn accord_only(accord_bin: PathBuf) -> Self {
+        Self {
+            accord_bin,
+            node: String::new(),
+            js_dir: PathBuf::new(),
+            js25_dir: PathBuf::new(),
+            samod_dir: PathBuf::new(),
+            samod_target_dir: PathBuf::new(),
+        }
+    }
+
     /// Makes `kinds` startable: checks the `accord` binary, installs a missing
     /// `node_modules` with `npm ci` from the committed lockfile, builds the
     /// samod relay (a no-op when up to date), and makes paths absolute (the JS
@@ -245,15 +257,7 @@ impl RelayProcess {
             .stdout
             .take()
             .ok_or_else(|| LoadError::Relay("no stdout".into()))?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
+        let Some(line) = first_line(stdout, Duration::from_secs(30)) else {
             let _ = child.kill();
             let _ = child.wait();
             return Err(LoadError::Relay(format!(

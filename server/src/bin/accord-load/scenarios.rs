@@ -71,6 +71,19 @@ async fn settle_before_stop(kind: Kind, dir: &ScratchDir) {
     }
 }
 
+/// Starts a relay of `kind` on a new scratch directory named after `label`;
+/// returns the directory (removed when dropped), the relay and its sync URL.
+async fn fresh_relay(
+    launcher: &Launcher,
+    kind: Kind,
+    label: &str,
+) -> Result<(ScratchDir, RelayProcess, String), LoadError> {
+    let dir = ScratchDir::new(label)?;
+    let mut relay = RelayProcess::start(launcher, kind, dir.path())?;
+    let url = relay.sync_url().await?;
+    Ok((dir, relay, url))
+}
+
 /// Restarts a relay on the same data directory, keeping the Accord device token.
 async fn restart(
     launcher: &Launcher,
@@ -151,9 +164,7 @@ pub async fn cold_open(
     docs: usize,
     samples: usize,
 ) -> Result<ColdOpenReport, LoadError> {
-    let dir = ScratchDir::new("cold")?;
-    let mut relay = RelayProcess::start(launcher, kind, dir.path())?;
-    let url = relay.sync_url().await?;
+    let (dir, relay, url) = fresh_relay(launcher, kind, "cold").await?;
     let started = Instant::now();
     // ≤ 1,000 documents per connection (our relay's default cap is 2,000).
     let connections = docs.div_ceil(1000).max(4);
@@ -298,9 +309,7 @@ pub async fn big_doc(
         h.sort();
         h
     };
-    let dir = ScratchDir::new("bigdoc")?;
-    let mut relay = RelayProcess::start(launcher, kind, dir.path())?;
-    let url = relay.sync_url().await?;
+    let (dir, relay, url) = fresh_relay(launcher, kind, "bigdoc").await?;
     let cpu_before = crate::procstat::tree_cpu_ticks(relay.pid())?;
     let started = Instant::now();
     let writer = Client::connect(&url).await?;
@@ -403,9 +412,7 @@ pub async fn divergence(
     kind: Kind,
     changes: usize,
 ) -> Result<DivergenceReport, LoadError> {
-    let dir = ScratchDir::new("diverge")?;
-    let mut relay = RelayProcess::start(launcher, kind, dir.path())?;
-    let url = relay.sync_url().await?;
+    let (_dir, relay, url) = fresh_relay(launcher, kind, "diverge").await?;
     let a = Client::connect(&url).await?;
     let id = crate::docs::create(&a, |tx| small_doc(tx, 0))?;
     a.wait_synced(id, WAIT).await?;
@@ -452,9 +459,7 @@ pub async fn idle_memory(
     kind: Kind,
     connections: usize,
 ) -> Result<IdleReport, LoadError> {
-    let dir = ScratchDir::new("idle")?;
-    let mut relay = RelayProcess::start(launcher, kind, dir.path())?;
-    let url = relay.sync_url().await?;
+    let (_dir, relay, url) = fresh_relay(launcher, kind, "idle").await?;
     // A few connections first, so one-time lazy setup is not counted per
     // connection; then let start-up garbage settle (the JS server's RSS falls
     // for a while after start as V8 collects).
