@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
+use super::routes::link_code_from_hash;
 use super::{Route, navigate};
 use crate::api::{AccountDevice, ApiError};
 use crate::browser;
@@ -16,45 +17,6 @@ use crate::sync_client::{ClientError, client};
 /// How often the panel asks whether the new device has joined while a code
 /// is shown.
 const POLL_MS: u32 = 2_000;
-
-/// The code in a link fragment `#/link/<code>` (`Some("")` for `#/link`).
-pub fn code_from_hash(hash: &str) -> Option<String> {
-    let rest = hash.trim_start_matches('#').strip_prefix("/link")?;
-    if rest.is_empty() {
-        return Some(String::new());
-    }
-    let code = rest.strip_prefix('/')?;
-    Some(
-        percent_decode(code)
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect(),
-    )
-}
-
-/// Undoes `%20`-style escapes a chat app may add to a link.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| text.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
 
 /// What went wrong with a link code, worded for the person holding the new
 /// device: one sentence per case.
@@ -119,33 +81,7 @@ struct Shown {
     known: Vec<String>,
 }
 
-/// "Your devices" on the home page: link another one, list them, revoke one.
-/// Folded at first; what it holds is in the chunk of the link page, fetched
-/// the first time it is unfolded (the home screen does not wait for it).
-#[component]
-pub fn DevicesPanel() -> impl IntoView {
-    let open = RwSignal::new(false);
-    let unfolded = RwSignal::new(false);
-    view! {
-        <details class="devices" prop:open=move || open.get()
-            on:toggle=move |ev| {
-                use wasm_bindgen::JsCast;
-                if let Some(details) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok()) {
-                    open.set(details.open());
-                    if details.open() {
-                        unfolded.set(true);
-                    }
-                }
-            }>
-            <summary data-testid="devices-summary">"Your devices"</summary>
-            <Show when=move || unfolded.get()>
-                <super::deferred::Deferred load=super::deferred::devices_panel(open)/>
-            </Show>
-        </details>
-    }
-}
-
-/// What [`DevicesPanel`] holds; `open` is whether it is unfolded (the list
+/// What the home page's "Your devices" panel holds; `open` is whether it is unfolded (the list
 /// is fetched again each time it is).
 #[component]
 pub fn DevicesContent(
@@ -403,7 +339,7 @@ pub fn LinkPage() -> impl IntoView {
     let hash = web_sys::window()
         .and_then(|w| w.location().hash().ok())
         .unwrap_or_default();
-    let code = RwSignal::new(code_from_hash(&hash).unwrap_or_default());
+    let code = RwSignal::new(link_code_from_hash(&hash).unwrap_or_default());
     let step = RwSignal::new(LinkStep::Asking);
     let name = RwSignal::new(String::new());
     // Suggest the browser's default label once the client has started.
@@ -480,21 +416,6 @@ pub fn LinkPage() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn link_fragments_yield_their_code() {
-        assert_eq!(
-            code_from_hash("#/link/ABCD-EFGH-JKMN").as_deref(),
-            Some("ABCD-EFGH-JKMN")
-        );
-        assert_eq!(
-            code_from_hash("#/link/ABCD%20EFGH").as_deref(),
-            Some("ABCDEFGH")
-        );
-        assert_eq!(code_from_hash("#/link").as_deref(), Some(""));
-        assert_eq!(code_from_hash("#/linked"), None);
-        assert_eq!(code_from_hash("#/p/x"), None);
-    }
 
     #[test]
     fn each_refused_code_gets_one_sentence() {

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-use super::{Route, navigate};
+use super::{Route, deferred, navigate};
 use crate::identity::Profile;
 use crate::store::Store;
 use crate::sync_client::client;
@@ -100,7 +100,7 @@ pub fn HomePage() -> impl IntoView {
                         })
                 }}
             </Show>
-            <super::devices::DevicesPanel/>
+            <DevicesPanel/>
         </section>
     }
 }
@@ -211,6 +211,33 @@ fn ProfileForm(
                 {field("Organization", "profile-organization", "organization", organization, |p, v| p.organization = v)}
                 {field("Title", "profile-title", "organization-title", title, |p, v| p.title = v)}
             </div>
+        </details>
+    }
+}
+
+/// "Your devices" on the home page: link another one, list them, revoke one.
+/// Folded at first; what it holds ([`super::devices::DevicesContent`]) is in
+/// the chunk of the link page, fetched the first time it is unfolded (the
+/// home screen does not wait for it).
+#[component]
+fn DevicesPanel() -> impl IntoView {
+    let open = RwSignal::new(false);
+    let unfolded = RwSignal::new(false);
+    view! {
+        <details class="devices" prop:open=move || open.get()
+            on:toggle=move |ev| {
+                use wasm_bindgen::JsCast;
+                if let Some(details) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok()) {
+                    open.set(details.open());
+                    if details.open() {
+                        unfolded.set(true);
+                    }
+                }
+            }>
+            <summary data-testid="devices-summary">"Your devices"</summary>
+            <Show when=move || unfolded.get()>
+                <deferred::Deferred load=deferred::devices_panel(open)/>
+            </Show>
         </details>
     }
 }

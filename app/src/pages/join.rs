@@ -6,24 +6,11 @@ use accord_shared::ids::DocumentId;
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
+use super::routes::invite_code_from_hash;
 use super::{Route, navigate};
 use crate::api::{ApiError, Grant};
 use crate::store::Store;
 use crate::sync_client::{ClientError, client};
-
-/// The document of an invite fragment `#/join/<id>/<code>`.
-pub fn document_from_hash(hash: &str) -> Option<DocumentId> {
-    let rest = hash.trim_start_matches('#').strip_prefix("/join/")?;
-    DocumentId::parse_url_or_id(rest.split('/').next()?).ok()
-}
-
-/// The code part of an invite fragment, if `hash` is one for `id`.
-pub fn code_from_hash(hash: &str, id: &DocumentId) -> Option<String> {
-    let rest = hash.trim_start_matches('#').strip_prefix("/join/")?;
-    let (doc, code) = rest.split_once('/')?;
-    let code = code.trim();
-    (DocumentId::parse_url_or_id(doc).ok()? == *id && !code.is_empty()).then(|| code.to_owned())
-}
 
 /// What went wrong, worded for the person who clicked the link: one
 /// sentence per case, without repeating the relay's own wording.
@@ -72,7 +59,7 @@ pub fn JoinPage(
     let hash = web_sys::window()
         .and_then(|w| w.location().hash().ok())
         .unwrap_or_default();
-    let code = code_from_hash(&hash, &id);
+    let code = invite_code_from_hash(&hash, &id);
     // Joins with a redeemed grant: fetch the partnership, become a member.
     let enter = move |grant: Grant| {
         let Some(client) = client() else { return };
@@ -213,20 +200,5 @@ mod tests {
                 "{text}"
             );
         }
-    }
-
-    #[test]
-    fn invite_fragments_yield_their_code() {
-        let id = DocumentId::from_bytes([7; 16]);
-        let other = DocumentId::from_bytes([8; 16]);
-        assert_eq!(
-            code_from_hash(&format!("#/join/{id}/abc"), &id).as_deref(),
-            Some("abc")
-        );
-        assert_eq!(code_from_hash(&format!("#/join/{id}/"), &id), None);
-        assert_eq!(code_from_hash(&format!("#/join/{other}/abc"), &id), None);
-        assert_eq!(code_from_hash("#/p/x", &id), None);
-        assert_eq!(document_from_hash(&format!("#/join/{id}/abc")), Some(id));
-        assert_eq!(document_from_hash("#/join/nope/abc"), None);
     }
 }

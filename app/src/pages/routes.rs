@@ -24,14 +24,67 @@ pub enum Route {
     NotFound,
 }
 
+/// The document of an invite fragment `#/join/<id>/<code>`.
+pub fn invite_document_from_hash(hash: &str) -> Option<DocumentId> {
+    let rest = hash.trim_start_matches('#').strip_prefix("/join/")?;
+    DocumentId::parse_url_or_id(rest.split('/').next()?).ok()
+}
+
+/// The code part of an invite fragment, if `hash` is one for `id`.
+pub fn invite_code_from_hash(hash: &str, id: &DocumentId) -> Option<String> {
+    let rest = hash.trim_start_matches('#').strip_prefix("/join/")?;
+    let (doc, code) = rest.split_once('/')?;
+    let code = code.trim();
+    (DocumentId::parse_url_or_id(doc).ok()? == *id && !code.is_empty()).then(|| code.to_owned())
+}
+
+/// The code in a link fragment `#/link/<code>` (`Some("")` for `#/link`).
+pub fn link_code_from_hash(hash: &str) -> Option<String> {
+    let rest = hash.trim_start_matches('#').strip_prefix("/link")?;
+    if rest.is_empty() {
+        return Some(String::new());
+    }
+    let code = rest.strip_prefix('/')?;
+    Some(
+        percent_decode(code)
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect(),
+    )
+}
+
+/// Undoes `%20`-style escapes a chat app may add to a link.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 impl Route {
     /// Parses a fragment such as `#/p/<id>`: empty or `#/` is
     /// [`Route::Home`], anything unrecognised [`Route::NotFound`].
     pub fn from_hash(hash: &str) -> Self {
-        if let Some(id) = super::join::document_from_hash(hash) {
+        if let Some(id) = invite_document_from_hash(hash) {
             return Self::Join(id);
         }
-        if super::devices::code_from_hash(hash).is_some() {
+        if link_code_from_hash(hash).is_some() {
             return Self::Link;
         }
         let path = hash.trim_start_matches('#');
@@ -221,6 +274,42 @@ impl PlanPage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invite_fragments_yield_their_code() {
+        let id = DocumentId::from_bytes([7; 16]);
+        let other = DocumentId::from_bytes([8; 16]);
+        assert_eq!(
+            invite_code_from_hash(&format!("#/join/{id}/abc"), &id).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(invite_code_from_hash(&format!("#/join/{id}/"), &id), None);
+        assert_eq!(
+            invite_code_from_hash(&format!("#/join/{other}/abc"), &id),
+            None
+        );
+        assert_eq!(invite_code_from_hash("#/p/x", &id), None);
+        assert_eq!(
+            invite_document_from_hash(&format!("#/join/{id}/abc")),
+            Some(id)
+        );
+        assert_eq!(invite_document_from_hash("#/join/nope/abc"), None);
+    }
+
+    #[test]
+    fn link_fragments_yield_their_code() {
+        assert_eq!(
+            link_code_from_hash("#/link/ABCD-EFGH-JKMN").as_deref(),
+            Some("ABCD-EFGH-JKMN")
+        );
+        assert_eq!(
+            link_code_from_hash("#/link/ABCD%20EFGH").as_deref(),
+            Some("ABCDEFGH")
+        );
+        assert_eq!(link_code_from_hash("#/link").as_deref(), Some(""));
+        assert_eq!(link_code_from_hash("#/linked"), None);
+        assert_eq!(link_code_from_hash("#/p/x"), None);
+    }
 
     #[test]
     fn routes_round_trip_through_the_fragment() {
