@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod form;
+pub mod from_note;
 pub mod icon;
 pub mod items;
 pub mod live_text;

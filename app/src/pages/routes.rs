@@ -3,6 +3,7 @@
 //! imports no page.
 
 use accord_shared::ids::DocumentId;
+use accord_shared::model::ItemId;
 
 /// Which page the fragment selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,6 +270,36 @@ impl PlanPage {
             Self::Boards => "Workshops",
         }
     }
+}
+
+// Which board a tab has open is part of where the app is: kept per tab
+// (session storage), so a reload, or a link from a plan item to the note
+// it came from, opens that board.
+
+/// This tab's session storage (gone with the tab).
+fn session() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+/// The board this tab had open on partnership `id`, so a reload returns to it.
+pub fn remembered_board(id: &DocumentId) -> Option<ItemId> {
+    session()?
+        .get_item(&format!("board:{id}"))
+        .ok()??
+        .parse()
+        .ok()
+}
+
+/// Remembers the board this tab has open (`None`: the list).
+pub fn remember_board(id: &DocumentId, board: Option<ItemId>) {
+    let Some(storage) = session() else {
+        return;
+    };
+    let key = format!("board:{id}");
+    let _ = match board {
+        Some(board) => storage.set_item(&key, &board.key()),
+        None => storage.remove_item(&key),
+    };
 }
 
 #[cfg(test)]

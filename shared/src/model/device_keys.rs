@@ -148,6 +148,28 @@ pub fn member_keys<R: ReadDoc>(
     }
 }
 
+/// The keys of a member that count for sign-offs: those of
+/// [`member_keys`] that the relay lists for `document` (`listed`, key hex in
+/// any case). `None` (the relay has not answered yet) attests no one.
+pub fn relay_attested<'a, R: ReadDoc>(
+    doc: &'a R,
+    document: &'a DocumentId,
+    listed: Option<&'a [String]>,
+) -> impl Fn(MemberId) -> Vec<VerifyingKey> + 'a {
+    move |member| {
+        let Some(listed) = listed else {
+            return Vec::new();
+        };
+        member_keys(doc, document, member)
+            .into_iter()
+            .filter(|key| {
+                let hex = to_hex(key.as_bytes());
+                listed.iter().any(|k| k.eq_ignore_ascii_case(&hex))
+            })
+            .collect()
+    }
+}
+
 /// Whether `key` is one of `member`'s keys (see [`member_keys`]).
 pub fn is_member_key<R: ReadDoc>(
     doc: &R,
@@ -447,5 +469,27 @@ mod tests {
         // in the first pass when its key is smaller: both must count.
         fixture.doc.merge(&mut other).unwrap();
         assert_eq!(keys(&fixture.doc, alice).len(), 3);
+    }
+
+    #[test]
+    fn only_keys_the_relay_lists_are_attested() {
+        let mut fixture = fixture();
+        members::update(
+            &mut fixture.doc,
+            fixture.bob,
+            &MemberPatch {
+                public_key: Some(Some(to_hex(key(2).verifying_key().as_bytes()))),
+                ..MemberPatch::default()
+            },
+        )
+        .unwrap();
+        // The relay vouches for Alice's key only (upper case is the same key).
+        let listed = vec![to_hex(key(1).verifying_key().as_bytes()).to_ascii_uppercase()];
+        let keys = relay_attested(&fixture.doc, &DOC, Some(&listed));
+        assert_eq!(keys(fixture.alice), [key(1).verifying_key()]);
+        assert!(keys(fixture.bob).is_empty());
+        assert!(keys(MemberId::from_bytes([9; 16])).is_empty());
+        // Before the relay has answered, nobody's key is attested.
+        assert!(relay_attested(&fixture.doc, &DOC, None)(fixture.alice).is_empty());
     }
 }

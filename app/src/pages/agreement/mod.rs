@@ -29,7 +29,6 @@ use accord_shared::model::{
 };
 use accord_shared::views::export;
 use accord_shared::views::history::{self as doc_history, ClauseChangeKind};
-use ed25519_dalek::VerifyingKey;
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
@@ -49,28 +48,6 @@ struct AgreementContext {
     keys: RwSignal<Option<Vec<String>>>,
     /// The version this device last looked at (`None`: first visit).
     seen: RwSignal<Option<Vec<ChangeHash>>>,
-}
-
-/// The keys the relay attests for `member`: the member's keys in the
-/// document (the one they joined with and those of devices they linked,
-/// see [`device_keys`]) that the relay lists for this partnership.
-pub(crate) fn attested<'a>(
-    doc: &'a Automerge,
-    document: &'a DocumentId,
-    keys: Option<&'a [String]>,
-) -> impl Fn(MemberId) -> Vec<VerifyingKey> + 'a {
-    move |member| {
-        let Some(keys) = keys else {
-            return Vec::new();
-        };
-        device_keys::member_keys(doc, document, member)
-            .into_iter()
-            .filter(|key| {
-                let hex = crate::browser::hex(key.as_bytes());
-                keys.iter().any(|k| k.eq_ignore_ascii_case(&hex))
-            })
-            .collect()
-    }
 }
 
 /// A member's name, or a placeholder for one not in the document.
@@ -325,8 +302,11 @@ pub fn AgreementPage(
         let keys = ctx.keys.get_untracked();
         let made = edit::read(store, &id, |doc| {
             let title = overview::title(doc);
-            let markdown =
-                export::agreement_markdown(doc, &id, &attested(doc, &id, keys.as_deref()));
+            let markdown = export::agreement_markdown(
+                doc,
+                &id,
+                &device_keys::relay_attested(doc, &id, keys.as_deref()),
+            );
             (title, markdown)
         });
         if let Some((title, markdown)) = made {
@@ -588,56 +568,6 @@ fn state_label(state: PartyState) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    use accord_shared::automerge::AutoCommit;
-    use accord_shared::model::members::NewMember;
-    use accord_shared::model::parties::NewParty;
-    use accord_shared::model::{PartyId, schema};
-    use ed25519_dalek::SigningKey;
-
-    fn hex(key: &SigningKey) -> String {
-        key.verifying_key()
-            .as_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
-
-    #[test]
-    fn only_keys_the_relay_lists_are_attested() {
-        let (alice_key, bob_key) = (
-            SigningKey::from_bytes(&[1; 32]),
-            SigningKey::from_bytes(&[2; 32]),
-        );
-        let mut doc = AutoCommit::new();
-        schema::init(&mut doc, "Acme and Globex", 1_700_000_000_000).unwrap();
-        let party = PartyId::from_bytes([7; 16]);
-        let new_party = NewParty {
-            name: "Acme".into(),
-            ..NewParty::default()
-        };
-        parties::add(&mut doc, party, &new_party).unwrap();
-        let (alice, bob) = (MemberId::from_bytes([1; 16]), MemberId::from_bytes([2; 16]));
-        for (member, name, key) in [(alice, "Alice", &alice_key), (bob, "Bob", &bob_key)] {
-            let new = NewMember {
-                name: name.into(),
-                party,
-                title: String::new(),
-                public_key: Some(hex(key)),
-            };
-            members::add(&mut doc, member, &new).unwrap();
-        }
-        let doc = doc.document().clone();
-        // The relay vouches for Alice's key only (upper case is the same key).
-        let listed = vec![hex(&alice_key).to_ascii_uppercase()];
-        let document = DocumentId::from_bytes([3; 16]);
-        let keys = attested(&doc, &document, Some(&listed));
-        assert_eq!(keys(alice), [alice_key.verifying_key()]);
-        assert!(keys(bob).is_empty());
-        assert!(keys(MemberId::from_bytes([9; 16])).is_empty());
-        // Before the relay has answered, nobody's key is attested.
-        assert!(attested(&doc, &document, None)(alice).is_empty());
-    }
 
     #[test]
     fn file_names_keep_words_and_drop_path_characters() {

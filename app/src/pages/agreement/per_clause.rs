@@ -10,11 +10,11 @@ use std::collections::HashMap;
 
 use accord_shared::model::ItemId;
 use accord_shared::model::signoff::{self, ClauseSignoffs};
-use accord_shared::model::touched;
+use accord_shared::model::{device_keys, touched};
 use accord_shared::views::history::Baseline;
 use leptos::prelude::*;
 
-use super::{AgreementContext, attested, change_note};
+use super::{AgreementContext, change_note};
 use crate::edit;
 
 /// The per-clause values of one agreement page (see the module docs).
@@ -75,7 +75,7 @@ impl PerClause {
                         doc,
                         &ctx.id,
                         clause,
-                        &attested(doc, &ctx.id, keys.as_deref()),
+                        &device_keys::relay_attested(doc, &ctx.id, keys.as_deref()),
                     )
                     .ok()
                 })

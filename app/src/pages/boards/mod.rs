@@ -15,7 +15,6 @@ mod board;
 mod facilitator;
 mod list;
 mod note;
-pub mod source;
 mod timer;
 mod voting;
 
@@ -29,6 +28,7 @@ use leptos::prelude::*;
 
 use crate::components::form::Feedback;
 use crate::edit;
+use crate::pages::routes;
 use crate::store::Store;
 use crate::sync_client::client;
 
@@ -149,8 +149,8 @@ pub fn BoardsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let open = RwSignal::new(remembered_board(&id));
-    Effect::new(move |_| remember_board(&id, open.get()));
+    let open = RwSignal::new(routes::remembered_board(&id));
+    Effect::new(move |_| routes::remember_board(&id, open.get()));
     move || match open.get() {
         Some(board) => view! { <board::BoardView id=id board=board open=open/> }.into_any(),
         None => view! { <list::BoardList id=id open=open/> }.into_any(),
@@ -175,31 +175,6 @@ fn column_choices(data: Memo<Option<Board>>) -> Vec<(ItemId, String)> {
             .map(|c| (c.id, c.title.clone()))
             .collect()
     })
-}
-
-fn session() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok()?
-}
-
-/// The board this tab had open on partnership `id`, so a reload returns to it.
-fn remembered_board(id: &DocumentId) -> Option<ItemId> {
-    session()?
-        .get_item(&format!("board:{id}"))
-        .ok()??
-        .parse()
-        .ok()
-}
-
-/// Remembers the board this tab has open (`None`: the list).
-fn remember_board(id: &DocumentId, board: Option<ItemId>) {
-    let Some(storage) = session() else {
-        return;
-    };
-    let key = format!("board:{id}");
-    let _ = match board {
-        Some(board) => storage.set_item(&key, &board.key()),
-        None => storage.remove_item(&key),
-    };
 }
 
 /// Publishes this member's keys that the document now asks for: ballots of

@@ -19,7 +19,7 @@ use super::BoardCtx;
 use crate::components::form::{InlineError, feedback};
 use crate::components::live_text::is_focused;
 use crate::edit::{self, apply_into};
-use crate::pages::Route;
+use crate::pages::routes::Route;
 use crate::store::Store;
 use crate::sync_client::client;
 use crate::sync_client::party_colour;
@@ -433,7 +433,7 @@ pub fn NoteCard(
                 })}
                 {move || link().map(|l| view! {
                     <a class="badge note-link" data-testid="note-link"
-                        href=Route::Plan(id, super::source::page_of(l)).hash()>{link_label(l)}</a>
+                        href=Route::Plan(id, crate::components::from_note::page_of(l)).hash()>{link_label(l)}</a>
                 })}
                 {move || {
                     let names: Vec<String> = selected_by().into_iter().map(|(n, _)| n).collect();

@@ -13,9 +13,9 @@ use super::{Drafts, member_options};
 use accord_shared::automerge::transaction::Transaction;
 
 use crate::components::form::{AddForm, DateInput, InlineError, feedback};
+use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date};
-use crate::pages::boards::source::FromNote;
 
 /// The member id chosen in an owner `<select>` (empty: nobody).
 fn chosen_member(value: &str) -> Option<MemberId> {

@@ -27,8 +27,8 @@ use crate::browser;
 use crate::components::form::{InlineError, feedback};
 use crate::components::markdown::MarkdownView;
 use crate::edit::{self, format_date};
-use crate::pages::Route;
 use crate::pages::routes::PlanPage;
+use crate::pages::routes::Route;
 use crate::store::Store;
 
 /// The `localStorage` key remembering the heads last seen for `id`.
@@ -114,7 +114,8 @@ pub fn AttentionPanel(
                 party,
                 last_seen: seen.as_deref(),
             };
-            let attested = crate::pages::agreement::attested(doc, &id, keys.as_deref());
+            let attested =
+                accord_shared::model::device_keys::relay_attested(doc, &id, keys.as_deref());
             let signoffs = SignoffContext {
                 document: &id,
                 attested_keys: &attested,

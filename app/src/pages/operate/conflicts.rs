@@ -15,12 +15,12 @@ use leptos::prelude::*;
 
 use super::member_name;
 use crate::components::form::{InlineError, feedback};
+use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows;
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date};
-use crate::pages::boards::source::FromNote;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {

@@ -15,12 +15,12 @@ use leptos::prelude::*;
 
 use super::member_options;
 use crate::components::form::{AddForm, feedback};
+use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
 use crate::components::live_text::{Caption, LiveTextArea};
 use crate::components::rows::{self, CardList, ListContext};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
-use crate::pages::boards::source::FromNote;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {

@@ -20,6 +20,7 @@ use leptos::prelude::*;
 
 use crate::components::chart::TrendChart;
 use crate::components::form::{AddForm, InlineError, feedback, on_add, optional_options};
+use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
 use crate::components::rows::{self, ListContext};
@@ -27,7 +28,6 @@ use crate::components::text_field::TextField;
 use crate::edit::{
     self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole,
 };
-use crate::pages::boards::source::FromNote;
 
 #[derive(Debug, Clone, PartialEq)]
 struct Data {

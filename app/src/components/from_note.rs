@@ -9,8 +9,7 @@ use accord_shared::model::boards::{self};
 use leptos::prelude::*;
 
 use crate::edit;
-use crate::pages::Route;
-use crate::pages::routes::PlanPage;
+use crate::pages::routes::{self, PlanPage, Route};
 use crate::store::Store;
 
 /// The page that lists the item a note became.
@@ -54,7 +53,7 @@ pub fn FromNote(
             view! {
                 <a class="badge from-note" data-testid="from-note"
                     href=Route::Plan(id, PlanPage::Boards).hash()
-                    on:click=move |_| super::remember_board(&id, Some(board))>
+                    on:click=move |_| routes::remember_board(&id, Some(board))>
                     {format!("from a note on “{title}”")}
                 </a>
             }
