@@ -14,10 +14,10 @@ const SETTLE: Duration = Duration::from_millis(700);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_without_a_grant_can_neither_read_nor_write() {
-    let (relay, [owner, outsider]) = Relay::with_devices(["owner", "outsider"]);
-    let (a, id) = relay
-        .client_with_new(&owner, |tx| tx.put(ROOT, "terms", "confidential"))
-        .await;
+    let (relay, [owner, outsider], a, id) = Relay::with_document(["owner", "outsider"], |tx| {
+        tx.put(ROOT, "terms", "confidential")
+    })
+    .await;
 
     let x = relay.client(&outsider).await;
     assert!(
@@ -50,12 +50,11 @@ async fn a_device_without_a_grant_can_neither_read_nor_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_receives_but_its_changes_are_not_applied() {
-    let (relay, [owner, viewer]) = Relay::with_devices(["owner", "viewer"]);
-    let (a, id) = relay
-        .client_with_new(&owner, |tx| tx.put(ROOT, "status", "draft"))
+    let (relay, [owner, viewer], a, id) =
+        Relay::with_document(["owner", "viewer"], |tx| tx.put(ROOT, "status", "draft")).await;
+    let v = relay
+        .member_holding(&owner, id, &viewer, "viewer", "Observer Org")
         .await;
-    relay.share(&owner, id, &viewer, "viewer", "Observer Org");
-    let v = relay.client_holding(&viewer, id).await;
     v.change(id, |tx| tx.put(ROOT, "status", "agreed")).unwrap();
     a.change(id, |tx| tx.put(ROOT, "owner-edit", 1)).unwrap();
     v.wait_doc(id, WAIT, |doc| {
@@ -80,12 +79,11 @@ async fn a_viewer_receives_but_its_changes_are_not_applied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_a_grant_stops_sync_for_that_document() {
-    let (relay, [owner, editor]) = Relay::with_devices(["owner", "editor"]);
-    let (a, id) = relay
-        .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
+    let (relay, [owner, editor], a, id) =
+        Relay::with_document(["owner", "editor"], |tx| tx.put(ROOT, "round", 0)).await;
+    let e = relay
+        .member_holding(&owner, id, &editor, "editor", "Beta")
         .await;
-    relay.share(&owner, id, &editor, "editor", "Beta");
-    let e = relay.client_holding(&editor, id).await;
 
     let (status, grants) = relay.api_as(&owner, "GET", &format!("/api/documents/{id}/grants"));
     assert_eq!(status, 200);
@@ -148,10 +146,8 @@ async fn a_bad_token_is_refused_at_upgrade() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_and_used_up_invites_are_refused_clearly() {
-    let (relay, [owner, first, second]) = Relay::with_devices(["owner", "first", "second"]);
-    let (_a, id) = relay
-        .client_with_new(&owner, |tx| tx.put(ROOT, "x", 1))
-        .await;
+    let (relay, [owner, first, second], _a, id) =
+        Relay::with_document(["owner", "first", "second"], |tx| tx.put(ROOT, "x", 1)).await;
 
     let once = relay.invite(&owner, id, "editor", "Beta", 3600, 1);
     let redeem = |device, code: &str| relay.redeem(device, code);
@@ -188,9 +184,10 @@ async fn expired_and_used_up_invites_are_refused_clearly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_read_the_keys_the_relay_attests_and_outsiders_cannot() {
-    let (relay, [owner, editor, outsider]) = Relay::with_devices(["owner", "editor", "outsider"]);
-    let (_a, id) = relay
-        .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
+    let (relay, [owner, editor, outsider], _a, id) =
+        Relay::with_document(["owner", "editor", "outsider"], |tx| {
+            tx.put(ROOT, "round", 0)
+        })
         .await;
     relay.share(&owner, id, &editor, "editor", "Beta");
 
@@ -252,9 +249,10 @@ async fn a_document_whose_last_grant_was_revoked_is_not_up_for_grabs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_device_cannot_come_back_through_a_multi_use_invite() {
-    let (relay, [owner, guest, other]) = Relay::with_devices(["owner", "guest", "other"]);
-    let (_a, id) = relay
-        .client_with_new(&owner, |tx| tx.put(ROOT, "terms", "secret"))
+    let (relay, [owner, guest, other], _a, id) =
+        Relay::with_document(["owner", "guest", "other"], |tx| {
+            tx.put(ROOT, "terms", "secret")
+        })
         .await;
     let code = relay.invite(&owner, id, "editor", "Beta", 3600, 2);
     let redeem = |device| relay.redeem(device, &code);
@@ -303,10 +301,8 @@ async fn a_revoked_device_cannot_come_back_through_a_multi_use_invite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_device_cannot_take_a_connected_peers_id() {
-    let (relay, [owner, viewer]) = Relay::with_devices(["owner", "viewer"]);
-    let (a, id) = relay
-        .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
-        .await;
+    let (relay, [owner, viewer], a, id) =
+        Relay::with_document(["owner", "viewer"], |tx| tx.put(ROOT, "round", 0)).await;
     relay.share(&owner, id, &viewer, "viewer", "Beta");
     let victim = a.peer_id().to_string();
     let mut hijacker =
@@ -324,12 +320,11 @@ async fn another_device_cannot_take_a_connected_peers_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_signs_itself_out_and_its_token_stops_working() {
-    let (relay, [owner, lost]) = Relay::with_devices(["owner", "lost"]);
-    let (_a, id) = relay
-        .client_with_new(&owner, |tx| tx.put(ROOT, "round", 0))
+    let (relay, [owner, lost], _a, id) =
+        Relay::with_document(["owner", "lost"], |tx| tx.put(ROOT, "round", 0)).await;
+    let l = relay
+        .member_holding(&owner, id, &lost, "editor", "Beta")
         .await;
-    relay.share(&owner, id, &lost, "editor", "Beta");
-    let l = relay.client_holding(&lost, id).await;
 
     let (status, _) = relay.api_as(&lost, "DELETE", &format!("/api/devices/{}", owner.id));
     assert_eq!(status, 403, "only a device signs itself out");

@@ -149,6 +149,18 @@ impl Relay {
         (relay, devices)
     }
 
+    /// A fresh relay with a device per name, the first of which has a
+    /// connected client with a new document (written by `init`) that the
+    /// relay stores: where most tests of sync and access start.
+    pub async fn with_document<const N: usize>(
+        names: [&str; N],
+        init: impl FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>,
+    ) -> (Self, [Device; N], Client, DocumentId) {
+        let (relay, devices) = Self::with_devices(names);
+        let (client, id) = relay.client_with_new(&devices[0], init).await;
+        (relay, devices, client, id)
+    }
+
     /// A relay that also serves the built web app in `dist`.
     pub fn start_with_web(dist: &Path) -> Self {
         Self::start_with_args(&["--web-dir", dist.to_str().expect("UTF-8 path")])
@@ -194,6 +206,11 @@ impl Relay {
     /// `http://127.0.0.1:PORT`.
     pub fn http_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The web app's home page, `http://127.0.0.1:PORT/`.
+    pub fn home_url(&self) -> String {
+        format!("{}/", self.http_url())
     }
 
     /// The sync endpoint for a token.
@@ -351,6 +368,20 @@ impl Relay {
         let client = self.client(device).await;
         client.find(document, WAIT).await.unwrap();
         client
+    }
+
+    /// Shares `document` of `owner` with `member` as `role` of `party`;
+    /// returns a client of `member` that has fetched it.
+    pub async fn member_holding(
+        &self,
+        owner: &Device,
+        document: DocumentId,
+        member: &Device,
+        role: &str,
+        party: &str,
+    ) -> Client {
+        self.share(owner, document, member, role, party);
+        self.client_holding(member, document).await
     }
 
     /// A client of `device` with a new document written by `init` and
@@ -641,4 +672,14 @@ pub async fn write_acknowledged(
     writer.wait_synced(id, WAIT).await.unwrap();
     let relay = writer.relay_peer().unwrap();
     writer.acknowledged_heads(id, &relay).unwrap()
+}
+
+/// Whether the measurement `what` is asked for (`$var=1`); says it was
+/// skipped when it is not. Measurements report numbers and check nothing.
+pub fn measuring(var: &str, what: &str) -> bool {
+    let asked = std::env::var(var).is_ok_and(|v| v == "1");
+    if !asked {
+        println!("SKIPPED {what}: set {var}=1");
+    }
+    asked
 }

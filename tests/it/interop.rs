@@ -192,15 +192,13 @@ async fn js_find_without_a_grant_is_unavailable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_creates_js_finds_and_edits_native_sees_the_edit() {
-    let (relay, [alice, bob]) = Relay::with_devices(["alice", "bob"]);
-    let (native, id) = relay
-        .client_with_new(&alice, |tx| {
-            tx.put(ROOT, "title", "from rust")?;
-            let list = tx.put_object(ROOT, "items", ObjType::List)?;
-            tx.insert(&list, 0, "alpha")?;
-            Ok(())
-        })
-        .await;
+    let (relay, [alice, bob], native, id) = Relay::with_document(["alice", "bob"], |tx| {
+        tx.put(ROOT, "title", "from rust")?;
+        let list = tx.put_object(ROOT, "items", ObjType::List)?;
+        tx.insert(&list, 0, "alpha")?;
+        Ok(())
+    })
+    .await;
     relay.share(&alice, id, &bob, "editor", "Beta Corp");
     let url = id.url();
 
@@ -225,8 +223,9 @@ async fn js_creates_native_finds() {
     let (relay, [alice, bob]) = Relay::with_devices(["alice", "bob"]);
     let created = js_create(&relay, &alice).await;
     let id = url_id(&created);
-    relay.share(&alice, id, &bob, "viewer", "Beta Corp");
-    let native = relay.client_holding(&bob, id).await;
+    let native = relay
+        .member_holding(&alice, id, &bob, "viewer", "Beta Corp")
+        .await;
     wait_script_heads(&native, id, &created).await;
     assert_eq!(content(&native, id), created["doc"]);
 }
@@ -296,8 +295,9 @@ async fn samod_creates_native_finds() {
         .expect("samod's URL is an automerge URL we parse");
     assert_eq!(id.to_string(), handle.document_id().to_string());
 
-    relay.share(&alice, id, &bob, "editor", "Beta Corp");
-    let native = relay.client_holding(&bob, id).await;
+    let native = relay
+        .member_holding(&alice, id, &bob, "editor", "Beta Corp")
+        .await;
     native
         .wait_heads(id, &samod_heads(&handle), WAIT)
         .await
@@ -310,13 +310,11 @@ async fn samod_creates_native_finds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn native_creates_samod_finds_and_edits_native_sees_the_edit() {
-    let (relay, [alice, bob]) = Relay::with_devices(["alice", "bob"]);
-    let (native, id) = relay
-        .client_with_new(&alice, |tx| {
-            tx.put(ROOT, "title", "from rust")?;
-            Ok(())
-        })
-        .await;
+    let (relay, [alice, bob], native, id) = Relay::with_document(["alice", "bob"], |tx| {
+        tx.put(ROOT, "title", "from rust")?;
+        Ok(())
+    })
+    .await;
     relay.share(&alice, id, &bob, "editor", "Beta Corp");
 
     let (repo, connection) = samod_peer(&relay, &bob.token).await;

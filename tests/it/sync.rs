@@ -10,16 +10,15 @@ use crate::helpers::{Relay, WAIT, content, converge};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_editing_concurrently_converge() {
-    let (relay, [alice, bob]) = Relay::with_devices(["alice", "bob"]);
-    let (a, id) = relay
-        .client_with_new(&alice, |tx| {
-            tx.put(ROOT, "title", "Joint venture")?;
-            tx.put_object(ROOT, "notes", ObjType::Text)?;
-            Ok(())
-        })
+    let (relay, [alice, bob], a, id) = Relay::with_document(["alice", "bob"], |tx| {
+        tx.put(ROOT, "title", "Joint venture")?;
+        tx.put_object(ROOT, "notes", ObjType::Text)?;
+        Ok(())
+    })
+    .await;
+    let b = relay
+        .member_holding(&alice, id, &bob, "editor", "Beta Corp")
         .await;
-    relay.share(&alice, id, &bob, "editor", "Beta Corp");
-    let b = relay.client_holding(&bob, id).await;
 
     for i in 0..50 {
         a.change(id, |tx| tx.put(ROOT, format!("a{i}"), i64::from(i)))
@@ -92,12 +91,13 @@ async fn ten_clients_editing_one_document_converge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_divergence_of_a_thousand_changes_each_converges() {
-    let (relay, [alice, bob]) = Relay::with_devices(["alice", "bob"]);
-    let (a, id) = relay
-        .client_with_new(&alice, |tx| tx.put(ROOT, "title", "Offline review"))
+    let (relay, [alice, bob], a, id) = Relay::with_document(["alice", "bob"], |tx| {
+        tx.put(ROOT, "title", "Offline review")
+    })
+    .await;
+    let b = relay
+        .member_holding(&alice, id, &bob, "editor", "Beta")
         .await;
-    relay.share(&alice, id, &bob, "editor", "Beta");
-    let b = relay.client_holding(&bob, id).await;
 
     a.disconnect();
     b.disconnect();
