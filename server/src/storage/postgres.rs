@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use accord_shared::engine::Write;
 use accord_shared::ids::DocumentId;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::TryStreamExt;
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
@@ -193,8 +193,12 @@ impl PostgresStore {
         &self.node_id
     }
 
-    /// Runs `work` on the store's runtime and waits for its result.
-    fn block<T, F>(&self, work: impl FnOnce(Pool) -> F) -> Result<T, StorageError>
+    /// Runs `work` with a pooled connection on the store's runtime and
+    /// waits for its result.
+    fn connected<T, F>(
+        &self,
+        work: impl FnOnce(deadpool_postgres::Client) -> F + Send + 'static,
+    ) -> Result<T, StorageError>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, StorageError>> + Send + 'static,
@@ -204,9 +208,13 @@ impl PostgresStore {
             .as_ref()
             .ok_or_else(|| StorageError::Unavailable("the store is shut down".into()))?;
         let (reply, answer) = mpsc::sync_channel(1);
-        let future = work(self.pool.clone());
+        let pool = self.pool.clone();
         runtime.spawn(async move {
-            let _ = reply.send(future.await);
+            let result = match pool.get().await {
+                Ok(client) => work(client).await,
+                Err(error) => Err(pool_error(error)),
+            };
+            let _ = reply.send(result);
         });
         answer
             .recv()
@@ -215,38 +223,23 @@ impl PostgresStore {
 
     /// Runs one statement with owned parameters on a pooled connection.
     fn execute(&self, sql: &'static str, params: Params) -> Result<(), StorageError> {
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            client.execute(sql, &borrowed(&params)).await.map_err(pg)?;
+        self.connected(move |client| async move {
+            statement(&client, sql, &borrowed(&params)).await?;
             Ok(())
         })
     }
 
     /// Runs one query whose answer is a single count or sequence value.
     fn query_number(&self, sql: &'static str, params: Params) -> Result<u64, StorageError> {
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            let row = client
-                .query_one(sql, &borrowed(&params))
-                .await
-                .map_err(pg)?;
-            Ok(millis(row.get(0)))
+        self.connected(move |client| async move {
+            Ok(millis(single(&client, sql, &borrowed(&params)).await?))
         })
     }
 
     fn check_durability(&self) -> Result<(), StorageError> {
-        let (fsync, synchronous_commit) = self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            let fsync: String = client
-                .query_one("SHOW fsync", &[])
-                .await
-                .map_err(pg)?
-                .get(0);
-            let commit: String = client
-                .query_one("SHOW synchronous_commit", &[])
-                .await
-                .map_err(pg)?
-                .get(0);
+        let (fsync, synchronous_commit) = self.connected(move |client| async move {
+            let fsync: String = single(&client, "SHOW fsync", &[]).await?;
+            let commit: String = single(&client, "SHOW synchronous_commit", &[]).await?;
             Ok((fsync, commit))
         })?;
         if fsync != "on" {
@@ -270,31 +263,28 @@ impl PostgresStore {
     /// Creates the schema or applies the migrations it lacks; refuses a
     /// schema newer than this build knows.
     fn migrate(&self) -> Result<(), StorageError> {
-        let applied = self.block(|pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            let tx = client.transaction().await.map_err(pg)?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-                .await
-                .map_err(pg)?;
-            tx.batch_execute(MIGRATIONS_TABLE).await.map_err(pg)?;
-            let current: Option<i32> = tx
-                .query_one("SELECT MAX(version) FROM accord_schema_migrations", &[])
-                .await
-                .map_err(pg)?
-                .get(0);
-            let pending = migrations::pending(current, MIGRATIONS)?;
-            for migration in pending {
-                tx.batch_execute(migration.sql).await.map_err(pg)?;
-                tx.execute(
-                    "INSERT INTO accord_schema_migrations (version, description) VALUES ($1, $2)",
-                    &[&migration.version, &migration.description],
+        let applied =
+            self.connected(move |mut client| async move {
+                let tx = client.transaction().await.map_err(pg)?;
+                statement(&tx, "SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+                tx.batch_execute(MIGRATIONS_TABLE).await.map_err(pg)?;
+                let current: Option<i32> = single(
+                    &tx,
+                    "SELECT MAX(version) FROM accord_schema_migrations",
+                    &[],
                 )
-                .await
-                .map_err(pg)?;
-            }
-            tx.commit().await.map_err(pg)?;
-            Ok(pending.iter().map(|m| m.version).collect::<Vec<_>>())
-        })?;
+                .await?;
+                let pending = migrations::pending(current, MIGRATIONS)?;
+                for migration in pending {
+                    tx.batch_execute(migration.sql).await.map_err(pg)?;
+                    statement(
+&tx,
+                    "INSERT INTO accord_schema_migrations (version, description) VALUES ($1, $2)",
+                    &[&migration.version, &migration.description]).await?;
+                }
+                tx.commit().await.map_err(pg)?;
+                Ok(pending.iter().map(|m| m.version).collect::<Vec<_>>())
+            })?;
         if !applied.is_empty() {
             tracing::info!(versions = ?applied, "migrated the PostgreSQL schema");
         }
@@ -303,16 +293,9 @@ impl PostgresStore {
 
     /// The newest schema version recorded in the database.
     pub fn schema_version(&self) -> Result<i32, StorageError> {
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            let row = client
-                .query_one(
-                    "SELECT COALESCE(MAX(version), 0) FROM accord_schema_migrations",
-                    &[],
-                )
-                .await
-                .map_err(pg)?;
-            Ok(row.get(0))
+        self.connected(move |client| async move {
+            let sql = "SELECT COALESCE(MAX(version), 0) FROM accord_schema_migrations";
+            single(&client, sql, &[]).await
         })
     }
 
@@ -320,24 +303,20 @@ impl PostgresStore {
     /// the first one (`candidate`) and kept from then on.
     pub fn storage_id(&self, candidate: &str) -> Result<String, StorageError> {
         let candidate = candidate.to_owned();
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            client
-                .execute(
-                    "INSERT INTO cluster_meta (key, value) VALUES ('storage_id', $1)
+        self.connected(move |client| async move {
+            statement(
+                &client,
+                "INSERT INTO cluster_meta (key, value) VALUES ('storage_id', $1)
                      ON CONFLICT (key) DO NOTHING",
-                    &[&candidate],
-                )
-                .await
-                .map_err(pg)?;
-            let row = client
-                .query_one(
-                    "SELECT value FROM cluster_meta WHERE key = 'storage_id'",
-                    &[],
-                )
-                .await
-                .map_err(pg)?;
-            Ok(row.get(0))
+                &[&candidate],
+            )
+            .await?;
+            single(
+                &client,
+                "SELECT value FROM cluster_meta WHERE key = 'storage_id'",
+                &[],
+            )
+            .await
         })
     }
 
@@ -455,22 +434,14 @@ async fn read_everything(pool: &Pool, rows: &RowSender) -> Result<(), StorageErr
     for invite in access.invites {
         send(BackupRow::Invite(invite)).await?;
     }
-    for row in tx
-        .query("SELECT document, claimed_at FROM claims", &[])
-        .await
-        .map_err(pg)?
-    {
+    for row in all_rows(&tx, "SELECT document, claimed_at FROM claims").await? {
         send(BackupRow::Claim(
             parse_document(row.get(0))?,
             millis(row.get(1)),
         ))
         .await?;
     }
-    for row in tx
-        .query("SELECT document, device, revoked_at FROM revocations", &[])
-        .await
-        .map_err(pg)?
-    {
+    for row in all_rows(&tx, "SELECT document, device, revoked_at FROM revocations").await? {
         send(BackupRow::Revocation(
             parse_document(row.get(0))?,
             row.get(1),
@@ -536,8 +507,7 @@ const REPLACE: &str = "WITH gone AS (DELETE FROM chunks WHERE document = $1::tex
 impl DocumentStore for PostgresStore {
     fn load(&self, document: &DocumentId) -> Result<Option<Vec<u8>>, StorageError> {
         let id = document.to_string();
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
+        self.connected(move |client| async move {
             let statement = client
                 .prepare_cached("SELECT bytes FROM chunks WHERE document = $1 ORDER BY seq")
                 .await
@@ -572,8 +542,7 @@ impl DocumentStore for PostgresStore {
         claimed.sort();
         claimed.dedup();
         let node = self.node_id.clone();
-        let owned = self.block(|pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
+        let owned = self.connected(move |mut client| async move {
             let tx = client.transaction().await.map_err(pg)?;
             // The fence: lock the ownership rows this batch writes under. A
             // takeover that committed first changed (node, epoch), so its
@@ -633,8 +602,7 @@ impl DocumentStore for PostgresStore {
             self.node_id.clone(),
             signed(self.lease_ttl_ms),
         );
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
+        self.connected(move |client| async move {
             let taken = client
                 .query_opt(ACQUIRE, &[&id, &node, &ttl])
                 .await
@@ -661,8 +629,7 @@ impl DocumentStore for PostgresStore {
             .map(|(document, epoch)| (document.to_string(), signed(*epoch)))
             .unzip();
         let (node, ttl) = (self.node_id.clone(), signed(self.lease_ttl_ms));
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
+        self.connected(move |client| async move {
             let rows = client
                 .query(RENEW, &[&node, &ids, &epochs, &ttl])
                 .await
@@ -697,8 +664,7 @@ impl DocumentStore for PostgresStore {
 
     fn route(&self, document: &DocumentId) -> Result<Route, StorageError> {
         let (id, node) = (document.to_string(), self.node_id.clone());
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
+        self.connected(move |client| async move {
             let owner = client
                 .query_opt(
                     "SELECT o.node_id, n.link_url FROM document_owner o
@@ -764,8 +730,7 @@ impl DocumentStore for PostgresStore {
     }
 
     fn list(&self) -> Result<Vec<StoredDocument>, StorageError> {
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
+        self.connected(move |client| async move {
             let rows = client
                 .query(
                     "SELECT document, COUNT(*), SUM(octet_length(bytes))::bigint
@@ -789,9 +754,7 @@ impl DocumentStore for PostgresStore {
 
 /// Reads the access records with `client` (a pooled connection or a
 /// transaction's snapshot).
-async fn load_access_from(
-    client: &impl deadpool_postgres::GenericClient,
-) -> Result<AccessSnapshot, StorageError> {
+async fn load_access_from(client: &impl GenericClient) -> Result<AccessSnapshot, StorageError> {
     let mut snapshot = AccessSnapshot::default();
     for row in client
         .query(
@@ -834,18 +797,10 @@ async fn load_access_from(
     for row in client.query(SELECT_INVITES, &[]).await.map_err(pg)? {
         snapshot.invites.push(invite_from(&row)?);
     }
-    for row in client
-        .query("SELECT document FROM claims", &[])
-        .await
-        .map_err(pg)?
-    {
+    for row in all_rows(client, "SELECT document FROM claims").await? {
         snapshot.claimed.push(parse_document(row.get(0))?);
     }
-    for row in client
-        .query("SELECT document, device FROM revocations", &[])
-        .await
-        .map_err(pg)?
-    {
+    for row in all_rows(client, "SELECT document, device FROM revocations").await? {
         snapshot
             .revocations
             .push((parse_document(row.get(0))?, row.get(1)));
@@ -855,13 +810,10 @@ async fn load_access_from(
 
 /// Inserts or replaces `device` with `client` (a connection or a
 /// transaction).
-async fn upsert_device(
-    client: &impl deadpool_postgres::GenericClient,
-    device: &Device,
-) -> Result<(), StorageError> {
-    client
-        .execute(
-            "INSERT INTO devices (id, public_key, name, token_hash, created_at, account, last_seen, revoked_at)
+async fn upsert_device(client: &impl GenericClient, device: &Device) -> Result<(), StorageError> {
+    statement(
+        client,
+        "INSERT INTO devices (id, public_key, name, token_hash, created_at, account, last_seen, revoked_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (id) DO UPDATE SET
                  public_key = EXCLUDED.public_key, name = EXCLUDED.name,
@@ -878,9 +830,8 @@ async fn upsert_device(
                 &signed(device.last_seen),
                 &signed(device.revoked_at),
             ],
-        )
-        .await
-        .map_err(pg)?;
+    )
+    .await?;
     Ok(())
 }
 
@@ -912,62 +863,81 @@ const UPSERT_INVITE: &str =
          expires_at = EXCLUDED.expires_at, uses_left = EXCLUDED.uses_left,
          created_by = EXCLUDED.created_by";
 
-/// A grant's columns as owned query parameters.
-struct GrantParams(String, String, &'static str, String, i64);
-
-impl GrantParams {
-    fn of(grant: &Grant) -> Self {
-        Self(
-            grant.document.to_string(),
-            grant.device.clone(),
-            grant.role.as_str(),
-            grant.party.clone(),
-            signed(grant.created_at),
-        )
+/// Inserts or replaces each of `grants` with `client` (a connection or a
+/// transaction).
+async fn upsert_grants(client: &impl GenericClient, grants: &[Grant]) -> Result<(), StorageError> {
+    for grant in grants {
+        let document = grant.document.to_string();
+        let at = signed(grant.created_at);
+        let role = grant.role.as_str();
+        let params: [&(dyn ToSql + Sync); 5] = [&document, &grant.device, &role, &grant.party, &at];
+        statement(client, UPSERT_GRANT, &params).await?;
     }
-
-    fn params(&self) -> [&(dyn ToSql + Sync); 5] {
-        [&self.0, &self.1, &self.2, &self.3, &self.4]
-    }
+    Ok(())
 }
 
-/// An invite's columns as owned query parameters.
-struct InviteParams(Vec<u8>, String, &'static str, String, i64, i64, String);
+/// Inserts or replaces `invite` with `client` (a connection or a
+/// transaction).
+async fn upsert_invite(client: &impl GenericClient, invite: &Invite) -> Result<(), StorageError> {
+    let (document, role) = (invite.document.to_string(), invite.role.as_str());
+    let (expires_at, uses_left) = (signed(invite.expires_at), i64::from(invite.uses_left));
+    statement(
+        client,
+        UPSERT_INVITE,
+        &[
+            &&invite.code_hash[..],
+            &document,
+            &role,
+            &invite.party,
+            &expires_at,
+            &uses_left,
+            &invite.created_by,
+        ],
+    )
+    .await?;
+    Ok(())
+}
 
-impl InviteParams {
-    fn of(invite: &Invite) -> Self {
-        Self(
-            invite.code_hash.to_vec(),
-            invite.document.to_string(),
-            invite.role.as_str(),
-            invite.party.clone(),
-            signed(invite.expires_at),
-            i64::from(invite.uses_left),
-            invite.created_by.clone(),
-        )
-    }
+/// The first column of the one row `sql` answers, with `client` (a
+/// connection or a transaction).
+async fn single<T>(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<T, StorageError>
+where
+    T: for<'a> tokio_postgres::types::FromSql<'a>,
+{
+    Ok(client.query_one(sql, params).await.map_err(pg)?.get(0))
+}
 
-    fn params(&self) -> [&(dyn ToSql + Sync); 7] {
-        [
-            &self.0, &self.1, &self.2, &self.3, &self.4, &self.5, &self.6,
-        ]
-    }
+/// Every row `sql` (without parameters) answers, with `client` (a
+/// connection or a transaction).
+async fn all_rows(
+    client: &impl GenericClient,
+    sql: &str,
+) -> Result<Vec<tokio_postgres::Row>, StorageError> {
+    client.query(sql, &[]).await.map_err(pg)
+}
+
+/// Runs one statement with `client` (a connection or a transaction);
+/// returns how many rows it touched.
+async fn statement(
+    client: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, StorageError> {
+    client.execute(sql, params).await.map_err(pg)
 }
 
 impl AccessStore for PostgresStore {
     fn load_access(&self) -> Result<AccessSnapshot, StorageError> {
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            load_access_from(&client).await
-        })
+        self.connected(move |client| async move { load_access_from(&client).await })
     }
 
     fn put_device(&self, device: &Device) -> Result<(), StorageError> {
         let device = device.clone();
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            upsert_device(&client, &device).await
-        })
+        self.connected(move |client| async move { upsert_device(&client, &device).await })
     }
 
     fn claim(&self, grants: &[Grant]) -> Result<(), StorageError> {
@@ -975,79 +945,64 @@ impl AccessStore for PostgresStore {
             return Ok(());
         };
         let (document, at) = (first.document.to_string(), signed(first.created_at));
-        let grants: Vec<GrantParams> = grants.iter().map(GrantParams::of).collect();
-        self.block(|pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
+        let grants = grants.to_vec();
+        self.connected(move |mut client| async move {
             let tx = client.transaction().await.map_err(pg)?;
-            let inserted = tx
-                .execute(
-                    "INSERT INTO claims (document, claimed_at) VALUES ($1, $2)
+            let inserted = statement(
+                &tx,
+                "INSERT INTO claims (document, claimed_at) VALUES ($1, $2)
                      ON CONFLICT (document) DO NOTHING",
-                    &[&document, &at],
-                )
-                .await
-                .map_err(pg)?;
+                &[&document, &at],
+            )
+            .await?;
             if inserted == 0 {
                 return Err(StorageError::Conflict(format!(
                     "document {document} is claimed already"
                 )));
             }
-            for grant in &grants {
-                tx.execute(UPSERT_GRANT, &grant.params())
-                    .await
-                    .map_err(pg)?;
-            }
+            upsert_grants(&tx, &grants).await?;
             tx.commit().await.map_err(pg)
         })
     }
 
     fn link_device(&self, device: &Device, grants: &[Grant]) -> Result<(), StorageError> {
         let device = device.clone();
-        let grants: Vec<GrantParams> = grants.iter().map(GrantParams::of).collect();
-        self.block(|pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
+        let grants = grants.to_vec();
+        self.connected(move |mut client| async move {
             let tx = client.transaction().await.map_err(pg)?;
             upsert_device(&tx, &device).await?;
-            for grant in &grants {
-                tx.execute(UPSERT_GRANT, &grant.params())
-                    .await
-                    .map_err(pg)?;
-            }
+            upsert_grants(&tx, &grants).await?;
             tx.commit().await.map_err(pg)
         })
     }
 
     fn retire_device(&self, device: &Device) -> Result<(), StorageError> {
         let device = device.clone();
-        self.block(|pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
+        self.connected(move |mut client| async move {
             let tx = client.transaction().await.map_err(pg)?;
             upsert_device(&tx, &device).await?;
-            tx.execute("DELETE FROM grants WHERE device = $1", &[&device.id])
-                .await
-                .map_err(pg)?;
+            statement(&tx, "DELETE FROM grants WHERE device = $1", &[&device.id]).await?;
             tx.commit().await.map_err(pg)
         })
     }
 
     fn revoke(&self, document: &DocumentId, device: &str, now: u64) -> Result<(), StorageError> {
         let (document, device, now) = (document.to_string(), device.to_owned(), signed(now));
-        self.block(|pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
+        self.connected(move |mut client| async move {
             let tx = client.transaction().await.map_err(pg)?;
-            tx.execute(
+            statement(
+                &tx,
                 "DELETE FROM grants WHERE document = $1 AND device = $2",
                 &[&document, &device],
             )
-            .await
-            .map_err(pg)?;
-            tx.execute(
+            .await?;
+            statement(
+                &tx,
                 "INSERT INTO revocations (document, device, revoked_at) VALUES ($1, $2, $3)
                  ON CONFLICT (document, device) DO UPDATE SET revoked_at = EXCLUDED.revoked_at",
                 &[&document, &device, &now],
             )
-            .await
-            .map_err(pg)?;
+            .await?;
             tx.commit().await.map_err(pg)
         })
     }
@@ -1077,30 +1032,29 @@ impl AccessStore for PostgresStore {
         );
         let expired_before = signed(expired_before);
         let keep = i64::try_from(keep_per_device.saturating_sub(1)).unwrap_or(i64::MAX);
-        self.block(|pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
+        self.connected(move |mut client| async move {
             let tx = client.transaction().await.map_err(pg)?;
-            tx.execute(
+            statement(
+                &tx,
                 "DELETE FROM sync_tickets WHERE issued_at < $1",
                 &[&expired_before],
             )
-            .await
-            .map_err(pg)?;
-            tx.execute(
+            .await?;
+            statement(
+                &tx,
                 "DELETE FROM sync_tickets WHERE device = $1 AND ticket_hash NOT IN
                  (SELECT ticket_hash FROM sync_tickets WHERE device = $1
                   ORDER BY issued_at DESC LIMIT $2)",
                 &[&device, &keep],
             )
-            .await
-            .map_err(pg)?;
-            tx.execute(
+            .await?;
+            statement(
+                &tx,
                 "INSERT INTO sync_tickets (ticket_hash, device, token_hash, issued_at)
                  VALUES ($1, $2, $3, $4)",
                 &[&hash, &device, &token_hash, &issued_at],
             )
-            .await
-            .map_err(pg)?;
+            .await?;
             tx.commit().await.map_err(pg)?;
             Ok(())
         })
@@ -1108,8 +1062,7 @@ impl AccessStore for PostgresStore {
 
     fn take_sync_ticket(&self, ticket_hash: &[u8; 32]) -> Result<Option<SyncTicket>, StorageError> {
         let hash = ticket_hash.to_vec();
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
+        self.connected(move |client| async move {
             let row = client
                 .query_opt(
                     "DELETE FROM sync_tickets WHERE ticket_hash = $1
@@ -1132,8 +1085,7 @@ impl AccessStore for PostgresStore {
 
     fn load_invite(&self, code_hash: &[u8; 32]) -> Result<Option<Invite>, StorageError> {
         let code_hash = code_hash.to_vec();
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
+        self.connected(move |client| async move {
             let row = client
                 .query_opt(
                     &format!("{SELECT_INVITES} WHERE code_hash = $1"),
@@ -1146,42 +1098,27 @@ impl AccessStore for PostgresStore {
     }
 
     fn put_invite(&self, invite: &Invite) -> Result<(), StorageError> {
-        let invite = InviteParams::of(invite);
-        self.block(|pool| async move {
-            let client = pool.get().await.map_err(pool_error)?;
-            client
-                .execute(UPSERT_INVITE, &invite.params())
-                .await
-                .map_err(pg)?;
-            Ok(())
-        })
+        let invite = invite.clone();
+        self.connected(move |client| async move { upsert_invite(&client, &invite).await })
     }
 
     fn redeem(&self, invite: &Invite, grants: &[Grant]) -> Result<(), StorageError> {
-        let invite = InviteParams::of(invite);
-        let grants: Vec<GrantParams> = grants.iter().map(GrantParams::of).collect();
-        self.block(|pool| async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
+        let (code_hash, uses_left) = (invite.code_hash.to_vec(), i64::from(invite.uses_left));
+        let grants = grants.to_vec();
+        self.connected(move |mut client| async move {
             let tx = client.transaction().await.map_err(pg)?;
             // Compare-and-set on the use count: of two nodes spending the
             // last use at once, the second matches no row.
-            let spent = tx
-                .execute(
+            let spent = statement(
+&tx,
                     "UPDATE invites SET uses_left = $2::bigint WHERE code_hash = $1 AND uses_left = $2::bigint + 1",
-                    &[&invite.0, &invite.5],
-                )
-                .await
-                .map_err(pg)?;
+                    &[&code_hash, &uses_left]).await?;
             if spent == 0 {
                 return Err(StorageError::Conflict(
                     "the invite was used meanwhile".into(),
                 ));
             }
-            for grant in &grants {
-                tx.execute(UPSERT_GRANT, &grant.params())
-                    .await
-                    .map_err(pg)?;
-            }
+            upsert_grants(&tx, &grants).await?;
             tx.commit().await.map_err(pg)
         })
     }
