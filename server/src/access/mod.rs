@@ -563,8 +563,19 @@ impl AccessControl {
     }
 
     fn require_owner(&self, document: &DocumentId, device: &str) -> Result<(), AccessError> {
-        match self.check(device, document) {
-            DocumentAccess::Granted(grant) if grant.role == Role::Owner => Ok(()),
+        self.read_as_owner(document, device).map(drop)
+    }
+
+    /// The state, once `device` is confirmed an owner of `document` under
+    /// the same read lock (so the answer cannot change in between).
+    fn read_as_owner(
+        &self,
+        document: &DocumentId,
+        device: &str,
+    ) -> Result<std::sync::RwLockReadGuard<'_, State>, AccessError> {
+        let state = self.read();
+        match state.grants.get(document).and_then(|g| g.get(device)) {
+            Some(grant) if grant.role == Role::Owner => Ok(state),
             _ => Err(AccessError::NotOwner),
         }
     }
@@ -575,9 +586,8 @@ impl AccessControl {
         document: &DocumentId,
         requester: &str,
     ) -> Result<Vec<Grant>, AccessError> {
-        self.require_owner(document, requester)?;
         Ok(self
-            .read()
+            .read_as_owner(document, requester)?
             .grants_by_age(document)
             .into_iter()
             .cloned()
@@ -590,8 +600,7 @@ impl AccessControl {
         document: &DocumentId,
         requester: &str,
     ) -> Result<Vec<MemberDevice>, AccessError> {
-        self.require_owner(document, requester)?;
-        let state = self.read();
+        let state = self.read_as_owner(document, requester)?;
         let name = |id: &str| {
             state
                 .devices
