@@ -5,12 +5,24 @@ use std::time::Duration;
 use accord_server::client::{Client, ClientError};
 use accord_shared::automerge::transaction::Transactable;
 use accord_shared::automerge::{ROOT, ReadDoc};
+use accord_shared::ids::DocumentId;
 use serde_json::json;
 
-use crate::helpers::{Relay, WAIT, content};
+use crate::helpers::{Device, Relay, WAIT, content};
 
 /// Long enough for a relay on loopback to have applied and forwarded a change.
 const SETTLE: Duration = Duration::from_millis(700);
+
+/// A relay on which "owner" created a document (`round` = 0) and made
+/// `member` an editor for Beta; each has a client holding it.
+async fn owner_and_editor(member: &str) -> (Relay, [Device; 2], [Client; 2], DocumentId) {
+    let (relay, [owner, editor], a, id) =
+        Relay::with_document(["owner", member], |tx| tx.put(ROOT, "round", 0)).await;
+    let e = relay
+        .member_holding(&owner, id, &editor, "editor", "Beta")
+        .await;
+    (relay, [owner, editor], [a, e], id)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_without_a_grant_can_neither_read_nor_write() {
@@ -79,11 +91,7 @@ async fn a_viewer_receives_but_its_changes_are_not_applied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_a_grant_stops_sync_for_that_document() {
-    let (relay, [owner, editor], a, id) =
-        Relay::with_document(["owner", "editor"], |tx| tx.put(ROOT, "round", 0)).await;
-    let e = relay
-        .member_holding(&owner, id, &editor, "editor", "Beta")
-        .await;
+    let (relay, [owner, editor], [a, e], id) = owner_and_editor("editor").await;
 
     let (status, grants) = relay.api_as(&owner, "GET", &format!("/api/documents/{id}/grants"));
     assert_eq!(status, 200);
@@ -320,11 +328,7 @@ async fn another_device_cannot_take_a_connected_peers_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_signs_itself_out_and_its_token_stops_working() {
-    let (relay, [owner, lost], _a, id) =
-        Relay::with_document(["owner", "lost"], |tx| tx.put(ROOT, "round", 0)).await;
-    let l = relay
-        .member_holding(&owner, id, &lost, "editor", "Beta")
-        .await;
+    let (relay, [owner, lost], [_a, l], id) = owner_and_editor("lost").await;
 
     let (status, _) = relay.api_as(&lost, "DELETE", &format!("/api/devices/{}", owner.id));
     assert_eq!(status, 403, "only a device signs itself out");

@@ -89,10 +89,8 @@ pub(crate) async fn error_then_close(socket: &mut Socket) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_kind_of_bad_input_closes_only_its_sender() {
-    let relay = Relay::start_with_args(&["--max-frame-bytes", "65536"]);
-    let owner = relay.register("owner");
-    let (good, id) = relay
-        .client_with_new(&owner, |tx| tx.put(ROOT, "title", "Stable"))
+    let (relay, [owner], good, id) = Relay::start_with_args(&["--max-frame-bytes", "65536"])
+        .with_devices_and_document(["owner"], |tx| tx.put(ROOT, "title", "Stable"))
         .await;
     let url = relay.ws_url(&owner.token);
     let me: PeerId = "raw-peer".parse().unwrap();
@@ -174,8 +172,7 @@ async fn each_kind_of_bad_input_closes_only_its_sender() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_that_never_joins_or_spoofs_a_sender_is_closed() {
     let relay = Relay::start();
-    let owner = relay.register("owner");
-    let url = relay.ws_url(&owner.token);
+    let url = relay.registered_ws_url("owner");
     let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
     let leave = Message::Leave {
         sender_id: "x".parse().unwrap(),
@@ -273,8 +270,7 @@ async fn a_huge_document_id_is_refused_by_length_on_the_wire_and_over_http() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_join_stuffed_with_versions_gets_a_short_error() {
     let relay = Relay::start();
-    let owner = relay.register("owner");
-    let (mut socket, _) = tokio_tungstenite::connect_async(relay.ws_url(&owner.token))
+    let (mut socket, _) = tokio_tungstenite::connect_async(relay.registered_ws_url("owner"))
         .await
         .unwrap();
     // 4 MB: a join whose supportedProtocolVersions holds 4M empty strings.
@@ -300,8 +296,7 @@ async fn a_join_stuffed_with_versions_gets_a_short_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_non_ascii_close_reason_is_cut_on_a_character_boundary() {
     let relay = Relay::start();
-    let owner = relay.register("owner");
-    let url = relay.ws_url(&owner.token);
+    let url = relay.registered_ws_url("owner");
     let me = "ü".repeat(60);
     let mut socket = joined_as(&url, &me).await;
     let spoofed = Message::Request(DocMessage {

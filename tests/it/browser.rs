@@ -10,11 +10,11 @@ use crate::device::{Browser, tid};
 
 #[test]
 fn partnership_is_saved_on_relay_and_survives_reload() {
-    let Some((relay, browser)) = Browser::start("browser test") else {
+    let devices = ["alice", "bob"];
+    let Some((relay, _browser, [alice, bob])) = Browser::start_with("browser test", devices) else {
         return;
     };
-    let [alice, bob] = browser.open(["alice", "bob"]);
-    let home = format!("{}/", relay.http_url());
+    let home = relay.home_url();
     let status = tid("sync-status");
     let links = tid("partnership-link");
 

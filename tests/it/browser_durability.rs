@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::device::{Browser, Device, partnership, solo_partnership, tid};
-use crate::helpers::TempDir;
+use crate::helpers::measuring;
 
 /// Typing at 100 keys a second: this many keys per 100 ms group.
 const KEYS_PER_GROUP: usize = 10;
@@ -63,8 +63,7 @@ fn tabs_of_one_browser_one_offline_while_compacting_lose_nothing() {
     let Some((relay, browser)) = Browser::start("browser durability test (tabs)") else {
         return;
     };
-    let profile = TempDir::new("chromium-tabs");
-    let a = browser.open_profile("acme-tabs", profile.path());
+    let (a, profile) = browser.open_restartable("acme-tabs");
     let [b] = browser.open(["globex"]);
     let base = partnership(&relay, &a, &b);
 
@@ -148,8 +147,7 @@ fn chromium_killed_while_typing_offline_loses_at_most_200_ms() {
     let Some((relay, browser)) = Browser::start("browser durability test (kill -9)") else {
         return;
     };
-    let profile = TempDir::new("chromium-kill");
-    let a = browser.open_profile("acme-kill", profile.path());
+    let (a, profile) = browser.open_restartable("acme-kill");
     let base = solo_partnership(&relay, &a);
     a.set_offline(true);
     a.wait_status("Offline");
@@ -200,10 +198,11 @@ fn chromium_killed_while_typing_offline_loses_at_most_200_ms() {
 
 #[test]
 fn refused_writes_keep_the_work_in_the_tab_and_catch_up_when_space_returns() {
-    let Some((relay, browser)) = Browser::start("browser durability test (failing writes)") else {
+    let Some((relay, _browser, [a])) =
+        Browser::start_with("browser durability test (failing writes)", ["acme-full"])
+    else {
         return;
     };
-    let [a] = browser.open(["acme-full"]);
     solo_partnership(&relay, &a);
     a.set_offline(true);
     a.wait_status("Offline");
@@ -235,10 +234,12 @@ fn refused_writes_keep_the_work_in_the_tab_and_catch_up_when_space_returns() {
 
 #[test]
 fn saved_means_the_relay_holds_every_offline_change() {
-    let Some((relay, browser)) = Browser::start("browser durability test (honest status)") else {
+    let devices = ["acme-status", "globex-status"];
+    let Some((relay, _browser, [a, b])) =
+        Browser::start_with("browser durability test (honest status)", devices)
+    else {
         return;
     };
-    let [a, b] = browser.open(["acme-status", "globex-status"]);
     let base = partnership(&relay, &a, &b);
     a.wait_status("Saved");
     a.set_offline(true);
@@ -325,14 +326,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// `ACCORD_MEASURE_SAVE=1` (see `docs/benchmarks.md`).
 #[test]
 fn typed_to_durable_with_10000_changes() {
-    if !std::env::var("ACCORD_MEASURE_SAVE").is_ok_and(|v| v == "1") {
-        println!("SKIPPED save measurement: set ACCORD_MEASURE_SAVE=1");
+    if !measuring("ACCORD_MEASURE_SAVE", "save measurement") {
         return;
     }
-    let Some((relay, browser)) = Browser::start("browser durability measurement") else {
+    let Some((relay, _browser, [a])) =
+        Browser::start_with("browser durability measurement", ["measure-save"])
+    else {
         return;
     };
-    let [a] = browser.open(["measure-save"]);
     solo_partnership(&relay, &a);
     let history: String = (0..1000)
         .map(|i| char::from(b'a' + (i % 26) as u8))

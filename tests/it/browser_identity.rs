@@ -73,15 +73,14 @@ fn party_colours(d: &Device, css: &str) -> Vec<String> {
 
 #[test]
 fn invite_asks_who_you_are_then_partners_see_the_real_name_and_renames() {
-    let Some((relay, browser)) = Browser::start("browser identity test") else {
+    let devices = ["acme", "globex"];
+    let Some((relay, _browser, [a, b])) = Browser::start_with("browser identity test", devices)
+    else {
         return;
     };
-    let [a, b] = browser.open(["acme", "globex"]);
-    let home = format!("{}/", relay.http_url());
 
     // A presses "New partnership" before saying who they are: asked first.
-    a.goto(&home);
-    a.wait_text(&tid("sync-status"), "Saved");
+    a.open_home(&relay);
     a.click(&tid("new-partnership"));
     a.wait("the profile asked for first", |d| {
         !d.all(&tid("profile-first")).is_empty()
@@ -94,9 +93,7 @@ fn invite_asks_who_you_are_then_partners_see_the_real_name_and_renames() {
     screenshots(&a, "profile-first", None);
     a.profile_titled("Alice Adams", "Acme", "Head of partnerships");
     assert!(a.all(&tid("profile-first")).is_empty());
-    a.click(&tid("new-partnership"));
-    a.wait_value(&tid("title-input"), "Untitled partnership");
-    let base = a.url();
+    let base = a.start_partnership();
     // The agreement starts from the standard outline before Globex joins:
     // Globex arrives to it, so none of it is "changed since you looked".
     a.goto(&format!("{base}/agreement"));
@@ -135,7 +132,7 @@ fn invite_asks_who_you_are_then_partners_see_the_real_name_and_renames() {
 
     // B's profile took the invited organization; B renames themself and A
     // sees the new name in the parties list.
-    b.goto(&home);
+    b.goto(&relay.home_url());
     b.wait("the profile to hold the invited organization", |d| {
         d.text(&tid("profile-summary"))
             .contains("Bob Brown · Globex")
@@ -172,11 +169,11 @@ fn invite_asks_who_you_are_then_partners_see_the_real_name_and_renames() {
 
 #[test]
 fn invite_link_copies_and_bad_links_say_not_found() {
-    let Some((relay, browser)) = Browser::start("browser identity test") else {
+    let Some((relay, _browser, [a])) = Browser::start_with("browser identity test", ["acme"])
+    else {
         return;
     };
-    let [a] = browser.open(["acme"]);
-    let home = format!("{}/", relay.http_url());
+    let home = relay.home_url();
     let base = new_partnership(&relay, &a);
 
     // The raw document address sits in a folded "Details" section.
@@ -221,13 +218,7 @@ fn invite_link_copies_and_bad_links_say_not_found() {
     // Unknown and expired invite codes each get one clear sentence.
     let owner = relay.register("owner");
     let document = accord_shared::ids::DocumentId::from_bytes([4; 16]);
-    let (status, body) = relay.api(
-        "PUT",
-        &format!("/api/documents/{document}"),
-        Some(&owner.token),
-        Some(&json!({ "party": "Acme" })),
-    );
-    assert!((200..300).contains(&status), "claiming: {status} {body}");
+    relay.claim(&owner, document, "Acme");
     let expiring = relay.invite(&owner, document, "editor", "Globex", 1, 1);
     std::thread::sleep(std::time::Duration::from_millis(1_500));
     for (code, sentence) in [
@@ -276,12 +267,11 @@ fn invite_link_copies_and_bad_links_say_not_found() {
 /// was stored, not only what is on screen).
 #[test]
 fn fast_typing_across_profile_fields_keeps_every_character() {
-    let Some((relay, browser)) = Browser::start("browser profile typing test") else {
+    let Some((relay, _browser, [a])) = Browser::start_with("browser profile typing test", ["acme"])
+    else {
         return;
     };
-    let [a] = browser.open(["acme"]);
-    a.goto(&format!("{}/", relay.http_url()));
-    a.wait_text(&tid("sync-status"), "Saved");
+    a.open_home(&relay);
     a.wait("the profile form open on first run", |d| {
         d.prop("details.profile", "open") == Some(json!(true))
     });

@@ -27,7 +27,9 @@
 
 use serde_json::{Value, json};
 
-use crate::device::{Device, TO_END, TO_START, TwoOrganizations, open_page, tid};
+use crate::device::{Device, TO_END, TwoOrganizations, open_page, tid, type_at_both_ends};
+use crate::forms::Form;
+use crate::helpers::assert_holds_all;
 
 /// The values of every input matching `css`, in document order.
 fn values(device: &Device, css: &str) -> Vec<String> {
@@ -71,6 +73,9 @@ fn download(device: &Device, css: &str) -> String {
         .to_owned()
 }
 
+/// The form that adds an action item to a meeting or a review.
+const ACTION: Form = Form::new("add-action", "action-error", "action-row");
+
 fn checked(device: &Device, css: &str) -> bool {
     device.prop(css, "checked") == Some(Value::Bool(true))
 }
@@ -79,29 +84,25 @@ fn meetings(a: &Device, b: &Device, base: &str) {
     open_page(a, b, base, "meetings");
 
     // A duration of 0 minutes is refused inline and nothing is scheduled.
-    a.choose(&tid("new-meeting-kind"), "check_in");
-    a.choose(&tid("new-meeting-date"), "2026-12-01");
-    a.choose(&tid("new-meeting-time"), "10:00");
-    a.fill(&tid("new-meeting-duration"), "0");
-    a.click(&tid("schedule-meeting"));
-    a.wait_text(
-        &tid("meeting-error"),
-        "duration (minutes) must be between 1 and 1440 (got 0)",
-    );
-    assert!(a.all(&tid("meeting-card")).is_empty());
-    a.fill(&tid("new-meeting-duration"), "45");
-    a.click(&tid("schedule-meeting"));
-    a.wait_count(&tid("meeting-card"), 1);
+    let meeting = Form::new("schedule-meeting", "meeting-error", "meeting-card");
+    let no_time = [
+        ("new-meeting-kind", "check_in"),
+        ("new-meeting-date", "2026-12-01"),
+        ("new-meeting-time", "10:00"),
+        ("new-meeting-duration", "0"),
+    ];
+    let refusal = "duration (minutes) must be between 1 and 1440 (got 0)";
+    meeting.refuses(a, &no_time, refusal, 0);
+    meeting.add(a, &[("new-meeting-duration", "45")], 1);
     a.wait_text(&tid("meeting-kind"), "Check-in");
     a.wait_value(&tid("meeting-title"), "Check-in");
     a.wait_text(&tid("meeting-when"), "2026-12-01 10:00 UTC");
 
     // Agenda: an empty item is refused; two items, one renamed.
-    a.click(&tid("add-agenda"));
-    a.wait_text(&tid("agenda-error"), "agenda item must not be empty");
+    let agenda = Form::new("add-agenda", "agenda-error", "agenda-row");
+    agenda.refuses(a, &[], "agenda item must not be empty", 0);
     for item in ["Pipeline review", "Webinar"] {
-        a.fill(&tid("new-agenda-item"), item);
-        a.click(&tid("add-agenda"));
+        agenda.submit(a, &[("new-agenda-item", item)]);
     }
     a.wait_count(&tid("agenda-row"), 2);
     a.enter(
@@ -129,10 +130,11 @@ fn meetings(a: &Device, b: &Device, base: &str) {
     b.enter(&tid("meeting-title"), "Check-in with Globex");
     a.wait_value(&tid("meeting-title"), "Check-in with Globex");
     assert_eq!(a.value(&tid("new-action-title")), "Send the webinar brief");
-    a.choose_label(&tid("new-action-owner"), "Bob Brown");
-    a.choose(&tid("new-action-due"), "2026-01-15");
-    a.click(&tid("add-action"));
-    a.wait_count(&tid("action-row"), 1);
+    let owned = [
+        ("new-action-owner", "Bob Brown"),
+        ("new-action-due", "2026-01-15"),
+    ];
+    ACTION.add(a, &owned, 1);
     a.wait_text(&tid("action-overdue"), "overdue");
     let owner = a.value(&tid("action-owner"));
     assert!(!owner.is_empty(), "the action has an owner");
@@ -142,14 +144,13 @@ fn meetings(a: &Device, b: &Device, base: &str) {
 
     // The calendar export holds the meeting as an event.
     let ics = download(a, &tid("meetings-ics"));
-    for line in [
+    let event = [
         "BEGIN:VCALENDAR",
         "SUMMARY:Check-in with Globex",
         "DTSTART:20261201T100000Z",
         "DTEND:20261201T104500Z",
-    ] {
-        assert!(ics.contains(line), "{line} missing in:\n{ics}");
-    }
+    ];
+    assert_holds_all("calendar export", &ics, &event);
 
     // The partner sees agenda, minutes, decision and action item.
     b.wait("the agenda on Globex's side", |d| {
@@ -167,16 +168,10 @@ fn meetings(a: &Device, b: &Device, base: &str) {
     );
     // Both type into the minutes at once, at either end: both keep their words.
     let (acme, globex) = ("Attendees: both teams. ", " Next check-in in January.");
-    std::thread::scope(|s| {
-        s.spawn(|| a.keys(&tid("meeting-minutes"), &format!("{TO_START}{acme}")));
-        s.spawn(|| b.keys(&tid("meeting-minutes"), &format!("{TO_END}{globex}")));
-    });
     let merged = format!(
         "{acme}Pipeline is healthy. Webinar agreed for March. Globex sends the deck.{globex}"
     );
-    for device in [a, b] {
-        device.wait_value(&tid("meeting-minutes"), &merged);
-    }
+    type_at_both_ends(a, b, &tid("meeting-minutes"), [acme, globex], &merged);
     b.wait_text(&tid("decision-text"), "Co-host the March webinar");
     b.wait_value(&tid("action-title"), "Send the webinar brief");
     b.wait_value(&tid("action-owner"), &owner);
@@ -199,20 +194,24 @@ fn risks(a: &Device, b: &Device, base: &str) {
     let cell = "[data-testid='heat-cell'][data-likelihood='4'][data-impact='5']";
 
     // A likelihood of 6 is refused inline and nothing is registered.
-    a.fill(&tid("new-risk-title"), "Key engineer leaves");
-    a.fill(&tid("new-risk-likelihood"), "6");
-    a.fill(&tid("new-risk-impact"), "5");
-    a.click(&tid("add-risk"));
-    a.wait_text(
-        &tid("risk-error"),
+    let risk = Form::new("add-risk", "risk-error", "risk-row");
+    let unlikely = [
+        ("new-risk-title", "Key engineer leaves"),
+        ("new-risk-likelihood", "6"),
+        ("new-risk-impact", "5"),
+    ];
+    risk.refuses(
+        a,
+        &unlikely,
         "likelihood must be between 1 and 5 (got 6)",
+        0,
     );
-    assert!(a.all(&tid("risk-row")).is_empty());
-    a.fill(&tid("new-risk-likelihood"), "4");
-    a.choose_label(&tid("new-risk-owner"), "Alice Adams");
-    a.fill(&tid("new-risk-mitigation"), "Pair on every component");
-    a.click(&tid("add-risk"));
-    a.wait_count(&tid("risk-row"), 1);
+    let owned = [
+        ("new-risk-likelihood", "4"),
+        ("new-risk-owner", "Alice Adams"),
+        ("new-risk-mitigation", "Pair on every component"),
+    ];
+    risk.add(a, &owned, 1);
     a.wait_text(&tid("risk-score"), "score 20");
     a.wait_text(&tid("risk-high"), "high");
     a.wait_text(cell, "1");
@@ -248,9 +247,7 @@ fn risks(a: &Device, b: &Device, base: &str) {
     // Removing only marks it deleted: the partner restores it, plan intact.
     a.click(&tid("risk-delete"));
     b.wait_count(&tid("risk-row"), 0);
-    b.click(&tid("removed-summary"));
-    b.wait_text(&tid("removed-item"), "Key engineer leaves");
-    b.click(&tid("restore-item"));
+    b.restore_removed("", "Key engineer leaves");
     a.wait_count(&tid("risk-row"), 1);
     a.wait_value(&tid("risk-contingency"), "Contractor on call");
 }
@@ -259,28 +256,27 @@ fn governance_and_conflicts(a: &Device, b: &Device, base: &str) {
     open_page(a, b, base, "governance");
 
     // The ladder: a level of 0 days is refused; two levels.
-    a.fill(&tid("new-level-name"), "Partnership managers");
-    a.fill(&tid("new-level-who"), "Alice and Bob");
-    a.fill(&tid("new-level-days"), "0");
-    a.click(&tid("add-level"));
-    a.wait_text(
-        &tid("level-error"),
+    let level = Form::new("add-level", "level-error", "level-row");
+    let level_fields = |name, who, days| {
+        [
+            ("new-level-name", name),
+            ("new-level-who", who),
+            ("new-level-days", days),
+        ]
+    };
+    let managers = level_fields("Partnership managers", "Alice and Bob", "0");
+    level.refuses(
+        a,
+        &managers,
         "within (days) must be between 1 and 366 (got 0)",
+        0,
     );
-    assert!(a.all(&tid("level-row")).is_empty());
-    a.fill(&tid("new-level-days"), "14");
-    a.click(&tid("add-level"));
-    a.wait_count(&tid("level-row"), 1);
-    a.fill(&tid("new-level-name"), "Steering committee");
-    a.fill(&tid("new-level-who"), "Both CEOs");
-    a.fill(&tid("new-level-days"), "30");
-    a.click(&tid("add-level"));
-    a.wait_count(&tid("level-row"), 2);
+    level.add(a, &[("new-level-days", "14")], 1);
+    level.add(a, &level_fields("Steering committee", "Both CEOs", "30"), 2);
 
     // A committee with a member of each party, and a decision right.
-    a.fill(&tid("new-committee-name"), "Joint steering committee");
-    a.click(&tid("add-committee"));
-    a.wait_count(&tid("committee-row"), 1);
+    let committee = Form::new("add-committee", "committee-error", "committee-row");
+    committee.add(a, &[("new-committee-name", "Joint steering committee")], 1);
     a.click("[data-testid='committee-member'][data-member='Alice Adams']");
     a.wait_text(&tid("committee-parties"), "1 member(s) from 1 party(ies)");
     // Acme drafts the mandate and keeps typing while Globex joins the
@@ -296,10 +292,12 @@ fn governance_and_conflicts(a: &Device, b: &Device, base: &str) {
             "Pricing and budget and escalations",
         );
     }
-    a.fill(&tid("new-right-decision"), "Pricing of joint offers");
-    a.choose_label(&tid("new-right-decider"), "Joint steering committee");
-    a.click(&tid("add-right"));
-    a.wait_count(&tid("right-row"), 1);
+    let right = Form::new("add-right", "right-error", "right-row");
+    let pricing = [
+        ("new-right-decision", "Pricing of joint offers"),
+        ("new-right-decider", "Joint steering committee"),
+    ];
+    right.add(a, &pricing, 1);
     b.wait_value(&tid("right-decision"), "Pricing of joint offers");
     b.wait("the committee as decider", |d| {
         d.value(&tid("right-decider")).starts_with("committee:")
@@ -310,13 +308,13 @@ fn governance_and_conflicts(a: &Device, b: &Device, base: &str) {
 
     // A conflict starts at the bottom; Globex escalates it; Acme resolves it.
     open_page(a, b, base, "conflicts");
-    a.click(&tid("raise-conflict"));
-    a.wait_text(&tid("conflict-error"), "title must not be empty");
-    assert!(a.all(&tid("conflict-row")).is_empty());
-    a.fill(&tid("new-conflict-title"), "Lead sharing is one-sided");
-    a.choose(&tid("new-conflict-severity"), "high");
-    a.click(&tid("raise-conflict"));
-    a.wait_count(&tid("conflict-row"), 1);
+    let conflict = Form::new("raise-conflict", "conflict-error", "conflict-row");
+    conflict.refuses(a, &[], "title must not be empty", 0);
+    let one_sided = [
+        ("new-conflict-title", "Lead sharing is one-sided"),
+        ("new-conflict-severity", "high"),
+    ];
+    conflict.add(a, &one_sided, 1);
     a.wait_text(&tid("conflict-level"), "Level 1 of 2: Partnership managers");
     b.wait_text(&tid("conflict-level"), "Level 1 of 2: Partnership managers");
     b.wait_value(&tid("conflict-severity"), "high");
@@ -335,17 +333,9 @@ fn governance_and_conflicts(a: &Device, b: &Device, base: &str) {
         "Leads arrive late and unqualified",
     );
     // Then both add to it at once, at either end, and both keep theirs.
-    let (acme, globex) = ("Since May: ", " Both sides agree.");
-    std::thread::scope(|s| {
-        s.spawn(|| a.keys(&tid("conflict-description"), &format!("{TO_START}{acme}")));
-        s.spawn(|| b.keys(&tid("conflict-description"), &format!("{TO_END}{globex}")));
-    });
-    for device in [a, b] {
-        device.wait_value(
-            &tid("conflict-description"),
-            "Since May: Leads arrive late and unqualified Both sides agree.",
-        );
-    }
+    let merged = "Since May: Leads arrive late and unqualified Both sides agree.";
+    let ends = ["Since May: ", " Both sides agree."];
+    type_at_both_ends(a, b, &tid("conflict-description"), ends, merged);
     a.wait_count(&tid("escalation-entry"), 2);
     a.wait("escalating further to be impossible at the top", |d| {
         d.prop(&tid("conflict-escalate"), "disabled") == Some(Value::Bool(true))
@@ -362,25 +352,27 @@ fn reviews_and_attention(a: &Device, b: &Device, base: &str) {
     open_page(a, b, base, "reviews");
 
     // A period that ends before it starts is refused inline.
-    a.choose(&tid("new-review-kind"), "retrospective");
-    a.choose(&tid("new-review-from"), "2026-10-01");
-    a.choose(&tid("new-review-to"), "2026-09-01");
-    a.click(&tid("add-review"));
-    a.wait_text(
-        &tid("review-error"),
+    let review = Form::new("add-review", "review-error", "review-card");
+    let backwards = [
+        ("new-review-kind", "retrospective"),
+        ("new-review-from", "2026-10-01"),
+        ("new-review-to", "2026-09-01"),
+    ];
+    review.refuses(
+        a,
+        &backwards,
         "period is not valid: it ends before it starts",
+        0,
     );
-    assert!(a.all(&tid("review-card")).is_empty());
-    a.choose(&tid("new-review-to"), "2026-10-31");
-    a.click(&tid("add-review"));
-    a.wait_count(&tid("review-card"), 1);
+    review.add(a, &[("new-review-to", "2026-10-31")], 1);
     a.wait_text(&tid("review-kind"), "Retrospective");
     a.enter(&tid("review-went-well"), "Joint pipeline doubled");
-    a.fill(&tid("new-action-title"), "Share the retro notes");
-    a.choose_label(&tid("new-action-owner"), "Alice Adams");
-    a.choose(&tid("new-action-due"), "2026-11-01");
-    a.click(&tid("add-action"));
-    a.wait_count(&tid("action-row"), 1);
+    let retro_notes = [
+        ("new-action-title", "Share the retro notes"),
+        ("new-action-owner", "Alice Adams"),
+        ("new-action-due", "2026-11-01"),
+    ];
+    ACTION.add(a, &retro_notes, 1);
     a.wait_text(&tid("action-overdue"), "overdue");
 
     // The partner sees the review and its action and adds to it.
@@ -391,14 +383,8 @@ fn reviews_and_attention(a: &Device, b: &Device, base: &str) {
     // Both write "went well" at once; the card stays put and both keep
     // their words.
     let (acme, globex) = ("Kick-off on time. ", " Shared dashboard live.");
-    std::thread::scope(|s| {
-        s.spawn(|| a.keys(&tid("review-went-well"), &format!("{TO_START}{acme}")));
-        s.spawn(|| b.keys(&tid("review-went-well"), &format!("{TO_END}{globex}")));
-    });
     let merged = format!("{acme}Joint pipeline doubled{globex}");
-    for device in [a, b] {
-        device.wait_value(&tid("review-went-well"), &merged);
-    }
+    type_at_both_ends(a, b, &tid("review-went-well"), [acme, globex], &merged);
 
     // Acme's overview lists the overdue action and what Globex did since
     // Acme last looked; a report period ending before it starts is refused.

@@ -10,7 +10,8 @@
 
 use serde_json::Value;
 
-use crate::device::{Device, TAB, TO_END, TO_START, TwoOrganizations, open_page, tid};
+use crate::device::{Device, TAB, TO_END, TwoOrganizations, open_page, tid, type_at_both_ends};
+use crate::forms::Form;
 
 fn vetting(a: &Device, b: &Device, base: &str) {
     open_page(a, b, base, "vetting");
@@ -40,16 +41,17 @@ fn vetting(a: &Device, b: &Device, base: &str) {
         "the message clears"
     );
     a.enter(&tid("criterion-name"), "Track record (audited)");
-    a.fill(&tid("new-diligence-item"), "Audited accounts 2025");
-    a.fill(
-        &tid("new-diligence-evidence"),
-        "https://example.org/accounts.pdf",
+    let diligence = Form::new("add-diligence", "diligence-error", "diligence-row");
+    let evidence = "https://example.org/accounts.pdf";
+    diligence.add(
+        a,
+        &[
+            ("new-diligence-item", "Audited accounts 2025"),
+            ("new-diligence-evidence", evidence),
+        ],
+        1,
     );
-    a.click(&tid("add-diligence"));
-    a.wait_count(&tid("diligence-row"), 1);
-    a.click(&tid("add-diligence"));
-    a.wait_text(&tid("diligence-error"), "must not be empty");
-    a.wait_count(&tid("diligence-row"), 1);
+    diligence.refuses(a, &[], "must not be empty", 1);
 
     // The partner sees it all and scores their side; Acme sees that.
     b.wait_value(&tid("criterion-name"), "Track record (audited)");
@@ -77,32 +79,26 @@ fn objectives(a: &Device, b: &Device, base: &str) {
     open_page(a, b, base, "objectives");
 
     // An empty title is refused inline.
-    a.click(&tid("add-objective"));
-    a.wait_text(&tid("objective-error"), "title must not be empty");
-    assert!(a.all(&tid("objective-row")).is_empty());
-    a.fill(&tid("new-objective-title"), "Launch in the Nordics");
-    a.click(&tid("add-objective"));
-    a.wait_count(&tid("objective-row"), 1);
+    let objective = Form::new("add-objective", "objective-error", "objective-row");
+    objective.refuses(a, &[], "title must not be empty", 0);
+    objective.add(a, &[("new-objective-title", "Launch in the Nordics")], 1);
     a.choose(&tid("objective-status"), "in_progress");
 
     // A quantitative KPI needs a unit.
-    a.fill(&tid("new-kpi-name"), "Qualified leads");
-    a.fill(&tid("new-kpi-target"), "50");
-    a.click(&tid("add-kpi"));
-    a.wait_text(&tid("kpi-error"), "needs a unit");
-    assert!(a.all(&tid("kpi-card")).is_empty());
-    a.fill(&tid("new-kpi-unit"), "leads");
-    a.click(&tid("add-kpi"));
-    a.wait_count(&tid("kpi-card"), 1);
+    let kpi = Form::new("add-kpi", "kpi-error", "kpi-card");
+    let unitless = [
+        ("new-kpi-name", "Qualified leads"),
+        ("new-kpi-target", "50"),
+    ];
+    kpi.refuses(a, &unitless, "needs a unit", 0);
+    kpi.add(a, &[("new-kpi-unit", "leads")], 1);
     a.wait_text(&tid("kpi-health"), "no data");
 
     // A measurement: 20 of 50 from 0 is 40 %: at risk; a bad value is refused.
-    a.fill(&tid("measurement-value-input"), "lots");
-    a.click(&tid("record-measurement"));
-    a.wait_text(&tid("measurement-error"), "value must be a number");
-    a.fill(&tid("measurement-value-input"), "20");
-    a.click(&tid("record-measurement"));
-    a.wait_count(&tid("measurement-row"), 1);
+    let measurement = Form::new("record-measurement", "measurement-error", "measurement-row");
+    let value = |text| [("measurement-value-input", text)];
+    measurement.refuses(a, &value("lots"), "value must be a number", 0);
+    measurement.add(a, &value("20"), 1);
     a.wait_text(&tid("kpi-health"), "at risk");
     a.element(&tid("kpi-target-line"));
 
@@ -110,23 +106,20 @@ fn objectives(a: &Device, b: &Device, base: &str) {
     b.wait_value(&tid("objective-title"), "Launch in the Nordics");
     b.wait_value(&tid("objective-status"), "in_progress");
     // Both list deliverables at once, at either end: both keep theirs.
-    a.keys(&tid("objective-deliverables"), "Launch plan.");
-    b.wait_value(&tid("objective-deliverables"), "Launch plan.");
-    let (acme, globex) = ("Pricing sheet. ", " Partner list.");
-    std::thread::scope(|s| {
-        s.spawn(|| a.keys(&tid("objective-deliverables"), &format!("{TO_START}{acme}")));
-        s.spawn(|| b.keys(&tid("objective-deliverables"), &format!("{TO_END}{globex}")));
-    });
-    for device in [a, b] {
-        device.wait_value(
-            &tid("objective-deliverables"),
-            "Pricing sheet. Launch plan. Partner list.",
-        );
-    }
+    let deliverables = tid("objective-deliverables");
+    a.keys(&deliverables, "Launch plan.");
+    b.wait_value(&deliverables, "Launch plan.");
+    let merged = "Pricing sheet. Launch plan. Partner list.";
+    type_at_both_ends(
+        a,
+        b,
+        &deliverables,
+        ["Pricing sheet. ", " Partner list."],
+        merged,
+    );
     b.wait_text(&tid("kpi-health"), "at risk");
     b.element(&tid("kpi-chart"));
-    b.fill(&tid("measurement-value-input"), "45");
-    b.click(&tid("record-measurement"));
+    measurement.submit(b, &value("45"));
     b.enter(&tid("objective-title"), "Launch in Norway and Sweden");
     a.wait_count(&tid("measurement-row"), 2);
     a.wait_text(&tid("kpi-health"), "on track");
@@ -148,12 +141,7 @@ fn objectives(a: &Device, b: &Device, base: &str) {
         device.wait_value(&tid("measurement-value"), "20");
     }
     // The partner brings it back from the KPI's removed list.
-    b.click("[data-testid='kpi-card'] [data-testid='removed-summary']");
-    b.wait_text(
-        "[data-testid='kpi-card'] [data-testid='removed-item']",
-        "30",
-    );
-    b.click("[data-testid='kpi-card'] [data-testid='restore-item']");
+    b.restore_removed(&tid("kpi-card"), "30");
     a.wait_count(&tid("measurement-row"), 2);
     a.wait_value(&tid("measurement-value"), "30");
     // The KPI is linked to the objective on one device, seen on the other.
@@ -161,12 +149,9 @@ fn objectives(a: &Device, b: &Device, base: &str) {
     a.wait_selected(&tid("kpi-objective"), "Launch in Norway and Sweden");
     // A lower target and a slower cadence; a zero cadence is refused.
     a.click(&tid("kpi-settings"));
-    a.fill(&tid("kpi-edit-cadence"), "0");
-    a.click(&tid("kpi-edit-save"));
-    a.wait_text(&tid("kpi-edit-error"), "between 1 and 366");
-    a.fill(&tid("kpi-edit-target"), "25");
-    a.fill(&tid("kpi-edit-cadence"), "90");
-    a.click(&tid("kpi-edit-save"));
+    let settings = Form::new("kpi-edit-save", "kpi-edit-error", "kpi-card");
+    settings.refuses(a, &[("kpi-edit-cadence", "0")], "between 1 and 366", 1);
+    settings.submit(a, &[("kpi-edit-target", "25"), ("kpi-edit-cadence", "90")]);
     for device in [a, b] {
         device.wait_text(&tid("kpi-target"), "0 → 25 leads");
         device.wait_text(&tid("kpi-health"), "on track");
@@ -176,11 +161,9 @@ fn objectives(a: &Device, b: &Device, base: &str) {
 
 fn roles(a: &Device, b: &Device, base: &str) {
     open_page(a, b, base, "roles");
-    a.click(&tid("add-activity"));
-    a.wait_text(&tid("raci-error"), "must not be empty");
-    a.fill(&tid("new-activity"), "Joint webinar");
-    a.click(&tid("add-activity"));
-    a.wait_count(&tid("raci-row"), 1);
+    let activity = Form::new("add-activity", "raci-error", "raci-row");
+    activity.refuses(a, &[], "must not be empty", 0);
+    activity.add(a, &[("new-activity", "Joint webinar")], 1);
     a.wait_text(&tid("raci-warning"), "nobody is accountable");
     a.wait_text(&tid("raci-warning"), "nobody is responsible");
     a.choose("[data-testid='raci-cell'][data-member='Alice Adams']", "A");
@@ -200,19 +183,18 @@ fn roles(a: &Device, b: &Device, base: &str) {
 
 fn communication(a: &Device, b: &Device, base: &str) {
     open_page(a, b, base, "communication");
-    a.fill(&tid("new-comm-what"), "Status report");
-    a.fill(&tid("new-comm-frequency"), "0");
-    a.click(&tid("add-comm"));
-    a.wait_text(
-        &tid("comm-error"),
-        "frequency (days) must be between 1 and 366",
-    );
-    assert!(a.all(&tid("comm-row")).is_empty());
-    a.fill(&tid("new-comm-frequency"), "30");
-    a.fill(&tid("new-comm-audience"), "Steering committee");
-    a.fill(&tid("new-comm-medium"), "Email");
-    a.click(&tid("add-comm"));
-    a.wait_count(&tid("comm-row"), 1);
+    let comm = Form::new("add-comm", "comm-error", "comm-row");
+    let never = [
+        ("new-comm-what", "Status report"),
+        ("new-comm-frequency", "0"),
+    ];
+    comm.refuses(a, &never, "frequency (days) must be between 1 and 366", 0);
+    let monthly = [
+        ("new-comm-frequency", "30"),
+        ("new-comm-audience", "Steering committee"),
+        ("new-comm-medium", "Email"),
+    ];
+    comm.add(a, &monthly, 1);
     a.wait("a next-due date", |d| {
         !d.text(&tid("comm-next-due")).is_empty()
     });
@@ -233,11 +215,10 @@ fn communication(a: &Device, b: &Device, base: &str) {
 
 fn milestones(a: &Device, b: &Device, base: &str) {
     open_page(a, b, base, "milestones");
-    a.click(&tid("add-milestone"));
-    a.wait_text(&tid("milestone-error"), "title must not be empty");
-    a.fill(&tid("new-milestone-title"), "Pilot agreement signed");
-    a.click(&tid("add-milestone"));
-    a.wait_count(&tid("milestone-row"), 1);
+    let milestone = Form::new("add-milestone", "milestone-error", "milestone-row");
+    let title = |text| [("new-milestone-title", text)];
+    milestone.refuses(a, &[], "title must not be empty", 0);
+    milestone.add(a, &title("Pilot agreement signed"), 1);
     a.click(&tid("milestone-achieve"));
     a.wait_text(&tid("milestone-achieved"), "achieved");
     a.enter(&tid("milestone-celebration"), "Team dinner in Oslo");
@@ -250,16 +231,12 @@ fn milestones(a: &Device, b: &Device, base: &str) {
     // Removing only marks it deleted: the partner restores it, edits intact.
     a.click(&tid("milestone-delete"));
     b.wait_count(&tid("milestone-row"), 0);
-    b.click(&tid("removed-summary"));
-    b.wait_text(&tid("removed-item"), "Pilot agreement signed by both");
-    b.click(&tid("restore-item"));
+    b.restore_removed("", "Pilot agreement signed by both");
     a.wait_count(&tid("milestone-row"), 1);
     a.wait_value(&tid("milestone-celebration"), "Team dinner in Oslo");
 
     // A second milestone, moved to the top, is on top for the partner too.
-    a.fill(&tid("new-milestone-title"), "Kick-off workshop");
-    a.click(&tid("add-milestone"));
-    a.wait_count(&tid("milestone-row"), 2);
+    milestone.add(a, &title("Kick-off workshop"), 2);
     a.click("[data-testid='milestone-row']:nth-child(2) [data-testid='move-up']");
     b.wait_value(&tid("milestone-title"), "Kick-off workshop");
     a.wait_value(&tid("milestone-title"), "Kick-off workshop");
@@ -290,17 +267,14 @@ fn overview(a: &Device, b: &Device, base: &str) {
     b.wait_text(&tid("next-check-in"), &next);
     b.wait_value("[data-testid='party-strengths']", "Product and engineering");
     // Both sides add to Acme's strengths at once, at either end.
-    let (acme, globex) = ("Brand, ", ", field sales");
-    std::thread::scope(|s| {
-        s.spawn(|| a.keys(&tid("party-strengths"), &format!("{TO_START}{acme}")));
-        s.spawn(|| b.keys(&tid("party-strengths"), &format!("{TO_END}{globex}")));
-    });
-    for device in [a, b] {
-        device.wait_value(
-            &tid("party-strengths"),
-            "Brand, Product and engineering, field sales",
-        );
-    }
+    let merged = "Brand, Product and engineering, field sales";
+    type_at_both_ends(
+        a,
+        b,
+        &tid("party-strengths"),
+        ["Brand, ", ", field sales"],
+        merged,
+    );
 }
 
 #[test]

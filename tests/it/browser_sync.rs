@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::device::{Browser, Device, tid};
-use crate::helpers::WAIT;
+use crate::helpers::{WAIT, measuring};
 
 /// How soon a live edit must show on the other device.
 const LIVE: Duration = Duration::from_secs(1);
@@ -29,31 +29,24 @@ fn presence(d: &Device) -> Vec<String> {
 
 #[test]
 fn two_organizations_invite_edit_live_go_offline_and_converge() {
-    let Some((relay, browser)) = Browser::start("browser sync test") else {
+    let devices = ["acme", "globex"];
+    let Some((relay, _browser, [a, b])) = Browser::start_with("browser sync test", devices) else {
         return;
     };
-    let [a, b] = browser.open(["acme", "globex"]);
-    let home = format!("{}/", relay.http_url());
     let title = tid("title-input");
     let purpose = tid("purpose-input");
 
     // A: first run, profile, a new partnership, an invite for Globex.
-    a.goto(&home);
-    a.wait_status("Saved");
-    a.profile_titled("Alice Adams", "Acme", "Head of partnerships");
-    a.click(&tid("new-partnership"));
-    a.wait_value(&title, "Untitled partnership");
+    a.sign_in_titled(&relay, "Alice Adams", "Acme", "Head of partnerships");
+    a.start_partnership();
     a.fill(&title, "Acme + Globex pilot");
     a.wait_value(&title, "Acme + Globex pilot");
     let link = a.invite_link("Globex", None);
     assert!(link.starts_with(&relay.http_url()), "{link}");
 
     // B: another device and organization joins through the link.
-    b.goto(&home);
-    b.wait_status("Saved");
-    b.profile_titled("Bob Brown", "Globex", "Alliances lead");
-    b.goto(&link);
-    b.wait_value(&title, "Acme + Globex pilot");
+    b.sign_in_titled(&relay, "Bob Brown", "Globex", "Alliances lead");
+    b.join(&link, "Acme + Globex pilot");
     for device in [&a, &b] {
         device.wait("both parties with their members", |d| {
             let parties = d.text(&tid("party-list"));
@@ -140,12 +133,11 @@ fn two_organizations_invite_edit_live_go_offline_and_converge() {
 
 #[test]
 fn bad_invite_links_say_why() {
-    let Some((relay, browser)) = Browser::start("browser sync test") else {
+    let Some((relay, _browser, [b])) = Browser::start_with("browser sync test", ["stranger"])
+    else {
         return;
     };
-    let [b] = browser.open(["stranger"]);
-    b.goto(&format!("{}/", relay.http_url()));
-    b.wait_status("Saved");
+    b.open_home(&relay);
     b.goto(&format!(
         "{}/#/join/{}/not-a-real-code",
         relay.http_url(),
@@ -161,13 +153,7 @@ fn bad_invite_links_say_why() {
     // 410 explanation reaches the page.
     let owner = relay.register("owner");
     let id = accord_shared::ids::DocumentId::from_bytes([6; 16]);
-    let (status, body) = relay.api(
-        "PUT",
-        &format!("/api/documents/{id}"),
-        Some(&owner.token),
-        Some(&json!({ "party": "Acme" })),
-    );
-    assert!((200..300).contains(&status), "claiming: {status} {body}");
+    relay.claim(&owner, id, "Acme");
     let code = relay.invite(&owner, id, "editor", "Globex", 3600, 1);
     let first = relay.register("first");
     let (status, body) = relay.redeem(&first, &code);
@@ -182,19 +168,14 @@ fn bad_invite_links_say_why() {
 
 #[test]
 fn remove_a_partnership_from_this_device() {
-    let Some((relay, browser)) = Browser::start("browser sync test") else {
+    let Some((relay, _browser, [a])) = Browser::start_with("browser sync test", ["remover"]) else {
         return;
     };
-    let [a] = browser.open(["remover"]);
-    let home = format!("{}/", relay.http_url());
     let links = tid("partnership-link");
-    a.goto(&home);
+    a.sign_in_titled(&relay, "Alice Adams", "Acme", "Head of partnerships");
+    a.start_partnership();
     a.wait_status("Saved");
-    a.profile_titled("Alice Adams", "Acme", "Head of partnerships");
-    a.click(&tid("new-partnership"));
-    a.wait_value(&tid("title-input"), "Untitled partnership");
-    a.wait_status("Saved");
-    a.goto(&home);
+    a.goto(&relay.home_url());
     a.wait_count(&links, 1);
     // Accept the confirmation dialog without showing it.
     a.script("window.confirm = () => true;", &json!([]));
@@ -220,15 +201,12 @@ fn remove_a_partnership_from_this_device() {
 
 #[test]
 fn a_viewer_sees_view_only_with_editing_disabled() {
-    let Some((relay, browser)) = Browser::start("browser sync test") else {
+    let devices = ["owner", "viewer"];
+    let Some((relay, _browser, [a, b])) = Browser::start_with("browser sync test", devices) else {
         return;
     };
-    let [a, b] = browser.open(["owner", "viewer"]);
-    let home = format!("{}/", relay.http_url());
-    a.goto(&home);
-    a.wait_status("Saved");
-    a.profile_titled("Alice Adams", "Acme", "Head of partnerships");
-    a.click(&tid("new-partnership"));
+    a.sign_in_titled(&relay, "Alice Adams", "Acme", "Head of partnerships");
+    a.start_partnership();
     a.fill(&tid("title-input"), "Viewed pilot");
     a.wait_value(&tid("title-input"), "Viewed pilot");
     assert!(
@@ -237,11 +215,8 @@ fn a_viewer_sees_view_only_with_editing_disabled() {
     );
     let link = a.invite_link("Globex", Some("viewer"));
 
-    b.goto(&home);
-    b.wait_status("Saved");
-    b.profile_titled("Vic Viewer", "Globex", "Observer");
-    b.goto(&link);
-    b.wait_value(&tid("title-input"), "Viewed pilot");
+    b.sign_in_titled(&relay, "Vic Viewer", "Globex", "Observer");
+    b.join(&link, "Viewed pilot");
     b.wait("the view-only note", |d| {
         d.texts(&tid("view-only"))
             .first()
@@ -271,18 +246,14 @@ fn a_viewer_sees_view_only_with_editing_disabled() {
 /// showing, as `performance.now()` in the page.
 #[test]
 fn load_time_with_1000_changes() {
-    if !std::env::var("ACCORD_MEASURE_LOAD").is_ok_and(|v| v == "1") {
-        println!("SKIPPED load measurement: set ACCORD_MEASURE_LOAD=1");
+    if !measuring("ACCORD_MEASURE_LOAD", "load measurement") {
         return;
     }
-    let Some((relay, browser)) = Browser::start("browser sync test") else {
+    let Some((relay, _browser, [a])) = Browser::start_with("browser sync test", ["measure"]) else {
         return;
     };
-    let [a] = browser.open(["measure"]);
-    a.goto(&format!("{}/", relay.http_url()));
-    a.wait_status("Saved");
-    a.click(&tid("new-partnership"));
-    a.wait_value(&tid("title-input"), "Untitled partnership");
+    a.open_home(&relay);
+    a.start_partnership();
     let text: String = (0..1000)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();

@@ -9,7 +9,7 @@ use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
 use accord_shared::ids::DocumentId;
 
-use crate::helpers::{Relay, WAIT, content, edit_stream, relayed, write_acknowledged};
+use crate::helpers::{Relay, WAIT, caught_up, content, edit_stream, relayed, write_acknowledged};
 
 /// Lease length for these tests: short, so takeovers happen within seconds.
 const LEASE_MS: u64 = 1_500;
@@ -135,10 +135,7 @@ async fn a_paused_owner_loses_its_document_to_another_node_and_never_writes_afte
     writer_a.reconnect(&b.ws_url(&device.token)).await.unwrap();
     writer_a.wait_synced(id, WAIT).await.unwrap();
     let reader = b.client_holding(&device, id).await;
-    reader
-        .wait_heads(id, &writer_a.heads(id), WAIT)
-        .await
-        .unwrap();
+    caught_up(&reader, &writer_a, id).await;
     assert_eq!(reader.lacking(id, &acknowledged_by_a).len(), 0);
     assert_eq!(reader.lacking(id, &acknowledged_by_b).len(), 0);
     assert_eq!(content(&reader, id)["a"], 29);
@@ -387,10 +384,7 @@ async fn a_write_through_b_to_a_document_a_owns_reaches_c_and_survives_kill_9_of
     }
     writer.wait_synced(id, WAIT).await.unwrap();
     let reader = c.client_holding(&owner, id).await;
-    reader
-        .wait_heads(id, &writer.heads(id), WAIT)
-        .await
-        .unwrap();
+    caught_up(&reader, &writer, id).await;
     assert_eq!(content(&reader, id)["n"], 50);
     assert_eq!(owner_of(&url, id), node_id(&a), "still one owner");
     assert_eq!(b.metric("accord_documents_owned"), 0);
@@ -496,10 +490,7 @@ async fn a_revocation_on_c_cuts_a_device_connected_through_b_to_a_document_a_own
         "the revoked guest still receives"
     );
     let reader = find_retrying(&c, &owner, id).await;
-    reader
-        .wait_heads(id, &owner_client.heads(id), WAIT)
-        .await
-        .unwrap();
+    caught_up(&reader, &owner_client, id).await;
     assert_eq!(
         content(&reader, id)["guest"],
         1,

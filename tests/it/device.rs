@@ -530,6 +530,41 @@ impl Device {
         shown
     }
 
+    /// Opens `relay`'s home page and waits until this device is registered
+    /// and connected (the status reads "Saved").
+    pub fn open_home(&self, relay: &Relay) {
+        self.goto(&relay.home_url());
+        self.wait_status("Saved");
+    }
+
+    /// Signs in on `relay`'s home page: [`Self::open_home`], then the
+    /// first-run profile of `name` of `organization`.
+    pub fn sign_in(&self, relay: &Relay, name: &str, organization: &str) {
+        self.open_home(relay);
+        self.profile(name, organization);
+    }
+
+    /// [`Self::sign_in`] with a job title in the profile too.
+    pub fn sign_in_titled(&self, relay: &Relay, name: &str, organization: &str, title: &str) {
+        self.open_home(relay);
+        self.profile_titled(name, organization, title);
+    }
+
+    /// Presses "New partnership" (on the home page, signed in) and waits for
+    /// its overview; returns its base URL (`…/#/p/<id>`).
+    pub fn start_partnership(&self) -> String {
+        self.click(&tid("new-partnership"));
+        self.wait_value(&tid("title-input"), "Untitled partnership");
+        self.url()
+    }
+
+    /// Opens the invite `link` (signed in) and waits until the
+    /// partnership's overview shows its title, `title`.
+    pub fn join(&self, link: &str, title: &str) {
+        self.goto(link);
+        self.wait_value(&tid("title-input"), title);
+    }
+
     /// First-run profile, each field committed on blur.
     pub fn profile(&self, name: &str, organization: &str) {
         self.profile_fields(name, organization, &[]);
@@ -587,12 +622,8 @@ pub fn tid(id: &str) -> String {
 /// home page, her profile, "New partnership". Returns its base URL
 /// (`…/#/p/<id>`).
 pub fn new_partnership(relay: &Relay, a: &Device) -> String {
-    a.goto(&format!("{}/", relay.http_url()));
-    a.wait_status("Saved");
-    a.profile("Alice Adams", "Acme");
-    a.click(&tid("new-partnership"));
-    a.wait_value(&tid("title-input"), "Untitled partnership");
-    a.url()
+    a.sign_in(relay, "Alice Adams", "Acme");
+    a.start_partnership()
 }
 
 /// One device's own new partnership (see [`new_partnership`]), saved on
@@ -607,15 +638,11 @@ pub fn solo_partnership(relay: &Relay, a: &Device) -> String {
 /// Globex joined through an invite link. Returns the partnership's base
 /// URL (`…/#/p/<id>`).
 pub fn partnership(relay: &Relay, a: &Device, b: &Device) -> String {
-    let home = format!("{}/", relay.http_url());
     let base = new_partnership(relay, a);
     assert!(base.contains("#/p/"), "{base}");
     let link = a.invite_link("Globex", None);
-    b.goto(&home);
-    b.wait_text(&tid("sync-status"), "Saved");
-    b.profile("Bob Brown", "Globex");
-    b.goto(&link);
-    b.wait_value(&tid("title-input"), "Untitled partnership");
+    b.sign_in(relay, "Bob Brown", "Globex");
+    b.join(&link, "Untitled partnership");
     for device in [a, b] {
         device.wait("both parties with their members", |d| {
             let parties = d.text(&tid("party-list"));
@@ -643,6 +670,18 @@ impl Browser {
         Some((Relay::start_with_web(&browser.dist), browser))
     }
 
+    /// [`Self::start`] and one device per name, each on its own fresh
+    /// profile: where a test of devices that are not (yet) on one
+    /// partnership starts.
+    pub fn start_with<const N: usize>(
+        what: &str,
+        names: [&'static str; N],
+    ) -> Option<(Relay, Self, [Device; N])> {
+        let (relay, browser) = Self::start(what)?;
+        let devices = browser.open(names);
+        Some((relay, browser, devices))
+    }
+
     /// The browser alone, for a suite that starts its own relay.
     pub fn launch(what: &str) -> Option<Self> {
         let Setup {
@@ -660,6 +699,14 @@ impl Browser {
     /// One device per name, each on its own fresh profile.
     pub fn open<const N: usize>(&self, names: [&'static str; N]) -> [Device; N] {
         names.map(|name| Device::open(&self.driver, &self.chromium, name))
+    }
+
+    /// A device on a fresh profile that outlives it, so that the same
+    /// device can be started again (see [`Self::open_profile`]); the
+    /// profile is removed when the returned directory drops.
+    pub fn open_restartable(&self, name: &'static str) -> (Device, TempDir) {
+        let profile = TempDir::new(&format!("chromium-{name}"));
+        (self.open_profile(name, profile.path()), profile)
     }
 
     /// A device on the profile in `profile`, which outlives it (see
@@ -741,6 +788,25 @@ pub fn open_page(a: &Device, b: &Device, base: &str, slug: &str) {
     b.element(&tid(&format!("page-{slug}")));
 }
 
+/// Both people type into the field `css` at once, from two threads: on
+/// `a` `front` at its start, on `b` `back` at its end; waits until both
+/// devices hold `merged`, every word of both in place.
+pub fn type_at_both_ends(
+    a: &Device,
+    b: &Device,
+    css: &str,
+    [front, back]: [&str; 2],
+    merged: &str,
+) {
+    std::thread::scope(|s| {
+        s.spawn(|| a.keys(css, &format!("{TO_START}{front}")));
+        s.spawn(|| b.keys(css, &format!("{TO_END}{back}")));
+    });
+    for device in [a, b] {
+        device.wait_value(css, merged);
+    }
+}
+
 /// A further member of an existing organization: `a` (still on the
 /// overview, its invite form open after [`partnership`]) creates a second
 /// invite for `organization`, and `c` joins through it as `name`.
@@ -753,11 +819,8 @@ pub fn join_member(relay: &Relay, a: &Device, c: &Device, name: &str, organizati
         link.contains("#/join/") && link != first
     });
     let link = a.value(&tid("invite-link"));
-    c.goto(&format!("{}/", relay.http_url()));
-    c.wait_text(&tid("sync-status"), "Saved");
-    c.profile(name, organization);
-    c.goto(&link);
-    c.wait_value(&tid("title-input"), "Untitled partnership");
+    c.sign_in(relay, name, organization);
+    c.join(&link, "Untitled partnership");
     for device in [a, c] {
         device.wait("the new member in their organization", |d| {
             d.text(&tid("party-list")).contains(name)

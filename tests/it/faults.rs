@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::helpers::{Relay, TEST_PUBLIC_KEY, WAIT, content, converge, http};
+use crate::helpers::{Relay, TEST_PUBLIC_KEY, WAIT, caught_up, content, converge, http};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storage_failure_refuses_writes_and_loses_nothing_once_it_recovers() {
@@ -73,10 +73,7 @@ async fn a_storage_failure_refuses_writes_and_loses_nothing_once_it_recovers() {
     client.wait_synced(id, WAIT).await.unwrap();
     let reader = Client::connect(&url).await.unwrap();
     reader.find(id, WAIT).await.unwrap();
-    reader
-        .wait_heads(id, &client.heads(id), WAIT)
-        .await
-        .unwrap();
+    caught_up(&reader, &client, id).await;
     assert_eq!(content(&reader, id)["title"], "written while failing");
     assert_eq!(device.name, "writer");
     let _ = stop.send(());
@@ -85,11 +82,10 @@ async fn a_storage_failure_refuses_writes_and_loses_nothing_once_it_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_is_dropped_and_memory_stays_bounded() {
-    let relay = Relay::start_with_args(&["--max-messages-per-second", "100000"]);
-    let owner = relay.register("owner");
-    let (writer, id) = relay
-        .client_with_new(&owner, |tx| tx.put(ROOT, "board", "workshop"))
-        .await;
+    let (relay, [owner], writer, id) =
+        Relay::start_with_args(&["--max-messages-per-second", "100000"])
+            .with_devices_and_document(["owner"], |tx| tx.put(ROOT, "board", "workshop"))
+            .await;
 
     // A raw peer joins, subscribes to the document, then stops reading.
     let mut silent = requesting_peer(

@@ -156,9 +156,19 @@ impl Relay {
         names: [&str; N],
         init: impl FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>,
     ) -> (Self, [Device; N], Client, DocumentId) {
-        let (relay, devices) = Self::with_devices(names);
-        let (client, id) = relay.client_with_new(&devices[0], init).await;
-        (relay, devices, client, id)
+        Self::start().with_devices_and_document(names, init).await
+    }
+
+    /// [`Self::with_document`] on this relay (started with the arguments
+    /// a test needs).
+    pub async fn with_devices_and_document<const N: usize>(
+        self,
+        names: [&str; N],
+        init: impl FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>,
+    ) -> (Self, [Device; N], Client, DocumentId) {
+        let devices = self.register_all(names);
+        let (client, id) = self.client_with_new(&devices[0], init).await;
+        (self, devices, client, id)
     }
 
     /// A relay that also serves the built web app in `dist`.
@@ -211,6 +221,11 @@ impl Relay {
     /// The web app's home page, `http://127.0.0.1:PORT/`.
     pub fn home_url(&self) -> String {
         format!("{}/", self.http_url())
+    }
+
+    /// The sync endpoint of a newly registered device called `name`.
+    pub fn registered_ws_url(&self, name: &str) -> String {
+        self.ws_url(&self.register(name).token)
     }
 
     /// The sync endpoint for a token.
@@ -346,6 +361,19 @@ impl Relay {
         let code = self.invite(owner, document, role, party, 3600, 1);
         let (status, body) = self.redeem(guest, &code);
         assert_eq!(status, 200, "redeeming: {body}");
+    }
+
+    /// Claims `document` for `owner` as `party` through the JSON API (as
+    /// the app does before anyone else holds it); fails unless the relay
+    /// accepts.
+    pub fn claim(&self, owner: &Device, document: DocumentId, party: &str) {
+        let (status, body) = self.api(
+            "PUT",
+            &format!("/api/documents/{document}"),
+            Some(&owner.token),
+            Some(&json!({ "party": party })),
+        );
+        assert!((200..300).contains(&status), "claiming: {status} {body}");
     }
 
     /// Redeems the invite `code` as `device`; returns the status and body.
@@ -652,10 +680,23 @@ pub async fn converge(clients: &[&Client], id: DocumentId) {
 /// `reader` holds the same heads.
 pub async fn relayed(writer: &Client, reader: &Client, id: DocumentId) {
     writer.wait_synced(id, WAIT).await.unwrap();
+    caught_up(reader, writer, id).await;
+}
+
+/// Waits until `reader` holds the heads `writer` holds for `id` now.
+pub async fn caught_up(reader: &Client, writer: &Client, id: DocumentId) {
     reader
         .wait_heads(id, &writer.heads(id), WAIT)
         .await
         .unwrap();
+}
+
+/// Fails unless `text` (named `what` in the message) holds every one of
+/// `parts`, naming the first one missing.
+pub fn assert_holds_all(what: &str, text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part} missing in the {what}:\n{text}");
+    }
 }
 
 /// Writes `key = n` for each `n` of `values` as separate changes, waits

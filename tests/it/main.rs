@@ -46,6 +46,8 @@ mod device;
 mod durability;
 // Fault injection: storage failures, clients that never read, reconnect storms.
 mod faults;
+// Helper: what the pages' forms and lists share on a browser device (fill and submit, refusals, restoring removed items).
+mod forms;
 // Helper: a real relay process, a small client for its JSON API, convergence waits.
 mod helpers;
 // Interop with stock automerge-repo peers through the relay.

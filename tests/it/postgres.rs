@@ -9,7 +9,7 @@ use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
 use serde_json::json;
 
-use crate::helpers::{Relay, TempDir, WAIT, content, relay_binary};
+use crate::helpers::{Relay, TempDir, WAIT, caught_up, content, relay_binary};
 
 /// A fresh database on the test process's cluster.
 pub fn database() -> String {
@@ -165,10 +165,7 @@ async fn a_postgres_crash_loses_nothing_acknowledged_and_the_relay_recovers_with
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let reader = relay.client_holding(&device, id).await;
-    reader
-        .wait_heads(id, &writer.heads(id), WAIT)
-        .await
-        .unwrap();
+    caught_up(&reader, &writer, id).await;
     let missing = reader.lacking(id, &acknowledged);
     assert!(missing.is_empty(), "acknowledged changes lost: {missing:?}");
     assert_eq!(content(&reader, id)["edit-29"], 299);

@@ -4,7 +4,7 @@ use accord_shared::automerge::ROOT;
 use accord_shared::automerge::transaction::Transactable;
 use serde_json::json;
 
-use crate::helpers::{Relay, TempDir, WAIT};
+use crate::helpers::{Relay, TempDir, WAIT, assert_holds_all};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_metrics_and_json_errors() {
@@ -19,14 +19,13 @@ async fn health_metrics_and_json_errors() {
         .await;
     let (status, text) = crate::helpers::http(relay.addr, "GET", "/metrics", None, None);
     assert_eq!(status, 200);
-    for name in [
+    let metrics = [
         "accord_connections_open 1",
         "accord_commits_total",
         "accord_messages_received_total",
         "accord_commit_seconds_total",
-    ] {
-        assert!(text.contains(name), "metrics lack {name}:\n{text}");
-    }
+    ];
+    assert_holds_all("metrics", &text, &metrics);
     let (status, body) = relay.api(
         "POST",
         "/api/devices",
