@@ -17,6 +17,19 @@ fn fresh_id() -> DocumentId {
     DocumentId::from_bytes(bytes)
 }
 
+/// The record of `id` titled `title`, added at `added_at`, claimed or not,
+/// with no role and no heads from the relay yet.
+fn record(id: DocumentId, title: &str, added_at: u64, claimed: bool) -> DocRecord {
+    DocRecord {
+        id: id.to_string(),
+        title: title.into(),
+        added_at,
+        claimed,
+        role: None,
+        relay_heads: None,
+    }
+}
+
 async fn open_fresh() -> (String, Storage) {
     let name = format!("accord-test-{}", fresh_id());
     let storage = Storage::open(&name, "tab-1", 1).await.expect("open");
@@ -131,22 +144,8 @@ async fn two_tabs_compacting_keep_every_change_of_both() {
 #[wasm_bindgen_test]
 async fn records_and_meta_round_trip() {
     let (name, storage) = open_fresh().await;
-    let a = DocRecord {
-        id: fresh_id().to_string(),
-        title: "A".into(),
-        added_at: 2,
-        claimed: true,
-        role: None,
-        relay_heads: None,
-    };
-    let b = DocRecord {
-        id: fresh_id().to_string(),
-        title: "B".into(),
-        added_at: 1,
-        claimed: false,
-        role: None,
-        relay_heads: None,
-    };
+    let a = record(fresh_id(), "A", 2, true);
+    let b = record(fresh_id(), "B", 1, false);
     storage.put_record(&a).await.unwrap();
     storage.put_record(&b).await.unwrap();
     let renamed = DocRecord {
@@ -178,15 +177,7 @@ async fn delete_removes_one_document_and_leaves_the_others() {
         save(&storage, &mut saver, id, &doc).await;
         set_title(&mut doc, "more");
         save(&storage, &mut saver, id, &doc).await;
-        let record = DocRecord {
-            id: id.to_string(),
-            title: "T".into(),
-            added_at: 1,
-            claimed: true,
-            role: None,
-            relay_heads: None,
-        };
-        storage.put_record(&record).await.unwrap();
+        storage.put_record(&record(id, "T", 1, true)).await.unwrap();
     }
     for id in [gone, kept] {
         storage
