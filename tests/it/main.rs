@@ -40,7 +40,7 @@ mod browser_plan;
 mod browser_sync;
 // Several relay processes on one PostgreSQL database (ownership, leases, fencing).
 mod cluster;
-// Helper: the browser (Chromium via chromedriver) and its devices, and the two-organization start most browser suites share.
+// Helper: the browser (Chromium via chromedriver) and its devices (signing in, joining, two people typing in one field), and the two-organization start most browser suites share.
 mod device;
 // `kill -9` of the relay never loses a change whose heads it advertised.
 mod durability;
@@ -48,7 +48,7 @@ mod durability;
 mod faults;
 // Helper: what the pages' forms and lists share on a browser device (fill and submit, refusals, restoring removed items).
 mod forms;
-// Helper: a real relay process, a small client for its JSON API, convergence waits.
+// Helper: a real relay process, a small client for its JSON API, the relay-with-a-document start, convergence waits.
 mod helpers;
 // Interop with stock automerge-repo peers through the relay.
 mod interop;
