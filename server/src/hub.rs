@@ -16,8 +16,8 @@ use crate::metrics::Metrics;
 use crate::now_ms;
 use crate::outbox::{Outbound, Outbox, OutboxError};
 use crate::ownership::{LeaseTimes, Leases, Renewal};
-use crate::persistence::{CommitFailure, Writer};
-use crate::storage::{DocumentStore, StorageError};
+use crate::persistence::{CommitFailure, Finished, LoadFailure, Loaded, Writer};
+use crate::storage::DocumentStore;
 use crate::text::for_log;
 
 /// Inputs to the hub.
@@ -51,7 +51,7 @@ pub(crate) enum HubInput {
     Loaded {
         document: DocumentId,
         /// The stored bytes and the ownership epoch they were loaded under.
-        result: Result<(Option<Vec<u8>>, u64), LoadFailure>,
+        result: Loaded,
         /// When ownership was requested (the lease counts from here).
         requested_at: u64,
     },
@@ -87,15 +87,6 @@ pub(crate) enum HubInput {
     Shutdown {
         done: oneshot::Sender<()>,
     },
-}
-
-/// Why a document could not be loaded.
-#[derive(Debug)]
-pub(crate) enum LoadFailure {
-    /// Another relay node owns it.
-    OwnedElsewhere(String),
-    /// Storage failed (its error's text).
-    Storage(String),
 }
 
 /// A cheap, cloneable way to talk to the hub.
@@ -224,7 +215,7 @@ struct Hub {
     leases: Option<Leases>,
 }
 
-/// Starts the hub task and its commit thread.
+/// Starts the hub task and its storage worker thread.
 pub(crate) fn spawn(
     make_engine: Box<dyn Fn() -> Engine + Send>,
     access: Arc<AccessControl>,
@@ -238,8 +229,19 @@ pub(crate) fn spawn(
     let to_hub = inputs.clone();
     let writer = Writer::spawn(
         store.clone(),
-        move |outcomes| {
-            let _ = to_hub.send(HubInput::Committed { outcomes });
+        move |finished| {
+            let _ = to_hub.send(match finished {
+                Finished::Committed(outcomes) => HubInput::Committed { outcomes },
+                Finished::Loaded {
+                    document,
+                    result,
+                    requested_at,
+                } => HubInput::Loaded {
+                    document,
+                    result,
+                    requested_at,
+                },
+            });
         },
         metrics.clone(),
         commit_linger,
@@ -492,13 +494,7 @@ impl Hub {
         }
     }
 
-    fn loaded(
-        &mut self,
-        now: u64,
-        document: DocumentId,
-        result: Result<(Option<Vec<u8>>, u64), LoadFailure>,
-        requested_at: u64,
-    ) {
+    fn loaded(&mut self, now: u64, document: DocumentId, result: Loaded, requested_at: u64) {
         match result {
             Ok((stored, epoch)) => {
                 if let Some(leases) = &mut self.leases {
@@ -598,28 +594,8 @@ impl Hub {
                 }
                 self.run(now, Event::PeerDisconnected { peer });
             }
-            Effect::Load { document } => {
-                let store = self.store.clone();
-                let inputs = self.inputs.clone();
-                tokio::task::spawn_blocking(move || {
-                    let requested_at = now_ms();
-                    // Ownership first: only the owner may read and then write.
-                    let result = store
-                        .acquire(&document)
-                        .and_then(|epoch| Ok((store.load(&document)?, epoch)))
-                        .map_err(|error| match error {
-                            StorageError::OwnedElsewhere { node } => {
-                                LoadFailure::OwnedElsewhere(node)
-                            }
-                            other => LoadFailure::Storage(other.to_string()),
-                        });
-                    let _ = inputs.send(HubInput::Loaded {
-                        document,
-                        result,
-                        requested_at,
-                    });
-                });
-            }
+            // The storage worker reads it (and answers with `Loaded`).
+            Effect::Load { document } => self.writer.load(document),
             Effect::Persist {
                 document,
                 seq,

@@ -125,7 +125,7 @@ pub enum StartError {
 }
 
 impl AppState {
-    /// Loads access rules and starts the sync hub and commit thread on the
+    /// Loads access rules and starts the sync hub and storage thread on the
     /// current tokio runtime.
     pub fn start(config: &Config, storage: Arc<dyn Storage>) -> Result<Self, StartError> {
         let access = Arc::new(AccessControl::load(storage.clone(), config.registration)?);

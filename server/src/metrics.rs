@@ -37,6 +37,13 @@ pub struct Metrics {
     pub commit_failures: AtomicU64,
     /// Total commit time in microseconds.
     pub commit_micros: AtomicU64,
+    /// Document loads answered by the storage worker.
+    pub loads: AtomicU64,
+    /// Total microseconds from asking for a load to its answer (queueing
+    /// behind the storage worker's other jobs included).
+    pub load_micros: AtomicU64,
+    /// The longest of those, in microseconds.
+    pub load_micros_max: AtomicU64,
     /// Document ownership leases this node holds (shared stores only).
     pub documents_owned: AtomicU64,
     /// Times this node took a document's ownership.
@@ -78,6 +85,14 @@ impl Metrics {
         if !ok {
             self.commit_failures.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Records one document load that took `took` from request to answer.
+    pub fn observe_load(&self, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.loads.fetch_add(1, Ordering::Relaxed);
+        self.load_micros.fetch_add(micros, Ordering::Relaxed);
+        self.load_micros_max.fetch_max(micros, Ordering::Relaxed);
     }
 
     /// Adds one to a counter.
@@ -264,6 +279,29 @@ impl Metrics {
             "counter",
             "Time spent committing.",
             format!("{seconds:.6}"),
+        );
+        #[allow(clippy::cast_precision_loss)]
+        let (load_seconds, load_max) = (
+            get(&self.load_micros) as f64 / 1e6,
+            get(&self.load_micros_max) as f64 / 1e6,
+        );
+        line(
+            "accord_loads_total",
+            "counter",
+            "Document loads answered by the storage worker.",
+            get(&self.loads).to_string(),
+        );
+        line(
+            "accord_load_seconds_total",
+            "counter",
+            "Time from asking for a document load to its answer, queueing included.",
+            format!("{load_seconds:.6}"),
+        );
+        line(
+            "accord_load_seconds_max",
+            "gauge",
+            "The longest document load since start, queueing included.",
+            format!("{load_max:.6}"),
         );
         out
     }

@@ -1,10 +1,17 @@
-//! The group-commit writer: one thread that takes every write queued while the
-//! previous commit was on its way to disk and commits them in one transaction.
+//! The storage worker: one thread that serves document loads and group
+//! commits. A commit takes every write queued while the previous one was on
+//! its way to disk and commits them in one transaction.
 //!
-//! It may also *linger*: hold a transaction open for a bounded time after its
-//! first write to gather more. Nothing is advertised before the commit either
-//! way (the engine waits for each write's outcome), so lingering trades a
-//! little latency for fewer commits; it never weakens durability.
+//! Loads queued with those writes are served *before* the commit (they read
+//! what is already committed), so opening a document does not wait behind a
+//! batch's sync to disk; only a load of a document the batch writes waits
+//! for the commit, so it reads that write too.
+//!
+//! A commit may also *linger*: hold a transaction open for a bounded time
+//! after its first write to gather more. Nothing is advertised before the
+//! commit either way (the engine waits for each write's outcome), so
+//! lingering trades a little latency for fewer commits; it never weakens
+//! durability.
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -12,7 +19,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::metrics::Metrics;
-use crate::storage::{DocumentStore, DocumentWrite};
+use crate::now_ms;
+use crate::storage::{DocumentStore, DocumentWrite, StorageError};
 use accord_shared::engine::Write;
 use accord_shared::ids::DocumentId;
 
@@ -38,37 +46,73 @@ pub(crate) enum CommitFailure {
     Storage(String),
 }
 
+/// Why a document could not be loaded.
+#[derive(Debug)]
+pub(crate) enum LoadFailure {
+    /// Another relay node owns it.
+    OwnedElsewhere(String),
+    /// Storage failed (its error's text).
+    Storage(String),
+}
+
+/// A load's answer: the stored bytes (`None`: never stored) and the
+/// ownership epoch they were loaded under.
+pub(crate) type Loaded = Result<(Option<Vec<u8>>, u64), LoadFailure>;
+
+/// What the worker finished, for the hub.
+#[derive(Debug)]
+pub(crate) enum Finished {
+    /// A transaction's outcomes, one per write.
+    Committed(Vec<CommitOutcome>),
+    /// A load.
+    Loaded {
+        /// The document.
+        document: DocumentId,
+        /// What was read.
+        result: Loaded,
+        /// When ownership was requested (a lease counts from here).
+        requested_at: u64,
+    },
+}
+
 /// Most writes in one transaction.
 const MAX_BATCH: usize = 1024;
 
-/// One queued write.
-struct Job {
-    seq: u64,
-    write: DocumentWrite,
+/// One queued piece of work.
+enum Job {
+    /// A write made under ownership `write.epoch`, numbered `seq` by the engine.
+    Write { seq: u64, write: DocumentWrite },
+    /// Take ownership of a document and read it (asked for at the instant).
+    Load(DocumentId, Instant),
 }
 
-/// Handle to the writer thread.
+impl Job {
+    fn is_write(&self) -> bool {
+        matches!(self, Job::Write { .. })
+    }
+}
+
+/// Handle to the storage worker thread.
 pub(crate) struct Writer {
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Writer {
-    /// Starts the thread; each transaction's outcomes go to `committed`
-    /// (the hub feeds them back into its engine). A transaction waits up to
-    /// `linger` after its first write for more (zero: it takes only what is
-    /// already queued).
+    /// Starts the thread; what it finishes goes to `finished` (the hub feeds
+    /// it back into its engine). A transaction waits up to `linger` after its
+    /// first write for more (zero: it takes only what is already queued).
     pub fn spawn(
         store: Arc<dyn DocumentStore>,
-        committed: impl Fn(Vec<CommitOutcome>) + Send + 'static,
+        finished: impl Fn(Finished) + Send + 'static,
         metrics: Arc<Metrics>,
         linger: Duration,
     ) -> Self {
         let (jobs, queue) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
-            .name("accord-commit".into())
-            .spawn(move || run(&*store, &queue, &committed, &metrics, linger))
-            .expect("spawning the commit thread");
+            .name("accord-storage".into())
+            .spawn(move || run(&*store, &queue, &finished, &metrics, linger))
+            .expect("spawning the storage thread");
         Self {
             jobs: Some(jobs),
             thread: Some(thread),
@@ -86,7 +130,7 @@ impl Writer {
     /// Queues a write made under ownership `epoch`.
     pub fn submit(&self, document: DocumentId, seq: u64, epoch: u64, write: Write) {
         if let Some(jobs) = &self.jobs {
-            let _ = jobs.send(Job {
+            let _ = jobs.send(Job::Write {
                 seq,
                 write: DocumentWrite {
                     document,
@@ -94,6 +138,13 @@ impl Writer {
                     epoch,
                 },
             });
+        }
+    }
+
+    /// Queues a load (ownership first, then the stored bytes).
+    pub fn load(&self, document: DocumentId) {
+        if let Some(jobs) = &self.jobs {
+            let _ = jobs.send(Job::Load(document, Instant::now()));
         }
     }
 
@@ -106,69 +157,143 @@ impl Writer {
     }
 }
 
-/// The writes of one transaction: `first`, everything already queued, and
-/// whatever arrives within `linger` of taking `first`, up to [`MAX_BATCH`].
+/// The jobs of one round: `first`, everything already queued, and whatever
+/// arrives within `linger` of the first write, up to [`MAX_BATCH`] writes. A
+/// round that holds no write does not linger.
 fn gather(first: Job, queue: &mpsc::Receiver<Job>, linger: Duration) -> Vec<Job> {
+    let mut until = first.is_write().then(|| Instant::now() + linger);
+    let mut writes = usize::from(first.is_write());
     let mut batch = vec![first];
-    let until = Instant::now() + linger;
-    while batch.len() < MAX_BATCH {
-        match queue.try_recv() {
-            Ok(job) => {
-                batch.push(job);
-                continue;
-            }
+    while writes < MAX_BATCH {
+        let job = match queue.try_recv() {
+            Ok(job) => job,
             Err(mpsc::TryRecvError::Disconnected) => break,
-            Err(mpsc::TryRecvError::Empty) => {}
+            Err(mpsc::TryRecvError::Empty) => {
+                let Some(until) = until else { break };
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                match queue.recv_timeout(left) {
+                    Ok(job) => job,
+                    // Time is up, or the relay is stopping: commit what is here.
+                    Err(_) => break,
+                }
+            }
+        };
+        if job.is_write() {
+            writes += 1;
+            until.get_or_insert_with(|| Instant::now() + linger);
         }
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        match queue.recv_timeout(left) {
-            Ok(job) => batch.push(job),
-            // Time is up, or the relay is stopping: commit what is here.
-            Err(_) => break,
-        }
+        batch.push(job);
     }
     batch
+}
+
+/// A round's jobs in the order they run: loads of documents the round does
+/// not write, then the writes (one transaction), then loads of documents it
+/// writes (so they read those writes).
+struct Round {
+    loads_first: Vec<(DocumentId, Instant)>,
+    writes: Vec<(u64, DocumentWrite)>,
+    loads_after: Vec<(DocumentId, Instant)>,
+}
+
+impl Round {
+    fn plan(batch: Vec<Job>) -> Self {
+        let mut round = Round {
+            loads_first: Vec::new(),
+            writes: Vec::new(),
+            loads_after: Vec::new(),
+        };
+        let mut loads = Vec::new();
+        for job in batch {
+            match job {
+                Job::Write { seq, write } => round.writes.push((seq, write)),
+                Job::Load(document, asked) => loads.push((document, asked)),
+            }
+        }
+        for load in loads {
+            if round.writes.iter().any(|(_, w)| w.document == load.0) {
+                round.loads_after.push(load);
+            } else {
+                round.loads_first.push(load);
+            }
+        }
+        round
+    }
 }
 
 fn run(
     store: &dyn DocumentStore,
     queue: &mpsc::Receiver<Job>,
-    committed: &dyn Fn(Vec<CommitOutcome>),
+    finished: &dyn Fn(Finished),
     metrics: &Metrics,
     linger: Duration,
 ) {
     while let Ok(first) = queue.recv() {
-        let batch = gather(first, queue, linger);
-        let (seqs, writes): (Vec<u64>, Vec<DocumentWrite>) =
-            batch.into_iter().map(|job| (job.seq, job.write)).unzip();
-        let started = Instant::now();
-        let result = store.commit(&writes);
-        metrics.observe_commit(started.elapsed(), writes.len(), result.is_ok());
-        let result = result.map_err(|error| {
-            tracing::error!(%error, writes = writes.len(), "group commit failed");
-            CommitFailure::Storage(error.to_string())
-        });
-        let outcomes = seqs
-            .into_iter()
-            .zip(writes)
-            .map(|(seq, write)| CommitOutcome {
-                document: write.document,
-                seq,
-                epoch: write.epoch,
-                result: match &result {
-                    Err(failure) => Err(failure.clone()),
-                    Ok(done) if done.fenced.contains(&(write.document, write.epoch)) => {
-                        Err(CommitFailure::Fenced)
-                    }
-                    Ok(_) => Ok(()),
-                },
-            })
-            .collect();
-        committed(outcomes);
+        let round = Round::plan(gather(first, queue, linger));
+        for (document, asked) in round.loads_first {
+            finished(load(store, document));
+            metrics.observe_load(asked.elapsed());
+        }
+        if !round.writes.is_empty() {
+            finished(Finished::Committed(commit(store, round.writes, metrics)));
+        }
+        for (document, asked) in round.loads_after {
+            finished(load(store, document));
+            metrics.observe_load(asked.elapsed());
+        }
     }
+}
+
+/// Takes ownership of `document` (only the owner may read and then write it)
+/// and reads it.
+fn load(store: &dyn DocumentStore, document: DocumentId) -> Finished {
+    let requested_at = now_ms();
+    let result = store
+        .acquire(&document)
+        .and_then(|epoch| Ok((store.load(&document)?, epoch)))
+        .map_err(|error| match error {
+            StorageError::OwnedElsewhere { node } => LoadFailure::OwnedElsewhere(node),
+            other => LoadFailure::Storage(other.to_string()),
+        });
+    Finished::Loaded {
+        document,
+        result,
+        requested_at,
+    }
+}
+
+/// Commits `writes` in one transaction; one outcome per write.
+fn commit(
+    store: &dyn DocumentStore,
+    writes: Vec<(u64, DocumentWrite)>,
+    metrics: &Metrics,
+) -> Vec<CommitOutcome> {
+    let (seqs, writes): (Vec<u64>, Vec<DocumentWrite>) = writes.into_iter().unzip();
+    let started = Instant::now();
+    let result = store.commit(&writes);
+    metrics.observe_commit(started.elapsed(), writes.len(), result.is_ok());
+    let result = result.map_err(|error| {
+        tracing::error!(%error, writes = writes.len(), "group commit failed");
+        CommitFailure::Storage(error.to_string())
+    });
+    seqs.into_iter()
+        .zip(writes)
+        .map(|(seq, write)| CommitOutcome {
+            document: write.document,
+            seq,
+            epoch: write.epoch,
+            result: match &result {
+                Err(failure) => Err(failure.clone()),
+                Ok(done) if done.fenced.contains(&(write.document, write.epoch)) => {
+                    Err(CommitFailure::Fenced)
+                }
+                Ok(_) => Ok(()),
+            },
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -176,24 +301,35 @@ mod tests {
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
 
-    use super::{Job, gather};
+    use super::{Job, Round, gather};
     use crate::storage::DocumentWrite;
     use accord_shared::engine::Write;
     use accord_shared::ids::DocumentId;
 
+    fn doc(n: u64) -> DocumentId {
+        DocumentId::from_bytes([n as u8; 16])
+    }
+
     fn job(seq: u64) -> Job {
-        Job {
+        Job::Write {
             seq,
             write: DocumentWrite {
-                document: DocumentId::from_bytes([seq as u8; 16]),
+                document: doc(seq),
                 write: Write::Append(vec![1]),
                 epoch: 0,
             },
         }
     }
 
+    /// The writes' numbers, with a load of document `n` as `100 + n`.
     fn seqs(batch: &[Job]) -> Vec<u64> {
-        batch.iter().map(|j| j.seq).collect()
+        batch
+            .iter()
+            .map(|j| match j {
+                Job::Write { seq, .. } => *seq,
+                Job::Load(document, _) => 100 + u64::from(document.as_bytes()[0]),
+            })
+            .collect()
     }
 
     #[test]
@@ -206,7 +342,7 @@ mod tests {
         });
         assert_eq!(seqs(&gather(job(1), &queue, Duration::ZERO)), [1, 2]);
         late.join().unwrap();
-        assert_eq!(queue.try_recv().map(|j| j.seq), Ok(3));
+        assert_eq!(queue.try_recv().map(|j| seqs(&[j])), Ok(vec![3]));
     }
 
     #[test]
@@ -226,7 +362,7 @@ mod tests {
         assert_eq!(seqs(&batch), [1, 2]);
         arrived.send(()).unwrap();
         sender.join().unwrap();
-        assert_eq!(queue.try_recv().map(|j| j.seq), Ok(3));
+        assert_eq!(queue.try_recv().map(|j| seqs(&[j])), Ok(vec![3]));
     }
 
     #[test]
@@ -240,5 +376,124 @@ mod tests {
             [1, 2]
         );
         assert!(started.elapsed() < Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_round_of_loads_alone_does_not_linger() {
+        let (jobs, queue) = mpsc::channel();
+        jobs.send(Job::Load(doc(2), Instant::now())).unwrap();
+        let started = Instant::now();
+        let batch = gather(Job::Load(doc(1), started), &queue, Duration::from_secs(60));
+        assert_eq!(seqs(&batch), [101, 102]);
+        assert!(started.elapsed() < Duration::from_secs(30));
+        drop(jobs);
+    }
+
+    #[test]
+    fn loads_run_before_the_commit_unless_the_commit_writes_their_document() {
+        let at = Instant::now();
+        let round = Round::plan(vec![
+            job(1),
+            Job::Load(doc(7), at),
+            job(2),
+            Job::Load(doc(1), at),
+            Job::Load(doc(8), at),
+        ]);
+        let documents = |loads: &[(DocumentId, Instant)]| -> Vec<DocumentId> {
+            loads.iter().map(|(document, _)| *document).collect()
+        };
+        assert_eq!(documents(&round.loads_first), [doc(7), doc(8)]);
+        assert_eq!(
+            round.writes.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert_eq!(documents(&round.loads_after), [doc(1)]);
+    }
+
+    /// A store whose first commit waits until the test lets it finish, so
+    /// the test can queue jobs behind it.
+    struct Gated {
+        inner: crate::storage::MemoryStore,
+        /// Told when the first commit starts; then it waits for `release`.
+        entered: mpsc::Sender<()>,
+        release: std::sync::Mutex<Option<mpsc::Receiver<()>>>,
+    }
+
+    impl crate::storage::DocumentStore for Gated {
+        fn load(
+            &self,
+            document: &DocumentId,
+        ) -> Result<Option<Vec<u8>>, crate::storage::StorageError> {
+            self.inner.load(document)
+        }
+        fn commit(
+            &self,
+            batch: &[DocumentWrite],
+        ) -> Result<crate::storage::Committed, crate::storage::StorageError> {
+            let release = self.release.lock().unwrap().take();
+            if let Some(release) = release {
+                self.entered.send(()).unwrap();
+                release.recv().unwrap();
+            }
+            self.inner.commit(batch)
+        }
+        fn list(
+            &self,
+        ) -> Result<Vec<crate::storage::StoredDocument>, crate::storage::StorageError> {
+            self.inner.list()
+        }
+    }
+
+    /// Jobs queued behind a commit in progress form the next round: the
+    /// load of a document that round writes is answered after its commit
+    /// and reads the write; the load of another document is answered first.
+    #[test]
+    fn the_storage_worker_answers_loads_around_its_commits() {
+        let (entered, inside) = mpsc::channel();
+        let (open, release) = mpsc::channel();
+        let store = std::sync::Arc::new(Gated {
+            inner: crate::storage::MemoryStore::new(),
+            entered,
+            release: std::sync::Mutex::new(Some(release)),
+        });
+        let (report, finished) = mpsc::channel();
+        let mut worker = super::Writer::spawn(
+            store,
+            move |done| report.send(done).unwrap(),
+            std::sync::Arc::default(),
+            Duration::ZERO,
+        );
+        worker.submit(doc(9), 1, 0, Write::Append(b"first".to_vec()));
+        inside.recv().unwrap();
+        worker.submit(doc(1), 2, 0, Write::Append(b"one".to_vec()));
+        worker.load(doc(1));
+        worker.load(doc(2));
+        open.send(()).unwrap();
+        worker.finish();
+        let order: Vec<String> = finished
+            .iter()
+            .map(|done| match done {
+                super::Finished::Committed(outcomes) => format!(
+                    "commit {:?}",
+                    outcomes.iter().map(|o| o.seq).collect::<Vec<_>>()
+                ),
+                super::Finished::Loaded {
+                    document, result, ..
+                } => format!(
+                    "load {} {:?}",
+                    document.as_bytes()[0],
+                    result.unwrap().0.map(String::from_utf8)
+                ),
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "commit [1]",
+                "load 2 None",
+                "commit [2]",
+                "load 1 Some(Ok(\"one\"))"
+            ]
+        );
     }
 }

@@ -15,7 +15,14 @@
 //!   sync message for each *other* peer;
 //! * **floor + replies** — the same plus what the protocol then costs the
 //!   relay: the message that tells the typist its change is held, and
-//!   receiving every peer's reply (each says it now has the change).
+//!   receiving every peer's reply (each says it now has the change);
+//! * **durable floor** — the floor plus what a relay that may only pass on
+//!   what is on disk minimally adds: the increment appended to a file and
+//!   synced (`fdatasync`) before the messages to the other peers are made.
+//!   The file is in `ACCORD_FLOOR_DIR`, default the temporary directory
+//!   (where `accord-load` puts a relay's data); the CPU the kernel spends in
+//!   this thread for the write and the sync counts, waiting for the disk does
+//!   not.
 //!
 //! Peers apply what the relay sent them and write their replies untimed.
 //! Time is this thread's CPU time (see [`Clock`]), so a busy machine slows
@@ -24,7 +31,10 @@
 //! the same shapes (4 peers per change on 50 documents; 40 on one document):
 //! its µs/change over this floor is the relay's overhead.
 
+use std::fs::File;
 use std::hint::black_box;
+use std::io::Write as _;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use accord_shared::automerge::sync::{self, SyncDoc};
@@ -126,7 +136,7 @@ impl Room {
         // Exchange until quiet so every sync state knows every other side.
         room.settle();
         for _ in 0..history {
-            room.round(Clock, false);
+            room.round(Clock, false, None);
         }
         room
     }
@@ -177,14 +187,21 @@ impl Room {
     }
 
     /// One change through the relay; returns the time spent in relay work
-    /// (only in the floor part unless `with_replies`).
-    fn round(&mut self, clock: Clock, with_replies: bool) -> Duration {
+    /// (only in the floor part unless `with_replies`). With a `journal`, the
+    /// increment is appended to it and synced before anything is sent.
+    fn round(&mut self, clock: Clock, with_replies: bool, journal: Option<&mut File>) -> Duration {
         let (typist, wire) = self.type_one();
         let mut relay_time = Duration::ZERO;
 
         let started = clock.now();
         apply(&mut self.relay, &mut self.peers[typist].ours, &wire);
         let increment = self.relay.save_after(&self.saved);
+        if let Some(journal) = journal {
+            journal
+                .write_all(&increment)
+                .expect("appending the increment");
+            journal.sync_data().expect("syncing the increment");
+        }
         black_box(&increment);
         self.saved = self.relay.get_heads();
         let mut outgoing: Vec<(usize, Wire)> = Vec::with_capacity(self.peers.len());
@@ -235,6 +252,46 @@ impl Room {
     }
 }
 
+/// What one timed round includes.
+#[derive(Clone, Copy)]
+enum Variant {
+    Floor,
+    FloorAndReplies,
+    DurableFloor,
+}
+
+impl Variant {
+    const ALL: [Variant; 3] = [
+        Variant::Floor,
+        Variant::FloorAndReplies,
+        Variant::DurableFloor,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Floor => "per change",
+            Variant::FloorAndReplies => "per change + replies",
+            Variant::DurableFloor => "per change, durable",
+        }
+    }
+}
+
+/// A new, empty file for the durable floor's increments.
+fn journal(peers: usize) -> (PathBuf, File) {
+    let dir = std::env::var_os("ACCORD_FLOOR_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
+    let path = dir.join(format!("accord-floor-{}-{peers}.log", std::process::id()));
+    let file = File::options()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&path)
+        .expect("creating the durable floor's file");
+    // Its directory entry is on disk before the first timed sync, as a
+    // relay's database file is.
+    file.sync_all().expect("syncing the new file");
+    (path, file)
+}
+
 fn floor(c: &mut Criterion) {
     let clock = Clock;
     // (peers on the document, history before measuring): the loads of
@@ -245,11 +302,20 @@ fn floor(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("floor/{} peers", peers));
         group.sample_size(20);
         group.measurement_time(Duration::from_secs(8));
-        for (name, with_replies) in [("per change", false), ("per change + replies", true)] {
-            group.bench_function(name, |b| {
+        for variant in Variant::ALL {
+            group.bench_function(variant.name(), |b| {
                 b.iter_custom(|iters| {
                     let mut room = template.clone();
-                    (0..iters).map(|_| room.round(clock, with_replies)).sum()
+                    let with_replies = matches!(variant, Variant::FloorAndReplies);
+                    let mut file = matches!(variant, Variant::DurableFloor).then(|| journal(peers));
+                    let spent = (0..iters)
+                        .map(|_| room.round(clock, with_replies, file.as_mut().map(|(_, f)| f)))
+                        .sum();
+                    if let Some((path, file)) = file {
+                        drop(file);
+                        std::fs::remove_file(path).expect("removing the durable floor's file");
+                    }
+                    spent
                 })
             });
         }
