@@ -167,7 +167,9 @@ fn committee_card(data: &Data, cid: ItemId) -> Option<CommitteeCard> {
 /// on it) changes, and its mandate merges concurrent typing.
 #[component]
 fn CommitteeRow(list: ListContext<Data>, cid: ItemId) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let card = Memo::new(move |_| data.with(|d| d.as_ref().and_then(|d| committee_card(d, cid))));
     let update = move |patch: CommitteePatch| {
         apply_into(error, &id, |tx| {
@@ -266,7 +268,9 @@ fn RightRow(
     rid: ItemId,
     choices: Memo<Vec<(Decider, String)>>,
 ) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let row = rows::placed(data, |d| &d.rights, |r| r.id, rid);
     move || {
         let right = row.get()?.item;
@@ -339,7 +343,9 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
 /// One level of the ladder, with its place in it.
 #[component]
 fn LevelRow(list: ListContext<Data>, lid: ItemId) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let row = rows::placed(data, |d| &d.ladder, |l| l.id, lid);
     move || {
         let (level, index, count) = row.get()?.parts();

@@ -10,7 +10,7 @@ use accord_shared::model::members::{self, Member};
 use accord_shared::model::risks::{
     self, HIGH_SCORE, HeatMap, NewRisk, Risk, RiskPatch, RiskStatus,
 };
-use accord_shared::model::{Collection, ItemId, OpError};
+use accord_shared::model::{Collection, ItemId, OpError, touched};
 use leptos::prelude::*;
 
 use super::member_options;
@@ -22,17 +22,26 @@ use crate::components::rows::{self, CardList, ListContext};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
 
+/// What the page shows besides the risks themselves (which each row reads).
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
-    risks: Vec<Risk>,
     members: Vec<Member>,
 }
 
 fn load(doc: &Automerge) -> Data {
     Data {
-        risks: risks::list(doc),
         members: members::list(doc),
     }
+}
+
+/// A risk without its prose, which the text areas show themselves.
+fn without_prose(doc: &Automerge, rid: ItemId) -> Option<Risk> {
+    let risk = risks::get(doc, rid).ok()?;
+    Some(Risk {
+        mitigation: String::new(),
+        contingency: String::new(),
+        ..risk
+    })
 }
 
 /// A status as people read it.
@@ -69,14 +78,10 @@ fn level(field: &'static str, text: &str) -> Result<u8, OpError> {
 /// can write the same plan at once (see [`LiveTextArea`]).
 #[component]
 fn RiskRow(list: ListContext<Data>, rid: ItemId) -> impl IntoView {
-    let ListContext { id, data, error } = list;
-    // The risk without its prose, which the text areas show themselves.
-    let without_prose = |r: &Risk| Risk {
-        mitigation: String::new(),
-        contingency: String::new(),
-        ..r.clone()
-    };
-    let risk = rows::found(data, |d| &d.risks, |r| r.id, rid, without_prose);
+    let ListContext {
+        id, data, error, ..
+    } = list;
+    let risk = list.record(rid, without_prose);
     let members = rows::part(data, |d| &d.members);
     let update = move |patch: RiskPatch| {
         apply_into(error, &id, |tx| risks::update(tx, rid, &patch));
@@ -152,18 +157,16 @@ pub fn RisksPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let data = rows::watched(id, vec![touched::members()], load);
     let error = feedback();
     // Each row stays in the page while the document changes.
-    let ids = rows::ids(data, |d| &d.risks, |r| r.id);
-    let map = move || {
-        data.with(|d| d.as_ref().map(|d| risks::heat_map(&d.risks)))
-            .unwrap_or_default()
-    };
+    let list = ListContext::of(id, Collection::Risks, data, error);
+    let all = list.each(without_prose);
+    let map = move || all.with(|all| risks::heat_map(all));
     view! {
         <HeatMapView map=Signal::derive(map)/>
-        <CardList ids=ids error=error error_id="risk-row-error"
-            row=move |rid| view! { <RiskRow list=ListContext::new(id, data, error) rid=rid/> }/>
+        <CardList ids=list.order() error=error error_id="risk-row-error"
+            row=move |rid| view! { <RiskRow list=list rid=rid/> }/>
         <NewRiskForm id=id data=data/>
         <crate::components::items::RemovedItems id=id collection=Collection::Risks/>
     }

@@ -37,7 +37,9 @@ fn load(doc: &Automerge) -> Data {
 /// or who can own it) changes.
 #[component]
 fn CommRow(list: ListContext<Data>, cid: ItemId, owners: Memo<Vec<Member>>) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let row = rows::placed(data, |d| &d.plan, |c| c.id, cid);
     let update = move |patch: CommunicationPatch| {
         apply_into(error, &id, |tx| comm_plan::update(tx, cid, &patch));

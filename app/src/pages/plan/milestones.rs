@@ -22,7 +22,9 @@ fn milestones_of(list: &Vec<Milestone>) -> &[Milestone] {
 /// elsewhere.
 #[component]
 fn MilestoneRow(list: ListContext<Vec<Milestone>>, mid: ItemId) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let row = rows::placed(data, milestones_of, |m| m.id, mid);
     let update = move |patch: MilestonePatch| {
         apply_into(error, &id, |tx| milestones::update(tx, mid, &patch));

@@ -143,7 +143,9 @@ fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
 /// a splice, so a partner's edit never drops what is being typed here.
 #[component]
 fn ObjectiveRow(list: ListContext<Data>, oid: ItemId, ids: Memo<Vec<ItemId>>) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     // The objective without its deliverables, which the text area shows.
     let without_prose = |o: &Objective| Objective {
         deliverables: String::new(),

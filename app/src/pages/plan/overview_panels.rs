@@ -97,7 +97,9 @@ fn StageHistory(data: Memo<Option<Data>>) -> impl IntoView {
 /// write the profile at once.
 #[component]
 fn PartyCard(list: ListContext<Data>, pid: PartyId) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let head = Memo::new(move |_| {
         data.with(|d| {
             d.as_ref()?

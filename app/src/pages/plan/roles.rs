@@ -134,7 +134,9 @@ fn ActivityRow(
     aid: ItemId,
     members: Memo<Vec<(MemberId, String)>>,
 ) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let row = rows::placed(data, |d| &d.raci.activities, |a| a.id, aid);
     let roles = Memo::new(move |_| {
         let members = members.get();

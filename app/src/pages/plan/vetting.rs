@@ -217,7 +217,9 @@ fn CriterionRow(
     party_ids: Memo<Vec<PartyId>>,
     my_party: Memo<Option<PartyId>>,
 ) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let row = rows::placed(data, |d| &d.vetting.criteria, |c| c.id, cid);
     let name_and_weight = move || {
         let criterion = row.get()?.item;
@@ -301,7 +303,9 @@ fn ScoreCell(
     my_party: Memo<Option<PartyId>>,
     criterion: ItemId,
 ) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let cell = Memo::new(move |_| {
         let theirs = my_party.get().is_some_and(|mine| mine != party);
         data.with(|d| {
@@ -373,7 +377,9 @@ fn ScoreCell(
 /// One due-diligence check: done, what, owner, evidence link.
 #[component]
 fn DiligenceRow(list: ListContext<Data>, did: ItemId, owners: Memo<Vec<Member>>) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let row = rows::placed(data, |d| &d.vetting.diligence, |i| i.id, did);
     let update = move |patch: DiligencePatch| {
         apply_into(error, &id, |tx| vetting::update_diligence(tx, did, &patch));
