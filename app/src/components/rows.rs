@@ -193,9 +193,27 @@ pub fn record<T>(
 where
     T: PartialEq + Send + Sync + 'static,
 {
-    let place = touched::record(collection, &item.key());
+    record_also(id, collection, item, Vec::new(), read)
+}
+
+/// [`record`] for a read that also looks elsewhere (a review lists the
+/// milestones achieved in its period): re-read when a change writes the
+/// record or one of `also`.
+pub fn record_also<T>(
+    id: DocumentId,
+    collection: Collection,
+    item: ItemId,
+    also: Vec<Path>,
+    read: fn(&Automerge, ItemId) -> Option<T>,
+) -> Memo<Option<T>>
+where
+    T: PartialEq + Send + Sync + 'static,
+{
+    let mut places = also;
+    places.push(touched::record(collection, &item.key()));
     Memo::new(move |_| {
-        edit::watch(&id, &[&place]);
+        let places: Vec<&[String]> = places.iter().map(Vec::as_slice).collect();
+        edit::watch(&id, &places);
         read_doc(&id, |doc| read(doc, item)).flatten()
     })
 }

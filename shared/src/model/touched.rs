@@ -195,6 +195,35 @@ pub fn purpose() -> Path {
     path(&[super::overview::PURPOSE])
 }
 
+/// The overview's fields (title, purpose, stage and its history, review
+/// cadence, last check-in, creation time), which sit at the root.
+pub fn overview() -> Vec<Path> {
+    use super::overview::{
+        CREATED_AT, LAST_CHECK_IN, PURPOSE, REVIEW_CADENCE, STAGE, STAGE_HISTORY, TITLE,
+    };
+    [
+        TITLE,
+        PURPOSE,
+        STAGE,
+        STAGE_HISTORY,
+        REVIEW_CADENCE,
+        LAST_CHECK_IN,
+        CREATED_AT,
+    ]
+    .map(|key| path(&[key]))
+    .to_vec()
+}
+
+/// The responsibility matrix: activities and their assignments.
+pub fn raci() -> Path {
+    path(&[keys::RACI])
+}
+
+/// Vetting: criteria, scores and the due-diligence checklist.
+pub fn vetting() -> Path {
+    path(&[keys::VETTING])
+}
+
 /// The map holding the records of `collection` (what
 /// [`Touched::reorders`] takes, and what every record of it is under).
 pub fn collection(collection: Collection) -> Path {

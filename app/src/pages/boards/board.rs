@@ -4,17 +4,18 @@
 use std::collections::BTreeMap;
 
 use accord_shared::ids::DocumentId;
-use accord_shared::model::ItemId;
 use accord_shared::model::boards::{
     self, Colour, NewNote, facilitation::FocusTarget, voting as model_voting,
 };
+use accord_shared::model::{ItemId, touched};
 use leptos::html::Div;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{BoardCtx, People, publish_keys, read_board};
+use super::{BoardCtx, People, place_of, publish_keys, read_board};
 use crate::components::form::{InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
+use crate::components::rows;
 use crate::edit::{self, apply_into};
 use crate::presence::BoardSpot;
 use crate::store::Store;
@@ -67,11 +68,17 @@ pub fn BoardView(
     open: RwSignal<Option<ItemId>>,
 ) -> impl IntoView {
     let store = expect_context::<Store>();
-    let data = read_board(store, id, board);
+    let data = read_board(id, board);
+    let place = place_of(board);
     let votes = Memo::new(move |_| {
-        edit::read(store, &id, |doc| model_voting::list(doc, board)).unwrap_or_default()
+        edit::read_in(&id, &[&place], |doc| model_voting::list(doc, board)).unwrap_or_default()
     });
-    let people = Memo::new(move |_| edit::read(store, &id, People::read).unwrap_or_default());
+    let people = rows::watched(
+        id,
+        vec![touched::members(), touched::parties()],
+        People::read,
+    );
+    let people = Memo::new(move |_| people.get().unwrap_or_default());
     let me = Memo::new(move |_| {
         store.revision.track();
         edit::me(&id)
@@ -98,9 +105,11 @@ pub fn BoardView(
         }
     });
 
-    // Publish this member's keys once the facilitator has revealed.
+    // Publish this member's keys once the facilitator has revealed (a
+    // change to this board's votes or notes).
+    let place = place_of(board);
     Effect::new(move |_| {
-        store.revision.track();
+        edit::watch(&id, &[&place]);
         if let Some(me) = me.get() {
             publish_keys(store, id, board, me);
         }
@@ -246,10 +255,10 @@ pub fn BoardView(
 #[component]
 fn RemovedParts() -> impl IntoView {
     let ctx = expect_context::<BoardCtx>();
-    let store = expect_context::<Store>();
     let (id, board) = (ctx.id, ctx.board);
+    let place = place_of(board);
     let removed = Memo::new(move |_| {
-        edit::read(store, &id, |doc| {
+        edit::read_in(&id, &[&place], |doc| {
             (
                 boards::deleted_columns(doc, board),
                 boards::deleted_notes(doc, board),

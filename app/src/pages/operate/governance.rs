@@ -11,7 +11,7 @@ use accord_shared::model::governance::{
 };
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::parties::{self, Party};
-use accord_shared::model::{Collection, ItemId, MemberId, OpError};
+use accord_shared::model::{Collection, ItemId, MemberId, OpError, touched};
 use leptos::prelude::*;
 
 use crate::components::form::{AddForm, InlineError, feedback, optional_options};
@@ -22,24 +22,40 @@ use crate::components::rows::{self, CardList, ListContext};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
 
+/// What the page shows besides the committees, decision rights and levels
+/// (which each row reads).
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
-    committees: Vec<Committee>,
-    rights: Vec<DecisionRight>,
-    ladder: Vec<EscalationLevel>,
     members: Vec<Member>,
     parties: Vec<Party>,
 }
 
 fn load(doc: &Automerge) -> Data {
-    let governance = governance::read(doc);
     Data {
-        committees: governance.committees,
-        rights: governance.decision_rights,
-        ladder: governance.ladder,
         members: members::list(doc),
         parties: parties::list(doc),
     }
+}
+
+/// A committee without its mandate, which the text area shows itself.
+fn committee(doc: &Automerge, cid: ItemId) -> Option<Committee> {
+    let committee = governance::committees(doc)
+        .into_iter()
+        .find(|c| c.id == cid)?;
+    Some(Committee {
+        mandate: String::new(),
+        ..committee
+    })
+}
+
+fn right(doc: &Automerge, rid: ItemId) -> Option<DecisionRight> {
+    governance::decision_rights(doc)
+        .into_iter()
+        .find(|r| r.id == rid)
+}
+
+fn level(doc: &Automerge, lid: ItemId) -> Option<EscalationLevel> {
+    governance::ladder(doc).into_iter().find(|l| l.id == lid)
 }
 
 /// A rule as people read it.
@@ -80,7 +96,7 @@ fn parse_decider(value: &str) -> Result<Decider, OpError> {
 
 /// Who can decide, as people read them: jointly, a party, a committee or
 /// a current member.
-fn decider_choices(data: &Data) -> Vec<(Decider, String)> {
+fn decider_choices(data: &Data, committees: &[Committee]) -> Vec<(Decider, String)> {
     let mut choices = vec![(Decider::Joint, "Both parties jointly".to_owned())];
     choices.extend(
         data.parties
@@ -88,7 +104,7 @@ fn decider_choices(data: &Data) -> Vec<(Decider, String)> {
             .map(|p| (Decider::Party(p.id), p.name.clone())),
     );
     choices.extend(
-        data.committees
+        committees
             .iter()
             .map(|c| (Decider::Committee(c.id), c.name.clone())),
     );
@@ -119,7 +135,7 @@ pub fn GovernancePage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let data = rows::watched(id, vec![touched::members(), touched::parties()], load);
     view! {
         <h2>"Committees"</h2>
         <Committees id=id data=data/>
@@ -139,8 +155,7 @@ struct CommitteeCard {
     eligible: Vec<(MemberId, String, String)>,
 }
 
-fn committee_card(data: &Data, cid: ItemId) -> Option<CommitteeCard> {
-    let committee = data.committees.iter().find(|c| c.id == cid)?;
+fn committee_card(data: &Data, committee: Committee) -> CommitteeCard {
     let eligible = data
         .members
         .iter()
@@ -154,13 +169,10 @@ fn committee_card(data: &Data, cid: ItemId) -> Option<CommitteeCard> {
             (m.id, m.name.clone(), party)
         })
         .collect();
-    Some(CommitteeCard {
-        committee: Committee {
-            mandate: String::new(),
-            ..committee.clone()
-        },
+    CommitteeCard {
+        committee,
         eligible,
-    })
+    }
 }
 
 /// One committee. It re-renders only when this committee (or who may sit
@@ -170,7 +182,11 @@ fn CommitteeRow(list: ListContext<Data>, cid: ItemId) -> impl IntoView {
     let ListContext {
         id, data, error, ..
     } = list;
-    let card = Memo::new(move |_| data.with(|d| d.as_ref().and_then(|d| committee_card(d, cid))));
+    let committee = list.record(cid, committee);
+    let card = Memo::new(move |_| {
+        let committee = committee.get()?;
+        data.with(|d| d.as_ref().map(|d| committee_card(d, committee)))
+    });
     let update = move |patch: CommitteePatch| {
         apply_into(error, &id, |tx| {
             governance::update_committee(tx, cid, &patch)
@@ -237,7 +253,7 @@ fn CommitteeRow(list: ListContext<Data>, cid: ItemId) -> impl IntoView {
 #[component]
 fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let ids = rows::ids(data, |d| &d.committees, |c| c.id);
+    let list = ListContext::of(id, Collection::Committees, data, error);
     let name = RwSignal::new(String::new());
     let cadence = RwSignal::new("91".to_owned());
     let add = move |tx: &mut Transaction<'_>, item| {
@@ -250,8 +266,8 @@ fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         governance::add_committee(tx, item, &new)
     };
     view! {
-        <CardList ids=ids error=error error_id="committee-row-error"
-            row=move |cid| view! { <CommitteeRow list=ListContext::new(id, data, error) cid=cid/> }/>
+        <CardList ids=list.order() error=error error_id="committee-row-error"
+            row=move |cid| view! { <CommitteeRow list=list cid=cid/> }/>
         <AddForm id=id add=add done=move || name.set(String::new())
             button="Add committee" button_id="add-committee" error_id="committee-error">
             <input type="text" data-testid="new-committee-name" placeholder="New committee" aria-label="New committee" bind:value=name/>
@@ -268,10 +284,8 @@ fn RightRow(
     rid: ItemId,
     choices: Memo<Vec<(Decider, String)>>,
 ) -> impl IntoView {
-    let ListContext {
-        id, data, error, ..
-    } = list;
-    let row = rows::placed(data, |d| &d.rights, |r| r.id, rid);
+    let ListContext { id, error, .. } = list;
+    let row = list.placed(rid, right);
     move || {
         let right = row.get()?.item;
         let decider = right.decider;
@@ -310,10 +324,18 @@ fn RightRow(
 #[component]
 fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let ids = rows::ids(data, |d| &d.rights, |r| r.id);
+    let list = ListContext::of(id, Collection::DecisionRights, data, error);
     // Who can decide, shared by every row and the form.
-    let choices =
-        Memo::new(move |_| data.with(|d| d.as_ref().map(decider_choices).unwrap_or_default()));
+    let committees = ListContext::of(id, Collection::Committees, data, error).each(committee);
+    let choices = Memo::new(move |_| {
+        committees.with(|committees| {
+            data.with(|d| {
+                d.as_ref()
+                    .map(|d| decider_choices(d, committees))
+                    .unwrap_or_default()
+            })
+        })
+    });
     let decision = RwSignal::new(String::new());
     let decider = RwSignal::new("joint".to_owned());
     let rule = RwSignal::new(Rule::Consensus.as_str().to_owned());
@@ -328,8 +350,8 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         .map(|r| view! { <option value=r.as_str() selected=r == Rule::Consensus>{rule_label(r)}</option> })
         .collect_view();
     view! {
-        <CardList ids=ids error=error error_id="right-row-error" class="plain"
-            row=move |rid| view! { <RightRow list=ListContext::new(id, data, error) rid=rid choices=choices/> }/>
+        <CardList ids=list.order() error=error error_id="right-row-error" class="plain"
+            row=move |rid| view! { <RightRow list=list rid=rid choices=choices/> }/>
         <AddForm id=id add=add done=move || decision.set(String::new())
             button="Add decision right" button_id="add-right" error_id="right-error">
             <input type="text" class="grow" data-testid="new-right-decision" placeholder="What is decided" aria-label="Decision" bind:value=decision/>
@@ -343,10 +365,8 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
 /// One level of the ladder, with its place in it.
 #[component]
 fn LevelRow(list: ListContext<Data>, lid: ItemId) -> impl IntoView {
-    let ListContext {
-        id, data, error, ..
-    } = list;
-    let row = rows::placed(data, |d| &d.ladder, |l| l.id, lid);
+    let ListContext { id, error, .. } = list;
+    let row = list.placed(lid, level);
     move || {
         let (level, index, count) = row.get()?.parts();
         Some(view! {
@@ -393,7 +413,7 @@ fn LevelRow(list: ListContext<Data>, lid: ItemId) -> impl IntoView {
 #[component]
 fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let ids = rows::ids(data, |d| &d.ladder, |l| l.id);
+    let list = ListContext::of(id, Collection::EscalationLevels, data, error);
     let name = RwSignal::new(String::new());
     let who = RwSignal::new(String::new());
     let days = RwSignal::new("14".to_owned());
@@ -414,8 +434,8 @@ fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     view! {
         <p class="muted">"A conflict starts at the first level; escalating moves it one level up."</p>
         <ol class="plain ladder">
-            <For each=move || ids.get() key=|lid| *lid let:lid>
-                <LevelRow list=ListContext::new(id, data, error) lid=lid/>
+            <For each=move || list.order().get() key=|lid| *lid let:lid>
+                <LevelRow list=list lid=lid/>
             </For>
         </ol>
         <InlineError message=error test_id="level-row-error"/>

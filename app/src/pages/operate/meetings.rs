@@ -10,7 +10,7 @@ use accord_shared::model::meetings::{
     self, DEFAULT_DURATION_MINUTES, Meeting, MeetingKind, MeetingPatch, NewDecision, NewMeeting,
 };
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::{Collection, ItemId, OpError, overview};
+use accord_shared::model::{Collection, ItemId, OpError, overview, touched};
 use accord_shared::views::ics;
 use leptos::prelude::*;
 
@@ -27,21 +27,20 @@ use crate::components::rows;
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, parse_date, parse_whole};
 
+/// What every meeting card shows besides its meeting (which it reads).
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
-    meetings: Vec<Meeting>,
     members: Vec<Member>,
-    suggested: Option<u64>,
-    partnership: String,
 }
 
 fn load(doc: &Automerge) -> Data {
     Data {
-        meetings: meetings::list(doc),
         members: members::list(doc),
-        suggested: meetings::suggested_time(doc),
-        partnership: overview::title(doc),
     }
+}
+
+fn meeting(doc: &Automerge, mid: ItemId) -> Option<Meeting> {
+    meetings::get(doc, mid).ok()
 }
 
 /// The date and time inputs' text as a meeting time: `None` when the date
@@ -85,20 +84,17 @@ pub fn MeetingsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let data = rows::watched(id, vec![touched::members()], load);
     super::Drafts::provide();
     let export_error = feedback();
     let export_all = move |_| {
-        if let Some(data) = data.get_untracked() {
-            let text = ics::calendar(&data.meetings, &data.partnership, edit::now());
-            offer_calendar(
-                export_error,
-                &format!("{} meetings", data.partnership),
-                &text,
-            );
+        let read = |doc: &Automerge| (meetings::list(doc), overview::title(doc));
+        if let Some((all, partnership)) = edit::read_in(&id, &[], read) {
+            let text = ics::calendar(&all, &partnership, edit::now());
+            offer_calendar(export_error, &format!("{partnership} meetings"), &text);
         }
     };
-    let ids = rows::ids(data, |d| &d.meetings, |m| m.id);
+    let ids = rows::order(id, Collection::Meetings);
     view! {
         <div class="row">
             <button type="button" data-testid="meetings-ics" on:click=export_all>
@@ -111,7 +107,7 @@ pub fn MeetingsPage(
                 <MeetingCard id=id mid=mid data=data/>
             </For>
         </ul>
-        <ScheduleForm id=id data=data/>
+        <ScheduleForm id=id/>
         <crate::components::items::RemovedItems id=id collection=Collection::Meetings/>
     }
 }
@@ -119,8 +115,8 @@ pub fn MeetingsPage(
 /// Schedules a meeting: kind, title, date and time (by default the next
 /// check-in the review cadence suggests), duration and location.
 #[component]
-fn ScheduleForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
-    let suggested = data.get_untracked().and_then(|d| d.suggested);
+fn ScheduleForm(id: DocumentId) -> impl IntoView {
+    let suggested = edit::read_in(&id, &[], meetings::suggested_time).flatten();
     let kind = RwSignal::new(MeetingKind::CheckIn.as_str().to_owned());
     let title = RwSignal::new(String::new());
     let date = RwSignal::new(suggested.map(format_date).unwrap_or_default());
@@ -193,7 +189,7 @@ fn strip(meeting: &Meeting) -> Meeting {
 /// meanwhile, so both parties can type at once (see [`LiveTextArea`]).
 #[component]
 fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
-    let meeting = rows::found(data, |d| &d.meetings, |m| m.id, mid, Meeting::clone);
+    let meeting = rows::record(id, Collection::Meetings, mid, meeting);
     let members = rows::part(data, |d| &d.members);
     let head = Memo::new(move |_| meeting.with(|m| m.as_ref().map(strip)));
     let agenda = Memo::new(move |_| {
@@ -220,7 +216,7 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
     let export = move |_| {
         let (Some(meeting), Some(partnership)) = (
             meeting.get_untracked(),
-            data.with_untracked(|d| d.as_ref().map(|d| d.partnership.clone())),
+            edit::read_in(&id, &[], overview::title),
         ) else {
             return;
         };

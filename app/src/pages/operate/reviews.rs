@@ -8,7 +8,7 @@ use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::reviews::{self, NewReview, Review, ReviewKind, ReviewPatch};
-use accord_shared::model::{Collection, DAY_MS, ItemId, OpError};
+use accord_shared::model::{Collection, DAY_MS, ItemId, OpError, touched};
 use leptos::prelude::*;
 
 use accord_shared::model::actions::ActionSource;
@@ -22,17 +22,20 @@ use crate::components::rows;
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date};
 
+/// What every review card shows besides its review (which it reads).
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
-    reviews: Vec<Review>,
     members: Vec<Member>,
 }
 
 fn load(doc: &Automerge) -> Data {
     Data {
-        reviews: reviews::list(doc),
         members: members::list(doc),
     }
+}
+
+fn review(doc: &Automerge, rid: ItemId) -> Option<Review> {
+    reviews::get(doc, rid).ok()
 }
 
 /// A period from two date inputs: from the first day's start to the end of
@@ -49,16 +52,11 @@ pub fn ReviewsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let data = rows::watched(id, vec![touched::members()], load);
     super::Drafts::provide();
     // Newest first; each card stays in the page while the document changes.
-    let ids = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| d.reviews.iter().rev().map(|r| r.id).collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
-    });
+    let order = rows::order(id, Collection::Reviews);
+    let ids = Memo::new(move |_| order.with(|ids| ids.iter().rev().copied().collect::<Vec<_>>()));
     view! {
         <NewReviewForm id=id/>
         <ul class="cards">
@@ -76,7 +74,9 @@ pub fn ReviewsPage(
 /// the retro at once keep their words (see [`LiveTextArea`]).
 #[component]
 fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
-    let review = rows::found(data, |d| &d.reviews, |r| r.id, rid, Review::clone);
+    // A review lists the milestones achieved in its period.
+    let milestones = vec![touched::collection(Collection::Milestones)];
+    let review = rows::record_also(id, Collection::Reviews, rid, milestones, review);
     let members = rows::part(data, |d| &d.members);
     let head = Memo::new(move |_| {
         review.with(|r| r.as_ref().map(|r| (r.kind, r.title.clone(), r.from, r.to)))

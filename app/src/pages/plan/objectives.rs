@@ -15,7 +15,7 @@ use accord_shared::model::objectives::{
     self, NewObjective, Objective, ObjectivePatch, ObjectiveStatus,
 };
 use accord_shared::model::parties::{self, Party};
-use accord_shared::model::{Collection, ItemId, OpError, PartyId};
+use accord_shared::model::{Collection, ItemId, OpError, PartyId, touched};
 use leptos::prelude::*;
 
 use crate::components::chart::TrendChart;
@@ -23,27 +23,39 @@ use crate::components::form::{AddForm, InlineError, feedback, on_add, optional_o
 use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
-use crate::components::rows::{self, ListContext};
+use crate::components::rows::{self, CardList, ListContext};
 use crate::components::text_field::TextField;
 use crate::edit::{
     self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole,
 };
 
+/// What the page shows besides the objectives and KPIs (which each row
+/// reads).
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
-    objectives: Vec<Objective>,
-    kpis: Vec<Kpi>,
     parties: Vec<Party>,
     members: Vec<Member>,
 }
 
 fn load(doc: &Automerge) -> Data {
     Data {
-        objectives: objectives::list(doc),
-        kpis: kpis::list(doc),
         parties: parties::list(doc),
         members: members::list(doc),
     }
+}
+
+/// An objective without its deliverables, which the text area shows.
+fn without_prose(doc: &Automerge, oid: ItemId) -> Option<Objective> {
+    let objective = objectives::get(doc, oid).ok()?;
+    Some(Objective {
+        deliverables: String::new(),
+        ..objective
+    })
+}
+
+/// A KPI with its measurements.
+fn kpi(doc: &Automerge, kid: ItemId) -> Option<Kpi> {
+    kpis::get(doc, kid).ok()
 }
 
 /// A status as people read it ("in progress").
@@ -110,31 +122,20 @@ pub fn ObjectivesPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let data = rows::watched(id, vec![touched::parties(), touched::members()], load);
+    let list = ListContext::of(id, Collection::Objectives, data, feedback());
+    // Every objective, for the KPIs' choice of objective.
+    let all = list.each(without_prose);
     view! {
         <h2>"Objectives"</h2>
-        <ObjectiveList id=id data=data/>
+        <CardList ids=list.order() error=list.error error_id="objective-row-error"
+            row=move |oid| view! { <ObjectiveRow list=list oid=oid/> }/>
         <NewObjectiveForm id=id data=data/>
         <crate::components::items::RemovedItems id=id collection=Collection::Objectives/>
         <h2>"KPIs"</h2>
-        <KpiList id=id data=data/>
-        <NewKpiForm id=id data=data/>
+        <KpiList list=ListContext::of(id, Collection::Kpis, data, feedback()) objectives=all/>
+        <NewKpiForm id=id objectives=all/>
         <crate::components::items::RemovedItems id=id collection=Collection::Kpis/>
-    }
-}
-
-#[component]
-fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
-    let error = feedback();
-    // Each row stays in the page while the document changes.
-    let ids = rows::ids(data, |d| &d.objectives, |o| o.id);
-    view! {
-        <ul class="cards">
-            <For each=move || ids.get() key=|oid| *oid let:oid>
-                <ObjectiveRow list=ListContext::new(id, data, error) oid=oid ids=ids/>
-            </For>
-        </ul>
-        <InlineError message=error test_id="objective-row-error"/>
     }
 }
 
@@ -142,26 +143,17 @@ fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
 /// place in the list) changes, and the deliverables take every keystroke as
 /// a splice, so a partner's edit never drops what is being typed here.
 #[component]
-fn ObjectiveRow(list: ListContext<Data>, oid: ItemId, ids: Memo<Vec<ItemId>>) -> impl IntoView {
+fn ObjectiveRow(list: ListContext<Data>, oid: ItemId) -> impl IntoView {
     let ListContext {
         id, data, error, ..
     } = list;
-    // The objective without its deliverables, which the text area shows.
-    let without_prose = |o: &Objective| Objective {
-        deliverables: String::new(),
-        ..o.clone()
-    };
-    let objective = rows::found(data, |d| &d.objectives, |o| o.id, oid, without_prose);
+    let objective = list.placed(oid, without_prose);
     let parties = rows::part(data, |d| &d.parties);
-    let place = Memo::new(move |_| {
-        ids.with(|ids| (ids.iter().position(|i| *i == oid).unwrap_or(0), ids.len()))
-    });
     let update = move |patch: ObjectivePatch| {
         apply_into(error, &id, |tx| objectives::update(tx, oid, &patch));
     };
     let fields = move || {
-        let objective = objective.get()?;
-        let (index, count) = place.get();
+        let (objective, index, count) = objective.get()?.parts();
         let statuses = ObjectiveStatus::ALL
             .into_iter()
             .map(|s| {
@@ -249,24 +241,25 @@ fn NewObjectiveForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     }
 }
 
+/// The KPIs, each card drawn again only when its KPI (with its
+/// measurements), the members or the objectives' titles change.
 #[component]
-fn KpiList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
-    move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        let count = data.kpis.len();
-        data.kpis
-            .iter()
-            .enumerate()
-            .map(|(index, kpi)| {
+fn KpiList(list: ListContext<Data>, objectives: Memo<Vec<Objective>>) -> impl IntoView {
+    let members = rows::part(list.data, |d| &d.members);
+    let card = move |kid: ItemId| {
+        let kpi = list.placed(kid, kpi);
+        move || {
+            kpi.get().map(|placed| {
+                let (kpi, index, count) = placed.parts();
                 view! {
-                    <KpiCard id=id kpi=kpi.clone() members=data.members.clone()
-                        objectives=data.objectives.clone() index=index count=count/>
+                    <KpiCard id=list.id kpi=kpi members=members.get()
+                        objectives=objectives.get() index=index count=count/>
                 }
             })
-            .collect_view()
-            .into_any()
+        }
+    };
+    view! {
+        <For each=move || list.order().get() key=|kid| *kid children=card/>
     }
 }
 
@@ -547,7 +540,7 @@ impl KindFields {
 }
 
 #[component]
-fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+fn NewKpiForm(id: DocumentId, objectives: Memo<Vec<Objective>>) -> impl IntoView {
     let error = feedback();
     let name = RwSignal::new(String::new());
     let kind = RwSignal::new("quantitative".to_owned());
@@ -579,9 +572,8 @@ fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         fields.target.set(String::new());
     };
     let objective_options = move || {
-        data.get().map(|d| {
-            d.objectives
-                .iter()
+        objectives.with(|all| {
+            all.iter()
                 .map(|o| view! { <option value=o.id.key()>{o.title.clone()}</option> })
                 .collect_view()
         })

@@ -8,7 +8,7 @@ use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::overview::{self, MAX_REVIEW_CADENCE_DAYS, Overview};
 use accord_shared::model::parties::{self, Party, PartyPatch};
-use accord_shared::model::{MemberId, PartyId};
+use accord_shared::model::{MemberId, PartyId, touched};
 use leptos::prelude::*;
 
 use crate::components::form::{InlineError, feedback};
@@ -49,7 +49,9 @@ pub fn OverviewPanels(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let mut places = touched::overview();
+    places.extend([touched::parties(), touched::members()]);
+    let data = rows::watched(id, places, load);
     view! {
         <StageHistory data=data/>
         <PartiesPanel id=id data=data/>

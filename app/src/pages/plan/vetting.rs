@@ -10,7 +10,7 @@ use accord_shared::model::parties::{self, Party};
 use accord_shared::model::vetting::{
     self, CriterionPatch, DiligencePatch, NewDiligence, SCORE_RANGE, Vetting, WEIGHT_RANGE,
 };
-use accord_shared::model::{Collection, ItemId, MemberId, OpError, PartyId, items};
+use accord_shared::model::{Collection, ItemId, MemberId, OpError, PartyId, items, touched};
 use leptos::prelude::*;
 
 use super::owner_options;
@@ -58,7 +58,8 @@ pub fn VettingPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let places = vec![touched::vetting(), touched::parties(), touched::members()];
+    let data = rows::watched(id, places, load);
     let table_error = feedback();
     let criterion_error = feedback();
     let diligence_error = feedback();
