@@ -1,6 +1,7 @@
 //! Small reusable views.
 
 pub mod chart;
+pub mod diff;
 pub mod form;
 pub mod from_note;
 pub mod icon;
@@ -9,6 +10,7 @@ pub mod live_text;
 pub mod markdown;
 mod presence;
 pub mod rich_dom;
+pub mod roster;
 pub mod rows;
 pub mod text_field;
 mod update;

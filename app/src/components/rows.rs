@@ -19,7 +19,14 @@ use accord_shared::model::touched::{self, Path};
 use accord_shared::model::{Collection, ItemId};
 use leptos::prelude::*;
 
-use crate::components::form::{Feedback, InlineError};
+use accord_shared::automerge::transaction::Transaction;
+use accord_shared::model::OpError;
+use accord_shared::model::members::Member;
+use accord_shared::model::parties::Party;
+
+use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::items::RemovedItems;
+use crate::components::roster::{Roster, roster};
 use crate::edit;
 use crate::record_signals;
 
@@ -81,6 +88,22 @@ impl<D: Send + Sync + 'static> ListContext<D> {
             data,
             error,
             records: Some((collection, order(id, collection))),
+        }
+    }
+
+    /// Runs `op` on the record `item` with what it is given (a patch), as
+    /// one local change; a refusal shows in the list's message.
+    pub fn updater<P>(
+        self,
+        item: ItemId,
+        op: fn(&mut Transaction<'_>, ItemId, &P) -> Result<(), OpError>,
+    ) -> impl Fn(P) + Copy + Send + Sync + 'static
+    where
+        P: 'static,
+    {
+        let (id, error) = (self.id, self.error);
+        move |patch: P| {
+            edit::apply_into(error, &id, |tx| op(tx, item, &patch));
         }
     }
 
@@ -172,6 +195,24 @@ fn read_doc<R>(id: &DocumentId, read: impl FnOnce(&Automerge) -> R) -> Option<R>
 #[cfg(test)]
 use tests::read_doc;
 
+impl ListContext<Roster> {
+    /// The list of the records of `collection` in the partnership `id`,
+    /// beside its [`Roster`], with a message of its own.
+    pub fn with_roster(id: DocumentId, collection: Collection) -> Self {
+        Self::of(id, collection, roster(id), feedback())
+    }
+
+    /// The members, for every row (empty while the document is not open).
+    pub fn members(&self) -> Memo<Vec<Member>> {
+        part(self.data, |d| &d.members)
+    }
+
+    /// The parties, for every row.
+    pub fn parties(&self) -> Memo<Vec<Party>> {
+        part(self.data, |d| &d.parties)
+    }
+}
+
 /// The ids of the live records of `collection` in display order, re-read
 /// only when a record comes, goes or moves (not when one is edited).
 pub fn order(id: DocumentId, collection: Collection) -> Memo<Vec<ItemId>> {
@@ -216,6 +257,17 @@ where
         edit::watch(&id, &places);
         read_doc(&id, |doc| read(doc, item)).flatten()
     })
+}
+
+/// Reads the open document `id` with `read`, making the running view re-run
+/// when a change writes one of `places` (see [`edit::read_in`]).
+pub fn read_at<R>(
+    id: &DocumentId,
+    places: &[Path],
+    read: impl FnOnce(&Automerge) -> R,
+) -> Option<R> {
+    let places: Vec<&[String]> = places.iter().map(Vec::as_slice).collect();
+    edit::read_in(id, &places, read)
 }
 
 /// What `read` gives of the partnership `id`, re-read only when a change
@@ -308,6 +360,54 @@ where
     T: Clone + Default + PartialEq + Send + Sync + 'static,
 {
     Memo::new(move |_| data.with(|d| d.as_ref().map(|d| part(d).clone()).unwrap_or_default()))
+}
+
+/// The records of a list made by [`ListContext::of`], one `row` each
+/// (keyed), then the rows' shared message, what is given as children (the
+/// form that adds one) and the records removed from the collection, each
+/// with a Restore button.
+#[component]
+pub fn RecordList<D, R, V>(
+    /// The list.
+    list: ListContext<D>,
+    /// The view of one record.
+    row: R,
+    /// The `data-testid` of the rows' shared message, when they share one
+    /// (the list's `error`; rows with a message of their own have none).
+    #[prop(optional)]
+    error_id: Option<&'static str>,
+    /// The list's CSS class.
+    #[prop(default = "cards")]
+    class: &'static str,
+    /// Whether the last record comes first (the newest, for records added
+    /// in time order).
+    #[prop(optional)]
+    newest_first: bool,
+    /// Shown between the list and the removed records.
+    #[prop(optional)]
+    children: Option<Children>,
+) -> impl IntoView
+where
+    D: Send + Sync + 'static,
+    R: Fn(ItemId) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let (collection, order) = list.records();
+    let shown = move || {
+        let mut ids = order.get();
+        if newest_first {
+            ids.reverse();
+        }
+        ids
+    };
+    view! {
+        <ul class=class>
+            <For each=shown key=|item| *item children=row/>
+        </ul>
+        {error_id.map(|test_id| view! { <InlineError message=list.error test_id=test_id/> })}
+        {children.map(|children| children())}
+        <RemovedItems id=list.id collection=collection/>
+    }
 }
 
 /// A list (of cards, by default), one `row` per id in `ids` (keyed, so each card stays

@@ -185,16 +185,7 @@ fn PartnerCarets(
             .into_iter()
             .map(|p| {
                 let position = p.caret.min(chars.len());
-                let from = position.saturating_sub(AROUND);
-                let to = (position + AROUND).min(chars.len());
-                let mut before: String = chars[from..position].iter().collect();
-                let mut after: String = chars[position..to].iter().collect();
-                if from > 0 {
-                    before.insert(0, '…');
-                }
-                if to < chars.len() {
-                    after.push('…');
-                }
+                let (before, after) = super::surroundings(&chars, position, position, AROUND);
                 Caret {
                     who: p.who,
                     colour: p.colour,

@@ -96,16 +96,7 @@ fn shown(doc: &Automerge, text: &[char], s: &Suggestion) -> Shown {
     };
     let (before, after, applicable) = match s.placement {
         Placement::At { start, end } => {
-            let from = start.saturating_sub(CONTEXT);
-            let to = (end + CONTEXT).min(text.len());
-            let mut before: String = text[from..start].iter().collect();
-            let mut after: String = text[end..to].iter().collect();
-            if from > 0 {
-                before.insert(0, '…');
-            }
-            if to < text.len() {
-                after.push('…');
-            }
+            let (before, after) = super::surroundings(text, start, end, CONTEXT);
             (before, after, true)
         }
         Placement::NotApplicable => (String::new(), String::new(), false),
@@ -264,22 +255,17 @@ pub fn SuggestionList(
         })
         .unwrap_or_default()
     });
-    let open = move || {
+    // The open suggestions, or the decided ones.
+    let settled = move |decided: bool| {
         all.with(|a| {
             a.iter()
-                .filter(|s| s.outcome.is_none())
+                .filter(|s| s.outcome.is_some() == decided)
                 .cloned()
                 .collect::<Vec<_>>()
         })
     };
-    let decided = move || {
-        all.with(|a| {
-            a.iter()
-                .filter(|s| s.outcome.is_some())
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
+    let open = move || settled(false);
+    let decided = move || settled(true);
     let act = move |suggestion: ItemId, verdict: Verdict| match decide(&id, suggestion, verdict) {
         Ok(()) => error.set(None),
         Err(e) => error.set(Some(e)),

@@ -456,22 +456,33 @@ fn ColumnView(
     }
 }
 
+/// The others who have the board of `ctx` open: name, organization and
+/// where their pointer is on it, if it is.
+#[allow(clippy::type_complexity)]
+fn others_on_board(store: Store, ctx: &BoardCtx) -> Vec<(String, String, Option<(u16, u16)>)> {
+    let key = ctx.board.key();
+    store.presence.with(|peers| {
+        peers
+            .iter()
+            .filter(|p| p.document == ctx.id)
+            .filter_map(|p| {
+                let spot = p.beacon.board.as_ref().filter(|b| b.board == key)?;
+                let (name, organization) = (&p.beacon.name, &p.beacon.organization);
+                Some((name.clone(), organization.clone(), spot.pointer))
+            })
+            .collect()
+    })
+}
+
 /// Who else has this board open, coloured by organization.
 #[component]
 fn HereNow() -> impl IntoView {
     let store = expect_context::<Store>();
     let ctx = expect_context::<BoardCtx>();
-    let key = ctx.board.key();
     let here = move || {
-        store.presence.with(|peers| {
-            peers
-                .iter()
-                .filter(|p| {
-                    p.document == ctx.id && p.beacon.board.as_ref().is_some_and(|b| b.board == key)
-                })
-                .map(|p| (p.beacon.name.clone(), p.beacon.organization.clone()))
-                .collect::<Vec<_>>()
-        })
+        others_on_board(store, &ctx)
+            .into_iter()
+            .map(|(name, organization, _)| (name, organization))
     };
     let me = move || crate::components::me_as_shown(store, &ctx.id);
     view! {
@@ -485,7 +496,7 @@ fn HereNow() -> impl IntoView {
                     </li>
                 }
             }}
-            {move || here().into_iter().map(|(name, organization)| view! {
+            {move || here().map(|(name, organization)| view! {
                 <li class="avatar" data-testid="board-here-peer"
                     style=format!("--party: {}", party_colour(&ctx.id, &organization))>
                     <span class="who">{format!("{name} ({organization})")}</span>
@@ -500,22 +511,16 @@ fn HereNow() -> impl IntoView {
 fn Cursors() -> impl IntoView {
     let store = expect_context::<Store>();
     let ctx = expect_context::<BoardCtx>();
-    let key = ctx.board.key();
     let cursors = move || {
-        store.presence.with(|peers| {
-            peers
-                .iter()
-                .filter(|p| p.document == ctx.id)
-                .filter_map(|p| {
-                    let spot = p.beacon.board.as_ref().filter(|b| b.board == key)?;
-                    let (x, y) = spot.pointer?;
-                    Some((p.beacon.name.clone(), p.beacon.organization.clone(), x, y))
-                })
-                .collect::<Vec<_>>()
-        })
+        others_on_board(store, &ctx)
+            .into_iter()
+            .filter_map(|(name, organization, pointer)| {
+                let (x, y) = pointer?;
+                Some((name, organization, x, y))
+            })
     };
     view! {
-        {move || cursors().into_iter().map(|(name, organization, x, y)| view! {
+        {move || cursors().map(|(name, organization, x, y)| view! {
             <div class="peer-cursor" data-testid="peer-cursor" aria-hidden="true"
                 style=format!(
                     "left: {}%; top: {}%; --party: {}",

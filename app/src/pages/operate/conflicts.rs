@@ -18,7 +18,7 @@ use crate::components::form::{InlineError, feedback};
 use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
-use crate::components::rows;
+use crate::components::rows::{self, ListContext, RecordList};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date};
 
@@ -85,7 +85,7 @@ pub fn ConflictsPage(
 ) -> impl IntoView {
     let data = rows::watched(id, data_places(), load);
     // Each card stays in the page while the document changes.
-    let ids = rows::order(id, Collection::Conflicts);
+    let list = ListContext::of(id, Collection::Conflicts, data, feedback());
     let no_ladder = move || {
         data.with(|d| d.as_ref().is_some_and(|d| d.ladder.is_empty()))
             .then(|| view! {
@@ -96,13 +96,9 @@ pub fn ConflictsPage(
     };
     view! {
         {no_ladder}
-        <ul class="cards">
-            <For each=move || ids.get() key=|cid| *cid let:cid>
-                <ConflictRow id=id cid=cid data=data/>
-            </For>
-        </ul>
-        <RaiseForm id=id/>
-        <crate::components::items::RemovedItems id=id collection=Collection::Conflicts/>
+        <RecordList list=list row=move |cid| view! { <ConflictRow id=id cid=cid data=data/> }>
+            <RaiseForm id=id/>
+        </RecordList>
     }
 }
 

@@ -9,33 +9,17 @@ use accord_shared::model::governance::{
     self, Committee, CommitteePatch, Decider, DecisionRight, EscalationLevel, MAX_DAYS,
     NewCommittee, Rule,
 };
-use accord_shared::model::members::{self, Member};
-use accord_shared::model::parties::{self, Party};
-use accord_shared::model::{Collection, ItemId, MemberId, OpError, touched};
+use accord_shared::model::{Collection, ItemId, MemberId, OpError};
 use leptos::prelude::*;
 
 use crate::components::form::{AddForm, InlineError, feedback, optional_options};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
-use crate::components::rows::{self, CardList, ListContext};
+use crate::components::roster::{Roster, roster};
+use crate::components::rows::{ListContext, RecordList};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
-
-/// What the page shows besides the committees, decision rights and levels
-/// (which each row reads).
-#[derive(Debug, Clone, PartialEq)]
-struct Data {
-    members: Vec<Member>,
-    parties: Vec<Party>,
-}
-
-fn load(doc: &Automerge) -> Data {
-    Data {
-        members: members::list(doc),
-        parties: parties::list(doc),
-    }
-}
 
 /// A committee without its mandate, which the text area shows itself.
 fn committee(doc: &Automerge, cid: ItemId) -> Option<Committee> {
@@ -96,7 +80,7 @@ fn parse_decider(value: &str) -> Result<Decider, OpError> {
 
 /// Who can decide, as people read them: jointly, a party, a committee or
 /// a current member.
-fn decider_choices(data: &Data, committees: &[Committee]) -> Vec<(Decider, String)> {
+fn decider_choices(data: &Roster, committees: &[Committee]) -> Vec<(Decider, String)> {
     let mut choices = vec![(Decider::Joint, "Both parties jointly".to_owned())];
     choices.extend(
         data.parties
@@ -135,7 +119,7 @@ pub fn GovernancePage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = rows::watched(id, vec![touched::members(), touched::parties()], load);
+    let data = roster(id);
     view! {
         <h2>"Committees"</h2>
         <Committees id=id data=data/>
@@ -155,7 +139,7 @@ struct CommitteeCard {
     eligible: Vec<(MemberId, String, String)>,
 }
 
-fn committee_card(data: &Data, committee: Committee) -> CommitteeCard {
+fn committee_card(data: &Roster, committee: Committee) -> CommitteeCard {
     let eligible = data
         .members
         .iter()
@@ -178,7 +162,7 @@ fn committee_card(data: &Data, committee: Committee) -> CommitteeCard {
 /// One committee. It re-renders only when this committee (or who may sit
 /// on it) changes, and its mandate merges concurrent typing.
 #[component]
-fn CommitteeRow(list: ListContext<Data>, cid: ItemId) -> impl IntoView {
+fn CommitteeRow(list: ListContext<Roster>, cid: ItemId) -> impl IntoView {
     let ListContext {
         id, data, error, ..
     } = list;
@@ -187,11 +171,9 @@ fn CommitteeRow(list: ListContext<Data>, cid: ItemId) -> impl IntoView {
         let committee = committee.get()?;
         data.with(|d| d.as_ref().map(|d| committee_card(d, committee)))
     });
-    let update = move |patch: CommitteePatch| {
-        apply_into(error, &id, |tx| {
-            governance::update_committee(tx, cid, &patch)
-        });
-    };
+    let update = list.updater(cid, |tx, cid, patch: &CommitteePatch| {
+        governance::update_committee(tx, cid, patch)
+    });
     let head = move || {
         let CommitteeCard { committee, .. } = card.get()?;
         Some(view! {
@@ -251,9 +233,8 @@ fn CommitteeRow(list: ListContext<Data>, cid: ItemId) -> impl IntoView {
 }
 
 #[component]
-fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
-    let error = feedback();
-    let list = ListContext::of(id, Collection::Committees, data, error);
+fn Committees(id: DocumentId, data: Memo<Option<Roster>>) -> impl IntoView {
+    let list = ListContext::of(id, Collection::Committees, data, feedback());
     let name = RwSignal::new(String::new());
     let cadence = RwSignal::new("91".to_owned());
     let add = move |tx: &mut Transaction<'_>, item| {
@@ -266,21 +247,21 @@ fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         governance::add_committee(tx, item, &new)
     };
     view! {
-        <CardList ids=list.order() error=error error_id="committee-row-error"
-            row=move |cid| view! { <CommitteeRow list=list cid=cid/> }/>
-        <AddForm id=id add=add done=move || name.set(String::new())
-            button="Add committee" button_id="add-committee" error_id="committee-error">
-            <input type="text" data-testid="new-committee-name" placeholder="New committee" aria-label="New committee" bind:value=name/>
-            <label>"Meets every (days)" <input type="number" class="narrow" data-testid="new-committee-cadence" bind:value=cadence/></label>
-        </AddForm>
-        <crate::components::items::RemovedItems id=id collection=Collection::Committees/>
+        <RecordList list=list error_id="committee-row-error"
+            row=move |cid| view! { <CommitteeRow list=list cid=cid/> }>
+            <AddForm id=id add=add done=move || name.set(String::new())
+                button="Add committee" button_id="add-committee" error_id="committee-error">
+                <input type="text" data-testid="new-committee-name" placeholder="New committee" aria-label="New committee" bind:value=name/>
+                <label>"Meets every (days)" <input type="number" class="narrow" data-testid="new-committee-cadence" bind:value=cadence/></label>
+            </AddForm>
+        </RecordList>
     }
 }
 
 /// One decision right, with who may decide it.
 #[component]
 fn RightRow(
-    list: ListContext<Data>,
+    list: ListContext<Roster>,
     rid: ItemId,
     choices: Memo<Vec<(Decider, String)>>,
 ) -> impl IntoView {
@@ -322,7 +303,7 @@ fn RightRow(
 }
 
 #[component]
-fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+fn DecisionRights(id: DocumentId, data: Memo<Option<Roster>>) -> impl IntoView {
     let error = feedback();
     let list = ListContext::of(id, Collection::DecisionRights, data, error);
     // Who can decide, shared by every row and the form.
@@ -350,21 +331,21 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         .map(|r| view! { <option value=r.as_str() selected=r == Rule::Consensus>{rule_label(r)}</option> })
         .collect_view();
     view! {
-        <CardList ids=list.order() error=error error_id="right-row-error" class="plain"
-            row=move |rid| view! { <RightRow list=list rid=rid choices=choices/> }/>
-        <AddForm id=id add=add done=move || decision.set(String::new())
-            button="Add decision right" button_id="add-right" error_id="right-error">
-            <input type="text" class="grow" data-testid="new-right-decision" placeholder="What is decided" aria-label="Decision" bind:value=decision/>
-            <select data-testid="new-right-decider" aria-label="Who decides" bind:value=decider>{deciders}</select>
-            <select data-testid="new-right-rule" aria-label="How" bind:value=rule>{rules}</select>
-        </AddForm>
-        <crate::components::items::RemovedItems id=id collection=Collection::DecisionRights/>
+        <RecordList list=list error_id="right-row-error" class="plain"
+            row=move |rid| view! { <RightRow list=list rid=rid choices=choices/> }>
+            <AddForm id=id add=add done=move || decision.set(String::new())
+                button="Add decision right" button_id="add-right" error_id="right-error">
+                <input type="text" class="grow" data-testid="new-right-decision" placeholder="What is decided" aria-label="Decision" bind:value=decision/>
+                <select data-testid="new-right-decider" aria-label="Who decides" bind:value=decider>{deciders}</select>
+                <select data-testid="new-right-rule" aria-label="How" bind:value=rule>{rules}</select>
+            </AddForm>
+        </RecordList>
     }
 }
 
 /// One level of the ladder, with its place in it.
 #[component]
-fn LevelRow(list: ListContext<Data>, lid: ItemId) -> impl IntoView {
+fn LevelRow(list: ListContext<Roster>, lid: ItemId) -> impl IntoView {
     let ListContext { id, error, .. } = list;
     let row = list.placed(lid, level);
     move || {
@@ -411,7 +392,7 @@ fn LevelRow(list: ListContext<Data>, lid: ItemId) -> impl IntoView {
 }
 
 #[component]
-fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+fn Ladder(id: DocumentId, data: Memo<Option<Roster>>) -> impl IntoView {
     let error = feedback();
     let list = ListContext::of(id, Collection::EscalationLevels, data, error);
     let name = RwSignal::new(String::new());

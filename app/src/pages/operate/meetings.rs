@@ -9,8 +9,8 @@ use accord_shared::ids::DocumentId;
 use accord_shared::model::meetings::{
     self, DEFAULT_DURATION_MINUTES, Meeting, MeetingKind, MeetingPatch, NewDecision, NewMeeting,
 };
-use accord_shared::model::members::{self, Member};
-use accord_shared::model::{Collection, ItemId, OpError, overview, touched};
+use accord_shared::model::members::Member;
+use accord_shared::model::{Collection, ItemId, OpError, overview};
 use accord_shared::views::ics;
 use leptos::prelude::*;
 
@@ -23,21 +23,11 @@ use crate::components::form::{AddForm, InlineError, feedback, on_add, on_add_as_
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
+use crate::components::roster::Roster;
 use crate::components::rows;
+use crate::components::rows::{ListContext, RecordList};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, parse_date, parse_whole};
-
-/// What every meeting card shows besides its meeting (which it reads).
-#[derive(Debug, Clone, PartialEq)]
-struct Data {
-    members: Vec<Member>,
-}
-
-fn load(doc: &Automerge) -> Data {
-    Data {
-        members: members::list(doc),
-    }
-}
 
 fn meeting(doc: &Automerge, mid: ItemId) -> Option<Meeting> {
     meetings::get(doc, mid).ok()
@@ -84,7 +74,7 @@ pub fn MeetingsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = rows::watched(id, vec![touched::members()], load);
+    let list = ListContext::with_roster(id, Collection::Meetings);
     super::Drafts::provide();
     let export_error = feedback();
     let export_all = move |_| {
@@ -94,7 +84,6 @@ pub fn MeetingsPage(
             offer_calendar(export_error, &format!("{partnership} meetings"), &text);
         }
     };
-    let ids = rows::order(id, Collection::Meetings);
     view! {
         <div class="row">
             <button type="button" data-testid="meetings-ics" on:click=export_all>
@@ -102,13 +91,10 @@ pub fn MeetingsPage(
             </button>
         </div>
         <InlineError message=export_error test_id="ics-error"/>
-        <ul class="cards meetings">
-            <For each=move || ids.get() key=|mid| *mid let:mid>
-                <MeetingCard id=id mid=mid data=data/>
-            </For>
-        </ul>
-        <ScheduleForm id=id/>
-        <crate::components::items::RemovedItems id=id collection=Collection::Meetings/>
+        <RecordList list=list class="cards meetings"
+            row=move |mid| view! { <MeetingCard id=id mid=mid data=list.data/> }>
+            <ScheduleForm id=id/>
+        </RecordList>
     }
 }
 
@@ -188,7 +174,7 @@ fn strip(meeting: &Meeting) -> Meeting {
 /// every keystroke as a splice rebased over whatever the partner typed
 /// meanwhile, so both parties can type at once (see [`LiveTextArea`]).
 #[component]
-fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
+fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Roster>>) -> impl IntoView {
     let meeting = rows::record(id, Collection::Meetings, mid, meeting);
     let members = rows::part(data, |d| &d.members);
     let head = Memo::new(move |_| meeting.with(|m| m.as_ref().map(strip)));

@@ -6,7 +6,6 @@
 use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
-use accord_shared::model::members::{self, Member};
 use accord_shared::model::reviews::{self, NewReview, Review, ReviewKind, ReviewPatch};
 use accord_shared::model::{Collection, DAY_MS, ItemId, OpError, touched};
 use leptos::prelude::*;
@@ -18,21 +17,10 @@ use crate::components::form::{AddForm, InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
 use crate::components::live_text::{Caption, LiveTextArea};
-use crate::components::rows;
+use crate::components::roster::{Roster, roster};
+use crate::components::rows::{self, ListContext, RecordList};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date};
-
-/// What every review card shows besides its review (which it reads).
-#[derive(Debug, Clone, PartialEq)]
-struct Data {
-    members: Vec<Member>,
-}
-
-fn load(doc: &Automerge) -> Data {
-    Data {
-        members: members::list(doc),
-    }
-}
 
 fn review(doc: &Automerge, rid: ItemId) -> Option<Review> {
     reviews::get(doc, rid).ok()
@@ -52,19 +40,14 @@ pub fn ReviewsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = rows::watched(id, vec![touched::members()], load);
+    let data = roster(id);
     super::Drafts::provide();
     // Newest first; each card stays in the page while the document changes.
-    let order = rows::order(id, Collection::Reviews);
-    let ids = Memo::new(move |_| order.with(|ids| ids.iter().rev().copied().collect::<Vec<_>>()));
+    let list = ListContext::of(id, Collection::Reviews, data, feedback());
     view! {
         <NewReviewForm id=id/>
-        <ul class="cards">
-            <For each=move || ids.get() key=|rid| *rid let:rid>
-                <ReviewCard id=id rid=rid data=data/>
-            </For>
-        </ul>
-        <crate::components::items::RemovedItems id=id collection=Collection::Reviews/>
+        <RecordList list=list newest_first=true
+            row=move |rid| view! { <ReviewCard id=id rid=rid data=data/> }/>
     }
 }
 
@@ -73,7 +56,7 @@ pub fn ReviewsPage(
 /// prose fields take every keystroke as a splice, so both parties writing
 /// the retro at once keep their words (see [`LiveTextArea`]).
 #[component]
-fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
+fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Roster>>) -> impl IntoView {
     // A review lists the milestones achieved in its period.
     let milestones = vec![touched::collection(Collection::Milestones)];
     let review = rows::record_also(id, Collection::Reviews, rid, milestones, review);

@@ -6,33 +6,22 @@ use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::convert::ItemLink;
-use accord_shared::model::members::{self, Member};
+use accord_shared::model::members::Member;
 use accord_shared::model::risks::{
     self, HIGH_SCORE, HeatMap, NewRisk, Risk, RiskPatch, RiskStatus,
 };
-use accord_shared::model::{Collection, ItemId, OpError, touched};
+use accord_shared::model::{Collection, ItemId, OpError};
 use leptos::prelude::*;
 
 use super::member_options;
-use crate::components::form::{AddForm, feedback};
+use crate::components::form::AddForm;
 use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
 use crate::components::live_text::{Caption, LiveTextArea};
-use crate::components::rows::{self, CardList, ListContext};
+use crate::components::roster::Roster;
+use crate::components::rows::{ListContext, RecordList};
 use crate::components::text_field::TextField;
-use crate::edit::{self, apply_into, parse_whole};
-
-/// What the page shows besides the risks themselves (which each row reads).
-#[derive(Debug, Clone, PartialEq)]
-struct Data {
-    members: Vec<Member>,
-}
-
-fn load(doc: &Automerge) -> Data {
-    Data {
-        members: members::list(doc),
-    }
-}
+use crate::edit::{self, parse_whole};
 
 /// A risk without its prose, which the text areas show themselves.
 fn without_prose(doc: &Automerge, rid: ItemId) -> Option<Risk> {
@@ -77,15 +66,11 @@ fn level(field: &'static str, text: &str) -> Result<u8, OpError> {
 /// partner's edit elsewhere never drops what is being typed here and both
 /// can write the same plan at once (see [`LiveTextArea`]).
 #[component]
-fn RiskRow(list: ListContext<Data>, rid: ItemId) -> impl IntoView {
-    let ListContext {
-        id, data, error, ..
-    } = list;
+fn RiskRow(list: ListContext<Roster>, rid: ItemId) -> impl IntoView {
+    let ListContext { id, error, .. } = list;
     let risk = list.record(rid, without_prose);
-    let members = rows::part(data, |d| &d.members);
-    let update = move |patch: RiskPatch| {
-        apply_into(error, &id, |tx| risks::update(tx, rid, &patch));
-    };
+    let members = list.members();
+    let update = list.updater(rid, |tx, rid, patch| risks::update(tx, rid, patch));
     // A 1–5 level of the risk: `field` names it in messages and test ids.
     let level_field =
         move |label: &'static str, field: &'static str, value: u8, patch: fn(u8) -> RiskPatch| {
@@ -157,18 +142,16 @@ pub fn RisksPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = rows::watched(id, vec![touched::members()], load);
-    let error = feedback();
     // Each row stays in the page while the document changes.
-    let list = ListContext::of(id, Collection::Risks, data, error);
+    let list = ListContext::with_roster(id, Collection::Risks);
     let all = list.each(without_prose);
     let map = move || all.with(|all| risks::heat_map(all));
     view! {
         <HeatMapView map=Signal::derive(map)/>
-        <CardList ids=list.order() error=error error_id="risk-row-error"
-            row=move |rid| view! { <RiskRow list=list rid=rid/> }/>
-        <NewRiskForm id=id data=data/>
-        <crate::components::items::RemovedItems id=id collection=Collection::Risks/>
+        <RecordList list=list error_id="risk-row-error"
+            row=move |rid| view! { <RiskRow list=list rid=rid/> }>
+            <NewRiskForm id=id members=list.members()/>
+        </RecordList>
     }
 }
 
@@ -206,7 +189,7 @@ fn HeatMapView(map: Signal<HeatMap>) -> impl IntoView {
 
 /// Registers a risk.
 #[component]
-fn NewRiskForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+fn NewRiskForm(id: DocumentId, members: Memo<Vec<Member>>) -> impl IntoView {
     let title = RwSignal::new(String::new());
     let likelihood = RwSignal::new("3".to_owned());
     let impact = RwSignal::new("3".to_owned());
@@ -229,12 +212,7 @@ fn NewRiskForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         mitigation.set(String::new());
         contingency.set(String::new());
     };
-    let owners = move || {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| member_options(&d.members, None).into_any())
-        })
-    };
+    let owners = move || members.with(|members| member_options(members, None));
     view! {
         <h3>"Register a risk"</h3>
         <AddForm id=id add=add done=done button="Add risk" button_id="add-risk" error_id="risk-error" class="stacked-form">

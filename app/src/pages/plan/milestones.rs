@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use crate::components::form::{AddForm, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
-use crate::components::rows::{CardList, ListContext};
+use crate::components::rows::{ListContext, RecordList};
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date};
 
 /// One milestone (the model reads them as a list).
@@ -111,13 +111,13 @@ pub fn MilestonesPage(
         title.set(String::new());
     };
     view! {
-        <CardList ids=list.order() error=list.error error_id="milestone-row-error"
-            row=move |mid| view! { <MilestoneRow list=list mid=mid/> }/>
-        <AddForm id=id add=add done=add_done error=add_error
-            button="Add milestone" button_id="add-milestone" error_id="milestone-error">
-            <input type="text" data-testid="new-milestone-title" placeholder="New milestone" aria-label="New milestone" bind:value=title/>
-            <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-milestone-due" aria-label="Due date" bind:value=due/>
-        </AddForm>
-        <crate::components::items::RemovedItems id=id collection=Collection::Milestones/>
+        <RecordList list=list error_id="milestone-row-error"
+            row=move |mid| view! { <MilestoneRow list=list mid=mid/> }>
+            <AddForm id=id add=add done=add_done error=add_error
+                button="Add milestone" button_id="add-milestone" error_id="milestone-error">
+                <input type="text" data-testid="new-milestone-title" placeholder="New milestone" aria-label="New milestone" bind:value=title/>
+                <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-milestone-due" aria-label="Due date" bind:value=due/>
+            </AddForm>
+        </RecordList>
     }
 }

@@ -10,12 +10,12 @@ use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::kpis::{
     self, Direction, Health, Kpi, KpiKind, KpiPatch, MeasurementPatch, NewKpi, NewMeasurement,
 };
-use accord_shared::model::members::{self, Member};
+use accord_shared::model::members::Member;
 use accord_shared::model::objectives::{
     self, NewObjective, Objective, ObjectivePatch, ObjectiveStatus,
 };
-use accord_shared::model::parties::{self, Party};
-use accord_shared::model::{Collection, ItemId, OpError, PartyId, touched};
+use accord_shared::model::parties::Party;
+use accord_shared::model::{Collection, ItemId, OpError, PartyId};
 use leptos::prelude::*;
 
 use crate::components::chart::TrendChart;
@@ -23,26 +23,12 @@ use crate::components::form::{AddForm, InlineError, feedback, on_add, optional_o
 use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
-use crate::components::rows::{self, CardList, ListContext};
+use crate::components::roster::Roster;
+use crate::components::rows::{ListContext, RecordList};
 use crate::components::text_field::TextField;
 use crate::edit::{
     self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole,
 };
-
-/// What the page shows besides the objectives and KPIs (which each row
-/// reads).
-#[derive(Debug, Clone, PartialEq)]
-struct Data {
-    parties: Vec<Party>,
-    members: Vec<Member>,
-}
-
-fn load(doc: &Automerge) -> Data {
-    Data {
-        parties: parties::list(doc),
-        members: members::list(doc),
-    }
-}
 
 /// An objective without its deliverables, which the text area shows.
 fn without_prose(doc: &Automerge, oid: ItemId) -> Option<Objective> {
@@ -122,18 +108,17 @@ pub fn ObjectivesPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = rows::watched(id, vec![touched::parties(), touched::members()], load);
-    let list = ListContext::of(id, Collection::Objectives, data, feedback());
+    let list = ListContext::with_roster(id, Collection::Objectives);
     // Every objective, for the KPIs' choice of objective.
     let all = list.each(without_prose);
     view! {
         <h2>"Objectives"</h2>
-        <CardList ids=list.order() error=list.error error_id="objective-row-error"
-            row=move |oid| view! { <ObjectiveRow list=list oid=oid/> }/>
-        <NewObjectiveForm id=id data=data/>
-        <crate::components::items::RemovedItems id=id collection=Collection::Objectives/>
+        <RecordList list=list error_id="objective-row-error"
+            row=move |oid| view! { <ObjectiveRow list=list oid=oid/> }>
+            <NewObjectiveForm id=id parties=list.parties()/>
+        </RecordList>
         <h2>"KPIs"</h2>
-        <KpiList list=ListContext::of(id, Collection::Kpis, data, feedback()) objectives=all/>
+        <KpiList list=ListContext::of(id, Collection::Kpis, list.data, feedback()) objectives=all/>
         <NewKpiForm id=id objectives=all/>
         <crate::components::items::RemovedItems id=id collection=Collection::Kpis/>
     }
@@ -143,15 +128,11 @@ pub fn ObjectivesPage(
 /// place in the list) changes, and the deliverables take every keystroke as
 /// a splice, so a partner's edit never drops what is being typed here.
 #[component]
-fn ObjectiveRow(list: ListContext<Data>, oid: ItemId) -> impl IntoView {
-    let ListContext {
-        id, data, error, ..
-    } = list;
+fn ObjectiveRow(list: ListContext<Roster>, oid: ItemId) -> impl IntoView {
+    let ListContext { id, error, .. } = list;
     let objective = list.placed(oid, without_prose);
-    let parties = rows::part(data, |d| &d.parties);
-    let update = move |patch: ObjectivePatch| {
-        apply_into(error, &id, |tx| objectives::update(tx, oid, &patch));
-    };
+    let parties = list.parties();
+    let update = list.updater(oid, |tx, oid, patch| objectives::update(tx, oid, patch));
     let fields = move || {
         let (objective, index, count) = objective.get()?.parts();
         let statuses = ObjectiveStatus::ALL
@@ -212,7 +193,7 @@ fn ObjectiveRow(list: ListContext<Data>, oid: ItemId) -> impl IntoView {
 }
 
 #[component]
-fn NewObjectiveForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+fn NewObjectiveForm(id: DocumentId, parties: Memo<Vec<Party>>) -> impl IntoView {
     let error = feedback();
     let title = RwSignal::new(String::new());
     let due = RwSignal::new(String::new());
@@ -230,7 +211,7 @@ fn NewObjectiveForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         title.set(String::new());
         due.set(String::new());
     };
-    let parties = move || data.get().map(|d| party_options(&d.parties, None));
+    let parties = move || parties.with(|parties| party_options(parties, None));
     view! {
         <AddForm id=id add=submit done=submit_done error=error
             button="Add objective" button_id="add-objective" error_id="objective-error">
@@ -244,8 +225,8 @@ fn NewObjectiveForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
 /// The KPIs, each card drawn again only when its KPI (with its
 /// measurements), the members or the objectives' titles change.
 #[component]
-fn KpiList(list: ListContext<Data>, objectives: Memo<Vec<Objective>>) -> impl IntoView {
-    let members = rows::part(list.data, |d| &d.members);
+fn KpiList(list: ListContext<Roster>, objectives: Memo<Vec<Objective>>) -> impl IntoView {
+    let members = list.members();
     let card = move |kid: ItemId| {
         let kpi = list.placed(kid, kpi);
         move || {
