@@ -170,6 +170,32 @@ pub fn LiveTextArea(
     }
 }
 
+/// Several [`LiveTextArea`]s of one record, each given as its field, its
+/// `data-testid` and its label, captioned alike.
+#[component]
+pub fn LiveTextAreas(
+    /// The partnership.
+    id: DocumentId,
+    /// The fields: what each edits, its `data-testid` and its label.
+    fields: Vec<(TextField, &'static str, &'static str)>,
+    /// Where a refused edit is explained.
+    error: Feedback,
+    /// How each shows its label.
+    caption: Caption,
+    /// Visible lines of each.
+    rows: u32,
+) -> impl IntoView {
+    fields
+        .into_iter()
+        .map(|(field, test_id, label)| {
+            view! {
+                <LiveTextArea id=id field=field error=error test_id=test_id label=label
+                    caption=caption rows=rows/>
+            }
+        })
+        .collect_view()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,6 +72,16 @@ pub fn SyncStatusBadge() -> impl IntoView {
     }
 }
 
+/// What to say where something is not shown: `loading` until the app has
+/// read what the device holds, then `gone` (it is not there).
+pub fn not_here(
+    store: Store,
+    loading: &'static str,
+    gone: &'static str,
+) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    move || if store.ready.get() { gone } else { loading }
+}
+
 /// The last error, dismissible.
 #[component]
 pub fn ErrorBanner() -> impl IntoView {

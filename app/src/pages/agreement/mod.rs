@@ -565,6 +565,17 @@ fn state_label(state: PartyState) -> &'static str {
     }
 }
 
+/// A clause and who wrote it (members, their parties), with `also`: what
+/// a view of the clause that names people re-reads on.
+pub(super) fn clause_places(clause: ItemId, also: touched::Path) -> [touched::Path; 4] {
+    [
+        touched::clause(clause),
+        touched::members(),
+        touched::parties(),
+        also,
+    ]
+}
+
 /// Up to `around` characters of `text` before `start` and after `end`
 /// (a caret, or a stretch of text), each marked with "…" where it was cut.
 pub(super) fn surroundings(

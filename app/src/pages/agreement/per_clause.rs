@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use accord_shared::model::ItemId;
 use accord_shared::model::device_keys;
 use accord_shared::model::signoff::{self, ClauseSignoffs};
-use accord_shared::model::touched::{self, Path};
+use accord_shared::model::touched;
 use accord_shared::views::history::Baseline;
 use leptos::prelude::*;
 
-use super::{AgreementContext, change_note};
+use super::{AgreementContext, change_note, clause_places};
 use crate::components::rows;
 
 /// The per-clause values of one agreement page (see the module docs).
@@ -124,13 +124,4 @@ impl PerClause {
         });
         made
     }
-}
-/// A clause and who wrote it (members, their parties), with `also`.
-fn clause_places(clause: ItemId, also: Path) -> [Path; 4] {
-    [
-        touched::clause(clause),
-        touched::members(),
-        touched::parties(),
-        also,
-    ]
 }

@@ -11,8 +11,9 @@ use accord_shared::model::{ItemId, MemberId, OpError, parties, touched};
 use accord_shared::views::history::{self as doc_history, DiffOp};
 use leptos::prelude::*;
 
-use super::{AgreementContext, member_name, party_name};
+use super::{AgreementContext, clause_places, member_name, party_name};
 use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::rows;
 use crate::edit::{self, apply, apply_into};
 
 /// Characters of context shown on each side of a suggested change.
@@ -236,15 +237,9 @@ pub fn SuggestionList(
     let ctx = expect_context::<AgreementContext>();
     let id = ctx.id;
     let error = feedback();
-    let places = [
-        touched::clause(clause),
-        touched::suggestions(),
-        touched::members(),
-        touched::parties(),
-    ];
+    let places = clause_places(clause, touched::suggestions());
     let all = Memo::new(move |_| {
-        let paths: Vec<&[String]> = places.iter().map(Vec::as_slice).collect();
-        edit::read_in(&id, &paths, |doc| {
+        rows::read_at(&id, &places, |doc| {
             let text: Vec<char> = accord_shared::model::agreement::clause(doc, clause)
                 .map(|c| c.body.chars().collect())
                 .unwrap_or_default();

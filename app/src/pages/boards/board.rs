@@ -184,13 +184,9 @@ pub fn BoardView(
         }
     };
 
-    let missing = move || {
-        if store.ready.get() {
-            "This board is no longer here."
-        } else {
-            "Loading the board…"
-        }
-    };
+    let others = Memo::new(move |_| others_on_board(store, &ctx));
+    let missing =
+        crate::components::not_here(store, "Loading the board…", "This board is no longer here.");
     view! {
         <Show when=move || data.with(Option::is_some) fallback=move || view! {
             <p class="muted" data-testid="board-missing">{missing}</p>
@@ -212,7 +208,7 @@ pub fn BoardView(
                 <span class="badge" data-testid="private-writing"><Glyph icon=Icon::Pencil/>" private writing: notes stay sealed until revealed"</span>
             </Show>
         </div>
-        <HereNow/>
+        <HereNow others=others/>
         <super::facilitator::FacilitatorBar/>
         <div class="board-tools row">
             <super::timer::TimerPanel/>
@@ -226,7 +222,7 @@ pub fn BoardView(
                     <ColumnView column=column.0 title=column.1/>
                 </For>
             </div>
-            <Cursors/>
+            <Cursors others=others/>
         </div>
         <div class="row board-foot">
             <Show when=move || ctx.picked.with(|p| !p.is_empty())>
@@ -456,10 +452,12 @@ fn ColumnView(
     }
 }
 
-/// The others who have the board of `ctx` open: name, organization and
-/// where their pointer is on it, if it is.
-#[allow(clippy::type_complexity)]
-fn others_on_board(store: Store, ctx: &BoardCtx) -> Vec<(String, String, Option<(u16, u16)>)> {
+/// Someone else on the board: name, organization and where their pointer
+/// is on it, if it is.
+type Other = (String, String, Option<(u16, u16)>);
+
+/// The others who have the board of `ctx` open.
+fn others_on_board(store: Store, ctx: &BoardCtx) -> Vec<Other> {
     let key = ctx.board.key();
     store.presence.with(|peers| {
         peers
@@ -476,11 +474,12 @@ fn others_on_board(store: Store, ctx: &BoardCtx) -> Vec<(String, String, Option<
 
 /// Who else has this board open, coloured by organization.
 #[component]
-fn HereNow() -> impl IntoView {
+fn HereNow(others: Memo<Vec<Other>>) -> impl IntoView {
     let store = expect_context::<Store>();
     let ctx = expect_context::<BoardCtx>();
     let here = move || {
-        others_on_board(store, &ctx)
+        others
+            .get()
             .into_iter()
             .map(|(name, organization, _)| (name, organization))
     };
@@ -508,11 +507,11 @@ fn HereNow() -> impl IntoView {
 
 /// The others' pointers on the board, each labelled with their name.
 #[component]
-fn Cursors() -> impl IntoView {
-    let store = expect_context::<Store>();
-    let ctx = expect_context::<BoardCtx>();
+fn Cursors(others: Memo<Vec<Other>>) -> impl IntoView {
+    let id = expect_context::<BoardCtx>().id;
     let cursors = move || {
-        others_on_board(store, &ctx)
+        others
+            .get()
             .into_iter()
             .filter_map(|(name, organization, pointer)| {
                 let (x, y) = pointer?;
@@ -526,7 +525,7 @@ fn Cursors() -> impl IntoView {
                     "left: {}%; top: {}%; --party: {}",
                     f64::from(x) / 100.0,
                     f64::from(y) / 100.0,
-                    party_colour(&ctx.id, &organization)
+                    party_colour(&id, &organization)
                 )>
                 <span>{name}</span>
             </div>

@@ -14,7 +14,7 @@ use accord_shared::model::{Collection, ItemId, MemberId, OpError, touched};
 use leptos::prelude::*;
 
 use super::member_name;
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{InlineError, NameField, feedback};
 use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
@@ -215,9 +215,8 @@ fn ConflictRow(id: DocumentId, cid: ItemId, data: Memo<Option<Data>>) -> impl In
         let overdue = conflict.is_overdue(edit::now());
         Some(view! {
             <div class="row">
-                <input type="text" class="grow" data-testid="conflict-title" aria-label="Conflict"
-                    prop:value=conflict.title.clone()
-                    on:change=move |ev| update(ConflictPatch { title: Some(event_target_value(&ev)), ..ConflictPatch::default() })/>
+                <NameField value=conflict.title.clone() test_id="conflict-title" label="Conflict"
+                    rename=move |title| update(ConflictPatch { title: Some(title), ..ConflictPatch::default() })/>
                 <label>"Severity "
                     <select data-testid="conflict-severity"
                         on:change=move |ev| update(ConflictPatch { severity: parse_severity(&event_target_value(&ev)), ..ConflictPatch::default() })>

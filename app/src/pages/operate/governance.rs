@@ -12,7 +12,7 @@ use accord_shared::model::governance::{
 use accord_shared::model::{Collection, ItemId, MemberId, OpError};
 use leptos::prelude::*;
 
-use crate::components::form::{AddForm, InlineError, feedback, optional_options};
+use crate::components::form::{AddForm, InlineError, NameField, feedback, optional_options};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
@@ -178,9 +178,8 @@ fn CommitteeRow(list: ListContext<Roster>, cid: ItemId) -> impl IntoView {
         let CommitteeCard { committee, .. } = card.get()?;
         Some(view! {
             <div class="row">
-                <input type="text" class="grow" data-testid="committee-name" aria-label="Committee"
-                    prop:value=committee.name.clone()
-                    on:change=move |ev| update(CommitteePatch { name: Some(event_target_value(&ev)), ..CommitteePatch::default() })/>
+                <NameField value=committee.name.clone() test_id="committee-name" label="Committee"
+                    rename=move |name| update(CommitteePatch { name: Some(name), ..CommitteePatch::default() })/>
                 <label>"Meets every "
                     <input type="number" class="narrow" data-testid="committee-cadence"
                         prop:value=committee.cadence_days.to_string()

@@ -16,7 +16,7 @@ use super::actions::{ActionRow, NewActionForm};
 use crate::components::form::{AddForm, InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
-use crate::components::live_text::{Caption, LiveTextArea};
+use crate::components::live_text::{Caption, LiveTextAreas};
 use crate::components::roster::{Roster, roster};
 use crate::components::rows::{self, ListContext, RecordList};
 use crate::components::text_field::TextField;
@@ -54,7 +54,7 @@ pub fn ReviewsPage(
 /// One review. Like a meeting card it stays in the page while the document
 /// changes and each part re-renders only when what it shows changed; the two
 /// prose fields take every keystroke as a splice, so both parties writing
-/// the retro at once keep their words (see [`LiveTextArea`]).
+/// the retro at once keep their words (see [`crate::components::live_text::LiveTextArea`]).
 #[component]
 fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Roster>>) -> impl IntoView {
     // A review lists the milestones achieved in its period.
@@ -136,10 +136,10 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Roster>>) -> impl I
             {header}
             <InlineError message=error test_id="review-row-error"/>
             <div class="two-col">
-                <LiveTextArea id=id field=TextField::ReviewWentWell(rid) error=error
-                        test_id="review-went-well" label="What went well" caption=Caption::Block rows=3/>
-                <LiveTextArea id=id field=TextField::ReviewToImprove(rid) error=error
-                        test_id="review-to-improve" label="What to improve" caption=Caption::Block rows=3/>
+                <LiveTextAreas id=id error=error caption=Caption::Block rows=3 fields=vec![
+                    (TextField::ReviewWentWell(rid), "review-went-well", "What went well"),
+                    (TextField::ReviewToImprove(rid), "review-to-improve", "What to improve"),
+                ]/>
             </div>
             {celebration}
             <h4>"Actions"</h4>

@@ -14,10 +14,10 @@ use accord_shared::model::{Collection, ItemId, OpError};
 use leptos::prelude::*;
 
 use super::member_options;
-use crate::components::form::AddForm;
+use crate::components::form::{AddForm, NameField};
 use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
-use crate::components::live_text::{Caption, LiveTextArea};
+use crate::components::live_text::{Caption, LiveTextAreas};
 use crate::components::roster::Roster;
 use crate::components::rows::{ListContext, RecordList};
 use crate::components::text_field::TextField;
@@ -93,9 +93,8 @@ fn RiskRow(list: ListContext<Roster>, rid: ItemId) -> impl IntoView {
             .collect_view();
         Some(view! {
             <div class="row">
-                <input type="text" class="grow" data-testid="risk-title" aria-label="Risk"
-                    prop:value=risk.title.clone()
-                    on:change=move |ev| update(RiskPatch { title: Some(event_target_value(&ev)), ..RiskPatch::default() })/>
+                <NameField value=risk.title.clone() test_id="risk-title" label="Risk"
+                    rename=move |title| update(RiskPatch { title: Some(title), ..RiskPatch::default() })/>
                 <span class=heat(u32::from(risk.score())) data-testid="risk-score">{format!("score {}", risk.score())}</span>
                 {risk.is_high().then(|| view! { <span class="badge late" data-testid="risk-high">"high"</span> })}
             </div>
@@ -128,10 +127,10 @@ fn RiskRow(list: ListContext<Roster>, rid: ItemId) -> impl IntoView {
             data-testid="risk-row">
             <FromNote id=id link=ItemLink::Risk(rid)/>
             {fields}
-            <LiveTextArea id=id field=TextField::RiskMitigation(rid) error=error
-                    test_id="risk-mitigation" label="Mitigation" caption=Caption::Block rows=2/>
-            <LiveTextArea id=id field=TextField::RiskContingency(rid) error=error
-                    test_id="risk-contingency" label="Contingency plan" caption=Caption::Block rows=2/>
+            <LiveTextAreas id=id error=error caption=Caption::Block rows=2 fields=vec![
+                (TextField::RiskMitigation(rid), "risk-mitigation", "Mitigation"),
+                (TextField::RiskContingency(rid), "risk-contingency", "Contingency plan"),
+            ]/>
         </li>
     }
 }
@@ -144,10 +143,8 @@ pub fn RisksPage(
 ) -> impl IntoView {
     // Each row stays in the page while the document changes.
     let list = ListContext::with_roster(id, Collection::Risks);
-    let all = list.each(without_prose);
-    let map = move || all.with(|all| risks::heat_map(all));
     view! {
-        <HeatMapView map=Signal::derive(map)/>
+        <HeatMapView list=list/>
         <RecordList list=list error_id="risk-row-error"
             row=move |rid| view! { <RiskRow list=list rid=rid/> }>
             <NewRiskForm id=id members=list.members()/>
@@ -155,11 +152,13 @@ pub fn RisksPage(
     }
 }
 
-/// The 5×5 heat map: likelihood up the side, impact along the bottom.
+/// The 5×5 heat map of the risks of `list`: likelihood up the side,
+/// impact along the bottom. A change to one risk re-reads that risk only.
 #[component]
-fn HeatMapView(map: Signal<HeatMap>) -> impl IntoView {
+fn HeatMapView(list: ListContext<Roster>) -> impl IntoView {
+    let all = list.each(without_prose);
     let rows = move || {
-        let map = map.get();
+        let map: HeatMap = all.with(|all| risks::heat_map(all));
         (1..=5u8)
             .rev()
             .map(|l| {

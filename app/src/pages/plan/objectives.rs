@@ -19,7 +19,9 @@ use accord_shared::model::{Collection, ItemId, OpError, PartyId};
 use leptos::prelude::*;
 
 use crate::components::chart::TrendChart;
-use crate::components::form::{AddForm, InlineError, feedback, on_add, optional_options};
+use crate::components::form::{
+    AddForm, InlineError, NameField, feedback, on_add, optional_options,
+};
 use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
@@ -144,9 +146,8 @@ fn ObjectiveRow(list: ListContext<Roster>, oid: ItemId) -> impl IntoView {
             .collect_view();
         Some(view! {
             <div class="row">
-                <input type="text" class="grow" data-testid="objective-title" aria-label="Objective"
-                    prop:value=objective.title.clone()
-                    on:change=move |ev| update(ObjectivePatch { title: Some(event_target_value(&ev)), ..ObjectivePatch::default() })/>
+                <NameField value=objective.title.clone() test_id="objective-title" label="Objective"
+                    rename=move |title| update(ObjectivePatch { title: Some(title), ..ObjectivePatch::default() })/>
                 <select data-testid="objective-status" aria-label="Status"
                     on:change=move |ev| {
                         match event_target_value(&ev).parse::<ObjectiveStatus>() {

@@ -12,7 +12,7 @@ use accord_shared::model::{MemberId, PartyId, touched};
 use leptos::prelude::*;
 
 use crate::components::form::{InlineError, feedback};
-use crate::components::live_text::{Caption, LiveTextArea};
+use crate::components::live_text::{Caption, LiveTextAreas};
 use crate::components::rows::{self, CardList, ListContext};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_whole};
@@ -129,10 +129,10 @@ fn PartyCard(list: ListContext<Data>, pid: PartyId) -> impl IntoView {
     view! {
         <li class="card" data-testid="party-card">
             {fields}
-            <LiveTextArea id=id field=TextField::PartyStrengths(pid) error=error
-                    test_id="party-strengths" label="Strengths" caption=Caption::Field rows=2/>
-            <LiveTextArea id=id field=TextField::PartyWiifm(pid) error=error
-                    test_id="party-wiifm" label="What's in it for them" caption=Caption::Field rows=2/>
+            <LiveTextAreas id=id error=error caption=Caption::Field rows=2 fields=vec![
+                (TextField::PartyStrengths(pid), "party-strengths", "Strengths"),
+                (TextField::PartyWiifm(pid), "party-wiifm", "What's in it for them"),
+            ]/>
         </li>
     }
 }

@@ -14,7 +14,7 @@ use accord_shared::model::{Collection, ItemId, MemberId, OpError, PartyId, items
 use leptos::prelude::*;
 
 use super::owner_options;
-use crate::components::form::{AddForm, InlineError, feedback, on_add_owned};
+use crate::components::form::{AddForm, InlineError, NameField, feedback, on_add_owned};
 use crate::components::items::RemoveButton;
 use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into, parse_whole};
@@ -226,17 +226,11 @@ fn CriterionRow(
         let criterion = row.get()?.item;
         Some(view! {
             <td>
-                <input
-                    type="text"
-                    data-testid="criterion-name"
-                    aria-label="Criterion"
-                    prop:value=criterion.name.clone()
-                    on:change=move |ev| {
-                        let name = event_target_value(&ev);
+                <NameField value=criterion.name.clone() test_id="criterion-name" label="Criterion" class=""
+                    rename=move |name| {
                         let patch = CriterionPatch { name: Some(name), ..CriterionPatch::default() };
                         apply_into(error, &id, |tx| vetting::update_criterion(tx, cid, &patch));
-                    }
-                />
+                    }/>
             </td>
             <td>
                 <input
