@@ -461,19 +461,24 @@ fn bench_web_big_partnership() {
         "| start to interactive: home screen usable (median of {RELOADS}) | {:.0} ms |",
         percentile(home_loads.clone(), 50.0)
     );
+    // Median / p95 / max of some times, and how many.
+    let spread = |v: &[f64]| {
+        let at = |p: f64| ms(percentile(v.to_vec(), p));
+        format!(
+            "of {} | {} / {} / {}",
+            v.len(),
+            at(50.0),
+            at(95.0),
+            at(100.0)
+        )
+    };
     println!(
-        "| keystroke to screen, median / p95 / max of {} | {} / {} / {} ms |",
-        keys.len(),
-        ms(percentile(keys.clone(), 50.0)),
-        ms(percentile(keys.clone(), 95.0)),
-        ms(percentile(keys.clone(), 100.0))
+        "| keystroke to screen, median / p95 / max {} ms |",
+        spread(&keys)
     );
     println!(
-        "| keystroke to screen on the risks page ({RISKS} risks), median / p95 / max of {} | {} / {} / {} ms |",
-        risk_keys.len(),
-        ms(percentile(risk_keys.clone(), 50.0)),
-        ms(percentile(risk_keys.clone(), 95.0)),
-        ms(percentile(risk_keys.clone(), 100.0))
+        "| keystroke to screen on the risks page ({RISKS} risks), median / p95 / max {} ms |",
+        spread(&risk_keys)
     );
     println!(
         "| remote change to render, median / p95 of {REMOTE} | {} / {} ms |",
