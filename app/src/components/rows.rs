@@ -14,15 +14,13 @@
 use std::collections::HashMap;
 
 use accord_shared::automerge::Automerge;
-use accord_shared::ids::DocumentId;
-use accord_shared::model::touched::{self, Path};
-use accord_shared::model::{Collection, ItemId};
-use leptos::prelude::*;
-
 use accord_shared::automerge::transaction::Transaction;
-use accord_shared::model::OpError;
+use accord_shared::ids::DocumentId;
 use accord_shared::model::members::Member;
 use accord_shared::model::parties::Party;
+use accord_shared::model::touched::{self, Path};
+use accord_shared::model::{Collection, ItemId, OpError};
+use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::components::items::RemovedItems;
