@@ -4,7 +4,9 @@
 //! clause re-reads that clause, not every clause on the page.
 //!
 //! Views call [`track`] (through [`crate::edit::read_in`]) with the paths
-//! they read; the sync client calls [`notify`] with what each applied
+//! they read, and a list of a collection's rows calls [`track_order`] with
+//! the collection's path, so it re-reads when a record comes, goes or
+//! moves and not when one is typed into; the sync client calls [`notify`] with what each applied
 //! change touched, and [`notify_all`] when anything may have changed (a
 //! document opened, the app started).
 
@@ -15,9 +17,28 @@ use accord_shared::ids::DocumentId;
 use accord_shared::model::touched::Touched;
 use leptos::prelude::{ArcTrigger, Notify, Track};
 
+/// What a view reads at a watched place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reads {
+    /// Everything below it ([`Touched::concerns`]).
+    Within,
+    /// Which records a collection holds, in order ([`Touched::reorders`]).
+    Order,
+}
+
+impl Reads {
+    fn due(self, touched: &Touched, path: &[String]) -> bool {
+        match self {
+            Self::Within => touched.concerns(path),
+            Self::Order => touched.reorders(path),
+        }
+    }
+}
+
 /// A watched place and its signal.
 struct Watched {
     path: Vec<String>,
+    reads: Reads,
     trigger: ArcTrigger,
     /// How many times it was notified (for tests and diagnosis).
     notified: u64,
@@ -30,15 +51,27 @@ thread_local! {
 /// Subscribes the running reactive computation to changes of `path` in
 /// document `id`.
 pub fn track(id: &DocumentId, path: &[String]) {
+    track_as(id, path, Reads::Within);
+}
+
+/// Subscribes the running reactive computation to the records of the
+/// collection at `path` in document `id` coming, going or moving (see
+/// [`Touched::reorders`]), not to their fields.
+pub fn track_order(id: &DocumentId, path: &[String]) {
+    track_as(id, path, Reads::Order);
+}
+
+fn track_as(id: &DocumentId, path: &[String], reads: Reads) {
     let trigger = WATCHED.with(|watched| {
         let mut watched = watched.borrow_mut();
         let places = watched.entry(*id).or_default();
-        match places.iter().find(|w| w.path == path) {
+        match places.iter().find(|w| w.path == path && w.reads == reads) {
             Some(found) => found.trigger.clone(),
             None => {
                 let trigger = ArcTrigger::new();
                 places.push(Watched {
                     path: path.to_vec(),
+                    reads,
                     trigger: trigger.clone(),
                     notified: 0,
                 });
@@ -58,7 +91,7 @@ pub fn notify(id: &DocumentId, touched: &Touched) {
         };
         places
             .iter_mut()
-            .filter(|w| touched.concerns(&w.path))
+            .filter(|w| w.reads.due(touched, &w.path))
             .map(|w| {
                 w.notified += 1;
                 w.trigger.clone()
@@ -83,11 +116,21 @@ pub fn notify_all() {
 
 /// How many times the views of `path` in `id` were told of a change.
 pub fn notified(id: &DocumentId, path: &[String]) -> u64 {
+    notified_as(id, path, Reads::Within)
+}
+
+/// How many times the lists of the collection at `path` in `id` were told
+/// its records came, went or moved.
+pub fn notified_order(id: &DocumentId, path: &[String]) -> u64 {
+    notified_as(id, path, Reads::Order)
+}
+
+fn notified_as(id: &DocumentId, path: &[String], reads: Reads) -> u64 {
     WATCHED.with(|watched| {
         watched
             .borrow()
             .get(id)
-            .and_then(|places| places.iter().find(|w| w.path == path))
+            .and_then(|places| places.iter().find(|w| w.path == path && w.reads == reads))
             .map_or(0, |w| w.notified)
     })
 }

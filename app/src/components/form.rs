@@ -205,3 +205,27 @@ pub fn optional_options(
         {options}
     }
 }
+/// The one-line name of a record (a risk's title, a committee's name),
+/// written with `rename` when it is changed and left.
+#[component]
+pub fn NameField<F>(
+    /// What it shows now.
+    value: String,
+    /// Its `data-testid`.
+    test_id: &'static str,
+    /// Its accessible name.
+    label: &'static str,
+    /// Its CSS class.
+    #[prop(default = "grow")]
+    class: &'static str,
+    /// Writes the new name.
+    rename: F,
+) -> impl IntoView
+where
+    F: Fn(String) + 'static,
+{
+    view! {
+        <input type="text" class=class data-testid=test_id aria-label=label prop:value=value
+            on:change=move |ev| rename(event_target_value(&ev))/>
+    }
+}

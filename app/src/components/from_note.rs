@@ -6,11 +6,23 @@ use accord_shared::ids::DocumentId;
 use accord_shared::model::actions::ActionSource;
 use accord_shared::model::boards::convert::{self, ItemLink};
 use accord_shared::model::boards::{self};
+use accord_shared::model::touched::{self, Path};
+use accord_shared::model::{Collection, ItemId};
 use leptos::prelude::*;
 
 use crate::edit;
 use crate::pages::routes::{self, PlanPage, Route};
-use crate::store::Store;
+
+/// The record of the plan item `link` names.
+fn place_of(link: ItemLink) -> Path {
+    let (collection, item): (Collection, ItemId) = match link {
+        ItemLink::Action { source, id } => (source.collection(), id),
+        ItemLink::Risk(id) => (Collection::Risks, id),
+        ItemLink::Objective(id) => (Collection::Objectives, id),
+        ItemLink::Conflict(id) => (Collection::Conflicts, id),
+    };
+    touched::record(collection, &item.key())
+}
 
 /// The page that lists the item a note became.
 pub fn page_of(link: ItemLink) -> PlanPage {
@@ -39,14 +51,18 @@ pub fn FromNote(
     /// The plan item.
     link: ItemLink,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
+    // The item's record says which note; the board's record its title.
+    let item = place_of(link);
+    let board = Memo::new(move |_| {
+        edit::read_in(&id, &[&item], |doc| convert::source_of(doc, link))
+            .flatten()
+            .map(|source| source.board)
+    });
     let source = Memo::new(move |_| {
-        edit::read(store, &id, |doc| {
-            let source = convert::source_of(doc, link)?;
-            let title = boards::get(doc, source.board).ok()?.title;
-            Some((source.board, title))
-        })
-        .flatten()
+        let board = board.get()?;
+        let place = touched::record(Collection::Boards, &board.key());
+        let title = edit::read_in(&id, &[&place], |doc| boards::get(doc, board).ok())??.title;
+        Some((board, title))
     });
     move || {
         source.get().map(|(board, title)| {

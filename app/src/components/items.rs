@@ -2,13 +2,12 @@
 //! an item up or down, and the list of removed items to restore.
 
 use accord_shared::ids::DocumentId;
-use accord_shared::model::{Collection, ItemId, items};
+use accord_shared::model::{Collection, ItemId, items, touched};
 use leptos::prelude::*;
 
 use crate::components::form::{InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::edit;
-use crate::store::Store;
 
 /// "Move up" and "move down" buttons for the item at `index` of `count`
 /// live items of `collection`; a refused move shows in `error`.
@@ -89,10 +88,13 @@ pub fn RemovedItems(
     #[prop(default = "restore-error")]
     error_id: &'static str,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
     let error = feedback();
+    // Items are removed and restored through `deleted_at`, which changes the
+    // collection's order (see `touched::Touched::reorders`).
+    let place = touched::collection(collection);
     let removed = Memo::new(move |_| {
-        edit::read(store, &id, |doc| {
+        crate::record_signals::track_order(&id, &place);
+        edit::read_in(&id, &[], |doc| {
             items::deleted(doc, collection).unwrap_or_default()
         })
         .unwrap_or_default()

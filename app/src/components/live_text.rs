@@ -20,7 +20,6 @@ use wasm_bindgen::JsCast;
 use crate::components::form::Feedback;
 use crate::components::text_field::TextField;
 use crate::edit;
-use crate::store::Store;
 use crate::sync_client::client;
 
 /// The character index of a UTF-16 offset in `text` (what a text area's
@@ -115,10 +114,12 @@ pub fn LiveTextArea(
     #[prop(default = 4)]
     rows: u32,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
     let area = NodeRef::<Textarea>::new();
     let shown = StoredValue::new(String::new());
-    let current = Memo::new(move |_| edit::read(store, &id, |doc| field.read(doc)).flatten());
+    // Re-read only when a change writes the field's record.
+    let place = field.place();
+    let current =
+        Memo::new(move |_| edit::read_in(&id, &[&place], |doc| field.read(doc)).flatten());
     Effect::new(move |_| {
         let (Some(current), Some(area)) = (current.get(), area.get()) else {
             return;
@@ -167,6 +168,32 @@ pub fn LiveTextArea(
             view! { <label class="field"><span>{label}</span>{textarea}</label> }.into_any()
         }
     }
+}
+
+/// Several [`LiveTextArea`]s of one record, each given as its field, its
+/// `data-testid` and its label, captioned alike.
+#[component]
+pub fn LiveTextAreas(
+    /// The partnership.
+    id: DocumentId,
+    /// The fields: what each edits, its `data-testid` and its label.
+    fields: Vec<(TextField, &'static str, &'static str)>,
+    /// Where a refused edit is explained.
+    error: Feedback,
+    /// How each shows its label.
+    caption: Caption,
+    /// Visible lines of each.
+    rows: u32,
+) -> impl IntoView {
+    fields
+        .into_iter()
+        .map(|(field, test_id, label)| {
+            view! {
+                <LiveTextArea id=id field=field error=error test_id=test_id label=label
+                    caption=caption rows=rows/>
+            }
+        })
+        .collect_view()
 }
 
 #[cfg(test)]

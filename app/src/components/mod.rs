@@ -1,6 +1,7 @@
 //! Small reusable views.
 
 pub mod chart;
+pub mod diff;
 pub mod form;
 pub mod from_note;
 pub mod icon;
@@ -9,6 +10,7 @@ pub mod live_text;
 pub mod markdown;
 mod presence;
 pub mod rich_dom;
+pub mod roster;
 pub mod rows;
 pub mod text_field;
 mod update;
@@ -68,6 +70,16 @@ pub fn SyncStatusBadge() -> impl IntoView {
             {move || shown.get().to_string()}
         </span>
     }
+}
+
+/// What to say where something is not shown: `loading` until the app has
+/// read what the device holds, then `gone` (it is not there).
+pub fn not_here(
+    store: Store,
+    loading: &'static str,
+    gone: &'static str,
+) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    move || if store.ready.get() { gone } else { loading }
 }
 
 /// The last error, dismissible.

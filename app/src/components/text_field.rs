@@ -4,9 +4,10 @@
 
 use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
+use accord_shared::model::touched::{self, Path};
 use accord_shared::model::{
-    ItemId, OpError, PartyId, conflicts, governance, meetings, objectives, overview, parties,
-    reviews, risks,
+    Collection, ItemId, OpError, PartyId, conflicts, governance, meetings, objectives, overview,
+    parties, reviews, risks,
 };
 use accord_shared::text::Splice;
 
@@ -38,6 +39,28 @@ pub enum TextField {
 }
 
 impl TextField {
+    /// The record the field belongs to (what a change to it touches, see
+    /// [`touched`]).
+    pub fn place(self) -> Path {
+        let (collection, key) = match self {
+            Self::Purpose => return touched::purpose(),
+            Self::PartyStrengths(party) | Self::PartyWiifm(party) => {
+                (Collection::Parties, party.key())
+            }
+            Self::ObjectiveDeliverables(item) => (Collection::Objectives, item.key()),
+            Self::MeetingMinutes(item) => (Collection::Meetings, item.key()),
+            Self::CommitteeMandate(item) => (Collection::Committees, item.key()),
+            Self::ConflictDescription(item) => (Collection::Conflicts, item.key()),
+            Self::RiskMitigation(item) | Self::RiskContingency(item) => {
+                (Collection::Risks, item.key())
+            }
+            Self::ReviewWentWell(item) | Self::ReviewToImprove(item) => {
+                (Collection::Reviews, item.key())
+            }
+        };
+        touched::record(collection, &key)
+    }
+
     /// The field's text, `None` once its record is gone.
     pub fn read(self, doc: &Automerge) -> Option<String> {
         match self {

@@ -24,13 +24,8 @@ pub fn PlanView(
     let store = expect_context::<Store>();
     announce_page(store, id, page.slug());
     let held = move || edit::read(store, &id, |_| ()).is_some();
-    let missing = move || {
-        if store.ready.get() {
-            "This partnership is not on this device."
-        } else {
-            "Loading…"
-        }
-    };
+    let missing =
+        crate::components::not_here(store, "Loading…", "This partnership is not on this device.");
     view! {
         <Show when=held fallback=move || view! { <p class="muted">{missing}</p> }>
             <header class="page-header">

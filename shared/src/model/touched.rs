@@ -9,6 +9,9 @@
 //! [`RECORD_DEPTH`] keys. [`Touched::concerns`] says whether a view that
 //! reads below a path must re-read: when a change wrote inside it, or
 //! replaced something above it (the clause map, say).
+//! [`Touched::reorders`] says whether a list view (the ids of a collection
+//! in order) must re-read: when a record came, went (was removed or
+//! restored) or moved, not when a field of one was edited.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -17,12 +20,15 @@ use automerge::{Automerge, ChangeHash, ObjId, Prop, ROOT, ReadDoc};
 
 use super::agreement::{AGREEMENT, CLAUSES, COMMENTS, SIGNOFFS};
 use super::ids::ItemId;
-use super::keys::{DEVICES, MEMBERS, PARTIES};
+use super::items::{self, Collection, DELETED_AT, ORDER};
+use super::keys::{self, DEVICES, MEMBERS, PARTIES};
 use super::suggestions::SUGGESTIONS;
 
-/// How many keys from the root a touched place keeps: deep enough for a
-/// record of a collection inside a section (`agreement/clauses/<id>`).
-pub const RECORD_DEPTH: usize = 3;
+/// How many keys from the root a touched place keeps: deep enough for the
+/// field of a record of a collection inside a record
+/// (`boards/<board>/notes/<note>/text`), so a field written can be told
+/// from a record added, removed or moved ([`Touched::reorders`]).
+pub const RECORD_DEPTH: usize = 5;
 
 /// More new changes than this are not read op by op: everything is
 /// reported touched (a first load, a long offline stretch arriving).
@@ -60,6 +66,28 @@ impl Touched {
             Self::Paths(paths) => paths
                 .iter()
                 .any(|p| p.starts_with(path) || path.starts_with(p)),
+        }
+    }
+
+    /// True when the live records of the collection at `collection`, or
+    /// their order, may be different now: a record was put into it (added),
+    /// its `deleted_at` or `order` was written (removed, restored, moved),
+    /// or the collection or something above it was written anew. Editing a
+    /// field of a record is not.
+    pub fn reorders(&self, collection: &[String]) -> bool {
+        let depth = collection.len();
+        match self {
+            Self::Everything => true,
+            Self::Paths(paths) => paths.iter().any(|p| {
+                if !p.starts_with(collection) {
+                    return collection.starts_with(p);
+                }
+                match p.get(depth + 1) {
+                    // The collection itself, or a record put whole.
+                    None => true,
+                    Some(field) => field == DELETED_AT || field == ORDER,
+                }
+            }),
         }
     }
 }
@@ -162,6 +190,86 @@ pub fn parties() -> Path {
     path(&[PARTIES])
 }
 
+/// The partnership's purpose (the overview's prose).
+pub fn purpose() -> Path {
+    path(&[super::overview::PURPOSE])
+}
+
+/// The overview's fields (title, purpose, stage and its history, review
+/// cadence, last check-in, creation time), which sit at the root.
+pub fn overview() -> Vec<Path> {
+    use super::overview::{
+        CREATED_AT, LAST_CHECK_IN, PURPOSE, REVIEW_CADENCE, STAGE, STAGE_HISTORY, TITLE,
+    };
+    [
+        TITLE,
+        PURPOSE,
+        STAGE,
+        STAGE_HISTORY,
+        REVIEW_CADENCE,
+        LAST_CHECK_IN,
+        CREATED_AT,
+    ]
+    .map(|key| path(&[key]))
+    .to_vec()
+}
+
+/// The responsibility matrix: activities and their assignments.
+pub fn raci() -> Path {
+    path(&[keys::RACI])
+}
+
+/// Vetting: criteria, scores and the due-diligence checklist.
+pub fn vetting() -> Path {
+    path(&[keys::VETTING])
+}
+
+/// The map holding the records of `collection` (what
+/// [`Touched::reorders`] takes, and what every record of it is under).
+pub fn collection(collection: Collection) -> Path {
+    let inside = |outer: &str, id: ItemId, inner: &str| path(&[outer, &id.key(), inner]);
+    match collection {
+        Collection::Parties => path(&[PARTIES]),
+        Collection::Criteria => path(&[keys::VETTING, "criteria"]),
+        Collection::Diligence => path(&[keys::VETTING, "diligence"]),
+        Collection::Objectives => path(&[keys::OBJECTIVES]),
+        Collection::Kpis => path(&[keys::KPIS]),
+        Collection::Measurements { kpi } => inside(keys::KPIS, kpi, "measurements"),
+        Collection::Activities => path(&[keys::RACI, "activities"]),
+        Collection::CommPlan => path(&[keys::COMM_PLAN]),
+        Collection::Milestones => path(&[keys::MILESTONES]),
+        Collection::Meetings => path(&[keys::MEETINGS]),
+        Collection::Committees => path(&[keys::GOVERNANCE, "committees"]),
+        Collection::DecisionRights => path(&[keys::GOVERNANCE, "decision_rights"]),
+        Collection::EscalationLevels => path(&[keys::GOVERNANCE, "escalation"]),
+        Collection::Conflicts => path(&[keys::CONFLICTS]),
+        Collection::Risks => path(&[keys::RISKS]),
+        Collection::Reviews => path(&[keys::REVIEWS]),
+        Collection::HealthRounds => path(&[keys::HEALTH]),
+        Collection::Boards => path(&[keys::BOARDS]),
+        Collection::Clauses => clauses(),
+        Collection::Comments => comments(),
+        Collection::Agenda { meeting } => inside(keys::MEETINGS, meeting, keys::AGENDA),
+        Collection::Decisions { meeting } => inside(keys::MEETINGS, meeting, keys::DECISIONS),
+        Collection::MeetingActions { meeting } => inside(keys::MEETINGS, meeting, keys::ACTIONS),
+        Collection::ReviewActions { review } => inside(keys::REVIEWS, review, keys::ACTIONS),
+    }
+}
+
+/// One record of `collection`, by its key (an item's or a party's id as
+/// stored): its fields, its texts and its own sub-collections.
+pub fn record(collection: Collection, key: &str) -> Path {
+    let mut place = self::collection(collection);
+    place.push(key.to_owned());
+    place
+}
+
+/// The ids of the live records of `collection` in display order (what a
+/// list view shows one row for); none while the collection is missing.
+pub fn ids<R: ReadDoc>(doc: &R, collection: Collection) -> Vec<ItemId> {
+    items::read_all(doc, collection, |id, _| id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +349,62 @@ mod tests {
         let touched = since(&doc, &before);
         assert!(touched.concerns(&clause(a)) && touched.concerns(&clause(b)));
         assert!(!touched.concerns(&members()));
+    }
+
+    #[test]
+    fn editing_a_field_does_not_reorder_but_adding_removing_and_moving_do() {
+        use crate::model::risks::{self, NewRisk, Prose};
+        let mut doc = Automerge::new();
+        let (a, b) = (ItemId::from_bytes([1; 16]), ItemId::from_bytes([2; 16]));
+        let risks_at = collection(Collection::Risks);
+        let step = |doc: &mut Automerge,
+                    op: &dyn Fn(
+            &mut automerge::transaction::Transaction<'_>,
+        ) -> crate::model::OpResult| {
+            let before = doc.get_heads();
+            doc.transact(|tx| op(tx)).unwrap();
+            since(doc, &before)
+        };
+        step(&mut doc, &|tx| {
+            schema::init(tx, "Acme and Globex", 1_700_000_000_000)
+        });
+        let new = NewRisk {
+            title: "Key person leaves".into(),
+            likelihood: 2,
+            impact: 4,
+            owner: None,
+            mitigation: String::new(),
+            contingency: String::new(),
+        };
+        let added = step(&mut doc, &|tx| risks::add(tx, a, &new, 1_700_000_000_000));
+        assert!(added.reorders(&risks_at), "{added:?}");
+        step(&mut doc, &|tx| risks::add(tx, b, &new, 1_700_000_000_000));
+        let typed = step(&mut doc, &|tx| {
+            risks::edit_prose(
+                tx,
+                a,
+                Prose::Mitigation,
+                &crate::text::Splice {
+                    position: 0,
+                    delete: 0,
+                    insert: "x".into(),
+                },
+            )
+        });
+        assert!(!typed.reorders(&risks_at), "{typed:?}");
+        assert!(typed.concerns(&record(Collection::Risks, &a.key())));
+        assert!(!typed.concerns(&record(Collection::Risks, &b.key())));
+        let moved = step(&mut doc, &|tx| items::move_to(tx, Collection::Risks, b, 0));
+        assert!(moved.reorders(&risks_at));
+        let removed = step(&mut doc, &|tx| {
+            items::delete(tx, Collection::Risks, a, 1_700_000_000_000)
+        });
+        assert!(removed.reorders(&risks_at));
+        assert!(!removed.reorders(&collection(Collection::Objectives)));
+        assert_eq!(ids(&doc, Collection::Risks), vec![b]);
+        // A nested collection: a meeting's agenda is under the meeting.
+        let agenda = collection(Collection::Agenda { meeting: a });
+        assert!(agenda.starts_with(&record(Collection::Meetings, &a.key())));
     }
 
     #[test]

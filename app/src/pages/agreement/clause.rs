@@ -10,9 +10,10 @@ use super::comments::{Comments, Selection};
 use super::editor::{ClauseEditor, PartnerCaret};
 use super::per_clause::PerClause;
 use super::suggesting::{SuggestBox, SuggestionList, suggest_only};
-use super::{AgreementContext, member_name, party_name};
+use super::{AgreementContext, clause_places, member_name, party_name};
 use crate::components::form::{InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
+use crate::components::rows;
 use crate::edit::{self, apply_into};
 use crate::store::Store;
 use crate::sync_client::client;
@@ -185,16 +186,7 @@ fn PartnerCarets(
             .into_iter()
             .map(|p| {
                 let position = p.caret.min(chars.len());
-                let from = position.saturating_sub(AROUND);
-                let to = (position + AROUND).min(chars.len());
-                let mut before: String = chars[from..position].iter().collect();
-                let mut after: String = chars[position..to].iter().collect();
-                if from > 0 {
-                    before.insert(0, '…');
-                }
-                if to < chars.len() {
-                    after.push('…');
-                }
+                let (before, after) = super::surroundings(&chars, position, position, AROUND);
                 Caret {
                     who: p.who,
                     colour: p.colour,
@@ -244,16 +236,10 @@ pub fn ClauseCard(
     // Suggesting: chosen by the person, or forced while the clause is
     // proposed by another organization (they may then only suggest).
     let chosen = RwSignal::new(false);
-    let forced_places = [
-        touched::clause(clause),
-        touched::members(),
-        touched::devices(),
-        touched::parties(),
-    ];
+    let forced_places = clause_places(clause, touched::devices());
     let forced = Memo::new(move |_| {
-        let paths: Vec<&[String]> = forced_places.iter().map(Vec::as_slice).collect();
         let me = edit::me(&id);
-        edit::read_in(&id, &paths, |doc| suggest_only(doc, clause, me)).flatten()
+        rows::read_at(&id, &forced_places, |doc| suggest_only(doc, clause, me)).flatten()
     });
     let suggesting = move || chosen.get() || forced.with(Option::is_some);
     let partners = partner_carets(clause);

@@ -7,6 +7,7 @@ use accord_shared::model::{ItemId, touched};
 use leptos::prelude::*;
 
 use super::{AgreementContext, member_name};
+use crate::components::diff::keep_open_in;
 use crate::components::form::{Feedback, InlineError, feedback};
 use crate::edit::{self, apply_into};
 
@@ -198,14 +199,7 @@ pub fn Comments(
     });
     view! {
         <details class="comments" data-testid="comments" prop:open=move || expanded.get()
-            on:toggle=move |ev| {
-                use wasm_bindgen::JsCast;
-                let opened = ev
-                    .target()
-                    .and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok())
-                    .is_some_and(|d| d.open());
-                expanded.set(opened);
-            }>
+            on:toggle=keep_open_in(expanded)>
             <summary data-testid="comments-summary">
                 {move || match (threads.with(Vec::len), open()) {
                     (0, _) => "Comments".to_owned(),

@@ -4,10 +4,11 @@
 
 use accord_shared::automerge::{Automerge, ChangeHash};
 use accord_shared::model::{ItemId, agreement};
-use accord_shared::views::history::{self, DiffOp, DiffPart, HistoryEntry};
+use accord_shared::views::history::{self, DiffPart, HistoryEntry};
 use leptos::prelude::*;
 
 use super::{AgreementContext, member_name, party_name};
+use crate::components::diff::{DiffText, keep_open_in};
 use crate::edit;
 use crate::store::Store;
 
@@ -157,14 +158,7 @@ pub fn HistoryPanel() -> impl IntoView {
     };
     view! {
         <details class="history screen-only" data-testid="history"
-            on:toggle=move |ev| {
-                use wasm_bindgen::JsCast;
-                let opened = ev
-                    .target()
-                    .and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok())
-                    .is_some_and(|d| d.open());
-                open.set(opened);
-            }>
+            on:toggle=keep_open_in(open)>
             <summary data-testid="history-summary">"History"</summary>
             {move || selected.get().map(|_| view! {
                 <section class="version" data-testid="version-view">
@@ -181,13 +175,7 @@ pub fn HistoryPanel() -> impl IntoView {
                     {move || compared.get().unwrap_or_default().into_iter().map(|c| view! {
                         <article class="version-clause" data-testid="version-clause">
                             <h4>{c.title}{(!c.note.is_empty()).then(|| view! { <span class="muted">{format!(" — {}", c.note)}</span> })}</h4>
-                            <p class="diff" data-testid="version-diff">
-                                {c.body.into_iter().map(|part| match part.op {
-                                    DiffOp::Same => view! { <span>{part.text}</span> }.into_any(),
-                                    DiffOp::Added => view! { <ins>{part.text}</ins> }.into_any(),
-                                    DiffOp::Removed => view! { <del>{part.text}</del> }.into_any(),
-                                }).collect_view()}
-                            </p>
+                            <DiffText parts=c.body test_id="version-diff"/>
                         </article>
                     }).collect_view()}
                 </section>

@@ -565,6 +565,40 @@ fn state_label(state: PartyState) -> &'static str {
     }
 }
 
+/// A clause and who wrote it (members, their parties), with `also`: what
+/// a view of the clause that names people re-reads on.
+pub(super) fn clause_places(clause: ItemId, also: touched::Path) -> [touched::Path; 4] {
+    [
+        touched::clause(clause),
+        touched::members(),
+        touched::parties(),
+        also,
+    ]
+}
+
+/// Up to `around` characters of `text` before `start` and after `end`
+/// (a caret, or a stretch of text), each marked with "…" where it was cut.
+pub(super) fn surroundings(
+    text: &[char],
+    start: usize,
+    end: usize,
+    around: usize,
+) -> (String, String) {
+    let end = end.min(text.len());
+    let start = start.min(end);
+    let from = start.saturating_sub(around);
+    let to = end.saturating_add(around).min(text.len());
+    let mut before: String = text[from..start].iter().collect();
+    let mut after: String = text[end..to].iter().collect();
+    if from > 0 {
+        before.insert(0, '…');
+    }
+    if to < text.len() {
+        after.push('…');
+    }
+    (before, after)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

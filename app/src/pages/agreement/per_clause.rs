@@ -9,13 +9,14 @@
 use std::collections::HashMap;
 
 use accord_shared::model::ItemId;
+use accord_shared::model::device_keys;
 use accord_shared::model::signoff::{self, ClauseSignoffs};
-use accord_shared::model::{device_keys, touched};
+use accord_shared::model::touched;
 use accord_shared::views::history::Baseline;
 use leptos::prelude::*;
 
-use super::{AgreementContext, change_note};
-use crate::edit;
+use super::{AgreementContext, change_note, clause_places};
+use crate::components::rows;
 
 /// The per-clause values of one agreement page (see the module docs).
 #[derive(Debug, Clone, Copy)]
@@ -61,16 +62,10 @@ impl PerClause {
     pub(super) fn signoffs(self, clause: ItemId) -> Memo<Option<ClauseSignoffs>> {
         let ctx = self.ctx;
         self.memo(self.signoffs, clause, move || {
-            let places = [
-                touched::clause(clause),
-                touched::signoffs(),
-                touched::members(),
-                touched::parties(),
-            ];
+            let places = clause_places(clause, touched::signoffs());
             Memo::new(move |_| {
                 let keys = ctx.keys.get();
-                let paths: Vec<&[String]> = places.iter().map(Vec::as_slice).collect();
-                edit::read_in(&ctx.id, &paths, |doc| {
+                rows::read_at(&ctx.id, &places, |doc| {
                     signoff::clause_summary(
                         doc,
                         &ctx.id,
@@ -89,18 +84,12 @@ impl PerClause {
     pub(super) fn note(self, clause: ItemId) -> Memo<Option<String>> {
         let (ctx, baseline, me) = (self.ctx, self.baseline, self.me);
         self.memo(self.notes, clause, move || {
-            let places = [
-                touched::clause(clause),
-                touched::members(),
-                touched::devices(),
-                touched::parties(),
-            ];
+            let places = clause_places(clause, touched::devices());
             Memo::new(move |_| {
                 let me = me.get();
                 baseline.with(|baseline| {
                     let baseline = baseline.as_ref()?;
-                    let paths: Vec<&[String]> = places.iter().map(Vec::as_slice).collect();
-                    edit::read_in(&ctx.id, &paths, |doc| {
+                    rows::read_at(&ctx.id, &places, |doc| {
                         change_note(doc, baseline, clause, me)
                     })
                     .flatten()

@@ -11,8 +11,9 @@ use accord_shared::model::{ItemId, MemberId, OpError, parties, touched};
 use accord_shared::views::history::{self as doc_history, DiffOp};
 use leptos::prelude::*;
 
-use super::{AgreementContext, member_name, party_name};
+use super::{AgreementContext, clause_places, member_name, party_name};
 use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::rows;
 use crate::edit::{self, apply, apply_into};
 
 /// Characters of context shown on each side of a suggested change.
@@ -96,16 +97,7 @@ fn shown(doc: &Automerge, text: &[char], s: &Suggestion) -> Shown {
     };
     let (before, after, applicable) = match s.placement {
         Placement::At { start, end } => {
-            let from = start.saturating_sub(CONTEXT);
-            let to = (end + CONTEXT).min(text.len());
-            let mut before: String = text[from..start].iter().collect();
-            let mut after: String = text[end..to].iter().collect();
-            if from > 0 {
-                before.insert(0, '…');
-            }
-            if to < text.len() {
-                after.push('…');
-            }
+            let (before, after) = super::surroundings(text, start, end, CONTEXT);
             (before, after, true)
         }
         Placement::NotApplicable => (String::new(), String::new(), false),
@@ -245,15 +237,9 @@ pub fn SuggestionList(
     let ctx = expect_context::<AgreementContext>();
     let id = ctx.id;
     let error = feedback();
-    let places = [
-        touched::clause(clause),
-        touched::suggestions(),
-        touched::members(),
-        touched::parties(),
-    ];
+    let places = clause_places(clause, touched::suggestions());
     let all = Memo::new(move |_| {
-        let paths: Vec<&[String]> = places.iter().map(Vec::as_slice).collect();
-        edit::read_in(&id, &paths, |doc| {
+        rows::read_at(&id, &places, |doc| {
             let text: Vec<char> = accord_shared::model::agreement::clause(doc, clause)
                 .map(|c| c.body.chars().collect())
                 .unwrap_or_default();
@@ -264,22 +250,17 @@ pub fn SuggestionList(
         })
         .unwrap_or_default()
     });
-    let open = move || {
+    // The open suggestions, or the decided ones.
+    let settled = move |decided: bool| {
         all.with(|a| {
             a.iter()
-                .filter(|s| s.outcome.is_none())
+                .filter(|s| s.outcome.is_some() == decided)
                 .cloned()
                 .collect::<Vec<_>>()
         })
     };
-    let decided = move || {
-        all.with(|a| {
-            a.iter()
-                .filter(|s| s.outcome.is_some())
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
+    let open = move || settled(false);
+    let decided = move || settled(true);
     let act = move |suggestion: ItemId, verdict: Verdict| match decide(&id, suggestion, verdict) {
         Ok(()) => error.set(None),
         Err(e) => error.set(Some(e)),

@@ -4,12 +4,12 @@
 //! and exports it as Markdown.
 
 use accord_shared::model::{ItemId, overview, versions};
-use accord_shared::views::history::DiffOp;
 use accord_shared::views::redline::{self, Redline};
 use leptos::prelude::*;
 
 use super::{AgreementContext, file_stem, member_name};
 use crate::browser;
+use crate::components::diff::DiffText;
 use crate::components::form::{InlineError, feedback};
 use crate::edit::{self, apply_into};
 use crate::store::Store;
@@ -38,13 +38,7 @@ pub(super) fn printed(title: &str, from: &str, to: &str, lines: &Redline) -> imp
             view! {
                 <section class="print-clause">
                     <h3>{c.title.clone()}</h3>
-                    <p class="diff">
-                        {parts.into_iter().map(|part| match part.op {
-                            DiffOp::Same => view! { <span>{part.text}</span> }.into_any(),
-                            DiffOp::Added => view! { <ins>{part.text}</ins> }.into_any(),
-                            DiffOp::Removed => view! { <del>{part.text}</del> }.into_any(),
-                        }).collect_view()}
-                    </p>
+                    <DiffText parts=parts/>
                 </section>
             }
         })
@@ -240,13 +234,8 @@ pub fn VersionsPanel() -> impl IntoView {
                             view! {
                                 <article class="version-clause" data-testid="redline-clause">
                                     <h4>{c.title}<span class="muted">{note}</span></h4>
-                                    <p class="diff" data-testid="redline-diff">
-                                        {c.diff.body.into_iter().map(|part| match part.op {
-                                            DiffOp::Same => view! { <span>{part.text}</span> }.into_any(),
-                                            DiffOp::Added => view! { <ins data-testid="redline-inserted">{part.text}</ins> }.into_any(),
-                                            DiffOp::Removed => view! { <del data-testid="redline-deleted">{part.text}</del> }.into_any(),
-                                        }).collect_view()}
-                                    </p>
+                                    <DiffText parts=c.diff.body test_id="redline-diff"
+                                        part_ids=("redline-inserted", "redline-deleted")/>
                                 </article>
                             }
                         }).collect_view()}

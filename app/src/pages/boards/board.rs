@@ -4,17 +4,18 @@
 use std::collections::BTreeMap;
 
 use accord_shared::ids::DocumentId;
-use accord_shared::model::ItemId;
 use accord_shared::model::boards::{
     self, Colour, NewNote, facilitation::FocusTarget, voting as model_voting,
 };
+use accord_shared::model::{ItemId, touched};
 use leptos::html::Div;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{BoardCtx, People, publish_keys, read_board};
+use super::{BoardCtx, People, place_of, publish_keys, read_board};
 use crate::components::form::{InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
+use crate::components::rows;
 use crate::edit::{self, apply_into};
 use crate::presence::BoardSpot;
 use crate::store::Store;
@@ -67,11 +68,17 @@ pub fn BoardView(
     open: RwSignal<Option<ItemId>>,
 ) -> impl IntoView {
     let store = expect_context::<Store>();
-    let data = read_board(store, id, board);
+    let data = read_board(id, board);
+    let place = place_of(board);
     let votes = Memo::new(move |_| {
-        edit::read(store, &id, |doc| model_voting::list(doc, board)).unwrap_or_default()
+        edit::read_in(&id, &[&place], |doc| model_voting::list(doc, board)).unwrap_or_default()
     });
-    let people = Memo::new(move |_| edit::read(store, &id, People::read).unwrap_or_default());
+    let people = rows::watched(
+        id,
+        vec![touched::members(), touched::parties()],
+        People::read,
+    );
+    let people = Memo::new(move |_| people.get().unwrap_or_default());
     let me = Memo::new(move |_| {
         store.revision.track();
         edit::me(&id)
@@ -98,9 +105,11 @@ pub fn BoardView(
         }
     });
 
-    // Publish this member's keys once the facilitator has revealed.
+    // Publish this member's keys once the facilitator has revealed (a
+    // change to this board's votes or notes).
+    let place = place_of(board);
     Effect::new(move |_| {
-        store.revision.track();
+        edit::watch(&id, &[&place]);
         if let Some(me) = me.get() {
             publish_keys(store, id, board, me);
         }
@@ -175,13 +184,9 @@ pub fn BoardView(
         }
     };
 
-    let missing = move || {
-        if store.ready.get() {
-            "This board is no longer here."
-        } else {
-            "Loading the board…"
-        }
-    };
+    let others = Memo::new(move |_| others_on_board(store, &ctx));
+    let missing =
+        crate::components::not_here(store, "Loading the board…", "This board is no longer here.");
     view! {
         <Show when=move || data.with(Option::is_some) fallback=move || view! {
             <p class="muted" data-testid="board-missing">{missing}</p>
@@ -203,7 +208,7 @@ pub fn BoardView(
                 <span class="badge" data-testid="private-writing"><Glyph icon=Icon::Pencil/>" private writing: notes stay sealed until revealed"</span>
             </Show>
         </div>
-        <HereNow/>
+        <HereNow others=others/>
         <super::facilitator::FacilitatorBar/>
         <div class="board-tools row">
             <super::timer::TimerPanel/>
@@ -217,7 +222,7 @@ pub fn BoardView(
                     <ColumnView column=column.0 title=column.1/>
                 </For>
             </div>
-            <Cursors/>
+            <Cursors others=others/>
         </div>
         <div class="row board-foot">
             <Show when=move || ctx.picked.with(|p| !p.is_empty())>
@@ -246,10 +251,10 @@ pub fn BoardView(
 #[component]
 fn RemovedParts() -> impl IntoView {
     let ctx = expect_context::<BoardCtx>();
-    let store = expect_context::<Store>();
     let (id, board) = (ctx.id, ctx.board);
+    let place = place_of(board);
     let removed = Memo::new(move |_| {
-        edit::read(store, &id, |doc| {
+        edit::read_in(&id, &[&place], |doc| {
             (
                 boards::deleted_columns(doc, board),
                 boards::deleted_notes(doc, board),
@@ -447,22 +452,36 @@ fn ColumnView(
     }
 }
 
+/// Someone else on the board: name, organization and where their pointer
+/// is on it, if it is.
+type Other = (String, String, Option<(u16, u16)>);
+
+/// The others who have the board of `ctx` open.
+fn others_on_board(store: Store, ctx: &BoardCtx) -> Vec<Other> {
+    let key = ctx.board.key();
+    store.presence.with(|peers| {
+        peers
+            .iter()
+            .filter(|p| p.document == ctx.id)
+            .filter_map(|p| {
+                let spot = p.beacon.board.as_ref().filter(|b| b.board == key)?;
+                let (name, organization) = (&p.beacon.name, &p.beacon.organization);
+                Some((name.clone(), organization.clone(), spot.pointer))
+            })
+            .collect()
+    })
+}
+
 /// Who else has this board open, coloured by organization.
 #[component]
-fn HereNow() -> impl IntoView {
+fn HereNow(others: Memo<Vec<Other>>) -> impl IntoView {
     let store = expect_context::<Store>();
     let ctx = expect_context::<BoardCtx>();
-    let key = ctx.board.key();
     let here = move || {
-        store.presence.with(|peers| {
-            peers
-                .iter()
-                .filter(|p| {
-                    p.document == ctx.id && p.beacon.board.as_ref().is_some_and(|b| b.board == key)
-                })
-                .map(|p| (p.beacon.name.clone(), p.beacon.organization.clone()))
-                .collect::<Vec<_>>()
-        })
+        others
+            .get()
+            .into_iter()
+            .map(|(name, organization, _)| (name, organization))
     };
     let me = move || crate::components::me_as_shown(store, &ctx.id);
     view! {
@@ -476,7 +495,7 @@ fn HereNow() -> impl IntoView {
                     </li>
                 }
             }}
-            {move || here().into_iter().map(|(name, organization)| view! {
+            {move || here().map(|(name, organization)| view! {
                 <li class="avatar" data-testid="board-here-peer"
                     style=format!("--party: {}", party_colour(&ctx.id, &organization))>
                     <span class="who">{format!("{name} ({organization})")}</span>
@@ -488,31 +507,25 @@ fn HereNow() -> impl IntoView {
 
 /// The others' pointers on the board, each labelled with their name.
 #[component]
-fn Cursors() -> impl IntoView {
-    let store = expect_context::<Store>();
-    let ctx = expect_context::<BoardCtx>();
-    let key = ctx.board.key();
+fn Cursors(others: Memo<Vec<Other>>) -> impl IntoView {
+    let id = expect_context::<BoardCtx>().id;
     let cursors = move || {
-        store.presence.with(|peers| {
-            peers
-                .iter()
-                .filter(|p| p.document == ctx.id)
-                .filter_map(|p| {
-                    let spot = p.beacon.board.as_ref().filter(|b| b.board == key)?;
-                    let (x, y) = spot.pointer?;
-                    Some((p.beacon.name.clone(), p.beacon.organization.clone(), x, y))
-                })
-                .collect::<Vec<_>>()
-        })
+        others
+            .get()
+            .into_iter()
+            .filter_map(|(name, organization, pointer)| {
+                let (x, y) = pointer?;
+                Some((name, organization, x, y))
+            })
     };
     view! {
-        {move || cursors().into_iter().map(|(name, organization, x, y)| view! {
+        {move || cursors().map(|(name, organization, x, y)| view! {
             <div class="peer-cursor" data-testid="peer-cursor" aria-hidden="true"
                 style=format!(
                     "left: {}%; top: {}%; --party: {}",
                     f64::from(x) / 100.0,
                     f64::from(y) / 100.0,
-                    party_colour(&ctx.id, &organization)
+                    party_colour(&id, &organization)
                 )>
                 <span>{name}</span>
             </div>

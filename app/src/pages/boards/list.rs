@@ -4,13 +4,12 @@ use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::{self, NewBoard, Template};
-use accord_shared::model::{Collection, ItemId};
+use accord_shared::model::{Collection, ItemId, touched};
 use leptos::prelude::*;
 
 use crate::components::form::{InlineError, feedback, on_add_as_me};
 use crate::components::items::{RemoveButton, RemovedItems};
 use crate::edit::{self};
-use crate::store::Store;
 
 /// One row of the list.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,8 +29,8 @@ pub fn BoardList(
     /// The board shown, set when one is opened or created.
     open: RwSignal<Option<ItemId>>,
 ) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let rows = edit::memo(store, id, |doc: &Automerge| {
+    let boards = vec![touched::collection(Collection::Boards)];
+    let rows = crate::components::rows::watched(id, boards, |doc: &Automerge| {
         boards::list(doc)
             .into_iter()
             .map(|b| Row {

@@ -23,10 +23,11 @@ use std::collections::{BTreeMap, HashMap};
 use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::{self, Board, facilitation, voting as model_voting};
-use accord_shared::model::{ItemId, MemberId, PartyId, members, parties};
+use accord_shared::model::{Collection, ItemId, MemberId, PartyId, members, parties, touched};
 use leptos::prelude::*;
 
 use crate::components::form::Feedback;
+use crate::components::rows;
 use crate::edit;
 use crate::pages::routes;
 use crate::store::Store;
@@ -232,7 +233,15 @@ fn nonce(error: Feedback) -> Option<[u8; 12]> {
     }
 }
 
-/// The board `board` as it reads now.
-fn read_board(store: Store, id: DocumentId, board: ItemId) -> Memo<Option<Board>> {
-    Memo::new(move |_| edit::read(store, &id, |doc| boards::get(doc, board).ok()).flatten())
+/// Where the board `board` is in the document: its columns, notes and
+/// votes.
+fn place_of(board: ItemId) -> touched::Path {
+    touched::record(Collection::Boards, &board.key())
+}
+
+/// The board `board` as it reads now, read again only when it changes.
+fn read_board(id: DocumentId, board: ItemId) -> Memo<Option<Board>> {
+    rows::record(id, Collection::Boards, board, |doc, board| {
+        boards::get(doc, board).ok()
+    })
 }

@@ -3,7 +3,6 @@
 //! dots, the plan item it was turned into, and the others' selection.
 
 use accord_shared::automerge::Automerge;
-use accord_shared::model::ItemId;
 use accord_shared::model::actions::ActionSource;
 use accord_shared::model::boards::convert::{self, Conversion, ItemLink};
 use accord_shared::model::boards::facilitation::{self, FocusTarget};
@@ -11,6 +10,7 @@ use accord_shared::model::boards::{self, Colour, Note};
 use accord_shared::model::conflicts::Severity;
 use accord_shared::model::meetings;
 use accord_shared::model::reviews;
+use accord_shared::model::{Collection, ItemId, touched};
 use accord_shared::text;
 use leptos::html::Textarea;
 use leptos::prelude::*;
@@ -18,6 +18,7 @@ use leptos::prelude::*;
 use super::BoardCtx;
 use crate::components::form::{InlineError, feedback};
 use crate::components::live_text::is_focused;
+use crate::components::rows;
 use crate::edit::{self, apply_into};
 use crate::pages::routes::Route;
 use crate::store::Store;
@@ -366,7 +367,13 @@ pub fn NoteCard(
             });
         }
     };
-    let menu = Memo::new(move |_| edit::read(store, &id, conversions).unwrap_or_default());
+    // The meetings and reviews an action item can go to.
+    let targets = vec![
+        touched::collection(Collection::Meetings),
+        touched::collection(Collection::Reviews),
+    ];
+    let menu = rows::watched(id, targets, conversions);
+    let menu = Memo::new(move |_| menu.get().unwrap_or_default());
     let group = move || {
         let group = data.with(|n| n.as_ref().and_then(|n| n.group))?;
         let groups = ctx.data.with(|b| {

@@ -10,31 +10,47 @@ use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::conflicts::{self, Conflict, ConflictPatch, NewConflict, Severity};
 use accord_shared::model::governance::{self, EscalationLevel};
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::{Collection, ItemId, MemberId, OpError};
+use accord_shared::model::{Collection, ItemId, MemberId, OpError, touched};
 use leptos::prelude::*;
 
 use super::member_name;
-use crate::components::form::{InlineError, feedback};
+use crate::components::form::{InlineError, NameField, feedback};
 use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
-use crate::components::rows;
+use crate::components::rows::{self, ListContext, RecordList};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date};
 
+/// What every conflict's card shows besides its conflict (which it reads).
 #[derive(Debug, Clone, PartialEq)]
 struct Data {
-    conflicts: Vec<Conflict>,
     ladder: Vec<EscalationLevel>,
     members: Vec<Member>,
 }
 
 fn load(doc: &Automerge) -> Data {
     Data {
-        conflicts: conflicts::list(doc),
         ladder: governance::ladder(doc),
         members: members::list(doc),
     }
+}
+
+/// The places [`Data`] is read from.
+fn data_places() -> Vec<touched::Path> {
+    vec![
+        touched::collection(Collection::EscalationLevels),
+        touched::members(),
+    ]
+}
+
+/// A conflict without its description, which the text area shows.
+fn without_prose(doc: &Automerge, cid: ItemId) -> Option<Conflict> {
+    let conflict = conflicts::get(doc, cid).ok()?;
+    Some(Conflict {
+        description: String::new(),
+        ..conflict
+    })
 }
 
 /// The severity a `<select>` value names.
@@ -67,9 +83,9 @@ pub fn ConflictsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let data = rows::watched(id, data_places(), load);
     // Each card stays in the page while the document changes.
-    let ids = rows::ids(data, |d| &d.conflicts, |c| c.id);
+    let list = ListContext::of(id, Collection::Conflicts, data, feedback());
     let no_ladder = move || {
         data.with(|d| d.as_ref().is_some_and(|d| d.ladder.is_empty()))
             .then(|| view! {
@@ -80,13 +96,9 @@ pub fn ConflictsPage(
     };
     view! {
         {no_ladder}
-        <ul class="cards">
-            <For each=move || ids.get() key=|cid| *cid let:cid>
-                <ConflictRow id=id cid=cid data=data/>
-            </For>
-        </ul>
-        <RaiseForm id=id/>
-        <crate::components::items::RemovedItems id=id collection=Collection::Conflicts/>
+        <RecordList list=list row=move |cid| view! { <ConflictRow id=id cid=cid data=data/> }>
+            <RaiseForm id=id/>
+        </RecordList>
     }
 }
 
@@ -102,8 +114,7 @@ struct Card {
     resolved_by: String,
 }
 
-fn card(data: &Data, cid: ItemId) -> Option<Card> {
-    let conflict = data.conflicts.iter().find(|c| c.id == cid)?;
+fn card(data: &Data, conflict: &Conflict) -> Card {
     let history = conflict
         .escalations
         .iter()
@@ -121,16 +132,13 @@ fn card(data: &Data, cid: ItemId) -> Option<Card> {
             )
         })
         .collect();
-    Some(Card {
-        conflict: Conflict {
-            description: String::new(),
-            ..conflict.clone()
-        },
+    Card {
+        conflict: conflict.clone(),
         ladder_len: data.ladder.len(),
         history,
         raised_by: member_name(&data.members, conflict.raised_by),
         resolved_by: member_name(&data.members, conflict.resolved_by),
-    })
+    }
 }
 
 /// Where a conflict sits on the ladder, as people read it.
@@ -155,7 +163,13 @@ fn level_line(conflict: &Conflict, total: usize) -> String {
 #[component]
 fn ConflictRow(id: DocumentId, cid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
     let error = feedback();
-    let card = Memo::new(move |_| data.with(|d| d.as_ref().and_then(|d| card(d, cid))));
+    // A conflict's level is read from the ladder.
+    let ladder = vec![touched::collection(Collection::EscalationLevels)];
+    let conflict = rows::record_also(id, Collection::Conflicts, cid, ladder, without_prose);
+    let card = Memo::new(move |_| {
+        let conflict = conflict.get()?;
+        data.with(|d| d.as_ref().map(|d| card(d, &conflict)))
+    });
     let is_open = move || card.with(|c| c.as_ref().is_some_and(|c| c.conflict.is_open()));
     let overdue = move || {
         card.with(|c| {
@@ -201,9 +215,8 @@ fn ConflictRow(id: DocumentId, cid: ItemId, data: Memo<Option<Data>>) -> impl In
         let overdue = conflict.is_overdue(edit::now());
         Some(view! {
             <div class="row">
-                <input type="text" class="grow" data-testid="conflict-title" aria-label="Conflict"
-                    prop:value=conflict.title.clone()
-                    on:change=move |ev| update(ConflictPatch { title: Some(event_target_value(&ev)), ..ConflictPatch::default() })/>
+                <NameField value=conflict.title.clone() test_id="conflict-title" label="Conflict"
+                    rename=move |title| update(ConflictPatch { title: Some(title), ..ConflictPatch::default() })/>
                 <label>"Severity "
                     <select data-testid="conflict-severity"
                         on:change=move |ev| update(ConflictPatch { severity: parse_severity(&event_target_value(&ev)), ..ConflictPatch::default() })>

@@ -9,37 +9,37 @@ use accord_shared::model::governance::{
     self, Committee, CommitteePatch, Decider, DecisionRight, EscalationLevel, MAX_DAYS,
     NewCommittee, Rule,
 };
-use accord_shared::model::members::{self, Member};
-use accord_shared::model::parties::{self, Party};
 use accord_shared::model::{Collection, ItemId, MemberId, OpError};
 use leptos::prelude::*;
 
-use crate::components::form::{AddForm, InlineError, feedback, optional_options};
+use crate::components::form::{AddForm, InlineError, NameField, feedback, optional_options};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
-use crate::components::rows::{self, CardList, ListContext};
+use crate::components::roster::{Roster, roster};
+use crate::components::rows::{ListContext, RecordList};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, parse_whole};
 
-#[derive(Debug, Clone, PartialEq)]
-struct Data {
-    committees: Vec<Committee>,
-    rights: Vec<DecisionRight>,
-    ladder: Vec<EscalationLevel>,
-    members: Vec<Member>,
-    parties: Vec<Party>,
+/// A committee without its mandate, which the text area shows itself.
+fn committee(doc: &Automerge, cid: ItemId) -> Option<Committee> {
+    let committee = governance::committees(doc)
+        .into_iter()
+        .find(|c| c.id == cid)?;
+    Some(Committee {
+        mandate: String::new(),
+        ..committee
+    })
 }
 
-fn load(doc: &Automerge) -> Data {
-    let governance = governance::read(doc);
-    Data {
-        committees: governance.committees,
-        rights: governance.decision_rights,
-        ladder: governance.ladder,
-        members: members::list(doc),
-        parties: parties::list(doc),
-    }
+fn right(doc: &Automerge, rid: ItemId) -> Option<DecisionRight> {
+    governance::decision_rights(doc)
+        .into_iter()
+        .find(|r| r.id == rid)
+}
+
+fn level(doc: &Automerge, lid: ItemId) -> Option<EscalationLevel> {
+    governance::ladder(doc).into_iter().find(|l| l.id == lid)
 }
 
 /// A rule as people read it.
@@ -80,7 +80,7 @@ fn parse_decider(value: &str) -> Result<Decider, OpError> {
 
 /// Who can decide, as people read them: jointly, a party, a committee or
 /// a current member.
-fn decider_choices(data: &Data) -> Vec<(Decider, String)> {
+fn decider_choices(data: &Roster, committees: &[Committee]) -> Vec<(Decider, String)> {
     let mut choices = vec![(Decider::Joint, "Both parties jointly".to_owned())];
     choices.extend(
         data.parties
@@ -88,7 +88,7 @@ fn decider_choices(data: &Data) -> Vec<(Decider, String)> {
             .map(|p| (Decider::Party(p.id), p.name.clone())),
     );
     choices.extend(
-        data.committees
+        committees
             .iter()
             .map(|c| (Decider::Committee(c.id), c.name.clone())),
     );
@@ -119,7 +119,7 @@ pub fn GovernancePage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let data = roster(id);
     view! {
         <h2>"Committees"</h2>
         <Committees id=id data=data/>
@@ -139,8 +139,7 @@ struct CommitteeCard {
     eligible: Vec<(MemberId, String, String)>,
 }
 
-fn committee_card(data: &Data, cid: ItemId) -> Option<CommitteeCard> {
-    let committee = data.committees.iter().find(|c| c.id == cid)?;
+fn committee_card(data: &Roster, committee: Committee) -> CommitteeCard {
     let eligible = data
         .members
         .iter()
@@ -154,33 +153,33 @@ fn committee_card(data: &Data, cid: ItemId) -> Option<CommitteeCard> {
             (m.id, m.name.clone(), party)
         })
         .collect();
-    Some(CommitteeCard {
-        committee: Committee {
-            mandate: String::new(),
-            ..committee.clone()
-        },
+    CommitteeCard {
+        committee,
         eligible,
-    })
+    }
 }
 
 /// One committee. It re-renders only when this committee (or who may sit
 /// on it) changes, and its mandate merges concurrent typing.
 #[component]
-fn CommitteeRow(list: ListContext<Data>, cid: ItemId) -> impl IntoView {
-    let ListContext { id, data, error } = list;
-    let card = Memo::new(move |_| data.with(|d| d.as_ref().and_then(|d| committee_card(d, cid))));
-    let update = move |patch: CommitteePatch| {
-        apply_into(error, &id, |tx| {
-            governance::update_committee(tx, cid, &patch)
-        });
-    };
+fn CommitteeRow(list: ListContext<Roster>, cid: ItemId) -> impl IntoView {
+    let ListContext {
+        id, data, error, ..
+    } = list;
+    let committee = list.record(cid, committee);
+    let card = Memo::new(move |_| {
+        let committee = committee.get()?;
+        data.with(|d| d.as_ref().map(|d| committee_card(d, committee)))
+    });
+    let update = list.updater(cid, |tx, cid, patch: &CommitteePatch| {
+        governance::update_committee(tx, cid, patch)
+    });
     let head = move || {
         let CommitteeCard { committee, .. } = card.get()?;
         Some(view! {
             <div class="row">
-                <input type="text" class="grow" data-testid="committee-name" aria-label="Committee"
-                    prop:value=committee.name.clone()
-                    on:change=move |ev| update(CommitteePatch { name: Some(event_target_value(&ev)), ..CommitteePatch::default() })/>
+                <NameField value=committee.name.clone() test_id="committee-name" label="Committee"
+                    rename=move |name| update(CommitteePatch { name: Some(name), ..CommitteePatch::default() })/>
                 <label>"Meets every "
                     <input type="number" class="narrow" data-testid="committee-cadence"
                         prop:value=committee.cadence_days.to_string()
@@ -233,9 +232,8 @@ fn CommitteeRow(list: ListContext<Data>, cid: ItemId) -> impl IntoView {
 }
 
 #[component]
-fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
-    let error = feedback();
-    let ids = rows::ids(data, |d| &d.committees, |c| c.id);
+fn Committees(id: DocumentId, data: Memo<Option<Roster>>) -> impl IntoView {
+    let list = ListContext::of(id, Collection::Committees, data, feedback());
     let name = RwSignal::new(String::new());
     let cadence = RwSignal::new("91".to_owned());
     let add = move |tx: &mut Transaction<'_>, item| {
@@ -248,26 +246,26 @@ fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         governance::add_committee(tx, item, &new)
     };
     view! {
-        <CardList ids=ids error=error error_id="committee-row-error"
-            row=move |cid| view! { <CommitteeRow list=ListContext::new(id, data, error) cid=cid/> }/>
-        <AddForm id=id add=add done=move || name.set(String::new())
-            button="Add committee" button_id="add-committee" error_id="committee-error">
-            <input type="text" data-testid="new-committee-name" placeholder="New committee" aria-label="New committee" bind:value=name/>
-            <label>"Meets every (days)" <input type="number" class="narrow" data-testid="new-committee-cadence" bind:value=cadence/></label>
-        </AddForm>
-        <crate::components::items::RemovedItems id=id collection=Collection::Committees/>
+        <RecordList list=list error_id="committee-row-error"
+            row=move |cid| view! { <CommitteeRow list=list cid=cid/> }>
+            <AddForm id=id add=add done=move || name.set(String::new())
+                button="Add committee" button_id="add-committee" error_id="committee-error">
+                <input type="text" data-testid="new-committee-name" placeholder="New committee" aria-label="New committee" bind:value=name/>
+                <label>"Meets every (days)" <input type="number" class="narrow" data-testid="new-committee-cadence" bind:value=cadence/></label>
+            </AddForm>
+        </RecordList>
     }
 }
 
 /// One decision right, with who may decide it.
 #[component]
 fn RightRow(
-    list: ListContext<Data>,
+    list: ListContext<Roster>,
     rid: ItemId,
     choices: Memo<Vec<(Decider, String)>>,
 ) -> impl IntoView {
-    let ListContext { id, data, error } = list;
-    let row = rows::placed(data, |d| &d.rights, |r| r.id, rid);
+    let ListContext { id, error, .. } = list;
+    let row = list.placed(rid, right);
     move || {
         let right = row.get()?.item;
         let decider = right.decider;
@@ -304,12 +302,20 @@ fn RightRow(
 }
 
 #[component]
-fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+fn DecisionRights(id: DocumentId, data: Memo<Option<Roster>>) -> impl IntoView {
     let error = feedback();
-    let ids = rows::ids(data, |d| &d.rights, |r| r.id);
+    let list = ListContext::of(id, Collection::DecisionRights, data, error);
     // Who can decide, shared by every row and the form.
-    let choices =
-        Memo::new(move |_| data.with(|d| d.as_ref().map(decider_choices).unwrap_or_default()));
+    let committees = ListContext::of(id, Collection::Committees, data, error).each(committee);
+    let choices = Memo::new(move |_| {
+        committees.with(|committees| {
+            data.with(|d| {
+                d.as_ref()
+                    .map(|d| decider_choices(d, committees))
+                    .unwrap_or_default()
+            })
+        })
+    });
     let decision = RwSignal::new(String::new());
     let decider = RwSignal::new("joint".to_owned());
     let rule = RwSignal::new(Rule::Consensus.as_str().to_owned());
@@ -324,23 +330,23 @@ fn DecisionRights(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         .map(|r| view! { <option value=r.as_str() selected=r == Rule::Consensus>{rule_label(r)}</option> })
         .collect_view();
     view! {
-        <CardList ids=ids error=error error_id="right-row-error" class="plain"
-            row=move |rid| view! { <RightRow list=ListContext::new(id, data, error) rid=rid choices=choices/> }/>
-        <AddForm id=id add=add done=move || decision.set(String::new())
-            button="Add decision right" button_id="add-right" error_id="right-error">
-            <input type="text" class="grow" data-testid="new-right-decision" placeholder="What is decided" aria-label="Decision" bind:value=decision/>
-            <select data-testid="new-right-decider" aria-label="Who decides" bind:value=decider>{deciders}</select>
-            <select data-testid="new-right-rule" aria-label="How" bind:value=rule>{rules}</select>
-        </AddForm>
-        <crate::components::items::RemovedItems id=id collection=Collection::DecisionRights/>
+        <RecordList list=list error_id="right-row-error" class="plain"
+            row=move |rid| view! { <RightRow list=list rid=rid choices=choices/> }>
+            <AddForm id=id add=add done=move || decision.set(String::new())
+                button="Add decision right" button_id="add-right" error_id="right-error">
+                <input type="text" class="grow" data-testid="new-right-decision" placeholder="What is decided" aria-label="Decision" bind:value=decision/>
+                <select data-testid="new-right-decider" aria-label="Who decides" bind:value=decider>{deciders}</select>
+                <select data-testid="new-right-rule" aria-label="How" bind:value=rule>{rules}</select>
+            </AddForm>
+        </RecordList>
     }
 }
 
 /// One level of the ladder, with its place in it.
 #[component]
-fn LevelRow(list: ListContext<Data>, lid: ItemId) -> impl IntoView {
-    let ListContext { id, data, error } = list;
-    let row = rows::placed(data, |d| &d.ladder, |l| l.id, lid);
+fn LevelRow(list: ListContext<Roster>, lid: ItemId) -> impl IntoView {
+    let ListContext { id, error, .. } = list;
+    let row = list.placed(lid, level);
     move || {
         let (level, index, count) = row.get()?.parts();
         Some(view! {
@@ -385,9 +391,9 @@ fn LevelRow(list: ListContext<Data>, lid: ItemId) -> impl IntoView {
 }
 
 #[component]
-fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+fn Ladder(id: DocumentId, data: Memo<Option<Roster>>) -> impl IntoView {
     let error = feedback();
-    let ids = rows::ids(data, |d| &d.ladder, |l| l.id);
+    let list = ListContext::of(id, Collection::EscalationLevels, data, error);
     let name = RwSignal::new(String::new());
     let who = RwSignal::new(String::new());
     let days = RwSignal::new("14".to_owned());
@@ -408,8 +414,8 @@ fn Ladder(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     view! {
         <p class="muted">"A conflict starts at the first level; escalating moves it one level up."</p>
         <ol class="plain ladder">
-            <For each=move || ids.get() key=|lid| *lid let:lid>
-                <LevelRow list=ListContext::new(id, data, error) lid=lid/>
+            <For each=move || list.order().get() key=|lid| *lid let:lid>
+                <LevelRow list=list lid=lid/>
             </For>
         </ol>
         <InlineError message=error test_id="level-row-error"/>

@@ -25,7 +25,7 @@ use accord_shared::model::health::{
 };
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::parties::{self, Party};
-use accord_shared::model::{ItemId, MemberId, PartyId};
+use accord_shared::model::{Collection, ItemId, MemberId, PartyId, touched};
 use leptos::prelude::*;
 
 use super::member_name;
@@ -173,7 +173,12 @@ pub fn HealthPage(
     id: DocumentId,
 ) -> impl IntoView {
     let store = expect_context::<Store>();
-    let data = edit::memo(store, id, load);
+    let places = vec![
+        touched::collection(Collection::HealthRounds),
+        touched::members(),
+        touched::parties(),
+    ];
+    let data = crate::components::rows::watched(id, places, load);
     super::Drafts::provide();
     let me = Memo::new(move |_| {
         store.revision.track();

@@ -9,7 +9,7 @@ use accord_shared::ids::DocumentId;
 use accord_shared::model::meetings::{
     self, DEFAULT_DURATION_MINUTES, Meeting, MeetingKind, MeetingPatch, NewDecision, NewMeeting,
 };
-use accord_shared::model::members::{self, Member};
+use accord_shared::model::members::Member;
 use accord_shared::model::{Collection, ItemId, OpError, overview};
 use accord_shared::views::ics;
 use leptos::prelude::*;
@@ -23,25 +23,14 @@ use crate::components::form::{AddForm, InlineError, feedback, on_add, on_add_as_
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
+use crate::components::roster::Roster;
 use crate::components::rows;
+use crate::components::rows::{ListContext, RecordList};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, parse_date, parse_whole};
 
-#[derive(Debug, Clone, PartialEq)]
-struct Data {
-    meetings: Vec<Meeting>,
-    members: Vec<Member>,
-    suggested: Option<u64>,
-    partnership: String,
-}
-
-fn load(doc: &Automerge) -> Data {
-    Data {
-        meetings: meetings::list(doc),
-        members: members::list(doc),
-        suggested: meetings::suggested_time(doc),
-        partnership: overview::title(doc),
-    }
+fn meeting(doc: &Automerge, mid: ItemId) -> Option<Meeting> {
+    meetings::get(doc, mid).ok()
 }
 
 /// The date and time inputs' text as a meeting time: `None` when the date
@@ -85,20 +74,16 @@ pub fn MeetingsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let list = ListContext::with_roster(id, Collection::Meetings);
     super::Drafts::provide();
     let export_error = feedback();
     let export_all = move |_| {
-        if let Some(data) = data.get_untracked() {
-            let text = ics::calendar(&data.meetings, &data.partnership, edit::now());
-            offer_calendar(
-                export_error,
-                &format!("{} meetings", data.partnership),
-                &text,
-            );
+        let read = |doc: &Automerge| (meetings::list(doc), overview::title(doc));
+        if let Some((all, partnership)) = edit::read_in(&id, &[], read) {
+            let text = ics::calendar(&all, &partnership, edit::now());
+            offer_calendar(export_error, &format!("{partnership} meetings"), &text);
         }
     };
-    let ids = rows::ids(data, |d| &d.meetings, |m| m.id);
     view! {
         <div class="row">
             <button type="button" data-testid="meetings-ics" on:click=export_all>
@@ -106,21 +91,18 @@ pub fn MeetingsPage(
             </button>
         </div>
         <InlineError message=export_error test_id="ics-error"/>
-        <ul class="cards meetings">
-            <For each=move || ids.get() key=|mid| *mid let:mid>
-                <MeetingCard id=id mid=mid data=data/>
-            </For>
-        </ul>
-        <ScheduleForm id=id data=data/>
-        <crate::components::items::RemovedItems id=id collection=Collection::Meetings/>
+        <RecordList list=list class="cards meetings"
+            row=move |mid| view! { <MeetingCard id=id mid=mid data=list.data/> }>
+            <ScheduleForm id=id/>
+        </RecordList>
     }
 }
 
 /// Schedules a meeting: kind, title, date and time (by default the next
 /// check-in the review cadence suggests), duration and location.
 #[component]
-fn ScheduleForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
-    let suggested = data.get_untracked().and_then(|d| d.suggested);
+fn ScheduleForm(id: DocumentId) -> impl IntoView {
+    let suggested = edit::read_in(&id, &[], meetings::suggested_time).flatten();
     let kind = RwSignal::new(MeetingKind::CheckIn.as_str().to_owned());
     let title = RwSignal::new(String::new());
     let date = RwSignal::new(suggested.map(format_date).unwrap_or_default());
@@ -192,8 +174,8 @@ fn strip(meeting: &Meeting) -> Meeting {
 /// every keystroke as a splice rebased over whatever the partner typed
 /// meanwhile, so both parties can type at once (see [`LiveTextArea`]).
 #[component]
-fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
-    let meeting = rows::found(data, |d| &d.meetings, |m| m.id, mid, Meeting::clone);
+fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Roster>>) -> impl IntoView {
+    let meeting = rows::record(id, Collection::Meetings, mid, meeting);
     let members = rows::part(data, |d| &d.members);
     let head = Memo::new(move |_| meeting.with(|m| m.as_ref().map(strip)));
     let agenda = Memo::new(move |_| {
@@ -220,7 +202,7 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
     let export = move |_| {
         let (Some(meeting), Some(partnership)) = (
             meeting.get_untracked(),
-            data.with_untracked(|d| d.as_ref().map(|d| d.partnership.clone())),
+            edit::read_in(&id, &[], overview::title),
         ) else {
             return;
         };

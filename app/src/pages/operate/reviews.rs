@@ -6,9 +6,8 @@
 use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
-use accord_shared::model::members::{self, Member};
 use accord_shared::model::reviews::{self, NewReview, Review, ReviewKind, ReviewPatch};
-use accord_shared::model::{Collection, DAY_MS, ItemId, OpError};
+use accord_shared::model::{Collection, DAY_MS, ItemId, OpError, touched};
 use leptos::prelude::*;
 
 use accord_shared::model::actions::ActionSource;
@@ -17,22 +16,14 @@ use super::actions::{ActionRow, NewActionForm};
 use crate::components::form::{AddForm, InlineError, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
-use crate::components::live_text::{Caption, LiveTextArea};
-use crate::components::rows;
+use crate::components::live_text::{Caption, LiveTextAreas};
+use crate::components::roster::{Roster, roster};
+use crate::components::rows::{self, ListContext, RecordList};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date};
 
-#[derive(Debug, Clone, PartialEq)]
-struct Data {
-    reviews: Vec<Review>,
-    members: Vec<Member>,
-}
-
-fn load(doc: &Automerge) -> Data {
-    Data {
-        reviews: reviews::list(doc),
-        members: members::list(doc),
-    }
+fn review(doc: &Automerge, rid: ItemId) -> Option<Review> {
+    reviews::get(doc, rid).ok()
 }
 
 /// A period from two date inputs: from the first day's start to the end of
@@ -49,34 +40,26 @@ pub fn ReviewsPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let data = roster(id);
     super::Drafts::provide();
     // Newest first; each card stays in the page while the document changes.
-    let ids = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| d.reviews.iter().rev().map(|r| r.id).collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
-    });
+    let list = ListContext::of(id, Collection::Reviews, data, feedback());
     view! {
         <NewReviewForm id=id/>
-        <ul class="cards">
-            <For each=move || ids.get() key=|rid| *rid let:rid>
-                <ReviewCard id=id rid=rid data=data/>
-            </For>
-        </ul>
-        <crate::components::items::RemovedItems id=id collection=Collection::Reviews/>
+        <RecordList list=list newest_first=true
+            row=move |rid| view! { <ReviewCard id=id rid=rid data=data/> }/>
     }
 }
 
 /// One review. Like a meeting card it stays in the page while the document
 /// changes and each part re-renders only when what it shows changed; the two
 /// prose fields take every keystroke as a splice, so both parties writing
-/// the retro at once keep their words (see [`LiveTextArea`]).
+/// the retro at once keep their words (see [`crate::components::live_text::LiveTextArea`]).
 #[component]
-fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl IntoView {
-    let review = rows::found(data, |d| &d.reviews, |r| r.id, rid, Review::clone);
+fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Roster>>) -> impl IntoView {
+    // A review lists the milestones achieved in its period.
+    let milestones = vec![touched::collection(Collection::Milestones)];
+    let review = rows::record_also(id, Collection::Reviews, rid, milestones, review);
     let members = rows::part(data, |d| &d.members);
     let head = Memo::new(move |_| {
         review.with(|r| r.as_ref().map(|r| (r.kind, r.title.clone(), r.from, r.to)))
@@ -153,10 +136,10 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
             {header}
             <InlineError message=error test_id="review-row-error"/>
             <div class="two-col">
-                <LiveTextArea id=id field=TextField::ReviewWentWell(rid) error=error
-                        test_id="review-went-well" label="What went well" caption=Caption::Block rows=3/>
-                <LiveTextArea id=id field=TextField::ReviewToImprove(rid) error=error
-                        test_id="review-to-improve" label="What to improve" caption=Caption::Block rows=3/>
+                <LiveTextAreas id=id error=error caption=Caption::Block rows=3 fields=vec![
+                    (TextField::ReviewWentWell(rid), "review-went-well", "What went well"),
+                    (TextField::ReviewToImprove(rid), "review-to-improve", "What to improve"),
+                ]/>
             </div>
             {celebration}
             <h4>"Actions"</h4>

@@ -6,7 +6,7 @@ use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::convert::ItemLink;
-use accord_shared::model::members::{self, Member};
+use accord_shared::model::members::Member;
 use accord_shared::model::risks::{
     self, HIGH_SCORE, HeatMap, NewRisk, Risk, RiskPatch, RiskStatus,
 };
@@ -14,25 +14,23 @@ use accord_shared::model::{Collection, ItemId, OpError};
 use leptos::prelude::*;
 
 use super::member_options;
-use crate::components::form::{AddForm, feedback};
+use crate::components::form::{AddForm, NameField};
 use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
-use crate::components::live_text::{Caption, LiveTextArea};
-use crate::components::rows::{self, CardList, ListContext};
+use crate::components::live_text::{Caption, LiveTextAreas};
+use crate::components::roster::Roster;
+use crate::components::rows::{ListContext, RecordList};
 use crate::components::text_field::TextField;
-use crate::edit::{self, apply_into, parse_whole};
+use crate::edit::{self, parse_whole};
 
-#[derive(Debug, Clone, PartialEq)]
-struct Data {
-    risks: Vec<Risk>,
-    members: Vec<Member>,
-}
-
-fn load(doc: &Automerge) -> Data {
-    Data {
-        risks: risks::list(doc),
-        members: members::list(doc),
-    }
+/// A risk without its prose, which the text areas show themselves.
+fn without_prose(doc: &Automerge, rid: ItemId) -> Option<Risk> {
+    let risk = risks::get(doc, rid).ok()?;
+    Some(Risk {
+        mitigation: String::new(),
+        contingency: String::new(),
+        ..risk
+    })
 }
 
 /// A status as people read it.
@@ -68,19 +66,11 @@ fn level(field: &'static str, text: &str) -> Result<u8, OpError> {
 /// partner's edit elsewhere never drops what is being typed here and both
 /// can write the same plan at once (see [`LiveTextArea`]).
 #[component]
-fn RiskRow(list: ListContext<Data>, rid: ItemId) -> impl IntoView {
-    let ListContext { id, data, error } = list;
-    // The risk without its prose, which the text areas show themselves.
-    let without_prose = |r: &Risk| Risk {
-        mitigation: String::new(),
-        contingency: String::new(),
-        ..r.clone()
-    };
-    let risk = rows::found(data, |d| &d.risks, |r| r.id, rid, without_prose);
-    let members = rows::part(data, |d| &d.members);
-    let update = move |patch: RiskPatch| {
-        apply_into(error, &id, |tx| risks::update(tx, rid, &patch));
-    };
+fn RiskRow(list: ListContext<Roster>, rid: ItemId) -> impl IntoView {
+    let ListContext { id, error, .. } = list;
+    let risk = list.record(rid, without_prose);
+    let members = list.members();
+    let update = list.updater(rid, |tx, rid, patch| risks::update(tx, rid, patch));
     // A 1–5 level of the risk: `field` names it in messages and test ids.
     let level_field =
         move |label: &'static str, field: &'static str, value: u8, patch: fn(u8) -> RiskPatch| {
@@ -103,9 +93,8 @@ fn RiskRow(list: ListContext<Data>, rid: ItemId) -> impl IntoView {
             .collect_view();
         Some(view! {
             <div class="row">
-                <input type="text" class="grow" data-testid="risk-title" aria-label="Risk"
-                    prop:value=risk.title.clone()
-                    on:change=move |ev| update(RiskPatch { title: Some(event_target_value(&ev)), ..RiskPatch::default() })/>
+                <NameField value=risk.title.clone() test_id="risk-title" label="Risk"
+                    rename=move |title| update(RiskPatch { title: Some(title), ..RiskPatch::default() })/>
                 <span class=heat(u32::from(risk.score())) data-testid="risk-score">{format!("score {}", risk.score())}</span>
                 {risk.is_high().then(|| view! { <span class="badge late" data-testid="risk-high">"high"</span> })}
             </div>
@@ -138,10 +127,10 @@ fn RiskRow(list: ListContext<Data>, rid: ItemId) -> impl IntoView {
             data-testid="risk-row">
             <FromNote id=id link=ItemLink::Risk(rid)/>
             {fields}
-            <LiveTextArea id=id field=TextField::RiskMitigation(rid) error=error
-                    test_id="risk-mitigation" label="Mitigation" caption=Caption::Block rows=2/>
-            <LiveTextArea id=id field=TextField::RiskContingency(rid) error=error
-                    test_id="risk-contingency" label="Contingency plan" caption=Caption::Block rows=2/>
+            <LiveTextAreas id=id error=error caption=Caption::Block rows=2 fields=vec![
+                (TextField::RiskMitigation(rid), "risk-mitigation", "Mitigation"),
+                (TextField::RiskContingency(rid), "risk-contingency", "Contingency plan"),
+            ]/>
         </li>
     }
 }
@@ -152,28 +141,24 @@ pub fn RisksPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
-    let error = feedback();
     // Each row stays in the page while the document changes.
-    let ids = rows::ids(data, |d| &d.risks, |r| r.id);
-    let map = move || {
-        data.with(|d| d.as_ref().map(|d| risks::heat_map(&d.risks)))
-            .unwrap_or_default()
-    };
+    let list = ListContext::with_roster(id, Collection::Risks);
     view! {
-        <HeatMapView map=Signal::derive(map)/>
-        <CardList ids=ids error=error error_id="risk-row-error"
-            row=move |rid| view! { <RiskRow list=ListContext::new(id, data, error) rid=rid/> }/>
-        <NewRiskForm id=id data=data/>
-        <crate::components::items::RemovedItems id=id collection=Collection::Risks/>
+        <HeatMapView list=list/>
+        <RecordList list=list error_id="risk-row-error"
+            row=move |rid| view! { <RiskRow list=list rid=rid/> }>
+            <NewRiskForm id=id members=list.members()/>
+        </RecordList>
     }
 }
 
-/// The 5×5 heat map: likelihood up the side, impact along the bottom.
+/// The 5×5 heat map of the risks of `list`: likelihood up the side,
+/// impact along the bottom. A change to one risk re-reads that risk only.
 #[component]
-fn HeatMapView(map: Signal<HeatMap>) -> impl IntoView {
+fn HeatMapView(list: ListContext<Roster>) -> impl IntoView {
+    let all = list.each(without_prose);
     let rows = move || {
-        let map = map.get();
+        let map: HeatMap = all.with(|all| risks::heat_map(all));
         (1..=5u8)
             .rev()
             .map(|l| {
@@ -203,7 +188,7 @@ fn HeatMapView(map: Signal<HeatMap>) -> impl IntoView {
 
 /// Registers a risk.
 #[component]
-fn NewRiskForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+fn NewRiskForm(id: DocumentId, members: Memo<Vec<Member>>) -> impl IntoView {
     let title = RwSignal::new(String::new());
     let likelihood = RwSignal::new("3".to_owned());
     let impact = RwSignal::new("3".to_owned());
@@ -226,12 +211,7 @@ fn NewRiskForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         mitigation.set(String::new());
         contingency.set(String::new());
     };
-    let owners = move || {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| member_options(&d.members, None).into_any())
-        })
-    };
+    let owners = move || members.with(|members| member_options(members, None));
     view! {
         <h3>"Register a risk"</h3>
         <AddForm id=id add=add done=done button="Add risk" button_id="add-risk" error_id="risk-error" class="stacked-form">

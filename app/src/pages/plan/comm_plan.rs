@@ -8,7 +8,7 @@ use accord_shared::model::comm_plan::{
     self, Communication, CommunicationPatch, MAX_FREQUENCY_DAYS, NewCommunication,
 };
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::{Collection, ItemId, MemberId};
+use accord_shared::model::{Collection, ItemId, MemberId, touched};
 use leptos::prelude::*;
 
 use super::owner_options;
@@ -17,28 +17,29 @@ use crate::components::items::RemoveButton;
 use crate::components::rows::{self, ListContext};
 use crate::edit::{self, apply_into, format_opt_date, parse_whole};
 
-#[derive(Debug, Clone, PartialEq)]
-struct Data {
-    plan: Vec<Communication>,
-    members: Vec<Member>,
+/// Who can own an entry: the current members.
+fn owners(doc: &Automerge) -> Vec<Member> {
+    members::list(doc)
+        .into_iter()
+        .filter(|m| m.left_at.is_none())
+        .collect()
 }
 
-fn load(doc: &Automerge) -> Data {
-    Data {
-        plan: comm_plan::list(doc),
-        members: members::list(doc)
-            .into_iter()
-            .filter(|m| m.left_at.is_none())
-            .collect(),
-    }
+/// One entry (the model reads the plan as a list).
+fn entry(doc: &Automerge, cid: ItemId) -> Option<Communication> {
+    comm_plan::list(doc).into_iter().find(|c| c.id == cid)
 }
 
 /// One entry of the plan. It re-renders only when this entry (or its place,
 /// or who can own it) changes.
 #[component]
-fn CommRow(list: ListContext<Data>, cid: ItemId, owners: Memo<Vec<Member>>) -> impl IntoView {
-    let ListContext { id, data, error } = list;
-    let row = rows::placed(data, |d| &d.plan, |c| c.id, cid);
+fn CommRow(
+    list: ListContext<Vec<Member>>,
+    cid: ItemId,
+    owners: Memo<Vec<Member>>,
+) -> impl IntoView {
+    let ListContext { id, error, .. } = list;
+    let row = list.placed(cid, entry);
     let update = move |patch: CommunicationPatch| {
         apply_into(error, &id, |tx| comm_plan::update(tx, cid, &patch));
     };
@@ -104,11 +105,11 @@ pub fn CommPlanPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let data = rows::watched(id, vec![touched::members()], owners);
     let error = feedback();
-    let ids = rows::ids(data, |d| &d.plan, |c| c.id);
+    let list = ListContext::of(id, Collection::CommPlan, data, error);
     // Who can own an entry, shared by every row.
-    let owners = rows::part(data, |d| &d.members);
+    let owners = rows::part(data, |d| d);
     let what = RwSignal::new(String::new());
     let audience = RwSignal::new(String::new());
     let medium = RwSignal::new(String::new());
@@ -141,8 +142,8 @@ pub fn CommPlanPage(
                 <th scope="col">"Every (days)"</th><th scope="col">"Owner"</th><th scope="col">"Next due"</th><th></th>
             </tr></thead>
             <tbody>
-                <For each=move || ids.get() key=|cid| *cid let:cid>
-                    <CommRow list=ListContext::new(id, data, error) cid=cid owners=owners/>
+                <For each=move || list.order().get() key=|cid| *cid let:cid>
+                    <CommRow list=list cid=cid owners=owners/>
                 </For>
             </tbody>
         </table>

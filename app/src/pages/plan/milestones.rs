@@ -10,20 +10,21 @@ use leptos::prelude::*;
 use crate::components::form::{AddForm, feedback};
 use crate::components::icon::{Glyph, Icon};
 use crate::components::items::RemoveButton;
-use crate::components::rows::{self, CardList, ListContext};
+use crate::components::rows::{ListContext, RecordList};
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_date};
 
-fn milestones_of(list: &Vec<Milestone>) -> &[Milestone] {
-    list
+/// One milestone (the model reads them as a list).
+fn milestone(doc: &Automerge, mid: ItemId) -> Option<Milestone> {
+    milestones::list(doc).into_iter().find(|m| m.id == mid)
 }
 
 /// One milestone. It re-renders only when this milestone (or its place)
 /// changes, so typing a celebration note survives the partner's edits
 /// elsewhere.
 #[component]
-fn MilestoneRow(list: ListContext<Vec<Milestone>>, mid: ItemId) -> impl IntoView {
-    let ListContext { id, data, error } = list;
-    let row = rows::placed(data, milestones_of, |m| m.id, mid);
+fn MilestoneRow(list: ListContext<()>, mid: ItemId) -> impl IntoView {
+    let ListContext { id, error, .. } = list;
+    let row = list.placed(mid, milestone);
     let update = move |patch: MilestonePatch| {
         apply_into(error, &id, |tx| milestones::update(tx, mid, &patch));
     };
@@ -90,9 +91,12 @@ pub fn MilestonesPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, |doc: &Automerge| milestones::list(doc));
-    let error = feedback();
-    let ids = rows::ids(data, milestones_of, |m| m.id);
+    let list = ListContext::of(
+        id,
+        Collection::Milestones,
+        Memo::new(|_| Some(())),
+        feedback(),
+    );
     let title = RwSignal::new(String::new());
     let due = RwSignal::new(format_date(edit::now()));
     let add_error = feedback();
@@ -107,13 +111,13 @@ pub fn MilestonesPage(
         title.set(String::new());
     };
     view! {
-        <CardList ids=ids error=error error_id="milestone-row-error"
-            row=move |mid| view! { <MilestoneRow list=ListContext::new(id, data, error) mid=mid/> }/>
-        <AddForm id=id add=add done=add_done error=add_error
-            button="Add milestone" button_id="add-milestone" error_id="milestone-error">
-            <input type="text" data-testid="new-milestone-title" placeholder="New milestone" aria-label="New milestone" bind:value=title/>
-            <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-milestone-due" aria-label="Due date" bind:value=due/>
-        </AddForm>
-        <crate::components::items::RemovedItems id=id collection=Collection::Milestones/>
+        <RecordList list=list error_id="milestone-row-error"
+            row=move |mid| view! { <MilestoneRow list=list mid=mid/> }>
+            <AddForm id=id add=add done=add_done error=add_error
+                button="Add milestone" button_id="add-milestone" error_id="milestone-error">
+                <input type="text" data-testid="new-milestone-title" placeholder="New milestone" aria-label="New milestone" bind:value=title/>
+                <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="new-milestone-due" aria-label="Due date" bind:value=due/>
+            </AddForm>
+        </RecordList>
     }
 }

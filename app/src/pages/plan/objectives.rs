@@ -10,40 +10,40 @@ use accord_shared::model::boards::convert::ItemLink;
 use accord_shared::model::kpis::{
     self, Direction, Health, Kpi, KpiKind, KpiPatch, MeasurementPatch, NewKpi, NewMeasurement,
 };
-use accord_shared::model::members::{self, Member};
+use accord_shared::model::members::Member;
 use accord_shared::model::objectives::{
     self, NewObjective, Objective, ObjectivePatch, ObjectiveStatus,
 };
-use accord_shared::model::parties::{self, Party};
+use accord_shared::model::parties::Party;
 use accord_shared::model::{Collection, ItemId, OpError, PartyId};
 use leptos::prelude::*;
 
 use crate::components::chart::TrendChart;
-use crate::components::form::{AddForm, InlineError, feedback, on_add, optional_options};
+use crate::components::form::{
+    AddForm, InlineError, NameField, feedback, on_add, optional_options,
+};
 use crate::components::from_note::FromNote;
 use crate::components::items::RemoveButton;
 use crate::components::live_text::LiveTextArea;
-use crate::components::rows::{self, ListContext};
+use crate::components::roster::Roster;
+use crate::components::rows::{ListContext, RecordList};
 use crate::components::text_field::TextField;
 use crate::edit::{
     self, apply_into, format_date, format_opt_date, parse_date, parse_number, parse_whole,
 };
 
-#[derive(Debug, Clone, PartialEq)]
-struct Data {
-    objectives: Vec<Objective>,
-    kpis: Vec<Kpi>,
-    parties: Vec<Party>,
-    members: Vec<Member>,
+/// An objective without its deliverables, which the text area shows.
+fn without_prose(doc: &Automerge, oid: ItemId) -> Option<Objective> {
+    let objective = objectives::get(doc, oid).ok()?;
+    Some(Objective {
+        deliverables: String::new(),
+        ..objective
+    })
 }
 
-fn load(doc: &Automerge) -> Data {
-    Data {
-        objectives: objectives::list(doc),
-        kpis: kpis::list(doc),
-        parties: parties::list(doc),
-        members: members::list(doc),
-    }
+/// A KPI with its measurements.
+fn kpi(doc: &Automerge, kid: ItemId) -> Option<Kpi> {
+    kpis::get(doc, kid).ok()
 }
 
 /// A status as people read it ("in progress").
@@ -110,31 +110,19 @@ pub fn ObjectivesPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let list = ListContext::with_roster(id, Collection::Objectives);
+    // Every objective, for the KPIs' choice of objective.
+    let all = list.each(without_prose);
     view! {
         <h2>"Objectives"</h2>
-        <ObjectiveList id=id data=data/>
-        <NewObjectiveForm id=id data=data/>
-        <crate::components::items::RemovedItems id=id collection=Collection::Objectives/>
+        <RecordList list=list error_id="objective-row-error"
+            row=move |oid| view! { <ObjectiveRow list=list oid=oid/> }>
+            <NewObjectiveForm id=id parties=list.parties()/>
+        </RecordList>
         <h2>"KPIs"</h2>
-        <KpiList id=id data=data/>
-        <NewKpiForm id=id data=data/>
+        <KpiList list=ListContext::of(id, Collection::Kpis, list.data, feedback()) objectives=all/>
+        <NewKpiForm id=id objectives=all/>
         <crate::components::items::RemovedItems id=id collection=Collection::Kpis/>
-    }
-}
-
-#[component]
-fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
-    let error = feedback();
-    // Each row stays in the page while the document changes.
-    let ids = rows::ids(data, |d| &d.objectives, |o| o.id);
-    view! {
-        <ul class="cards">
-            <For each=move || ids.get() key=|oid| *oid let:oid>
-                <ObjectiveRow list=ListContext::new(id, data, error) oid=oid ids=ids/>
-            </For>
-        </ul>
-        <InlineError message=error test_id="objective-row-error"/>
     }
 }
 
@@ -142,24 +130,13 @@ fn ObjectiveList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
 /// place in the list) changes, and the deliverables take every keystroke as
 /// a splice, so a partner's edit never drops what is being typed here.
 #[component]
-fn ObjectiveRow(list: ListContext<Data>, oid: ItemId, ids: Memo<Vec<ItemId>>) -> impl IntoView {
-    let ListContext { id, data, error } = list;
-    // The objective without its deliverables, which the text area shows.
-    let without_prose = |o: &Objective| Objective {
-        deliverables: String::new(),
-        ..o.clone()
-    };
-    let objective = rows::found(data, |d| &d.objectives, |o| o.id, oid, without_prose);
-    let parties = rows::part(data, |d| &d.parties);
-    let place = Memo::new(move |_| {
-        ids.with(|ids| (ids.iter().position(|i| *i == oid).unwrap_or(0), ids.len()))
-    });
-    let update = move |patch: ObjectivePatch| {
-        apply_into(error, &id, |tx| objectives::update(tx, oid, &patch));
-    };
+fn ObjectiveRow(list: ListContext<Roster>, oid: ItemId) -> impl IntoView {
+    let ListContext { id, error, .. } = list;
+    let objective = list.placed(oid, without_prose);
+    let parties = list.parties();
+    let update = list.updater(oid, |tx, oid, patch| objectives::update(tx, oid, patch));
     let fields = move || {
-        let objective = objective.get()?;
-        let (index, count) = place.get();
+        let (objective, index, count) = objective.get()?.parts();
         let statuses = ObjectiveStatus::ALL
             .into_iter()
             .map(|s| {
@@ -169,9 +146,8 @@ fn ObjectiveRow(list: ListContext<Data>, oid: ItemId, ids: Memo<Vec<ItemId>>) ->
             .collect_view();
         Some(view! {
             <div class="row">
-                <input type="text" class="grow" data-testid="objective-title" aria-label="Objective"
-                    prop:value=objective.title.clone()
-                    on:change=move |ev| update(ObjectivePatch { title: Some(event_target_value(&ev)), ..ObjectivePatch::default() })/>
+                <NameField value=objective.title.clone() test_id="objective-title" label="Objective"
+                    rename=move |title| update(ObjectivePatch { title: Some(title), ..ObjectivePatch::default() })/>
                 <select data-testid="objective-status" aria-label="Status"
                     on:change=move |ev| {
                         match event_target_value(&ev).parse::<ObjectiveStatus>() {
@@ -218,7 +194,7 @@ fn ObjectiveRow(list: ListContext<Data>, oid: ItemId, ids: Memo<Vec<ItemId>>) ->
 }
 
 #[component]
-fn NewObjectiveForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+fn NewObjectiveForm(id: DocumentId, parties: Memo<Vec<Party>>) -> impl IntoView {
     let error = feedback();
     let title = RwSignal::new(String::new());
     let due = RwSignal::new(String::new());
@@ -236,7 +212,7 @@ fn NewObjectiveForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         title.set(String::new());
         due.set(String::new());
     };
-    let parties = move || data.get().map(|d| party_options(&d.parties, None));
+    let parties = move || parties.with(|parties| party_options(parties, None));
     view! {
         <AddForm id=id add=submit done=submit_done error=error
             button="Add objective" button_id="add-objective" error_id="objective-error">
@@ -247,24 +223,25 @@ fn NewObjectiveForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     }
 }
 
+/// The KPIs, each card drawn again only when its KPI (with its
+/// measurements), the members or the objectives' titles change.
 #[component]
-fn KpiList(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
-    move || {
-        let Some(data) = data.get() else {
-            return ().into_any();
-        };
-        let count = data.kpis.len();
-        data.kpis
-            .iter()
-            .enumerate()
-            .map(|(index, kpi)| {
+fn KpiList(list: ListContext<Roster>, objectives: Memo<Vec<Objective>>) -> impl IntoView {
+    let members = list.members();
+    let card = move |kid: ItemId| {
+        let kpi = list.placed(kid, kpi);
+        move || {
+            kpi.get().map(|placed| {
+                let (kpi, index, count) = placed.parts();
                 view! {
-                    <KpiCard id=id kpi=kpi.clone() members=data.members.clone()
-                        objectives=data.objectives.clone() index=index count=count/>
+                    <KpiCard id=list.id kpi=kpi members=members.get()
+                        objectives=objectives.get() index=index count=count/>
                 }
             })
-            .collect_view()
-            .into_any()
+        }
+    };
+    view! {
+        <For each=move || list.order().get() key=|kid| *kid children=card/>
     }
 }
 
@@ -545,7 +522,7 @@ impl KindFields {
 }
 
 #[component]
-fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
+fn NewKpiForm(id: DocumentId, objectives: Memo<Vec<Objective>>) -> impl IntoView {
     let error = feedback();
     let name = RwSignal::new(String::new());
     let kind = RwSignal::new("quantitative".to_owned());
@@ -577,9 +554,8 @@ fn NewKpiForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
         fields.target.set(String::new());
     };
     let objective_options = move || {
-        data.get().map(|d| {
-            d.objectives
-                .iter()
+        objectives.with(|all| {
+            all.iter()
                 .map(|o| view! { <option value=o.id.key()>{o.title.clone()}</option> })
                 .collect_view()
         })

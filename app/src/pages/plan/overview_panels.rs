@@ -8,11 +8,11 @@ use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::overview::{self, MAX_REVIEW_CADENCE_DAYS, Overview};
 use accord_shared::model::parties::{self, Party, PartyPatch};
-use accord_shared::model::{MemberId, PartyId};
+use accord_shared::model::{MemberId, PartyId, touched};
 use leptos::prelude::*;
 
 use crate::components::form::{InlineError, feedback};
-use crate::components::live_text::{Caption, LiveTextArea};
+use crate::components::live_text::{Caption, LiveTextAreas};
 use crate::components::rows::{self, CardList, ListContext};
 use crate::components::text_field::TextField;
 use crate::edit::{self, apply_into, format_date, format_opt_date, parse_whole};
@@ -49,7 +49,9 @@ pub fn OverviewPanels(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let mut places = touched::overview();
+    places.extend([touched::parties(), touched::members()]);
+    let data = rows::watched(id, places, load);
     view! {
         <StageHistory data=data/>
         <PartiesPanel id=id data=data/>
@@ -97,7 +99,9 @@ fn StageHistory(data: Memo<Option<Data>>) -> impl IntoView {
 /// write the profile at once.
 #[component]
 fn PartyCard(list: ListContext<Data>, pid: PartyId) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let head = Memo::new(move |_| {
         data.with(|d| {
             d.as_ref()?
@@ -125,10 +129,10 @@ fn PartyCard(list: ListContext<Data>, pid: PartyId) -> impl IntoView {
     view! {
         <li class="card" data-testid="party-card">
             {fields}
-            <LiveTextArea id=id field=TextField::PartyStrengths(pid) error=error
-                    test_id="party-strengths" label="Strengths" caption=Caption::Field rows=2/>
-            <LiveTextArea id=id field=TextField::PartyWiifm(pid) error=error
-                    test_id="party-wiifm" label="What's in it for them" caption=Caption::Field rows=2/>
+            <LiveTextAreas id=id error=error caption=Caption::Field rows=2 fields=vec![
+                (TextField::PartyStrengths(pid), "party-strengths", "Strengths"),
+                (TextField::PartyWiifm(pid), "party-wiifm", "What's in it for them"),
+            ]/>
         </li>
     }
 }

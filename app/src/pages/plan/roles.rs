@@ -6,7 +6,7 @@ use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::raci::{self, ActivityIssue, Raci, Role};
-use accord_shared::model::{Collection, ItemId, MemberId};
+use accord_shared::model::{Collection, ItemId, MemberId, touched};
 use leptos::prelude::*;
 
 use crate::components::form::{Feedback, InlineError, feedback};
@@ -63,7 +63,7 @@ pub fn RolesPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let data = rows::watched(id, vec![touched::raci(), touched::members()], load);
     let error = feedback();
     let activities = rows::ids(data, |d| &d.raci.activities, |a| a.id);
     let members = Memo::new(move |_| {
@@ -134,7 +134,9 @@ fn ActivityRow(
     aid: ItemId,
     members: Memo<Vec<(MemberId, String)>>,
 ) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let row = rows::placed(data, |d| &d.raci.activities, |a| a.id, aid);
     let roles = Memo::new(move |_| {
         let members = members.get();

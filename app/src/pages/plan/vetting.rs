@@ -10,11 +10,11 @@ use accord_shared::model::parties::{self, Party};
 use accord_shared::model::vetting::{
     self, CriterionPatch, DiligencePatch, NewDiligence, SCORE_RANGE, Vetting, WEIGHT_RANGE,
 };
-use accord_shared::model::{Collection, ItemId, MemberId, OpError, PartyId, items};
+use accord_shared::model::{Collection, ItemId, MemberId, OpError, PartyId, items, touched};
 use leptos::prelude::*;
 
 use super::owner_options;
-use crate::components::form::{AddForm, InlineError, feedback, on_add_owned};
+use crate::components::form::{AddForm, InlineError, NameField, feedback, on_add_owned};
 use crate::components::items::RemoveButton;
 use crate::components::rows::{self, ListContext, Placed};
 use crate::edit::{self, apply_into, parse_whole};
@@ -58,7 +58,8 @@ pub fn VettingPage(
     /// The partnership.
     id: DocumentId,
 ) -> impl IntoView {
-    let data = edit::page_memo(id, load);
+    let places = vec![touched::vetting(), touched::parties(), touched::members()];
+    let data = rows::watched(id, places, load);
     let table_error = feedback();
     let criterion_error = feedback();
     let diligence_error = feedback();
@@ -217,23 +218,19 @@ fn CriterionRow(
     party_ids: Memo<Vec<PartyId>>,
     my_party: Memo<Option<PartyId>>,
 ) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let row = rows::placed(data, |d| &d.vetting.criteria, |c| c.id, cid);
     let name_and_weight = move || {
         let criterion = row.get()?.item;
         Some(view! {
             <td>
-                <input
-                    type="text"
-                    data-testid="criterion-name"
-                    aria-label="Criterion"
-                    prop:value=criterion.name.clone()
-                    on:change=move |ev| {
-                        let name = event_target_value(&ev);
+                <NameField value=criterion.name.clone() test_id="criterion-name" label="Criterion" class=""
+                    rename=move |name| {
                         let patch = CriterionPatch { name: Some(name), ..CriterionPatch::default() };
                         apply_into(error, &id, |tx| vetting::update_criterion(tx, cid, &patch));
-                    }
-                />
+                    }/>
             </td>
             <td>
                 <input
@@ -301,7 +298,9 @@ fn ScoreCell(
     my_party: Memo<Option<PartyId>>,
     criterion: ItemId,
 ) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let cell = Memo::new(move |_| {
         let theirs = my_party.get().is_some_and(|mine| mine != party);
         data.with(|d| {
@@ -373,7 +372,9 @@ fn ScoreCell(
 /// One due-diligence check: done, what, owner, evidence link.
 #[component]
 fn DiligenceRow(list: ListContext<Data>, did: ItemId, owners: Memo<Vec<Member>>) -> impl IntoView {
-    let ListContext { id, data, error } = list;
+    let ListContext {
+        id, data, error, ..
+    } = list;
     let row = rows::placed(data, |d| &d.vetting.diligence, |i| i.id, did);
     let update = move |patch: DiligencePatch| {
         apply_into(error, &id, |tx| vetting::update_diligence(tx, did, &patch));
