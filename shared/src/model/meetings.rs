@@ -22,6 +22,7 @@
 
 use automerge::{ObjId, ObjType, ReadDoc};
 
+use super::editable::editable_fields;
 use super::error::{OpError, OpResult};
 use super::fields::{
     Tx, check_date, check_range, get_parsed, get_str, get_string, get_text, get_u32, get_u64,
@@ -104,16 +105,8 @@ pub struct Decision {
 pub struct Meeting {
     /// Its id.
     pub id: ItemId,
-    /// Its kind.
-    pub kind: MeetingKind,
-    /// Its title.
-    pub title: String,
-    /// When it starts (UTC ms).
-    pub at: u64,
-    /// How long it lasts, in minutes.
-    pub duration_minutes: u32,
-    /// Where (a room or a call link).
-    pub location: String,
+    /// What it is, when and where.
+    pub fields: MeetingFields,
     /// When it was marked held (UTC ms).
     pub held_at: Option<u64>,
     /// The agenda, in order.
@@ -131,12 +124,35 @@ pub struct Meeting {
 impl Meeting {
     /// When it ends (UTC ms).
     pub fn ends_at(&self) -> u64 {
-        self.at
-            .saturating_add(u64::from(self.duration_minutes) * 60_000)
+        self.fields
+            .at
+            .saturating_add(u64::from(self.fields.duration_minutes) * 60_000)
     }
 }
 
-/// The fields of a new meeting.
+editable_fields! {
+    /// The editable fields of a meeting.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MeetingFields {
+        /// Its kind.
+        pub kind: MeetingKind,
+        /// Its title (not blank).
+        pub title: String,
+        /// When it starts (UTC ms).
+        pub at: u64,
+        /// How long it lasts, in minutes (1–1440).
+        pub duration_minutes: u32,
+        /// Where (a room or a call link).
+        pub location: String,
+    }
+
+    /// Changes to a meeting.
+    pub struct MeetingPatch;
+}
+
+/// What [`schedule`] takes: a meeting's fields, except that its title may
+/// be blank (the kind's label is used) and its time may be left to the
+/// review cadence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMeeting {
     /// Its kind.
@@ -150,21 +166,6 @@ pub struct NewMeeting {
     pub duration_minutes: u32,
     /// Where.
     pub location: String,
-}
-
-/// Changes to a meeting; `None` leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MeetingPatch {
-    /// New kind.
-    pub kind: Option<MeetingKind>,
-    /// New title (must not be blank).
-    pub title: Option<String>,
-    /// New start.
-    pub at: Option<u64>,
-    /// New length.
-    pub duration_minutes: Option<u32>,
-    /// New location.
-    pub location: Option<String>,
 }
 
 /// A new decision.
@@ -198,11 +199,13 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Meeting {
         .unwrap_or(MeetingKind::CheckIn);
     Meeting {
         id,
-        kind,
-        title: get_string(doc, obj, "title"),
-        at: get_u64(doc, obj, "at").unwrap_or(0),
-        duration_minutes: get_u32(doc, obj, "duration").unwrap_or(DEFAULT_DURATION_MINUTES),
-        location: get_string(doc, obj, "location"),
+        fields: MeetingFields {
+            kind,
+            title: get_string(doc, obj, "title"),
+            at: get_u64(doc, obj, "at").unwrap_or(0),
+            duration_minutes: get_u32(doc, obj, "duration").unwrap_or(DEFAULT_DURATION_MINUTES),
+            location: get_string(doc, obj, "location"),
+        },
         held_at: get_u64(doc, obj, "held_at"),
         agenda,
         minutes: get_text(doc, obj, "minutes"),
@@ -216,7 +219,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Meeting {
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Meeting> {
     let mut found: Vec<Meeting> =
         items::read_all(doc, Collection::Meetings, |id, obj| read_one(doc, id, obj));
-    found.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    found.sort_by(|a, b| a.fields.at.cmp(&b.fields.at).then(a.id.cmp(&b.id)));
     found
 }
 
@@ -371,7 +374,7 @@ pub fn record_decision<T: Tx>(
 pub fn upcoming<R: ReadDoc>(doc: &R, now: u64) -> Vec<Meeting> {
     list(doc)
         .into_iter()
-        .filter(|m| m.held_at.is_none() && m.at >= now)
+        .filter(|m| m.held_at.is_none() && m.fields.at >= now)
         .collect()
 }
 
@@ -419,10 +422,10 @@ mod tests {
         assert_eq!(doc.pending_ops(), 0);
         schedule(&mut doc, id(1), &check_in(None), T0).unwrap();
         let meeting = get(&doc, id(1)).unwrap();
-        assert_eq!(meeting.at, T0 + 91 * DAY_MS);
-        assert_eq!(meeting.title, "Check-in");
-        assert_eq!(meeting.location, "Call");
-        assert_eq!(meeting.ends_at(), meeting.at + 45 * 60_000);
+        assert_eq!(meeting.fields.at, T0 + 91 * DAY_MS);
+        assert_eq!(meeting.fields.title, "Check-in");
+        assert_eq!(meeting.fields.location, "Call");
+        assert_eq!(meeting.ends_at(), meeting.fields.at + 45 * 60_000);
         assert!(matches!(
             schedule(&mut doc, id(1), &check_in(Some(T0)), T0),
             Err(OpError::Duplicate { .. })
@@ -525,7 +528,7 @@ mod tests {
         let decisions: Vec<&str> = meeting.decisions.iter().map(|d| d.text.as_str()).collect();
         assert_eq!(decisions, ["First", "Second"]);
         assert_eq!(meeting.actions.len(), 2);
-        assert_eq!(meeting.actions[1].owner, Some(alice));
+        assert_eq!(meeting.actions[1].fields.owner, Some(alice));
 
         // Overdue is strictly after the due date, and done actions never are.
         let due = T0 + DAY_MS;
@@ -600,8 +603,8 @@ mod tests {
             .is_err()
         );
         let meetings = list(&doc);
-        assert_eq!(meetings[1].kind, MeetingKind::SteeringCommittee);
-        assert_eq!(meetings[1].title, "Steering Q1");
+        assert_eq!(meetings[1].fields.kind, MeetingKind::SteeringCommittee);
+        assert_eq!(meetings[1].fields.title, "Steering Q1");
         items::delete(&mut doc, Collection::Meetings, id(2), T0).unwrap();
         assert_eq!(list(&doc).len(), 1);
         items::restore(&mut doc, Collection::Meetings, id(2)).unwrap();

@@ -53,6 +53,7 @@ pub mod boards;
 pub mod comm_plan;
 pub mod conflicts;
 pub mod device_keys;
+mod editable;
 pub mod error;
 mod fields;
 pub mod formatting;

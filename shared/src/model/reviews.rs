@@ -9,7 +9,9 @@
 //!
 //! A review's actions are action items like a meeting's: they appear in
 //! [`crate::views::attention::all_actions`] and in the attention panel. The milestones
-//! achieved within the review's period are listed with it, to celebrate.
+//! achieved within the review's period, listed with it to celebrate, are
+//! [`milestones::achieved_between`](super::milestones::achieved_between) its
+//! `from` and `to`.
 
 use automerge::{ObjId, ObjType, ReadDoc};
 
@@ -22,7 +24,6 @@ use super::fields::{
 use super::ids::ItemId;
 use super::items::{self, Collection};
 use super::keys::ACTIONS;
-use super::milestones::{self, Milestone};
 use super::stored_names::stored_names;
 use crate::text::Splice;
 
@@ -72,8 +73,6 @@ pub struct Review {
     pub to_improve: String,
     /// The actions that follow.
     pub actions: Vec<ActionItem>,
-    /// Milestones achieved within the period, to celebrate.
-    pub milestones_achieved: Vec<Milestone>,
     /// When it was created (UTC ms).
     pub created_at: Option<u64>,
 }
@@ -116,7 +115,7 @@ fn check_period(from: u64, to: u64) -> OpResult<(u64, u64)> {
     Ok((from, to))
 }
 
-fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, all: &[Milestone]) -> Review {
+fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Review {
     let from = get_u64(doc, obj, "from").unwrap_or(0);
     let to = get_u64(doc, obj, "to").unwrap_or(0);
     Review {
@@ -130,21 +129,14 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, all: &[Milestone]) -> 
         went_well: get_text(doc, obj, "went_well"),
         to_improve: get_text(doc, obj, "to_improve"),
         actions: actions::read_actions(doc, obj),
-        milestones_achieved: all
-            .iter()
-            .filter(|m| m.achieved_at.is_some_and(|at| (from..=to).contains(&at)))
-            .cloned()
-            .collect(),
         created_at: get_u64(doc, obj, "created_at"),
     }
 }
 
 /// Every review, by period start (then id).
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Review> {
-    let all = milestones::list(doc);
-    let mut found: Vec<Review> = items::read_all(doc, Collection::Reviews, |id, obj| {
-        read_one(doc, id, obj, &all)
-    });
+    let mut found: Vec<Review> =
+        items::read_all(doc, Collection::Reviews, |id, obj| read_one(doc, id, obj));
     found.sort_by(|a, b| a.from.cmp(&b.from).then(a.id.cmp(&b.id)));
     found
 }
@@ -152,7 +144,7 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Review> {
 /// One review, or [`OpError::NotFound`].
 pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Review> {
     let obj = require(doc, id)?;
-    Ok(read_one(doc, id, &obj, &milestones::list(doc)))
+    Ok(read_one(doc, id, &obj))
 }
 
 fn require<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
@@ -225,7 +217,7 @@ mod tests {
     use crate::model::actions::{ActionPatch, ActionSource, NewAction};
     use crate::model::fields::DAY_MS;
     use crate::model::items::{self, Collection};
-    use crate::model::milestones::NewMilestone;
+    use crate::model::milestones::{self, NewMilestone};
     use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 
     #[test]
@@ -342,8 +334,10 @@ mod tests {
         assert_eq!(review.title, "Post-mortem");
         assert_eq!(review.went_well, "Joint pipeline reviews.");
         assert_eq!(review.to_improve, "Faster legal turnaround.");
-        assert_eq!(review.milestones_achieved.len(), 1);
-        assert_eq!(review.milestones_achieved[0].title, "First deal");
+        let celebrated =
+            milestones::achieved_between(&milestones::list(doc), review.from, review.to);
+        assert_eq!(celebrated.len(), 1);
+        assert_eq!(celebrated[0].fields.title, "First deal");
         let actions = crate::views::attention::all_actions(doc);
         assert_eq!(actions.len(), 1);
         assert_eq!(actions[0].source, ActionSource::Review(id(1)));

@@ -83,7 +83,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
         parties
             .iter()
             .find(|p| p.id == id)
-            .map_or_else(|| "(removed party)".to_owned(), |p| cell(&p.name))
+            .map_or_else(|| "(removed party)".to_owned(), |p| cell(&p.fields.name))
     };
     let mut out = String::new();
     let _ = writeln!(out, "# Partnership report: {}\n", cell(&overview.title));
@@ -100,9 +100,9 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
     let _ = writeln!(out, "- Stage: **{}**", overview.stage);
     let names: Vec<String> = parties
         .iter()
-        .map(|p| match p.role.trim() {
-            "" => cell(&p.name),
-            role => format!("{} ({})", cell(&p.name), cell(role)),
+        .map(|p| match p.fields.role.trim() {
+            "" => cell(&p.fields.name),
+            role => format!("{} ({})", cell(&p.fields.name), cell(role)),
         })
         .collect();
     let _ = writeln!(out, "- Parties: {}", names.join(", "));
@@ -137,7 +137,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
     } else {
         out.push_str("| KPI | Latest | Target | Health |\n|---|---|---|---|\n");
         for kpi in &kpis {
-            let (unit, target) = match &kpi.kind {
+            let (unit, target) = match &kpi.fields.kind {
                 KpiKind::Quantitative { unit, target, .. } => (format!(" {}", cell(unit)), *target),
                 KpiKind::Qualitative { scale, target } => (format!("/{scale}"), f64::from(*target)),
             };
@@ -148,7 +148,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {latest} | {}{unit} | {} |",
-                cell(&kpi.name),
+                cell(&kpi.fields.name),
                 number(target),
                 health_label(kpi.health)
             );
@@ -177,12 +177,12 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
             let _ = writeln!(
                 out,
                 "| {}{} | {} | {} | {} | {} | {} |",
-                cell(&risk.title),
+                cell(&risk.fields.title),
                 if risk.is_high() { " **(high)**" } else { "" },
-                risk.likelihood,
-                risk.impact,
+                risk.fields.likelihood,
+                risk.fields.impact,
                 risk.score(),
-                member_name(risk.owner),
+                member_name(risk.fields.owner),
                 risk.status.as_str()
             );
         }
@@ -243,7 +243,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
         for decision in meeting.decisions.iter().filter(|d| period.contains(d.at)) {
             decisions.push((
                 decision.at,
-                format!("{} ({})", cell(&decision.text), cell(&meeting.title)),
+                format!("{} ({})", cell(&decision.text), cell(&meeting.fields.title)),
             ));
         }
     }
@@ -253,7 +253,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
                 at,
                 format!(
                     "Conflict “{}” resolved: {}",
-                    cell(&conflict.title),
+                    cell(&conflict.fields.title),
                     cell(&conflict.resolution)
                 ),
             ));
@@ -271,10 +271,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
 
     // Milestones and reviews.
     out.push_str("## Milestones achieved\n\n");
-    let achieved: Vec<milestones::Milestone> = milestones::list(doc)
-        .into_iter()
-        .filter(|m| m.achieved_at.is_some_and(|at| period.contains(at)))
-        .collect();
+    let achieved = milestones::achieved_between(&milestones::list(doc), period.from, period.to);
     if achieved.is_empty() {
         out.push_str("None in the period.\n\n");
     } else {
@@ -283,7 +280,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
                 out,
                 "- {} — {}",
                 date(milestone.achieved_at.unwrap_or_default()),
-                cell(&milestone.title)
+                cell(&milestone.fields.title)
             );
             let celebration = milestone.celebration.trim();
             if !celebration.is_empty() {
@@ -326,7 +323,7 @@ mod tests {
     use super::*;
     use crate::model::DAY_MS;
     use crate::model::actions::{self, ActionSource, NewAction};
-    use crate::model::conflicts::{NewConflict, Severity};
+    use crate::model::conflicts::{ConflictFields, NewConflict, Severity};
     use crate::model::governance;
     use crate::model::health::{AnswerKey, Answers};
     use crate::model::kpis::{NewKpi, NewMeasurement};
@@ -450,9 +447,11 @@ mod tests {
             doc,
             id(11),
             &NewConflict {
-                title: "Lead sharing".into(),
-                description: String::new(),
-                severity: Severity::High,
+                fields: ConflictFields {
+                    title: "Lead sharing".into(),
+                    description: String::new(),
+                    severity: Severity::High,
+                },
                 raised_by: bob,
             },
             JAN,

@@ -42,7 +42,7 @@ fn conversions(doc: &Automerge) -> Vec<(String, String)> {
     out.extend(meetings::list(doc).into_iter().map(|m| {
         (
             format!("action:{}", m.id),
-            format!("an action item of “{}”", m.title),
+            format!("an action item of “{}”", m.fields.title),
         )
     }));
     out.extend(reviews::list(doc).into_iter().map(|r| {

@@ -7,7 +7,9 @@ use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::convert::ItemLink;
-use accord_shared::model::conflicts::{self, Conflict, ConflictPatch, NewConflict, Severity};
+use accord_shared::model::conflicts::{
+    self, Conflict, ConflictFields, ConflictPatch, NewConflict, Severity,
+};
 use accord_shared::model::governance::{self, EscalationLevel};
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::{Collection, ItemId, MemberId, OpError};
@@ -122,9 +124,10 @@ fn card(data: &Data, cid: ItemId) -> Option<Card> {
         })
         .collect();
     Some(Card {
-        conflict: Conflict {
-            description: String::new(),
-            ..conflict.clone()
+        conflict: {
+            let mut conflict = conflict.clone();
+            conflict.fields.description.clear();
+            conflict
         },
         ladder_len: data.ladder.len(),
         history,
@@ -195,14 +198,14 @@ fn ConflictRow(id: DocumentId, cid: ItemId, data: Memo<Option<Data>>) -> impl In
         } = card.get()?;
         let severities = Severity::ALL
             .into_iter()
-            .map(|s| view! { <option value=s.as_str() selected=s == conflict.severity>{s.as_str()}</option> })
+            .map(|s| view! { <option value=s.as_str() selected=s == conflict.fields.severity>{s.as_str()}</option> })
             .collect_view();
         let open = conflict.is_open();
         let overdue = conflict.is_overdue(edit::now());
         Some(view! {
             <div class="row">
                 <input type="text" class="grow" data-testid="conflict-title" aria-label="Conflict"
-                    prop:value=conflict.title.clone()
+                    prop:value=conflict.fields.title.clone()
                     on:change=move |ev| update(ConflictPatch { title: Some(event_target_value(&ev)), ..ConflictPatch::default() })/>
                 <label>"Severity "
                     <select data-testid="conflict-severity"
@@ -290,9 +293,11 @@ fn RaiseForm(id: DocumentId) -> impl IntoView {
         ev.prevent_default();
         let made = with_me_and_id(error, &id, |tx, me, item| {
             let new = NewConflict {
-                title: title.get_untracked(),
-                description: description.get_untracked(),
-                severity: parse_severity(&severity.get_untracked()).unwrap_or(Severity::Medium),
+                fields: ConflictFields {
+                    title: title.get_untracked(),
+                    description: description.get_untracked(),
+                    severity: parse_severity(&severity.get_untracked()).unwrap_or(Severity::Medium),
+                },
                 raised_by: me,
             };
             conflicts::raise(tx, item, &new, edit::now())

@@ -6,8 +6,8 @@ use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::governance::{
-    self, Committee, CommitteePatch, Decider, DecisionRight, EscalationLevel, MAX_DAYS,
-    NewCommittee, Rule,
+    self, Committee, CommitteeFields, CommitteePatch, Decider, DecisionRight, EscalationLevel,
+    MAX_DAYS, NewCommittee, Rule,
 };
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::parties::{self, Party};
@@ -85,12 +85,12 @@ fn decider_choices(data: &Data) -> Vec<(Decider, String)> {
     choices.extend(
         data.parties
             .iter()
-            .map(|p| (Decider::Party(p.id), p.name.clone())),
+            .map(|p| (Decider::Party(p.id), p.fields.name.clone())),
     );
     choices.extend(
         data.committees
             .iter()
-            .map(|c| (Decider::Committee(c.id), c.name.clone())),
+            .map(|c| (Decider::Committee(c.id), c.fields.name.clone())),
     );
     choices.extend(
         data.members
@@ -149,15 +149,16 @@ fn committee_card(data: &Data, cid: ItemId) -> Option<CommitteeCard> {
             let party = m
                 .party
                 .and_then(|p| data.parties.iter().find(|x| x.id == p))
-                .map(|p| format!(" ({})", p.name))
+                .map(|p| format!(" ({})", p.fields.name))
                 .unwrap_or_default();
             (m.id, m.name.clone(), party)
         })
         .collect();
     Some(CommitteeCard {
-        committee: Committee {
-            mandate: String::new(),
-            ..committee.clone()
+        committee: {
+            let mut committee = committee.clone();
+            committee.fields.mandate.clear();
+            committee
         },
         eligible,
     })
@@ -179,11 +180,11 @@ fn CommitteeRow(list: ListContext<Data>, cid: ItemId) -> impl IntoView {
         Some(view! {
             <div class="row">
                 <input type="text" class="grow" data-testid="committee-name" aria-label="Committee"
-                    prop:value=committee.name.clone()
+                    prop:value=committee.fields.name.clone()
                     on:change=move |ev| update(CommitteePatch { name: Some(event_target_value(&ev)), ..CommitteePatch::default() })/>
                 <label>"Meets every "
                     <input type="number" class="narrow" data-testid="committee-cadence"
-                        prop:value=committee.cadence_days.to_string()
+                        prop:value=committee.fields.cadence_days.to_string()
                         on:change=move |ev| match parse_whole("cadence (days)", &event_target_value(&ev), 1, MAX_DAYS) {
                             Ok(days) => update(CommitteePatch { cadence_days: Some(days), ..CommitteePatch::default() }),
                             Err(e) => error.set(Some(e.to_string())),
@@ -240,9 +241,11 @@ fn Committees(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
     let cadence = RwSignal::new("91".to_owned());
     let add = move |tx: &mut Transaction<'_>, item| {
         let new = NewCommittee {
-            name: name.get_untracked(),
-            mandate: String::new(),
-            cadence_days: parse_whole("cadence (days)", &cadence.get_untracked(), 1, MAX_DAYS)?,
+            fields: CommitteeFields {
+                name: name.get_untracked(),
+                mandate: String::new(),
+                cadence_days: parse_whole("cadence (days)", &cadence.get_untracked(), 1, MAX_DAYS)?,
+            },
             members: Vec::new(),
         };
         governance::add_committee(tx, item, &new)

@@ -225,25 +225,25 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
             return;
         };
         let text = ics::meeting(&meeting, &partnership, edit::now());
-        offer_calendar(error, &meeting.title, &text);
+        offer_calendar(error, &meeting.fields.title, &text);
     };
     let header = move || {
         let meeting = head.get()?;
         let held = meeting.held_at;
         Some(view! {
             <div class="row">
-                <span class="badge kind" data-testid="meeting-kind">{meeting.kind.label()}</span>
+                <span class="badge kind" data-testid="meeting-kind">{meeting.fields.kind.label()}</span>
                 <input type="text" class="grow" data-testid="meeting-title" aria-label="Meeting title"
-                    prop:value=meeting.title.clone()
+                    prop:value=meeting.fields.title.clone()
                     on:change=move |ev| update(MeetingPatch { title: Some(event_target_value(&ev)), ..MeetingPatch::default() })/>
-                <span data-testid="meeting-when">{format_date_time(meeting.at)}</span>
-                <span class="muted">{format!("{} min", meeting.duration_minutes)}</span>
+                <span data-testid="meeting-when">{format_date_time(meeting.fields.at)}</span>
+                <span class="muted">{format!("{} min", meeting.fields.duration_minutes)}</span>
             </div>
             <div class="row">
                 <label>"Date "
-                    <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="meeting-date" prop:value=format_date(meeting.at)
+                    <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="meeting-date" prop:value=format_date(meeting.fields.at)
                         on:change=move |ev| {
-                            let offset = meeting.at % accord_shared::model::DAY_MS;
+                            let offset = meeting.fields.at % accord_shared::model::DAY_MS;
                             match parse_date("date", &event_target_value(&ev)) {
                                 Ok(Some(day)) => update(MeetingPatch { at: Some(day + offset), ..MeetingPatch::default() }),
                                 Ok(None) => error.set(Some(OpError::InvalidDate { field: "date" }.to_string())),
@@ -252,7 +252,7 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
                         }/>
                 </label>
                 <label>"Location "
-                    <input type="text" data-testid="meeting-location" prop:value=meeting.location.clone()
+                    <input type="text" data-testid="meeting-location" prop:value=meeting.fields.location.clone()
                         on:change=move |ev| update(MeetingPatch { location: Some(event_target_value(&ev)), ..MeetingPatch::default() })/>
                 </label>
                 {match held {

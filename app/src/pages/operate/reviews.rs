@@ -7,6 +7,7 @@ use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
+use accord_shared::model::milestones::{self, Milestone};
 use accord_shared::model::reviews::{self, NewReview, Review, ReviewKind, ReviewPatch};
 use accord_shared::model::{Collection, DAY_MS, ItemId, OpError};
 use leptos::prelude::*;
@@ -26,12 +27,14 @@ use crate::edit::{self, apply_into, format_date};
 struct Data {
     reviews: Vec<Review>,
     members: Vec<Member>,
+    milestones: Vec<Milestone>,
 }
 
 fn load(doc: &Automerge) -> Data {
     Data {
         reviews: reviews::list(doc),
         members: members::list(doc),
+        milestones: milestones::list(doc),
     }
 }
 
@@ -81,12 +84,12 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
     let head = Memo::new(move |_| {
         review.with(|r| r.as_ref().map(|r| (r.kind, r.title.clone(), r.from, r.to)))
     });
+    let all_milestones = rows::part(data, |d| &d.milestones);
     let celebrated = Memo::new(move |_| {
-        review.with(|r| {
-            r.as_ref()
-                .map(|r| r.milestones_achieved.clone())
-                .unwrap_or_default()
-        })
+        let Some((_, _, from, to)) = head.get() else {
+            return Vec::new();
+        };
+        all_milestones.with(|all| milestones::achieved_between(all, from, to))
     });
     let actions = Memo::new(move |_| {
         review.with(|r| r.as_ref().map(|r| r.actions.clone()).unwrap_or_default())
@@ -127,7 +130,7 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Data>>) -> impl Int
                     {list.into_iter().map(|m| view! {
                         <li data-testid="review-milestone">
                             <Glyph icon=Icon::Star/>
-                            {format!(" {} ({})", m.title, m.achieved_at.map(format_date).unwrap_or_default())}
+                            {format!(" {} ({})", m.fields.title, m.achieved_at.map(format_date).unwrap_or_default())}
                             {(!m.celebration.trim().is_empty()).then(|| view! {
                                 <span class="muted">{format!(" — {}", m.celebration.trim())}</span>
                             })}

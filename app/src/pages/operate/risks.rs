@@ -71,10 +71,11 @@ fn level(field: &'static str, text: &str) -> Result<u8, OpError> {
 fn RiskRow(list: ListContext<Data>, rid: ItemId) -> impl IntoView {
     let ListContext { id, data, error } = list;
     // The risk without its prose, which the text areas show themselves.
-    let without_prose = |r: &Risk| Risk {
-        mitigation: String::new(),
-        contingency: String::new(),
-        ..r.clone()
+    let without_prose = |r: &Risk| {
+        let mut r = r.clone();
+        r.fields.mitigation.clear();
+        r.fields.contingency.clear();
+        r
     };
     let risk = rows::found(data, |d| &d.risks, |r| r.id, rid, without_prose);
     let members = rows::part(data, |d| &d.members);
@@ -104,18 +105,18 @@ fn RiskRow(list: ListContext<Data>, rid: ItemId) -> impl IntoView {
         Some(view! {
             <div class="row">
                 <input type="text" class="grow" data-testid="risk-title" aria-label="Risk"
-                    prop:value=risk.title.clone()
+                    prop:value=risk.fields.title.clone()
                     on:change=move |ev| update(RiskPatch { title: Some(event_target_value(&ev)), ..RiskPatch::default() })/>
                 <span class=heat(u32::from(risk.score())) data-testid="risk-score">{format!("score {}", risk.score())}</span>
                 {risk.is_high().then(|| view! { <span class="badge late" data-testid="risk-high">"high"</span> })}
             </div>
             <div class="row">
-                {level_field("Likelihood ", "likelihood", risk.likelihood, |v| RiskPatch { likelihood: Some(v), ..RiskPatch::default() })}
-                {level_field("Impact ", "impact", risk.impact, |v| RiskPatch { impact: Some(v), ..RiskPatch::default() })}
+                {level_field("Likelihood ", "likelihood", risk.fields.likelihood, |v| RiskPatch { likelihood: Some(v), ..RiskPatch::default() })}
+                {level_field("Impact ", "impact", risk.fields.impact, |v| RiskPatch { impact: Some(v), ..RiskPatch::default() })}
                 <label>"Owner "
                     <select data-testid="risk-owner"
                         on:change=move |ev| update(RiskPatch { owner: Some(event_target_value(&ev).parse().ok()), ..RiskPatch::default() })>
-                        {member_options(&members.get(), risk.owner)}
+                        {member_options(&members.get(), risk.fields.owner)}
                     </select>
                 </label>
                 <label>"Status "
