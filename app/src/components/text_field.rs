@@ -59,8 +59,10 @@ impl TextField {
             }
             Self::RiskMitigation(item) => risks::get(doc, item).ok().map(|r| r.fields.mitigation),
             Self::RiskContingency(item) => risks::get(doc, item).ok().map(|r| r.fields.contingency),
-            Self::ReviewWentWell(item) => reviews::get(doc, item).ok().map(|r| r.went_well),
-            Self::ReviewToImprove(item) => reviews::get(doc, item).ok().map(|r| r.to_improve),
+            Self::ReviewWentWell(item) => reviews::get(doc, item).ok().map(|r| r.fields.went_well),
+            Self::ReviewToImprove(item) => {
+                reviews::get(doc, item).ok().map(|r| r.fields.to_improve)
+            }
         }
     }
 

@@ -13,6 +13,7 @@ use super::fields::{
 };
 use super::ids::ItemId;
 use super::items::{self, Collection};
+use super::period::Period;
 
 /// A milestone.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,13 +64,12 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Milestone> {
     })
 }
 
-/// The milestones achieved from `from` to `to` (UTC ms, both inclusive),
-/// in the order given: what a review of that period or the report
-/// celebrates.
-pub fn achieved_between(milestones: &[Milestone], from: u64, to: u64) -> Vec<Milestone> {
+/// The milestones achieved within `period`, in the order given: what a
+/// review of that period or the report celebrates.
+pub fn achieved_in(milestones: &[Milestone], period: Period) -> Vec<Milestone> {
     milestones
         .iter()
-        .filter(|m| m.achieved_at.is_some_and(|at| (from..=to).contains(&at)))
+        .filter(|m| m.achieved_at.is_some_and(|at| period.contains(at)))
         .cloned()
         .collect()
 }

@@ -71,6 +71,7 @@ pub mod milestones;
 pub mod objectives;
 pub mod overview;
 pub mod parties;
+pub mod period;
 pub mod raci;
 mod refs;
 pub mod reviews;

@@ -283,7 +283,7 @@ pub fn all_actions<R: ReadDoc>(doc: &R) -> Vec<ActionRef> {
         })
     });
     let reviews = crate::model::reviews::list(doc).into_iter().flat_map(|r| {
-        let (id, title) = (r.id, r.title);
+        let (id, title) = (r.id, r.fields.title);
         r.actions.into_iter().map(move |action| ActionRef {
             source: ActionSource::Review(id),
             source_title: title.clone(),

@@ -29,20 +29,8 @@ use crate::model::parties;
 use crate::model::reviews;
 use crate::model::risks::{self, HIGH_SCORE, RiskStatus};
 
-/// The period a report covers, inclusive, in UTC ms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Period {
-    /// First instant.
-    pub from: u64,
-    /// Last instant.
-    pub to: u64,
-}
-
-impl Period {
-    fn contains(self, at: u64) -> bool {
-        (self.from..=self.to).contains(&at)
-    }
-}
+/// The period a report covers.
+pub use crate::model::period::Period;
 
 fn date(ms: u64) -> String {
     UtcDateTime::from_millis(ms).date()
@@ -271,7 +259,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
 
     // Milestones and reviews.
     out.push_str("## Milestones achieved\n\n");
-    let achieved = milestones::achieved_between(&milestones::list(doc), period.from, period.to);
+    let achieved = milestones::achieved_in(&milestones::list(doc), period);
     if achieved.is_empty() {
         out.push_str("None in the period.\n\n");
     } else {
@@ -292,7 +280,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
     }
     let in_period: Vec<reviews::Review> = reviews::list(doc)
         .into_iter()
-        .filter(|r| r.from <= period.to && r.to >= period.from)
+        .filter(|r| r.period.overlaps(period))
         .collect();
     if !in_period.is_empty() {
         out.push_str("## Reviews\n\n");
@@ -300,12 +288,12 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
             let _ = writeln!(
                 out,
                 "### {} ({} to {})\n",
-                cell(&review.title),
-                date(review.from),
-                date(review.to)
+                cell(&review.fields.title),
+                date(review.period.from),
+                date(review.period.to)
             );
-            let _ = writeln!(out, "- Went well: {}", cell(&review.went_well));
-            let _ = writeln!(out, "- To improve: {}", cell(&review.to_improve));
+            let _ = writeln!(out, "- Went well: {}", cell(&review.fields.went_well));
+            let _ = writeln!(out, "- To improve: {}", cell(&review.fields.to_improve));
             let open = review.actions.iter().filter(|a| !a.done).count();
             let _ = writeln!(out, "- Actions: {} ({open} open)\n", review.actions.len());
         }
@@ -474,8 +462,10 @@ mod tests {
             &NewReview {
                 kind: ReviewKind::Retrospective,
                 title: "Q1 retro".into(),
-                from: JAN,
-                to: JAN + 89 * DAY_MS,
+                period: Period {
+                    from: JAN,
+                    to: JAN + 89 * DAY_MS,
+                },
             },
             T0,
         )

@@ -48,7 +48,7 @@ fn conversions(doc: &Automerge) -> Vec<(String, String)> {
     out.extend(reviews::list(doc).into_iter().map(|r| {
         (
             format!("review-action:{}", r.id),
-            format!("an action item of the review “{}”", r.title),
+            format!("an action item of the review “{}”", r.fields.title),
         )
     }));
     out

@@ -13,6 +13,7 @@ use crate::model::conflicts::{self, Severity};
 use crate::model::items::{self, Collection};
 use crate::model::meetings::{self, MeetingKind, NewMeeting};
 use crate::model::objectives;
+use crate::model::period::Period;
 use crate::model::reviews::{self, NewReview, ReviewKind};
 use crate::model::risks;
 use crate::model::test_support::{
@@ -839,8 +840,10 @@ fn notes_become_plan_items_linked_both_ways() {
         &NewReview {
             kind: ReviewKind::Retrospective,
             title: String::new(),
-            from: T0,
-            to: T0 + 1,
+            period: Period {
+                from: T0,
+                to: T0 + 1,
+            },
         },
         T0,
     )
