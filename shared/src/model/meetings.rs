@@ -10,10 +10,9 @@
 //!                                        order, deleted_at? } } } }
 //! ```
 //!
-//! A meeting's time may be left for the review cadence to set: scheduling
-//! without a time uses the overview's next check-in ([`overview::next_check_in`]).
-//! Marking a check-in or a quarterly business review held records the
-//! check-in on the overview, which moves the next one.
+//! What ties meetings to the overview's check-ins (a meeting scheduled at the
+//! next check-in due, holding a check-in recording it) spans two
+//! collections, so it lives above both, in [`super::check_ins`].
 //!
 //! Action items live in the meeting (or review, see [`super::reviews`]) that
 //! produced them; [`all_actions`] is the one list across both. An action is
@@ -30,7 +29,6 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection, move_in, require_in, sub_map};
-use super::overview;
 use crate::text::Splice;
 
 use super::actions::{ActionItem, read_actions};
@@ -243,27 +241,18 @@ fn check_duration(minutes: u32) -> OpResult<u32> {
     .map(|_| minutes)
 }
 
-/// When a meeting scheduled without a time would take place: the next
-/// check-in due by the review cadence.
-pub fn suggested_time<R: ReadDoc>(doc: &R) -> Option<u64> {
-    overview::read(doc).next_check_in
-}
-
-/// Schedules a meeting. Without a time it is put at the next check-in due
-/// by the review cadence ([`suggested_time`]).
+/// Schedules a meeting. It needs a time: [`super::check_ins::schedule`]
+/// gives one left out from the review cadence.
 pub fn schedule<T: Tx>(tx: &mut T, id: ItemId, new: &NewMeeting, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     let title = match new.title.trim() {
         "" => new.kind.label().to_owned(),
         title => title.to_owned(),
     };
-    let at = match new.at {
-        Some(at) => at,
-        None => suggested_time(tx).ok_or(OpError::Invalid {
-            field: "time",
-            reason: "no time given and no review cadence to derive one from",
-        })?,
-    };
+    let at = new.at.ok_or(OpError::Invalid {
+        field: "time",
+        reason: "no time given",
+    })?;
     let at = check_date("meeting time", at)?;
     let duration = check_duration(new.duration_minutes)?;
     let obj = items::create_item(tx, Collection::Meetings, id)?;
@@ -299,17 +288,14 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &MeetingPatch) -> OpResult {
     Ok(())
 }
 
-/// Marks the meeting held at `at`. A check-in or quarterly business review
-/// also records the check-in on the overview (moving the next one).
-pub fn mark_held<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> OpResult {
+/// Marks the meeting held at `at` and returns its kind.
+/// [`super::check_ins::hold`] also records a check-in on the overview.
+pub fn mark_held<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> OpResult<Option<MeetingKind>> {
     let at = check_date("date held", at)?;
     let obj = require(tx, id)?;
     let kind = get_str(tx, &obj, "kind").and_then(|k| MeetingKind::from_stored(&k));
     put(tx, &obj, "held_at", at)?;
-    if kind.is_some_and(MeetingKind::is_check_in) {
-        overview::record_check_in(tx, at)?;
-    }
-    Ok(())
+    Ok(kind)
 }
 
 /// Rewrites the minutes (as a minimal splice of the Text).
@@ -384,8 +370,10 @@ mod tests {
 
     use super::*;
     use crate::model::actions::{self, ActionPatch, ActionSource, NewAction};
+    use crate::model::check_ins;
     use crate::model::fields::DAY_MS;
     use crate::model::items::{self, Collection};
+    use crate::model::overview;
     use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
     use automerge::ROOT;
 
@@ -403,11 +391,11 @@ mod tests {
     fn schedule_validates_and_derives_time_from_the_cadence() {
         let mut doc = partnership().doc;
         assert!(matches!(
-            schedule(&mut doc, id(1), &check_in(Some(5)), T0),
+            check_ins::schedule(&mut doc, id(1), &check_in(Some(5)), T0),
             Err(OpError::InvalidDate { .. })
         ));
         assert!(matches!(
-            schedule(
+            check_ins::schedule(
                 &mut doc,
                 id(1),
                 &NewMeeting {
@@ -418,16 +406,16 @@ mod tests {
             ),
             Err(OpError::OutOfRange { .. })
         ));
-        assert!(schedule(&mut doc, id(1), &check_in(None), 0).is_err());
+        assert!(check_ins::schedule(&mut doc, id(1), &check_in(None), 0).is_err());
         assert_eq!(doc.pending_ops(), 0);
-        schedule(&mut doc, id(1), &check_in(None), T0).unwrap();
+        check_ins::schedule(&mut doc, id(1), &check_in(None), T0).unwrap();
         let meeting = get(&doc, id(1)).unwrap();
         assert_eq!(meeting.fields.at, T0 + 91 * DAY_MS);
         assert_eq!(meeting.fields.title, "Check-in");
         assert_eq!(meeting.fields.location, "Call");
         assert_eq!(meeting.ends_at(), meeting.fields.at + 45 * 60_000);
         assert!(matches!(
-            schedule(&mut doc, id(1), &check_in(Some(T0)), T0),
+            check_ins::schedule(&mut doc, id(1), &check_in(Some(T0)), T0),
             Err(OpError::Duplicate { .. })
         ));
         // Without a created_at there is no cadence to derive from.
@@ -435,7 +423,7 @@ mod tests {
         bare.put_object(ROOT, crate::model::keys::MEETINGS, ObjType::Map)
             .unwrap();
         assert!(matches!(
-            schedule(&mut bare, id(2), &check_in(None), T0),
+            check_ins::schedule(&mut bare, id(2), &check_in(None), T0),
             Err(OpError::Invalid { field: "time", .. })
         ));
     }
@@ -572,13 +560,13 @@ mod tests {
         };
         schedule(&mut doc, id(2), &workshop, T0).unwrap();
         assert_eq!(upcoming(&doc, T0).len(), 2);
-        mark_held(&mut doc, id(2), T0 + 2 * DAY_MS).unwrap();
+        check_ins::hold(&mut doc, id(2), T0 + 2 * DAY_MS).unwrap();
         assert_eq!(overview::read(&doc).last_check_in, None);
-        mark_held(&mut doc, id(1), T0 + DAY_MS).unwrap();
+        check_ins::hold(&mut doc, id(1), T0 + DAY_MS).unwrap();
         assert_eq!(overview::read(&doc).last_check_in, Some(T0 + DAY_MS));
-        assert_eq!(suggested_time(&doc), Some(T0 + 92 * DAY_MS));
+        assert_eq!(check_ins::suggested_time(&doc), Some(T0 + 92 * DAY_MS));
         assert!(upcoming(&doc, T0).is_empty());
-        assert!(mark_held(&mut doc, id(3), T0).is_err());
+        assert!(check_ins::hold(&mut doc, id(3), T0).is_err());
         update(
             &mut doc,
             id(2),

@@ -396,7 +396,7 @@ mod tests {
             T0,
         )
         .unwrap();
-        meetings::mark_held(doc, id(6), JAN + 20 * DAY_MS).unwrap();
+        crate::model::check_ins::hold(doc, id(6), JAN + 20 * DAY_MS).unwrap();
         meetings::record_decision(
             doc,
             id(6),

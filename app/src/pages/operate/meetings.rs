@@ -10,7 +10,7 @@ use accord_shared::model::meetings::{
     self, DEFAULT_DURATION_MINUTES, Meeting, MeetingKind, MeetingPatch, NewDecision, NewMeeting,
 };
 use accord_shared::model::members::{self, Member};
-use accord_shared::model::{Collection, ItemId, OpError, overview};
+use accord_shared::model::{Collection, ItemId, OpError, check_ins, overview};
 use accord_shared::views::ics;
 use leptos::prelude::*;
 
@@ -39,7 +39,7 @@ fn load(doc: &Automerge) -> Data {
     Data {
         meetings: meetings::list(doc),
         members: members::list(doc),
-        suggested: meetings::suggested_time(doc),
+        suggested: check_ins::suggested_time(doc),
         partnership: overview::title(doc),
     }
 }
@@ -147,7 +147,7 @@ fn ScheduleForm(id: DocumentId, data: Memo<Option<Data>>) -> impl IntoView {
             )?,
             location: location.get_untracked(),
         };
-        meetings::schedule(tx, item, &new, edit::now())
+        check_ins::schedule(tx, item, &new, edit::now())
     };
     let schedule_done = move || {
         title.set(String::new());
@@ -261,7 +261,7 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Data>>) -> impl In
                     }.into_any(),
                     None => view! {
                         <button type="button" data-testid="meeting-mark-held"
-                            on:click=move |_| { apply_into(error, &id, |tx| meetings::mark_held(tx, mid, edit::now())); }>
+                            on:click=move |_| { apply_into(error, &id, |tx| check_ins::hold(tx, mid, edit::now())); }>
                             "Mark held"
                         </button>
                     }.into_any(),
