@@ -544,7 +544,7 @@ mod tests {
         });
         assert_eq!(show(), 3);
         assert_eq!(reads(), vec![Some(a), Some(a)]);
-        assert_eq!(rows[0].1.get().unwrap().item.mitigation, "x");
+        assert_eq!(rows[0].1.get().unwrap().item.fields.mitigation, "x");
         assert_eq!(
             record_signals::notified_order(&id, &touched::collection(Collection::Risks)),
             0

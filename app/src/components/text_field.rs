@@ -65,23 +65,27 @@ impl TextField {
     pub fn read(self, doc: &Automerge) -> Option<String> {
         match self {
             Self::Purpose => Some(overview::purpose(doc)),
-            Self::PartyStrengths(party) => parties::get(doc, party).ok().map(|p| p.strengths),
-            Self::PartyWiifm(party) => parties::get(doc, party).ok().map(|p| p.wiifm),
-            Self::ObjectiveDeliverables(item) => {
-                objectives::get(doc, item).ok().map(|o| o.deliverables)
+            Self::PartyStrengths(party) => {
+                parties::get(doc, party).ok().map(|p| p.fields.strengths)
             }
+            Self::PartyWiifm(party) => parties::get(doc, party).ok().map(|p| p.fields.wiifm),
+            Self::ObjectiveDeliverables(item) => objectives::get(doc, item)
+                .ok()
+                .map(|o| o.fields.deliverables),
             Self::MeetingMinutes(item) => meetings::get(doc, item).ok().map(|m| m.minutes),
             Self::CommitteeMandate(item) => governance::committees(doc)
                 .into_iter()
                 .find(|c| c.id == item)
-                .map(|c| c.mandate),
+                .map(|c| c.fields.mandate),
             Self::ConflictDescription(item) => {
-                conflicts::get(doc, item).ok().map(|c| c.description)
+                conflicts::get(doc, item).ok().map(|c| c.fields.description)
             }
-            Self::RiskMitigation(item) => risks::get(doc, item).ok().map(|r| r.mitigation),
-            Self::RiskContingency(item) => risks::get(doc, item).ok().map(|r| r.contingency),
-            Self::ReviewWentWell(item) => reviews::get(doc, item).ok().map(|r| r.went_well),
-            Self::ReviewToImprove(item) => reviews::get(doc, item).ok().map(|r| r.to_improve),
+            Self::RiskMitigation(item) => risks::get(doc, item).ok().map(|r| r.fields.mitigation),
+            Self::RiskContingency(item) => risks::get(doc, item).ok().map(|r| r.fields.contingency),
+            Self::ReviewWentWell(item) => reviews::get(doc, item).ok().map(|r| r.fields.went_well),
+            Self::ReviewToImprove(item) => {
+                reviews::get(doc, item).ok().map(|r| r.fields.to_improve)
+            }
         }
     }
 

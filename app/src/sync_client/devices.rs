@@ -253,7 +253,7 @@ impl Client {
                         accord_shared::model::parties::list(doc)
                             .into_iter()
                             .find(|p| p.id == party)
-                            .map(|p| p.name)
+                            .map(|p| p.fields.name)
                     })?;
                     Some(Profile {
                         name: member.name,

@@ -61,7 +61,7 @@ impl Client {
                     .filter(|m| m.party == Some(party.id) && m.left_at.is_none())
                     .map(|m| m.name.clone())
                     .collect();
-                (party.name, names)
+                (party.fields.name, names)
             })
             .collect()
     }
@@ -72,7 +72,7 @@ impl Client {
         self.read_doc(id, |doc| {
             parties::list(doc)
                 .into_iter()
-                .map(|p| (p.name, p.colour))
+                .map(|p| (p.fields.name, p.colour))
                 .collect()
         })
         .unwrap_or_default()

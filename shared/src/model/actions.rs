@@ -13,6 +13,7 @@
 
 use automerge::{ObjId, ReadDoc};
 
+use super::editable::editable_fields;
 use super::error::OpResult;
 use super::fields::{
     Tx, check_date, check_opt_date, get_bool, get_parsed, get_string, get_u64, non_empty,
@@ -28,12 +29,8 @@ use super::refs::check_member;
 pub struct ActionItem {
     /// Its id.
     pub id: ItemId,
-    /// What is to be done.
-    pub title: String,
-    /// Who does it.
-    pub owner: Option<MemberId>,
-    /// By when (UTC ms).
-    pub due: Option<u64>,
+    /// What is to be done, by whom and when.
+    pub fields: ActionFields,
     /// Whether it is done.
     pub done: bool,
     /// When it was marked done (UTC ms).
@@ -43,31 +40,30 @@ pub struct ActionItem {
 impl ActionItem {
     /// Not done and `now` is past the due date.
     pub fn is_overdue(&self, now: u64) -> bool {
-        !self.done && self.due.is_some_and(|due| now > due)
+        !self.done && self.fields.due.is_some_and(|due| now > due)
     }
 }
 
-/// A new action item.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NewAction {
-    /// What is to be done (required).
-    pub title: String,
-    /// Who does it (a current member).
-    pub owner: Option<MemberId>,
-    /// By when.
-    pub due: Option<u64>,
+editable_fields! {
+    /// The editable fields of an action item.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct ActionFields {
+        /// What is to be done (required, not blank).
+        pub title: String,
+        /// Who does it (a current member; a patch clears it with
+        /// `Some(None)`).
+        pub owner: Option<MemberId>,
+        /// By when (UTC ms; a patch clears it with `Some(None)`).
+        pub due: Option<u64>,
+    }
+
+    /// Changes to an action item.
+    pub struct ActionPatch;
 }
 
-/// Changes to an action item; `None` leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ActionPatch {
-    /// New title.
-    pub title: Option<String>,
-    /// New owner (`Some(None)` clears it).
-    pub owner: Option<Option<MemberId>>,
-    /// New due date (`Some(None)` clears it).
-    pub due: Option<Option<u64>>,
-}
+/// What [`add`] takes: the fields of a new action item (it starts not
+/// done).
+pub type NewAction = ActionFields;
 
 /// Where an action item lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -161,9 +157,11 @@ pub struct ActionRef {
 pub(crate) fn read_actions<R: ReadDoc>(doc: &R, parent: &ObjId) -> Vec<ActionItem> {
     items::read_under(doc, parent, ACTIONS, |id, obj| ActionItem {
         id,
-        title: get_string(doc, obj, "title"),
-        owner: get_parsed(doc, obj, "owner"),
-        due: get_u64(doc, obj, "due"),
+        fields: ActionFields {
+            title: get_string(doc, obj, "title"),
+            owner: get_parsed(doc, obj, "owner"),
+            due: get_u64(doc, obj, "due"),
+        },
         done: get_bool(doc, obj, "done"),
         done_at: get_u64(doc, obj, "done_at"),
     })

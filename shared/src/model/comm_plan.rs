@@ -6,6 +6,7 @@
 
 use automerge::{ObjId, ReadDoc};
 
+use super::editable::editable_fields;
 use super::error::OpResult;
 use super::fields::{
     DAY_MS, Tx, check_date, check_range, get_parsed, get_string, get_u32, get_u64, non_empty,
@@ -23,16 +24,8 @@ pub const MAX_FREQUENCY_DAYS: u32 = 366;
 pub struct Communication {
     /// Its id.
     pub id: ItemId,
-    /// What is communicated (for example "pipeline report").
-    pub what: String,
-    /// To whom.
-    pub audience: String,
-    /// How (email, call, meeting, newsletter…).
-    pub medium: String,
-    /// Every how many days.
-    pub frequency_days: u32,
-    /// Who sends it.
-    pub owner: Option<MemberId>,
+    /// What was planned.
+    pub fields: CommunicationFields,
     /// When it was last sent (UTC ms).
     pub last_sent: Option<u64>,
     /// When it was planned (UTC ms).
@@ -42,35 +35,29 @@ pub struct Communication {
     pub next_due: Option<u64>,
 }
 
-/// The fields of a new line.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NewCommunication {
-    /// What (required).
-    pub what: String,
-    /// To whom.
-    pub audience: String,
-    /// How.
-    pub medium: String,
-    /// Every how many days (1–366).
-    pub frequency_days: u32,
-    /// Who sends it (a current member).
-    pub owner: Option<MemberId>,
+editable_fields! {
+    /// The editable fields of a line of the plan.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct CommunicationFields {
+        /// What is communicated, for example "pipeline report" (required).
+        pub what: String,
+        /// To whom.
+        pub audience: String,
+        /// How (email, call, meeting, newsletter…).
+        pub medium: String,
+        /// Every how many days (1–366).
+        pub frequency_days: u32,
+        /// Who sends it (a current member; a patch clears it with
+        /// `Some(None)`).
+        pub owner: Option<MemberId>,
+    }
+
+    /// Changes to a line of the plan.
+    pub struct CommunicationPatch;
 }
 
-/// Changes to a line; `None` leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CommunicationPatch {
-    /// New what.
-    pub what: Option<String>,
-    /// New audience.
-    pub audience: Option<String>,
-    /// New medium.
-    pub medium: Option<String>,
-    /// New frequency.
-    pub frequency_days: Option<u32>,
-    /// New owner (`Some(None)` clears it).
-    pub owner: Option<Option<MemberId>>,
-}
+/// What [`add`] takes: the fields of a new line.
+pub type NewCommunication = CommunicationFields;
 
 /// When a communication is next due.
 pub fn next_due(
@@ -100,11 +87,13 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Communication {
     let created_at = get_u64(doc, obj, "created_at");
     Communication {
         id,
-        what: get_string(doc, obj, "what"),
-        audience: get_string(doc, obj, "audience"),
-        medium: get_string(doc, obj, "medium"),
-        frequency_days,
-        owner: get_parsed(doc, obj, "owner"),
+        fields: CommunicationFields {
+            what: get_string(doc, obj, "what"),
+            audience: get_string(doc, obj, "audience"),
+            medium: get_string(doc, obj, "medium"),
+            frequency_days,
+            owner: get_parsed(doc, obj, "owner"),
+        },
         last_sent,
         created_at,
         next_due: next_due(last_sent, created_at, frequency_days),
@@ -219,8 +208,8 @@ mod tests {
         assert!(list(doc).is_empty());
         add(doc, id(90), &new, T0).unwrap();
         let line = &list(doc)[0];
-        assert_eq!(line.what, "Pipeline report");
-        assert_eq!(line.owner, Some(alice));
+        assert_eq!(line.fields.what, "Pipeline report");
+        assert_eq!(line.fields.owner, Some(alice));
         assert_eq!(line.next_due, Some(T0));
 
         assert!(matches!(
@@ -259,10 +248,10 @@ mod tests {
         .unwrap();
         let line = &list(doc)[0];
         assert_eq!(
-            (line.medium.as_str(), line.owner),
+            (line.fields.medium.as_str(), line.fields.owner),
             ("video call", Some(bob))
         );
-        assert_eq!(line.audience, "Steering committee");
+        assert_eq!(line.fields.audience, "Steering committee");
         assert_eq!(line.next_due, Some(T0 + 8 * DAY_MS));
     }
 }

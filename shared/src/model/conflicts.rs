@@ -23,6 +23,7 @@
 
 use automerge::{ObjId, ObjType, ReadDoc};
 
+use super::editable::editable_fields;
 use super::error::{OpError, OpResult};
 use super::fields::{
     DAY_MS, Tx, check_date, child_map, get_bool, get_parsed, get_str, get_string, get_text,
@@ -98,16 +99,12 @@ pub struct CurrentLevel {
 pub struct Conflict {
     /// Its id.
     pub id: ItemId,
-    /// A short title.
-    pub title: String,
-    /// What it is about (prose).
-    pub description: String,
+    /// What it is about and how serious it is.
+    pub fields: ConflictFields,
     /// Who raised it.
     pub raised_by: Option<MemberId>,
     /// When (UTC ms).
     pub raised_at: u64,
-    /// How serious it is.
-    pub severity: Severity,
     /// Open or resolved.
     pub status: ConflictStatus,
     /// How it was resolved (prose).
@@ -134,28 +131,29 @@ impl Conflict {
     }
 }
 
-/// The fields of a new conflict.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewConflict {
-    /// A short title (required).
-    pub title: String,
-    /// What it is about.
-    pub description: String,
-    /// How serious.
-    pub severity: Severity,
-    /// Who raises it (a current member).
-    pub raised_by: MemberId,
+editable_fields! {
+    /// The editable fields of a conflict.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct ConflictFields {
+        /// A short title (required, not blank).
+        pub title: String,
+        /// What it is about (prose).
+        pub description: String,
+        /// How serious it is.
+        pub severity: Severity,
+    }
+
+    /// Changes to a conflict.
+    pub struct ConflictPatch;
 }
 
-/// Changes to a conflict; `None` leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ConflictPatch {
-    /// New title.
-    pub title: Option<String>,
-    /// New description.
-    pub description: Option<String>,
-    /// New severity.
-    pub severity: Option<Severity>,
+/// What [`raise`] takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConflict {
+    /// What it is about.
+    pub fields: ConflictFields,
+    /// Who raises it (a current member).
+    pub raised_by: MemberId,
 }
 
 fn escalations<R: ReadDoc>(doc: &R, obj: &ObjId) -> Vec<Escalation> {
@@ -210,13 +208,15 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, ladder: &[EscalationLe
     let history = escalations(doc, obj);
     Conflict {
         id,
-        title: get_string(doc, obj, "title"),
-        description: get_text(doc, obj, "description"),
+        fields: ConflictFields {
+            title: get_string(doc, obj, "title"),
+            description: get_text(doc, obj, "description"),
+            severity: get_str(doc, obj, "severity")
+                .and_then(|s| Severity::from_stored(&s))
+                .unwrap_or(Severity::Medium),
+        },
         raised_by: get_parsed(doc, obj, "raised_by"),
         raised_at: get_u64(doc, obj, "raised_at").unwrap_or(0),
-        severity: get_str(doc, obj, "severity")
-            .and_then(|s| Severity::from_stored(&s))
-            .unwrap_or(Severity::Medium),
         status: if get_str(doc, obj, "status").as_deref() == Some("resolved") {
             ConflictStatus::Resolved
         } else {
@@ -291,16 +291,16 @@ fn add_entry<T: Tx>(
 /// Raises a conflict at the bottom level of the ladder (if there is one).
 /// Its first escalation entry is keyed by the conflict's own id.
 pub fn raise<T: Tx>(tx: &mut T, id: ItemId, new: &NewConflict, now: u64) -> OpResult {
-    let title = non_empty("title", &new.title)?;
+    let title = non_empty("title", &new.fields.title)?;
     let now = check_date("time", now)?;
     refs::require_member(tx, new.raised_by)?;
     let bottom = refs::escalation_ladder(tx).first().map(|l| l.id);
     let obj = items::create_item(tx, Collection::Conflicts, id)?;
     tx.put(&obj, "title", title)?;
-    new_text(tx, &obj, "description", &new.description)?;
+    new_text(tx, &obj, "description", &new.fields.description)?;
     tx.put(&obj, "raised_by", new.raised_by.key())?;
     tx.put(&obj, "raised_at", now)?;
-    tx.put(&obj, "severity", new.severity.as_str())?;
+    tx.put(&obj, "severity", new.fields.severity.as_str())?;
     tx.put(&obj, "status", "open")?;
     new_text(tx, &obj, "resolution", "")?;
     tx.put_object(&obj, ESCALATIONS, ObjType::Map)?;
@@ -434,9 +434,11 @@ mod tests {
 
     fn new(raised_by: MemberId) -> NewConflict {
         NewConflict {
-            title: "Lead sharing".into(),
-            description: "Leads are not shared within 48 hours.".into(),
-            severity: Severity::High,
+            fields: ConflictFields {
+                title: "Lead sharing".into(),
+                description: "Leads are not shared within 48 hours.".into(),
+                severity: Severity::High,
+            },
             raised_by,
         }
     }
@@ -461,7 +463,10 @@ mod tests {
                 doc,
                 id(1),
                 &NewConflict {
-                    title: " ".into(),
+                    fields: ConflictFields {
+                        title: " ".into(),
+                        ..new(alice).fields
+                    },
                     ..new(alice)
                 },
                 T0
@@ -474,7 +479,7 @@ mod tests {
         raise(doc, id(1), &new(alice), T0).unwrap();
         let conflict = get(doc, id(1)).unwrap();
         assert_eq!(conflict.raised_by, Some(alice));
-        assert_eq!(conflict.severity, Severity::High);
+        assert_eq!(conflict.fields.severity, Severity::High);
         assert!(conflict.is_open());
         let level = conflict.level.unwrap();
         assert_eq!((level.index, level.id, level.since), (0, id(201), T0));
@@ -490,8 +495,11 @@ mod tests {
         )
         .unwrap();
         let conflict = get(doc, id(1)).unwrap();
-        assert_eq!(conflict.severity, Severity::Critical);
-        assert_eq!(conflict.description, "Leads are not shared within 2 days.");
+        assert_eq!(conflict.fields.severity, Severity::Critical);
+        assert_eq!(
+            conflict.fields.description,
+            "Leads are not shared within 2 days."
+        );
     }
 
     #[test]
@@ -499,13 +507,13 @@ mod tests {
         let (mut fixture, _) = raised_by_alice();
         let doc = &mut fixture.doc;
         let mut partner = doc.fork();
-        let end = get(doc, id(1)).unwrap().description.chars().count();
+        let end = get(doc, id(1)).unwrap().fields.description.chars().count();
         edit_description(doc, id(1), &insert(0, "Since May: ")).unwrap();
         edit_description(&mut partner, id(1), &insert(end, " Both sides agree.")).unwrap();
         sync_pair(doc, &mut partner);
         let expected = "Since May: Leads are not shared within 48 hours. Both sides agree.";
-        assert_eq!(get(doc, id(1)).unwrap().description, expected);
-        assert_eq!(get(&partner, id(1)).unwrap().description, expected);
+        assert_eq!(get(doc, id(1)).unwrap().fields.description, expected);
+        assert_eq!(get(&partner, id(1)).unwrap().fields.description, expected);
         let beyond = Splice {
             position: end + 99,
             delete: 0,

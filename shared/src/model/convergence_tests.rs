@@ -133,19 +133,19 @@ fn concurrent_edits_of_one_objective_and_kpi_merge_field_by_field() {
     assert_eq!(merged, Partnership::read(&bob_doc).unwrap());
 
     let objective = &merged.objectives[0];
-    assert_eq!(objective.title, "Launch in Benelux");
+    assert_eq!(objective.fields.title, "Launch in Benelux");
     assert_eq!(objective.status, ObjectiveStatus::InProgress);
-    assert_eq!(objective.due, Some(T0 + 90 * DAY_MS));
-    assert_eq!(objective.owner, Some(fixture.globex));
+    assert_eq!(objective.fields.due, Some(T0 + 90 * DAY_MS));
+    assert_eq!(objective.fields.owner, Some(fixture.globex));
     assert_eq!(
-        objective.deliverables,
+        objective.fields.deliverables,
         "Two paid pilots in Benelux and one in France."
     );
 
     let kpi = &merged.kpis[0];
-    assert_eq!(kpi.name, "Joint revenue (signed)");
-    assert_eq!(kpi.cadence_days, 14);
-    assert!(matches!(kpi.kind, KpiKind::Quantitative { target, .. } if target == 120.0));
+    assert_eq!(kpi.fields.name, "Joint revenue (signed)");
+    assert_eq!(kpi.fields.cadence_days, 14);
+    assert!(matches!(kpi.fields.kind, KpiKind::Quantitative { target, .. } if target == 120.0));
     let values: Vec<f64> = kpi.measurements.iter().map(|m| m.value).collect();
     assert_eq!(values, [40.0, 100.0]);
     assert_eq!(kpi.health, kpis::Health::OnTrack);
@@ -163,7 +163,7 @@ fn concurrent_inserts_never_collide() {
     sync_pair(&mut alice_doc, &mut bob_doc);
     let titles: Vec<String> = objectives::list(&bob_doc)
         .into_iter()
-        .map(|o| o.title)
+        .map(|o| o.fields.title)
         .collect();
     assert_eq!(titles, ["Launch", "From Alice", "From Bob"]);
     assert_eq!(objectives::list(&alice_doc), objectives::list(&bob_doc));
@@ -222,8 +222,11 @@ fn delete_wins_over_a_concurrent_edit_which_restore_brings_back() {
     items::restore(&mut bob_doc, Collection::Kpis, id(KPI)).unwrap();
     sync_pair(&mut alice_doc, &mut bob_doc);
     let objective = objectives::get(&alice_doc, id(OBJECTIVE)).unwrap();
-    assert_eq!(objective.title, "Launch in Benelux");
-    assert_eq!(objective.deliverables, "Two pilots in Benelux, signed.");
+    assert_eq!(objective.fields.title, "Launch in Benelux");
+    assert_eq!(
+        objective.fields.deliverables,
+        "Two pilots in Benelux, signed."
+    );
     assert_eq!(
         kpis::get(&alice_doc, id(KPI)).unwrap().measurements[0].value,
         55.0
@@ -259,7 +262,7 @@ fn merge_instead_of_sync_gives_the_same_result() {
     bob_doc.merge(&mut alice_doc).unwrap();
     let objective = objectives::get(&bob_doc, id(OBJECTIVE)).unwrap();
     assert_eq!(
-        (objective.title.as_str(), objective.status),
+        (objective.fields.title.as_str(), objective.status),
         ("Launch now", ObjectiveStatus::Blocked)
     );
     assert_eq!(objectives::list(&alice_doc), objectives::list(&bob_doc));

@@ -18,6 +18,7 @@
 
 use automerge::{ObjId, ObjType, ReadDoc};
 
+use super::editable::editable_fields;
 use super::error::OpResult;
 use super::fields::{
     Tx, check_range, child_map, get_bool, get_str, get_string, get_text, get_u32, new_text,
@@ -44,40 +45,37 @@ pub const MAX_DAYS: u32 = 366;
 pub struct Committee {
     /// Its id.
     pub id: ItemId,
-    /// Its name ("Joint steering committee").
-    pub name: String,
-    /// What it decides and oversees (prose).
-    pub mandate: String,
-    /// Days between its meetings.
-    pub cadence_days: u32,
+    /// What it is called, decides and how often it meets.
+    pub fields: CommitteeFields,
     /// Its members, in id order.
     pub members: Vec<MemberId>,
     /// The parties its members come from, in id order.
     pub parties: Vec<PartyId>,
 }
 
-/// The fields of a new committee.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NewCommittee {
-    /// Its name (required).
-    pub name: String,
-    /// Its mandate.
-    pub mandate: String,
-    /// Days between meetings (1–366).
-    pub cadence_days: u32,
-    /// Its members (current members).
-    pub members: Vec<MemberId>,
+editable_fields! {
+    /// The editable fields of a committee.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct CommitteeFields {
+        /// Its name, "Joint steering committee" (required, not blank).
+        pub name: String,
+        /// What it decides and oversees (prose).
+        pub mandate: String,
+        /// Days between its meetings (1–366).
+        pub cadence_days: u32,
+    }
+
+    /// Changes to a committee.
+    pub struct CommitteePatch;
 }
 
-/// Changes to a committee; `None` leaves a field alone.
+/// What [`add_committee`] takes.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct CommitteePatch {
-    /// New name.
-    pub name: Option<String>,
-    /// New mandate.
-    pub mandate: Option<String>,
-    /// New cadence.
-    pub cadence_days: Option<u32>,
+pub struct NewCommittee {
+    /// Its name, mandate and cadence.
+    pub fields: CommitteeFields,
+    /// Its members (current members).
+    pub members: Vec<MemberId>,
 }
 
 /// Who takes a decision.
@@ -185,9 +183,11 @@ fn read_committee<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Committee {
     parties.dedup();
     Committee {
         id,
-        name: get_string(doc, obj, "name"),
-        mandate: get_text(doc, obj, "mandate"),
-        cadence_days: get_u32(doc, obj, "cadence").unwrap_or(91),
+        fields: CommitteeFields {
+            name: get_string(doc, obj, "name"),
+            mandate: get_text(doc, obj, "mandate"),
+            cadence_days: get_u32(doc, obj, "cadence").unwrap_or(91),
+        },
         members: ids,
         parties,
     }
@@ -230,15 +230,15 @@ pub fn read<R: ReadDoc>(doc: &R) -> Governance {
 
 /// Sets up a committee.
 pub fn add_committee<T: Tx>(tx: &mut T, id: ItemId, new: &NewCommittee) -> OpResult {
-    let name = non_empty("name", &new.name)?;
-    let cadence = check_days("cadence (days)", new.cadence_days)?;
+    let name = non_empty("name", &new.fields.name)?;
+    let cadence = check_days("cadence (days)", new.fields.cadence_days)?;
     for member in &new.members {
         refs::require_member(tx, *member)?;
     }
     let map = governance_map(tx, COMMITTEES, "governance.committees")?;
     let obj = items::create(tx, &map, "committee", id)?;
     tx.put(&obj, "name", name)?;
-    new_text(tx, &obj, "mandate", &new.mandate)?;
+    new_text(tx, &obj, "mandate", &new.fields.mandate)?;
     tx.put(&obj, "cadence", u64::from(cadence))?;
     let roster = tx.put_object(&obj, MEMBERS, ObjType::Map)?;
     for member in &new.members {
@@ -401,9 +401,11 @@ mod tests {
     fn both_parties_drafting_a_mandate_keep_their_words() {
         let doc = &mut partnership().doc;
         let new = NewCommittee {
-            name: "Joint steering committee".into(),
-            mandate: "Budget.".into(),
-            cadence_days: 91,
+            fields: CommitteeFields {
+                name: "Joint steering committee".into(),
+                mandate: "Budget.".into(),
+                cadence_days: 91,
+            },
             members: Vec::new(),
         };
         add_committee(doc, id(1), &new).unwrap();
@@ -413,7 +415,7 @@ mod tests {
         sync_pair(doc, &mut partner);
         for replica in [&*doc, &partner] {
             assert_eq!(
-                committees(replica)[0].mandate,
+                committees(replica)[0].fields.mandate,
                 "Strategy. Budget. Escalations."
             );
         }
@@ -431,18 +433,26 @@ mod tests {
         let (acme, globex) = (fixture.acme, fixture.globex);
         let doc = &mut fixture.doc;
         let new = NewCommittee {
-            name: "Joint steering committee".into(),
-            mandate: "Strategy and budget.".into(),
-            cadence_days: 91,
+            fields: CommitteeFields {
+                name: "Joint steering committee".into(),
+                mandate: "Strategy and budget.".into(),
+                cadence_days: 91,
+            },
             members: vec![alice],
         };
         let invalid = [
             NewCommittee {
-                name: " ".into(),
+                fields: CommitteeFields {
+                    name: " ".into(),
+                    ..new.fields.clone()
+                },
                 ..new.clone()
             },
             NewCommittee {
-                cadence_days: 0,
+                fields: CommitteeFields {
+                    cadence_days: 0,
+                    ..new.fields.clone()
+                },
                 ..new.clone()
             },
             NewCommittee {
@@ -472,8 +482,11 @@ mod tests {
         let mut both = vec![acme, globex];
         both.sort();
         assert_eq!(committee.parties, both);
-        assert_eq!(committee.mandate, "Strategy, budget and escalations.");
-        assert_eq!(committee.cadence_days, 30);
+        assert_eq!(
+            committee.fields.mandate,
+            "Strategy, budget and escalations."
+        );
+        assert_eq!(committee.fields.cadence_days, 30);
         set_committee_member(doc, id(1), bob, false).unwrap();
         assert_eq!(committees(doc)[0].members, [alice]);
         items::delete(doc, Collection::Committees, id(1), T0).unwrap();
@@ -491,8 +504,11 @@ mod tests {
             doc,
             id(1),
             &NewCommittee {
-                name: "JSC".into(),
-                cadence_days: 30,
+                fields: CommitteeFields {
+                    name: "JSC".into(),
+                    cadence_days: 30,
+                    ..CommitteeFields::default()
+                },
                 ..NewCommittee::default()
             },
         )

@@ -526,7 +526,10 @@ mod tests {
     use crate::model::{milestones, parties};
 
     fn names(doc: &AutoCommit) -> Vec<String> {
-        milestones::list(doc).into_iter().map(|m| m.title).collect()
+        milestones::list(doc)
+            .into_iter()
+            .map(|m| m.fields.title)
+            .collect()
     }
 
     fn add(doc: &mut AutoCommit, n: u8, title: &str) -> ItemId {
@@ -579,7 +582,7 @@ mod tests {
         assert!(deleted(&doc, Collection::Meetings).unwrap().is_empty());
         restore(&mut doc, Collection::Risks, risk).unwrap();
         restore(&mut doc, Collection::EscalationLevels, level).unwrap();
-        assert_eq!(risks::list(&doc)[0].title, "Key engineer leaves");
+        assert_eq!(risks::list(&doc)[0].fields.title, "Key engineer leaves");
         assert_eq!(governance::ladder(&doc)[0].name, "Managers");
         assert!(deleted(&doc, Collection::Risks).unwrap().is_empty());
     }

@@ -14,6 +14,7 @@
 
 use automerge::{ObjId, ObjType, ReadDoc};
 
+use super::editable::editable_fields;
 use super::error::{OpError, OpResult};
 use super::fields::{
     DAY_MS, Tx, check_date, check_finite, check_range, child_map, get_f64, get_parsed, get_str,
@@ -105,14 +106,8 @@ pub struct Measurement {
 pub struct Kpi {
     /// Its id.
     pub id: ItemId,
-    /// Its name.
-    pub name: String,
-    /// The objective it tracks, if any (and not deleted).
-    pub objective: Option<ItemId>,
-    /// What it measures and its target.
-    pub kind: KpiKind,
-    /// Days between measurements.
-    pub cadence_days: u32,
+    /// What it measures and how often.
+    pub fields: KpiFields,
     /// The log, oldest first (by `at`, then id).
     pub measurements: Vec<Measurement>,
     /// Derived from the latest measurements.
@@ -124,32 +119,29 @@ pub struct Kpi {
     pub created_at: Option<u64>,
 }
 
-/// The fields of a new KPI.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewKpi {
-    /// Its name (required).
-    pub name: String,
-    /// The objective it tracks (must exist).
-    pub objective: Option<ItemId>,
-    /// What it measures and its target.
-    pub kind: KpiKind,
-    /// Days between measurements (1–366).
-    pub cadence_days: u32,
+editable_fields! {
+    /// The editable fields of a KPI.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct KpiFields {
+        /// Its name (required, not blank).
+        pub name: String,
+        /// The objective it tracks, if any (it must exist; a patch unlinks
+        /// it with `Some(None)`).
+        pub objective: Option<ItemId>,
+        /// What it measures and its target: kind, unit, baseline, target,
+        /// direction or scale. Of a patched kind, only the values that
+        /// differ from the stored ones are written.
+        pub kind: KpiKind,
+        /// Days between measurements (1–366).
+        pub cadence_days: u32,
+    }
+
+    /// Changes to a KPI.
+    pub struct KpiPatch;
 }
 
-/// Changes to a KPI; `None` leaves a field alone. Of a new `kind`, only the
-/// values that differ from the stored ones are written.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct KpiPatch {
-    /// New name.
-    pub name: Option<String>,
-    /// New objective (`Some(None)` unlinks).
-    pub objective: Option<Option<ItemId>>,
-    /// New kind, unit, baseline, target, direction or scale.
-    pub kind: Option<KpiKind>,
-    /// New cadence.
-    pub cadence_days: Option<u32>,
-}
+/// What [`add`] takes: the fields of a new KPI.
+pub type NewKpi = KpiFields;
 
 /// A new measurement.
 #[derive(Debug, Clone, PartialEq)]
@@ -372,11 +364,13 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Kpi {
         .filter(|&o| items::require(doc, Collection::Objectives, o).is_ok());
     Kpi {
         id,
-        name: get_string(doc, obj, "name"),
-        objective,
         health: health(&kind, &measurements),
-        kind,
-        cadence_days,
+        fields: KpiFields {
+            name: get_string(doc, obj, "name"),
+            objective,
+            kind,
+            cadence_days,
+        },
         measurements,
         next_due,
         created_at,
@@ -696,7 +690,7 @@ mod tests {
         };
         add(doc, id(60), &new, T0).unwrap();
         let kpi = get(doc, id(60)).unwrap();
-        assert_eq!(kpi.objective, Some(id(40)));
+        assert_eq!(kpi.fields.objective, Some(id(40)));
         assert_eq!(kpi.health, Health::NoData);
         assert_eq!(kpi.next_due, Some(T0 + 30 * DAY_MS));
 
@@ -815,16 +809,16 @@ mod tests {
         assert!(record(doc, id(60), id(72), &measure(6.0, T0, alice)).is_err());
         record(doc, id(60), id(72), &measure(4.0, T0 + 3 * DAY_MS, alice)).unwrap();
         let kpi = get(doc, id(60)).unwrap();
-        assert_eq!(kpi.name, "Partner satisfaction");
-        assert_eq!(kpi.objective, None);
+        assert_eq!(kpi.fields.name, "Partner satisfaction");
+        assert_eq!(kpi.fields.objective, None);
         assert_eq!(
-            kpi.kind,
+            kpi.fields.kind,
             KpiKind::Qualitative {
                 scale: 5,
                 target: 4
             }
         );
-        assert_eq!(kpi.cadence_days, 90);
+        assert_eq!(kpi.fields.cadence_days, 90);
         assert_eq!(kpi.health, Health::OnTrack);
         assert!(matches!(
             update(
@@ -855,8 +849,8 @@ mod tests {
         };
         add(&mut doc, id(60), &new, T0).unwrap();
         items::delete(&mut doc, Collection::Objectives, id(40), T0).unwrap();
-        assert_eq!(get(&doc, id(60)).unwrap().objective, None);
+        assert_eq!(get(&doc, id(60)).unwrap().fields.objective, None);
         items::restore(&mut doc, Collection::Objectives, id(40)).unwrap();
-        assert_eq!(get(&doc, id(60)).unwrap().objective, Some(id(40)));
+        assert_eq!(get(&doc, id(60)).unwrap().fields.objective, Some(id(40)));
     }
 }

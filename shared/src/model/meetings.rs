@@ -10,10 +10,9 @@
 //!                                        order, deleted_at? } } } }
 //! ```
 //!
-//! A meeting's time may be left for the review cadence to set: scheduling
-//! without a time uses the overview's next check-in ([`overview::next_check_in`]).
-//! Marking a check-in or a quarterly business review held records the
-//! check-in on the overview, which moves the next one.
+//! What ties meetings to the overview's check-ins (a meeting scheduled at the
+//! next check-in due, holding a check-in recording it) spans two
+//! collections, so it lives above both, in [`super::check_ins`].
 //!
 //! Action items live in the meeting (or review, see [`super::reviews`]) that
 //! produced them; [`all_actions`] is the one list across both. An action is
@@ -22,6 +21,7 @@
 
 use automerge::{ObjId, ObjType, ReadDoc};
 
+use super::editable::editable_fields;
 use super::error::{OpError, OpResult};
 use super::fields::{
     Tx, check_date, check_range, get_parsed, get_str, get_string, get_text, get_u32, get_u64,
@@ -29,7 +29,6 @@ use super::fields::{
 };
 use super::ids::{ItemId, MemberId};
 use super::items::{self, Collection, move_in, require_in, sub_map};
-use super::overview;
 use crate::text::Splice;
 
 use super::actions::{ActionItem, read_actions};
@@ -104,16 +103,8 @@ pub struct Decision {
 pub struct Meeting {
     /// Its id.
     pub id: ItemId,
-    /// Its kind.
-    pub kind: MeetingKind,
-    /// Its title.
-    pub title: String,
-    /// When it starts (UTC ms).
-    pub at: u64,
-    /// How long it lasts, in minutes.
-    pub duration_minutes: u32,
-    /// Where (a room or a call link).
-    pub location: String,
+    /// What it is, when and where.
+    pub fields: MeetingFields,
     /// When it was marked held (UTC ms).
     pub held_at: Option<u64>,
     /// The agenda, in order.
@@ -131,12 +122,35 @@ pub struct Meeting {
 impl Meeting {
     /// When it ends (UTC ms).
     pub fn ends_at(&self) -> u64 {
-        self.at
-            .saturating_add(u64::from(self.duration_minutes) * 60_000)
+        self.fields
+            .at
+            .saturating_add(u64::from(self.fields.duration_minutes) * 60_000)
     }
 }
 
-/// The fields of a new meeting.
+editable_fields! {
+    /// The editable fields of a meeting.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct MeetingFields {
+        /// Its kind.
+        pub kind: MeetingKind,
+        /// Its title (not blank).
+        pub title: String,
+        /// When it starts (UTC ms).
+        pub at: u64,
+        /// How long it lasts, in minutes (1–1440).
+        pub duration_minutes: u32,
+        /// Where (a room or a call link).
+        pub location: String,
+    }
+
+    /// Changes to a meeting.
+    pub struct MeetingPatch;
+}
+
+/// What [`schedule`] takes: a meeting's fields, except that its title may
+/// be blank (the kind's label is used) and its time may be left to the
+/// review cadence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMeeting {
     /// Its kind.
@@ -150,21 +164,6 @@ pub struct NewMeeting {
     pub duration_minutes: u32,
     /// Where.
     pub location: String,
-}
-
-/// Changes to a meeting; `None` leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MeetingPatch {
-    /// New kind.
-    pub kind: Option<MeetingKind>,
-    /// New title (must not be blank).
-    pub title: Option<String>,
-    /// New start.
-    pub at: Option<u64>,
-    /// New length.
-    pub duration_minutes: Option<u32>,
-    /// New location.
-    pub location: Option<String>,
 }
 
 /// A new decision.
@@ -198,11 +197,13 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Meeting {
         .unwrap_or(MeetingKind::CheckIn);
     Meeting {
         id,
-        kind,
-        title: get_string(doc, obj, "title"),
-        at: get_u64(doc, obj, "at").unwrap_or(0),
-        duration_minutes: get_u32(doc, obj, "duration").unwrap_or(DEFAULT_DURATION_MINUTES),
-        location: get_string(doc, obj, "location"),
+        fields: MeetingFields {
+            kind,
+            title: get_string(doc, obj, "title"),
+            at: get_u64(doc, obj, "at").unwrap_or(0),
+            duration_minutes: get_u32(doc, obj, "duration").unwrap_or(DEFAULT_DURATION_MINUTES),
+            location: get_string(doc, obj, "location"),
+        },
         held_at: get_u64(doc, obj, "held_at"),
         agenda,
         minutes: get_text(doc, obj, "minutes"),
@@ -216,7 +217,7 @@ fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Meeting {
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Meeting> {
     let mut found: Vec<Meeting> =
         items::read_all(doc, Collection::Meetings, |id, obj| read_one(doc, id, obj));
-    found.sort_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+    found.sort_by(|a, b| a.fields.at.cmp(&b.fields.at).then(a.id.cmp(&b.id)));
     found
 }
 
@@ -240,27 +241,18 @@ fn check_duration(minutes: u32) -> OpResult<u32> {
     .map(|_| minutes)
 }
 
-/// When a meeting scheduled without a time would take place: the next
-/// check-in due by the review cadence.
-pub fn suggested_time<R: ReadDoc>(doc: &R) -> Option<u64> {
-    overview::read(doc).next_check_in
-}
-
-/// Schedules a meeting. Without a time it is put at the next check-in due
-/// by the review cadence ([`suggested_time`]).
+/// Schedules a meeting. It needs a time: [`super::check_ins::schedule`]
+/// gives one left out from the review cadence.
 pub fn schedule<T: Tx>(tx: &mut T, id: ItemId, new: &NewMeeting, now: u64) -> OpResult {
     let now = check_date("time", now)?;
     let title = match new.title.trim() {
         "" => new.kind.label().to_owned(),
         title => title.to_owned(),
     };
-    let at = match new.at {
-        Some(at) => at,
-        None => suggested_time(tx).ok_or(OpError::Invalid {
-            field: "time",
-            reason: "no time given and no review cadence to derive one from",
-        })?,
-    };
+    let at = new.at.ok_or(OpError::Invalid {
+        field: "time",
+        reason: "no time given",
+    })?;
     let at = check_date("meeting time", at)?;
     let duration = check_duration(new.duration_minutes)?;
     let obj = items::create_item(tx, Collection::Meetings, id)?;
@@ -296,17 +288,14 @@ pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &MeetingPatch) -> OpResult {
     Ok(())
 }
 
-/// Marks the meeting held at `at`. A check-in or quarterly business review
-/// also records the check-in on the overview (moving the next one).
-pub fn mark_held<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> OpResult {
+/// Marks the meeting held at `at` and returns its kind.
+/// [`super::check_ins::hold`] also records a check-in on the overview.
+pub fn mark_held<T: Tx>(tx: &mut T, id: ItemId, at: u64) -> OpResult<Option<MeetingKind>> {
     let at = check_date("date held", at)?;
     let obj = require(tx, id)?;
     let kind = get_str(tx, &obj, "kind").and_then(|k| MeetingKind::from_stored(&k));
     put(tx, &obj, "held_at", at)?;
-    if kind.is_some_and(MeetingKind::is_check_in) {
-        overview::record_check_in(tx, at)?;
-    }
-    Ok(())
+    Ok(kind)
 }
 
 /// Rewrites the minutes (as a minimal splice of the Text).
@@ -371,7 +360,7 @@ pub fn record_decision<T: Tx>(
 pub fn upcoming<R: ReadDoc>(doc: &R, now: u64) -> Vec<Meeting> {
     list(doc)
         .into_iter()
-        .filter(|m| m.held_at.is_none() && m.at >= now)
+        .filter(|m| m.held_at.is_none() && m.fields.at >= now)
         .collect()
 }
 
@@ -381,8 +370,10 @@ mod tests {
 
     use super::*;
     use crate::model::actions::{self, ActionPatch, ActionSource, NewAction};
+    use crate::model::check_ins;
     use crate::model::fields::DAY_MS;
     use crate::model::items::{self, Collection};
+    use crate::model::overview;
     use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
     use automerge::ROOT;
 
@@ -400,11 +391,11 @@ mod tests {
     fn schedule_validates_and_derives_time_from_the_cadence() {
         let mut doc = partnership().doc;
         assert!(matches!(
-            schedule(&mut doc, id(1), &check_in(Some(5)), T0),
+            check_ins::schedule(&mut doc, id(1), &check_in(Some(5)), T0),
             Err(OpError::InvalidDate { .. })
         ));
         assert!(matches!(
-            schedule(
+            check_ins::schedule(
                 &mut doc,
                 id(1),
                 &NewMeeting {
@@ -415,16 +406,16 @@ mod tests {
             ),
             Err(OpError::OutOfRange { .. })
         ));
-        assert!(schedule(&mut doc, id(1), &check_in(None), 0).is_err());
+        assert!(check_ins::schedule(&mut doc, id(1), &check_in(None), 0).is_err());
         assert_eq!(doc.pending_ops(), 0);
-        schedule(&mut doc, id(1), &check_in(None), T0).unwrap();
+        check_ins::schedule(&mut doc, id(1), &check_in(None), T0).unwrap();
         let meeting = get(&doc, id(1)).unwrap();
-        assert_eq!(meeting.at, T0 + 91 * DAY_MS);
-        assert_eq!(meeting.title, "Check-in");
-        assert_eq!(meeting.location, "Call");
-        assert_eq!(meeting.ends_at(), meeting.at + 45 * 60_000);
+        assert_eq!(meeting.fields.at, T0 + 91 * DAY_MS);
+        assert_eq!(meeting.fields.title, "Check-in");
+        assert_eq!(meeting.fields.location, "Call");
+        assert_eq!(meeting.ends_at(), meeting.fields.at + 45 * 60_000);
         assert!(matches!(
-            schedule(&mut doc, id(1), &check_in(Some(T0)), T0),
+            check_ins::schedule(&mut doc, id(1), &check_in(Some(T0)), T0),
             Err(OpError::Duplicate { .. })
         ));
         // Without a created_at there is no cadence to derive from.
@@ -432,7 +423,7 @@ mod tests {
         bare.put_object(ROOT, crate::model::keys::MEETINGS, ObjType::Map)
             .unwrap();
         assert!(matches!(
-            schedule(&mut bare, id(2), &check_in(None), T0),
+            check_ins::schedule(&mut bare, id(2), &check_in(None), T0),
             Err(OpError::Invalid { field: "time", .. })
         ));
     }
@@ -525,7 +516,7 @@ mod tests {
         let decisions: Vec<&str> = meeting.decisions.iter().map(|d| d.text.as_str()).collect();
         assert_eq!(decisions, ["First", "Second"]);
         assert_eq!(meeting.actions.len(), 2);
-        assert_eq!(meeting.actions[1].owner, Some(alice));
+        assert_eq!(meeting.actions[1].fields.owner, Some(alice));
 
         // Overdue is strictly after the due date, and done actions never are.
         let due = T0 + DAY_MS;
@@ -569,13 +560,13 @@ mod tests {
         };
         schedule(&mut doc, id(2), &workshop, T0).unwrap();
         assert_eq!(upcoming(&doc, T0).len(), 2);
-        mark_held(&mut doc, id(2), T0 + 2 * DAY_MS).unwrap();
+        check_ins::hold(&mut doc, id(2), T0 + 2 * DAY_MS).unwrap();
         assert_eq!(overview::read(&doc).last_check_in, None);
-        mark_held(&mut doc, id(1), T0 + DAY_MS).unwrap();
+        check_ins::hold(&mut doc, id(1), T0 + DAY_MS).unwrap();
         assert_eq!(overview::read(&doc).last_check_in, Some(T0 + DAY_MS));
-        assert_eq!(suggested_time(&doc), Some(T0 + 92 * DAY_MS));
+        assert_eq!(check_ins::suggested_time(&doc), Some(T0 + 92 * DAY_MS));
         assert!(upcoming(&doc, T0).is_empty());
-        assert!(mark_held(&mut doc, id(3), T0).is_err());
+        assert!(check_ins::hold(&mut doc, id(3), T0).is_err());
         update(
             &mut doc,
             id(2),
@@ -600,8 +591,8 @@ mod tests {
             .is_err()
         );
         let meetings = list(&doc);
-        assert_eq!(meetings[1].kind, MeetingKind::SteeringCommittee);
-        assert_eq!(meetings[1].title, "Steering Q1");
+        assert_eq!(meetings[1].fields.kind, MeetingKind::SteeringCommittee);
+        assert_eq!(meetings[1].fields.title, "Steering Q1");
         items::delete(&mut doc, Collection::Meetings, id(2), T0).unwrap();
         assert_eq!(list(&doc).len(), 1);
         items::restore(&mut doc, Collection::Meetings, id(2)).unwrap();

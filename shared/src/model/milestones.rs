@@ -5,6 +5,7 @@
 
 use automerge::{ObjId, ReadDoc};
 
+use super::editable::editable_fields;
 use super::error::{OpError, OpResult};
 use super::fields::{
     Tx, check_date, check_opt_date, get_string, get_text, get_u64, new_text, non_empty,
@@ -12,45 +13,45 @@ use super::fields::{
 };
 use super::ids::ItemId;
 use super::items::{self, Collection};
+use super::period::Period;
 
 /// A milestone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Milestone {
     /// Its id.
     pub id: ItemId,
-    /// What is reached.
-    pub title: String,
-    /// When it is due (UTC ms).
-    pub due: Option<u64>,
+    /// What is reached and when.
+    pub fields: MilestoneFields,
     /// When it was achieved (UTC ms).
     pub achieved_at: Option<u64>,
     /// How the partners celebrated (prose).
     pub celebration: String,
 }
 
-/// The fields of a new milestone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NewMilestone {
-    /// What is reached (required).
-    pub title: String,
-    /// When it is due.
-    pub due: Option<u64>,
+editable_fields! {
+    /// The editable fields of a milestone.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct MilestoneFields {
+        /// What is reached (required, not blank).
+        pub title: String,
+        /// When it is due (UTC ms; a patch clears it with `Some(None)`).
+        pub due: Option<u64>,
+    }
+
+    /// Changes to a milestone.
+    pub struct MilestonePatch;
 }
 
-/// Changes to a milestone; `None` leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MilestonePatch {
-    /// New title.
-    pub title: Option<String>,
-    /// New due date (`Some(None)` clears it).
-    pub due: Option<Option<u64>>,
-}
+/// What [`add`] takes: the fields of a new milestone.
+pub type NewMilestone = MilestoneFields;
 
 fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Milestone {
     Milestone {
         id,
-        title: get_string(doc, obj, "title"),
-        due: get_u64(doc, obj, "due"),
+        fields: MilestoneFields {
+            title: get_string(doc, obj, "title"),
+            due: get_u64(doc, obj, "due"),
+        },
         achieved_at: get_u64(doc, obj, "achieved_at"),
         celebration: get_text(doc, obj, "celebration"),
     }
@@ -61,6 +62,16 @@ pub fn list<R: ReadDoc>(doc: &R) -> Vec<Milestone> {
     items::read_all(doc, Collection::Milestones, |id, obj| {
         read_one(doc, id, obj)
     })
+}
+
+/// The milestones achieved within `period`, in the order given: what a
+/// review of that period or the report celebrates.
+pub fn achieved_in(milestones: &[Milestone], period: Period) -> Vec<Milestone> {
+    milestones
+        .iter()
+        .filter(|m| m.achieved_at.is_some_and(|at| period.contains(at)))
+        .cloned()
+        .collect()
 }
 
 /// Adds a milestone.
@@ -179,8 +190,10 @@ mod tests {
             list(&doc),
             [Milestone {
                 id: id(100),
-                title: "First joint customer signed".into(),
-                due: None,
+                fields: MilestoneFields {
+                    title: "First joint customer signed".into(),
+                    due: None,
+                },
                 achieved_at: Some(T0 + 5),
                 celebration: "Team dinner in Ghent, with both CEOs.".into(),
             }]

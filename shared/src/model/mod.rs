@@ -28,6 +28,9 @@
 //! - [`vetting`]: weighted criteria, scores, due diligence;
 //! - [`objectives`], [`kpis`] (measurements and health);
 //! - [`raci`], [`comm_plan`], [`milestones`];
+//! - [`meetings`], [`reviews`], [`actions`] (a meeting's or review's action
+//!   items), and [`check_ins`] above meetings and the overview (scheduling at
+//!   the next check-in due, holding a check-in);
 //! - [`boards`]: live workshop boards (notes, dot voting, timer,
 //!   facilitation, notes turned into plan items);
 //! - [`items`]: what every collection item shares (create, read in order,
@@ -41,7 +44,11 @@
 //!   names, checked and read here so no collection imports another), below
 //!   the collections; `stored_names` (the macro declaring an enum stored by
 //!   name: `ALL`, `as_str`, `from_stored`, and optionally `Display` and
-//!   `FromStr`);
+//!   `FromStr`); `editable` (the macro declaring a record's editable fields
+//!   once, and from them the patch that changes some of them: a record is
+//!   `{ id, fields, … }` and adding an item takes its fields);
+//! - [`period`]: a span of time with both ends included (a review's, a
+//!   report's);
 //!
 //! Reads that span collections (attention, the report, the agreement's
 //! history and exports) are views in [`crate::views`], above this module.
@@ -50,9 +57,11 @@
 pub mod actions;
 pub mod agreement;
 pub mod boards;
+pub mod check_ins;
 pub mod comm_plan;
 pub mod conflicts;
 pub mod device_keys;
+mod editable;
 pub mod error;
 mod fields;
 pub mod formatting;
@@ -70,6 +79,7 @@ pub mod milestones;
 pub mod objectives;
 pub mod overview;
 pub mod parties;
+pub mod period;
 pub mod raci;
 mod refs;
 pub mod reviews;

@@ -3,6 +3,7 @@
 
 use automerge::{ObjId, ReadDoc};
 
+use super::editable::editable_fields;
 use super::error::OpResult;
 use super::fields::{
     Tx, check_date, check_opt_date, get_parsed, get_string, get_text, get_u64, new_text, non_empty,
@@ -47,55 +48,50 @@ stored_names! {
 pub struct Objective {
     /// Its id.
     pub id: ItemId,
-    /// What the partners want to achieve.
-    pub title: String,
-    /// The party that owns it.
-    pub owner: Option<PartyId>,
-    /// What will be delivered (prose).
-    pub deliverables: String,
-    /// When it is due (UTC ms).
-    pub due: Option<u64>,
+    /// What was written about it.
+    pub fields: ObjectiveFields,
     /// Where it stands.
     pub status: ObjectiveStatus,
     /// When it was created (UTC ms).
     pub created_at: Option<u64>,
 }
 
-/// The fields of a new objective (status starts as "not started").
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NewObjective {
-    /// What the partners want to achieve (required).
-    pub title: String,
-    /// The owning party (must exist).
-    pub owner: Option<PartyId>,
-    /// What will be delivered.
-    pub deliverables: String,
-    /// When it is due.
-    pub due: Option<u64>,
+editable_fields! {
+    /// The editable fields of an objective.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct ObjectiveFields {
+        /// What the partners want to achieve (required, not blank).
+        pub title: String,
+        /// The owning party (must exist; a patch clears it with `Some(None)`).
+        pub owner: Option<PartyId>,
+        /// What will be delivered (prose; a patch applies it as a minimal
+        /// splice).
+        pub deliverables: String,
+        /// When it is due (UTC ms).
+        pub due: Option<u64>,
+    }
+
+    /// Changes to an objective.
+    pub struct ObjectivePatch;
+    also in the patch {
+        /// Where it stands.
+        pub status: ObjectiveStatus,
+    }
 }
 
-/// Changes to an objective; `None` leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ObjectivePatch {
-    /// New title (must not be blank).
-    pub title: Option<String>,
-    /// New owner (`Some(None)` clears it).
-    pub owner: Option<Option<PartyId>>,
-    /// New deliverables text (applied as a minimal splice).
-    pub deliverables: Option<String>,
-    /// New due date (`Some(None)` clears it).
-    pub due: Option<Option<u64>>,
-    /// New status.
-    pub status: Option<ObjectiveStatus>,
-}
+/// What [`add`] takes: the fields of a new objective (its status starts as
+/// "not started").
+pub type NewObjective = ObjectiveFields;
 
 fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Objective {
     Objective {
         id,
-        title: get_string(doc, obj, TITLE),
-        owner: get_parsed(doc, obj, OWNER),
-        deliverables: get_text(doc, obj, DELIVERABLES),
-        due: get_u64(doc, obj, DUE),
+        fields: ObjectiveFields {
+            title: get_string(doc, obj, TITLE),
+            owner: get_parsed(doc, obj, OWNER),
+            deliverables: get_text(doc, obj, DELIVERABLES),
+            due: get_u64(doc, obj, DUE),
+        },
         status: get_parsed(doc, obj, STATUS).unwrap_or(ObjectiveStatus::NotStarted),
         created_at: get_u64(doc, obj, CREATED_AT),
     }
@@ -177,11 +173,11 @@ mod tests {
         edit_deliverables(&mut partner, id(1), &insert(5, " Partner list.")).unwrap();
         sync_pair(doc, &mut partner);
         assert_eq!(
-            get(doc, id(1)).unwrap().deliverables,
+            get(doc, id(1)).unwrap().fields.deliverables,
             "Pricing. Plan. Partner list."
         );
         assert_eq!(
-            get(&partner, id(1)).unwrap().deliverables,
+            get(&partner, id(1)).unwrap().fields.deliverables,
             "Pricing. Plan. Partner list."
         );
         assert!(edit_deliverables(doc, id(9), &insert(0, "x")).is_err());
@@ -203,10 +199,12 @@ mod tests {
             list(doc),
             [Objective {
                 id: id(40),
-                title: "Launch in Benelux".into(),
-                owner: Some(acme),
-                deliverables: "Localized product.".into(),
-                due: Some(T0 + 1000),
+                fields: ObjectiveFields {
+                    title: "Launch in Benelux".into(),
+                    owner: Some(acme),
+                    deliverables: "Localized product.".into(),
+                    due: Some(T0 + 1000),
+                },
                 status: ObjectiveStatus::NotStarted,
                 created_at: Some(T0),
             }]
@@ -314,10 +312,10 @@ mod tests {
         )
         .unwrap();
         let objective = get(doc, id(40)).unwrap();
-        assert_eq!(objective.title, "Launch in Benelux");
-        assert_eq!(objective.owner, Some(globex));
-        assert_eq!(objective.deliverables, "Two pilots.");
-        assert_eq!(objective.due, None);
+        assert_eq!(objective.fields.title, "Launch in Benelux");
+        assert_eq!(objective.fields.owner, Some(globex));
+        assert_eq!(objective.fields.deliverables, "Two pilots.");
+        assert_eq!(objective.fields.due, None);
         assert_eq!(objective.status, ObjectiveStatus::InProgress);
         for status in ObjectiveStatus::ALL {
             assert_eq!(

@@ -14,6 +14,7 @@
 
 use automerge::{ObjId, ReadDoc};
 
+use super::editable::editable_fields;
 use super::error::{OpError, OpResult};
 use super::fields::{
     Tx, get_str, get_string, get_text, new_text, non_empty, patch_non_empty, patch_put, patch_text,
@@ -80,51 +81,42 @@ impl PartyColour {
 pub struct Party {
     /// Its id.
     pub id: PartyId,
-    /// The organization's name.
-    pub name: String,
-    /// Its role in the partnership (for example "technology partner").
-    pub role: String,
-    /// What it brings (prose).
-    pub strengths: String,
-    /// What's in it for it (prose).
-    pub wiifm: String,
+    /// What was written about it.
+    pub fields: PartyFields,
     /// The colour it shows in, as resolved by [`colours`].
     pub colour: PartyColour,
 }
 
-/// The fields of a new party.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NewParty {
-    /// The organization's name (required).
-    pub name: String,
-    /// Its role.
-    pub role: String,
-    /// What it brings.
-    pub strengths: String,
-    /// What's in it for it.
-    pub wiifm: String,
+editable_fields! {
+    /// The editable fields of a party.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct PartyFields {
+        /// The organization's name (required, not blank).
+        pub name: String,
+        /// Its role in the partnership (for example "technology partner").
+        pub role: String,
+        /// What it brings (prose).
+        pub strengths: String,
+        /// What's in it for it (prose).
+        pub wiifm: String,
+    }
+
+    /// Changes to a party.
+    pub struct PartyPatch;
 }
 
-/// Changes to a party; `None` leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PartyPatch {
-    /// New name (must not be blank).
-    pub name: Option<String>,
-    /// New role.
-    pub role: Option<String>,
-    /// New strengths text.
-    pub strengths: Option<String>,
-    /// New what's-in-it-for-them text.
-    pub wiifm: Option<String>,
-}
+/// What [`add`] takes: the fields of a new party.
+pub type NewParty = PartyFields;
 
 fn read_one<R: ReadDoc>(doc: &R, id: PartyId, obj: &ObjId, colour: PartyColour) -> Party {
     Party {
         id,
-        name: get_string(doc, obj, NAME),
-        role: get_string(doc, obj, ROLE),
-        strengths: get_text(doc, obj, STRENGTHS),
-        wiifm: get_text(doc, obj, WIIFM),
+        fields: PartyFields {
+            name: get_string(doc, obj, NAME),
+            role: get_string(doc, obj, ROLE),
+            strengths: get_text(doc, obj, STRENGTHS),
+            wiifm: get_text(doc, obj, WIIFM),
+        },
         colour,
     }
 }
@@ -238,7 +230,7 @@ pub fn add<T: Tx>(tx: &mut T, id: PartyId, new: &NewParty) -> OpResult {
 pub fn named_or_add<T: Tx>(tx: &mut T, name: &str, id: PartyId) -> Result<PartyId, OpError> {
     if let Some(found) = list(tx)
         .into_iter()
-        .find(|p| p.name.trim().eq_ignore_ascii_case(name.trim()))
+        .find(|p| p.fields.name.trim().eq_ignore_ascii_case(name.trim()))
     {
         return Ok(found.id);
     }
@@ -302,7 +294,7 @@ mod tests {
         );
         assert_eq!(list(doc).len(), 2);
         assert_eq!(named_or_add(doc, "Initech", fresh).unwrap(), fresh);
-        assert_eq!(get(doc, fresh).unwrap().name, "Initech");
+        assert_eq!(get(doc, fresh).unwrap().fields.name, "Initech");
         assert!(named_or_add(doc, " ", PartyId::from_bytes([0xd1; 16])).is_err());
         assert_eq!(list(doc).len(), 3);
     }
@@ -326,8 +318,11 @@ mod tests {
         sync_pair(doc, &mut partner);
         for replica in [&*doc, &partner] {
             let party = get(replica, globex).unwrap();
-            assert_eq!(party.wiifm, "Revenue. Access to Acme's products. Training.");
-            assert!(party.strengths.starts_with("Reach."));
+            assert_eq!(
+                party.fields.wiifm,
+                "Revenue. Access to Acme's products. Training."
+            );
+            assert!(party.fields.strengths.starts_with("Reach."));
         }
         assert!(matches!(
             edit_prose(doc, globex, Prose::Wiifm, &insert(99, "x")),
@@ -343,10 +338,10 @@ mod tests {
         let parties = list(&fixture.doc);
         assert_eq!(parties.len(), 2);
         assert_eq!(parties[0].id, fixture.acme);
-        assert_eq!(parties[0].name, "Acme");
-        assert_eq!(parties[1].name, "Globex");
-        assert_eq!(parties[1].role, "distribution partner");
-        assert_eq!(parties[1].wiifm, "Access to Acme's products.");
+        assert_eq!(parties[0].fields.name, "Acme");
+        assert_eq!(parties[1].fields.name, "Globex");
+        assert_eq!(parties[1].fields.role, "distribution partner");
+        assert_eq!(parties[1].fields.wiifm, "Access to Acme's products.");
     }
 
     fn named(name: &str) -> NewParty {
@@ -492,7 +487,7 @@ mod tests {
             ),
             Err(OpError::Empty { .. })
         ));
-        assert_eq!(get(&fixture.doc, acme).unwrap().role, "lead");
+        assert_eq!(get(&fixture.doc, acme).unwrap().fields.role, "lead");
         update(
             &mut fixture.doc,
             acme,
@@ -503,8 +498,8 @@ mod tests {
         )
         .unwrap();
         let party = get(&fixture.doc, acme).unwrap();
-        assert_eq!(party.name, "Acme");
-        assert_eq!(party.strengths, "Engineering depth.");
+        assert_eq!(party.fields.name, "Acme");
+        assert_eq!(party.fields.strengths, "Engineering depth.");
         let missing = PartyId::from_bytes([1; 16]);
         assert!(matches!(
             update(&mut fixture.doc, missing, &PartyPatch::default()),

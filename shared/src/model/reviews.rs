@@ -9,11 +9,13 @@
 //!
 //! A review's actions are action items like a meeting's: they appear in
 //! [`crate::views::attention::all_actions`] and in the attention panel. The milestones
-//! achieved within the review's period are listed with it, to celebrate.
+//! achieved within the review's period, listed with it to celebrate, are
+//! [`milestones::achieved_in`](super::milestones::achieved_in) that period.
 
 use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::actions::{self, ActionItem};
+use super::editable::editable_fields;
 use super::error::{OpError, OpResult};
 use super::fields::{
     Tx, check_date, get_str, get_string, get_text, get_u64, new_text, patch_non_empty, patch_put,
@@ -22,7 +24,7 @@ use super::fields::{
 use super::ids::ItemId;
 use super::items::{self, Collection};
 use super::keys::ACTIONS;
-use super::milestones::{self, Milestone};
+use super::period::Period;
 use super::stored_names::stored_names;
 use crate::text::Splice;
 
@@ -60,99 +62,91 @@ pub struct Review {
     pub id: ItemId,
     /// Its kind.
     pub kind: ReviewKind,
-    /// Its title.
-    pub title: String,
-    /// First day of the period reviewed (UTC ms).
-    pub from: u64,
-    /// End of the period reviewed (UTC ms, inclusive).
-    pub to: u64,
-    /// What went well (prose).
-    pub went_well: String,
-    /// What to improve (prose).
-    pub to_improve: String,
+    /// The period reviewed (its end inclusive).
+    pub period: Period,
+    /// What was written.
+    pub fields: ReviewFields,
     /// The actions that follow.
     pub actions: Vec<ActionItem>,
-    /// Milestones achieved within the period, to celebrate.
-    pub milestones_achieved: Vec<Milestone>,
     /// When it was created (UTC ms).
     pub created_at: Option<u64>,
 }
 
-/// The fields of a new review.
+editable_fields! {
+    /// The editable fields of a review.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct ReviewFields {
+        /// Its title (not blank).
+        pub title: String,
+        /// What went well (prose).
+        pub went_well: String,
+        /// What to improve (prose).
+        pub to_improve: String,
+    }
+
+    /// Changes to a review (prose by minimal splices).
+    pub struct ReviewPatch;
+    also in the patch {
+        /// The period reviewed (it may not end before it starts).
+        pub period: Period,
+    }
+}
+
+/// What [`add`] takes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewReview {
     /// Its kind.
     pub kind: ReviewKind,
     /// Its title (blank: the kind's label).
     pub title: String,
-    /// First day of the period.
-    pub from: u64,
-    /// End of the period (not before `from`).
-    pub to: u64,
+    /// The period reviewed (it may not end before it starts).
+    pub period: Period,
 }
 
-/// Changes to a review; `None` leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ReviewPatch {
-    /// New title.
-    pub title: Option<String>,
-    /// New period `(from, to)`.
-    pub period: Option<(u64, u64)>,
-    /// New "went well".
-    pub went_well: Option<String>,
-    /// New "to improve".
-    pub to_improve: Option<String>,
-}
-
-fn check_period(from: u64, to: u64) -> OpResult<(u64, u64)> {
-    let from = check_date("period start", from)?;
-    let to = check_date("period end", to)?;
+fn check_period(period: Period) -> OpResult<Period> {
+    let from = check_date("period start", period.from)?;
+    let to = check_date("period end", period.to)?;
     if to < from {
         return Err(OpError::Invalid {
             field: "period",
             reason: "it ends before it starts",
         });
     }
-    Ok((from, to))
+    Ok(Period { from, to })
 }
 
-fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId, all: &[Milestone]) -> Review {
-    let from = get_u64(doc, obj, "from").unwrap_or(0);
-    let to = get_u64(doc, obj, "to").unwrap_or(0);
+fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Review {
     Review {
         id,
         kind: get_str(doc, obj, "kind")
             .and_then(|k| ReviewKind::from_stored(&k))
             .unwrap_or(ReviewKind::Performance),
-        title: get_string(doc, obj, "title"),
-        from,
-        to,
-        went_well: get_text(doc, obj, "went_well"),
-        to_improve: get_text(doc, obj, "to_improve"),
+        period: Period {
+            from: get_u64(doc, obj, "from").unwrap_or(0),
+            to: get_u64(doc, obj, "to").unwrap_or(0),
+        },
+        fields: ReviewFields {
+            title: get_string(doc, obj, "title"),
+            went_well: get_text(doc, obj, "went_well"),
+            to_improve: get_text(doc, obj, "to_improve"),
+        },
         actions: actions::read_actions(doc, obj),
-        milestones_achieved: all
-            .iter()
-            .filter(|m| m.achieved_at.is_some_and(|at| (from..=to).contains(&at)))
-            .cloned()
-            .collect(),
         created_at: get_u64(doc, obj, "created_at"),
     }
 }
 
 /// Every review, by period start (then id).
 pub fn list<R: ReadDoc>(doc: &R) -> Vec<Review> {
-    let all = milestones::list(doc);
-    let mut found: Vec<Review> = items::read_all(doc, Collection::Reviews, |id, obj| {
-        read_one(doc, id, obj, &all)
-    });
-    found.sort_by(|a, b| a.from.cmp(&b.from).then(a.id.cmp(&b.id)));
+    let mut found: Vec<Review> =
+        items::read_all(doc, Collection::Reviews, |id, obj| read_one(doc, id, obj));
+    found.sort_by(|a, b| a.period.from.cmp(&b.period.from).then(a.id.cmp(&b.id)));
     found
 }
 
 /// One review, or [`OpError::NotFound`].
 pub fn get<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<Review> {
     let obj = require(doc, id)?;
-    Ok(read_one(doc, id, &obj, &milestones::list(doc)))
+    Ok(read_one(doc, id, &obj))
 }
 
 fn require<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
@@ -162,7 +156,7 @@ fn require<R: ReadDoc>(doc: &R, id: ItemId) -> OpResult<ObjId> {
 /// Starts a review of a period.
 pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewReview, now: u64) -> OpResult {
     let now = check_date("time", now)?;
-    let (from, to) = check_period(new.from, new.to)?;
+    let period = check_period(new.period)?;
     let title = match new.title.trim() {
         "" => new.kind.label().to_owned(),
         title => title.to_owned(),
@@ -170,8 +164,8 @@ pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewReview, now: u64) -> OpResult
     let obj = items::create_item(tx, Collection::Reviews, id)?;
     tx.put(&obj, "kind", new.kind.as_str())?;
     tx.put(&obj, "title", title)?;
-    tx.put(&obj, "from", from)?;
-    tx.put(&obj, "to", to)?;
+    tx.put(&obj, "from", period.from)?;
+    tx.put(&obj, "to", period.to)?;
     new_text(tx, &obj, "went_well", "")?;
     new_text(tx, &obj, "to_improve", "")?;
     tx.put(&obj, "created_at", now)?;
@@ -182,15 +176,12 @@ pub fn add<T: Tx>(tx: &mut T, id: ItemId, new: &NewReview, now: u64) -> OpResult
 /// Edits a review, field by field (prose by minimal splices).
 pub fn update<T: Tx>(tx: &mut T, id: ItemId, patch: &ReviewPatch) -> OpResult {
     let title = patch_non_empty("title", patch.title.as_deref())?;
-    let period = patch
-        .period
-        .map(|(from, to)| check_period(from, to))
-        .transpose()?;
+    let period = patch.period.map(check_period).transpose()?;
     let obj = require(tx, id)?;
     patch_put(tx, &obj, "title", title)?;
-    if let Some((from, to)) = period {
-        put(tx, &obj, "from", from)?;
-        put(tx, &obj, "to", to)?;
+    if let Some(period) = period {
+        put(tx, &obj, "from", period.from)?;
+        put(tx, &obj, "to", period.to)?;
     }
     patch_text(tx, &obj, "went_well", patch.went_well.as_deref())?;
     patch_text(tx, &obj, "to_improve", patch.to_improve.as_deref())?;
@@ -225,7 +216,7 @@ mod tests {
     use crate::model::actions::{ActionPatch, ActionSource, NewAction};
     use crate::model::fields::DAY_MS;
     use crate::model::items::{self, Collection};
-    use crate::model::milestones::NewMilestone;
+    use crate::model::milestones::{self, NewMilestone};
     use crate::model::test_support::{T0, id, insert, partnership, sync_pair};
 
     #[test]
@@ -234,8 +225,10 @@ mod tests {
         let new = NewReview {
             kind: ReviewKind::Retrospective,
             title: "Q1 retro".into(),
-            from: T0,
-            to: T0 + 90 * DAY_MS,
+            period: Period {
+                from: T0,
+                to: T0 + 90 * DAY_MS,
+            },
         };
         add(doc, id(1), &new, T0).unwrap();
         let mut partner = doc.fork();
@@ -256,10 +249,10 @@ mod tests {
         .unwrap();
         sync_pair(doc, &mut partner);
         let (ours, theirs) = (get(doc, id(1)).unwrap(), get(&partner, id(1)).unwrap());
-        assert_eq!(ours.went_well, theirs.went_well);
-        assert!(ours.went_well.contains("Fast decisions."));
-        assert!(ours.went_well.contains("Shared pipeline."));
-        assert_eq!(ours.to_improve, "Legal turnaround.");
+        assert_eq!(ours.fields.went_well, theirs.fields.went_well);
+        assert!(ours.fields.went_well.contains("Fast decisions."));
+        assert!(ours.fields.went_well.contains("Shared pipeline."));
+        assert_eq!(ours.fields.to_improve, "Legal turnaround.");
         assert!(edit_prose(doc, id(9), Prose::WentWell, &insert(0, "x")).is_err());
     }
 
@@ -271,15 +264,20 @@ mod tests {
         let new = NewReview {
             kind: ReviewKind::PostMortem,
             title: String::new(),
-            from: T0,
-            to: T0 + 90 * DAY_MS,
+            period: Period {
+                from: T0,
+                to: T0 + 90 * DAY_MS,
+            },
         };
         assert!(matches!(
             add(
                 doc,
                 id(1),
                 &NewReview {
-                    to: T0 - 1,
+                    period: Period {
+                        to: T0 - 1,
+                        ..new.period
+                    },
                     ..new.clone()
                 },
                 T0
@@ -303,7 +301,7 @@ mod tests {
         )
         .unwrap();
         let backwards = ReviewPatch {
-            period: Some((T0, 1)),
+            period: Some(Period { from: T0, to: 1 }),
             ..ReviewPatch::default()
         };
         assert!(update(doc, id(1), &backwards).is_err());
@@ -339,11 +337,12 @@ mod tests {
         .unwrap();
         milestones::achieve(doc, id(21), T0 + 91 * DAY_MS, "").unwrap();
         let review = get(doc, id(1)).unwrap();
-        assert_eq!(review.title, "Post-mortem");
-        assert_eq!(review.went_well, "Joint pipeline reviews.");
-        assert_eq!(review.to_improve, "Faster legal turnaround.");
-        assert_eq!(review.milestones_achieved.len(), 1);
-        assert_eq!(review.milestones_achieved[0].title, "First deal");
+        assert_eq!(review.fields.title, "Post-mortem");
+        assert_eq!(review.fields.went_well, "Joint pipeline reviews.");
+        assert_eq!(review.fields.to_improve, "Faster legal turnaround.");
+        let celebrated = milestones::achieved_in(&milestones::list(doc), review.period);
+        assert_eq!(celebrated.len(), 1);
+        assert_eq!(celebrated[0].fields.title, "First deal");
         let actions = crate::views::attention::all_actions(doc);
         assert_eq!(actions.len(), 1);
         assert_eq!(actions[0].source, ActionSource::Review(id(1)));

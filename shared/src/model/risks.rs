@@ -14,6 +14,7 @@
 
 use automerge::{ObjId, ReadDoc};
 
+use super::editable::editable_fields;
 use super::error::OpResult;
 use super::fields::{
     Tx, check_date, check_range, get_parsed, get_str, get_string, get_text, get_u64, new_text,
@@ -53,18 +54,8 @@ stored_names! {
 pub struct Risk {
     /// Its id.
     pub id: ItemId,
-    /// What could happen.
-    pub title: String,
-    /// How likely, 1–5.
-    pub likelihood: u8,
-    /// How bad, 1–5.
-    pub impact: u8,
-    /// Who watches it.
-    pub owner: Option<MemberId>,
-    /// What is done to make it less likely or less bad (prose).
-    pub mitigation: String,
-    /// What is done if it happens (prose).
-    pub contingency: String,
+    /// What was written about it.
+    pub fields: RiskFields,
     /// Where it stands.
     pub status: RiskStatus,
     /// When it was registered (UTC ms).
@@ -74,7 +65,7 @@ pub struct Risk {
 impl Risk {
     /// Likelihood × impact, 1–25.
     pub fn score(&self) -> u8 {
-        self.likelihood * self.impact
+        self.fields.likelihood * self.fields.impact
     }
 
     /// Not closed and scoring at least [`HIGH_SCORE`].
@@ -83,41 +74,34 @@ impl Risk {
     }
 }
 
-/// The fields of a new risk.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NewRisk {
-    /// What could happen (required).
-    pub title: String,
-    /// How likely, 1–5.
-    pub likelihood: u8,
-    /// How bad, 1–5.
-    pub impact: u8,
-    /// Who watches it (a current member).
-    pub owner: Option<MemberId>,
-    /// Mitigation.
-    pub mitigation: String,
-    /// Contingency plan.
-    pub contingency: String,
+editable_fields! {
+    /// The editable fields of a risk.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct RiskFields {
+        /// What could happen (required).
+        pub title: String,
+        /// How likely, 1–5.
+        pub likelihood: u8,
+        /// How bad, 1–5.
+        pub impact: u8,
+        /// Who watches it (a current member).
+        pub owner: Option<MemberId>,
+        /// What is done to make it less likely or less bad (prose).
+        pub mitigation: String,
+        /// What is done if it happens (prose).
+        pub contingency: String,
+    }
+
+    /// Changes to a risk.
+    pub struct RiskPatch;
+    also in the patch {
+        /// Where it stands.
+        pub status: RiskStatus,
+    }
 }
 
-/// Changes to a risk; `None` leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RiskPatch {
-    /// New title.
-    pub title: Option<String>,
-    /// New likelihood.
-    pub likelihood: Option<u8>,
-    /// New impact.
-    pub impact: Option<u8>,
-    /// New owner (`Some(None)` clears it).
-    pub owner: Option<Option<MemberId>>,
-    /// New mitigation.
-    pub mitigation: Option<String>,
-    /// New contingency plan.
-    pub contingency: Option<String>,
-    /// New status.
-    pub status: Option<RiskStatus>,
-}
+/// What [`add`] takes: the fields of a new risk (it starts open).
+pub type NewRisk = RiskFields;
 
 /// Counts of risks that are not closed, `cells[likelihood - 1][impact - 1]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -152,12 +136,14 @@ fn small<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> u8 {
 fn read_one<R: ReadDoc>(doc: &R, id: ItemId, obj: &ObjId) -> Risk {
     Risk {
         id,
-        title: get_string(doc, obj, "title"),
-        likelihood: small(doc, obj, "likelihood"),
-        impact: small(doc, obj, "impact"),
-        owner: get_parsed(doc, obj, "owner"),
-        mitigation: get_text(doc, obj, "mitigation"),
-        contingency: get_text(doc, obj, "contingency"),
+        fields: RiskFields {
+            title: get_string(doc, obj, "title"),
+            likelihood: small(doc, obj, "likelihood"),
+            impact: small(doc, obj, "impact"),
+            owner: get_parsed(doc, obj, "owner"),
+            mitigation: get_text(doc, obj, "mitigation"),
+            contingency: get_text(doc, obj, "contingency"),
+        },
         status: get_str(doc, obj, "status")
             .and_then(|s| RiskStatus::from_stored(&s))
             .unwrap_or(RiskStatus::Open),
@@ -187,7 +173,8 @@ pub fn high<R: ReadDoc>(doc: &R) -> Vec<Risk> {
 pub fn heat_map(risks: &[Risk]) -> HeatMap {
     let mut map = HeatMap::default();
     for risk in risks.iter().filter(|r| r.status != RiskStatus::Closed) {
-        map.cells[usize::from(risk.likelihood) - 1][usize::from(risk.impact) - 1] += 1;
+        let fields = &risk.fields;
+        map.cells[usize::from(fields.likelihood) - 1][usize::from(fields.impact) - 1] += 1;
     }
     map
 }
@@ -273,7 +260,7 @@ mod tests {
         };
         add(doc, id(1), &new, T0).unwrap();
         let mut partner = doc.fork();
-        let before = get(doc, id(1)).unwrap().mitigation.chars().count();
+        let before = get(doc, id(1)).unwrap().fields.mitigation.chars().count();
         edit_prose(
             doc,
             id(1),
@@ -297,12 +284,12 @@ mod tests {
         .unwrap();
         sync_pair(doc, &mut partner);
         let (ours, theirs) = (get(doc, id(1)).unwrap(), get(&partner, id(1)).unwrap());
-        assert_eq!(ours.mitigation, theirs.mitigation);
+        assert_eq!(ours.fields.mitigation, theirs.fields.mitigation);
         assert_eq!(
-            ours.mitigation,
+            ours.fields.mitigation,
             "Pair on releases. Cross-train. Document the build."
         );
-        assert!(ours.contingency.starts_with("Hire a contractor. "));
+        assert!(ours.fields.contingency.starts_with("Hire a contractor. "));
         assert!(edit_prose(doc, id(9), Prose::Mitigation, &insert(0, "x")).is_err());
     }
 
@@ -364,9 +351,9 @@ mod tests {
         )
         .unwrap();
         let r = get(doc, id(1)).unwrap();
-        assert_eq!((r.likelihood, r.impact, r.score()), (2, 4, 8));
-        assert_eq!(r.owner, Some(fixture.alice));
-        assert_eq!(r.contingency, "Pause the launch.");
+        assert_eq!((r.fields.likelihood, r.fields.impact, r.score()), (2, 4, 8));
+        assert_eq!(r.fields.owner, Some(fixture.alice));
+        assert_eq!(r.fields.contingency, "Pause the launch.");
         assert_eq!(r.status, RiskStatus::Open);
     }
 

@@ -134,13 +134,13 @@ impl Attention {
 pub fn next_check_in(doc: &Automerge, now: u64) -> Option<NextCheckIn> {
     let scheduled = meetings::list(doc)
         .into_iter()
-        .filter(|m| m.kind.is_check_in() && m.held_at.is_none())
-        .min_by(|a, b| a.at.cmp(&b.at).then(a.id.cmp(&b.id)));
+        .filter(|m| m.fields.kind.is_check_in() && m.held_at.is_none())
+        .min_by(|a, b| a.fields.at.cmp(&b.fields.at).then(a.id.cmp(&b.id)));
     match scheduled {
         Some(m) => Some(NextCheckIn {
-            at: m.at,
-            overdue: m.at < now,
-            meeting: Some((m.id, m.title)),
+            at: m.fields.at,
+            overdue: m.fields.at < now,
+            meeting: Some((m.id, m.fields.title)),
         }),
         None => overview::read(doc).next_check_in.map(|at| NextCheckIn {
             at,
@@ -275,7 +275,7 @@ pub fn attention(
 /// then reviews (by period).
 pub fn all_actions<R: ReadDoc>(doc: &R) -> Vec<ActionRef> {
     let meetings = meetings::list(doc).into_iter().flat_map(|m| {
-        let (id, title) = (m.id, m.title);
+        let (id, title) = (m.id, m.fields.title);
         m.actions.into_iter().map(move |action| ActionRef {
             source: ActionSource::Meeting(id),
             source_title: title.clone(),
@@ -283,7 +283,7 @@ pub fn all_actions<R: ReadDoc>(doc: &R) -> Vec<ActionRef> {
         })
     });
     let reviews = crate::model::reviews::list(doc).into_iter().flat_map(|r| {
-        let (id, title) = (r.id, r.title);
+        let (id, title) = (r.id, r.fields.title);
         r.actions.into_iter().map(move |action| ActionRef {
             source: ActionSource::Review(id),
             source_title: title.clone(),
@@ -301,8 +301,9 @@ pub fn overdue_actions<R: ReadDoc>(doc: &R, now: u64) -> Vec<ActionRef> {
         .collect();
     found.sort_by(|a, b| {
         a.action
+            .fields
             .due
-            .cmp(&b.action.due)
+            .cmp(&b.action.fields.due)
             .then(a.action.id.cmp(&b.action.id))
     });
     found
@@ -316,7 +317,7 @@ mod tests {
     use super::*;
     use crate::model::DAY_MS;
     use crate::model::actions::{self, NewAction};
-    use crate::model::conflicts::{NewConflict, Severity};
+    use crate::model::conflicts::{ConflictFields, NewConflict, Severity};
     use crate::model::kpis::NewMeasurement;
     use crate::model::meetings::{MeetingKind, NewMeeting};
     use crate::model::risks::NewRisk;
@@ -428,9 +429,11 @@ mod tests {
             doc,
             id(9),
             &NewConflict {
-                title: "Pricing".into(),
-                description: String::new(),
-                severity: Severity::Medium,
+                fields: ConflictFields {
+                    title: "Pricing".into(),
+                    description: String::new(),
+                    severity: Severity::Medium,
+                },
                 raised_by: bob,
             },
             T0,
@@ -442,7 +445,7 @@ mod tests {
         let overdue: Vec<ItemId> = panel.overdue_actions.iter().map(|a| a.action.id).collect();
         assert_eq!(overdue, [id(2)]);
         assert_eq!(panel.kpis_off_track.len(), 1);
-        assert_eq!(panel.kpis_off_track[0].name, "Joint revenue");
+        assert_eq!(panel.kpis_off_track[0].fields.name, "Joint revenue");
         assert_eq!(
             panel.next_check_in,
             Some(NextCheckIn {

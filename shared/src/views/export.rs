@@ -52,10 +52,10 @@ pub fn agreement_markdown<R: ReadDoc>(
         let names: Vec<String> = parties
             .iter()
             .map(|p| {
-                if p.role.trim().is_empty() {
-                    inline(&p.name)
+                if p.fields.role.trim().is_empty() {
+                    inline(&p.fields.name)
                 } else {
-                    format!("{} ({})", inline(&p.name), inline(&p.role))
+                    format!("{} ({})", inline(&p.fields.name), inline(&p.fields.role))
                 }
             })
             .collect();
@@ -95,7 +95,7 @@ pub fn agreement_markdown<R: ReadDoc>(
             let party_name = parties
                 .iter()
                 .find(|p| p.id == party.party)
-                .map_or_else(String::new, |p| inline(&p.name));
+                .map_or_else(String::new, |p| inline(&p.fields.name));
             let who = |validity: fn(&Validity) -> bool| {
                 let mut found: Vec<String> = signoffs
                     .statuses

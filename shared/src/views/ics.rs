@@ -65,7 +65,7 @@ pub fn fold_line(line: &str) -> String {
 
 /// The description of a meeting's event: its kind and agenda.
 fn description(meeting: &Meeting, partnership: &str) -> String {
-    let mut text = format!("{} — {}", meeting.kind.label(), partnership);
+    let mut text = format!("{} — {}", meeting.fields.kind.label(), partnership);
     if !meeting.agenda.is_empty() {
         text.push_str("\n\nAgenda:");
         for (n, item) in meeting.agenda.iter().enumerate() {
@@ -81,15 +81,21 @@ fn event_lines(meeting: &Meeting, partnership: &str, now: u64) -> Vec<String> {
         "BEGIN:VEVENT".to_owned(),
         format!("UID:{}@accord", meeting.id),
         format!("DTSTAMP:{}", UtcDateTime::from_millis(now).ical()),
-        format!("DTSTART:{}", UtcDateTime::from_millis(meeting.at).ical()),
+        format!(
+            "DTSTART:{}",
+            UtcDateTime::from_millis(meeting.fields.at).ical()
+        ),
         format!(
             "DTEND:{}",
             UtcDateTime::from_millis(meeting.ends_at()).ical()
         ),
-        format!("SUMMARY:{}", escape_text(&meeting.title)),
+        format!("SUMMARY:{}", escape_text(&meeting.fields.title)),
     ];
-    if !meeting.location.is_empty() {
-        lines.push(format!("LOCATION:{}", escape_text(&meeting.location)));
+    if !meeting.fields.location.is_empty() {
+        lines.push(format!(
+            "LOCATION:{}",
+            escape_text(&meeting.fields.location)
+        ));
     }
     lines.push(format!(
         "DESCRIPTION:{}",
@@ -127,7 +133,7 @@ pub fn meeting(meeting: &Meeting, partnership: &str, now: u64) -> String {
 mod tests {
     use super::*;
     use crate::model::ItemId;
-    use crate::model::meetings::{AgendaItem, MeetingKind};
+    use crate::model::meetings::{AgendaItem, MeetingFields, MeetingKind};
 
     #[test]
     fn escaping() {
@@ -169,11 +175,13 @@ mod tests {
     fn a_meeting_becomes_a_vevent() {
         let meeting = Meeting {
             id: ItemId::from_bytes([0xab; 16]),
-            kind: MeetingKind::QuarterlyBusinessReview,
-            title: "Q1 review; pipeline, risks".into(),
-            at: 1_700_000_000_000,
-            duration_minutes: 90,
-            location: "Room 4, HQ".into(),
+            fields: MeetingFields {
+                kind: MeetingKind::QuarterlyBusinessReview,
+                title: "Q1 review; pipeline, risks".into(),
+                at: 1_700_000_000_000,
+                duration_minutes: 90,
+                location: "Room 4, HQ".into(),
+            },
             held_at: None,
             agenda: vec![
                 AgendaItem {

@@ -29,20 +29,8 @@ use crate::model::parties;
 use crate::model::reviews;
 use crate::model::risks::{self, HIGH_SCORE, RiskStatus};
 
-/// The period a report covers, inclusive, in UTC ms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Period {
-    /// First instant.
-    pub from: u64,
-    /// Last instant.
-    pub to: u64,
-}
-
-impl Period {
-    fn contains(self, at: u64) -> bool {
-        (self.from..=self.to).contains(&at)
-    }
-}
+/// The period a report covers.
+pub use crate::model::period::Period;
 
 fn date(ms: u64) -> String {
     UtcDateTime::from_millis(ms).date()
@@ -83,7 +71,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
         parties
             .iter()
             .find(|p| p.id == id)
-            .map_or_else(|| "(removed party)".to_owned(), |p| cell(&p.name))
+            .map_or_else(|| "(removed party)".to_owned(), |p| cell(&p.fields.name))
     };
     let mut out = String::new();
     let _ = writeln!(out, "# Partnership report: {}\n", cell(&overview.title));
@@ -100,9 +88,9 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
     let _ = writeln!(out, "- Stage: **{}**", overview.stage);
     let names: Vec<String> = parties
         .iter()
-        .map(|p| match p.role.trim() {
-            "" => cell(&p.name),
-            role => format!("{} ({})", cell(&p.name), cell(role)),
+        .map(|p| match p.fields.role.trim() {
+            "" => cell(&p.fields.name),
+            role => format!("{} ({})", cell(&p.fields.name), cell(role)),
         })
         .collect();
     let _ = writeln!(out, "- Parties: {}", names.join(", "));
@@ -137,7 +125,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
     } else {
         out.push_str("| KPI | Latest | Target | Health |\n|---|---|---|---|\n");
         for kpi in &kpis {
-            let (unit, target) = match &kpi.kind {
+            let (unit, target) = match &kpi.fields.kind {
                 KpiKind::Quantitative { unit, target, .. } => (format!(" {}", cell(unit)), *target),
                 KpiKind::Qualitative { scale, target } => (format!("/{scale}"), f64::from(*target)),
             };
@@ -148,7 +136,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {latest} | {}{unit} | {} |",
-                cell(&kpi.name),
+                cell(&kpi.fields.name),
                 number(target),
                 health_label(kpi.health)
             );
@@ -177,12 +165,12 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
             let _ = writeln!(
                 out,
                 "| {}{} | {} | {} | {} | {} | {} |",
-                cell(&risk.title),
+                cell(&risk.fields.title),
                 if risk.is_high() { " **(high)**" } else { "" },
-                risk.likelihood,
-                risk.impact,
+                risk.fields.likelihood,
+                risk.fields.impact,
                 risk.score(),
-                member_name(risk.owner),
+                member_name(risk.fields.owner),
                 risk.status.as_str()
             );
         }
@@ -243,7 +231,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
         for decision in meeting.decisions.iter().filter(|d| period.contains(d.at)) {
             decisions.push((
                 decision.at,
-                format!("{} ({})", cell(&decision.text), cell(&meeting.title)),
+                format!("{} ({})", cell(&decision.text), cell(&meeting.fields.title)),
             ));
         }
     }
@@ -253,7 +241,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
                 at,
                 format!(
                     "Conflict “{}” resolved: {}",
-                    cell(&conflict.title),
+                    cell(&conflict.fields.title),
                     cell(&conflict.resolution)
                 ),
             ));
@@ -271,10 +259,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
 
     // Milestones and reviews.
     out.push_str("## Milestones achieved\n\n");
-    let achieved: Vec<milestones::Milestone> = milestones::list(doc)
-        .into_iter()
-        .filter(|m| m.achieved_at.is_some_and(|at| period.contains(at)))
-        .collect();
+    let achieved = milestones::achieved_in(&milestones::list(doc), period);
     if achieved.is_empty() {
         out.push_str("None in the period.\n\n");
     } else {
@@ -283,7 +268,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
                 out,
                 "- {} — {}",
                 date(milestone.achieved_at.unwrap_or_default()),
-                cell(&milestone.title)
+                cell(&milestone.fields.title)
             );
             let celebration = milestone.celebration.trim();
             if !celebration.is_empty() {
@@ -295,7 +280,7 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
     }
     let in_period: Vec<reviews::Review> = reviews::list(doc)
         .into_iter()
-        .filter(|r| r.from <= period.to && r.to >= period.from)
+        .filter(|r| r.period.overlaps(period))
         .collect();
     if !in_period.is_empty() {
         out.push_str("## Reviews\n\n");
@@ -303,12 +288,12 @@ pub fn markdown<R: ReadDoc>(doc: &R, period: Period, now: u64) -> String {
             let _ = writeln!(
                 out,
                 "### {} ({} to {})\n",
-                cell(&review.title),
-                date(review.from),
-                date(review.to)
+                cell(&review.fields.title),
+                date(review.period.from),
+                date(review.period.to)
             );
-            let _ = writeln!(out, "- Went well: {}", cell(&review.went_well));
-            let _ = writeln!(out, "- To improve: {}", cell(&review.to_improve));
+            let _ = writeln!(out, "- Went well: {}", cell(&review.fields.went_well));
+            let _ = writeln!(out, "- To improve: {}", cell(&review.fields.to_improve));
             let open = review.actions.iter().filter(|a| !a.done).count();
             let _ = writeln!(out, "- Actions: {} ({open} open)\n", review.actions.len());
         }
@@ -326,7 +311,7 @@ mod tests {
     use super::*;
     use crate::model::DAY_MS;
     use crate::model::actions::{self, ActionSource, NewAction};
-    use crate::model::conflicts::{NewConflict, Severity};
+    use crate::model::conflicts::{ConflictFields, NewConflict, Severity};
     use crate::model::governance;
     use crate::model::health::{AnswerKey, Answers};
     use crate::model::kpis::{NewKpi, NewMeasurement};
@@ -411,7 +396,7 @@ mod tests {
             T0,
         )
         .unwrap();
-        meetings::mark_held(doc, id(6), JAN + 20 * DAY_MS).unwrap();
+        crate::model::check_ins::hold(doc, id(6), JAN + 20 * DAY_MS).unwrap();
         meetings::record_decision(
             doc,
             id(6),
@@ -450,9 +435,11 @@ mod tests {
             doc,
             id(11),
             &NewConflict {
-                title: "Lead sharing".into(),
-                description: String::new(),
-                severity: Severity::High,
+                fields: ConflictFields {
+                    title: "Lead sharing".into(),
+                    description: String::new(),
+                    severity: Severity::High,
+                },
                 raised_by: bob,
             },
             JAN,
@@ -475,8 +462,10 @@ mod tests {
             &NewReview {
                 kind: ReviewKind::Retrospective,
                 title: "Q1 retro".into(),
-                from: JAN,
-                to: JAN + 89 * DAY_MS,
+                period: Period {
+                    from: JAN,
+                    to: JAN + 89 * DAY_MS,
+                },
             },
             T0,
         )

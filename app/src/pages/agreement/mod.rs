@@ -72,7 +72,7 @@ fn party_name(doc: &Automerge, party: accord_shared::model::PartyId) -> String {
     parties::list(doc)
         .into_iter()
         .find(|p| p.id == party)
-        .map_or_else(|| "another organization".to_owned(), |p| p.name)
+        .map_or_else(|| "another organization".to_owned(), |p| p.fields.name)
 }
 
 /// Who changed `clause` since the `baseline` ("changed by Bob Brown
@@ -417,7 +417,7 @@ fn SignoffOverview() -> impl IntoView {
                             .any(|p| p.party == party.id && p.state == PartyState::Void)
                     })
                     .count();
-                (party.name, signed, void, total)
+                (party.fields.name, signed, void, total)
             })
             .collect::<Vec<_>>()
     });

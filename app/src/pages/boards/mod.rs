@@ -55,7 +55,7 @@ impl People {
     fn read(doc: &Automerge) -> Self {
         let parties: HashMap<PartyId, String> = parties::list(doc)
             .into_iter()
-            .map(|p| (p.id, p.name))
+            .map(|p| (p.id, p.fields.name))
             .collect();
         let members = members::list(doc)
             .into_iter()

@@ -43,13 +43,13 @@ fn conversions(doc: &Automerge) -> Vec<(String, String)> {
     out.extend(meetings::list(doc).into_iter().map(|m| {
         (
             format!("action:{}", m.id),
-            format!("an action item of “{}”", m.title),
+            format!("an action item of “{}”", m.fields.title),
         )
     }));
     out.extend(reviews::list(doc).into_iter().map(|r| {
         (
             format!("review-action:{}", r.id),
-            format!("an action item of the review “{}”", r.title),
+            format!("an action item of the review “{}”", r.fields.title),
         )
     }));
     out

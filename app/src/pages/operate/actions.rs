@@ -60,16 +60,16 @@ pub fn ActionRow(
                         apply_into(error, &id, |tx| actions::set_done(tx, host, aid, checked, edit::now()));
                     }/>
                 <input type="text" class="grow" data-testid="action-title" aria-label="Action item"
-                    prop:value=action.title.clone()
+                    prop:value=action.fields.title.clone()
                     on:change=move |ev| update(ActionPatch { title: Some(event_target_value(&ev)), ..ActionPatch::default() })/>
                 <label>"Owner "
                     <select data-testid="action-owner"
                         on:change=move |ev| update(ActionPatch { owner: Some(chosen_member(&event_target_value(&ev))), ..ActionPatch::default() })>
-                        {member_options(&members, action.owner)}
+                        {member_options(&members, action.fields.owner)}
                     </select>
                 </label>
                 <label>"Due "
-                    <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="action-due" prop:value=format_opt_date(action.due)
+                    <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="action-due" prop:value=format_opt_date(action.fields.due)
                         on:change=move |ev| match parse_date("due date", &event_target_value(&ev)) {
                             Ok(due) => update(ActionPatch { due: Some(due), ..ActionPatch::default() }),
                             Err(e) => error.set(Some(e.to_string())),

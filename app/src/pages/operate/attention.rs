@@ -62,7 +62,7 @@ struct Shown {
 
 fn party_name(parties: &[Party], id: Option<PartyId>) -> String {
     id.and_then(|id| parties.iter().find(|p| p.id == id))
-        .map_or_else(|| "the partner".to_owned(), |p| p.name.clone())
+        .map_or_else(|| "the partner".to_owned(), |p| p.fields.name.clone())
 }
 
 /// The attention panel of one partnership.
@@ -138,16 +138,16 @@ pub fn AttentionPanel(
         } = shown()?;
         let mut items = Vec::new();
         for r in &a.overdue_actions {
-            let owner = member_name(&members, r.action.owner);
+            let owner = member_name(&members, r.action.fields.owner);
             let page = match r.source {
                 model::actions::ActionSource::Meeting(_) => PlanPage::Meetings,
                 model::actions::ActionSource::Review(_) => PlanPage::Reviews,
             };
-            let due = r.action.due.map(format_date).unwrap_or_default();
+            let due = r.action.fields.due.map(format_date).unwrap_or_default();
             items.push(
                 view! {
                     <li class="late" data-testid="attention-action">
-                        "Overdue action: " {link(page, r.action.title.clone())}
+                        "Overdue action: " {link(page, r.action.fields.title.clone())}
                         {format!(" ({owner}, due {due}, from {})", r.source_title)}
                     </li>
                 }
@@ -156,13 +156,13 @@ pub fn AttentionPanel(
         }
         for k in &a.kpis_off_track {
             items.push(view! {
-                <li class="late" data-testid="attention-kpi">"KPI off track: " {link(PlanPage::Objectives, k.name.clone())}</li>
+                <li class="late" data-testid="attention-kpi">"KPI off track: " {link(PlanPage::Objectives, k.fields.name.clone())}</li>
             }.into_any());
         }
         for r in &a.high_risks {
             items.push(view! {
                 <li class="late" data-testid="attention-risk">
-                    "High risk: " {link(PlanPage::Risks, r.title.clone())} {format!(" (score {})", r.score())}
+                    "High risk: " {link(PlanPage::Risks, r.fields.title.clone())} {format!(" (score {})", r.score())}
                 </li>
             }.into_any());
         }
@@ -174,7 +174,7 @@ pub fn AttentionPanel(
                 .unwrap_or_default();
             items.push(view! {
                 <li class="late" data-testid="attention-conflict">
-                    "Conflict past its escalation deadline: " {link(PlanPage::Conflicts, c.title.clone())}
+                    "Conflict past its escalation deadline: " {link(PlanPage::Conflicts, c.fields.title.clone())}
                     {format!(" (due {due})")}
                 </li>
             }.into_any());

@@ -7,7 +7,9 @@ use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::boards::convert::ItemLink;
-use accord_shared::model::conflicts::{self, Conflict, ConflictPatch, NewConflict, Severity};
+use accord_shared::model::conflicts::{
+    self, Conflict, ConflictFields, ConflictPatch, NewConflict, Severity,
+};
 use accord_shared::model::governance::{self, EscalationLevel};
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::{Collection, ItemId, MemberId, OpError, touched};
@@ -46,11 +48,9 @@ fn data_places() -> Vec<touched::Path> {
 
 /// A conflict without its description, which the text area shows.
 fn without_prose(doc: &Automerge, cid: ItemId) -> Option<Conflict> {
-    let conflict = conflicts::get(doc, cid).ok()?;
-    Some(Conflict {
-        description: String::new(),
-        ..conflict
-    })
+    let mut conflict = conflicts::get(doc, cid).ok()?;
+    conflict.fields.description.clear();
+    Some(conflict)
 }
 
 /// The severity a `<select>` value names.
@@ -209,13 +209,13 @@ fn ConflictRow(id: DocumentId, cid: ItemId, data: Memo<Option<Data>>) -> impl In
         } = card.get()?;
         let severities = Severity::ALL
             .into_iter()
-            .map(|s| view! { <option value=s.as_str() selected=s == conflict.severity>{s.as_str()}</option> })
+            .map(|s| view! { <option value=s.as_str() selected=s == conflict.fields.severity>{s.as_str()}</option> })
             .collect_view();
         let open = conflict.is_open();
         let overdue = conflict.is_overdue(edit::now());
         Some(view! {
             <div class="row">
-                <NameField value=conflict.title.clone() test_id="conflict-title" label="Conflict"
+                <NameField value=conflict.fields.title.clone() test_id="conflict-title" label="Conflict"
                     rename=move |title| update(ConflictPatch { title: Some(title), ..ConflictPatch::default() })/>
                 <label>"Severity "
                     <select data-testid="conflict-severity"
@@ -303,9 +303,11 @@ fn RaiseForm(id: DocumentId) -> impl IntoView {
         ev.prevent_default();
         let made = with_me_and_id(error, &id, |tx, me, item| {
             let new = NewConflict {
-                title: title.get_untracked(),
-                description: description.get_untracked(),
-                severity: parse_severity(&severity.get_untracked()).unwrap_or(Severity::Medium),
+                fields: ConflictFields {
+                    title: title.get_untracked(),
+                    description: description.get_untracked(),
+                    severity: parse_severity(&severity.get_untracked()).unwrap_or(Severity::Medium),
+                },
                 raised_by: me,
             };
             conflicts::raise(tx, item, &new, edit::now())

@@ -6,8 +6,8 @@ use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::governance::{
-    self, Committee, CommitteePatch, Decider, DecisionRight, EscalationLevel, MAX_DAYS,
-    NewCommittee, Rule,
+    self, Committee, CommitteeFields, CommitteePatch, Decider, DecisionRight, EscalationLevel,
+    MAX_DAYS, NewCommittee, Rule,
 };
 use accord_shared::model::{Collection, ItemId, MemberId, OpError};
 use leptos::prelude::*;
@@ -23,13 +23,11 @@ use crate::edit::{self, apply_into, parse_whole};
 
 /// A committee without its mandate, which the text area shows itself.
 fn committee(doc: &Automerge, cid: ItemId) -> Option<Committee> {
-    let committee = governance::committees(doc)
+    let mut committee = governance::committees(doc)
         .into_iter()
         .find(|c| c.id == cid)?;
-    Some(Committee {
-        mandate: String::new(),
-        ..committee
-    })
+    committee.fields.mandate.clear();
+    Some(committee)
 }
 
 fn right(doc: &Automerge, rid: ItemId) -> Option<DecisionRight> {
@@ -85,12 +83,12 @@ fn decider_choices(data: &Roster, committees: &[Committee]) -> Vec<(Decider, Str
     choices.extend(
         data.parties
             .iter()
-            .map(|p| (Decider::Party(p.id), p.name.clone())),
+            .map(|p| (Decider::Party(p.id), p.fields.name.clone())),
     );
     choices.extend(
         committees
             .iter()
-            .map(|c| (Decider::Committee(c.id), c.name.clone())),
+            .map(|c| (Decider::Committee(c.id), c.fields.name.clone())),
     );
     choices.extend(
         data.members
@@ -148,7 +146,7 @@ fn committee_card(data: &Roster, committee: Committee) -> CommitteeCard {
             let party = m
                 .party
                 .and_then(|p| data.parties.iter().find(|x| x.id == p))
-                .map(|p| format!(" ({})", p.name))
+                .map(|p| format!(" ({})", p.fields.name))
                 .unwrap_or_default();
             (m.id, m.name.clone(), party)
         })
@@ -178,11 +176,11 @@ fn CommitteeRow(list: ListContext<Roster>, cid: ItemId) -> impl IntoView {
         let CommitteeCard { committee, .. } = card.get()?;
         Some(view! {
             <div class="row">
-                <NameField value=committee.name.clone() test_id="committee-name" label="Committee"
+                <NameField value=committee.fields.name.clone() test_id="committee-name" label="Committee"
                     rename=move |name| update(CommitteePatch { name: Some(name), ..CommitteePatch::default() })/>
                 <label>"Meets every "
                     <input type="number" class="narrow" data-testid="committee-cadence"
-                        prop:value=committee.cadence_days.to_string()
+                        prop:value=committee.fields.cadence_days.to_string()
                         on:change=move |ev| match parse_whole("cadence (days)", &event_target_value(&ev), 1, MAX_DAYS) {
                             Ok(days) => update(CommitteePatch { cadence_days: Some(days), ..CommitteePatch::default() }),
                             Err(e) => error.set(Some(e.to_string())),
@@ -238,9 +236,11 @@ fn Committees(id: DocumentId, data: Memo<Option<Roster>>) -> impl IntoView {
     let cadence = RwSignal::new("91".to_owned());
     let add = move |tx: &mut Transaction<'_>, item| {
         let new = NewCommittee {
-            name: name.get_untracked(),
-            mandate: String::new(),
-            cadence_days: parse_whole("cadence (days)", &cadence.get_untracked(), 1, MAX_DAYS)?,
+            fields: CommitteeFields {
+                name: name.get_untracked(),
+                mandate: String::new(),
+                cadence_days: parse_whole("cadence (days)", &cadence.get_untracked(), 1, MAX_DAYS)?,
+            },
             members: Vec::new(),
         };
         governance::add_committee(tx, item, &new)

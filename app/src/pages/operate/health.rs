@@ -58,7 +58,7 @@ fn party_name(parties: &[Party], id: PartyId) -> String {
     parties
         .iter()
         .find(|p| p.id == id)
-        .map_or_else(|| "(removed party)".to_owned(), |p| p.name.clone())
+        .map_or_else(|| "(removed party)".to_owned(), |p| p.fields.name.clone())
 }
 
 /// Radar chart size in SVG user units.

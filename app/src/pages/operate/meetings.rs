@@ -10,7 +10,7 @@ use accord_shared::model::meetings::{
     self, DEFAULT_DURATION_MINUTES, Meeting, MeetingKind, MeetingPatch, NewDecision, NewMeeting,
 };
 use accord_shared::model::members::Member;
-use accord_shared::model::{Collection, ItemId, OpError, overview};
+use accord_shared::model::{Collection, ItemId, OpError, check_ins, overview};
 use accord_shared::views::ics;
 use leptos::prelude::*;
 
@@ -102,7 +102,7 @@ pub fn MeetingsPage(
 /// check-in the review cadence suggests), duration and location.
 #[component]
 fn ScheduleForm(id: DocumentId) -> impl IntoView {
-    let suggested = edit::read_in(&id, &[], meetings::suggested_time).flatten();
+    let suggested = edit::read_in(&id, &[], check_ins::suggested_time).flatten();
     let kind = RwSignal::new(MeetingKind::CheckIn.as_str().to_owned());
     let title = RwSignal::new(String::new());
     let date = RwSignal::new(suggested.map(format_date).unwrap_or_default());
@@ -129,7 +129,7 @@ fn ScheduleForm(id: DocumentId) -> impl IntoView {
             )?,
             location: location.get_untracked(),
         };
-        meetings::schedule(tx, item, &new, edit::now())
+        check_ins::schedule(tx, item, &new, edit::now())
     };
     let schedule_done = move || {
         title.set(String::new());
@@ -207,25 +207,25 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Roster>>) -> impl 
             return;
         };
         let text = ics::meeting(&meeting, &partnership, edit::now());
-        offer_calendar(error, &meeting.title, &text);
+        offer_calendar(error, &meeting.fields.title, &text);
     };
     let header = move || {
         let meeting = head.get()?;
         let held = meeting.held_at;
         Some(view! {
             <div class="row">
-                <span class="badge kind" data-testid="meeting-kind">{meeting.kind.label()}</span>
+                <span class="badge kind" data-testid="meeting-kind">{meeting.fields.kind.label()}</span>
                 <input type="text" class="grow" data-testid="meeting-title" aria-label="Meeting title"
-                    prop:value=meeting.title.clone()
+                    prop:value=meeting.fields.title.clone()
                     on:change=move |ev| update(MeetingPatch { title: Some(event_target_value(&ev)), ..MeetingPatch::default() })/>
-                <span data-testid="meeting-when">{format_date_time(meeting.at)}</span>
-                <span class="muted">{format!("{} min", meeting.duration_minutes)}</span>
+                <span data-testid="meeting-when">{format_date_time(meeting.fields.at)}</span>
+                <span class="muted">{format!("{} min", meeting.fields.duration_minutes)}</span>
             </div>
             <div class="row">
                 <label>"Date "
-                    <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="meeting-date" prop:value=format_date(meeting.at)
+                    <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="meeting-date" prop:value=format_date(meeting.fields.at)
                         on:change=move |ev| {
-                            let offset = meeting.at % accord_shared::model::DAY_MS;
+                            let offset = meeting.fields.at % accord_shared::model::DAY_MS;
                             match parse_date("date", &event_target_value(&ev)) {
                                 Ok(Some(day)) => update(MeetingPatch { at: Some(day + offset), ..MeetingPatch::default() }),
                                 Ok(None) => error.set(Some(OpError::InvalidDate { field: "date" }.to_string())),
@@ -234,7 +234,7 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Roster>>) -> impl 
                         }/>
                 </label>
                 <label>"Location "
-                    <input type="text" data-testid="meeting-location" prop:value=meeting.location.clone()
+                    <input type="text" data-testid="meeting-location" prop:value=meeting.fields.location.clone()
                         on:change=move |ev| update(MeetingPatch { location: Some(event_target_value(&ev)), ..MeetingPatch::default() })/>
                 </label>
                 {match held {
@@ -243,7 +243,7 @@ fn MeetingCard(id: DocumentId, mid: ItemId, data: Memo<Option<Roster>>) -> impl 
                     }.into_any(),
                     None => view! {
                         <button type="button" data-testid="meeting-mark-held"
-                            on:click=move |_| { apply_into(error, &id, |tx| meetings::mark_held(tx, mid, edit::now())); }>
+                            on:click=move |_| { apply_into(error, &id, |tx| check_ins::hold(tx, mid, edit::now())); }>
                             "Mark held"
                         </button>
                     }.into_any(),

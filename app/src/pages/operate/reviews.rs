@@ -6,6 +6,8 @@
 use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
+use accord_shared::model::milestones;
+use accord_shared::model::period::Period;
 use accord_shared::model::reviews::{self, NewReview, Review, ReviewKind, ReviewPatch};
 use accord_shared::model::{Collection, DAY_MS, ItemId, OpError, touched};
 use leptos::prelude::*;
@@ -28,10 +30,13 @@ fn review(doc: &Automerge, rid: ItemId) -> Option<Review> {
 
 /// A period from two date inputs: from the first day's start to the end of
 /// the last day (inclusive). Both dates are required.
-fn period(from: &str, to: &str) -> Result<(u64, u64), OpError> {
+fn period(from: &str, to: &str) -> Result<Period, OpError> {
     let from = edit::parse_required_date("period start", from)?;
     let to = edit::parse_required_date("period end", to)?;
-    Ok((from, to + DAY_MS - 1))
+    Ok(Period {
+        from,
+        to: to + DAY_MS - 1,
+    })
 }
 
 /// The reviews page.
@@ -57,17 +62,27 @@ pub fn ReviewsPage(
 /// the retro at once keep their words (see [`crate::components::live_text::LiveTextArea`]).
 #[component]
 fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Roster>>) -> impl IntoView {
-    // A review lists the milestones achieved in its period.
-    let milestones = vec![touched::collection(Collection::Milestones)];
-    let review = rows::record_also(id, Collection::Reviews, rid, milestones, review);
+    let review = rows::record(id, Collection::Reviews, rid, review);
     let members = rows::part(data, |d| &d.members);
     let head = Memo::new(move |_| {
-        review.with(|r| r.as_ref().map(|r| (r.kind, r.title.clone(), r.from, r.to)))
-    });
-    let celebrated = Memo::new(move |_| {
         review.with(|r| {
             r.as_ref()
-                .map(|r| r.milestones_achieved.clone())
+                .map(|r| (r.kind, r.fields.title.clone(), r.period))
+        })
+    });
+    // A review lists the milestones achieved in its period.
+    let all_milestones = rows::watched(
+        id,
+        vec![touched::collection(Collection::Milestones)],
+        milestones::list,
+    );
+    let celebrated = Memo::new(move |_| {
+        let Some((_, _, period)) = head.get() else {
+            return Vec::new();
+        };
+        all_milestones.with(|all| {
+            all.as_deref()
+                .map(|all| milestones::achieved_in(all, period))
                 .unwrap_or_default()
         })
     });
@@ -79,9 +94,9 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Roster>>) -> impl I
         apply_into(error, &id, |tx| reviews::update(tx, rid, &patch));
     };
     let header = move || {
-        let (kind, title, from_ms, to_ms) = head.get()?;
-        let from = RwSignal::new(format_date(from_ms));
-        let to = RwSignal::new(format_date(to_ms));
+        let (kind, title, reviewed) = head.get()?;
+        let from = RwSignal::new(format_date(reviewed.from));
+        let to = RwSignal::new(format_date(reviewed.to));
         let set_period = move |_| match period(&from.get_untracked(), &to.get_untracked()) {
             Ok(p) => update(ReviewPatch {
                 period: Some(p),
@@ -110,7 +125,7 @@ fn ReviewCard(id: DocumentId, rid: ItemId, data: Memo<Option<Roster>>) -> impl I
                     {list.into_iter().map(|m| view! {
                         <li data-testid="review-milestone">
                             <Glyph icon=Icon::Star/>
-                            {format!(" {} ({})", m.title, m.achieved_at.map(format_date).unwrap_or_default())}
+                            {format!(" {} ({})", m.fields.title, m.achieved_at.map(format_date).unwrap_or_default())}
                             {(!m.celebration.trim().is_empty()).then(|| view! {
                                 <span class="muted">{format!(" — {}", m.celebration.trim())}</span>
                             })}
@@ -158,13 +173,12 @@ fn NewReviewForm(id: DocumentId) -> impl IntoView {
     let from = RwSignal::new(format_date(now.saturating_sub(90 * DAY_MS)));
     let to = RwSignal::new(format_date(now));
     let add = move |tx: &mut Transaction<'_>, item| {
-        let (from, to) = period(&from.get_untracked(), &to.get_untracked())?;
+        let period = period(&from.get_untracked(), &to.get_untracked())?;
         let new = NewReview {
             kind: kind
                 .with_untracked(|k| ReviewKind::from_stored(k).unwrap_or(ReviewKind::Performance)),
             title: title.get_untracked(),
-            from,
-            to,
+            period,
         };
         reviews::add(tx, item, &new, edit::now())
     };
@@ -189,7 +203,7 @@ mod tests {
 
     #[test]
     fn a_period_covers_its_last_day() {
-        let (from, to) = period("2026-01-01", "2026-03-31").unwrap();
+        let Period { from, to } = period("2026-01-01", "2026-03-31").unwrap();
         assert_eq!(format_date(from), "2026-01-01");
         assert_eq!(format_date(to), "2026-03-31");
         assert_eq!(format_date(to + 1), "2026-04-01");

@@ -25,12 +25,10 @@ use crate::edit::{self, parse_whole};
 
 /// A risk without its prose, which the text areas show themselves.
 fn without_prose(doc: &Automerge, rid: ItemId) -> Option<Risk> {
-    let risk = risks::get(doc, rid).ok()?;
-    Some(Risk {
-        mitigation: String::new(),
-        contingency: String::new(),
-        ..risk
-    })
+    let mut risk = risks::get(doc, rid).ok()?;
+    risk.fields.mitigation.clear();
+    risk.fields.contingency.clear();
+    Some(risk)
 }
 
 /// A status as people read it.
@@ -93,18 +91,18 @@ fn RiskRow(list: ListContext<Roster>, rid: ItemId) -> impl IntoView {
             .collect_view();
         Some(view! {
             <div class="row">
-                <NameField value=risk.title.clone() test_id="risk-title" label="Risk"
+                <NameField value=risk.fields.title.clone() test_id="risk-title" label="Risk"
                     rename=move |title| update(RiskPatch { title: Some(title), ..RiskPatch::default() })/>
                 <span class=heat(u32::from(risk.score())) data-testid="risk-score">{format!("score {}", risk.score())}</span>
                 {risk.is_high().then(|| view! { <span class="badge late" data-testid="risk-high">"high"</span> })}
             </div>
             <div class="row">
-                {level_field("Likelihood ", "likelihood", risk.likelihood, |v| RiskPatch { likelihood: Some(v), ..RiskPatch::default() })}
-                {level_field("Impact ", "impact", risk.impact, |v| RiskPatch { impact: Some(v), ..RiskPatch::default() })}
+                {level_field("Likelihood ", "likelihood", risk.fields.likelihood, |v| RiskPatch { likelihood: Some(v), ..RiskPatch::default() })}
+                {level_field("Impact ", "impact", risk.fields.impact, |v| RiskPatch { impact: Some(v), ..RiskPatch::default() })}
                 <label>"Owner "
                     <select data-testid="risk-owner"
                         on:change=move |ev| update(RiskPatch { owner: Some(event_target_value(&ev).parse().ok()), ..RiskPatch::default() })>
-                        {member_options(&members.get(), risk.owner)}
+                        {member_options(&members.get(), risk.fields.owner)}
                     </select>
                 </label>
                 <label>"Status "

@@ -60,12 +60,12 @@ fn CommRow(
         let overdue = c.next_due.is_some_and(|d| d < edit::now());
         Some(view! {
             <tr data-testid="comm-row">
-                <td><input type="text" data-testid="comm-what" aria-label="What" prop:value=c.what.clone() on:change=text("what")/></td>
-                <td><input type="text" data-testid="comm-audience" aria-label="Audience" prop:value=c.audience.clone() on:change=text("audience")/></td>
-                <td><input type="text" data-testid="comm-medium" aria-label="Medium" prop:value=c.medium.clone() on:change=text("medium")/></td>
+                <td><input type="text" data-testid="comm-what" aria-label="What" prop:value=c.fields.what.clone() on:change=text("what")/></td>
+                <td><input type="text" data-testid="comm-audience" aria-label="Audience" prop:value=c.fields.audience.clone() on:change=text("audience")/></td>
+                <td><input type="text" data-testid="comm-medium" aria-label="Medium" prop:value=c.fields.medium.clone() on:change=text("medium")/></td>
                 <td>
                     <input type="number" class="narrow" data-testid="comm-frequency" aria-label="Every (days)"
-                        prop:value=c.frequency_days.to_string()
+                        prop:value=c.fields.frequency_days.to_string()
                         on:change=move |ev| {
                             match parse_whole("frequency (days)", &event_target_value(&ev), 1, MAX_FREQUENCY_DAYS) {
                                 Ok(days) => update(CommunicationPatch { frequency_days: Some(days), ..CommunicationPatch::default() }),
@@ -79,7 +79,7 @@ fn CommRow(
                             let owner = event_target_value(&ev).parse::<MemberId>().ok();
                             update(CommunicationPatch { owner: Some(owner), ..CommunicationPatch::default() });
                         }>
-                        {move || owner_options(&owners.get(), c.owner)}
+                        {move || owner_options(&owners.get(), c.fields.owner)}
                     </select>
                 </td>
                 <td data-testid="comm-next-due" class:overdue=overdue>

@@ -31,16 +31,16 @@ fn MilestoneRow(list: ListContext<()>, mid: ItemId) -> impl IntoView {
     move || {
         let (m, index, count) = row.get()?.parts();
         let achieved = m.achieved_at.is_some();
-        let late = !achieved && m.due.is_some_and(|d| d < edit::now());
+        let late = !achieved && m.fields.due.is_some_and(|d| d < edit::now());
         Some(view! {
             <li class="card milestone" class:achieved=achieved class:late=late data-testid="milestone-row">
                 <div class="row">
                     <input type="text" class="grow" data-testid="milestone-title" aria-label="Milestone"
-                        prop:value=m.title.clone()
+                        prop:value=m.fields.title.clone()
                         on:change=move |ev| update(MilestonePatch { title: Some(event_target_value(&ev)), ..MilestonePatch::default() })/>
                     <label>"Due "
                         <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="milestone-due"
-                            prop:value=format_opt_date(m.due)
+                            prop:value=format_opt_date(m.fields.due)
                             on:change=move |ev| match parse_date("due date", &event_target_value(&ev)) {
                                 Ok(due) => update(MilestonePatch { due: Some(due), ..MilestonePatch::default() }),
                                 Err(e) => error.set(Some(e.to_string())),

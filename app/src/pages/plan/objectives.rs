@@ -34,11 +34,9 @@ use crate::edit::{
 
 /// An objective without its deliverables, which the text area shows.
 fn without_prose(doc: &Automerge, oid: ItemId) -> Option<Objective> {
-    let objective = objectives::get(doc, oid).ok()?;
-    Some(Objective {
-        deliverables: String::new(),
-        ..objective
-    })
+    let mut objective = objectives::get(doc, oid).ok()?;
+    objective.fields.deliverables.clear();
+    Some(objective)
 }
 
 /// A KPI with its measurements.
@@ -99,7 +97,7 @@ fn measured_at(text: &str, now: u64) -> Result<u64, OpError> {
 fn party_options(parties: &[Party], selected: Option<PartyId>) -> impl IntoView + use<> {
     let choices = parties
         .iter()
-        .map(|p| (p.id.key(), p.name.clone()))
+        .map(|p| (p.id.key(), p.fields.name.clone()))
         .collect();
     optional_options("(no owner)", choices, selected.map(|p| p.key()).as_deref())
 }
@@ -146,7 +144,7 @@ fn ObjectiveRow(list: ListContext<Roster>, oid: ItemId) -> impl IntoView {
             .collect_view();
         Some(view! {
             <div class="row">
-                <NameField value=objective.title.clone() test_id="objective-title" label="Objective"
+                <NameField value=objective.fields.title.clone() test_id="objective-title" label="Objective"
                     rename=move |title| update(ObjectivePatch { title: Some(title), ..ObjectivePatch::default() })/>
                 <select data-testid="objective-status" aria-label="Status"
                     on:change=move |ev| {
@@ -165,12 +163,12 @@ fn ObjectiveRow(list: ListContext<Roster>, oid: ItemId) -> impl IntoView {
                             let owner = event_target_value(&ev).parse::<PartyId>().ok();
                             update(ObjectivePatch { owner: Some(owner), ..ObjectivePatch::default() });
                         }>
-                        {party_options(&parties.get(), objective.owner)}
+                        {party_options(&parties.get(), objective.fields.owner)}
                     </select>
                 </label>
                 <label>"Due "
                     <input type="date" min=crate::edit::DATE_MIN max=crate::edit::DATE_MAX data-testid="objective-due"
-                        prop:value=format_opt_date(objective.due)
+                        prop:value=format_opt_date(objective.fields.due)
                         on:change=move |ev| {
                             match parse_date("due date", &event_target_value(&ev)) {
                                 Ok(due) => update(ObjectivePatch { due: Some(due), ..ObjectivePatch::default() }),
@@ -256,10 +254,10 @@ fn KpiCard(
 ) -> impl IntoView {
     let error = feedback();
     let kid = kpi.id;
-    let linked = kpi.objective;
+    let linked = kpi.fields.objective;
     let objective_options = objectives
         .iter()
-        .map(|o| view! { <option value=o.id.key() selected=linked == Some(o.id)>{o.title.clone()}</option> })
+        .map(|o| view! { <option value=o.id.key() selected=linked == Some(o.id)>{o.fields.title.clone()}</option> })
         .collect_view();
     let link_objective = move |ev: leptos::ev::Event| {
         let objective = event_target_value(&ev).parse::<ItemId>().ok();
@@ -269,7 +267,7 @@ fn KpiCard(
         };
         apply_into(error, &id, |tx| kpis::update(tx, kid, &patch));
     };
-    let (target, target_text) = target_of(&kpi.kind);
+    let (target, target_text) = target_of(&kpi.fields.kind);
     let (health_text, health_class) = health_label(kpi.health);
     let points: Vec<(u64, f64)> = kpi.measurements.iter().map(|m| (m.at, m.value)).collect();
     let who = move |by: Option<accord_shared::model::MemberId>| {
@@ -349,7 +347,7 @@ fn KpiCard(
         <section class="card kpi" data-testid="kpi-card">
             <div class="row">
                 <input type="text" class="grow" data-testid="kpi-name" aria-label="KPI"
-                    prop:value=kpi.name.clone()
+                    prop:value=kpi.fields.name.clone()
                     on:change=move |ev| {
                         let patch = KpiPatch { name: Some(event_target_value(&ev)), ..KpiPatch::default() };
                         apply_into(error, &id, |tx| kpis::update(tx, kid, &patch));
@@ -364,11 +362,11 @@ fn KpiCard(
             </div>
             <p class="muted">
                 <span data-testid="kpi-target">{target_text}</span>
-                {format!(" · every {} days", kpi.cadence_days)}
+                {format!(" · every {} days", kpi.fields.cadence_days)}
                 {next_due.map(|d| format!(" · next measurement {d}"))}
             </p>
             <KpiSettings id=id kpi=kpi.clone()/>
-            <TrendChart points=points target=target label=kpi.name.clone()/>
+            <TrendChart points=points target=target label=kpi.fields.name.clone()/>
             <table class="log">
                 <thead><tr><th>"Date"</th><th>"Value"</th><th>"Note"</th><th>"By"</th><th></th></tr></thead>
                 <tbody>{log}</tbody>
@@ -392,8 +390,8 @@ fn KpiCard(
 fn KpiSettings(id: DocumentId, kpi: Kpi) -> impl IntoView {
     let error = feedback();
     let kid = kpi.id;
-    let qualitative = matches!(kpi.kind, KpiKind::Qualitative { .. });
-    let (unit, baseline, target, direction, scale) = match &kpi.kind {
+    let qualitative = matches!(kpi.fields.kind, KpiKind::Qualitative { .. });
+    let (unit, baseline, target, direction, scale) = match &kpi.fields.kind {
         KpiKind::Quantitative {
             unit,
             baseline,
@@ -426,7 +424,7 @@ fn KpiSettings(id: DocumentId, kpi: Kpi) -> impl IntoView {
         direction,
         scale,
     } = fields;
-    let cadence = RwSignal::new(kpi.cadence_days.to_string());
+    let cadence = RwSignal::new(kpi.fields.cadence_days.to_string());
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         apply_into(error, &id, |tx| {
@@ -556,7 +554,7 @@ fn NewKpiForm(id: DocumentId, objectives: Memo<Vec<Objective>>) -> impl IntoView
     let objective_options = move || {
         objectives.with(|all| {
             all.iter()
-                .map(|o| view! { <option value=o.id.key()>{o.title.clone()}</option> })
+                .map(|o| view! { <option value=o.id.key()>{o.fields.title.clone()}</option> })
                 .collect_view()
         })
     };

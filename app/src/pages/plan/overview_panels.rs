@@ -39,7 +39,7 @@ fn member_name(members: &[Member], id: Option<MemberId>) -> String {
 
 fn party_name(parties: &[Party], id: Option<PartyId>) -> String {
     id.and_then(|id| parties.iter().find(|p| p.id == id))
-        .map(|p| p.name.clone())
+        .map(|p| p.fields.name.clone())
         .unwrap_or_default()
 }
 
@@ -108,7 +108,7 @@ fn PartyCard(list: ListContext<Data>, pid: PartyId) -> impl IntoView {
                 .parties
                 .iter()
                 .find(|p| p.id == pid)
-                .map(|p| (p.name.clone(), p.role.clone()))
+                .map(|p| (p.fields.name.clone(), p.fields.role.clone()))
         })
     });
     let update = move |patch: PartyPatch| {

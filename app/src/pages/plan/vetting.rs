@@ -84,7 +84,7 @@ pub fn VettingPage(
             d.as_ref().map(|d| {
                 d.parties
                     .iter()
-                    .map(|p| view! { <th scope="col">{p.name.clone()}</th> })
+                    .map(|p| view! { <th scope="col">{p.fields.name.clone()}</th> })
                     .collect_view()
             })
         })
@@ -103,7 +103,7 @@ pub fn VettingPage(
                         .iter()
                         .find(|t| t.party == party.id)
                         .and_then(|t| t.weighted);
-                    view! { <td data-testid="vetting-total" data-party=party.name.clone()>{total_text(total)}</td> }
+                    view! { <td data-testid="vetting-total" data-party=party.fields.name.clone()>{total_text(total)}</td> }
                 })
                 .collect_view();
             let combined = total_text(d.vetting.totals.combined);
@@ -320,7 +320,7 @@ fn ScoreCell(
                     .parties
                     .iter()
                     .find(|p| p.id == party)
-                    .map(|p| p.name.clone())
+                    .map(|p| p.fields.name.clone())
                     .unwrap_or_default(),
                 theirs,
             })

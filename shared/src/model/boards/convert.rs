@@ -28,7 +28,7 @@ use automerge::{ObjId, ObjType, ReadDoc};
 
 use super::{require, require_editor, require_note};
 use crate::model::actions::{self, ActionSource, NewAction};
-use crate::model::conflicts::{self, NewConflict, Severity};
+use crate::model::conflicts::{self, ConflictFields, NewConflict, Severity};
 use crate::model::error::OpError;
 use crate::model::fields::{child_map, get_str, get_text};
 use crate::model::ids::{ItemId, MemberId, PartyId};
@@ -222,9 +222,11 @@ pub fn convert_note<T: Tx>(
         }
         Conversion::Conflict { severity } => {
             let new = NewConflict {
-                title,
-                description: text.trim().to_owned(),
-                severity: *severity,
+                fields: ConflictFields {
+                    title,
+                    description: text.trim().to_owned(),
+                    severity: *severity,
+                },
                 raised_by: by,
             };
             conflicts::raise(tx, id, &new, now)?;

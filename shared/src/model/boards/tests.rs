@@ -13,6 +13,7 @@ use crate::model::conflicts::{self, Severity};
 use crate::model::items::{self, Collection};
 use crate::model::meetings::{self, MeetingKind, NewMeeting};
 use crate::model::objectives;
+use crate::model::period::Period;
 use crate::model::reviews::{self, NewReview, ReviewKind};
 use crate::model::risks;
 use crate::model::test_support::{
@@ -839,8 +840,10 @@ fn notes_become_plan_items_linked_both_ways() {
         &NewReview {
             kind: ReviewKind::Retrospective,
             title: String::new(),
-            from: T0,
-            to: T0 + 1,
+            period: Period {
+                from: T0,
+                to: T0 + 1,
+            },
         },
         T0,
     )
@@ -883,8 +886,8 @@ fn notes_become_plan_items_linked_both_ways() {
         }
     );
     let actions = meetings::get(doc, meeting).unwrap().actions;
-    assert_eq!(actions[0].title, "Send the joint deck");
-    assert_eq!(actions[0].owner, Some(bob));
+    assert_eq!(actions[0].fields.title, "Send the joint deck");
+    assert_eq!(actions[0].fields.owner, Some(bob));
     assert_eq!(
         convert::source_of(doc, link),
         Some(NoteRef {
@@ -899,7 +902,7 @@ fn notes_become_plan_items_linked_both_ways() {
     };
     let review_link = converted(doc, bob, in_review, 95, &to_review);
     assert_eq!(
-        reviews::get(doc, review).unwrap().actions[0].title,
+        reviews::get(doc, review).unwrap().actions[0].fields.title,
         "Write the retro summary"
     );
     assert_eq!(
@@ -914,7 +917,7 @@ fn notes_become_plan_items_linked_both_ways() {
     };
     let risk_link = converted(doc, bob, risk, 91, &to_risk);
     assert_eq!(
-        risks::get(doc, id(91)).unwrap().title,
+        risks::get(doc, id(91)).unwrap().fields.title,
         "Key engineer may leave"
     );
     assert_eq!(convert::source_of(doc, risk_link).unwrap().note, risk);
@@ -924,7 +927,10 @@ fn notes_become_plan_items_linked_both_ways() {
         due: None,
     };
     let objective_link = converted(doc, alice, objective, 92, &to_objective);
-    assert_eq!(objectives::get(doc, id(92)).unwrap().owner, Some(acme));
+    assert_eq!(
+        objectives::get(doc, id(92)).unwrap().fields.owner,
+        Some(acme)
+    );
     assert_eq!(convert::source_of(doc, objective_link).unwrap().board, b);
 
     let to_conflict = Conversion::Conflict {
@@ -932,9 +938,9 @@ fn notes_become_plan_items_linked_both_ways() {
     };
     let conflict_link = converted(doc, bob, conflict, 93, &to_conflict);
     let raised = conflicts::get(doc, id(93)).unwrap();
-    assert_eq!(raised.title, "Lead ownership");
+    assert_eq!(raised.fields.title, "Lead ownership");
     assert_eq!(
-        raised.description,
+        raised.fields.description,
         "Lead ownership\nBoth sales teams claim it."
     );
     assert_eq!(raised.raised_by, Some(bob));
@@ -996,7 +1002,7 @@ fn sealed_or_locked_notes_are_not_converted() {
     assert!(convert::convert_note(doc, b, id(1), id(90), &to_risk, bob, T0).is_err());
     assert_eq!(doc.pending_ops(), 0);
     convert::convert_note(doc, b, id(1), id(90), &to_risk, alice, T0).unwrap();
-    assert_eq!(risks::get(doc, id(90)).unwrap().title, "Secret risk");
+    assert_eq!(risks::get(doc, id(90)).unwrap().fields.title, "Secret risk");
 }
 
 #[test]
