@@ -6,10 +6,11 @@ use accord_shared::automerge::Automerge;
 use accord_shared::ids::DocumentId;
 use accord_shared::model::members::{self, Member};
 use accord_shared::model::parties::{self, Party};
-use accord_shared::model::touched;
+use accord_shared::model::{Collection, touched};
 use leptos::prelude::*;
 
-use crate::components::rows;
+use crate::components::form::feedback;
+use crate::components::rows::{self, ListContext, part};
 
 /// The members (including those who left) and the parties.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -37,4 +38,22 @@ pub fn roster(id: DocumentId) -> Memo<Option<Roster>> {
         vec![touched::members(), touched::parties()],
         Roster::read,
     )
+}
+
+impl ListContext<Roster> {
+    /// The list of the records of `collection` in the partnership `id`,
+    /// beside its [`Roster`], with a message of its own.
+    pub fn with_roster(id: DocumentId, collection: Collection) -> Self {
+        Self::of(id, collection, roster(id), feedback())
+    }
+
+    /// The members, for every row (empty while the document is not open).
+    pub fn members(&self) -> Memo<Vec<Member>> {
+        part(self.data, |d| &d.members)
+    }
+
+    /// The parties, for every row.
+    pub fn parties(&self) -> Memo<Vec<Party>> {
+        part(self.data, |d| &d.parties)
+    }
 }

@@ -16,15 +16,12 @@ use std::collections::HashMap;
 use accord_shared::automerge::Automerge;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::ids::DocumentId;
-use accord_shared::model::members::Member;
-use accord_shared::model::parties::Party;
 use accord_shared::model::touched::{self, Path};
 use accord_shared::model::{Collection, ItemId, OpError};
 use leptos::prelude::*;
 
-use crate::components::form::{Feedback, InlineError, feedback};
+use crate::components::form::{Feedback, InlineError};
 use crate::components::items::RemovedItems;
-use crate::components::roster::{Roster, roster};
 use crate::edit;
 use crate::record_signals;
 
@@ -192,24 +189,6 @@ fn read_doc<R>(id: &DocumentId, read: impl FnOnce(&Automerge) -> R) -> Option<R>
 
 #[cfg(test)]
 use tests::read_doc;
-
-impl ListContext<Roster> {
-    /// The list of the records of `collection` in the partnership `id`,
-    /// beside its [`Roster`], with a message of its own.
-    pub fn with_roster(id: DocumentId, collection: Collection) -> Self {
-        Self::of(id, collection, roster(id), feedback())
-    }
-
-    /// The members, for every row (empty while the document is not open).
-    pub fn members(&self) -> Memo<Vec<Member>> {
-        part(self.data, |d| &d.members)
-    }
-
-    /// The parties, for every row.
-    pub fn parties(&self) -> Memo<Vec<Party>> {
-        part(self.data, |d| &d.parties)
-    }
-}
 
 /// The ids of the live records of `collection` in display order, re-read
 /// only when a record comes, goes or moves (not when one is edited).
