@@ -28,10 +28,11 @@ use crate::{AppState, now_ms};
 /// Per-connection read buffer; larger frames are read in several steps.
 /// tungstenite zero-fills it on the first read, so every connection, idle or
 /// not, holds all of it: 4 KiB instead of 8 KiB took 4 KB off each idle
-/// connection, 2 KiB another 2 KB (`accord-load compare --cost-only`,
-/// docs/benchmarks.md). A typed change's sync message is a few hundred bytes;
-/// a large upload takes one read per 2 KiB, which next to applying it is noise.
-const CONNECTION_BUFFER_BYTES: usize = 2 * 1024;
+/// connection, 2 KiB another 2 KB, 1 KiB another 1 KB (`accord-load compare
+/// --idle-only`, docs/benchmarks.md). A typed change's sync message and a
+/// pointer are a few hundred bytes; a large upload takes one read per KiB,
+/// which next to applying it is noise.
+const CONNECTION_BUFFER_BYTES: usize = 1024;
 
 /// Query string of `/sync` (browsers cannot set headers on WebSockets): a
 /// single-use `ticket` from `POST /api/sync-ticket` (what the web app uses,
