@@ -20,8 +20,7 @@ use crate::api::ApiError;
 use crate::hub::HubInput;
 use crate::listener::Slot;
 use crate::metrics::Metrics;
-use crate::outbox::Outbound;
-use crate::outbox::{Outbox, OutboxError, Outgoing};
+use crate::outbox::{Charge, Outbound, Outbox, OutboxError, Outgoing};
 use crate::peers::PeerIdTaken;
 use crate::text::{CLOSE_REASON_BYTES, for_log, truncate_utf8};
 use crate::{AppState, now_ms};
@@ -29,10 +28,11 @@ use crate::{AppState, now_ms};
 /// Per-connection read buffer; larger frames are read in several steps.
 /// tungstenite zero-fills it on the first read, so every connection, idle or
 /// not, holds all of it: 4 KiB instead of 8 KiB took 4 KB off each idle
-/// connection, 2 KiB another 2 KB (`accord-load compare --cost-only`,
-/// docs/benchmarks.md). A typed change's sync message is a few hundred bytes;
-/// a large upload takes one read per 2 KiB, which next to applying it is noise.
-const CONNECTION_BUFFER_BYTES: usize = 2 * 1024;
+/// connection, 2 KiB another 2 KB, 1 KiB another 1 KB (`accord-load compare
+/// --idle-only`, docs/benchmarks.md). A typed change's sync message and a
+/// pointer are a few hundred bytes; a large upload takes one read per KiB,
+/// which next to applying it is noise.
+const CONNECTION_BUFFER_BYTES: usize = 1024;
 
 /// Query string of `/sync` (browsers cannot set headers on WebSockets): a
 /// single-use `ticket` from `POST /api/sync-ticket` (what the web app uses,
@@ -179,27 +179,28 @@ struct Connection {
     drop_signal: Arc<Notify>,
     /// Links to the nodes that own some of this client's documents (in a
     /// cluster, for clients' own connections).
-    links: Option<crate::cluster::Links>,
+    links: Option<Box<crate::cluster::Links>>,
     /// Documents whose access was re-read from the shared store after a
     /// miss (a grant made through another node moments ago).
     refreshed: HashSet<DocumentId>,
 }
 
 impl Connection {
-    /// Serves one socket of `device`; `link` when it is a node link from
-    /// another relay node (which never forwards further).
-    async fn run(socket: WebSocket, state: AppState, device: String, link: bool) {
+    /// The state of a new connection, its send queue's receiving end, and
+    /// (in a cluster, for a client's own connection) the signal of a broken
+    /// node link. Not async, so that none of it takes room in the
+    /// connection's future twice.
+    fn open(
+        state: AppState,
+        device: String,
+        link: bool,
+    ) -> (Self, Outgoing, Option<crate::cluster::LinkClosed>) {
         let id = state.next_connection.fetch_add(1, Ordering::Relaxed);
-        let metrics = state.metrics.clone();
-        Metrics::inc(&metrics.connections_total);
-        metrics.connections_open.fetch_add(1, Ordering::Relaxed);
-        let (sink, mut stream) = socket.split();
         let (outbox, outgoing) = Outbox::new(
             state.limits.outbox_bytes,
             state.limits.outbound_bytes_total,
-            metrics.clone(),
+            state.metrics.clone(),
         );
-        let sender = tokio::spawn(send_loop(sink, outgoing, metrics.clone()));
         let drop_signal = Arc::new(Notify::new());
         let (links, link_closed) = match state.cluster.clone().filter(|_| !link) {
             Some(cluster) => {
@@ -209,11 +210,11 @@ impl Connection {
                     outbox.clone(),
                     drop_signal.clone(),
                 );
-                (Some(links), Some(closed))
+                (Some(Box::new(links)), Some(closed))
             }
             None => (None, None),
         };
-        let mut connection = Self {
+        let connection = Self {
             budget: RateBudget::new(state.limits.max_messages_per_second),
             state,
             device,
@@ -224,34 +225,77 @@ impl Connection {
             links,
             refreshed: HashSet::new(),
         };
-        let outcome = connection.session(&mut stream, link_closed).await;
+        (connection, outgoing, link_closed)
+    }
+
+    /// Serves one socket of `device`; `link` when it is a node link from
+    /// another relay node (which never forwards further).
+    ///
+    /// Not itself async: what it is given (the socket, the whole state) is
+    /// split up here, so the connection's future holds only what it uses.
+    fn run(
+        socket: WebSocket,
+        state: AppState,
+        device: String,
+        link: bool,
+    ) -> impl Future<Output = ()> + Send {
+        let metrics = state.metrics.clone();
+        Metrics::inc(&metrics.connections_total);
+        metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+        let (sink, stream) = socket.split();
+        let (connection, outgoing, link_closed) = Self::open(state, device, link);
+        connection.serve_socket(stream, sink, outgoing, link_closed, metrics)
+    }
+
+    /// The session and the sending of one connection, in one task.
+    async fn serve_socket(
+        mut self,
+        mut stream: futures_util::stream::SplitStream<WebSocket>,
+        sink: futures_util::stream::SplitSink<WebSocket, WsMessage>,
+        outgoing: Outgoing,
+        link_closed: Option<crate::cluster::LinkClosed>,
+        metrics: Arc<Metrics>,
+    ) {
+        let id = self.id;
+        // Sending runs in this task, beside the session, rather than in a
+        // task of its own: one task per connection instead of two.
+        let sending = send_loop(sink, outgoing, metrics.clone());
+        tokio::pin!(sending);
+        let mut sent_all = false;
+        let outcome = {
+            let session = self.session(&mut stream, link_closed);
+            tokio::pin!(session);
+            tokio::select! {
+                outcome = &mut session => outcome,
+                () = &mut sending => {
+                    // The socket can no longer be written (or the close went
+                    // out): the session still ends only when reading does.
+                    sent_all = true;
+                    session.await
+                }
+            }
+        };
         match outcome {
             Err((peer, refusal @ Refusal::NotReading)) => {
                 // Its outbox is full, so nothing more can be queued: close
                 // the socket without a last word.
                 Metrics::inc(&metrics.slow_clients_dropped);
                 tracing::warn!(connection = id, peer = ?peer, refusal = %for_log(&refusal.to_string()), "dropping a client that does not read its messages");
-                sender.abort();
+                sent_all = true;
             }
             Err((peer, refusal)) => {
                 Metrics::inc(&metrics.protocol_errors);
                 tracing::info!(connection = id, peer = ?peer, refusal = %for_log(&refusal.to_string()), "refusing connection");
-                let _ = connection
-                    .outbox
-                    .try_send(Outbound::Close(refusal.to_string()));
+                let _ = self.outbox.try_send(Outbound::Close(refusal.to_string()));
             }
             Ok(()) => {}
         }
-        let Connection { outbox, .. } = connection;
+        let Connection { outbox, .. } = self;
         drop(outbox);
         // Give the last words a moment to leave; a client that does not read
-        // them does not keep the send task (and what it holds) alive.
-        let mut sender = sender;
-        if tokio::time::timeout(Duration::from_secs(5), &mut sender)
-            .await
-            .is_err()
-        {
-            sender.abort();
+        // them does not keep the connection (and what it holds) alive.
+        if !sent_all {
+            let _ = tokio::time::timeout(Duration::from_secs(5), &mut sending).await;
         }
         metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
     }
@@ -331,7 +375,10 @@ impl Connection {
             match message {
                 Message::Leave { .. } => return Ok(()),
                 Message::Join { .. } => return Err(Refusal::NoJoin),
-                message => self.forward(peer, message).await?,
+                // Boxed while it runs: the future of a connection holds
+                // room for its largest step for as long as it lives, and
+                // handing a message on is that step (most of a kilobyte).
+                message => Box::pin(self.forward(peer, message)).await?,
             }
         }
         Ok(())
@@ -472,53 +519,77 @@ const FRAMES_PER_WRITE: usize = 64;
 /// Bytes of frames gathered before they go to the socket even mid-batch.
 const WRITE_BATCH_BYTES: usize = 8 * 1024;
 
+/// Sends what the hub queues for one connection until it is closed.
 async fn send_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, WsMessage>,
     mut outgoing: Outgoing,
     metrics: Arc<Metrics>,
 ) {
+    while let Some(first) = outgoing.recv().await {
+        // Boxed per batch, like a connection's message handling: an idle
+        // connection then holds only the wait for the next item.
+        match Box::pin(write_batch(&mut sink, first, &mut outgoing, &metrics)).await {
+            Batch::Written => {}
+            Batch::Closed => return,
+        }
+    }
+    let _ = sink.send(WsMessage::Close(None)).await;
+}
+
+/// How a batch of writes ended.
+enum Batch {
+    /// Written and flushed; wait for more.
+    Written,
+    /// The socket failed or a close was sent: stop sending.
+    Closed,
+}
+
+/// Writes `first` and whatever else is already queued for the connection
+/// (up to [`FRAMES_PER_WRITE`]), then flushes once: one write instead of one
+/// per frame when a peer has several messages waiting.
+async fn write_batch(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
+    first: (Outbound, Charge),
+    outgoing: &mut Outgoing,
+    metrics: &Metrics,
+) -> Batch {
     // Each item's charge is held until its bytes are flushed to the socket,
     // then dropped, so the byte budgets also cover frames gathered in a batch.
     let mut charges = Vec::new();
-    while let Some(first) = outgoing.recv().await {
-        // Whatever else is already queued goes out with it: one write instead
-        // of one per frame when a peer has several messages waiting.
-        let mut item = Some(first);
-        while let Some((outbound, charge)) = item.take() {
-            match outbound {
-                Outbound::Frame(message) => {
-                    let bytes = protocol::encode(&message);
-                    drop(message);
-                    Metrics::inc(&metrics.messages_out);
-                    metrics
-                        .bytes_out
-                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                    if sink.feed(WsMessage::Binary(bytes.into())).await.is_err() {
-                        return;
-                    }
-                    charges.push(charge);
+    let mut item = Some(first);
+    while let Some((outbound, charge)) = item.take() {
+        match outbound {
+            Outbound::Frame(message) => {
+                let bytes = protocol::encode(&message);
+                drop(message);
+                Metrics::inc(&metrics.messages_out);
+                metrics
+                    .bytes_out
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                if sink.feed(WsMessage::Binary(bytes.into())).await.is_err() {
+                    return Batch::Closed;
                 }
-                Outbound::End(reason) => {
-                    let _ = sink.send(close_frame(&reason)).await;
-                    return;
-                }
-                Outbound::Close(reason) => {
-                    let error = protocol::encode(&Message::Error {
-                        message: truncate_utf8(&reason, protocol::limits::ERROR_TEXT).to_owned(),
-                    });
-                    let _ = sink.feed(WsMessage::Binary(error.into())).await;
-                    let _ = sink.send(close_frame(&reason)).await;
-                    return;
-                }
+                charges.push(charge);
             }
-            if charges.len() < FRAMES_PER_WRITE {
-                item = outgoing.try_recv();
+            Outbound::End(reason) => {
+                let _ = sink.send(close_frame(&reason)).await;
+                return Batch::Closed;
+            }
+            Outbound::Close(reason) => {
+                let error = protocol::encode(&Message::Error {
+                    message: truncate_utf8(&reason, protocol::limits::ERROR_TEXT).to_owned(),
+                });
+                let _ = sink.feed(WsMessage::Binary(error.into())).await;
+                let _ = sink.send(close_frame(&reason)).await;
+                return Batch::Closed;
             }
         }
-        if sink.flush().await.is_err() {
-            return;
+        if charges.len() < FRAMES_PER_WRITE {
+            item = outgoing.try_recv();
         }
-        charges.clear();
     }
-    let _ = sink.send(WsMessage::Close(None)).await;
+    if sink.flush().await.is_err() {
+        return Batch::Closed;
+    }
+    Batch::Written
 }

@@ -31,6 +31,8 @@ pub struct Options {
     pub relays: Vec<Kind>,
     /// Only the cost workloads (CPU per change at fixed loads, idle memory).
     pub cost_only: bool,
+    /// Only memory per idle connection.
+    pub idle_only: bool,
     /// Only the long-history scenario, with this many changes.
     pub long_life: Option<usize>,
 }
@@ -196,7 +198,7 @@ impl RampStep {
     fn within(&self, p99_ms: f64) -> bool {
         self.outcome
             .as_ref()
-            .is_ok_and(|r| r.p99_ms <= p99_ms && r.undelivered == 0)
+            .is_ok_and(|r| r.latency.p99_ms <= p99_ms && r.undelivered == 0)
     }
 
     fn within_budget(&self) -> bool {
@@ -308,6 +310,31 @@ fn progress(message: &str) {
     eprintln!("[accord-load] {message}");
 }
 
+/// Runs `workload` on a fresh relay of `kind` (given its sync URL and
+/// process id), then stops the relay. Setup is bounded too: a relay that
+/// stops answering must not stall the comparison, so the whole gives up
+/// two minutes after the workload's own `secs`.
+async fn on_fresh_relay<T, F>(
+    launcher: &Launcher,
+    kind: Kind,
+    label: &str,
+    secs: u64,
+    workload: impl FnOnce(String, u32) -> F,
+) -> Result<T, LoadError>
+where
+    F: Future<Output = Result<T, LoadError>>,
+{
+    let dir = ScratchDir::new(label)?;
+    let mut relay = RelayProcess::start(launcher, kind, dir.path())?;
+    let url = relay.sync_url().await?;
+    let limit = Duration::from_secs(secs + 120);
+    let report = tokio::time::timeout(limit, workload(url, relay.pid()))
+        .await
+        .map_err(|_| LoadError::Setup(format!("gave up after {limit:?}")))?;
+    relay.stop();
+    report
+}
+
 async fn typing_step(
     launcher: &Launcher,
     kind: Kind,
@@ -316,23 +343,18 @@ async fn typing_step(
     rate: f64,
     secs: u64,
 ) -> Result<TypingReport, LoadError> {
-    let dir = ScratchDir::new("typing")?;
-    let mut relay = RelayProcess::start(launcher, kind, dir.path())?;
-    let config = TypingConfig {
-        urls: vec![relay.sync_url().await?],
-        docs,
-        typists_per_doc,
-        rate,
-        duration: Duration::from_secs(secs),
-        relay_pid: Some(relay.pid()),
-    };
-    // Bound setup too: a relay that stops answering must not stall the comparison.
-    let limit = Duration::from_secs(secs + 120);
-    let report = tokio::time::timeout(limit, typing::run(&config))
+    on_fresh_relay(launcher, kind, "typing", secs, |url, pid| async move {
+        typing::run(&TypingConfig {
+            urls: vec![url],
+            docs,
+            typists_per_doc,
+            rate,
+            duration: Duration::from_secs(secs),
+            relay_pid: Some(pid),
+        })
         .await
-        .map_err(|_| LoadError::Setup(format!("gave up after {limit:?}")))?;
-    relay.stop();
-    report
+    })
+    .await
 }
 
 /// Runs `step` for each item in order, announcing it with `label`, and
@@ -350,15 +372,14 @@ async fn each<I: Copy, T, F: Future<Output = Result<T, LoadError>>>(
     out
 }
 
-/// Relay CPU per delivered change at the plan's fixed loads, a fresh relay each.
-async fn measure_cost(
-    launcher: &Launcher,
-    kind: Kind,
-    plan: &Plan,
-) -> Vec<Result<TypingReport, String>> {
-    each(
+/// The fixed workloads into `results`, a fresh relay each: relay CPU per
+/// delivered change at the plan's loads, pointer fan-out per board size, and
+/// memory per idle connection at each count.
+async fn measure_fixed(launcher: &Launcher, kind: Kind, plan: &Plan, results: &mut RelayResults) {
+    let name = kind.name();
+    results.cost = each(
         &plan.cost_loads,
-        |load| format!("{}: cost, {}", kind.name(), load.label()),
+        |load| format!("{name}: cost, {}", load.label()),
         |load| {
             typing_step(
                 launcher,
@@ -370,35 +391,19 @@ async fn measure_cost(
             )
         },
     )
-    .await
-}
-
-/// Memory per idle connection at each planned count, a fresh relay each.
-async fn measure_idle(
-    launcher: &Launcher,
-    kind: Kind,
-    plan: &Plan,
-) -> Vec<Result<IdleReport, String>> {
-    each(
-        &plan.idle_connections,
-        |n| format!("{}: {n} idle connections", kind.name()),
-        |n| scenarios::idle_memory(launcher, kind, n),
-    )
-    .await
-}
-
-/// Pointer fan-out on one board per planned size, a fresh relay each.
-async fn measure_pointers(
-    launcher: &Launcher,
-    kind: Kind,
-    plan: &Plan,
-) -> Vec<Result<PointerReport, String>> {
-    each(
+    .await;
+    results.pointers = each(
         &plan.pointer_boards,
-        |n| format!("{}: pointers, {n} participants", kind.name()),
+        |n| format!("{name}: pointers, {n} participants"),
         |n| pointer_step(launcher, kind, n, plan),
     )
-    .await
+    .await;
+    results.idle = each(
+        &plan.idle_connections,
+        |n| format!("{name}: {n} idle connections"),
+        |n| scenarios::idle_memory(launcher, kind, n),
+    )
+    .await;
 }
 
 async fn pointer_step(
@@ -407,21 +412,18 @@ async fn pointer_step(
     participants: usize,
     plan: &Plan,
 ) -> Result<PointerReport, LoadError> {
-    let dir = ScratchDir::new("pointers")?;
-    let mut relay = RelayProcess::start(launcher, kind, dir.path())?;
-    let config = PointerConfig {
-        url: relay.sync_url().await?,
-        participants,
-        rate: plan.pointer_rate,
-        duration: Duration::from_secs(plan.pointer_secs),
-        relay_pid: Some(relay.pid()),
-    };
-    let limit = Duration::from_secs(plan.pointer_secs + 120);
-    let report = tokio::time::timeout(limit, pointers::run(&config))
+    let secs = plan.pointer_secs;
+    on_fresh_relay(launcher, kind, "pointers", secs, |url, pid| async move {
+        pointers::run(&PointerConfig {
+            url,
+            participants,
+            rate: plan.pointer_rate,
+            duration: Duration::from_secs(secs),
+            relay_pid: Some(pid),
+        })
         .await
-        .map_err(|_| LoadError::Setup(format!("gave up after {limit:?}")))?;
-    relay.stop();
-    report
+    })
+    .await
 }
 
 async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan, options: &Options) -> RelayResults {
@@ -434,11 +436,9 @@ async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan, options: &Options
             .map_err(|e| e.to_string());
         return results;
     }
-    if options.cost_only {
-        let mut results = RelayResults::skipped(kind);
-        results.cost = measure_cost(launcher, kind, plan).await;
-        results.pointers = measure_pointers(launcher, kind, plan).await;
-        results.idle = measure_idle(launcher, kind, plan).await;
+    let mut results = RelayResults::skipped(kind);
+    if options.cost_only || options.idle_only {
+        measure_fixed(launcher, kind, plan, &mut results).await;
         return results;
     }
     let mut ramp = Vec::new();
@@ -474,8 +474,9 @@ async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan, options: &Options
                 "{name}: typing, {typists} typists, second attempt"
             ));
             let first = std::mem::replace(&mut step.outcome, attempt().await);
-            let p99 =
-                |o: &Result<TypingReport, String>| o.as_ref().map_or(f64::INFINITY, |r| r.p99_ms);
+            let p99 = |o: &Result<TypingReport, String>| {
+                o.as_ref().map_or(f64::INFINITY, |r| r.latency.p99_ms)
+            };
             if p99(&first) < p99(&step.outcome) {
                 step.other_attempt = Some(std::mem::replace(&mut step.outcome, first));
             } else {
@@ -514,7 +515,6 @@ async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan, options: &Options
     } else {
         None
     };
-    let cost = measure_cost(launcher, kind, plan).await;
     progress(&format!(
         "{name}: cold open among {} documents",
         plan.cold_docs
@@ -533,21 +533,15 @@ async fn measure(launcher: &Launcher, kind: Kind, plan: &Plan, options: &Options
     let divergence = scenarios::divergence(launcher, kind, plan.diverge_changes)
         .await
         .map_err(|e| e.to_string());
-    let pointers = measure_pointers(launcher, kind, plan).await;
-    let idle = measure_idle(launcher, kind, plan).await;
-    RelayResults {
-        relay: kind,
-        ramp,
-        max_typists_within_budget,
-        max_typists_within_1s,
-        fixed,
-        cold_open,
-        big_doc,
-        divergence,
-        cost,
-        idle,
-        pointers,
-    }
+    results.ramp = ramp;
+    results.max_typists_within_budget = max_typists_within_budget;
+    results.max_typists_within_1s = max_typists_within_1s;
+    results.fixed = fixed;
+    results.cold_open = cold_open;
+    results.big_doc = big_doc;
+    results.divergence = divergence;
+    measure_fixed(launcher, kind, plan, &mut results).await;
+    results
 }
 
 /// Runs every workload on every chosen relay, one relay after the other.
@@ -558,6 +552,10 @@ pub async fn run(options: &Options) -> Result<Results, LoadError> {
     if let Some(changes) = options.long_life {
         plan.big_changes = changes;
         plan.idle_connections.clear();
+        plan.cost_loads.clear();
+        plan.pointer_boards.clear();
+    }
+    if options.idle_only {
         plan.cost_loads.clear();
         plan.pointer_boards.clear();
     }
@@ -632,6 +630,26 @@ impl Row {
         }
     }
 
+    /// A lower-is-better row whose target is Accord ahead of every peer:
+    /// below each (`< every peer`), or with `or_equal` at most the best
+    /// (`≤ best peer`).
+    fn ahead(
+        metric: String,
+        relays: &[RelayResults],
+        pick: impl Fn(&RelayResults) -> Option<f64>,
+        decimals: usize,
+        or_equal: bool,
+    ) -> Self {
+        let row = Self::new(metric, relays, pick, decimals, true);
+        let met = row.ahead_of_every_peer(relays, or_equal);
+        let target = if or_equal {
+            "≤ best peer"
+        } else {
+            "< every peer"
+        };
+        row.target(target, met)
+    }
+
     fn target(mut self, target: &'static str, met: Option<bool>) -> Self {
         self.target = target;
         self.met = met;
@@ -666,7 +684,7 @@ fn cost_rows(results: &Results) -> Vec<Row> {
     let mut rows = Vec::new();
     for (i, load) in results.plan.cost_loads.iter().enumerate() {
         let report = |r: &RelayResults| r.cost.get(i).and_then(ok);
-        let row = Row::new(
+        rows.push(Row::ahead(
             format!(
                 "relay CPU per delivered change, µs ({}; fan-out {})",
                 load.label(),
@@ -675,10 +693,8 @@ fn cost_rows(results: &Results) -> Vec<Row> {
             relays,
             |r| report(r).and_then(|t| t.relay_us_per_change),
             1,
-            true,
-        );
-        let met = row.ahead_of_every_peer(relays, false);
-        rows.push(row.target("< every peer", met));
+            false,
+        ));
         rows.push(Row::new(
             "  relay CPU per change written, µs (lower bound where changes were lost)".into(),
             relays,
@@ -711,9 +727,9 @@ fn cost_rows(results: &Results) -> Vec<Row> {
         for (label, pick) in [
             (
                 "p50",
-                (|t: &TypingReport| t.p50_ms) as fn(&TypingReport) -> f64,
+                (|t: &TypingReport| t.latency.p50_ms) as fn(&TypingReport) -> f64,
             ),
-            ("p99", |t: &TypingReport| t.p99_ms),
+            ("p99", |t: &TypingReport| t.latency.p99_ms),
         ] {
             rows.push(Row::new(
                 format!("  {label} latency, ms (shared machine: indicative only)"),
@@ -726,15 +742,13 @@ fn cost_rows(results: &Results) -> Vec<Row> {
     }
     rows.extend(pointer_rows(results));
     for (i, &n) in results.plan.idle_connections.iter().enumerate() {
-        let row = Row::new(
+        rows.push(Row::ahead(
             format!("relay memory per idle connection ({n}), bytes"),
             relays,
             |r| r.idle.get(i).and_then(ok).map(|i| i.bytes_per_connection),
             0,
             true,
-        );
-        let met = row.ahead_of_every_peer(relays, true);
-        rows.push(row.target("≤ best peer", met));
+        ));
     }
     rows
 }
@@ -750,18 +764,17 @@ fn pointer_rows(results: &Results) -> Vec<Row> {
         // percentiles then describe only what arrived.
         let complete = |r: &RelayResults| report(r).filter(|p| p.received == p.expected);
         let label = format!("{n} participants, {}/s each", plan.pointer_rate);
-        let row = Row::new(
+        rows.push(Row::new(
             format!("pointer p99 latency, ms ({label}; undelivered → fails)"),
             relays,
-            |r| complete(r).map(|p| p.p99_ms),
+            |r| complete(r).map(|p| p.latency.p99_ms),
             1,
             true,
-        );
-        rows.push(row);
+        ));
         rows.push(Row::new(
             "  pointer p50 latency, ms".into(),
             relays,
-            |r| complete(r).map(|p| p.p50_ms),
+            |r| complete(r).map(|p| p.latency.p50_ms),
             1,
             true,
         ));
@@ -772,15 +785,13 @@ fn pointer_rows(results: &Results) -> Vec<Row> {
             1,
             false,
         ));
-        let row = Row::new(
+        rows.push(Row::ahead(
             "  relay CPU per delivered pointer, µs".into(),
             relays,
             |r| report(r).and_then(|p| p.relay_us_per_delivery),
             2,
-            true,
-        );
-        let met = row.ahead_of_every_peer(relays, false);
-        rows.push(row.target("< every peer", met));
+            false,
+        ));
     }
     rows
 }
@@ -866,21 +877,21 @@ fn full_rows(results: &Results) -> Vec<Row> {
     rows.push(Row::new(
         format!("p99 at {} typists, ms", plan.fixed_typists),
         relays,
-        |r| fixed(r).map(|t| t.p99_ms),
+        |r| fixed(r).map(|t| t.latency.p99_ms),
         1,
         true,
     ));
     rows.push(Row::new(
         format!("p50 at {} typists, ms", plan.fixed_typists),
         relays,
-        |r| fixed(r).map(|t| t.p50_ms),
+        |r| fixed(r).map(|t| t.latency.p50_ms),
         1,
         true,
     ));
     rows.push(Row::new(
         format!("relay CPU at {} typists, % of one core", plan.fixed_typists),
         relays,
-        |r| fixed(r).and_then(|t| t.relay.map(|p| p.cpu_percent)),
+        |r| fixed(r).and_then(|t| t.usage.relay.map(|p| p.cpu_percent)),
         0,
         true,
     ));
@@ -990,7 +1001,7 @@ pub fn table(results: &Results) -> String {
     let mut out = String::new();
     let mut rows = if relays
         .iter()
-        .all(|r| r.cost.is_empty() && r.ramp.is_empty())
+        .all(|r| r.cost.is_empty() && r.ramp.is_empty() && r.idle.is_empty())
     {
         long_life_rows(results)
     } else {
@@ -1059,22 +1070,24 @@ pub fn table(results: &Results) -> String {
                         out,
                         "| {} | {run} | {typists} | {:.1} | {:.1} | {:.1} | {:.0} | {} | {} | {} | {} | {} | {:.0} | {:.1} |",
                         r.relay.name(),
-                        t.p50_ms,
-                        t.p95_ms,
-                        t.p99_ms,
+                        t.latency.p50_ms,
+                        t.latency.p95_ms,
+                        t.latency.p99_ms,
                         t.throughput_per_sec,
                         t.undelivered,
                         t.relay_cpu_secs.map_or("—".into(), |s| format!("{s:.2}")),
-                        t.relay
+                        t.usage
+                            .relay
                             .map_or("—".into(), |p| format!("{:.0}", p.cpu_percent)),
-                        t.relay.map_or("—".into(), |p| format!(
+                        t.usage.relay.map_or("—".into(), |p| format!(
                             "{:.1}",
                             p.rss_peak_kib as f64 / 1024.0
                         )),
-                        t.load_generator
+                        t.usage
+                            .load_generator
                             .map_or("—".into(), |p| format!("{:.0}", p.cpu_percent)),
-                        t.machine_busy_percent,
-                        t.load_average,
+                        t.usage.machine_busy_percent,
+                        t.usage.load_average,
                     );
                 }
                 Err(e) => {

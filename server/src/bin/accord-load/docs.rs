@@ -1,10 +1,14 @@
 //! Creating documents the way automerge-repo does.
 
+use std::time::Duration;
+
 use accord_server::client::Client;
 use accord_shared::automerge::transaction::Transaction;
 use accord_shared::automerge::{Automerge, AutomergeError};
 use accord_shared::ids::DocumentId;
 use rand::RngCore;
+
+use crate::error::LoadError;
 
 /// A random RFC 4122 version-4 UUID as a document id.
 ///
@@ -28,4 +32,27 @@ pub fn create(
     let id = new_id();
     client.insert(id, doc);
     Ok(id)
+}
+
+/// How long opening a shared document may wait for any one client.
+const OPEN_WAIT: Duration = Duration::from_secs(30);
+
+/// One new document on `clients` connections: connection 0 creates it with
+/// `init` and waits until the relay holds it, each other one connects and
+/// finds it. Connection `n` goes to `url(n)`.
+pub async fn open_shared<'a>(
+    url: impl Fn(usize) -> &'a str,
+    clients: usize,
+    init: impl FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>,
+) -> Result<(DocumentId, Vec<Client>), LoadError> {
+    let creator = Client::connect(url(0)).await?;
+    let id = create(&creator, init)?;
+    creator.wait_synced(id, OPEN_WAIT).await?;
+    let mut opened = vec![creator];
+    for n in 1..clients {
+        let client = Client::connect(url(n)).await?;
+        client.find(id, OPEN_WAIT).await?;
+        opened.push(client);
+    }
+    Ok((id, opened))
 }

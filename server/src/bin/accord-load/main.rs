@@ -12,6 +12,7 @@ mod docs;
 mod error;
 mod http;
 mod kill_loop;
+mod measure;
 mod pointers;
 mod procstat;
 mod relay;
@@ -175,10 +176,13 @@ struct CompareArgs {
     /// idle connection (a few minutes; the figures that hold on a busy machine).
     #[arg(long)]
     cost_only: bool,
+    /// Only memory per idle connection (about a minute per relay).
+    #[arg(long, conflicts_with = "cost_only")]
+    idle_only: bool,
     /// Only the long-life scenario: upload a document with this many changes,
     /// fetch it from a new device, restart, fetch again; relay CPU and size on
     /// disk (e.g. 100000).
-    #[arg(long, conflicts_with = "cost_only")]
+    #[arg(long, conflicts_with_all = ["cost_only", "idle_only"])]
     long_life: Option<usize>,
     /// Also write all measurements as JSON to this file.
     #[arg(long)]
@@ -192,13 +196,13 @@ fn print_typing(report: &TypingReport) {
     );
     println!(
         "latency ms: p50 {:.1}  p95 {:.1}  p99 {:.1}  max {:.1}",
-        report.p50_ms, report.p95_ms, report.p99_ms, report.max_ms
+        report.latency.p50_ms, report.latency.p95_ms, report.latency.p99_ms, report.latency.max_ms
     );
     println!(
         "changes: {} written, {} delivered ({:.1}/s), {} undelivered",
         report.written, report.delivered, report.throughput_per_sec, report.undelivered
     );
-    if let Some(relay) = &report.relay {
+    if let Some(relay) = &report.usage.relay {
         println!(
             "relay: cpu {:.1}%  rss start {} KiB, peak {} KiB, end {} KiB",
             relay.cpu_percent, relay.rss_start_kib, relay.rss_peak_kib, relay.rss_end_kib
@@ -210,7 +214,7 @@ fn print_typing(report: &TypingReport) {
             report.fan_out
         );
     }
-    if let Some(me) = &report.load_generator {
+    if let Some(me) = &report.usage.load_generator {
         println!(
             "load generator: cpu {:.1}%  rss peak {} KiB",
             me.cpu_percent, me.rss_peak_kib
@@ -218,7 +222,7 @@ fn print_typing(report: &TypingReport) {
     }
     println!(
         "machine: {:.0}% of all CPUs busy, load average {:.1}",
-        report.machine_busy_percent, report.load_average
+        report.usage.machine_busy_percent, report.usage.load_average
     );
 }
 
@@ -275,20 +279,21 @@ async fn run_pointers(args: PointerArgs) -> anyhow::Result<()> {
                 report.participants,
                 report.sent as f64 / report.duration_secs,
                 100.0 * report.received as f64 / report.expected.max(1) as f64,
-                report.p50_ms,
-                report.p95_ms,
-                report.p99_ms,
+                report.latency.p50_ms,
+                report.latency.p95_ms,
+                report.latency.p99_ms,
                 report
+                    .usage
                     .relay
                     .as_ref()
                     .map_or_else(|| "-".to_owned(), |r| format!("{:.0}", r.cpu_percent)),
                 report
                     .relay_us_per_delivery
                     .map_or_else(|| "-".to_owned(), |us| format!("{us:.1}")),
-                report.machine_busy_percent,
+                report.usage.machine_busy_percent,
             );
         }
-        let collapsed = report.p99_ms > 20.0 * args.target_ms;
+        let collapsed = report.latency.p99_ms > 20.0 * args.target_ms;
         reports.push(report);
         if collapsed {
             break;
@@ -296,7 +301,7 @@ async fn run_pointers(args: PointerArgs) -> anyhow::Result<()> {
     }
     let held = reports
         .iter()
-        .filter(|r| r.p99_ms < args.target_ms && r.received == r.expected)
+        .filter(|r| r.latency.p99_ms < args.target_ms && r.received == r.expected)
         .map(|r| r.participants)
         .max();
     if args.json {
@@ -346,6 +351,16 @@ async fn run_once(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints a kill loop's report as JSON; an error when it lost any
+/// acknowledged change.
+fn print_kill_loop(report: &impl serde::Serialize, acknowledged_lost: u64) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(report)?);
+    if acknowledged_lost > 0 {
+        bail!("{acknowledged_lost} acknowledged change(s) lost");
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -356,11 +371,7 @@ async fn main() -> anyhow::Result<()> {
             let report = kill_loop::run(accord_bin, cycles)
                 .await
                 .context("kill -9 loop")?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
-            if report.acknowledged_lost > 0 {
-                bail!("{} acknowledged change(s) lost", report.acknowledged_lost);
-            }
-            Ok(())
+            print_kill_loop(&report, report.acknowledged_lost)
         }
         Some(Command::ClusterKillLoop {
             accord_bin,
@@ -371,11 +382,7 @@ async fn main() -> anyhow::Result<()> {
             let report = cluster_kill_loop::run(accord_bin, store, cycles, lease_ttl_ms)
                 .await
                 .context("cluster kill -9 loop")?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
-            if report.acknowledged_lost > 0 {
-                bail!("{} acknowledged change(s) lost", report.acknowledged_lost);
-            }
-            Ok(())
+            print_kill_loop(&report, report.acknowledged_lost)
         }
         Some(Command::Compare(args)) => {
             let samod_target_dir = args.samod_target_dir.unwrap_or_else(|| {
@@ -395,6 +402,7 @@ async fn main() -> anyhow::Result<()> {
                 quick: args.quick,
                 relays: args.relays,
                 cost_only: args.cost_only,
+                idle_only: args.idle_only,
                 long_life: args.long_life,
             };
             let results = compare::run(&options).await.context("comparison")?;

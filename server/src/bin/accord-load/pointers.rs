@@ -21,10 +21,8 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::error::LoadError;
-use crate::procstat::{self, Monitor, ProcReport};
+use crate::measure::{Latency, Usage, Watch, micros_per};
 
-/// How long setup may wait for one participant to get the board.
-const SETUP_WAIT: Duration = Duration::from_secs(30);
 /// How long receivers keep listening after the senders stop.
 const GRACE: Duration = Duration::from_secs(1);
 /// How often a receiver looks for new messages when nothing woke it.
@@ -60,25 +58,17 @@ pub struct PointerReport {
     pub expected: u64,
     /// Deliveries seen.
     pub received: u64,
-    /// Send-to-arrival latency percentiles, ms.
-    pub p50_ms: f64,
-    /// 95th percentile, ms.
-    pub p95_ms: f64,
-    /// 99th percentile, ms.
-    pub p99_ms: f64,
-    /// Slowest arrival, ms.
-    pub max_ms: f64,
-    /// The relay process during the run.
-    pub relay: Option<ProcReport>,
+    /// Send-to-arrival latency.
+    #[serde(flatten)]
+    pub latency: Latency,
+    /// The relay, this load generator and the machine while pointers moved.
+    #[serde(flatten)]
+    pub usage: Usage,
     /// CPU-seconds of the relay's process tree while the pointers moved.
     pub relay_cpu_secs: Option<f64>,
     /// `relay_cpu_secs` per delivered pointer, µs (one delivery = one
     /// message to one other participant).
     pub relay_us_per_delivery: Option<f64>,
-    /// This load generator during the run.
-    pub load_generator: Option<ProcReport>,
-    /// All CPUs of the machine, percent busy.
-    pub machine_busy_percent: f64,
 }
 
 fn now_micros() -> u64 {
@@ -113,22 +103,6 @@ fn sent_at(data: &[u8]) -> Option<u64> {
     }
     let bytes: [u8; 8] = data.get(13..21)?.try_into().ok()?;
     Some(u64::from_le_bytes(bytes))
-}
-
-async fn join(url: &str, participants: usize) -> Result<(DocumentId, Vec<Client>), LoadError> {
-    let creator = Client::connect(url).await?;
-    let id = crate::docs::create(&creator, |tx| {
-        tx.put(ROOT, "board", "pointers")?;
-        Ok(())
-    })?;
-    creator.wait_synced(id, SETUP_WAIT).await?;
-    let mut clients = vec![creator];
-    for _ in 1..participants {
-        let client = Client::connect(url).await?;
-        client.find(id, SETUP_WAIT).await?;
-        clients.push(client);
-    }
-    Ok((id, clients))
 }
 
 async fn move_pointer(
@@ -168,15 +142,6 @@ async fn watch_pointers(client: Client, until: tokio::time::Instant) -> Vec<Dura
     }
 }
 
-/// Nearest-rank percentile of sorted values, in ms.
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
-}
-
 /// Runs one board with `config.participants` pointers. Always stops: the
 /// senders after `duration`, the receivers [`GRACE`] later.
 pub async fn run(config: &PointerConfig) -> Result<PointerReport, LoadError> {
@@ -185,11 +150,16 @@ pub async fn run(config: &PointerConfig) -> Result<PointerReport, LoadError> {
             "a board needs at least two participants and a positive rate".into(),
         ));
     }
-    let (id, clients) = join(&config.url, config.participants).await?;
-    let relay_monitor = config.relay_pid.map(Monitor::start).transpose()?;
-    let relay_ticks_start = config.relay_pid.map(procstat::tree_cpu_ticks).transpose()?;
-    let self_monitor = Monitor::start(std::process::id())?;
-    let machine_start = procstat::machine_jiffies()?;
+    let (id, clients) = crate::docs::open_shared(
+        |_| &config.url,
+        config.participants,
+        |tx| {
+            tx.put(ROOT, "board", "pointers")?;
+            Ok(())
+        },
+    )
+    .await?;
+    let watch = Watch::start(config.relay_pid)?;
     let period = Duration::from_secs_f64(1.0 / config.rate);
     let start = tokio::time::Instant::now() + Duration::from_millis(100);
     let end = start + config.duration;
@@ -210,15 +180,8 @@ pub async fn run(config: &PointerConfig) -> Result<PointerReport, LoadError> {
         receivers.spawn(watch_pointers(client.clone(), end + GRACE));
     }
     while senders.join_next().await.is_some() {}
-    let relay = relay_monitor.map(Monitor::finish).transpose()?;
-    let relay_ticks = match (config.relay_pid, relay_ticks_start) {
-        (Some(pid), Some(start)) => Some(procstat::tree_cpu_ticks(pid)?.saturating_sub(start)),
-        _ => None,
-    };
-    let relay_cpu_secs = relay_ticks.map(|t| t as f64 / procstat::clock_ticks_per_second() as f64);
-    let load_generator = self_monitor.finish().ok();
-    let machine_busy_percent =
-        procstat::machine_busy_percent(machine_start, procstat::machine_jiffies()?);
+    let (usage, relay_cpu) = watch.stop()?;
+    let relay_cpu_secs = relay_cpu.secs()?;
     let mut latencies = Vec::new();
     while let Some(done) = receivers.join_next().await {
         latencies.extend(done.map_err(|e| LoadError::Setup(e.to_string()))?);
@@ -226,7 +189,6 @@ pub async fn run(config: &PointerConfig) -> Result<PointerReport, LoadError> {
     for client in &clients {
         client.disconnect();
     }
-    latencies.sort_unstable();
     let sent = sent.load(Ordering::Relaxed);
     let received = latencies.len() as u64;
     Ok(PointerReport {
@@ -236,17 +198,10 @@ pub async fn run(config: &PointerConfig) -> Result<PointerReport, LoadError> {
         sent,
         expected: sent * (config.participants as u64 - 1),
         received,
-        p50_ms: percentile(&latencies, 50.0),
-        p95_ms: percentile(&latencies, 95.0),
-        p99_ms: percentile(&latencies, 99.0),
-        max_ms: percentile(&latencies, 100.0),
-        relay,
+        latency: Latency::of(&mut latencies),
+        usage,
         relay_cpu_secs,
-        relay_us_per_delivery: relay_cpu_secs
-            .filter(|_| received > 0)
-            .map(|secs| secs * 1e6 / received as f64),
-        load_generator,
-        machine_busy_percent,
+        relay_us_per_delivery: micros_per(relay_cpu_secs, received),
     })
 }
 

@@ -232,13 +232,18 @@ pub struct FetchReport {
     pub bytes_received: u64,
 }
 
-fn delta(before: Stats, after: Stats) -> (u64, u64, u64, u64) {
-    (
-        after.messages_sent - before.messages_sent,
-        after.messages_received - before.messages_received,
-        after.bytes_sent - before.bytes_sent,
-        after.bytes_received - before.bytes_received,
-    )
+impl FetchReport {
+    /// What `client` exchanged since `before`, over `elapsed`.
+    fn since(client: &Client, before: Stats, elapsed: Duration) -> Self {
+        let after = client.stats();
+        Self {
+            ms: ms(elapsed),
+            messages_sent: after.messages_sent - before.messages_sent,
+            messages_received: after.messages_received - before.messages_received,
+            bytes_sent: after.bytes_sent - before.bytes_sent,
+            bytes_received: after.bytes_received - before.bytes_received,
+        }
+    }
 }
 
 async fn fetch(url: &str, id: DocumentId, heads: &[ChangeHash]) -> Result<FetchReport, LoadError> {
@@ -247,17 +252,9 @@ async fn fetch(url: &str, id: DocumentId, heads: &[ChangeHash]) -> Result<FetchR
     let started = Instant::now();
     client.find(id, WAIT).await?;
     client.wait_heads(id, heads, WAIT).await?;
-    let elapsed = started.elapsed();
-    let (messages_sent, messages_received, bytes_sent, bytes_received) =
-        delta(before, client.stats());
+    let report = FetchReport::since(&client, before, started.elapsed());
     client.disconnect();
-    Ok(FetchReport {
-        ms: ms(elapsed),
-        messages_sent,
-        messages_received,
-        bytes_sent,
-        bytes_received,
-    })
+    Ok(report)
 }
 
 /// A new client fetching a document with a long history.
@@ -394,16 +391,7 @@ async fn rejoin(
     client.reconnect(url).await?;
     client.wait_heads(id, heads, WAIT).await?;
     client.wait_synced(id, WAIT).await?;
-    let elapsed = started.elapsed();
-    let (messages_sent, messages_received, bytes_sent, bytes_received) =
-        delta(before, client.stats());
-    Ok(FetchReport {
-        ms: ms(elapsed),
-        messages_sent,
-        messages_received,
-        bytes_sent,
-        bytes_received,
-    })
+    Ok(FetchReport::since(client, before, started.elapsed()))
 }
 
 /// Runs the offline-divergence scenario.

@@ -22,10 +22,8 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::error::LoadError;
-use crate::procstat::{self, Monitor, ProcReport};
+use crate::measure::{Latency, Usage, Watch, micros_per};
 
-/// How long setup waits for any one client step.
-const SETUP_WAIT: Duration = Duration::from_secs(30);
 /// How long after the last write the reader keeps waiting for stragglers.
 const GRACE: Duration = Duration::from_secs(3);
 /// Clients connected at once during setup.
@@ -72,23 +70,13 @@ pub struct TypingReport {
     pub undelivered: u64,
     /// Changes per second delivered to the readers.
     pub throughput_per_sec: f64,
-    /// Change-to-peer latency, median, ms.
-    pub p50_ms: f64,
-    /// 95th percentile, ms.
-    pub p95_ms: f64,
-    /// 99th percentile, ms (undelivered changes count as their wait so far).
-    pub p99_ms: f64,
-    /// Worst, ms.
-    pub max_ms: f64,
-    /// The relay process while typists typed.
-    pub relay: Option<ProcReport>,
-    /// This load generator while typists typed (it shares the machine).
-    pub load_generator: Option<ProcReport>,
-    /// All CPUs of the machine while typists typed, percent busy (relay, load
-    /// generator and anything else running).
-    pub machine_busy_percent: f64,
-    /// 1-minute load average when typing ended.
-    pub load_average: f64,
+    /// Change-to-peer latency (undelivered changes count as their wait so
+    /// far, 3 s after typing stopped).
+    #[serde(flatten)]
+    pub latency: Latency,
+    /// The relay, this load generator and the machine while typists typed.
+    #[serde(flatten)]
+    pub usage: Usage,
     /// CPU-seconds (user + system) the relay process and its children used
     /// from the start of typing until every reader was done.
     pub relay_cpu_secs: Option<f64>,
@@ -108,22 +96,17 @@ struct DocSetup {
 }
 
 async fn setup_doc(urls: &[String], doc: usize, typists: usize) -> Result<DocSetup, LoadError> {
+    // The typists, then the reader.
     let url = |n: usize| urls[(doc + n) % urls.len()].as_str();
-    let creator = Client::connect(url(0)).await?;
-    let id = crate::docs::create(&creator, |tx| {
+    let (id, mut clients) = crate::docs::open_shared(url, typists + 1, |tx| {
         tx.put_object(ROOT, "text", ObjType::Text)?;
         tx.put_object(ROOT, "stamps", ObjType::Map)?;
         Ok(())
-    })?;
-    creator.wait_synced(id, SETUP_WAIT).await?;
-    let mut clients = vec![creator];
-    for n in 1..typists {
-        let client = Client::connect(url(n)).await?;
-        client.find(id, SETUP_WAIT).await?;
-        clients.push(client);
-    }
-    let reader = Client::connect(url(typists)).await?;
-    reader.find(id, SETUP_WAIT).await?;
+    })
+    .await?;
+    let Some(reader) = clients.pop() else {
+        return Err(LoadError::Setup("no reader connection".into()));
+    };
     Ok(DocSetup {
         id,
         typists: clients,
@@ -254,15 +237,6 @@ async fn read_from(
     arrivals
 }
 
-/// Nearest-rank percentile of sorted values, in ms.
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
-}
-
 /// Runs the workload once. Always stops: typing ends after `duration`, readers
 /// at most `GRACE` later.
 pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
@@ -292,10 +266,7 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
     }
     let setup_secs = setup_started.elapsed().as_secs_f64();
 
-    let relay_monitor = config.relay_pid.map(Monitor::start).transpose()?;
-    let relay_ticks_start = config.relay_pid.map(procstat::tree_cpu_ticks).transpose()?;
-    let self_monitor = Monitor::start(std::process::id())?;
-    let machine_start = procstat::machine_jiffies()?;
+    let watch = Watch::start(config.relay_pid)?;
     let period = Duration::from_secs_f64(1.0 / config.rate);
     let start = tokio::time::Instant::now() + Duration::from_millis(100);
     let end = start + config.duration;
@@ -336,11 +307,7 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
         }
     }
     writers_done.store(true, Ordering::Release);
-    let relay = relay_monitor.map(Monitor::finish).transpose()?;
-    let load_generator = self_monitor.finish().ok();
-    let machine_busy_percent =
-        procstat::machine_busy_percent(machine_start, procstat::machine_jiffies()?);
-    let load_average = procstat::load_average();
+    let (usage, relay_cpu) = watch.stop()?;
     let mut latencies = Vec::new();
     let mut undelivered = 0u64;
     while let Some(done) = readers.join_next().await {
@@ -350,10 +317,7 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
         latencies.extend(arrivals.missing);
     }
     // Every reader is done: what the relay did for these changes is counted.
-    let relay_ticks = match (config.relay_pid, relay_ticks_start) {
-        (Some(pid), Some(start)) => Some(procstat::tree_cpu_ticks(pid)?.saturating_sub(start)),
-        _ => None,
-    };
+    let relay_cpu_secs = relay_cpu.secs()?;
     for doc in &docs {
         for client in doc.typists.iter().chain(std::iter::once(&doc.reader)) {
             client.disconnect();
@@ -363,10 +327,8 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
         return Err(error);
     }
     let written: u64 = all_logs.iter().map(|l| lock(l).len() as u64).sum();
-    latencies.sort_unstable();
     let delivered = written.saturating_sub(undelivered);
     let duration_secs = config.duration.as_secs_f64();
-    let relay_cpu_secs = relay_ticks.map(|t| t as f64 / procstat::clock_ticks_per_second() as f64);
     Ok(TypingReport {
         docs: config.docs,
         typists: config.docs * config.typists_per_doc,
@@ -377,18 +339,10 @@ pub async fn run(config: &TypingConfig) -> Result<TypingReport, LoadError> {
         delivered,
         undelivered,
         throughput_per_sec: delivered as f64 / duration_secs,
-        p50_ms: percentile(&latencies, 50.0),
-        p95_ms: percentile(&latencies, 95.0),
-        p99_ms: percentile(&latencies, 99.0),
-        max_ms: percentile(&latencies, 100.0),
-        relay,
-        load_generator,
-        machine_busy_percent,
-        load_average,
+        latency: Latency::of(&mut latencies),
+        usage,
         relay_cpu_secs,
         fan_out: config.typists_per_doc,
-        relay_us_per_change: relay_cpu_secs
-            .filter(|_| delivered > 0)
-            .map(|s| s * 1e6 / delivered as f64),
+        relay_us_per_change: micros_per(relay_cpu_secs, delivered),
     })
 }
