@@ -495,12 +495,55 @@ pub fn wasm_sizes(dist: &Path) -> anyhow::Result<(u64, u64, u64)> {
     ))
 }
 
-/// Raw, gzip and brotli bytes of every file in `dist/` and `dist/pkg`, and
-/// of a first visit: every file except the page-group chunks, the service
-/// worker and the icons (the worker fetches those after the app started).
+/// The split module the app fetches right after the home list: the sync
+/// client (`app/src/client_chunk.rs`).
+const CLIENT_MODULE: &str = "client";
+
+/// The wasm files the split loader fetches for `module`: its own chunk
+/// (`split_<module>.<hash>.wasm`) and every shared chunk whose comment in
+/// the loader (`/* <module>, <module>, … */` above its `makeLoad`) names it.
+fn module_files(loader: &str, module: &str) -> Vec<String> {
+    let own = format!("./split_{module}.");
+    let mut files = Vec::new();
+    let mut users: Vec<&str> = Vec::new();
+    for line in loader.lines() {
+        let line = line.trim();
+        if let Some(list) = line.strip_prefix("/*").and_then(|l| l.strip_suffix("*/")) {
+            users = list.split(',').map(str::trim).collect();
+            continue;
+        }
+        let Some(start) = line.find("new URL(\"./") else {
+            continue;
+        };
+        let url = &line[start + "new URL(\"".len()..];
+        let Some(end) = url.find('"') else { continue };
+        let url = &url[..end];
+        if url.starts_with(&own) || (url.starts_with("./chunk_") && users.contains(&module)) {
+            files.push(url.trim_start_matches("./").to_owned());
+        }
+        users.clear();
+    }
+    files
+}
+
+/// Raw, gzip and brotli bytes of every file in `dist/` and `dist/pkg`, of a
+/// first visit until the home list is usable (every file except the split
+/// chunks, the service worker and the icons, which the worker fetches after
+/// the app started), and of the whole first visit: that and the sync
+/// client's chunk with the shared chunks it needs, fetched right after the
+/// list is on screen.
 pub fn size_table(dist: &Path) -> anyhow::Result<String> {
     use std::fmt::Write as _;
     let size = |p: &Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let loader = fs::read_dir(dist.join("pkg"))?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("__wasm_split.") && n.ends_with(".js"))
+        .map(|n| fs::read_to_string(dist.join("pkg").join(n)))
+        .transpose()?
+        .unwrap_or_default();
+    let client_files = module_files(&loader, CLIENT_MODULE);
+    let mut client = (0, 0, 0);
     let mut rows = Vec::new();
     for dir in [dist.to_path_buf(), dist.join("pkg")] {
         for entry in fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
@@ -520,6 +563,16 @@ pub fn size_table(dist: &Path) -> anyhow::Result<String> {
             let first_visit = !(name == "sw.js"
                 || name.starts_with("icon")
                 || (name.ends_with(".wasm") && !name.starts_with("pkg/accord_app_bg.")));
+            if client_files
+                .iter()
+                .any(|f| name.strip_prefix("pkg/") == Some(f.as_str()))
+            {
+                client = (
+                    client.0 + size(&path),
+                    client.1 + size(&with_suffix(&path, ".gz")),
+                    client.2 + size(&with_suffix(&path, ".br")),
+                );
+            }
             rows.push((
                 name,
                 size(&path),
@@ -545,8 +598,23 @@ pub fn size_table(dist: &Path) -> anyhow::Result<String> {
     }
     writeln!(
         out,
-        "| **first visit** | {} | {} | {} | |",
+        "| **first visit, until the home list** | {} | {} | {} | |",
         total.0, total.1, total.2
+    )?;
+    writeln!(
+        out,
+        "| sync client chunk and its {} shared chunks, right after | {} | {} | {} | |",
+        client_files.len().saturating_sub(1),
+        client.0,
+        client.1,
+        client.2
+    )?;
+    writeln!(
+        out,
+        "| **first visit, all** | {} | {} | {} | |",
+        total.0 + client.0,
+        total.1 + client.1,
+        total.2 + client.2
     )?;
     Ok(out)
 }
@@ -661,6 +729,37 @@ pub fn ensure_wasm_target() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_module_fetches_its_chunk_and_the_shared_ones_naming_it() {
+        let loader = r#"
+/* agreement_page, client */
+const __chunk_7 = makeLoad(() => {
+    const src = fetch(new URL("./chunk_7.75b3bcb9bb61d143.wasm", import.meta.url));
+}, []);
+/* agreement_page, join_pages */
+const __chunk_8 = makeLoad(() => {
+    const src = fetch(new URL("./chunk_8.e7ef2234a2d58578.wasm", import.meta.url));
+}, []);
+/* client_extra */
+const __chunk_9 = makeLoad(() => {
+    const src = fetch(new URL("./chunk_9.0000000000000000.wasm", import.meta.url));
+}, []);
+const __client = makeLoad(() => {
+    const src = fetch(new URL("./split_client.8f6c094cb76b1659.wasm", import.meta.url));
+}, [__chunk_7]);
+const __client_extra = makeLoad(() => {
+    const src = fetch(new URL("./split_client_extra.1111111111111111.wasm", import.meta.url));
+}, [__chunk_9]);
+"#;
+        assert_eq!(
+            module_files(loader, "client"),
+            [
+                "chunk_7.75b3bcb9bb61d143.wasm",
+                "split_client.8f6c094cb76b1659.wasm"
+            ]
+        );
+    }
 
     /// `stem.<16 lowercase hex digits>.ext`.
     fn is_hashed_name(name: &str) -> bool {
