@@ -85,14 +85,14 @@ pub fn partnership_frame(id: DocumentId, page: Option<PlanPage>) -> LoadView {
 
 /// The chunk with a partnership's overview (stage, purpose, invites,
 /// attention, report).
-#[cfg_attr(feature = "split", wasm_split(overview_page, wasm_split_path = ::leptos::wasm_split, fallible))]
+#[cfg_attr(feature = "split", wasm_split(overview_page, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_overview)))]
 fn overview_group(id: DocumentId) -> ChunkResult {
     Ok(view! { <partnership::PartnershipPage id=id/> }.into_any())
 }
 
 /// The chunk with the plan pages: vetting, objectives, roles,
 /// communication and milestones.
-#[cfg_attr(feature = "split", wasm_split(plan_pages, wasm_split_path = ::leptos::wasm_split, fallible))]
+#[cfg_attr(feature = "split", wasm_split(plan_pages, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_plan)))]
 fn plan_group(id: DocumentId, page: PlanPage) -> ChunkResult {
     Ok(match page {
         PlanPage::Vetting => view! { <plan::vetting::VettingPage id=id/> }.into_any(),
@@ -104,14 +104,14 @@ fn plan_group(id: DocumentId, page: PlanPage) -> ChunkResult {
 }
 
 /// The chunk with the agreement page.
-#[cfg_attr(feature = "split", wasm_split(agreement_page, wasm_split_path = ::leptos::wasm_split, fallible))]
+#[cfg_attr(feature = "split", wasm_split(agreement_page, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_agreement)))]
 fn agreement_group(id: DocumentId) -> ChunkResult {
     Ok(view! { <agreement::AgreementPage id=id/> }.into_any())
 }
 
 /// The chunk with the operate pages: meetings, governance, conflicts,
 /// health check, risks and reviews.
-#[cfg_attr(feature = "split", wasm_split(operate_pages, wasm_split_path = ::leptos::wasm_split, fallible))]
+#[cfg_attr(feature = "split", wasm_split(operate_pages, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_operate)))]
 fn operate_group(id: DocumentId, page: PlanPage) -> ChunkResult {
     Ok(match page {
         PlanPage::Meetings => view! { <operate::meetings::MeetingsPage id=id/> }.into_any(),
@@ -124,13 +124,13 @@ fn operate_group(id: DocumentId, page: PlanPage) -> ChunkResult {
 }
 
 /// The chunk with the live workshop boards.
-#[cfg_attr(feature = "split", wasm_split(workshop_pages, wasm_split_path = ::leptos::wasm_split, fallible))]
+#[cfg_attr(feature = "split", wasm_split(workshop_pages, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_workshops)))]
 fn boards_group(id: DocumentId) -> ChunkResult {
     Ok(view! { <boards::BoardsPage id=id/> }.into_any())
 }
 
 /// The chunk with joining from an invite and linking a device.
-#[cfg_attr(feature = "split", wasm_split(join_pages, wasm_split_path = ::leptos::wasm_split, fallible))]
+#[cfg_attr(feature = "split", wasm_split(join_pages, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_join)))]
 fn join_group(invite: Option<DocumentId>) -> ChunkResult {
     Ok(match invite {
         Some(id) => view! { <join::JoinPage id=id/> }.into_any(),
@@ -155,24 +155,69 @@ pub fn overview_page(id: DocumentId) -> LoadView {
     Rc::new(move || deferred_call!(overview_group(id)))
 }
 
-/// The loader of a plan page's view, from the chunk of its group.
-pub fn plan_page(id: DocumentId, page: PlanPage) -> LoadView {
-    Rc::new(move || match page {
+/// The chunk a plan page's code is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageGroup {
+    Plan,
+    Agreement,
+    Operate,
+    Workshops,
+}
+
+fn group_of(page: PlanPage) -> PageGroup {
+    match page {
         PlanPage::Vetting
         | PlanPage::Objectives
         | PlanPage::Roles
         | PlanPage::Communication
-        | PlanPage::Milestones => deferred_call!(plan_group(id, page)),
-        PlanPage::Agreement => deferred_call!(agreement_group(id)),
+        | PlanPage::Milestones => PageGroup::Plan,
+        PlanPage::Agreement => PageGroup::Agreement,
         PlanPage::Meetings
         | PlanPage::Governance
         | PlanPage::Conflicts
         | PlanPage::Health
         | PlanPage::Risks
-        | PlanPage::Reviews => deferred_call!(operate_group(id, page)),
-        PlanPage::Boards => deferred_call!(boards_group(id)),
+        | PlanPage::Reviews => PageGroup::Operate,
+        PlanPage::Boards => PageGroup::Workshops,
+    }
+}
+
+/// The loader of a plan page's view, from the chunk of its group.
+pub fn plan_page(id: DocumentId, page: PlanPage) -> LoadView {
+    Rc::new(move || match group_of(page) {
+        PageGroup::Plan => deferred_call!(plan_group(id, page)),
+        PageGroup::Agreement => deferred_call!(agreement_group(id)),
+        PageGroup::Operate => deferred_call!(operate_group(id, page)),
+        PageGroup::Workshops => deferred_call!(boards_group(id)),
     })
 }
+
+/// Starts downloading the chunk of the page `route` shows (a deep link) at
+/// the same time as the sync client's, instead of after it: the page
+/// renders inside the client's frame, and would otherwise ask for its
+/// chunk only once the client runs. A failure is left to the page, which
+/// asks again and says so.
+#[cfg(feature = "split")]
+pub fn prefetch(route: super::Route) {
+    use super::Route;
+    leptos::task::spawn_local(async move {
+        let _ = match route {
+            Route::Partnership(_) => preload_overview().await,
+            Route::Plan(_, page) => match group_of(page) {
+                PageGroup::Plan => preload_plan().await,
+                PageGroup::Agreement => preload_agreement().await,
+                PageGroup::Operate => preload_operate().await,
+                PageGroup::Workshops => preload_workshops().await,
+            },
+            Route::Join(_) | Route::Link => preload_join().await,
+            Route::Home | Route::NotFound => Ok(()),
+        };
+    });
+}
+
+/// Without the `split` feature every page is in the one module already.
+#[cfg(not(feature = "split"))]
+pub fn prefetch(_route: super::Route) {}
 
 /// The loader of the join page for an invite to `id`.
 pub fn join_page(id: DocumentId) -> LoadView {

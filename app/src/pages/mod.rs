@@ -39,6 +39,7 @@ pub fn App() -> impl IntoView {
         client_chunk::start(store);
     });
     let route = RwSignal::new(current_route());
+    deferred::prefetch(route.get_untracked());
     let listener =
         window_event_listener(leptos::ev::hashchange, move |_| route.set(current_route()));
     on_cleanup(move || listener.remove());
