@@ -140,8 +140,17 @@ fn load(device: &Device, url: &str, css: &str, listed: Option<&str>) -> Load {
          return { paint: paint ? paint.startTime : null, usable: window.__accordSeen[arguments[0]],
                   listed: listed ? window.__accordSeen[listed] : null,
                   client: listed ? window.__accordSeen[arguments[2]] : null,
-                  listedBytes: listed ? window.__accordBytes[listed] : 0, bytes };",
+                  listedBytes: listed ? window.__accordBytes[listed] : 0, bytes,
+                  repeated: performance.getEntriesByType('resource').map((e) => e.name)
+                    .filter((name, i, all) => all.indexOf(name) !== i) };",
         &json!([css, listed, RUNNING]),
+    );
+    // A deep link's `<link rel="preload">`s must be what the split loader's
+    // fetches take, not a second download of the same file.
+    assert_eq!(
+        figures["repeated"],
+        json!([]),
+        "{url}: files the page fetched twice"
     );
     let number = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     Load {

@@ -48,6 +48,10 @@ const VERSION_PLACEHOLDER: &str = "__ACCORD_BUILD__";
 /// Replaced in `sw.js` (with its quotes) by the quoted paths of the split
 /// loader and every chunk, so the worker keeps them all for offline use.
 const CHUNKS_PLACEHOLDER: &str = "\"__ACCORD_CHUNKS__\"";
+/// Replaced in `index.html` by a JavaScript object naming, for each split
+/// module, the files the split loader fetches for it (see
+/// [`split_module_files`]), so a deep link can ask for them all at once.
+const SPLIT_FILES_PLACEHOLDER: &str = "__ACCORD_SPLIT_FILES__";
 /// The JavaScript module `wasm-split-cli` writes: it fetches and
 /// instantiates the chunks. The main module imports it and it imports the
 /// main module back.
@@ -338,6 +342,7 @@ pub fn fingerprint_assets(dist: &Path, split: SplitRenames) -> anyhow::Result<()
         }
         let chunks: Vec<String> = split.precached.iter().map(|p| format!("\"{p}\"")).collect();
         text = text.replace(CHUNKS_PLACEHOLDER, &chunks.join(", "));
+        text = text.replace(SPLIT_FILES_PLACEHOLDER, &split.module_files);
         entries.push((path, text));
     }
     let precached = split.precached.iter().map(|p| (p, p));
@@ -368,6 +373,9 @@ pub struct SplitRenames {
     pub renamed: Vec<(String, String)>,
     /// Paths of the split loader and the chunks, for the service worker.
     pub precached: Vec<String>,
+    /// `{"<module>": ["<file>", …], …}`: the files the split loader fetches
+    /// for each split module, by their hashed names.
+    pub module_files: String,
 }
 
 /// Names the page-group chunks `<stem>.<hash>.wasm` (rewriting the split
@@ -434,11 +442,12 @@ pub fn fingerprint_split(dist: &Path) -> anyhow::Result<SplitRenames> {
         .with_context(|| format!("in {module_file}"))?;
     loader = rename_imports(&loader, &module_file, &hashed_module)
         .with_context(|| format!("in {SPLIT_LOADER}"))?;
-    fs::write(pkg.join(&hashed_loader), loader)?;
+    fs::write(pkg.join(&hashed_loader), &loader)?;
     fs::write(pkg.join(&hashed_module), module)?;
     fs::remove_file(&loader_path)?;
     fs::remove_file(&module_path)?;
     precached.insert(0, format!("/pkg/{hashed_loader}"));
+    let module_files = split_module_files(&loader);
     Ok(SplitRenames {
         renamed: vec![
             (
@@ -451,6 +460,7 @@ pub fn fingerprint_split(dist: &Path) -> anyhow::Result<SplitRenames> {
             ),
         ],
         precached,
+        module_files,
     })
 }
 
@@ -524,6 +534,30 @@ fn module_files(loader: &str, module: &str) -> Vec<String> {
         users.clear();
     }
     files
+}
+
+/// For every split module in the loader (each `split_<module>.<hash>.wasm`
+/// it fetches), the files it fetches for that module ([`module_files`]), as
+/// a JavaScript (and JSON) object literal.
+fn split_module_files(loader: &str) -> String {
+    let mut modules: Vec<&str> = loader
+        .split("new URL(\"./split_")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('.').map(|(name, _)| name))
+        .collect();
+    modules.sort_unstable();
+    modules.dedup();
+    let entries: Vec<String> = modules
+        .iter()
+        .map(|module| {
+            let files: Vec<String> = module_files(loader, module)
+                .iter()
+                .map(|f| format!("\"{f}\""))
+                .collect();
+            format!("\"{module}\": [{}]", files.join(", "))
+        })
+        .collect();
+    format!("{{{}}}", entries.join(", "))
 }
 
 /// Raw, gzip and brotli bytes of every file in `dist/` and `dist/pkg`, of a
@@ -759,6 +793,13 @@ const __client_extra = makeLoad(() => {
                 "split_client.8f6c094cb76b1659.wasm"
             ]
         );
+        assert_eq!(
+            split_module_files(loader),
+            concat!(
+                r#"{"client": ["chunk_7.75b3bcb9bb61d143.wasm", "split_client.8f6c094cb76b1659.wasm"], "#,
+                r#""client_extra": ["chunk_9.0000000000000000.wasm", "split_client_extra.1111111111111111.wasm"]}"#
+            )
+        );
     }
 
     /// `stem.<16 lowercase hex digits>.ext`.
@@ -775,7 +816,7 @@ const __client_extra = makeLoad(() => {
         fs::create_dir_all(dist.join("pkg")).unwrap();
         fs::write(
             dist.join("index.html"),
-            r#"<link href="/style.css"><link href="/pkg/__wasm_split.js"><script>import("/pkg/accord_app.js"); init("/pkg/accord_app_bg.wasm")</script>"#,
+            r#"<link href="/style.css"><link href="/pkg/__wasm_split.js"><script>import("/pkg/accord_app.js"); init("/pkg/accord_app_bg.wasm")</script><script>const files = __ACCORD_SPLIT_FILES__;</script>"#,
         )
         .unwrap();
         fs::write(
@@ -852,6 +893,11 @@ const __client_extra = makeLoad(() => {
         assert!(worker.contains(&format!("\"/pkg/{chunk}\"")), "{worker}");
         assert!(worker.contains(&format!("\"/pkg/{loader}\"")), "{worker}");
         assert!(!worker.contains("__ACCORD_CHUNKS__"), "{worker}");
+        // The page knows which files a deep link to the module needs.
+        assert!(
+            index.contains(&format!(r#"const files = {{"plan": ["{chunk}"]}};"#)),
+            "{index}"
+        );
         let manifest = fs::read_to_string(dist.join("manifest.webmanifest")).unwrap();
         assert!(!manifest.contains("\"/icon-512.png\""), "{manifest}");
         fs::remove_dir_all(&dist).unwrap();

@@ -302,3 +302,37 @@ pub fn Deferred(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The split module (its `wasm_split` name above) of each page group.
+    fn split_module(group: PageGroup) -> &'static str {
+        match group {
+            PageGroup::Plan => "plan_pages",
+            PageGroup::Agreement => "agreement_page",
+            PageGroup::Operate => "operate_pages",
+            PageGroup::Workshops => "workshop_pages",
+        }
+    }
+
+    /// `index.html` asks for a deep link's chunks before the app runs, so
+    /// it keeps its own page → chunk table: it must name every page, and
+    /// the chunk its code is in.
+    #[test]
+    fn the_page_preloads_each_plan_page_s_own_chunk() {
+        let page = include_str!("../../index.html");
+        for plan_page in PlanPage::ALL {
+            let entry = format!(
+                "{}: \"{}\"",
+                plan_page.slug(),
+                split_module(group_of(plan_page))
+            );
+            assert!(page.contains(&entry), "index.html lacks {entry}");
+        }
+        for module in ["overview_page", "join_pages", "files.client"] {
+            assert!(page.contains(module), "index.html never names {module}");
+        }
+    }
+}
