@@ -430,3 +430,73 @@ fn home_lists_stored_titles_before_the_client_chunk_and_clicks_wait_for_it() {
         Some("running")
     );
 }
+
+/// The `.wasm` files the page fetched, each with what asked for it
+/// (`link`: a `<link rel="preload">`; `fetch`: the split loader itself).
+fn page_wasm_initiators(device: &Device) -> Vec<(String, String)> {
+    let entries = device.script(
+        "return performance.getEntriesByType('resource')
+           .filter((e) => e.name.endsWith('.wasm')).map((e) => [e.name, e.initiatorType]);",
+        &json!([]),
+    );
+    serde_json::from_value(entries).unwrap()
+}
+
+#[test]
+fn a_first_visit_deep_link_asks_for_its_chunks_up_front_and_fetches_each_once() {
+    let Some((relay, browser)) = Browser::start("a deep link's chunks up front") else {
+        return;
+    };
+    let [alice] = browser.open(["alice"]);
+    let base = crate::device::solo_partnership(&relay, &alice);
+    let id = base.rsplit('/').next().unwrap().to_owned();
+    let origin = relay.http_url();
+
+    // A first visit of the app's code (no worker, nothing cached; the
+    // document stays in IndexedDB) straight to a partnership's page: the
+    // page asks for the client's chunk and the page group's before the
+    // main module runs, and the split loader takes those responses rather
+    // than downloading any module again.
+    crate::bench_web::forget_code(&alice, &origin);
+    alice.goto(&format!("{origin}/?visit=1#/p/{id}/meetings"));
+    alice.element(&tid("new-meeting-title"));
+    let fetched = page_wasm_initiators(&alice);
+    let mut names: Vec<&str> = fetched.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), fetched.len(), "fetched twice: {fetched:?}");
+    for chunk in ["/pkg/split_client.", "/pkg/split_operate_pages."] {
+        assert!(
+            fetched
+                .iter()
+                .any(|(name, by)| name.contains(chunk) && by == "link"),
+            "{chunk} was not preloaded: {fetched:?}"
+        );
+    }
+    assert!(
+        fetched
+            .iter()
+            .all(|(name, _)| !name.contains("/pkg/split_plan_pages.")),
+        "another page group's chunk: {fetched:?}"
+    );
+
+    // The home screen preloads nothing but the main module: the client
+    // follows the list, asked for by the split loader.
+    crate::bench_web::forget_code(&alice, &origin);
+    alice.goto(&format!("{origin}/?visit=2#/"));
+    alice.element(&tid("partnership-link"));
+    alice.element("[data-client='running']");
+    let fetched = page_wasm_initiators(&alice);
+    assert!(
+        fetched
+            .iter()
+            .any(|(name, _)| name.contains("/pkg/split_client.")),
+        "{fetched:?}"
+    );
+    for (name, by) in &fetched {
+        assert!(
+            name.contains("/pkg/accord_app_bg.") || by != "link",
+            "the home screen preloaded {name}"
+        );
+    }
+}
