@@ -236,12 +236,10 @@ const PAGE_GROUPS: [(&str, &str); 4] = [
 /// The `.wasm` URLs the page itself fetched (the worker's own fetches are
 /// not in the page's resource timing).
 fn page_wasm_fetches(device: &Device) -> Vec<String> {
-    let names = device.script(
-        "return performance.getEntriesByType('resource').map((e) => e.name)
-           .filter((n) => n.endsWith('.wasm'));",
-        &json!([]),
-    );
-    serde_json::from_value(names).unwrap()
+    page_wasm_initiators(device)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
 }
 
 #[test]
