@@ -71,6 +71,8 @@ use crate::storage::{Storage, StorageError};
 
 const META_KEY: &str = "identity";
 const PROFILE_KEY: &str = "profile";
+/// Meta key of the organization name kept by earlier versions (read into the profile).
+const ORGANIZATION_KEY: &str = "organization";
 
 /// The person using this device, as shown to partners: asked on first run and
 /// written into each partnership as a member of their organization's party.
@@ -100,14 +102,21 @@ impl Profile {
         non_blank(&self.organization, "My organization")
     }
 
-    /// Loads the stored profile (empty on first run).
+    /// Loads the stored profile (empty on first run), with the organization
+    /// name earlier versions kept on its own when the profile has none.
     pub async fn load(storage: &Storage) -> Result<Self, IdentityError> {
-        match storage.get_meta(PROFILE_KEY).await? {
+        let mut profile: Self = match storage.get_meta(PROFILE_KEY).await? {
             Some(json) => {
-                serde_json::from_str(&json).map_err(|e| IdentityError::Malformed(e.to_string()))
+                serde_json::from_str(&json).map_err(|e| IdentityError::Malformed(e.to_string()))?
             }
-            None => Ok(Self::default()),
+            None => Self::default(),
+        };
+        if profile.organization.is_empty()
+            && let Some(organization) = storage.get_meta(ORGANIZATION_KEY).await?
+        {
+            profile.organization = organization;
         }
+        Ok(profile)
     }
 
     /// Stores the profile.

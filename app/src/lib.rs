@@ -6,12 +6,15 @@
 //! - [`identity`]: the device key and relay registration.
 //! - [`api`]: the relay's HTTP API.
 //! - [`sync_client`]: the engine, the relay WebSocket, reconnects.
+//! - [`client_chunk`]: the sync client as a chunk fetched after the home
+//!   screen, which [`stored_list`] shows from the stored titles.
 //! - [`store`]: signals the UI renders from.
 //! - [`presence`]: who else has a partnership open.
 //! - [`pages`], [`components`]: the UI.
 
 pub mod api;
 pub mod browser;
+pub mod client_chunk;
 pub mod compaction_timing;
 pub mod components;
 pub mod device_key;
@@ -24,12 +27,13 @@ pub mod record_signals;
 pub mod saving;
 pub mod storage;
 pub mod store;
+pub mod stored_list;
 pub mod sync_client;
 
 use wasm_bindgen::prelude::*;
 
 /// Entry point called by `index.html` after the module is initialised:
-/// mounts the UI and boots the sync client in the background.
+/// mounts the UI; the sync client follows as a chunk of its own.
 #[wasm_bindgen]
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {

@@ -112,8 +112,13 @@ pub struct Store {
     pub doc_status: RwSignal<std::collections::HashMap<DocumentId, SyncStatus>>,
     /// Bumped whenever any open document changes (local or remote).
     pub revision: RwSignal<u64>,
-    /// True once storage is open and documents are loaded.
+    /// True once the sync client has started: storage is open and the
+    /// documents are loaded (see [`crate::client_chunk`]).
     pub ready: RwSignal<bool>,
+    /// True once [`Self::docs`] lists what this device holds: from the
+    /// titles stored beside each document (before the sync client is in,
+    /// see [`crate::stored_list`]) or from the client itself.
+    pub listed: RwSignal<bool>,
     /// The last error worth showing the user.
     pub error: RwSignal<Option<String>>,
     /// The toast on screen, if any.
@@ -136,6 +141,7 @@ impl Store {
             doc_status: RwSignal::new(std::collections::HashMap::new()),
             revision: RwSignal::new(0),
             ready: RwSignal::new(false),
+            listed: RwSignal::new(false),
             error: RwSignal::new(None),
             toast: RwSignal::new(None),
             profile: RwSignal::new(Profile::default()),

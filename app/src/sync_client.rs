@@ -41,8 +41,6 @@ use crate::saving::{self, Saver};
 use crate::storage::{DB_NAME, DocRecord, Storage, StorageError};
 use crate::store::{DocSummary, Store};
 
-/// Meta key of the organization name kept by earlier versions (read once, into the profile).
-const ORGANIZATION_KEY: &str = "organization";
 /// The device settings kept for one document, removed with it: the party
 /// this device joined as, and (see `agreement`) the attested keys and the
 /// last-seen version.
@@ -163,13 +161,13 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
     // store while this tab loads is missed.
     let tabs = writer::open_tabs_channel();
     let identity = Identity::load_or_create(&storage).await?;
-    let mut profile = Profile::load(&storage).await?;
-    if profile.organization.is_empty()
-        && let Some(organization) = storage.get_meta(ORGANIZATION_KEY).await?
-    {
-        profile.organization = organization;
+    let profile = Profile::load(&storage).await?;
+    // The home screen may have listed the device's partnerships and read
+    // the profile before this chunk arrived, and the person may have typed
+    // into it since: keep what they typed.
+    if !store.listed.get_untracked() {
+        store.profile.set(profile);
     }
-    store.profile.set(profile);
     let actor = identity.session_actor(&session);
 
     let mut peer_bytes = [0u8; 8];
@@ -286,6 +284,7 @@ pub async fn boot(store: Store) -> Result<Rc<Client>, ClientError> {
         }
     }
     store.docs.set(summaries);
+    store.listed.set(true);
     // The badge counts what is kept on the device before any connection
     // attempt has ended (offline, none may ever end).
     client.refresh_status();

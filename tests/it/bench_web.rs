@@ -9,9 +9,12 @@
 //! - *cold*: no HTTP cache, no service worker, no Cache Storage (a first
 //!   visit; the partnership is already in IndexedDB for the deep link);
 //! - *warm*: the next start, with the worker installed;
-//! - *home*: until the home screen's "New partnership" button exists, and
-//!   (column "list") until the stored partnership's link is listed, i.e.
-//!   the sync client has started and the list is usable;
+//! - *home*: until the home screen's "New partnership" button exists,
+//!   (column "list") until the stored partnership's link is listed (from
+//!   the titles stored in IndexedDB, before the sync client is in), and
+//!   (column "client") until the sync client, a chunk fetched after the
+//!   list, is running; the bytes are those fetched before the list showed
+//!   and those fetched by the time the client runs;
 //! - *deep link*: `#/p/<id>/meetings` until its form exists (its code is a
 //!   chunk of its own).
 
@@ -26,15 +29,22 @@ const RUNS: usize = 3;
 /// awaited element first appeared (ms since navigation start).
 const OBSERVER: &str = r#"
 window.__accordSeen = {};
+window.__accordBytes = {};
 const __accordWatch = ["[data-testid='new-partnership']", "[data-testid='new-meeting-title']",
-                       "[data-testid='partnership-link']"];
+                       "[data-testid='partnership-link']", "[data-client='running']"];
+const __accordFetched = () => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  return performance.getEntriesByType("resource")
+    .reduce((sum, e) => sum + e.transferSize, nav ? nav.transferSize : 0);
+};
 new MutationObserver(() => {
   for (const css of __accordWatch) {
     if (!(css in window.__accordSeen) && document.querySelector(css)) {
       window.__accordSeen[css] = performance.now();
+      window.__accordBytes[css] = __accordFetched();
     }
   }
-}).observe(document, { childList: true, subtree: true });
+}).observe(document, { childList: true, subtree: true, attributeFilter: ["data-client"] });
 "#;
 
 /// One load's figures.
@@ -44,6 +54,11 @@ struct Load {
     usable_ms: f64,
     /// When the home list showed the stored partnership (NaN on a deep link).
     listed_ms: f64,
+    /// When the sync client was running (NaN on a deep link).
+    client_ms: f64,
+    /// Bytes fetched when the list showed (0 on a deep link).
+    transferred_listed: u64,
+    /// Bytes fetched once the awaited screen (and on home, the client) was there.
     transferred: u64,
 }
 
@@ -88,7 +103,7 @@ fn throttle(device: &Device, throttle: &Throttle) {
 }
 
 /// Forgets the app's code: HTTP cache, service worker, Cache Storage.
-fn forget_code(device: &Device, origin: &str) {
+pub(crate) fn forget_code(device: &Device, origin: &str) {
     device.script(
         "return Promise.all([
            navigator.serviceWorker.getRegistrations()
@@ -104,28 +119,46 @@ fn forget_code(device: &Device, origin: &str) {
     );
 }
 
-/// Opens `url` as a new document and waits for `css` (and for `listed`,
-/// when given).
+/// Opens `url` as a new document and waits for `css` (and for `listed`
+/// and the running client, when given).
 fn load(device: &Device, url: &str, css: &str, listed: Option<&str>) -> Load {
+    const RUNNING: &str = "[data-client='running']";
     device.goto(url);
     device.element(css);
     if let Some(listed) = listed {
         device.element(listed);
+        device.element(RUNNING);
     }
+    // The figures after the last resource fetched so far has finished.
+    std::thread::sleep(std::time::Duration::from_millis(500));
     let figures = device.script(
         "const paint = performance.getEntriesByName('first-contentful-paint')[0];
          const nav = performance.getEntriesByType('navigation')[0];
          const bytes = performance.getEntriesByType('resource')
            .reduce((sum, e) => sum + e.transferSize, nav ? nav.transferSize : 0);
+         const listed = arguments[1];
          return { paint: paint ? paint.startTime : null, usable: window.__accordSeen[arguments[0]],
-                  listed: arguments[1] ? window.__accordSeen[arguments[1]] : null, bytes };",
-        &json!([css, listed]),
+                  listed: listed ? window.__accordSeen[listed] : null,
+                  client: listed ? window.__accordSeen[arguments[2]] : null,
+                  listedBytes: listed ? window.__accordBytes[listed] : 0, bytes,
+                  repeated: performance.getEntriesByType('resource').map((e) => e.name)
+                    .filter((name, i, all) => name.endsWith('.wasm') && all.indexOf(name) !== i) };",
+        &json!([css, listed, RUNNING]),
+    );
+    // A deep link's `<link rel="preload">`s must be what the split loader's
+    // fetches take, not a second download of the same module.
+    assert_eq!(
+        figures["repeated"],
+        json!([]),
+        "{url}: wasm modules the page fetched twice"
     );
     let number = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     Load {
         first_paint_ms: number(&figures["paint"]),
         usable_ms: number(&figures["usable"]),
         listed_ms: number(&figures["listed"]),
+        client_ms: number(&figures["client"]),
+        transferred_listed: figures["listedBytes"].as_u64().unwrap_or(0),
         transferred: figures["bytes"].as_u64().unwrap_or(0),
     }
 }
@@ -188,19 +221,28 @@ fn bench_web_load() {
                     let url = format!("{origin}/?run={run}{fragment}");
                     loads.push(load(&device, &url, &css, list.map(String::as_str)));
                 }
-                let listed = median(loads.iter().map(|l| l.listed_ms).collect());
+                let optional = |ms: f64| {
+                    if ms.is_nan() {
+                        "—".to_owned()
+                    } else {
+                        format!("{ms:.0}")
+                    }
+                };
+                let middle = loads[RUNS / 2];
                 rows.push(format!(
-                    "| {} | {} {page} | {:.0} | {:.0} | {} | {} |",
+                    "| {} | {} {page} | {:.0} | {:.0} | {} | {} | {} | {} |",
                     profile.name,
                     if cold { "cold" } else { "warm" },
                     median(loads.iter().map(|l| l.first_paint_ms).collect()),
                     median(loads.iter().map(|l| l.usable_ms).collect()),
-                    if listed.is_nan() {
-                        "—".to_owned()
+                    optional(median(loads.iter().map(|l| l.listed_ms).collect())),
+                    optional(median(loads.iter().map(|l| l.client_ms).collect())),
+                    if list.is_some() {
+                        middle.transferred_listed.to_string()
                     } else {
-                        format!("{listed:.0}")
+                        "—".to_owned()
                     },
-                    loads[RUNS / 2].transferred,
+                    middle.transferred,
                 ));
                 // The next warm load needs the worker this load installs.
                 if cold {
@@ -209,8 +251,10 @@ fn bench_web_load() {
             }
         }
     }
-    println!("| profile | load | first paint (ms) | usable (ms) | list (ms) | bytes fetched |");
-    println!("|---|---|---:|---:|---:|---:|");
+    println!(
+        "| profile | load | first paint (ms) | usable (ms) | list (ms) | client (ms) | bytes by the list | bytes fetched |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for row in rows {
         println!("{row}");
     }

@@ -73,12 +73,13 @@ const WORDS: [&str; 12] = [
 ];
 
 /// Recorded in every new document: when the agreement's last clause text
-/// and the home screen's button first appeared (ms since navigation start).
+/// appeared and the home screen's "New partnership" was first enabled, i.e.
+/// the list shown (ms since navigation start).
 const OBSERVER: &str = r#"
 window.__accordBig = {};
 new MutationObserver(() => {
   const seen = window.__accordBig;
-  if (!("home" in seen) && document.querySelector("[data-testid='new-partnership']")) {
+  if (!("home" in seen) && document.querySelector("[data-testid='new-partnership']:not([disabled])")) {
     seen.home = performance.now();
   }
   if (!("agreement" in seen)) {
@@ -86,7 +87,8 @@ new MutationObserver(() => {
       if (body.textContent.includes("LAST_WORD")) { seen.agreement = performance.now(); break; }
     }
   }
-}).observe(document, { childList: true, subtree: true, characterData: true });
+}).observe(document, { childList: true, subtree: true, characterData: true,
+                       attributeFilter: ["disabled"] });
 "#;
 
 /// Installed before the keystrokes: for each `keydown` on the clause body,

@@ -236,12 +236,10 @@ const PAGE_GROUPS: [(&str, &str); 4] = [
 /// The `.wasm` URLs the page itself fetched (the worker's own fetches are
 /// not in the page's resource timing).
 fn page_wasm_fetches(device: &Device) -> Vec<String> {
-    let names = device.script(
-        "return performance.getEntriesByType('resource').map((e) => e.name)
-           .filter((n) => n.endsWith('.wasm'));",
-        &json!([]),
-    );
-    serde_json::from_value(names).unwrap()
+    page_wasm_initiators(device)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
 }
 
 #[test]
@@ -252,12 +250,19 @@ fn page_groups_download_on_first_use_and_open_offline_after_the_first_visit() {
     let [alice] = browser.open(["alice"]);
     let home = format!("{}/", relay.http_url());
 
-    // The home screen needs the main module only.
+    // The home screen needs the main module; the sync client's chunk (and
+    // what it shares with others) follows it, no page group's chunk.
     alice.goto(&home);
     alice.element(&tid("new-partnership"));
     let fetched = page_wasm_fetches(&alice);
-    assert_eq!(fetched.len(), 1, "{fetched:?}");
     assert!(fetched[0].contains("/pkg/accord_app_bg."), "{fetched:?}");
+    assert!(
+        fetched
+            .iter()
+            .skip(1)
+            .all(|url| url.contains("/pkg/split_client.") || url.contains("/pkg/chunk_")),
+        "{fetched:?}"
+    );
     let base = crate::device::solo_partnership(&relay, &alice);
 
     // Once the worker controls the page, it has kept every chunk.
@@ -322,4 +327,174 @@ fn page_groups_download_on_first_use_and_open_offline_after_the_first_visit() {
     bob.click(&tid("chunk-retry"));
     bob.element(&tid("new-criterion-name"));
     assert!(bob.all(&tid("chunk-unavailable")).is_empty());
+}
+
+/// Makes the page's fetches of the sync client's chunk wait until
+/// `window.__accordReleaseClient()` is called, as on a link slow enough
+/// that the chunk is still on its way; `window.__accordClientAsked` says
+/// whether the page asked for it yet.
+const HOLD_CLIENT_CHUNK: &str = r#"
+window.__accordClientAsked = false;
+const __accordHeld = [];
+const __accordFetch = window.fetch.bind(window);
+window.fetch = (input, init) => {
+  const url = String(input instanceof Request ? input.url : input);
+  if (!url.includes("/pkg/split_client.")) return __accordFetch(input, init);
+  window.__accordClientAsked = true;
+  return new Promise((go) => __accordHeld.push(go)).then(() => __accordFetch(input, init));
+};
+window.__accordReleaseClient = () => {
+  window.fetch = __accordFetch;
+  __accordHeld.splice(0).forEach((go) => go());
+  return true;
+};
+"#;
+
+/// Opens `url` as a new document whose sync client chunk is held back
+/// (see [`HOLD_CLIENT_CHUNK`]) and waits until the page has asked for it.
+fn open_with_client_held(device: &Device, url: &str) {
+    device.goto(url);
+    device.wait("the page to ask for the client's chunk", |d| {
+        d.script("return window.__accordClientAsked === true;", &json!([])) == true
+    });
+}
+
+fn release_client(device: &Device) {
+    device.script("return window.__accordReleaseClient();", &json!([]));
+}
+
+#[test]
+fn home_lists_stored_titles_before_the_client_chunk_and_clicks_wait_for_it() {
+    let Some((relay, browser)) = Browser::start("the client's chunk after the home list") else {
+        return;
+    };
+    let [alice] = browser.open(["alice"]);
+    let base = crate::device::solo_partnership(&relay, &alice);
+    alice.enter(&tid("title-input"), "Acme + Globex pilot");
+    alice.wait_status("Saved");
+    let first = base.rsplit('/').next().unwrap().to_owned();
+    // Every later document of this browser holds the client's chunk back.
+    alice.cdp(
+        "Page.addScriptToEvaluateOnNewDocument",
+        &json!({ "source": HOLD_CLIENT_CHUNK }),
+    );
+    // A query of its own makes each visit a new document.
+    let home = |visit: u32| format!("{}/?visit={visit}#/", relay.http_url());
+
+    // The list comes from the titles stored beside the documents: shown
+    // while the client (Automerge, the engine) is still on its way.
+    open_with_client_held(&alice, &home(1));
+    alice.wait_text(&tid("partnership-link"), "Acme + Globex pilot");
+    assert_eq!(
+        alice.attr(".home", "data-client").as_deref(),
+        Some("loading")
+    );
+    assert_eq!(alice.all(&tid("partnership-link")).len(), 1);
+
+    // "New partnership" before the chunk is in: it waits, then creates one.
+    alice.click(&tid("new-partnership"));
+    alice.wait("the button to wait for the client", |d| {
+        d.attr(&tid("new-partnership"), "aria-busy").as_deref() == Some("true")
+    });
+    assert!(alice.url().ends_with("#/"), "{}", alice.url());
+    release_client(&alice);
+    alice.wait_value(&tid("title-input"), "Untitled partnership");
+    let created = alice.url();
+    assert!(
+        created.contains("#/p/") && !created.contains(&first),
+        "{created}"
+    );
+    alice.wait_status("Saved");
+
+    // Opening a stored partnership before the chunk is in: its page shows
+    // once the chunk arrives, with the document's own title.
+    open_with_client_held(&alice, &home(2));
+    alice.wait_count(&tid("partnership-link"), 2);
+    let links = alice.texts(&tid("partnership-link"));
+    assert_eq!(links, ["Acme + Globex pilot", "Untitled partnership"]);
+    alice.click(&format!(
+        "{}:first-child {}",
+        ".partnerships li",
+        tid("partnership-link")
+    ));
+    alice.element(&tid("chunk-loading"));
+    release_client(&alice);
+    alice.wait_value(&tid("title-input"), "Acme + Globex pilot");
+    assert!(alice.url().contains(&first), "{}", alice.url());
+    alice.goto(&home(2));
+    alice.wait_text(&tid("sync-status"), "Saved");
+    assert_eq!(
+        alice.attr(".home", "data-client").as_deref(),
+        Some("running")
+    );
+}
+
+/// The `.wasm` files the page fetched, each with what asked for it
+/// (`link`: a `<link rel="preload">`; `fetch`: the split loader itself).
+fn page_wasm_initiators(device: &Device) -> Vec<(String, String)> {
+    let entries = device.script(
+        "return performance.getEntriesByType('resource')
+           .filter((e) => e.name.endsWith('.wasm')).map((e) => [e.name, e.initiatorType]);",
+        &json!([]),
+    );
+    serde_json::from_value(entries).unwrap()
+}
+
+#[test]
+fn a_first_visit_deep_link_asks_for_its_chunks_up_front_and_fetches_each_once() {
+    let Some((relay, browser)) = Browser::start("a deep link's chunks up front") else {
+        return;
+    };
+    let [alice] = browser.open(["alice"]);
+    let base = crate::device::solo_partnership(&relay, &alice);
+    let id = base.rsplit('/').next().unwrap().to_owned();
+    let origin = relay.http_url();
+
+    // A first visit of the app's code (no worker, nothing cached; the
+    // document stays in IndexedDB) straight to a partnership's page: the
+    // page asks for the client's chunk and the page group's before the
+    // main module runs, and the split loader takes those responses rather
+    // than downloading any module again.
+    crate::bench_web::forget_code(&alice, &origin);
+    alice.goto(&format!("{origin}/?visit=1#/p/{id}/meetings"));
+    alice.element(&tid("new-meeting-title"));
+    let fetched = page_wasm_initiators(&alice);
+    let mut names: Vec<&str> = fetched.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), fetched.len(), "fetched twice: {fetched:?}");
+    for chunk in ["/pkg/split_client.", "/pkg/split_operate_pages."] {
+        assert!(
+            fetched
+                .iter()
+                .any(|(name, by)| name.contains(chunk) && by == "link"),
+            "{chunk} was not preloaded: {fetched:?}"
+        );
+    }
+    assert!(
+        fetched
+            .iter()
+            .all(|(name, _)| !name.contains("/pkg/split_plan_pages.")),
+        "another page group's chunk: {fetched:?}"
+    );
+
+    // The home screen preloads nothing but the main module: the client
+    // follows the list, asked for by the split loader.
+    crate::bench_web::forget_code(&alice, &origin);
+    alice.goto(&format!("{origin}/?visit=2#/"));
+    alice.element(&tid("partnership-link"));
+    alice.element("[data-client='running']");
+    let fetched = page_wasm_initiators(&alice);
+    assert!(
+        fetched
+            .iter()
+            .any(|(name, _)| name.contains("/pkg/split_client.")),
+        "{fetched:?}"
+    );
+    for (name, by) in &fetched {
+        assert!(
+            name.contains("/pkg/accord_app_bg.") || by != "link",
+            "the home screen preloaded {name}"
+        );
+    }
 }

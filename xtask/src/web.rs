@@ -48,6 +48,10 @@ const VERSION_PLACEHOLDER: &str = "__ACCORD_BUILD__";
 /// Replaced in `sw.js` (with its quotes) by the quoted paths of the split
 /// loader and every chunk, so the worker keeps them all for offline use.
 const CHUNKS_PLACEHOLDER: &str = "\"__ACCORD_CHUNKS__\"";
+/// Replaced in `index.html` by a JavaScript object naming, for each split
+/// module, the files the split loader fetches for it (see
+/// [`split_module_files`]), so a deep link can ask for them all at once.
+const SPLIT_FILES_PLACEHOLDER: &str = "__ACCORD_SPLIT_FILES__";
 /// The JavaScript module `wasm-split-cli` writes: it fetches and
 /// instantiates the chunks. The main module imports it and it imports the
 /// main module back.
@@ -338,6 +342,7 @@ pub fn fingerprint_assets(dist: &Path, split: SplitRenames) -> anyhow::Result<()
         }
         let chunks: Vec<String> = split.precached.iter().map(|p| format!("\"{p}\"")).collect();
         text = text.replace(CHUNKS_PLACEHOLDER, &chunks.join(", "));
+        text = text.replace(SPLIT_FILES_PLACEHOLDER, &split.module_files);
         entries.push((path, text));
     }
     let precached = split.precached.iter().map(|p| (p, p));
@@ -368,6 +373,9 @@ pub struct SplitRenames {
     pub renamed: Vec<(String, String)>,
     /// Paths of the split loader and the chunks, for the service worker.
     pub precached: Vec<String>,
+    /// `{"<module>": ["<file>", …], …}`: the files the split loader fetches
+    /// for each split module, by their hashed names.
+    pub module_files: String,
 }
 
 /// Names the page-group chunks `<stem>.<hash>.wasm` (rewriting the split
@@ -434,11 +442,12 @@ pub fn fingerprint_split(dist: &Path) -> anyhow::Result<SplitRenames> {
         .with_context(|| format!("in {module_file}"))?;
     loader = rename_imports(&loader, &module_file, &hashed_module)
         .with_context(|| format!("in {SPLIT_LOADER}"))?;
-    fs::write(pkg.join(&hashed_loader), loader)?;
+    fs::write(pkg.join(&hashed_loader), &loader)?;
     fs::write(pkg.join(&hashed_module), module)?;
     fs::remove_file(&loader_path)?;
     fs::remove_file(&module_path)?;
     precached.insert(0, format!("/pkg/{hashed_loader}"));
+    let module_files = split_module_files(&loader);
     Ok(SplitRenames {
         renamed: vec![
             (
@@ -451,6 +460,7 @@ pub fn fingerprint_split(dist: &Path) -> anyhow::Result<SplitRenames> {
             ),
         ],
         precached,
+        module_files,
     })
 }
 
@@ -495,12 +505,79 @@ pub fn wasm_sizes(dist: &Path) -> anyhow::Result<(u64, u64, u64)> {
     ))
 }
 
-/// Raw, gzip and brotli bytes of every file in `dist/` and `dist/pkg`, and
-/// of a first visit: every file except the page-group chunks, the service
-/// worker and the icons (the worker fetches those after the app started).
+/// The split module the app fetches right after the home list: the sync
+/// client (`app/src/client_chunk.rs`).
+const CLIENT_MODULE: &str = "client";
+
+/// The wasm files the split loader fetches for `module`: its own chunk
+/// (`split_<module>.<hash>.wasm`) and every shared chunk whose comment in
+/// the loader (`/* <module>, <module>, … */` above its `makeLoad`) names it.
+fn module_files(loader: &str, module: &str) -> Vec<String> {
+    let own = format!("./split_{module}.");
+    let mut files = Vec::new();
+    let mut users: Vec<&str> = Vec::new();
+    for line in loader.lines() {
+        let line = line.trim();
+        if let Some(list) = line.strip_prefix("/*").and_then(|l| l.strip_suffix("*/")) {
+            users = list.split(',').map(str::trim).collect();
+            continue;
+        }
+        let Some(start) = line.find("new URL(\"./") else {
+            continue;
+        };
+        let url = &line[start + "new URL(\"".len()..];
+        let Some(end) = url.find('"') else { continue };
+        let url = &url[..end];
+        if url.starts_with(&own) || (url.starts_with("./chunk_") && users.contains(&module)) {
+            files.push(url.trim_start_matches("./").to_owned());
+        }
+        users.clear();
+    }
+    files
+}
+
+/// For every split module in the loader (each `split_<module>.<hash>.wasm`
+/// it fetches), the files it fetches for that module ([`module_files`]), as
+/// a JavaScript (and JSON) object literal.
+fn split_module_files(loader: &str) -> String {
+    let mut modules: Vec<&str> = loader
+        .split("new URL(\"./split_")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('.').map(|(name, _)| name))
+        .collect();
+    modules.sort_unstable();
+    modules.dedup();
+    let entries: Vec<String> = modules
+        .iter()
+        .map(|module| {
+            let files: Vec<String> = module_files(loader, module)
+                .iter()
+                .map(|f| format!("\"{f}\""))
+                .collect();
+            format!("\"{module}\": [{}]", files.join(", "))
+        })
+        .collect();
+    format!("{{{}}}", entries.join(", "))
+}
+
+/// Raw, gzip and brotli bytes of every file in `dist/` and `dist/pkg`, of a
+/// first visit until the home list is usable (every file except the split
+/// chunks, the service worker and the icons, which the worker fetches after
+/// the app started), and of the whole first visit: that and the sync
+/// client's chunk with the shared chunks it needs, fetched right after the
+/// list is on screen.
 pub fn size_table(dist: &Path) -> anyhow::Result<String> {
     use std::fmt::Write as _;
     let size = |p: &Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let loader = fs::read_dir(dist.join("pkg"))?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("__wasm_split.") && n.ends_with(".js"))
+        .map(|n| fs::read_to_string(dist.join("pkg").join(n)))
+        .transpose()?
+        .unwrap_or_default();
+    let client_files = module_files(&loader, CLIENT_MODULE);
+    let mut client = (0, 0, 0);
     let mut rows = Vec::new();
     for dir in [dist.to_path_buf(), dist.join("pkg")] {
         for entry in fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
@@ -520,6 +597,16 @@ pub fn size_table(dist: &Path) -> anyhow::Result<String> {
             let first_visit = !(name == "sw.js"
                 || name.starts_with("icon")
                 || (name.ends_with(".wasm") && !name.starts_with("pkg/accord_app_bg.")));
+            if client_files
+                .iter()
+                .any(|f| name.strip_prefix("pkg/") == Some(f.as_str()))
+            {
+                client = (
+                    client.0 + size(&path),
+                    client.1 + size(&with_suffix(&path, ".gz")),
+                    client.2 + size(&with_suffix(&path, ".br")),
+                );
+            }
             rows.push((
                 name,
                 size(&path),
@@ -545,8 +632,23 @@ pub fn size_table(dist: &Path) -> anyhow::Result<String> {
     }
     writeln!(
         out,
-        "| **first visit** | {} | {} | {} | |",
+        "| **first visit, until the home list** | {} | {} | {} | |",
         total.0, total.1, total.2
+    )?;
+    writeln!(
+        out,
+        "| sync client chunk and its {} shared chunks, right after | {} | {} | {} | |",
+        client_files.len().saturating_sub(1),
+        client.0,
+        client.1,
+        client.2
+    )?;
+    writeln!(
+        out,
+        "| **first visit, all** | {} | {} | {} | |",
+        total.0 + client.0,
+        total.1 + client.1,
+        total.2 + client.2
     )?;
     Ok(out)
 }
@@ -662,6 +764,44 @@ pub fn ensure_wasm_target() -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_client_module_fetches_its_chunk_and_the_shared_ones_naming_it() {
+        let loader = r#"
+/* agreement_page, client */
+const __chunk_7 = makeLoad(() => {
+    const src = fetch(new URL("./chunk_7.75b3bcb9bb61d143.wasm", import.meta.url));
+}, []);
+/* agreement_page, join_pages */
+const __chunk_8 = makeLoad(() => {
+    const src = fetch(new URL("./chunk_8.e7ef2234a2d58578.wasm", import.meta.url));
+}, []);
+/* client_extra */
+const __chunk_9 = makeLoad(() => {
+    const src = fetch(new URL("./chunk_9.0000000000000000.wasm", import.meta.url));
+}, []);
+const __client = makeLoad(() => {
+    const src = fetch(new URL("./split_client.8f6c094cb76b1659.wasm", import.meta.url));
+}, [__chunk_7]);
+const __client_extra = makeLoad(() => {
+    const src = fetch(new URL("./split_client_extra.1111111111111111.wasm", import.meta.url));
+}, [__chunk_9]);
+"#;
+        assert_eq!(
+            module_files(loader, "client"),
+            [
+                "chunk_7.75b3bcb9bb61d143.wasm",
+                "split_client.8f6c094cb76b1659.wasm"
+            ]
+        );
+        assert_eq!(
+            split_module_files(loader),
+            concat!(
+                r#"{"client": ["chunk_7.75b3bcb9bb61d143.wasm", "split_client.8f6c094cb76b1659.wasm"], "#,
+                r#""client_extra": ["chunk_9.0000000000000000.wasm", "split_client_extra.1111111111111111.wasm"]}"#
+            )
+        );
+    }
+
     /// `stem.<16 lowercase hex digits>.ext`.
     fn is_hashed_name(name: &str) -> bool {
         let mut parts = name.rsplit('.');
@@ -676,7 +816,7 @@ mod tests {
         fs::create_dir_all(dist.join("pkg")).unwrap();
         fs::write(
             dist.join("index.html"),
-            r#"<link href="/style.css"><link href="/pkg/__wasm_split.js"><script>import("/pkg/accord_app.js"); init("/pkg/accord_app_bg.wasm")</script>"#,
+            r#"<link href="/style.css"><link href="/pkg/__wasm_split.js"><script>import("/pkg/accord_app.js"); init("/pkg/accord_app_bg.wasm")</script><script>const files = __ACCORD_SPLIT_FILES__;</script>"#,
         )
         .unwrap();
         fs::write(
@@ -753,6 +893,11 @@ mod tests {
         assert!(worker.contains(&format!("\"/pkg/{chunk}\"")), "{worker}");
         assert!(worker.contains(&format!("\"/pkg/{loader}\"")), "{worker}");
         assert!(!worker.contains("__ACCORD_CHUNKS__"), "{worker}");
+        // The page knows which files a deep link to the module needs.
+        assert!(
+            index.contains(&format!(r#"const files = {{"plan": ["{chunk}"]}};"#)),
+            "{index}"
+        );
         let manifest = fs::read_to_string(dist.join("manifest.webmanifest")).unwrap();
         assert!(!manifest.contains("\"/icon-512.png\""), "{manifest}");
         fs::remove_dir_all(&dist).unwrap();

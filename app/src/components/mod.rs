@@ -129,9 +129,11 @@ pub fn ToastBar() -> impl IntoView {
                     <button type="button" class="secondary" data-testid="toast-undo"
                         on:click=move |_| {
                             store.toast.set(None);
-                            if let Err(error) = crate::edit::undo(undo) {
-                                store.report(format!("could not undo: {error}"));
-                            }
+                            leptos::task::spawn_local(async move {
+                                if let Err(error) = crate::client_chunk::undo(store, undo).await {
+                                    store.report(format!("could not undo: {error}"));
+                                }
+                            });
                         }>
                         "Undo"
                     </button>

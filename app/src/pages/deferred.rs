@@ -20,7 +20,7 @@ use leptos::prelude::*;
 use leptos::wasm_split::wasm_split;
 
 use super::routes::PlanPage;
-use super::{agreement, boards, devices, join, operate, partnership, plan};
+use super::{agreement, boards, devices, join, operate, partnership, plan, shell, view};
 
 /// A page group's code could not be downloaded (offline, relay gone, or a
 /// broken chunk): the page says so and offers a retry.
@@ -46,6 +46,7 @@ macro_rules! deferred_call {
         Box::pin(future)
     }};
 }
+pub(crate) use deferred_call;
 
 /// What a deferred page view resolves to.
 pub type ChunkResult = Result<AnyView, ChunkUnavailable>;
@@ -54,16 +55,44 @@ pub type ChunkResult = Result<AnyView, ChunkUnavailable>;
 /// group's view.
 pub type LoadView = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ChunkResult>>>>;
 
+/// The frame around a partnership's pages (navigation, title, what every
+/// plan page shows above its own content) with the page `page` (`None`
+/// for the overview) inside. It reads the document, so it lives in the
+/// sync client's chunk (see [`crate::client_chunk`]), never in the main
+/// module.
+#[cfg_attr(feature = "split", wasm_split(client, wasm_split_path = ::leptos::wasm_split, fallible))]
+fn frame_group(id: DocumentId, page: Option<PlanPage>) -> ChunkResult {
+    Ok(match page {
+        None => view! {
+            <shell::PartnershipShell id=id current=None>
+                <Deferred load=overview_page(id)/>
+            </shell::PartnershipShell>
+        }
+        .into_any(),
+        Some(page) => view! {
+            <shell::PartnershipShell id=id current=Some(page)>
+                <view::PlanView id=id page=page/>
+            </shell::PartnershipShell>
+        }
+        .into_any(),
+    })
+}
+
+/// The loader of a partnership's page (`None`: its overview) in its frame.
+pub fn partnership_frame(id: DocumentId, page: Option<PlanPage>) -> LoadView {
+    Rc::new(move || deferred_call!(frame_group(id, page)))
+}
+
 /// The chunk with a partnership's overview (stage, purpose, invites,
 /// attention, report).
-#[cfg_attr(feature = "split", wasm_split(overview_page, wasm_split_path = ::leptos::wasm_split, fallible))]
+#[cfg_attr(feature = "split", wasm_split(overview_page, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_overview)))]
 fn overview_group(id: DocumentId) -> ChunkResult {
     Ok(view! { <partnership::PartnershipPage id=id/> }.into_any())
 }
 
 /// The chunk with the plan pages: vetting, objectives, roles,
 /// communication and milestones.
-#[cfg_attr(feature = "split", wasm_split(plan_pages, wasm_split_path = ::leptos::wasm_split, fallible))]
+#[cfg_attr(feature = "split", wasm_split(plan_pages, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_plan)))]
 fn plan_group(id: DocumentId, page: PlanPage) -> ChunkResult {
     Ok(match page {
         PlanPage::Vetting => view! { <plan::vetting::VettingPage id=id/> }.into_any(),
@@ -75,14 +104,14 @@ fn plan_group(id: DocumentId, page: PlanPage) -> ChunkResult {
 }
 
 /// The chunk with the agreement page.
-#[cfg_attr(feature = "split", wasm_split(agreement_page, wasm_split_path = ::leptos::wasm_split, fallible))]
+#[cfg_attr(feature = "split", wasm_split(agreement_page, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_agreement)))]
 fn agreement_group(id: DocumentId) -> ChunkResult {
     Ok(view! { <agreement::AgreementPage id=id/> }.into_any())
 }
 
 /// The chunk with the operate pages: meetings, governance, conflicts,
 /// health check, risks and reviews.
-#[cfg_attr(feature = "split", wasm_split(operate_pages, wasm_split_path = ::leptos::wasm_split, fallible))]
+#[cfg_attr(feature = "split", wasm_split(operate_pages, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_operate)))]
 fn operate_group(id: DocumentId, page: PlanPage) -> ChunkResult {
     Ok(match page {
         PlanPage::Meetings => view! { <operate::meetings::MeetingsPage id=id/> }.into_any(),
@@ -95,13 +124,13 @@ fn operate_group(id: DocumentId, page: PlanPage) -> ChunkResult {
 }
 
 /// The chunk with the live workshop boards.
-#[cfg_attr(feature = "split", wasm_split(workshop_pages, wasm_split_path = ::leptos::wasm_split, fallible))]
+#[cfg_attr(feature = "split", wasm_split(workshop_pages, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_workshops)))]
 fn boards_group(id: DocumentId) -> ChunkResult {
     Ok(view! { <boards::BoardsPage id=id/> }.into_any())
 }
 
 /// The chunk with joining from an invite and linking a device.
-#[cfg_attr(feature = "split", wasm_split(join_pages, wasm_split_path = ::leptos::wasm_split, fallible))]
+#[cfg_attr(feature = "split", wasm_split(join_pages, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_join)))]
 fn join_group(invite: Option<DocumentId>) -> ChunkResult {
     Ok(match invite {
         Some(id) => view! { <join::JoinPage id=id/> }.into_any(),
@@ -126,24 +155,69 @@ pub fn overview_page(id: DocumentId) -> LoadView {
     Rc::new(move || deferred_call!(overview_group(id)))
 }
 
-/// The loader of a plan page's view, from the chunk of its group.
-pub fn plan_page(id: DocumentId, page: PlanPage) -> LoadView {
-    Rc::new(move || match page {
+/// The chunk a plan page's code is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageGroup {
+    Plan,
+    Agreement,
+    Operate,
+    Workshops,
+}
+
+fn group_of(page: PlanPage) -> PageGroup {
+    match page {
         PlanPage::Vetting
         | PlanPage::Objectives
         | PlanPage::Roles
         | PlanPage::Communication
-        | PlanPage::Milestones => deferred_call!(plan_group(id, page)),
-        PlanPage::Agreement => deferred_call!(agreement_group(id)),
+        | PlanPage::Milestones => PageGroup::Plan,
+        PlanPage::Agreement => PageGroup::Agreement,
         PlanPage::Meetings
         | PlanPage::Governance
         | PlanPage::Conflicts
         | PlanPage::Health
         | PlanPage::Risks
-        | PlanPage::Reviews => deferred_call!(operate_group(id, page)),
-        PlanPage::Boards => deferred_call!(boards_group(id)),
+        | PlanPage::Reviews => PageGroup::Operate,
+        PlanPage::Boards => PageGroup::Workshops,
+    }
+}
+
+/// The loader of a plan page's view, from the chunk of its group.
+pub fn plan_page(id: DocumentId, page: PlanPage) -> LoadView {
+    Rc::new(move || match group_of(page) {
+        PageGroup::Plan => deferred_call!(plan_group(id, page)),
+        PageGroup::Agreement => deferred_call!(agreement_group(id)),
+        PageGroup::Operate => deferred_call!(operate_group(id, page)),
+        PageGroup::Workshops => deferred_call!(boards_group(id)),
     })
 }
+
+/// Starts downloading the chunk of the page `route` shows (a deep link) at
+/// the same time as the sync client's, instead of after it: the page
+/// renders inside the client's frame, and would otherwise ask for its
+/// chunk only once the client runs. A failure is left to the page, which
+/// asks again and says so.
+#[cfg(feature = "split")]
+pub fn prefetch(route: super::Route) {
+    use super::Route;
+    leptos::task::spawn_local(async move {
+        let _ = match route {
+            Route::Partnership(_) => preload_overview().await,
+            Route::Plan(_, page) => match group_of(page) {
+                PageGroup::Plan => preload_plan().await,
+                PageGroup::Agreement => preload_agreement().await,
+                PageGroup::Operate => preload_operate().await,
+                PageGroup::Workshops => preload_workshops().await,
+            },
+            Route::Join(_) | Route::Link => preload_join().await,
+            Route::Home | Route::NotFound => Ok(()),
+        };
+    });
+}
+
+/// Without the `split` feature every page is in the one module already.
+#[cfg(not(feature = "split"))]
+pub fn prefetch(_route: super::Route) {}
 
 /// The loader of the join page for an invite to `id`.
 pub fn join_page(id: DocumentId) -> LoadView {
@@ -225,6 +299,40 @@ pub fn Deferred(
             </div>
             }
             .into_any()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The split module (its `wasm_split` name above) of each page group.
+    fn split_module(group: PageGroup) -> &'static str {
+        match group {
+            PageGroup::Plan => "plan_pages",
+            PageGroup::Agreement => "agreement_page",
+            PageGroup::Operate => "operate_pages",
+            PageGroup::Workshops => "workshop_pages",
+        }
+    }
+
+    /// `index.html` asks for a deep link's chunks before the app runs, so
+    /// it keeps its own page → chunk table: it must name every page, and
+    /// the chunk its code is in.
+    #[test]
+    fn the_page_preloads_each_plan_page_s_own_chunk() {
+        let page = include_str!("../../index.html");
+        for plan_page in PlanPage::ALL {
+            let entry = format!(
+                "{}: \"{}\"",
+                plan_page.slug(),
+                split_module(group_of(plan_page))
+            );
+            assert!(page.contains(&entry), "index.html lacks {entry}");
+        }
+        for module in ["overview_page", "join_pages", "files.client"] {
+            assert!(page.contains(module), "index.html never names {module}");
         }
     }
 }

@@ -4,9 +4,9 @@ use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
 use super::{Route, deferred, navigate};
+use crate::client_chunk;
 use crate::identity::Profile;
 use crate::store::Store;
-use crate::sync_client::client;
 
 /// Title of a partnership created with the button.
 pub const NEW_TITLE: &str = "Untitled partnership";
@@ -29,10 +29,10 @@ pub fn HomePage() -> impl IntoView {
             return;
         }
         profile_first.set(false);
-        let Some(client) = client() else { return };
+        // Before the sync client's chunk is in, this waits for it.
         busy.set(true);
         spawn_local(async move {
-            match client.create_partnership(NEW_TITLE).await {
+            match client_chunk::create_partnership(store, NEW_TITLE).await {
                 Ok(id) => navigate(Route::Partnership(id)),
                 Err(error) => store.report(format!("could not create the partnership: {error}")),
             }
@@ -40,7 +40,7 @@ pub fn HomePage() -> impl IntoView {
         });
     };
     view! {
-        <section class="home">
+        <section class="home" data-client=move || if store.ready.get() { "running" } else { "loading" }>
             <ProfileForm open=profile_open/>
             {move || (profile_first.get() && !store.profile.with(Profile::is_complete)).then(|| view! {
                 <p class="notice profile-first" role="alert" data-testid="profile-first">
@@ -52,12 +52,13 @@ pub fn HomePage() -> impl IntoView {
                 <button
                     data-testid="new-partnership"
                     on:click=create
-                    disabled=move || busy.get() || !store.ready.get()
+                    disabled=move || busy.get() || !store.listed.get()
+                    aria-busy=move || busy.get().then_some("true")
                 >
                     "New partnership"
                 </button>
             </div>
-            <Show when=move || store.ready.get() fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Show when=move || store.listed.get() fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 <ul data-testid="partnership-list" class="partnerships">
                     <For
                         each=move || store.docs.get()
@@ -81,7 +82,7 @@ pub fn HomePage() -> impl IntoView {
                                 class="danger"
                                 on:click={
                                     let title = display_title(&doc.title);
-                                    move |_| remove(doc.id, &title)
+                                    move |_| remove(store, doc.id, &title)
                                 }
                             >
                                 "Remove from this device"
@@ -106,16 +107,18 @@ pub fn HomePage() -> impl IntoView {
 }
 
 /// Asks, then removes a partnership from this device (partners keep theirs).
-fn remove(id: accord_shared::ids::DocumentId, title: &str) {
+fn remove(store: Store, id: accord_shared::ids::DocumentId, title: &str) {
     let question = format!(
         "Remove \u{201c}{title}\u{201d} from this device? Partners keep their copies; you can rejoin with an invite."
     );
     if !crate::browser::confirm(&question) {
         return;
     }
-    if let Some(client) = client() {
-        client.remove_partnership(&id);
-    }
+    spawn_local(async move {
+        if let Err(error) = client_chunk::remove_partnership(store, id).await {
+            store.report(format!("could not remove the partnership: {error}"));
+        }
+    });
 }
 
 /// Moves the keyboard focus to the profile's name field.
@@ -157,9 +160,8 @@ fn ProfileForm(
             let value = event_target_value(&ev).trim().to_owned();
             store.profile.update(|p| update(p, value));
             let profile = store.profile.get_untracked();
-            let Some(client) = client() else { return };
             spawn_local(async move {
-                if let Err(error) = client.set_profile(profile).await {
+                if let Err(error) = client_chunk::set_profile(store, profile).await {
                     store.report(format!("could not save your profile: {error}"));
                 }
             });
@@ -168,7 +170,7 @@ fn ProfileForm(
     // Open on first run; after that the user folds it as they like (it must
     // not fold itself while they are still filling it in).
     Effect::new(move |done: Option<bool>| {
-        if done == Some(true) || !store.ready.get() {
+        if done == Some(true) || !store.listed.get() {
             return done.unwrap_or(false);
         }
         open.set(!store.profile.with_untracked(Profile::is_complete));

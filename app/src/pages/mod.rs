@@ -18,10 +18,12 @@ mod view;
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
+pub use self::deferred::ChunkUnavailable;
+pub(crate) use self::deferred::deferred_call;
 pub use self::home::HomePage;
 use crate::components::{ErrorBanner, SyncStatusBadge, ToastBar, UpdateNotice};
 use crate::store::Store;
-use crate::sync_client;
+use crate::{client_chunk, stored_list};
 
 pub use self::routes::{Route, current_route, navigate};
 
@@ -30,12 +32,14 @@ pub use self::routes::{Route, current_route, navigate};
 pub fn App() -> impl IntoView {
     let store = Store::new();
     provide_context(store);
+    // The home list first (stored titles, no sync client needed), then the
+    // client's chunk: the first screen never waits for Automerge.
     spawn_local(async move {
-        if let Err(error) = sync_client::boot(store).await {
-            store.report(format!("cannot start: {error}"));
-        }
+        stored_list::show_or_report(store).await;
+        client_chunk::start(store);
     });
     let route = RwSignal::new(current_route());
+    deferred::prefetch(route.get_untracked());
     let listener =
         window_event_listener(leptos::ev::hashchange, move |_| route.set(current_route()));
     on_cleanup(move || listener.remove());
@@ -50,9 +54,7 @@ pub fn App() -> impl IntoView {
             {move || match route.get() {
                 Route::Home => view! { <HomePage/> }.into_any(),
                 Route::Partnership(id) => view! {
-                    <shell::PartnershipShell id=id current=None>
-                        <deferred::Deferred load=deferred::overview_page(id)/>
-                    </shell::PartnershipShell>
+                    <deferred::Deferred load=deferred::partnership_frame(id, None)/>
                 }
                 .into_any(),
                 Route::Join(id) => {
@@ -60,9 +62,7 @@ pub fn App() -> impl IntoView {
                 }
                 Route::Link => view! { <deferred::Deferred load=deferred::link_page()/> }.into_any(),
                 Route::Plan(id, page) => view! {
-                    <shell::PartnershipShell id=id current=Some(page)>
-                        <view::PlanView id=id page=page/>
-                    </shell::PartnershipShell>
+                    <deferred::Deferred load=deferred::partnership_frame(id, Some(page))/>
                 }
                 .into_any(),
                 Route::NotFound => view! { <NotFound/> }.into_any(),
