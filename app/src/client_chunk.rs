@@ -29,7 +29,7 @@ use wasm_bindgen_futures::spawn_local;
 
 use crate::edit::{self, EditError};
 use crate::identity::Profile;
-use crate::pages::{ChunkUnavailable, deferred_call};
+use crate::split_point::{ChunkUnavailable, deferred_call};
 use crate::store::{Store, Undo};
 use crate::sync_client::{self, Client, ClientError};
 

@@ -8,6 +8,7 @@
 //! - [`sync_client`]: the engine, the relay WebSocket, reconnects.
 //! - [`client_chunk`]: the sync client as a chunk fetched after the home
 //!   screen, which [`stored_list`] shows from the stored titles.
+//! - [`split_point`]: calling code that lives in a chunk of its own.
 //! - [`store`]: signals the UI renders from.
 //! - [`presence`]: who else has a partnership open.
 //! - [`pages`], [`components`]: the UI.
@@ -25,6 +26,7 @@ pub mod presence;
 pub mod qr;
 pub mod record_signals;
 pub mod saving;
+pub mod split_point;
 pub mod storage;
 pub mod store;
 pub mod stored_list;

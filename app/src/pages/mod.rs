@@ -18,10 +18,9 @@ mod view;
 use leptos::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 
-pub use self::deferred::ChunkUnavailable;
-pub(crate) use self::deferred::deferred_call;
 pub use self::home::HomePage;
 use crate::components::{ErrorBanner, SyncStatusBadge, ToastBar, UpdateNotice};
+pub use crate::split_point::ChunkUnavailable;
 use crate::store::Store;
 use crate::{client_chunk, stored_list};
 
