@@ -12,7 +12,7 @@
 //! they are, never nothing. Pages are chunks themselves and call
 //! [`crate::sync_client::client`] as before: a page is only shown inside
 //! the partnership frame, which this chunk renders
-//! (`partnership_frame` in `pages/deferred.rs`). Without the `split` feature the
+//! (`partnership_frame` in `pages/frame.rs`). Without the `split` feature the
 //! split points are plain calls and the app one module.
 
 use std::cell::RefCell;

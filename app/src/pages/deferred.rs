@@ -20,7 +20,7 @@ use leptos::prelude::*;
 use leptos::wasm_split::wasm_split;
 
 use super::routes::PlanPage;
-use super::{agreement, boards, devices, join, operate, partnership, plan, shell, view};
+use super::{agreement, boards, devices, join, operate, partnership, plan};
 
 pub use crate::split_point::ChunkUnavailable;
 use crate::split_point::deferred_call;
@@ -31,34 +31,6 @@ pub type ChunkResult = Result<AnyView, ChunkUnavailable>;
 /// Starts loading (once: later calls reuse the loaded chunk) a page
 /// group's view.
 pub type LoadView = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ChunkResult>>>>;
-
-/// The frame around a partnership's pages (navigation, title, what every
-/// plan page shows above its own content) with the page `page` (`None`
-/// for the overview) inside. It reads the document, so it lives in the
-/// sync client's chunk (see [`crate::client_chunk`]), never in the main
-/// module.
-#[cfg_attr(feature = "split", wasm_split(client, wasm_split_path = ::leptos::wasm_split, fallible))]
-fn frame_group(id: DocumentId, page: Option<PlanPage>) -> ChunkResult {
-    Ok(match page {
-        None => view! {
-            <shell::PartnershipShell id=id current=None>
-                <Deferred load=overview_page(id)/>
-            </shell::PartnershipShell>
-        }
-        .into_any(),
-        Some(page) => view! {
-            <shell::PartnershipShell id=id current=Some(page)>
-                <view::PlanView id=id page=page/>
-            </shell::PartnershipShell>
-        }
-        .into_any(),
-    })
-}
-
-/// The loader of a partnership's page (`None`: its overview) in its frame.
-pub fn partnership_frame(id: DocumentId, page: Option<PlanPage>) -> LoadView {
-    Rc::new(move || deferred_call!(frame_group(id, page)))
-}
 
 /// The chunk with a partnership's overview (stage, purpose, invites,
 /// attention, report).

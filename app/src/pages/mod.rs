@@ -6,6 +6,7 @@ pub(crate) mod agreement;
 pub mod boards;
 mod deferred;
 mod devices;
+mod frame;
 mod home;
 mod join;
 pub mod operate;
@@ -53,7 +54,7 @@ pub fn App() -> impl IntoView {
             {move || match route.get() {
                 Route::Home => view! { <HomePage/> }.into_any(),
                 Route::Partnership(id) => view! {
-                    <deferred::Deferred load=deferred::partnership_frame(id, None)/>
+                    <deferred::Deferred load=frame::partnership_frame(id, None)/>
                 }
                 .into_any(),
                 Route::Join(id) => {
@@ -61,7 +62,7 @@ pub fn App() -> impl IntoView {
                 }
                 Route::Link => view! { <deferred::Deferred load=deferred::link_page()/> }.into_any(),
                 Route::Plan(id, page) => view! {
-                    <deferred::Deferred load=deferred::partnership_frame(id, Some(page))/>
+                    <deferred::Deferred load=frame::partnership_frame(id, Some(page))/>
                 }
                 .into_any(),
                 Route::NotFound => view! { <NotFound/> }.into_any(),
