@@ -59,22 +59,6 @@ pub fn watch(id: &DocumentId, paths: &[&[String]]) {
     }
 }
 
-/// A memo over [`read`], so views re-render only when what they show changed.
-pub fn memo<R>(store: Store, id: DocumentId, f: fn(&Automerge) -> R) -> Memo<Option<R>>
-where
-    R: PartialEq + Send + Sync + 'static,
-{
-    Memo::new(move |_| read(store, &id, f))
-}
-
-/// [`memo`] for a page, with the [`Store`] it is given as context.
-pub fn page_memo<R>(id: DocumentId, f: fn(&Automerge) -> R) -> Memo<Option<R>>
-where
-    R: PartialEq + Send + Sync + 'static,
-{
-    memo(expect_context::<Store>(), id, f)
-}
-
 /// Runs `op` on the document `id` as one local change (synced and stored).
 /// When `op` refuses, nothing is written and the error says why.
 ///
