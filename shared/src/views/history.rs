@@ -718,60 +718,142 @@ impl Baseline {
 
 /// How `clause` differs now from the `baseline`, attributed to the parties
 /// and members whose changes since then touched it; `None` when it reads
-/// the same (or was never there). Reads this one clause only.
+/// the same (or was never there). Reads this one clause only, and every
+/// change since the baseline: a page that asks again after each edit keeps
+/// a [`ClauseWatch`] instead, which reads only the changes that are new.
 pub fn clause_change(doc: &Automerge, baseline: &Baseline, clause: ItemId) -> Option<ClauseChange> {
-    let before = baseline.clauses.get(&clause);
-    let now = snapshot(doc, clause, None);
-    let after = now.as_ref().filter(|s| s.live);
-    let (kind, title) = match (before, after) {
-        (None, None) => return None,
-        (Some(b), Some(a)) if a == b => return None,
-        (None, Some(a)) => (ClauseChangeKind::Added, a.title.clone()),
-        (Some(b), None) => (
-            ClauseChangeKind::Removed,
-            now.as_ref()
-                .map_or_else(|| b.title.clone(), |s| s.title.clone()),
-        ),
-        (Some(_), Some(a)) => (ClauseChangeKind::Edited, a.title.clone()),
-    };
-    let differs = |f: fn(&Snapshot) -> &str| match (before, after) {
-        (Some(b), Some(a)) => f(b) != f(a),
-        _ => false,
-    };
-    let objects = Objects::of_clause(doc, clause);
-    let touching: Vec<HistoryEntry> = entries(doc, &objects, &baseline.seen)
-        .into_iter()
-        .filter(|e| {
-            e.edits
-                .iter()
-                .any(|edit| edit.clause_changed() == Some(clause))
-        })
-        .collect();
-    let mut parties: Vec<PartyId> = crate::model::parties::list(doc)
-        .iter()
-        .map(|p| p.id)
-        .filter(|p| touching.iter().any(|e| e.party == Some(*p)))
-        .collect();
-    for party in touching.iter().filter_map(|e| e.party) {
-        if !parties.contains(&party) {
-            parties.push(party);
+    ClauseWatch::new(clause).change(doc, baseline)
+}
+
+/// "How has this clause changed since the viewer last looked", asked again
+/// and again as edits arrive: it remembers which devices' changes touched
+/// the clause up to the heads it last read, so each question decodes only
+/// the changes that arrived since (typing one character after a thousand
+/// reads one change, not a thousand). The answer is the same as
+/// [`clause_change`] reading everything: who a device belongs to is looked
+/// up when asked (a device registered later is attributed), and the watch
+/// starts over when the baseline or the clause's objects change.
+#[derive(Debug, Clone)]
+pub struct ClauseWatch {
+    clause: ItemId,
+    /// The baseline heads it counts from.
+    since: Option<Vec<ChangeHash>>,
+    /// The heads up to which changes have been read.
+    read_to: Vec<ChangeHash>,
+    /// The clause's objects the changes were classified against.
+    objects: Vec<ObjKey>,
+    /// Devices whose changes since the baseline touched the clause.
+    actors: BTreeSet<ActorId>,
+}
+
+impl ClauseWatch {
+    /// A watch on `clause` that has read nothing yet.
+    pub fn new(clause: ItemId) -> Self {
+        Self {
+            clause,
+            since: None,
+            read_to: Vec::new(),
+            objects: Vec::new(),
+            actors: BTreeSet::new(),
         }
     }
-    let mut members: Vec<MemberId> = touching.iter().filter_map(|e| e.member).collect();
-    members.sort();
-    members.dedup();
-    Some(ClauseChange {
-        clause,
-        title,
-        kind,
-        title_changed: differs(|s| &s.title),
-        body_changed: differs(|s| &s.body),
-        status_changed: differs(|s| s.status.as_deref().unwrap_or("")),
-        moved: differs(|s| s.order.as_deref().unwrap_or("")),
-        parties,
-        members,
-        unattributed: touching.iter().any(|e| e.member.is_none()),
-    })
+
+    /// As [`clause_change`], reading only the changes not read before.
+    pub fn change(&mut self, doc: &Automerge, baseline: &Baseline) -> Option<ClauseChange> {
+        let clause = self.clause;
+        let before = baseline.clauses.get(&clause);
+        let now = snapshot(doc, clause, None);
+        let after = now.as_ref().filter(|s| s.live);
+        let (kind, title) = match (before, after) {
+            (None, None) => return None,
+            (Some(b), Some(a)) if a == b => return None,
+            (None, Some(a)) => (ClauseChangeKind::Added, a.title.clone()),
+            (Some(b), None) => (
+                ClauseChangeKind::Removed,
+                now.as_ref()
+                    .map_or_else(|| b.title.clone(), |s| s.title.clone()),
+            ),
+            (Some(_), Some(a)) => (ClauseChangeKind::Edited, a.title.clone()),
+        };
+        let differs = |f: fn(&Snapshot) -> &str| match (before, after) {
+            (Some(b), Some(a)) => f(b) != f(a),
+            _ => false,
+        };
+        self.read(doc, baseline);
+        let touching: Vec<(Option<MemberId>, Option<PartyId>)> = self
+            .actors
+            .iter()
+            .map(|actor| match members::attribute(doc, actor) {
+                Some((member, party)) => (Some(member), party),
+                None => (None, None),
+            })
+            .collect();
+        let mut parties: Vec<PartyId> = crate::model::parties::list(doc)
+            .iter()
+            .map(|p| p.id)
+            .filter(|p| touching.iter().any(|(_, party)| *party == Some(*p)))
+            .collect();
+        for party in touching.iter().filter_map(|(_, party)| *party) {
+            if !parties.contains(&party) {
+                parties.push(party);
+            }
+        }
+        let mut members: Vec<MemberId> =
+            touching.iter().filter_map(|(member, _)| *member).collect();
+        members.sort();
+        members.dedup();
+        Some(ClauseChange {
+            clause,
+            title,
+            kind,
+            title_changed: differs(|s| &s.title),
+            body_changed: differs(|s| &s.body),
+            status_changed: differs(|s| s.status.as_deref().unwrap_or("")),
+            moved: differs(|s| s.order.as_deref().unwrap_or("")),
+            parties,
+            members,
+            unattributed: touching.iter().any(|(member, _)| member.is_none()),
+        })
+    }
+
+    /// Brings `actors` up to the document's heads.
+    fn read(&mut self, doc: &Automerge, baseline: &Baseline) {
+        let objects = Objects::of_clause(doc, self.clause);
+        let mut keys: Vec<ObjKey> = objects.targets.keys().cloned().collect();
+        keys.sort();
+        if self.since.as_deref() != Some(baseline.seen.as_slice()) || keys != self.objects {
+            self.since = Some(baseline.seen.clone());
+            self.read_to = baseline.seen.clone();
+            self.objects = keys;
+            self.actors.clear();
+        }
+        let heads = doc.get_heads();
+        if heads == self.read_to {
+            return;
+        }
+        // Only a device not yet known to have touched the clause needs its
+        // change decoded (a person typing on reads no operations at all).
+        let unknown: Vec<ChangeHash> = doc
+            .get_changes_meta(&self.read_to)
+            .into_iter()
+            .filter(|meta| !self.actors.contains(meta.actor.as_ref()))
+            .map(|meta| meta.hash)
+            .collect();
+        for hash in unknown {
+            let Some(change) = doc.get_change_by_hash(&hash) else {
+                continue;
+            };
+            if !self.actors.contains(change.actor_id())
+                && objects
+                    .classify(&change)
+                    .iter()
+                    .any(|edit| edit.clause_changed() == Some(self.clause))
+            {
+                self.actors.insert(change.actor_id().clone());
+            }
+        }
+        self.read_to = heads;
+    }
 }
 
 /// The clauses that differ between the version the viewer last saw (`seen`,
@@ -1238,6 +1320,76 @@ mod tests {
         assert!(changed_since(alice.document(), &now).unwrap().is_empty());
         // Never looked: everything is new.
         assert_eq!(changed_since(alice.document(), &[]).unwrap().len(), 2);
+    }
+
+    /// A watch kept across many steps answers exactly what reading every
+    /// change since the baseline answers, at every step: edits from two
+    /// replicas, a device nobody registered (and its registration later),
+    /// removing and restoring the clause, and a new baseline.
+    #[test]
+    fn a_watch_read_change_by_change_agrees_with_reading_everything() {
+        let (mut alice, mut bob, fixture) = two_devices();
+        let heads = alice.get_heads();
+        let mut baseline = Baseline::at(alice.document(), &heads).unwrap();
+        let mut watch = ClauseWatch::new(id(1));
+        let mut carol = bob
+            .fork()
+            .with_actor(ActorId::from(b"carol-tablet".as_slice()));
+        let check = |doc: &mut AutoCommit, watch: &mut ClauseWatch, baseline: &Baseline| {
+            let fresh = clause_change(doc.document(), baseline, id(1));
+            let kept = watch.change(doc.document(), baseline);
+            assert_eq!(kept, fresh);
+            kept
+        };
+        assert_eq!(check(&mut alice, &mut watch, &baseline), None);
+        for (n, text) in [
+            "The term is two",
+            "The term is two years.",
+            "The term is 2 years.",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            set_clause_body(&mut bob, id(1), text, None).unwrap();
+            commit(&mut bob, SECONDS + 60 + i64::try_from(n).unwrap());
+            crate::model::test_support::sync_pair(&mut alice, &mut bob);
+            let change = check(&mut alice, &mut watch, &baseline).unwrap();
+            assert_eq!(change.members, [fixture.bob]);
+        }
+        set_clause_title(&mut carol, id(1), "Term of the partnership").unwrap();
+        commit(&mut carol, SECONDS + 90);
+        crate::model::test_support::sync_pair(&mut alice, &mut carol);
+        let change = check(&mut alice, &mut watch, &baseline).unwrap();
+        assert!(change.unattributed);
+        // Carol's device is registered afterwards: now she is named.
+        let carol_actor = carol.get_actor().clone();
+        register_device(&mut alice, &carol_actor, fixture.alice).unwrap();
+        commit(&mut alice, SECONDS + 100);
+        let change = check(&mut alice, &mut watch, &baseline).unwrap();
+        assert!(!change.unattributed);
+        assert_eq!(change.members, [fixture.alice, fixture.bob]);
+        // Edits elsewhere in the agreement do not count for clause 1.
+        set_clause_title(&mut alice, id(2), "Exit and wind-down").unwrap();
+        commit(&mut alice, SECONDS + 110);
+        check(&mut alice, &mut watch, &baseline);
+        items::delete(&mut bob, Collection::Clauses, id(1), T0).unwrap();
+        commit(&mut bob, SECONDS + 120);
+        crate::model::test_support::sync_pair(&mut alice, &mut bob);
+        assert_eq!(
+            check(&mut alice, &mut watch, &baseline).unwrap().kind,
+            ClauseChangeKind::Removed
+        );
+        items::restore(&mut alice, Collection::Clauses, id(1)).unwrap();
+        commit(&mut alice, SECONDS + 130);
+        check(&mut alice, &mut watch, &baseline);
+        // The viewer looks again: only what comes after counts.
+        let heads = alice.get_heads();
+        baseline = Baseline::at(alice.document(), &heads).unwrap();
+        assert_eq!(check(&mut alice, &mut watch, &baseline), None);
+        set_clause_body(&mut alice, id(1), "The term is three years.", None).unwrap();
+        commit(&mut alice, SECONDS + 140);
+        let change = check(&mut alice, &mut watch, &baseline).unwrap();
+        assert_eq!(change.members, [fixture.alice]);
     }
 
     #[test]

@@ -75,15 +75,16 @@ fn party_name(doc: &Automerge, party: accord_shared::model::PartyId) -> String {
         .map_or_else(|| "another organization".to_owned(), |p| p.fields.name)
 }
 
-/// Who changed `clause` since the `baseline` ("changed by Bob Brown
-/// (Globex) since you last looked"), when someone other than `me` did.
+/// Who changed the `watch`ed clause since the `baseline` ("changed by Bob
+/// Brown (Globex) since you last looked"), when someone other than `me`
+/// did.
 fn change_note(
     doc: &Automerge,
     baseline: &doc_history::Baseline,
-    clause: ItemId,
+    watch: &mut doc_history::ClauseWatch,
     me: Option<MemberId>,
 ) -> Option<String> {
-    let c = doc_history::clause_change(doc, baseline, clause)?;
+    let c = watch.change(doc, baseline)?;
     if !c.unattributed && c.members.iter().all(|m| Some(*m) == me) {
         return None;
     }

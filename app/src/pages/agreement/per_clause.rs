@@ -12,7 +12,7 @@ use accord_shared::model::ItemId;
 use accord_shared::model::device_keys;
 use accord_shared::model::signoff::{self, ClauseSignoffs};
 use accord_shared::model::touched;
-use accord_shared::views::history::Baseline;
+use accord_shared::views::history::{Baseline, ClauseWatch};
 use leptos::prelude::*;
 
 use super::{AgreementContext, change_note, clause_places};
@@ -85,13 +85,16 @@ impl PerClause {
         let (ctx, baseline, me) = (self.ctx, self.baseline, self.me);
         self.memo(self.notes, clause, move || {
             let places = clause_places(clause, touched::devices());
+            // Each re-run reads only the changes since the last one.
+            let watch = StoredValue::new(ClauseWatch::new(clause));
             Memo::new(move |_| {
                 let me = me.get();
                 baseline.with(|baseline| {
                     let baseline = baseline.as_ref()?;
                     rows::read_at(&ctx.id, &places, |doc| {
-                        change_note(doc, baseline, clause, me)
+                        watch.try_update_value(|watch| change_note(doc, baseline, watch, me))
                     })
+                    .flatten()
                     .flatten()
                 })
             })
