@@ -6,20 +6,22 @@
 //! then boots the client from it.
 //!
 //! The main module reaches the client only through the split points below
-//! (all in the chunk `client`): starting it, and the home screen's and the
-//! toast's actions. Each action waits for the chunk and for the client to
-//! have booted, so a click made before either is in does what it says once
-//! they are, never nothing. Pages are chunks themselves and call
-//! [`crate::sync_client::client`] as before: a page is only shown inside
-//! the partnership frame, which this chunk renders
-//! (`partnership_frame` in `pages/frame.rs`). Without the `split` feature the
-//! split points are plain calls and the app one module.
+//! (all in the chunk `client`): starting it, the home screen's and the
+//! toast's actions, and joining from an invite (so the join page asks who
+//! someone is while the client is still on its way). Each action waits
+//! for the chunk and for the client to have booted, so a click made before
+//! either is in does what it says once they are, never nothing. Pages are
+//! chunks themselves and call [`crate::sync_client::client`] as before: a
+//! page is only shown inside the partnership frame, which this chunk
+//! renders (`partnership_frame` in `pages/frame.rs`). Without the `split`
+//! feature the split points are plain calls and the app one module.
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
+use accord_shared::http::Grant;
 use accord_shared::ids::DocumentId;
 use futures_util::FutureExt as _;
 use futures_util::future::{LocalBoxFuture, Shared};
@@ -156,4 +158,46 @@ fn undo_in_chunk(store: Store, undo: Undo) -> Result<Pending<()>, ChunkUnavailab
 /// Takes back the removal a toast offers to undo.
 pub async fn undo(store: Store, undo: Undo) -> Result<(), ActionError> {
     act(deferred_call!(undo_in_chunk(store, undo))).await
+}
+
+#[cfg_attr(feature = "split", wasm_split(client, wasm_split_path = ::leptos::wasm_split, fallible))]
+fn redeem_in_chunk(
+    store: Store,
+    id: DocumentId,
+    code: String,
+) -> Result<Pending<Grant>, ChunkUnavailable> {
+    Ok(Box::pin(async move {
+        Ok(running(store).await?.redeem(id, &code).await?)
+    }))
+}
+
+/// Redeems the invite `code` to partnership `id` (once the client is
+/// running): the grant says which organization and role it is for.
+pub async fn redeem_invite(
+    store: Store,
+    id: DocumentId,
+    code: String,
+) -> Result<Grant, ActionError> {
+    act(deferred_call!(redeem_in_chunk(store, id, code))).await
+}
+
+#[cfg_attr(feature = "split", wasm_split(client, wasm_split_path = ::leptos::wasm_split, fallible))]
+fn enter_in_chunk(
+    store: Store,
+    id: DocumentId,
+    grant: Grant,
+) -> Result<Pending<()>, ChunkUnavailable> {
+    Ok(Box::pin(async move {
+        Ok(running(store).await?.enter(id, grant).await?)
+    }))
+}
+
+/// Joins partnership `id` with a redeemed `grant`: fetches it from the
+/// relay and makes this person a member of the invited organization.
+pub async fn enter_partnership(
+    store: Store,
+    id: DocumentId,
+    grant: Grant,
+) -> Result<(), ActionError> {
+    act(deferred_call!(enter_in_chunk(store, id, grant))).await
 }

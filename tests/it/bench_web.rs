@@ -16,7 +16,9 @@
 //!   list, is running; the bytes are those fetched before the list showed
 //!   and those fetched by the time the client runs;
 //! - *deep link*: `#/p/<id>/meetings` until its form exists (its code is a
-//!   chunk of its own).
+//!   chunk of its own);
+//! - *invite*: a person who never used Accord opens an invite link (a new
+//!   one each load), until the form asking who they are takes a name.
 
 use serde_json::{Value, json};
 
@@ -31,7 +33,8 @@ const OBSERVER: &str = r#"
 window.__accordSeen = {};
 window.__accordBytes = {};
 const __accordWatch = ["[data-testid='new-partnership']", "[data-testid='new-meeting-title']",
-                       "[data-testid='partnership-link']", "[data-client='running']"];
+                       "[data-testid='partnership-link']", "[data-client='running']",
+                       "[data-testid='join-name']"];
 const __accordFetched = () => {
   const nav = performance.getEntriesByType("navigation")[0];
   return performance.getEntriesByType("resource")
@@ -180,19 +183,22 @@ fn bench_web_load() {
     let Some((relay, browser)) = Browser::start("web load benchmark") else {
         return;
     };
-    let [device] = browser.open(["bench"]);
+    let [device, newcomer] = browser.open(["bench", "newcomer"]);
     let origin = relay.http_url();
     let base = crate::device::solo_partnership(&relay, &device);
     let id = base.rsplit('/').next().unwrap().to_owned();
-    device.cdp(
-        "Page.addScriptToEvaluateOnNewDocument",
-        &json!({ "source": OBSERVER }),
-    );
+    for d in [&device, &newcomer] {
+        d.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            &json!({ "source": OBSERVER }),
+        );
+    }
 
     let mut rows = Vec::new();
     let mut run = 0;
     for profile in &THROTTLES {
         throttle(&device, profile);
+        throttle(&newcomer, profile);
         let listed = tid("partnership-link");
         for (page, fragment, css, list) in [
             (
@@ -249,6 +255,33 @@ fn bench_web_load() {
                     wait_for_worker(&device);
                 }
             }
+        }
+        for cold in [true, false] {
+            let mut loads = Vec::new();
+            for _ in 0..RUNS {
+                run += 1;
+                // A new document each time: a fresh invite form.
+                device.goto(&base.replacen("/#/", &format!("/?invite={run}#/"), 1));
+                let link = device.invite_link("Globex", None);
+                if cold {
+                    forget_code(&newcomer, &origin);
+                } else {
+                    wait_for_worker(&newcomer);
+                }
+                let url = link.replacen("/#/", &format!("/?run={run}#/"), 1);
+                loads.push(load(&newcomer, &url, &tid("join-name"), None));
+                if cold {
+                    wait_for_worker(&newcomer);
+                }
+            }
+            rows.push(format!(
+                "| {} | {} invite | {:.0} | {:.0} | — | — | — | {} |",
+                profile.name,
+                if cold { "cold" } else { "warm" },
+                median(loads.iter().map(|l| l.first_paint_ms).collect()),
+                median(loads.iter().map(|l| l.usable_ms).collect()),
+                loads[RUNS / 2].transferred,
+            ));
         }
     }
     println!(

@@ -429,6 +429,63 @@ fn home_lists_stored_titles_before_the_client_chunk_and_clicks_wait_for_it() {
     );
 }
 
+#[test]
+fn an_invite_asks_who_you_are_while_the_client_chunk_is_still_on_its_way() {
+    let Some((relay, browser)) = Browser::start("joining before the client's chunk") else {
+        return;
+    };
+    let [alice, bob, carol] = browser.open(["alice", "bob", "carol"]);
+    let base = crate::device::solo_partnership(&relay, &alice);
+    alice.goto(&base);
+    let first = alice.invite_link("Globex", None);
+    for newcomer in [&bob, &carol] {
+        newcomer.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            &json!({ "source": HOLD_CLIENT_CHUNK }),
+        );
+    }
+
+    // Bob's first visit is the invite: he is asked who he is from the join
+    // page's own chunk, and can send the form before the client is in.
+    open_with_client_held(&bob, &first);
+    bob.wait_text(&tid("join-checking"), "Checking the invite…");
+    bob.fill(&tid("join-name"), "Bob Brown");
+    bob.fill(&tid("join-title"), "Alliances lead");
+    bob.click(&tid("join-submit"));
+    bob.element(&tid("join-progress"));
+    assert!(bob.url().contains("#/join/"), "{}", bob.url());
+    // The client arrives, redeems the invite and joins with his name.
+    release_client(&bob);
+    bob.wait_value(&tid("title-input"), "Untitled partnership");
+    alice.wait("Bob's name and organization on Alice's screen", |d| {
+        let parties = d.text(&tid("party-list"));
+        parties.contains("Bob Brown") && parties.contains("Globex")
+    });
+    bob.goto(&relay.home_url());
+    bob.wait("Bob's profile to hold the invited organization", |d| {
+        d.text(&tid("profile-summary"))
+            .contains("Bob Brown · Globex")
+    });
+
+    // Carol types while the invite is being redeemed: the organization
+    // appears beside the form without taking the field from under her.
+    // A fresh page: the invite form is still open with the first link.
+    alice.reload();
+    let second = alice.invite_link("Globex", None);
+    open_with_client_held(&carol, &second);
+    carol.click(&tid("join-name"));
+    carol.type_keys("Car");
+    release_client(&carol);
+    carol.wait_text(&tid("join-organization"), "Globex");
+    carol.type_keys("ol Chen");
+    assert_eq!(carol.value(&tid("join-name")), "Carol Chen");
+    carol.click(&tid("join-submit"));
+    carol.wait_value(&tid("title-input"), "Untitled partnership");
+    alice.wait("Carol on Alice's screen", |d| {
+        d.text(&tid("party-list")).contains("Carol Chen")
+    });
+}
+
 /// The `.wasm` files the page fetched, each with what asked for it
 /// (`link`: a `<link rel="preload">`; `fetch`: the split loader itself).
 fn page_wasm_initiators(device: &Device) -> Vec<(String, String)> {

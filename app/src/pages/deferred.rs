@@ -1,8 +1,9 @@
 //! Page groups whose code the browser downloads on first use. Each
 //! `#[wasm_split]` function below is a split point: `xtask web` cuts the
 //! code only it reaches into its own wasm chunk (overview, plan, agreement,
-//! operate, workshops, and joining and linking with the home screen's "Your
-//! devices"), so a first visit downloads the home screen's code only.
+//! operate, workshops, joining from an invite, and linking with the home
+//! screen's "Your devices"), so a first visit downloads the home screen's
+//! code only.
 //! [`Deferred`] shows a group once its chunk is in, and a clear "not
 //! available offline yet" with a retry when it cannot be fetched (offline
 //! before the page was ever opened), never a panic. Without the `split`
@@ -78,13 +79,19 @@ fn boards_group(id: DocumentId) -> ChunkResult {
     Ok(view! { <boards::BoardsPage id=id/> }.into_any())
 }
 
-/// The chunk with joining from an invite and linking a device.
+/// The chunk with joining from an invite: only the form and the steps, so
+/// someone whose first visit is an invite is asked who they are while the
+/// sync client is still downloading (its calls go through
+/// [`crate::client_chunk`]'s split points).
+#[cfg_attr(feature = "split", wasm_split(invite_page, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_invite)))]
+fn invite_group(id: DocumentId) -> ChunkResult {
+    Ok(view! { <join::JoinPage id=id/> }.into_any())
+}
+
+/// The chunk with linking a device.
 #[cfg_attr(feature = "split", wasm_split(join_pages, wasm_split_path = ::leptos::wasm_split, fallible, preload(preload_join)))]
-fn join_group(invite: Option<DocumentId>) -> ChunkResult {
-    Ok(match invite {
-        Some(id) => view! { <join::JoinPage id=id/> }.into_any(),
-        None => view! { <devices::LinkPage/> }.into_any(),
-    })
+fn link_group() -> ChunkResult {
+    Ok(view! { <devices::LinkPage/> }.into_any())
 }
 
 /// What the home screen's "Your devices" holds, in the chunk of the link
@@ -158,7 +165,8 @@ pub fn prefetch(route: super::Route) {
                 PageGroup::Operate => preload_operate().await,
                 PageGroup::Workshops => preload_workshops().await,
             },
-            Route::Join(_) | Route::Link => preload_join().await,
+            Route::Join(_) => preload_invite().await,
+            Route::Link => preload_join().await,
             Route::Home | Route::NotFound => Ok(()),
         };
     });
@@ -170,12 +178,12 @@ pub fn prefetch(_route: super::Route) {}
 
 /// The loader of the join page for an invite to `id`.
 pub fn join_page(id: DocumentId) -> LoadView {
-    Rc::new(move || deferred_call!(join_group(Some(id))))
+    Rc::new(move || deferred_call!(invite_group(id)))
 }
 
 /// The loader of the page that links this browser to an account.
 pub fn link_page() -> LoadView {
-    Rc::new(|| deferred_call!(join_group(None)))
+    Rc::new(|| deferred_call!(link_group()))
 }
 
 /// Where a [`Deferred`] view is.
@@ -280,7 +288,7 @@ mod tests {
             );
             assert!(page.contains(&entry), "index.html lacks {entry}");
         }
-        for module in ["overview_page", "join_pages", "files.client"] {
+        for module in ["overview_page", "invite_page", "join_pages", "files.client"] {
             assert!(page.contains(module), "index.html never names {module}");
         }
     }
