@@ -25,6 +25,7 @@ use accord_shared::http::Grant;
 use accord_shared::ids::DocumentId;
 use futures_util::FutureExt as _;
 use futures_util::future::{LocalBoxFuture, Shared};
+use leptos::prelude::Set as _;
 #[cfg(feature = "split")]
 use leptos::wasm_split::wasm_split;
 use wasm_bindgen_futures::spawn_local;
@@ -89,6 +90,9 @@ pub fn start(store: Store) {
         let started: Pin<Box<dyn Future<Output = Result<(), ChunkUnavailable>>>> =
             deferred_call!(boot_in_chunk(store));
         if let Err(error) = started.await {
+            // Without the client nothing syncs: say so rather than
+            // "Connecting…" for ever.
+            store.status.set(crate::store::SyncStatus::Offline(0));
             store.report(ActionError::from(error));
         }
     });

@@ -16,6 +16,9 @@ pub use crate::presence::{Here, Peer};
 /// What the sync status element shows: one answer to "is my work safe?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncStatus {
+    /// The sync client is still downloading or starting: nothing is known
+    /// about the connection yet (a first visit shows this, not "Offline").
+    Starting,
     /// The relay has confirmed the current heads of every open partnership,
     /// and everything is stored on this device.
     Saved,
@@ -37,6 +40,7 @@ impl SyncStatus {
     pub fn class(self) -> &'static str {
         match self {
             Self::Saved => "status saved",
+            Self::Starting => "status starting",
             Self::Saving | Self::Syncing(_) => "status syncing",
             Self::Offline(_) => "status offline",
             Self::OnlyInTab(_) => "status failing",
@@ -56,6 +60,7 @@ impl fmt::Display for SyncStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Self::Saved => f.write_str("Saved"),
+            Self::Starting => f.write_str("Connecting…"),
             Self::Saving | Self::Syncing(0) => f.write_str("Saving…"),
             Self::Syncing(n) => write!(f, "Syncing {n}…"),
             Self::Offline(0) => f.write_str("Offline"),
@@ -136,7 +141,7 @@ impl Store {
     pub fn new() -> Self {
         Self {
             docs: RwSignal::new(Vec::new()),
-            status: RwSignal::new(SyncStatus::Offline(0)),
+            status: RwSignal::new(SyncStatus::Starting),
             unsaved: RwSignal::new(0),
             doc_status: RwSignal::new(std::collections::HashMap::new()),
             revision: RwSignal::new(0),
@@ -223,6 +228,7 @@ mod tests {
         assert_eq!(SyncStatus::Syncing(3).to_string(), "Syncing 3…");
         assert_eq!(SyncStatus::Syncing(0).to_string(), "Saving…", "never (0)");
         assert_eq!(SyncStatus::Offline(0).to_string(), "Offline");
+        assert_eq!(SyncStatus::Starting.to_string(), "Connecting…");
         assert_eq!(
             SyncStatus::Offline(1).to_string(),
             "Offline — 1 change kept on this device"

@@ -451,6 +451,7 @@ fn an_invite_asks_who_you_are_while_the_client_chunk_is_still_on_its_way() {
     bob.wait_text(&tid("join-checking"), "Checking the invite…");
     bob.fill(&tid("join-name"), "Bob Brown");
     bob.fill(&tid("join-title"), "Alliances lead");
+    crate::browser_identity::screenshots(&bob, "join-checking-invite", None);
     bob.click(&tid("join-submit"));
     bob.element(&tid("join-progress"));
     assert!(bob.url().contains("#/join/"), "{}", bob.url());
