@@ -187,6 +187,9 @@ fn bench_web_load() {
     let origin = relay.http_url();
     let base = crate::device::solo_partnership(&relay, &device);
     let id = base.rsplit('/').next().unwrap().to_owned();
+    // The newcomer's browser has been to the relay's origin once (so its
+    // code can be forgotten before each cold load) and has no profile.
+    newcomer.open_home(&relay);
     for d in [&device, &newcomer] {
         d.cdp(
             "Page.addScriptToEvaluateOnNewDocument",
