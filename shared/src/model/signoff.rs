@@ -486,6 +486,18 @@ pub fn verify<R: ReadDoc>(
     let Ok(current) = clause_hash(doc, clause) else {
         return Vec::new();
     };
+    judge_all(doc, document, clause, current, attested_keys)
+}
+
+/// Judges every sign-off of `clause` against `current`, the hash of its
+/// text now (read once by the caller).
+fn judge_all<R: ReadDoc>(
+    doc: &R,
+    document: &DocumentId,
+    clause: ItemId,
+    current: [u8; 32],
+    attested_keys: &dyn Fn(MemberId) -> Vec<VerifyingKey>,
+) -> Vec<SignoffStatus> {
     let judge = Judge {
         document,
         current,
@@ -504,8 +516,10 @@ pub fn clause_summary<R: ReadDoc>(
     clause: ItemId,
     attested_keys: &dyn Fn(MemberId) -> Vec<VerifyingKey>,
 ) -> OpResult<ClauseSignoffs> {
+    // The clause is read and hashed once: this runs on every keystroke
+    // in the clause.
     let content_hash = clause_hash(doc, clause)?;
-    let statuses = verify(doc, document, clause, attested_keys);
+    let statuses = judge_all(doc, document, clause, content_hash, attested_keys);
     let parties = parties::list(doc)
         .into_iter()
         .map(|party| {
