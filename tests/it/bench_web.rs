@@ -172,6 +172,34 @@ fn wait_for_worker(device: &Device) {
     });
 }
 
+/// One row of the printed table: medians of `loads`, the middle load's
+/// bytes; `listed` says whether the list and client columns apply.
+fn table_row(profile: &Throttle, cold: bool, page: &str, loads: &[Load], listed: bool) -> String {
+    let optional = |ms: f64| {
+        if ms.is_nan() {
+            "—".to_owned()
+        } else {
+            format!("{ms:.0}")
+        }
+    };
+    let middle = loads[loads.len() / 2];
+    format!(
+        "| {} | {} {page} | {:.0} | {:.0} | {} | {} | {} | {} |",
+        profile.name,
+        if cold { "cold" } else { "warm" },
+        median(loads.iter().map(|l| l.first_paint_ms).collect()),
+        median(loads.iter().map(|l| l.usable_ms).collect()),
+        optional(median(loads.iter().map(|l| l.listed_ms).collect())),
+        optional(median(loads.iter().map(|l| l.client_ms).collect())),
+        if listed {
+            middle.transferred_listed.to_string()
+        } else {
+            "—".to_owned()
+        },
+        middle.transferred,
+    )
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -230,29 +258,7 @@ fn bench_web_load() {
                     let url = format!("{origin}/?run={run}{fragment}");
                     loads.push(load(&device, &url, &css, list.map(String::as_str)));
                 }
-                let optional = |ms: f64| {
-                    if ms.is_nan() {
-                        "—".to_owned()
-                    } else {
-                        format!("{ms:.0}")
-                    }
-                };
-                let middle = loads[RUNS / 2];
-                rows.push(format!(
-                    "| {} | {} {page} | {:.0} | {:.0} | {} | {} | {} | {} |",
-                    profile.name,
-                    if cold { "cold" } else { "warm" },
-                    median(loads.iter().map(|l| l.first_paint_ms).collect()),
-                    median(loads.iter().map(|l| l.usable_ms).collect()),
-                    optional(median(loads.iter().map(|l| l.listed_ms).collect())),
-                    optional(median(loads.iter().map(|l| l.client_ms).collect())),
-                    if list.is_some() {
-                        middle.transferred_listed.to_string()
-                    } else {
-                        "—".to_owned()
-                    },
-                    middle.transferred,
-                ));
+                rows.push(table_row(profile, cold, page, &loads, list.is_some()));
                 // The next warm load needs the worker this load installs.
                 if cold {
                     wait_for_worker(&device);
@@ -277,14 +283,7 @@ fn bench_web_load() {
                     wait_for_worker(&newcomer);
                 }
             }
-            rows.push(format!(
-                "| {} | {} invite | {:.0} | {:.0} | — | — | — | {} |",
-                profile.name,
-                if cold { "cold" } else { "warm" },
-                median(loads.iter().map(|l| l.first_paint_ms).collect()),
-                median(loads.iter().map(|l| l.usable_ms).collect()),
-                loads[RUNS / 2].transferred,
-            ));
+            rows.push(table_row(profile, cold, "invite", &loads, false));
         }
     }
     println!(
